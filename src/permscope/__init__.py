@@ -1,0 +1,3 @@
+"""permscope: self-hosted multicloud permissions management (CIEM)."""
+
+__version__ = "0.1.0"

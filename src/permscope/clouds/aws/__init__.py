@@ -1,0 +1,1 @@
+"""AWS: action catalogue, export reader, raw-to-core transform."""

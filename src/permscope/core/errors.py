@@ -1,0 +1,24 @@
+"""Errors every layer raises and every entry point knows how to show."""
+
+from __future__ import annotations
+
+
+class PermscopeError(Exception):
+    """Base class of every error permscope raises on purpose."""
+
+
+class InputError(PermscopeError):
+    """Bad user input (a file or a document): names the source and what is wrong with it."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
+
+
+class NotFoundError(PermscopeError):
+    """A thing asked for by id does not exist."""
+
+
+class ConfigurationError(PermscopeError):
+    """The service is configured wrongly (database URL, settings)."""

@@ -1,0 +1,433 @@
+"""The one inventory write path: a run for one authorization system is one transaction.
+
+It upserts what the run saw, removes what the run no longer saw, and records the run. A run that fails
+changes nothing of the inventory (the transaction rolls back) and is recorded as failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from permscope.core.inventory import (
+    Assignment,
+    AuthorizationSystem,
+    Identity,
+    InventoryBatch,
+    Membership,
+    Policy,
+    Resource,
+    Usage,
+)
+from permscope.store.tables import (
+    AssignmentRow,
+    AuthorizationSystemRow,
+    Base,
+    CollectionRunRow,
+    IdentityRow,
+    MembershipRow,
+    PolicyRow,
+    PolicyVersionRow,
+    ResourceRow,
+    UsageRow,
+)
+
+CHUNK = 500  # rows per IN (...) list; far below SQLite's and PostgreSQL's parameter limits
+
+
+@dataclass(slots=True)
+class TableChanges:
+    """How many rows one table gained, changed and lost in a run."""
+
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What a run did to the store."""
+
+    system_pk: int
+    run_id: int
+    changes: dict[str, TableChanges] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the run changed any inventory row."""
+        return any(c.inserted or c.updated or c.deleted for c in self.changes.values())
+
+
+def _digest(values: Sequence[Any]) -> str:
+    """A stable content hash of a row's values (sorted keys, datetimes as ISO text)."""
+    return hashlib.sha1(
+        orjson.dumps(list(values), option=orjson.OPT_SORT_KEYS), usedforsecurity=False
+    ).hexdigest()
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _sync(
+    session: Session,
+    table: type[Base],
+    system_pk: int,
+    key_columns: tuple[str, ...],
+    rows: dict[tuple[str, ...], dict[str, Any]],
+) -> TableChanges:
+    """Make the system's rows of `table` equal `rows` (keyed by `key_columns`), touching only what differs."""
+    columns = [getattr(table, name) for name in key_columns]
+    existing: dict[tuple[str, ...], tuple[int, str]] = {}
+    query = select(table.id, *columns, table.digest).where(table.system_pk == system_pk)  # type: ignore[attr-defined]
+    for pk, *key, digest in session.execute(query):
+        existing[tuple(key)] = (pk, digest)
+    to_insert = [row for key, row in rows.items() if key not in existing]
+    to_update = [
+        {"id": existing[key][0], **row}
+        for key, row in rows.items()
+        if key in existing and existing[key][1] != row["digest"]
+    ]
+    stale = [pk for key, (pk, _digest) in existing.items() if key not in rows]
+    for batch in _chunks(to_insert):
+        session.execute(insert(table), list(batch))
+    for batch in _chunks(to_update):
+        session.execute(update(table), list(batch))
+    for batch in _chunks(stale):
+        session.execute(delete(table).where(table.id.in_(batch)))  # type: ignore[attr-defined]
+    return TableChanges(len(to_insert), len(to_update), len(stale))
+
+
+def _identity_rows(system_pk: int, items: list[Identity]) -> dict[tuple[str, ...], dict[str, Any]]:
+    rows: dict[tuple[str, ...], dict[str, Any]] = {}
+    for item in items:
+        values = [
+            item.kind.value,
+            item.display_name,
+            item.source,
+            item.created_at,
+            item.last_active_at,
+            item.managed_by_cloud,
+            item.attributes,
+        ]
+        rows[(item.external_id,)] = {
+            "system_pk": system_pk,
+            "external_id": item.external_id,
+            "kind": item.kind.value,
+            "display_name": item.display_name,
+            "source": item.source,
+            "created_at": item.created_at,
+            "last_active_at": item.last_active_at,
+            "managed_by_cloud": item.managed_by_cloud,
+            "attributes": item.attributes,
+            "digest": _digest(values),
+        }
+    return rows
+
+
+def _policy_rows(system_pk: int, items: list[Policy]) -> dict[tuple[str, ...], dict[str, Any]]:
+    rows: dict[tuple[str, ...], dict[str, Any]] = {}
+    for item in items:
+        versions = [(v.version_id, v.is_default, v.created_at, v.document) for v in item.versions]
+        values = [
+            item.name,
+            item.kind.value,
+            item.managed_by_cloud,
+            item.document,
+            item.default_version,
+            item.created_at,
+            item.updated_at,
+            item.attributes,
+            versions,
+        ]
+        rows[(item.external_id,)] = {
+            "system_pk": system_pk,
+            "external_id": item.external_id,
+            "name": item.name,
+            "kind": item.kind.value,
+            "managed_by_cloud": item.managed_by_cloud,
+            "document": item.document,
+            "default_version": item.default_version,
+            "created_at": item.created_at,
+            "updated_at": item.updated_at,
+            "attributes": item.attributes,
+            "digest": _digest(values),
+        }
+    return rows
+
+
+def _membership_rows(system_pk: int, items: list[Membership]) -> dict[tuple[str, ...], dict[str, Any]]:
+    return {
+        (m.group_external_id, m.member_external_id): {
+            "system_pk": system_pk,
+            "group_external_id": m.group_external_id,
+            "member_external_id": m.member_external_id,
+        }
+        for m in items
+    }
+
+
+def _assignment_rows(system_pk: int, items: list[Assignment]) -> dict[tuple[str, ...], dict[str, Any]]:
+    rows: dict[tuple[str, ...], dict[str, Any]] = {}
+    for a in items:
+        key = (a.identity_external_id, a.policy_external_id, a.relation.value, a.scope)
+        rows[key] = {
+            "system_pk": system_pk,
+            "identity_external_id": a.identity_external_id,
+            "policy_external_id": a.policy_external_id,
+            "relation": a.relation.value,
+            "scope": a.scope,
+            "condition": a.condition,
+            "starts_at": a.starts_at,
+            "ends_at": a.ends_at,
+            "digest": _digest([a.condition, a.starts_at, a.ends_at]),
+        }
+    return rows
+
+
+def _resource_rows(system_pk: int, items: list[Resource]) -> dict[tuple[str, ...], dict[str, Any]]:
+    rows: dict[tuple[str, ...], dict[str, Any]] = {}
+    for r in items:
+        values = [r.resource_type, r.service, r.display_name, r.region, r.policy, r.facts]
+        rows[(r.external_id,)] = {
+            "system_pk": system_pk,
+            "external_id": r.external_id,
+            "resource_type": r.resource_type,
+            "service": r.service,
+            "display_name": r.display_name,
+            "region": r.region,
+            "policy": r.policy,
+            "facts": r.facts,
+            "digest": _digest(values),
+        }
+    return rows
+
+
+def _usage_rows(system_pk: int, items: list[Usage]) -> dict[tuple[str, ...], dict[str, Any]]:
+    rows: dict[tuple[str, ...], dict[str, Any]] = {}
+    for u in items:
+        resource = u.resource or ""
+        rows[(u.identity_external_id, u.action, resource)] = {
+            "system_pk": system_pk,
+            "identity_external_id": u.identity_external_id,
+            "action": u.action,
+            "resource": resource,
+            "first_seen": u.first_seen,
+            "last_seen": u.last_seen,
+            "count": u.count,
+            "digest": _digest([u.first_seen, u.last_seen, u.count]),
+        }
+    return rows
+
+
+def _sync_policy_versions(session: Session, system_pk: int, policies: list[Policy]) -> TableChanges:
+    """Make each policy's stored versions equal the batch's versions."""
+    pks = {
+        external_id: pk
+        for pk, external_id in session.execute(
+            select(PolicyRow.id, PolicyRow.external_id).where(PolicyRow.system_pk == system_pk)
+        )
+    }
+    wanted: dict[tuple[int, str], dict[str, Any]] = {}
+    for policy in policies:
+        pk = pks[policy.external_id]
+        for v in policy.versions:
+            wanted[(pk, v.version_id)] = {
+                "policy_pk": pk,
+                "version_id": v.version_id,
+                "is_default": v.is_default,
+                "document": v.document,
+                "created_at": v.created_at,
+            }
+    existing: dict[tuple[int, str], tuple[int, bool, dict[str, Any]]] = {}
+    query = (
+        select(
+            PolicyVersionRow.id,
+            PolicyVersionRow.policy_pk,
+            PolicyVersionRow.version_id,
+            PolicyVersionRow.is_default,
+            PolicyVersionRow.document,
+        )
+        .join(PolicyRow, PolicyRow.id == PolicyVersionRow.policy_pk)
+        .where(PolicyRow.system_pk == system_pk)
+    )
+    for pk, policy_pk, version_id, is_default, document in session.execute(query):
+        existing[(policy_pk, version_id)] = (pk, is_default, document)
+    to_insert = [row for key, row in wanted.items() if key not in existing]
+    to_update = [
+        {"id": existing[key][0], "is_default": row["is_default"], "document": row["document"]}
+        for key, row in wanted.items()
+        if key in existing and (existing[key][1], existing[key][2]) != (row["is_default"], row["document"])
+    ]
+    stale = [pk for key, (pk, _d, _doc) in existing.items() if key not in wanted]
+    for batch in _chunks(to_insert):
+        session.execute(insert(PolicyVersionRow), list(batch))
+    for batch in _chunks(to_update):
+        session.execute(update(PolicyVersionRow), list(batch))
+    for batch in _chunks(stale):
+        session.execute(delete(PolicyVersionRow).where(PolicyVersionRow.id.in_(batch)))
+    return TableChanges(len(to_insert), len(to_update), len(stale))
+
+
+def _upsert_system(session: Session, system: AuthorizationSystem, now: datetime) -> int:
+    row = session.execute(
+        select(AuthorizationSystemRow).where(
+            AuthorizationSystemRow.cloud == system.cloud.value,
+            AuthorizationSystemRow.system_id == system.system_id,
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        row = AuthorizationSystemRow(
+            cloud=system.cloud.value,
+            system_id=system.system_id,
+            created_at=now,
+            modification_enabled=system.modification_enabled,
+        )
+        session.add(row)
+    row.name = system.name
+    row.parent_id = system.parent_id
+    row.parent_kind = system.parent_kind.value if system.parent_kind else None
+    row.collection_status = "online"
+    row.last_collection_at = now
+    session.flush()
+    return row.id
+
+
+def ingest(
+    engine: Engine,
+    batch: InventoryBatch,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> IngestResult:
+    """Write one run's batch in one transaction; on failure nothing changes and a failed run is recorded."""
+    started = now()
+    try:
+        with Session(engine) as session, session.begin():
+            system_pk = _upsert_system(session, batch.system, started)
+            changes = {
+                "identities": _sync(
+                    session,
+                    IdentityRow,
+                    system_pk,
+                    ("external_id",),
+                    _identity_rows(system_pk, batch.identities),
+                ),
+                "policies": _sync(
+                    session, PolicyRow, system_pk, ("external_id",), _policy_rows(system_pk, batch.policies)
+                ),
+            }
+            changes["policy_versions"] = _sync_policy_versions(session, system_pk, batch.policies)
+            changes["memberships"] = _sync_links(session, system_pk, batch.memberships)
+            changes["assignments"] = _sync(
+                session,
+                AssignmentRow,
+                system_pk,
+                ("identity_external_id", "policy_external_id", "relation", "scope"),
+                _assignment_rows(system_pk, batch.assignments),
+            )
+            if batch.resources is not None:
+                changes["resources"] = _sync(
+                    session,
+                    ResourceRow,
+                    system_pk,
+                    ("external_id",),
+                    _resource_rows(system_pk, batch.resources),
+                )
+            if batch.usages is not None:
+                changes["usages"] = _sync(
+                    session,
+                    UsageRow,
+                    system_pk,
+                    ("identity_external_id", "action", "resource"),
+                    _usage_rows(system_pk, batch.usages),
+                )
+            run = CollectionRunRow(
+                cloud=batch.system.cloud.value,
+                system_id=batch.system.system_id,
+                source=batch.source,
+                started_at=started,
+                finished_at=now(),
+                status="succeeded",
+                counts=_counts(batch, changes),
+                warnings=list(batch.warnings),
+                error=None,
+            )
+            session.add(run)
+            session.flush()
+            return IngestResult(system_pk=system_pk, run_id=run.id, changes=changes)
+    except Exception as exc:
+        record_failed_run(
+            engine, batch.system, batch.source, started, f"{type(exc).__name__}: {exc}", now=now
+        )
+        raise
+
+
+def _sync_links(session: Session, system_pk: int, memberships: list[Membership]) -> TableChanges:
+    """Memberships have no content beyond their key; sync them by key alone."""
+    wanted = _membership_rows(system_pk, memberships)
+    existing = {
+        (group, member): pk
+        for pk, group, member in session.execute(
+            select(MembershipRow.id, MembershipRow.group_external_id, MembershipRow.member_external_id).where(
+                MembershipRow.system_pk == system_pk
+            )
+        )
+    }
+    to_insert = [row for key, row in wanted.items() if key not in existing]
+    stale = [pk for key, pk in existing.items() if key not in wanted]
+    for batch in _chunks(to_insert):
+        session.execute(insert(MembershipRow), list(batch))
+    for batch in _chunks(stale):
+        session.execute(delete(MembershipRow).where(MembershipRow.id.in_(batch)))
+    return TableChanges(len(to_insert), 0, len(stale))
+
+
+def _counts(batch: InventoryBatch, changes: dict[str, TableChanges]) -> dict[str, Any]:
+    seen = {
+        "identities": len(batch.identities),
+        "memberships": len(batch.memberships),
+        "policies": len(batch.policies),
+        "assignments": len(batch.assignments),
+    }
+    if batch.resources is not None:
+        seen["resources"] = len(batch.resources)
+    if batch.usages is not None:
+        seen["usages"] = len(batch.usages)
+    return {
+        "seen": seen,
+        "changes": {name: [c.inserted, c.updated, c.deleted] for name, c in changes.items()},
+    }
+
+
+def record_failed_run(
+    engine: Engine,
+    system: AuthorizationSystem,
+    source: str,
+    started: datetime,
+    error: str,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Record a failed run in its own transaction; the inventory stays as the last good run left it."""
+    with Session(engine) as session, session.begin():
+        session.add(
+            CollectionRunRow(
+                cloud=system.cloud.value,
+                system_id=system.system_id,
+                source=source,
+                started_at=started,
+                finished_at=now(),
+                status="failed",
+                counts={},
+                warnings=[],
+                error=error[:4000],
+            )
+        )

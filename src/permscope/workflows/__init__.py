@@ -1,0 +1,1 @@
+"""Use cases: the only layer that combines clouds, store and analytics, and the owner of transactions."""
