@@ -75,3 +75,21 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+def dump_database(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, sorted, as plain tuples: proves a failed run changed nothing."""
+    from permscope.store.tables import Base
+
+    result: dict[str, list[tuple[object, ...]]] = {}
+    with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            rows = connection.execute(table.select()).all()
+            result[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    return result
+
+
+@pytest.fixture
+def dump_db() -> object:
+    """The `dump_database` function, as a fixture."""
+    return dump_database
