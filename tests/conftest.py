@@ -21,7 +21,9 @@ POSTGRES_URL = os.environ.get("PERMSCOPE_TEST_POSTGRES_URL")
 def shared_dir() -> Path:
     """The read-only reference data beside the repository; skips the test when it is absent."""
     if not (SHARED_DIR / "data").is_dir():
-        pytest.skip(f"reference data not found at {SHARED_DIR} (clone the project next to shared/ to run this)")
+        pytest.skip(
+            f"reference data not found at {SHARED_DIR} (clone the project next to shared/ to run this)"
+        )
     return SHARED_DIR
 
 

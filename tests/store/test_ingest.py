@@ -49,43 +49,88 @@ def make_batch(*, roles: tuple[str, ...] = ("deploy", "audit"), admin_version: s
     """A small account: two users in one group, roles, a managed policy with versions, a boundary."""
     system = AuthorizationSystem(cloud=Cloud.AWS, system_id=ACCOUNT, name="prod")
     identities = [
-        Identity(external_id=_arn("user", "alice"), kind=IdentityKind.USER, display_name="alice", source="aws",
-                 created_at=T0, attributes={"tags": {"team": "platform"}}),
+        Identity(
+            external_id=_arn("user", "alice"),
+            kind=IdentityKind.USER,
+            display_name="alice",
+            source="aws",
+            created_at=T0,
+            attributes={"tags": {"team": "platform"}},
+        ),
         Identity(external_id=_arn("user", "bob"), kind=IdentityKind.USER, display_name="bob", source="aws"),
-        Identity(external_id=_arn("group", "admins"), kind=IdentityKind.GROUP, display_name="admins", source="aws"),
+        Identity(
+            external_id=_arn("group", "admins"), kind=IdentityKind.GROUP, display_name="admins", source="aws"
+        ),
     ] + [
-        Identity(external_id=_arn("role", r), kind=IdentityKind.ROLE, display_name=r, source="aws",
-                 last_active_at=T0)
+        Identity(
+            external_id=_arn("role", r),
+            kind=IdentityKind.ROLE,
+            display_name=r,
+            source="aws",
+            last_active_at=T0,
+        )
         for r in roles
     ]
     doc_v1 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
     doc_v2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     admin_arn = f"arn:aws:iam::{ACCOUNT}:policy/Admin"
     policies = [
-        Policy(external_id=admin_arn, name="Admin", kind=PolicyKind.MANAGED, managed_by_cloud=False,
-               document=doc_v2 if admin_version == "v2" else doc_v1, default_version=admin_version,
-               versions=[PolicyVersion(version_id="v1", document=doc_v1, is_default=admin_version == "v1"),
-                         PolicyVersion(version_id="v2", document=doc_v2, is_default=admin_version == "v2")]),
-        Policy(external_id="arn:aws:iam::aws:policy/ReadOnlyAccess", name="ReadOnlyAccess",
-               kind=PolicyKind.MANAGED, managed_by_cloud=True, document=doc_v1, default_version="v1",
-               versions=[PolicyVersion(version_id="v1", document=doc_v1, is_default=True)]),
+        Policy(
+            external_id=admin_arn,
+            name="Admin",
+            kind=PolicyKind.MANAGED,
+            managed_by_cloud=False,
+            document=doc_v2 if admin_version == "v2" else doc_v1,
+            default_version=admin_version,
+            versions=[
+                PolicyVersion(version_id="v1", document=doc_v1, is_default=admin_version == "v1"),
+                PolicyVersion(version_id="v2", document=doc_v2, is_default=admin_version == "v2"),
+            ],
+        ),
+        Policy(
+            external_id="arn:aws:iam::aws:policy/ReadOnlyAccess",
+            name="ReadOnlyAccess",
+            kind=PolicyKind.MANAGED,
+            managed_by_cloud=True,
+            document=doc_v1,
+            default_version="v1",
+            versions=[PolicyVersion(version_id="v1", document=doc_v1, is_default=True)],
+        ),
     ]
     assignments = [
-        Assignment(identity_external_id=_arn("group", "admins"), policy_external_id=admin_arn,
-                   relation=AssignmentRelation.ATTACHED, scope=ACCOUNT),
-        Assignment(identity_external_id=_arn("user", "bob"), policy_external_id=admin_arn,
-                   relation=AssignmentRelation.BOUNDARY, scope=ACCOUNT),
+        Assignment(
+            identity_external_id=_arn("group", "admins"),
+            policy_external_id=admin_arn,
+            relation=AssignmentRelation.ATTACHED,
+            scope=ACCOUNT,
+        ),
+        Assignment(
+            identity_external_id=_arn("user", "bob"),
+            policy_external_id=admin_arn,
+            relation=AssignmentRelation.BOUNDARY,
+            scope=ACCOUNT,
+        ),
     ] + [
-        Assignment(identity_external_id=_arn("role", r), policy_external_id="arn:aws:iam::aws:policy/ReadOnlyAccess",
-                   relation=AssignmentRelation.ATTACHED, scope=ACCOUNT)
+        Assignment(
+            identity_external_id=_arn("role", r),
+            policy_external_id="arn:aws:iam::aws:policy/ReadOnlyAccess",
+            relation=AssignmentRelation.ATTACHED,
+            scope=ACCOUNT,
+        )
         for r in roles
     ]
     memberships = [
         Membership(group_external_id=_arn("group", "admins"), member_external_id=_arn("user", "alice")),
         Membership(group_external_id=_arn("group", "admins"), member_external_id=_arn("user", "bob")),
     ]
-    return InventoryBatch(system=system, source="test", identities=identities, memberships=memberships,
-                          policies=policies, assignments=assignments)
+    return InventoryBatch(
+        system=system,
+        source="test",
+        identities=identities,
+        memberships=memberships,
+        policies=policies,
+        assignments=assignments,
+    )
 
 
 def count(engine: Engine, table: Any) -> int:
@@ -144,10 +189,25 @@ def test_changed_rows_are_updated_in_place(engine: Engine) -> None:
 
 def test_resources_and_usage_are_kept_when_a_run_did_not_collect_them(engine: Engine) -> None:
     batch = make_batch()
-    batch.resources = [Resource(external_id="arn:aws:s3:::logs", resource_type="bucket", service="s3",
-                                display_name="logs", facts={"public": False})]
-    batch.usages = [Usage(identity_external_id=_arn("user", "alice"), action="s3:GetObject", resource=None,
-                          first_seen=T0, last_seen=T0, count=3)]
+    batch.resources = [
+        Resource(
+            external_id="arn:aws:s3:::logs",
+            resource_type="bucket",
+            service="s3",
+            display_name="logs",
+            facts={"public": False},
+        )
+    ]
+    batch.usages = [
+        Usage(
+            identity_external_id=_arn("user", "alice"),
+            action="s3:GetObject",
+            resource=None,
+            first_seen=T0,
+            last_seen=T0,
+            count=3,
+        )
+    ]
     ingest(engine, batch)
     ingest(engine, make_batch())  # resources=None, usages=None: not collected this time
     assert count(engine, ResourceRow) == 1

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from permscope.store.tables import ApiKeyRow
 
-TOKEN_PREFIX = "psk"
+TOKEN_PREFIX = "psk"  # noqa: S105 - a public prefix of every token, not a secret
 
 
 class ApiRole(StrEnum):
@@ -55,11 +55,17 @@ def create_api_key(engine: Engine, role: ApiRole, name: str = "") -> CreatedKey:
     with Session(engine) as session, session.begin():
         session.add(
             ApiKeyRow(
-                key_id=key_id, secret_hash=_hash_secret(secret), role=role.value, name=name or key_id,
-                created_at=datetime.now(UTC), disabled=False,
+                key_id=key_id,
+                secret_hash=_hash_secret(secret),
+                role=role.value,
+                name=name or key_id,
+                created_at=datetime.now(UTC),
+                disabled=False,
             )
         )
-    return CreatedKey(key_id=key_id, name=name or key_id, role=role, token=f"{TOKEN_PREFIX}_{key_id}_{secret}")
+    return CreatedKey(
+        key_id=key_id, name=name or key_id, role=role, token=f"{TOKEN_PREFIX}_{key_id}_{secret}"
+    )
 
 
 def verify_api_key(engine: Engine, token: str) -> ApiPrincipal | None:
