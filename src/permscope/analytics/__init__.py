@@ -1,0 +1,1 @@
+"""Detectors over an in-memory inventory and the cloud evaluators (findings arrive with the analytics issue)."""

@@ -1,0 +1,70 @@
+"""The FastAPI application factory: routes, authentication on everything, Graph errors, request ids."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request, Response
+from sqlalchemy import Engine
+
+from permscope import __version__
+from permscope.api.deps import EngineProvider, TokenCache, authenticate, authenticate_request
+from permscope.api.errors import GraphJSONResponse, install_error_handlers
+from permscope.api.routes import aws, systems
+from permscope.settings import Settings, get_settings
+
+AWS_PREFIX = "/external/authorizationSystems/{system_id}/"
+
+DESCRIPTION = """\
+Self-hosted multicloud permissions management with the shape of the Microsoft Graph (beta)
+permissions-management API. Every route needs `Authorization: Bearer <api key>`.
+Collections support the OData query options of the contract ($filter, $orderby, $select, $top, $count,
+$skiptoken) and answer in pages with `@odata.nextLink`; errors use the Graph error envelope.
+"""
+
+
+def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
+    """The API application; without an engine the configured database is opened (and upgraded) on first use."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="permscope",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url=None,  # served below, behind authentication
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=GraphJSONResponse,
+        dependencies=[Depends(authenticate)],
+    )
+    app.state.settings = settings
+    app.state.engine_provider = EngineProvider(engine, settings)
+    app.state.token_cache = TokenCache()
+
+    @app.middleware("http")
+    async def request_ids(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.request_id = str(uuid.uuid4())
+        response = await call_next(request)
+        response.headers["request-id"] = request.state.request_id
+        client_id = request.headers.get("client-request-id")
+        if client_id:
+            response.headers["client-request-id"] = client_id
+        return response
+
+    install_error_handlers(app, authenticate_request)
+
+    app.include_router(systems.router)
+    for prefix in ("microsoft.graph.", "graph."):
+        app.include_router(
+            aws.router,
+            prefix=f"{AWS_PREFIX}{prefix}awsAuthorizationSystem",
+            include_in_schema=prefix == "microsoft.graph.",
+        )
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document() -> dict[str, Any]:
+        """The OpenAPI document (authenticated like every route)."""
+        return app.openapi()
+
+    return app

@@ -1,0 +1,189 @@
+"""Collections over HTTP: query options of a request, opaque skip tokens, the envelope with nextLink and count."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from fastapi import Request
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import SQLColumnExpression
+
+from permscope.api.errors import GraphJSONResponse, invalid_request
+from permscope.api.odata import Node, OrderItem, parse_filter, parse_orderby, parse_select
+from permscope.api.odata_sql import PropertyMap, order_by, to_sql
+from permscope.store.queries import fetch_page
+
+LIST_OPTIONS = frozenset({"$filter", "$orderby", "$select", "$top", "$count", "$skiptoken"})
+SYSTEM_LIST_OPTIONS = LIST_OPTIONS | {"$skip"}
+ENTITY_OPTIONS = frozenset({"$select"})
+KEEP_ALWAYS = ("@odata.type", "id")
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """What a collection exposes: filterable/sortable properties, selectable names, a tie-breaking key."""
+
+    name: str
+    props: PropertyMap
+    selectable: frozenset[str]
+    primary_key: SQLColumnExpression[Any]
+    options: frozenset[str] = LIST_OPTIONS
+
+
+@dataclass(frozen=True, slots=True)
+class QueryOptions:
+    """The parsed system query options of one request."""
+
+    filter: Node | None = None
+    orderby: tuple[OrderItem, ...] = ()
+    select: tuple[str, ...] | None = None
+    top: int | None = None
+    skip: int = 0
+    count: bool = False
+    skiptoken: str | None = None
+
+
+def _non_negative(name: str, text: str) -> int:
+    if not text.strip().isdigit():
+        raise invalid_request(f"{name} must be a non-negative integer, got {text!r}")
+    return int(text)
+
+
+def parse_options(request: Request, allowed: Iterable[str], selectable: Iterable[str] = ()) -> QueryOptions:
+    """Read $filter, $orderby, $select, $top, $skip, $count and $skiptoken; reject unknown or repeated options."""
+    allowed_set = frozenset(allowed)
+    values: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        name = key.lower() if key.startswith("$") else key
+        if not name.startswith("$"):
+            continue  # custom query parameters are ignored, as OData says
+        if name not in allowed_set:
+            raise invalid_request(f"query option {key!r} is not supported here")
+        if name in values:
+            raise invalid_request(f"query option {key!r} is given more than once")
+        values[name] = value
+    select: tuple[str, ...] | None = None
+    if "$select" in values:
+        names = set(selectable) | set(KEEP_ALWAYS)
+        props = parse_select(values["$select"])
+        for prop in props:
+            if prop.path not in names:
+                raise invalid_request(f"unknown property {prop.path!r} in $select at position {prop.pos}")
+        select = tuple(prop.path for prop in props)
+    count_text = values.get("$count", "false").strip().lower()
+    if count_text not in ("true", "false"):
+        raise invalid_request(f"$count must be true or false, got {values['$count']!r}")
+    return QueryOptions(
+        filter=parse_filter(values["$filter"]) if "$filter" in values else None,
+        orderby=tuple(parse_orderby(values["$orderby"])) if "$orderby" in values else (),
+        select=select,
+        top=_non_negative("$top", values["$top"]) if "$top" in values else None,
+        skip=_non_negative("$skip", values["$skip"]) if "$skip" in values else 0,
+        count=count_text == "true",
+        skiptoken=values.get("$skiptoken"),
+    )
+
+
+def _fingerprint(request: Request) -> str:
+    """A short hash of the request's path and options except $skiptoken: a token only continues its own query."""
+    items = sorted((k, v) for k, v in request.query_params.multi_items() if k.lower() != "$skiptoken")
+    raw = orjson.dumps([request.url.path, items])
+    return hashlib.sha256(raw).hexdigest()[:12]
+
+
+def encode_skiptoken(request: Request, returned: int) -> str:
+    """An opaque token meaning: `returned` items of this query were already sent."""
+    raw = orjson.dumps({"n": returned, "q": _fingerprint(request)})
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_skiptoken(request: Request, token: str) -> int:
+    """How many items a token says were sent; 400 invalidRequest when it is garbage or from another query."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise invalid_request("$skiptoken is not valid") from None
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"n", "q"}
+        or not isinstance(data["n"], int)
+        or isinstance(data["n"], bool)
+        or data["n"] < 0
+        or data["q"] != _fingerprint(request)
+    ):
+        raise invalid_request("$skiptoken is not valid for this query")
+    return int(data["n"])
+
+
+def next_link(request: Request, returned: int) -> str:
+    """The same URL with a $skiptoken continuing after `returned` items."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k.lower() != "$skiptoken"]
+    items.append(("$skiptoken", encode_skiptoken(request, returned)))
+    query = "&".join(f"{quote(k, safe='$')}={quote(v, safe=chr(39) + '$(),:/')}" for k, v in items)
+    return str(request.url.replace(query=query))
+
+
+def context_url(request: Request, fragment: str) -> str:
+    """The `@odata.context` URL for a fragment such as `external/authorizationSystems`."""
+    return f"{str(request.base_url).rstrip('/')}/$metadata#{fragment}"
+
+
+def apply_select(item: dict[str, Any], select: Sequence[str] | None) -> dict[str, Any]:
+    """Keep only the selected properties (and always @odata.type and id)."""
+    if select is None:
+        return item
+    wanted = set(select) | set(KEEP_ALWAYS)
+    return {key: value for key, value in item.items() if key in wanted}
+
+
+def list_response(
+    request: Request,
+    session: Session,
+    collection: Collection,
+    stmt: Select[Any],
+    *,
+    context: str,
+    serialize: Callable[[Any], dict[str, Any]],
+    page_size: int,
+) -> GraphJSONResponse:
+    """Filter, order and page `stmt` as the request asks, and wrap the page in the OData envelope."""
+    options = parse_options(request, collection.options, collection.selectable)
+    where = [to_sql(options.filter, collection.props)] if options.filter is not None else []
+    order = [*order_by(options.orderby, collection.props), collection.primary_key]
+    returned = decode_skiptoken(request, options.skiptoken) if options.skiptoken is not None else 0
+    remaining = None if options.top is None else max(options.top - returned, 0)
+    limit = page_size if remaining is None else min(page_size, remaining)
+    page = fetch_page(
+        session,
+        stmt,
+        where=where,
+        order_by=order,
+        offset=options.skip + returned,
+        limit=limit,
+        with_count=options.count,
+    )
+    body: dict[str, Any] = {"@odata.context": context_url(request, context)}
+    if options.count:
+        body["@odata.count"] = page.count
+    body["value"] = [apply_select(serialize(row), options.select) for row in page.items]
+    if page.has_more and (remaining is None or len(page.items) < remaining):
+        body["@odata.nextLink"] = next_link(request, returned + len(page.items))
+    return GraphJSONResponse(body)
+
+
+def entity_response(
+    request: Request, item: dict[str, Any], *, context: str, selectable: Iterable[str]
+) -> GraphJSONResponse:
+    """One entity with `@odata.context`, $select applied."""
+    options = parse_options(request, ENTITY_OPTIONS, selectable)
+    body = {"@odata.context": context_url(request, context), **apply_select(item, options.select)}
+    return GraphJSONResponse(body)

@@ -1,0 +1,357 @@
+"""AWS inventory under `AS/{id}/microsoft.graph.awsAuthorizationSystem`: identities, policies, actions, services, resources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from permscope.api.collections import AWS_ACTIONS, AWS_IDENTITIES, AWS_POLICIES, AWS_RESOURCES, SERVICES
+from permscope.api.deps import get_engine, get_session, get_settings
+from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
+from permscope.api.paging import entity_response, list_response
+from permscope.api.routes.systems import find_system, system_context
+from permscope.api.schemas import (
+    AWS_IDENTITY_KINDS,
+    ERROR_RESPONSES,
+    AwsAction,
+    AwsIdentity,
+    AwsPolicy,
+    AwsResource,
+    CollectionPage,
+    ServiceRef,
+    aws_action_to_wire,
+    aws_identity_to_wire,
+    aws_policy_to_wire,
+    aws_resource_to_wire,
+    service_to_wire,
+)
+from permscope.core.ids import Cloud, decode_id
+from permscope.settings import Settings
+from permscope.store import queries
+from permscope.store.tables import AuthorizationSystemRow
+from permscope.workflows import identities
+
+AWS = Cloud.AWS.value
+CAST = "microsoft.graph.awsAuthorizationSystem"
+IDENTITY_SETS: dict[str, tuple[str, ...]] = {
+    "all": AWS_IDENTITY_KINDS,
+    "users": ("user",),
+    "roles": ("role",),
+}
+
+router = APIRouter(tags=["aws"], responses=ERROR_RESPONSES)
+
+
+def aws_system(system_id: str, session: Session = Depends(get_session)) -> AuthorizationSystemRow:
+    """The AWS account named in the path (404 when unknown or not AWS)."""
+    return find_system(session, system_id, Cloud.AWS)
+
+
+def alternate_key(text: str) -> str:
+    """The value of `(externalId='x')` or `(externalId=x)`: quotes removed, `''` unescaped."""
+    value = text.strip()
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        value = value[1:-1].replace("''", "'")
+    if not value:
+        raise invalid_request("the externalId key is empty")
+    return value
+
+
+def opaque_key(text: str, what: str) -> str:
+    """The external id inside an opaque (base64) id, or 404."""
+    decoded = decode_id(text)
+    if decoded is None:
+        raise not_found(f"{what} {text!r} not found")
+    return decoded
+
+
+def _context(system: AuthorizationSystemRow, tail: str) -> str:
+    return f"{system_context(system)}/{CAST}/{tail}"
+
+
+# ---------------------------------------------------------------------------------------------- identities
+
+
+def _identity_list(collection: str, kinds: Sequence[str]) -> Callable[..., GraphJSONResponse]:
+    def handler(
+        request: Request,
+        system: AuthorizationSystemRow = Depends(aws_system),
+        session: Session = Depends(get_session),
+        settings: Settings = Depends(get_settings),
+    ) -> GraphJSONResponse:
+        return list_response(
+            request,
+            session,
+            AWS_IDENTITIES,
+            queries.identities(system.id, kinds),
+            context=_context(system, f"associatedIdentities/{collection}"),
+            serialize=lambda row: aws_identity_to_wire(row, system.system_id),
+            page_size=settings.page_size,
+        )
+
+    handler.__doc__ = (
+        f"The account's identities ({collection}); $filter on externalId, displayName, roleType."
+    )
+    return handler
+
+
+def _identity_response(
+    request: Request, session: Session, system: AuthorizationSystemRow, collection: str, external_id: str
+) -> GraphJSONResponse:
+    row = queries.find_identity(session, system.id, IDENTITY_SETS[collection], external_id)
+    if row is None:
+        raise not_found(f"identity {external_id!r} not found in associatedIdentities/{collection}")
+    return entity_response(
+        request,
+        aws_identity_to_wire(row, system.system_id),
+        context=_context(system, f"associatedIdentities/{collection}/$entity"),
+        selectable=AWS_IDENTITIES.selectable,
+    )
+
+
+def _identity_by_id(collection: str) -> Callable[..., GraphJSONResponse]:
+    def handler(
+        identity_id: str,
+        request: Request,
+        system: AuthorizationSystemRow = Depends(aws_system),
+        session: Session = Depends(get_session),
+    ) -> GraphJSONResponse:
+        external_id = opaque_key(identity_id, "identity")
+        return _identity_response(request, session, system, collection, external_id)
+
+    handler.__doc__ = f"One identity of associatedIdentities/{collection} by id (base64 of its externalId)."
+    return handler
+
+
+def _identity_by_key(collection: str) -> Callable[..., GraphJSONResponse]:
+    def handler(
+        key: str,
+        request: Request,
+        system: AuthorizationSystemRow = Depends(aws_system),
+        session: Session = Depends(get_session),
+    ) -> GraphJSONResponse:
+        return _identity_response(request, session, system, collection, alternate_key(key))
+
+    handler.__doc__ = (
+        f"One identity of associatedIdentities/{collection} by `(externalId='...')` (e.g. an ARN)."
+    )
+    return handler
+
+
+def _assumable_roles(
+    user_external_id: str,
+    request: Request,
+    system: AuthorizationSystemRow,
+    session: Session,
+    engine: Engine,
+    settings: Settings,
+) -> GraphJSONResponse:
+    user = queries.find_identity(session, system.id, ("user",), user_external_id)
+    if user is None:
+        raise not_found(f"user {user_external_id!r} not found")
+    role_ids = identities.assumable_roles(engine, system.system_id, user.external_id)
+    return list_response(
+        request,
+        session,
+        AWS_IDENTITIES,
+        queries.identities_by_external_id(system.id, ("role",), role_ids),
+        context=_context(system, "associatedIdentities/users/assumableRoles"),
+        serialize=lambda row: aws_identity_to_wire(row, system.system_id),
+        page_size=settings.page_size,
+    )
+
+
+@router.get(
+    "/associatedIdentities/users/{identity_id}/assumableRoles", response_model=CollectionPage[AwsIdentity]
+)
+def assumable_roles_by_id(
+    identity_id: str,
+    request: Request,
+    system: AuthorizationSystemRow = Depends(aws_system),
+    session: Session = Depends(get_session),
+    engine: Engine = Depends(get_engine),
+    settings: Settings = Depends(get_settings),
+) -> GraphJSONResponse:
+    """The roles (awsRole) a user may assume: the role trusts the user and the user may call sts:AssumeRole."""
+    external_id = opaque_key(identity_id, "user")
+    return _assumable_roles(external_id, request, system, session, engine, settings)
+
+
+@router.get(
+    "/associatedIdentities/users(externalId={key:path})/assumableRoles",
+    response_model=CollectionPage[AwsIdentity],
+)
+def assumable_roles_by_key(
+    key: str,
+    request: Request,
+    system: AuthorizationSystemRow = Depends(aws_system),
+    session: Session = Depends(get_session),
+    engine: Engine = Depends(get_engine),
+    settings: Settings = Depends(get_settings),
+) -> GraphJSONResponse:
+    """The roles a user (addressed by externalId) may assume."""
+    return _assumable_roles(alternate_key(key), request, system, session, engine, settings)
+
+
+for _name, _kinds in IDENTITY_SETS.items():
+    _base = f"/associatedIdentities/{_name}"
+    router.add_api_route(
+        _base,
+        _identity_list(_name, _kinds),
+        methods=["GET"],
+        response_model=CollectionPage[AwsIdentity],
+        name=f"list_aws_{_name}",
+        summary=f"List associatedIdentities/{_name}",
+    )
+    router.add_api_route(
+        _base + "(externalId={key:path})",
+        _identity_by_key(_name),
+        methods=["GET"],
+        response_model=AwsIdentity,
+        name=f"get_aws_{_name}_by_external_id",
+        summary=f"Get one of associatedIdentities/{_name} by externalId",
+    )
+    router.add_api_route(
+        _base + "/{identity_id}",
+        _identity_by_id(_name),
+        methods=["GET"],
+        response_model=AwsIdentity,
+        name=f"get_aws_{_name}",
+        summary=f"Get one of associatedIdentities/{_name}",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- other collections
+
+
+def _register(
+    tail: str,
+    collection: Any,
+    stmt: Callable[[AuthorizationSystemRow], Any],
+    find: Callable[[Session, AuthorizationSystemRow, str], Any],
+    serialize: Callable[[Any], dict[str, Any]],
+    model: Any,
+    what: str,
+    *,
+    opaque_ids: bool = True,
+    alternate: bool = True,
+) -> None:
+    """Register the list, `/{id}` and `(externalId=...)` routes of one collection."""
+
+    def list_handler(
+        request: Request,
+        system: AuthorizationSystemRow = Depends(aws_system),
+        session: Session = Depends(get_session),
+        settings: Settings = Depends(get_settings),
+    ) -> GraphJSONResponse:
+        return list_response(
+            request,
+            session,
+            collection,
+            stmt(system),
+            context=_context(system, tail),
+            serialize=serialize,
+            page_size=settings.page_size,
+        )
+
+    def respond(
+        request: Request, session: Session, system: AuthorizationSystemRow, key: str
+    ) -> GraphJSONResponse:
+        row = find(session, system, key)
+        if row is None:
+            raise not_found(f"{what} {key!r} not found")
+        return entity_response(
+            request,
+            serialize(row),
+            context=_context(system, f"{tail}/$entity"),
+            selectable=collection.selectable,
+        )
+
+    def by_id(
+        item_id: str,
+        request: Request,
+        system: AuthorizationSystemRow = Depends(aws_system),
+        session: Session = Depends(get_session),
+    ) -> GraphJSONResponse:
+        return respond(request, session, system, opaque_key(item_id, what) if opaque_ids else item_id)
+
+    def by_key(
+        key: str,
+        request: Request,
+        system: AuthorizationSystemRow = Depends(aws_system),
+        session: Session = Depends(get_session),
+    ) -> GraphJSONResponse:
+        return respond(request, session, system, alternate_key(key))
+
+    list_handler.__doc__ = f"List {tail} (supports {', '.join(sorted(collection.options))})."
+    by_id.__doc__ = f"One of {tail} by id."
+    by_key.__doc__ = f"One of {tail} by `(externalId='...')` (quoted or not)."
+    router.add_api_route(
+        f"/{tail}",
+        list_handler,
+        methods=["GET"],
+        response_model=CollectionPage[model],
+        name=f"list_aws_{tail}",
+        summary=f"List {tail}",
+    )
+    if alternate:
+        router.add_api_route(
+            f"/{tail}" + "(externalId={key:path})",
+            by_key,
+            methods=["GET"],
+            response_model=model,
+            name=f"get_aws_{tail}_by_external_id",
+            summary=f"Get one of {tail} by externalId",
+        )
+    router.add_api_route(
+        f"/{tail}" + "/{item_id}",
+        by_id,
+        methods=["GET"],
+        response_model=model,
+        name=f"get_aws_{tail}",
+        summary=f"Get one of {tail}",
+    )
+
+
+_register(
+    "policies",
+    AWS_POLICIES,
+    lambda s: queries.managed_policies(s.id),
+    lambda session, s, key: queries.find_managed_policy(session, s.id, key),
+    aws_policy_to_wire,
+    AwsPolicy,
+    "policy",
+)
+_register(
+    "actions",
+    AWS_ACTIONS,
+    lambda s: queries.actions(AWS),
+    lambda session, s, key: queries.find_action(session, AWS, key),
+    aws_action_to_wire,
+    AwsAction,
+    "action",
+)
+_register(
+    "services",
+    SERVICES,
+    lambda s: queries.services(AWS),
+    lambda session, s, key: queries.find_service(session, AWS, key),
+    service_to_wire,
+    ServiceRef,
+    "service",
+    opaque_ids=False,
+    alternate=False,
+)
+_register(
+    "resources",
+    AWS_RESOURCES,
+    lambda s: queries.resources(s.id),
+    lambda session, s, key: queries.find_resource(session, s.id, key),
+    aws_resource_to_wire,
+    AwsResource,
+    "resource",
+)

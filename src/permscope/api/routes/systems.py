@@ -1,0 +1,128 @@
+"""Authorization systems: the list, the per-cloud type-cast lists, one system by id (base64 or raw)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+
+from permscope.api.collections import SYSTEMS
+from permscope.api.deps import get_session, get_settings
+from permscope.api.errors import GraphJSONResponse, not_found
+from permscope.api.paging import entity_response, list_response
+from permscope.api.schemas import ERROR_RESPONSES, AuthorizationSystem, CollectionPage, system_to_wire
+from permscope.core.ids import Cloud, decode_id
+from permscope.settings import Settings
+from permscope.store import queries
+from permscope.store.tables import AuthorizationSystemRow
+
+AS = "/external/authorizationSystems"
+CAST_PREFIXES = ("microsoft.graph.", "graph.")  # the docs use both spellings of the namespace
+
+router = APIRouter(tags=["authorizationSystems"], responses=ERROR_RESPONSES)
+
+
+def find_system(session: Session, system_id: str, cloud: Cloud | None = None) -> AuthorizationSystemRow:
+    """The system named by its base64 id or its raw authorizationSystemId (404 itemNotFound otherwise)."""
+    decoded = decode_id(system_id)
+    row = queries.find_system(session, [c for c in (decoded, system_id) if c], cloud.value if cloud else None)
+    if row is None:
+        kind = f"{cloud.value} authorization system" if cloud else "authorization system"
+        raise not_found(f"{kind} {system_id!r} not found")
+    return row
+
+
+def system_context(row: AuthorizationSystemRow) -> str:
+    """`@odata.context` fragment of a system's navigation (its key is the encoded id)."""
+    return f"external/authorizationSystems('{system_to_wire(row)['id']}')"
+
+
+@router.get(AS, response_model=CollectionPage[AuthorizationSystem], summary="List authorization systems")
+def list_systems(
+    request: Request, session: Session = Depends(get_session), settings: Settings = Depends(get_settings)
+) -> GraphJSONResponse:
+    """Every onboarded AWS account, Azure subscription and GCP project (`@odata.type` names the subtype).
+
+    Supports $filter, $orderby, $select, $top, $skip, $count and server paging ($skiptoken).
+    """
+    return list_response(
+        request,
+        session,
+        SYSTEMS,
+        queries.systems(),
+        context="external/authorizationSystems",
+        serialize=system_to_wire,
+        page_size=settings.page_size,
+    )
+
+
+def _cast_list(cloud: Cloud) -> Callable[..., GraphJSONResponse]:
+    def handler(
+        request: Request, session: Session = Depends(get_session), settings: Settings = Depends(get_settings)
+    ) -> GraphJSONResponse:
+        return list_response(
+            request,
+            session,
+            SYSTEMS,
+            queries.systems(cloud.value),
+            context=f"external/authorizationSystems/microsoft.graph.{cloud.value}AuthorizationSystem",
+            serialize=system_to_wire,
+            page_size=settings.page_size,
+        )
+
+    handler.__doc__ = f"The {cloud.value} authorization systems only (same query options as the list)."
+    return handler
+
+
+def _cast_entity(cloud: Cloud) -> Callable[..., GraphJSONResponse]:
+    def handler(
+        system_id: str, request: Request, session: Session = Depends(get_session)
+    ) -> GraphJSONResponse:
+        row = find_system(session, system_id, cloud)
+        context = f"external/authorizationSystems/microsoft.graph.{cloud.value}AuthorizationSystem/$entity"
+        return entity_response(request, system_to_wire(row), context=context, selectable=SYSTEMS.selectable)
+
+    handler.__doc__ = f"One {cloud.value} authorization system, addressed with a type cast."
+    return handler
+
+
+# The type-cast lists are registered before `{system_id}`, which would otherwise match them.
+for _cloud in Cloud:
+    for _prefix in CAST_PREFIXES:
+        router.add_api_route(
+            f"{AS}/{_prefix}{_cloud.value}AuthorizationSystem",
+            _cast_list(_cloud),
+            methods=["GET"],
+            response_model=CollectionPage[AuthorizationSystem],
+            summary=f"List {_cloud.value} authorization systems",
+            include_in_schema=_prefix == CAST_PREFIXES[0],
+            name=f"list_{_cloud.value}_systems_{_prefix.rstrip('.').replace('.', '_')}",
+        )
+
+
+@router.get(AS + "/{system_id}", response_model=AuthorizationSystem, summary="Get an authorization system")
+def get_system(
+    system_id: str, request: Request, session: Session = Depends(get_session)
+) -> GraphJSONResponse:
+    """One system by its id (base64 of the authorizationSystemId) or by the raw authorizationSystemId."""
+    row = find_system(session, system_id)
+    return entity_response(
+        request,
+        system_to_wire(row),
+        context="external/authorizationSystems/$entity",
+        selectable=SYSTEMS.selectable,
+    )
+
+
+for _cloud in Cloud:
+    for _prefix in CAST_PREFIXES:
+        router.add_api_route(
+            AS + "/{system_id}/" + f"{_prefix}{_cloud.value}AuthorizationSystem",
+            _cast_entity(_cloud),
+            methods=["GET"],
+            response_model=AuthorizationSystem,
+            summary=f"Get an authorization system as {_cloud.value}AuthorizationSystem",
+            include_in_schema=_prefix == CAST_PREFIXES[0],
+            name=f"get_{_cloud.value}_system_{_prefix.rstrip('.').replace('.', '_')}",
+        )

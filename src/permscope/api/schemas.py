@@ -1,0 +1,259 @@
+"""Wire shapes (Graph beta, camelCase, `@odata.type`): serializers from rows, and models that document them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from permscope.core.ids import encode_id
+from permscope.store.tables import ActionRow, AuthorizationSystemRow, IdentityRow, PolicyRow, ResourceRow
+
+GRAPH = "#microsoft.graph."
+ENTITLEMENTS_TYPE = f"{GRAPH}entitlementsDataCollection"
+
+# identity kind -> AWS identity subtype
+AWS_IDENTITY_TYPES = {
+    "user": "awsUser",
+    "role": "awsRole",
+    "group": "awsGroup",
+    "serverlessFunction": "awsLambda",
+    "computeInstance": "awsEc2Instance",
+    "accessKey": "awsAccessKey",
+}
+AWS_IDENTITY_KINDS = tuple(AWS_IDENTITY_TYPES)
+
+
+def modification_capability(enabled: bool) -> str:
+    """permissionsModificationCapability of a system."""
+    return "enabled" if enabled else "notConfigured"
+
+
+def system_to_wire(row: AuthorizationSystemRow) -> dict[str, Any]:
+    """authorizationSystem (aws/azure/gcp subtype) with its data-collection info inline."""
+    return {
+        "@odata.type": f"{GRAPH}{row.cloud}AuthorizationSystem",
+        "id": encode_id(row.system_id),
+        "authorizationSystemId": row.system_id,
+        "authorizationSystemName": row.name,
+        "authorizationSystemType": row.cloud,
+        "dataCollectionInfo": {
+            "entitlements": {
+                "@odata.type": ENTITLEMENTS_TYPE,
+                "lastCollectionDateTime": row.last_collection_at,
+                "permissionsModificationCapability": modification_capability(row.modification_enabled),
+                "status": row.collection_status,
+            }
+        },
+    }
+
+
+def role_type(row: IdentityRow) -> str:
+    """awsRoleType: from attributes["roleType"], else system for cloud-managed roles."""
+    value = (row.attributes or {}).get("roleType")
+    if isinstance(value, str) and value:
+        return value
+    return "system" if row.managed_by_cloud else "custom"
+
+
+def trust_entity_type(row: IdentityRow) -> str:
+    """awsRoleTrustEntityType flags, comma-joined ("none" when there are none)."""
+    flags = (row.attributes or {}).get("trustEntityTypes") or []
+    names = [str(flag) for flag in flags if flag and flag != "none"]
+    return ",".join(names) or "none"
+
+
+def aws_identity_to_wire(row: IdentityRow, account_id: str) -> dict[str, Any]:
+    """awsUser / awsRole / awsGroup / awsLambda / awsEc2Instance / awsAccessKey."""
+    type_name = AWS_IDENTITY_TYPES.get(row.kind, "awsIdentity")
+    item: dict[str, Any] = {
+        "@odata.type": f"{GRAPH}{type_name}",
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "displayName": row.display_name,
+        "source": {
+            "@odata.type": f"{GRAPH}awsSource",
+            "identityProviderType": "aws",
+            "accountId": account_id,
+        },
+    }
+    if row.kind == "role":
+        item["roleType"] = role_type(row)
+        item["trustEntityType"] = trust_entity_type(row)
+    return item
+
+
+def aws_policy_to_wire(row: PolicyRow) -> dict[str, Any]:
+    """awsPolicy."""
+    return {
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "displayName": row.name,
+        "awsPolicyType": "system" if row.managed_by_cloud else "custom",
+    }
+
+
+def aws_action_to_wire(row: ActionRow) -> dict[str, Any]:
+    """awsAuthorizationSystemTypeAction with its service inline."""
+    return {
+        "@odata.type": f"{GRAPH}awsAuthorizationSystemTypeAction",
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "actionType": row.action_type,
+        "resourceTypes": list(row.resource_types or []),
+        "severity": row.severity,
+        "service": {"id": row.service},
+    }
+
+
+def service_to_wire(name: str) -> dict[str, Any]:
+    """authorizationSystemTypeService: the id is the service name."""
+    return {"id": name}
+
+
+def aws_resource_to_wire(row: ResourceRow) -> dict[str, Any]:
+    """awsAuthorizationSystemResource with its service inline."""
+    return {
+        "@odata.type": f"{GRAPH}awsAuthorizationSystemResource",
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "displayName": row.display_name,
+        "resourceType": row.resource_type,
+        "service": {"id": row.service},
+    }
+
+
+# ------------------------------------------------------------------------------- models for the OpenAPI document
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class EntitlementsDataCollection(_Wire):
+    """entitlementsDataCollection."""
+
+    odata_type: str = Field(ENTITLEMENTS_TYPE, alias="@odata.type")
+    lastCollectionDateTime: datetime | None = None  # noqa: N815 - Graph's names
+    permissionsModificationCapability: str = "notConfigured"  # noqa: N815
+    status: str = "offline"
+
+
+class DataCollectionInfo(_Wire):
+    """dataCollectionInfo."""
+
+    entitlements: EntitlementsDataCollection
+
+
+class AuthorizationSystem(_Wire):
+    """authorizationSystem (`@odata.type` names the aws/azure/gcp subtype)."""
+
+    odata_type: str = Field(alias="@odata.type", examples=["#microsoft.graph.awsAuthorizationSystem"])
+    id: str = Field(examples=["Mzc3NTk2MTMxNzc0"])
+    authorizationSystemId: str = Field(examples=["377596131774"])  # noqa: N815
+    authorizationSystemName: str  # noqa: N815
+    authorizationSystemType: str = Field(examples=["aws"])  # noqa: N815
+    dataCollectionInfo: DataCollectionInfo  # noqa: N815
+
+
+class IdentitySource(_Wire):
+    """awsSource."""
+
+    odata_type: str = Field(f"{GRAPH}awsSource", alias="@odata.type")
+    identityProviderType: str = "aws"  # noqa: N815
+    accountId: str  # noqa: N815
+
+
+class AwsIdentity(_Wire):
+    """awsUser, awsRole (with roleType and trustEntityType), awsGroup, awsLambda, awsEc2Instance, awsAccessKey."""
+
+    odata_type: str = Field(alias="@odata.type", examples=["#microsoft.graph.awsUser"])
+    id: str
+    externalId: str  # noqa: N815
+    displayName: str  # noqa: N815
+    source: IdentitySource
+    roleType: str | None = Field(None, description="awsRole only: system or custom")  # noqa: N815
+    trustEntityType: str | None = Field(None, description="awsRole only: e.g. 'sso,crossAccount' or 'none'")  # noqa: N815
+
+
+class AwsPolicy(_Wire):
+    """awsPolicy (managed policies)."""
+
+    id: str
+    externalId: str  # noqa: N815
+    displayName: str  # noqa: N815
+    awsPolicyType: str = Field(examples=["system", "custom"])  # noqa: N815
+
+
+class ServiceRef(_Wire):
+    """authorizationSystemTypeService: the id is the service name."""
+
+    id: str = Field(examples=["s3"])
+
+
+class AwsAction(_Wire):
+    """awsAuthorizationSystemTypeAction."""
+
+    odata_type: str = Field(f"{GRAPH}awsAuthorizationSystemTypeAction", alias="@odata.type")
+    id: str
+    externalId: str = Field(examples=["s3:GetObject"])  # noqa: N815
+    actionType: str | None = None  # noqa: N815
+    resourceTypes: list[str] = []  # noqa: N815
+    severity: str = Field(examples=["normal", "high"])
+    service: ServiceRef
+
+
+class AwsResource(_Wire):
+    """awsAuthorizationSystemResource."""
+
+    odata_type: str = Field(f"{GRAPH}awsAuthorizationSystemResource", alias="@odata.type")
+    id: str
+    externalId: str  # noqa: N815
+    displayName: str  # noqa: N815
+    resourceType: str  # noqa: N815
+    service: ServiceRef
+
+
+T = TypeVar("T")
+
+
+class CollectionPage(_Wire, Generic[T]):
+    """An OData collection page."""
+
+    odata_context: str = Field(alias="@odata.context")
+    odata_count: int | None = Field(None, alias="@odata.count", description="with $count=true")
+    value: list[T]
+    odata_next_link: str | None = Field(None, alias="@odata.nextLink", description="absent on the last page")
+
+
+class ErrorDetail(_Wire):
+    """The inner error: ids for support, the time."""
+
+    request_id: str = Field(alias="request-id")
+    date: datetime
+    client_request_id: str | None = Field(None, alias="client-request-id")
+
+
+class ErrorBody(_Wire):
+    """code, message, innerError."""
+
+    code: str = Field(examples=["itemNotFound"])
+    message: str
+    innerError: ErrorDetail  # noqa: N815
+
+
+class GraphErrorModel(_Wire):
+    """The Graph error envelope used for every error."""
+
+    error: ErrorBody
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": GraphErrorModel, "description": text}
+    for status, text in (
+        (400, "invalidRequest: bad query option"),
+        (401, "unauthenticated: missing or invalid API key"),
+        (404, "itemNotFound"),
+    )
+}

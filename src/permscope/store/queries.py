@@ -1,0 +1,141 @@
+"""Read queries of the inventory for the API: base statements per collection, lookups by key, and paging."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
+
+from permscope.store.tables import (
+    ActionRow,
+    AuthorizationSystemRow,
+    IdentityRow,
+    PolicyRow,
+    ResourceRow,
+)
+
+T = TypeVar("T")
+
+MANAGED_POLICY_KIND = "managed"
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a collection: its items, whether more follow, and the total when asked for."""
+
+    items: list[T]
+    has_more: bool
+    count: int | None = None
+
+
+def fetch_page(
+    session: Session,
+    stmt: Select[T],
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+    order_by: Sequence[SQLColumnExpression[Any]] = (),
+    offset: int = 0,
+    limit: int = 100,
+    with_count: bool = False,
+) -> Page[T]:
+    """Run a one-column statement with conditions, an order, an offset and a limit (one extra row detects more)."""
+    filtered = stmt.where(*where)
+    count: int | None = None
+    if with_count:
+        counted = select(func.count()).select_from(filtered.order_by(None).subquery())
+        count = int(session.execute(counted).scalar_one())
+    if limit <= 0:
+        return Page(items=[], has_more=False, count=count)
+    rows = list(session.execute(filtered.order_by(*order_by).offset(offset).limit(limit + 1)).scalars())
+    return Page(items=rows[:limit], has_more=len(rows) > limit, count=count)
+
+
+def systems(cloud: str | None = None) -> Select[AuthorizationSystemRow]:
+    """Every authorization system, or those of one cloud."""
+    stmt = select(AuthorizationSystemRow)
+    if cloud is not None:
+        stmt = stmt.where(AuthorizationSystemRow.cloud == cloud)
+    return stmt
+
+
+def find_system(
+    session: Session, candidates: Sequence[str], cloud: str | None = None
+) -> AuthorizationSystemRow | None:
+    """The system whose system_id is the first of `candidates` that exists (e.g. decoded id, then raw id)."""
+    wanted = [c for c in candidates if c]
+    if not wanted:
+        return None
+    stmt = systems(cloud).where(AuthorizationSystemRow.system_id.in_(wanted))
+    found = {
+        row.system_id: row for row in session.execute(stmt.order_by(AuthorizationSystemRow.id)).scalars()
+    }
+    for candidate in wanted:
+        if candidate in found:
+            return found[candidate]
+    return None
+
+
+def identities(system_pk: int, kinds: Sequence[str]) -> Select[IdentityRow]:
+    """The identities of a system that have one of `kinds`."""
+    return select(IdentityRow).where(IdentityRow.system_pk == system_pk, IdentityRow.kind.in_(list(kinds)))
+
+
+def identities_by_external_id(
+    system_pk: int, kinds: Sequence[str], external_ids: Sequence[str]
+) -> Select[IdentityRow]:
+    """The identities of a system among `external_ids` (e.g. the roles a user may assume)."""
+    return identities(system_pk, kinds).where(IdentityRow.external_id.in_(list(external_ids)))
+
+
+def find_identity(
+    session: Session, system_pk: int, kinds: Sequence[str], external_id: str
+) -> IdentityRow | None:
+    """One identity of a system by external id, when it has one of `kinds`."""
+    stmt = identities(system_pk, kinds).where(IdentityRow.external_id == external_id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def managed_policies(system_pk: int) -> Select[PolicyRow]:
+    """The standalone (managed) policies of a system: AWS-managed and customer-managed."""
+    return select(PolicyRow).where(PolicyRow.system_pk == system_pk, PolicyRow.kind == MANAGED_POLICY_KIND)
+
+
+def find_managed_policy(session: Session, system_pk: int, external_id: str) -> PolicyRow | None:
+    """One managed policy by external id (ARN)."""
+    stmt = managed_policies(system_pk).where(PolicyRow.external_id == external_id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def actions(cloud: str) -> Select[ActionRow]:
+    """The action catalogue of a cloud."""
+    return select(ActionRow).where(ActionRow.cloud == cloud)
+
+
+def find_action(session: Session, cloud: str, external_id: str) -> ActionRow | None:
+    """One catalogue action by name (e.g. s3:GetObject)."""
+    return session.execute(actions(cloud).where(ActionRow.external_id == external_id)).scalar_one_or_none()
+
+
+def services(cloud: str) -> Select[str]:
+    """The distinct service names of a cloud's catalogue."""
+    return select(ActionRow.service).where(ActionRow.cloud == cloud).distinct()
+
+
+def find_service(session: Session, cloud: str, name: str) -> str | None:
+    """A service name when the catalogue has it."""
+    return session.execute(services(cloud).where(ActionRow.service == name)).scalar_one_or_none()
+
+
+def resources(system_pk: int) -> Select[ResourceRow]:
+    """The resources of a system."""
+    return select(ResourceRow).where(ResourceRow.system_pk == system_pk)
+
+
+def find_resource(session: Session, system_pk: int, external_id: str) -> ResourceRow | None:
+    """One resource by external id (ARN)."""
+    stmt = resources(system_pk).where(ResourceRow.external_id == external_id)
+    return session.execute(stmt).scalar_one_or_none()

@@ -1,0 +1,142 @@
+"""Bearer API keys on every route (OpenAPI included), the 401/403 envelopes, and the short verification cache."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import Depends
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from permscope.api.app import create_app
+from permscope.api.deps import require_role
+from permscope.settings import Settings
+from permscope.workflows.apikeys import ApiPrincipal, ApiRole, create_api_key, disable_api_key
+
+from .factories import AS, assert_error, seed
+
+
+@pytest.fixture
+def anonymous(engine: Engine) -> TestClient:
+    return TestClient(create_app(engine, Settings(database_url="sqlite://")))
+
+
+@pytest.mark.parametrize(
+    "path", [AS, f"{AS}/123456789012", "/openapi.json", "/no/such/route", "/docs", "/redoc"]
+)
+def test_missing_key_is_401_everywhere(anonymous: TestClient, path: str) -> None:
+    response = anonymous.get(path)
+    error = assert_error(response, 401, "unauthenticated")
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "Authorization" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer nope", "Bearer psk_abc_def", "Basic dXNlcjpwYXNz", "Bearer ", "psk_x_y"],
+)
+def test_bad_keys_are_401(anonymous: TestClient, header: str) -> None:
+    response = anonymous.get(AS, headers={"Authorization": header})
+    assert_error(response, 401, "unauthenticated")
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_forged_secret_of_a_real_key_is_401(engine: Engine, anonymous: TestClient) -> None:
+    key = create_api_key(engine, ApiRole.ADMIN)
+    forged = key.token[:-4] + ("AAAA" if not key.token.endswith("AAAA") else "BBBB")
+    assert_error(anonymous.get(AS, headers={"Authorization": f"Bearer {forged}"}), 401, "unauthenticated")
+
+
+def test_viewer_and_admin_can_read(engine: Engine, anonymous: TestClient) -> None:
+    seed(engine)
+    for role in (ApiRole.VIEWER, ApiRole.ADMIN):
+        token = create_api_key(engine, role).token
+        response = anonymous.get(AS, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+        assert len(response.json()["value"]) == 1
+
+
+def test_openapi_is_served_with_a_key(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["info"]["title"] == "permscope"
+    paths = document["paths"]
+    assert AS in paths
+    assert f"{AS}/{{system_id}}/microsoft.graph.awsAuthorizationSystem/associatedIdentities/users" in paths
+    assert not any("/graph.aws" in path for path in paths)  # the graph. aliases are not listed twice
+    assert "HTTPBearer" in document["components"]["securitySchemes"]
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
+
+
+def test_a_disabled_key_stops_working_once_the_cache_expires(engine: Engine) -> None:
+    app = create_app(engine, Settings(database_url="sqlite://"))
+    now = [1000.0]
+    app.state.token_cache.clock = lambda: now[0]
+    key = create_api_key(engine, ApiRole.VIEWER)
+    client = TestClient(app, headers={"Authorization": f"Bearer {key.token}"})
+    assert client.get(AS).status_code == 200
+    assert disable_api_key(engine, key.key_id)
+    now[0] += app.state.token_cache.ttl + 0.1
+    assert_error(client.get(AS), 401, "unauthenticated")
+
+
+def test_a_disabled_key_is_refused_at_once_without_cache(engine: Engine) -> None:
+    app = create_app(engine, Settings(database_url="sqlite://"))
+    app.state.token_cache.ttl = 0
+    key = create_api_key(engine, ApiRole.VIEWER)
+    client = TestClient(app, headers={"Authorization": f"Bearer {key.token}"})
+    assert client.get(AS).status_code == 200
+    disable_api_key(engine, key.key_id)
+    assert_error(client.get(AS), 401, "unauthenticated")
+
+
+def test_require_role_refuses_viewers_with_403(engine: Engine) -> None:
+    app = create_app(engine, Settings(database_url="sqlite://"))
+
+    @app.post("/test-write")
+    def write(principal: ApiPrincipal = Depends(require_role(ApiRole.ADMIN))) -> dict[str, str]:
+        return {"by": principal.role.value}
+
+    viewer = create_api_key(engine, ApiRole.VIEWER).token
+    admin = create_api_key(engine, ApiRole.ADMIN).token
+    client = TestClient(app)
+    error = assert_error(
+        client.post("/test-write", headers={"Authorization": f"Bearer {viewer}"}), 403, "accessDenied"
+    )
+    assert "admin" in error["message"]
+    assert client.post("/test-write", headers={"Authorization": f"Bearer {admin}"}).json() == {"by": "admin"}
+    assert_error(client.post("/test-write"), 401, "unauthenticated")
+
+
+def test_errors_echo_the_client_request_id(client: TestClient) -> None:
+    response = client.get(f"{AS}/999999999999", headers={"client-request-id": "abc-123"})
+    error = assert_error(response, 404, "itemNotFound")
+    assert error["innerError"]["client-request-id"] == "abc-123"
+    assert response.headers["client-request-id"] == "abc-123"
+    assert response.headers["request-id"] == error["innerError"]["request-id"]
+
+
+def test_unknown_route_and_wrong_method_use_the_envelope(client: TestClient) -> None:
+    assert_error(client.get("/no/such/route"), 404, "itemNotFound")
+    assert_error(client.delete(AS), 405, "notSupported")
+
+
+def test_lazy_engine_opens_the_configured_database(tmp_path: object) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/lazy.sqlite3")
+    app = create_app(settings=settings)
+    engine = app.state.engine_provider.get()
+    token = create_api_key(engine, ApiRole.VIEWER).token
+    response = TestClient(app).get(AS, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json()["value"] == []
+
+
+def test_unexpected_errors_use_the_envelope(engine: Engine, token: str) -> None:
+    app = create_app(engine, Settings(database_url="sqlite://"))
+
+    @app.get("/test-boom")
+    def boom() -> None:
+        raise RuntimeError("secret detail")
+
+    client = TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {token}"})
+    error = assert_error(client.get("/test-boom"), 500, "generalException")
+    assert "secret detail" not in error["message"]
