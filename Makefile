@@ -1,0 +1,45 @@
+# permscope: make demo | make test | make lint | make bench   (see README.md)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint bench bench-quick venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# One stamp per set of extras, redone when pyproject.toml changes.
+$(VENV)/.installed-aws: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[aws]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[aws,dev,postgres]'
+	touch $@ $(VENV)/.installed-aws
+
+venv: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed-aws
+	$(BIN)/permscope demo
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_import.py
+
+bench-quick: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_import.py --quick
+
+clean:
+	rm -rf bench/out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -1,0 +1,1 @@
+"""The `permscope` terminal interface (Typer + Rich): one module per command group, `main.app` ties them."""

@@ -1,0 +1,39 @@
+"""The `permscope` command: global options and the command groups."""
+
+from __future__ import annotations
+
+import typer
+
+from permscope.cli import apikeys, db, demo, identities, imports, serve, systems
+from permscope.cli.output import CliState
+
+app = typer.Typer(
+    name="permscope",
+    help="Self-hosted multicloud permissions management (CIEM) for AWS, Azure and GCP.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        help="Database to use for this command (overrides PERMSCOPE_DATABASE_URL), e.g. sqlite:///file.db",
+        metavar="URL",
+    ),
+) -> None:
+    """permscope: discover what every identity can do, find excess, and serve a Graph-shaped API."""
+    ctx.obj = CliState(database_url=database_url)
+
+
+app.add_typer(imports.app, name="import")
+app.add_typer(systems.app, name="systems")
+app.add_typer(identities.app, name="identities")
+app.add_typer(apikeys.app, name="apikey")
+app.add_typer(db.app, name="db")
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)

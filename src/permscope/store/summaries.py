@@ -1,0 +1,113 @@
+"""Simple read helpers for the terminal: systems with identity counts, and the identities of one system."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from permscope.core.errors import NotFoundError
+from permscope.store.tables import AuthorizationSystemRow, IdentityRow
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSummary:
+    """One authorization system and how many identities of each kind it holds."""
+
+    cloud: str
+    system_id: str
+    name: str
+    collection_status: str
+    last_collection_at: datetime | None
+    identities: int
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySummary:
+    """One identity as a list shows it."""
+
+    external_id: str
+    kind: str
+    display_name: str
+    source: str
+    created_at: datetime | None
+    last_active_at: datetime | None
+    managed_by_cloud: bool
+
+
+def list_systems(engine: Engine) -> list[SystemSummary]:
+    """Every authorization system, ordered by cloud then id, with its identity counts per kind."""
+    with Session(engine) as session:
+        counts: dict[int, dict[str, int]] = {}
+        rows = session.execute(
+            select(IdentityRow.system_pk, IdentityRow.kind, func.count()).group_by(
+                IdentityRow.system_pk, IdentityRow.kind
+            )
+        )
+        for system_pk, kind, count in rows:
+            counts.setdefault(system_pk, {})[kind] = count
+        systems = session.execute(
+            select(AuthorizationSystemRow).order_by(
+                AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id
+            )
+        ).scalars()
+        return [
+            SystemSummary(
+                cloud=system.cloud,
+                system_id=system.system_id,
+                name=system.name,
+                collection_status=system.collection_status,
+                last_collection_at=system.last_collection_at,
+                identities=sum(counts.get(system.id, {}).values()),
+                by_kind=dict(sorted(counts.get(system.id, {}).items())),
+            )
+            for system in systems
+        ]
+
+
+def _system_pk(session: Session, system_id: str, cloud: str | None) -> int:
+    query = select(AuthorizationSystemRow.id, AuthorizationSystemRow.cloud).where(
+        AuthorizationSystemRow.system_id == system_id
+    )
+    if cloud is not None:
+        query = query.where(AuthorizationSystemRow.cloud == cloud)
+    found = session.execute(query).all()
+    if not found:
+        where = f" in {cloud}" if cloud else ""
+        raise NotFoundError(f"no authorization system {system_id!r}{where}")
+    if len(found) > 1:
+        clouds = ", ".join(sorted(row.cloud for row in found))
+        raise NotFoundError(
+            f"authorization system {system_id!r} exists in several clouds ({clouds}); name one"
+        )
+    return int(found[0].id)
+
+
+def list_identities(
+    engine: Engine, system_id: str, *, cloud: str | None = None, kind: str | None = None
+) -> list[IdentitySummary]:
+    """The identities of one system (by its cloud-side id), optionally of one kind, ordered by kind and name.
+
+    Raises NotFoundError when no such system exists.
+    """
+    with Session(engine) as session:
+        system_pk = _system_pk(session, system_id, cloud)
+        query = select(IdentityRow).where(IdentityRow.system_pk == system_pk)
+        if kind is not None:
+            query = query.where(IdentityRow.kind == kind)
+        query = query.order_by(IdentityRow.kind, IdentityRow.display_name, IdentityRow.external_id)
+        return [
+            IdentitySummary(
+                external_id=row.external_id,
+                kind=row.kind,
+                display_name=row.display_name,
+                source=row.source,
+                created_at=row.created_at,
+                last_active_at=row.last_active_at,
+                managed_by_cloud=row.managed_by_cloud,
+            )
+            for row in session.execute(query).scalars()
+        ]

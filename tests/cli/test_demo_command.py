@@ -1,0 +1,28 @@
+"""`permscope demo --no-serve`: loads the estate, prints a working admin key and curl commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from permscope.cli.main import app
+from permscope.store.engine import make_engine
+from permscope.workflows.apikeys import ApiRole, verify_api_key
+
+
+def test_demo_without_serving(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    result = CliRunner().invoke(app, ["--database-url", url, "demo", "--no-serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    token = next(line.split()[-1] for line in result.stdout.splitlines() if line.startswith("API key:"))
+    assert 'curl -H "Authorization: Bearer' in result.stdout
+    assert "http://127.0.0.1:8123/external/authorizationSystems" in result.stdout
+    engine: Engine = make_engine(url)
+    principal = verify_api_key(engine, token)
+    engine.dispose()
+    assert principal is not None and principal.role is ApiRole.ADMIN
+    listed = CliRunner().invoke(app, ["--database-url", url, "systems", "list", "--format", "json"])
+    assert {s["name"] for s in json.loads(listed.stdout)} == {"demo-production", "demo-sandbox"}

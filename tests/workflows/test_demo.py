@@ -1,0 +1,46 @@
+"""The demo estate loads through the real import path, and loading it again changes nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from permscope.store.tables import AuthorizationSystemRow, IdentityRow
+from permscope.workflows.demo import DEMO_ACCOUNTS, DemoAccount, load_demo
+
+SMALL = (
+    DemoAccount(
+        account_id="111122223333", name="demo-a", users=6, groups=2, roles=5, customer_policies=4, seed=1
+    ),
+    DemoAccount(
+        account_id="444455556666", name="demo-b", users=3, groups=1, roles=3, customer_policies=2, seed=2
+    ),
+)
+
+
+def _identity_count(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(IdentityRow)) or 0)
+
+
+def test_loading_twice_is_idempotent(sqlite_engine: Engine) -> None:
+    first = load_demo(sqlite_engine, SMALL)
+    assert [(r.system_id, r.name) for r in first] == [("111122223333", "demo-a"), ("444455556666", "demo-b")]
+    assert all(r.changed for r in first)
+    assert first[0].counts["users"] == 6 and first[0].counts["roles"] == 5 and first[0].counts["groups"] == 2
+    count = _identity_count(sqlite_engine)
+    assert count == 6 + 2 + 5 + 3 + 1 + 3
+    second = load_demo(sqlite_engine, SMALL)
+    assert not any(r.changed for r in second)
+    assert [r.counts for r in second] == [r.counts for r in first]
+    assert _identity_count(sqlite_engine) == count
+
+
+def test_the_default_demo_has_a_production_and_a_sandbox_account(sqlite_engine: Engine) -> None:
+    reports = load_demo(sqlite_engine)
+    assert [r.name for r in reports] == [a.name for a in DEMO_ACCOUNTS]
+    production = reports[0]
+    assert production.counts["users"] == 60 and production.counts["roles"] == 45
+    with Session(sqlite_engine) as session:
+        names = set(session.scalars(select(AuthorizationSystemRow.name)))
+    assert names == {"demo-production", "demo-sandbox"}
