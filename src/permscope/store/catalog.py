@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Action
+from permscope.store.bulk import insert_rows
 from permscope.store.tables import ActionRow, CatalogRow
-
-CHUNK = 2000  # rows per INSERT statement
 
 
 def loaded_version(session: Session, cloud: Cloud) -> str | None:
@@ -51,8 +50,7 @@ def replace_actions(
         }
         for action in actions
     ]
-    for start in range(0, len(rows), CHUNK):
-        session.execute(insert(ActionRow), rows[start : start + CHUNK])
+    insert_rows(session, ActionRow, rows)
     catalog = session.get(CatalogRow, cloud.value)
     if catalog is None:
         catalog = CatalogRow(cloud=cloud.value)

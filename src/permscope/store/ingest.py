@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from permscope.core.inventory import (
@@ -26,6 +26,7 @@ from permscope.core.inventory import (
     Resource,
     Usage,
 )
+from permscope.store.bulk import insert_rows
 from permscope.store.tables import (
     AssignmentRow,
     AuthorizationSystemRow,
@@ -97,8 +98,7 @@ def _sync(
         if key in existing and existing[key][1] != row["digest"]
     ]
     stale = [pk for key, (pk, _digest) in existing.items() if key not in rows]
-    for batch in _chunks(to_insert):
-        session.execute(insert(table), list(batch))
+    insert_rows(session, table, to_insert)
     for batch in _chunks(to_update):
         session.execute(update(table), list(batch))
     for batch in _chunks(stale):
@@ -268,8 +268,7 @@ def _sync_policy_versions(session: Session, system_pk: int, policies: list[Polic
         if key in existing and (existing[key][1], existing[key][2]) != (row["is_default"], row["document"])
     ]
     stale = [pk for key, (pk, _d, _doc) in existing.items() if key not in wanted]
-    for batch in _chunks(to_insert):
-        session.execute(insert(PolicyVersionRow), list(batch))
+    insert_rows(session, PolicyVersionRow, to_insert)
     for batch in _chunks(to_update):
         session.execute(update(PolicyVersionRow), list(batch))
     for batch in _chunks(stale):
@@ -383,8 +382,7 @@ def _sync_links(session: Session, system_pk: int, memberships: list[Membership])
     }
     to_insert = [row for key, row in wanted.items() if key not in existing]
     stale = [pk for key, pk in existing.items() if key not in wanted]
-    for batch in _chunks(to_insert):
-        session.execute(insert(MembershipRow), list(batch))
+    insert_rows(session, MembershipRow, to_insert)
     for batch in _chunks(stale):
         session.execute(delete(MembershipRow).where(MembershipRow.id.in_(batch)))
     return TableChanges(len(to_insert), 0, len(stale))

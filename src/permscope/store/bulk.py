@@ -1,0 +1,55 @@
+"""Fast bulk inserts: COPY on PostgreSQL, executemany elsewhere; always inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Table, insert
+from sqlalchemy.orm import Session
+
+from permscope.store.tables import Base
+
+
+def insert_rows(session: Session, table: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows (dicts with the same keys) into `table` as part of the session's transaction.
+
+    PostgreSQL gets one COPY stream (psycopg's executemany costs a round trip per row, which made a
+    60,000-identity import spend most of its time waiting on the network); SQLite's in-process
+    executemany is already fast.
+    """
+    if not rows:
+        return
+    target = table.__table__
+    assert isinstance(target, Table)
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_rows(session, target, rows)
+    else:
+        session.execute(insert(target), list(rows))
+
+
+def _copy_rows(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Stream rows through COPY FROM STDIN on the session's own connection (so a rollback undoes them)."""
+    from psycopg.types.json import Jsonb  # imported here: psycopg is only installed with PostgreSQL
+
+    columns = list(rows[0])
+    is_json = [isinstance(target.c[name].type, JSON) for name in columns]
+    driver_connection: Any = session.connection().connection.driver_connection
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    with (
+        driver_connection.cursor() as cursor,
+        cursor.copy(f'COPY "{target.name}" ({quoted}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            values: list[Any] = []
+            for json_column, value in zip(is_json, row.values(), strict=True):
+                if value is None:
+                    values.append(None)
+                elif json_column:
+                    values.append(Jsonb(value))
+                elif isinstance(value, datetime) and value.tzinfo is None:
+                    values.append(value.replace(tzinfo=UTC))
+                else:
+                    values.append(value)
+            copy.write_row(values)
