@@ -36,6 +36,12 @@ def test_invalid_url_is_a_clear_error() -> None:
         make_engine("not a url")
 
 
+@pytest.mark.parametrize("url", ["oracle+nodriver://u@h/db", "mysql+nosuchdriver://u@h/db"])
+def test_unsupported_backend_is_a_clear_error(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="unsupported database URL"):
+        make_engine(url)
+
+
 def test_unreachable_database_is_a_clear_error() -> None:
     with pytest.raises(ConfigurationError, match="cannot open the database"):
         open_database("postgresql://nobody@127.0.0.1:1/none")

@@ -6,7 +6,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from permscope.store.tables import AuthorizationSystemRow, IdentityRow
-from permscope.workflows.demo import DEMO_ACCOUNTS, DemoAccount, load_demo
+from permscope.workflows.apikeys import verify_api_key
+from permscope.workflows.demo import DEMO_ACCOUNTS, DemoAccount, issue_demo_key, load_demo
 
 SMALL = (
     DemoAccount(
@@ -44,3 +45,11 @@ def test_the_default_demo_has_a_production_and_a_sandbox_account(sqlite_engine: 
     with Session(sqlite_engine) as session:
         names = set(session.scalars(select(AuthorizationSystemRow.name)))
     assert names == {"demo-production", "demo-sandbox"}
+
+
+def test_each_demo_key_replaces_the_previous_one(sqlite_engine: Engine) -> None:
+    first = issue_demo_key(sqlite_engine)
+    assert verify_api_key(sqlite_engine, first.token) is not None
+    second = issue_demo_key(sqlite_engine)
+    assert verify_api_key(sqlite_engine, second.token) is not None
+    assert verify_api_key(sqlite_engine, first.token) is None

@@ -154,14 +154,18 @@ def list_response(
     context: str,
     serialize: Callable[[Any], dict[str, Any]],
     page_size: int,
+    max_page_size: int,
 ) -> GraphJSONResponse:
-    """Filter, order and page `stmt` as the request asks, and wrap the page in the OData envelope."""
+    """Filter, order and page `stmt` as the request asks, and wrap the page in the OData envelope.
+
+    Pages hold `page_size` items, or `$top` items (at most `max_page_size`) when the request gives $top.
+    """
     options = parse_options(request, collection.options, collection.selectable)
     where = [to_sql(options.filter, collection.props)] if options.filter is not None else []
     order = [*order_by(options.orderby, collection.props), collection.primary_key]
     returned = decode_skiptoken(request, options.skiptoken) if options.skiptoken is not None else 0
-    remaining = None if options.top is None else max(options.top - returned, 0)
-    limit = page_size if remaining is None else min(page_size, remaining)
+    # Microsoft Graph semantics: $top is the page size (capped), and @odata.nextLink continues the walk.
+    limit = page_size if options.top is None else min(options.top, max_page_size)
     page = fetch_page(
         session,
         stmt,
@@ -175,7 +179,7 @@ def list_response(
     if options.count:
         body["@odata.count"] = page.count
     body["value"] = [apply_select(serialize(row), options.select) for row in page.items]
-    if page.has_more and (remaining is None or len(page.items) < remaining):
+    if page.has_more and limit > 0:
         body["@odata.nextLink"] = next_link(request, returned + len(page.items))
     return GraphJSONResponse(body)
 

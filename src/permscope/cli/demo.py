@@ -9,7 +9,6 @@ from platformdirs import user_data_dir
 
 from permscope.cli.output import reports_errors, state, stderr
 from permscope.cli.serve import run_server
-from permscope.workflows.apikeys import ApiRole, create_api_key
 from permscope.workflows.database import open_engine
 
 
@@ -28,7 +27,7 @@ def demo(
     ),
 ) -> None:
     """Load demo AWS accounts (a separate database unless --database-url), print a key and curl examples, serve."""
-    from permscope.workflows.demo import load_demo  # imported late: it generates the estate
+    from permscope.workflows.demo import issue_demo_key, load_demo  # imported late: it generates the estate
 
     cli_state = state(ctx)
     settings = cli_state.settings()
@@ -46,13 +45,11 @@ def demo(
             f" [dim]({'changed' if report.changed else 'unchanged'})[/dim]",
             highlight=False,
         )
-    key = create_api_key(engine, ApiRole.ADMIN, "demo")
+    key = issue_demo_key(engine)
     base = f"http://{host}:{port}"
-    typer.echo(f"\nAPI:      {base}   (OpenAPI: {base}/docs)")
+    typer.echo(f"\nAPI:      {base}   (OpenAPI: {base}/openapi.json, with the key)")
     typer.echo(f"API key:  {key.token}")
-    typer.echo(
-        "          (an admin key; it is shown only now. `permscope apikey list` shows its id, not the secret)"
-    )
+    typer.echo("          (an admin key, shown only now; keys printed by earlier demo runs are now disabled)")
     typer.echo("\nTry:")
     typer.echo(f'  export PERMSCOPE_KEY="{key.token}"')
     typer.echo(f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" {base}/external/authorizationSystems')

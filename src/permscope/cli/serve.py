@@ -16,7 +16,7 @@ def run_server(engine: Engine, settings: Settings, host: str, port: int) -> None
 
     api = create_app(engine=engine, settings=settings)
     typer.echo(
-        f"permscope API on http://{host}:{port} (OpenAPI at http://{host}:{port}/docs); Ctrl+C stops it"
+        f"permscope API on http://{host}:{port} (OpenAPI at http://{host}:{port}/openapi.json); Ctrl+C stops it"
     )
     uvicorn.run(api, host=host, port=port, log_level="info")
 

@@ -94,3 +94,14 @@ def disable_api_key(engine: Engine, key_id: str) -> bool:
     with Session(engine) as session, session.begin():
         result = session.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(disabled=True))
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def disable_api_keys_named(engine: Engine, name: str) -> int:
+    """Disable every enabled key with this name; returns how many were disabled."""
+    with Session(engine) as session, session.begin():
+        result = session.execute(
+            update(ApiKeyRow)
+            .where(ApiKeyRow.name == name, ApiKeyRow.disabled.is_(False))
+            .values(disabled=True)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

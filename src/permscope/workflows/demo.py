@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import Engine
 
 from permscope.clouds.aws.synthetic import generate_authorization_details
+from permscope.workflows.apikeys import ApiRole, CreatedKey, create_api_key, disable_api_keys_named
 from permscope.workflows.collection import ImportReport, import_aws_files
 
 
@@ -65,3 +66,12 @@ def load_demo(engine: Engine, accounts: tuple[DemoAccount, ...] = DEMO_ACCOUNTS)
             path.write_bytes(orjson.dumps(export))
             reports += import_aws_files(engine, [path], account_name=account.name)
     return reports
+
+
+DEMO_KEY_NAME = "demo"
+
+
+def issue_demo_key(engine: Engine) -> CreatedKey:
+    """A fresh admin key for this demo run; the keys earlier demo runs printed are disabled, not left valid."""
+    disable_api_keys_named(engine, DEMO_KEY_NAME)
+    return create_api_key(engine, ApiRole.ADMIN, DEMO_KEY_NAME)

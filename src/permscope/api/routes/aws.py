@@ -91,6 +91,7 @@ def _identity_list(collection: str, kinds: Sequence[str]) -> Callable[..., Graph
             context=_context(system, f"associatedIdentities/{collection}"),
             serialize=lambda row: aws_identity_to_wire(row, system.system_id),
             page_size=settings.page_size,
+            max_page_size=settings.max_page_size,
         )
 
     handler.__doc__ = (
@@ -162,6 +163,7 @@ def _assumable_roles(
         context=_context(system, "associatedIdentities/users/assumableRoles"),
         serialize=lambda row: aws_identity_to_wire(row, system.system_id),
         page_size=settings.page_size,
+        max_page_size=settings.max_page_size,
     )
 
 
@@ -256,6 +258,7 @@ def _register(
             context=_context(system, tail),
             serialize=serialize,
             page_size=settings.page_size,
+            max_page_size=settings.max_page_size,
         )
 
     def respond(

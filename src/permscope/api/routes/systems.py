@@ -54,6 +54,7 @@ def list_systems(
         context="external/authorizationSystems",
         serialize=system_to_wire,
         page_size=settings.page_size,
+        max_page_size=settings.max_page_size,
     )
 
 
@@ -69,6 +70,7 @@ def _cast_list(cloud: Cloud) -> Callable[..., GraphJSONResponse]:
             context=f"external/authorizationSystems/microsoft.graph.{cloud.value}AuthorizationSystem",
             serialize=system_to_wire,
             page_size=settings.page_size,
+            max_page_size=settings.max_page_size,
         )
 
     handler.__doc__ = f"The {cloud.value} authorization systems only (same query options as the list)."
