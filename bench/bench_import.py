@@ -43,7 +43,7 @@ class Size:
 
     @property
     def file_name(self) -> str:
-        return f"export-u{self.users}-r{self.roles}-g{self.groups}-p{self.policies}.json"
+        return f"export-u{self.users}-r{self.roles}-g{self.groups}-p{self.policies}-cli.json"
 
 
 FULL = Size(users=20_000, roles=40_000, groups=1_000, policies=3_000)

@@ -35,8 +35,13 @@ def write_export(
     policies: int,
     account_id: str = "210987654321",
     seed: int = 0,
+    compact: bool = False,
 ) -> Path:
-    """Generate and write one export (gzip when `out` ends in .gz); returns `out`."""
+    """Generate and write one export (gzip when `out` ends in .gz); returns `out`.
+
+    By default the JSON is indented by four spaces, as `aws ... --output json` prints it, so the file has the
+    size a real export of that estate would have; `compact` writes it without whitespace.
+    """
     export = generate_authorization_details(
         account_id=account_id,
         users=users,
@@ -46,7 +51,7 @@ def write_export(
         seed=seed,
         aws_managed_policies=real_managed_policies(),
     )
-    data = orjson.dumps(export)
+    data = orjson.dumps(export) if compact else json.dumps(export, indent=4).encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".gz":
         with gzip.open(out, "wb", compresslevel=6) as handle:
@@ -65,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--account-id", default="210987654321")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench/out/big.json"))
+    parser.add_argument("--compact", action="store_true", help="no indentation (the AWS CLI indents by 4)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     out = write_export(
@@ -75,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         policies=args.policies,
         account_id=args.account_id,
         seed=args.seed,
+        compact=args.compact,
     )
     source = "real AWS managed policies" if real_managed_policies() is not None else "known policies"
     print(
