@@ -85,6 +85,7 @@ SERVICES = Collection(
     props={"id": Column(ActionRow.service)},
     selectable=frozenset(),
     primary_key=ActionRow.service,
+    keyset=False,  # rows are service names, without an integer id
 )
 
 AWS_RESOURCES = Collection(

@@ -36,6 +36,8 @@ class Collection:
     selectable: frozenset[str]
     primary_key: SQLColumnExpression[Any]
     options: frozenset[str] = LIST_OPTIONS
+    # rows have an integer `id` equal to primary_key: pages continue after the last key, not at an offset
+    keyset: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +101,20 @@ def _fingerprint(request: Request) -> str:
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
-def encode_skiptoken(request: Request, returned: int) -> str:
-    """An opaque token meaning: `returned` items of this query were already sent."""
-    raw = orjson.dumps({"n": returned, "q": _fingerprint(request)})
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+def encode_skiptoken(request: Request, returned: int, after: int | None = None) -> str:
+    """An opaque token: `returned` items of this query were sent, the last with primary key `after`."""
+    data: dict[str, Any] = {"n": returned, "q": _fingerprint(request)}
+    if after is not None:
+        data["k"] = after
+    return base64.urlsafe_b64encode(orjson.dumps(data)).decode("ascii").rstrip("=")
 
 
-def decode_skiptoken(request: Request, token: str) -> int:
-    """How many items a token says were sent; 400 invalidRequest when it is garbage or from another query."""
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def decode_skiptoken(request: Request, token: str) -> tuple[int, int | None]:
+    """(items already sent, primary key of the last one or None); 400 when garbage or from another query."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = orjson.loads(raw)
@@ -114,20 +122,20 @@ def decode_skiptoken(request: Request, token: str) -> int:
         raise invalid_request("$skiptoken is not valid") from None
     if (
         not isinstance(data, dict)
-        or set(data) != {"n", "q"}
-        or not isinstance(data["n"], int)
-        or isinstance(data["n"], bool)
-        or data["n"] < 0
+        or set(data) not in ({"n", "q"}, {"n", "q", "k"})
+        or not _is_count(data["n"])
+        or ("k" in data and not isinstance(data["k"], int))
+        or isinstance(data.get("k"), bool)
         or data["q"] != _fingerprint(request)
     ):
         raise invalid_request("$skiptoken is not valid for this query")
-    return int(data["n"])
+    return int(data["n"]), data.get("k")
 
 
-def next_link(request: Request, returned: int) -> str:
-    """The same URL with a $skiptoken continuing after `returned` items."""
+def next_link(request: Request, returned: int, after: int | None = None) -> str:
+    """The same URL with a $skiptoken continuing after `returned` items (and after primary key `after`)."""
     items = [(k, v) for k, v in request.query_params.multi_items() if k.lower() != "$skiptoken"]
-    items.append(("$skiptoken", encode_skiptoken(request, returned)))
+    items.append(("$skiptoken", encode_skiptoken(request, returned, after)))
     query = "&".join(f"{quote(k, safe='$')}={quote(v, safe=chr(39) + '$(),:/')}" for k, v in items)
     return str(request.url.replace(query=query))
 
@@ -163,15 +171,23 @@ def list_response(
     options = parse_options(request, collection.options, collection.selectable)
     where = [to_sql(options.filter, collection.props)] if options.filter is not None else []
     order = [*order_by(options.orderby, collection.props), collection.primary_key]
-    returned = decode_skiptoken(request, options.skiptoken) if options.skiptoken is not None else 0
+    returned, after = (0, None)
+    if options.skiptoken is not None:
+        returned, after = decode_skiptoken(request, options.skiptoken)
     # Microsoft Graph semantics: $top is the page size (capped), and @odata.nextLink continues the walk.
     limit = page_size if options.top is None else min(options.top, max_page_size)
+    # In primary-key order a page continues after the last key sent (an index range, equally fast on every
+    # page); a custom $orderby continues at an offset.
+    keyset = collection.keyset and not options.orderby
+    if keyset and after is not None:
+        where.append(collection.primary_key > after)
+    offset = 0 if keyset and after is not None else options.skip + returned  # the key already holds $skip
     page = fetch_page(
         session,
         stmt,
         where=where,
         order_by=order,
-        offset=options.skip + returned,
+        offset=offset,
         limit=limit,
         with_count=options.count,
     )
@@ -180,7 +196,8 @@ def list_response(
         body["@odata.count"] = page.count
     body["value"] = [apply_select(serialize(row), options.select) for row in page.items]
     if page.has_more and limit > 0:
-        body["@odata.nextLink"] = next_link(request, returned + len(page.items))
+        last_key = int(page.items[-1].id) if keyset else None
+        body["@odata.nextLink"] = next_link(request, returned + len(page.items), last_key)
     return GraphJSONResponse(body)
 
 
