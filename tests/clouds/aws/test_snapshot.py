@@ -130,6 +130,18 @@ def test_truncated_json_names_line_and_column(tmp_path: Path) -> None:
     assert " column " in text
 
 
+@pytest.mark.parametrize("depth", [2_000, 200_000])
+def test_hostile_nesting_is_an_input_error_not_a_crash(tmp_path: Path, depth: int) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"UserDetailList": ' + "[" * depth + "]" * depth + "}")
+    assert "nested too deeply" in problem([path])
+    second = (
+        tmp_path / "deep-pages.json"
+    )  # two documents: the stdlib reader is used, and must not recurse away
+    second.write_text(json.dumps(page()) + '\n{"UserDetailList": ' + "[" * depth + "]" * depth + "}")
+    assert "nested too deeply" in problem([second])
+
+
 def test_garbage_after_a_page_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text(json.dumps(page()) + "\nnot json\n")

@@ -128,8 +128,10 @@ def _parse_objects(data: bytes) -> Iterator[Any]:
     try:
         yield orjson.loads(data)
         return
-    except orjson.JSONDecodeError:
-        pass  # several documents, or a broken one: the slower reader below says which and where
+    except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc).lower():
+            raise _FileProblemError(f"JSON nested too deeply to be an export ({exc})") from None
+        # several documents, or a broken one: the slower reader below says which and where
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -141,6 +143,8 @@ def _parse_objects(data: bytes) -> Iterator[Any]:
     while position < len(text):
         try:
             value, position = decoder.raw_decode(text, position)
+        except RecursionError:
+            raise _FileProblemError("JSON nested too deeply to be an export") from None
         except json.JSONDecodeError as exc:
             raise _FileProblemError(
                 f"truncated or invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
