@@ -231,3 +231,34 @@ def test_shared_examples_read(shared_dir: Path) -> None:
         78,
         84,
     ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "AttachedManagedPolicies",
+            "AdministratorAccess",
+            "AttachedManagedPolicies is not a list of objects",
+        ),
+        ("AttachedManagedPolicies", [{"PolicyName": "x"}], "AttachedManagedPolicies[0] has no PolicyArn"),
+        ("GroupList", [{"GroupName": "admins"}], "GroupList is not a list of group names"),
+        ("Tags", {"team": "a"}, "Tags is not a list of objects"),
+        ("InstanceProfileList", [1], "InstanceProfileList is not a list of objects"),
+        ("RoleLastUsed", "2024-01-01", "RoleLastUsed is not an object"),
+        ("PermissionsBoundary", ["arn:aws:iam::aws:policy/X"], "PermissionsBoundary is not an object"),
+    ],
+)
+def test_optional_fields_of_the_wrong_type_name_the_item(
+    tmp_path: Path, field: str, value: Any, message: str
+) -> None:
+    path = write(tmp_path / "bad.json", page(RoleDetailList=[role("app", **{field: value})]))
+    text = problem([path])
+    assert text.startswith(f"RoleDetailList[0] (arn:aws:iam::{ACCOUNT}:role/app) ")
+    assert text.endswith(message)
+
+
+def test_optional_fields_may_be_null(tmp_path: Path) -> None:
+    nulls = dict.fromkeys(("AttachedManagedPolicies", "Tags", "InstanceProfileList", "RoleLastUsed"))
+    path = write(tmp_path / "ok.json", page(RoleDetailList=[role("app", **nulls)]))
+    assert len(read_authorization_details([path])["RoleDetailList"]) == 1

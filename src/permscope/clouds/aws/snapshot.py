@@ -27,6 +27,14 @@ INLINE_LISTS = {
     "GroupDetailList": "GroupPolicyList",
     "RoleDetailList": "RolePolicyList",
 }
+# Optional fields the transform reads, and the JSON type each must have when present (null is accepted).
+OPTIONAL_SHAPES: dict[str, tuple[str, type]] = {
+    "AttachedManagedPolicies": ("a list of objects", dict),
+    "Tags": ("a list of objects", dict),
+    "InstanceProfileList": ("a list of objects", dict),
+    "GroupList": ("a list of group names", str),
+}
+OPTIONAL_OBJECTS = ("RoleLastUsed", "PermissionsBoundary")
 DEFAULT_MAX_BYTES = 2 * 1024**3  # decompressed bytes per file
 CHUNK = 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
@@ -181,6 +189,7 @@ def _validate_item(name: str, index: int, item: Any, where: str) -> None:
     for key in REQUIRED_KEYS[name]:
         if not isinstance(item.get(key), str) or not item[key]:
             raise _FileProblemError(f"{label} has no {key}")
+    _validate_optional_fields(item, label)
     if name == "Policies":
         _validate_policy(item, label)
         return
@@ -197,6 +206,22 @@ def _validate_item(name: str, index: int, item: Any, where: str) -> None:
         item["AssumeRolePolicyDocument"] = _decode_document(
             item["AssumeRolePolicyDocument"], f"trust policy document of {arn}"
         )
+
+
+def _validate_optional_fields(item: dict[str, Any], label: str) -> None:
+    """Optional fields, when present and not null, must have the type the export format gives them."""
+    for key, (what, element) in OPTIONAL_SHAPES.items():
+        value = item.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(entry, element) for entry in value):
+            raise _FileProblemError(f"{label} {key} is not {what}")
+    for key in OPTIONAL_OBJECTS:
+        if item.get(key) is not None and not isinstance(item[key], dict):
+            raise _FileProblemError(f"{label} {key} is not an object")
+    for position, attached in enumerate(item.get("AttachedManagedPolicies") or []):
+        if not isinstance(attached.get("PolicyArn"), str):
+            raise _FileProblemError(f"{label} AttachedManagedPolicies[{position}] has no PolicyArn")
 
 
 def _validate_policy(item: dict[str, Any], label: str) -> None:
