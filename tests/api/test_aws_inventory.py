@@ -361,3 +361,22 @@ def test_unknown_properties_and_wrong_types_are_400(client: TestClient, inventor
     assert_error(client.get(f"{P}/actions?$filter=(severity eq 'high'"), 400, "invalidRequest")
     assert_error(client.get(f"{P}/policies?$select=document"), 400, "invalidRequest")
     assert_error(client.get(f"{P}/services?$orderby=name"), 400, "invalidRequest")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{P}/associatedIdentities/all?$filter=displayName eq 'x%00'",
+        f"{P}/associatedIdentities/all?$filter=contains(displayName,'%00')",
+        f"{P}/associatedIdentities/all(externalId='a%00b')",
+        f"{P}/associatedIdentities/users/{encode_id('a' + chr(0))}",
+        f"{AS}/a%00b",
+    ],
+)
+def test_nul_characters_are_refused_on_every_backend(client: TestClient, engine: Engine, url: str) -> None:
+    seed(engine, identities=[user("alice")])
+    response = client.get(url)
+    assert response.status_code in (400, 404), response.text
+    assert_error(
+        response, response.status_code, "invalidRequest" if response.status_code == 400 else "itemNotFound"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -155,3 +156,22 @@ def test_orderby_and_select() -> None:
 def test_normalize_path_spells_casts_one_way() -> None:
     assert normalize_path("a/graph.b/c") == "a/microsoft.graph.b/c"
     assert normalize_path("a/microsoft.graph.b") == "a/microsoft.graph.b"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("(" * 40 + "displayName eq 'x'" + ")" * 40, "more than 32 nested parentheses or 'not'"),
+        ("not " * 40 + "displayName eq 'x'", "more than 32 nested parentheses or 'not'"),
+        (" or ".join(["a eq 1"] * 101), "more than 100 comparisons"),
+        ("displayName eq '" + "x" * 5000 + "'", "$filter is longer than 4096 characters"),
+    ],
+)
+def test_hostile_filters_hit_limits_not_the_stack(text: str, message: str) -> None:
+    with pytest.raises(ODataError, match=re.escape(message)):
+        parse_filter(text)
+
+
+def test_limits_leave_room_for_real_filters() -> None:
+    parse_filter("(" * 32 + "displayName eq 'x'" + ")" * 32)
+    parse_filter(" or ".join(["a eq 1"] * 100))

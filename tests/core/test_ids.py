@@ -35,6 +35,10 @@ def test_garbage_is_none(garbage: str) -> None:
     assert decode_id(garbage) is None
 
 
+def test_an_id_hiding_a_nul_character_is_invalid() -> None:
+    assert decode_id(encode_id("arn:aws:iam::1:user/a\x00b")) is None
+
+
 def test_cloud_parse_is_case_insensitive() -> None:
     assert Cloud.parse("AWS") is Cloud.AWS
     assert Cloud.parse("Gcp") is Cloud.GCP

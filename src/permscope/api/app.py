@@ -10,7 +10,13 @@ from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy import Engine
 
 from permscope import __version__
-from permscope.api.deps import EngineProvider, TokenCache, authenticate, authenticate_request
+from permscope.api.deps import (
+    EngineProvider,
+    TokenCache,
+    authenticate,
+    authenticate_request,
+    reject_nul_characters,
+)
 from permscope.api.errors import GraphJSONResponse, install_error_handlers
 from permscope.api.routes import aws, systems
 from permscope.settings import Settings, get_settings
@@ -36,7 +42,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         docs_url=None,
         redoc_url=None,
         default_response_class=GraphJSONResponse,
-        dependencies=[Depends(authenticate)],
+        dependencies=[Depends(authenticate), Depends(reject_nul_characters)],
     )
     app.state.settings = settings
     app.state.engine_provider = EngineProvider(engine, settings)

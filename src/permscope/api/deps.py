@@ -93,6 +93,14 @@ def authenticate_request(request: Request) -> ApiPrincipal:
     return principal
 
 
+def reject_nul_characters(request: Request) -> None:
+    """No cloud id, name or query has a NUL character; PostgreSQL cannot even compare one. 400, not a 500."""
+    if "\x00" in request.url.path or any(
+        "\x00" in value for _key, value in request.query_params.multi_items()
+    ):
+        raise GraphError(400, "invalidRequest", "the request contains a NUL character")
+
+
 def authenticate(
     request: Request, _credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)
 ) -> ApiPrincipal:

@@ -154,6 +154,10 @@ Node = Compare | In | Call | BoolOp | Not
 COMPARISONS = frozenset({"eq", "ne", "gt", "ge", "lt", "le"})
 FUNCTIONS = frozenset({"contains", "startswith"})
 _KEYWORDS = {"true": True, "false": False, "null": None}
+# Limits that keep a hostile query from exhausting the stack or the database; real filters stay far below them.
+MAX_FILTER_LENGTH = 4096  # characters
+MAX_NESTING = 32  # parentheses and `not` inside one another
+MAX_TERMS = 100  # comparisons and function calls in one $filter
 
 
 class _Parser:
@@ -163,6 +167,14 @@ class _Parser:
         self.option = option
         self.tokens = tokenize(text, option)
         self.index = 0
+        self.depth = 0
+        self.terms = 0
+
+    def nest(self) -> None:
+        """Go one level deeper (a parenthesis or a `not`), refusing absurd nesting."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.fail(f"more than {MAX_NESTING} nested parentheses or 'not'")
 
     @property
     def token(self) -> Token:
@@ -208,17 +220,25 @@ class _Parser:
     def parse_unary(self) -> Node:
         if self.keyword("not"):
             self.advance()
-            return Not(self.parse_unary())
+            self.nest()
+            node = Not(self.parse_unary())
+            self.depth -= 1
+            return node
         return self.parse_primary()
 
     def parse_primary(self) -> Node:
         if self.punct("("):
             self.advance()
+            self.nest()
             node = self.parse_or()
             if not self.punct(")"):
                 raise self.fail("expected ')'")
             self.advance()
+            self.depth -= 1
             return node
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.fail(f"more than {MAX_TERMS} comparisons")
         token = self.token
         if token.kind != "name" or token.text.lower() in _KEYWORDS:
             raise self.fail("expected a property, a function or '('")
@@ -277,6 +297,8 @@ def parse_filter(text: str) -> Node:
     """Parse a $filter expression into a syntax tree; raises ODataError naming the position of the problem."""
     if not text.strip():
         raise ODataError("empty $filter")
+    if len(text) > MAX_FILTER_LENGTH:
+        raise ODataError(f"$filter is longer than {MAX_FILTER_LENGTH} characters")
     return _Parser(text, "$filter").parse()
 
 

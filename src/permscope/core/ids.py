@@ -33,6 +33,7 @@ def decode_id(opaque: str) -> str | None:
     text = opaque.strip().replace("-", "+").replace("_", "/")
     text += "=" * (-len(text) % 4)
     try:
-        return base64.b64decode(text, validate=True).decode("utf-8")
+        raw = base64.b64decode(text, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
+    return None if "\x00" in raw else raw  # no cloud id has a NUL character

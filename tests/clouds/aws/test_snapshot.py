@@ -262,3 +262,8 @@ def test_optional_fields_may_be_null(tmp_path: Path) -> None:
     nulls = dict.fromkeys(("AttachedManagedPolicies", "Tags", "InstanceProfileList", "RoleLastUsed"))
     path = write(tmp_path / "ok.json", page(RoleDetailList=[role("app", **nulls)]))
     assert len(read_authorization_details([path])["RoleDetailList"]) == 1
+
+
+def test_nul_characters_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "nul.json", page(UserDetailList=[user("ali\u0000ce")]))
+    assert "NUL character" in problem([path])

@@ -133,6 +133,8 @@ def _parse_objects(data: bytes) -> Iterator[Any]:
     """Every top-level JSON value of the data: one document, concatenated documents, or JSON lines."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if b"\\u0000" in data:
+        raise _FileProblemError("contains a NUL character (\\u0000), which no AWS name, ARN or policy has")
     try:
         yield orjson.loads(data)
         return
