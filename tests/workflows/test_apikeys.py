@@ -1,0 +1,72 @@
+"""API keys: the secret is shown once and never stored; tampered, unknown and disabled keys do not verify."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from permscope.workflows.apikeys import (
+    ApiRole,
+    create_api_key,
+    disable_api_key,
+    disable_api_keys_named,
+    list_api_keys,
+    verify_api_key,
+)
+
+
+def test_created_key_verifies_with_its_role(engine: Engine) -> None:
+    key = create_api_key(engine, ApiRole.VIEWER, "ci")
+    principal = verify_api_key(engine, key.token)
+    assert principal is not None
+    assert (principal.key_id, principal.name, principal.role) == (key.key_id, "ci", ApiRole.VIEWER)
+
+
+def test_the_secret_is_nowhere_in_the_database(engine: Engine, dump_db: Callable[[Engine], Any]) -> None:
+    key = create_api_key(engine, ApiRole.ADMIN, "ops")
+    secret = key.token.split("_", 2)[2]
+    everything = repr(dump_db(engine))
+    assert key.key_id in everything  # the public id is stored...
+    assert secret not in everything and key.token not in everything  # ...the secret is not
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t + "x",
+        lambda t: t[:-1],
+        lambda t: t.replace("psk_", "xyz_", 1),
+        lambda t: "psk_000000000000_" + t.split("_", 2)[2],
+        lambda t: "",
+        lambda t: "psk",
+        lambda t: " ",
+    ],
+)
+def test_tampered_tokens_do_not_verify(engine: Engine, mangle: Callable[[str], str]) -> None:
+    key = create_api_key(engine, ApiRole.ADMIN)
+    assert verify_api_key(engine, mangle(key.token)) is None
+
+
+def test_disabled_keys_stop_verifying(engine: Engine) -> None:
+    kept = create_api_key(engine, ApiRole.VIEWER, "kept")
+    gone = create_api_key(engine, ApiRole.VIEWER, "gone")
+    assert disable_api_key(engine, gone.key_id)
+    assert not disable_api_key(engine, "no-such-key")
+    assert verify_api_key(engine, gone.token) is None
+    assert verify_api_key(engine, kept.token) is not None
+    assert [(k.name, k.disabled) for k in list_api_keys(engine)] == [("kept", False), ("gone", True)]
+
+
+def test_disabling_by_name_touches_only_that_name(engine: Engine) -> None:
+    first, second = (
+        create_api_key(engine, ApiRole.ADMIN, "demo"),
+        create_api_key(engine, ApiRole.ADMIN, "demo"),
+    )
+    other = create_api_key(engine, ApiRole.ADMIN, "other")
+    assert disable_api_keys_named(engine, "demo") == 2
+    assert disable_api_keys_named(engine, "demo") == 0
+    assert verify_api_key(engine, first.token) is None and verify_api_key(engine, second.token) is None
+    assert verify_api_key(engine, other.token) is not None
