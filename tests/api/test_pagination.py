@@ -151,3 +151,10 @@ def test_forged_or_foreign_skiptokens_are_400(client: TestClient, many: list[str
     ):
         error = assert_error(client.get(f"{USERS}?$skiptoken={bad}"), 400, "invalidRequest")
         assert "$skiptoken" in error["message"]
+
+
+def test_count_is_the_whole_collection_on_every_page(client: TestClient, many: list[str]) -> None:
+    # default order continues after the last key: that position must not leak into @odata.count
+    _items, pages = walk(client, f"{USERS}?$count=true&$top=40")
+    assert len(pages) == 7
+    assert [page["@odata.count"] for page in pages] == [250] * 7

@@ -179,13 +179,13 @@ def list_response(
     # In primary-key order a page continues after the last key sent (an index range, equally fast on every
     # page); a custom $orderby continues at an offset.
     keyset = collection.keyset and not options.orderby
-    if keyset and after is not None:
-        where.append(collection.primary_key > after)
+    position = [collection.primary_key > after] if keyset and after is not None else []
     offset = 0 if keyset and after is not None else options.skip + returned  # the key already holds $skip
     page = fetch_page(
         session,
         stmt,
         where=where,
+        after=position,
         order_by=order,
         offset=offset,
         limit=limit,

@@ -37,12 +37,16 @@ def fetch_page(
     stmt: Select[T],
     *,
     where: Sequence[ColumnElement[bool]] = (),
+    after: Sequence[ColumnElement[bool]] = (),
     order_by: Sequence[SQLColumnExpression[Any]] = (),
     offset: int = 0,
     limit: int = 100,
     with_count: bool = False,
 ) -> Page[T]:
-    """Run a one-column statement with conditions, an order, an offset and a limit (one extra row detects more)."""
+    """Run a one-column statement with conditions, an order, an offset and a limit (one extra row detects more).
+
+    `where` selects the collection (and is what the count counts); `after` only positions this page in it.
+    """
     filtered = stmt.where(*where)
     count: int | None = None
     if with_count:
@@ -50,7 +54,8 @@ def fetch_page(
         count = int(session.execute(counted).scalar_one())
     if limit <= 0:
         return Page(items=[], has_more=False, count=count)
-    rows = list(session.execute(filtered.order_by(*order_by).offset(offset).limit(limit + 1)).scalars())
+    page = filtered.where(*after).order_by(*order_by).offset(offset).limit(limit + 1)
+    rows = list(session.execute(page).scalars())
     return Page(items=rows[:limit], has_more=len(rows) > limit, count=count)
 
 
