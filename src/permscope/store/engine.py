@@ -33,7 +33,11 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ConfigurationError(f"invalid database URL {url!r}: {exc}") from exc
+        # the text is not echoed: an unparseable URL may still hold a password
+        raise ConfigurationError(
+            f"invalid database URL (PERMSCOPE_DATABASE_URL or --database-url): {exc}; "
+            "expected e.g. sqlite:///path/to/file.db or postgresql://user@host/db"
+        ) from exc
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
