@@ -9,6 +9,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from permscope.core.errors import NotFoundError
+from permscope.core.inventory import IdentityKind
+from permscope.store import queries
 from permscope.store.tables import AuthorizationSystemRow, IdentityRow
 
 
@@ -50,9 +52,7 @@ def list_systems(engine: Engine) -> list[SystemSummary]:
         for system_pk, kind, count in rows:
             counts.setdefault(system_pk, {})[kind] = count
         systems = session.execute(
-            select(AuthorizationSystemRow).order_by(
-                AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id
-            )
+            queries.systems().order_by(AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
         ).scalars()
         return [
             SystemSummary(
@@ -69,12 +69,9 @@ def list_systems(engine: Engine) -> list[SystemSummary]:
 
 
 def _system_pk(session: Session, system_id: str, cloud: str | None) -> int:
-    query = select(AuthorizationSystemRow.id, AuthorizationSystemRow.cloud).where(
-        AuthorizationSystemRow.system_id == system_id
+    found = list(
+        session.execute(queries.systems(cloud).where(AuthorizationSystemRow.system_id == system_id)).scalars()
     )
-    if cloud is not None:
-        query = query.where(AuthorizationSystemRow.cloud == cloud)
-    found = session.execute(query).all()
     if not found:
         where = f" in {cloud}" if cloud else ""
         raise NotFoundError(f"no authorization system {system_id!r}{where}")
@@ -95,10 +92,10 @@ def list_identities(
     """
     with Session(engine) as session:
         system_pk = _system_pk(session, system_id, cloud)
-        query = select(IdentityRow).where(IdentityRow.system_pk == system_pk)
-        if kind is not None:
-            query = query.where(IdentityRow.kind == kind)
-        query = query.order_by(IdentityRow.kind, IdentityRow.display_name, IdentityRow.external_id)
+        kinds = [kind] if kind is not None else [k.value for k in IdentityKind]
+        query = queries.identities(system_pk, kinds).order_by(
+            IdentityRow.kind, IdentityRow.display_name, IdentityRow.external_id
+        )
         return [
             IdentitySummary(
                 external_id=row.external_id,
