@@ -1,0 +1,202 @@
+"""`permscope simulate`: is a request allowed, and why (one case, or a batch of JSON lines)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+import typer
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from permscope.cli.output import reports_errors, stdout
+from permscope.core.errors import InputError
+from permscope.workflows.simulation import (
+    MAX_CASE_BYTES,
+    SimulationOutcome,
+    simulate_aws_document,
+    simulate_aws_lines,
+    simulate_aws_lines_json,
+)
+
+app = typer.Typer(help="Simulate authorization requests: is it allowed, and why?", no_args_is_help=True)
+
+TYPE_LABELS = {
+    "identity": "Identity-based policies",
+    "resource": "Resource-based policy",
+    "boundary": "Permissions boundary",
+    "session": "Session policy",
+    "scp": "Service control policies (SCPs)",
+    "rcp": "Resource control policies (RCPs)",
+    "vpcEndpoint": "VPC endpoint policy",
+    "serviceRule": "AWS service rule",
+}
+DECISION_STYLES = {"Allowed": "bold green", "ImplicitlyDenied": "bold yellow", "ExplicitlyDenied": "bold red"}
+
+
+class SimulateFormat(StrEnum):
+    """How `simulate` prints its answers."""
+
+    JSON = "json"
+    TABLE = "table"
+
+
+@contextmanager
+def _opened(file: str) -> Iterator[tuple[IO[bytes], str]]:
+    """The input as a binary stream and the name errors use for it ("-" is standard input)."""
+    if file == "-":
+        yield sys.stdin.buffer, "<stdin>"
+        return
+    path = Path(file)
+    if not path.is_file():
+        raise InputError(file, "no such file")
+    with path.open("rb") as handle:
+        yield handle, file
+
+
+def _lines(handle: IO[bytes]) -> Iterator[bytes]:
+    """The input's lines, none read past the size a case may have (a longer one is then refused whole)."""
+    while line := handle.readline(MAX_CASE_BYTES + 1):
+        yield line
+
+
+def _verdicts(explanation: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(policy type, verdict, style) rows: a deny first, then what failed to allow, then what allowed."""
+    rows: list[tuple[str, str, str]] = []
+    shown: set[str] = set()
+    for kinds, verdict, style in (
+        (explanation["denied_by"], "explicitly denies", "red"),
+        (explanation["not_allowed_by"], "does not allow (and must)", "yellow"),
+        (explanation["allowed_by"], "allows", "green"),
+    ):
+        for kind in kinds:
+            if kind not in shown:
+                shown.add(kind)
+                rows.append((TYPE_LABELS.get(kind, kind), verdict, style))
+    return rows
+
+
+def _statements_table(matches: list[dict[str, Any]]) -> Table:
+    levels = any(match.get("level") for match in matches)
+    table = Table(title="Statements that apply", title_justify="left", header_style="bold")
+    headers = (
+        "Policy type",
+        "Policy",
+        *(("Level",) if levels else ()),
+        "Statement",
+        "Effect",
+        "Condition keys",
+    )
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for match in matches:
+        effect = Text(match["effect"], style="red" if match["effect"] == "Deny" else "green")
+        cells: list[Any] = [TYPE_LABELS.get(match["policy_type"], match["policy_type"]), match["policy_name"]]
+        if levels:
+            cells.append(match.get("level") or "")
+        cells += [match["statement"], effect, ", ".join(match["condition_keys"]) or "-"]
+        table.add_row(*cells)
+    return table
+
+
+def render_component(outcome: SimulationOutcome) -> Panel:
+    """A condition_operator or resource_match case: does it match, value by value."""
+    result = outcome.result
+    matched = result.get("matches", result.get("statement_matches"))
+    heading = Text.assemble(
+        ("Matches: ", "bold"), ("yes" if matched else "no", "green" if matched else "red"), "\n",
+        ("Test:    ", "bold"), outcome.action, "\n",
+        ("Request: ", "bold"), outcome.resource,
+    )  # fmt: skip
+    values = Table(header_style="bold")
+    values.add_column("Policy value")
+    values.add_column("Matches")
+    for entry in result.get("per_value", []):
+        values.add_row(str(entry.get("value", entry.get("resource"))), "yes" if entry["matches"] else "no")
+    title = str(result["id"]) if result.get("id") is not None else "case"
+    if outcome.name:
+        title += f" - {outcome.name}"
+    return Panel(Group(heading, values), title=title, title_align="left")
+
+
+def render_table(outcome: SimulationOutcome) -> Panel:
+    """One case for a person asking "why is this allowed (or not)?"."""
+    result = outcome.result
+    if "decision" not in result:
+        return render_component(outcome)
+    explanation = result["explanation"]
+    decision = result["decision"]
+    heading = Text.assemble(
+        ("Decision: ", "bold"), (decision, DECISION_STYLES.get(decision, "bold")), "\n",
+        ("Principal: ", "bold"), outcome.principal, "\n",
+        ("Action:    ", "bold"), outcome.action, "\n",
+        ("Resource:  ", "bold"), outcome.resource,
+    )  # fmt: skip
+    types = Table(title="Policy types", title_justify="left", header_style="bold")
+    types.add_column("Policy type")
+    types.add_column("Verdict")
+    for label, verdict, style in _verdicts(explanation):
+        types.add_row(label, Text(verdict, style=style))
+    parts: list[Any] = [heading, types]
+    if explanation["matches"]:
+        parts.append(_statements_table(explanation["matches"]))
+    else:
+        parts.append(Text("No statement of any policy applies to this request.", style="dim"))
+    if explanation["notes"]:
+        parts.append(Text("Why:", style="bold"))
+        parts.extend(Text(f"  - {note}") for note in explanation["notes"])
+    title = str(result["id"]) if result.get("id") is not None else "request"
+    if outcome.name:
+        title += f" - {outcome.name}"
+    return Panel(Group(*parts), title=title, title_align="left")
+
+
+@app.command("aws")
+@reports_errors
+def aws_command(
+    file: str = typer.Argument("-", help="A case (a JSON object), or JSON lines with --batch; - reads stdin"),
+    batch: bool = typer.Option(False, "--batch", help="The input is JSON lines, one case per line"),
+    fmt: SimulateFormat = typer.Option(
+        SimulateFormat.JSON, "--format", "-f", help="json (one object per line) or table"
+    ),
+) -> None:
+    """Decide AWS requests as IAM would, with the policy types and statements that decided them.
+
+    A case is {"request": {...}, "policies": {...}} in the format of the conformance cases (see
+    permscope.clouds.aws.simulate). Writes {"id", "decision", "explanation"} per case; condition_operator and
+    resource_match cases get {"id", "matches" | "statement_matches", "per_value"}.
+    """
+    with _opened(file) as (handle, source):
+        if not batch:
+            outcome = simulate_aws_document(handle.read(MAX_CASE_BYTES + 1), source)
+            if fmt is SimulateFormat.JSON:
+                _write_json([orjson.dumps(outcome.result)])
+            else:
+                stdout().print(render_table(outcome))
+        elif fmt is SimulateFormat.JSON:
+            _write_json(simulate_aws_lines_json(_lines(handle), source))
+        else:
+            console = stdout()
+            for outcome in simulate_aws_lines(_lines(handle), source):
+                console.print(render_table(outcome))
+
+
+def _write_json(lines: Iterable[bytes]) -> None:
+    """Write encoded JSON objects, one per line, to standard output (as bytes when it has a buffer)."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    try:
+        for line in lines:
+            if buffer is not None:
+                buffer.write(line + b"\n")
+            else:
+                sys.stdout.write(line.decode() + "\n")
+    finally:  # the answers before a bad line are written before its error
+        (buffer or sys.stdout).flush()

@@ -1,0 +1,40 @@
+"""Instants in AWS outputs: ISO 8601 text in its several spellings, or datetimes from boto3, to one UTC form."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+# Values AWS writes where an instant is absent (credential report, Access Advisor, ...).
+ABSENT = frozenset({"", "N/A", "no_information", "not_supported", "None", "null"})
+
+
+def parse_instant(value: Any) -> datetime | None:
+    """An aware UTC datetime from `2019-12-18 19:10:08+00:00`, `2019-12-18T19:10:08Z`, epoch seconds or a
+    datetime; None for an absent value. ValueError for text that is no instant."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, int | float):
+        moment = datetime.fromtimestamp(value, UTC)
+    else:
+        text = str(value).strip()
+        if text in ABSENT:
+            return None
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def iso_instant(value: Any) -> str | None:
+    """The instant as ISO 8601 UTC text (`2024-01-02T03:04:05+00:00`), None when absent."""
+    moment = parse_instant(value)
+    return moment.isoformat() if moment else None
+
+
+def latest(*values: datetime | None) -> datetime | None:
+    """The latest of the instants given, ignoring absent ones."""
+    present = [value for value in values if value is not None]
+    return max(present) if present else None
