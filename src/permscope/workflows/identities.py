@@ -54,3 +54,18 @@ def assumable_roles(engine: Engine, system_id: str, user_external_id: str) -> li
     return sorted(
         {role for role, document in rows if principal_can_assume(document, user_external_id, account)}
     )
+
+
+def aws_account_of(external_id: str, system_id: str | None = None) -> str:
+    """The AWS account to look an identity up in: `system_id` when given, else the account field of its ARN.
+
+    Raises NotFoundError when neither names an account (e.g. a bare name without --system).
+    """
+    if system_id:
+        return system_id
+    account = account_of(external_id)
+    if not account:
+        raise NotFoundError(
+            f"{external_id!r} is not an ARN with an account id: name the account with --system"
+        )
+    return account

@@ -1,0 +1,255 @@
+"""Effective permissions in the store: the inventory they are computed from, and the per-identity results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, Text, cast, delete, select, update
+from sqlalchemy.orm import Session
+
+from permscope.store.bulk import insert_rows
+from permscope.store.tables import (
+    AssignmentRow,
+    AuthorizationSystemRow,
+    EffectivePermissionRow,
+    EffectivePermissionRunRow,
+    IdentityRow,
+    MembershipRow,
+    PolicyRow,
+)
+
+CHUNK = 500  # values per IN (...) list
+PERMISSION_POLICY_KINDS = ("managed", "inline")  # trust policies grant nothing to the role itself
+PERMISSION_RELATIONS = ("attached", "inline", "boundary")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIdentity:
+    """An identity as effective permissions need it."""
+
+    external_id: str
+    kind: str
+    display_name: str
+    managed_by_cloud: bool
+
+
+@dataclass(slots=True)
+class PermissionInputs:
+    """The stored inventory of one system that decides its identities' permissions."""
+
+    identities: list[StoredIdentity] = field(default_factory=list)
+    policies: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (name, document JSON text)
+    assignments: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # identity -> [(policy, rel)]
+    groups_of: dict[str, list[str]] = field(default_factory=dict)  # member -> groups
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCounts:
+    """The stored counts of one identity (the contract's `actionSummary.assigned` is `granted`)."""
+
+    external_id: str
+    catalog_version: str
+    granted: int
+    all_resources: int
+    specific_resources: int
+    conditional: int
+    high_severity: int
+
+
+def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
+    return [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
+
+
+def system_pk(session: Session, cloud: str, system_id: str) -> int | None:
+    """The primary key of a system by its cloud and cloud-side id, or None."""
+    return session.scalar(
+        select(AuthorizationSystemRow.id).where(
+            AuthorizationSystemRow.cloud == cloud, AuthorizationSystemRow.system_id == system_id
+        )
+    )
+
+
+def load_permission_inputs(
+    session: Session, system_pk: int, kinds: Sequence[str], external_ids: Sequence[str] | None = None
+) -> PermissionInputs:
+    """The identities of `kinds` (all, or those among `external_ids`) with their groups, assignments and
+    the permission policies (managed and inline; documents as JSON text) those reach."""
+    inputs = PermissionInputs()
+    query = select(
+        IdentityRow.external_id, IdentityRow.kind, IdentityRow.display_name, IdentityRow.managed_by_cloud
+    ).where(IdentityRow.system_pk == system_pk, IdentityRow.kind.in_(list(kinds)))
+    memberships = select(MembershipRow.member_external_id, MembershipRow.group_external_id).where(
+        MembershipRow.system_pk == system_pk
+    )
+    if external_ids is None:
+        inputs.identities = [StoredIdentity(*row) for row in session.execute(query)]
+        rows = list(session.execute(memberships))
+    else:
+        wanted = list(dict.fromkeys(external_ids))
+        rows = []
+        for part in _chunks(wanted):
+            inputs.identities += [
+                StoredIdentity(*row)
+                for row in session.execute(query.where(IdentityRow.external_id.in_(part)))
+            ]
+            rows += session.execute(memberships.where(MembershipRow.member_external_id.in_(part)))
+    for member, group in rows:
+        inputs.groups_of.setdefault(member, []).append(group)
+
+    assignments = select(
+        AssignmentRow.identity_external_id, AssignmentRow.policy_external_id, AssignmentRow.relation
+    ).where(AssignmentRow.system_pk == system_pk, AssignmentRow.relation.in_(PERMISSION_RELATIONS))
+    if external_ids is None:
+        assignment_rows = list(session.execute(assignments))
+    else:
+        owners = list(dict.fromkeys([*wanted, *(g for groups in inputs.groups_of.values() for g in groups)]))
+        assignment_rows = []
+        for part in _chunks(owners):
+            assignment_rows += session.execute(
+                assignments.where(AssignmentRow.identity_external_id.in_(part))
+            )
+    for identity, policy, relation in assignment_rows:
+        inputs.assignments.setdefault(identity, []).append((policy, relation))
+
+    policies = select(PolicyRow.external_id, PolicyRow.name, cast(PolicyRow.document, Text)).where(
+        PolicyRow.system_pk == system_pk, PolicyRow.kind.in_(PERMISSION_POLICY_KINDS)
+    )
+    if external_ids is None:
+        policy_rows = list(session.execute(policies))
+    else:
+        needed = list(dict.fromkeys(policy for _i, policy, _r in assignment_rows))
+        policy_rows = []
+        for part in _chunks(needed):
+            policy_rows += session.execute(policies.where(PolicyRow.external_id.in_(part)))
+    inputs.policies = {policy_id: (name, document) for policy_id, name, document in policy_rows}
+    return inputs
+
+
+def replace_effective_permissions(
+    session: Session, system_pk: int, rows: Sequence[dict[str, Any]], run: dict[str, Any]
+) -> None:
+    """Replace a system's stored effective permissions and its run record; the caller owns the transaction."""
+    session.execute(delete(EffectivePermissionRow).where(EffectivePermissionRow.system_pk == system_pk))
+    session.execute(delete(EffectivePermissionRunRow).where(EffectivePermissionRunRow.system_pk == system_pk))
+    full = [{"system_pk": system_pk, **row} for row in rows]
+    if full and session.get_bind().dialect.name == "sqlite":
+        _insert_plain(session, full)
+    else:
+        insert_rows(session, EffectivePermissionRow, full)
+    session.add(EffectivePermissionRunRow(system_pk=system_pk, **run))
+    session.flush()
+
+
+def _insert_plain(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """SQLite: one driver-level executemany. The columns are plain text, integers and bytes, which the
+    driver binds as they are; SQLAlchemy's per-row bind processing was most of the write's time."""
+    columns = list(rows[0])
+    table = EffectivePermissionRow.__tablename__
+    statement = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({", ".join("?" for _ in columns)})'  # noqa: S608
+    session.connection().exec_driver_sql(statement, [tuple(row[c] for c in columns) for row in rows])
+
+
+def record_seconds(session: Session, system_pk: int, seconds: float) -> None:
+    """Set how long the computation being written took (in the caller's transaction)."""
+    session.execute(
+        update(EffectivePermissionRunRow)
+        .where(EffectivePermissionRunRow.system_pk == system_pk)
+        .values(seconds=seconds)
+    )
+
+
+def last_run(session: Session, system_pk: int) -> EffectivePermissionRunRow | None:
+    """How the system's stored effective permissions were computed, or None when they never were."""
+    return session.get(EffectivePermissionRunRow, system_pk)
+
+
+def counts_query(system_pk: int) -> Select[str, str, int, int, int, int, int]:
+    """Per identity of a system: external id, catalogue version and the five counts (joinable by the API)."""
+    table = EffectivePermissionRow
+    return select(
+        table.identity_external_id,
+        table.catalog_version,
+        table.granted_count,
+        table.all_resources_count,
+        table.specific_resources_count,
+        table.conditional_count,
+        table.high_severity_count,
+    ).where(table.system_pk == system_pk)
+
+
+def permission_counts(
+    session: Session, system_pk: int, external_ids: Sequence[str] | None = None
+) -> dict[str, StoredCounts]:
+    """The stored counts of a system's identities (all, or those among `external_ids`), by external id."""
+    query = counts_query(system_pk)
+    if external_ids is None:
+        rows = list(session.execute(query))
+    else:
+        rows = []
+        for part in _chunks(list(dict.fromkeys(external_ids))):
+            rows += session.execute(query.where(EffectivePermissionRow.identity_external_id.in_(part)))
+    return {
+        identity: StoredCounts(identity, version, granted, everywhere, specific, conditional, high)
+        for identity, version, granted, everywhere, specific, conditional, high in rows
+    }
+
+
+def find_effective_permissions(
+    session: Session, system_pk: int, external_id: str
+) -> EffectivePermissionRow | None:
+    """One identity's stored effective permissions (bitsets and clauses), or None."""
+    return session.execute(
+        select(EffectivePermissionRow).where(
+            EffectivePermissionRow.system_pk == system_pk,
+            EffectivePermissionRow.identity_external_id == external_id,
+        )
+    ).scalar_one_or_none()
+
+
+SCP_TYPE = "SERVICE_CONTROL_POLICY"
+LEVEL_PREFIX = "org-level:"
+
+
+def stored_scp_levels(session: Session, system_pk: int) -> list[dict[str, Any]] | None:
+    """The SCP levels that apply to an AWS account, from what collection stored; None when no organization
+    data was stored for it.
+
+    Shape of the conformance cases, root first: [{"org_id": <root, OU or account id>, "policies": [{"name",
+    "document"}]}]. `[]` when SCPs do not apply: the organization's management account, or SCPs not enabled
+    at the root. A level where no SCP is attached keeps an empty list (AWS then allows nothing there).
+    """
+    attributes = session.scalar(
+        select(AuthorizationSystemRow.attributes).where(AuthorizationSystemRow.id == system_pk)
+    )
+    if not attributes or not attributes.get("organizationId") or not attributes.get("orgPath"):
+        return None
+    if attributes.get("isManagementAccount"):
+        return []
+    enabled = attributes.get("enabledPolicyTypes")
+    if isinstance(enabled, list) and SCP_TYPE not in enabled:
+        return []
+    path = [str(node) for node in attributes["orgPath"]]
+    levels: list[dict[str, Any]] = [{"org_id": node, "policies": []} for node in path]
+    rows = session.execute(
+        select(AssignmentRow.scope, PolicyRow.name, PolicyRow.document, PolicyRow.attributes)
+        .join(
+            PolicyRow,
+            (PolicyRow.system_pk == AssignmentRow.system_pk)
+            & (PolicyRow.external_id == AssignmentRow.policy_external_id),
+        )
+        .where(
+            AssignmentRow.system_pk == system_pk,
+            AssignmentRow.scope.startswith(LEVEL_PREFIX),
+            PolicyRow.kind == "organization",
+        )
+        .order_by(AssignmentRow.scope, PolicyRow.name)
+    )
+    for scope, name, document, policy_attributes in rows:
+        if (policy_attributes or {}).get("policyType") != SCP_TYPE:
+            continue
+        level = int(scope[len(LEVEL_PREFIX) :])
+        if 0 <= level < len(levels):
+            levels[level]["policies"].append({"name": name, "document": document})
+    return levels
