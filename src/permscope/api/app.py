@@ -19,6 +19,7 @@ from permscope.api.deps import (
 )
 from permscope.api.errors import GraphJSONResponse, install_error_handlers
 from permscope.api.routes import aws, systems
+from permscope.api.routes import requests as requests_routes
 from permscope.settings import Settings, get_settings
 
 AWS_PREFIX = "/external/authorizationSystems/{system_id}/"
@@ -61,6 +62,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     install_error_handlers(app, authenticate_request)
 
     app.include_router(systems.router)
+    app.include_router(requests_routes.router)  # permissions on demand (issue 6)
     for prefix in ("microsoft.graph.", "graph."):
         app.include_router(
             aws.router,

@@ -44,3 +44,31 @@ def list_command(
         title="Authorization systems",
         empty="no authorization systems yet: run `permscope import aws FILE` or `permscope demo`",
     )
+
+
+def _set_modification(ctx: typer.Context, system_id: str, enabled: bool) -> None:
+    from permscope.workflows.requests import set_modification  # permissions on demand (issue 6)
+
+    set_modification(engine_of(ctx), system_id, enabled)
+    word = "enabled" if enabled else "disabled"
+    typer.echo(f"permissions modification {word} for {system_id}")
+
+
+@app.command("enable-modification")
+@reports_errors
+def enable_modification_command(
+    ctx: typer.Context,
+    system_id: str = typer.Argument(..., help="The authorizationSystemId, e.g. an account id"),
+) -> None:
+    """Allow permissions on demand to change this system's permissions (grants and revocations)."""
+    _set_modification(ctx, system_id, True)
+
+
+@app.command("disable-modification")
+@reports_errors
+def disable_modification_command(
+    ctx: typer.Context,
+    system_id: str = typer.Argument(..., help="The authorizationSystemId, e.g. an account id"),
+) -> None:
+    """Stop new grants in this system (approved requests fail to grant; revocations still happen)."""
+    _set_modification(ctx, system_id, False)

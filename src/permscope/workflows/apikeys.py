@@ -1,36 +1,99 @@
-"""API keys: created once and shown once; only a hash of the secret is stored."""
+"""API keys: created once and shown once; only a hash of the secret is stored. A key acts for a principal name
+and holds a global role plus roles scoped per authorization system (requestor, approver, administrator, viewer)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from permscope.store.tables import ApiKeyRow
+from permscope.core.errors import InputError, NotFoundError
+from permscope.core.ids import Cloud
+from permscope.core.requests import SystemRole
+from permscope.store.requests import ANY, key_with_scopes
+from permscope.store.tables import ApiKeyRow, ApiKeyScopeRow
 
 TOKEN_PREFIX = "psk"  # noqa: S105 - a public prefix of every token, not a secret
 
 
 class ApiRole(StrEnum):
-    """What a key may do. Admin: everything; viewer: read."""
+    """What a key may do everywhere. Admin: everything (administrator of every system); viewer: read;
+    scoped: only what its per-system roles allow (plus reading the inventory, as every key may)."""
 
     ADMIN = "admin"
     VIEWER = "viewer"
+    SCOPED = "scoped"
+
+
+ALL_SYSTEM_ROLES = frozenset(SystemRole)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyScope:
+    """A per-system role: `requestor:aws:123456789012`; `*` for every cloud or every system."""
+
+    role: SystemRole
+    cloud: str = ANY
+    system_id: str = ANY
+
+    def matches(self, cloud: str, system_id: str) -> bool:
+        """Whether the scope covers the system."""
+        return self.cloud in (ANY, cloud) and self.system_id in (ANY, system_id)
+
+    def __str__(self) -> str:
+        return f"{self.role.value}:{self.cloud}:{self.system_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> KeyScope:
+        """Read `ROLE[:CLOUD[:SYSTEM]]` (missing parts are `*`); InputError naming the text otherwise."""
+        parts = [part.strip() for part in text.strip().split(":", 2)]
+        try:
+            role = SystemRole(parts[0].lower())
+        except ValueError:
+            roles = ", ".join(role.value for role in SystemRole)
+            raise InputError(
+                f"scope {text!r}", f"unknown role {parts[0]!r}; expected one of {roles}"
+            ) from None
+        cloud = parts[1].lower() if len(parts) > 1 and parts[1] else ANY
+        if cloud != ANY:
+            try:
+                cloud = Cloud.parse(cloud).value
+            except ValueError as exc:
+                raise InputError(f"scope {text!r}", str(exc)) from None
+        system_id = parts[2] if len(parts) > 2 and parts[2] else ANY
+        return cls(role=role, cloud=cloud, system_id=system_id)
 
 
 @dataclass(frozen=True, slots=True)
 class ApiPrincipal:
-    """Who is asking: the key that authenticated the request."""
+    """Who is asking: the key that authenticated the request, the principal it acts for, its roles."""
 
     key_id: str
     name: str
     role: ApiRole
+    principal: str = ""  # the person or service the key acts for; the key's name when not set
+    scopes: tuple[KeyScope, ...] = ()
+
+    @property
+    def who(self) -> str:
+        """The principal name used for createdBy, approvals and the self-approval check."""
+        return self.principal or self.name
+
+    def roles_on(self, cloud: str, system_id: str) -> frozenset[SystemRole]:
+        """The roles this key holds on one system (admins hold all of them; viewers view everything)."""
+        if self.role is ApiRole.ADMIN:
+            return ALL_SYSTEM_ROLES
+        roles = {scope.role for scope in self.scopes if scope.matches(cloud, system_id)}
+        if self.role is ApiRole.VIEWER:
+            roles.add(SystemRole.VIEWER)
+        return frozenset(roles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,21 +111,32 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
-def create_api_key(engine: Engine, role: ApiRole, name: str = "") -> CreatedKey:
-    """Create a key with a role; the returned token must be shown to the user now, it cannot be recovered."""
+def create_api_key(
+    engine: Engine,
+    role: ApiRole,
+    name: str = "",
+    *,
+    principal: str | None = None,
+    scopes: Iterable[KeyScope] = (),
+) -> CreatedKey:
+    """Create a key with a role (and per-system roles, acting for `principal`); the returned token must be
+    shown to the user now, it cannot be recovered."""
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     with Session(engine) as session, session.begin():
-        session.add(
-            ApiKeyRow(
-                key_id=key_id,
-                secret_hash=_hash_secret(secret),
-                role=role.value,
-                name=name or key_id,
-                created_at=datetime.now(UTC),
-                disabled=False,
-            )
+        row = ApiKeyRow(
+            key_id=key_id,
+            secret_hash=_hash_secret(secret),
+            role=role.value,
+            name=name or key_id,
+            created_at=datetime.now(UTC),
+            disabled=False,
+            principal=principal.strip() if principal and principal.strip() else None,
         )
+        session.add(row)
+        session.flush()
+        for scope in dict.fromkeys(scopes):
+            session.add(_scope_row(row.id, scope))
     return CreatedKey(
         key_id=key_id, name=name or key_id, role=role, token=f"{TOKEN_PREFIX}_{key_id}_{secret}"
     )
@@ -75,12 +149,76 @@ def verify_api_key(engine: Engine, token: str) -> ApiPrincipal | None:
         return None
     _prefix, key_id, secret = parts
     with Session(engine) as session:
-        row = session.execute(select(ApiKeyRow).where(ApiKeyRow.key_id == key_id)).scalar_one_or_none()
-        if row is None or row.disabled:
+        found = key_with_scopes(session, key_id)
+        if found is None or found[0].disabled:
             return None
+        row, scopes = found
         if not hmac.compare_digest(row.secret_hash, _hash_secret(secret)):
             return None
-        return ApiPrincipal(key_id=row.key_id, name=row.name, role=ApiRole(row.role))
+        return principal_of(row, scopes)
+
+
+def principal_of(row: ApiKeyRow, scopes: Iterable[ApiKeyScopeRow]) -> ApiPrincipal:
+    """The principal of a stored key (its scopes with unknown roles, from a newer version, are skipped)."""
+    parsed = tuple(
+        KeyScope(role=SystemRole(scope.role), cloud=scope.cloud, system_id=scope.system_id)
+        for scope in scopes
+        if scope.role in SystemRole.__members__.values()
+    )
+    return ApiPrincipal(
+        key_id=row.key_id, name=row.name, role=ApiRole(row.role), principal=row.principal or "", scopes=parsed
+    )
+
+
+def _scope_row(key_pk: int, scope: KeyScope) -> ApiKeyScopeRow:
+    return ApiKeyScopeRow(key_pk=key_pk, role=scope.role.value, cloud=scope.cloud, system_id=scope.system_id)
+
+
+def _key_row(session: Session, key_id: str) -> ApiKeyRow:
+    row = session.execute(select(ApiKeyRow).where(ApiKeyRow.key_id == key_id)).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError(f"no API key {key_id!r}")
+    return row
+
+
+def add_key_scope(engine: Engine, key_id: str, scope: KeyScope) -> bool:
+    """Give a key a per-system role; False when it already had it."""
+    with Session(engine) as session, session.begin():
+        row = _key_row(session, key_id)
+        existing = key_with_scopes(session, key_id)
+        if existing is not None and scope in principal_of(row, existing[1]).scopes:
+            return False
+        session.add(_scope_row(row.id, scope))
+        return True
+
+
+def remove_key_scope(engine: Engine, key_id: str, scope: KeyScope) -> bool:
+    """Take a per-system role from a key; False when it did not have it."""
+    with Session(engine) as session, session.begin():
+        row = _key_row(session, key_id)
+        result = session.execute(
+            delete(ApiKeyScopeRow).where(
+                ApiKeyScopeRow.key_pk == row.id,
+                ApiKeyScopeRow.role == scope.role.value,
+                ApiKeyScopeRow.cloud == scope.cloud,
+                ApiKeyScopeRow.system_id == scope.system_id,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def key_scopes(engine: Engine) -> dict[str, list[str]]:
+    """Every key's per-system roles as text (`role:cloud:system`), by key id."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(ApiKeyRow.key_id, ApiKeyScopeRow)
+            .join(ApiKeyScopeRow, ApiKeyScopeRow.key_pk == ApiKeyRow.id)
+            .order_by(ApiKeyScopeRow.id)
+        ).all()
+    result: dict[str, list[str]] = {}
+    for key_id, scope in rows:
+        result.setdefault(key_id, []).append(f"{scope.role}:{scope.cloud}:{scope.system_id}")
+    return result
 
 
 def list_api_keys(engine: Engine) -> list[ApiKeyRow]:

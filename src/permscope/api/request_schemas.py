@@ -1,0 +1,299 @@
+"""Wire shapes of permissions on demand (Graph beta, camelCase): request bodies and responses for the OpenAPI
+document, serializers from rows, and the OData collections of requests and changes.
+
+permscope-only facts ride along as OData instance annotations (`@permscope.createdBy`, ...), which Graph
+clients ignore."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from permscope.api.odata_sql import Column
+from permscope.api.paging import Collection
+from permscope.api.schemas import GraphErrorModel
+from permscope.store.tables import ApprovalStepRow, PermissionsRequestRow, RequestChangeRow
+
+GRAPH = "#microsoft.graph."
+
+REQUESTS = Collection(
+    name="scheduledPermissionsRequests",
+    props={
+        "id": Column(PermissionsRequestRow.request_id),
+        "statusDetail": Column(PermissionsRequestRow.status),
+        "createdDateTime": Column(PermissionsRequestRow.created_at, type="datetime"),
+        "justification": Column(PermissionsRequestRow.justification, nullable=True),
+    },
+    selectable=frozenset(
+        {
+            "createdDateTime",
+            "justification",
+            "notes",
+            "requestedPermissions",
+            "scheduleInfo",
+            "statusDetail",
+            "ticketInfo",
+            "action",
+        }
+    ),
+    primary_key=PermissionsRequestRow.id,
+)
+
+CHANGES = Collection(
+    name="permissionsRequestChanges",
+    props={
+        "id": Column(RequestChangeRow.change_id),
+        "modificationDateTime": Column(RequestChangeRow.modified_at, type="datetime"),
+        "permissionsRequestId": Column(RequestChangeRow.request_id),
+        "statusDetail": Column(RequestChangeRow.status),
+        "activeOccurrenceStatus": Column(
+            RequestChangeRow.occurrence_status, nullable=True, aliases=("activeOccurenceStatus",)
+        ),
+        "ticketId": Column(RequestChangeRow.ticket_id, nullable=True),
+    },
+    selectable=frozenset(
+        {"modificationDateTime", "permissionsRequestId", "statusDetail", "activeOccurrenceStatus", "ticketId"}
+    ),
+    primary_key=RequestChangeRow.id,
+)
+
+
+def request_to_wire(row: PermissionsRequestRow, step: ApprovalStepRow | None = None) -> dict[str, Any]:
+    """scheduledPermissionsRequest, with permscope's annotations."""
+    item: dict[str, Any] = {
+        "id": row.request_id,
+        "createdDateTime": row.created_at,
+        "justification": row.justification,
+        "notes": row.notes,
+        "requestedPermissions": row.requested_permissions,
+        "scheduleInfo": row.schedule_info,
+        "statusDetail": row.status,
+        "ticketInfo": row.ticket_info,
+        "action": None,
+        "@permscope.createdBy": row.created_by,
+        "@permscope.activeOccurrenceStatus": row.occurrence_status,
+        "@permscope.grantee": row.grantee,
+        "@permscope.startDateTime": row.grant_start or row.requested_start,
+        "@permscope.endDateTime": row.grant_end,
+        "@permscope.decidedBy": row.decided_by,
+        "@permscope.approvalId": row.request_id,
+    }
+    if step is not None:
+        item["@permscope.approvalStepId"] = step.step_id
+    if row.last_error:
+        item["@permscope.lastError"] = row.last_error
+    return item
+
+
+def change_to_wire(row: RequestChangeRow) -> dict[str, Any]:
+    """permissionsRequestChange, with the event, who caused it and why."""
+    return {
+        "id": row.change_id,
+        "permissionsRequestId": row.request_id,
+        "modificationDateTime": row.modified_at,
+        "statusDetail": row.status,
+        "activeOccurrenceStatus": row.occurrence_status,
+        "ticketId": row.ticket_id,
+        "@permscope.event": row.event,
+        "@permscope.actor": row.actor,
+        "@permscope.detail": row.detail,
+    }
+
+
+def step_to_wire(step: ApprovalStepRow, assigned_to_me: bool) -> dict[str, Any]:
+    """approvalStep."""
+    return {
+        "id": step.step_id,
+        "assignedToMe": assigned_to_me,
+        "displayName": step.display_name,
+        "justification": step.justification,
+        "reviewedBy": {"displayName": step.reviewed_by} if step.reviewed_by else None,
+        "reviewedDateTime": step.reviewed_at,
+        "reviewResult": step.review_result,
+        "status": step.status,
+    }
+
+
+def approval_to_wire(request_id: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """approval: the request's id, its steps."""
+    return {"id": request_id, "steps": steps}
+
+
+# ------------------------------------------------------------------------------- models for the OpenAPI document
+
+
+class _Open(BaseModel):
+    """Lenient input: unknown keys are kept (the contract asks servers to tolerate them)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+
+class AuthorizationSystemInfo(_Open):
+    """permissionsDefinitionAuthorizationSystem."""
+
+    authorizationSystemId: str | None = Field(None, examples=["123456789012"])  # noqa: N815 - Graph's names
+    authorizationSystemType: str | None = Field(None, examples=["AWS"])  # noqa: N815
+
+
+class IdentitySource(_Open):
+    """permissionsDefinitionIdentitySource: localIdentitySource, samlIdentitySource, edIdentitySource,
+    awsIdentitySource."""
+
+    odata_type: str | None = Field(
+        None, alias="@odata.type", examples=["#microsoft.graph.localIdentitySource"]
+    )
+
+
+class IdentityInfo(_Open):
+    """permissionsDefinitionAuthorizationSystemIdentity: who receives the permissions."""
+
+    externalId: str | None = Field(None, examples=["arn:aws:iam::123456789012:role/ops"])  # noqa: N815
+    identityType: str | None = Field(None, examples=["role"])  # noqa: N815
+    source: IdentitySource | None = None
+
+
+class IdRef(_Open):
+    """permissionsDefinitionAwsPolicy / permissionsDefinitionAzureRole / permissionsDefinitionGcpRole."""
+
+    id: str | None = None
+
+
+class AwsStatementIn(_Open):
+    """awsStatement."""
+
+    statementId: str | None = None  # noqa: N815
+    actions: list[str] | None = Field(None, examples=[["s3:GetObject"]])
+    notActions: list[str] | None = None  # noqa: N815
+    resources: list[str] | None = Field(None, examples=[["arn:aws:s3:::reports/*"]])
+    notResources: list[str] | None = None  # noqa: N815
+    effect: str | None = Field(None, examples=["allow"])
+    condition: dict[str, Any] | None = None
+
+
+class ActionInfo(_Open):
+    """permissionsDefinitionAction: awsPolicyPermissionsDefinitionAction (policies),
+    awsActionsPermissionsDefinitionAction (statements), Azure/GCP action or role actions."""
+
+    odata_type: str | None = Field(
+        None, alias="@odata.type", examples=["#microsoft.graph.awsActionsPermissionsDefinitionAction"]
+    )
+    policies: list[IdRef] | None = None
+    statements: list[AwsStatementIn] | None = None
+    assignToRoleId: str | None = None  # noqa: N815
+    actions: list[str] | None = None
+    roles: list[IdRef] | None = None
+
+
+class PermissionsDefinition(_Open):
+    """awsPermissionsDefinition, singleResourceAzurePermissionsDefinition, singleResourceGcpPermissionsDefinition."""
+
+    odata_type: str | None = Field(
+        None, alias="@odata.type", examples=["#microsoft.graph.awsPermissionsDefinition"]
+    )
+    authorizationSystemInfo: AuthorizationSystemInfo | None = None  # noqa: N815
+    identityInfo: IdentityInfo | None = None  # noqa: N815
+    actionInfo: ActionInfo | None = None  # noqa: N815
+    resourceId: str | None = None  # noqa: N815
+
+
+class ExpirationPattern(_Open):
+    """expirationPattern: a duration (ISO 8601, e.g. PT1H) or an endDateTime."""
+
+    duration: str | None = Field(None, examples=["PT1H"])
+    endDateTime: str | None = None  # noqa: N815
+    type: str | None = Field(None, examples=["afterDuration"])
+
+
+class RequestSchedule(_Open):
+    """requestSchedule: startDateTime null means as soon as approved."""
+
+    startDateTime: str | None = None  # noqa: N815
+    expiration: ExpirationPattern | None = None
+    recurrence: dict[str, Any] | None = Field(None, description="not supported; must be null")
+
+
+class TicketInfo(_Open):
+    """ticketInfo."""
+
+    ticketNumber: str | None = None  # noqa: N815
+    ticketSystem: str | None = None  # noqa: N815
+    ticketSubmitterIdentityId: str | None = None  # noqa: N815
+    ticketApproverIdentityId: str | None = None  # noqa: N815
+
+
+class ScheduledPermissionsRequestCreate(_Open):
+    """The body of a new scheduledPermissionsRequest."""
+
+    requestedPermissions: PermissionsDefinition | None = None  # noqa: N815
+    justification: str | None = None
+    notes: str | None = None
+    scheduleInfo: RequestSchedule | None = None  # noqa: N815
+    ticketInfo: TicketInfo | None = None  # noqa: N815
+
+
+class ScheduledPermissionsRequest(_Open):
+    """scheduledPermissionsRequest (plus `@permscope.*` annotations)."""
+
+    id: str
+    createdDateTime: datetime  # noqa: N815
+    justification: str | None = None
+    notes: str | None = None
+    requestedPermissions: dict[str, Any]  # noqa: N815
+    scheduleInfo: dict[str, Any] | None = None  # noqa: N815
+    statusDetail: str = Field(examples=["submitted", "approved", "completed", "canceled", "rejected"])  # noqa: N815
+    ticketInfo: dict[str, Any] | None = None  # noqa: N815
+
+
+class PermissionsRequestChange(_Open):
+    """permissionsRequestChange (plus `@permscope.event`, `@permscope.actor`, `@permscope.detail`)."""
+
+    id: str
+    permissionsRequestId: str  # noqa: N815
+    modificationDateTime: datetime  # noqa: N815
+    statusDetail: str  # noqa: N815
+    activeOccurrenceStatus: str | None = Field(  # noqa: N815
+        None, examples=["granting", "granted", "grantingFailed", "revoking", "revoked", "revokingFailed"]
+    )
+    ticketId: str | None = None  # noqa: N815
+
+
+class ApprovalStep(_Open):
+    """approvalStep."""
+
+    id: str
+    assignedToMe: bool  # noqa: N815
+    displayName: str | None = None  # noqa: N815
+    justification: str | None = None
+    reviewedBy: dict[str, Any] | None = None  # noqa: N815
+    reviewedDateTime: datetime | None = None  # noqa: N815
+    reviewResult: str = Field(examples=["NotReviewed", "Approved", "Denied"])  # noqa: N815
+    status: str = Field(examples=["InProgress", "Completed"])
+
+
+class Approval(_Open):
+    """approval: one per request (its id is the request's id), with one step."""
+
+    id: str
+    steps: list[ApprovalStep]
+
+
+class ApprovalStepReview(_Open):
+    """The PATCH body of an approval step: reviewResult Approve/Approved or Deny/Denied, and why."""
+
+    reviewResult: str | None = Field(None, examples=["Approve", "Deny"])  # noqa: N815
+    justification: str | None = None
+
+
+REQUEST_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": GraphErrorModel, "description": text}
+    for status, text in (
+        (400, "invalidRequest: the body or a query option is wrong (the message names the field)"),
+        (401, "unauthenticated: missing or invalid API key"),
+        (403, "accessDenied: the key lacks the role on the authorization system, or reviews its own request"),
+        (404, "itemNotFound"),
+        (409, "conflict: the request is not in a state that allows this"),
+        (501, "notSupported: no connector for this cloud yet"),
+    )
+}

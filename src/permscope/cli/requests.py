@@ -1,0 +1,413 @@
+"""`permscope requests`: create, list, show, approve, reject and cancel permissions-on-demand requests, and
+manage auto-approve rules. The command line has the database, so it acts as an administrator named by --as
+(the self-approval rule still applies to that name)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from permscope.api.request_schemas import change_to_wire, request_to_wire
+from permscope.cli.output import OutputFormat, engine_of, print_json, render, reports_errors, state, stdout
+from permscope.core.errors import InputError
+from permscope.core.requests import RequestStatus, parse_duration
+from permscope.workflows import requests as workflow
+from permscope.workflows.apikeys import ApiPrincipal
+from permscope.workflows.request_rules import RuleSpec, add_rule, list_rules, remove_rule
+
+app = typer.Typer(
+    help="Permissions on demand: just-in-time requests, approvals, grants.", no_args_is_help=True
+)
+rules_app = typer.Typer(help="Auto-approve rules: requests wholly inside a rule are approved at once.")
+app.add_typer(rules_app, name="rules")
+
+GRAPH = "#microsoft.graph."
+
+
+def _actor(name: str | None) -> ApiPrincipal:
+    return workflow.local_actor(name or f"local:{getpass.getuser()}")
+
+
+AS_OPTION = typer.Option(None, "--as", help="Who acts (createdBy / reviewer); default local:<your user name>")
+FORMAT_OPTION = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv")
+
+
+def _config(ctx: typer.Context) -> workflow.RequestConfig:
+    return workflow.RequestConfig.from_settings(state(ctx).settings())
+
+
+def build_body(
+    *,
+    system: str,
+    identity: str,
+    identity_type: str | None,
+    actions: list[str],
+    resources: list[str],
+    policies: list[str],
+    assign_to_role: str | None,
+    duration: str | None,
+    start: str | None,
+    end: str | None,
+    justification: str | None,
+    ticket: str | None,
+) -> dict[str, Any]:
+    """The Graph body the options describe (the same one the API takes)."""
+    if bool(actions) == bool(policies):
+        raise InputError("options", "give either --action (with --resource) or --policy")
+    if actions:
+        action_info: dict[str, Any] = {
+            "@odata.type": f"{GRAPH}awsActionsPermissionsDefinitionAction",
+            "statements": [
+                {
+                    "statementId": "permscope",
+                    "actions": actions,
+                    "resources": resources or ["*"],
+                    "effect": "allow",
+                }
+            ],
+        }
+    else:
+        action_info = {
+            "@odata.type": f"{GRAPH}awsPolicyPermissionsDefinitionAction",
+            "policies": [{"id": arn} for arn in policies],
+        }
+    if assign_to_role:
+        action_info["assignToRoleId"] = assign_to_role
+    kind = identity_type or ("role" if ":role/" in identity else "user")
+    source = "samlIdentitySource" if identity.startswith("rsn:") else "localIdentitySource"
+    return {
+        "requestedPermissions": {
+            "@odata.type": f"{GRAPH}awsPermissionsDefinition",
+            "authorizationSystemInfo": {"authorizationSystemId": system, "authorizationSystemType": "AWS"},
+            "actionInfo": action_info,
+            "identityInfo": {
+                "externalId": identity,
+                "identityType": kind,
+                "source": {"@odata.type": f"{GRAPH}{source}"},
+            },
+        },
+        "justification": justification,
+        "scheduleInfo": {
+            "startDateTime": start,
+            "expiration": {"duration": duration, "endDateTime": end}
+            if end
+            else {"duration": duration or "PT1H"},
+        },
+        "ticketInfo": {"ticketNumber": ticket} if ticket else None,
+    }
+
+
+def _what(record: workflow.RequestRecord) -> str:
+    action = record.request.requested_permissions.get("actionInfo") or {}
+    names = [a for s in action.get("statements") or [] for a in s.get("actions") or []]
+    names += [p.get("id", "") for p in action.get("policies") or []]
+    return ", ".join(names)
+
+
+def _row(record: workflow.RequestRecord) -> dict[str, Any]:
+    request = record.request
+    return {
+        "id": request.request_id,
+        "status": request.status,
+        "occurrence": request.occurrence_status,
+        "system": f"{request.cloud} {request.system_id}",
+        "grantee": request.grantee,
+        "what": _what(record),
+        "created_by": request.created_by,
+        "start": request.grant_start or request.requested_start,
+        "end": request.grant_end,
+        "created_at": request.created_at,
+    }
+
+
+COLUMNS = [
+    ("id", "Request"),
+    ("status", "Status"),
+    ("occurrence", "Grant"),
+    ("system", "System"),
+    ("grantee", "For"),
+    ("what", "Permissions"),
+    ("created_by", "By"),
+    ("start", "Start"),
+    ("end", "End"),
+]
+
+
+def _show(fmt: OutputFormat, record: workflow.RequestRecord) -> None:
+    if fmt is OutputFormat.JSON:
+        print_json(request_to_wire(record.request, record.step))
+    else:
+        render(fmt, [_row(record)], COLUMNS, title="Permissions request")
+
+
+@app.command("create")
+@reports_errors
+def create_command(
+    ctx: typer.Context,
+    file: Path | None = typer.Option(
+        None, "--file", help="A scheduledPermissionsRequest body (JSON); '-' for stdin"
+    ),
+    system: str | None = typer.Option(None, "--system", "-s", help="AWS account id"),
+    identity: str | None = typer.Option(
+        None, "--identity", "-i", help="ARN of the user or role receiving it"
+    ),
+    identity_type: str | None = typer.Option(
+        None, "--identity-type", help="user or role (default: from the ARN)"
+    ),
+    action: list[str] = typer.Option(
+        [], "--action", "-a", help="An IAM action (repeatable), e.g. s3:GetObject"
+    ),
+    resource: list[str] = typer.Option([], "--resource", "-r", help="A resource ARN (repeatable; default *)"),
+    policy: list[str] = typer.Option(
+        [], "--policy", "-p", help="A managed policy ARN to attach (repeatable)"
+    ),
+    assign_to_role: str | None = typer.Option(None, "--assign-to-role", help="Role ARN for a federated user"),
+    duration: str | None = typer.Option(None, "--duration", "-d", help="ISO 8601 duration (default PT1H)"),
+    start: str | None = typer.Option(
+        None, "--start", help="When to start (ISO 8601); default: once approved"
+    ),
+    end: str | None = typer.Option(None, "--end", help="When to end (ISO 8601), instead of --duration"),
+    justification: str | None = typer.Option(None, "--justification", "-j", help="Why"),
+    ticket: str | None = typer.Option(None, "--ticket", help="Ticket number, e.g. INC1234567"),
+    as_: str | None = AS_OPTION,
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Ask for permissions for a while: from options, or from a Graph JSON body with --file."""
+    if file is not None:
+        try:
+            text = typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text()
+        except OSError as exc:
+            raise InputError(str(file), f"cannot read: {exc.strerror or exc}") from None
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(str(file), f"not JSON: {exc}") from None
+    else:
+        if not system or not identity:
+            raise InputError("options", "give --file, or --system and --identity")
+        body = build_body(
+            system=system,
+            identity=identity,
+            identity_type=identity_type,
+            actions=action,
+            resources=resource,
+            policies=policy,
+            assign_to_role=assign_to_role,
+            duration=duration,
+            start=start,
+            end=end,
+            justification=justification,
+            ticket=ticket,
+        )
+    record = workflow.create_request(engine_of(ctx), _actor(as_), body, config=_config(ctx))
+    _show(fmt, record)
+
+
+@app.command("list")
+@reports_errors
+def list_command(
+    ctx: typer.Context,
+    status: RequestStatus | None = typer.Option(None, "--status", help="Only requests in this state"),
+    system: str | None = typer.Option(None, "--system", "-s", help="Only requests of this system"),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """List requests, newest first."""
+    records = workflow.list_records(engine_of(ctx), _actor(None), status=status, system_id=system)
+    if fmt is OutputFormat.JSON:
+        print_json([request_to_wire(r.request, r.step) for r in records])
+        return
+    render(fmt, [_row(r) for r in records], COLUMNS, title="Permissions requests", empty="no requests")
+
+
+@app.command("show")
+@reports_errors
+def show_command(
+    ctx: typer.Context,
+    request_id: str = typer.Argument(..., help="The request id"),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """One request with its change history, what was granted, and its scheduled jobs."""
+    record = workflow.get_record(engine_of(ctx), _actor(None), request_id, detail=True)
+    if fmt is OutputFormat.JSON:
+        body = request_to_wire(record.request, record.step)
+        body["changes"] = [change_to_wire(change) for change in record.changes]
+        body["grants"] = [
+            {
+                "kind": g.kind,
+                "principal": g.principal,
+                "target": g.target,
+                "state": g.state,
+                "owned": g.owned,
+                "note": g.note,
+            }
+            for g in record.grants
+        ]
+        body["jobs"] = [
+            {
+                "kind": j.kind,
+                "status": j.status,
+                "due": j.due_at,
+                "attempts": j.attempts,
+                "error": j.last_error,
+            }
+            for j in record.jobs
+        ]
+        print_json(body)
+        return
+    render(fmt, [_row(record)], COLUMNS, title="Permissions request")
+    changes = [
+        {
+            "at": c.modified_at,
+            "event": c.event,
+            "status": c.status,
+            "grant": c.occurrence_status,
+            "by": c.actor,
+            "detail": c.detail,
+        }
+        for c in record.changes
+    ]
+    render(
+        fmt,
+        changes,
+        [
+            ("at", "When"),
+            ("event", "Event"),
+            ("status", "Status"),
+            ("grant", "Grant"),
+            ("by", "By"),
+            ("detail", "Detail"),
+        ],
+        title="Changes",
+    )
+    if record.grants:
+        grants = [
+            {"kind": g.kind, "target": g.target, "on": g.principal, "state": g.state, "note": g.note}
+            for g in record.grants
+        ]
+        render(
+            fmt,
+            grants,
+            [("kind", "Kind"), ("target", "Item"), ("on", "On"), ("state", "State"), ("note", "Note")],
+            title="Grant items",
+        )
+    if record.request.last_error:
+        stdout().print(f"[red]last error:[/red] {record.request.last_error}")
+
+
+def _decide(
+    ctx: typer.Context, request_id: str, approve: bool, justification: str | None, as_: str | None
+) -> None:
+    record = workflow.decide(
+        engine_of(ctx), _actor(as_), request_id, approve, justification, config=_config(ctx)
+    )
+    typer.echo(f"{record.request.request_id}: {record.request.status}")
+
+
+@app.command("approve")
+@reports_errors
+def approve_command(
+    ctx: typer.Context,
+    request_id: str = typer.Argument(..., help="The request id"),
+    justification: str | None = typer.Option(None, "--justification", "-j", help="Why"),
+    as_: str | None = AS_OPTION,
+) -> None:
+    """Approve a submitted request (the scheduler grants it at its start)."""
+    _decide(ctx, request_id, True, justification, as_)
+
+
+@app.command("reject")
+@reports_errors
+def reject_command(
+    ctx: typer.Context,
+    request_id: str = typer.Argument(..., help="The request id"),
+    justification: str | None = typer.Option(None, "--justification", "-j", help="Why"),
+    as_: str | None = AS_OPTION,
+) -> None:
+    """Reject a submitted request."""
+    _decide(ctx, request_id, False, justification, as_)
+
+
+@app.command("cancel")
+@reports_errors
+def cancel_command(
+    ctx: typer.Context,
+    request_id: str = typer.Argument(..., help="The request id"),
+    as_: str | None = AS_OPTION,
+) -> None:
+    """Cancel a request (a submitted one only as its requester); a granted one is revoked by the scheduler."""
+    record = workflow.cancel(engine_of(ctx), _actor(as_), request_id, config=_config(ctx))
+    typer.echo(f"{record.request.request_id}: {record.request.status}")
+
+
+@rules_app.command("add")
+@reports_errors
+def rules_add_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="A name for the rule"),
+    max_duration: str = typer.Option(..., "--max-duration", help="Longest request it admits, e.g. PT2H"),
+    system: str = typer.Option("*", "--system", "-s", help="AWS account id (default: every system)"),
+    identity: str = typer.Option("*", "--identity", "-i", help="Glob over the ARN that receives the grant"),
+    action: list[str] = typer.Option(
+        [], "--action", "-a", help="Action glob it admits (repeatable), e.g. s3:Get*"
+    ),
+    resource: list[str] = typer.Option(
+        ["*"], "--resource", "-r", help="Resource glob it admits (repeatable)"
+    ),
+    policy: list[str] = typer.Option(
+        [], "--policy", "-p", help="Managed policy ARN glob it admits (repeatable)"
+    ),
+    as_: str | None = AS_OPTION,
+) -> None:
+    """Add an auto-approve rule."""
+    try:
+        limit: timedelta = parse_duration(max_duration)
+    except ValueError as exc:
+        raise InputError("--max-duration", str(exc)) from None
+    spec = RuleSpec(
+        name=name,
+        max_duration=limit,
+        cloud="aws",
+        system_id=system,
+        identity_pattern=identity,
+        actions=tuple(action),
+        resources=tuple(resource),
+        policies=tuple(policy),
+    )
+    row = add_rule(engine_of(ctx), spec, _actor(as_).who)
+    typer.echo(f"added rule {row.id} ({row.name})")
+
+
+@rules_app.command("list")
+@reports_errors
+def rules_list_command(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
+    """List the auto-approve rules."""
+    records = [
+        {
+            "id": rule.id,
+            "name": rule.name,
+            "system": f"{rule.cloud} {rule.system_id}",
+            "identity": rule.identity_pattern,
+            "actions": ", ".join(rule.actions),
+            "resources": ", ".join(rule.resources),
+            "policies": ", ".join(rule.policies),
+            "max_seconds": rule.max_duration_seconds,
+            "enabled": rule.enabled,
+        }
+        for rule in list_rules(engine_of(ctx))
+    ]
+    columns = [(key, key.replace("_", " ").title()) for key in records[0]] if records else [("id", "Id")]
+    render(fmt, records, columns, title="Auto-approve rules", empty="no auto-approve rules")
+
+
+@rules_app.command("remove")
+@reports_errors
+def rules_remove_command(ctx: typer.Context, rule_id: int = typer.Argument(..., help="The rule id")) -> None:
+    """Remove an auto-approve rule."""
+    if not remove_rule(engine_of(ctx), rule_id):
+        raise InputError(f"rule {rule_id}", "no such rule")
+    typer.echo(f"removed rule {rule_id}")

@@ -1,0 +1,377 @@
+"""Store functions of permissions on demand: the feed clock, requests and their changes, grant plans, durable
+scheduler jobs, the notification outbox, auto-approve rules. The caller owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true, update
+from sqlalchemy.orm import Session
+
+from permscope.store.tables import (
+    ApiKeyRow,
+    ApiKeyScopeRow,
+    ApprovalStepRow,
+    AuthorizationSystemRow,
+    AutoApproveRuleRow,
+    IdentityRow,
+    PermissionsRequestRow,
+    RequestChangeRow,
+    RequestClockRow,
+    RequestGrantRow,
+    RequestNotificationRow,
+    SchedulerJobRow,
+)
+
+ANY = "*"
+TICK = timedelta(microseconds=1)
+ACTIVE_GRANT_STATES = ("planned", "applied")  # the item is (or is about to be) in the cloud for that request
+TRANSITIONAL_GRANT_STATES = ("planned", "removing")  # a cloud call may be in flight
+
+
+class FeedClock:
+    """Modification times of one transaction: strictly after every committed change, and never before `now`.
+
+    `lock` must be the transaction's first write: it locks the clock row (a row lock on PostgreSQL, the
+    database write lock on SQLite) until commit, so transitions commit one at a time in time order.
+    """
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self._session = session
+        self.now = now
+        self._last: datetime | None = None
+
+    def lock(self) -> FeedClock:
+        """Take the lock (creating the clock row on first use) and read the last time handed out."""
+        bump = (
+            update(RequestClockRow)
+            .where(RequestClockRow.id == 1)
+            .values(sequence=RequestClockRow.sequence + 1)
+        )
+        if self._session.execute(bump).rowcount == 0:  # type: ignore[attr-defined]
+            self._session.add(RequestClockRow(id=1, sequence=1, last_modified_at=None))
+            self._session.flush()
+        self._last = self._session.scalar(
+            select(RequestClockRow.last_modified_at).where(RequestClockRow.id == 1)
+        )
+        return self
+
+    def stamp(self) -> datetime:
+        """The next modification time (after the previous one by at least a microsecond)."""
+        moment = self.now if self._last is None or self.now > self._last else self._last + TICK
+        self._last = moment
+        self._session.execute(
+            update(RequestClockRow).where(RequestClockRow.id == 1).values(last_modified_at=moment)
+        )
+        return moment
+
+
+# ----------------------------------------------------------------------------------------------- systems
+
+
+def find_system_row(session: Session, cloud: str | None, system_id: str) -> AuthorizationSystemRow | None:
+    """A system by cloud (None: any) and authorizationSystemId."""
+    stmt = select(AuthorizationSystemRow).where(AuthorizationSystemRow.system_id == system_id)
+    if cloud is not None:
+        stmt = stmt.where(AuthorizationSystemRow.cloud == cloud)
+    return session.execute(stmt.order_by(AuthorizationSystemRow.id).limit(1)).scalar_one_or_none()
+
+
+def find_identity_row(session: Session, system_pk: int, external_id: str) -> IdentityRow | None:
+    """An identity of a system by external id (exact)."""
+    stmt = select(IdentityRow).where(
+        IdentityRow.system_pk == system_pk, IdentityRow.external_id == external_id
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def set_modification_enabled(session: Session, cloud: str | None, system_id: str, enabled: bool) -> bool:
+    """Turn permissions modification on or off for a system; False when there is no such system."""
+    row = find_system_row(session, cloud, system_id)
+    if row is None:
+        return False
+    row.modification_enabled = enabled
+    return True
+
+
+# ---------------------------------------------------------------------------------------------- API keys
+
+
+def key_with_scopes(session: Session, key_id: str) -> tuple[ApiKeyRow, list[ApiKeyScopeRow]] | None:
+    """A key and its per-system roles."""
+    key = session.execute(select(ApiKeyRow).where(ApiKeyRow.key_id == key_id)).scalar_one_or_none()
+    if key is None:
+        return None
+    scopes = session.execute(
+        select(ApiKeyScopeRow).where(ApiKeyScopeRow.key_pk == key.id).order_by(ApiKeyScopeRow.id)
+    ).scalars()
+    return key, list(scopes)
+
+
+# ---------------------------------------------------------------------------------------------- requests
+
+
+def new_guid() -> str:
+    """A GUID string, as the contract's request and change ids are."""
+    return str(uuid.uuid4())
+
+
+def get_request(session: Session, request_id: str) -> PermissionsRequestRow | None:
+    """A request by its GUID."""
+    stmt = select(PermissionsRequestRow).where(PermissionsRequestRow.request_id == request_id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def append_change(
+    session: Session,
+    request: PermissionsRequestRow,
+    clock: FeedClock,
+    event: str,
+    *,
+    actor: str | None = None,
+    detail: str | None = None,
+) -> RequestChangeRow:
+    """Record the request's current status and occurrence status as one permissionsRequestChange."""
+    moment = clock.stamp()
+    request.updated_at = moment
+    ticket = request.ticket_info or {}
+    change = RequestChangeRow(
+        change_id=new_guid(),
+        request_pk=request.id,
+        request_id=request.request_id,
+        modified_at=moment,
+        status=request.status,
+        occurrence_status=request.occurrence_status,
+        ticket_id=ticket.get("ticketNumber"),
+        event=event,
+        actor=actor,
+        detail=detail,
+    )
+    session.add(change)
+    session.flush()
+    return change
+
+
+def step_of(session: Session, request_pk: int) -> ApprovalStepRow | None:
+    """The approval step of a request."""
+    stmt = (
+        select(ApprovalStepRow).where(ApprovalStepRow.request_pk == request_pk).order_by(ApprovalStepRow.id)
+    )
+    return session.execute(stmt.limit(1)).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """Which requests a caller may read: everything, or per system (all of it, or only its own requests)."""
+
+    everything: bool
+    full: tuple[tuple[str, str], ...] = ()  # (cloud, system) pairs read in full; `*` matches any
+    own: tuple[tuple[str, str], ...] = ()  # (cloud, system) pairs where only own requests are readable
+    principal: str = ""
+
+
+def _system_match(cloud: str, system_id: str) -> ColumnElement[bool]:
+    parts: list[ColumnElement[bool]] = []
+    if cloud != ANY:
+        parts.append(PermissionsRequestRow.cloud == cloud)
+    if system_id != ANY:
+        parts.append(PermissionsRequestRow.system_id == system_id)
+    return and_(true(), *parts)
+
+
+def own_requests(principal: str) -> ColumnElement[bool]:
+    """Requests the principal created or receives."""
+    return or_(
+        PermissionsRequestRow.created_by == principal,
+        PermissionsRequestRow.identity_external_id.in_([principal, f"rsn:{principal}"]),
+    )
+
+
+def visible(visibility: Visibility) -> ColumnElement[bool]:
+    """The SQL condition of the requests a caller may read."""
+    if visibility.everything:
+        return true()
+    parts = [_system_match(cloud, system) for cloud, system in visibility.full]
+    parts += [and_(_system_match(c, s), own_requests(visibility.principal)) for c, s in visibility.own]
+    return or_(false(), *parts)
+
+
+def requests_stmt(visibility: Visibility) -> Select[PermissionsRequestRow]:
+    """The requests a caller may read."""
+    return select(PermissionsRequestRow).where(visible(visibility))
+
+
+def changes_stmt(visibility: Visibility) -> Select[RequestChangeRow]:
+    """The changes of the requests a caller may read."""
+    stmt = select(RequestChangeRow)
+    if visibility.everything:
+        return stmt
+    return stmt.join(PermissionsRequestRow, PermissionsRequestRow.id == RequestChangeRow.request_pk).where(
+        visible(visibility)
+    )
+
+
+def changes_of(session: Session, request_pk: int) -> list[RequestChangeRow]:
+    """Every change of one request, oldest first."""
+    stmt = (
+        select(RequestChangeRow)
+        .where(RequestChangeRow.request_pk == request_pk)
+        .order_by(RequestChangeRow.id)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+# ------------------------------------------------------------------------------------------- grant plans
+
+
+def grants_of(session: Session, request_pk: int) -> list[RequestGrantRow]:
+    """The planned / applied / removed items of one request, in plan order."""
+    stmt = (
+        select(RequestGrantRow)
+        .where(RequestGrantRow.request_pk == request_pk)
+        .order_by(RequestGrantRow.position)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def same_target(
+    session: Session,
+    cloud: str,
+    system_id: str,
+    kind: str,
+    principal: str,
+    target: str,
+    exclude_request_pk: int,
+) -> list[RequestGrantRow]:
+    """Other requests' grant rows on the very same cloud item (e.g. the same policy attached to the same role)."""
+    stmt = select(RequestGrantRow).where(
+        RequestGrantRow.cloud == cloud,
+        RequestGrantRow.system_id == system_id,
+        RequestGrantRow.kind == kind,
+        RequestGrantRow.principal == principal,
+        RequestGrantRow.target == target,
+        RequestGrantRow.request_pk != exclude_request_pk,
+    )
+    return list(session.execute(stmt.order_by(RequestGrantRow.id)).scalars())
+
+
+# ------------------------------------------------------------------------------------------------- jobs
+
+
+def job_of(session: Session, request_pk: int, kind: str) -> SchedulerJobRow | None:
+    """The grant or revoke job of a request."""
+    stmt = select(SchedulerJobRow).where(
+        SchedulerJobRow.request_pk == request_pk, SchedulerJobRow.kind == kind
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def schedule_job(
+    session: Session, request_pk: int, kind: str, due_at: datetime, now: datetime
+) -> SchedulerJobRow:
+    """Create the job, or move an unfinished one to `due_at` (a request has one job of each kind)."""
+    job = job_of(session, request_pk, kind)
+    if job is None:
+        job = SchedulerJobRow(
+            request_pk=request_pk, kind=kind, status="pending", due_at=due_at, attempts=0, created_at=now
+        )
+        session.add(job)
+    elif job.status in ("pending", "running"):
+        job.due_at = due_at
+    session.flush()
+    return job
+
+
+def due_job_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    """Jobs whose time has come and that nobody holds (or whose holder's lease ran out), oldest first."""
+    stmt = (
+        select(SchedulerJobRow.id)
+        .where(
+            SchedulerJobRow.status.in_(("pending", "running")),
+            SchedulerJobRow.due_at <= now,
+            or_(SchedulerJobRow.locked_until.is_(None), SchedulerJobRow.locked_until < now),
+        )
+        .order_by(SchedulerJobRow.due_at, SchedulerJobRow.id)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def claim_job(session: Session, job_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
+    """Take a due job for `lease` (one UPDATE: two workers never both win)."""
+    result = session.execute(
+        update(SchedulerJobRow)
+        .where(
+            SchedulerJobRow.id == job_id,
+            SchedulerJobRow.status.in_(("pending", "running")),
+            SchedulerJobRow.due_at <= now,
+            or_(SchedulerJobRow.locked_until.is_(None), SchedulerJobRow.locked_until < now),
+        )
+        .values(
+            status="running",
+            locked_by=worker,
+            locked_until=now + lease,
+            attempts=SchedulerJobRow.attempts + 1,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def jobs_stmt() -> Select[SchedulerJobRow, PermissionsRequestRow]:
+    """Jobs with their requests, for the scheduler's status listing."""
+    return select(SchedulerJobRow, PermissionsRequestRow).join(
+        PermissionsRequestRow, PermissionsRequestRow.id == SchedulerJobRow.request_pk
+    )
+
+
+# ---------------------------------------------------------------------------------------- notifications
+
+
+def enqueue_notification(
+    session: Session, request_id: str, event: str, payload: dict[str, Any], now: datetime
+) -> None:
+    """Queue a webhook message; it is sent by the scheduler, in the order queued."""
+    session.add(
+        RequestNotificationRow(
+            request_id=request_id,
+            event=event,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            due_at=now,
+            created_at=now,
+        )
+    )
+
+
+def due_notifications(session: Session, now: datetime, limit: int) -> list[RequestNotificationRow]:
+    """Queued messages whose (re)try time has come, oldest first."""
+    stmt = (
+        select(RequestNotificationRow)
+        .where(RequestNotificationRow.status == "pending", RequestNotificationRow.due_at <= now)
+        .order_by(RequestNotificationRow.id)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+# ------------------------------------------------------------------------------------------ auto-approve
+
+
+def enabled_rules(session: Session, cloud: str, system_id: str) -> list[AutoApproveRuleRow]:
+    """The enabled auto-approve rules that may apply to a system."""
+    stmt = select(AutoApproveRuleRow).where(
+        AutoApproveRuleRow.enabled.is_(True),
+        AutoApproveRuleRow.cloud.in_((cloud, ANY)),
+        AutoApproveRuleRow.system_id.in_((system_id, ANY)),
+    )
+    return list(session.execute(stmt.order_by(AutoApproveRuleRow.id)).scalars())
+
+
+def all_rules(session: Session) -> Sequence[AutoApproveRuleRow]:
+    """Every auto-approve rule."""
+    return list(session.execute(select(AutoApproveRuleRow).order_by(AutoApproveRuleRow.id)).scalars())

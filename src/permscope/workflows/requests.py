@@ -1,0 +1,509 @@
+"""Permissions on demand: submit, approve or reject, cancel and read requests. Every transition appends a
+permissionsRequestChange (and queues its webhook message) in the transaction that makes it; the grant and the
+revocation themselves are the scheduler's (`workflows.scheduler`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, Select, and_, false, not_, or_, true
+from sqlalchemy.orm import Session
+
+from permscope.core.errors import InputError, NotFoundError
+from permscope.core.ids import Cloud
+from permscope.core.requests import (
+    FilterByCurrentUser,
+    RequestAccessError,
+    RequestSpec,
+    RequestStateError,
+    RequestStatus,
+    ReviewResult,
+    Schedule,
+    StepStatus,
+    SystemRole,
+    UnsupportedCloudError,
+    format_duration,
+    is_own_request,
+    may_cancel,
+)
+from permscope.settings import Settings, get_settings
+from permscope.store import requests as store
+from permscope.store.tables import (
+    ApprovalStepRow,
+    PermissionsRequestRow,
+    RequestChangeRow,
+    RequestGrantRow,
+    SchedulerJobRow,
+)
+from permscope.workflows.apikeys import ApiPrincipal, ApiRole, principal_of
+from permscope.workflows.notifications import NOTIFY_EVENTS, payload_for
+from permscope.workflows.request_body import (
+    definition_to_wire,
+    json_ready,
+    parse_request,
+    schedule_to_wire,
+    stored_body,
+    ticket_to_wire,
+)
+from permscope.workflows.request_clouds import still_present, support_for
+from permscope.workflows.request_rules import matching_rule
+
+REQUESTING_ROLES = frozenset({SystemRole.REQUESTOR, SystemRole.ADMINISTRATOR})
+APPROVING_ROLES = frozenset({SystemRole.APPROVER, SystemRole.ADMINISTRATOR})
+READING_ROLES = frozenset({SystemRole.VIEWER, SystemRole.APPROVER, SystemRole.ADMINISTRATOR})
+
+
+@dataclass(frozen=True, slots=True)
+class RequestConfig:
+    """The policy of permissions on demand (from the settings)."""
+
+    max_now: timedelta = timedelta(hours=24)
+    max_scheduled: timedelta = timedelta(days=90)
+    require_justification: bool = True
+    notify: bool = False  # queue webhook messages (a webhook URL is configured)
+    start_grace: timedelta = timedelta(minutes=5)  # a start this close to now counts as "now"
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> RequestConfig:
+        """The configured policy."""
+        settings = settings or get_settings()
+        return cls(
+            max_now=timedelta(hours=settings.requests_max_hours_now),
+            max_scheduled=timedelta(days=settings.requests_max_days_scheduled),
+            require_justification=settings.requests_require_justification,
+            notify=settings.requests_webhook_url is not None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """A request with its approval step (and, when asked for, its changes, grant items and jobs)."""
+
+    request: PermissionsRequestRow
+    step: ApprovalStepRow | None
+    changes: list[RequestChangeRow] = field(default_factory=list)
+    grants: list[RequestGrantRow] = field(default_factory=list)
+    jobs: list[SchedulerJobRow] = field(default_factory=list)
+
+
+def local_actor(name: str) -> ApiPrincipal:
+    """The command line's actor: an administrator of everything, acting as `name` (it has the database)."""
+    return ApiPrincipal(key_id="", name=name, role=ApiRole.ADMIN, principal=name)
+
+
+@contextmanager
+def transaction(engine: Engine, now: datetime) -> Iterator[tuple[Session, store.FeedClock]]:
+    """A write transaction of permissions on demand: the feed clock is locked first."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session, store.FeedClock(session, now).lock()
+
+
+def fresh_actor(session: Session, actor: ApiPrincipal) -> ApiPrincipal:
+    """The actor as the database says now: a key disabled or changed a moment ago counts at once."""
+    if not actor.key_id:
+        return actor
+    found = store.key_with_scopes(session, actor.key_id)
+    if found is None or found[0].disabled:
+        raise RequestAccessError(f"the API key {actor.key_id} is disabled")
+    return principal_of(*found)
+
+
+def spec_of(request: PermissionsRequestRow) -> RequestSpec:
+    """The parsed request of a stored row (the stored body is the normalized one, so this cannot fail)."""
+    return parse_request(stored_body(request.requested_permissions, request.schedule_info))
+
+
+def record_change(
+    session: Session,
+    clock: store.FeedClock,
+    request: PermissionsRequestRow,
+    event: str,
+    config: RequestConfig,
+    *,
+    actor: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Append the change of a transition, and queue its webhook message when notifications are on."""
+    change = store.append_change(session, request, clock, event, actor=actor, detail=detail)
+    if config.notify and event in NOTIFY_EVENTS:
+        payload = payload_for(request, event, actor=actor, detail=detail, at=change.modified_at)
+        store.enqueue_notification(session, request.request_id, event, payload, clock.now)
+
+
+# ------------------------------------------------------------------------------------------------ create
+
+
+def _check_schedule(schedule: Schedule, now: datetime, config: RequestConfig) -> None:
+    path = "request body: scheduleInfo"
+    start = schedule.start
+    if start is not None and start < now - config.start_grace:
+        raise InputError(f"{path}/startDateTime", f"{start.isoformat()} is in the past")
+    if schedule.end is not None and schedule.end <= now:
+        raise InputError(f"{path}/expiration/endDateTime", f"{schedule.end.isoformat()} is in the past")
+    scheduled = start is not None and start > now + config.start_grace
+    limit = config.max_scheduled if scheduled else config.max_now
+    length = schedule.length(now)
+    if length > limit:
+        kind = "a scheduled request" if scheduled else "a request that starts now"
+        raise InputError(
+            f"{path}/expiration",
+            f"{format_duration(length)} is longer than the {format_duration(limit)} allowed for {kind}",
+        )
+
+
+def create_request(
+    engine: Engine,
+    actor: ApiPrincipal,
+    body: Any,
+    *,
+    config: RequestConfig | None = None,
+    now: datetime | None = None,
+) -> RequestRecord:
+    """Submit a request (a scheduledPermissionsRequest body). Checks: the caller is a requestor (or
+    administrator) of the system, the system exists with modification enabled, the identity and what is
+    asked exist, the duration is within policy, a justification is given when required. An auto-approve
+    rule that admits the request approves it in the same transaction."""
+    config = config or RequestConfig.from_settings()
+    now = now or datetime.now(UTC)
+    spec = parse_request(body)
+    with transaction(engine, now) as (session, clock):
+        actor = fresh_actor(session, actor)
+        if not actor.roles_on(spec.cloud.value, spec.system_id) & REQUESTING_ROLES:
+            raise RequestAccessError(
+                f"{actor.who} may not request permissions on {spec.cloud.value} {spec.system_id}: "
+                "that needs the requestor or administrator role on it"
+            )
+        support = support_for(spec.cloud)
+        if support is None:
+            raise UnsupportedCloudError(
+                f"no connector for this cloud yet: the {spec.cloud.value} request is valid, but permscope cannot "
+                f"grant {spec.cloud.value} permissions until its {spec.cloud.value} connector exists"
+            )
+        system = store.find_system_row(session, spec.cloud.value, spec.system_id)
+        system_path = "request body: requestedPermissions/authorizationSystemInfo/authorizationSystemId"
+        if system is None:
+            raise InputError(system_path, f"no {spec.cloud.value} authorization system {spec.system_id!r}")
+        if not system.modification_enabled:
+            raise InputError(
+                system_path,
+                f"permissions modification is not enabled for {spec.cloud.value} {spec.system_id} "
+                f"(an administrator runs `permscope systems enable-modification {spec.system_id}`)",
+            )
+        _check_schedule(spec.schedule, now, config)
+        if config.require_justification and not spec.justification:
+            raise InputError("request body: justification", "a justification is required")
+        grantee = support.validate(session, system, spec)
+        request = PermissionsRequestRow(
+            request_id=store.new_guid(),
+            cloud=spec.cloud.value,
+            system_id=spec.system_id,
+            identity_external_id=spec.identity.external_id,
+            identity_type=spec.identity.identity_type,
+            grantee=grantee,
+            requested_permissions=json_ready(definition_to_wire(spec)),
+            schedule_info=json_ready(schedule_to_wire(spec.schedule)),
+            ticket_info=ticket_to_wire(spec.ticket),
+            justification=spec.justification,
+            notes=spec.notes,
+            status=RequestStatus.SUBMITTED.value,
+            occurrence_status=None,
+            requested_start=spec.schedule.start,
+            created_by=actor.who,
+            created_by_key=actor.key_id or None,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(request)
+        session.flush()
+        step = ApprovalStepRow(
+            step_id=store.new_guid(),
+            request_pk=request.id,
+            display_name="Approval",
+            status=StepStatus.IN_PROGRESS.value,
+            review_result=ReviewResult.NOT_REVIEWED.value,
+        )
+        session.add(step)
+        record_change(
+            session, clock, request, "submitted", config, actor=actor.who, detail=spec.justification
+        )
+        rule = matching_rule(session, spec, grantee, support.expand_action, now)
+        if rule is not None:
+            request.auto_rule_id = rule.id
+            approve_in(
+                session,
+                clock,
+                request,
+                step,
+                spec,
+                f"rule:{rule.id}",
+                f"auto-approved by rule {rule.name}",
+                config,
+            )
+    return RequestRecord(request, step)
+
+
+# ---------------------------------------------------------------------------------------------- decisions
+
+
+def approve_in(
+    session: Session,
+    clock: store.FeedClock,
+    request: PermissionsRequestRow,
+    step: ApprovalStepRow,
+    spec: RequestSpec,
+    reviewer: str,
+    justification: str | None,
+    config: RequestConfig,
+) -> None:
+    """Approve inside a transaction: fix the window, complete the step, schedule the grant and the revocation."""
+    now = clock.now
+    start, end = spec.schedule.window(now)
+    start = max(start, now)
+    if end <= now:
+        raise RequestStateError(
+            f"the requested period ended at {end.isoformat()}; it can no longer be approved"
+        )
+    request.status = RequestStatus.APPROVED.value
+    request.grant_start, request.grant_end = start, end
+    request.decided_by, request.decided_at = reviewer, now
+    step.status, step.review_result = StepStatus.COMPLETED.value, ReviewResult.APPROVED.value
+    step.reviewed_by, step.reviewed_at, step.justification = reviewer, now, justification
+    record_change(session, clock, request, "approved", config, actor=reviewer, detail=justification)
+    store.schedule_job(session, request.id, "grant", start, now)
+    store.schedule_job(session, request.id, "revoke", end, now)
+
+
+def _load(session: Session, request_id: str) -> PermissionsRequestRow:
+    request = store.get_request(session, request_id)
+    if request is None:
+        raise NotFoundError(f"no permissions request {request_id!r}")
+    return request
+
+
+def decide(
+    engine: Engine,
+    actor: ApiPrincipal,
+    request_id: str,
+    approve: bool,
+    justification: str | None = None,
+    *,
+    step_id: str | None = None,
+    config: RequestConfig | None = None,
+    now: datetime | None = None,
+) -> RequestRecord:
+    """Approve or reject a submitted request, as an approver (or administrator) of its system who neither
+    asked for it nor receives it."""
+    config = config or RequestConfig.from_settings()
+    now = now or datetime.now(UTC)
+    with transaction(engine, now) as (session, clock):
+        actor = fresh_actor(session, actor)
+        request = _load(session, request_id)
+        roles = actor.roles_on(request.cloud, request.system_id)
+        if not can_read(actor, request):
+            raise NotFoundError(f"no permissions request {request_id!r}")
+        if not roles & APPROVING_ROLES:
+            raise RequestAccessError(
+                f"{actor.who} may not approve or reject requests on {request.cloud} {request.system_id}: "
+                "that needs the approver or administrator role on it"
+            )
+        step = store.step_of(session, request.id)
+        if step is None or (step_id is not None and step.step_id != step_id):
+            raise NotFoundError(f"no approval step {step_id!r} of request {request_id!r}")
+        if request.status != RequestStatus.SUBMITTED.value:
+            raise RequestStateError(
+                f"the request is {request.status}; only submitted requests can be approved or rejected"
+            )
+        submitter = (request.ticket_info or {}).get("ticketSubmitterIdentityId")
+        if is_own_request(actor.who, request.created_by, request.identity_external_id, submitter):
+            raise RequestAccessError(
+                f"{actor.who} asked for this request or receives it; nobody reviews their own request"
+            )
+        if approve:
+            system = store.find_system_row(session, request.cloud, request.system_id)
+            if system is None or not system.modification_enabled:
+                raise RequestStateError(
+                    f"permissions modification is not enabled for {request.cloud} {request.system_id}"
+                )
+            problem = still_present(session, system, request.identity_external_id, request.grantee or "")
+            if problem:
+                raise RequestStateError(f"cannot approve: {problem}")
+            approve_in(session, clock, request, step, spec_of(request), actor.who, justification, config)
+        else:
+            request.status = RequestStatus.REJECTED.value
+            request.decided_by, request.decided_at = actor.who, now
+            step.status, step.review_result = StepStatus.COMPLETED.value, ReviewResult.DENIED.value
+            step.reviewed_by, step.reviewed_at, step.justification = actor.who, now, justification
+            record_change(session, clock, request, "rejected", config, actor=actor.who, detail=justification)
+    return RequestRecord(request, step)
+
+
+def cancel(
+    engine: Engine,
+    actor: ApiPrincipal,
+    request_id: str,
+    *,
+    config: RequestConfig | None = None,
+    now: datetime | None = None,
+) -> RequestRecord:
+    """cancelAll: a pending request only by its requester; an approved one by the requester or an
+    administrator of its system. What was granted is revoked by the scheduler right away."""
+    config = config or RequestConfig.from_settings()
+    now = now or datetime.now(UTC)
+    with transaction(engine, now) as (session, clock):
+        actor = fresh_actor(session, actor)
+        request = _load(session, request_id)
+        if not can_read(actor, request):
+            raise NotFoundError(f"no permissions request {request_id!r}")
+        status = RequestStatus(request.status)
+        is_requester = request.created_by.strip().lower() == actor.who.strip().lower()
+        is_admin = SystemRole.ADMINISTRATOR in actor.roles_on(request.cloud, request.system_id)
+        allowed, reason = may_cancel(status, is_requester=is_requester, is_administrator=is_admin)
+        if not allowed:
+            error = (
+                RequestStateError if status not in (RequestStatus.SUBMITTED, RequestStatus.APPROVED) else None
+            )
+            raise (error or RequestAccessError)(reason or "cannot cancel")
+        request.status = RequestStatus.CANCELED.value
+        request.canceled_by = actor.who
+        step = store.step_of(session, request.id)
+        if step is not None and step.status == StepStatus.IN_PROGRESS.value:
+            step.status = StepStatus.COMPLETED.value
+        record_change(session, clock, request, "canceled", config, actor=actor.who)
+        if status is RequestStatus.APPROVED:
+            grant_job = store.job_of(session, request.id, "grant")
+            if grant_job is not None and grant_job.status == "pending":
+                grant_job.status, grant_job.finished_at = "canceled", now
+            store.schedule_job(session, request.id, "revoke", now, now)
+    return RequestRecord(request, step)
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def visibility_for(actor: ApiPrincipal) -> store.Visibility:
+    """Which requests a caller may read: admins and viewers all; per system, viewers, approvers and
+    administrators all of it, requestors their own."""
+    if actor.role in (ApiRole.ADMIN, ApiRole.VIEWER):
+        return store.Visibility(everything=True, principal=actor.who)
+    full = tuple((s.cloud, s.system_id) for s in actor.scopes if s.role in READING_ROLES)
+    own = tuple((s.cloud, s.system_id) for s in actor.scopes if s.role is SystemRole.REQUESTOR)
+    return store.Visibility(everything=False, full=full, own=own, principal=actor.who)
+
+
+def can_read(actor: ApiPrincipal, request: PermissionsRequestRow) -> bool:
+    """Whether the caller may see this request."""
+    roles = actor.roles_on(request.cloud, request.system_id)
+    if roles & READING_ROLES:
+        return True
+    who = actor.who
+    mine = request.created_by == who or request.identity_external_id in (who, f"rsn:{who}")
+    return SystemRole.REQUESTOR in roles and mine
+
+
+def requests_query(actor: ApiPrincipal, on: FilterByCurrentUser | None = None) -> Select[Any]:
+    """The requests a caller may read, optionally only those filterByCurrentUser(on=...) names."""
+    visibility = visibility_for(actor)
+    stmt = store.requests_stmt(visibility)
+    who = actor.who
+    if on is FilterByCurrentUser.PRINCIPAL:
+        return stmt.where(PermissionsRequestRow.identity_external_id.in_([who, f"rsn:{who}"]))
+    if on is FilterByCurrentUser.CREATED_BY:
+        return stmt.where(PermissionsRequestRow.created_by == who)
+    if on is FilterByCurrentUser.APPROVER:
+        reviewable: ColumnElement[bool]
+        if actor.role is ApiRole.ADMIN:
+            reviewable = true()
+        else:
+            systems = [(s.cloud, s.system_id) for s in actor.scopes if s.role in APPROVING_ROLES]
+            reviewable = or_(false(), *(_system_condition(c, s) for c, s in systems))
+        return stmt.where(reviewable, not_(store.own_requests(who)))
+    return stmt
+
+
+def _system_condition(cloud: str, system_id: str) -> ColumnElement[bool]:
+    parts = []
+    if cloud != store.ANY:
+        parts.append(PermissionsRequestRow.cloud == cloud)
+    if system_id != store.ANY:
+        parts.append(PermissionsRequestRow.system_id == system_id)
+    return and_(true(), *parts)
+
+
+def changes_query(actor: ApiPrincipal) -> Select[Any]:
+    """The change feed as the caller may read it."""
+    return store.changes_stmt(visibility_for(actor))
+
+
+def get_record(
+    engine: Engine, actor: ApiPrincipal, request_id: str, *, detail: bool = False
+) -> RequestRecord:
+    """One request the caller may read (NotFoundError otherwise), with its history when `detail`."""
+    with Session(engine) as session:
+        request = store.get_request(session, request_id)
+        if request is None or not can_read(actor, request):
+            raise NotFoundError(f"no permissions request {request_id!r}")
+        step = store.step_of(session, request.id)
+        if not detail:
+            return RequestRecord(request, step)
+        jobs = [job for kind in ("grant", "revoke") if (job := store.job_of(session, request.id, kind))]
+        return RequestRecord(
+            request, step, store.changes_of(session, request.id), store.grants_of(session, request.id), jobs
+        )
+
+
+def list_records(
+    engine: Engine,
+    actor: ApiPrincipal,
+    *,
+    status: RequestStatus | None = None,
+    system_id: str | None = None,
+    limit: int = 1000,
+) -> list[RequestRecord]:
+    """The newest requests the caller may read (optionally of one status or system), newest first."""
+    stmt = requests_query(actor)
+    if status is not None:
+        stmt = stmt.where(PermissionsRequestRow.status == status.value)
+    if system_id is not None:
+        stmt = stmt.where(PermissionsRequestRow.system_id == system_id)
+    with Session(engine) as session:
+        rows = list(session.execute(stmt.order_by(PermissionsRequestRow.id.desc()).limit(limit)).scalars())
+        steps = steps_of(session, [row.id for row in rows])
+    return [RequestRecord(row, steps.get(row.id)) for row in rows]
+
+
+def scheduler_jobs(
+    engine: Engine, *, unfinished_only: bool = True
+) -> list[tuple[SchedulerJobRow, PermissionsRequestRow]]:
+    """The scheduler's jobs with their requests, soonest first (unfinished ones only, by default)."""
+    stmt = store.jobs_stmt()
+    if unfinished_only:
+        stmt = stmt.where(SchedulerJobRow.status.in_(("pending", "running")))
+    with Session(engine) as session:
+        rows = session.execute(stmt.order_by(SchedulerJobRow.due_at, SchedulerJobRow.id)).all()
+        return [(job, request) for job, request in rows]
+
+
+def get_change(engine: Engine, actor: ApiPrincipal, change_id: str) -> RequestChangeRow:
+    """One change the caller may read."""
+    with Session(engine) as session:
+        stmt = changes_query(actor).where(RequestChangeRow.change_id == change_id)
+        change: RequestChangeRow | None = session.execute(stmt).scalar_one_or_none()
+        if change is None:
+            raise NotFoundError(f"no permissions request change {change_id!r}")
+        return change
+
+
+def steps_of(session: Session, request_pks: list[int]) -> dict[int, ApprovalStepRow]:
+    """The approval steps of several requests, by request primary key."""
+    return {pk: step for pk in request_pks if (step := store.step_of(session, pk)) is not None}
+
+
+def set_modification(engine: Engine, system_id: str, enabled: bool, cloud: Cloud | None = None) -> None:
+    """Allow (or stop) permissions on demand in one system; NotFoundError when there is no such system."""
+    with Session(engine) as session, session.begin():
+        if not store.set_modification_enabled(session, cloud.value if cloud else None, system_id, enabled):
+            raise NotFoundError(f"no authorization system {system_id!r}")

@@ -1,0 +1,214 @@
+"""The command line of permissions on demand: keys with per-system roles, enabling modification, requests
+create/list/show/approve/reject/cancel, auto-approve rules, `scheduler run` (also dry-run) and `serve` running
+the scheduler in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from permscope.cli import serve as serve_module
+from permscope.cli.main import app
+from permscope.store.engine import open_database
+from request_support import ACCOUNT, POLICY, ROLE, mocked_aws, seed_account, statements_body
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto, with the test account."""
+    yield from mocked_aws(monkeypatch)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    seed_account(open_database(url), modification=False)
+    return url
+
+
+def run(db_url: str, *args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(app, ["--database-url", db_url, *args], catch_exceptions=False)
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return result.stdout + result.stderr
+
+
+CREATE = ["requests", "create", "--system", ACCOUNT, "--identity", ROLE, "--action", "s3:GetObject"]
+CREATE += [
+    "--resource",
+    "arn:aws:s3:::reports/*",
+    "--duration",
+    "PT1H",
+    "--justification",
+    "INC1",
+    "--format",
+    "json",
+]
+
+
+def test_keys_get_per_system_roles_and_a_principal(db_url: str) -> None:
+    out = run(
+        db_url,
+        "apikey",
+        "create",
+        "--name",
+        "alice-ci",
+        "--principal",
+        "alice",
+        "--grant",
+        f"requestor:aws:{ACCOUNT}",
+    )
+    token = out.strip().splitlines()[0]
+    assert token.startswith("psk_")
+    listed = json.loads(run(db_url, "apikey", "list", "--format", "json"))
+    [key] = listed
+    assert (key["principal"], key["role"], key["system_roles"]) == (
+        "alice",
+        "scoped",
+        f"requestor:aws:{ACCOUNT}",
+    )
+    assert "now has approver:aws:*" in run(db_url, "apikey", "add-role", key["key_id"], "approver:aws")
+    assert "already had" in run(db_url, "apikey", "add-role", key["key_id"], "approver:aws:*")
+    assert "no longer has" in run(db_url, "apikey", "remove-role", key["key_id"], "approver:aws:*")
+    run(db_url, "apikey", "remove-role", key["key_id"], "approver:aws:*", code=1)
+    assert "unknown role 'owner'" in run(db_url, "apikey", "add-role", key["key_id"], "owner:aws", code=2)
+    assert "--role" in run(db_url, "apikey", "create", "--name", "x", code=2)
+    assert "Created viewer key" in run(db_url, "apikey", "create", "--role", "viewer")
+
+
+def test_request_approve_and_grant_from_the_command_line(db_url: str, aws: Any) -> None:
+    refused = run(db_url, *CREATE, "--as", "alice", code=2)
+    assert "enable-modification" in refused
+    assert "enabled for 123456789012" in run(db_url, "systems", "enable-modification", ACCOUNT)
+    request = json.loads(run(db_url, *CREATE, "--as", "alice"))
+    request_id = request["id"]
+    assert request["statusDetail"] == "submitted" and request["@permscope.createdBy"] == "alice"
+    assert "nobody reviews their own request" in run(
+        db_url, "requests", "approve", request_id, "--as", "alice", code=1
+    )
+    assert f"{request_id}: approved" in run(
+        db_url, "requests", "approve", request_id, "--as", "bob", "-j", "ok"
+    )
+
+    dry = run(db_url, "scheduler", "run", "--dry-run")
+    assert f"# grant request {request_id}" in dry and "aws iam put-role-policy --role-name ops" in dry
+    assert aws.list_role_policies(RoleName="ops")["PolicyNames"] == []
+    assert f"granted  {request_id}" in run(db_url, "scheduler", "run")
+    assert aws.list_role_policies(RoleName="ops")["PolicyNames"] == [f"permscope-jit-{request_id}"]
+    status = run(db_url, "scheduler", "status", "--format", "json")
+    [job] = json.loads(status)
+    assert (job["kind"], job["status"], job["request"], job["grant"]) == (
+        "revoke",
+        "pending",
+        request_id,
+        "granted",
+    )
+
+    shown = json.loads(run(db_url, "requests", "show", request_id, "--format", "json"))
+    assert [c["@permscope.event"] for c in shown["changes"]] == [
+        "submitted",
+        "approved",
+        "granting",
+        "granted",
+    ]
+    assert [g["kind"] for g in shown["grants"]] == ["tag", "inlinePolicy"]
+    table = run(db_url, "requests", "show", request_id)
+    assert "granting" in table and "permscope-jit-" in table
+    assert f"{request_id}: canceled" in run(db_url, "requests", "cancel", request_id, "--as", "carol")
+    assert f"revoked  {request_id}" in run(db_url, "scheduler", "run")
+    assert aws.list_role_policies(RoleName="ops")["PolicyNames"] == []
+
+
+def test_list_reject_and_cancel(db_url: str) -> None:
+    run(db_url, "systems", "enable-modification", ACCOUNT)
+    body_file = Path(db_url.removeprefix("sqlite:///")).parent / "body.json"
+    body_file.write_text(json.dumps(statements_body()))
+    first = json.loads(
+        run(db_url, "requests", "create", "--file", str(body_file), "--as", "alice", "-f", "json")
+    )["id"]
+    second = json.loads(
+        run(
+            db_url,
+            "requests",
+            "create",
+            "-s",
+            ACCOUNT,
+            "-i",
+            ROLE,
+            "-p",
+            POLICY,
+            "-j",
+            "x",
+            "--as",
+            "alice",
+            "-f",
+            "json",
+        )
+    )["id"]
+    assert f"{first}: rejected" in run(db_url, "requests", "reject", first, "--as", "bob", "-j", "no")
+    assert "only by its requester" in run(db_url, "requests", "cancel", second, "--as", "bob", code=1)
+    assert f"{second}: canceled" in run(db_url, "requests", "cancel", second, "--as", "alice")
+    listed = json.loads(run(db_url, "requests", "list", "--format", "json"))
+    assert [(r["id"], r["statusDetail"]) for r in listed] == [(second, "canceled"), (first, "rejected")]
+    assert [
+        r["id"] for r in json.loads(run(db_url, "requests", "list", "--status", "rejected", "-f", "json"))
+    ] == [first]
+    assert first[:8] in run(db_url, "requests", "list")
+    assert "cannot read" in run(
+        db_url, "requests", "create", "--file", str(body_file.with_name("missing.json")), code=2
+    )
+    body_file.write_text("{")
+    assert "not JSON" in run(db_url, "requests", "create", "--file", str(body_file), code=2)
+    assert "give either --action" in run(db_url, "requests", "create", "-s", ACCOUNT, "-i", ROLE, code=2)
+
+
+def test_auto_approve_rules_from_the_command_line(db_url: str) -> None:
+    run(db_url, "systems", "enable-modification", ACCOUNT)
+    out = run(
+        db_url, "requests", "rules", "add", "reads", "--max-duration", "PT2H", "-s", ACCOUNT, "-a", "s3:Get*"
+    )
+    assert "added rule 1 (reads)" in out
+    [rule] = json.loads(run(db_url, "requests", "rules", "list", "-f", "json"))
+    assert (rule["actions"], rule["max_seconds"], rule["resources"]) == ("s3:Get*", 7200, "*")
+    request = json.loads(run(db_url, *CREATE, "--as", "alice"))
+    assert request["statusDetail"] == "approved" and request["@permscope.decidedBy"] == "rule:1"
+    assert "years and months" in run(
+        db_url, "requests", "rules", "add", "x", "--max-duration", "P1Y", "-a", "s3:*", code=2
+    )
+    assert "removed rule 1" in run(db_url, "requests", "rules", "remove", "1")
+    assert "no such rule" in run(db_url, "requests", "rules", "remove", "1", code=2)
+
+
+def test_serve_runs_the_scheduler_in_process_unless_told_not_to(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[Any] = []
+
+    def fake_uvicorn(api: Any, **_: Any) -> None:
+        runner = getattr(api.state, "scheduler", None)
+        seen.append(runner)
+        if runner is not None:
+            assert runner.pass_done.wait(10), "the scheduler did not run a pass"
+            runner.pass_done.clear()
+            runner.wake()
+            assert runner.pass_done.wait(10), "wake() did not run a pass"
+
+    monkeypatch.setattr(serve_module.uvicorn, "run", fake_uvicorn)
+    out = run(db_url, "serve", "--port", "8765")
+    assert "scheduler: in-process" in out
+    assert seen[0] is not None and seen[0].passes >= 2 and not seen[0]._thread.is_alive()
+    run(db_url, "serve", "--no-scheduler")
+    assert seen[1] is None
+    monkeypatch.setenv("PERMSCOPE_SCHEDULER_ENABLED", "false")
+    from permscope.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        run(db_url, "serve")
+    finally:
+        get_settings.cache_clear()
+    assert seen[2] is None

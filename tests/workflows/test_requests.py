@@ -1,0 +1,433 @@
+"""Submitting, approving, rejecting and canceling requests: validation against the store and the catalogue,
+the per-system roles, self-approval, both cancel rules, fresh key checks, auto-approve rules, visibility."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import pairwise
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from permscope.core.errors import InputError, NotFoundError
+from permscope.core.ids import Cloud
+from permscope.core.requests import (
+    FilterByCurrentUser,
+    RequestAccessError,
+    RequestStateError,
+    UnsupportedCloudError,
+)
+from permscope.store.tables import (
+    PermissionsRequestRow,
+    RequestChangeRow,
+    RequestNotificationRow,
+    SchedulerJobRow,
+)
+from permscope.workflows.apikeys import disable_api_key
+from permscope.workflows.request_rules import RuleSpec, add_rule
+from permscope.workflows.requests import (
+    RequestConfig,
+    cancel,
+    create_request,
+    decide,
+    get_record,
+    local_actor,
+    requests_query,
+    set_modification,
+)
+from request_support import (
+    ACCOUNT,
+    CONFIG,
+    OTHER_ROLE,
+    POLICY,
+    ROLE,
+    START,
+    USER,
+    Clock,
+    Key,
+    make_key,
+    policy_body,
+    seed_account,
+    statements_body,
+    team,
+)
+
+
+@pytest.fixture
+def keys(engine: Engine) -> dict[str, Key]:
+    seed_account(engine)
+    return team(engine)
+
+
+def _submit(engine: Engine, key: Key, body: dict[str, Any] | None = None, clock: Clock | None = None) -> str:
+    record = create_request(
+        engine, key.principal, body or statements_body(), config=CONFIG, now=(clock or Clock())()
+    )
+    return record.request.request_id
+
+
+def _events(engine: Engine, request_id: str) -> list[tuple[str, str, str | None]]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(RequestChangeRow)
+            .where(RequestChangeRow.request_id == request_id)
+            .order_by(RequestChangeRow.id)
+        ).scalars()
+        return [(row.event, row.status, row.occurrence_status) for row in rows]
+
+
+def test_a_submitted_request_is_stored_normalized_with_its_first_change(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    record = create_request(engine, keys["alice"].principal, statements_body(), config=CONFIG, now=START)
+    request = record.request
+    assert (request.status, request.occurrence_status, request.created_by) == ("submitted", None, "alice")
+    assert request.grantee == ROLE and request.created_by_key == keys["alice"].principal.key_id
+    assert request.requested_permissions["actionInfo"]["statements"][0]["actions"] == ["s3:GetObject"]
+    assert request.schedule_info["expiration"] == {
+        "duration": "PT1H",
+        "endDateTime": None,
+        "type": "afterDuration",
+    }
+    assert request.ticket_info == {
+        "ticketNumber": "INC1234567",
+        "ticketSystem": "ServiceNow",
+        "ticketSubmitterIdentityId": None,
+        "ticketApproverIdentityId": None,
+    }
+    assert record.step is not None and (record.step.status, record.step.review_result) == (
+        "InProgress",
+        "NotReviewed",
+    )
+    assert _events(engine, request.request_id) == [("submitted", "submitted", None)]
+    with Session(engine) as session:
+        [note] = session.execute(select(RequestNotificationRow)).scalars()
+    assert (
+        note.event == "submitted"
+        and "alice" in note.payload["text"]
+        and "s3:GetObject" in note.payload["text"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "problem"),
+    [
+        (
+            statements_body(f"arn:aws:iam::{ACCOUNT}:role/ghost"),
+            "identityInfo/externalId",
+            "is not an identity",
+        ),
+        (statements_body(ROLE, identity_type="user"), "identityInfo/externalId", "is a role, not a user"),
+        (statements_body(ROLE, identity_type="serviceAccount"), "identityType", "a user or a role"),
+        (statements_body(actions=("s3:GetObjekt",)), "statements[0]/actions[0]", "not an AWS action"),
+        (statements_body(actions=("s3:Nothing*",)), "statements[0]/actions[0]", "not an AWS action"),
+        (
+            policy_body(policies=(f"arn:aws:iam::{ACCOUNT}:policy/ghost",)),
+            "policies[0]/id",
+            "not a managed policy",
+        ),
+        (
+            policy_body(policies=("arn:aws:iam::210987654321:policy/x",)),
+            "policies[0]/id",
+            "belongs to account",
+        ),
+        (policy_body(policies=("not-an-arn",)), "policies[0]/id", "not a managed policy ARN"),
+        (
+            statements_body(duration="PT25H"),
+            "expiration",
+            "longer than the P1D allowed for a request that starts now",
+        ),
+        (
+            statements_body(start=START + timedelta(days=2), duration="P91D"),
+            "expiration",
+            "P90D allowed for a scheduled request",
+        ),
+        (statements_body(start=START - timedelta(hours=1)), "startDateTime", "is in the past"),
+        (statements_body(justification=None), "justification", "is required"),
+        (
+            statements_body(USER, resources=tuple(f"arn:aws:s3:::bucket-{n:03d}/*" for n in range(80))),
+            "statements",
+            "IAM allows 2048",
+        ),
+    ],
+)
+def test_requests_are_checked_against_the_store_catalogue_and_policy(
+    engine: Engine, keys: dict[str, Key], body: dict[str, Any], field: str, problem: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        create_request(engine, keys["alice"].principal, body, config=CONFIG, now=START)
+    assert field in info.value.source and problem in info.value.problem, info.value
+    with Session(engine) as session:
+        assert session.execute(select(PermissionsRequestRow)).first() is None
+
+
+def test_an_unknown_system_is_named(engine: Engine, keys: dict[str, Key]) -> None:
+    with pytest.raises(InputError, match="no aws authorization system '999999999999'") as info:
+        create_request(
+            engine, local_actor("root"), statements_body(system_id="999999999999"), config=CONFIG, now=START
+        )
+    assert "authorizationSystemId" in info.value.source
+
+
+def test_wildcards_and_scheduled_requests_within_policy_are_accepted(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    body = statements_body(
+        actions=("s3:Get*", "s3:ListBucket"), start=START + timedelta(days=10), duration="P30D"
+    )
+    record = create_request(engine, keys["alice"].principal, body, config=CONFIG, now=START)
+    assert record.request.requested_start == START + timedelta(days=10)
+
+
+def test_federated_users_need_an_assign_to_role(engine: Engine, keys: dict[str, Key]) -> None:
+    body = policy_body("rsn:alex@contoso.com", identity_type="user")
+    body["requestedPermissions"]["identityInfo"]["source"] = {
+        "@odata.type": "#microsoft.graph.samlIdentitySource"
+    }
+    with pytest.raises(InputError, match="assignToRoleId"):
+        create_request(engine, keys["alice"].principal, body, config=CONFIG, now=START)
+    body["requestedPermissions"]["actionInfo"]["assignToRoleId"] = OTHER_ROLE
+    record = create_request(engine, keys["alice"].principal, body, config=CONFIG, now=START)
+    assert record.request.grantee == OTHER_ROLE
+
+
+def test_modification_must_be_enabled(engine: Engine, keys: dict[str, Key]) -> None:
+    set_modification(engine, ACCOUNT, False)
+    with pytest.raises(InputError, match="enable-modification"):
+        create_request(engine, keys["alice"].principal, statements_body(), config=CONFIG, now=START)
+    set_modification(engine, ACCOUNT, True, Cloud.AWS)
+    create_request(engine, keys["alice"].principal, statements_body(), config=CONFIG, now=START)
+    with pytest.raises(NotFoundError):
+        set_modification(engine, "000000000000", True)
+
+
+def test_azure_requests_are_parsed_then_refused_for_want_of_a_connector(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    seed_account(engine, cloud=Cloud.AZURE, system_id="sub-1", identities=())
+    admin = local_actor("root")
+    body = {
+        "requestedPermissions": {
+            "@odata.type": "#microsoft.graph.singleResourceAzurePermissionsDefinition",
+            "authorizationSystemInfo": {"authorizationSystemId": "sub-1", "authorizationSystemType": "AZURE"},
+            "resourceId": "/subscriptions/sub-1",
+            "actionInfo": {
+                "@odata.type": "#microsoft.graph.azureActionPermissionsDefinitionAction",
+                "actions": ["*/read"],
+            },
+            "identityInfo": {"externalId": "alex@contoso.com", "identityType": "user"},
+        },
+        "justification": "x",
+        "scheduleInfo": {"expiration": {"duration": "PT1H"}},
+    }
+    with pytest.raises(UnsupportedCloudError, match="no connector for this cloud yet"):
+        create_request(engine, admin, body, config=CONFIG, now=START)
+    body["scheduleInfo"] = {"expiration": {"duration": "soon"}}  # parsed (and checked) before the refusal
+    with pytest.raises(InputError, match="ISO 8601"):
+        create_request(engine, admin, body, config=CONFIG, now=START)
+
+
+def test_only_requestors_and_administrators_of_the_system_may_request(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    elsewhere = make_key(engine, "erin", "requestor:aws:210987654321")
+    for key in (keys["dave"], elsewhere):
+        with pytest.raises(RequestAccessError, match="needs the requestor or administrator role"):
+            create_request(engine, key.principal, statements_body(), config=CONFIG, now=START)
+    anywhere = make_key(engine, "frank", "requestor:aws:*")
+    create_request(engine, anywhere.principal, statements_body(), config=CONFIG, now=START)
+    create_request(engine, keys["carol"].principal, statements_body(), config=CONFIG, now=START)
+
+
+def test_approval_schedules_the_grant_and_the_revocation(engine: Engine, keys: dict[str, Key]) -> None:
+    clock = Clock()
+    request_id = _submit(engine, keys["alice"], clock=clock)
+    clock.advance(minutes=10)
+    record = decide(
+        engine, keys["bob"].principal, request_id, True, "looks right", config=CONFIG, now=clock()
+    )
+    assert record.request.status == "approved" and record.request.decided_by == "bob"
+    assert (record.request.grant_start, record.request.grant_end) == (
+        clock.now,
+        clock.now + timedelta(hours=1),
+    )
+    assert record.step is not None and (record.step.review_result, record.step.reviewed_by) == (
+        "Approved",
+        "bob",
+    )
+    with Session(engine) as session:
+        jobs = {
+            job.kind: (job.status, job.due_at) for job in session.execute(select(SchedulerJobRow)).scalars()
+        }
+    assert jobs == {"grant": ("pending", clock.now), "revoke": ("pending", clock.now + timedelta(hours=1))}
+    assert _events(engine, request_id) == [("submitted", "submitted", None), ("approved", "approved", None)]
+    with pytest.raises(RequestStateError, match="only submitted requests"):
+        decide(engine, keys["carol"].principal, request_id, True, config=CONFIG, now=clock())
+
+
+def test_nobody_approves_their_own_request(engine: Engine, keys: dict[str, Key]) -> None:
+    own = _submit(engine, keys["bob"])
+    with pytest.raises(RequestAccessError, match="nobody reviews their own request"):
+        decide(engine, keys["bob"].principal, own, True, config=CONFIG, now=START)
+    # nor a request whose permissions they would receive, nor as the ticket's submitter
+    for_bob = statements_body(f"arn:aws:iam::{ACCOUNT}:user/alice")
+    for_bob["requestedPermissions"]["identityInfo"]["externalId"] = USER
+    twin = make_key(engine, "alice", f"approver:aws:{ACCOUNT}", name="alice-approver")
+    theirs = _submit(engine, keys["alice"], for_bob)
+    with pytest.raises(RequestAccessError, match="own request"):
+        decide(engine, twin.principal, theirs, True, config=CONFIG, now=START)
+    ticketed = statements_body()
+    ticketed["ticketInfo"]["ticketSubmitterIdentityId"] = "carol"
+    request_id = _submit(engine, keys["alice"], ticketed)
+    with pytest.raises(RequestAccessError, match="own request"):
+        decide(engine, keys["carol"].principal, request_id, True, config=CONFIG, now=START)
+    decide(engine, keys["bob"].principal, request_id, True, config=CONFIG, now=START)
+
+
+def test_requestors_and_viewers_cannot_review(engine: Engine, keys: dict[str, Key]) -> None:
+    request_id = _submit(engine, keys["bob"])
+    for name in ("alice", "dave"):
+        with pytest.raises((RequestAccessError, NotFoundError)):
+            decide(engine, keys[name].principal, request_id, True, config=CONFIG, now=START)
+    with pytest.raises(NotFoundError):  # a key that cannot even see it learns nothing
+        decide(engine, keys["alice"].principal, request_id, False, config=CONFIG, now=START)
+
+
+def test_rejection_completes_the_step(engine: Engine, keys: dict[str, Key]) -> None:
+    request_id = _submit(engine, keys["alice"])
+    record = decide(
+        engine, keys["carol"].principal, request_id, False, "not during the freeze", config=CONFIG, now=START
+    )
+    assert record.request.status == "rejected"
+    assert record.step is not None and (record.step.review_result, record.step.justification) == (
+        "Denied",
+        "not during the freeze",
+    )
+    assert _events(engine, request_id)[-1] == ("rejected", "rejected", None)
+    with pytest.raises(RequestStateError):
+        cancel(engine, keys["alice"].principal, request_id, config=CONFIG, now=START)
+
+
+def test_a_pending_request_is_canceled_only_by_its_requester(engine: Engine, keys: dict[str, Key]) -> None:
+    request_id = _submit(engine, keys["alice"])
+    with pytest.raises(RequestAccessError, match="only by its requester"):
+        cancel(engine, keys["carol"].principal, request_id, config=CONFIG, now=START)
+    record = cancel(engine, keys["alice"].principal, request_id, config=CONFIG, now=START)
+    assert (record.request.status, record.request.canceled_by) == ("canceled", "alice")
+    with Session(engine) as session:
+        assert session.execute(select(SchedulerJobRow)).first() is None
+
+
+def test_an_approved_request_is_canceled_by_its_requester_or_an_administrator(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    first, second = _submit(engine, keys["alice"]), _submit(engine, keys["alice"])
+    for request_id in (first, second):
+        decide(engine, keys["bob"].principal, request_id, True, config=CONFIG, now=START)
+    bystander = make_key(engine, "gina", f"requestor:aws:{ACCOUNT}", f"approver:aws:{ACCOUNT}")
+    with pytest.raises(RequestAccessError, match="requester or an administrator"):
+        cancel(engine, bystander.principal, first, config=CONFIG, now=START)
+    later = START + timedelta(minutes=5)
+    cancel(engine, keys["carol"].principal, first, config=CONFIG, now=later)
+    cancel(engine, keys["alice"].principal, second, config=CONFIG, now=later)
+    with Session(engine) as session:
+        jobs = session.execute(select(SchedulerJobRow).order_by(SchedulerJobRow.id)).scalars().all()
+    assert {(job.kind, job.status, job.due_at) for job in jobs} == {
+        ("grant", "canceled", START),
+        ("revoke", "pending", later),
+    }
+    assert _events(engine, first)[-1] == ("canceled", "canceled", None)
+
+
+def test_a_disabled_key_is_refused_at_once_even_if_its_principal_was_cached(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    request_id = _submit(engine, keys["alice"])
+    assert disable_api_key(engine, keys["bob"].principal.key_id)
+    with pytest.raises(RequestAccessError, match="disabled"):
+        decide(engine, keys["bob"].principal, request_id, True, config=CONFIG, now=START)
+    assert disable_api_key(engine, keys["alice"].principal.key_id)
+    with pytest.raises(RequestAccessError, match="disabled"):
+        _submit(engine, keys["alice"])
+
+
+def test_an_identity_removed_from_the_inventory_cannot_be_approved(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    request_id = _submit(engine, keys["alice"])
+    seed_account(engine, identities=(OTHER_ROLE, USER))  # a re-import without the role
+    with pytest.raises(RequestStateError, match="no longer in the inventory"):
+        decide(engine, keys["bob"].principal, request_id, True, config=CONFIG, now=START)
+
+
+def test_auto_approve_rules_approve_requests_inside_them(engine: Engine, keys: dict[str, Key]) -> None:
+    add_rule(
+        engine,
+        RuleSpec(
+            name="on-call reads",
+            max_duration=timedelta(hours=2),
+            cloud="aws",
+            system_id=ACCOUNT,
+            identity_pattern=f"arn:aws:iam::{ACCOUNT}:role/*",
+            actions=("s3:Get*", "s3:List*"),
+            resources=("arn:aws:s3:::reports/*",),
+            policies=(POLICY,),
+        ),
+        created_by="root",
+    )
+    admitted = [statements_body(), statements_body(actions=("s3:GetObject*",)), policy_body()]
+    for body in admitted:
+        record = create_request(engine, keys["alice"].principal, body, config=CONFIG, now=START)
+        assert record.request.status == "approved" and record.request.decided_by.startswith("rule:")
+    refused = [
+        statements_body(duration="PT3H"),
+        statements_body(actions=("s3:PutObject",)),
+        statements_body(actions=("s3:*",)),
+        statements_body(resources=("arn:aws:s3:::payroll/*",)),
+        statements_body(USER),
+    ]
+    for body in refused:
+        assert (
+            create_request(engine, keys["alice"].principal, body, config=CONFIG, now=START).request.status
+            == "submitted"
+        )
+
+
+def test_each_caller_reads_what_its_roles_allow(engine: Engine, keys: dict[str, Key]) -> None:
+    mine, bobs = _submit(engine, keys["alice"]), _submit(engine, keys["bob"])
+
+    def listed(key: Key, on: FilterByCurrentUser | None = None) -> set[str]:
+        with Session(engine) as session:
+            return {row.request_id for row in session.execute(requests_query(key.principal, on)).scalars()}
+
+    assert listed(keys["alice"]) == {mine}
+    assert listed(keys["dave"]) == listed(keys["carol"]) == {mine, bobs}
+    assert listed(make_key(engine, "erin", "viewer:aws:210987654321")) == set()
+    assert listed(keys["bob"], FilterByCurrentUser.CREATED_BY) == {bobs}
+    assert listed(keys["bob"], FilterByCurrentUser.APPROVER) == {mine}
+    assert listed(keys["carol"], FilterByCurrentUser.APPROVER) == {mine, bobs}
+    assert get_record(engine, keys["alice"].principal, mine).request.request_id == mine
+    with pytest.raises(NotFoundError):
+        get_record(engine, keys["alice"].principal, bobs)
+
+
+def test_change_times_strictly_increase_even_when_the_clock_stands_still(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    for _ in range(3):
+        request_id = _submit(engine, keys["alice"])
+        decide(engine, keys["bob"].principal, request_id, True, config=CONFIG, now=START)
+    with Session(engine) as session:
+        times = list(
+            session.execute(select(RequestChangeRow.modified_at).order_by(RequestChangeRow.id)).scalars()
+        )
+    assert len(times) == 6 and times[0] == START
+    assert all(later > earlier for earlier, later in pairwise(times))
+
+
+def test_no_notifications_are_queued_without_a_webhook(engine: Engine, keys: dict[str, Key]) -> None:
+    create_request(engine, keys["alice"].principal, statements_body(), config=RequestConfig(), now=START)
+    with Session(engine) as session:
+        assert session.execute(select(RequestNotificationRow)).first() is None
