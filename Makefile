@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint bench bench-quick venv clean
+.PHONY: demo test lint bench bench-quick bench-simulate bench-collect bench-cloudtrail venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,15 @@ bench: $(VENV)/.installed-dev
 
 bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_import.py --quick
+
+bench-simulate: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_simulate.py
+
+bench-collect: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_collect.py
+
+bench-cloudtrail: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_cloudtrail.py
 
 clean:
 	rm -rf bench/out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

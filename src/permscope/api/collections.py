@@ -50,8 +50,23 @@ AWS_IDENTITIES = Collection(
         "externalId": Column(IdentityRow.external_id),
         "displayName": Column(IdentityRow.display_name),
         "roleType": Column(IdentityRow.attributes["roleType"].as_string(), nullable=True),
+        # permscope extension (see schemas.IdentityDetails)
+        "identityDetails/lastActiveDateTime": Column(
+            IdentityRow.last_active_at, type="datetime", nullable=True
+        ),
+        "identityDetails/createdDateTime": Column(IdentityRow.created_at, type="datetime", nullable=True),
     },
-    selectable=frozenset({"externalId", "displayName", "source", "roleType", "trustEntityType"}),
+    selectable=frozenset(
+        {
+            "externalId",
+            "displayName",
+            "source",
+            "roleType",
+            "trustEntityType",
+            "identityDetails",
+            "actionSummary",
+        }
+    ),
     primary_key=IdentityRow.id,
 )
 

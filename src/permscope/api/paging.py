@@ -163,10 +163,12 @@ def list_response(
     serialize: Callable[[Any], dict[str, Any]],
     page_size: int,
     max_page_size: int,
+    prepare: Callable[[list[Any]], None] | None = None,
 ) -> GraphJSONResponse:
     """Filter, order and page `stmt` as the request asks, and wrap the page in the OData envelope.
 
     Pages hold `page_size` items, or `$top` items (at most `max_page_size`) when the request gives $top.
+    `prepare(rows)` runs once per page before `serialize`, to load what the page's rows need in one query.
     """
     options = parse_options(request, collection.options, collection.selectable)
     where = [to_sql(options.filter, collection.props)] if options.filter is not None else []
@@ -194,6 +196,8 @@ def list_response(
     body: dict[str, Any] = {"@odata.context": context_url(request, context)}
     if options.count:
         body["@odata.count"] = page.count
+    if prepare is not None:
+        prepare(page.items)
     body["value"] = [apply_select(serialize(row), options.select) for row in page.items]
     if page.has_more and limit > 0:
         last_key = int(page.items[-1].id) if keyset else None

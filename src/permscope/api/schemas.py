@@ -64,8 +64,22 @@ def trust_entity_type(row: IdentityRow) -> str:
     return ",".join(names) or "none"
 
 
-def aws_identity_to_wire(row: IdentityRow, account_id: str) -> dict[str, Any]:
-    """awsUser / awsRole / awsGroup / awsLambda / awsEc2Instance / awsAccessKey."""
+def aws_identity_to_wire(
+    row: IdentityRow,
+    account_id: str,
+    *,
+    details: bool = False,
+    exercised: int | None = None,
+    assigned: int | None = None,
+    available: int | None = None,
+) -> dict[str, Any]:
+    """awsUser / awsRole / awsGroup / awsLambda / awsEc2Instance / awsAccessKey.
+
+    The permscope usage extension, with the shapes the contract gives these on identity findings, is added on
+    request: `identityDetails` when `details`, `actionSummary` when `exercised` (distinct actions used in the
+    usage window) is given, with `assigned` (effective permissions granted, None before they are computed)
+    and `available` (actions in the catalogue).
+    """
     type_name = AWS_IDENTITY_TYPES.get(row.kind, "awsIdentity")
     item: dict[str, Any] = {
         "@odata.type": f"{GRAPH}{type_name}",
@@ -81,6 +95,13 @@ def aws_identity_to_wire(row: IdentityRow, account_id: str) -> dict[str, Any]:
     if row.kind == "role":
         item["roleType"] = role_type(row)
         item["trustEntityType"] = trust_entity_type(row)
+    if details:
+        item["identityDetails"] = {
+            "createdDateTime": row.created_at,
+            "lastActiveDateTime": row.last_active_at,
+        }
+    if exercised is not None:
+        item["actionSummary"] = {"assigned": assigned, "exercised": exercised, "available": available}
     return item
 
 
@@ -165,6 +186,38 @@ class IdentitySource(_Wire):
     accountId: str  # noqa: N815
 
 
+USAGE_EXTENSION = (
+    "permscope extension, returned only when named in $select (as Graph does with signInActivity); the "
+    "contract has this shape on identity findings, not on identities: "
+)
+
+
+class IdentityDetails(_Wire):
+    """identityDetails: when the identity was created and last active (permscope extension on identities)."""
+
+    createdDateTime: datetime | None = Field(None, description="identity creation")  # noqa: N815
+    lastActiveDateTime: datetime | None = Field(  # noqa: N815
+        None,
+        description="the last time it acted: the later of the cloud's own last-used dates (password, role, "
+        "access keys) and the newest successful call or sign-in in imported activity logs",
+    )
+
+
+class ActionSummary(_Wire):
+    """actionSummary: actions granted, used and existing (permscope extension on identities)."""
+
+    assigned: int | None = Field(
+        None,
+        description="actions the identity's effective permissions grant (all resources, specific resources or "
+        "only under conditions); null before they are computed",
+    )
+    available: int | None = Field(None, description="actions in the AWS action catalogue")
+    exercised: int = Field(
+        description="distinct actions the identity used in the usage window (PERMSCOPE_USAGE_WINDOW_DAYS, "
+        "90 by default, ending at PERMSCOPE_USAGE_AS_OF or now), from imported activity logs",
+    )
+
+
 class AwsIdentity(_Wire):
     """awsUser, awsRole (with roleType and trustEntityType), awsGroup, awsLambda, awsEc2Instance, awsAccessKey."""
 
@@ -175,6 +228,14 @@ class AwsIdentity(_Wire):
     source: IdentitySource
     roleType: str | None = Field(None, description="awsRole only: system or custom")  # noqa: N815
     trustEntityType: str | None = Field(None, description="awsRole only: e.g. 'sso,crossAccount' or 'none'")  # noqa: N815
+    identityDetails: IdentityDetails | None = Field(  # noqa: N815
+        None, description=USAGE_EXTENSION + "createdDateTime and lastActiveDateTime"
+    )
+    actionSummary: ActionSummary | None = Field(  # noqa: N815
+        None,
+        description=USAGE_EXTENSION + "`assigned` from effective permissions, `exercised` from activity, "
+        "`available` from the action catalogue",
+    )
 
 
 class AwsPolicy(_Wire):

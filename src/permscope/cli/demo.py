@@ -61,6 +61,17 @@ def demo(
         f"'{base}/external/authorizationSystems/111122223333/microsoft.graph.awsAuthorizationSystem"
         "/associatedIdentities/users?$top=5'"
     )
+    typer.echo(
+        f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" '
+        f'"{base}/external/authorizationSystems/111122223333/microsoft.graph.awsAuthorizationSystem'
+        "/associatedIdentities/roles(externalId='arn:aws:iam::111122223333:role/platform-readonly')"
+        '/effectivePermissions?services=iam"'
+    )
+    typer.echo(
+        "  permscope --database-url "
+        f"{engine.url.render_as_string(hide_password=True)} identities show "
+        "arn:aws:iam::111122223333:role/platform-readonly --service iam"
+    )
     if no_serve:
         return
     typer.echo("")

@@ -75,12 +75,15 @@ def _report_record(report: Any) -> dict[str, Any]:
 def import_aws(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(
-        ..., help="`aws iam get-account-authorization-details` JSON (.json, .json.gz)"
+        ...,
+        help="AWS CLI outputs (.json, .json.gz, the credential report's .csv), kind recognised by content: "
+        "get-account-authorization-details (required per account), credential report, access keys, identity "
+        "providers, Access Advisor, organizations, Identity Center; and resource folders",
     ),
     account_name: str | None = typer.Option(None, "--account-name", help="Name to give the account"),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table or json"),
 ) -> None:
-    """Import AWS authorization-details exports: one run per account they hold; a re-import is idempotent."""
+    """Import AWS CLI outputs (see the README): one run per account they hold; a re-import is idempotent."""
     from permscope.workflows.collection import import_aws_files  # imported late: it loads the AWS machinery
 
     engine = engine_of(ctx)

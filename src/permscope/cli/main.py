@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from permscope.cli import apikeys, db, demo, identities, imports, serve, systems
+from permscope.cli import activity, apikeys, db, demo, identities, imports, serve, simulate, systems
+from permscope.cli import collect as collect_commands
+from permscope.cli import requests as requests_commands
+from permscope.cli import scheduler as scheduler_commands
 from permscope.cli.output import CliState
 
 app = typer.Typer(
@@ -30,10 +33,16 @@ def main(
     ctx.obj = CliState(database_url=database_url)
 
 
+imports.app.command("aws-activity")(activity.import_aws_activity)
 app.add_typer(imports.app, name="import")
+app.add_typer(activity.usage_app, name="usage")
+app.add_typer(collect_commands.app, name="collect")
 app.add_typer(systems.app, name="systems")
 app.add_typer(identities.app, name="identities")
 app.add_typer(apikeys.app, name="apikey")
 app.add_typer(db.app, name="db")
+app.add_typer(requests_commands.app, name="requests")
+app.add_typer(scheduler_commands.app, name="scheduler")
+app.add_typer(simulate.app, name="simulate")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)

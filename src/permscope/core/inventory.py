@@ -69,6 +69,9 @@ class AuthorizationSystem:
     parent_id: str | None = None
     parent_kind: ParentKind | None = None
     modification_enabled: bool = False
+    attributes: JsonObject = field(
+        default_factory=dict
+    )  # e.g. AWS organizationId, orgPath, identity providers
 
 
 @dataclass(slots=True, kw_only=True)

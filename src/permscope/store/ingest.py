@@ -39,6 +39,7 @@ from permscope.store.tables import (
     ResourceRow,
     UsageRow,
 )
+from permscope.store.usage import apply_activity_last_active
 
 CHUNK = 500  # rows per IN (...) list; far below SQLite's and PostgreSQL's parameter limits
 
@@ -294,6 +295,7 @@ def _upsert_system(session: Session, system: AuthorizationSystem, now: datetime)
     row.name = system.name
     row.parent_id = system.parent_id
     row.parent_kind = system.parent_kind.value if system.parent_kind else None
+    row.attributes = system.attributes
     row.collection_status = "online"
     row.last_collection_at = now
     session.flush()
@@ -323,6 +325,7 @@ def ingest(
                     session, PolicyRow, system_pk, ("external_id",), _policy_rows(system_pk, batch.policies)
                 ),
             }
+            apply_activity_last_active(session, system_pk)  # activity logs may know a later last use
             changes["policy_versions"] = _sync_policy_versions(session, system_pk, batch.policies)
             changes["memberships"] = _sync_links(session, system_pk, batch.memberships)
             changes["assignments"] = _sync(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from permscope.store.types import JsonType, UtcDateTime
@@ -36,6 +36,7 @@ class AuthorizationSystemRow(Base):
     last_collection_at: Mapped[datetime | None]
     modification_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
 
 
 class IdentityRow(Base):
@@ -177,7 +178,7 @@ class UsageRow(Base):
     resource: Mapped[str] = mapped_column(Text, default="")  # "" when the event named no resource
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
-    count: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(BigInteger)  # 32 bits overflow in weeks for a busy role's action
     digest: Mapped[str] = mapped_column(String(40))
 
 
@@ -242,3 +243,275 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime]
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     last_used_at: Mapped[datetime | None]
+    principal: Mapped[str | None] = mapped_column(
+        Text
+    )  # who the key acts for (createdBy, approver); None: name
+
+
+# ------------------------------------------------------------------------ permissions on demand (issue 6)
+
+
+class ApiKeyScopeRow(Base):
+    """A role a key holds on one authorization system; `*` stands for every cloud or every system."""
+
+    __tablename__ = "api_key_scopes"
+    __table_args__ = (UniqueConstraint("key_pk", "role", "cloud", "system_id", name="uq_api_key_scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_pk: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # requestor, approver, administrator, viewer
+    cloud: Mapped[str] = mapped_column(String(16))
+    system_id: Mapped[str] = mapped_column(String(256))
+
+
+class PermissionsRequestRow(Base):
+    """A scheduledPermissionsRequest: what was asked (as the normalized Graph body), its state and window."""
+
+    __tablename__ = "permissions_requests"
+    __table_args__ = (
+        Index("ix_permissions_requests_system", "cloud", "system_id"),
+        Index("ix_permissions_requests_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36), unique=True)
+    cloud: Mapped[str] = mapped_column(String(16))
+    system_id: Mapped[str] = mapped_column(String(256))
+    identity_external_id: Mapped[str] = mapped_column(Text)
+    identity_type: Mapped[str] = mapped_column(String(32))
+    grantee: Mapped[str | None] = mapped_column(Text)  # who receives the grant (identity or assignToRoleId)
+    requested_permissions: Mapped[dict[str, Any]]
+    schedule_info: Mapped[dict[str, Any]]
+    ticket_info: Mapped[dict[str, Any] | None]
+    justification: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    occurrence_status: Mapped[str | None] = mapped_column(String(16))
+    requested_start: Mapped[datetime | None]  # None: as soon as approved
+    grant_start: Mapped[datetime | None]  # the window, known once approved
+    grant_end: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(Text)
+    created_by_key: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]
+    canceled_by: Mapped[str | None] = mapped_column(Text)
+    auto_rule_id: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ApprovalStepRow(Base):
+    """The approval step of a request (scheduledPermissionsApprovals/{request id}/steps/{step id})."""
+
+    __tablename__ = "permissions_approval_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(36), unique=True)
+    request_pk: Mapped[int] = mapped_column(
+        ForeignKey("permissions_requests.id", ondelete="CASCADE"), index=True
+    )
+    display_name: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    review_result: Mapped[str] = mapped_column(String(16))
+    reviewed_by: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime | None]
+    justification: Mapped[str | None] = mapped_column(Text)
+
+
+class RequestChangeRow(Base):
+    """One permissionsRequestChange: a transition of a request, in commit order (ids and times both grow)."""
+
+    __tablename__ = "permissions_request_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_id: Mapped[str] = mapped_column(String(36), unique=True)
+    request_pk: Mapped[int] = mapped_column(
+        ForeignKey("permissions_requests.id", ondelete="CASCADE"), index=True
+    )
+    request_id: Mapped[str] = mapped_column(String(36))
+    modified_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    occurrence_status: Mapped[str | None] = mapped_column(String(16))
+    ticket_id: Mapped[str | None] = mapped_column(Text)
+    event: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class RequestGrantRow(Base):
+    """One change a connector makes for a request, written before the cloud call (a plan) and confirmed after."""
+
+    __tablename__ = "permissions_request_grants"
+    __table_args__ = (
+        UniqueConstraint("request_pk", "kind", "principal", "target", name="uq_request_grant"),
+        Index("ix_request_grants_target", "cloud", "system_id", "kind", "principal", "target"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("permissions_requests.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    cloud: Mapped[str] = mapped_column(String(16))
+    system_id: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(32))
+    principal: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    document: Mapped[dict[str, Any] | None]
+    value: Mapped[str | None] = mapped_column(Text)
+    owned: Mapped[bool] = mapped_column(Boolean)  # False: it was there before permscope, never removed
+    state: Mapped[str] = mapped_column(String(16))  # planned, applied, removing, removed, kept
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class SchedulerJobRow(Base):
+    """Durable work: grant a request at its start, revoke it at its end; claimed with a lease."""
+
+    __tablename__ = "scheduler_jobs"
+    __table_args__ = (
+        UniqueConstraint("request_pk", "kind", name="uq_scheduler_job"),
+        Index("ix_scheduler_jobs_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("permissions_requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # grant, revoke
+    status: Mapped[str] = mapped_column(String(16))  # pending, running, done, canceled
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class RequestNotificationRow(Base):
+    """A webhook message waiting to be sent (an outbox: written with the change, sent by the scheduler)."""
+
+    __tablename__ = "request_notifications"
+    __table_args__ = (Index("ix_request_notifications_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36))
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class AutoApproveRuleRow(Base):
+    """Requests inside this rule (system, identity, actions or policies, resources, duration) are approved."""
+
+    __tablename__ = "request_auto_approve_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    cloud: Mapped[str] = mapped_column(String(16))
+    system_id: Mapped[str] = mapped_column(String(256))  # or *
+    identity_pattern: Mapped[str] = mapped_column(Text)  # glob over the identity's external id
+    actions: Mapped[list[Any]]  # globs; every requested action must match one
+    resources: Mapped[list[Any]]  # globs; every requested resource must match one
+    policies: Mapped[list[Any]]  # globs over managed policy ARNs
+    max_duration_seconds: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class RequestClockRow(Base):
+    """One row every request transition locks first: transitions commit one at a time, in time order, so
+    `modificationDateTime gt t` never misses a change committed late with an earlier time."""
+
+    __tablename__ = "permissions_request_clock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    last_modified_at: Mapped[datetime | None]
+
+
+# ------------------------------------------------------------------------ effective permissions (issue 3)
+
+
+class EffectivePermissionRow(Base):
+    """One identity's effective permissions: counts per category, granted actions as packed bitsets.
+
+    Bit i of a bitset is action i of the AWS catalogue version `catalog_version` (see clouds/aws/bitsets.py);
+    `details` holds, for the actions not granted on every resource, the statements that shape them, and the
+    problems met (e.g. a policy that could not be read).
+    """
+
+    __tablename__ = "effective_permissions"
+    __table_args__ = (
+        UniqueConstraint("system_pk", "identity_external_id", name="uq_effective_permission_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"))
+    identity_external_id: Mapped[str] = mapped_column(Text)
+    catalog_version: Mapped[str] = mapped_column(String(64))
+    granted_count: Mapped[int] = mapped_column(Integer)
+    all_resources_count: Mapped[int] = mapped_column(Integer)
+    specific_resources_count: Mapped[int] = mapped_column(Integer)
+    conditional_count: Mapped[int] = mapped_column(Integer)
+    high_severity_count: Mapped[int] = mapped_column(Integer)
+    all_resources_actions: Mapped[bytes]
+    specific_resources_actions: Mapped[bytes]
+    conditional_actions: Mapped[bytes]
+    details: Mapped[bytes]  # JSON (UTF-8): {"scopedClauses": [...], "problems": [...]}
+
+
+class EffectivePermissionRunRow(Base):
+    """When and how a system's effective permissions were last computed (one row per system)."""
+
+    __tablename__ = "effective_permission_runs"
+
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"), primary_key=True)
+    catalog_version: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime]
+    seconds: Mapped[float]
+    identities: Mapped[int] = mapped_column(Integer)
+    distinct_policies: Mapped[int] = mapped_column(Integer)
+    distinct_combinations: Mapped[int] = mapped_column(Integer)
+    unknown_actions: Mapped[dict[str, Any]]
+    problems: Mapped[list[Any]]
+    scp_levels: Mapped[list[Any] | None]  # the SCP levels applied, root first; None: organization unknown
+
+
+# ------------------------------------------------------------------------ activity (issue 4)
+
+
+class ActivitySourceRow(Base):
+    """An activity input already counted into usage: a log file, an S3 object, or a LookupEvents window."""
+
+    __tablename__ = "activity_sources"
+    __table_args__ = (UniqueConstraint("cloud", "kind", "source_key", name="uq_activity_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cloud: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # file, s3, lookupEvents
+    source_key: Mapped[str] = mapped_column(String(64))  # sha256 of what identifies the input
+    location: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]]
+    events: Mapped[int] = mapped_column(BigInteger)
+    first_event: Mapped[datetime | None]
+    last_event: Mapped[datetime | None]
+    stats: Mapped[dict[str, Any]]
+    imported_at: Mapped[datetime]
+
+
+class IdentityActivityRow(Base):
+    """When an identity was seen acting in activity logs (sign-ins and permission-free calls included)."""
+
+    __tablename__ = "identity_activity"
+    __table_args__ = (UniqueConstraint("system_pk", "identity_external_id", name="uq_identity_activity_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"))
+    identity_external_id: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    events: Mapped[int] = mapped_column(BigInteger)

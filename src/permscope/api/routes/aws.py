@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from permscope.api.collections import AWS_ACTIONS, AWS_IDENTITIES, AWS_POLICIES, AWS_RESOURCES, SERVICES
 from permscope.api.deps import get_engine, get_session, get_settings
+from permscope.api.effective_schemas import EffectivePermissionsModel
 from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.paging import entity_response, list_response
 from permscope.api.routes.systems import find_system, system_context
@@ -31,9 +33,12 @@ from permscope.api.schemas import (
 )
 from permscope.core.ids import Cloud, decode_id
 from permscope.settings import Settings
+from permscope.store import catalog as catalog_store
+from permscope.store import effective as effective_store
 from permscope.store import queries
+from permscope.store import usage as usage_store
 from permscope.store.tables import AuthorizationSystemRow
-from permscope.workflows import identities
+from permscope.workflows import effective, identities
 
 AWS = Cloud.AWS.value
 CAST = "microsoft.graph.awsAuthorizationSystem"
@@ -73,6 +78,52 @@ def _context(system: AuthorizationSystemRow, tail: str) -> str:
     return f"{system_context(system)}/{CAST}/{tail}"
 
 
+class IdentityWire:
+    """Serializes identities, with the usage extension when `$select` names it (`prepare` loads a page's
+    exercised counts in one query)."""
+
+    def __init__(
+        self, request: Request, session: Session, system: AuthorizationSystemRow, settings: Settings
+    ) -> None:
+        self.session = session
+        self.system = system
+        selected: set[str] = set()
+        for key, value in request.query_params.multi_items():
+            if key.lower() == "$select":
+                selected.update(name.strip() for name in value.split(","))
+        self.details = "identityDetails" in selected
+        self.summary = "actionSummary" in selected
+        self.until = settings.usage_as_of
+        if self.until is not None and self.until.tzinfo is None:
+            self.until = self.until.replace(tzinfo=UTC)
+        self.since = (self.until or datetime.now(UTC)) - timedelta(days=settings.usage_window_days)
+        self.exercised: dict[str, int] = {}
+        self.assigned: dict[str, int] = {}
+        self.available: int | None = None
+
+    def prepare(self, rows: Sequence[Any]) -> None:
+        """Count the distinct actions each identity of the page used in the usage window (when selected)."""
+        if self.summary:
+            ids = [row.external_id for row in rows]
+            self.exercised = usage_store.exercised_counts(
+                self.session, self.system.id, ids, self.since, self.until
+            )
+            counts = effective_store.permission_counts(self.session, self.system.id, ids)
+            self.assigned = {identity: found.granted for identity, found in counts.items()}
+            self.available = catalog_store.action_count(self.session, Cloud.AWS) or None
+
+    def __call__(self, row: Any) -> dict[str, Any]:
+        """One identity on the wire."""
+        return aws_identity_to_wire(
+            row,
+            self.system.system_id,
+            details=self.details,
+            exercised=self.exercised.get(row.external_id, 0) if self.summary else None,
+            assigned=self.assigned.get(row.external_id),
+            available=self.available,
+        )
+
+
 # ---------------------------------------------------------------------------------------------- identities
 
 
@@ -83,15 +134,17 @@ def _identity_list(collection: str, kinds: Sequence[str]) -> Callable[..., Graph
         session: Session = Depends(get_session),
         settings: Settings = Depends(get_settings),
     ) -> GraphJSONResponse:
+        wire = IdentityWire(request, session, system, settings)
         return list_response(
             request,
             session,
             AWS_IDENTITIES,
             queries.identities(system.id, kinds),
             context=_context(system, f"associatedIdentities/{collection}"),
-            serialize=lambda row: aws_identity_to_wire(row, system.system_id),
+            serialize=wire,
             page_size=settings.page_size,
             max_page_size=settings.max_page_size,
+            prepare=wire.prepare,
         )
 
     handler.__doc__ = (
@@ -101,14 +154,21 @@ def _identity_list(collection: str, kinds: Sequence[str]) -> Callable[..., Graph
 
 
 def _identity_response(
-    request: Request, session: Session, system: AuthorizationSystemRow, collection: str, external_id: str
+    request: Request,
+    session: Session,
+    system: AuthorizationSystemRow,
+    collection: str,
+    external_id: str,
+    settings: Settings,
 ) -> GraphJSONResponse:
     row = queries.find_identity(session, system.id, IDENTITY_SETS[collection], external_id)
     if row is None:
         raise not_found(f"identity {external_id!r} not found in associatedIdentities/{collection}")
+    wire = IdentityWire(request, session, system, settings)
+    wire.prepare([row])
     return entity_response(
         request,
-        aws_identity_to_wire(row, system.system_id),
+        wire(row),
         context=_context(system, f"associatedIdentities/{collection}/$entity"),
         selectable=AWS_IDENTITIES.selectable,
     )
@@ -120,9 +180,10 @@ def _identity_by_id(collection: str) -> Callable[..., GraphJSONResponse]:
         request: Request,
         system: AuthorizationSystemRow = Depends(aws_system),
         session: Session = Depends(get_session),
+        settings: Settings = Depends(get_settings),
     ) -> GraphJSONResponse:
         external_id = opaque_key(identity_id, "identity")
-        return _identity_response(request, session, system, collection, external_id)
+        return _identity_response(request, session, system, collection, external_id, settings)
 
     handler.__doc__ = f"One identity of associatedIdentities/{collection} by id (base64 of its externalId)."
     return handler
@@ -134,8 +195,9 @@ def _identity_by_key(collection: str) -> Callable[..., GraphJSONResponse]:
         request: Request,
         system: AuthorizationSystemRow = Depends(aws_system),
         session: Session = Depends(get_session),
+        settings: Settings = Depends(get_settings),
     ) -> GraphJSONResponse:
-        return _identity_response(request, session, system, collection, alternate_key(key))
+        return _identity_response(request, session, system, collection, alternate_key(key), settings)
 
     handler.__doc__ = (
         f"One identity of associatedIdentities/{collection} by `(externalId='...')` (e.g. an ARN)."
@@ -155,15 +217,17 @@ def _assumable_roles(
     if user is None:
         raise not_found(f"user {user_external_id!r} not found")
     role_ids = identities.assumable_roles(engine, system.system_id, user.external_id)
+    wire = IdentityWire(request, session, system, settings)
     return list_response(
         request,
         session,
         AWS_IDENTITIES,
         queries.identities_by_external_id(system.id, ("role",), role_ids),
         context=_context(system, "associatedIdentities/users/assumableRoles"),
-        serialize=lambda row: aws_identity_to_wire(row, system.system_id),
+        serialize=wire,
         page_size=settings.page_size,
         max_page_size=settings.max_page_size,
+        prepare=wire.prepare,
     )
 
 
@@ -358,3 +422,84 @@ _register(
     AwsResource,
     "resource",
 )
+
+
+# ------------------------------------------------------------------------------- effectivePermissions (extension)
+
+EFFECTIVE_DESCRIPTION = (
+    "permscope extension (not in the Graph contract): what the identity can effectively do after every policy "
+    "type AWS applies (its and its groups' policies, permission boundary, SCPs when the organization is known, "
+    "explicit denies), by service, each action with its access level, resource scope, condition keys and the "
+    "statements behind the verdict. `services` keeps only the given service prefixes (comma-separated)."
+)
+
+
+def _effective_permissions(
+    request: Request,
+    engine: Engine,
+    session: Session,
+    system: AuthorizationSystemRow,
+    collection: str,
+    key: str,
+) -> GraphJSONResponse:
+    row = queries.find_identity(session, system.id, IDENTITY_SETS[collection], key)
+    if row is None:
+        raise not_found(f"identity {key!r} not found in associatedIdentities/{collection}")
+    wanted = request.query_params.get("services")
+    services = [name.strip() for name in wanted.split(",") if name.strip()] if wanted else None
+    found = effective.identity_permissions(engine, system.system_id, row.external_id, services=services)
+    body = {"@odata.context": _context(system, f"associatedIdentities/{collection}/effectivePermissions")}
+    body.update(found.to_dict())
+    return GraphJSONResponse(body)
+
+
+def _effective_by_id(collection: str) -> Callable[..., GraphJSONResponse]:
+    def handler(
+        identity_id: str,
+        request: Request,
+        services: str | None = None,
+        system: AuthorizationSystemRow = Depends(aws_system),
+        session: Session = Depends(get_session),
+        engine: Engine = Depends(get_engine),
+    ) -> GraphJSONResponse:
+        return _effective_permissions(
+            request, engine, session, system, collection, opaque_key(identity_id, "identity")
+        )
+
+    handler.__doc__ = EFFECTIVE_DESCRIPTION
+    return handler
+
+
+def _effective_by_key(collection: str) -> Callable[..., GraphJSONResponse]:
+    def handler(
+        key: str,
+        request: Request,
+        services: str | None = None,
+        system: AuthorizationSystemRow = Depends(aws_system),
+        session: Session = Depends(get_session),
+        engine: Engine = Depends(get_engine),
+    ) -> GraphJSONResponse:
+        return _effective_permissions(request, engine, session, system, collection, alternate_key(key))
+
+    handler.__doc__ = EFFECTIVE_DESCRIPTION
+    return handler
+
+
+for _name in IDENTITY_SETS:
+    _base = f"/associatedIdentities/{_name}"
+    router.add_api_route(
+        _base + "(externalId={key:path})/effectivePermissions",
+        _effective_by_key(_name),
+        methods=["GET"],
+        response_model=EffectivePermissionsModel,
+        name=f"effective_permissions_aws_{_name}_by_external_id",
+        summary=f"Effective permissions of one of associatedIdentities/{_name} (by externalId; extension)",
+    )
+    router.add_api_route(
+        _base + "/{identity_id}/effectivePermissions",
+        _effective_by_id(_name),
+        methods=["GET"],
+        response_model=EffectivePermissionsModel,
+        name=f"effective_permissions_aws_{_name}",
+        summary=f"Effective permissions of one of associatedIdentities/{_name} (extension)",
+    )

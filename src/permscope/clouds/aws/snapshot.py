@@ -84,19 +84,71 @@ def read_authorization_details(
 
         try:
             data = _read_bytes(path, size, max_bytes, report)
-            pages = list(_parse_objects(data))
-            for number, page in enumerate(pages, start=1):
-                where = f"object {number}: " if len(pages) > 1 else ""
-                _validate_page(page, where)
-                for name in LISTS:
-                    for item in page.get(name) or []:
-                        merged[name][item["Arn"]] = item
+            _merge_pages(merged, list(_parse_objects(data)))
         except _FileProblemError as exc:
             raise InputError(str(path), str(exc)) from None
         except OSError as exc:
             raise InputError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
         done += size
     return {name: list(items.values()) for name, items in merged.items()}
+
+
+def _merge_pages(merged: dict[str, dict[str, dict[str, Any]]], pages: list[Any]) -> None:
+    """Validate the pages of one file (decoding their documents in place) and merge them by Arn."""
+    for number, page in enumerate(pages, start=1):
+        where = f"object {number}: " if len(pages) > 1 else ""
+        _validate_page(page, where)
+        for name in LISTS:
+            for item in page.get(name) or []:
+                merged[name][item["Arn"]] = item
+
+
+def merge_authorization_pages(sources: Iterable[tuple[str, list[Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Validate and merge already-parsed pages, given as (source, pages) pairs: the same result as reading
+    them from files with `read_authorization_details` (InputError names the source of a bad page)."""
+    merged: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in LISTS}
+    for source, pages in sources:
+        try:
+            _merge_pages(merged, pages)
+        except _FileProblemError as exc:
+            raise InputError(source, str(exc)) from None
+    return {name: list(items.values()) for name, items in merged.items()}
+
+
+def is_authorization_details(document: Any) -> bool:
+    """Whether a parsed JSON document looks like a page of `get-account-authorization-details` output."""
+    if not isinstance(document, dict):
+        return False
+    if any(isinstance(document.get(name), list) for name in LISTS[:3]):
+        return True
+    policies = document.get("Policies")
+    return isinstance(policies, list) and any(
+        isinstance(item, dict) and "PolicyName" in item for item in policies
+    )
+
+
+def read_file_bytes(
+    path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, report: Callable[[int], None] | None = None
+) -> bytes:
+    """A file's bytes, gunzipped when it is gzip (by its magic bytes), refusing more than `max_bytes`.
+
+    `report(position)` is called with the bytes read from disk so far. Problems raise InputError(path, ...).
+    """
+    try:
+        size = path.stat().st_size
+        return _read_bytes(path, size, max_bytes, report or (lambda _position: None))
+    except _FileProblemError as exc:
+        raise InputError(str(path), str(exc)) from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def parse_json_documents(data: bytes, source: str) -> list[Any]:
+    """Every top-level JSON value of the data (one document, concatenated ones, or JSON lines)."""
+    try:
+        return list(_parse_objects(data))
+    except _FileProblemError as exc:
+        raise InputError(source, str(exc)) from None
 
 
 def _read_bytes(path: Path, size: int, max_bytes: int, report: Callable[[int], None]) -> bytes:

@@ -1,0 +1,182 @@
+"""`permscope collect`: read live cloud accounts (AWS through boto3) into the store."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from permscope.cli.output import (
+    EXIT_ERROR,
+    OutputFormat,
+    engine_of,
+    print_json,
+    render,
+    reports_errors,
+    stderr,
+)
+
+app = typer.Typer(help="Collect live cloud accounts into the store.", no_args_is_help=True)
+
+COLUMNS = (
+    ("system_id", "Account"),
+    ("name", "Name"),
+    ("status", "Status"),
+    ("users", "Users"),
+    ("groups", "Groups"),
+    ("roles", "Roles"),
+    ("policies", "Policies"),
+    ("organization_policies", "SCP/RCP"),
+    ("access_keys", "Keys"),
+    ("sso_identities", "SSO"),
+    ("resources", "Resources"),
+    ("result", "Result"),
+    ("warnings", "Warnings"),
+)
+
+
+@contextmanager
+def _account_progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A Rich progress bar over the accounts collected, only when standard error is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    columns = (TextColumn("collecting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=stderr(), transient=True) as progress:
+        task = progress.add_task("accounts", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    """Values given repeated or comma-separated (`--regions a,b --regions c`)."""
+    if not values:
+        return None
+    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    return items or None
+
+
+@app.command("aws")
+@reports_errors
+def collect_aws(
+    ctx: typer.Context,
+    profile: str | None = typer.Option(None, "--profile", help="AWS profile (default: the standard chain)"),
+    role_name: str = typer.Option(
+        "PermscopeCollector", "--role-name", help="Read-only role assumed in each member account"
+    ),
+    external_id: str | None = typer.Option(
+        None, "--external-id", help="ExternalId the member roles' trust policies require"
+    ),
+    accounts: list[str] | None = typer.Option(
+        None, "--accounts", help="Accounts to collect (default: every active account of the organization)"
+    ),
+    regions: list[str] | None = typer.Option(
+        None, "--regions", help="Regions to read resources in (default: each account's enabled regions)"
+    ),
+    endpoint_url: str | None = typer.Option(
+        None,
+        "--endpoint-url",
+        metavar="URL",
+        help="Send every AWS call to this endpoint (e.g. a moto server)",
+    ),
+    home_region: str | None = typer.Option(
+        None, "--region", help="Region of the global APIs and Identity Center (default: the profile's)"
+    ),
+    skip: list[str] | None = typer.Option(
+        None,
+        "--skip",
+        help="Parts not to collect: organization, identity-center, credential-report, access-keys, "
+        "identity-providers, access-advisor, resources",
+    ),
+    max_accounts: int = typer.Option(4, "--max-accounts", min=1, help="Accounts read at the same time"),
+    max_regions: int = typer.Option(
+        4, "--max-regions", min=1, help="Regions read at the same time per account"
+    ),
+    max_attempts: int = typer.Option(
+        10, "--max-attempts", min=1, help="Attempts per call (adaptive retries)"
+    ),
+    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
+) -> None:
+    """Collect AWS accounts read-only: IAM, credential report, organization (SCPs, RCPs), Identity Center,
+    Access Advisor and resources. One account failing is recorded (status offline) and the others go on;
+    the command then exits with 1."""
+    from permscope.workflows.collection import (  # imported late: it loads boto3
+        AWS_COLLECTION_PARTS,
+        AwsCollectOptions,
+        collect_aws,
+    )
+
+    skipped = set(_split(skip) or [])
+    unknown = sorted(skipped - set(AWS_COLLECTION_PARTS))
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown parts {unknown}; known: {', '.join(AWS_COLLECTION_PARTS)}", param_hint="--skip"
+        )
+    options = AwsCollectOptions(
+        profile=profile,
+        role_name=role_name,
+        external_id=external_id,
+        accounts=_split(accounts),
+        regions=_split(regions),
+        endpoint_url=endpoint_url,
+        home_region=home_region,
+        parts=frozenset(AWS_COLLECTION_PARTS) - skipped,
+        max_accounts=max_accounts,
+        max_regions=max_regions,
+        max_attempts=max_attempts,
+    )
+    engine = engine_of(ctx)
+    with _account_progress() as progress:
+        reports = collect_aws(engine, options, progress=progress)
+    records = [_record(report) for report in reports]
+    if fmt is OutputFormat.JSON:
+        print_json(records)
+    else:
+        rows = [
+            {
+                "system_id": r["system_id"],
+                "name": r["name"],
+                "status": r["status"],
+                **r["counts"],
+                "result": r["error"] if r["error"] else ("changed" if r["changed"] else "unchanged"),
+                "warnings": len(r["warnings"]),
+            }
+            for r in records
+        ]
+        render(fmt, rows, COLUMNS, title="Collected", empty="no account was collected")
+        if fmt is OutputFormat.TABLE:
+            _print_warnings(records)
+    if any(r["status"] == "failed" for r in records):
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _record(report: Any) -> dict[str, Any]:
+    return {
+        "cloud": str(report.cloud),
+        "system_id": report.system_id,
+        "name": report.name,
+        "status": report.status,
+        "run_id": report.run_id,
+        "counts": dict(report.counts),
+        "changed": report.changed,
+        "warnings": list(report.warnings),
+        "error": report.error,
+    }
+
+
+def _print_warnings(records: list[dict[str, Any]]) -> None:
+    console = stderr()
+    for record in records:
+        if record["error"]:
+            console.print(f"[red]failed[/] {record['system_id']}: {record['error']}", highlight=False)
+        for warning in record["warnings"][:20]:
+            console.print(f"[yellow]warning[/] {record['system_id']}: {warning}", highlight=False)
+        if len(record["warnings"]) > 20:
+            console.print(f"[yellow]... and {len(record['warnings']) - 20} more warnings[/]")

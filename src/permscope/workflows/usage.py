@@ -1,0 +1,58 @@
+"""What identities used: usage rows and activity of one identity, with its distinct actions in the usage window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from permscope.clouds.aws.cloudtrail_actors import account_of_actor
+from permscope.core.ids import Cloud
+from permscope.store import usage as usage_store
+
+AWS = Cloud.AWS.value
+
+
+@dataclass(frozen=True, slots=True)
+class UsageView:
+    """An identity's usage as the CLI shows it: when it acted, and what it used."""
+
+    identity: str
+    system_id: str | None
+    first_active: datetime | None
+    last_active: datetime | None
+    events: int
+    exercised_in_window: int
+    window_start: datetime
+    rows: list[usage_store.UsageSummary]
+
+
+def usage_of(
+    engine: Engine,
+    identity: str,
+    *,
+    system_id: str | None = None,
+    window_days: int = 90,
+    as_of: datetime | None = None,
+    limit: int | None = None,
+) -> UsageView:
+    """An AWS identity's usage (by ARN); the system defaults to the account in the ARN."""
+    system = system_id or account_of_actor(identity)
+    every_row = usage_store.list_usage(engine, AWS, identity, system_id=system)
+    activity = usage_store.identity_activity(engine, AWS, identity, system)
+    moment = as_of or datetime.now(UTC)
+    window_start = moment - timedelta(days=window_days)
+    exercised = {
+        row.action for row in every_row if row.last_seen >= window_start and row.first_seen <= moment
+    }
+    return UsageView(
+        identity=identity,
+        system_id=system,
+        first_active=min((item.first_seen for item in activity), default=None),
+        last_active=max((item.last_seen for item in activity), default=None),
+        events=sum(item.events for item in activity),
+        exercised_in_window=len(exercised),
+        window_start=window_start,
+        rows=every_row[:limit] if limit is not None else every_row,
+    )
