@@ -115,3 +115,17 @@ def test_unknown_identity_and_unqualified_name_fail_clearly(db_url: str) -> None
     assert code == 1 and "nobody" in err
     code, _, err = run(db_url, "dana")
     assert code == 1 and "--system" in err
+
+
+def test_identities_list_shows_every_principals_granted_count(db_url: str) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["--database-url", db_url, "identities", "list", "--system", ACCOUNT, "--format", "json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stderr
+    [dana] = json.loads(result.stdout)
+    code, out, _ = run(db_url, USER, "--format", "json")
+    counts = json.loads(out)["counts"]
+    assert dana["granted"] == counts["granted"] > 0
+    assert dana["high_severity"] == counts["highSeverity"]

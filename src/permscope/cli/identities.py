@@ -55,6 +55,8 @@ def list_command(
             ("source", "Source"),
             ("created_at", "Created"),
             ("last_active_at", "Last active"),
+            ("granted", "Granted actions"),
+            ("high_severity", "High severity"),
         ],
         title=f"Identities of {system}",
         empty="no identities match",

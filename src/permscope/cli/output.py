@@ -9,18 +9,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from permscope.core.errors import InputError, PermscopeError
-from permscope.settings import Settings, get_settings
-from permscope.workflows.database import open_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from permscope.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,6 +47,8 @@ class CliState:
 
     def settings(self) -> Settings:
         """The settings of this invocation: the environment's, with --database-url on top."""
+        from permscope.settings import get_settings  # pydantic-settings, loaded when a command needs it
+
         settings = get_settings()
         if self.database_url:
             return settings.model_copy(update={"database_url": self.database_url})
@@ -62,6 +65,10 @@ def state(ctx: typer.Context) -> CliState:
 
 def engine_of(ctx: typer.Context) -> Engine:
     """The database of this invocation, its schema brought up to date (an empty database is created)."""
+    from permscope.workflows.database import (
+        open_engine,  # imported on use: commands without a database start faster
+    )
+
     return open_engine(state(ctx).settings())
 
 
@@ -84,6 +91,13 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _is_database_error(error: BaseException) -> bool:
+    """Whether an error is SQLAlchemy's (checked without importing SQLAlchemy: if it was never imported, no
+    database was touched)."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(error, errors.SQLAlchemyError)
+
+
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn permscope's (and the database's) errors into one line on stderr: 2 for bad input, else 1."""
 
@@ -95,8 +109,10 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             fail(f"{exc.source}: {exc.problem}", EXIT_BAD_INPUT)
         except PermscopeError as exc:
             fail(str(exc))
-        except SQLAlchemyError as exc:  # an unusable database URL or server: the user's to fix, not a crash
-            fail(f"database: {type(exc).__name__}: {exc}".splitlines()[0])
+        except Exception as exc:
+            if _is_database_error(exc):  # an unusable database URL or server: the user's to fix, not a crash
+                fail(f"database: {type(exc).__name__}: {exc}".splitlines()[0])
+            raise
 
     return wrapper
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from permscope.core.errors import NotFoundError
 from permscope.core.inventory import IdentityKind
 from permscope.store import queries
-from permscope.store.tables import AuthorizationSystemRow, IdentityRow
+from permscope.store.tables import AuthorizationSystemRow, EffectivePermissionRow, IdentityRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,8 @@ class IdentitySummary:
     created_at: datetime | None
     last_active_at: datetime | None
     managed_by_cloud: bool
+    granted: int | None = None  # effective permissions granted (actionSummary.assigned); None: not computed
+    high_severity: int | None = None  # of those, write and permissions-management actions
 
 
 def list_systems(engine: Engine) -> list[SystemSummary]:
@@ -96,6 +98,16 @@ def list_identities(
         query = queries.identities(system_pk, kinds).order_by(
             IdentityRow.kind, IdentityRow.display_name, IdentityRow.external_id
         )
+        counts = {
+            identity: (granted, high)
+            for identity, granted, high in session.execute(
+                select(
+                    EffectivePermissionRow.identity_external_id,
+                    EffectivePermissionRow.granted_count,
+                    EffectivePermissionRow.high_severity_count,
+                ).where(EffectivePermissionRow.system_pk == system_pk)
+            )
+        }
         return [
             IdentitySummary(
                 external_id=row.external_id,
@@ -105,6 +117,8 @@ def list_identities(
                 created_at=row.created_at,
                 last_active_at=row.last_active_at,
                 managed_by_cloud=row.managed_by_cloud,
+                granted=counts.get(row.external_id, (None, None))[0],
+                high_severity=counts.get(row.external_id, (None, None))[1],
             )
             for row in session.execute(query).scalars()
         ]

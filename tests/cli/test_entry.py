@@ -1,0 +1,59 @@
+"""The `permscope` executable: the simulator starts without the database and API layers; the rest is the full app."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+CASE = {
+    "id": "one",
+    "request": {
+        "principal": "arn:aws:iam::111122223333:user/alice",
+        "action": "s3:GetObject",
+        "resource": "arn:aws:s3:::logs/a.txt",
+        "resource_account": "111122223333",
+        "context": {},
+    },
+    "policies": {
+        "identity": [
+            {
+                "name": "read",
+                "document": {"Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]},
+            }
+        ]
+    },
+}
+
+PROBE = """
+import sys
+sys.argv = ["permscope", "simulate", "aws", sys.argv[1]]
+from permscope.cli.entry import run
+try:
+    run()
+except SystemExit as exit:
+    assert not exit.code, exit.code
+heavy = sorted(name for name in ("sqlalchemy", "alembic", "fastapi", "boto3") if name in sys.modules)
+print("loaded:" + ",".join(heavy), file=sys.stderr)
+"""
+
+
+def test_simulate_runs_without_loading_the_database_or_the_api(tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps(CASE))
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(case)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["decision"] == "Allowed"
+    assert "loaded:\n" in done.stderr or done.stderr.rstrip().endswith("loaded:")
+
+
+def test_other_commands_get_the_full_app() -> None:
+    probe = "import sys; sys.argv = ['permscope', '--help']; from permscope.cli.entry import run; run()"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "import" in done.stdout and "identities" in done.stdout and "simulate" in done.stdout
