@@ -126,6 +126,7 @@ def test_identities_list_shows_every_principals_granted_count(db_url: str) -> No
     assert result.exit_code == 0, result.stderr
     [dana] = json.loads(result.stdout)
     code, out, _ = run(db_url, USER, "--format", "json")
+    assert code == 0
     counts = json.loads(out)["counts"]
     assert dana["granted"] == counts["granted"] > 0
     assert dana["high_severity"] == counts["highSeverity"]
