@@ -1,6 +1,7 @@
 """Permissions on demand over HTTP: the whole lifecycle (create, approve, granted, expiry, revoked, completed),
 rejection, both cancel rules, self-approval, the change feed with `$filter=modificationDateTime gt ...`,
-filterByCurrentUser, per-system roles, GCP's (and Azure's) 501, and the OpenAPI document."""
+filterByCurrentUser, per-system roles, GCP's (and Azure's) 501 after the request is recorded as rejected,
+and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -265,6 +266,18 @@ def test_bad_bodies_name_the_field(api: Api) -> None:
     assert_error(api.as_("alice").post(SPR, json={"requestedPermissions": 5}), 422, "invalidRequest")
 
 
+def test_single_strings_are_accepted_where_iam_accepts_them(api: Api) -> None:
+    """The workflow's parser takes `"actions": "s3:GetObject"` as IAM does; the API's schema must not refuse
+    it first."""
+    body = statements_body()
+    statement = body["requestedPermissions"]["actionInfo"]["statements"][0]
+    statement["actions"], statement["resources"] = "s3:GetObject", "arn:aws:s3:::reports/*"
+    created = api.as_("alice").post(SPR, json=body)
+    assert created.status_code == 201, created.text
+    [stored] = created.json()["requestedPermissions"]["actionInfo"]["statements"]
+    assert (stored["actions"], stored["resources"]) == (["s3:GetObject"], ["arn:aws:s3:::reports/*"])
+
+
 def test_gcp_requests_are_refused_with_501(api: Api) -> None:
     body = {
         "requestedPermissions": {
@@ -281,9 +294,22 @@ def test_gcp_requests_are_refused_with_501(api: Api) -> None:
         "scheduleInfo": {"expiration": {"duration": "PT1H"}},
     }
     admin = create_api_key(api.engine, ApiRole.ADMIN, "root").token
-    response = TestClient(api.app, headers={"Authorization": f"Bearer {admin}"}).post(SPR, json=body)
-    error = assert_error(response, 501, "notSupported")
+    client = TestClient(api.app, headers={"Authorization": f"Bearer {admin}"})
+    error = assert_error(client.post(SPR, json=body), 501, "notSupported")
     assert "no connector for this cloud yet" in error["message"] and "gcp" in error["message"]
+    # the body was stored: the request exists, rejected by permscope, and the feed shows both steps
+    [stored] = client.get(SPR, params={"$filter": "statusDetail eq 'rejected'"}).json()["value"]
+    assert f"recorded as request {stored['id']}" in error["message"]
+    assert stored["requestedPermissions"]["actionInfo"]["roles"] == [{"id": "roles/viewer"}]
+    assert (stored["@permscope.createdBy"], stored["@permscope.decidedBy"]) == ("root", "permscope")
+    feed = [(c["statusDetail"], c["@permscope.actor"]) for c in _feed(client)]
+    assert feed == [("submitted", "root"), ("rejected", "permscope")]
+    [step] = client.get(f"{APPROVALS}/{stored['id']}/steps").json()["value"]
+    assert (step["reviewResult"], step["status"], step["assignedToMe"]) == ("Denied", "Completed", False)
+    assert "no connector for this cloud yet" in step["justification"]
+    # a key without a role on the project is refused before anything is stored
+    assert_error(api.as_("alice").post(SPR, json=body), 403, "accessDenied")
+    assert len(client.get(SPR).json()["value"]) == 1
 
 
 def test_openapi_documents_the_routes_once(api: Api) -> None:

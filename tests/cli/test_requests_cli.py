@@ -5,7 +5,11 @@ the scheduler in-process."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +122,7 @@ def test_request_approve_and_grant_from_the_command_line(db_url: str, aws: Any) 
     assert [g["kind"] for g in shown["grants"]] == ["tag", "inlinePolicy"]
     table = run(db_url, "requests", "show", request_id)
     assert "granting" in table and "permscope-jit-" in table
+    assert "Scheduler jobs" in table and "revoke" in table and "pending" in table
     assert f"{request_id}: canceled" in run(db_url, "requests", "cancel", request_id, "--as", "carol")
     assert f"revoked  {request_id}" in run(db_url, "scheduler", "run")
     assert aws.list_role_policies(RoleName="ops")["PolicyNames"] == []
@@ -212,3 +217,66 @@ def test_serve_runs_the_scheduler_in_process_unless_told_not_to(
     finally:
         get_settings.cache_clear()
     assert seen[2] is None
+
+
+def test_the_command_line_does_not_load_the_api_layer() -> None:
+    """Every `permscope` command imports the command groups; none of them may pull in FastAPI (only `serve`
+    imports the app, when it serves)."""
+    code = (
+        "import sys, permscope.cli.main\n"
+        "print(sorted(m for m in sys.modules if m == 'fastapi' or m.startswith('permscope.api')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_errors_of_a_request_built_from_options_name_the_option(db_url: str) -> None:
+    run(db_url, "systems", "enable-modification", ACCOUNT)
+    base = ["requests", "create", "-s", ACCOUNT, "-i", ROLE, "-j", "x"]
+    cases = [
+        (["-a", "s3:GetObjekt"], "--action: 's3:GetObjekt' is not an AWS action"),
+        (["-a", "s3:GetObject", "-r", "reports"], "--resource: 'reports' is neither '*' nor an ARN"),
+        (["-p", f"arn:aws:iam::{ACCOUNT}:policy/nope"], "--policy: 'arn:aws:iam::123456789012:policy/nope'"),
+        (["-a", "s3:GetObject", "-d", "1h"], "--duration: '1h' is not an ISO 8601 duration"),
+        (["-a", "s3:GetObject", "-d", "PT30H"], "--duration: P1DT6H is longer than the P1D allowed"),
+        (["-a", "s3:GetObject", "--start", "tomorrow"], "--start: 'tomorrow' is not an ISO 8601 date-time"),
+        (["-a", "s3:GetObject", "--identity-type", "group"], "--identity-type: 'group' is not one of"),
+    ]
+    for extra, expected in cases:
+        assert expected in run(db_url, *base, *extra, code=2)
+    too_long = run(db_url, *base, "-a", "s3:GetObject", "--end", "2099-01-01T00:00:00Z", code=2)
+    assert re.search(r"--end: P\d+DT[0-9HMS]+ is longer than the P1D allowed", too_long), too_long
+    ghost = run(
+        db_url,
+        "requests",
+        "create",
+        "-s",
+        ACCOUNT,
+        "-i",
+        f"arn:aws:iam::{ACCOUNT}:role/ghost",
+        "-a",
+        "s3:GetObject",
+        "-j",
+        "x",
+        code=2,
+    )
+    assert "--identity: 'arn:aws:iam::123456789012:role/ghost' is not an identity" in ghost
+    assert "--system: no aws authorization system '1234'" in run(
+        db_url, "requests", "create", "-s", "1234", "-i", ROLE, "-a", "s3:GetObject", "-j", "x", code=2
+    )
+    body_file = Path(db_url.removeprefix("sqlite:///")).parent / "body.json"
+    body_file.write_text(json.dumps(statements_body(actions=("s3:GetObjekt",))))
+    from_file = run(db_url, "requests", "create", "--file", str(body_file), code=2)
+    assert "request body: requestedPermissions/actionInfo/statements[0]/actions[0]" in from_file
+
+
+def test_a_scheduler_run_with_nothing_due_says_what_is_next(db_url: str) -> None:
+    run(db_url, "systems", "enable-modification", ACCOUNT)
+    assert "nothing due; no pending jobs" in run(db_url, "scheduler", "run")
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    created = run(db_url, *CREATE, "--start", start.isoformat(), "--as", "alice")
+    request_id = json.loads(created)["id"]
+    run(db_url, "requests", "approve", request_id, "--as", "bob")
+    assert f"nothing due; next: grant of {request_id} at {start.isoformat()}" in run(
+        db_url, "scheduler", "run"
+    )

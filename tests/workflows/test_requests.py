@@ -19,6 +19,7 @@ from permscope.core.requests import (
     RequestStateError,
     UnsupportedCloudError,
 )
+from permscope.settings import Settings
 from permscope.store.tables import (
     PermissionsRequestRow,
     RequestChangeRow,
@@ -203,12 +204,8 @@ def test_modification_must_be_enabled(engine: Engine, keys: dict[str, Key]) -> N
         set_modification(engine, "000000000000", True)
 
 
-def test_azure_requests_are_parsed_then_refused_for_want_of_a_connector(
-    engine: Engine, keys: dict[str, Key]
-) -> None:
-    seed_account(engine, cloud=Cloud.AZURE, system_id="sub-1", identities=())
-    admin = local_actor("root")
-    body = {
+def _azure_body(duration: str = "PT1H") -> dict[str, Any]:
+    return {
         "requestedPermissions": {
             "@odata.type": "#microsoft.graph.singleResourceAzurePermissionsDefinition",
             "authorizationSystemInfo": {"authorizationSystemId": "sub-1", "authorizationSystemType": "AZURE"},
@@ -219,14 +216,69 @@ def test_azure_requests_are_parsed_then_refused_for_want_of_a_connector(
             },
             "identityInfo": {"externalId": "alex@contoso.com", "identityType": "user"},
         },
-        "justification": "x",
-        "scheduleInfo": {"expiration": {"duration": "PT1H"}},
+        "justification": "audit the subscription",
+        "scheduleInfo": {"expiration": {"duration": duration}},
+        "ticketInfo": {"ticketNumber": "INC42"},
     }
-    with pytest.raises(UnsupportedCloudError, match="no connector for this cloud yet"):
-        create_request(engine, admin, body, config=CONFIG, now=START)
-    body["scheduleInfo"] = {"expiration": {"duration": "soon"}}  # parsed (and checked) before the refusal
-    with pytest.raises(InputError, match="ISO 8601"):
-        create_request(engine, admin, body, config=CONFIG, now=START)
+
+
+def test_azure_requests_are_parsed_stored_as_rejected_and_refused_for_want_of_a_connector(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    seed_account(engine, cloud=Cloud.AZURE, system_id="sub-1", identities=())
+    erin = make_key(engine, "erin", "requestor:azure:sub-1")
+    with pytest.raises(UnsupportedCloudError, match="no connector for this cloud yet") as info:
+        create_request(engine, erin.principal, _azure_body(), config=CONFIG, now=START)
+    request_id = info.value.request_id
+    assert request_id is not None and f"recorded as request {request_id}" in str(info.value)
+    record = get_record(engine, erin.principal, request_id, detail=True)
+    request, step = record.request, record.step
+    assert (request.cloud, request.system_id, request.status, request.created_by) == (
+        "azure",
+        "sub-1",
+        "rejected",
+        "erin",
+    )
+    assert (request.grantee, request.occurrence_status, request.decided_by) == (None, None, "permscope")
+    assert request.requested_permissions["actionInfo"]["actions"] == ["*/read"]
+    assert request.requested_permissions["resourceId"] == "/subscriptions/sub-1"
+    assert step is not None and (step.status, step.review_result, step.reviewed_by) == (
+        "Completed",
+        "Denied",
+        "permscope",
+    )
+    assert "no connector for this cloud yet" in (step.justification or "")
+    assert [(c.event, c.status, c.actor, c.ticket_id) for c in record.changes] == [
+        ("submitted", "submitted", "erin", "INC42"),
+        ("rejected", "rejected", "permscope", "INC42"),
+    ]
+    assert "azure connector" in (record.changes[1].detail or "")
+    assert record.jobs == [] and record.grants == []
+    with Session(engine) as session:  # nothing for an approver to review: only the refusal is announced
+        notes = session.execute(select(RequestNotificationRow)).scalars().all()
+    assert [(n.event, n.request_id) for n in notes] == [("rejected", request_id)]
+    with pytest.raises(RequestStateError, match="only submitted requests"):
+        decide(engine, local_actor("root"), request_id, True, config=CONFIG, now=START)
+    with pytest.raises(RequestStateError, match="the request is rejected"):
+        cancel(engine, erin.principal, request_id, config=CONFIG, now=START)
+
+
+def test_azure_bodies_are_checked_before_anything_is_stored(engine: Engine, keys: dict[str, Key]) -> None:
+    admin = local_actor("root")
+    bad = _azure_body(duration="soon")
+    with pytest.raises(InputError, match="ISO 8601"):  # parsed (and checked) before the refusal
+        create_request(engine, admin, bad, config=CONFIG, now=START)
+    with pytest.raises(InputError, match="longer than the P1D"):  # the policy applies to every cloud
+        create_request(engine, admin, _azure_body(duration="PT25H"), config=CONFIG, now=START)
+    unjustified = _azure_body()
+    unjustified["justification"] = None
+    with pytest.raises(InputError, match="justification"):
+        create_request(engine, admin, unjustified, config=CONFIG, now=START)
+    with pytest.raises(RequestAccessError, match="requestor or administrator role"):
+        create_request(engine, keys["alice"].principal, _azure_body(), config=CONFIG, now=START)
+    with Session(engine) as session:
+        assert session.execute(select(PermissionsRequestRow)).first() is None
+        assert session.execute(select(RequestChangeRow)).first() is None
 
 
 def test_only_requestors_and_administrators_of_the_system_may_request(
@@ -431,3 +483,75 @@ def test_no_notifications_are_queued_without_a_webhook(engine: Engine, keys: dic
     create_request(engine, keys["alice"].principal, statements_body(), config=RequestConfig(), now=START)
     with Session(engine) as session:
         assert session.execute(select(RequestNotificationRow)).first() is None
+
+
+def test_the_configured_policy_sets_the_limits_and_whether_a_justification_is_needed(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    settings = Settings(
+        database_url="sqlite://",
+        requests_max_hours_now=2,
+        requests_max_days_scheduled=7,
+        requests_require_justification=False,
+    )
+    config = RequestConfig.from_settings(settings)
+    alice = keys["alice"].principal
+    with pytest.raises(InputError, match="PT3H is longer than the PT2H allowed"):
+        create_request(engine, alice, statements_body(duration="PT3H"), config=config, now=START)
+    with pytest.raises(InputError, match="P8D is longer than the P7D allowed for a scheduled request"):
+        later = statements_body(start=START + timedelta(days=1), duration="P8D")
+        create_request(engine, alice, later, config=config, now=START)
+    unjustified = create_request(
+        engine, alice, statements_body(duration="PT2H", justification=None), config=config, now=START
+    )
+    assert unjustified.request.justification is None and unjustified.request.status == "submitted"
+
+
+def test_an_end_date_time_ends_the_window_and_notes_are_kept(engine: Engine, keys: dict[str, Key]) -> None:
+    body = statements_body(duration=None, notes="read-only, promise")
+    body["scheduleInfo"]["expiration"] = {"endDateTime": "2025-03-01T13:30:00Z"}
+    record = create_request(engine, keys["alice"].principal, body, config=CONFIG, now=START)
+    assert record.request.notes == "read-only, promise"
+    assert record.request.schedule_info["expiration"] == {
+        "duration": None,
+        "endDateTime": "2025-03-01T13:30:00Z",
+        "type": "afterDateTime",
+    }
+    approved = decide(
+        engine,
+        keys["bob"].principal,
+        record.request.request_id,
+        True,
+        config=CONFIG,
+        now=START + timedelta(hours=1),
+    )
+    assert (approved.request.grant_start, approved.request.grant_end) == (
+        START + timedelta(hours=1),
+        START + timedelta(hours=4, minutes=30),
+    )
+    too_long = statements_body(duration=None)
+    too_long["scheduleInfo"]["expiration"] = {"endDateTime": "2025-03-02T09:00:01Z"}
+    with pytest.raises(InputError, match="longer than the P1D"):
+        create_request(engine, keys["alice"].principal, too_long, config=CONFIG, now=START)
+
+
+def test_filter_by_current_user_principal_lists_what_the_caller_receives(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    """A federated user (rsn:<name>) receives permissions through assignToRoleId; the key acting for that name
+    finds the request with on='principal', and may read it as the one who receives it."""
+    body = policy_body("rsn:erin", identity_type="user")
+    body["requestedPermissions"]["identityInfo"]["source"] = {
+        "@odata.type": "#microsoft.graph.samlIdentitySource"
+    }
+    body["requestedPermissions"]["actionInfo"]["assignToRoleId"] = OTHER_ROLE
+    for_erin = create_request(engine, keys["alice"].principal, body, config=CONFIG, now=START)
+    _submit(engine, keys["alice"])
+    erin = make_key(engine, "erin", f"requestor:aws:{ACCOUNT}")
+    with Session(engine) as session:
+        mine = session.execute(requests_query(erin.principal, FilterByCurrentUser.PRINCIPAL)).scalars()
+        assert [row.request_id for row in mine] == [for_erin.request.request_id]
+    assert get_record(engine, erin.principal, for_erin.request.request_id).request.grantee == OTHER_ROLE
+    with pytest.raises(RequestAccessError, match="own request"):  # nor may erin approve it
+        twin = make_key(engine, "erin", f"approver:aws:{ACCOUNT}", name="erin-approver")
+        decide(engine, twin.principal, for_erin.request.request_id, True, config=CONFIG, now=START)

@@ -23,6 +23,7 @@ from permscope.workflows.scheduler import Scheduler, preview_due
 from request_support import (
     ACCOUNT,
     CONFIG,
+    OTHER_ROLE,
     POLICY,
     START,
     Clock,
@@ -210,6 +211,24 @@ def test_an_attachment_that_predates_permscope_stays(
     assert _attached(aws) == [POLICY]
 
 
+def test_a_federated_users_grant_goes_to_the_assign_to_role_and_only_there(
+    engine: Engine, keys: dict[str, Key], clock: Clock, aws: Any
+) -> None:
+    body = statements_body("rsn:alex@contoso.com", identity_type="user")
+    body["requestedPermissions"]["identityInfo"]["source"] = {
+        "@odata.type": "#microsoft.graph.samlIdentitySource"
+    }
+    body["requestedPermissions"]["actionInfo"]["assignToRoleId"] = OTHER_ROLE
+    request_id = _approved(engine, keys, clock, body)
+    scheduler = _scheduler(engine, clock)
+    assert scheduler.run_once().granted == [request_id]
+    assert _inline(aws, "build") == [f"permscope-jit-{request_id}"] and _tags(aws, "build") != []
+    assert _inline(aws, "ops") == [] and _tags(aws, "ops") == []
+    clock.advance(hours=1)
+    assert scheduler.run_once().revoked == [request_id]
+    assert _inline(aws, "build") == [] and _tags(aws, "build") == []
+
+
 class Crash(BaseException):
     """The process dies (not an Exception: nothing in permscope catches it)."""
 
@@ -369,7 +388,8 @@ def test_a_grant_that_cannot_be_made_fails_and_is_cleaned_up(
 ) -> None:
     aws.delete_policy(PolicyArn=POLICY)  # in the stored inventory, gone from AWS
     request_id = _approved(engine, keys, clock, policy_body())
-    scheduler = _scheduler(engine, clock)
+    sent: list[dict[str, Any]] = []
+    scheduler = _scheduler(engine, clock, send=sent.append)
     report = scheduler.run_once()
     assert report.failed and "NoSuchEntity" in report.failed[0]
     assert report.revoked == [request_id]  # the marker tag that was added is taken back at once
@@ -382,6 +402,14 @@ def test_a_grant_that_cannot_be_made_fails_and_is_cleaned_up(
         "revoking",
         "revoked",
         "completed",
+    ]
+    failure = next(m for m in sent if m["permscope"]["event"] == "grantingFailed")  # raised on the webhook
+    assert failure["text"].startswith(":rotating_light:") and "NoSuchEntity" in failure["text"]
+    assert [m["permscope"]["event"] for m in sent] == [
+        "submitted",
+        "approved",
+        "grantingFailed",
+        "revoked",
     ]
 
 

@@ -1,8 +1,6 @@
 """Wire shapes of permissions on demand (Graph beta, camelCase): request bodies and responses for the OpenAPI
-document, serializers from rows, and the OData collections of requests and changes.
-
-permscope-only facts ride along as OData instance annotations (`@permscope.createdBy`, ...), which Graph
-clients ignore."""
+document, and the OData collections of requests and changes. The serializers from rows are in
+`workflows.request_wire` (the command line uses them too, without importing the API layer)."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from permscope.api.odata_sql import Column
 from permscope.api.paging import Collection
 from permscope.api.schemas import GraphErrorModel
-from permscope.store.tables import ApprovalStepRow, PermissionsRequestRow, RequestChangeRow
+from permscope.store.tables import PermissionsRequestRow, RequestChangeRow
 
 GRAPH = "#microsoft.graph."
 
@@ -60,67 +58,6 @@ CHANGES = Collection(
 )
 
 
-def request_to_wire(row: PermissionsRequestRow, step: ApprovalStepRow | None = None) -> dict[str, Any]:
-    """scheduledPermissionsRequest, with permscope's annotations."""
-    item: dict[str, Any] = {
-        "id": row.request_id,
-        "createdDateTime": row.created_at,
-        "justification": row.justification,
-        "notes": row.notes,
-        "requestedPermissions": row.requested_permissions,
-        "scheduleInfo": row.schedule_info,
-        "statusDetail": row.status,
-        "ticketInfo": row.ticket_info,
-        "action": None,
-        "@permscope.createdBy": row.created_by,
-        "@permscope.activeOccurrenceStatus": row.occurrence_status,
-        "@permscope.grantee": row.grantee,
-        "@permscope.startDateTime": row.grant_start or row.requested_start,
-        "@permscope.endDateTime": row.grant_end,
-        "@permscope.decidedBy": row.decided_by,
-        "@permscope.approvalId": row.request_id,
-    }
-    if step is not None:
-        item["@permscope.approvalStepId"] = step.step_id
-    if row.last_error:
-        item["@permscope.lastError"] = row.last_error
-    return item
-
-
-def change_to_wire(row: RequestChangeRow) -> dict[str, Any]:
-    """permissionsRequestChange, with the event, who caused it and why."""
-    return {
-        "id": row.change_id,
-        "permissionsRequestId": row.request_id,
-        "modificationDateTime": row.modified_at,
-        "statusDetail": row.status,
-        "activeOccurrenceStatus": row.occurrence_status,
-        "ticketId": row.ticket_id,
-        "@permscope.event": row.event,
-        "@permscope.actor": row.actor,
-        "@permscope.detail": row.detail,
-    }
-
-
-def step_to_wire(step: ApprovalStepRow, assigned_to_me: bool) -> dict[str, Any]:
-    """approvalStep."""
-    return {
-        "id": step.step_id,
-        "assignedToMe": assigned_to_me,
-        "displayName": step.display_name,
-        "justification": step.justification,
-        "reviewedBy": {"displayName": step.reviewed_by} if step.reviewed_by else None,
-        "reviewedDateTime": step.reviewed_at,
-        "reviewResult": step.review_result,
-        "status": step.status,
-    }
-
-
-def approval_to_wire(request_id: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
-    """approval: the request's id, its steps."""
-    return {"id": request_id, "steps": steps}
-
-
 # ------------------------------------------------------------------------------- models for the OpenAPI document
 
 
@@ -161,13 +98,13 @@ class IdRef(_Open):
 
 
 class AwsStatementIn(_Open):
-    """awsStatement."""
+    """awsStatement. Like IAM, a single string is accepted where a list of strings is expected."""
 
     statementId: str | None = None  # noqa: N815
-    actions: list[str] | None = Field(None, examples=[["s3:GetObject"]])
-    notActions: list[str] | None = None  # noqa: N815
-    resources: list[str] | None = Field(None, examples=[["arn:aws:s3:::reports/*"]])
-    notResources: list[str] | None = None  # noqa: N815
+    actions: list[str] | str | None = Field(None, examples=[["s3:GetObject"]])
+    notActions: list[str] | str | None = None  # noqa: N815
+    resources: list[str] | str | None = Field(None, examples=[["arn:aws:s3:::reports/*"]])
+    notResources: list[str] | str | None = None  # noqa: N815
     effect: str | None = Field(None, examples=["allow"])
     condition: dict[str, Any] | None = None
 
@@ -182,7 +119,7 @@ class ActionInfo(_Open):
     policies: list[IdRef] | None = None
     statements: list[AwsStatementIn] | None = None
     assignToRoleId: str | None = None  # noqa: N815
-    actions: list[str] | None = None
+    actions: list[str] | str | None = None  # Azure / GCP; a single string is accepted too
     roles: list[IdRef] | None = None
 
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import typer
 
-from permscope.api.request_schemas import change_to_wire, request_to_wire
 from permscope.cli.output import OutputFormat, engine_of, print_json, render, reports_errors, state, stdout
 from permscope.core.errors import InputError
 from permscope.core.requests import RequestStatus, parse_duration
 from permscope.workflows import requests as workflow
 from permscope.workflows.apikeys import ApiPrincipal
 from permscope.workflows.request_rules import RuleSpec, add_rule, list_rules, remove_rule
+from permscope.workflows.request_wire import change_to_wire, request_to_wire
 
 app = typer.Typer(
     help="Permissions on demand: just-in-time requests, approvals, grants.", no_args_is_help=True
@@ -100,6 +100,34 @@ def build_body(
         },
         "ticketInfo": {"ticketNumber": ticket} if ticket else None,
     }
+
+
+# Where a body built from options went wrong -> the option that set it (most specific first).
+OPTION_FIELDS = (
+    ("statements[0]/actions", "--action"),
+    ("statements[0]/resources", "--resource"),
+    ("actionInfo/statements", "--action/--resource"),
+    ("actionInfo/policies", "--policy"),
+    ("actionInfo/assignToRoleId", "--assign-to-role"),
+    ("identityInfo/identityType", "--identity-type"),
+    ("identityInfo", "--identity"),
+    ("authorizationSystemId", "--system"),
+    ("expiration/duration", "--duration"),
+    ("expiration/endDateTime", "--end"),
+    ("scheduleInfo/startDateTime", "--start"),
+    ("scheduleInfo/expiration", "{length}"),
+    ("justification", "--justification"),
+    ("ticketInfo", "--ticket"),
+)
+
+
+def option_error(exc: InputError, *, length_option: str = "--duration") -> InputError:
+    """An error about a body built from options, as an error about the option the user typed
+    (`length_option`: the option that set how long, --duration or --end)."""
+    for fragment, option in OPTION_FIELDS:
+        if fragment in exc.source:
+            return InputError(option.format(length=length_option), exc.problem)
+    return exc
 
 
 def _what(record: workflow.RequestRecord) -> str:
@@ -204,7 +232,12 @@ def create_command(
             justification=justification,
             ticket=ticket,
         )
-    record = workflow.create_request(engine_of(ctx), _actor(as_), body, config=_config(ctx))
+    try:
+        record = workflow.create_request(engine_of(ctx), _actor(as_), body, config=_config(ctx))
+    except InputError as exc:
+        if file is not None:
+            raise
+        raise option_error(exc, length_option="--end" if end else "--duration") from None
     _show(fmt, record)
 
 
@@ -294,6 +327,29 @@ def show_command(
             grants,
             [("kind", "Kind"), ("target", "Item"), ("on", "On"), ("state", "State"), ("note", "Note")],
             title="Grant items",
+        )
+    if record.jobs:
+        jobs = [
+            {
+                "kind": j.kind,
+                "status": j.status,
+                "due": j.due_at,
+                "attempts": j.attempts,
+                "error": j.last_error,
+            }
+            for j in record.jobs
+        ]
+        render(
+            fmt,
+            jobs,
+            [
+                ("kind", "Job"),
+                ("status", "Status"),
+                ("due", "Due"),
+                ("attempts", "Attempts"),
+                ("error", "Error"),
+            ],
+            title="Scheduler jobs",
         )
     if record.request.last_error:
         stdout().print(f"[red]last error:[/red] {record.request.last_error}")

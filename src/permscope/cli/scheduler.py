@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import typer
+from sqlalchemy import Engine
 
 from permscope.cli.output import OutputFormat, engine_of, render, reports_errors, state
 from permscope.settings import Settings
@@ -31,6 +32,17 @@ def _print(report: TickReport) -> None:
         typer.echo(f"FAILED   {failure}", err=True)
     if report.notifications_sent or report.notification_failures:
         typer.echo(f"webhook  {report.notifications_sent} sent, {report.notification_failures} failed")
+
+
+def _print_next(engine: Engine) -> None:
+    """Say that nothing was due, and when the next job is (on stderr: stdout stays the report)."""
+    upcoming = scheduler_jobs(engine)
+    if not upcoming:
+        typer.echo("nothing due; no pending jobs", err=True)
+        return
+    job, request = upcoming[0]
+    due = job.due_at.isoformat(timespec="seconds")
+    typer.echo(f"nothing due; next: {job.kind} of {request.request_id} at {due}", err=True)
 
 
 ENDPOINT_OPTION = typer.Option(
@@ -66,6 +78,10 @@ def run_command(
     while True:
         report = scheduler.run_once()
         _print(report)
+        if report.deferred:
+            typer.echo(f"waiting  {report.deferred} job(s) wait for another request's cloud call", err=True)
+        elif not loop and not report.busy:
+            _print_next(engine)
         if report.failed and not loop:
             raise typer.Exit(1)
         if not loop:

@@ -80,7 +80,12 @@ class RequestAccessError(PermscopeError):
 
 
 class UnsupportedCloudError(PermscopeError):
-    """The request is valid but no grant connector exists for its cloud yet."""
+    """The request is valid but no grant connector exists for its cloud yet; `request_id` names the request
+    it was recorded as (rejected), when it was recorded."""
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
 
 
 # ------------------------------------------------------------------------------------------- the request

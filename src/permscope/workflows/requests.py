@@ -4,6 +4,7 @@ revocation themselves are the scheduler's (`workflows.scheduler`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from permscope.workflows.request_rules import matching_rule
 REQUESTING_ROLES = frozenset({SystemRole.REQUESTOR, SystemRole.ADMINISTRATOR})
 APPROVING_ROLES = frozenset({SystemRole.APPROVER, SystemRole.ADMINISTRATOR})
 READING_ROLES = frozenset({SystemRole.VIEWER, SystemRole.APPROVER, SystemRole.ADMINISTRATOR})
+SYSTEM_ACTOR = "permscope"  # who decides what no person decided (a refusal for want of a connector)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,7 @@ def _check_schedule(schedule: Schedule, now: datetime, config: RequestConfig) ->
     limit = config.max_scheduled if scheduled else config.max_now
     length = schedule.length(now)
     if length > limit:
+        length = timedelta(seconds=math.ceil(length.total_seconds()))  # whole seconds in the message
         kind = "a scheduled request" if scheduled else "a request that starts now"
         raise InputError(
             f"{path}/expiration",
@@ -166,10 +169,15 @@ def create_request(
     """Submit a request (a scheduledPermissionsRequest body). Checks: the caller is a requestor (or
     administrator) of the system, the system exists with modification enabled, the identity and what is
     asked exist, the duration is within policy, a justification is given when required. An auto-approve
-    rule that admits the request approves it in the same transaction."""
+    rule that admits the request approves it in the same transaction.
+
+    A valid request for a cloud without a grant connector yet (Azure, GCP) is recorded, rejected by
+    `permscope` in the same transaction (so the change feed shows it asked for and refused), and then
+    refused with UnsupportedCloudError naming the recorded request."""
     config = config or RequestConfig.from_settings()
     now = now or datetime.now(UTC)
     spec = parse_request(body)
+    refused: str | None = None
     with transaction(engine, now) as (session, clock):
         actor = fresh_actor(session, actor)
         if not actor.roles_on(spec.cloud.value, spec.system_id) & REQUESTING_ROLES:
@@ -179,71 +187,116 @@ def create_request(
             )
         support = support_for(spec.cloud)
         if support is None:
-            raise UnsupportedCloudError(
-                f"no connector for this cloud yet: the {spec.cloud.value} request is valid, but permscope cannot "
-                f"grant {spec.cloud.value} permissions until its {spec.cloud.value} connector exists"
+            _check_policy(spec, now, config)
+            request, step = _add_request(session, spec, actor, None, now)
+            refused = _refuse_unsupported(session, clock, request, step, spec, actor, config)
+        else:
+            system = store.find_system_row(session, spec.cloud.value, spec.system_id)
+            system_path = "request body: requestedPermissions/authorizationSystemInfo/authorizationSystemId"
+            if system is None:
+                raise InputError(
+                    system_path, f"no {spec.cloud.value} authorization system {spec.system_id!r}"
+                )
+            if not system.modification_enabled:
+                raise InputError(
+                    system_path,
+                    f"permissions modification is not enabled for {spec.cloud.value} {spec.system_id} "
+                    f"(an administrator runs `permscope systems enable-modification {spec.system_id}`)",
+                )
+            _check_policy(spec, now, config)
+            grantee = support.validate(session, system, spec)
+            request, step = _add_request(session, spec, actor, grantee, now)
+            record_change(
+                session, clock, request, "submitted", config, actor=actor.who, detail=spec.justification
             )
-        system = store.find_system_row(session, spec.cloud.value, spec.system_id)
-        system_path = "request body: requestedPermissions/authorizationSystemInfo/authorizationSystemId"
-        if system is None:
-            raise InputError(system_path, f"no {spec.cloud.value} authorization system {spec.system_id!r}")
-        if not system.modification_enabled:
-            raise InputError(
-                system_path,
-                f"permissions modification is not enabled for {spec.cloud.value} {spec.system_id} "
-                f"(an administrator runs `permscope systems enable-modification {spec.system_id}`)",
-            )
-        _check_schedule(spec.schedule, now, config)
-        if config.require_justification and not spec.justification:
-            raise InputError("request body: justification", "a justification is required")
-        grantee = support.validate(session, system, spec)
-        request = PermissionsRequestRow(
-            request_id=store.new_guid(),
-            cloud=spec.cloud.value,
-            system_id=spec.system_id,
-            identity_external_id=spec.identity.external_id,
-            identity_type=spec.identity.identity_type,
-            grantee=grantee,
-            requested_permissions=json_ready(definition_to_wire(spec)),
-            schedule_info=json_ready(schedule_to_wire(spec.schedule)),
-            ticket_info=ticket_to_wire(spec.ticket),
-            justification=spec.justification,
-            notes=spec.notes,
-            status=RequestStatus.SUBMITTED.value,
-            occurrence_status=None,
-            requested_start=spec.schedule.start,
-            created_by=actor.who,
-            created_by_key=actor.key_id or None,
-            created_at=now,
-            updated_at=now,
+            rule = matching_rule(session, spec, grantee, support.expand_action, now)
+            if rule is not None:
+                request.auto_rule_id = rule.id
+                approve_in(
+                    session,
+                    clock,
+                    request,
+                    step,
+                    spec,
+                    f"rule:{rule.id}",
+                    f"auto-approved by rule {rule.name}",
+                    config,
+                )
+    if refused is not None:
+        raise UnsupportedCloudError(
+            f"{refused}; it was recorded as request {request.request_id} (statusDetail rejected)",
+            request_id=request.request_id,
         )
-        session.add(request)
-        session.flush()
-        step = ApprovalStepRow(
-            step_id=store.new_guid(),
-            request_pk=request.id,
-            display_name="Approval",
-            status=StepStatus.IN_PROGRESS.value,
-            review_result=ReviewResult.NOT_REVIEWED.value,
-        )
-        session.add(step)
-        record_change(
-            session, clock, request, "submitted", config, actor=actor.who, detail=spec.justification
-        )
-        rule = matching_rule(session, spec, grantee, support.expand_action, now)
-        if rule is not None:
-            request.auto_rule_id = rule.id
-            approve_in(
-                session,
-                clock,
-                request,
-                step,
-                spec,
-                f"rule:{rule.id}",
-                f"auto-approved by rule {rule.name}",
-                config,
-            )
     return RequestRecord(request, step)
+
+
+def _check_policy(spec: RequestSpec, now: datetime, config: RequestConfig) -> None:
+    """The cloud-neutral checks: the schedule within the configured limits, a justification if required."""
+    _check_schedule(spec.schedule, now, config)
+    if config.require_justification and not spec.justification:
+        raise InputError("request body: justification", "a justification is required")
+
+
+def _add_request(
+    session: Session, spec: RequestSpec, actor: ApiPrincipal, grantee: str | None, now: datetime
+) -> tuple[PermissionsRequestRow, ApprovalStepRow]:
+    """Insert a submitted request (its normalized body) and its approval step."""
+    request = PermissionsRequestRow(
+        request_id=store.new_guid(),
+        cloud=spec.cloud.value,
+        system_id=spec.system_id,
+        identity_external_id=spec.identity.external_id,
+        identity_type=spec.identity.identity_type,
+        grantee=grantee,
+        requested_permissions=json_ready(definition_to_wire(spec)),
+        schedule_info=json_ready(schedule_to_wire(spec.schedule)),
+        ticket_info=ticket_to_wire(spec.ticket),
+        justification=spec.justification,
+        notes=spec.notes,
+        status=RequestStatus.SUBMITTED.value,
+        occurrence_status=None,
+        requested_start=spec.schedule.start,
+        created_by=actor.who,
+        created_by_key=actor.key_id or None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    session.flush()
+    step = ApprovalStepRow(
+        step_id=store.new_guid(),
+        request_pk=request.id,
+        display_name="Approval",
+        status=StepStatus.IN_PROGRESS.value,
+        review_result=ReviewResult.NOT_REVIEWED.value,
+    )
+    session.add(step)
+    return request, step
+
+
+def _refuse_unsupported(
+    session: Session,
+    clock: store.FeedClock,
+    request: PermissionsRequestRow,
+    step: ApprovalStepRow,
+    spec: RequestSpec,
+    actor: ApiPrincipal,
+    config: RequestConfig,
+) -> str:
+    """Record a request of a cloud without a connector as submitted, then rejected by permscope (only the
+    rejection is announced: there is nothing for an approver to review). Returns the reason."""
+    cloud = spec.cloud.value
+    reason = (
+        f"no connector for this cloud yet: the {cloud} request is valid, but permscope cannot grant {cloud} "
+        f"permissions until its {cloud} connector exists"
+    )
+    store.append_change(session, request, clock, "submitted", actor=actor.who, detail=spec.justification)
+    request.status = RequestStatus.REJECTED.value
+    request.decided_by, request.decided_at = SYSTEM_ACTOR, clock.now
+    step.status, step.review_result = StepStatus.COMPLETED.value, ReviewResult.DENIED.value
+    step.reviewed_by, step.reviewed_at, step.justification = SYSTEM_ACTOR, clock.now, reason
+    record_change(session, clock, request, "rejected", config, actor=SYSTEM_ACTOR, detail=reason)
+    return reason
 
 
 # ---------------------------------------------------------------------------------------------- decisions

@@ -25,10 +25,6 @@ from permscope.api.request_schemas import (
     PermissionsRequestChange,
     ScheduledPermissionsRequest,
     ScheduledPermissionsRequestCreate,
-    approval_to_wire,
-    change_to_wire,
-    request_to_wire,
-    step_to_wire,
 )
 from permscope.api.schemas import CollectionPage
 from permscope.core.requests import (
@@ -43,6 +39,7 @@ from permscope.settings import Settings
 from permscope.store.tables import ApprovalStepRow, PermissionsRequestRow
 from permscope.workflows import requests as workflow
 from permscope.workflows.apikeys import ApiPrincipal
+from permscope.workflows.request_wire import approval_to_wire, change_to_wire, request_to_wire, step_to_wire
 
 PM = "/identityGovernance/permissionsManagement"
 LEGACY = "/permissionsManagement"  # older docs' root; accepted, not listed
@@ -113,7 +110,8 @@ def create_request(
 ) -> GraphJSONResponse:
     """Ask for permissions on one authorization system for a while. Needs the requestor (or administrator)
     role on the system. Answers 201 with `statusDetail: submitted` (or `approved` when an auto-approve rule
-    admits it). Azure and GCP bodies are parsed and checked, then refused with 501 until their connectors exist."""
+    admits it). Azure and GCP bodies are parsed and checked, recorded as a request that permscope rejects (so
+    the change feed shows them), then refused with 501 naming that request, until their connectors exist."""
     with graph_errors():
         record = workflow.create_request(
             engine, principal, body.model_dump(by_alias=True, exclude_unset=True), config=config, now=clock()
