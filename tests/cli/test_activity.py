@@ -10,12 +10,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from moto import mock_aws
 from typer.testing import CliRunner
 
 from permscope.api.app import create_app
 from permscope.cli.main import app
+from permscope.clouds.aws.transform_sso import apply_identity_center
+from permscope.core.ids import Cloud
+from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind, InventoryBatch
 from permscope.settings import Settings, get_settings
 from permscope.store.engine import open_database
+from permscope.store.ingest import ingest
 from permscope.workflows.apikeys import ApiRole, create_api_key
 
 ACCOUNT = "123456789123"
@@ -181,3 +186,98 @@ def test_exactly_one_input_mode(db_url: str, tmp_path: Path) -> None:
     assert result.exit_code == 2
     code, _out, err = run(db_url, "import", "aws-activity", str(tmp_path / "missing.json"))
     assert code == 2 and "no such file" in err
+
+
+def test_identity_center_users_usage_in_the_cli_and_the_api(db_url: str, tmp_path: Path) -> None:
+    account, role_name = "111122223333", "AWSReservedSSO_Admin_0123456789abcdef"
+    role = f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/{role_name}"
+    alice = "arn:aws:identitystore:::user/u-alice"
+    permission_set = "arn:aws:sso:::permissionSet/ssoins-1/ps-admin"
+    batch = InventoryBatch(
+        system=AuthorizationSystem(cloud=Cloud.AWS, system_id=account, name="prod"),
+        source="test",
+        identities=[
+            Identity(
+                external_id=role,
+                kind=IdentityKind.ROLE,
+                display_name=role_name,
+                source="aws",
+                attributes={"path": "/aws-reserved/sso.amazonaws.com/"},
+            )
+        ],
+    )
+    identity_center = {
+        "PermissionSets": {permission_set: {"Name": "Admin"}},
+        "AccountAssignments": [
+            {
+                "AccountId": account,
+                "PermissionSetArn": permission_set,
+                "PrincipalType": "USER",
+                "PrincipalId": "u-alice",
+            }
+        ],
+        "Users": [
+            {"UserId": "u-alice", "UserName": "alice@example.com", "Emails": [{"Value": "alice@example.com"}]}
+        ],
+    }
+    apply_identity_center(batch, identity_center, [])
+    engine = open_database(db_url)
+    ingest(engine, batch)
+
+    def session_event(when: str, session: str, name: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "eventTime": when,
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": name,
+            "eventType": "AwsApiCall",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "principalId": f"AROAEXAMPLESSOROLE:{session}",
+                "arn": f"arn:aws:sts::{account}:assumed-role/{role_name}/{session}",
+                "accountId": account,
+                "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role, "accountId": account}},
+            },
+            **extra,
+        }
+
+    log = tmp_path / "sso.jsonl"
+    events = [
+        session_event("2024-05-01T10:00:00Z", "alice@example.com", "DescribeInstances"),
+        session_event("2024-05-02T10:00:00Z", "alice@example.com", "NotAnAction"),
+        session_event("2024-05-03T10:00:00Z", "alice@example.com", "RunInstances", errorCode="AccessDenied"),
+        session_event("2024-05-04T10:00:00Z", "mallory", "DescribeInstances"),
+    ]
+    log.write_text("\n".join(json.dumps(item) for item in events) + "\n")
+    code, out, err = run(db_url, "import", "aws-activity", str(log))
+    assert code == 0, out + err
+    # the table names what is not usage: unknown actions, error codes, sessions of nobody stored
+    assert "Identity Center sessions (role + person)" in out
+    assert "unknown actions: ec2:NotAnAction (1)" in err
+    assert "error codes: AccessDenied (1)" in err
+    assert f"no stored user (collect Identity Center to attribute them): {account}/mallory" in err
+
+    code, out, _err = run(db_url, "usage", "list", "--identity", alice, "--format", "json")
+    assert code == 0
+    view = json.loads(out)
+    assert view["last_active"] == "2024-05-02T10:00:00+00:00" and view["events"] == 2
+    assert [row["action"] for row in view["usage"]] == ["ec2:DescribeInstances"]
+
+    token = create_api_key(engine, ApiRole.VIEWER, "tests").token
+    settings = Settings(database_url=db_url, usage_as_of=datetime(2024, 6, 1, tzinfo=UTC))
+    with TestClient(create_app(engine, settings), headers={"Authorization": f"Bearer {token}"}) as client:
+        response = client.get(
+            f"/external/authorizationSystems/{account}/microsoft.graph.awsAuthorizationSystem/"
+            "associatedIdentities/users?$select=externalId,identityDetails,actionSummary"
+        )
+    assert response.status_code == 200, response.text
+    by_id = {item["externalId"]: item for item in response.json()["value"]}
+    assert by_id[alice]["identityDetails"]["lastActiveDateTime"] == "2024-05-02T10:00:00Z"
+    assert by_id[alice]["actionSummary"]["exercised"] == 1
+
+
+@mock_aws
+def test_an_aws_error_that_stops_an_import_is_one_line(db_url: str) -> None:
+    code, _out, err = run(db_url, "import", "aws-activity", "--from-s3", "s3://no-such-trail-bucket/logs/")
+    assert code == 1
+    assert err.startswith("error: s3://no-such-trail-bucket/logs/: NoSuchBucket (ListObjectsV2)")
+    assert "Traceback" not in err

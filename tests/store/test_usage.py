@@ -263,6 +263,44 @@ def test_known_identities_carry_names_and_unique_ids(engine: Engine) -> None:
     }
 
 
+def test_identity_center_users_carry_user_names_and_emails(engine: Engine) -> None:
+    inventory(engine)
+    people = [
+        Identity(
+            external_id=f"arn:aws:identitystore:::user/{user_id}",
+            kind=IdentityKind.USER,
+            display_name=user_name,
+            source="sso",
+            attributes={"userId": user_id, "userName": user_name, "email": email},
+        )
+        for user_id, user_name, email in (
+            ("u-1", "alice@example.com", "alice@example.com"),
+            ("u-2", "bob", None),
+        )
+    ]
+    group = Identity(
+        external_id="arn:aws:identitystore:::group/g-1",
+        kind=IdentityKind.GROUP,
+        display_name="g",
+        source="sso",
+    )
+    ingest(
+        engine,
+        InventoryBatch(
+            system=AuthorizationSystem(cloud=Cloud.AWS, system_id=OTHER, name="other"),
+            source="test",
+            identities=[*people, group],
+        ),
+    )
+    assert sorted(store.identity_center_users(engine, "aws"), key=lambda user: user.external_id) == [
+        store.IdentityCenterUser(
+            OTHER, "arn:aws:identitystore:::user/u-1", "alice@example.com", "alice@example.com"
+        ),
+        store.IdentityCenterUser(OTHER, "arn:aws:identitystore:::user/u-2", "bob", None),
+    ]  # not alice the IAM user of ACCOUNT, nor the group
+    assert store.identity_center_users(engine, "azure") == []
+
+
 def test_lookup_windows_are_found_by_location(engine: Engine) -> None:
     window = ActivitySource(
         kind="lookupEvents",

@@ -1,5 +1,5 @@
 """Activity import end to end: shared CloudTrail samples, matching with the inventory, incremental re-reads,
-parallel reading, S3 (moto) and LookupEvents (botocore Stubber)."""
+parallel reading, S3 (moto), LookupEvents (botocore Stubber), Identity Center sessions as people's usage."""
 
 from __future__ import annotations
 
@@ -17,12 +17,21 @@ from moto import mock_aws
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from clouds.aws.moto_estate import EXTERNAL_ID, REGION, build_organization
+from permscope.clouds.aws.transform_sso import apply_identity_center
 from permscope.core.errors import PermscopeError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind, InventoryBatch
 from permscope.store.ingest import ingest
-from permscope.store.tables import ActivitySourceRow, IdentityActivityRow, IdentityRow, UsageRow
+from permscope.store.tables import (
+    ActivitySourceRow,
+    AuthorizationSystemRow,
+    IdentityActivityRow,
+    IdentityRow,
+    UsageRow,
+)
 from permscope.workflows import activity, usage
+from permscope.workflows.collection import AWS_COLLECTION_PARTS, AwsCollectOptions, collect_aws
 
 LOGS = ("stratus_detonation_logs", "otrf_ec2_proxy_s3_exfiltration", "panther_rule_tests")
 PEDRO = "arn:aws:iam::123456789123:user/pedro"
@@ -332,3 +341,257 @@ def test_window_gaps() -> None:
     assert activity._gaps(t(0), t(10), [(t(2), t(4)), (t(3), t(6))]) == [(t(0), t(2)), (t(6), t(10))]
     assert activity._gaps(t(0), t(10), [(t(0), t(10))]) == []
     assert activity._gaps(t(5), t(10), [(t(0), t(7)), (t(9), t(12))]) == [(t(7), t(9))]
+
+
+# ------------------------------------------------------------------------------------------- Identity Center
+
+OTHER_ACCOUNT = "444455556666"
+SSO_ROLE_NAME = "AWSReservedSSO_Admin_0123456789abcdef"
+PERMISSION_SET = "arn:aws:sso:::permissionSet/ssoins-1/ps-admin"
+
+
+def _sso_role(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/{SSO_ROLE_NAME}"
+
+
+def _identity_center() -> dict[str, Any]:
+    """Identity Center as the collection reads it: alice assigned directly, bob through a group, both in
+    ACCOUNT; carol only in OTHER_ACCOUNT."""
+
+    def user(user_id: str, user_name: str, email: str) -> dict[str, Any]:
+        return {
+            "UserId": user_id,
+            "IdentityStoreId": "d-1",
+            "UserName": user_name,
+            "Emails": [{"Value": email, "Primary": True}],
+        }
+
+    def assign(account: str, kind: str, principal: str) -> dict[str, Any]:
+        return {
+            "AccountId": account,
+            "PermissionSetArn": PERMISSION_SET,
+            "PrincipalType": kind,
+            "PrincipalId": principal,
+        }
+
+    return {
+        "PermissionSets": {PERMISSION_SET: {"Name": "Admin", "PermissionSetArn": PERMISSION_SET}},
+        "AccountAssignments": [
+            assign(ACCOUNT, "USER", "u-alice"),
+            assign(ACCOUNT, "GROUP", "g-admins"),
+            assign(OTHER_ACCOUNT, "USER", "u-carol"),
+        ],
+        "Users": [
+            user("u-alice", "alice@example.com", "alice@example.com"),
+            user("u-bob", "bob", "Bob.Smith@example.com"),
+            user("u-carol", "carol", "carol@example.com"),
+        ],
+        "Groups": [{"GroupId": "g-admins", "IdentityStoreId": "d-1", "DisplayName": "Admins"}],
+        "GroupMemberships": [{"GroupId": "g-admins", "MemberId": {"UserId": "u-bob"}}],
+    }
+
+
+def _identity_center_inventory(engine: Engine) -> None:
+    """Each account's SSO role and Identity Center users, stored through the collection's own transform."""
+    for account in (ACCOUNT, OTHER_ACCOUNT):
+        role = Identity(
+            external_id=_sso_role(account),
+            kind=IdentityKind.ROLE,
+            display_name=SSO_ROLE_NAME,
+            source="aws",
+            attributes={"path": "/aws-reserved/sso.amazonaws.com/", "roleId": f"AROASSO{account}"},
+        )
+        batch = InventoryBatch(
+            system=AuthorizationSystem(cloud=Cloud.AWS, system_id=account, name=account),
+            source="test",
+            identities=[role],
+        )
+        warnings: list[str] = []
+        apply_identity_center(batch, _identity_center(), warnings)
+        assert warnings == []
+        ingest(engine, batch)
+
+
+def _sso_event(when: str, session: str, name: str = "DescribeInstances", **extra: Any) -> dict[str, Any]:
+    """A record of an Identity Center user's session, shaped as CloudTrail writes it."""
+    return {
+        "eventVersion": "1.10",
+        "eventTime": when,
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": name,
+        "eventType": "AwsApiCall",
+        "awsRegion": "eu-west-1",
+        "requestParameters": None,
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": f"AROASSO{ACCOUNT}:{session}",
+            "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{SSO_ROLE_NAME}/{session}",
+            "accountId": ACCOUNT,
+            "accessKeyId": "ASIAEXAMPLE",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": f"AROASSO{ACCOUNT}",
+                    "arn": _sso_role(ACCOUNT),
+                    "accountId": ACCOUNT,
+                    "userName": SSO_ROLE_NAME,
+                },
+                "attributes": {"creationDate": "2024-05-01T09:00:00Z", "mfaAuthenticated": "false"},
+            },
+            **extra,
+        },
+    }
+
+
+def test_identity_center_sessions_are_usage_of_the_role_and_of_the_person(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _identity_center_inventory(engine)
+    alice, bob, carol = (f"arn:aws:identitystore:::user/u-{name}" for name in ("alice", "bob", "carol"))
+    events = [
+        _sso_event("2024-05-01T10:00:00Z", "alice@example.com"),
+        _sso_event("2024-05-03T10:00:00Z", "alice@example.com", "RunInstances"),
+        # the record names the user itself (onBehalfOf): exact, whatever the session is called
+        _sso_event(
+            "2024-05-02T10:00:00Z", "x", onBehalfOf={"userId": "u-alice", "identityStoreArn": "arn:x"}
+        ),
+        _sso_event("2024-05-04T10:00:00Z", "bob.smith@example.com"),  # not bob's user name: his e-mail
+        _sso_event(
+            "2024-05-05T10:00:00Z", "carol"
+        ),  # assigned in the other account only (since removed here)
+        _sso_event("2024-05-06T10:00:00Z", "mallory"),  # nobody Identity Center knows: the role's usage only
+        {**_sso_event("2024-05-07T10:00:00Z", "alice@example.com"), "errorCode": "AccessDenied"},
+    ]
+    path = tmp_path / "sso.json.gz"
+    path.write_bytes(gzip.compress(json.dumps({"Records": events}).encode()))
+    report = activity.import_activity_files(engine, [path], workers=1)
+
+    def day(number: int) -> datetime:
+        return datetime(2024, 5, number, 10, tzinfo=UTC)
+
+    assert usage_table(engine) == {
+        (_sso_role(ACCOUNT), "ec2:DescribeInstances", ""): (day(1), day(6), 5),
+        (_sso_role(ACCOUNT), "ec2:RunInstances", ""): (day(3), day(3), 1),
+        (alice, "ec2:DescribeInstances", ""): (day(1), day(2), 2),
+        (alice, "ec2:RunInstances", ""): (day(3), day(3), 1),
+        (bob, "ec2:DescribeInstances", ""): (day(4), day(4), 1),
+        (carol, "ec2:DescribeInstances", ""): (day(5), day(5), 1),
+    }
+    assert report.stats.usage == 6 and report.stats.sso_sessions == 6 and report.stats.denied == 1
+    assert (report.sso_sessions_unmatched, report.sso_sessions_unmatched_sample) == (
+        1,
+        [f"{ACCOUNT}/mallory"],
+    )
+    assert report.unresolved_actors == 0
+    assert report.not_in_inventory_sample == [carol]  # a person of the store, not of this account's inventory
+
+    with Session(engine) as session:
+        last_active = {
+            (system, external_id): moment
+            for system, external_id, moment in session.execute(
+                select(AuthorizationSystemRow.system_id, IdentityRow.external_id, IdentityRow.last_active_at)
+                .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
+                .where(IdentityRow.last_active_at.is_not(None))
+            )
+        }
+    assert last_active == {
+        (ACCOUNT, _sso_role(ACCOUNT)): day(6),
+        (ACCOUNT, alice): day(3),
+        (ACCOUNT, bob): day(4),
+    }  # carol acted in ACCOUNT: her user in OTHER_ACCOUNT did nothing there
+
+    view = usage.usage_of(engine, alice, window_days=100_000)
+    assert (view.system_id, view.last_active, view.events) == (None, day(3), 3)
+    assert {row.action for row in view.rows} == {"ec2:DescribeInstances", "ec2:RunInstances"}
+
+    before = usage_table(engine)
+    again = activity.import_activity_files(engine, [path], workers=1)
+    assert (again.sources_read, again.sources_skipped) == (0, 1)
+    assert usage_table(engine) == before
+
+
+def test_an_identity_center_session_name_two_stores_share_is_not_guessed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _identity_center_inventory(engine)
+    twins = [  # another identity store's users with alice's and carol's user names, stored elsewhere
+        Identity(
+            external_id=f"arn:aws:identitystore:::user/u-twin-{name}",
+            kind=IdentityKind.USER,
+            display_name=name,
+            source="sso",
+            attributes={"userId": f"u-twin-{name}", "userName": name, "email": None},
+        )
+        for name in ("alice@example.com", "carol")
+    ]
+    ingest(
+        engine,
+        InventoryBatch(
+            system=AuthorizationSystem(cloud=Cloud.AWS, system_id="777788889999", name="elsewhere"),
+            source="test",
+            identities=twins,
+        ),
+    )
+    path = tmp_path / "sso.json"
+    sessions = [
+        _sso_event("2024-05-01T10:00:00Z", "ALICE@example.com"),
+        _sso_event("2024-05-02T10:00:00Z", "carol"),
+    ]
+    path.write_text(json.dumps({"Records": sessions}))
+    report = activity.import_activity_files(engine, [path], workers=1)
+    # two users answer to each name: alice's is stored in the session's account, so she acted; neither
+    # carol is, so nobody is named (the role's usage stays)
+    assert {key[0] for key in usage_table(engine)} == {
+        _sso_role(ACCOUNT),
+        "arn:aws:identitystore:::user/u-alice",
+    }
+    assert report.sso_sessions_unmatched_sample == [f"{ACCOUNT}/carol"]
+
+
+def test_a_collected_identity_center_user_is_who_used_the_role(engine: Engine, tmp_path: Path) -> None:
+    """End to end: `collect_aws` stores a moto organization's Identity Center, then a session of one of its
+    users in a member account is usage of the AWSReservedSSO role and of that user."""
+    with mock_aws():
+        estate = build_organization(boto3.Session(region_name=REGION), members=1, resources=False)
+        reports = collect_aws(
+            engine,
+            AwsCollectOptions(
+                session=boto3.Session(region_name=REGION),
+                regions=[REGION],
+                external_id=EXTERNAL_ID,
+                parts=frozenset(AWS_COLLECTION_PARTS) - {"access-advisor", "resources"},
+                poll_interval=0,
+            ),
+        )
+    assert {report.status for report in reports} == {"succeeded"}
+    [member] = estate.members
+    role = f"arn:aws:iam::{member}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef"
+    carol = f"arn:aws:identitystore:::user/{estate.sso_users[0]}"  # reaches the role through the Admins group
+    record = {
+        "eventVersion": "1.10",
+        "eventTime": "2024-05-01T10:00:00Z",
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "eventType": "AwsApiCall",
+        "eventCategory": "Data",
+        "awsRegion": REGION,
+        "requestParameters": {"bucketName": "reports", "key": "q1.csv"},
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": "AROAEXAMPLESSOROLE:carol",
+            "arn": f"arn:aws:sts::{member}:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/carol",
+            "accountId": member,
+            "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role, "accountId": member}},
+        },
+    }
+    path = tmp_path / "member.json"
+    path.write_text(json.dumps({"Records": [record]}))
+    report = activity.import_activity_files(engine, [path], workers=1)
+    assert report.sso_sessions_unmatched == 0 and report.not_in_inventory == 0
+    assert set(usage_table(engine)) == {
+        (role, "s3:GetObject", "arn:aws:s3:::reports/q1.csv"),
+        (carol, "s3:GetObject", "arn:aws:s3:::reports/q1.csv"),
+    }
+    with Session(engine) as session:
+        raised = session.scalar(select(IdentityRow.last_active_at).where(IdentityRow.external_id == carol))
+    assert raised == datetime(2024, 5, 1, 10, tzinfo=UTC)

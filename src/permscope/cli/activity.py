@@ -16,6 +16,7 @@ from permscope.cli.output import (
     EXIT_BAD_INPUT,
     OutputFormat,
     engine_of,
+    fail,
     print_json,
     render,
     reports_errors,
@@ -39,6 +40,7 @@ EVENT_ROWS = (
     ("service_events", "service events"),
     ("other_events", "insights / network events"),
     ("unresolved", "unidentified principals"),
+    ("sso_sessions", "Identity Center sessions (role + person)"),
     ("malformed", "not CloudTrail records"),
 )
 
@@ -57,6 +59,21 @@ def _source_progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
             progress.update(task, completed=done, total=total)
 
         yield advance
+
+
+@contextmanager
+def _aws_errors(source: str) -> Iterator[None]:
+    """An AWS error that stops an import (refused, no such bucket, no credentials) as one line, not a trace;
+    inputs merged before it stay counted, the others are read again by the next run."""
+    from permscope.workflows.activity import aws_problem
+
+    try:
+        yield
+    except Exception as exc:
+        problem = aws_problem(exc)
+        if problem is None:
+            raise
+        fail(f"{source}: {problem}")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -80,6 +97,7 @@ def _show_report(record: dict[str, Any], fmt: OutputFormat) -> None:
         {"what": "usage rows merged", "count": record["usage_rows_merged"]},
         {"what": "identities seen acting", "count": record["identities_seen"]},
         {"what": "  not in the inventory (yet)", "count": record["not_in_inventory"]},
+        {"what": "Identity Center sessions of no stored user", "count": record["sso_sessions_unmatched"]},
         {"what": "accounts", "count": len(record["systems"])},
         {"what": "  known only from activity", "count": len(record["systems_created"])},
     ]
@@ -91,6 +109,12 @@ def _show_report(record: dict[str, Any], fmt: OutputFormat) -> None:
         top = list(events[name].items())[:10]
         if top:
             console.print(f"{title}: " + ", ".join(f"{key} ({count})" for key, count in top), highlight=False)
+    if record["sso_sessions_unmatched"]:
+        console.print(
+            "Identity Center sessions matched to no stored user (collect Identity Center to attribute them): "
+            + ", ".join(record["sso_sessions_unmatched_sample"]),
+            highlight=False,
+        )
     for note in record["notes"]:
         console.print(f"[yellow]note[/] {note}", highlight=False)
     for failure in record["failures"][:20]:
@@ -140,7 +164,7 @@ def import_aws_activity(
     engine = engine_of(ctx)
     settings = state(ctx).settings()
     endpoint = endpoint_url or getattr(settings, "aws_endpoint_url", None)
-    with _source_progress("reading") as progress:
+    with _source_progress("reading") as progress, _aws_errors(from_s3 or "LookupEvents"):
         if paths:
             report = activity.import_activity_files(
                 engine, paths, workers=workers, progress=progress, batch_keys=batch_keys
@@ -179,7 +203,7 @@ def import_aws_activity(
 def usage_list(
     ctx: typer.Context,
     identity: str = typer.Option(
-        ..., "--identity", "-i", help="The identity's ARN (an AWS user, role, root)"
+        ..., "--identity", "-i", help="The identity's ARN (an AWS user, role, root, Identity Center user)"
     ),
     system: str | None = typer.Option(None, "--system", "-s", help="Account (default: the one in the ARN)"),
     limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="At most this many rows"),

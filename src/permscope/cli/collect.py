@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from permscope.cli.activity import DATE_FORMATS
 from permscope.cli.output import (
     EXIT_ERROR,
     OutputFormat,
@@ -34,6 +36,8 @@ COLUMNS = (
     ("access_keys", "Keys"),
     ("sso_identities", "SSO"),
     ("resources", "Resources"),
+    ("activity_events", "Events"),
+    ("usage_rows", "Usage rows"),
     ("result", "Result"),
     ("warnings", "Warnings"),
 )
@@ -102,13 +106,32 @@ def collect_aws(
     max_attempts: int = typer.Option(
         10, "--max-attempts", min=1, help="Attempts per call (adaptive retries)"
     ),
+    cloudtrail_s3: list[str] | None = typer.Option(
+        None,
+        "--cloudtrail-s3",
+        metavar="s3://BUCKET/PREFIX",
+        help="A CloudTrail bucket (standard or organization-trail layout) whose logs of the collected "
+        "accounts become usage; read as the collected account that owns it, else as the caller; repeatable",
+    ),
+    lookup_events: bool = typer.Option(
+        False,
+        "--lookup-events",
+        help="Read management events from LookupEvents in every collected account and region (its role)",
+    ),
+    activity_start: datetime | None = typer.Option(
+        None, "--activity-start", formats=DATE_FORMATS, help="Activity from (UTC; default: 90 days ago)"
+    ),
+    activity_end: datetime | None = typer.Option(
+        None, "--activity-end", formats=DATE_FORMATS, help="Activity until (UTC; default: now)"
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """Collect AWS accounts read-only: IAM, credential report, organization (SCPs, RCPs), Identity Center,
-    Access Advisor and resources. One account failing is recorded (status offline) and the others go on;
-    the command then exits with 1."""
+    Access Advisor and resources; then, if asked, their CloudTrail activity into usage (incrementally).
+    One account failing is recorded (status offline) and the others go on; the command then exits with 1."""
     from permscope.workflows.collection import (  # imported late: it loads boto3
         AWS_COLLECTION_PARTS,
+        AwsActivityOptions,
         AwsCollectOptions,
         collect_aws,
     )
@@ -132,9 +155,16 @@ def collect_aws(
         max_regions=max_regions,
         max_attempts=max_attempts,
     )
+    activity = AwsActivityOptions(
+        cloudtrail_s3=cloudtrail_s3 or [], lookup_events=lookup_events, start=activity_start, end=activity_end
+    )
+    if not activity.wanted and (activity_start or activity_end):
+        raise typer.BadParameter(
+            "give --cloudtrail-s3 or --lookup-events with it", param_hint="--activity-start/--activity-end"
+        )
     engine = engine_of(ctx)
     with _account_progress() as progress:
-        reports = collect_aws(engine, options, progress=progress)
+        reports = collect_aws(engine, options, activity=activity, progress=progress)
     records = [_record(report) for report in reports]
     if fmt is OutputFormat.JSON:
         print_json(records)
@@ -145,16 +175,26 @@ def collect_aws(
                 "name": r["name"],
                 "status": r["status"],
                 **r["counts"],
+                **_activity_counts(r["activity"]),
                 "result": r["error"] if r["error"] else ("changed" if r["changed"] else "unchanged"),
                 "warnings": len(r["warnings"]),
             }
             for r in records
         ]
-        render(fmt, rows, COLUMNS, title="Collected", empty="no account was collected")
+        activity_columns = {"activity_events", "usage_rows"}
+        columns = [c for c in COLUMNS if activity.wanted or c[0] not in activity_columns]
+        render(fmt, rows, columns, title="Collected", empty="no account was collected")
         if fmt is OutputFormat.TABLE:
             _print_warnings(records)
     if any(r["status"] == "failed" for r in records):
         raise typer.Exit(EXIT_ERROR)
+
+
+def _activity_counts(activity: dict[str, Any] | None) -> dict[str, Any]:
+    """The table's activity columns: records read and usage rows merged (blank without activity)."""
+    if activity is None:
+        return {}
+    return {"activity_events": activity["events"]["events"], "usage_rows": activity["usage_rows_merged"]}
 
 
 def _record(report: Any) -> dict[str, Any]:
@@ -168,6 +208,7 @@ def _record(report: Any) -> dict[str, Any]:
         "changed": report.changed,
         "warnings": list(report.warnings),
         "error": report.error,
+        "activity": report.activity.as_dict() if report.activity is not None else None,
     }
 
 

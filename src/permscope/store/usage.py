@@ -399,6 +399,36 @@ def known_identities(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class IdentityCenterUser:
+    """An Identity Center user the collection stored in one system, with the names a session may carry."""
+
+    system_id: str
+    external_id: str  # arn:aws:identitystore:::user/<UserId>
+    user_name: str | None
+    email: str | None
+
+
+def identity_center_users(engine: Engine, cloud: str) -> list[IdentityCenterUser]:
+    """Every Identity Center user (identities of source `sso`, kind user) of the cloud's systems."""
+    query = (
+        select(
+            AuthorizationSystemRow.system_id,
+            IdentityRow.external_id,
+            IdentityRow.attributes["userName"].as_string(),
+            IdentityRow.attributes["email"].as_string(),
+        )
+        .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
+        .where(
+            AuthorizationSystemRow.cloud == cloud,
+            IdentityRow.source == "sso",
+            IdentityRow.kind == "user",
+        )
+    )
+    with Session(engine) as session:
+        return [IdentityCenterUser(*row) for row in session.execute(query)]
+
+
 def exercised_counts(
     session: Session,
     system_pk: int,

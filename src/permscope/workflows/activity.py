@@ -1,7 +1,8 @@
 """Activity import: CloudTrail from files, S3 or LookupEvents -> usage in the store, incrementally.
 
 Inputs are read (files in parallel worker processes), their records aggregated per input, the actions checked
-against the catalogue, the acting identities matched with the inventory, and the result merged through
+against the catalogue, the acting identities matched with the inventory (Identity Center sessions with the
+stored Identity Center users, see `_IdentityIndex.resolve_person`), and the result merged through
 `store.usage.merge_activity` together with the record of the inputs, every COMMIT_KEYS aggregated keys or
 COMMIT_SOURCES inputs. An input already recorded is skipped before it is read, so running the same import
 again counts nothing twice; an input that cannot be read is reported and not recorded (the next run retries it).
@@ -31,7 +32,13 @@ from permscope.clouds.aws import cloudtrail_sources as sources
 from permscope.clouds.aws import cloudtrail_stream as stream
 from permscope.clouds.aws.catalog import load_catalog
 from permscope.clouds.aws.cloudtrail import ActivityAggregate, ActivityStats, parse_time
-from permscope.clouds.aws.cloudtrail_actors import account_of_actor
+from permscope.clouds.aws.cloudtrail_actors import (
+    PERSON_ACTORS,
+    SSO_USER_ACTOR,
+    UNIQUE_ID_ACTOR,
+    account_of_actor,
+)
+from permscope.clouds.aws.transform_sso import user_arn
 from permscope.core.activity import ActivitySource, IdentityActivity, SystemActivity
 from permscope.core.errors import InputError, PermscopeError
 from permscope.core.ids import Cloud
@@ -65,6 +72,9 @@ class ActivityReport:
     identities_seen: int = 0
     last_active_raised: int = 0
     unresolved_actors: int = 0  # actors named only by an unique id the inventory does not know
+    # Identity Center sessions whose name is no stored Identity Center user's (the role's usage still counts)
+    sso_sessions_unmatched: int = 0
+    sso_sessions_unmatched_sample: list[str] = field(default_factory=list)  # "<account>/<session name>"
     not_in_inventory: int = 0  # actors recorded whose identity the inventory does not (yet) hold
     not_in_inventory_sample: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -86,6 +96,8 @@ class ActivityReport:
             "identities_seen": self.identities_seen,
             "last_active_raised": self.last_active_raised,
             "unresolved_actors": self.unresolved_actors,
+            "sso_sessions_unmatched": self.sso_sessions_unmatched,
+            "sso_sessions_unmatched_sample": list(self.sso_sessions_unmatched_sample),
             "not_in_inventory": self.not_in_inventory,
             "not_in_inventory_sample": list(self.not_in_inventory_sample),
             "notes": list(self.notes),
@@ -93,7 +105,8 @@ class ActivityReport:
 
 
 class _IdentityIndex:
-    """The inventory's users and roles by ARN, by (account, kind, name) and by unique id, loaded per account."""
+    """The inventory's users and roles by ARN, by (account, kind, name) and by unique id, loaded per account;
+    the Identity Center users by user name and by e-mail, loaded once."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -101,6 +114,8 @@ class _IdentityIndex:
         self.exact: set[str] = set()
         self.by_name: dict[tuple[str, str, str], str] = {}
         self.by_unique_id: dict[tuple[str, str], str] = {}
+        # casefolded user name / e-mail -> (system, user ARN) of every stored Identity Center user
+        self.people: tuple[dict[str, set[tuple[str, str]]], dict[str, set[tuple[str, str]]]] | None = None
 
     def load(self, accounts: Iterable[str]) -> None:
         new = set(accounts) - self.loaded
@@ -117,10 +132,13 @@ class _IdentityIndex:
         """The inventory's ARN for an actor key, the actor's own ARN when not in it, None when unidentifiable.
 
         A role rebuilt from a session ARN has lost its path (`role/R` for `role/service-role/R`): it is
-        matched by name within its account; `uid:` actors only by the inventory's user and role ids.
+        matched by name within its account; `uid:` actors only by the inventory's user and role ids;
+        Identity Center sessions by `resolve_person`.
         """
+        if actor.startswith(PERSON_ACTORS):
+            return self.resolve_person(actor)
         account = account_of_actor(actor)
-        if actor.startswith("uid:"):
+        if actor.startswith(UNIQUE_ID_ACTOR):
             return self.by_unique_id.get((account or "", actor.rsplit(":", 1)[1]))
         if actor in self.exact or account is None:
             return actor
@@ -129,6 +147,38 @@ class _IdentityIndex:
         if kind in ("role", "user") and rest:
             return self.by_name.get((account, kind, rest.rsplit("/", 1)[1] if "/" in rest else rest), actor)
         return actor
+
+    def resolve_person(self, actor: str) -> str | None:
+        """The Identity Center user (`arn:aws:identitystore:::user/<UserId>`) behind a session key, or None.
+
+        `sso-user:A:<UserId>` names the user. `sso-session:A:<name>`: Identity Center names the session after
+        the user name, so the one stored user with that user name (case-insensitive), else the one whose
+        e-mail it is. Several users with that name (two identity stores): the one stored in the session's
+        account, else none: a guess would give one person's activity to another.
+        """
+        _prefix, account, value = actor.split(":", 2)
+        if actor.startswith(SSO_USER_ACTOR):
+            return user_arn(value)
+        if self.people is None:
+            by_user_name: dict[str, set[tuple[str, str]]] = {}
+            by_email: dict[str, set[tuple[str, str]]] = {}
+            for user in usage_store.identity_center_users(self.engine, AWS):
+                if user.user_name:
+                    by_user_name.setdefault(user.user_name.casefold(), set()).add(
+                        (user.system_id, user.external_id)
+                    )
+                if user.email:
+                    by_email.setdefault(user.email.casefold(), set()).add((user.system_id, user.external_id))
+            self.people = (by_user_name, by_email)
+        for table in self.people:
+            candidates = table.get(value.casefold())
+            if not candidates:
+                continue
+            users = {arn for _system, arn in candidates}
+            if len(users) > 1:
+                users = {arn for system, arn in candidates if system == account}
+            return users.pop() if len(users) == 1 else None
+        return None
 
 
 class _Importer:
@@ -142,6 +192,7 @@ class _Importer:
         self.pending = ActivityAggregate()
         self.pending_sources: list[ActivitySource] = []
         self.not_in_inventory: set[str] = set()
+        self.unmatched_sessions: set[str] = set()  # "<account>/<session name>"
         catalog = load_catalog()
         self.verdicts: dict[str, str | None] = {}
 
@@ -179,21 +230,23 @@ class _Importer:
             self.index.load(account for actor in actors if (account := account_of_actor(actor)) is not None)
             resolved = {actor: self.index.resolve(actor) for actor in actors}
             systems: dict[str, SystemActivity] = {}
-            system_by_identity: dict[str, SystemActivity | None] = {}
+            system_by_actor: dict[str, SystemActivity | None] = {}
 
-            def system_of(identity: str) -> SystemActivity | None:
-                if identity in system_by_identity:
-                    return system_by_identity[identity]
-                account = account_of_actor(identity)
+            def system_of(actor: str) -> SystemActivity | None:
+                """The system the actor acted in: its account (a matched identity is of the same account,
+                except Identity Center users, whose ARNs name none: theirs is the session's)."""
+                if actor in system_by_actor:
+                    return system_by_actor[actor]
+                account = account_of_actor(actor)
                 target = None
                 if account is not None:
                     target = systems.setdefault(account, SystemActivity(system_id=account))
-                system_by_identity[identity] = target
+                system_by_actor[actor] = target
                 return target
 
             for (actor, action, resource), (first, last, count) in aggregate.usage.items():
                 identity = resolved[actor]
-                target = system_of(identity) if identity is not None else None
+                target = system_of(actor) if identity is not None else None
                 if identity is None or target is None:
                     continue
                 target.usages.append(
@@ -208,9 +261,12 @@ class _Importer:
                 )
             for actor, (first, last, events) in aggregate.activity.items():
                 identity = resolved[actor]
-                target = system_of(identity) if identity is not None else None
+                target = system_of(actor) if identity is not None else None
                 if identity is None or target is None:
-                    self.report.unresolved_actors += 1
+                    if actor.startswith(PERSON_ACTORS):
+                        self.unmatched_sessions.add(actor.split(":", 1)[1].replace(":", "/", 1))
+                    else:
+                        self.report.unresolved_actors += 1
                     continue
                 if identity not in self.index.exact:
                     self.not_in_inventory.add(identity)
@@ -243,7 +299,21 @@ class _Importer:
         self.commit()
         self.report.not_in_inventory = len(self.not_in_inventory)
         self.report.not_in_inventory_sample = sorted(self.not_in_inventory)[:SAMPLE]
+        self.report.sso_sessions_unmatched = len(self.unmatched_sessions)
+        self.report.sso_sessions_unmatched_sample = sorted(self.unmatched_sessions)[:SAMPLE]
         return self.report
+
+
+def aws_problem(exc: BaseException) -> str | None:
+    """One line naming an AWS error (botocore's: refused, missing bucket, no credentials, unreachable
+    endpoint) that stopped an S3 or LookupEvents import; None for any other exception."""
+    from botocore.exceptions import BotoCoreError, ClientError  # imported here: only the live paths need it
+
+    from permscope.clouds.aws.collect_support import describe_error
+
+    if isinstance(exc, ClientError | BotoCoreError):
+        return describe_error(exc)
+    return None
 
 
 def _digest(*parts: str) -> str:

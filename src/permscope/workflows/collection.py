@@ -22,11 +22,18 @@ from permscope.core.inventory import AssignmentRelation, IdentityKind, Inventory
 from permscope.store.collection_status import record_collection_failure
 from permscope.store.ingest import ingest
 from permscope.store.tables import AuthorizationSystemRow
+from permscope.workflows.activity import ActivityReport
 from permscope.workflows.catalog import ensure_catalog
+from permscope.workflows.collection_activity import (
+    AccountReach,
+    AwsActivityOptions,
+    import_collected_activity,
+)
 from permscope.workflows.effective import compute_effective
 
 __all__ = [
     "AWS_COLLECTION_PARTS",
+    "AwsActivityOptions",
     "AwsCollectOptions",
     "ImportReport",
     "batch_counts",
@@ -49,6 +56,7 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     status: str = "succeeded"  # or "failed": nothing of the system changed, `error` says why
     error: str | None = None
+    activity: ActivityReport | None = None  # CloudTrail read during a live collection, when asked for
 
 
 def batch_counts(batch: InventoryBatch) -> dict[str, int]:
@@ -172,6 +180,7 @@ def collect_aws(
     engine: Engine,
     options: AwsCollectOptions,
     *,
+    activity: AwsActivityOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[ImportReport]:
     """Collect AWS accounts live (see `clouds.aws.collect`) and ingest each as soon as it is read.
@@ -179,9 +188,13 @@ def collect_aws(
     One account failing — its role cannot be assumed, a read outlived its retries, its data cannot be
     transformed or stored — is recorded on that system (collection status offline, a failed run with the
     error) and never stops the others. `progress(done, total)` counts accounts. Reports are in account order.
+    With `activity`, once every account's inventory is stored, their CloudTrail activity (trail buckets,
+    LookupEvents) is imported into usage (see `workflows.collection_activity`); its failures are warnings on
+    the account's report.
     """
     ensure_catalog(engine, Cloud.AWS)
     reports: list[ImportReport] = []
+    reach: list[AccountReach] = []
     total = 0
 
     def started(accounts: list[str]) -> None:
@@ -192,9 +205,24 @@ def collect_aws(
 
     for outcome in collect_accounts(options, on_start=started):
         reports.append(_store_outcome(engine, outcome))
+        if activity is not None and activity.wanted:
+            reach.append(AccountReach.of(outcome))  # not the bundle: memory stays per account
         if progress is not None:
             progress(len(reports), total)
-    return sorted(reports, key=lambda report: report.system_id)
+    reports.sort(key=lambda report: report.system_id)
+    if activity is not None and activity.wanted:
+        by_account = {report.system_id: report for report in reports}
+        reach.sort(key=lambda account: account.account_id)
+        found = import_collected_activity(
+            engine,
+            activity,
+            reach,
+            regions=options.regions,
+            warn=lambda account, message: by_account[account].warnings.append(message),
+        )
+        for account, activity_report in found.items():
+            by_account[account].activity = activity_report
+    return reports
 
 
 def _store_outcome(engine: Engine, outcome: AccountOutcome) -> ImportReport:

@@ -102,7 +102,47 @@ def test_iam_user_call_is_usage_with_first_last_and_count() -> None:
 
 def test_assumed_role_is_the_role_with_its_path_from_the_session_issuer() -> None:
     result = aggregate(event(assumed_role(DEPLOY_ROLE)), event(assumed_role(SSO_ROLE, "alice@example.com")))
-    assert set(result.activity) == {DEPLOY_ROLE, SSO_ROLE}
+    assert set(result.activity) == {DEPLOY_ROLE, SSO_ROLE, f"sso-session:{A}:alice@example.com"}
+
+
+def test_identity_center_sessions_are_usage_of_the_role_and_of_the_person() -> None:
+    alice = assumed_role(SSO_ROLE, "alice@example.com")
+    assert alice["principalId"] == "AROAEXAMPLEROLE:alice@example.com"  # as Identity Center names it
+    person = f"sso-session:{A}:alice@example.com"
+    result = aggregate(
+        event(alice, when="2024-05-01T10:00:00Z"),
+        event(alice, when="2024-05-03T10:00:00Z"),
+        event(alice, "s3.amazonaws.com", "GetObject", requestParameters={"bucketName": "b", "key": "k"}),
+        event(alice, "ec2.amazonaws.com", "NotAnAction"),
+        event(alice, "signin.amazonaws.com", "ConsoleLogin", when="2024-05-04T00:00:00Z"),
+        event(alice, errorCode="AccessDenied"),
+        event(assumed_role(DEPLOY_ROLE, "alice@example.com")),  # the same session name on another role
+    )
+    for actor in (SSO_ROLE, person):
+        assert result.usage[(actor, "ec2:DescribeInstances", "")] == [
+            "2024-05-01T10:00:00Z",
+            "2024-05-03T10:00:00Z",
+            2,
+        ]
+        assert result.usage[(actor, "s3:GetObject", "arn:aws:s3:::b/k")][2] == 1
+        assert result.activity[actor] == ["2024-05-01T10:00:00Z", "2024-05-04T00:00:00Z", 5]
+    assert {key[0] for key in result.usage} == {SSO_ROLE, person, DEPLOY_ROLE}
+    # the stats count events, not keys: the person's copy is not a second use
+    assert (result.stats.usage, result.stats.sso_sessions, result.stats.denied) == (5, 5, 1)
+    result.check_actions(canonical)
+    assert (result.stats.usage, result.stats.unknown_action) == (4, 1)
+    assert result.stats.unknown_actions == {"ec2:NotAnAction": 1}
+    assert (person, "ec2:NotAnAction", "") not in result.usage
+
+
+def test_only_identity_center_roles_have_a_person_behind_their_sessions() -> None:
+    look_alike = f"arn:aws:iam::{A}:role/team/AWSReservedSSO_Admin_0123abcd"
+    rebuilt = f"arn:aws:iam::{A}:role/AWSReservedSSO_Admin_0123abcd"
+    result = aggregate(
+        event(assumed_role(look_alike, "alice@example.com")),
+        event(assumed_role(SSO_ROLE, "bob@example.com", issuer=False)),  # only the session ARN
+    )
+    assert set(result.activity) == {look_alike, rebuilt, f"sso-session:{A}:bob@example.com"}
 
 
 def test_assumed_role_without_issuer_is_rebuilt_from_the_session_arn() -> None:
@@ -284,3 +324,80 @@ def test_merge_and_pickle_keep_min_max_and_sum() -> None:
     )  # the rule cache is rebuilt after unpickling
     assert set(restored.usage) == {(ALICE, "iam:GetUser", "")}
     assert first.usage[(ALICE, "ec2:DescribeInstances", "")][2] == 3
+
+
+def test_data_events_are_usage_of_the_object_function_or_table_they_name() -> None:
+    """Data events as CloudTrail logs them (eventCategory Data, `resources` naming the target)."""
+    function = f"arn:aws:lambda:eu-west-1:{A}:function:resize"
+    table = f"arn:aws:dynamodb:eu-west-1:{A}:table/orders"
+    topic = f"arn:aws:sns:eu-west-1:{A}:alerts"
+
+    def data(
+        source: str, name: str, request: dict[str, Any], resources: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        return event(
+            assumed_role(DEPLOY_ROLE),
+            source,
+            name,
+            eventCategory="Data",
+            managementEvent=False,
+            readOnly=name.startswith("Get"),
+            requestParameters=request,
+            resources=resources,
+            additionalEventData={"bytesTransferredOut": 10},
+        )
+
+    result = aggregate(
+        data(
+            "s3.amazonaws.com",
+            "GetObject",
+            {"bucketName": "media", "Host": "media.s3.eu-west-1.amazonaws.com", "key": "in/cat.png"},
+            [
+                {"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::media/in/cat.png"},
+                {"accountId": A, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::media"},
+            ],
+        ),
+        data(
+            "s3.amazonaws.com",
+            "PutObject",
+            {"bucketName": "media", "key": "out/cat.png"},
+            [{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::media/out/cat.png"}],
+        ),
+        data(
+            "lambda.amazonaws.com",
+            "Invoke",
+            {"functionName": function},
+            [{"accountId": A, "type": "AWS::Lambda::Function", "ARN": function}],
+        ),
+        data(
+            "dynamodb.amazonaws.com",
+            "GetItem",
+            {"tableName": "orders", "key": {"id": "1"}},
+            [{"accountId": A, "type": "AWS::DynamoDB::Table", "ARN": table}],
+        ),
+        data("sns.amazonaws.com", "Publish", {"topicArn": topic, "messageId": "m"}, []),
+    )
+    result.check_actions(canonical)
+    assert set(result.usage) == {
+        (DEPLOY_ROLE, "s3:GetObject", "arn:aws:s3:::media/in/cat.png"),
+        (DEPLOY_ROLE, "s3:PutObject", "arn:aws:s3:::media/out/cat.png"),
+        (DEPLOY_ROLE, "lambda:InvokeFunction", function),
+        (DEPLOY_ROLE, "dynamodb:GetItem", table),
+        (DEPLOY_ROLE, "sns:Publish", topic),
+    }
+    assert (result.stats.usage, result.stats.unknown_action) == (5, 0)
+
+
+def test_service_linked_roles_are_the_roles_their_service_acts_as() -> None:
+    linked = f"arn:aws:iam::{A}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    session = {**assumed_role(linked, "AutoScaling"), "invokedBy": "autoscaling.amazonaws.com"}
+    result = aggregate(
+        event(session, "ec2.amazonaws.com", "RunInstances"),
+        event(
+            {"type": "AWSService", "invokedBy": "autoscaling.amazonaws.com"},
+            "sts.amazonaws.com",
+            "AssumeRole",
+        ),
+    )
+    assert set(result.usage) == {(linked, "ec2:RunInstances", "")}  # the role's permissions were used
+    assert (result.stats.via_service, result.stats.aws_service) == (1, 1)

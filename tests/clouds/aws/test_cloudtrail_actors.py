@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from permscope.clouds.aws.cloudtrail_actors import account_of_actor, actor_of, role_from_session
+from permscope.clouds.aws.cloudtrail_actors import (
+    account_of_actor,
+    actor_of,
+    identity_center_person,
+    is_identity_center_role,
+    role_from_session,
+)
 
 from .cloudtrail_records import ALICE, DEPLOY_ROLE, A, B
 
@@ -39,3 +45,42 @@ def test_root_federated_users_and_other_accounts() -> None:
     assert actor_of({"type": "IdentityCenterUser", "accountId": A}) is None
     assert actor_of({"type": "Role", "arn": DEPLOY_ROLE}) == DEPLOY_ROLE
     assert actor_of(None) is None
+
+
+SSO_ROLE = f"arn:aws:iam::{A}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123abcd"
+
+
+def test_identity_center_roles_are_known_by_name_and_reserved_path() -> None:
+    assert is_identity_center_role(SSO_ROLE)
+    assert is_identity_center_role(f"arn:aws:iam::{A}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_R_1")
+    # rebuilt from a session ARN: the path is lost, the name is all there is
+    assert is_identity_center_role(f"arn:aws:iam::{A}:role/AWSReservedSSO_Admin_0123abcd")
+    # a customer role that only borrows the name (another path) is not one
+    assert not is_identity_center_role(f"arn:aws:iam::{A}:role/team/AWSReservedSSO_Admin_0123abcd")
+    assert not is_identity_center_role(DEPLOY_ROLE)
+    assert not is_identity_center_role(f"arn:aws:iam::{A}:user/AWSReservedSSO_x")
+    assert not is_identity_center_role(f"uid:{A}:AROAEXAMPLE")
+
+
+def test_the_person_behind_an_identity_center_session() -> None:
+    session = {
+        "type": "AssumedRole",
+        "principalId": "AROAEXAMPLESSOROLE1:alice@example.com",
+        "arn": f"arn:aws:sts::{A}:assumed-role/AWSReservedSSO_Admin_0123abcd/alice@example.com",
+        "accountId": A,
+    }
+    assert identity_center_person(session, A) == f"sso-session:{A}:alice@example.com"
+    assert account_of_actor(f"sso-session:{A}:alice@example.com") == A
+    # no principalId: the session name is the last part of the session ARN
+    assert identity_center_person({**session, "principalId": None}, A) == f"sso-session:{A}:alice@example.com"
+    # the record names the user itself (identity-enhanced sessions): its UserId wins
+    named = {
+        **session,
+        "onBehalfOf": {"userId": "94482488-3041-7026-18f3-b45a1cexample", "identityStoreArn": "x"},
+    }
+    assert identity_center_person(named, A) == f"sso-user:{A}:94482488-3041-7026-18f3-b45a1cexample"
+    assert account_of_actor(f"sso-user:{A}:94482488-3041-7026-18f3-b45a1cexample") == A
+    # nothing that STS would accept as a session name: no person
+    assert identity_center_person({**session, "principalId": "AROAX:not a/session"}, A) is None
+    assert identity_center_person({"type": "AssumedRole"}, A) is None
+    assert identity_center_person(None, A) is None

@@ -90,6 +90,16 @@ def test_s3_layouts_filters_and_reading() -> None:
     assert [obj.key for obj in by_day] == [keys["org"]]
     deep = f"prefix/AWSLogs/{ACCOUNT}/CloudTrail/eu-west-1/2024/05/03/"
     assert [obj.key for obj in sources.list_log_objects(client, "trail", deep)] == [keys["standard-later"]]
+    month = f"prefix/AWSLogs/{ACCOUNT}/CloudTrail/eu-west-1/2024/05"  # below the region: a key prefix
+    assert len(list(sources.list_log_objects(client, "trail", month))) == 2
+
+    # another trail whose prefix starts the same: a prefix names a folder, with or without its slash
+    sibling = keys["standard"].replace("prefix/", "prefix-old/", 1)
+    _put(client, "trail", sibling, records(1))
+    for given in ("prefix", "prefix/", f"prefix/AWSLogs/{ACCOUNT}/CloudTrail/eu-west-1"):
+        found = {obj.key for obj in sources.list_log_objects(client, "trail", given)}
+        assert sibling not in found and keys["standard"] in found, given
+    assert sibling in {obj.key for obj in sources.list_log_objects(client, "trail", "")}
 
     into = ActivityAggregate()
     for obj in every:

@@ -95,6 +95,39 @@ def test_typed_and_whole_decoding_aggregate_the_same(
     assert (typed.usage, typed.activity, typed.stats) == (whole.usage, whole.activity, whole.stats)
 
 
+def test_typed_decoding_keeps_what_identity_center_sessions_need(monkeypatch: pytest.MonkeyPatch) -> None:
+    named = {**sso_session("bob"), "onBehalfOf": {"userId": "u-1", "identityStoreArn": "arn:x"}}
+    sessions = [record(4, userIdentity=sso_session("alice@example.com")), record(5, userIdentity=named)]
+    items = [*records(3), *sessions, *records(3)]  # typed: not first or last
+    document = json.dumps({"Records": items}).encode()
+    assert msgspec.convert(items, list[RecordFields])  # the chunk fits the typed decoder: it is used
+    typed = stream.aggregate_stream(io.BytesIO(document), "typed")
+    monkeypatch.setattr(stream, "TYPED_DECODER", None)
+    whole = stream.aggregate_stream(io.BytesIO(document), "whole")
+    assert {f"sso-session:{ACCOUNT}:alice@example.com", f"sso-user:{ACCOUNT}:u-1"} < set(typed.activity)
+    assert (typed.usage, typed.activity, typed.stats) == (whole.usage, whole.activity, whole.stats)
+
+
+def sso_session(name: str) -> dict[str, Any]:
+    """The userIdentity of an Identity Center user's session of an AWSReservedSSO role."""
+    role = "AWSReservedSSO_Admin_0123abcd"
+    return {
+        "type": "AssumedRole",
+        "principalId": f"AROAEXAMPLESSO:{name}",
+        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{name}",
+        "accountId": ACCOUNT,
+        "sessionContext": {
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": "AROAEXAMPLESSO",
+                "arn": f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{role}",
+                "accountId": ACCOUNT,
+                "userName": role,
+            }
+        },
+    }
+
+
 def test_json_lines_with_envelopes_and_whole_documents(chunk: int, typed: bool) -> None:
     plain = records(5)
     lines = [json.dumps(item) for item in plain[:2]]

@@ -1,5 +1,5 @@
-"""Least privilege for ourselves: every call a collection makes is allowed by docs/aws-collector-policy.json,
-and that policy is read-only."""
+"""Least privilege for ourselves: every call a collection makes — CloudTrail activity from a trail bucket and
+LookupEvents included — is allowed by docs/aws-collector-policy.json, and that policy is read-only."""
 
 from __future__ import annotations
 
@@ -13,22 +13,40 @@ import pytest
 from moto import mock_aws
 
 from permscope.clouds.aws.catalog import load_catalog
-from permscope.clouds.aws.collect import PARTS, CollectOptions, collect_accounts
+from permscope.clouds.aws.collect import PARTS, CollectOptions
 from permscope.clouds.aws.collect_support import CollectionError
-from permscope.clouds.aws.collector_policy import ASSUME_ROLE_SID, api_actions, collector_policy, iam_action
+from permscope.clouds.aws.collector_policy import (
+    ASSUME_ROLE_SID,
+    TRAIL_BUCKET_SID,
+    api_actions,
+    collector_policy,
+    iam_action,
+)
+from permscope.store.engine import make_engine, upgrade
+from permscope.workflows.collection import AwsActivityOptions, collect_aws
 
 from .botocore_hooks import AccessAdvisorStub, CallRecorder, combine
 from .moto_estate import EXTERNAL_ID, REGION, build_organization
+from .trail_estate import TRAIL_BUCKET, LookupEventsStubs, lookup_page, put_trail_logs
 
 POLICY_FILE = Path(__file__).resolve().parents[3] / "docs" / "aws-collector-policy.json"
 
 
 @pytest.fixture(scope="module")
-def recorded() -> Iterator[CallRecorder]:
-    """Every API call of a full collection of a moto organization (Access Advisor stubbed: moto lacks it)."""
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallRecorder]:
+    """Every API call of a full collection of a moto organization with its activity: an organization trail
+    bucket and LookupEvents (Access Advisor and LookupEvents stubbed: moto lacks them)."""
     recorder = CallRecorder()
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('policy') / 'db.sqlite3'}")
+    upgrade(engine)
+    start, end = datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC)
     with mock_aws():
-        build_organization(boto3.Session(region_name=REGION), members=2)
+        session = boto3.Session(region_name=REGION)
+        estate = build_organization(session, members=2)
+        trail = put_trail_logs(session, estate)
+        window = {"StartTime": start, "EndTime": end, "MaxResults": 50}
+        accounts = [estate.management, *estate.members]
+        lookups = LookupEventsStubs({account: [(lookup_page([]), window)] for account in accounts})
         options = CollectOptions(
             session=boto3.Session(region_name=REGION),
             regions=[REGION],
@@ -36,9 +54,15 @@ def recorded() -> Iterator[CallRecorder]:
             parts=frozenset(PARTS),
             poll_interval=0,
             session_hook=combine(recorder, AccessAdvisorStub(datetime(2030, 1, 1, tzinfo=UTC))),
+            client_hook=lookups,
         )
-        outcomes = list(collect_accounts(options))
-    assert all(o.error is None for o in outcomes), [o.error for o in outcomes]
+        activity = AwsActivityOptions(cloudtrail_s3=[trail.uri], lookup_events=True, start=start, end=end)
+        reports = collect_aws(engine, options, activity=activity)
+    lookups.assert_answered()
+    assert all(r.status == "succeeded" for r in reports), [r.error for r in reports]
+    assert not [w for r in reports for w in r.warnings if "activity" in w]
+    assert sum(r.activity.sources_read for r in reports if r.activity) >= 2 + len(accounts)
+    engine.dispose()
     yield recorder
 
 
@@ -68,6 +92,9 @@ def test_every_call_of_a_collection_is_allowed_by_the_documented_policy(recorded
         "identitystore:ListGroupMemberships",
         "sts:AssumeRole",
         "s3:GetBucketPolicy",
+        "s3:ListObjectsV2",  # the trail bucket
+        "s3:GetObject",
+        "cloudtrail:LookupEvents",
     } <= recorded.names
 
 
@@ -86,6 +113,7 @@ def test_the_policy_asks_for_nothing_the_collector_does_not_call(recorded: CallR
         "sns:GetTopicAttributes",
         "ecr:GetRepositoryPolicy",
         "s3:GetBucketLocation",
+        "s3:HeadBucket",  # botocore asks it only for a bucket in another region than the client's
     }, unexercised
 
 
@@ -98,8 +126,24 @@ def test_the_policy_is_read_only() -> None:
             if statement["Sid"] == ASSUME_ROLE_SID:
                 assert name == "sts:AssumeRole"
                 assert statement["Resource"] == "arn:aws:iam::*:role/PermscopeCollector"
+            elif statement["Sid"] == TRAIL_BUCKET_SID:  # the trail bucket only, never every bucket
+                assert action.access_level in {"read", "list"}, f"{name} is {action.access_level}"
+                assert statement["Resource"] == [
+                    "arn:aws:s3:::<trail-bucket>",
+                    "arn:aws:s3:::<trail-bucket>/*",
+                ]
             else:
                 assert action.access_level in {"read", "list"}, f"{name} is {action.access_level}"
+
+
+def test_the_trail_bucket_statement_names_the_buckets_given() -> None:
+    [statement] = [
+        s for s in collector_policy(trail_buckets=[TRAIL_BUCKET])["Statement"] if s["Sid"] == TRAIL_BUCKET_SID
+    ]
+    assert statement["Action"] == ["s3:GetObject", "s3:ListBucket"]
+    assert statement["Resource"] == [f"arn:aws:s3:::{TRAIL_BUCKET}", f"arn:aws:s3:::{TRAIL_BUCKET}/*"]
+    everywhere = collector_policy()["Statement"][0]
+    assert everywhere["Resource"] == "*" and not {"s3:GetObject", "s3:ListBucket"} & set(everywhere["Action"])
 
 
 def test_an_undeclared_call_is_refused() -> None:

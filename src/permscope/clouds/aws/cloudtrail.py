@@ -8,7 +8,10 @@ user behind a federation token; the identity provider of a SAML / web-identity a
 account's principal by unique id). Events by AWS services with their own principal, `AwsServiceEvent`
 records, anonymous and unidentifiable principals are counted, not usage. A principal's call made by a service
 on its behalf (`invokedBy`, e.g. CloudFormation using the caller's permissions) is usage of that principal,
-counted in `via_service` as well.
+counted in `via_service` as well. A session of an Identity Center role (`AWSReservedSSO_*`) is usage of the
+role and, under a second key, of the person behind the session (`cloudtrail_actors.identity_center_person`):
+those keys start with `sso-session:` / `sso-user:`, are matched with the stored Identity Center users by the
+import, and are not counted twice in the stats.
 
 Failed events (any `errorCode`, a failed console login) are never usage: authorization failures are counted as
 `denied`, other errors as `failed`. Sign-in events and calls that need no permission show the identity was
@@ -26,7 +29,14 @@ from typing import Any, TypedDict
 from urllib.parse import unquote
 
 from permscope.clouds.aws.cloudtrail_actions import EventKind, EventRule, event_rule, s3_actions
-from permscope.clouds.aws.cloudtrail_actors import account_of_actor, actor_of, federated_provider
+from permscope.clouds.aws.cloudtrail_actors import (
+    PERSON_ACTORS,
+    account_of_actor,
+    actor_of,
+    federated_provider,
+    identity_center_person,
+    is_identity_center_role,
+)
 
 DISTINCT_LIMIT = 1000  # at most this many distinct error codes / unknown events / types are named in stats
 OTHER = "(other)"
@@ -54,6 +64,12 @@ class SessionContextFields(TypedDict, total=False):
     sessionIssuer: SessionIssuerFields | None
 
 
+class OnBehalfOfFields(TypedDict, total=False):
+    """userIdentity.onBehalfOf (the Identity Center user a session acts for)."""
+
+    userId: Any
+
+
 class IdentityFields(TypedDict, total=False):
     """userIdentity."""
 
@@ -65,6 +81,7 @@ class IdentityFields(TypedDict, total=False):
     invokedBy: Any
     identityProvider: Any
     sessionContext: SessionContextFields | None
+    onBehalfOf: OnBehalfOfFields | None
 
 
 RequestFields = TypedDict(
@@ -148,6 +165,7 @@ class ActivityStats:
     malformed: int = 0  # records that are not CloudTrail events (missing source, name or time)
     via_service: int = 0  # usage events a service made on a principal's behalf (invokedBy)
     unknown_action: int = 0  # actions exercised by successful events, that the catalogue does not know
+    sso_sessions: int = 0  # successful events of Identity Center users' role sessions (also the person's)
     first_event: str | None = None  # earliest eventTime seen (ISO, UTC)
     last_event: str | None = None  # latest eventTime seen
     error_codes: dict[str, int] = field(default_factory=dict)
@@ -170,6 +188,7 @@ class ActivityStats:
             "malformed",
             "via_service",
             "unknown_action",
+            "sso_sessions",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for mine, theirs in (
@@ -202,6 +221,7 @@ class ActivityStats:
                 "malformed",
                 "via_service",
                 "unknown_action",
+                "sso_sessions",
                 "first_event",
                 "last_event",
             )
@@ -297,7 +317,7 @@ def _fold(mine: dict[Any, list[Any]], theirs: dict[Any, list[Any]]) -> None:
 class ActivityAggregate:
     """Usage and activity aggregated from CloudTrail records; `add` one record at a time, `merge` others."""
 
-    __slots__ = ("_rules", "_valid_arns", "activity", "stats", "usage")
+    __slots__ = ("_rules", "_sso_roles", "_valid_arns", "activity", "stats", "usage")
 
     def __init__(self) -> None:
         self.usage: dict[UsageKey, list[Any]] = {}  # key -> [first seen, last seen, count] (ISO times)
@@ -305,6 +325,7 @@ class ActivityAggregate:
         self.stats = ActivityStats()
         self._rules: dict[tuple[str, str], EventRule] = {}
         self._valid_arns: set[str] = set()  # user / session-issuer ARNs already checked by actor_of
+        self._sso_roles: dict[str, bool] = {}  # role actor -> whether it is an Identity Center role
 
     def __len__(self) -> int:
         return len(self.usage) + len(self.activity)
@@ -317,6 +338,7 @@ class ActivityAggregate:
         self.usage, self.activity, self.stats = state
         self._rules = {}
         self._valid_arns = set()
+        self._sso_roles = {}
 
     def add_all(self, records: Iterable[Any]) -> None:
         """Add every record of an iterable."""
@@ -413,6 +435,17 @@ class ActivityAggregate:
             elif when > seen[1]:
                 seen[1] = when
             seen[2] += 1
+        person = None
+        if identity_type == "AssumedRole":
+            sso = self._sso_roles.get(actor)
+            if sso is None:
+                sso = self._sso_roles[actor] = is_identity_center_role(actor)
+            account = account_of_actor(actor) if sso else None
+            if account is not None:
+                person = identity_center_person(identity, account)
+                if person is not None:
+                    stats.sso_sessions += 1
+                    self._count_activity(person, when)
         if kind is not EventKind.ACTION and kind is not EventKind.FEDERATION:
             if kind is EventKind.SIGN_IN:
                 stats.sign_in += 1
@@ -425,9 +458,13 @@ class ActivityAggregate:
             for action, target in self._s3_targets(rule, record, request):
                 stats.usage += 1
                 self._count((actor, action, target), when)
+                if person is not None:
+                    self._count((person, action, target), when)
             return
         stats.usage += 1
         key = (actor, rule.action or "", resource or resource_of(record, request))
+        if person is not None:
+            self._count((person, key[1], key[2]), when)
         entry = self.usage.get(key)
         if entry is None:
             self.usage[key] = [when, when, 1]
@@ -447,6 +484,17 @@ class ActivityAggregate:
             yield action, target or resource_of(record, request)
         if rule.s3_copy:
             yield "s3:GetObject", _copy_source(partition, params)
+
+    def _count_activity(self, actor: str, when: str) -> None:
+        seen = self.activity.get(actor)
+        if seen is None:
+            self.activity[actor] = [when, when, 1]
+            return
+        if when < seen[0]:
+            seen[0] = when
+        elif when > seen[1]:
+            seen[1] = when
+        seen[2] += 1
 
     def _count(self, key: UsageKey, when: str) -> None:
         entry = self.usage.get(key)
@@ -476,9 +524,10 @@ class ActivityAggregate:
             actor, action, resource = key
             known = verdicts[action]
             if known is None:
-                self.stats.unknown_action += entry[2]
-                self.stats.usage -= entry[2]
-                _bump(self.stats.unknown_actions, action, entry[2])
+                if not actor.startswith(PERSON_ACTORS):  # a person's copy of a role's usage: counted once
+                    self.stats.unknown_action += entry[2]
+                    self.stats.usage -= entry[2]
+                    _bump(self.stats.unknown_actions, action, entry[2])
                 continue
             new_key = (actor, known, resource)
             mine = renamed.get(new_key)

@@ -6,8 +6,12 @@ What `userIdentity.type` gives, and what is recorded:
 - `AssumedRole`: the role, from `sessionContext.sessionIssuer.arn` (which keeps the role's path). When the
   issuer is absent, the role ARN is rebuilt from the session ARN `arn:aws:sts::A:assumed-role/R/s` as
   `arn:aws:iam::A:role/R`; its path is lost, so the import matches it by role name (`workflows.activity`).
-  Identity Center users act through `AWSReservedSSO_*` roles: their usage is the role's usage. Service-linked
-  roles are roles like any other (the inventory marks them `managed_by_cloud`).
+  Service-linked roles are roles like any other (the inventory marks them `managed_by_cloud`).
+- Identity Center users act through `AWSReservedSSO_*` roles (path `/aws-reserved/sso.amazonaws.com/`): the
+  usage is the role's, and also the person's (`identity_center_person`): Identity Center names the session
+  after the user's user name, so the session is kept as `sso-session:A:<session name>` for the import to
+  match against the Identity Center users the collection stored (`sso-user:A:<UserId>` when the record names
+  the user itself, in `onBehalfOf`).
 - `Root`: `arn:aws:iam::A:root`.
 - `FederatedUser` (GetFederationToken): the IAM user (or root) that issued the session, from `sessionIssuer`;
   without one, the `federated-user` ARN itself.
@@ -29,6 +33,16 @@ from typing import Any
 
 ACCOUNT_ID = re.compile(r"\d{12}")
 UNIQUE_ID = re.compile(r"A[A-Z0-9]{3}[A-Z0-9]{4,124}")
+# actor keys that are not ARNs: `<prefix>ACCOUNT:<value>`
+UNIQUE_ID_ACTOR = "uid:"  # another account's principal, by unique id
+SSO_SESSION_ACTOR = "sso-session:"  # an Identity Center user, by the name of its role session
+SSO_USER_ACTOR = "sso-user:"  # an Identity Center user, by its identity-store UserId
+KEYED_ACTORS = (UNIQUE_ID_ACTOR, SSO_SESSION_ACTOR, SSO_USER_ACTOR)
+PERSON_ACTORS = (SSO_SESSION_ACTOR, SSO_USER_ACTOR)
+SSO_ROLE_PREFIX = "AWSReservedSSO_"
+SSO_ROLE_PATH = "role/aws-reserved/sso.amazonaws.com/"
+ROLE_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")  # what STS accepts as a role session name
+IDENTITY_STORE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")  # UserId: a UUID, maybe behind a 10-hex prefix
 
 
 def _arn_parts(value: Any) -> list[str] | None:
@@ -45,8 +59,8 @@ def _partition(value: Any) -> str:
 
 
 def account_of_actor(actor: str) -> str | None:
-    """The AWS account an actor key belongs to (from its ARN, or `uid:ACCOUNT:ID`)."""
-    if actor.startswith("uid:"):
+    """The AWS account an actor key belongs to (from its ARN, or `uid:ACCOUNT:ID` and the other keyed forms)."""
+    if actor.startswith(KEYED_ACTORS):
         return actor.split(":", 2)[1]
     parts = _arn_parts(actor)
     if parts is None or not ACCOUNT_ID.fullmatch(parts[4]):
@@ -82,7 +96,7 @@ def _unique_id_actor(identity: dict[str, Any]) -> str | None:
         return None
     unique_id = principal.split(":", 1)[0]
     if unique_id.startswith(("AIDA", "AROA")) and UNIQUE_ID.fullmatch(unique_id):
-        return f"uid:{account}:{unique_id}"
+        return f"{UNIQUE_ID_ACTOR}{account}:{unique_id}"
     return None
 
 
@@ -148,3 +162,37 @@ def federated_provider(identity: dict[str, Any], request: Any, account: str | No
         return None
     host = provider.removeprefix("https://").rstrip("/")
     return f"arn:{_partition(request.get('roleArn'))}:iam::{account}:oidc-provider/{host}"
+
+
+def is_identity_center_role(role_arn: str) -> bool:
+    """Whether a role ARN is an Identity Center role: `AWSReservedSSO_*` under `/aws-reserved/sso.amazonaws.com/`,
+    or with no path at all (a role rebuilt from a session ARN, whose path the record did not keep)."""
+    parts = _arn_parts(role_arn)
+    if parts is None or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return False
+    path, _, name = parts[5].rpartition("/")
+    return name.startswith(SSO_ROLE_PREFIX) and (path == "role" or parts[5].startswith(SSO_ROLE_PATH))
+
+
+def identity_center_person(identity: Any, account: str) -> str | None:
+    """The Identity Center user behind a session of an `AWSReservedSSO_*` role of `account`, as an actor key:
+    `sso-user:A:<UserId>` when the record names the user (`onBehalfOf.userId`), else `sso-session:A:<session
+    name>` (the role session name, which Identity Center sets to the user name); None without either."""
+    if not isinstance(identity, dict):
+        return None
+    on_behalf = identity.get("onBehalfOf")
+    if isinstance(on_behalf, dict):
+        user_id = on_behalf.get("userId")
+        if isinstance(user_id, str) and IDENTITY_STORE_ID.fullmatch(user_id):
+            return f"{SSO_USER_ACTOR}{account}:{user_id}"
+    session = None
+    principal = identity.get("principalId")
+    if isinstance(principal, str) and ":" in principal:
+        session = principal.partition(":")[2]
+    else:
+        parts = _arn_parts(identity.get("arn"))
+        if parts is not None and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+            session = parts[5].split("/", 2)[2] if parts[5].count("/") >= 2 else None
+    if session is None or not ROLE_SESSION_NAME.fullmatch(session):
+        return None
+    return f"{SSO_SESSION_ACTOR}{account}:{session}"

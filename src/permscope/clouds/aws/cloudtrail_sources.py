@@ -179,9 +179,15 @@ def list_log_objects(
 ) -> Iterator[S3LogObject]:
     """The CloudTrail log objects under `prefix`, standard or organization-trail layout, oldest day first per
     account and region; folders outside the filters are not listed, and days before `start` are skipped by
-    listing from that day (keys of one region sort by date)."""
+    listing from that day (keys of one region sort by date).
+
+    A prefix above the region folders names a folder: `trail` is `trail/`, not also `trail-old/` (another
+    trail's prefix); below them it is a key prefix (`.../eu-west-1/2024/05` is May 2024).
+    """
     wanted_accounts = set(accounts) if accounts else None
     wanted_regions = set(regions) if regions else None
+    if prefix and not prefix.endswith("/") and _S3_REGION_LEVEL.search(prefix) is None:
+        prefix += "/"
     pending = [prefix]
     while pending:
         folder = pending.pop()

@@ -82,6 +82,9 @@ class CollectOptions:
     poll_timeout: float = 600.0
     session: boto3.Session | None = None  # the caller's session (default: built from `profile`)
     session_hook: Callable[[boto3.Session], None] | None = None  # called on every session made (events)
+    # called on every client made through AccountClients with (account id, service, client): tests attach
+    # botocore Stubbers to clients of calls moto lacks
+    client_hook: Callable[[str, str, Any], None] | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.parts) - set(PARTS))
@@ -104,6 +107,11 @@ class AccountOutcome:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     organization: dict[str, Any] | None = None
+    # for reads after the collection (activity): clients of the session the account was read with (None
+    # when it could not be reached), of the caller's session, and the regions its resources were read in
+    clients: AccountClients | None = field(default=None, repr=False)
+    caller_clients: AccountClients | None = field(default=None, repr=False)
+    regions: list[str] | None = None
 
 
 class _StaticProvider(CredentialProvider):
@@ -121,25 +129,39 @@ class _StaticProvider(CredentialProvider):
         return self._credentials
 
 
-class _Clients:
-    """Clients of one session, all with the same endpoint, region default and retry configuration."""
+class AccountClients:
+    """Clients of one account's session, all with the same endpoint, region default and retry configuration."""
 
-    def __init__(self, session: boto3.Session, config: Config, endpoint_url: str | None, region: str) -> None:
+    def __init__(
+        self,
+        session: boto3.Session,
+        config: Config,
+        endpoint_url: str | None,
+        region: str,
+        *,
+        account_id: str,
+        hook: Callable[[str, str, Any], None] | None = None,
+    ) -> None:
         self.session = session
         self.config = config
         self.endpoint_url = endpoint_url
         self.region = region
+        self.account_id = account_id
+        self.hook = hook
         self._lock = threading.Lock()  # a boto3 Session is not thread-safe; its clients are
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A new client of `service` (in the home region unless told otherwise)."""
         with self._lock:
-            return self.session.client(
+            made = self.session.client(
                 service,  # type: ignore[call-overload]
                 region_name=region or self.region,
                 endpoint_url=self.endpoint_url,
                 config=self.config,
             )
+        if self.hook is not None:
+            self.hook(self.account_id, service, made)
+        return made
 
 
 def retry_config(options: CollectOptions) -> Config:
@@ -164,7 +186,9 @@ class _Collection:
         if options.session_hook is not None:
             options.session_hook(session)
         self.source_session = session
-        self.clients = _Clients(session, self.config, options.endpoint_url, self.home_region)
+        self.clients = AccountClients(
+            session, self.config, options.endpoint_url, self.home_region, account_id="caller"
+        )
         try:
             identity = self.clients.client("sts").get_caller_identity()
         except NoCredentialsError:
@@ -174,6 +198,8 @@ class _Collection:
         except (ClientError, BotoCoreError) as exc:
             raise ConfigurationError(f"the AWS credentials do not work: {describe_error(exc)}") from None
         self.caller_account = str(identity["Account"])
+        self.clients.account_id = self.caller_account  # known now; later clients are reported under it
+        self.clients.hook = options.client_hook
         self.partition = str(identity["Arn"]).split(":")[1]
         self.shared_warnings: list[str] = []
         self.organization: dict[str, Any] | None = None
@@ -285,12 +311,9 @@ class _Collection:
             self.options.session_hook(session)
         return session
 
-    def regions_of(self, clients: _Clients) -> list[str]:
+    def regions_of(self, clients: AccountClients) -> list[str]:
         """The regions to read resources in: those asked for, else the account's enabled regions."""
-        if self.options.regions:
-            return list(dict.fromkeys(self.options.regions))
-        regions = clients.client("ec2").describe_regions(AllRegions=False)["Regions"]
-        return sorted(str(region["RegionName"]) for region in regions)
+        return account_regions(clients, self.options.regions)
 
     def collect_account(self, account_id: str) -> AccountOutcome:
         """Read one account into a bundle; any failure becomes the outcome's error, never an exception."""
@@ -304,9 +327,10 @@ class _Collection:
             finished_at=started,
             warnings=warnings,
             organization=self.organization,
+            caller_clients=self.clients,
         )
         try:
-            outcome.bundle = self._read_account(account_id, warnings)
+            outcome.bundle = self._read_account(outcome)
         except (_AccountUnreachableError, CollectionError) as exc:
             outcome.error = str(exc)
         except (ClientError, BotoCoreError) as exc:
@@ -319,9 +343,18 @@ class _Collection:
             log.warning("account %s not collected: %s", account_id, outcome.error)
         return outcome
 
-    def _read_account(self, account_id: str, warnings: list[str]) -> dict[str, Any]:
+    def _read_account(self, outcome: AccountOutcome) -> dict[str, Any]:
+        account_id, warnings = outcome.account_id, outcome.warnings
         session = self.session_for(account_id)
-        clients = _Clients(session, self.config, self.options.endpoint_url, self.home_region)
+        clients = AccountClients(
+            session,
+            self.config,
+            self.options.endpoint_url,
+            self.home_region,
+            account_id=account_id,
+            hook=self.options.client_hook,
+        )
+        outcome.clients = clients
         iam = clients.client("iam")
         interval, timeout = self.options.poll_interval, self.options.poll_timeout
         bundle = empty_bundle(account_id)
@@ -342,7 +375,7 @@ class _Collection:
             )
             resources_job: Future[dict[str, Any] | None] | None = None
             if self.wanted("resources"):
-                resources_job = pool.submit(self._resources, session, clients, account_id)
+                resources_job = pool.submit(self._resources, session, clients, outcome)
             details = _result("authorization-details", details_job)
             report = report_job.result()
             users = [str(user["UserName"]) for user in details["UserDetailList"]]
@@ -369,16 +402,26 @@ class _Collection:
             bundle["resources"] = _result("resources", resources_job) if resources_job is not None else None
         return bundle
 
-    def _resources(self, session: boto3.Session, clients: _Clients, account_id: str) -> dict[str, Any]:
-        regions = self.regions_of(clients)
+    def _resources(
+        self, session: boto3.Session, clients: AccountClients, outcome: AccountOutcome
+    ) -> dict[str, Any]:
+        regions = outcome.regions = self.regions_of(clients)
         return collect_resources(
             session,
-            account_id,
+            outcome.account_id,
             regions,
             endpoint_url=self.options.endpoint_url,
             config=self.config,
             max_workers=self.options.max_regions,
         )
+
+
+def account_regions(clients: AccountClients, asked: Sequence[str] | None = None) -> list[str]:
+    """The regions asked for, else those enabled in the clients' account (ec2:DescribeRegions)."""
+    if asked:
+        return list(dict.fromkeys(asked))
+    regions = clients.client("ec2").describe_regions(AllRegions=False)["Regions"]
+    return sorted(str(region["RegionName"]) for region in regions)
 
 
 def _result(part: str, job: Future[T]) -> T:

@@ -1,13 +1,21 @@
 """Least privilege for ourselves: every AWS API call the live collector makes, and the IAM action it needs.
 
 `docs/aws-collector-policy.json` is exactly `collector_policy()` (a test keeps them equal), and a test
-records every call of a collection against moto and checks each is listed here.
+records every call of a collection against moto — CloudTrail activity from a trail bucket and LookupEvents
+included — and checks each is listed here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from permscope.clouds.aws.collect_activity import (
+    LOOKUP_IAM_ACTIONS,
+    TRAIL_BUCKET_IAM_ACTIONS,
+    TRAIL_BUCKET_PLACEHOLDER,
+    trail_bucket_resources,
+)
 from permscope.clouds.aws.collect_resources import RESOURCE_IAM_ACTIONS
 from permscope.clouds.aws.collect_support import CollectionError
 
@@ -40,8 +48,11 @@ COLLECTOR_IAM_ACTIONS: dict[str, str | None] = {
     "identitystore:ListUsers": "identitystore:ListUsers",
     "identitystore:ListGroups": "identitystore:ListGroups",
     "identitystore:ListGroupMemberships": "identitystore:ListGroupMemberships",
+    **LOOKUP_IAM_ACTIONS,  # --lookup-events: per account and region (LookupEvents has no resource-level scope)
+    **TRAIL_BUCKET_IAM_ACTIONS,  # --cloudtrail-s3: on the trail bucket only (its own statement)
 }
 ASSUME_ROLE_SID = "AssumeTheCollectorRoleInMemberAccounts"
+TRAIL_BUCKET_SID = "ReadTheCloudTrailBucket"
 
 
 def api_actions() -> dict[str, str | None]:
@@ -58,10 +69,16 @@ def iam_action(api_call: str) -> str | None:
     return actions[api_call]
 
 
-def collector_policy(role_name: str = "PermscopeCollector") -> dict[str, Any]:
-    """The IAM policy the collector needs: read-only actions on `*`, plus sts:AssumeRole on the collector
-    role of the member accounts."""
-    actions = sorted({action for action in api_actions().values() if action} - {"sts:AssumeRole"})
+def collector_policy(
+    role_name: str = "PermscopeCollector", trail_buckets: Sequence[str] = (TRAIL_BUCKET_PLACEHOLDER,)
+) -> dict[str, Any]:
+    """The IAM policy the collector needs: read-only actions on `*`, sts:AssumeRole on the collector role of
+    the member accounts, and s3:ListBucket / s3:GetObject on the CloudTrail buckets only (`<trail-bucket>`
+    in the documented policy: the bucket of `--cloudtrail-s3`)."""
+    bucket_actions = set(TRAIL_BUCKET_IAM_ACTIONS.values())
+    actions = sorted(
+        {action for action in api_actions().values() if action} - {"sts:AssumeRole"} - bucket_actions
+    )
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -71,6 +88,12 @@ def collector_policy(role_name: str = "PermscopeCollector") -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": ["sts:AssumeRole"],
                 "Resource": f"arn:aws:iam::*:role/{role_name}",
+            },
+            {
+                "Sid": TRAIL_BUCKET_SID,
+                "Effect": "Allow",
+                "Action": sorted(bucket_actions),
+                "Resource": trail_bucket_resources(list(trail_buckets)),
             },
         ],
     }

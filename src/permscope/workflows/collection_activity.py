@@ -1,0 +1,227 @@
+"""CloudTrail activity read during a live AWS collection, once the accounts' inventory is stored.
+
+`permscope collect aws --cloudtrail-s3 URI` reads each trail bucket per collected account (its
+`AWSLogs/[<org id>/]<account>/CloudTrail/` folders) with the credentials of the collected account that owns the
+bucket, else the caller's (see `clouds.aws.collect_activity`); `--lookup-events` reads LookupEvents per
+collected account and region through the session the collector read that account with. Everything goes through
+`workflows.activity` (and so `store.usage.merge_activity`, the one write path for activity), incrementally:
+objects, files and LookupEvents windows counted before are skipped, so collecting again counts nothing twice.
+A failure (a bucket or region the credentials may not read, an unreadable object) is a warning on that
+account's report and never stops the other accounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from permscope.clouds.aws.cloudtrail_sources import parse_s3_uri
+from permscope.clouds.aws.collect import AccountClients, AccountOutcome, account_regions
+from permscope.clouds.aws.collect_activity import bucket_owner, owned_buckets
+from permscope.clouds.aws.collect_support import describe_error
+from permscope.core.errors import ConfigurationError
+from permscope.workflows.activity import SAMPLE, ActivityReport, import_activity_lookup, import_activity_s3
+
+DEFAULT_DAYS = 90  # LookupEvents' event history, and the usage window of `exercised`
+FAILURES_NAMED = 5  # unreadable inputs named per account's warning (the rest are counted)
+
+
+@dataclass(slots=True, kw_only=True)
+class AwsActivityOptions:
+    """CloudTrail activity to read during a collection: trail buckets and/or LookupEvents, from `start`."""
+
+    cloudtrail_s3: Sequence[str] = ()  # s3://bucket/prefix of trail buckets (standard or organization layout)
+    lookup_events: bool = False  # LookupEvents per collected account and region
+    start: datetime | None = None  # None: DEFAULT_DAYS before now
+    end: datetime | None = None  # None: now (LookupEvents: a few minutes before, see workflows.activity)
+
+    def __post_init__(self) -> None:
+        self.cloudtrail_s3 = list(dict.fromkeys(self.cloudtrail_s3))
+        for uri in self.cloudtrail_s3:
+            parse_s3_uri(uri)  # InputError naming the URI, before anything is collected
+        self.start, self.end = _utc(self.start), _utc(self.end)
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ConfigurationError(
+                f"the activity start ({self.start.isoformat()}) is not before its end ({self.end.isoformat()})"
+            )
+
+    @property
+    def wanted(self) -> bool:
+        """Whether any activity is to be read."""
+        return bool(self.cloudtrail_s3) or self.lookup_events
+
+
+@dataclass(slots=True)
+class AccountReach:
+    """What the activity phase keeps of a collected account (not its bundle): how to call AWS as it."""
+
+    account_id: str
+    clients: AccountClients | None  # None: the account could not be reached
+    caller_clients: AccountClients | None
+    regions: list[str] | None
+    buckets: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, outcome: AccountOutcome) -> AccountReach:
+        """The reach of a collection outcome."""
+        return cls(
+            account_id=outcome.account_id,
+            clients=outcome.clients,
+            caller_clients=outcome.caller_clients,
+            regions=outcome.regions,
+            buckets=owned_buckets(outcome.bundle),
+        )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _add(total: ActivityReport, part: ActivityReport) -> None:
+    """Add one import's report to an account's total."""
+    total.sources_found += part.sources_found
+    total.sources_read += part.sources_read
+    total.sources_skipped += part.sources_skipped
+    total.failures.extend(part.failures)
+    total.stats.merge(part.stats)
+    total.systems.update(part.systems)
+    total.systems_created.extend(part.systems_created)
+    total.usage_rows += part.usage_rows
+    total.identities_seen += part.identities_seen
+    total.last_active_raised += part.last_active_raised
+    total.unresolved_actors += part.unresolved_actors
+    total.not_in_inventory += part.not_in_inventory
+    total.sso_sessions_unmatched += part.sso_sessions_unmatched
+    sessions = {*total.sso_sessions_unmatched_sample, *part.sso_sessions_unmatched_sample}
+    total.sso_sessions_unmatched_sample = sorted(sessions)[:SAMPLE]
+    sample = {*total.not_in_inventory_sample, *part.not_in_inventory_sample}
+    total.not_in_inventory_sample = sorted(sample)[:SAMPLE]
+    total.notes.extend(note for note in part.notes if note not in total.notes)
+
+
+def _failures_warning(what: str, failures: list[tuple[str, str]]) -> str:
+    named = "; ".join(f"{source}: {problem}" for source, problem in failures[:FAILURES_NAMED])
+    more = f" (and {len(failures) - FAILURES_NAMED} more)" if len(failures) > FAILURES_NAMED else ""
+    return f"activity: {len(failures)} {what} not read, retried next time: {named}{more}"
+
+
+def _problem(exc: Exception) -> str:
+    """The error in one line; a database error is not an account's problem and is raised again."""
+    if isinstance(exc, SQLAlchemyError):
+        raise exc
+    return describe_error(exc)
+
+
+def import_collected_activity(
+    engine: Engine,
+    options: AwsActivityOptions,
+    reach: Sequence[AccountReach],
+    *,
+    regions: Sequence[str] | None = None,
+    warn: Callable[[str, str], None],
+    now: datetime | None = None,
+) -> dict[str, ActivityReport]:
+    """Import the activity of every account reached (after their inventory is stored); each account's
+    report. `regions`: those the collection was asked for (LookupEvents; None: each account's enabled
+    regions). `warn(account, message)` records a warning on that account's report."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    start = options.start or (moment - timedelta(days=DEFAULT_DAYS)).replace(microsecond=0)
+    reports = {account.account_id: ActivityReport() for account in reach}
+    for uri in options.cloudtrail_s3:
+        _import_bucket(engine, uri, reach, reports, start, options.end, warn)
+    if options.lookup_events:
+        for account in reach:
+            _import_lookup(engine, account, reports[account.account_id], regions, start, options.end, warn)
+    return reports
+
+
+def _bucket_reader(uri: str, reach: Sequence[AccountReach]) -> tuple[str, AccountClients] | None:
+    """Whose credentials read the bucket: the collected account that owns it, else the caller."""
+    bucket, _prefix = parse_s3_uri(uri)
+    owner = bucket_owner(bucket, {account.account_id: account.buckets for account in reach})
+    for account in reach:
+        if account.account_id == owner and account.clients is not None:
+            return owner, account.clients
+    caller = next((account.caller_clients for account in reach if account.caller_clients is not None), None)
+    return (caller.account_id, caller) if caller is not None else None
+
+
+def _import_bucket(
+    engine: Engine,
+    uri: str,
+    reach: Sequence[AccountReach],
+    reports: dict[str, ActivityReport],
+    start: datetime,
+    end: datetime | None,
+    warn: Callable[[str, str], None],
+) -> None:
+    reader = _bucket_reader(uri, reach)
+    if reader is None:
+        return
+    reader_account, clients = reader
+    s3 = clients.client("s3")
+    # each account asks for its own folder: a denial may be for one account's folder only (a bucket policy
+    # by prefix), so a refusal is that account's warning and the next account still asks
+    for account in reach:
+        total = reports[account.account_id]
+        total.notes.append(f"{uri} read with the credentials of account {reader_account}")
+        try:
+            part = import_activity_s3(
+                engine,
+                uri,
+                client=s3,
+                accounts=[account.account_id],
+                start=start.date(),
+                end=end.date() if end is not None else None,
+            )
+        except Exception as exc:  # botocore's errors, PermscopeError: the account's problem, not the run's
+            problem = _problem(exc)
+            warn(
+                account.account_id,
+                f"activity from {uri} not imported (read as account {reader_account}): {problem}",
+            )
+            continue
+        part.notes = [note for note in part.notes if not note.startswith("no CloudTrail log objects")]
+        _add(total, part)
+        if part.failures:
+            warn(account.account_id, _failures_warning(f"log objects of {uri}", part.failures))
+
+
+def _import_lookup(
+    engine: Engine,
+    account: AccountReach,
+    total: ActivityReport,
+    asked: Sequence[str] | None,
+    start: datetime,
+    end: datetime | None,
+    warn: Callable[[str, str], None],
+) -> None:
+    if account.clients is None:
+        warn(account.account_id, "activity: LookupEvents not read (the account could not be reached)")
+        return
+    clients = account.clients
+    try:
+        regions = account.regions or account_regions(clients, asked)
+    except Exception as exc:
+        warn(account.account_id, f"activity: LookupEvents not read (no regions): {_problem(exc)}")
+        return
+    for region in regions:  # one region failing leaves the others (and what it read before) counted
+        try:
+            part = import_activity_lookup(
+                engine,
+                regions=[region],
+                start=start,
+                end=end,
+                account_id=account.account_id,
+                clients={region: clients.client("cloudtrail", region)},
+            )
+        except Exception as exc:
+            warn(account.account_id, f"activity: LookupEvents in {region} not imported: {_problem(exc)}")
+            continue
+        _add(total, part)
