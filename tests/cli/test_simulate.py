@@ -92,6 +92,7 @@ def test_table_says_why(tmp_path: Path) -> None:
     code, out, _ = invoke(str(path), "--format", "table")
     assert code == 0
     for text in (
+        "read - alice reads a report",  # the panel's title: the case's id and name
         "Decision: Allowed",
         "arn:aws:iam::111111111111:user/alice",
         "Identity-based policies",
@@ -112,6 +113,23 @@ def test_table_for_a_denied_batch(tmp_path: Path) -> None:
     assert code == 0
     assert "Decision: ImplicitlyDenied" in out and "does not allow (and must)" in out
     assert "no identity-based policy allows the request" in out
+
+
+def test_table_for_a_resource_match_case() -> None:
+    component = {
+        "id": "rm-1",
+        "suite": "resource_match",
+        "element": "NotResource",
+        "statement_values": ["arn:aws:s3:::reports/*", "arn:aws:s3:::logs/*"],
+        "request": {"resource": "arn:aws:s3:::reports/q1.csv"},
+    }
+    code, out, _ = invoke("-", "--format", "table", stdin=json.dumps(component))
+    assert code == 0
+    assert "rm-1" in out and "Matches: no" in out and "Test:    NotResource" in out
+    rows = [line for line in out.splitlines() if "arn:aws:s3:::" in line and "Request" not in line]
+    assert len(rows) == 2
+    assert "reports/*" in rows[0] and rows[0].rstrip(" │|").endswith("no")
+    assert "logs/*" in rows[1] and rows[1].rstrip(" │|").endswith("yes")
 
 
 def test_bad_line_exits_2_naming_file_and_line(tmp_path: Path) -> None:

@@ -106,6 +106,13 @@ def _statements_table(matches: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _title(outcome: SimulationOutcome, unnamed: str) -> str:
+    """A panel's title: the case's id (else `unnamed`), then its name when it has one."""
+    case_id = outcome.result.get("id")
+    title = str(case_id) if case_id is not None else unnamed
+    return f"{title} - {outcome.name}" if outcome.name else title
+
+
 def render_component(outcome: SimulationOutcome) -> Panel:
     """A condition_operator or resource_match case: does it match, value by value."""
     result = outcome.result
@@ -120,10 +127,7 @@ def render_component(outcome: SimulationOutcome) -> Panel:
     values.add_column("Matches")
     for entry in result.get("per_value", []):
         values.add_row(str(entry.get("value", entry.get("resource"))), "yes" if entry["matches"] else "no")
-    title = str(result["id"]) if result.get("id") is not None else "case"
-    if outcome.name:
-        title += f" - {outcome.name}"
-    return Panel(Group(heading, values), title=title, title_align="left")
+    return Panel(Group(heading, values), title=_title(outcome, "case"), title_align="left")
 
 
 def render_table(outcome: SimulationOutcome) -> Panel:
@@ -152,10 +156,7 @@ def render_table(outcome: SimulationOutcome) -> Panel:
     if explanation["notes"]:
         parts.append(Text("Why:", style="bold"))
         parts.extend(Text(f"  - {note}") for note in explanation["notes"])
-    title = str(result["id"]) if result.get("id") is not None else "request"
-    if outcome.name:
-        title += f" - {outcome.name}"
-    return Panel(Group(*parts), title=title, title_align="left")
+    return Panel(Group(*parts), title=_title(outcome, "request"), title_align="left")
 
 
 @app.command("aws")

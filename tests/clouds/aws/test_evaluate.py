@@ -39,6 +39,7 @@ KMS_ALIAS = "https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias
 RESOURCE_ELEMENT = (
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html"
 )
+NOT_ACTION = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html"
 
 ACCOUNT = "111111111111"
 OTHER = "222222222222"
@@ -148,6 +149,22 @@ ROWS: dict[str, Row] = {
     ),
     "identity deny overrides a resource grant to the user": Row(
         DENYALLOW, Decision.EXPLICITLY_DENIED, identity=[deny()], resource_policy=[NAMES_USER]
+    ),
+    "NotAction allow covers the actions it does not name": Row(
+        NOT_ACTION, Decision.ALLOWED, identity=[{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]
+    ),
+    "NotAction allow does not cover the actions it names": Row(
+        NOT_ACTION,
+        Decision.IMPLICITLY_DENIED,
+        action="iam:PassRole",
+        identity=[{"Effect": "Allow", "NotAction": ["s3:*", "IAM:*"], "Resource": "*"}],
+        not_allowed_by=("identity",),
+    ),
+    "NotAction deny spares only the actions it names": Row(
+        NOT_ACTION,
+        Decision.EXPLICITLY_DENIED,
+        identity=[allow("*"), {"Effect": "Deny", "NotAction": "iam:Get*", "Resource": "*"}],
+        denied_by=("identity",),
     ),
     # --- same-account resource-based policies, by the principal they name
     "resource policy naming the user grants on its own": Row(

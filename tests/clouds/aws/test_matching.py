@@ -12,6 +12,7 @@ from permscope.clouds.aws.matching import (
     actions_match,
     glob_contains,
     globs_intersect,
+    resource_element_applies,
     resource_matches,
     resource_value_match,
     statement_resource_matches,
@@ -190,6 +191,7 @@ GLOBS = [
     ("*", "abc", True, True),
     ("abc", "*", True, False),
     ("a?c", "a*", True, False),
+    ("a?", "a*", True, False),  # a ? covers one character, not the empty or longer runs of a *
     ("a*", "a?c", True, True),
     ("*?", "?*", True, True),  # the same language, written differently
     ("a*b*c", "a*c", True, False),
@@ -254,8 +256,17 @@ def test_resource_is_any_value_not_resource_is_no_value() -> None:
     missing = ["arn:aws:s3:::home/${aws:username}"]
     assert statement_resource_results("Resource", missing, "arn:aws:s3:::home/x") == (False,)
     assert statement_resource_results("NotResource", missing, "arn:aws:s3:::home/x") == (False,)
+    # The per-value results decide the element the same way statement_resource_matches does.
+    for element in ("Resource", "NotResource"):
+        for request in (f"{BUCKET}/b", f"{BUCKET}/c"):
+            per_value = statement_resource_results(element, values, request)
+            expected = statement_resource_matches(element, values, request)
+            assert resource_element_applies(element, per_value) is expected
+    assert not resource_element_applies("NotResource", (True, False))
     with pytest.raises(ValueError, match="Resource or NotResource"):
         statement_resource_matches("Resources", values, BUCKET)
+    with pytest.raises(ValueError, match="Resource or NotResource"):
+        statement_resource_results("Resources", values, BUCKET)
 
 
 def test_hostile_wildcard_patterns_finish() -> None:

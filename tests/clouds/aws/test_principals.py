@@ -90,6 +90,7 @@ SERVICE = parse_caller("ec2.amazonaws.com")
         (Principals(wildcard=False, aws=(f"arn:aws:iam::{ACCOUNT}:role/deployer",)), SESSION, Grant.ROLE),
         (Principals(wildcard=False, aws=(f"arn:aws:iam::{ACCOUNT}:role/app/deployer",)), ROLE, Grant.ROLE),
         (Principals(wildcard=False, aws=("arn:aws:iam::222222222222:role/deployer",)), SESSION, Grant.NONE),
+        (Principals(wildcard=False, aws=(f"arn:aws-cn:iam::{ACCOUNT}:role/deployer",)), SESSION, Grant.NONE),
         (Principals(wildcard=False, aws=(f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/build-1",)), SESSION,
          Grant.DIRECT),
         (Principals(wildcard=False, aws=(f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/build-2",)), SESSION,

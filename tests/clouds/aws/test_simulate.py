@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from permscope.clouds.aws import simulate as simulate_module
 from permscope.clouds.aws.simulate import (
     _POLICY_SETS,
     _parse_cached,
@@ -193,6 +194,20 @@ def test_identical_policy_sets_are_read_once_per_batch() -> None:
     assert len(_POLICY_SETS) == 2
     clear_caches()
     assert not _POLICY_SETS
+
+
+def test_shared_policy_sets_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_caches()
+    monkeypatch.setattr(simulate_module, "MAX_SHARED_POLICY_SETS", 2)
+    for action in ("s3:GetObject", "s3:PutObject", "s3:ListBucket"):
+        case = base_case()
+        case["policies"]["identity"][0]["document"]["Statement"][0]["Action"] = action
+        assert simulate_case(case)["decision"] == (
+            "Allowed" if action == "s3:GetObject" else "ImplicitlyDenied"
+        )
+    assert len(_POLICY_SETS) == 2  # the oldest set was dropped
+    assert all(b"s3:GetObject" not in key for key in _POLICY_SETS)
+    clear_caches()
 
 
 def test_json_answer_is_the_dict_answer_encoded() -> None:

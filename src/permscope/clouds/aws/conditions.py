@@ -93,8 +93,6 @@ def parse_operator(operator: str) -> ParsedOperator:
         return unknown
     qualifier_text, base, if_exists = shape.group(1), shape.group(2), shape.group(3) is not None
     entry = _OPERATORS.get(base)
-    if entry is None and if_exists:  # e.g. a base name that itself ends in "IfExists" does not exist
-        return unknown
     if entry is None:
         return unknown
     family, comparison, negated = entry
@@ -269,7 +267,10 @@ def _scalar_holds(
     context: RequestContext,
     variables: bool,
 ) -> bool:
-    """One request value against all policy values: OR for positive operators, NOR for negated ones."""
+    """One request value against all policy values: OR for positive operators, NOR for negated ones.
+
+    The short-circuiting form of `_value_results` (kept as plain loops: this is the evaluator's hot path).
+    """
     if parsed.negated:
         for policy_value in policy_values:
             matched = _positive_match(parsed, policy_value, request, context, variables)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from permscope.clouds.aws import service_rules
 from permscope.clouds.aws.conditions import conditions_match
 from permscope.clouds.aws.explanation import Decision, EvaluationResult, Explanation, StatementMatch
-from permscope.clouds.aws.matching import action_matches, statement_resource_matches
+from permscope.clouds.aws.matching import actions_match, statement_resource_matches
 from permscope.clouds.aws.policy import PolicyDocument, PolicyType, Statement
 from permscope.clouds.aws.principals import Caller, CallerKind, Grant, parse_caller, principal_grant
 from permscope.clouds.aws.variables import RequestContext
@@ -140,17 +140,11 @@ class _Run:
     def statement_grant(self, statement: Statement, policy: PolicyDocument, principal: str,
                         boundary_set: bool) -> tuple[Grant, tuple[str, ...]]:  # fmt: skip
         """How `statement` applies to the request (Grant NONE: it does not) and the condition keys it used."""
-        action = self.action
         if statement.actions is not None:
-            for pattern in statement.actions:
-                if action_matches(pattern, action):
-                    break
-            else:
+            if not actions_match(statement.actions, self.action):
                 return _NO_GRANT
-        elif statement.not_actions is not None:
-            for pattern in statement.not_actions:
-                if action_matches(pattern, action):
-                    return _NO_GRANT
+        elif statement.not_actions is not None and actions_match(statement.not_actions, self.action):
+            return _NO_GRANT
         if not self._resource_applies(statement, policy):
             return _NO_GRANT
         grant = (

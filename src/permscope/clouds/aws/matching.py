@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from functools import lru_cache
 
@@ -157,13 +157,9 @@ def unescape_glob(glob: str) -> str:
     return re.sub(r"\\(.)", r"\1", glob, flags=re.DOTALL)
 
 
-@lru_cache(maxsize=16_384)
-def globs_intersect(first: str, second: str) -> bool:
-    """True when some string matches both escaped globs."""
-    a, b = _tokens(first), _tokens(second)
-    n, m = len(a), len(b)
-    if (n + 1) * (m + 1) > MAX_WILDCARD_STATES:
-        return True  # too large to decide: assume they may overlap (the permissive answer for an Allow)
+def _reaches_end(n: int, m: int, successors: Callable[[int, int], Iterable[tuple[int, int]]]) -> bool:
+    """True when a depth-first walk over position pairs (i, j), from (0, 0) along `successors`, reaches
+    (n, m): the shared search of the two glob comparisons below."""
     seen: set[tuple[int, int]] = set()
     stack = [(0, 0)]
     while stack:
@@ -171,20 +167,33 @@ def globs_intersect(first: str, second: str) -> bool:
         if state in seen:
             continue
         seen.add(state)
-        i, j = state
-        if i == n and j == m:
+        if state == (n, m):
             return True
+        stack.extend(successors(*state))
+    return False
+
+
+@lru_cache(maxsize=16_384)
+def globs_intersect(first: str, second: str) -> bool:
+    """True when some string matches both escaped globs."""
+    a, b = _tokens(first), _tokens(second)
+    n, m = len(a), len(b)
+    if (n + 1) * (m + 1) > MAX_WILDCARD_STATES:
+        return True  # too large to decide: assume they may overlap (the permissive answer for an Allow)
+
+    def successors(i: int, j: int) -> Iterator[tuple[int, int]]:
         ai = a[i] if i < n else None
         bj = b[j] if j < m else None
         if ai == _STAR:
-            stack.append((i + 1, j))
+            yield i + 1, j
         if bj == _STAR:
-            stack.append((i, j + 1))
+            yield i, j + 1
         if ai is None or bj is None or (ai == _STAR and bj == _STAR):
-            continue
+            return
         if ai in (_STAR, _ANY) or bj in (_STAR, _ANY) or ai == bj:
-            stack.append((i if ai == _STAR else i + 1, j if bj == _STAR else j + 1))
-    return False
+            yield (i if ai == _STAR else i + 1), (j if bj == _STAR else j + 1)
+
+    return _reaches_end(n, m, successors)
 
 
 @lru_cache(maxsize=16_384)
@@ -198,28 +207,21 @@ def glob_contains(outer: str, inner: str) -> bool:
     n, m = len(p), len(r)
     if (n + 1) * (m + 1) > MAX_WILDCARD_STATES:
         return False  # too large to decide: do not claim containment (the cautious answer for a Deny)
-    seen: set[tuple[int, int]] = set()
-    stack = [(0, 0)]
-    while stack:
-        state = stack.pop()
-        if state in seen:
-            continue
-        seen.add(state)
-        i, j = state
+
+    def successors(i: int, j: int) -> Iterator[tuple[int, int]]:
         if i == n:
-            if j == m:
-                return True
-            continue
+            return
         token = p[i]
         if token == _STAR:
-            stack.append((i + 1, j))
+            yield i + 1, j
             if j < m:
-                stack.append((i, j + 1))
+                yield i, j + 1
         elif j < m:
             other = r[j]
             if (token == _ANY and other != _STAR) or token == other:
-                stack.append((i + 1, j + 1))
-    return False
+                yield i + 1, j + 1
+
+    return _reaches_end(n, m, successors)
 
 
 # ---------------------------------------------------------------------------------------------- ARNs
@@ -353,6 +355,46 @@ def resource_matches(
     return outcome is ValueMatch.MATCH
 
 
+def _element_mode(element: str, effect: str) -> tuple[bool, bool]:
+    """(negated, superset) for a Resource / NotResource element of an Allow / Deny statement.
+
+    Resource+Allow and NotResource+Deny ask for an overlap with the request; the other two ask for coverage.
+    """
+    if element not in ("Resource", "NotResource"):
+        raise ValueError(f"element must be Resource or NotResource, not {element!r}")
+    negated = element == "NotResource"
+    return negated, (effect == "Allow") == negated
+
+
+def _value_counts(
+    value: str,
+    resource: str,
+    context: RequestContext | None,
+    negated: bool,
+    superset: bool,
+    policy_type: PolicyType | str | None,
+    variables: bool,
+    request_wildcards: bool,
+) -> bool:
+    """Whether one Resource / NotResource value lets the statement apply (an unusable value never does)."""
+    outcome = resource_value_match(
+        value,
+        resource,
+        context,
+        variables=variables,
+        policy_type=policy_type,
+        superset=superset,
+        request_wildcards=request_wildcards,
+    )
+    return outcome is not ValueMatch.ERROR and (outcome is ValueMatch.MATCH) != negated
+
+
+def resource_element_applies(element: str, value_counts: Iterable[bool]) -> bool:
+    """True when a Resource (any value counts) / NotResource (every value counts) element covers the
+    request, given each value's result from `statement_resource_results`."""
+    return all(value_counts) if element == "NotResource" else any(value_counts)
+
+
 def statement_resource_results(
     element: str,
     values: Sequence[str],
@@ -370,27 +412,11 @@ def statement_resource_results(
     value counts for neither). An Allow applies when some resource the request names qualifies, a Deny
     only when all of them do (this matters for wildcard requests only).
     """
-    if element not in ("Resource", "NotResource"):
-        raise ValueError(f"element must be Resource or NotResource, not {element!r}")
-    negated = element == "NotResource"
-    # Resource+Allow and NotResource+Deny ask for an overlap; the other two ask for coverage.
-    superset = (effect == "Allow") == negated
-    results: list[bool] = []
-    for value in values:
-        outcome = resource_value_match(
-            value,
-            resource,
-            context,
-            variables=variables,
-            policy_type=policy_type,
-            superset=superset,
-            request_wildcards=request_wildcards,
-        )
-        if outcome is ValueMatch.ERROR:
-            results.append(False)
-        else:
-            results.append((outcome is ValueMatch.MATCH) != negated)
-    return tuple(results)
+    negated, superset = _element_mode(element, effect)
+    return tuple(
+        _value_counts(value, resource, context, negated, superset, policy_type, variables, request_wildcards)
+        for value in values
+    )
 
 
 def statement_resource_matches(
@@ -404,24 +430,18 @@ def statement_resource_matches(
     variables: bool = True,
     request_wildcards: bool = True,
 ) -> bool:
-    """True when a statement's Resource (any value) / NotResource (every value) element covers the request."""
-    if element not in ("Resource", "NotResource"):
-        raise ValueError(f"element must be Resource or NotResource, not {element!r}")
-    negated = element == "NotResource"
-    superset = (effect == "Allow") == negated
+    """True when a statement's Resource (any value) / NotResource (every value) element covers the request.
+
+    The short-circuiting form of `resource_element_applies(element, statement_resource_results(...))`,
+    kept as a plain loop: this is the evaluator's hot path.
+    """
+    negated, superset = _element_mode(element, effect)
     for value in values:
         if value == "*" and not negated:
             return True
-        outcome = resource_value_match(
-            value,
-            resource,
-            context,
-            variables=variables,
-            policy_type=policy_type,
-            superset=superset,
-            request_wildcards=request_wildcards,
+        counts = _value_counts(
+            value, resource, context, negated, superset, policy_type, variables, request_wildcards
         )
-        counts = outcome is not ValueMatch.ERROR and (outcome is ValueMatch.MATCH) != negated
         if counts and not negated:
             return True  # Resource: any value
         if not counts and negated:

@@ -22,9 +22,8 @@ class CallerKind(StrEnum):
     """The kind of principal that makes a request."""
 
     USER = "user"
-    ROLE = (
-        "role"  # a role ARN given as the caller: read as a session of that role whose session ARN is unknown
-    )
+    # A role ARN given as the caller: read as a session of that role whose session ARN is unknown.
+    ROLE = "role"
     ROLE_SESSION = "roleSession"  # arn:aws:sts::<account>:assumed-role/<role>/<session>
     FEDERATED_USER = "federatedUser"  # arn:aws:sts::<account>:federated-user/<name> (GetFederationToken)
     ROOT = "root"  # arn:aws:iam::<account>:root, the account's root user

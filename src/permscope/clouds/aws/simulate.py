@@ -271,11 +271,16 @@ def clear_caches() -> None:
     _parse_cached.cache_clear()
 
 
-def simulate_case_json(case: Mapping[str, Any], *, source: str | None = None) -> bytes:
-    """simulate_case's answer encoded as compact JSON (orjson writes the result's dataclasses directly)."""
+def _case_source(case: object, source: str | None) -> str:
+    """The name a case's errors use (`source`, else the case's id); InputError when it is not an object."""
     if not _is_map(case):
         raise InputError(source or "case", "a case must be a JSON object")
-    where = source if source is not None else str(case.get("id") or "case")
+    return source if source is not None else str(case.get("id") or "case")
+
+
+def simulate_case_json(case: Mapping[str, Any], *, source: str | None = None) -> bytes:
+    """simulate_case's answer encoded as compact JSON (orjson writes the result's dataclasses directly)."""
+    where = _case_source(case, source)
     if is_component_case(case):
         return orjson.dumps(simulate_component(case, where))
     result = evaluate(_request(case, where), _shared_policies(case.get("policies"), where))
@@ -291,9 +296,7 @@ def simulate_case(case: Mapping[str, Any], *, source: str | None = None) -> dict
     InputError naming `source` (default: the case's id) and the field that is wrong. Parsed policies are
     kept (by content) for the next case that uses the same ones.
     """
-    if not _is_map(case):
-        raise InputError(source or "case", "a case must be a JSON object")
-    where = source if source is not None else str(case.get("id") or "case")
+    where = _case_source(case, source)
     if is_component_case(case):
         return simulate_component(case, where)
     request = _request(case, where)

@@ -12,11 +12,11 @@ Their answers are {"id", "matches", "per_value": [{"value", "matches"}]} and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from permscope.clouds.aws.conditions import RequestContext, operator_matches, operator_value_results
-from permscope.clouds.aws.matching import statement_resource_matches, statement_resource_results
+from permscope.clouds.aws.matching import resource_element_applies, statement_resource_results
 from permscope.clouds.aws.policy import PolicyType
 from permscope.core.errors import InputError
 
@@ -96,13 +96,10 @@ def _resource_case(case: Mapping[str, Any], source: str) -> dict[str, object]:
     }
     context = _context(request.get("context"), source)
     resource: str = request["resource"]
-    matched = statement_resource_matches(str(element), values, resource, context, **arguments)
-    per_value: Sequence[bool] = statement_resource_results(
-        str(element), values, resource, context, **arguments
-    )
+    per_value = statement_resource_results(str(element), values, resource, context, **arguments)
     return {
         "id": case.get("id"),
-        "statement_matches": matched,
+        "statement_matches": resource_element_applies(str(element), per_value),
         "per_value": [{"resource": v, "matches": m} for v, m in zip(values, per_value, strict=True)],
     }
 
