@@ -131,6 +131,11 @@ def test_unknown_identity_or_wrong_collection_is_404(client: TestClient, invento
         404,
         "itemNotFound",
     )
+    assert_error(
+        client.get(f"{P}/associatedIdentities/users/not-an-opaque-id!/effectivePermissions"),
+        404,
+        "itemNotFound",
+    )
 
 
 def test_needs_a_key(engine: Engine, inventory: None) -> None:
@@ -146,6 +151,8 @@ def test_documented_in_openapi(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     documented = [path for path in paths if path.endswith("/effectivePermissions")]
     assert len(documented) == 6
+    for path in documented:
+        assert "services" in [parameter["name"] for parameter in paths[path]["get"]["parameters"]], path
 
 
 def test_action_summary_counts_what_the_engine_granted(

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from permscope.core.errors import NotFoundError
 from permscope.core.inventory import IdentityKind
 from permscope.store import queries
-from permscope.store.tables import AuthorizationSystemRow, EffectivePermissionRow, IdentityRow
+from permscope.store.effective import permission_counts
+from permscope.store.tables import AuthorizationSystemRow, IdentityRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,27 +99,21 @@ def list_identities(
         query = queries.identities(system_pk, kinds).order_by(
             IdentityRow.kind, IdentityRow.display_name, IdentityRow.external_id
         )
-        counts = {
-            identity: (granted, high)
-            for identity, granted, high in session.execute(
-                select(
-                    EffectivePermissionRow.identity_external_id,
-                    EffectivePermissionRow.granted_count,
-                    EffectivePermissionRow.high_severity_count,
-                ).where(EffectivePermissionRow.system_pk == system_pk)
+        counts = permission_counts(session, system_pk)
+        summaries = []
+        for row in session.execute(query).scalars():
+            stored = counts.get(row.external_id)
+            summaries.append(
+                IdentitySummary(
+                    external_id=row.external_id,
+                    kind=row.kind,
+                    display_name=row.display_name,
+                    source=row.source,
+                    created_at=row.created_at,
+                    last_active_at=row.last_active_at,
+                    managed_by_cloud=row.managed_by_cloud,
+                    granted=stored.granted if stored is not None else None,
+                    high_severity=stored.high_severity if stored is not None else None,
+                )
             )
-        }
-        return [
-            IdentitySummary(
-                external_id=row.external_id,
-                kind=row.kind,
-                display_name=row.display_name,
-                source=row.source,
-                created_at=row.created_at,
-                last_active_at=row.last_active_at,
-                managed_by_cloud=row.managed_by_cloud,
-                granted=counts.get(row.external_id, (None, None))[0],
-                high_severity=counts.get(row.external_id, (None, None))[1],
-            )
-            for row in session.execute(query).scalars()
-        ]
+        return summaries

@@ -540,7 +540,8 @@ def stored_permissions(engine: Engine, system_id: str, external_id: str) -> Stor
         if row.catalog_version != index.version:
             raise ConfigurationError(
                 f"the effective permissions of AWS account {system_id!r} were computed with action catalogue "
-                f"{row.catalog_version}, the installed one is {index.version}: recompute them"
+                f"{row.catalog_version}, the installed one is {index.version}: recompute them by importing or "
+                "collecting the account again (`permscope import aws ...` or `permscope collect aws ...`)"
             )
         bitsets = (
             (GrantStatus.ALL_RESOURCES, unpack(row.all_resources_actions)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -174,35 +175,64 @@ def _identity_response(
     )
 
 
-def _identity_by_id(collection: str) -> Callable[..., GraphJSONResponse]:
+def _opaque_external_id(what: str) -> Callable[[str], str]:
+    """A dependency reading the externalId inside the path's `{identity_id}` (404 naming `what` when not one)."""
+
+    def external_id(identity_id: str) -> str:
+        return opaque_key(identity_id, what)
+
+    return external_id
+
+
+def _alternate_external_id(key: str) -> str:
+    """A dependency reading the externalId of the path's `(externalId='...')` key."""
+    return alternate_key(key)
+
+
+def _identity_get(collection: str, address: Callable[..., str]) -> Callable[..., GraphJSONResponse]:
     def handler(
-        identity_id: str,
         request: Request,
         system: AuthorizationSystemRow = Depends(aws_system),
+        external_id: str = Depends(address),
         session: Session = Depends(get_session),
         settings: Settings = Depends(get_settings),
     ) -> GraphJSONResponse:
-        external_id = opaque_key(identity_id, "identity")
         return _identity_response(request, session, system, collection, external_id, settings)
 
-    handler.__doc__ = f"One identity of associatedIdentities/{collection} by id (base64 of its externalId)."
-    return handler
-
-
-def _identity_by_key(collection: str) -> Callable[..., GraphJSONResponse]:
-    def handler(
-        key: str,
-        request: Request,
-        system: AuthorizationSystemRow = Depends(aws_system),
-        session: Session = Depends(get_session),
-        settings: Settings = Depends(get_settings),
-    ) -> GraphJSONResponse:
-        return _identity_response(request, session, system, collection, alternate_key(key), settings)
-
     handler.__doc__ = (
-        f"One identity of associatedIdentities/{collection} by `(externalId='...')` (e.g. an ARN)."
+        f"One identity of associatedIdentities/{collection} by id (base64 of its externalId) "
+        "or by `(externalId='...')` (e.g. an ARN)."
     )
     return handler
+
+
+def _add_addressed_routes(
+    base: str,
+    tail: str,
+    handler_for: Callable[[Callable[..., str]], Callable[..., GraphJSONResponse]],
+    *,
+    what: str,
+    response_model: Any,
+    name: str,
+    summary: str,
+) -> None:
+    """Register `{base}(externalId=...){tail}` and `{base}/{identity_id}{tail}`, one handler each."""
+    router.add_api_route(
+        base + "(externalId={key:path})" + tail,
+        handler_for(_alternate_external_id),
+        methods=["GET"],
+        response_model=response_model,
+        name=f"{name}_by_external_id",
+        summary=f"{summary}, by externalId",
+    )
+    router.add_api_route(
+        base + "/{identity_id}" + tail,
+        handler_for(_opaque_external_id(what)),
+        methods=["GET"],
+        response_model=response_model,
+        name=name,
+        summary=summary,
+    )
 
 
 def _assumable_roles(
@@ -231,36 +261,31 @@ def _assumable_roles(
     )
 
 
-@router.get(
-    "/associatedIdentities/users/{identity_id}/assumableRoles", response_model=CollectionPage[AwsIdentity]
-)
-def assumable_roles_by_id(
-    identity_id: str,
-    request: Request,
-    system: AuthorizationSystemRow = Depends(aws_system),
-    session: Session = Depends(get_session),
-    engine: Engine = Depends(get_engine),
-    settings: Settings = Depends(get_settings),
-) -> GraphJSONResponse:
-    """The roles (awsRole) a user may assume: the role trusts the user and the user may call sts:AssumeRole."""
-    external_id = opaque_key(identity_id, "user")
-    return _assumable_roles(external_id, request, system, session, engine, settings)
+def _assumable_roles_get(address: Callable[..., str]) -> Callable[..., GraphJSONResponse]:
+    def handler(
+        request: Request,
+        system: AuthorizationSystemRow = Depends(aws_system),
+        external_id: str = Depends(address),
+        session: Session = Depends(get_session),
+        engine: Engine = Depends(get_engine),
+        settings: Settings = Depends(get_settings),
+    ) -> GraphJSONResponse:
+        """The roles (awsRole) a user may assume: the role trusts the user and the user may call
+        sts:AssumeRole. The user is addressed by id (base64 of its externalId) or `(externalId='...')`."""
+        return _assumable_roles(external_id, request, system, session, engine, settings)
+
+    return handler
 
 
-@router.get(
-    "/associatedIdentities/users(externalId={key:path})/assumableRoles",
+_add_addressed_routes(
+    "/associatedIdentities/users",
+    "/assumableRoles",
+    _assumable_roles_get,
+    what="user",
     response_model=CollectionPage[AwsIdentity],
+    name="assumable_roles",
+    summary="Roles a user of associatedIdentities/users may assume",
 )
-def assumable_roles_by_key(
-    key: str,
-    request: Request,
-    system: AuthorizationSystemRow = Depends(aws_system),
-    session: Session = Depends(get_session),
-    engine: Engine = Depends(get_engine),
-    settings: Settings = Depends(get_settings),
-) -> GraphJSONResponse:
-    """The roles a user (addressed by externalId) may assume."""
-    return _assumable_roles(alternate_key(key), request, system, session, engine, settings)
 
 
 for _name, _kinds in IDENTITY_SETS.items():
@@ -273,18 +298,11 @@ for _name, _kinds in IDENTITY_SETS.items():
         name=f"list_aws_{_name}",
         summary=f"List associatedIdentities/{_name}",
     )
-    router.add_api_route(
-        _base + "(externalId={key:path})",
-        _identity_by_key(_name),
-        methods=["GET"],
-        response_model=AwsIdentity,
-        name=f"get_aws_{_name}_by_external_id",
-        summary=f"Get one of associatedIdentities/{_name} by externalId",
-    )
-    router.add_api_route(
-        _base + "/{identity_id}",
-        _identity_by_id(_name),
-        methods=["GET"],
+    _add_addressed_routes(
+        _base,
+        "",
+        partial(_identity_get, _name),
+        what="identity",
         response_model=AwsIdentity,
         name=f"get_aws_{_name}",
         summary=f"Get one of associatedIdentities/{_name}",
@@ -435,70 +453,43 @@ EFFECTIVE_DESCRIPTION = (
 
 
 def _effective_permissions(
-    request: Request,
     engine: Engine,
     session: Session,
     system: AuthorizationSystemRow,
     collection: str,
     key: str,
+    services: str | None,
 ) -> GraphJSONResponse:
     row = queries.find_identity(session, system.id, IDENTITY_SETS[collection], key)
     if row is None:
         raise not_found(f"identity {key!r} not found in associatedIdentities/{collection}")
-    wanted = request.query_params.get("services")
-    services = [name.strip() for name in wanted.split(",") if name.strip()] if wanted else None
-    found = effective.identity_permissions(engine, system.system_id, row.external_id, services=services)
+    prefixes = [name.strip() for name in services.split(",") if name.strip()] if services else None
+    found = effective.identity_permissions(engine, system.system_id, row.external_id, services=prefixes)
     body = {"@odata.context": _context(system, f"associatedIdentities/{collection}/effectivePermissions")}
     body.update(found.to_dict())
     return GraphJSONResponse(body)
 
 
-def _effective_by_id(collection: str) -> Callable[..., GraphJSONResponse]:
+def _effective_get(collection: str, address: Callable[..., str]) -> Callable[..., GraphJSONResponse]:
     def handler(
-        identity_id: str,
-        request: Request,
         services: str | None = None,
         system: AuthorizationSystemRow = Depends(aws_system),
+        external_id: str = Depends(address),
         session: Session = Depends(get_session),
         engine: Engine = Depends(get_engine),
     ) -> GraphJSONResponse:
-        return _effective_permissions(
-            request, engine, session, system, collection, opaque_key(identity_id, "identity")
-        )
-
-    handler.__doc__ = EFFECTIVE_DESCRIPTION
-    return handler
-
-
-def _effective_by_key(collection: str) -> Callable[..., GraphJSONResponse]:
-    def handler(
-        key: str,
-        request: Request,
-        services: str | None = None,
-        system: AuthorizationSystemRow = Depends(aws_system),
-        session: Session = Depends(get_session),
-        engine: Engine = Depends(get_engine),
-    ) -> GraphJSONResponse:
-        return _effective_permissions(request, engine, session, system, collection, alternate_key(key))
+        return _effective_permissions(engine, session, system, collection, external_id, services)
 
     handler.__doc__ = EFFECTIVE_DESCRIPTION
     return handler
 
 
 for _name in IDENTITY_SETS:
-    _base = f"/associatedIdentities/{_name}"
-    router.add_api_route(
-        _base + "(externalId={key:path})/effectivePermissions",
-        _effective_by_key(_name),
-        methods=["GET"],
-        response_model=EffectivePermissionsModel,
-        name=f"effective_permissions_aws_{_name}_by_external_id",
-        summary=f"Effective permissions of one of associatedIdentities/{_name} (by externalId; extension)",
-    )
-    router.add_api_route(
-        _base + "/{identity_id}/effectivePermissions",
-        _effective_by_id(_name),
-        methods=["GET"],
+    _add_addressed_routes(
+        f"/associatedIdentities/{_name}",
+        "/effectivePermissions",
+        partial(_effective_get, _name),
+        what="identity",
         response_model=EffectivePermissionsModel,
         name=f"effective_permissions_aws_{_name}",
         summary=f"Effective permissions of one of associatedIdentities/{_name} (extension)",
