@@ -447,6 +447,33 @@ def test_auto_approve_rules_approve_requests_inside_them(engine: Engine, keys: d
         )
 
 
+def test_an_auto_approve_rule_admits_only_globs_it_wholly_covers(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    add_rule(
+        engine,
+        RuleSpec(
+            name="one-letter reports",
+            max_duration=timedelta(hours=2),
+            cloud="aws",
+            system_id=ACCOUNT,
+            actions=("s3:GetObject",),
+            resources=("arn:aws:s3:::reports/?", "arn:aws:s3:::logs-[a]"),
+        ),
+        created_by="root",
+    )
+
+    def status(*resources: str) -> str:
+        body = statements_body(resources=resources)
+        return create_request(engine, keys["alice"].principal, body, config=CONFIG, now=START).request.status
+
+    assert status("arn:aws:s3:::reports/a") == "approved"
+    assert status("arn:aws:s3:::logs-[a]") == "approved"  # `[` is no character class, as in IAM
+    assert status("arn:aws:s3:::logs-a") == "submitted"
+    assert status("arn:aws:s3:::reports/*") == "submitted"  # `?` covers one character, not any run
+    assert status("arn:aws:s3:::reports/?") == "approved"
+
+
 def test_each_caller_reads_what_its_roles_allow(engine: Engine, keys: dict[str, Key]) -> None:
     mine, bobs = _submit(engine, keys["alice"]), _submit(engine, keys["bob"])
 

@@ -266,6 +266,10 @@ def show_command(
 ) -> None:
     """One request with its change history, what was granted, and its scheduled jobs."""
     record = workflow.get_record(engine_of(ctx), _actor(None), request_id, detail=True)
+    jobs = [
+        {"kind": j.kind, "status": j.status, "due": j.due_at, "attempts": j.attempts, "error": j.last_error}
+        for j in record.jobs
+    ]
     if fmt is OutputFormat.JSON:
         body = request_to_wire(record.request, record.step)
         body["changes"] = [change_to_wire(change) for change in record.changes]
@@ -280,16 +284,7 @@ def show_command(
             }
             for g in record.grants
         ]
-        body["jobs"] = [
-            {
-                "kind": j.kind,
-                "status": j.status,
-                "due": j.due_at,
-                "attempts": j.attempts,
-                "error": j.last_error,
-            }
-            for j in record.jobs
-        ]
+        body["jobs"] = jobs
         print_json(body)
         return
     render(fmt, [_row(record)], COLUMNS, title="Permissions request")
@@ -328,17 +323,7 @@ def show_command(
             [("kind", "Kind"), ("target", "Item"), ("on", "On"), ("state", "State"), ("note", "Note")],
             title="Grant items",
         )
-    if record.jobs:
-        jobs = [
-            {
-                "kind": j.kind,
-                "status": j.status,
-                "due": j.due_at,
-                "attempts": j.attempts,
-                "error": j.last_error,
-            }
-            for j in record.jobs
-        ]
+    if jobs:
         render(
             fmt,
             jobs,
@@ -465,5 +450,5 @@ def rules_list_command(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) ->
 def rules_remove_command(ctx: typer.Context, rule_id: int = typer.Argument(..., help="The rule id")) -> None:
     """Remove an auto-approve rule."""
     if not remove_rule(engine_of(ctx), rule_id):
-        raise InputError(f"rule {rule_id}", "no such rule")
+        raise InputError(f"rule {rule_id}", "no such rule (`permscope requests rules list` shows their ids)")
     typer.echo(f"removed rule {rule_id}")

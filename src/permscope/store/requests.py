@@ -164,6 +164,22 @@ def step_of(session: Session, request_pk: int) -> ApprovalStepRow | None:
     return session.execute(stmt.limit(1)).scalar_one_or_none()
 
 
+def steps_of(session: Session, request_pks: Sequence[int]) -> dict[int, ApprovalStepRow]:
+    """The approval step (the first, as `step_of`) of each of several requests, by request primary key, in
+    one query."""
+    steps: dict[int, ApprovalStepRow] = {}
+    if not request_pks:
+        return steps
+    stmt = (
+        select(ApprovalStepRow)
+        .where(ApprovalStepRow.request_pk.in_(set(request_pks)))
+        .order_by(ApprovalStepRow.id.desc())
+    )
+    for step in session.execute(stmt).scalars():
+        steps[step.request_pk] = step  # lowest id last, so it wins
+    return steps
+
+
 @dataclass(frozen=True, slots=True)
 class Visibility:
     """Which requests a caller may read: everything, or per system (all of it, or only its own requests)."""

@@ -99,7 +99,7 @@ class WebhookSender:
     def __call__(self, payload: dict[str, Any]) -> None:
         """Send one message; NotificationError unless the receiver answers 2xx."""
         if not self.url.startswith(("https://", "http://")):
-            raise NotificationError("the webhook URL must start with https:// or http://")
+            raise NotificationError("PERMSCOPE_REQUESTS_WEBHOOK_URL must start with https:// or http://")
         request = urllib.request.Request(  # noqa: S310 - scheme checked above
             self.url, data=orjson.dumps(payload), headers={"Content-Type": "application/json"}, method="POST"
         )
@@ -115,8 +115,12 @@ class WebhookSender:
             raise NotificationError(f"the webhook answered HTTP {status}")
 
 
-def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... up to an hour (the wait before retrying a webhook or a scheduler job)."""
+    return min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** max(0, attempts - 1)))
 
 
 def deliver_due(engine: Engine, send: Send, now: datetime, limit: int = 50) -> tuple[int, int]:
@@ -151,7 +155,7 @@ def deliver_due(engine: Engine, send: Send, now: datetime, limit: int = 50) -> t
         else:
             failures += 1
             final = attempts + 1 >= MAX_ATTEMPTS
-            values = {"last_error": error, "due_at": now + _backoff(attempts + 1)}
+            values = {"last_error": error, "due_at": now + backoff(attempts + 1)}
             if final:
                 values["status"] = "failed"
             log.error(

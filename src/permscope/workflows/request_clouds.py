@@ -3,7 +3,6 @@ the action catalogue, who receives the grant, and the grant connector. AWS only 
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from permscope.clouds.aws import catalog as aws_catalog
 from permscope.clouds.aws import grant as aws_grant
+from permscope.clouds.aws.matching import action_regex
 from permscope.core.errors import InputError
 from permscope.core.grants import GrantConnector
 from permscope.core.ids import Cloud
@@ -42,7 +42,8 @@ def expand_aws_action(pattern: str) -> list[str]:
     wanted = pattern.strip().lower()
     if "*" not in wanted and "?" not in wanted:
         return [wanted] if wanted in exact else []
-    return [name for name in ordered if fnmatch.fnmatchcase(name, wanted)]
+    regex = action_regex(wanted)  # IAM's * and ?, nothing else special
+    return [name for name in ordered if regex.fullmatch(name)]
 
 
 def _field(path: str, problem: str) -> InputError:

@@ -3,7 +3,6 @@ maximum duration) is approved at once, in the transaction that submits it, by `r
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
+from permscope.clouds.aws.matching import glob_contains
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.requests import AwsPolicyGrant, AwsStatementsGrant, RequestSpec
@@ -72,10 +72,17 @@ def remove_rule(engine: Engine, rule_id: int) -> bool:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _literal_backslash(glob: str) -> str:
+    return glob.replace("\\", "\\\\")
+
+
 def _any(patterns: Sequence[str], value: str, *, fold: bool = False) -> bool:
-    if fold:
-        return any(fnmatch.fnmatchcase(value.lower(), pattern.lower()) for pattern in patterns)
-    return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+    """Whether one of the rule's globs covers all of `value`, itself possibly a glob: a request for
+    `bucket/*` is not inside a rule for `bucket/?` (`*` and `?` only, as IAM; a backslash is literal)."""
+    inner = _literal_backslash(value.lower() if fold else value)
+    return any(
+        glob_contains(_literal_backslash(pattern.lower() if fold else pattern), inner) for pattern in patterns
+    )
 
 
 def admits(
@@ -88,7 +95,7 @@ def admits(
     """Whether the request lies wholly inside the rule."""
     if spec.schedule.length(now).total_seconds() > rule.max_duration_seconds:
         return False
-    if not fnmatch.fnmatchcase(grantee, rule.identity_pattern):
+    if not _any((rule.identity_pattern,), grantee):
         return False
     action = spec.action
     if isinstance(action, AwsPolicyGrant):

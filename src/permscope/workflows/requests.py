@@ -370,8 +370,7 @@ def decide(
             raise RequestStateError(
                 f"the request is {request.status}; only submitted requests can be approved or rejected"
             )
-        submitter = (request.ticket_info or {}).get("ticketSubmitterIdentityId")
-        if is_own_request(actor.who, request.created_by, request.identity_external_id, submitter):
+        if asked_or_receives(actor, request):
             raise RequestAccessError(
                 f"{actor.who} asked for this request or receives it; nobody reviews their own request"
             )
@@ -392,6 +391,21 @@ def decide(
             step.reviewed_by, step.reviewed_at, step.justification = actor.who, now, justification
             record_change(session, clock, request, "rejected", config, actor=actor.who, detail=justification)
     return RequestRecord(request, step)
+
+
+def asked_or_receives(actor: ApiPrincipal, request: PermissionsRequestRow) -> bool:
+    """Whether the caller asked for the request (or submitted its ticket) or receives it."""
+    submitter = (request.ticket_info or {}).get("ticketSubmitterIdentityId")
+    return is_own_request(actor.who, request.created_by, request.identity_external_id, submitter)
+
+
+def may_review(actor: ApiPrincipal, request: PermissionsRequestRow) -> bool:
+    """Whether the caller may approve or reject the request now (an approval step's `assignedToMe`)."""
+    return (
+        request.status == RequestStatus.SUBMITTED.value
+        and bool(actor.roles_on(request.cloud, request.system_id) & APPROVING_ROLES)
+        and not asked_or_receives(actor, request)
+    )
 
 
 def cancel(
@@ -551,8 +565,8 @@ def get_change(engine: Engine, actor: ApiPrincipal, change_id: str) -> RequestCh
 
 
 def steps_of(session: Session, request_pks: list[int]) -> dict[int, ApprovalStepRow]:
-    """The approval steps of several requests, by request primary key."""
-    return {pk: step for pk in request_pks if (step := store.step_of(session, pk)) is not None}
+    """The approval steps of several requests, by request primary key (one query)."""
+    return store.steps_of(session, request_pks)
 
 
 def set_modification(engine: Engine, system_id: str, enabled: bool, cloud: Cloud | None = None) -> None:

@@ -28,7 +28,7 @@ from permscope.core.requests import OccurrenceStatus, RequestStatus
 from permscope.settings import Settings, get_settings
 from permscope.store import requests as store
 from permscope.store.tables import PermissionsRequestRow, RequestGrantRow, SchedulerJobRow
-from permscope.workflows.notifications import Send, WebhookSender, deliver_due
+from permscope.workflows.notifications import Send, WebhookSender, backoff, deliver_due
 from permscope.workflows.request_clouds import ConnectorFactory, default_connectors, still_present
 from permscope.workflows.requests import RequestConfig, record_change, spec_of, transaction
 
@@ -36,18 +36,12 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 DEFER = timedelta(seconds=5)  # retry a job that waits for another request's cloud call
-MAX_BACKOFF = timedelta(hours=1)
 MAX_ROUNDS = 3
 
 
 def utcnow() -> datetime:
     """The current UTC time (the default clock)."""
     return datetime.now(UTC)
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... up to an hour."""
-    return min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** max(0, attempts - 1)))
 
 
 @dataclass(slots=True)

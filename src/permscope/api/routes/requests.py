@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from permscope.api.deps import authenticate, get_engine, get_session, get_settings
 from permscope.api.errors import GraphError, GraphJSONResponse, invalid_request, not_found
-from permscope.api.paging import context_url, entity_response, list_response
+from permscope.api.paging import Collection, context_url, entity_response, list_response
 from permscope.api.request_schemas import (
     CHANGES,
     REQUEST_ERRORS,
@@ -33,7 +33,6 @@ from permscope.core.requests import (
     RequestStateError,
     RequestStatus,
     UnsupportedCloudError,
-    is_own_request,
 )
 from permscope.settings import Settings
 from permscope.store.tables import ApprovalStepRow, PermissionsRequestRow
@@ -45,6 +44,7 @@ PM = "/identityGovernance/permissionsManagement"
 LEGACY = "/permissionsManagement"  # older docs' root; accepted, not listed
 SPR = "/scheduledPermissionsRequests"
 APPROVALS = "/scheduledPermissionsApprovals"
+CONTEXT = "identityGovernance/permissionsManagement"  # $metadata path of the entity sets below
 
 routes = APIRouter(tags=["permissionsOnDemand"], responses=REQUEST_ERRORS)
 
@@ -83,9 +83,7 @@ def _request_response(
     request: Request, record: workflow.RequestRecord, status: int = 200
 ) -> GraphJSONResponse:
     body = {
-        "@odata.context": context_url(
-            request, "identityGovernance/permissionsManagement/scheduledPermissionsRequests/$entity"
-        ),
+        "@odata.context": context_url(request, f"{CONTEXT}/scheduledPermissionsRequests/$entity"),
         **request_to_wire(record.request, record.step),
     }
     return GraphJSONResponse(body, status_code=status)
@@ -133,23 +131,30 @@ def list_requests(
     settings: Settings = Depends(get_settings),
 ) -> GraphJSONResponse:
     """The requests the key may read ($filter on statusDetail, createdDateTime, id; $orderby; paging)."""
-    return _list(
-        request, session, settings, workflow.requests_query(principal), "scheduledPermissionsRequests"
-    )
+    return _list(request, session, settings, workflow.requests_query(principal))
 
 
 def _list(
-    request: Request, session: Session, settings: Settings, stmt: Any, context: str
+    request: Request,
+    session: Session,
+    settings: Settings,
+    stmt: Any,
+    collection: Collection = REQUESTS,
+    tail: str = "scheduledPermissionsRequests",
+    serialize: Callable[[Any], dict[str, Any]] = request_to_wire,
+    prepare: Callable[[list[Any]], None] | None = None,
 ) -> GraphJSONResponse:
+    """One page of `stmt` under `{PM}/{tail}`, paged as the settings say."""
     return list_response(
         request,
         session,
-        REQUESTS,
+        collection,
         stmt,
-        context=f"identityGovernance/permissionsManagement/{context}",
-        serialize=request_to_wire,
+        context=f"{CONTEXT}/{tail}",
+        serialize=serialize,
         page_size=settings.page_size,
         max_page_size=settings.max_page_size,
+        prepare=prepare,
     )
 
 
@@ -168,9 +173,7 @@ def _filter_by_current_user(
     except ValueError:
         names = ", ".join(f"'{o.value}'" for o in FilterByCurrentUser)
         raise invalid_request(f"on={on!r} is not one of {names}") from None
-    return _list(
-        request, session, settings, workflow.requests_query(principal, option), "scheduledPermissionsRequests"
-    )
+    return _list(request, session, settings, workflow.requests_query(principal, option))
 
 
 for _prefix in ("", "microsoft.graph.", "graph."):
@@ -199,7 +202,7 @@ def get_request(
     """One request the key may read."""
     record = workflow.get_record(engine, principal, request_id)
     body = request_to_wire(record.request, record.step)
-    context = "identityGovernance/permissionsManagement/scheduledPermissionsRequests/$entity"
+    context = f"{CONTEXT}/scheduledPermissionsRequests/$entity"
     return entity_response(request, body, context=context, selectable=REQUESTS.selectable | set(body))
 
 
@@ -248,16 +251,8 @@ def list_changes(
     """Every transition of the requests the key may read, oldest first. Poll with
     `$filter=modificationDateTime gt {last seen}`: changes commit one at a time with increasing times, so a
     change can never appear later with an earlier time than one already seen."""
-    return list_response(
-        request,
-        session,
-        CHANGES,
-        workflow.changes_query(principal),
-        context="identityGovernance/permissionsManagement/permissionsRequestChanges",
-        serialize=change_to_wire,
-        page_size=settings.page_size,
-        max_page_size=settings.max_page_size,
-    )
+    stmt = workflow.changes_query(principal)
+    return _list(request, session, settings, stmt, CHANGES, "permissionsRequestChanges", change_to_wire)
 
 
 @routes.get(
@@ -273,26 +268,17 @@ def get_change(
 ) -> GraphJSONResponse:
     """One change."""
     body = change_to_wire(workflow.get_change(engine, principal, change_id))
-    context = "identityGovernance/permissionsManagement/permissionsRequestChanges/$entity"
+    context = f"{CONTEXT}/permissionsRequestChanges/$entity"
     return entity_response(request, body, context=context, selectable=CHANGES.selectable | set(body))
 
 
 # -------------------------------------------------------------------------------------------- approvals
 
 
-def _assigned_to_me(principal: ApiPrincipal, row: PermissionsRequestRow) -> bool:
-    submitter = (row.ticket_info or {}).get("ticketSubmitterIdentityId")
-    return (
-        row.status == RequestStatus.SUBMITTED.value
-        and bool(principal.roles_on(row.cloud, row.system_id) & workflow.APPROVING_ROLES)
-        and not is_own_request(principal.who, row.created_by, row.identity_external_id, submitter)
-    )
-
-
 def _approval(
     principal: ApiPrincipal, row: PermissionsRequestRow, step: ApprovalStepRow | None
 ) -> dict[str, Any]:
-    steps = [step_to_wire(step, _assigned_to_me(principal, row))] if step is not None else []
+    steps = [step_to_wire(step, workflow.may_review(principal, row))] if step is not None else []
     return approval_to_wire(row.request_id, steps)
 
 
@@ -304,19 +290,17 @@ def list_approvals(
     settings: Settings = Depends(get_settings),
 ) -> GraphJSONResponse:
     """The approvals of the requests the key may read (one per request; its id is the request's id)."""
+    steps: dict[int, ApprovalStepRow] = {}
+
+    def load_steps(rows: list[PermissionsRequestRow]) -> None:
+        steps.update(workflow.steps_of(session, [row.id for row in rows]))  # the page's steps, one query
 
     def serialize(row: PermissionsRequestRow) -> dict[str, Any]:
-        return _approval(principal, row, workflow.steps_of(session, [row.id]).get(row.id))
+        return _approval(principal, row, steps.get(row.id))
 
-    return list_response(
-        request,
-        session,
-        REQUESTS,
-        workflow.requests_query(principal),
-        context="identityGovernance/permissionsManagement/scheduledPermissionsApprovals",
-        serialize=serialize,
-        page_size=settings.page_size,
-        max_page_size=settings.max_page_size,
+    stmt = workflow.requests_query(principal)
+    return _list(
+        request, session, settings, stmt, REQUESTS, "scheduledPermissionsApprovals", serialize, load_steps
     )
 
 
@@ -332,7 +316,7 @@ def get_approval(
     """The approval of one request, with its step."""
     record = workflow.get_record(engine, principal, approval_id)
     body = _approval(principal, record.request, record.step)
-    context = "identityGovernance/permissionsManagement/scheduledPermissionsApprovals/$entity"
+    context = f"{CONTEXT}/scheduledPermissionsApprovals/$entity"
     return entity_response(request, body, context=context, selectable=set(body))
 
 
@@ -350,7 +334,7 @@ def list_steps(
     """The steps of one approval (there is one)."""
     record = workflow.get_record(engine, principal, approval_id)
     steps = _approval(principal, record.request, record.step)["steps"]
-    context = f"identityGovernance/permissionsManagement/scheduledPermissionsApprovals('{approval_id}')/steps"
+    context = f"{CONTEXT}/scheduledPermissionsApprovals('{approval_id}')/steps"
     return GraphJSONResponse({"@odata.context": context_url(request, context), "value": steps})
 
 
@@ -368,8 +352,8 @@ def get_step(
     record = workflow.get_record(engine, principal, approval_id)
     if record.step is None or record.step.step_id != step_id:
         raise not_found(f"no approval step {step_id!r} in approval {approval_id!r}")
-    body = step_to_wire(record.step, _assigned_to_me(principal, record.request))
-    context = f"identityGovernance/permissionsManagement/scheduledPermissionsApprovals('{approval_id}')/steps/$entity"
+    body = step_to_wire(record.step, workflow.may_review(principal, record.request))
+    context = f"{CONTEXT}/scheduledPermissionsApprovals('{approval_id}')/steps/$entity"
     return entity_response(request, body, context=context, selectable=set(body))
 
 
