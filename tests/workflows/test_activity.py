@@ -335,6 +335,30 @@ def test_lookup_events_windows_are_incremental(sqlite_engine: Engine) -> None:
         assert session.scalar(select(IdentityActivityRow.events)) == 4
 
 
+def test_reports_add_up_over_several_imports() -> None:
+    total = activity.ActivityReport(sources_read=1, usage_rows=2, sso_sessions_unmatched=1, notes=["n"])
+    total.sso_sessions_unmatched_sample = ["111122223333/bob"]
+    total.failures.append(("s3://b/k1", "AccessDenied"))
+    part = activity.ActivityReport(sources_read=2, sources_skipped=1, usage_rows=3, sso_sessions_unmatched=2)
+    part.sso_sessions_unmatched_sample = ["111122223333/ann", "111122223333/bob"]
+    part.not_in_inventory, part.not_in_inventory_sample = 1, ["arn:aws:iam::111122223333:user/gone"]
+    part.failures.append(("s3://b/k2", "NoSuchKey"))
+    part.stats.events, part.stats.error_codes = 4, {"AccessDenied": 1}
+    part.systems.add("111122223333")
+    part.notes = ["n", "m"]
+    total.add(part)
+    summary = total.as_dict()
+    assert summary["sources"] == {"found": 0, "read": 3, "skipped_already_counted": 1, "failed": 2}
+    assert (summary["usage_rows_merged"], summary["sso_sessions_unmatched"]) == (5, 3)
+    assert summary["sso_sessions_unmatched_sample"] == ["111122223333/ann", "111122223333/bob"]
+    assert (summary["not_in_inventory"], summary["not_in_inventory_sample"]) == (
+        1,
+        ["arn:aws:iam::111122223333:user/gone"],
+    )
+    assert (summary["events"]["events"], summary["events"]["error_codes"]) == (4, {"AccessDenied": 1})
+    assert (summary["systems"], summary["notes"]) == (["111122223333"], ["n", "m"])
+
+
 def test_window_gaps() -> None:
     t: Callable[[int], datetime] = lambda hour: datetime(2024, 5, 1, hour, tzinfo=UTC)  # noqa: E731
     assert activity._gaps(t(0), t(10), []) == [(t(0), t(10))]

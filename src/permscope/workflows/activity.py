@@ -79,6 +79,27 @@ class ActivityReport:
     not_in_inventory_sample: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def add(self, part: ActivityReport) -> None:
+        """Add another import's report to this one (a total over several imports)."""
+        self.sources_found += part.sources_found
+        self.sources_read += part.sources_read
+        self.sources_skipped += part.sources_skipped
+        self.failures.extend(part.failures)
+        self.stats.merge(part.stats)
+        self.systems.update(part.systems)
+        self.systems_created.extend(part.systems_created)
+        self.usage_rows += part.usage_rows
+        self.identities_seen += part.identities_seen
+        self.last_active_raised += part.last_active_raised
+        self.unresolved_actors += part.unresolved_actors
+        self.not_in_inventory += part.not_in_inventory
+        self.sso_sessions_unmatched += part.sso_sessions_unmatched
+        sessions = {*self.sso_sessions_unmatched_sample, *part.sso_sessions_unmatched_sample}
+        self.sso_sessions_unmatched_sample = sorted(sessions)[:SAMPLE]
+        sample = {*self.not_in_inventory_sample, *part.not_in_inventory_sample}
+        self.not_in_inventory_sample = sorted(sample)[:SAMPLE]
+        self.notes.extend(note for note in part.notes if note not in self.notes)
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-able summary."""
         return {

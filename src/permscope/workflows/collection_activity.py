@@ -24,7 +24,7 @@ from permscope.clouds.aws.collect import AccountClients, AccountOutcome, account
 from permscope.clouds.aws.collect_activity import bucket_owner, owned_buckets
 from permscope.clouds.aws.collect_support import describe_error
 from permscope.core.errors import ConfigurationError
-from permscope.workflows.activity import SAMPLE, ActivityReport, import_activity_lookup, import_activity_s3
+from permscope.workflows.activity import ActivityReport, import_activity_lookup, import_activity_s3
 
 DEFAULT_DAYS = 90  # LookupEvents' event history, and the usage window of `exercised`
 FAILURES_NAMED = 5  # unreadable inputs named per account's warning (the rest are counted)
@@ -81,28 +81,6 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _add(total: ActivityReport, part: ActivityReport) -> None:
-    """Add one import's report to an account's total."""
-    total.sources_found += part.sources_found
-    total.sources_read += part.sources_read
-    total.sources_skipped += part.sources_skipped
-    total.failures.extend(part.failures)
-    total.stats.merge(part.stats)
-    total.systems.update(part.systems)
-    total.systems_created.extend(part.systems_created)
-    total.usage_rows += part.usage_rows
-    total.identities_seen += part.identities_seen
-    total.last_active_raised += part.last_active_raised
-    total.unresolved_actors += part.unresolved_actors
-    total.not_in_inventory += part.not_in_inventory
-    total.sso_sessions_unmatched += part.sso_sessions_unmatched
-    sessions = {*total.sso_sessions_unmatched_sample, *part.sso_sessions_unmatched_sample}
-    total.sso_sessions_unmatched_sample = sorted(sessions)[:SAMPLE]
-    sample = {*total.not_in_inventory_sample, *part.not_in_inventory_sample}
-    total.not_in_inventory_sample = sorted(sample)[:SAMPLE]
-    total.notes.extend(note for note in part.notes if note not in total.notes)
 
 
 def _failures_warning(what: str, failures: list[tuple[str, str]]) -> str:
@@ -188,7 +166,7 @@ def _import_bucket(
             )
             continue
         part.notes = [note for note in part.notes if not note.startswith("no CloudTrail log objects")]
-        _add(total, part)
+        total.add(part)
         if part.failures:
             warn(account.account_id, _failures_warning(f"log objects of {uri}", part.failures))
 
@@ -224,4 +202,4 @@ def _import_lookup(
         except Exception as exc:
             warn(account.account_id, f"activity: LookupEvents in {region} not imported: {_problem(exc)}")
             continue
-        _add(total, part)
+        total.add(part)

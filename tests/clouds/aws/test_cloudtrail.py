@@ -306,9 +306,14 @@ def test_catalogue_check_drops_unknown_actions_and_fixes_case() -> None:
 
 
 def test_merge_and_pickle_keep_min_max_and_sum() -> None:
-    first = aggregate(event(iam_user(), when="2024-05-02T00:00:00Z"))
+    first = aggregate(
+        event(iam_user(), when="2024-05-02T00:00:00Z"), event(iam_user(), errorCode="AccessDenied")
+    )
     second = aggregate(
-        event(iam_user(), when="2024-05-01T00:00:00Z"), event(iam_user(), when="2024-05-05T00:00:00Z")
+        event(iam_user(), when="2024-05-01T00:00:00Z"),
+        event(iam_user(), when="2024-05-05T00:00:00Z"),
+        event(iam_user(), errorCode="AccessDenied"),
+        event(iam_user(), errorCode="NoSuchEntity"),
     )
     restored = pickle.loads(pickle.dumps(second))
     first.merge(restored)
@@ -317,7 +322,10 @@ def test_merge_and_pickle_keep_min_max_and_sum() -> None:
         "2024-05-05T00:00:00Z",
         3,
     ]
-    assert first.stats.events == 3 and first.stats.first_event == "2024-05-01T00:00:00Z"
+    assert first.stats.events == 6 and first.stats.first_event == "2024-05-01T00:00:00Z"
+    assert (first.stats.usage, first.stats.denied, first.stats.failed) == (3, 2, 1)
+    assert first.stats.error_codes == {"AccessDenied": 2, "NoSuchEntity": 1}
+    assert first.stats.as_dict()["error_codes"] == {"AccessDenied": 2, "NoSuchEntity": 1}
     assert restored.usage == {} and restored.activity == {}  # consumed by the merge
     restored.add(
         event(iam_user(), "iam.amazonaws.com", "GetUser")

@@ -137,11 +137,16 @@ def test_an_unreadable_policy_is_unknown_with_a_warning() -> None:
 def test_reads_of_unlisted_items_and_failed_listings_are_warned_about() -> None:
     raw = bucket_raw({})
     raw["s3"]["buckets"]["ghost"] = {}
-    raw["regions"] = {"eu-west-1": {"sqs": {"ListQueues": DENIED, "queues": {}}}, "us-west-2": "garbage"}
+    kms = {"ListKeys": {"Keys": [{"KeyArn": "no id"}]}, "ListAliases": {}, "keys": {"ghost-key": {}}}
+    raw["regions"] = {
+        "eu-west-1": {"sqs": {"ListQueues": DENIED, "queues": {}}, "kms": kms},
+        "us-west-2": "garbage",
+    }
     resources, warnings = transform_resources(raw, ACCOUNT)
     assert [r.display_name for r in resources] == ["bkt"]
     assert warnings == [
         "s3 bucket ghost: has reads but is not in ListBuckets; ignored",
+        "kms key ghost-key in eu-west-1: has reads but is not in the listing; ignored",
         "sqs in eu-west-1: ListQueues failed (AccessDenied: Access Denied)",
         "sqs in eu-west-1: no QueueUrls could be listed, so none are reported",
         "region us-west-2: not an object; ignored",

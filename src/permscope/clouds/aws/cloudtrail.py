@@ -37,6 +37,7 @@ from permscope.clouds.aws.cloudtrail_actors import (
     identity_center_person,
     is_identity_center_role,
 )
+from permscope.clouds.aws.resource_calls import partition_of
 
 DISTINCT_LIMIT = 1000  # at most this many distinct error codes / unknown events / types are named in stats
 OTHER = "(other)"
@@ -148,6 +149,25 @@ def _bump(counts: dict[str, int], key: str, by: int = 1) -> None:
         counts[OTHER] = counts.get(OTHER, 0) + by
 
 
+_COUNTS = (
+    "events",
+    "usage",
+    "sign_in",
+    "no_permission",
+    "denied",
+    "failed",
+    "aws_service",
+    "service_events",
+    "other_events",
+    "unresolved",
+    "malformed",
+    "via_service",
+    "unknown_action",
+    "sso_sessions",
+)  # the event counts of `ActivityStats`, in report order
+_NAMED_COUNTS = ("error_codes", "unresolved_types", "unknown_actions")  # its {name: events} counts
+
+
 @dataclass(slots=True)
 class ActivityStats:
     """What the records held, by what they mean for usage."""
@@ -174,29 +194,11 @@ class ActivityStats:
 
     def merge(self, other: ActivityStats) -> None:
         """Add another run's counts to these."""
-        for name in (
-            "events",
-            "usage",
-            "sign_in",
-            "no_permission",
-            "denied",
-            "failed",
-            "aws_service",
-            "service_events",
-            "other_events",
-            "unresolved",
-            "malformed",
-            "via_service",
-            "unknown_action",
-            "sso_sessions",
-        ):
+        for name in _COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for mine, theirs in (
-            (self.error_codes, other.error_codes),
-            (self.unresolved_types, other.unresolved_types),
-            (self.unknown_actions, other.unknown_actions),
-        ):
-            for key, count in theirs.items():
+        for name in _NAMED_COUNTS:
+            mine: dict[str, int] = getattr(self, name)
+            for key, count in getattr(other, name).items():
                 _bump(mine, key, count)
         if other.first_event and (self.first_event is None or other.first_event < self.first_event):
             self.first_event = other.first_event
@@ -206,27 +208,9 @@ class ActivityStats:
     def as_dict(self, top: int | None = None) -> dict[str, Any]:
         """A JSON-able summary (the largest named counts first; only the `top` largest of each when given)."""
         result: dict[str, Any] = {
-            name: getattr(self, name)
-            for name in (
-                "events",
-                "usage",
-                "sign_in",
-                "no_permission",
-                "denied",
-                "failed",
-                "aws_service",
-                "service_events",
-                "other_events",
-                "unresolved",
-                "malformed",
-                "via_service",
-                "unknown_action",
-                "sso_sessions",
-                "first_event",
-                "last_event",
-            )
+            name: getattr(self, name) for name in (*_COUNTS, "first_event", "last_event")
         }
-        for name in ("error_codes", "unresolved_types", "unknown_actions"):
+        for name in _NAMED_COUNTS:
             counts: dict[str, int] = getattr(self, name)
             ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
             result[name] = dict(ordered[:top] if top is not None else ordered)
@@ -253,15 +237,6 @@ def canonical_time(value: Any) -> str | None:
 def parse_time(text: str) -> datetime:
     """The aware datetime of a canonical event time (memoized: a day has 86,400 of them)."""
     return datetime.fromisoformat(text)
-
-
-def _s3_partition(region: Any) -> str:
-    if isinstance(region, str):
-        if region.startswith("cn-"):
-            return "aws-cn"
-        if region.startswith("us-gov-"):
-            return "aws-us-gov"
-    return "aws"
 
 
 def _s3_arn(partition: str, bucket: Any, key: Any = None) -> str:
@@ -477,7 +452,8 @@ class ActivityAggregate:
 
     def _s3_targets(self, rule: EventRule, record: dict[str, Any], request: Any) -> Iterator[tuple[str, str]]:
         """(action, resource) pairs an S3 event exercised: the bucket or object, a copy's source too."""
-        partition = _s3_partition(record.get("awsRegion"))
+        region = record.get("awsRegion")
+        partition = partition_of(region if isinstance(region, str) else None)
         params = request if isinstance(request, dict) else {}
         target = _s3_arn(partition, params.get("bucketName"), params.get("key"))
         for action in s3_actions(rule, params):

@@ -187,6 +187,15 @@ def bucket_location_region(response: Mapping[str, Any]) -> str:
     return "eu-west-1" if constraint == "EU" else str(constraint)
 
 
+def partition_of(region: str | None) -> str:
+    """The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`)."""
+    if region and region.startswith("cn-"):
+        return "aws-cn"
+    if region and region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
 GLOBAL_CALLS: tuple[ApiCall, ...] = (LIST_BUCKETS, ACCOUNT_PUBLIC_ACCESS_BLOCK, LIST_INSTANCE_PROFILES)
 
 

@@ -39,6 +39,7 @@ from permscope.clouds.aws.resource_calls import (
     REGIONAL,
     ApiCall,
     bucket_location_region,
+    partition_of,
 )
 from permscope.clouds.aws.resource_exposure import (
     acl_other_grantees,
@@ -62,15 +63,6 @@ Tri = bool | None
 def _calls(service: str) -> dict[str, ApiCall]:
     listings, items = REGIONAL[service]
     return {call.raw_key: call for call in (*listings, *(items.calls if items else ()))}
-
-
-def partition_of(region: str | None) -> str:
-    """The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`)."""
-    if region and region.startswith("cn-"):
-        return "aws-cn"
-    if region and region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def _tri_and(left: Tri, right: Tri) -> Tri:
@@ -466,6 +458,25 @@ class _Service:
         calls = items.calls if items is not None else ()
         return {call.raw_key: self.run.read(entry.get(call.raw_key), call, label, errors) for call in calls}
 
+    def named(self, key: str, what: str) -> list[tuple[Mapping[str, Any], str]]:
+        """The listed items that carry a `key` name, with that name (reads of unlisted items are warned about)."""
+        named = [(item, str(item[key])) for item in _dicts(self.listed) if item.get(key)]
+        self.check_listed({name for _, name in named}, what)
+        return named
+
+    def add(self, resource_type: str, arn: str, name: str, policy: Any, facts: Facts, errors: Facts) -> None:
+        """Keep one of this service's resources in this region."""
+        resource = Resource(
+            external_id=arn,
+            resource_type=resource_type,
+            service=self.service,
+            display_name=name,
+            region=self.region,
+            policy=policy,
+            facts=facts,
+        )
+        self.run.add(resource, errors)
+
     def check_listed(self, names: set[str], what: str) -> None:
         """Warn about per-item reads of items the listing does not name (they are ignored)."""
         for name in sorted(set(self.reads) - names):
@@ -485,15 +496,10 @@ def _functions(run: _Run, region: str, section: Any, _roles: Any) -> None:
     reads = _service(run, region, section, "lambda")
     if reads.listed is None:
         return
-    listed = _dicts(reads.listed)
-    reads.check_listed({str(f["FunctionName"]) for f in listed if f.get("FunctionName")}, "lambda function")
-    for function in listed:
-        name = function.get("FunctionName")
-        if not name:
-            continue
+    for function, name in reads.named("FunctionName", "lambda function"):
         label = f"lambda function {name} in {region}"
         errors: Facts = {}
-        read = reads.item(str(name), label, errors)["GetPolicy"]
+        read = reads.item(name, label, errors)["GetPolicy"]
         policy, facts = run.policy_facts(read, read.response.get("Policy"), label, errors, "GetPolicy")
         facts.update(
             {
@@ -504,45 +510,29 @@ def _functions(run: _Run, region: str, section: Any, _roles: Any) -> None:
             }
         )
         arn = str(function.get("FunctionArn") or run.arn("lambda", region, f"function:{name}"))
-        run.add(
-            Resource(
-                external_id=arn,
-                resource_type="lambda:function",
-                service="lambda",
-                display_name=str(name),
-                region=region,
-                policy=policy,
-                facts=facts,
-            ),
-            errors,
-        )
+        reads.add("lambda:function", arn, name, policy, facts, errors)
 
 
 def _keys(run: _Run, region: str, section: Any, _roles: Any) -> None:
     reads = _service(run, region, section, "kms")
     if reads.listed is None:
         return
-    listed = _dicts(reads.listed)
     alias_items = run.listing(section, _calls("kms")["ListAliases"], f"kms in {region}")
     aliases: dict[str, list[str]] = {}
     for alias in _dicts(alias_items):
         if alias.get("TargetKeyId") and alias.get("AliasName"):
             aliases.setdefault(str(alias["TargetKeyId"]), []).append(str(alias["AliasName"]))
-    reads.check_listed({str(k["KeyId"]) for k in listed if k.get("KeyId")}, "kms key")
-    for key in listed:
-        key_id = key.get("KeyId")
-        if not key_id:
-            continue
+    for key, key_id in reads.named("KeyId", "kms key"):
         label = f"kms key {key_id} in {region}"
         errors: Facts = {}
-        read = reads.item(str(key_id), label, errors)
+        read = reads.item(key_id, label, errors)
         policy_read = read["GetKeyPolicy"]
         policy, facts = run.policy_facts(
             policy_read, policy_read.response.get("Policy"), label, errors, "GetKeyPolicy"
         )
         metadata = read["DescribeKey"].response.get("KeyMetadata") or {}
         rotation = read["GetKeyRotationStatus"]
-        key_aliases = sorted(aliases.get(str(key_id), []))
+        key_aliases = sorted(aliases.get(key_id, []))
         facts.update(
             {
                 "keyManager": metadata.get("KeyManager"),
@@ -558,33 +548,17 @@ def _keys(run: _Run, region: str, section: Any, _roles: Any) -> None:
             }
         )
         arn = str(key.get("KeyArn") or metadata.get("Arn") or run.arn("kms", region, f"key/{key_id}"))
-        run.add(
-            Resource(
-                external_id=arn,
-                resource_type="kms:key",
-                service="kms",
-                display_name=key_aliases[0] if key_aliases else str(key_id),
-                region=region,
-                policy=policy,
-                facts=facts,
-            ),
-            errors,
-        )
+        reads.add("kms:key", arn, key_aliases[0] if key_aliases else key_id, policy, facts, errors)
 
 
 def _secrets(run: _Run, region: str, section: Any, _roles: Any) -> None:
     reads = _service(run, region, section, "secretsmanager")
     if reads.listed is None:
         return
-    listed = _dicts(reads.listed)
-    reads.check_listed({str(s["Name"]) for s in listed if s.get("Name")}, "secret")
-    for secret in listed:
-        name = secret.get("Name")
-        if not name:
-            continue
+    for secret, name in reads.named("Name", "secret"):
         label = f"secret {name} in {region}"
         errors: Facts = {}
-        read = reads.item(str(name), label, errors)["GetResourcePolicy"]
+        read = reads.item(name, label, errors)["GetResourcePolicy"]
         policy, facts = run.policy_facts(
             read, read.response.get("ResourcePolicy"), label, errors, "GetResourcePolicy"
         )
@@ -599,18 +573,7 @@ def _secrets(run: _Run, region: str, section: Any, _roles: Any) -> None:
             }
         )
         arn = str(secret.get("ARN") or run.arn("secretsmanager", region, f"secret:{name}"))
-        run.add(
-            Resource(
-                external_id=arn,
-                resource_type="secretsmanager:secret",
-                service="secretsmanager",
-                display_name=str(name),
-                region=region,
-                policy=policy,
-                facts=facts,
-            ),
-            errors,
-        )
+        reads.add("secretsmanager:secret", arn, name, policy, facts, errors)
 
 
 def _message_encryption(attributes: Mapping[str, Any], read: _Read) -> Facts:
@@ -638,18 +601,7 @@ def _queues(run: _Run, region: str, section: Any, _roles: Any) -> None:
         policy, facts = run.policy_facts(read, attributes.get("Policy"), label, errors, "GetQueueAttributes")
         facts.update(encryption)
         arn = str(attributes.get("QueueArn") or run.arn("sqs", region, name))
-        run.add(
-            Resource(
-                external_id=arn,
-                resource_type="sqs:queue",
-                service="sqs",
-                display_name=name,
-                region=region,
-                policy=policy,
-                facts=facts,
-            ),
-            errors,
-        )
+        reads.add("sqs:queue", arn, name, policy, facts, errors)
 
 
 def _topics(run: _Run, region: str, section: Any, _roles: Any) -> None:
@@ -667,18 +619,8 @@ def _topics(run: _Run, region: str, section: Any, _roles: Any) -> None:
         encryption = _message_encryption(attributes, read)
         policy, facts = run.policy_facts(read, attributes.get("Policy"), label, errors, "GetTopicAttributes")
         facts.update(encryption)
-        run.add(
-            Resource(
-                external_id=arns[name],
-                resource_type="sns:topic",
-                service="sns",
-                display_name=str(attributes.get("DisplayName") or name),
-                region=region,
-                policy=policy,
-                facts=facts,
-            ),
-            errors,
-        )
+        display_name = str(attributes.get("DisplayName") or name)
+        reads.add("sns:topic", arns[name], display_name, policy, facts, errors)
 
 
 ECR_ENCRYPTION = {"AES256": "AES256", "KMS": "aws:kms", "KMS_DSSE": "aws:kms:dsse"}
@@ -688,17 +630,10 @@ def _repositories(run: _Run, region: str, section: Any, _roles: Any) -> None:
     reads = _service(run, region, section, "ecr")
     if reads.listed is None:
         return
-    listed = _dicts(reads.listed)
-    reads.check_listed(
-        {str(r["repositoryName"]) for r in listed if r.get("repositoryName")}, "ecr repository"
-    )
-    for repository in listed:
-        name = repository.get("repositoryName")
-        if not name:
-            continue
+    for repository, name in reads.named("repositoryName", "ecr repository"):
         label = f"ecr repository {name} in {region}"
         errors: Facts = {}
-        read = reads.item(str(name), label, errors)["GetRepositoryPolicy"]
+        read = reads.item(name, label, errors)["GetRepositoryPolicy"]
         policy, facts = run.policy_facts(
             read, read.response.get("policyText"), label, errors, "GetRepositoryPolicy"
         )
@@ -715,18 +650,7 @@ def _repositories(run: _Run, region: str, section: Any, _roles: Any) -> None:
             }
         )
         arn = str(repository.get("repositoryArn") or run.arn("ecr", region, f"repository/{name}"))
-        run.add(
-            Resource(
-                external_id=arn,
-                resource_type="ecr:repository",
-                service="ecr",
-                display_name=str(name),
-                region=region,
-                policy=policy,
-                facts=facts,
-            ),
-            errors,
-        )
+        reads.add("ecr:repository", arn, name, policy, facts, errors)
 
 
 _REGIONAL_BUILDERS: dict[str, Callable[[_Run, str, Any, Any], None]] = {
