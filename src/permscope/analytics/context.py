@@ -41,8 +41,8 @@ from permscope.core.inventory import (
 PRINCIPAL_KINDS = frozenset({IdentityKind.USER, IdentityKind.GROUP, IdentityKind.ROLE})
 PERMISSION_POLICY_KINDS = frozenset({PolicyKind.MANAGED, PolicyKind.INLINE})
 PERMISSION_RELATIONS = frozenset({"attached", "inline", "boundary"})
-LAMBDA_FUNCTION = "function"  # Resource.resource_type of a Lambda function
-EC2_INSTANCE = "instance"  # Resource.resource_type of an EC2 instance
+LAMBDA_FUNCTION = "lambda:function"  # Resource.resource_type of a Lambda function
+EC2_INSTANCE = "ec2:instance"  # Resource.resource_type of an EC2 instance
 
 
 def _utc_now() -> datetime:
@@ -105,7 +105,7 @@ def as_document(document: Any) -> Any:
     return document
 
 
-@dataclass(slots=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class AwsAccountSnapshot:
     """One AWS account as of `taken_at`, ready for detectors.
 
@@ -160,7 +160,7 @@ class AwsAccountSnapshot:
         return [identity for identity in self.identities if identity.kind is kind]
 
     def resources_of(self, service: str, resource_type: str) -> list[Resource]:
-        """The collected resources of one service and type (e.g. "lambda", "function")."""
+        """The collected resources of one service and type (e.g. "lambda", "lambda:function")."""
         return [r for r in self.resources or () if r.service == service and r.resource_type == resource_type]
 
     @cached_property

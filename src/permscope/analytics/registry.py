@@ -2,49 +2,59 @@
 
 A detector module defines one `Detector` (its finding types, clouds, severity, texts and what data it needs next
 to its code) and yields typed findings from an `AwsAccountSnapshot`. Adding a finding kind is one module, one
-line in `DETECTORS` and one test file; tests/analytics/test_registry.py checks every contract type has one.
+line below and one test file; tests/analytics/test_registry.py checks every contract type has one.
+`Detector` lives in `permscope.analytics.detector` (detector modules import it from there) and is re-exported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from permscope.analytics.detector import NEEDS, Detector
+from permscope.analytics.detectors import (
+    access_keys,
+    bucket_encryption,
+    external_access,
+    inactive,
+    mfa,
+    overprovisioned,
+    privilege_escalation,
+    public_buckets,
+    secret_access,
+    security_groups,
+    security_tools,
+    super_identity,
+    vm_bucket_access,
+)
 
-from permscope.analytics.context import AwsAccountSnapshot
-from permscope.core.findings import Finding, Severity
-from permscope.core.ids import Cloud
+__all__ = ["DETECTORS", "NEEDS", "Detector", "detectors"]
 
-NEEDS = frozenset({"activity", "resources", "credentials", "organization"})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Detector:
-    """One detector: the finding types it raises, its metadata, and the function that finds them.
-
-    `needs` names the data without which it cannot decide: `activity` (usage or last-used data), `resources`
-    (collected resources and their facts), `credentials` (the IAM credential report), `organization`.
-    """
-
-    name: str
-    finding_types: tuple[str, ...]
-    clouds: frozenset[Cloud]
-    severity: Severity
-    title: str
-    description: str
-    remediation: str
-    needs: frozenset[str]
-    detect: Callable[[AwsAccountSnapshot], Iterable[Finding]]
-
-    def __post_init__(self) -> None:
-        unknown = self.needs - NEEDS
-        if unknown:
-            raise ValueError(f"detector {self.name}: unknown needs {sorted(unknown)}")
-
-
-# finding type -> detector; the detectors' modules add their lines here.
+# finding type -> detector; one `_add` line per detector module.
 DETECTORS: dict[str, Detector] = {}
+
+
+def _add(detector: Detector) -> None:
+    for finding_type in detector.finding_types:
+        if finding_type in DETECTORS:
+            raise ValueError(
+                f"{finding_type} has two detectors: {DETECTORS[finding_type].name}, {detector.name}"
+            )
+        DETECTORS[finding_type] = detector
 
 
 def detectors() -> list[Detector]:
     """Every registered detector once, in registration order."""
     return list({id(d): d for d in DETECTORS.values()}.values())
+
+
+_add(inactive.DETECTOR)
+_add(super_identity.DETECTOR)
+_add(overprovisioned.DETECTOR)
+_add(mfa.DETECTOR)
+_add(access_keys.DETECTOR)
+_add(secret_access.DETECTOR)
+_add(security_tools.DETECTOR)
+_add(external_access.DETECTOR)
+_add(vm_bucket_access.DETECTOR)
+_add(public_buckets.DETECTOR)
+_add(bucket_encryption.DETECTOR)
+_add(security_groups.DETECTOR)
+_add(privilege_escalation.DETECTOR)

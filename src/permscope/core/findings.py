@@ -21,7 +21,7 @@ class FindingSubject(StrEnum):
     """What a finding is about: the contract relationship it embeds (`identity`, `group`, `accessKey`, ...)."""
 
     IDENTITY = "identity"  # a user or role (identity external id)
-    SERVERLESS_FUNCTION = "serverlessFunction"  # a Lambda function (resource external id), acting through its role
+    SERVERLESS_FUNCTION = "serverlessFunction"  # a Lambda function (resource id), acting through its role
     COMPUTE_INSTANCE = "computeInstance"  # an EC2 instance (resource external id), acting through its role
     GROUP = "group"
     ROLE = "role"  # the role of awsExternalSystemAccessRoleFinding

@@ -1,0 +1,114 @@
+"""Privilege escalation: users, roles, functions and instances that can reach admin or more permissions.
+
+A principal escalates when a chain of techniques (`privesc.techniques`, the pathfinding.cloud ids) and role
+assumptions, each decided by the engine on the concrete resources, reaches a super identity (or writes `*` into
+policies that no boundary or SCP limits), or reaches permissions holding notable actions it lacks (see
+`privesc.search`). A Lambda function or EC2 instance escalates when its role does. Super identities are not
+reported here (they are already everything). Each path becomes one contract `privilegeEscalation` object, with
+our `steps` (technique id, actions, source, target, resources, whether it depends on a resource permscope has not
+seen, whether it holds only under conditions permscope cannot decide). Works on an IAM export alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from permscope.analytics.context import AwsAccountSnapshot
+from permscope.analytics.detector import AWS, Detector
+from permscope.analytics.detectors.super_identity import is_super
+from permscope.analytics.privesc.analysis import escalation_analysis
+from permscope.analytics.privesc.search import Path
+from permscope.analytics.subjects import FUNCTION, INSTANCE, ROLE, USER, identity_finding, subjects
+from permscope.core.findings import Finding, Severity
+
+TYPES = {
+    USER: "privilegeEscalationUserFinding",
+    ROLE: "privilegeEscalationAwsRoleFinding",
+    FUNCTION: "privilegeEscalationAwsResourceFinding",
+    INSTANCE: "privilegeEscalationAwsResourceFinding",
+}
+
+
+def _name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
+def escalation_detail(path: Path) -> dict[str, Any]:
+    """The contract's privilegeEscalation object for one path, with our `steps` and flags."""
+    hops = " -> ".join(f"{step.technique.technique_id} {_name(step.target)}" for step in path.steps)
+    outcome = "administrator access" if path.admin else "more permissions"
+    words = [
+        f"{_name(step.source)} uses {step.technique.name} ({step.technique.technique_id})"
+        + (f" through {step.via}" if step.via else "")
+        + (f" to act as {_name(step.target)}" if step.target != step.source else " on itself")
+        for step in path.steps
+    ]
+    flags = []
+    if path.depends_on_unseen_resource:
+        flags.append("it depends on a resource permscope has not seen")
+    if path.conditional:
+        keys = sorted({key for step in path.steps for key in step.condition_keys})
+        flags.append(f"it holds only when conditions on {', '.join(keys)} are met")
+    description = "; then ".join(words) + f": {outcome}." + (f" Note: {'; '.join(flags)}." if flags else "")
+    actions = dict.fromkeys(action for step in path.steps for action in step.technique.action_names)
+    resources = dict.fromkeys(resource for step in path.steps for resource in step.resources)
+    return {
+        "displayName": f"{hops} ({outcome})",
+        "description": description,
+        "actions": [{"externalId": action} for action in actions],
+        "resources": [{"externalId": resource} for resource in resources],
+        "reaches": "admin" if path.admin else "morePermissions",
+        "target": path.target,
+        "dependsOnUnseenResource": path.depends_on_unseen_resource,
+        "conditional": path.conditional,
+        "steps": [step.to_dict() for step in path.steps],
+    }
+
+
+def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+    analysis = escalation_analysis(snapshot)
+    for subject in subjects(snapshot):
+        principal = subject.role_id if subject.kind in (FUNCTION, INSTANCE) else subject.external_id
+        if principal is None or is_super(snapshot, subject.external_id):
+            continue
+        paths = analysis.paths(principal)
+        if not paths:
+            continue
+        best = paths[0]
+        outcome = "administrator access" if best.admin else "more permissions"
+        acting = f" (acting as {_name(principal)})" if principal != subject.external_id else ""
+        finding = identity_finding(
+            snapshot,
+            DETECTOR,
+            TYPES[subject.kind],
+            subject,
+            f"{subject.name}{acting} can escalate to {outcome} in {len(best.steps)} step(s): "
+            f"{' -> '.join(step.technique.technique_id for step in best.steps)}.",
+            properties={"privilegeEscalationDetails": [escalation_detail(path) for path in paths]},
+            evidence={
+                "reachesAdmin": best.admin,
+                "paths": len(paths),
+                "principal": principal,
+                "techniques": sorted({s.technique.technique_id for p in paths for s in p.steps}),
+            },
+        )
+        finding.action_summary = None  # the contract's privilegeEscalationFinding has no actionSummary
+        yield finding
+
+
+DETECTOR = Detector(
+    name="privilegeEscalation",
+    finding_types=tuple(dict.fromkeys(TYPES.values())),
+    clouds=AWS,
+    severity=Severity.CRITICAL,
+    title="Privilege escalation",
+    description="Identities that can give themselves administrator access, or permissions they do not hold, "
+    "through a chain of known escalation techniques (pathfinding.cloud ids) and role assumptions, each step "
+    "decided with identity policies, boundaries, SCPs, trust and resource policies.",
+    remediation="Break the first step of each path: scope iam:PassRole to the roles and services it is meant "
+    "for, remove policy-writing and credential-creating IAM actions on other principals, restrict who a role's "
+    "trust policy lets assume it, and put a permissions boundary on principals that must manage IAM.",
+    needs=frozenset(),
+    detect=_detect,
+)

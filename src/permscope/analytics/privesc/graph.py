@@ -1,0 +1,602 @@
+"""The escalation graph of one account: principals as nodes, techniques and role assumption as edges.
+
+Nodes are users and roles (service-linked roles excepted: AWS owns them), and groups as targets of
+iam:AddUserToGroup. An edge `source -> target` is one technique the source can use, every requirement decided
+by the engine (`decide.Decider`) on the concrete resource: the role passed (and that it trusts the service),
+the role assumed (identity policy and trust policy both), the user whose credentials are created, the policy
+whose new version is written, the existing Lambda function or EC2 instance whose code runs with its role.
+
+Cheap filters run first so large accounts stay fast: a source is only checked for a technique when its
+effective permissions (bitsets) hold every action the technique needs, and a target only when one of the
+source's Allow statements for the action names a resource pattern matching it. Edges that run through a
+resource permscope does not collect (a CodeBuild project, a Glue job, ...), or through a Lambda function / EC2
+instance when resources were not collected, target the roles that trust that service and are marked
+`depends_on_unseen_resource`. At most `max_targets` edges are kept per source and technique, the most
+privileged targets first (admin-equivalent, then named in a trust policy, then by granted actions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from permscope.analytics.context import AwsAccountSnapshot
+from permscope.analytics.privesc.decide import MET, Decider, Verdict, _personal, _Variant
+from permscope.analytics.privesc.techniques import TECHNIQUES, Kind, Ref, Technique, Yield
+from permscope.analytics.subjects import FUNCTION_TYPES, INSTANCE_TYPES, is_root
+from permscope.clouds.aws.matching import resource_matches
+from permscope.clouds.aws.policy import PolicyType
+from permscope.clouds.aws.variables import RequestContext, glob_from_policy
+from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind, Resource
+
+ASSUME_ROLE = "sts:AssumeRole"
+DEFAULT_MAX_TARGETS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One edge: `source` uses a technique and so acts as (or with the permissions of) `target`."""
+
+    technique: Technique
+    source: str
+    target: str  # the principal (or group) whose permissions the source gains; itself for self-escalation
+    resources: tuple[str, ...]  # what the actions were decided on (role, user, policy, function, pattern)
+    via: str | None = None  # the existing resource, group or policy the technique goes through
+    depends_on_unseen_resource: bool = False
+    conditional: bool = False
+    condition_keys: tuple[str, ...] = ()
+
+    @property
+    def yields(self) -> Yield:
+        """What the step gives: the target's permissions or its ceiling."""
+        return self.technique.yields
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase JSON shape (the `steps` of a privilegeEscalation object)."""
+        return {
+            "techniqueId": self.technique.technique_id,
+            "techniqueName": self.technique.name,
+            "actions": list(self.technique.action_names),
+            "source": self.source,
+            "target": self.target,
+            "resources": list(self.resources),
+            "via": self.via,
+            "yields": self.yields.value,
+            "dependsOnUnseenResource": self.depends_on_unseen_resource,
+            "conditional": self.conditional,
+            "conditionKeys": list(self.condition_keys),
+        }
+
+
+@dataclass(slots=True)
+class EscalationGraph:
+    """Edges by source, and the counters of the work done to find them."""
+
+    edges: dict[str, list[Step]] = field(default_factory=dict)
+    evaluations: int = 0
+    checked_sources: int = 0
+
+    def out(self, source: str) -> list[Step]:
+        """The edges leaving a node."""
+        return self.edges.get(source, [])
+
+
+class _Account:
+    """The lookups edge building needs, computed once per snapshot."""
+
+    def __init__(self, snapshot: AwsAccountSnapshot, decider: Decider, value: Callable[[str], int]) -> None:
+        self.snapshot = snapshot
+        self.account = snapshot.system_id
+        self.decider = decider
+        self.users: list[str] = []
+        self.roles: list[str] = []
+        self.groups: list[str] = []
+        for identity in snapshot.identities:
+            if identity.kind is IdentityKind.USER and not is_root(identity):
+                self.users.append(identity.external_id)
+            elif identity.kind is IdentityKind.ROLE and not identity.managed_by_cloud:
+                self.roles.append(identity.external_id)
+            elif identity.kind is IdentityKind.GROUP:
+                self.groups.append(identity.external_id)
+        # most privileged first: the order targets are tried in
+        for found in (self.users, self.roles, self.groups):
+            found.sort(key=lambda arn: (-value(arn), arn))
+        self.role_rank = {role: position for position, role in enumerate(self.roles)}
+        self.customer_policies: dict[str, list[str]] = {}  # holder (user, group, role) -> customer policies
+        managed = {
+            p.external_id
+            for p in snapshot.policies
+            if p.kind is PolicyKind.MANAGED and not p.managed_by_cloud and ":policy/" in p.external_id
+        }
+        for assignment in snapshot.assignments:
+            if (
+                assignment.relation is AssignmentRelation.ATTACHED
+                and assignment.policy_external_id in managed
+            ):
+                self.customer_policies.setdefault(assignment.identity_external_id, []).append(
+                    assignment.policy_external_id
+                )
+        self.named_in_trust: dict[str, list[str]] = {}  # principal ARN -> roles whose trust names it
+        self.account_trust: list[str] = []  # roles whose trust names this account (or everyone)
+        self.services: dict[str, list[str]] = {}  # service principal -> roles whose trust names it
+        for role in self.roles:
+            self._index_trust(role)
+        self._service_roles: dict[tuple[str, ...], list[tuple[str, Verdict]]] = {}
+        self._trusted: dict[str, frozenset[str]] = {}
+
+    def _index_trust(self, role: str) -> None:
+        trust = self.decider.trust(role)
+        if trust is None:
+            return
+        account_wide = False
+        for statement in trust.strict.statements:
+            if not statement.is_allow or statement.principal is None:
+                continue
+            principal = statement.principal
+            if principal.wildcard:
+                account_wide = True
+            for value in principal.aws:
+                if value == "*" or value in (self.account, f"arn:aws:iam::{self.account}:root"):
+                    account_wide = True
+                elif value.startswith("arn:"):
+                    self.named_in_trust.setdefault(value, []).append(role)
+            for service in principal.service:
+                self.services.setdefault(service, []).append(role)
+        if account_wide:
+            self.account_trust.append(role)
+
+    def trusted_by(self, principal: str) -> frozenset[str]:
+        """The roles whose trust policy names `principal` itself."""
+        found = self._trusted.get(principal)
+        if found is None:
+            found = self._trusted[principal] = frozenset(self.named_in_trust.get(principal, ()))
+        return found
+
+    def service_roles(self, services: tuple[str, ...]) -> list[tuple[str, Verdict]]:
+        """The roles whose trust policy lets one of `services` assume them, with the verdict."""
+        found = self._service_roles.get(services)
+        if found is None:
+            candidates = {role for service in services for role in self.services.get(service, ())}
+            found = []
+            for role in (r for r in self.roles if r in candidates):
+                verdicts = [v for s in services if (v := self.decider.trusts_service(role, s)) is not None]
+                if verdicts:
+                    found.append((role, min(verdicts, key=lambda v: v.conditional)))
+            self._service_roles[services] = found
+        return found
+
+    def compute(self, existing_types: frozenset[str]) -> list[Resource]:
+        """Collected resources of some types that carry a role."""
+        return [
+            r
+            for r in self.snapshot.resources or ()
+            if r.resource_type in existing_types and self.snapshot.role_of(r)
+        ]
+
+
+# self-escalation first, then techniques on other principals, then services: a source stops at its first
+# certain step to admin
+_KIND_ORDER = [Kind.SELF_PRINCIPAL, Kind.SELF_GROUP, Kind.SELF_POLICY, Kind.USER_MODIFY, Kind.ROLE_MODIFY,
+               Kind.POLICY_ROLE, Kind.ROLE_ASSUME, Kind.USER_CREDENTIALS, Kind.ROLE_TRUST, Kind.JOIN_GROUP,
+               Kind.NEW_PASSROLE, Kind.EXISTING]  # fmt: skip
+ORDERED = tuple(sorted(TECHNIQUES, key=lambda t: _KIND_ORDER.index(t.kind)))
+_EXISTING_TYPES = {"function": FUNCTION_TYPES, "instance": INSTANCE_TYPES}
+
+
+class _SourceCheck:
+    """Edges of one source principal."""
+
+    def __init__(self, builder: GraphBuilder, source: str, kind: IdentityKind, granted: int,
+                 all_resources: int, conditional: int) -> None:  # fmt: skip
+        self.builder = builder
+        self.account = builder.account
+        self.decider = builder.decider
+        self.source = source
+        self.kind = kind
+        self.granted = granted
+        self._patterns: dict[str, tuple[re.Pattern[str], ...] | None] = {}
+        principal = self.decider.principal(source)
+        self.context = RequestContext(principal.context if principal is not None else {})
+        self.everywhere = all_resources  # actions allowed on every resource, unconditionally, never denied
+        self.conditional = conditional  # actions allowed only when some condition holds
+        self._relaxed_everywhere: int | None = None
+        self._fixed: dict[tuple[str, str, str | None], Verdict | None] = {}
+        self.passes: dict[tuple[str, tuple[str, ...]], Verdict | None] = {}
+
+    def holds(self, action: str) -> bool:
+        """The bitset prefilter: the source holds the action in some form (unknown actions: maybe)."""
+        bit = self.builder.snapshot.index.index_of(action)
+        return bit is None or bool(self.granted >> bit & 1)
+
+    def may_name(self, action: str, resource: str) -> bool:
+        """Cheap necessary condition: some Allow statement of the source's identity policies for `action`
+        names a resource pattern that matches `resource` (policy variables and NotResource: maybe)."""
+        if action not in self._patterns:
+            self._patterns[action] = self._allow_patterns(action)
+        patterns = self._patterns[action]
+        if patterns is None:
+            return True
+        if "*" in resource or "?" in resource:
+            # a pattern request (a new resource, an uncollected one): the engine's overlap test decides
+            return any(
+                resource_matches(text, resource, self.context) for text in self._allow_texts(action) or ()
+            )
+        return any(pattern.fullmatch(resource) for pattern in patterns)
+
+    def narrow(self, action: str, candidates: list[str]) -> list[str]:
+        """The candidates (ARNs without wildcards) some Allow pattern of the source for `action` may name, in
+        order: one regex scan over all of them instead of one match per candidate."""
+        if action not in self._patterns:
+            self._patterns[action] = self._allow_patterns(action)
+        patterns = self._patterns[action]
+        if patterns is None:
+            return candidates
+        if not patterns:
+            return []
+        return self.builder.narrowed(patterns, candidates)
+
+    def _allow_patterns(self, action: str) -> tuple[re.Pattern[str], ...] | None:
+        """The source's Allow resource patterns for `action` as loose regexes (a wildcard matches any run,
+        across ARN segments too: a superset of what IAM matches, enough for a filter); None: anything."""
+        found = self._allow_texts(action)
+        if found is None:
+            return None
+        compiled = []
+        for text in found:
+            glob = glob_from_policy(text, self.context)
+            if glob is not None:  # a variable without a value: the pattern matches nothing
+                compiled.append(_loose(glob))
+        return tuple(compiled)
+
+    def _allow_texts(self, action: str) -> tuple[str, ...] | None:
+        from permscope.clouds.aws.matching import actions_match
+
+        principal = self.decider.principal(self.source)
+        if principal is None:
+            return ()
+        found: list[str] = []
+        for document in principal.optimistic.identity:
+            for statement in document.statements:
+                if not statement.is_allow:
+                    continue
+                if statement.actions is not None:
+                    if not actions_match(statement.actions, action):
+                        continue
+                elif statement.not_actions is None or actions_match(statement.not_actions, action):
+                    continue
+                if statement.resources is None:
+                    return None
+                found.extend(statement.resources)
+        return tuple(found)
+
+    def decide(self, action: str, resource: str, *, resource_policy: _Variant | None = None,
+               service: str | None = None, needs_identity: bool = True) -> Verdict | None:  # fmt: skip
+        """One requirement, decided by the engine (cached for resource-independent requirements).
+
+        An action the source holds on every resource without a condition, and that no Deny of its policies,
+        boundary or SCPs names (`allResources`), is allowed on any resource: the engine is not asked again
+        unless a resource policy must be read too."""
+        bit = self.builder.snapshot.index.index_of(action)
+        everywhere = bit is not None and bool(self.everywhere >> bit & 1)
+        if resource_policy is None and everywhere:
+            return MET
+        if resource_policy is None and bit is not None and self.conditional >> bit & 1:
+            # allowed on every resource once the undecidable conditions hold: met conditionally, no engine call
+            if self._relaxed_everywhere is None:
+                self._relaxed_everywhere = self.decider.relaxed_all_resources(self.source)
+            if self._relaxed_everywhere >> bit & 1:
+                return Verdict(True, self.decider.condition_keys(self.source, action))
+        if (
+            resource_policy is not None
+            and everywhere
+            and needs_identity
+            and not _personal(resource_policy.strict)
+        ):
+            # the identity side allows it anywhere and the resource policy does not name this source nor read
+            # who it is: the resource side decides alike for every such source of this kind
+            key: tuple[object, ...] = ("resource", action, resource, self.kind.value)
+            shared = self.builder.shared
+            if key not in shared:
+                shared[key] = self.decider.resource_side(self.source, action, resource, resource_policy)
+            return shared[key]
+        if needs_identity and not self.may_name(action, resource):
+            return None
+        extra = {"iam:PassedToService": service} if service else None
+        if resource_policy is not None:
+            return self.decider.allows(
+                self.source, action, resource, resource_policy=resource_policy, extra=extra
+            )
+        # equal policies decide alike; so do resources every statement naming the action treats alike
+        share = self.decider.share_key(self.source)
+        signature = self.decider.resource_signature(self.source, action, resource, extra)
+        key = (
+            self.source if share is None else share,
+            action,
+            resource if signature is None else signature,
+            service,
+        )
+        shared = self.builder.shared
+        if key not in shared:
+            shared[key] = self.decider.allows(self.source, action, resource, extra=extra)
+        return shared[key]
+
+    def decide_fixed(self, action: str, resource: str, service: str | None = None) -> Verdict | None:
+        """A requirement on a resource that does not depend on the target (a new resource, "*")."""
+        key = (action, resource, service)
+        if key not in self._fixed:
+            self._fixed[key] = self.decide(action, resource, service=service)
+        return self._fixed[key]
+
+
+def _loose(glob: str) -> re.Pattern[str]:
+    """A regex matching at least what an IAM resource glob matches (`*` any run, `?` one character)."""
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob.replace("\\", ""))
+    return re.compile(body, re.DOTALL)
+
+
+def _pattern(service: str, account: str) -> str:
+    """Any resource of a service in the account (a new resource, or an existing one not collected)."""
+    return f"arn:aws:{service}:*:{account}:*"
+
+
+def _merge(verdicts: list[Verdict]) -> Verdict:
+    keys: dict[str, None] = {}
+    for verdict in verdicts:
+        keys.update(dict.fromkeys(verdict.condition_keys))
+    return Verdict(any(v.conditional for v in verdicts), tuple(keys))
+
+
+class GraphBuilder:
+    """Builds the escalation graph of a snapshot (see the module docstring)."""
+
+    def __init__(self, snapshot: AwsAccountSnapshot, *, value: Callable[[str], int],
+                 skip: Callable[[str], bool], admin: Callable[[Step], bool],
+                 max_targets: int = DEFAULT_MAX_TARGETS) -> None:  # fmt: skip
+        self.snapshot = snapshot
+        self.account = snapshot.system_id
+        self.decider = Decider(snapshot)
+        self.skip = skip  # sources whose edges are not needed (super identities)
+        self.admin = admin  # whether the permissions after a step are super
+        self.value = value
+        self.max_targets = max_targets
+        self.lookups = _Account(snapshot, self.decider, value)
+        self._joined: dict[int, str] = {}
+        self._narrowed: dict[tuple[tuple[str, ...], int], list[str]] = {}
+        index = snapshot.index
+        # the bitset prefilter of each technique: every action it needs (sts:AssumeRole aside: a trust policy
+        # naming the source grants it alone; actions the catalogue lacks are left to the engine)
+        self.masks = {
+            t.technique_id: sum(
+                1 << bit
+                for a in t.action_names
+                if a != ASSUME_ROLE and (bit := index.index_of(a)) is not None
+            )
+            for t in TECHNIQUES
+        }
+        # decisions of principals whose policies read nothing of who they are, shared by equal policy sets
+        self.shared: dict[tuple[object, ...], Verdict | None] = {}
+
+    def narrowed(self, patterns: tuple[re.Pattern[str], ...], candidates: list[str]) -> list[str]:
+        """The candidates one of the loose patterns matches, in order: one regex scan over all of them, shared
+        by every source with the same patterns (equal policies give equal patterns)."""
+        key = (tuple(p.pattern for p in patterns), id(candidates))
+        found = self._narrowed.get(key)
+        if found is None:
+            combined = re.compile(
+                "^(?:" + "|".join(p.replace(".*", "[^\n]*") for p in key[0]) + ")$", re.MULTILINE
+            )
+            matched = {m.group(0) for m in combined.finditer(self.joined(candidates))}
+            found = self._narrowed[key] = [c for c in candidates if c in matched]
+        return found
+
+    def joined(self, candidates: list[str]) -> str:
+        """The candidates as one newline-separated text (cached per list: the lookups' lists live as long)."""
+        key = id(candidates)
+        found = self._joined.get(key)
+        if found is None:
+            found = self._joined[key] = "\n".join(candidates)
+        return found
+
+    def build(self) -> EscalationGraph:
+        """Every edge of every user and role that is not skipped."""
+        graph = EscalationGraph()
+        for source in [*self.lookups.users, *self.lookups.roles]:
+            if self.skip(source):
+                continue
+            permissions = self.snapshot.permissions(source)
+            if permissions is None:
+                continue
+            graph.checked_sources += 1
+            identity = self.snapshot.identities_by_id[source]
+            check = _SourceCheck(self, source, identity.kind, permissions.granted, permissions.all_resources,
+                                 permissions.conditional)  # fmt: skip
+            steps = list(self._edges(check))
+            if steps:
+                graph.edges[source] = steps
+        graph.evaluations = self.decider.evaluations
+        return graph
+
+    def _edges(self, check: _SourceCheck) -> Iterator[Step]:
+        for technique in ORDERED:
+            if check.kind.value not in technique.source_kinds:
+                continue
+            mask = self.masks[technique.technique_id]
+            if check.granted & mask != mask:
+                continue
+            for kept, step in enumerate(self._technique(check, technique), start=1):
+                yield step
+                if self.admin(step) and not step.conditional and not step.depends_on_unseen_resource:
+                    return  # a certain step to admin: the source's other edges change nothing
+                if kept >= self.max_targets:
+                    break
+
+    # -- per kind of technique ----------------------------------------------------------------------------
+    def _technique(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
+        kind = technique.kind
+        lookups = self.lookups
+        source = check.source
+        if kind is Kind.SELF_PRINCIPAL:
+            yield from self._targets(check, technique, [(source, {Ref.SELF: source}, None)])
+        elif kind is Kind.SELF_GROUP:
+            groups = self.snapshot.groups_of.get(source, [])
+            yield from self._targets(check, technique, [(source, {Ref.GROUP: g}, g) for g in groups])
+        elif kind is Kind.SELF_POLICY:
+            holders = [source, *self.snapshot.groups_of.get(source, [])]
+            policies = dict.fromkeys(p for h in holders for p in lookups.customer_policies.get(h, ()))
+            yield from self._targets(check, technique, [(source, {Ref.POLICY: p}, p) for p in policies])
+        elif kind is Kind.JOIN_GROUP:
+            member = set(self.snapshot.groups_of.get(source, []))
+            joinable = [g for g in check.narrow("iam:AddUserToGroup", lookups.groups) if g not in member]
+            yield from self._targets(check, technique, ((g, {Ref.GROUP: g}, g) for g in joinable))
+        elif kind in (Kind.USER_CREDENTIALS, Kind.USER_MODIFY):
+            narrowed = check.narrow(technique.actions[0][0], lookups.users)
+            users = (u for u in narrowed if u != source)
+            yield from self._targets(check, technique, ((u, {Ref.USER: u}, None) for u in users))
+        elif kind in (Kind.ROLE_ASSUME, Kind.ROLE_MODIFY, Kind.ROLE_TRUST):
+            yield from self._targets(
+                check, technique, ((r, {Ref.ROLE: r}, None) for r in self._roles(check, technique))
+            )
+        elif kind is Kind.POLICY_ROLE:
+            pairs = (
+                (r, {Ref.ROLE: r, Ref.POLICY: p}, p)
+                for r in self._roles(check, technique)
+                for p in lookups.customer_policies.get(r, ())
+            )
+            yield from self._targets(check, technique, pairs)
+        elif kind is Kind.NEW_PASSROLE or kind is Kind.EXISTING:
+            yield from self._service_technique(check, technique)
+
+    def _roles(self, check: _SourceCheck, technique: Technique) -> Iterator[str]:
+        """Candidate roles: for sts:AssumeRole, those whose trust names the source (always) or the account
+        (when the source holds sts:AssumeRole); otherwise every other role."""
+        lookups = self.lookups
+        if ASSUME_ROLE not in technique.action_names:
+            yield from (r for r in check.narrow(technique.actions[0][0], lookups.roles) if r != check.source)
+            return
+        named = set(lookups.named_in_trust.get(check.source, ()))
+        if check.holds(ASSUME_ROLE):
+            named.update(check.narrow(ASSUME_ROLE, lookups.account_trust))
+        # named roles first, then in the privileged-first order
+        direct = set(lookups.named_in_trust.get(check.source, ()))
+        rank = lookups.role_rank
+        ordered = sorted((r for r in named if r != check.source), key=lambda r: (r not in direct, rank[r]))
+        yield from ordered
+
+    def _targets(self, check: _SourceCheck, technique: Technique,
+                 candidates: Any) -> Iterator[Step]:  # fmt: skip
+        """Decide every action of a principal-targeted technique for each (target, resources, via)."""
+        for target, refs, via in candidates:
+            verdicts: list[Verdict] = []
+            decided: list[str] = []
+            for action, ref in technique.actions:
+                resource = refs[ref]
+                policy = self.decider.trust(resource) if action == ASSUME_ROLE else None
+                if action == ASSUME_ROLE and policy is None:
+                    verdicts = []
+                    break
+                direct = action == ASSUME_ROLE and resource in self.lookups.trusted_by(check.source)
+                verdict = check.decide(action, resource, resource_policy=policy, needs_identity=not direct)
+                if verdict is None:
+                    verdicts = []
+                    break
+                verdicts.append(verdict)
+                decided.append(resource)
+            if not verdicts:
+                continue
+            merged = _merge(verdicts)
+            yield Step(technique, check.source, target, tuple(dict.fromkeys(decided)), via,
+                       conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
+
+    def _service_technique(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
+        """Techniques that pass a role to a service, or run code in an existing resource with its role."""
+        existing = technique.existing
+        seen = (
+            existing is not None
+            and existing.collected
+            and self.snapshot.has_resources
+            and technique.kind is Kind.EXISTING
+        )
+        if seen and existing is not None:
+            yield from self._existing_resources(check, technique, _EXISTING_TYPES[existing.resource_type])
+            return
+        unseen = existing is not None
+        fixed: list[Verdict] = []
+        for action, ref in technique.actions:
+            if ref is Ref.PASSED:
+                continue
+            service = action.split(":", 1)[0]
+            resource = "*" if ref is Ref.ANY else _pattern(service, self.account)
+            verdict = check.decide_fixed(action, resource)
+            if verdict is None:
+                return
+            fixed.append(verdict)
+        passes = any(ref is Ref.PASSED for _a, ref in technique.actions)
+        for role, trust in self.lookups.service_roles(technique.services):
+            if role == check.source:
+                continue
+            if technique.instance_profile and not self._has_instance_profile(role):
+                continue
+            verdicts = [*fixed, trust]
+            if passes:
+                passed = self._pass(check, role, technique.services)
+                if passed is None:
+                    continue
+                verdicts.append(passed)
+            merged = _merge(verdicts)
+            resources = [role] if passes else []
+            resources += [
+                "*" if ref is Ref.ANY else _pattern(a.split(":", 1)[0], self.account)
+                for a, ref in technique.actions
+                if ref is not Ref.PASSED
+            ]
+            yield Step(technique, check.source, role, tuple(dict.fromkeys(resources)),
+                       existing.label if existing else None, depends_on_unseen_resource=unseen,
+                       conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
+
+    def _pass(self, check: _SourceCheck, role: str, services: tuple[str, ...]) -> Verdict | None:
+        key = (role, services)
+        if key not in check.passes:  # several techniques pass roles to the same service
+            found = [v for s in services if (v := check.decide("iam:PassRole", role, service=s)) is not None]
+            check.passes[key] = min(found, key=lambda v: v.conditional) if found else None
+        return check.passes[key]
+
+    def _has_instance_profile(self, role: str) -> bool:
+        attributes = self.snapshot.identities_by_id[role].attributes
+        return "instanceProfiles" not in attributes or bool(attributes["instanceProfiles"])
+
+    def _existing_resources(self, check: _SourceCheck, technique: Technique,
+                            types: frozenset[str]) -> Iterator[Step]:  # fmt: skip
+        for resource in self.lookups.compute(types):
+            role = self.snapshot.role_of(resource)
+            if role is None or role == check.source or role not in self.snapshot.identities_by_id:
+                continue
+            policy = self._resource_policy(resource)
+            verdicts: list[Verdict] = []
+            for action, ref in technique.actions:
+                target = resource.external_id if ref is Ref.EXISTING else "*"
+                mine = policy if ref is Ref.EXISTING else None
+                verdict = check.decide(action, target, resource_policy=mine, needs_identity=mine is None)
+                if verdict is None:
+                    verdicts = []
+                    break
+                verdicts.append(verdict)
+            if not verdicts:
+                continue
+            merged = _merge(verdicts)
+            yield Step(technique, check.source, role, (resource.external_id,), resource.external_id,
+                       conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
+
+    def _resource_policy(self, resource: Resource) -> _Variant | None:
+        if not resource.policy:
+            return None
+        return self.decider._parse(
+            f"{resource.external_id}#policy",
+            f"{resource.display_name} policy",
+            resource.policy,
+            PolicyType.RESOURCE,
+        )
+
+
+__all__ = ["MET", "EscalationGraph", "GraphBuilder", "Step"]
