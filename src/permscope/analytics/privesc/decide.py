@@ -23,7 +23,13 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from permscope.analytics.context import AwsAccountSnapshot, as_document
-from permscope.clouds.aws.effective import AccountEvaluator, AccountInventory, PolicyRecord, ScpLevel
+from permscope.clouds.aws.effective import (
+    AccountEvaluator,
+    AccountInventory,
+    PolicyRecord,
+    ScpLevel,
+    document_digest,
+)
 from permscope.clouds.aws.evaluate import AuthorizationRequest, Decision, PolicySet, evaluate
 from permscope.clouds.aws.matching import actions_match, statement_resource_matches
 from permscope.clouds.aws.policy import PolicyDocument, PolicyError, PolicyType, Statement, parse_policy
@@ -112,6 +118,7 @@ class Decider:
         management = snapshot.system.attributes.get("managementAccountId")
         self.management_account_id = str(management) if management else None
         self._docs: dict[tuple[str, PolicyType], _Variant | None] = {}
+        self._by_content: dict[tuple[str, PolicyType], _Variant | None] = {}
         self._principals: dict[str, _Principal | None] = {}
         self._trusts: dict[str, _Variant | None] = {}
         self._service_trust: dict[tuple[str, str], Verdict | None] = {}
@@ -131,12 +138,16 @@ class Decider:
     def _parse(self, key: str, name: str, document: Any, policy_type: PolicyType) -> _Variant | None:
         cache_key = (key, policy_type)
         if cache_key not in self._docs:
-            try:
-                parsed = parse_policy(as_document(document), name=name, policy_type=policy_type)
-            except PolicyError:
-                self._docs[cache_key] = None  # IAM would not have accepted it: it grants nothing
-            else:
-                self._docs[cache_key] = _relax(parsed)
+            # equal documents (inline copies, a policy attached under several names) are parsed once
+            by_content = (document_digest(document), policy_type)
+            if by_content not in self._by_content:
+                try:
+                    parsed = parse_policy(as_document(document), name=name, policy_type=policy_type)
+                except PolicyError:
+                    self._by_content[by_content] = None  # IAM would not have accepted it: it grants nothing
+                else:
+                    self._by_content[by_content] = _relax(parsed)
+            self._docs[cache_key] = self._by_content[by_content]
         return self._docs[cache_key]
 
     def _policy(self, policy_id: str, policy_type: PolicyType) -> _Variant | None:

@@ -375,6 +375,10 @@ class GraphBuilder:
             )
             for t in TECHNIQUES
         }
+        self.by_kind = {
+            kind: [(t, self.masks[t.technique_id]) for t in ORDERED if kind in t.source_kinds]
+            for kind in ("user", "role")
+        }
         # decisions of principals whose policies read nothing of who they are, shared by equal policy sets
         self.shared: dict[tuple[object, ...], Verdict | None] = {}
 
@@ -419,11 +423,9 @@ class GraphBuilder:
         return graph
 
     def _edges(self, check: _SourceCheck) -> Iterator[Step]:
-        for technique in ORDERED:
-            if check.kind.value not in technique.source_kinds:
-                continue
-            mask = self.masks[technique.technique_id]
-            if check.granted & mask != mask:
+        granted = check.granted
+        for technique, mask in self.by_kind[check.kind.value]:
+            if granted & mask != mask:
                 continue
             for kept, step in enumerate(self._technique(check, technique), start=1):
                 yield step
@@ -475,14 +477,16 @@ class GraphBuilder:
         if ASSUME_ROLE not in technique.action_names:
             yield from (r for r in check.narrow(technique.actions[0][0], lookups.roles) if r != check.source)
             return
-        named = set(lookups.named_in_trust.get(check.source, ()))
+        # roles whose trust names the source first, then those trusting the account, most privileged first
+        direct = lookups.named_in_trust.get(check.source, [])
+        yield from sorted((r for r in set(direct) if r != check.source), key=lookups.role_rank.__getitem__)
         if check.holds(ASSUME_ROLE):
-            named.update(check.narrow(ASSUME_ROLE, lookups.account_trust))
-        # named roles first, then in the privileged-first order
-        direct = set(lookups.named_in_trust.get(check.source, ()))
-        rank = lookups.role_rank
-        ordered = sorted((r for r in named if r != check.source), key=lambda r: (r not in direct, rank[r]))
-        yield from ordered
+            named = set(direct)
+            yield from (
+                r
+                for r in check.narrow(ASSUME_ROLE, lookups.account_trust)
+                if r != check.source and r not in named
+            )
 
     def _targets(self, check: _SourceCheck, technique: Technique,
                  candidates: Any) -> Iterator[Step]:  # fmt: skip

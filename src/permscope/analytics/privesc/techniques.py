@@ -10,7 +10,7 @@ list (../shared/data/aws/privesc_paths_pathfinding_cloud.json), which is never r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -76,11 +76,10 @@ class Technique:
     existing: ExistingResource | None = None  # an existing resource the technique needs
     instance_profile: bool = False  # the passed role must have an instance profile (EC2)
     source_kinds: tuple[str, ...] = ("user", "role")  # which principals can use it
+    action_names: tuple[str, ...] = field(init=False)  # the required actions, in order
 
-    @property
-    def action_names(self) -> tuple[str, ...]:
-        """The required actions, in order."""
-        return tuple(action for action, _ref in self.actions)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action_names", tuple(action for action, _ref in self.actions))
 
 
 LAMBDA_FUNCTION = ExistingResource("Lambda function", "lambda", "function", collected=True)
