@@ -19,6 +19,7 @@ from permscope.api.deps import (
 )
 from permscope.api.errors import GraphJSONResponse, install_error_handlers
 from permscope.api.routes import aws, systems
+from permscope.api.routes import findings as findings_routes
 from permscope.api.routes import requests as requests_routes
 from permscope.settings import Settings, get_settings
 
@@ -63,6 +64,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     app.include_router(systems.router)
     app.include_router(requests_routes.router)  # permissions on demand (issue 6)
+    app.include_router(findings_routes.router)  # permissions analytics (issue 5)
     for prefix in ("microsoft.graph.", "graph."):
         app.include_router(
             aws.router,

@@ -109,7 +109,7 @@ class Lit:
 
 @dataclass(frozen=True, slots=True)
 class Compare:
-    """`prop op literal` with op one of eq ne gt ge lt le."""
+    """`prop op literal` with op one of eq ne gt ge lt le, or has (flags enumerations)."""
 
     prop: Prop
     op: str
@@ -151,7 +151,7 @@ class Not:
 
 Node = Compare | In | Call | BoolOp | Not
 
-COMPARISONS = frozenset({"eq", "ne", "gt", "ge", "lt", "le"})
+COMPARISONS = frozenset({"eq", "ne", "gt", "ge", "lt", "le", "has"})  # has: a member of a flags value
 FUNCTIONS = frozenset({"contains", "startswith"})
 _KEYWORDS = {"true": True, "false": False, "null": None}
 # Limits that keep a hostile query from exhausting the stack or the database; real filters stay far below them.

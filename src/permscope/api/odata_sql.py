@@ -14,7 +14,19 @@ from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Integer
 
-from permscope.api.odata import BoolOp, Call, In, Lit, Node, Not, ODataError, OrderItem, Prop, normalize_path
+from permscope.api.odata import (
+    BoolOp,
+    Call,
+    Compare,
+    In,
+    Lit,
+    Node,
+    Not,
+    ODataError,
+    OrderItem,
+    Prop,
+    normalize_path,
+)
 
 ValueType = Literal["string", "int", "bool", "datetime"]
 
@@ -133,6 +145,8 @@ def to_sql(node: Node, props: PropertyMap) -> ColumnElement[bool]:
             return _null_safe(column, strpos(expr, value) > 0)
         return _null_safe(column, func.substr(expr, 1, len(value)) == value) if value else true()
     value = _check_type(column, node.prop, node.value)
+    if node.op == "has":
+        return _has_flag(column, node, value)
     if value is None:
         if node.op == "eq":
             return column.expr.is_(None)
@@ -155,6 +169,16 @@ def to_sql(node: Node, props: PropertyMap) -> ColumnElement[bool]:
     if node.op == "ne":
         return or_(column.expr.is_(None), condition) if column.nullable else condition
     return _null_safe(column, condition)
+
+
+def _has_flag(column: Column, node: Compare, value: Any) -> ColumnElement[bool]:
+    """`flags has 'member'`: the comma-separated flags value (spaces allowed) names the member exactly."""
+    if column.type != "string" or not isinstance(value, str) or not value.strip():
+        raise ODataError(
+            f"'has' needs a flags property and a member name, in $filter at position {node.prop.pos}"
+        )
+    flags = func.replace(_expr(column), " ", "")
+    return _null_safe(column, strpos("," + flags + ",", f",{value.strip()},") > 0)
 
 
 def order_by(items: Sequence[OrderItem], props: PropertyMap) -> list[SQLColumnExpression[Any]]:

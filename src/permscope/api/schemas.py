@@ -8,101 +8,32 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from permscope.core.ids import encode_id
-from permscope.store.tables import ActionRow, AuthorizationSystemRow, IdentityRow, PolicyRow, ResourceRow
+from permscope.store.tables import ActionRow, PolicyRow
+from permscope.workflows.wire import (  # shared with the command line; re-exported for the routes
+    AWS_IDENTITY_KINDS,
+    AWS_IDENTITY_TYPES,
+    ENTITLEMENTS_TYPE,
+    GRAPH,
+    aws_identity_to_wire,
+    aws_resource_to_wire,
+    modification_capability,
+    role_type,
+    system_to_wire,
+    trust_entity_type,
+)
 
-GRAPH = "#microsoft.graph."
-ENTITLEMENTS_TYPE = f"{GRAPH}entitlementsDataCollection"
-
-# identity kind -> AWS identity subtype
-AWS_IDENTITY_TYPES = {
-    "user": "awsUser",
-    "role": "awsRole",
-    "group": "awsGroup",
-    "serverlessFunction": "awsLambda",
-    "computeInstance": "awsEc2Instance",
-    "accessKey": "awsAccessKey",
-}
-AWS_IDENTITY_KINDS = tuple(AWS_IDENTITY_TYPES)
-
-
-def modification_capability(enabled: bool) -> str:
-    """permissionsModificationCapability of a system."""
-    return "enabled" if enabled else "notConfigured"
-
-
-def system_to_wire(row: AuthorizationSystemRow) -> dict[str, Any]:
-    """authorizationSystem (aws/azure/gcp subtype) with its data-collection info inline."""
-    return {
-        "@odata.type": f"{GRAPH}{row.cloud}AuthorizationSystem",
-        "id": encode_id(row.system_id),
-        "authorizationSystemId": row.system_id,
-        "authorizationSystemName": row.name,
-        "authorizationSystemType": row.cloud,
-        "dataCollectionInfo": {
-            "entitlements": {
-                "@odata.type": ENTITLEMENTS_TYPE,
-                "lastCollectionDateTime": row.last_collection_at,
-                "permissionsModificationCapability": modification_capability(row.modification_enabled),
-                "status": row.collection_status,
-            }
-        },
-    }
-
-
-def role_type(row: IdentityRow) -> str:
-    """awsRoleType: from attributes["roleType"], else system for cloud-managed roles."""
-    value = (row.attributes or {}).get("roleType")
-    if isinstance(value, str) and value:
-        return value
-    return "system" if row.managed_by_cloud else "custom"
-
-
-def trust_entity_type(row: IdentityRow) -> str:
-    """awsRoleTrustEntityType flags, comma-joined ("none" when there are none)."""
-    flags = (row.attributes or {}).get("trustEntityTypes") or []
-    names = [str(flag) for flag in flags if flag and flag != "none"]
-    return ",".join(names) or "none"
-
-
-def aws_identity_to_wire(
-    row: IdentityRow,
-    account_id: str,
-    *,
-    details: bool = False,
-    exercised: int | None = None,
-    assigned: int | None = None,
-    available: int | None = None,
-) -> dict[str, Any]:
-    """awsUser / awsRole / awsGroup / awsLambda / awsEc2Instance / awsAccessKey.
-
-    The permscope usage extension, with the shapes the contract gives these on identity findings, is added on
-    request: `identityDetails` when `details`, `actionSummary` when `exercised` (distinct actions used in the
-    usage window) is given, with `assigned` (effective permissions granted, None before they are computed)
-    and `available` (actions in the catalogue).
-    """
-    type_name = AWS_IDENTITY_TYPES.get(row.kind, "awsIdentity")
-    item: dict[str, Any] = {
-        "@odata.type": f"{GRAPH}{type_name}",
-        "id": encode_id(row.external_id),
-        "externalId": row.external_id,
-        "displayName": row.display_name,
-        "source": {
-            "@odata.type": f"{GRAPH}awsSource",
-            "identityProviderType": "aws",
-            "accountId": account_id,
-        },
-    }
-    if row.kind == "role":
-        item["roleType"] = role_type(row)
-        item["trustEntityType"] = trust_entity_type(row)
-    if details:
-        item["identityDetails"] = {
-            "createdDateTime": row.created_at,
-            "lastActiveDateTime": row.last_active_at,
-        }
-    if exercised is not None:
-        item["actionSummary"] = {"assigned": assigned, "exercised": exercised, "available": available}
-    return item
+__all__ = [
+    "AWS_IDENTITY_KINDS",
+    "AWS_IDENTITY_TYPES",
+    "ENTITLEMENTS_TYPE",
+    "GRAPH",
+    "aws_identity_to_wire",
+    "aws_resource_to_wire",
+    "modification_capability",
+    "role_type",
+    "system_to_wire",
+    "trust_entity_type",
+]
 
 
 def aws_policy_to_wire(row: PolicyRow) -> dict[str, Any]:
@@ -131,18 +62,6 @@ def aws_action_to_wire(row: ActionRow) -> dict[str, Any]:
 def service_to_wire(name: str) -> dict[str, Any]:
     """authorizationSystemTypeService: the id is the service name."""
     return {"id": name}
-
-
-def aws_resource_to_wire(row: ResourceRow) -> dict[str, Any]:
-    """awsAuthorizationSystemResource with its service inline."""
-    return {
-        "@odata.type": f"{GRAPH}awsAuthorizationSystemResource",
-        "id": encode_id(row.external_id),
-        "externalId": row.external_id,
-        "displayName": row.display_name,
-        "resourceType": row.resource_type,
-        "service": {"id": row.service},
-    }
 
 
 # ------------------------------------------------------------------------------- models for the OpenAPI document

@@ -515,3 +515,67 @@ class IdentityActivityRow(Base):
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
     events: Mapped[int] = mapped_column(BigInteger)
+
+
+# ------------------------------------------------------------------------ permissions analytics (issue 5)
+
+
+class AnalysisRunRow(Base):
+    """The latest successful analysis of one authorization system (one row per system, updated in place, so
+    an analysis that changes nothing adds no row): when, what it found, skipped and met, and how.
+
+    `checked` counts the subjects examined per kind (user, role, serverlessFunction, computeInstance, group,
+    accessKey): the `totalCount` of the aggregated summaries. `pci_distribution` holds, per band, how many
+    human and non-human identities fall in it. A failed analysis writes no row (and nothing else).
+    """
+
+    __tablename__ = "analysis_runs"
+
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"), primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    snapshot_at: Mapped[datetime]
+    counts: Mapped[dict[str, Any]]  # finding type -> open findings of that type after the analysis
+    changes: Mapped[dict[str, Any]]  # what the analysis changed: new, changed, unchanged, resolved, reopened
+    checked: Mapped[dict[str, Any]]
+    skipped: Mapped[dict[str, Any]]  # finding type -> reason in words
+    errors: Mapped[list[Any]]
+    settings: Mapped[dict[str, Any]]
+    pci_distribution: Mapped[dict[str, Any] | None]
+
+
+class FindingRow(Base):
+    """A finding with its history: one row per (system, fingerprint), updated in place by later analyses.
+
+    `resolved_at` is None while the finding is open; an analysis that finds it again reopens it (`reopened`
+    counts how often). `snapshot_at` is the contract's createdDateTime: the snapshot the content describes.
+    `digest` hashes the content, so an analysis that finds the same thing only moves `last_seen`.
+    """
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("system_pk", "fingerprint", name="uq_finding_key"),
+        Index("ix_findings_type", "finding_type", "system_pk"),
+        Index("ix_findings_fingerprint", "fingerprint"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    finding_type: Mapped[str] = mapped_column(String(96))
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(Text)
+    subject_name: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    properties: Mapped[dict[str, Any]]
+    evidence: Mapped[dict[str, Any]]
+    action_summary: Mapped[dict[str, Any] | None]
+    pci_score: Mapped[int | None] = mapped_column(Integer)
+    pci_factors: Mapped[dict[str, Any] | None]
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    snapshot_at: Mapped[datetime]
+    digest: Mapped[str] = mapped_column(String(64))

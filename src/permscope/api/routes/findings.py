@@ -1,0 +1,457 @@
+"""Permissions analytics under `/identityGovernance/permissionsAnalytics/{cloud}`: findings by type (list, one,
+aggregatedSummary) and permissionsCreepIndexDistributions, in the contract's shapes (§1.4, §1.5, §4).
+
+Only open findings are listed (the latest analysis' view); one finding stays addressable by id after it is
+resolved, with its history under "permscope". A key sees the findings of the systems it may read: admin and
+viewer keys all, scoped keys those where they are viewer, approver or administrator; naming another system
+(in `$filter` or `authorizationSystemIds`) is 403 accessDenied, naming an unknown one 404 itemNotFound.
+Azure and GCP answer empty collections for their types (no analytics yet), and 404 for types they lack.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import Select, and_, false, or_, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from permscope.api.deps import authenticate, get_session, get_settings
+from permscope.api.errors import GraphError, GraphJSONResponse, invalid_request, not_found
+from permscope.api.finding_schemas import IDENTITY_SUMMARY, FindingKind, finding_kind
+from permscope.api.odata import BoolOp, Compare, In, Node, Not, normalize_path, parse_filter
+from permscope.api.odata_sql import Column, ValueType
+from permscope.api.paging import Collection, context_url, entity_response, list_response
+from permscope.api.schemas import ERROR_RESPONSES
+from permscope.core.ids import Cloud, decode_id, encode_id
+from permscope.settings import Settings
+from permscope.store import findings as store
+from permscope.store import queries
+from permscope.store.requests import ANY
+from permscope.store.tables import AnalysisRunRow, AuthorizationSystemRow, FindingRow
+from permscope.workflows.apikeys import ApiPrincipal, ApiRole
+from permscope.workflows.finding_wire import contexts_for, fingerprint_of, stored_finding_to_wire
+from permscope.workflows.requests import READING_ROLES
+from permscope.workflows.wire import GRAPH, system_reference
+
+A = "/identityGovernance/permissionsAnalytics/{cloud}"
+SUMMARY = re.compile(r"^(?:(?:microsoft\.)?graph\.)?aggregatedSummary\((.*)\)$", re.DOTALL)
+BANDS = (("low", "lowRiskProfile"), ("medium", "mediumRiskProfile"), ("high", "highRiskProfile"))
+DISTRIBUTION_KEY = "PermissionsCreepIndexDistribution"
+FINDING_SELECT = frozenset(
+    {
+        "createdDateTime",
+        "actionSummary",
+        "identityDetails",
+        "permissionsCreepIndex",
+        "identity",
+        "group",
+        "role",
+        "accessKey",
+        "storageBucket",
+        "securityGroup",
+        "ec2Instance",
+        "affectedSystem",
+        "privilegeEscalationDetails",
+        "secretInformationWebServices",
+        "securityTools",
+        "awsAccessKeyDetails",
+        "status",
+        "accessMethods",
+        "systemWithAccess",
+        "trustedIdentityCount",
+        "trustsAllIdentities",
+        "accessibleSystemIds",
+        "accessibleCount",
+        "bucketCount",
+        "accessibility",
+        "accountsWithAccess",
+        "inboundPorts",
+        "totalStorageBucketCount",
+        "assignedComputeInstancesDetails",
+        "permscope",
+    }
+)
+
+router = APIRouter(tags=["permissionsAnalytics"], responses=ERROR_RESPONSES)
+
+
+def analytics_cloud(cloud: str) -> Cloud:
+    """The `{cloud}` segment: aws, azure or gcp (404 otherwise)."""
+    try:
+        return Cloud.parse(cloud)
+    except ValueError:
+        raise not_found(f"no permissions analytics for {cloud!r}") from None
+
+
+def _context(cloud: Cloud, tail: str) -> str:
+    return f"identityGovernance/permissionsAnalytics/{cloud.value}/{tail}"
+
+
+# ----------------------------------------------------------------------------------------------- access
+
+
+def visible_systems(principal: ApiPrincipal) -> ColumnElement[bool]:
+    """The systems whose analytics a key may read, as SQL over AuthorizationSystemRow."""
+    if principal.role in (ApiRole.ADMIN, ApiRole.VIEWER):
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    for scope in principal.scopes:
+        if scope.role not in READING_ROLES:
+            continue
+        terms: list[ColumnElement[bool]] = [true()]
+        if scope.cloud != ANY:
+            terms.append(AuthorizationSystemRow.cloud == scope.cloud)
+        if scope.system_id != ANY:
+            terms.append(AuthorizationSystemRow.system_id == scope.system_id)
+        parts.append(and_(*terms))
+    return or_(false(), *parts)
+
+
+def _check_access(principal: ApiPrincipal, system: AuthorizationSystemRow) -> None:
+    if not principal.roles_on(system.cloud, system.system_id) & READING_ROLES:
+        raise GraphError(
+            403,
+            "accessDenied",
+            f"the key has no role on {system.cloud} authorization system {system.system_id!r}",
+        )
+
+
+def _systems_named(session: Session, cloud: Cloud, ids: list[str], principal: ApiPrincipal) -> list[int]:
+    """Primary keys of the systems named by raw or encoded id: 404 for an unknown one, 403 for a hidden one."""
+    found: list[int] = []
+    for text in ids:
+        decoded = decode_id(text)
+        row = queries.find_system(session, [c for c in (text, decoded) if c], cloud.value)
+        if row is None:
+            raise not_found(f"{cloud.value} authorization system {text!r} not found")
+        _check_access(principal, row)
+        found.append(row.id)
+    return found
+
+
+# ----------------------------------------------------------------------------------------------- lists
+
+
+def _json(expr: Any, value_type: ValueType) -> Any:
+    if value_type == "int":
+        return expr.as_integer()
+    if value_type == "bool":
+        return expr.as_boolean()
+    return expr.as_string()
+
+
+@lru_cache(maxsize=64)
+def findings_collection(kind: FindingKind) -> Collection:
+    """What `$filter` / `$orderby` / `$select` may use on one finding type."""
+    props: dict[str, Column] = {
+        "createdDateTime": Column(FindingRow.snapshot_at, type="datetime"),
+        "permissionsCreepIndex/score": Column(FindingRow.pci_score, type="int", nullable=True),
+    }
+    for name in ("assigned", "exercised", "available"):
+        props[f"actionSummary/{name}"] = Column(
+            FindingRow.action_summary[name].as_integer(), type="int", nullable=True
+        )
+    relationships = [kind.relationship] + (["role"] if kind.relationship == "ec2Instance" else [])
+    for rel in relationships:
+        base = rel if rel == "affectedSystem" else f"{rel}/authorizationSystem"
+        props[f"{base}/authorizationSystemId"] = Column(AuthorizationSystemRow.system_id)
+        props[f"{base}/authorizationSystemName"] = Column(AuthorizationSystemRow.name)
+        props[f"{base}/authorizationSystemType"] = Column(AuthorizationSystemRow.cloud, case_insensitive=True)
+    if kind.relationship != "affectedSystem":
+        props[f"{kind.relationship}/displayName"] = Column(FindingRow.subject_name)
+        props[f"{kind.relationship}/externalId"] = Column(FindingRow.subject_id)
+    for flag in kind.flags:
+        props[flag] = Column(FindingRow.properties[flag].as_string(), nullable=True)
+    for name, value_type in kind.properties:
+        props[name] = Column(
+            _json(FindingRow.properties[name], value_type),
+            type=value_type,
+            nullable=True,
+        )
+    return Collection(name=kind.name, props=props, selectable=FINDING_SELECT, primary_key=FindingRow.id)
+
+
+def _named_system_ids(node: Node | None) -> list[str]:
+    """Every literal compared with an `.../authorizationSystemId` property in a $filter tree."""
+    if node is None:
+        return []
+    if isinstance(node, BoolOp):
+        return _named_system_ids(node.left) + _named_system_ids(node.right)
+    if isinstance(node, Not):
+        return _named_system_ids(node.operand)
+    if isinstance(node, In | Compare) and normalize_path(node.prop.path).endswith("authorizationSystemId"):
+        values = node.values if isinstance(node, In) else (node.value,)
+        return [str(lit.value) for lit in values if isinstance(lit.value, str)]
+    return []
+
+
+def _filter_text(request: Request) -> str | None:
+    for key, value in request.query_params.multi_items():
+        if key.lower() == "$filter":
+            return value
+    return None
+
+
+def _findings_stmt(kind: FindingKind, cloud: Cloud, principal: ApiPrincipal) -> Select[FindingRow]:
+    return (
+        select(FindingRow)
+        .join(AuthorizationSystemRow, AuthorizationSystemRow.id == FindingRow.system_pk)
+        .where(
+            FindingRow.finding_type == kind.name,
+            AuthorizationSystemRow.cloud == cloud.value,
+            FindingRow.resolved_at.is_(None),
+            visible_systems(principal),
+        )
+    )
+
+
+class _FindingWire:
+    """Serializes a page of stored findings, loading what they embed once per page."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.contexts: dict[int, Any] = {}
+
+    def prepare(self, rows: list[FindingRow]) -> None:
+        self.contexts = contexts_for(self.session, rows)
+
+    def __call__(self, row: FindingRow) -> dict[str, Any]:
+        return stored_finding_to_wire(row, self.contexts[row.system_pk])
+
+
+def _kind_for(cast: str, cloud: Cloud) -> FindingKind:
+    kind = finding_kind(cast)
+    if kind is None or cloud not in kind.clouds:
+        raise not_found(f"{cast!r} is not a finding type of {cloud.value}")
+    return kind
+
+
+@router.get(A + "/findings/{cast}", summary="List findings of one type")
+def list_findings(
+    cast: str,
+    request: Request,
+    cloud: Cloud = Depends(analytics_cloud),
+    principal: ApiPrincipal = Depends(authenticate),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> GraphJSONResponse:
+    """The open findings of one type (`microsoft.graph.<type>` or `graph.<type>`), with $filter (e.g.
+    `identity/authorizationSystem/authorizationSystemId in ('…')`, `permissionsCreepIndex/score gt 50`,
+    `securityTools has 'cloudTrail'`), $orderby, $select, $top, $count and server paging."""
+    kind = _kind_for(cast, cloud)
+    text = _filter_text(request)
+    if text is not None:
+        _systems_named(session, cloud, _named_system_ids(parse_filter(text)), principal)
+    wire = _FindingWire(session)
+    return list_response(
+        request,
+        session,
+        findings_collection(kind),
+        _findings_stmt(kind, cloud, principal),
+        context=_context(cloud, f"findings/microsoft.graph.{kind.name}"),
+        serialize=wire,
+        page_size=settings.page_size,
+        max_page_size=settings.max_page_size,
+        prepare=wire.prepare,
+    )
+
+
+# ------------------------------------------------------------------------- one finding, aggregatedSummary
+
+
+def _summary_ids(request: Request, arguments: str) -> list[str]:
+    """The `authorizationSystemIds` argument: ['a','b'], ('a','b'), or an alias @p1 given in the query."""
+    name, _, value = arguments.partition("=")
+    if name.strip() != "authorizationSystemIds" or not value.strip():
+        raise invalid_request("aggregatedSummary needs authorizationSystemIds=[...]")
+    value = value.strip()
+    if value.startswith("@"):
+        alias = request.query_params.get(value)
+        if alias is None:
+            raise invalid_request(f"the parameter alias {value} is not given in the query")
+        value = alias.strip()
+    if len(value) < 2 or value[0] + value[-1] not in ("[]", "()"):
+        raise invalid_request("authorizationSystemIds must be a list such as ['123456789012']")
+    ids = [part.strip().strip("'\"") for part in value[1:-1].split(",")]
+    ids = [part for part in ids if part]
+    if not ids:
+        raise invalid_request("authorizationSystemIds is empty")
+    return ids
+
+
+def _summary(
+    request: Request, session: Session, cloud: Cloud, kind: FindingKind, args: str, principal: ApiPrincipal
+) -> GraphJSONResponse:
+    if kind.summary is None:
+        raise not_found(f"{kind.name} has no aggregatedSummary")
+    pks = _systems_named(session, cloud, _summary_ids(request, args), principal)
+    runs = store.latest_runs(session, pks)
+    total = sum(
+        int((run.checked or {}).get(kind.checked_kind or "", 0))
+        for run in runs.values()
+        if kind.name not in (run.skipped or {})
+    )
+    found = store.open_counts(session, kind.name, pks)
+    if kind.summary == IDENTITY_SUMMARY:
+        type_name, body = "permissionsAnalyticsAggregatedIdentitySummary", {"findingsCount": found}
+    else:
+        type_name, body = "permissionsAnalyticsAggregatedIamKeySummary", {"findingsCountOverLimit": found}
+    return GraphJSONResponse(
+        {
+            "@odata.context": context_url(request, f"microsoft.graph.{type_name}"),
+            "@odata.type": f"{GRAPH}{type_name}",
+            "totalCount": total,
+            **body,
+        }
+    )
+
+
+def _one(
+    request: Request, session: Session, cloud: Cloud, finding_id: str, cast: str, principal: ApiPrincipal
+) -> GraphJSONResponse:
+    kind = _kind_for(cast, cloud)
+    fingerprint = fingerprint_of(finding_id)
+    row = store.finding_by_fingerprint(session, fingerprint) if fingerprint else None
+    system = session.get(AuthorizationSystemRow, row.system_pk) if row is not None else None
+    if row is None or system is None or row.finding_type != kind.name or system.cloud != cloud.value:
+        raise not_found(f"{kind.name} {finding_id!r} not found")
+    _check_access(principal, system)
+    item = stored_finding_to_wire(row, contexts_for(session, [row])[row.system_pk])
+    return entity_response(
+        request,
+        item,
+        context=_context(cloud, f"findings/microsoft.graph.{kind.name}/$entity"),
+        selectable=FINDING_SELECT,
+    )
+
+
+@router.get(A + "/findings/{first}/{second}", summary="Get a finding, or a type's aggregatedSummary")
+def finding_or_summary(
+    first: str,
+    second: str,
+    request: Request,
+    cloud: Cloud = Depends(analytics_cloud),
+    principal: ApiPrincipal = Depends(authenticate),
+    session: Session = Depends(get_session),
+) -> GraphJSONResponse:
+    """`findings/{id}/microsoft.graph.<type>`: one finding (also once resolved);
+    `findings/microsoft.graph.<type>/aggregatedSummary(authorizationSystemIds=[...])` (or
+    `.../microsoft.graph.aggregatedSummary(...)`, or `(authorizationSystemIds=@p1)?@p1=[...]`): how many
+    identities (or access keys) of that kind the latest analyses checked, and how many have the finding."""
+    match = SUMMARY.match(second)
+    if finding_kind(first) is not None and match is not None:
+        return _summary(request, session, cloud, _kind_for(first, cloud), match.group(1), principal)
+    return _one(request, session, cloud, first, second, principal)
+
+
+# ---------------------------------------------------------------------------------- PCI distributions
+
+
+def _distribution_id(system: AuthorizationSystemRow) -> str:
+    return encode_id(f"1,{DISTRIBUTION_KEY},{system.cloud}-{system.system_id}")
+
+
+def distribution_to_wire(run: AnalysisRunRow, system: AuthorizationSystemRow) -> dict[str, Any]:
+    """permissionsCreepIndexDistribution of one system, from its latest analysis."""
+    found = run.pci_distribution or {}
+    item: dict[str, Any] = {"id": _distribution_id(system), "createdDateTime": run.snapshot_at}
+    for band, key in BANDS:
+        counts = found.get(band) or {}
+        item[key] = {
+            "humanCount": int(counts.get("humanCount", 0)),
+            "nonHumanCount": int(counts.get("nonHumanCount", 0)),
+        }
+    item["authorizationSystem"] = system_reference(system)
+    return item
+
+
+DISTRIBUTIONS = Collection(
+    name="permissionsCreepIndexDistributions",
+    props={
+        "createdDateTime": Column(AnalysisRunRow.snapshot_at, type="datetime"),
+        "authorizationSystem/authorizationSystemId": Column(AuthorizationSystemRow.system_id),
+        "authorizationSystem/authorizationSystemName": Column(AuthorizationSystemRow.name),
+    },
+    selectable=frozenset(
+        {"createdDateTime", "lowRiskProfile", "mediumRiskProfile", "highRiskProfile", "authorizationSystem"}
+    ),
+    primary_key=AnalysisRunRow.system_pk,
+    keyset=False,
+)
+
+
+def _distributions_stmt(cloud: Cloud, principal: ApiPrincipal) -> Select[AnalysisRunRow]:
+    return (
+        select(AnalysisRunRow)
+        .join(AuthorizationSystemRow, AuthorizationSystemRow.id == AnalysisRunRow.system_pk)
+        .where(
+            AuthorizationSystemRow.cloud == cloud.value,
+            AnalysisRunRow.pci_distribution.is_not(None),
+            visible_systems(principal),
+        )
+    )
+
+
+class _DistributionWire:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.systems: dict[int, AuthorizationSystemRow] = {}
+
+    def prepare(self, rows: list[AnalysisRunRow]) -> None:
+        self.systems = store.systems_by_pk(self.session, (row.system_pk for row in rows))
+
+    def __call__(self, row: AnalysisRunRow) -> dict[str, Any]:
+        return distribution_to_wire(row, self.systems[row.system_pk])
+
+
+@router.get(A + "/permissionsCreepIndexDistributions", summary="List PCI distributions")
+def list_distributions(
+    request: Request,
+    cloud: Cloud = Depends(analytics_cloud),
+    principal: ApiPrincipal = Depends(authenticate),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> GraphJSONResponse:
+    """One distribution per analyzed system: human (users) and non-human (roles, functions, instances)
+    identities per PCI band (low 0-33, medium 34-66, high 67-100), from the latest analysis."""
+    wire = _DistributionWire(session)
+    return list_response(
+        request,
+        session,
+        DISTRIBUTIONS,
+        _distributions_stmt(cloud, principal),
+        context=_context(cloud, "permissionsCreepIndexDistributions"),
+        serialize=wire,
+        page_size=settings.page_size,
+        max_page_size=settings.max_page_size,
+        prepare=wire.prepare,
+    )
+
+
+@router.get(A + "/permissionsCreepIndexDistributions/{distribution_id}", summary="Get a PCI distribution")
+def get_distribution(
+    distribution_id: str,
+    request: Request,
+    cloud: Cloud = Depends(analytics_cloud),
+    principal: ApiPrincipal = Depends(authenticate),
+    session: Session = Depends(get_session),
+) -> GraphJSONResponse:
+    """One system's distribution by its id (as listed), or by the system's id."""
+    decoded = decode_id(distribution_id) or ""
+    prefix = f"1,{DISTRIBUTION_KEY},{cloud.value}-"
+    system_id = decoded[len(prefix) :] if decoded.startswith(prefix) else distribution_id
+    system = queries.find_system(session, [system_id], cloud.value)
+    run = store.latest_runs(session, [system.id]).get(system.id) if system is not None else None
+    if system is None or run is None or run.pci_distribution is None:
+        raise not_found(f"permissionsCreepIndexDistribution {distribution_id!r} not found")
+    _check_access(principal, system)
+    return entity_response(
+        request,
+        distribution_to_wire(run, system),
+        context=_context(cloud, "permissionsCreepIndexDistributions/$entity"),
+        selectable=DISTRIBUTIONS.selectable,
+    )

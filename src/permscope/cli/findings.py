@@ -1,0 +1,158 @@
+"""`permscope analyze` (run the detectors over stored accounts) and `permscope findings list`."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from permscope.cli.output import OutputFormat, engine_of, print_json, render, reports_errors, stderr, stdout
+
+app = typer.Typer(help="Findings of permissions analytics, with their history.", no_args_is_help=True)
+
+LIST_COLUMNS = [
+    ("system_id", "Account"),
+    ("finding_type", "Type"),
+    ("severity", "Severity"),
+    ("subject_name", "Subject"),
+    ("subject_id", "Subject id"),
+    ("pci", "PCI"),
+    ("status", "Status"),
+    ("first_seen", "First seen"),
+    ("last_seen", "Last seen"),
+    ("summary", "Why"),
+]
+
+
+@reports_errors
+def analyze(
+    ctx: typer.Context,
+    system: list[str] = typer.Option(
+        [], "--system", "-s", help="An AWS account id to analyze (repeatable); default: every stored account"
+    ),
+    window_days: int = typer.Option(
+        90, "--window-days", min=1, help="Activity window in days: used actions, inactivity"
+    ),
+    key_max_age_days: int = typer.Option(
+        90, "--key-max-age-days", min=1, help="Access keys older than this are reported"
+    ),
+    key_unused_days: int = typer.Option(
+        90, "--key-unused-days", min=1, help="Active access keys unused for this long are reported"
+    ),
+    overprovisioned_ratio: float = typer.Option(
+        0.1,
+        "--overprovisioned-ratio",
+        min=0.0,
+        max=1.0,
+        help="Active identities using less than this share of their grants are over-provisioned",
+    ),
+    as_of: datetime | None = typer.Option(
+        None, "--as-of", help="Analyze as of this time (default now; UTC when no zone is given)"
+    ),
+    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table or json"),
+) -> None:
+    """Analyze stored AWS accounts: findings per type are recorded with their history (first seen, last
+    seen, resolved, reopened). Prints per account the open findings per type and what was skipped and why."""
+    from permscope.analytics.context import AnalysisSettings
+    from permscope.workflows.analysis import analyze_all
+
+    now = as_of or datetime.now(UTC)
+    settings = AnalysisSettings(
+        window_days=window_days,
+        overprovisioned_max_used_ratio=overprovisioned_ratio,
+        key_max_age_days=key_max_age_days,
+        key_unused_days=key_unused_days,
+        now=now if now.tzinfo else now.replace(tzinfo=UTC),
+    )
+    engine = engine_of(ctx)
+    reports = analyze_all(engine, settings, system_ids=system or None)
+    if fmt is OutputFormat.JSON:
+        print_json({"analyses": [report.to_dict() for report in reports]})
+        return
+    if not reports:
+        stderr().print("[dim]no AWS accounts are stored: import or collect one first[/dim]")
+        return
+    console = stdout()
+    for report in reports:
+        changes = report.changes
+        console.print(
+            f"[bold]AWS account {report.system_id}[/bold]: {report.total} open findings "
+            f"({changes['new']} new, {changes['changed']} changed, {changes['unchanged']} unchanged, "
+            f"{changes['resolved']} resolved, {changes['reopened']} reopened) in {report.seconds:.2f} s"
+        )
+        if report.open_by_type:
+            table = Table(header_style="bold")
+            table.add_column("Finding type")
+            table.add_column("Open", justify="right")
+            for name, count in sorted(report.open_by_type.items()):
+                table.add_row(name, str(count))
+            console.print(table)
+        if report.skipped:
+            skipped = Table(title="Skipped", header_style="bold")
+            skipped.add_column("Finding type")
+            skipped.add_column("Why")
+            for name, reason in sorted(report.skipped.items()):
+                skipped.add_row(name, reason)
+            console.print(skipped)
+        for error in report.errors:
+            stderr().print(f"[red]detector failed[/red] {error}")
+
+
+@app.command("list")
+@reports_errors
+def list_command(
+    ctx: typer.Context,
+    system: list[str] = typer.Option([], "--system", "-s", help="Only this AWS account (repeatable)"),
+    finding_type: list[str] = typer.Option(
+        [], "--type", "-t", help="Only this finding type, e.g. superUserFinding (repeatable)"
+    ),
+    status: str = typer.Option("open", "--status", help="open, resolved or all"),
+    min_pci: int | None = typer.Option(
+        None, "--min-pci", min=0, max=100, help="Only findings whose PCI is at least this"
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many (worst first)"),
+    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
+) -> None:
+    """List stored findings, worst first. JSON is {"findings": [...]} in the API contract's shape."""
+    from permscope.store.findings import FindingStatus
+    from permscope.workflows.analysis import list_stored_findings
+
+    try:
+        wanted = FindingStatus(status.lower())
+    except ValueError:
+        raise typer.BadParameter("expected open, resolved or all", param_hint="--status") from None
+    types = [name.removeprefix("microsoft.graph.").removeprefix("#") for name in finding_type]
+    listing = list_stored_findings(
+        engine_of(ctx),
+        system_ids=system,
+        types=types,
+        status=wanted,
+        min_pci=min_pci,
+        limit=limit,
+        wire=fmt is OutputFormat.JSON,
+    )
+    if fmt is OutputFormat.JSON:
+        print_json({"findings": listing.wire or []})
+        return
+    if fmt is OutputFormat.CSV:
+        _csv(listing.records)
+        return
+    render(fmt, listing.records, LIST_COLUMNS, title="Findings", empty="no findings match")
+
+
+def _csv(records: list[dict[str, Any]]) -> None:
+    """Every record field, dates in ISO 8601 (the table's columns plus when it was resolved)."""
+    names = [key for key, _header in LIST_COLUMNS] + ["resolved_at"]
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(names)
+    for record in records:
+        writer.writerow(
+            [
+                value.isoformat() if isinstance(value, datetime) else ("" if value is None else value)
+                for value in (record.get(name) for name in names)
+            ]
+        )

@@ -1,0 +1,326 @@
+"""Analyze AWS accounts: load one from the store, run the detectors, record the findings with their history.
+
+`analyze_system` reads the account in one session, analyzes it in memory (`permscope.analytics.analyze`), and
+writes the findings and the run in one transaction (`store.findings.record_analysis`): an exception anywhere
+writes nothing. Finding types the analysis could not decide — skipped for want of data, or whose detector
+failed — keep their stored findings as they were (neither resolved nor seen again).
+
+`permscope analyze` runs it explicitly; imports and collections do not (an import stays a pure inventory
+write, and several imports of one account are analyzed once); `permscope scan` chains import and analysis.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
+from permscope.analytics.registry import detectors
+from permscope.analytics.subjects import USER, subjects
+from permscope.core.errors import NotFoundError
+from permscope.core.findings import PCI_BANDS, Finding
+from permscope.core.ids import Cloud
+from permscope.core.inventory import IdentityKind
+from permscope.store.findings import (
+    FindingQuery,
+    FindingStatus,
+    RecordResult,
+    RunFacts,
+    list_findings,
+    record_analysis,
+    systems_by_pk,
+)
+from permscope.store.snapshot import StoredAccount, load_account
+from permscope.store.tables import AuthorizationSystemRow
+from permscope.workflows.effective import _collector_paused as collector_paused
+from permscope.workflows.effective import action_index, scp_levels_from
+from permscope.workflows.finding_wire import stored_findings_to_wire
+
+if TYPE_CHECKING:
+    from permscope.analytics.analyze import AnalysisResult
+
+Analyzer = Callable[[AwsAccountSnapshot], "AnalysisResult"]
+HUMAN, NON_HUMAN = "humanCount", "nonHumanCount"
+# subject kinds of analytics.subjects -> the identity kinds of the contract's aggregated summaries
+CHECKED_KINDS = {
+    "user": "user",
+    "role": "role",
+    "function": "serverlessFunction",
+    "instance": "computeInstance",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisReport:
+    """What one analysis of one account found, skipped and changed."""
+
+    system_id: str
+    seconds: float
+    snapshot_at: datetime
+    open_by_type: dict[str, int]
+    changes: dict[str, int]
+    checked: dict[str, int]
+    skipped: dict[str, str]
+    errors: list[str]
+    pci_distribution: dict[str, Any] | None
+    findings: list[Finding] = field(default_factory=list, repr=False)
+
+    @property
+    def total(self) -> int:
+        """Open findings after the analysis."""
+        return sum(self.open_by_type.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase JSON shape."""
+        return {
+            "systemId": self.system_id,
+            "seconds": round(self.seconds, 3),
+            "snapshotDateTime": self.snapshot_at.isoformat(),
+            "findings": self.open_by_type,
+            "total": self.total,
+            "changes": self.changes,
+            "checked": self.checked,
+            "skipped": self.skipped,
+            "errors": self.errors,
+            "permissionsCreepIndexDistribution": self.pci_distribution,
+        }
+
+
+def settings_to_dict(settings: AnalysisSettings) -> dict[str, Any]:
+    """The settings an analysis used, as stored with its run."""
+    return {
+        "windowDays": settings.window_days,
+        "overprovisionedMaxUsedRatio": settings.overprovisioned_max_used_ratio,
+        "keyMaxAgeDays": settings.key_max_age_days,
+        "keyUnusedDays": settings.key_unused_days,
+        "now": settings.now.isoformat(),
+    }
+
+
+def build_snapshot(stored: StoredAccount, settings: AnalysisSettings) -> AwsAccountSnapshot:
+    """The detectors' view of a stored account."""
+    return AwsAccountSnapshot(
+        system=stored.system,
+        identities=stored.identities,
+        memberships=stored.memberships,
+        policies=stored.policies,
+        assignments=stored.assignments,
+        resources=stored.resources,
+        usages=stored.usages,
+        has_activity=stored.has_activity,
+        index=action_index(),
+        scp_levels=scp_levels_from(stored.scp_levels) or (),
+        settings=settings,
+        taken_at=stored.collected_at or settings.now,
+    )
+
+
+def load_snapshot(
+    engine: Engine, system_id: str, settings: AnalysisSettings | None = None
+) -> tuple[int, AwsAccountSnapshot]:
+    """(system primary key, snapshot) of one stored AWS account; NotFoundError when there is none."""
+    settings = settings or AnalysisSettings()
+    with Session(engine) as session, collector_paused():
+        pk = _system_pk(session, system_id)
+        stored = load_account(session, pk, usage_since=settings.window_start)
+    return pk, build_snapshot(stored, settings)
+
+
+def _system_pk(session: Session, system_id: str) -> int:
+    pk = session.scalar(
+        select(AuthorizationSystemRow.id).where(
+            AuthorizationSystemRow.cloud == Cloud.AWS.value, AuthorizationSystemRow.system_id == system_id
+        )
+    )
+    if pk is None:
+        raise NotFoundError(f"no AWS account {system_id!r}")
+    return int(pk)
+
+
+def checked_counts(snapshot: AwsAccountSnapshot) -> dict[str, int]:
+    """How many subjects of each kind the analysis examined (the aggregated summaries' totalCount)."""
+    counts = dict.fromkeys((*CHECKED_KINDS.values(), "group", "accessKey"), 0)
+    for subject in subjects(snapshot):
+        counts[CHECKED_KINDS[subject.kind]] += 1
+    for identity in snapshot.identities:
+        if identity.kind is IdentityKind.GROUP:
+            counts["group"] += 1
+        elif identity.kind is IdentityKind.ACCESS_KEY:
+            counts["accessKey"] += 1
+    return counts
+
+
+def pci_distribution(snapshot: AwsAccountSnapshot) -> dict[str, Any] | None:
+    """Per PCI band, how many human (users) and non-human (roles, functions, instances) identities fall in it;
+    None when no PCI can be computed."""
+    found = {band: {HUMAN: 0, NON_HUMAN: 0} for band, _low, _high in PCI_BANDS}
+    try:
+        for subject in subjects(snapshot):
+            band = snapshot.pci(subject.external_id).band
+            found[band][HUMAN if subject.kind == USER else NON_HUMAN] += 1
+    except NotImplementedError:
+        return None
+    return found
+
+
+def _undecided(result: AnalysisResult) -> tuple[dict[str, str], list[str], set[str]]:
+    """(skipped type -> reason, error texts, finding types whose stored findings must stay untouched)."""
+    skipped = {str(name): str(reason) for name, reason in _items(result.skipped)}
+    errors: list[str] = []
+    untouched = set(skipped)
+    types_of = {d.name: d.finding_types for d in detectors()}
+    for name, error in _items(result.errors):
+        errors.append(f"{name}: {error}")
+        untouched.update(types_of.get(str(name), (str(name),)))
+    return skipped, errors, untouched
+
+
+def _items(value: Mapping[str, Any] | Iterable[Any]) -> list[tuple[str, Any]]:
+    """(name, text) pairs of a mapping, or of a list of objects with a name and a reason / error."""
+    if isinstance(value, Mapping):
+        return [(str(k), v) for k, v in value.items()]
+    pairs = []
+    for item in value:
+        if isinstance(item, tuple) and len(item) == 2:
+            pairs.append((str(item[0]), item[1]))
+            continue
+        name = (
+            getattr(item, "finding_type", None)
+            or getattr(item, "detector", None)
+            or getattr(item, "name", "")
+        )
+        text = getattr(item, "reason", None) or getattr(item, "error", None) or getattr(item, "message", "")
+        pairs.append((str(name), text))
+    return pairs
+
+
+def _default_analyzer(snapshot: AwsAccountSnapshot) -> AnalysisResult:
+    from permscope.analytics.analyze import analyze
+
+    return analyze(snapshot)
+
+
+def analyze_system(
+    engine: Engine,
+    system_id: str,
+    settings: AnalysisSettings | None = None,
+    *,
+    analyzer: Analyzer | None = None,
+) -> AnalysisReport:
+    """Analyze one stored AWS account and record its findings with history (one transaction).
+
+    Raises NotFoundError for an unknown account. `analyzer` replaces `analytics.analyze.analyze` (tests).
+    """
+    settings = settings or AnalysisSettings()
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    pk, snapshot = load_snapshot(engine, system_id, settings)
+    result = (analyzer or _default_analyzer)(snapshot)
+    skipped, errors, untouched = _undecided(result)
+    findings = list(result.findings)
+    checked = checked_counts(snapshot)
+    distribution = pci_distribution(snapshot)
+    facts = RunFacts(
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
+        snapshot_at=snapshot.taken_at,
+        checked=checked,
+        skipped=skipped,
+        errors=errors,
+        settings=settings_to_dict(settings),
+        pci_distribution=distribution,
+    )
+    with Session(engine) as session, session.begin():
+        recorded: RecordResult = record_analysis(session, pk, findings, facts, untouched_types=untouched)
+    return AnalysisReport(
+        system_id=system_id,
+        seconds=time.perf_counter() - started,
+        snapshot_at=snapshot.taken_at,
+        open_by_type=recorded.open_by_type,
+        changes=recorded.changes,
+        checked=checked,
+        skipped=skipped,
+        errors=errors,
+        pci_distribution=distribution,
+        findings=findings,
+    )
+
+
+def aws_system_ids(engine: Engine) -> list[str]:
+    """Every stored AWS account id, sorted."""
+    with Session(engine) as session:
+        return sorted(
+            session.scalars(
+                select(AuthorizationSystemRow.system_id).where(
+                    AuthorizationSystemRow.cloud == Cloud.AWS.value
+                )
+            )
+        )
+
+
+def analyze_all(
+    engine: Engine,
+    settings: AnalysisSettings | None = None,
+    *,
+    system_ids: Sequence[str] | None = None,
+    analyzer: Analyzer | None = None,
+) -> list[AnalysisReport]:
+    """Analyze every stored AWS account (or those named), one transaction each."""
+    settings = settings or AnalysisSettings()
+    wanted = list(system_ids) if system_ids else aws_system_ids(engine)
+    return [analyze_system(engine, system_id, settings, analyzer=analyzer) for system_id in wanted]
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, slots=True)
+class FindingListing:
+    """Stored findings as a listing shows them: one flat record each, and the contract's JSON when asked."""
+
+    records: list[dict[str, Any]]
+    wire: list[dict[str, Any]] | None = None
+
+
+def list_stored_findings(
+    engine: Engine,
+    *,
+    system_ids: Sequence[str] = (),
+    types: Sequence[str] = (),
+    status: FindingStatus = FindingStatus.OPEN,
+    min_pci: int | None = None,
+    limit: int | None = None,
+    wire: bool = False,
+) -> FindingListing:
+    """Stored AWS findings, worst first; NotFoundError for an unknown account id."""
+    with Session(engine) as session:
+        pks = [_system_pk(session, system_id) for system_id in system_ids] or None
+        rows = list_findings(
+            session,
+            FindingQuery(types=types, system_pks=pks, status=status, min_pci=min_pci),
+            limit=limit,
+        )
+        systems = systems_by_pk(session, {row.system_pk for row in rows})
+        records = [
+            {
+                "system_id": systems[row.system_pk].system_id,
+                "finding_type": row.finding_type,
+                "severity": row.severity,
+                "subject_name": row.subject_name,
+                "subject_id": row.subject_id,
+                "pci": row.pci_score,
+                "status": "open" if row.resolved_at is None else "resolved",
+                "first_seen": row.first_seen,
+                "last_seen": row.last_seen,
+                "resolved_at": row.resolved_at,
+                "summary": row.summary,
+            }
+            for row in rows
+        ]
+        return FindingListing(records, stored_findings_to_wire(session, rows) if wire else None)

@@ -1,0 +1,168 @@
+"""Graph wire shapes both entry points need (the API, and the CLI's / scan's JSON): systems, AWS identities
+and resources. Each serializer takes a stored row or the core object alike (they share the attributes read).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from permscope.core.ids import encode_id
+
+GRAPH = "#microsoft.graph."
+ENTITLEMENTS_TYPE = f"{GRAPH}entitlementsDataCollection"
+
+# identity kind -> AWS identity subtype
+AWS_IDENTITY_TYPES = {
+    "user": "awsUser",
+    "role": "awsRole",
+    "group": "awsGroup",
+    "serverlessFunction": "awsLambda",
+    "computeInstance": "awsEc2Instance",
+    "accessKey": "awsAccessKey",
+}
+AWS_IDENTITY_KINDS = tuple(AWS_IDENTITY_TYPES)
+
+
+class SystemLike(Protocol):
+    """An authorization system: a stored row or `core.inventory.AuthorizationSystem`."""
+
+    @property
+    def cloud(self) -> str: ...
+    @property
+    def system_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+class IdentityLike(Protocol):
+    """An identity: a stored row or `core.inventory.Identity`."""
+
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def created_at(self) -> datetime | None: ...
+    @property
+    def last_active_at(self) -> datetime | None: ...
+    @property
+    def managed_by_cloud(self) -> bool: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
+
+
+class ResourceLike(Protocol):
+    """A resource: a stored row or `core.inventory.Resource`."""
+
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def resource_type(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+
+
+def modification_capability(enabled: bool) -> str:
+    """permissionsModificationCapability of a system."""
+    return "enabled" if enabled else "notConfigured"
+
+
+def system_reference(system: SystemLike) -> dict[str, Any]:
+    """The authorizationSystem embedded in identities and findings (no data-collection info)."""
+    cloud = str(system.cloud)
+    return {
+        "@odata.type": f"{GRAPH}{cloud}AuthorizationSystem",
+        "id": encode_id(system.system_id),
+        "authorizationSystemId": system.system_id,
+        "authorizationSystemName": system.name,
+        "authorizationSystemType": cloud,
+    }
+
+
+def system_to_wire(row: Any) -> dict[str, Any]:
+    """authorizationSystem (aws/azure/gcp subtype) with its data-collection info inline (a stored row)."""
+    return {
+        **system_reference(row),
+        "dataCollectionInfo": {
+            "entitlements": {
+                "@odata.type": ENTITLEMENTS_TYPE,
+                "lastCollectionDateTime": row.last_collection_at,
+                "permissionsModificationCapability": modification_capability(row.modification_enabled),
+                "status": row.collection_status,
+            }
+        },
+    }
+
+
+def role_type(row: IdentityLike) -> str:
+    """awsRoleType: from attributes["roleType"], else system for cloud-managed roles."""
+    value = (row.attributes or {}).get("roleType")
+    if isinstance(value, str) and value:
+        return value
+    return "system" if row.managed_by_cloud else "custom"
+
+
+def trust_entity_type(row: IdentityLike) -> str:
+    """awsRoleTrustEntityType flags, comma-joined ("none" when there are none)."""
+    flags = (row.attributes or {}).get("trustEntityTypes") or []
+    names = [str(flag) for flag in flags if flag and flag != "none"]
+    return ",".join(names) or "none"
+
+
+def aws_source(account_id: str) -> dict[str, Any]:
+    """awsSource of an identity of one account."""
+    return {"@odata.type": f"{GRAPH}awsSource", "identityProviderType": "aws", "accountId": account_id}
+
+
+def aws_identity_to_wire(
+    row: IdentityLike,
+    account_id: str,
+    *,
+    details: bool = False,
+    exercised: int | None = None,
+    assigned: int | None = None,
+    available: int | None = None,
+) -> dict[str, Any]:
+    """awsUser / awsRole / awsGroup / awsLambda / awsEc2Instance / awsAccessKey.
+
+    The permscope usage extension, with the shapes the contract gives these on identity findings, is added on
+    request: `identityDetails` when `details`, `actionSummary` when `exercised` (distinct actions used in the
+    usage window) is given, with `assigned` (effective permissions granted, None before they are computed)
+    and `available` (actions in the catalogue).
+    """
+    type_name = AWS_IDENTITY_TYPES.get(str(row.kind), "awsIdentity")
+    item: dict[str, Any] = {
+        "@odata.type": f"{GRAPH}{type_name}",
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "displayName": row.display_name,
+        "source": aws_source(account_id),
+    }
+    if str(row.kind) == "role":
+        item["roleType"] = role_type(row)
+        item["trustEntityType"] = trust_entity_type(row)
+    if details:
+        item["identityDetails"] = {
+            "createdDateTime": row.created_at,
+            "lastActiveDateTime": row.last_active_at,
+        }
+    if exercised is not None:
+        item["actionSummary"] = {"assigned": assigned, "exercised": exercised, "available": available}
+    return item
+
+
+def aws_resource_to_wire(row: ResourceLike) -> dict[str, Any]:
+    """awsAuthorizationSystemResource with its service inline."""
+    return {
+        "@odata.type": f"{GRAPH}awsAuthorizationSystemResource",
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "displayName": row.display_name,
+        "resourceType": row.resource_type,
+        "service": {"id": row.service},
+    }
