@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from permscope.cli import activity, apikeys, db, demo, identities, imports, serve, simulate, systems
+from permscope.cli import activity, apikeys, db, demo, identities, imports, scan, serve, simulate, systems
 from permscope.cli import collect as collect_commands
+from permscope.cli import findings as findings_commands
 from permscope.cli import requests as requests_commands
 from permscope.cli import scheduler as scheduler_commands
 from permscope.cli.output import CliState
@@ -46,3 +47,6 @@ app.add_typer(scheduler_commands.app, name="scheduler")
 app.add_typer(simulate.app, name="simulate")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.command("analyze")(findings_commands.analyze)
+app.add_typer(findings_commands.app, name="findings")
+app.command("scan")(scan.scan)

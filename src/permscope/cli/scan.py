@@ -1,0 +1,175 @@
+"""`permscope scan`: analyze AWS CLI exports at once, without a database, and write a summary and a report."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+import typer
+from rich.table import Table
+
+from permscope.cli.output import reports_errors, state, stderr, stdout
+
+if TYPE_CHECKING:
+    from permscope.workflows.scan import ScanResult
+
+DEFAULT_REPORT = Path("permscope-report.html")
+SEVERITIES = ("critical", "high", "medium", "low")
+
+
+class ScanFormat(StrEnum):
+    """What `scan` writes."""
+
+    TABLE = "table"
+    JSON = "json"
+    HTML = "html"
+
+
+def _summary(result: ScanResult) -> None:
+    """The tables of the table format: accounts, findings by type, riskiest identities, what was skipped."""
+    console = stdout()
+    accounts = Table(title="Accounts scanned", header_style="bold")
+    for header in ("Account", "Name", "Users", "Groups", "Roles", "Policies", "Findings"):
+        accounts.add_column(header, justify="left" if header in {"Account", "Name"} else "right")
+    per_account: dict[str, int] = {}
+    for reported in result.findings:
+        per_account[reported.finding.system_id] = per_account.get(reported.finding.system_id, 0) + 1
+    for account in result.accounts:
+        counts = account.counts
+        accounts.add_row(
+            account.system_id,
+            account.name,
+            *(str(counts.get(key, 0)) for key in ("users", "groups", "roles", "policies")),
+            str(per_account.get(account.system_id, 0)),
+        )
+    console.print(accounts)
+    by_type = Table(title="Findings by type and severity", header_style="bold")
+    by_type.add_column("Finding type")
+    for header in (*SEVERITIES, "total"):
+        by_type.add_column(header.capitalize(), justify="right")
+    for kind, counts in result.counts_by_type().items():
+        by_type.add_row(kind, *(str(counts.get(s, "")) for s in SEVERITIES), str(sum(counts.values())))
+    if result.findings:
+        console.print(by_type)
+    else:
+        console.print("No findings.")
+    if result.riskiest:
+        risky = Table(title="Riskiest identities (Permission Creep Index)", header_style="bold")
+        for header in ("PCI", "Band", "Identity", "Kind", "Account", "Granted", "High severity", "Findings"):
+            risky.add_column(
+                header,
+                justify="right" if header in {"PCI", "Granted", "High severity", "Findings"} else "left",
+                overflow="fold",
+            )
+        for view in result.riskiest:
+            risky.add_row(
+                str(view.pci.score) if view.pci else "",
+                view.pci.band if view.pci else "",
+                view.display_name,
+                view.kind,
+                view.system_id,
+                str(view.granted),
+                str(view.high_severity),
+                str(len(view.findings)),
+            )
+        console.print(risky)
+    skipped: dict[str, list[str]] = {}
+    for account in result.accounts:
+        for item in account.skipped:
+            types = skipped.setdefault(item.reason, [])
+            if item.finding_type not in types:
+                types.append(item.finding_type)
+    for reason, types in skipped.items():
+        console.print(f"[yellow]not checked[/] ({reason}): {', '.join(types)}", highlight=False)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+
+
+@reports_errors
+def scan(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(
+        ...,
+        help="AWS CLI outputs, as `permscope import aws` takes them: get-account-authorization-details "
+        "(required per account), credential report, access keys, Access Advisor, organizations, Identity "
+        "Center, resource folders",
+    ),
+    fmt: ScanFormat = typer.Option(
+        ScanFormat.TABLE,
+        "--format",
+        "-f",
+        help='table: a summary on standard output and the HTML report in a file; json: {"findings": [...]} '
+        "in the API's shapes; html: the report only",
+    ),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help=f"Where to write: the HTML report for table and html (default ./{DEFAULT_REPORT}), the JSON for "
+        "json (default standard output)",
+    ),
+    window_days: int = typer.Option(90, "--window-days", min=1, help="Activity window in days"),
+    key_max_age_days: int = typer.Option(
+        90, "--key-max-age-days", min=1, help="Access keys older are reported"
+    ),
+    key_unused_days: int = typer.Option(
+        90, "--key-unused-days", min=1, help="Active keys unused this long are reported"
+    ),
+    overprovisioned_ratio: float = typer.Option(
+        0.1,
+        "--overprovisioned-ratio",
+        min=0.0,
+        max=1.0,
+        help="Active identities using less than this share of their grants are over-provisioned",
+    ),
+) -> None:
+    """Analyze exported files at once: findings, escalation paths and the Permission Creep Index.
+
+    Nothing is stored: the files are analyzed in memory, and only the report (or the JSON) is written.
+
+    With the global --database-url the files are imported into that database and analyzed there instead.
+
+    Exit code 2 when a file cannot be read.
+    """
+    from permscope.analytics.context import AnalysisSettings  # imported late: the AWS machinery is heavy
+    from permscope.workflows.scan import collector_paused, scan_files
+
+    settings = AnalysisSettings(
+        window_days=window_days,
+        key_max_age_days=key_max_age_days,
+        key_unused_days=key_unused_days,
+        overprovisioned_max_used_ratio=overprovisioned_ratio,
+    )
+    with collector_paused():  # the whole command: the scan's heap is large and acyclic (see collector_paused)
+        result = scan_files(files, settings, state(ctx).database_url)
+        _output(result, fmt, output)
+
+
+def _output(result: ScanResult, fmt: ScanFormat, output: Path | None) -> None:
+    """Write what `--format` asks for: the JSON, or the HTML report (and, for table, the summary)."""
+    from permscope.workflows.report import render_html
+
+    if fmt is ScanFormat.JSON:
+        _write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n", output)
+        return
+    target = output or DEFAULT_REPORT
+    _write(render_html(result), target)
+    if fmt is ScanFormat.TABLE:
+        _summary(result)
+        seconds = sum(result.timings.values())
+        stdout().print(
+            f"{len(result.findings)} findings, analyzed in {seconds:.1f} s. HTML report: {target.resolve()}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        stderr().print(f"HTML report: {target.resolve()}", highlight=False)

@@ -1,0 +1,93 @@
+"""`permscope scan`: the summary table, the HTML report file, JSON on standard output, exit 2 on a bad file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from permscope.cli.main import app
+from scan_support import HOSTILE, HOSTILE_USER, write_export
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)  # the default report is written in the working directory
+    monkeypatch.delenv("PERMSCOPE_DATABASE_URL", raising=False)
+    return CliRunner()
+
+
+def test_table_lists_counts_and_writes_the_report(runner: CliRunner, tmp_path: Path) -> None:
+    export = write_export(tmp_path)
+    result = runner.invoke(app, ["scan", str(export)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    super_user = next(line for line in lines if "superUserFinding" in line)
+    assert super_user.split("│")[-2].strip() == "1"  # total column
+    assert any("superAwsRoleFinding" in line for line in lines)
+    assert "Riskiest identities" in result.stdout and "deployer" in result.stdout
+    assert "not checked" in result.stdout and "inactiveUserFinding" in result.stdout
+    report = tmp_path / "permscope-report.html"
+    assert str(report) in result.stdout.replace("\n", "")
+    page = report.read_text()
+    assert "deployer" in page and HOSTILE not in page
+    assert not list(tmp_path.glob("*.sqlite3")) and not list(tmp_path.glob("*.db"))
+
+
+def test_json_on_stdout_in_the_contract_shape(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["scan", str(write_export(tmp_path)), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    types = {f["@odata.type"].removeprefix("#microsoft.graph.") for f in document["findings"]}
+    assert {"superAwsRoleFinding", "superUserFinding", "privilegeEscalationUserFinding"} <= types
+    escalation = next(f for f in document["findings"] if "privilegeEscalation" in f["@odata.type"])
+    assert escalation["identity"]["displayName"] == "dev"
+    [path] = escalation["privilegeEscalationDetails"]
+    assert path["target"].endswith(":role/deployer")
+    assert any(s["techniqueId"].startswith("lambda-") for s in path["steps"])
+    user = next(f for f in document["findings"] if f["@odata.type"].endswith("superUserFinding"))
+    assert user["identity"]["displayName"] == HOSTILE_USER
+    assert isinstance(user["permissionsCreepIndex"]["score"], int)
+    assert not (tmp_path / "permscope-report.html").exists()
+
+
+def test_html_to_a_chosen_path(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "scan.html"
+    result = runner.invoke(app, ["scan", str(write_export(tmp_path)), "-f", "html", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert out.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_malformed_file_exits_2_naming_the_file(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "truncated-export.json"
+    bad.write_text('{"UserDetailList": [{"UserName": ')
+    result = runner.invoke(app, ["scan", str(bad)])
+    assert result.exit_code == 2
+    assert "truncated-export.json" in result.stderr
+    assert not (tmp_path / "permscope-report.html").exists()
+
+
+def _entry(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real executable's entry point in a child process (it leaves with os._exit after a scan)."""
+    code = "from permscope.cli.entry import run; run()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_entry_point_flushes_output_and_keeps_exit_codes(tmp_path: Path) -> None:
+    done = _entry("scan", str(write_export(tmp_path)), "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert {f["@odata.type"] for f in json.loads(done.stdout)["findings"]} >= {
+        "#microsoft.graph.superUserFinding"
+    }
+    bad = tmp_path / "cut.json"
+    bad.write_text("[")
+    failed = _entry("scan", str(bad), cwd=tmp_path)
+    assert failed.returncode == 2 and "cut.json" in failed.stderr
+    assert _entry("scan", cwd=tmp_path).returncode == 2  # usage error: no file

@@ -1,0 +1,182 @@
+"""The HTML report: escaping of hostile names, the escalation path step by step, risk order, self-containment."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from permscope.core.findings import Finding, FindingSubject, PciScore, Severity
+from permscope.core.ids import Cloud
+from permscope.workflows.report import html as report_html
+from permscope.workflows.report.html import escalation_path, escalation_paths, render_html
+from permscope.workflows.scan import (
+    IdentityView,
+    ReportedFinding,
+    ScanAccount,
+    ScanResult,
+    ServiceGrant,
+    SkippedType,
+)
+
+ACCOUNT = "111122223333"
+HOSTILE = '<script>alert("x")</script>'
+ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
+EVE = f"arn:aws:iam::{ACCOUNT}:user/eve{HOSTILE}"
+ADMIN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/admin"
+BOB = f"arn:aws:iam::{ACCOUNT}:user/bob"
+# the shape of analytics.privesc: one detail per path, each with its steps
+STEPS = [
+    {
+        "techniqueId": "iam-002",
+        "techniqueName": "iam:CreateAccessKey",
+        "actions": ["iam:CreateAccessKey"],
+        "source": ALICE,
+        "target": BOB,
+        "resources": [BOB],
+        "via": None,
+        "dependsOnUnseenResource": False,
+        "conditional": False,
+        "conditionKeys": [],
+    },
+    {
+        "techniqueId": "lambda-001",
+        "techniqueName": "iam:PassRole+lambda:CreateFunction",
+        "actions": ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"],
+        "source": BOB,
+        "target": ADMIN_ROLE,
+        "resources": ["*"],
+        "via": "Lambda function",
+        "dependsOnUnseenResource": True,
+        "conditional": True,
+        "conditionKeys": ["iam:PassedToService"],
+    },
+]
+PATHS = [{"displayName": "iam-002 bob -> lambda-001 admin (administrator access)", "description": "...",
+          "actions": [], "resources": [], "reaches": "admin", "target": ADMIN_ROLE,
+          "dependsOnUnseenResource": True, "conditional": True, "steps": STEPS}]  # fmt: skip
+
+
+def _finding(subject_id: str, name: str, finding_type: str, **properties: Any) -> Finding:
+    return Finding(
+        finding_type=finding_type,
+        cloud=Cloud.AWS,
+        system_id=ACCOUNT,
+        subject=FindingSubject.IDENTITY,
+        subject_id=subject_id,
+        subject_name=name,
+        severity=Severity.HIGH,
+        summary=f"{name} is flagged",
+        properties=properties,
+        evidence={"policies": [f"admin{HOSTILE}"], "allResourcesActions": 22321},
+    )
+
+
+def _reported(finding: Finding) -> ReportedFinding:
+    wire = {"@odata.type": f"#microsoft.graph.{finding.finding_type}", "id": finding.fingerprint}
+    return ReportedFinding(wire=wire, finding=finding, title="A title", remediation=f"Detach {HOSTILE}")
+
+
+def _view(external_id: str, name: str, score: int, findings: list[int]) -> IdentityView:
+    return IdentityView(
+        system_id=ACCOUNT,
+        external_id=external_id,
+        display_name=name,
+        kind="user",
+        pci=PciScore(score, {"grantedHighSeverity": 10}),
+        granted=120,
+        high_severity=30,
+        services=[ServiceGrant("iam", 100, 30), ServiceGrant("s3", 20, 0)],
+        used=None,
+        findings=findings,
+    )
+
+
+def _result() -> ScanResult:
+    findings = [
+        _reported(
+            _finding(ALICE, "alice", "privilegeEscalationUserFinding", privilegeEscalationDetails=PATHS)
+        ),
+        _reported(_finding(EVE, f"eve{HOSTILE}", "superUserFinding")),
+    ]
+    account = ScanAccount(
+        system_id=ACCOUNT,
+        name=f"prod{HOSTILE}",
+        counts={"users": 2, "groups": 0, "roles": 1, "policies": 0},
+        warnings=[f"odd {HOSTILE}"],
+        skipped=[SkippedType("inactiveUserFinding", "needs activity: import CloudTrail")],
+        pci_distribution={
+            "low": {"humanCount": 1, "nonHumanCount": 0},
+            "medium": {"humanCount": 0, "nonHumanCount": 0},
+            "high": {"humanCount": 1, "nonHumanCount": 1},
+        },
+        has_activity=False,
+        has_resources=False,
+    )
+    views = [_view(EVE, f"eve{HOSTILE}", 90, [1]), _view(ALICE, "alice", 40, [0])]
+    return ScanResult(
+        created=datetime(2025, 6, 1, tzinfo=UTC),
+        files=[f"/tmp/{HOSTILE}.json"],
+        accounts=[account],
+        findings=findings,
+        identities=views,
+        riskiest=views,
+        timings={},
+    )
+
+
+def test_hostile_names_are_escaped_everywhere() -> None:
+    page = render_html(_result())
+    assert "<script>alert" not in page
+    # identity name, policy name in evidence, remediation, account name, warning, file name
+    assert page.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") >= 6
+    assert page.count("<script>") == 1  # the report's own filter script only
+
+
+def test_escalation_path_is_drawn_step_by_step() -> None:
+    page = render_html(_result())
+    assert "Path 1: reaches admin" in page
+    first, second = page.index("iam-002"), page.index("lambda-001")
+    assert first < second
+    assert "<code>iam:CreateAccessKey</code>" in page and "<code>lambda:CreateFunction</code>" in page
+    assert "through Lambda function" in page and "only under conditions: iam:PassedToService" in page
+    assert page.count("depends on a resource permscope has not seen") == 1  # only the second step
+    path = escalation_path(ALICE, STEPS)
+    nodes = re.findall(r'<span class="node[^"]*">([^<]*)</span>', path)
+    assert nodes == [ALICE, BOB, BOB, ADMIN_ROLE]  # alice -> bob, then bob -> the admin role
+    assert '<span class="node target">' + ADMIN_ROLE in path
+
+
+def test_details_without_steps_are_one_path() -> None:
+    path = escalation_paths(ALICE, [{"displayName": "sts-001", "actions": [{"externalId": "sts:AssumeRole"}],
+                                     "resources": [{"externalId": ADMIN_ROLE}]}])  # fmt: skip
+    assert "sts-001" in path and "<code>sts:AssumeRole</code>" in path
+    assert re.findall(r'<span class="node[^"]*">([^<]*)</span>', path) == [ALICE, ADMIN_ROLE]
+
+
+def test_identities_in_risk_order_with_what_they_can_do_and_the_fix() -> None:
+    page = render_html(_result())
+    assert page.index('data-search="eve&lt;script') < page.index('data-search="alice ')
+    assert "PCI 90" in page and "PCI 40" in page
+    assert "120 actions granted in 2 services, 30 of them" in page
+    assert "Fix:</b> Detach &lt;script&gt;" in page
+    assert "inactiveUserFinding" in page and "needs activity: import CloudTrail" in page
+
+
+def test_report_is_self_contained() -> None:
+    page = render_html(_result())
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "@import" not in page and "<link" not in page
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+
+
+def test_identities_beyond_the_sections_get_one_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report_html, "MAX_SECTIONS", 1)
+    page = render_html(_result())
+    assert page.count('<details class="identity"') == 1  # the riskiest (eve) in full
+    assert "1 more flagged identities" in page
+    row = page[page.index("1 more flagged identities") :]
+    assert "alice" in row and "<code>privilegeEscalationUserFinding</code>" in row
+    assert '<ol class="path">' not in page  # alice's path is only in her full section, now a row
