@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from permscope.core.findings import PciScore
+from permscope.core.findings import PCI_BANDS, PciScore
 
 if TYPE_CHECKING:
     from permscope.analytics.context import AwsAccountSnapshot
@@ -118,3 +118,17 @@ def identity_pci(snapshot: AwsAccountSnapshot, external_id: str) -> PciScore:
             "daysSinceLastActivity": days,
         },
     )
+
+
+HUMAN, NON_HUMAN = "humanCount", "nonHumanCount"
+
+
+def pci_distribution(snapshot: AwsAccountSnapshot) -> dict[str, dict[str, int]]:
+    """Per PCI band, how many human (users) and non-human (roles, functions, instances) identities fall in it."""
+    from permscope.analytics.subjects import USER, subjects
+
+    found = {band: {HUMAN: 0, NON_HUMAN: 0} for band, _low, _high in PCI_BANDS}
+    for subject in subjects(snapshot):
+        band = snapshot.pci(subject.external_id).band
+        found[band][HUMAN if subject.kind == USER else NON_HUMAN] += 1
+    return found

@@ -141,7 +141,8 @@ def scan(
     Exit code 2 when a file cannot be read.
     """
     from permscope.analytics.context import AnalysisSettings  # imported late: the AWS machinery is heavy
-    from permscope.workflows.scan import collector_paused, scan_files
+    from permscope.core.gc_pause import collector_paused
+    from permscope.workflows.scan import scan_files
 
     settings = AnalysisSettings(
         window_days=window_days,

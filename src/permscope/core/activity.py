@@ -7,10 +7,11 @@ and records each input, so that an input already counted is never counted again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from permscope.core.inventory import JsonObject, Usage
+from permscope.core.inventory import Identity, JsonObject, Usage
 
 
 @dataclass(slots=True, kw_only=True)
@@ -44,3 +45,15 @@ class ActivitySource:
     first_event: datetime | None = None
     last_event: datetime | None = None
     stats: JsonObject = field(default_factory=dict)
+
+
+# identity attributes that say who used what or when (RoleLastUsed, which every IAM export carries, does not)
+ACTIVITY_ATTRIBUTES = ("accessAdvisor", "credentialReport")
+
+
+def activity_known(identities: Iterable[Identity], *, usage_recorded: bool) -> bool:
+    """Whether an account's activity is known: usage or per-identity activity was recorded, or some identity
+    carries Access Advisor data or a credential report."""
+    if usage_recorded:
+        return True
+    return any(identity.attributes.get(name) for identity in identities for name in ACTIVITY_ATTRIBUTES)

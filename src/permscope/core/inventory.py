@@ -191,3 +191,27 @@ class InventoryBatch:
 def access_level_severity(access_level: str) -> str:
     """The contract's severity: high for write and permissions-management actions, normal otherwise."""
     return "high" if access_level in {"write", "permissionsManagement"} else "normal"
+
+
+def batch_counts(batch: InventoryBatch) -> dict[str, int]:
+    """The counts an import reports: identities by kind, managed and inline policies, attachments, memberships."""
+    kinds = [identity.kind for identity in batch.identities]
+    counts = {
+        "users": kinds.count(IdentityKind.USER),
+        "groups": kinds.count(IdentityKind.GROUP),
+        "roles": kinds.count(IdentityKind.ROLE),
+        "policies": sum(1 for p in batch.policies if p.kind is PolicyKind.MANAGED),
+        "inline_policies": sum(1 for p in batch.policies if p.kind is PolicyKind.INLINE),
+        "attachments": sum(1 for a in batch.assignments if a.relation is AssignmentRelation.ATTACHED),
+        "memberships": len(batch.memberships),
+    }
+    # counts of what only some imports hold appear only when there is some of it
+    extras = {
+        "organization_policies": sum(1 for p in batch.policies if p.kind is PolicyKind.ORGANIZATION),
+        "access_keys": kinds.count(IdentityKind.ACCESS_KEY),
+        "sso_identities": sum(1 for identity in batch.identities if identity.source == "sso"),
+    }
+    counts.update({name: value for name, value in extras.items() if value})
+    if batch.resources is not None:
+        counts["resources"] = len(batch.resources)
+    return counts

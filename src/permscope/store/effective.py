@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, Text, cast, delete, select, update
 from sqlalchemy.orm import Session
 
+from permscope.core.organization import LEVEL_PREFIX, organization_known, scp_levels
 from permscope.store.bulk import insert_rows
 from permscope.store.tables import (
     AssignmentRow,
@@ -208,30 +209,14 @@ def find_effective_permissions(
     ).scalar_one_or_none()
 
 
-SCP_TYPE = "SERVICE_CONTROL_POLICY"
-LEVEL_PREFIX = "org-level:"
-
-
 def stored_scp_levels(session: Session, system_pk: int) -> list[dict[str, Any]] | None:
     """The SCP levels that apply to an AWS account, from what collection stored; None when no organization
-    data was stored for it.
-
-    Shape of the conformance cases, root first: [{"org_id": <root, OU or account id>, "policies": [{"name",
-    "document"}]}]. `[]` when SCPs do not apply: the organization's management account, or SCPs not enabled
-    at the root. A level where no SCP is attached keeps an empty list (AWS then allows nothing there).
-    """
+    data was stored for it (the rule: `core.organization.scp_levels`)."""
     attributes = session.scalar(
         select(AuthorizationSystemRow.attributes).where(AuthorizationSystemRow.id == system_pk)
     )
-    if not attributes or not attributes.get("organizationId") or not attributes.get("orgPath"):
+    if not attributes or not organization_known(attributes):
         return None
-    if attributes.get("isManagementAccount"):
-        return []
-    enabled = attributes.get("enabledPolicyTypes")
-    if isinstance(enabled, list) and SCP_TYPE not in enabled:
-        return []
-    path = [str(node) for node in attributes["orgPath"]]
-    levels: list[dict[str, Any]] = [{"org_id": node, "policies": []} for node in path]
     rows = session.execute(
         select(AssignmentRow.scope, PolicyRow.name, PolicyRow.document, PolicyRow.attributes)
         .join(
@@ -244,12 +229,5 @@ def stored_scp_levels(session: Session, system_pk: int) -> list[dict[str, Any]] 
             AssignmentRow.scope.startswith(LEVEL_PREFIX),
             PolicyRow.kind == "organization",
         )
-        .order_by(AssignmentRow.scope, PolicyRow.name)
     )
-    for scope, name, document, policy_attributes in rows:
-        if (policy_attributes or {}).get("policyType") != SCP_TYPE:
-            continue
-        level = int(scope[len(LEVEL_PREFIX) :])
-        if 0 <= level < len(levels):
-            levels[level]["policies"].append({"name": name, "document": document})
-    return levels
+    return scp_levels(attributes, (tuple(row) for row in rows))

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from permscope.core.activity import activity_known
 from permscope.core.ids import Cloud
 from permscope.core.inventory import (
     Assignment,
@@ -52,7 +53,6 @@ from permscope.store.tables import (
     UsageRow,
 )
 
-ACTIVITY_ATTRIBUTES = ("accessAdvisor", "credentialReport")
 # Rows are read through the session's connection (Core): the ORM's per-row result handling doubled the time.
 
 
@@ -247,7 +247,7 @@ def _has_activity(session: Session, pk: int, identities: list[Identity]) -> bool
         return True
     if session.scalar(select(exists().where(IdentityActivityRow.system_pk == pk))):
         return True
-    return any(identity.attributes.get(name) for identity in identities for name in ACTIVITY_ATTRIBUTES)
+    return activity_known(identities, usage_recorded=False)
 
 
 def _memberships(session: Session, pk: int) -> list[Membership]:

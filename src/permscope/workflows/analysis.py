@@ -21,10 +21,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
+from permscope.analytics.pci import pci_distribution
 from permscope.analytics.registry import detectors
-from permscope.analytics.subjects import USER, subjects
+from permscope.analytics.subjects import subjects
 from permscope.core.errors import NotFoundError
-from permscope.core.findings import PCI_BANDS, Finding
+from permscope.core.findings import Finding
+from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.store.findings import (
@@ -38,7 +40,6 @@ from permscope.store.findings import (
 )
 from permscope.store.snapshot import StoredAccount, load_account
 from permscope.store.tables import AuthorizationSystemRow
-from permscope.workflows.effective import _collector_paused as collector_paused
 from permscope.workflows.effective import action_index, scp_levels_from
 from permscope.workflows.finding_wire import stored_findings_to_wire
 
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from permscope.analytics.analyze import AnalysisResult
 
 Analyzer = Callable[[AwsAccountSnapshot], "AnalysisResult"]
-HUMAN, NON_HUMAN = "humanCount", "nonHumanCount"
 # subject kinds of analytics.subjects -> the identity kinds of the contract's aggregated summaries
 CHECKED_KINDS = {
     "user": "user",
@@ -154,19 +154,6 @@ def checked_counts(snapshot: AwsAccountSnapshot) -> dict[str, int]:
         elif identity.kind is IdentityKind.ACCESS_KEY:
             counts["accessKey"] += 1
     return counts
-
-
-def pci_distribution(snapshot: AwsAccountSnapshot) -> dict[str, Any] | None:
-    """Per PCI band, how many human (users) and non-human (roles, functions, instances) identities fall in it;
-    None when no PCI can be computed."""
-    found = {band: {HUMAN: 0, NON_HUMAN: 0} for band, _low, _high in PCI_BANDS}
-    try:
-        for subject in subjects(snapshot):
-            band = snapshot.pci(subject.external_id).band
-            found[band][HUMAN if subject.kind == USER else NON_HUMAN] += 1
-    except NotImplementedError:
-        return None
-    return found
 
 
 def _undecided(result: AnalysisResult) -> tuple[dict[str, str], list[str], set[str]]:

@@ -18,7 +18,10 @@ from permscope.clouds.aws.transform_bundle import transform_bundle
 from permscope.clouds.aws.transform_org import organization_system
 from permscope.core.errors import PermscopeError
 from permscope.core.ids import Cloud
-from permscope.core.inventory import AssignmentRelation, IdentityKind, InventoryBatch, PolicyKind
+from permscope.core.inventory import (
+    InventoryBatch,
+    batch_counts,
+)
 from permscope.store.collection_status import record_collection_failure
 from permscope.store.ingest import ingest
 from permscope.store.tables import AuthorizationSystemRow
@@ -57,30 +60,6 @@ class ImportReport:
     status: str = "succeeded"  # or "failed": nothing of the system changed, `error` says why
     error: str | None = None
     activity: ActivityReport | None = None  # CloudTrail read during a live collection, when asked for
-
-
-def batch_counts(batch: InventoryBatch) -> dict[str, int]:
-    """The counts an import reports: identities by kind, managed and inline policies, attachments, memberships."""
-    kinds = [identity.kind for identity in batch.identities]
-    counts = {
-        "users": kinds.count(IdentityKind.USER),
-        "groups": kinds.count(IdentityKind.GROUP),
-        "roles": kinds.count(IdentityKind.ROLE),
-        "policies": sum(1 for p in batch.policies if p.kind is PolicyKind.MANAGED),
-        "inline_policies": sum(1 for p in batch.policies if p.kind is PolicyKind.INLINE),
-        "attachments": sum(1 for a in batch.assignments if a.relation is AssignmentRelation.ATTACHED),
-        "memberships": len(batch.memberships),
-    }
-    # counts of what only some imports hold appear only when there is some of it
-    extras = {
-        "organization_policies": sum(1 for p in batch.policies if p.kind is PolicyKind.ORGANIZATION),
-        "access_keys": kinds.count(IdentityKind.ACCESS_KEY),
-        "sso_identities": sum(1 for identity in batch.identities if identity.source == "sso"),
-    }
-    counts.update({name: value for name, value in extras.items() if value})
-    if batch.resources is not None:
-        counts["resources"] = len(batch.resources)
-    return counts
 
 
 def _keep_stored_name(engine: Engine, batch: InventoryBatch) -> None:

@@ -9,21 +9,17 @@ The rules (statuses, partial denies, SCPs) are documented in `permscope.clouds.a
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws.bitsets import ActionIndex, indexes_of, pack, unpack
-from permscope.clouds.aws.catalog import load_catalog
+from permscope.clouds.aws.bitsets import ActionIndex, indexes_of, installed_action_index, pack, unpack
 from permscope.clouds.aws.effective import (
     AccountEvaluator,
     AccountInventory,
@@ -38,7 +34,9 @@ from permscope.clouds.aws.effective import (
     ScpLevel,
     encode_actions,
 )
-from permscope.core.errors import ConfigurationError, InputError, NotFoundError
+from permscope.clouds.aws.scp_levels import parse_scp_levels
+from permscope.core.errors import ConfigurationError, NotFoundError
+from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.store.effective import (
@@ -57,10 +55,7 @@ from permscope.store.effective import (
 PRINCIPAL_KINDS = (IdentityKind.USER.value, IdentityKind.GROUP.value, IdentityKind.ROLE.value)
 
 
-@lru_cache(maxsize=1)
-def action_index() -> ActionIndex:
-    """The bitset view of the installed AWS catalogue (built once per process)."""
-    return ActionIndex(load_catalog())
+action_index = installed_action_index  # the bitset view of the installed AWS catalogue, built once
 
 
 def _system_pk(session: Session, system_id: str) -> int:
@@ -89,20 +84,7 @@ def _inventory(inputs: PermissionInputs) -> AccountInventory:
     )
 
 
-def scp_levels_from(raw: Sequence[Mapping[str, Any]] | None) -> list[ScpLevel] | None:
-    """SCP levels in the conformance-case shape ([{"org_id", "policies": [{"name", "document"}]}], root
-    first) as ScpLevel objects; None stays None (organization unknown)."""
-    if raw is None:
-        return None
-    levels = []
-    for position, level in enumerate(raw, start=1):
-        if not isinstance(level, Mapping) or not isinstance(level.get("policies", []), list):
-            raise InputError("scp_levels", f"level {position} must be an object with a list of policies")
-        for entry in level.get("policies") or []:
-            if not isinstance(entry, Mapping) or "document" not in entry:
-                raise InputError("scp_levels", f"level {position}: every policy needs a document")
-        levels.append(ScpLevel.from_dict(level, position))
-    return levels
+scp_levels_from = parse_scp_levels  # the conformance-case shape, read by `clouds.aws.scp_levels`
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,19 +176,6 @@ class _RowEncoder:
         }
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector: the computation allocates many small acyclic objects while
-    the caller may still hold a whole parsed export, which the collector would otherwise scan again and again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def compute_effective(
     engine: Engine, system_id: str, *, scp_levels: Sequence[Mapping[str, Any]] | None = None
 ) -> EffectiveReport:
@@ -231,7 +200,7 @@ def compute_effective(
     if raw_levels is None and previous is not None:
         raw_levels = previous.scp_levels
     levels = scp_levels_from(raw_levels)
-    with _collector_paused():
+    with collector_paused():
         rows, evaluator, problems = _evaluate_all(inputs, index, levels)
         report = EffectiveReport(
             system_id=system_id,

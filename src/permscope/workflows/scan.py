@@ -11,7 +11,6 @@ findings persist with their history.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,25 +21,25 @@ from typing import Any
 
 from permscope.analytics.analyze import analyze
 from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
+from permscope.analytics.pci import pci_distribution
 from permscope.analytics.registry import DETECTORS
 from permscope.analytics.subjects import permissions as subject_permissions
 from permscope.analytics.subjects import subjects
 from permscope.clouds.aws.bitsets import ActionIndex
+from permscope.clouds.aws.bitsets import installed_action_index as action_index
 from permscope.clouds.aws.effective import EffectivePermissions
+from permscope.clouds.aws.scp_levels import parse_scp_levels
 from permscope.clouds.aws.snapshot_bundle import read_aws_files
 from permscope.clouds.aws.transform_bundle import transform_bundle
+from permscope.core.activity import activity_known
 from permscope.core.findings import Finding, FindingSubject, PciScore, Severity
-from permscope.core.inventory import InventoryBatch, PolicyKind
-from permscope.store.snapshot import ACTIVITY_ATTRIBUTES
-from permscope.workflows.analysis import pci_distribution
-from permscope.workflows.collection import batch_counts
-from permscope.workflows.effective import action_index, scp_levels_from
-from permscope.workflows.finding_wire import WireContext, finding_to_wire
+from permscope.core.gc_pause import collector_paused
+from permscope.core.inventory import InventoryBatch, PolicyKind, batch_counts
+from permscope.core.organization import scp_levels
+from permscope.workflows.finding_json import WireContext, finding_to_wire
 
 DETAILED = 1000  # flagged identities whose grants are counted by service (the report's full sections)
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
-SCP_TYPE = "SERVICE_CONTROL_POLICY"
-LEVEL_PREFIX = "org-level:"  # Assignment.scope of an SCP attached at organization level N (store.effective)
 IDENTITY_SUBJECTS = frozenset(
     {FindingSubject.IDENTITY, FindingSubject.SERVERLESS_FUNCTION, FindingSubject.COMPUTE_INSTANCE}
 )
@@ -134,20 +133,6 @@ class ScanResult:
         return dict(sorted(found.items(), key=lambda item: (-sum(item[1].values()), item[0])))
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector: a scan allocates millions of small acyclic objects (the parsed
-    export, policies, findings) that the collector would traverse again and again for nothing; a third of a
-    scan's time went there. Peak memory does not change (measured on 17,500 identities)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 class _Timer:
     """Seconds spent per phase, summed over accounts."""
 
@@ -164,45 +149,19 @@ class _Timer:
 
 
 def scp_levels_of(batch: InventoryBatch) -> list[dict[str, Any]] | None:
-    """The SCP levels above an account, from the organization files of the import (the rule of
-    `store.effective.stored_scp_levels`, applied to the batch instead of stored rows); None when unknown."""
-    attributes = batch.system.attributes
-    if not attributes.get("organizationId") or not attributes.get("orgPath"):
-        return None
-    if attributes.get("isManagementAccount"):
-        return []
-    enabled = attributes.get("enabledPolicyTypes")
-    if isinstance(enabled, list) and SCP_TYPE not in enabled:
-        return []
-    levels: list[dict[str, Any]] = [{"org_id": str(node), "policies": []} for node in attributes["orgPath"]]
-    policies = {
-        policy.external_id: policy
-        for policy in batch.policies
-        if policy.kind is PolicyKind.ORGANIZATION and policy.attributes.get("policyType") == SCP_TYPE
-    }
-    attached = sorted(
-        (assignment.scope, policies[assignment.policy_external_id].name, assignment.policy_external_id)
-        for assignment in batch.assignments
-        if assignment.scope.startswith(LEVEL_PREFIX) and assignment.policy_external_id in policies
+    """The SCP levels above an imported account (the store's rule, `core.organization`, on the batch)."""
+    organization = {p.external_id: p for p in batch.policies if p.kind is PolicyKind.ORGANIZATION}
+    attached = (
+        (a.scope, policy.name, policy.document, policy.attributes)
+        for a in batch.assignments
+        if (policy := organization.get(a.policy_external_id)) is not None
     )
-    for scope, name, policy_id in attached:
-        level = int(scope[len(LEVEL_PREFIX) :])
-        if 0 <= level < len(levels):
-            levels[level]["policies"].append({"name": name, "document": policies[policy_id].document})
-    return levels
-
-
-def has_activity(batch: InventoryBatch) -> bool:
-    """Whether the files say who used what or when (the rule of `store.snapshot`): usage, Access Advisor or a
-    credential report. RoleLastUsed alone, which every authorization-details export carries, does not count."""
-    if batch.usages:
-        return True
-    return any(identity.attributes.get(name) for identity in batch.identities for name in ACTIVITY_ATTRIBUTES)
+    return scp_levels(batch.system.attributes, attached)
 
 
 def snapshot_of(batch: InventoryBatch, index: ActionIndex, settings: AnalysisSettings) -> AwsAccountSnapshot:
     """The analysis snapshot of one imported account, built from the batch without a store."""
-    levels = scp_levels_from(scp_levels_of(batch))
+    levels = parse_scp_levels(scp_levels_of(batch))
     start = settings.window_start
     usages = [usage for usage in batch.usages or () if usage.last_seen >= start]
     return AwsAccountSnapshot(
@@ -213,7 +172,7 @@ def snapshot_of(batch: InventoryBatch, index: ActionIndex, settings: AnalysisSet
         assignments=batch.assignments,
         resources=batch.resources,
         usages=usages,
-        has_activity=has_activity(batch),
+        has_activity=activity_known(batch.identities, usage_recorded=bool(batch.usages)),
         index=index,
         scp_levels=levels or (),
         settings=settings,

@@ -33,7 +33,8 @@ from permscope.store import queries
 from permscope.store.requests import ANY
 from permscope.store.tables import AnalysisRunRow, AuthorizationSystemRow, FindingRow
 from permscope.workflows.apikeys import ApiPrincipal, ApiRole
-from permscope.workflows.finding_wire import contexts_for, fingerprint_of, stored_finding_to_wire
+from permscope.workflows.finding_json import fingerprint_of
+from permscope.workflows.finding_wire import contexts_for, stored_finding_to_wire
 from permscope.workflows.requests import READING_ROLES
 from permscope.workflows.wire import GRAPH, system_reference
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from permscope.clouds.aws.catalog import AwsCatalog
 from permscope.core.inventory import Action
@@ -198,3 +199,11 @@ class ActionIndex:
         """The action names of a bitset, in catalogue order."""
         actions = self.catalog.actions
         return [actions[i].external_id for i in indexes_of(bits)]
+
+
+@lru_cache(maxsize=1)
+def installed_action_index() -> ActionIndex:
+    """The bitset view of the installed AWS catalogue (built once per process)."""
+    from permscope.clouds.aws.catalog import load_catalog
+
+    return ActionIndex(load_catalog())

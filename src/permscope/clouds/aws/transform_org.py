@@ -26,8 +26,7 @@ from permscope.core.inventory import (
     Policy,
     PolicyKind,
 )
-
-LEVEL_SCOPE = "org-level:{}"
+from permscope.core.organization import LEVEL_SCOPE
 
 
 def account_name(org: Mapping[str, Any] | None, account_id: str) -> str | None:
