@@ -17,6 +17,8 @@ privileged targets first (admin-equivalent, then named in a trust policy, then b
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -197,13 +199,20 @@ class _SourceCheck:
         self.kind = kind
         self.granted = granted
         self._patterns: dict[str, tuple[re.Pattern[str], ...] | None] = {}
-        principal = self.decider.principal(source)
-        self.context = RequestContext(principal.context if principal is not None else {})
+        self._context: RequestContext | None = None
         self.everywhere = all_resources  # actions allowed on every resource, unconditionally, never denied
         self.conditional = conditional  # actions allowed only when some condition holds
         self._relaxed_everywhere: int | None = None
         self._fixed: dict[tuple[str, str, str | None], Verdict | None] = {}
         self.passes: dict[tuple[str, tuple[str, ...]], Verdict | None] = {}
+
+    @property
+    def context(self) -> RequestContext:
+        """The keys every request of the source carries (read only when a pattern needs them)."""
+        if self._context is None:
+            principal = self.decider.principal(self.source)
+            self._context = RequestContext(principal.context if principal is not None else {})
+        return self._context
 
     def holds(self, action: str) -> bool:
         """The bitset prefilter: the source holds the action in some form (unknown actions: maybe)."""
@@ -330,6 +339,23 @@ class _SourceCheck:
         return self._fixed[key]
 
 
+def _literal_prefix(regex: str) -> str:
+    """The literal text a `_loose` regex starts with (up to its first wildcard)."""
+    prefix: list[str] = []
+    escaped = False
+    for char in regex:
+        if escaped:
+            prefix.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ".":
+            break
+        else:
+            prefix.append(char)
+    return "".join(prefix)
+
+
 def _loose(glob: str) -> re.Pattern[str]:
     """A regex matching at least what an IAM resource glob matches (`*` any run, `?` one character)."""
     body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob.replace("\\", ""))
@@ -362,8 +388,8 @@ class GraphBuilder:
         self.value = value
         self.max_targets = max_targets
         self.lookups = _Account(snapshot, self.decider, value)
-        self._joined: dict[int, str] = {}
         self._narrowed: dict[tuple[tuple[str, ...], int], list[str]] = {}
+        self._sorted_candidates: dict[int, tuple[list[str], dict[str, int]]] = {}
         index = snapshot.index
         # the bitset prefilter of each technique: every action it needs (sts:AssumeRole aside: a trust policy
         # naming the source grants it alone; actions the catalogue lacks are left to the engine)
@@ -383,24 +409,33 @@ class GraphBuilder:
         self.shared: dict[tuple[object, ...], Verdict | None] = {}
 
     def narrowed(self, patterns: tuple[re.Pattern[str], ...], candidates: list[str]) -> list[str]:
-        """The candidates one of the loose patterns matches, in order: one regex scan over all of them, shared
-        by every source with the same patterns (equal policies give equal patterns)."""
+        """The candidates one of the loose patterns matches, in their order, shared by every source with the
+        same patterns (equal policies give equal patterns). Each pattern is only tried on the candidates that
+        start with its literal prefix (found by bisection in the sorted candidates)."""
         key = (tuple(p.pattern for p in patterns), id(candidates))
         found = self._narrowed.get(key)
         if found is None:
-            combined = re.compile(
-                "^(?:" + "|".join(p.replace(".*", "[^\n]*") for p in key[0]) + ")$", re.MULTILINE
-            )
-            matched = {m.group(0) for m in combined.finditer(self.joined(candidates))}
-            found = self._narrowed[key] = [c for c in candidates if c in matched]
+            ordered, position = self._sorted(candidates)
+            matched: set[str] = set()
+            for pattern in patterns:
+                prefix = _literal_prefix(pattern.pattern)
+                start = bisect.bisect_left(ordered, prefix)
+                for candidate in itertools.islice(ordered, start, None):
+                    if not candidate.startswith(prefix):
+                        break
+                    if candidate not in matched and pattern.fullmatch(candidate):
+                        matched.add(candidate)
+            found = self._narrowed[key] = sorted(matched, key=position.__getitem__)
         return found
 
-    def joined(self, candidates: list[str]) -> str:
-        """The candidates as one newline-separated text (cached per list: the lookups' lists live as long)."""
+    def _sorted(self, candidates: list[str]) -> tuple[list[str], dict[str, int]]:
         key = id(candidates)
-        found = self._joined.get(key)
+        found = self._sorted_candidates.get(key)
         if found is None:
-            found = self._joined[key] = "\n".join(candidates)
+            found = self._sorted_candidates[key] = (
+                sorted(candidates),
+                {candidate: number for number, candidate in enumerate(candidates)},
+            )
         return found
 
     def build(self) -> EscalationGraph:
