@@ -1,11 +1,11 @@
-"""The demo estate loads through the real import path, and loading it again changes nothing."""
+"""The demo estate loads through the real import path and is analyzed; loading it again changes nothing."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from permscope.store.tables import AuthorizationSystemRow, IdentityRow
+from permscope.store.tables import AuthorizationSystemRow, FindingRow, IdentityRow
 from permscope.workflows.apikeys import verify_api_key
 from permscope.workflows.demo import DEMO_ACCOUNTS, DemoAccount, issue_demo_key, load_demo
 
@@ -24,6 +24,16 @@ def _identity_count(engine: Engine) -> int:
         return int(session.scalar(select(func.count()).select_from(IdentityRow)) or 0)
 
 
+def _finding_rows(engine: Engine) -> list[tuple[str, str, object]]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(AuthorizationSystemRow.system_id, FindingRow.finding_type, FindingRow.last_seen).join(
+                AuthorizationSystemRow, AuthorizationSystemRow.id == FindingRow.system_pk
+            )
+        )
+        return [tuple(row) for row in rows]
+
+
 def test_loading_twice_is_idempotent(sqlite_engine: Engine) -> None:
     first = load_demo(sqlite_engine, SMALL)
     assert [(r.system_id, r.name) for r in first] == [("111122223333", "demo-a"), ("444455556666", "demo-b")]
@@ -31,10 +41,14 @@ def test_loading_twice_is_idempotent(sqlite_engine: Engine) -> None:
     assert first[0].counts["users"] == 6 and first[0].counts["roles"] == 5 and first[0].counts["groups"] == 2
     count = _identity_count(sqlite_engine)
     assert count == 6 + 2 + 5 + 3 + 1 + 3
+    findings = _finding_rows(sqlite_engine)
+    assert findings and {system for system, _type, _seen in findings} == {"111122223333", "444455556666"}
     second = load_demo(sqlite_engine, SMALL)
     assert not any(r.changed for r in second)
     assert [r.counts for r in second] == [r.counts for r in first]
     assert _identity_count(sqlite_engine) == count
+    # analyzed again: the same findings, no new rows (their last-seen time moves)
+    assert sorted(f[:2] for f in _finding_rows(sqlite_engine)) == sorted(f[:2] for f in findings)
 
 
 def test_the_default_demo_has_a_production_and_a_sandbox_account(sqlite_engine: Engine) -> None:

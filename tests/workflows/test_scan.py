@@ -163,3 +163,18 @@ def test_grants_by_service_are_counted_only_where_shown(tmp_path: Path) -> None:
     dev = next(view for view in result.identities if view.display_name == "dev")
     assert dev.services is None
     assert dev.granted == 3 and dev.high_severity == 3  # iam:PassRole, lambda:CreateFunction, InvokeFunction
+
+
+def test_memory_and_store_paths_agree_on_the_shared_example(shared_dir: Path, tmp_path: Path) -> None:
+    """Scan analyzes batches in memory; `analyze` reads them back from a store: the findings must not differ."""
+    memory = scan_files([shared_dir / EXAMPLE])
+    stored = scan_files([shared_dir / EXAMPLE], database_url=f"sqlite:///{tmp_path / 'kept.sqlite3'}")
+
+    def essence(result: object) -> set[tuple[str, str, int | None]]:
+        return {
+            (r.wire["@odata.type"], r.wire["id"], (r.wire.get("permissionsCreepIndex") or {}).get("score"))
+            for r in result.findings  # type: ignore[attr-defined]
+        }
+
+    assert essence(memory) == essence(stored)
+    assert len(memory.findings) > 100

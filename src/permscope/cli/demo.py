@@ -68,6 +68,15 @@ def demo(
         '/effectivePermissions?services=iam"'
     )
     typer.echo(
+        f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" '
+        f"'{base}/identityGovernance/permissionsAnalytics/aws/findings/microsoft.graph.superUserFinding"
+        "?$orderby=permissionsCreepIndex/score desc&$top=5'"
+    )
+    typer.echo(
+        "  permscope --database-url "
+        f"{engine.url.render_as_string(hide_password=True)} findings list --min-pci 67"
+    )
+    typer.echo(
         "  permscope --database-url "
         f"{engine.url.render_as_string(hide_password=True)} identities show "
         "arn:aws:iam::111122223333:role/platform-readonly --service iam"

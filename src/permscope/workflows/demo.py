@@ -1,4 +1,4 @@
-"""The demo estate: generated AWS accounts imported through the real file-import path."""
+"""The demo estate: generated AWS accounts imported through the real file-import path, then analyzed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import Engine
 
 from permscope.clouds.aws.synthetic import generate_authorization_details
+from permscope.workflows.analysis import analyze_system
 from permscope.workflows.apikeys import ApiRole, CreatedKey, create_api_key, disable_api_keys_named
 from permscope.workflows.collection import ImportReport, import_aws_files
 
@@ -50,7 +51,7 @@ DEMO_ACCOUNTS = (
 
 
 def load_demo(engine: Engine, accounts: tuple[DemoAccount, ...] = DEMO_ACCOUNTS) -> list[ImportReport]:
-    """Generate the demo accounts (the same every time) and import them; loading twice changes nothing."""
+    """Generate the demo accounts (the same every time), import and analyze them; loading twice changes nothing."""
     reports: list[ImportReport] = []
     with tempfile.TemporaryDirectory(prefix="permscope-demo-") as folder:
         for account in accounts:
@@ -65,6 +66,8 @@ def load_demo(engine: Engine, accounts: tuple[DemoAccount, ...] = DEMO_ACCOUNTS)
             path = Path(folder) / f"{account.name}.json"
             path.write_bytes(orjson.dumps(export))
             reports += import_aws_files(engine, [path], account_name=account.name)
+    for report in reports:
+        analyze_system(engine, report.system_id)  # findings with history, as `permscope analyze` records them
     return reports
 
 
