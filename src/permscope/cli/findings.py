@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import typer
@@ -26,6 +27,13 @@ LIST_COLUMNS = [
     ("last_seen", "Last seen"),
     ("summary", "Why"),
 ]
+
+
+class ReportFormat(StrEnum):
+    """How `analyze` prints its report."""
+
+    TABLE = "table"
+    JSON = "json"
 
 
 @reports_errors
@@ -53,7 +61,7 @@ def analyze(
     as_of: datetime | None = typer.Option(
         None, "--as-of", help="Analyze as of this time (default now; UTC when no zone is given)"
     ),
-    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table or json"),
+    fmt: ReportFormat = typer.Option(ReportFormat.TABLE, "--format", "-f", help="table or json"),
 ) -> None:
     """Analyze stored AWS accounts: findings per type are recorded with their history (first seen, last
     seen, resolved, reopened). Prints per account the open findings per type and what was skipped and why."""
@@ -70,7 +78,7 @@ def analyze(
     )
     engine = engine_of(ctx)
     reports = analyze_all(engine, settings, system_ids=system or None)
-    if fmt is OutputFormat.JSON:
+    if fmt is ReportFormat.JSON:
         print_json({"analyses": [report.to_dict() for report in reports]})
         return
     if not reports:
