@@ -25,7 +25,13 @@ from permscope.clouds.aws.effective import (
     PrincipalResult,
     ScpLevel,
 )
-from permscope.core.findings import PciScore
+from permscope.core.findings import (
+    DEFAULT_KEY_MAX_AGE_DAYS,
+    DEFAULT_KEY_UNUSED_DAYS,
+    DEFAULT_OVERPROVISIONED_RATIO,
+    DEFAULT_WINDOW_DAYS,
+    PciScore,
+)
 from permscope.core.inventory import (
     Assignment,
     AuthorizationSystem,
@@ -53,10 +59,10 @@ def _utc_now() -> datetime:
 class AnalysisSettings:
     """The limits analyses use; every default is documented in docs/findings.md."""
 
-    window_days: int = 90  # activity window: exercised actions, inactivity
-    overprovisioned_max_used_ratio: float = 0.1  # active, but uses less than this share of its grants
-    key_max_age_days: int = 90  # access keys older than this are reported
-    key_unused_days: int = 90  # active access keys unused for this long are reported
+    window_days: int = DEFAULT_WINDOW_DAYS  # activity window: exercised actions, inactivity
+    overprovisioned_max_used_ratio: float = DEFAULT_OVERPROVISIONED_RATIO  # active, using less of its grants
+    key_max_age_days: int = DEFAULT_KEY_MAX_AGE_DAYS  # access keys older than this are reported
+    key_unused_days: int = DEFAULT_KEY_UNUSED_DAYS  # active access keys unused for this long are reported
     now: datetime = field(default_factory=_utc_now)
 
     @property

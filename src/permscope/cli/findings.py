@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import csv
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import typer
 from rich.table import Table
 
+from permscope.cli.analysis_options import (
+    KEY_MAX_AGE_DAYS,
+    KEY_UNUSED_DAYS,
+    OVERPROVISIONED_RATIO,
+    WINDOW_DAYS,
+    analysis_settings,
+)
 from permscope.cli.output import OutputFormat, engine_of, print_json, render, reports_errors, stderr, stdout
 
 app = typer.Typer(help="Findings of permissions analytics, with their history.", no_args_is_help=True)
@@ -42,22 +49,10 @@ def analyze(
     system: list[str] = typer.Option(
         [], "--system", "-s", help="An AWS account id to analyze (repeatable); default: every stored account"
     ),
-    window_days: int = typer.Option(
-        90, "--window-days", min=1, help="Activity window in days: used actions, inactivity"
-    ),
-    key_max_age_days: int = typer.Option(
-        90, "--key-max-age-days", min=1, help="Access keys older than this are reported"
-    ),
-    key_unused_days: int = typer.Option(
-        90, "--key-unused-days", min=1, help="Active access keys unused for this long are reported"
-    ),
-    overprovisioned_ratio: float = typer.Option(
-        0.1,
-        "--overprovisioned-ratio",
-        min=0.0,
-        max=1.0,
-        help="Active identities using less than this share of their grants are over-provisioned",
-    ),
+    window_days: int = WINDOW_DAYS,
+    key_max_age_days: int = KEY_MAX_AGE_DAYS,
+    key_unused_days: int = KEY_UNUSED_DAYS,
+    overprovisioned_ratio: float = OVERPROVISIONED_RATIO,
     as_of: datetime | None = typer.Option(
         None, "--as-of", help="Analyze as of this time (default now; UTC when no zone is given)"
     ),
@@ -65,17 +60,9 @@ def analyze(
 ) -> None:
     """Analyze stored AWS accounts: findings per type are recorded with their history (first seen, last
     seen, resolved, reopened). Prints per account the open findings per type and what was skipped and why."""
-    from permscope.analytics.context import AnalysisSettings
     from permscope.workflows.analysis import analyze_all
 
-    now = as_of or datetime.now(UTC)
-    settings = AnalysisSettings(
-        window_days=window_days,
-        overprovisioned_max_used_ratio=overprovisioned_ratio,
-        key_max_age_days=key_max_age_days,
-        key_unused_days=key_unused_days,
-        now=now if now.tzinfo else now.replace(tzinfo=UTC),
-    )
+    settings = analysis_settings(window_days, key_max_age_days, key_unused_days, overprovisioned_ratio, as_of)
     engine = engine_of(ctx)
     reports = analyze_all(engine, settings, system_ids=system or None)
     if fmt is ReportFormat.JSON:

@@ -11,6 +11,13 @@ import orjson
 import typer
 from rich.table import Table
 
+from permscope.cli.analysis_options import (
+    KEY_MAX_AGE_DAYS,
+    KEY_UNUSED_DAYS,
+    OVERPROVISIONED_RATIO,
+    WINDOW_DAYS,
+    analysis_settings,
+)
 from permscope.cli.output import reports_errors, state, stderr, stdout
 
 if TYPE_CHECKING:
@@ -117,20 +124,10 @@ def scan(
         help=f"Where to write: the HTML report for table and html (default ./{DEFAULT_REPORT}), the JSON for "
         "json (default standard output)",
     ),
-    window_days: int = typer.Option(90, "--window-days", min=1, help="Activity window in days"),
-    key_max_age_days: int = typer.Option(
-        90, "--key-max-age-days", min=1, help="Access keys older are reported"
-    ),
-    key_unused_days: int = typer.Option(
-        90, "--key-unused-days", min=1, help="Active keys unused this long are reported"
-    ),
-    overprovisioned_ratio: float = typer.Option(
-        0.1,
-        "--overprovisioned-ratio",
-        min=0.0,
-        max=1.0,
-        help="Active identities using less than this share of their grants are over-provisioned",
-    ),
+    window_days: int = WINDOW_DAYS,
+    key_max_age_days: int = KEY_MAX_AGE_DAYS,
+    key_unused_days: int = KEY_UNUSED_DAYS,
+    overprovisioned_ratio: float = OVERPROVISIONED_RATIO,
 ) -> None:
     """Analyze exported files at once: findings, escalation paths and the Permission Creep Index.
 
@@ -140,16 +137,10 @@ def scan(
 
     Exit code 2 when a file cannot be read.
     """
-    from permscope.analytics.context import AnalysisSettings  # imported late: the AWS machinery is heavy
     from permscope.core.gc_pause import collector_paused
     from permscope.workflows.scan import scan_files
 
-    settings = AnalysisSettings(
-        window_days=window_days,
-        key_max_age_days=key_max_age_days,
-        key_unused_days=key_unused_days,
-        overprovisioned_max_used_ratio=overprovisioned_ratio,
-    )
+    settings = analysis_settings(window_days, key_max_age_days, key_unused_days, overprovisioned_ratio)
     with collector_paused():  # the whole command: the scan's heap is large and acyclic (see collector_paused)
         result = scan_files(files, settings, state(ctx).database_url)
         _output(result, fmt, output)

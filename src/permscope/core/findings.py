@@ -15,6 +15,11 @@ from permscope.core.ids import Cloud
 from permscope.core.inventory import JsonObject
 
 PCI_BANDS = (("low", 0, 33), ("medium", 34, 66), ("high", 67, 100))
+# analysis limits by default (docs/findings.md): activity window, over-provisioned share, access-key age and use
+DEFAULT_WINDOW_DAYS = 90
+DEFAULT_OVERPROVISIONED_RATIO = 0.1
+DEFAULT_KEY_MAX_AGE_DAYS = 90
+DEFAULT_KEY_UNUSED_DAYS = 90
 
 
 class FindingSubject(StrEnum):

@@ -29,7 +29,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from permscope.clouds.aws import cloudtrail_sources as sources
-from permscope.clouds.aws import cloudtrail_stream as stream
 from permscope.clouds.aws.catalog import load_catalog
 from permscope.clouds.aws.cloudtrail import ActivityAggregate, ActivityStats, parse_time
 from permscope.clouds.aws.cloudtrail_actors import (
@@ -41,6 +40,7 @@ from permscope.clouds.aws.cloudtrail_actors import (
 from permscope.clouds.aws.transform_sso import user_arn
 from permscope.core.activity import ActivitySource, IdentityActivity, SystemActivity
 from permscope.core.errors import InputError, PermscopeError
+from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Usage
 from permscope.store import usage as usage_store
@@ -233,7 +233,7 @@ class _Importer:
         source.first_event = parse_time(stats.first_event) if stats.first_event else None
         source.last_event = parse_time(stats.last_event) if stats.last_event else None
         source.stats = stats.as_dict(top=SOURCE_TOP)
-        with stream.paused_gc():
+        with collector_paused():
             self.pending.merge(aggregate)
         self.pending_sources.append(source)
         self.report.sources_read += 1
@@ -246,7 +246,7 @@ class _Importer:
             return
         aggregate, inputs = self.pending, self.pending_sources
         self.pending, self.pending_sources = ActivityAggregate(), []
-        with stream.paused_gc():  # building rows from a large aggregate: no reference cycles here
+        with collector_paused():  # building rows from a large aggregate: no reference cycles here
             actors = {key[0] for key in aggregate.usage} | set(aggregate.activity)
             self.index.load(account for actor in actors if (account := account_of_actor(actor)) is not None)
             resolved = {actor: self.index.resolve(actor) for actor in actors}
@@ -417,7 +417,7 @@ def import_activity_files(
     worker_count = workers if workers is not None else min(os.cpu_count() or 1, 8)
     # the garbage collector would keep walking the aggregates being received and merged: paused (they hold
     # no reference cycles); the few cycles database sessions leave are collected at the end
-    with stream.paused_gc():
+    with collector_paused():
         for done, result in enumerate(read_files(wanted, worker_count), start=1):
             if result.error is not None or result.aggregate is None:
                 report.failures.append((result.file.path, result.error or "unreadable"))

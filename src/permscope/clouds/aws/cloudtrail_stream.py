@@ -17,17 +17,16 @@ finally record by record, so a nested object that happens to start the same way 
 
 from __future__ import annotations
 
-import gc
 import re
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 import orjson
 
 from permscope.clouds.aws.cloudtrail import ActivityAggregate, RecordFields
 from permscope.core.errors import InputError
+from permscope.core.gc_pause import collector_paused
 
 # bytes read (and at most bytes inflated) per step; records are decoded in groups of about this
 CHUNK = 1 << 20
@@ -401,19 +400,7 @@ def aggregate_stream(
     (reference counting frees them), and its passes over a growing heap of aggregates are pure cost.
     """
     aggregate = into if into is not None else ActivityAggregate()
-    with paused_gc():
+    with collector_paused():
         for batch in record_batches(stream, source):
             aggregate.add_all(batch)
     return aggregate
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector (reference counting still frees memory) for a hot loop."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
