@@ -1,7 +1,9 @@
 """Security groups open to the internet, with the instances they guard and the buckets those can read.
 
 Raised when a group's `openToInternet` fact is true. `inboundPorts` is allInboundPorts when a rule opens every
-protocol or every TCP/UDP port, else the open ports ("22", "8000-8080", or the protocol name for ICMP).
+protocol or every TCP/UDP port (no port range, or 0-65535 as the console's "All TCP" writes it), else the open
+ports ("22", "8000-8080", or the protocol name for ICMP and other protocols without ports: their FromPort and
+ToPort are an ICMP type and code, -1 for all).
 `assignedComputeInstancesDetails`: each attached instance with the buckets its role can read (see `storage`);
 `totalStorageBucketCount`: the distinct buckets they reach.
 """
@@ -22,6 +24,8 @@ from permscope.core.inventory import JsonObject
 FINDING_TYPE = "openAwsSecurityGroupFinding"
 GROUP_TYPES = frozenset({"ec2:security-group", "security-group"})
 GRAPH = "#microsoft.graph."
+PORTED = ("tcp", "udp")  # the protocols whose rules name ports
+ALL_PORTS = (0, 65535)
 
 
 def inbound_ports(rules: list[Mapping[str, Any]]) -> JsonObject:
@@ -30,9 +34,12 @@ def inbound_ports(rules: list[Mapping[str, Any]]) -> JsonObject:
     for rule in rules:
         protocol = str(rule.get("protocol"))
         start, end = rule.get("fromPort"), rule.get("toPort")
-        if protocol == "all" or (protocol in ("tcp", "udp") and start is None):
+        if protocol == "all" or (protocol in PORTED and (start is None or (start, end) == ALL_PORTS)):
             return {"@odata.type": f"{GRAPH}allInboundPorts"}
-        text = protocol if start is None else str(start) if start == end or end is None else f"{start}-{end}"
+        if protocol not in PORTED or start is None:
+            text = protocol
+        else:
+            text = str(start) if start == end or end is None else f"{start}-{end}"
         if text not in ports:
             ports.append(text)
     return {"@odata.type": f"{GRAPH}enumeratedInboundPorts", "ports": ports}
