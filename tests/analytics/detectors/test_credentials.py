@@ -95,3 +95,12 @@ def test_keys_known_only_from_the_credential_report() -> None:
     types = sorted(f.finding_type for f in access_keys.DETECTOR.detect(account.snapshot()))
     assert types == ["awsIdentityAccessManagementKeyAgeFinding", "awsIdentityAccessManagementKeyUsageFinding"]
     assert {f.subject_id for f in access_keys.DETECTOR.detect(account.snapshot())} == {f"{owner}#accessKey1"}
+
+
+def test_a_key_listed_without_the_credential_report_is_judged_by_age_only() -> None:
+    account = Account()
+    owner = account.identity("user", "deployer", allow("s3:GetObject"))
+    _key(account, "AKIALISTEDONLY", owner, "Active", 200, None)
+    account.identities[-1].attributes["lastUsedKnown"] = False  # ListAccessKeys says nothing of use
+    found = {(f.finding_type, f.subject_id) for f in access_keys.DETECTOR.detect(account.snapshot())}
+    assert found == {("awsIdentityAccessManagementKeyAgeFinding", "AKIALISTEDONLY")}

@@ -6,7 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from permscope.clouds.aws.transform_credentials import apply_credential_report, parse_credential_report
+from permscope.clouds.aws.transform_credentials import (
+    apply_credential_report,
+    apply_listed_access_keys,
+    parse_credential_report,
+)
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind, InventoryBatch
@@ -125,3 +129,24 @@ def test_a_malformed_report_names_the_problem(text: str, problem: str) -> None:
     with pytest.raises(InputError, match=problem) as info:
         parse_credential_report(text, "report.csv")
     assert info.value.source == "report.csv"
+
+
+def test_keys_listed_without_the_report_become_identities_with_unknown_use() -> None:
+    target = batch()
+    warnings: list[str] = []
+    listed = {
+        "alice": [{"AccessKeyId": "AKIAALICE", "Status": "Active", "CreateDate": "2023-01-01T00:00:00Z"}],
+        "nobody": [{"AccessKeyId": "AKIANOBODY", "Status": "Active"}],
+    }
+    apply_listed_access_keys(target, listed, warnings)
+    keys = [i for i in target.identities if i.kind is IdentityKind.ACCESS_KEY]
+    assert [(k.external_id, k.created_at, k.last_active_at) for k in keys] == [
+        ("AKIAALICE", datetime(2023, 1, 1, tzinfo=UTC), None)
+    ]
+    assert keys[0].attributes == {
+        "owner": f"arn:aws:iam::{ACCOUNT}:user/alice",
+        "ownerName": "alice",
+        "status": "Active",
+        "lastUsedKnown": False,
+    }
+    assert any("nobody" in w for w in warnings) and any("last use is not" in w for w in warnings)

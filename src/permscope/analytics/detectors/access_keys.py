@@ -3,7 +3,8 @@
 Keys come from `accessKey` identities (ListAccessKeys), and otherwise from the credential report's key slots
 (then the subject id is `<user ARN>#accessKey<slot>`, the key id being unknown). Only active keys are judged.
 Age: created (or last rotated) more than `settings.key_max_age_days` (90) ago. Usage: last used more than
-`settings.key_unused_days` (90) ago, or never used and created more than that long ago.
+`settings.key_unused_days` (90) ago, or never used and created more than that long ago; a key listed without
+the credential report has an unknown last use and is judged by age only.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class AccessKey:
     active: bool
     created: datetime | None
     last_used: datetime | None
+    last_used_known: bool = True  # False: listed without the credential report, so its use is unknown
 
 
 def access_keys(snapshot: AwsAccountSnapshot) -> list[AccessKey]:
@@ -48,6 +50,7 @@ def access_keys(snapshot: AwsAccountSnapshot) -> list[AccessKey]:
             active=str(key.attributes.get("status") or "").lower() == "active",
             created=key.created_at,
             last_used=key.last_active_at,
+            last_used_known=key.attributes.get("lastUsedKnown") is not False,
         )
     for user in snapshot.identities_of(IdentityKind.USER):
         report = user.attributes.get("credentialReport")
@@ -106,7 +109,11 @@ def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
                 f"(limit {settings.key_max_age_days})."
             )  # fmt: skip
         reference = key.last_used or key.created
-        if reference is not None and (settings.now - reference).days > settings.key_unused_days:
+        if (
+            key.last_used_known
+            and reference is not None
+            and (settings.now - reference).days > settings.key_unused_days
+        ):
             idle = (settings.now - reference).days
             what = f"last used {idle} days ago" if key.last_used else f"never used in {idle} days"
             yield _finding(snapshot, key, USAGE_TYPE, f"Active access key of {key.owner_name} was {what}.")

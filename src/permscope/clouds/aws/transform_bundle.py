@@ -23,7 +23,11 @@ from permscope.clouds.aws.dates import iso_instant
 from permscope.clouds.aws.snapshot import LISTS
 from permscope.clouds.aws.transform import transform_authorization_details
 from permscope.clouds.aws.transform_access_advisor import apply_access_advisor
-from permscope.clouds.aws.transform_credentials import apply_credential_report, parse_credential_report
+from permscope.clouds.aws.transform_credentials import (
+    apply_credential_report,
+    apply_listed_access_keys,
+    parse_credential_report,
+)
 from permscope.clouds.aws.transform_org import account_name as org_account_name
 from permscope.clouds.aws.transform_org import apply_organization
 from permscope.clouds.aws.transform_resources import transform_resources
@@ -144,6 +148,8 @@ def transform_bundle(
                 f"it lists users of other accounts ({', '.join(strangers)})",
             )
         apply_credential_report(batch, rows, bundle.get("access_keys"), warnings)
+    elif bundle.get("access_keys"):
+        apply_listed_access_keys(batch, bundle["access_keys"], warnings)
     apply_identity_center(batch, bundle.get("identity_center"), warnings)
     apply_access_advisor(batch, bundle.get("access_advisor"), warnings)
     resources = bundle.get("resources")

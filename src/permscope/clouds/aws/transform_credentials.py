@@ -225,6 +225,46 @@ def apply_credential_report(
         )
 
 
+def apply_listed_access_keys(
+    batch: InventoryBatch, access_keys: Mapping[str, Sequence[Mapping[str, Any]]], warnings: list[str]
+) -> None:
+    """Access keys from ListAccessKeys alone (no credential report): each becomes an `accessKey` identity with
+    its creation time and status; when it was last used is unknown (`attributes["lastUsedKnown"]` False)."""
+    owners = {
+        identity.display_name: identity
+        for identity in batch.identities
+        if identity.kind is IdentityKind.USER and identity.source == "aws"
+    }
+    for user_name, listed in sorted(access_keys.items()):
+        owner = owners.get(user_name)
+        if owner is None:
+            warnings.append(f"access keys of {user_name}, a user the authorization details lack, are ignored")
+            continue
+        for meta in listed:
+            if not meta.get("AccessKeyId"):
+                continue
+            key_id = str(meta["AccessKeyId"])
+            batch.identities.append(
+                Identity(
+                    external_id=key_id,
+                    kind=IdentityKind.ACCESS_KEY,
+                    display_name=key_id,
+                    source="aws",
+                    created_at=parse_instant(meta.get("CreateDate")),
+                    attributes={
+                        "owner": owner.external_id,
+                        "ownerName": user_name,
+                        "status": meta.get("Status"),
+                        "lastUsedKnown": False,
+                    },
+                )
+            )
+    if access_keys:
+        warnings.append(
+            "access keys were listed without the credential report: their age is known, their last use is not"
+        )
+
+
 def _access_key(owner: Identity, row: ReportRow, slot: KeySlot, meta: Mapping[str, Any]) -> Identity:
     key_id = str(meta["AccessKeyId"])
     return Identity(
