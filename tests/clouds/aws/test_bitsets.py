@@ -99,3 +99,12 @@ def test_pack_is_small_for_a_sparse_set_and_empty_for_none() -> None:
 def test_negative_numbers_are_not_bitsets() -> None:
     with pytest.raises(ValueError, match="non-negative"):
         list(indexes_of(-1))
+
+
+def test_indexes_of_sparse_and_dense_sets_agree_with_the_positions() -> None:
+    import random
+
+    rng = random.Random(7)
+    for count in (1, 2, 31, 32, 33, 500):
+        positions = sorted(rng.sample(range(25_000), count))
+        assert list(indexes_of(sum(1 << p for p in positions))) == positions

@@ -37,16 +37,26 @@ def bits_from_indexes(indexes: Iterable[int]) -> int:
     return int.from_bytes(span, "little") << low
 
 
+_SPARSE = 32  # up to this many set bits, `indexes_of` isolates them one at a time
+
+
 def indexes_of(bits: int) -> Iterator[int]:
     """The set positions of a bitset, in increasing order."""
     if bits <= 0:
         if bits < 0:
             raise ValueError("a bitset is a non-negative integer")
         return
-    data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+    low = (bits & -bits).bit_length() - 1
+    if bits.bit_count() <= _SPARSE:  # a few bits: take them one by one instead of walking every byte
+        while bits:
+            lowest = bits & -bits
+            yield lowest.bit_length() - 1
+            bits ^= lowest
+        return
+    data = (bits >> low).to_bytes(((bits >> low).bit_length() + 7) // 8, "little")
     for position, byte in enumerate(data):
         if byte:
-            base = position << 3
+            base = low + (position << 3)
             for bit in _BYTE_BITS[byte]:
                 yield base + bit
 
