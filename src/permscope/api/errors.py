@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from permscope.api.odata import ODataError
@@ -19,7 +20,7 @@ from permscope.core.errors import InputError, NotFoundError
 log = logging.getLogger(__name__)
 
 
-class GraphJSONResponse(Response):
+class GraphJSONResponse(JSONResponse):
     """JSON rendered by orjson; aware datetimes come out as ISO 8601 UTC with a trailing Z."""
 
     media_type = "application/json"

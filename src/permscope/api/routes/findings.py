@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from permscope.api.deps import authenticate, get_session, get_settings
 from permscope.api.errors import GraphError, GraphJSONResponse, invalid_request, not_found
+from permscope.api.finding_models import DISTRIBUTION, DISTRIBUTION_PAGE, FINDING_OR_SUMMARY, FINDING_PAGE
 from permscope.api.finding_schemas import IDENTITY_SUMMARY, FindingKind, finding_kind
 from permscope.api.odata import BoolOp, Compare, In, Node, Not, normalize_path, parse_filter
 from permscope.api.odata_sql import Column, ValueType
@@ -231,7 +232,7 @@ def _kind_for(cast: str, cloud: Cloud) -> FindingKind:
     return kind
 
 
-@router.get(A + "/findings/{cast}", summary="List findings of one type")
+@router.get(A + "/findings/{cast}", summary="List findings of one type", responses=FINDING_PAGE)
 def list_findings(
     cast: str,
     request: Request,
@@ -330,7 +331,11 @@ def _one(
     )
 
 
-@router.get(A + "/findings/{first}/{second}", summary="Get a finding, or a type's aggregatedSummary")
+@router.get(
+    A + "/findings/{first}/{second}",
+    summary="Get a finding, or a type's aggregatedSummary",
+    responses=FINDING_OR_SUMMARY,
+)
 def finding_or_summary(
     first: str,
     second: str,
@@ -409,7 +414,9 @@ class _DistributionWire:
         return distribution_to_wire(row, self.systems[row.system_pk])
 
 
-@router.get(A + "/permissionsCreepIndexDistributions", summary="List PCI distributions")
+@router.get(
+    A + "/permissionsCreepIndexDistributions", summary="List PCI distributions", responses=DISTRIBUTION_PAGE
+)
 def list_distributions(
     request: Request,
     cloud: Cloud = Depends(analytics_cloud),
@@ -433,7 +440,11 @@ def list_distributions(
     )
 
 
-@router.get(A + "/permissionsCreepIndexDistributions/{distribution_id}", summary="Get a PCI distribution")
+@router.get(
+    A + "/permissionsCreepIndexDistributions/{distribution_id}",
+    summary="Get a PCI distribution",
+    responses=DISTRIBUTION,
+)
 def get_distribution(
     distribution_id: str,
     request: Request,
