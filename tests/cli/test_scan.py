@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,21 @@ def test_json_on_stdout_in_the_contract_shape(runner: CliRunner, tmp_path: Path)
     assert user["identity"]["displayName"] == HOSTILE_USER
     assert isinstance(user["permissionsCreepIndex"]["score"], int)
     assert not (tmp_path / "permscope-report.html").exists()
+    times = list(_date_times(document))
+    assert times and all(text.endswith("Z") for text in times), times  # as the API writes them
+
+
+def _date_times(value: object) -> Iterator[str]:
+    """Every non-null `...DateTime` value of a JSON document."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.endswith("DateTime") and isinstance(item, str):
+                yield item
+            else:
+                yield from _date_times(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _date_times(item)
 
 
 def test_html_to_a_chosen_path(runner: CliRunner, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from permscope.clouds.aws.bitsets import bits_from_indexes, indexes_of
-from permscope.clouds.aws.dates import iso_instant, latest
+from permscope.clouds.aws.dates import graph_instant, latest
 from permscope.clouds.aws.effective import EffectivePermissions
 from permscope.core.findings import ActionSummary, Finding, FindingSubject
 from permscope.core.ids import Cloud
@@ -184,11 +184,11 @@ def action_summary(snapshot: AwsAccountSnapshot, external_id: str) -> ActionSumm
 
 
 def identity_details(snapshot: AwsAccountSnapshot, subject: Subject) -> JsonObject:
-    """The contract's identityDetails: creation and last activity (ISO text or None)."""
+    """The contract's identityDetails: creation and last activity (ISO text with Z, or None)."""
     created = subject.identity.created_at if subject.resource is None and subject.identity else None
     return {
-        "createdDateTime": iso_instant(created),
-        "lastActiveDateTime": iso_instant(last_seen(snapshot, subject.external_id)),
+        "createdDateTime": graph_instant(created),
+        "lastActiveDateTime": graph_instant(last_seen(snapshot, subject.external_id)),
     }
 
 

@@ -18,7 +18,16 @@ from permscope.cli.analysis_options import (
     WINDOW_DAYS,
     analysis_settings,
 )
-from permscope.cli.output import OutputFormat, engine_of, print_json, render, reports_errors, stderr, stdout
+from permscope.cli.output import (
+    OutputFormat,
+    contract_json_text,
+    engine_of,
+    print_json,
+    render,
+    reports_errors,
+    stderr,
+    stdout,
+)
 
 app = typer.Typer(help="Findings of permissions analytics, with their history.", no_args_is_help=True)
 
@@ -131,7 +140,7 @@ def list_command(
         wire=fmt is OutputFormat.JSON,
     )
     if fmt is OutputFormat.JSON:
-        print_json({"findings": listing.wire or []})
+        sys.stdout.write(contract_json_text({"findings": listing.wire or []}))
         return
     if fmt is OutputFormat.CSV:
         _csv(listing.records)

@@ -138,6 +138,12 @@ def print_json(data: Any) -> None:
     sys.stdout.write(orjson.dumps(data, default=_json_default, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
+def contract_json_text(data: Any) -> str:
+    """JSON in the API's shapes as the API writes it (times in UTC with a trailing Z), indented."""
+    options = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+    return orjson.dumps(data, default=_json_default, option=options).decode() + "\n"
+
+
 def render(
     fmt: OutputFormat,
     records: Sequence[dict[str, Any]],

@@ -7,7 +7,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import orjson
 import typer
 from rich.table import Table
 
@@ -18,7 +17,7 @@ from permscope.cli.analysis_options import (
     WINDOW_DAYS,
     analysis_settings,
 )
-from permscope.cli.output import reports_errors, state, stderr, stdout
+from permscope.cli.output import contract_json_text, reports_errors, state, stderr, stdout
 
 if TYPE_CHECKING:
     from permscope.workflows.scan import ScanResult
@@ -151,7 +150,7 @@ def _output(result: ScanResult, fmt: ScanFormat, output: Path | None) -> None:
     from permscope.workflows.report import render_html
 
     if fmt is ScanFormat.JSON:
-        _write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n", output)
+        _write(contract_json_text(result.to_json()), output)
         return
     target = output or DEFAULT_REPORT
     _write(render_html(result), target)

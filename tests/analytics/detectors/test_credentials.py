@@ -77,8 +77,8 @@ def test_key_age_and_usage() -> None:
     assert sample.subject is FindingSubject.ACCESS_KEY
     assert sample.properties["status"] == "active"
     assert sample.properties["awsAccessKeyDetails"] == {
-        "createdDateTime": days_ago(200).isoformat(),
-        "lastUsedDateTime": days_ago(120).isoformat(),
+        "createdDateTime": days_ago(200).isoformat()[:-6] + "Z",
+        "lastUsedDateTime": days_ago(120).isoformat()[:-6] + "Z",
     }
     assert sample.action_summary is not None and sample.action_summary.assigned == 1
     assert {f.subject_id for f in access_keys.DETECTOR.detect(account.snapshot(key_max_age_days=250))} == {

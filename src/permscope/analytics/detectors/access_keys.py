@@ -16,7 +16,7 @@ from datetime import datetime
 from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.subjects import action_summary
-from permscope.clouds.aws.dates import iso_instant, parse_instant
+from permscope.clouds.aws.dates import graph_instant, parse_instant
 from permscope.core.findings import Finding, FindingSubject, Severity
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind, JsonObject
@@ -73,8 +73,8 @@ def access_keys(snapshot: AwsAccountSnapshot) -> list[AccessKey]:
 
 def _finding(snapshot: AwsAccountSnapshot, key: AccessKey, finding_type: str, summary: str) -> Finding:
     details: JsonObject = {
-        "createdDateTime": iso_instant(key.created),
-        "lastUsedDateTime": iso_instant(key.last_used),
+        "createdDateTime": graph_instant(key.created),
+        "lastUsedDateTime": graph_instant(key.last_used),
     }
     owner_known = key.owner in snapshot.identities_by_id
     return Finding(

@@ -34,6 +34,12 @@ def iso_instant(value: Any) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def graph_instant(value: Any) -> str | None:
+    """The instant as the Graph API writes it: ISO 8601 UTC with a trailing Z (`2024-01-02T03:04:05Z`)."""
+    text = iso_instant(value)
+    return text[:-6] + "Z" if text is not None and text.endswith("+00:00") else text
+
+
 def latest(*values: datetime | None) -> datetime | None:
     """The latest of the instants given, ignoring absent ones."""
     present = [value for value in values if value is not None]
