@@ -75,3 +75,16 @@ def test_privilege_escalation_agreement_with_cloudsplaining(shared_dir: Path) ->
     assert {"user/fn1-privesc3-partial-user", "user/fn2-exploitableResourceConstraint-user"} <= ours - flagged
     # a chain of role assumptions, which a per-policy view cannot see
     assert "role/privesc-AssumeRole-starting-role" in ours - flagged
+    # time conditions are decided at the analysis time: a token issued before 2020 cannot be had any more
+    # (fp5), a token issued after some past date can (fn3)
+    assert (
+        not {
+            "user/fp5-nonExploitableConditionConstraint-user",
+            "role/fp5-nonExploitableConditionConstraint-role",
+        }
+        & ours
+    )
+    assert {
+        "user/fn3-exploitableConditionConstraint-user",
+        "role/fn3-exploitableConditionConstraint-role",
+    } <= ours

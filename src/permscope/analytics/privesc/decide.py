@@ -6,9 +6,10 @@ boundary, the organization's SCP levels (the engine exempts the management accou
 and the resource's policy when it has one (a role's trust policy for sts:AssumeRole).
 
 The request context carries what is known about every such request: aws:PrincipalArn, aws:PrincipalAccount,
-aws:PrincipalType, aws:username and aws:userid (users), aws:PrincipalTag/* (the principal's tags) and, for
-iam:PassRole, iam:PassedToService. Conditions on these keys are decided. A condition on any other key (MFA,
-source IP, time, request tags, ...) cannot be decided from an inventory: the requirement is then decided a
+aws:PrincipalType, aws:username and aws:userid (users), aws:PrincipalTag/* (the principal's tags), for
+iam:PassRole iam:PassedToService, and the time of the analysis (aws:CurrentTime, aws:EpochTime, and
+aws:TokenIssueTime: an attacker acts now, with a session token issued now). Conditions on these keys are
+decided. A condition on any other key (MFA, source IP, request tags, ...) cannot be decided from an inventory: the requirement is then decided a
 second time with those tests treated as satisfied in Allow statements and as not applying in Deny
 statements. When only that second decision allows, the requirement is met *conditionally*, and the keys are
 reported (`Verdict.condition_keys`).
@@ -19,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -44,9 +46,15 @@ _KNOWN_KEYS = frozenset(
         "aws:username",
         "aws:userid",
         "iam:passedtoservice",
+        # the time of the analysis: an attacker acts now, with a session token issued now
+        "aws:currenttime",
+        "aws:epochtime",
+        "aws:tokenissuetime",
     }
 )
 _KNOWN_PREFIXES = ("aws:principaltag/",)
+# known keys whose value is the same for every principal (a document testing only these is not personal)
+_SHARED_KEYS = frozenset({"iam:passedtoservice", "aws:currenttime", "aws:epochtime", "aws:tokenissuetime"})
 _ALLOWED = Decision.ALLOWED
 _ALLOW_ALL = parse_policy(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
@@ -115,6 +123,7 @@ class Decider:
     def __init__(self, snapshot: AwsAccountSnapshot) -> None:
         self.snapshot = snapshot
         self.account = snapshot.system_id
+        self.now = snapshot.settings.now
         management = snapshot.system.attributes.get("managementAccountId")
         self.management_account_id = str(management) if management else None
         self._docs: dict[tuple[str, PolicyType], _Variant | None] = {}
@@ -196,7 +205,7 @@ class Decider:
                     identity_docs, boundary, scps, optimistic=True, bounded=applied.boundary
                 ),
                 relaxed=tuple(relaxed),
-                context=_context(arn, identity.kind, identity.attributes, self.account),
+                context=_context(arn, identity.kind, identity.attributes, self.account, self.now),
                 service_linked=identity.managed_by_cloud,
                 share_key=(
                     (identity.kind.value, identity.managed_by_cloud, applied.cache_key())
@@ -388,9 +397,7 @@ def _personal(document: PolicyDocument) -> bool:
         for values in (statement.resources, statement.not_resources):
             if values and any("${" in value for value in values):
                 return True
-        if any(
-            known_key(test.key) and test.key.lower() != "iam:passedtoservice" for test in statement.conditions
-        ):
+        if any(known_key(test.key) and test.key.lower() not in _SHARED_KEYS for test in statement.conditions):
             return True
     return False
 
@@ -483,9 +490,15 @@ def _keys_for(relaxed: Sequence[tuple[Statement, tuple[str, ...]]], action: str)
     return tuple(keys)
 
 
-def _context(arn: str, kind: IdentityKind, attributes: Mapping[str, Any], account: str) -> dict[str, str]:
-    """The condition keys every request of this principal carries."""
+def _context(
+    arn: str, kind: IdentityKind, attributes: Mapping[str, Any], account: str, now: datetime
+) -> dict[str, str]:
+    """The condition keys every request of this principal carries (at the analysis time `now`)."""
+    moment = now.astimezone(UTC)
     context = {
+        "aws:CurrentTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(moment.timestamp())),
+        "aws:TokenIssueTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "aws:PrincipalArn": arn,
         "aws:PrincipalAccount": account,
         "aws:PrincipalType": "User" if kind is IdentityKind.USER else "AssumedRole",
