@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -86,13 +85,12 @@ def test_action_type(name: str, level: str, expected: str | None) -> None:
     assert action_type(name, level) == expected
 
 
-def test_load_is_fast_and_cached() -> None:
+def test_load_is_cached() -> None:
+    """Loaded once per process (how long it takes is measured by the benchmarks, not asserted here)."""
     load_catalog.cache_clear()
-    started = time.perf_counter()
     first = load_catalog()
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.5, f"catalogue took {elapsed:.2f}s to load"
     assert load_catalog() is first
+    assert len(first) > 20_000
 
 
 def test_nothing_is_loaded_at_import() -> None:
