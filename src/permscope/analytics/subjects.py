@@ -7,7 +7,7 @@ IAM policies do not bound it; only the credential detectors (MFA, keys) report o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -229,6 +229,40 @@ def action_bits(snapshot: AwsAccountSnapshot, key: str, patterns: tuple[str, ...
         return bits
 
     return cached(snapshot, ("actions", key), compute)
+
+
+def flag_findings(
+    snapshot: AwsAccountSnapshot,
+    detector: Detector,
+    types: Mapping[str, str],
+    flags: Mapping[str, int],
+    flag_property: str,
+    describe: Callable[[Subject, list[str]], str],
+    listed: int | None = None,
+) -> Iterator[Finding]:
+    """One finding per subject holding (in any way) some flag's actions: the contract's flags property
+    (`flag_property`, e.g. securityTools) names the flags held; evidence lists the actions held per flag (at
+    most `listed` of each, with their counts) and the policies that grant them. `types`: subject kind -> type."""
+    for subject in subjects(snapshot):
+        held = granted_flags(snapshot, subject.external_id, flag_property, flags)
+        if not held:
+            continue
+        names = list(held)
+        evidence: JsonObject = {
+            "actions": {flag: dict(list(actions.items())[:listed]) for flag, actions in held.items()},
+            "policies": policy_names(snapshot, subject.external_id),
+        }
+        if listed is not None:
+            evidence["actionCounts"] = {flag: len(actions) for flag, actions in held.items()}
+        yield identity_finding(
+            snapshot,
+            detector,
+            types[subject.kind],
+            subject,
+            describe(subject, names),
+            properties={flag_property: flags_text(names)},
+            evidence=evidence,
+        )
 
 
 def flags_text(flags: list[str]) -> str:

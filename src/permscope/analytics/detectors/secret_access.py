@@ -21,11 +21,7 @@ from permscope.analytics.subjects import (
     ROLE,
     USER,
     action_bits,
-    flags_text,
-    granted_flags,
-    identity_finding,
-    policy_names,
-    subjects,
+    flag_findings,
 )
 from permscope.core.findings import Finding, Severity
 
@@ -47,20 +43,14 @@ def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
     flags = {
         flag: action_bits(snapshot, f"secret:{flag}", actions) for flag, actions in SECRET_ACTIONS.items()
     }
-    for subject in subjects(snapshot):
-        held = granted_flags(snapshot, subject.external_id, "secret", flags)
-        if not held:
-            continue
-        names = list(held)
-        yield identity_finding(
-            snapshot,
-            DETECTOR,
-            TYPES[subject.kind],
-            subject,
-            f"{subject.name} can read secret information from {', '.join(names)}.",
-            properties={"secretInformationWebServices": flags_text(names)},
-            evidence={"actions": held, "policies": policy_names(snapshot, subject.external_id)},
-        )
+    return flag_findings(
+        snapshot,
+        DETECTOR,
+        TYPES,
+        flags,
+        "secretInformationWebServices",
+        lambda subject, names: f"{subject.name} can read secret information from {', '.join(names)}.",
+    )
 
 
 DETECTOR = Detector(

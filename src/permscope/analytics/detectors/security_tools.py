@@ -20,11 +20,7 @@ from permscope.analytics.subjects import (
     ROLE,
     USER,
     cached,
-    flags_text,
-    granted_flags,
-    identity_finding,
-    policy_names,
-    subjects,
+    flag_findings,
 )
 from permscope.clouds.aws.bitsets import HIGH_ACCESS_LEVELS, bits_from_indexes, indexes_of
 from permscope.core.findings import Finding, Severity
@@ -70,25 +66,15 @@ def tool_actions(snapshot: AwsAccountSnapshot) -> dict[str, int]:
 
 
 def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
-    flags = tool_actions(snapshot)
-    for subject in subjects(snapshot):
-        held = granted_flags(snapshot, subject.external_id, "securityTools", flags)
-        if not held:
-            continue
-        names = list(held)
-        yield identity_finding(
-            snapshot,
-            DETECTOR,
-            TYPES[subject.kind],
-            subject,
-            f"{subject.name} can disable or reconfigure {', '.join(names)}.",
-            properties={"securityTools": flags_text(names)},
-            evidence={
-                "actions": {flag: dict(list(actions.items())[:MAX_LISTED]) for flag, actions in held.items()},
-                "actionCounts": {flag: len(actions) for flag, actions in held.items()},
-                "policies": policy_names(snapshot, subject.external_id),
-            },
-        )
+    return flag_findings(
+        snapshot,
+        DETECTOR,
+        TYPES,
+        tool_actions(snapshot),
+        "securityTools",
+        lambda subject, names: f"{subject.name} can disable or reconfigure {', '.join(names)}.",
+        listed=MAX_LISTED,
+    )
 
 
 DETECTOR = Detector(
