@@ -167,3 +167,13 @@ def test_a_file_mixing_two_commands_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="mixes outputs of several commands"):
         read_aws_files([mixed])
+
+
+def test_a_folder_without_an_export_says_to_name_the_files(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    with pytest.raises(InputError) as raised:
+        read_aws_files([folder])
+    assert str(folder) in str(raised.value)
+    assert "get-account-authorization-details" in str(raised.value)
+    assert "name the export files themselves" in str(raised.value)

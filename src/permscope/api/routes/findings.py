@@ -403,6 +403,8 @@ def _distributions_stmt(cloud: Cloud, principal: ApiPrincipal) -> Select[Analysi
 
 
 class _DistributionWire:
+    """Serializes a page of PCI distributions, loading their systems once per page."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
         self.systems: dict[int, AuthorizationSystemRow] = {}

@@ -173,9 +173,16 @@ def read_aws_files(
         raise InputError("(no files)", "no export file given")
     found = _classify(files, progress, max_bytes)
     if not found.authorization:
+        hint = (
+            "; a folder is read as a folder of resource outputs, so name the export files themselves"
+            " (e.g. exports/*/*.json)"
+            if found.resource_folders
+            else ""
+        )
         raise InputError(
             ", ".join(str(p) for p in files[:3]),
-            "no `aws iam get-account-authorization-details` export among the files (every account needs one)",
+            "no `aws iam get-account-authorization-details` export among the files (every account needs one)"
+            + hint,
         )
     details = merge_authorization_pages(found.authorization)  # validates every page
     named = set(accounts_of_details(details))
