@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
+from permscope.analytics.context import EC2_INSTANCE, LAMBDA_FUNCTION
 from permscope.clouds.aws.bitsets import bits_from_indexes, indexes_of
 from permscope.clouds.aws.dates import graph_instant, latest
 from permscope.clouds.aws.effective import EffectivePermissions
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 USER, ROLE, FUNCTION, INSTANCE = "user", "role", "function", "instance"
 SUBJECT_KINDS = (USER, ROLE, FUNCTION, INSTANCE)
-FUNCTION_TYPES = frozenset({"lambda:function", "function"})
-INSTANCE_TYPES = frozenset({"ec2:instance", "instance"})
+FUNCTION_TYPES = frozenset({LAMBDA_FUNCTION})  # the resource types of compute that acts as a role
+INSTANCE_TYPES = frozenset({EC2_INSTANCE})
 _FINDING_SUBJECTS = {
     USER: FindingSubject.IDENTITY,
     ROLE: FindingSubject.IDENTITY,
