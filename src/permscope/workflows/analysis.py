@@ -6,13 +6,14 @@ writes nothing. Finding types the analysis could not decide — skipped for want
 failed — keep their stored findings as they were (neither resolved nor seen again).
 
 `permscope analyze` runs it explicitly; imports and collections do not (an import stays a pure inventory
-write, and several imports of one account are analyzed once); `permscope scan` chains import and analysis.
+write, and several imports of one account are analyzed once). `permscope scan` analyzes exported files in
+memory (`workflows.scan`), or through this module when it is given a database.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -158,33 +159,12 @@ def checked_counts(snapshot: AwsAccountSnapshot) -> dict[str, int]:
 
 def _undecided(result: AnalysisResult) -> tuple[dict[str, str], list[str], set[str]]:
     """(skipped type -> reason, error texts, finding types whose stored findings must stay untouched)."""
-    skipped = {str(name): str(reason) for name, reason in _items(result.skipped)}
-    errors: list[str] = []
-    untouched = set(skipped)
     types_of = {d.name: d.finding_types for d in detectors()}
-    for name, error in _items(result.errors):
-        errors.append(f"{name}: {error}")
-        untouched.update(types_of.get(str(name), (str(name),)))
-    return skipped, errors, untouched
-
-
-def _items(value: Mapping[str, Any] | Iterable[Any]) -> list[tuple[str, Any]]:
-    """(name, text) pairs of a mapping, or of a list of objects with a name and a reason / error."""
-    if isinstance(value, Mapping):
-        return [(str(k), v) for k, v in value.items()]
-    pairs = []
-    for item in value:
-        if isinstance(item, tuple) and len(item) == 2:
-            pairs.append((str(item[0]), item[1]))
-            continue
-        name = (
-            getattr(item, "finding_type", None)
-            or getattr(item, "detector", None)
-            or getattr(item, "name", "")
-        )
-        text = getattr(item, "reason", None) or getattr(item, "error", None) or getattr(item, "message", "")
-        pairs.append((str(name), text))
-    return pairs
+    errors = [f"{name}: {error}" for name, error in result.errors.items()]
+    untouched = set(result.skipped)
+    for name in result.errors:
+        untouched.update(types_of.get(name, (name,)))
+    return dict(result.skipped), errors, untouched
 
 
 def _default_analyzer(snapshot: AwsAccountSnapshot) -> AnalysisResult:
