@@ -7,11 +7,11 @@ computed once on first use and shared by every detector.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -44,6 +44,7 @@ from permscope.core.inventory import (
     Usage,
 )
 
+T = TypeVar("T")
 PRINCIPAL_KINDS = frozenset({IdentityKind.USER, IdentityKind.GROUP, IdentityKind.ROLE})
 PERMISSION_POLICY_KINDS = frozenset({PolicyKind.MANAGED, PolicyKind.INLINE})
 PERMISSION_RELATIONS = frozenset({"attached", "inline", "boundary"})
@@ -134,6 +135,14 @@ class AwsAccountSnapshot:
     taken_at: datetime = field(default_factory=_utc_now)
     _results: dict[str, PrincipalResult] = field(default_factory=dict, repr=False)
     _pci: dict[str, PciScore] = field(default_factory=dict, repr=False)
+    _derived: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def derive(self, key: Any, compute: Callable[[], T]) -> T:
+        """A value derived from the snapshot under `key`, computed once and shared by every detector."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        found: T = self._derived[key]
+        return found
 
     # -- lookups ------------------------------------------------------------------------------------------
     @property

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
-from weakref import WeakKeyDictionary
 
 from permscope.analytics.context import EC2_INSTANCE, LAMBDA_FUNCTION
 from permscope.clouds.aws.bitsets import bits_from_indexes, indexes_of
@@ -36,18 +35,11 @@ _FINDING_SUBJECTS = {
     FUNCTION: FindingSubject.SERVERLESS_FUNCTION,
     INSTANCE: FindingSubject.COMPUTE_INSTANCE,
 }
-_CACHES: WeakKeyDictionary[AwsAccountSnapshot, dict[Any, Any]] = WeakKeyDictionary()
 
 
 def cached(snapshot: AwsAccountSnapshot, key: Any, compute: Callable[[], T]) -> T:
     """A value derived from the snapshot, computed once per snapshot and shared by every detector."""
-    store = _CACHES.get(snapshot)
-    if store is None:
-        store = _CACHES[snapshot] = {}
-    if key not in store:
-        store[key] = compute()
-    found: T = store[key]
-    return found
+    return snapshot.derive(key, compute)
 
 
 def is_root(identity: Identity | None) -> bool:
