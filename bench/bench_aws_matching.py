@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from permscope.clouds.aws.conditions import RequestContext, conditions_match, operator_matches
-from permscope.clouds.aws.matching import actions_match, statement_resource_matches
-from permscope.clouds.aws.policy import PolicyDocument, PolicyType, Statement, parse_policy
+from permscope.clouds.aws.engine.conditions import RequestContext, conditions_match, operator_matches
+from permscope.clouds.aws.engine.matching import actions_match, statement_resource_matches
+from permscope.clouds.aws.engine.policy import PolicyDocument, PolicyType, Statement, parse_policy
 
 SHARED_MANAGED_POLICIES = (
     Path(__file__).resolve().parent.parent.parent / "shared/data/aws/managed_policies.json"

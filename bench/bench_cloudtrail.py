@@ -30,9 +30,9 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_cloudtrail import write_logs
-from permscope.clouds.aws.cloudtrail import ActivityAggregate
-from permscope.clouds.aws.cloudtrail_sources import find_log_files
-from permscope.clouds.aws.cloudtrail_stream import paused_gc
+from permscope.clouds.aws.activity.aggregate import ActivityAggregate
+from permscope.clouds.aws.activity.sources import find_log_files
+from permscope.clouds.aws.activity.stream import paused_gc
 from permscope.workflows.activity import read_files
 
 BENCH_DIR = Path(__file__).resolve().parent

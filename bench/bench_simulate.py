@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from permscope.clouds.aws import simulate as aws_simulate
+from permscope.clouds.aws.engine import simulate as aws_simulate
 from permscope.workflows.simulation import simulate_aws_lines_json
 
 CASES = Path(__file__).resolve().parents[2] / "shared" / "data" / "conformance" / "aws_eval_cases.jsonl"

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from permscope.clouds.aws.synthetic import generate_authorization_details
+from permscope.estates.aws import generate_authorization_details
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_MANAGED_POLICIES = REPO_ROOT.parent / "shared" / "data" / "aws" / "managed_policies.json"

@@ -12,8 +12,8 @@ from permscope.analytics.analyze import analyze, available_data
 from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.registry import DETECTORS
-from permscope.clouds.aws.snapshot import read_authorization_details
-from permscope.clouds.aws.transform import transform_authorization_details
+from permscope.clouds.aws.files.authorization_details import read_authorization_details
+from permscope.clouds.aws.transform.authorization_details import transform_authorization_details
 from permscope.core.findings import Finding, Severity
 from permscope.workflows.effective import action_index
 

@@ -28,14 +28,12 @@ EXPECTED_MISSES = {
     "ctf/ai-chatbot-lambda-pivot": "starts from a public function URL, not an IAM principal",
     "ctf/ai-chatbot-to-admin": "starts from a public function URL, not an IAM principal",
     "single-account/cspm-toxic-combo/public-lambda-with-admin": "starts from a public function URL",
-    "single-account/privesc-one-hop/to-admin/ecs-008-iam-passrole+ecs-runtask": "the starting user's policy is an "
-    "unresolved Terraform expression in the export",
     "tool-testing/exclusive-resource-policy": "the bucket is readable only through its bucket policy",
     "tool-testing/resource-policy-bypass": "the bucket is readable only through its bucket policy",
     "tool-testing/test-reverse-blast-radius-direct-and-indirect-through-admin": "the starting user already reads "
     "the bucket itself: no escalation (correct)",
 }
-RECALL_FLOOR = 42 / 55
+RECALL_FLOOR = 43 / 55
 
 
 @pytest.fixture

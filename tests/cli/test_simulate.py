@@ -171,5 +171,5 @@ def test_conformance_cases_through_the_cli(shared_dir: Path, tmp_path: Path) -> 
     expected = {json.loads(line)["id"]: json.loads(line)["expected"]["decision"] for line in wanted}
     assert len(answers) == len(wanted)
     differing = {a["id"] for a in answers if a["decision"] != expected[a["id"]]}
-    # The one case that disagrees with the AWS documentation (see tests/clouds/aws/test_conformance_evaluate.py).
+    # The one case that disagrees with the AWS documentation (see tests/clouds/aws/engine/test_conformance_evaluate.py).
     assert differing == {"iam-simulate/core/sessionPolicies.json#7"}

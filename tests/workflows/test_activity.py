@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from clouds.aws.moto_estate import EXTERNAL_ID, REGION, build_organization
-from permscope.clouds.aws.transform_sso import apply_identity_center
+from permscope.clouds.aws.transform.identity_center import apply_identity_center
 from permscope.core.errors import PermscopeError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind, InventoryBatch

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws.catalog import catalog_version
+from permscope.clouds.aws.catalog.iamdata import catalog_version
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Action
 from permscope.store.tables import ActionRow, CatalogRow

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from permscope.clouds.aws.bitsets import ActionIndex
-from permscope.clouds.aws.effective import (
+from permscope.clouds.aws.catalog.index import ActionIndex
+from permscope.clouds.aws.effective.compute import (
     AccountEvaluator,
     AccountInventory,
     EffectivePermissions,

@@ -171,7 +171,7 @@ def aws_command(
     """Decide AWS requests as IAM would, with the policy types and statements that decided them.
 
     A case is {"request": {...}, "policies": {...}} in the format of the conformance cases (see
-    permscope.clouds.aws.simulate). Writes {"id", "decision", "explanation"} per case; condition_operator and
+    permscope.clouds.aws.engine.simulate). Writes {"id", "decision", "explanation"} per case; condition_operator and
     resource_match cases get {"id", "matches" | "statement_matches", "per_value"}.
     """
     with _opened(file) as (handle, source):

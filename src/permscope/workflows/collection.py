@@ -10,12 +10,12 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws.collect import PARTS as AWS_COLLECTION_PARTS
-from permscope.clouds.aws.collect import AccountOutcome, collect_accounts
-from permscope.clouds.aws.collect import CollectOptions as AwsCollectOptions
-from permscope.clouds.aws.snapshot_bundle import read_aws_files
-from permscope.clouds.aws.transform_bundle import transform_bundle
-from permscope.clouds.aws.transform_org import organization_system
+from permscope.clouds.aws.collect.accounts import PARTS as AWS_COLLECTION_PARTS
+from permscope.clouds.aws.collect.accounts import AccountOutcome, collect_accounts
+from permscope.clouds.aws.collect.accounts import CollectOptions as AwsCollectOptions
+from permscope.clouds.aws.files.bundle import read_aws_files
+from permscope.clouds.aws.transform.bundle import transform_bundle
+from permscope.clouds.aws.transform.organization import organization_system
 from permscope.core.errors import PermscopeError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import (
@@ -99,7 +99,7 @@ def import_aws_files(
     Besides `aws iam get-account-authorization-details` exports (required for every account), the files
     may hold the credential report, access keys, identity providers, Access Advisor reports, organization
     and Identity Center outputs and resource outputs; each file's kind is recognised by its content (see
-    `clouds.aws.snapshot_bundle`). Every file is read and transformed before anything is written, so a
+    `clouds.aws.files.bundle`). Every file is read and transformed before anything is written, so a
     bad file (InputError) changes nothing. Then the AWS action catalogue is loaded if needed, and each
     account is ingested in its own transaction (the run removes what the files no longer hold).
     """
@@ -162,7 +162,7 @@ def collect_aws(
     activity: AwsActivityOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[ImportReport]:
-    """Collect AWS accounts live (see `clouds.aws.collect`) and ingest each as soon as it is read.
+    """Collect AWS accounts live (see `clouds.aws.collect.accounts`) and ingest each as soon as it is read.
 
     One account failing — its role cannot be assumed, a read outlived its retries, its data cannot be
     transformed or stored — is recorded on that system (collection status offline, a failed run with the

@@ -2,7 +2,7 @@
 
 `permscope collect aws --cloudtrail-s3 URI` reads each trail bucket per collected account (its
 `AWSLogs/[<org id>/]<account>/CloudTrail/` folders) with the credentials of the collected account that owns the
-bucket, else the caller's (see `clouds.aws.collect_activity`); `--lookup-events` reads LookupEvents per
+bucket, else the caller's (see `clouds.aws.collect.activity`); `--lookup-events` reads LookupEvents per
 collected account and region through the session the collector read that account with. Everything goes through
 `workflows.activity` (and so `store.usage.merge_activity`, the one write path for activity), incrementally:
 objects, files and LookupEvents windows counted before are skipped, so collecting again counts nothing twice.
@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from permscope.clouds.aws.cloudtrail_sources import parse_s3_uri
-from permscope.clouds.aws.collect import AccountClients, AccountOutcome, account_regions
-from permscope.clouds.aws.collect_activity import bucket_owner, owned_buckets
-from permscope.clouds.aws.collect_support import describe_error
+from permscope.clouds.aws.activity.sources import parse_s3_uri
+from permscope.clouds.aws.collect.accounts import AccountClients, AccountOutcome, account_regions
+from permscope.clouds.aws.collect.activity import bucket_owner, owned_buckets
+from permscope.clouds.aws.collect.support import describe_error
 from permscope.core.errors import ConfigurationError
 from permscope.workflows.activity import ActivityReport, import_activity_lookup, import_activity_s3
 

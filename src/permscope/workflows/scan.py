@@ -25,12 +25,12 @@ from permscope.analytics.pci import pci_distribution
 from permscope.analytics.registry import DETECTORS
 from permscope.analytics.subjects import permissions as subject_permissions
 from permscope.analytics.subjects import subjects
-from permscope.clouds.aws.bitsets import ActionIndex
-from permscope.clouds.aws.bitsets import installed_action_index as action_index
-from permscope.clouds.aws.effective import EffectivePermissions
-from permscope.clouds.aws.scp_levels import parse_scp_levels
-from permscope.clouds.aws.snapshot_bundle import read_aws_files
-from permscope.clouds.aws.transform_bundle import transform_bundle
+from permscope.clouds.aws.catalog.index import ActionIndex
+from permscope.clouds.aws.catalog.index import installed_action_index as action_index
+from permscope.clouds.aws.effective.compute import EffectivePermissions
+from permscope.clouds.aws.effective.scp_levels import parse_scp_levels
+from permscope.clouds.aws.files.bundle import read_aws_files
+from permscope.clouds.aws.transform.bundle import transform_bundle
 from permscope.core.activity import activity_known
 from permscope.core.findings import Finding, FindingSubject, PciScore, Severity
 from permscope.core.gc_pause import collector_paused

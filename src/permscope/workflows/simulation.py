@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from permscope.clouds.aws.simulate import simulate_case, simulate_case_json
+from permscope.clouds.aws.engine.simulate import simulate_case, simulate_case_json
 from permscope.core.errors import InputError
 
 MAX_CASE_BYTES = 64 * 1024 * 1024  # one case (a file, or one line of a batch)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from permscope.clouds.aws.cloudtrail_actors import account_of_actor
+from permscope.clouds.aws.activity.actors import account_of_actor
 from permscope.core.ids import Cloud
 from permscope.store import usage as usage_store
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
 from permscope.analytics.detectors.privilege_escalation import DETECTOR
-from permscope.clouds.aws.transform import transform_authorization_details
+from permscope.clouds.aws.transform.authorization_details import transform_authorization_details
 from permscope.core.findings import Finding
 from permscope.core.inventory import Resource
 from permscope.workflows.effective import action_index

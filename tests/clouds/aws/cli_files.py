@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import jmespath
 
-from permscope.clouds.aws.collect_support import jsonable
+from permscope.clouds.aws.collect.support import jsonable
 
 
 def _write(path: Path, response: Any, query: str | None = None) -> None:

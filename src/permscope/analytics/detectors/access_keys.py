@@ -16,7 +16,7 @@ from datetime import datetime
 from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.subjects import action_summary
-from permscope.clouds.aws.dates import graph_instant, parse_instant
+from permscope.clouds.aws.transform.dates import graph_instant, parse_instant
 from permscope.core.findings import Finding, FindingSubject, Severity
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind, JsonObject

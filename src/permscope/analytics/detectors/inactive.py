@@ -25,7 +25,7 @@ from permscope.analytics.subjects import (
     subjects,
     used_bits,
 )
-from permscope.clouds.aws.dates import iso_instant
+from permscope.clouds.aws.transform.dates import iso_instant
 from permscope.core.findings import ActionSummary, Finding, FindingSubject, Severity
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind

@@ -22,7 +22,7 @@ from permscope.analytics.subjects import (
     cached,
     flag_findings,
 )
-from permscope.clouds.aws.bitsets import HIGH_ACCESS_LEVELS, bits_from_indexes, indexes_of
+from permscope.clouds.aws.catalog.index import HIGH_ACCESS_LEVELS, bits_from_indexes, indexes_of
 from permscope.core.findings import Finding, Severity
 
 TYPES = {

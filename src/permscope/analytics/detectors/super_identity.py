@@ -26,8 +26,8 @@ from permscope.analytics.subjects import (
     policy_names,
     subjects,
 )
-from permscope.clouds.aws.effective import PolicyCompiler
-from permscope.clouds.aws.policy import PolicyType
+from permscope.clouds.aws.effective.compute import PolicyCompiler
+from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.core.findings import Finding, Severity
 
 TYPES = {

@@ -1,7 +1,7 @@
 """Deciding one step of an escalation with the full AWS engine, for a concrete principal and resource.
 
 Every requirement of a technique (an action on a resource, a role trusting a service) is decided by
-`clouds.aws.evaluate.evaluate` with the principal's identity policies (its own and its groups'), its permissions
+`clouds.aws.engine.evaluate.evaluate` with the principal's identity policies (its own and its groups'), its permissions
 boundary, the organization's SCP levels (the engine exempts the management account and service-linked roles)
 and the resource's policy when it has one (a role's trust policy for sts:AssumeRole).
 
@@ -25,17 +25,23 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from permscope.analytics.context import AwsAccountSnapshot, as_document
-from permscope.clouds.aws.effective import (
+from permscope.clouds.aws.effective.compute import (
     AccountEvaluator,
     AccountInventory,
     PolicyRecord,
     ScpLevel,
     document_digest,
 )
-from permscope.clouds.aws.evaluate import AuthorizationRequest, Decision, PolicySet, evaluate
-from permscope.clouds.aws.matching import actions_match, statement_resource_matches
-from permscope.clouds.aws.policy import PolicyDocument, PolicyError, PolicyType, Statement, parse_policy
-from permscope.clouds.aws.variables import RequestContext
+from permscope.clouds.aws.engine.evaluate import AuthorizationRequest, Decision, PolicySet, evaluate
+from permscope.clouds.aws.engine.matching import actions_match, statement_resource_matches
+from permscope.clouds.aws.engine.policy import (
+    PolicyDocument,
+    PolicyError,
+    PolicyType,
+    Statement,
+    parse_policy,
+)
+from permscope.clouds.aws.engine.variables import RequestContext
 from permscope.core.inventory import IdentityKind
 
 _KNOWN_KEYS = frozenset(

@@ -28,9 +28,9 @@ from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.privesc.decide import MET, Decider, Verdict, _personal, _Variant
 from permscope.analytics.privesc.techniques import TECHNIQUES, Kind, Ref, Technique, Yield
 from permscope.analytics.subjects import FUNCTION_TYPES, INSTANCE_TYPES, is_root
-from permscope.clouds.aws.matching import resource_matches
-from permscope.clouds.aws.policy import PolicyType
-from permscope.clouds.aws.variables import RequestContext, glob_from_policy
+from permscope.clouds.aws.engine.matching import resource_matches
+from permscope.clouds.aws.engine.policy import PolicyType
+from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind, Resource
 
 ASSUME_ROLE = "sts:AssumeRole"
@@ -260,7 +260,7 @@ class _SourceCheck:
         return tuple(compiled)
 
     def _allow_texts(self, action: str) -> tuple[str, ...] | None:
-        from permscope.clouds.aws.matching import actions_match
+        from permscope.clouds.aws.engine.matching import actions_match
 
         principal = self.decider.principal(self.source)
         if principal is None:

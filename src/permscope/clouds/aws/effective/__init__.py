@@ -1,0 +1,1 @@
+"""Effective permissions of AWS principals over the action catalogue."""

@@ -1,0 +1,303 @@
+"""The simulator's case format (a request + its policies, as JSON) to an evaluation and back.
+
+A case is one JSON object (the format of ../shared/data/conformance/aws_eval_cases.jsonl):
+
+    {"id": "...",
+     "request": {"principal": "<ARN>" | {"type": "Anonymous"}, "action": "s3:GetObject",
+                 "resource": "<ARN>" | "*", "resource_account": "123456789012", "context": {...},
+                 "wildcard_only_action": true?, "service_linked_role": true?},
+     "policies": {"identity": [{"name", "document"}], "session_policy": null | <document>,
+                  "permission_boundaries": null | [{"name", "document"}],
+                  "scp_levels": [{"org_id", "policies": [{"name", "document"}]}],   # root first
+                  "rcp_levels": [{"org_id", "policies": [...]}],
+                  "resource_policy": null | <document>, "vpc_endpoint_policies": null | [{"name", "document"}],
+                  "management_account_id": "123456789012"?}}
+
+`service_linked_role` and `management_account_id` are permscope's additions. A request resource of "*" is
+read literally (the resource of an action that supports no resource type), whatever
+`wildcard_only_action` says; the context is exactly what the request carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any, TypeGuard
+
+import orjson
+
+from permscope.clouds.aws.engine.evaluate import AuthorizationRequest, EvaluationResult, PolicySet, evaluate
+from permscope.clouds.aws.engine.policy import PolicyDocument, PolicyError, PolicyType, parse_policy
+from permscope.clouds.aws.engine.principals import CallerError, parse_caller
+from permscope.clouds.aws.engine.simulate_parts import is_component_case, simulate_component
+from permscope.clouds.aws.engine.variables import RequestContext
+from permscope.core.errors import InputError
+
+_REQUEST_KEYS = frozenset(
+    {
+        "principal",
+        "action",
+        "resource",
+        "resource_account",
+        "context",
+        "wildcard_only_action",
+        "service_linked_role",
+    }
+)
+_POLICY_KEYS = frozenset(
+    {
+        "identity",
+        "session_policy",
+        "permission_boundaries",
+        "scp_levels",
+        "rcp_levels",
+        "resource_policy",
+        "vpc_endpoint_policies",
+        "management_account_id",
+    }
+)
+
+
+# Policy sets already read, by the JSON of their `policies` object (read-only once shared). Larger documents
+# than any IAM quota allows are parsed each time instead of kept.
+MAX_SHARED_POLICY_SETS = 1024
+MAX_CACHED_BYTES = 64 * 1024
+_POLICY_SETS: dict[bytes, PolicySet] = {}
+
+
+def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """isinstance(value, Mapping), fast for the dicts JSON gives."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(text: bytes, name: str, policy_type: PolicyType) -> PolicyDocument:
+    return parse_policy(orjson.loads(text), name=name, policy_type=policy_type)
+
+
+def _policy(document: object, name: str, policy_type: PolicyType, source: str, where: str) -> PolicyDocument:
+    """Parse one document (a parsed policy is cached by its content, name and type)."""
+    try:
+        if _is_map(document):
+            text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+            if len(text) <= MAX_CACHED_BYTES:
+                return _parse_cached(text, name, policy_type)
+        return parse_policy(document, name=name, policy_type=policy_type)
+    except PolicyError as error:
+        raise InputError(source, f"{where} ({error.source}): {error.problem}") from None
+    except TypeError as error:  # a document orjson cannot encode (only from Python callers)
+        raise InputError(source, f"{where} ({name}): {error}") from None
+
+
+def _named_list(value: object, policy_type: PolicyType, source: str, where: str) -> list[PolicyDocument]:
+    """A list of {"name", "document"} objects as parsed policies."""
+    if not isinstance(value, list):
+        raise InputError(source, f"{where} must be a list of {{name, document}} objects")
+    parsed = []
+    for index, item in enumerate(value):
+        place = f"{where}[{index}]"
+        if not _is_map(item) or "document" not in item:
+            raise InputError(source, f"{place} must be an object with a name and a document")
+        name = item.get("name", f"{policy_type.value}-{index}")
+        if not isinstance(name, str) or not name:
+            raise InputError(source, f"{place}.name must be a non-empty string")
+        parsed.append(_policy(item["document"], name, policy_type, source, f"{place}.document"))
+    return parsed
+
+
+def _single(
+    value: object, default_name: str, policy_type: PolicyType, source: str, where: str
+) -> PolicyDocument:
+    """A bare document, or one wrapped as {"name", "document"}."""
+    if _is_map(value) and "document" in value and "Statement" not in value:
+        name = value.get("name") or default_name
+        if not isinstance(name, str):
+            raise InputError(source, f"{where}.name must be a string")
+        return _policy(value["document"], name, policy_type, source, f"{where}.document")
+    return _policy(value, default_name, policy_type, source, where)
+
+
+def _levels(
+    value: object, policy_type: PolicyType, source: str, where: str
+) -> tuple[list[list[PolicyDocument]], list[str]]:
+    if not isinstance(value, list):
+        raise InputError(source, f"{where} must be a list of levels (root first)")
+    levels: list[list[PolicyDocument]] = []
+    names: list[str] = []
+    for index, level in enumerate(value):
+        place = f"{where}[{index}]"
+        if not _is_map(level) or "policies" not in level:
+            raise InputError(source, f"{place} must be an object with org_id and policies")
+        org_id = level.get("org_id")
+        if org_id is not None and not isinstance(org_id, str):
+            raise InputError(source, f"{place}.org_id must be a string")
+        levels.append(_named_list(level["policies"], policy_type, source, f"{place}.policies"))
+        names.append(org_id or "")
+    return levels, names
+
+
+def _string(value: object, source: str, where: str, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InputError(source, f"{where} must be a non-empty string")
+    return value
+
+
+def _principal(value: object, source: str) -> str | None:
+    if _is_map(value):
+        if value.get("type") == "Anonymous" and len(value) == 1:
+            return None
+        raise InputError(source, 'request.principal must be an ARN or {"type": "Anonymous"}')
+    principal = _string(value, source, "request.principal")
+    try:
+        parse_caller(principal)
+    except CallerError as error:
+        raise InputError(source, f"request.principal: {error.problem}") from None
+    return principal
+
+
+def case_request(case: Mapping[str, Any], source: str) -> tuple[AuthorizationRequest, PolicySet]:
+    """The request and policies of a case; InputError(source, problem) names the field that is wrong."""
+    return _request(case, source), case_policies(case.get("policies"), source)
+
+
+def _request(case: Mapping[str, Any], source: str) -> AuthorizationRequest:
+    request = case.get("request")
+    if not _is_map(request):
+        raise InputError(source, "the case needs a request object")
+    if not _REQUEST_KEYS.issuperset(request):
+        unknown = sorted(set(request) - _REQUEST_KEYS)
+        raise InputError(source, f"request has unknown keys {unknown} (known: {sorted(_REQUEST_KEYS)})")
+    action = _string(request.get("action"), source, "request.action")
+    assert action is not None
+    if ":" not in action:
+        raise InputError(source, f"request.action {action!r} is not of the form service:Action")
+    resource = _string(request.get("resource"), source, "request.resource")
+    assert resource is not None
+    context = request.get("context") or {}
+    if not _is_map(context):
+        raise InputError(source, "request.context must be an object of condition keys")
+    for flag in ("wildcard_only_action", "service_linked_role"):
+        if not isinstance(request.get(flag, False), bool):
+            raise InputError(source, f"request.{flag} must be true or false")
+    try:
+        request_context = RequestContext(context)
+    except InputError as error:
+        raise InputError(source, f"request.context: {error.problem}") from None
+    return AuthorizationRequest(
+        principal=_principal(request.get("principal"), source),
+        action=action,
+        resource=resource,
+        resource_account=_string(
+            request.get("resource_account"), source, "request.resource_account", optional=True
+        ),
+        context=request_context,
+        principal_is_service_linked_role=bool(request.get("service_linked_role", False)),
+    )
+
+
+def case_policies(value: object, source: str) -> PolicySet:
+    """The PolicySet of a case's `policies` object."""
+    if not _is_map(value):
+        raise InputError(source, "the case needs a policies object")
+    if not _POLICY_KEYS.issuperset(value):
+        unknown = sorted(set(value) - _POLICY_KEYS)
+        raise InputError(source, f"policies has unknown keys {unknown} (known: {sorted(_POLICY_KEYS)})")
+    policies = PolicySet(
+        identity=_named_list(value.get("identity", []), PolicyType.IDENTITY, source, "policies.identity")
+    )
+    if value.get("session_policy") is not None:
+        policies.session = _single(
+            value["session_policy"], "session-policy", PolicyType.SESSION, source, "policies.session_policy"
+        )
+    if value.get("permission_boundaries") is not None:
+        policies.boundaries = _named_list(
+            value["permission_boundaries"], PolicyType.BOUNDARY, source, "policies.permission_boundaries"
+        )
+    if value.get("scp_levels"):
+        policies.scp_levels, policies.scp_level_names = _levels(
+            value["scp_levels"], PolicyType.SCP, source, "policies.scp_levels"
+        )
+    if value.get("rcp_levels"):
+        policies.rcp_levels, policies.rcp_level_names = _levels(
+            value["rcp_levels"], PolicyType.RCP, source, "policies.rcp_levels"
+        )
+    if value.get("resource_policy") is not None:
+        policies.resource = _single(
+            value["resource_policy"],
+            "resource-policy",
+            PolicyType.RESOURCE,
+            source,
+            "policies.resource_policy",
+        )
+    if value.get("vpc_endpoint_policies") is not None:
+        policies.vpc_endpoint = _named_list(
+            value["vpc_endpoint_policies"], PolicyType.VPC_ENDPOINT, source, "policies.vpc_endpoint_policies"
+        )
+    policies.management_account_id = _string(
+        value.get("management_account_id"), source, "policies.management_account_id", optional=True
+    )
+    return policies
+
+
+def result_dict(case_id: object, result: EvaluationResult) -> dict[str, object]:
+    """The simulator's answer for one case: {"id", "decision", "explanation"}."""
+    return {"id": case_id, "decision": result.decision.value, "explanation": result.explanation.to_dict()}
+
+
+def _shared_policies(value: object, source: str) -> PolicySet:
+    """case_policies, shared between cases whose policies are identical (a batch that reuses them)."""
+    if not _is_map(value):
+        return case_policies(value, source)
+    try:
+        key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return case_policies(value, source)
+    if len(key) > MAX_CACHED_BYTES * 4:
+        return case_policies(value, source)
+    found = _POLICY_SETS.get(key)
+    if found is None:
+        found = case_policies(value, source)
+        if len(_POLICY_SETS) >= MAX_SHARED_POLICY_SETS:
+            del _POLICY_SETS[next(iter(_POLICY_SETS))]
+        _POLICY_SETS[key] = found
+    return found
+
+
+def clear_caches() -> None:
+    """Forget every parsed policy and policy set (benchmarks measure a cold start with this)."""
+    _POLICY_SETS.clear()
+    _parse_cached.cache_clear()
+
+
+def _case_source(case: object, source: str | None) -> str:
+    """The name a case's errors use (`source`, else the case's id); InputError when it is not an object."""
+    if not _is_map(case):
+        raise InputError(source or "case", "a case must be a JSON object")
+    return source if source is not None else str(case.get("id") or "case")
+
+
+def simulate_case_json(case: Mapping[str, Any], *, source: str | None = None) -> bytes:
+    """simulate_case's answer encoded as compact JSON (orjson writes the result's dataclasses directly)."""
+    where = _case_source(case, source)
+    if is_component_case(case):
+        return orjson.dumps(simulate_component(case, where))
+    result = evaluate(_request(case, where), _shared_policies(case.get("policies"), where))
+    return orjson.dumps(
+        {"id": case.get("id"), "decision": result.decision, "explanation": result.explanation}
+    )
+
+
+def simulate_case(case: Mapping[str, Any], *, source: str | None = None) -> dict[str, object]:
+    """Evaluate one case and return {"id", "decision", "explanation"} (the public Python API).
+
+    A condition_operator or resource_match case gets its own answer (see `simulate_parts`). Raises
+    InputError naming `source` (default: the case's id) and the field that is wrong. Parsed policies are
+    kept (by content) for the next case that uses the same ones.
+    """
+    where = _case_source(case, source)
+    if is_component_case(case):
+        return simulate_component(case, where)
+    request = _request(case, where)
+    return result_dict(case.get("id"), evaluate(request, _shared_policies(case.get("policies"), where)))

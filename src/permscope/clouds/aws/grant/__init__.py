@@ -1,0 +1,1 @@
+"""The AWS write side of permissions on demand."""

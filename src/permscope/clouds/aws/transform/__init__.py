@@ -1,0 +1,1 @@
+"""Raw AWS data (live bundles or files, one shape) -> the normalized inventory."""
