@@ -10,13 +10,13 @@ from typing import Any
 
 import boto3
 import pytest
-from clouds.aws.files.test_resources import write_cli_layout
 from moto import mock_aws
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from clouds.aws.botocore_hooks import DenyAssumeRole, combine
 from clouds.aws.cli_files import write_account_files, write_identity_center_files, write_organization_files
+from clouds.aws.files.test_resources import write_cli_layout
 from clouds.aws.moto_estate import EXTERNAL_ID, REGION, Estate, build_organization, member_session
 from permscope.clouds.aws.collect.resources import collect_resources
 from permscope.core.ids import Cloud
