@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
-from permscope.clouds.aws.effective.compute import ScpLevel
+from permscope.clouds.aws.effective.account import ScpLevel
 from permscope.core.ids import Cloud
 from permscope.core.inventory import (
     Assignment,

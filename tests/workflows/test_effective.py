@@ -247,7 +247,7 @@ def test_unknown_account_or_identity(imported: Engine) -> None:
 
 
 def _stored_counts(engine: Engine, external_id: str) -> Any:
-    from permscope.clouds.aws.effective.compute import PermissionCounts
+    from permscope.core.permissions import PermissionCounts
 
     stored = effective_counts(engine, ACCOUNT)[external_id]
     return PermissionCounts(

@@ -15,16 +15,14 @@ from typing import Any, TypeVar
 
 import orjson
 
-from permscope.clouds.aws.catalog.index import ActionIndex
-from permscope.clouds.aws.effective.compute import (
+from permscope.clouds.aws.effective.account import (
     AccountEvaluator,
     AccountInventory,
-    EffectivePermissions,
     PolicyRecord,
     PrincipalRecord,
-    PrincipalResult,
     ScpLevel,
 )
+from permscope.core.catalog import ActionIndex
 from permscope.core.findings import (
     DEFAULT_KEY_MAX_AGE_DAYS,
     DEFAULT_KEY_UNUSED_DAYS,
@@ -43,6 +41,7 @@ from permscope.core.inventory import (
     Resource,
     Usage,
 )
+from permscope.core.permissions import EffectivePermissions, PrincipalResult
 
 T = TypeVar("T")
 PRINCIPAL_KINDS = frozenset({IdentityKind.USER, IdentityKind.GROUP, IdentityKind.ROLE})

@@ -14,7 +14,7 @@ from permscope.core.findings import PCI_BANDS, PciScore
 
 if TYPE_CHECKING:
     from permscope.analytics.context import AwsAccountSnapshot
-    from permscope.clouds.aws.effective.compute import EffectivePermissions
+    from permscope.core.permissions import EffectivePermissions
 
 OTHER_WEIGHT = 0.05  # an unused read/list/tagging action weighs 1/20 of an unused write or permissions action
 VOLUME_DECADES = 4.0  # 10**4 weighted unused actions (about everything an administrator holds) is full volume

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from permscope.analytics.context import EC2_INSTANCE, LAMBDA_FUNCTION
-from permscope.clouds.aws.catalog.index import bits_from_indexes, indexes_of
-from permscope.clouds.aws.effective.compute import EffectivePermissions
 from permscope.clouds.aws.transform.dates import graph_instant, latest
+from permscope.core.bitsets import bits_from_indexes, indexes_of
 from permscope.core.findings import ActionSummary, Finding, FindingSubject
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Identity, IdentityKind, JsonObject, Resource
+from permscope.core.permissions import EffectivePermissions
 
 if TYPE_CHECKING:
     from permscope.analytics.context import AwsAccountSnapshot

@@ -19,26 +19,29 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws.catalog.index import ActionIndex, indexes_of, installed_action_index, pack, unpack
-from permscope.clouds.aws.effective.compute import (
+from permscope.clouds.aws.catalog.index import installed_action_index
+from permscope.clouds.aws.effective.account import (
     AccountEvaluator,
     AccountInventory,
-    ActionVerdict,
-    EffectivePermissions,
-    GrantStatus,
-    PermissionCounts,
     PolicyRecord,
     PrincipalRecord,
-    Reason,
-    ScopedClause,
     ScpLevel,
-    encode_actions,
 )
 from permscope.clouds.aws.effective.scp_levels import parse_scp_levels
+from permscope.core.bitsets import encode_actions, indexes_of, pack, unpack
+from permscope.core.catalog import ActionIndex
 from permscope.core.errors import ConfigurationError, NotFoundError
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
+from permscope.core.permissions import (
+    ActionVerdict,
+    EffectivePermissions,
+    GrantStatus,
+    PermissionCounts,
+    Reason,
+    ScopedClause,
+)
 from permscope.store.effective import (
     PermissionInputs,
     StoredCounts,

@@ -25,17 +25,17 @@ from permscope.analytics.pci import pci_distribution
 from permscope.analytics.registry import DETECTORS
 from permscope.analytics.subjects import permissions as subject_permissions
 from permscope.analytics.subjects import subjects
-from permscope.clouds.aws.catalog.index import ActionIndex
 from permscope.clouds.aws.catalog.index import installed_action_index as action_index
-from permscope.clouds.aws.effective.compute import EffectivePermissions
 from permscope.clouds.aws.effective.scp_levels import parse_scp_levels
 from permscope.clouds.aws.files.bundle import read_aws_files
 from permscope.clouds.aws.transform.bundle import transform_bundle
 from permscope.core.activity import activity_known
+from permscope.core.catalog import ActionIndex
 from permscope.core.findings import Finding, FindingSubject, PciScore, Severity
 from permscope.core.gc_pause import collector_paused
 from permscope.core.inventory import InventoryBatch, PolicyKind, batch_counts
 from permscope.core.organization import scp_levels
+from permscope.core.permissions import EffectivePermissions
 from permscope.workflows.finding_json import WireContext, finding_to_wire
 
 DETAILED = 1000  # flagged identities whose grants are counted by service (the report's full sections)

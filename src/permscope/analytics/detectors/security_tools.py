@@ -22,7 +22,8 @@ from permscope.analytics.subjects import (
     cached,
     flag_findings,
 )
-from permscope.clouds.aws.catalog.index import HIGH_ACCESS_LEVELS, bits_from_indexes, indexes_of
+from permscope.core.bitsets import bits_from_indexes, indexes_of
+from permscope.core.catalog import HIGH_ACCESS_LEVELS
 from permscope.core.findings import Finding, Severity
 
 TYPES = {

@@ -26,7 +26,7 @@ from permscope.analytics.subjects import (
     policy_names,
     subjects,
 )
-from permscope.clouds.aws.effective.compute import PolicyCompiler
+from permscope.clouds.aws.effective.compile import PolicyCompiler
 from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.core.findings import Finding, Severity
 

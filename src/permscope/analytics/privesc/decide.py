@@ -25,13 +25,8 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from permscope.analytics.context import AwsAccountSnapshot, as_document
-from permscope.clouds.aws.effective.compute import (
-    AccountEvaluator,
-    AccountInventory,
-    PolicyRecord,
-    ScpLevel,
-    document_digest,
-)
+from permscope.clouds.aws.effective.account import AccountEvaluator, AccountInventory, PolicyRecord, ScpLevel
+from permscope.clouds.aws.effective.compile import document_digest
 from permscope.clouds.aws.engine.evaluate import AuthorizationRequest, Decision, PolicySet, evaluate
 from permscope.clouds.aws.engine.matching import actions_match, statement_resource_matches
 from permscope.clouds.aws.engine.policy import (

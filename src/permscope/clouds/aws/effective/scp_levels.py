@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from permscope.clouds.aws.effective.compute import ScpLevel
+from permscope.clouds.aws.effective.account import ScpLevel
 from permscope.core.errors import InputError
 
 

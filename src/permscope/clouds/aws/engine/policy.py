@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 import orjson
 
 from permscope.core.errors import InputError
-
-if TYPE_CHECKING:
-    from permscope.clouds.aws.catalog.iamdata import AwsCatalog
 
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html
 VERSION_CURRENT = "2012-10-17"
@@ -462,48 +459,3 @@ def parse_policy(document: object, *, name: str, policy_type: PolicyType) -> Pol
         warnings=tuple(warnings),
         policy_id=policy_id,
     )
-
-
-def unknown_actions(policy: PolicyDocument, catalog: AwsCatalog) -> list[str]:
-    """Action / NotAction names of `policy` that match no catalogue action (kept in the policy, reported here)."""
-    from permscope.clouds.aws.engine.matching import action_regex
-
-    by_service = _actions_by_service(catalog)
-    unknown: list[str] = []
-    seen: set[str] = set()
-    for statement in policy.statements:
-        for pattern in (statement.actions or ()) + (statement.not_actions or ()):
-            if pattern in seen:
-                continue
-            seen.add(pattern)
-            if pattern == "*":
-                continue
-            if "*" not in pattern and "?" not in pattern:
-                if catalog.lookup(pattern) is None:
-                    unknown.append(pattern)
-                continue
-            service = pattern.split(":", 1)[0].lower()
-            regex = action_regex(pattern)
-            if "*" in service or "?" in service:
-                candidates: Iterable[str] = (name for names in by_service.values() for name in names)
-            else:
-                candidates = by_service.get(service, ())
-            if not any(regex.fullmatch(action) for action in candidates):
-                unknown.append(pattern)
-    return unknown
-
-
-_SERVICE_INDEX: dict[int, tuple[AwsCatalog, dict[str, list[str]]]] = {}
-
-
-def _actions_by_service(catalog: AwsCatalog) -> dict[str, list[str]]:
-    """The catalogue's action names grouped by lower-case service prefix (computed once per catalogue)."""
-    cached = _SERVICE_INDEX.get(id(catalog))
-    if cached is not None and cached[0] is catalog:
-        return cached[1]
-    index: dict[str, list[str]] = {}
-    for action in catalog.actions:
-        index.setdefault(action.external_id.split(":", 1)[0].lower(), []).append(action.external_id)
-    _SERVICE_INDEX.clear()
-    _SERVICE_INDEX[id(catalog)] = (catalog, index)
-    return index

@@ -1,21 +1,10 @@
-"""Action patterns expand once into bitsets over the catalogue; bitsets pack and unpack losslessly."""
+"""The action catalogue and its bitset index: pattern expansion over any cloud's action names."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
-from permscope.clouds.aws.catalog.iamdata import AwsCatalog
-from permscope.clouds.aws.catalog.index import (
-    ActionIndex,
-    bits_from_indexes,
-    from_trimmed,
-    indexes_of,
-    pack,
-    trimmed_bytes,
-    unpack,
-)
+from permscope.core.catalog import ActionCatalog, ActionIndex
 from permscope.core.inventory import Action
 
 
@@ -40,7 +29,7 @@ def index() -> ActionIndex:
         ("iam:PutUserPolicy", "permissionsManagement"),
         ("ec2:DescribeInstances", "list"),
     ]
-    return ActionIndex(AwsCatalog("test-1", [_action(name, level) for name, level in names]))
+    return ActionIndex(ActionCatalog("test-1", [_action(name, level) for name, level in names]))
 
 
 def test_exact_names_match_case_insensitively(index: ActionIndex) -> None:
@@ -80,31 +69,31 @@ def test_high_severity_is_write_and_permissions_management(index: ActionIndex) -
     assert index.names(index.high_severity) == ["s3:PutObject", "iam:CreateUser", "iam:PutUserPolicy"]
 
 
-@pytest.mark.parametrize("count", [0, 1, 2, 50, 3000])
-def test_bitsets_round_trip_through_indexes_pack_and_trim(count: int) -> None:
-    rng = random.Random(count)
-    chosen = sorted(rng.sample(range(25_000), count))
-    bits = bits_from_indexes(chosen)
-    assert list(indexes_of(bits)) == chosen
-    assert unpack(pack(bits)) == bits
-    assert from_trimmed(*trimmed_bytes(bits)) == bits
+def _named(name: str, service: str) -> Action:
+    return Action(external_id=name, service=service, name=name, access_level="read", severity="normal",
+                  action_type=None)  # fmt: skip
 
 
-def test_pack_is_small_for_a_sparse_set_and_empty_for_none() -> None:
-    assert pack(0) == b""
-    assert unpack(b"") == 0
-    assert len(pack(1 << 20_000 | 1 << 20_003)) < 20
+def test_azure_operations_expand_within_their_provider_namespace() -> None:
+    names = [
+        "Microsoft.Storage/storageAccounts/read",
+        "Microsoft.Storage/storageAccounts/write",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+        "Microsoft.StorageSync/storageSyncServices/read",
+        "Microsoft.Compute/virtualMachines/read",
+    ]
+    catalog = ActionCatalog("azure-test", [_named(n, n.split("/")[0]) for n in names], separator="/")
+    index = ActionIndex(catalog)
+    assert index.names(index.expand("microsoft.storage/*")) == names[:3]
+    assert index.names(index.expand("Microsoft.Storage/*/read")) == [names[0], names[2]]
+    assert index.names(index.expand("*/read")) == [names[0], names[2], names[3], names[4]]
+    assert index.service_bits("Microsoft.Compute") == index.expand(names[4])
 
 
-def test_negative_numbers_are_not_bitsets() -> None:
-    with pytest.raises(ValueError, match="non-negative"):
-        list(indexes_of(-1))
-
-
-def test_indexes_of_sparse_and_dense_sets_agree_with_the_positions() -> None:
-    import random
-
-    rng = random.Random(7)
-    for count in (1, 2, 31, 32, 33, 500):
-        positions = sorted(rng.sample(range(25_000), count))
-        assert list(indexes_of(sum(1 << p for p in positions))) == positions
+def test_gcp_permissions_are_exact_names_with_a_dotted_service() -> None:
+    names = ["storage.buckets.get", "storage.buckets.setIamPolicy", "storage.objects.get", "iam.roles.get"]
+    catalog = ActionCatalog("gcp-test", [_named(n, n.split(".")[0]) for n in names], separator=".")
+    index = ActionIndex(catalog)
+    assert index.names(index.expand("storage.buckets.*")) == names[:2]
+    assert index.names(index.expand("storage.*")) == names[:3]
+    assert index.index_of("IAM.roles.get") == 3

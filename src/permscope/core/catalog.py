@@ -1,0 +1,151 @@
+"""A cloud's action catalogue, and its bitset index: action patterns expanded once into Python-int bitsets.
+
+Bit `i` of a bitset is `catalog.actions[i]`. Action names are `<service><separator><rest>` (AWS `s3:GetObject`,
+Azure `Microsoft.Storage/storageAccounts/read`, GCP `storage.buckets.get`) and match case-insensitively; a
+pattern's `*` matches any run of characters and `?` one character (IAM's and ARM's wildcards). A pattern is
+expanded at most once per index (cached); one whose service prefix is literal scans only that service's
+actions, and only a pattern with a wildcard in the service prefix (or `*` alone) scans the whole catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from permscope.core.bitsets import bits_from_indexes, indexes_of
+from permscope.core.inventory import Action
+
+HIGH_ACCESS_LEVELS = frozenset({"write", "permissionsManagement"})
+
+
+class ActionCatalog:
+    """Every action of one cloud at one catalogue version, in a fixed order, looked up by name."""
+
+    __slots__ = ("_by_name", "actions", "separator", "version")
+
+    def __init__(self, version: str, actions: list[Action], *, separator: str = ":") -> None:
+        self.version = version
+        self.actions = actions
+        self.separator = separator  # between the service and the rest of an action name
+        self._by_name = {action.external_id.lower(): action for action in actions}
+
+    def lookup(self, name: str) -> Action | None:
+        """The action of that name, matched case-insensitively; None if unknown."""
+        return self._by_name.get(name.strip().lower())
+
+    @property
+    def services(self) -> list[str]:
+        """The service prefixes (`s3`, `iam`, ...), sorted."""
+        return sorted({action.service for action in self.actions})
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A MULTILINE regex matching whole lower-case lines that the action pattern matches."""
+    body = "".join(
+        "[^\n]*" if char == "*" else "[^\n]" if char == "?" else re.escape(char) for char in pattern.lower()
+    )
+    return re.compile(f"^{body}$", re.MULTILINE)
+
+
+class ActionIndex:
+    """Bitset view of one catalogue: expand action patterns, name the bits, count by severity."""
+
+    __slots__ = (
+        "_cache",
+        "_index_by_name",
+        "_service_text",
+        "_services",
+        "_whole_text",
+        "catalog",
+        "full",
+        "high_severity",
+        "size",
+    )
+
+    def __init__(self, catalog: ActionCatalog) -> None:
+        self.catalog = catalog
+        self.size = len(catalog.actions)
+        self.full = (1 << self.size) - 1
+        self._index_by_name: dict[str, int] = {}
+        members: dict[str, list[int]] = {}
+        separator = catalog.separator
+        for index, action in enumerate(catalog.actions):
+            name = action.external_id.lower()
+            self._index_by_name.setdefault(name, index)
+            members.setdefault(name.split(separator, 1)[0], []).append(index)
+        self._services = {service: bits_from_indexes(found) for service, found in members.items()}
+        self._service_text = {
+            service: "\n".join(catalog.actions[i].external_id.lower() for i in found)
+            for service, found in members.items()
+        }
+        self._whole_text = "\n".join(self._service_text.values())
+        self.high_severity = bits_from_indexes(
+            i for i, action in enumerate(catalog.actions) if action.access_level in HIGH_ACCESS_LEVELS
+        )
+        self._cache: dict[str, int] = {}
+
+    @property
+    def version(self) -> str:
+        """The catalogue version the bit positions refer to."""
+        return self.catalog.version
+
+    def action(self, index: int) -> Action:
+        """The catalogue action at bit `index`."""
+        return self.catalog.actions[index]
+
+    def index_of(self, name: str) -> int | None:
+        """The bit of an exact action name (case-insensitive), or None when the catalogue lacks it."""
+        return self._index_by_name.get(name.strip().lower())
+
+    def service_bits(self, service: str) -> int:
+        """Every action of one service prefix."""
+        return self._services.get(service.lower(), 0)
+
+    def expand(self, pattern: str) -> int:
+        """The actions an action pattern matches (`*` and `?` wildcards, case-insensitive); 0 if none."""
+        key = pattern.strip().lower()
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._expand(key)
+            self._cache[key] = cached
+        return cached
+
+    def _expand(self, key: str) -> int:
+        if key == "*":
+            return self.full
+        service, separator, name = key.partition(self.catalog.separator)
+        if not separator:
+            return 0
+        if "*" not in service and "?" not in service:
+            if "*" not in name and "?" not in name:
+                index = self._index_by_name.get(key)
+                return 0 if index is None else 1 << index
+            if name == "*":
+                return self._services.get(service, 0)
+            text = self._service_text.get(service)
+        else:
+            text = self._whole_text
+        if not text:
+            return 0
+        found = (self._index_by_name[m.group(0)] for m in _glob_regex(key).finditer(text))
+        return bits_from_indexes(found)
+
+    def expand_all(self, patterns: Iterable[str]) -> tuple[int, list[str]]:
+        """The union of the patterns' actions, and the patterns that match no catalogue action."""
+        bits = 0
+        unknown: list[str] = []
+        for pattern in patterns:
+            found = self.expand(pattern)
+            if found:
+                bits |= found
+            else:
+                unknown.append(pattern)
+        return bits, unknown
+
+    def names(self, bits: int) -> list[str]:
+        """The action names of a bitset, in catalogue order."""
+        actions = self.catalog.actions
+        return [actions[i].external_id for i in indexes_of(bits)]
