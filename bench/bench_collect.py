@@ -29,11 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from clouds.aws.botocore_hooks import AccessAdvisorStub  # noqa: E402
 from clouds.aws.moto_estate import EXTERNAL_ID, REGION, build_organization  # noqa: E402
+from permscope.clouds.aws.collect.accounts import PARTS as AWS_COLLECTION_PARTS  # noqa: E402
+from permscope.clouds.aws.collect.accounts import CollectOptions as AwsCollectOptions  # noqa: E402
 from permscope.core.ids import Cloud  # noqa: E402
 from permscope.core.inventory import Action  # noqa: E402
 from permscope.store.engine import make_engine, upgrade  # noqa: E402
 from permscope.workflows import catalog as catalog_workflow  # noqa: E402
-from permscope.workflows.collection import AWS_COLLECTION_PARTS, AwsCollectOptions, collect_aws  # noqa: E402
+from permscope.workflows.collection import collect_aws  # noqa: E402
 
 
 def _free_port() -> int:

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from permscope.clouds.aws.engine import simulate as aws_simulate
-from permscope.workflows.simulation import simulate_aws_lines_json
+from permscope.workflows.simulation import simulate_lines_json
 
 CASES = Path(__file__).resolve().parents[2] / "shared" / "data" / "conformance" / "aws_eval_cases.jsonl"
 PERMSCOPE = Path(sys.executable).with_name("permscope")
@@ -55,7 +55,7 @@ def _simulate(lines: list[bytes]) -> tuple[float, float]:
     """(wall, CPU) seconds to simulate `lines` through the workflow, writing the answers to memory."""
     out = io.BytesIO()
     wall, cpu = time.perf_counter(), time.process_time()
-    for answer in simulate_aws_lines_json(lines, "bench"):
+    for answer in simulate_lines_json(lines, "bench"):
         out.write(answer)
         out.write(b"\n")
     return time.perf_counter() - wall, time.process_time() - cpu

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
 from permscope.clouds.aws.effective.account import ScpLevel
+from permscope.clouds.base import plugin
 from permscope.core.ids import Cloud
 from permscope.core.inventory import (
     Assignment,
@@ -21,6 +21,7 @@ from permscope.core.inventory import (
     Resource,
     Usage,
 )
+from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.workflows.effective import action_index
 
 ACCOUNT = "111111111111"
@@ -168,13 +169,13 @@ class Account:
             )
         )
 
-    def snapshot(self, *, activity: bool | None = None, **settings: Any) -> AwsAccountSnapshot:
+    def snapshot(self, *, activity: bool | None = None, **settings: Any) -> SystemSnapshot:
         """The snapshot (activity known when any usage was recorded, unless said otherwise)."""
         attributes = {"organizationId": self.organization_id} if self.organization_id else {}
-        return AwsAccountSnapshot(
-            system=AuthorizationSystem(
-                cloud=Cloud.AWS, system_id=ACCOUNT, name="test", attributes=attributes
-            ),
+        aws = plugin(Cloud.AWS)
+        system = AuthorizationSystem(cloud=Cloud.AWS, system_id=ACCOUNT, name="test", attributes=attributes)
+        return SystemSnapshot(
+            system=system,
             identities=self.identities,
             memberships=self.memberships,
             policies=self.policies,
@@ -183,7 +184,9 @@ class Account:
             usages=self.usages,
             has_activity=bool(self.usages) if activity is None else activity,
             index=action_index(),
-            scp_levels=self.scp_levels,
+            view_factory=aws.view,
+            available=aws.available_data(system, self.identities),
+            organization=[level.to_dict() for level in self.scp_levels],
             settings=AnalysisSettings(now=NOW, **settings),
             taken_at=NOW,
         )

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 
 from permscope.analytics.analyze import analyze, available_data
-from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.registry import DETECTORS
 from permscope.clouds.aws.files.authorization_details import read_authorization_details
 from permscope.clouds.aws.transform.authorization_details import transform_authorization_details
 from permscope.core.findings import Finding, Severity
-from permscope.workflows.effective import action_index
+from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
+from permscope.workflows.snapshots import batch_snapshot
 
 from .builders import ADMIN, NOW, Account, allow, days_ago
 
 
-def _boom(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _boom(snapshot: SystemSnapshot) -> Iterator[Finding]:
     raise RuntimeError("detector bug")
     yield  # pragma: no cover
 
@@ -109,27 +109,13 @@ def test_analysis_with_activity_and_credentials() -> None:
     }
 
 
-def export_snapshots(shared_dir: Path) -> list[AwsAccountSnapshot]:
+def export_snapshots(shared_dir: Path) -> list[SystemSnapshot]:
     """The snapshots of the accounts of the cloudsplaining example export (no activity, no resources)."""
     raw = read_authorization_details(
         [shared_dir / "data/snapshots/aws_authz_details_cloudsplaining_example.json"]
     )
     batches, _warnings = transform_authorization_details(raw, source="test")
-    return [
-        AwsAccountSnapshot(
-            system=batch.system,
-            identities=batch.identities,
-            memberships=batch.memberships,
-            policies=batch.policies,
-            assignments=batch.assignments,
-            resources=batch.resources,
-            usages=batch.usages,
-            has_activity=False,
-            index=action_index(),
-            settings=AnalysisSettings(now=NOW),
-        )
-        for batch in batches
-    ]
+    return [batch_snapshot(batch, AnalysisSettings(now=NOW)) for batch in batches]
 
 
 def test_cloudsplaining_example_export(shared_dir: Path) -> None:

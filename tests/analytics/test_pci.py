@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from permscope.analytics.pci import PciInputs, pci_formula
+from permscope.analytics.pci import PciInputs, pci_formula, pci_of
 from permscope.core.findings import pci_band
 
 from .builders import ADMIN, Account, allow
@@ -58,12 +58,12 @@ def test_identity_pci_uses_usage_and_effective_permissions() -> None:
     worker = account.identity("role", "worker", allow("s3:GetObject", "s3:PutObject"))
     account.used(worker, "s3:GetObject", "s3:PutObject")
     snapshot = account.snapshot()
-    admin_pci = snapshot.pci(admin)
+    admin_pci = pci_of(snapshot, admin)
     assert admin_pci.score == 100 and admin_pci.band == "high"
     assert admin_pci.factors["activityKnown"] is True
     assert admin_pci.factors["granted"] == snapshot.index.size
     assert admin_pci.factors["daysSinceLastActivity"] is None
-    worker_pci = snapshot.pci(worker)
+    worker_pci = pci_of(snapshot, worker)
     assert worker_pci.score == 0
     assert worker_pci.factors["used"] == 2 and worker_pci.factors["daysSinceLastActivity"] == 5
 
@@ -72,7 +72,7 @@ def test_without_activity_every_grant_counts_as_unused() -> None:
     account = Account()
     worker = account.identity("role", "worker", allow("s3:GetObject", "s3:PutObject"))
     account.used(worker, "s3:GetObject", "s3:PutObject")
-    pci = account.snapshot(activity=False).pci(worker)
+    pci = pci_of(account.snapshot(activity=False), worker)
     assert pci.factors["activityKnown"] is False
     assert pci.factors["unused"] == 2
     assert pci.score == pci_formula(PciInputs(2, 2, 1, 2, 1)).score > 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from permscope.analytics.privesc.decide import Decider
+from permscope.clouds.aws.escalation.decide import Decider
 
 from .privesc.scenarios import Scenario, findings, load
 

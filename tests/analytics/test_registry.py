@@ -1,4 +1,5 @@
-"""Every AWS finding type of the contract has a registered detector, and every detector has its metadata."""
+"""Every AWS finding type of the contract has a registered detector, every registered type is the contract's for
+the clouds its detector declares, and every detector has its metadata."""
 
 from __future__ import annotations
 
@@ -52,21 +53,37 @@ AWS_TYPES = {
 }
 
 
-def contract_aws_types(text: str) -> set[str]:
-    """The finding types of the contract's §4.3 tables whose Clouds column names aws."""
+# The identity family (inactive, super, over-provisioned) runs for every cloud: its Azure and GCP types
+OTHER_CLOUD_TYPES = {
+    "inactiveAzureServicePrincipalFinding": Cloud.AZURE,
+    "inactiveGcpServiceAccountFinding": Cloud.GCP,
+    "superAzureServicePrincipalFinding": Cloud.AZURE,
+    "superGcpServiceAccountFinding": Cloud.GCP,
+    "overprovisionedAzureServicePrincipalFinding": Cloud.AZURE,
+    "overprovisionedGcpServiceAccountFinding": Cloud.GCP,
+}
+
+
+def contract_types(text: str) -> dict[str, set[str]]:
+    """Every finding type of the contract's §4.3 tables, with the clouds its Clouds column names."""
     section = text.split("### 4.3", 1)[1].split("### 4.4", 1)[0]
-    found: set[str] = set()
+    found: dict[str, set[str]] = {}
     for line in section.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) < 2 or "aws" not in cells[1].split(", ") or not cells[0][:1].islower():
+        if len(cells) < 2 or not cells[0][:1].islower():
             continue
+        clouds = {cloud for cloud in cells[1].split(", ") if cloud in {"aws", "azure", "gcp"}}
         name = cells[0].split(" ", 1)[0]
         match = re.fullmatch(r"(\w+)\{([\w,]+)\}(\w+)", name)
-        if match:
-            found.update(f"{match[1]}{part}{match[3]}" for part in match[2].split(","))
-        else:
-            found.add(name)
+        names = [f"{match[1]}{part}{match[3]}" for part in match[2].split(",")] if match else [name]
+        for found_name in names:
+            found.setdefault(found_name, set()).update(clouds)
     return found
+
+
+def contract_aws_types(text: str) -> set[str]:
+    """The finding types of the contract's §4.3 tables whose Clouds column names aws."""
+    return {name for name, clouds in contract_types(text).items() if "aws" in clouds}
 
 
 def _privesc_written() -> bool:
@@ -91,7 +108,19 @@ def test_privilege_escalation_types_are_registered_once_written() -> None:
 
 
 def test_no_detector_raises_an_unknown_type() -> None:
-    assert sorted(set(DETECTORS) - AWS_TYPES) == []
+    assert sorted(set(DETECTORS) - AWS_TYPES - set(OTHER_CLOUD_TYPES)) == []
+    for finding_type, cloud in OTHER_CLOUD_TYPES.items():
+        assert cloud in DETECTORS[finding_type].clouds
+
+
+def test_every_registered_type_is_the_contracts_for_a_cloud_of_its_detector(shared_dir: Path) -> None:
+    text = (shared_dir / "api" / "graph-permissions-management.md").read_text(encoding="utf-8")
+    contract = contract_types(text)
+    for finding_type, detector in DETECTORS.items():
+        assert finding_type in contract, finding_type
+        assert contract[finding_type] & {cloud.value for cloud in detector.clouds}, finding_type
+    for finding_type, cloud in OTHER_CLOUD_TYPES.items():
+        assert cloud.value in contract[finding_type]
 
 
 @pytest.mark.parametrize("detector", detectors(), ids=lambda d: d.name)

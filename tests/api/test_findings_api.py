@@ -14,12 +14,12 @@ from sqlalchemy import Engine
 
 from analysis_support import ACCOUNT, APP, BOB, export
 from permscope.analytics.analyze import AnalysisResult
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.api.app import create_app
 from permscope.core.findings import ActionSummary, Finding, FindingSubject, PciScore, Severity
 from permscope.core.ids import Cloud, encode_id
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind, InventoryBatch
 from permscope.core.requests import SystemRole
+from permscope.core.snapshot import SystemSnapshot
 from permscope.settings import Settings
 from permscope.store.ingest import ingest
 from permscope.workflows.analysis import analyze_system
@@ -54,8 +54,8 @@ def _inactive(account: str, name: str, score: int, tools: str | None = None) -> 
     )
 
 
-def _fake(findings: list[Finding]) -> Callable[[AwsAccountSnapshot], AnalysisResult]:
-    def analyzer(snapshot: AwsAccountSnapshot) -> AnalysisResult:
+def _fake(findings: list[Finding]) -> Callable[[SystemSnapshot], AnalysisResult]:
+    def analyzer(snapshot: SystemSnapshot) -> AnalysisResult:
         return AnalysisResult(findings=[f for f in findings if f.system_id == snapshot.system_id])
 
     return analyzer

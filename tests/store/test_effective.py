@@ -32,6 +32,9 @@ from permscope.store.effective import (
 from permscope.store.ingest import ingest
 from permscope.store.tables import AuthorizationSystemRow
 
+# what the AWS plugin evaluates: identity kinds, policy kinds, assignment relations
+AWS_SCOPE = (("user", "group", "role"), ("managed", "inline"), ("attached", "inline", "boundary"))
+
 ACCOUNT = "111122223333"
 USER = f"arn:aws:iam::{ACCOUNT}:user/alice"
 GROUP = f"arn:aws:iam::{ACCOUNT}:group/devs"
@@ -144,8 +147,8 @@ def test_inputs_hold_permission_policies_memberships_and_boundaries(engine: Engi
     pk = ingest(engine, _batch()).system_pk
     with Session(engine) as session:
         assert system_pk(session, "aws", ACCOUNT) == pk
-        everything = load_permission_inputs(session, pk, ["user", "group", "role"])
-        one = load_permission_inputs(session, pk, ["user", "group", "role"], [USER])
+        everything = load_permission_inputs(session, pk, *AWS_SCOPE)
+        one = load_permission_inputs(session, pk, *AWS_SCOPE, [USER])
     assert {i.external_id for i in everything.identities} == {USER, GROUP, ROLE}
     assert set(everything.policies) == {
         f"arn:aws:iam::{ACCOUNT}:policy/s3",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from clouds.aws.moto_estate import EXTERNAL_ID, REGION, build_organization
+from permscope.clouds.aws.activity.imports import LOOKUP_SETTLE
+from permscope.clouds.aws.collect.accounts import PARTS as AWS_COLLECTION_PARTS
+from permscope.clouds.aws.collect.accounts import CollectOptions as AwsCollectOptions
 from permscope.clouds.aws.transform.identity_center import apply_identity_center
 from permscope.core.errors import PermscopeError
 from permscope.core.ids import Cloud
@@ -31,7 +33,7 @@ from permscope.store.tables import (
     UsageRow,
 )
 from permscope.workflows import activity, usage
-from permscope.workflows.collection import AWS_COLLECTION_PARTS, AwsCollectOptions, collect_aws
+from permscope.workflows.collection import collect_aws
 
 LOGS = ("stratus_detonation_logs", "otrf_ec2_proxy_s3_exfiltration", "panther_rule_tests")
 PEDRO = "arn:aws:iam::123456789123:user/pedro"
@@ -286,7 +288,7 @@ def test_lookup_events_windows_are_incremental(sqlite_engine: Engine) -> None:
     )
     now = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
     start = datetime(2024, 5, 10, 10, 0, tzinfo=UTC)
-    first_end = now - activity.LOOKUP_SETTLE
+    first_end = now - LOOKUP_SETTLE
     with Stubber(client) as stub:
         stub.add_response(
             "lookup_events",
@@ -316,7 +318,7 @@ def test_lookup_events_windows_are_incremental(sqlite_engine: Engine) -> None:
         stub.add_response(
             "lookup_events",
             _lookup_response([("e4", "2024-05-10T12:10:00Z"), ("e3", "2024-05-10T11:45:00Z")]),
-            {"StartTime": first_end, "EndTime": later - activity.LOOKUP_SETTLE, "MaxResults": 50},
+            {"StartTime": first_end, "EndTime": later - LOOKUP_SETTLE, "MaxResults": 50},
         )
         second = activity.import_activity_lookup(
             sqlite_engine,
@@ -357,14 +359,6 @@ def test_reports_add_up_over_several_imports() -> None:
     )
     assert (summary["events"]["events"], summary["events"]["error_codes"]) == (4, {"AccessDenied": 1})
     assert (summary["systems"], summary["notes"]) == (["111122223333"], ["n", "m"])
-
-
-def test_window_gaps() -> None:
-    t: Callable[[int], datetime] = lambda hour: datetime(2024, 5, 1, hour, tzinfo=UTC)  # noqa: E731
-    assert activity._gaps(t(0), t(10), []) == [(t(0), t(10))]
-    assert activity._gaps(t(0), t(10), [(t(2), t(4)), (t(3), t(6))]) == [(t(0), t(2)), (t(6), t(10))]
-    assert activity._gaps(t(0), t(10), [(t(0), t(10))]) == []
-    assert activity._gaps(t(5), t(10), [(t(0), t(7)), (t(9), t(12))]) == [(t(7), t(9))]
 
 
 # ------------------------------------------------------------------------------------------- Identity Center

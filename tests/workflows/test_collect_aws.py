@@ -14,12 +14,14 @@ from moto import mock_aws
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from catalog_support import store_catalog
 from clouds.aws.botocore_hooks import DenyAssumeRole, combine
 from clouds.aws.cli_files import write_account_files, write_identity_center_files, write_organization_files
 from clouds.aws.files.test_resources import write_cli_layout
 from clouds.aws.moto_estate import EXTERNAL_ID, REGION, Estate, build_organization, member_session
+from permscope.clouds.aws.collect.accounts import PARTS as AWS_COLLECTION_PARTS
+from permscope.clouds.aws.collect.accounts import CollectOptions as AwsCollectOptions
 from permscope.clouds.aws.collect.resources import collect_resources
-from permscope.core.ids import Cloud
 from permscope.core.inventory import Action
 from permscope.store.engine import make_engine, upgrade
 from permscope.store.tables import (
@@ -31,13 +33,7 @@ from permscope.store.tables import (
     PolicyRow,
     ResourceRow,
 )
-from permscope.workflows import catalog as catalog_workflow
-from permscope.workflows.collection import (
-    AWS_COLLECTION_PARTS,
-    AwsCollectOptions,
-    collect_aws,
-    import_aws_files,
-)
+from permscope.workflows.collection import collect_aws, import_aws_files
 
 PARTS = frozenset(AWS_COLLECTION_PARTS) - {"access-advisor"}  # moto lacks Access Advisor (stubbed elsewhere)
 
@@ -53,9 +49,7 @@ def tiny_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
         severity="normal",
         action_type="read",
     )
-    monkeypatch.setitem(
-        catalog_workflow.CATALOGS, Cloud.AWS, catalog_workflow.CatalogSource(lambda: "test", lambda: [action])
-    )
+    store_catalog(monkeypatch, "test", [action])
 
 
 @pytest.fixture(scope="module")

@@ -27,15 +27,12 @@ from clouds.aws.trail_estate import (
     put_trail_logs,
     trail_records,
 )
+from permscope.clouds.aws.activity.collected import AwsActivityOptions
+from permscope.clouds.aws.collect.accounts import PARTS as AWS_COLLECTION_PARTS
+from permscope.clouds.aws.collect.accounts import CollectOptions as AwsCollectOptions
 from permscope.core.errors import InputError
 from permscope.store.tables import IdentityRow, UsageRow
-from permscope.workflows.collection import (
-    AWS_COLLECTION_PARTS,
-    AwsActivityOptions,
-    AwsCollectOptions,
-    ImportReport,
-    collect_aws,
-)
+from permscope.workflows.collection import ImportReport, collect_aws
 
 PARTS = frozenset(AWS_COLLECTION_PARTS) - {"access-advisor"}  # moto lacks Access Advisor (stubbed elsewhere)
 START = datetime(2024, 5, 1, tzinfo=UTC)

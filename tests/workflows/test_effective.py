@@ -119,7 +119,7 @@ def test_scp_levels_apply_persist_and_can_be_cleared(imported: Engine, tmp_path:
         {"org_id": "r-root", "policies": [{"name": "FullAWSAccess", "document": _doc({"Effect": "Allow", "Action": "*", "Resource": "*"})}]},
         {"org_id": "ou-prod", "policies": [{"name": "S3Only", "document": _doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})}]},
     ]  # fmt: skip
-    report = compute_effective(imported, ACCOUNT, scp_levels=levels)
+    report = compute_effective(imported, ACCOUNT, organization=levels)
     assert report.scp_levels == 2 and report.identities == 5
     s3_actions = effective_counts(imported, ACCOUNT)[BOB].granted
     assert 0 < s3_actions < effective_workflow.action_index().size
@@ -130,14 +130,14 @@ def test_scp_levels_apply_persist_and_can_be_cleared(imported: Engine, tmp_path:
     import_aws_files(imported, [_write(tmp_path, _export(["s3:GetObject"]), "again.json")])
     assert effective_counts(imported, ACCOUNT)[BOB].granted == s3_actions
     assert identity_permissions(imported, ACCOUNT, BOB).organization_known
-    cleared = compute_effective(imported, ACCOUNT, scp_levels=[])
+    cleared = compute_effective(imported, ACCOUNT, organization=[])
     assert cleared.scp_levels == 0
     assert effective_counts(imported, ACCOUNT)[BOB].granted == effective_workflow.action_index().size
 
 
 def test_bad_scp_levels_are_input_errors(imported: Engine) -> None:
     with pytest.raises(InputError, match="level 1"):
-        compute_effective(imported, ACCOUNT, scp_levels=[{"org_id": "r", "policies": [{"name": "x"}]}])
+        compute_effective(imported, ACCOUNT, organization=[{"org_id": "r", "policies": [{"name": "x"}]}])
 
 
 def test_a_failed_computation_keeps_the_previous_results(

@@ -1,4 +1,4 @@
-"""Assumable roles of a user, read from the stored trust policies."""
+"""Assumable roles of a user, each decided by the AWS engine: the trust policy and the user's own policies."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from catalog_support import store_catalog
 from permscope.core.errors import NotFoundError
-from permscope.core.ids import Cloud
 from permscope.core.inventory import Action
-from permscope.workflows import catalog as catalog_workflow
 from permscope.workflows.collection import import_aws_files
 from permscope.workflows.identities import assumable_roles
 
@@ -31,9 +30,7 @@ def tiny_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
         severity="high",
         action_type=None,
     )
-    monkeypatch.setitem(
-        catalog_workflow.CATALOGS, Cloud.AWS, catalog_workflow.CatalogSource(lambda: "t", lambda: [action])
-    )
+    store_catalog(monkeypatch, "t", [action])
 
 
 def role(name: str, *statements: dict[str, Any]) -> dict[str, Any]:
@@ -48,11 +45,37 @@ def allow(principal: Any) -> dict[str, Any]:
     return {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
 
 
-def test_assumable_roles(engine: Engine, tmp_path: Path) -> None:
+ASSUME_ANY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+}
+NO_ASSUME = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+}
+
+
+def user(name: str, *documents: dict[str, Any], boundary: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "UserName": name,
+        "Arn": f"arn:aws:iam::{A}:user/{name}",
+        "UserPolicyList": [
+            {"PolicyName": f"{name}-{n}", "PolicyDocument": document} for n, document in enumerate(documents)
+        ],
+    }
+    if boundary:
+        found["PermissionsBoundary"] = {"PermissionsBoundaryArn": boundary}
+    return found
+
+
+def test_assumable_roles_are_decided_by_the_engine(engine: Engine, tmp_path: Path) -> None:
+    boundary = f"arn:aws:iam::{A}:policy/no-assume"
+    carol = f"arn:aws:iam::{A}:user/carol"
     raw = {
         "UserDetailList": [
-            {"UserName": "alice", "Arn": ALICE},
-            {"UserName": "bob", "Arn": f"arn:aws:iam::{A}:user/bob"},
+            user("alice"),  # no identity policy
+            user("bob", ASSUME_ANY),
+            user("carol", ASSUME_ANY, boundary=boundary),
         ],
         "RoleDetailList": [
             role("by-arn", allow({"AWS": ALICE})),
@@ -67,15 +90,52 @@ def test_assumable_roles(engine: Engine, tmp_path: Path) -> None:
                 allow({"AWS": "*"}),
                 {"Effect": "Deny", "Principal": {"AWS": ALICE}, "Action": "sts:*"},
             ),
+            role(
+                "with-mfa",
+                {
+                    **allow({"AWS": f"arn:aws:iam::{A}:root"}),
+                    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+                },
+            ),
+            role(
+                "only-alice-by-condition",
+                {
+                    **allow({"AWS": f"arn:aws:iam::{A}:root"}),
+                    "Condition": {"StringEquals": {"aws:username": "alice"}},
+                },
+            ),
+        ],
+        "Policies": [
+            {
+                "PolicyName": "no-assume",
+                "Arn": boundary,
+                "DefaultVersionId": "v1",
+                "PolicyVersionList": [{"Document": NO_ASSUME, "VersionId": "v1", "IsDefaultVersion": True}],
+            }
         ],
     }
     path = tmp_path / "export.json"
     path.write_text(json.dumps(raw))
     import_aws_files(engine, [path])
-    assert assumable_roles(engine, A, ALICE) == sorted(
-        f"arn:aws:iam::{A}:role/{name}" for name in ("by-arn", "by-root", "by-account-id", "anyone")
-    )
-    assert f"arn:aws:iam::{A}:role/bob-only" in assumable_roles(engine, A, f"arn:aws:iam::{A}:user/bob")
+
+    def names(found: list[str]) -> list[str]:
+        return [arn.rsplit("/", 1)[1] for arn in found]
+
+    # alice holds no identity policy: only trusts that name her (or everyone) let her in; a trust naming the
+    # account (its root or id) also needs her own policies to allow sts:AssumeRole
+    assert names(assumable_roles(engine, A, ALICE)) == ["anyone", "by-arn"]
+    # bob's policy allows sts:AssumeRole: the account-wide trusts admit him; an MFA condition cannot be decided
+    # from the inventory, so the role is listed; a condition on who he is is decided (not alice)
+    assert names(assumable_roles(engine, A, f"arn:aws:iam::{A}:user/bob")) == [
+        "anyone",
+        "bob-only",
+        "by-account-id",
+        "by-root",
+        "denied",
+        "with-mfa",
+    ]
+    # carol's boundary does not allow sts:AssumeRole: only a trust naming her could (none does but `*`)
+    assert names(assumable_roles(engine, A, carol)) == ["anyone", "denied"]
     with pytest.raises(NotFoundError):
         assumable_roles(engine, OTHER, ALICE)
     with pytest.raises(NotFoundError):

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from catalog_support import store_catalog
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Action
@@ -25,7 +26,6 @@ from permscope.store.tables import (
     PolicyRow,
     PolicyVersionRow,
 )
-from permscope.workflows import catalog as catalog_workflow
 from permscope.workflows.collection import import_aws_files
 
 A = "111122223333"
@@ -45,8 +45,7 @@ def tiny_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
         severity="normal",
         action_type="read",
     )
-    source = catalog_workflow.CatalogSource(lambda: "test", lambda: [action])
-    monkeypatch.setitem(catalog_workflow.CATALOGS, Cloud.AWS, source)
+    store_catalog(monkeypatch, "test", [action])
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

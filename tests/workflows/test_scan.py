@@ -19,11 +19,13 @@ from permscope.core.inventory import (
     Policy,
     PolicyKind,
 )
+from permscope.core.snapshot import AnalysisSettings
 from permscope.store.engine import open_database
 from permscope.store.tables import FindingRow
 from permscope.workflows.analysis import aws_system_ids
 from permscope.workflows.report import render_html
-from permscope.workflows.scan import scan_files, scp_levels_of
+from permscope.workflows.scan import scan_files
+from permscope.workflows.snapshots import batch_snapshot
 from scan_support import ACCOUNT, HOSTILE, HOSTILE_USER, write_export
 
 EXAMPLE = "data/snapshots/aws_authz_details_cloudsplaining_example.json"
@@ -127,16 +129,16 @@ def test_scp_levels_come_from_the_organization_files() -> None:
             ),
         ],
     )
-    levels = scp_levels_of(batch)
+    levels = batch_snapshot(batch, AnalysisSettings()).organization
     assert levels == [
         {"org_id": "r-1", "policies": []},
         {"org_id": "ou-1", "policies": [{"name": "no-s3", "document": deny}]},
         {"org_id": ACCOUNT, "policies": []},
     ]
     batch.system.attributes["isManagementAccount"] = True
-    assert scp_levels_of(batch) == []
+    assert batch_snapshot(batch, AnalysisSettings()).organization == []
     batch.system.attributes = {}
-    assert scp_levels_of(batch) is None
+    assert batch_snapshot(batch, AnalysisSettings()).organization is None
 
 
 def test_scan_of_the_cloudsplaining_example(shared_dir: Path) -> None:

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from permscope.core.errors import InputError
-from permscope.workflows.simulation import simulate_aws_document, simulate_aws_lines, simulate_aws_lines_json
+from permscope.workflows.simulation import simulate_document, simulate_lines, simulate_lines_json
 
 ACCOUNT = "111111111111"
 
@@ -39,7 +39,7 @@ def case(case_id: str, action: str = "s3:GetObject") -> dict[str, Any]:
 
 
 def test_document_over_many_lines() -> None:
-    outcome = simulate_aws_document("\n\n" + json.dumps(case("a"), indent=2), "case.json")
+    outcome = simulate_document("\n\n" + json.dumps(case("a"), indent=2), "case.json")
     assert outcome.result["decision"] == "Allowed" and outcome.result["id"] == "a"
     assert outcome.name == "case a" and outcome.action == "s3:GetObject"
     assert outcome.principal.endswith(":user/alice")
@@ -49,27 +49,27 @@ def test_document_errors_point_at_the_line() -> None:
     broken = case("a")
     broken["request"]["action"] = "GetObject"
     with pytest.raises(InputError) as raised:
-        simulate_aws_document("\n\n" + json.dumps(broken, indent=2), "case.json")
+        simulate_document("\n\n" + json.dumps(broken, indent=2), "case.json")
     assert raised.value.source == "case.json:3" and "request.action" in raised.value.problem
     with pytest.raises(InputError) as raised:
-        simulate_aws_document('{\n  "id": "x",\n  "request": {,\n}', "case.json")
+        simulate_document('{\n  "id": "x",\n  "request": {,\n}', "case.json")
     assert raised.value.source == "case.json:3" and "not valid JSON" in raised.value.problem
     with pytest.raises(InputError) as raised:
-        simulate_aws_document("  \n", "case.json")
+        simulate_document("  \n", "case.json")
     assert raised.value.problem == "no case: the input is empty"
     with pytest.raises(InputError) as raised:
-        simulate_aws_document("[1, 2]", "case.json")
+        simulate_document("[1, 2]", "case.json")
     assert raised.value.problem == "a case must be a JSON object"
 
 
 def test_lines_in_order_blank_lines_skipped() -> None:
     lines = [json.dumps(case("a")), "", json.dumps(case("b", "s3:PutObject")).encode()]
-    outcomes = list(simulate_aws_lines(lines, "batch.jsonl"))
+    outcomes = list(simulate_lines(lines, "batch.jsonl"))
     assert [(o.result["id"], o.result["decision"]) for o in outcomes] == [
         ("a", "Allowed"),
         ("b", "ImplicitlyDenied"),
     ]
-    encoded = [orjson.loads(line) for line in simulate_aws_lines_json(lines, "batch.jsonl")]
+    encoded = [orjson.loads(line) for line in simulate_lines_json(lines, "batch.jsonl")]
     assert encoded == [o.result for o in outcomes]
 
 
@@ -77,7 +77,7 @@ def test_lines_stop_at_the_first_bad_line_and_name_it() -> None:
     bad = case("b")
     bad["policies"]["identity"][0]["document"]["Statement"][0]["Effect"] = "Maybe"
     lines = [json.dumps(case("a")), "", json.dumps(bad), json.dumps(case("c"))]
-    answers = simulate_aws_lines_json(lines, "batch.jsonl")
+    answers = simulate_lines_json(lines, "batch.jsonl")
     assert orjson.loads(next(answers))["id"] == "a"
     with pytest.raises(InputError) as raised:
         next(answers)

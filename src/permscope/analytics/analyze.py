@@ -1,23 +1,20 @@
-"""Run the registered detectors over one account snapshot: findings, what was skipped and why, and errors."""
+"""Run the registered detectors over one system's snapshot: findings, what was skipped and why, and errors.
+
+Only detectors that declare the snapshot's cloud run. A detector whose needs the snapshot does not meet is
+skipped, and each of its finding types carries the reason, in the words of the cloud (`CloudPlugin.need_hints`).
+"""
 
 from __future__ import annotations
 
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import Detector
 from permscope.analytics.registry import detectors
+from permscope.clouds.base import plugin
 from permscope.core.findings import Finding
-from permscope.core.inventory import IdentityKind
-
-# What each kind of data is, and how to get it (the reason a skipped finding type gives).
-NEED_HINTS = {
-    "activity": "import CloudTrail or collect with Access Advisor",
-    "resources": "collect resources (S3 buckets, EC2 instances and security groups, Lambda functions)",
-    "credentials": "import or collect the IAM credential report",
-    "organization": "collect the AWS Organization (its id and SCPs)",
-}
+from permscope.core.snapshot import SystemSnapshot
 
 
 @dataclass(slots=True)
@@ -30,43 +27,38 @@ class AnalysisResult:
     ran: list[str] = field(default_factory=list)  # detector names that ran to the end
 
 
-def available_data(snapshot: AwsAccountSnapshot) -> set[str]:
+def available_data(snapshot: SystemSnapshot) -> set[str]:
     """Which of the detectors' `needs` the snapshot satisfies."""
-    found: set[str] = set()
+    found = set(snapshot.available)
     if snapshot.has_activity:
         found.add("activity")
     if snapshot.has_resources:
         found.add("resources")
-    if any(i.kind is IdentityKind.ACCESS_KEY for i in snapshot.identities) or any(
-        i.kind is IdentityKind.USER and i.attributes.get("credentialReport") for i in snapshot.identities
-    ):
-        found.add("credentials")
-    if snapshot.system.attributes.get("organizationId"):
-        found.add("organization")
     return found
 
 
-def skip_reason(missing: set[str]) -> str:
+def skip_reason(missing: set[str], hints: Mapping[str, str]) -> str:
     """The words a skipped finding type carries, e.g. "needs activity: import CloudTrail or ..."."""
-    return "; ".join(f"needs {need}: {NEED_HINTS.get(need, need)}" for need in sorted(missing))
+    return "; ".join(f"needs {need}: {hints.get(need, need)}" for need in sorted(missing))
 
 
 def _sort_key(finding: Finding) -> tuple[str, str, str]:
     return (finding.finding_type, finding.subject_id, finding.fingerprint)
 
 
-def analyze(snapshot: AwsAccountSnapshot, only: set[str] | None = None) -> AnalysisResult:
-    """Run every registered detector whose needs the snapshot satisfies (only those raising a type in `only`
-    when given). A detector that raises is recorded in `errors`; the others still run."""
+def analyze(snapshot: SystemSnapshot, only: set[str] | None = None) -> AnalysisResult:
+    """Run every registered detector of the snapshot's cloud whose needs the snapshot satisfies (only those
+    raising a type in `only` when given). A detector that raises is recorded in `errors`; the others still run."""
     result = AnalysisResult()
     have = available_data(snapshot)
+    hints = plugin(snapshot.cloud).need_hints
     for detector in detectors():
-        types = [t for t in detector.finding_types if only is None or t in only]
+        types = [t for t in detector.types_for(snapshot.cloud) if only is None or t in only]
         if not types:
             continue
         missing = set(detector.needs - have)
         if missing:
-            reason = skip_reason(missing)
+            reason = skip_reason(missing, hints)
             for finding_type in types:
                 result.skipped[finding_type] = reason
             continue
@@ -75,7 +67,7 @@ def analyze(snapshot: AwsAccountSnapshot, only: set[str] | None = None) -> Analy
     return result
 
 
-def _run(detector: Detector, snapshot: AwsAccountSnapshot, types: set[str], result: AnalysisResult) -> None:
+def _run(detector: Detector, snapshot: SystemSnapshot, types: set[str], result: AnalysisResult) -> None:
     try:
         found = [finding for finding in detector.detect(snapshot) if finding.finding_type in types]
     except Exception as error:  # one broken detector must not stop the analysis

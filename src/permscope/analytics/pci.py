@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from permscope.core.findings import PCI_BANDS, PciScore
 
 if TYPE_CHECKING:
-    from permscope.analytics.context import AwsAccountSnapshot
     from permscope.core.permissions import EffectivePermissions
+    from permscope.core.snapshot import SystemSnapshot
 
 OTHER_WEIGHT = 0.05  # an unused read/list/tagging action weighs 1/20 of an unused write or permissions action
 VOLUME_DECADES = 4.0  # 10**4 weighted unused actions (about everything an administrator holds) is full volume
@@ -66,7 +66,7 @@ def _weighted(unused: int, unused_high: int) -> float:
     return unused_high + OTHER_WEIGHT * (unused - unused_high)
 
 
-def pci_inputs(snapshot: AwsAccountSnapshot, found: EffectivePermissions | None, used: int) -> PciInputs:
+def pci_inputs(snapshot: SystemSnapshot, found: EffectivePermissions | None, used: int) -> PciInputs:
     """The formula's counts for some effective permissions and the granted actions used."""
     granted = 0 if found is None else found.granted
     everywhere = 0 if found is None else found.all_resources
@@ -81,7 +81,7 @@ def pci_inputs(snapshot: AwsAccountSnapshot, found: EffectivePermissions | None,
     )
 
 
-def identity_pci(snapshot: AwsAccountSnapshot, external_id: str) -> PciScore:
+def identity_pci(snapshot: SystemSnapshot, external_id: str) -> PciScore:
     """The PCI of one identity, group (used = what its members used), function or instance of the snapshot.
 
     Without activity (`snapshot.has_activity` False) nothing counts as used: the score then measures what
@@ -120,15 +120,22 @@ def identity_pci(snapshot: AwsAccountSnapshot, external_id: str) -> PciScore:
     )
 
 
+def pci_of(snapshot: SystemSnapshot, external_id: str) -> PciScore:
+    """The PCI of an identity (or function / instance) of a snapshot, computed once per snapshot."""
+    from permscope.analytics.subjects import cached
+
+    return cached(snapshot, ("pci", external_id), lambda: identity_pci(snapshot, external_id))
+
+
 HUMAN, NON_HUMAN = "humanCount", "nonHumanCount"
 
 
-def pci_distribution(snapshot: AwsAccountSnapshot) -> dict[str, dict[str, int]]:
+def pci_distribution(snapshot: SystemSnapshot) -> dict[str, dict[str, int]]:
     """Per PCI band, how many human (users) and non-human (roles, functions, instances) identities fall in it."""
     from permscope.analytics.subjects import USER, subjects
 
     found = {band: {HUMAN: 0, NON_HUMAN: 0} for band, _low, _high in PCI_BANDS}
     for subject in subjects(snapshot):
-        band = snapshot.pci(subject.external_id).band
+        band = pci_of(snapshot, subject.external_id).band
         found[band][HUMAN if subject.kind == USER else NON_HUMAN] += 1
     return found

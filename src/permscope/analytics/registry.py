@@ -1,7 +1,7 @@
 """The detectors permscope runs, by finding type: one explicit dict, filled one line per detector module.
 
 A detector module defines one `Detector` (its finding types, clouds, severity, texts and what data it needs next
-to its code) and yields typed findings from an `AwsAccountSnapshot`. Adding a finding kind is one module, one
+to its code) and yields typed findings from an `SystemSnapshot`. Adding a finding kind is one module, one
 line below and one test file; tests/analytics/test_registry.py checks every contract type has one.
 `Detector` lives in `permscope.analytics.detector` (detector modules import it from there) and is re-exported.
 """

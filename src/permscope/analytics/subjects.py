@@ -1,8 +1,10 @@
 """What identity detectors share: the subjects they look at, per-snapshot caches, action summaries, findings.
 
-A subject is a user, a role (service-linked roles excluded: AWS owns them), a Lambda function or an EC2
-instance that carries a role (it acts with that role's permissions and usage). The root user is not a subject:
-IAM policies do not bound it; only the credential detectors (MFA, keys) report on it.
+A subject is a user, a role, service principal, managed identity or service account (those the cloud manages
+itself excluded: AWS service-linked roles, first-party apps, Google-managed accounts), or a function or instance
+that runs as an identity (it acts with that identity's permissions and usage). An identity no policy bounds
+(the AWS root user) is not a subject; only the credential detectors (MFA, keys) report on it. The same rules
+hold for every cloud; the cloud answers what only it knows through the snapshot's view.
 """
 
 from __future__ import annotations
@@ -12,108 +14,117 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from permscope.analytics.context import EC2_INSTANCE, LAMBDA_FUNCTION
-from permscope.clouds.aws.transform.dates import graph_instant, latest
+from permscope.analytics.pci import pci_of
 from permscope.core.bitsets import bits_from_indexes, indexes_of
 from permscope.core.findings import ActionSummary, Finding, FindingSubject
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Identity, IdentityKind, JsonObject, Resource
 from permscope.core.permissions import EffectivePermissions
+from permscope.core.snapshot import FUNCTION as FUNCTION
+from permscope.core.snapshot import INSTANCE as INSTANCE
+from permscope.core.snapshot import SystemSnapshot
+from permscope.core.times import graph_instant, latest
 
 if TYPE_CHECKING:
-    from permscope.analytics.context import AwsAccountSnapshot
     from permscope.analytics.detector import Detector
 
 T = TypeVar("T")
-USER, ROLE, FUNCTION, INSTANCE = "user", "role", "function", "instance"
-SUBJECT_KINDS = (USER, ROLE, FUNCTION, INSTANCE)
-FUNCTION_TYPES = frozenset({LAMBDA_FUNCTION})  # the resource types of compute that acts as a role
-INSTANCE_TYPES = frozenset({EC2_INSTANCE})
+USER, ROLE = "user", "role"
+SERVICE_PRINCIPAL, SERVICE_ACCOUNT = "servicePrincipal", "serviceAccount"
+SUBJECT_KINDS = (USER, ROLE, SERVICE_PRINCIPAL, SERVICE_ACCOUNT, FUNCTION, INSTANCE)
+# identity kind -> subject kind (a managed identity is an Entra service principal)
+_IDENTITY_SUBJECTS = {
+    IdentityKind.USER: USER,
+    IdentityKind.ROLE: ROLE,
+    IdentityKind.SERVICE_PRINCIPAL: SERVICE_PRINCIPAL,
+    IdentityKind.MANAGED_IDENTITY: SERVICE_PRINCIPAL,
+    IdentityKind.SERVICE_ACCOUNT: SERVICE_ACCOUNT,
+}
 _FINDING_SUBJECTS = {
-    USER: FindingSubject.IDENTITY,
-    ROLE: FindingSubject.IDENTITY,
     FUNCTION: FindingSubject.SERVERLESS_FUNCTION,
     INSTANCE: FindingSubject.COMPUTE_INSTANCE,
 }
+# A detector's finding types: subject kind -> the type, or cloud -> the type where the contract names one per cloud
+TypeTable = Mapping[str, str | Mapping[Cloud, str]]
 
 
-def cached(snapshot: AwsAccountSnapshot, key: Any, compute: Callable[[], T]) -> T:
+def cached(snapshot: SystemSnapshot, key: Any, compute: Callable[[], T]) -> T:
     """A value derived from the snapshot, computed once per snapshot and shared by every detector."""
     return snapshot.derive(key, compute)
 
 
-def is_root(identity: Identity | None) -> bool:
-    """Whether an identity is the account's root user."""
-    return identity is not None and bool(identity.attributes.get("rootUser"))
+def is_unbounded(snapshot: SystemSnapshot, identity: Identity | None) -> bool:
+    """Whether no policy bounds an identity (the AWS root user)."""
+    return identity is not None and snapshot.view.is_unbounded(identity)
 
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """A user, role, Lambda function or EC2 instance that identity findings are about."""
+    """A user, role, service principal or account, function or instance that identity findings are about."""
 
-    kind: str  # user, role, function, instance
-    external_id: str  # identity ARN, or the resource ARN of a function / instance
+    kind: str  # one of SUBJECT_KINDS
+    external_id: str  # the identity's external id, or the resource id of a function / instance
     name: str
-    identity: (
-        Identity | None
-    )  # the user or role itself; for a function / instance, its role (None if unknown)
+    identity: Identity | None  # the identity itself; for a function / instance, the one it runs as (if known)
     resource: Resource | None = None
+    runs_as: str | None = None  # for a function / instance: the identity it runs as
 
     @property
     def finding_subject(self) -> FindingSubject:
         """The relationship the finding embeds (identity, serverlessFunction, computeInstance)."""
-        return _FINDING_SUBJECTS[self.kind]
+        return _FINDING_SUBJECTS.get(self.kind, FindingSubject.IDENTITY)
 
     @property
-    def role_id(self) -> str | None:
-        """The role a function or instance acts as (the role itself for a role)."""
-        if self.kind == ROLE:
-            return self.external_id
-        if self.resource is not None:
-            role = self.resource.facts.get("executionRole") or self.resource.facts.get("instanceProfileRole")
-            return str(role) if role else None
-        return None
+    def principal_id(self) -> str:
+        """The identity whose permissions the subject holds (itself, or what a function / instance runs as)."""
+        return self.runs_as or self.external_id
 
 
-def subjects(snapshot: AwsAccountSnapshot) -> list[Subject]:
-    """Every subject of identity findings in the snapshot, in a stable order (users, roles, functions,
+def subjects(snapshot: SystemSnapshot) -> list[Subject]:
+    """Every subject of identity findings in the snapshot, in a stable order (identities, functions,
     instances; each by external id)."""
 
     def compute() -> list[Subject]:
         found: list[Subject] = []
         for identity in sorted(snapshot.identities, key=lambda i: i.external_id):
-            if identity.kind is IdentityKind.USER and not is_root(identity):
-                found.append(Subject(USER, identity.external_id, identity.display_name, identity))
-            elif identity.kind is IdentityKind.ROLE and not identity.managed_by_cloud:
-                found.append(Subject(ROLE, identity.external_id, identity.display_name, identity))
-        for kind, types in ((FUNCTION, FUNCTION_TYPES), (INSTANCE, INSTANCE_TYPES)):
-            for resource in sorted(snapshot.resources or (), key=lambda r: r.external_id):
-                if resource.resource_type not in types:
-                    continue
-                role = snapshot.role_of(resource)
-                if not role:
-                    continue
-                role_identity = snapshot.identities_by_id.get(role)
+            kind = _IDENTITY_SUBJECTS.get(identity.kind)
+            if kind is None or is_unbounded(snapshot, identity):
+                continue
+            if kind != USER and identity.managed_by_cloud:
+                continue
+            found.append(Subject(kind, identity.external_id, identity.display_name, identity))
+        compute_resources: dict[str, list[tuple[Resource, str]]] = {FUNCTION: [], INSTANCE: []}
+        for resource in sorted(snapshot.resources or (), key=lambda r: r.external_id):
+            kind = snapshot.view.compute_kind(resource)
+            runs_as = snapshot.acts_as(resource) if kind is not None else None
+            if kind in compute_resources and runs_as:
+                compute_resources[kind].append((resource, runs_as))
+        for kind, members in compute_resources.items():
+            for resource, runs_as in members:
+                runner = snapshot.identities_by_id.get(runs_as)
                 found.append(
-                    Subject(kind, resource.external_id, resource.display_name, role_identity, resource)
+                    Subject(kind, resource.external_id, resource.display_name, runner, resource, runs_as)
                 )
         return found
 
     return cached(snapshot, "subjects", compute)
 
 
-def finding_type(kind: str, names: Mapping[str, str]) -> str:
-    """The finding type of a subject kind from a detector's {kind: type} table."""
-    return names[kind]
+def finding_type(snapshot: SystemSnapshot, subject: Subject, types: TypeTable) -> str | None:
+    """The finding type of a subject from a detector's table, None when the contract has none for it."""
+    found = types.get(subject.kind)
+    if found is None or isinstance(found, str):
+        return found
+    return found.get(snapshot.cloud)
 
 
-def permissions(snapshot: AwsAccountSnapshot, external_id: str) -> EffectivePermissions | None:
+def permissions(snapshot: SystemSnapshot, external_id: str) -> EffectivePermissions | None:
     """Effective permissions of an identity, group, function or instance (root: every action everywhere)."""
     known: dict[str, EffectivePermissions | None] = cached(snapshot, "permissions", dict)
     if external_id in known:
         return known[external_id]
     found: EffectivePermissions | None
-    if is_root(snapshot.identities_by_id.get(external_id)):
+    if is_unbounded(snapshot, snapshot.identities_by_id.get(external_id)):
         found = EffectivePermissions(all_resources=snapshot.index.full, specific_resources=0, conditional=0)
     else:
         found = snapshot.permissions(external_id)
@@ -121,13 +132,13 @@ def permissions(snapshot: AwsAccountSnapshot, external_id: str) -> EffectivePerm
     return found
 
 
-def granted_bits(snapshot: AwsAccountSnapshot, external_id: str) -> int:
+def granted_bits(snapshot: SystemSnapshot, external_id: str) -> int:
     """The actions granted in any way (0 when the identity has no permissions or is unknown)."""
     found = permissions(snapshot, external_id)
     return 0 if found is None else found.granted
 
 
-def used_bits(snapshot: AwsAccountSnapshot, external_id: str) -> int:
+def used_bits(snapshot: SystemSnapshot, external_id: str) -> int:
     """The catalogue actions used inside the window: by the identity (a function / instance through its
     role), or for a group by any of its members."""
 
@@ -145,20 +156,18 @@ def used_bits(snapshot: AwsAccountSnapshot, external_id: str) -> int:
     return cached(snapshot, ("used", external_id), compute)
 
 
-def last_seen(snapshot: AwsAccountSnapshot, external_id: str) -> datetime | None:
+def last_seen(snapshot: SystemSnapshot, external_id: str) -> datetime | None:
     """The last activity known of an identity (or of a function's / instance's role): its last-active
     date or the latest usage, whichever is later."""
     latest_usage = cached(snapshot, "lastUsage", lambda: _latest_usage(snapshot))
     identity = snapshot.identities_by_id.get(external_id)
     if identity is None:
-        resource = snapshot.resources_by_id.get(external_id)
-        role = snapshot.role_of(resource) if resource is not None else None
-        identity = snapshot.identities_by_id.get(role) if role else None
-        external_id = role or external_id
+        external_id = snapshot.principal_of(external_id)
+        identity = snapshot.identities_by_id.get(external_id)
     return latest(identity.last_active_at if identity else None, latest_usage.get(external_id))
 
 
-def _latest_usage(snapshot: AwsAccountSnapshot) -> dict[str, datetime]:
+def _latest_usage(snapshot: SystemSnapshot) -> dict[str, datetime]:
     found: dict[str, datetime] = {}
     for usage in snapshot.usages or ():
         current = found.get(usage.identity_external_id)
@@ -167,7 +176,7 @@ def _latest_usage(snapshot: AwsAccountSnapshot) -> dict[str, datetime]:
     return found
 
 
-def action_summary(snapshot: AwsAccountSnapshot, external_id: str) -> ActionSummary:
+def action_summary(snapshot: SystemSnapshot, external_id: str) -> ActionSummary:
     """The contract's actionSummary: actions granted, catalogue actions used in the window, catalogue size."""
     return ActionSummary(
         assigned=granted_bits(snapshot, external_id).bit_count(),
@@ -176,7 +185,7 @@ def action_summary(snapshot: AwsAccountSnapshot, external_id: str) -> ActionSumm
     )
 
 
-def identity_details(snapshot: AwsAccountSnapshot, subject: Subject) -> JsonObject:
+def identity_details(snapshot: SystemSnapshot, subject: Subject) -> JsonObject:
     """The contract's identityDetails: creation and last activity (ISO text with Z, or None)."""
     created = subject.identity.created_at if subject.resource is None and subject.identity else None
     return {
@@ -186,7 +195,7 @@ def identity_details(snapshot: AwsAccountSnapshot, subject: Subject) -> JsonObje
 
 
 def identity_finding(
-    snapshot: AwsAccountSnapshot,
+    snapshot: SystemSnapshot,
     detector: Detector,
     finding_type: str,
     subject: Subject,
@@ -197,10 +206,10 @@ def identity_finding(
     """A finding about a subject, with its identityDetails, actionSummary and PCI."""
     found_evidence: JsonObject = dict(evidence or {})
     if subject.resource is not None:
-        found_evidence.setdefault("role", subject.role_id)
+        found_evidence.setdefault("role", subject.runs_as)
     return Finding(
         finding_type=finding_type,
-        cloud=Cloud.AWS,
+        cloud=snapshot.cloud,
         system_id=snapshot.system_id,
         subject=subject.finding_subject,
         subject_id=subject.external_id,
@@ -210,11 +219,11 @@ def identity_finding(
         properties={"identityDetails": identity_details(snapshot, subject), **(properties or {})},
         evidence=found_evidence,
         action_summary=action_summary(snapshot, subject.external_id),
-        pci=snapshot.pci(subject.external_id),
+        pci=pci_of(snapshot, subject.external_id),
     )
 
 
-def action_bits(snapshot: AwsAccountSnapshot, key: str, patterns: tuple[str, ...]) -> int:
+def action_bits(snapshot: SystemSnapshot, key: str, patterns: tuple[str, ...]) -> int:
     """The bitset of some action patterns over the snapshot's catalogue, expanded once per snapshot."""
 
     def compute() -> int:
@@ -225,7 +234,7 @@ def action_bits(snapshot: AwsAccountSnapshot, key: str, patterns: tuple[str, ...
 
 
 def flag_findings(
-    snapshot: AwsAccountSnapshot,
+    snapshot: SystemSnapshot,
     detector: Detector,
     types: Mapping[str, str],
     flags: Mapping[str, int],
@@ -263,27 +272,13 @@ def flags_text(flags: list[str]) -> str:
     return ",".join(flags)
 
 
-def policy_names(snapshot: AwsAccountSnapshot, external_id: str) -> list[str]:
-    """The identity policies that reach a user, group or role (a function / instance: its role), for
-    evidence; a user's group policies are named "group/policy"."""
-    return cached(snapshot, ("policyNames", external_id), lambda: _policy_names(snapshot, external_id))
-
-
-def _policy_names(snapshot: AwsAccountSnapshot, external_id: str) -> list[str]:
-    resource = snapshot.resources_by_id.get(external_id)
-    principal = (snapshot.role_of(resource) if resource is not None else None) or external_id
-    identity = snapshot.identities_by_id.get(principal)
-    if identity is None or identity.kind not in (IdentityKind.USER, IdentityKind.GROUP, IdentityKind.ROLE):
-        return []
-    applied = snapshot.evaluator.principal(principal)
-    names = [f"{p.via.rsplit('/', 1)[-1]}/{p.name}" if p.via else p.name for p in applied.identity]
-    if applied.boundary is not None:
-        names.append(f"boundary {applied.boundary.name}")
-    return sorted(set(names))
+def policy_names(snapshot: SystemSnapshot, external_id: str) -> list[str]:
+    """The policies that reach an identity (a function / instance: its identity), for evidence."""
+    return cached(snapshot, ("policyNames", external_id), lambda: snapshot.view.policy_names(external_id))
 
 
 def granted_flags(
-    snapshot: AwsAccountSnapshot, external_id: str, name: str, flags: Mapping[str, int]
+    snapshot: SystemSnapshot, external_id: str, name: str, flags: Mapping[str, int]
 ) -> dict[str, dict[str, str]]:
     """For each flag whose actions the identity holds in any way: {action: grant status} of those actions.
 
@@ -297,7 +292,7 @@ def granted_flags(
 
 
 def _flags_of(
-    snapshot: AwsAccountSnapshot, found: EffectivePermissions, flags: Mapping[str, int]
+    snapshot: SystemSnapshot, found: EffectivePermissions, flags: Mapping[str, int]
 ) -> dict[str, dict[str, str]]:
     result: dict[str, dict[str, str]] = {}
     statuses = (

@@ -65,12 +65,12 @@ def _source_progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
 def _aws_errors(source: str) -> Iterator[None]:
     """An AWS error that stops an import (refused, no such bucket, no credentials) as one line, not a trace;
     inputs merged before it stay counted, the others are read again by the next run."""
-    from permscope.workflows.activity import aws_problem
+    from permscope.workflows.activity import activity_problem
 
     try:
         yield
     except Exception as exc:
-        problem = aws_problem(exc)
+        problem = activity_problem(exc)
         if problem is None:
             raise
         fail(f"{source}: {problem}")

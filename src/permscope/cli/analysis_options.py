@@ -14,9 +14,9 @@ from permscope.core.findings import (
 )
 
 if TYPE_CHECKING:
-    from permscope.analytics.context import AnalysisSettings
+    from permscope.core.snapshot import AnalysisSettings
 
-# the defaults of permscope.analytics.context.AnalysisSettings (not imported here: it loads the AWS engine)
+# the defaults of permscope.core.snapshot.AnalysisSettings
 WINDOW_DAYS = typer.Option(
     90, "--window-days", min=1, help="Activity window in days: used actions, inactivity"
 )
@@ -46,7 +46,7 @@ def analysis_settings(
     as_of: datetime | None = None,
 ) -> AnalysisSettings:
     """The settings the options give (as of now, or `as_of`; UTC when it has no zone)."""
-    from permscope.analytics.context import AnalysisSettings
+    from permscope.core.snapshot import AnalysisSettings
 
     now = as_of or datetime.now(UTC)
     return AnalysisSettings(

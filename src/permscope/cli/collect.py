@@ -21,6 +21,7 @@ from permscope.cli.output import (
     reports_errors,
     stderr,
 )
+from permscope.core.ids import Cloud
 
 app = typer.Typer(help="Collect live cloud accounts into the store.", no_args_is_help=True)
 
@@ -129,20 +130,20 @@ def collect_aws(
     """Collect AWS accounts read-only: IAM, credential report, organization (SCPs, RCPs), Identity Center,
     Access Advisor and resources; then, if asked, their CloudTrail activity into usage (incrementally).
     One account failing is recorded (status offline) and the others go on; the command then exits with 1."""
-    from permscope.workflows.collection import (  # imported late: it loads boto3
-        AWS_COLLECTION_PARTS,
-        AwsActivityOptions,
-        AwsCollectOptions,
-        collect_aws,
+    from permscope.workflows.collection import (  # imported late: it loads the collection machinery
+        activity_options,
+        collect,
+        collect_options,
+        collection_parts,
     )
 
+    parts = collection_parts(Cloud.AWS)
     skipped = set(_split(skip) or [])
-    unknown = sorted(skipped - set(AWS_COLLECTION_PARTS))
+    unknown = sorted(skipped - set(parts))
     if unknown:
-        raise typer.BadParameter(
-            f"unknown parts {unknown}; known: {', '.join(AWS_COLLECTION_PARTS)}", param_hint="--skip"
-        )
-    options = AwsCollectOptions(
+        raise typer.BadParameter(f"unknown parts {unknown}; known: {', '.join(parts)}", param_hint="--skip")
+    options = collect_options(
+        Cloud.AWS,
         profile=profile,
         role_name=role_name,
         external_id=external_id,
@@ -150,13 +151,17 @@ def collect_aws(
         regions=_split(regions),
         endpoint_url=endpoint_url,
         home_region=home_region,
-        parts=frozenset(AWS_COLLECTION_PARTS) - skipped,
+        parts=frozenset(parts) - skipped,
         max_accounts=max_accounts,
         max_regions=max_regions,
         max_attempts=max_attempts,
     )
-    activity = AwsActivityOptions(
-        cloudtrail_s3=cloudtrail_s3 or [], lookup_events=lookup_events, start=activity_start, end=activity_end
+    activity = activity_options(
+        Cloud.AWS,
+        cloudtrail_s3=cloudtrail_s3 or [],
+        lookup_events=lookup_events,
+        start=activity_start,
+        end=activity_end,
     )
     if not activity.wanted and (activity_start or activity_end):
         raise typer.BadParameter(
@@ -164,7 +169,7 @@ def collect_aws(
         )
     engine = engine_of(ctx)
     with _account_progress() as progress:
-        reports = collect_aws(engine, options, activity=activity, progress=progress)
+        reports = collect(engine, Cloud.AWS, options, activity=activity, progress=progress)
     records = [_record(report) for report in reports]
     if fmt is OutputFormat.JSON:
         print_json(records)

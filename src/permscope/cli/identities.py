@@ -14,7 +14,7 @@ from permscope.cli.output import OutputFormat, engine_of, print_json, render, re
 from permscope.core.inventory import IdentityKind
 from permscope.store.summaries import list_identities
 from permscope.workflows.effective import ActionPermission, IdentityPermissions, identity_permissions
-from permscope.workflows.identities import aws_account_of
+from permscope.workflows.identities import system_of_identity
 
 STATUS_WORDS = {
     "allResources": "all resources",
@@ -175,7 +175,7 @@ def show_command(
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """What one AWS identity can effectively do, by service, with access level, scope and why."""
-    account = aws_account_of(external_id, system)
+    account = system_of_identity(external_id, system)
     found = identity_permissions(engine_of(ctx), account, external_id, services=service or None)
     if fmt is OutputFormat.JSON:
         print_json(found.to_dict())

@@ -21,9 +21,9 @@ from permscope.core.errors import InputError
 from permscope.workflows.simulation import (
     MAX_CASE_BYTES,
     SimulationOutcome,
-    simulate_aws_document,
-    simulate_aws_lines,
-    simulate_aws_lines_json,
+    simulate_document,
+    simulate_lines,
+    simulate_lines_json,
 )
 
 app = typer.Typer(help="Simulate authorization requests: is it allowed, and why?", no_args_is_help=True)
@@ -170,22 +170,22 @@ def aws_command(
 ) -> None:
     """Decide AWS requests as IAM would, with the policy types and statements that decided them.
 
-    A case is {"request": {...}, "policies": {...}} in the format of the conformance cases (see
-    permscope.clouds.aws.engine.simulate). Writes {"id", "decision", "explanation"} per case; condition_operator and
+    A case is {"request": {...}, "policies": {...}} in the format of the conformance cases (../shared/README.md;
+    the AWS plugin's `simulate`). Writes {"id", "decision", "explanation"} per case; condition_operator and
     resource_match cases get {"id", "matches" | "statement_matches", "per_value"}.
     """
     with _opened(file) as (handle, source):
         if not batch:
-            outcome = simulate_aws_document(handle.read(MAX_CASE_BYTES + 1), source)
+            outcome = simulate_document(handle.read(MAX_CASE_BYTES + 1), source)
             if fmt is SimulateFormat.JSON:
                 _write_json([orjson.dumps(outcome.result)])
             else:
                 stdout().print(render_table(outcome))
         elif fmt is SimulateFormat.JSON:
-            _write_json(simulate_aws_lines_json(_lines(handle), source))
+            _write_json(simulate_lines_json(_lines(handle), source))
         else:
             console = stdout()
-            for outcome in simulate_aws_lines(_lines(handle), source):
+            for outcome in simulate_lines(_lines(handle), source):
                 console.print(render_table(outcome))
 
 

@@ -22,3 +22,12 @@ class NotFoundError(PermscopeError):
 
 class ConfigurationError(PermscopeError):
     """The service is configured wrongly (database URL, settings)."""
+
+
+class CloudNotBuiltError(PermscopeError):
+    """A cloud (or one part of it) permscope has not built yet: the API answers 501, the CLI exits 2."""
+
+    def __init__(self, cloud: str, what: str = "support") -> None:
+        super().__init__(f"{what} for {cloud} is not built yet")
+        self.cloud = cloud
+        self.what = what

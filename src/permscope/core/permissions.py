@@ -93,6 +93,20 @@ class ScopedClause:
         actions = (encode or encode_actions)(self.actions)
         return {"role": self.role, **self.clause.json, "actions": actions}
 
+    @classmethod
+    def from_dict(cls, entry: Mapping[str, Any]) -> ScopedClause:
+        """The clause `to_dict` wrote (resources `["*"]` are every resource)."""
+        not_resources = entry.get("notResources")
+        resources = None if not_resources is not None else tuple(entry.get("resources") or ("*",))
+        clause = clause_of(
+            str(entry["layer"]),
+            str(entry["effect"]),
+            None if resources == ("*",) else resources,
+            tuple(not_resources) if not_resources is not None else None,
+            tuple(entry.get("conditionKeys") or ()),
+        )
+        return cls(str(entry["role"]), clause, decode_actions(str(entry["actions"])))
+
     @staticmethod
     def actions_of(entry: Mapping[str, Any]) -> int:
         """The actions bitset of a `to_dict` entry."""

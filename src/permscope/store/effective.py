@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import Select, Text, cast, delete, select, update
 from sqlalchemy.orm import Session
 
-from permscope.core.organization import LEVEL_PREFIX, organization_known, scp_levels
 from permscope.store.bulk import insert_rows
 from permscope.store.tables import (
     AssignmentRow,
@@ -22,8 +21,6 @@ from permscope.store.tables import (
 )
 
 CHUNK = 500  # values per IN (...) list
-PERMISSION_POLICY_KINDS = ("managed", "inline")  # trust policies grant nothing to the role itself
-PERMISSION_RELATIONS = ("attached", "inline", "boundary")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +41,18 @@ class PermissionInputs:
     policies: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (name, document JSON text)
     assignments: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # identity -> [(policy, rel)]
     groups_of: dict[str, list[str]] = field(default_factory=dict)  # member -> groups
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEffective:
+    """One identity's stored effective permissions as written (packed bitsets, details JSON bytes)."""
+
+    external_id: str
+    catalog_version: str
+    all_resources: bytes
+    specific_resources: bytes
+    conditional: bytes
+    details: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +82,16 @@ def system_pk(session: Session, cloud: str, system_id: str) -> int | None:
 
 
 def load_permission_inputs(
-    session: Session, system_pk: int, kinds: Sequence[str], external_ids: Sequence[str] | None = None
+    session: Session,
+    system_pk: int,
+    kinds: Sequence[str],
+    policy_kinds: Sequence[str],
+    relations: Sequence[str],
+    external_ids: Sequence[str] | None = None,
 ) -> PermissionInputs:
-    """The identities of `kinds` (all, or those among `external_ids`) with their groups, assignments and
-    the permission policies (managed and inline; documents as JSON text) those reach."""
+    """The identities of `kinds` (all, or those among `external_ids`) with their groups, their assignments of
+    `relations` and the policies of `policy_kinds` (documents as JSON text) those reach (the cloud's
+    `PermissionScope` names them)."""
     inputs = PermissionInputs()
     query = select(
         IdentityRow.external_id, IdentityRow.kind, IdentityRow.display_name, IdentityRow.managed_by_cloud
@@ -101,7 +116,7 @@ def load_permission_inputs(
 
     assignments = select(
         AssignmentRow.identity_external_id, AssignmentRow.policy_external_id, AssignmentRow.relation
-    ).where(AssignmentRow.system_pk == system_pk, AssignmentRow.relation.in_(PERMISSION_RELATIONS))
+    ).where(AssignmentRow.system_pk == system_pk, AssignmentRow.relation.in_(list(relations)))
     if external_ids is None:
         assignment_rows = list(session.execute(assignments))
     else:
@@ -115,7 +130,7 @@ def load_permission_inputs(
         inputs.assignments.setdefault(identity, []).append((policy, relation))
 
     policies = select(PolicyRow.external_id, PolicyRow.name, cast(PolicyRow.document, Text)).where(
-        PolicyRow.system_pk == system_pk, PolicyRow.kind.in_(PERMISSION_POLICY_KINDS)
+        PolicyRow.system_pk == system_pk, PolicyRow.kind.in_(list(policy_kinds))
     )
     if external_ids is None:
         policy_rows = list(session.execute(policies))
@@ -209,14 +224,11 @@ def find_effective_permissions(
     ).scalar_one_or_none()
 
 
-def stored_scp_levels(session: Session, system_pk: int) -> list[dict[str, Any]] | None:
-    """The SCP levels that apply to an AWS account, from what collection stored; None when no organization
-    data was stored for it (the rule: `core.organization.scp_levels`)."""
-    attributes = session.scalar(
-        select(AuthorizationSystemRow.attributes).where(AuthorizationSystemRow.id == system_pk)
-    )
-    if not attributes or not organization_known(attributes):
-        return None
+def stored_organization_policies(
+    session: Session, system_pk: int
+) -> list[tuple[str, str, Any, dict[str, Any] | None]]:
+    """(scope, name, document, policy attributes) of every organization policy assigned in a system (the
+    cloud's plugin turns them into the policy levels above the system)."""
     rows = session.execute(
         select(AssignmentRow.scope, PolicyRow.name, PolicyRow.document, PolicyRow.attributes)
         .join(
@@ -224,10 +236,22 @@ def stored_scp_levels(session: Session, system_pk: int) -> list[dict[str, Any]] 
             (PolicyRow.system_pk == AssignmentRow.system_pk)
             & (PolicyRow.external_id == AssignmentRow.policy_external_id),
         )
-        .where(
-            AssignmentRow.system_pk == system_pk,
-            AssignmentRow.scope.startswith(LEVEL_PREFIX),
-            PolicyRow.kind == "organization",
-        )
+        .where(AssignmentRow.system_pk == system_pk, PolicyRow.kind == "organization")
     )
-    return scp_levels(attributes, (tuple(row) for row in rows))
+    return [(str(scope), str(name), document, attributes) for scope, name, document, attributes in rows]
+
+
+def stored_effective(session: Session, system_pk: int) -> list[StoredEffective]:
+    """Every stored effective-permissions row of a system (one query)."""
+    table = EffectivePermissionRow
+    rows = session.execute(
+        select(
+            table.identity_external_id,
+            table.catalog_version,
+            table.all_resources_actions,
+            table.specific_resources_actions,
+            table.conditional_actions,
+            table.details,
+        ).where(table.system_pk == system_pk)
+    )
+    return [StoredEffective(*row) for row in rows]

@@ -11,9 +11,11 @@ Decisions (documented here because detectors depend on them):
   count: every authorization-details export carries it, it covers roles only, and treating it as activity
   would make an IAM export alone report every user inactive.
 - `usages` holds only the usage rows whose last use falls inside the window (`last_seen >= since`).
-- `scp_levels` are the raw levels (conformance-case shape, root first) from the organization data stored for
-  the account, else those the last effective-permissions computation used, else None (organization unknown);
-  the same rule as `workflows.effective.compute_effective`.
+- `organization_policies` are the organization policies assigned in the account (scope, name, document,
+  attributes), from which the cloud's plugin derives the policy levels above it; `previous_organization` the
+  levels the last effective-permissions computation used (the fallback when no organization data is stored).
+- `effective` are the stored effective permissions of the evaluated identities (packed bitsets and details),
+  read instead of recomputing them when their catalogue version is the installed one.
 """
 
 from __future__ import annotations
@@ -40,7 +42,12 @@ from permscope.core.inventory import (
     Resource,
     Usage,
 )
-from permscope.store.effective import last_run, stored_scp_levels
+from permscope.store.effective import (
+    StoredEffective,
+    last_run,
+    stored_effective,
+    stored_organization_policies,
+)
 from permscope.store.tables import (
     AssignmentRow,
     AuthorizationSystemRow,
@@ -69,7 +76,9 @@ class StoredAccount:
     resources: list[Resource] | None = None
     usages: list[Usage] = field(default_factory=list)
     has_activity: bool = False
-    scp_levels: list[dict[str, Any]] | None = None
+    organization_policies: list[tuple[str, str, Any, dict[str, Any] | None]] = field(default_factory=list)
+    previous_organization: list[dict[str, Any]] | None = None
+    effective: list[StoredEffective] = field(default_factory=list)
     collected_at: datetime | None = None  # when the inventory was last collected or imported
 
 
@@ -172,7 +181,7 @@ def _assignments(session: Session, pk: int) -> list[Assignment]:
     ]
 
 
-def _resources(session: Session, pk: int, system_id: str) -> list[Resource] | None:
+def _resources(session: Session, pk: int, cloud: str, system_id: str) -> list[Resource] | None:
     table = ResourceRow
     rows = (
         session.connection()
@@ -189,7 +198,7 @@ def _resources(session: Session, pk: int, system_id: str) -> list[Resource] | No
         )
         .all()
     )
-    if not rows and not _resources_collected(session, system_id):
+    if not rows and not _resources_collected(session, cloud, system_id):
         return None
     return [
         Resource(
@@ -205,11 +214,11 @@ def _resources(session: Session, pk: int, system_id: str) -> list[Resource] | No
     ]
 
 
-def _resources_collected(session: Session, system_id: str) -> bool:
-    """Whether a successful run of the account carried resources (even none)."""
+def _resources_collected(session: Session, cloud: str, system_id: str) -> bool:
+    """Whether a successful run of the system carried resources (even none)."""
     counts = session.scalars(
         select(CollectionRunRow.counts).where(
-            CollectionRunRow.cloud == Cloud.AWS.value,
+            CollectionRunRow.cloud == cloud,
             CollectionRunRow.system_id == system_id,
             CollectionRunRow.status == "succeeded",
         )
@@ -259,16 +268,28 @@ def _memberships(session: Session, pk: int) -> list[Membership]:
     return [Membership(group_external_id=group, member_external_id=member) for group, member in rows]
 
 
-def load_account(session: Session, system_pk: int, *, usage_since: datetime | None = None) -> StoredAccount:
-    """One account's stored inventory, usage since `usage_since` (all when None), activity and SCP facts."""
+def load_account(
+    session: Session, system_pk: int, *, usage_since: datetime | None = None, inventory_only: bool = False
+) -> StoredAccount:
+    """One system's stored inventory, usage since `usage_since` (all when None), activity, organization policies
+    and stored effective permissions."""
     row = session.get(AuthorizationSystemRow, system_pk)
     if row is None:
         raise LookupError(f"no authorization system with primary key {system_pk}")
     identities = _identities(session, system_pk)
-    levels = stored_scp_levels(session, system_pk)
-    if levels is None:
-        previous = last_run(session, system_pk)
-        levels = previous.scp_levels if previous is not None else None
+    previous = last_run(session, system_pk)
+    if inventory_only:  # who may do what: no resources, usage or stored results
+        return StoredAccount(
+            system_pk=system_pk,
+            system=_system(row),
+            identities=identities,
+            memberships=_memberships(session, system_pk),
+            policies=_policies(session, system_pk),
+            assignments=_assignments(session, system_pk),
+            organization_policies=stored_organization_policies(session, system_pk),
+            previous_organization=previous.scp_levels if previous is not None else None,
+            collected_at=row.last_collection_at,
+        )
     return StoredAccount(
         system_pk=system_pk,
         system=_system(row),
@@ -276,9 +297,11 @@ def load_account(session: Session, system_pk: int, *, usage_since: datetime | No
         memberships=_memberships(session, system_pk),
         policies=_policies(session, system_pk),
         assignments=_assignments(session, system_pk),
-        resources=_resources(session, system_pk, row.system_id),
+        resources=_resources(session, system_pk, row.cloud, row.system_id),
         usages=_usages(session, system_pk, usage_since),
         has_activity=_has_activity(session, system_pk, identities),
-        scp_levels=levels,
+        organization_policies=stored_organization_policies(session, system_pk),
+        previous_organization=previous.scp_levels if previous is not None else None,
+        effective=stored_effective(session, system_pk),
         collected_at=row.last_collection_at,
     )

@@ -439,7 +439,7 @@ class RequestClockRow(Base):
 class EffectivePermissionRow(Base):
     """One identity's effective permissions: counts per category, granted actions as packed bitsets.
 
-    Bit i of a bitset is action i of the AWS catalogue version `catalog_version` (see clouds/aws/catalog/index.py);
+    Bit i of a bitset is action i of the system's cloud catalogue at version `catalog_version` (`core.catalog`);
     `details` holds, for the actions not granted on every resource, the statements that shape them, and the
     problems met (e.g. a policy that could not be read).
     """

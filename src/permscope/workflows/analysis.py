@@ -1,6 +1,6 @@
-"""Analyze AWS accounts: load one from the store, run the detectors, record the findings with their history.
+"""Analyze stored systems: load one from the store, run the detectors, record the findings with their history.
 
-`analyze_system` reads the account in one session, analyzes it in memory (`permscope.analytics.analyze`), and
+`analyze_system` reads the system in one session, analyzes it in memory (`permscope.analytics.analyze`), and
 writes the findings and the run in one transaction (`store.findings.record_analysis`): an exception anywhere
 writes nothing. Finding types the analysis could not decide — skipped for want of data, or whose detector
 failed — keep their stored findings as they were (neither resolved nor seen again).
@@ -21,15 +21,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
 from permscope.analytics.pci import pci_distribution
 from permscope.analytics.registry import detectors
 from permscope.analytics.subjects import subjects
+from permscope.clouds.base import plugin
 from permscope.core.errors import NotFoundError
 from permscope.core.findings import Finding
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
+from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.store.findings import (
     FindingQuery,
     FindingStatus,
@@ -39,19 +40,21 @@ from permscope.store.findings import (
     record_analysis,
     systems_by_pk,
 )
-from permscope.store.snapshot import StoredAccount, load_account
+from permscope.store.snapshot import load_account
 from permscope.store.tables import AuthorizationSystemRow
-from permscope.workflows.effective import action_index, scp_levels_from
 from permscope.workflows.finding_wire import stored_findings_to_wire
+from permscope.workflows.snapshots import stored_snapshot
 
 if TYPE_CHECKING:
     from permscope.analytics.analyze import AnalysisResult
 
-Analyzer = Callable[[AwsAccountSnapshot], "AnalysisResult"]
+Analyzer = Callable[[SystemSnapshot], "AnalysisResult"]
 # subject kinds of analytics.subjects -> the identity kinds of the contract's aggregated summaries
 CHECKED_KINDS = {
     "user": "user",
     "role": "role",
+    "servicePrincipal": "servicePrincipal",
+    "serviceAccount": "serviceAccount",
     "function": "serverlessFunction",
     "instance": "computeInstance",
 }
@@ -71,6 +74,7 @@ class AnalysisReport:
     errors: list[str]
     pci_distribution: dict[str, Any] | None
     findings: list[Finding] = field(default_factory=list, repr=False)
+    snapshot: SystemSnapshot | None = field(default=None, repr=False, compare=False)
 
     @property
     def total(self) -> int:
@@ -104,51 +108,35 @@ def settings_to_dict(settings: AnalysisSettings) -> dict[str, Any]:
     }
 
 
-def build_snapshot(stored: StoredAccount, settings: AnalysisSettings) -> AwsAccountSnapshot:
-    """The detectors' view of a stored account."""
-    return AwsAccountSnapshot(
-        system=stored.system,
-        identities=stored.identities,
-        memberships=stored.memberships,
-        policies=stored.policies,
-        assignments=stored.assignments,
-        resources=stored.resources,
-        usages=stored.usages,
-        has_activity=stored.has_activity,
-        index=action_index(),
-        scp_levels=scp_levels_from(stored.scp_levels) or (),
-        settings=settings,
-        taken_at=stored.collected_at or settings.now,
-    )
-
-
 def load_snapshot(
-    engine: Engine, system_id: str, settings: AnalysisSettings | None = None
-) -> tuple[int, AwsAccountSnapshot]:
-    """(system primary key, snapshot) of one stored AWS account; NotFoundError when there is none."""
+    engine: Engine, system_id: str, settings: AnalysisSettings | None = None, cloud: Cloud = Cloud.AWS
+) -> tuple[int, SystemSnapshot]:
+    """(system primary key, snapshot) of one stored system; NotFoundError when there is none."""
     settings = settings or AnalysisSettings()
     with Session(engine) as session, collector_paused():
-        pk = _system_pk(session, system_id)
+        pk = _system_pk(session, system_id, cloud)
         stored = load_account(session, pk, usage_since=settings.window_start)
-    return pk, build_snapshot(stored, settings)
+        return pk, stored_snapshot(stored, settings)
 
 
-def _system_pk(session: Session, system_id: str) -> int:
+def _system_pk(session: Session, system_id: str, cloud: Cloud) -> int:
     pk = session.scalar(
         select(AuthorizationSystemRow.id).where(
-            AuthorizationSystemRow.cloud == Cloud.AWS.value, AuthorizationSystemRow.system_id == system_id
+            AuthorizationSystemRow.cloud == cloud.value, AuthorizationSystemRow.system_id == system_id
         )
     )
     if pk is None:
-        raise NotFoundError(f"no AWS account {system_id!r}")
+        source = plugin(cloud)
+        raise NotFoundError(f"no {source.label} {source.system_noun} {system_id!r}")
     return int(pk)
 
 
-def checked_counts(snapshot: AwsAccountSnapshot) -> dict[str, int]:
+def checked_counts(snapshot: SystemSnapshot) -> dict[str, int]:
     """How many subjects of each kind the analysis examined (the aggregated summaries' totalCount)."""
-    counts = dict.fromkeys((*CHECKED_KINDS.values(), "group", "accessKey"), 0)
+    counts = dict.fromkeys(("user", "role", "serverlessFunction", "computeInstance", "group", "accessKey"), 0)
     for subject in subjects(snapshot):
-        counts[CHECKED_KINDS[subject.kind]] += 1
+        kind = CHECKED_KINDS[subject.kind]
+        counts[kind] = counts.get(kind, 0) + 1
     for identity in snapshot.identities:
         if identity.kind is IdentityKind.GROUP:
             counts["group"] += 1
@@ -167,7 +155,7 @@ def _undecided(result: AnalysisResult) -> tuple[dict[str, str], list[str], set[s
     return dict(result.skipped), errors, untouched
 
 
-def _default_analyzer(snapshot: AwsAccountSnapshot) -> AnalysisResult:
+def _default_analyzer(snapshot: SystemSnapshot) -> AnalysisResult:
     from permscope.analytics.analyze import analyze
 
     return analyze(snapshot)
@@ -179,15 +167,17 @@ def analyze_system(
     settings: AnalysisSettings | None = None,
     *,
     analyzer: Analyzer | None = None,
+    cloud: Cloud = Cloud.AWS,
 ) -> AnalysisReport:
-    """Analyze one stored AWS account and record its findings with history (one transaction).
+    """Analyze one stored system and record its findings with history (one transaction).
 
-    Raises NotFoundError for an unknown account. `analyzer` replaces `analytics.analyze.analyze` (tests).
+    Raises NotFoundError for an unknown system. `analyzer` replaces `analytics.analyze.analyze` (tests). The
+    report keeps the snapshot it analyzed (`snapshot`), so a caller never loads it twice.
     """
     settings = settings or AnalysisSettings()
     started_at = datetime.now(UTC)
     started = time.perf_counter()
-    pk, snapshot = load_snapshot(engine, system_id, settings)
+    pk, snapshot = load_snapshot(engine, system_id, settings, cloud)
     result = (analyzer or _default_analyzer)(snapshot)
     skipped, errors, untouched = _undecided(result)
     findings = list(result.findings)
@@ -216,6 +206,7 @@ def analyze_system(
         errors=errors,
         pci_distribution=distribution,
         findings=findings,
+        snapshot=snapshot,
     )
 
 
@@ -267,7 +258,7 @@ def list_stored_findings(
 ) -> FindingListing:
     """Stored AWS findings, worst first; NotFoundError for an unknown account id."""
     with Session(engine) as session:
-        pks = [_system_pk(session, system_id) for system_id in system_ids] or None
+        pks = [_system_pk(session, system_id, Cloud.AWS) for system_id in system_ids] or None
         rows = list_findings(
             session,
             FindingQuery(types=types, system_pks=pks, status=status, min_pci=min_pci),

@@ -1,4 +1,9 @@
-"""Collection use cases: importing exported files and collecting live AWS accounts into the store."""
+"""Collection use cases: importing exported files and collecting systems live into the store, for any cloud.
+
+Each cloud reads and transforms (`CloudPlugin.read_files`, `CloudPlugin.collector`); this module loads the
+cloud's catalogue, ingests each system in its own transaction (`store.ingest`, the one write path) and computes
+its effective permissions. A system that fails is recorded as failed and never stops the others.
+"""
 
 from __future__ import annotations
 
@@ -6,42 +11,33 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws.collect.accounts import PARTS as AWS_COLLECTION_PARTS
-from permscope.clouds.aws.collect.accounts import AccountOutcome, collect_accounts
-from permscope.clouds.aws.collect.accounts import CollectOptions as AwsCollectOptions
-from permscope.clouds.aws.files.bundle import read_aws_files
-from permscope.clouds.aws.transform.bundle import transform_bundle
-from permscope.clouds.aws.transform.organization import organization_system
-from permscope.core.errors import PermscopeError
+from permscope.clouds.base import CollectedSystem, plugin
+from permscope.core.activity import ActivityReport
+from permscope.core.errors import CloudNotBuiltError
 from permscope.core.ids import Cloud
-from permscope.core.inventory import (
-    InventoryBatch,
-    batch_counts,
-)
+from permscope.core.inventory import InventoryBatch, batch_counts
 from permscope.store.collection_status import record_collection_failure
 from permscope.store.ingest import ingest
 from permscope.store.tables import AuthorizationSystemRow
-from permscope.workflows.activity import ActivityReport
+from permscope.workflows.activity import new_sink
 from permscope.workflows.catalog import ensure_catalog
-from permscope.workflows.collection_activity import (
-    AccountReach,
-    AwsActivityOptions,
-    import_collected_activity,
-)
 from permscope.workflows.effective import compute_effective
 
 __all__ = [
-    "AWS_COLLECTION_PARTS",
-    "AwsActivityOptions",
-    "AwsCollectOptions",
     "ImportReport",
+    "activity_options",
     "batch_counts",
+    "collect",
     "collect_aws",
+    "collect_options",
+    "collection_parts",
     "import_aws_files",
+    "import_files",
 ]
 log = logging.getLogger(__name__)
 
@@ -59,11 +55,11 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     status: str = "succeeded"  # or "failed": nothing of the system changed, `error` says why
     error: str | None = None
-    activity: ActivityReport | None = None  # CloudTrail read during a live collection, when asked for
+    activity: ActivityReport | None = None  # activity read during a live collection, when asked for
 
 
 def _keep_stored_name(engine: Engine, batch: InventoryBatch) -> None:
-    """An import without an account name keeps the name an earlier import gave the account."""
+    """An import without a system name keeps the name an earlier import gave the system."""
     with Session(engine) as session:
         name = session.scalar(
             select(AuthorizationSystemRow.name).where(
@@ -87,6 +83,49 @@ def _report(batch: InventoryBatch, run_id: int, changed: bool) -> ImportReport:
     )
 
 
+def import_files(
+    engine: Engine,
+    cloud: Cloud,
+    paths: Sequence[str | Path],
+    *,
+    system_name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ImportReport]:
+    """Import files a cloud's CLI wrote: one run per authorization system they hold.
+
+    Every file is read and transformed before anything is written, so a bad file (InputError) changes
+    nothing. Then the cloud's action catalogue is loaded if needed, and each system is ingested in its own
+    transaction (the run removes what the files no longer hold) and its effective permissions computed.
+    """
+    source = plugin(cloud)
+    found = source.read_files(paths, system_name=system_name, progress=progress)
+    shared = list(found.warnings)
+    noun = source.system_noun
+    if len(found.batches) > 1:
+        ids = [batch.system.system_id for batch in found.batches]
+        shared.insert(
+            0,
+            f"the export holds {len(ids)} {source.label} {noun}s ({', '.join(ids)}); "
+            "each is imported as its own authorization system",
+        )
+        if system_name:
+            shared.insert(
+                1, f"the {noun} name {system_name!r} is ignored: it applies only to a single-{noun} import"
+            )
+    explicit = system_name if len(found.batches) == 1 else None
+    for batch in found.batches:
+        batch.warnings = [*shared, *batch.warnings]
+    ensure_catalog(engine, cloud)
+    reports = []
+    for batch in found.batches:
+        if explicit is None and batch.system.name == batch.system.system_id:
+            _keep_stored_name(engine, batch)
+        result = ingest(engine, batch)
+        compute_effective(engine, batch.system.system_id, cloud=cloud)  # every identity's permissions
+        reports.append(_report(batch, result.run_id, result.changed))
+    return reports
+
+
 def import_aws_files(
     engine: Engine,
     paths: Sequence[str | Path],
@@ -94,130 +133,133 @@ def import_aws_files(
     account_name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[ImportReport]:
-    """Import files the AWS CLI wrote: one run per AWS account they hold.
-
-    Besides `aws iam get-account-authorization-details` exports (required for every account), the files
-    may hold the credential report, access keys, identity providers, Access Advisor reports, organization
-    and Identity Center outputs and resource outputs; each file's kind is recognised by its content (see
-    `clouds.aws.files.bundle`). Every file is read and transformed before anything is written, so a
-    bad file (InputError) changes nothing. Then the AWS action catalogue is loaded if needed, and each
-    account is ingested in its own transaction (the run removes what the files no longer hold).
-    """
-    source = "file:" + ",".join(str(p) for p in paths)
-    found = read_aws_files(paths, progress=progress)
-    shared = list(found.warnings)
-    if len(found.bundles) > 1:
-        ids = [str(bundle["account_id"]) for bundle in found.bundles]
-        shared.insert(
-            0,
-            f"the export holds {len(ids)} AWS accounts ({', '.join(ids)}); "
-            "each is imported as its own authorization system",
-        )
-        if account_name:
-            shared.insert(
-                1, f"the account name {account_name!r} is ignored: it applies only to a single-account import"
-            )
-    explicit = account_name if len(found.bundles) == 1 else None
-    batches = []
-    for bundle in found.bundles:
-        batch = transform_bundle(bundle, source=source, account_name=explicit)
-        batch.warnings = [*shared, *batch.warnings]
-        batches.append(batch)
-    ensure_catalog(engine, Cloud.AWS)
-    reports = []
-    for batch in batches:
-        if explicit is None and batch.system.name == batch.system.system_id:
-            _keep_stored_name(engine, batch)
-        result = ingest(engine, batch)
-        compute_effective(engine, batch.system.system_id)  # every identity's effective permissions
-        reports.append(_report(batch, result.run_id, result.changed))
-    return reports
+    """`import_files` for AWS: `aws iam get-account-authorization-details` exports (required for every
+    account) and the other AWS CLI outputs (credential report, access keys, identity providers, Access
+    Advisor, organization, Identity Center, resources), each file's kind recognised by its content."""
+    return import_files(engine, Cloud.AWS, paths, system_name=account_name, progress=progress)
 
 
-def _failed_report(engine: Engine, outcome: AccountOutcome, error: str, *, record_run: bool) -> ImportReport:
-    """Record an account the collection could not read or store; its stored inventory stays as it was."""
-    system = organization_system(outcome.account_id, outcome.organization, outcome.name)
+def collection_parts(cloud: Cloud) -> tuple[str, ...]:
+    """What a live collection of the cloud can read (the `--skip` choices)."""
+    collector = plugin(cloud).collector
+    if collector is None:
+        raise CloudNotBuiltError(cloud.value, "live collection")
+    return collector.parts
+
+
+def collect_options(cloud: Cloud, **values: Any) -> Any:
+    """The cloud's collection options from the command line's values."""
+    collector = plugin(cloud).collector
+    if collector is None:
+        raise CloudNotBuiltError(cloud.value, "live collection")
+    return collector.options(**values)
+
+
+def activity_options(cloud: Cloud, **values: Any) -> Any:
+    """What activity to read right after a live collection of the cloud."""
+    readers = plugin(cloud).activity
+    if readers is None:
+        raise CloudNotBuiltError(cloud.value, "activity import")
+    return readers.collected_options(**values)
+
+
+def _failed_report(engine: Engine, found: CollectedSystem, error: str, *, record_run: bool) -> ImportReport:
+    """Record a system the collection could not read or store; its stored inventory stays as it was."""
+    system = found.system
     if system.name == system.system_id:
-        _keep_stored_name(engine, InventoryBatch(system=system, source=outcome.source))
-    record_collection_failure(
-        engine, system, outcome.source, outcome.started_at, error, record_run=record_run
-    )
+        _keep_stored_name(engine, InventoryBatch(system=system, source=found.source))
+    record_collection_failure(engine, system, found.source, found.started_at, error, record_run=record_run)
     return ImportReport(
-        cloud=Cloud.AWS,
-        system_id=outcome.account_id,
+        cloud=system.cloud,
+        system_id=system.system_id,
         name=system.name,
         run_id=0,
         counts={},
         changed=False,
-        warnings=list(outcome.warnings),
+        warnings=list(found.warnings),
         status="failed",
         error=error,
     )
 
 
-def collect_aws(
+def collect(
     engine: Engine,
-    options: AwsCollectOptions,
+    cloud: Cloud,
+    options: Any,
     *,
-    activity: AwsActivityOptions | None = None,
+    activity: Any | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[ImportReport]:
-    """Collect AWS accounts live (see `clouds.aws.collect.accounts`) and ingest each as soon as it is read.
+    """Collect a cloud's systems live (the cloud's collector) and ingest each as soon as it is read.
 
-    One account failing — its role cannot be assumed, a read outlived its retries, its data cannot be
-    transformed or stored — is recorded on that system (collection status offline, a failed run with the
-    error) and never stops the others. `progress(done, total)` counts accounts. Reports are in account order.
-    With `activity`, once every account's inventory is stored, their CloudTrail activity (trail buckets,
-    LookupEvents) is imported into usage (see `workflows.collection_activity`); its failures are warnings on
-    the account's report.
+    One system failing — its credentials refused, a read outlived its retries, its data cannot be transformed
+    or stored — is recorded on that system (collection status offline, a failed run with the error) and never
+    stops the others. `progress(done, total)` counts systems. Reports are in system order. With `activity`
+    (the cloud's `activity_options`), once every system's inventory is stored, their activity is imported into
+    usage; its failures are warnings on the system's report.
     """
-    ensure_catalog(engine, Cloud.AWS)
+    collector = plugin(cloud).collector
+    if collector is None:
+        raise CloudNotBuiltError(cloud.value, "live collection")
+    ensure_catalog(engine, cloud)
     reports: list[ImportReport] = []
-    reach: list[AccountReach] = []
+    reaches: list[tuple[str, Any]] = []
     total = 0
 
-    def started(accounts: list[str]) -> None:
+    def started(systems: list[str]) -> None:
         nonlocal total
-        total = len(accounts)
+        total = len(systems)
         if progress is not None:
             progress(0, total)
 
-    for outcome in collect_accounts(options, on_start=started):
-        reports.append(_store_outcome(engine, outcome))
-        if activity is not None and activity.wanted:
-            reach.append(AccountReach.of(outcome))  # not the bundle: memory stays per account
+    wanted = activity is not None and bool(getattr(activity, "wanted", True))
+    for found in collector.collect(options, started):
+        reports.append(_store(engine, cloud, found))
+        if wanted:
+            reaches.append((found.system.system_id, found.reach))  # not the batch: memory stays per system
         if progress is not None:
             progress(len(reports), total)
     reports.sort(key=lambda report: report.system_id)
-    if activity is not None and activity.wanted:
-        by_account = {report.system_id: report for report in reports}
-        reach.sort(key=lambda account: account.account_id)
-        found = import_collected_activity(
-            engine,
+    if wanted:
+        readers = plugin(cloud).activity
+        if readers is None:
+            raise CloudNotBuiltError(cloud.value, "activity import")
+        by_system = {report.system_id: report for report in reports}
+        reaches.sort(key=lambda reach: reach[0])
+        found_activity = readers.import_collected(
+            lambda: new_sink(engine, cloud),
             activity,
-            reach,
-            regions=options.regions,
-            warn=lambda account, message: by_account[account].warnings.append(message),
+            [reach for _system, reach in reaches],
+            regions=getattr(options, "regions", None),
+            warn=lambda system, message: by_system[system].warnings.append(message),
         )
-        for account, activity_report in found.items():
-            by_account[account].activity = activity_report
+        for system_id, activity_report in found_activity.items():
+            by_system[system_id].activity = activity_report
     return reports
 
 
-def _store_outcome(engine: Engine, outcome: AccountOutcome) -> ImportReport:
-    if outcome.bundle is None:
-        return _failed_report(engine, outcome, outcome.error or "not collected", record_run=True)
-    try:
-        batch = transform_bundle(outcome.bundle, source=outcome.source, account_name=outcome.name)
-    except PermscopeError as exc:
-        return _failed_report(engine, outcome, f"{type(exc).__name__}: {exc}", record_run=True)
-    batch.warnings = [*outcome.warnings, *batch.warnings]
+def collect_aws(
+    engine: Engine,
+    options: Any,
+    *,
+    activity: Any | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ImportReport]:
+    """`collect` for AWS: the organization's accounts through an assumed role (the AWS plugin's collector),
+    and `--cloudtrail-s3` / `--lookup-events` activity."""
+    return collect(engine, Cloud.AWS, options, activity=activity, progress=progress)
+
+
+def _store(engine: Engine, cloud: Cloud, found: CollectedSystem) -> ImportReport:
+    batch = found.batch
+    if batch is None:
+        return _failed_report(engine, found, found.error or "not collected", record_run=True)
     if batch.system.name == batch.system.system_id:
         _keep_stored_name(engine, batch)
     try:
         result = ingest(engine, batch)
-    except Exception as exc:  # ingest recorded the failed run; the other accounts go on
-        log.warning("account %s not stored: %s", outcome.account_id, exc)
-        return _failed_report(engine, outcome, f"{type(exc).__name__}: {exc}", record_run=False)
-    compute_effective(engine, batch.system.system_id)  # with the organization's SCPs it stored
+    except Exception as exc:  # ingest recorded the failed run; the other systems go on
+        log.warning("%s %s not stored: %s", cloud.value, batch.system.system_id, exc)
+        return _failed_report(engine, found, f"{type(exc).__name__}: {exc}", record_run=False)
+    compute_effective(engine, batch.system.system_id, cloud=cloud)  # with the organization data it stored
     return _report(batch, result.run_id, result.changed)

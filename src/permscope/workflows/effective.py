@@ -1,10 +1,11 @@
-"""Effective permissions of an AWS account's identities: compute and store them, explain one identity.
+"""Effective permissions of a system's identities: compute and store them, explain one identity, read them back.
 
-`compute_effective` recomputes every user, group and role of one account from the stored inventory and
-replaces the stored results in one transaction (a failure keeps the previous ones); `import_aws_files`
-calls it after each account it imports. `identity_permissions` explains one identity action by action;
-`stored_permissions` lists what was stored for one identity without recomputing.
-The rules (statuses, partial denies, SCPs) are documented in `permscope.clouds.aws.effective.compute`.
+`compute_effective` recomputes every evaluated identity of one system (AWS: users, groups and roles) from the
+stored inventory with its cloud's evaluator (`CloudPlugin.evaluator`) and replaces the stored results in one
+transaction (a failure keeps the previous ones); imports and collections call it after each system they store.
+`identity_permissions` explains one identity action by action; `stored_permissions` lists what was stored for
+one identity without recomputing; `stored_results` decodes every stored result for analysis (no recomputing).
+The rules of each cloud are documented in its cloud package (for AWS: its effective-permissions `combine` module).
 """
 
 from __future__ import annotations
@@ -19,75 +20,81 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws.catalog.index import installed_action_index
-from permscope.clouds.aws.effective.account import (
-    AccountEvaluator,
-    AccountInventory,
-    PolicyRecord,
-    PrincipalRecord,
-    ScpLevel,
+from permscope.clouds.base import (
+    EvaluatedIdentity,
+    OrganizationLevels,
+    PermissionEvaluator,
+    PermissionInventory,
+    plugin,
 )
-from permscope.clouds.aws.effective.scp_levels import parse_scp_levels
 from permscope.core.bitsets import encode_actions, indexes_of, pack, unpack
 from permscope.core.catalog import ActionIndex
 from permscope.core.errors import ConfigurationError, NotFoundError
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
-from permscope.core.inventory import IdentityKind
+from permscope.core.inventory import AuthorizationSystem
 from permscope.core.permissions import (
     ActionVerdict,
     EffectivePermissions,
     GrantStatus,
     PermissionCounts,
+    PrincipalResult,
     Reason,
     ScopedClause,
 )
 from permscope.store.effective import (
     PermissionInputs,
     StoredCounts,
+    StoredEffective,
     find_effective_permissions,
     last_run,
     load_permission_inputs,
     permission_counts,
     record_seconds,
     replace_effective_permissions,
-    stored_scp_levels,
+    stored_organization_policies,
     system_pk,
 )
-
-PRINCIPAL_KINDS = (IdentityKind.USER.value, IdentityKind.GROUP.value, IdentityKind.ROLE.value)
-
-
-action_index = installed_action_index  # the bitset view of the installed AWS catalogue, built once
+from permscope.store.tables import AuthorizationSystemRow
 
 
-def _system_pk(session: Session, system_id: str) -> int:
-    found = system_pk(session, Cloud.AWS.value, system_id)
+def action_index(cloud: Cloud = Cloud.AWS) -> ActionIndex:
+    """The bitset index of a cloud's installed catalogue (built once per process)."""
+    return plugin(cloud).action_index()
+
+
+def _system_pk(session: Session, system_id: str, cloud: Cloud) -> int:
+    found = system_pk(session, cloud.value, system_id)
     if found is None:
-        raise NotFoundError(f"no AWS account {system_id!r}")
+        raise NotFoundError(f"no {plugin(cloud).label} {plugin(cloud).system_noun} {system_id!r}")
     return found
 
 
-def _inventory(inputs: PermissionInputs) -> AccountInventory:
-    return AccountInventory(
-        principals=[
-            PrincipalRecord(
-                external_id=identity.external_id,
-                kind=identity.kind,
-                service_linked=identity.kind == IdentityKind.ROLE.value and identity.managed_by_cloud,
-            )
+def _inputs(
+    session: Session, pk: int, cloud: Cloud, external_ids: Sequence[str] | None = None
+) -> PermissionInputs:
+    scope = plugin(cloud).permission_scope
+    return load_permission_inputs(
+        session, pk, scope.identity_kinds, scope.policy_kinds, scope.relations, external_ids
+    )
+
+
+def _inventory(inputs: PermissionInputs) -> PermissionInventory:
+    return PermissionInventory(
+        identities=[
+            EvaluatedIdentity(identity.external_id, identity.kind, identity.managed_by_cloud)
             for identity in inputs.identities
         ],
-        policies={
-            policy_id: PolicyRecord(policy_id, name, document)
-            for policy_id, (name, document) in inputs.policies.items()
-        },
+        policies=dict(inputs.policies),
         assignments=inputs.assignments,
         groups_of=inputs.groups_of,
     )
 
 
-scp_levels_from = parse_scp_levels  # the conformance-case shape, read by `clouds.aws.effective.scp_levels`
+def _evaluator(
+    cloud: Cloud, inputs: PermissionInputs, index: ActionIndex, levels: OrganizationLevels | None
+) -> PermissionEvaluator:
+    return plugin(cloud).evaluator(_inventory(inputs), index, levels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,40 +187,43 @@ class _RowEncoder:
 
 
 def compute_effective(
-    engine: Engine, system_id: str, *, scp_levels: Sequence[Mapping[str, Any]] | None = None
+    engine: Engine,
+    system_id: str,
+    *,
+    cloud: Cloud = Cloud.AWS,
+    organization: Sequence[Mapping[str, Any]] | None = None,
 ) -> EffectiveReport:
-    """Recompute and store the effective permissions of every user, group and role of one AWS account.
+    """Recompute and store the effective permissions of every evaluated identity of one system.
 
-    `scp_levels` (root first, the conformance-case shape) applies the organization's SCPs; `[]` says the
-    account is in no organization or is its management account (SCPs do not apply); None reads them from
-    the organization data collection stored for the account (`store.effective.stored_scp_levels`), and
-    without such data reuses the levels the previous computation was given (none when there was none). Reads in one session,
-    computes in memory, writes in one transaction: a failure leaves the previous results.
+    `organization` (root first, in the cloud's shape: AWS's SCP levels as the conformance cases write them)
+    applies the organization's policies; `[]` says none apply (AWS: no organization, or its management
+    account); None derives them from the organization data collection stored for the system
+    (`CloudPlugin.organization_levels`), and without such data reuses the levels the previous computation
+    was given (none when there was none). Reads in one session, computes in memory, writes in one
+    transaction: a failure leaves the previous results.
     """
     started = time.perf_counter()
-    index = action_index()
+    index = action_index(cloud)
     with Session(engine) as session:
-        pk = _system_pk(session, system_id)
-        inputs = load_permission_inputs(session, pk, PRINCIPAL_KINDS)
+        pk = _system_pk(session, system_id, cloud)
+        inputs = _inputs(session, pk, cloud)
         previous = last_run(session, pk)
-        collected = stored_scp_levels(session, pk) if scp_levels is None else None
-    raw_levels: Sequence[Mapping[str, Any]] | None = scp_levels
-    if raw_levels is None:
-        raw_levels = collected
-    if raw_levels is None and previous is not None:
-        raw_levels = previous.scp_levels
-    levels = scp_levels_from(raw_levels)
+        levels = organization
+        if levels is None:
+            levels = organization_levels(session, pk, cloud, previous.scp_levels if previous else None)
     with collector_paused():
-        rows, evaluator, problems = _evaluate_all(inputs, index, levels)
+        evaluator = _evaluator(cloud, inputs, index, levels)
+        rows, problems = _evaluate_all(evaluator, inputs, index)
+        statistics = evaluator.statistics()
         report = EffectiveReport(
             system_id=system_id,
             identities=len(rows),
             seconds=0.0,
             catalog_version=index.version,
-            distinct_policies=len(evaluator.compiler),
-            distinct_combinations=evaluator.distinct_combinations,
+            distinct_policies=int(statistics.get("distinctPolicies", 0)),
+            distinct_combinations=int(statistics.get("distinctCombinations", 0)),
             scp_levels=None if levels is None else len(levels),
-            unknown_actions=evaluator.unknown_actions(),
+            unknown_actions=dict(statistics.get("unknownActions", {})),
             problems=problems,
         )
         with Session(engine) as session, session.begin():
@@ -230,18 +240,33 @@ def compute_effective(
                     "distinct_combinations": report.distinct_combinations,
                     "unknown_actions": report.unknown_actions,
                     "problems": report.problems,
-                    "scp_levels": None if levels is None else [level.to_dict() for level in levels],
+                    "scp_levels": None if levels is None else [dict(level) for level in levels],
                 },
             )
             record_seconds(session, pk, time.perf_counter() - started)  # the rows are written by now
     return replace(report, seconds=time.perf_counter() - started)
 
 
+def organization_levels(
+    session: Session, pk: int, cloud: Cloud, previous: Sequence[Mapping[str, Any]] | None
+) -> list[dict[str, Any]] | None:
+    """The organization policy levels above a stored system: derived from the organization data collection
+    stored (the cloud's rule), else those the previous computation used, else None (unknown)."""
+    row = session.get(AuthorizationSystemRow, pk)
+    if row is None:
+        return None
+    system = AuthorizationSystem(cloud=cloud, system_id=row.system_id, name=row.name,
+                                 attributes=dict(row.attributes or {}))  # fmt: skip
+    found = plugin(cloud).organization_levels(system, stored_organization_policies(session, pk))
+    if found is None and previous is not None:
+        return [dict(level) for level in previous]
+    return None if found is None else list(found)
+
+
 def _evaluate_all(
-    inputs: PermissionInputs, index: ActionIndex, levels: Sequence[ScpLevel] | None
-) -> tuple[list[dict[str, Any]], AccountEvaluator, list[str]]:
-    """The stored rows of every identity, the evaluator (for its statistics) and the problems met."""
-    evaluator = AccountEvaluator(_inventory(inputs), index, levels or ())
+    evaluator: PermissionEvaluator, inputs: PermissionInputs, index: ActionIndex
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The stored rows of every identity and the problems met."""
     rows: list[dict[str, Any]] = []
     # equal results (one object per policy combination) with equal problems are serialized once
     shared: dict[tuple[int, tuple[str, ...]], dict[str, Any]] = {}
@@ -259,13 +284,13 @@ def _evaluate_all(
         rows.append(
             {"identity_external_id": identity.external_id, "catalog_version": index.version, **columns}
         )
-    return rows, evaluator, list(problems)
+    return rows, list(problems)
 
 
-def effective_counts(engine: Engine, system_id: str) -> dict[str, StoredCounts]:
-    """The stored counts of every identity of an AWS account, by external id (empty before a computation)."""
+def effective_counts(engine: Engine, system_id: str, cloud: Cloud = Cloud.AWS) -> dict[str, StoredCounts]:
+    """The stored counts of every identity of a system, by external id (empty before a computation)."""
     with Session(engine) as session:
-        return permission_counts(session, _system_pk(session, system_id))
+        return permission_counts(session, _system_pk(session, system_id, cloud))
 
 
 # -- one identity --------------------------------------------------------------------------------------------
@@ -397,25 +422,34 @@ def _action_permission(index: ActionIndex, verdict: ActionVerdict) -> ActionPerm
 
 
 def identity_permissions(
-    engine: Engine, system_id: str, external_id: str, *, services: Sequence[str] | None = None
+    engine: Engine,
+    system_id: str,
+    external_id: str,
+    *,
+    services: Sequence[str] | None = None,
+    cloud: Cloud = Cloud.AWS,
 ) -> IdentityPermissions:
-    """Explain one user, group or role of an AWS account from the stored inventory, action by action.
+    """Explain one evaluated identity (AWS: user, group or role) from the stored inventory, action by action.
 
     Every action an identity policy allows is listed (granted or not in the end), grouped by service, with
     the statements that allow, limit or deny it and the layers (boundary, SCP levels) that do not allow
-    it. The SCP levels are those of the account's last `compute_effective`. `services` keeps only those
-    service prefixes. Raises NotFoundError for an unknown account or identity.
+    it. The organization levels are those of the system's last `compute_effective`. `services` keeps only
+    those service prefixes. Raises NotFoundError for an unknown system or identity.
     """
-    index = action_index()
+    index = action_index(cloud)
+    source = plugin(cloud)
     with Session(engine) as session:
-        pk = _system_pk(session, system_id)
-        inputs = load_permission_inputs(session, pk, PRINCIPAL_KINDS, [external_id])
+        pk = _system_pk(session, system_id, cloud)
+        inputs = _inputs(session, pk, cloud, [external_id])
         previous = last_run(session, pk)
     if not inputs.identities:
-        raise NotFoundError(f"no user, group or role {external_id!r} in AWS account {system_id!r}")
+        kinds = ", ".join(source.permission_scope.identity_kinds)
+        raise NotFoundError(
+            f"no identity ({kinds}) {external_id!r} in {source.label} {source.system_noun} {system_id!r}"
+        )
     identity = inputs.identities[0]
-    levels = scp_levels_from(previous.scp_levels if previous is not None else None)
-    evaluator = AccountEvaluator(_inventory(inputs), index, levels or ())
+    levels = previous.scp_levels if previous is not None else None
+    evaluator = _evaluator(cloud, inputs, index, levels)
     result = evaluator.evaluate(external_id)
     verdicts = evaluator.explain(external_id)
     wanted = {service.lower() for service in services} if services is not None else None
@@ -438,7 +472,11 @@ def identity_permissions(
         )
         for service, actions in sorted(by_service.items())
     )
-    principal = evaluator.principal(external_id)
+    unknown = dict.fromkeys(
+        pattern
+        for patterns in evaluator.statistics().get("unknownActions", {}).values()
+        for pattern in patterns
+    )
     return IdentityPermissions(
         system_id=system_id,
         external_id=external_id,
@@ -449,7 +487,7 @@ def identity_permissions(
         counts=result.permissions.counts(index),
         not_granted=not_granted,
         services=grouped,
-        unknown_actions=tuple(principal.unknown_actions()),
+        unknown_actions=tuple(unknown),
         problems=result.problems,
     )
 
@@ -496,24 +534,27 @@ class StoredPermissions:
         }
 
 
-def stored_permissions(engine: Engine, system_id: str, external_id: str) -> StoredPermissions:
+def stored_permissions(
+    engine: Engine, system_id: str, external_id: str, cloud: Cloud = Cloud.AWS
+) -> StoredPermissions:
     """What the last `compute_effective` stored for one identity, decoded with the installed catalogue.
 
     Raises NotFoundError when nothing is stored for it, ConfigurationError when the stored bitsets refer
     to another catalogue version than the installed one (recompute the account).
     """
-    index = action_index()
+    index = action_index(cloud)
+    source = plugin(cloud)
+    where = f"{source.label} {source.system_noun} {system_id!r}"
     with Session(engine) as session:
-        row = find_effective_permissions(session, _system_pk(session, system_id), external_id)
+        row = find_effective_permissions(session, _system_pk(session, system_id, cloud), external_id)
         if row is None:
-            raise NotFoundError(
-                f"no effective permissions stored for {external_id!r} in AWS account {system_id!r}"
-            )
+            raise NotFoundError(f"no effective permissions stored for {external_id!r} in {where}")
         if row.catalog_version != index.version:
             raise ConfigurationError(
-                f"the effective permissions of AWS account {system_id!r} were computed with action catalogue "
+                f"the effective permissions of {where} were computed with action catalogue "
                 f"{row.catalog_version}, the installed one is {index.version}: recompute them by importing or "
-                "collecting the account again (`permscope import aws ...` or `permscope collect aws ...`)"
+                f"collecting the {source.system_noun} again (`permscope import {cloud.value} ...` or "
+                f"`permscope collect {cloud.value} ...`)"
             )
         bitsets = (
             (GrantStatus.ALL_RESOURCES, unpack(row.all_resources_actions)),
@@ -542,3 +583,34 @@ def stored_permissions(engine: Engine, system_id: str, external_id: str) -> Stor
             )
     actions.sort(key=lambda a: a.action.lower())
     return StoredPermissions(external_id, index.version, counts, tuple(actions), clauses, problems)
+
+
+def stored_result(row: StoredEffective) -> PrincipalResult:
+    """One identity's stored effective permissions as the evaluator returned them (the bitsets, the clauses
+    that shape them, the problems)."""
+    details = decode_details(row.details)
+    return PrincipalResult(
+        EffectivePermissions(
+            unpack(row.all_resources),
+            unpack(row.specific_resources),
+            unpack(row.conditional),
+            tuple(ScopedClause.from_dict(entry) for entry in details["scopedClauses"]),
+        ),
+        tuple(details["problems"]),
+    )
+
+
+def stored_results(rows: Sequence[StoredEffective], index: ActionIndex) -> dict[str, PrincipalResult] | None:
+    """Every stored result by identity, None when any was computed with another catalogue version than
+    `index` (the stored bitsets would then name other actions: the caller recomputes)."""
+    if any(row.catalog_version != index.version for row in rows):
+        return None
+    shared: dict[tuple[bytes, bytes, bytes, bytes], PrincipalResult] = {}  # equal rows decode to one object
+    found: dict[str, PrincipalResult] = {}
+    for row in rows:
+        key = (row.all_resources, row.specific_resources, row.conditional, row.details)
+        result = shared.get(key)
+        if result is None:
+            result = shared[key] = stored_result(row)
+        found[row.external_id] = result
+    return found

@@ -1,32 +1,41 @@
-"""Questions about identities that combine stored inventory with a cloud's rules (e.g. assumable roles)."""
+"""Questions about identities that combine the stored inventory with a cloud's engine (e.g. assumable roles)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws.engine.trust import account_of, principal_can_assume
+from permscope.clouds.base import plugin
 from permscope.core.errors import NotFoundError
+from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
-from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind
-from permscope.store.tables import AssignmentRow, AuthorizationSystemRow, IdentityRow, PolicyRow
+from permscope.core.inventory import IdentityKind
+from permscope.core.snapshot import AnalysisSettings
+from permscope.store.snapshot import load_account
+from permscope.store.tables import AuthorizationSystemRow, IdentityRow
+from permscope.workflows.snapshots import stored_snapshot
 
 
-def assumable_roles(engine: Engine, system_id: str, user_external_id: str) -> list[str]:
-    """External ids (ARNs) of the roles of an AWS account whose trust policy lets the user assume them, sorted.
+def assumable_roles(
+    engine: Engine, system_id: str, user_external_id: str, cloud: Cloud = Cloud.AWS
+) -> list[str]:
+    """External ids of the roles of a system the user may assume (act as), sorted.
 
-    Reads the stored TRUST policies; see `clouds.aws.engine.trust.principal_can_assume` for what is (and is not
-    yet) evaluated. Raises NotFoundError when the account or the user is not in the store.
+    Each role is decided by the cloud's engine (`CloudPlugin.assumable`; AWS: sts:AssumeRole on the role with
+    the user's identity policies, its groups', its boundary, the SCPs and the role's trust policy, conditions
+    on what is known of the user decided, a role assumable only under a condition permscope cannot decide,
+    such as MFA, listed). Raises NotFoundError when the system or the user is not in the store.
     """
-    with Session(engine) as session:
+    source = plugin(cloud)
+    with Session(engine) as session, collector_paused():
         system_pk = session.scalar(
             select(AuthorizationSystemRow.id).where(
-                AuthorizationSystemRow.cloud == Cloud.AWS.value,
+                AuthorizationSystemRow.cloud == cloud.value,
                 AuthorizationSystemRow.system_id == system_id,
             )
         )
         if system_pk is None:
-            raise NotFoundError(f"no AWS account {system_id!r}")
+            raise NotFoundError(f"no {source.label} {source.system_noun} {system_id!r}")
         user = session.scalar(
             select(IdentityRow.id).where(
                 IdentityRow.system_pk == system_pk,
@@ -35,37 +44,23 @@ def assumable_roles(engine: Engine, system_id: str, user_external_id: str) -> li
             )
         )
         if user is None:
-            raise NotFoundError(f"no user {user_external_id!r} in AWS account {system_id!r}")
-        query = (
-            select(AssignmentRow.identity_external_id, PolicyRow.document)
-            .join(
-                PolicyRow,
-                (PolicyRow.system_pk == AssignmentRow.system_pk)
-                & (PolicyRow.external_id == AssignmentRow.policy_external_id),
+            raise NotFoundError(
+                f"no user {user_external_id!r} in {source.label} {source.system_noun} {system_id!r}"
             )
-            .where(
-                AssignmentRow.system_pk == system_pk,
-                AssignmentRow.relation == AssignmentRelation.TRUST.value,
-                PolicyRow.kind == PolicyKind.TRUST.value,
-            )
-        )
-        rows = session.execute(query).all()
-    account = account_of(user_external_id) or system_id
-    return sorted(
-        {role for role, document in rows if principal_can_assume(document, user_external_id, account)}
-    )
+        stored = load_account(session, system_pk, inventory_only=True)
+    snapshot = stored_snapshot(stored, AnalysisSettings())
+    return source.assumable(snapshot, user_external_id)
 
 
-def aws_account_of(external_id: str, system_id: str | None = None) -> str:
-    """The AWS account to look an identity up in: `system_id` when given, else the account field of its ARN.
-
-    Raises NotFoundError when neither names an account (e.g. a bare name without --system).
-    """
+def system_of_identity(external_id: str, system_id: str | None = None, cloud: Cloud = Cloud.AWS) -> str:
+    """The system to look an identity up in: `system_id` when given, else the one its id names (an ARN's
+    account). Raises NotFoundError when neither names one (e.g. a bare name without --system)."""
     if system_id:
         return system_id
-    account = account_of(external_id)
-    if not account:
+    found = plugin(cloud).system_of(external_id)
+    if not found:
+        noun = plugin(cloud).system_noun
         raise NotFoundError(
-            f"{external_id!r} is not an ARN with an account id: name the account with --system"
+            f"{external_id!r} names no {noun} (an ARN with an {noun} id): name the {noun} with --system"
         )
-    return account
+    return found

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws.engine.matching import glob_contains
 from permscope.core.errors import InputError
+from permscope.core.globs import glob_contains
 from permscope.core.ids import Cloud
 from permscope.core.requests import AwsPolicyGrant, AwsStatementsGrant, RequestSpec
 from permscope.store.requests import ANY, all_rules, enabled_rules

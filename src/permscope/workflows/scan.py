@@ -1,9 +1,9 @@
 """`permscope scan`: analyze exported files without a database and gather what the summary and report show.
 
-The files are read and transformed exactly as `permscope import aws` does (same recognition of file kinds, same
-errors naming the file), but nothing is written: each account's `InventoryBatch` becomes an `AwsAccountSnapshot`
-directly (the analytics layer never needed the store), its effective permissions are computed in memory and the
-registered detectors run on it. Skipping the database is what keeps a scan of 17,500 identities within seconds:
+The files are read and transformed exactly as `permscope import aws` does (the cloud's `read_files`: same
+recognition of file kinds, same errors naming the file), but nothing is written: each system's `InventoryBatch`
+becomes a `SystemSnapshot` directly (the analytics layer never needed the store), its effective permissions are
+computed in memory and the registered detectors run on it. Skipping the database is what keeps a scan of 17,500 identities within seconds:
 a fresh store costs the schema migrations, the 20,000-action catalogue and every row written and read back.
 With `database_url`, the files are instead imported into that store and analyzed there (`analyze_system`), so the
 findings persist with their history.
@@ -20,23 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from permscope.analytics.analyze import analyze
-from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
-from permscope.analytics.pci import pci_distribution
+from permscope.analytics.pci import pci_distribution, pci_of
 from permscope.analytics.registry import DETECTORS
 from permscope.analytics.subjects import permissions as subject_permissions
 from permscope.analytics.subjects import subjects
-from permscope.clouds.aws.catalog.index import installed_action_index as action_index
-from permscope.clouds.aws.effective.scp_levels import parse_scp_levels
-from permscope.clouds.aws.files.bundle import read_aws_files
-from permscope.clouds.aws.transform.bundle import transform_bundle
-from permscope.core.activity import activity_known
+from permscope.clouds.base import plugin
 from permscope.core.catalog import ActionIndex
 from permscope.core.findings import Finding, FindingSubject, PciScore, Severity
 from permscope.core.gc_pause import collector_paused
-from permscope.core.inventory import InventoryBatch, PolicyKind, batch_counts
-from permscope.core.organization import scp_levels
+from permscope.core.ids import Cloud
+from permscope.core.inventory import batch_counts
 from permscope.core.permissions import EffectivePermissions
+from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.workflows.finding_json import WireContext, finding_to_wire
+from permscope.workflows.snapshots import batch_snapshot
 
 DETAILED = 1000  # flagged identities whose grants are counted by service (the report's full sections)
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
@@ -148,38 +145,6 @@ class _Timer:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
-def scp_levels_of(batch: InventoryBatch) -> list[dict[str, Any]] | None:
-    """The SCP levels above an imported account (the store's rule, `core.organization`, on the batch)."""
-    organization = {p.external_id: p for p in batch.policies if p.kind is PolicyKind.ORGANIZATION}
-    attached = (
-        (a.scope, policy.name, policy.document, policy.attributes)
-        for a in batch.assignments
-        if (policy := organization.get(a.policy_external_id)) is not None
-    )
-    return scp_levels(batch.system.attributes, attached)
-
-
-def snapshot_of(batch: InventoryBatch, index: ActionIndex, settings: AnalysisSettings) -> AwsAccountSnapshot:
-    """The analysis snapshot of one imported account, built from the batch without a store."""
-    levels = parse_scp_levels(scp_levels_of(batch))
-    start = settings.window_start
-    usages = [usage for usage in batch.usages or () if usage.last_seen >= start]
-    return AwsAccountSnapshot(
-        system=batch.system,
-        identities=batch.identities,
-        memberships=batch.memberships,
-        policies=batch.policies,
-        assignments=batch.assignments,
-        resources=batch.resources,
-        usages=usages,
-        has_activity=activity_known(batch.identities, usage_recorded=bool(batch.usages)),
-        index=index,
-        scp_levels=levels or (),
-        settings=settings,
-        taken_at=settings.now,
-    )
-
-
 class _ServiceCounter:
     """Granted actions per service of an effective-permissions set; equal sets (one per policy combination,
     shared by identities) are counted once."""
@@ -205,7 +170,7 @@ class _ServiceCounter:
         return found
 
 
-def _view(snapshot: AwsAccountSnapshot, external_id: str, name: str, kind: str) -> IdentityView:
+def _view(snapshot: SystemSnapshot, external_id: str, name: str, kind: str) -> IdentityView:
     """The view of one identity; its grants by service are counted later, only where the report shows them."""
     permissions = subject_permissions(snapshot, external_id)  # the root user holds everything
     granted = permissions.granted if permissions is not None else 0
@@ -214,7 +179,7 @@ def _view(snapshot: AwsAccountSnapshot, external_id: str, name: str, kind: str) 
         external_id=external_id,
         display_name=name,
         kind=kind,
-        pci=snapshot.pci(external_id),
+        pci=pci_of(snapshot, external_id),
         granted=granted.bit_count(),
         high_severity=(granted & snapshot.index.high_severity).bit_count(),
         services=None,
@@ -222,7 +187,7 @@ def _view(snapshot: AwsAccountSnapshot, external_id: str, name: str, kind: str) 
     )
 
 
-def _count_services(views: Iterable[IdentityView], snapshots: Mapping[str, AwsAccountSnapshot]) -> None:
+def _count_services(views: Iterable[IdentityView], snapshots: Mapping[str, SystemSnapshot]) -> None:
     """Fill in the grants by service of these views (equal permission sets are counted once)."""
     counters: dict[int, _ServiceCounter] = {}
     for view in views:
@@ -246,7 +211,7 @@ def _finding_order(reported: ReportedFinding) -> tuple[int, int, str, str]:
 class _Analyzed:
     """One account analyzed, from the files in memory or from a store."""
 
-    snapshot: AwsAccountSnapshot
+    snapshot: SystemSnapshot
     counts: dict[str, int]
     warnings: list[str]
     findings: list[Finding]
@@ -255,21 +220,19 @@ class _Analyzed:
 
 
 def _in_memory(
+    cloud: Cloud,
     paths: Sequence[str | Path],
     settings: AnalysisSettings,
     timer: _Timer,
     progress: Callable[[int, int], None] | None,
 ) -> Iterator[_Analyzed]:
-    """Read and transform the files as `import aws` does, then analyze each account without a store."""
+    """Read and transform the files as `import aws` does, then analyze each system without a store."""
     with timer.phase("read"):
-        found = read_aws_files(paths, progress=progress)
-    source = "file:" + ",".join(str(p) for p in paths)
-    with timer.phase("transform"):
-        batches = [transform_bundle(bundle, source=source) for bundle in found.bundles]
+        found = plugin(cloud).read_files(paths, progress=progress)
     with timer.phase("catalogue"):
-        index = action_index()
-    for batch in batches:
-        snapshot = snapshot_of(batch, index, settings)
+        plugin(cloud).action_index()
+    for batch in found.batches:
+        snapshot = batch_snapshot(batch, settings)
         with timer.phase("effective"):
             for identity in snapshot.identities:
                 snapshot.result(identity.external_id)
@@ -287,6 +250,7 @@ def _in_memory(
 
 
 def _in_store(
+    cloud: Cloud,
     paths: Sequence[str | Path],
     settings: AnalysisSettings,
     database_url: str,
@@ -295,19 +259,19 @@ def _in_store(
 ) -> Iterator[_Analyzed]:
     """Import the files into a store and analyze each account there (findings persist with history)."""
     from permscope.store.engine import open_database
-    from permscope.workflows.analysis import analyze_system, load_snapshot
-    from permscope.workflows.collection import import_aws_files
+    from permscope.workflows.analysis import analyze_system
+    from permscope.workflows.collection import import_files
 
     with timer.phase("open store"):
         engine = open_database(database_url)
     try:
         with timer.phase("import"):
-            reports = import_aws_files(engine, paths, progress=progress)
+            reports = import_files(engine, cloud, paths, progress=progress)
         for report in reports:
             with timer.phase("analyze"):
-                analysis = analyze_system(engine, report.system_id, settings)
-            with timer.phase("load"):
-                _pk, snapshot = load_snapshot(engine, report.system_id, settings)
+                analysis = analyze_system(engine, report.system_id, settings, cloud=cloud)
+            snapshot = analysis.snapshot
+            assert snapshot is not None  # analyze_system keeps the snapshot it analyzed
             yield _Analyzed(
                 snapshot=snapshot,
                 counts=dict(report.counts),
@@ -338,6 +302,7 @@ def scan_files(
     riskiest: int = 10,
     detailed: int = DETAILED,
     progress: Callable[[int, int], None] | None = None,
+    cloud: Cloud = Cloud.AWS,
 ) -> ScanResult:
     """Read, analyze and gather the files of `permscope scan` (see the module's docstring).
 
@@ -348,10 +313,11 @@ def scan_files(
     code 2 in the CLI).
     """
     with collector_paused():
-        return _scan(paths, settings or AnalysisSettings(), database_url, riskiest, detailed, progress)
+        return _scan(cloud, paths, settings or AnalysisSettings(), database_url, riskiest, detailed, progress)
 
 
 def _scan(
+    cloud: Cloud,
     paths: Sequence[str | Path],
     settings: AnalysisSettings,
     database_url: str | None,
@@ -361,11 +327,11 @@ def _scan(
 ) -> ScanResult:
     timer = _Timer()
     analyzed = (
-        _in_memory(paths, settings, timer, progress)
+        _in_memory(cloud, paths, settings, timer, progress)
         if database_url is None
-        else _in_store(paths, settings, database_url, timer, progress)
+        else _in_store(cloud, paths, settings, database_url, timer, progress)
     )
-    snapshots: dict[str, AwsAccountSnapshot] = {}
+    snapshots: dict[str, SystemSnapshot] = {}
     accounts: list[ScanAccount] = []
     findings: list[ReportedFinding] = []
     views: dict[tuple[str, str], IdentityView] = {}
@@ -422,7 +388,7 @@ def _scan(
     )
 
 
-def _kind(snapshot: AwsAccountSnapshot, finding: Finding) -> str:
+def _kind(snapshot: SystemSnapshot, finding: Finding) -> str:
     identity = snapshot.identities_by_id.get(finding.subject_id)
     if identity is not None:
         return identity.kind.value
@@ -430,12 +396,12 @@ def _kind(snapshot: AwsAccountSnapshot, finding: Finding) -> str:
 
 
 def _riskiest(
-    snapshot: AwsAccountSnapshot, views: dict[tuple[str, str], IdentityView], limit: int
+    snapshot: SystemSnapshot, views: dict[tuple[str, str], IdentityView], limit: int
 ) -> list[IdentityView]:
     """The `limit` subjects (users, roles, functions, instances) of an account with the highest PCI."""
     scored = []
     for subject in subjects(snapshot):
-        scored.append((-snapshot.pci(subject.external_id).score, subject.name, subject))
+        scored.append((-pci_of(snapshot, subject.external_id).score, subject.name, subject))
     scored.sort(key=lambda item: (item[0], item[1]))
     found = []
     for _score, _name, subject in scored[:limit]:

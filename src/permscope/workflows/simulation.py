@@ -1,4 +1,7 @@
-"""Use case: simulate AWS authorization requests (one case, or JSON lines) and say why each is decided."""
+"""Use case: simulate authorization requests of a cloud (one case, or JSON lines) and say why each is decided.
+
+The case format is the cloud's (`CloudPlugin.simulate`; AWS: the conformance-case format of ../shared/README.md).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ from typing import Any
 
 import orjson
 
-from permscope.clouds.aws.engine.simulate import simulate_case, simulate_case_json
+from permscope.clouds.base import plugin
 from permscope.core.errors import InputError
+from permscope.core.ids import Cloud
 
 MAX_CASE_BYTES = 64 * 1024 * 1024  # one case (a file, or one line of a batch)
 
@@ -38,8 +42,8 @@ def _load(text: str | bytes, source: str, first_line: int) -> Mapping[str, Any]:
     return case
 
 
-def _outcome(case: Mapping[str, Any], where: str) -> SimulationOutcome:
-    result = simulate_case(case, source=where)
+def _outcome(cloud: Cloud, case: Mapping[str, Any], where: str) -> SimulationOutcome:
+    result = plugin(cloud).simulate(case, where)
     name = case.get("name")
     if "decision" not in result:  # a condition_operator or resource_match case
         request = case.get("request") if isinstance(case.get("request"), dict) else {}
@@ -62,7 +66,7 @@ def _outcome(case: Mapping[str, Any], where: str) -> SimulationOutcome:
     )
 
 
-def simulate_aws_document(text: str | bytes, source: str) -> SimulationOutcome:
+def simulate_document(text: str | bytes, source: str, cloud: Cloud = Cloud.AWS) -> SimulationOutcome:
     """Simulate the one case `text` holds (a JSON object, possibly over many lines).
 
     InputError names `source:line` and the problem.
@@ -73,7 +77,7 @@ def simulate_aws_document(text: str | bytes, source: str) -> SimulationOutcome:
     if not stripped:
         raise InputError(f"{source}:1", "no case: the input is empty")
     case = _load(text, source, 1)
-    return _outcome(case, f"{source}:{first_line}")
+    return _outcome(cloud, case, f"{source}:{first_line}")
 
 
 def _cases(lines: Iterable[str | bytes], source: str) -> Iterator[tuple[Mapping[str, Any], str]]:
@@ -83,16 +87,21 @@ def _cases(lines: Iterable[str | bytes], source: str) -> Iterator[tuple[Mapping[
         yield _load(line, source, number), f"{source}:{number}"
 
 
-def simulate_aws_lines(lines: Iterable[str | bytes], source: str) -> Iterator[SimulationOutcome]:
+def simulate_lines(
+    lines: Iterable[str | bytes], source: str, cloud: Cloud = Cloud.AWS
+) -> Iterator[SimulationOutcome]:
     """Simulate every case of a JSON-lines input (blank lines skipped), in order.
 
     Stops at the first bad line with InputError naming `source:line`.
     """
     for case, where in _cases(lines, source):
-        yield _outcome(case, where)
+        yield _outcome(cloud, case, where)
 
 
-def simulate_aws_lines_json(lines: Iterable[str | bytes], source: str) -> Iterator[bytes]:
-    """Like simulate_aws_lines, each answer already encoded as one line of compact JSON (no newline)."""
+def simulate_lines_json(
+    lines: Iterable[str | bytes], source: str, cloud: Cloud = Cloud.AWS
+) -> Iterator[bytes]:
+    """Like simulate_lines, each answer already encoded as one line of compact JSON (no newline)."""
+    simulator = plugin(cloud)
     for case, where in _cases(lines, source):
-        yield simulate_case_json(case, source=where)
+        yield simulator.simulate_json(case, where)

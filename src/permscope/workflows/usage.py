@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from permscope.clouds.aws.activity.actors import account_of_actor
+from permscope.clouds.base import plugin
 from permscope.core.ids import Cloud
 from permscope.store import usage as usage_store
 
@@ -38,7 +38,7 @@ def usage_of(
     limit: int | None = None,
 ) -> UsageView:
     """An AWS identity's usage (by ARN); the system defaults to the account in the ARN."""
-    system = system_id or account_of_actor(identity)
+    system = system_id or plugin(Cloud.AWS).system_of(identity)
     every_row = usage_store.list_usage(engine, AWS, identity, system_id=system)
     activity = usage_store.identity_activity(engine, AWS, identity, system)
     moment = as_of or datetime.now(UTC)

@@ -10,11 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
 from permscope.analytics.detectors.privilege_escalation import DETECTOR
 from permscope.clouds.aws.transform.authorization_details import transform_authorization_details
+from permscope.clouds.base import plugin
 from permscope.core.findings import Finding
+from permscope.core.ids import Cloud
 from permscope.core.inventory import Resource
+from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.workflows.effective import action_index
 
 ACCOUNT = "111111111111"
@@ -133,7 +135,7 @@ class Scenario:
     start: str
     attack_path: list[str]
     bucket: str | None
-    snapshots: dict[str, AwsAccountSnapshot]
+    snapshots: dict[str, SystemSnapshot]
     bucket_policy: dict[str, Any] | None
 
 
@@ -149,7 +151,7 @@ def load(shared: Path) -> list[Scenario]:
         resources = _resources(details)
         snapshots = {}
         for batch in batches:
-            snapshots[batch.system.system_id] = AwsAccountSnapshot(
+            snapshots[batch.system.system_id] = SystemSnapshot(
                 system=batch.system,
                 identities=batch.identities,
                 memberships=batch.memberships,
@@ -159,6 +161,7 @@ def load(shared: Path) -> list[Scenario]:
                 usages=None,
                 has_activity=False,
                 index=action_index(),
+                view_factory=plugin(Cloud.AWS).view,
                 settings=AnalysisSettings(now=NOW),
                 taken_at=NOW,
             )
@@ -192,7 +195,7 @@ def load(shared: Path) -> list[Scenario]:
     return found
 
 
-def _starting_user(snapshots: dict[str, AwsAccountSnapshot]) -> str | None:
+def _starting_user(snapshots: dict[str, SystemSnapshot]) -> str | None:
     """The scenario's starting user when its attack path names a generic one the export lacks: the user tagged
     Purpose=starting-user, else the one named *starting-user*."""
     users = [i for snapshot in snapshots.values() for i in snapshot.identities if i.kind.value == "user"]

@@ -27,7 +27,7 @@ def paths(account: Account, principal: str) -> list[Path]:
 
 
 def techniques(found: list[Path]) -> list[list[str]]:
-    return [[step.technique.technique_id for step in path.steps] for path in found]
+    return [[step.technique_id for step in path.steps] for path in found]
 
 
 def lambda_admin(account: Account, trust: dict[str, Any] = LAMBDA) -> str:
@@ -118,7 +118,7 @@ def test_update_function_code_needs_an_existing_function_when_resources_are_know
     user = account.identity("user", "dev", allow("lambda:UpdateFunctionCode"))
     # resources not collected: reported, marked as depending on a resource permscope has not seen
     found = paths(account, user)
-    assert found and found[0].steps[0].technique.technique_id == "lambda-003"
+    assert found and found[0].steps[0].technique_id == "lambda-003"
     assert found[0].steps[0].depends_on_unseen_resource is True
     # resources collected, no function: nothing
     account.resources = []

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
+from permscope.analytics.pci import pci_of
 from permscope.analytics.subjects import action_summary
-from permscope.clouds.aws.transform.dates import graph_instant, parse_instant
 from permscope.core.findings import Finding, FindingSubject, Severity
-from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind, JsonObject
+from permscope.core.snapshot import SystemSnapshot
+from permscope.core.times import graph_instant, parse_instant
 
 AGE_TYPE = "awsIdentityAccessManagementKeyAgeFinding"
 USAGE_TYPE = "awsIdentityAccessManagementKeyUsageFinding"
@@ -38,7 +38,7 @@ class AccessKey:
     last_used_known: bool = True  # False: listed without the credential report, so its use is unknown
 
 
-def access_keys(snapshot: AwsAccountSnapshot) -> list[AccessKey]:
+def access_keys(snapshot: SystemSnapshot) -> list[AccessKey]:
     """Every access key of the account known from access-key identities or the credential report."""
     found: dict[str, AccessKey] = {}
     for key in snapshot.identities_of(IdentityKind.ACCESS_KEY):
@@ -71,7 +71,7 @@ def access_keys(snapshot: AwsAccountSnapshot) -> list[AccessKey]:
     return [found[key] for key in sorted(found)]
 
 
-def _finding(snapshot: AwsAccountSnapshot, key: AccessKey, finding_type: str, summary: str) -> Finding:
+def _finding(snapshot: SystemSnapshot, key: AccessKey, finding_type: str, summary: str) -> Finding:
     details: JsonObject = {
         "createdDateTime": graph_instant(key.created),
         "lastUsedDateTime": graph_instant(key.last_used),
@@ -79,7 +79,7 @@ def _finding(snapshot: AwsAccountSnapshot, key: AccessKey, finding_type: str, su
     owner_known = key.owner in snapshot.identities_by_id
     return Finding(
         finding_type=finding_type,
-        cloud=Cloud.AWS,
+        cloud=snapshot.cloud,
         system_id=snapshot.system_id,
         subject=FindingSubject.ACCESS_KEY,
         subject_id=key.key_id,
@@ -93,11 +93,11 @@ def _finding(snapshot: AwsAccountSnapshot, key: AccessKey, finding_type: str, su
         },
         evidence={"owner": key.owner, **details},
         action_summary=action_summary(snapshot, key.owner) if owner_known else None,
-        pci=snapshot.pci(key.owner) if owner_known else None,
+        pci=pci_of(snapshot, key.owner) if owner_known else None,
     )
 
 
-def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     settings = snapshot.settings
     for key in access_keys(snapshot):
         if not key.active:

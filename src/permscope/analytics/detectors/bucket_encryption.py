@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.detectors.storage import accessibility, bucket_finding, buckets
 from permscope.core.findings import Finding, Severity
+from permscope.core.snapshot import SystemSnapshot
 
 ENCRYPTION_TYPE = "encryptedAwsStorageBucketFinding"
 
 
-def _encryption(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _encryption(snapshot: SystemSnapshot) -> Iterator[Finding]:
     for bucket in buckets(snapshot):
         encrypted = bucket.facts.get("encrypted")
         encryption = bucket.facts.get("encryption")
@@ -25,7 +25,7 @@ def _encryption(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
         finding = bucket_finding(
             snapshot, ENCRYPTION_TYPE, bucket, DETECTOR.severity, f"Bucket {bucket.display_name} {what}."
         )
-        finding.properties["accessibility"] = accessibility(bucket)
+        finding.properties["accessibility"] = accessibility(snapshot, bucket)
         finding.evidence = {"category": category, "encrypted": encrypted, "encryption": encryption}
         yield finding
 

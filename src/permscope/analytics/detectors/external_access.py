@@ -17,107 +17,39 @@ account are named (None when all are trusted).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.subjects import ROLE, Subject, cached, granted_bits, identity_finding
-from permscope.clouds.aws.engine.trust import WEB_IDENTITY_PROVIDERS, account_of
 from permscope.core.findings import Finding, FindingSubject, Severity
-from permscope.core.ids import Cloud
 from permscope.core.inventory import Identity, IdentityKind
+from permscope.core.snapshot import ExternalTrust, SystemSnapshot
 
 SYSTEM_TYPE = "awsExternalSystemAccessFinding"
 ROLE_TYPE = "awsExternalSystemAccessRoleFinding"
 ANY_ACCOUNT = "*"
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
+_NO_TRUST = ExternalTrust(
+    outside={},
+    whole_systems=frozenset(),
+    own_system=False,
+    own_principals=frozenset(),
+    web_identity=frozenset(),
+    saml=frozenset(),
+    condition_keys=frozenset(),
+)
 
 
-@dataclass(slots=True)
-class RoleTrust:
-    """Who one role's trust policy admits."""
+def role_trusts(snapshot: SystemSnapshot) -> dict[str, ExternalTrust]:
+    """Role id -> who its trust admits, for every role (cloud-managed ones excluded; none read: admits nobody)."""
 
-    outside: dict[str, set[str]] = field(default_factory=dict)  # account (or *) -> principals named there
-    whole_accounts: set[str] = field(default_factory=set)  # outside accounts named as a whole (id / root / *)
-    own_account: bool = False  # names this account as a whole
-    own_principals: set[str] = field(default_factory=set)  # principals of this account named by ARN
-    web_identity: set[str] = field(default_factory=set)
-    saml: set[str] = field(default_factory=set)
-    condition_keys: set[str] = field(default_factory=set)
-
-    @property
-    def kinds(self) -> list[str]:
-        """Which kinds of outsiders it admits: anyAccount, crossAccount, webIdentity, sso."""
-        found = []
-        if ANY_ACCOUNT in self.outside:
-            found.append("anyAccount")
-        if set(self.outside) - {ANY_ACCOUNT}:
-            found.append("crossAccount")
-        if self.web_identity:
-            found.append("webIdentity")
-        if self.saml:
-            found.append("sso")
-        return found
-
-
-def read_trust(document: Mapping[str, Any] | None, own: str) -> RoleTrust:
-    """Who a trust policy admits (Allow statements only)."""
-    trust = RoleTrust()
-    for statement in _as_list((document or {}).get("Statement")):
-        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
-            continue
-        block = statement.get("Principal")
-        named = False
-        aws = ["*"] if block == "*" else _as_list(block.get("AWS")) if isinstance(block, Mapping) else []
-        for value in (str(v) for v in aws):
-            named = True
-            if value == "*":
-                trust.outside.setdefault(ANY_ACCOUNT, set()).add("*")
-                trust.whole_accounts.add(ANY_ACCOUNT)
-                continue
-            account = account_of(value)
-            if account is None:
-                continue
-            whole = value == account or value.endswith(":root")
-            if account == own:
-                trust.own_account |= whole
-                if not whole:
-                    trust.own_principals.add(value)
-                continue
-            principals = trust.outside.setdefault(account, set())
-            if whole:
-                trust.whole_accounts.add(account)
-            else:
-                principals.add(value)
-        federated = _as_list(block.get("Federated")) if isinstance(block, Mapping) else []
-        for value in (str(v) for v in federated):
-            named = True
-            if ":saml-provider/" in value:
-                trust.saml.add(value)
-            elif ":oidc-provider/" in value or value.lower() in WEB_IDENTITY_PROVIDERS:
-                trust.web_identity.add(value)
-        if named and isinstance(statement.get("Condition"), Mapping):
-            for keys in statement["Condition"].values():
-                if isinstance(keys, Mapping):
-                    trust.condition_keys.update(str(k) for k in keys)
-    return trust
-
-
-def role_trusts(snapshot: AwsAccountSnapshot) -> dict[str, RoleTrust]:
-    """Role ARN -> who its trust admits, for every role with a trust policy (service-linked ones excluded)."""
-
-    def compute() -> dict[str, RoleTrust]:
-        found: dict[str, RoleTrust] = {}
+    def compute() -> dict[str, ExternalTrust]:
+        found: dict[str, ExternalTrust] = {}
         for role in sorted(snapshot.identities_of(IdentityKind.ROLE), key=lambda r: r.external_id):
             if role.managed_by_cloud:
                 continue
-            found[role.external_id] = read_trust(snapshot.trust_policy(role.external_id), snapshot.system_id)
+            found[role.external_id] = snapshot.view.external_trust(role) or _NO_TRUST
         return found
 
     return cached(snapshot, "roleTrusts", compute)
@@ -132,17 +64,18 @@ class _TrustIndex:
     assume_bit: int
 
 
-def _trust_index(snapshot: AwsAccountSnapshot, trusts: Mapping[str, RoleTrust]) -> _TrustIndex:
-    assume = snapshot.index.index_of("sts:AssumeRole")
+def _trust_index(snapshot: SystemSnapshot, trusts: Mapping[str, ExternalTrust]) -> _TrustIndex:
+    action = snapshot.view.assume_action()
+    assume = snapshot.index.index_of(action) if action else None
     by_principal: dict[str, list[str]] = {}
     for arn, trust in trusts.items():
         for principal in trust.own_principals:
             by_principal.setdefault(principal, []).append(arn)
-    account_wide = [arn for arn, t in trusts.items() if t.own_account or ANY_ACCOUNT in t.outside]
+    account_wide = [arn for arn, t in trusts.items() if t.own_system or ANY_ACCOUNT in t.outside]
     return _TrustIndex(by_principal, account_wide, 0 if assume is None else 1 << assume)
 
 
-def _chained(snapshot: AwsAccountSnapshot, start: set[str], index: _TrustIndex) -> set[str]:
+def _chained(snapshot: SystemSnapshot, start: set[str], index: _TrustIndex) -> set[str]:
     """The roles reached from `start` by assuming roles inside the account (start excluded)."""
     seen = set(start)
     queue = sorted(start)
@@ -160,7 +93,7 @@ def _chained(snapshot: AwsAccountSnapshot, start: set[str], index: _TrustIndex) 
     return seen - start
 
 
-def _system_findings(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _system_findings(snapshot: SystemSnapshot) -> Iterator[Finding]:
     trusts = role_trusts(snapshot)
     index = _trust_index(snapshot, trusts)
     direct_of: dict[str, set[str]] = {}
@@ -170,13 +103,13 @@ def _system_findings(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
     for account in sorted(direct_of):
         direct = direct_of[account]
         chained = _chained(snapshot, direct, index)
-        whole = any(account in trusts[arn].whole_accounts for arn in direct)
+        whole = any(account in trusts[arn].whole_systems for arn in direct)
         principals = sorted({p for arn in direct for p in trusts[arn].outside[account]})
         methods = ["direct", *(["roleChaining"] if chained else [])]
         name = "any AWS account" if account == ANY_ACCOUNT else account
         yield Finding(
             finding_type=SYSTEM_TYPE,
-            cloud=Cloud.AWS,
+            cloud=snapshot.cloud,
             system_id=snapshot.system_id,
             subject=FindingSubject.EXTERNAL_SYSTEM,
             subject_id=account,
@@ -199,7 +132,7 @@ def _system_findings(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
         )
 
 
-def _role_findings(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _role_findings(snapshot: SystemSnapshot) -> Iterator[Finding]:
     trusts = role_trusts(snapshot)
     for arn, trust in trusts.items():
         kinds = trust.kinds
@@ -216,7 +149,7 @@ def _role_findings(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
             evidence={
                 "kinds": kinds,
                 "outsidePrincipals": sorted(p for ps in trust.outside.values() for p in ps),
-                "outsideAccountsAsWhole": sorted(trust.whole_accounts),
+                "outsideAccountsAsWhole": sorted(trust.whole_systems),
                 "webIdentityProviders": sorted(trust.web_identity),
                 "samlProviders": sorted(trust.saml),
                 "conditionKeys": sorted(trust.condition_keys),
@@ -227,7 +160,7 @@ def _role_findings(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
         yield finding
 
 
-def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     yield from _system_findings(snapshot)
     yield from _role_findings(snapshot)
 

@@ -1,6 +1,7 @@
 """Inactive identities and groups: nothing granted was used inside the activity window.
 
-An identity (user, role, or a Lambda function / EC2 instance through its role) is inactive when it used no
+An identity (user, role, service principal or account, or a function / instance through the identity it runs
+as) is inactive when it used no
 action in the window and its last known activity (last-active date, latest usage) is absent or before the
 window. Identities created inside the window are not judged yet. A group is inactive when none of its members
 used any action the group grants in the window.
@@ -11,40 +12,47 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from permscope.analytics.context import AwsAccountSnapshot
-from permscope.analytics.detector import AWS, Detector
+from permscope.analytics.detector import ALL_CLOUDS, Detector, table_clouds, table_types
+from permscope.analytics.pci import pci_of
 from permscope.analytics.subjects import (
     FUNCTION,
     INSTANCE,
     ROLE,
+    SERVICE_ACCOUNT,
+    SERVICE_PRINCIPAL,
     USER,
+    TypeTable,
     cached,
+    finding_type,
     granted_bits,
     identity_finding,
     last_seen,
     subjects,
     used_bits,
 )
-from permscope.clouds.aws.transform.dates import iso_instant
 from permscope.core.findings import ActionSummary, Finding, FindingSubject, Severity
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
+from permscope.core.snapshot import SystemSnapshot
+from permscope.core.times import iso_instant
 
-TYPES = {
+TYPES: TypeTable = {
     USER: "inactiveUserFinding",
-    ROLE: "inactiveAwsRoleFinding",
+    ROLE: {Cloud.AWS: "inactiveAwsRoleFinding"},
+    SERVICE_PRINCIPAL: {Cloud.AZURE: "inactiveAzureServicePrincipalFinding"},
+    SERVICE_ACCOUNT: {Cloud.GCP: "inactiveGcpServiceAccountFinding"},
     FUNCTION: "inactiveServerlessFunctionFinding",
-    INSTANCE: "inactiveAwsResourceFinding",
+    INSTANCE: {Cloud.AWS: "inactiveAwsResourceFinding"},
 }
 GROUP_TYPE = "inactiveGroupFinding"
 
 
-def created_in_window(snapshot: AwsAccountSnapshot, created: datetime | None) -> bool:
+def created_in_window(snapshot: SystemSnapshot, created: datetime | None) -> bool:
     """Whether an identity is younger than the window (it is then not judged)."""
     return created is not None and created > snapshot.settings.window_start
 
 
-def is_inactive(snapshot: AwsAccountSnapshot, external_id: str) -> bool:
+def is_inactive(snapshot: SystemSnapshot, external_id: str) -> bool:
     """No action used in the window and no activity known since the window started."""
 
     def compute() -> bool:
@@ -56,9 +64,12 @@ def is_inactive(snapshot: AwsAccountSnapshot, external_id: str) -> bool:
     return cached(snapshot, ("inactive", external_id), compute)
 
 
-def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     days = snapshot.settings.window_days
     for subject in subjects(snapshot):
+        kind_type = finding_type(snapshot, subject, TYPES)
+        if kind_type is None:
+            continue
         created = subject.identity.created_at if subject.resource is None and subject.identity else None
         if created_in_window(snapshot, created) or not is_inactive(snapshot, subject.external_id):
             continue
@@ -67,7 +78,7 @@ def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
         yield identity_finding(
             snapshot,
             DETECTOR,
-            TYPES[subject.kind],
+            kind_type,
             subject,
             f"{subject.name} used none of its permissions in the last {days} days ({when}).",
             evidence={
@@ -80,7 +91,7 @@ def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
     yield from _groups(snapshot)
 
 
-def _groups(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _groups(snapshot: SystemSnapshot) -> Iterator[Finding]:
     days = snapshot.settings.window_days
     for group in sorted(snapshot.identities_of(IdentityKind.GROUP), key=lambda g: g.external_id):
         if created_in_window(snapshot, group.created_at):
@@ -91,7 +102,7 @@ def _groups(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
             continue
         yield Finding(
             finding_type=GROUP_TYPE,
-            cloud=Cloud.AWS,
+            cloud=snapshot.cloud,
             system_id=snapshot.system_id,
             subject=FindingSubject.GROUP,
             subject_id=group.external_id,
@@ -105,14 +116,15 @@ def _groups(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
                 "created": iso_instant(group.created_at),
             },
             action_summary=ActionSummary(granted.bit_count(), 0, snapshot.index.size),
-            pci=snapshot.pci(group.external_id),
+            pci=pci_of(snapshot, group.external_id),
         )
 
 
 DETECTOR = Detector(
     name="inactive",
-    finding_types=(*TYPES.values(), GROUP_TYPE),
-    clouds=AWS,
+    finding_types=(*table_types(TYPES), GROUP_TYPE),
+    clouds=ALL_CLOUDS,
+    type_clouds=table_clouds(TYPES),
     severity=Severity.MEDIUM,
     title="Inactive identities and groups",
     description="Identities that used none of their permissions in the activity window (90 days by default), "

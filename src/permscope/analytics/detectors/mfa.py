@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
-from permscope.analytics.subjects import USER, Subject, identity_finding, is_root
+from permscope.analytics.subjects import USER, Subject, identity_finding, is_unbounded
 from permscope.core.findings import Finding, Severity
 from permscope.core.inventory import IdentityKind
+from permscope.core.snapshot import SystemSnapshot
 
 FINDING_TYPE = "unenforcedMfaAwsUserFinding"
 
 
-def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     for user in sorted(snapshot.identities_of(IdentityKind.USER), key=lambda u: u.external_id):
         report = user.attributes.get("credentialReport")
         if not isinstance(report, dict) or report.get("mfaActive") is not False:
             continue
-        root = is_root(user)
+        root = is_unbounded(snapshot, user)
         if not root and report.get("passwordEnabled") is not True:
             continue  # no console password: MFA does not apply (unknown is not guessed)
         what = "The root user has" if root else f"{user.display_name} has a console password and"

@@ -10,35 +10,45 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from permscope.analytics.context import AwsAccountSnapshot
-from permscope.analytics.detector import AWS, Detector
+from permscope.analytics.detector import ALL_CLOUDS, Detector, table_clouds, table_types
 from permscope.analytics.detectors.super_identity import is_super
 from permscope.analytics.subjects import (
     FUNCTION,
     INSTANCE,
     ROLE,
+    SERVICE_ACCOUNT,
+    SERVICE_PRINCIPAL,
     USER,
+    TypeTable,
+    finding_type,
     granted_bits,
     identity_finding,
     subjects,
     used_bits,
 )
 from permscope.core.findings import Finding, Severity
+from permscope.core.ids import Cloud
+from permscope.core.snapshot import SystemSnapshot
 
-TYPES = {
+TYPES: TypeTable = {
     USER: "overprovisionedUserFinding",
-    ROLE: "overprovisionedAwsRoleFinding",
+    ROLE: {Cloud.AWS: "overprovisionedAwsRoleFinding"},
+    SERVICE_PRINCIPAL: {Cloud.AZURE: "overprovisionedAzureServicePrincipalFinding"},
+    SERVICE_ACCOUNT: {Cloud.GCP: "overprovisionedGcpServiceAccountFinding"},
     FUNCTION: "overprovisionedServerlessFunctionFinding",
-    INSTANCE: "overprovisionedAwsResourceFinding",
+    INSTANCE: {Cloud.AWS: "overprovisionedAwsResourceFinding"},
 }
 MIN_UNUSED = 10
 MAX_LISTED = 20
 
 
-def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     ratio = snapshot.settings.overprovisioned_max_used_ratio
     high = snapshot.index.high_severity
     for subject in subjects(snapshot):
+        kind_type = finding_type(snapshot, subject, TYPES)
+        if kind_type is None:
+            continue
         if not snapshot.exercised(subject.external_id):
             continue  # not active: the inactive finding covers it
         granted = granted_bits(snapshot, subject.external_id)
@@ -53,7 +63,7 @@ def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
         yield identity_finding(
             snapshot,
             DETECTOR,
-            TYPES[subject.kind],
+            kind_type,
             subject,
             f"{subject.name} used {used.bit_count()} of its {total} granted actions ({share:.1%}) "
             f"in the last {snapshot.settings.window_days} days.",
@@ -69,8 +79,9 @@ def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
 
 DETECTOR = Detector(
     name="overprovisioned",
-    finding_types=tuple(TYPES.values()),
-    clouds=AWS,
+    finding_types=table_types(TYPES),
+    clouds=ALL_CLOUDS,
+    type_clouds=table_clouds(TYPES),
     severity=Severity.MEDIUM,
     title="Over-provisioned identities",
     description="Identities active in the window that used less than 10% (configurable) of the actions they "

@@ -1,6 +1,6 @@
 """Privilege escalation: users, roles, functions and instances that can reach admin or more permissions.
 
-A principal escalates when a chain of techniques (`privesc.techniques`, the pathfinding.cloud ids) and role
+A principal escalates when a chain of its cloud's techniques (AWS: the pathfinding.cloud ids) and role
 assumptions, each decided by the engine on the concrete resources, reaches a super identity (or writes `*` into
 policies that no boundary or SCP limits), or reaches permissions holding notable actions it lacks (see
 `privesc.search`). A Lambda function or EC2 instance escalates when its role does. Super identities are not
@@ -14,19 +14,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from permscope.analytics.context import AwsAccountSnapshot
-from permscope.analytics.detector import AWS, Detector
+from permscope.analytics.detector import AWS, Detector, table_clouds, table_types
 from permscope.analytics.detectors.super_identity import is_super
 from permscope.analytics.privesc.analysis import escalation_analysis
 from permscope.analytics.privesc.search import Path
-from permscope.analytics.subjects import FUNCTION, INSTANCE, ROLE, USER, identity_finding, subjects
+from permscope.analytics.subjects import (
+    FUNCTION,
+    INSTANCE,
+    ROLE,
+    USER,
+    TypeTable,
+    finding_type,
+    identity_finding,
+    subjects,
+)
 from permscope.core.findings import Finding, Severity
+from permscope.core.ids import Cloud
+from permscope.core.snapshot import SystemSnapshot
 
-TYPES = {
+TYPES: TypeTable = {
     USER: "privilegeEscalationUserFinding",
     ROLE: "privilegeEscalationAwsRoleFinding",
-    FUNCTION: "privilegeEscalationAwsResourceFinding",
-    INSTANCE: "privilegeEscalationAwsResourceFinding",
+    FUNCTION: {Cloud.AWS: "privilegeEscalationAwsResourceFinding"},
+    INSTANCE: {Cloud.AWS: "privilegeEscalationAwsResourceFinding"},
 }
 
 
@@ -36,10 +46,10 @@ def _name(arn: str) -> str:
 
 def escalation_detail(path: Path) -> dict[str, Any]:
     """The contract's privilegeEscalation object for one path, with our `steps` and flags."""
-    hops = " -> ".join(f"{step.technique.technique_id} {_name(step.target)}" for step in path.steps)
+    hops = " -> ".join(f"{step.technique_id} {_name(step.target)}" for step in path.steps)
     outcome = "administrator access" if path.admin else "more permissions"
     words = [
-        f"{_name(step.source)} uses {step.technique.name} ({step.technique.technique_id})"
+        f"{_name(step.source)} uses {step.technique_name} ({step.technique_id})"
         + (f" through {step.via}" if step.via else "")
         + (f" to act as {_name(step.target)}" if step.target != step.source else " on itself")
         for step in path.steps
@@ -51,7 +61,7 @@ def escalation_detail(path: Path) -> dict[str, Any]:
         keys = sorted({key for step in path.steps for key in step.condition_keys})
         flags.append(f"it holds only when conditions on {', '.join(keys)} are met")
     description = "; then ".join(words) + f": {outcome}." + (f" Note: {'; '.join(flags)}." if flags else "")
-    actions = dict.fromkeys(action for step in path.steps for action in step.technique.action_names)
+    actions = dict.fromkeys(action for step in path.steps for action in step.actions)
     resources = dict.fromkeys(resource for step in path.steps for resource in step.resources)
     return {
         "displayName": f"{hops} ({outcome})",
@@ -66,11 +76,14 @@ def escalation_detail(path: Path) -> dict[str, Any]:
     }
 
 
-def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     analysis = escalation_analysis(snapshot)
+    if analysis is None:
+        return
     for subject in subjects(snapshot):
-        principal = subject.role_id if subject.kind in (FUNCTION, INSTANCE) else subject.external_id
-        if principal is None or is_super(snapshot, subject.external_id):
+        kind_type = finding_type(snapshot, subject, TYPES)
+        principal = subject.principal_id
+        if kind_type is None or is_super(snapshot, subject.external_id):
             continue
         paths = analysis.paths(principal)
         if not paths:
@@ -81,16 +94,16 @@ def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
         finding = identity_finding(
             snapshot,
             DETECTOR,
-            TYPES[subject.kind],
+            kind_type,
             subject,
             f"{subject.name}{acting} can escalate to {outcome} in {len(best.steps)} step(s): "
-            f"{' -> '.join(step.technique.technique_id for step in best.steps)}.",
+            f"{' -> '.join(step.technique_id for step in best.steps)}.",
             properties={"privilegeEscalationDetails": [escalation_detail(path) for path in paths]},
             evidence={
                 "reachesAdmin": best.admin,
                 "paths": len(paths),
                 "principal": principal,
-                "techniques": sorted({s.technique.technique_id for p in paths for s in p.steps}),
+                "techniques": sorted({s.technique_id for p in paths for s in p.steps}),
             },
         )
         finding.action_summary = None  # the contract's privilegeEscalationFinding has no actionSummary
@@ -99,8 +112,9 @@ def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
 
 DETECTOR = Detector(
     name="privilegeEscalation",
-    finding_types=tuple(dict.fromkeys(TYPES.values())),
+    finding_types=table_types(TYPES),
     clouds=AWS,
+    type_clouds=table_clouds(TYPES),
     severity=Severity.CRITICAL,
     title="Privilege escalation",
     description="Identities that can give themselves administrator access, or permissions they do not hold, "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.detectors.storage import (
     GRAPH,
@@ -15,16 +14,17 @@ from permscope.analytics.detectors.storage import (
 )
 from permscope.core.findings import Finding, Severity
 from permscope.core.inventory import JsonObject
+from permscope.core.snapshot import SystemSnapshot
 
 EXTERNAL_TYPE = "externallyAccessibleAwsStorageBucketFinding"
 
 
-def _external(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _external(snapshot: SystemSnapshot) -> Iterator[Finding]:
     for bucket in buckets(snapshot):
-        access = accessibility(bucket)
+        access = accessibility(snapshot, bucket)
         if access not in ("public", "crossAccount"):
             continue
-        accounts = outside_accounts(bucket)
+        accounts = outside_accounts(snapshot, bucket)
         if access == "public":
             with_access: JsonObject = {"@odata.type": f"{GRAPH}allAccountsWithAccess"}
             summary = f"Bucket {bucket.display_name} is public."

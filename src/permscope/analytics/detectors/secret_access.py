@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.subjects import (
     FUNCTION,
@@ -24,6 +23,7 @@ from permscope.analytics.subjects import (
     flag_findings,
 )
 from permscope.core.findings import Finding, Severity
+from permscope.core.snapshot import SystemSnapshot
 
 TYPES = {
     USER: "secretInformationAccessAwsUserFinding",
@@ -39,7 +39,7 @@ SECRET_ACTIONS = {  # in the contract's flag order
 }
 
 
-def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     flags = {
         flag: action_bits(snapshot, f"secret:{flag}", actions) for flag, actions in SECRET_ACTIONS.items()
     }

@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.detectors.storage import readable_buckets
-from permscope.analytics.subjects import INSTANCE_TYPES
+from permscope.analytics.subjects import INSTANCE
 from permscope.core.findings import Finding, FindingSubject, Severity
-from permscope.core.ids import Cloud
 from permscope.core.inventory import JsonObject
+from permscope.core.snapshot import SystemSnapshot
 
 FINDING_TYPE = "openAwsSecurityGroupFinding"
 GROUP_TYPES = frozenset({"ec2:security-group", "security-group"})
@@ -45,11 +44,11 @@ def inbound_ports(rules: list[Mapping[str, Any]]) -> JsonObject:
     return {"@odata.type": f"{GRAPH}enumeratedInboundPorts", "ports": ports}
 
 
-def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     instances = {
         str(r.facts.get("instanceId") or r.external_id.rsplit("/", 1)[-1]): r
         for r in snapshot.resources or ()
-        if r.resource_type in INSTANCE_TYPES
+        if snapshot.view.compute_kind(r) == INSTANCE
     }
     groups = sorted(
         (r for r in snapshot.resources or () if r.resource_type in GROUP_TYPES), key=lambda r: r.external_id
@@ -82,7 +81,7 @@ def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
         opened = "every port" if "ports" not in ports else ", ".join(ports["ports"])
         yield Finding(
             finding_type=FINDING_TYPE,
-            cloud=Cloud.AWS,
+            cloud=snapshot.cloud,
             system_id=snapshot.system_id,
             subject=FindingSubject.SECURITY_GROUP,
             subject_id=group.external_id,

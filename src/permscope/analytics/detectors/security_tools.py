@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.subjects import (
     FUNCTION,
@@ -25,6 +24,7 @@ from permscope.analytics.subjects import (
 from permscope.core.bitsets import bits_from_indexes, indexes_of
 from permscope.core.catalog import HIGH_ACCESS_LEVELS
 from permscope.core.findings import Finding, Severity
+from permscope.core.snapshot import SystemSnapshot
 
 TYPES = {
     USER: "securityToolAwsUserAdministratorFinding",
@@ -46,7 +46,7 @@ BATCH_VERBS = tuple(f"Batch{verb}" for verb in VERBS)
 MAX_LISTED = 10
 
 
-def tool_actions(snapshot: AwsAccountSnapshot) -> dict[str, int]:
+def tool_actions(snapshot: SystemSnapshot) -> dict[str, int]:
     """Per flag, the administering actions of the tool's services in the catalogue (computed once)."""
 
     def compute() -> dict[str, int]:
@@ -66,7 +66,7 @@ def tool_actions(snapshot: AwsAccountSnapshot) -> dict[str, int]:
     return cached(snapshot, "securityToolActions", compute)
 
 
-def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     return flag_findings(
         snapshot,
         DETECTOR,

@@ -14,20 +14,17 @@ A fact that is unknown (None: the read failed or was not collected) never raises
 
 from __future__ import annotations
 
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.subjects import cached, permissions
-from permscope.clouds.aws.engine.matching import globs_intersect
-from permscope.clouds.aws.engine.trust import account_of
 from permscope.core.findings import Finding, FindingSubject, Severity
-from permscope.core.ids import Cloud
 from permscope.core.inventory import JsonObject, Resource
+from permscope.core.snapshot import SystemSnapshot
 
 BUCKET_TYPES = frozenset({"s3:bucket", "bucket"})
 READ_ACTION = "s3:GetObject"
 GRAPH = "#microsoft.graph."
 
 
-def buckets(snapshot: AwsAccountSnapshot) -> list[Resource]:
+def buckets(snapshot: SystemSnapshot) -> list[Resource]:
     """The account's collected S3 buckets, by ARN."""
     return cached(
         snapshot,
@@ -39,7 +36,7 @@ def buckets(snapshot: AwsAccountSnapshot) -> list[Resource]:
     )
 
 
-def readable_buckets(snapshot: AwsAccountSnapshot, external_id: str) -> list[str]:
+def readable_buckets(snapshot: SystemSnapshot, external_id: str) -> list[str]:
     """The bucket ARNs an identity (or instance / function through its role) may read objects of."""
 
     def compute() -> list[str]:
@@ -57,27 +54,27 @@ def readable_buckets(snapshot: AwsAccountSnapshot, external_id: str) -> list[str
             if scoped.clause.resources is None:
                 return every  # NotResource, or every resource under a condition
             patterns.extend(scoped.clause.resources)
-        return [b for b in every if any(globs_intersect(p, f"{b}/*") for p in patterns)]
+        return [b for b in every if any(snapshot.view.pattern_intersects(p, f"{b}/*") for p in patterns)]
 
     return cached(snapshot, ("readableBuckets", external_id), compute)
 
 
-def accessibility(resource: Resource) -> str | None:
+def accessibility(snapshot: SystemSnapshot, resource: Resource) -> str | None:
     """The contract's awsAccessType of a bucket: public, crossAccount, private; None when unknown."""
     facts = resource.facts
     if facts.get("public") is True:
         return "public"
-    if outside_accounts(resource):
+    if outside_accounts(snapshot, resource):
         return "crossAccount"
     if facts.get("public") is False:
         return "private"
     return None
 
 
-def outside_accounts(resource: Resource) -> list[str]:
+def outside_accounts(snapshot: SystemSnapshot, resource: Resource) -> list[str]:
     """The other accounts a bucket's policy names."""
     principals = resource.facts.get("crossAccountPrincipals") or []
-    return sorted({a for a in (account_of(str(p)) for p in principals) if a is not None})
+    return sorted({a for a in (snapshot.view.system_of(str(p)) for p in principals) if a is not None})
 
 
 def storage_resource(resource: Resource) -> JsonObject:
@@ -86,11 +83,11 @@ def storage_resource(resource: Resource) -> JsonObject:
 
 
 def bucket_finding(
-    snapshot: AwsAccountSnapshot, finding_type: str, resource: Resource, severity: Severity, summary: str
+    snapshot: SystemSnapshot, finding_type: str, resource: Resource, severity: Severity, summary: str
 ) -> Finding:
     return Finding(
         finding_type=finding_type,
-        cloud=Cloud.AWS,
+        cloud=snapshot.cloud,
         system_id=snapshot.system_id,
         subject=FindingSubject.STORAGE_BUCKET,
         subject_id=resource.external_id,

@@ -13,49 +13,45 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from permscope.analytics.context import AwsAccountSnapshot
-from permscope.analytics.detector import AWS, Detector
+from permscope.analytics.detector import ALL_CLOUDS, Detector, table_clouds, table_types
 from permscope.analytics.subjects import (
     FUNCTION,
     INSTANCE,
     ROLE,
+    SERVICE_ACCOUNT,
+    SERVICE_PRINCIPAL,
     USER,
+    TypeTable,
     cached,
+    finding_type,
     identity_finding,
     permissions,
     policy_names,
     subjects,
 )
-from permscope.clouds.aws.effective.compile import PolicyCompiler
-from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.core.findings import Finding, Severity
+from permscope.core.ids import Cloud
+from permscope.core.permissions import EffectivePermissions
+from permscope.core.snapshot import SystemSnapshot
 
-TYPES = {
+TYPES: TypeTable = {
     USER: "superUserFinding",
-    ROLE: "superAwsRoleFinding",
+    ROLE: {Cloud.AWS: "superAwsRoleFinding"},
+    SERVICE_PRINCIPAL: {Cloud.AZURE: "superAzureServicePrincipalFinding"},
+    SERVICE_ACCOUNT: {Cloud.GCP: "superGcpServiceAccountFinding"},
     FUNCTION: "superServerlessFunctionFinding",
-    INSTANCE: "superAwsResourceFinding",
+    INSTANCE: {Cloud.AWS: "superAwsResourceFinding"},
 }
 SCP_GUARDRAIL_SHARE = 0.05
 MAX_LISTED = 20
 
 
-def scp_denied(snapshot: AwsAccountSnapshot) -> int:
-    """Every action some SCP Deny statement of the account's organization names (any resources, any
-    condition)."""
-
-    def compute() -> int:
-        compiler = PolicyCompiler(snapshot.index)
-        bits = 0
-        for level in snapshot.scp_levels:
-            for name, document in level.policies:
-                bits |= compiler.compile(document, name=name, policy_type=PolicyType.SCP).deny_any
-        return bits
-
-    return cached(snapshot, "scpDenied", compute)
+def is_super_bits(snapshot: SystemSnapshot, permissions: EffectivePermissions) -> bool:
+    """The super rule (see the module docstring) on a permission set."""
+    return _gap(snapshot, permissions.all_resources) is not None
 
 
-def super_gap(snapshot: AwsAccountSnapshot, external_id: str) -> int | None:
+def super_gap(snapshot: SystemSnapshot, external_id: str) -> int | None:
     """None when the identity is not super; else the actions it lacks (0, or a few an SCP denies)."""
     found = permissions(snapshot, external_id)
     if found is None:
@@ -64,25 +60,28 @@ def super_gap(snapshot: AwsAccountSnapshot, external_id: str) -> int | None:
     return cached(snapshot, ("superGap", id(found)), lambda: (found, _gap(snapshot, found.all_resources)))[1]
 
 
-def _gap(snapshot: AwsAccountSnapshot, all_resources: int) -> int | None:
+def _gap(snapshot: SystemSnapshot, all_resources: int) -> int | None:
     missing = snapshot.index.full & ~all_resources
     if not missing:
         return 0
-    if missing & ~scp_denied(snapshot):
+    if missing & ~snapshot.view.guardrail_denied():
         return None
     if missing.bit_count() > SCP_GUARDRAIL_SHARE * snapshot.index.size:
         return None
     return missing
 
 
-def is_super(snapshot: AwsAccountSnapshot, external_id: str) -> bool:
+def is_super(snapshot: SystemSnapshot, external_id: str) -> bool:
     """Whether the identity (or function / instance through its role) is super (see the module rule)."""
     return cached(snapshot, ("super", external_id), lambda: super_gap(snapshot, external_id) is not None)
 
 
-def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     size = snapshot.index.size
     for subject in subjects(snapshot):
+        kind_type = finding_type(snapshot, subject, TYPES)
+        if kind_type is None:
+            continue
         if not is_super(snapshot, subject.external_id):
             continue
         gap = super_gap(snapshot, subject.external_id) or 0
@@ -93,7 +92,7 @@ def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
         yield identity_finding(
             snapshot,
             DETECTOR,
-            TYPES[subject.kind],
+            kind_type,
             subject,
             f"{subject.name} can perform {rule}.",
             evidence={
@@ -108,8 +107,9 @@ def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
 
 DETECTOR = Detector(
     name="super",
-    finding_types=tuple(TYPES.values()),
-    clouds=AWS,
+    finding_types=table_types(TYPES),
+    clouds=ALL_CLOUDS,
+    type_clouds=table_clouds(TYPES),
     severity=Severity.HIGH,
     title="Super identities",
     description="Identities that can perform every action on every resource of the account after explicit "

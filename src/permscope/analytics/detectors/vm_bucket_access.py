@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.detectors.storage import READ_ACTION, buckets, readable_buckets
 from permscope.analytics.subjects import INSTANCE, identity_finding, permissions, subjects
 from permscope.core.findings import Finding, Severity
+from permscope.core.snapshot import SystemSnapshot
 
 VM_TYPE = "virtualMachineWithAwsStorageBucketAccessFinding"
 
 
-def _virtual_machines(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
+def _virtual_machines(snapshot: SystemSnapshot) -> Iterator[Finding]:
     total = len(buckets(snapshot))
     for subject in subjects(snapshot):
         if subject.kind != INSTANCE:
@@ -30,12 +30,12 @@ def _virtual_machines(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
             VM_TYPE,
             subject,
             f"EC2 instance {subject.name} can read {len(reachable)} of the account's {total} buckets "
-            f"through role {subject.role_id}.",
+            f"through role {subject.runs_as}.",
             properties={
                 "accessibleCount": len(reachable),
                 "bucketCount": total,
                 "ec2Instance": {"id": subject.external_id, "displayName": subject.name},
-                "role": {"id": subject.role_id},
+                "role": {"id": subject.runs_as},
             },
             evidence={"action": READ_ACTION, "grant": status, "buckets": reachable},
         )

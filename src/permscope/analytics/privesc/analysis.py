@@ -1,4 +1,4 @@
-"""One escalation analysis per snapshot: the graph of every non-super principal and its path finder."""
+"""One escalation analysis per snapshot: the cloud's graph of every non-super principal and its path finder."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from permscope.analytics.context import AwsAccountSnapshot
-from permscope.analytics.detectors.super_identity import is_super
-from permscope.analytics.privesc.graph import DEFAULT_MAX_TARGETS, EscalationGraph, GraphBuilder, Step
-from permscope.analytics.privesc.search import DEFAULT_MAX_DEPTH, DEFAULT_MAX_PATHS, Path, PathFinder, values
+from permscope.analytics.detectors.super_identity import is_super, is_super_bits
+from permscope.analytics.privesc.search import DEFAULT_MAX_DEPTH, DEFAULT_MAX_PATHS, Path, PathFinder
 from permscope.analytics.subjects import cached
+from permscope.clouds.base import plugin
+from permscope.core.escalation import EscalationGraph, Step
+from permscope.core.permissions import EffectivePermissions
+from permscope.core.snapshot import SystemSnapshot
+
+DEFAULT_MAX_TARGETS = 3  # edges kept per source and technique, most privileged targets first
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +26,7 @@ class EscalationAnalysis:
     seconds: float
 
     def paths(self, principal: str) -> list[Path]:
-        """The escalation paths of a user or role (none for a super identity)."""
+        """The escalation paths of a principal (none for a super identity)."""
         return self.finder.paths(principal)
 
     def stats(self) -> dict[str, Any]:
@@ -37,34 +41,35 @@ class EscalationAnalysis:
 
 
 def escalation_analysis(
-    snapshot: AwsAccountSnapshot,
+    snapshot: SystemSnapshot,
     *,
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_paths: int = DEFAULT_MAX_PATHS,
     max_targets: int = DEFAULT_MAX_TARGETS,
-) -> EscalationAnalysis:
-    """The snapshot's escalation analysis, computed once per snapshot and settings."""
+) -> EscalationAnalysis | None:
+    """The snapshot's escalation analysis, computed once per snapshot and settings; None when its cloud has no
+    escalation model yet."""
 
-    def compute() -> EscalationAnalysis:
+    def compute() -> EscalationAnalysis | None:
         started = time.perf_counter()
-        shared = values(snapshot)
+        supers: dict[int, bool] = {}
 
-        def value(external_id: str) -> int:
-            # targets are tried most privileged first: admin-equivalent, then by granted actions
-            permissions = shared.of(external_id)
-            bonus = snapshot.index.size + 1 if shared.is_super(permissions) else 0
-            return bonus + permissions.granted.bit_count()
+        def super_bits(permissions: EffectivePermissions) -> bool:
+            key = permissions.all_resources  # cached by its unconditional actions
+            if key not in supers:
+                supers[key] = is_super_bits(snapshot, permissions)
+            return supers[key]
 
-        builder = GraphBuilder(
+        model = plugin(snapshot.cloud).escalation(
             snapshot,
-            value=value,
+            is_super=super_bits,
             skip=lambda external_id: is_super(snapshot, external_id),
-            admin=lambda step: shared.is_super(shared.after(step)),
             max_targets=max_targets,
         )
-        graph = builder.build()
-        finder = PathFinder(snapshot, graph, max_depth=max_depth, max_paths=max_paths)
-        return EscalationAnalysis(graph, finder, time.perf_counter() - started)
+        if model is None:
+            return None
+        finder = PathFinder(model, super_bits, max_depth=max_depth, max_paths=max_paths)
+        return EscalationAnalysis(model.graph, finder, time.perf_counter() - started)
 
     return cached(snapshot, ("privesc", max_depth, max_paths, max_targets), compute)
 

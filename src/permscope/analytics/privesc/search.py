@@ -1,13 +1,10 @@
-"""Escalation paths: which principals reach administrator access, or more permissions, over the graph.
+"""Escalation paths: which principals reach administrator access, or more permissions, over a cloud's graph.
 
-A step's *value* is the effective permissions the attacker holds after it: the target's (a user or role), the
-source's combined with a group's (iam:AddUserToGroup: the group's policies under the user's own boundary and
-SCPs), or the target's *ceiling* for techniques that write policies (`*` within its boundary and the SCPs).
-A chain reaches **admin** when a step's value is super (the rule of `detectors.super_identity`: every
-catalogue action on every resource, up to a few SCP guardrail denies). Otherwise it reaches **more
-permissions** when a step's value holds a *notable* action the starting principal lacks: a write or
-permissions-management action, or one of the data-reading actions in `DATA_READ` (s3:GetObject,
-secretsmanager:GetSecretValue, ...). Comparison is by action, not by resource.
+The graph and the value of each step come from the cloud (`core.escalation.EscalationModel`). A chain reaches
+**admin** when a step's value is super (the rule of `detectors.super_identity`: every catalogue action on every
+resource, up to a few organization guardrail denies). Otherwise it reaches **more permissions** when a step's
+value holds a *notable* action (the model's: high severity, or reading data) the starting principal lacks.
+Comparison is by action, not by resource.
 
 Admin reachability is computed once for the whole graph (a reverse breadth-first search from the steps whose
 value is super), so every principal gets its shortest admin chains in linear time; chains of at most
@@ -18,39 +15,15 @@ at most `MAX_VISITED` nodes) for more permissions. Cycles end both searches (vis
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from permscope.analytics.context import AwsAccountSnapshot
-from permscope.analytics.detectors.super_identity import SCP_GUARDRAIL_SHARE, scp_denied
-from permscope.analytics.privesc.graph import EscalationGraph, Step
-from permscope.analytics.privesc.techniques import Kind, Yield
-from permscope.analytics.subjects import cached
-from permscope.clouds.aws.effective.combine import effective_permissions
-from permscope.clouds.aws.effective.compile import IDENTITY_LAYER
-from permscope.clouds.aws.effective.layers import AppliedPolicy, PrincipalPolicies
-from permscope.clouds.aws.engine.policy import PolicyType
+from permscope.core.escalation import EscalationGraph, EscalationModel, Step
 from permscope.core.permissions import EffectivePermissions
 
 DEFAULT_MAX_DEPTH = 5
 DEFAULT_MAX_PATHS = 10
 MAX_VISITED = 200
-DATA_READ = (
-    "s3:GetObject",
-    "s3:GetObjectVersion",
-    "secretsmanager:GetSecretValue",
-    "ssm:GetParameter",
-    "ssm:GetParameters",
-    "ssm:GetParametersByPath",
-    "kms:Decrypt",
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-)
-_ADMIN_DOCUMENT = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,95 +60,14 @@ class Path:
         )
 
 
-def is_super_bits(snapshot: AwsAccountSnapshot, permissions: EffectivePermissions) -> bool:
-    """The super rule of `detectors.super_identity`, on a permission set."""
-    missing = snapshot.index.full & ~permissions.all_resources
-    if not missing:
-        return True
-    if missing & ~scp_denied(snapshot):
-        return False
-    return missing.bit_count() <= SCP_GUARDRAIL_SHARE * snapshot.index.size
-
-
-class Values:
-    """Effective permissions of principals, ceilings and group joins, computed once each."""
-
-    def __init__(self, snapshot: AwsAccountSnapshot) -> None:
-        self.snapshot = snapshot
-        self._admin: AppliedPolicy | None = None
-        self._ceilings: dict[str, EffectivePermissions] = {}
-        self._joins: dict[tuple[str, str], EffectivePermissions] = {}
-        self._super: dict[int, bool] = {}
-        index = snapshot.index
-        self.notable = index.high_severity | index.expand_all(DATA_READ)[0]
-
-    def of(self, external_id: str) -> EffectivePermissions:
-        """A principal's (or group's) effective permissions (none when unknown)."""
-        found = self.snapshot.permissions(external_id)
-        return found if found is not None else EffectivePermissions(0, 0, 0)
-
-    def is_super(self, permissions: EffectivePermissions) -> bool:
-        """Whether a permission set is super (cached by its unconditional actions)."""
-        key = permissions.all_resources
-        if key not in self._super:
-            self._super[key] = is_super_bits(self.snapshot, permissions)
-        return self._super[key]
-
-    def ceiling(self, principal: str) -> EffectivePermissions:
-        """What a principal holds once an attacker writes `*` into its policies: its boundary and SCPs still
-        apply."""
-        found = self._ceilings.get(principal)
-        if found is None:
-            applied = self.snapshot.evaluator.principal(principal)
-            found = effective_permissions(PrincipalPolicies((self._admin_policy(),), applied.boundary,
-                                                            applied.scp_levels))  # fmt: skip
-            self._ceilings[principal] = found
-        return found
-
-    def joined(self, user: str, group: str) -> EffectivePermissions:
-        """A user's permissions once added to a group (the group's policies under the user's boundary)."""
-        key = (user, group)
-        found = self._joins.get(key)
-        if found is None:
-            evaluator = self.snapshot.evaluator
-            mine = evaluator.principal(user)
-            theirs = evaluator.principal(group)
-            found = effective_permissions(
-                PrincipalPolicies(mine.identity + theirs.identity, mine.boundary, mine.scp_levels)
-            )
-            self._joins[key] = found
-        return found
-
-    def after(self, step: Step) -> EffectivePermissions:
-        """The permissions the attacker holds after a step."""
-        if step.technique.kind is Kind.JOIN_GROUP:
-            return self.joined(step.source, step.target)
-        if step.yields is Yield.CEILING:
-            return self.ceiling(step.target)
-        return self.of(step.target)
-
-    def _admin_policy(self) -> AppliedPolicy:
-        if self._admin is None:
-            compiled = self.snapshot.evaluator.compiler.compile(
-                _ADMIN_DOCUMENT, name="permscope: any policy", policy_type=PolicyType.IDENTITY
-            )
-            self._admin = AppliedPolicy("permscope:any", "any policy", IDENTITY_LAYER, compiled)
-        return self._admin
-
-
-def values(snapshot: AwsAccountSnapshot) -> Values:
-    """The snapshot's shared `Values`."""
-    return cached(snapshot, "privescValues", lambda: Values(snapshot))
-
-
 class PathFinder:
     """Escalation paths of every principal over one graph."""
 
-    def __init__(self, snapshot: AwsAccountSnapshot, graph: EscalationGraph, *,
+    def __init__(self, model: EscalationModel, is_super: Callable[[EffectivePermissions], bool], *,
                  max_depth: int = DEFAULT_MAX_DEPTH, max_paths: int = DEFAULT_MAX_PATHS) -> None:  # fmt: skip
-        self.snapshot = snapshot
-        self.graph = graph
-        self.values = values(snapshot)
+        self.model = model
+        self.graph: EscalationGraph = model.graph
+        self.is_super = is_super
         self.max_depth = max_depth
         self.max_paths = max_paths
         self._admin_step: dict[int, bool] = {}
@@ -186,7 +78,7 @@ class PathFinder:
         """Whether the permissions after a step are super."""
         key = id(step)
         if key not in self._admin_step:
-            self._admin_step[key] = self.values.is_super(self.values.after(step))
+            self._admin_step[key] = self.is_super(self.model.after(step))
         return self._admin_step[key]
 
     def _admin_reachability(self) -> None:
@@ -194,7 +86,7 @@ class PathFinder:
         queue: deque[str] = deque()
         for source, steps in self.graph.edges.items():
             for step in steps:
-                if step.technique.kind is not Kind.JOIN_GROUP:
+                if step.moves:
                     incoming.setdefault(step.target, []).append(step)
                 if self.is_admin_step(step):
                     best = self.next_hop.get(source)
@@ -250,8 +142,8 @@ class PathFinder:
         return _distinct(found, self.max_paths)
 
     def _gain_paths(self, source: str) -> list[Path]:
-        start = self.values.of(source).granted
-        notable = self.values.notable
+        start = self.model.of(source).granted
+        notable = self.model.notable
         found: list[Path] = []
         seen = {source}
         queue: deque[tuple[str, tuple[Step, ...]]] = deque([(source, ())])
@@ -264,10 +156,10 @@ class PathFinder:
                     continue
                 seen.add(step.target)
                 steps = (*chain, step)
-                gained = self.values.after(step).granted & notable & ~start
+                gained = self.model.after(step).granted & notable & ~start
                 if gained:
                     found.append(Path(steps, False, gained.bit_count()))
-                if step.technique.kind is not Kind.JOIN_GROUP:
+                if step.moves:
                     queue.append((step.target, steps))
         found.sort(key=Path.rank)
         return found[: self.max_paths]
@@ -286,7 +178,7 @@ def _distinct(paths: list[Path], limit: int) -> list[Path]:
     seen: set[tuple[str, str, str]] = set()
     for path in paths:
         first = path.steps[0]
-        key = (first.technique.technique_id, first.target, path.target)
+        key = (first.technique_id, first.target, path.target)
         if key in seen:
             continue
         seen.add(key)
@@ -296,4 +188,4 @@ def _distinct(paths: list[Path], limit: int) -> list[Path]:
     return kept
 
 
-__all__ = ["DATA_READ", "Path", "PathFinder", "Values", "is_super_bits", "values"]
+__all__ = ["Path", "PathFinder"]

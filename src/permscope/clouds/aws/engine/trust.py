@@ -1,17 +1,25 @@
-"""Pure helpers on IAM role trust policies: who a role trusts, and whether a principal may assume it."""
+"""Who an IAM role's trust policy names: the one reader of trust principals, for entity-type flags and for
+access from outside the account.
+
+Only Allow statements count (Deny statements of trust policies are not weighed here: whether a given principal
+may assume a role is decided by the evaluation engine, `evaluate`, with the trust policy as the resource policy).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any
+
+from permscope.core.snapshot import ExternalTrust
 
 # Flag names of the contract's awsRoleTrustEntityType, in its order.
 ENTITY_TYPES = ("service", "sso", "crossAccount", "webIdentity")
 WEB_IDENTITY_PROVIDERS = frozenset(
     {"cognito-identity.amazonaws.com", "accounts.google.com", "graph.facebook.com", "www.amazon.com"}
 )
+ANY_ACCOUNT = "*"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
@@ -19,26 +27,6 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
-
-
-def _statements(document: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
-    if not document:
-        return
-    for statement in _as_list(document.get("Statement")):
-        if isinstance(statement, Mapping):
-            yield statement
-
-
-def _principals(block: Any, kind: str) -> list[str]:
-    """The values of one principal type (AWS, Service, Federated) of a Principal element.
-
-    `"Principal": "*"` is read as `{"AWS": "*"}`: anyone, the way IAM treats it in a trust policy.
-    """
-    if block == "*":
-        return ["*"] if kind == "AWS" else []
-    if isinstance(block, Mapping):
-        return [str(v) for v in _as_list(block.get(kind))]
-    return []
 
 
 def account_of(principal: str) -> str | None:
@@ -51,87 +39,111 @@ def account_of(principal: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=256)
-def _pattern(text: str) -> re.Pattern[str]:
-    escaped = re.escape(text).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.compile(f"^{escaped}$", re.IGNORECASE)
+@dataclass(slots=True)
+class _Named:
+    """The principals the Allow statements of one trust policy name, by type."""
+
+    aws: list[str] = field(default_factory=list)  # AWS principal values ("*" for `"Principal": "*"`)
+    services: list[str] = field(default_factory=list)
+    saml: list[str] = field(default_factory=list)
+    web_identity: list[str] = field(default_factory=list)
+    actions: set[str] = field(default_factory=set)  # lower-case actions of the statements
+    condition_keys: set[str] = field(default_factory=set)  # of statements naming AWS or federated principals
 
 
-def _action_matches(statement: Mapping[str, Any], action: str) -> bool:
-    """Whether the statement's Action (or NotAction) covers `action`, wildcards included."""
-    if "NotAction" in statement:
-        return not any(_pattern(str(p)).match(action) for p in _as_list(statement["NotAction"]))
-    return any(_pattern(str(p)).match(action) for p in _as_list(statement.get("Action")))
+def _allow_statements(document: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
+    if not isinstance(document, Mapping):
+        return
+    for statement in _as_list(document.get("Statement")):
+        if isinstance(statement, Mapping) and statement.get("Effect") == "Allow":
+            yield statement
+
+
+def _named(document: Mapping[str, Any] | None) -> _Named:
+    """Read the Allow statements once: `"Principal": "*"` is read as `{"AWS": "*"}`, as IAM does in a trust."""
+    found = _Named()
+    for statement in _allow_statements(document):
+        block = statement.get("Principal")
+        mapping = block if isinstance(block, Mapping) else {}
+        aws = ["*"] if block == "*" else [str(v) for v in _as_list(mapping.get("AWS"))]
+        federated = [str(v) for v in _as_list(mapping.get("Federated"))]
+        found.aws.extend(aws)
+        found.services.extend(str(v) for v in _as_list(mapping.get("Service")))
+        for value in federated:
+            if ":saml-provider/" in value:
+                found.saml.append(value)
+            elif ":oidc-provider/" in value or value.lower() in WEB_IDENTITY_PROVIDERS:
+                found.web_identity.append(value)
+        found.actions.update(str(a).lower() for a in _as_list(statement.get("Action")))
+        condition = statement.get("Condition")
+        if (aws or federated) and isinstance(condition, Mapping):
+            for keys in condition.values():
+                if isinstance(keys, Mapping):
+                    found.condition_keys.update(str(k) for k in keys)
+    return found
 
 
 def trust_entity_types(document: Mapping[str, Any] | None, own_account_id: str) -> list[str]:
     """The contract's trust entity flags of a role (`service`, `sso`, `crossAccount`, `webIdentity`).
 
-    Only Allow statements count. `service`: a Principal.Service; `sso`: SAML federation (a saml-provider,
-    including IAM Identity Center's `AWSSSO_` providers, or sts:AssumeRoleWithSAML); `webIdentity`: an
-    OIDC provider, Cognito or a public web-identity provider, or sts:AssumeRoleWithWebIdentity;
-    `crossAccount`: an AWS principal of another account than `own_account_id`, or `*`.
+    `service`: a Principal.Service; `sso`: SAML federation (a saml-provider, including IAM Identity Center's
+    `AWSSSO_` providers, or sts:AssumeRoleWithSAML); `webIdentity`: an OIDC provider, Cognito or a public
+    web-identity provider, or sts:AssumeRoleWithWebIdentity; `crossAccount`: an AWS principal of another
+    account than `own_account_id`, or `*`.
     """
+    named = _named(document)
     found: set[str] = set()
-    for statement in _statements(document):
-        if statement.get("Effect") != "Allow":
-            continue
-        block = statement.get("Principal")
-        if _principals(block, "Service"):
-            found.add("service")
-        for federated in _principals(block, "Federated"):
-            if ":saml-provider/" in federated:
-                found.add("sso")
-            elif ":oidc-provider/" in federated or federated.lower() in WEB_IDENTITY_PROVIDERS:
-                found.add("webIdentity")
-        for principal in _principals(block, "AWS"):
-            account = account_of(principal)
-            if principal == "*" or (account is not None and account != own_account_id):
-                found.add("crossAccount")
-        actions = {str(a).lower() for a in _as_list(statement.get("Action"))}
-        if "sts:assumerolewithsaml" in actions:
-            found.add("sso")
-        if "sts:assumerolewithwebidentity" in actions:
-            found.add("webIdentity")
+    if named.services:
+        found.add("service")
+    if named.saml or "sts:assumerolewithsaml" in named.actions:
+        found.add("sso")
+    if named.web_identity or "sts:assumerolewithwebidentity" in named.actions:
+        found.add("webIdentity")
+    for principal in named.aws:
+        account = account_of(principal)
+        if principal == "*" or (account is not None and account != own_account_id):
+            found.add("crossAccount")
     return [flag for flag in ENTITY_TYPES if flag in found]
 
 
-def _names(block: Any, principal_arn: str, principal_account_id: str) -> bool:
-    """Whether a Principal element names the principal: its ARN, its account (id or root ARN), or `*`."""
-    for value in _principals(block, "AWS"):
-        if value in {"*", principal_arn, principal_account_id}:
-            return True
-        parts = value.split(":", 5)
-        if len(parts) == 6 and parts[0] == "arn" and parts[4] == principal_account_id and parts[5] == "root":
-            return True
-    return False
+def external_trust(document: Mapping[str, Any] | None, own_account_id: str) -> ExternalTrust:
+    """Who a trust policy admits, from outside the account and inside it (Allow statements only).
 
-
-def _statement_names(statement: Mapping[str, Any], principal_arn: str, principal_account_id: str) -> bool:
-    if "NotPrincipal" in statement:
-        return not _names(statement["NotPrincipal"], principal_arn, principal_account_id)
-    return _names(statement.get("Principal"), principal_arn, principal_account_id)
-
-
-def principal_can_assume(
-    document: Mapping[str, Any] | None, principal_arn: str, principal_account_id: str
-) -> bool:
-    """Whether the trust policy lets an IAM principal call sts:AssumeRole on the role.
-
-    True when an Allow statement whose Action covers sts:AssumeRole (wildcards included) names the
-    principal's ARN, its account (`123456789012` or `arn:aws:iam::123456789012:root`) or `*`, and no
-    Deny statement covering sts:AssumeRole names it. Conditions are not evaluated yet (a statement with
-    a Condition counts as if it matched); neither are the identity policies that a trust of the account
-    root also requires. The full evaluation engine replaces this later.
+    An AWS principal of another account (its id, its root, or a user / role ARN there) or `*` admits that
+    account (or any); the account's own id or root admits the whole own account; a principal of the own account
+    named by ARN is kept by ARN. Web-identity and SAML providers are listed, and the condition keys of the
+    statements that name them (they are reported, not decided).
     """
-    allowed = False
-    for statement in _statements(document):
-        if not _action_matches(statement, "sts:AssumeRole"):
+    named = _named(document)
+    outside: dict[str, set[str]] = {}
+    whole: set[str] = set()
+    own_whole = False
+    own_principals: set[str] = set()
+    for value in named.aws:
+        if value == "*":
+            outside.setdefault(ANY_ACCOUNT, set()).add("*")
+            whole.add(ANY_ACCOUNT)
             continue
-        if not _statement_names(statement, principal_arn, principal_account_id):
+        account = account_of(value)
+        if account is None:
             continue
-        if statement.get("Effect") == "Deny":
-            return False
-        if statement.get("Effect") == "Allow":
-            allowed = True
-    return allowed
+        is_whole = value == account or value.endswith(":root")
+        if account == own_account_id:
+            own_whole |= is_whole
+            if not is_whole:
+                own_principals.add(value)
+            continue
+        principals = outside.setdefault(account, set())
+        if is_whole:
+            whole.add(account)
+        else:
+            principals.add(value)
+    return ExternalTrust(
+        outside={account: frozenset(values) for account, values in outside.items()},
+        whole_systems=frozenset(whole),
+        own_system=own_whole,
+        own_principals=frozenset(own_principals),
+        web_identity=frozenset(named.web_identity),
+        saml=frozenset(named.saml),
+        condition_keys=frozenset(named.condition_keys),
+    )

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from permscope.clouds.aws.transform.dates import iso_instant, latest, parse_instant
 from permscope.core.inventory import InventoryBatch
+from permscope.core.times import iso_instant, latest, parse_instant
 
 
 def apply_access_advisor(

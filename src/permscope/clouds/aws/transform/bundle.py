@@ -27,7 +27,6 @@ from permscope.clouds.aws.transform.credentials import (
     apply_listed_access_keys,
     parse_credential_report,
 )
-from permscope.clouds.aws.transform.dates import iso_instant
 from permscope.clouds.aws.transform.identity_center import apply_identity_center
 from permscope.clouds.aws.transform.organization import account_name as org_account_name
 from permscope.clouds.aws.transform.organization import apply_organization
@@ -35,6 +34,7 @@ from permscope.clouds.aws.transform.resources import transform_resources
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, InventoryBatch
+from permscope.core.times import iso_instant
 
 BUNDLE_PARTS = (
     "authorization_details",

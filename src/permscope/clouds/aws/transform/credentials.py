@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from permscope.clouds.aws.transform.dates import iso_instant, latest, parse_instant
 from permscope.core.errors import InputError
 from permscope.core.inventory import Identity, IdentityKind, InventoryBatch
+from permscope.core.times import iso_instant, latest, parse_instant
 
 REQUIRED_COLUMNS = ("user", "arn", "mfa_active", "password_enabled", "access_key_1_active")
 ROOT_USER = "<root_account>"

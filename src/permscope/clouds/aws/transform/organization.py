@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from permscope.clouds.aws.effective.organization import LEVEL_SCOPE
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import (
@@ -26,7 +27,6 @@ from permscope.core.inventory import (
     Policy,
     PolicyKind,
 )
-from permscope.core.organization import LEVEL_SCOPE
 
 
 def account_name(org: Mapping[str, Any] | None, account_id: str) -> str | None:

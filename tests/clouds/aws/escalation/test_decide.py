@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from permscope.analytics.privesc.decide import known_key, relax_document
+from permscope.clouds.aws.escalation.decide import known_key, relax_document
 
 MFA = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
 

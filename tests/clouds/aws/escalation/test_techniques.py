@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from permscope.analytics.privesc.techniques import TECHNIQUES, TECHNIQUES_BY_ID, Kind, Ref, Yield
+from permscope.clouds.aws.escalation.techniques import TECHNIQUES, TECHNIQUES_BY_ID, Kind, Ref, Yield
 from permscope.workflows.effective import action_index
 
 

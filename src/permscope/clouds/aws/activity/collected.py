@@ -13,18 +13,18 @@ account's report and never stops the other accounts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-
+from permscope.clouds.aws.activity.imports import import_bucket, import_lookup
 from permscope.clouds.aws.activity.sources import parse_s3_uri
-from permscope.clouds.aws.collect.accounts import AccountClients, AccountOutcome, account_regions
-from permscope.clouds.aws.collect.activity import bucket_owner, owned_buckets
+from permscope.clouds.aws.collect.accounts import AccountClients, account_regions
+from permscope.clouds.aws.collect.activity import AccountReach, bucket_owner
 from permscope.clouds.aws.collect.support import describe_error
+from permscope.core.activity import ActivityReport, ActivitySink
 from permscope.core.errors import ConfigurationError
-from permscope.workflows.activity import ActivityReport, import_activity_lookup, import_activity_s3
+
+NewSink = Callable[[], ActivitySink]
 
 DEFAULT_DAYS = 90  # LookupEvents' event history, and the usage window of `exercised`
 FAILURES_NAMED = 5  # unreadable inputs named per account's warning (the rest are counted)
@@ -55,28 +55,6 @@ class AwsActivityOptions:
         return bool(self.cloudtrail_s3) or self.lookup_events
 
 
-@dataclass(slots=True)
-class AccountReach:
-    """What the activity phase keeps of a collected account (not its bundle): how to call AWS as it."""
-
-    account_id: str
-    clients: AccountClients | None  # None: the account could not be reached
-    caller_clients: AccountClients | None
-    regions: list[str] | None
-    buckets: set[str] = field(default_factory=set)
-
-    @classmethod
-    def of(cls, outcome: AccountOutcome) -> AccountReach:
-        """The reach of a collection outcome."""
-        return cls(
-            account_id=outcome.account_id,
-            clients=outcome.clients,
-            caller_clients=outcome.caller_clients,
-            regions=outcome.regions,
-            buckets=owned_buckets(outcome.bundle),
-        )
-
-
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -89,15 +67,15 @@ def _failures_warning(what: str, failures: list[tuple[str, str]]) -> str:
     return f"activity: {len(failures)} {what} not read, retried next time: {named}{more}"
 
 
-def _problem(exc: Exception) -> str:
-    """The error in one line; a database error is not an account's problem and is raised again."""
-    if isinstance(exc, SQLAlchemyError):
+def _problem(exc: Exception, store_failed: Callable[[BaseException], bool]) -> str:
+    """The error in one line; a store error is not an account's problem and is raised again."""
+    if store_failed(exc):
         raise exc
     return describe_error(exc)
 
 
 def import_collected_activity(
-    engine: Engine,
+    new_sink: NewSink,
     options: AwsActivityOptions,
     reach: Sequence[AccountReach],
     *,
@@ -105,17 +83,17 @@ def import_collected_activity(
     warn: Callable[[str, str], None],
     now: datetime | None = None,
 ) -> dict[str, ActivityReport]:
-    """Import the activity of every account reached (after their inventory is stored); each account's
-    report. `regions`: those the collection was asked for (LookupEvents; None: each account's enabled
-    regions). `warn(account, message)` records a warning on that account's report."""
+    """Import the activity of every account reached (after their inventory is stored), each part into a new
+    sink; each account's report. `regions`: those the collection was asked for (LookupEvents; None: each
+    account's enabled regions). `warn(account, message)` records a warning on that account's report."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     start = options.start or (moment - timedelta(days=DEFAULT_DAYS)).replace(microsecond=0)
     reports = {account.account_id: ActivityReport() for account in reach}
     for uri in options.cloudtrail_s3:
-        _import_bucket(engine, uri, reach, reports, start, options.end, warn)
+        _import_bucket(new_sink, uri, reach, reports, start, options.end, warn)
     if options.lookup_events:
         for account in reach:
-            _import_lookup(engine, account, reports[account.account_id], regions, start, options.end, warn)
+            _import_lookup(new_sink, account, reports[account.account_id], regions, start, options.end, warn)
     return reports
 
 
@@ -131,7 +109,7 @@ def _bucket_reader(uri: str, reach: Sequence[AccountReach]) -> tuple[str, Accoun
 
 
 def _import_bucket(
-    engine: Engine,
+    new_sink: NewSink,
     uri: str,
     reach: Sequence[AccountReach],
     reports: dict[str, ActivityReport],
@@ -149,17 +127,19 @@ def _import_bucket(
     for account in reach:
         total = reports[account.account_id]
         total.notes.append(f"{uri} read with the credentials of account {reader_account}")
+        sink = new_sink()
         try:
-            part = import_activity_s3(
-                engine,
+            import_bucket(
+                sink,
                 uri,
                 client=s3,
                 accounts=[account.account_id],
                 start=start.date(),
                 end=end.date() if end is not None else None,
             )
+            part = sink.finish()
         except Exception as exc:  # botocore's errors, PermscopeError: the account's problem, not the run's
-            problem = _problem(exc)
+            problem = _problem(exc, sink.store_failed)
             warn(
                 account.account_id,
                 f"activity from {uri} not imported (read as account {reader_account}): {problem}",
@@ -172,7 +152,7 @@ def _import_bucket(
 
 
 def _import_lookup(
-    engine: Engine,
+    new_sink: NewSink,
     account: AccountReach,
     total: ActivityReport,
     asked: Sequence[str] | None,
@@ -187,19 +167,24 @@ def _import_lookup(
     try:
         regions = account.regions or account_regions(clients, asked)
     except Exception as exc:
-        warn(account.account_id, f"activity: LookupEvents not read (no regions): {_problem(exc)}")
+        warn(account.account_id, f"activity: LookupEvents not read (no regions): {describe_error(exc)}")
         return
     for region in regions:  # one region failing leaves the others (and what it read before) counted
+        sink = new_sink()
         try:
-            part = import_activity_lookup(
-                engine,
+            import_lookup(
+                sink,
                 regions=[region],
                 start=start,
                 end=end,
                 account_id=account.account_id,
                 clients={region: clients.client("cloudtrail", region)},
             )
+            part = sink.finish()
         except Exception as exc:
-            warn(account.account_id, f"activity: LookupEvents in {region} not imported: {_problem(exc)}")
+            warn(
+                account.account_id,
+                f"activity: LookupEvents in {region} not imported: {_problem(exc, sink.store_failed)}",
+            )
             continue
         total.add(part)

@@ -1,7 +1,8 @@
 """Where an AWS account sits in its organization: the SCP levels above it, from the inventory's facts.
 
-One rule for every path: the store (`store.effective.stored_scp_levels`) and `scan` (an in-memory batch) both
-hand the system's organization attributes and the SCPs attached at each `org-level:<n>` scope to `scp_levels`.
+One rule for every path: the store (`store.effective.stored_organization_policies`) and `scan` (an in-memory
+batch) both hand the system's organization attributes and the organization policies attached at each
+`org-level:<n>` scope to `scp_levels` (through the plugin's `organization_levels`).
 """
 
 from __future__ import annotations

@@ -21,74 +21,43 @@ import bisect
 import itertools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from permscope.analytics.context import AwsAccountSnapshot
-from permscope.analytics.privesc.decide import MET, Decider, Verdict, _personal, _Variant
-from permscope.analytics.privesc.techniques import TECHNIQUES, Kind, Ref, Technique, Yield
-from permscope.analytics.subjects import FUNCTION_TYPES, INSTANCE_TYPES, is_root
 from permscope.clouds.aws.engine.matching import resource_matches
 from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
+from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
+from permscope.clouds.aws.escalation.techniques import TECHNIQUES, Kind, Ref, Technique
+from permscope.clouds.aws.view import EC2_INSTANCE, LAMBDA_FUNCTION, is_root, role_of
+from permscope.core.escalation import EscalationGraph, Step
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind, Resource
+from permscope.core.snapshot import SystemSnapshot
 
 ASSUME_ROLE = "sts:AssumeRole"
 DEFAULT_MAX_TARGETS = 3
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One edge: `source` uses a technique and so acts as (or with the permissions of) `target`."""
-
-    technique: Technique
-    source: str
-    target: str  # the principal (or group) whose permissions the source gains; itself for self-escalation
-    resources: tuple[str, ...]  # what the actions were decided on (role, user, policy, function, pattern)
-    via: str | None = None  # the existing resource, group or policy the technique goes through
-    depends_on_unseen_resource: bool = False
-    conditional: bool = False
-    condition_keys: tuple[str, ...] = ()
-
-    @property
-    def yields(self) -> Yield:
-        """What the step gives: the target's permissions or its ceiling."""
-        return self.technique.yields
-
-    def to_dict(self) -> dict[str, Any]:
-        """camelCase JSON shape (the `steps` of a privilegeEscalation object)."""
-        return {
-            "techniqueId": self.technique.technique_id,
-            "techniqueName": self.technique.name,
-            "actions": list(self.technique.action_names),
-            "source": self.source,
-            "target": self.target,
-            "resources": list(self.resources),
-            "via": self.via,
-            "yields": self.yields.value,
-            "dependsOnUnseenResource": self.depends_on_unseen_resource,
-            "conditional": self.conditional,
-            "conditionKeys": list(self.condition_keys),
-        }
-
-
-@dataclass(slots=True)
-class EscalationGraph:
-    """Edges by source, and the counters of the work done to find them."""
-
-    edges: dict[str, list[Step]] = field(default_factory=dict)
-    evaluations: int = 0
-    checked_sources: int = 0
-
-    def out(self, source: str) -> list[Step]:
-        """The edges leaving a node."""
-        return self.edges.get(source, [])
+def _step(technique: Technique, source: str, target: str, resources: tuple[str, ...], via: str | None = None,
+          **flags: Any) -> Step:  # fmt: skip
+    """The neutral edge of one technique use (`core.escalation.Step`)."""
+    return Step(
+        technique_id=technique.technique_id,
+        technique_name=technique.name,
+        actions=technique.action_names,
+        source=source,
+        target=target,
+        resources=resources,
+        yields=technique.yields.value,
+        moves=technique.kind is not Kind.JOIN_GROUP,
+        via=via,
+        **flags,
+    )
 
 
 class _Account:
     """The lookups edge building needs, computed once per snapshot."""
 
-    def __init__(self, snapshot: AwsAccountSnapshot, decider: Decider, value: Callable[[str], int]) -> None:
+    def __init__(self, snapshot: SystemSnapshot, decider: Decider, value: Callable[[str], int]) -> None:
         self.snapshot = snapshot
         self.account = snapshot.system_id
         self.decider = decider
@@ -171,11 +140,7 @@ class _Account:
 
     def compute(self, existing_types: frozenset[str]) -> list[Resource]:
         """Collected resources of some types that carry a role."""
-        return [
-            r
-            for r in self.snapshot.resources or ()
-            if r.resource_type in existing_types and self.snapshot.role_of(r)
-        ]
+        return [r for r in self.snapshot.resources or () if r.resource_type in existing_types and role_of(r)]
 
 
 # self-escalation first, then techniques on other principals, then services: a source stops at its first
@@ -184,7 +149,7 @@ _KIND_ORDER = [Kind.SELF_PRINCIPAL, Kind.SELF_GROUP, Kind.SELF_POLICY, Kind.USER
                Kind.POLICY_ROLE, Kind.ROLE_ASSUME, Kind.USER_CREDENTIALS, Kind.ROLE_TRUST, Kind.JOIN_GROUP,
                Kind.NEW_PASSROLE, Kind.EXISTING]  # fmt: skip
 ORDERED = tuple(sorted(TECHNIQUES, key=lambda t: _KIND_ORDER.index(t.kind)))
-_EXISTING_TYPES = {"function": FUNCTION_TYPES, "instance": INSTANCE_TYPES}
+_EXISTING_TYPES = {"function": frozenset({LAMBDA_FUNCTION}), "instance": frozenset({EC2_INSTANCE})}
 
 
 class _SourceCheck:
@@ -377,7 +342,7 @@ def _merge(verdicts: list[Verdict]) -> Verdict:
 class GraphBuilder:
     """Builds the escalation graph of a snapshot (see the module docstring)."""
 
-    def __init__(self, snapshot: AwsAccountSnapshot, *, value: Callable[[str], int],
+    def __init__(self, snapshot: SystemSnapshot, *, value: Callable[[str], int],
                  skip: Callable[[str], bool], admin: Callable[[Step], bool],
                  max_targets: int = DEFAULT_MAX_TARGETS) -> None:  # fmt: skip
         self.snapshot = snapshot
@@ -545,7 +510,7 @@ class GraphBuilder:
             if not verdicts:
                 continue
             merged = _merge(verdicts)
-            yield Step(technique, check.source, target, tuple(dict.fromkeys(decided)), via,
+            yield _step(technique, check.source, target, tuple(dict.fromkeys(decided)), via,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
 
     def _service_technique(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
@@ -590,7 +555,7 @@ class GraphBuilder:
                 for a, ref in technique.actions
                 if ref is not Ref.PASSED
             ]
-            yield Step(technique, check.source, role, tuple(dict.fromkeys(resources)),
+            yield _step(technique, check.source, role, tuple(dict.fromkeys(resources)),
                        existing.label if existing else None, depends_on_unseen_resource=unseen,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
 
@@ -608,7 +573,7 @@ class GraphBuilder:
     def _existing_resources(self, check: _SourceCheck, technique: Technique,
                             types: frozenset[str]) -> Iterator[Step]:  # fmt: skip
         for resource in self.lookups.compute(types):
-            role = self.snapshot.role_of(resource)
+            role = role_of(resource)
             if role is None or role == check.source or role not in self.snapshot.identities_by_id:
                 continue
             policy = self._resource_policy(resource)
@@ -624,7 +589,7 @@ class GraphBuilder:
             if not verdicts:
                 continue
             merged = _merge(verdicts)
-            yield Step(technique, check.source, role, (resource.external_id,), resource.external_id,
+            yield _step(technique, check.source, role, (resource.external_id,), resource.external_id,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
 
     def _resource_policy(self, resource: Resource) -> _Variant | None:
@@ -638,4 +603,4 @@ class GraphBuilder:
         )
 
 
-__all__ = ["MET", "EscalationGraph", "GraphBuilder", "Step"]
+__all__ = ["MET", "GraphBuilder"]

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from permscope.analytics.context import AwsAccountSnapshot, as_document
 from permscope.clouds.aws.effective.account import AccountEvaluator, AccountInventory, PolicyRecord, ScpLevel
 from permscope.clouds.aws.effective.compile import document_digest
 from permscope.clouds.aws.engine.evaluate import AuthorizationRequest, Decision, PolicySet, evaluate
@@ -37,7 +36,9 @@ from permscope.clouds.aws.engine.policy import (
     parse_policy,
 )
 from permscope.clouds.aws.engine.variables import RequestContext
+from permscope.clouds.aws.view import aws_view
 from permscope.core.inventory import IdentityKind
+from permscope.core.snapshot import SystemSnapshot, as_document
 
 _KNOWN_KEYS = frozenset(
     {
@@ -121,8 +122,9 @@ class _Principal:
 class Decider:
     """Decides requirements for the principals of one snapshot; parsed policies and policy sets are cached."""
 
-    def __init__(self, snapshot: AwsAccountSnapshot) -> None:
+    def __init__(self, snapshot: SystemSnapshot) -> None:
         self.snapshot = snapshot
+        self.view = aws_view(snapshot)
         self.account = snapshot.system_id
         self.now = snapshot.settings.now
         management = snapshot.system.attributes.get("managementAccountId")
@@ -139,9 +141,9 @@ class Decider:
                 for number, (name, document) in enumerate(level.policies)
                 if (variant := self._parse(f"scp:{level.label}:{number}", name, document, PolicyType.SCP))
             ]
-            for level in snapshot.scp_levels
+            for level in self.view.scp_levels
         ]
-        self._scp_names = [level.label for level in snapshot.scp_levels]
+        self._scp_names = [level.label for level in self.view.scp_levels]
         self.evaluations = 0
 
     # -- parsing ------------------------------------------------------------------------------------------
@@ -184,7 +186,7 @@ class Decider:
         identity = self.snapshot.identities_by_id.get(arn)
         found: _Principal | None = None
         if identity is not None and identity.kind in (IdentityKind.USER, IdentityKind.ROLE):
-            applied = self.snapshot.evaluator.principal(arn)
+            applied = self.view.evaluator.principal(arn)
             identity_docs = [
                 v
                 for p in applied.identity
@@ -239,7 +241,7 @@ class Decider:
     @cached_property
     def relaxed_evaluator(self) -> AccountEvaluator:
         """Effective permissions with every undecidable condition read favourably (see `relax_document`)."""
-        strict = self.snapshot.evaluator
+        strict = self.view.evaluator
         inventory = strict.inventory
         policies = {
             policy_id: PolicyRecord(policy_id, record.name, _relaxed_json(record.document))

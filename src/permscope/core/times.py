@@ -1,11 +1,12 @@
-"""Instants in AWS outputs: ISO 8601 text in its several spellings, or datetimes from boto3, to one UTC form."""
+"""Instants in cloud outputs: ISO 8601 text in its several spellings, epoch seconds or datetimes, to one UTC form."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-# Values AWS writes where an instant is absent (credential report, Access Advisor, ...).
+# Values exports write where an instant is absent (AWS credential report, Access Advisor, ...).
 ABSENT = frozenset({"", "N/A", "no_information", "not_supported", "None", "null"})
 
 
@@ -44,3 +45,9 @@ def latest(*values: datetime | None) -> datetime | None:
     """The latest of the instants given, ignoring absent ones."""
     present = [value for value in values if value is not None]
     return max(present) if present else None
+
+
+@lru_cache(maxsize=1 << 16)
+def parse_time(text: str) -> datetime:
+    """The aware datetime of a canonical event time (memoized: a day has 86,400 of them)."""
+    return datetime.fromisoformat(text)

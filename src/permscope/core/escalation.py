@@ -1,0 +1,78 @@
+"""Escalation graphs, the same shape for every cloud: principals as nodes, techniques as edges.
+
+A cloud builds the graph of one authorization system (its techniques, each requirement decided by its own
+engine) and says what the attacker holds after each step (`EscalationModel`); `analytics.privesc` searches the
+graph for paths to administrator access or to more permissions, whatever the cloud.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from permscope.core.permissions import EffectivePermissions
+
+YIELDS_TARGET = "target"  # the target principal's (or group's) effective permissions
+YIELDS_CEILING = "ceiling"  # whatever the target may be given: `*` within its own limits (boundary, SCPs)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One edge: `source` uses a technique and so acts as (or with the permissions of) `target`."""
+
+    technique_id: str
+    technique_name: str
+    actions: tuple[str, ...]  # the actions the technique needs
+    source: str
+    target: str  # the principal (or group) whose permissions the source gains; itself for self-escalation
+    resources: tuple[str, ...]  # what the actions were decided on (role, user, policy, function, pattern)
+    yields: str = YIELDS_TARGET
+    moves: bool = True  # the source then acts as the target (False: it gains them as itself, e.g. a group)
+    via: str | None = None  # the existing resource, group or policy the technique goes through
+    depends_on_unseen_resource: bool = False
+    conditional: bool = False
+    condition_keys: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase JSON shape (the `steps` of a privilegeEscalation object)."""
+        return {
+            "techniqueId": self.technique_id,
+            "techniqueName": self.technique_name,
+            "actions": list(self.actions),
+            "source": self.source,
+            "target": self.target,
+            "resources": list(self.resources),
+            "via": self.via,
+            "yields": self.yields,
+            "dependsOnUnseenResource": self.depends_on_unseen_resource,
+            "conditional": self.conditional,
+            "conditionKeys": list(self.condition_keys),
+        }
+
+
+@dataclass(slots=True)
+class EscalationGraph:
+    """Edges by source, and the counters of the work done to find them."""
+
+    edges: dict[str, list[Step]] = field(default_factory=dict)
+    evaluations: int = 0
+    checked_sources: int = 0
+
+    def out(self, source: str) -> list[Step]:
+        """The edges leaving a node."""
+        return self.edges.get(source, [])
+
+
+class EscalationModel(Protocol):
+    """One system's escalation graph and what each step gives (built by the cloud, searched by analytics)."""
+
+    graph: EscalationGraph
+    notable: int  # actions worth gaining: high-severity ones and the cloud's data-reading actions
+
+    def of(self, external_id: str) -> EffectivePermissions:
+        """A principal's (or group's) effective permissions (none when unknown)."""
+        ...
+
+    def after(self, step: Step) -> EffectivePermissions:
+        """The permissions the attacker holds after a step."""
+        ...
