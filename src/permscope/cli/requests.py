@@ -15,10 +15,10 @@ import typer
 from permscope.cli.output import OutputFormat, engine_of, print_json, render, reports_errors, state, stdout
 from permscope.core.errors import InputError
 from permscope.core.requests import RequestStatus, parse_duration
+from permscope.presentation.requests import change_to_wire, request_to_wire
 from permscope.workflows import requests as workflow
 from permscope.workflows.apikeys import ApiPrincipal
 from permscope.workflows.request_rules import RuleSpec, add_rule, list_rules, remove_rule
-from permscope.workflows.request_wire import change_to_wire, request_to_wire
 
 app = typer.Typer(
     help="Permissions on demand: just-in-time requests, approvals, grants.", no_args_is_help=True

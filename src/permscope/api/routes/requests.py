@@ -34,11 +34,11 @@ from permscope.core.requests import (
     RequestStatus,
     UnsupportedCloudError,
 )
+from permscope.presentation.requests import approval_to_wire, change_to_wire, request_to_wire, step_to_wire
 from permscope.settings import Settings
 from permscope.store.tables import ApprovalStepRow, PermissionsRequestRow
 from permscope.workflows import requests as workflow
 from permscope.workflows.apikeys import ApiPrincipal
-from permscope.workflows.request_wire import approval_to_wire, change_to_wire, request_to_wire, step_to_wire
 
 PM = "/identityGovernance/permissionsManagement"
 LEGACY = "/permissionsManagement"  # older docs' root; accepted, not listed

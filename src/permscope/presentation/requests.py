@@ -1,5 +1,6 @@
 """Permissions on demand as the contract's JSON (Graph beta, camelCase), from stored rows: requests, changes,
-approvals and their steps. Shared by the API and the command line (which must not import the API layer).
+approvals and their steps. Shared by the API and the command line (which must not import the API layer); the
+layers contract keeps `workflows` from importing it.
 
 permscope-only facts ride along as OData instance annotations (`@permscope.createdBy`, ...), which Graph
 clients ignore."""
