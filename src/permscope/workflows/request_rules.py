@@ -11,10 +11,11 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from permscope.clouds.aws.engine.matching import glob_contains
+from permscope.core.access import ANY
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.requests import AwsPolicyGrant, AwsStatementsGrant, RequestSpec
-from permscope.store.requests import ANY, all_rules, enabled_rules
+from permscope.store.requests import all_rules, enabled_rules
 from permscope.store.tables import AutoApproveRuleRow
 
 

@@ -278,8 +278,7 @@ def get_change(
 def _approval(
     principal: ApiPrincipal, row: PermissionsRequestRow, step: ApprovalStepRow | None
 ) -> dict[str, Any]:
-    steps = [step_to_wire(step, workflow.may_review(principal, row))] if step is not None else []
-    return approval_to_wire(row.request_id, steps)
+    return approval_to_wire(row.request_id, step, workflow.may_review(principal, row))
 
 
 @routes.get(APPROVALS, response_model=CollectionPage[Approval], summary="List scheduledPermissionsApprovals")
