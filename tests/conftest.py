@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,23 +46,36 @@ def _drop_postgres_schema(schema: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    """(backend name, migrated empty engine) on SQLite and on PostgreSQL (skipped without its URL)."""
-    if request.param == "sqlite":
+@contextmanager
+def _empty_database(backend: str, tmp_path: Path) -> Iterator[Engine]:
+    """An engine over a new, empty database (a SQLite file, or a PostgreSQL schema of its own)."""
+    if backend == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'permscope.sqlite3'}")
-        upgrade(engine)
-        yield "sqlite", engine
+        yield engine
         engine.dispose()
         return
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL not configured: set PERMSCOPE_TEST_POSTGRES_URL (make test does)")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     engine = _postgres_engine(schema)
-    upgrade(engine)
-    yield "postgres", engine
+    yield engine
     engine.dispose()
     _drop_postgres_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    """(backend name, migrated empty engine) on SQLite and on PostgreSQL (skipped without its URL)."""
+    with _empty_database(request.param, tmp_path) as engine:
+        upgrade(engine)
+        yield request.param, engine
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def unmigrated_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database without any schema, on SQLite and on PostgreSQL (for migration tests)."""
+    with _empty_database(request.param, tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -48,6 +48,75 @@ REPORTS_READ = {
 }
 PM = "/identityGovernance/permissionsManagement"
 
+# the contract's minimal example (3.2), as the docs show it
+CONTRACT_SAMPLE: dict[str, Any] = {
+    "requestedPermissions": {
+        "@odata.type": "#microsoft.graph.awsPermissionsDefinition",
+        "authorizationSystemInfo": {
+            "authorizationSystemId": "956987887735",
+            "authorizationSystemType": "AWS",
+        },
+        "actionInfo": {
+            "@odata.type": "microsoft.graph.awsPolicyPermissionsDefinitionAction",
+            "policies": [{"id": "arn:aws:iam::956987887735:policy/AddUserToGroup"}],
+            "assignToRoleId": "arn:aws:iam::956987887735:role/saml-user",
+        },
+        "identityInfo": {
+            "externalId": "alex@contoso.com",
+            "identityType": "user",
+            "source": {"@odata.type": "microsoft.graph.samlIdentitySource"},
+        },
+    },
+    "justification": "I need to do this because I want to add a user to a group",
+    "notes": "Pease approve ASAP",
+    "scheduleInfo": {"startDateTime": None, "expiration": {"duration": "PT1H"}},
+    "ticketInfo": {
+        "ticketNumber": "INC1234567",
+        "ticketSystem": "ServiceNow",
+        "ticketSubmitterIdentityId": "alex@contoso.com",
+        "ticketApproverIdentityId": "alexmanager@contoso.com",
+    },
+}
+
+AZURE_SAMPLE: dict[str, Any] = {
+    "requestedPermissions": {
+        "@odata.type": "microsoft.graph.singleResourceAzurePermissionsDefinition",
+        "authorizationSystemInfo": {
+            "authorizationSystemId": "00000000-0000-0000-0000-000000000001",
+            "authorizationSystemType": "AZURE",
+        },
+        "actionInfo": {
+            "@odata.type": "microsoft.graph.azureRolePermissionsDefinitionAction",
+            "roles": [{"id": "acdd72a7-3385-48ef-bd42-f606fba81ae7"}],
+        },
+        "resourceId": "/subscriptions/00000000-0000-0000-0000-000000000001",
+        "identityInfo": {
+            "externalId": "alex@contoso.com",
+            "identityType": "user",
+            "source": {"@odata.type": "microsoft.graph.edIdentitySource"},
+        },
+    },
+    "justification": "read the subscription",
+    "scheduleInfo": {
+        "startDateTime": "2030-01-01T00:00:00Z",
+        "expiration": {"endDateTime": "2030-01-02T00:00:00Z"},
+    },
+}
+
+GCP_SAMPLE: dict[str, Any] = {
+    "requestedPermissions": {
+        "@odata.type": "microsoft.graph.singleResourceGcpPermissionsDefinition",
+        "authorizationSystemInfo": {
+            "authorizationSystemId": "carbide-bonsai-205017",
+            "authorizationSystemType": "GCP",
+        },
+        "actionInfo": {"actions": ["aiplatform.dataItems.list"]},
+        "resourceId": "carbide-bonsai-205017",
+        "identityInfo": {"externalId": "alex@contoso.com", "identityType": "user"},
+    },
+    "scheduleInfo": {"expiration": {"duration": "P1D"}},
+}
+
 
 class Clock:
     """A clock the test moves by hand (no sleeping)."""
@@ -179,6 +248,45 @@ def policy_body(
     body["requestedPermissions"]["actionInfo"] = {
         "@odata.type": "#microsoft.graph.awsPolicyPermissionsDefinitionAction",
         "policies": [{"id": arn} for arn in policies],
+    }
+    return body
+
+
+def every_field_body() -> dict[str, Any]:
+    """A body that sets every field a request stores: a cross-account user (awsIdentitySource) through
+    assignToRoleId, allow and deny statements with notActions, notResources and a condition, a start and an
+    end, notes, and a full ticket."""
+    body = statements_body(
+        "arn:aws:iam::210987654321:user/auditor",
+        start=START + timedelta(days=1),
+        duration=None,
+        identity_type="user",
+        notes="read-only",
+    )
+    body["scheduleInfo"]["expiration"] = {"endDateTime": "2025-03-02T17:30:00Z"}
+    definition = body["requestedPermissions"]
+    definition["identityInfo"]["source"] = {
+        "@odata.type": "#microsoft.graph.awsIdentitySource",
+        "authorizationSystemInfo": {
+            "authorizationSystemId": "210987654321",
+            "authorizationSystemType": "aws",
+        },
+    }
+    definition["actionInfo"]["assignToRoleId"] = ROLE
+    definition["actionInfo"]["statements"] += [
+        {
+            "statementId": "secure transport only",
+            "notActions": ["s3:Get*"],
+            "notResources": [f"arn:aws:s3:::{BUCKET}/public/*"],
+            "effect": "deny",
+            "condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    body["ticketInfo"] = {
+        "ticketNumber": "INC7654321",
+        "ticketSystem": "ServiceNow",
+        "ticketSubmitterIdentityId": "auditor@contoso.com",
+        "ticketApproverIdentityId": "manager@contoso.com",
     }
     return body
 

@@ -205,6 +205,27 @@ def test_self_approval_is_refused(api: Api) -> None:
     assert api.step_of("bob", request_id)["assignedToMe"] is False
 
 
+def test_a_request_whose_ticket_bob_submitted_is_not_his_to_approve(api: Api) -> None:
+    """Listed, assigned and refused alike (issue 11: it was listed to bob as his to approve, then refused)."""
+    body = statements_body()
+    body["ticketInfo"]["ticketSubmitterIdentityId"] = "bob"
+    ticketed = api.submit("alice", body)
+    mine = f"{SPR}/filterByCurrentUser(on='approver')"
+    assert {r["id"] for r in api.as_("bob").get(mine).json()["value"]} == set()
+    assert api.step_of("bob", ticketed)["assignedToMe"] is False
+    error = assert_error(api.review("bob", ticketed, "Approve"), 403, "accessDenied")
+    assert "own request" in error["message"]
+    assert {r["id"] for r in api.as_("carol").get(mine).json()["value"]} == {ticketed}
+    assert api.step_of("carol", ticketed)["assignedToMe"] is True
+    echoed = api.get("bob", ticketed)["ticketInfo"]
+    assert echoed == {
+        "ticketNumber": "INC1234567",
+        "ticketSystem": "ServiceNow",
+        "ticketSubmitterIdentityId": "bob",
+        "ticketApproverIdentityId": None,
+    }
+
+
 def test_the_two_cancel_rules(api: Api) -> None:
     pending = api.submit()
     assert_error(api.as_("carol").post(f"{SPR}/{pending}/cancelAll"), 403, "accessDenied")

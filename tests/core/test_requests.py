@@ -1,4 +1,5 @@
-"""Pure rules of permissions on demand: ISO 8601 durations, grant windows, own requests, who may cancel."""
+"""Pure rules of permissions on demand: ISO 8601 durations, grant windows, who may cancel (own requests and the
+other access rules: test_access.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from permscope.core.requests import (
     RequestStatus,
     Schedule,
     format_duration,
-    is_own_request,
     may_cancel,
     parse_duration,
 )
@@ -66,24 +66,6 @@ def test_window_of_start_now_counts_from_approval_and_end_wins_over_nothing() ->
     schedule = Schedule(start=None, end=end)
     assert schedule.window(approved) == (approved, end)
     assert schedule.length(approved) == timedelta(hours=5)
-
-
-@pytest.mark.parametrize(
-    ("principal", "own"),
-    [
-        ("alice", True),
-        ("ALICE ", True),
-        ("alice@contoso.com", True),
-        ("bob", False),
-        ("", False),
-        ("ops", False),
-    ],
-)
-def test_own_requests_cover_creator_receiver_and_ticket_submitter(principal: str, own: bool) -> None:
-    assert (
-        is_own_request(principal, "alice", "rsn:alice@contoso.com", "alice")
-        or is_own_request(principal, "x", "rsn:alice@contoso.com", None)
-    ) is own
 
 
 def test_cancel_rules() -> None:

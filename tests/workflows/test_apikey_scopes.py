@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
+from permscope.core.access import APPROVING_ROLES, READING_ROLES, Systems
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.requests import SystemRole
 from permscope.workflows.apikeys import (
-    ALL_SYSTEM_ROLES,
     ApiRole,
     KeyScope,
     add_key_scope,
@@ -56,12 +56,20 @@ def test_roles_on_a_system(engine: Engine) -> None:
     )
     scoped = verify_api_key(engine, scoped_key.token)
     assert admin is not None and viewer is not None and scoped is not None
-    assert admin.roles_on("aws", "1") == ALL_SYSTEM_ROLES and admin.who == "root"
+    assert admin.roles_on("aws", "1") == frozenset(SystemRole) and admin.who == "root"
     assert viewer.roles_on("gcp", "p") == {SystemRole.VIEWER}
     assert scoped.who == "alice@example.com" and scoped.role is ApiRole.SCOPED
     assert scoped.roles_on("aws", "111111111111") == {SystemRole.REQUESTOR, SystemRole.APPROVER}
     assert scoped.roles_on("aws", "222222222222") == {SystemRole.APPROVER}
     assert scoped.roles_on("azure", "111111111111") == frozenset()
+    # the systems where a key holds some roles: what listings and findings scoping query
+    assert admin.systems_with(APPROVING_ROLES) == Systems(everything=True)
+    assert viewer.systems_with(READING_ROLES) == Systems(everything=True)
+    assert viewer.systems_with(APPROVING_ROLES) == Systems()
+    assert scoped.systems_with(READING_ROLES) == Systems(scopes=(("aws", "*"),))
+    assert scoped.systems_with(frozenset({SystemRole.REQUESTOR})) == Systems(
+        scopes=(("aws", "111111111111"),)
+    )
 
 
 def test_roles_are_added_and_removed(engine: Engine) -> None:

@@ -3,7 +3,7 @@ the per-system roles, self-approval, both cancel rules, fresh key checks, auto-a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -14,12 +14,15 @@ from sqlalchemy.orm import Session
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.requests import (
+    AwsStatementsGrant,
     FilterByCurrentUser,
+    NamedGrant,
     RequestAccessError,
     RequestStateError,
     UnsupportedCloudError,
 )
 from permscope.settings import Settings
+from permscope.store.requests import spec_of
 from permscope.store.tables import (
     PermissionsRequestRow,
     RequestChangeRow,
@@ -27,6 +30,7 @@ from permscope.store.tables import (
     SchedulerJobRow,
 )
 from permscope.workflows.apikeys import disable_api_key
+from permscope.workflows.request_body import parse_request
 from permscope.workflows.request_rules import RuleSpec, add_rule
 from permscope.workflows.requests import (
     RequestConfig,
@@ -35,6 +39,7 @@ from permscope.workflows.requests import (
     decide,
     get_record,
     local_actor,
+    may_review,
     requests_query,
     set_modification,
 )
@@ -79,25 +84,24 @@ def _events(engine: Engine, request_id: str) -> list[tuple[str, str, str | None]
         return [(row.event, row.status, row.occurrence_status) for row in rows]
 
 
-def test_a_submitted_request_is_stored_normalized_with_its_first_change(
+def test_a_submitted_request_is_stored_as_typed_data_with_its_first_change(
     engine: Engine, keys: dict[str, Key]
 ) -> None:
     record = create_request(engine, keys["alice"].principal, statements_body(), config=CONFIG, now=START)
     request = record.request
     assert (request.status, request.occurrence_status, request.created_by) == ("submitted", None, "alice")
     assert request.grantee == ROLE and request.created_by_key == keys["alice"].principal.key_id
-    assert request.requested_permissions["actionInfo"]["statements"][0]["actions"] == ["s3:GetObject"]
-    assert request.schedule_info["expiration"] == {
-        "duration": "PT1H",
-        "endDateTime": None,
-        "type": "afterDuration",
-    }
-    assert request.ticket_info == {
-        "ticketNumber": "INC1234567",
-        "ticketSystem": "ServiceNow",
-        "ticketSubmitterIdentityId": None,
-        "ticketApproverIdentityId": None,
-    }
+    with Session(engine) as session:  # read back from the database, not the object just written
+        stored = session.execute(select(PermissionsRequestRow)).scalar_one()
+        assert isinstance(stored.action, AwsStatementsGrant)
+        assert stored.action.statements[0].actions == ("s3:GetObject",)
+        assert spec_of(stored) == parse_request(statements_body())
+    assert (request.requested_duration, request.requested_end) == (timedelta(hours=1), None)
+    assert (request.ticket_number, request.ticket_system, request.ticket_submitter) == (
+        "INC1234567",
+        "ServiceNow",
+        None,
+    )
     assert record.step is not None and (record.step.status, record.step.review_result) == (
         "InProgress",
         "NotReviewed",
@@ -240,8 +244,8 @@ def test_azure_requests_are_parsed_stored_as_rejected_and_refused_for_want_of_a_
         "erin",
     )
     assert (request.grantee, request.occurrence_status, request.decided_by) == (None, None, "permscope")
-    assert request.requested_permissions["actionInfo"]["actions"] == ["*/read"]
-    assert request.requested_permissions["resourceId"] == "/subscriptions/sub-1"
+    assert request.action == NamedGrant(kind="actions", values=("*/read",))
+    assert request.resource_id == "/subscriptions/sub-1"
     assert step is not None and (step.status, step.review_result, step.reviewed_by) == (
         "Completed",
         "Denied",
@@ -336,6 +340,48 @@ def test_nobody_approves_their_own_request(engine: Engine, keys: dict[str, Key])
     with pytest.raises(RequestAccessError, match="own request"):
         decide(engine, keys["carol"].principal, request_id, True, config=CONFIG, now=START)
     decide(engine, keys["bob"].principal, request_id, True, config=CONFIG, now=START)
+
+
+def test_a_ticket_submitter_is_not_offered_for_review_what_they_would_be_refused(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    """The disagreement of issue 11: a request whose ticket submitter is bob was listed to bob as one to approve
+    (filterByCurrentUser(on='approver'), assignedToMe), and then refused to him as his own. One rule now says
+    it is his own: it is neither listed nor assigned to him, and refused; other approvers see it as before."""
+    ticketed_body = statements_body()
+    ticketed_body["ticketInfo"]["ticketSubmitterIdentityId"] = " Bob"  # names compare without case or blanks
+    ticketed, plain = _submit(engine, keys["alice"], ticketed_body), _submit(engine, keys["alice"])
+
+    def for_review(key: Key) -> set[str]:
+        with Session(engine) as session:
+            stmt = requests_query(key.principal, FilterByCurrentUser.APPROVER)
+            return {row.request_id for row in session.execute(stmt).scalars()}
+
+    def assigned(key: Key, request_id: str) -> bool:
+        return may_review(key.principal, get_record(engine, key.principal, request_id).request)
+
+    assert for_review(keys["bob"]) == {plain}
+    assert (assigned(keys["bob"], ticketed), assigned(keys["bob"], plain)) == (False, True)
+    with pytest.raises(RequestAccessError, match="own request"):
+        decide(engine, keys["bob"].principal, ticketed, True, config=CONFIG, now=START)
+    assert for_review(keys["carol"]) == {ticketed, plain} and assigned(keys["carol"], ticketed)
+    decide(engine, keys["carol"].principal, ticketed, True, config=CONFIG, now=START)
+
+
+def test_a_ticket_submitter_reads_the_request_as_their_own_but_only_its_requester_cancels_it(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    gina = make_key(engine, "gina", f"requestor:aws:{ACCOUNT}")
+    body = statements_body()
+    body["ticketInfo"]["ticketSubmitterIdentityId"] = "gina"
+    request_id = _submit(engine, keys["alice"], body)
+    assert get_record(engine, gina.principal, request_id).request.request_id == request_id
+    with Session(engine) as session:
+        created = session.execute(requests_query(gina.principal, FilterByCurrentUser.CREATED_BY)).all()
+    assert created == []  # alice's key submitted it
+    with pytest.raises(RequestAccessError, match="only by its requester"):
+        cancel(engine, gina.principal, request_id, config=CONFIG, now=START)
+    cancel(engine, keys["alice"].principal, request_id, config=CONFIG, now=START)
 
 
 def test_requestors_and_viewers_cannot_review(engine: Engine, keys: dict[str, Key]) -> None:
@@ -492,6 +538,24 @@ def test_each_caller_reads_what_its_roles_allow(engine: Engine, keys: dict[str, 
         get_record(engine, keys["alice"].principal, bobs)
 
 
+def test_listings_compare_names_as_the_review_and_cancel_rules_do(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    """A key acting for "Alice " is alice to every rule: it lists, reads and cancels her requests (the listings
+    used to compare names exactly while cancel and the self-review check ignored case and blanks)."""
+    request_id = _submit(engine, keys["alice"])
+    other_alice = make_key(engine, "Alice ", f"requestor:aws:{ACCOUNT}", name="alice-laptop")
+
+    def listed(on: FilterByCurrentUser | None = None) -> set[str]:
+        with Session(engine) as session:
+            stmt = requests_query(other_alice.principal, on)
+            return {row.request_id for row in session.execute(stmt).scalars()}
+
+    assert listed() == listed(FilterByCurrentUser.CREATED_BY) == {request_id}
+    assert get_record(engine, other_alice.principal, request_id).request.created_by == "alice"
+    cancel(engine, other_alice.principal, request_id, config=CONFIG, now=START)
+
+
 def test_change_times_strictly_increase_even_when_the_clock_stands_still(
     engine: Engine, keys: dict[str, Key]
 ) -> None:
@@ -539,11 +603,10 @@ def test_an_end_date_time_ends_the_window_and_notes_are_kept(engine: Engine, key
     body["scheduleInfo"]["expiration"] = {"endDateTime": "2025-03-01T13:30:00Z"}
     record = create_request(engine, keys["alice"].principal, body, config=CONFIG, now=START)
     assert record.request.notes == "read-only, promise"
-    assert record.request.schedule_info["expiration"] == {
-        "duration": None,
-        "endDateTime": "2025-03-01T13:30:00Z",
-        "type": "afterDateTime",
-    }
+    assert (record.request.requested_duration, record.request.requested_end) == (
+        None,
+        datetime(2025, 3, 1, 13, 30, tzinfo=UTC),
+    )
     approved = decide(
         engine,
         keys["bob"].principal,

@@ -1,6 +1,6 @@
 """Wire shapes of permissions on demand (Graph beta, camelCase): request bodies and responses for the OpenAPI
 document, and the OData collections of requests and changes. The serializers from rows are in
-`workflows.request_wire` (the command line uses them too, without importing the API layer)."""
+`presentation.requests` (the command line uses them too, without importing the API layer)."""
 
 from __future__ import annotations
 

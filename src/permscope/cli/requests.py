@@ -14,11 +14,11 @@ import typer
 
 from permscope.cli.output import OutputFormat, engine_of, print_json, render, reports_errors, state, stdout
 from permscope.core.errors import InputError
-from permscope.core.requests import RequestStatus, parse_duration
+from permscope.core.requests import RequestStatus, action_names, parse_duration
+from permscope.presentation.requests import change_to_wire, request_to_wire
 from permscope.workflows import requests as workflow
 from permscope.workflows.apikeys import ApiPrincipal
 from permscope.workflows.request_rules import RuleSpec, add_rule, list_rules, remove_rule
-from permscope.workflows.request_wire import change_to_wire, request_to_wire
 
 app = typer.Typer(
     help="Permissions on demand: just-in-time requests, approvals, grants.", no_args_is_help=True
@@ -130,13 +130,6 @@ def option_error(exc: InputError, *, length_option: str = "--duration") -> Input
     return exc
 
 
-def _what(record: workflow.RequestRecord) -> str:
-    action = record.request.requested_permissions.get("actionInfo") or {}
-    names = [a for s in action.get("statements") or [] for a in s.get("actions") or []]
-    names += [p.get("id", "") for p in action.get("policies") or []]
-    return ", ".join(names)
-
-
 def _row(record: workflow.RequestRecord) -> dict[str, Any]:
     request = record.request
     return {
@@ -145,7 +138,7 @@ def _row(record: workflow.RequestRecord) -> dict[str, Any]:
         "occurrence": request.occurrence_status,
         "system": f"{request.cloud} {request.system_id}",
         "grantee": request.grantee,
-        "what": _what(record),
+        "what": ", ".join(action_names(request.action)),
         "created_by": request.created_by,
         "start": request.grant_start or request.requested_start,
         "end": request.grant_end,

@@ -1,4 +1,5 @@
-"""Permissions on demand, pure: request states and who may move them, the parsed request, ISO 8601 durations."""
+"""Permissions on demand, pure: request states, the parsed request, the cancel rule, ISO 8601 durations (who may
+see and review a request is in `core.access`)."""
 
 from __future__ import annotations
 
@@ -158,6 +159,15 @@ class NamedGrant:
 GrantAction = AwsPolicyGrant | AwsStatementsGrant | NamedGrant
 
 
+def action_names(action: GrantAction) -> tuple[str, ...]:
+    """What a grant action names, for people: its statements' actions, its policies, or its actions or roles."""
+    if isinstance(action, AwsPolicyGrant):
+        return action.policies
+    if isinstance(action, AwsStatementsGrant):
+        return tuple(name for statement in action.statements for name in statement.actions)
+    return action.values
+
+
 @dataclass(frozen=True, slots=True)
 class Schedule:
     """When and for how long: start None means as soon as approved."""
@@ -216,20 +226,7 @@ class RequestSpec:
         return None
 
 
-# ------------------------------------------------------------------------------------ who may do what
-
-
-def is_own_request(principal: str, created_by: str, identity_external_id: str, submitter: str | None) -> bool:
-    """Whether `principal` asked for the request, receives it, or submitted its ticket: such a caller never
-    approves it."""
-    wanted = principal.strip().lower()
-    candidates = {
-        created_by,
-        identity_external_id,
-        identity_external_id.removeprefix("rsn:"),
-        submitter or "",
-    }
-    return wanted != "" and wanted in {c.strip().lower() for c in candidates if c}
+# ------------------------------------------------------------------------------------------ cancelAll
 
 
 def may_cancel(

@@ -91,11 +91,18 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest revision (or to `revision`)."""
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), "head")
+    command.upgrade(_alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision`, converting the data on the way."""
+    from alembic import command
+
+    command.downgrade(_alembic_config(engine), revision)
 
 
 def open_database(url: str) -> Engine:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
+from permscope.core.access import RequestParties, RequestReader, principal_match
+from permscope.core.ids import Cloud
+from permscope.core.requests import IdentityInfo, IdentitySourceType, RequestSpec, Schedule, Ticket
+from permscope.store.access import readable, scope_columns_cover
 from permscope.store.tables import (
     ApiKeyRow,
     ApiKeyScopeRow,
@@ -27,7 +30,6 @@ from permscope.store.tables import (
     SchedulerJobRow,
 )
 
-ANY = "*"
 TICK = timedelta(microseconds=1)
 ACTIVE_GRANT_STATES = ("planned", "applied")  # the item is (or is about to be) in the cloud for that request
 TRANSITIONAL_GRANT_STATES = ("planned", "removing")  # a cloud call may be in flight
@@ -120,6 +122,89 @@ def new_guid() -> str:
     return str(uuid.uuid4())
 
 
+def new_request_row(
+    spec: RequestSpec,
+    *,
+    status: str,
+    grantee: str | None,
+    created_by: str,
+    created_by_key: str | None,
+    now: datetime,
+) -> PermissionsRequestRow:
+    """A request row holding `spec` as typed columns (`spec_of` reads it back), not yet added."""
+    identity, schedule, ticket = spec.identity, spec.schedule, spec.ticket
+    return PermissionsRequestRow(
+        request_id=new_guid(),
+        cloud=spec.cloud.value,
+        system_id=spec.system_id,
+        definition_type=spec.definition_type,
+        action_type=spec.action_type,
+        identity_external_id=identity.external_id,
+        identity_type=identity.identity_type,
+        identity_source=identity.source.value,
+        identity_source_system_id=identity.source_system_id,
+        resource_id=spec.resource_id,
+        action=spec.action,
+        grantee=grantee,
+        justification=spec.justification,
+        notes=spec.notes,
+        ticket_number=ticket.number,
+        ticket_system=ticket.system,
+        ticket_submitter=ticket.submitter,
+        ticket_approver=ticket.approver,
+        status=status,
+        occurrence_status=None,
+        requested_start=schedule.start,
+        requested_duration=schedule.duration,
+        requested_end=schedule.end,
+        created_by=created_by,
+        created_by_key=created_by_key,
+        created_at=now,
+        updated_at=now,
+        requester_match=principal_match(created_by),
+        recipient_match=principal_match(identity.external_id),
+        submitter_match=principal_match(ticket.submitter),
+    )
+
+
+def spec_of(request: PermissionsRequestRow) -> RequestSpec:
+    """The request's RequestSpec, from its typed columns."""
+    return RequestSpec(
+        cloud=Cloud(request.cloud),
+        system_id=request.system_id,
+        identity=IdentityInfo(
+            external_id=request.identity_external_id,
+            identity_type=request.identity_type,
+            source=IdentitySourceType(request.identity_source),
+            source_system_id=request.identity_source_system_id,
+        ),
+        action=request.action,
+        schedule=Schedule(
+            start=request.requested_start, duration=request.requested_duration, end=request.requested_end
+        ),
+        definition_type=request.definition_type,
+        action_type=request.action_type,
+        resource_id=request.resource_id,
+        justification=request.justification,
+        notes=request.notes,
+        ticket=Ticket(
+            number=request.ticket_number,
+            system=request.ticket_system,
+            submitter=request.ticket_submitter,
+            approver=request.ticket_approver,
+        ),
+    )
+
+
+def parties_of(request: PermissionsRequestRow) -> RequestParties:
+    """The people of a request: its requester, its recipient, its ticket's submitter."""
+    return RequestParties(
+        requester=request.created_by,
+        recipient=request.identity_external_id,
+        ticket_submitter=request.ticket_submitter,
+    )
+
+
 def get_request(session: Session, request_id: str) -> PermissionsRequestRow | None:
     """A request by its GUID."""
     stmt = select(PermissionsRequestRow).where(PermissionsRequestRow.request_id == request_id)
@@ -138,7 +223,6 @@ def append_change(
     """Record the request's current status and occurrence status as one permissionsRequestChange."""
     moment = clock.stamp()
     request.updated_at = moment
-    ticket = request.ticket_info or {}
     change = RequestChangeRow(
         change_id=new_guid(),
         request_pk=request.id,
@@ -146,7 +230,7 @@ def append_change(
         modified_at=moment,
         status=request.status,
         occurrence_status=request.occurrence_status,
-        ticket_id=ticket.get("ticketNumber"),
+        ticket_id=request.ticket_number,
         event=event,
         actor=actor,
         detail=detail,
@@ -180,54 +264,18 @@ def steps_of(session: Session, request_pks: Sequence[int]) -> dict[int, Approval
     return steps
 
 
-@dataclass(frozen=True, slots=True)
-class Visibility:
-    """Which requests a caller may read: everything, or per system (all of it, or only its own requests)."""
-
-    everything: bool
-    full: tuple[tuple[str, str], ...] = ()  # (cloud, system) pairs read in full; `*` matches any
-    own: tuple[tuple[str, str], ...] = ()  # (cloud, system) pairs where only own requests are readable
-    principal: str = ""
+def requests_stmt(reader: RequestReader) -> Select[PermissionsRequestRow]:
+    """The requests a reader may see."""
+    return select(PermissionsRequestRow).where(readable(reader))
 
 
-def _system_match(cloud: str, system_id: str) -> ColumnElement[bool]:
-    parts: list[ColumnElement[bool]] = []
-    if cloud != ANY:
-        parts.append(PermissionsRequestRow.cloud == cloud)
-    if system_id != ANY:
-        parts.append(PermissionsRequestRow.system_id == system_id)
-    return and_(true(), *parts)
-
-
-def own_requests(principal: str) -> ColumnElement[bool]:
-    """Requests the principal created or receives."""
-    return or_(
-        PermissionsRequestRow.created_by == principal,
-        PermissionsRequestRow.identity_external_id.in_([principal, f"rsn:{principal}"]),
-    )
-
-
-def visible(visibility: Visibility) -> ColumnElement[bool]:
-    """The SQL condition of the requests a caller may read."""
-    if visibility.everything:
-        return true()
-    parts = [_system_match(cloud, system) for cloud, system in visibility.full]
-    parts += [and_(_system_match(c, s), own_requests(visibility.principal)) for c, s in visibility.own]
-    return or_(false(), *parts)
-
-
-def requests_stmt(visibility: Visibility) -> Select[PermissionsRequestRow]:
-    """The requests a caller may read."""
-    return select(PermissionsRequestRow).where(visible(visibility))
-
-
-def changes_stmt(visibility: Visibility) -> Select[RequestChangeRow]:
-    """The changes of the requests a caller may read."""
+def changes_stmt(reader: RequestReader) -> Select[RequestChangeRow]:
+    """The changes of the requests a reader may see."""
     stmt = select(RequestChangeRow)
-    if visibility.everything:
+    if reader.full.everything:
         return stmt
     return stmt.join(PermissionsRequestRow, PermissionsRequestRow.id == RequestChangeRow.request_pk).where(
-        visible(visibility)
+        readable(reader)
     )
 
 
@@ -382,8 +430,7 @@ def enabled_rules(session: Session, cloud: str, system_id: str) -> list[AutoAppr
     """The enabled auto-approve rules that may apply to a system."""
     stmt = select(AutoApproveRuleRow).where(
         AutoApproveRuleRow.enabled.is_(True),
-        AutoApproveRuleRow.cloud.in_((cloud, ANY)),
-        AutoApproveRuleRow.system_id.in_((system_id, ANY)),
+        scope_columns_cover(AutoApproveRuleRow.cloud, AutoApproveRuleRow.system_id, cloud, system_id),
     )
     return list(session.execute(stmt.order_by(AutoApproveRuleRow.id)).scalars())
 

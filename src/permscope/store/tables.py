@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Interval,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from permscope.core.requests import GrantAction
+from permscope.store.grant_action import GrantActionType
 from permscope.store.types import JsonType, UtcDateTime
 
 
@@ -265,7 +278,11 @@ class ApiKeyScopeRow(Base):
 
 
 class PermissionsRequestRow(Base):
-    """A scheduledPermissionsRequest: what was asked (as the normalized Graph body), its state and window."""
+    """A scheduledPermissionsRequest as typed data: what was asked (the parts of a core RequestSpec, the grant
+    action as permscope's own JSON; `store.requests.spec_of` rebuilds the spec), its people, state and window.
+
+    `*_match` hold the names of its people as the access rules compare them (`core.access.principal_match`; ""
+    for no ticket submitter, never NULL), so that SQL compares them exactly as Python does."""
 
     __tablename__ = "permissions_requests"
     __table_args__ = (
@@ -277,17 +294,26 @@ class PermissionsRequestRow(Base):
     request_id: Mapped[str] = mapped_column(String(36), unique=True)
     cloud: Mapped[str] = mapped_column(String(16))
     system_id: Mapped[str] = mapped_column(String(256))
+    definition_type: Mapped[str] = mapped_column(String(64))  # e.g. awsPermissionsDefinition
+    action_type: Mapped[str] = mapped_column(String(64))  # e.g. awsActionsPermissionsDefinitionAction
     identity_external_id: Mapped[str] = mapped_column(Text)
     identity_type: Mapped[str] = mapped_column(String(32))
+    identity_source: Mapped[str] = mapped_column(String(32))  # IdentitySourceType
+    identity_source_system_id: Mapped[str | None] = mapped_column(Text)  # awsIdentitySource's account
+    resource_id: Mapped[str | None] = mapped_column(Text)  # Azure / GCP single-resource definitions
+    action: Mapped[GrantAction] = mapped_column(GrantActionType())
     grantee: Mapped[str | None] = mapped_column(Text)  # who receives the grant (identity or assignToRoleId)
-    requested_permissions: Mapped[dict[str, Any]]
-    schedule_info: Mapped[dict[str, Any]]
-    ticket_info: Mapped[dict[str, Any] | None]
     justification: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+    ticket_number: Mapped[str | None] = mapped_column(Text)
+    ticket_system: Mapped[str | None] = mapped_column(Text)
+    ticket_submitter: Mapped[str | None] = mapped_column(Text)
+    ticket_approver: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     occurrence_status: Mapped[str | None] = mapped_column(String(16))
     requested_start: Mapped[datetime | None]  # None: as soon as approved
+    requested_duration: Mapped[timedelta | None] = mapped_column(Interval())  # how long, or until:
+    requested_end: Mapped[datetime | None]
     grant_start: Mapped[datetime | None]  # the window, known once approved
     grant_end: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(Text)
@@ -299,6 +325,9 @@ class PermissionsRequestRow(Base):
     canceled_by: Mapped[str | None] = mapped_column(Text)
     auto_rule_id: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
+    requester_match: Mapped[str] = mapped_column(Text)
+    recipient_match: Mapped[str] = mapped_column(Text)
+    submitter_match: Mapped[str] = mapped_column(Text)
 
 
 class ApprovalStepRow(Base):

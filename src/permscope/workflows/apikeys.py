@@ -14,10 +14,11 @@ from enum import StrEnum
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
+from permscope.core.access import ANY, Systems
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.requests import SystemRole
-from permscope.store.requests import ANY, key_with_scopes
+from permscope.store.requests import key_with_scopes
 from permscope.store.tables import ApiKeyRow, ApiKeyScopeRow
 
 TOKEN_PREFIX = "psk"  # noqa: S105 - a public prefix of every token, not a secret
@@ -32,9 +33,6 @@ class ApiRole(StrEnum):
     SCOPED = "scoped"
 
 
-ALL_SYSTEM_ROLES = frozenset(SystemRole)
-
-
 @dataclass(frozen=True, slots=True)
 class KeyScope:
     """A per-system role: `requestor:aws:123456789012`; `*` for every cloud or every system."""
@@ -42,10 +40,6 @@ class KeyScope:
     role: SystemRole
     cloud: str = ANY
     system_id: str = ANY
-
-    def matches(self, cloud: str, system_id: str) -> bool:
-        """Whether the scope covers the system."""
-        return self.cloud in (ANY, cloud) and self.system_id in (ANY, system_id)
 
     def __str__(self) -> str:
         return f"{self.role.value}:{self.cloud}:{self.system_id}"
@@ -86,14 +80,20 @@ class ApiPrincipal:
         """The principal name used for createdBy, approvals and the self-approval check."""
         return self.principal or self.name
 
+    def systems_with(self, roles: frozenset[SystemRole]) -> Systems:
+        """The systems on which this key holds one of `roles`: admins hold every role everywhere, viewers the
+        viewer role everywhere, scoped keys what their scopes give."""
+        everywhere = self.role is ApiRole.ADMIN or (
+            self.role is ApiRole.VIEWER and SystemRole.VIEWER in roles
+        )
+        scopes = tuple((s.cloud, s.system_id) for s in self.scopes if s.role in roles)
+        return Systems(everything=everywhere, scopes=scopes)
+
     def roles_on(self, cloud: str, system_id: str) -> frozenset[SystemRole]:
-        """The roles this key holds on one system (admins hold all of them; viewers view everything)."""
-        if self.role is ApiRole.ADMIN:
-            return ALL_SYSTEM_ROLES
-        roles = {scope.role for scope in self.scopes if scope.matches(cloud, system_id)}
-        if self.role is ApiRole.VIEWER:
-            roles.add(SystemRole.VIEWER)
-        return frozenset(roles)
+        """The roles this key holds on one system."""
+        return frozenset(
+            role for role in SystemRole if self.systems_with(frozenset({role})).covers(cloud, system_id)
+        )
 
 
 @dataclass(frozen=True, slots=True)

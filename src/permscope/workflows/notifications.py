@@ -16,6 +16,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from permscope.core.errors import PermscopeError
+from permscope.core.requests import action_names
 from permscope.store.requests import due_notifications
 from permscope.store.tables import PermissionsRequestRow, RequestNotificationRow
 
@@ -45,12 +46,7 @@ class NotificationError(PermscopeError):
 
 
 def _what(request: PermissionsRequestRow) -> str:
-    action = request.requested_permissions.get("actionInfo") or {}
-    names: list[str] = []
-    for statement in action.get("statements") or []:
-        names += statement.get("actions") or []
-    names += [policy.get("id", "") for policy in action.get("policies") or []]
-    names += list(action.get("actions") or []) + [role.get("id", "") for role in action.get("roles") or []]
+    names = action_names(request.action)
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return shown or "permissions"
 

@@ -1,5 +1,5 @@
-"""The contract's scheduledPermissionsRequest body: parsed into a RequestSpec (every problem names the field)
-and written back in one normalized Graph shape, which is what is stored and echoed."""
+"""The contract's scheduledPermissionsRequest body parsed into a RequestSpec (every problem names the field).
+The spec is stored as typed data (`store.requests`); `presentation.requests` writes it back in the Graph shape."""
 
 from __future__ import annotations
 
@@ -20,11 +20,9 @@ from permscope.core.requests import (
     RequestSpec,
     Schedule,
     Ticket,
-    format_duration,
     parse_duration,
 )
 
-GRAPH = "#microsoft.graph."
 MAX_TEXT = 4000  # justification, notes
 MAX_ITEMS = 200  # statements, actions per statement, resources per statement, policies, roles
 IDENTITY_TYPES = ("user", "role", "application", "managedIdentity", "serviceAccount")
@@ -320,100 +318,3 @@ def parse_request(body: Any) -> RequestSpec:
         notes=_text(root.get("notes"), "notes"),
         ticket=_ticket(root.get("ticketInfo")),
     )
-
-
-# ------------------------------------------------------------------------------------- back to the wire
-
-
-def _statement_to_wire(statement: AwsStatement) -> dict[str, Any]:
-    return {
-        "statementId": statement.statement_id,
-        "actions": list(statement.actions),
-        "notActions": list(statement.not_actions),
-        "resources": list(statement.resources),
-        "notResources": list(statement.not_resources),
-        "effect": statement.effect,
-        "condition": statement.condition,
-    }
-
-
-def _action_to_wire(spec: RequestSpec) -> dict[str, Any]:
-    action = spec.action
-    body: dict[str, Any] = {"@odata.type": f"{GRAPH}{spec.action_type}"}
-    if isinstance(action, AwsPolicyGrant):
-        body["policies"] = [{"id": arn} for arn in action.policies]
-        body["assignToRoleId"] = action.assign_to_role
-    elif isinstance(action, AwsStatementsGrant):
-        body["statements"] = [_statement_to_wire(s) for s in action.statements]
-        body["assignToRoleId"] = action.assign_to_role
-    elif action.kind == "actions":
-        body["actions"] = list(action.values)
-    else:
-        body["roles"] = [{"id": role} for role in action.values]
-    return body
-
-
-def definition_to_wire(spec: RequestSpec) -> dict[str, Any]:
-    """requestedPermissions in the normalized Graph shape."""
-    source: dict[str, Any] = {"@odata.type": f"{GRAPH}{spec.identity.source.value}"}
-    if spec.identity.source is IdentitySourceType.AWS:
-        source["authorizationSystemInfo"] = {
-            "authorizationSystemId": spec.identity.source_system_id,
-            "authorizationSystemType": "aws",
-        }
-    body: dict[str, Any] = {
-        "@odata.type": f"{GRAPH}{spec.definition_type}",
-        "authorizationSystemInfo": {
-            "authorizationSystemId": spec.system_id,
-            "authorizationSystemType": spec.cloud.value,
-        },
-        "identityInfo": {
-            "externalId": spec.identity.external_id,
-            "identityType": spec.identity.identity_type,
-            "source": source,
-        },
-        "actionInfo": _action_to_wire(spec),
-    }
-    if spec.resource_id is not None:
-        body["resourceId"] = spec.resource_id
-    return body
-
-
-def schedule_to_wire(schedule: Schedule) -> dict[str, Any]:
-    """scheduleInfo (requestSchedule) in the normalized Graph shape."""
-    return {
-        "startDateTime": schedule.start,
-        "expiration": {
-            "duration": format_duration(schedule.duration) if schedule.duration is not None else None,
-            "endDateTime": schedule.end,
-            "type": "afterDuration" if schedule.duration is not None else "afterDateTime",
-        },
-        "recurrence": None,
-    }
-
-
-def ticket_to_wire(ticket: Ticket) -> dict[str, Any] | None:
-    """ticketInfo, or None when no field is set."""
-    values = {
-        "ticketNumber": ticket.number,
-        "ticketSystem": ticket.system,
-        "ticketSubmitterIdentityId": ticket.submitter,
-        "ticketApproverIdentityId": ticket.approver,
-    }
-    return values if any(values.values()) else None
-
-
-def json_ready(value: Any) -> Any:
-    """Datetimes as ISO 8601 UTC text (for JSON columns), recursively."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dict):
-        return {key: json_ready(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [json_ready(item) for item in value]
-    return value
-
-
-def stored_body(requested_permissions: dict[str, Any], schedule_info: dict[str, Any]) -> dict[str, Any]:
-    """The create body rebuilt from the stored columns (to parse it again)."""
-    return {"requestedPermissions": requested_permissions, "scheduleInfo": schedule_info}

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
+from permscope.core.access import ANY
 from permscope.core.errors import InputError
 from permscope.core.globs import glob_contains
 from permscope.core.ids import Cloud
 from permscope.core.requests import AwsPolicyGrant, AwsStatementsGrant, RequestSpec
-from permscope.store.requests import ANY, all_rules, enabled_rules
+from permscope.store.requests import all_rules, enabled_rules
 from permscope.store.tables import AutoApproveRuleRow
 
 

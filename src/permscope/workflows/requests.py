@@ -11,9 +11,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, false, not_, or_, true
+from sqlalchemy import Engine, Select
 from sqlalchemy.orm import Session
 
+from permscope.core import access
+from permscope.core.access import (
+    APPROVING_ROLES,
+    OWN_ONLY_ROLES,
+    READING_ROLES,
+    REQUESTING_ROLES,
+    RequestReader,
+)
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.requests import (
@@ -28,10 +36,10 @@ from permscope.core.requests import (
     SystemRole,
     UnsupportedCloudError,
     format_duration,
-    is_own_request,
     may_cancel,
 )
 from permscope.settings import Settings, get_settings
+from permscope.store import access as access_sql
 from permscope.store import requests as store
 from permscope.store.tables import (
     ApprovalStepRow,
@@ -42,20 +50,10 @@ from permscope.store.tables import (
 )
 from permscope.workflows.apikeys import ApiPrincipal, ApiRole, principal_of
 from permscope.workflows.notifications import NOTIFY_EVENTS, payload_for
-from permscope.workflows.request_body import (
-    definition_to_wire,
-    json_ready,
-    parse_request,
-    schedule_to_wire,
-    stored_body,
-    ticket_to_wire,
-)
+from permscope.workflows.request_body import parse_request
 from permscope.workflows.request_clouds import still_present, support_for
 from permscope.workflows.request_rules import matching_rule
 
-REQUESTING_ROLES = frozenset({SystemRole.REQUESTOR, SystemRole.ADMINISTRATOR})
-APPROVING_ROLES = frozenset({SystemRole.APPROVER, SystemRole.ADMINISTRATOR})
-READING_ROLES = frozenset({SystemRole.VIEWER, SystemRole.APPROVER, SystemRole.ADMINISTRATOR})
 SYSTEM_ACTOR = "permscope"  # who decides what no person decided (a refusal for want of a connector)
 
 
@@ -112,11 +110,6 @@ def fresh_actor(session: Session, actor: ApiPrincipal) -> ApiPrincipal:
     if found is None or found[0].disabled:
         raise RequestAccessError(f"the API key {actor.key_id} is disabled")
     return principal_of(*found)
-
-
-def spec_of(request: PermissionsRequestRow) -> RequestSpec:
-    """The parsed request of a stored row (the stored body is the normalized one, so this cannot fail)."""
-    return parse_request(stored_body(request.requested_permissions, request.schedule_info))
 
 
 def record_change(
@@ -217,7 +210,7 @@ def create_request(
                     clock,
                     request,
                     step,
-                    spec,
+                    spec.schedule,
                     f"rule:{rule.id}",
                     f"auto-approved by rule {rule.name}",
                     config,
@@ -240,26 +233,14 @@ def _check_policy(spec: RequestSpec, now: datetime, config: RequestConfig) -> No
 def _add_request(
     session: Session, spec: RequestSpec, actor: ApiPrincipal, grantee: str | None, now: datetime
 ) -> tuple[PermissionsRequestRow, ApprovalStepRow]:
-    """Insert a submitted request (its normalized body) and its approval step."""
-    request = PermissionsRequestRow(
-        request_id=store.new_guid(),
-        cloud=spec.cloud.value,
-        system_id=spec.system_id,
-        identity_external_id=spec.identity.external_id,
-        identity_type=spec.identity.identity_type,
-        grantee=grantee,
-        requested_permissions=json_ready(definition_to_wire(spec)),
-        schedule_info=json_ready(schedule_to_wire(spec.schedule)),
-        ticket_info=ticket_to_wire(spec.ticket),
-        justification=spec.justification,
-        notes=spec.notes,
+    """Insert a submitted request (as typed data) and its approval step."""
+    request = store.new_request_row(
+        spec,
         status=RequestStatus.SUBMITTED.value,
-        occurrence_status=None,
-        requested_start=spec.schedule.start,
+        grantee=grantee,
         created_by=actor.who,
         created_by_key=actor.key_id or None,
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
     session.add(request)
     session.flush()
@@ -307,14 +288,14 @@ def approve_in(
     clock: store.FeedClock,
     request: PermissionsRequestRow,
     step: ApprovalStepRow,
-    spec: RequestSpec,
+    schedule: Schedule,
     reviewer: str,
     justification: str | None,
     config: RequestConfig,
 ) -> None:
     """Approve inside a transaction: fix the window, complete the step, schedule the grant and the revocation."""
     now = clock.now
-    start, end = spec.schedule.window(now)
+    start, end = schedule.window(now)
     start = max(start, now)
     if end <= now:
         raise RequestStateError(
@@ -370,9 +351,10 @@ def decide(
             raise RequestStateError(
                 f"the request is {request.status}; only submitted requests can be approved or rejected"
             )
-        if asked_or_receives(actor, request):
+        if store.parties_of(request).is_own(actor.who):
             raise RequestAccessError(
-                f"{actor.who} asked for this request or receives it; nobody reviews their own request"
+                f"{actor.who} asked for this request, receives it or submitted its ticket; "
+                "nobody reviews their own request"
             )
         if approve:
             system = store.find_system_row(session, request.cloud, request.system_id)
@@ -383,7 +365,8 @@ def decide(
             problem = still_present(session, system, request.identity_external_id, request.grantee or "")
             if problem:
                 raise RequestStateError(f"cannot approve: {problem}")
-            approve_in(session, clock, request, step, spec_of(request), actor.who, justification, config)
+            schedule = store.spec_of(request).schedule
+            approve_in(session, clock, request, step, schedule, actor.who, justification, config)
         else:
             request.status = RequestStatus.REJECTED.value
             request.decided_by, request.decided_at = actor.who, now
@@ -393,19 +376,11 @@ def decide(
     return RequestRecord(request, step)
 
 
-def asked_or_receives(actor: ApiPrincipal, request: PermissionsRequestRow) -> bool:
-    """Whether the caller asked for the request (or submitted its ticket) or receives it."""
-    submitter = (request.ticket_info or {}).get("ticketSubmitterIdentityId")
-    return is_own_request(actor.who, request.created_by, request.identity_external_id, submitter)
-
-
 def may_review(actor: ApiPrincipal, request: PermissionsRequestRow) -> bool:
     """Whether the caller may approve or reject the request now (an approval step's `assignedToMe`)."""
-    return (
-        request.status == RequestStatus.SUBMITTED.value
-        and bool(actor.roles_on(request.cloud, request.system_id) & APPROVING_ROLES)
-        and not asked_or_receives(actor, request)
-    )
+    roles = actor.roles_on(request.cloud, request.system_id)
+    status = RequestStatus(request.status)
+    return access.may_review(roles, status, store.parties_of(request), actor.who)
 
 
 def cancel(
@@ -426,7 +401,7 @@ def cancel(
         if not can_read(actor, request):
             raise NotFoundError(f"no permissions request {request_id!r}")
         status = RequestStatus(request.status)
-        is_requester = request.created_by.strip().lower() == actor.who.strip().lower()
+        is_requester = store.parties_of(request).is_requester(actor.who)
         is_admin = SystemRole.ADMINISTRATOR in actor.roles_on(request.cloud, request.system_id)
         allowed, reason = may_cancel(status, is_requester=is_requester, is_administrator=is_admin)
         if not allowed:
@@ -451,58 +426,36 @@ def cancel(
 # --------------------------------------------------------------------------------------------- reading
 
 
-def visibility_for(actor: ApiPrincipal) -> store.Visibility:
-    """Which requests a caller may read: admins and viewers all; per system, viewers, approvers and
-    administrators all of it, requestors their own."""
-    if actor.role in (ApiRole.ADMIN, ApiRole.VIEWER):
-        return store.Visibility(everything=True, principal=actor.who)
-    full = tuple((s.cloud, s.system_id) for s in actor.scopes if s.role in READING_ROLES)
-    own = tuple((s.cloud, s.system_id) for s in actor.scopes if s.role is SystemRole.REQUESTOR)
-    return store.Visibility(everything=False, full=full, own=own, principal=actor.who)
+def reader_of(actor: ApiPrincipal) -> RequestReader:
+    """What a caller may read: every request of the systems where it is viewer, approver or administrator (admin
+    and viewer keys: every system), its own requests where it is requestor."""
+    return RequestReader(
+        who=actor.who, full=actor.systems_with(READING_ROLES), own=actor.systems_with(OWN_ONLY_ROLES)
+    )
 
 
 def can_read(actor: ApiPrincipal, request: PermissionsRequestRow) -> bool:
     """Whether the caller may see this request."""
-    roles = actor.roles_on(request.cloud, request.system_id)
-    if roles & READING_ROLES:
-        return True
-    who = actor.who
-    mine = request.created_by == who or request.identity_external_id in (who, f"rsn:{who}")
-    return SystemRole.REQUESTOR in roles and mine
+    return reader_of(actor).may_see(request.cloud, request.system_id, store.parties_of(request))
 
 
 def requests_query(actor: ApiPrincipal, on: FilterByCurrentUser | None = None) -> Select[Any]:
-    """The requests a caller may read, optionally only those filterByCurrentUser(on=...) names."""
-    visibility = visibility_for(actor)
-    stmt = store.requests_stmt(visibility)
-    who = actor.who
+    """The requests a caller may read, optionally only those filterByCurrentUser(on=...) names: 'principal'
+    those it receives, 'createdBy' those it submitted, 'approver' those of its approving systems that are not
+    its own (the ones it may review, or could have)."""
+    stmt = store.requests_stmt(reader_of(actor))
     if on is FilterByCurrentUser.PRINCIPAL:
-        return stmt.where(PermissionsRequestRow.identity_external_id.in_([who, f"rsn:{who}"]))
+        return stmt.where(access_sql.recipient_is(actor.who))
     if on is FilterByCurrentUser.CREATED_BY:
-        return stmt.where(PermissionsRequestRow.created_by == who)
+        return stmt.where(access_sql.requester_is(actor.who))
     if on is FilterByCurrentUser.APPROVER:
-        reviewable: ColumnElement[bool]
-        if actor.role is ApiRole.ADMIN:
-            reviewable = true()
-        else:
-            systems = [(s.cloud, s.system_id) for s in actor.scopes if s.role in APPROVING_ROLES]
-            reviewable = or_(false(), *(_system_condition(c, s) for c, s in systems))
-        return stmt.where(reviewable, not_(store.own_requests(who)))
+        return stmt.where(access_sql.reviewable(actor.systems_with(APPROVING_ROLES), actor.who))
     return stmt
-
-
-def _system_condition(cloud: str, system_id: str) -> ColumnElement[bool]:
-    parts = []
-    if cloud != store.ANY:
-        parts.append(PermissionsRequestRow.cloud == cloud)
-    if system_id != store.ANY:
-        parts.append(PermissionsRequestRow.system_id == system_id)
-    return and_(true(), *parts)
 
 
 def changes_query(actor: ApiPrincipal) -> Select[Any]:
     """The change feed as the caller may read it."""
-    return store.changes_stmt(visibility_for(actor))
+    return store.changes_stmt(reader_of(actor))
 
 
 def get_record(

@@ -30,7 +30,7 @@ from permscope.store import requests as store
 from permscope.store.tables import PermissionsRequestRow, RequestGrantRow, SchedulerJobRow
 from permscope.workflows.notifications import Send, WebhookSender, backoff, deliver_due
 from permscope.workflows.request_clouds import ConnectorFactory, default_connectors, still_present
-from permscope.workflows.requests import RequestConfig, record_change, spec_of, transaction
+from permscope.workflows.requests import RequestConfig, record_change, transaction
 
 log = logging.getLogger(__name__)
 
@@ -181,12 +181,11 @@ class Scheduler:
         presence: dict[tuple[str, str, str], bool] = {}
         items: list[GrantItem] = []
         if not planned and request.status == RequestStatus.APPROVED.value and request.grant_end is not None:
-            spec = spec_of(request)
             grant = GrantRequest(
                 request_id=request.request_id,
                 system_id=request.system_id,
                 principal=request.grantee or request.identity_external_id,
-                action=spec.action,
+                action=request.action,
                 ends_at=request.grant_end,
             )
             try:
@@ -513,7 +512,7 @@ def _preview_grant(
         request_id=request.request_id,
         system_id=request.system_id,
         principal=request.grantee or request.identity_external_id,
-        action=spec_of(request).action,
+        action=request.action,
         ends_at=request.grant_end,
     )
     for item in connector.items(grant):

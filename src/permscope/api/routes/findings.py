@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import Select, and_, false, or_, select, true
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -27,16 +27,16 @@ from permscope.api.odata import BoolOp, Compare, In, Node, Not, normalize_path, 
 from permscope.api.odata_sql import Column, ValueType
 from permscope.api.paging import Collection, context_url, entity_response, list_response
 from permscope.api.schemas import ERROR_RESPONSES
+from permscope.core.access import READING_ROLES
 from permscope.core.ids import Cloud, decode_id, encode_id
 from permscope.settings import Settings
 from permscope.store import findings as store
 from permscope.store import queries
-from permscope.store.requests import ANY
+from permscope.store.access import systems_condition
 from permscope.store.tables import AnalysisRunRow, AuthorizationSystemRow, FindingRow
-from permscope.workflows.apikeys import ApiPrincipal, ApiRole
+from permscope.workflows.apikeys import ApiPrincipal
 from permscope.workflows.finding_json import fingerprint_of
 from permscope.workflows.finding_wire import contexts_for, stored_finding_to_wire
-from permscope.workflows.requests import READING_ROLES
 from permscope.workflows.wire import GRAPH, system_reference
 
 A = "/identityGovernance/permissionsAnalytics/{cloud}"
@@ -97,24 +97,13 @@ def _context(cloud: Cloud, tail: str) -> str:
 
 
 def visible_systems(principal: ApiPrincipal) -> ColumnElement[bool]:
-    """The systems whose analytics a key may read, as SQL over AuthorizationSystemRow."""
-    if principal.role in (ApiRole.ADMIN, ApiRole.VIEWER):
-        return true()
-    parts: list[ColumnElement[bool]] = []
-    for scope in principal.scopes:
-        if scope.role not in READING_ROLES:
-            continue
-        terms: list[ColumnElement[bool]] = [true()]
-        if scope.cloud != ANY:
-            terms.append(AuthorizationSystemRow.cloud == scope.cloud)
-        if scope.system_id != ANY:
-            terms.append(AuthorizationSystemRow.system_id == scope.system_id)
-        parts.append(and_(*terms))
-    return or_(false(), *parts)
+    """The systems whose analytics a key may read (viewer, approver or administrator there), as SQL."""
+    readable = principal.systems_with(READING_ROLES)
+    return systems_condition(readable, AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
 
 
 def _check_access(principal: ApiPrincipal, system: AuthorizationSystemRow) -> None:
-    if not principal.roles_on(system.cloud, system.system_id) & READING_ROLES:
+    if not principal.systems_with(READING_ROLES).covers(system.cloud, system.system_id):
         raise GraphError(
             403,
             "accessDenied",

@@ -34,11 +34,11 @@ from permscope.core.requests import (
     RequestStatus,
     UnsupportedCloudError,
 )
+from permscope.presentation.requests import approval_to_wire, change_to_wire, request_to_wire, step_to_wire
 from permscope.settings import Settings
 from permscope.store.tables import ApprovalStepRow, PermissionsRequestRow
 from permscope.workflows import requests as workflow
 from permscope.workflows.apikeys import ApiPrincipal
-from permscope.workflows.request_wire import approval_to_wire, change_to_wire, request_to_wire, step_to_wire
 
 PM = "/identityGovernance/permissionsManagement"
 LEGACY = "/permissionsManagement"  # older docs' root; accepted, not listed
@@ -278,8 +278,7 @@ def get_change(
 def _approval(
     principal: ApiPrincipal, row: PermissionsRequestRow, step: ApprovalStepRow | None
 ) -> dict[str, Any]:
-    steps = [step_to_wire(step, workflow.may_review(principal, row))] if step is not None else []
-    return approval_to_wire(row.request_id, steps)
+    return approval_to_wire(row.request_id, step, workflow.may_review(principal, row))
 
 
 @routes.get(APPROVALS, response_model=CollectionPage[Approval], summary="List scheduledPermissionsApprovals")
