@@ -22,3 +22,15 @@ class NotFoundError(PermscopeError):
 
 class ConfigurationError(PermscopeError):
     """The service is configured wrongly (database URL, settings)."""
+
+
+class AmbiguousSystemError(InputError):
+    """An authorization system id that exists in several clouds, given without saying which cloud."""
+
+    def __init__(self, system_id: str, clouds: list[str]) -> None:
+        super().__init__(
+            f"authorization system {system_id!r}",
+            f"exists in several clouds ({', '.join(clouds)}); name the cloud",
+        )
+        self.system_id = system_id
+        self.clouds = clouds

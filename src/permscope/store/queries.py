@@ -12,7 +12,6 @@ from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
 from permscope.store.tables import (
     ActionRow,
-    AuthorizationSystemRow,
     IdentityRow,
     PolicyRow,
     ResourceRow,
@@ -57,31 +56,6 @@ def fetch_page(
     page = filtered.where(*after).order_by(*order_by).offset(offset).limit(limit + 1)
     rows = list(session.execute(page).scalars())
     return Page(items=rows[:limit], has_more=len(rows) > limit, count=count)
-
-
-def systems(cloud: str | None = None) -> Select[AuthorizationSystemRow]:
-    """Every authorization system, or those of one cloud."""
-    stmt = select(AuthorizationSystemRow)
-    if cloud is not None:
-        stmt = stmt.where(AuthorizationSystemRow.cloud == cloud)
-    return stmt
-
-
-def find_system(
-    session: Session, candidates: Sequence[str], cloud: str | None = None
-) -> AuthorizationSystemRow | None:
-    """The system whose system_id is the first of `candidates` that exists (e.g. decoded id, then raw id)."""
-    wanted = [c for c in candidates if c]
-    if not wanted:
-        return None
-    stmt = systems(cloud).where(AuthorizationSystemRow.system_id.in_(wanted))
-    found = {
-        row.system_id: row for row in session.execute(stmt.order_by(AuthorizationSystemRow.id)).scalars()
-    }
-    for candidate in wanted:
-        if candidate in found:
-            return found[candidate]
-    return None
 
 
 def identities(system_pk: int, kinds: Sequence[str]) -> Select[IdentityRow]:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from permscope.store.systems import find_system
 from permscope.store.tables import (
     ApiKeyRow,
     ApiKeyScopeRow,
@@ -74,11 +75,8 @@ class FeedClock:
 
 
 def find_system_row(session: Session, cloud: str | None, system_id: str) -> AuthorizationSystemRow | None:
-    """A system by cloud (None: any) and authorizationSystemId."""
-    stmt = select(AuthorizationSystemRow).where(AuthorizationSystemRow.system_id == system_id)
-    if cloud is not None:
-        stmt = stmt.where(AuthorizationSystemRow.cloud == cloud)
-    return session.execute(stmt.order_by(AuthorizationSystemRow.id).limit(1)).scalar_one_or_none()
+    """A system by cloud (None: any) and authorizationSystemId (`store.systems.find_system`)."""
+    return find_system(session, system_id, cloud)
 
 
 def find_identity_row(session: Session, system_pk: int, external_id: str) -> IdentityRow | None:

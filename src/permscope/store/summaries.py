@@ -8,10 +8,11 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from permscope.core.errors import NotFoundError
 from permscope.core.inventory import IdentityKind
 from permscope.store import queries
 from permscope.store.effective import permission_counts
+from permscope.store.systems import system_pk as find_system_pk
+from permscope.store.systems import systems as all_systems
 from permscope.store.tables import AuthorizationSystemRow, IdentityRow
 
 
@@ -55,7 +56,7 @@ def list_systems(engine: Engine) -> list[SystemSummary]:
         for system_pk, kind, count in rows:
             counts.setdefault(system_pk, {})[kind] = count
         systems = session.execute(
-            queries.systems().order_by(AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
+            all_systems().order_by(AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
         ).scalars()
         return [
             SystemSummary(
@@ -71,30 +72,16 @@ def list_systems(engine: Engine) -> list[SystemSummary]:
         ]
 
 
-def _system_pk(session: Session, system_id: str, cloud: str | None) -> int:
-    found = list(
-        session.execute(queries.systems(cloud).where(AuthorizationSystemRow.system_id == system_id)).scalars()
-    )
-    if not found:
-        where = f" in {cloud}" if cloud else ""
-        raise NotFoundError(f"no authorization system {system_id!r}{where}")
-    if len(found) > 1:
-        clouds = ", ".join(sorted(row.cloud for row in found))
-        raise NotFoundError(
-            f"authorization system {system_id!r} exists in several clouds ({clouds}); name one"
-        )
-    return int(found[0].id)
-
-
 def list_identities(
     engine: Engine, system_id: str, *, cloud: str | None = None, kind: str | None = None
 ) -> list[IdentitySummary]:
     """The identities of one system (by its cloud-side id), optionally of one kind, ordered by kind and name.
 
-    Raises NotFoundError when no such system exists.
+    Raises NotFoundError when no such system exists, AmbiguousSystemError when the id is in several clouds
+    and no cloud is given.
     """
     with Session(engine) as session:
-        system_pk = _system_pk(session, system_id, cloud)
+        system_pk = find_system_pk(session, system_id, cloud)
         kinds = [kind] if kind is not None else [k.value for k in IdentityKind]
         query = queries.identities(system_pk, kinds).order_by(
             IdentityRow.kind, IdentityRow.display_name, IdentityRow.external_id

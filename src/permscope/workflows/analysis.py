@@ -25,7 +25,6 @@ from permscope.analytics.context import AnalysisSettings, AwsAccountSnapshot
 from permscope.analytics.pci import pci_distribution
 from permscope.analytics.registry import detectors
 from permscope.analytics.subjects import subjects
-from permscope.core.errors import NotFoundError
 from permscope.core.findings import Finding
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
@@ -40,6 +39,7 @@ from permscope.store.findings import (
     systems_by_pk,
 )
 from permscope.store.snapshot import StoredAccount, load_account
+from permscope.store.systems import system_pk
 from permscope.store.tables import AuthorizationSystemRow
 from permscope.workflows.effective import action_index, scp_levels_from
 from permscope.workflows.finding_wire import stored_findings_to_wire
@@ -134,14 +134,8 @@ def load_snapshot(
 
 
 def _system_pk(session: Session, system_id: str) -> int:
-    pk = session.scalar(
-        select(AuthorizationSystemRow.id).where(
-            AuthorizationSystemRow.cloud == Cloud.AWS.value, AuthorizationSystemRow.system_id == system_id
-        )
-    )
-    if pk is None:
-        raise NotFoundError(f"no AWS account {system_id!r}")
-    return int(pk)
+    """The AWS account's primary key (NotFoundError when unknown)."""
+    return system_pk(session, system_id, Cloud.AWS.value)
 
 
 def checked_counts(snapshot: AwsAccountSnapshot) -> dict[str, int]:

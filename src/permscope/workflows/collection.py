@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from permscope.clouds.aws.collect.accounts import PARTS as AWS_COLLECTION_PARTS
@@ -24,7 +24,7 @@ from permscope.core.inventory import (
 )
 from permscope.store.collection_status import record_collection_failure
 from permscope.store.ingest import ingest
-from permscope.store.tables import AuthorizationSystemRow
+from permscope.store.systems import stored_system
 from permscope.workflows.activity import ActivityReport
 from permscope.workflows.catalog import ensure_catalog
 from permscope.workflows.collection_activity import (
@@ -65,14 +65,9 @@ class ImportReport:
 def _keep_stored_name(engine: Engine, batch: InventoryBatch) -> None:
     """An import without an account name keeps the name an earlier import gave the account."""
     with Session(engine) as session:
-        name = session.scalar(
-            select(AuthorizationSystemRow.name).where(
-                AuthorizationSystemRow.cloud == batch.system.cloud.value,
-                AuthorizationSystemRow.system_id == batch.system.system_id,
-            )
-        )
-    if name:
-        batch.system.name = name
+        stored = stored_system(session, batch.system.cloud.value, batch.system.system_id)
+    if stored is not None and stored.name:
+        batch.system.name = stored.name
 
 
 def _report(batch: InventoryBatch, run_id: int, changed: bool) -> ImportReport:

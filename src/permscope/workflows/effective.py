@@ -49,8 +49,8 @@ from permscope.store.effective import (
     record_seconds,
     replace_effective_permissions,
     stored_scp_levels,
-    system_pk,
 )
+from permscope.store.systems import system_pk
 
 PRINCIPAL_KINDS = (IdentityKind.USER.value, IdentityKind.GROUP.value, IdentityKind.ROLE.value)
 
@@ -59,10 +59,8 @@ action_index = installed_action_index  # the bitset view of the installed AWS ca
 
 
 def _system_pk(session: Session, system_id: str) -> int:
-    found = system_pk(session, Cloud.AWS.value, system_id)
-    if found is None:
-        raise NotFoundError(f"no AWS account {system_id!r}")
-    return found
+    """The AWS account's primary key (NotFoundError when unknown)."""
+    return system_pk(session, system_id, Cloud.AWS.value)
 
 
 def _inventory(inputs: PermissionInputs) -> AccountInventory:

@@ -9,7 +9,8 @@ from permscope.clouds.aws.engine.trust import account_of, principal_can_assume
 from permscope.core.errors import NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind
-from permscope.store.tables import AssignmentRow, AuthorizationSystemRow, IdentityRow, PolicyRow
+from permscope.store.systems import system_pk as find_system_pk
+from permscope.store.tables import AssignmentRow, IdentityRow, PolicyRow
 
 
 def assumable_roles(engine: Engine, system_id: str, user_external_id: str) -> list[str]:
@@ -19,14 +20,7 @@ def assumable_roles(engine: Engine, system_id: str, user_external_id: str) -> li
     yet) evaluated. Raises NotFoundError when the account or the user is not in the store.
     """
     with Session(engine) as session:
-        system_pk = session.scalar(
-            select(AuthorizationSystemRow.id).where(
-                AuthorizationSystemRow.cloud == Cloud.AWS.value,
-                AuthorizationSystemRow.system_id == system_id,
-            )
-        )
-        if system_pk is None:
-            raise NotFoundError(f"no AWS account {system_id!r}")
+        system_pk = find_system_pk(session, system_id, Cloud.AWS.value)
         user = session.scalar(
             select(IdentityRow.id).where(
                 IdentityRow.system_pk == system_pk,

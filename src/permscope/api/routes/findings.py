@@ -30,8 +30,8 @@ from permscope.api.schemas import ERROR_RESPONSES
 from permscope.core.ids import Cloud, decode_id, encode_id
 from permscope.settings import Settings
 from permscope.store import findings as store
-from permscope.store import queries
 from permscope.store.requests import ANY
+from permscope.store.systems import find_system, get_system
 from permscope.store.tables import AnalysisRunRow, AuthorizationSystemRow, FindingRow
 from permscope.workflows.apikeys import ApiPrincipal, ApiRole
 from permscope.workflows.finding_json import fingerprint_of
@@ -126,10 +126,7 @@ def _systems_named(session: Session, cloud: Cloud, ids: list[str], principal: Ap
     """Primary keys of the systems named by raw or encoded id: 404 for an unknown one, 403 for a hidden one."""
     found: list[int] = []
     for text in ids:
-        decoded = decode_id(text)
-        row = queries.find_system(session, [c for c in (text, decoded) if c], cloud.value)
-        if row is None:
-            raise not_found(f"{cloud.value} authorization system {text!r} not found")
+        row = get_system(session, text, cloud.value)
         _check_access(principal, row)
         found.append(row.id)
     return found
@@ -458,7 +455,7 @@ def get_distribution(
     decoded = decode_id(distribution_id) or ""
     prefix = f"1,{DISTRIBUTION_KEY},{cloud.value}-"
     system_id = decoded[len(prefix) :] if decoded.startswith(prefix) else distribution_id
-    system = queries.find_system(session, [system_id], cloud.value)
+    system = find_system(session, system_id, cloud.value)
     run = store.latest_runs(session, [system.id]).get(system.id) if system is not None else None
     if system is None or run is None or run.pci_distribution is None:
         raise not_found(f"permissionsCreepIndexDistribution {distribution_id!r} not found")
