@@ -1,6 +1,6 @@
 """Wire shapes of permissions on demand (Graph beta, camelCase): request bodies and responses for the OpenAPI
-document, and the OData collections of requests and changes. The serializers from rows are in
-`workflows.request_wire` (the command line uses them too, without importing the API layer)."""
+document. The OData collections of requests and changes are in `store.collections`; the serializers from rows
+in `workflows.request_wire` (the command line uses them too, without importing the API layer)."""
 
 from __future__ import annotations
 
@@ -9,54 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from permscope.api.odata_sql import Column
-from permscope.api.paging import Collection
 from permscope.api.schemas import GraphErrorModel
-from permscope.store.tables import PermissionsRequestRow, RequestChangeRow
+from permscope.store.collections import CHANGES as CHANGES  # re-exported for the routes
+from permscope.store.collections import REQUESTS as REQUESTS
 
 GRAPH = "#microsoft.graph."
-
-REQUESTS = Collection(
-    name="scheduledPermissionsRequests",
-    props={
-        "id": Column(PermissionsRequestRow.request_id),
-        "statusDetail": Column(PermissionsRequestRow.status),
-        "createdDateTime": Column(PermissionsRequestRow.created_at, type="datetime"),
-        "justification": Column(PermissionsRequestRow.justification, nullable=True),
-    },
-    selectable=frozenset(
-        {
-            "createdDateTime",
-            "justification",
-            "notes",
-            "requestedPermissions",
-            "scheduleInfo",
-            "statusDetail",
-            "ticketInfo",
-            "action",
-        }
-    ),
-    primary_key=PermissionsRequestRow.id,
-)
-
-CHANGES = Collection(
-    name="permissionsRequestChanges",
-    props={
-        "id": Column(RequestChangeRow.change_id),
-        "modificationDateTime": Column(RequestChangeRow.modified_at, type="datetime"),
-        "permissionsRequestId": Column(RequestChangeRow.request_id),
-        "statusDetail": Column(RequestChangeRow.status),
-        "activeOccurrenceStatus": Column(
-            RequestChangeRow.occurrence_status, nullable=True, aliases=("activeOccurenceStatus",)
-        ),
-        "ticketId": Column(RequestChangeRow.ticket_id, nullable=True),
-    },
-    selectable=frozenset(
-        {"modificationDateTime", "permissionsRequestId", "statusDetail", "activeOccurrenceStatus", "ticketId"}
-    ),
-    primary_key=RequestChangeRow.id,
-)
-
 
 # ------------------------------------------------------------------------------- models for the OpenAPI document
 

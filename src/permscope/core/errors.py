@@ -34,3 +34,7 @@ class AmbiguousSystemError(InputError):
         )
         self.system_id = system_id
         self.clouds = clouds
+
+
+class AccessDeniedError(PermscopeError):
+    """The caller's key holds no role that allows this on that authorization system."""

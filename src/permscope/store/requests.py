@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from permscope.store.systems import ANY as ANY  # re-exported: the scopes of keys and requests
 from permscope.store.systems import find_system
 from permscope.store.tables import (
     ApiKeyRow,
@@ -28,7 +29,6 @@ from permscope.store.tables import (
     SchedulerJobRow,
 )
 
-ANY = "*"
 TICK = timedelta(microseconds=1)
 ACTIVE_GRANT_STATES = ("planned", "applied")  # the item is (or is about to be) in the cloud for that request
 TRANSITIONAL_GRANT_STATES = ("planned", "removing")  # a cloud call may be in flight

@@ -1,19 +1,24 @@
-"""Simple read helpers for the terminal: systems with identity counts, and the identities of one system."""
+"""Read helpers for the terminal and the API: systems with identity counts, the identities of one system, and
+the action summaries (granted, used, existing) of a page of identities."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.store import queries
+from permscope.store.catalog import action_count
 from permscope.store.effective import permission_counts
 from permscope.store.systems import system_pk as find_system_pk
 from permscope.store.systems import systems as all_systems
 from permscope.store.tables import AuthorizationSystemRow, IdentityRow
+from permscope.store.usage import exercised_counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +109,29 @@ def list_identities(
                 )
             )
         return summaries
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSummaries:
+    """Per identity: actions used in a window and granted by its effective permissions; actions existing."""
+
+    exercised: dict[str, int]
+    assigned: dict[str, int]  # absent before the identity's effective permissions are computed
+    available: int | None  # None when no catalogue is stored
+
+
+def action_summaries(
+    session: Session,
+    system_pk: int,
+    cloud: str,
+    external_ids: Sequence[str],
+    since: datetime,
+    until: datetime | None,
+) -> ActionSummaries:
+    """The action summaries of identities of one system (usage between `since` and `until`), in three queries."""
+    counts = permission_counts(session, system_pk, external_ids)
+    return ActionSummaries(
+        exercised=exercised_counts(session, system_pk, external_ids, since, until),
+        assigned={identity: found.granted for identity, found in counts.items()},
+        available=action_count(session, Cloud(cloud)) or None,
+    )

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, false, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from permscope.core.errors import AmbiguousSystemError, NotFoundError
 from permscope.core.ids import decode_id
 from permscope.store.tables import AuthorizationSystemRow
 
+ANY = "*"  # a scope's wildcard for every cloud or every system
 KIND_NAMES = {"aws": "AWS account", "azure": "Azure subscription", "gcp": "GCP project"}
 
 
-def systems(cloud: str | None = None) -> Select[tuple[AuthorizationSystemRow]]:
+def systems(cloud: str | None = None) -> Select[AuthorizationSystemRow]:
     """Every authorization system, or those of one cloud."""
     stmt = select(AuthorizationSystemRow)
     if cloud is not None:
@@ -62,3 +66,26 @@ def get_system(session: Session, system_id: str, cloud: str | None = None) -> Au
 def system_pk(session: Session, system_id: str, cloud: str | None = None) -> int:
     """The primary key of `get_system`."""
     return int(get_system(session, system_id, cloud).id)
+
+
+@dataclass(frozen=True, slots=True)
+class SystemScope:
+    """Which systems a caller may see: every one, or those (cloud, system id) pairs name (`*` matches any)."""
+
+    everything: bool
+    systems: tuple[tuple[str, str], ...] = ()
+
+
+def in_scope(scope: SystemScope) -> ColumnElement[bool]:
+    """The SQL condition over AuthorizationSystemRow of the systems in `scope`."""
+    if scope.everything:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    for cloud, system_id in scope.systems:
+        terms: list[ColumnElement[bool]] = [true()]
+        if cloud != ANY:
+            terms.append(AuthorizationSystemRow.cloud == cloud)
+        if system_id != ANY:
+            terms.append(AuthorizationSystemRow.system_id == system_id)
+        parts.append(and_(*terms))
+    return or_(false(), *parts)

@@ -30,19 +30,20 @@ from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.store.findings import (
+    FindingEmbeds,
     FindingQuery,
     FindingStatus,
     RecordResult,
     RunFacts,
+    embeds_for,
     list_findings,
     record_analysis,
     systems_by_pk,
 )
 from permscope.store.snapshot import StoredAccount, load_account
 from permscope.store.systems import system_pk
-from permscope.store.tables import AuthorizationSystemRow
+from permscope.store.tables import AuthorizationSystemRow, FindingRow
 from permscope.workflows.effective import action_index, scp_levels_from
-from permscope.workflows.finding_wire import stored_findings_to_wire
 
 if TYPE_CHECKING:
     from permscope.analytics.analyze import AnalysisResult
@@ -243,10 +244,12 @@ def analyze_all(
 
 @dataclass(frozen=True, slots=True)
 class FindingListing:
-    """Stored findings as a listing shows them: one flat record each, and the contract's JSON when asked."""
+    """Stored findings as a listing shows them: one flat record each; with `embeds`, the rows and what they
+    embed per system (the contract's JSON is made of them by `presentation.stored_findings`)."""
 
     records: list[dict[str, Any]]
-    wire: list[dict[str, Any]] | None = None
+    rows: list[FindingRow] = field(default_factory=list)
+    embeds: dict[int, FindingEmbeds] | None = None
 
 
 def list_stored_findings(
@@ -257,7 +260,7 @@ def list_stored_findings(
     status: FindingStatus = FindingStatus.OPEN,
     min_pci: int | None = None,
     limit: int | None = None,
-    wire: bool = False,
+    embeds: bool = False,
 ) -> FindingListing:
     """Stored AWS findings, worst first; NotFoundError for an unknown account id."""
     with Session(engine) as session:
@@ -284,4 +287,4 @@ def list_stored_findings(
             }
             for row in rows
         ]
-        return FindingListing(records, stored_findings_to_wire(session, rows) if wire else None)
+        return FindingListing(records, rows, embeds_for(session, rows) if embeds else None)

@@ -34,9 +34,15 @@ from permscope.clouds.aws.transform.bundle import transform_bundle
 from permscope.core.activity import activity_known
 from permscope.core.findings import Finding, FindingSubject, PciScore, Severity
 from permscope.core.gc_pause import collector_paused
-from permscope.core.inventory import InventoryBatch, PolicyKind, batch_counts
+from permscope.core.inventory import (
+    AuthorizationSystem,
+    Identity,
+    InventoryBatch,
+    PolicyKind,
+    Resource,
+    batch_counts,
+)
 from permscope.core.organization import scp_levels
-from permscope.workflows.finding_json import WireContext, finding_to_wire
 
 DETAILED = 1000  # flagged identities whose grants are counted by service (the report's full sections)
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
@@ -85,17 +91,18 @@ class IdentityView:
 
 @dataclass(slots=True, kw_only=True)
 class ReportedFinding:
-    """One finding: its contract JSON and what a person reads (summary, evidence, remediation)."""
+    """One finding, its snapshot's time, and what a person reads (summary, evidence, remediation)."""
 
-    wire: dict[str, Any]
     finding: Finding
+    created: datetime
     title: str
     remediation: str
 
 
 @dataclass(slots=True, kw_only=True)
 class ScanAccount:
-    """One scanned account: counts of what it holds, warnings, checks skipped, the PCI distribution."""
+    """One scanned account: counts of what it holds, warnings, checks skipped, the PCI distribution, and what
+    its findings embed (the account, its identities and resources by external id)."""
 
     system_id: str
     name: str
@@ -105,6 +112,9 @@ class ScanAccount:
     pci_distribution: dict[str, Any] | None  # band -> {"humanCount", "nonHumanCount"}; None without a PCI
     has_activity: bool
     has_resources: bool
+    system: AuthorizationSystem
+    identities: Mapping[str, Identity]
+    resources: Mapping[str, Resource]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -118,10 +128,6 @@ class ScanResult:
     identities: list[IdentityView]  # flagged identities, riskiest first
     riskiest: list[IdentityView]  # the riskiest identities by PCI, flagged or not (for the summary)
     timings: dict[str, float]
-
-    def to_json(self) -> dict[str, Any]:
-        """`{"findings": [...]}`, each finding in the contract's JSON shape."""
-        return {"findings": [reported.wire for reported in self.findings]}
 
     def counts_by_type(self) -> dict[str, dict[str, int]]:
         """finding type -> severity -> count, types in descending count."""
@@ -320,11 +326,11 @@ def _in_store(
         engine.dispose()
 
 
-def _reported(finding: Finding, context: WireContext, created: datetime) -> ReportedFinding:
+def _reported(finding: Finding, created: datetime) -> ReportedFinding:
     detector = DETECTORS.get(finding.finding_type)
     return ReportedFinding(
-        wire=finding_to_wire(finding, context, created=created),
         finding=finding,
+        created=created,
         title=detector.title if detector else finding.finding_type,
         remediation=detector.remediation if detector else "",
     )
@@ -372,10 +378,8 @@ def _scan(
     candidates: list[IdentityView] = []
     for account in analyzed:
         snapshot = snapshots[account.snapshot.system_id] = account.snapshot
-        with timer.phase("serialize"):
-            context = WireContext(snapshot.system, snapshot.identities_by_id, snapshot.resources_by_id)
-            reported = [_reported(f, context, snapshot.taken_at) for f in account.findings]
         with timer.phase("gather"):
+            reported = [_reported(f, snapshot.taken_at) for f in account.findings]
             for position, reported_finding in enumerate(reported, start=len(findings)):
                 finding = reported_finding.finding
                 if finding.subject not in IDENTITY_SUBJECTS:
@@ -400,6 +404,9 @@ def _scan(
                 pci_distribution=distribution,
                 has_activity=snapshot.has_activity,
                 has_resources=snapshot.has_resources,
+                system=snapshot.system,
+                identities=snapshot.identities_by_id,
+                resources=snapshot.resources_by_id,
             )
         )
     with timer.phase("gather"):

@@ -7,14 +7,15 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from permscope.api.collections import SYSTEMS
 from permscope.api.deps import get_session, get_settings
 from permscope.api.errors import GraphJSONResponse
 from permscope.api.paging import entity_response, list_response
-from permscope.api.schemas import ERROR_RESPONSES, AuthorizationSystem, CollectionPage, system_to_wire
+from permscope.api.schemas import ERROR_RESPONSES, AuthorizationSystem, CollectionPage
 from permscope.core.ids import Cloud
+from permscope.presentation.inventory import system_to_wire
 from permscope.settings import Settings
 from permscope.store import systems as system_store
+from permscope.store.collections import SYSTEMS
 from permscope.store.tables import AuthorizationSystemRow
 
 AS = "/external/authorizationSystems"

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from permscope.core.findings import Finding, FindingSubject
 from permscope.core.ids import decode_id, encode_id
-from permscope.workflows.wire import (
+from permscope.presentation.inventory import (
     GRAPH,
     IdentityLike,
     ResourceLike,
@@ -28,6 +28,9 @@ from permscope.workflows.wire import (
     aws_resource_to_wire,
     system_reference,
 )
+
+if TYPE_CHECKING:
+    from permscope.workflows.scan import ScanResult
 
 EXTENSION = "permscope"
 # finding types of the contract whose base has no actionSummary / identityDetails / permissionsCreepIndex
@@ -88,13 +91,16 @@ class History:
         }
 
 
-@dataclass(slots=True)
-class WireContext:
-    """What findings of one system embed: the system, and its identities and resources by external id."""
+class WireContext(Protocol):
+    """What findings of one system embed: the system, and its identities and resources by external id (a
+    scanned account, `workflows.scan.ScanAccount`, or the stored ones, `store.findings.FindingEmbeds`)."""
 
-    system: SystemLike
-    identities: Mapping[str, IdentityLike] = field(default_factory=dict)
-    resources: Mapping[str, ResourceLike] = field(default_factory=dict)
+    @property
+    def system(self) -> SystemLike: ...
+    @property
+    def identities(self) -> Mapping[str, IdentityLike]: ...
+    @property
+    def resources(self) -> Mapping[str, ResourceLike]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,3 +256,14 @@ def finding_to_wire(
         extension.update(history.to_dict())
     item[EXTENSION] = extension
     return item
+
+
+def scan_to_wire(result: ScanResult) -> dict[str, Any]:
+    """What `permscope scan --format json` writes: `{"findings": [...]}`, each in the contract's shape."""
+    accounts = {account.system_id: account for account in result.accounts}
+    return {
+        "findings": [
+            finding_to_wire(reported.finding, accounts[reported.finding.system_id], created=reported.created)
+            for reported in result.findings
+        ]
+    }
