@@ -14,6 +14,7 @@ import orjson
 from fastapi import Request
 
 from permscope.api.errors import GraphJSONResponse, invalid_request
+from permscope.api.responses import item_model, route_model, through
 from permscope.store.collections import Collection as Collection  # re-exported for the routes
 from permscope.store.odata import Node, OrderItem, parse_filter, parse_orderby, parse_select
 from permscope.store.queries import PageRequest, fetch_collection_page
@@ -155,6 +156,7 @@ def list_response(
 
     Pages hold `page_size` items, or `$top` items (at most `max_page_size`) when the request gives $top.
     `prepare(rows)` runs once per page before `serialize`, to load what the page's rows need in one query.
+    Each item goes through the item model of the route's documented page model (`api.responses`).
     """
     options = parse_options(request, collection.options, collection.selectable)
     returned, after = (0, None)
@@ -177,7 +179,8 @@ def list_response(
         body["@odata.count"] = page.count
     if prepare is not None:
         prepare(page.items)
-    body["value"] = [apply_select(serialize(row), options.select) for row in page.items]
+    model = item_model(route_model(request))
+    body["value"] = [apply_select(through(model, serialize(row)), options.select) for row in page.items]
     if page.has_more and limit > 0:
         body["@odata.nextLink"] = next_link(request, returned + len(page.items), page.last_key)
     return GraphJSONResponse(body)
@@ -186,7 +189,8 @@ def list_response(
 def entity_response(
     request: Request, item: dict[str, Any], *, context: str, selectable: Iterable[str]
 ) -> GraphJSONResponse:
-    """One entity with `@odata.context`, $select applied."""
+    """One entity with `@odata.context`, through the route's documented model, $select applied."""
     options = parse_options(request, ENTITY_OPTIONS, selectable)
-    body = {"@odata.context": context_url(request, context), **apply_select(item, options.select)}
+    documented = through(route_model(request), item)
+    body = {"@odata.context": context_url(request, context), **apply_select(documented, options.select)}
     return GraphJSONResponse(body)

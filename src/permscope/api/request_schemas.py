@@ -24,6 +24,12 @@ class _Open(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow")
 
 
+class _Closed(BaseModel):
+    """A response shape: every field it may carry is listed (a field it lacks is a serializer's bug)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
 class AuthorizationSystemInfo(_Open):
     """permissionsDefinitionAuthorizationSystem."""
 
@@ -127,7 +133,7 @@ class ScheduledPermissionsRequestCreate(_Open):
     ticketInfo: TicketInfo | None = None  # noqa: N815
 
 
-class ScheduledPermissionsRequest(_Open):
+class ScheduledPermissionsRequest(_Closed):
     """scheduledPermissionsRequest (plus `@permscope.*` annotations)."""
 
     id: str
@@ -138,9 +144,27 @@ class ScheduledPermissionsRequest(_Open):
     scheduleInfo: dict[str, Any] | None = None  # noqa: N815
     statusDetail: str = Field(examples=["submitted", "approved", "completed", "canceled", "rejected"])  # noqa: N815
     ticketInfo: dict[str, Any] | None = None  # noqa: N815
+    action: str | None = Field(
+        None, description="the contract's unifiedRoleScheduleRequestActions; always null"
+    )
+    created_by: str | None = Field(None, alias="@permscope.createdBy", description="who asked")
+    active_occurrence_status: str | None = Field(
+        None,
+        alias="@permscope.activeOccurrenceStatus",
+        examples=["granting", "granted", "grantingFailed", "revoking", "revoked", "revokingFailed"],
+    )
+    grantee: str | None = Field(None, alias="@permscope.grantee", description="the identity granted to")
+    start_date_time: datetime | None = Field(None, alias="@permscope.startDateTime")
+    end_date_time: datetime | None = Field(None, alias="@permscope.endDateTime")
+    decided_by: str | None = Field(None, alias="@permscope.decidedBy")
+    approval_id: str | None = Field(None, alias="@permscope.approvalId")
+    approval_step_id: str | None = Field(None, alias="@permscope.approvalStepId")
+    last_error: str | None = Field(
+        None, alias="@permscope.lastError", description="the last grant or revoke error"
+    )
 
 
-class PermissionsRequestChange(_Open):
+class PermissionsRequestChange(_Closed):
     """permissionsRequestChange (plus `@permscope.event`, `@permscope.actor`, `@permscope.detail`)."""
 
     id: str
@@ -151,9 +175,14 @@ class PermissionsRequestChange(_Open):
         None, examples=["granting", "granted", "grantingFailed", "revoking", "revoked", "revokingFailed"]
     )
     ticketId: str | None = None  # noqa: N815
+    event: str | None = Field(None, alias="@permscope.event", examples=["submitted", "approved", "granted"])
+    actor: str | None = Field(
+        None, alias="@permscope.actor", description="who (or permscope) made the change"
+    )
+    detail: str | None = Field(None, alias="@permscope.detail")
 
 
-class ApprovalStep(_Open):
+class ApprovalStep(_Closed):
     """approvalStep."""
 
     id: str
@@ -166,7 +195,7 @@ class ApprovalStep(_Open):
     status: str = Field(examples=["InProgress", "Completed"])
 
 
-class Approval(_Open):
+class Approval(_Closed):
     """approval: one per request (its id is the request's id), with one step."""
 
     id: str

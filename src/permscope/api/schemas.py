@@ -14,7 +14,9 @@ from permscope.presentation.inventory import ENTITLEMENTS_TYPE, GRAPH
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    """A documented shape: every field it may carry is listed (a field it lacks is a serializer's bug)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
 class EntitlementsDataCollection(_Wire):
@@ -32,14 +34,19 @@ class DataCollectionInfo(_Wire):
     entitlements: EntitlementsDataCollection
 
 
-class AuthorizationSystem(_Wire):
-    """authorizationSystem (`@odata.type` names the aws/azure/gcp subtype)."""
+class AuthorizationSystemRef(_Wire):
+    """authorizationSystem as identities, findings and distributions embed it (no data-collection info)."""
 
     odata_type: str = Field(alias="@odata.type", examples=["#microsoft.graph.awsAuthorizationSystem"])
     id: str = Field(examples=["Mzc3NTk2MTMxNzc0"])
     authorizationSystemId: str = Field(examples=["377596131774"])  # noqa: N815
     authorizationSystemName: str  # noqa: N815
     authorizationSystemType: str = Field(examples=["aws"])  # noqa: N815
+
+
+class AuthorizationSystem(AuthorizationSystemRef):
+    """authorizationSystem (`@odata.type` names the aws/azure/gcp subtype) with its data-collection info."""
+
     dataCollectionInfo: DataCollectionInfo  # noqa: N815
 
 

@@ -15,6 +15,7 @@ from permscope.api.deps import get_engine, get_session, get_settings
 from permscope.api.effective_schemas import EffectivePermissionsModel
 from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.paging import entity_response, list_response
+from permscope.api.responses import through
 from permscope.api.routes.systems import find_system, system_context
 from permscope.api.schemas import (
     ERROR_RESPONSES,
@@ -460,7 +461,7 @@ def _effective_permissions(
     found = effective.identity_permissions(engine, system.system_id, row.external_id, services=prefixes)
     body = {"@odata.context": _context(system, f"associatedIdentities/{collection}/effectivePermissions")}
     body.update(found.to_dict())
-    return GraphJSONResponse(body)
+    return GraphJSONResponse(through(EffectivePermissionsModel, body))
 
 
 def _effective_get(collection: str, address: Callable[..., str]) -> Callable[..., GraphJSONResponse]:

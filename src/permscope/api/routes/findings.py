@@ -21,6 +21,7 @@ from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.finding_models import DISTRIBUTION, DISTRIBUTION_PAGE, FINDING_OR_SUMMARY, FINDING_PAGE
 from permscope.api.finding_schemas import KEY_SUMMARY, FindingKind, finding_kind
 from permscope.api.paging import context_url, entity_response, list_response
+from permscope.api.responses import route_model, through
 from permscope.api.schemas import ERROR_RESPONSES
 from permscope.core.ids import Cloud
 from permscope.presentation.findings import fingerprint_of
@@ -179,7 +180,8 @@ def _summary(
     pks = _systems_named(session, cloud, _summary_ids(request, args), principal)
     total, found = store.summary_counts(session, kind.name, kind.checked_kind or "", pks)
     body = aggregated_summary_to_wire(kind.summary == KEY_SUMMARY, total, found)
-    return GraphJSONResponse({"@odata.context": context_url(request, body["@odata.type"][1:]), **body})
+    context = context_url(request, body["@odata.type"][1:])
+    return GraphJSONResponse({"@odata.context": context, **through(route_model(request), body)})
 
 
 def _one(
