@@ -54,19 +54,55 @@ def _finding(finding_type: str, subject: FindingSubject, subject_id: str, **prop
     )
 
 
-# the relationship shapes the demo's detectors do not produce: access key with owner, bucket, security group,
-# instance with its role, group
+# the relationship shapes the demo's detectors do not produce (access key with owner, bucket, security group,
+# instance with its role, group), with the properties their detectors write (analytics/detectors/*.py)
 FINDINGS = [
-    _finding("awsIdentityAccessManagementKeyAgeFinding", FindingSubject.ACCESS_KEY, KEY, status="active"),
-    _finding("externallyAccessibleAwsStorageBucketFinding", FindingSubject.STORAGE_BUCKET, BUCKET,
-             accessibility="public"),
-    _finding("openAwsSecurityGroupFinding", FindingSubject.SECURITY_GROUP, GROUP_ID, totalStorageBucketCount=1,
-             inboundPorts={"tcp": [22]}),
-    _finding("virtualMachineWithAwsStorageBucketAccessFinding", FindingSubject.COMPUTE_INSTANCE, INSTANCE,
-             role=ROLE, accessibleCount=1, bucketCount=1),
+    _finding(
+        "awsIdentityAccessManagementKeyAgeFinding",
+        FindingSubject.ACCESS_KEY,
+        KEY,
+        awsAccessKeyDetails={"createdDateTime": "2020-01-01T00:00:00Z", "lastUsedDateTime": None},
+        status="active",
+        owner={"id": USER, "displayName": "alice"},
+    ),
+    _finding(
+        "externallyAccessibleAwsStorageBucketFinding",
+        FindingSubject.STORAGE_BUCKET,
+        BUCKET,
+        storageBucket={"id": BUCKET, "displayName": "reports", "resourceType": "bucket"},
+        accessibility="public",
+    ),
+    _finding(
+        "openAwsSecurityGroupFinding",
+        FindingSubject.SECURITY_GROUP,
+        GROUP_ID,
+        inboundPorts={"@odata.type": "#microsoft.graph.enumeratedInboundPorts", "ports": ["22"]},
+        totalStorageBucketCount=1,
+        securityGroup={"id": GROUP_ID, "displayName": "open"},
+        assignedComputeInstancesDetails=[
+            {
+                "assignedComputeInstance": {"id": INSTANCE, "displayName": "i-0123"},
+                "accessedStorageBuckets": [],
+            }
+        ],
+    ),
+    _finding(
+        "virtualMachineWithAwsStorageBucketAccessFinding",
+        FindingSubject.COMPUTE_INSTANCE,
+        INSTANCE,
+        accessibleCount=1,
+        bucketCount=1,
+        ec2Instance={"id": INSTANCE, "displayName": "i-0123"},
+        role={"id": ROLE},
+    ),
     _finding("inactiveGroupFinding", FindingSubject.GROUP, f"arn:aws:iam::{ACCOUNT}:group/old"),
-    _finding("inactiveUserFinding", FindingSubject.IDENTITY, USER),
-]  # fmt: skip
+    _finding(
+        "inactiveUserFinding",
+        FindingSubject.IDENTITY,
+        USER,
+        identityDetails={"createdDateTime": None, "lastActiveDateTime": None},
+    ),
+]
 
 
 def _analyzer(snapshot: AwsAccountSnapshot) -> AnalysisResult:

@@ -48,6 +48,9 @@ _KEY_TYPES = frozenset(
     {"awsIdentityAccessManagementKeyAgeFinding", "awsIdentityAccessManagementKeyUsageFinding"}
 )
 VM_BUCKET_TYPE = "virtualMachineWithAwsStorageBucketAccessFinding"
+# properties that only feed an embedded object (the subject's identityDetails, an access key's owner, an
+# instance's role), never shown at the top level
+_EMBEDDED_ONLY = frozenset({"identityDetails", "owner", "role"})
 # the identity kind an identity-finding subject is shown as
 _SUBJECT_KINDS = {
     FindingSubject.SERVERLESS_FUNCTION: "serverlessFunction",
@@ -146,11 +149,21 @@ def _resource(
     return {**item, "authorizationSystem": system_reference(ctx.system)}
 
 
+def _reference(value: Any) -> str:
+    """The external id a property names: the text itself, or the `id` of a `{"id", "displayName"}` object (the
+    shape detectors write for an embedded identity or resource)."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) else ""
+
+
 def _access_key(ctx: WireContext, finding: Finding) -> dict[str, Any]:
     key = ctx.identities.get(finding.subject_id)
     item = _identity(ctx, finding.subject_id, "accessKey", finding.subject_name)
     owner_id = str((key.attributes or {}).get("owner") or "") if key is not None else ""
-    owner_id = owner_id or str(finding.properties.get("owner") or finding.evidence.get("owner") or "")
+    owner_id = (
+        owner_id or _reference(finding.properties.get("owner")) or _reference(finding.evidence.get("owner"))
+    )
     if owner_id:
         owner = ctx.identities.get(owner_id)
         name = owner.display_name if owner is not None else owner_id.rsplit("/", 1)[-1]
@@ -164,8 +177,8 @@ def _relationships(ctx: WireContext, finding: Finding) -> dict[str, Any]:
         found: dict[str, Any] = {
             "ec2Instance": _resource(ctx, finding.subject_id, finding.subject_name, "instance", "ec2")
         }
-        role = finding.properties.get("role") or finding.evidence.get("role")
-        if isinstance(role, str) and role:
+        role = _reference(finding.properties.get("role")) or _reference(finding.evidence.get("role"))
+        if role:
             found["role"] = _identity(ctx, role, "role", role.rsplit("/", 1)[-1])
         return found
     if subject is FindingSubject.EXTERNAL_SYSTEM:
@@ -242,7 +255,7 @@ def finding_to_wire(
         item["permissionsCreepIndex"] = finding.pci.to_dict() if finding.pci is not None else {"score": 0}
     relationships = _relationships(ctx, finding)
     for key, value in finding.properties.items():
-        if key not in item and key not in relationships and key != "identityDetails":
+        if key not in item and key not in relationships and key not in _EMBEDDED_ONLY:
             item[key] = value
     item.update(relationships)
     extension: dict[str, Any] = {
