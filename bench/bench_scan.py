@@ -42,7 +42,7 @@ def _export(size: Size, regenerate: bool) -> Path:
 
 def phases(export: Path) -> dict[str, float]:
     """In the child: the scan's own phase timings (and the report's rendering), as JSON on standard output."""
-    from permscope.workflows.report import render_html
+    from permscope.presentation.report import render_html
     from permscope.workflows.scan import scan_files
 
     result = scan_files([export])

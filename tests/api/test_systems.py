@@ -205,3 +205,15 @@ def test_orderby_skip_top_select_count(client: TestClient, systems: None) -> Non
 def test_bad_options_are_400(client: TestClient, systems: None, query: str, fragment: str) -> None:
     error = assert_error(client.get(f"{AS}?{query.replace(' ', '%20')}"), 400, "invalidRequest")
     assert fragment in error["message"]
+
+
+def test_an_id_in_two_clouds_is_a_400_naming_them_unless_cast(engine: Engine, client: TestClient) -> None:
+    seed(engine, system_id="shared", name="on-aws")
+    seed(engine, cloud=Cloud.GCP, system_id="shared", name="on-gcp")
+    for given in ("shared", encode_id("shared")):
+        error = assert_error(client.get(f"{AS}/{given}"), 400, "invalidRequest")
+        assert "several clouds (aws, gcp)" in error["message"]
+        cast = client.get(f"{AS}/{given}/microsoft.graph.gcpAuthorizationSystem")
+        assert cast.status_code == 200 and cast.json()["authorizationSystemName"] == "on-gcp"
+    identities = client.get(f"{AS}/shared/microsoft.graph.awsAuthorizationSystem/associatedIdentities/all")
+    assert identities.status_code == 200

@@ -122,3 +122,25 @@ def test_db_upgrade_on_an_empty_database(db_url: str) -> None:
 def test_bad_database_url_is_an_error(tmp_path: Path) -> None:
     code, _out, err = run("nonsense://", "systems", "list")
     assert code == 1 and err.startswith("error: ")
+
+
+def test_an_id_in_two_clouds_without_a_cloud_exits_2_naming_the_clouds(db_url: str) -> None:
+    from permscope.core.ids import Cloud
+    from permscope.core.inventory import AuthorizationSystem, InventoryBatch
+    from permscope.store.engine import open_database
+    from permscope.store.ingest import ingest
+
+    engine = open_database(db_url)
+    for cloud in (Cloud.AWS, Cloud.GCP):
+        ingest(
+            engine,
+            InventoryBatch(
+                system=AuthorizationSystem(cloud=cloud, system_id="shared", name="x"), source="test"
+            ),
+        )
+    engine.dispose()
+    code, _out, err = run(db_url, "identities", "list", "--system", "shared")
+    assert code == 2
+    assert "error: authorization system 'shared': exists in several clouds (aws, gcp)" in err
+    code, _out, _err = run(db_url, "identities", "list", "--system", "shared", "--cloud", "gcp")
+    assert code == 0

@@ -27,9 +27,9 @@ from permscope.store.effective import (
     load_permission_inputs,
     permission_counts,
     replace_effective_permissions,
-    system_pk,
 )
 from permscope.store.ingest import ingest
+from permscope.store.systems import system_pk
 from permscope.store.tables import AuthorizationSystemRow
 
 # what the AWS plugin evaluates: identity kinds, policy kinds, assignment relations
@@ -146,7 +146,7 @@ def test_results_go_with_their_system(engine: Engine) -> None:
 def test_inputs_hold_permission_policies_memberships_and_boundaries(engine: Engine) -> None:
     pk = ingest(engine, _batch()).system_pk
     with Session(engine) as session:
-        assert system_pk(session, "aws", ACCOUNT) == pk
+        assert system_pk(session, ACCOUNT, "aws") == pk
         everything = load_permission_inputs(session, pk, *AWS_SCOPE)
         one = load_permission_inputs(session, pk, *AWS_SCOPE, [USER])
     assert {i.external_id for i in everything.identities} == {USER, GROUP, ROLE}

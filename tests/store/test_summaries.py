@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from permscope.core.errors import NotFoundError
+from permscope.core.errors import AmbiguousSystemError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind, InventoryBatch
 from permscope.store.ingest import ingest
@@ -62,6 +62,6 @@ def test_unknown_or_ambiguous_system_is_a_clear_error(engine: Engine) -> None:
         list_identities(engine, "999")
     _load(engine, Cloud.AWS, "same", [IdentityKind.USER])
     _load(engine, Cloud.GCP, "same", [IdentityKind.USER])
-    with pytest.raises(NotFoundError, match="several clouds"):
+    with pytest.raises(AmbiguousSystemError, match=r"several clouds \(aws, gcp\)"):
         list_identities(engine, "same")
     assert len(list_identities(engine, "same", cloud="gcp")) == 1

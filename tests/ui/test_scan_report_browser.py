@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from permscope.workflows.report import write_html
+from permscope.presentation.report import write_html
 from permscope.workflows.scan import scan_files
 from scan_support import write_export
 

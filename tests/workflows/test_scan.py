@@ -20,11 +20,12 @@ from permscope.core.inventory import (
     PolicyKind,
 )
 from permscope.core.snapshot import AnalysisSettings
+from permscope.presentation.findings import scan_to_wire
+from permscope.presentation.report import render_html
 from permscope.store.engine import open_database
 from permscope.store.tables import FindingRow
 from permscope.workflows.analysis import aws_system_ids
-from permscope.workflows.report import render_html
-from permscope.workflows.scan import scan_files
+from permscope.workflows.scan import ScanResult, scan_files
 from permscope.workflows.snapshots import batch_snapshot
 from scan_support import ACCOUNT, HOSTILE, HOSTILE_USER, write_export
 
@@ -58,7 +59,7 @@ def test_scan_of_hostile_export_finds_super_identities_in_memory(tmp_path: Path)
 
 def test_json_has_the_contract_shapes(tmp_path: Path) -> None:
     result = scan_files([write_export(tmp_path)])
-    document = json.loads(json.dumps(result.to_json(), default=str))
+    document = json.loads(json.dumps(scan_to_wire(result), default=str))
     assert set(document) == {"findings"}
     super_user = next(
         f for f in document["findings"] if f["@odata.type"] == "#microsoft.graph.superUserFinding"
@@ -97,7 +98,9 @@ def test_scan_into_a_store_persists_the_findings(tmp_path: Path) -> None:
         engine.dispose()
     assert stored == len(result.findings) >= 2
     memory = scan_files([write_export(tmp_path)])  # same findings, same ids, whichever way
-    assert sorted(r.wire["id"] for r in result.findings) == sorted(r.wire["id"] for r in memory.findings)
+    assert sorted(f["id"] for f in scan_to_wire(result)["findings"]) == sorted(
+        f["id"] for f in scan_to_wire(memory)["findings"]
+    )
 
 
 def test_scp_levels_come_from_the_organization_files() -> None:
@@ -144,7 +147,7 @@ def test_scp_levels_come_from_the_organization_files() -> None:
 def test_scan_of_the_cloudsplaining_example(shared_dir: Path) -> None:
     result = scan_files([shared_dir / EXAMPLE])
     assert {a.system_id for a in result.accounts} == {"012345678901", "200611803367"}
-    document = result.to_json()["findings"]
+    document = scan_to_wire(result)["findings"]
     assert document and all(f["@odata.type"].startswith("#microsoft.graph.") and f["id"] for f in document)
     names = {f["identity"]["displayName"] for f in document if f["@odata.type"].endswith("superUserFinding")}
     assert {"obama", "userwithlotsofpermissions"} <= names
@@ -172,10 +175,10 @@ def test_memory_and_store_paths_agree_on_the_shared_example(shared_dir: Path, tm
     memory = scan_files([shared_dir / EXAMPLE])
     stored = scan_files([shared_dir / EXAMPLE], database_url=f"sqlite:///{tmp_path / 'kept.sqlite3'}")
 
-    def essence(result: object) -> set[tuple[str, str, int | None]]:
+    def essence(result: ScanResult) -> set[tuple[str, str, int | None]]:
         return {
-            (r.wire["@odata.type"], r.wire["id"], (r.wire.get("permissionsCreepIndex") or {}).get("score"))
-            for r in result.findings  # type: ignore[attr-defined]
+            (f["@odata.type"], f["id"], (f.get("permissionsCreepIndex") or {}).get("score"))
+            for f in scan_to_wire(result)["findings"]
         }
 
     assert essence(memory) == essence(stored)

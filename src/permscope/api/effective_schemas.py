@@ -6,7 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    """A documented shape: every field it may carry is listed."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
 class PermissionCountsModel(_Wire):
@@ -52,6 +54,9 @@ class ServicePermissionsModel(_Wire):
     service: str
     granted: int
     highSeverity: int  # noqa: N815
+    notGranted: int = Field(  # noqa: N815
+        description="actions of the service a policy allows that a deny, the boundary or an SCP removed"
+    )
     actions: list[ActionPermissionModel]
 
 

@@ -14,8 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from permscope.api.odata import ODataError
-from permscope.core.errors import InputError, NotFoundError
+from permscope.core.errors import AccessDeniedError, InputError, NotFoundError
+from permscope.store.odata import ODataError
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,9 @@ def install_error_handlers(app: FastAPI, authenticate_request: Callable[[Request
     async def not_found_error(request: Request, exc: NotFoundError) -> Response:
         return error_response(request, 404, "itemNotFound", str(exc))
 
+    async def access_denied(request: Request, exc: AccessDeniedError) -> Response:
+        return error_response(request, 403, "accessDenied", str(exc))
+
     async def input_error(request: Request, exc: InputError) -> Response:
         return error_response(request, 400, "invalidRequest", str(exc))
 
@@ -133,6 +136,7 @@ def install_error_handlers(app: FastAPI, authenticate_request: Callable[[Request
         GraphError: graph_error,
         ODataError: odata_error,
         NotFoundError: not_found_error,
+        AccessDeniedError: access_denied,
         InputError: input_error,
         StarletteHTTPException: http_error,
         RequestValidationError: validation_error,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from permscope.api.odata_sql import ValueType
 from permscope.core.ids import Cloud
+from permscope.store.odata_sql import ValueType
 
 ALL = frozenset(Cloud)
 AWS = frozenset({Cloud.AWS})

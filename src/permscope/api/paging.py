@@ -7,37 +7,24 @@ import binascii
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
 from fastapi import Request
-from sqlalchemy import Select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import SQLColumnExpression
 
 from permscope.api.errors import GraphJSONResponse, invalid_request
-from permscope.api.odata import Node, OrderItem, parse_filter, parse_orderby, parse_select
-from permscope.api.odata_sql import PropertyMap, order_by, to_sql
-from permscope.store.queries import fetch_page
+from permscope.api.responses import item_model, route_model, through
+from permscope.store.collections import Collection as Collection  # re-exported for the routes
+from permscope.store.odata import Node, OrderItem, parse_filter, parse_orderby, parse_select
+from permscope.store.queries import PageRequest, fetch_collection_page
 
-LIST_OPTIONS = frozenset({"$filter", "$orderby", "$select", "$top", "$count", "$skiptoken"})
-SYSTEM_LIST_OPTIONS = LIST_OPTIONS | {"$skip"}
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+    from sqlalchemy.orm import Session
+
 ENTITY_OPTIONS = frozenset({"$select"})
 KEEP_ALWAYS = ("@odata.type", "id")
-
-
-@dataclass(frozen=True, slots=True)
-class Collection:
-    """What a collection exposes: filterable/sortable properties, selectable names, a tie-breaking key."""
-
-    name: str
-    props: PropertyMap
-    selectable: frozenset[str]
-    primary_key: SQLColumnExpression[Any]
-    options: frozenset[str] = LIST_OPTIONS
-    # rows have an integer `id` equal to primary_key: pages continue after the last key, not at an offset
-    keyset: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,46 +156,41 @@ def list_response(
 
     Pages hold `page_size` items, or `$top` items (at most `max_page_size`) when the request gives $top.
     `prepare(rows)` runs once per page before `serialize`, to load what the page's rows need in one query.
+    Each item goes through the item model of the route's documented page model (`api.responses`).
     """
     options = parse_options(request, collection.options, collection.selectable)
-    where = [to_sql(options.filter, collection.props)] if options.filter is not None else []
-    order = [*order_by(options.orderby, collection.props), collection.primary_key]
     returned, after = (0, None)
     if options.skiptoken is not None:
         returned, after = decode_skiptoken(request, options.skiptoken)
     # Microsoft Graph semantics: $top is the page size (capped), and @odata.nextLink continues the walk.
     limit = page_size if options.top is None else min(options.top, max_page_size)
-    # In primary-key order a page continues after the last key sent (an index range, equally fast on every
-    # page); a custom $orderby continues at an offset.
-    keyset = collection.keyset and not options.orderby
-    position = [collection.primary_key > after] if keyset and after is not None else []
-    offset = 0 if keyset and after is not None else options.skip + returned  # the key already holds $skip
-    page = fetch_page(
-        session,
-        stmt,
-        where=where,
-        after=position,
-        order_by=order,
-        offset=offset,
+    wanted = PageRequest(
+        filter=options.filter,
+        orderby=options.orderby,
+        skip=options.skip,
+        returned=returned,
+        after=after,
         limit=limit,
         with_count=options.count,
     )
+    page = fetch_collection_page(session, collection, stmt, wanted)
     body: dict[str, Any] = {"@odata.context": context_url(request, context)}
     if options.count:
         body["@odata.count"] = page.count
     if prepare is not None:
         prepare(page.items)
-    body["value"] = [apply_select(serialize(row), options.select) for row in page.items]
+    model = item_model(route_model(request))
+    body["value"] = [apply_select(through(model, serialize(row)), options.select) for row in page.items]
     if page.has_more and limit > 0:
-        last_key = int(page.items[-1].id) if keyset else None
-        body["@odata.nextLink"] = next_link(request, returned + len(page.items), last_key)
+        body["@odata.nextLink"] = next_link(request, returned + len(page.items), page.last_key)
     return GraphJSONResponse(body)
 
 
 def entity_response(
     request: Request, item: dict[str, Any], *, context: str, selectable: Iterable[str]
 ) -> GraphJSONResponse:
-    """One entity with `@odata.context`, $select applied."""
+    """One entity with `@odata.context`, through the route's documented model, $select applied."""
     options = parse_options(request, ENTITY_OPTIONS, selectable)
-    body = {"@odata.context": context_url(request, context), **apply_select(item, options.select)}
+    documented = through(route_model(request), item)
+    body = {"@odata.context": context_url(request, context), **apply_select(documented, options.select)}
     return GraphJSONResponse(body)

@@ -1,6 +1,6 @@
 """Wire shapes of permissions on demand (Graph beta, camelCase): request bodies and responses for the OpenAPI
-document, and the OData collections of requests and changes. The serializers from rows are in
-`presentation.requests` (the command line uses them too, without importing the API layer)."""
+document. The OData collections of requests and changes are in `store.collections`; the serializers from rows
+in `presentation.requests` (the command line uses them too, without importing the API layer)."""
 
 from __future__ import annotations
 
@@ -9,54 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from permscope.api.odata_sql import Column
-from permscope.api.paging import Collection
 from permscope.api.schemas import GraphErrorModel
-from permscope.store.tables import PermissionsRequestRow, RequestChangeRow
+from permscope.store.collections import CHANGES as CHANGES  # re-exported for the routes
+from permscope.store.collections import REQUESTS as REQUESTS
 
 GRAPH = "#microsoft.graph."
-
-REQUESTS = Collection(
-    name="scheduledPermissionsRequests",
-    props={
-        "id": Column(PermissionsRequestRow.request_id),
-        "statusDetail": Column(PermissionsRequestRow.status),
-        "createdDateTime": Column(PermissionsRequestRow.created_at, type="datetime"),
-        "justification": Column(PermissionsRequestRow.justification, nullable=True),
-    },
-    selectable=frozenset(
-        {
-            "createdDateTime",
-            "justification",
-            "notes",
-            "requestedPermissions",
-            "scheduleInfo",
-            "statusDetail",
-            "ticketInfo",
-            "action",
-        }
-    ),
-    primary_key=PermissionsRequestRow.id,
-)
-
-CHANGES = Collection(
-    name="permissionsRequestChanges",
-    props={
-        "id": Column(RequestChangeRow.change_id),
-        "modificationDateTime": Column(RequestChangeRow.modified_at, type="datetime"),
-        "permissionsRequestId": Column(RequestChangeRow.request_id),
-        "statusDetail": Column(RequestChangeRow.status),
-        "activeOccurrenceStatus": Column(
-            RequestChangeRow.occurrence_status, nullable=True, aliases=("activeOccurenceStatus",)
-        ),
-        "ticketId": Column(RequestChangeRow.ticket_id, nullable=True),
-    },
-    selectable=frozenset(
-        {"modificationDateTime", "permissionsRequestId", "statusDetail", "activeOccurrenceStatus", "ticketId"}
-    ),
-    primary_key=RequestChangeRow.id,
-)
-
 
 # ------------------------------------------------------------------------------- models for the OpenAPI document
 
@@ -65,6 +22,12 @@ class _Open(BaseModel):
     """Lenient input: unknown keys are kept (the contract asks servers to tolerate them)."""
 
     model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+
+class _Closed(BaseModel):
+    """A response shape: every field it may carry is listed (a field it lacks is a serializer's bug)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
 class AuthorizationSystemInfo(_Open):
@@ -170,7 +133,7 @@ class ScheduledPermissionsRequestCreate(_Open):
     ticketInfo: TicketInfo | None = None  # noqa: N815
 
 
-class ScheduledPermissionsRequest(_Open):
+class ScheduledPermissionsRequest(_Closed):
     """scheduledPermissionsRequest (plus `@permscope.*` annotations)."""
 
     id: str
@@ -181,9 +144,27 @@ class ScheduledPermissionsRequest(_Open):
     scheduleInfo: dict[str, Any] | None = None  # noqa: N815
     statusDetail: str = Field(examples=["submitted", "approved", "completed", "canceled", "rejected"])  # noqa: N815
     ticketInfo: dict[str, Any] | None = None  # noqa: N815
+    action: str | None = Field(
+        None, description="the contract's unifiedRoleScheduleRequestActions; always null"
+    )
+    created_by: str | None = Field(None, alias="@permscope.createdBy", description="who asked")
+    active_occurrence_status: str | None = Field(
+        None,
+        alias="@permscope.activeOccurrenceStatus",
+        examples=["granting", "granted", "grantingFailed", "revoking", "revoked", "revokingFailed"],
+    )
+    grantee: str | None = Field(None, alias="@permscope.grantee", description="the identity granted to")
+    start_date_time: datetime | None = Field(None, alias="@permscope.startDateTime")
+    end_date_time: datetime | None = Field(None, alias="@permscope.endDateTime")
+    decided_by: str | None = Field(None, alias="@permscope.decidedBy")
+    approval_id: str | None = Field(None, alias="@permscope.approvalId")
+    approval_step_id: str | None = Field(None, alias="@permscope.approvalStepId")
+    last_error: str | None = Field(
+        None, alias="@permscope.lastError", description="the last grant or revoke error"
+    )
 
 
-class PermissionsRequestChange(_Open):
+class PermissionsRequestChange(_Closed):
     """permissionsRequestChange (plus `@permscope.event`, `@permscope.actor`, `@permscope.detail`)."""
 
     id: str
@@ -194,9 +175,14 @@ class PermissionsRequestChange(_Open):
         None, examples=["granting", "granted", "grantingFailed", "revoking", "revoked", "revokingFailed"]
     )
     ticketId: str | None = None  # noqa: N815
+    event: str | None = Field(None, alias="@permscope.event", examples=["submitted", "approved", "granted"])
+    actor: str | None = Field(
+        None, alias="@permscope.actor", description="who (or permscope) made the change"
+    )
+    detail: str | None = Field(None, alias="@permscope.detail")
 
 
-class ApprovalStep(_Open):
+class ApprovalStep(_Closed):
     """approvalStep."""
 
     id: str
@@ -209,7 +195,7 @@ class ApprovalStep(_Open):
     status: str = Field(examples=["InProgress", "Completed"])
 
 
-class Approval(_Open):
+class Approval(_Closed):
     """approval: one per request (its id is the request's id), with one step."""
 
     id: str

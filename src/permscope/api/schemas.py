@@ -1,4 +1,5 @@
-"""Wire shapes (Graph beta, camelCase, `@odata.type`): serializers from rows, and models that document them."""
+"""Wire models (Graph beta, camelCase, `@odata.type`) that document and check the inventory routes' responses;
+the serializers that build them are in `presentation.inventory`."""
 
 from __future__ import annotations
 
@@ -7,68 +8,15 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from permscope.core.ids import encode_id
-from permscope.store.tables import ActionRow, PolicyRow
-from permscope.workflows.wire import (  # shared with the command line; re-exported for the routes
-    AWS_IDENTITY_KINDS,
-    AWS_IDENTITY_TYPES,
-    ENTITLEMENTS_TYPE,
-    GRAPH,
-    aws_identity_to_wire,
-    aws_resource_to_wire,
-    modification_capability,
-    role_type,
-    system_to_wire,
-    trust_entity_type,
-)
-
-__all__ = [
-    "AWS_IDENTITY_KINDS",
-    "AWS_IDENTITY_TYPES",
-    "ENTITLEMENTS_TYPE",
-    "GRAPH",
-    "aws_identity_to_wire",
-    "aws_resource_to_wire",
-    "modification_capability",
-    "role_type",
-    "system_to_wire",
-    "trust_entity_type",
-]
-
-
-def aws_policy_to_wire(row: PolicyRow) -> dict[str, Any]:
-    """awsPolicy."""
-    return {
-        "id": encode_id(row.external_id),
-        "externalId": row.external_id,
-        "displayName": row.name,
-        "awsPolicyType": "system" if row.managed_by_cloud else "custom",
-    }
-
-
-def aws_action_to_wire(row: ActionRow) -> dict[str, Any]:
-    """awsAuthorizationSystemTypeAction with its service inline."""
-    return {
-        "@odata.type": f"{GRAPH}awsAuthorizationSystemTypeAction",
-        "id": encode_id(row.external_id),
-        "externalId": row.external_id,
-        "actionType": row.action_type,
-        "resourceTypes": list(row.resource_types or []),
-        "severity": row.severity,
-        "service": {"id": row.service},
-    }
-
-
-def service_to_wire(name: str) -> dict[str, Any]:
-    """authorizationSystemTypeService: the id is the service name."""
-    return {"id": name}
-
+from permscope.presentation.inventory import ENTITLEMENTS_TYPE, GRAPH
 
 # ------------------------------------------------------------------------------- models for the OpenAPI document
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    """A documented shape: every field it may carry is listed (a field it lacks is a serializer's bug)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
 class EntitlementsDataCollection(_Wire):
@@ -86,14 +34,19 @@ class DataCollectionInfo(_Wire):
     entitlements: EntitlementsDataCollection
 
 
-class AuthorizationSystem(_Wire):
-    """authorizationSystem (`@odata.type` names the aws/azure/gcp subtype)."""
+class AuthorizationSystemRef(_Wire):
+    """authorizationSystem as identities, findings and distributions embed it (no data-collection info)."""
 
     odata_type: str = Field(alias="@odata.type", examples=["#microsoft.graph.awsAuthorizationSystem"])
     id: str = Field(examples=["Mzc3NTk2MTMxNzc0"])
     authorizationSystemId: str = Field(examples=["377596131774"])  # noqa: N815
     authorizationSystemName: str  # noqa: N815
     authorizationSystemType: str = Field(examples=["aws"])  # noqa: N815
+
+
+class AuthorizationSystem(AuthorizationSystemRef):
+    """authorizationSystem (`@odata.type` names the aws/azure/gcp subtype) with its data-collection info."""
+
     dataCollectionInfo: DataCollectionInfo  # noqa: N815
 
 

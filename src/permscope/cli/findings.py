@@ -122,6 +122,7 @@ def list_command(
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """List stored findings, worst first. JSON is {"findings": [...]} in the API contract's shape."""
+    from permscope.presentation.stored_findings import stored_findings_to_wire
     from permscope.store.findings import FindingStatus
     from permscope.workflows.analysis import list_stored_findings
 
@@ -137,10 +138,11 @@ def list_command(
         status=wanted,
         min_pci=min_pci,
         limit=limit,
-        wire=fmt is OutputFormat.JSON,
+        embeds=fmt is OutputFormat.JSON,
     )
     if fmt is OutputFormat.JSON:
-        sys.stdout.write(contract_json_text({"findings": listing.wire or []}))
+        wire = stored_findings_to_wire(listing.rows, listing.embeds or {})
+        sys.stdout.write(contract_json_text({"findings": wire}))
         return
     if fmt is OutputFormat.CSV:
         _csv(listing.records)

@@ -147,10 +147,11 @@ def scan(
 
 def _output(result: ScanResult, fmt: ScanFormat, output: Path | None) -> None:
     """Write what `--format` asks for: the JSON, or the HTML report (and, for table, the summary)."""
-    from permscope.workflows.report import render_html
+    from permscope.presentation.findings import scan_to_wire
+    from permscope.presentation.report import render_html
 
     if fmt is ScanFormat.JSON:
-        _write(contract_json_text(result.to_json()), output)
+        _write(contract_json_text(scan_to_wire(result)), output)
         return
     target = output or DEFAULT_REPORT
     _write(render_html(result), target)

@@ -31,3 +31,19 @@ class CloudNotBuiltError(PermscopeError):
         super().__init__(f"{what} for {cloud} is not built yet")
         self.cloud = cloud
         self.what = what
+
+
+class AmbiguousSystemError(InputError):
+    """An authorization system id that exists in several clouds, given without saying which cloud."""
+
+    def __init__(self, system_id: str, clouds: list[str]) -> None:
+        super().__init__(
+            f"authorization system {system_id!r}",
+            f"exists in several clouds ({', '.join(clouds)}); name the cloud",
+        )
+        self.system_id = system_id
+        self.clouds = clouds
+
+
+class AccessDeniedError(PermscopeError):
+    """The caller's key holds no role that allows this on that authorization system."""

@@ -14,6 +14,21 @@ class Cloud(StrEnum):
     AZURE = "azure"
     GCP = "gcp"
 
+    @property
+    def label(self) -> str:
+        """How people name the cloud: AWS, Azure, GCP."""
+        return _LABELS[self][0]
+
+    @property
+    def system_noun(self) -> str:
+        """What one of its authorization systems is called: account, subscription, project."""
+        return _LABELS[self][1]
+
+    @property
+    def system_kind(self) -> str:
+        """`AWS account`, `Azure subscription`, `GCP project`."""
+        return f"{self.label} {self.system_noun}"
+
     @classmethod
     def parse(cls, text: str) -> Cloud:
         """Parse a cloud name case-insensitively (`AWS`, `aws`, `Aws` all work)."""
@@ -21,6 +36,13 @@ class Cloud(StrEnum):
             return cls(text.strip().lower())
         except ValueError:
             raise ValueError(f"unknown cloud {text!r}; expected one of aws, azure, gcp") from None
+
+
+_LABELS = {
+    Cloud.AWS: ("AWS", "account"),
+    Cloud.AZURE: ("Azure", "subscription"),
+    Cloud.GCP: ("GCP", "project"),
+}
 
 
 def encode_id(raw: str) -> str:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from permscope.core.inventory import AuthorizationSystem
 from permscope.store.ingest import record_failed_run
+from permscope.store.systems import stored_system
 from permscope.store.tables import AuthorizationSystemRow
 
 
@@ -29,12 +30,7 @@ def record_collection_failure(
     """Mark the system offline (creating it, named and placed, if it was never collected) and, unless the
     failed run is already recorded (`record_run=False`), record a failed run with the error."""
     with Session(engine) as session, session.begin():
-        row = session.execute(
-            select(AuthorizationSystemRow).where(
-                AuthorizationSystemRow.cloud == system.cloud.value,
-                AuthorizationSystemRow.system_id == system.system_id,
-            )
-        ).scalar_one_or_none()
+        row = stored_system(session, system.cloud.value, system.system_id)
         if row is None:
             session.add(
                 AuthorizationSystemRow(

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from permscope.store.bulk import insert_rows
 from permscope.store.tables import (
     AssignmentRow,
-    AuthorizationSystemRow,
     EffectivePermissionRow,
     EffectivePermissionRunRow,
     IdentityRow,
@@ -70,15 +69,6 @@ class StoredCounts:
 
 def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
     return [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
-
-
-def system_pk(session: Session, cloud: str, system_id: str) -> int | None:
-    """The primary key of a system by its cloud and cloud-side id, or None."""
-    return session.scalar(
-        select(AuthorizationSystemRow.id).where(
-            AuthorizationSystemRow.cloud == cloud, AuthorizationSystemRow.system_id == system_id
-        )
-    )
 
 
 def load_permission_inputs(

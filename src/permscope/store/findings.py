@@ -22,7 +22,10 @@ from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
-from permscope.core.findings import Finding
+from permscope.core.access import Systems
+from permscope.core.findings import ActionSummary, Finding, FindingSubject, PciScore, Severity
+from permscope.core.ids import Cloud
+from permscope.store.access import systems_condition
 from permscope.store.bulk import insert_rows
 from permscope.store.tables import (
     AnalysisRunRow,
@@ -305,6 +308,57 @@ def finding_by_fingerprint(session: Session, fingerprint: str) -> FindingRow | N
     ).scalar_one_or_none()
 
 
+def finding_and_system(
+    session: Session, fingerprint: str
+) -> tuple[FindingRow, AuthorizationSystemRow] | None:
+    """One finding by fingerprint with its system, or None."""
+    row = finding_by_fingerprint(session, fingerprint)
+    system = session.get(AuthorizationSystemRow, row.system_pk) if row is not None else None
+    return (row, system) if row is not None and system is not None else None
+
+
+def open_findings(finding_type: str, cloud: str, scope: Systems) -> Select[FindingRow]:
+    """The open findings of one type in the systems of one cloud within `scope` (joined to their systems, so
+    filters may name the system's columns)."""
+    return (
+        select(FindingRow)
+        .join(AuthorizationSystemRow, AuthorizationSystemRow.id == FindingRow.system_pk)
+        .where(
+            FindingRow.finding_type == finding_type,
+            AuthorizationSystemRow.cloud == cloud,
+            FindingRow.resolved_at.is_(None),
+            systems_condition(scope, AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id),
+        )
+    )
+
+
+def pci_distributions(cloud: str, scope: Systems) -> Select[AnalysisRunRow]:
+    """The latest analysis of each system of one cloud within `scope` that has a PCI distribution."""
+    return (
+        select(AnalysisRunRow)
+        .join(AuthorizationSystemRow, AuthorizationSystemRow.id == AnalysisRunRow.system_pk)
+        .where(
+            AuthorizationSystemRow.cloud == cloud,
+            AnalysisRunRow.pci_distribution.is_not(None),
+            systems_condition(scope, AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id),
+        )
+    )
+
+
+def summary_counts(
+    session: Session, finding_type: str, checked_kind: str, system_pks: Sequence[int]
+) -> tuple[int, int]:
+    """(subjects of `checked_kind` the latest analyses checked, open findings of the type) over the systems;
+    an analysis that skipped the type checked none."""
+    runs = latest_runs(session, system_pks)
+    total = sum(
+        int((run.checked or {}).get(checked_kind, 0))
+        for run in runs.values()
+        if finding_type not in (run.skipped or {})
+    )
+    return total, open_counts(session, finding_type, system_pks)
+
+
 def latest_runs(session: Session, system_pks: Sequence[int] | None = None) -> dict[int, AnalysisRunRow]:
     """The latest analysis of each system (of those given), by system primary key."""
     stmt = select(AnalysisRunRow)
@@ -359,4 +413,67 @@ def resources_by_ids(session: Session, system_pk: int, external_ids: Iterable[st
             ResourceRow.system_pk == system_pk, ResourceRow.external_id.in_(wanted[start : start + CHUNK])
         )
         found.update((row.external_id, row) for row in session.execute(stmt).scalars())
+    return found
+
+
+# ------------------------------------------------------------------------------- stored findings as core objects
+
+
+def finding_of_row(row: FindingRow, cloud: str, system_id: str) -> Finding:
+    """The core finding a stored row holds."""
+    return Finding(
+        finding_type=row.finding_type,
+        cloud=Cloud(cloud),
+        system_id=system_id,
+        subject=FindingSubject(row.subject_kind),
+        subject_id=row.subject_id,
+        subject_name=row.subject_name,
+        severity=Severity(row.severity),
+        summary=row.summary,
+        properties=dict(row.properties or {}),
+        evidence=dict(row.evidence or {}),
+        action_summary=ActionSummary(**row.action_summary) if row.action_summary else None,
+        pci=PciScore(row.pci_score, dict(row.pci_factors or {})) if row.pci_score is not None else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FindingEmbeds:
+    """What stored findings of one system embed: the system, its identities and resources by external id."""
+
+    system: AuthorizationSystemRow
+    identities: dict[str, IdentityRow]
+    resources: dict[str, ResourceRow]
+
+
+def embedded_ids(rows: Iterable[FindingRow]) -> set[str]:
+    """Every external id a page of findings embeds (subjects, key owners, VM roles): what to load for it."""
+    found: set[str] = set()
+    for row in rows:
+        found.add(row.subject_id)
+        for source in (row.properties or {}, row.evidence or {}):
+            for key in ("owner", "role"):
+                value = source.get(key)
+                if isinstance(value, str) and value:
+                    found.add(value)
+    return found
+
+
+def embeds_for(session: Session, rows: Sequence[FindingRow]) -> dict[int, FindingEmbeds]:
+    """Per system of a page of stored findings, what they embed: loaded in a few queries, not per row."""
+    by_system: dict[int, list[FindingRow]] = {}
+    for row in rows:
+        by_system.setdefault(row.system_pk, []).append(row)
+    systems = systems_by_pk(session, by_system)
+    found: dict[int, FindingEmbeds] = {}
+    for pk, system_rows in by_system.items():
+        wanted = embedded_ids(system_rows)
+        identities = identities_by_ids(session, pk, wanted)
+        owners = {
+            str(identity.attributes.get("owner"))
+            for identity in identities.values()
+            if str(identity.kind) == "accessKey" and identity.attributes.get("owner")
+        }
+        identities.update(identities_by_ids(session, pk, owners - set(identities)))
+        found[pk] = FindingEmbeds(systems[pk], identities, resources_by_ids(session, pk, wanted))
     return found

@@ -27,6 +27,7 @@ from permscope.core.inventory import (
     Usage,
 )
 from permscope.store.bulk import insert_rows
+from permscope.store.systems import stored_system
 from permscope.store.tables import (
     AssignmentRow,
     AuthorizationSystemRow,
@@ -278,12 +279,7 @@ def _sync_policy_versions(session: Session, system_pk: int, policies: list[Polic
 
 
 def _upsert_system(session: Session, system: AuthorizationSystem, now: datetime) -> int:
-    row = session.execute(
-        select(AuthorizationSystemRow).where(
-            AuthorizationSystemRow.cloud == system.cloud.value,
-            AuthorizationSystemRow.system_id == system.system_id,
-        )
-    ).scalar_one_or_none()
+    row = stored_system(session, system.cloud.value, system.system_id)
     if row is None:
         row = AuthorizationSystemRow(
             cloud=system.cloud.value,

@@ -1,4 +1,5 @@
-"""Read queries of the inventory for the API: base statements per collection, lookups by key, and paging."""
+"""Read queries of the inventory for the API: base statements per collection, lookups by key, and paging a
+collection as its OData query options ask (`fetch_collection_page`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
+from permscope.store.collections import Collection
+from permscope.store.odata import Node, OrderItem
+from permscope.store.odata_sql import order_by as order_terms
+from permscope.store.odata_sql import to_sql
 from permscope.store.tables import (
     ActionRow,
-    AuthorizationSystemRow,
     IdentityRow,
     PolicyRow,
     ResourceRow,
@@ -30,6 +34,7 @@ class Page(Generic[T]):
     items: list[T]
     has_more: bool
     count: int | None = None
+    last_key: int | None = None  # primary key of the last item, when the next page continues after it
 
 
 def fetch_page(
@@ -59,29 +64,44 @@ def fetch_page(
     return Page(items=rows[:limit], has_more=len(rows) > limit, count=count)
 
 
-def systems(cloud: str | None = None) -> Select[AuthorizationSystemRow]:
-    """Every authorization system, or those of one cloud."""
-    stmt = select(AuthorizationSystemRow)
-    if cloud is not None:
-        stmt = stmt.where(AuthorizationSystemRow.cloud == cloud)
-    return stmt
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Which page of a collection to read: $filter, $orderby, $skip, and where the previous page ended."""
+
+    filter: Node | None = None
+    orderby: Sequence[OrderItem] = ()
+    skip: int = 0
+    returned: int = 0  # items already sent by earlier pages
+    after: int | None = None  # primary key of the last item sent, in the default order
+    limit: int = 100
+    with_count: bool = False
 
 
-def find_system(
-    session: Session, candidates: Sequence[str], cloud: str | None = None
-) -> AuthorizationSystemRow | None:
-    """The system whose system_id is the first of `candidates` that exists (e.g. decoded id, then raw id)."""
-    wanted = [c for c in candidates if c]
-    if not wanted:
-        return None
-    stmt = systems(cloud).where(AuthorizationSystemRow.system_id.in_(wanted))
-    found = {
-        row.system_id: row for row in session.execute(stmt.order_by(AuthorizationSystemRow.id)).scalars()
-    }
-    for candidate in wanted:
-        if candidate in found:
-            return found[candidate]
-    return None
+def fetch_collection_page(
+    session: Session, collection: Collection, stmt: Select[T], wanted: PageRequest
+) -> Page[T]:
+    """One page of `stmt` filtered and ordered through the collection's property map.
+
+    In primary-key order a page continues after the last key sent (an index range, equally fast on every page,
+    and rows deleted meanwhile do not shift it); a custom $orderby continues at an offset.
+    """
+    where = [to_sql(wanted.filter, collection.props)] if wanted.filter is not None else []
+    order = [*order_terms(wanted.orderby, collection.props), collection.primary_key]
+    keyset = collection.keyset and not wanted.orderby
+    continues = keyset and wanted.after is not None
+    page = fetch_page(
+        session,
+        stmt,
+        where=where,
+        after=[collection.primary_key > wanted.after] if continues else [],
+        order_by=order,
+        offset=0 if continues else wanted.skip + wanted.returned,  # the key already holds $skip
+        limit=wanted.limit,
+        with_count=wanted.with_count,
+    )
+    if keyset and page.items:
+        return Page(page.items, page.has_more, page.count, int(page.items[-1].id))  # type: ignore[attr-defined]
+    return page
 
 
 def identities(system_pk: int, kinds: Sequence[str]) -> Select[IdentityRow]:

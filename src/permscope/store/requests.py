@@ -15,6 +15,7 @@ from permscope.core.access import RequestParties, RequestReader, principal_match
 from permscope.core.ids import Cloud
 from permscope.core.requests import IdentityInfo, IdentitySourceType, RequestSpec, Schedule, Ticket
 from permscope.store.access import readable, scope_columns_cover
+from permscope.store.systems import find_system
 from permscope.store.tables import (
     ApiKeyRow,
     ApiKeyScopeRow,
@@ -76,11 +77,8 @@ class FeedClock:
 
 
 def find_system_row(session: Session, cloud: str | None, system_id: str) -> AuthorizationSystemRow | None:
-    """A system by cloud (None: any) and authorizationSystemId."""
-    stmt = select(AuthorizationSystemRow).where(AuthorizationSystemRow.system_id == system_id)
-    if cloud is not None:
-        stmt = stmt.where(AuthorizationSystemRow.cloud == cloud)
-    return session.execute(stmt.order_by(AuthorizationSystemRow.id).limit(1)).scalar_one_or_none()
+    """A system by cloud (None: any) and authorizationSystemId (`store.systems.find_system`)."""
+    return find_system(session, system_id, cloud)
 
 
 def find_identity_row(session: Session, system_pk: int, external_id: str) -> IdentityRow | None:

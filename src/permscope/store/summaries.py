@@ -1,18 +1,24 @@
-"""Simple read helpers for the terminal: systems with identity counts, and the identities of one system."""
+"""Read helpers for the terminal and the API: systems with identity counts, the identities of one system, and
+the action summaries (granted, used, existing) of a page of identities."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from permscope.core.errors import NotFoundError
+from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.store import queries
+from permscope.store.catalog import action_count
 from permscope.store.effective import permission_counts
+from permscope.store.systems import system_pk as find_system_pk
+from permscope.store.systems import systems as all_systems
 from permscope.store.tables import AuthorizationSystemRow, IdentityRow
+from permscope.store.usage import exercised_counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,7 @@ def list_systems(engine: Engine) -> list[SystemSummary]:
         for system_pk, kind, count in rows:
             counts.setdefault(system_pk, {})[kind] = count
         systems = session.execute(
-            queries.systems().order_by(AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
+            all_systems().order_by(AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
         ).scalars()
         return [
             SystemSummary(
@@ -71,30 +77,16 @@ def list_systems(engine: Engine) -> list[SystemSummary]:
         ]
 
 
-def _system_pk(session: Session, system_id: str, cloud: str | None) -> int:
-    found = list(
-        session.execute(queries.systems(cloud).where(AuthorizationSystemRow.system_id == system_id)).scalars()
-    )
-    if not found:
-        where = f" in {cloud}" if cloud else ""
-        raise NotFoundError(f"no authorization system {system_id!r}{where}")
-    if len(found) > 1:
-        clouds = ", ".join(sorted(row.cloud for row in found))
-        raise NotFoundError(
-            f"authorization system {system_id!r} exists in several clouds ({clouds}); name one"
-        )
-    return int(found[0].id)
-
-
 def list_identities(
     engine: Engine, system_id: str, *, cloud: str | None = None, kind: str | None = None
 ) -> list[IdentitySummary]:
     """The identities of one system (by its cloud-side id), optionally of one kind, ordered by kind and name.
 
-    Raises NotFoundError when no such system exists.
+    Raises NotFoundError when no such system exists, AmbiguousSystemError when the id is in several clouds
+    and no cloud is given.
     """
     with Session(engine) as session:
-        system_pk = _system_pk(session, system_id, cloud)
+        system_pk = find_system_pk(session, system_id, cloud)
         kinds = [kind] if kind is not None else [k.value for k in IdentityKind]
         query = queries.identities(system_pk, kinds).order_by(
             IdentityRow.kind, IdentityRow.display_name, IdentityRow.external_id
@@ -117,3 +109,29 @@ def list_identities(
                 )
             )
         return summaries
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSummaries:
+    """Per identity: actions used in a window and granted by its effective permissions; actions existing."""
+
+    exercised: dict[str, int]
+    assigned: dict[str, int]  # absent before the identity's effective permissions are computed
+    available: int | None  # None when no catalogue is stored
+
+
+def action_summaries(
+    session: Session,
+    system_pk: int,
+    cloud: str,
+    external_ids: Sequence[str],
+    since: datetime,
+    until: datetime | None,
+) -> ActionSummaries:
+    """The action summaries of identities of one system (usage between `since` and `until`), in three queries."""
+    counts = permission_counts(session, system_pk, external_ids)
+    return ActionSummaries(
+        exercised=exercised_counts(session, system_pk, external_ids, since, until),
+        assigned={identity: found.granted for identity, found in counts.items()},
+        available=action_count(session, Cloud(cloud)) or None,
+    )

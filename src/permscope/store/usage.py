@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from permscope.core.activity import ActivitySource, IdentityActivity, SystemActivity
 from permscope.core.inventory import Usage
+from permscope.store.systems import stored_system
 from permscope.store.tables import (
     ActionRow,
     ActivitySourceRow,
@@ -94,13 +95,9 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 def _system_pk(session: Session, cloud: str, system_id: str, now: datetime, created: list[str]) -> int:
     """The system's primary key; a system known only from its activity is created, offline, named by its id."""
-    pk = session.scalar(
-        select(AuthorizationSystemRow.id).where(
-            AuthorizationSystemRow.cloud == cloud, AuthorizationSystemRow.system_id == system_id
-        )
-    )
-    if pk is not None:
-        return int(pk)
+    stored = stored_system(session, cloud, system_id)
+    if stored is not None:
+        return int(stored.id)
     row = AuthorizationSystemRow(
         cloud=cloud,
         system_id=system_id,

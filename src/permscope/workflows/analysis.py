@@ -24,25 +24,25 @@ from sqlalchemy.orm import Session
 from permscope.analytics.pci import pci_distribution
 from permscope.analytics.registry import detectors
 from permscope.analytics.subjects import subjects
-from permscope.clouds.base import plugin
-from permscope.core.errors import NotFoundError
 from permscope.core.findings import Finding
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.store.findings import (
+    FindingEmbeds,
     FindingQuery,
     FindingStatus,
     RecordResult,
     RunFacts,
+    embeds_for,
     list_findings,
     record_analysis,
     systems_by_pk,
 )
 from permscope.store.snapshot import load_account
-from permscope.store.tables import AuthorizationSystemRow
-from permscope.workflows.finding_wire import stored_findings_to_wire
+from permscope.store.systems import system_pk
+from permscope.store.tables import AuthorizationSystemRow, FindingRow
 from permscope.workflows.snapshots import stored_snapshot
 
 if TYPE_CHECKING:
@@ -120,15 +120,8 @@ def load_snapshot(
 
 
 def _system_pk(session: Session, system_id: str, cloud: Cloud) -> int:
-    pk = session.scalar(
-        select(AuthorizationSystemRow.id).where(
-            AuthorizationSystemRow.cloud == cloud.value, AuthorizationSystemRow.system_id == system_id
-        )
-    )
-    if pk is None:
-        source = plugin(cloud)
-        raise NotFoundError(f"no {source.label} {source.system_noun} {system_id!r}")
-    return int(pk)
+    """The system's primary key (NotFoundError when unknown)."""
+    return system_pk(session, system_id, cloud.value)
 
 
 def checked_counts(snapshot: SystemSnapshot) -> dict[str, int]:
@@ -240,10 +233,12 @@ def analyze_all(
 
 @dataclass(frozen=True, slots=True)
 class FindingListing:
-    """Stored findings as a listing shows them: one flat record each, and the contract's JSON when asked."""
+    """Stored findings as a listing shows them: one flat record each; with `embeds`, the rows and what they
+    embed per system (the contract's JSON is made of them by `presentation.stored_findings`)."""
 
     records: list[dict[str, Any]]
-    wire: list[dict[str, Any]] | None = None
+    rows: list[FindingRow] = field(default_factory=list)
+    embeds: dict[int, FindingEmbeds] | None = None
 
 
 def list_stored_findings(
@@ -254,7 +249,7 @@ def list_stored_findings(
     status: FindingStatus = FindingStatus.OPEN,
     min_pci: int | None = None,
     limit: int | None = None,
-    wire: bool = False,
+    embeds: bool = False,
 ) -> FindingListing:
     """Stored AWS findings, worst first; NotFoundError for an unknown account id."""
     with Session(engine) as session:
@@ -281,4 +276,4 @@ def list_stored_findings(
             }
             for row in rows
         ]
-        return FindingListing(records, stored_findings_to_wire(session, rows) if wire else None)
+        return FindingListing(records, rows, embeds_for(session, rows) if embeds else None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from permscope.clouds.base import CollectedSystem, plugin
@@ -23,7 +23,7 @@ from permscope.core.ids import Cloud
 from permscope.core.inventory import InventoryBatch, batch_counts
 from permscope.store.collection_status import record_collection_failure
 from permscope.store.ingest import ingest
-from permscope.store.tables import AuthorizationSystemRow
+from permscope.store.systems import stored_system
 from permscope.workflows.activity import new_sink
 from permscope.workflows.catalog import ensure_catalog
 from permscope.workflows.effective import compute_effective
@@ -61,14 +61,9 @@ class ImportReport:
 def _keep_stored_name(engine: Engine, batch: InventoryBatch) -> None:
     """An import without a system name keeps the name an earlier import gave the system."""
     with Session(engine) as session:
-        name = session.scalar(
-            select(AuthorizationSystemRow.name).where(
-                AuthorizationSystemRow.cloud == batch.system.cloud.value,
-                AuthorizationSystemRow.system_id == batch.system.system_id,
-            )
-        )
-    if name:
-        batch.system.name = name
+        stored = stored_system(session, batch.system.cloud.value, batch.system.system_id)
+    if stored is not None and stored.name:
+        batch.system.name = stored.name
 
 
 def _report(batch: InventoryBatch, run_id: int, changed: bool) -> ImportReport:

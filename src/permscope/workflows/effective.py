@@ -53,8 +53,8 @@ from permscope.store.effective import (
     record_seconds,
     replace_effective_permissions,
     stored_organization_policies,
-    system_pk,
 )
+from permscope.store.systems import system_pk
 from permscope.store.tables import AuthorizationSystemRow
 
 
@@ -64,10 +64,8 @@ def action_index(cloud: Cloud = Cloud.AWS) -> ActionIndex:
 
 
 def _system_pk(session: Session, system_id: str, cloud: Cloud) -> int:
-    found = system_pk(session, cloud.value, system_id)
-    if found is None:
-        raise NotFoundError(f"no {plugin(cloud).label} {plugin(cloud).system_noun} {system_id!r}")
-    return found
+    """The system's primary key (NotFoundError when unknown)."""
+    return system_pk(session, system_id, cloud.value)
 
 
 def _inputs(

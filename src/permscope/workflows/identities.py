@@ -12,7 +12,8 @@ from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.core.snapshot import AnalysisSettings
 from permscope.store.snapshot import load_account
-from permscope.store.tables import AuthorizationSystemRow, IdentityRow
+from permscope.store.systems import system_pk as find_system_pk
+from permscope.store.tables import IdentityRow
 from permscope.workflows.snapshots import stored_snapshot
 
 
@@ -28,14 +29,7 @@ def assumable_roles(
     """
     source = plugin(cloud)
     with Session(engine) as session, collector_paused():
-        system_pk = session.scalar(
-            select(AuthorizationSystemRow.id).where(
-                AuthorizationSystemRow.cloud == cloud.value,
-                AuthorizationSystemRow.system_id == system_id,
-            )
-        )
-        if system_pk is None:
-            raise NotFoundError(f"no {source.label} {source.system_noun} {system_id!r}")
+        system_pk = find_system_pk(session, system_id, cloud.value)
         user = session.scalar(
             select(IdentityRow.id).where(
                 IdentityRow.system_pk == system_pk,

@@ -29,10 +29,9 @@ from permscope.core.catalog import ActionIndex
 from permscope.core.findings import Finding, FindingSubject, PciScore, Severity
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
-from permscope.core.inventory import batch_counts
+from permscope.core.inventory import AuthorizationSystem, Identity, Resource, batch_counts
 from permscope.core.permissions import EffectivePermissions
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
-from permscope.workflows.finding_json import WireContext, finding_to_wire
 from permscope.workflows.snapshots import batch_snapshot
 
 DETAILED = 1000  # flagged identities whose grants are counted by service (the report's full sections)
@@ -82,17 +81,18 @@ class IdentityView:
 
 @dataclass(slots=True, kw_only=True)
 class ReportedFinding:
-    """One finding: its contract JSON and what a person reads (summary, evidence, remediation)."""
+    """One finding, its snapshot's time, and what a person reads (summary, evidence, remediation)."""
 
-    wire: dict[str, Any]
     finding: Finding
+    created: datetime
     title: str
     remediation: str
 
 
 @dataclass(slots=True, kw_only=True)
 class ScanAccount:
-    """One scanned account: counts of what it holds, warnings, checks skipped, the PCI distribution."""
+    """One scanned account: counts of what it holds, warnings, checks skipped, the PCI distribution, and what
+    its findings embed (the account, its identities and resources by external id)."""
 
     system_id: str
     name: str
@@ -102,6 +102,9 @@ class ScanAccount:
     pci_distribution: dict[str, Any] | None  # band -> {"humanCount", "nonHumanCount"}; None without a PCI
     has_activity: bool
     has_resources: bool
+    system: AuthorizationSystem
+    identities: Mapping[str, Identity]
+    resources: Mapping[str, Resource]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -115,10 +118,6 @@ class ScanResult:
     identities: list[IdentityView]  # flagged identities, riskiest first
     riskiest: list[IdentityView]  # the riskiest identities by PCI, flagged or not (for the summary)
     timings: dict[str, float]
-
-    def to_json(self) -> dict[str, Any]:
-        """`{"findings": [...]}`, each finding in the contract's JSON shape."""
-        return {"findings": [reported.wire for reported in self.findings]}
 
     def counts_by_type(self) -> dict[str, dict[str, int]]:
         """finding type -> severity -> count, types in descending count."""
@@ -284,11 +283,11 @@ def _in_store(
         engine.dispose()
 
 
-def _reported(finding: Finding, context: WireContext, created: datetime) -> ReportedFinding:
+def _reported(finding: Finding, created: datetime) -> ReportedFinding:
     detector = DETECTORS.get(finding.finding_type)
     return ReportedFinding(
-        wire=finding_to_wire(finding, context, created=created),
         finding=finding,
+        created=created,
         title=detector.title if detector else finding.finding_type,
         remediation=detector.remediation if detector else "",
     )
@@ -338,10 +337,8 @@ def _scan(
     candidates: list[IdentityView] = []
     for account in analyzed:
         snapshot = snapshots[account.snapshot.system_id] = account.snapshot
-        with timer.phase("serialize"):
-            context = WireContext(snapshot.system, snapshot.identities_by_id, snapshot.resources_by_id)
-            reported = [_reported(f, context, snapshot.taken_at) for f in account.findings]
         with timer.phase("gather"):
+            reported = [_reported(f, snapshot.taken_at) for f in account.findings]
             for position, reported_finding in enumerate(reported, start=len(findings)):
                 finding = reported_finding.finding
                 if finding.subject not in IDENTITY_SUBJECTS:
@@ -366,6 +363,9 @@ def _scan(
                 pci_distribution=distribution,
                 has_activity=snapshot.has_activity,
                 has_resources=snapshot.has_resources,
+                system=snapshot.system,
+                identities=snapshot.identities_by_id,
+                resources=snapshot.resources_by_id,
             )
         )
     with timer.phase("gather"):

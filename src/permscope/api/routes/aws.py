@@ -11,14 +11,13 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from permscope.api.collections import AWS_ACTIONS, AWS_IDENTITIES, AWS_POLICIES, AWS_RESOURCES, SERVICES
 from permscope.api.deps import get_engine, get_session, get_settings
 from permscope.api.effective_schemas import EffectivePermissionsModel
 from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.paging import entity_response, list_response
+from permscope.api.responses import through
 from permscope.api.routes.systems import find_system, system_context
 from permscope.api.schemas import (
-    AWS_IDENTITY_KINDS,
     ERROR_RESPONSES,
     AwsAction,
     AwsIdentity,
@@ -26,18 +25,20 @@ from permscope.api.schemas import (
     AwsResource,
     CollectionPage,
     ServiceRef,
+)
+from permscope.core.ids import Cloud, decode_id
+from permscope.presentation.inventory import (
+    AWS_IDENTITY_KINDS,
     aws_action_to_wire,
     aws_identity_to_wire,
     aws_policy_to_wire,
     aws_resource_to_wire,
     service_to_wire,
 )
-from permscope.core.ids import Cloud, decode_id
 from permscope.settings import Settings
-from permscope.store import catalog as catalog_store
-from permscope.store import effective as effective_store
 from permscope.store import queries
-from permscope.store import usage as usage_store
+from permscope.store.collections import AWS_ACTIONS, AWS_IDENTITIES, AWS_POLICIES, AWS_RESOURCES, SERVICES
+from permscope.store.summaries import ActionSummaries, action_summaries
 from permscope.store.tables import AuthorizationSystemRow
 from permscope.workflows import effective, identities
 
@@ -98,20 +99,13 @@ class IdentityWire:
         if self.until is not None and self.until.tzinfo is None:
             self.until = self.until.replace(tzinfo=UTC)
         self.since = (self.until or datetime.now(UTC)) - timedelta(days=settings.usage_window_days)
-        self.exercised: dict[str, int] = {}
-        self.assigned: dict[str, int] = {}
-        self.available: int | None = None
+        self.summaries = ActionSummaries({}, {}, None)
 
     def prepare(self, rows: Sequence[Any]) -> None:
-        """Count the distinct actions each identity of the page used in the usage window (when selected)."""
+        """Load the page's action summaries (when selected): actions used in the usage window, granted, existing."""
         if self.summary:
             ids = [row.external_id for row in rows]
-            self.exercised = usage_store.exercised_counts(
-                self.session, self.system.id, ids, self.since, self.until
-            )
-            counts = effective_store.permission_counts(self.session, self.system.id, ids)
-            self.assigned = {identity: found.granted for identity, found in counts.items()}
-            self.available = catalog_store.action_count(self.session, Cloud.AWS) or None
+            self.summaries = action_summaries(self.session, self.system.id, AWS, ids, self.since, self.until)
 
     def __call__(self, row: Any) -> dict[str, Any]:
         """One identity on the wire."""
@@ -119,9 +113,9 @@ class IdentityWire:
             row,
             self.system.system_id,
             details=self.details,
-            exercised=self.exercised.get(row.external_id, 0) if self.summary else None,
-            assigned=self.assigned.get(row.external_id),
-            available=self.available,
+            exercised=self.summaries.exercised.get(row.external_id, 0) if self.summary else None,
+            assigned=self.summaries.assigned.get(row.external_id),
+            available=self.summaries.available,
         )
 
 
@@ -467,7 +461,7 @@ def _effective_permissions(
     found = effective.identity_permissions(engine, system.system_id, row.external_id, services=prefixes)
     body = {"@odata.context": _context(system, f"associatedIdentities/{collection}/effectivePermissions")}
     body.update(found.to_dict())
-    return GraphJSONResponse(body)
+    return GraphJSONResponse(through(EffectivePermissionsModel, body))
 
 
 def _effective_get(collection: str, address: Callable[..., str]) -> Callable[..., GraphJSONResponse]:

@@ -11,73 +11,37 @@ Azure and GCP answer empty collections for their types (no analytics yet), and 4
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from permscope.api.deps import authenticate, get_session, get_settings
-from permscope.api.errors import GraphError, GraphJSONResponse, invalid_request, not_found
+from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.finding_models import DISTRIBUTION, DISTRIBUTION_PAGE, FINDING_OR_SUMMARY, FINDING_PAGE
-from permscope.api.finding_schemas import IDENTITY_SUMMARY, FindingKind, finding_kind
-from permscope.api.odata import BoolOp, Compare, In, Node, Not, normalize_path, parse_filter
-from permscope.api.odata_sql import Column, ValueType
-from permscope.api.paging import Collection, context_url, entity_response, list_response
+from permscope.api.finding_schemas import KEY_SUMMARY, FindingKind, finding_kind
+from permscope.api.paging import context_url, entity_response, list_response
+from permscope.api.responses import route_model, through
 from permscope.api.schemas import ERROR_RESPONSES
-from permscope.core.access import READING_ROLES
-from permscope.core.ids import Cloud, decode_id, encode_id
+from permscope.core.ids import Cloud
+from permscope.presentation.findings import fingerprint_of
+from permscope.presentation.stored_findings import (
+    aggregated_summary_to_wire,
+    distribution_system_id,
+    distribution_to_wire,
+    stored_finding_to_wire,
+)
 from permscope.settings import Settings
 from permscope.store import findings as store
-from permscope.store import queries
-from permscope.store.access import systems_condition
+from permscope.store.collections import DISTRIBUTIONS, FINDING_SELECT, Collection, findings_collection
+from permscope.store.odata import BoolOp, Compare, In, Node, Not, normalize_path, parse_filter
+from permscope.store.systems import find_system, get_system
 from permscope.store.tables import AnalysisRunRow, AuthorizationSystemRow, FindingRow
+from permscope.workflows.access import check_readable, readable_systems
 from permscope.workflows.apikeys import ApiPrincipal
-from permscope.workflows.finding_json import fingerprint_of
-from permscope.workflows.finding_wire import contexts_for, stored_finding_to_wire
-from permscope.workflows.wire import GRAPH, system_reference
 
 A = "/identityGovernance/permissionsAnalytics/{cloud}"
 SUMMARY = re.compile(r"^(?:(?:microsoft\.)?graph\.)?aggregatedSummary\((.*)\)$", re.DOTALL)
-BANDS = (("low", "lowRiskProfile"), ("medium", "mediumRiskProfile"), ("high", "highRiskProfile"))
-DISTRIBUTION_KEY = "PermissionsCreepIndexDistribution"
-FINDING_SELECT = frozenset(
-    {
-        "createdDateTime",
-        "actionSummary",
-        "identityDetails",
-        "permissionsCreepIndex",
-        "identity",
-        "group",
-        "role",
-        "accessKey",
-        "storageBucket",
-        "securityGroup",
-        "ec2Instance",
-        "affectedSystem",
-        "privilegeEscalationDetails",
-        "secretInformationWebServices",
-        "securityTools",
-        "awsAccessKeyDetails",
-        "status",
-        "accessMethods",
-        "systemWithAccess",
-        "trustedIdentityCount",
-        "trustsAllIdentities",
-        "accessibleSystemIds",
-        "accessibleCount",
-        "bucketCount",
-        "accessibility",
-        "accountsWithAccess",
-        "inboundPorts",
-        "totalStorageBucketCount",
-        "assignedComputeInstancesDetails",
-        "permscope",
-    }
-)
-
 router = APIRouter(tags=["permissionsAnalytics"], responses=ERROR_RESPONSES)
 
 
@@ -96,30 +60,12 @@ def _context(cloud: Cloud, tail: str) -> str:
 # ----------------------------------------------------------------------------------------------- access
 
 
-def visible_systems(principal: ApiPrincipal) -> ColumnElement[bool]:
-    """The systems whose analytics a key may read (viewer, approver or administrator there), as SQL."""
-    readable = principal.systems_with(READING_ROLES)
-    return systems_condition(readable, AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
-
-
-def _check_access(principal: ApiPrincipal, system: AuthorizationSystemRow) -> None:
-    if not principal.systems_with(READING_ROLES).covers(system.cloud, system.system_id):
-        raise GraphError(
-            403,
-            "accessDenied",
-            f"the key has no role on {system.cloud} authorization system {system.system_id!r}",
-        )
-
-
 def _systems_named(session: Session, cloud: Cloud, ids: list[str], principal: ApiPrincipal) -> list[int]:
     """Primary keys of the systems named by raw or encoded id: 404 for an unknown one, 403 for a hidden one."""
     found: list[int] = []
     for text in ids:
-        decoded = decode_id(text)
-        row = queries.find_system(session, [c for c in (text, decoded) if c], cloud.value)
-        if row is None:
-            raise not_found(f"{cloud.value} authorization system {text!r} not found")
-        _check_access(principal, row)
+        row = get_system(session, text, cloud.value)
+        check_readable(principal, row.cloud, row.system_id)
         found.append(row.id)
     return found
 
@@ -127,43 +73,8 @@ def _systems_named(session: Session, cloud: Cloud, ids: list[str], principal: Ap
 # ----------------------------------------------------------------------------------------------- lists
 
 
-def _json(expr: Any, value_type: ValueType) -> Any:
-    if value_type == "int":
-        return expr.as_integer()
-    if value_type == "bool":
-        return expr.as_boolean()
-    return expr.as_string()
-
-
-@lru_cache(maxsize=64)
-def findings_collection(kind: FindingKind) -> Collection:
-    """What `$filter` / `$orderby` / `$select` may use on one finding type."""
-    props: dict[str, Column] = {
-        "createdDateTime": Column(FindingRow.snapshot_at, type="datetime"),
-        "permissionsCreepIndex/score": Column(FindingRow.pci_score, type="int", nullable=True),
-    }
-    for name in ("assigned", "exercised", "available"):
-        props[f"actionSummary/{name}"] = Column(
-            FindingRow.action_summary[name].as_integer(), type="int", nullable=True
-        )
-    relationships = [kind.relationship] + (["role"] if kind.relationship == "ec2Instance" else [])
-    for rel in relationships:
-        base = rel if rel == "affectedSystem" else f"{rel}/authorizationSystem"
-        props[f"{base}/authorizationSystemId"] = Column(AuthorizationSystemRow.system_id)
-        props[f"{base}/authorizationSystemName"] = Column(AuthorizationSystemRow.name)
-        props[f"{base}/authorizationSystemType"] = Column(AuthorizationSystemRow.cloud, case_insensitive=True)
-    if kind.relationship != "affectedSystem":
-        props[f"{kind.relationship}/displayName"] = Column(FindingRow.subject_name)
-        props[f"{kind.relationship}/externalId"] = Column(FindingRow.subject_id)
-    for flag in kind.flags:
-        props[flag] = Column(FindingRow.properties[flag].as_string(), nullable=True)
-    for name, value_type in kind.properties:
-        props[name] = Column(
-            _json(FindingRow.properties[name], value_type),
-            type=value_type,
-            nullable=True,
-        )
-    return Collection(name=kind.name, props=props, selectable=FINDING_SELECT, primary_key=FindingRow.id)
+def _collection_of(kind: FindingKind) -> Collection:
+    return findings_collection(kind.name, kind.relationship, kind.flags, kind.properties)
 
 
 def _named_system_ids(node: Node | None) -> list[str]:
@@ -187,19 +98,6 @@ def _filter_text(request: Request) -> str | None:
     return None
 
 
-def _findings_stmt(kind: FindingKind, cloud: Cloud, principal: ApiPrincipal) -> Select[FindingRow]:
-    return (
-        select(FindingRow)
-        .join(AuthorizationSystemRow, AuthorizationSystemRow.id == FindingRow.system_pk)
-        .where(
-            FindingRow.finding_type == kind.name,
-            AuthorizationSystemRow.cloud == cloud.value,
-            FindingRow.resolved_at.is_(None),
-            visible_systems(principal),
-        )
-    )
-
-
 class _FindingWire:
     """Serializes a page of stored findings, loading what they embed once per page."""
 
@@ -208,7 +106,7 @@ class _FindingWire:
         self.contexts: dict[int, Any] = {}
 
     def prepare(self, rows: list[FindingRow]) -> None:
-        self.contexts = contexts_for(self.session, rows)
+        self.contexts = store.embeds_for(self.session, rows)
 
     def __call__(self, row: FindingRow) -> dict[str, Any]:
         return stored_finding_to_wire(row, self.contexts[row.system_pk])
@@ -241,8 +139,8 @@ def list_findings(
     return list_response(
         request,
         session,
-        findings_collection(kind),
-        _findings_stmt(kind, cloud, principal),
+        _collection_of(kind),
+        store.open_findings(kind.name, cloud.value, readable_systems(principal)),
         context=_context(cloud, f"findings/microsoft.graph.{kind.name}"),
         serialize=wire,
         page_size=settings.page_size,
@@ -280,25 +178,10 @@ def _summary(
     if kind.summary is None:
         raise not_found(f"{kind.name} has no aggregatedSummary")
     pks = _systems_named(session, cloud, _summary_ids(request, args), principal)
-    runs = store.latest_runs(session, pks)
-    total = sum(
-        int((run.checked or {}).get(kind.checked_kind or "", 0))
-        for run in runs.values()
-        if kind.name not in (run.skipped or {})
-    )
-    found = store.open_counts(session, kind.name, pks)
-    if kind.summary == IDENTITY_SUMMARY:
-        type_name, body = "permissionsAnalyticsAggregatedIdentitySummary", {"findingsCount": found}
-    else:
-        type_name, body = "permissionsAnalyticsAggregatedIamKeySummary", {"findingsCountOverLimit": found}
-    return GraphJSONResponse(
-        {
-            "@odata.context": context_url(request, f"microsoft.graph.{type_name}"),
-            "@odata.type": f"{GRAPH}{type_name}",
-            "totalCount": total,
-            **body,
-        }
-    )
+    total, found = store.summary_counts(session, kind.name, kind.checked_kind or "", pks)
+    body = aggregated_summary_to_wire(kind.summary == KEY_SUMMARY, total, found)
+    context = context_url(request, body["@odata.type"][1:])
+    return GraphJSONResponse({"@odata.context": context, **through(route_model(request), body)})
 
 
 def _one(
@@ -306,12 +189,12 @@ def _one(
 ) -> GraphJSONResponse:
     kind = _kind_for(cast, cloud)
     fingerprint = fingerprint_of(finding_id)
-    row = store.finding_by_fingerprint(session, fingerprint) if fingerprint else None
-    system = session.get(AuthorizationSystemRow, row.system_pk) if row is not None else None
-    if row is None or system is None or row.finding_type != kind.name or system.cloud != cloud.value:
+    found = store.finding_and_system(session, fingerprint) if fingerprint else None
+    if found is None or found[0].finding_type != kind.name or found[1].cloud != cloud.value:
         raise not_found(f"{kind.name} {finding_id!r} not found")
-    _check_access(principal, system)
-    item = stored_finding_to_wire(row, contexts_for(session, [row])[row.system_pk])
+    row, system = found
+    check_readable(principal, system.cloud, system.system_id)
+    item = stored_finding_to_wire(row, store.embeds_for(session, [row])[row.system_pk])
     return entity_response(
         request,
         item,
@@ -346,51 +229,6 @@ def finding_or_summary(
 # ---------------------------------------------------------------------------------- PCI distributions
 
 
-def _distribution_id(system: AuthorizationSystemRow) -> str:
-    return encode_id(f"1,{DISTRIBUTION_KEY},{system.cloud}-{system.system_id}")
-
-
-def distribution_to_wire(run: AnalysisRunRow, system: AuthorizationSystemRow) -> dict[str, Any]:
-    """permissionsCreepIndexDistribution of one system, from its latest analysis."""
-    found = run.pci_distribution or {}
-    item: dict[str, Any] = {"id": _distribution_id(system), "createdDateTime": run.snapshot_at}
-    for band, key in BANDS:
-        counts = found.get(band) or {}
-        item[key] = {
-            "humanCount": int(counts.get("humanCount", 0)),
-            "nonHumanCount": int(counts.get("nonHumanCount", 0)),
-        }
-    item["authorizationSystem"] = system_reference(system)
-    return item
-
-
-DISTRIBUTIONS = Collection(
-    name="permissionsCreepIndexDistributions",
-    props={
-        "createdDateTime": Column(AnalysisRunRow.snapshot_at, type="datetime"),
-        "authorizationSystem/authorizationSystemId": Column(AuthorizationSystemRow.system_id),
-        "authorizationSystem/authorizationSystemName": Column(AuthorizationSystemRow.name),
-    },
-    selectable=frozenset(
-        {"createdDateTime", "lowRiskProfile", "mediumRiskProfile", "highRiskProfile", "authorizationSystem"}
-    ),
-    primary_key=AnalysisRunRow.system_pk,
-    keyset=False,
-)
-
-
-def _distributions_stmt(cloud: Cloud, principal: ApiPrincipal) -> Select[AnalysisRunRow]:
-    return (
-        select(AnalysisRunRow)
-        .join(AuthorizationSystemRow, AuthorizationSystemRow.id == AnalysisRunRow.system_pk)
-        .where(
-            AuthorizationSystemRow.cloud == cloud.value,
-            AnalysisRunRow.pci_distribution.is_not(None),
-            visible_systems(principal),
-        )
-    )
-
-
 class _DistributionWire:
     """Serializes a page of PCI distributions, loading their systems once per page."""
 
@@ -422,7 +260,7 @@ def list_distributions(
         request,
         session,
         DISTRIBUTIONS,
-        _distributions_stmt(cloud, principal),
+        store.pci_distributions(cloud.value, readable_systems(principal)),
         context=_context(cloud, "permissionsCreepIndexDistributions"),
         serialize=wire,
         page_size=settings.page_size,
@@ -444,14 +282,11 @@ def get_distribution(
     session: Session = Depends(get_session),
 ) -> GraphJSONResponse:
     """One system's distribution by its id (as listed), or by the system's id."""
-    decoded = decode_id(distribution_id) or ""
-    prefix = f"1,{DISTRIBUTION_KEY},{cloud.value}-"
-    system_id = decoded[len(prefix) :] if decoded.startswith(prefix) else distribution_id
-    system = queries.find_system(session, [system_id], cloud.value)
+    system = find_system(session, distribution_system_id(distribution_id, cloud.value), cloud.value)
     run = store.latest_runs(session, [system.id]).get(system.id) if system is not None else None
     if system is None or run is None or run.pci_distribution is None:
         raise not_found(f"permissionsCreepIndexDistribution {distribution_id!r} not found")
-    _check_access(principal, system)
+    check_readable(principal, system.cloud, system.system_id)
     return entity_response(
         request,
         distribution_to_wire(run, system),

@@ -7,14 +7,15 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from permscope.api.collections import SYSTEMS
 from permscope.api.deps import get_session, get_settings
-from permscope.api.errors import GraphJSONResponse, not_found
+from permscope.api.errors import GraphJSONResponse
 from permscope.api.paging import entity_response, list_response
-from permscope.api.schemas import ERROR_RESPONSES, AuthorizationSystem, CollectionPage, system_to_wire
-from permscope.core.ids import Cloud, decode_id
+from permscope.api.schemas import ERROR_RESPONSES, AuthorizationSystem, CollectionPage
+from permscope.core.ids import Cloud
+from permscope.presentation.inventory import system_to_wire
 from permscope.settings import Settings
-from permscope.store import queries
+from permscope.store import systems as system_store
+from permscope.store.collections import SYSTEMS
 from permscope.store.tables import AuthorizationSystemRow
 
 AS = "/external/authorizationSystems"
@@ -24,13 +25,9 @@ router = APIRouter(tags=["authorizationSystems"], responses=ERROR_RESPONSES)
 
 
 def find_system(session: Session, system_id: str, cloud: Cloud | None = None) -> AuthorizationSystemRow:
-    """The system named by its base64 id or its raw authorizationSystemId (404 itemNotFound otherwise)."""
-    decoded = decode_id(system_id)
-    row = queries.find_system(session, [c for c in (decoded, system_id) if c], cloud.value if cloud else None)
-    if row is None:
-        kind = f"{cloud.value} authorization system" if cloud else "authorization system"
-        raise not_found(f"{kind} {system_id!r} not found")
-    return row
+    """The system named by its base64 id or its raw authorizationSystemId (NotFoundError: 404 itemNotFound;
+    an id in several clouds without a cast: AmbiguousSystemError, 400)."""
+    return system_store.get_system(session, system_id, cloud.value if cloud else None)
 
 
 def system_context(row: AuthorizationSystemRow) -> str:
@@ -50,7 +47,7 @@ def list_systems(
         request,
         session,
         SYSTEMS,
-        queries.systems(),
+        system_store.systems(),
         context="external/authorizationSystems",
         serialize=system_to_wire,
         page_size=settings.page_size,
@@ -66,7 +63,7 @@ def _cast_list(cloud: Cloud) -> Callable[..., GraphJSONResponse]:
             request,
             session,
             SYSTEMS,
-            queries.systems(cloud.value),
+            system_store.systems(cloud.value),
             context=f"external/authorizationSystems/microsoft.graph.{cloud.value}AuthorizationSystem",
             serialize=system_to_wire,
             page_size=settings.page_size,

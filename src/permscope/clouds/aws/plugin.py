@@ -135,8 +135,8 @@ class AwsPlugin:
     """Everything permscope knows of AWS, reached through `clouds.base.plugin(Cloud.AWS)`."""
 
     cloud = Cloud.AWS
-    label = "AWS"
-    system_noun = "account"
+    label = Cloud.AWS.label
+    system_noun = Cloud.AWS.system_noun
     need_hints: Mapping[str, str] = NEED_HINTS
     permission_scope = PermissionScope(
         identity_kinds=("user", "group", "role"),

@@ -1,5 +1,6 @@
-"""Graph wire shapes both entry points need (the API, and the CLI's / scan's JSON): systems, AWS identities
-and resources. Each serializer takes a stored row or the core object alike (they share the attributes read).
+"""The inventory as Graph wire JSON, for the API and the CLI's / scan's JSON: systems, AWS identities, policies,
+actions, services and resources. Each serializer takes a stored row or the core object alike (they share the
+attributes read).
 """
 
 from __future__ import annotations
@@ -52,6 +53,32 @@ class IdentityLike(Protocol):
     def managed_by_cloud(self) -> bool: ...
     @property
     def attributes(self) -> dict[str, Any]: ...
+
+
+class PolicyLike(Protocol):
+    """A managed policy: a stored row."""
+
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def managed_by_cloud(self) -> bool: ...
+
+
+class ActionLike(Protocol):
+    """A catalogue action: a stored row."""
+
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def action_type(self) -> str | None: ...
+    @property
+    def resource_types(self) -> list[str] | None: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def service(self) -> str: ...
 
 
 class ResourceLike(Protocol):
@@ -166,3 +193,31 @@ def aws_resource_to_wire(row: ResourceLike) -> dict[str, Any]:
         "resourceType": row.resource_type,
         "service": {"id": row.service},
     }
+
+
+def aws_policy_to_wire(row: PolicyLike) -> dict[str, Any]:
+    """awsPolicy."""
+    return {
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "displayName": row.name,
+        "awsPolicyType": "system" if row.managed_by_cloud else "custom",
+    }
+
+
+def aws_action_to_wire(row: ActionLike) -> dict[str, Any]:
+    """awsAuthorizationSystemTypeAction with its service inline."""
+    return {
+        "@odata.type": f"{GRAPH}awsAuthorizationSystemTypeAction",
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "actionType": row.action_type,
+        "resourceTypes": list(row.resource_types or []),
+        "severity": row.severity,
+        "service": {"id": row.service},
+    }
+
+
+def service_to_wire(name: str) -> dict[str, Any]:
+    """authorizationSystemTypeService: the id is the service name."""
+    return {"id": name}

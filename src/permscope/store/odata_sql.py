@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Integer
 
-from permscope.api.odata import (
+from permscope.store.odata import (
     BoolOp,
     Call,
     Compare,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from permscope.api.odata import (
+from permscope.store.odata import (
     BoolOp,
     Call,
     Compare,

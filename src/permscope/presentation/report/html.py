@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from permscope.workflows.report.style import CSS, SCRIPT
+from permscope.presentation.report.style import CSS, SCRIPT
 from permscope.workflows.scan import DETAILED
 
 if TYPE_CHECKING:

@@ -10,8 +10,9 @@ import pytest
 
 from permscope.core.findings import Finding, FindingSubject, PciScore, Severity
 from permscope.core.ids import Cloud
-from permscope.workflows.report import html as report_html
-from permscope.workflows.report.html import escalation_path, escalation_paths, render_html
+from permscope.core.inventory import AuthorizationSystem
+from permscope.presentation.report import html as report_html
+from permscope.presentation.report.html import escalation_path, escalation_paths, render_html
 from permscope.workflows.scan import (
     IdentityView,
     ReportedFinding,
@@ -75,8 +76,8 @@ def _finding(subject_id: str, name: str, finding_type: str, **properties: Any) -
 
 
 def _reported(finding: Finding) -> ReportedFinding:
-    wire = {"@odata.type": f"#microsoft.graph.{finding.finding_type}", "id": finding.fingerprint}
-    return ReportedFinding(wire=wire, finding=finding, title="A title", remediation=f"Detach {HOSTILE}")
+    created = datetime(2025, 6, 1, tzinfo=UTC)
+    return ReportedFinding(finding=finding, created=created, title="A title", remediation=f"Detach {HOSTILE}")
 
 
 def _view(external_id: str, name: str, score: int, findings: list[int]) -> IdentityView:
@@ -114,6 +115,9 @@ def _result() -> ScanResult:
         },
         has_activity=False,
         has_resources=False,
+        system=AuthorizationSystem(cloud=Cloud.AWS, system_id=ACCOUNT, name=f"prod{HOSTILE}"),
+        identities={},
+        resources={},
     )
     views = [_view(EVE, f"eve{HOSTILE}", 90, [1]), _view(ALICE, "alice", 40, [0])]
     return ScanResult(

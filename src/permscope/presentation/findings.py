@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from permscope.core.findings import Finding, FindingSubject
 from permscope.core.ids import decode_id, encode_id
-from permscope.workflows.wire import (
+from permscope.presentation.inventory import (
     GRAPH,
     IdentityLike,
     ResourceLike,
@@ -28,6 +28,9 @@ from permscope.workflows.wire import (
     aws_resource_to_wire,
     system_reference,
 )
+
+if TYPE_CHECKING:
+    from permscope.workflows.scan import ScanResult
 
 EXTENSION = "permscope"
 # finding types of the contract whose base has no actionSummary / identityDetails / permissionsCreepIndex
@@ -45,6 +48,9 @@ _KEY_TYPES = frozenset(
     {"awsIdentityAccessManagementKeyAgeFinding", "awsIdentityAccessManagementKeyUsageFinding"}
 )
 VM_BUCKET_TYPE = "virtualMachineWithAwsStorageBucketAccessFinding"
+# properties that only feed an embedded object (the subject's identityDetails, an access key's owner, an
+# instance's role), never shown at the top level
+_EMBEDDED_ONLY = frozenset({"identityDetails", "owner", "role"})
 # the identity kind an identity-finding subject is shown as
 _SUBJECT_KINDS = {
     FindingSubject.SERVERLESS_FUNCTION: "serverlessFunction",
@@ -88,13 +94,16 @@ class History:
         }
 
 
-@dataclass(slots=True)
-class WireContext:
-    """What findings of one system embed: the system, and its identities and resources by external id."""
+class WireContext(Protocol):
+    """What findings of one system embed: the system, and its identities and resources by external id (a
+    scanned account, `workflows.scan.ScanAccount`, or the stored ones, `store.findings.FindingEmbeds`)."""
 
-    system: SystemLike
-    identities: Mapping[str, IdentityLike] = field(default_factory=dict)
-    resources: Mapping[str, ResourceLike] = field(default_factory=dict)
+    @property
+    def system(self) -> SystemLike: ...
+    @property
+    def identities(self) -> Mapping[str, IdentityLike]: ...
+    @property
+    def resources(self) -> Mapping[str, ResourceLike]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +149,21 @@ def _resource(
     return {**item, "authorizationSystem": system_reference(ctx.system)}
 
 
+def _reference(value: Any) -> str:
+    """The external id a property names: the text itself, or the `id` of a `{"id", "displayName"}` object (the
+    shape detectors write for an embedded identity or resource)."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) else ""
+
+
 def _access_key(ctx: WireContext, finding: Finding) -> dict[str, Any]:
     key = ctx.identities.get(finding.subject_id)
     item = _identity(ctx, finding.subject_id, "accessKey", finding.subject_name)
     owner_id = str((key.attributes or {}).get("owner") or "") if key is not None else ""
-    owner_id = owner_id or str(finding.properties.get("owner") or finding.evidence.get("owner") or "")
+    owner_id = (
+        owner_id or _reference(finding.properties.get("owner")) or _reference(finding.evidence.get("owner"))
+    )
     if owner_id:
         owner = ctx.identities.get(owner_id)
         name = owner.display_name if owner is not None else owner_id.rsplit("/", 1)[-1]
@@ -158,8 +177,8 @@ def _relationships(ctx: WireContext, finding: Finding) -> dict[str, Any]:
         found: dict[str, Any] = {
             "ec2Instance": _resource(ctx, finding.subject_id, finding.subject_name, "instance", "ec2")
         }
-        role = finding.properties.get("role") or finding.evidence.get("role")
-        if isinstance(role, str) and role:
+        role = _reference(finding.properties.get("role")) or _reference(finding.evidence.get("role"))
+        if role:
             found["role"] = _identity(ctx, role, "role", role.rsplit("/", 1)[-1])
         return found
     if subject is FindingSubject.EXTERNAL_SYSTEM:
@@ -236,7 +255,7 @@ def finding_to_wire(
         item["permissionsCreepIndex"] = finding.pci.to_dict() if finding.pci is not None else {"score": 0}
     relationships = _relationships(ctx, finding)
     for key, value in finding.properties.items():
-        if key not in item and key not in relationships and key != "identityDetails":
+        if key not in item and key not in relationships and key not in _EMBEDDED_ONLY:
             item[key] = value
     item.update(relationships)
     extension: dict[str, Any] = {
@@ -250,3 +269,14 @@ def finding_to_wire(
         extension.update(history.to_dict())
     item[EXTENSION] = extension
     return item
+
+
+def scan_to_wire(result: ScanResult) -> dict[str, Any]:
+    """What `permscope scan --format json` writes: `{"findings": [...]}`, each in the contract's shape."""
+    accounts = {account.system_id: account for account in result.accounts}
+    return {
+        "findings": [
+            finding_to_wire(reported.finding, accounts[reported.finding.system_id], created=reported.created)
+            for reported in result.findings
+        ]
+    }
