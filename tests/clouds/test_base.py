@@ -1,0 +1,111 @@
+"""The cloud registry: every registered cloud implements the whole plugin protocol (and each part it offers);
+a cloud not built is refused by name."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Protocol
+
+import pytest
+
+from permscope.clouds.base import (
+    ActivityReaders,
+    ActorResolution,
+    CloudPlugin,
+    Collector,
+    InventoryPorts,
+    PermissionEvaluator,
+    PermissionInventory,
+    RequestRules,
+    built_clouds,
+    plugin,
+)
+from permscope.core.errors import CloudNotBuiltError
+from permscope.core.escalation import EscalationModel
+from permscope.core.ids import Cloud
+from permscope.core.inventory import AuthorizationSystem
+from permscope.core.snapshot import CloudView, SystemSnapshot
+
+
+def members(protocol: type[Any]) -> dict[str, Any]:
+    """A protocol's members: name -> the function (methods, properties' getters) or None (plain attributes)."""
+    found: dict[str, Any] = dict.fromkeys(getattr(protocol, "__annotations__", {}))
+    for name, value in vars(protocol).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, property):
+            found[name] = None
+        elif inspect.isfunction(value):
+            found[name] = value
+    return found
+
+
+def assert_implements(obj: Any, protocol: type[Any]) -> None:
+    """Every member of the protocol exists on `obj`; methods are callable and take the same parameters."""
+    for name, declared in members(protocol).items():
+        assert hasattr(obj, name), f"{type(obj).__name__} lacks {protocol.__name__}.{name}"
+        if declared is None:
+            continue
+        implemented = getattr(obj, name)
+        assert callable(implemented), f"{type(obj).__name__}.{name} is not callable"
+        wanted = [p for p in inspect.signature(declared).parameters if p != "self"]
+        got = list(inspect.signature(implemented).parameters)
+        assert got == wanted, f"{type(obj).__name__}.{name}{got} differs from the protocol's {wanted}"
+
+
+def test_the_protocols_are_protocols() -> None:
+    for protocol in (CloudPlugin, Collector, RequestRules, ActivityReaders, ActorResolution, CloudView):
+        assert Protocol in protocol.__mro__
+        assert members(protocol)
+
+
+@pytest.mark.parametrize("cloud", built_clouds(), ids=lambda c: c.value)
+def test_every_registered_cloud_implements_the_whole_protocol(cloud: Cloud) -> None:
+    found = plugin(cloud)
+    assert_implements(found, CloudPlugin)
+    assert found.cloud is cloud
+    assert (found.label, found.system_noun) == (cloud.label, cloud.system_noun)
+    assert set(found.need_hints) >= {"activity", "resources"}
+    for part, protocol in (
+        (found.collector, Collector),
+        (found.requests, RequestRules),
+        (found.activity, ActivityReaders),
+    ):
+        if part is not None:
+            assert_implements(part, protocol)
+    readers = found.activity
+    if readers is not None:
+        resolver = readers.resolver(InventoryPorts(identities=lambda _systems: [], people=list))
+        assert_implements(resolver, ActorResolution)
+
+
+@pytest.mark.parametrize("cloud", built_clouds(), ids=lambda c: c.value)
+def test_every_registered_cloud_evaluates_views_and_escalates(cloud: Cloud) -> None:
+    found = plugin(cloud)
+    index = found.action_index()
+    assert index.size == len(found.catalog().actions) > 0
+    evaluator = found.evaluator(PermissionInventory(), index, None)
+    assert_implements(evaluator, PermissionEvaluator)
+    snapshot = SystemSnapshot(
+        system=AuthorizationSystem(cloud=cloud, system_id="0", name="empty"),
+        identities=[],
+        memberships=[],
+        policies=[],
+        assignments=[],
+        resources=None,
+        usages=None,
+        has_activity=False,
+        index=index,
+        view_factory=found.view,
+    )
+    assert_implements(snapshot.view, CloudView)
+    model = found.escalation(snapshot, is_super=lambda _p: False, skip=lambda _i: False, max_targets=1)
+    if model is not None:
+        assert_implements(model, EscalationModel)
+        assert model.graph.edges == {}
+
+
+@pytest.mark.parametrize("cloud", [c for c in Cloud if c not in built_clouds()], ids=lambda c: c.value)
+def test_a_cloud_not_built_is_refused_by_name(cloud: Cloud) -> None:
+    with pytest.raises(CloudNotBuiltError, match=cloud.value):
+        plugin(cloud)
