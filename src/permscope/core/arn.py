@@ -1,0 +1,197 @@
+"""Amazon Resource Names: the one parser and formatter of `arn:partition:service:region:account-id:resource`.
+
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html and
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html:
+
+- the partition is `aws` or `aws-<name>` (`aws-cn`, `aws-us-gov`, `aws-iso-b`, ...);
+- the region is empty for global resources (IAM, S3 buckets); the account is 12 digits, empty (S3 buckets)
+  or `aws` (AWS managed policies);
+- the resource is `type/id`, `type:id` or a bare id, the id of IAM users, groups, roles, policies, instance
+  profiles, server certificates and MFA devices being `path/name` (`role/service-role/MyRole`: path
+  `/service-role/`, name `MyRole`);
+- STS session principals: `arn:aws:sts::123456789012:assumed-role/RoleName/session-name`; the account root:
+  `arn:aws:iam::123456789012:root`.
+
+A policy's Resource or condition value with wildcards (`arn:aws:s3:::bucket/*`, `arn:*:iam::*:role/x`) is a
+*pattern*, not an ARN: `Arn.parse` refuses wildcards outside the resource, and matching patterns is the policy
+engine's business. `arn_fields` reads the six segments of either without checking them, for code that must
+treat ARNs and patterns alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+ACCOUNT_ID_LENGTH = 12
+AWS_OWNED = "aws"  # the account field of resources AWS owns (AWS managed policies)
+_PARTITION = re.compile(r"aws(?:-[a-z]+)*", re.ASCII)
+_SERVICE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
+_REGION = re.compile(r"(?:[a-z0-9]+(?:-[a-z0-9]+)*)?", re.ASCII)
+# IAM resource types whose id is `path/name` (the path is optional and may be nested).
+IAM_PATH_TYPES = frozenset(
+    {"user", "group", "role", "policy", "instance-profile", "server-certificate", "mfa"}
+)
+
+
+def is_account_id(text: str) -> bool:
+    """Whether `text` is an AWS account id: exactly 12 ASCII digits."""
+    return len(text) == ACCOUNT_ID_LENGTH and text.isascii() and text.isdigit()
+
+
+def arn_fields(text: str) -> tuple[str, str, str, str, str] | None:
+    """(partition, service, region, account, resource) of text shaped like an ARN: `arn:` and five more
+    colon-separated fields, the resource taking the rest; None otherwise.
+
+    Nothing is checked beyond the shape, so this reads ARN patterns (`arn:aws:s3:*:*:bucket/*`) as well as
+    ARNs; use `Arn.parse` for ARNs.
+    """
+    parts = text.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    return parts[1], parts[2], parts[3], parts[4], parts[5]
+
+
+def arn_account_id(text: str) -> str | None:
+    """The 12-digit account field of text shaped like an ARN (an ARN or an ARN pattern), else None."""
+    fields = arn_fields(text)
+    return fields[3] if fields is not None and is_account_id(fields[3]) else None
+
+
+def account_of(principal: str) -> str | None:
+    """The account a principal value names: a 12-digit account id, or the account of an ARN (or of an ARN
+    pattern, as in a condition value `arn:aws:iam::123456789012:role/*`); None when it names none."""
+    return principal if is_account_id(principal) else arn_account_id(principal)
+
+
+def _problem(partition: str, service: str, region: str, account: str, resource: str) -> str | None:
+    """What makes these fields no ARN, or None."""
+    if not _PARTITION.fullmatch(partition):
+        return f"the partition {partition!r} is not aws or aws-<name>"
+    if not _SERVICE.fullmatch(service):
+        return f"the service {service!r} is not a service namespace (lower-case letters, digits, dashes)"
+    if not _REGION.fullmatch(region):
+        return f"the region {region!r} is not a region code"
+    if account and account != AWS_OWNED and not is_account_id(account):
+        return f"the account {account!r} is not a 12-digit account id, 'aws' or empty"
+    if not resource:
+        return "the resource is empty"
+    return None
+
+
+@lru_cache(maxsize=16_384)
+def _read(text: str) -> Arn | str:
+    """The ARN `text` is, or why it is none (cached: the engine reads the same principals over and over)."""
+    fields = arn_fields(text)
+    if fields is None:
+        return "an ARN is arn:partition:service:region:account-id:resource (six colon-separated fields)"
+    problem = _problem(*fields)
+    return problem if problem is not None else Arn(*fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Arn:
+    """An Amazon Resource Name; `str(arn)` gives back the text it was parsed from."""
+
+    partition: str
+    service: str
+    region: str
+    account: str  # 12 digits, "" (S3 buckets, some global resources) or "aws" (AWS managed policies)
+    resource: str
+
+    def __post_init__(self) -> None:
+        problem = _problem(self.partition, self.service, self.region, self.account, self.resource)
+        if problem is not None:
+            raise ValueError(f"not an ARN: {problem}")
+
+    @staticmethod
+    def parse(text: str) -> Arn:
+        """The ARN `text` is; ValueError saying what is wrong otherwise."""
+        read = _read(text)
+        if isinstance(read, str):
+            raise ValueError(f"{text!r} is not an ARN: {read}")
+        return read
+
+    @staticmethod
+    def try_parse(value: object) -> Arn | None:
+        """The ARN `value` is, None for anything else (other text, None, a number)."""
+        if not isinstance(value, str):
+            return None
+        read = _read(value)
+        return None if isinstance(read, str) else read
+
+    def __str__(self) -> str:
+        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
+
+    @property
+    def account_id(self) -> str | None:
+        """The 12-digit account that owns the resource; None for an empty or `aws` account field."""
+        return self.account if is_account_id(self.account) else None
+
+    def _type_and_id(self) -> tuple[str, str]:
+        slash, colon = self.resource.find("/"), self.resource.find(":")
+        cut = colon if slash == -1 or (colon != -1 and colon < slash) else slash
+        return ("", self.resource) if cut == -1 else (self.resource[:cut], self.resource[cut + 1 :])
+
+    @property
+    def resource_type(self) -> str:
+        """The resource type before the first `/` or `:` (`role`, `instance`, `function`); "" for a bare id.
+
+        Generic: S3 names buckets and objects without a type (`bucket/key` reads as type `bucket`)."""
+        return self._type_and_id()[0]
+
+    @property
+    def resource_id(self) -> str:
+        """The resource after its type (`service-role/MyRole`, `i-0abc`), the whole resource for a bare id."""
+        return self._type_and_id()[1]
+
+    @property
+    def iam_path(self) -> str | None:
+        """The IAM path of a user, group, role, policy, instance profile, server certificate or MFA device
+        (`/` when it has none, `/division/team/` when nested); None for other ARNs."""
+        if self.service != "iam":
+            return None
+        kind, _, path_and_name = self.resource.partition("/")
+        if kind not in IAM_PATH_TYPES or not path_and_name:
+            return None
+        path = path_and_name.rpartition("/")[0]
+        return f"/{path}/" if path else "/"
+
+    @property
+    def name(self) -> str:
+        """The resource's name: an IAM entity's name without its path (`MyRole`), else the resource id."""
+        kind, _, path_and_name = self.resource.partition("/")
+        if self.service == "iam" and kind in IAM_PATH_TYPES:
+            return path_and_name.rpartition("/")[2]
+        return self.resource_id
+
+    @property
+    def is_account_root(self) -> bool:
+        """Whether this names an account's root user (`arn:aws:iam::123456789012:root`), hence the account."""
+        return self.service == "iam" and self.resource == "root" and self.account_id is not None
+
+    @property
+    def assumed_role(self) -> tuple[str, str] | None:
+        """(role name, session name) of an STS assumed-role session ARN, None for other ARNs."""
+        if self.service != "sts" or self.account_id is None:
+            return None
+        kind, _, rest = self.resource.partition("/")
+        role_name, _, session = rest.partition("/")
+        if kind != "assumed-role" or not role_name or not session or "/" in session:
+            return None
+        return role_name, session
+
+    def session_role(self) -> Arn | None:
+        """The IAM role of an assumed-role session, `arn:aws:iam::A:role/R` (the session does not keep the
+        role's path); None for other ARNs."""
+        session = self.assumed_role
+        if session is None:
+            return None
+        return Arn(self.partition, "iam", "", self.account, f"role/{session[0]}")
+
+
+def resource_name(text: str) -> str:
+    """The name an ARN gives its resource (`Arn.name`), or `text` itself when it is not an ARN."""
+    arn = Arn.try_parse(text)
+    return arn.name if arn is not None else text
