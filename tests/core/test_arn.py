@@ -213,3 +213,9 @@ def test_resource_name_falls_back_to_the_text() -> None:
     assert resource_name(f"arn:aws:iam::{A}:user/ops/alice") == "alice"
     assert resource_name(f"arn:aws:ec2:us-east-1:{A}:instance/i-0abc") == "i-0abc"
     assert resource_name("AKIAEXAMPLE") == "AKIAEXAMPLE"
+
+
+def test_iam_and_sts_resources_have_no_colon_type() -> None:
+    odd = Arn.parse(f"arn:aws:iam::{A}:user:alice")  # IAM writes user/alice; this is a bare id
+    assert (odd.resource_type, odd.iam_path, odd.name) == ("", None, "user:alice")
+    assert Arn.parse(f"arn:aws:sts::{A}:assumed-role:R/s").assumed_role is None

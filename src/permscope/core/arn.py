@@ -33,6 +33,8 @@ _REGION = re.compile(r"(?:[a-z0-9]+(?:-[a-z0-9]+)*)?", re.ASCII)
 IAM_PATH_TYPES = frozenset(
     {"user", "group", "role", "policy", "instance-profile", "server-certificate", "mfa"}
 )
+# Services whose resources are `type/id` or a bare id, never `type:id` (`user/a`, `assumed-role/R/s`, `root`).
+_SLASH_ONLY_SERVICES = frozenset({"iam", "sts"})
 
 
 def is_account_id(text: str) -> bool:
@@ -130,13 +132,15 @@ class Arn:
         return self.account if is_account_id(self.account) else None
 
     def _type_and_id(self) -> tuple[str, str]:
-        slash, colon = self.resource.find("/"), self.resource.find(":")
+        slash = self.resource.find("/")
+        colon = -1 if self.service in _SLASH_ONLY_SERVICES else self.resource.find(":")
         cut = colon if slash == -1 or (colon != -1 and colon < slash) else slash
         return ("", self.resource) if cut == -1 else (self.resource[:cut], self.resource[cut + 1 :])
 
     @property
     def resource_type(self) -> str:
-        """The resource type before the first `/` or `:` (`role`, `instance`, `function`); "" for a bare id.
+        """The resource type before the first `/` or `:` (`role`, `instance`, `function`; IAM and STS
+        resources only use `/`); "" for a bare id.
 
         Generic: S3 names buckets and objects without a type (`bucket/key` reads as type `bucket`)."""
         return self._type_and_id()[0]
@@ -152,7 +156,7 @@ class Arn:
         (`/` when it has none, `/division/team/` when nested); None for other ARNs."""
         if self.service != "iam":
             return None
-        kind, _, path_and_name = self.resource.partition("/")
+        kind, path_and_name = self._type_and_id()
         if kind not in IAM_PATH_TYPES or not path_and_name:
             return None
         path = path_and_name.rpartition("/")[0]
@@ -161,10 +165,10 @@ class Arn:
     @property
     def name(self) -> str:
         """The resource's name: an IAM entity's name without its path (`MyRole`), else the resource id."""
-        kind, _, path_and_name = self.resource.partition("/")
+        kind, path_and_name = self._type_and_id()
         if self.service == "iam" and kind in IAM_PATH_TYPES:
             return path_and_name.rpartition("/")[2]
-        return self.resource_id
+        return path_and_name
 
     @property
     def is_account_root(self) -> bool:
@@ -176,7 +180,7 @@ class Arn:
         """(role name, session name) of an STS assumed-role session ARN, None for other ARNs."""
         if self.service != "sts" or self.account_id is None:
             return None
-        kind, _, rest = self.resource.partition("/")
+        kind, rest = self._type_and_id()
         role_name, _, session = rest.partition("/")
         if kind != "assumed-role" or not role_name or not session or "/" in session:
             return None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from permscope.clouds.aws.engine.trust import account_of, principal_can_assume
+from permscope.clouds.aws.engine.trust import principal_can_assume
+from permscope.core.arn import account_of
 from permscope.core.errors import NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind

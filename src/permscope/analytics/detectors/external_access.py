@@ -23,7 +23,8 @@ from typing import Any
 from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.subjects import ROLE, Subject, cached, granted_bits, identity_finding
-from permscope.clouds.aws.engine.trust import WEB_IDENTITY_PROVIDERS, account_of
+from permscope.clouds.aws.engine.trust import WEB_IDENTITY_PROVIDERS
+from permscope.core.arn import account_of
 from permscope.core.findings import Finding, FindingSubject, Severity
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Identity, IdentityKind

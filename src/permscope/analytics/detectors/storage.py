@@ -17,7 +17,7 @@ from __future__ import annotations
 from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.subjects import cached, permissions
 from permscope.clouds.aws.engine.matching import globs_intersect
-from permscope.clouds.aws.engine.trust import account_of
+from permscope.core.arn import account_of
 from permscope.core.findings import Finding, FindingSubject, Severity
 from permscope.core.ids import Cloud
 from permscope.core.inventory import JsonObject, Resource

@@ -116,6 +116,9 @@ def test_trust_entity_types(document: Any, expected: list[str]) -> None:
         ),
         (doc({"Effect": "Allow", "Principal": {"AWS": USER}, "NotAction": "s3:*"}), True),
         (doc(allow({"AWS": USER}, Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}})), True),
+        (doc(allow({"AWS": f"arn:aws-cn:iam::{OWN}:root"})), True),
+        # only IAM's `root` names the account; `arn:aws:sts::A:root` is no principal
+        (doc(allow({"AWS": f"arn:aws:sts::{OWN}:root"})), False),
         (None, False),
     ],
 )

@@ -7,12 +7,13 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
+from permscope.core.arn import Arn, account_of
+
 # Flag names of the contract's awsRoleTrustEntityType, in its order.
 ENTITY_TYPES = ("service", "sso", "crossAccount", "webIdentity")
 WEB_IDENTITY_PROVIDERS = frozenset(
     {"cognito-identity.amazonaws.com", "accounts.google.com", "graph.facebook.com", "www.amazon.com"}
 )
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -39,16 +40,6 @@ def _principals(block: Any, kind: str) -> list[str]:
     if isinstance(block, Mapping):
         return [str(v) for v in _as_list(block.get(kind))]
     return []
-
-
-def account_of(principal: str) -> str | None:
-    """The account id named by an AWS principal value (`123456789012`, or an ARN), None if it names none."""
-    if _ACCOUNT_ID.match(principal):
-        return principal
-    parts = principal.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and _ACCOUNT_ID.match(parts[4]):
-        return parts[4]
-    return None
 
 
 @lru_cache(maxsize=256)
@@ -101,8 +92,8 @@ def _names(block: Any, principal_arn: str, principal_account_id: str) -> bool:
     for value in _principals(block, "AWS"):
         if value in {"*", principal_arn, principal_account_id}:
             return True
-        parts = value.split(":", 5)
-        if len(parts) == 6 and parts[0] == "arn" and parts[4] == principal_account_id and parts[5] == "root":
+        arn = Arn.try_parse(value)
+        if arn is not None and arn.is_account_root and arn.account == principal_account_id:
             return True
     return False
 
