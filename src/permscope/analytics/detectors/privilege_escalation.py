@@ -20,6 +20,7 @@ from permscope.analytics.detectors.super_identity import is_super
 from permscope.analytics.privesc.analysis import escalation_analysis
 from permscope.analytics.privesc.search import Path
 from permscope.analytics.subjects import FUNCTION, INSTANCE, ROLE, USER, identity_finding, subjects
+from permscope.core.arn import resource_name
 from permscope.core.findings import Finding, Severity
 
 TYPES = {
@@ -31,7 +32,7 @@ TYPES = {
 
 
 def _name(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    return resource_name(arn)
 
 
 def escalation_detail(path: Path) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from permscope.analytics.context import AwsAccountSnapshot
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.detectors.storage import readable_buckets
 from permscope.analytics.subjects import INSTANCE_TYPES
+from permscope.core.arn import resource_name
 from permscope.core.findings import Finding, FindingSubject, Severity
 from permscope.core.ids import Cloud
 from permscope.core.inventory import JsonObject
@@ -47,7 +48,7 @@ def inbound_ports(rules: list[Mapping[str, Any]]) -> JsonObject:
 
 def _detect(snapshot: AwsAccountSnapshot) -> Iterator[Finding]:
     instances = {
-        str(r.facts.get("instanceId") or r.external_id.rsplit("/", 1)[-1]): r
+        str(r.facts.get("instanceId") or resource_name(r.external_id)): r
         for r in snapshot.resources or ()
         if r.resource_type in INSTANCE_TYPES
     }

@@ -41,3 +41,19 @@ def test_resource_policy_required(action: str, resource: str, required: bool) ->
 def test_aws_managed_policies_are_protected(resource: str, protected: bool) -> None:
     rule = protected_resource("iam:createpolicyversion", resource, caller_is_service_linked=False)
     assert (rule is not None and not rule.allowed) is protected
+
+
+@pytest.mark.parametrize(
+    ("resource", "protected"),
+    [
+        (f"arn:aws:iam::{A}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123", True),
+        (f"arn:aws:iam::{A}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123", True),
+        ("arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*", True),
+        (f"arn:aws:iam::{A}:role/AWSReservedSSO_Admin_0123", False),
+        ("arn:aws:s3:::b/k:role/aws-reserved/sso.amazonaws.com/x", False),  # an S3 key is no role
+    ],
+)
+def test_identity_center_roles_are_protected(resource: str, protected: bool) -> None:
+    rule = protected_resource("iam:deleterole", resource, caller_is_service_linked=False)
+    assert (rule is not None and not rule.allowed) is protected
+    assert protected_resource("iam:deleterole", resource, caller_is_service_linked=True) is None

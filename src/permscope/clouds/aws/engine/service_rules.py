@@ -59,7 +59,7 @@ MANAGED_POLICY_CHANGES = frozenset(
 # protected role 'AWSReservedSSO_...' - this role is only modifiable by AWS"; the roles IAM Identity Center
 # creates live under /aws-reserved/sso.amazonaws.com/ and are changed through permission sets
 # (https://docs.aws.amazon.com/singlesignon/latest/userguide/using-service-linked-roles.html).
-RESERVED_ROLE_PATH = ":role/aws-reserved/sso.amazonaws.com/"
+RESERVED_ROLE_PATH = "role/aws-reserved/sso.amazonaws.com/"  # the start of their resource segment
 RESERVED_ROLE_CHANGES = frozenset(
     {
         "iam:attachrolepolicy",
@@ -107,7 +107,7 @@ def protected_resource(
         return ServiceRule(False, "AWS managed policies cannot be changed by an account (IAM user guide)")
     if (
         action_key in RESERVED_ROLE_CHANGES
-        and RESERVED_ROLE_PATH in resource
+        and _is_iam(resource, RESERVED_ROLE_PATH)
         and not caller_is_service_linked
     ):
         return ServiceRule(
