@@ -219,3 +219,10 @@ def test_iam_and_sts_resources_have_no_colon_type() -> None:
     odd = Arn.parse(f"arn:aws:iam::{A}:user:alice")  # IAM writes user/alice; this is a bare id
     assert (odd.resource_type, odd.iam_path, odd.name) == ("", None, "user:alice")
     assert Arn.parse(f"arn:aws:sts::{A}:assumed-role:R/s").assumed_role is None
+
+
+def test_equal_arns_are_one_key() -> None:
+    first, second = Arn.parse(f"arn:aws:iam::{A}:role/x"), Arn("aws", "iam", "", A, "role/x")
+    assert first == second and hash(first) == hash(second) and len({first, second}) == 1
+    assert first != Arn.parse(f"arn:aws:iam::{A}:role/y") and first != str(first)
+    assert repr(first) == f"Arn('arn:aws:iam::{A}:role/x')"

@@ -21,8 +21,8 @@ treat ARNs and patterns alike.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 ACCOUNT_ID_LENGTH = 12
 AWS_OWNED = "aws"  # the account field of resources AWS owns (AWS managed policies)
@@ -67,14 +67,23 @@ def account_of(principal: str) -> str | None:
     return principal if is_account_id(principal) else arn_account_id(principal)
 
 
-def _problem(partition: str, service: str, region: str, account: str, resource: str) -> str | None:
-    """What makes these fields no ARN, or None."""
+@lru_cache(maxsize=1024)
+def _head_problem(partition: str, service: str, region: str) -> str | None:
+    """What is wrong with an ARN's partition, service and region, or None (cached: they are few)."""
     if not _PARTITION.fullmatch(partition):
         return f"the partition {partition!r} is not aws or aws-<name>"
     if not _SERVICE.fullmatch(service):
         return f"the service {service!r} is not a service namespace (lower-case letters, digits, dashes)"
     if not _REGION.fullmatch(region):
         return f"the region {region!r} is not a region code"
+    return None
+
+
+def _problem(partition: str, service: str, region: str, account: str, resource: str) -> str | None:
+    """What makes these fields no ARN, or None."""
+    problem = _head_problem(partition, service, region)
+    if problem is not None:
+        return problem
     if account and account != AWS_OWNED and not is_account_id(account):
         return f"the account {account!r} is not a 12-digit account id, 'aws' or empty"
     if not resource:
@@ -92,20 +101,64 @@ def _read(text: str) -> Arn | str:
     return problem if problem is not None else Arn(*fields)
 
 
-@dataclass(frozen=True, slots=True)
 class Arn:
-    """An Amazon Resource Name; `str(arn)` gives back the text it was parsed from."""
+    """An Amazon Resource Name; `str(arn)` gives back the text it was parsed from. Immutable (its attributes are
+    Final), equal and hashed by its five fields.
 
-    partition: str
-    service: str
-    region: str
-    account: str  # 12 digits, "" (S3 buckets, some global resources) or "aws" (AWS managed policies)
-    resource: str
+    Besides the five fields, the resource's type, id and name are read once, when the ARN is made: the policy
+    engine asks for them on every principal it compares. (A plain class with slots: a frozen dataclass made
+    parsing an ARN three times slower, and CloudTrail imports parse every new session ARN.)
+    """
 
-    def __post_init__(self) -> None:
-        problem = _problem(self.partition, self.service, self.region, self.account, self.resource)
+    __slots__ = (
+        "account",
+        "name",
+        "partition",
+        "region",
+        "resource",
+        "resource_id",
+        "resource_type",
+        "service",
+    )
+
+    partition: Final[str]
+    service: Final[str]
+    region: Final[str]
+    account: Final[str]  # 12 digits, "" (S3 buckets, some global resources) or "aws" (AWS managed policies)
+    resource: Final[str]
+    # The resource type before the first `/` or `:` (`role`, `instance`, `function`; IAM and STS resources
+    # only use `/`); "" for a bare id. Generic: S3 names buckets and objects without a type (`bucket/key`
+    # reads as type `bucket`).
+    resource_type: Final[str]
+    # The resource after its type (`service-role/MyRole`, `i-0abc`), the whole resource for a bare id.
+    resource_id: Final[str]
+    # The resource's name: an IAM entity's name without its path (`MyRole`), else the resource id.
+    name: Final[str]
+
+    def __init__(self, partition: str, service: str, region: str, account: str, resource: str) -> None:
+        problem = _problem(partition, service, region, account, resource)
         if problem is not None:
             raise ValueError(f"not an ARN: {problem}")
+        self.partition, self.service, self.region, self.account = partition, service, region, account
+        self.resource = resource
+        slash = resource.find("/")
+        colon = -1 if service in _SLASH_ONLY_SERVICES else resource.find(":")
+        cut = colon if slash == -1 or (colon != -1 and colon < slash) else slash
+        kind, rest = ("", resource) if cut == -1 else (resource[:cut], resource[cut + 1 :])
+        self.resource_type, self.resource_id = kind, rest
+        self.name = rest.rpartition("/")[2] if service == "iam" and kind in IAM_PATH_TYPES else rest
+
+    def _fields(self) -> tuple[str, str, str, str, str]:
+        return self.partition, self.service, self.region, self.account, self.resource
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Arn) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"Arn({str(self)!r})"
 
     @staticmethod
     def parse(text: str) -> Arn:
@@ -131,44 +184,14 @@ class Arn:
         """The 12-digit account that owns the resource; None for an empty or `aws` account field."""
         return self.account if is_account_id(self.account) else None
 
-    def _type_and_id(self) -> tuple[str, str]:
-        slash = self.resource.find("/")
-        colon = -1 if self.service in _SLASH_ONLY_SERVICES else self.resource.find(":")
-        cut = colon if slash == -1 or (colon != -1 and colon < slash) else slash
-        return ("", self.resource) if cut == -1 else (self.resource[:cut], self.resource[cut + 1 :])
-
-    @property
-    def resource_type(self) -> str:
-        """The resource type before the first `/` or `:` (`role`, `instance`, `function`; IAM and STS
-        resources only use `/`); "" for a bare id.
-
-        Generic: S3 names buckets and objects without a type (`bucket/key` reads as type `bucket`)."""
-        return self._type_and_id()[0]
-
-    @property
-    def resource_id(self) -> str:
-        """The resource after its type (`service-role/MyRole`, `i-0abc`), the whole resource for a bare id."""
-        return self._type_and_id()[1]
-
     @property
     def iam_path(self) -> str | None:
         """The IAM path of a user, group, role, policy, instance profile, server certificate or MFA device
         (`/` when it has none, `/division/team/` when nested); None for other ARNs."""
-        if self.service != "iam":
+        if self.service != "iam" or self.resource_type not in IAM_PATH_TYPES or not self.resource_id:
             return None
-        kind, path_and_name = self._type_and_id()
-        if kind not in IAM_PATH_TYPES or not path_and_name:
-            return None
-        path = path_and_name.rpartition("/")[0]
+        path = self.resource_id.rpartition("/")[0]
         return f"/{path}/" if path else "/"
-
-    @property
-    def name(self) -> str:
-        """The resource's name: an IAM entity's name without its path (`MyRole`), else the resource id."""
-        kind, path_and_name = self._type_and_id()
-        if self.service == "iam" and kind in IAM_PATH_TYPES:
-            return path_and_name.rpartition("/")[2]
-        return path_and_name
 
     @property
     def is_account_root(self) -> bool:
@@ -180,9 +203,8 @@ class Arn:
         """(role name, session name) of an STS assumed-role session ARN, None for other ARNs."""
         if self.service != "sts" or self.account_id is None:
             return None
-        kind, rest = self._type_and_id()
-        role_name, _, session = rest.partition("/")
-        if kind != "assumed-role" or not role_name or not session or "/" in session:
+        role_name, _, session = self.resource_id.partition("/")
+        if self.resource_type != "assumed-role" or not role_name or not session or "/" in session:
             return None
         return role_name, session
 
@@ -192,7 +214,9 @@ class Arn:
         session = self.assumed_role
         if session is None:
             return None
-        return Arn(self.partition, "iam", "", self.account, f"role/{session[0]}")
+        return Arn.parse(
+            f"arn:{self.partition}:iam::{self.account}:role/{session[0]}"
+        )  # cached: roles are few
 
 
 def resource_name(text: str) -> str:
