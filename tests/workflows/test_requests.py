@@ -139,6 +139,18 @@ def test_a_submitted_request_is_stored_as_typed_data_with_its_first_change(
             "belongs to account",
         ),
         (policy_body(policies=("not-an-arn",)), "policies[0]/id", "not a managed policy ARN"),
+        # the documented format: a 12-digit (ASCII) account or aws, no region, a name after the path
+        (
+            policy_body(policies=("arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:policy/x",)),
+            "policies[0]/id",
+            "not a managed policy ARN",
+        ),
+        (
+            policy_body(policies=(f"arn:aws:iam::{ACCOUNT}:policy/team/",)),
+            "policies[0]/id",
+            "not a managed policy ARN",
+        ),
+        (policy_body(policies=("arn:aws:iam:::policy/x",)), "policies[0]/id", "not a managed policy ARN"),
         (
             statements_body(duration="PT25H"),
             "expiration",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from permscope.core.arn import is_account_id
 from permscope.estates.aws_known_policies import known_aws_managed_policies
 from permscope.estates.aws_vocabulary import (
     EPOCH,
@@ -444,7 +445,7 @@ def generate_authorization_details(
 
     Policies holds every customer managed policy and every AWS managed policy that something references.
     """
-    if not (len(account_id) == 12 and account_id.isdigit()):
+    if not is_account_id(account_id):
         raise ValueError(f"account id must be 12 digits, not {account_id!r}")
     if min(users, groups, roles, customer_policies) < 0:
         raise ValueError("counts must not be negative")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from permscope.core.arn import resource_name
 from permscope.core.findings import Finding, FindingSubject
 from permscope.core.ids import decode_id, encode_id
 from permscope.presentation.inventory import (
@@ -166,7 +167,7 @@ def _access_key(ctx: WireContext, finding: Finding) -> dict[str, Any]:
     )
     if owner_id:
         owner = ctx.identities.get(owner_id)
-        name = owner.display_name if owner is not None else owner_id.rsplit("/", 1)[-1]
+        name = owner.display_name if owner is not None else resource_name(owner_id)
         item["owner"] = _identity(ctx, owner_id, "user", name)
     return item
 
@@ -179,7 +180,7 @@ def _relationships(ctx: WireContext, finding: Finding) -> dict[str, Any]:
         }
         role = _reference(finding.properties.get("role")) or _reference(finding.evidence.get("role"))
         if role:
-            found["role"] = _identity(ctx, role, "role", role.rsplit("/", 1)[-1])
+            found["role"] = _identity(ctx, role, "role", resource_name(role))
         return found
     if subject is FindingSubject.EXTERNAL_SYSTEM:
         return {"affectedSystem": system_reference(ctx.system)}

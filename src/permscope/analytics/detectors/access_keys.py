@@ -16,6 +16,7 @@ from datetime import datetime
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.pci import pci_of
 from permscope.analytics.subjects import action_summary
+from permscope.core.arn import resource_name
 from permscope.core.findings import Finding, FindingSubject, Severity
 from permscope.core.inventory import IdentityKind, JsonObject
 from permscope.core.snapshot import SystemSnapshot
@@ -46,7 +47,7 @@ def access_keys(snapshot: SystemSnapshot) -> list[AccessKey]:
         found[key.external_id] = AccessKey(
             key_id=key.external_id,
             owner=owner,
-            owner_name=str(key.attributes.get("ownerName") or owner.rsplit("/", 1)[-1]),
+            owner_name=str(key.attributes.get("ownerName") or resource_name(owner)),
             active=str(key.attributes.get("status") or "").lower() == "active",
             created=key.created_at,
             last_used=key.last_active_at,

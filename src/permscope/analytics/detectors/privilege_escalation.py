@@ -28,6 +28,7 @@ from permscope.analytics.subjects import (
     identity_finding,
     subjects,
 )
+from permscope.core.arn import resource_name
 from permscope.core.findings import Finding, Severity
 from permscope.core.ids import Cloud
 from permscope.core.snapshot import SystemSnapshot
@@ -41,7 +42,7 @@ TYPES: TypeTable = {
 
 
 def _name(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    return resource_name(arn)
 
 
 def escalation_detail(path: Path) -> dict[str, Any]:

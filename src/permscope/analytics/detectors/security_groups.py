@@ -16,6 +16,7 @@ from typing import Any
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.detectors.storage import readable_buckets
 from permscope.analytics.subjects import INSTANCE
+from permscope.core.arn import resource_name
 from permscope.core.findings import Finding, FindingSubject, Severity
 from permscope.core.inventory import JsonObject
 from permscope.core.snapshot import SystemSnapshot
@@ -46,7 +47,7 @@ def inbound_ports(rules: list[Mapping[str, Any]]) -> JsonObject:
 
 def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     instances = {
-        str(r.facts.get("instanceId") or r.external_id.rsplit("/", 1)[-1]): r
+        str(r.facts.get("instanceId") or resource_name(r.external_id)): r
         for r in snapshot.resources or ()
         if snapshot.view.compute_kind(r) == INSTANCE
     }

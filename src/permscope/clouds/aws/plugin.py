@@ -278,7 +278,7 @@ class AwsPlugin:
 
     def system_of(self, external_id: str) -> str | None:
         """The account an ARN (or account id) names."""
-        from permscope.clouds.aws.engine.trust import account_of
+        from permscope.core.arn import account_of
 
         return account_of(external_id)
 

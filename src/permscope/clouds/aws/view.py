@@ -16,7 +16,8 @@ from permscope.clouds.aws.effective.account import (
 from permscope.clouds.aws.effective.compile import PolicyCompiler
 from permscope.clouds.aws.effective.scp_levels import parse_scp_levels
 from permscope.clouds.aws.engine.policy import PolicyType
-from permscope.clouds.aws.engine.trust import account_of, external_trust
+from permscope.clouds.aws.engine.trust import external_trust
+from permscope.core.arn import account_of
 from permscope.core.globs import globs_intersect
 from permscope.core.inventory import (
     Assignment,

@@ -17,6 +17,9 @@ def test_sessions_name_their_role() -> None:
     assert role_from_session(f"arn:aws-cn:sts::{A}:assumed-role/R/s") == f"arn:aws-cn:iam::{A}:role/R"
     assert role_from_session(f"arn:aws:sts::{A}:federated-user/bob") is None
     assert role_from_session("arn:aws:sts::123:assumed-role/R/s") is None
+    # the documented session ARN is assumed-role/<role>/<session>: without a session it is no session
+    assert role_from_session(f"arn:aws:sts::{A}:assumed-role/R") is None
+    assert role_from_session("arn:aws:sts::١٢٣٤٥٦٧٨٩٠١٢:assumed-role/R/s") is None  # no ASCII account id
 
 
 def test_root_federated_users_and_other_accounts() -> None:
@@ -39,6 +42,8 @@ def test_root_federated_users_and_other_accounts() -> None:
     assert actor_of(orphan_federated) == f"arn:aws:sts::{A}:federated-user/bob"
     assert actor_of(other_account) == f"uid:{B}:AROAOTHERROLE1234"
     assert account_of_actor(f"uid:{B}:AROAOTHERROLE1234") == B
+    assert account_of_actor(f"arn:aws-us-gov:iam::{A}:user/ops/alice") == A
+    assert account_of_actor("arn:aws:iam::aws:policy/ReadOnlyAccess") is None
     assert actor_of({"type": "AWSAccount", "accountId": B, "principalId": "ANONYMOUS_PRINCIPAL"}) is None
     assert actor_of({"type": "Root", "accountId": "redacted"}) is None
     assert actor_of({"type": "IdentityCenterUser", "accountId": A}) is None

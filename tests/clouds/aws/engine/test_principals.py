@@ -105,3 +105,27 @@ SERVICE = parse_caller("ec2.amazonaws.com")
 )  # fmt: skip
 def test_principal_grant(element: Principals, caller: Caller, grant: Grant) -> None:
     assert principal_grant(element, caller) is grant
+
+
+@pytest.mark.parametrize(
+    ("principal", "reason"),
+    [
+        # unicode digits and a trailing newline are no account id (`^\d{12}$` took both)
+        ("arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:user/alice", "12-digit"),
+        (f"arn:aws:iam::{ACCOUNT}\n:user/alice", "12-digit"),
+        (f"arn:AWS:iam::{ACCOUNT}:user/alice", "partition"),
+        # a session name has no slash; a user or role ARN has a name after its path
+        (f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/build-1/x", "not a principal that makes requests"),
+        (f"arn:aws:iam::{ACCOUNT}:user/team/", "not a principal that makes requests"),
+        (f"arn:aws:iam::{ACCOUNT}:role/app/", "not a principal that makes requests"),
+    ],
+)
+def test_parse_caller_follows_the_documented_arn_format(principal: str, reason: str) -> None:
+    with pytest.raises(CallerError) as raised:
+        parse_caller(principal)
+    assert reason in raised.value.problem
+
+
+def test_a_root_arn_of_another_service_names_no_account() -> None:
+    only_iam = Principals(wildcard=False, aws=(f"arn:aws:sts::{ACCOUNT}:root",))
+    assert principal_grant(only_iam, USER) is Grant.NONE

@@ -103,4 +103,8 @@ def test_external_trust_names_outside_accounts_own_principals_and_providers() ->
     assert trust.condition_keys == {"sts:ExternalId"}
     assert trust.kinds == ["crossAccount", "webIdentity", "sso"]
     assert external_trust(doc(allow("*")), OWN).kinds == ["anyAccount"]
+    # only IAM's `root` names a whole account (`arn:aws:sts::A:root` is one principal there); partitions count
+    assert external_trust(doc(allow({"AWS": f"arn:aws:sts::{OTHER}:root"})), OWN).whole_systems == frozenset()
+    assert external_trust(doc(allow({"AWS": f"arn:aws-cn:iam::{OTHER}:root"})), OWN).whole_systems == {OTHER}
+    assert external_trust(doc(allow({"AWS": f"arn:aws-cn:iam::{OWN}:root"})), OWN).own_system
     assert external_trust(None, OWN).kinds == []

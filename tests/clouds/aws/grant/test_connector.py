@@ -134,6 +134,19 @@ def test_sizes_and_limits() -> None:
         parse_principal("arn:aws:iam::123456789012:group/admins")
 
 
+def test_principals_follow_the_documented_arn_format() -> None:
+    assert parse_principal("arn:aws-cn:iam::123456789012:role/team/app") == ("role", "app", "123456789012")
+    assert parse_principal(" arn:aws:iam::123456789012:user/alice ") == ("user", "alice", "123456789012")
+    for wrong in (
+        "arn:aws:iam::123456789012:role/team/",  # a path and no name
+        "arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:user/alice",  # no ASCII account id
+        "arn:aws:iam::123456789012\n:user/alice",
+        "arn:aws:sts::123456789012:assumed-role/app/session",
+    ):
+        with pytest.raises(ValueError, match="not the ARN"):
+            parse_principal(wrong)
+
+
 @pytest.mark.parametrize("principal", [ROLE, USER])
 def test_add_and_remove_are_idempotent_and_remove_exactly_what_was_added(aws: Any, principal: str) -> None:
     connector = AwsGrantConnector(ACCOUNT)

@@ -255,12 +255,23 @@ def test_only_aws_policies_is_an_error() -> None:
         transform_authorization_details({"Policies": [managed(AWS_POLICY)]}, source="f")
 
 
-def test_invalid_arn_is_an_input_error() -> None:
+@pytest.mark.parametrize(
+    ("arn", "reason"),
+    [
+        ("alice", "six colon-separated fields"),
+        # the documented format: an account is 12 ASCII digits (or aws); any non-empty field was taken
+        ("arn:aws:iam::not-an-account:user/alice", "12-digit"),
+        ("arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:user/alice", "12-digit"),
+        ("arn:aws:iam:::user/alice", "names no account"),
+    ],
+)
+def test_invalid_arn_is_an_input_error(arn: str, reason: str) -> None:
     raw = export()
-    raw["UserDetailList"][0]["Arn"] = "alice"
+    raw["UserDetailList"][0]["Arn"] = arn
     with pytest.raises(InputError) as info:
         transform_authorization_details(raw, source="file:x.json")
-    assert info.value.source == "file:x.json" and "invalid ARN 'alice'" in info.value.problem
+    assert info.value.source == "file:x.json" and "a user has an invalid ARN" in info.value.problem
+    assert repr(arn) in info.value.problem and reason in info.value.problem
 
 
 @pytest.mark.parametrize(

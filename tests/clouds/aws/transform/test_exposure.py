@@ -121,6 +121,9 @@ def test_conditions_that_pin_the_caller_keep_a_wildcard_principal_private(condit
         {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::*"}},
         {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
         {"StringEquals": {"aws:PrincipalAccount": []}},
+        # an account id is 12 ASCII digits: not with a newline after them, not in another script
+        {"StringEquals": {"aws:SourceAccount": f"{OWN}\n"}},
+        {"ArnLike": {"aws:SourceArn": "arn:aws:sns:*:١٢٣٤٥٦٧٨٩٠١٢:*"}},
     ],
     ids=lambda condition: str(condition)[:60],
 )

@@ -31,7 +31,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-ACCOUNT_ID = re.compile(r"\d{12}")
+from permscope.core.arn import Arn, is_account_id
+
 UNIQUE_ID = re.compile(r"A[A-Z0-9]{3}[A-Z0-9]{4,124}")
 # actor keys that are not ARNs: `<prefix>ACCOUNT:<value>`
 UNIQUE_ID_ACTOR = "uid:"  # another account's principal, by unique id
@@ -40,59 +41,44 @@ SSO_USER_ACTOR = "sso-user:"  # an Identity Center user, by its identity-store U
 KEYED_ACTORS = (UNIQUE_ID_ACTOR, SSO_SESSION_ACTOR, SSO_USER_ACTOR)
 PERSON_ACTORS = (SSO_SESSION_ACTOR, SSO_USER_ACTOR)
 SSO_ROLE_PREFIX = "AWSReservedSSO_"
-SSO_ROLE_PATH = "role/aws-reserved/sso.amazonaws.com/"
+SSO_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/"
 ROLE_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")  # what STS accepts as a role session name
 IDENTITY_STORE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")  # UserId: a UUID, maybe behind a 10-hex prefix
 
 
-def _arn_parts(value: Any) -> list[str] | None:
-    """The six fields of an ARN, or None."""
-    if not isinstance(value, str) or not value.startswith("arn:"):
-        return None
-    parts = value.split(":", 5)
-    return parts if len(parts) == 6 else None
-
-
 def _partition(value: Any) -> str:
-    parts = _arn_parts(value)
-    return parts[1] if parts and parts[1] else "aws"
+    arn = Arn.try_parse(value)
+    return arn.partition if arn is not None else "aws"
 
 
 def account_of_actor(actor: str) -> str | None:
     """The AWS account an actor key belongs to (from its ARN, or `uid:ACCOUNT:ID` and the other keyed forms)."""
     if actor.startswith(KEYED_ACTORS):
         return actor.split(":", 2)[1]
-    parts = _arn_parts(actor)
-    if parts is None or not ACCOUNT_ID.fullmatch(parts[4]):
-        return None
-    return parts[4]
+    arn = Arn.try_parse(actor)
+    return arn.account_id if arn is not None else None
 
 
 def role_from_session(session_arn: Any) -> str | None:
     """`arn:aws:sts::A:assumed-role/R/s` -> `arn:aws:iam::A:role/R` (the role's path is not in the session)."""
-    parts = _arn_parts(session_arn)
-    if parts is None or parts[2] != "sts" or not ACCOUNT_ID.fullmatch(parts[4]):
-        return None
-    kind, _, rest = parts[5].partition("/")
-    role_name = rest.split("/", 1)[0]
-    if kind != "assumed-role" or not role_name:
-        return None
-    return f"arn:{parts[1]}:iam::{parts[4]}:role/{role_name}"
+    arn = Arn.try_parse(session_arn)
+    role = arn.session_role() if arn is not None else None
+    return str(role) if role is not None else None
 
 
 def _iam_arn(value: Any, resource_prefix: str) -> str | None:
     """The value when it is an IAM ARN of an account whose resource starts with `resource_prefix`."""
-    parts = _arn_parts(value)
-    if parts is None or parts[2] != "iam" or not ACCOUNT_ID.fullmatch(parts[4]):
+    arn = Arn.try_parse(value)
+    if arn is None or arn.service != "iam" or arn.account_id is None:
         return None
-    return str(value) if parts[5].startswith(resource_prefix) else None
+    return str(value) if arn.resource.startswith(resource_prefix) else None
 
 
 def _unique_id_actor(identity: dict[str, Any]) -> str | None:
     """`uid:ACCOUNT:AIDA...` / `uid:ACCOUNT:AROA...` from a principalId, for matching against the inventory."""
     account = identity.get("accountId")
     principal = identity.get("principalId")
-    if not isinstance(account, str) or not ACCOUNT_ID.fullmatch(account) or not isinstance(principal, str):
+    if not isinstance(account, str) or not is_account_id(account) or not isinstance(principal, str):
         return None
     unique_id = principal.split(":", 1)[0]
     if unique_id.startswith(("AIDA", "AROA")) and UNIQUE_ID.fullmatch(unique_id):
@@ -116,7 +102,7 @@ def actor_of(identity: Any) -> str | None:
         if arn is not None:
             return arn
         account, name = identity.get("accountId"), identity.get("userName")
-        if isinstance(account, str) and ACCOUNT_ID.fullmatch(account) and isinstance(name, str) and name:
+        if isinstance(account, str) and is_account_id(account) and isinstance(name, str) and name:
             return f"arn:aws:iam::{account}:user/{name}"
         return _unique_id_actor(identity)
     if kind == "AssumedRole":
@@ -125,11 +111,11 @@ def actor_of(identity: Any) -> str | None:
             return arn
         return role_from_session(identity.get("arn")) or _unique_id_actor(identity)
     if kind == "Root":
-        parts = _arn_parts(identity.get("arn"))
-        if parts is not None and parts[2] == "iam" and parts[5] == "root" and ACCOUNT_ID.fullmatch(parts[4]):
-            return str(identity["arn"])
+        root = Arn.try_parse(identity.get("arn"))
+        if root is not None and root.is_account_root:
+            return str(root)
         account = identity.get("accountId")
-        if isinstance(account, str) and ACCOUNT_ID.fullmatch(account):
+        if isinstance(account, str) and is_account_id(account):
             return f"arn:aws:iam::{account}:root"
         return None
     if kind == "FederatedUser":
@@ -137,9 +123,9 @@ def actor_of(identity: Any) -> str | None:
         arn = _iam_arn(issuer, "user/") or _iam_arn(issuer, "root")
         if arn is not None:
             return arn
-        parts = _arn_parts(identity.get("arn"))
-        if parts and parts[2] == "sts" and ACCOUNT_ID.fullmatch(parts[4]):
-            return str(identity["arn"]) if parts[5].startswith("federated-user/") else None
+        session = Arn.try_parse(identity.get("arn"))
+        if session is not None and session.service == "sts" and session.account_id is not None:
+            return str(session) if session.resource.startswith("federated-user/") else None
         return None
     if kind == "AWSAccount":
         return _unique_id_actor(identity)
@@ -167,11 +153,12 @@ def federated_provider(identity: dict[str, Any], request: Any, account: str | No
 def is_identity_center_role(role_arn: str) -> bool:
     """Whether a role ARN is an Identity Center role: `AWSReservedSSO_*` under `/aws-reserved/sso.amazonaws.com/`,
     or with no path at all (a role rebuilt from a session ARN, whose path the record did not keep)."""
-    parts = _arn_parts(role_arn)
-    if parts is None or parts[2] != "iam" or not parts[5].startswith("role/"):
+    arn = Arn.try_parse(role_arn)
+    if arn is None or arn.resource_type != "role" or arn.iam_path is None:
         return False
-    path, _, name = parts[5].rpartition("/")
-    return name.startswith(SSO_ROLE_PREFIX) and (path == "role" or parts[5].startswith(SSO_ROLE_PATH))
+    return arn.name.startswith(SSO_ROLE_PREFIX) and (
+        arn.iam_path == "/" or arn.iam_path.startswith(SSO_ROLE_PATH)
+    )
 
 
 def identity_center_person(identity: Any, account: str) -> str | None:
@@ -190,9 +177,9 @@ def identity_center_person(identity: Any, account: str) -> str | None:
     if isinstance(principal, str) and ":" in principal:
         session = principal.partition(":")[2]
     else:
-        parts = _arn_parts(identity.get("arn"))
-        if parts is not None and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
-            session = parts[5].split("/", 2)[2] if parts[5].count("/") >= 2 else None
+        arn = Arn.try_parse(identity.get("arn"))
+        assumed = arn.assumed_role if arn is not None else None
+        session = assumed[1] if assumed is not None else None
     if session is None or not ROLE_SESSION_NAME.fullmatch(session):
         return None
     return f"{SSO_SESSION_ACTOR}{account}:{session}"

@@ -18,6 +18,7 @@ from permscope.clouds.aws.activity.actors import (
 )
 from permscope.clouds.aws.transform.identity_center import user_arn
 from permscope.clouds.base import InventoryPorts
+from permscope.core.arn import Arn
 
 
 class ActorResolver:
@@ -68,10 +69,9 @@ class ActorResolver:
             return self.by_unique_id.get((account or "", actor.rsplit(":", 1)[1]))
         if actor in self.exact or account is None:
             return actor
-        resource = actor.split(":", 5)[5]
-        kind, _, rest = resource.partition("/")
-        if kind in ("role", "user") and rest:
-            return self.by_name.get((account, kind, rest.rsplit("/", 1)[1] if "/" in rest else rest), actor)
+        arn = Arn.parse(actor)  # an actor with an account and no key is an ARN
+        if arn.resource_type in ("role", "user") and arn.name:
+            return self.by_name.get((account, arn.resource_type, arn.name), actor)
         return actor
 
     def resolve_person(self, actor: str) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from permscope.clouds.aws.activity.aggregate import ActivityAggregate, canonical_time
 from permscope.clouds.aws.activity.stream import aggregate_stream, unwrap
+from permscope.core.arn import is_account_id
 from permscope.core.errors import InputError
 
 try:
@@ -160,7 +161,7 @@ def _descend(relative: str, accounts: set[str] | None, regions: set[str] | None)
         parts = parts[1:]  # organization trail: AWSLogs/<org id>/<account>/...
     if not parts or not parts[0]:
         return True
-    if not re.fullmatch(r"\d{12}", parts[0]) or (accounts and parts[0] not in accounts):
+    if not is_account_id(parts[0]) or (accounts and parts[0] not in accounts):
         return False
     if len(parts) >= 2 and parts[1] != "CloudTrail":
         return False  # CloudTrail-Digest, CloudTrail-Insight, other services' logs

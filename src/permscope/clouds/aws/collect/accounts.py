@@ -42,6 +42,7 @@ from permscope.clouds.aws.collect.resources import collect_resources
 from permscope.clouds.aws.collect.support import CollectionError, describe_error, is_skippable
 from permscope.clouds.aws.transform.bundle import empty_bundle
 from permscope.clouds.aws.transform.organization import account_name
+from permscope.core.arn import Arn
 from permscope.core.errors import ConfigurationError, PermscopeError
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,10 @@ class _Collection:
         self.caller_account = str(identity["Account"])
         self.clients.account_id = self.caller_account  # known now; later clients are reported under it
         self.clients.hook = options.client_hook
-        self.partition = str(identity["Arn"]).split(":")[1]
+        caller = Arn.try_parse(identity.get("Arn"))
+        if caller is None:
+            raise ConfigurationError(f"STS GetCallerIdentity returned no ARN: {identity.get('Arn')!r}")
+        self.partition = caller.partition
         self.shared_warnings: list[str] = []
         self.organization: dict[str, Any] | None = None
         self.identity_center: dict[str, Any] | None = None

@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from permscope.clouds.aws.collect.support import CollectionError, call, error_code, jsonable, paginate
 from permscope.clouds.aws.files.authorization_details import merge_authorization_pages
 from permscope.clouds.aws.transform.credentials import parse_credential_report
+from permscope.core.arn import resource_name
 
 Sleep = Callable[[float], None]
 ACCESS_ADVISOR_BATCH = 20  # report jobs started before their results are read
@@ -46,7 +47,7 @@ def collect_authorization_details(iam: Any) -> dict[str, list[dict[str, Any]]]:
                 and not policy.get("PolicyName")
                 and isinstance(policy.get("Arn"), str)
             ):
-                policy["PolicyName"] = policy["Arn"].rsplit("/", 1)[-1]
+                policy["PolicyName"] = resource_name(policy["Arn"])
     return merge_authorization_pages([("live: iam GetAccountAuthorizationDetails", pages)])
 
 

@@ -68,6 +68,7 @@ from permscope.clouds.aws.collect.support import (
     error_code,
     jsonable,
 )
+from permscope.core.arn import is_account_id, resource_name
 
 RESOURCE_API_CALLS: tuple[str, ...] = tuple(dict.fromkeys(call.api_call for call in all_calls()))
 RESOURCE_IAM_ACTIONS: dict[str, str] = {call.api_call: call.iam_action for call in all_calls()}
@@ -128,7 +129,7 @@ def _unprefixed_host(request: Any, **_: Any) -> None:
     which resolves on AWS but not for a local endpoint (moto, LocalStack, a proxy)."""
     parts = urlsplit(request.url)
     account, _, rest = parts.netloc.partition(".")
-    if account.isdigit() and len(account) == 12 and rest:
+    if is_account_id(account) and rest:
         request.url = urlunsplit(parts._replace(netloc=rest))
 
 
@@ -251,7 +252,7 @@ def _items(service: str, listing: Raw) -> dict[str, Any]:
     if service == "sqs":
         return {url.rstrip("/").rsplit("/", 1)[-1]: url for url in _names(listing, "QueueUrls", None)}
     if service == "sns":
-        return {arn.rsplit(":", 1)[-1]: arn for arn in _names(listing, "Topics", "TopicArn")}
+        return {resource_name(arn): arn for arn in _names(listing, "Topics", "TopicArn")}
     return {name: None for name in _names(listing, "repositories", "repositoryName")}
 
 

@@ -21,6 +21,7 @@ from permscope.clouds.aws.engine.variables import (
     glob_from_policy,
     substitute_variables,
 )
+from permscope.core.arn import arn_fields
 from permscope.core.globs import glob_regex
 
 __all__ = [
@@ -171,8 +172,10 @@ def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address |
 
 
 def _is_arn(text: str) -> bool:
-    parts = text.split(":", 5)
-    return len(parts) == 6 and parts[0] == "arn" and bool(parts[1]) and bool(parts[2])
+    """Whether a request value is ARN-shaped enough for ArnEquals / ArnLike: six segments, a partition and a
+    service (the segments are matched one by one against the policy's, so they are not checked here)."""
+    fields = arn_fields(text)
+    return fields is not None and bool(fields[0]) and bool(fields[1])
 
 
 _ORDER: dict[str, Callable[[Decimal, Decimal], bool]] = {

@@ -24,6 +24,7 @@ from permscope.clouds.aws.engine.matching import actions_match, statement_resour
 from permscope.clouds.aws.engine.policy import PolicyDocument, PolicyType, Statement
 from permscope.clouds.aws.engine.principals import Caller, CallerKind, Grant, parse_caller, principal_grant
 from permscope.clouds.aws.engine.variables import RequestContext
+from permscope.core.arn import arn_account_id
 
 # Enum members read through their class are slow on Python 3.11 (a descriptor call each); the hot paths
 # use these module constants instead.
@@ -227,13 +228,6 @@ class _Run:
         return verdict
 
 
-def _account_in_arn(resource: str) -> str | None:
-    parts = resource.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and len(parts[4]) == 12 and parts[4].isdigit():
-        return parts[4]
-    return None
-
-
 def _level_label(kind: str, index: int, count: int, names: list[str] | None) -> str:
     name = names[index] if names is not None and index < len(names) else None
     return f"{kind} level {index + 1} of {count}" + (f" ({name})" if name else "")
@@ -334,7 +328,7 @@ def evaluate(request: AuthorizationRequest, policies: PolicySet) -> EvaluationRe
     if rule is not None:
         return EvaluationResult(_ALLOWED, Explanation((SERVICE_RULE,), (), (), (), (rule.reason,)))
     run = _Run(request, caller)
-    resource_account = request.resource_account or _account_in_arn(request.resource) or caller.account
+    resource_account = request.resource_account or arn_account_id(request.resource) or caller.account
     same_account = caller.account is not None and caller.account == resource_account
     identity_ok = boundary_set = False
     limits: frozenset[str] = _NOTHING  # the boundary / session policy when it does not allow the request

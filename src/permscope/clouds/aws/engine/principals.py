@@ -8,14 +8,14 @@ from enum import IntEnum, StrEnum
 from functools import lru_cache
 
 from permscope.clouds.aws.engine.policy import Principals
+from permscope.core.arn import Arn, is_account_id
 from permscope.core.errors import InputError
 
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
 _SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$")
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html: service-linked roles
 # live under this path.
-SERVICE_LINKED_ROLE_PATH = "aws-service-role/"
+SERVICE_LINKED_ROLE_PATH = "/aws-service-role/"
 
 
 class CallerKind(StrEnum):
@@ -70,31 +70,29 @@ def parse_caller(principal: str | None, *, service_linked: bool = False) -> Call
         return ANONYMOUS
     if _SERVICE_PRINCIPAL.match(principal):
         return Caller(kind=CallerKind.SERVICE, arn=principal, is_iam_principal=False)
-    parts = principal.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or not parts[1]:
+    if not principal.startswith("arn:"):
         raise CallerError(f"{principal!r} is not an ARN, a service principal or anonymous")
-    _, partition, service, _region, account, resource = parts
-    if not _ACCOUNT_ID.match(account):
+    try:
+        arn = Arn.parse(principal)
+    except ValueError as exc:
+        raise CallerError(str(exc)) from None
+    partition, account = arn.partition, arn.account_id
+    if account is None:
         raise CallerError(f"{principal!r} has no 12-digit account id")
-    if service == "iam":
-        if resource == "root":
+    if arn.service == "iam":
+        if arn.is_account_root:
             return Caller(CallerKind.ROOT, principal, account, partition)
-        kind, _, path_and_name = resource.partition("/")
-        if kind == "user" and path_and_name:
+        kind, name = arn.resource_type, arn.name
+        if kind == "user" and name:
             return Caller(CallerKind.USER, principal, account, partition)
-        if kind == "role" and path_and_name:
-            role_name = path_and_name.rsplit("/", 1)[-1]
-            linked = service_linked or path_and_name.startswith(SERVICE_LINKED_ROLE_PATH)
-            return Caller(CallerKind.ROLE, principal, account, partition, role_name, linked)
-    elif service == "sts":
-        kind, _, rest = resource.partition("/")
-        if kind == "assumed-role":
-            role_name, _, session = rest.partition("/")
-            if role_name and session:
-                return Caller(
-                    CallerKind.ROLE_SESSION, principal, account, partition, role_name, service_linked
-                )
-        elif kind == "federated-user" and rest:
+        if kind == "role" and name:
+            linked = service_linked or (arn.iam_path or "").startswith(SERVICE_LINKED_ROLE_PATH)
+            return Caller(CallerKind.ROLE, principal, account, partition, name, linked)
+    elif arn.service == "sts":
+        session = arn.assumed_role
+        if session is not None:
+            return Caller(CallerKind.ROLE_SESSION, principal, account, partition, session[0], service_linked)
+        if arn.resource_type == "federated-user" and arn.resource_id:
             return Caller(CallerKind.FEDERATED_USER, principal, account, partition)
     raise CallerError(
         f"{principal!r} is not a principal that makes requests (an IAM user, role or root ARN,"
@@ -124,22 +122,26 @@ _KIND_SERVICE, _KIND_ROLE = CallerKind.SERVICE, CallerKind.ROLE
 
 def _arn_account(value: str) -> tuple[str, str] | None:
     """(partition, account) of an account principal: `123456789012` or `arn:<partition>:iam::<id>:root`."""
-    if _ACCOUNT_ID.match(value):
+    if is_account_id(value):
         return "", value
     if value.endswith(":root"):
-        parts = value.split(":", 5)
-        if len(parts) == 6 and parts[2] == "iam" and parts[5] == "root" and _ACCOUNT_ID.match(parts[4]):
-            return parts[1], parts[4]
+        arn = Arn.try_parse(value)
+        if arn is not None and arn.is_account_root:
+            return arn.partition, arn.account
     return None
 
 
 def _role_of_session(value: str, caller: Caller) -> bool:
     """Whether the role ARN `value` is the role of the caller (a role session, or the role itself)."""
-    parts = value.split(":", 5)
-    if len(parts) != 6 or parts[2] != "iam" or parts[1] != caller.partition or parts[4] != caller.account:
-        return False
-    kind, _, path_and_name = parts[5].partition("/")
-    return kind == "role" and path_and_name.rsplit("/", 1)[-1] == caller.role_name
+    arn = Arn.try_parse(value)
+    return (
+        arn is not None
+        and arn.service == "iam"
+        and arn.partition == caller.partition
+        and arn.account == caller.account
+        and arn.resource_type == "role"
+        and arn.name == caller.role_name
+    )
 
 
 def _aws_grant(value: str, caller: Caller) -> Grant:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from permscope.core.arn import AWS_OWNED, arn_fields
+
 # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html: "No permissions are
 # required to perform this operation. If an administrator attaches a policy to your identity that explicitly
 # denies access to the sts:GetCallerIdentity action, you can still perform this operation."
@@ -57,7 +59,7 @@ MANAGED_POLICY_CHANGES = frozenset(
 # protected role 'AWSReservedSSO_...' - this role is only modifiable by AWS"; the roles IAM Identity Center
 # creates live under /aws-reserved/sso.amazonaws.com/ and are changed through permission sets
 # (https://docs.aws.amazon.com/singlesignon/latest/userguide/using-service-linked-roles.html).
-RESERVED_ROLE_PATH = ":role/aws-reserved/sso.amazonaws.com/"
+RESERVED_ROLE_PATH = "role/aws-reserved/sso.amazonaws.com/"  # the start of their resource segment
 RESERVED_ROLE_CHANGES = frozenset(
     {
         "iam:attachrolepolicy",
@@ -101,15 +103,11 @@ def protected_resource(
     action_key: str, resource: str, *, caller_is_service_linked: bool
 ) -> ServiceRule | None:
     """The rule that refuses to change an AWS-owned resource (a managed policy, a reserved role, an alias)."""
-    if (
-        action_key in MANAGED_POLICY_CHANGES
-        and resource.startswith("arn:")
-        and ":iam::aws:policy/" in resource
-    ):
+    if action_key in MANAGED_POLICY_CHANGES and _is_iam(resource, "policy/", account=AWS_OWNED):
         return ServiceRule(False, "AWS managed policies cannot be changed by an account (IAM user guide)")
     if (
         action_key in RESERVED_ROLE_CHANGES
-        and RESERVED_ROLE_PATH in resource
+        and _is_iam(resource, RESERVED_ROLE_PATH)
         and not caller_is_service_linked
     ):
         return ServiceRule(
@@ -130,13 +128,25 @@ def resource_policy_required(action_key: str, resource: str) -> str | None:
     "IAM role trust policies and KMS key policies are exceptions to this logic, because they must explicitly
     allow access for principals."
     """
-    if action_key in TRUST_POLICY_ACTIONS and ":iam::" in resource and ":role/" in resource:
+    if action_key in TRUST_POLICY_ACTIONS and _is_iam(resource, "role/"):
         return "a role's trust policy must allow this (same-account requests included)"
-    if action_key.startswith("kms:") and ":kms:" in resource:
-        resource_part = resource.split(":", 5)[-1]
-        if resource_part.startswith("key/"):
+    if action_key.startswith("kms:"):
+        fields = arn_fields(resource)
+        if fields is not None and fields[1] == "kms" and fields[4].startswith("key/"):
             return "a KMS key policy must allow this (same-account requests included)"
     return None
+
+
+def _is_iam(resource: str, prefix: str, *, account: str | None = None) -> bool:
+    """Whether the request's resource (an ARN, or a wildcard request's ARN pattern) is an IAM resource whose
+    resource segment starts with `prefix` (and whose account is `account`, when given)."""
+    fields = arn_fields(resource)
+    return (
+        fields is not None
+        and fields[1] == "iam"
+        and fields[4].startswith(prefix)
+        and (account is None or fields[3] == account)
+    )
 
 
 def rcps_apply_to(action_key: str) -> bool:

@@ -7,11 +7,11 @@ may assume a role is decided by the evaluation engine, `evaluate`, with the trus
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from permscope.core.arn import Arn, account_of
 from permscope.core.snapshot import ExternalTrust
 
 # Flag names of the contract's awsRoleTrustEntityType, in its order.
@@ -20,23 +20,12 @@ WEB_IDENTITY_PROVIDERS = frozenset(
     {"cognito-identity.amazonaws.com", "accounts.google.com", "graph.facebook.com", "www.amazon.com"}
 )
 ANY_ACCOUNT = "*"
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
-
-
-def account_of(principal: str) -> str | None:
-    """The account id named by an AWS principal value (`123456789012`, or an ARN), None if it names none."""
-    if _ACCOUNT_ID.match(principal):
-        return principal
-    parts = principal.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and _ACCOUNT_ID.match(parts[4]):
-        return parts[4]
-    return None
 
 
 @dataclass(slots=True)
@@ -127,7 +116,8 @@ def external_trust(document: Mapping[str, Any] | None, own_account_id: str) -> E
         account = account_of(value)
         if account is None:
             continue
-        is_whole = value == account or value.endswith(":root")
+        arn = Arn.try_parse(value)
+        is_whole = value == account or (arn is not None and arn.is_account_root)  # only IAM's root names it
         if account == own_account_id:
             own_whole |= is_whole
             if not is_whole:

@@ -37,6 +37,7 @@ from permscope.clouds.aws.engine.policy import (
 )
 from permscope.clouds.aws.engine.variables import RequestContext
 from permscope.clouds.aws.view import aws_view
+from permscope.core.arn import arn_fields, resource_name
 from permscope.core.inventory import IdentityKind
 from permscope.core.snapshot import SystemSnapshot, as_document
 
@@ -276,9 +277,9 @@ class Decider:
         if statements is None:
             statements = self._naming[key] = _statements_naming(principal.strict, action)
         context = RequestContext({**principal.context, **(extra or {})})
-        parts = resource.split(":", 5)
+        fields = arn_fields(resource)
         return (
-            parts[4] if len(parts) == 6 else None,
+            fields[3] if fields is not None else None,
             *(
                 statement_resource_matches(
                     element,
@@ -507,7 +508,7 @@ def _context(
         "aws:PrincipalType": "User" if kind is IdentityKind.USER else "AssumedRole",
     }
     if kind is IdentityKind.USER:
-        context["aws:username"] = arn.rsplit("/", 1)[-1]
+        context["aws:username"] = resource_name(arn)
         if attributes.get("userId"):
             context["aws:userid"] = str(attributes["userId"])
     tags = attributes.get("tags")

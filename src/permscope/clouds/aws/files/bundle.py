@@ -30,9 +30,9 @@ from permscope.clouds.aws.files.authorization_details import (
 from permscope.clouds.aws.files.resources import read_resource_files
 from permscope.clouds.aws.transform.bundle import accounts_of_details, details_of_account, empty_bundle
 from permscope.clouds.aws.transform.credentials import parse_credential_report
+from permscope.core.arn import Arn, is_account_id
 from permscope.core.errors import InputError
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 AUTHORIZATION_DETAILS = "authorization-details"
 UNKNOWN = "unknown"
 Progress = Callable[[int, int], None]
@@ -63,7 +63,7 @@ def path_account(path: Path) -> str | None:
     """The deepest 12-digit folder (or file-name part) of the path: the account the file belongs to."""
     found = None
     for part in [*path.parent.parts, *re.split(r"[-_.]", path.name)]:
-        if ACCOUNT_ID.match(part):
+        if is_account_id(part):
             found = part
     return found
 
@@ -141,9 +141,8 @@ def _classify(paths: list[Path], progress: Progress | None, max_bytes: int) -> _
 
 
 def _report_account(text: str, source: str) -> str | None:
-    accounts = {
-        row.arn.split(":")[4] for row in parse_credential_report(text, source) if row.arn.count(":") >= 5
-    }
+    arns = (Arn.try_parse(row.arn) for row in parse_credential_report(text, source))
+    accounts = {arn.account for arn in arns if arn is not None and arn.account}
     if len(accounts) > 1:
         raise InputError(source, f"lists users of several accounts ({', '.join(sorted(accounts))})")
     return accounts.pop() if accounts else None

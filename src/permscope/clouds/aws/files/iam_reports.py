@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from permscope.clouds.aws.collect.iam import decode_report_content
+from permscope.core.arn import Arn
 from permscope.core.errors import InputError
 
 
@@ -44,8 +45,8 @@ def credential_report_text(document: Mapping[str, Any], source: str) -> str:
 
 
 def _arn_account(arn: Any) -> str | None:
-    parts = str(arn or "").split(":", 5)
-    return parts[4] if len(parts) == 6 and parts[0] == "arn" and parts[4] else None
+    parsed = Arn.try_parse(arn)
+    return (parsed.account or None) if parsed is not None else None
 
 
 def content_account(kind: str, document: Mapping[str, Any], source: str) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from permscope.core.arn import Arn
 from permscope.core.grants import GrantError, GrantItem, GrantKind, GrantRequest
 from permscope.core.requests import AwsPolicyGrant, AwsStatement, AwsStatementsGrant
 
@@ -33,19 +34,22 @@ PERMANENT_CODES = frozenset(
         "PolicyNotAttachable",
     }
 )
-_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):(?P<kind>user|role)/(?P<path>.+)$"
-)
 
 Echo = Callable[[str], None]
 
 
 def parse_principal(arn: str) -> tuple[str, str, str]:
     """(kind `user`|`role`, name, account) of an IAM user or role ARN; ValueError otherwise."""
-    match = _ARN.match(arn.strip())
-    if not match:
+    parsed = Arn.try_parse(arn.strip())
+    if (
+        parsed is None
+        or parsed.service != "iam"
+        or parsed.account_id is None
+        or parsed.resource_type not in ("user", "role")
+        or not parsed.name
+    ):
         raise ValueError(f"{arn!r} is not the ARN of an IAM user or role")
-    return match["kind"], match["path"].rsplit("/", 1)[-1], match["account"]
+    return parsed.resource_type, parsed.name, parsed.account_id
 
 
 def inline_policy_name(request_id: str) -> str:

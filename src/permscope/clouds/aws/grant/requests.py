@@ -4,7 +4,6 @@ lookups the workflow passes, and against the action catalogue)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -12,11 +11,11 @@ from typing import Any
 from permscope.clouds.aws.catalog.index import installed_action_index
 from permscope.clouds.aws.grant import connector as aws_grant
 from permscope.clouds.base import Echo, InventoryLookups
+from permscope.core.arn import Arn
 from permscope.core.errors import InputError
 from permscope.core.grants import GrantConnector
 from permscope.core.requests import AwsPolicyGrant, AwsStatementsGrant, IdentitySourceType, RequestSpec
 
-_POLICY_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<owner>\d{12}|aws):policy/.+$")
 _IDENTITY_KINDS = {"user": "user", "role": "role"}
 
 
@@ -68,10 +67,15 @@ def grantee(spec: RequestSpec, system_id: str, lookups: InventoryLookups) -> str
 def _check_policies(action: AwsPolicyGrant, system_id: str, lookups: InventoryLookups) -> None:
     for index, arn in enumerate(action.policies):
         path = f"requestedPermissions/actionInfo/policies[{index}]/id"
-        match = _POLICY_ARN.match(arn)
-        if not match:
+        policy = Arn.try_parse(arn)
+        if (
+            policy is None
+            or (policy.service, policy.region, policy.resource_type) != ("iam", "", "policy")
+            or not policy.account
+            or not policy.name
+        ):
             raise _field(path, f"{arn!r} is not a managed policy ARN")
-        owner = match["owner"]
+        owner = policy.account
         if owner not in ("aws", system_id):
             raise _field(path, f"{arn!r} belongs to account {owner}; only policies of {system_id} attach")
         if owner != "aws" and not lookups.policy_stored(arn):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from permscope.clouds.aws.engine.trust import trust_entity_types
+from permscope.core.arn import Arn
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import (
@@ -49,10 +50,14 @@ class _Transform:
         return list(self.raw.get(name) or [])
 
     def account_of(self, arn: str, what: str) -> str:
-        parts = arn.split(":", 5)
-        if len(parts) != 6 or parts[0] != "arn" or not parts[4]:
-            raise InputError(self.source, f"{what} has an invalid ARN {arn!r}")
-        return parts[4]
+        """The account field of an entity's ARN: a 12-digit id, or `aws` for an AWS managed policy."""
+        try:
+            account = Arn.parse(arn).account
+        except ValueError as exc:
+            raise InputError(self.source, f"{what} has an invalid ARN: {exc}") from None
+        if not account:
+            raise InputError(self.source, f"{what} has an invalid ARN {arn!r}: it names no account")
+        return account
 
     def date(self, value: Any, what: str, warnings: list[str]) -> datetime | None:
         """An aware UTC datetime from `2019-12-18 19:10:08+00:00`, ISO text with Z or offset, or a datetime."""

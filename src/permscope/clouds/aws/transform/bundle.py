@@ -31,6 +31,7 @@ from permscope.clouds.aws.transform.identity_center import apply_identity_center
 from permscope.clouds.aws.transform.organization import account_name as org_account_name
 from permscope.clouds.aws.transform.organization import apply_organization
 from permscope.clouds.aws.transform.resources import transform_resources
+from permscope.core.arn import Arn
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, InventoryBatch
@@ -54,9 +55,9 @@ def empty_bundle(account_id: str) -> dict[str, Any]:
 
 
 def arn_account(arn: str) -> str:
-    """The account field of an ARN ('' when it has none)."""
-    parts = arn.split(":", 5)
-    return parts[4] if len(parts) == 6 and parts[0] == "arn" else ""
+    """The account field of an ARN ('' when it has none, or is no ARN)."""
+    parsed = Arn.try_parse(arn)
+    return parsed.account if parsed is not None else ""
 
 
 def accounts_of_details(details: Mapping[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from permscope.core.arn import Arn
 from permscope.core.errors import InputError
 from permscope.core.inventory import Identity, IdentityKind, InventoryBatch
 from permscope.core.times import iso_instant, latest, parse_instant
@@ -59,7 +60,8 @@ class ReportRow:
     @property
     def is_root(self) -> bool:
         """Whether this line is the account's root user."""
-        return self.user == ROOT_USER or self.arn.endswith(":root")
+        arn = Arn.try_parse(self.arn)
+        return self.user == ROOT_USER or (arn is not None and arn.is_account_root)
 
 
 def _flag(value: str | None) -> bool | None:

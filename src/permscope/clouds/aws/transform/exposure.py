@@ -37,9 +37,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from permscope.clouds.aws.engine.trust import account_of
+from permscope.core.arn import account_of, arn_account_id, is_account_id
 
-_ACCOUNT = re.compile(r"^\d{12}$")
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _ROLE_SESSIONS = re.compile(r"^[A-Z0-9]+:\*$")
 ACCOUNT_KEYS = frozenset(
@@ -181,14 +180,13 @@ def _restricting_value(key: str, value: Any) -> bool:
     if "${" in value:
         return False
     if key in ACCOUNT_KEYS:
-        return bool(_ACCOUNT.match(value))
+        return is_account_id(value)
     if key in ORG_KEYS:
         return bool(_ORG_ID.match(value))
     if key in ORG_PATH_KEYS:
         return bool(_ORG_ID.match(value.split("/", 1)[0])) and "/" in value
     if key in ARN_KEYS:
-        parts = value.split(":", 5)
-        return _is_fixed(value) or (len(parts) == 6 and bool(_ACCOUNT.match(parts[4])))
+        return _is_fixed(value) or arn_account_id(value) is not None
     if key == "aws:userid":
         return _is_fixed(value) or bool(_ROLE_SESSIONS.match(value))
     if key in FIXED_KEYS:

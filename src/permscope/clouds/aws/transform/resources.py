@@ -47,6 +47,7 @@ from permscope.clouds.aws.transform.exposure import (
     analyse_policy,
     open_ingress,
 )
+from permscope.core.arn import resource_name
 from permscope.core.inventory import Resource
 
 PUBLIC_ACCESS_BLOCK_FLAGS = (
@@ -609,7 +610,7 @@ def _topics(run: _Run, region: str, section: Any, _roles: Any) -> None:
     if reads.listed is None:
         return
     listed = _dicts(reads.listed)
-    arns = {str(t["TopicArn"]).rsplit(":", 1)[-1]: str(t["TopicArn"]) for t in listed if t.get("TopicArn")}
+    arns = {resource_name(str(t["TopicArn"])): str(t["TopicArn"]) for t in listed if t.get("TopicArn")}
     reads.check_listed(set(arns), "sns topic")
     for name in sorted(arns):
         label = f"sns topic {name} in {region}"
