@@ -31,9 +31,9 @@ from sqlalchemy import create_engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_cloudtrail import write_logs
 from permscope.clouds.aws.activity.aggregate import ActivityAggregate
+from permscope.clouds.aws.activity.imports import read_files
 from permscope.clouds.aws.activity.sources import find_log_files
-from permscope.clouds.aws.activity.stream import paused_gc
-from permscope.workflows.activity import read_files
+from permscope.core.gc_pause import collector_paused
 
 BENCH_DIR = Path(__file__).resolve().parent
 PERMSCOPE = Path(sys.executable).with_name("permscope")
@@ -75,7 +75,7 @@ def aggregate_only(folder: str, workers: int) -> dict[str, float]:
     started = time.perf_counter()
     worker_cpu = 0.0
     worker_rss = 0
-    with paused_gc():  # as `import aws-activity` does while it receives and merges aggregates
+    with collector_paused():  # as `import aws-activity` does while it receives and merges aggregates
         for result in read_files(files, workers):
             assert result.aggregate is not None, result.error
             total.merge(result.aggregate)

@@ -75,8 +75,9 @@ def child(export: Path, database_url: str) -> int:
     """In the child: import the export (which computes effective permissions) and print the timings."""
     from sqlalchemy.orm import Session
 
-    from permscope.store.effective import last_run, system_pk
+    from permscope.store.effective import last_run
     from permscope.store.engine import open_database
+    from permscope.store.systems import system_pk
     from permscope.workflows.collection import import_aws_files
 
     engine = open_database(database_url)
@@ -86,8 +87,8 @@ def child(export: Path, database_url: str) -> int:
     compute = identities = 0.0
     with Session(engine) as session:
         for report in reports:
-            pk = system_pk(session, "aws", report.system_id)
-            run = last_run(session, pk) if pk is not None else None
+            pk = system_pk(session, report.system_id, "aws")
+            run = last_run(session, pk)
             if run is not None:
                 compute += run.seconds
                 identities += run.identities
