@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from permscope.core.errors import AccessDeniedError, InputError, NotFoundError
+from permscope.core.errors import AccessDeniedError, CloudNotBuiltError, InputError, NotFoundError
 from permscope.store.odata import ODataError
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,9 @@ def install_error_handlers(app: FastAPI, authenticate_request: Callable[[Request
     async def input_error(request: Request, exc: InputError) -> Response:
         return error_response(request, 400, "invalidRequest", str(exc))
 
+    async def not_built(request: Request, exc: CloudNotBuiltError) -> Response:
+        return error_response(request, 501, "notSupported", str(exc))
+
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code in (404, 405):
             try:
@@ -138,6 +141,7 @@ def install_error_handlers(app: FastAPI, authenticate_request: Callable[[Request
         NotFoundError: not_found_error,
         AccessDeniedError: access_denied,
         InputError: input_error,
+        CloudNotBuiltError: not_built,
         StarletteHTTPException: http_error,
         RequestValidationError: validation_error,
         Exception: server_error,

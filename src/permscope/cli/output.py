@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from permscope.core.errors import InputError, PermscopeError
+from permscope.core.errors import CloudNotBuiltError, InputError, PermscopeError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -107,6 +107,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except InputError as exc:
             fail(f"{exc.source}: {exc.problem}", EXIT_BAD_INPUT)
+        except CloudNotBuiltError as exc:
+            fail(str(exc), EXIT_BAD_INPUT)
         except PermscopeError as exc:
             fail(str(exc))
         except Exception as exc:

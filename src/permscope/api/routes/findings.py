@@ -22,7 +22,7 @@ from permscope.api.finding_models import DISTRIBUTION, DISTRIBUTION_PAGE, FINDIN
 from permscope.api.finding_schemas import KEY_SUMMARY, FindingKind, finding_kind
 from permscope.api.paging import context_url, entity_response, list_response
 from permscope.api.responses import route_model, through
-from permscope.api.schemas import ERROR_RESPONSES
+from permscope.api.schemas import ERROR_RESPONSES, GraphErrorModel
 from permscope.core.ids import Cloud
 from permscope.presentation.findings import fingerprint_of
 from permscope.presentation.stored_findings import (
@@ -39,18 +39,26 @@ from permscope.store.systems import find_system, get_system
 from permscope.store.tables import AnalysisRunRow, AuthorizationSystemRow, FindingRow
 from permscope.workflows.access import check_readable, readable_systems
 from permscope.workflows.apikeys import ApiPrincipal
+from permscope.workflows.clouds import require_built
 
 A = "/identityGovernance/permissionsAnalytics/{cloud}"
 SUMMARY = re.compile(r"^(?:(?:microsoft\.)?graph\.)?aggregatedSummary\((.*)\)$", re.DOTALL)
-router = APIRouter(tags=["permissionsAnalytics"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    tags=["permissionsAnalytics"],
+    responses={
+        **ERROR_RESPONSES,
+        501: {"model": GraphErrorModel, "description": "notSupported: a cloud permscope has not built yet"},
+    },
+)
 
 
 def analytics_cloud(cloud: str) -> Cloud:
-    """The `{cloud}` segment: aws, azure or gcp (404 otherwise)."""
+    """The `{cloud}` segment: aws, azure or gcp (404 otherwise; 501 for a cloud permscope has not built yet)."""
     try:
-        return Cloud.parse(cloud)
+        found = Cloud.parse(cloud)
     except ValueError:
         raise not_found(f"no permissions analytics for {cloud!r}") from None
+    return require_built(found, "permissions analytics")
 
 
 def _context(cloud: Cloud, tail: str) -> str:
