@@ -260,7 +260,9 @@ def test_clouds_not_built_say_so_instead_of_answering_empty(api: TestClient) -> 
         ):
             response = api.get(url)
             assert_error(response, 501, "notSupported")
-            assert f"permissions analytics for {cloud} is not built yet" in response.json()["error"]["message"]
+            assert (
+                f"permissions analytics for {cloud} is not built yet" in response.json()["error"]["message"]
+            )
     assert_error(api.get("/identityGovernance/permissionsAnalytics/oci/findings/x"), 404, "itemNotFound")
 
 

@@ -14,12 +14,8 @@ import permscope.workflows.effective as effective_workflow
 from permscope.core.errors import ConfigurationError, InputError, NotFoundError
 from permscope.store.tables import EffectivePermissionRow
 from permscope.workflows.collection import import_aws_files
-from permscope.workflows.effective import (
-    compute_effective,
-    effective_counts,
-    identity_permissions,
-    stored_permissions,
-)
+from permscope.workflows.effective import compute_effective, effective_counts, stored_permissions
+from permscope.workflows.explanation import identity_permissions
 
 ACCOUNT = "111122223333"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"

@@ -24,7 +24,8 @@ from permscope.core.inventory import (
     PolicyKind,
 )
 from permscope.store.ingest import ingest
-from permscope.workflows.effective import compute_effective, effective_counts, identity_permissions
+from permscope.workflows.effective import compute_effective, effective_counts
+from permscope.workflows.explanation import identity_permissions
 
 ACCOUNT = "444455556666"
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/admin"

@@ -13,7 +13,7 @@ from rich.table import Table
 from permscope.cli.output import OutputFormat, engine_of, print_json, render, reports_errors, stdout
 from permscope.core.inventory import IdentityKind
 from permscope.store.summaries import list_identities
-from permscope.workflows.effective import ActionPermission, IdentityPermissions, identity_permissions
+from permscope.workflows.explanation import ActionPermission, IdentityPermissions, identity_permissions
 from permscope.workflows.identities import system_of_identity
 
 STATUS_WORDS = {

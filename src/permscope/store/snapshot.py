@@ -272,36 +272,26 @@ def load_account(
     session: Session, system_pk: int, *, usage_since: datetime | None = None, inventory_only: bool = False
 ) -> StoredAccount:
     """One system's stored inventory, usage since `usage_since` (all when None), activity, organization policies
-    and stored effective permissions."""
+    and stored effective permissions (`inventory_only`: the inventory and organization policies alone)."""
     row = session.get(AuthorizationSystemRow, system_pk)
     if row is None:
         raise LookupError(f"no authorization system with primary key {system_pk}")
-    identities = _identities(session, system_pk)
     previous = last_run(session, system_pk)
-    if inventory_only:  # who may do what: no resources, usage or stored results
-        return StoredAccount(
-            system_pk=system_pk,
-            system=_system(row),
-            identities=identities,
-            memberships=_memberships(session, system_pk),
-            policies=_policies(session, system_pk),
-            assignments=_assignments(session, system_pk),
-            organization_policies=stored_organization_policies(session, system_pk),
-            previous_organization=previous.scp_levels if previous is not None else None,
-            collected_at=row.last_collection_at,
-        )
-    return StoredAccount(
+    found = StoredAccount(
         system_pk=system_pk,
         system=_system(row),
-        identities=identities,
+        identities=_identities(session, system_pk),
         memberships=_memberships(session, system_pk),
         policies=_policies(session, system_pk),
         assignments=_assignments(session, system_pk),
-        resources=_resources(session, system_pk, row.cloud, row.system_id),
-        usages=_usages(session, system_pk, usage_since),
-        has_activity=_has_activity(session, system_pk, identities),
         organization_policies=stored_organization_policies(session, system_pk),
         previous_organization=previous.scp_levels if previous is not None else None,
-        effective=stored_effective(session, system_pk),
         collected_at=row.last_collection_at,
     )
+    if inventory_only:  # who may do what: no resources, usage or stored results
+        return found
+    found.resources = _resources(session, system_pk, row.cloud, row.system_id)
+    found.usages = _usages(session, system_pk, usage_since)
+    found.has_activity = _has_activity(session, system_pk, found.identities)
+    found.effective = stored_effective(session, system_pk)
+    return found

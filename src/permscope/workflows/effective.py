@@ -34,12 +34,10 @@ from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem
 from permscope.core.permissions import (
-    ActionVerdict,
     EffectivePermissions,
     GrantStatus,
     PermissionCounts,
     PrincipalResult,
-    Reason,
     ScopedClause,
 )
 from permscope.store.effective import (
@@ -63,12 +61,12 @@ def action_index(cloud: Cloud = Cloud.AWS) -> ActionIndex:
     return plugin(cloud).action_index()
 
 
-def _system_pk(session: Session, system_id: str, cloud: Cloud) -> int:
+def system_pk_of(session: Session, system_id: str, cloud: Cloud) -> int:
     """The system's primary key (NotFoundError when unknown)."""
     return system_pk(session, system_id, cloud.value)
 
 
-def _inputs(
+def permission_inputs(
     session: Session, pk: int, cloud: Cloud, external_ids: Sequence[str] | None = None
 ) -> PermissionInputs:
     scope = plugin(cloud).permission_scope
@@ -89,7 +87,7 @@ def _inventory(inputs: PermissionInputs) -> PermissionInventory:
     )
 
 
-def _evaluator(
+def evaluator_for(
     cloud: Cloud, inputs: PermissionInputs, index: ActionIndex, levels: OrganizationLevels | None
 ) -> PermissionEvaluator:
     return plugin(cloud).evaluator(_inventory(inputs), index, levels)
@@ -203,14 +201,14 @@ def compute_effective(
     started = time.perf_counter()
     index = action_index(cloud)
     with Session(engine) as session:
-        pk = _system_pk(session, system_id, cloud)
-        inputs = _inputs(session, pk, cloud)
+        pk = system_pk_of(session, system_id, cloud)
+        inputs = permission_inputs(session, pk, cloud)
         previous = last_run(session, pk)
         levels = organization
         if levels is None:
             levels = organization_levels(session, pk, cloud, previous.scp_levels if previous else None)
     with collector_paused():
-        evaluator = _evaluator(cloud, inputs, index, levels)
+        evaluator = evaluator_for(cloud, inputs, index, levels)
         rows, problems = _evaluate_all(evaluator, inputs, index)
         statistics = evaluator.statistics()
         report = EffectiveReport(
@@ -288,206 +286,7 @@ def _evaluate_all(
 def effective_counts(engine: Engine, system_id: str, cloud: Cloud = Cloud.AWS) -> dict[str, StoredCounts]:
     """The stored counts of every identity of a system, by external id (empty before a computation)."""
     with Session(engine) as session:
-        return permission_counts(session, _system_pk(session, system_id, cloud))
-
-
-# -- one identity --------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ActionPermission:
-    """One action for one identity: how it is granted (or why not), where, under which conditions."""
-
-    action: str
-    access_level: str
-    severity: str
-    status: str  # allResources, specificResources, conditional, notGranted
-    resources: tuple[str, ...]  # where the identity policies allow it ("*" for every resource)
-    not_resources: tuple[str, ...]  # allowed everywhere except these (NotResource)
-    condition_keys: tuple[str, ...]
-    reasons: tuple[Reason, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """camelCase JSON shape."""
-        found: dict[str, Any] = {
-            "action": self.action,
-            "accessLevel": self.access_level,
-            "severity": self.severity,
-            "status": self.status,
-            "resources": list(self.resources),
-        }
-        if self.not_resources:
-            found["notResources"] = list(self.not_resources)
-        found["conditionKeys"] = list(self.condition_keys)
-        found["reasons"] = [reason.to_dict() for reason in self.reasons]
-        return found
-
-
-@dataclass(frozen=True, slots=True)
-class ServicePermissions:
-    """The actions of one service that an identity's policies allow, with its granted counts."""
-
-    service: str
-    granted: int
-    high_severity: int
-    actions: tuple[ActionPermission, ...]
-
-    def to_dict(self, *, actions: bool = True) -> dict[str, Any]:
-        """camelCase JSON shape; without `actions`, only the service's counts."""
-        found: dict[str, Any] = {
-            "service": self.service,
-            "granted": self.granted,
-            "highSeverity": self.high_severity,
-            "notGranted": len(self.actions) - self.granted,
-        }
-        if actions:
-            found["actions"] = [action.to_dict() for action in self.actions]
-        return found
-
-
-@dataclass(frozen=True, slots=True)
-class IdentityPermissions:
-    """One identity's effective permissions by service, each action with its reasons (the `show` view)."""
-
-    system_id: str
-    external_id: str
-    display_name: str
-    kind: str
-    catalog_version: str
-    organization_known: bool
-    counts: PermissionCounts
-    not_granted: int  # actions an identity policy allows that a Deny, the boundary or an SCP removed
-    services: tuple[ServicePermissions, ...]
-    unknown_actions: tuple[str, ...] = ()
-    problems: tuple[str, ...] = ()
-
-    def to_dict(self, *, actions: bool = True) -> dict[str, Any]:
-        """camelCase JSON shape; without `actions`, each service carries only its counts (an identity with
-        AdministratorAccess has some 22,000 actions, each with its reasons)."""
-        return {
-            "systemId": self.system_id,
-            "externalId": self.external_id,
-            "displayName": self.display_name,
-            "kind": self.kind,
-            "catalogVersion": self.catalog_version,
-            "organizationKnown": self.organization_known,
-            "counts": self.counts.to_dict(),
-            "notGranted": self.not_granted,
-            "services": [service.to_dict(actions=actions) for service in self.services],
-            "unknownActions": list(self.unknown_actions),
-            "problems": list(self.problems),
-        }
-
-
-def _action_permission(index: ActionIndex, verdict: ActionVerdict) -> ActionPermission:
-    action = index.action(verdict.action_index)
-    allows = [r for r in verdict.reasons if r.role == "allows"]
-    status = verdict.status
-    if status is GrantStatus.SPECIFIC_RESOURCES:
-        allows = [r for r in allows if not r.condition_keys]
-    resources: dict[str, None] = {}
-    not_resources: dict[str, None] = {}
-    if status is not GrantStatus.NOT_GRANTED:
-        for reason in allows:
-            if reason.not_resources is not None:
-                not_resources.update(dict.fromkeys(reason.not_resources))
-            else:
-                resources.update(dict.fromkeys(reason.resources or ("*",)))
-    if "*" in resources or status is GrantStatus.ALL_RESOURCES:
-        resources, not_resources = {"*": None}, {}
-    if status is GrantStatus.SPECIFIC_RESOURCES and "*" in resources:
-        # granted on `*` by the identity policies, narrowed by a boundary or SCP: show the narrowing
-        limits = [r for r in verdict.reasons if r.role == "limits" and not r.condition_keys]
-        if limits:
-            resources = {}
-            for reason in limits:
-                if reason.not_resources is not None:
-                    not_resources.update(dict.fromkeys(reason.not_resources))
-                else:
-                    resources.update(dict.fromkeys(reason.resources or ("*",)))
-    keys: dict[str, None] = {}
-    if status is not GrantStatus.ALL_RESOURCES:
-        for reason in verdict.reasons:
-            keys.update(dict.fromkeys(reason.condition_keys))
-    return ActionPermission(
-        action=action.external_id,
-        access_level=action.access_level,
-        severity=action.severity,
-        status=status.value,
-        resources=tuple(resources),
-        not_resources=tuple(not_resources),
-        condition_keys=tuple(keys),
-        reasons=verdict.reasons,
-    )
-
-
-def identity_permissions(
-    engine: Engine,
-    system_id: str,
-    external_id: str,
-    *,
-    services: Sequence[str] | None = None,
-    cloud: Cloud = Cloud.AWS,
-) -> IdentityPermissions:
-    """Explain one evaluated identity (AWS: user, group or role) from the stored inventory, action by action.
-
-    Every action an identity policy allows is listed (granted or not in the end), grouped by service, with
-    the statements that allow, limit or deny it and the layers (boundary, SCP levels) that do not allow
-    it. The organization levels are those of the system's last `compute_effective`. `services` keeps only
-    those service prefixes. Raises NotFoundError for an unknown system or identity.
-    """
-    index = action_index(cloud)
-    source = plugin(cloud)
-    with Session(engine) as session:
-        pk = _system_pk(session, system_id, cloud)
-        inputs = _inputs(session, pk, cloud, [external_id])
-        previous = last_run(session, pk)
-    if not inputs.identities:
-        kinds = ", ".join(source.permission_scope.identity_kinds)
-        raise NotFoundError(
-            f"no identity ({kinds}) {external_id!r} in {source.label} {source.system_noun} {system_id!r}"
-        )
-    identity = inputs.identities[0]
-    levels = previous.scp_levels if previous is not None else None
-    evaluator = _evaluator(cloud, inputs, index, levels)
-    result = evaluator.evaluate(external_id)
-    verdicts = evaluator.explain(external_id)
-    wanted = {service.lower() for service in services} if services is not None else None
-    by_service: dict[str, list[ActionPermission]] = {}
-    not_granted = 0
-    for verdict in verdicts:
-        if verdict.status is GrantStatus.NOT_GRANTED:
-            not_granted += 1
-        service = index.action(verdict.action_index).service
-        if wanted is None or service.lower() in wanted:
-            by_service.setdefault(service, []).append(_action_permission(index, verdict))
-    grouped = tuple(
-        ServicePermissions(
-            service=service,
-            granted=sum(1 for a in actions if a.status != GrantStatus.NOT_GRANTED.value),
-            high_severity=sum(
-                1 for a in actions if a.status != GrantStatus.NOT_GRANTED.value and a.severity == "high"
-            ),
-            actions=tuple(actions),
-        )
-        for service, actions in sorted(by_service.items())
-    )
-    unknown = dict.fromkeys(
-        pattern
-        for patterns in evaluator.statistics().get("unknownActions", {}).values()
-        for pattern in patterns
-    )
-    return IdentityPermissions(
-        system_id=system_id,
-        external_id=external_id,
-        display_name=identity.display_name,
-        kind=identity.kind,
-        catalog_version=index.version,
-        organization_known=levels is not None,
-        counts=result.permissions.counts(index),
-        not_granted=not_granted,
-        services=grouped,
-        unknown_actions=tuple(unknown),
-        problems=result.problems,
-    )
+        return permission_counts(session, system_pk_of(session, system_id, cloud))
 
 
 # -- what was stored ------------------------------------------------------------------------------------------
@@ -544,7 +343,7 @@ def stored_permissions(
     source = plugin(cloud)
     where = f"{source.label} {source.system_noun} {system_id!r}"
     with Session(engine) as session:
-        row = find_effective_permissions(session, _system_pk(session, system_id, cloud), external_id)
+        row = find_effective_permissions(session, system_pk_of(session, system_id, cloud), external_id)
         if row is None:
             raise NotFoundError(f"no effective permissions stored for {external_id!r} in {where}")
         if row.catalog_version != index.version:

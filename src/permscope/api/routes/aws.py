@@ -40,7 +40,7 @@ from permscope.store import queries
 from permscope.store.collections import AWS_ACTIONS, AWS_IDENTITIES, AWS_POLICIES, AWS_RESOURCES, SERVICES
 from permscope.store.summaries import ActionSummaries, action_summaries
 from permscope.store.tables import AuthorizationSystemRow
-from permscope.workflows import effective, identities
+from permscope.workflows import explanation, identities
 
 AWS = Cloud.AWS.value
 CAST = "microsoft.graph.awsAuthorizationSystem"
@@ -458,7 +458,7 @@ def _effective_permissions(
     if row is None:
         raise not_found(f"identity {key!r} not found in associatedIdentities/{collection}")
     prefixes = [name.strip() for name in services.split(",") if name.strip()] if services else None
-    found = effective.identity_permissions(engine, system.system_id, row.external_id, services=prefixes)
+    found = explanation.identity_permissions(engine, system.system_id, row.external_id, services=prefixes)
     body = {"@odata.context": _context(system, f"associatedIdentities/{collection}/effectivePermissions")}
     body.update(found.to_dict())
     return GraphJSONResponse(through(EffectivePermissionsModel, body))
