@@ -2,10 +2,10 @@
 
 `permscope collect aws --cloudtrail-s3 URI` reads each trail bucket per collected account (its
 `AWSLogs/[<org id>/]<account>/CloudTrail/` folders) with the credentials of the collected account that owns the
-bucket, else the caller's (see `clouds.aws.collect.activity`); `--lookup-events` reads LookupEvents per
-collected account and region through the session the collector read that account with. Everything goes through
-`workflows.activity` (and so `store.usage.merge_activity`, the one write path for activity), incrementally:
-objects, files and LookupEvents windows counted before are skipped, so collecting again counts nothing twice.
+bucket, else the caller's (see `collect.activity`); `--lookup-events` reads LookupEvents per collected account
+and region through the session the collector read that account with. Everything goes into sinks the workflow
+makes (so through `store.usage.merge_activity`, the one write path for activity), incrementally: objects, files
+and LookupEvents windows counted before are skipped, so collecting again counts nothing twice.
 A failure (a bucket or region the credentials may not read, an unreadable object) is a warning on that
 account's report and never stops the other accounts.
 """
