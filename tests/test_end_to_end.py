@@ -101,6 +101,7 @@ def test_import_serve_and_count_every_principal(shared_dir: Path, served: tuple[
         assert count == sum(1 for arn in principals if arn.split(":")[4] == account)
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL not configured: set PERMSCOPE_TEST_POSTGRES_URL")
 def test_db_upgrade_on_postgres_through_the_cli(tmp_path: Path) -> None:
     import uuid
