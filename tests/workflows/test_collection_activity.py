@@ -27,7 +27,7 @@ from clouds.aws.trail_estate import (
     put_trail_logs,
     trail_records,
 )
-from permscope.core.errors import InputError
+from permscope.core.errors import ConfigurationError, InputError
 from permscope.store.tables import IdentityRow, UsageRow
 from permscope.workflows.collection import (
     AWS_COLLECTION_PARTS,
@@ -252,6 +252,8 @@ def test_lookup_events_are_read_through_each_accounts_session(
 def test_bad_activity_options_are_refused_before_collecting() -> None:
     with pytest.raises(InputError, match="expected an S3 URI"):
         AwsActivityOptions(cloudtrail_s3=["trail-bucket/prefix"])
-    with pytest.raises(Exception, match="not before its end"):
+    with pytest.raises(ConfigurationError, match="not before its end"):
         AwsActivityOptions(lookup_events=True, start=END, end=START)
+    with pytest.raises(ConfigurationError, match="not before its end"):
+        AwsActivityOptions(lookup_events=True, start=START, end=START)  # an empty window is refused too
     assert not AwsActivityOptions().wanted
