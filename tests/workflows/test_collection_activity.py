@@ -101,6 +101,7 @@ def activity_warnings(report: ImportReport) -> list[str]:
     return [w for w in report.warnings if "activity" in w]
 
 
+@pytest.mark.slow
 def test_a_trail_bucket_fills_usage_and_last_activity_once(
     engine: Engine, estate: tuple[Estate, Trail]
 ) -> None:
@@ -176,6 +177,7 @@ def _deny_listing_of(account: str) -> Any:
     return install
 
 
+@pytest.mark.slow
 def test_activity_failures_are_warnings_on_their_own_account(
     engine: Engine, estate: tuple[Estate, Trail]
 ) -> None:
