@@ -64,6 +64,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
         server.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_import_serve_and_count_every_principal(shared_dir: Path, served: tuple[str, str]) -> None:
     database_url, base = served
     export = shared_dir / EXAMPLE
@@ -101,6 +102,8 @@ def test_import_serve_and_count_every_principal(shared_dir: Path, served: tuple[
         assert count == sum(1 for arn in principals if arn.split(":")[4] == account)
 
 
+@pytest.mark.slow
+@pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL not configured: set PERMSCOPE_TEST_POSTGRES_URL")
 def test_db_upgrade_on_postgres_through_the_cli(tmp_path: Path) -> None:
     import uuid

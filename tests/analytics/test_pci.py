@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,9 @@ def _examples() -> list[list[str]]:
 
 
 def test_doc_has_at_least_three_examples_in_every_band() -> None:
-    rows = _examples()
-    assert len(rows) >= 3
-    assert {row[-1] for row in rows} == {"low", "medium", "high"}
+    bands = Counter(row[-1] for row in _examples())
+    assert set(bands) == {"low", "medium", "high"}
+    assert min(bands.values()) >= 3, bands
 
 
 @pytest.mark.parametrize("row", _examples(), ids=lambda row: row[0])

@@ -172,6 +172,7 @@ def test_all_identities_carry_their_aws_subtype(client: TestClient, inventory: N
     }
 
 
+@pytest.mark.postgres
 def test_users_and_roles(client: TestClient, inventory: None) -> None:
     assert ids(client, f"{P}/associatedIdentities/users") == [ALICE, arn("user", "bob")]
     roles = {item["displayName"]: item for item in values(client, f"{P}/associatedIdentities/roles")}
@@ -246,6 +247,7 @@ def test_assumable_roles_lists_what_the_workflow_returns(
     assert seen == [(ACCOUNT, ALICE)]
 
 
+@pytest.mark.postgres
 def test_policies_are_the_managed_ones(client: TestClient, inventory: None) -> None:
     items = values(client, f"{P}/policies?$orderby=displayName")
     assert items == [
@@ -274,6 +276,7 @@ def test_policies_are_the_managed_ones(client: TestClient, inventory: None) -> N
     assert_error(client.get(f"{P}/policies/{encode_id(ALICE + '#inline')}"), 404, "itemNotFound")
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -322,6 +325,7 @@ def test_actions_shape_and_keys(client: TestClient, inventory: None) -> None:
     ]
 
 
+@pytest.mark.postgres
 def test_services(client: TestClient, inventory: None) -> None:
     assert values(client, f"{P}/services") == [{"id": "ec2"}, {"id": "iam"}, {"id": "s3"}]
     assert values(client, f"{P}/services?$orderby=id desc&$top=2") == [{"id": "s3"}, {"id": "iam"}]
@@ -331,6 +335,7 @@ def test_services(client: TestClient, inventory: None) -> None:
     assert_error(client.get(f"{P}/services/kms"), 404, "itemNotFound")
 
 
+@pytest.mark.postgres
 def test_resources(client: TestClient, inventory: None) -> None:
     assert ids(client, f"{P}/resources?$filter=service/id eq 's3'") == [BUCKET]
     assert ids(client, f"{P}/resources?$filter=resourceType eq 'instance'") == [
@@ -363,6 +368,7 @@ def test_unknown_properties_and_wrong_types_are_400(client: TestClient, inventor
     assert_error(client.get(f"{P}/services?$orderby=name"), 400, "invalidRequest")
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize(
     "url",
     [

@@ -155,6 +155,7 @@ def test_documented_in_openapi(client: TestClient) -> None:
         assert "services" in [parameter["name"] for parameter in paths[path]["get"]["parameters"]], path
 
 
+@pytest.mark.postgres
 def test_action_summary_counts_what_the_engine_granted(
     engine: Engine, client: TestClient, inventory: None
 ) -> None:

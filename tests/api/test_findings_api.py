@@ -152,6 +152,7 @@ def test_list_has_the_contract_shape(api: TestClient) -> None:
     assert roles[0]["identity"]["@odata.type"] == "#microsoft.graph.awsRole"
 
 
+@pytest.mark.postgres
 def test_filters(api: TestClient) -> None:
     url = f"{A}/findings/microsoft.graph.inactiveUserFinding"
     both = api.get(url, params={"$filter": f"{ID_FILTER} IN ('{OTHER}', '{ACCOUNT}')"}).json()["value"]
@@ -172,6 +173,7 @@ def test_filters(api: TestClient) -> None:
     assert api.get(tools, params={"$filter": f"securityTools has 'cloud' and {mine}"}).json()["value"] == []
 
 
+@pytest.mark.postgres
 def test_orderby_and_paging(api: TestClient) -> None:
     url = f"{A}/findings/microsoft.graph.inactiveUserFinding"
     ordered = api.get(url, params={"$orderby": "permissionsCreepIndex/score desc"}).json()["value"]
@@ -205,6 +207,7 @@ def test_one_finding(api: TestClient) -> None:
     assert misspelled.status_code == 200 and misspelled.json()["value"] == []
 
 
+@pytest.mark.postgres
 def test_aggregated_summaries(api: TestClient) -> None:
     base = f"{A}/findings/microsoft.graph.superUserFinding"
     summary = api.get(f"{base}/aggregatedSummary(authorizationSystemIds=['{ACCOUNT}'])").json()
@@ -236,6 +239,7 @@ def test_aggregated_summaries(api: TestClient) -> None:
     )
 
 
+@pytest.mark.postgres
 def test_pci_distributions(api: TestClient) -> None:
     body = api.get(f"{A}/permissionsCreepIndexDistributions").json()
     by_system = {item["authorizationSystem"]["authorizationSystemId"]: item for item in body["value"]}

@@ -42,6 +42,7 @@ def walk(client: TestClient, url: str) -> tuple[list[dict[str, Any]], list[dict[
     return items, pages
 
 
+@pytest.mark.postgres
 def test_every_item_exactly_once(client: TestClient, many: list[str]) -> None:
     items, pages = walk(client, USERS)
     assert [len(page["value"]) for page in pages] == [100, 100, 50]
@@ -49,6 +50,7 @@ def test_every_item_exactly_once(client: TestClient, many: list[str]) -> None:
     assert len({item["id"] for item in items}) == 250
 
 
+@pytest.mark.postgres
 def test_next_link_is_the_same_url_with_a_skiptoken(client: TestClient, many: list[str]) -> None:
     body = client.get(f"{USERS}?$orderby=displayName desc&$count=true&$select=displayName").json()
     link = urlsplit(body["@odata.nextLink"])
@@ -63,6 +65,7 @@ def test_next_link_is_the_same_url_with_a_skiptoken(client: TestClient, many: li
     assert set(items[0]) == {"@odata.type", "id", "displayName"}
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize(("top", "sizes"), [(150, [150, 100]), (100, [100, 100, 50]), (30, [30] * 8 + [10])])
 def test_top_is_the_page_size_and_next_links_continue(
     client: TestClient, many: list[str], top: int, sizes: list[int]
@@ -86,6 +89,7 @@ def test_top_is_capped_by_the_maximum_page_size(engine: Engine, many: list[str],
     assert len({item["id"] for item in items}) == 250
 
 
+@pytest.mark.postgres
 def test_filter_is_kept_across_pages(client: TestClient, many: list[str]) -> None:
     items, pages = walk(
         client, f"{USERS}?$filter=startswith(displayName,'u1') or startswith(displayName,'u2')"
@@ -101,6 +105,7 @@ def test_page_size_comes_from_the_settings(engine: Engine, many: list[str], toke
     assert len({item["id"] for item in items}) == 250
 
 
+@pytest.mark.postgres
 def test_a_reimport_during_a_walk_does_not_shift_pages(client: TestClient, engine: Engine) -> None:
     identities = [user(f"u{i:03d}") for i in range(250)]
     seed(engine, identities=identities)
@@ -115,6 +120,7 @@ def test_a_reimport_during_a_walk_does_not_shift_pages(client: TestClient, engin
     assert sent | set(names) == {identity.display_name for identity in identities}
 
 
+@pytest.mark.postgres
 def test_skip_applies_once_across_pages(engine: Engine, token: str) -> None:
     for number in range(7):
         seed(engine, system_id=f"{number:012d}", name=f"s{number}")
@@ -153,6 +159,7 @@ def test_forged_or_foreign_skiptokens_are_400(client: TestClient, many: list[str
         assert "$skiptoken" in error["message"]
 
 
+@pytest.mark.postgres
 def test_count_is_the_whole_collection_on_every_page(client: TestClient, many: list[str]) -> None:
     # default order continues after the last key: that position must not leak into @odata.count
     _items, pages = walk(client, f"{USERS}?$count=true&$top=40")

@@ -100,6 +100,7 @@ def _feed(client: TestClient, after: str | None = None, **params: str) -> list[d
     return items
 
 
+@pytest.mark.postgres
 def test_the_whole_lifecycle_through_the_api(api: Api, aws: Any) -> None:
     alice, bob = api.as_("alice"), api.as_("bob")
     created = alice.post(SPR, json=statements_body())
@@ -164,6 +165,7 @@ def test_the_whole_lifecycle_through_the_api(api: Api, aws: Any) -> None:
     assert aws.list_role_policies(RoleName="ops")["PolicyNames"] == []
 
 
+@pytest.mark.postgres
 def test_the_feed_pages_and_filters_by_status(api: Api) -> None:
     for _ in range(3):
         api.submit()

@@ -100,6 +100,7 @@ def _client(engine: Engine, clock: Clock, token: str) -> TestClient:
     return TestClient(app, headers={"Authorization": f"Bearer {token}"})
 
 
+@pytest.mark.postgres
 def test_done_when(engine: Engine, aws: Any) -> None:
     seed_account(engine)
     requestor = make_key(engine, "alice@example.com", "requestor:aws:123456789012")

@@ -78,6 +78,7 @@ def test_list_has_every_subtype_in_the_contract_shape(client: TestClient, system
     ] == ("notConfigured")
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("prefix", ["microsoft.graph.", "graph."])
 def test_type_cast_lists(client: TestClient, systems: None, prefix: str) -> None:
     assert sorted(names(client, f"{AS}/{prefix}awsAuthorizationSystem")) == ["alpha", "beta-prod"]
@@ -110,6 +111,7 @@ def test_unknown_system_is_404(client: TestClient, systems: None) -> None:
     assert_error(client.get(f"{AS}/{encode_id('nope')}"), 404, "itemNotFound")
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -146,6 +148,7 @@ def test_filters(client: TestClient, systems: None, query: str, expected: list[s
     assert sorted(names(client, f"{AS}?$filter={quote(query)}")) == expected
 
 
+@pytest.mark.postgres
 def test_orderby_skip_top_select_count(client: TestClient, systems: None) -> None:
     assert names(client, f"{AS}?$orderby=authorizationSystemName desc") == [
         "gamma-prod",

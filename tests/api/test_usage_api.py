@@ -85,6 +85,7 @@ def by_name(api: TestClient, url: str) -> dict[str, dict[str, object]]:
     return {str(item["displayName"]): item for item in response.json()["value"]}
 
 
+@pytest.mark.postgres
 def test_identities_carry_usage_when_selected(api: TestClient, usage: None) -> None:
     items = by_name(api, f"{P}/associatedIdentities/all?$select=displayName,identityDetails,actionSummary")
     assert items["alice"]["identityDetails"] == {
@@ -107,6 +108,7 @@ def test_the_contract_shape_is_unchanged_without_select(api: TestClient, usage: 
     assert "identityDetails" not in items["alice"] and "actionSummary" not in items["alice"]
 
 
+@pytest.mark.postgres
 def test_one_identity_and_filters(api: TestClient, usage: None) -> None:
     key = quote(f"'{ALICE}'", safe="")
     response = api.get(f"{P}/associatedIdentities/users(externalId={key})?$select=actionSummary")
@@ -124,6 +126,7 @@ def test_one_identity_and_filters(api: TestClient, usage: None) -> None:
     assert set(recent) == {"alice"}
 
 
+@pytest.mark.postgres
 def test_the_window_follows_the_settings(engine: Engine, token: str, usage: None) -> None:
     settings = Settings(database_url="sqlite://", usage_as_of=AS_OF, usage_window_days=300)
     with TestClient(create_app(engine, settings), headers={"Authorization": f"Bearer {token}"}) as wide:

@@ -60,6 +60,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Estate]]:
         server.stop()
 
 
+@pytest.mark.slow
 def test_collect_aws_against_a_moto_server_fills_the_database(
     served: tuple[str, Estate], tmp_path: Path
 ) -> None:
@@ -110,6 +111,7 @@ def test_collect_aws_against_a_moto_server_fills_the_database(
     assert listed.exit_code == 0 and {s["system_id"] for s in json.loads(listed.stdout)} == set(records)
 
 
+@pytest.mark.slow
 def test_collect_aws_with_a_trail_bucket_fills_usage_once(served: tuple[str, Estate], tmp_path: Path) -> None:
     endpoint, estate = served
     trail = put_trail_logs(boto3.Session(region_name=REGION), estate, endpoint)

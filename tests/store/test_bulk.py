@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from permscope.store.bulk import insert_rows
@@ -61,5 +61,19 @@ def test_rollback_undoes_bulk_insert(engine: Engine) -> None:
 
 
 def test_empty_is_a_no_op(engine: Engine) -> None:
+    statements: list[str] = []
+
+    def sent(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
     with Session(engine) as session, session.begin():
-        insert_rows(session, ResourceRow, [])
+        system_pk = _system(session)
+        event.listen(engine, "before_cursor_execute", sent)
+        try:
+            insert_rows(session, ResourceRow, [])
+        finally:
+            event.remove(engine, "before_cursor_execute", sent)
+    assert statements == []  # nothing is sent to the database
+    with Session(engine) as session:
+        assert session.execute(select(ResourceRow)).first() is None
+        assert session.get(AuthorizationSystemRow, system_pk) is not None  # and the transaction went on

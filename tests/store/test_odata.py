@@ -173,5 +173,18 @@ def test_hostile_filters_hit_limits_not_the_stack(text: str, message: str) -> No
 
 
 def test_limits_leave_room_for_real_filters() -> None:
-    parse_filter("(" * 32 + "displayName eq 'x'" + ")" * 32)
-    parse_filter(" or ".join(["a eq 1"] * 100))
+    # at the limits the filter parses whole, to the tree it says
+    assert shape(parse_filter("(" * 32 + "displayName eq 'x'" + ")" * 32)) == cmp("displayName", "eq", "x")
+    nested: object = cmp("displayName", "eq", "x")
+    for _ in range(32):
+        nested = ("not", nested)
+    assert shape(parse_filter("not " * 32 + "displayName eq 'x'")) == nested
+    tree = parse_filter(" or ".join(f"a eq {n}" for n in range(100)))
+
+    def leaves(node: object) -> list[object]:
+        if isinstance(node, BoolOp):
+            assert node.op == "or"
+            return leaves(node.left) + leaves(node.right)
+        return [shape(node)]
+
+    assert leaves(tree) == [cmp("a", "eq", n) for n in range(100)]

@@ -75,6 +75,7 @@ def systems(engine: Engine) -> dict[str, AuthorizationSystemRow]:
         return {row.system_id: row for row in session.scalars(select(AuthorizationSystemRow))}
 
 
+@pytest.mark.slow
 def test_collection_fills_every_authorization_system(engine: Engine, estate: Estate) -> None:
     reports = collect_aws(engine, options())
     assert [r.system_id for r in reports] == sorted([estate.management, *estate.members])
@@ -247,6 +248,7 @@ def inventory(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     return result
 
 
+@pytest.mark.slow
 def test_files_written_by_the_aws_cli_give_the_same_database_as_live_collection(
     engine: Engine, estate: Estate, tmp_path: Path
 ) -> None:

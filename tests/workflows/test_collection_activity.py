@@ -30,7 +30,7 @@ from clouds.aws.trail_estate import (
 from permscope.clouds.aws.activity.collected import AwsActivityOptions
 from permscope.clouds.aws.collect.accounts import PARTS as AWS_COLLECTION_PARTS
 from permscope.clouds.aws.collect.accounts import CollectOptions as AwsCollectOptions
-from permscope.core.errors import InputError
+from permscope.core.errors import ConfigurationError, InputError
 from permscope.store.tables import IdentityRow, UsageRow
 from permscope.workflows.collection import ImportReport, collect_aws
 
@@ -98,6 +98,7 @@ def activity_warnings(report: ImportReport) -> list[str]:
     return [w for w in report.warnings if "activity" in w]
 
 
+@pytest.mark.slow
 def test_a_trail_bucket_fills_usage_and_last_activity_once(
     engine: Engine, estate: tuple[Estate, Trail]
 ) -> None:
@@ -173,6 +174,7 @@ def _deny_listing_of(account: str) -> Any:
     return install
 
 
+@pytest.mark.slow
 def test_activity_failures_are_warnings_on_their_own_account(
     engine: Engine, estate: tuple[Estate, Trail]
 ) -> None:
@@ -249,6 +251,8 @@ def test_lookup_events_are_read_through_each_accounts_session(
 def test_bad_activity_options_are_refused_before_collecting() -> None:
     with pytest.raises(InputError, match="expected an S3 URI"):
         AwsActivityOptions(cloudtrail_s3=["trail-bucket/prefix"])
-    with pytest.raises(Exception, match="not before its end"):
+    with pytest.raises(ConfigurationError, match="not before its end"):
         AwsActivityOptions(lookup_events=True, start=END, end=START)
+    with pytest.raises(ConfigurationError, match="not before its end"):
+        AwsActivityOptions(lookup_events=True, start=START, end=START)  # an empty window is refused too
     assert not AwsActivityOptions().wanted

@@ -150,6 +150,7 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("quick_backoff")
 def test_throttling_is_retried_and_loses_nothing(estate: Estate) -> None:
     # adaptive mode also slows a throttled client down (token bucket): fewer parts keep the test short
@@ -171,6 +172,7 @@ def test_throttling_is_retried_and_loses_nothing(estate: Estate) -> None:
         assert throttled[account_id].bundle == outcome.bundle
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("quick_backoff")
 def test_throttling_beyond_the_retries_fails_the_account_not_silently(estate: Estate) -> None:
     member = sorted(estate.members)[0]

@@ -78,6 +78,7 @@ def test_the_documented_policy_is_the_generated_one() -> None:
     assert json.loads(POLICY_FILE.read_text()) == collector_policy()
 
 
+@pytest.mark.slow
 def test_every_call_of_a_collection_is_allowed_by_the_documented_policy(recorded: CallRecorder) -> None:
     allowed = policy_actions(json.loads(POLICY_FILE.read_text()))
     assert len(recorded.names) > 40
@@ -98,6 +99,7 @@ def test_every_call_of_a_collection_is_allowed_by_the_documented_policy(recorded
     } <= recorded.names
 
 
+@pytest.mark.slow
 def test_the_policy_asks_for_nothing_the_collector_does_not_call(recorded: CallRecorder) -> None:
     needed = {action for action in api_actions().values() if action}
     assert policy_actions(collector_policy()) == needed

@@ -27,7 +27,9 @@ from permscope.clouds.aws.effective.account import (
     ScpLevel,
 )
 from permscope.clouds.aws.effective.compile import PolicyCompiler
+from permscope.clouds.aws.engine.evaluate import AuthorizationRequest, PolicySet, evaluate
 from permscope.clouds.aws.engine.policy import PolicyType
+from permscope.clouds.aws.engine.variables import RequestContext
 from permscope.clouds.aws.transform.authorization_details import transform_authorization_details
 from permscope.core.catalog import ActionIndex
 from permscope.core.permissions import GrantStatus, PrincipalResult
@@ -431,8 +433,6 @@ def test_scp_levels_round_trip_their_json_shape() -> None:
 
 
 # -- consistency with the request evaluator (helper B's evaluate.py) -------------------------------------------
-evaluate_module = pytest.importorskip("permscope.clouds.aws.engine.evaluate")
-conditions_module = pytest.importorskip("permscope.clouds.aws.engine.variables")
 
 CONTEXTS: list[dict[str, Any]] = [
     {},
@@ -477,15 +477,15 @@ def _decide(principal: Principal, action: str, resource: str, context: dict[str,
     arn = {"user": USER, "group": USER, "role": ROLE}[principal.kind]
     if principal.service_linked:
         arn = "arn:aws:iam::111122223333:role/aws-service-role/example.amazonaws.com/AWSServiceRoleForExample"
-    request = evaluate_module.AuthorizationRequest(
+    request = AuthorizationRequest(
         principal=arn,
         action=action,
         resource=resource,
         resource_account="111122223333",
-        context=conditions_module.RequestContext(context),
+        context=RequestContext(context),
     )
-    policies = evaluate_module.PolicySet(identity=identity, boundaries=boundaries, scp_levels=scps)
-    return str(evaluate_module.evaluate(request, policies).decision)
+    policies = PolicySet(identity=identity, boundaries=boundaries, scp_levels=scps)
+    return str(evaluate(request, policies).decision)
 
 
 @pytest.mark.parametrize(("title", "principal", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -554,16 +554,12 @@ def test_consistent_with_the_request_evaluator_on_a_generated_estate(index: Acti
             if action.lower() == "sts:getcalleridentity":
                 continue  # always allowed by AWS whatever the policies say; not counted here
             status = permissions.status(position)
-            request = evaluate_module.AuthorizationRequest(
+            request = AuthorizationRequest(
                 principal=record.external_id, action=action, resource="arn:aws:s3:::x-unrelated/key",
-                resource_account="111122223333", context=conditions_module.RequestContext({}),
+                resource_account="111122223333", context=RequestContext({}),
                 principal_is_service_linked_role=record.service_linked,
             )  # fmt: skip
-            decision = str(
-                evaluate_module.evaluate(
-                    request, evaluate_module.PolicySet(identity, boundaries=boundaries)
-                ).decision
-            )
+            decision = str(evaluate(request, PolicySet(identity, boundaries=boundaries)).decision)
             if status is ALL:
                 assert decision == "Allowed", (record.external_id, action)
             if decision == "Allowed":
