@@ -57,3 +57,32 @@ def test_other_commands_get_the_full_app() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "import" in done.stdout and "identities" in done.stdout and "simulate" in done.stdout
+
+
+SCAN_PROBE = """
+import os, sys
+os._exit = lambda code: sys.exit(code)  # the scan command ends the process without a teardown; keep ours
+sys.argv = ["permscope", "scan", sys.argv[1], "--output", sys.argv[2]]
+from permscope.cli.entry import run
+try:
+    run()
+except SystemExit as exit:
+    assert exit.code in (0, 1, None), exit.code
+heavy = sorted(name for name in ("sqlalchemy", "alembic", "fastapi", "psycopg") if name in sys.modules)
+print("loaded:" + ",".join(heavy), file=sys.stderr)
+"""
+
+
+def test_scan_runs_without_loading_the_database_or_the_api(tmp_path: Path) -> None:
+    from scan_support import write_export
+
+    done = subprocess.run(
+        [sys.executable, "-c", SCAN_PROBE, str(write_export(tmp_path)), str(tmp_path / "report.html")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "report.html").is_file()
+    assert done.stderr.rstrip().endswith("loaded:"), done.stderr[-2000:]

@@ -9,12 +9,17 @@ installed one; else the cloud recomputes them).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from permscope.clouds.base import plugin
 from permscope.core.activity import activity_known
 from permscope.core.inventory import InventoryBatch, PolicyKind
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
-from permscope.store.snapshot import StoredAccount
-from permscope.workflows.effective import stored_results
+
+if (
+    TYPE_CHECKING
+):  # the store (and SQLAlchemy) only where a snapshot is read from it: `scan` starts without them
+    from permscope.store.snapshot import StoredAccount
 
 
 def batch_snapshot(batch: InventoryBatch, settings: AnalysisSettings) -> SystemSnapshot:
@@ -47,6 +52,8 @@ def batch_snapshot(batch: InventoryBatch, settings: AnalysisSettings) -> SystemS
 
 def stored_snapshot(stored: StoredAccount, settings: AnalysisSettings) -> SystemSnapshot:
     """The snapshot of one stored system, reading its stored effective permissions."""
+    from permscope.workflows.effective import stored_results
+
     cloud = plugin(stored.system.cloud)
     index = cloud.action_index()
     organization = cloud.organization_levels(stored.system, stored.organization_policies)
