@@ -98,7 +98,7 @@ def _read(text: str) -> Arn | str:
     if fields is None:
         return "an ARN is arn:partition:service:region:account-id:resource (six colon-separated fields)"
     problem = _problem(*fields)
-    return problem if problem is not None else Arn(*fields)
+    return problem if problem is not None else Arn(*fields, checked=True)
 
 
 class Arn:
@@ -135,10 +135,14 @@ class Arn:
     # The resource's name: an IAM entity's name without its path (`MyRole`), else the resource id.
     name: Final[str]
 
-    def __init__(self, partition: str, service: str, region: str, account: str, resource: str) -> None:
-        problem = _problem(partition, service, region, account, resource)
-        if problem is not None:
-            raise ValueError(f"not an ARN: {problem}")
+    def __init__(
+        self, partition: str, service: str, region: str, account: str, resource: str, *, checked: bool = False
+    ) -> None:
+        """The ARN of these fields (ValueError naming what is wrong; `checked`: `_read` checked them already)."""
+        if not checked:
+            problem = _problem(partition, service, region, account, resource)
+            if problem is not None:
+                raise ValueError(f"not an ARN: {problem}")
         self.partition, self.service, self.region, self.account = partition, service, region, account
         self.resource = resource
         slash = resource.find("/")

@@ -40,34 +40,43 @@ class _Named:
     condition_keys: set[str] = field(default_factory=set)  # of statements naming AWS or federated principals
 
 
-def _allow_statements(document: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
-    if not isinstance(document, Mapping):
+def _allow_statements(document: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
+    if not isinstance(document, dict):
         return
     for statement in _as_list(document.get("Statement")):
-        if isinstance(statement, Mapping) and statement.get("Effect") == "Allow":
+        if isinstance(statement, dict) and statement.get("Effect") == "Allow":
             yield statement
 
 
 def _named(document: Mapping[str, Any] | None) -> _Named:
-    """Read the Allow statements once: `"Principal": "*"` is read as `{"AWS": "*"}`, as IAM does in a trust."""
+    """Read the Allow statements once: `"Principal": "*"` is read as `{"AWS": "*"}`, as IAM does in a trust.
+
+    (Trust documents are parsed JSON: plain dicts and lists, checked as such, which is much cheaper than the
+    abstract Mapping check on an export's tens of thousands of roles.)"""
     found = _Named()
     for statement in _allow_statements(document):
         block = statement.get("Principal")
-        mapping = block if isinstance(block, Mapping) else {}
+        mapping: dict[str, Any] = block if isinstance(block, dict) else {}
         aws = ["*"] if block == "*" else [str(v) for v in _as_list(mapping.get("AWS"))]
         federated = [str(v) for v in _as_list(mapping.get("Federated"))]
         found.aws.extend(aws)
-        found.services.extend(str(v) for v in _as_list(mapping.get("Service")))
+        services = mapping.get("Service")
+        if services:
+            found.services.extend(str(v) for v in _as_list(services))
         for value in federated:
             if ":saml-provider/" in value:
                 found.saml.append(value)
             elif ":oidc-provider/" in value or value.lower() in WEB_IDENTITY_PROVIDERS:
                 found.web_identity.append(value)
-        found.actions.update(str(a).lower() for a in _as_list(statement.get("Action")))
+        actions = statement.get("Action")
+        if isinstance(actions, str):
+            found.actions.add(actions.lower())
+        elif actions:
+            found.actions.update(str(a).lower() for a in _as_list(actions))
         condition = statement.get("Condition")
-        if (aws or federated) and isinstance(condition, Mapping):
+        if (aws or federated) and isinstance(condition, dict):
             for keys in condition.values():
-                if isinstance(keys, Mapping):
+                if isinstance(keys, dict):
                     found.condition_keys.update(str(k) for k in keys)
     return found
 
