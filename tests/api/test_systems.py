@@ -216,6 +216,7 @@ def test_an_id_in_two_clouds_is_a_400_naming_them_unless_cast(engine: Engine, cl
     for given in ("shared", encode_id("shared")):
         error = assert_error(client.get(f"{AS}/{given}"), 400, "invalidRequest")
         assert "several clouds (aws, gcp)" in error["message"]
+        assert "microsoft.graph.awsAuthorizationSystem" in error["message"]  # says how to name the cloud
         cast = client.get(f"{AS}/{given}/microsoft.graph.gcpAuthorizationSystem")
         assert cast.status_code == 200 and cast.json()["authorizationSystemName"] == "on-gcp"
     identities = client.get(f"{AS}/shared/microsoft.graph.awsAuthorizationSystem/associatedIdentities/all")

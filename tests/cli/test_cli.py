@@ -142,5 +142,6 @@ def test_an_id_in_two_clouds_without_a_cloud_exits_2_naming_the_clouds(db_url: s
     code, _out, err = run(db_url, "identities", "list", "--system", "shared")
     assert code == 2
     assert "error: authorization system 'shared': exists in several clouds (aws, gcp)" in err
+    assert "--cloud aws in the CLI" in err  # says how to name the cloud
     code, _out, _err = run(db_url, "identities", "list", "--system", "shared", "--cloud", "gcp")
     assert code == 0

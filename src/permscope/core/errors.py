@@ -39,7 +39,8 @@ class AmbiguousSystemError(InputError):
     def __init__(self, system_id: str, clouds: list[str]) -> None:
         super().__init__(
             f"authorization system {system_id!r}",
-            f"exists in several clouds ({', '.join(clouds)}); name the cloud",
+            f"exists in several clouds ({', '.join(clouds)}); name the cloud: --cloud {clouds[0]} in the CLI,"
+            f" a type cast in the API (.../{system_id}/microsoft.graph.{clouds[0]}AuthorizationSystem)",
         )
         self.system_id = system_id
         self.clouds = clouds
