@@ -18,6 +18,7 @@ from permscope.api.deps import (
     reject_nul_characters,
 )
 from permscope.api.errors import GraphJSONResponse, install_error_handlers
+from permscope.api.guard import AuthenticateFirst
 from permscope.api.routes import aws, systems
 from permscope.api.routes import findings as findings_routes
 from permscope.api.routes import requests as requests_routes
@@ -49,6 +50,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.settings = settings
     app.state.engine_provider = EngineProvider(engine, settings)
     app.state.token_cache = TokenCache()
+    # inside the request-id middleware (added next, so it runs first): a 401 carries the request id too
+    app.add_middleware(AuthenticateFirst, authenticate=authenticate_request, settings=settings)
 
     @app.middleware("http")
     async def request_ids(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

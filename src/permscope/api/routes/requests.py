@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from permscope.api.deps import authenticate, get_engine, get_session, get_settings
 from permscope.api.errors import GraphError, GraphJSONResponse, invalid_request, not_found
+from permscope.api.guard import body_cap
 from permscope.api.paging import Collection, context_url, entity_response, list_response
 from permscope.api.request_schemas import (
     CHANGES,
@@ -98,6 +99,7 @@ def _request_response(
     response_model=ScheduledPermissionsRequest,
     summary="Create a scheduledPermissionsRequest",
 )
+@body_cap(lambda settings: settings.requests_max_body_bytes)
 def create_request(
     body: ScheduledPermissionsRequestCreate,
     request: Request,
@@ -362,6 +364,7 @@ APPROVE_WORDS = {"approve": True, "approved": True, "deny": False, "denied": Fal
 @routes.patch(
     APPROVALS + "/{approval_id}/steps/{step_id}", status_code=204, summary="Approve or deny a request"
 )
+@body_cap(lambda settings: settings.reviews_max_body_bytes)
 def review_step(
     approval_id: str,
     step_id: str,
