@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # the proxies whose X-Forwarded-For/-Proto `permscope serve` trusts (comma-separated addresses or networks,
     # `*` for any); none by default, so no caller can claim another address or scheme
     forwarded_allow_ips: str | None = None
+    # every key reads every system's inventory (identities, policies, effective permissions), as before issue
+    # 13; by default a key reads the inventory of the systems where it is viewer, approver or administrator
+    inventory_open_to_all_keys: bool = False
     page_size: int = 100  # server-side page size of collections, as the contract's draft notes say
     max_page_size: int = 1000
     # usage figures (actionSummary.exercised, `usage list`) count the actions used in this many days before

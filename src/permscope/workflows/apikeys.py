@@ -26,7 +26,7 @@ TOKEN_PREFIX = "psk"  # noqa: S105 - a public prefix of every token, not a secre
 
 class ApiRole(StrEnum):
     """What a key may do everywhere. Admin: everything (administrator of every system); viewer: read;
-    scoped: only what its per-system roles allow (plus reading the inventory, as every key may)."""
+    scoped: only what its per-system roles allow (`workflows.access` says which systems it reads)."""
 
     ADMIN = "admin"
     VIEWER = "viewer"
