@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # every key reads every system's inventory (identities, policies, effective permissions), as before issue
     # 13; by default a key reads the inventory of the systems where it is viewer, approver or administrator
     inventory_open_to_all_keys: bool = False
+    # an API key's last_used_at (`apikey list`, "Last used") is written when it authenticates, at most once per
+    # this many seconds per key, so it is exact to this interval and a busy key does not make every GET a write
+    api_key_last_used_interval_seconds: float = 60.0
     page_size: int = 100  # server-side page size of collections, as the contract's draft notes say
     max_page_size: int = 1000
     # usage figures (actionSummary.exercised, `usage list`) count the actions used in this many days before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from permscope import __version__
 from permscope.api.deps import (
     EngineProvider,
+    KeyUses,
     TokenCache,
     authenticate,
     authenticate_request,
@@ -50,6 +52,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.settings = settings
     app.state.engine_provider = EngineProvider(engine, settings)
     app.state.token_cache = TokenCache()
+    app.state.key_uses = KeyUses(timedelta(seconds=settings.api_key_last_used_interval_seconds))
     # inside the request-id middleware (added next, so it runs first): a 401 carries the request id too
     app.add_middleware(AuthenticateFirst, authenticate=authenticate_request, settings=settings)
 

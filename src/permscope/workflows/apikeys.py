@@ -8,10 +8,10 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from permscope.core.access import ANY, Systems
@@ -243,3 +243,19 @@ def disable_api_keys_named(engine: Engine, name: str) -> int:
             .values(disabled=True)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_key_use(engine: Engine, key_id: str, now: datetime, resolution: timedelta) -> bool:
+    """Set a key's `last_used_at` to `now` unless it was set less than `resolution` before (one UPDATE whose
+    condition keeps processes sharing the database from rewriting it); True when it was written."""
+    recent = now - resolution
+    with Session(engine) as session, session.begin():
+        result = session.execute(
+            update(ApiKeyRow)
+            .where(
+                ApiKeyRow.key_id == key_id,
+                or_(ApiKeyRow.last_used_at.is_(None), ApiKeyRow.last_used_at <= recent),
+            )
+            .values(last_used_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
