@@ -178,3 +178,16 @@ def test_a_route_that_reads_no_body_ignores_one(engine: Engine, app: Any) -> Non
     headers = {"authorization": f"Bearer {token}", "content-length": str(10 * 1024 * 1024 + 3)}
     sent = call(app, "GET", "/external/authorizationSystems", headers, json_array(10))
     assert (sent.status, sent.pulled) == (200, 0)
+
+
+def test_the_openapi_document_names_the_413(engine: Engine, app: Any) -> None:
+    token = create_api_key(engine, ApiRole.VIEWER).token
+    paths = TestClient(app).get("/openapi.json", headers={"Authorization": f"Bearer {token}"}).json()["paths"]
+    assert "413" in paths[SPR]["post"]["responses"]
+    assert (
+        "413"
+        in paths[f"{PM}/scheduledPermissionsApprovals/{{approval_id}}/steps/{{step_id}}"]["patch"][
+            "responses"
+        ]
+    )
+    assert "413" not in paths[SPR]["get"]["responses"]
