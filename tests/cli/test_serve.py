@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 import pytest
+from typer.testing import CliRunner
 
+from permscope.cli import serve as serve_module
+from permscope.cli.main import app as cli
 from serve_support import new_key, permscope, serving
 
 SPR = "/identityGovernance/permissionsManagement/scheduledPermissionsRequests"
@@ -126,3 +130,26 @@ def test_a_bad_public_url_is_refused_before_serving(db_url: str) -> None:
     result = permscope(db_url, "serve", "--public-url", "permscope.example.com")
     assert result.returncode == 2
     assert "public_url must be an absolute http(s) URL" in result.stderr
+
+
+def test_serve_hands_uvicorn_the_proxy_trust_and_the_app_its_public_url(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def fake_uvicorn(api: Any, **options: Any) -> None:
+        seen.append({**options, "base": api.state.settings.api_base_url()})
+
+    monkeypatch.setattr(serve_module.uvicorn, "run", fake_uvicorn)
+
+    def serve(*args: str) -> str:
+        result = CliRunner().invoke(cli, ["--database-url", db_url, "serve", "--no-scheduler", *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    serve("--port", "8123")
+    assert seen[-1]["proxy_headers"] is False and seen[-1]["base"] == "http://127.0.0.1:8123"
+    serve("--forwarded-allow-ips", "10.0.0.0/8", "--public-url", "https://p.example.com/x/")
+    assert seen[-1]["proxy_headers"] is True and seen[-1]["forwarded_allow_ips"] == "10.0.0.0/8"
+    assert seen[-1]["base"] == "https://p.example.com/x"
+    assert "give --public-url" in serve("--host", "0.0.0.0")

@@ -34,6 +34,10 @@ def run_server(engine: Engine, settings: Settings, host: str, port: int, *, sche
     )
     if settings.public_url:
         typer.echo(f"links point to {settings.public_url}")
+    elif host in ("0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+        typer.echo(
+            f"links point to {settings.api_base_url()}: give --public-url (PERMSCOPE_PUBLIC_URL) for clients"
+        )
     proxies = settings.forwarded_allow_ips
     try:
         uvicorn.run(
