@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from permscope.api.errors import GraphError
@@ -22,8 +20,6 @@ from permscope.workflows.apikeys import ApiPrincipal, ApiRole, record_key_use, v
 from permscope.workflows.database import open_engine
 
 AUTH_CACHE_SECONDS = 2.0  # a disabled key stops working within this time
-
-log = logging.getLogger(__name__)
 
 
 class EngineProvider:
@@ -95,10 +91,7 @@ class KeyUses:
             if len(self._written) > 10_000:
                 self._written.clear()
             self._written[key_id] = now
-        try:
-            record_key_use(engine, key_id, now, self.interval)
-        except SQLAlchemyError:  # e.g. a database busy with an import: the request still goes on
-            log.warning("could not record the use of API key %s", key_id, exc_info=True)
+        record_key_use(engine, key_id, now, self.interval)
 
 
 bearer_scheme = HTTPBearer(auto_error=False, description="An API key made with `permscope apikey create`.")
