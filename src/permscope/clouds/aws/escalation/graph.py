@@ -18,6 +18,7 @@ privileged targets first (admin-equivalent, then named in a trust policy, then b
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import re
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from permscope.clouds.aws.engine.matching import resource_matches
 from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
 from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
-from permscope.clouds.aws.escalation.techniques import TECHNIQUES, Kind, Ref, Technique
+from permscope.clouds.aws.escalation.techniques import GRANT_KINDS, TECHNIQUES, Kind, Ref, Technique
 from permscope.clouds.aws.view import EC2_INSTANCE, LAMBDA_FUNCTION, is_root, role_of
 from permscope.core.escalation import EscalationGraph, Step
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind, Resource
@@ -48,8 +49,9 @@ def _step(technique: Technique, source: str, target: str, resources: tuple[str, 
         target=target,
         resources=resources,
         yields=technique.yields.value,
-        moves=technique.kind is not Kind.JOIN_GROUP,
+        moves=technique.kind is not Kind.JOIN_GROUP and technique.kind not in GRANT_KINDS,
         via=via,
+        grants=technique.kind in GRANT_KINDS,
         **flags,
     )
 
@@ -96,6 +98,10 @@ class _Account:
             self._index_trust(role)
         self._service_roles: dict[tuple[str, ...], list[tuple[str, Verdict]]] = {}
         self._trusted: dict[str, frozenset[str]] = {}
+        self.members: dict[str, list[str]] = {}  # group -> its member users, most privileged first
+        for user in self.users:
+            for group in snapshot.groups_of.get(user, ()):
+                self.members.setdefault(group, []).append(user)
 
     def _index_trust(self, role: str) -> None:
         trust = self.decider.trust(role)
@@ -147,7 +153,8 @@ class _Account:
 # certain step to admin
 _KIND_ORDER = [Kind.SELF_PRINCIPAL, Kind.SELF_GROUP, Kind.SELF_POLICY, Kind.USER_MODIFY, Kind.ROLE_MODIFY,
                Kind.POLICY_ROLE, Kind.ROLE_ASSUME, Kind.USER_CREDENTIALS, Kind.ROLE_TRUST, Kind.JOIN_GROUP,
-               Kind.NEW_PASSROLE, Kind.EXISTING]  # fmt: skip
+               Kind.NEW_PASSROLE, Kind.EXISTING, Kind.GRANT_USER, Kind.GRANT_ROLE, Kind.GRANT_GROUP,
+               Kind.GRANT_JOIN]  # fmt: skip
 ORDERED = tuple(sorted(TECHNIQUES, key=lambda t: _KIND_ORDER.index(t.kind)))
 _EXISTING_TYPES = {"function": frozenset({LAMBDA_FUNCTION}), "instance": frozenset({EC2_INSTANCE})}
 
@@ -417,20 +424,31 @@ class GraphBuilder:
             check = _SourceCheck(self, source, identity.kind, permissions.granted, permissions.all_resources,
                                  permissions.conditional)  # fmt: skip
             steps = list(self._edges(check))
-            if steps:
-                graph.edges[source] = steps
+            moves = [step for step in steps if not step.grants]
+            if moves:
+                graph.edges[source] = moves
+            if len(moves) < len(steps):
+                graph.grants[source] = [step for step in steps if step.grants]
         graph.evaluations = self.decider.evaluations
         return graph
 
     def _edges(self, check: _SourceCheck) -> Iterator[Step]:
+        """The source's edges, then its grants (kept only when they make their target administrator-
+        equivalent); a certain step to admin ends the search: the source's other edges change nothing."""
         granted = check.granted
         for technique, mask in self.by_kind[check.kind.value]:
             if granted & mask != mask:
                 continue
-            for kept, step in enumerate(self._technique(check, technique), start=1):
+            grant = technique.kind in GRANT_KINDS
+            kept = 0
+            for step in self._technique(check, technique):
+                admin = self.admin(step)
+                if grant and not admin:
+                    continue
                 yield step
-                if self.admin(step) and not step.conditional and not step.depends_on_unseen_resource:
-                    return  # a certain step to admin: the source's other edges change nothing
+                kept += 1
+                if admin and not grant and not step.conditional and not step.depends_on_unseen_resource:
+                    return
                 if kept >= self.max_targets:
                     break
 
@@ -469,6 +487,41 @@ class GraphBuilder:
             yield from self._targets(check, technique, pairs)
         elif kind is Kind.NEW_PASSROLE or kind is Kind.EXISTING:
             yield from self._service_technique(check, technique)
+        elif kind in GRANT_KINDS:
+            yield from self._grants(check, technique)
+
+    def _grants(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
+        """Grant techniques: the principals (not the source, not already super) whose permissions the source
+        can change; for a group, its members, or (iam:AddUserToGroup) any other user joining a super group."""
+        lookups = self.lookups
+        source = check.source
+        action = technique.actions[0][0]
+
+        def others(candidates: list[str]) -> Iterator[str]:
+            return (c for c in candidates if c != source and not self.skip(c))
+
+        if technique.kind is Kind.GRANT_USER:
+            targets = others(check.narrow(action, lookups.users))
+            yield from self._targets(check, technique, ((u, {Ref.USER: u}, None) for u in targets))
+            return
+        if technique.kind is Kind.GRANT_ROLE:
+            targets = others(check.narrow(action, lookups.roles))
+            yield from self._targets(check, technique, ((r, {Ref.ROLE: r}, None) for r in targets))
+            return
+        full = self.snapshot.index.size
+        for group in check.narrow(action, lookups.groups):
+            if technique.kind is Kind.GRANT_GROUP:
+                beneficiaries = list(others(lookups.members.get(group, [])))
+            elif self.value(group) > full:  # joining gives administrator rights only through a super group
+                member = set(lookups.members.get(group, ()))
+                beneficiaries = [u for u in others(lookups.users) if u not in member]
+            else:
+                continue
+            if not beneficiaries:
+                continue
+            for decided in self._targets(check, technique, [(group, {Ref.GROUP: group}, group)]):
+                for beneficiary in beneficiaries:
+                    yield dataclasses.replace(decided, target=beneficiary)
 
     def _roles(self, check: _SourceCheck, technique: Technique) -> Iterator[str]:
         """Candidate roles: for sts:AssumeRole, those whose trust names the source (always) or the account

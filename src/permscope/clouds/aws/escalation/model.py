@@ -16,7 +16,7 @@ from permscope.clouds.aws.effective.layers import AppliedPolicy, PrincipalPolici
 from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.escalation.graph import DEFAULT_MAX_TARGETS, GraphBuilder
 from permscope.clouds.aws.view import aws_view
-from permscope.core.escalation import YIELDS_CEILING, EscalationGraph, Step
+from permscope.core.escalation import YIELDS_CEILING, YIELDS_JOINED, EscalationGraph, Step
 from permscope.core.permissions import EffectivePermissions
 from permscope.core.snapshot import SystemSnapshot
 
@@ -84,7 +84,11 @@ class AwsEscalation:
         return found
 
     def after(self, step: Step) -> EffectivePermissions:
-        """The permissions the attacker holds after a step."""
+        """The permissions the attacker holds after a step (after a grant: what its target then holds)."""
+        if step.grants:
+            if step.yields == YIELDS_JOINED and step.via is not None:
+                return self.joined(step.target, step.via)
+            return self.ceiling(step.target) if step.yields == YIELDS_CEILING else self.of(step.target)
         if not step.moves:
             return self.joined(step.source, step.target)
         if step.yields == YIELDS_CEILING:

@@ -43,6 +43,11 @@ class Kind(StrEnum):
     POLICY_ROLE = "policyRole"  # new version of a customer policy attached to a role, then assume it
     NEW_PASSROLE = "newPassRole"  # pass a role trusting a service to a new resource of that service
     EXISTING = "existing"  # run code in an existing resource that carries a role
+    # the source changes ANOTHER principal's permissions and stays itself (`Step.grants`): the target gains
+    GRANT_USER = "grantUser"  # write another user's policies
+    GRANT_ROLE = "grantRole"  # write another role's policies
+    GRANT_GROUP = "grantGroup"  # write a group's policies: its members gain
+    GRANT_JOIN = "grantJoin"  # add another user to a group: that user gains the group's permissions
 
 
 class Yield(StrEnum):
@@ -50,6 +55,7 @@ class Yield(StrEnum):
 
     TARGET = "target"  # the target principal's (or group's) effective permissions
     CEILING = "ceiling"  # `*` within the target's permissions boundary and the SCPs
+    JOINED = "joined"  # the target user's permissions once in the `via` group (under its own boundary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +118,7 @@ SAGEMAKER = ("sagemaker.amazonaws.com",)
 PASS = ("iam:PassRole", Ref.PASSED)
 _NEW, _EXISTING = "new-passrole", "existing-passrole"
 _SELF, _ACCESS = "self-escalation", "principal-access"
+GRANTS = "grants-admin"  # our category: the source hands another principal administrator-equivalent rights
 
 
 def _new(action: str) -> tuple[str, Ref]:
@@ -273,7 +280,26 @@ TECHNIQUES: tuple[Technique, ...] = (
     _existing("ssm-001", "ssm:StartSession", EC2, EC2_INSTANCE, _on("ssm:StartSession")),
     _existing("ssm-002", "ssm:SendCommand", EC2, EC2_INSTANCE, _on("ssm:SendCommand")),
     Technique("sts-001", "sts:AssumeRole", _ACCESS, Kind.ROLE_ASSUME, (("sts:AssumeRole", Ref.ROLE),)),
+    # Ours (not pathfinding.cloud ids): the policy-writing actions of iam-005/007/008/009/010/011/013 used on
+    # ANOTHER principal, by a source that cannot become it. The target, not the source, gains `*` (within its
+    # own boundary and the SCPs); kept only when that makes the target administrator-equivalent.
+    Technique("grant-001", "iam:PutUserPolicy on another user", GRANTS, Kind.GRANT_USER,
+              (("iam:PutUserPolicy", Ref.USER),), Yield.CEILING),
+    Technique("grant-002", "iam:AttachUserPolicy on another user", GRANTS, Kind.GRANT_USER,
+              (("iam:AttachUserPolicy", Ref.USER),), Yield.CEILING),
+    Technique("grant-003", "iam:PutRolePolicy on another role", GRANTS, Kind.GRANT_ROLE,
+              (("iam:PutRolePolicy", Ref.ROLE),), Yield.CEILING),
+    Technique("grant-004", "iam:AttachRolePolicy on another role", GRANTS, Kind.GRANT_ROLE,
+              (("iam:AttachRolePolicy", Ref.ROLE),), Yield.CEILING),
+    Technique("grant-005", "iam:PutGroupPolicy on a group of other users", GRANTS, Kind.GRANT_GROUP,
+              (("iam:PutGroupPolicy", Ref.GROUP),), Yield.CEILING),
+    Technique("grant-006", "iam:AttachGroupPolicy on a group of other users", GRANTS, Kind.GRANT_GROUP,
+              (("iam:AttachGroupPolicy", Ref.GROUP),), Yield.CEILING),
+    Technique("grant-007", "iam:AddUserToGroup: another user into an administrator group", GRANTS,
+              Kind.GRANT_JOIN, (("iam:AddUserToGroup", Ref.GROUP),), Yield.JOINED),
 )
 # fmt: on
+
+GRANT_KINDS = frozenset({Kind.GRANT_USER, Kind.GRANT_ROLE, Kind.GRANT_GROUP, Kind.GRANT_JOIN})
 
 TECHNIQUES_BY_ID: dict[str, Technique] = {technique.technique_id: technique for technique in TECHNIQUES}
