@@ -528,7 +528,9 @@ class GraphBuilder:
         (when the source holds sts:AssumeRole); otherwise every other role."""
         lookups = self.lookups
         if ASSUME_ROLE not in technique.action_names:
-            yield from (r for r in check.narrow(technique.actions[0][0], lookups.roles) if r != check.source)
+            # narrowed by the action performed on the role (iam-020's first action is on a policy)
+            on_role = next(action for action, ref in technique.actions if ref is Ref.ROLE)
+            yield from (r for r in check.narrow(on_role, lookups.roles) if r != check.source)
             return
         # roles whose trust names the source first, then those trusting the account, most privileged first
         direct = lookups.named_in_trust.get(check.source, [])
@@ -580,11 +582,10 @@ class GraphBuilder:
             return
         unseen = existing is not None
         fixed: list[Verdict] = []
-        for action, ref in technique.actions:
+        patterns = [self._requested(technique, action, ref) for action, ref in technique.actions]
+        for (action, ref), resource in zip(technique.actions, patterns, strict=True):
             if ref is Ref.PASSED:
                 continue
-            service = action.split(":", 1)[0]
-            resource = "*" if ref is Ref.ANY else _pattern(service, self.account)
             verdict = check.decide_fixed(action, resource)
             if verdict is None:
                 return
@@ -603,14 +604,21 @@ class GraphBuilder:
                 verdicts.append(passed)
             merged = _merge(verdicts)
             resources = [role] if passes else []
-            resources += [
-                "*" if ref is Ref.ANY else _pattern(a.split(":", 1)[0], self.account)
-                for a, ref in technique.actions
-                if ref is not Ref.PASSED
-            ]
+            resources += [p for (_a, ref), p in zip(technique.actions, patterns, strict=True) if ref is not Ref.PASSED]
             yield _step(technique, check.source, role, tuple(dict.fromkeys(resources)),
                        existing.label if existing else None, depends_on_unseen_resource=unseen,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
+
+    def _requested(self, technique: Technique, action: str, ref: Ref) -> str:
+        """What an action of a service technique is decided on when no concrete resource is known: `*`, any
+        existing resource of the technique's type (an EC2 instance for ec2-instance-connect:SendSSHPublicKey,
+        not an ec2-instance-connect resource), or any resource of the action's service (a new one)."""
+        if ref is Ref.ANY or ref is Ref.PASSED:
+            return "*"
+        existing = technique.existing
+        if ref is Ref.EXISTING and existing is not None:
+            return f"arn:aws:{existing.service}:*:{self.account}:{existing.resource_type}*"
+        return _pattern(action.split(":", 1)[0], self.account)
 
     def _pass(self, check: _SourceCheck, role: str, services: tuple[str, ...]) -> Verdict | None:
         key = (role, services)

@@ -100,6 +100,7 @@ CODEBUILD_PROJECT = ExistingResource("CodeBuild project", "codebuild", "project"
 LAUNCH_TEMPLATE = ExistingResource("EC2 launch template", "ec2", "launch-template")
 ECS_CLUSTER = ExistingResource("ECS cluster", "ecs", "cluster")
 ECS_TASK_DEFINITION = ExistingResource("ECS task definition", "ecs", "task-definition")
+ECS_TASK = ExistingResource("running ECS task", "ecs", "task")
 GLUE_ENDPOINT = ExistingResource("Glue development endpoint", "glue", "devEndpoint")
 GLUE_JOB = ExistingResource("Glue job", "glue", "job")
 NOTEBOOK = ExistingResource("SageMaker notebook instance", "sagemaker", "notebook-instance")
@@ -138,8 +139,10 @@ def _passrole(tid: str, name: str, services: tuple[str, ...], *actions: tuple[st
 
 def _existing(tid: str, name: str, services: tuple[str, ...], resource: ExistingResource,
               *actions: tuple[str, Ref], category: str = _EXISTING) -> Technique:  # fmt: skip
-    """A technique that runs code in an existing resource and acts with that resource's role."""
-    return Technique(tid, name, category, Kind.EXISTING, actions, services=services, existing=resource)
+    """A technique that runs code in an existing resource and acts with that resource's role (an EC2 instance
+    or launch template acts through an instance profile: the role must have one)."""
+    return Technique(tid, name, category, Kind.EXISTING, actions, services=services, existing=resource,
+                     instance_profile=resource.service == "ec2")  # fmt: skip
 
 
 # fmt: off
@@ -198,6 +201,10 @@ TECHNIQUES: tuple[Technique, ...] = (
               _new("ecs:RegisterTaskDefinition"), _new("ecs:RunTask"), existing=ECS_CLUSTER),
     _passrole("ecs-005", "iam:PassRole + ecs:RegisterTaskDefinition + ecs:StartTask", ECS_TASKS,
               _new("ecs:RegisterTaskDefinition"), _new("ecs:StartTask"), existing=ECS_CLUSTER),
+    # ecs-006 is not in the published list we compare with (a newer pathfinding.cloud id): a shell in a running
+    # task through ECS Exec (the CLI calls DescribeTasks first), then the task role's credentials.
+    _existing("ecs-006", "ecs:ExecuteCommand + ecs:DescribeTasks", ECS_TASKS, ECS_TASK,
+              _on("ecs:ExecuteCommand"), _on("ecs:DescribeTasks")),
     # ecs-008 is not in the published list we compare with (a newer pathfinding.cloud id): a task definition
     # that exists already is run with another role passed as its task role.
     _passrole("ecs-008", "iam:PassRole + ecs:RunTask", ECS_TASKS, _on("ecs:RunTask"), existing=ECS_TASK_DEFINITION),
@@ -211,6 +218,10 @@ TECHNIQUES: tuple[Technique, ...] = (
               _on("glue:UpdateJob"), _on("glue:StartJobRun"), existing=GLUE_JOB),
     _passrole("glue-006", "iam:PassRole + glue:UpdateJob + glue:CreateTrigger", GLUE,
               _on("glue:UpdateJob"), _new("glue:CreateTrigger"), existing=GLUE_JOB),
+    # glue-007 is not in the published list we compare with (a newer pathfinding.cloud id): an interactive
+    # session runs with the passed role, and RunStatement executes code in it.
+    _passrole("glue-007", "iam:PassRole + glue:CreateSession + glue:RunStatement", GLUE,
+              _new("glue:CreateSession"), _new("glue:RunStatement")),
     Technique("iam-001", "iam:CreatePolicyVersion", _SELF, Kind.SELF_POLICY,
               (("iam:CreatePolicyVersion", Ref.POLICY),), Yield.CEILING),
     Technique("iam-002", "iam:CreateAccessKey", _ACCESS, Kind.USER_CREDENTIALS,
