@@ -71,3 +71,33 @@ def test_create_policy_version_scoped_to_one_policy_then_rewrite_the_trust() -> 
     path = first(account, user)
     assert path.admin and [s.technique_id for s in path.steps] == ["iam-020"] and path.target == target
     assert set(path.steps[0].resources) == {policy, target}
+
+
+def test_set_default_policy_version_to_a_version_that_grants_more() -> None:
+    account = Account()
+    user = account.identity("user", "dev", allow("iam:SetDefaultPolicyVersion"))
+    policy = account.managed("dev-policy", allow("s3:ListBucket"), user, others=(ADMIN,))
+    path = first(account, user)
+    assert path.admin and [s.technique_id for s in path.steps] == ["iam-setdefault-001"]
+    assert path.steps[0].via == f"{policy}#v2" and path.steps[0].resources == (policy,)
+
+
+def test_set_default_policy_version_that_grants_nothing_more_or_only_some_more() -> None:
+    account = Account()
+    narrower = account.identity("user", "narrower", allow("iam:SetDefaultPolicyVersion"))
+    account.managed("narrower-policy", allow("s3:*"), narrower, others=(allow("s3:GetObject"),))
+    wider = account.identity("user", "wider", allow("iam:SetDefaultPolicyVersion"))
+    account.managed("wider-policy", allow("s3:ListBucket"), wider, others=(allow("s3:ListBucket", "s3:DeleteBucket"),))
+    analysis = escalation_analysis(account.snapshot())
+    assert analysis.paths(narrower) == []
+    (path,) = analysis.paths(wider)
+    assert not path.admin and path.gained == 1 and path.steps[0].technique_id == "iam-setdefault-001"
+
+
+def test_set_default_policy_version_of_a_role_the_principal_can_assume() -> None:
+    account = Account()
+    user = account.identity("user", "dev", allow("iam:SetDefaultPolicyVersion"))
+    role = account.identity("role", "app", allow("s3:ListBucket"), trust=trusts(AWS=user))
+    account.managed("app-policy", allow("s3:ListBucket"), role, others=(ADMIN,))
+    path = first(account, user)
+    assert path.admin and [s.technique_id for s in path.steps] == ["iam-setdefault-002"] and path.target == role

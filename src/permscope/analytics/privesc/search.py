@@ -163,6 +163,11 @@ class PathFinder:
             if len(chain) >= self.max_depth:
                 continue
             for step in self.graph.out(node):
+                if step.target == source == node:  # a step on itself (a policy version): it gains, stays
+                    gained = self.model.after(step).granted & notable & ~start
+                    if gained:
+                        found.append(Path((step,), False, gained.bit_count()))
+                    continue
                 if step.target in seen:
                     continue
                 seen.add(step.target)

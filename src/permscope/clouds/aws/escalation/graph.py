@@ -28,7 +28,7 @@ from permscope.clouds.aws.engine.matching import resource_matches
 from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
 from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
-from permscope.clouds.aws.escalation.techniques import GRANT_KINDS, TECHNIQUES, Kind, Ref, Technique
+from permscope.clouds.aws.escalation.techniques import GRANT_KINDS, TECHNIQUES, Kind, Ref, Technique, Yield
 from permscope.clouds.aws.view import EC2_INSTANCE, LAMBDA_FUNCTION, is_root, role_of
 from permscope.core.escalation import EscalationGraph, Step
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind, Resource
@@ -152,7 +152,7 @@ class _Account:
 # self-escalation first, then techniques on other principals, then services: a source stops at its first
 # certain step to admin
 _KIND_ORDER = [Kind.SELF_PRINCIPAL, Kind.SELF_GROUP, Kind.SELF_POLICY, Kind.USER_MODIFY, Kind.ROLE_MODIFY,
-               Kind.POLICY_ROLE, Kind.ROLE_ASSUME, Kind.USER_CREDENTIALS, Kind.ROLE_TRUST, Kind.JOIN_GROUP,
+               Kind.POLICY_ROLE, Kind.SELF_VERSION, Kind.VERSION_ROLE, Kind.ROLE_ASSUME, Kind.USER_CREDENTIALS, Kind.ROLE_TRUST, Kind.JOIN_GROUP,
                Kind.NEW_PASSROLE, Kind.EXISTING, Kind.GRANT_USER, Kind.GRANT_ROLE, Kind.GRANT_GROUP,
                Kind.GRANT_JOIN]  # fmt: skip
 ORDERED = tuple(sorted(TECHNIQUES, key=lambda t: _KIND_ORDER.index(t.kind)))
@@ -351,12 +351,13 @@ class GraphBuilder:
 
     def __init__(self, snapshot: SystemSnapshot, *, value: Callable[[str], int],
                  skip: Callable[[str], bool], admin: Callable[[Step], bool],
-                 max_targets: int = DEFAULT_MAX_TARGETS) -> None:  # fmt: skip
+                 max_targets: int = DEFAULT_MAX_TARGETS, more: Callable[[Step], bool] | None = None) -> None:  # fmt: skip
         self.snapshot = snapshot
         self.account = snapshot.system_id
         self.decider = Decider(snapshot)
         self.skip = skip  # sources whose edges are not needed (super identities)
         self.admin = admin  # whether the permissions after a step are super
+        self.more = more  # whether a step gives its target actions it lacks (policy versions; None: always)
         self.value = value
         self.max_targets = max_targets
         self.lookups = _Account(snapshot, self.decider, value)
@@ -442,6 +443,8 @@ class GraphBuilder:
             grant = technique.kind in GRANT_KINDS
             kept = 0
             for step in self._technique(check, technique):
+                if technique.yields is Yield.VERSION and self.more is not None and not self.more(step):
+                    continue  # that version grants nothing the target lacks
                 admin = self.admin(step)
                 if grant and not admin:
                     continue
@@ -478,6 +481,20 @@ class GraphBuilder:
             yield from self._targets(
                 check, technique, ((r, {Ref.ROLE: r}, None) for r in self._roles(check, technique))
             )
+        elif kind is Kind.SELF_VERSION:
+            holders = [source, *self.snapshot.groups_of.get(source, [])]
+            policies = dict.fromkeys(p for h in holders for p in lookups.customer_policies.get(h, ()))
+            yield from self._targets(
+                check, technique, ((source, {Ref.POLICY: p}, v) for p in policies for v in self._versions(p))
+            )
+        elif kind is Kind.VERSION_ROLE:
+            pairs = (
+                (r, {Ref.ROLE: r, Ref.POLICY: p}, v)
+                for r in self._roles(check, technique)
+                for p in lookups.customer_policies.get(r, ())
+                for v in self._versions(p)
+            )
+            yield from self._targets(check, technique, pairs)
         elif kind is Kind.POLICY_ROLE:
             pairs = (
                 (r, {Ref.ROLE: r, Ref.POLICY: p}, p)
@@ -522,6 +539,11 @@ class GraphBuilder:
             for decided in self._targets(check, technique, [(group, {Ref.GROUP: group}, group)]):
                 for beneficiary in beneficiaries:
                     yield dataclasses.replace(decided, target=beneficiary)
+
+    def _versions(self, policy: str) -> list[str]:
+        """The policy's versions besides its default one, as "<policy ARN>#<version id>" (a step's `via`)."""
+        found = self.snapshot.policies_by_id.get(policy)
+        return [f"{policy}#{v.version_id}" for v in (found.versions if found else ()) if not v.is_default]
 
     def _roles(self, check: _SourceCheck, technique: Technique) -> Iterator[str]:
         """Candidate roles: for sts:AssumeRole, those whose trust names the source (always) or the account

@@ -41,6 +41,8 @@ class Kind(StrEnum):
     ROLE_TRUST = "roleTrust"  # rewrite a role's trust policy, then assume it
     ROLE_MODIFY = "roleModify"  # write a role's policies, then assume it (trust or rewritten trust)
     POLICY_ROLE = "policyRole"  # new version of a customer policy attached to a role, then assume it
+    SELF_VERSION = "selfVersion"  # make another existing version of a customer policy attached to the source default
+    VERSION_ROLE = "versionRole"  # the same for a policy attached to a role, then assume it
     NEW_PASSROLE = "newPassRole"  # pass a role trusting a service to a new resource of that service
     EXISTING = "existing"  # run code in an existing resource that carries a role
     # the source changes ANOTHER principal's permissions and stays itself (`Step.grants`): the target gains
@@ -56,6 +58,8 @@ class Yield(StrEnum):
     TARGET = "target"  # the target principal's (or group's) effective permissions
     CEILING = "ceiling"  # `*` within the target's permissions boundary and the SCPs
     JOINED = "joined"  # the target user's permissions once in the `via` group (under its own boundary)
+    VERSION = "version"  # the target's permissions with the `via` policy version ("<policy ARN>#<version>")
+    #                      in place of that policy's default one
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +228,13 @@ TECHNIQUES: tuple[Technique, ...] = (
               _new("glue:CreateSession"), _new("glue:RunStatement")),
     Technique("iam-001", "iam:CreatePolicyVersion", _SELF, Kind.SELF_POLICY,
               (("iam:CreatePolicyVersion", Ref.POLICY),), Yield.CEILING),
+    # Ours (pathfinding.cloud folds it into iam-001): another version a customer policy already has becomes its
+    # default; an escalation only when that version grants more than the target holds (the export carries
+    # every version in PolicyVersionList).
+    Technique("iam-setdefault-001", "iam:SetDefaultPolicyVersion", _SELF, Kind.SELF_VERSION,
+              (("iam:SetDefaultPolicyVersion", Ref.POLICY),), Yield.VERSION),
+    Technique("iam-setdefault-002", "iam:SetDefaultPolicyVersion + sts:AssumeRole", _ACCESS, Kind.VERSION_ROLE,
+              (("iam:SetDefaultPolicyVersion", Ref.POLICY), ("sts:AssumeRole", Ref.ROLE)), Yield.VERSION),
     Technique("iam-002", "iam:CreateAccessKey", _ACCESS, Kind.USER_CREDENTIALS,
               (("iam:CreateAccessKey", Ref.USER),)),
     Technique("iam-003", "iam:CreateAccessKey + iam:DeleteAccessKey", _ACCESS, Kind.USER_CREDENTIALS,
