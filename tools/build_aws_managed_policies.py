@@ -13,7 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[1] / "src/permscope/clouds/aws/catalog/data/aws_managed_policies.json.gz"
+OUT = (
+    Path(__file__).resolve().parents[1] / "src/permscope/clouds/aws/catalog/data/aws_managed_policies.json.gz"
+)
 
 
 def main(package: Path) -> None:

@@ -122,7 +122,9 @@ class Account:
         its non-default versions (v2, v3, ...); returns its ARN."""
         external_id = f"arn:aws:iam::{ACCOUNT}:policy/{name}"
         versions = [PolicyVersion(version_id="v1", document=document, is_default=True)]
-        versions += [PolicyVersion(version_id=f"v{n}", document=d, is_default=False) for n, d in enumerate(others, 2)]
+        versions += [
+            PolicyVersion(version_id=f"v{n}", document=d, is_default=False) for n, d in enumerate(others, 2)
+        ]
         self.policies.append(Policy(external_id=external_id, name=name, kind=PolicyKind.MANAGED,
                                     managed_by_cloud=False, document=document, default_version="v1",
                                     versions=versions))  # fmt: skip

@@ -140,7 +140,9 @@ def test_cloudsplaining_example_export(shared_dir: Path) -> None:
     assert "privesc-AssumeRole-starting-role" not in by_type.get("awsExternalSystemAccessRoleFinding", set())
     supers = [f for f in findings if f.finding_type.startswith("super")]
     assert all(  # every action everywhere; iam:* alone is super too, with what it holds as its PCI
-        f.pci is not None and f.pci.score == 100 for f in supers if f.evidence["rule"].startswith("every catalogue")
+        f.pci is not None and f.pci.score == 100
+        for f in supers
+        if f.evidence["rule"].startswith("every catalogue")
     )
     assert {"privesc-sre-user", "privesc-sre-role"} == {
         f.subject_name for f in supers if f.evidence["rule"].startswith("every IAM action")

@@ -48,8 +48,9 @@ def test_an_aws_managed_policy_missing_from_the_export_is_filled_in_and_said(
     ]
     result = runner.invoke(app, ["scan", str(write_export(tmp_path, export))], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
-    assert "warning: AWS managed policy arn:aws:iam::aws:policy/AdministratorAccess is not in the export: filled" in (
-        " ".join(result.stdout.split())
+    assert (
+        "warning: AWS managed policy arn:aws:iam::aws:policy/AdministratorAccess is not in the export: filled"
+        in (" ".join(result.stdout.split()))
     )
     supers = next(line for line in result.stdout.splitlines() if "superUserFinding" in line)
     assert supers.replace("│", " ").split()[-1] == "2"  # the reader holds AdministratorAccess now

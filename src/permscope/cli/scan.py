@@ -95,7 +95,9 @@ def _summary(result: ScanResult) -> None:
     for warning in warnings[:MAX_WARNINGS]:
         console.print(f"[yellow]warning[/]: {warning}", highlight=False, soft_wrap=True)
     if len(warnings) > MAX_WARNINGS:
-        console.print(f"[yellow]{len(warnings) - MAX_WARNINGS} more warning(s)[/] in the report", highlight=False)
+        console.print(
+            f"[yellow]{len(warnings) - MAX_WARNINGS} more warning(s)[/] in the report", highlight=False
+        )
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -170,7 +170,9 @@ def _customer_versions(session: Session, pk: int) -> dict[str, list[PolicyVersio
         .where(policy.system_pk == pk, policy.managed_by_cloud.is_(False), version.is_default.is_(False))
     )
     rows = session.connection().execute(
-        select(policy.external_id, version.version_id, version.is_default, version.document, version.created_at)
+        select(
+            policy.external_id, version.version_id, version.is_default, version.document, version.created_at
+        )
         .join(policy, policy.id == version.policy_pk)
         .where(version.policy_pk.in_(several))
         .order_by(version.id)

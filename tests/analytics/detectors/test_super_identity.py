@@ -30,7 +30,9 @@ def test_every_iam_action_everywhere_is_administrator_equivalent() -> None:
     account.identity("role", "iam-bounded", allow("iam:*"), boundary=allow("iam:*"))
     account.identity("role", "ec2-bounded", allow("iam:*"), boundary=allow("ec2:*"))
     account.identity("user", "one-short", allow("iam:*"), allow("iam:DeleteUserPolicy", effect="Deny"))
-    account.identity("user", "with-mfa", allow("iam:*", Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}))
+    account.identity(
+        "user", "with-mfa", allow("iam:*", Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}})
+    )
     account.identity("user", "writes-itself", allow("iam:PutUserPolicy"))  # an escalation path, not super
     findings = {f.subject_name: f for f in DETECTOR.detect(account.snapshot())}
     assert set(findings) == {"iam-admin", "sre", "iam-bounded"}

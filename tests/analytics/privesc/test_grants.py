@@ -65,8 +65,12 @@ def test_writing_a_groups_policies_grants_its_members_admin() -> None:
 
 def test_adding_users_to_an_administrator_group_grants_them_admin() -> None:
     account = Account()
-    account.identity("role", "joiner", allow("iam:AddUserToGroup"), trust=trusts(Service="lambda.amazonaws.com"))
-    ops = account.identity("group", "ops", allow("iam:*", "ec2:*"))  # every IAM action: administrator-equivalent
+    account.identity(
+        "role", "joiner", allow("iam:AddUserToGroup"), trust=trusts(Service="lambda.amazonaws.com")
+    )
+    ops = account.identity(
+        "group", "ops", allow("iam:*", "ec2:*")
+    )  # every IAM action: administrator-equivalent
     dev = account.identity("user", "dev")
     finding = findings(account)["joiner"]
     assert finding.evidence["grantsAdminTo"] == [dev]
@@ -74,7 +78,9 @@ def test_adding_users_to_an_administrator_group_grants_them_admin() -> None:
     assert detail["steps"][0]["techniqueId"] == "grant-007" and detail["steps"][0]["via"] == ops
 
     readers = Account()  # a group that is not administrator-equivalent: nothing is granted
-    readers.identity("role", "joiner", allow("iam:AddUserToGroup"), trust=trusts(Service="lambda.amazonaws.com"))
+    readers.identity(
+        "role", "joiner", allow("iam:AddUserToGroup"), trust=trusts(Service="lambda.amazonaws.com")
+    )
     readers.identity("group", "readers", allow("s3:GetObject"))
     readers.identity("user", "dev")
     assert findings(readers) == {}

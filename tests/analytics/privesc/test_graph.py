@@ -173,7 +173,10 @@ def test_self_escalation_counts_as_admin_unless_a_boundary_limits_it() -> None:
         "user", "free", allow("iam:PutUserPolicy", resource=f"arn:aws:iam::{ACCOUNT}:user/free")
     )
     bounded = account.identity(
-        "user", "bounded", allow("iam:AttachUserPolicy", "ec2:*"), boundary=allow("iam:AttachUserPolicy", "ec2:*")
+        "user",
+        "bounded",
+        allow("iam:AttachUserPolicy", "ec2:*"),
+        boundary=allow("iam:AttachUserPolicy", "ec2:*"),
     )
     # a boundary that leaves every IAM action limits nothing: the user can delete it (see super_identity)
     unbounded = account.identity("user", "unbounded", allow("iam:AttachUserPolicy"), boundary=allow("iam:*"))

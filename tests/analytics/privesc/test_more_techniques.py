@@ -30,7 +30,10 @@ def test_ecs_execute_command_into_a_task_whose_role_is_admin() -> None:
     without = Account()  # ExecuteCommand alone is not enough: the CLI needs DescribeTasks
     without.identity("role", "task-admin", ADMIN, trust=trusts(Service="ecs-tasks.amazonaws.com"))
     dev = without.identity("user", "dev", allow("ecs:ExecuteCommand"))
-    assert all("ecs-006" not in [s.technique_id for s in p.steps] for p in escalation_analysis(without.snapshot()).paths(dev))
+    assert all(
+        "ecs-006" not in [s.technique_id for s in p.steps]
+        for p in escalation_analysis(without.snapshot()).paths(dev)
+    )
 
 
 def test_glue_interactive_session_with_a_passed_role() -> None:
@@ -64,7 +67,9 @@ def test_instance_connect_to_one_named_instance_without_a_resource_inventory() -
 
 def test_create_policy_version_scoped_to_one_policy_then_rewrite_the_trust() -> None:
     account = Account()
-    target = account.identity("role", "target", allow("s3:ListBucket"), trust=trusts(Service="ec2.amazonaws.com"))
+    target = account.identity(
+        "role", "target", allow("s3:ListBucket"), trust=trusts(Service="ec2.amazonaws.com")
+    )
     policy = account.managed("target-policy", allow("s3:ListBucket"), target)
     user = account.identity("user", "dev", allow("iam:CreatePolicyVersion", resource=policy),
                             allow("iam:UpdateAssumeRolePolicy", resource=target))  # fmt: skip
@@ -87,7 +92,9 @@ def test_set_default_policy_version_that_grants_nothing_more_or_only_some_more()
     narrower = account.identity("user", "narrower", allow("iam:SetDefaultPolicyVersion"))
     account.managed("narrower-policy", allow("s3:*"), narrower, others=(allow("s3:GetObject"),))
     wider = account.identity("user", "wider", allow("iam:SetDefaultPolicyVersion"))
-    account.managed("wider-policy", allow("s3:ListBucket"), wider, others=(allow("s3:ListBucket", "s3:DeleteBucket"),))
+    account.managed(
+        "wider-policy", allow("s3:ListBucket"), wider, others=(allow("s3:ListBucket", "s3:DeleteBucket"),)
+    )
     analysis = escalation_analysis(account.snapshot())
     assert analysis.paths(narrower) == []
     (path,) = analysis.paths(wider)
@@ -100,4 +107,6 @@ def test_set_default_policy_version_of_a_role_the_principal_can_assume() -> None
     role = account.identity("role", "app", allow("s3:ListBucket"), trust=trusts(AWS=user))
     account.managed("app-policy", allow("s3:ListBucket"), role, others=(ADMIN,))
     path = first(account, user)
-    assert path.admin and [s.technique_id for s in path.steps] == ["iam-setdefault-002"] and path.target == role
+    assert (
+        path.admin and [s.technique_id for s in path.steps] == ["iam-setdefault-002"] and path.target == role
+    )

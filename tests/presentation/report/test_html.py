@@ -158,7 +158,13 @@ def test_a_grant_names_its_beneficiary_and_the_chain_to_it() -> None:
              "target": BOB, "grants": True}  # fmt: skip
     details = [
         {"reaches": "grantsAdmin", "target": BOB, "beneficiaries": [BOB], "steps": [grant], "reach": []},
-        {"reaches": "grantsAdmin", "target": BOB, "beneficiaries": [BOB], "steps": [grant], "reach": [STEPS[0]]},
+        {
+            "reaches": "grantsAdmin",
+            "target": BOB,
+            "beneficiaries": [BOB],
+            "steps": [grant],
+            "reach": [STEPS[0]],
+        },
     ]
     html = escalation_paths(ALICE, details)
     assert html.count(f"Path 1: grants administrator-equivalent rights to <code>{BOB}</code>") == 1

@@ -180,7 +180,6 @@ class PathFinder:
         found.sort(key=Path.rank)
         return found[: self.max_paths]
 
-
     def _grant_paths(self, source: str) -> list[Path]:
         """Grants of administrator-equivalent rights by the source or a principal it reaches (see the module
         docstring), each with the chain to its beneficiary when one exists."""

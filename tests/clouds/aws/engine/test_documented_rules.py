@@ -11,8 +11,11 @@ from permscope.clouds.aws.engine.simulate import simulate_case
 
 ACCOUNT = "123456789012"
 USER = f"arn:aws:iam::{ACCOUNT}:user/test-user"
-SSO_ROLE = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123"
+SSO_ROLE = (
+    f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123"
+)
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+EC2_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}
 
 
 def case(action: str, resource: str, *, boundaries: Any = None, identity: Any = (ADMIN,),
@@ -45,8 +48,7 @@ def case(action: str, resource: str, *, boundaries: Any = None, identity: Any = 
         # a permissions boundary is one managed policy set on the principal: an empty list sets none
         ([], "Allowed"),
         (None, "Allowed"),
-        ([{"name": "ec2-only", "document": {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}}], "ImplicitlyDenied"),  # fmt: skip
+        ([{"name": "ec2-only", "document": EC2_ONLY}], "ImplicitlyDenied"),
     ],
 )
 def test_a_boundary_given_as_an_empty_list_is_no_boundary(boundaries: Any, decision: str) -> None:

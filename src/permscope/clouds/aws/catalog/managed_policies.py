@@ -30,8 +30,9 @@ def _catalogue() -> tuple[str, dict[str, ManagedPolicy]]:
     packed = resources.files("permscope.clouds.aws.catalog").joinpath("data/aws_managed_policies.json.gz")
     data = json.loads(gzip.decompress(packed.read_bytes()))
     policies = {
-        entry["arn"]: ManagedPolicy(entry["name"], entry["arn"], entry["version"], entry.get("created"),
-                                    entry["document"])  # fmt: skip
+        entry["arn"]: ManagedPolicy(
+            entry["name"], entry["arn"], entry["version"], entry.get("created"), entry["document"]
+        )
         for entry in data["policies"]
     }
     return str(data["source"]), policies

@@ -163,7 +163,9 @@ class AccountEvaluator:
         """What `*` leaves once the organization's SCP levels apply: all an identity that can rewrite its own
         policies and boundary may give itself."""
         if self._ceiling is None:
-            admin = self.compiler.compile(_ANY_POLICY, name="permscope: any policy", policy_type=PolicyType.IDENTITY)
+            admin = self.compiler.compile(
+                _ANY_POLICY, name="permscope: any policy", policy_type=PolicyType.IDENTITY
+            )
             applied = AppliedPolicy("permscope:any", "any policy", IDENTITY_LAYER, admin)
             self._ceiling = effective_permissions(PrincipalPolicies((applied,), None, self._scps))
         return self._ceiling

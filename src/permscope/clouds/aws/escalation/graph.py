@@ -626,7 +626,9 @@ class GraphBuilder:
                 verdicts.append(passed)
             merged = _merge(verdicts)
             resources = [role] if passes else []
-            resources += [p for (_a, ref), p in zip(technique.actions, patterns, strict=True) if ref is not Ref.PASSED]
+            resources += [
+                p for (_a, ref), p in zip(technique.actions, patterns, strict=True) if ref is not Ref.PASSED
+            ]
             yield _step(technique, check.source, role, tuple(dict.fromkeys(resources)),
                        existing.label if existing else None, depends_on_unseen_resource=unseen,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip

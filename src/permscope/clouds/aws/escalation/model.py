@@ -17,10 +17,10 @@ from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.escalation.graph import DEFAULT_MAX_TARGETS, GraphBuilder
 from permscope.clouds.aws.view import aws_view
 from permscope.core.escalation import YIELDS_CEILING, YIELDS_JOINED, EscalationGraph, Step
-
-YIELDS_VERSION = "version"  # techniques.Yield.VERSION: another version of the `via` policy made its default
 from permscope.core.permissions import EffectivePermissions
 from permscope.core.snapshot import SystemSnapshot
+
+YIELDS_VERSION = "version"  # techniques.Yield.VERSION: another version of the `via` policy made its default
 
 DATA_READ = (
     "s3:GetObject",
@@ -106,7 +106,11 @@ class AwsEscalation:
         if found is None:
             policy_id, _, version_id = version.rpartition("#")
             policy = self.snapshot.policies_by_id.get(policy_id)
-            document = next((v.document for v in policy.versions if v.version_id == version_id), None) if policy else None
+            document = (
+                next((v.document for v in policy.versions if v.version_id == version_id), None)
+                if policy
+                else None
+            )
             applied = self.view.evaluator.principal(principal)
             if document is None:
                 found = effective_permissions(applied)
@@ -120,7 +124,9 @@ class AwsEscalation:
                     else p
                     for p in applied.identity
                 )
-                found = effective_permissions(PrincipalPolicies(identity, applied.boundary, applied.scp_levels))
+                found = effective_permissions(
+                    PrincipalPolicies(identity, applied.boundary, applied.scp_levels)
+                )
             self._versions[(principal, version)] = found
         return found
 

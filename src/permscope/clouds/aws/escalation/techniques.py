@@ -41,7 +41,9 @@ class Kind(StrEnum):
     ROLE_TRUST = "roleTrust"  # rewrite a role's trust policy, then assume it
     ROLE_MODIFY = "roleModify"  # write a role's policies, then assume it (trust or rewritten trust)
     POLICY_ROLE = "policyRole"  # new version of a customer policy attached to a role, then assume it
-    SELF_VERSION = "selfVersion"  # make another existing version of a customer policy attached to the source default
+    SELF_VERSION = (
+        "selfVersion"  # make another existing version of a customer policy attached to the source default
+    )
     VERSION_ROLE = "versionRole"  # the same for a policy attached to a role, then assume it
     NEW_PASSROLE = "newPassRole"  # pass a role trusting a service to a new resource of that service
     EXISTING = "existing"  # run code in an existing resource that carries a role
