@@ -82,6 +82,7 @@ class PathFinder:
         self._admin_step: dict[int, bool] = {}
         self.next_hop: dict[str, tuple[int, Step]] = {}  # node -> (steps to admin, first step)
         self._admin_reachability()
+        self._near_grants = self._grant_reachability()
 
     def is_admin_step(self, step: Step) -> bool:
         """Whether the permissions after a step are super."""
@@ -111,6 +112,28 @@ class PathFinder:
                 if step.source not in self.next_hop:
                     self.next_hop[step.source] = (distance + 1, step)
                     queue.append(step.source)
+
+    def _grant_reachability(self) -> set[str]:
+        """The nodes that reach a granter by moves within `max_depth` (a reverse breadth-first search), so
+        the forward grant search runs only for them."""
+        if not self.graph.grants:
+            return set()
+        incoming: dict[str, list[str]] = {}
+        for source, steps in self.graph.edges.items():
+            for step in steps:
+                if step.moves:
+                    incoming.setdefault(step.target, []).append(source)
+        depth = dict.fromkeys(self.graph.grants, 0)
+        queue: deque[str] = deque(depth)
+        while queue:
+            node = queue.popleft()
+            if depth[node] >= self.max_depth - 1:
+                continue
+            for source in incoming.get(node, ()):
+                if source not in depth:
+                    depth[source] = depth[node] + 1
+                    queue.append(source)
+        return set(depth)
 
     def _chain(self, node: str) -> tuple[Step, ...] | None:
         steps: list[Step] = []
@@ -183,7 +206,7 @@ class PathFinder:
     def _grant_paths(self, source: str) -> list[Path]:
         """Grants of administrator-equivalent rights by the source or a principal it reaches (see the module
         docstring), each with the chain to its beneficiary when one exists."""
-        if not self.graph.grants:
+        if source not in self._near_grants:
             return []
         chains = self._reachable(source)
         found: list[Path] = []
