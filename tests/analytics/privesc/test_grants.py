@@ -123,3 +123,14 @@ def test_scoped_or_denied_writes_grant_nothing() -> None:
                      trust=trusts(Service="lambda.amazonaws.com"))  # fmt: skip
     account.identity("user", "alice")
     assert findings(account) == {}
+
+
+def test_identity_center_roles_are_neither_granted_nor_passed() -> None:
+    account = Account()
+    account.identity("user", "writer", allow("iam:AttachRolePolicy", "iam:PassRole", "lambda:CreateFunction",
+                                             "lambda:InvokeFunction"))  # fmt: skip
+    # its trust is made to admit Lambda here: even so, an IAM principal can neither change nor pass it
+    sso = account.identity("role", "aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev_0123456789abcdef",
+                           allow("s3:DeleteObject"), trust=trusts(Service="lambda.amazonaws.com"))  # fmt: skip
+    assert ":role/aws-reserved/sso.amazonaws.com/" in sso
+    assert findings(account) == {}

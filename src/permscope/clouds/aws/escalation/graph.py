@@ -26,6 +26,7 @@ from typing import Any
 
 from permscope.clouds.aws.engine.matching import resource_matches
 from permscope.clouds.aws.engine.policy import PolicyType
+from permscope.clouds.aws.engine.service_rules import protected_resource
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
 from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
 from permscope.clouds.aws.escalation.techniques import GRANT_KINDS, TECHNIQUES, Kind, Ref, Technique, Yield
@@ -258,7 +259,10 @@ class _SourceCheck:
 
         An action the source holds on every resource without a condition, and that no Deny of its policies,
         boundary or SCPs names (`allResources`), is allowed on any resource: the engine is not asked again
-        unless a resource policy must be read too."""
+        unless a resource policy must be read too. What AWS refuses whatever the policies say (changing or
+        passing an IAM Identity Center role, changing an AWS managed policy: `service_rules`) is never met."""
+        if protected_resource(action.lower(), resource, caller_is_service_linked=False) is not None:
+            return None  # sources are users and roles the account owns, never service-linked roles
         bit = self.builder.snapshot.index.index_of(action)
         everywhere = bit is not None and bool(self.everywhere >> bit & 1)
         if resource_policy is None and everywhere:
