@@ -10,7 +10,8 @@ transaction that first calls `lock_system`:
   the connection's busy timeout (`store.engine.SQLITE_BUSY_TIMEOUT`, or `?timeout=` in the URL) before
   failing with "database is locked". Taking the lock before the first read means a writer never reads a state
   another writer is about to replace.
-`lock_catalog` does the same for loading a cloud's action catalogue.
+`lock_catalog` does the same for loading a cloud's action catalogue. A write that may be skipped (a key's last
+use) must not queue behind an import for that long: `waiting_at_most` bounds its wait.
 
 Readers. `read_one_state` makes every later read of a session see the same committed state of the database
 (PostgreSQL: REPEATABLE READ; SQLite: a read transaction, which WAL mode keeps on one snapshot); without it
@@ -21,6 +22,8 @@ permissions read after.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -71,3 +74,27 @@ def read_one_state(session: Session) -> None:
     connection = session.connection()
     if _sqlite_without_transaction(connection):
         connection.exec_driver_sql("BEGIN")  # deferred: the first read takes the snapshot, held to the end
+
+
+@contextmanager
+def waiting_at_most(session: Session, seconds: float) -> Iterator[None]:
+    """Inside the block, the session's statements wait at most `seconds` for another writer's lock, then fail
+    with an OperationalError (SQLite: the connection's busy timeout, put back after; PostgreSQL: lock_timeout for
+    the rest of the transaction)."""
+    connection = session.connection()
+    milliseconds = max(0, int(seconds * 1000))
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": f"{milliseconds}ms"}
+        )
+        yield
+        return
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+    connection.exec_driver_sql(f"PRAGMA busy_timeout = {milliseconds}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {before}")

@@ -20,11 +20,13 @@ from permscope.core.access import ANY, Systems
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.requests import SystemRole
+from permscope.store.locks import waiting_at_most
 from permscope.store.requests import key_with_scopes
 from permscope.store.tables import ApiKeyRow, ApiKeyScopeRow
 
 log = logging.getLogger(__name__)
 
+KEY_USE_WAIT = 0.25  # seconds a key's last-use write waits for another writer before it is skipped
 TOKEN_PREFIX = "psk"  # noqa: S105 - a public prefix of every token, not a secret
 
 
@@ -252,11 +254,11 @@ def disable_api_keys_named(engine: Engine, name: str) -> int:
 def record_key_use(engine: Engine, key_id: str, now: datetime, resolution: timedelta) -> bool:
     """Set a key's `last_used_at` to `now` unless it was set less than `resolution` before (one UPDATE whose
     condition keeps processes sharing the database from rewriting it); True when it was written. A database
-    that cannot take the write now (e.g. SQLite busy with an import) is logged, not raised: the caller's
-    request goes on."""
+    that cannot take the write within KEY_USE_WAIT (e.g. SQLite busy with an import, which may hold its write
+    lock for many seconds) is logged, not raised: the caller's request goes on at once."""
     recent = now - resolution
     try:
-        with Session(engine) as session, session.begin():
+        with Session(engine) as session, session.begin(), waiting_at_most(session, KEY_USE_WAIT):
             result = session.execute(
                 update(ApiKeyRow)
                 .where(
