@@ -33,7 +33,7 @@ USERS, ROLES = 600, 1200  # about 1,800 identities: a clean import takes 2-3 s
 # Kill points: fractions of the time a clean import spends before its first write (start-up, reading the
 # file), then of the time from its first write (seen from outside: `WriteWatch`) to its exit.
 BEFORE_WRITING = (0.5,)
-WHILE_WRITING = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+WHILE_WRITING = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @pytest.fixture(scope="module")
