@@ -151,7 +151,7 @@ def import_aws_activity(
     batch_keys: int = typer.Option(
         100_000, "--batch-keys", min=1000, help="Files: aggregated keys held before each write (memory bound)"
     ),
-    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table or json"),
+    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """Turn CloudTrail activity into usage (identity x action x resource); re-reading an input counts nothing twice."""
     from permscope.workflows import activity  # imported late: it loads the AWS machinery

@@ -81,7 +81,7 @@ def import_aws(
         "providers, Access Advisor, organizations, Identity Center; and resource folders",
     ),
     account_name: str | None = typer.Option(None, "--account-name", help="Name to give the account"),
-    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table or json"),
+    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """Import AWS CLI outputs (see the README): one run per account they hold; a re-import is idempotent."""
     from permscope.workflows.collection import import_aws_files  # imported late: it loads the AWS machinery
