@@ -28,6 +28,8 @@ R = TypeVar("R")
 
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
+EXIT_FINDINGS = 3  # `scan --fail-on`: a finding at or above the severity asked for
+STDOUT = "-"  # `--output -`: standard output
 PIPE_WIDTH = 240
 
 

@@ -17,7 +17,15 @@ from permscope.cli.analysis_options import (
     WINDOW_DAYS,
     analysis_settings,
 )
-from permscope.cli.output import contract_json_text, reports_errors, state, stderr, stdout
+from permscope.cli.output import (
+    EXIT_FINDINGS,
+    STDOUT,
+    contract_json_text,
+    reports_errors,
+    state,
+    stderr,
+    stdout,
+)
 
 if TYPE_CHECKING:
     from permscope.workflows.scan import ScanResult
@@ -31,7 +39,23 @@ class ScanFormat(StrEnum):
 
     TABLE = "table"
     JSON = "json"
+    SARIF = "sarif"
     HTML = "html"
+
+
+class FailOn(StrEnum):
+    """The least severity that makes `scan --fail-on` exit with EXIT_FINDINGS."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+def failing_findings(result: ScanResult, least: FailOn) -> int:
+    """How many findings are at or above the severity `least`."""
+    wanted = SEVERITIES[: SEVERITIES.index(least.value) + 1]
+    return sum(1 for reported in result.findings if reported.finding.severity.value in wanted)
 
 
 def _summary(result: ScanResult) -> None:
@@ -93,7 +117,8 @@ def _summary(result: ScanResult) -> None:
 
 
 def _write(text: str, output: Path | None) -> None:
-    if output is None:
+    """Write to a file, or to standard output when `output` is None or `-`."""
+    if output is None or str(output) == STDOUT:
         sys.stdout.write(text)
         return
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -113,15 +138,22 @@ def scan(
         ScanFormat.TABLE,
         "--format",
         "-f",
-        help='table: a summary on standard output and the HTML report in a file; json: {"findings": [...]} '
-        "in the API's shapes; html: the report only",
+        help="table: a summary on standard output and the HTML report in a file; json: the findings in the "
+        "API's shapes and what was not checked; sarif: SARIF 2.1.0 for code-scanning tools; html: the report only",
     ),
     output: Path | None = typer.Option(
         None,
         "--output",
         "-o",
-        help=f"Where to write: the HTML report for table and html (default ./{DEFAULT_REPORT}), the JSON for "
-        "json (default standard output)",
+        help=f"Where to write (- for standard output): the HTML report for table and html (default "
+        f"./{DEFAULT_REPORT}), the JSON or SARIF for json and sarif (default standard output)",
+        metavar="FILE",
+    ),
+    fail_on: FailOn | None = typer.Option(
+        None,
+        "--fail-on",
+        help=f"Exit with code {EXIT_FINDINGS} when a finding of this severity or worse is found (for CI)",
+        case_sensitive=False,
     ),
     window_days: int = WINDOW_DAYS,
     key_max_age_days: int = KEY_MAX_AGE_DAYS,
@@ -134,15 +166,25 @@ def scan(
 
     With the global --database-url the files are imported into that database and analyzed there instead.
 
-    Exit code 2 when a file cannot be read.
+    Exit codes: 0 done; 2 a file cannot be read; 3 with --fail-on, a finding of that severity or worse.
     """
     from permscope.core.gc_pause import collector_paused
     from permscope.workflows.scan import scan_files
 
+    if fmt is ScanFormat.TABLE and output is not None and str(output) == STDOUT:
+        raise typer.BadParameter(
+            "the table is already on standard output: use --format html (or json, sarif) with -o -",
+            param_hint="--output",
+        )
     settings = analysis_settings(window_days, key_max_age_days, key_unused_days, overprovisioned_ratio)
     with collector_paused():  # the whole command: the scan's heap is large and acyclic (see collector_paused)
         result = scan_files(files, settings, state(ctx).database_url)
         _output(result, fmt, output)
+    if fail_on is not None:
+        failing = failing_findings(result, fail_on)
+        if failing:
+            stderr().print(f"{failing} finding(s) of severity {fail_on.value} or worse", highlight=False)
+            raise typer.Exit(EXIT_FINDINGS)
 
 
 def _output(result: ScanResult, fmt: ScanFormat, output: Path | None) -> None:
@@ -152,6 +194,11 @@ def _output(result: ScanResult, fmt: ScanFormat, output: Path | None) -> None:
 
     if fmt is ScanFormat.JSON:
         _write(contract_json_text(scan_to_wire(result)), output)
+        return
+    if fmt is ScanFormat.SARIF:
+        from permscope.presentation.sarif import scan_to_sarif
+
+        _write(contract_json_text(scan_to_sarif(result)), output)
         return
     target = output or DEFAULT_REPORT
     _write(render_html(result), target)
@@ -163,5 +210,5 @@ def _output(result: ScanResult, fmt: ScanFormat, output: Path | None) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    else:
+    elif str(target) != STDOUT:
         stderr().print(f"HTML report: {target.resolve()}", highlight=False)
