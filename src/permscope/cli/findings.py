@@ -19,9 +19,11 @@ from permscope.cli.analysis_options import (
     analysis_settings,
 )
 from permscope.cli.output import (
+    EXIT_BAD_INPUT,
     OutputFormat,
     contract_json_text,
     engine_of,
+    fail,
     print_json,
     render,
     reports_errors,
@@ -106,13 +108,27 @@ def analyze(
             stderr().print(f"[red]detector failed[/red] {error}")
 
 
+def known_finding_type(name: str) -> str:
+    """The finding type `name` names (any case, with or without `#microsoft.graph.`); leaves with exit code 2
+    listing the finding types when it names none."""
+    from permscope.analytics.registry import DETECTORS
+
+    bare = name.removeprefix("#").removeprefix("microsoft.graph.")
+    by_folded = {known.lower(): known for known in DETECTORS}
+    found = by_folded.get(bare.lower())
+    if found is None:
+        fail(f"--type: {name!r} is not a finding type; the finding types are {', '.join(sorted(DETECTORS))}",
+             EXIT_BAD_INPUT)  # fmt: skip
+    return found
+
+
 @app.command("list")
 @reports_errors
 def list_command(
     ctx: typer.Context,
     system: list[str] = typer.Option([], "--system", "-s", help="Only this AWS account (repeatable)"),
     finding_type: list[str] = typer.Option(
-        [], "--type", "-t", help="Only this finding type, e.g. superUserFinding (repeatable)"
+        [], "--type", "-t", help="Only this finding type, e.g. superUserFinding (repeatable; any case)"
     ),
     status: str = typer.Option("open", "--status", help="open, resolved or all"),
     min_pci: int | None = typer.Option(
@@ -130,7 +146,7 @@ def list_command(
         wanted = FindingStatus(status.lower())
     except ValueError:
         raise typer.BadParameter("expected open, resolved or all", param_hint="--status") from None
-    types = [name.removeprefix("microsoft.graph.").removeprefix("#") for name in finding_type]
+    types = [known_finding_type(name) for name in finding_type]
     listing = list_stored_findings(
         engine_of(ctx),
         system_ids=system,
