@@ -74,7 +74,10 @@ def test_findings_list_formats(db_url: str) -> None:
 
     code, out, err = run(db_url, "findings", "list", "--system", ACCOUNT)
     assert code == 0, err
-    assert "superUserFinding" in out and "bob" in out
+    assert "Super identities:" in out and "user/bob" in out  # the type's title, the subject's short name
+    code, out, err = run(db_url, "findings", "list", "--system", ACCOUNT, "--wide")
+    assert code == 0, err
+    assert "superUserFinding" in out and BOB in out
 
     code, out, err = run(db_url, "findings", "list", "--status", "resolved", "--format", "json")
     assert code == 0 and json.loads(out) == {"findings": []}
