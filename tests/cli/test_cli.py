@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from permscope.cli.main import app
 from analysis_support import export
+from permscope.cli.main import app
 from permscope.estates.aws import generate_authorization_details
 
 ACCOUNT = "123456789012"

@@ -118,7 +118,9 @@ def _next_steps(records: list[dict[str, Any]], analyzed: bool) -> None:
         *(Column(severity, severity.capitalize()) for severity in (*SEVERITIES, "total")),
     ]
     console.print(table_of(rows, columns, title="Open findings"))
-    console.print("List them: `permscope findings list` (--format json for the whole findings).", highlight=False)
+    console.print(
+        "List them: `permscope findings list` (--format json for the whole findings).", highlight=False
+    )
     for reason in needs:
         console.print(f"[dim]not checked ({reason})[/dim]", highlight=False)
     if any("activity" in reason for reason in needs):
