@@ -184,3 +184,25 @@ def test_an_id_in_two_clouds_without_a_cloud_exits_2_naming_the_clouds(db_url: s
     assert "--cloud aws in the CLI" in err  # says how to name the cloud
     code, _out, _err = run(db_url, "identities", "list", "--system", "shared", "--cloud", "gcp")
     assert code == 0
+
+
+def test_systems_remove_asks_then_removes(db_url: str, export_file: Path, tmp_path: Path) -> None:
+    assert run(db_url, "import", "aws", str(export_file))[0] == 0
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(export()))
+    assert run(db_url, "import", "aws", str(other))[0] == 0
+    refused = CliRunner().invoke(app, ["--database-url", db_url, "systems", "remove", ACCOUNT], input="n\n")
+    assert refused.exit_code == 1
+    assert "19 identities" in refused.stdout and "findings" in refused.stdout  # what would go
+    assert len(json.loads(run(db_url, "systems", "list", "--format", "json")[1])) == 2
+    asked = CliRunner().invoke(app, ["--database-url", db_url, "systems", "remove", ACCOUNT], input="y\n")
+    assert asked.exit_code == 0, asked.output
+    assert f"removed aws {ACCOUNT}" in asked.stdout
+    [left] = json.loads(run(db_url, "systems", "list", "--format", "json")[1])
+    assert left["system_id"] != ACCOUNT
+    code, out, _ = run(db_url, "findings", "list", "--format", "csv")
+    assert code == 0 and ACCOUNT not in out and left["system_id"] in out
+    code, out, _ = run(db_url, "systems", "remove", left["system_id"], "--yes")
+    assert code == 0 and json.loads(run(db_url, "systems", "list", "--format", "json")[1]) == []
+    code, _, err = run(db_url, "systems", "remove", left["system_id"], "--yes")
+    assert code == 1 and f"no authorization system {left['system_id']!r}" in err
