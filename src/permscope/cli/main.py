@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from permscope.cli import activity, apikeys, db, demo, identities, imports, scan, serve, simulate, systems
+from permscope.cli import (
+    activity,
+    apikeys,
+    db,
+    demo,
+    identities,
+    imports,
+    scan,
+    serve,
+    simulate,
+    systems,
+    who_can,
+)
 from permscope.cli import collect as collect_commands
 from permscope.cli import findings as findings_commands
 from permscope.cli import requests as requests_commands
@@ -64,3 +76,4 @@ app.command("demo")(demo.demo)
 app.command("analyze")(findings_commands.analyze)
 app.add_typer(findings_commands.app, name="findings")
 app.command("scan")(scan.scan)
+app.command("who-can")(who_can.who_can_command)

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from permscope.core.access_decisions import AccessDecision
 from permscope.core.activity import ActivityReport, ActivitySink
 from permscope.core.catalog import ActionCatalog, ActionIndex
 from permscope.core.errors import CloudNotBuiltError
@@ -285,6 +286,18 @@ class CloudPlugin(Protocol):
 
     def assumable(self, snapshot: SystemSnapshot, identity: str) -> list[str]:
         """The identities (roles) `identity` may act as, each decided by the cloud's engine."""
+        ...
+
+    def decide_stored(
+        self, snapshot: SystemSnapshot, principal: str, action: str, resource: str, context: Mapping[str, Any]
+    ) -> AccessDecision:
+        """One stored principal's request decided with its stored policies (NotFoundError, InputError)."""
+        ...
+
+    def who_can(
+        self, snapshot: SystemSnapshot, action: str, resource: str, context: Mapping[str, Any]
+    ) -> list[AccessDecision]:
+        """Every principal of the system allowed `action` on `resource`, each with why (InputError)."""
         ...
 
     # -- analysis

@@ -22,6 +22,7 @@ from permscope.clouds.base import (
     Progress,
     RequestRules,
 )
+from permscope.core.access_decisions import AccessDecision
 from permscope.core.catalog import ActionCatalog, ActionIndex
 from permscope.core.escalation import EscalationModel
 from permscope.core.ids import Cloud
@@ -243,6 +244,22 @@ class AwsPlugin:
             ):
                 found.append(role.external_id)
         return sorted(found)
+
+    def decide_stored(
+        self, snapshot: SystemSnapshot, principal: str, action: str, resource: str, context: Mapping[str, Any]
+    ) -> AccessDecision:
+        """A stored user's or role's request, decided with its stored policies (`clouds.aws.access`)."""
+        from permscope.clouds.aws.access import decide_stored
+
+        return decide_stored(snapshot, principal, action, resource, context)
+
+    def who_can(
+        self, snapshot: SystemSnapshot, action: str, resource: str, context: Mapping[str, Any]
+    ) -> list[AccessDecision]:
+        """The users and roles of the account allowed the request (`clouds.aws.access`)."""
+        from permscope.clouds.aws.access import who_can
+
+        return who_can(snapshot, action, resource, context)
 
     # -- analysis -------------------------------------------------------------------------------------
     def view(self, snapshot: SystemSnapshot) -> CloudView:
