@@ -23,7 +23,7 @@ from permscope.core.access_decisions import AccessDecision
 from permscope.core.activity import ActivityReport, ActivitySink
 from permscope.core.catalog import ActionCatalog, ActionIndex
 from permscope.core.errors import CloudNotBuiltError
-from permscope.core.escalation import EscalationModel
+from permscope.core.escalation import EscalationModel, TechniqueInfo
 from permscope.core.grants import GrantConnector
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, InventoryBatch
@@ -318,6 +318,10 @@ class CloudPlugin(Protocol):
         max_targets: int,
     ) -> EscalationModel | None:
         """The escalation graph of a snapshot and what each step gives; None when the cloud has none yet."""
+        ...
+
+    def escalation_techniques(self) -> Mapping[str, TechniqueInfo]:
+        """The escalation techniques of the cloud by id, in words, with the page describing each."""
         ...
 
     def system_of(self, external_id: str) -> str | None:

@@ -24,7 +24,7 @@ from permscope.clouds.base import (
 )
 from permscope.core.access_decisions import AccessDecision
 from permscope.core.catalog import ActionCatalog, ActionIndex
-from permscope.core.escalation import EscalationModel
+from permscope.core.escalation import EscalationModel, TechniqueInfo
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind
 from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
@@ -292,6 +292,12 @@ class AwsPlugin:
         from permscope.clouds.aws.escalation.model import build_escalation
 
         return build_escalation(snapshot, is_super=is_super, skip=skip, max_targets=max_targets)
+
+    def escalation_techniques(self) -> Mapping[str, TechniqueInfo]:
+        """The pathfinding.cloud techniques in words, each with its public page (`escalation.describe`)."""
+        from permscope.clouds.aws.escalation.describe import technique_catalogue
+
+        return technique_catalogue()
 
     def system_of(self, external_id: str) -> str | None:
         """The account an ARN (or account id) names."""
