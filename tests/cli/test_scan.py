@@ -39,6 +39,23 @@ def test_table_lists_counts_and_writes_the_report(runner: CliRunner, tmp_path: P
     assert not list(tmp_path.glob("*.sqlite3")) and not list(tmp_path.glob("*.db"))
 
 
+def test_an_aws_managed_policy_missing_from_the_export_is_filled_in_and_said(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    export = hostile_export()  # as `--filter LocalManagedPolicy` gives it: attached, not listed
+    export["UserDetailList"][1]["AttachedManagedPolicies"] = [
+        {"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}
+    ]
+    result = runner.invoke(app, ["scan", str(write_export(tmp_path, export))], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "warning: AWS managed policy arn:aws:iam::aws:policy/AdministratorAccess is not in the export: filled"
+        in (" ".join(result.stdout.split()))
+    )
+    supers = next(line for line in result.stdout.splitlines() if "superUserFinding" in line)
+    assert supers.replace("│", " ").split()[-1] == "2"  # the reader holds AdministratorAccess now
+
+
 def test_json_on_stdout_in_the_contract_shape(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["scan", str(write_export(tmp_path)), "--format", "json"])
     assert result.exit_code == 0, result.stderr

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from permscope.cli.main import app
-from scan_support import ADMIN, PASS_TO_LAMBDA, write_export
+from scan_support import ADMIN, write_export
 
 ACCOUNT = "111122223333"
 # an Identity Center role: a long path and a long name, as real estates have them
@@ -19,6 +19,9 @@ SSO_ROLE = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-
 DEV = f"arn:aws:iam::{ACCOUNT}:user/engineering/platform/developer-with-a-long-name"
 TRUST_LAMBDA = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+# the user can write its own policies (iam-007): a critical escalation finding about it
+WRITE_OWN_POLICY = {"Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "iam:PutUserPolicy", "Resource": "*"}]}  # fmt: skip
 ARN = re.compile(r"arn:aws:[a-z0-9-]*:[a-z0-9-]*:\d*:[^\s│┃]+")
 
 
@@ -27,7 +30,7 @@ def _export() -> dict[str, object]:
         "UserDetailList": [
             {"UserName": "developer-with-a-long-name", "Arn": DEV, "Path": "/engineering/platform/",
              "CreateDate": "2020-01-01T00:00:00Z", "GroupList": [], "AttachedManagedPolicies": [],
-             "UserPolicyList": [{"PolicyName": "deploy", "PolicyDocument": PASS_TO_LAMBDA}]},
+             "UserPolicyList": [{"PolicyName": "self-admin", "PolicyDocument": WRITE_OWN_POLICY}]},
         ],
         "GroupDetailList": [],
         "RoleDetailList": [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from permscope.workflows.apikeys import (
     disable_api_key,
     disable_api_keys_named,
     list_api_keys,
+    record_key_use,
     verify_api_key,
 )
 
@@ -70,3 +72,22 @@ def test_disabling_by_name_touches_only_that_name(engine: Engine) -> None:
     assert disable_api_keys_named(engine, "demo") == 0
     assert verify_api_key(engine, first.token) is None and verify_api_key(engine, second.token) is None
     assert verify_api_key(engine, other.token) is not None
+
+
+def test_key_use_is_recorded_at_most_once_per_interval(engine: Engine) -> None:
+    key = create_api_key(engine, ApiRole.VIEWER, "busy")
+    other = create_api_key(engine, ApiRole.VIEWER, "idle")
+    start = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+
+    def last_used() -> dict[str, datetime | None]:
+        return {row.name: row.last_used_at for row in list_api_keys(engine)}
+
+    assert last_used() == {"busy": None, "idle": None}
+    assert record_key_use(engine, key.key_id, start, minute)
+    assert not record_key_use(engine, key.key_id, start + timedelta(seconds=59), minute)
+    assert last_used() == {"busy": start, "idle": None}
+    assert record_key_use(engine, key.key_id, start + minute, minute)
+    assert last_used() == {"busy": start + minute, "idle": None}
+    assert not record_key_use(engine, "no-such-key", start, minute)
+    assert other.key_id != key.key_id

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 DEFAULT_REPORT = Path("permscope-report.html")
 SEVERITIES = ("critical", "high", "medium", "low")
+MAX_WARNINGS = 10  # import warnings printed in the summary (the HTML report lists them all)
 
 
 class ScanFormat(StrEnum):
@@ -131,6 +132,13 @@ def _summary(result: ScanResult, wide: bool) -> None:
                 types.append(item.finding_type)
     for reason, types in skipped.items():
         console.print(f"[yellow]not checked[/] ({reason}): {', '.join(types)}", highlight=False)
+    warnings = [warning for account in result.accounts for warning in account.warnings]
+    for warning in warnings[:MAX_WARNINGS]:
+        console.print(f"[yellow]warning[/]: {warning}", highlight=False, soft_wrap=True)
+    if len(warnings) > MAX_WARNINGS:
+        console.print(
+            f"[yellow]{len(warnings) - MAX_WARNINGS} more warning(s)[/] in the report", highlight=False
+        )
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -157,6 +157,25 @@ def test_escalation_path_is_drawn_step_by_step() -> None:
     assert '<span class="node target">' + ADMIN_ROLE in path
 
 
+def test_a_grant_names_its_beneficiary_and_the_chain_to_it() -> None:
+    grant = {**STEPS[0], "techniqueId": "grant-002", "techniqueName": "iam:AttachUserPolicy on another user",
+             "target": BOB, "grants": True}  # fmt: skip
+    details = [
+        {"reaches": "grantsAdmin", "target": BOB, "beneficiaries": [BOB], "steps": [grant], "reach": []},
+        {
+            "reaches": "grantsAdmin",
+            "target": BOB,
+            "beneficiaries": [BOB],
+            "steps": [grant],
+            "reach": [STEPS[0]],
+        },
+    ]
+    html = escalation_paths(ALICE, details)
+    assert html.count(f"Path 1: grants administrator-equivalent rights to <code>{BOB}</code>") == 1
+    assert "it cannot itself act as that principal" in html
+    assert "and then reaches it" in html and "iam:CreateAccessKey" in html
+
+
 def test_details_without_steps_are_one_path() -> None:
     path = escalation_paths(ALICE, [{"displayName": "sts-001", "actions": [{"externalId": "sts:AssumeRole"}],
                                      "resources": [{"externalId": ADMIN_ROLE}]}])  # fmt: skip

@@ -1,4 +1,6 @@
-"""AWS inventory under `AS/{id}/microsoft.graph.awsAuthorizationSystem`: identities, policies, actions, services, resources."""
+"""AWS inventory under `AS/{id}/microsoft.graph.awsAuthorizationSystem`: identities, policies, actions, services,
+resources, effective permissions. A key reads the inventory of the accounts where it is viewer, approver or
+administrator (`workflows.access.inventory_systems`); another account answers 404 as a missing one."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from permscope.api.access_schemas import WhoCanModel
-from permscope.api.deps import get_engine, get_session, get_settings
+from permscope.api.deps import authenticate, get_engine, get_session, get_settings
 from permscope.api.effective_schemas import EffectivePermissionsModel
 from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.paging import entity_response, list_response
@@ -43,6 +45,8 @@ from permscope.store.collections import AWS_ACTIONS, AWS_IDENTITIES, AWS_POLICIE
 from permscope.store.summaries import ActionSummaries, action_summaries
 from permscope.store.tables import AuthorizationSystemRow
 from permscope.workflows import explanation, identities, who_can
+from permscope.workflows.access import inventory_systems
+from permscope.workflows.apikeys import ApiPrincipal
 
 AWS = Cloud.AWS.value
 CAST = "microsoft.graph.awsAuthorizationSystem"
@@ -55,9 +59,15 @@ IDENTITY_SETS: dict[str, tuple[str, ...]] = {
 router = APIRouter(tags=["aws"], responses=ERROR_RESPONSES)
 
 
-def aws_system(system_id: str, session: Session = Depends(get_session)) -> AuthorizationSystemRow:
-    """The AWS account named in the path (404 when unknown or not AWS)."""
-    return find_system(session, system_id, Cloud.AWS)
+def aws_system(
+    system_id: str,
+    session: Session = Depends(get_session),
+    principal: ApiPrincipal = Depends(authenticate),
+    settings: Settings = Depends(get_settings),
+) -> AuthorizationSystemRow:
+    """The AWS account named in the path (404 when unknown, not AWS, or not one whose inventory the key reads)."""
+    within = inventory_systems(principal, settings.inventory_open_to_all_keys)
+    return find_system(session, system_id, Cloud.AWS, within)
 
 
 def alternate_key(text: str) -> str:

@@ -3,8 +3,9 @@ aggregatedSummary) and permissionsCreepIndexDistributions, in the contract's sha
 
 Only open findings are listed (the latest analysis' view); one finding stays addressable by id after it is
 resolved, with its history under "permscope". A key sees the findings of the systems it may read: admin and
-viewer keys all, scoped keys those where they are viewer, approver or administrator; naming another system
-(in `$filter` or `authorizationSystemIds`) is 403 accessDenied, naming an unknown one 404 itemNotFound.
+viewer keys all, scoped keys those where they are viewer, approver or administrator; a finding, distribution
+or system (in `$filter` or `authorizationSystemIds`) of another system answers 404 itemNotFound exactly as an
+unknown one does, so a key never learns what exists outside its view.
 A path naming no finding type of the cloud (misspelt, or another cloud's) is 400 invalidRequest listing the
 cloud's types.
 """
@@ -38,7 +39,7 @@ from permscope.store.collections import DISTRIBUTIONS, FINDING_SELECT, Collectio
 from permscope.store.odata import BoolOp, Compare, In, Node, Not, normalize_path, parse_filter
 from permscope.store.systems import find_system, get_system
 from permscope.store.tables import AnalysisRunRow, AuthorizationSystemRow, FindingRow
-from permscope.workflows.access import check_readable, readable_systems
+from permscope.workflows.access import readable_systems
 from permscope.workflows.apikeys import ApiPrincipal
 from permscope.workflows.clouds import require_built
 
@@ -70,13 +71,9 @@ def _context(cloud: Cloud, tail: str) -> str:
 
 
 def _systems_named(session: Session, cloud: Cloud, ids: list[str], principal: ApiPrincipal) -> list[int]:
-    """Primary keys of the systems named by raw or encoded id: 404 for an unknown one, 403 for a hidden one."""
-    found: list[int] = []
-    for text in ids:
-        row = get_system(session, text, cloud.value)
-        check_readable(principal, row.cloud, row.system_id)
-        found.append(row.id)
-    return found
+    """Primary keys of the systems named by raw or encoded id: 404 for an unknown or a hidden one alike."""
+    readable = readable_systems(principal)
+    return [get_system(session, text, cloud.value, readable).id for text in ids]
 
 
 # ----------------------------------------------------------------------------------------------- lists
@@ -204,10 +201,14 @@ def _one(
     kind = _kind_for(cast, cloud)
     fingerprint = fingerprint_of(finding_id)
     found = store.finding_and_system(session, fingerprint) if fingerprint else None
-    if found is None or found[0].finding_type != kind.name or found[1].cloud != cloud.value:
+    if (
+        found is None
+        or found[0].finding_type != kind.name
+        or found[1].cloud != cloud.value
+        or not readable_systems(principal).covers(found[1].cloud, found[1].system_id)
+    ):
         raise not_found(f"{kind.name} {finding_id!r} not found")
-    row, system = found
-    check_readable(principal, system.cloud, system.system_id)
+    row = found[0]
     item = stored_finding_to_wire(row, store.embeds_for(session, [row])[row.system_pk])
     return entity_response(
         request,
@@ -296,11 +297,11 @@ def get_distribution(
     session: Session = Depends(get_session),
 ) -> GraphJSONResponse:
     """One system's distribution by its id (as listed), or by the system's id."""
-    system = find_system(session, distribution_system_id(distribution_id, cloud.value), cloud.value)
+    system_id = distribution_system_id(distribution_id, cloud.value)
+    system = find_system(session, system_id, cloud.value, readable_systems(principal))
     run = store.latest_runs(session, [system.id]).get(system.id) if system is not None else None
     if system is None or run is None or run.pci_distribution is None:
         raise not_found(f"permissionsCreepIndexDistribution {distribution_id!r} not found")
-    check_readable(principal, system.cloud, system.system_id)
     return entity_response(
         request,
         distribution_to_wire(run, system),

@@ -265,6 +265,17 @@ def escalation_paths(
     shown = paths[:MAX_PATHS]
     for number, path in enumerate(shown, start=1):
         reaches = path.get("reaches")
+        if reaches == "grantsAdmin":  # the source makes another principal administrator-equivalent
+            heading = f"Path {number}: grants administrator-equivalent rights to"
+            heading += f" <code>{e(_label(path.get('target') or ''))}</code>"
+            reach = path.get("reach") if isinstance(path.get("reach"), list) else []
+            then = (
+                f"<p class='muted'>and then reaches it:</p>{escalation_path(source, reach)}"
+                if reach
+                else "<p class='muted'>(it cannot itself act as that principal)</p>"
+            )
+            out.append(f"<h4>{heading}</h4>{escalation_path(source, path['steps'])}{then}")
+            continue
         heading = f"Path {number}" + (f": reaches {e(reaches)}" if reaches else "")
         if path.get("target"):
             heading += f" as <code>{e(_label(path['target']))}</code>"

@@ -1,5 +1,6 @@
-"""The AWS escalation techniques in words, with the page that describes each (pathfinding.cloud's ids keep
-their public page at https://pathfinding.cloud/paths/<id>), for reports."""
+"""The AWS escalation techniques in words, with the page that describes each, for reports: pathfinding.cloud's
+ids keep their public page at https://pathfinding.cloud/paths/<id>; permscope's own techniques (`grant-*`,
+`iam-setdefault-*`) are described in docs/privilege-escalation.md, which a standalone report cannot link to."""
 
 from __future__ import annotations
 
@@ -33,7 +34,15 @@ _KIND_WORDS = {
     Kind.ROLE_TRUST: "rewrites a role's trust policy to trust itself, then assumes the role",
     Kind.ROLE_MODIFY: "writes a role's permissions policies, then assumes the role",
     Kind.POLICY_ROLE: "publishes a new version of a managed policy attached to a role, then assumes the role",
+    Kind.SELF_VERSION: "makes another stored version of a managed policy attached to it the default one",
+    Kind.VERSION_ROLE: "makes another stored version of a managed policy attached to a role the default one, then "
+    "assumes the role",
+    Kind.GRANT_USER: "writes another user's policies, giving that user administrator-equivalent rights",
+    Kind.GRANT_ROLE: "writes another role's policies, giving that role administrator-equivalent rights",
+    Kind.GRANT_GROUP: "writes a group's policies, giving its members administrator-equivalent rights",
+    Kind.GRANT_JOIN: "adds another user to a group with administrator-equivalent rights",
 }
+OWN_PREFIXES = ("grant-",)  # ids of permscope's own techniques, which pathfinding.cloud does not describe
 
 
 def technique_words(technique: Technique) -> str:
@@ -62,7 +71,9 @@ def _a(noun: str) -> str:
 
 def technique_page(technique_id: str) -> str | None:
     """The public page describing a technique (pathfinding.cloud's catalogue ids), None when there is none."""
-    return PATHFINDING_PAGE.format(technique_id) if PATHFINDING_ID.fullmatch(technique_id) else None
+    if technique_id.startswith(OWN_PREFIXES) or not PATHFINDING_ID.fullmatch(technique_id):
+        return None  # ours (grant-*, iam-setdefault-*): described in docs/privilege-escalation.md
+    return PATHFINDING_PAGE.format(technique_id)
 
 
 def technique_catalogue() -> dict[str, TechniqueInfo]:
