@@ -188,6 +188,23 @@ def test_orderby_and_paging(api: TestClient) -> None:
     assert "@odata.nextLink" not in rest
 
 
+def test_a_wrong_finding_type_is_400_listing_the_valid_ones(api: TestClient) -> None:
+    [item] = api.get(f"{A}/findings/microsoft.graph.superUserFinding").json()["value"]
+    for path in (
+        f"{A}/findings/microsoft.graph.superUserFindings",  # misspelt
+        f"{A}/findings/microsoft.graph.inactiveAzureServicePrincipalFinding",  # another cloud's
+        f"{A}/findings/superUserFinding",  # no cast
+        f"{A}/findings/{item['id']}/microsoft.graph.bogusFinding",
+        f"{A}/findings/microsoft.graph.bogusFinding/aggregatedSummary(authorizationSystemIds=['{ACCOUNT}'])",
+    ):
+        response = api.get(path)
+        assert_error(response, 400, "invalidRequest")
+        message = response.json()["error"]["message"]
+        assert "is not a finding type of aws" in message, path
+        assert "superUserFinding" in message and "privilegeEscalationAwsRoleFinding" in message
+        assert "inactiveAzureServicePrincipalFinding" not in message.partition("one of")[2]
+
+
 def test_one_finding(api: TestClient) -> None:
     [item] = api.get(f"{A}/findings/microsoft.graph.superUserFinding").json()["value"]
     one = api.get(f"{A}/findings/{item['id']}/microsoft.graph.superUserFinding")

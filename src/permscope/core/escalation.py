@@ -88,3 +88,12 @@ class EscalationModel(Protocol):
     def after(self, step: Step) -> EffectivePermissions:
         """The permissions the attacker holds after a step."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class TechniqueInfo:
+    """How a report names an escalation technique: its id, what it does in words, where it is described."""
+
+    technique_id: str
+    words: str  # e.g. "passes a privileged role to a new Lambda function and runs code as that role"
+    url: str | None = None  # its public description (pathfinding.cloud for the catalogue's ids)

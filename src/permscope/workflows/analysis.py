@@ -6,8 +6,9 @@ never half of one), analyzes it in memory (`permscope.analytics.analyze`), and w
 in one transaction (`store.findings.record_analysis`): an exception anywhere writes nothing. Finding types the analysis could not decide — skipped for want of data, or whose detector
 failed — keep their stored findings as they were (neither resolved nor seen again).
 
-`permscope analyze` runs it explicitly; imports and collections do not (an import stays a pure inventory
-write, and several imports of one account are analyzed once). `permscope scan` analyzes exported files in
+`permscope analyze` runs it explicitly, and `permscope import aws` right after its import (unless
+`--no-analyze`); the import workflows themselves stay pure inventory writes (several imports of one account can
+then be analyzed once). `permscope scan` analyzes exported files in
 memory (`workflows.scan`), or through this module when it is given a database.
 """
 

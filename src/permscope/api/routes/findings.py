@@ -6,7 +6,8 @@ resolved, with its history under "permscope". A key sees the findings of the sys
 viewer keys all, scoped keys those where they are viewer, approver or administrator; a finding, distribution
 or system (in `$filter` or `authorizationSystemIds`) of another system answers 404 itemNotFound exactly as an
 unknown one does, so a key never learns what exists outside its view.
-Azure and GCP answer empty collections for their types (no analytics yet), and 404 for types they lack.
+A path naming no finding type of the cloud (misspelt, or another cloud's) is 400 invalidRequest listing the
+cloud's types.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from permscope.api.deps import authenticate, get_session, get_settings
 from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.finding_models import DISTRIBUTION, DISTRIBUTION_PAGE, FINDING_OR_SUMMARY, FINDING_PAGE
-from permscope.api.finding_schemas import KEY_SUMMARY, FindingKind, finding_kind
+from permscope.api.finding_schemas import FINDING_KINDS, KEY_SUMMARY, FindingKind, finding_kind
 from permscope.api.paging import context_url, entity_response, list_response
 from permscope.api.responses import route_model, through
 from permscope.api.schemas import ERROR_RESPONSES, GraphErrorModel
@@ -118,9 +119,14 @@ class _FindingWire:
 
 
 def _kind_for(cast: str, cloud: Cloud) -> FindingKind:
+    """The finding type a path segment names; 400 invalidRequest listing the cloud's types when it is none."""
     kind = finding_kind(cast)
     if kind is None or cloud not in kind.clouds:
-        raise not_found(f"{cast!r} is not a finding type of {cloud.value}")
+        valid = sorted(name for name, known in FINDING_KINDS.items() if cloud in known.clouds)
+        raise invalid_request(
+            f"{cast!r} is not a finding type of {cloud.value}: name one as microsoft.graph.<type>, "
+            f"<type> being one of {', '.join(valid)}"
+        )
     return kind
 
 
