@@ -14,6 +14,7 @@ from permscope import __version__
 from permscope.api.deps import (
     EngineProvider,
     KeyUses,
+    SigningKey,
     TokenCache,
     authenticate,
     authenticate_request,
@@ -52,6 +53,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.settings = settings
     app.state.engine_provider = EngineProvider(engine, settings)
     app.state.token_cache = TokenCache()
+    app.state.skiptoken_key = SigningKey("skiptoken", settings)
     app.state.key_uses = KeyUses(timedelta(seconds=settings.api_key_last_used_interval_seconds))
     # inside the request-id middleware (added next, so it runs first): a 401 carries the request id too
     app.add_middleware(AuthenticateFirst, authenticate=authenticate_request, settings=settings)
