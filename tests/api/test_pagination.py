@@ -206,7 +206,9 @@ def test_forged_altered_or_foreign_skiptokens_are_400(client: TestClient, many: 
 
 
 @pytest.mark.postgres
-def test_skiptoken_positions_up_to_the_limit_answer_an_empty_page(client: TestClient, many: list[str]) -> None:
+def test_skiptoken_positions_up_to_the_limit_answer_an_empty_page(
+    client: TestClient, many: list[str]
+) -> None:
     for data in ({"n": MAX_OFFSET}, {"n": MAX_OFFSET, "k": MAX_OFFSET}):
         body = client.get(USERS, params={"$skiptoken": sign(client, USERS, data)}).json()
         assert body["value"] == [] and "@odata.nextLink" not in body
