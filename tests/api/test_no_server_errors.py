@@ -28,6 +28,7 @@ from permscope.core.snapshot import SystemSnapshot
 from permscope.settings import Settings
 from permscope.store.collections import AWS_IDENTITIES, CHANGES, REQUESTS, SYSTEMS, findings_collection
 from permscope.workflows.analysis import analyze_system
+from permscope.workflows.apikeys import ApiRole, create_api_key
 from request_support import ACCOUNT, OTHER_ROLE, PM, ROLE, USER, Clock, seed_account, statements_body, team
 
 from .factories import AS, P, seed
@@ -62,10 +63,10 @@ def _finding(name: str, score: int) -> Finding:
 
 
 @pytest.fixture
-def api(engine: Engine) -> Iterator[tuple[TestClient, TestClient]]:
-    """(alice, bob) on an app over a small estate, two of everything (so that every collection pages): two
-    systems, two users, two findings, two requests; the app's clock stands still at the test clock's start,
-    so requests are judged against a known now."""
+def api(engine: Engine) -> Iterator[dict[str, TestClient]]:
+    """Clients by name (alice requests, bob approves, admin reads everything) on an app over a small estate with
+    two of everything, so that every collection pages: systems, users, findings, requests. The app's clock
+    stands still at the test clock's start, so requests are judged against a known now."""
     seed(engine, system_id="210987654321", name="other")
     seed_account(engine, identities=(ROLE, OTHER_ROLE, USER, f"arn:aws:iam::{ACCOUNT}:user/bob"))
 
@@ -73,18 +74,19 @@ def api(engine: Engine) -> Iterator[tuple[TestClient, TestClient]]:
         return AnalysisResult(findings=[_finding("alice", 70), _finding("ops", 20)])
 
     analyze_system(engine, ACCOUNT, analyzer=analyzer)
-    keys = team(engine)
+    tokens = {name: key.token for name, key in team(engine).items()}
+    tokens["admin"] = create_api_key(engine, ApiRole.ADMIN, "admin").token
     # permissive limits: the policy's checks must not hide what lies behind them (a 100-year request)
     limits = {"requests_max_hours_now": 1e6, "requests_max_days_scheduled": 1e5}
     app = create_app(engine, Settings(database_url="sqlite://", page_size=1, **limits))
     app.state.clock = Clock()
-    clients = [
-        TestClient(app, headers={"Authorization": f"Bearer {keys[n].token}"}) for n in ("alice", "bob")
-    ]
+    clients = {
+        name: TestClient(app, headers={"Authorization": f"Bearer {token}"}) for name, token in tokens.items()
+    }
     for _ in range(2):
-        created = clients[0].post(SPR, json=statements_body())
+        created = clients["alice"].post(SPR, json=statements_body())
         assert created.status_code == 201, created.text
-    yield clients[0], clients[1]
+    yield clients
 
 
 def assert_no_server_error(response: Any) -> None:
@@ -194,9 +196,9 @@ def query_options(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
 
 @pytest.mark.postgres
 @given(case=query_options())
-def test_odata_query_options_never_answer_500(api: tuple[TestClient, TestClient], case: Any) -> None:
+def test_odata_query_options_never_answer_500(api: dict[str, TestClient], case: Any) -> None:
     url, params = case
-    assert_no_server_error(api[0].get(url, params=params))
+    assert_no_server_error(api["admin"].get(url, params=params))
 
 
 def _altered(token: str, values: dict[str, Any]) -> str:
@@ -225,11 +227,11 @@ positions = st.one_of(
     mutation=st.integers(0, 3),
 )
 def test_skiptokens_forged_or_altered_never_answer_500(
-    api: tuple[TestClient, TestClient], url: str, values: dict[str, Any], mutation: int
+    api: dict[str, TestClient], url: str, values: dict[str, Any], mutation: int
 ) -> None:
-    client = api[0]
-    link = client.get(url, params={"$top": "1"}).json().get("@odata.nextLink")
-    real = parse_qs(urlsplit(link).query)["$skiptoken"][0] if link else "e30.AAAAAAAAAAAAAAAAAAAAAA"
+    client = api["admin"]
+    link = client.get(url, params={"$top": "1"}).json()["@odata.nextLink"]  # each collection has two items
+    real = parse_qs(urlsplit(link).query)["$skiptoken"][0]
     altered = _altered(real, values)
     token = [altered, altered.partition(".")[0], real[::-1], real + "."][mutation]
     response = client.get(url, params={"$top": "1", "$skiptoken": token})
@@ -263,9 +265,9 @@ def route_requests(draw: st.DrawFn, templates: list[str]) -> str:
 
 
 def test_every_get_route_with_any_path_and_query_never_answers_500(
-    api: tuple[TestClient, TestClient],
+    api: dict[str, TestClient],
 ) -> None:
-    client = api[0]
+    client = api["admin"]
     templates = _get_routes(client.app)
     assert len(templates) > 20
 
@@ -349,9 +351,9 @@ def request_bodies(draw: st.DrawFn) -> str:
 
 @given(raw=request_bodies(), review=json_values)
 def test_request_bodies_never_answer_500_nor_do_their_approvals(
-    api: tuple[TestClient, TestClient], raw: str, review: Any
+    api: dict[str, TestClient], raw: str, review: Any
 ) -> None:
-    alice, bob = api
+    alice, bob = api["alice"], api["bob"]
     headers = {"content-type": "application/json"}
     created = alice.post(SPR, content=raw.encode(), headers=headers)
     assert_no_server_error(created)
