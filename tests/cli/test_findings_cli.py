@@ -80,3 +80,19 @@ def test_findings_list_formats(db_url: str) -> None:
     assert code == 0 and json.loads(out) == {"findings": []}
     code, _out, err = run(db_url, "findings", "list", "--status", "closed")
     assert code == 2 and "--status" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["findings", "list"],
+        ["usage", "list", "--identity", BOB],
+    ],
+)
+def test_a_limit_beyond_the_databases_integers_is_exit_2(db_url: str, command: list[str]) -> None:
+    # 99999999999999999999 reached SQLite's LIMIT: an OverflowError traceback
+    assert run(db_url, "analyze")[0] == 0
+    code, _out, err = run(db_url, *command, "--limit", "99999999999999999999")
+    assert code == 2 and "--limit" in err and "1000000000" in err
+    code, _out, err = run(db_url, *command, "--limit", "1000000000")
+    assert code == 0, err

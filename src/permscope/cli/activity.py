@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from permscope.cli.output import (
     EXIT_BAD_INPUT,
+    MAX_ROWS,
     OutputFormat,
     engine_of,
     fail,
@@ -206,7 +207,9 @@ def usage_list(
         ..., "--identity", "-i", help="The identity's ARN (an AWS user, role, root, Identity Center user)"
     ),
     system: str | None = typer.Option(None, "--system", "-s", help="Account (default: the one in the ARN)"),
-    limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="At most this many rows"),
+    limit: int | None = typer.Option(
+        None, "--limit", "-n", min=1, max=MAX_ROWS, help="At most this many rows"
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """What an identity used: each action (and resource) with first use, last use and count, newest first."""

@@ -19,6 +19,7 @@ from permscope.cli.analysis_options import (
     analysis_settings,
 )
 from permscope.cli.output import (
+    MAX_ROWS,
     OutputFormat,
     contract_json_text,
     engine_of,
@@ -118,7 +119,9 @@ def list_command(
     min_pci: int | None = typer.Option(
         None, "--min-pci", min=0, max=100, help="Only findings whose PCI is at least this"
     ),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many (worst first)"),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, max=MAX_ROWS, help="At most this many (worst first)"
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """List stored findings, worst first. JSON is {"findings": [...]} in the API contract's shape."""

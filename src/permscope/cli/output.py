@@ -28,6 +28,9 @@ R = TypeVar("R")
 
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
+MAX_ROWS = (
+    1_000_000_000  # the largest --limit: a count the databases' 64-bit integers hold (exit 2 beyond it)
+)
 PIPE_WIDTH = 240
 
 
