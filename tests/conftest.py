@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Connection, Engine, MetaData, text
 from sqlalchemy.engine import make_url
 
@@ -40,6 +42,15 @@ SHARED_DIR = REPO_ROOT.parent / "shared"
 POSTGRES_URL = os.environ.get("PERMSCOPE_TEST_POSTGRES_URL")
 POSTGRES_BY_DIRECTORY = ("store", "workflows")  # directories under tests/ whose every database test is SQL
 DATABASE_FILE = "permscope.sqlite3"
+
+# Property-based tests (Hypothesis): a moderate number of examples by default, to keep CI's time; many more
+# with HYPOTHESIS_PROFILE=thorough. No deadline: a request to the app over PostgreSQL on a busy machine may
+# take longer than Hypothesis's 200 ms now and then. A test's database (a function-scoped fixture) is shared
+# by its examples, which is what the tests want: the same estate, queried many ways.
+_PROPERTY_SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
+hypothesis_settings.register_profile("default", max_examples=150, **_PROPERTY_SETTINGS)
+hypothesis_settings.register_profile("thorough", max_examples=2000, **_PROPERTY_SETTINGS)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture

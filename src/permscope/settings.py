@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # `usage_as_of` (default: now; set it to analyse an archive of older logs)
     usage_window_days: int = 90
     usage_as_of: datetime | None = None
+    # signs what the API hands out and must get back unchanged ($skiptoken in @odata.nextLink); when unset, a
+    # random secret is made once and kept in the database, shared by every server process on that database
+    secret_key: SecretStr | None = None
 
     # permissions on demand (the retired product's defaults: 24 h when starting now, 90 days when scheduled)
     requests_max_hours_now: float = 24.0

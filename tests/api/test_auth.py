@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -49,6 +50,25 @@ def test_a_forged_secret_of_a_real_key_is_401(engine: Engine, anonymous: TestCli
     key = create_api_key(engine, ApiRole.ADMIN)
     forged = key.token[:-4] + ("AAAA" if not key.token.endswith("AAAA") else "BBBB")
     assert_error(anonymous.get(AS, headers={"Authorization": f"Bearer {forged}"}), 401, "unauthenticated")
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda token: token[:-1] + "é",  # a non-ASCII secret (was a 500: the secret was hashed as ASCII)
+        lambda token: token + "ÿ",
+        lambda token: token.replace("_", "_é", 1),  # in the key id
+        lambda token: token[:-1] + "+",  # outside the url-safe alphabet
+        lambda token: "psk__" + token.split("_", 2)[2],  # no key id
+    ],
+)
+def test_secrets_that_no_key_can_have_are_401(
+    engine: Engine, anonymous: TestClient, mangle: Callable[[str], str]
+) -> None:
+    token = create_api_key(engine, ApiRole.ADMIN).token
+    header = f"Bearer {mangle(token)}".encode("latin-1")  # how a server reads header bytes
+    assert_error(anonymous.get(AS, headers={"Authorization": header}), 401, "unauthenticated")
+    assert anonymous.get(AS, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
 def test_viewer_and_admin_can_read(engine: Engine, anonymous: TestClient) -> None:

@@ -174,6 +174,27 @@ def test_filters(api: TestClient) -> None:
 
 
 @pytest.mark.postgres
+def test_integer_filters_beyond_32_bits_compare_and_beyond_64_are_400(api: TestClient) -> None:
+    url = f"{A}/findings/microsoft.graph.inactiveUserFinding"
+
+    def scores(text: str) -> list[int]:
+        response = api.get(url, params={"$filter": text, "$orderby": "permissionsCreepIndex/score"})
+        assert response.status_code == 200, response.text  # PostgreSQL refused 3000000000 as an `integer`
+        return [f["permissionsCreepIndex"]["score"] for f in response.json()["value"]]
+
+    assert scores("permissionsCreepIndex/score lt 3000000000") == [10, 50, 90]
+    assert scores("permissionsCreepIndex/score gt 3000000000") == []
+    assert scores("permissionsCreepIndex/score in (90, 3000000000)") == [90]
+    assert scores("actionSummary/assigned lt 9223372036854775807") == [10, 50, 90]
+    assert scores("permissionsCreepIndex/score gt -9223372036854775808") == [10, 50, 90]
+    assert scores("permissionsCreepIndex/score gt 49.5") == [50, 90]
+    for beyond in ("9223372036854775808", "-9223372036854775809", "1e999"):
+        text = f"permissionsCreepIndex/score gt {beyond}"
+        error = assert_error(api.get(url, params={"$filter": text}), 400, "invalidRequest")
+        assert "out of range" in error["message"]
+
+
+@pytest.mark.postgres
 def test_orderby_and_paging(api: TestClient) -> None:
     url = f"{A}/findings/microsoft.graph.inactiveUserFinding"
     ordered = api.get(url, params={"$orderby": "permissionsCreepIndex/score desc"}).json()["value"]

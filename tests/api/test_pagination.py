@@ -8,11 +8,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from permscope.api.app import create_app
+from permscope.api.paging import signed_token
 from permscope.settings import Settings
+from permscope.store.queries import MAX_OFFSET
 
 from .factories import AS, P, assert_error, seed, user
 
@@ -83,6 +86,34 @@ def test_top_zero_returns_an_empty_page_without_next_link(client: TestClient, ma
     assert body["value"] == [] and body["@odata.count"] == 250 and "@odata.nextLink" not in body
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("$top", "²"),  # str.isdigit() says yes; int() says no: it was a 500
+        ("$top", "٣"),  # Arabic-Indic three: int() reads it, but it is no OData integer
+        ("$top", "-1"),
+        ("$top", "1e3"),
+        ("$top", "99999999999999999999"),
+        ("$top", "0" * 30 + "1" * 19),
+        ("$skip", "¹"),
+        ("$skip", "99999999999999999999"),  # was a 500 on SQLite: an OFFSET beyond 64 bits
+        ("$skip", str(2**63 - 1)),  # plus the items already sent it would pass 64 bits
+        ("$skip", str(MAX_OFFSET + 1)),
+    ],
+)
+def test_top_and_skip_take_ascii_digits_within_the_limit(client: TestClient, option: str, value: str) -> None:
+    error = assert_error(client.get(AS, params={option: value}), 400, "invalidRequest")
+    assert option in error["message"]
+
+
+@pytest.mark.postgres
+def test_skip_up_to_the_limit_answers_an_empty_page(client: TestClient, many: list[str]) -> None:
+    for value in (str(MAX_OFFSET), "0" * 30 + str(MAX_OFFSET), f" {MAX_OFFSET} "):
+        body = client.get(AS, params={"$skip": value}).json()
+        assert body["value"] == [] and "@odata.nextLink" not in body
+    assert len(client.get(AS, params={"$skip": " 0 ", "$top": "01"}).json()["value"]) == 1
+
+
 def test_top_is_capped_by_the_maximum_page_size(engine: Engine, many: list[str], token: str) -> None:
     app = create_app(engine, Settings(database_url="sqlite://", max_page_size=40))
     client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
@@ -134,31 +165,69 @@ def test_skip_applies_once_across_pages(engine: Engine, token: str) -> None:
 
 
 def forge(data: object) -> str:
+    """A token as they were before they were signed: anyone could write one."""
     return base64.urlsafe_b64encode(orjson.dumps(data)).decode().rstrip("=")
 
 
-def test_forged_or_foreign_skiptokens_are_400(client: TestClient, many: list[str]) -> None:
+def sign(client: TestClient, path: str, data: object) -> str:
+    """A token signed with the server's own key for `path` without options (only the server can make one)."""
+    scope = {"type": "http", "app": client.app, "path": path, "query_string": b"", "headers": []}
+    return signed_token(Request(scope), data)
+
+
+def test_forged_altered_or_foreign_skiptokens_are_400(client: TestClient, many: list[str]) -> None:
     link = client.get(USERS).json()["@odata.nextLink"]
     token = parse_qs(urlsplit(link).query)["$skiptoken"][0]
     assert client.get(f"{USERS}?$skiptoken={token}").status_code == 200
+    assert sign(client, USERS, {"n": 100, "k": 100}) == token  # the test signs as the server does
     # the same token on another query is refused: it only continues its own
     assert_error(client.get(f"{USERS}?$skiptoken={token}&$orderby=displayName"), 400, "invalidRequest")
     assert_error(client.get(f"{P}/associatedIdentities/all?$skiptoken={token}"), 400, "invalidRequest")
-    fingerprint = orjson.loads(base64.urlsafe_b64decode(token + "=="))["q"]
+    payload, signature = token.split(".")
     for bad in (
         "garbage",
         "!!!",
-        forge([1]),
-        forge({"n": -1, "q": fingerprint}),
-        forge({"n": "1", "q": fingerprint}),
-        forge({"n": 1, "q": "0" * 12}),
-        forge({"n": 1, "q": fingerprint, "k": "1"}),
-        forge({"n": 1, "q": fingerprint, "k": True}),
-        forge({"n": 1, "q": fingerprint, "k": 1, "x": 0}),
-        forge({"n": 1, "q": fingerprint, "x": 1}),
+        "é.é",
+        payload,  # no signature
+        f"{forge({'n': 0})}.{signature}",  # altered: the signature no longer matches
+        forge({"n": 1, "k": 2**64 - 1}),  # unsigned, as tokens were: forgeable, and past SQLite's integers
+        sign(client, USERS, [1]),  # signed, but not what the server writes
+        sign(client, USERS, {"n": -1}),
+        sign(client, USERS, {"n": "1"}),
+        sign(client, USERS, {"n": 1, "k": "1"}),
+        sign(client, USERS, {"n": 1, "k": True}),
+        sign(client, USERS, {"n": 1, "k": 1, "x": 0}),
+        sign(client, USERS, {"n": 1, "x": 1}),
+        sign(client, USERS, {"n": 2**63 - 1}),  # $skip plus this would pass 64 bits
+        sign(client, USERS, {"n": 1, "k": 2**64 - 1}),
     ):
-        error = assert_error(client.get(f"{USERS}?$skiptoken={bad}"), 400, "invalidRequest")
+        error = assert_error(client.get(USERS, params={"$skiptoken": bad}), 400, "invalidRequest")
         assert "$skiptoken" in error["message"]
+
+
+@pytest.mark.postgres
+def test_skiptoken_positions_up_to_the_limit_answer_an_empty_page(
+    client: TestClient, many: list[str]
+) -> None:
+    for data in ({"n": MAX_OFFSET}, {"n": MAX_OFFSET, "k": MAX_OFFSET}):
+        body = client.get(USERS, params={"$skiptoken": sign(client, USERS, data)}).json()
+        assert body["value"] == [] and "@odata.nextLink" not in body
+
+
+def test_skiptokens_signed_with_another_key_are_400(engine: Engine, many: list[str], token: str) -> None:
+    def first_link(secret: str | None) -> str:
+        settings = Settings(database_url="sqlite://", secret_key=secret)
+        app_client = TestClient(create_app(engine, settings), headers={"Authorization": f"Bearer {token}"})
+        return str(app_client.get(USERS).json()["@odata.nextLink"])
+
+    stored, configured = first_link(None), first_link("a configured secret")
+    assert stored != configured and first_link("a configured secret") == configured
+    settings = Settings(database_url="sqlite://", secret_key="another secret")
+    other = TestClient(create_app(engine, settings), headers={"Authorization": f"Bearer {token}"})
+    assert_error(other.get(configured), 400, "invalidRequest")
+    # without a configured secret every app on the database signs with the one kept there
+    again = TestClient(create_app(engine, Settings(database_url="sqlite://")), headers=other.headers)
+    assert again.get(stored).status_code == 200
 
 
 @pytest.mark.postgres

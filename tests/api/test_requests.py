@@ -6,7 +6,7 @@ and the OpenAPI document."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -346,3 +346,29 @@ def test_openapi_documents_the_routes_once(api: Api) -> None:
         path.startswith("/permissionsManagement") or "microsoft.graph.cancelAll" in path for path in paths
     )
     assert_error(api.as_("dave").get(f"{SPR}/00000000-0000-0000-0000-000000000000"), 404, "itemNotFound")
+
+
+def test_a_start_whose_end_is_no_date_is_400(api: Api) -> None:
+    # 9999-12-31T23:00:00Z plus an hour: was accepted with 201, and every approval of it then was a 500
+    body = statements_body()
+    body["scheduleInfo"]["startDateTime"] = "9999-12-31T23:00:00Z"
+    error = assert_error(api.as_("alice").post(SPR, json=body), 400, "invalidRequest")
+    assert "scheduleInfo" in error["message"] and "after the year 9999" in error["message"]
+    body["scheduleInfo"]["expiration"]["duration"] = "P99999999999D"
+    error = assert_error(api.as_("alice").post(SPR, json=body), 400, "invalidRequest")
+    assert "expiration/duration" in error["message"]
+
+
+def test_approving_a_period_that_would_end_after_9999_is_409(engine: Engine) -> None:
+    seed_account(engine)
+    clock = Clock(datetime(9950, 1, 1, tzinfo=UTC))
+    api = Api(engine, team(engine), clock)
+    long_allowed = Settings(database_url="sqlite://", requests_max_hours_now=100 * 366 * 24)
+    api.app = create_app(engine, long_allowed)
+    api.app.state.clock = clock
+    # a start-now request of 100 years is valid when submitted; approved in 9950 it would end in 10050
+    request_id = api.submit("alice", statements_body(duration="P36525D"))
+    response = api.review("bob", request_id, "Approve")
+    error = assert_error(response, 409, "conflict")
+    assert "would end after the year 9999" in error["message"]
+    assert api.get("alice", request_id)["statusDetail"] == "submitted"

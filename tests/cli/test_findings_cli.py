@@ -96,3 +96,19 @@ def test_findings_list_refuses_an_unknown_type_listing_the_known_ones(db_url: st
     )
     assert code == 0, err
     assert [f["@odata.type"] for f in json.loads(out)["findings"]] == ["#microsoft.graph.superUserFinding"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["findings", "list"],
+        ["usage", "list", "--identity", BOB],
+    ],
+)
+def test_a_limit_beyond_the_databases_integers_is_exit_2(db_url: str, command: list[str]) -> None:
+    # 99999999999999999999 reached SQLite's LIMIT: an OverflowError traceback
+    assert run(db_url, "analyze")[0] == 0
+    code, _out, err = run(db_url, *command, "--limit", "99999999999999999999")
+    assert code == 2 and "--limit" in err and "1000000000" in err
+    code, _out, err = run(db_url, *command, "--limit", "1000000000")
+    assert code == 0, err

@@ -35,8 +35,10 @@ def db_url(tmp_path: Path) -> str:
     return url
 
 
-def run(db_url: str, *args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(app, ["--database-url", db_url, *args], catch_exceptions=False)
+def run(db_url: str, *args: str, code: int = 0, input_text: str | None = None) -> str:
+    result = CliRunner().invoke(
+        app, ["--database-url", db_url, *args], input=input_text, catch_exceptions=False
+    )
     assert result.exit_code == code, (result.stdout, result.stderr)
     return result.stdout + result.stderr
 
@@ -280,3 +282,31 @@ def test_a_scheduler_run_with_nothing_due_says_what_is_next(db_url: str) -> None
     assert f"nothing due; next: grant of {request_id} at {start.isoformat()}" in run(
         db_url, "scheduler", "run"
     )
+
+
+def test_durations_and_dates_out_of_range_are_clear_errors_with_exit_2(db_url: str) -> None:
+    # each was an OverflowError traceback with exit 1
+    run(db_url, "systems", "enable-modification", ACCOUNT)
+    base = ["requests", "create", "-s", ACCOUNT, "-i", ROLE, "-a", "s3:GetObject", "-j", "x"]
+    too_long = run(db_url, *base, "--duration", "P99999999999D", code=2)
+    assert "error: --duration: 'P99999999999D' is longer than P36525D" in too_long
+    late = run(db_url, *base, "--start", "9999-12-31T23:00:00Z", code=2)
+    assert "startDateTime plus the duration ends after the year 9999" in late
+    rule = run(db_url, "requests", "rules", "add", "r", "--max-duration", "P99999999999D", code=2)
+    assert "error: --max-duration: 'P99999999999D' is longer than P36525D" in rule
+
+
+def test_a_body_file_is_read_as_strict_json(db_url: str) -> None:
+    run(db_url, "systems", "enable-modification", ACCOUNT)
+    body_file = Path(db_url.removeprefix("sqlite:///")).parent / "body.json"
+    text = json.dumps(statements_body())
+    for bad, problem in (
+        (text.replace('"INC1234567"', '"\\ud800"', 1), "surrogate"),  # no database stores a lone surrogate
+        (text.replace('"statementId"', '"x": NaN, "statementId"', 1), "not JSON"),
+        (text.replace("reports", "r\xe9ports"), "not JSON"),  # Latin-1, not UTF-8
+    ):
+        body_file.write_bytes(bad.encode("latin-1"))
+        assert problem in run(db_url, "requests", "create", "--file", str(body_file), code=2)
+    body_file.write_text(text)
+    created = run(db_url, "requests", "create", "--file", "-", "-f", "json", input_text=text)
+    assert json.loads(created)["statusDetail"] == "submitted"

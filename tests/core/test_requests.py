@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from permscope.core.requests import (
+    MAX_DURATION,
+    RequestStateError,
     RequestStatus,
     Schedule,
     format_duration,
@@ -35,6 +37,36 @@ def test_durations_parse(text: str, expected: timedelta) -> None:
 def test_bad_durations_are_refused_with_the_text(text: str) -> None:
     with pytest.raises(ValueError, match="ISO 8601"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "P99999999999D",  # beyond timedelta: was an OverflowError, a 500 in the API and a traceback in the CLI
+        "P1000000000D",
+        "P" + "9" * 400 + "D",  # a float of infinity
+        "PT" + "9" * 30 + "S",
+        "P5218W",
+        "P36526D",
+    ],
+)
+def test_durations_beyond_the_longest_are_refused_with_the_text(text: str) -> None:
+    with pytest.raises(ValueError, match="is longer than P36525D"):
+        parse_duration(text)
+
+
+def test_the_longest_duration_parses() -> None:
+    assert parse_duration("P36525D") == MAX_DURATION == timedelta(days=36_525)
+    assert parse_duration("PT876600H") == MAX_DURATION
+
+
+def test_a_window_ending_after_9999_is_a_state_error() -> None:
+    late = datetime(9999, 12, 31, 23, tzinfo=UTC)
+    with pytest.raises(RequestStateError, match="would end after the year 9999"):
+        Schedule(start=late, duration=timedelta(hours=2)).window(late)
+    with pytest.raises(RequestStateError, match="would end after the year 9999"):
+        Schedule(start=None, duration=MAX_DURATION).window(datetime(9950, 1, 1, tzinfo=UTC))
+    assert Schedule(start=late, duration=timedelta(minutes=59)).window(late)[1].year == 9999
 
 
 def test_years_and_months_are_refused_with_a_hint() -> None:

@@ -188,3 +188,46 @@ def test_limits_leave_room_for_real_filters() -> None:
         return [shape(node)]
 
     assert leaves(tree) == [cmp("a", "eq", n) for n in range(100)]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("d gt 0000-01-01T00:00:00Z", "invalid date-time '0000-01-01T00:00:00Z' in $filter at position 5"),
+        ("d gt 2020-13-01T00:00:00Z", "month must be in 1..12"),
+        ("d gt 2020-02-30T00:00:00Z", "day is out of range for month"),
+        ("d gt 2020-01-01T24:00:00Z", "invalid date-time"),
+        ("d gt 9999-12-31T23:00:00-05:00", "outside the years 1 to 9999 in UTC"),
+        ("d gt 0001-01-01T00:00:00+05:00", "outside the years 1 to 9999 in UTC"),
+        ("n eq 9223372036854775808", "number 9223372036854775808 in $filter at position 5 is out of range"),
+        ("n eq -9223372036854775809", "is out of range: not a 64-bit integer"),
+        ("n eq " + "9" * 4000, "is out of range: not a 64-bit integer"),
+        ("n eq 1e999", "number 1e999 in $filter at position 5 is out of range: not a finite number"),
+        ("n eq " + "9" * 400 + ".0", "not a finite number"),
+        ("n eq ²", "unexpected character '²' in $filter at position 5"),
+        ("n eq ٤٢", "unexpected character '٤' in $filter at position 5"),  # Arabic-Indic digits
+    ],
+)
+def test_literals_out_of_range_are_odata_errors(text: str, message: str) -> None:
+    with pytest.raises(ODataError, match=re.escape(message)):
+        parse_filter(text)
+
+
+def test_literals_at_the_limits_parse() -> None:
+    assert shape(parse_filter("n eq 9223372036854775807")) == cmp("n", "eq", 2**63 - 1)
+    assert shape(parse_filter("n eq -9223372036854775808")) == cmp("n", "eq", -(2**63))
+    assert shape(parse_filter("n eq 1e300")) == cmp("n", "eq", 1e300)
+    latest = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert shape(parse_filter("d lt 9999-12-31T23:59:59Z")) == cmp("d", "lt", latest)
+    # an offset is read as the instant it names, in UTC
+    assert shape(parse_filter("d lt 2025-01-02T03:04:05+02:00")) == cmp(
+        "d", "lt", datetime(2025, 1, 2, 1, 4, 5, tzinfo=UTC)
+    )
+
+
+def test_orderby_and_select_refuse_long_numbers_before_reading_them() -> None:
+    # a 5,000-digit number was read as an int before being refused: past Python's 4,300 digits, a ValueError
+    with pytest.raises(ODataError, match=r"in \$orderby at position 0 is out of range"):
+        parse_orderby("9" * 5000)
+    with pytest.raises(ODataError, match=r"in \$select at position 0 is out of range"):
+        parse_select("9" * 5000)

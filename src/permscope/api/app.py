@@ -14,16 +14,18 @@ from permscope import __version__
 from permscope.api.deps import (
     EngineProvider,
     KeyUses,
+    SigningKey,
     TokenCache,
     authenticate,
     authenticate_request,
     reject_nul_characters,
 )
-from permscope.api.errors import GraphJSONResponse, install_error_handlers
+from permscope.api.errors import GraphJSONResponse, UnexpectedErrors, install_error_handlers
 from permscope.api.guard import AuthenticateFirst
 from permscope.api.routes import aws, systems
 from permscope.api.routes import findings as findings_routes
 from permscope.api.routes import requests as requests_routes
+from permscope.api.routing import GraphRoute
 from permscope.settings import Settings, get_settings
 
 AWS_PREFIX = "/external/authorizationSystems/{system_id}/"
@@ -52,9 +54,14 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.settings = settings
     app.state.engine_provider = EngineProvider(engine, settings)
     app.state.token_cache = TokenCache()
+    app.state.skiptoken_key = SigningKey("skiptoken", settings)
     app.state.key_uses = KeyUses(timedelta(seconds=settings.api_key_last_used_interval_seconds))
-    # inside the request-id middleware (added next, so it runs first): a 401 carries the request id too
+    # inside the request-id middleware (added later, so it runs first): a 401 carries the request id too
     app.add_middleware(AuthenticateFirst, authenticate=authenticate_request, settings=settings)
+    app.router.route_class = GraphRoute  # strict JSON bodies on the app's own routes too
+    # outside the guard and inside request_ids (added after the one, before the other): an exception in either
+    # the guard or a route is answered here, and the 500 carries the request id
+    app.add_middleware(UnexpectedErrors)
 
     @app.middleware("http")
     async def request_ids(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -18,6 +18,7 @@ from permscope.api.errors import GraphError
 from permscope.settings import Settings
 from permscope.workflows.apikeys import ApiPrincipal, ApiRole, record_key_use, verify_api_key
 from permscope.workflows.database import open_engine
+from permscope.workflows.secrets import signing_key
 
 AUTH_CACHE_SECONDS = 2.0  # a disabled key stops working within this time
 
@@ -37,6 +38,24 @@ class EngineProvider:
                 if self._engine is None:
                     self._engine = open_engine(self._settings)
         return self._engine
+
+
+class SigningKey:
+    """The app's key for one purpose, derived once, on first use, from the server secret."""
+
+    def __init__(self, purpose: str, settings: Settings) -> None:
+        self._purpose = purpose
+        self._settings = settings
+        self._key: bytes | None = None
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine) -> bytes:
+        """The key (reading, or on first use making, the database's secret when none is configured)."""
+        if self._key is None:
+            with self._lock:
+                if self._key is None:
+                    self._key = signing_key(engine, self._settings, self._purpose)
+        return self._key
 
 
 @dataclass
@@ -166,6 +185,12 @@ def get_session(engine: Engine = Depends(get_engine)) -> Iterator[Session]:
     """A read session for the request, closed afterwards."""
     with Session(engine) as session:
         yield session
+
+
+def skiptoken_key(request: Request) -> bytes:
+    """The key that signs this app's $skiptoken values."""
+    key: SigningKey = request.app.state.skiptoken_key
+    return key.get(request.app.state.engine_provider.get())
 
 
 def get_settings(request: Request) -> Settings:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import traceback
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,7 +15,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import permscope
 from permscope.core.errors import AccessDeniedError, CloudNotBuiltError, InputError, NotFoundError
 from permscope.store.odata import ODataError
 
@@ -127,14 +131,19 @@ def install_error_handlers(app: FastAPI, authenticate_request: Callable[[Request
         return error_response(request, exc.status_code, code, message, dict(exc.headers or {}))
 
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        undecodable = next((err for err in exc.errors() if err.get("type") == "json_invalid"), None)
+        if undecodable is not None:  # not JSON at all (or not valid Unicode): a bad request, not a bad shape
+            reason = (undecodable.get("ctx") or {}).get("error") or "JSON decode error"
+            return error_response(
+                request, 400, "invalidRequest", f"the request body is not valid JSON: {reason}"
+            )
         problems = "; ".join(
             f"{'/'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', '')}" for err in exc.errors()
         )
         return error_response(request, 422, "invalidRequest", problems or "invalid request")
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(request, 500, "generalException", "an internal error occurred")
+        return internal_error(request, exc)
 
     handlers: dict[type[Exception], Any] = {
         GraphError: graph_error,
@@ -149,3 +158,58 @@ def install_error_handlers(app: FastAPI, authenticate_request: Callable[[Request
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
+
+
+PACKAGE_DIR = str(Path(permscope.__file__).resolve().parent)
+PLUMBING = frozenset({str(Path(__file__).resolve()), str(Path(__file__).resolve().with_name("routing.py"))})
+
+
+def concise_traceback(exc: BaseException) -> str:
+    """The frames of permscope's own code (and the frame that raised), then the exception: a few lines where
+    the full traceback has a hundred frames of middleware."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    kept = [f for f in frames if f.filename.startswith(PACKAGE_DIR) and f.filename not in PLUMBING]
+    if frames and (not kept or kept[-1] is not frames[-1]):
+        kept.append(frames[-1])
+    return "".join(traceback.format_list(kept) + traceback.format_exception_only(type(exc), exc)).rstrip()
+
+
+def internal_error(request: Request, exc: BaseException) -> GraphJSONResponse:
+    """Log an unexpected exception once, briefly, and answer the Graph 500 envelope."""
+    log.error(
+        "unhandled error on %s %s (request-id %s)\n%s",
+        request.method,
+        request.url.path,
+        request_id(request),
+        concise_traceback(exc),
+    )
+    return error_response(request, 500, "generalException", "an internal error occurred")
+
+
+class UnexpectedErrors:
+    """ASGI middleware: an exception that no handler took is answered with the Graph 500 envelope here.
+
+    Starlette's own last-resort handler answers too, but then raises the exception again: the server logs it a
+    second time and closes the keep-alive connection. Here the answer is an ordinary response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; answer 500 for an exception raised before the response started."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:  # part of a response is out: nothing else can be said on this connection
+                raise
+            await internal_error(Request(scope), exc)(scope, receive, send)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -13,12 +15,13 @@ from urllib.parse import quote
 import orjson
 from fastapi import Request
 
+from permscope.api.deps import skiptoken_key
 from permscope.api.errors import GraphJSONResponse, invalid_request
 from permscope.api.responses import item_model, route_model, through
 from permscope.settings import Settings
 from permscope.store.collections import Collection as Collection  # re-exported for the routes
 from permscope.store.odata import Node, OrderItem, parse_filter, parse_orderby, parse_select
-from permscope.store.queries import PageRequest, fetch_collection_page
+from permscope.store.queries import MAX_OFFSET, PageRequest, fetch_collection_page
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -42,10 +45,17 @@ class QueryOptions:
     skiptoken: str | None = None
 
 
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)  # str.isdigit() also takes '²' and the digits of every script
+
+
 def _non_negative(name: str, text: str) -> int:
-    if not text.strip().isdigit():
-        raise invalid_request(f"{name} must be a non-negative integer, got {text!r}")
-    return int(text)
+    """$top or $skip: ASCII digits, at most MAX_OFFSET (so that $skip plus a page position stays in 64 bits)."""
+    digits = text.strip()
+    if not _DIGITS.fullmatch(digits):
+        raise invalid_request(f"{name} must be a non-negative integer, got {text[:40]!r}")
+    if len(digits.lstrip("0")) > len(str(MAX_OFFSET)) or int(digits) > MAX_OFFSET:
+        raise invalid_request(f"{name} must be at most {MAX_OFFSET}, got {digits[:40]}")
+    return int(digits)
 
 
 def parse_options(request: Request, allowed: Iterable[str], selectable: Iterable[str] = ()) -> QueryOptions:
@@ -83,39 +93,65 @@ def parse_options(request: Request, allowed: Iterable[str], selectable: Iterable
     )
 
 
-def _fingerprint(request: Request) -> str:
-    """A short hash of the request's path and options except $skiptoken: a token only continues its own query."""
+def _query_of(request: Request) -> bytes:
+    """The request's path and options except $skiptoken: a token continues only the query it was made for."""
     items = sorted((k, v) for k, v in request.query_params.multi_items() if k.lower() != "$skiptoken")
-    raw = orjson.dumps([request.url.path, items])
-    return hashlib.sha256(raw).hexdigest()[:12]
+    return orjson.dumps([request.url.path, items])
+
+
+def _signature(request: Request, payload: bytes) -> bytes:
+    """16 bytes of HMAC-SHA256, under the server's key, over the query and the payload."""
+    message = _query_of(request) + b"\n" + payload
+    return hmac.new(skiptoken_key(request), message, hashlib.sha256).digest()[:16]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def encode_skiptoken(request: Request, returned: int, after: int | None = None) -> str:
-    """An opaque token: `returned` items of this query were sent, the last with primary key `after`."""
-    data: dict[str, Any] = {"n": returned, "q": _fingerprint(request)}
+    """An opaque token: `returned` items of this query were sent, the last with primary key `after`; signed with
+    the server's key (`workflows.secrets`), so that a client can neither forge nor alter one."""
+    data: dict[str, Any] = {"n": returned}
     if after is not None:
         data["k"] = after
-    return base64.urlsafe_b64encode(orjson.dumps(data)).decode("ascii").rstrip("=")
+    return signed_token(request, data)
 
 
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def signed_token(request: Request, data: Any) -> str:
+    """`data` as a token of this request's query: its JSON and the signature, each in url-safe base64."""
+    payload = orjson.dumps(data)
+    return f"{_b64(payload)}.{_b64(_signature(request, payload))}"
+
+
+def _is_position(value: Any) -> bool:
+    """A count or a primary key as a token carries it: a non-negative integer within MAX_OFFSET."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_OFFSET
 
 
 def decode_skiptoken(request: Request, token: str) -> tuple[int, int | None]:
-    """(items already sent, primary key of the last one or None); 400 when garbage or from another query."""
+    """(items already sent, primary key of the last one or None); 400 when garbage, altered, or made for
+    another query."""
+    payload_text, _, signature_text = token.partition(".")
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = orjson.loads(raw)
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        payload, signature = _unb64(payload_text), _unb64(signature_text)
+    except (binascii.Error, ValueError):
+        raise invalid_request("$skiptoken is not valid") from None
+    if not hmac.compare_digest(signature, _signature(request, payload)):
+        raise invalid_request("$skiptoken is not valid for this query")
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError:
         raise invalid_request("$skiptoken is not valid") from None
     if (
         not isinstance(data, dict)
-        or set(data) not in ({"n", "q"}, {"n", "q", "k"})
-        or not _is_count(data["n"])
-        or ("k" in data and not isinstance(data["k"], int))
-        or isinstance(data.get("k"), bool)
-        or data["q"] != _fingerprint(request)
+        or set(data) not in ({"n"}, {"n", "k"})
+        or not _is_position(data["n"])
+        or ("k" in data and not _is_position(data["k"]))
     ):
         raise invalid_request("$skiptoken is not valid for this query")
     return int(data["n"]), data.get("k")

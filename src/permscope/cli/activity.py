@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from permscope.cli.output import (
     EXIT_BAD_INPUT,
+    MAX_ROWS,
     WIDE_HELP,
     Column,
     OutputFormat,
@@ -208,7 +209,9 @@ def usage_list(
         ..., "--identity", "-i", help="The identity's ARN (an AWS user, role, root, Identity Center user)"
     ),
     system: str | None = typer.Option(None, "--system", "-s", help="Account (default: the one in the ARN)"),
-    limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="At most this many rows"),
+    limit: int | None = typer.Option(
+        None, "--limit", "-n", min=1, max=MAX_ROWS, help="At most this many rows"
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
     wide: bool = typer.Option(False, "--wide", "-w", help=WIDE_HELP),
 ) -> None:

@@ -20,6 +20,7 @@ from permscope.cli.analysis_options import (
 )
 from permscope.cli.output import (
     EXIT_BAD_INPUT,
+    MAX_ROWS,
     WIDE_HELP,
     Column,
     OutputFormat,
@@ -148,7 +149,9 @@ def list_command(
     min_pci: int | None = typer.Option(
         None, "--min-pci", min=0, max=100, help="Only findings whose PCI is at least this"
     ),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many (worst first)"),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, max=MAX_ROWS, help="At most this many (worst first)"
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
     wide: bool = typer.Option(False, "--wide", "-w", help=WIDE_HELP),
 ) -> None:

@@ -33,6 +33,9 @@ EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_FINDINGS = 3  # `scan --fail-on`: a finding at or above the severity asked for
 STDOUT = "-"  # `--output -`: standard output
+MAX_ROWS = (
+    1_000_000_000  # the largest --limit: a count the databases' 64-bit integers hold (exit 2 beyond it)
+)
 PIPE_WIDTH = 240
 
 

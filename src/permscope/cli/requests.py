@@ -5,11 +5,12 @@ manage auto-approve rules. The command line has the database, so it acts as an a
 from __future__ import annotations
 
 import getpass
-import json
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import typer
 
 from permscope.cli.output import (
@@ -211,12 +212,12 @@ def create_command(
     """Ask for permissions for a while: from options, or from a Graph JSON body with --file."""
     if file is not None:
         try:
-            text = typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text()
+            data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
         except OSError as exc:
             raise InputError(str(file), f"cannot read: {exc.strerror or exc}") from None
         try:
-            body = json.loads(text)
-        except json.JSONDecodeError as exc:
+            body = orjson.loads(data)  # strict, as the API: no lone surrogate, NaN or invalid UTF-8
+        except orjson.JSONDecodeError as exc:
             raise InputError(str(file), f"not JSON: {exc}") from None
     else:
         if not system or not identity:

@@ -182,7 +182,12 @@ class Schedule:
         if self.end is not None:
             return start, self.end
         assert self.duration is not None
-        return start, start + self.duration
+        try:
+            return start, start + self.duration
+        except OverflowError:
+            raise RequestStateError(
+                f"the requested period starting {start.isoformat()} would end after the year 9999"
+            ) from None
 
     def length(self, now: datetime) -> timedelta:
         """How long the grant lasts: the duration, or from the start (`now` for start-now) to the end."""
@@ -255,9 +260,12 @@ _DURATION = re.compile(
 )
 
 
+MAX_DURATION = timedelta(days=36_525)  # 100 years: far beyond any policy, and every end stays representable
+
+
 def parse_duration(text: str) -> timedelta:
-    """An ISO 8601 duration (`PT1H`, `P1DT12H`, `PT90M`, `P2W`); years and months are refused (their
-    length varies). Raises ValueError with the reason."""
+    """An ISO 8601 duration (`PT1H`, `P1DT12H`, `PT90M`, `P2W`) of at most MAX_DURATION; years and months are
+    refused (their length varies). Raises ValueError with the reason (never OverflowError)."""
     value = text.strip().upper()
     match = _DURATION.match(value)
     if not match or value in ("P", "PT") or value.endswith("T"):
@@ -265,7 +273,15 @@ def parse_duration(text: str) -> timedelta:
             raise ValueError(f"{text!r}: years and months are not supported; give days, e.g. P30D")
         raise ValueError(f"{text!r} is not an ISO 8601 duration such as PT1H or P1DT12H")
     parts = {name: float(number) for name, number in match.groupdict().items() if number is not None}
-    return timedelta(**parts)
+    try:
+        delta = timedelta(**parts)
+    except OverflowError:  # beyond timedelta's 999,999,999 days
+        delta = timedelta.max
+    if delta > MAX_DURATION:
+        raise ValueError(
+            f"{text[:40]!r} is longer than {format_duration(MAX_DURATION)}, the longest duration taken"
+        )
+    return delta
 
 
 def format_duration(delta: timedelta) -> str:

@@ -29,6 +29,16 @@ def parse_instant(value: Any) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def parse_iso_instant(text: str) -> datetime:
+    """An aware UTC datetime from ISO 8601 text (`Z` or an offset; naive text is taken as UTC). ValueError, and
+    never OverflowError, for text that is no instant, or whose instant in UTC is outside the years 1 to 9999."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
+
+
 def iso_instant(value: Any) -> str | None:
     """The instant as ISO 8601 UTC text (`2024-01-02T03:04:05+00:00`), None when absent."""
     moment = parse_instant(value)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
+
+from permscope.core.times import parse_iso_instant
 
 
 class ODataError(ValueError):
@@ -27,9 +29,11 @@ class Token:
     value: Any = None
 
 
-_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
-_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(/[A-Za-z_][A-Za-z0-9_.]*)*")
+# ASCII only: `\d` alone also matches the digits of every other script
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})", re.ASCII)
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?", re.ASCII)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(/[A-Za-z_][A-Za-z0-9_.]*)*", re.ASCII)
+INT64 = (-(2**63), 2**63 - 1)  # what both databases compare with an integer column
 _PUNCT = "(),[]"
 
 
@@ -52,13 +56,12 @@ def tokenize(text: str, option: str = "$filter") -> list[Token]:
             pos = end
             continue
         if match := _DATETIME.match(text, pos):
-            stamp = datetime.fromisoformat(match.group(0).replace("Z", "+00:00"))
-            tokens.append(Token("datetime", match.group(0), pos, stamp))
+            tokens.append(Token("datetime", match.group(0), pos, _instant(match.group(0), pos, option)))
             pos = match.end()
             continue
         if match := _NUMBER.match(text, pos):
             raw = match.group(0)
-            number: int | float = float(raw) if match.group(1) or match.group(2) else int(raw)
+            number = _number(raw, bool(match.group(1) or match.group(2)), pos, option)
             tokens.append(Token("number", raw, pos, number))
             pos = match.end()
             continue
@@ -69,6 +72,26 @@ def tokenize(text: str, option: str = "$filter") -> list[Token]:
         raise ODataError(f"unexpected character {char!r} in {option} at position {pos}")
     tokens.append(Token("end", "", len(text)))
     return tokens
+
+
+def _instant(raw: str, pos: int, option: str) -> Any:
+    """The UTC datetime of a date-time literal; ODataError when it is no date (month 13) or out of range."""
+    try:
+        return parse_iso_instant(raw)
+    except ValueError as exc:
+        raise ODataError(f"invalid date-time {raw!r} in {option} at position {pos}: {exc}") from None
+
+
+def _number(raw: str, decimal: bool, pos: int, option: str) -> int | float:
+    """A number literal: an integer within 64 bits or a finite decimal (ODataError otherwise)."""
+    if decimal:
+        value = float(raw)
+        if math.isfinite(value):
+            return value
+    elif len(raw) <= 20 and INT64[0] <= (integer := int(raw)) <= INT64[1]:
+        return integer
+    kind = "a finite number" if decimal else "a 64-bit integer"
+    raise ODataError(f"number {raw[:40]} in {option} at position {pos} is out of range: not {kind}")
 
 
 def _read_string(text: str, start: int, option: str) -> tuple[int, str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, not_, or_, true
+from sqlalchemy import BigInteger, and_, func, literal, not_, or_, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
@@ -86,6 +86,9 @@ def _check_type(column: Column, prop: Prop, lit: Lit) -> Any:
         )
     if column.case_insensitive and isinstance(value, str):
         return value.lower()
+    if isinstance(value, int) and not isinstance(value, bool):
+        # bound as 64 bits: PostgreSQL casts a parameter to the column's type, and 3000000000 is no `integer`
+        return literal(value, BigInteger)
     return value
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BigInteger, Select, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
@@ -25,6 +25,9 @@ from permscope.store.tables import (
 T = TypeVar("T")
 
 MANAGED_POLICY_KIND = "managed"
+# The largest offset or position a page request may carry: twice it still fits the 64-bit integers both
+# databases take ($skip plus the items already sent), and no table holds anywhere near as many rows.
+MAX_OFFSET = 10**18
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ def fetch_page(
         count = int(session.execute(counted).scalar_one())
     if limit <= 0:
         return Page(items=[], has_more=False, count=count)
+    offset = min(offset, MAX_OFFSET)  # beyond every row anyway: the same empty page, in the databases' range
     page = filtered.where(*after).order_by(*order_by).offset(offset).limit(limit + 1)
     rows = list(session.execute(page).scalars())
     return Page(items=rows[:limit], has_more=len(rows) > limit, count=count)
@@ -93,7 +97,7 @@ def fetch_collection_page(
         session,
         stmt,
         where=where,
-        after=[collection.primary_key > wanted.after] if continues else [],
+        after=[collection.primary_key > literal(wanted.after, BigInteger)] if continues else [],
         order_by=order,
         offset=0 if continues else wanted.skip + wanted.returned,  # the key already holds $skip
         limit=wanted.limit,

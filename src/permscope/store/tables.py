@@ -261,6 +261,16 @@ class ApiKeyRow(Base):
     )  # who the key acts for (createdBy, approver); None: name
 
 
+class ServerSecretRow(Base):
+    """A random secret of the server, made once (e.g. the key that signs $skiptoken when none is configured)."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 # ------------------------------------------------------------------------ permissions on demand (issue 6)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 KEY_USE_WAIT = 0.25  # seconds a key's last-use write waits for another writer before it is skipped
 TOKEN_PREFIX = "psk"  # noqa: S105 - a public prefix of every token, not a secret
+# psk_<key id: hex>_<secret: url-safe base64>; anything else (another alphabet, any non-ASCII) is no key
+TOKEN_SHAPE = re.compile(rf"{TOKEN_PREFIX}_([0-9a-f]{{1,32}})_([A-Za-z0-9_-]{{1,256}})", re.ASCII)
 
 
 class ApiRole(StrEnum):
@@ -150,10 +153,10 @@ def create_api_key(
 
 def verify_api_key(engine: Engine, token: str) -> ApiPrincipal | None:
     """The principal a bearer token belongs to, or None when it is unknown, malformed or disabled."""
-    parts = token.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+    shape = TOKEN_SHAPE.fullmatch(token.strip())
+    if shape is None:
         return None
-    _prefix, key_id, secret = parts
+    key_id, secret = shape.groups()
     with Session(engine) as session:
         found = key_with_scopes(session, key_id)
         if found is None or found[0].disabled:

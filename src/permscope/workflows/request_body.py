@@ -3,8 +3,9 @@ The spec is stored as typed data (`store.requests`); `presentation.requests` wri
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from permscope.core.errors import InputError
@@ -18,10 +19,12 @@ from permscope.core.requests import (
     IdentitySourceType,
     NamedGrant,
     RequestSpec,
+    RequestStateError,
     Schedule,
     Ticket,
     parse_duration,
 )
+from permscope.core.times import parse_iso_instant
 
 MAX_TEXT = 4000  # justification, notes
 MAX_ITEMS = 200  # statements, actions per statement, resources per statement, policies, roles
@@ -83,7 +86,36 @@ def _text(value: Any, path: str, *, required: bool = False, limit: int = MAX_TEX
         raise _fail(path, f"is longer than {limit} characters")
     if "\x00" in text:
         raise _fail(path, "contains a NUL character")
+    if not _is_unicode(text):
+        raise _fail(path, "contains a lone surrogate (\\ud800-\\udfff), which no database stores")
     return text
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether the text is valid Unicode: no lone UTF-16 surrogate (JSON's `"\\ud800"`, a command-line argument
+    that is not UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_json(value: Any, path: str) -> None:
+    """Free-form JSON (a condition block) holds no NUL and no lone surrogate, in keys or values, and no NaN or
+    infinite number (PostgreSQL's jsonb has none)."""
+    if isinstance(value, str):
+        if "\x00" in value or not _is_unicode(value):
+            raise _fail(path, "contains a NUL character or a lone surrogate")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise _fail(path, "contains a number that is not finite")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_json(key, path)
+            _check_json(item, f"{path}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(item, f"{path}[{index}]")
 
 
 def _strings(value: Any, path: str) -> tuple[str, ...]:
@@ -109,10 +141,10 @@ def _datetime(value: Any, path: str) -> datetime | None:
     if not isinstance(value, str):
         raise _fail(path, "must be an ISO 8601 date-time string")
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_iso_instant(value)
     except ValueError:
-        raise _fail(path, f"{value!r} is not an ISO 8601 date-time such as 2025-01-31T09:00:00Z") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        shown = value[:64]
+        raise _fail(path, f"{shown!r} is not an ISO 8601 date-time such as 2025-01-31T09:00:00Z") from None
 
 
 def _statement(value: Any, path: str, index: int) -> AwsStatement:
@@ -143,6 +175,7 @@ def _statement(value: Any, path: str, index: int) -> AwsStatement:
         for operator, block in condition.items():
             if not isinstance(block, Mapping) or not block:
                 raise _fail(f"{path}/condition/{operator}", "must be an object of condition keys and values")
+        _check_json(condition, f"{path}/condition")
         condition = condition or None
     return AwsStatement(
         statement_id=_text(item.get("statementId"), f"{path}/statementId", limit=128) or f"Stmt{index}",
@@ -266,7 +299,13 @@ def _schedule(value: Any) -> Schedule:
             raise _fail(f"{path}/expiration/duration", "must be longer than zero")
     if end is not None and start is not None and end <= start:
         raise _fail(f"{path}/expiration/endDateTime", "must be after startDateTime")
-    return Schedule(start=start, duration=duration, end=end)
+    schedule = Schedule(start=start, duration=duration, end=end)
+    if start is not None:
+        try:
+            schedule.window(start)  # the end must be a date: 9999-12-31T23:00:00Z plus PT2H is none
+        except RequestStateError:
+            raise _fail(path, "startDateTime plus the duration ends after the year 9999") from None
+    return schedule
 
 
 def _ticket(value: Any) -> Ticket:

@@ -166,7 +166,7 @@ def test_upgrade_stores_typed_data_and_downgrade_restores_the_wire_json(
     before = _counts(engine)
     assert before == {name: len(specs) for name in CHILD_TABLES}
 
-    upgrade(engine)
+    upgrade(engine, "0007")
     assert current_revision(engine) == "0007"
     with Session(engine) as session:
         rows = {row.id: row for row in session.execute(select(PermissionsRequestRow)).scalars()}

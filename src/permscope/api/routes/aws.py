@@ -20,6 +20,7 @@ from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.paging import entity_response, list_response
 from permscope.api.responses import through
 from permscope.api.routes.systems import find_system, system_context
+from permscope.api.routing import GraphRoute
 from permscope.api.schemas import (
     ERROR_RESPONSES,
     AwsAction,
@@ -56,7 +57,7 @@ IDENTITY_SETS: dict[str, tuple[str, ...]] = {
     "roles": ("role",),
 }
 
-router = APIRouter(tags=["aws"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["aws"], responses=ERROR_RESPONSES, route_class=GraphRoute)
 
 
 def aws_system(

@@ -24,6 +24,7 @@ from permscope.api.finding_models import DISTRIBUTION, DISTRIBUTION_PAGE, FINDIN
 from permscope.api.finding_schemas import FINDING_KINDS, KEY_SUMMARY, FindingKind, finding_kind
 from permscope.api.paging import context_url, entity_response, list_response
 from permscope.api.responses import route_model, through
+from permscope.api.routing import GraphRoute
 from permscope.api.schemas import ERROR_RESPONSES, GraphErrorModel
 from permscope.core.ids import Cloud
 from permscope.presentation.findings import fingerprint_of
@@ -46,6 +47,7 @@ from permscope.workflows.clouds import require_built
 A = "/identityGovernance/permissionsAnalytics/{cloud}"
 SUMMARY = re.compile(r"^(?:(?:microsoft\.)?graph\.)?aggregatedSummary\((.*)\)$", re.DOTALL)
 router = APIRouter(
+    route_class=GraphRoute,
     tags=["permissionsAnalytics"],
     responses={
         **ERROR_RESPONSES,

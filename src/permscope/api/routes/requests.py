@@ -28,6 +28,7 @@ from permscope.api.request_schemas import (
     ScheduledPermissionsRequest,
     ScheduledPermissionsRequestCreate,
 )
+from permscope.api.routing import GraphRoute
 from permscope.api.schemas import CollectionPage
 from permscope.core.requests import (
     FilterByCurrentUser,
@@ -48,7 +49,7 @@ SPR = "/scheduledPermissionsRequests"
 APPROVALS = "/scheduledPermissionsApprovals"
 CONTEXT = "identityGovernance/permissionsManagement"  # $metadata path of the entity sets below
 
-routes = APIRouter(tags=["permissionsOnDemand"], responses=REQUEST_ERRORS)
+routes = APIRouter(tags=["permissionsOnDemand"], responses=REQUEST_ERRORS, route_class=GraphRoute)
 
 
 @contextmanager
@@ -402,6 +403,6 @@ def review_step(
 
 
 # what app.py includes: the routes under the current root, and again (unlisted) under the older docs' root
-router = APIRouter()
+router = APIRouter(route_class=GraphRoute)
 router.include_router(routes, prefix=PM)
 router.include_router(routes, prefix=LEGACY, include_in_schema=False)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from permscope.api.deps import authenticate, get_session, get_settings
 from permscope.api.errors import GraphJSONResponse
 from permscope.api.paging import entity_response, list_response
+from permscope.api.routing import GraphRoute
 from permscope.api.schemas import ERROR_RESPONSES, AuthorizationSystem, CollectionPage
 from permscope.core.access import Systems
 from permscope.core.ids import Cloud
@@ -25,7 +26,7 @@ from permscope.workflows.apikeys import ApiPrincipal
 AS = "/external/authorizationSystems"
 CAST_PREFIXES = ("microsoft.graph.", "graph.")  # the docs use both spellings of the namespace
 
-router = APIRouter(tags=["authorizationSystems"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["authorizationSystems"], responses=ERROR_RESPONSES, route_class=GraphRoute)
 
 
 def find_system(
