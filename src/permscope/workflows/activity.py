@@ -35,6 +35,7 @@ from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Usage
 from permscope.core.times import parse_time
+from permscope.settings import get_settings
 from permscope.store import usage as usage_store
 from permscope.workflows.catalog import ensure_catalog
 
@@ -242,7 +243,9 @@ def import_activity_files(
     # the garbage collector would keep walking the aggregates being received and merged: paused (they hold
     # no reference cycles); the few cycles database sessions leave are collected at the end
     with collector_paused():
-        readers.import_files(sink, paths, workers=worker_count, progress=progress)
+        readers.import_files(
+            sink, paths, workers=worker_count, progress=progress, limits=get_settings().file_limits()
+        )
         finished = sink.finish()
     gc.collect()
     return finished

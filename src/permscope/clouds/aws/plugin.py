@@ -28,6 +28,7 @@ from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind
 from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
 from permscope.core.snapshot import CloudView, SystemSnapshot
+from permscope.userfiles import DEFAULT_LIMITS, FileLimits
 
 NEED_HINTS = {
     "activity": "import CloudTrail or collect with Access Advisor",
@@ -184,14 +185,19 @@ class AwsPlugin:
 
     # -- files and transform ----------------------------------------------------------------------------------
     def read_files(
-        self, paths: Sequence[str | Path], *, system_name: str | None = None, progress: Progress | None = None
+        self,
+        paths: Sequence[str | Path],
+        *,
+        system_name: str | None = None,
+        progress: Progress | None = None,
+        limits: FileLimits = DEFAULT_LIMITS,
     ) -> ImportedFiles:
         """AWS CLI output files -> one batch per account (kinds recognised by content)."""
         from permscope.clouds.aws.files.bundle import read_aws_files
         from permscope.clouds.aws.transform.bundle import transform_bundle
 
         source = "file:" + ",".join(str(p) for p in paths)
-        found = read_aws_files(paths, progress=progress)
+        found = read_aws_files(paths, progress=progress, limits=limits)
         explicit = system_name if len(found.bundles) == 1 else None
         batches = [transform_bundle(bundle, source=source, account_name=explicit) for bundle in found.bundles]
         return ImportedFiles(batches=batches, warnings=list(found.warnings))
