@@ -26,6 +26,8 @@ MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 254
 MAX_JSON_BYTES = 16 * 1024 * 1024
 
+SHOWN = 80  # characters of a refused value an error message shows
+
 _ORJSON_PROBLEMS = (
     ("recursion limit", f"is nested more than {MAX_JSON_DEPTH} levels deep"),
     ("surrogates not allowed", "holds a lone surrogate (a \\ud800-\\udfff escape that is no character)"),
@@ -33,14 +35,22 @@ _ORJSON_PROBLEMS = (
 )
 
 
+def shown(value: str) -> str:
+    """A refused value as an error message shows it: quoted, cut after SHOWN characters."""
+    return repr(value) if len(value) <= SHOWN else f"{value[:SHOWN]!r}..."
+
+
 def text_problem(value: str, limit: int) -> str | None:
     """What makes a text unfit to keep (a NUL, a lone surrogate, more than `limit` UTF-8 bytes), or None."""
     if "\x00" in value:
         return "holds a NUL character (\\u0000)"
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError:
-        return _ORJSON_PROBLEMS[1][1]
+    if value.isascii():
+        size = len(value)
+    else:
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            return _ORJSON_PROBLEMS[1][1]
     if size > limit:
         return f"is {size:,} bytes long; the limit is {limit:,}"
     return None

@@ -29,6 +29,7 @@ from permscope.core.activity import (
     IdentityActivity,
     SystemActivity,
     UsageAggregate,
+    aggregate_problem,
 )
 from permscope.core.errors import CloudNotBuiltError, PermscopeError
 from permscope.core.gc_pause import collector_paused
@@ -105,8 +106,13 @@ class ActivityImporter:
         return isinstance(error, SQLAlchemyError)
 
     def add(self, aggregate: UsageAggregate, source: ActivitySource) -> None:
-        """Add one input's aggregate; merge into the store when enough is pending."""
+        """Add one input's aggregate (an input whose values no store could keep is a failure, not counted);
+        merge into the store when enough is pending."""
         aggregate.check_actions(self.canonical)
+        problem = aggregate_problem(aggregate)
+        if problem is not None:
+            self.report.failures.append((source.location, problem))
+            return
         stats = aggregate.stats
         source.events = stats.events
         source.first_event = parse_time(stats.first_event) if stats.first_event else None

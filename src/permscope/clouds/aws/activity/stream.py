@@ -215,6 +215,7 @@ class _Splitter:
         if self.buf[self.pos] != ord("{"):
             raise InputError(self.source, f"expected a record (a JSON object) {self._where()}")
         searched = 1  # braces before pos + searched were tried already
+        error = ""  # why the longest candidate so far did not parse
         while True:
             start = self.pos
             close = self.buf.find(b"}", start + searched)
@@ -225,17 +226,25 @@ class _Splitter:
                         self.source, f"a record {self._where()} is larger than {MAX_RECORD} bytes"
                     )
                 if not self._fill(searched + CHUNK):
-                    raise InputError(self.source, f"the JSON ends inside a record {self._where()}")
+                    raise InputError(self.source, self._unparsed_record(error))
                 continue
             try:
                 record = orjson.loads(self.buf[start : close + 1])
-            except orjson.JSONDecodeError:
+            except orjson.JSONDecodeError as exc:
                 searched = close + 1 - start
+                error = str(exc)
                 continue
             head = _FIRST_KEY.match(self.buf, start)
             self.mark = head.group(0) if head is not None else None
             self.pos = close + 1
             return record
+
+    def _unparsed_record(self, error: str) -> str:
+        """Why the record at pos could not be read: the data ends inside it, or (when even the whole rest of
+        the data does not parse for another reason: a lone surrogate, a number too large) that reason."""
+        if not error or error.startswith("unexpected end of data"):
+            return f"the JSON ends inside a record {self._where()}"
+        return f"the record {self._where()} is not valid JSON ({error.split(': line ')[0]})"
 
     def _skip_object_tail(self) -> None:
         """After a document's array: skip the rest of its object (`}` or e.g. `, "NextToken": "..."}`)."""

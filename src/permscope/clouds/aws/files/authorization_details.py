@@ -167,7 +167,8 @@ def _validate_item(name: str, index: int, item: Any, where: str) -> None:
     for key in REQUIRED_KEYS[name]:
         if not isinstance(item.get(key), str) or not item[key]:
             raise _FileProblemError(f"{label} has no {key}")
-        _check_text(label, key, item[key], MAX_NAME_BYTES)
+        if key != "Arn":
+            _check_text(label, key, item[key], MAX_NAME_BYTES)
     for key, limit in TEXT_LIMITS.items():
         if isinstance(item.get(key), str):
             _check_text(label, key, item[key], limit)
