@@ -19,7 +19,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from permscope.core.errors import InputError
-from permscope.store.tables import ActivitySourceRow, AuthorizationSystemRow, IdentityRow, UsageRow
+from permscope.store.tables import (
+    ActivitySourceRow,
+    AuthorizationSystemRow,
+    CollectionRunRow,
+    IdentityRow,
+    UsageRow,
+)
 from permscope.workflows import activity
 from permscope.workflows.collection import import_aws_files
 
@@ -174,3 +180,42 @@ def test_hostile_cloudtrail_files_fail_alike_on_both_databases(
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(UsageRow)).scalar_one() == 0
         assert connection.execute(select(func.count()).select_from(ActivitySourceRow)).scalar_one() == 0
+
+
+def test_a_flood_of_warnings_is_counted_not_repeated(engine: Engine, tmp_path: Path) -> None:
+    """50,000 references to missing policies (one export of the review held a million: 135 MB of output, 128 MB
+    stored per run): reported and stored as five examples and one line counting the rest."""
+    attached = [
+        {"PolicyName": f"m{n}", "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/missing{n}"}
+        for n in range(50_000)
+    ]
+    path = tmp_path / "flood.json"
+    path.write_text(json.dumps(page(UserDetailList=[user("alice", AttachedManagedPolicies=attached)])))
+    [report] = import_aws_files(engine, [path])
+    assert report.counts["attachments"] == 50_000  # the references are facts, kept
+    assert (
+        report.warnings[-1]
+        == "... and 49,995 more warnings like this: policy \u2026 attached to \u2026 is not in the export"
+    )
+    assert len(report.warnings) == 6
+    with engine.connect() as connection:
+        [stored] = connection.execute(select(CollectionRunRow.warnings)).scalars().all()
+    assert stored == report.warnings
+
+
+def test_deep_json_within_the_limit_is_stored_alike_and_warned_of(engine: Engine, tmp_path: Path) -> None:
+    """A Condition and a tag nested 240 levels (under the 254 JSON can keep): stored on both databases, the
+    unreadable policy reported by name."""
+    deep = '{"k": ' * 240 + "{}" + "}" * 240
+    statement = '{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"StringEquals": {"aws:username": @}}}'
+    document = '{"Version": "2012-10-17", "Statement": [' + statement.replace("@", deep) + "]}"
+    entry = {"PolicyName": "p", "PolicyDocument": "DOCUMENT"}
+    text = json.dumps(
+        page(UserDetailList=[user("alice", UserPolicyList=[entry], Tags=[{"Key": "k", "Value": "TAG"}])])
+    )
+    path = tmp_path / "deep.json"
+    path.write_text(text.replace('"DOCUMENT"', document).replace('"TAG"', deep))
+    [report] = import_aws_files(engine, [path])
+    [warning] = report.warnings
+    assert warning.startswith(f"policy arn:aws:iam::{ACCOUNT}:user/alice#inline/p cannot be read (")
+    assert warning.endswith(f"arn:aws:iam::{ACCOUNT}:user/alice is granted nothing by it")

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from permscope.core.errors import CloudNotBuiltError, InputError, PermscopeError
+from permscope.core.limits import printable
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -87,7 +88,7 @@ def stderr() -> Console:
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print `error: message` on standard error and leave with `code`."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 

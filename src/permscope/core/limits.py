@@ -35,6 +35,14 @@ _ORJSON_PROBLEMS = (
 )
 
 
+def printable(text: str) -> str:
+    """Text every terminal and database takes: a lone surrogate (a file name's undecodable byte, as Python
+    gives it) and a NUL written as escapes."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def shown(value: str) -> str:
     """A refused value as an error message shows it: quoted, cut after SHOWN characters."""
     return repr(value) if len(value) <= SHOWN else f"{value[:SHOWN]!r}..."

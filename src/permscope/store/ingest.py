@@ -26,7 +26,10 @@ from permscope.core.inventory import (
     Resource,
     Usage,
 )
+from permscope.core.limits import printable
+from permscope.core.warnings import summarize_warnings
 from permscope.store.bulk import insert_rows
+from permscope.store.storable import check_batch
 from permscope.store.systems import stored_system
 from permscope.store.tables import (
     AssignmentRow,
@@ -307,6 +310,7 @@ def ingest(
     """Write one run's batch in one transaction; on failure nothing changes and a failed run is recorded."""
     started = now()
     try:
+        check_batch(batch)  # what SQLite would keep and PostgreSQL refuse is refused on both (docs/limits.md)
         with Session(engine) as session, session.begin():
             system_pk = _upsert_system(session, batch.system, started)
             changes = {
@@ -355,7 +359,7 @@ def ingest(
                 finished_at=now(),
                 status="succeeded",
                 counts=_counts(batch, changes),
-                warnings=list(batch.warnings),
+                warnings=summarize_warnings(batch.warnings),  # bounded, whatever the cloud gave
                 error=None,
             )
             session.add(run)
@@ -425,6 +429,6 @@ def record_failed_run(
                 status="failed",
                 counts={},
                 warnings=[],
-                error=error[:4000],
+                error=printable(error)[:4000],
             )
         )

@@ -24,6 +24,7 @@ from permscope.clouds.aws.activity import sources
 from permscope.clouds.aws.activity.aggregate import ActivityAggregate
 from permscope.core.activity import ActivitySink, ActivitySource
 from permscope.core.errors import InputError
+from permscope.core.limits import printable
 from permscope.userfiles import DEFAULT_LIMITS, FileLimits
 
 Progress = Callable[[int, int], None]
@@ -54,7 +55,7 @@ def _file_source(file: sources.LocalFile) -> ActivitySource:
     return ActivitySource(
         kind="file",
         key=file.key,
-        location=file.path,
+        location=printable(file.path),
         details={"size": file.size, "mtimeNs": file.mtime_ns},
     )
 
@@ -121,7 +122,7 @@ def import_files(
     report.sources_skipped = len(files) - len(wanted)
     for done, result in enumerate(read_files(wanted, workers, limits), start=1):
         if result.error is not None or result.aggregate is None:
-            report.failures.append((result.file.path, result.error or "unreadable"))
+            report.failures.append((printable(result.file.path), result.error or "unreadable"))
         else:
             sink.add(result.aggregate, _file_source(result.file))
         if progress is not None:

@@ -27,6 +27,7 @@ from permscope.clouds.aws.transform.credentials import (
     apply_listed_access_keys,
     parse_credential_report,
 )
+from permscope.clouds.aws.transform.documents import unreadable_documents
 from permscope.clouds.aws.transform.identity_center import apply_identity_center
 from permscope.clouds.aws.transform.organization import account_name as org_account_name
 from permscope.clouds.aws.transform.organization import apply_organization
@@ -163,5 +164,6 @@ def transform_bundle(
     if resources is not None:
         batch.resources, resource_warnings = transform_resources(resources, account_id)
         warnings.extend(resource_warnings)
+    warnings.extend(unreadable_documents(batch))
     batch.warnings = [*batch.warnings, *warnings]
     return batch
