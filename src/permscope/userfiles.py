@@ -46,6 +46,7 @@ class FileLimits:
 
     max_bytes: int = DEFAULT_MAX_BYTES  # a file read whole, after decompression
     max_gzip_ratio: int = DEFAULT_MAX_GZIP_RATIO  # inflated / compressed bytes, past the first RATIO_GRACE
+    setting: str | None = "PERMSCOPE_MAX_FILE_BYTES"  # what sets max_bytes, named when it is crossed
 
 
 DEFAULT_LIMITS = FileLimits()
@@ -169,9 +170,8 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 def _too_large(limits: FileLimits, decompressed: bool) -> str:
     where = " once decompressed" if decompressed else ""
-    return (
-        f"the file holds more than {limits.max_bytes:,} bytes{where} (the limit is PERMSCOPE_MAX_FILE_BYTES)"
-    )
+    setting = f" (the limit is {limits.setting})" if limits.setting else ""
+    return f"the file holds more than {limits.max_bytes:,} bytes{where}{setting}"
 
 
 def read_bytes(
@@ -265,3 +265,12 @@ def _documents_one_by_one(data: bytes, source: str) -> list[Any]:
         documents.append(value)
         position = _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]
     return documents
+
+
+def json_document(data: bytes, source: str) -> Any:
+    """The one JSON value of the data (a request body, a case): InputError naming `source` when it is not
+    exactly one JSON value, or holds what `json_documents` refuses."""
+    documents = json_documents(data, source)
+    if len(documents) != 1:
+        raise InputError(source, f"holds {len(documents)} JSON values; one is expected")
+    return documents[0]

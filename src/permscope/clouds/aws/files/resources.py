@@ -122,7 +122,7 @@ def _load(json_path: Path | None, err_path: Path | None, slot: _Slot, limits: Fi
         return _merge_pages(documents, slot.call, source)
     error_text = ""
     if err_path is not None:
-        error_limits = FileLimits(max_bytes=MAX_ERR_BYTES, max_gzip_ratio=limits.max_gzip_ratio)
+        error_limits = FileLimits(max_bytes=MAX_ERR_BYTES, max_gzip_ratio=limits.max_gzip_ratio, setting=None)
         error_text = read_bytes(err_path, error_limits).decode("utf-8", errors="replace")
     if error_text.strip():
         assert err_path is not None
