@@ -8,8 +8,9 @@ whatever read it, so that both databases answer alike: an InputError naming the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import JSON, Index, String, Table, UniqueConstraint
@@ -75,113 +76,155 @@ _PLANS: dict[type[Base], _Plan] = {
 }
 
 
-def _row_problem(plan: _Plan, values: dict[str, Any]) -> str | None:
-    for name, value in values.items():
-        if name in plan.texts:
-            if isinstance(value, str):
-                problem = text_problem(value, plan.texts[name])
-                if problem is not None:
-                    return f"{name} {shown(value)} {problem}"
-        elif name in plan.jsons and value is not None:
-            problem = json_problem(value)
-            if problem is not None:
-                return f"{name} {problem}"
-    for key in plan.keys:
-        parts = [values[name] for name in key if isinstance(values.get(name), str)]
-        size = sum(len(part) if part.isascii() else len(part.encode("utf-8")) for part in parts)
-        if size > MAX_KEY_BYTES:
-            return f"{' + '.join(key)} make {size:,} bytes; one index entry holds at most {MAX_KEY_BYTES:,}"
+def _size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _unfit_text(values: list[Any], limit: int) -> int | None:
+    """The index of the first text the store cannot keep (see `core.limits.text_problem`), or None.
+
+    One pass in C over the whole column first (NUL, ASCII, the longest); value by value only when it fails."""
+    texts = [value for value in values if value is not None]
+    if not texts:
+        return None
+    joined = "".join(texts)
+    if joined.isascii() and "\x00" not in joined and max(map(len, texts)) <= limit:
+        return None
+    for index, value in enumerate(values):
+        if value is not None and text_problem(value, limit) is not None:
+            return index
     return None
 
 
-def _rows(batch: InventoryBatch) -> Iterator[tuple[type[Base], str, dict[str, Any]]]:
-    """Every row the batch becomes, as (table, what it is, column values the checks need)."""
-    system = batch.system
-    yield (
-        AuthorizationSystemRow,
-        "the authorization system",
-        {"system_id": system.system_id, "name": system.name, "parent_id": system.parent_id},
+def _long_key(columns: list[list[Any]]) -> tuple[int, int] | None:
+    """(row, bytes) of the first row whose key columns hold more than MAX_KEY_BYTES, or None."""
+    bound = sum(
+        max((len(value) * 4 for value in column if value is not None), default=0) for column in columns
     )
-    yield AuthorizationSystemRow, "the authorization system's attributes", {"attributes": system.attributes}
-    for identity in batch.identities:
-        yield (
-            IdentityRow,
-            f"identity {shown(identity.external_id)}",
-            {
-                "external_id": identity.external_id,
-                "display_name": identity.display_name,
-                "source": identity.source,
-                "attributes": identity.attributes,
-            },
-        )
-    for membership in batch.memberships:
-        yield (
-            MembershipRow,
-            f"membership of {shown(membership.member_external_id)}",
-            {
-                "group_external_id": membership.group_external_id,
-                "member_external_id": membership.member_external_id,
-            },
-        )
-    for policy in batch.policies:
-        what = f"policy {shown(policy.external_id)}"
-        yield (
-            PolicyRow,
-            what,
-            {
-                "external_id": policy.external_id,
-                "name": policy.name,
-                "default_version": policy.default_version,
-                "document": policy.document,
-                "attributes": policy.attributes,
-            },
-        )
-        for version in policy.versions:
-            yield PolicyVersionRow, what, {"version_id": version.version_id, "document": version.document}
-    for assignment in batch.assignments:
-        yield (
-            AssignmentRow,
-            f"assignment of {shown(assignment.policy_external_id)} to {shown(assignment.identity_external_id)}",
-            {
-                "identity_external_id": assignment.identity_external_id,
-                "policy_external_id": assignment.policy_external_id,
-                "relation": assignment.relation.value,
-                "scope": assignment.scope,
-                "condition": assignment.condition,
-            },
-        )
-    for resource in batch.resources or ():
-        yield (
-            ResourceRow,
-            f"resource {shown(resource.external_id)}",
-            {
-                "external_id": resource.external_id,
-                "resource_type": resource.resource_type,
-                "service": resource.service,
-                "display_name": resource.display_name,
-                "region": resource.region,
-                "policy": resource.policy,
-                "facts": resource.facts,
-            },
-        )
-    for usage in batch.usages or ():
-        yield (
-            UsageRow,
-            f"usage by {shown(usage.identity_external_id)}",
-            {
-                "identity_external_id": usage.identity_external_id,
-                "action": usage.action,
-                "resource": usage.resource,
-            },
-        )
+    if bound <= MAX_KEY_BYTES:
+        return None
+    for index, parts in enumerate(zip(*columns, strict=True)):
+        size = sum(_size(part) for part in parts if part is not None)
+        if size > MAX_KEY_BYTES:
+            return index, size
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """The rows a batch gives one table: its entities, how each names itself, and their column values."""
+
+    row: type[Base]
+    items: list[Any]
+    describe: Callable[[Any], str]
+    columns: dict[str, list[Any]]
+
+
+def _column(items: list[Any], *path: str) -> list[Any]:
+    return list(map(attrgetter(".".join(path)), items))
+
+
+def _tables(batch: InventoryBatch) -> Iterator[_Rows]:
+    """Every row the batch becomes, table by table."""
+    system = [batch.system]
+    yield _Rows(
+        AuthorizationSystemRow,
+        system,
+        lambda _system: "the authorization system",
+        {name: _column(system, name) for name in ("system_id", "name", "parent_id", "attributes")},
+    )
+    identities = batch.identities
+    yield _Rows(
+        IdentityRow,
+        identities,
+        lambda identity: f"identity {shown(identity.external_id)}",
+        {name: _column(identities, name) for name in ("external_id", "display_name", "source", "attributes")},
+    )
+    memberships = batch.memberships
+    yield _Rows(
+        MembershipRow,
+        memberships,
+        lambda membership: f"membership of {shown(membership.member_external_id)}",
+        {name: _column(memberships, name) for name in ("group_external_id", "member_external_id")},
+    )
+    policies = batch.policies
+    policy_names = ("external_id", "name", "default_version", "document", "attributes")
+    yield _Rows(
+        PolicyRow,
+        policies,
+        lambda policy: f"policy {shown(policy.external_id)}",
+        {name: _column(policies, name) for name in policy_names},
+    )
+    versions = [(policy, version) for policy in policies for version in policy.versions]
+    yield _Rows(
+        PolicyVersionRow,
+        versions,
+        lambda pair: f"policy {shown(pair[0].external_id)}",
+        {
+            "version_id": [version.version_id for _policy, version in versions],
+            "document": [version.document for _policy, version in versions],
+        },
+    )
+    assignments = batch.assignments
+    assignment_names = ("identity_external_id", "policy_external_id", "scope", "condition")
+    yield _Rows(
+        AssignmentRow,
+        assignments,
+        lambda item: f"assignment of {shown(item.policy_external_id)} to {shown(item.identity_external_id)}",
+        {
+            **{name: _column(assignments, name) for name in assignment_names},
+            "relation": _column(assignments, "relation", "value"),
+        },
+    )
+    resources = batch.resources or []
+    resource_names = ("external_id", "resource_type", "service", "display_name", "region", "policy", "facts")
+    yield _Rows(
+        ResourceRow,
+        resources,
+        lambda resource: f"resource {shown(resource.external_id)}",
+        {name: _column(resources, name) for name in resource_names},
+    )
+    usages = batch.usages or []
+    yield _Rows(
+        UsageRow,
+        usages,
+        lambda usage: f"usage by {shown(usage.identity_external_id)}",
+        {name: _column(usages, name) for name in ("identity_external_id", "action", "resource")},
+    )
+
+
+def _rows_problem(rows: _Rows) -> str | None:
+    plan = _PLANS[rows.row]
+    for name, values in rows.columns.items():
+        if name in plan.texts:
+            index = _unfit_text(values, plan.texts[name])
+            if index is not None:
+                value = values[index]
+                return f"{rows.describe(rows.items[index])}: {name} {shown(value)} {text_problem(value, plan.texts[name])}"
+        elif name in plan.jsons:
+            for item, value in zip(rows.items, values, strict=True):
+                problem = json_problem(value) if value is not None else None
+                if problem is not None:
+                    return f"{rows.describe(item)}: {name} {problem}"
+    for key in plan.keys:
+        if all(name in rows.columns for name in key):
+            found = _long_key([rows.columns[name] for name in key])
+            if found is not None:
+                index, size = found
+                return (
+                    f"{rows.describe(rows.items[index])}: {' + '.join(key)} make {size:,} bytes; one index entry "
+                    f"holds at most {MAX_KEY_BYTES:,}"
+                )
+    return None
 
 
 def batch_problem(batch: InventoryBatch) -> str | None:
     """The first value of the batch no store could keep alike on SQLite and PostgreSQL, said plainly; or None."""
-    for row, what, values in _rows(batch):
-        problem = _row_problem(_PLANS[row], values)
-        if problem is not None:
-            return f"{what}: {problem}"
+    for rows in _tables(batch):
+        if rows.items:
+            problem = _rows_problem(rows)
+            if problem is not None:
+                return problem
     return None
 
 
