@@ -6,6 +6,7 @@ imported on both in tests/workflows/test_hostile_imports.py; these check the rea
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -18,7 +19,9 @@ from urllib.parse import quote
 import pytest
 
 from permscope.clouds.aws.files.bundle import read_aws_files
+from permscope.clouds.base import plugin
 from permscope.core.errors import InputError
+from permscope.core.ids import Cloud
 
 ACCOUNT = "111122223333"
 DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
@@ -221,3 +224,37 @@ def test_a_sparse_file_is_refused_at_its_first_bytes(tmp_path: Path) -> None:
     with path.open("wb") as handle:
         handle.truncate(256 * 1024 * 1024)  # under the default limit: read, and refused at once
     assert refused(path, within=10).startswith("holds a NUL byte (at byte 0)")
+
+
+REPORT_HEADER = (
+    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,"
+    "mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,"
+    "access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,"
+    "access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
+    "cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        (
+            "alice," + "x" * 200_000 + "\n",
+            "not a readable credential report CSV (field larger than field limit",
+        ),
+        ("alice,not-an-arn\n", "it lists 'not-an-arn', which is no ARN"),
+    ],
+    ids=["200k-field", "no-arn"],
+)
+def test_a_credential_report_that_is_no_credential_report(tmp_path: Path, row: str, problem: str) -> None:
+    """Given as get-credential-report JSON (its Content is base64 CSV); before, a traceback (csv.Error) and
+    'it lists users of other accounts ()'."""
+    export = tmp_path / ACCOUNT / "authorization-details.json"
+    export.parent.mkdir()
+    export.write_text(json.dumps(page(UserDetailList=[user("alice")])))
+    report = tmp_path / ACCOUNT / "credential-report.json"
+    content = base64.b64encode((REPORT_HEADER + row).encode()).decode()
+    report.write_text(json.dumps({"Content": content, "ReportFormat": "text/csv"}))
+    with pytest.raises(InputError) as info:
+        plugin(Cloud.AWS).read_files([export, report])
+    assert problem in info.value.problem
