@@ -24,7 +24,7 @@ MAX_DOCUMENT_BYTES = 1024 * 1024
 # Any JSON value: nesting (exports nest about a dozen levels; orjson, which the store uses, writes at most 254),
 # and the size of one stored JSON value (attributes, facts).
 MAX_JSON_DEPTH = 254
-MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_JSON_BYTES = 64 * 1024 * 1024  # PostgreSQL keeps at most 256 MB in one JSONB value, SQLite 1 GB
 
 SHOWN = 80  # characters of a refused value an error message shows
 

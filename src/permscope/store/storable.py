@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Index, String, Table, UniqueConstraint
 
 from permscope.core.errors import InputError
@@ -30,6 +31,7 @@ from permscope.store.tables import (
     UsageRow,
 )
 
+NUL = b"\\u0000"  # how orjson writes a NUL character
 MAX_KEY_BYTES = 2_600  # the text of one PostgreSQL index entry: 2,704 bytes at most, its header included
 
 
@@ -84,7 +86,7 @@ def _unfit_text(values: list[Any], limit: int) -> int | None:
     """The index of the first text the store cannot keep (see `core.limits.text_problem`), or None.
 
     One pass in C over the whole column first (NUL, ASCII, the longest); value by value only when it fails."""
-    texts = [value for value in values if value is not None]
+    texts = values if None not in values else [value for value in values if value is not None]
     if not texts:
         return None
     joined = "".join(texts)
@@ -96,11 +98,20 @@ def _unfit_text(values: list[Any], limit: int) -> int | None:
     return None
 
 
+def _fit_json(values: list[Any]) -> bool:
+    """Whether every value of a JSON column surely fits: the whole column written by orjson in one call, holding
+    no NUL, within MAX_JSON_BYTES. False means: look value by value, to say which and why (the column as a list
+    is one level deeper than its values, so a value at the very limit is looked at too)."""
+    try:
+        data = orjson.dumps(values)
+    except TypeError:  # orjson.JSONEncodeError: too deep, a lone surrogate, an integer beyond 64 bits
+        return False
+    return len(data) <= MAX_JSON_BYTES and NUL not in data
+
+
 def _long_key(columns: list[list[Any]]) -> tuple[int, int] | None:
     """(row, bytes) of the first row whose key columns hold more than MAX_KEY_BYTES, or None."""
-    bound = sum(
-        max((len(value) * 4 for value in column if value is not None), default=0) for column in columns
-    )
+    bound = sum(max(map(len, filter(None, column)), default=0) * 4 for column in columns)
     if bound <= MAX_KEY_BYTES:
         return None
     for index, parts in enumerate(zip(*columns, strict=True)):
@@ -201,7 +212,7 @@ def _rows_problem(rows: _Rows) -> str | None:
             if index is not None:
                 value = values[index]
                 return f"{rows.describe(rows.items[index])}: {name} {shown(value)} {text_problem(value, plan.texts[name])}"
-        elif name in plan.jsons:
+        elif name in plan.jsons and not _fit_json(values):
             for item, value in zip(rows.items, values, strict=True):
                 problem = json_problem(value) if value is not None else None
                 if problem is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import orjson
+
 from permscope.clouds.aws.engine.policy import PolicyError, PolicyType, parse_policy
 from permscope.core.inventory import Assignment, AssignmentRelation, InventoryBatch, PolicyKind
 
@@ -27,12 +29,26 @@ CONSEQUENCES = {
 }
 
 
-def _problem(document: object, name: str, policy_type: PolicyType) -> str | None:
-    try:
-        parse_policy(document, name=name, policy_type=policy_type)
-    except PolicyError as error:
-        return error.problem
-    return None
+class _Parser:
+    """Parses each distinct document once (roles mostly share a handful of trust policies)."""
+
+    def __init__(self) -> None:
+        self.problems: dict[tuple[bytes, PolicyType], str | None] = {}
+
+    def problem(self, document: object, name: str, policy_type: PolicyType) -> str | None:
+        """Why the engine cannot read the document, or None."""
+        try:
+            key = (orjson.dumps(document), policy_type)
+        except TypeError:  # orjson.JSONEncodeError: the store check says why
+            return None
+        if key not in self.problems:
+            try:
+                parse_policy(document, name=name, policy_type=policy_type)
+            except PolicyError as error:
+                self.problems[key] = error.problem
+            else:
+                self.problems[key] = None
+        return self.problems[key]
 
 
 def _named(identities: list[str]) -> tuple[str, str]:
@@ -55,13 +71,14 @@ def unreadable_documents(batch: InventoryBatch) -> list[str]:
     and the identities it reaches (whose permissions it then leaves out, or, as a boundary, removes)."""
     reached: dict[str, dict[AssignmentRelation, list[str]]] | None = None  # built for the first bad one
     warnings: list[str] = []
+    parser = _Parser()
     for policy in batch.policies:
         policy_type = POLICY_TYPES.get(policy.kind)
         if policy.kind is PolicyKind.ORGANIZATION:
             policy_type = ORGANIZATION_TYPES.get(str(policy.attributes.get("policyType")))
         if policy_type is None:
             continue
-        problem = _problem(policy.document, policy.external_id, policy_type)
+        problem = parser.problem(policy.document, policy.external_id, policy_type)
         if problem is None:
             continue
         if reached is None:
@@ -73,7 +90,7 @@ def unreadable_documents(batch: InventoryBatch) -> list[str]:
         )
     for resource in batch.resources or ():
         if resource.policy is not None:
-            problem = _problem(resource.policy, resource.external_id, PolicyType.RESOURCE)
+            problem = parser.problem(resource.policy, resource.external_id, PolicyType.RESOURCE)
             if problem is not None:
                 warnings.append(
                     f"the resource policy of {resource.external_id} cannot be read ({problem}); "
