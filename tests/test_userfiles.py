@@ -85,3 +85,14 @@ def test_one_json_document(data: bytes, problem: str) -> None:
         json_document(data, "body.json")
     assert info.value.source == "body.json"
     assert info.value.problem.startswith(problem)
+
+
+def test_the_settings_give_the_limits() -> None:
+    from permscope.settings import Settings
+
+    limits = Settings(max_file_bytes=1_000, max_gzip_ratio=50).file_limits()
+    assert (limits.max_bytes, limits.max_gzip_ratio, limits.setting) == (
+        1_000,
+        50,
+        "PERMSCOPE_MAX_FILE_BYTES",
+    )

@@ -197,3 +197,15 @@ def test_requests_create_refuses_a_fifo_and_a_device(tmp_path: Path) -> None:
     if Path("/dev/zero").exists():
         line, _peak = refused(tmp_path, "requests", "create", "--file", "/dev/zero", timeout=60)
         assert line.endswith("cannot read the file: it is a character device, not a regular file")
+
+
+def test_a_file_name_with_an_undecodable_byte_is_printed_and_stored_escaped(tmp_path: Path) -> None:
+    """Before: UnicodeEncodeError tracebacks, recording the run's source and printing the error."""
+    good = Path(os.fsdecode(bytes(tmp_path) + b"/export\xff.json"))
+    good.write_text(export_text())
+    code, _peak, stderr = permscope(tmp_path, "import", "aws", str(good))
+    assert code == 0, stderr[-3000:]
+    bad = Path(os.fsdecode(bytes(tmp_path) + b"/broken\xfe.json"))
+    bad.write_text("{")
+    line, _peak = refused(tmp_path, "import", "aws", str(bad))
+    assert line.startswith(f"error: {tmp_path}/broken\\udcfe.json: truncated or invalid JSON")
