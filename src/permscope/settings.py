@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from permscope.userfiles import DEFAULT_MAX_BYTES, DEFAULT_MAX_GZIP_RATIO, FileLimits
@@ -27,6 +28,18 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=default_database_url)
     host: str = "127.0.0.1"
     port: int = 8000
+    # the URL clients reach the API at: `@odata.context` and `@odata.nextLink` are built from it, never from the
+    # request's Host or X-Forwarded-* headers (default http://host:port); include the path a proxy adds
+    public_url: str | None = None
+    # the proxies whose X-Forwarded-For/-Proto `permscope serve` trusts (comma-separated addresses or networks,
+    # `*` for any); none by default, so no caller can claim another address or scheme
+    forwarded_allow_ips: str | None = None
+    # every key reads every system's inventory (identities, policies, effective permissions), as before issue
+    # 13; by default a key reads the inventory of the systems where it is viewer, approver or administrator
+    inventory_open_to_all_keys: bool = False
+    # an API key's last_used_at (`apikey list`, "Last used") is written when it authenticates, at most once per
+    # this many seconds per key, so it is exact to this interval and a busy key does not make every GET a write
+    api_key_last_used_interval_seconds: float = 60.0
     page_size: int = 100  # server-side page size of collections, as the contract's draft notes say
     max_page_size: int = 1000
     # usage figures (actionSummary.exercised, `usage list`) count the actions used in this many days before
@@ -38,6 +51,10 @@ class Settings(BaseSettings):
     requests_max_hours_now: float = 24.0
     requests_max_days_scheduled: float = 90.0
     requests_require_justification: bool = True
+    # the largest request bodies the API reads (413 above; a body is only read once its key is checked):
+    # a permissions request (AWS takes at most 10,240 characters of inline policy per role) and a review
+    requests_max_body_bytes: int = 1_048_576
+    reviews_max_body_bytes: int = 65_536
     requests_webhook_url: SecretStr | None = None  # Slack-compatible incoming webhook; a secret, never logged
     scheduler_enabled: bool = True  # `permscope serve` runs the scheduler in-process
     scheduler_interval_seconds: float = 10.0
@@ -54,6 +71,26 @@ class Settings(BaseSettings):
     def file_limits(self) -> FileLimits:
         """The limits every reader of user files applies."""
         return FileLimits(max_bytes=self.max_file_bytes, max_gzip_ratio=self.max_gzip_ratio)
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        """An absolute http(s) URL without query or fragment; kept without its trailing slash."""
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(
+                f"public_url must be an absolute http(s) URL such as https://permscope.example.com, got {value!r}"
+            )
+        return value.strip().rstrip("/")
+
+    def api_base_url(self) -> str:
+        """The URL the API's links start with: `public_url`, else http://host:port of the bind address."""
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ from permscope.core.inventory import (
     Membership,
     Policy,
     PolicyKind,
+    PolicyVersion,
     Resource,
     Usage,
 )
@@ -114,6 +115,23 @@ class Account:
                 identity_external_id=owner, policy_external_id=policy_id, relation=relation, scope=ACCOUNT
             )
         )
+
+    def managed(self, name: str, document: dict[str, Any], *holders: str,
+                others: tuple[dict[str, Any], ...] = ()) -> str:  # fmt: skip
+        """Add a customer managed policy attached to `holders`: `document` its default version (v1), `others`
+        its non-default versions (v2, v3, ...); returns its ARN."""
+        external_id = f"arn:aws:iam::{ACCOUNT}:policy/{name}"
+        versions = [PolicyVersion(version_id="v1", document=document, is_default=True)]
+        versions += [
+            PolicyVersion(version_id=f"v{n}", document=d, is_default=False) for n, d in enumerate(others, 2)
+        ]
+        self.policies.append(Policy(external_id=external_id, name=name, kind=PolicyKind.MANAGED,
+                                    managed_by_cloud=False, document=document, default_version="v1",
+                                    versions=versions))  # fmt: skip
+        for holder in holders:
+            self.assignments.append(Assignment(identity_external_id=holder, policy_external_id=external_id,
+                                               relation=AssignmentRelation.ATTACHED, scope=ACCOUNT))  # fmt: skip
+        return external_id
 
     def member(self, group: str, user: str) -> None:
         """Put a user in a group."""

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from fastapi import Depends
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
 from permscope.api.app import create_app
 from permscope.api.deps import require_role
+from permscope.cli.main import app as cli
 from permscope.settings import Settings
 from permscope.workflows.apikeys import ApiPrincipal, ApiRole, create_api_key, disable_api_key
 
@@ -157,3 +162,32 @@ def test_unexpected_errors_use_the_envelope(engine: Engine, token: str) -> None:
     client = TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {token}"})
     error = assert_error(client.get("/test-boom"), 500, "generalException")
     assert "secret detail" not in error["message"]
+
+
+def _listed_last_used(engine: Engine) -> dict[str, str | None]:
+    """`permscope apikey list --format json` on the test database: each key's "last_used_at"."""
+    url = engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(cli, ["--database-url", url, "apikey", "list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return {row["name"]: row["last_used_at"] for row in json.loads(result.stdout)}
+
+
+def test_a_key_used_over_the_api_shows_when_in_apikey_list(engine: Engine) -> None:
+    app = create_app(engine, Settings(database_url="sqlite://"))
+    now = [datetime(2025, 5, 1, 12, 0, tzinfo=UTC)]
+    app.state.key_uses.clock = lambda: now[0]
+    used = create_api_key(engine, ApiRole.VIEWER, "used").token
+    create_api_key(engine, ApiRole.VIEWER, "unused")
+    client = TestClient(app, headers={"Authorization": f"Bearer {used}"})
+    assert _listed_last_used(engine) == {"used": None, "unused": None}
+    assert client.get(AS).status_code == 200
+    first = _listed_last_used(engine)
+    assert first["unused"] is None and first["used"] is not None
+    assert first["used"].startswith("2025-05-01") and "12:00" in first["used"]
+    now[0] += timedelta(seconds=30)  # within the interval: no write
+    assert client.get(AS).status_code == 200
+    assert _listed_last_used(engine) == first
+    now[0] += timedelta(seconds=31)
+    assert client.get(AS).status_code == 200
+    assert "12:01" in str(_listed_last_used(engine)["used"])
+    assert_error(TestClient(app).get(AS), 401, "unauthenticated")  # a refused call is no use of a key

@@ -188,6 +188,23 @@ def test_orderby_and_paging(api: TestClient) -> None:
     assert "@odata.nextLink" not in rest
 
 
+def test_a_wrong_finding_type_is_400_listing_the_valid_ones(api: TestClient) -> None:
+    [item] = api.get(f"{A}/findings/microsoft.graph.superUserFinding").json()["value"]
+    for path in (
+        f"{A}/findings/microsoft.graph.superUserFindings",  # misspelt
+        f"{A}/findings/microsoft.graph.inactiveAzureServicePrincipalFinding",  # another cloud's
+        f"{A}/findings/superUserFinding",  # no cast
+        f"{A}/findings/{item['id']}/microsoft.graph.bogusFinding",
+        f"{A}/findings/microsoft.graph.bogusFinding/aggregatedSummary(authorizationSystemIds=['{ACCOUNT}'])",
+    ):
+        response = api.get(path)
+        assert_error(response, 400, "invalidRequest")
+        message = response.json()["error"]["message"]
+        assert "is not a finding type of aws" in message, path
+        assert "superUserFinding" in message and "privilegeEscalationAwsRoleFinding" in message
+        assert "inactiveAzureServicePrincipalFinding" not in message.partition("one of")[2]
+
+
 def test_one_finding(api: TestClient) -> None:
     [item] = api.get(f"{A}/findings/microsoft.graph.superUserFinding").json()["value"]
     one = api.get(f"{A}/findings/{item['id']}/microsoft.graph.superUserFinding")
@@ -280,9 +297,14 @@ def test_authentication_and_per_system_roles(analyzed: Engine) -> None:
     for client in _client(analyzed, scoped):
         assert client.get(url).json()["value"] == []  # OTHER's findings are hidden
         assert len(client.get(f"{A}/findings/microsoft.graph.superUserFinding").json()["value"]) == 1
-        assert_error(client.get(url, params={"$filter": f"{ID_FILTER} in ('{OTHER}')"}), 403, "accessDenied")
-        summary = f"{url}/aggregatedSummary(authorizationSystemIds=['{OTHER}'])"
-        assert_error(client.get(summary), 403, "accessDenied")
+        # another system is answered exactly as one that does not exist: its existence is not revealed
+        for system in (OTHER, "999999999999"):
+            hidden = assert_error(
+                client.get(url, params={"$filter": f"{ID_FILTER} in ('{system}')"}), 404, "itemNotFound"
+            )
+            assert hidden["message"] == f"no AWS account '{system}'"
+            summary = f"{url}/aggregatedSummary(authorizationSystemIds=['{system}'])"
+            assert assert_error(client.get(summary), 404, "itemNotFound")["message"] == hidden["message"]
         systems = {
             i["authorizationSystem"]["authorizationSystemId"]
             for i in client.get(f"{A}/permissionsCreepIndexDistributions").json()["value"]
@@ -299,9 +321,24 @@ def test_authentication_and_per_system_roles(analyzed: Engine) -> None:
         assert len(items) == 3
         one = client.get(f"{A}/findings/{items[0]['id']}/microsoft.graph.inactiveUserFinding")
         assert one.status_code == 200
+        distributions = client.get(f"{A}/permissionsCreepIndexDistributions").json()["value"]
+    (others,) = [i for i in items if i["identity"]["authorizationSystem"]["authorizationSystemId"] == OTHER][
+        :1
+    ]
+    (other_distribution,) = [
+        d for d in distributions if d["authorizationSystem"]["authorizationSystemId"] == OTHER
+    ]
     for client in _client(analyzed, scoped):
-        assert_error(
-            client.get(f"{A}/findings/{items[0]['id']}/microsoft.graph.inactiveUserFinding"),
-            403,
-            "accessDenied",
+        # a finding (or distribution) of another system is 404 with the message of one that does not exist
+        cast = "microsoft.graph.inactiveUserFinding"
+        hidden = assert_error(client.get(f"{A}/findings/{others['id']}/{cast}"), 404, "itemNotFound")
+        missing = assert_error(client.get(f"{A}/findings/bm9wZQ/{cast}"), 404, "itemNotFound")
+        assert hidden["message"] == missing["message"].replace("bm9wZQ", others["id"])
+        hidden = assert_error(
+            client.get(f"{A}/permissionsCreepIndexDistributions/{other_distribution['id']}"),
+            404,
+            "itemNotFound",
+        )
+        assert (
+            hidden["message"] == f"permissionsCreepIndexDistribution {other_distribution['id']!r} not found"
         )

@@ -54,7 +54,9 @@ def test_every_item_exactly_once(client: TestClient, many: list[str]) -> None:
 def test_next_link_is_the_same_url_with_a_skiptoken(client: TestClient, many: list[str]) -> None:
     body = client.get(f"{USERS}?$orderby=displayName desc&$count=true&$select=displayName").json()
     link = urlsplit(body["@odata.nextLink"])
-    assert link.scheme == "http" and link.netloc == "testserver" and link.path == USERS
+    assert (
+        link.scheme == "http" and link.netloc == "127.0.0.1:8000" and link.path == USERS
+    )  # the bind address
     query = parse_qs(link.query)
     assert query["$orderby"] == ["displayName desc"]
     assert query["$count"] == ["true"] and query["$select"] == ["displayName"]
@@ -165,3 +167,41 @@ def test_count_is_the_whole_collection_on_every_page(client: TestClient, many: l
     _items, pages = walk(client, f"{USERS}?$count=true&$top=40")
     assert len(pages) == 7
     assert [page["@odata.count"] for page in pages] == [250] * 7
+
+
+HOSTILE = {"Host": "evil.example.com", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example.com"}
+
+
+def _links(body: dict[str, Any]) -> list[str]:
+    return [body["@odata.context"], body["@odata.nextLink"]]
+
+
+def test_links_never_echo_the_host_header(client: TestClient, many: list[str]) -> None:
+    body = client.get(f"{USERS}?$top=10", headers=HOSTILE).json()
+    for link in _links(body):
+        assert link.startswith("http://127.0.0.1:8000/"), link  # the bind address, not the caller's Host
+        assert "evil" not in link
+    one = client.get(f"{AS}/123456789012", headers=HOSTILE).json()
+    assert one["@odata.context"].startswith("http://127.0.0.1:8000/$metadata#")
+
+
+def test_links_are_built_from_the_configured_public_url(engine: Engine, token: str, many: list[str]) -> None:
+    settings = Settings(database_url="sqlite://", public_url="https://permscope.example.com/api/")
+    client = TestClient(create_app(engine, settings), headers={"Authorization": f"Bearer {token}"})
+    body = client.get(f"{USERS}?$top=10&$filter=startswith(displayName, 'u 1')", headers=HOSTILE).json()
+    assert body["@odata.context"] == "https://permscope.example.com/api/$metadata#" + (
+        "external/authorizationSystems('MTIzNDU2Nzg5MDEy')/microsoft.graph.awsAuthorizationSystem"
+        "/associatedIdentities/users"
+    )
+    body = client.get(f"{USERS}?$top=10", headers=HOSTILE).json()
+    link = urlsplit(body["@odata.nextLink"])
+    assert (link.scheme, link.netloc, link.path) == ("https", "permscope.example.com", f"/api{USERS}")
+    assert Settings(host="::1", port=9000).api_base_url() == "http://[::1]:9000"
+
+
+@pytest.mark.parametrize(
+    "url", ["permscope.example.com", "ftp://x", "https://x/?a=1", "https://x/#f", "/api"]
+)
+def test_a_public_url_must_be_an_absolute_http_url(url: str) -> None:
+    with pytest.raises(ValueError, match="public_url"):
+        Settings(public_url=url)

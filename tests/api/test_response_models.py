@@ -297,6 +297,7 @@ def _inventory_routes(walker: Walker) -> None:
             )
         walker.call("GET", f"{prefix}/services", f"{base}/services")
         walker.call("GET", f"{prefix}/services" + "/{item_id}", f"{base}/services/s3")
+        walker.call("GET", f"{prefix}/whoCan", f"{base}/whoCan?action=s3:GetObject&resource=*")
 
 
 def _analytics_routes(walker: Walker) -> None:

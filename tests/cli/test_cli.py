@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from analysis_support import export
 from permscope.cli.main import app
 from permscope.estates.aws import generate_authorization_details
 
@@ -49,6 +50,44 @@ def test_import_then_reimport_reports_unchanged(db_url: str, export_file: Path) 
     code, out, _err = run(db_url, "import", "aws", str(export_file))
     assert code == 0
     assert ACCOUNT in out and "unchanged" in out and "prod" in out
+
+
+def test_import_analyzes_so_findings_are_there(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "admins.json"
+    path.write_text(json.dumps(export()))  # bob and the role app hold everything
+    code, out, err = run(db_url, "import", "aws", str(path), "--format", "json")
+    assert code == 0, err
+    [report] = json.loads(out)
+    assert report["analysis"]["findings"]["superUserFinding"] == 1
+    code, out, _ = run(db_url, "findings", "list", "--format", "json")
+    found = {f["permscope"]["findingType"] for f in json.loads(out)["findings"]}
+    assert {"superUserFinding", "superAwsRoleFinding"} <= found
+    code, out, _ = run(db_url, "import", "aws", str(path))  # the table says what was found and what next
+    assert code == 0 and "Open findings" in out and "permscope findings list" in out
+
+
+def test_import_no_analyze_says_how_to_analyze(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "admins.json"
+    path.write_text(json.dumps(export()))
+    code, out, err = run(db_url, "import", "aws", "--no-analyze", str(path))
+    assert code == 0, err
+    assert "permscope analyze" in out
+    assert json.loads(run(db_url, "findings", "list", "--format", "json")[1]) == {"findings": []}
+    code, out, _ = run(db_url, "import", "aws", "--no-analyze", str(path), "--format", "json")
+    assert json.loads(out)[0]["analysis"] is None
+
+
+def test_import_of_a_cloudtrail_log_points_to_import_aws_activity(db_url: str, tmp_path: Path) -> None:
+    record = {"eventVersion": "1.08", "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
+              "eventTime": "2024-01-01T00:00:00Z", "userIdentity": {"type": "IAMUser"}}  # fmt: skip
+    trail = tmp_path / "trail.json"
+    trail.write_text(json.dumps({"Records": [record]}))
+    lines = tmp_path / "events.jsonl"
+    lines.write_text(json.dumps(record) + "\n" + json.dumps(record) + "\n")
+    for path in (trail, lines):
+        code, _out, err = run(db_url, "import", "aws", str(path))
+        assert code == 2
+        assert f"permscope import aws-activity {path}" in err and "CloudTrail" in err
 
 
 def test_systems_and_identities_in_every_format(db_url: str, export_file: Path) -> None:
@@ -145,3 +184,25 @@ def test_an_id_in_two_clouds_without_a_cloud_exits_2_naming_the_clouds(db_url: s
     assert "--cloud aws in the CLI" in err  # says how to name the cloud
     code, _out, _err = run(db_url, "identities", "list", "--system", "shared", "--cloud", "gcp")
     assert code == 0
+
+
+def test_systems_remove_asks_then_removes(db_url: str, export_file: Path, tmp_path: Path) -> None:
+    assert run(db_url, "import", "aws", str(export_file))[0] == 0
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(export()))
+    assert run(db_url, "import", "aws", str(other))[0] == 0
+    refused = CliRunner().invoke(app, ["--database-url", db_url, "systems", "remove", ACCOUNT], input="n\n")
+    assert refused.exit_code == 1
+    assert "19 identities" in refused.stdout and "findings" in refused.stdout  # what would go
+    assert len(json.loads(run(db_url, "systems", "list", "--format", "json")[1])) == 2
+    asked = CliRunner().invoke(app, ["--database-url", db_url, "systems", "remove", ACCOUNT], input="y\n")
+    assert asked.exit_code == 0, asked.output
+    assert f"removed aws {ACCOUNT}" in asked.stdout
+    [left] = json.loads(run(db_url, "systems", "list", "--format", "json")[1])
+    assert left["system_id"] != ACCOUNT
+    code, out, _ = run(db_url, "findings", "list", "--format", "csv")
+    assert code == 0 and ACCOUNT not in out and left["system_id"] in out
+    code, out, _ = run(db_url, "systems", "remove", left["system_id"], "--yes")
+    assert code == 0 and json.loads(run(db_url, "systems", "list", "--format", "json")[1]) == []
+    code, _, err = run(db_url, "systems", "remove", left["system_id"], "--yes")
+    assert code == 1 and f"no authorization system {left['system_id']!r}" in err

@@ -74,9 +74,25 @@ def test_findings_list_formats(db_url: str) -> None:
 
     code, out, err = run(db_url, "findings", "list", "--system", ACCOUNT)
     assert code == 0, err
-    assert "superUserFinding" in out and "bob" in out
+    assert "Super identities:" in out and "user/bob" in out  # the type's title, the subject's short name
+    code, out, err = run(db_url, "findings", "list", "--system", ACCOUNT, "--wide")
+    assert code == 0, err
+    assert "superUserFinding" in out and BOB in out
 
     code, out, err = run(db_url, "findings", "list", "--status", "resolved", "--format", "json")
     assert code == 0 and json.loads(out) == {"findings": []}
     code, _out, err = run(db_url, "findings", "list", "--status", "closed")
     assert code == 2 and "--status" in err
+
+
+def test_findings_list_refuses_an_unknown_type_listing_the_known_ones(db_url: str) -> None:
+    assert run(db_url, "analyze")[0] == 0
+    code, out, err = run(db_url, "findings", "list", "--type", "superUserFindings")
+    assert code == 2 and not out
+    assert "'superUserFindings' is not a finding type" in err
+    assert "superUserFinding," in err and "privilegeEscalationAwsRoleFinding" in err
+    code, out, err = run(
+        db_url, "findings", "list", "--type", "#microsoft.graph.SUPERUSERFINDING", "-f", "json"
+    )
+    assert code == 0, err
+    assert [f["@odata.type"] for f in json.loads(out)["findings"]] == ["#microsoft.graph.superUserFinding"]

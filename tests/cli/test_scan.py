@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from permscope.cli.main import app
-from scan_support import HOSTILE, HOSTILE_USER, write_export
+from scan_support import HOSTILE, HOSTILE_USER, hostile_export, write_export
 
 
 @pytest.fixture
@@ -37,6 +37,23 @@ def test_table_lists_counts_and_writes_the_report(runner: CliRunner, tmp_path: P
     page = report.read_text()
     assert "deployer" in page and HOSTILE not in page
     assert not list(tmp_path.glob("*.sqlite3")) and not list(tmp_path.glob("*.db"))
+
+
+def test_an_aws_managed_policy_missing_from_the_export_is_filled_in_and_said(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    export = hostile_export()  # as `--filter LocalManagedPolicy` gives it: attached, not listed
+    export["UserDetailList"][1]["AttachedManagedPolicies"] = [
+        {"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}
+    ]
+    result = runner.invoke(app, ["scan", str(write_export(tmp_path, export))], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "warning: AWS managed policy arn:aws:iam::aws:policy/AdministratorAccess is not in the export: filled"
+        in (" ".join(result.stdout.split()))
+    )
+    supers = next(line for line in result.stdout.splitlines() if "superUserFinding" in line)
+    assert supers.replace("│", " ").split()[-1] == "2"  # the reader holds AdministratorAccess now
 
 
 def test_json_on_stdout_in_the_contract_shape(runner: CliRunner, tmp_path: Path) -> None:
@@ -107,3 +124,82 @@ def test_entry_point_flushes_output_and_keeps_exit_codes(tmp_path: Path) -> None
     failed = _entry("scan", str(bad), cwd=tmp_path)
     assert failed.returncode == 2 and "cut.json" in failed.stderr
     assert _entry("scan", cwd=tmp_path).returncode == 2  # usage error: no file
+    export = str(write_export(tmp_path))
+    assert _entry("scan", export, "-f", "sarif", "-o", "-", "--fail-on", "high", cwd=tmp_path).returncode == 3
+
+
+def test_fail_on_exits_3_at_or_above_the_severity(runner: CliRunner, tmp_path: Path) -> None:
+    """The whole export has a critical escalation; the admin user alone is a high super identity only."""
+    export = str(write_export(tmp_path))
+    for least in ("critical", "HIGH", "low"):
+        result = runner.invoke(app, ["scan", export, "-f", "json", "--fail-on", least])
+        assert result.exit_code == 3, (least, result.stderr)
+        assert "or worse" in result.stderr
+        assert json.loads(result.stdout)["findings"]  # the output is written first
+    whole = hostile_export()
+    admin_only = write_export(tmp_path, {**whole, "UserDetailList": whole["UserDetailList"][:1],
+                                         "RoleDetailList": []}, name="admin.json")  # fmt: skip
+    found = json.loads(runner.invoke(app, ["scan", str(admin_only), "-f", "json"]).stdout)["findings"]
+    assert {f["permscope"]["severity"] for f in found} == {"high"}
+    assert runner.invoke(app, ["scan", str(admin_only), "-f", "json", "--fail-on", "critical"]).exit_code == 0
+    assert runner.invoke(app, ["scan", str(admin_only), "-f", "json", "--fail-on", "high"]).exit_code == 3
+    assert runner.invoke(app, ["scan", str(admin_only), "-f", "json"]).exit_code == 0
+    assert runner.invoke(app, ["scan", export, "-f", "json", "--fail-on", "bogus"]).exit_code == 2
+
+
+def test_json_says_what_was_not_checked_and_how_to_fix(runner: CliRunner, tmp_path: Path) -> None:
+    document = json.loads(runner.invoke(app, ["scan", str(write_export(tmp_path)), "-f", "json"]).stdout)
+    skipped = {entry["findingType"]: entry for entry in document["notChecked"]}
+    assert "inactiveUserFinding" in skipped
+    assert "activity" in skipped["inactiveUserFinding"]["reason"]
+    assert skipped["inactiveUserFinding"]["authorizationSystemIds"]
+    for finding in document["findings"]:
+        assert finding["permscope"]["remediation"], finding["@odata.type"]
+
+
+def test_output_dash_is_standard_output(runner: CliRunner, tmp_path: Path) -> None:
+    export = str(write_export(tmp_path))
+    result = runner.invoke(app, ["scan", export, "-f", "json", "-o", "-"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["findings"]
+    result = runner.invoke(app, ["scan", export, "-f", "html", "-o", "-"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("<!DOCTYPE html>")
+    assert not (tmp_path / "-").exists()
+    refused = runner.invoke(app, ["scan", export, "-o", "-"])  # the table already writes on stdout
+    assert refused.exit_code == 2 and "--format html" in refused.stderr
+
+
+def test_sarif_for_code_scanning(runner: CliRunner, tmp_path: Path) -> None:
+    export = write_export(tmp_path)
+    result = runner.invoke(app, ["scan", str(export), "--format", "sarif"])
+    assert result.exit_code == 0, result.stderr
+    log = json.loads(result.stdout)
+    assert log["version"] == "2.1.0" and "sarif" in log["$schema"]
+    [run] = log["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "permscope" and driver["version"]
+    rules = driver["rules"]
+    ids = [rule["id"] for rule in rules]
+    assert len(ids) == len(set(ids))
+    for rule in rules:
+        assert rule["shortDescription"]["text"] and rule["help"]["text"]
+        assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
+        assert 0 < float(rule["properties"]["security-severity"]) <= 10
+    json_findings = json.loads(runner.invoke(app, ["scan", str(export), "-f", "json"]).stdout)["findings"]
+    assert len(run["results"]) == len(json_findings) > 0
+    levels = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+    for result_, finding in zip(run["results"], json_findings, strict=True):
+        assert result_["ruleId"] == finding["permscope"]["findingType"]
+        assert rules[result_["ruleIndex"]]["id"] == result_["ruleId"]
+        assert result_["level"] == levels[finding["permscope"]["severity"]]
+        assert result_["message"]["text"] == finding["permscope"]["summary"]
+        [location] = result_["locations"]
+        [logical] = location["logicalLocations"]
+        assert logical["fullyQualifiedName"] == finding["permscope"]["subjectId"]
+        assert location["physicalLocation"]["artifactLocation"]["uri"] == str(export)
+        assert len(result_["partialFingerprints"]["permscopeFingerprint/v1"]) == 64
+    escalation = next(r for r in run["results"] if r["ruleId"] == "privilegeEscalationUserFinding")
+    assert escalation["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith("arn:aws:iam::")
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert any("inactiveUserFinding" in note["message"]["text"] for note in notes)

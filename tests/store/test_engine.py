@@ -10,7 +10,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from permscope.core.errors import ConfigurationError
-from permscope.store.engine import current_revision, head_revision, make_engine, open_database
+from permscope.store.engine import (
+    SQLITE_BUSY_TIMEOUT,
+    current_revision,
+    head_revision,
+    make_engine,
+    open_database,
+)
 from permscope.store.tables import Base
 
 
@@ -46,3 +52,15 @@ def test_unsupported_backend_is_a_clear_error(url: str) -> None:
 def test_unreachable_database_is_a_clear_error() -> None:
     with pytest.raises(ConfigurationError, match="cannot open the database"):
         open_database("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_sqlite_waits_for_another_writer_unless_the_url_says_otherwise(tmp_path: Path) -> None:
+    """A writer queues behind another for SQLITE_BUSY_TIMEOUT (Python's driver alone gives up after 5 s)."""
+    waits = {}
+    for name, url in (("default", "db.sqlite3"), ("url", "db.sqlite3?timeout=2.5")):
+        engine = make_engine(f"sqlite:///{tmp_path / url}")
+        with engine.connect() as connection:
+            waits[name] = connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+        engine.dispose()
+    assert waits == {"default": int(SQLITE_BUSY_TIMEOUT * 1000), "url": 2500}
+    assert SQLITE_BUSY_TIMEOUT >= 60

@@ -248,3 +248,20 @@ def test_systems_are_isolated(engine: Engine) -> None:
     ingest(engine, other)
     # the second system's run must not remove the first system's rows
     assert count(engine, IdentityRow) == 6
+
+
+def test_when_the_failed_run_cannot_be_recorded_the_runs_own_error_is_raised(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database may refuse the failure record too (still locked, gone): the caller learns why the run failed."""
+
+    def locked(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database is locked")
+
+    def then(_session: object) -> None:
+        raise ValueError("the run's own failure")
+
+    monkeypatch.setattr("permscope.store.ingest.record_failed_run", locked)
+    with pytest.raises(ValueError, match="the run's own failure"):
+        ingest(engine, make_batch(), then=then)
+    assert count(engine, IdentityRow) == 0

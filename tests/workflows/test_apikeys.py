@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from permscope.store.locks import lock_system
+from permscope.store.tables import ApiKeyRow
 from permscope.workflows.apikeys import (
+    KEY_USE_WAIT,
     ApiRole,
     create_api_key,
     disable_api_key,
     disable_api_keys_named,
     list_api_keys,
+    record_key_use,
     verify_api_key,
 )
 
@@ -70,3 +78,44 @@ def test_disabling_by_name_touches_only_that_name(engine: Engine) -> None:
     assert disable_api_keys_named(engine, "demo") == 0
     assert verify_api_key(engine, first.token) is None and verify_api_key(engine, second.token) is None
     assert verify_api_key(engine, other.token) is not None
+
+
+def test_key_use_is_recorded_at_most_once_per_interval(engine: Engine) -> None:
+    key = create_api_key(engine, ApiRole.VIEWER, "busy")
+    other = create_api_key(engine, ApiRole.VIEWER, "idle")
+    start = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+
+    def last_used() -> dict[str, datetime | None]:
+        return {row.name: row.last_used_at for row in list_api_keys(engine)}
+
+    assert last_used() == {"busy": None, "idle": None}
+    assert record_key_use(engine, key.key_id, start, minute)
+    assert not record_key_use(engine, key.key_id, start + timedelta(seconds=59), minute)
+    assert last_used() == {"busy": start, "idle": None}
+    assert record_key_use(engine, key.key_id, start + minute, minute)
+    assert last_used() == {"busy": start + minute, "idle": None}
+    assert not record_key_use(engine, "no-such-key", start, minute)
+    assert other.key_id != key.key_id
+
+
+def test_a_key_use_does_not_queue_behind_a_long_writer(engine: Engine) -> None:
+    """An import holds its write lock for seconds (SQLite: the whole database's; on PostgreSQL a writer may hold
+    the key's row): recording a key's use gives up after KEY_USE_WAIT, so the request it belongs to goes on."""
+    key = create_api_key(engine, ApiRole.VIEWER, "used")
+    now, minute = datetime(2025, 5, 1, 12, 0, tzinfo=UTC), timedelta(minutes=1)
+    results: list[tuple[bool, float]] = []
+
+    def use() -> None:
+        started = time.perf_counter()
+        results.append((record_key_use(engine, key.key_id, now, minute), time.perf_counter() - started))
+
+    with Session(engine) as writer, writer.begin():
+        lock_system(writer, "aws", "111122223333")  # SQLite: the database's write lock
+        writer.execute(select(ApiKeyRow).where(ApiKeyRow.key_id == key.key_id).with_for_update())
+        thread = threading.Thread(target=use)
+        thread.start()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "the key's use waited for the writer"
+    assert results[0][0] is False and results[0][1] < KEY_USE_WAIT + 2, results
+    assert record_key_use(engine, key.key_id, now, minute)  # once the writer is gone, the use is recorded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -79,3 +80,28 @@ def test_new_version_replaces(engine: Engine, monkeypatch: pytest.MonkeyPatch) -
 def test_a_cloud_not_built_is_refused_by_name(engine: Engine) -> None:
     with pytest.raises(CloudNotBuiltError, match="gcp is not built yet"):
         ensure_catalog(engine, Cloud.GCP)
+
+
+def test_two_loaders_at_once_load_it_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two imports started together on a new database both find no catalogue; the second waits for the first
+    to load it and then uses it (before, both loaded it: double the work, and two transactions replacing the
+    same rows at once)."""
+    action = Action(external_id="s3:GetObject", service="s3", name="GetObject", access_level="read",
+                    severity="normal", action_type="read")  # fmt: skip
+    loads: list[str] = []
+
+    def slow_load() -> list[Action]:
+        loads.append(threading.current_thread().name)
+        time.sleep(0.5)  # the other loader arrives meanwhile
+        return [action]
+
+    store_catalog(monkeypatch, "concurrent", slow_load)
+    counts: list[int] = []
+    threads = [threading.Thread(target=lambda: counts.append(ensure_catalog(engine))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join(timeout=30)
+    assert counts == [1, 1]
+    assert len(loads) == 1, loads

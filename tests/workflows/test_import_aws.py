@@ -21,6 +21,7 @@ from permscope.store.tables import (
     AssignmentRow,
     AuthorizationSystemRow,
     Base,
+    CollectionRunRow,
     IdentityRow,
     MembershipRow,
     PolicyRow,
@@ -300,3 +301,31 @@ def test_multi_account_split(engine: Engine, tmp_path: Path) -> None:
             select(AuthorizationSystemRow.system_id).order_by(AuthorizationSystemRow.system_id)
         )
         assert list(systems) == [A, B]
+
+
+def test_a_failed_permissions_computation_keeps_the_previous_inventory_too(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inventory and its effective permissions are one unit: when computing the permissions fails, the new
+    inventory is not kept with the old permissions, the run is recorded failed, and the next import completes."""
+    import_aws_files(engine, [write(tmp_path / "a.json", export())])
+    before = dump(engine)
+    changed = export()
+    changed["UserDetailList"] = changed["UserDetailList"][:1]
+    newer = write(tmp_path / "b.json", changed)
+
+    def fail(*_args: object) -> None:
+        raise RuntimeError("evaluator crashed")
+
+    monkeypatch.setattr("permscope.workflows.effective._evaluate_all", fail)
+    with pytest.raises(RuntimeError, match="evaluator crashed"):
+        import_aws_files(engine, [newer])
+    after = dump(engine)
+    runs_before, runs_after = before.pop("collection_runs"), after.pop("collection_runs")
+    assert after == before
+    assert len(runs_after) == len(runs_before) + 1
+    with Session(engine) as session:
+        last = session.scalars(select(CollectionRunRow).order_by(CollectionRunRow.id.desc())).first()
+        assert last is not None and last.status == "failed" and "evaluator crashed" in (last.error or "")
+    monkeypatch.undo()
+    assert import_aws_files(engine, [newer])[0].changed  # not "unchanged": nothing of the failed run was kept

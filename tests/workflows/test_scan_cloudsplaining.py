@@ -69,8 +69,17 @@ def test_privilege_escalation_agreement_with_cloudsplaining(shared_dir: Path) ->
         "user/fp2-allow-and-deny-multiple-policies-user",
         "role/fp2-allow-and-deny-multiple-policies-role",
     } <= (flagged - ours)
-    # a role that may rewrite users' or groups' policies cannot act as those users
-    assert {"role/privesc10-PutUserPolicy-role", "role/privesc13-AddUserToGroup-role"} <= flagged - ours
+    # a role that may rewrite users' or groups' policies cannot act as those users, but it grants them
+    # administrator-equivalent rights: reported as such (reaches grantsAdmin), as cloudsplaining flags it
+    granters = {"role/privesc10-PutUserPolicy-role", "role/privesc13-AddUserToGroup-role"}
+    assert granters <= both
+    grants = {
+        _short(r.finding.subject_id)
+        for r in result.findings
+        if r.finding.finding_type.startswith("privilegeEscalation")
+        and r.finding.properties["privilegeEscalationDetails"][0]["reaches"] == "grantsAdmin"
+    }
+    assert granters <= grants
     # a partial grant split over policies, a resource or condition constraint that still allows the technique
     assert {"user/fn1-privesc3-partial-user", "user/fn2-exploitableResourceConstraint-user"} <= ours - flagged
     # a chain of role assumptions, which a per-policy view cannot see

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -12,12 +13,14 @@ from sqlalchemy import Engine
 from permscope import __version__
 from permscope.api.deps import (
     EngineProvider,
+    KeyUses,
     TokenCache,
     authenticate,
     authenticate_request,
     reject_nul_characters,
 )
 from permscope.api.errors import GraphJSONResponse, install_error_handlers
+from permscope.api.guard import AuthenticateFirst
 from permscope.api.routes import aws, systems
 from permscope.api.routes import findings as findings_routes
 from permscope.api.routes import requests as requests_routes
@@ -49,6 +52,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.settings = settings
     app.state.engine_provider = EngineProvider(engine, settings)
     app.state.token_cache = TokenCache()
+    app.state.key_uses = KeyUses(timedelta(seconds=settings.api_key_last_used_interval_seconds))
+    # inside the request-id middleware (added next, so it runs first): a 401 carries the request id too
+    app.add_middleware(AuthenticateFirst, authenticate=authenticate_request, settings=settings)
 
     @app.middleware("http")
     async def request_ids(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

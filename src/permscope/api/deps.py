@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from permscope.api.errors import GraphError
 from permscope.settings import Settings
-from permscope.workflows.apikeys import ApiPrincipal, ApiRole, verify_api_key
+from permscope.workflows.apikeys import ApiPrincipal, ApiRole, record_key_use, verify_api_key
 from permscope.workflows.database import open_engine
 
 AUTH_CACHE_SECONDS = 2.0  # a disabled key stops working within this time
@@ -66,6 +67,33 @@ class TokenCache:
         return principal
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class KeyUses:
+    """Writes a key's `last_used_at` when it authenticates, at most once per `interval` per key (and per
+    database, by the UPDATE's own condition), so a busy key does not turn every GET into a write."""
+
+    interval: timedelta = timedelta(seconds=60)
+    clock: Callable[[], datetime] = _utc_now
+    _written: dict[str, datetime] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, engine: Engine, key_id: str) -> None:
+        """Record that the key was used now, unless this process recorded it less than `interval` ago."""
+        now = self.clock()
+        with self._lock:
+            last = self._written.get(key_id)
+            if last is not None and now - last < self.interval:
+                return
+            if len(self._written) > 10_000:
+                self._written.clear()
+            self._written[key_id] = now
+        record_key_use(engine, key_id, now, self.interval)
+
+
 bearer_scheme = HTTPBearer(auto_error=False, description="An API key made with `permscope apikey create`.")
 
 
@@ -86,9 +114,12 @@ def authenticate_request(request: Request) -> ApiPrincipal:
         raise _unauthenticated("the Authorization header must be 'Bearer <api key>'")
     app = request.app
     cache: TokenCache = app.state.token_cache
-    principal = cache.verify(app.state.engine_provider.get(), token.strip())
+    engine = app.state.engine_provider.get()
+    principal = cache.verify(engine, token.strip())
     if principal is None:
         raise _unauthenticated("the API key is invalid or disabled")
+    uses: KeyUses = app.state.key_uses
+    uses.note(engine, principal.key_id)
     request.state.principal = principal
     return principal
 

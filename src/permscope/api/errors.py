@@ -82,6 +82,7 @@ _STATUS_CODES = {
     404: "itemNotFound",
     405: "notSupported",
     406: "notSupported",
+    413: "requestEntityTooLarge",
     415: "notSupported",
     422: "invalidRequest",
 }

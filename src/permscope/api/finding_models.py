@@ -40,6 +40,7 @@ class PermscopeExtension(_Closed):
     summary: str
     subjectId: str = Field(description="the external id of what the finding is about")  # noqa: N815
     evidence: dict[str, Any] = Field(default_factory=dict)
+    remediation: str | None = Field(None, description="how to fix a finding of this type")
     status: str | None = Field(None, examples=["open", "resolved"])
     firstSeenDateTime: datetime | None = None  # noqa: N815
     lastSeenDateTime: datetime | None = None  # noqa: N815

@@ -15,6 +15,7 @@ from fastapi import Request
 
 from permscope.api.errors import GraphJSONResponse, invalid_request
 from permscope.api.responses import item_model, route_model, through
+from permscope.settings import Settings
 from permscope.store.collections import Collection as Collection  # re-exported for the routes
 from permscope.store.odata import Node, OrderItem, parse_filter, parse_orderby, parse_select
 from permscope.store.queries import PageRequest, fetch_collection_page
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 ENTITY_OPTIONS = frozenset({"$select"})
 KEEP_ALWAYS = ("@odata.type", "id")
+PATH_SAFE = "/:@!$&'()*+,;=~"  # RFC 3986 path characters kept as they are in a nextLink
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +121,23 @@ def decode_skiptoken(request: Request, token: str) -> tuple[int, int | None]:
     return int(data["n"]), data.get("k")
 
 
+def public_base(request: Request) -> str:
+    """The configured public URL of the API (`Settings.api_base_url`): links never echo the request's Host."""
+    settings: Settings = request.app.state.settings
+    return settings.api_base_url()
+
+
 def next_link(request: Request, returned: int, after: int | None = None) -> str:
     """The same URL with a $skiptoken continuing after `returned` items (and after primary key `after`)."""
     items = [(k, v) for k, v in request.query_params.multi_items() if k.lower() != "$skiptoken"]
     items.append(("$skiptoken", encode_skiptoken(request, returned, after)))
     query = "&".join(f"{quote(k, safe='$')}={quote(v, safe=chr(39) + '$(),:/')}" for k, v in items)
-    return str(request.url.replace(query=query))
+    return f"{public_base(request)}{quote(request.url.path, safe=PATH_SAFE)}?{query}"
 
 
 def context_url(request: Request, fragment: str) -> str:
     """The `@odata.context` URL for a fragment such as `external/authorizationSystems`."""
-    return f"{str(request.base_url).rstrip('/')}/$metadata#{fragment}"
+    return f"{public_base(request)}/$metadata#{fragment}"
 
 
 def apply_select(item: dict[str, Any], select: Sequence[str] | None) -> dict[str, Any]:

@@ -220,3 +220,9 @@ REQUEST_ERRORS: dict[int | str, dict[str, Any]] = {
         (501, "notSupported: no connector for this cloud yet"),
     )
 }
+BODY_TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {
+        "model": GraphErrorModel,
+        "description": "requestEntityTooLarge: the body is larger than this route accepts (see the settings)",
+    }
+}

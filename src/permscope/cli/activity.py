@@ -14,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from permscope.cli.output import (
     EXIT_BAD_INPUT,
+    WIDE_HELP,
+    Column,
     OutputFormat,
     engine_of,
     fail,
@@ -151,7 +153,7 @@ def import_aws_activity(
     batch_keys: int = typer.Option(
         100_000, "--batch-keys", min=1000, help="Files: aggregated keys held before each write (memory bound)"
     ),
-    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table or json"),
+    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """Turn CloudTrail activity into usage (identity x action x resource); re-reading an input counts nothing twice."""
     from permscope.workflows import activity  # imported late: it loads the AWS machinery
@@ -208,6 +210,7 @@ def usage_list(
     system: str | None = typer.Option(None, "--system", "-s", help="Account (default: the one in the ARN)"),
     limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="At most this many rows"),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
+    wide: bool = typer.Option(False, "--wide", "-w", help=WIDE_HELP),
 ) -> None:
     """What an identity used: each action (and resource) with first use, last use and count, newest first."""
     from permscope.workflows.usage import usage_of
@@ -256,13 +259,14 @@ def usage_list(
         fmt,
         rows,
         [
-            ("action", "Action"),
-            ("access_level", "Level"),
-            ("resource", "Resource"),
-            ("first_seen", "First used"),
-            ("last_seen", "Last used"),
-            ("count", "Count"),
+            Column("action", "Action"),
+            Column("access_level", "Level"),
+            Column("resource", "Resource", name=True),
+            Column("first_seen", "First used"),
+            Column("last_seen", "Last used"),
+            Column("count", "Count", word=True),
         ],
         title="Usage",
         empty="no usage recorded for this identity",
+        wide=wide,
     )

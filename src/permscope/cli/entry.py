@@ -18,9 +18,12 @@ def run() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "simulate":
         import typer
 
+        from permscope.cli.help import PlainHelpGroup
         from permscope.cli.simulate import app as simulate_app
 
-        only_simulate = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+        only_simulate = typer.Typer(
+            cls=PlainHelpGroup, add_completion=False, pretty_exceptions_show_locals=False
+        )
         only_simulate.add_typer(simulate_app, name="simulate")
         only_simulate(args=sys.argv[1:], prog_name="permscope")
         return
@@ -36,9 +39,10 @@ def _scan() -> NoReturn:
     of a large scan one by one took half a second after every output was written and flushed."""
     import typer
 
+    from permscope.cli.help import PlainHelpGroup
     from permscope.cli.scan import scan
 
-    only_scan = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+    only_scan = typer.Typer(cls=PlainHelpGroup, add_completion=False, pretty_exceptions_show_locals=False)
     only_scan.command("scan")(scan)
     only_scan.callback()(lambda: None)  # keeps `scan` a sub-command, as in the full app
     code: int = 0

@@ -19,9 +19,13 @@ from permscope.cli.analysis_options import (
     analysis_settings,
 )
 from permscope.cli.output import (
+    EXIT_BAD_INPUT,
+    WIDE_HELP,
+    Column,
     OutputFormat,
     contract_json_text,
     engine_of,
+    fail,
     print_json,
     render,
     reports_errors,
@@ -32,17 +36,29 @@ from permscope.cli.output import (
 app = typer.Typer(help="Findings of permissions analytics, with their history.", no_args_is_help=True)
 
 LIST_COLUMNS = [
-    ("system_id", "Account"),
-    ("finding_type", "Type"),
-    ("severity", "Severity"),
-    ("subject_name", "Subject"),
-    ("subject_id", "Subject id"),
-    ("pci", "PCI"),
-    ("status", "Status"),
-    ("first_seen", "First seen"),
-    ("last_seen", "Last seen"),
-    ("summary", "Why"),
+    Column("severity", "Severity", word=True),
+    Column("pci", "PCI", word=True),
+    Column("system_id", "Account", word=True),
+    Column("finding_type", "Type", wide=True, word=True),
+    Column("subject_id", "Finding", name=True, detail="why", wide_header="Subject"),
+    Column("status", "Status", wide=True, word=True),
+    Column("first_seen", "First seen", wide=True),
+    Column("last_seen", "Last seen", wide=True),
+    Column("summary", "Why", wide=True, text=True),
 ]
+CSV_FIELDS = (
+    "system_id",
+    "finding_type",
+    "severity",
+    "subject_name",
+    "subject_id",
+    "pci",
+    "status",
+    "first_seen",
+    "last_seen",
+    "summary",
+    "resolved_at",
+)
 
 
 class ReportFormat(StrEnum):
@@ -106,13 +122,27 @@ def analyze(
             stderr().print(f"[red]detector failed[/red] {error}")
 
 
+def known_finding_type(name: str) -> str:
+    """The finding type `name` names (any case, with or without `#microsoft.graph.`); leaves with exit code 2
+    listing the finding types when it names none."""
+    from permscope.analytics.registry import DETECTORS
+
+    bare = name.removeprefix("#").removeprefix("microsoft.graph.")
+    by_folded = {known.lower(): known for known in DETECTORS}
+    found = by_folded.get(bare.lower())
+    if found is None:
+        fail(f"--type: {name!r} is not a finding type; the finding types are {', '.join(sorted(DETECTORS))}",
+             EXIT_BAD_INPUT)  # fmt: skip
+    return found
+
+
 @app.command("list")
 @reports_errors
 def list_command(
     ctx: typer.Context,
     system: list[str] = typer.Option([], "--system", "-s", help="Only this AWS account (repeatable)"),
     finding_type: list[str] = typer.Option(
-        [], "--type", "-t", help="Only this finding type, e.g. superUserFinding (repeatable)"
+        [], "--type", "-t", help="Only this finding type, e.g. superUserFinding (repeatable; any case)"
     ),
     status: str = typer.Option("open", "--status", help="open, resolved or all"),
     min_pci: int | None = typer.Option(
@@ -120,8 +150,11 @@ def list_command(
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many (worst first)"),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
+    wide: bool = typer.Option(False, "--wide", "-w", help=WIDE_HELP),
 ) -> None:
-    """List stored findings, worst first. JSON is {"findings": [...]} in the API contract's shape."""
+    """List stored findings, worst first. JSON is {"findings": [...]} in the API contract's shape.
+
+    The table names each subject short (`role/Admin`); --wide shows full ARNs, the type and the dates."""
     from permscope.presentation.stored_findings import stored_findings_to_wire
     from permscope.store.findings import FindingStatus
     from permscope.workflows.analysis import list_stored_findings
@@ -130,7 +163,7 @@ def list_command(
         wanted = FindingStatus(status.lower())
     except ValueError:
         raise typer.BadParameter("expected open, resolved or all", param_hint="--status") from None
-    types = [name.removeprefix("microsoft.graph.").removeprefix("#") for name in finding_type]
+    types = [known_finding_type(name) for name in finding_type]
     listing = list_stored_findings(
         engine_of(ctx),
         system_ids=system,
@@ -147,12 +180,30 @@ def list_command(
     if fmt is OutputFormat.CSV:
         _csv(listing.records)
         return
-    render(fmt, listing.records, LIST_COLUMNS, title="Findings", empty="no findings match")
+    records = [{**record, "why": _why(record)} for record in listing.records]
+    accounts = sorted({record["system_id"] for record in records})
+    columns, title = LIST_COLUMNS, "Findings"
+    if len(accounts) == 1 and not wide:  # one account: said once, in the title
+        columns = [column for column in LIST_COLUMNS if column.key != "system_id"]
+        title = f"Findings in {accounts[0]}"
+    render(fmt, records, columns, title=title, empty="no findings match", wide=wide)
+
+
+def _why(record: dict[str, Any]) -> str:
+    """What a finding says in the table: its type's title, then its summary without the subject's name it
+    starts with (the Subject column shows it)."""
+    from permscope.analytics.registry import DETECTORS
+
+    summary, name = str(record["summary"]), str(record["subject_name"])
+    if name and summary.startswith(name + " "):
+        summary = summary[len(name) + 1 :]
+    detector = DETECTORS.get(str(record["finding_type"]))
+    return f"{detector.title}: {summary}" if detector is not None else summary
 
 
 def _csv(records: list[dict[str, Any]]) -> None:
-    """Every record field, dates in ISO 8601 (the table's columns plus when it was resolved)."""
-    names = [key for key, _header in LIST_COLUMNS] + ["resolved_at"]
+    """Every record field, dates in ISO 8601."""
+    names = CSV_FIELDS
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(names)
     for record in records:

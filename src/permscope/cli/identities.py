@@ -10,7 +10,16 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from permscope.cli.output import OutputFormat, engine_of, print_json, render, reports_errors, stdout
+from permscope.cli.output import (
+    WIDE_HELP,
+    Column,
+    OutputFormat,
+    engine_of,
+    print_json,
+    render,
+    reports_errors,
+    stdout,
+)
 from permscope.core.inventory import IdentityKind
 from permscope.store.summaries import list_identities
 from permscope.workflows.explanation import ActionPermission, IdentityPermissions, identity_permissions
@@ -40,8 +49,9 @@ def list_command(
         None, "--cloud", help="aws, azure or gcp, when the id exists in several"
     ),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
+    wide: bool = typer.Option(False, "--wide", "-w", help=WIDE_HELP),
 ) -> None:
-    """List the identities of one authorization system."""
+    """List the identities of one authorization system (short names; --wide for full ARNs)."""
     identities = list_identities(
         engine_of(ctx), system, cloud=cloud.lower() if cloud else None, kind=kind.value if kind else None
     )
@@ -49,17 +59,18 @@ def list_command(
         fmt,
         [dataclasses.asdict(identity) for identity in identities],
         [
-            ("kind", "Kind"),
-            ("display_name", "Name"),
-            ("external_id", "External id"),
-            ("source", "Source"),
-            ("created_at", "Created"),
-            ("last_active_at", "Last active"),
-            ("granted", "Granted actions"),
-            ("high_severity", "High severity"),
+            Column("kind", "Kind", wide=True),
+            Column("display_name", "Name", wide=True),
+            Column("external_id", "Identity", name=True),
+            Column("source", "Source", wide=True),
+            Column("created_at", "Created", wide=True),
+            Column("last_active_at", "Last active", word=True),
+            Column("granted", "Granted"),
+            Column("high_severity", "High severity"),
         ],
         title=f"Identities of {system}",
         empty="no identities match",
+        wide=wide,
     )
 
 

@@ -18,19 +18,30 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from permscope.cli.output import OutputFormat, engine_of, print_json, render, reports_errors, stderr
+from permscope.cli.output import (
+    Column,
+    OutputFormat,
+    engine_of,
+    print_json,
+    render,
+    reports_errors,
+    stderr,
+    stdout,
+    table_of,
+)
 
 app = typer.Typer(help="Import exported files into the store.", no_args_is_help=True)
 
 COUNT_COLUMNS = (
-    ("users", "Users"),
-    ("groups", "Groups"),
-    ("roles", "Roles"),
-    ("policies", "Policies"),
-    ("inline_policies", "Inline"),
-    ("attachments", "Attachments"),
-    ("memberships", "Memberships"),
+    Column("users", "Users"),
+    Column("groups", "Groups"),
+    Column("roles", "Roles"),
+    Column("policies", "Policies"),
+    Column("inline_policies", "Inline", wide=True),  # in CSV
+    Column("attachments", "Attachments", wide=True),
+    Column("memberships", "Memberships", wide=True),
 )
+SEVERITIES = ("critical", "high", "medium", "low")
 
 
 @contextmanager
@@ -70,6 +81,55 @@ def _report_record(report: Any) -> dict[str, Any]:
     }
 
 
+def _analyze(engine: Any, system_ids: list[str]) -> dict[str, Any]:
+    """Analyze the imported accounts (each in its own transaction): system id -> its AnalysisReport."""
+    from permscope.core.snapshot import AnalysisSettings
+    from permscope.workflows.analysis import analyze_all
+
+    if not system_ids:
+        return {}
+    with stderr().status(f"analyzing {len(system_ids)} account(s)"):
+        reports = analyze_all(engine, AnalysisSettings(), system_ids=system_ids)
+    return {report.system_id: report for report in reports}
+
+
+def _next_steps(records: list[dict[str, Any]], analyzed: bool) -> None:
+    """What the import left to do: the open findings of each account by severity, or how to get them."""
+    from permscope.analytics.registry import DETECTORS
+
+    console = stdout()
+    if not analyzed:
+        console.print("Not analyzed yet: run `permscope analyze` to find the findings.", highlight=False)
+        return
+    rows: list[dict[str, Any]] = []
+    needs: dict[str, None] = {}
+    for record in records:
+        analysis = record["analysis"] or {}
+        row: dict[str, Any] = {"system_id": record["system_id"], **dict.fromkeys(SEVERITIES, 0)}
+        for kind, count in (analysis.get("findings") or {}).items():
+            detector = DETECTORS.get(kind)
+            severity = detector.severity.value if detector is not None else "low"
+            row[severity] += count
+        row["total"] = sum(row[severity] for severity in SEVERITIES)
+        rows.append(row)
+        needs.update(dict.fromkeys((analysis.get("skipped") or {}).values()))
+    columns = [
+        Column("system_id", "Account", word=True),
+        *(Column(severity, severity.capitalize()) for severity in (*SEVERITIES, "total")),
+    ]
+    console.print(table_of(rows, columns, title="Open findings"))
+    console.print(
+        "List them: `permscope findings list` (--format json for the whole findings).", highlight=False
+    )
+    for reason in needs:
+        console.print(f"[dim]not checked ({reason})[/dim]", highlight=False)
+    if any("activity" in reason for reason in needs):
+        console.print(
+            "With CloudTrail logs: `permscope import aws-activity FILES`, then `permscope analyze`.",
+            highlight=False,
+        )
+
+
 @app.command("aws")
 @reports_errors
 def import_aws(
@@ -81,15 +141,28 @@ def import_aws(
         "providers, Access Advisor, organizations, Identity Center; and resource folders",
     ),
     account_name: str | None = typer.Option(None, "--account-name", help="Name to give the account"),
-    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table or json"),
+    analyze: bool = typer.Option(
+        True,
+        "--analyze/--no-analyze",
+        help="Analyze the imported accounts at once, as `permscope analyze` does (--no-analyze: import only, "
+        "e.g. before importing more files of the same accounts; a few seconds per 10,000 identities)",
+    ),
+    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
-    """Import AWS CLI outputs (see the README): one run per account they hold; a re-import is idempotent."""
+    """Import AWS CLI outputs (see the README): one run per account they hold; a re-import is idempotent.
+
+    Then the imported accounts are analyzed (unless --no-analyze), so their findings are there to list:
+    `permscope findings list`."""
     from permscope.workflows.collection import import_aws_files  # imported late: it loads the AWS machinery
 
     engine = engine_of(ctx)
     with _byte_progress() as progress:
         reports = import_aws_files(engine, files, account_name=account_name, progress=progress)
     records = [_report_record(report) for report in reports]
+    analyses = _analyze(engine, [record["system_id"] for record in records]) if analyze else {}
+    for record in records:
+        analysis = analyses.get(record["system_id"]) if analyze else None
+        record["analysis"] = analysis.to_dict() if analysis is not None else None
     if fmt is OutputFormat.JSON:
         print_json(records)
         return
@@ -104,11 +177,11 @@ def import_aws(
         for record in records
     ]
     columns = [
-        ("system_id", "Account"),
-        ("name", "Name"),
+        Column("system_id", "Account", word=True),
+        Column("name", "Name"),
         *COUNT_COLUMNS,
-        ("result", "Result"),
-        ("warnings", "Warnings"),
+        Column("result", "Result"),
+        Column("warnings", "Warnings"),
     ]
     render(fmt, rows, columns, title="Imported", empty="the files held no account")
     console = stderr()
@@ -117,3 +190,5 @@ def import_aws(
             console.print(f"[yellow]warning[/] {record['system_id']}: {warning}", highlight=False)
         if len(record["warnings"]) > 20:
             console.print(f"[yellow]... and {len(record['warnings']) - 20} more warnings[/]")
+    if fmt is OutputFormat.TABLE and records:
+        _next_steps(records, analyze)

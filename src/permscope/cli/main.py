@@ -4,20 +4,43 @@ from __future__ import annotations
 
 import typer
 
-from permscope.cli import activity, apikeys, db, demo, identities, imports, scan, serve, simulate, systems
+from permscope.cli import (
+    activity,
+    apikeys,
+    db,
+    demo,
+    identities,
+    imports,
+    scan,
+    serve,
+    simulate,
+    systems,
+    who_can,
+)
 from permscope.cli import collect as collect_commands
 from permscope.cli import findings as findings_commands
 from permscope.cli import requests as requests_commands
 from permscope.cli import scheduler as scheduler_commands
+from permscope.cli.help import PlainHelpGroup
 from permscope.cli.output import CliState
 
 app = typer.Typer(
+    cls=PlainHelpGroup,
     name="permscope",
     help="Self-hosted multicloud permissions management (CIEM) for AWS, Azure and GCP.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    """`--version`: print the installed version and leave."""
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"permscope {version('permscope')}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -28,6 +51,9 @@ def main(
         "--database-url",
         help="Database to use for this command (overrides PERMSCOPE_DATABASE_URL), e.g. sqlite:///file.db",
         metavar="URL",
+    ),
+    _version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit"
     ),
 ) -> None:
     """permscope: discover what every identity can do, find excess, and serve a Graph-shaped API."""
@@ -50,3 +76,4 @@ app.command("demo")(demo.demo)
 app.command("analyze")(findings_commands.analyze)
 app.add_typer(findings_commands.app, name="findings")
 app.command("scan")(scan.scan)
+app.command("who-can")(who_can.who_can_command)

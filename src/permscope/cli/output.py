@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,11 +14,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import orjson
 import typer
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from permscope.core.errors import CloudNotBuiltError, InputError, PermscopeError
 from permscope.core.limits import printable
+from permscope.presentation.names import short_name
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -29,6 +32,8 @@ R = TypeVar("R")
 
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
+EXIT_FINDINGS = 3  # `scan --fail-on`: a finding at or above the severity asked for
+STDOUT = "-"  # `--output -`: standard output
 PIPE_WIDTH = 240
 
 
@@ -76,9 +81,11 @@ def engine_of(ctx: typer.Context) -> Engine:
 def stdout() -> Console:
     """A console on standard output (created per call, so tests capturing stdout see the text).
 
-    Piped output gets a wide page instead of Rich's 80 columns, so that ARNs stay on one line.
+    A terminal's width is its own, or COLUMNS when it is set; piped output without COLUMNS gets a wide page
+    instead of Rich's 80 columns, so that long names stay on one line.
     """
-    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+    fixed = sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit()
+    return Console(file=sys.stdout, width=None if fixed else PIPE_WIDTH)
 
 
 def stderr() -> Console:
@@ -147,34 +154,129 @@ def contract_json_text(data: Any) -> str:
     return orjson.dumps(data, default=_json_default, option=options).decode() + "\n"
 
 
+NAME_WIDTH = 56  # a short name longer than this is cut with an ellipsis (--wide shows it whole)
+TEXT_WIDTH = 20  # a column of sentences is never narrower
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of a table (and of CSV): the record's key, its header, and how a table shows it."""
+
+    key: str
+    header: str
+    name: bool = False  # an ARN or id: shown short (`role/Admin`) unless --wide, and never broken inside
+    wide: bool = False  # shown only with --wide (CSV always has it)
+    word: bool = False  # a short value (a severity, a count, an account id): never wrapped
+    text: bool = False  # sentences: wrapped at spaces (names are cut to leave it TEXT_WIDTH)
+    detail: str | None = None  # without --wide, the key of a sentence shown under the value, in the same cell
+    wide_header: str | None = None  # the header with --wide, when it differs
+
+
+WIDE_HELP = "In a table, full ARNs and every column (for wide terminals; CSV and JSON always have them)"
+
+
+def _columns(columns: Sequence[tuple[str, str] | Column]) -> list[Column]:
+    return [column if isinstance(column, Column) else Column(*column) for column in columns]
+
+
 def render(
     fmt: OutputFormat,
     records: Sequence[dict[str, Any]],
-    columns: Sequence[tuple[str, str]],
+    columns: Sequence[tuple[str, str] | Column],
     *,
     title: str | None = None,
     empty: str = "nothing to show",
+    wide: bool = False,
 ) -> None:
-    """Print records: JSON prints them whole; a table and CSV print `columns` ((key, header) pairs)."""
+    """Print records: JSON prints them whole; CSV prints every column; a table prints the columns that are not
+    `wide` ones (all of them with `wide`), names short unless `wide`, so that it reads in 100 columns."""
+    shown = _columns(columns)
     if fmt is OutputFormat.JSON:
         print_json(list(records))
         return
     if fmt is OutputFormat.CSV:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow([key for key, _ in columns])
-        writer.writerows([_cell(record.get(key)) for key, _ in columns] for record in records)
+        writer.writerow([column.key for column in shown])
+        writer.writerows([_cell(record.get(column.key)) for column in shown] for record in records)
         return
     if not records:
         stderr().print(f"[dim]{empty}[/dim]")
         return
+    stdout().print(table_of(records, shown, title=title, wide=wide))
+
+
+def table_of(
+    records: Sequence[dict[str, Any]],
+    columns: Sequence[tuple[str, str] | Column],
+    *,
+    title: str | None = None,
+    wide: bool = False,
+    width: int | None = None,
+) -> Table:
+    """The Rich table of `render`: without `wide`, the columns that are not wide ones, names short and cut to
+    fit `width` (standard output's by default), times to the day."""
+    shown = [column for column in _columns(columns) if wide or not column.wide]
+    cells = [
+        [_table_cell(record.get(column.key), column.name, wide) for column in shown] for record in records
+    ]
+    name_width = None if wide else _name_width(shown, cells, width or stdout().width)
+    details = {position: column.detail for position, column in enumerate(shown) if column.detail and not wide}
     table = Table(title=title, header_style="bold")
-    for key, header in columns:
-        numeric = (
-            bool(records)
-            and isinstance(records[0].get(key), int | float)
-            and not isinstance(records[0].get(key), bool)
+    for column in shown:
+        numeric = any(_is_number(record.get(column.key)) for record in records)
+        short_names = column.name and not wide
+        composed = column.detail is not None and not wide
+        table.add_column(
+            (column.wide_header or column.header) if wide else column.header,
+            justify="right" if numeric else "left",
+            overflow="ellipsis" if short_names else "fold",
+            no_wrap=(column.name or column.word) and not composed,
+            max_width=name_width if short_names and not composed else None,
         )
-        table.add_column(header, justify="right" if numeric else "left", overflow="fold")
-    for record in records:
-        table.add_row(*(_cell(record.get(key), short=True) for key, _ in columns))
-    stdout().print(table)
+    for record, row in zip(records, cells, strict=True):
+        shown_row: list[RenderableType] = list(row)
+        for (
+            position,
+            key,
+        ) in details.items():  # the value on its own line, never broken; the sentence under it
+            value = Text(row[position], no_wrap=True, overflow="ellipsis")
+            shown_row[position] = Group(value, Text(str(record.get(key) or ""), style="dim"))
+        table.add_row(*shown_row)
+    return table
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _longest(cells: Sequence[Sequence[str]], position: int) -> int:
+    return max((len(row[position]) for row in cells), default=0)
+
+
+def _name_width(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int) -> int:
+    """How wide a name column may be for the table to fit `width`: what the other columns need (a word
+    column its longest value, a text column TEXT_WIDTH, any other up to 20) and the borders left out, shared
+    by the name columns, at most NAME_WIDTH and at least 16 (past that a name is cut with an ellipsis)."""
+    names = sum(1 for column in columns if column.name and not column.detail)
+    if not names:
+        return NAME_WIDTH
+    others = 0
+    for position, column in enumerate(columns):
+        if column.name and not column.detail:
+            continue
+        if column.word:  # never wrapped, its header neither
+            others += max(_longest(cells, position), len(column.header))
+            continue
+        longest = max(_longest(cells, position), *(len(word) for word in column.header.split()))
+        others += min(longest, TEXT_WIDTH if column.text else 20)
+    free = width - others - (3 * len(columns) + 1)
+    return max(16, min(NAME_WIDTH, free // names))
+
+
+def _table_cell(value: Any, name: bool, wide: bool) -> str:
+    """A table cell: a name short and a time to the day, unless `wide` (full name, time to the minute)."""
+    if name and not wide and isinstance(value, str):
+        return short_name(value)
+    if isinstance(value, datetime) and not wide:
+        return value.strftime("%Y-%m-%d")
+    return _cell(value, short=True)

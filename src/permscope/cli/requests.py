@@ -11,7 +11,17 @@ from typing import Any
 
 import typer
 
-from permscope.cli.output import OutputFormat, engine_of, print_json, render, reports_errors, state, stdout
+from permscope.cli.output import (
+    WIDE_HELP,
+    Column,
+    OutputFormat,
+    engine_of,
+    print_json,
+    render,
+    reports_errors,
+    state,
+    stdout,
+)
 from permscope.core.errors import InputError
 from permscope.core.requests import RequestStatus, action_names, parse_duration
 from permscope.presentation.requests import change_to_wire, request_to_wire
@@ -148,15 +158,15 @@ def _row(record: workflow.RequestRecord) -> dict[str, Any]:
 
 
 COLUMNS = [
-    ("id", "Request"),
-    ("status", "Status"),
-    ("occurrence", "Grant"),
-    ("system", "System"),
-    ("grantee", "For"),
-    ("what", "Permissions"),
-    ("created_by", "By"),
-    ("start", "Start"),
-    ("end", "End"),
+    Column("id", "Request", word=True),
+    Column("status", "Status"),
+    Column("occurrence", "Grant"),
+    Column("system", "System", word=True),
+    Column("grantee", "For", name=True),
+    Column("what", "Permissions", text=True),
+    Column("created_by", "By"),
+    Column("start", "Start"),
+    Column("end", "End"),
 ]
 
 
@@ -247,13 +257,15 @@ def list_command(
     status: RequestStatus | None = typer.Option(None, "--status", help="Only requests in this state"),
     system: str | None = typer.Option(None, "--system", "-s", help="Only requests of this system"),
     fmt: OutputFormat = FORMAT_OPTION,
+    wide: bool = typer.Option(False, "--wide", "-w", help=WIDE_HELP),
 ) -> None:
-    """List requests, newest first."""
+    """List requests, newest first (short names; --wide for full ARNs)."""
     records = workflow.list_records(engine_of(ctx), _actor(None), status=status, system_id=system)
     if fmt is OutputFormat.JSON:
         print_json([request_to_wire(r.request, r.step) for r in records])
         return
-    render(fmt, [_row(r) for r in records], COLUMNS, title="Permissions requests", empty="no requests")
+    rows = [_row(r) for r in records]
+    render(fmt, rows, COLUMNS, title="Permissions requests", empty="no requests", wide=wide)
 
 
 @app.command("show")

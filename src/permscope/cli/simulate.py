@@ -162,10 +162,28 @@ def render_table(outcome: SimulationOutcome) -> Panel:
 @app.command("aws")
 @reports_errors
 def aws_command(
+    ctx: typer.Context,
     file: str = typer.Argument("-", help="A case (a JSON object), or JSON lines with --batch; - reads stdin"),
     batch: bool = typer.Option(False, "--batch", help="The input is JSON lines, one case per line"),
     fmt: SimulateFormat = typer.Option(
         SimulateFormat.JSON, "--format", "-f", help="json (one object per line) or table"
+    ),
+    principal: str | None = typer.Option(
+        None,
+        "--principal",
+        "-p",
+        metavar="ARN",
+        help="A stored user or role: decide its request instead of a case",
+    ),
+    action: str | None = typer.Option(None, "--action", "-a", help="With --principal: the action"),
+    resource: str = typer.Option(
+        "*", "--resource", "-r", metavar="ARN", help="With --principal: the resource"
+    ),
+    system: str | None = typer.Option(
+        None, "--system", "-s", help="With --principal: its AWS account (default: the account in its ARN)"
+    ),
+    context: list[str] = typer.Option(
+        [], "--context", "-c", metavar="KEY=VALUE", help="With --principal: a condition key of the request"
     ),
 ) -> None:
     """Decide AWS requests as IAM would, with the policy types and statements that decided them.
@@ -173,7 +191,15 @@ def aws_command(
     A case is {"request": {...}, "policies": {...}} in the format of the conformance cases (../shared/README.md;
     the AWS plugin's `simulate`). Writes {"id", "decision", "explanation"} per case; condition_operator and
     resource_match cases get {"id", "matches" | "statement_matches", "per_value"}.
+
+    With --principal ARN --action A [--resource R], the request of a stored user or role is decided with its
+    stored policies (identity, groups', boundary, SCPs, the resource's policy when stored) instead of a case.
     """
+    if principal is not None:
+        _stored(ctx, principal, action, resource, system, context, fmt)
+        return
+    if action is not None:
+        raise typer.BadParameter("--action goes with --principal", param_hint="--action")
     with _opened(file) as (handle, source):
         if not batch:
             outcome = simulate_document(handle.read(MAX_CASE_BYTES + 1), source)
@@ -187,6 +213,41 @@ def aws_command(
             console = stdout()
             for outcome in simulate_lines(_lines(handle), source):
                 console.print(render_table(outcome))
+
+
+def _stored(
+    ctx: typer.Context,
+    principal: str,
+    action: str | None,
+    resource: str,
+    system: str | None,
+    context: list[str],
+    fmt: SimulateFormat,
+) -> None:
+    """Decide a stored principal's request (the database is opened only here)."""
+    from permscope.cli.output import engine_of
+    from permscope.cli.who_can import parse_context
+    from permscope.workflows.who_can import decide_stored
+
+    if not action:
+        raise typer.BadParameter("--principal needs --action", param_hint="--action")
+    decision = decide_stored(
+        engine_of(ctx), principal, action, resource, system_id=system, context=parse_context(context)
+    )
+    if fmt is SimulateFormat.JSON:
+        _write_json([orjson.dumps(decision.to_dict())])
+        return
+    result = {"id": None, "decision": decision.decision, "explanation": decision.explanation}
+    outcome = SimulationOutcome(result, None, decision.principal, decision.action, decision.resource)
+    console = stdout()
+    console.print(render_table(outcome))
+    if decision.conditional:
+        keys = ", ".join(decision.condition_keys)
+        console.print(
+            f"Allowed only if the conditions on {keys} hold (give them with --context).", highlight=False
+        )
+    if decision.resource_policy:
+        console.print(f"The resource policy read: {decision.resource_policy}.", highlight=False)
 
 
 def _write_json(lines: Iterable[bytes]) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 
 import typer
 
-from permscope.cli.output import OutputFormat, engine_of, render, reports_errors
+from permscope.cli.output import OutputFormat, engine_of, render, reports_errors, stdout
 from permscope.store.summaries import list_systems
 
 app = typer.Typer(
@@ -72,3 +72,35 @@ def disable_modification_command(
 ) -> None:
     """Stop new grants in this system (approved requests fail to grant; revocations still happen)."""
     _set_modification(ctx, system_id, False)
+
+
+@app.command("remove")
+@reports_errors
+def remove_command(
+    ctx: typer.Context,
+    system_id: str = typer.Argument(..., help="The authorizationSystemId, e.g. an account id"),
+    cloud: str | None = typer.Option(
+        None, "--cloud", help="aws, azure or gcp, when the id exists in several"
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation"),
+) -> None:
+    """Remove an authorization system and all its rows (inventory, usage, effective permissions, findings,
+    collection runs, past permissions requests) in one transaction. API key scopes and auto-approve rules
+    naming it stay. Refused while it has permissions requests submitted or approved."""
+    from permscope.core.ids import Cloud
+    from permscope.workflows.removal import removal_plan, remove_system
+
+    engine = engine_of(ctx)
+    try:
+        chosen = Cloud.parse(cloud) if cloud else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--cloud") from None
+    plan = removal_plan(engine, system_id, chosen)
+    rows = ", ".join(f"{count} {table}" for table, count in sorted(plan.rows.items())) or "no other rows"
+    stdout().print(f"{plan.cloud} {plan.system_id} ({plan.name}): {rows}", highlight=False, soft_wrap=True)
+    if not yes and not typer.confirm(
+        f"Remove {plan.cloud} {plan.system_id} and all these rows?", default=False
+    ):
+        raise typer.Exit(1)
+    done = remove_system(engine, system_id, chosen)
+    typer.echo(f"removed {done.cloud} {done.system_id}: {sum(done.rows.values())} rows")

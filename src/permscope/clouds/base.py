@@ -19,10 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from permscope.core.access_decisions import AccessDecision
 from permscope.core.activity import ActivityReport, ActivitySink
 from permscope.core.catalog import ActionCatalog, ActionIndex
 from permscope.core.errors import CloudNotBuiltError
-from permscope.core.escalation import EscalationModel
+from permscope.core.escalation import EscalationModel, TechniqueInfo
 from permscope.core.grants import GrantConnector
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, InventoryBatch
@@ -299,6 +300,18 @@ class CloudPlugin(Protocol):
         """The identities (roles) `identity` may act as, each decided by the cloud's engine."""
         ...
 
+    def decide_stored(
+        self, snapshot: SystemSnapshot, principal: str, action: str, resource: str, context: Mapping[str, Any]
+    ) -> AccessDecision:
+        """One stored principal's request decided with its stored policies (NotFoundError, InputError)."""
+        ...
+
+    def who_can(
+        self, snapshot: SystemSnapshot, action: str, resource: str, context: Mapping[str, Any]
+    ) -> list[AccessDecision]:
+        """Every principal of the system allowed `action` on `resource`, each with why (InputError)."""
+        ...
+
     # -- analysis
     def view(self, snapshot: SystemSnapshot) -> CloudView:
         """The cloud's view of a snapshot: effective permissions and the facts analytics asks."""
@@ -317,6 +330,10 @@ class CloudPlugin(Protocol):
         max_targets: int,
     ) -> EscalationModel | None:
         """The escalation graph of a snapshot and what each step gives; None when the cloud has none yet."""
+        ...
+
+    def escalation_techniques(self) -> Mapping[str, TechniqueInfo]:
+        """The escalation techniques of the cloud by id, in words, with the page describing each."""
         ...
 
     def system_of(self, external_id: str) -> str | None:

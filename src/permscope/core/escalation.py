@@ -14,11 +14,16 @@ from permscope.core.permissions import EffectivePermissions
 
 YIELDS_TARGET = "target"  # the target principal's (or group's) effective permissions
 YIELDS_CEILING = "ceiling"  # whatever the target may be given: `*` within its own limits (boundary, SCPs)
+YIELDS_JOINED = "joined"  # the target user's permissions once it is in the step's `via` group
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One edge: `source` uses a technique and so acts as (or with the permissions of) `target`."""
+    """One edge: `source` uses a technique and so acts as (or with the permissions of) `target`.
+
+    A *grant* (`grants`) is different: `source` changes `target`'s permissions and stays itself; what the step
+    yields is what the target then holds. Grants are kept apart (`EscalationGraph.grants`): they are not moves.
+    """
 
     technique_id: str
     technique_name: str
@@ -32,6 +37,7 @@ class Step:
     depends_on_unseen_resource: bool = False
     conditional: bool = False
     condition_keys: tuple[str, ...] = ()
+    grants: bool = False  # the source gives the target these permissions (the target gains, not the source)
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase JSON shape (the `steps` of a privilegeEscalation object)."""
@@ -47,20 +53,26 @@ class Step:
             "dependsOnUnseenResource": self.depends_on_unseen_resource,
             "conditional": self.conditional,
             "conditionKeys": list(self.condition_keys),
+            "grants": self.grants,
         }
 
 
 @dataclass(slots=True)
 class EscalationGraph:
-    """Edges by source, and the counters of the work done to find them."""
+    """Edges by source, grants by granter, and the counters of the work done to find them."""
 
     edges: dict[str, list[Step]] = field(default_factory=dict)
+    grants: dict[str, list[Step]] = field(default_factory=dict)  # steps by which a source makes others admin
     evaluations: int = 0
     checked_sources: int = 0
 
     def out(self, source: str) -> list[Step]:
         """The edges leaving a node."""
         return self.edges.get(source, [])
+
+    def granted_by(self, source: str) -> list[Step]:
+        """The grants a node can make: each makes its target administrator-equivalent."""
+        return self.grants.get(source, [])
 
 
 class EscalationModel(Protocol):
@@ -76,3 +88,12 @@ class EscalationModel(Protocol):
     def after(self, step: Step) -> EffectivePermissions:
         """The permissions the attacker holds after a step."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class TechniqueInfo:
+    """How a report names an escalation technique: its id, what it does in words, where it is described."""
+
+    technique_id: str
+    words: str  # e.g. "passes a privileged role to a new Lambda function and runs code as that role"
+    url: str | None = None  # its public description (pathfinding.cloud for the catalogue's ids)

@@ -122,6 +122,16 @@ class CloudView(Protocol):
         still an administrator of the system)."""
         ...
 
+    def self_granting(self) -> int:
+        """The actions that, held unconditionally on every resource, let an identity give itself any permission
+        (AWS: `iam:*`); 0 when the cloud has no such rule."""
+        ...
+
+    def organization_ceiling(self) -> int:
+        """What such an identity can give itself: the actions organization-level policies leave allowed on every
+        resource."""
+        ...
+
     def system_of(self, principal: str) -> str | None:
         """The authorization system a principal value names (an AWS account id or an ARN's account)."""
         ...

@@ -6,8 +6,9 @@ time), the relationship the contract embeds for its type (`identity`, `group`, `
 `owner`, `storageBucket`, `securityGroup`, `ec2Instance` + `role`, `affectedSystem`), each with its
 `authorizationSystem` inline where the contract shows one, `actionSummary`, `identityDetails` and
 `permissionsCreepIndex` ({"score"} plus our "band" and "factors") where the type has them, and the type's own
-properties from `Finding.properties`. What is ours and not the contract's (severity, summary, evidence, history)
-sits under one key, "permscope", so scripts written against the contract read the rest unchanged.
+properties from `Finding.properties`. What is ours and not the contract's (severity, summary, evidence, the fix
+of its type, history) sits under one key, "permscope", so scripts written against the contract read the rest
+unchanged.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from permscope.analytics.registry import DETECTORS
 from permscope.core.arn import resource_name
 from permscope.core.findings import Finding, FindingSubject
 from permscope.core.ids import decode_id, encode_id
@@ -234,6 +236,24 @@ def has_identity_details(finding: Finding) -> bool:
     )
 
 
+def remediation_of(finding_type: str) -> str:
+    """How to fix a finding of this type (its detector's text; empty for a type no detector raises)."""
+    detector = DETECTORS.get(finding_type)
+    return detector.remediation if detector is not None else ""
+
+
+def not_checked_to_wire(result: ScanResult) -> list[dict[str, Any]]:
+    """What a scan could not check, and why: one entry per finding type and reason, with its accounts."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for account in result.accounts:
+        for skipped in account.skipped:
+            found.setdefault((skipped.finding_type, skipped.reason), []).append(account.system_id)
+    return [
+        {"findingType": finding_type, "reason": reason, "authorizationSystemIds": systems}
+        for (finding_type, reason), systems in found.items()
+    ]
+
+
 def finding_to_wire(
     finding: Finding,
     ctx: WireContext,
@@ -265,6 +285,7 @@ def finding_to_wire(
         "summary": finding.summary,
         "subjectId": finding.subject_id,
         "evidence": finding.evidence,
+        "remediation": remediation_of(finding.finding_type),
     }
     if history is not None:
         extension.update(history.to_dict())
@@ -273,11 +294,13 @@ def finding_to_wire(
 
 
 def scan_to_wire(result: ScanResult) -> dict[str, Any]:
-    """What `permscope scan --format json` writes: `{"findings": [...]}`, each in the contract's shape."""
+    """What `permscope scan --format json` writes: `{"findings": [...], "notChecked": [...]}`, each finding in
+    the contract's shape, then the finding types the files did not let the scan check, and why."""
     accounts = {account.system_id: account for account in result.accounts}
     return {
         "findings": [
             finding_to_wire(reported.finding, accounts[reported.finding.system_id], created=reported.created)
             for reported in result.findings
-        ]
+        ],
+        "notChecked": not_checked_to_wire(result),
     }

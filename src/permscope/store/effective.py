@@ -138,7 +138,10 @@ def replace_effective_permissions(
 ) -> None:
     """Replace a system's stored effective permissions and its run record; the caller owns the transaction."""
     session.execute(delete(EffectivePermissionRow).where(EffectivePermissionRow.system_pk == system_pk))
-    session.execute(delete(EffectivePermissionRunRow).where(EffectivePermissionRunRow.system_pk == system_pk))
+    previous = session.get(EffectivePermissionRunRow, system_pk)  # through the session: it may hold it loaded
+    if previous is not None:
+        session.delete(previous)
+        session.flush()
     full = [{"system_pk": system_pk, **row} for row in rows]
     if full and session.get_bind().dialect.name == "sqlite":
         _insert_plain(session, full)

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# How long a SQLite connection waits for another writer's transaction before "database is locked" (seconds).
+# SQLite has one writer at a time; an import or collection holds the write lock while it writes one system's
+# inventory and effective permissions (seconds; longer for the largest estates), so other writers queue
+# behind it rather than fail. `?timeout=SECONDS` in the database URL sets another wait.
+SQLITE_BUSY_TIMEOUT = 60.0
 
 
 def _json_text(value: Any) -> str:
@@ -50,7 +55,8 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, **JSON_CODEC)
+        waits = {} if "timeout" in parsed.query else {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
+        engine = create_engine(parsed, **waits, **JSON_CODEC)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":

@@ -1,12 +1,14 @@
 """The one inventory write path: a run for one authorization system is one transaction.
 
-It upserts what the run saw, removes what the run no longer saw, and records the run. A run that fails
-changes nothing of the inventory (the transaction rolls back) and is recorded as failed.
+It upserts what the run saw, removes what the run no longer saw, and records the run; what is computed from
+the inventory (effective permissions) is written in the same transaction. A run that fails changes nothing of
+the inventory (the transaction rolls back) and is recorded as failed; a run killed midway leaves nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ from permscope.core.inventory import (
 from permscope.core.limits import printable
 from permscope.core.warnings import summarize_warnings
 from permscope.store.bulk import insert_rows
+from permscope.store.locks import lock_system
 from permscope.store.storable import check_batch
 from permscope.store.systems import stored_system
 from permscope.store.tables import (
@@ -45,6 +48,7 @@ from permscope.store.tables import (
 )
 from permscope.store.usage import apply_activity_last_active
 
+log = logging.getLogger(__name__)
 CHUNK = 500  # rows per IN (...) list; far below SQLite's and PostgreSQL's parameter limits
 
 
@@ -306,70 +310,93 @@ def ingest(
     batch: InventoryBatch,
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    then: Callable[[Session], object] | None = None,
 ) -> IngestResult:
-    """Write one run's batch in one transaction; on failure nothing changes and a failed run is recorded."""
+    """Write one run's batch in one transaction; on failure nothing changes and a failed run is recorded.
+
+    The transaction is the system's only writer (`store.locks.lock_system`). `then(session)` runs inside it
+    after the inventory is written and before it commits (imports compute the effective permissions there):
+    the inventory, what `then` writes and the succeeded run commit together, or, after a failure or a crash,
+    none of them.
+    """
     started = now()
     try:
         check_batch(batch)  # what SQLite would keep and PostgreSQL refuse is refused on both (docs/limits.md)
         with Session(engine) as session, session.begin():
-            system_pk = _upsert_system(session, batch.system, started)
-            changes = {
-                "identities": _sync(
-                    session,
-                    IdentityRow,
-                    system_pk,
-                    ("external_id",),
-                    _identity_rows(system_pk, batch.identities),
-                ),
-                "policies": _sync(
-                    session, PolicyRow, system_pk, ("external_id",), _policy_rows(system_pk, batch.policies)
-                ),
-            }
-            apply_activity_last_active(session, system_pk)  # activity logs may know a later last use
-            changes["policy_versions"] = _sync_policy_versions(session, system_pk, batch.policies)
-            changes["memberships"] = _sync_links(session, system_pk, batch.memberships)
-            changes["assignments"] = _sync(
-                session,
-                AssignmentRow,
-                system_pk,
-                ("identity_external_id", "policy_external_id", "relation", "scope"),
-                _assignment_rows(system_pk, batch.assignments),
-            )
-            if batch.resources is not None:
-                changes["resources"] = _sync(
-                    session,
-                    ResourceRow,
-                    system_pk,
-                    ("external_id",),
-                    _resource_rows(system_pk, batch.resources),
-                )
-            if batch.usages is not None:
-                changes["usages"] = _sync(
-                    session,
-                    UsageRow,
-                    system_pk,
-                    ("identity_external_id", "action", "resource"),
-                    _usage_rows(system_pk, batch.usages),
-                )
-            run = CollectionRunRow(
-                cloud=batch.system.cloud.value,
-                system_id=batch.system.system_id,
-                source=batch.source,
-                started_at=started,
-                finished_at=now(),
-                status="succeeded",
-                counts=_counts(batch, changes),
-                warnings=summarize_warnings(batch.warnings),  # bounded, whatever the cloud gave
-                error=None,
-            )
-            session.add(run)
-            session.flush()
-            return IngestResult(system_pk=system_pk, run_id=run.id, changes=changes)
+            lock_system(session, batch.system.cloud.value, batch.system.system_id)
+            result, run = _write(session, batch, started, now)
+            if then is not None:
+                then(session)
+                run.finished_at = now()
+            return result
     except Exception as exc:
-        record_failed_run(
-            engine, batch.system, batch.source, started, f"{type(exc).__name__}: {exc}", now=now
-        )
+        _record_failure(engine, batch, started, exc, now)
         raise
+
+
+def _write(
+    session: Session, batch: InventoryBatch, started: datetime, now: Callable[[], datetime]
+) -> tuple[IngestResult, CollectionRunRow]:
+    """Write the batch and its succeeded run in the session's transaction."""
+    system_pk = _upsert_system(session, batch.system, started)
+    changes = {
+        "identities": _sync(
+            session, IdentityRow, system_pk, ("external_id",), _identity_rows(system_pk, batch.identities)
+        ),
+        "policies": _sync(
+            session, PolicyRow, system_pk, ("external_id",), _policy_rows(system_pk, batch.policies)
+        ),
+    }
+    apply_activity_last_active(session, system_pk)  # activity logs may know a later last use
+    changes["policy_versions"] = _sync_policy_versions(session, system_pk, batch.policies)
+    changes["memberships"] = _sync_links(session, system_pk, batch.memberships)
+    changes["assignments"] = _sync(
+        session,
+        AssignmentRow,
+        system_pk,
+        ("identity_external_id", "policy_external_id", "relation", "scope"),
+        _assignment_rows(system_pk, batch.assignments),
+    )
+    if batch.resources is not None:
+        changes["resources"] = _sync(
+            session, ResourceRow, system_pk, ("external_id",), _resource_rows(system_pk, batch.resources)
+        )
+    if batch.usages is not None:
+        changes["usages"] = _sync(
+            session,
+            UsageRow,
+            system_pk,
+            ("identity_external_id", "action", "resource"),
+            _usage_rows(system_pk, batch.usages),
+        )
+    run = CollectionRunRow(
+        cloud=batch.system.cloud.value,
+        system_id=batch.system.system_id,
+        source=batch.source,
+        started_at=started,
+        finished_at=now(),
+        status="succeeded",
+        counts=_counts(batch, changes),
+        warnings=summarize_warnings(batch.warnings),  # bounded, whatever the cloud gave
+        error=None,
+    )
+    session.add(run)
+    session.flush()
+    return IngestResult(system_pk=system_pk, run_id=run.id, changes=changes), run
+
+
+def _record_failure(
+    engine: Engine, batch: InventoryBatch, started: datetime, error: Exception, now: Callable[[], datetime]
+) -> None:
+    """Record the failed run; should that fail too (the database gone or locked), the run's own error is the
+    one reported, and the recording's is logged."""
+    try:
+        record_failed_run(
+            engine, batch.system, batch.source, started, f"{type(error).__name__}: {error}", now=now
+        )
+    except Exception as recording:
+        log.warning("the failed run of %s %s was not recorded: %s", batch.system.cloud.value,
+                    batch.system.system_id, recording)  # fmt: skip
 
 
 def _sync_links(session: Session, system_pk: int, memberships: list[Membership]) -> TableChanges:

@@ -14,6 +14,9 @@ Decisions (documented here because detectors depend on them):
 - `organization_policies` are the organization policies assigned in the account (scope, name, document,
   attributes), from which the cloud's plugin derives the policy levels above it; `previous_organization` the
   levels the last effective-permissions computation used (the fallback when no organization data is stored).
+- `policies` carry their versions only for customer policies that have more than one (AWS managed policies
+  cannot be changed by the account, so their other versions decide nothing): escalation reads them
+  (iam:SetDefaultPolicyVersion).
 - `effective` are the stored effective permissions of the evaluated identities (packed bitsets and details),
   read instead of recomputing them when their catalogue version is the installed one.
 """
@@ -39,6 +42,7 @@ from permscope.core.inventory import (
     ParentKind,
     Policy,
     PolicyKind,
+    PolicyVersion,
     Resource,
     Usage,
 )
@@ -56,6 +60,7 @@ from permscope.store.tables import (
     IdentityRow,
     MembershipRow,
     PolicyRow,
+    PolicyVersionRow,
     ResourceRow,
     UsageRow,
 )
@@ -138,6 +143,7 @@ def _policies(session: Session, pk: int) -> list[Policy]:
             table.attributes,
         ).where(table.system_pk == pk)
     )
+    versions = _customer_versions(session, pk)
     return [
         Policy(
             external_id=external_id,
@@ -146,12 +152,37 @@ def _policies(session: Session, pk: int) -> list[Policy]:
             managed_by_cloud=managed,
             document=document,
             default_version=version,
+            versions=versions.get(external_id, []),
             created_at=created,
             updated_at=updated,
             attributes=attributes or {},
         )
         for external_id, name, kind, managed, document, version, created, updated, attributes in rows
     ]
+
+
+def _customer_versions(session: Session, pk: int) -> dict[str, list[PolicyVersion]]:
+    """The versions of the account's customer policies that have a version besides the default one."""
+    policy, version = PolicyRow, PolicyVersionRow
+    several = (
+        select(version.policy_pk)
+        .join(policy, policy.id == version.policy_pk)
+        .where(policy.system_pk == pk, policy.managed_by_cloud.is_(False), version.is_default.is_(False))
+    )
+    rows = session.connection().execute(
+        select(
+            policy.external_id, version.version_id, version.is_default, version.document, version.created_at
+        )
+        .join(policy, policy.id == version.policy_pk)
+        .where(version.policy_pk.in_(several))
+        .order_by(version.id)
+    )
+    found: dict[str, list[PolicyVersion]] = {}
+    for external_id, version_id, is_default, document, created in rows:
+        found.setdefault(external_id, []).append(
+            PolicyVersion(version_id=version_id, document=document, is_default=is_default, created_at=created)
+        )
+    return found
 
 
 def _assignments(session: Session, pk: int) -> list[Assignment]:

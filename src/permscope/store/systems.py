@@ -5,16 +5,22 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from permscope.core.access import Systems
 from permscope.core.errors import AmbiguousSystemError, NotFoundError
 from permscope.core.ids import Cloud, decode_id
+from permscope.store.access import systems_condition
 from permscope.store.tables import AuthorizationSystemRow
 
 
-def systems(cloud: str | None = None) -> Select[AuthorizationSystemRow]:
-    """Every authorization system, or those of one cloud."""
+def systems(cloud: str | None = None, within: Systems | None = None) -> Select[AuthorizationSystemRow]:
+    """Every authorization system, or those of one cloud; only those in `within` when given (a key's view)."""
     stmt = select(AuthorizationSystemRow)
     if cloud is not None:
         stmt = stmt.where(AuthorizationSystemRow.cloud == str(cloud))
+    if within is not None:
+        stmt = stmt.where(
+            systems_condition(within, AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
+        )
     return stmt
 
 
@@ -24,9 +30,12 @@ def stored_system(session: Session, cloud: str, system_id: str) -> Authorization
     return session.execute(stmt).scalar_one_or_none()
 
 
-def find_system(session: Session, system_id: str, cloud: str | None = None) -> AuthorizationSystemRow | None:
+def find_system(
+    session: Session, system_id: str, cloud: str | None = None, within: Systems | None = None
+) -> AuthorizationSystemRow | None:
     """The system named by its authorizationSystemId or by the contract's base64 id of it, in `cloud` (any
-    when None); None when there is none.
+    when None); None when there is none, or when it is outside `within` (a key's view: a hidden system is
+    answered exactly as a missing one, so its existence is never revealed).
 
     The base64 reading is tried first (it is the API's id), then the id as given. An id that names systems
     of several clouds while no cloud is given is an AmbiguousSystemError naming the clouds.
@@ -35,7 +44,7 @@ def find_system(session: Session, system_id: str, cloud: str | None = None) -> A
     candidates = [c for c in dict.fromkeys((decoded, system_id)) if c]
     if not candidates:
         return None
-    stmt = systems(cloud).where(AuthorizationSystemRow.system_id.in_(candidates))
+    stmt = systems(cloud, within).where(AuthorizationSystemRow.system_id.in_(candidates))
     rows = list(session.execute(stmt.order_by(AuthorizationSystemRow.id)).scalars())
     for candidate in candidates:
         matching = [row for row in rows if row.system_id == candidate]
@@ -46,9 +55,11 @@ def find_system(session: Session, system_id: str, cloud: str | None = None) -> A
     return None
 
 
-def get_system(session: Session, system_id: str, cloud: str | None = None) -> AuthorizationSystemRow:
-    """`find_system`, or NotFoundError naming what was asked for."""
-    row = find_system(session, system_id, cloud)
+def get_system(
+    session: Session, system_id: str, cloud: str | None = None, within: Systems | None = None
+) -> AuthorizationSystemRow:
+    """`find_system`, or NotFoundError naming what was asked for (the same for a system outside `within`)."""
+    row = find_system(session, system_id, cloud, within)
     if row is None:
         known = {c.value: c for c in Cloud}
         kind = (

@@ -1,12 +1,14 @@
 """Analyze stored systems: load one from the store, run the detectors, record the findings with their history.
 
-`analyze_system` reads the system in one session, analyzes it in memory (`permscope.analytics.analyze`), and
-writes the findings and the run in one transaction (`store.findings.record_analysis`): an exception anywhere
-writes nothing. Finding types the analysis could not decide — skipped for want of data, or whose detector
+`analyze_system` reads the system in one session that sees one committed state (`store.locks.read_one_state`;
+imports write a system's inventory and effective permissions in one transaction, so that state is one run's,
+never half of one), analyzes it in memory (`permscope.analytics.analyze`), and writes the findings and the run
+in one transaction (`store.findings.record_analysis`): an exception anywhere writes nothing. Finding types the analysis could not decide — skipped for want of data, or whose detector
 failed — keep their stored findings as they were (neither resolved nor seen again).
 
-`permscope analyze` runs it explicitly; imports and collections do not (an import stays a pure inventory
-write, and several imports of one account are analyzed once). `permscope scan` analyzes exported files in
+`permscope analyze` runs it explicitly, and `permscope import aws` right after its import (unless
+`--no-analyze`); the import workflows themselves stay pure inventory writes (several imports of one account can
+then be analyzed once). `permscope scan` analyzes exported files in
 memory (`workflows.scan`), or through this module when it is given a database.
 """
 
@@ -40,6 +42,7 @@ from permscope.store.findings import (
     record_analysis,
     systems_by_pk,
 )
+from permscope.store.locks import read_one_state
 from permscope.store.snapshot import load_account
 from permscope.store.systems import system_pk
 from permscope.store.tables import AuthorizationSystemRow, FindingRow
@@ -114,6 +117,7 @@ def load_snapshot(
     """(system primary key, snapshot) of one stored system; NotFoundError when there is none."""
     settings = settings or AnalysisSettings()
     with Session(engine) as session, collector_paused():
+        read_one_state(session)  # the inventory and its effective permissions of one commit, never two
         pk = _system_pk(session, system_id, cloud)
         stored = load_account(session, pk, usage_since=settings.window_start)
         return pk, stored_snapshot(stored, settings)

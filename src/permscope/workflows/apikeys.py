@@ -5,28 +5,34 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from permscope.core.access import ANY, Systems
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.requests import SystemRole
+from permscope.store.locks import waiting_at_most
 from permscope.store.requests import key_with_scopes
 from permscope.store.tables import ApiKeyRow, ApiKeyScopeRow
 
+log = logging.getLogger(__name__)
+
+KEY_USE_WAIT = 0.25  # seconds a key's last-use write waits for another writer before it is skipped
 TOKEN_PREFIX = "psk"  # noqa: S105 - a public prefix of every token, not a secret
 
 
 class ApiRole(StrEnum):
     """What a key may do everywhere. Admin: everything (administrator of every system); viewer: read;
-    scoped: only what its per-system roles allow (plus reading the inventory, as every key may)."""
+    scoped: only what its per-system roles allow (`workflows.access` says which systems it reads)."""
 
     ADMIN = "admin"
     VIEWER = "viewer"
@@ -243,3 +249,25 @@ def disable_api_keys_named(engine: Engine, name: str) -> int:
             .values(disabled=True)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_key_use(engine: Engine, key_id: str, now: datetime, resolution: timedelta) -> bool:
+    """Set a key's `last_used_at` to `now` unless it was set less than `resolution` before (one UPDATE whose
+    condition keeps processes sharing the database from rewriting it); True when it was written. A database
+    that cannot take the write within KEY_USE_WAIT (e.g. SQLite busy with an import, which may hold its write
+    lock for many seconds) is logged, not raised: the caller's request goes on at once."""
+    recent = now - resolution
+    try:
+        with Session(engine) as session, session.begin(), waiting_at_most(session, KEY_USE_WAIT):
+            result = session.execute(
+                update(ApiKeyRow)
+                .where(
+                    ApiKeyRow.key_id == key_id,
+                    or_(ApiKeyRow.last_used_at.is_(None), ApiKeyRow.last_used_at <= recent),
+                )
+                .values(last_used_at=now)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+    except OperationalError:
+        log.warning("could not record the use of API key %s", key_id, exc_info=True)
+        return False

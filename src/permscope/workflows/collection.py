@@ -1,8 +1,10 @@
 """Collection use cases: importing exported files and collecting systems live into the store, for any cloud.
 
 Each cloud reads and transforms (`CloudPlugin.read_files`, `CloudPlugin.collector`); this module loads the
-cloud's catalogue, ingests each system in its own transaction (`store.ingest`, the one write path) and computes
-its effective permissions. A system that fails is recorded as failed and never stops the others.
+cloud's catalogue, and ingests each system with its effective permissions in one transaction of its own
+(`store.ingest`, the one write path; the permissions are computed inside it by `workflows.effective`): a crash
+leaves the previous run whole, never the new inventory with the old permissions. A system that fails is recorded
+as failed and never stops the others.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from permscope.core.ids import Cloud
 from permscope.core.inventory import InventoryBatch, batch_counts
 from permscope.settings import get_settings
 from permscope.store.collection_status import record_collection_failure
-from permscope.store.ingest import ingest
+from permscope.store.ingest import IngestResult, ingest
 from permscope.store.systems import stored_system
 from permscope.userfiles import FileLimits
 from permscope.workflows.activity import new_sink
 from permscope.workflows.catalog import ensure_catalog
-from permscope.workflows.effective import compute_effective
+from permscope.workflows.effective import store_effective
 
 __all__ = [
     "ImportReport",
@@ -92,8 +94,8 @@ def import_files(
     """Import files a cloud's CLI wrote: one run per authorization system they hold.
 
     Every file is read and transformed before anything is written, so a bad file (InputError) changes
-    nothing. Then the cloud's action catalogue is loaded if needed, and each system is ingested in its own
-    transaction (the run removes what the files no longer hold) and its effective permissions computed.
+    nothing. Then the cloud's action catalogue is loaded if needed, and each system is ingested with its
+    effective permissions in one transaction of its own (the run removes what the files no longer hold).
     """
     source = plugin(cloud)
     limits = limits or get_settings().file_limits()  # docs/limits.md
@@ -119,8 +121,7 @@ def import_files(
     for batch in found.batches:
         if explicit is None and batch.system.name == batch.system.system_id:
             _keep_stored_name(engine, batch)
-        result = ingest(engine, batch)
-        compute_effective(engine, batch.system.system_id, cloud=cloud)  # every identity's permissions
+        result = _ingest_with_permissions(engine, batch)
         reports.append(_report(batch, result.run_id, result.changed))
     return reports
 
@@ -256,9 +257,18 @@ def _store(engine: Engine, cloud: Cloud, found: CollectedSystem) -> ImportReport
     if batch.system.name == batch.system.system_id:
         _keep_stored_name(engine, batch)
     try:
-        result = ingest(engine, batch)
+        result = _ingest_with_permissions(engine, batch)  # with the organization data it stores
     except Exception as exc:  # ingest recorded the failed run; the other systems go on
         log.warning("%s %s not stored: %s", cloud.value, batch.system.system_id, exc)
         return _failed_report(engine, found, f"{type(exc).__name__}: {exc}", record_run=False)
-    compute_effective(engine, batch.system.system_id, cloud=cloud)  # with the organization data it stored
     return _report(batch, result.run_id, result.changed)
+
+
+def _ingest_with_permissions(engine: Engine, batch: InventoryBatch) -> IngestResult:
+    """Store one system's batch and every identity's effective permissions computed from it, in one transaction:
+    after a failure or a crash (kill -9, power loss) the store holds the previous run's inventory with the
+    previous run's permissions, never the new inventory with the old permissions."""
+    system = batch.system
+    return ingest(
+        engine, batch, then=lambda session: store_effective(session, system.system_id, cloud=system.cloud)
+    )

@@ -1,8 +1,10 @@
 """Effective permissions of a system's identities: compute and store them, explain one identity, read them back.
 
-`compute_effective` recomputes every evaluated identity of one system (AWS: users, groups and roles) from the
-stored inventory with its cloud's evaluator (`CloudPlugin.evaluator`) and replaces the stored results in one
-transaction (a failure keeps the previous ones); imports and collections call it after each system they store.
+`store_effective` recomputes every evaluated identity of one system (AWS: users, groups and roles) from the
+stored inventory with its cloud's evaluator (`CloudPlugin.evaluator`) and replaces the stored results in the
+caller's transaction: imports and collections run it in the transaction that writes the system's inventory, so
+a crash never leaves an inventory with another run's results. `compute_effective` does it in a transaction of
+its own (a failure keeps the previous results).
 `identity_permissions` explains one identity action by action; `stored_permissions` lists what was stored for
 one identity without recomputing; `stored_results` decodes every stored result for analysis (no recomputing).
 The rules of each cloud are documented in its cloud package (for AWS: its effective-permissions `combine` module).
@@ -52,6 +54,7 @@ from permscope.store.effective import (
     replace_effective_permissions,
     stored_organization_policies,
 )
+from permscope.store.locks import lock_system
 from permscope.store.systems import system_pk
 from permscope.store.tables import AuthorizationSystemRow
 
@@ -189,24 +192,41 @@ def compute_effective(
     cloud: Cloud = Cloud.AWS,
     organization: Sequence[Mapping[str, Any]] | None = None,
 ) -> EffectiveReport:
-    """Recompute and store the effective permissions of every evaluated identity of one system.
+    """Recompute and store the effective permissions of every evaluated identity of one system, in one
+    transaction of its own that is the system's only writer (a failure leaves the previous results).
+
+    Imports and collections do not call this: they run `store_effective` inside the transaction that writes
+    the inventory (`store.ingest`), so the two are never out of step.
+    """
+    with Session(engine) as session, session.begin():
+        lock_system(session, cloud.value, system_id)
+        return store_effective(session, system_id, cloud=cloud, organization=organization)
+
+
+def store_effective(
+    session: Session,
+    system_id: str,
+    *,
+    cloud: Cloud = Cloud.AWS,
+    organization: Sequence[Mapping[str, Any]] | None = None,
+) -> EffectiveReport:
+    """Recompute the effective permissions of every evaluated identity of one system from the inventory the
+    session sees, and replace the stored ones in the session's transaction (the caller commits).
 
     `organization` (root first, in the cloud's shape: AWS's SCP levels as the conformance cases write them)
     applies the organization's policies; `[]` says none apply (AWS: no organization, or its management
     account); None derives them from the organization data collection stored for the system
     (`CloudPlugin.organization_levels`), and without such data reuses the levels the previous computation
-    was given (none when there was none). Reads in one session, computes in memory, writes in one
-    transaction: a failure leaves the previous results.
+    was given (none when there was none).
     """
     started = time.perf_counter()
     index = action_index(cloud)
-    with Session(engine) as session:
-        pk = system_pk_of(session, system_id, cloud)
-        inputs = permission_inputs(session, pk, cloud)
-        previous = last_run(session, pk)
-        levels = organization
-        if levels is None:
-            levels = organization_levels(session, pk, cloud, previous.scp_levels if previous else None)
+    pk = system_pk_of(session, system_id, cloud)
+    inputs = permission_inputs(session, pk, cloud)
+    previous = last_run(session, pk)
+    levels = organization
+    if levels is None:
+        levels = organization_levels(session, pk, cloud, previous.scp_levels if previous else None)
     with collector_paused():
         evaluator = evaluator_for(cloud, inputs, index, levels)
         rows, problems = _evaluate_all(evaluator, inputs, index)
@@ -222,24 +242,23 @@ def compute_effective(
             unknown_actions=dict(statistics.get("unknownActions", {})),
             problems=problems,
         )
-        with Session(engine) as session, session.begin():
-            replace_effective_permissions(
-                session,
-                pk,
-                rows,
-                {
-                    "catalog_version": index.version,
-                    "computed_at": datetime.now(UTC),
-                    "seconds": time.perf_counter() - started,
-                    "identities": report.identities,
-                    "distinct_policies": report.distinct_policies,
-                    "distinct_combinations": report.distinct_combinations,
-                    "unknown_actions": report.unknown_actions,
-                    "problems": report.problems,
-                    "scp_levels": None if levels is None else [dict(level) for level in levels],
-                },
-            )
-            record_seconds(session, pk, time.perf_counter() - started)  # the rows are written by now
+        replace_effective_permissions(
+            session,
+            pk,
+            rows,
+            {
+                "catalog_version": index.version,
+                "computed_at": datetime.now(UTC),
+                "seconds": time.perf_counter() - started,
+                "identities": report.identities,
+                "distinct_policies": report.distinct_policies,
+                "distinct_combinations": report.distinct_combinations,
+                "unknown_actions": report.unknown_actions,
+                "problems": report.problems,
+                "scp_levels": None if levels is None else [dict(level) for level in levels],
+            },
+        )
+        record_seconds(session, pk, time.perf_counter() - started)  # the rows are written by now
     return replace(report, seconds=time.perf_counter() - started)
 
 

@@ -26,6 +26,7 @@ from permscope.analytics.subjects import permissions as subject_permissions
 from permscope.analytics.subjects import subjects
 from permscope.clouds.base import plugin
 from permscope.core.catalog import ActionIndex
+from permscope.core.escalation import TechniqueInfo
 from permscope.core.findings import Finding, FindingSubject, PciScore, Severity
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
@@ -116,9 +117,10 @@ class ScanResult:
     files: list[str]
     accounts: list[ScanAccount]
     findings: list[ReportedFinding]
-    identities: list[IdentityView]  # flagged identities, riskiest first
+    identities: list[IdentityView]  # flagged identities, worst finding first, then by PCI
     riskiest: list[IdentityView]  # the riskiest identities by PCI, flagged or not (for the summary)
     timings: dict[str, float]
+    techniques: Mapping[str, TechniqueInfo] = field(default_factory=dict)  # escalation techniques by id
 
     def counts_by_type(self) -> dict[str, dict[str, int]]:
         """finding type -> severity -> count, types in descending count."""
@@ -375,7 +377,7 @@ def _scan(
         findings = [findings[position] for position in order]
         for view in views.values():
             view.findings = sorted(moved[position] for position in view.findings)
-        flagged = sorted(views.values(), key=lambda view: view.risk)
+        flagged = sorted(views.values(), key=lambda view: (_worst(view, findings), *view.risk))
         top = sorted(candidates, key=lambda view: view.risk)[:riskiest]
         _count_services([*flagged[:detailed], *top], snapshots)
     return ScanResult(
@@ -386,7 +388,13 @@ def _scan(
         identities=flagged,
         riskiest=top,
         timings=dict(timer.seconds),
+        techniques=plugin(cloud).escalation_techniques(),
     )
+
+
+def _worst(view: IdentityView, findings: Sequence[ReportedFinding]) -> int:
+    """The rank of the most severe finding of an identity (0: critical)."""
+    return min((SEVERITY_ORDER.get(findings[p].finding.severity, 9) for p in view.findings), default=9)
 
 
 def _kind(snapshot: SystemSnapshot, finding: Finding) -> str:

@@ -18,8 +18,40 @@ def test_issue_cases() -> None:
         {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]})  # fmt: skip
     account.identity("user", "denied", ADMIN, DENY_ALL)
     account.identity("role", "bounded", ADMIN, boundary=allow("ec2:*"))
-    account.identity("role", "almost", allow("iam:*"), allow("s3:*"))
+    account.identity("role", "almost", allow("iam:*", "s3:*"), allow("iam:PutRolePolicy", effect="Deny"))
     assert _super_names(account) == {"admin", "split"}
+
+
+def test_every_iam_action_everywhere_is_administrator_equivalent() -> None:
+    account = Account()
+    account.identity("user", "iam-admin", allow("iam:*"))
+    account.identity("role", "sre", allow("iam:*", "ec2:*", "s3:*"))
+    # a boundary that leaves iam:* can itself be deleted with iam:*
+    account.identity("role", "iam-bounded", allow("iam:*"), boundary=allow("iam:*"))
+    account.identity("role", "ec2-bounded", allow("iam:*"), boundary=allow("ec2:*"))
+    account.identity("user", "one-short", allow("iam:*"), allow("iam:DeleteUserPolicy", effect="Deny"))
+    account.identity(
+        "user", "with-mfa", allow("iam:*", Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}})
+    )
+    account.identity("user", "writes-itself", allow("iam:PutUserPolicy"))  # an escalation path, not super
+    findings = {f.subject_name: f for f in DETECTOR.detect(account.snapshot())}
+    assert set(findings) == {"iam-admin", "sre", "iam-bounded"}
+    evidence = findings["iam-admin"].evidence
+    assert evidence["rule"] == "every IAM action on every resource, so it can give itself every action"
+    assert evidence["allResourcesActions"] < evidence["catalogueActions"]
+
+
+def test_every_iam_action_is_not_super_when_scps_deny_much() -> None:
+    account = Account()
+    account.identity("user", "iam-admin", allow("iam:*"))
+    account.scp(ADMIN, allow("s3:*", "ec2:*", "rds:*", "glue:*", "sagemaker:*", effect="Deny"))
+    assert _super_names(account) == set()
+    guarded = Account()
+    guarded.identity("user", "iam-admin", allow("iam:*"))
+    guarded.scp(ADMIN, allow("organizations:LeaveOrganization", effect="Deny"))
+    findings = list(DETECTOR.detect(guarded.snapshot()))
+    assert [f.subject_name for f in findings] == ["iam-admin"]
+    assert findings[0].evidence["deniedBySCP"] == ["organizations:LeaveOrganization"]
 
 
 def test_scp_guardrail_of_few_actions_keeps_super_but_wide_scp_deny_does_not() -> None:

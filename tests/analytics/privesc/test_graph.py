@@ -173,11 +173,17 @@ def test_self_escalation_counts_as_admin_unless_a_boundary_limits_it() -> None:
         "user", "free", allow("iam:PutUserPolicy", resource=f"arn:aws:iam::{ACCOUNT}:user/free")
     )
     bounded = account.identity(
-        "user", "bounded", allow("iam:AttachUserPolicy", "ec2:*"), boundary=allow("iam:*", "ec2:*")
+        "user",
+        "bounded",
+        allow("iam:AttachUserPolicy", "ec2:*"),
+        boundary=allow("iam:AttachUserPolicy", "ec2:*"),
     )
+    # a boundary that leaves every IAM action limits nothing: the user can delete it (see super_identity)
+    unbounded = account.identity("user", "unbounded", allow("iam:AttachUserPolicy"), boundary=allow("iam:*"))
     found = paths(account, free)
     assert techniques(found) == [["iam-007"]] and found[0].admin
     assert all(not p.admin for p in paths(account, bounded))
+    assert paths(account, unbounded)[0].admin
 
 
 def test_create_access_key_on_another_user_reaches_its_permissions() -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from permscope.core.escalation import TechniqueInfo
 from permscope.core.findings import Finding, FindingSubject, PciScore, Severity
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem
@@ -20,7 +22,9 @@ from permscope.workflows.scan import (
     ScanResult,
     ServiceGrant,
     SkippedType,
+    scan_files,
 )
+from scan_support import write_export
 
 ACCOUNT = "111122223333"
 HOSTILE = '<script>alert("x")</script>'
@@ -153,6 +157,25 @@ def test_escalation_path_is_drawn_step_by_step() -> None:
     assert '<span class="node target">' + ADMIN_ROLE in path
 
 
+def test_a_grant_names_its_beneficiary_and_the_chain_to_it() -> None:
+    grant = {**STEPS[0], "techniqueId": "grant-002", "techniqueName": "iam:AttachUserPolicy on another user",
+             "target": BOB, "grants": True}  # fmt: skip
+    details = [
+        {"reaches": "grantsAdmin", "target": BOB, "beneficiaries": [BOB], "steps": [grant], "reach": []},
+        {
+            "reaches": "grantsAdmin",
+            "target": BOB,
+            "beneficiaries": [BOB],
+            "steps": [grant],
+            "reach": [STEPS[0]],
+        },
+    ]
+    html = escalation_paths(ALICE, details)
+    assert html.count(f"Path 1: grants administrator-equivalent rights to <code>{BOB}</code>") == 1
+    assert "it cannot itself act as that principal" in html
+    assert "and then reaches it" in html and "iam:CreateAccessKey" in html
+
+
 def test_details_without_steps_are_one_path() -> None:
     path = escalation_paths(ALICE, [{"displayName": "sts-001", "actions": [{"externalId": "sts:AssumeRole"}],
                                      "resources": [{"externalId": ADMIN_ROLE}]}])  # fmt: skip
@@ -170,10 +193,49 @@ def test_identities_in_risk_order_with_what_they_can_do_and_the_fix() -> None:
 
 
 def test_report_is_self_contained() -> None:
-    page = render_html(_result())
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    page = render_html(_with_techniques(_result()))
+    assert not re.search(r"""src\s*=\s*["']?(https?:)?//""", page)  # nothing is fetched
     assert "@import" not in page and "<link" not in page
+    links = re.findall(r"<a [^>]*href=\"https?://[^>]*>", page)  # the only outside addresses: links to follow
+    assert links and all('rel="noopener noreferrer"' in link for link in links)
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+
+
+def _with_techniques(result: ScanResult) -> ScanResult:
+    result.techniques = {"iam-002": TechniqueInfo("iam-002", "creates an access key for another user and acts "
+                                                  "as that user", "https://pathfinding.cloud/paths/iam-002")}  # fmt: skip
+    return result
+
+
+def test_each_technique_is_named_in_words_with_a_link_to_its_description() -> None:
+    path = escalation_path(ALICE, STEPS, _with_techniques(_result()).techniques)
+    assert '<a class="tech" href="https://pathfinding.cloud/paths/iam-002"' in path
+    assert "Creates an access key for another user and acts as that user" in path
+    assert "iam:PassRole+lambda:CreateFunction" in path  # a technique without words keeps its name
+
+
+def test_the_scan_report_names_techniques_and_puts_the_most_severe_first(tmp_path: Path) -> None:
+    page = render_html(scan_files([write_export(tmp_path)]))
+    assert '<a class="tech" href="https://pathfinding.cloud/paths/lambda-001"' in page
+    assert "Passes a privileged role to a new Lambda function and runs code as that role" in page
+    # dev's critical escalation comes before the administrators (high severity, PCI 100) though its PCI is low
+    first = page.index('<details class="identity"')
+    assert page.index('data-search="dev ', first) == first + len('<details class="identity" ')
+
+
+def _actions(count: int) -> dict[str, dict[str, str]]:
+    return {"secretsManager": {f"secretsmanager:Action{n:02d}": "allResources" for n in range(count)}}
+
+
+def test_repeated_action_lists_are_folded_into_a_link() -> None:
+    result = _result()
+    for reported in result.findings:
+        reported.finding.evidence = {"actions": _actions(12), "few": ["s3:GetObject", "s3:PutObject"]}
+    page = render_html(result)
+    assert page.count('<details class="fold" id="actions-1"><summary>12 actions</summary>') == 1
+    assert 'the same 12 actions as for <a class="same" href="#actions-1">eve&lt;script' in page
+    assert page.count("secretsmanager:Action11") == 1  # listed once
+    assert page.count("<code>s3:PutObject</code>") == 2  # two actions: short enough to repeat
 
 
 def test_identities_beyond_the_sections_get_one_row(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,11 @@ policies that no boundary or SCP limits), or reaches permissions holding notable
 reported here (they are already everything). Each path becomes one contract `privilegeEscalation` object, with
 our `steps` (technique id, actions, source, target, resources, whether it depends on a resource permscope has not
 seen, whether it holds only under conditions permscope cannot decide). Works on an IAM export alone.
+
+A principal that does not reach admin itself but can make ANOTHER principal administrator-equivalent (write
+another user's or role's policies, a group's policies, add another user to an administrator group) is reported
+too, with paths of their own kind (`reaches: grantsAdmin`): each names the beneficiary and, when one exists,
+the chain by which the principal then reaches it (`reach`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from permscope.analytics.subjects import (
     subjects,
 )
 from permscope.core.arn import resource_name
+from permscope.core.escalation import Step
 from permscope.core.findings import Finding, Severity
 from permscope.core.ids import Cloud
 from permscope.core.snapshot import SystemSnapshot
@@ -45,36 +51,65 @@ def _name(arn: str) -> str:
     return resource_name(arn)
 
 
+GRANTS_ADMIN = "grantsAdmin"
+
+
+def _outcome(path: Path) -> str:
+    if path.admin:
+        return "administrator access"
+    if path.grants:
+        return f"grants administrator-equivalent rights to {_name(path.target)}"
+    return "more permissions"
+
+
+def _words(step: Step) -> str:
+    used = f"{_name(step.source)} uses {step.technique_name} ({step.technique_id})" + (
+        f" through {step.via}" if step.via else ""
+    )
+    if step.grants:
+        return used + f" to give {_name(step.target)} administrator-equivalent rights"
+    return used + (f" to act as {_name(step.target)}" if step.target != step.source else " on itself")
+
+
 def escalation_detail(path: Path) -> dict[str, Any]:
     """The contract's privilegeEscalation object for one path, with our `steps` and flags."""
     hops = " -> ".join(f"{step.technique_id} {_name(step.target)}" for step in path.steps)
-    outcome = "administrator access" if path.admin else "more permissions"
-    words = [
-        f"{_name(step.source)} uses {step.technique_name} ({step.technique_id})"
-        + (f" through {step.via}" if step.via else "")
-        + (f" to act as {_name(step.target)}" if step.target != step.source else " on itself")
-        for step in path.steps
-    ]
+    outcome = _outcome(path)
+    words = [_words(step) for step in path.steps]
     flags = []
     if path.depends_on_unseen_resource:
         flags.append("it depends on a resource permscope has not seen")
     if path.conditional:
         keys = sorted({key for step in path.steps for key in step.condition_keys})
         flags.append(f"it holds only when conditions on {', '.join(keys)} are met")
-    description = "; then ".join(words) + f": {outcome}." + (f" Note: {'; '.join(flags)}." if flags else "")
+    description = "; then ".join(words) + ("." if path.grants else f": {outcome}.")
+    if path.grants:
+        start = _name(path.steps[0].source)
+        description += (
+            f" {start} can then reach {_name(path.target)} through "
+            + ", then ".join(f"{step.technique_name} ({step.technique_id})" for step in path.reach)
+            + "."
+            if path.reach
+            else f" {start} cannot itself act as {_name(path.target)}."
+        )
+    description += f" Note: {'; '.join(flags)}." if flags else ""
     actions = dict.fromkeys(action for step in path.steps for action in step.actions)
     resources = dict.fromkeys(resource for step in path.steps for resource in step.resources)
-    return {
+    detail: dict[str, Any] = {
         "displayName": f"{hops} ({outcome})",
         "description": description,
         "actions": [{"externalId": action} for action in actions],
         "resources": [{"externalId": resource} for resource in resources],
-        "reaches": "admin" if path.admin else "morePermissions",
+        "reaches": "admin" if path.admin else GRANTS_ADMIN if path.grants else "morePermissions",
         "target": path.target,
         "dependsOnUnseenResource": path.depends_on_unseen_resource,
         "conditional": path.conditional,
         "steps": [step.to_dict() for step in path.steps],
     }
+    if path.grants:
+        detail["beneficiaries"] = [path.target]
+        detail["reach"] = [step.to_dict() for step in path.reach]
+    return detail
 
 
 def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
@@ -90,22 +125,35 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
         if not paths:
             continue
         best = paths[0]
-        outcome = "administrator access" if best.admin else "more permissions"
         acting = f" (acting as {_name(principal)})" if principal != subject.external_id else ""
+        beneficiaries = list(dict.fromkeys(p.target for p in paths if p.grants))
+        if best.grants:
+            summary = (
+                f"{subject.name}{acting} grants administrator-equivalent rights to "
+                f"{', '.join(_name(b) for b in beneficiaries)}: "
+                f"{' -> '.join(step.technique_id for step in best.steps)}."
+            )
+        else:
+            summary = (
+                f"{subject.name}{acting} can escalate to {_outcome(best)} in {len(best.steps)} step(s): "
+                f"{' -> '.join(step.technique_id for step in best.steps)}."
+            )
+        evidence: dict[str, Any] = {
+            "reachesAdmin": best.admin,
+            "paths": len(paths),
+            "principal": principal,
+            "techniques": sorted({s.technique_id for p in paths for s in p.steps}),
+        }
+        if beneficiaries:
+            evidence["grantsAdminTo"] = beneficiaries
         finding = identity_finding(
             snapshot,
             DETECTOR,
             kind_type,
             subject,
-            f"{subject.name}{acting} can escalate to {outcome} in {len(best.steps)} step(s): "
-            f"{' -> '.join(step.technique_id for step in best.steps)}.",
+            summary,
             properties={"privilegeEscalationDetails": [escalation_detail(path) for path in paths]},
-            evidence={
-                "reachesAdmin": best.admin,
-                "paths": len(paths),
-                "principal": principal,
-                "techniques": sorted({s.technique_id for p in paths for s in p.steps}),
-            },
+            evidence=evidence,
         )
         finding.action_summary = None  # the contract's privilegeEscalationFinding has no actionSummary
         yield finding
@@ -120,7 +168,9 @@ DETECTOR = Detector(
     title="Privilege escalation",
     description="Identities that can give themselves administrator access, or permissions they do not hold, "
     "through a chain of known escalation techniques (pathfinding.cloud ids) and role assumptions, each step "
-    "decided with identity policies, boundaries, SCPs, trust and resource policies.",
+    "decided with identity policies, boundaries, SCPs, trust and resource policies; and identities that can "
+    "give another principal administrator-equivalent rights (write its policies, add it to an administrator "
+    "group) without becoming it.",
     remediation="Break the first step of each path: scope iam:PassRole to the roles and services it is meant "
     "for, remove policy-writing and credential-creating IAM actions on other principals, restrict who a role's "
     "trust policy lets assume it, and put a permissions boundary on principals that must manage IAM.",

@@ -1,12 +1,19 @@
 """Super identities: every action on every resource, after denies, permissions boundaries and SCPs.
 
-Rule: an identity is super when its effective permissions allow every catalogue action on every resource
-without a condition (`allResources` is the whole catalogue), or when the only actions missing are ones an SCP
-Deny statement names and they are at most `SCP_GUARDRAIL_SHARE` of the catalogue: an administrator under
-the usual guardrail SCPs (deny leaving the organization, deny stopping CloudTrail) still administers the
-account. An `iam:*` allow plus a `NotAction: iam:*` allow is super; AdministratorAccess with a deny-all, or
-with an EC2-only boundary, is not. Region-restricting SCPs (a conditional Deny of nearly everything) make
-almost every action conditional, so such administrators are not reported as super.
+Rule (the one place it is decided; docs/findings.md explains it): an identity is super, administrator-
+equivalent, when its effective permissions allow on every resource and without a condition (`allResources`)
+1. every catalogue action, or
+2. every action of the cloud's self-granting set (AWS: all of `iam:*`): such an identity can delete its own
+   permissions boundary and deny statements and write itself any policy, so it holds what the organization's
+   policies leave to `*` (`CloudView.organization_ceiling`);
+and the actions still missing (none, or what the SCPs deny) are ones an SCP Deny statement names and at most
+`SCP_GUARDRAIL_SHARE` of the catalogue: an administrator under the usual guardrail SCPs (deny leaving the
+organization, deny stopping CloudTrail) still administers the account. An `iam:*` allow plus a
+`NotAction: iam:*` allow is super; so is `iam:*` alone; AdministratorAccess with a deny-all, or with an
+EC2-only boundary, is not, nor is `iam:*` with a Deny of one IAM action. A single self-granting action (only
+iam:PutUserPolicy on itself) is an escalation path, not super: the identity must act first. Region-restricting
+SCPs (a conditional Deny of nearly everything) make almost every action conditional, so such administrators
+are not reported as super.
 """
 
 from __future__ import annotations
@@ -60,10 +67,20 @@ def super_gap(snapshot: SystemSnapshot, external_id: str) -> int | None:
     return cached(snapshot, ("superGap", id(found)), lambda: (found, _gap(snapshot, found.all_resources)))[1]
 
 
+def grants_itself_everything(snapshot: SystemSnapshot, all_resources: int) -> bool:
+    """Rule 2: the identity holds every self-granting action on every resource, unconditionally."""
+    granting = snapshot.view.self_granting()
+    return bool(granting) and all_resources & granting == granting
+
+
 def _gap(snapshot: SystemSnapshot, all_resources: int) -> int | None:
     missing = snapshot.index.full & ~all_resources
     if not missing:
         return 0
+    if grants_itself_everything(snapshot, all_resources):
+        missing = snapshot.index.full & ~snapshot.view.organization_ceiling()
+        if not missing:
+            return 0
     if missing & ~snapshot.view.guardrail_denied():
         return None
     if missing.bit_count() > SCP_GUARDRAIL_SHARE * snapshot.index.size:
@@ -86,9 +103,13 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
             continue
         gap = super_gap(snapshot, subject.external_id) or 0
         names = snapshot.index.names(gap)
+        found = permissions(snapshot, subject.external_id)
+        holds = found.all_resources if found is not None else 0
         rule = "every catalogue action on every resource"
+        if snapshot.index.full & ~holds and grants_itself_everything(snapshot, holds):
+            rule = "every IAM action on every resource, so it can give itself every action"
         if gap:
-            rule = f"every catalogue action on every resource but {len(names)} an SCP denies"
+            rule += f" (but {len(names)} an SCP denies)"
         yield identity_finding(
             snapshot,
             DETECTOR,
@@ -97,7 +118,7 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
             f"{subject.name} can perform {rule}.",
             evidence={
                 "rule": rule,
-                "allResourcesActions": size - gap.bit_count(),
+                "allResourcesActions": holds.bit_count(),
                 "catalogueActions": size,
                 "deniedBySCP": names[:MAX_LISTED],
                 "policies": policy_names(snapshot, subject.external_id),

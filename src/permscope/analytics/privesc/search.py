@@ -10,6 +10,12 @@ Admin reachability is computed once for the whole graph (a reverse breadth-first
 value is super), so every principal gets its shortest admin chains in linear time; chains of at most
 `max_depth` steps are kept. Principals that do not reach admin get a bounded forward search (depth `max_depth`,
 at most `MAX_VISITED` nodes) for more permissions. Cycles end both searches (visited sets).
+
+The same forward search finds what a principal that does not reach admin **grants**: the graph's grants
+(`EscalationGraph.grants`) of the principal, or of a principal it reaches, each making another principal
+administrator-equivalent. Such a path ends with the grant; its `reach` is the chain by which the starting
+principal then reaches that beneficiary, when one exists. A grant whose beneficiary is the starting principal
+itself is a path to admin.
 """
 
 from __future__ import annotations
@@ -31,8 +37,10 @@ class Path:
     """A chain of steps from a principal, and what it reaches."""
 
     steps: tuple[Step, ...]
-    admin: bool  # False: it reaches more permissions, not admin
+    admin: bool  # False: it reaches more permissions (or grants them), not admin
     gained: int  # notable actions the last step's value holds that the starting principal lacks
+    grants: bool = False  # the last step makes another principal (its target) administrator-equivalent
+    reach: tuple[Step, ...] = ()  # for a grant: the chain from the start to that principal, when one exists
 
     @property
     def conditional(self) -> bool:
@@ -49,10 +57,11 @@ class Path:
         """The principal (or group) the chain ends at."""
         return self.steps[-1].target
 
-    def rank(self) -> tuple[bool, bool, bool, int, int]:
-        """Sort key: admin first, then certain and seen paths, shorter, larger gains."""
+    def rank(self) -> tuple[bool, bool, bool, bool, int, int]:
+        """Sort key: admin first, then grants of admin, then certain and seen paths, shorter, larger gains."""
         return (
             not self.admin,
+            not self.grants,
             self.conditional,
             self.depends_on_unseen_resource,
             len(self.steps),
@@ -73,6 +82,7 @@ class PathFinder:
         self._admin_step: dict[int, bool] = {}
         self.next_hop: dict[str, tuple[int, Step]] = {}  # node -> (steps to admin, first step)
         self._admin_reachability()
+        self._near_grants = self._grant_reachability()
 
     def is_admin_step(self, step: Step) -> bool:
         """Whether the permissions after a step are super."""
@@ -103,6 +113,28 @@ class PathFinder:
                     self.next_hop[step.source] = (distance + 1, step)
                     queue.append(step.source)
 
+    def _grant_reachability(self) -> set[str]:
+        """The nodes that reach a granter by moves within `max_depth` (a reverse breadth-first search), so
+        the forward grant search runs only for them."""
+        if not self.graph.grants:
+            return set()
+        incoming: dict[str, list[str]] = {}
+        for source, steps in self.graph.edges.items():
+            for step in steps:
+                if step.moves:
+                    incoming.setdefault(step.target, []).append(source)
+        depth = dict.fromkeys(self.graph.grants, 0)
+        queue: deque[str] = deque(depth)
+        while queue:
+            node = queue.popleft()
+            if depth[node] >= self.max_depth - 1:
+                continue
+            for source in incoming.get(node, ()):
+                if source not in depth:
+                    depth[source] = depth[node] + 1
+                    queue.append(source)
+        return set(depth)
+
     def _chain(self, node: str) -> tuple[Step, ...] | None:
         steps: list[Step] = []
         seen = {node}
@@ -123,7 +155,9 @@ class PathFinder:
         """The escalation paths of one principal, best first (at most `max_paths`)."""
         if source in self.next_hop:
             return self._admin_paths(source)
-        return self._gain_paths(source)
+        found = self._grant_paths(source) + self._gain_paths(source)
+        found.sort(key=Path.rank)
+        return _distinct(found, self.max_paths)
 
     def _admin_paths(self, source: str) -> list[Path]:
         found: list[Path] = []
@@ -152,6 +186,11 @@ class PathFinder:
             if len(chain) >= self.max_depth:
                 continue
             for step in self.graph.out(node):
+                if step.target == source == node:  # a step on itself (a policy version): it gains, stays
+                    gained = self.model.after(step).granted & notable & ~start
+                    if gained:
+                        found.append(Path((step,), False, gained.bit_count()))
+                    continue
                 if step.target in seen:
                     continue
                 seen.add(step.target)
@@ -163,6 +202,41 @@ class PathFinder:
                     queue.append((step.target, steps))
         found.sort(key=Path.rank)
         return found[: self.max_paths]
+
+    def _grant_paths(self, source: str) -> list[Path]:
+        """Grants of administrator-equivalent rights by the source or a principal it reaches (see the module
+        docstring), each with the chain to its beneficiary when one exists."""
+        if source not in self._near_grants:
+            return []
+        chains = self._reachable(source)
+        found: list[Path] = []
+        for node, chain in chains.items():
+            if len(chain) >= self.max_depth:
+                continue
+            for grant in self.graph.granted_by(node):
+                if not self.is_admin_step(grant):
+                    continue
+                if grant.target == source:
+                    found.append(Path((*chain, grant), True, 0))
+                else:
+                    reach = chains.get(grant.target, ())
+                    found.append(Path((*chain, grant), False, 0, grants=True, reach=reach))
+        return found
+
+    def _reachable(self, source: str) -> dict[str, tuple[Step, ...]]:
+        """Every principal the source reaches by moves (itself included), with the shortest chain to it."""
+        chains: dict[str, tuple[Step, ...]] = {source: ()}
+        queue: deque[str] = deque([source])
+        while queue and len(chains) < MAX_VISITED:
+            node = queue.popleft()
+            chain = chains[node]
+            if len(chain) >= self.max_depth:
+                continue
+            for step in self.graph.out(node):
+                if step.moves and step.target not in chains:
+                    chains[step.target] = (*chain, step)
+                    queue.append(step.target)
+        return chains
 
 
 def _better(step: Step, other: Step) -> bool:

@@ -1,4 +1,6 @@
-"""AWS inventory under `AS/{id}/microsoft.graph.awsAuthorizationSystem`: identities, policies, actions, services, resources."""
+"""AWS inventory under `AS/{id}/microsoft.graph.awsAuthorizationSystem`: identities, policies, actions, services,
+resources, effective permissions. A key reads the inventory of the accounts where it is viewer, approver or
+administrator (`workflows.access.inventory_systems`); another account answers 404 as a missing one."""
 
 from __future__ import annotations
 
@@ -7,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from permscope.api.deps import get_engine, get_session, get_settings
+from permscope.api.access_schemas import WhoCanModel
+from permscope.api.deps import authenticate, get_engine, get_session, get_settings
 from permscope.api.effective_schemas import EffectivePermissionsModel
 from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.paging import entity_response, list_response
@@ -27,6 +30,7 @@ from permscope.api.schemas import (
     ServiceRef,
 )
 from permscope.core.ids import Cloud, decode_id
+from permscope.presentation.access import who_can_to_wire
 from permscope.presentation.inventory import (
     AWS_IDENTITY_KINDS,
     aws_action_to_wire,
@@ -40,7 +44,9 @@ from permscope.store import queries
 from permscope.store.collections import AWS_ACTIONS, AWS_IDENTITIES, AWS_POLICIES, AWS_RESOURCES, SERVICES
 from permscope.store.summaries import ActionSummaries, action_summaries
 from permscope.store.tables import AuthorizationSystemRow
-from permscope.workflows import explanation, identities
+from permscope.workflows import explanation, identities, who_can
+from permscope.workflows.access import inventory_systems
+from permscope.workflows.apikeys import ApiPrincipal
 
 AWS = Cloud.AWS.value
 CAST = "microsoft.graph.awsAuthorizationSystem"
@@ -53,9 +59,15 @@ IDENTITY_SETS: dict[str, tuple[str, ...]] = {
 router = APIRouter(tags=["aws"], responses=ERROR_RESPONSES)
 
 
-def aws_system(system_id: str, session: Session = Depends(get_session)) -> AuthorizationSystemRow:
-    """The AWS account named in the path (404 when unknown or not AWS)."""
-    return find_system(session, system_id, Cloud.AWS)
+def aws_system(
+    system_id: str,
+    session: Session = Depends(get_session),
+    principal: ApiPrincipal = Depends(authenticate),
+    settings: Settings = Depends(get_settings),
+) -> AuthorizationSystemRow:
+    """The AWS account named in the path (404 when unknown, not AWS, or not one whose inventory the key reads)."""
+    within = inventory_systems(principal, settings.inventory_open_to_all_keys)
+    return find_system(session, system_id, Cloud.AWS, within)
 
 
 def alternate_key(text: str) -> str:
@@ -488,3 +500,42 @@ for _name in IDENTITY_SETS:
         name=f"effective_permissions_aws_{_name}",
         summary=f"Effective permissions of one of associatedIdentities/{_name} (extension)",
     )
+
+
+# ---------------------------------------------------------------------------------------------- whoCan (extension)
+
+WHO_CAN_DESCRIPTION = (
+    "permscope extension (not in the Graph contract): every user and role of the account that may perform "
+    "`action` on `resource` (an ARN, or * for an action without a resource), each decided by the evaluation "
+    "engine with its stored identity policies (and its groups'), permissions boundary, the organization's SCPs "
+    "and the resource's policy when it is stored (a role's trust policy, a collected bucket's policy), with "
+    "the statements that decided it. A principal allowed only if conditions the inventory cannot decide hold "
+    "(MFA, source IP) has `conditional: true` and their `conditionKeys`; `context` (repeatable, `KEY=VALUE`) "
+    "gives the request such keys. 400 for an action the catalogue lacks or a resource that is no ARN."
+)
+
+
+@router.get(
+    "/whoCan",
+    response_model=WhoCanModel,
+    name="who_can_aws",
+    summary="Who can perform an action on a resource (extension)",
+    description=WHO_CAN_DESCRIPTION,
+)
+def who_can_route(
+    action: str,
+    resource: str = "*",
+    context: list[str] = Query(default_factory=list),
+    system: AuthorizationSystemRow = Depends(aws_system),
+    engine: Engine = Depends(get_engine),
+) -> GraphJSONResponse:
+    """Who can do `action` on `resource` in this account (see the description)."""
+    given: dict[str, str] = {}
+    for pair in context:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise invalid_request(f"context {pair!r} is not KEY=VALUE")
+        given[key.strip()] = value
+    found = who_can.who_can(engine, action, resource, system_id=system.system_id, context=given)
+    body = {"@odata.context": _context(system, "whoCan"), **who_can_to_wire(found)}
+    return GraphJSONResponse(through(WhoCanModel, body))

@@ -3,9 +3,11 @@ aggregatedSummary) and permissionsCreepIndexDistributions, in the contract's sha
 
 Only open findings are listed (the latest analysis' view); one finding stays addressable by id after it is
 resolved, with its history under "permscope". A key sees the findings of the systems it may read: admin and
-viewer keys all, scoped keys those where they are viewer, approver or administrator; naming another system
-(in `$filter` or `authorizationSystemIds`) is 403 accessDenied, naming an unknown one 404 itemNotFound.
-Azure and GCP answer empty collections for their types (no analytics yet), and 404 for types they lack.
+viewer keys all, scoped keys those where they are viewer, approver or administrator; a finding, distribution
+or system (in `$filter` or `authorizationSystemIds`) of another system answers 404 itemNotFound exactly as an
+unknown one does, so a key never learns what exists outside its view.
+A path naming no finding type of the cloud (misspelt, or another cloud's) is 400 invalidRequest listing the
+cloud's types.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from permscope.api.deps import authenticate, get_session, get_settings
 from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.finding_models import DISTRIBUTION, DISTRIBUTION_PAGE, FINDING_OR_SUMMARY, FINDING_PAGE
-from permscope.api.finding_schemas import KEY_SUMMARY, FindingKind, finding_kind
+from permscope.api.finding_schemas import FINDING_KINDS, KEY_SUMMARY, FindingKind, finding_kind
 from permscope.api.paging import context_url, entity_response, list_response
 from permscope.api.responses import route_model, through
 from permscope.api.schemas import ERROR_RESPONSES, GraphErrorModel
@@ -37,7 +39,7 @@ from permscope.store.collections import DISTRIBUTIONS, FINDING_SELECT, Collectio
 from permscope.store.odata import BoolOp, Compare, In, Node, Not, normalize_path, parse_filter
 from permscope.store.systems import find_system, get_system
 from permscope.store.tables import AnalysisRunRow, AuthorizationSystemRow, FindingRow
-from permscope.workflows.access import check_readable, readable_systems
+from permscope.workflows.access import readable_systems
 from permscope.workflows.apikeys import ApiPrincipal
 from permscope.workflows.clouds import require_built
 
@@ -69,13 +71,9 @@ def _context(cloud: Cloud, tail: str) -> str:
 
 
 def _systems_named(session: Session, cloud: Cloud, ids: list[str], principal: ApiPrincipal) -> list[int]:
-    """Primary keys of the systems named by raw or encoded id: 404 for an unknown one, 403 for a hidden one."""
-    found: list[int] = []
-    for text in ids:
-        row = get_system(session, text, cloud.value)
-        check_readable(principal, row.cloud, row.system_id)
-        found.append(row.id)
-    return found
+    """Primary keys of the systems named by raw or encoded id: 404 for an unknown or a hidden one alike."""
+    readable = readable_systems(principal)
+    return [get_system(session, text, cloud.value, readable).id for text in ids]
 
 
 # ----------------------------------------------------------------------------------------------- lists
@@ -121,9 +119,14 @@ class _FindingWire:
 
 
 def _kind_for(cast: str, cloud: Cloud) -> FindingKind:
+    """The finding type a path segment names; 400 invalidRequest listing the cloud's types when it is none."""
     kind = finding_kind(cast)
     if kind is None or cloud not in kind.clouds:
-        raise not_found(f"{cast!r} is not a finding type of {cloud.value}")
+        valid = sorted(name for name, known in FINDING_KINDS.items() if cloud in known.clouds)
+        raise invalid_request(
+            f"{cast!r} is not a finding type of {cloud.value}: name one as microsoft.graph.<type>, "
+            f"<type> being one of {', '.join(valid)}"
+        )
     return kind
 
 
@@ -198,10 +201,14 @@ def _one(
     kind = _kind_for(cast, cloud)
     fingerprint = fingerprint_of(finding_id)
     found = store.finding_and_system(session, fingerprint) if fingerprint else None
-    if found is None or found[0].finding_type != kind.name or found[1].cloud != cloud.value:
+    if (
+        found is None
+        or found[0].finding_type != kind.name
+        or found[1].cloud != cloud.value
+        or not readable_systems(principal).covers(found[1].cloud, found[1].system_id)
+    ):
         raise not_found(f"{kind.name} {finding_id!r} not found")
-    row, system = found
-    check_readable(principal, system.cloud, system.system_id)
+    row = found[0]
     item = stored_finding_to_wire(row, store.embeds_for(session, [row])[row.system_pk])
     return entity_response(
         request,
@@ -290,11 +297,11 @@ def get_distribution(
     session: Session = Depends(get_session),
 ) -> GraphJSONResponse:
     """One system's distribution by its id (as listed), or by the system's id."""
-    system = find_system(session, distribution_system_id(distribution_id, cloud.value), cloud.value)
+    system_id = distribution_system_id(distribution_id, cloud.value)
+    system = find_system(session, system_id, cloud.value, readable_systems(principal))
     run = store.latest_runs(session, [system.id]).get(system.id) if system is not None else None
     if system is None or run is None or run.pci_distribution is None:
         raise not_found(f"permissionsCreepIndexDistribution {distribution_id!r} not found")
-    check_readable(principal, system.cloud, system.system_id)
     return entity_response(
         request,
         distribution_to_wire(run, system),

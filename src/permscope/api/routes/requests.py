@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from permscope.api.deps import authenticate, get_engine, get_session, get_settings
 from permscope.api.errors import GraphError, GraphJSONResponse, invalid_request, not_found
+from permscope.api.guard import body_cap
 from permscope.api.paging import Collection, context_url, entity_response, list_response
 from permscope.api.request_schemas import (
+    BODY_TOO_LARGE,
     CHANGES,
     REQUEST_ERRORS,
     REQUESTS,
@@ -97,7 +99,9 @@ def _request_response(
     status_code=201,
     response_model=ScheduledPermissionsRequest,
     summary="Create a scheduledPermissionsRequest",
+    responses=BODY_TOO_LARGE,
 )
+@body_cap(lambda settings: settings.requests_max_body_bytes)
 def create_request(
     body: ScheduledPermissionsRequestCreate,
     request: Request,
@@ -360,8 +364,12 @@ APPROVE_WORDS = {"approve": True, "approved": True, "deny": False, "denied": Fal
 
 
 @routes.patch(
-    APPROVALS + "/{approval_id}/steps/{step_id}", status_code=204, summary="Approve or deny a request"
+    APPROVALS + "/{approval_id}/steps/{step_id}",
+    status_code=204,
+    summary="Approve or deny a request",
+    responses=BODY_TOO_LARGE,
 )
+@body_cap(lambda settings: settings.reviews_max_body_bytes)
 def review_step(
     approval_id: str,
     step_id: str,

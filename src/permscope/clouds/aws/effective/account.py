@@ -71,6 +71,9 @@ class AccountInventory:
     groups_of: dict[str, list[str]]  # user -> its groups
 
 
+_ANY_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
 class AccountEvaluator:
     """Effective permissions of an account's principals: compiled policies and equal combinations shared."""
 
@@ -102,6 +105,7 @@ class AccountEvaluator:
         self._applied: dict[tuple[str, str, str | None], AppliedPolicy] = {}
         self._compiled: dict[tuple[str, PolicyType], CompiledPolicy] = {}
         self._results: dict[tuple[object, ...], EffectivePermissions] = {}
+        self._ceiling: EffectivePermissions | None = None
 
     @property
     def distinct_combinations(self) -> int:
@@ -154,6 +158,17 @@ class AccountEvaluator:
                     identity.append(applied)
         scps = () if record.service_linked else self._scps
         return PrincipalPolicies(tuple(identity), boundary, scps, tuple(notes))
+
+    def organization_ceiling(self) -> EffectivePermissions:
+        """What `*` leaves once the organization's SCP levels apply: all an identity that can rewrite its own
+        policies and boundary may give itself."""
+        if self._ceiling is None:
+            admin = self.compiler.compile(
+                _ANY_POLICY, name="permscope: any policy", policy_type=PolicyType.IDENTITY
+            )
+            applied = AppliedPolicy("permscope:any", "any policy", IDENTITY_LAYER, admin)
+            self._ceiling = effective_permissions(PrincipalPolicies((applied,), None, self._scps))
+        return self._ceiling
 
     def evaluate(self, external_id: str) -> PrincipalResult:
         """One principal's effective permissions (equal policy combinations are computed once)."""

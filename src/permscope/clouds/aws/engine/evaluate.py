@@ -81,7 +81,8 @@ class AuthorizationRequest:
 class PolicySet:
     """Every policy that may apply to a request, by type.
 
-    `boundaries` None means no permissions boundary is set; `scp_levels` / `rcp_levels` list the policies
+    `boundaries` None or [] means no permissions boundary is set (a boundary is a managed policy set on the
+    principal: with no policy there is none, as iam-simulate reads an empty list too); `scp_levels` / `rcp_levels` list the policies
     attached at each level of the organization, root first and account last ([] = no organization; a level
     with no policy allows nothing). `vpc_endpoint` None means the request does not go through a VPC
     endpoint; its policies are read together as the endpoint's one policy. `management_account_id` is the
@@ -339,7 +340,7 @@ def evaluate(request: AuthorizationRequest, policies: PolicySet) -> EvaluationRe
         if caller.kind is _KIND_ROOT:
             identity_ok = True
             run.note("the account root user has full access in its own account unless a policy denies it")
-        elif policies.boundaries is not None:
+        elif policies.boundaries:
             boundary_set = True
             if not run.group(policies.boundaries, _BOUNDARY).allows:
                 limits = limits | {_BOUNDARY}
@@ -360,7 +361,7 @@ def evaluate(request: AuthorizationRequest, policies: PolicySet) -> EvaluationRe
         who = "anonymous callers" if caller.arn is None else "service principals"
         if policies.scp_levels:
             run.note(f"SCPs do not apply to {who}")
-        if policies.identity or policies.boundaries is not None or policies.session is not None:
+        if policies.identity or policies.boundaries or policies.session is not None:
             run.note(f"identity-based policies, boundaries and session policies do not apply to {who}")
 
     if policies.rcp_levels:

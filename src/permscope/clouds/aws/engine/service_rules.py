@@ -58,7 +58,9 @@ MANAGED_POLICY_CHANGES = frozenset(
 # https://repost.aws/knowledge-center/identity-center-aws-reserved-sso: "Cannot perform the operation on the
 # protected role 'AWSReservedSSO_...' - this role is only modifiable by AWS"; the roles IAM Identity Center
 # creates live under /aws-reserved/sso.amazonaws.com/ and are changed through permission sets
-# (https://docs.aws.amazon.com/singlesignon/latest/userguide/using-service-linked-roles.html).
+# (https://docs.aws.amazon.com/singlesignon/latest/userguide/using-service-linked-roles.html). Nor can an IAM
+# principal pass one to a service (iam:PassRole): their trust policy admits only the account's Identity Center
+# SAML provider, and iam-simulate's reserved-role fixtures deny it alike.
 RESERVED_ROLE_PATH = "role/aws-reserved/sso.amazonaws.com/"  # the start of their resource segment
 RESERVED_ROLE_CHANGES = frozenset(
     {
@@ -70,6 +72,7 @@ RESERVED_ROLE_CHANGES = frozenset(
         "iam:deleterolepolicy",
         "iam:deleteservicelinkedrole",
         "iam:detachrolepolicy",
+        "iam:passrole",
         "iam:putrolepermissionsboundary",
         "iam:putrolepolicy",
         "iam:tagrole",

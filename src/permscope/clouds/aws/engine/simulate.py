@@ -7,7 +7,7 @@ A case is one JSON object (the format of ../shared/data/conformance/aws_eval_cas
                  "resource": "<ARN>" | "*", "resource_account": "123456789012", "context": {...},
                  "wildcard_only_action": true?, "service_linked_role": true?},
      "policies": {"identity": [{"name", "document"}], "session_policy": null | <document>,
-                  "permission_boundaries": null | [{"name", "document"}],
+                  "permission_boundaries": null | [] (no boundary) | [{"name", "document"}],
                   "scp_levels": [{"org_id", "policies": [{"name", "document"}]}],   # root first
                   "rcp_levels": [{"org_id", "policies": [...]}],
                   "resource_policy": null | <document>, "vpc_endpoint_policies": null | [{"name", "document"}],

@@ -18,6 +18,7 @@ privileged targets first (admin-equivalent, then named in a trust policy, then b
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import re
 from collections.abc import Callable, Iterator
@@ -25,9 +26,10 @@ from typing import Any
 
 from permscope.clouds.aws.engine.matching import resource_matches
 from permscope.clouds.aws.engine.policy import PolicyType
+from permscope.clouds.aws.engine.service_rules import protected_resource
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
 from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
-from permscope.clouds.aws.escalation.techniques import TECHNIQUES, Kind, Ref, Technique
+from permscope.clouds.aws.escalation.techniques import GRANT_KINDS, TECHNIQUES, Kind, Ref, Technique, Yield
 from permscope.clouds.aws.view import EC2_INSTANCE, LAMBDA_FUNCTION, is_root, role_of
 from permscope.core.escalation import EscalationGraph, Step
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind, Resource
@@ -48,8 +50,9 @@ def _step(technique: Technique, source: str, target: str, resources: tuple[str, 
         target=target,
         resources=resources,
         yields=technique.yields.value,
-        moves=technique.kind is not Kind.JOIN_GROUP,
+        moves=technique.kind is not Kind.JOIN_GROUP and technique.kind not in GRANT_KINDS,
         via=via,
+        grants=technique.kind in GRANT_KINDS,
         **flags,
     )
 
@@ -96,6 +99,10 @@ class _Account:
             self._index_trust(role)
         self._service_roles: dict[tuple[str, ...], list[tuple[str, Verdict]]] = {}
         self._trusted: dict[str, frozenset[str]] = {}
+        self.members: dict[str, list[str]] = {}  # group -> its member users, most privileged first
+        for user in self.users:
+            for group in snapshot.groups_of.get(user, ()):
+                self.members.setdefault(group, []).append(user)
 
     def _index_trust(self, role: str) -> None:
         trust = self.decider.trust(role)
@@ -146,8 +153,9 @@ class _Account:
 # self-escalation first, then techniques on other principals, then services: a source stops at its first
 # certain step to admin
 _KIND_ORDER = [Kind.SELF_PRINCIPAL, Kind.SELF_GROUP, Kind.SELF_POLICY, Kind.USER_MODIFY, Kind.ROLE_MODIFY,
-               Kind.POLICY_ROLE, Kind.ROLE_ASSUME, Kind.USER_CREDENTIALS, Kind.ROLE_TRUST, Kind.JOIN_GROUP,
-               Kind.NEW_PASSROLE, Kind.EXISTING]  # fmt: skip
+               Kind.POLICY_ROLE, Kind.SELF_VERSION, Kind.VERSION_ROLE, Kind.ROLE_ASSUME, Kind.USER_CREDENTIALS, Kind.ROLE_TRUST, Kind.JOIN_GROUP,
+               Kind.NEW_PASSROLE, Kind.EXISTING, Kind.GRANT_USER, Kind.GRANT_ROLE, Kind.GRANT_GROUP,
+               Kind.GRANT_JOIN]  # fmt: skip
 ORDERED = tuple(sorted(TECHNIQUES, key=lambda t: _KIND_ORDER.index(t.kind)))
 _EXISTING_TYPES = {"function": frozenset({LAMBDA_FUNCTION}), "instance": frozenset({EC2_INSTANCE})}
 
@@ -251,7 +259,10 @@ class _SourceCheck:
 
         An action the source holds on every resource without a condition, and that no Deny of its policies,
         boundary or SCPs names (`allResources`), is allowed on any resource: the engine is not asked again
-        unless a resource policy must be read too."""
+        unless a resource policy must be read too. What AWS refuses whatever the policies say (changing or
+        passing an IAM Identity Center role, changing an AWS managed policy: `service_rules`) is never met."""
+        if protected_resource(action.lower(), resource, caller_is_service_linked=False) is not None:
+            return None  # sources are users and roles the account owns, never service-linked roles
         bit = self.builder.snapshot.index.index_of(action)
         everywhere = bit is not None and bool(self.everywhere >> bit & 1)
         if resource_policy is None and everywhere:
@@ -344,12 +355,13 @@ class GraphBuilder:
 
     def __init__(self, snapshot: SystemSnapshot, *, value: Callable[[str], int],
                  skip: Callable[[str], bool], admin: Callable[[Step], bool],
-                 max_targets: int = DEFAULT_MAX_TARGETS) -> None:  # fmt: skip
+                 max_targets: int = DEFAULT_MAX_TARGETS, more: Callable[[Step], bool] | None = None) -> None:  # fmt: skip
         self.snapshot = snapshot
         self.account = snapshot.system_id
         self.decider = Decider(snapshot)
         self.skip = skip  # sources whose edges are not needed (super identities)
         self.admin = admin  # whether the permissions after a step are super
+        self.more = more  # whether a step gives its target actions it lacks (policy versions; None: always)
         self.value = value
         self.max_targets = max_targets
         self.lookups = _Account(snapshot, self.decider, value)
@@ -417,20 +429,33 @@ class GraphBuilder:
             check = _SourceCheck(self, source, identity.kind, permissions.granted, permissions.all_resources,
                                  permissions.conditional)  # fmt: skip
             steps = list(self._edges(check))
-            if steps:
-                graph.edges[source] = steps
+            moves = [step for step in steps if not step.grants]
+            if moves:
+                graph.edges[source] = moves
+            if len(moves) < len(steps):
+                graph.grants[source] = [step for step in steps if step.grants]
         graph.evaluations = self.decider.evaluations
         return graph
 
     def _edges(self, check: _SourceCheck) -> Iterator[Step]:
+        """The source's edges, then its grants (kept only when they make their target administrator-
+        equivalent); a certain step to admin ends the search: the source's other edges change nothing."""
         granted = check.granted
         for technique, mask in self.by_kind[check.kind.value]:
             if granted & mask != mask:
                 continue
-            for kept, step in enumerate(self._technique(check, technique), start=1):
+            grant = technique.kind in GRANT_KINDS
+            kept = 0
+            for step in self._technique(check, technique):
+                if technique.yields is Yield.VERSION and self.more is not None and not self.more(step):
+                    continue  # that version grants nothing the target lacks
+                admin = self.admin(step)
+                if grant and not admin:
+                    continue
                 yield step
-                if self.admin(step) and not step.conditional and not step.depends_on_unseen_resource:
-                    return  # a certain step to admin: the source's other edges change nothing
+                kept += 1
+                if admin and not grant and not step.conditional and not step.depends_on_unseen_resource:
+                    return
                 if kept >= self.max_targets:
                     break
 
@@ -460,6 +485,20 @@ class GraphBuilder:
             yield from self._targets(
                 check, technique, ((r, {Ref.ROLE: r}, None) for r in self._roles(check, technique))
             )
+        elif kind is Kind.SELF_VERSION:
+            holders = [source, *self.snapshot.groups_of.get(source, [])]
+            policies = dict.fromkeys(p for h in holders for p in lookups.customer_policies.get(h, ()))
+            yield from self._targets(
+                check, technique, ((source, {Ref.POLICY: p}, v) for p in policies for v in self._versions(p))
+            )
+        elif kind is Kind.VERSION_ROLE:
+            pairs = (
+                (r, {Ref.ROLE: r, Ref.POLICY: p}, v)
+                for r in self._roles(check, technique)
+                for p in lookups.customer_policies.get(r, ())
+                for v in self._versions(p)
+            )
+            yield from self._targets(check, technique, pairs)
         elif kind is Kind.POLICY_ROLE:
             pairs = (
                 (r, {Ref.ROLE: r, Ref.POLICY: p}, p)
@@ -469,13 +508,55 @@ class GraphBuilder:
             yield from self._targets(check, technique, pairs)
         elif kind is Kind.NEW_PASSROLE or kind is Kind.EXISTING:
             yield from self._service_technique(check, technique)
+        elif kind in GRANT_KINDS:
+            yield from self._grants(check, technique)
+
+    def _grants(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
+        """Grant techniques: the principals (not the source, not already super) whose permissions the source
+        can change; for a group, its members, or (iam:AddUserToGroup) any other user joining a super group."""
+        lookups = self.lookups
+        source = check.source
+        action = technique.actions[0][0]
+
+        def others(candidates: list[str]) -> Iterator[str]:
+            return (c for c in candidates if c != source and not self.skip(c))
+
+        if technique.kind is Kind.GRANT_USER:
+            targets = others(check.narrow(action, lookups.users))
+            yield from self._targets(check, technique, ((u, {Ref.USER: u}, None) for u in targets))
+            return
+        if technique.kind is Kind.GRANT_ROLE:
+            targets = others(check.narrow(action, lookups.roles))
+            yield from self._targets(check, technique, ((r, {Ref.ROLE: r}, None) for r in targets))
+            return
+        full = self.snapshot.index.size
+        for group in check.narrow(action, lookups.groups):
+            if technique.kind is Kind.GRANT_GROUP:
+                beneficiaries = list(others(lookups.members.get(group, [])))
+            elif self.value(group) > full:  # joining gives administrator rights only through a super group
+                member = set(lookups.members.get(group, ()))
+                beneficiaries = [u for u in others(lookups.users) if u not in member]
+            else:
+                continue
+            if not beneficiaries:
+                continue
+            for decided in self._targets(check, technique, [(group, {Ref.GROUP: group}, group)]):
+                for beneficiary in beneficiaries:
+                    yield dataclasses.replace(decided, target=beneficiary)
+
+    def _versions(self, policy: str) -> list[str]:
+        """The policy's versions besides its default one, as "<policy ARN>#<version id>" (a step's `via`)."""
+        found = self.snapshot.policies_by_id.get(policy)
+        return [f"{policy}#{v.version_id}" for v in (found.versions if found else ()) if not v.is_default]
 
     def _roles(self, check: _SourceCheck, technique: Technique) -> Iterator[str]:
         """Candidate roles: for sts:AssumeRole, those whose trust names the source (always) or the account
         (when the source holds sts:AssumeRole); otherwise every other role."""
         lookups = self.lookups
         if ASSUME_ROLE not in technique.action_names:
-            yield from (r for r in check.narrow(technique.actions[0][0], lookups.roles) if r != check.source)
+            # narrowed by the action performed on the role (iam-020's first action is on a policy)
+            on_role = next(action for action, ref in technique.actions if ref is Ref.ROLE)
+            yield from (r for r in check.narrow(on_role, lookups.roles) if r != check.source)
             return
         # roles whose trust names the source first, then those trusting the account, most privileged first
         direct = lookups.named_in_trust.get(check.source, [])
@@ -527,11 +608,10 @@ class GraphBuilder:
             return
         unseen = existing is not None
         fixed: list[Verdict] = []
-        for action, ref in technique.actions:
+        patterns = [self._requested(technique, action, ref) for action, ref in technique.actions]
+        for (action, ref), resource in zip(technique.actions, patterns, strict=True):
             if ref is Ref.PASSED:
                 continue
-            service = action.split(":", 1)[0]
-            resource = "*" if ref is Ref.ANY else _pattern(service, self.account)
             verdict = check.decide_fixed(action, resource)
             if verdict is None:
                 return
@@ -551,13 +631,22 @@ class GraphBuilder:
             merged = _merge(verdicts)
             resources = [role] if passes else []
             resources += [
-                "*" if ref is Ref.ANY else _pattern(a.split(":", 1)[0], self.account)
-                for a, ref in technique.actions
-                if ref is not Ref.PASSED
+                p for (_a, ref), p in zip(technique.actions, patterns, strict=True) if ref is not Ref.PASSED
             ]
             yield _step(technique, check.source, role, tuple(dict.fromkeys(resources)),
                        existing.label if existing else None, depends_on_unseen_resource=unseen,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
+
+    def _requested(self, technique: Technique, action: str, ref: Ref) -> str:
+        """What an action of a service technique is decided on when no concrete resource is known: `*`, any
+        existing resource of the technique's type (an EC2 instance for ec2-instance-connect:SendSSHPublicKey,
+        not an ec2-instance-connect resource), or any resource of the action's service (a new one)."""
+        if ref is Ref.ANY or ref is Ref.PASSED:
+            return "*"
+        existing = technique.existing
+        if ref is Ref.EXISTING and existing is not None:
+            return f"arn:aws:{existing.service}:*:{self.account}:{existing.resource_type}*"
+        return _pattern(action.split(":", 1)[0], self.account)
 
     def _pass(self, check: _SourceCheck, role: str, services: tuple[str, ...]) -> Verdict | None:
         key = (role, services)

@@ -16,9 +16,11 @@ from permscope.clouds.aws.effective.layers import AppliedPolicy, PrincipalPolici
 from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.escalation.graph import DEFAULT_MAX_TARGETS, GraphBuilder
 from permscope.clouds.aws.view import aws_view
-from permscope.core.escalation import YIELDS_CEILING, EscalationGraph, Step
+from permscope.core.escalation import YIELDS_CEILING, YIELDS_JOINED, EscalationGraph, Step
 from permscope.core.permissions import EffectivePermissions
 from permscope.core.snapshot import SystemSnapshot
+
+YIELDS_VERSION = "version"  # techniques.Yield.VERSION: another version of the `via` policy made its default
 
 DATA_READ = (
     "s3:GetObject",
@@ -50,6 +52,7 @@ class AwsEscalation:
         self._admin: AppliedPolicy | None = None
         self._ceilings: dict[str, EffectivePermissions] = {}
         self._joins: dict[tuple[str, str], EffectivePermissions] = {}
+        self._versions: dict[tuple[str, str], EffectivePermissions] = {}
         index = snapshot.index
         self.notable = index.high_severity | index.expand_all(DATA_READ)[0]
 
@@ -84,12 +87,48 @@ class AwsEscalation:
         return found
 
     def after(self, step: Step) -> EffectivePermissions:
-        """The permissions the attacker holds after a step."""
+        """The permissions the attacker holds after a step (after a grant: what its target then holds)."""
+        if step.grants:
+            if step.yields == YIELDS_JOINED and step.via is not None:
+                return self.joined(step.target, step.via)
+            return self.ceiling(step.target) if step.yields == YIELDS_CEILING else self.of(step.target)
         if not step.moves:
             return self.joined(step.source, step.target)
+        if step.yields == YIELDS_VERSION and step.via is not None:
+            return self.versioned(step.target, step.via)
         if step.yields == YIELDS_CEILING:
             return self.ceiling(step.target)
         return self.of(step.target)
+
+    def versioned(self, principal: str, version: str) -> EffectivePermissions:
+        """A principal's permissions once `version` ("<policy ARN>#<version id>") is its policy's default."""
+        found = self._versions.get((principal, version))
+        if found is None:
+            policy_id, _, version_id = version.rpartition("#")
+            policy = self.snapshot.policies_by_id.get(policy_id)
+            document = (
+                next((v.document for v in policy.versions if v.version_id == version_id), None)
+                if policy
+                else None
+            )
+            applied = self.view.evaluator.principal(principal)
+            if document is None:
+                found = effective_permissions(applied)
+            else:
+                compiled = self.view.evaluator.compiler.compile(
+                    document, name=f"{policy_id} {version_id}", policy_type=PolicyType.IDENTITY
+                )
+                identity = tuple(
+                    AppliedPolicy(p.policy_id, p.name, p.layer, compiled, p.via, p.relation)
+                    if p.policy_id == policy_id
+                    else p
+                    for p in applied.identity
+                )
+                found = effective_permissions(
+                    PrincipalPolicies(identity, applied.boundary, applied.scp_levels)
+                )
+            self._versions[(principal, version)] = found
+        return found
 
     def _admin_policy(self) -> AppliedPolicy:
         if self._admin is None:
@@ -122,6 +161,7 @@ def build_escalation(
         skip=skip,
         admin=lambda step: is_super(model.after(step)),
         max_targets=max_targets,
+        more=lambda step: bool(model.after(step).granted & ~model.of(step.target).granted),
     )
     model.graph = builder.build()
     return model

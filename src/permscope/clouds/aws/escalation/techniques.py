@@ -41,8 +41,17 @@ class Kind(StrEnum):
     ROLE_TRUST = "roleTrust"  # rewrite a role's trust policy, then assume it
     ROLE_MODIFY = "roleModify"  # write a role's policies, then assume it (trust or rewritten trust)
     POLICY_ROLE = "policyRole"  # new version of a customer policy attached to a role, then assume it
+    SELF_VERSION = (
+        "selfVersion"  # make another existing version of a customer policy attached to the source default
+    )
+    VERSION_ROLE = "versionRole"  # the same for a policy attached to a role, then assume it
     NEW_PASSROLE = "newPassRole"  # pass a role trusting a service to a new resource of that service
     EXISTING = "existing"  # run code in an existing resource that carries a role
+    # the source changes ANOTHER principal's permissions and stays itself (`Step.grants`): the target gains
+    GRANT_USER = "grantUser"  # write another user's policies
+    GRANT_ROLE = "grantRole"  # write another role's policies
+    GRANT_GROUP = "grantGroup"  # write a group's policies: its members gain
+    GRANT_JOIN = "grantJoin"  # add another user to a group: that user gains the group's permissions
 
 
 class Yield(StrEnum):
@@ -50,6 +59,9 @@ class Yield(StrEnum):
 
     TARGET = "target"  # the target principal's (or group's) effective permissions
     CEILING = "ceiling"  # `*` within the target's permissions boundary and the SCPs
+    JOINED = "joined"  # the target user's permissions once in the `via` group (under its own boundary)
+    VERSION = "version"  # the target's permissions with the `via` policy version ("<policy ARN>#<version>")
+    #                      in place of that policy's default one
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +106,7 @@ CODEBUILD_PROJECT = ExistingResource("CodeBuild project", "codebuild", "project"
 LAUNCH_TEMPLATE = ExistingResource("EC2 launch template", "ec2", "launch-template")
 ECS_CLUSTER = ExistingResource("ECS cluster", "ecs", "cluster")
 ECS_TASK_DEFINITION = ExistingResource("ECS task definition", "ecs", "task-definition")
+ECS_TASK = ExistingResource("running ECS task", "ecs", "task")
 GLUE_ENDPOINT = ExistingResource("Glue development endpoint", "glue", "devEndpoint")
 GLUE_JOB = ExistingResource("Glue job", "glue", "job")
 NOTEBOOK = ExistingResource("SageMaker notebook instance", "sagemaker", "notebook-instance")
@@ -112,6 +125,7 @@ SAGEMAKER = ("sagemaker.amazonaws.com",)
 PASS = ("iam:PassRole", Ref.PASSED)
 _NEW, _EXISTING = "new-passrole", "existing-passrole"
 _SELF, _ACCESS = "self-escalation", "principal-access"
+GRANTS = "grants-admin"  # our category: the source hands another principal administrator-equivalent rights
 
 
 def _new(action: str) -> tuple[str, Ref]:
@@ -131,8 +145,10 @@ def _passrole(tid: str, name: str, services: tuple[str, ...], *actions: tuple[st
 
 def _existing(tid: str, name: str, services: tuple[str, ...], resource: ExistingResource,
               *actions: tuple[str, Ref], category: str = _EXISTING) -> Technique:  # fmt: skip
-    """A technique that runs code in an existing resource and acts with that resource's role."""
-    return Technique(tid, name, category, Kind.EXISTING, actions, services=services, existing=resource)
+    """A technique that runs code in an existing resource and acts with that resource's role (an EC2 instance
+    or launch template acts through an instance profile: the role must have one)."""
+    return Technique(tid, name, category, Kind.EXISTING, actions, services=services, existing=resource,
+                     instance_profile=resource.service == "ec2")  # fmt: skip
 
 
 # fmt: off
@@ -191,6 +207,10 @@ TECHNIQUES: tuple[Technique, ...] = (
               _new("ecs:RegisterTaskDefinition"), _new("ecs:RunTask"), existing=ECS_CLUSTER),
     _passrole("ecs-005", "iam:PassRole + ecs:RegisterTaskDefinition + ecs:StartTask", ECS_TASKS,
               _new("ecs:RegisterTaskDefinition"), _new("ecs:StartTask"), existing=ECS_CLUSTER),
+    # ecs-006 is not in the published list we compare with (a newer pathfinding.cloud id): a shell in a running
+    # task through ECS Exec (the CLI calls DescribeTasks first), then the task role's credentials.
+    _existing("ecs-006", "ecs:ExecuteCommand + ecs:DescribeTasks", ECS_TASKS, ECS_TASK,
+              _on("ecs:ExecuteCommand"), _on("ecs:DescribeTasks")),
     # ecs-008 is not in the published list we compare with (a newer pathfinding.cloud id): a task definition
     # that exists already is run with another role passed as its task role.
     _passrole("ecs-008", "iam:PassRole + ecs:RunTask", ECS_TASKS, _on("ecs:RunTask"), existing=ECS_TASK_DEFINITION),
@@ -204,8 +224,19 @@ TECHNIQUES: tuple[Technique, ...] = (
               _on("glue:UpdateJob"), _on("glue:StartJobRun"), existing=GLUE_JOB),
     _passrole("glue-006", "iam:PassRole + glue:UpdateJob + glue:CreateTrigger", GLUE,
               _on("glue:UpdateJob"), _new("glue:CreateTrigger"), existing=GLUE_JOB),
+    # glue-007 is not in the published list we compare with (a newer pathfinding.cloud id): an interactive
+    # session runs with the passed role, and RunStatement executes code in it.
+    _passrole("glue-007", "iam:PassRole + glue:CreateSession + glue:RunStatement", GLUE,
+              _new("glue:CreateSession"), _new("glue:RunStatement")),
     Technique("iam-001", "iam:CreatePolicyVersion", _SELF, Kind.SELF_POLICY,
               (("iam:CreatePolicyVersion", Ref.POLICY),), Yield.CEILING),
+    # Ours (pathfinding.cloud folds it into iam-001): another version a customer policy already has becomes its
+    # default; an escalation only when that version grants more than the target holds (the export carries
+    # every version in PolicyVersionList).
+    Technique("iam-setdefault-001", "iam:SetDefaultPolicyVersion", _SELF, Kind.SELF_VERSION,
+              (("iam:SetDefaultPolicyVersion", Ref.POLICY),), Yield.VERSION),
+    Technique("iam-setdefault-002", "iam:SetDefaultPolicyVersion + sts:AssumeRole", _ACCESS, Kind.VERSION_ROLE,
+              (("iam:SetDefaultPolicyVersion", Ref.POLICY), ("sts:AssumeRole", Ref.ROLE)), Yield.VERSION),
     Technique("iam-002", "iam:CreateAccessKey", _ACCESS, Kind.USER_CREDENTIALS,
               (("iam:CreateAccessKey", Ref.USER),)),
     Technique("iam-003", "iam:CreateAccessKey + iam:DeleteAccessKey", _ACCESS, Kind.USER_CREDENTIALS,
@@ -273,7 +304,26 @@ TECHNIQUES: tuple[Technique, ...] = (
     _existing("ssm-001", "ssm:StartSession", EC2, EC2_INSTANCE, _on("ssm:StartSession")),
     _existing("ssm-002", "ssm:SendCommand", EC2, EC2_INSTANCE, _on("ssm:SendCommand")),
     Technique("sts-001", "sts:AssumeRole", _ACCESS, Kind.ROLE_ASSUME, (("sts:AssumeRole", Ref.ROLE),)),
+    # Ours (not pathfinding.cloud ids): the policy-writing actions of iam-005/007/008/009/010/011/013 used on
+    # ANOTHER principal, by a source that cannot become it. The target, not the source, gains `*` (within its
+    # own boundary and the SCPs); kept only when that makes the target administrator-equivalent.
+    Technique("grant-001", "iam:PutUserPolicy on another user", GRANTS, Kind.GRANT_USER,
+              (("iam:PutUserPolicy", Ref.USER),), Yield.CEILING),
+    Technique("grant-002", "iam:AttachUserPolicy on another user", GRANTS, Kind.GRANT_USER,
+              (("iam:AttachUserPolicy", Ref.USER),), Yield.CEILING),
+    Technique("grant-003", "iam:PutRolePolicy on another role", GRANTS, Kind.GRANT_ROLE,
+              (("iam:PutRolePolicy", Ref.ROLE),), Yield.CEILING),
+    Technique("grant-004", "iam:AttachRolePolicy on another role", GRANTS, Kind.GRANT_ROLE,
+              (("iam:AttachRolePolicy", Ref.ROLE),), Yield.CEILING),
+    Technique("grant-005", "iam:PutGroupPolicy on a group of other users", GRANTS, Kind.GRANT_GROUP,
+              (("iam:PutGroupPolicy", Ref.GROUP),), Yield.CEILING),
+    Technique("grant-006", "iam:AttachGroupPolicy on a group of other users", GRANTS, Kind.GRANT_GROUP,
+              (("iam:AttachGroupPolicy", Ref.GROUP),), Yield.CEILING),
+    Technique("grant-007", "iam:AddUserToGroup: another user into an administrator group", GRANTS,
+              Kind.GRANT_JOIN, (("iam:AddUserToGroup", Ref.GROUP),), Yield.JOINED),
 )
 # fmt: on
+
+GRANT_KINDS = frozenset({Kind.GRANT_USER, Kind.GRANT_ROLE, Kind.GRANT_GROUP, Kind.GRANT_JOIN})
 
 TECHNIQUES_BY_ID: dict[str, Technique] = {technique.technique_id: technique for technique in TECHNIQUES}

@@ -57,6 +57,17 @@ def file_kind(document: Any) -> str:
     return UNKNOWN
 
 
+def is_activity_log(documents: list[Any]) -> bool:
+    """Whether parsed documents are CloudTrail records (a trail's `{"Records": [...]}`, JSON lines of records,
+    `lookup-events` output): what `import aws-activity` reads, not an inventory export."""
+    from permscope.clouds.aws.activity.stream import unwrap  # the activity reader's own reading of a record
+
+    for document in documents[:1]:
+        for record in unwrap(document):
+            return isinstance(record, Mapping) and "eventName" in record and "eventSource" in record
+    return False
+
+
 def path_account(path: Path) -> str | None:
     """The deepest 12-digit folder (or file-name part) of the path: the account the file belongs to."""
     found = None
@@ -114,6 +125,12 @@ def _classify(paths: list[Path], progress: Progress | None, limits: FileLimits) 
         if kind == AUTHORIZATION_DETAILS:
             found.authorization.append((source, documents))
             found.authorization_paths.append(path)
+        elif kind == UNKNOWN and is_activity_log(documents):
+            raise InputError(
+                source,
+                f"a CloudTrail log, not an inventory export: import activity with "
+                f"`permscope import aws-activity {source}` (after `permscope import aws` of the account's files)",
+            )
         elif kind == UNKNOWN:
             raise InputError(
                 source,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from permscope.clouds.aws.catalog.managed_policies import shipped_managed_policy, shipped_source
 from permscope.clouds.aws.engine.trust import trust_entity_types
 from permscope.core.arn import Arn
 from permscope.core.errors import InputError
@@ -35,6 +36,7 @@ class _Account:
     batch: InventoryBatch
     group_arns: dict[str, str] = field(default_factory=dict)  # group name -> group ARN
     warnings: list[str] = field(default_factory=list)
+    filled: set[str] = field(default_factory=set)  # AWS managed policies filled in from permscope's catalogue
 
 
 class _Transform:
@@ -83,7 +85,7 @@ class _Transform:
             if not policy_arn:
                 account.warnings.append(f"an attached policy of {owner_arn} has no PolicyArn; skipped")
                 continue
-            if policy_arn not in self.policy_arns:
+            if policy_arn not in self.policy_arns and not self.fill_in(account, str(policy_arn)):
                 account.warnings.append(f"policy {policy_arn} attached to {owner_arn} is not in the export")
             account.batch.assignments.append(
                 Assignment(
@@ -95,7 +97,7 @@ class _Transform:
             )
         boundary = _boundary_arn(owner)
         if boundary is not None:
-            if boundary not in self.policy_arns:
+            if boundary not in self.policy_arns and not self.fill_in(account, boundary):
                 account.warnings.append(
                     f"policy {boundary} set as permissions boundary of {owner_arn} is not in the export"
                 )
@@ -107,6 +109,39 @@ class _Transform:
                     scope=scope,
                 )
             )
+
+    def fill_in(self, account: _Account, arn: str) -> bool:
+        """An AWS managed policy the export lacks (a partial export, `--filter LocalManagedPolicy`, one built
+        from Terraform state) added from permscope's shipped catalogue, once per account, with a warning that
+        names the version used; False when it is no AWS managed policy permscope knows."""
+        if arn in account.filled:
+            return True
+        if ":iam::aws:policy/" not in arn:
+            return False
+        shipped = shipped_managed_policy(arn)
+        if shipped is None:
+            return False
+        account.filled.add(arn)
+        account.warnings.append(
+            f"AWS managed policy {arn} is not in the export: filled in from permscope's catalogue (version "
+            f"{shipped.version}, {shipped_source()}); the account sees AWS's current version"
+        )
+        version = PolicyVersion(version_id=shipped.version, document=shipped.document, is_default=True,
+                                created_at=self.date(shipped.created, arn, account.warnings))  # fmt: skip
+        account.batch.policies.append(
+            Policy(
+                external_id=arn,
+                name=shipped.name,
+                kind=PolicyKind.MANAGED,
+                managed_by_cloud=True,
+                document=shipped.document,
+                default_version=shipped.version,
+                versions=[version],
+                created_at=version.created_at,
+                attributes={"filledIn": "permscope catalogue"},
+            )
+        )
+        return True
 
     def add_inline(self, account: _Account, owner_arn: str, entries: list[Mapping[str, Any]]) -> None:
         for entry in entries:
@@ -185,8 +220,9 @@ def transform_authorization_details(
 
     `account_name` names the authorization system only when the export holds a single account; with
     several accounts each is named by its id and a warning says so. AWS managed policies present in the
-    export go into every account's batch. References to policies or groups absent from the export are
-    warnings, never invented objects (the assignment itself is kept: it is a fact). Returns the batches
+    export go into every account's batch; one attached but absent is filled in from permscope's shipped
+    catalogue, with a warning naming the version. References to other policies or groups absent from the
+    export are warnings, never invented objects (the assignment itself is kept: it is a fact). Returns the batches
     and all warnings; each batch also carries the warnings that concern it in `batch.warnings`.
     """
     run = _Transform(raw, source)
