@@ -11,6 +11,8 @@ from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from permscope.userfiles import DEFAULT_MAX_BYTES, DEFAULT_MAX_GZIP_RATIO, FileLimits
+
 
 def default_database_url() -> str:
     """SQLite in one file under the user's data directory."""
@@ -64,6 +66,14 @@ class Settings(BaseSettings):
     aws_grant_role: str | None = None  # role to assume for grants; `{account_id}` is replaced
     aws_endpoint_url: str | None = None  # e.g. a moto server: http://127.0.0.1:5000
     aws_region: str = "us-east-1"
+    # the files users give (docs/limits.md): the bytes one file read whole may hold once decompressed, and how
+    # many times gzip data may expand (gzip bombs expand about 1,000 times, exports about 15)
+    max_file_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
+    max_gzip_ratio: int = Field(default=DEFAULT_MAX_GZIP_RATIO, gt=1)
+
+    def file_limits(self) -> FileLimits:
+        """The limits every reader of user files applies."""
+        return FileLimits(max_bytes=self.max_file_bytes, max_gzip_ratio=self.max_gzip_ratio)
 
     @field_validator("public_url")
     @classmethod

@@ -169,7 +169,7 @@ def test_list_reject_and_cancel(db_url: str) -> None:
         db_url, "requests", "create", "--file", str(body_file.with_name("missing.json")), code=2
     )
     body_file.write_text("{")
-    assert "not JSON" in run(db_url, "requests", "create", "--file", str(body_file), code=2)
+    assert "invalid JSON" in run(db_url, "requests", "create", "--file", str(body_file), code=2)
     assert "give either --action" in run(db_url, "requests", "create", "-s", ACCOUNT, "-i", ROLE, code=2)
 
 

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from permscope.core.errors import CloudNotBuiltError, InputError, PermscopeError
+from permscope.core.limits import printable
 from permscope.presentation.names import short_name
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def stderr() -> Console:
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print `error: message` on standard error and leave with `code`."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 

@@ -5,12 +5,10 @@ manage auto-approve rules. The command line has the database, so it acts as an a
 from __future__ import annotations
 
 import getpass
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 import typer
 
 from permscope.cli.output import (
@@ -27,6 +25,7 @@ from permscope.cli.output import (
 from permscope.core.errors import InputError
 from permscope.core.requests import RequestStatus, action_names, parse_duration
 from permscope.presentation.requests import change_to_wire, request_to_wire
+from permscope.userfiles import FileLimits, json_document, read_bytes
 from permscope.workflows import requests as workflow
 from permscope.workflows.apikeys import ApiPrincipal
 from permscope.workflows.request_rules import RuleSpec, add_rule, list_rules, remove_rule
@@ -46,6 +45,7 @@ def _actor(name: str | None) -> ApiPrincipal:
 
 AS_OPTION = typer.Option(None, "--as", help="Who acts (createdBy / reviewer); default local:<your user name>")
 FORMAT_OPTION = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv")
+MAX_BODY_BYTES = 1024 * 1024  # a request body is a few kilobytes
 
 
 def _config(ctx: typer.Context) -> workflow.RequestConfig:
@@ -177,6 +177,18 @@ def _show(fmt: OutputFormat, record: workflow.RequestRecord) -> None:
         render(fmt, [_row(record)], COLUMNS, title="Permissions request")
 
 
+def _read_body(file: Path) -> Any:
+    """A request body from a file or '-' (stdin): one JSON value of at most MAX_BODY_BYTES; a FIFO or a
+    device given as the file is refused, never waited on (docs/limits.md)."""
+    limits = FileLimits(max_bytes=MAX_BODY_BYTES, setting=None)
+    if str(file) == "-":
+        data = typer.get_binary_stream("stdin").read(MAX_BODY_BYTES + 1)
+        if len(data) > MAX_BODY_BYTES:
+            raise InputError("<stdin>", f"the body is larger than {MAX_BODY_BYTES:,} bytes")
+        return json_document(data, "<stdin>")
+    return json_document(read_bytes(file, limits), str(file))
+
+
 @app.command("create")
 @reports_errors
 def create_command(
@@ -211,14 +223,7 @@ def create_command(
 ) -> None:
     """Ask for permissions for a while: from options, or from a Graph JSON body with --file."""
     if file is not None:
-        try:
-            data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
-        except OSError as exc:
-            raise InputError(str(file), f"cannot read: {exc.strerror or exc}") from None
-        try:
-            body = orjson.loads(data)  # strict, as the API: no lone surrogate, NaN or invalid UTF-8
-        except orjson.JSONDecodeError as exc:
-            raise InputError(str(file), f"not JSON: {exc}") from None
+        body = _read_body(file)
     else:
         if not system or not identity:
             raise InputError("options", "give --file, or --system and --identity")

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from permscope.cli.output import reports_errors, stdout
 from permscope.core.errors import InputError
+from permscope.userfiles import open_regular
 from permscope.workflows.simulation import (
     MAX_CASE_BYTES,
     SimulationOutcome,
@@ -54,10 +55,9 @@ def _opened(file: str) -> Iterator[tuple[IO[bytes], str]]:
     if file == "-":
         yield sys.stdin.buffer, "<stdin>"
         return
-    path = Path(file)
-    if not path.is_file():
+    if not Path(file).exists():
         raise InputError(file, "no such file")
-    with path.open("rb") as handle:
+    with open_regular(file) as handle:  # a FIFO or a device is refused, never waited on
         yield handle, file
 
 

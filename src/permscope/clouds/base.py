@@ -30,6 +30,7 @@ from permscope.core.inventory import AuthorizationSystem, Identity, InventoryBat
 from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
 from permscope.core.requests import RequestSpec
 from permscope.core.snapshot import CloudView, SystemSnapshot
+from permscope.userfiles import DEFAULT_LIMITS, FileLimits
 
 Progress = Callable[[int, int], None]
 Echo = Callable[[str], None]
@@ -163,7 +164,13 @@ class ActivityReaders(Protocol):
         ...
 
     def import_files(
-        self, sink: ActivitySink, paths: Sequence[str | Path], *, workers: int, progress: Progress | None
+        self,
+        sink: ActivitySink,
+        paths: Sequence[str | Path],
+        *,
+        workers: int,
+        progress: Progress | None,
+        limits: FileLimits = DEFAULT_LIMITS,
     ) -> None:
         """Log files (and folders of them)."""
         ...
@@ -258,7 +265,12 @@ class CloudPlugin(Protocol):
 
     # -- files and transform
     def read_files(
-        self, paths: Sequence[str | Path], *, system_name: str | None = None, progress: Progress | None = None
+        self,
+        paths: Sequence[str | Path],
+        *,
+        system_name: str | None = None,
+        progress: Progress | None = None,
+        limits: FileLimits = DEFAULT_LIMITS,
     ) -> ImportedFiles:
         """Read exported files and transform them: one batch per system they hold (InputError naming a file)."""
         ...

@@ -14,6 +14,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from permscope.core.inventory import Identity, JsonObject, Usage
+from permscope.core.limits import MAX_ARN_BYTES, json_problem, shown, text_problem
+
+MAX_ACTION_BYTES = 256  # the longest action name the store keeps (actions are service:Name, under 100)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -260,3 +263,27 @@ class ActivitySink(Protocol):
     def store_failed(self, error: BaseException) -> bool:
         """Whether an exception came from the store (it stops the import instead of being one input's problem)."""
         ...
+
+
+def aggregate_problem(aggregate: UsageAggregate) -> str | None:
+    """What makes an input's aggregate unfit to keep the same on every database (docs/limits.md), or None:
+    an actor, action or resource too long or holding a NUL or a lone surrogate, statistics JSON cannot keep."""
+    for actor, action, resource in aggregate.usage:
+        for what, value, limit in (
+            ("an actor", actor, MAX_ARN_BYTES),
+            ("an action", action, MAX_ACTION_BYTES),
+            ("a resource", resource, MAX_ARN_BYTES),
+        ):
+            problem = text_problem(value, limit)
+            if problem is not None:
+                return f"{what} {shown(value)} {problem}"
+    for actor in aggregate.activity:
+        problem = text_problem(actor, MAX_ARN_BYTES)
+        if problem is not None:
+            return f"an actor {shown(actor)} {problem}"
+    problem = json_problem(aggregate.stats.as_dict())
+    return (
+        None
+        if problem is None
+        else f"a name it counts (an unknown action, error code or identity type) {problem}"
+    )

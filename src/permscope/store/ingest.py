@@ -28,8 +28,11 @@ from permscope.core.inventory import (
     Resource,
     Usage,
 )
+from permscope.core.limits import printable
+from permscope.core.warnings import summarize_warnings
 from permscope.store.bulk import insert_rows
 from permscope.store.locks import lock_system
+from permscope.store.storable import check_batch
 from permscope.store.systems import stored_system
 from permscope.store.tables import (
     AssignmentRow,
@@ -318,6 +321,7 @@ def ingest(
     """
     started = now()
     try:
+        check_batch(batch)  # what SQLite would keep and PostgreSQL refuse is refused on both (docs/limits.md)
         with Session(engine) as session, session.begin():
             lock_system(session, batch.system.cloud.value, batch.system.system_id)
             result, run = _write(session, batch, started, now)
@@ -373,7 +377,7 @@ def _write(
         finished_at=now(),
         status="succeeded",
         counts=_counts(batch, changes),
-        warnings=list(batch.warnings),
+        warnings=summarize_warnings(batch.warnings),  # bounded, whatever the cloud gave
         error=None,
     )
     session.add(run)
@@ -452,6 +456,6 @@ def record_failed_run(
                 status="failed",
                 counts={},
                 warnings=[],
-                error=error[:4000],
+                error=printable(error)[:4000],
             )
         )

@@ -29,12 +29,14 @@ from permscope.core.activity import (
     IdentityActivity,
     SystemActivity,
     UsageAggregate,
+    aggregate_problem,
 )
 from permscope.core.errors import CloudNotBuiltError, PermscopeError
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Usage
 from permscope.core.times import parse_time
+from permscope.settings import get_settings
 from permscope.store import usage as usage_store
 from permscope.workflows.catalog import ensure_catalog
 
@@ -104,8 +106,13 @@ class ActivityImporter:
         return isinstance(error, SQLAlchemyError)
 
     def add(self, aggregate: UsageAggregate, source: ActivitySource) -> None:
-        """Add one input's aggregate; merge into the store when enough is pending."""
+        """Add one input's aggregate (an input whose values no store could keep is a failure, not counted);
+        merge into the store when enough is pending."""
         aggregate.check_actions(self.canonical)
+        problem = aggregate_problem(aggregate)
+        if problem is not None:
+            self.report.failures.append((source.location, problem))
+            return
         stats = aggregate.stats
         source.events = stats.events
         source.first_event = parse_time(stats.first_event) if stats.first_event else None
@@ -242,7 +249,9 @@ def import_activity_files(
     # the garbage collector would keep walking the aggregates being received and merged: paused (they hold
     # no reference cycles); the few cycles database sessions leave are collected at the end
     with collector_paused():
-        readers.import_files(sink, paths, workers=worker_count, progress=progress)
+        readers.import_files(
+            sink, paths, workers=worker_count, progress=progress, limits=get_settings().file_limits()
+        )
         finished = sink.finish()
     gc.collect()
     return finished

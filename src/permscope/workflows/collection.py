@@ -23,9 +23,11 @@ from permscope.core.activity import ActivityReport
 from permscope.core.errors import CloudNotBuiltError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import InventoryBatch, batch_counts
+from permscope.settings import get_settings
 from permscope.store.collection_status import record_collection_failure
 from permscope.store.ingest import IngestResult, ingest
 from permscope.store.systems import stored_system
+from permscope.userfiles import FileLimits
 from permscope.workflows.activity import new_sink
 from permscope.workflows.catalog import ensure_catalog
 from permscope.workflows.effective import store_effective
@@ -87,6 +89,7 @@ def import_files(
     *,
     system_name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    limits: FileLimits | None = None,
 ) -> list[ImportReport]:
     """Import files a cloud's CLI wrote: one run per authorization system they hold.
 
@@ -95,7 +98,8 @@ def import_files(
     effective permissions in one transaction of its own (the run removes what the files no longer hold).
     """
     source = plugin(cloud)
-    found = source.read_files(paths, system_name=system_name, progress=progress)
+    limits = limits or get_settings().file_limits()  # docs/limits.md
+    found = source.read_files(paths, system_name=system_name, progress=progress, limits=limits)
     shared = list(found.warnings)
     noun = source.system_noun
     if len(found.batches) > 1:

@@ -14,6 +14,7 @@ import orjson
 from permscope.clouds.base import plugin
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
+from permscope.core.limits import json_size
 
 MAX_CASE_BYTES = 64 * 1024 * 1024  # one case (a file, or one line of a batch)
 
@@ -39,6 +40,10 @@ def _load(text: str | bytes, source: str, first_line: int) -> Mapping[str, Any]:
         raise InputError(f"{source}:{line}", f"not valid JSON ({error.msg}, column {error.colno})") from None
     if not isinstance(case, dict):
         raise InputError(f"{source}:{first_line}", "a case must be a JSON object")
+    try:
+        json_size(case)  # nesting the engine (and any JSON writer) can follow, 64-bit numbers: docs/limits.md
+    except ValueError as error:
+        raise InputError(f"{source}:{first_line}", f"the case {error}") from None
     return case
 
 

@@ -27,8 +27,11 @@ from permscope.core.catalog import ActionCatalog, ActionIndex
 from permscope.core.escalation import EscalationModel, TechniqueInfo
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind
+from permscope.core.limits import printable
 from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
 from permscope.core.snapshot import CloudView, SystemSnapshot
+from permscope.core.warnings import summarize_warnings
+from permscope.userfiles import DEFAULT_LIMITS, FileLimits
 
 NEED_HINTS = {
     "activity": "import CloudTrail or collect with Access Advisor",
@@ -125,7 +128,7 @@ class _Collector:
                 except PermscopeError as exc:
                     found.error = f"{type(exc).__name__}: {exc}"
                 else:
-                    batch.warnings = [*outcome.warnings, *batch.warnings]
+                    batch.warnings = summarize_warnings([*outcome.warnings, *batch.warnings])
                     found.batch = batch
             elif found.error is None:
                 found.error = "not collected"
@@ -185,17 +188,24 @@ class AwsPlugin:
 
     # -- files and transform ----------------------------------------------------------------------------------
     def read_files(
-        self, paths: Sequence[str | Path], *, system_name: str | None = None, progress: Progress | None = None
+        self,
+        paths: Sequence[str | Path],
+        *,
+        system_name: str | None = None,
+        progress: Progress | None = None,
+        limits: FileLimits = DEFAULT_LIMITS,
     ) -> ImportedFiles:
         """AWS CLI output files -> one batch per account (kinds recognised by content)."""
         from permscope.clouds.aws.files.bundle import read_aws_files
         from permscope.clouds.aws.transform.bundle import transform_bundle
 
-        source = "file:" + ",".join(str(p) for p in paths)
-        found = read_aws_files(paths, progress=progress)
+        source = "file:" + ",".join(printable(str(p)) for p in paths)
+        found = read_aws_files(paths, progress=progress, limits=limits)
         explicit = system_name if len(found.bundles) == 1 else None
         batches = [transform_bundle(bundle, source=source, account_name=explicit) for bundle in found.bundles]
-        return ImportedFiles(batches=batches, warnings=list(found.warnings))
+        for batch in batches:
+            batch.warnings = summarize_warnings(batch.warnings)
+        return ImportedFiles(batches=batches, warnings=summarize_warnings(found.warnings))
 
     # -- effective permissions and decisions --------------------------------------------------------------
     def organization_levels(

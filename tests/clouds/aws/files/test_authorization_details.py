@@ -12,6 +12,7 @@ import pytest
 
 from permscope.clouds.aws.files.authorization_details import read_authorization_details
 from permscope.core.errors import InputError
+from permscope.userfiles import FileLimits
 
 ACCOUNT = "111122223333"
 DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
@@ -198,11 +199,15 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
 
 def test_size_limits_and_gzip_bombs(tmp_path: Path) -> None:
     plain = write(tmp_path / "a.json", page(UserDetailList=[user("alice")]))
-    assert problem([plain], max_bytes=10) == "file is larger than 10 bytes"
+    assert problem([plain], limits=FileLimits(max_bytes=10)) == (
+        "the file holds more than 10 bytes (the limit is PERMSCOPE_MAX_FILE_BYTES)"
+    )
     bomb = tmp_path / "bomb.gz"
     bomb.write_bytes(gzip.compress(b" " * 5_000_000))  # 5 MB of spaces in a few kilobytes
     assert bomb.stat().st_size < 100_000
-    assert problem([bomb], max_bytes=1_000_000) == "file is larger than 1000000 bytes (decompressed)"
+    assert problem([bomb], limits=FileLimits(max_bytes=1_000_000)) == (
+        "the file holds more than 1,000,000 bytes once decompressed (the limit is PERMSCOPE_MAX_FILE_BYTES)"
+    )
 
 
 def test_truncated_gzip(tmp_path: Path) -> None:

@@ -24,6 +24,8 @@ from permscope.clouds.aws.activity import sources
 from permscope.clouds.aws.activity.aggregate import ActivityAggregate
 from permscope.core.activity import ActivitySink, ActivitySource
 from permscope.core.errors import InputError
+from permscope.core.limits import printable
+from permscope.userfiles import DEFAULT_LIMITS, FileLimits
 
 Progress = Callable[[int, int], None]
 # CloudTrail delivers most events to event history within minutes; newer ones may still be missing
@@ -53,7 +55,7 @@ def _file_source(file: sources.LocalFile) -> ActivitySource:
     return ActivitySource(
         kind="file",
         key=file.key,
-        location=file.path,
+        location=printable(file.path),
         details={"size": file.size, "mtimeNs": file.mtime_ns},
     )
 
@@ -68,7 +70,9 @@ def _worker_context() -> BaseContext:
     return get_context("spawn")
 
 
-def read_files(files: Sequence[sources.LocalFile], workers: int) -> Iterator[sources.FileResult]:
+def read_files(
+    files: Sequence[sources.LocalFile], workers: int, limits: FileLimits = DEFAULT_LIMITS
+) -> Iterator[sources.FileResult]:
     """Each file's result, in order; in parallel worker processes when there are several files and workers.
 
     If the worker processes cannot run (a worker died, or this program cannot be re-imported by a spawned
@@ -76,7 +80,7 @@ def read_files(files: Sequence[sources.LocalFile], workers: int) -> Iterator[sou
     """
     if workers <= 1 or len(files) <= 1:
         for file in files:
-            yield sources.aggregate_file(file)
+            yield sources.aggregate_file(file, limits)
         return
     done = 0
     try:
@@ -84,21 +88,26 @@ def read_files(files: Sequence[sources.LocalFile], workers: int) -> Iterator[sou
             in_flight: deque[Future[sources.FileResult]] = deque()
             queue = iter(files)
             for file in islice(queue, workers * 8):  # results queue up while this process writes
-                in_flight.append(pool.submit(sources.aggregate_file, file))
+                in_flight.append(pool.submit(sources.aggregate_file, file, limits))
             while in_flight:
                 result = in_flight.popleft().result()
                 following = next(queue, None)
                 if following is not None:
-                    in_flight.append(pool.submit(sources.aggregate_file, following))
+                    in_flight.append(pool.submit(sources.aggregate_file, following, limits))
                 done += 1
                 yield result
     except BrokenProcessPool:
         for file in files[done:]:
-            yield sources.aggregate_file(file)
+            yield sources.aggregate_file(file, limits)
 
 
 def import_files(
-    sink: ActivitySink, paths: Sequence[str | Path], *, workers: int, progress: Progress | None = None
+    sink: ActivitySink,
+    paths: Sequence[str | Path],
+    *,
+    workers: int,
+    progress: Progress | None = None,
+    limits: FileLimits = DEFAULT_LIMITS,
 ) -> None:
     """CloudTrail log files (and the files under folders): JSON, gzip or JSON lines.
 
@@ -111,9 +120,9 @@ def import_files(
     counted = sink.counted("file", (file.key for file in files))
     wanted = [file for file in files if file.key not in counted]
     report.sources_skipped = len(files) - len(wanted)
-    for done, result in enumerate(read_files(wanted, workers), start=1):
+    for done, result in enumerate(read_files(wanted, workers, limits), start=1):
         if result.error is not None or result.aggregate is None:
-            report.failures.append((result.file.path, result.error or "unreadable"))
+            report.failures.append((printable(result.file.path), result.error or "unreadable"))
         else:
             sink.add(result.aggregate, _file_source(result.file))
         if progress is not None:

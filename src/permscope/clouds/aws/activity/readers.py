@@ -17,6 +17,7 @@ from permscope.clouds.aws.activity.imports import (
 from permscope.clouds.aws.activity.resolve import ActorResolver
 from permscope.clouds.base import InventoryPorts
 from permscope.core.activity import ActivityReport, ActivitySink
+from permscope.userfiles import DEFAULT_LIMITS, FileLimits
 
 
 class AwsActivity:
@@ -27,10 +28,16 @@ class AwsActivity:
         return ActorResolver(ports)
 
     def import_files(
-        self, sink: ActivitySink, paths: Sequence[str | Path], *, workers: int, progress: Progress | None
+        self,
+        sink: ActivitySink,
+        paths: Sequence[str | Path],
+        *,
+        workers: int,
+        progress: Progress | None,
+        limits: FileLimits = DEFAULT_LIMITS,
     ) -> None:
         """CloudTrail log files (see `import_files`)."""
-        import_files(sink, paths, workers=workers, progress=progress)
+        import_files(sink, paths, workers=workers, progress=progress, limits=limits)
 
     def import_bucket(self, sink: ActivitySink, uri: str, **options: Any) -> None:
         """A trail bucket (see `import_bucket`)."""

@@ -20,6 +20,7 @@ from permscope.clouds.aws.activity.aggregate import ActivityAggregate, canonical
 from permscope.clouds.aws.activity.stream import aggregate_stream, unwrap
 from permscope.core.arn import is_account_id
 from permscope.core.errors import InputError
+from permscope.userfiles import DEFAULT_LIMITS, FileLimits, open_regular, regular_file_problem
 
 try:
     import resource  # POSIX only: peak memory of the reading process, for benchmarks
@@ -91,6 +92,8 @@ def find_log_files(paths: Iterable[str | Path]) -> list[LocalFile]:
             )
         elif path.is_file():
             candidates = [path]
+        elif path.exists():
+            raise InputError(str(path), regular_file_problem(path) or "not a file or folder")
         else:
             raise InputError(str(path), "no such file or folder")
         for candidate in candidates:
@@ -100,12 +103,12 @@ def find_log_files(paths: Iterable[str | Path]) -> list[LocalFile]:
     return list(found.values())
 
 
-def aggregate_file(file: LocalFile) -> FileResult:
+def aggregate_file(file: LocalFile, limits: FileLimits = DEFAULT_LIMITS) -> FileResult:
     """Read one log file into an aggregate; a bad file yields its error (never raises: runs in workers)."""
     started = time.process_time()
     try:
-        with Path(file.path).open("rb") as stream:
-            result = FileResult(file, aggregate=aggregate_stream(stream, file.path))
+        with open_regular(file.path) as stream:
+            result = FileResult(file, aggregate=aggregate_stream(stream, file.path, limits=limits))
     except InputError as exc:
         result = FileResult(file, error=exc.problem)
     except OSError as exc:

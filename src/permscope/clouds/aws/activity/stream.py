@@ -18,7 +18,6 @@ finally record by record, so a nested object that happens to start the same way 
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
@@ -27,77 +26,15 @@ import orjson
 from permscope.clouds.aws.activity.aggregate import ActivityAggregate, RecordFields
 from permscope.core.errors import InputError
 from permscope.core.gc_pause import collector_paused
+from permscope.userfiles import DEFAULT_LIMITS, FileLimits, byte_chunks
 
 # bytes read (and at most bytes inflated) per step; records are decoded in groups of about this
 CHUNK = 1 << 20
 MAX_RECORD = 64 << 20  # a single record larger than this is refused (CloudTrail records are a few KB)
 GROUP_ATTEMPTS = 4  # group cuts tried before falling back to one record at a time
-GZIP_MAGIC = b"\x1f\x8b"
 WHITESPACE = b" \t\r\n"
 _HEADER = re.compile(rb'\{\s*"(Records|Events)"\s*:\s*\[')
 _FIRST_KEY = re.compile(rb'\{\s*"(?:[^"\\]|\\.)*"')
-
-
-# ------------------------------------------------------------------------------------------- byte streams
-
-
-def _raw_chunks(stream: BinaryIO) -> Iterator[bytes]:
-    while True:
-        chunk = stream.read(CHUNK)
-        if not chunk:
-            return
-        yield chunk
-
-
-def byte_chunks(stream: BinaryIO, source: str) -> Iterator[bytes]:
-    """The stream's bytes in chunks, gunzipped when the data starts with the gzip magic."""
-    chunks = _raw_chunks(stream)
-    first = next(chunks, b"")
-    if not first:
-        return
-    if first[:2] == GZIP_MAGIC:
-        yield from _Inflater(source).run(first, chunks)
-        return
-    yield first
-    yield from chunks
-
-
-class _Inflater:
-    """Inflates concatenated gzip members chunk by chunk, with a bounded output per step."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def run(self, first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-        """Yield the inflated bytes of `first` and then of every chunk of `rest`."""
-        inflater = zlib.decompressobj(wbits=31)
-        in_member = False
-        for data in _chain(first, rest):
-            while data:
-                if not in_member:
-                    data = data.lstrip(b"\x00")  # padding after the last member
-                    if not data:
-                        break
-                    in_member = True
-                try:
-                    out = inflater.decompress(data, CHUNK)
-                except zlib.error as exc:
-                    raise InputError(self.source, f"the gzip data is corrupt: {exc}") from None
-                if out:
-                    yield out
-                if inflater.eof:
-                    data = inflater.unused_data
-                    inflater = zlib.decompressobj(wbits=31)
-                    in_member = False
-                else:
-                    data = inflater.unconsumed_tail
-        if in_member:
-            raise InputError(self.source, "the gzip data is truncated")
-
-
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield first
-    yield from rest
 
 
 # ------------------------------------------------------------------------------------------- records
@@ -278,6 +215,7 @@ class _Splitter:
         if self.buf[self.pos] != ord("{"):
             raise InputError(self.source, f"expected a record (a JSON object) {self._where()}")
         searched = 1  # braces before pos + searched were tried already
+        error = ""  # why the longest candidate so far did not parse
         while True:
             start = self.pos
             close = self.buf.find(b"}", start + searched)
@@ -288,17 +226,25 @@ class _Splitter:
                         self.source, f"a record {self._where()} is larger than {MAX_RECORD} bytes"
                     )
                 if not self._fill(searched + CHUNK):
-                    raise InputError(self.source, f"the JSON ends inside a record {self._where()}")
+                    raise InputError(self.source, self._unparsed_record(error))
                 continue
             try:
                 record = orjson.loads(self.buf[start : close + 1])
-            except orjson.JSONDecodeError:
+            except orjson.JSONDecodeError as exc:
                 searched = close + 1 - start
+                error = str(exc)
                 continue
             head = _FIRST_KEY.match(self.buf, start)
             self.mark = head.group(0) if head is not None else None
             self.pos = close + 1
             return record
+
+    def _unparsed_record(self, error: str) -> str:
+        """Why the record at pos could not be read: the data ends inside it, or (when even the whole rest of
+        the data does not parse for another reason: a lone surrogate, a number too large) that reason."""
+        if not error or error.startswith("unexpected end of data"):
+            return f"the JSON ends inside a record {self._where()}"
+        return f"the record {self._where()} is not valid JSON ({error.split(': line ')[0]})"
 
     def _skip_object_tail(self) -> None:
         """After a document's array: skip the rest of its object (`}` or e.g. `, "NextToken": "..."}`)."""
@@ -386,13 +332,14 @@ class _Splitter:
         return [record for value in values for record in unwrap(value)]
 
 
-def record_batches(stream: BinaryIO, source: str) -> Iterator[list[Any]]:
-    """Batches of CloudTrail records from a binary stream (gzip or not), in order; bounded memory."""
-    return _Splitter(byte_chunks(stream, source), source).batches()
+def record_batches(stream: BinaryIO, source: str, limits: FileLimits = DEFAULT_LIMITS) -> Iterator[list[Any]]:
+    """Batches of CloudTrail records from a binary stream (gzip or not: a gzip bomb is refused), in order;
+    bounded memory."""
+    return _Splitter(byte_chunks(stream, source, limits, chunk=CHUNK), source).batches()
 
 
 def aggregate_stream(
-    stream: BinaryIO, source: str, into: ActivityAggregate | None = None
+    stream: BinaryIO, source: str, into: ActivityAggregate | None = None, limits: FileLimits = DEFAULT_LIMITS
 ) -> ActivityAggregate:
     """Fold every record of a stream into an aggregate (a new one unless `into` is given).
 
@@ -401,6 +348,6 @@ def aggregate_stream(
     """
     aggregate = into if into is not None else ActivityAggregate()
     with collector_paused():
-        for batch in record_batches(stream, source):
+        for batch in record_batches(stream, source, limits):
             aggregate.add_all(batch)
     return aggregate

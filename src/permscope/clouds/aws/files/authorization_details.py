@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import gzip
-import json
-import re
-import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote
 
 import orjson
 
 from permscope.core.errors import InputError
+from permscope.core.limits import (
+    MAX_ARN_BYTES,
+    MAX_DOCUMENT_BYTES,
+    MAX_ID_BYTES,
+    MAX_NAME_BYTES,
+    MAX_VERSION_ID_BYTES,
+    json_problem,
+    text_problem,
+)
+from permscope.userfiles import DEFAULT_LIMITS, FileLimits, json_documents, read_bytes
 
 LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
@@ -35,16 +41,16 @@ OPTIONAL_SHAPES: dict[str, tuple[str, type]] = {
     "GroupList": ("a list of group names", str),
 }
 OPTIONAL_OBJECTS = ("RoleLastUsed", "PermissionsBoundary")
-DEFAULT_MAX_BYTES = 2 * 1024**3  # decompressed bytes per file
-CHUNK = 1024 * 1024
-GZIP_MAGIC = b"\x1f\x8b"
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
+# Optional text fields the store keeps, and their limit (docs/limits.md); names and ARNs are checked apart.
+TEXT_LIMITS = {
+    "UserId": MAX_ID_BYTES,
+    "GroupId": MAX_ID_BYTES,
+    "RoleId": MAX_ID_BYTES,
+    "PolicyId": MAX_ID_BYTES,
+    "Path": MAX_ARN_BYTES,
+}
 
 Progress = Callable[[int, int], None]
-
-
-class _Readable(Protocol):
-    def read(self, size: int = ..., /) -> bytes: ...
 
 
 class _FileProblemError(Exception):
@@ -55,7 +61,7 @@ def read_authorization_details(
     paths: Iterable[str | Path],
     *,
     progress: Progress | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    limits: FileLimits = DEFAULT_LIMITS,
 ) -> dict[str, list[dict[str, Any]]]:
     """Read and merge export files into one raw dict with the four lists (deduplicated by Arn, later wins).
 
@@ -82,13 +88,11 @@ def read_authorization_details(
             if progress is not None:
                 progress(base + file_done, total)
 
+        data = read_bytes(path, limits, report)
         try:
-            data = _read_bytes(path, size, max_bytes, report)
-            _merge_pages(merged, list(_parse_objects(data)))
+            _merge_pages(merged, json_documents(data, str(path)))
         except _FileProblemError as exc:
             raise InputError(str(path), str(exc)) from None
-        except OSError as exc:
-            raise InputError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
         done += size
     return {name: list(items.values()) for name, items in merged.items()}
 
@@ -127,94 +131,6 @@ def is_authorization_details(document: Any) -> bool:
     )
 
 
-def read_file_bytes(
-    path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, report: Callable[[int], None] | None = None
-) -> bytes:
-    """A file's bytes, gunzipped when it is gzip (by its magic bytes), refusing more than `max_bytes`.
-
-    `report(position)` is called with the bytes read from disk so far. Problems raise InputError(path, ...).
-    """
-    try:
-        size = path.stat().st_size
-        return _read_bytes(path, size, max_bytes, report or (lambda _position: None))
-    except _FileProblemError as exc:
-        raise InputError(str(path), str(exc)) from None
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
-
-
-def parse_json_documents(data: bytes, source: str) -> list[Any]:
-    """Every top-level JSON value of the data (one document, concatenated ones, or JSON lines)."""
-    try:
-        return list(_parse_objects(data))
-    except _FileProblemError as exc:
-        raise InputError(source, str(exc)) from None
-
-
-def _read_bytes(path: Path, size: int, max_bytes: int, report: Callable[[int], None]) -> bytes:
-    """The file's (decompressed) bytes, refusing more than `max_bytes` of them."""
-    with path.open("rb") as raw:
-        magic = raw.read(2)
-        raw.seek(0)
-        if magic != GZIP_MAGIC:
-            if size > max_bytes:
-                raise _FileProblemError(f"file is larger than {max_bytes} bytes")
-            return _read_limited(raw, max_bytes, lambda: raw.tell(), report)
-        try:
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                return _read_limited(unzipped, max_bytes, lambda: raw.tell(), report)
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise _FileProblemError(f"truncated or corrupt gzip data: {exc}") from None
-
-
-def _read_limited(
-    stream: _Readable, max_bytes: int, position: Callable[[], int], report: Callable[[int], None]
-) -> bytes:
-    parts: list[bytes] = []
-    count = 0
-    while chunk := stream.read(CHUNK):
-        count += len(chunk)
-        if count > max_bytes:
-            raise _FileProblemError(f"file is larger than {max_bytes} bytes (decompressed)")
-        parts.append(chunk)
-        report(position())
-    return b"".join(parts)
-
-
-def _parse_objects(data: bytes) -> Iterator[Any]:
-    """Every top-level JSON value of the data: one document, concatenated documents, or JSON lines."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if b"\\u0000" in data:
-        raise _FileProblemError("contains a NUL character (\\u0000), which no AWS name, ARN or policy has")
-    try:
-        yield orjson.loads(data)
-        return
-    except orjson.JSONDecodeError as exc:
-        if "recursion" in str(exc).lower():
-            raise _FileProblemError(f"JSON nested too deeply to be an export ({exc})") from None
-        # several documents, or a broken one: the slower reader below says which and where
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _FileProblemError(f"not UTF-8 text: invalid byte at offset {exc.start}") from None
-    decoder = json.JSONDecoder()
-    position = _WHITESPACE.match(text, 0).end()  # type: ignore[union-attr]
-    if position == len(text):
-        raise _FileProblemError("the file is empty")
-    while position < len(text):
-        try:
-            value, position = decoder.raw_decode(text, position)
-        except RecursionError:
-            raise _FileProblemError("JSON nested too deeply to be an export") from None
-        except json.JSONDecodeError as exc:
-            raise _FileProblemError(
-                f"truncated or invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from None
-        yield value
-        position = _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]
-
-
 def _validate_page(page: Any, where: str) -> None:
     """Check one page's shape and decode its policy documents in place."""
     if not isinstance(page, dict) or not any(isinstance(page.get(name), list) for name in LISTS):
@@ -232,6 +148,15 @@ def _validate_page(page: Any, where: str) -> None:
             _validate_item(name, index, item, where)
 
 
+def _check_text(label: str, key: str, value: str, limit: int) -> None:
+    """Refuse a text the store could not keep the same on every database (docs/limits.md)."""
+    if len(value) * 4 <= limit:  # short enough in any encoding; NUL and lone surrogates were refused already
+        return
+    problem = text_problem(value, limit)
+    if problem is not None:
+        raise _FileProblemError(f"{label} {key} {problem}")
+
+
 def _validate_item(name: str, index: int, item: Any, where: str) -> None:
     label = f"{where}{name}[{index}]"
     if not isinstance(item, dict):
@@ -239,10 +164,16 @@ def _validate_item(name: str, index: int, item: Any, where: str) -> None:
     arn = item.get("Arn")
     if not isinstance(arn, str) or not arn:
         raise _FileProblemError(f"{label} has no Arn")
+    _check_text(label, "Arn", arn, MAX_ARN_BYTES)
     label = f"{label} ({arn})"
     for key in REQUIRED_KEYS[name]:
         if not isinstance(item.get(key), str) or not item[key]:
             raise _FileProblemError(f"{label} has no {key}")
+        if key != "Arn":
+            _check_text(label, key, item[key], MAX_NAME_BYTES)
+    for key, limit in TEXT_LIMITS.items():
+        if isinstance(item.get(key), str):
+            _check_text(label, key, item[key], limit)
     _validate_optional_fields(item, label)
     if name == "Policies":
         _validate_policy(item, label)
@@ -254,6 +185,7 @@ def _validate_item(name: str, index: int, item: Any, where: str) -> None:
     for position, entry in enumerate(inline):
         if not isinstance(entry, dict) or not isinstance(entry.get("PolicyName"), str):
             raise _FileProblemError(f"{label} {inline_key}[{position}] has no PolicyName")
+        _check_text(f"{label} {inline_key}[{position}]", "PolicyName", entry["PolicyName"], MAX_NAME_BYTES)
         where_doc = f"policy document of {arn}#inline/{entry['PolicyName']}"
         entry["PolicyDocument"] = _decode_document(entry.get("PolicyDocument"), where_doc)
     if name == "RoleDetailList" and item.get("AssumeRolePolicyDocument") is not None:
@@ -276,12 +208,27 @@ def _validate_optional_fields(item: dict[str, Any], label: str) -> None:
     for position, attached in enumerate(item.get("AttachedManagedPolicies") or []):
         if not isinstance(attached.get("PolicyArn"), str):
             raise _FileProblemError(f"{label} AttachedManagedPolicies[{position}] has no PolicyArn")
+        _check_text(
+            label, f"AttachedManagedPolicies[{position}].PolicyArn", attached["PolicyArn"], MAX_ARN_BYTES
+        )
+    for position, group in enumerate(item.get("GroupList") or []):
+        _check_text(label, f"GroupList[{position}]", group, MAX_NAME_BYTES)
+    for position, profile in enumerate(item.get("InstanceProfileList") or []):
+        if isinstance(profile.get("Arn"), str):
+            _check_text(label, f"InstanceProfileList[{position}].Arn", profile["Arn"], MAX_ARN_BYTES)
+    boundary = (item.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+    if boundary is not None:
+        if not isinstance(boundary, str):
+            raise _FileProblemError(f"{label} PermissionsBoundary.PermissionsBoundaryArn is not a text")
+        _check_text(label, "PermissionsBoundary.PermissionsBoundaryArn", boundary, MAX_ARN_BYTES)
 
 
 def _validate_policy(item: dict[str, Any], label: str) -> None:
     versions = item.get("PolicyVersionList")
     if versions is None and not item.get("DefaultVersionId"):
         raise _FileProblemError(f"{label} has neither PolicyVersionList nor DefaultVersionId")
+    if isinstance(item.get("DefaultVersionId"), str):
+        _check_text(label, "DefaultVersionId", item["DefaultVersionId"], MAX_VERSION_ID_BYTES)
     if versions is None:
         return
     if not isinstance(versions, list):
@@ -289,16 +236,29 @@ def _validate_policy(item: dict[str, Any], label: str) -> None:
     for position, version in enumerate(versions):
         if not isinstance(version, dict) or not isinstance(version.get("VersionId"), str):
             raise _FileProblemError(f"{label} PolicyVersionList[{position}] has no VersionId")
+        _check_text(
+            label, f"PolicyVersionList[{position}].VersionId", version["VersionId"], MAX_VERSION_ID_BYTES
+        )
         where_doc = f"policy document of {item['Arn']} (version {version['VersionId']})"
         version["Document"] = _decode_document(version.get("Document"), where_doc)
 
 
 def _decode_document(document: Any, where: str) -> dict[str, Any]:
-    """A policy document as a dict, whether given as an object, JSON text or URL-encoded JSON text."""
-    if isinstance(document, dict):
-        return document
-    if not isinstance(document, str):
+    """A policy document as a dict, whether given as an object, JSON text or URL-encoded JSON text; checked
+    once decoded (size, NUL, nesting: docs/limits.md)."""
+    if isinstance(document, str):
+        decoded = _parse_document_text(document, where)
+    elif isinstance(document, dict):
+        decoded = document
+    else:
         raise _FileProblemError(f"{where} is missing or not a JSON object")
+    problem = json_problem(decoded, MAX_DOCUMENT_BYTES)
+    if problem is not None:
+        raise _FileProblemError(f"{where} {problem}")
+    return decoded
+
+
+def _parse_document_text(document: str, where: str) -> dict[str, Any]:
     for candidate in (document, unquote(document)):
         try:
             decoded = orjson.loads(candidate)

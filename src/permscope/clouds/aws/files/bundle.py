@@ -21,17 +21,15 @@ from permscope.clouds.aws.files import iam_reports
 from permscope.clouds.aws.files import identity_center as identity_center_files
 from permscope.clouds.aws.files import organization as organization_files
 from permscope.clouds.aws.files.authorization_details import (
-    DEFAULT_MAX_BYTES,
     is_authorization_details,
     merge_authorization_pages,
-    parse_json_documents,
-    read_file_bytes,
 )
 from permscope.clouds.aws.files.resources import read_resource_files
 from permscope.clouds.aws.transform.bundle import accounts_of_details, details_of_account, empty_bundle
 from permscope.clouds.aws.transform.credentials import parse_credential_report
 from permscope.core.arn import Arn, is_account_id
 from permscope.core.errors import InputError
+from permscope.userfiles import DEFAULT_LIMITS, FileLimits, json_documents, read_bytes
 
 AUTHORIZATION_DETAILS = "authorization-details"
 UNKNOWN = "unknown"
@@ -93,7 +91,7 @@ class _Classified:
     )
 
 
-def _classify(paths: list[Path], progress: Progress | None, max_bytes: int) -> _Classified:
+def _classify(paths: list[Path], progress: Progress | None, limits: FileLimits) -> _Classified:
     sizes = {}
     found = _Classified()
     for path in paths:
@@ -113,13 +111,13 @@ def _classify(paths: list[Path], progress: Progress | None, max_bytes: int) -> _
                 progress(base + position, total)
 
         source = str(path)
-        data = read_file_bytes(path, max_bytes=max_bytes, report=report)
+        data = read_bytes(path, limits, report)
         done += sizes[path]
         if iam_reports.looks_like_credential_report_csv(data):
             text = data.decode("utf-8-sig", errors="strict")
             found.iam.append((path, "credential-report-csv", text, _report_account(text, source)))
             continue
-        documents = parse_json_documents(data, source)
+        documents = json_documents(data, source)
         kinds = {file_kind(document) for document in documents}
         if len(kinds) > 1:
             raise InputError(source, f"mixes outputs of several commands ({', '.join(sorted(kinds))})")
@@ -184,14 +182,14 @@ def _owner(path: Path, content: str | None, accounts: list[str]) -> str:
 
 
 def read_aws_files(
-    paths: Iterable[str | Path], *, progress: Progress | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    paths: Iterable[str | Path], *, progress: Progress | None = None, limits: FileLimits = DEFAULT_LIMITS
 ) -> FileImport:
     """Read every file, recognise its kind, and build one bundle per account (nothing half-read: any bad
     file raises InputError naming it)."""
     files = [Path(p) for p in paths]
     if not files:
         raise InputError("(no files)", "no export file given")
-    found = _classify(files, progress, max_bytes)
+    found = _classify(files, progress, limits)
     if not found.authorization:
         hint = (
             "; a folder is read as a folder of resource outputs, so name the export files themselves"
@@ -240,5 +238,5 @@ def read_aws_files(
         bundle["organization"] = organization
         bundle["identity_center"] = identity_center
         if account in resource_folders:
-            bundle["resources"] = read_resource_files(resource_folders[account])
+            bundle["resources"] = read_resource_files(resource_folders[account], limits)
     return FileImport(bundles=list(bundles.values()), warnings=warnings)

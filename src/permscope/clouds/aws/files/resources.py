@@ -33,10 +33,10 @@ from permscope.clouds.aws.collect.resource_calls import (
     cli_service,
     global_section,
 )
-from permscope.clouds.aws.files.authorization_details import parse_json_documents, read_file_bytes
 from permscope.core.errors import InputError
+from permscope.userfiles import DEFAULT_LIMITS, FileLimits, json_documents, read_bytes
 
-MAX_FILE_BYTES = 512 * 1024**2  # decompressed bytes per file
+MAX_ERR_BYTES = 1024 * 1024  # an AWS CLI error message is one line
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 CLI_ERROR = re.compile(
     r"An error occurred \((?P<code>[^)]+)\)(?: \([^)]*\))? when calling the (?P<operation>\w+) operation"
@@ -109,18 +109,21 @@ def _cli_error(text: str, source: Path) -> dict[str, Any]:
     return {"Error": {"Code": "CliError", "Message": f"{source.name}: {text.strip()[:500]}"}}
 
 
-def _load(json_path: Path | None, err_path: Path | None, slot: _Slot) -> Any:
+def _load(json_path: Path | None, err_path: Path | None, slot: _Slot, limits: FileLimits) -> Any:
     """The raw entry of one call from its stdout file and/or stderr file."""
-    data = read_file_bytes(json_path, max_bytes=MAX_FILE_BYTES) if json_path is not None else b""
+    data = read_bytes(json_path, limits) if json_path is not None else b""
     if data.strip():
         source = str(json_path)
-        documents = parse_json_documents(data, source)
+        documents = json_documents(data, source)
         if not all(isinstance(document, dict) for document in documents):
             raise InputError(source, f"not the output of `aws {slot.call.file}`: expected a JSON object")
         if len(documents) > 1 and slot.call.list_key is None:
             raise InputError(source, f"holds {len(documents)} JSON objects; `{slot.call.file}` prints one")
         return _merge_pages(documents, slot.call, source)
-    error_text = err_path.read_text(encoding="utf-8", errors="replace") if err_path is not None else ""
+    error_text = ""
+    if err_path is not None:
+        error_limits = FileLimits(max_bytes=MAX_ERR_BYTES, max_gzip_ratio=limits.max_gzip_ratio, setting=None)
+        error_text = read_bytes(err_path, error_limits).decode("utf-8", errors="replace")
     if error_text.strip():
         assert err_path is not None
         return _cli_error(error_text, err_path)
@@ -157,7 +160,7 @@ def _place(raw: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
     node[keys[-1]] = value
 
 
-def read_resource_files(paths: Sequence[Path]) -> dict[str, Any]:
+def read_resource_files(paths: Sequence[Path], limits: FileLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     """The raw resource dict of `collect.resources`, read from directories of AWS CLI output files."""
     if not paths:
         raise InputError("(no directory)", "no resource directory given")
@@ -182,5 +185,5 @@ def read_resource_files(paths: Sequence[Path]) -> dict[str, Any]:
                 )
             found.setdefault(slot.keys, (slot, {}))[1][split[1]] = path
         for keys, (slot, files) in found.items():
-            _place(raw, keys, _load(files.get("json"), files.get("err"), slot))
+            _place(raw, keys, _load(files.get("json"), files.get("err"), slot, limits))
     return raw

@@ -27,6 +27,7 @@ from permscope.clouds.aws.transform.credentials import (
     apply_listed_access_keys,
     parse_credential_report,
 )
+from permscope.clouds.aws.transform.documents import unreadable_documents
 from permscope.clouds.aws.transform.identity_center import apply_identity_center
 from permscope.clouds.aws.transform.organization import account_name as org_account_name
 from permscope.clouds.aws.transform.organization import apply_organization
@@ -35,6 +36,7 @@ from permscope.core.arn import AWS_OWNED, is_account_id
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, InventoryBatch
+from permscope.core.limits import shown
 from permscope.core.times import iso_instant
 
 BUNDLE_PARTS = (
@@ -148,6 +150,11 @@ def transform_bundle(
     report = bundle.get("credential_report")
     if report is not None:
         rows = parse_credential_report(str(report), f"credential report of {account_id}")
+        invalid = next((row.arn for row in rows if not arn_account(row.arn)), None)
+        if invalid is not None:
+            raise InputError(
+                f"credential report of {account_id}", f"it lists {shown(invalid)}, which is no ARN"
+            )
         strangers = sorted({arn_account(row.arn) for row in rows} - {account_id})
         if strangers:
             raise InputError(
@@ -163,5 +170,6 @@ def transform_bundle(
     if resources is not None:
         batch.resources, resource_warnings = transform_resources(resources, account_id)
         warnings.extend(resource_warnings)
+    warnings.extend(unreadable_documents(batch))
     batch.warnings = [*batch.warnings, *warnings]
     return batch

@@ -80,6 +80,13 @@ def _text(value: str | None) -> str | None:
 
 def parse_credential_report(text: str, source: str) -> list[ReportRow]:
     """The rows of a credential report's CSV text; InputError(source, ...) when it is not one."""
+    try:
+        return _report_rows(text, source)
+    except csv.Error as exc:  # a NUL, a field past the csv module's limit (131,072 characters)
+        raise InputError(source, f"not a readable credential report CSV ({exc})") from None
+
+
+def _report_rows(text: str, source: str) -> list[ReportRow]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     columns = set(reader.fieldnames or [])
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
