@@ -19,9 +19,11 @@ from rich.progress import (
 )
 
 from permscope.cli.output import (
+    EXIT_NOT_ANALYZED,
     Column,
     OutputFormat,
     engine_of,
+    is_database_error,
     print_json,
     render,
     reports_errors,
@@ -29,6 +31,8 @@ from permscope.cli.output import (
     stdout,
     table_of,
 )
+from permscope.core.errors import PermscopeError
+from permscope.core.limits import printable
 
 app = typer.Typer(help="Import exported files into the store.", no_args_is_help=True)
 
@@ -91,6 +95,31 @@ def _analyze(engine: Any, system_ids: list[str]) -> dict[str, Any]:
     with stderr().status(f"analyzing {len(system_ids)} account(s)"):
         reports = analyze_all(engine, AnalysisSettings(), system_ids=system_ids)
     return {report.system_id: report for report in reports}
+
+
+def _analyze_after(engine: Any, records: list[dict[str, Any]]) -> tuple[dict[str, Any], str | None]:
+    """`_analyze` after a successful import: its failure (the database locked by another writer, say) is
+    returned, not raised, because the import itself is stored and recorded as succeeded."""
+    try:
+        return _analyze(engine, [record["system_id"] for record in records]), None
+    except PermscopeError as exc:
+        return {}, str(exc)
+    except Exception as exc:
+        if is_database_error(exc):
+            return {}, f"database: {type(exc).__name__}: {exc}".splitlines()[0]
+        raise
+
+
+def _not_analyzed(error: str | None) -> None:
+    """Say that the import is stored but not analyzed, and leave with EXIT_NOT_ANALYZED."""
+    if error is None:
+        return
+    stderr().print(
+        f"[yellow]warning[/] the import is stored, but its analysis failed ({printable(error)}); "
+        "run `permscope analyze` for its findings",
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_NOT_ANALYZED)
 
 
 def _next_steps(records: list[dict[str, Any]], analyzed: bool) -> None:
@@ -159,12 +188,13 @@ def import_aws(
     with _byte_progress() as progress:
         reports = import_aws_files(engine, files, account_name=account_name, progress=progress)
     records = [_report_record(report) for report in reports]
-    analyses = _analyze(engine, [record["system_id"] for record in records]) if analyze else {}
+    analyses, analysis_error = _analyze_after(engine, records) if analyze else ({}, None)
     for record in records:
         analysis = analyses.get(record["system_id"]) if analyze else None
         record["analysis"] = analysis.to_dict() if analysis is not None else None
     if fmt is OutputFormat.JSON:
         print_json(records)
+        _not_analyzed(analysis_error)
         return
     rows = [
         {
@@ -190,5 +220,6 @@ def import_aws(
             console.print(f"[yellow]warning[/] {record['system_id']}: {warning}", highlight=False)
         if len(record["warnings"]) > 20:
             console.print(f"[yellow]... and {len(record['warnings']) - 20} more warnings[/]")
-    if fmt is OutputFormat.TABLE and records:
+    if fmt is OutputFormat.TABLE and records and analysis_error is None:
         _next_steps(records, analyze)
+    _not_analyzed(analysis_error)

@@ -33,6 +33,9 @@ R = TypeVar("R")
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_FINDINGS = 3  # `scan --fail-on`: a finding at or above the severity asked for
+EXIT_NOT_ANALYZED = (
+    4  # `import aws`: the import succeeded (its run recorded so), the analysis after it did not
+)
 STDOUT = "-"  # `--output -`: standard output
 MAX_ROWS = (
     1_000_000_000  # the largest --limit: a count the databases' 64-bit integers hold (exit 2 beyond it)
@@ -102,7 +105,7 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _is_database_error(error: BaseException) -> bool:
+def is_database_error(error: BaseException) -> bool:
     """Whether an error is SQLAlchemy's (checked without importing SQLAlchemy: if it was never imported, no
     database was touched)."""
     errors = sys.modules.get("sqlalchemy.exc")
@@ -123,7 +126,7 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         except PermscopeError as exc:
             fail(str(exc))
         except Exception as exc:
-            if _is_database_error(exc):  # an unusable database URL or server: the user's to fix, not a crash
+            if is_database_error(exc):  # an unusable database URL or server: the user's to fix, not a crash
                 fail(f"database: {type(exc).__name__}: {exc}".splitlines()[0])
             raise
 
