@@ -209,3 +209,17 @@ def test_a_file_name_with_an_undecodable_byte_is_printed_and_stored_escaped(tmp_
     bad.write_text("{")
     line, _peak = refused(tmp_path, "import", "aws", str(bad))
     assert line.startswith(f"error: {tmp_path}/broken\\udcfe.json: truncated or invalid JSON")
+
+
+def test_an_argument_that_is_not_utf8_is_exit_2_not_a_traceback(tmp_path: Path) -> None:
+    # `apikey create --name $'bad\xff'`: Python keeps the byte as a lone surrogate, which the database's
+    # encoder refused with a UnicodeEncodeError traceback (exit 1)
+    database = f"sqlite:///{tmp_path / 'permscope.sqlite3'}"
+    argv = [*PERMSCOPE, "--database-url", database, "apikey", "create", "--role", "viewer", "--name"]
+    done = subprocess.run(
+        [os.fsencode(part) for part in argv] + [b"bad\xff"], capture_output=True, timeout=120, check=False
+    )
+    err = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2, err
+    assert err.startswith("error: name: the value given is not valid UTF-8"), err
+    assert "Traceback" not in err

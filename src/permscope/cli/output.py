@@ -6,7 +6,7 @@ import csv
 import functools
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -112,11 +112,34 @@ def is_database_error(error: BaseException) -> bool:
     return errors is not None and isinstance(error, errors.SQLAlchemyError)
 
 
+def _not_utf8(text: str) -> bool:
+    """Whether a command-line value holds bytes that were not UTF-8 (Python keeps them as lone surrogates, which
+    neither a terminal nor a database takes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def undecodable_option(values: Mapping[str, Any]) -> str | None:
+    """The first option whose text (or one of whose texts) is not UTF-8, None when all are; file paths excepted,
+    an undecodable byte being a legal file name."""
+    for name, value in values.items():
+        texts = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(text, str) and _not_utf8(text) for text in texts):
+            return name
+    return None
+
+
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn permscope's (and the database's) errors into one line on stderr: 2 for bad input, else 1."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        bad = undecodable_option(kwargs)
+        if bad is not None:
+            fail(f"{bad.replace('_', '-')}: the value given is not valid UTF-8", EXIT_BAD_INPUT)
         try:
             return command(*args, **kwargs)
         except InputError as exc:
