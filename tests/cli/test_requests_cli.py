@@ -302,8 +302,8 @@ def test_a_body_file_is_read_as_strict_json(db_url: str) -> None:
     text = json.dumps(statements_body())
     for bad, problem in (
         (text.replace('"INC1234567"', '"\\ud800"', 1), "surrogate"),  # no database stores a lone surrogate
-        (text.replace('"statementId"', '"x": NaN, "statementId"', 1), "not JSON"),
-        (text.replace("reports", "r\xe9ports"), "not JSON"),  # Latin-1, not UTF-8
+        (text.replace('"statementId"', '"x": NaN, "statementId"', 1), "NaN"),
+        (text.replace("reports", "r\xe9ports"), "not UTF-8"),  # Latin-1, not UTF-8
     ):
         body_file.write_bytes(bad.encode("latin-1"))
         assert problem in run(db_url, "requests", "create", "--file", str(body_file), code=2)
