@@ -21,16 +21,22 @@ read literally (the resource of an action that supports no resource type), whate
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from dataclasses import replace
 from typing import Any, TypeGuard
 
 import orjson
 
 from permscope.clouds.aws.engine.evaluate import AuthorizationRequest, EvaluationResult, PolicySet, evaluate
-from permscope.clouds.aws.engine.policy import PolicyDocument, PolicyError, PolicyType, parse_policy
+from permscope.clouds.aws.engine.policy import (
+    ConditionTest,
+    PolicyDocument,
+    PolicyError,
+    PolicyType,
+    parse_policy,
+)
 from permscope.clouds.aws.engine.principals import CallerError, parse_caller
 from permscope.clouds.aws.engine.simulate_parts import is_component_case, simulate_component
-from permscope.clouds.aws.engine.variables import RequestContext
+from permscope.clouds.aws.engine.variables import EMPTY_CONTEXT, RequestContext
 from permscope.core.errors import InputError
 
 _REQUEST_KEYS = frozenset(
@@ -63,6 +69,17 @@ _POLICY_KEYS = frozenset(
 MAX_SHARED_POLICY_SETS = 1024
 MAX_CACHED_BYTES = 64 * 1024
 _POLICY_SETS: dict[bytes, PolicySet] = {}
+# Parsed documents, by their key-sorted JSON, name and type.
+MAX_PARSED_POLICIES = 8192
+_PARSED: dict[tuple[bytes, str, PolicyType], PolicyDocument] = {}
+# Enum members read through their class are slow on Python 3.11 (a descriptor call each).
+_IDENTITY, _SESSION, _BOUNDARY, _RESOURCE = (
+    PolicyType.IDENTITY,
+    PolicyType.SESSION,
+    PolicyType.BOUNDARY,
+    PolicyType.RESOURCE,
+)
+_SCP, _RCP, _VPC_ENDPOINT = PolicyType.SCP, PolicyType.RCP, PolicyType.VPC_ENDPOINT
 
 
 def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
@@ -70,23 +87,64 @@ def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-@lru_cache(maxsize=8192)
-def _parse_cached(text: bytes, name: str, policy_type: PolicyType) -> PolicyDocument:
-    return parse_policy(orjson.loads(text), name=name, policy_type=policy_type)
+def _in_key_order(policy: PolicyDocument) -> PolicyDocument:
+    """`policy` with each statement's condition tests in key order (operator, then condition key).
+
+    A document is cached by its key-sorted JSON, and a parse of that text lists the tests so; the parse of
+    the document itself differs only in that order, which the explanation shows (its condition keys).
+    """
+    for statement in policy.statements:
+        if len(statement.conditions) > 1:
+            break
+    else:
+        return policy
+    statements = tuple(
+        replace(statement, conditions=tuple(sorted(statement.conditions, key=_test_key)))
+        if len(statement.conditions) > 1
+        else statement
+        for statement in policy.statements
+    )
+    return replace(policy, statements=statements)
 
 
-def _policy(document: object, name: str, policy_type: PolicyType, source: str, where: str) -> PolicyDocument:
-    """Parse one document (a parsed policy is cached by its content, name and type)."""
+def _test_key(test: ConditionTest) -> tuple[str, str]:
+    return test.operator, test.key
+
+
+def _parsed(document: object, text: bytes, name: str, policy_type: PolicyType) -> PolicyDocument:
+    """The document (whose key-sorted JSON is `text`) parsed, or taken from the cache."""
+    key = (text, name, policy_type)
+    found = _PARSED.get(key)
+    if found is None:
+        try:
+            found = _in_key_order(parse_policy(document, name=name, policy_type=policy_type))
+        except PolicyError:  # raised as a parse of `text` words it (the first problem in key order)
+            found = parse_policy(orjson.loads(text), name=name, policy_type=policy_type)
+        if len(_PARSED) >= MAX_PARSED_POLICIES:
+            del _PARSED[next(iter(_PARSED))]
+        _PARSED[key] = found
+    return found
+
+
+def _policy(
+    document: object, name: str, policy_type: PolicyType, source: str, where: str, index: int | None = None
+) -> PolicyDocument:
+    """Parse one document (a parsed policy is cached by its content, name and type).
+
+    Errors name `where` (`where[index].document` for an item of a list of {name, document} objects).
+    """
     try:
-        if _is_map(document):
+        if type(document) is dict or _is_map(document):
             text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
             if len(text) <= MAX_CACHED_BYTES:
-                return _parse_cached(text, name, policy_type)
+                return _parsed(document, text, name, policy_type)
         return parse_policy(document, name=name, policy_type=policy_type)
     except PolicyError as error:
-        raise InputError(source, f"{where} ({error.source}): {error.problem}") from None
+        place = where if index is None else f"{where}[{index}].document"
+        raise InputError(source, f"{place} ({error.source}): {error.problem}") from None
     except TypeError as error:  # a document orjson cannot encode (only from Python callers)
-        raise InputError(source, f"{where} ({name}): {error}") from None
+        place = where if index is None else f"{where}[{index}].document"
+        raise InputError(source, f"{place} ({name}): {error}") from None
 
 
 def _named_list(value: object, policy_type: PolicyType, source: str, where: str) -> list[PolicyDocument]:
@@ -95,13 +153,14 @@ def _named_list(value: object, policy_type: PolicyType, source: str, where: str)
         raise InputError(source, f"{where} must be a list of {{name, document}} objects")
     parsed = []
     for index, item in enumerate(value):
-        place = f"{where}[{index}]"
-        if not _is_map(item) or "document" not in item:
-            raise InputError(source, f"{place} must be an object with a name and a document")
-        name = item.get("name", f"{policy_type.value}-{index}")
+        if (type(item) is not dict and not _is_map(item)) or "document" not in item:
+            raise InputError(source, f"{where}[{index}] must be an object with a name and a document")
+        name = item.get("name")
+        if name is None and "name" not in item:
+            name = f"{policy_type.value}-{index}"
         if not isinstance(name, str) or not name:
-            raise InputError(source, f"{place}.name must be a non-empty string")
-        parsed.append(_policy(item["document"], name, policy_type, source, f"{place}.document"))
+            raise InputError(source, f"{where}[{index}].name must be a non-empty string")
+        parsed.append(_policy(item["document"], name, policy_type, source, where, index))
     return parsed
 
 
@@ -125,13 +184,12 @@ def _levels(
     levels: list[list[PolicyDocument]] = []
     names: list[str] = []
     for index, level in enumerate(value):
-        place = f"{where}[{index}]"
         if not _is_map(level) or "policies" not in level:
-            raise InputError(source, f"{place} must be an object with org_id and policies")
+            raise InputError(source, f"{where}[{index}] must be an object with org_id and policies")
         org_id = level.get("org_id")
         if org_id is not None and not isinstance(org_id, str):
-            raise InputError(source, f"{place}.org_id must be a string")
-        levels.append(_named_list(level["policies"], policy_type, source, f"{place}.policies"))
+            raise InputError(source, f"{where}[{index}].org_id must be a string")
+        levels.append(_named_list(level["policies"], policy_type, source, f"{where}[{index}].policies"))
         names.append(org_id or "")
     return levels, names
 
@@ -145,7 +203,7 @@ def _string(value: object, source: str, where: str, *, optional: bool = False) -
 
 
 def _principal(value: object, source: str) -> str | None:
-    if _is_map(value):
+    if type(value) is not str and _is_map(value):
         if value.get("type") == "Anonymous" and len(value) == 1:
             return None
         raise InputError(source, 'request.principal must be an ARN or {"type": "Anonymous"}')
@@ -169,31 +227,42 @@ def _request(case: Mapping[str, Any], source: str) -> AuthorizationRequest:
     if not _REQUEST_KEYS.issuperset(request):
         unknown = sorted(set(request) - _REQUEST_KEYS)
         raise InputError(source, f"request has unknown keys {unknown} (known: {sorted(_REQUEST_KEYS)})")
-    action = _string(request.get("action"), source, "request.action")
+    get = request.get
+    action = get("action")
+    if type(action) is not str or not action:
+        action = _string(action, source, "request.action")
     assert action is not None
     if ":" not in action:
         raise InputError(source, f"request.action {action!r} is not of the form service:Action")
-    resource = _string(request.get("resource"), source, "request.resource")
+    resource = get("resource")
+    if type(resource) is not str or not resource:
+        resource = _string(resource, source, "request.resource")
     assert resource is not None
-    context = request.get("context") or {}
-    if not _is_map(context):
+    context = get("context") or {}
+    if type(context) is not dict and not _is_map(context):
         raise InputError(source, "request.context must be an object of condition keys")
-    for flag in ("wildcard_only_action", "service_linked_role"):
-        if not isinstance(request.get(flag, False), bool):
+    linked = get("service_linked_role", False)
+    for flag, value in (
+        ("wildcard_only_action", get("wildcard_only_action", False)),
+        ("service_linked_role", linked),
+    ):
+        if value is not True and value is not False:
             raise InputError(source, f"request.{flag} must be true or false")
     try:
-        request_context = RequestContext(context)
+        request_context = RequestContext(context) if context else EMPTY_CONTEXT
     except InputError as error:
         raise InputError(source, f"request.context: {error.problem}") from None
+    principal = get("principal")
+    account = get("resource_account")
     return AuthorizationRequest(
-        principal=_principal(request.get("principal"), source),
+        principal=_principal(principal, source),
         action=action,
         resource=resource,
-        resource_account=_string(
-            request.get("resource_account"), source, "request.resource_account", optional=True
-        ),
+        resource_account=account
+        if type(account) is str and account
+        else _string(account, source, "request.resource_account", optional=True),
         context=request_context,
-        principal_is_service_linked_role=bool(request.get("service_linked_role", False)),
+        principal_is_service_linked_role=linked,
     )
 
 
@@ -204,40 +273,42 @@ def case_policies(value: object, source: str) -> PolicySet:
     if not _POLICY_KEYS.issuperset(value):
         unknown = sorted(set(value) - _POLICY_KEYS)
         raise InputError(source, f"policies has unknown keys {unknown} (known: {sorted(_POLICY_KEYS)})")
+    get = value.get
+    identity = get("identity", [])
     policies = PolicySet(
-        identity=_named_list(value.get("identity", []), PolicyType.IDENTITY, source, "policies.identity")
+        identity=[]
+        if type(identity) is list and not identity
+        else _named_list(identity, _IDENTITY, source, "policies.identity")
     )
-    if value.get("session_policy") is not None:
+    if get("session_policy") is not None:
         policies.session = _single(
-            value["session_policy"], "session-policy", PolicyType.SESSION, source, "policies.session_policy"
+            value["session_policy"], "session-policy", _SESSION, source, "policies.session_policy"
         )
-    if value.get("permission_boundaries") is not None:
+    if get("permission_boundaries") is not None:
         policies.boundaries = _named_list(
-            value["permission_boundaries"], PolicyType.BOUNDARY, source, "policies.permission_boundaries"
+            value["permission_boundaries"], _BOUNDARY, source, "policies.permission_boundaries"
         )
-    if value.get("scp_levels"):
+    if get("scp_levels"):
         policies.scp_levels, policies.scp_level_names = _levels(
-            value["scp_levels"], PolicyType.SCP, source, "policies.scp_levels"
+            value["scp_levels"], _SCP, source, "policies.scp_levels"
         )
-    if value.get("rcp_levels"):
+    if get("rcp_levels"):
         policies.rcp_levels, policies.rcp_level_names = _levels(
-            value["rcp_levels"], PolicyType.RCP, source, "policies.rcp_levels"
+            value["rcp_levels"], _RCP, source, "policies.rcp_levels"
         )
-    if value.get("resource_policy") is not None:
+    if get("resource_policy") is not None:
         policies.resource = _single(
-            value["resource_policy"],
-            "resource-policy",
-            PolicyType.RESOURCE,
-            source,
-            "policies.resource_policy",
+            value["resource_policy"], "resource-policy", _RESOURCE, source, "policies.resource_policy"
         )
-    if value.get("vpc_endpoint_policies") is not None:
+    if get("vpc_endpoint_policies") is not None:
         policies.vpc_endpoint = _named_list(
-            value["vpc_endpoint_policies"], PolicyType.VPC_ENDPOINT, source, "policies.vpc_endpoint_policies"
+            value["vpc_endpoint_policies"], _VPC_ENDPOINT, source, "policies.vpc_endpoint_policies"
         )
-    policies.management_account_id = _string(
-        value.get("management_account_id"), source, "policies.management_account_id", optional=True
-    )
+    account = get("management_account_id")
+    if account is not None:
+        policies.management_account_id = _string(
+            account, source, "policies.management_account_id", optional=True
+        )
     return policies
 
 
@@ -268,7 +339,7 @@ def _shared_policies(value: object, source: str) -> PolicySet:
 def clear_caches() -> None:
     """Forget every parsed policy and policy set (benchmarks measure a cold start with this)."""
     _POLICY_SETS.clear()
-    _parse_cached.cache_clear()
+    _PARSED.clear()
 
 
 def _case_source(case: object, source: str | None) -> str:
