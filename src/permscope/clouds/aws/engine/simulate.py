@@ -111,34 +111,30 @@ def _test_key(test: ConditionTest) -> tuple[str, str]:
     return test.operator, test.key
 
 
-def _parsed(document: object, text: bytes, name: str, policy_type: PolicyType) -> PolicyDocument:
-    """The document (whose key-sorted JSON is `text`) parsed, or taken from the cache."""
-    key = (text, name, policy_type)
-    found = _PARSED.get(key)
-    if found is None:
-        try:
-            found = _in_key_order(parse_policy(document, name=name, policy_type=policy_type))
-        except PolicyError:  # raised as a parse of `text` words it (the first problem in key order)
-            found = parse_policy(orjson.loads(text), name=name, policy_type=policy_type)
-        if len(_PARSED) >= MAX_PARSED_POLICIES:
-            del _PARSED[next(iter(_PARSED))]
-        _PARSED[key] = found
-    return found
-
-
 def _policy(
     document: object, name: str, policy_type: PolicyType, source: str, where: str, index: int | None = None
 ) -> PolicyDocument:
-    """Parse one document (a parsed policy is cached by its content, name and type).
+    """Parse one document; a parsed policy is cached by its key-sorted JSON, name and type.
 
     Errors name `where` (`where[index].document` for an item of a list of {name, document} objects).
     """
     try:
-        if type(document) is dict or _is_map(document):
-            text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
-            if len(text) <= MAX_CACHED_BYTES:
-                return _parsed(document, text, name, policy_type)
-        return parse_policy(document, name=name, policy_type=policy_type)
+        if type(document) is not dict and not _is_map(document):
+            return parse_policy(document, name=name, policy_type=policy_type)
+        text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+        if len(text) > MAX_CACHED_BYTES:
+            return parse_policy(document, name=name, policy_type=policy_type)
+        key = (text, name, policy_type)
+        found = _PARSED.get(key)
+        if found is None:
+            try:
+                found = _in_key_order(parse_policy(document, name=name, policy_type=policy_type))
+            except PolicyError:  # raised as a parse of `text` words it (the first problem in key order)
+                found = parse_policy(orjson.loads(text), name=name, policy_type=policy_type)
+            if len(_PARSED) >= MAX_PARSED_POLICIES:
+                del _PARSED[next(iter(_PARSED))]
+            _PARSED[key] = found
+        return found
     except PolicyError as error:
         place = where if index is None else f"{where}[{index}].document"
         raise InputError(source, f"{place} ({error.source}): {error.problem}") from None
@@ -222,94 +218,80 @@ def case_request(case: Mapping[str, Any], source: str) -> tuple[AuthorizationReq
 
 def _request(case: Mapping[str, Any], source: str) -> AuthorizationRequest:
     request = case.get("request")
-    if not _is_map(request):
+    if type(request) is not dict and not _is_map(request):
         raise InputError(source, "the case needs a request object")
     if not _REQUEST_KEYS.issuperset(request):
         unknown = sorted(set(request) - _REQUEST_KEYS)
         raise InputError(source, f"request has unknown keys {unknown} (known: {sorted(_REQUEST_KEYS)})")
     get = request.get
     action = get("action")
-    if type(action) is not str or not action:
+    if type(action) is not str or ":" not in action:
         action = _string(action, source, "request.action")
-    assert action is not None
-    if ":" not in action:
-        raise InputError(source, f"request.action {action!r} is not of the form service:Action")
+        if ":" not in action:  # type: ignore[operator]  # _string returned a string
+            raise InputError(source, f"request.action {action!r} is not of the form service:Action")
     resource = get("resource")
     if type(resource) is not str or not resource:
         resource = _string(resource, source, "request.resource")
-    assert resource is not None
     context = get("context") or {}
     if type(context) is not dict and not _is_map(context):
         raise InputError(source, "request.context must be an object of condition keys")
-    linked = get("service_linked_role", False)
-    for flag, value in (
-        ("wildcard_only_action", get("wildcard_only_action", False)),
-        ("service_linked_role", linked),
-    ):
-        if value is not True and value is not False:
-            raise InputError(source, f"request.{flag} must be true or false")
+    wildcard, linked = get("wildcard_only_action", False), get("service_linked_role", False)
+    if type(wildcard) is not bool or type(linked) is not bool:
+        flag = "wildcard_only_action" if type(wildcard) is not bool else "service_linked_role"
+        raise InputError(source, f"request.{flag} must be true or false")
     try:
         request_context = RequestContext(context) if context else EMPTY_CONTEXT
     except InputError as error:
         raise InputError(source, f"request.context: {error.problem}") from None
     principal = get("principal")
+    if type(principal) is str and principal:
+        try:
+            parse_caller(principal)
+        except CallerError as error:
+            raise InputError(source, f"request.principal: {error.problem}") from None
+    else:
+        principal = _principal(principal, source)
     account = get("resource_account")
-    return AuthorizationRequest(
-        principal=_principal(principal, source),
-        action=action,
-        resource=resource,
-        resource_account=account
-        if type(account) is str and account
-        else _string(account, source, "request.resource_account", optional=True),
-        context=request_context,
-        principal_is_service_linked_role=linked,
-    )
+    if account is not None and (type(account) is not str or not account):
+        account = _string(account, source, "request.resource_account", optional=True)
+    return AuthorizationRequest(principal, action, resource, account, request_context, linked)  # type: ignore[arg-type]
 
 
 def case_policies(value: object, source: str) -> PolicySet:
     """The PolicySet of a case's `policies` object."""
-    if not _is_map(value):
+    if type(value) is not dict and not _is_map(value):
         raise InputError(source, "the case needs a policies object")
     if not _POLICY_KEYS.issuperset(value):
         unknown = sorted(set(value) - _POLICY_KEYS)
         raise InputError(source, f"policies has unknown keys {unknown} (known: {sorted(_POLICY_KEYS)})")
     get = value.get
     identity = get("identity", [])
-    policies = PolicySet(
-        identity=[]
-        if type(identity) is list and not identity
-        else _named_list(identity, _IDENTITY, source, "policies.identity")
+    if type(identity) is not list or identity:
+        identity = _named_list(identity, _IDENTITY, source, "policies.identity")
+    session = get("session_policy")
+    if session is not None:
+        session = _single(session, "session-policy", _SESSION, source, "policies.session_policy")
+    boundaries = get("permission_boundaries")
+    if boundaries is not None:
+        boundaries = _named_list(boundaries, _BOUNDARY, source, "policies.permission_boundaries")
+    scps, scp_names = (
+        _levels(value["scp_levels"], _SCP, source, "policies.scp_levels") if get("scp_levels") else ([], None)
     )
-    if get("session_policy") is not None:
-        policies.session = _single(
-            value["session_policy"], "session-policy", _SESSION, source, "policies.session_policy"
-        )
-    if get("permission_boundaries") is not None:
-        policies.boundaries = _named_list(
-            value["permission_boundaries"], _BOUNDARY, source, "policies.permission_boundaries"
-        )
-    if get("scp_levels"):
-        policies.scp_levels, policies.scp_level_names = _levels(
-            value["scp_levels"], _SCP, source, "policies.scp_levels"
-        )
-    if get("rcp_levels"):
-        policies.rcp_levels, policies.rcp_level_names = _levels(
-            value["rcp_levels"], _RCP, source, "policies.rcp_levels"
-        )
-    if get("resource_policy") is not None:
-        policies.resource = _single(
-            value["resource_policy"], "resource-policy", _RESOURCE, source, "policies.resource_policy"
-        )
-    if get("vpc_endpoint_policies") is not None:
-        policies.vpc_endpoint = _named_list(
-            value["vpc_endpoint_policies"], _VPC_ENDPOINT, source, "policies.vpc_endpoint_policies"
-        )
+    rcps, rcp_names = (
+        _levels(value["rcp_levels"], _RCP, source, "policies.rcp_levels") if get("rcp_levels") else ([], None)
+    )
+    resource = get("resource_policy")
+    if resource is not None:
+        resource = _single(resource, "resource-policy", _RESOURCE, source, "policies.resource_policy")
+    endpoint = get("vpc_endpoint_policies")
+    if endpoint is not None:
+        endpoint = _named_list(endpoint, _VPC_ENDPOINT, source, "policies.vpc_endpoint_policies")
     account = get("management_account_id")
     if account is not None:
-        policies.management_account_id = _string(
-            account, source, "policies.management_account_id", optional=True
-        )
-    return policies
+        account = _string(account, source, "policies.management_account_id", optional=True)
+    return PolicySet(
+        identity, session, boundaries, scps, rcps, resource, endpoint, scp_names, rcp_names, account
+    )  # fmt: skip
 
 
 def result_dict(case_id: object, result: EvaluationResult) -> dict[str, object]:
@@ -319,7 +301,7 @@ def result_dict(case_id: object, result: EvaluationResult) -> dict[str, object]:
 
 def _shared_policies(value: object, source: str) -> PolicySet:
     """case_policies, shared between cases whose policies are identical (a batch that reuses them)."""
-    if not _is_map(value):
+    if type(value) is not dict and not _is_map(value):
         return case_policies(value, source)
     try:
         key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
@@ -351,12 +333,13 @@ def _case_source(case: object, source: str | None) -> str:
 
 def simulate_case_json(case: Mapping[str, Any], *, source: str | None = None) -> bytes:
     """simulate_case's answer encoded as compact JSON (orjson writes the result's dataclasses directly)."""
-    where = _case_source(case, source)
+    where = source if source is not None and type(case) is dict else _case_source(case, source)
     if is_component_case(case):
         return orjson.dumps(simulate_component(case, where))
     result = evaluate(_request(case, where), _shared_policies(case.get("policies"), where))
+    # A dict, not the dataclass: orjson reads a slotted dataclass only after failing to find its __dict__.
     return orjson.dumps(
-        {"id": case.get("id"), "decision": result.decision, "explanation": result.explanation}
+        {"id": case.get("id"), "decision": result.decision, "explanation": result.explanation.to_dict()}
     )
 
 
