@@ -396,12 +396,8 @@ def evaluate(request: AuthorizationRequest, policies: PolicySet) -> EvaluationRe
     else:
         decision = _ALLOWED
         run.note(_PATH_NOTES[path])
-    explanation = Explanation(
-        allowed_by=_ordered(run.allowed),
-        denied_by=_ordered(run.denied),
-        not_allowed_by=_ordered(blocked),
-        matches=tuple(run.matches),
-        notes=tuple(run.notes),
+    explanation = Explanation(  # allowed_by, denied_by, not_allowed_by, matches, notes
+        _ordered(run.allowed), _ordered(run.denied), _ordered(blocked), tuple(run.matches), tuple(run.notes)
     )
     return EvaluationResult(decision, explanation)
 

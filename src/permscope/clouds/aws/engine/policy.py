@@ -599,7 +599,7 @@ def _texts(statements: tuple[Statement, ...]) -> list[str]:
 
 def parse_policy(document: object, *, name: str, policy_type: PolicyType) -> PolicyDocument:
     """Parse and validate a policy (a dict, JSON text or URL-encoded JSON); PolicyError names the statement."""
-    raw = _load(document, name)
+    raw = document if type(document) is dict else _load(document, name)
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise PolicyError(name, f"a policy document must be a JSON object, not {_kind(raw)}")
     if not DOCUMENT_ELEMENTS.issuperset(raw):
@@ -617,7 +617,10 @@ def parse_policy(document: object, *, name: str, policy_type: PolicyType) -> Pol
     if "Statement" not in raw:
         raise PolicyError(name, "Statement is missing")
     body = raw["Statement"]
-    items = [body] if type(body) is dict or isinstance(body, Mapping) else body
+    if type(body) is list:
+        items = body
+    else:
+        items = [body] if type(body) is dict or isinstance(body, Mapping) else body
     if not isinstance(items, list | tuple):
         raise PolicyError(name, f"Statement must be an object or a list of objects, not {_kind(body)}")
     if len(items) > MAX_STATEMENTS:
