@@ -10,7 +10,14 @@ work, then simulated three ways:
 3. the real command, `permscope simulate aws FILE --batch`, in a subprocess, output to /dev/null: with its
    start-up (Python and imports) included, and without it (the difference with a one-pass run).
 
-Everything runs pinned to one CPU. Prints figures; asserts nothing.
+`--distinct` makes every line's policies unique instead (no parsed policy, policy set or compiled action or
+resource list is ever reused): each copy of a case adds to every statement's Action / NotAction list an action
+of a service that does not exist and to its Resource / NotResource list an ARN of a partition that does not
+exist, both numbered by the copy. They match no request, so every answer stays what it was (the bench checks
+that each answer, explanation included, equals the plain case's). It measures the same two ways (workflow in
+process, the command in a subprocess) and reports decisions per CPU-second.
+
+Everything runs pinned to one CPU. Prints figures; asserts nothing but the unchanged answers.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import orjson
 
 from permscope.clouds.aws.engine import simulate as aws_simulate
 from permscope.workflows.simulation import simulate_lines_json
@@ -49,6 +58,76 @@ def _cases() -> list[bytes]:
             if line.strip() and json.loads(line)["suite"] in ("core", "simulation"):
                 lines.append(line.rstrip(b"\n"))
     return lines
+
+
+def _widened(document: object, copy: int) -> object:
+    """A policy document unique to copy number `copy` that decides every request as before: each statement's
+    action list gets an action of a service that does not exist, and its resource list an ARN of a partition
+    that does not exist (they match no request, so Action / Resource and their Not- forms answer as before)."""
+    if not isinstance(document, dict) or "Statement" not in document:
+        return document
+    body = document["Statement"]
+    statements = body if isinstance(body, list) else [body]
+    widened = []
+    for statement in statements:
+        if isinstance(statement, dict):
+            statement = dict(statement)
+            for element, extra in (
+                ("Action", f"permscope-bench:Copy{copy}"),
+                ("NotAction", f"permscope-bench:Copy{copy}"),
+                ("Resource", f"arn:permscope-bench:bench:::copy-{copy}"),
+                ("NotResource", f"arn:permscope-bench:bench:::copy-{copy}"),
+            ):
+                values = statement.get(element)
+                if isinstance(values, str):
+                    statement[element] = [values, extra]
+                elif isinstance(values, list):
+                    statement[element] = [*values, extra]
+        widened.append(statement)
+    return {**document, "Statement": widened if isinstance(body, list) else widened[0]}
+
+
+def _named(items: object, copy: int) -> object:
+    """A list of {"name", "document"} objects with widened documents."""
+    if not isinstance(items, list):
+        return items
+    return [
+        {**item, "document": _widened(item.get("document"), copy)} if isinstance(item, dict) else item
+        for item in items
+    ]
+
+
+def _distinct(line: bytes, copy: int) -> bytes:
+    """`line` with every policy document made unique to copy number `copy` (its answer is unchanged)."""
+    case = orjson.loads(line)
+    policies = case.get("policies")
+    if not isinstance(policies, dict):
+        return line
+    changed = dict(policies)
+    for key in ("identity", "permission_boundaries", "vpc_endpoint_policies"):
+        changed[key] = _named(policies.get(key), copy)
+    for key in ("scp_levels", "rcp_levels"):
+        levels = policies.get(key)
+        if isinstance(levels, list):
+            changed[key] = [
+                {**level, "policies": _named(level.get("policies"), copy)}
+                if isinstance(level, dict)
+                else level
+                for level in levels
+            ]
+    for key in ("session_policy", "resource_policy"):
+        value = policies.get(key)
+        if isinstance(value, dict) and "document" in value and "Statement" not in value:
+            changed[key] = {**value, "document": _widened(value["document"], copy)}
+        else:
+            changed[key] = _widened(value, copy)
+    case["policies"] = {key: value for key, value in changed.items() if key in policies}
+    return orjson.dumps(case)
+
+
+def _answers(lines: list[bytes]) -> list[bytes]:
+    """The workflow's answer to every line."""
+    return list(simulate_lines_json(lines, "bench"))
 
 
 def _simulate(lines: list[bytes]) -> tuple[float, float]:
@@ -84,6 +163,11 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=TARGET_SECONDS, help="work per measurement (about)")
     parser.add_argument("--no-cli", action="store_true", help="skip the subprocess runs of the real command")
+    parser.add_argument(
+        "--distinct",
+        action="store_true",
+        help="make every line's policies unique (the parsed-policy caches never hit)",
+    )
     args = parser.parse_args()
     if not CASES.is_file():
         print(f"skipped: the conformance cases are not at {CASES} (clone the project next to shared/)")
@@ -95,6 +179,9 @@ def main() -> None:
     )
     print("decisions per second of wall time / of CPU time (they differ when other work shares the core)")
 
+    if args.distinct:
+        _distinct_run(cases, args.seconds, args.no_cli)
+        return
     aws_simulate.clear_caches()
     wall, used = _simulate(cases)
     print(
@@ -124,6 +211,46 @@ def main() -> None:
     print(
         f"  the same, start-up excluded (minus a run of {len(cases)} decisions): "
         f"{_rate(extra, large_wall - small_wall)} wall, {_rate(extra, large_cpu - small_cpu)} CPU"
+    )
+
+
+def _distinct_run(cases: list[bytes], seconds: float, no_cli: bool) -> None:
+    """Every line's policies unique: the workflow in process, then the command (decisions per CPU-second)."""
+    aws_simulate.clear_caches()
+    probe = [_distinct(line, 0) for line in cases]
+    repeats = max(1, round(seconds / _simulate(probe)[1]))
+    batch = [_distinct(line, copy) for copy in range(1, repeats + 1) for line in cases]
+    aws_simulate.clear_caches()
+    if _answers(batch) != _answers(cases) * repeats:
+        raise SystemExit("an answer changed when the policies were made distinct")
+    print(
+        f"  distinct policies on every line ({repeats} widened copies of each case, every answer unchanged)"
+    )
+    runs = []
+    for _ in range(3):
+        aws_simulate.clear_caches()
+        runs.append(_simulate(batch))
+    wall, used = min(runs, key=lambda run: run[1])
+    print(
+        f"  workflow, {len(batch):,} decisions (best of 3 by CPU): {_rate(len(batch), wall)} wall,"
+        f" {_rate(len(batch), used)} CPU"
+    )
+    if no_cli or not PERMSCOPE.is_file():
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        small, large = Path(scratch) / "small.jsonl", Path(scratch) / "large.jsonl"
+        small.write_bytes(b"\n".join(probe) + b"\n")
+        large.write_bytes(b"\n".join(batch) + b"\n")
+        small_cpu = min(_command(small)[1] for _ in range(2))
+        large_wall, large_cpu = min((_command(large) for _ in range(2)), key=lambda run: run[1])
+    extra = len(batch) - len(cases)
+    print(
+        f"  permscope simulate aws --batch, {len(batch):,} decisions (best of 2 by CPU): {large_wall:.2f} s wall,"
+        f" {large_cpu:.2f} s CPU (start-up included) -> {_rate(len(batch), large_cpu)} CPU"
+    )
+    print(
+        f"  the same, start-up excluded (minus a run of {len(cases)} decisions): "
+        f"{_rate(extra, large_cpu - small_cpu)} CPU"
     )
 
 

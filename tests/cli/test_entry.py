@@ -27,7 +27,8 @@ CASE = {
 }
 
 PROBE = """
-import sys
+import os, sys
+os._exit = lambda code: sys.exit(code)  # the command ends the process without a teardown; keep ours
 sys.argv = ["permscope", "simulate", "aws", sys.argv[1]]
 from permscope.cli.entry import run
 try:
@@ -86,3 +87,47 @@ def test_scan_runs_without_loading_the_database_or_the_api(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "report.html").is_file()
     assert done.stderr.rstrip().endswith("loaded:"), done.stderr[-2000:]
+
+
+EXIT_PROBE = """
+import gc, os, sys
+leave = os._exit
+def report_and_leave(code):
+    print("collector " + ("on" if gc.isenabled() else "off"), file=sys.stderr, flush=True)
+    leave(code)
+os._exit = report_and_leave
+sys.argv = ["permscope", "scan", sys.argv[1], "--output", sys.argv[2]]
+from permscope.cli.entry import run
+run()
+"""
+
+
+def test_simulate_leaves_with_the_collector_still_paused(tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps(CASE))
+    probe = EXIT_PROBE.replace(
+        '["permscope", "scan", sys.argv[1], "--output", sys.argv[2]]',
+        '["permscope", "simulate", "aws", sys.argv[1], "--batch"]',
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(case)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["decision"] == "Allowed"
+    assert done.stderr.rstrip().endswith("collector off"), done.stderr[-2000:]
+
+
+def test_scan_leaves_with_the_collector_still_paused(tmp_path: Path) -> None:
+    # Turning the collector back on before os._exit made it sweep the whole heap of the scan for nothing.
+    from scan_support import write_export
+
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_PROBE, str(write_export(tmp_path)), str(tmp_path / "report.html")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "report.html").is_file()
+    assert done.stderr.rstrip().endswith("collector off"), done.stderr[-2000:]

@@ -173,3 +173,24 @@ def test_conformance_cases_through_the_cli(shared_dir: Path, tmp_path: Path) -> 
     differing = {a["id"] for a in answers if a["decision"] != expected[a["id"]]}
     # The one case that disagrees with the AWS documentation (see tests/clouds/aws/engine/test_conformance_evaluate.py).
     assert differing == {"iam-simulate/core/sessionPolicies.json#7"}
+
+
+def test_a_json_batch_runs_with_the_collector_paused_and_gives_it_back(monkeypatch: Any) -> None:
+    import gc
+
+    from permscope.cli import simulate as command
+
+    seen: list[bool] = []
+    answer = command.simulate_lines_json
+
+    def recording(lines: Any, source: str) -> Any:
+        for line in answer(lines, source):
+            seen.append(gc.isenabled())
+            yield line
+
+    monkeypatch.setattr(command, "simulate_lines_json", recording)
+    assert gc.isenabled()
+    code, out, _ = invoke("-", "--batch", stdin=json.dumps(case("a")) + "\n" + json.dumps(case("b")) + "\n")
+    assert code == 0 and len(out.splitlines()) == 2
+    assert seen == [False, False]
+    assert gc.isenabled()

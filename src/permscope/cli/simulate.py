@@ -18,6 +18,7 @@ from rich.text import Text
 
 from permscope.cli.output import reports_errors, stdout
 from permscope.core.errors import InputError
+from permscope.core.gc_pause import collector_paused
 from permscope.userfiles import open_regular
 from permscope.workflows.simulation import (
     MAX_CASE_BYTES,
@@ -208,7 +209,10 @@ def aws_command(
             else:
                 stdout().print(render_table(outcome))
         elif fmt is SimulateFormat.JSON:
-            _write_json(simulate_lines_json(_lines(handle), source))
+            with (
+                collector_paused()
+            ):  # a batch allocates only acyclic objects (parsed cases, policies, answers)
+                _write_json(simulate_lines_json(_lines(handle), source))
         else:
             console = stdout()
             for outcome in simulate_lines(_lines(handle), source):

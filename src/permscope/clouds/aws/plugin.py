@@ -7,6 +7,7 @@ up costs nothing and `permscope simulate` starts without the collector.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,15 @@ NEED_HINTS = {
     "credentials": "import or collect the IAM credential report",
     "organization": "collect the AWS Organization (its id and SCPs)",
 }
+
+
+@cache
+def _simulate_case_json() -> Callable[..., bytes]:
+    """The engine's simulate_case_json, imported once on first use (it runs per case of a batch, where an
+    import statement in the method would look the module up again each time)."""
+    from permscope.clouds.aws.engine.simulate import simulate_case_json
+
+    return simulate_case_json
 
 
 class _Evaluator:
@@ -232,9 +242,7 @@ class AwsPlugin:
 
     def simulate_json(self, case: Mapping[str, Any], source: str) -> bytes:
         """`simulate` as one line of compact JSON."""
-        from permscope.clouds.aws.engine.simulate import simulate_case_json
-
-        return simulate_case_json(case, source=source)
+        return _simulate_case_json()(case, source=source)
 
     def assumable(self, snapshot: SystemSnapshot, identity: str) -> list[str]:
         """The roles of the account `identity` may assume: sts:AssumeRole decided by the engine with its

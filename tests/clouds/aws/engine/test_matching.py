@@ -58,6 +58,19 @@ def test_action_sets_are_compiled_once_per_tuple() -> None:
     assert action_regex("s3:Get*") is action_regex("s3:Get*")
 
 
+def test_a_tuple_answers_the_same_before_and_after_it_is_compiled() -> None:
+    # The first use of a tuple tries its patterns one by one; later uses go through its compiled ActionSet.
+    lists = [[p for p, _, _ in ACTIONS], ["*"], ["s3:GetObject", "İam:PassRole"], ["s3:get?bject", "ec2:*"]]
+    actions = [a for _, a, _ in ACTIONS] + ["i̇am:passrole", "İAM:PASSROLE", "s3:GETOBJECT", "s3:Get"]
+    for patterns in lists:
+        for action in actions:
+            first = actions_match(tuple(patterns), action)  # a new tuple: matched one by one
+            compiled = ActionSet(patterns).matches(action)
+            kept = tuple(patterns)
+            assert [actions_match(kept, action) for _ in range(3)] == [compiled] * 3, (patterns, action)
+            assert first is compiled, (patterns, action)
+
+
 # --- resources: ARN segments ------------------------------------------------------------------------------
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from permscope.clouds.aws.effective.compile import PolicyCompiler
+from permscope.clouds.aws.engine import policy as policy_module
 from permscope.clouds.aws.engine.policy import (
     MAX_DOCUMENT_CHARS,
     MAX_ELEMENT_VALUES,
@@ -346,3 +348,90 @@ def test_unknown_actions_are_kept_and_reported() -> None:
         document, name="p", policy_type=PolicyType.IDENTITY
     )
     assert compiled.unknown_actions == ("s3:FlyAway", "s3:Fly*", "x*:Get", "iam:Nope")
+
+
+# --- the fast reading of usual statements -----------------------------------------------------------------
+VARIED = [
+    doc(allow(), allow(Sid="Two", Action=["s3:Get*", "s3:PutObject"], Resource=["arn:aws:s3:::b/*", "*"])),
+    doc({"Effect": "Deny", "NotAction": "iam:*", "NotResource": ["arn:aws:iam::*:role/x"], "Sid": ""}),
+    doc(
+        allow(
+            Condition={
+                "StringEquals": {"aws:PrincipalTag/team": ["a", "b"], "s3:prefix": "home/"},
+                "Bool": {"aws:SecureTransport": True},
+                "NumericLessThan": {"s3:max-keys": 10, "s3:x": 1.5},
+                "ForAnyValue:StringLikeIfExists": {"aws:TagKeys": ["k*"]},
+                "Null": {"aws:TokenIssueTime": "false"},
+            }
+        )
+    ),
+    doc(
+        allow(Principal="*"),
+        allow(
+            Principal={
+                "AWS": ["arn:aws:iam::111122223333:root", "444455556666"],
+                "Service": "ec2.amazonaws.com",
+            }
+        ),
+        {
+            "Effect": "Deny",
+            "NotPrincipal": {"Federated": "cognito-identity.amazonaws.com"},
+            "Action": "*",
+            "Resource": "*",
+        },
+    ),
+    # what only the careful reading accepts (with warnings), mixed with usual statements
+    doc(allow(Action="s3GetObject"), allow(Action="s*:Get"), allow(Principal="arn:aws:iam::1:root"), allow()),
+    doc(allow(Condition={"StringEqualz": {"k": "v"}}), allow(Condition={"StringEquals": {"k": []}})),
+    doc(allow(Sid="Same"), allow(Sid="Same"), {"Effect": "Allow", "Action": "s3:*"}, version=None),
+    doc(allow(Resource="arn:aws:s3:::${aws:username}/*"), version=None),
+    {"Version": "2012-10-17", "Statement": allow(Action=("s3:GetObject",))},
+]
+
+
+def _documents(shared_dir: Path | None) -> list[object]:
+    documents: list[object] = list(VARIED)
+    if shared_dir is not None:
+        managed = json.loads((shared_dir / "data/aws/managed_policies.json").read_text())
+        documents += [entry["document"] for entry in managed["policies"]]
+    return documents
+
+
+def _budget_edge() -> dict[str, Any]:
+    """A document just over the value budget, reached through a Condition block's keys (each costs one)."""
+    big = [allow(Resource=[f"arn:aws:s3:::b/{i}" for i in range(10_000)]) for _ in range(19)]
+    keys = {f"aws:PrincipalTag/k{i}": "v" for i in range(4_999)}
+    return doc(*big, allow(Condition={"StringEquals": keys}))
+
+
+INVALID = [
+    doc(allow(Principal={"AWS": " "})),
+    doc(allow(Principal={"AWS": []})),
+    doc(allow(Condition={"StringEquals": {"k": {"nested": 1}}})),
+    doc(allow(Action=[])),
+    doc(allow(Action="s3:GetObject", NotAction="s3:PutObject")),
+    doc(allow(Effect="allow")),
+    doc(allow(Sid=3)),
+    _budget_edge(),
+]
+
+
+def _outcome(document: object, kind: PolicyType) -> object:
+    try:
+        return parse(document, kind)
+    except PolicyError as error:
+        return ("error", error.source, error.problem)
+
+
+@pytest.mark.parametrize("with_shared", [False, True])
+def test_the_fast_reading_gives_what_the_careful_one_gives(
+    with_shared: bool, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = request.getfixturevalue("shared_dir") if with_shared else None
+    documents = _documents(shared) + INVALID
+    kinds = (PolicyType.IDENTITY, PolicyType.RESOURCE, PolicyType.SCP, PolicyType.TRUST)
+    fast = [_outcome(document, kind) for document in documents for kind in kinds]
+    assert sum(isinstance(outcome, tuple) for outcome in fast) == len(INVALID) * len(kinds)
+    monkeypatch.setattr(policy_module, "_plain_statement", lambda *_: None)  # every statement read carefully
+    careful = [_outcome(document, kind) for document in documents for kind in kinds]
+    assert fast == careful  # statements, warnings and errors

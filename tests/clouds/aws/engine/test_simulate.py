@@ -10,8 +10,8 @@ import pytest
 
 from permscope.clouds.aws.engine import simulate as simulate_module
 from permscope.clouds.aws.engine.simulate import (
+    _PARSED,
     _POLICY_SETS,
-    _parse_cached,
     case_request,
     clear_caches,
     simulate_case,
@@ -222,4 +222,22 @@ def test_oversized_documents_are_evaluated_but_not_kept() -> None:
     statement["Sid"] = "Padding" * 50_000  # 350 kB: more than any IAM policy may hold
     assert simulate_case(case)["decision"] == "Allowed"
     assert not _POLICY_SETS
-    assert _parse_cached.cache_info().currsize == 1  # only the small SCP document is kept
+    assert len(_PARSED) == 1  # only the small SCP document is kept
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_condition_keys_are_explained_in_key_order_whatever_the_documents_order(reverse: bool) -> None:
+    clear_caches()
+    conditions = {
+        "StringEquals": {"aws:username": "alice", "aws:PrincipalAccount": ACCOUNT},
+        "Bool": {"aws:SecureTransport": "true"},
+    }
+    if reverse:
+        conditions = {op: dict(reversed(keys.items())) for op, keys in reversed(conditions.items())}
+    case = base_case()
+    case["request"]["context"].update({"aws:username": "alice", "aws:PrincipalAccount": ACCOUNT})
+    statement = case["policies"]["identity"][0]["document"]["Statement"][0]
+    statement["Condition"] = conditions
+    (match,) = [m for m in simulate_case(case)["explanation"]["matches"] if m["policy_type"] == "identity"]
+    assert match["condition_keys"] == ["aws:SecureTransport", "aws:PrincipalAccount", "aws:username"]
+    clear_caches()

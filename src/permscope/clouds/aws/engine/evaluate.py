@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from permscope.clouds.aws.engine import service_rules
 from permscope.clouds.aws.engine.conditions import conditions_match
 from permscope.clouds.aws.engine.explanation import Decision, EvaluationResult, Explanation, StatementMatch
-from permscope.clouds.aws.engine.matching import actions_match, statement_resource_matches
+from permscope.clouds.aws.engine.matching import actions_match, resource_element_covers
 from permscope.clouds.aws.engine.policy import PolicyDocument, PolicyType, Statement
 from permscope.clouds.aws.engine.principals import Caller, CallerKind, Grant, parse_caller, principal_grant
 from permscope.clouds.aws.engine.variables import RequestContext
 from permscope.core.arn import arn_account_id
+from permscope.core.records import quick_frozen_init
 
 # Enum members read through their class are slow on Python 3.11 (a descriptor call each); the hot paths
 # use these module constants instead.
 _NONE, _ROLE, _DIRECT = Grant.NONE, Grant.ROLE, Grant.DIRECT
 _KIND_ROOT, _KIND_FEDERATED_USER = CallerKind.ROOT, CallerKind.FEDERATED_USER
-_NO_GRANT: tuple[Grant, tuple[str, ...]] = (Grant.NONE, ())
 # A pseudo policy type for rules of the AWS service itself (service_rules.py).
 SERVICE_RULE = "serviceRule"
 # Policy types in the order explanations list them.
@@ -45,6 +45,7 @@ TYPE_ORDER = (
     SERVICE_RULE,
 )
 _IDENTITY, _RESOURCE, _BOUNDARY, _SESSION, _SCP, _RCP, _VPCE = TYPE_ORDER[:7]
+_TYPE_RANK = {kind: rank for rank, kind in enumerate(TYPE_ORDER)}
 __all__ = [
     "AuthorizationRequest",
     "Decision",
@@ -59,6 +60,7 @@ __all__ = [
 _ALLOWED, _IMPLICIT, _EXPLICIT = Decision.ALLOWED, Decision.IMPLICITLY_DENIED, Decision.EXPLICITLY_DENIED
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class AuthorizationRequest:
     """One request: who (None = anonymous), what action, on which resource, with which condition keys.
@@ -139,44 +141,6 @@ class _Run:
         self.matches: list[StatementMatch] = []
         self.notes: list[str] = []
 
-    def statement_grant(self, statement: Statement, policy: PolicyDocument, principal: str,
-                        boundary_set: bool) -> tuple[Grant, tuple[str, ...]]:  # fmt: skip
-        """How `statement` applies to the request (Grant NONE: it does not) and the condition keys it used."""
-        if statement.actions is not None:
-            if not actions_match(statement.actions, self.action):
-                return _NO_GRANT
-        elif statement.not_actions is not None and actions_match(statement.not_actions, self.action):
-            return _NO_GRANT
-        if not self._resource_applies(statement, policy):
-            return _NO_GRANT
-        grant = (
-            _DIRECT if principal == "ignore" else self._principal_grant(statement, principal, boundary_set)
-        )
-        if grant is _NONE:
-            return _NO_GRANT
-        if not statement.conditions:
-            return grant, ()
-        outcome = conditions_match(statement.conditions, self.context, variables=policy.variables_enabled)
-        return (grant if outcome.matched else _NONE), outcome.keys
-
-    def _resource_applies(self, statement: Statement, policy: PolicyDocument) -> bool:
-        if statement.resources is not None:
-            element, values = "Resource", statement.resources
-        elif statement.not_resources is not None:
-            element, values = "NotResource", statement.not_resources
-        else:
-            return True  # no Resource element (a trust policy): the statement covers the resource it is on
-        return statement_resource_matches(
-            element,
-            values,
-            self.request.resource,
-            self.context,
-            effect=statement.effect,
-            policy_type=policy.policy_type,
-            variables=policy.variables_enabled,
-            request_wildcards=not self.star,
-        )
-
     def _principal_grant(self, statement: Statement, principal: str, boundary_set: bool) -> Grant:
         if statement.principal is not None:
             return principal_grant(statement.principal, self.caller)
@@ -208,11 +172,41 @@ class _Run:
         policies) or "optional" (RCPs and VPC endpoint policies: no Principal element means everyone).
         """
         verdict = _Verdict()
+        action, resource, context = self.action, self.request.resource, self.context
+        request_wildcards = not self.star
         for policy in policies:
+            variables = policy.variables_enabled
             for statement in policy.statements:
-                grant, keys = self.statement_grant(statement, policy, principal, boundary_set)
+                # Does the statement apply: action, resource, principal, then conditions (the keys it read).
+                if statement.actions is not None:
+                    if not actions_match(statement.actions, action):
+                        continue
+                elif statement.not_actions is not None and actions_match(statement.not_actions, action):
+                    continue
+                if statement.resources is not None:
+                    element, values = "Resource", statement.resources
+                elif statement.not_resources is not None:
+                    element, values = "NotResource", statement.not_resources
+                else:
+                    element = None  # no Resource element (a trust policy): it covers the resource it is on
+                if element is not None and not resource_element_covers(
+                    element, values, resource, context, statement.effect, policy.policy_type, variables,
+                    request_wildcards,
+                ):  # fmt: skip
+                    continue
+                grant = (
+                    _DIRECT
+                    if principal == "ignore"
+                    else self._principal_grant(statement, principal, boundary_set)
+                )
                 if grant is _NONE:
                     continue
+                keys: tuple[str, ...] = ()
+                if statement.conditions:
+                    outcome = conditions_match(statement.conditions, context, variables=variables)
+                    if not outcome.matched:
+                        continue
+                    keys = outcome.keys
                 self.matches.append(
                     StatementMatch(policy_type, policy.name, statement.label(), statement.effect, keys, level)
                 )
@@ -403,22 +397,16 @@ def evaluate(request: AuthorizationRequest, policies: PolicySet) -> EvaluationRe
     else:
         decision = _ALLOWED
         run.note(_PATH_NOTES[path])
-    explanation = Explanation(
-        allowed_by=_ordered(run.allowed),
-        denied_by=_ordered(run.denied),
-        not_allowed_by=_ordered(blocked),
-        matches=tuple(run.matches),
-        notes=tuple(run.notes),
+    explanation = Explanation(  # allowed_by, denied_by, not_allowed_by, matches, notes
+        _ordered(run.allowed), _ordered(run.denied), _ordered(blocked), tuple(run.matches), tuple(run.notes)
     )
     return EvaluationResult(decision, explanation)
 
 
 def _ordered(types: set[str] | frozenset[str]) -> tuple[str, ...]:
-    if not types:
-        return ()
-    if len(types) == 1:
+    if len(types) < 2:
         return tuple(types)
-    return tuple(kind for kind in TYPE_ORDER if kind in types)
+    return tuple(sorted(types, key=_TYPE_RANK.__getitem__))
 
 
 def _scp_exemption(caller: Caller, policies: PolicySet) -> str | None:

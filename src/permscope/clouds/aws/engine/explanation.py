@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from permscope.core.records import quick_frozen_init
+
 
 class Decision(StrEnum):
     """The answer to a request, as AWS reports it."""
@@ -14,6 +16,7 @@ class Decision(StrEnum):
     EXPLICITLY_DENIED = "ExplicitlyDenied"
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class StatementMatch:
     """One statement that applied to the request."""
@@ -37,6 +40,7 @@ class StatementMatch:
         }
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """Why: which policy types allowed, denied, or failed to allow (though they had to), and the statements."""
@@ -58,6 +62,7 @@ class Explanation:
         }
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class EvaluationResult:
     """A decision and its explanation."""

@@ -32,6 +32,9 @@ class ValueMatch(Enum):
     ERROR = "error"  # the value is unusable here (unresolved variable, rejected short ARN): matches nothing
 
 
+# Enum members read through their class are slow on Python 3.11; the hot paths use these constants.
+_MATCH, _NO_MATCH, _ERROR = ValueMatch.MATCH, ValueMatch.NO_MATCH, ValueMatch.ERROR
+
 # ---------------------------------------------------------------------------------------------- actions
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
 
@@ -73,25 +76,53 @@ class ActionSet:
         return self.regex is not None and self.regex.fullmatch(action) is not None
 
 
-_ACTION_SETS: dict[int, tuple[Sequence[str], ActionSet]] = {}
+# Pattern tuples seen, by id: None until the second use, then their ActionSet (holding the tuple keeps its id
+# from being reused).
+_ACTION_SETS: dict[int, tuple[Sequence[str], ActionSet | None]] = {}
 _MAX_ACTION_SETS = 65_536
 
 
 def action_set(patterns: Sequence[str]) -> ActionSet:
     """The compiled ActionSet of a (long-lived, immutable) pattern tuple, built once per tuple object."""
     entry = _ACTION_SETS.get(id(patterns))
-    if entry is not None and entry[0] is patterns:
+    if entry is not None and entry[0] is patterns and entry[1] is not None:
         return entry[1]
     compiled = ActionSet(patterns)
     if len(_ACTION_SETS) >= _MAX_ACTION_SETS:
         _ACTION_SETS.clear()
-    _ACTION_SETS[id(patterns)] = (patterns, compiled)  # holding `patterns` keeps its id from being reused
+    _ACTION_SETS[id(patterns)] = (patterns, compiled)
     return compiled
 
 
+def _matches_one_by_one(patterns: Sequence[str], action: str) -> bool:
+    """ActionSet.matches without compiling the set: each pattern tried in turn (as cheap for one use)."""
+    key = action.lower()
+    for pattern in patterns:
+        if "*" in pattern or "?" in pattern:
+            if pattern == "*" or action_regex(pattern).fullmatch(action) is not None:
+                return True
+        elif pattern.lower() == key:
+            return True
+    return False
+
+
 def actions_match(patterns: Sequence[str], action: str) -> bool:
-    """True when `action` matches any pattern of an Action / NotAction list (e.g. `statement.actions`)."""
-    return action_set(patterns).matches(action)
+    """True when `action` matches any pattern of an Action / NotAction list (e.g. `statement.actions`).
+
+    A tuple's patterns are tried one by one the first time it is seen (a policy read for one request) and
+    compiled into an ActionSet from its second use on (a policy evaluated many times).
+    """
+    entry = _ACTION_SETS.get(id(patterns))
+    if entry is None or entry[0] is not patterns:
+        if len(_ACTION_SETS) >= _MAX_ACTION_SETS:
+            _ACTION_SETS.clear()
+        _ACTION_SETS[id(patterns)] = (patterns, None)
+        return _matches_one_by_one(patterns, action)
+    compiled = entry[1]
+    if compiled is None:
+        compiled = ActionSet(patterns)
+        _ACTION_SETS[id(patterns)] = (patterns, compiled)
+    return compiled.matches(action)
 
 
 # ---------------------------------------------------------------------------------------------- ARNs
@@ -169,15 +200,39 @@ def resource_value_match(
     two differ only for a wildcard request (a request resource holding * or ?). `request_wildcards=False`
     reads the request literally (the "*" of an action that supports no resource type).
     """
+    return _value_match(pattern, resource, context, variables, policy_type, superset, request_wildcards)
+
+
+def _value_match(
+    pattern: str,
+    resource: str,
+    context: RequestContext | None,
+    variables: bool,
+    policy_type: PolicyType | str | None,
+    superset: bool,
+    request_wildcards: bool,
+) -> ValueMatch:
+    """resource_value_match with positional arguments (the evaluator's hot path)."""
+    if (
+        "*" not in pattern
+        and "?" not in pattern
+        and "\\" not in pattern
+        and "${" not in pattern
+        and (not request_wildcards or ("*" not in resource and "?" not in resource))
+        and (not pattern.startswith("arn:") or pattern.count(":") >= _ARN_SEGMENTS - 1)
+    ):
+        # Plain text (no wildcard, escape or variable, not an ARN of fewer than six segments, whose reading
+        # depends on the policy type) against a literal request: equal or not.
+        return _MATCH if pattern == resource else _NO_MATCH
     if "${" in pattern or "\\" in pattern:
         expanded = glob_from_policy(pattern, context, variables=variables)
         if expanded is None:
-            return ValueMatch.ERROR
+            return _ERROR
         glob = expanded
     else:
         glob = pattern  # the common case: the pattern is its own glob
     if glob == "*":
-        return ValueMatch.MATCH
+        return _MATCH
     wildcard_request = request_wildcards and ("*" in resource or "?" in resource)
     # In a wildcard request a backslash is a literal character: escape it for the glob functions.
     request = resource.replace("\\", "\\\\") if wildcard_request and "\\" in resource else resource
@@ -189,15 +244,15 @@ def resource_value_match(
     else:
         rule = _short_arn_rule(policy_type, glob)
         if rule == "error":
-            return ValueMatch.ERROR
+            return _ERROR
         if rule == "literal":
             matched = _compare(glob, request, wildcard_request, superset)
         else:
             padded = glob + ":*" * (_ARN_SEGMENTS - segments)
             if _compare_arn(padded, request, wildcard_request, superset):
-                return ValueMatch.MATCH
-            return ValueMatch.ERROR
-    return ValueMatch.MATCH if matched else ValueMatch.NO_MATCH
+                return _MATCH
+            return _ERROR
+    return _MATCH if matched else _NO_MATCH
 
 
 def resource_matches(
@@ -225,11 +280,22 @@ def resource_matches(
     return outcome is ValueMatch.MATCH
 
 
+_ELEMENT_MODES = {
+    ("Resource", "Allow"): (False, False),
+    ("Resource", "Deny"): (False, True),
+    ("NotResource", "Allow"): (True, True),
+    ("NotResource", "Deny"): (True, False),
+}
+
+
 def _element_mode(element: str, effect: str) -> tuple[bool, bool]:
     """(negated, superset) for a Resource / NotResource element of an Allow / Deny statement.
 
     Resource+Allow and NotResource+Deny ask for an overlap with the request; the other two ask for coverage.
     """
+    mode = _ELEMENT_MODES.get((element, effect))
+    if mode is not None:
+        return mode
     if element not in ("Resource", "NotResource"):
         raise ValueError(f"element must be Resource or NotResource, not {element!r}")
     negated = element == "NotResource"
@@ -247,16 +313,8 @@ def _value_counts(
     request_wildcards: bool,
 ) -> bool:
     """Whether one Resource / NotResource value lets the statement apply (an unusable value never does)."""
-    outcome = resource_value_match(
-        value,
-        resource,
-        context,
-        variables=variables,
-        policy_type=policy_type,
-        superset=superset,
-        request_wildcards=request_wildcards,
-    )
-    return outcome is not ValueMatch.ERROR and (outcome is ValueMatch.MATCH) != negated
+    outcome = _value_match(value, resource, context, variables, policy_type, superset, request_wildcards)
+    return outcome is not _ERROR and (outcome is _MATCH) != negated
 
 
 def resource_element_applies(element: str, value_counts: Iterable[bool]) -> bool:
@@ -302,16 +360,30 @@ def statement_resource_matches(
 ) -> bool:
     """True when a statement's Resource (any value) / NotResource (every value) element covers the request.
 
-    The short-circuiting form of `resource_element_applies(element, statement_resource_results(...))`,
-    kept as a plain loop: this is the evaluator's hot path.
+    The short-circuiting form of `resource_element_applies(element, statement_resource_results(...))`.
     """
+    return resource_element_covers(
+        element, values, resource, context, effect, policy_type, variables, request_wildcards
+    )
+
+
+def resource_element_covers(
+    element: str,
+    values: Sequence[str],
+    resource: str,
+    context: RequestContext | None,
+    effect: str,
+    policy_type: PolicyType | str | None,
+    variables: bool,
+    request_wildcards: bool,
+) -> bool:
+    """statement_resource_matches with positional arguments, kept as a plain loop: the evaluator's hot path."""
     negated, superset = _element_mode(element, effect)
     for value in values:
         if value == "*" and not negated:
             return True
-        counts = _value_counts(
-            value, resource, context, negated, superset, policy_type, variables, request_wildcards
-        )
+        outcome = _value_match(value, resource, context, variables, policy_type, superset, request_wildcards)
+        counts = outcome is not _ERROR and (outcome is _MATCH) != negated
         if counts and not negated:
             return True  # Resource: any value
         if not counts and negated:

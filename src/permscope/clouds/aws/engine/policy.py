@@ -11,6 +11,7 @@ from urllib.parse import unquote
 import orjson
 
 from permscope.core.errors import InputError
+from permscope.core.records import quick_frozen_init
 
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html
 VERSION_CURRENT = "2012-10-17"
@@ -66,6 +67,7 @@ class PolicyError(InputError):
     """A policy document that breaks the IAM grammar; `source` is the policy name."""
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class ConditionTest:
     """One operator + key + values of a Condition block."""
@@ -75,6 +77,7 @@ class ConditionTest:
     values: tuple[str, ...]
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class Principals:
     """A Principal or NotPrincipal element."""
@@ -86,6 +89,7 @@ class Principals:
     canonical_user: tuple[str, ...] = ()
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class Statement:
     """One statement of a policy, validated; exactly one of actions / not_actions is set."""
@@ -111,6 +115,7 @@ class Statement:
         return self.effect == "Allow"
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class PolicyDocument:
     """A parsed policy: its name, where it is attached, its Version and statements."""
@@ -149,7 +154,7 @@ class _Budget:
 
 def _load(document: object, name: str) -> Any:
     """The JSON object of a policy given as a dict or as (possibly URL-encoded) JSON text."""
-    if isinstance(document, Mapping):
+    if type(document) is dict or isinstance(document, Mapping):
         return document
     if isinstance(document, bytes | bytearray):
         try:
@@ -317,9 +322,19 @@ def _conditions(
 
 def _operator_known(operator: str) -> bool:
     """True when `operator` is a documented operator, optionally with a set qualifier and IfExists."""
-    from permscope.clouds.aws.engine.conditions import parse_operator
+    known = _KNOWN_OPERATORS.get(operator)
+    if known is None:
+        from permscope.clouds.aws.engine.conditions import parse_operator  # conditions imports this module
 
-    return parse_operator(operator).known
+        known = parse_operator(operator).known
+        if len(_KNOWN_OPERATORS) >= _MAX_KNOWN_OPERATORS:
+            _KNOWN_OPERATORS.clear()
+        _KNOWN_OPERATORS[operator] = known
+    return known
+
+
+_KNOWN_OPERATORS: dict[str, bool] = {}
+_MAX_KNOWN_OPERATORS = 4096
 
 
 def _statement(raw: object, index: int, name: str, budget: _Budget, warnings: list[str]) -> Statement:
@@ -379,7 +394,165 @@ def _statement(raw: object, index: int, name: str, budget: _Budget, warnings: li
     )
 
 
+# ------------------------------------------------------------------------------------ the common case, fast
+# A statement written the usual way (plain strings, known elements and operators, nothing IAM would warn about)
+# is read by the functions below without building error texts; anything else returns None and goes through
+# `_statement`, which is the grammar's one definition and words every error and warning.
+
+
+def _plain_strings(value: object) -> tuple[str, ...] | None:
+    """A string, or a non-empty list of at most MAX_ELEMENT_VALUES strings, as a tuple; else None."""
+    if type(value) is str:
+        return (value,)
+    if type(value) is not list or not value or len(value) > MAX_ELEMENT_VALUES:
+        return None
+    for item in value:
+        if type(item) is not str:
+            return None
+    return tuple(value)
+
+
+def _plain_actions(value: object) -> tuple[str, ...] | None:
+    """`_plain_strings` of an Action / NotAction element whose every action is "*" or service:action with a
+    service prefix free of wildcards (what `_actions` accepts without a warning); else None."""
+    actions = _plain_strings(value)
+    if actions is None:
+        return None
+    for action in actions:
+        if action == "*":
+            continue
+        colon = action.find(":")
+        if colon <= 0:
+            return None
+        service = action[:colon]
+        if "*" in service or "?" in service:
+            return None
+    return actions
+
+
+_WILDCARD = Principals(wildcard=True)
+
+
+def _plain_principals(value: object) -> tuple[Principals, int] | None:
+    """A Principal / NotPrincipal element ("*" or an object of known kinds) and its value count; else None."""
+    if value == "*":
+        return _WILDCARD, 0
+    if type(value) is not dict or not value:
+        return None
+    found: dict[str, tuple[str, ...]] = {}
+    count = 0
+    for kind, values in value.items():
+        field_name = PRINCIPAL_KINDS.get(kind)
+        items = _plain_strings(values)
+        if field_name is None or items is None:
+            return None
+        for item in items:
+            if not item or item.isspace():
+                return None
+        found[field_name] = items
+        count += len(items)
+    return Principals(False, **found), count
+
+
+def _plain_conditions(value: object) -> tuple[tuple[ConditionTest, ...], int] | None:
+    """A Condition element of known operators, each key with at least one scalar value, and its budget cost."""
+    if type(value) is not dict:
+        return None
+    tests: list[ConditionTest] = []
+    count = 0
+    for operator, block in value.items():
+        if type(operator) is not str or type(block) is not dict or not block or not _operator_known(operator):
+            return None
+        for key, raw in block.items():
+            if type(key) is not str or not key:
+                return None
+            if type(raw) is str:
+                values: tuple[str, ...] = (raw,)
+            elif type(raw) is list:
+                if not raw or len(raw) > MAX_ELEMENT_VALUES:
+                    return None
+                texts = [item if type(item) is str else scalar_text(item) for item in raw]
+                if None in texts:
+                    return None
+                values = tuple(texts)  # type: ignore[arg-type]  # no None left
+            else:
+                text = scalar_text(raw)
+                if text is None:
+                    return None
+                values = (text,)
+            count += len(values) + 1
+            tests.append(ConditionTest(operator, key, values))
+    return tuple(tests), count
+
+
+def _plain_statement(raw: object, index: int, budget: _Budget) -> Statement | None:
+    """`_statement` for a statement written the usual way (spending the same budget); None for anything else,
+    with nothing spent."""
+    if type(raw) is not dict or not STATEMENT_ELEMENTS.issuperset(raw):
+        return None
+    sid = raw.get("Sid")
+    if sid is not None and type(sid) is not str:
+        return None
+    effect = raw.get("Effect")
+    if effect != "Allow" and effect != "Deny":
+        return None
+    actions = not_actions = resources = not_resources = None
+    if "Action" in raw:
+        if "NotAction" in raw:
+            return None
+        actions = _plain_actions(raw["Action"])
+        if actions is None:
+            return None
+        count = len(actions)
+    elif "NotAction" in raw:
+        not_actions = _plain_actions(raw["NotAction"])
+        if not_actions is None:
+            return None
+        count = len(not_actions)
+    else:
+        return None
+    if "Resource" in raw:
+        if "NotResource" in raw:
+            return None
+        resources = _plain_strings(raw["Resource"])
+        if resources is None:
+            return None
+        count += len(resources)
+    elif "NotResource" in raw:
+        not_resources = _plain_strings(raw["NotResource"])
+        if not_resources is None:
+            return None
+        count += len(not_resources)
+    principal = not_principal = None
+    if "Principal" in raw or "NotPrincipal" in raw:
+        if "Principal" in raw and "NotPrincipal" in raw:
+            return None
+        named = _plain_principals(raw["Principal"] if "Principal" in raw else raw["NotPrincipal"])
+        if named is None:
+            return None
+        if "Principal" in raw:
+            principal = named[0]
+        else:
+            not_principal = named[0]
+        count += named[1]
+    conditions: tuple[ConditionTest, ...] = ()
+    if "Condition" in raw:
+        block = _plain_conditions(raw["Condition"])
+        if block is None:
+            return None
+        conditions = block[0]
+        count += block[1]
+    if count > budget.remaining:
+        return None
+    budget.remaining -= count
+    return Statement(
+        index, sid or None, effect, actions, not_actions, resources, not_resources, principal, not_principal,
+        conditions,
+    )  # fmt: skip
+
+
 _IDENTITY_LIKE = frozenset({PolicyType.IDENTITY, PolicyType.BOUNDARY, PolicyType.SESSION})
+_TRUST = PolicyType.TRUST  # enum members read through their class are slow on Python 3.11
 _NEEDS_PRINCIPAL = frozenset({PolicyType.RESOURCE, PolicyType.TRUST})
 
 
@@ -392,25 +565,26 @@ def _placement_warnings(
             "no Version: ${...} is literal text, not a policy variable (Version 2008-10-17 rules)"
         )
     seen_sids: set[str] = set()
+    identity_like = policy_type in _IDENTITY_LIKE
+    needs_principal = policy_type in _NEEDS_PRINCIPAL
     for statement in statements:
-        where = statement.label()
         if statement.sid is not None:
             if statement.sid in seen_sids:
-                warnings.append(f"{where}: Sid {statement.sid!r} is used by an earlier statement too")
+                warnings.append(
+                    f"{statement.label()}: Sid {statement.sid!r} is used by an earlier statement too"
+                )
             seen_sids.add(statement.sid)
         has_principal = statement.principal is not None or statement.not_principal is not None
-        if policy_type in _IDENTITY_LIKE and has_principal:
+        if identity_like and has_principal:
             warnings.append(
-                f"{where}: IAM does not accept Principal or NotPrincipal in {policy_type} policies"
+                f"{statement.label()}: IAM does not accept Principal or NotPrincipal in {policy_type} policies"
             )
-        if policy_type in _NEEDS_PRINCIPAL and not has_principal:
-            warnings.append(f"{where}: statements of {policy_type} policies need Principal or NotPrincipal")
-        if (
-            policy_type is not PolicyType.TRUST
-            and statement.resources is None
-            and statement.not_resources is None
-        ):
-            warnings.append(f"{where}: names neither Resource nor NotResource (IAM requires one)")
+        if needs_principal and not has_principal:
+            warnings.append(
+                f"{statement.label()}: statements of {policy_type} policies need Principal or NotPrincipal"
+            )
+        if policy_type is not _TRUST and statement.resources is None and statement.not_resources is None:
+            warnings.append(f"{statement.label()}: names neither Resource nor NotResource (IAM requires one)")
 
 
 def _texts(statements: tuple[Statement, ...]) -> list[str]:
@@ -425,14 +599,15 @@ def _texts(statements: tuple[Statement, ...]) -> list[str]:
 
 def parse_policy(document: object, *, name: str, policy_type: PolicyType) -> PolicyDocument:
     """Parse and validate a policy (a dict, JSON text or URL-encoded JSON); PolicyError names the statement."""
-    raw = _load(document, name)
-    if not isinstance(raw, Mapping):
+    raw = document if type(document) is dict else _load(document, name)
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise PolicyError(name, f"a policy document must be a JSON object, not {_kind(raw)}")
-    for element in raw:
-        if element not in DOCUMENT_ELEMENTS:
-            raise PolicyError(
-                name, f"unknown top-level element {element!r} (elements are Version, Id, Statement)"
-            )
+    if not DOCUMENT_ELEMENTS.issuperset(raw):
+        for element in raw:
+            if element not in DOCUMENT_ELEMENTS:
+                raise PolicyError(
+                    name, f"unknown top-level element {element!r} (elements are Version, Id, Statement)"
+                )
     version = raw.get("Version")
     if version is not None and version not in VERSIONS:
         raise PolicyError(name, f"Version must be {VERSION_CURRENT} or {VERSION_LEGACY}, not {version!r}")
@@ -442,14 +617,22 @@ def parse_policy(document: object, *, name: str, policy_type: PolicyType) -> Pol
     if "Statement" not in raw:
         raise PolicyError(name, "Statement is missing")
     body = raw["Statement"]
-    items = [body] if isinstance(body, Mapping) else body
+    if type(body) is list:
+        items = body
+    else:
+        items = [body] if type(body) is dict or isinstance(body, Mapping) else body
     if not isinstance(items, list | tuple):
         raise PolicyError(name, f"Statement must be an object or a list of objects, not {_kind(body)}")
     if len(items) > MAX_STATEMENTS:
         raise PolicyError(name, f"the document holds more than {MAX_STATEMENTS} statements")
     budget = _Budget(name)
     warnings: list[str] = []
-    statements = tuple(_statement(item, index, name, budget, warnings) for index, item in enumerate(items))
+    parsed: list[Statement] = []
+    for index, item in enumerate(items):
+        parsed.append(
+            _plain_statement(item, index, budget) or _statement(item, index, name, budget, warnings)
+        )
+    statements = tuple(parsed)
     _placement_warnings(statements, policy_type, version, warnings)
     return PolicyDocument(
         name=name,

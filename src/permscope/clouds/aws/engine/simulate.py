@@ -21,16 +21,22 @@ read literally (the resource of an action that supports no resource type), whate
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from dataclasses import replace
 from typing import Any, TypeGuard
 
 import orjson
 
 from permscope.clouds.aws.engine.evaluate import AuthorizationRequest, EvaluationResult, PolicySet, evaluate
-from permscope.clouds.aws.engine.policy import PolicyDocument, PolicyError, PolicyType, parse_policy
+from permscope.clouds.aws.engine.policy import (
+    ConditionTest,
+    PolicyDocument,
+    PolicyError,
+    PolicyType,
+    parse_policy,
+)
 from permscope.clouds.aws.engine.principals import CallerError, parse_caller
 from permscope.clouds.aws.engine.simulate_parts import is_component_case, simulate_component
-from permscope.clouds.aws.engine.variables import RequestContext
+from permscope.clouds.aws.engine.variables import EMPTY_CONTEXT, RequestContext
 from permscope.core.errors import InputError
 
 _REQUEST_KEYS = frozenset(
@@ -63,6 +69,17 @@ _POLICY_KEYS = frozenset(
 MAX_SHARED_POLICY_SETS = 1024
 MAX_CACHED_BYTES = 64 * 1024
 _POLICY_SETS: dict[bytes, PolicySet] = {}
+# Parsed documents, by their key-sorted JSON, name and type.
+MAX_PARSED_POLICIES = 8192
+_PARSED: dict[tuple[bytes, str, PolicyType], PolicyDocument] = {}
+# Enum members read through their class are slow on Python 3.11 (a descriptor call each).
+_IDENTITY, _SESSION, _BOUNDARY, _RESOURCE = (
+    PolicyType.IDENTITY,
+    PolicyType.SESSION,
+    PolicyType.BOUNDARY,
+    PolicyType.RESOURCE,
+)
+_SCP, _RCP, _VPC_ENDPOINT = PolicyType.SCP, PolicyType.RCP, PolicyType.VPC_ENDPOINT
 
 
 def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
@@ -70,23 +87,60 @@ def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-@lru_cache(maxsize=8192)
-def _parse_cached(text: bytes, name: str, policy_type: PolicyType) -> PolicyDocument:
-    return parse_policy(orjson.loads(text), name=name, policy_type=policy_type)
+def _in_key_order(policy: PolicyDocument) -> PolicyDocument:
+    """`policy` with each statement's condition tests in key order (operator, then condition key).
+
+    A document is cached by its key-sorted JSON, and a parse of that text lists the tests so; the parse of
+    the document itself differs only in that order, which the explanation shows (its condition keys).
+    """
+    for statement in policy.statements:
+        if len(statement.conditions) > 1:
+            break
+    else:
+        return policy
+    statements = tuple(
+        replace(statement, conditions=tuple(sorted(statement.conditions, key=_test_key)))
+        if len(statement.conditions) > 1
+        else statement
+        for statement in policy.statements
+    )
+    return replace(policy, statements=statements)
 
 
-def _policy(document: object, name: str, policy_type: PolicyType, source: str, where: str) -> PolicyDocument:
-    """Parse one document (a parsed policy is cached by its content, name and type)."""
+def _test_key(test: ConditionTest) -> tuple[str, str]:
+    return test.operator, test.key
+
+
+def _policy(
+    document: object, name: str, policy_type: PolicyType, source: str, where: str, index: int | None = None
+) -> PolicyDocument:
+    """Parse one document; a parsed policy is cached by its key-sorted JSON, name and type.
+
+    Errors name `where` (`where[index].document` for an item of a list of {name, document} objects).
+    """
     try:
-        if _is_map(document):
-            text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
-            if len(text) <= MAX_CACHED_BYTES:
-                return _parse_cached(text, name, policy_type)
-        return parse_policy(document, name=name, policy_type=policy_type)
+        if type(document) is not dict and not _is_map(document):
+            return parse_policy(document, name=name, policy_type=policy_type)
+        text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+        if len(text) > MAX_CACHED_BYTES:
+            return parse_policy(document, name=name, policy_type=policy_type)
+        key = (text, name, policy_type)
+        found = _PARSED.get(key)
+        if found is None:
+            try:
+                found = _in_key_order(parse_policy(document, name=name, policy_type=policy_type))
+            except PolicyError:  # raised as a parse of `text` words it (the first problem in key order)
+                found = parse_policy(orjson.loads(text), name=name, policy_type=policy_type)
+            if len(_PARSED) >= MAX_PARSED_POLICIES:
+                del _PARSED[next(iter(_PARSED))]
+            _PARSED[key] = found
+        return found
     except PolicyError as error:
-        raise InputError(source, f"{where} ({error.source}): {error.problem}") from None
+        place = where if index is None else f"{where}[{index}].document"
+        raise InputError(source, f"{place} ({error.source}): {error.problem}") from None
     except TypeError as error:  # a document orjson cannot encode (only from Python callers)
-        raise InputError(source, f"{where} ({name}): {error}") from None
+        place = where if index is None else f"{where}[{index}].document"
+        raise InputError(source, f"{place} ({name}): {error}") from None
 
 
 def _named_list(value: object, policy_type: PolicyType, source: str, where: str) -> list[PolicyDocument]:
@@ -95,13 +149,14 @@ def _named_list(value: object, policy_type: PolicyType, source: str, where: str)
         raise InputError(source, f"{where} must be a list of {{name, document}} objects")
     parsed = []
     for index, item in enumerate(value):
-        place = f"{where}[{index}]"
-        if not _is_map(item) or "document" not in item:
-            raise InputError(source, f"{place} must be an object with a name and a document")
-        name = item.get("name", f"{policy_type.value}-{index}")
+        if (type(item) is not dict and not _is_map(item)) or "document" not in item:
+            raise InputError(source, f"{where}[{index}] must be an object with a name and a document")
+        name = item.get("name")
+        if name is None and "name" not in item:
+            name = f"{policy_type.value}-{index}"
         if not isinstance(name, str) or not name:
-            raise InputError(source, f"{place}.name must be a non-empty string")
-        parsed.append(_policy(item["document"], name, policy_type, source, f"{place}.document"))
+            raise InputError(source, f"{where}[{index}].name must be a non-empty string")
+        parsed.append(_policy(item["document"], name, policy_type, source, where, index))
     return parsed
 
 
@@ -125,13 +180,12 @@ def _levels(
     levels: list[list[PolicyDocument]] = []
     names: list[str] = []
     for index, level in enumerate(value):
-        place = f"{where}[{index}]"
         if not _is_map(level) or "policies" not in level:
-            raise InputError(source, f"{place} must be an object with org_id and policies")
+            raise InputError(source, f"{where}[{index}] must be an object with org_id and policies")
         org_id = level.get("org_id")
         if org_id is not None and not isinstance(org_id, str):
-            raise InputError(source, f"{place}.org_id must be a string")
-        levels.append(_named_list(level["policies"], policy_type, source, f"{place}.policies"))
+            raise InputError(source, f"{where}[{index}].org_id must be a string")
+        levels.append(_named_list(level["policies"], policy_type, source, f"{where}[{index}].policies"))
         names.append(org_id or "")
     return levels, names
 
@@ -145,7 +199,7 @@ def _string(value: object, source: str, where: str, *, optional: bool = False) -
 
 
 def _principal(value: object, source: str) -> str | None:
-    if _is_map(value):
+    if type(value) is not str and _is_map(value):
         if value.get("type") == "Anonymous" and len(value) == 1:
             return None
         raise InputError(source, 'request.principal must be an ARN or {"type": "Anonymous"}')
@@ -164,81 +218,80 @@ def case_request(case: Mapping[str, Any], source: str) -> tuple[AuthorizationReq
 
 def _request(case: Mapping[str, Any], source: str) -> AuthorizationRequest:
     request = case.get("request")
-    if not _is_map(request):
+    if type(request) is not dict and not _is_map(request):
         raise InputError(source, "the case needs a request object")
     if not _REQUEST_KEYS.issuperset(request):
         unknown = sorted(set(request) - _REQUEST_KEYS)
         raise InputError(source, f"request has unknown keys {unknown} (known: {sorted(_REQUEST_KEYS)})")
-    action = _string(request.get("action"), source, "request.action")
-    assert action is not None
-    if ":" not in action:
-        raise InputError(source, f"request.action {action!r} is not of the form service:Action")
-    resource = _string(request.get("resource"), source, "request.resource")
-    assert resource is not None
-    context = request.get("context") or {}
-    if not _is_map(context):
+    get = request.get
+    action = get("action")
+    if type(action) is not str or ":" not in action:
+        action = _string(action, source, "request.action")
+        if ":" not in action:  # type: ignore[operator]  # _string returned a string
+            raise InputError(source, f"request.action {action!r} is not of the form service:Action")
+    resource = get("resource")
+    if type(resource) is not str or not resource:
+        resource = _string(resource, source, "request.resource")
+    context = get("context") or {}
+    if type(context) is not dict and not _is_map(context):
         raise InputError(source, "request.context must be an object of condition keys")
-    for flag in ("wildcard_only_action", "service_linked_role"):
-        if not isinstance(request.get(flag, False), bool):
-            raise InputError(source, f"request.{flag} must be true or false")
+    wildcard, linked = get("wildcard_only_action", False), get("service_linked_role", False)
+    if type(wildcard) is not bool or type(linked) is not bool:
+        flag = "wildcard_only_action" if type(wildcard) is not bool else "service_linked_role"
+        raise InputError(source, f"request.{flag} must be true or false")
     try:
-        request_context = RequestContext(context)
+        request_context = RequestContext(context) if context else EMPTY_CONTEXT
     except InputError as error:
         raise InputError(source, f"request.context: {error.problem}") from None
-    return AuthorizationRequest(
-        principal=_principal(request.get("principal"), source),
-        action=action,
-        resource=resource,
-        resource_account=_string(
-            request.get("resource_account"), source, "request.resource_account", optional=True
-        ),
-        context=request_context,
-        principal_is_service_linked_role=bool(request.get("service_linked_role", False)),
-    )
+    principal = get("principal")
+    if type(principal) is str and principal:
+        try:
+            parse_caller(principal)
+        except CallerError as error:
+            raise InputError(source, f"request.principal: {error.problem}") from None
+    else:
+        principal = _principal(principal, source)
+    account = get("resource_account")
+    if account is not None and (type(account) is not str or not account):
+        account = _string(account, source, "request.resource_account", optional=True)
+    return AuthorizationRequest(principal, action, resource, account, request_context, linked)  # type: ignore[arg-type]
 
 
 def case_policies(value: object, source: str) -> PolicySet:
     """The PolicySet of a case's `policies` object."""
-    if not _is_map(value):
+    if type(value) is not dict and not _is_map(value):
         raise InputError(source, "the case needs a policies object")
     if not _POLICY_KEYS.issuperset(value):
         unknown = sorted(set(value) - _POLICY_KEYS)
         raise InputError(source, f"policies has unknown keys {unknown} (known: {sorted(_POLICY_KEYS)})")
-    policies = PolicySet(
-        identity=_named_list(value.get("identity", []), PolicyType.IDENTITY, source, "policies.identity")
+    get = value.get
+    identity = get("identity", [])
+    if type(identity) is not list or identity:
+        identity = _named_list(identity, _IDENTITY, source, "policies.identity")
+    session = get("session_policy")
+    if session is not None:
+        session = _single(session, "session-policy", _SESSION, source, "policies.session_policy")
+    boundaries = get("permission_boundaries")
+    if boundaries is not None:
+        boundaries = _named_list(boundaries, _BOUNDARY, source, "policies.permission_boundaries")
+    scps, scp_names = (
+        _levels(value["scp_levels"], _SCP, source, "policies.scp_levels") if get("scp_levels") else ([], None)
     )
-    if value.get("session_policy") is not None:
-        policies.session = _single(
-            value["session_policy"], "session-policy", PolicyType.SESSION, source, "policies.session_policy"
-        )
-    if value.get("permission_boundaries") is not None:
-        policies.boundaries = _named_list(
-            value["permission_boundaries"], PolicyType.BOUNDARY, source, "policies.permission_boundaries"
-        )
-    if value.get("scp_levels"):
-        policies.scp_levels, policies.scp_level_names = _levels(
-            value["scp_levels"], PolicyType.SCP, source, "policies.scp_levels"
-        )
-    if value.get("rcp_levels"):
-        policies.rcp_levels, policies.rcp_level_names = _levels(
-            value["rcp_levels"], PolicyType.RCP, source, "policies.rcp_levels"
-        )
-    if value.get("resource_policy") is not None:
-        policies.resource = _single(
-            value["resource_policy"],
-            "resource-policy",
-            PolicyType.RESOURCE,
-            source,
-            "policies.resource_policy",
-        )
-    if value.get("vpc_endpoint_policies") is not None:
-        policies.vpc_endpoint = _named_list(
-            value["vpc_endpoint_policies"], PolicyType.VPC_ENDPOINT, source, "policies.vpc_endpoint_policies"
-        )
-    policies.management_account_id = _string(
-        value.get("management_account_id"), source, "policies.management_account_id", optional=True
+    rcps, rcp_names = (
+        _levels(value["rcp_levels"], _RCP, source, "policies.rcp_levels") if get("rcp_levels") else ([], None)
     )
-    return policies
+    resource = get("resource_policy")
+    if resource is not None:
+        resource = _single(resource, "resource-policy", _RESOURCE, source, "policies.resource_policy")
+    endpoint = get("vpc_endpoint_policies")
+    if endpoint is not None:
+        endpoint = _named_list(endpoint, _VPC_ENDPOINT, source, "policies.vpc_endpoint_policies")
+    account = get("management_account_id")
+    if account is not None:
+        account = _string(account, source, "policies.management_account_id", optional=True)
+    return PolicySet(
+        identity, session, boundaries, scps, rcps, resource, endpoint, scp_names, rcp_names, account
+    )  # fmt: skip
 
 
 def result_dict(case_id: object, result: EvaluationResult) -> dict[str, object]:
@@ -248,7 +301,7 @@ def result_dict(case_id: object, result: EvaluationResult) -> dict[str, object]:
 
 def _shared_policies(value: object, source: str) -> PolicySet:
     """case_policies, shared between cases whose policies are identical (a batch that reuses them)."""
-    if not _is_map(value):
+    if type(value) is not dict and not _is_map(value):
         return case_policies(value, source)
     try:
         key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
@@ -268,7 +321,7 @@ def _shared_policies(value: object, source: str) -> PolicySet:
 def clear_caches() -> None:
     """Forget every parsed policy and policy set (benchmarks measure a cold start with this)."""
     _POLICY_SETS.clear()
-    _parse_cached.cache_clear()
+    _PARSED.clear()
 
 
 def _case_source(case: object, source: str | None) -> str:
@@ -280,12 +333,13 @@ def _case_source(case: object, source: str | None) -> str:
 
 def simulate_case_json(case: Mapping[str, Any], *, source: str | None = None) -> bytes:
     """simulate_case's answer encoded as compact JSON (orjson writes the result's dataclasses directly)."""
-    where = _case_source(case, source)
+    where = source if source is not None and type(case) is dict else _case_source(case, source)
     if is_component_case(case):
         return orjson.dumps(simulate_component(case, where))
     result = evaluate(_request(case, where), _shared_policies(case.get("policies"), where))
+    # A dict, not the dataclass: orjson reads a slotted dataclass only after failing to find its __dict__.
     return orjson.dumps(
-        {"id": case.get("id"), "decision": result.decision, "explanation": result.explanation}
+        {"id": case.get("id"), "decision": result.decision, "explanation": result.explanation.to_dict()}
     )
 
 
