@@ -272,10 +272,7 @@ class Decider:
         principal = self.principal(arn)
         if principal is None:
             return None
-        key = (arn, action)
-        statements = self._naming.get(key)
-        if statements is None:
-            statements = self._naming[key] = _statements_naming(principal.strict, action)
+        statements = self.statements_naming(arn, action)
         context = RequestContext({**principal.context, **(extra or {})})
         fields = arn_fields(resource)
         return (
@@ -293,6 +290,19 @@ class Decider:
                 for element, values, effect, policy_type, variables in statements
             ),
         )
+
+    def statements_naming(
+        self, arn: str, action: str
+    ) -> list[tuple[str, tuple[str, ...], str, PolicyType, bool]]:
+        """The Resource / NotResource elements of `arn`'s statements (identity, boundary, SCPs) that name
+        `action`: all of the resource that a decision reads besides its account (`resource_signature`)."""
+        key = (arn, action)
+        statements = self._naming.get(key)
+        if statements is None:
+            principal = self.principal(arn)
+            statements = [] if principal is None else _statements_naming(principal.strict, action)
+            self._naming[key] = statements
+        return statements
 
     def condition_keys(self, arn: str, action: str) -> tuple[str, ...]:
         """The undecidable condition keys of `arn`'s policies that name `action`."""

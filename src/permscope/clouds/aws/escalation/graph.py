@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 from permscope.clouds.aws.engine.matching import resource_matches
 from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.engine.service_rules import protected_resource
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
+from permscope.clouds.aws.escalation.candidates import ArnIndex, reads_context
 from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
 from permscope.clouds.aws.escalation.techniques import GRANT_KINDS, TECHNIQUES, Kind, Ref, Technique, Yield
 from permscope.clouds.aws.view import EC2_INSTANCE, LAMBDA_FUNCTION, is_root, role_of
@@ -36,6 +38,7 @@ from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKin
 from permscope.core.snapshot import SystemSnapshot
 
 ASSUME_ROLE = "sts:AssumeRole"
+PASSES_ROLE = "iam:PassRole"  # the action that hands a role to a service
 DEFAULT_MAX_TARGETS = 3
 
 
@@ -78,6 +81,9 @@ class _Account:
         for found in (self.users, self.roles, self.groups):
             found.sort(key=lambda arn: (-value(arn), arn))
         self.role_rank = {role: position for position, role in enumerate(self.roles)}
+        self.user_index = ArnIndex(self.users)
+        self.role_index = ArnIndex(self.roles)
+        self.group_index = ArnIndex(self.groups)
         self.customer_policies: dict[str, list[str]] = {}  # holder (user, group, role) -> customer policies
         managed = {
             p.external_id
@@ -98,6 +104,7 @@ class _Account:
         for role in self.roles:
             self._index_trust(role)
         self._service_roles: dict[tuple[str, ...], list[tuple[str, Verdict]]] = {}
+        self._service_indexes: dict[tuple[tuple[str, ...], bool], tuple[ArnIndex, list[Verdict]]] = {}
         self._trusted: dict[str, frozenset[str]] = {}
         self.members: dict[str, list[str]] = {}  # group -> its member users, most privileged first
         for user in self.users:
@@ -145,6 +152,25 @@ class _Account:
             self._service_roles[services] = found
         return found
 
+    def service_index(
+        self, services: tuple[str, ...], instance_profile: bool
+    ) -> tuple[ArnIndex, list[Verdict]]:
+        """The roles of `service_roles` (only those with an instance profile when `instance_profile`) as an
+        index, and the verdict of each one's trust."""
+        key = (services, instance_profile)
+        found = self._service_indexes.get(key)
+        if found is None:
+            kept = [
+                (r, v) for r, v in self.service_roles(services) if not instance_profile or self.has_profile(r)
+            ]
+            found = self._service_indexes[key] = (ArnIndex([r for r, _v in kept]), [v for _r, v in kept])
+        return found
+
+    def has_profile(self, role: str) -> bool:
+        """Whether a role has an instance profile (unknown: maybe)."""
+        attributes = self.snapshot.identities_by_id[role].attributes
+        return "instanceProfiles" not in attributes or bool(attributes["instanceProfiles"])
+
     def compute(self, existing_types: frozenset[str]) -> list[Resource]:
         """Collected resources of some types that carry a role."""
         return [r for r in self.snapshot.resources or () if r.resource_type in existing_types and role_of(r)]
@@ -177,7 +203,9 @@ class _SourceCheck:
         self.conditional = conditional  # actions allowed only when some condition holds
         self._relaxed_everywhere: int | None = None
         self._fixed: dict[tuple[str, str, str | None], Verdict | None] = {}
-        self.passes: dict[tuple[str, tuple[str, ...]], Verdict | None] = {}
+        self._anywhere: dict[str, Verdict | None] = {}
+        self._with_policy: dict[tuple[str, str, int, str | None], Verdict | None] = {}
+        self._allowed: dict[tuple[str, int, str | None], _Allowed] = {}
 
     @property
     def context(self) -> RequestContext:
@@ -263,16 +291,12 @@ class _SourceCheck:
         passing an IAM Identity Center role, changing an AWS managed policy: `service_rules`) is never met."""
         if protected_resource(action.lower(), resource, caller_is_service_linked=False) is not None:
             return None  # sources are users and roles the account owns, never service-linked roles
+        if resource_policy is None:
+            anywhere = self.anywhere(action)
+            if anywhere is not None:
+                return anywhere
         bit = self.builder.snapshot.index.index_of(action)
         everywhere = bit is not None and bool(self.everywhere >> bit & 1)
-        if resource_policy is None and everywhere:
-            return MET
-        if resource_policy is None and bit is not None and self.conditional >> bit & 1:
-            # allowed on every resource once the undecidable conditions hold: met conditionally, no engine call
-            if self._relaxed_everywhere is None:
-                self._relaxed_everywhere = self.decider.relaxed_all_resources(self.source)
-            if self._relaxed_everywhere >> bit & 1:
-                return Verdict(True, self.decider.condition_keys(self.source, action))
         if (
             resource_policy is not None
             and everywhere
@@ -290,9 +314,13 @@ class _SourceCheck:
             return None
         extra = {"iam:PassedToService": service} if service else None
         if resource_policy is not None:
-            return self.decider.allows(
-                self.source, action, resource, resource_policy=resource_policy, extra=extra
-            )
+            # the same role is assumed by several techniques (and once per policy version of it)
+            mine = (action, resource, id(resource_policy), service)
+            if mine not in self._with_policy:
+                self._with_policy[mine] = self.decider.allows(
+                    self.source, action, resource, resource_policy=resource_policy, extra=extra
+                )
+            return self._with_policy[mine]
         # equal policies decide alike; so do resources every statement naming the action treats alike
         share = self.decider.share_key(self.source)
         signature = self.decider.resource_signature(self.source, action, resource, extra)
@@ -307,12 +335,106 @@ class _SourceCheck:
             shared[key] = self.decider.allows(self.source, action, resource, extra=extra)
         return shared[key]
 
+    def anywhere(self, action: str) -> Verdict | None:
+        """The decision on any resource (no resource policy read) when the action is allowed on every resource:
+        unconditionally (`everywhere`), or once the undecidable conditions hold (met conditionally, no engine
+        call); None otherwise."""
+        if action in self._anywhere:
+            return self._anywhere[action]
+        bit = self.builder.snapshot.index.index_of(action)
+        found: Verdict | None = None
+        if bit is not None and self.everywhere >> bit & 1:
+            found = MET
+        elif bit is not None and self.conditional >> bit & 1:
+            if self._relaxed_everywhere is None:
+                self._relaxed_everywhere = self.decider.relaxed_all_resources(self.source)
+            if self._relaxed_everywhere >> bit & 1:
+                found = Verdict(True, self.decider.condition_keys(self.source, action))
+        self._anywhere[action] = found
+        return found
+
+    def allowed(self, action: str, index: ArnIndex, service: str | None = None) -> _Allowed:
+        """On which candidates of `index` the source may perform `action` (see `_Allowed`)."""
+        key = (action, id(index), service)
+        found = self._allowed.get(key)
+        if found is None:
+            found = self._allowed[key] = self._allowed_on(action, index, service)
+        return found
+
+    def _allowed_on(self, action: str, index: ArnIndex, service: str | None) -> _Allowed:
+        anywhere = self.anywhere(action)
+        if anywhere is not None:
+            return _Allowed(self, action, index, service, anywhere, frozenset(), [])
+        values = [
+            (value, policy_type)
+            for _element, found, _effect, policy_type, _variables in self.decider.statements_naming(
+                self.source, action
+            )
+            for value in found
+        ]
+        if any(reads_context(value) for value, _type in values):
+            # who asks changes what a value names: each candidate an Allow pattern may name is decided alone
+            named = {index.position[arn] for arn in self.narrow(action, index.arns)}
+            return _Allowed(self, action, index, service, None, frozenset(named | index.patterns), None)
+        partitions = [part for value, kind in values for part in index.outcome(value, kind).partitions()]
+        partitions += index.account_partitions
+        listed = frozenset().union(*partitions, index.patterns)
+        protected = index.protected(action)
+        # every candidate outside `listed` is treated alike by every statement: one decision for all
+        outside = next((n for n in range(len(index)) if n not in listed and n not in protected), None)
+        default = None if outside is None else self.decide(action, index.arns[outside], service=service)
+        return _Allowed(self, action, index, service, default, listed, partitions)
+
     def decide_fixed(self, action: str, resource: str, service: str | None = None) -> Verdict | None:
         """A requirement on a resource that does not depend on the target (a new resource, "*")."""
         key = (action, resource, service)
         if key not in self._fixed:
             self._fixed[key] = self.decide(action, resource, service=service)
         return self._fixed[key]
+
+
+class _Allowed:
+    """On which candidates of an index one source may perform one action, each decided as `decide` decides it.
+
+    A decision reads of the resource only its account and which statement naming the action covers it
+    (`Decider.resource_signature`). The candidates no Resource value of those statements tells apart (all
+    but `listed`) therefore share one decision, `default`; a listed candidate shares its decision with the
+    listed ones that fall in the same `partitions` (the same values match them), decided once per such
+    class. Without partitions (values that read the request) each listed candidate is decided alone."""
+
+    def __init__(self, check: _SourceCheck, action: str, index: ArnIndex, service: str | None,
+                 default: Verdict | None, listed: frozenset[int],
+                 partitions: list[frozenset[int]] | None) -> None:  # fmt: skip
+        self.check = check
+        self.action = action
+        self.index = index
+        self.service = service
+        self.default = default
+        self.listed = listed
+        self.partitions = partitions
+        self.protected = index.protected(action)
+        self._classes: dict[object, Verdict | None] = {}
+
+    def ordered(self) -> list[int]:
+        """The listed candidates, in the index's order."""
+        return sorted(self.listed)
+
+    def verdict(self, position: int) -> Verdict | None:
+        """The decision on the candidate at `position` (None: not allowed)."""
+        if position in self.protected:
+            return None
+        if position not in self.listed:
+            return self.default
+        partitions = self.partitions
+        key: object = (
+            position
+            if partitions is None or position in self.index.patterns
+            else tuple(position in part for part in partitions)
+        )
+        if key not in self._classes:
+            arn = self.index.arns[position]
+            self._classes[key] = self.check.decide(self.action, arn, service=self.service)
+        return self._classes[key]
 
 
 def _literal_prefix(regex: str) -> str:
@@ -332,6 +454,7 @@ def _literal_prefix(regex: str) -> str:
     return "".join(prefix)
 
 
+@functools.lru_cache(maxsize=16_384)
 def _loose(glob: str) -> re.Pattern[str]:
     """A regex matching at least what an IAM resource glob matches (`*` any run, `?` one character)."""
     body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob.replace("\\", ""))
@@ -341,6 +464,11 @@ def _loose(glob: str) -> re.Pattern[str]:
 def _pattern(service: str, account: str) -> str:
     """Any resource of a service in the account (a new resource, or an existing one not collected)."""
     return f"arn:aws:{service}:*:{account}:*"
+
+
+def _on(technique: Technique, ref: Ref) -> list[str]:
+    """The actions of a technique performed on `ref`."""
+    return [action for action, on in technique.actions if on is ref]
 
 
 def _merge(verdicts: list[Verdict]) -> Verdict:
@@ -475,11 +603,12 @@ class GraphBuilder:
             yield from self._targets(check, technique, [(source, {Ref.POLICY: p}, p) for p in policies])
         elif kind is Kind.JOIN_GROUP:
             member = set(self.snapshot.groups_of.get(source, []))
-            joinable = [g for g in check.narrow("iam:AddUserToGroup", lookups.groups) if g not in member]
+            admitted = self._admitted(check, _on(technique, Ref.GROUP), lookups.group_index)
+            joinable = (g for g in admitted if g not in member)
             yield from self._targets(check, technique, ((g, {Ref.GROUP: g}, g) for g in joinable))
         elif kind in (Kind.USER_CREDENTIALS, Kind.USER_MODIFY):
-            narrowed = check.narrow(technique.actions[0][0], lookups.users)
-            users = (u for u in narrowed if u != source)
+            admitted = self._admitted(check, _on(technique, Ref.USER), lookups.user_index)
+            users = (u for u in admitted if u != source)
             yield from self._targets(check, technique, ((u, {Ref.USER: u}, None) for u in users))
         elif kind in (Kind.ROLE_ASSUME, Kind.ROLE_MODIFY, Kind.ROLE_TRUST):
             yield from self._targets(
@@ -518,30 +647,32 @@ class GraphBuilder:
         source = check.source
         action = technique.actions[0][0]
 
-        def others(candidates: list[str]) -> Iterator[str]:
+        def others(candidates: Iterable[str]) -> Iterator[str]:
             return (c for c in candidates if c != source and not self.skip(c))
 
         if technique.kind is Kind.GRANT_USER:
-            targets = others(check.narrow(action, lookups.users))
+            targets = others(self._admitted(check, [action], lookups.user_index))
             yield from self._targets(check, technique, ((u, {Ref.USER: u}, None) for u in targets))
             return
         if technique.kind is Kind.GRANT_ROLE:
-            targets = others(check.narrow(action, lookups.roles))
+            targets = others(self._admitted(check, [action], lookups.role_index))
             yield from self._targets(check, technique, ((r, {Ref.ROLE: r}, None) for r in targets))
             return
         full = self.snapshot.index.size
-        for group in check.narrow(action, lookups.groups):
+        for group in self._admitted(check, [action], lookups.group_index):
             if technique.kind is Kind.GRANT_GROUP:
-                beneficiaries = list(others(lookups.members.get(group, [])))
+                beneficiaries = others(lookups.members.get(group, []))
             elif self.value(group) > full:  # joining gives administrator rights only through a super group
                 member = set(lookups.members.get(group, ()))
-                beneficiaries = [u for u in others(lookups.users) if u not in member]
+                beneficiaries = (u for u in others(lookups.users) if u not in member)
             else:
                 continue
-            if not beneficiaries:
+            # read lazily: the caller stops after a few administrator grants, not after every user
+            first = next(beneficiaries, None)
+            if first is None:
                 continue
             for decided in self._targets(check, technique, [(group, {Ref.GROUP: group}, group)]):
-                for beneficiary in beneficiaries:
+                for beneficiary in itertools.chain((first,), beneficiaries):
                     yield dataclasses.replace(decided, target=beneficiary)
 
     def _versions(self, policy: str) -> list[str]:
@@ -551,23 +682,52 @@ class GraphBuilder:
 
     def _roles(self, check: _SourceCheck, technique: Technique) -> Iterator[str]:
         """Candidate roles: for sts:AssumeRole, those whose trust names the source (always) or the account
-        (when the source holds sts:AssumeRole); otherwise every other role."""
+        (when the source holds sts:AssumeRole); otherwise every other role. In both cases only the roles the
+        source may perform the technique's other actions on (iam-020's first action is on a policy)."""
         lookups = self.lookups
+        on_role = [action for action in _on(technique, Ref.ROLE) if action != ASSUME_ROLE]
         if ASSUME_ROLE not in technique.action_names:
-            # narrowed by the action performed on the role (iam-020's first action is on a policy)
-            on_role = next(action for action, ref in technique.actions if ref is Ref.ROLE)
-            yield from (r for r in check.narrow(on_role, lookups.roles) if r != check.source)
+            yield from (r for r in self._admitted(check, on_role, lookups.role_index) if r != check.source)
             return
         # roles whose trust names the source first, then those trusting the account, most privileged first
         direct = lookups.named_in_trust.get(check.source, [])
-        yield from sorted((r for r in set(direct) if r != check.source), key=lookups.role_rank.__getitem__)
+        ranked = sorted((r for r in set(direct) if r != check.source), key=lookups.role_rank.__getitem__)
+        yield from self._admitted(check, on_role, lookups.role_index, among=ranked)
         if check.holds(ASSUME_ROLE):
             named = set(direct)
+            trusting = check.narrow(ASSUME_ROLE, lookups.account_trust)
             yield from (
                 r
-                for r in check.narrow(ASSUME_ROLE, lookups.account_trust)
+                for r in self._admitted(check, on_role, lookups.role_index, among=trusting)
                 if r != check.source and r not in named
             )
+
+    def _admitted(self, check: _SourceCheck, actions: list[str], index: ArnIndex,
+                  among: Collection[str] | None = None) -> Iterator[str]:  # fmt: skip
+        """The candidates of `index` (or of `among`, given in the index's order) on which the source may
+        perform every one of `actions`, in order. The candidates are walked from the shortest list that
+        an action allows beyond its common decision, so the work follows what the source can reach rather
+        than every candidate."""
+        allowed = [check.allowed(action, index) for action in dict.fromkeys(actions)]
+        restricting = [a for a in allowed if a.default is None]
+        positions: Iterable[int]
+        if restricting:
+            driver = min(restricting, key=lambda a: len(a.listed))
+            if among is not None and len(among) <= len(driver.listed):
+                positions = [index.position[arn] for arn in among]
+            elif among is not None:
+                inside = {index.position[arn] for arn in among}
+                positions = (p for p in driver.ordered() if p in inside)
+            else:
+                positions = driver.ordered()
+        elif among is not None:
+            positions = (index.position[arn] for arn in among)
+        else:
+            positions = range(len(index))
+        arns = index.arns
+        for position in positions:
+            if all(a.verdict(position) is not None for a in allowed):
+                yield arns[position]
 
     def _targets(self, check: _SourceCheck, technique: Technique,
                  candidates: Any) -> Iterator[Step]:  # fmt: skip
@@ -617,17 +777,24 @@ class GraphBuilder:
                 return
             fixed.append(verdict)
         passes = any(ref is Ref.PASSED for _a, ref in technique.actions)
-        for role, trust in self.lookups.service_roles(technique.services):
+        index, trusts = self.lookups.service_index(technique.services, technique.instance_profile)
+        # the roles the source may pass to one of the services (each decided as `decide` would)
+        allowed = (
+            [check.allowed(PASSES_ROLE, index, service) for service in technique.services] if passes else []
+        )
+        positions: Iterable[int] = range(len(index))
+        if allowed and all(a.default is None for a in allowed):
+            positions = sorted(frozenset().union(*(a.listed for a in allowed)))
+        for position in positions:
+            role = index.arns[position]
             if role == check.source:
                 continue
-            if technique.instance_profile and not self._has_instance_profile(role):
-                continue
-            verdicts = [*fixed, trust]
+            verdicts = [*fixed, trusts[position]]
             if passes:
-                passed = self._pass(check, role, technique.services)
-                if passed is None:
+                found = [v for a in allowed if (v := a.verdict(position)) is not None]
+                if not found:
                     continue
-                verdicts.append(passed)
+                verdicts.append(min(found, key=lambda v: v.conditional))
             merged = _merge(verdicts)
             resources = [role] if passes else []
             resources += [
@@ -647,17 +814,6 @@ class GraphBuilder:
         if ref is Ref.EXISTING and existing is not None:
             return f"arn:aws:{existing.service}:*:{self.account}:{existing.resource_type}*"
         return _pattern(action.split(":", 1)[0], self.account)
-
-    def _pass(self, check: _SourceCheck, role: str, services: tuple[str, ...]) -> Verdict | None:
-        key = (role, services)
-        if key not in check.passes:  # several techniques pass roles to the same service
-            found = [v for s in services if (v := check.decide("iam:PassRole", role, service=s)) is not None]
-            check.passes[key] = min(found, key=lambda v: v.conditional) if found else None
-        return check.passes[key]
-
-    def _has_instance_profile(self, role: str) -> bool:
-        attributes = self.snapshot.identities_by_id[role].attributes
-        return "instanceProfiles" not in attributes or bool(attributes["instanceProfiles"])
 
     def _existing_resources(self, check: _SourceCheck, technique: Technique,
                             types: frozenset[str]) -> Iterator[Step]:  # fmt: skip

@@ -1,0 +1,123 @@
+"""The escalation graph's work follows the edges that exist: a source is not decided against every candidate
+target it cannot reach (the cost that made large accounts grow as N^1.5), and the edges stay the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from analytics.builders import ADMIN, Account, allow
+from permscope.analytics.privesc.analysis import escalation_analysis
+from permscope.clouds.aws.escalation import graph
+from permscope.core.escalation import EscalationGraph
+
+
+def trusts(**principal: Any) -> dict[str, Any]:
+    """A trust policy letting `principal` assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}],
+    }
+
+
+LAMBDA = trusts(Service="lambda.amazonaws.com")
+NOBODY = trusts(Service="ec2.amazonaws.com")
+
+
+def decided(monkeypatch: pytest.MonkeyPatch, account: Account) -> tuple[int, EscalationGraph]:
+    """How many requirements the graph builder decided for the account, and the graph."""
+    calls = 0
+    original = graph._SourceCheck.decide
+
+    def counted(self: graph._SourceCheck, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(graph._SourceCheck, "decide", counted)
+    analysis = escalation_analysis(account.snapshot())
+    monkeypatch.undo()
+    return calls, analysis.graph
+
+
+def edges(found: EscalationGraph, source: str) -> list[tuple[str, str]]:
+    return sorted(
+        (s.technique_id, s.target) for s in [*found.edges.get(source, ()), *found.grants.get(source, ())]
+    )
+
+
+def passes_to_another_service(roles: int) -> tuple[Account, str]:
+    """A developer who may pass any role, but only to SSM, and many administrator roles Lambda may assume."""
+    account = Account()
+    for number in range(roles):
+        account.identity("role", f"function-{number}", ADMIN, trust=LAMBDA)
+    to_ssm = allow("iam:PassRole", Condition={"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}})
+    user = account.identity(
+        "user", "dev", to_ssm, allow("lambda:CreateFunction", "lambda:InvokeFunction", "ec2:RunInstances")
+    )
+    return account, user
+
+
+def writes_roles_as_someone_else(roles: int) -> tuple[Account, str]:
+    """A user allowed to attach policies to any role only when it is another principal (never met)."""
+    account = Account()
+    for number in range(roles):
+        account.identity("role", f"app-{number}", allow("s3:GetObject"), trust=NOBODY)
+    someone = {"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111111111111:user/someone-else"}}
+    user = account.identity(
+        "user", "dev", allow("iam:AttachRolePolicy", "iam:PutRolePolicy", resource="arn:aws:iam::*:role/*",
+                             Condition=someone),
+    )  # fmt: skip
+    return account, user
+
+
+def keys_for_one_user(users: int) -> tuple[Account, str]:
+    """A user who may attach policies to every other user but create access keys for one only."""
+    account = Account()
+    for number in range(users):
+        account.identity("user", f"person-{number}", allow("s3:GetObject"))
+    user = account.identity(
+        "user", "dev", allow("iam:AttachUserPolicy", resource="arn:aws:iam::*:user/person-*"),
+        allow("iam:CreateAccessKey", resource="arn:aws:iam::111111111111:user/person-7"),
+    )  # fmt: skip
+    return account, user
+
+
+@pytest.mark.parametrize(
+    "estate", [passes_to_another_service, writes_roles_as_someone_else, keys_for_one_user]
+)
+def test_decisions_do_not_grow_with_targets_the_source_cannot_reach(
+    monkeypatch: pytest.MonkeyPatch, estate: Callable[[int], tuple[Account, str]]
+) -> None:
+    small, source = estate(10)
+    large, _ = estate(80)
+    few, small_graph = decided(monkeypatch, small)
+    many, large_graph = decided(monkeypatch, large)
+    assert many == few
+    assert edges(large_graph, source) == edges(small_graph, source)
+
+
+def test_the_one_reachable_target_among_many_is_found() -> None:
+    account, source = keys_for_one_user(80)
+    found = escalation_analysis(account.snapshot()).graph
+    assert ("iam-015", "arn:aws:iam::111111111111:user/person-7") in edges(found, source)
+    assert [target for technique, target in edges(found, source) if technique == "iam-015"] == [
+        "arn:aws:iam::111111111111:user/person-7"
+    ]
+
+
+def test_only_the_roles_a_source_may_pass_are_decided() -> None:
+    account = Account()
+    for number in range(40):
+        account.identity("role", f"function-{number}", ADMIN, trust=LAMBDA)
+    user = account.identity(
+        "user", "dev", allow("iam:PassRole", resource="arn:aws:iam::111111111111:role/function-3?"),
+        allow("lambda:CreateFunction", "lambda:InvokeFunction"),
+    )  # fmt: skip
+    found = escalation_analysis(account.snapshot()).graph
+    targets = {step.target for step in found.edges[user] if step.technique_id == "lambda-001"}
+    assert len(targets) == 1 and targets < {
+        f"arn:aws:iam::111111111111:role/function-3{n}" for n in range(10)
+    }
