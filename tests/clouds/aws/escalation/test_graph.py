@@ -85,8 +85,22 @@ def keys_for_one_user(users: int) -> tuple[Account, str]:
     return account, user
 
 
+def grants_to_bounded_roles(roles: int) -> tuple[Account, str]:
+    """A user who may attach policies to any role: only the one role without a permissions boundary would
+    become administrator-equivalent (a grant is kept only then)."""
+    account = Account()
+    for number in range(roles):
+        account.identity(
+            "role", f"bounded-{number}", allow("s3:GetObject"), boundary=allow("s3:*"), trust=NOBODY
+        )
+    account.identity("role", "unbounded", allow("s3:GetObject"), trust=NOBODY)
+    user = account.identity("user", "dev", allow("iam:AttachRolePolicy"))
+    return account, user
+
+
 @pytest.mark.parametrize(
-    "estate", [passes_to_another_service, writes_roles_as_someone_else, keys_for_one_user]
+    "estate",
+    [passes_to_another_service, writes_roles_as_someone_else, keys_for_one_user, grants_to_bounded_roles],
 )
 def test_decisions_do_not_grow_with_targets_the_source_cannot_reach(
     monkeypatch: pytest.MonkeyPatch, estate: Callable[[int], tuple[Account, str]]
@@ -106,6 +120,12 @@ def test_the_one_reachable_target_among_many_is_found() -> None:
     assert [target for technique, target in edges(found, source) if technique == "iam-015"] == [
         "arn:aws:iam::111111111111:user/person-7"
     ]
+
+
+def test_a_grant_reaches_the_one_role_it_makes_administrator() -> None:
+    account, source = grants_to_bounded_roles(30)
+    found = escalation_analysis(account.snapshot()).graph
+    assert edges(found, source) == [("grant-004", "arn:aws:iam::111111111111:role/unbounded")]
 
 
 def test_only_the_roles_a_source_may_pass_are_decided() -> None:

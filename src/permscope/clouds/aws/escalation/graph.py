@@ -261,20 +261,13 @@ class _SourceCheck:
         return tuple(compiled)
 
     def _allow_texts(self, action: str) -> tuple[str, ...] | None:
-        from permscope.clouds.aws.engine.matching import actions_match
-
         principal = self.decider.principal(self.source)
         if principal is None:
             return ()
         found: list[str] = []
         for document in principal.optimistic.identity:
-            for statement in document.statements:
+            for statement in self.decider.naming(document, action):
                 if not statement.is_allow:
-                    continue
-                if statement.actions is not None:
-                    if not actions_match(statement.actions, action):
-                        continue
-                elif statement.not_actions is None or actions_match(statement.not_actions, action):
                     continue
                 if statement.resources is None:
                     return None
@@ -512,6 +505,7 @@ class GraphBuilder:
         }
         # decisions of principals whose policies read nothing of who they are, shared by equal policy sets
         self.shared: dict[tuple[object, ...], Verdict | None] = {}
+        self._grantables: dict[tuple[Kind, Yield], ArnIndex] = {}
 
     def narrowed(self, patterns: tuple[re.Pattern[str], ...], candidates: list[str]) -> list[str]:
         """The candidates one of the loose patterns matches, in their order, shared by every source with the
@@ -651,11 +645,13 @@ class GraphBuilder:
             return (c for c in candidates if c != source and not self.skip(c))
 
         if technique.kind is Kind.GRANT_USER:
-            targets = others(self._admitted(check, [action], lookups.user_index))
+            users = self._grantable(technique, lookups.users)
+            targets = (u for u in self._admitted(check, [action], users) if u != source)
             yield from self._targets(check, technique, ((u, {Ref.USER: u}, None) for u in targets))
             return
         if technique.kind is Kind.GRANT_ROLE:
-            targets = others(self._admitted(check, [action], lookups.role_index))
+            roles = self._grantable(technique, lookups.roles)
+            targets = (r for r in self._admitted(check, [action], roles) if r != source)
             yield from self._targets(check, technique, ((r, {Ref.ROLE: r}, None) for r in targets))
             return
         full = self.snapshot.index.size
@@ -674,6 +670,17 @@ class GraphBuilder:
             for decided in self._targets(check, technique, [(group, {Ref.GROUP: group}, group)]):
                 for beneficiary in itertools.chain((first,), beneficiaries):
                     yield dataclasses.replace(decided, target=beneficiary)
+
+    def _grantable(self, technique: Technique, candidates: list[str]) -> ArnIndex:
+        """The candidates a grant on a principal can make administrator-equivalent: not already super (those
+        are skipped) and super once given what the technique yields. That depends on the target alone (a
+        grant's value is what its target then holds), so it is found once, not once per source."""
+        key = (technique.kind, technique.yields)
+        found = self._grantables.get(key)
+        if found is None:
+            kept = [c for c in candidates if not self.skip(c) and self.admin(_step(technique, c, c, ()))]
+            found = self._grantables[key] = ArnIndex(kept)
+        return found
 
     def _versions(self, policy: str) -> list[str]:
         """The policy's versions besides its default one, as "<policy ARN>#<version id>" (a step's `via`)."""
