@@ -98,9 +98,44 @@ def grants_to_bounded_roles(roles: int) -> tuple[Account, str]:
     return account, user
 
 
+ACCOUNT_TRUST = trusts(AWS="arn:aws:iam::111111111111:root")
+
+
+def versions_that_give_nothing_more(roles: int) -> tuple[Account, str]:
+    """A user who may assume any role trusting the account and set any policy version as the default: every
+    role's other policy version grants less than its default one (no step is kept)."""
+    account = Account()
+    for number in range(roles):
+        role = account.identity("role", f"app-{number}", trust=ACCOUNT_TRUST)
+        account.managed(f"app-{number}", allow("s3:GetObject", "s3:PutObject"), role,
+                        others=(allow("s3:GetObject"),))  # fmt: skip
+    user = account.identity("user", "dev", allow("sts:AssumeRole", "iam:SetDefaultPolicyVersion"))
+    return account, user
+
+
+def writes_one_policy(roles: int) -> tuple[Account, str]:
+    """A user who may assume any role trusting the account and write a new version of one policy only."""
+    account = Account()
+    for number in range(roles):
+        role = account.identity("role", f"app-{number}", trust=ACCOUNT_TRUST)
+        account.managed(f"app-{number}", allow("s3:GetObject"), role)
+    user = account.identity(
+        "user", "dev", allow("sts:AssumeRole"),
+        allow("iam:CreatePolicyVersion", resource="arn:aws:iam::111111111111:policy/app-3"),
+    )  # fmt: skip
+    return account, user
+
+
 @pytest.mark.parametrize(
     "estate",
-    [passes_to_another_service, writes_roles_as_someone_else, keys_for_one_user, grants_to_bounded_roles],
+    [
+        passes_to_another_service,
+        writes_roles_as_someone_else,
+        keys_for_one_user,
+        grants_to_bounded_roles,
+        versions_that_give_nothing_more,
+        writes_one_policy,
+    ],
 )
 def test_decisions_do_not_grow_with_targets_the_source_cannot_reach(
     monkeypatch: pytest.MonkeyPatch, estate: Callable[[int], tuple[Account, str]]
@@ -110,7 +145,8 @@ def test_decisions_do_not_grow_with_targets_the_source_cannot_reach(
     few, small_graph = decided(monkeypatch, small)
     many, large_graph = decided(monkeypatch, large)
     assert many == few
-    assert edges(large_graph, source) == edges(small_graph, source)
+    techniques = [technique for technique, _target in edges(small_graph, source)]
+    assert [technique for technique, _target in edges(large_graph, source)] == techniques
 
 
 def test_the_one_reachable_target_among_many_is_found() -> None:
@@ -126,6 +162,15 @@ def test_a_grant_reaches_the_one_role_it_makes_administrator() -> None:
     account, source = grants_to_bounded_roles(30)
     found = escalation_analysis(account.snapshot()).graph
     assert edges(found, source) == [("grant-004", "arn:aws:iam::111111111111:role/unbounded")]
+
+
+def test_the_one_policy_a_source_may_write_gives_its_role() -> None:
+    account, source = writes_one_policy(30)
+    found = escalation_analysis(account.snapshot()).graph
+    assert ("iam-016", "arn:aws:iam::111111111111:role/app-3") in edges(found, source)
+    assert {target for technique, target in edges(found, source) if technique == "iam-016"} == {
+        "arn:aws:iam::111111111111:role/app-3"
+    }
 
 
 def test_only_the_roles_a_source_may_pass_are_decided() -> None:

@@ -98,6 +98,7 @@ class _Account:
                 self.customer_policies.setdefault(assignment.identity_external_id, []).append(
                     assignment.policy_external_id
                 )
+        self.policy_index = ArnIndex(sorted(managed))
         self.named_in_trust: dict[str, list[str]] = {}  # principal ARN -> roles whose trust names it
         self.account_trust: list[str] = []  # roles whose trust names this account (or everyone)
         self.services: dict[str, list[str]] = {}  # service principal -> roles whose trust names it
@@ -506,6 +507,7 @@ class GraphBuilder:
         # decisions of principals whose policies read nothing of who they are, shared by equal policy sets
         self.shared: dict[tuple[object, ...], Verdict | None] = {}
         self._grantables: dict[tuple[Kind, Yield], ArnIndex] = {}
+        self._better: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     def narrowed(self, patterns: tuple[re.Pattern[str], ...], candidates: list[str]) -> list[str]:
         """The candidates one of the loose patterns matches, in their order, shared by every source with the
@@ -615,18 +617,21 @@ class GraphBuilder:
                 check, technique, ((source, {Ref.POLICY: p}, v) for p in policies for v in self._versions(p))
             )
         elif kind is Kind.VERSION_ROLE:
+            allowed = self._on_policies(check, technique)
             pairs = (
                 (r, {Ref.ROLE: r, Ref.POLICY: p}, v)
                 for r in self._roles(check, technique)
-                for p in lookups.customer_policies.get(r, ())
-                for v in self._versions(p)
+                for p, v in self._better_versions(technique, r)
+                if allowed(p)
             )
             yield from self._targets(check, technique, pairs)
         elif kind is Kind.POLICY_ROLE:
+            allowed = self._on_policies(check, technique)
             pairs = (
                 (r, {Ref.ROLE: r, Ref.POLICY: p}, p)
                 for r in self._roles(check, technique)
                 for p in lookups.customer_policies.get(r, ())
+                if allowed(p)
             )
             yield from self._targets(check, technique, pairs)
         elif kind is Kind.NEW_PASSROLE or kind is Kind.EXISTING:
@@ -680,6 +685,35 @@ class GraphBuilder:
         if found is None:
             kept = [c for c in candidates if not self.skip(c) and self.admin(_step(technique, c, c, ()))]
             found = self._grantables[key] = ArnIndex(kept)
+        return found
+
+    def _on_policies(self, check: _SourceCheck, technique: Technique) -> Callable[[str], bool]:
+        """Whether the source may perform the technique's actions on a customer managed policy (decided once
+        per class of policies its statements tell apart, as `_Allowed` does)."""
+        index = self.lookups.policy_index
+        allowed = [check.allowed(action, index) for action in _on(technique, Ref.POLICY)]
+
+        def may(policy: str) -> bool:
+            position = index.position.get(policy)
+            if position is None:  # not a customer managed policy of the export: decided alone
+                return all(check.decide(action, policy) is not None for action in _on(technique, Ref.POLICY))
+            return all(a.verdict(position) is not None for a in allowed)
+
+        return may
+
+    def _better_versions(self, technique: Technique, role: str) -> list[tuple[str, str]]:
+        """The (policy, version) pairs of a role's customer policies whose version, made the default, gives the
+        role actions it lacks (`more`; a step that gives nothing more is never kept). That depends on the role
+        alone, so it is found once per role, not once per source that may assume it."""
+        key = (technique.technique_id, role)
+        found = self._better.get(key)
+        if found is None:
+            found = self._better[key] = [
+                (p, v)
+                for p in self.lookups.customer_policies.get(role, ())
+                for v in self._versions(p)
+                if self.more is None or self.more(_step(technique, role, role, (), v))
+            ]
         return found
 
     def _versions(self, policy: str) -> list[str]:
