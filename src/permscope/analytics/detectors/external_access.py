@@ -75,18 +75,31 @@ def _trust_index(snapshot: SystemSnapshot, trusts: Mapping[str, ExternalTrust]) 
     return _TrustIndex(by_principal, account_wide, 0 if assume is None else 1 << assume)
 
 
-def _chained(snapshot: SystemSnapshot, start: set[str], index: _TrustIndex) -> set[str]:
-    """The roles reached from `start` by assuming roles inside the account (start excluded)."""
+def _closure(roles: list[str], index: _TrustIndex) -> set[str]:
+    """`roles` and every role reached from them through trusts that name a reached role's ARN."""
+    seen = set(roles)
+    queue = list(roles)
+    while queue:
+        for target in index.by_principal.get(queue.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return seen
+
+
+def _chained(snapshot: SystemSnapshot, start: set[str], index: _TrustIndex, wide: set[str]) -> set[str]:
+    """The roles reached from `start` by assuming roles inside the account (start excluded). `wide` is the
+    closure of the account-wide roles (`_closure`): once a reached role holds sts:AssumeRole, all of it is
+    reached, so it is computed once for every outside account instead of walked again for each."""
     seen = set(start)
     queue = sorted(start)
-    account_wide_added = False  # the account-wide roles are the same successors for every role: add them once
+    wide_added = False
     while queue:
         role = queue.pop()
-        successors = list(index.by_principal.get(role, ()))
-        if not account_wide_added and granted_bits(snapshot, role) & index.assume_bit:
-            successors += index.account_wide
-            account_wide_added = True
-        for target in successors:
+        if not wide_added and granted_bits(snapshot, role) & index.assume_bit:
+            seen |= wide  # closed under trusts naming its roles: nothing in it needs walking
+            wide_added = True
+        for target in index.by_principal.get(role, ()):
             if target not in seen:
                 seen.add(target)
                 queue.append(target)
@@ -100,9 +113,10 @@ def _system_findings(snapshot: SystemSnapshot) -> Iterator[Finding]:
     for arn, trust in trusts.items():
         for account in trust.outside:
             direct_of.setdefault(account, set()).add(arn)
+    wide = _closure(index.account_wide, index)
     for account in sorted(direct_of):
         direct = direct_of[account]
-        chained = _chained(snapshot, direct, index)
+        chained = _chained(snapshot, direct, index, wide)
         whole = any(account in trusts[arn].whole_systems for arn in direct)
         principals = sorted({p for arn in direct for p in trusts[arn].outside[account]})
         methods = ["direct", *(["roleChaining"] if chained else [])]
