@@ -21,6 +21,7 @@ import bisect
 import dataclasses
 import functools
 import itertools
+import operator
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
@@ -358,7 +359,7 @@ class _SourceCheck:
     def _allowed_on(self, action: str, index: ArnIndex, service: str | None) -> _Allowed:
         anywhere = self.anywhere(action)
         if anywhere is not None:
-            return _Allowed(self, action, index, service, anywhere, frozenset(), [])
+            return _Allowed(action, index, service, anywhere, frozenset(), [])
         values = [
             (value, policy_type)
             for _element, found, _effect, policy_type, _variables in self.decider.statements_naming(
@@ -369,7 +370,7 @@ class _SourceCheck:
         if any(reads_context(value) for value, _type in values):
             # who asks changes what a value names: each candidate an Allow pattern may name is decided alone
             named = {index.position[arn] for arn in self.narrow(action, index.arns)}
-            return _Allowed(self, action, index, service, None, frozenset(named | index.patterns), None)
+            return _Allowed(action, index, service, None, frozenset(named | index.patterns), None)
         partitions = [part for value, kind in values for part in index.outcome(value, kind).partitions()]
         partitions += index.account_partitions
         listed = frozenset().union(*partitions, index.patterns)
@@ -377,7 +378,7 @@ class _SourceCheck:
         # every candidate outside `listed` is treated alike by every statement: one decision for all
         outside = next((n for n in range(len(index)) if n not in listed and n not in protected), None)
         default = None if outside is None else self.decide(action, index.arns[outside], service=service)
-        return _Allowed(self, action, index, service, default, listed, partitions)
+        return _Allowed(action, index, service, default, listed, partitions)
 
     def decide_fixed(self, action: str, resource: str, service: str | None = None) -> Verdict | None:
         """A requirement on a resource that does not depend on the target (a new resource, "*")."""
@@ -396,10 +397,8 @@ class _Allowed:
     listed ones that fall in the same `partitions` (the same values match them), decided once per such
     class. Without partitions (values that read the request) each listed candidate is decided alone."""
 
-    def __init__(self, check: _SourceCheck, action: str, index: ArnIndex, service: str | None,
-                 default: Verdict | None, listed: frozenset[int],
-                 partitions: list[frozenset[int]] | None) -> None:  # fmt: skip
-        self.check = check
+    def __init__(self, action: str, index: ArnIndex, service: str | None, default: Verdict | None,
+                 listed: frozenset[int], partitions: list[frozenset[int]] | None) -> None:  # fmt: skip
         self.action = action
         self.index = index
         self.service = service
@@ -413,8 +412,8 @@ class _Allowed:
         """The listed candidates, in the index's order."""
         return sorted(self.listed)
 
-    def verdict(self, position: int) -> Verdict | None:
-        """The decision on the candidate at `position` (None: not allowed)."""
+    def verdict(self, check: _SourceCheck, position: int) -> Verdict | None:
+        """The decision on the candidate at `position` for the source of `check` (None: not allowed)."""
         if position in self.protected:
             return None
         if position not in self.listed:
@@ -427,7 +426,7 @@ class _Allowed:
         )
         if key not in self._classes:
             arn = self.index.arns[position]
-            self._classes[key] = self.check.decide(self.action, arn, service=self.service)
+            self._classes[key] = check.decide(self.action, arn, service=self.service)
         return self._classes[key]
 
 
@@ -504,6 +503,10 @@ class GraphBuilder:
             kind: [(t, self.masks[t.technique_id]) for t in ORDERED if kind in t.source_kinds]
             for kind in ("user", "role")
         }
+        self.needed = functools.reduce(
+            operator.or_, self.masks.values(), 0
+        )  # every action some technique needs
+        self._usable_lists: dict[tuple[str, int], list[Technique]] = {}
         # decisions of principals whose policies read nothing of who they are, shared by equal policy sets
         self.shared: dict[tuple[object, ...], Verdict | None] = {}
         self._grantables: dict[tuple[Kind, Yield], ArnIndex] = {}
@@ -564,10 +567,7 @@ class GraphBuilder:
     def _edges(self, check: _SourceCheck) -> Iterator[Step]:
         """The source's edges, then its grants (kept only when they make their target administrator-
         equivalent); a certain step to admin ends the search: the source's other edges change nothing."""
-        granted = check.granted
-        for technique, mask in self.by_kind[check.kind.value]:
-            if granted & mask != mask:
-                continue
+        for technique in self._usable(check.kind.value, check.granted):
             grant = technique.kind in GRANT_KINDS
             kept = 0
             for step in self._technique(check, technique):
@@ -582,6 +582,16 @@ class GraphBuilder:
                     return
                 if kept >= self.max_targets:
                     break
+
+    def _usable(self, kind: str, granted: int) -> list[Technique]:
+        """The techniques of a kind of source whose actions `granted` all holds (the bitset prefilter), in
+        order; sources holding the same of those actions share the list."""
+        key = (kind, granted & self.needed)  # one operation on the large bitset, not one per technique
+        found = self._usable_lists.get(key)
+        if found is None:
+            held = key[1]
+            found = self._usable_lists[key] = [t for t, mask in self.by_kind[kind] if held & mask == mask]
+        return found
 
     # -- per kind of technique ----------------------------------------------------------------------------
     def _technique(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
@@ -697,7 +707,7 @@ class GraphBuilder:
             position = index.position.get(policy)
             if position is None:  # not a customer managed policy of the export: decided alone
                 return all(check.decide(action, policy) is not None for action in _on(technique, Ref.POLICY))
-            return all(a.verdict(position) is not None for a in allowed)
+            return all(a.verdict(check, position) is not None for a in allowed)
 
         return may
 
@@ -767,7 +777,7 @@ class GraphBuilder:
             positions = range(len(index))
         arns = index.arns
         for position in positions:
-            if all(a.verdict(position) is not None for a in allowed):
+            if all(a.verdict(check, position) is not None for a in allowed):
                 yield arns[position]
 
     def _targets(self, check: _SourceCheck, technique: Technique,
@@ -832,7 +842,7 @@ class GraphBuilder:
                 continue
             verdicts = [*fixed, trusts[position]]
             if passes:
-                found = [v for a in allowed if (v := a.verdict(position)) is not None]
+                found = [v for a in allowed if (v := a.verdict(check, position)) is not None]
                 if not found:
                     continue
                 verdicts.append(min(found, key=lambda v: v.conditional))
