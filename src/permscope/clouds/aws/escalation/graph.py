@@ -511,6 +511,13 @@ class GraphBuilder:
         self.shared: dict[tuple[object, ...], Verdict | None] = {}
         self._grantables: dict[tuple[Kind, Yield], ArnIndex] = {}
         self._better: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self._better_trusting: dict[str, list[str]] = {}
+        self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
+        self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
+        self.holders: dict[str, list[str]] = {}  # customer policy -> the roles it is attached to, in order
+        for role in self.lookups.roles:
+            for policy in self.lookups.customer_policies.get(role, ()):
+                self.holders.setdefault(policy, []).append(role)
 
     def narrowed(self, patterns: tuple[re.Pattern[str], ...], candidates: list[str]) -> list[str]:
         """The candidates one of the loose patterns matches, in their order, shared by every source with the
@@ -519,17 +526,33 @@ class GraphBuilder:
         key = (tuple(p.pattern for p in patterns), id(candidates))
         found = self._narrowed.get(key)
         if found is None:
-            ordered, position = self._sorted(candidates)
-            matched: set[str] = set()
+            matched: set[int] = set()
             for pattern in patterns:
-                prefix = _literal_prefix(pattern.pattern)
-                start = bisect.bisect_left(ordered, prefix)
-                for candidate in itertools.islice(ordered, start, None):
-                    if not candidate.startswith(prefix):
-                        break
-                    if candidate not in matched and pattern.fullmatch(candidate):
-                        matched.add(candidate)
-            found = self._narrowed[key] = sorted(matched, key=position.__getitem__)
+                hits = self._hits(pattern, candidates)
+                if len(hits) == len(candidates):
+                    found = candidates
+                    break
+                matched |= hits
+            else:
+                found = [candidates[n] for n in sorted(matched)]
+            self._narrowed[key] = found
+        return found
+
+    def _hits(self, pattern: re.Pattern[str], candidates: list[str]) -> frozenset[int]:
+        """The positions of the candidates one loose pattern matches (found once per pattern and list)."""
+        key = (pattern.pattern, id(candidates))
+        found = self._pattern_hits.get(key)
+        if found is None:
+            ordered, position = self._sorted(candidates)
+            prefix = _literal_prefix(pattern.pattern)
+            start = bisect.bisect_left(ordered, prefix)
+            hits: set[int] = set()
+            for candidate in itertools.islice(ordered, start, None):
+                if not candidate.startswith(prefix):
+                    break
+                if pattern.fullmatch(candidate):
+                    hits.add(position[candidate])
+            found = self._pattern_hits[key] = frozenset(hits)
         return found
 
     def _sorted(self, candidates: list[str]) -> tuple[list[str], dict[str, int]]:
@@ -627,19 +650,20 @@ class GraphBuilder:
                 check, technique, ((source, {Ref.POLICY: p}, v) for p in policies for v in self._versions(p))
             )
         elif kind is Kind.VERSION_ROLE:
-            allowed = self._on_policies(check, technique)
+            allowed, writable = self._on_policies(check, technique)
+            better = self._better_trusting_roles(technique)
             pairs = (
                 (r, {Ref.ROLE: r, Ref.POLICY: p}, v)
-                for r in self._roles(check, technique)
+                for r in self._roles(check, technique, writable, trusting_within=better)
                 for p, v in self._better_versions(technique, r)
                 if allowed(p)
             )
             yield from self._targets(check, technique, pairs)
         elif kind is Kind.POLICY_ROLE:
-            allowed = self._on_policies(check, technique)
+            allowed, writable = self._on_policies(check, technique)
             pairs = (
                 (r, {Ref.ROLE: r, Ref.POLICY: p}, p)
-                for r in self._roles(check, technique)
+                for r in self._roles(check, technique, writable)
                 for p in lookups.customer_policies.get(r, ())
                 if allowed(p)
             )
@@ -697,19 +721,54 @@ class GraphBuilder:
             found = self._grantables[key] = ArnIndex(kept)
         return found
 
-    def _on_policies(self, check: _SourceCheck, technique: Technique) -> Callable[[str], bool]:
+    def _on_policies(
+        self, check: _SourceCheck, technique: Technique
+    ) -> tuple[Callable[[str], bool], list[str] | None]:
         """Whether the source may perform the technique's actions on a customer managed policy (decided once
-        per class of policies its statements tell apart, as `_Allowed` does)."""
+        per class of policies its statements tell apart, as `_Allowed` does), and, when that is only some
+        policies, the roles they are attached to (in order; None: any role may hold one)."""
         index = self.lookups.policy_index
-        allowed = [check.allowed(action, index) for action in _on(technique, Ref.POLICY)]
+        actions = _on(technique, Ref.POLICY)
+        allowed = [check.allowed(action, index) for action in actions]
 
         def may(policy: str) -> bool:
             position = index.position.get(policy)
             if position is None:  # not a customer managed policy of the export: decided alone
-                return all(check.decide(action, policy) is not None for action in _on(technique, Ref.POLICY))
+                return all(check.decide(action, policy) is not None for action in actions)
             return all(a.verdict(check, position) is not None for a in allowed)
 
-        return may
+        restricting = [a for a in allowed if a.default is None]
+        if not restricting:
+            return may, None
+        driver = min(restricting, key=lambda a: len(a.listed))
+        policies = [index.arns[n] for n in driver.ordered() if may(index.arns[n])]
+        roles = {role for policy in policies for role in self.holders.get(policy, ())}
+        return may, sorted(roles, key=self.lookups.role_rank.__getitem__)
+
+    def _better_trusting_roles(self, technique: Technique) -> list[str]:
+        """The roles trusting the account that have a policy version giving more (`_better_versions`), in
+        order: found once, so a source that may assume every such role does not walk all the others."""
+        found = self._better_trusting.get(technique.technique_id)
+        if found is None:
+            found = self._better_trusting[technique.technique_id] = [
+                r for r in self.lookups.account_trust if self._better_versions(technique, r)
+            ]
+        return found
+
+    def _intersect(self, first: list[str], second: list[str]) -> list[str]:
+        """The roles of both lists (each in role order), in role order: the shorter one is walked."""
+        short, long = (first, second) if len(first) <= len(second) else (second, first)
+        inside = self._set_of(long)
+        return [r for r in short if r in inside]
+
+    def _set_of(self, roles: list[str]) -> frozenset[str]:
+        """A list as a set; kept for the long-lived lists (the account's, the narrowed ones)."""
+        if len(roles) < 64:
+            return frozenset(roles)
+        found = self._sets.get(id(roles))
+        if found is None or found[0] is not roles:
+            found = self._sets[id(roles)] = (roles, frozenset(roles))
+        return found[1]
 
     def _better_versions(self, technique: Technique, role: str) -> list[tuple[str, str]]:
         """The (policy, version) pairs of a role's customer policies whose version, made the default, gives the
@@ -731,22 +790,33 @@ class GraphBuilder:
         found = self.snapshot.policies_by_id.get(policy)
         return [f"{policy}#{v.version_id}" for v in (found.versions if found else ()) if not v.is_default]
 
-    def _roles(self, check: _SourceCheck, technique: Technique) -> Iterator[str]:
+    def _roles(self, check: _SourceCheck, technique: Technique, within: list[str] | None = None, *,
+               trusting_within: list[str] | None = None) -> Iterator[str]:  # fmt: skip
         """Candidate roles: for sts:AssumeRole, those whose trust names the source (always) or the account
         (when the source holds sts:AssumeRole); otherwise every other role. In both cases only the roles the
-        source may perform the technique's other actions on (iam-020's first action is on a policy)."""
+        source may perform the technique's other actions on (iam-020's first action is on a policy), and only
+        those of `within` (and of `trusting_within` among the roles trusting the account) when given: lists in
+        role order of the only roles that can give a step."""
         lookups = self.lookups
         on_role = [action for action in _on(technique, Ref.ROLE) if action != ASSUME_ROLE]
         if ASSUME_ROLE not in technique.action_names:
-            yield from (r for r in self._admitted(check, on_role, lookups.role_index) if r != check.source)
+            admitted = self._admitted(check, on_role, lookups.role_index, among=within)
+            yield from (r for r in admitted if r != check.source)
             return
         # roles whose trust names the source first, then those trusting the account, most privileged first
         direct = lookups.named_in_trust.get(check.source, [])
-        ranked = sorted((r for r in set(direct) if r != check.source), key=lookups.role_rank.__getitem__)
+        inside = None if within is None else self._set_of(within)
+        ranked = sorted(
+            (r for r in set(direct) if r != check.source and (inside is None or r in inside)),
+            key=lookups.role_rank.__getitem__,
+        )
         yield from self._admitted(check, on_role, lookups.role_index, among=ranked)
         if check.holds(ASSUME_ROLE):
             named = set(direct)
             trusting = check.narrow(ASSUME_ROLE, lookups.account_trust)
+            for restriction in (within, trusting_within):
+                if restriction is not None:
+                    trusting = self._intersect(trusting, restriction)
             yield from (
                 r
                 for r in self._admitted(check, on_role, lookups.role_index, among=trusting)
@@ -765,10 +835,10 @@ class GraphBuilder:
         if restricting:
             driver = min(restricting, key=lambda a: len(a.listed))
             if among is not None and len(among) <= len(driver.listed):
-                positions = [index.position[arn] for arn in among]
+                positions = (index.position[arn] for arn in among)
             elif among is not None:
-                inside = {index.position[arn] for arn in among}
-                positions = (p for p in driver.ordered() if p in inside)
+                inside = self._set_of(list(among)) if not isinstance(among, list) else self._set_of(among)
+                positions = (p for p in driver.ordered() if index.arns[p] in inside)
             else:
                 positions = driver.ordered()
         elif among is not None:
