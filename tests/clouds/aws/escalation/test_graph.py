@@ -186,3 +186,39 @@ def test_only_the_roles_a_source_may_pass_are_decided() -> None:
     assert len(targets) == 1 and targets < {
         f"arn:aws:iam::111111111111:role/function-3{n}" for n in range(10)
     }
+
+
+def test_joining_users_to_an_administrator_group_skips_the_super_users_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Several roles may add users to an administrator group: the users already super (who come first) are
+    set aside once for all of them, not walked past by each."""
+    from permscope.analytics.privesc import analysis
+
+    def skipped(admins: int) -> tuple[int, EscalationGraph]:
+        calls = 0
+        original = analysis.is_super
+
+        def counted(*args: Any) -> bool:
+            nonlocal calls
+            calls += 1
+            return original(*args)
+
+        account = Account()
+        for number in range(admins):
+            account.identity("user", f"admin-{number}", ADMIN)
+        group = account.identity("group", "administrators", ADMIN)
+        account.identity("user", "newcomer", allow("s3:GetObject"))
+        for number in range(5):
+            account.identity("role", f"helpdesk-{number}", allow("iam:AddUserToGroup", resource=group))
+        monkeypatch.setattr(analysis, "is_super", counted)
+        found = escalation_analysis(account.snapshot()).graph
+        monkeypatch.undo()
+        return calls, found
+
+    few, small = skipped(10)
+    many, large = skipped(40)
+    assert many - few < 3 * (40 - 10)  # once per user, not once per user and source (5 x 30 more)
+    helpdesk = "arn:aws:iam::111111111111:role/helpdesk-0"
+    assert edges(large, helpdesk) == edges(small, helpdesk)
+    assert ("grant-007", "arn:aws:iam::111111111111:user/newcomer") in edges(large, helpdesk)

@@ -512,6 +512,7 @@ class GraphBuilder:
         self._grantables: dict[tuple[Kind, Yield], ArnIndex] = {}
         self._better: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._better_trusting: dict[str, list[str]] = {}
+        self._unskipped: list[str] | None = None
         self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
         self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
         self.holders: dict[str, list[str]] = {}  # customer policy -> the roles it is attached to, in order
@@ -699,7 +700,7 @@ class GraphBuilder:
                 beneficiaries = others(lookups.members.get(group, []))
             elif self.value(group) > full:  # joining gives administrator rights only through a super group
                 member = set(lookups.members.get(group, ()))
-                beneficiaries = (u for u in others(lookups.users) if u not in member)
+                beneficiaries = (u for u in self._unskipped_users() if u != source and u not in member)
             else:
                 continue
             # read lazily: the caller stops after a few administrator grants, not after every user
@@ -720,6 +721,13 @@ class GraphBuilder:
             kept = [c for c in candidates if not self.skip(c) and self.admin(_step(technique, c, c, ()))]
             found = self._grantables[key] = ArnIndex(kept)
         return found
+
+    def _unskipped_users(self) -> list[str]:
+        """The users that are not skipped (not already super), in order: found once, not walked past the
+        super users (who come first) by every source that may add users to a group."""
+        if self._unskipped is None:
+            self._unskipped = [u for u in self.lookups.users if not self.skip(u)]
+        return self._unskipped
 
     def _on_policies(
         self, check: _SourceCheck, technique: Technique
