@@ -511,7 +511,7 @@ class GraphBuilder:
         self.shared: dict[tuple[object, ...], Verdict | None] = {}
         self._grantables: dict[tuple[Kind, Yield], ArnIndex] = {}
         self._better: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        self._better_trusting: dict[str, list[str]] = {}
+        self._versioned_trusting: list[str] | None = None
         self._unskipped: list[str] | None = None
         self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
         self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
@@ -652,10 +652,10 @@ class GraphBuilder:
             )
         elif kind is Kind.VERSION_ROLE:
             allowed, writable = self._on_policies(check, technique)
-            better = self._better_trusting_roles(technique)
+            versioned = self._versioned_trusting_roles()
             pairs = (
                 (r, {Ref.ROLE: r, Ref.POLICY: p}, v)
-                for r in self._roles(check, technique, writable, trusting_within=better)
+                for r in self._roles(check, technique, writable, trusting_within=versioned)
                 for p, v in self._better_versions(technique, r)
                 if allowed(p)
             )
@@ -753,15 +753,16 @@ class GraphBuilder:
         roles = {role for policy in policies for role in self.holders.get(policy, ())}
         return may, sorted(roles, key=self.lookups.role_rank.__getitem__)
 
-    def _better_trusting_roles(self, technique: Technique) -> list[str]:
-        """The roles trusting the account that have a policy version giving more (`_better_versions`), in
-        order: found once, so a source that may assume every such role does not walk all the others."""
-        found = self._better_trusting.get(technique.technique_id)
-        if found is None:
-            found = self._better_trusting[technique.technique_id] = [
-                r for r in self.lookups.account_trust if self._better_versions(technique, r)
+    def _versioned_trusting_roles(self) -> list[str]:
+        """The roles trusting the account that hold a customer policy with a version besides its default one,
+        in order: found once, so a source that may assume every role trusting the account walks only these
+        (whether a version gives more is found when a source first reaches the role, `_better_versions`)."""
+        if self._versioned_trusting is None:
+            policies = self.lookups.customer_policies
+            self._versioned_trusting = [
+                r for r in self.lookups.account_trust if any(self._versions(p) for p in policies.get(r, ()))
             ]
-        return found
+        return self._versioned_trusting
 
     def _intersect(self, first: list[str], second: list[str]) -> list[str]:
         """The roles of both lists (each in role order), in role order: the shorter one is walked."""
