@@ -7,11 +7,17 @@ the role assumed (identity policy and trust policy both), the user whose credent
 whose new version is written, the existing Lambda function or EC2 instance whose code runs with its role.
 
 Cheap filters run first so large accounts stay fast: a source is only checked for a technique when its
-effective permissions (bitsets) hold every action the technique needs, and a target only when one of the
-source's Allow statements for the action names a resource pattern matching it. Edges that run through a
-resource permscope does not collect (a CodeBuild project, a Glue job, ...), or through a Lambda function / EC2
-instance when resources were not collected, target the roles that trust that service and are marked
-`depends_on_unseen_resource`. At most `max_targets` edges are kept per source and technique, the most
+effective permissions (bitsets) hold every action the technique needs. The candidate targets (users, roles,
+groups, customer policies, the roles a service may assume) are indexed once (`candidates.ArnIndex`); a
+decision reads of a target only its account and which of the source's statements naming the action cover it,
+so the targets no Resource value of those statements tells apart share one decision and the others are
+decided once per class of equally treated targets (`_Allowed`). A source is thus walked over the targets that
+can give it an edge, not over every candidate, and what depends on the target alone (whether a grant makes it
+administrator-equivalent, whether a policy version gives it more) is found once per target.
+
+Edges that run through a resource permscope does not collect (a CodeBuild project, a Glue job, ...), or
+through a Lambda function / EC2 instance when resources were not collected, target the roles that trust that
+service and are marked `depends_on_unseen_resource`. At most `max_targets` edges are kept per source and technique, the most
 privileged targets first (admin-equivalent, then named in a trust policy, then by granted actions).
 """
 
@@ -23,7 +29,7 @@ import functools
 import itertools
 import operator
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from permscope.clouds.aws.engine.matching import resource_matches
@@ -100,6 +106,10 @@ class _Account:
                     assignment.policy_external_id
                 )
         self.policy_index = ArnIndex(sorted(managed))
+        self.holders: dict[str, list[str]] = {}  # customer policy -> the roles it is attached to, in order
+        for role in self.roles:
+            for policy in self.customer_policies.get(role, ()):
+                self.holders.setdefault(policy, []).append(role)
         self.named_in_trust: dict[str, list[str]] = {}  # principal ARN -> roles whose trust names it
         self.account_trust: list[str] = []  # roles whose trust names this account (or everyone)
         self.services: dict[str, list[str]] = {}  # service principal -> roles whose trust names it
@@ -503,9 +513,8 @@ class GraphBuilder:
             kind: [(t, self.masks[t.technique_id]) for t in ORDERED if kind in t.source_kinds]
             for kind in ("user", "role")
         }
-        self.needed = functools.reduce(
-            operator.or_, self.masks.values(), 0
-        )  # every action some technique needs
+        # every action some technique needs
+        self.needed = functools.reduce(operator.or_, self.masks.values(), 0)
         self._usable_lists: dict[tuple[str, int], list[Technique]] = {}
         # decisions of principals whose policies read nothing of who they are, shared by equal policy sets
         self.shared: dict[tuple[object, ...], Verdict | None] = {}
@@ -515,10 +524,6 @@ class GraphBuilder:
         self._unskipped: list[str] | None = None
         self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
         self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
-        self.holders: dict[str, list[str]] = {}  # customer policy -> the roles it is attached to, in order
-        for role in self.lookups.roles:
-            for policy in self.lookups.customer_policies.get(role, ()):
-                self.holders.setdefault(policy, []).append(role)
 
     def narrowed(self, patterns: tuple[re.Pattern[str], ...], candidates: list[str]) -> list[str]:
         """The candidates one of the loose patterns matches, in their order, shared by every source with the
@@ -750,7 +755,7 @@ class GraphBuilder:
             return may, None
         driver = min(restricting, key=lambda a: len(a.listed))
         policies = [index.arns[n] for n in driver.ordered() if may(index.arns[n])]
-        roles = {role for policy in policies for role in self.holders.get(policy, ())}
+        roles = {role for policy in policies for role in self.lookups.holders.get(policy, ())}
         return may, sorted(roles, key=self.lookups.role_rank.__getitem__)
 
     def _versioned_trusting_roles(self) -> list[str]:
@@ -833,7 +838,7 @@ class GraphBuilder:
             )
 
     def _admitted(self, check: _SourceCheck, actions: list[str], index: ArnIndex,
-                  among: Collection[str] | None = None) -> Iterator[str]:  # fmt: skip
+                  among: list[str] | None = None) -> Iterator[str]:  # fmt: skip
         """The candidates of `index` (or of `among`, given in the index's order) on which the source may
         perform every one of `actions`, in order. The candidates are walked from the shortest list that
         an action allows beyond its common decision, so the work follows what the source can reach rather
@@ -846,7 +851,7 @@ class GraphBuilder:
             if among is not None and len(among) <= len(driver.listed):
                 positions = (index.position[arn] for arn in among)
             elif among is not None:
-                inside = self._set_of(list(among)) if not isinstance(among, list) else self._set_of(among)
+                inside = self._set_of(among)
                 positions = (p for p in driver.ordered() if index.arns[p] in inside)
             else:
                 positions = driver.ordered()
