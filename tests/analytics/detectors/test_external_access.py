@@ -120,3 +120,20 @@ def test_chaining_walks_the_account_wide_roles_once_for_all_outside_accounts(mon
             assert chained == sorted([f"arn:aws:iam::{ACCOUNT}:role/deep"]
                                      + [f"arn:aws:iam::{ACCOUNT}:role/wide-{n}" for n in range(wide)])  # fmt: skip
     assert walked[1] - walked[0] <= 2 * (40 - 10)  # not once per outside account (12 x 30 more)
+
+
+def test_chained_roles_through_and_beside_the_account_wide_roles() -> None:
+    """An outside account trusted by a role that is itself account-wide (not listed as chained), and one whose
+    role leads to a role only it is trusted by (listed with the account-wide ones, in order)."""
+    account = Account()
+    both = account.identity("role", "both", allow("sts:AssumeRole"),
+                            trust=trust({"AWS": [f"arn:aws:iam::{PARTNER}:root", f"arn:aws:iam::{ACCOUNT}:root"]}))  # fmt: skip
+    entry = account.identity("role", "entry", allow("sts:AssumeRole"),
+                             trust=trust({"AWS": "arn:aws:iam::333333333333:root"}))  # fmt: skip
+    only = account.identity("role", "only-from-entry", trust=trust({"AWS": entry}))
+    wide = account.identity("role", "wide", trust=trust({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}))
+    deep = account.identity("role", "deep", trust=trust({"AWS": wide}))
+    findings = list(external_access.DETECTOR.detect(account.snapshot()))
+    systems = {f.subject_id: f for f in findings if f.finding_type == "awsExternalSystemAccessFinding"}
+    assert systems[PARTNER].evidence["chainedRoles"] == sorted([deep, wide])
+    assert systems["333333333333"].evidence["chainedRoles"] == sorted([both, deep, only, wide])
