@@ -72,3 +72,68 @@ def test_specific_principals_only() -> None:
     assert {f.subject_name for f in findings if f.finding_type == "awsExternalSystemAccessRoleFinding"} == {
         "ci"
     }
+
+
+class _CountingTrusts(dict[str, list[str]]):
+    """Trusts by named principal, counting how many roles the chaining walk looks up."""
+
+    lookups = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        _CountingTrusts.lookups += 1
+        return super().get(key, default)
+
+
+def _chaining_estate(partners: int, wide: int) -> Account:
+    """`partners` outside accounts, each trusted by one role that holds sts:AssumeRole; `wide` roles trusting
+    this account, one of them trusted in turn by a role that names it."""
+    account = Account()
+    for number in range(partners):
+        outside = f"3333333333{number:02d}"
+        account.identity("role", f"in-{number}", allow("sts:AssumeRole"),
+                         trust=trust({"AWS": f"arn:aws:iam::{outside}:root"}))  # fmt: skip
+    for number in range(wide):
+        account.identity("role", f"wide-{number}", trust=trust({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}))
+    account.identity("role", "deep", trust=trust({"AWS": f"arn:aws:iam::{ACCOUNT}:role/wide-0"}))
+    return account
+
+
+def test_chaining_walks_the_account_wide_roles_once_for_all_outside_accounts(monkeypatch: Any) -> None:
+    original = external_access._trust_index
+
+    def counting(*args: Any) -> Any:
+        index = original(*args)
+        return external_access._TrustIndex(
+            _CountingTrusts(index.by_principal), index.account_wide, index.assume_bit
+        )
+
+    monkeypatch.setattr(external_access, "_trust_index", counting)
+    walked = []
+    for wide in (10, 40):
+        _CountingTrusts.lookups = 0
+        findings = list(external_access.DETECTOR.detect(_chaining_estate(12, wide).snapshot()))
+        walked.append(_CountingTrusts.lookups)
+        systems = [f for f in findings if f.finding_type == "awsExternalSystemAccessFinding"]
+        assert len(systems) == 12
+        for system in systems:
+            chained = system.evidence["chainedRoles"]
+            assert chained == sorted([f"arn:aws:iam::{ACCOUNT}:role/deep"]
+                                     + [f"arn:aws:iam::{ACCOUNT}:role/wide-{n}" for n in range(wide)])  # fmt: skip
+    assert walked[1] - walked[0] <= 2 * (40 - 10)  # not once per outside account (12 x 30 more)
+
+
+def test_chained_roles_through_and_beside_the_account_wide_roles() -> None:
+    """An outside account trusted by a role that is itself account-wide (not listed as chained), and one whose
+    role leads to a role only it is trusted by (listed with the account-wide ones, in order)."""
+    account = Account()
+    both = account.identity("role", "both", allow("sts:AssumeRole"),
+                            trust=trust({"AWS": [f"arn:aws:iam::{PARTNER}:root", f"arn:aws:iam::{ACCOUNT}:root"]}))  # fmt: skip
+    entry = account.identity("role", "entry", allow("sts:AssumeRole"),
+                             trust=trust({"AWS": "arn:aws:iam::333333333333:root"}))  # fmt: skip
+    only = account.identity("role", "only-from-entry", trust=trust({"AWS": entry}))
+    wide = account.identity("role", "wide", trust=trust({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}))
+    deep = account.identity("role", "deep", trust=trust({"AWS": wide}))
+    findings = list(external_access.DETECTOR.detect(account.snapshot()))
+    systems = {f.subject_id: f for f in findings if f.finding_type == "awsExternalSystemAccessFinding"}
+    assert systems[PARTNER].evidence["chainedRoles"] == sorted([deep, wide])
+    assert systems["333333333333"].evidence["chainedRoles"] == sorted([both, deep, only, wide])

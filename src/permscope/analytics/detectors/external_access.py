@@ -16,6 +16,7 @@ account are named (None when all are trusted).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -75,22 +76,55 @@ def _trust_index(snapshot: SystemSnapshot, trusts: Mapping[str, ExternalTrust]) 
     return _TrustIndex(by_principal, account_wide, 0 if assume is None else 1 << assume)
 
 
-def _chained(snapshot: SystemSnapshot, start: set[str], index: _TrustIndex) -> set[str]:
-    """The roles reached from `start` by assuming roles inside the account (start excluded)."""
-    seen = set(start)
-    queue = sorted(start)
-    account_wide_added = False  # the account-wide roles are the same successors for every role: add them once
+def _closure(roles: list[str], index: _TrustIndex) -> set[str]:
+    """`roles` and every role reached from them through trusts that name a reached role's ARN."""
+    seen = set(roles)
+    queue = list(roles)
     while queue:
-        role = queue.pop()
-        successors = list(index.by_principal.get(role, ()))
-        if not account_wide_added and granted_bits(snapshot, role) & index.assume_bit:
-            successors += index.account_wide
-            account_wide_added = True
-        for target in successors:
+        for target in index.by_principal.get(queue.pop(), ()):
             if target not in seen:
                 seen.add(target)
                 queue.append(target)
-    return seen - start
+    return seen
+
+
+def _chained(
+    snapshot: SystemSnapshot, start: set[str], index: _TrustIndex, wide: set[str]
+) -> tuple[set[str], bool]:
+    """The roles reached from `start` by assuming roles inside the account (start excluded), and whether they
+    include `wide`, the closure of the account-wide roles (`_closure`): once a reached role holds
+    sts:AssumeRole, all of it is reached, so it is computed once for every outside account instead of walked
+    again for each."""
+    seen = set(start)
+    queue = sorted(start)
+    wide_added = False
+    while queue:
+        role = queue.pop()
+        if not wide_added and granted_bits(snapshot, role) & index.assume_bit:
+            seen |= wide  # closed under trusts naming its roles: nothing in it needs walking
+            wide_added = True
+        for target in index.by_principal.get(role, ()):
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return seen - start, wide_added
+
+
+class _Listing:
+    """The chained roles of an outside account in order, sorted without sorting the account-wide closure
+    again for each account (and as one shared list when that closure is all an account reaches)."""
+
+    def __init__(self, wide: set[str]) -> None:
+        self.wide = wide
+        self.ordered = sorted(wide)
+
+    def of(self, chained: set[str], start: set[str], through_wide: bool) -> list[str]:
+        """`sorted(chained)`, for roles chained from `start` (`through_wide`: they include the closure)."""
+        if not through_wide:
+            return sorted(chained)
+        base = self.ordered if start.isdisjoint(self.wide) else [r for r in self.ordered if r not in start]
+        extra = chained - self.wide
+        return list(heapq.merge(base, sorted(extra))) if extra else base
 
 
 def _system_findings(snapshot: SystemSnapshot) -> Iterator[Finding]:
@@ -100,9 +134,11 @@ def _system_findings(snapshot: SystemSnapshot) -> Iterator[Finding]:
     for arn, trust in trusts.items():
         for account in trust.outside:
             direct_of.setdefault(account, set()).add(arn)
+    wide = _closure(index.account_wide, index)
+    listing = _Listing(wide)
     for account in sorted(direct_of):
         direct = direct_of[account]
-        chained = _chained(snapshot, direct, index)
+        chained, through_wide = _chained(snapshot, direct, index, wide)
         whole = any(account in trusts[arn].whole_systems for arn in direct)
         principals = sorted({p for arn in direct for p in trusts[arn].outside[account]})
         methods = ["direct", *(["roleChaining"] if chained else [])]
@@ -126,7 +162,7 @@ def _system_findings(snapshot: SystemSnapshot) -> Iterator[Finding]:
             },
             evidence={
                 "directRoles": sorted(direct),
-                "chainedRoles": sorted(chained),
+                "chainedRoles": listing.of(chained, direct, through_wide),
                 "trustedPrincipals": principals,
             },
         )

@@ -53,11 +53,18 @@ def escalation_analysis(
     def compute() -> EscalationAnalysis | None:
         started = time.perf_counter()
         supers: dict[int, bool] = {}
+        by_object: dict[int, tuple[EffectivePermissions, bool]] = {}
 
         def super_bits(permissions: EffectivePermissions) -> bool:
-            key = permissions.all_resources  # cached by its unconditional actions
+            # principals with equal policies share one permissions object: its id is found without hashing
+            # the large bitset; the bitset itself (its unconditional actions) is the key across objects
+            found = by_object.get(id(permissions))
+            if found is not None and found[0] is permissions:
+                return found[1]
+            key = permissions.all_resources
             if key not in supers:
                 supers[key] = is_super_bits(snapshot, permissions)
+            by_object[id(permissions)] = (permissions, supers[key])
             return supers[key]
 
         model = plugin(snapshot.cloud).escalation(

@@ -18,7 +18,7 @@ reported (`Verdict.condition_keys`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -136,6 +136,7 @@ class Decider:
         self._trusts: dict[str, _Variant | None] = {}
         self._service_trust: dict[tuple[str, str], Verdict | None] = {}
         self._naming: dict[tuple[str, str], list[tuple[str, tuple[str, ...], str, PolicyType, bool]]] = {}
+        self._document_naming: dict[tuple[int, str], tuple[PolicyDocument, tuple[Statement, ...]]] = {}
         self._scps = [
             [
                 variant
@@ -272,10 +273,7 @@ class Decider:
         principal = self.principal(arn)
         if principal is None:
             return None
-        key = (arn, action)
-        statements = self._naming.get(key)
-        if statements is None:
-            statements = self._naming[key] = _statements_naming(principal.strict, action)
+        statements = self.statements_naming(arn, action)
         context = RequestContext({**principal.context, **(extra or {})})
         fields = arn_fields(resource)
         return (
@@ -293,6 +291,49 @@ class Decider:
                 for element, values, effect, policy_type, variables in statements
             ),
         )
+
+    def statements_naming(
+        self, arn: str, action: str
+    ) -> list[tuple[str, tuple[str, ...], str, PolicyType, bool]]:
+        """The Resource / NotResource elements of `arn`'s statements (identity, boundary, SCPs) that name
+        `action`: all of the resource that a decision reads besides its account (`resource_signature`)."""
+        key = (arn, action)
+        statements = self._naming.get(key)
+        if statements is None:
+            principal = self.principal(arn)
+            statements = [] if principal is None else self._elements_naming(principal.strict, action)
+            self._naming[key] = statements
+        return statements
+
+    def naming(self, document: PolicyDocument, action: str) -> tuple[Statement, ...]:
+        """The statements of a (cached, shared) document whose Action / NotAction names `action`: found once
+        per document, however many principals hold it."""
+        key = (id(document), action)
+        found = self._document_naming.get(key)
+        if found is None or found[0] is not document:
+            found = self._document_naming[key] = (document, tuple(_naming(document, action)))
+        return found[1]
+
+    def _elements_naming(
+        self, policies: PolicySet, action: str
+    ) -> list[tuple[str, tuple[str, ...], str, PolicyType, bool]]:
+        """The Resource / NotResource elements of the statements of a policy set (identity, boundaries,
+        SCPs) that name `action`, as (element, values, effect, policy type, variables enabled)."""
+        documents = [
+            *policies.identity,
+            *(policies.boundaries or ()),
+            *(d for lv in policies.scp_levels for d in lv),
+        ]
+        found = []
+        for document in documents:
+            for statement in self.naming(document, action):
+                if statement.resources is not None:
+                    found.append(("Resource", tuple(statement.resources), statement.effect,
+                                  document.policy_type, document.variables_enabled))  # fmt: skip
+                elif statement.not_resources is not None:
+                    found.append(("NotResource", tuple(statement.not_resources), statement.effect,
+                                  document.policy_type, document.variables_enabled))  # fmt: skip
+        return found
 
     def condition_keys(self, arn: str, action: str) -> tuple[str, ...]:
         """The undecidable condition keys of `arn`'s policies that name `action`."""
@@ -439,31 +480,14 @@ def relax_document(document: Any) -> Any:
     return {**document, "Statement": kept}
 
 
-def _statements_naming(
-    policies: PolicySet, action: str
-) -> list[tuple[str, tuple[str, ...], str, PolicyType, bool]]:
-    """The Resource / NotResource elements of the statements of a policy set (identity, boundaries, SCPs) that
-    name `action`, as (element, values, effect, policy type, variables enabled)."""
-    documents = [
-        *policies.identity,
-        *(policies.boundaries or ()),
-        *(d for lv in policies.scp_levels for d in lv),
-    ]
-    found = []
-    for document in documents:
-        for statement in document.statements:
-            if statement.actions is not None:
-                if not actions_match(statement.actions, action):
-                    continue
-            elif statement.not_actions is None or actions_match(statement.not_actions, action):
-                continue
-            if statement.resources is not None:
-                found.append(("Resource", tuple(statement.resources), statement.effect,
-                              document.policy_type, document.variables_enabled))  # fmt: skip
-            elif statement.not_resources is not None:
-                found.append(("NotResource", tuple(statement.not_resources), statement.effect,
-                              document.policy_type, document.variables_enabled))  # fmt: skip
-    return found
+def _naming(document: PolicyDocument, action: str) -> Iterator[Statement]:
+    """The statements of a document whose Action / NotAction names `action`."""
+    for statement in document.statements:
+        if statement.actions is not None:
+            if actions_match(statement.actions, action):
+                yield statement
+        elif statement.not_actions is not None and not actions_match(statement.not_actions, action):
+            yield statement
 
 
 def _relaxed_json(document: Any) -> Any:

@@ -7,11 +7,17 @@ the role assumed (identity policy and trust policy both), the user whose credent
 whose new version is written, the existing Lambda function or EC2 instance whose code runs with its role.
 
 Cheap filters run first so large accounts stay fast: a source is only checked for a technique when its
-effective permissions (bitsets) hold every action the technique needs, and a target only when one of the
-source's Allow statements for the action names a resource pattern matching it. Edges that run through a
-resource permscope does not collect (a CodeBuild project, a Glue job, ...), or through a Lambda function / EC2
-instance when resources were not collected, target the roles that trust that service and are marked
-`depends_on_unseen_resource`. At most `max_targets` edges are kept per source and technique, the most
+effective permissions (bitsets) hold every action the technique needs. The candidate targets (users, roles,
+groups, customer policies, the roles a service may assume) are indexed once (`candidates.ArnIndex`); a
+decision reads of a target only its account and which of the source's statements naming the action cover it,
+so the targets no Resource value of those statements tells apart share one decision and the others are
+decided once per class of equally treated targets (`_Allowed`). A source is thus walked over the targets that
+can give it an edge, not over every candidate, and what depends on the target alone (whether a grant makes it
+administrator-equivalent, whether a policy version gives it more) is found once per target.
+
+Edges that run through a resource permscope does not collect (a CodeBuild project, a Glue job, ...), or
+through a Lambda function / EC2 instance when resources were not collected, target the roles that trust that
+service and are marked `depends_on_unseen_resource`. At most `max_targets` edges are kept per source and technique, the most
 privileged targets first (admin-equivalent, then named in a trust policy, then by granted actions).
 """
 
@@ -19,15 +25,18 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import itertools
+import operator
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from permscope.clouds.aws.engine.matching import resource_matches
 from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.engine.service_rules import protected_resource
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
+from permscope.clouds.aws.escalation.candidates import ArnIndex, reads_context
 from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
 from permscope.clouds.aws.escalation.techniques import GRANT_KINDS, TECHNIQUES, Kind, Ref, Technique, Yield
 from permscope.clouds.aws.view import EC2_INSTANCE, LAMBDA_FUNCTION, is_root, role_of
@@ -36,6 +45,7 @@ from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKin
 from permscope.core.snapshot import SystemSnapshot
 
 ASSUME_ROLE = "sts:AssumeRole"
+PASSES_ROLE = "iam:PassRole"  # the action that hands a role to a service
 DEFAULT_MAX_TARGETS = 3
 
 
@@ -78,6 +88,9 @@ class _Account:
         for found in (self.users, self.roles, self.groups):
             found.sort(key=lambda arn: (-value(arn), arn))
         self.role_rank = {role: position for position, role in enumerate(self.roles)}
+        self.user_index = ArnIndex(self.users)
+        self.role_index = ArnIndex(self.roles)
+        self.group_index = ArnIndex(self.groups)
         self.customer_policies: dict[str, list[str]] = {}  # holder (user, group, role) -> customer policies
         managed = {
             p.external_id
@@ -92,12 +105,18 @@ class _Account:
                 self.customer_policies.setdefault(assignment.identity_external_id, []).append(
                     assignment.policy_external_id
                 )
+        self.policy_index = ArnIndex(sorted(managed))
+        self.holders: dict[str, list[str]] = {}  # customer policy -> the roles it is attached to, in order
+        for role in self.roles:
+            for policy in self.customer_policies.get(role, ()):
+                self.holders.setdefault(policy, []).append(role)
         self.named_in_trust: dict[str, list[str]] = {}  # principal ARN -> roles whose trust names it
         self.account_trust: list[str] = []  # roles whose trust names this account (or everyone)
         self.services: dict[str, list[str]] = {}  # service principal -> roles whose trust names it
         for role in self.roles:
             self._index_trust(role)
         self._service_roles: dict[tuple[str, ...], list[tuple[str, Verdict]]] = {}
+        self._service_indexes: dict[tuple[tuple[str, ...], bool], tuple[ArnIndex, list[Verdict]]] = {}
         self._trusted: dict[str, frozenset[str]] = {}
         self.members: dict[str, list[str]] = {}  # group -> its member users, most privileged first
         for user in self.users:
@@ -145,6 +164,25 @@ class _Account:
             self._service_roles[services] = found
         return found
 
+    def service_index(
+        self, services: tuple[str, ...], instance_profile: bool
+    ) -> tuple[ArnIndex, list[Verdict]]:
+        """The roles of `service_roles` (only those with an instance profile when `instance_profile`) as an
+        index, and the verdict of each one's trust."""
+        key = (services, instance_profile)
+        found = self._service_indexes.get(key)
+        if found is None:
+            kept = [
+                (r, v) for r, v in self.service_roles(services) if not instance_profile or self.has_profile(r)
+            ]
+            found = self._service_indexes[key] = (ArnIndex([r for r, _v in kept]), [v for _r, v in kept])
+        return found
+
+    def has_profile(self, role: str) -> bool:
+        """Whether a role has an instance profile (unknown: maybe)."""
+        attributes = self.snapshot.identities_by_id[role].attributes
+        return "instanceProfiles" not in attributes or bool(attributes["instanceProfiles"])
+
     def compute(self, existing_types: frozenset[str]) -> list[Resource]:
         """Collected resources of some types that carry a role."""
         return [r for r in self.snapshot.resources or () if r.resource_type in existing_types and role_of(r)]
@@ -177,7 +215,9 @@ class _SourceCheck:
         self.conditional = conditional  # actions allowed only when some condition holds
         self._relaxed_everywhere: int | None = None
         self._fixed: dict[tuple[str, str, str | None], Verdict | None] = {}
-        self.passes: dict[tuple[str, tuple[str, ...]], Verdict | None] = {}
+        self._anywhere: dict[str, Verdict | None] = {}
+        self._with_policy: dict[tuple[str, str, int, str | None], Verdict | None] = {}
+        self._allowed: dict[tuple[str, int, str | None], _Allowed] = {}
 
     @property
     def context(self) -> RequestContext:
@@ -233,20 +273,13 @@ class _SourceCheck:
         return tuple(compiled)
 
     def _allow_texts(self, action: str) -> tuple[str, ...] | None:
-        from permscope.clouds.aws.engine.matching import actions_match
-
         principal = self.decider.principal(self.source)
         if principal is None:
             return ()
         found: list[str] = []
         for document in principal.optimistic.identity:
-            for statement in document.statements:
+            for statement in self.decider.naming(document, action):
                 if not statement.is_allow:
-                    continue
-                if statement.actions is not None:
-                    if not actions_match(statement.actions, action):
-                        continue
-                elif statement.not_actions is None or actions_match(statement.not_actions, action):
                     continue
                 if statement.resources is None:
                     return None
@@ -263,16 +296,12 @@ class _SourceCheck:
         passing an IAM Identity Center role, changing an AWS managed policy: `service_rules`) is never met."""
         if protected_resource(action.lower(), resource, caller_is_service_linked=False) is not None:
             return None  # sources are users and roles the account owns, never service-linked roles
+        if resource_policy is None:
+            anywhere = self.anywhere(action)
+            if anywhere is not None:
+                return anywhere
         bit = self.builder.snapshot.index.index_of(action)
         everywhere = bit is not None and bool(self.everywhere >> bit & 1)
-        if resource_policy is None and everywhere:
-            return MET
-        if resource_policy is None and bit is not None and self.conditional >> bit & 1:
-            # allowed on every resource once the undecidable conditions hold: met conditionally, no engine call
-            if self._relaxed_everywhere is None:
-                self._relaxed_everywhere = self.decider.relaxed_all_resources(self.source)
-            if self._relaxed_everywhere >> bit & 1:
-                return Verdict(True, self.decider.condition_keys(self.source, action))
         if (
             resource_policy is not None
             and everywhere
@@ -290,9 +319,13 @@ class _SourceCheck:
             return None
         extra = {"iam:PassedToService": service} if service else None
         if resource_policy is not None:
-            return self.decider.allows(
-                self.source, action, resource, resource_policy=resource_policy, extra=extra
-            )
+            # the same role is assumed by several techniques (and once per policy version of it)
+            mine = (action, resource, id(resource_policy), service)
+            if mine not in self._with_policy:
+                self._with_policy[mine] = self.decider.allows(
+                    self.source, action, resource, resource_policy=resource_policy, extra=extra
+                )
+            return self._with_policy[mine]
         # equal policies decide alike; so do resources every statement naming the action treats alike
         share = self.decider.share_key(self.source)
         signature = self.decider.resource_signature(self.source, action, resource, extra)
@@ -307,12 +340,104 @@ class _SourceCheck:
             shared[key] = self.decider.allows(self.source, action, resource, extra=extra)
         return shared[key]
 
+    def anywhere(self, action: str) -> Verdict | None:
+        """The decision on any resource (no resource policy read) when the action is allowed on every resource:
+        unconditionally (`everywhere`), or once the undecidable conditions hold (met conditionally, no engine
+        call); None otherwise."""
+        if action in self._anywhere:
+            return self._anywhere[action]
+        bit = self.builder.snapshot.index.index_of(action)
+        found: Verdict | None = None
+        if bit is not None and self.everywhere >> bit & 1:
+            found = MET
+        elif bit is not None and self.conditional >> bit & 1:
+            if self._relaxed_everywhere is None:
+                self._relaxed_everywhere = self.decider.relaxed_all_resources(self.source)
+            if self._relaxed_everywhere >> bit & 1:
+                found = Verdict(True, self.decider.condition_keys(self.source, action))
+        self._anywhere[action] = found
+        return found
+
+    def allowed(self, action: str, index: ArnIndex, service: str | None = None) -> _Allowed:
+        """On which candidates of `index` the source may perform `action` (see `_Allowed`)."""
+        key = (action, id(index), service)
+        found = self._allowed.get(key)
+        if found is None:
+            found = self._allowed[key] = self._allowed_on(action, index, service)
+        return found
+
+    def _allowed_on(self, action: str, index: ArnIndex, service: str | None) -> _Allowed:
+        anywhere = self.anywhere(action)
+        if anywhere is not None:
+            return _Allowed(action, index, service, anywhere, frozenset(), [])
+        values = [
+            (value, policy_type)
+            for _element, found, _effect, policy_type, _variables in self.decider.statements_naming(
+                self.source, action
+            )
+            for value in found
+        ]
+        if any(reads_context(value) for value, _type in values):
+            # who asks changes what a value names: each candidate an Allow pattern may name is decided alone
+            named = {index.position[arn] for arn in self.narrow(action, index.arns)}
+            return _Allowed(action, index, service, None, frozenset(named | index.patterns), None)
+        partitions = [part for value, kind in values for part in index.outcome(value, kind).partitions()]
+        partitions += index.account_partitions
+        listed = frozenset().union(*partitions, index.patterns)
+        protected = index.protected(action)
+        # every candidate outside `listed` is treated alike by every statement: one decision for all
+        outside = next((n for n in range(len(index)) if n not in listed and n not in protected), None)
+        default = None if outside is None else self.decide(action, index.arns[outside], service=service)
+        return _Allowed(action, index, service, default, listed, partitions)
+
     def decide_fixed(self, action: str, resource: str, service: str | None = None) -> Verdict | None:
         """A requirement on a resource that does not depend on the target (a new resource, "*")."""
         key = (action, resource, service)
         if key not in self._fixed:
             self._fixed[key] = self.decide(action, resource, service=service)
         return self._fixed[key]
+
+
+class _Allowed:
+    """On which candidates of an index one source may perform one action, each decided as `decide` decides it.
+
+    A decision reads of the resource only its account and which statement naming the action covers it
+    (`Decider.resource_signature`). The candidates no Resource value of those statements tells apart (all
+    but `listed`) therefore share one decision, `default`; a listed candidate shares its decision with the
+    listed ones that fall in the same `partitions` (the same values match them), decided once per such
+    class. Without partitions (values that read the request) each listed candidate is decided alone."""
+
+    def __init__(self, action: str, index: ArnIndex, service: str | None, default: Verdict | None,
+                 listed: frozenset[int], partitions: list[frozenset[int]] | None) -> None:  # fmt: skip
+        self.action = action
+        self.index = index
+        self.service = service
+        self.default = default
+        self.listed = listed
+        self.partitions = partitions
+        self.protected = index.protected(action)
+        self._classes: dict[object, Verdict | None] = {}
+
+    def ordered(self) -> list[int]:
+        """The listed candidates, in the index's order."""
+        return sorted(self.listed)
+
+    def verdict(self, check: _SourceCheck, position: int) -> Verdict | None:
+        """The decision on the candidate at `position` for the source of `check` (None: not allowed)."""
+        if position in self.protected:
+            return None
+        if position not in self.listed:
+            return self.default
+        partitions = self.partitions
+        key: object = (
+            position
+            if partitions is None or position in self.index.patterns
+            else tuple(position in part for part in partitions)
+        )
+        if key not in self._classes:
+            arn = self.index.arns[position]
+            self._classes[key] = check.decide(self.action, arn, service=self.service)
+        return self._classes[key]
 
 
 def _literal_prefix(regex: str) -> str:
@@ -332,6 +457,7 @@ def _literal_prefix(regex: str) -> str:
     return "".join(prefix)
 
 
+@functools.lru_cache(maxsize=16_384)
 def _loose(glob: str) -> re.Pattern[str]:
     """A regex matching at least what an IAM resource glob matches (`*` any run, `?` one character)."""
     body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob.replace("\\", ""))
@@ -341,6 +467,11 @@ def _loose(glob: str) -> re.Pattern[str]:
 def _pattern(service: str, account: str) -> str:
     """Any resource of a service in the account (a new resource, or an existing one not collected)."""
     return f"arn:aws:{service}:*:{account}:*"
+
+
+def _on(technique: Technique, ref: Ref) -> list[str]:
+    """The actions of a technique performed on `ref`."""
+    return [action for action, on in technique.actions if on is ref]
 
 
 def _merge(verdicts: list[Verdict]) -> Verdict:
@@ -382,8 +513,17 @@ class GraphBuilder:
             kind: [(t, self.masks[t.technique_id]) for t in ORDERED if kind in t.source_kinds]
             for kind in ("user", "role")
         }
+        # every action some technique needs
+        self.needed = functools.reduce(operator.or_, self.masks.values(), 0)
+        self._usable_lists: dict[tuple[str, int], list[Technique]] = {}
         # decisions of principals whose policies read nothing of who they are, shared by equal policy sets
         self.shared: dict[tuple[object, ...], Verdict | None] = {}
+        self._grantables: dict[tuple[Kind, Yield], ArnIndex] = {}
+        self._better: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self._versioned_trusting: list[str] | None = None
+        self._unskipped: list[str] | None = None
+        self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
+        self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
 
     def narrowed(self, patterns: tuple[re.Pattern[str], ...], candidates: list[str]) -> list[str]:
         """The candidates one of the loose patterns matches, in their order, shared by every source with the
@@ -392,17 +532,33 @@ class GraphBuilder:
         key = (tuple(p.pattern for p in patterns), id(candidates))
         found = self._narrowed.get(key)
         if found is None:
-            ordered, position = self._sorted(candidates)
-            matched: set[str] = set()
+            matched: set[int] = set()
             for pattern in patterns:
-                prefix = _literal_prefix(pattern.pattern)
-                start = bisect.bisect_left(ordered, prefix)
-                for candidate in itertools.islice(ordered, start, None):
-                    if not candidate.startswith(prefix):
-                        break
-                    if candidate not in matched and pattern.fullmatch(candidate):
-                        matched.add(candidate)
-            found = self._narrowed[key] = sorted(matched, key=position.__getitem__)
+                hits = self._hits(pattern, candidates)
+                if len(hits) == len(candidates):
+                    found = candidates
+                    break
+                matched |= hits
+            else:
+                found = [candidates[n] for n in sorted(matched)]
+            self._narrowed[key] = found
+        return found
+
+    def _hits(self, pattern: re.Pattern[str], candidates: list[str]) -> frozenset[int]:
+        """The positions of the candidates one loose pattern matches (found once per pattern and list)."""
+        key = (pattern.pattern, id(candidates))
+        found = self._pattern_hits.get(key)
+        if found is None:
+            ordered, position = self._sorted(candidates)
+            prefix = _literal_prefix(pattern.pattern)
+            start = bisect.bisect_left(ordered, prefix)
+            hits: set[int] = set()
+            for candidate in itertools.islice(ordered, start, None):
+                if not candidate.startswith(prefix):
+                    break
+                if pattern.fullmatch(candidate):
+                    hits.add(position[candidate])
+            found = self._pattern_hits[key] = frozenset(hits)
         return found
 
     def _sorted(self, candidates: list[str]) -> tuple[list[str], dict[str, int]]:
@@ -440,10 +596,7 @@ class GraphBuilder:
     def _edges(self, check: _SourceCheck) -> Iterator[Step]:
         """The source's edges, then its grants (kept only when they make their target administrator-
         equivalent); a certain step to admin ends the search: the source's other edges change nothing."""
-        granted = check.granted
-        for technique, mask in self.by_kind[check.kind.value]:
-            if granted & mask != mask:
-                continue
+        for technique in self._usable(check.kind.value, check.granted):
             grant = technique.kind in GRANT_KINDS
             kept = 0
             for step in self._technique(check, technique):
@@ -458,6 +611,16 @@ class GraphBuilder:
                     return
                 if kept >= self.max_targets:
                     break
+
+    def _usable(self, kind: str, granted: int) -> list[Technique]:
+        """The techniques of a kind of source whose actions `granted` all holds (the bitset prefilter), in
+        order; sources holding the same of those actions share the list."""
+        key = (kind, granted & self.needed)  # one operation on the large bitset, not one per technique
+        found = self._usable_lists.get(key)
+        if found is None:
+            held = key[1]
+            found = self._usable_lists[key] = [t for t, mask in self.by_kind[kind] if held & mask == mask]
+        return found
 
     # -- per kind of technique ----------------------------------------------------------------------------
     def _technique(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
@@ -475,11 +638,12 @@ class GraphBuilder:
             yield from self._targets(check, technique, [(source, {Ref.POLICY: p}, p) for p in policies])
         elif kind is Kind.JOIN_GROUP:
             member = set(self.snapshot.groups_of.get(source, []))
-            joinable = [g for g in check.narrow("iam:AddUserToGroup", lookups.groups) if g not in member]
+            admitted = self._admitted(check, _on(technique, Ref.GROUP), lookups.group_index)
+            joinable = (g for g in admitted if g not in member)
             yield from self._targets(check, technique, ((g, {Ref.GROUP: g}, g) for g in joinable))
         elif kind in (Kind.USER_CREDENTIALS, Kind.USER_MODIFY):
-            narrowed = check.narrow(technique.actions[0][0], lookups.users)
-            users = (u for u in narrowed if u != source)
+            admitted = self._admitted(check, _on(technique, Ref.USER), lookups.user_index)
+            users = (u for u in admitted if u != source)
             yield from self._targets(check, technique, ((u, {Ref.USER: u}, None) for u in users))
         elif kind in (Kind.ROLE_ASSUME, Kind.ROLE_MODIFY, Kind.ROLE_TRUST):
             yield from self._targets(
@@ -492,18 +656,22 @@ class GraphBuilder:
                 check, technique, ((source, {Ref.POLICY: p}, v) for p in policies for v in self._versions(p))
             )
         elif kind is Kind.VERSION_ROLE:
+            allowed, writable = self._on_policies(check, technique)
+            versioned = self._versioned_trusting_roles()
             pairs = (
                 (r, {Ref.ROLE: r, Ref.POLICY: p}, v)
-                for r in self._roles(check, technique)
-                for p in lookups.customer_policies.get(r, ())
-                for v in self._versions(p)
+                for r in self._roles(check, technique, writable, trusting_within=versioned)
+                for p, v in self._better_versions(technique, r)
+                if allowed(p)
             )
             yield from self._targets(check, technique, pairs)
         elif kind is Kind.POLICY_ROLE:
+            allowed, writable = self._on_policies(check, technique)
             pairs = (
                 (r, {Ref.ROLE: r, Ref.POLICY: p}, p)
-                for r in self._roles(check, technique)
+                for r in self._roles(check, technique, writable)
                 for p in lookups.customer_policies.get(r, ())
+                if allowed(p)
             )
             yield from self._targets(check, technique, pairs)
         elif kind is Kind.NEW_PASSROLE or kind is Kind.EXISTING:
@@ -518,56 +686,183 @@ class GraphBuilder:
         source = check.source
         action = technique.actions[0][0]
 
-        def others(candidates: list[str]) -> Iterator[str]:
+        def others(candidates: Iterable[str]) -> Iterator[str]:
             return (c for c in candidates if c != source and not self.skip(c))
 
         if technique.kind is Kind.GRANT_USER:
-            targets = others(check.narrow(action, lookups.users))
+            users = self._grantable(technique, lookups.users)
+            targets = (u for u in self._admitted(check, [action], users) if u != source)
             yield from self._targets(check, technique, ((u, {Ref.USER: u}, None) for u in targets))
             return
         if technique.kind is Kind.GRANT_ROLE:
-            targets = others(check.narrow(action, lookups.roles))
+            roles = self._grantable(technique, lookups.roles)
+            targets = (r for r in self._admitted(check, [action], roles) if r != source)
             yield from self._targets(check, technique, ((r, {Ref.ROLE: r}, None) for r in targets))
             return
         full = self.snapshot.index.size
-        for group in check.narrow(action, lookups.groups):
+        for group in self._admitted(check, [action], lookups.group_index):
             if technique.kind is Kind.GRANT_GROUP:
-                beneficiaries = list(others(lookups.members.get(group, [])))
+                beneficiaries = others(lookups.members.get(group, []))
             elif self.value(group) > full:  # joining gives administrator rights only through a super group
                 member = set(lookups.members.get(group, ()))
-                beneficiaries = [u for u in others(lookups.users) if u not in member]
+                beneficiaries = (u for u in self._unskipped_users() if u != source and u not in member)
             else:
                 continue
-            if not beneficiaries:
+            # read lazily: the caller stops after a few administrator grants, not after every user
+            first = next(beneficiaries, None)
+            if first is None:
                 continue
             for decided in self._targets(check, technique, [(group, {Ref.GROUP: group}, group)]):
-                for beneficiary in beneficiaries:
+                for beneficiary in itertools.chain((first,), beneficiaries):
                     yield dataclasses.replace(decided, target=beneficiary)
+
+    def _grantable(self, technique: Technique, candidates: list[str]) -> ArnIndex:
+        """The candidates a grant on a principal can make administrator-equivalent: not already super (those
+        are skipped) and super once given what the technique yields. That depends on the target alone (a
+        grant's value is what its target then holds), so it is found once, not once per source."""
+        key = (technique.kind, technique.yields)
+        found = self._grantables.get(key)
+        if found is None:
+            kept = [c for c in candidates if not self.skip(c) and self.admin(_step(technique, c, c, ()))]
+            found = self._grantables[key] = ArnIndex(kept)
+        return found
+
+    def _unskipped_users(self) -> list[str]:
+        """The users that are not skipped (not already super), in order: found once, not walked past the
+        super users (who come first) by every source that may add users to a group."""
+        if self._unskipped is None:
+            self._unskipped = [u for u in self.lookups.users if not self.skip(u)]
+        return self._unskipped
+
+    def _on_policies(
+        self, check: _SourceCheck, technique: Technique
+    ) -> tuple[Callable[[str], bool], list[str] | None]:
+        """Whether the source may perform the technique's actions on a customer managed policy (decided once
+        per class of policies its statements tell apart, as `_Allowed` does), and, when that is only some
+        policies, the roles they are attached to (in order; None: any role may hold one)."""
+        index = self.lookups.policy_index
+        actions = _on(technique, Ref.POLICY)
+        allowed = [check.allowed(action, index) for action in actions]
+
+        def may(policy: str) -> bool:
+            position = index.position.get(policy)
+            if position is None:  # not a customer managed policy of the export: decided alone
+                return all(check.decide(action, policy) is not None for action in actions)
+            return all(a.verdict(check, position) is not None for a in allowed)
+
+        restricting = [a for a in allowed if a.default is None]
+        if not restricting:
+            return may, None
+        driver = min(restricting, key=lambda a: len(a.listed))
+        policies = [index.arns[n] for n in driver.ordered() if may(index.arns[n])]
+        roles = {role for policy in policies for role in self.lookups.holders.get(policy, ())}
+        return may, sorted(roles, key=self.lookups.role_rank.__getitem__)
+
+    def _versioned_trusting_roles(self) -> list[str]:
+        """The roles trusting the account that hold a customer policy with a version besides its default one,
+        in order: found once, so a source that may assume every role trusting the account walks only these
+        (whether a version gives more is found when a source first reaches the role, `_better_versions`)."""
+        if self._versioned_trusting is None:
+            policies = self.lookups.customer_policies
+            self._versioned_trusting = [
+                r for r in self.lookups.account_trust if any(self._versions(p) for p in policies.get(r, ()))
+            ]
+        return self._versioned_trusting
+
+    def _intersect(self, first: list[str], second: list[str]) -> list[str]:
+        """The roles of both lists (each in role order), in role order: the shorter one is walked."""
+        short, long = (first, second) if len(first) <= len(second) else (second, first)
+        inside = self._set_of(long)
+        return [r for r in short if r in inside]
+
+    def _set_of(self, roles: list[str]) -> frozenset[str]:
+        """A list as a set; kept for the long-lived lists (the account's, the narrowed ones)."""
+        if len(roles) < 64:
+            return frozenset(roles)
+        found = self._sets.get(id(roles))
+        if found is None or found[0] is not roles:
+            found = self._sets[id(roles)] = (roles, frozenset(roles))
+        return found[1]
+
+    def _better_versions(self, technique: Technique, role: str) -> list[tuple[str, str]]:
+        """The (policy, version) pairs of a role's customer policies whose version, made the default, gives the
+        role actions it lacks (`more`; a step that gives nothing more is never kept). That depends on the role
+        alone, so it is found once per role, not once per source that may assume it."""
+        key = (technique.technique_id, role)
+        found = self._better.get(key)
+        if found is None:
+            found = self._better[key] = [
+                (p, v)
+                for p in self.lookups.customer_policies.get(role, ())
+                for v in self._versions(p)
+                if self.more is None or self.more(_step(technique, role, role, (), v))
+            ]
+        return found
 
     def _versions(self, policy: str) -> list[str]:
         """The policy's versions besides its default one, as "<policy ARN>#<version id>" (a step's `via`)."""
         found = self.snapshot.policies_by_id.get(policy)
         return [f"{policy}#{v.version_id}" for v in (found.versions if found else ()) if not v.is_default]
 
-    def _roles(self, check: _SourceCheck, technique: Technique) -> Iterator[str]:
+    def _roles(self, check: _SourceCheck, technique: Technique, within: list[str] | None = None, *,
+               trusting_within: list[str] | None = None) -> Iterator[str]:  # fmt: skip
         """Candidate roles: for sts:AssumeRole, those whose trust names the source (always) or the account
-        (when the source holds sts:AssumeRole); otherwise every other role."""
+        (when the source holds sts:AssumeRole); otherwise every other role. In both cases only the roles the
+        source may perform the technique's other actions on (iam-020's first action is on a policy), and only
+        those of `within` (and of `trusting_within` among the roles trusting the account) when given: lists in
+        role order of the only roles that can give a step."""
         lookups = self.lookups
+        on_role = [action for action in _on(technique, Ref.ROLE) if action != ASSUME_ROLE]
         if ASSUME_ROLE not in technique.action_names:
-            # narrowed by the action performed on the role (iam-020's first action is on a policy)
-            on_role = next(action for action, ref in technique.actions if ref is Ref.ROLE)
-            yield from (r for r in check.narrow(on_role, lookups.roles) if r != check.source)
+            admitted = self._admitted(check, on_role, lookups.role_index, among=within)
+            yield from (r for r in admitted if r != check.source)
             return
         # roles whose trust names the source first, then those trusting the account, most privileged first
         direct = lookups.named_in_trust.get(check.source, [])
-        yield from sorted((r for r in set(direct) if r != check.source), key=lookups.role_rank.__getitem__)
+        inside = None if within is None else self._set_of(within)
+        ranked = sorted(
+            (r for r in set(direct) if r != check.source and (inside is None or r in inside)),
+            key=lookups.role_rank.__getitem__,
+        )
+        yield from self._admitted(check, on_role, lookups.role_index, among=ranked)
         if check.holds(ASSUME_ROLE):
             named = set(direct)
+            trusting = check.narrow(ASSUME_ROLE, lookups.account_trust)
+            for restriction in (within, trusting_within):
+                if restriction is not None:
+                    trusting = self._intersect(trusting, restriction)
             yield from (
                 r
-                for r in check.narrow(ASSUME_ROLE, lookups.account_trust)
+                for r in self._admitted(check, on_role, lookups.role_index, among=trusting)
                 if r != check.source and r not in named
             )
+
+    def _admitted(self, check: _SourceCheck, actions: list[str], index: ArnIndex,
+                  among: list[str] | None = None) -> Iterator[str]:  # fmt: skip
+        """The candidates of `index` (or of `among`, given in the index's order) on which the source may
+        perform every one of `actions`, in order. The candidates are walked from the shortest list that
+        an action allows beyond its common decision, so the work follows what the source can reach rather
+        than every candidate."""
+        allowed = [check.allowed(action, index) for action in dict.fromkeys(actions)]
+        restricting = [a for a in allowed if a.default is None]
+        positions: Iterable[int]
+        if restricting:
+            driver = min(restricting, key=lambda a: len(a.listed))
+            if among is not None and len(among) <= len(driver.listed):
+                positions = (index.position[arn] for arn in among)
+            elif among is not None:
+                inside = self._set_of(among)
+                positions = (p for p in driver.ordered() if index.arns[p] in inside)
+            else:
+                positions = driver.ordered()
+        elif among is not None:
+            positions = (index.position[arn] for arn in among)
+        else:
+            positions = range(len(index))
+        arns = index.arns
+        for position in positions:
+            if all(a.verdict(check, position) is not None for a in allowed):
+                yield arns[position]
 
     def _targets(self, check: _SourceCheck, technique: Technique,
                  candidates: Any) -> Iterator[Step]:  # fmt: skip
@@ -617,17 +912,24 @@ class GraphBuilder:
                 return
             fixed.append(verdict)
         passes = any(ref is Ref.PASSED for _a, ref in technique.actions)
-        for role, trust in self.lookups.service_roles(technique.services):
+        index, trusts = self.lookups.service_index(technique.services, technique.instance_profile)
+        # the roles the source may pass to one of the services (each decided as `decide` would)
+        allowed = (
+            [check.allowed(PASSES_ROLE, index, service) for service in technique.services] if passes else []
+        )
+        positions: Iterable[int] = range(len(index))
+        if allowed and all(a.default is None for a in allowed):
+            positions = sorted(frozenset().union(*(a.listed for a in allowed)))
+        for position in positions:
+            role = index.arns[position]
             if role == check.source:
                 continue
-            if technique.instance_profile and not self._has_instance_profile(role):
-                continue
-            verdicts = [*fixed, trust]
+            verdicts = [*fixed, trusts[position]]
             if passes:
-                passed = self._pass(check, role, technique.services)
-                if passed is None:
+                found = [v for a in allowed if (v := a.verdict(check, position)) is not None]
+                if not found:
                     continue
-                verdicts.append(passed)
+                verdicts.append(min(found, key=lambda v: v.conditional))
             merged = _merge(verdicts)
             resources = [role] if passes else []
             resources += [
@@ -647,17 +949,6 @@ class GraphBuilder:
         if ref is Ref.EXISTING and existing is not None:
             return f"arn:aws:{existing.service}:*:{self.account}:{existing.resource_type}*"
         return _pattern(action.split(":", 1)[0], self.account)
-
-    def _pass(self, check: _SourceCheck, role: str, services: tuple[str, ...]) -> Verdict | None:
-        key = (role, services)
-        if key not in check.passes:  # several techniques pass roles to the same service
-            found = [v for s in services if (v := check.decide("iam:PassRole", role, service=s)) is not None]
-            check.passes[key] = min(found, key=lambda v: v.conditional) if found else None
-        return check.passes[key]
-
-    def _has_instance_profile(self, role: str) -> bool:
-        attributes = self.snapshot.identities_by_id[role].attributes
-        return "instanceProfiles" not in attributes or bool(attributes["instanceProfiles"])
 
     def _existing_resources(self, check: _SourceCheck, technique: Technique,
                             types: frozenset[str]) -> Iterator[Step]:  # fmt: skip

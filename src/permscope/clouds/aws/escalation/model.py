@@ -51,6 +51,7 @@ class AwsEscalation:
         self.graph = EscalationGraph()
         self._admin: AppliedPolicy | None = None
         self._ceilings: dict[str, EffectivePermissions] = {}
+        self._by_content: dict[tuple[object, ...], EffectivePermissions] = {}  # by `cache_key()`
         self._joins: dict[tuple[str, str], EffectivePermissions] = {}
         self._versions: dict[tuple[str, str], EffectivePermissions] = {}
         index = snapshot.index
@@ -67,8 +68,11 @@ class AwsEscalation:
         found = self._ceilings.get(principal)
         if found is None:
             applied = self.view.evaluator.principal(principal)
-            found = effective_permissions(PrincipalPolicies((self._admin_policy(),), applied.boundary,
-                                                            applied.scp_levels))  # fmt: skip
+            policies = PrincipalPolicies((self._admin_policy(),), applied.boundary, applied.scp_levels)
+            key = policies.cache_key()  # principals with the same boundary and SCPs share their ceiling
+            found = self._by_content.get(key)
+            if found is None:
+                found = self._by_content[key] = effective_permissions(policies)
             self._ceilings[principal] = found
         return found
 
@@ -124,9 +128,11 @@ class AwsEscalation:
                     else p
                     for p in applied.identity
                 )
-                found = effective_permissions(
-                    PrincipalPolicies(identity, applied.boundary, applied.scp_levels)
-                )
+                policies = PrincipalPolicies(identity, applied.boundary, applied.scp_levels)
+                key = policies.cache_key()  # principals holding the same policies share the result
+                found = self._by_content.get(key)
+                if found is None:
+                    found = self._by_content[key] = effective_permissions(policies)
             self._versions[(principal, version)] = found
         return found
 
