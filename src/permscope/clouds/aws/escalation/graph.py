@@ -475,6 +475,8 @@ def _on(technique: Technique, ref: Ref) -> list[str]:
 
 
 def _merge(verdicts: list[Verdict]) -> Verdict:
+    if not any(v.conditional or v.condition_keys for v in verdicts):
+        return MET
     keys: dict[str, None] = {}
     for verdict in verdicts:
         keys.update(dict.fromkeys(verdict.condition_keys))
@@ -521,6 +523,7 @@ class GraphBuilder:
         self._grantables: dict[tuple[Kind, Yield], ArnIndex] = {}
         self._better: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._versioned_trusting: list[str] | None = None
+        self._requested_by: dict[str, list[tuple[str, str]]] = {}
         self._unskipped: list[str] | None = None
         self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
         self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
@@ -903,15 +906,15 @@ class GraphBuilder:
             return
         unseen = existing is not None
         fixed: list[Verdict] = []
-        patterns = [self._requested(technique, action, ref) for action, ref in technique.actions]
-        for (action, ref), resource in zip(technique.actions, patterns, strict=True):
-            if ref is Ref.PASSED:
-                continue
+        requested = self._requests(technique)
+        for action, resource in requested:
             verdict = check.decide_fixed(action, resource)
             if verdict is None:
                 return
             fixed.append(verdict)
         passes = any(ref is Ref.PASSED for _a, ref in technique.actions)
+        tail = [resource for _action, resource in requested]
+        fixed_resources = tuple(dict.fromkeys(tail))  # the resources of a step that passes no role
         index, trusts = self.lookups.service_index(technique.services, technique.instance_profile)
         # the roles the source may pass to one of the services (each decided as `decide` would)
         allowed = (
@@ -931,13 +934,21 @@ class GraphBuilder:
                     continue
                 verdicts.append(min(found, key=lambda v: v.conditional))
             merged = _merge(verdicts)
-            resources = [role] if passes else []
-            resources += [
-                p for (_a, ref), p in zip(technique.actions, patterns, strict=True) if ref is not Ref.PASSED
-            ]
-            yield _step(technique, check.source, role, tuple(dict.fromkeys(resources)),
+            resources = tuple(dict.fromkeys((role, *tail))) if passes else fixed_resources
+            yield _step(technique, check.source, role, resources,
                        existing.label if existing else None, depends_on_unseen_resource=unseen,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
+
+    def _requests(self, technique: Technique) -> list[tuple[str, str]]:
+        """The actions of a service technique that pass no role, each with what it is decided on."""
+        found = self._requested_by.get(technique.technique_id)
+        if found is None:
+            found = self._requested_by[technique.technique_id] = [
+                (action, self._requested(technique, action, ref))
+                for action, ref in technique.actions
+                if ref is not Ref.PASSED
+            ]
+        return found
 
     def _requested(self, technique: Technique, action: str, ref: Ref) -> str:
         """What an action of a service technique is decided on when no concrete resource is known: `*`, any
