@@ -77,8 +77,14 @@ print("loaded:" + ",".join(heavy), file=sys.stderr)
 def test_scan_runs_without_loading_the_database_or_the_api(tmp_path: Path) -> None:
     from scan_support import write_export
 
+    done = _scan_in_child(SCAN_PROBE, tmp_path, write_export(tmp_path))
+    assert done.stderr.rstrip().endswith("loaded:"), done.stderr[-2000:]
+
+
+def _scan_in_child(probe: str, tmp_path: Path, export: Path) -> subprocess.CompletedProcess[str]:
+    """Run a probe scanning `export` into tmp_path/report.html in a child; it must succeed and write the report."""
     done = subprocess.run(
-        [sys.executable, "-c", SCAN_PROBE, str(write_export(tmp_path)), str(tmp_path / "report.html")],
+        [sys.executable, "-c", probe, str(export), str(tmp_path / "report.html")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -86,7 +92,7 @@ def test_scan_runs_without_loading_the_database_or_the_api(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "report.html").is_file()
-    assert done.stderr.rstrip().endswith("loaded:"), done.stderr[-2000:]
+    return done
 
 
 EXIT_PROBE = """
@@ -121,13 +127,5 @@ def test_scan_leaves_with_the_collector_still_paused(tmp_path: Path) -> None:
     # Turning the collector back on before os._exit made it sweep the whole heap of the scan for nothing.
     from scan_support import write_export
 
-    done = subprocess.run(
-        [sys.executable, "-c", EXIT_PROBE, str(write_export(tmp_path)), str(tmp_path / "report.html")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "report.html").is_file()
+    done = _scan_in_child(EXIT_PROBE, tmp_path, write_export(tmp_path))
     assert done.stderr.rstrip().endswith("collector off"), done.stderr[-2000:]
