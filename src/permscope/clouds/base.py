@@ -353,6 +353,33 @@ CLOUDS: dict[Cloud, Callable[[], CloudPlugin]] = {
 }
 
 
+class Simulator(Protocol):
+    """A cloud's evaluation engine on its own case format (`permscope simulate <cloud>`)."""
+
+    def simulate(self, case: Mapping[str, Any], source: str) -> dict[str, Any]:
+        """Decide one case: {"id", "decision", "explanation"} (InputError naming `source` when malformed)."""
+        ...
+
+    def simulate_json(self, case: Mapping[str, Any], source: str) -> bytes:
+        """`simulate`, already encoded as one line of compact JSON."""
+        ...
+
+
+# Clouds whose evaluation engine is built before their whole plugin: cloud -> the function returning it.
+# A cloud with a plugin simulates through the plugin; its line here is then removed.
+ENGINES: dict[Cloud, Callable[[], Simulator]] = {}
+
+
+def simulator(cloud: Cloud) -> Simulator:
+    """The engine that simulates a cloud's cases; CloudNotBuiltError when the cloud has none yet."""
+    if cloud in CLOUDS:
+        return plugin(cloud)
+    factory = ENGINES.get(cloud)
+    if factory is None:
+        raise CloudNotBuiltError(cloud.value, "simulation")
+    return factory()
+
+
 def plugin(cloud: Cloud) -> CloudPlugin:
     """The plugin of a cloud; CloudNotBuiltError when the cloud has none yet."""
     factory = CLOUDS.get(cloud)

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from permscope.clouds.base import plugin
+from permscope.clouds.base import simulator
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.limits import json_size
@@ -48,7 +48,7 @@ def _load(text: str | bytes, source: str, first_line: int) -> Mapping[str, Any]:
 
 
 def _outcome(cloud: Cloud, case: Mapping[str, Any], where: str) -> SimulationOutcome:
-    result = plugin(cloud).simulate(case, where)
+    result = simulator(cloud).simulate(case, where)
     name = case.get("name")
     if "decision" not in result:  # a condition_operator or resource_match case
         request = case.get("request") if isinstance(case.get("request"), dict) else {}
@@ -107,6 +107,6 @@ def simulate_lines_json(
     lines: Iterable[str | bytes], source: str, cloud: Cloud = Cloud.AWS
 ) -> Iterator[bytes]:
     """Like simulate_lines, each answer already encoded as one line of compact JSON (no newline)."""
-    simulator = plugin(cloud)
+    engine = simulator(cloud)
     for case, where in _cases(lines, source):
-        yield simulator.simulate_json(case, where)
+        yield engine.simulate_json(case, where)
