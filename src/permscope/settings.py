@@ -1,4 +1,5 @@
-"""The one settings object; the only reader of the environment (variables prefixed PERMSCOPE_)."""
+"""The one settings object; the only reader of the environment's values (variables prefixed PERMSCOPE_; see
+permscope.environment for the check that none is set)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from permscope.environment import ENV_PREFIX
 from permscope.userfiles import DEFAULT_MAX_BYTES, DEFAULT_MAX_GZIP_RATIO, FileLimits
 
 
@@ -23,7 +25,7 @@ def default_database_url() -> str:
 class Settings(BaseSettings):
     """Process-wide settings, read from PERMSCOPE_* environment variables."""
 
-    model_config = SettingsConfigDict(env_prefix="PERMSCOPE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     database_url: str = Field(default_factory=default_database_url)
     host: str = "127.0.0.1"

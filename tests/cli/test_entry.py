@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,20 @@ CASE = {
     },
 }
 
-PROBE = """
+# What neither `simulate` nor `scan` needs: the database, the API, the AWS SDK, and pydantic (Typer coerces
+# through it unless permscope.cli.coercion can; the settings load it unless a PERMSCOPE_ variable is set)
+HEAVY = ("sqlalchemy", "alembic", "fastapi", "psycopg", "boto3", "uvicorn", "pydantic", "pydantic_settings")
+HEAVY_LINE = f"HEAVY = {HEAVY!r}\n"
+
+
+def _without_settings() -> dict[str, str]:
+    """This environment without PERMSCOPE_ variables (with one, the settings are read, through pydantic)."""
+    return {name: value for name, value in os.environ.items() if not name.upper().startswith("PERMSCOPE_")}
+
+
+PROBE = (
+    HEAVY_LINE
+    + """
 import os, sys
 os._exit = lambda code: sys.exit(code)  # the command ends the process without a teardown; keep ours
 sys.argv = ["permscope", "simulate", "aws", sys.argv[1]]
@@ -35,16 +49,22 @@ try:
     run()
 except SystemExit as exit:
     assert not exit.code, exit.code
-heavy = sorted(name for name in ("sqlalchemy", "alembic", "fastapi", "boto3") if name in sys.modules)
+heavy = sorted(name for name in HEAVY if name in sys.modules)
 print("loaded:" + ",".join(heavy), file=sys.stderr)
 """
+)
 
 
 def test_simulate_runs_without_loading_the_database_or_the_api(tmp_path: Path) -> None:
     case = tmp_path / "case.json"
     case.write_text(json.dumps(CASE))
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(case)], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", PROBE, str(case)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=_without_settings(),
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["decision"] == "Allowed"
@@ -60,7 +80,9 @@ def test_other_commands_get_the_full_app() -> None:
     assert "import" in done.stdout and "identities" in done.stdout and "simulate" in done.stdout
 
 
-SCAN_PROBE = """
+SCAN_PROBE = (
+    HEAVY_LINE
+    + """
 import os, sys
 os._exit = lambda code: sys.exit(code)  # the scan command ends the process without a teardown; keep ours
 sys.argv = ["permscope", "scan", sys.argv[1], "--output", sys.argv[2]]
@@ -69,9 +91,10 @@ try:
     run()
 except SystemExit as exit:
     assert exit.code in (0, 1, None), exit.code
-heavy = sorted(name for name in ("sqlalchemy", "alembic", "fastapi", "psycopg") if name in sys.modules)
+heavy = sorted(name for name in HEAVY if name in sys.modules)
 print("loaded:" + ",".join(heavy), file=sys.stderr)
 """
+)
 
 
 def test_scan_runs_without_loading_the_database_or_the_api(tmp_path: Path) -> None:
@@ -87,6 +110,7 @@ def _scan_in_child(probe: str, tmp_path: Path, export: Path) -> subprocess.Compl
         [sys.executable, "-c", probe, str(export), str(tmp_path / "report.html")],
         capture_output=True,
         text=True,
+        env=_without_settings(),
         timeout=120,
         check=False,
     )

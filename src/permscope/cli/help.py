@@ -3,7 +3,9 @@ labels (`<bool>` beside every flag, `<list[Path]>`, `<int range>`).
 
 Typer (0.29 and later) prints the Python type of every parameter in its help panels. `PlainHelpGroup`, the
 class of the root command, gives each parameter of the command tree a plain label before a help page or an
-error is printed: none for flags, choices as `a|b|c`, the declared metavar when there is one, else a word.
+error is printed: none for flags, choices as `a|b|c`, the declared metavar when there is one, else a word;
+and, as they are given those labels, the parameters are coerced without pydantic wherever
+permscope.cli.coercion gives what Typer gives.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from typer.core import TyperArgument, TyperGroup, TyperOption
+
+from permscope.cli.coercion import plain_runtime
 
 # Typer's type names (inside its <...>) -> the word a help page shows
 WORDS = {
@@ -45,8 +49,21 @@ def plain_label(raw: str | None, *, many: bool = False) -> str | None:
     return label + ("..." if many else "")
 
 
+def _runtime_param(param: Any) -> Any:
+    """The parameter's runtime coercion: without pydantic where `plain_runtime` can, else Typer's own."""
+    if param._runtime_param is None:
+        param._runtime_param = plain_runtime(param.type_descriptor)
+    if param._runtime_param is None:
+        return TyperOption.get_runtime_param(param)
+    return param._runtime_param
+
+
 class _PlainOption(TyperOption):
-    """An option whose help shows a plain label (none for a flag)."""
+    """An option whose help shows a plain label (none for a flag), coerced without pydantic where it can be."""
+
+    def get_runtime_param(self) -> Any:
+        """Coerces as Typer does (see permscope.cli.coercion)."""
+        return _runtime_param(self)
 
     def display_type_rich(self, ctx: Any) -> str | None:
         """The label beside the option: the metavar, else a word; nothing for a flag."""
@@ -58,7 +75,12 @@ class _PlainOption(TyperOption):
 
 
 class _PlainArgument(TyperArgument):
-    """An argument whose help shows a plain label (none when its metavar already names it)."""
+    """An argument whose help shows a plain label (none when its metavar already names it), coerced without
+    pydantic where it can be."""
+
+    def get_runtime_param(self) -> Any:
+        """Coerces as Typer does (see permscope.cli.coercion)."""
+        return _runtime_param(self)
 
     def display_type_rich(self, ctx: Any) -> str | None:
         """The label beside the argument: a word, unless the argument's name is its metavar."""

@@ -33,7 +33,7 @@ from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, Resource, batch_counts
 from permscope.core.permissions import EffectivePermissions
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
-from permscope.settings import get_settings
+from permscope.environment import file_limits
 from permscope.workflows.snapshots import batch_snapshot
 
 DETAILED = 1000  # flagged identities whose grants are counted by service (the report's full sections)
@@ -230,7 +230,7 @@ def _in_memory(
 ) -> Iterator[_Analyzed]:
     """Read and transform the files as `import aws` does, then analyze each system without a store."""
     with timer.phase("read"):
-        found = plugin(cloud).read_files(paths, progress=progress, limits=get_settings().file_limits())
+        found = plugin(cloud).read_files(paths, progress=progress, limits=file_limits())
     with timer.phase("catalogue"):
         plugin(cloud).action_index()
     for batch in found.batches:
