@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 CASE = {
@@ -71,13 +72,48 @@ def test_simulate_runs_without_loading_the_database_or_the_api(tmp_path: Path) -
     assert "loaded:\n" in done.stderr or done.stderr.rstrip().endswith("loaded:")
 
 
-def test_other_commands_get_the_full_app() -> None:
-    probe = "import sys; sys.argv = ['permscope', '--help']; from permscope.cli.entry import run; run()"
+LOADED_PROBE = (
+    HEAVY_LINE
+    + """
+import sys
+sys.argv = ["permscope", *sys.argv[1:]]
+from permscope.cli.entry import run
+try:
+    run()
+except SystemExit as exit:
+    assert not exit.code, exit.code
+heavy = sorted(name for name in (*HEAVY, "typer", "rich", "permscope.store") if name in sys.modules)
+print("loaded:" + ",".join(heavy), file=sys.stderr)
+"""
+)
+
+
+def _loaded(*args: str) -> tuple[str, list[str]]:
+    """Run `permscope ARGS` in a child: its standard output, and which of the heavy modules it loaded."""
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", LOADED_PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=_without_settings(),
     )
     assert done.returncode == 0, done.stderr
-    assert "import" in done.stdout and "identities" in done.stdout and "simulate" in done.stdout
+    loaded = done.stderr.rstrip().rpartition("loaded:")[2]
+    return done.stdout, [name for name in loaded.split(",") if name]
+
+
+def test_other_commands_get_the_full_app() -> None:
+    out, loaded = _loaded("--help")
+    assert "import" in out and "identities" in out and "simulate" in out
+    # each command loads the database, the API or the settings when it runs, not to be listed
+    assert loaded == ["rich", "typer"]
+
+
+def test_version_loads_no_command() -> None:
+    out, loaded = _loaded("--version")
+    assert out == f"permscope {version('permscope')}\n"
+    assert loaded == []
 
 
 SCAN_PROBE = (

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from permscope.cli import serve as serve_module
 from permscope.cli.main import app
 from permscope.store.engine import open_database
 from request_support import ACCOUNT, POLICY, ROLE, mocked_aws, seed_account, statements_body
@@ -204,7 +203,7 @@ def test_serve_runs_the_scheduler_in_process_unless_told_not_to(
             runner.wake()
             assert runner.pass_done.wait(10), "wake() did not run a pass"
 
-    monkeypatch.setattr(serve_module.uvicorn, "run", fake_uvicorn)
+    monkeypatch.setattr("uvicorn.run", fake_uvicorn)  # `serve` imports uvicorn when it serves
     out = run(db_url, "serve", "--port", "8765")
     assert "scheduler: in-process" in out
     assert seen[0] is not None and seen[0].passes >= 2 and not seen[0]._thread.is_alive()

@@ -13,7 +13,6 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from permscope.cli import serve as serve_module
 from permscope.cli.main import app as cli
 from serve_support import new_key, permscope, serving
 
@@ -140,7 +139,7 @@ def test_serve_hands_uvicorn_the_proxy_trust_and_the_app_its_public_url(
     def fake_uvicorn(api: Any, **options: Any) -> None:
         seen.append({**options, "base": api.state.settings.api_base_url()})
 
-    monkeypatch.setattr(serve_module.uvicorn, "run", fake_uvicorn)
+    monkeypatch.setattr("uvicorn.run", fake_uvicorn)  # `serve` imports uvicorn when it serves
 
     def serve(*args: str) -> str:
         result = CliRunner().invoke(cli, ["--database-url", db_url, "serve", "--no-scheduler", *args])

@@ -5,16 +5,9 @@ from __future__ import annotations
 import typer
 
 from permscope.cli.output import OutputFormat, engine_of, fail, render, reports_errors, stderr
-from permscope.workflows.apikeys import (
-    ApiRole,
-    KeyScope,
-    add_key_scope,
-    create_api_key,
-    disable_api_key,
-    key_scopes,
-    list_api_keys,
-    remove_key_scope,
-)
+from permscope.core.access import ApiRole
+
+# permscope.workflows.apikeys (SQLAlchemy) is imported by each command: `permscope --help` needs none of it
 
 SCOPE_HELP = "A per-system role ROLE:CLOUD:SYSTEM (requestor, approver, administrator, viewer), e.g. approver:aws:123456789012; * for any"
 
@@ -42,6 +35,8 @@ def create_command(
     grant: list[str] = typer.Option([], "--grant", "-g", help=SCOPE_HELP + " (repeatable)"),
 ) -> None:
     """Create a key and print its token once: it cannot be shown again."""
+    from permscope.workflows.apikeys import KeyScope, create_api_key
+
     scopes = [KeyScope.parse(text) for text in grant]
     if role is None:
         if not scopes:
@@ -62,6 +57,8 @@ def list_command(
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """List the keys (never their secrets)."""
+    from permscope.workflows.apikeys import key_scopes, list_api_keys
+
     engine = engine_of(ctx)
     scopes = key_scopes(engine)
     records = [
@@ -101,6 +98,8 @@ def disable_command(
     ctx: typer.Context, key_id: str = typer.Argument(..., help="The key id `apikey list` shows")
 ) -> None:
     """Disable a key: requests with its token are refused from now on."""
+    from permscope.workflows.apikeys import disable_api_key
+
     if not disable_api_key(engine_of(ctx), key_id):
         fail(f"no API key {key_id!r}")
     typer.echo(f"disabled key {key_id}")
@@ -114,6 +113,8 @@ def add_role_command(
     scope: str = typer.Argument(..., help=SCOPE_HELP),
 ) -> None:
     """Give a key a role on an authorization system."""
+    from permscope.workflows.apikeys import KeyScope, add_key_scope
+
     parsed = KeyScope.parse(scope)
     added = add_key_scope(engine_of(ctx), key_id, parsed)
     typer.echo(f"key {key_id} {'now has' if added else 'already had'} {parsed}")
@@ -127,6 +128,8 @@ def remove_role_command(
     scope: str = typer.Argument(..., help=SCOPE_HELP),
 ) -> None:
     """Take a role on an authorization system from a key."""
+    from permscope.workflows.apikeys import KeyScope, remove_key_scope
+
     parsed = KeyScope.parse(scope)
     if not remove_key_scope(engine_of(ctx), key_id, parsed):
         fail(f"key {key_id} does not have {parsed}")

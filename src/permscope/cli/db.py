@@ -6,12 +6,15 @@ import typer
 
 from permscope.cli.output import reports_errors, state
 from permscope.core.errors import ConfigurationError
-from permscope.store.engine import current_revision, head_revision, make_engine, upgrade
+
+# permscope.store.engine (SQLAlchemy, Alembic) is imported where it is used: `permscope --help` needs none of it
 
 app = typer.Typer(help="Database schema: show and upgrade the revision.", no_args_is_help=True)
 
 
 def _revisions(ctx: typer.Context) -> tuple[str, str | None, str]:
+    from permscope.store.engine import current_revision, head_revision, make_engine
+
     url = state(ctx).settings().database_url
     engine = make_engine(url)
     try:
@@ -26,6 +29,8 @@ def _revisions(ctx: typer.Context) -> tuple[str, str | None, str]:
 @reports_errors
 def upgrade_command(ctx: typer.Context) -> None:
     """Bring the schema to the newest revision (an empty database is created)."""
+    from permscope.store.engine import current_revision, make_engine, upgrade
+
     url, before, head = _revisions(ctx)
     engine = make_engine(url)
     try:

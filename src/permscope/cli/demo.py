@@ -9,7 +9,6 @@ from platformdirs import user_data_dir
 
 from permscope.cli.output import reports_errors, state, stderr
 from permscope.cli.serve import run_server
-from permscope.workflows.database import open_engine
 
 
 def demo_database_url() -> str:
@@ -27,6 +26,7 @@ def demo(
     ),
 ) -> None:
     """Load demo AWS accounts (a separate database unless --database-url), print a key and curl examples, serve."""
+    from permscope.workflows.database import open_engine
     from permscope.workflows.demo import issue_demo_key, load_demo  # imported late: it generates the estate
 
     cli_state = state(ctx)

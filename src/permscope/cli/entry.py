@@ -1,5 +1,5 @@
 """The `permscope` executable: `permscope simulate ...` and `permscope scan ...` start without loading the
-other command groups, and end without tearing their heap down.
+other command groups, and end without tearing their heap down; `permscope --version` answers without any.
 
 Every other command goes to the full Typer app (`permscope.cli.main.app`). The simulator is often run in
 scripts and pipelines, one process per batch, and needs neither the database nor the API: loading the other
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 def run() -> None:
     """Dispatch to the simulator's own app for `permscope simulate ...`, else to the full app."""
+    if sys.argv[1:] == ["--version"]:  # nothing else to parse: answer before loading any command
+        print(version_text())
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "simulate":
         _simulate()
     if len(sys.argv) > 1 and sys.argv[1] == "scan":  # no database, no API: start without them too
@@ -25,6 +28,13 @@ def run() -> None:
     from permscope.cli.main import app
 
     app()
+
+
+def version_text() -> str:
+    """What `permscope --version` prints: the installed distribution's version."""
+    from importlib.metadata import version
+
+    return f"permscope {version('permscope')}"
 
 
 def _simulate() -> NoReturn:

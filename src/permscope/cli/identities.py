@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -21,9 +21,9 @@ from permscope.cli.output import (
     stdout,
 )
 from permscope.core.inventory import IdentityKind
-from permscope.store.summaries import list_identities
-from permscope.workflows.explanation import ActionPermission, IdentityPermissions, identity_permissions
-from permscope.workflows.identities import system_of_identity
+
+if TYPE_CHECKING:  # the store and the workflows (SQLAlchemy) are imported by the commands, not for `--help`
+    from permscope.workflows.explanation import ActionPermission, IdentityPermissions
 
 STATUS_WORDS = {
     "allResources": "all resources",
@@ -52,6 +52,8 @@ def list_command(
     wide: bool = typer.Option(False, "--wide", "-w", help=WIDE_HELP),
 ) -> None:
     """List the identities of one authorization system (short names; --wide for full ARNs)."""
+    from permscope.store.summaries import list_identities
+
     identities = list_identities(
         engine_of(ctx), system, cloud=cloud.lower() if cloud else None, kind=kind.value if kind else None
     )
@@ -186,6 +188,9 @@ def show_command(
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """What one AWS identity can effectively do, by service, with access level, scope and why."""
+    from permscope.workflows.explanation import identity_permissions
+    from permscope.workflows.identities import system_of_identity
+
     account = system_of_identity(external_id, system)
     found = identity_permissions(engine_of(ctx), account, external_id, services=service or None)
     if fmt is OutputFormat.JSON:

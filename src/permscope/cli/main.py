@@ -21,6 +21,7 @@ from permscope.cli import collect as collect_commands
 from permscope.cli import findings as findings_commands
 from permscope.cli import requests as requests_commands
 from permscope.cli import scheduler as scheduler_commands
+from permscope.cli.entry import version_text
 from permscope.cli.help import PlainHelpGroup
 from permscope.cli.output import CliState
 
@@ -37,9 +38,7 @@ app = typer.Typer(
 def _print_version(value: bool) -> None:
     """`--version`: print the installed version and leave."""
     if value:
-        from importlib.metadata import version
-
-        typer.echo(f"permscope {version('permscope')}")
+        typer.echo(version_text())
         raise typer.Exit()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import getpass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -24,11 +24,13 @@ from permscope.cli.output import (
 )
 from permscope.core.errors import InputError
 from permscope.core.requests import RequestStatus, action_names, parse_duration
-from permscope.presentation.requests import change_to_wire, request_to_wire
 from permscope.userfiles import FileLimits, json_document, read_bytes
-from permscope.workflows import requests as workflow
-from permscope.workflows.apikeys import ApiPrincipal
-from permscope.workflows.request_rules import RuleSpec, add_rule, list_rules, remove_rule
+
+# The workflows and their wire shapes (SQLAlchemy) are imported where they are used: `permscope --help` and
+# the other commands need none of them.
+if TYPE_CHECKING:
+    from permscope.workflows import requests as workflow
+    from permscope.workflows.apikeys import ApiPrincipal
 
 app = typer.Typer(
     help="Permissions on demand: just-in-time requests, approvals, grants.", no_args_is_help=True
@@ -40,6 +42,8 @@ GRAPH = "#microsoft.graph."
 
 
 def _actor(name: str | None) -> ApiPrincipal:
+    from permscope.workflows import requests as workflow
+
     return workflow.local_actor(name or f"local:{getpass.getuser()}")
 
 
@@ -49,6 +53,8 @@ MAX_BODY_BYTES = 1024 * 1024  # a request body is a few kilobytes
 
 
 def _config(ctx: typer.Context) -> workflow.RequestConfig:
+    from permscope.workflows import requests as workflow
+
     return workflow.RequestConfig.from_settings(state(ctx).settings())
 
 
@@ -171,6 +177,8 @@ COLUMNS = [
 
 
 def _show(fmt: OutputFormat, record: workflow.RequestRecord) -> None:
+    from permscope.presentation.requests import request_to_wire
+
     if fmt is OutputFormat.JSON:
         print_json(request_to_wire(record.request, record.step))
     else:
@@ -222,6 +230,8 @@ def create_command(
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Ask for permissions for a while: from options, or from a Graph JSON body with --file."""
+    from permscope.workflows import requests as workflow
+
     if file is not None:
         body = _read_body(file)
     else:
@@ -260,6 +270,9 @@ def list_command(
     wide: bool = typer.Option(False, "--wide", "-w", help=WIDE_HELP),
 ) -> None:
     """List requests, newest first (short names; --wide for full ARNs)."""
+    from permscope.presentation.requests import request_to_wire
+    from permscope.workflows import requests as workflow
+
     records = workflow.list_records(engine_of(ctx), _actor(None), status=status, system_id=system)
     if fmt is OutputFormat.JSON:
         print_json([request_to_wire(r.request, r.step) for r in records])
@@ -276,6 +289,9 @@ def show_command(
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """One request with its change history, what was granted, and its scheduled jobs."""
+    from permscope.presentation.requests import change_to_wire, request_to_wire
+    from permscope.workflows import requests as workflow
+
     record = workflow.get_record(engine_of(ctx), _actor(None), request_id, detail=True)
     jobs = [
         {"kind": j.kind, "status": j.status, "due": j.due_at, "attempts": j.attempts, "error": j.last_error}
@@ -354,6 +370,8 @@ def show_command(
 def _decide(
     ctx: typer.Context, request_id: str, approve: bool, justification: str | None, as_: str | None
 ) -> None:
+    from permscope.workflows import requests as workflow
+
     record = workflow.decide(
         engine_of(ctx), _actor(as_), request_id, approve, justification, config=_config(ctx)
     )
@@ -392,6 +410,8 @@ def cancel_command(
     as_: str | None = AS_OPTION,
 ) -> None:
     """Cancel a request (a submitted one only as its requester); a granted one is revoked by the scheduler."""
+    from permscope.workflows import requests as workflow
+
     record = workflow.cancel(engine_of(ctx), _actor(as_), request_id, config=_config(ctx))
     typer.echo(f"{record.request.request_id}: {record.request.status}")
 
@@ -416,6 +436,8 @@ def rules_add_command(
     as_: str | None = AS_OPTION,
 ) -> None:
     """Add an auto-approve rule."""
+    from permscope.workflows.request_rules import RuleSpec, add_rule
+
     try:
         limit: timedelta = parse_duration(max_duration)
     except ValueError as exc:
@@ -438,6 +460,8 @@ def rules_add_command(
 @reports_errors
 def rules_list_command(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
     """List the auto-approve rules."""
+    from permscope.workflows.request_rules import list_rules
+
     records = [
         {
             "id": rule.id,
@@ -460,6 +484,8 @@ def rules_list_command(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) ->
 @reports_errors
 def rules_remove_command(ctx: typer.Context, rule_id: int = typer.Argument(..., help="The rule id")) -> None:
     """Remove an auto-approve rule."""
+    from permscope.workflows.request_rules import remove_rule
+
     if not remove_rule(engine_of(ctx), rule_id):
         raise InputError(f"rule {rule_id}", "no such rule (`permscope requests rules list` shows their ids)")
     typer.echo(f"removed rule {rule_id}")

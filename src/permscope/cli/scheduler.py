@@ -4,15 +4,17 @@ would do (dry run: the AWS calls are printed, not made), and show its pending wo
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy import Engine
 
 from permscope.cli.output import OutputFormat, engine_of, render, reports_errors, state
-from permscope.settings import Settings
-from permscope.workflows.request_clouds import default_connectors
-from permscope.workflows.requests import scheduler_jobs
-from permscope.workflows.scheduler import Scheduler, TickReport, preview_due, utcnow
+
+if TYPE_CHECKING:  # the settings and the workflows (pydantic, SQLAlchemy) are imported by the commands
+    from sqlalchemy import Engine
+
+    from permscope.settings import Settings
+    from permscope.workflows.scheduler import TickReport
 
 app = typer.Typer(help="The scheduler that grants at start time and revokes at expiry.", no_args_is_help=True)
 
@@ -36,6 +38,8 @@ def _print(report: TickReport) -> None:
 
 def _print_next(engine: Engine) -> None:
     """Say that nothing was due, and when the next job is (on stderr: stdout stays the report)."""
+    from permscope.workflows.requests import scheduler_jobs
+
     upcoming = scheduler_jobs(engine)
     if not upcoming:
         typer.echo("nothing due; no pending jobs", err=True)
@@ -66,6 +70,9 @@ def run_command(
     grant_role: str | None = ROLE_OPTION,
 ) -> None:
     """Run due grants, revocations and webhook messages once (or forever with --loop)."""
+    from permscope.workflows.request_clouds import default_connectors
+    from permscope.workflows.scheduler import Scheduler, preview_due, utcnow
+
     settings = _settings(ctx, endpoint_url, grant_role)
     engine = engine_of(ctx)
     if dry_run:
@@ -97,6 +104,8 @@ def status_command(
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """The scheduler's jobs: what is due when, attempts, the last error."""
+    from permscope.workflows.requests import scheduler_jobs
+
     records = [
         {
             "job": job.id,

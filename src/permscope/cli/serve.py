@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
-import uvicorn
-from pydantic import ValidationError
-from sqlalchemy import Engine
 
 from permscope.cli.output import engine_of, reports_errors, state
 from permscope.core.errors import InputError
-from permscope.settings import Settings
+
+if TYPE_CHECKING:  # uvicorn, pydantic and SQLAlchemy are imported when a command serves, not for `--help`
+    from sqlalchemy import Engine
+
+    from permscope.settings import Settings
 
 
 def run_server(engine: Engine, settings: Settings, host: str, port: int, *, scheduler: bool = True) -> None:
@@ -17,6 +20,8 @@ def run_server(engine: Engine, settings: Settings, host: str, port: int, *, sche
     (here or with PERMSCOPE_SCHEDULER_ENABLED=false, e.g. when `permscope scheduler run --loop` runs elsewhere).
     Links are built from `settings.public_url` (default http://host:port); X-Forwarded-* headers are trusted
     only from `settings.forwarded_allow_ips`."""
+    import uvicorn
+
     from permscope.api.app import create_app  # imported late: commands that do not serve stay quick
     from permscope.workflows.scheduler import Scheduler, SchedulerThread
 
@@ -74,6 +79,10 @@ def serve(
     ),
 ) -> None:
     """Serve the REST API on 127.0.0.1:8000 (or --host/--port, or PERMSCOPE_HOST/PERMSCOPE_PORT)."""
+    from pydantic import ValidationError
+
+    from permscope.settings import Settings
+
     settings = state(ctx).settings()
     overrides = {"public_url": public_url, "forwarded_allow_ips": forwarded_allow_ips}
     given = {name: value for name, value in overrides.items() if value is not None}

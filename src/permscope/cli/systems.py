@@ -7,7 +7,6 @@ import dataclasses
 import typer
 
 from permscope.cli.output import OutputFormat, engine_of, render, reports_errors, stdout
-from permscope.store.summaries import list_systems
 
 app = typer.Typer(
     help="Authorization systems: AWS accounts, Azure subscriptions, GCP projects.", no_args_is_help=True
@@ -23,6 +22,8 @@ def list_command(
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """List every authorization system with its identity counts."""
+    from permscope.store.summaries import list_systems  # SQLAlchemy: loaded by the commands, not for `--help`
+
     records = []
     for system in list_systems(engine_of(ctx)):
         record = dataclasses.asdict(system)

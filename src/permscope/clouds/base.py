@@ -17,20 +17,22 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from permscope.core.access_decisions import AccessDecision
-from permscope.core.activity import ActivityReport, ActivitySink
-from permscope.core.catalog import ActionCatalog, ActionIndex
 from permscope.core.errors import CloudNotBuiltError
-from permscope.core.escalation import EscalationModel, TechniqueInfo
-from permscope.core.grants import GrantConnector
 from permscope.core.ids import Cloud
-from permscope.core.inventory import AuthorizationSystem, Identity, InventoryBatch
-from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
-from permscope.core.requests import RequestSpec
-from permscope.core.snapshot import CloudView, SystemSnapshot
 from permscope.userfiles import DEFAULT_LIMITS, FileLimits
+
+if TYPE_CHECKING:  # the protocols' types only: `permscope simulate` reaches `simulator` without loading them
+    from permscope.core.access_decisions import AccessDecision
+    from permscope.core.activity import ActivityReport, ActivitySink
+    from permscope.core.catalog import ActionCatalog, ActionIndex
+    from permscope.core.escalation import EscalationModel, TechniqueInfo
+    from permscope.core.grants import GrantConnector
+    from permscope.core.inventory import AuthorizationSystem, Identity, InventoryBatch
+    from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
+    from permscope.core.requests import RequestSpec
+    from permscope.core.snapshot import CloudView, SystemSnapshot
 
 Progress = Callable[[int, int], None]
 Echo = Callable[[str], None]

@@ -16,10 +16,21 @@ they may review. Names compare without case, surrounding blanks or the `rsn:` pr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from permscope.core.requests import RequestStatus, SystemRole
 
 ANY = "*"  # a key scope's cloud or system id that covers every cloud or system
+
+
+class ApiRole(StrEnum):
+    """What a key may do everywhere. Admin: everything (administrator of every system); viewer: read;
+    scoped: only what its per-system roles allow (`workflows.access` says which systems it reads)."""
+
+    ADMIN = "admin"
+    VIEWER = "viewer"
+    SCOPED = "scoped"
+
 
 READING_ROLES = frozenset({SystemRole.VIEWER, SystemRole.APPROVER, SystemRole.ADMINISTRATOR})
 REQUESTING_ROLES = frozenset({SystemRole.REQUESTOR, SystemRole.ADMINISTRATOR})

@@ -11,13 +11,13 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from permscope.core.access import ANY, Systems
+from permscope.core.access import ApiRole as ApiRole  # defined in core: the command line reads it without SQL
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.requests import SystemRole
@@ -31,15 +31,6 @@ KEY_USE_WAIT = 0.25  # seconds a key's last-use write waits for another writer b
 TOKEN_PREFIX = "psk"  # noqa: S105 - a public prefix of every token, not a secret
 # psk_<key id: hex>_<secret: url-safe base64>; anything else (another alphabet, any non-ASCII) is no key
 TOKEN_SHAPE = re.compile(rf"{TOKEN_PREFIX}_([0-9a-f]{{1,32}})_([A-Za-z0-9_-]{{1,256}})", re.ASCII)
-
-
-class ApiRole(StrEnum):
-    """What a key may do everywhere. Admin: everything (administrator of every system); viewer: read;
-    scoped: only what its per-system roles allow (`workflows.access` says which systems it reads)."""
-
-    ADMIN = "admin"
-    VIEWER = "viewer"
-    SCOPED = "scoped"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from permscope.clouds.base import (
     ActivityReaders,
@@ -23,16 +23,18 @@ from permscope.clouds.base import (
     Progress,
     RequestRules,
 )
-from permscope.core.access_decisions import AccessDecision
-from permscope.core.catalog import ActionCatalog, ActionIndex
-from permscope.core.escalation import EscalationModel, TechniqueInfo
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind
 from permscope.core.limits import printable
-from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
-from permscope.core.snapshot import CloudView, SystemSnapshot
 from permscope.core.warnings import summarize_warnings
 from permscope.userfiles import DEFAULT_LIMITS, FileLimits
+
+if TYPE_CHECKING:  # types of the members only: `permscope simulate` looks the plugin up without them
+    from permscope.core.access_decisions import AccessDecision
+    from permscope.core.catalog import ActionCatalog, ActionIndex
+    from permscope.core.escalation import EscalationModel, TechniqueInfo
+    from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
+    from permscope.core.snapshot import CloudView, SystemSnapshot
 
 NEED_HINTS = {
     "activity": "import CloudTrail or collect with Access Advisor",
