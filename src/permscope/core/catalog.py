@@ -4,7 +4,8 @@ Bit `i` of a bitset is `catalog.actions[i]`. Action names are `<service><separat
 Azure `Microsoft.Storage/storageAccounts/read`, GCP `storage.buckets.get`) and match case-insensitively; a
 pattern's `*` matches any run of characters and `?` one character (IAM's and ARM's wildcards). A pattern is
 expanded at most once per index (cached); one whose service prefix is literal scans only that service's
-actions, and only a pattern with a wildcard in the service prefix (or `*` alone) scans the whole catalogue.
+actions (a name prefix and one trailing `*`, the common shape, by a prefix test rather than a regex), and
+only a pattern with a wildcard in the service prefix (or `*` alone) scans the whole catalogue.
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ class ActionIndex:
             if name == "*":
                 return self._services.get(service, 0)
             text = self._service_text.get(service)
+            head = key[:-1]
+            if text and key.endswith("*") and "*" not in head and "?" not in head:  # `s3:get*`: no regex
+                by_name = self._index_by_name
+                return bits_from_indexes(by_name[line] for line in text.split("\n") if line.startswith(head))
         else:
             text = self._whole_text
         if not text:
