@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import orjson
 import typer
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
-from rich.text import Text
 
 from permscope.core.errors import CloudNotBuiltError, InputError, PermscopeError
 from permscope.core.limits import printable
 from permscope.presentation.names import short_name
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Rich is imported when something is printed (`simulate --batch` prints JSON only)
+    from rich.console import Console, RenderableType
+    from rich.table import Table
     from sqlalchemy import Engine
 
     from permscope.settings import Settings
@@ -90,12 +89,16 @@ def stdout() -> Console:
     A terminal's width is its own, or COLUMNS when it is set; piped output without COLUMNS gets a wide page
     instead of Rich's 80 columns, so that long names stay on one line.
     """
+    from rich.console import Console
+
     fixed = sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit()
     return Console(file=sys.stdout, width=None if fixed else PIPE_WIDTH)
 
 
 def stderr() -> Console:
     """A console on standard error, for progress, warnings and errors."""
+    from rich.console import Console
+
     return Console(file=sys.stderr, soft_wrap=True)
 
 
@@ -244,6 +247,10 @@ def table_of(
 ) -> Table:
     """The Rich table of `render`: without `wide`, the columns that are not wide ones, names short and cut to
     fit `width` (standard output's by default), times to the day."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     shown = [column for column in _columns(columns) if wide or not column.wide]
     cells = [
         [_table_cell(record.get(column.key), column.name, wide) for column in shown] for record in records

@@ -7,14 +7,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 import typer
-from rich.console import Group
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
 
 from permscope.cli.output import reports_errors, stdout
 from permscope.core.errors import InputError
@@ -27,6 +23,10 @@ from permscope.workflows.simulation import (
     simulate_lines,
     simulate_lines_json,
 )
+
+if TYPE_CHECKING:  # Rich is imported to draw a table: `--batch` and `--format json` print JSON only
+    from rich.panel import Panel
+    from rich.table import Table
 
 app = typer.Typer(help="Simulate authorization requests: is it allowed, and why?", no_args_is_help=True)
 
@@ -85,6 +85,9 @@ def _verdicts(explanation: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def _statements_table(matches: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     levels = any(match.get("level") for match in matches)
     table = Table(title="Statements that apply", title_justify="left", header_style="bold")
     headers = (
@@ -116,6 +119,11 @@ def _title(outcome: SimulationOutcome, unnamed: str) -> str:
 
 def render_component(outcome: SimulationOutcome) -> Panel:
     """A condition_operator or resource_match case: does it match, value by value."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
     result = outcome.result
     matched = result.get("matches", result.get("statement_matches"))
     heading = Text.assemble(
@@ -133,6 +141,11 @@ def render_component(outcome: SimulationOutcome) -> Panel:
 
 def render_table(outcome: SimulationOutcome) -> Panel:
     """One case for a person asking "why is this allowed (or not)?"."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
     result = outcome.result
     if "decision" not in result:
         return render_component(outcome)
