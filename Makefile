@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint bench bench-quick bench-simulate bench-effective bench-collect bench-cloudtrail bench-scan venv clean
+.PHONY: demo test lint bench bench-quick bench-simulate bench-effective bench-collect bench-cloudtrail bench-scan bench-startup venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-cloudtrail: $(VENV)/.installed-dev
 
 bench-scan: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_scan.py
+
+bench-startup: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_startup.py
 
 clean:
 	rm -rf bench/out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -2,11 +2,12 @@
 
 Typer 0.29 and later coerce every parameter through a pydantic `TypeAdapter`: the first option a command
 reads imports pydantic and builds adapters, about a fifth of a second of CPU before `permscope simulate` or
-`permscope scan` does any work. Most of our parameters are text, paths, choices and plain numbers, which need
-none of it: `plain_runtime` coerces those the way Typer's adapters do (choices and paths through Typer's own
-`coerce_cli_choice` / `coerce_cli_path`, text and flags as they are, integers and decimals written plainly), and hands
-every value it cannot take, and every value that is wrong, to Typer's own coercion, so an answer and an error
-message are always Typer's. Older Typer (before `typer._coercion`) parses with click and needs none of this.
+`permscope scan` does any work. Most of our parameters are text, flags, paths, choices and plain numbers,
+which need none of it: `plain_runtime` coerces those as Typer's adapters do (choices and paths through
+Typer's own `coerce_cli_choice` and `coerce_cli_path`, text and flags as they are, integers and decimals
+written plainly, within the parameter's bounds) and hands every other value, and every wrong one, to Typer's
+own coercion, so an answer and an error message are always Typer's. Older Typer (before `typer._coercion`)
+parses with click and needs none of this.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The `permscope` executable: `permscope simulate ...` and `permscope scan ...` start without loading the
 other command groups, and end without tearing their heap down; `permscope --version` answers without any.
 
-Every other command goes to the full Typer app (`permscope.cli.main.app`). The simulator is often run in
-scripts and pipelines, one process per batch, and needs neither the database nor the API: loading the other
-groups (SQLAlchemy, Alembic, FastAPI, boto3 helpers) would cost it more than a second of start-up.
+Every other command goes to the full Typer app (`permscope.cli.main.app`), whose commands import the
+database, API and settings layers (SQLAlchemy, Alembic, FastAPI, pydantic) only when they run. The simulator
+is often run in scripts and pipelines, one process per batch: even so, building every other command group
+would add to its start-up.
 """
 
 from __future__ import annotations
