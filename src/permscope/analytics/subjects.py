@@ -177,21 +177,31 @@ def _latest_usage(snapshot: SystemSnapshot) -> dict[str, datetime]:
 
 
 def action_summary(snapshot: SystemSnapshot, external_id: str) -> ActionSummary:
-    """The contract's actionSummary: actions granted, catalogue actions used in the window, catalogue size."""
-    return ActionSummary(
-        assigned=granted_bits(snapshot, external_id).bit_count(),
-        exercised=used_bits(snapshot, external_id).bit_count(),
-        available=snapshot.index.size,
+    """The contract's actionSummary: actions granted, catalogue actions used in the window, catalogue size
+    (counted once per identity, however many findings it has)."""
+    return cached(
+        snapshot,
+        ("actionSummary", external_id),
+        lambda: ActionSummary(
+            assigned=granted_bits(snapshot, external_id).bit_count(),
+            exercised=used_bits(snapshot, external_id).bit_count(),
+            available=snapshot.index.size,
+        ),
     )
 
 
 def identity_details(snapshot: SystemSnapshot, subject: Subject) -> JsonObject:
     """The contract's identityDetails: creation and last activity (ISO text with Z, or None)."""
     created = subject.identity.created_at if subject.resource is None and subject.identity else None
-    return {
-        "createdDateTime": graph_instant(created),
-        "lastActiveDateTime": graph_instant(last_seen(snapshot, subject.external_id)),
-    }
+    found: JsonObject = cached(
+        snapshot,
+        ("identityDetails", subject.external_id, created),
+        lambda: {
+            "createdDateTime": graph_instant(created),
+            "lastActiveDateTime": graph_instant(last_seen(snapshot, subject.external_id)),
+        },
+    )
+    return dict(found)  # each finding gets its own (written once per identity)
 
 
 def identity_finding(
