@@ -272,6 +272,7 @@ def test_detectors_on_a_collected_account(engine: Engine, estate: dict[str, str]
             {
                 "assignedComputeInstance": {"id": web_instance, "displayName": "web-1"},
                 "accessedStorageBuckets": readable,
+                "accessedStorageBuckets@odata.count": 2,
             }
         ],
     }
@@ -287,6 +288,7 @@ def test_detectors_on_a_collected_account(engine: Engine, estate: dict[str, str]
         "role": {"id": APP_ROLE},
     }
     assert vm.evidence["buckets"] == ["arn:aws:s3:::cross-bkt", "arn:aws:s3:::private-bkt"]
+    assert vm.evidence["bucketsTotal"] == 2
     assert vm.evidence["grant"] == "specificResources"
 
     # credentials: the console user has no MFA; the programmatic users have no password, so MFA does not apply

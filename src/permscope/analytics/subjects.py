@@ -177,21 +177,31 @@ def _latest_usage(snapshot: SystemSnapshot) -> dict[str, datetime]:
 
 
 def action_summary(snapshot: SystemSnapshot, external_id: str) -> ActionSummary:
-    """The contract's actionSummary: actions granted, catalogue actions used in the window, catalogue size."""
-    return ActionSummary(
-        assigned=granted_bits(snapshot, external_id).bit_count(),
-        exercised=used_bits(snapshot, external_id).bit_count(),
-        available=snapshot.index.size,
+    """The contract's actionSummary: actions granted, catalogue actions used in the window, catalogue size
+    (counted once per identity, however many findings it has)."""
+    return cached(
+        snapshot,
+        ("actionSummary", external_id),
+        lambda: ActionSummary(
+            assigned=granted_bits(snapshot, external_id).bit_count(),
+            exercised=used_bits(snapshot, external_id).bit_count(),
+            available=snapshot.index.size,
+        ),
     )
 
 
 def identity_details(snapshot: SystemSnapshot, subject: Subject) -> JsonObject:
     """The contract's identityDetails: creation and last activity (ISO text with Z, or None)."""
     created = subject.identity.created_at if subject.resource is None and subject.identity else None
-    return {
-        "createdDateTime": graph_instant(created),
-        "lastActiveDateTime": graph_instant(last_seen(snapshot, subject.external_id)),
-    }
+    found: JsonObject = cached(
+        snapshot,
+        ("identityDetails", subject.external_id, created),
+        lambda: {
+            "createdDateTime": graph_instant(created),
+            "lastActiveDateTime": graph_instant(last_seen(snapshot, subject.external_id)),
+        },
+    )
+    return dict(found)  # each finding gets its own (written once per identity)
 
 
 def identity_finding(
@@ -283,28 +293,38 @@ def granted_flags(
     """For each flag whose actions the identity holds in any way: {action: grant status} of those actions.
 
     `name` names the flag table (one table per name and snapshot). Computed once per distinct
-    effective-permissions object (identities with equal policies share one)."""
+    effective-permissions object (identities with equal policies share one), and each flag's listing once per
+    distinct way of holding its actions (most permission sets hold a flag's few actions alike)."""
     found = permissions(snapshot, external_id)
     if found is None:
         return {}
     key = ("flags", name, id(found))
-    return cached(snapshot, key, lambda: (found, _flags_of(snapshot, found, flags)))[1]
+    listings: dict[tuple[object, ...], dict[str, str]] = cached(snapshot, ("flagListings", name), dict)
+    return cached(snapshot, key, lambda: (found, _flags_of(snapshot, found, flags, listings)))[1]
 
 
 def _flags_of(
-    snapshot: SystemSnapshot, found: EffectivePermissions, flags: Mapping[str, int]
+    snapshot: SystemSnapshot,
+    found: EffectivePermissions,
+    flags: Mapping[str, int],
+    listings: dict[tuple[object, ...], dict[str, str]],
 ) -> dict[str, dict[str, str]]:
     result: dict[str, dict[str, str]] = {}
-    statuses = (
-        ("allResources", found.all_resources),
-        ("specificResources", found.specific_resources),
-        ("conditional", found.conditional),
-    )
+    granted = found.granted
     for flag, bits in flags.items():
-        if not found.granted & bits:
+        if not granted & bits:
             continue
-        held: dict[int, str] = {}
-        for status, granted in statuses:
-            held.update(dict.fromkeys(indexes_of(granted & bits), status))
-        result[flag] = {snapshot.index.action(i).external_id: held[i] for i in sorted(held)}
+        statuses = (
+            ("allResources", found.all_resources & bits),
+            ("specificResources", found.specific_resources & bits),
+            ("conditional", found.conditional & bits),
+        )
+        key = (flag, *(held for _status, held in statuses))
+        listing = listings.get(key)
+        if listing is None:
+            held: dict[int, str] = {}
+            for status, positions in statuses:
+                held.update(dict.fromkeys(indexes_of(positions), status))
+            listing = listings[key] = {snapshot.index.action(i).external_id: held[i] for i in sorted(held)}
+        result[flag] = listing
     return result

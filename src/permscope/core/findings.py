@@ -8,8 +8,11 @@ across analyses, so history (first seen, last seen, resolved) can follow it.
 from __future__ import annotations
 
 import hashlib
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from permscope.core.ids import Cloud
 from permscope.core.inventory import JsonObject
@@ -20,6 +23,12 @@ DEFAULT_WINDOW_DAYS = 90
 DEFAULT_OVERPROVISIONED_RATIO = 0.1
 DEFAULT_KEY_MAX_AGE_DAYS = 90
 DEFAULT_KEY_UNUSED_DAYS = 90
+# items kept of a list whose length grows with the estate itself (docs/findings.md, "Bounded lists")
+LIST_LIMIT = 100
+TOTAL_SUFFIX = "Total"  # evidence: `chainedRoles` holds the first items, `chainedRolesTotal` counts them all
+COUNT_SUFFIX = (
+    "@odata.count"  # a contract collection: `accessedStorageBuckets@odata.count` (OData's annotation)
+)
 
 
 class FindingSubject(StrEnum):
@@ -51,6 +60,28 @@ def pci_band(score: int) -> str:
         if low <= score <= high:
             return name
     raise ValueError(f"PCI score {score} is outside 0-100")
+
+
+def bounded(
+    name: str,
+    items: Iterable[Any],
+    total: int | None = None,
+    *,
+    suffix: str = TOTAL_SUFFIX,
+    limit: int = LIST_LIMIT,
+) -> dict[str, Any]:
+    """A list that may grow as the estate squared (outside accounts x roles, instances x buckets), bounded:
+    `{name: the first `limit` items, name + suffix: how many there are}`.
+
+    `items` must already be in a stable order (sorted), so the same estate keeps the same first items; it may
+    be lazy (only `limit` items are taken), then `total` says how many it holds. The count is always given,
+    so a reader knows the list is whole exactly when its length equals the count. Evidence uses the `Total`
+    suffix; a contract collection uses OData's `@odata.count` annotation instead.
+    """
+    if total is None:
+        items = list(items)
+        total = len(items)
+    return {name: list(itertools.islice(items, limit)), name + suffix: total}
 
 
 @dataclass(frozen=True, slots=True)

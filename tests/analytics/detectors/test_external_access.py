@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from permscope.analytics.detectors import external_access
-from permscope.core.findings import FindingSubject
+from permscope.core.findings import LIST_LIMIT, FindingSubject
 
 from ..builders import ACCOUNT, Account, allow
 
@@ -137,3 +137,28 @@ def test_chained_roles_through_and_beside_the_account_wide_roles() -> None:
     systems = {f.subject_id: f for f in findings if f.finding_type == "awsExternalSystemAccessFinding"}
     assert systems[PARTNER].evidence["chainedRoles"] == sorted([deep, wide])
     assert systems["333333333333"].evidence["chainedRoles"] == sorted([both, deep, only, wide])
+
+
+def test_chained_roles_are_bounded_to_the_first_in_order_with_their_total() -> None:
+    """Every outside account whose role holds sts:AssumeRole reaches every role trusting this account: the
+    evidence keeps the first LIST_LIMIT in ARN order and counts them all (not outside accounts x roles)."""
+    account = Account()
+    wide = [
+        account.identity("role", f"wide-{n:03d}", trust=trust({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}))
+        for n in range(LIST_LIMIT + 30)
+    ]
+    # trusted from outside and account-wide itself: not chained from its own account
+    both = account.identity("role", "wide-050b", allow("sts:AssumeRole"),
+                            trust=trust({"AWS": [f"arn:aws:iam::{PARTNER}:root", f"arn:aws:iam::{ACCOUNT}:root"]}))  # fmt: skip
+    entry = account.identity("role", "entry", allow("sts:AssumeRole"),
+                             trust=trust({"AWS": "arn:aws:iam::333333333333:root"}))  # fmt: skip
+    only = account.identity("role", "a-only-from-entry", trust=trust({"AWS": entry}))  # sorts first
+    findings = list(external_access.DETECTOR.detect(account.snapshot()))
+    systems = {f.subject_id: f for f in findings if f.finding_type == "awsExternalSystemAccessFinding"}
+    expected = {PARTNER: sorted(wide), "333333333333": sorted([*wide, both, only])}
+    for outside, roles in expected.items():
+        evidence = systems[outside].evidence
+        assert evidence["chainedRoles"] == roles[:LIST_LIMIT]
+        assert evidence["chainedRolesTotal"] == len(roles)
+        assert f"reach {len(roles)} more by role chaining" in systems[outside].summary
+    assert systems["333333333333"].evidence["chainedRoles"][0] == only

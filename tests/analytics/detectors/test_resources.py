@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from permscope.analytics.detectors import bucket_encryption, public_buckets, security_groups, vm_bucket_access
+from permscope.core.findings import LIST_LIMIT
 
 from ..builders import Account, allow
 
@@ -95,3 +96,25 @@ def test_open_security_groups() -> None:
         "@odata.type": "#microsoft.graph.allInboundPorts"
     }
     assert findings["sg-all"].properties["totalStorageBucketCount"] == 4
+
+
+def test_bucket_lists_per_instance_are_bounded_with_their_count() -> None:
+    """Instances x buckets grows as the estate squared: each list keeps the first LIST_LIMIT by ARN."""
+    account = Account()
+    names = [f"bkt-{n:03d}" for n in range(LIST_LIMIT + 20)]
+    for name in reversed(names):
+        account.resource("s3:bucket", name, public=False)
+    everything = account.identity("role", "everything", allow("s3:*"))
+    account.resource("ec2:instance", "i-all", instanceProfileRole=everything)
+    account.resource("ec2:security-group", "sg-all", openToInternet=True, attachedInstances=["i-all"],
+                     openPorts=[{"protocol": "all", "fromPort": None, "toPort": None, "sources": ["0.0.0.0/0"]}])  # fmt: skip
+    snapshot = account.snapshot()
+    arns = [f"arn:aws:s3:::{name}" for name in names]
+    (vm,) = vm_bucket_access.DETECTOR.detect(snapshot)
+    assert vm.properties["accessibleCount"] == len(arns)
+    assert vm.evidence["buckets"] == arns[:LIST_LIMIT] and vm.evidence["bucketsTotal"] == len(arns)
+    (group,) = security_groups.DETECTOR.detect(snapshot)
+    (detail,) = group.properties["assignedComputeInstancesDetails"]
+    assert detail["accessedStorageBuckets"] == [{"id": arn} for arn in arns[:LIST_LIMIT]]
+    assert detail["accessedStorageBuckets@odata.count"] == len(arns)
+    assert group.properties["totalStorageBucketCount"] == len(arns)

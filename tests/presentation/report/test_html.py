@@ -246,3 +246,12 @@ def test_identities_beyond_the_sections_get_one_row(monkeypatch: pytest.MonkeyPa
     row = page[page.index("1 more flagged identities") :]
     assert "alice" in row and "<code>privilegeEscalationUserFinding</code>" in row
     assert '<ol class="path">' not in page  # alice's path is only in her full section, now a row
+
+
+def test_a_bounded_evidence_list_counts_what_it_left_out_from_its_total() -> None:
+    result = _result()
+    roles = [f"arn:aws:iam::{ACCOUNT}:role/r{n:03d}" for n in range(100)]
+    result.findings[1].finding.evidence = {"chainedRoles": roles, "chainedRolesTotal": 9_370_000}
+    page = render_html(result)
+    assert f"... and {9_370_000 - report_html.MAX_LIST} more" in page
+    assert "Chained roles total" not in page and "9370000</dd>" not in page  # the count is no row of its own

@@ -4,8 +4,9 @@ Raised when a group's `openToInternet` fact is true. `inboundPorts` is allInboun
 protocol or every TCP/UDP port (no port range, or 0-65535 as the console's "All TCP" writes it), else the open
 ports ("22", "8000-8080", or the protocol name for ICMP and other protocols without ports: their FromPort and
 ToPort are an ICMP type and code, -1 for all).
-`assignedComputeInstancesDetails`: each attached instance with the buckets its role can read (see `storage`);
-`totalStorageBucketCount`: the distinct buckets they reach.
+`assignedComputeInstancesDetails`: each attached instance with the buckets its role can read (see `storage`),
+the first hundred by ARN, with `accessedStorageBuckets@odata.count` counting them all (instances x buckets
+grows as the estate squared); `totalStorageBucketCount`: the distinct buckets they reach.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.detectors.storage import readable_buckets
 from permscope.analytics.subjects import INSTANCE
 from permscope.core.arn import resource_name
-from permscope.core.findings import Finding, FindingSubject, Severity
+from permscope.core.findings import COUNT_SUFFIX, Finding, FindingSubject, Severity, bounded
 from permscope.core.inventory import JsonObject
 from permscope.core.snapshot import SystemSnapshot
 
@@ -64,7 +65,10 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
             instance = instances.get(str(instance_id))
             if instance is None:
                 details.append(
-                    {"assignedComputeInstance": {"id": str(instance_id)}, "accessedStorageBuckets": []}
+                    {
+                        "assignedComputeInstance": {"id": str(instance_id)},
+                        **bounded("accessedStorageBuckets", [], suffix=COUNT_SUFFIX),
+                    }
                 )
                 continue
             found = readable_buckets(snapshot, instance.external_id)
@@ -75,7 +79,9 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
                         "id": instance.external_id,
                         "displayName": instance.display_name,
                     },
-                    "accessedStorageBuckets": [{"id": b} for b in found],
+                    **bounded(
+                        "accessedStorageBuckets", ({"id": b} for b in found), len(found), suffix=COUNT_SUFFIX
+                    ),
                 }
             )
         ports = inbound_ports(rules)

@@ -1,4 +1,4 @@
-"""EC2 instances whose role can read S3 buckets (rule in `storage`)."""
+"""EC2 instances whose role can read S3 buckets (rule in `storage`); the evidence lists the first hundred by ARN."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.detectors.storage import READ_ACTION, buckets, readable_buckets
 from permscope.analytics.subjects import INSTANCE, identity_finding, permissions, subjects
-from permscope.core.findings import Finding, Severity
+from permscope.core.findings import Finding, Severity, bounded
 from permscope.core.snapshot import SystemSnapshot
 
 VM_TYPE = "virtualMachineWithAwsStorageBucketAccessFinding"
@@ -37,7 +37,7 @@ def _virtual_machines(snapshot: SystemSnapshot) -> Iterator[Finding]:
                 "ec2Instance": {"id": subject.external_id, "displayName": subject.name},
                 "role": {"id": subject.runs_as},
             },
-            evidence={"action": READ_ACTION, "grant": status, "buckets": reachable},
+            evidence={"action": READ_ACTION, "grant": status, **bounded("buckets", reachable)},
         )
 
 

@@ -19,6 +19,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from permscope.core.findings import TOTAL_SUFFIX
 from permscope.presentation.report.style import CSS, SCRIPT
 from permscope.workflows.scan import DETAILED
 
@@ -145,9 +146,9 @@ def _label(item: Any) -> str:
     return str(item)
 
 
-def _value(value: Any, depth: int = 0, folds: Folds | None = None) -> str:
-    """Evidence as words: lists comma-separated (cut), objects as nested definition lists, long action lists
-    folded (with `folds`)."""
+def _value(value: Any, depth: int = 0, folds: Folds | None = None, total: int | None = None) -> str:
+    """Evidence as words: lists comma-separated (cut; `total`: how many a bounded list had in all), objects as
+    nested definition lists, long action lists folded (with `folds`)."""
     if folds is not None:
         actions = _action_list(value)
         if actions is not None and len(actions) >= REPEAT_AT:
@@ -165,21 +166,28 @@ def _value(value: Any, depth: int = 0, folds: Folds | None = None) -> str:
             return '<span class="muted">none</span>'
         if all(not isinstance(item, Mapping | list | tuple) for item in value):
             shown = value[:MAX_LIST]
-            return ", ".join(f"<code>{e(item)}</code>" for item in shown) + _more(len(value), len(shown))
+            words = ", ".join(f"<code>{e(item)}</code>" for item in shown)
+            return words + _more(total or len(value), len(shown))
         shown = value[:MAX_LIST]
         items = "".join(f"<li>{_value(item, depth + 1, folds)}</li>" for item in shown)
-        return f'<ul class="compact">{items}</ul>{_more(len(value), len(shown))}'
+        return f'<ul class="compact">{items}</ul>{_more(total or len(value), len(shown))}'
     return e(value)
 
 
 def _evidence(evidence: Mapping[str, Any], depth: int = 0, folds: Folds | None = None) -> str:
+    """Evidence as a definition list; a bounded list (`core.findings.bounded`) is shown with the count of what
+    it left out, and its count is not a row of its own."""
     if not evidence:
         return ""
-    rows = "".join(
-        f"<dt>{_words(str(key))}</dt><dd>{_value(value, depth, folds)}</dd>"
-        for key, value in evidence.items()
-    )
-    return f'<dl class="evidence">{rows}</dl>'
+    rows = []
+    for key, value in evidence.items():
+        name = str(key)
+        if name.endswith(TOTAL_SUFFIX) and isinstance(evidence.get(name.removesuffix(TOTAL_SUFFIX)), list):
+            continue
+        total = evidence.get(name + TOTAL_SUFFIX) if isinstance(value, list) else None
+        total = total if isinstance(total, int) and not isinstance(total, bool) else None
+        rows.append(f"<dt>{_words(name)}</dt><dd>{_value(value, depth, folds, total)}</dd>")
+    return f'<dl class="evidence">{"".join(rows)}</dl>'
 
 
 def _unseen(step: Mapping[str, Any]) -> bool:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from permscope.clouds.aws.engine.service_rules import protected_resource, resource_policy_required
+from permscope.clouds.aws.engine import service_rules
+from permscope.clouds.aws.engine.service_rules import (
+    may_protect,
+    protected_resource,
+    resource_policy_required,
+)
 
 A = "111122223333"
 
@@ -57,3 +62,25 @@ def test_identity_center_roles_are_protected(resource: str, protected: bool) -> 
     rule = protected_resource("iam:deleterole", resource, caller_is_service_linked=False)
     assert (rule is not None and not rule.allowed) is protected
     assert protected_resource("iam:deleterole", resource, caller_is_service_linked=True) is None
+
+
+def test_may_protect_is_true_for_every_action_some_resource_is_protected_from() -> None:
+    """The candidate index skips its scan for actions `may_protect` rules out: none may be refused anywhere."""
+    resources = [
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+        "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123",
+        "arn:aws:kms:us-east-1:111122223333:alias/aws/s3",
+        "arn:aws:iam::111122223333:role/app",
+        "*",
+    ]
+    actions = sorted(
+        service_rules.MANAGED_POLICY_CHANGES
+        | service_rules.RESERVED_ROLE_CHANGES
+        | service_rules.KMS_ALIAS_CHANGES
+        | {"iam:createaccesskey", "s3:getobject", "sts:assumerole", "kms:decrypt", "lambda:createfunction"}
+    )
+    refused = {
+        a for a in actions for r in resources if protected_resource(a, r, caller_is_service_linked=False)
+    }
+    assert refused and all(may_protect(a) for a in refused)
+    assert not any(may_protect(a) for a in ("iam:createaccesskey", "s3:getobject", "kms:decrypt"))

@@ -159,6 +159,17 @@ class AccountEvaluator:
         scps = () if record.service_linked else self._scps
         return PrincipalPolicies(tuple(identity), boundary, scps, tuple(notes))
 
+    def limits(self, external_id: str) -> tuple[AppliedPolicy | None, tuple[tuple[AppliedPolicy, ...], ...]]:
+        """A principal's permissions boundary and SCP levels, as `principal` finds them, without its identity
+        policies (what still limits it once it may write any policy; raises KeyError for an unknown one)."""
+        record = self._kinds[external_id]
+        boundary: AppliedPolicy | None = None
+        if record.kind != "group":
+            for policy_id, relation in self.inventory.assignments.get(external_id, ()):
+                if relation == "boundary":
+                    boundary = self._apply(policy_id, BOUNDARY_LAYER, None, relation)
+        return boundary, (() if record.service_linked else self._scps)
+
     def organization_ceiling(self) -> EffectivePermissions:
         """What `*` leaves once the organization's SCP levels apply: all an identity that can rewrite its own
         policies and boundary may give itself."""

@@ -85,6 +85,9 @@ RESERVED_ROLE_CHANGES = frozenset(
 # https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html: "The alias name cannot begin with
 # alias/aws/. The alias/aws/ prefix is reserved for AWS managed keys."
 KMS_ALIAS_CHANGES = frozenset({"kms:createalias", "kms:deletealias", "kms:updatealias"})
+_PROTECTING = (
+    MANAGED_POLICY_CHANGES | RESERVED_ROLE_CHANGES | KMS_ALIAS_CHANGES
+)  # what protected_resource reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,11 @@ def always_allowed(action_key: str) -> ServiceRule | None:
     if action_key in ALWAYS_ALLOWED_ACTIONS:
         return ServiceRule(True, f"{action_key} needs no permission and cannot be denied (STS API reference)")
     return None
+
+
+def may_protect(action_key: str) -> bool:
+    """Whether `protected_resource` can refuse `action_key` on some resource (False: on none, whatever it is)."""
+    return action_key in _PROTECTING
 
 
 def protected_resource(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from permscope.clouds.aws.engine.matching import ValueMatch, arn_regex, resource_value_match
 from permscope.clouds.aws.engine.policy import PolicyType
-from permscope.clouds.aws.engine.service_rules import protected_resource
+from permscope.clouds.aws.engine.service_rules import may_protect, protected_resource
 from permscope.core.arn import arn_fields
 from permscope.core.globs import regex_part
 
@@ -77,10 +77,14 @@ class ArnIndex:
         key = action.lower()
         found = self._protected.get(key)
         if found is None:
-            found = self._protected[key] = frozenset(
-                number
-                for number, arn in enumerate(self.arns)
-                if protected_resource(key, arn, caller_is_service_linked=False) is not None
+            found = self._protected[key] = (
+                frozenset(
+                    number
+                    for number, arn in enumerate(self.arns)
+                    if protected_resource(key, arn, caller_is_service_linked=False) is not None
+                )
+                if may_protect(key)
+                else frozenset()  # most actions: no candidate is looked at
             )
         return found
 

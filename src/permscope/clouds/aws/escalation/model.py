@@ -67,8 +67,8 @@ class AwsEscalation:
         apply."""
         found = self._ceilings.get(principal)
         if found is None:
-            applied = self.view.evaluator.principal(principal)
-            policies = PrincipalPolicies((self._admin_policy(),), applied.boundary, applied.scp_levels)
+            boundary, scp_levels = self.view.evaluator.limits(principal)
+            policies = PrincipalPolicies((self._admin_policy(),), boundary, scp_levels)
             key = policies.cache_key()  # principals with the same boundary and SCPs share their ceiling
             found = self._by_content.get(key)
             if found is None:

@@ -47,18 +47,23 @@ class _Transform:
         self.source = source
         self.accounts: dict[str, _Account] = {}
         self.policy_arns = {str(p["Arn"]) for p in self._items("Policies")}
+        self._accounts: dict[str, str] = {}  # ARN -> its account: each entity's ARN is read twice
 
     def _items(self, name: str) -> list[Mapping[str, Any]]:
         return list(self.raw.get(name) or [])
 
     def account_of(self, arn: str, what: str) -> str:
         """The account field of an entity's ARN: a 12-digit id, or `aws` for an AWS managed policy."""
+        account = self._accounts.get(arn)
+        if account is not None:
+            return account
         try:
             account = Arn.parse(arn).account
         except ValueError as exc:
             raise InputError(self.source, f"{what} has an invalid ARN: {exc}") from None
         if not account:
             raise InputError(self.source, f"{what} has an invalid ARN {arn!r}: it names no account")
+        self._accounts[arn] = account
         return account
 
     def date(self, value: Any, what: str, warnings: list[str]) -> datetime | None:
