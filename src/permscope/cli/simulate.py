@@ -19,6 +19,7 @@ from rich.text import Text
 from permscope.cli.output import reports_errors, stdout
 from permscope.core.errors import InputError
 from permscope.core.gc_pause import collector_paused
+from permscope.core.ids import Cloud
 from permscope.userfiles import open_regular
 from permscope.workflows.simulation import (
     MAX_CASE_BYTES,
@@ -217,6 +218,39 @@ def aws_command(
             console = stdout()
             for outcome in simulate_lines(_lines(handle), source):
                 console.print(render_table(outcome))
+
+
+@app.command("gcp")
+@reports_errors
+def gcp_command(
+    file: str = typer.Argument("-", help="A case (a JSON object), or JSON lines with --batch; - reads stdin"),
+    batch: bool = typer.Option(False, "--batch", help="The input is JSON lines, one case per line"),
+    fmt: SimulateFormat = typer.Option(
+        SimulateFormat.JSON, "--format", "-f", help="json (one object per line) or table"
+    ),
+) -> None:
+    """Decide Google Cloud IAM requests: deny rules first, then the allow policies of the resource hierarchy.
+
+    A case is {"estate": {...}, "request": {...}} in the format of ../shared/data/conformance/gcp_iam_cases.jsonl
+    (docs/gcp-evaluation.md). Writes {"id", "decision", "explanation"} per case; the decision is Allowed,
+    NotAllowed or Denied, and the explanation names the deny rule or the binding (level, role, member, condition).
+    """
+    from permscope.cli.simulate_gcp import render_gcp
+
+    with _opened(file) as (handle, source):
+        if not batch:
+            outcome = simulate_document(handle.read(MAX_CASE_BYTES + 1), source, Cloud.GCP)
+            if fmt is SimulateFormat.JSON:
+                _write_json([orjson.dumps(outcome.result)])
+            else:
+                stdout().print(render_gcp(outcome))
+        elif fmt is SimulateFormat.JSON:
+            with collector_paused():
+                _write_json(simulate_lines_json(_lines(handle), source, Cloud.GCP))
+        else:
+            console = stdout()
+            for outcome in simulate_lines(_lines(handle), source, Cloud.GCP):
+                console.print(render_gcp(outcome))
 
 
 def _stored(
