@@ -1,4 +1,7 @@
-"""Malformed and hostile cases: an InputError naming the source and the field, never a crash or a hang."""
+"""Malformed and hostile cases: an InputError naming the source and the field, never a crash or a hang.
+
+A case is checked as far as its decision reads it: the request and memberships always, a policy, role, tag list
+or lineage when the decision reads it (the policies of other resources are not read)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,14 @@ def good() -> dict[str, Any]:
     return case(
         ALICE, "storage.objects.get", OBJECT, allow={BUCKET: [binding("roles/storage.objectViewer", ALICE)]}
     )
+
+
+def _tagged_badly(built: dict[str, Any]) -> None:
+    """A tag without a key on the bucket, read by a condition of the binding."""
+    built["estate"]["tags"][BUCKET] = [{"value": "prod"}]
+    built["estate"]["allow_policies"][BUCKET]["bindings"][0]["condition"] = {
+        "expression": "resource.hasTagKey('1/env')"
+    }
 
 
 def both_paths(built: dict[str, Any]) -> list[str]:
@@ -72,7 +83,7 @@ def test_the_engine_is_gcps_simulator_and_answers_one_json_line() -> None:
         ),
         (lambda c: c["estate"]["roles"].update({"roles/storage.objectViewer": [1]}), "roles"),
         (lambda c: c["estate"]["ancestry"].update({OBJECT: "not a list"}), "ancestry"),
-        (lambda c: c["estate"]["tags"].update({BUCKET: [{"value": "prod"}]}), "key"),
+        (lambda c: _tagged_badly(c), "key"),
         (
             lambda c: c["estate"]["deny_policies"].update({BUCKET: [{"name": "p", "rules": []}]}),
             "organization, folder or project",
@@ -152,6 +163,16 @@ def test_a_runaway_condition_is_refused_or_bounded() -> None:
     for problem in both_paths(built):
         assert "comprehension" in problem or "characters" in problem or "tokens" in problem
     assert time.process_time() - started < 2
+
+
+def test_what_the_decision_does_not_read_is_not_checked_beyond_its_json() -> None:
+    built = good()
+    built["estate"]["allow_policies"]["//storage.googleapis.com/projects/_/buckets/elsewhere"] = {
+        "bindings": "x"
+    }
+    assert simulate_case(built)["decision"] == "Allowed"
+    with pytest.raises(InputError, match="not valid JSON"):
+        simulate_line_json(orjson.dumps(built)[:-2] + b",]}", "x:1")
 
 
 def test_caches_can_be_cleared_and_answers_stay_the_same() -> None:

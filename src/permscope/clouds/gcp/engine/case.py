@@ -15,8 +15,9 @@
      "request": {"principal", "permission", "resource", "resource_type"?, "time"?, "attributes"?},
      "expected"?: ...}
 
-`request.attributes` (permscope's addition) gives the values `api.getAttribute(name, default)` reads. Everything
-is checked as it is read (`schema`, then here): InputError names `source` and the field that is wrong.
+`request.attributes` (permscope's addition) gives the values `api.getAttribute(name, default)` reads. A case is
+checked as far as its decision reads it (`schema`, then here): the request and group memberships at once, each
+policy, role, tag list and lineage when first read. InputError names `source` and the field that is wrong.
 """
 
 from __future__ import annotations
@@ -41,10 +42,13 @@ from permscope.clouds.gcp.engine.schema import (
     CaseSpec,
     ConditionSpec,
     DenyPolicySpec,
+    Entries,
     EstateSpec,
+    RawFields,
     RequestSpec,
     RoleTable,
     TagSpec,
+    Text,
 )
 from permscope.clouds.gcp.engine.tags import Tag
 from permscope.core.errors import InputError
@@ -109,18 +113,44 @@ class Request:
     attributes: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
 class Estate:
-    """The part of an organization a case describes (roles, policies, hierarchy, groups, tags)."""
+    """The part of an organization a case describes, each policy, role, tag list and lineage read (and checked)
+    when the decision first asks for it."""
 
-    roles: RoleTable
-    allow_policies: Mapping[str, tuple[Binding, ...]]
-    deny_policies: Mapping[str, tuple[DenyPolicy, ...]]
-    group_members: Mapping[str, Sequence[str]]
-    ancestry: Mapping[str, Sequence[str]]
-    tags: Mapping[str, tuple[Tag, ...]]
-    principal_attributes: Mapping[str, Mapping[str, object]]
-    cloud_identity_customers: Mapping[str, Sequence[str]]
+    __slots__ = (
+        "allow_policies",
+        "ancestry",
+        "cloud_identity_customers",
+        "deny_policies",
+        "group_members",
+        "principal_attributes",
+        "roles",
+        "tags",
+    )
+
+    def __init__(self, spec: EstateSpec, raw: RawFields, source: str) -> None:
+        self.roles = RoleTable(raw["roles"], source)
+        self.allow_policies = Entries(
+            raw["allow_policies"], AllowPolicySpec, "allow_policies", source, _bindings
+        )
+        self.deny_policies = Entries(
+            raw["deny_policies"], list[DenyPolicySpec], "deny_policies", source, _deny_policies
+        )
+        self.ancestry = Entries(raw["ancestry"], list[Text], "ancestry", source, _lineage)
+        self.tags = Entries(raw["tags"], list[TagSpec], "tags", source, _tags)
+        self.group_members: Mapping[str, Sequence[str]] = spec.group_members
+        self.principal_attributes: Mapping[str, Mapping[str, object]] = spec.principal_attributes
+        self.cloud_identity_customers: Mapping[str, Sequence[str]] = spec.cloud_identity_customers
+        for name in self.deny_policies.names():
+            if not name.startswith(_ATTACHMENT_PREFIXES):
+                raise InputError(
+                    source,
+                    f"estate.deny_policies[{name!r}]: deny policies attach to an organization, folder or project",
+                )
+
+
+def _lineage(name: str, parents: list[str], source: str) -> tuple[str, ...]:
+    return tuple(parents)
 
 
 def _full_name(name: str, source: str, where: str) -> str:
@@ -129,9 +159,9 @@ def _full_name(name: str, source: str, where: str) -> str:
     return name
 
 
-def read_case(spec: CaseSpec, roles: RoleTable, source: str) -> tuple[Request, Estate]:
+def read_case(spec: CaseSpec, raw: RawFields, source: str) -> tuple[Request, Estate]:
     """The request and estate of a decoded case (InputError naming `source` and the field that is wrong)."""
-    return _request(spec.request, source), _estate(spec.estate, roles, source)
+    return _request(spec.request, source), Estate(spec.estate, raw, source)
 
 
 def _request(request: RequestSpec, source: str) -> Request:
@@ -218,8 +248,6 @@ def _permissions(texts: list[str], source: str, where: str) -> tuple[DenyPermiss
 
 def _deny_policies(name: str, policies: list[DenyPolicySpec], source: str) -> tuple[DenyPolicy, ...]:
     where = f"estate.deny_policies[{name!r}]"
-    if not name.startswith(_ATTACHMENT_PREFIXES):
-        raise InputError(source, f"{where}: deny policies attach to an organization, folder or project")
     read = []
     for number, policy in enumerate(policies):
         rules = []
@@ -249,19 +277,3 @@ def _tags(name: str, specs: list[TagSpec], source: str) -> tuple[Tag, ...]:
             raise InputError(source, f"estate.tags[{name!r}][{index}] needs a key or a key_id")
         tags.append(Tag(tag.key, tag.key_id, tag.value, tag.value_id, name))
     return tuple(tags)
-
-
-def _estate(estate: EstateSpec, roles: RoleTable, source: str) -> Estate:
-    allow = {name: _bindings(name, policy, source) for name, policy in estate.allow_policies.items()}
-    deny = {name: _deny_policies(name, policies, source) for name, policies in estate.deny_policies.items()}
-    tags = {name: _tags(name, specs, source) for name, specs in estate.tags.items()} if estate.tags else {}
-    return Estate(
-        roles,
-        allow,
-        deny,
-        estate.group_members,
-        estate.ancestry,
-        tags,
-        estate.principal_attributes,
-        estate.cloud_identity_customers,
-    )

@@ -23,7 +23,7 @@ from permscope.clouds.gcp.engine.case import Condition, Estate, Request
 from permscope.clouds.gcp.engine.conditions import Attributes, Evaluator
 from permscope.clouds.gcp.engine.permissions import v2_parts
 from permscope.clouds.gcp.engine.principals import Membership
-from permscope.clouds.gcp.engine.tags import effective_tags
+from permscope.clouds.gcp.engine.tags import NO_TAGS, effective_tags
 
 ALLOWED, NOT_ALLOWED, DENIED = "Allowed", "NotAllowed", "Denied"
 _CRM = "//cloudresourcemanager.googleapis.com/"
@@ -87,8 +87,10 @@ class _Conditions:
     def evaluate(self, condition: Condition) -> tuple[bool | None, str | None]:
         if self._evaluator is None:
             request, estate = self.request, self.estate
-            tags = effective_tags(
-                self._lineage, ((name, estate.tags[name]) for name in self._lineage if name in estate.tags)
+            tags = (
+                effective_tags(self._lineage, ((name, estate.tags.get(name) or ()) for name in self._lineage))
+                if estate.tags
+                else NO_TAGS
             )
             service, _, name = request.resource[2:].partition("/")
             self._evaluator = Evaluator(
@@ -143,7 +145,7 @@ def _deny(
     if parts is None:
         return
     for node in lineage:
-        for policy in estate.deny_policies.get(node, ()):
+        for policy in estate.deny_policies.get(node) or ():
             for rule in policy.rules:
                 denied = next((item for item in rule.denied_permissions if item.covers(*parts)), None)
                 if denied is None:
@@ -222,10 +224,7 @@ def _allow(
 ) -> None:
     permission = request.permission
     for position, node in enumerate(lineage):
-        bindings = estate.allow_policies.get(node)
-        if not bindings:
-            continue
-        for binding in bindings:
+        for binding in estate.allow_policies.get(node) or ():
             member = _covering(binding.members, membership)
             if member is None:
                 continue

@@ -1,20 +1,24 @@
-"""The GCP IAM case format as typed structures: msgspec decodes and checks a case in one pass.
+"""The GCP IAM case format as typed structures: msgspec decodes and checks a case.
 
 A batch line is decoded straight from its bytes (`decode_case`), and a case that is already Python data is
-checked the same way (`convert_case`). The permission lists of `estate.roles`, most of a case's bytes, are kept
-as raw JSON when decoding and read only for the roles a decision looks at (`RoleTable`).
+checked the same way (`convert_case`). The request, the group memberships and the principals' attributes are
+decoded and checked at once. The entries keyed by resource or role (`roles`, `allow_policies`, `deny_policies`,
+`ancestry`, `tags`: most of a case's bytes, and mostly about other resources) are kept as raw JSON, and each is
+decoded and checked when a decision first reads it (`Entries`, `RoleTable`): a case is checked as far as its
+decision reads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 
 from permscope.core.errors import InputError
 
 Text = Annotated[str, msgspec.Meta(min_length=1)]
+T = TypeVar("T")
 
 
 class ConditionSpec(msgspec.Struct, frozen=True):
@@ -74,16 +78,19 @@ class TagSpec(msgspec.Struct, frozen=True):
 
 
 class EstateSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The estate of a case; `roles` holds raw JSON until a role is looked at."""
+    """The estate of a case; the entries keyed by resource or role stay raw JSON until they are read."""
 
     roles: dict[str, msgspec.Raw] = {}
-    allow_policies: dict[str, AllowPolicySpec] = {}
-    deny_policies: dict[str, list[DenyPolicySpec]] = {}
+    allow_policies: dict[str, msgspec.Raw] = {}
+    deny_policies: dict[str, msgspec.Raw] = {}
     group_members: dict[str, list[Text]] = {}
-    ancestry: dict[str, list[Text]] = {}
-    tags: dict[str, list[TagSpec]] = {}
+    ancestry: dict[str, msgspec.Raw] = {}
+    tags: dict[str, msgspec.Raw] = {}
     principal_attributes: dict[str, dict[str, Any]] = {}
     cloud_identity_customers: dict[str, list[Text]] = {}
+
+
+LAZY_FIELDS = ("roles", "allow_policies", "deny_policies", "ancestry", "tags")
 
 
 class RequestSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -110,6 +117,87 @@ _DECODER = msgspec.json.Decoder(CaseSpec)
 _ROLE_DECODER = msgspec.json.Decoder(list[Text])
 
 
+# What entries' JSON texts were built into, by field, name and text: policies and lineages recur from case to
+# case (the same organization asked many questions), and a text is cheap to look up.
+_BUILT: dict[tuple[str, str, bytes], Any] = {}
+_BUILT_BYTES = [0]
+MAX_BUILT_BYTES = 32 * 1024 * 1024
+
+
+class Entries(Generic[T]):
+    """One estate field keyed by name: each entry decoded (raw JSON) or converted (Python data) into its spec
+    type, then built into what the engine uses, when first read; InputError naming `estate.<field>[name]` when
+    it is not of its type (or `build`'s own InputError)."""
+
+    __slots__ = ("_build", "_decoder", "_field", "_kind", "_raw", "_read", "_source")
+
+    def __init__(
+        self, raw: Mapping[str, Any], kind: Any, field: str, source: str, build: Callable[[str, Any, str], T]
+    ) -> None:
+        self._raw = raw
+        self._kind = kind
+        decoder = _DECODERS.get(kind)
+        if decoder is None:
+            decoder = _DECODERS[kind] = msgspec.json.Decoder(kind)
+        self._decoder = decoder
+        self._field = field
+        self._source = source
+        self._build = build
+        self._read: dict[str, T] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._raw)
+
+    def names(self) -> Iterable[str]:
+        """Every name the field has an entry for."""
+        return self._raw.keys()
+
+    def get(self, name: str) -> T | None:
+        """The entry for `name`, built; None when there is none."""
+        raw = self._raw.get(name)
+        if raw is None:
+            return None
+        found = self._read.get(name)
+        if found is not None:
+            return found
+        if not isinstance(raw, msgspec.Raw):
+            found = self._build(name, self._converted(name, raw), self._source)
+        else:
+            text = bytes(raw)
+            key = (self._field, name, text)
+            found = _BUILT.get(key)
+            if found is None:
+                found = self._build(name, self._decoded(name, text), self._source)
+                if _BUILT_BYTES[0] + len(text) > MAX_BUILT_BYTES:
+                    _BUILT.clear()
+                    _BUILT_BYTES[0] = 0
+                _BUILT[key] = found
+                _BUILT_BYTES[0] += len(text) + len(name)
+        self._read[name] = found
+        return found
+
+    def _decoded(self, name: str, text: bytes) -> Any:
+        try:
+            return self._decoder.decode(text)
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as error:
+            raise InputError(self._source, f"estate.{self._field}[{name!r}]: {_problem(error)}") from None
+
+    def _converted(self, name: str, value: object) -> Any:
+        try:
+            return msgspec.convert(value, self._kind)
+        except (msgspec.ValidationError, RecursionError) as error:
+            raise InputError(self._source, f"estate.{self._field}[{name!r}]: {_problem(error)}") from None
+
+
+_DECODERS: dict[Any, Any] = {}
+
+
+def clear_built() -> None:
+    """Forget the entries built (benchmarks measure a cold start with this)."""
+    _BUILT.clear()
+    _BUILT_BYTES[0] = 0
+
+
 # Roles already read, by name and length of their JSON text: [(text, permissions)]. Predefined roles recur from
 # case to case; comparing a role's text with a kept one costs far less than decoding it again.
 _ROLES: dict[tuple[str, int], list[tuple[bytes, frozenset[str]]]] = {}
@@ -128,7 +216,7 @@ class RoleTable:
 
     __slots__ = ("_raw", "_read", "_source")
 
-    def __init__(self, raw: Mapping[str, msgspec.Raw | list[str]], source: str) -> None:
+    def __init__(self, raw: Mapping[str, Any], source: str) -> None:
         self._raw = raw
         self._source = source
         self._read: dict[str, frozenset[str]] = {}
@@ -143,7 +231,13 @@ class RoleTable:
             raw = self._raw.get(role)
             if raw is None:
                 return None
-            found = frozenset(raw) if isinstance(raw, list) else self._decoded(role, bytes(raw))
+            if isinstance(raw, msgspec.Raw):
+                found = self._decoded(role, bytes(raw))
+            else:
+                try:
+                    found = frozenset(msgspec.convert(raw, list[Text]))
+                except msgspec.ValidationError as error:
+                    raise InputError(self._source, f"estate.roles[{role!r}]: {_problem(error)}") from None
             self._read[role] = found
         return permission in found
 
@@ -172,7 +266,10 @@ def _problem(error: BaseException) -> str:
     return str(error)
 
 
-def decode_case(line: bytes | str, source: str) -> tuple[CaseSpec, RoleTable]:
+RawFields = dict[str, Mapping[str, Any]]  # field -> name -> raw JSON (decoded cases) or Python data
+
+
+def decode_case(line: bytes | str, source: str) -> tuple[CaseSpec, RawFields]:
     """A case from its JSON text (InputError naming `source`)."""
     try:
         case = _DECODER.decode(line)
@@ -182,25 +279,26 @@ def decode_case(line: bytes | str, source: str) -> tuple[CaseSpec, RoleTable]:
         raise InputError(source, f"not valid JSON ({error})") from None
     except RecursionError:
         raise InputError(source, "the case is nested too deeply") from None
-    return case, RoleTable(case.estate.roles, source)
+    estate = case.estate
+    return case, {field: getattr(estate, field) for field in LAZY_FIELDS}
 
 
-def convert_case(case: Mapping[str, Any], source: str) -> tuple[CaseSpec, RoleTable]:
+def convert_case(case: Mapping[str, Any], source: str) -> tuple[CaseSpec, RawFields]:
     """A case given as Python data (parsed JSON), checked as `decode_case` checks text."""
     estate = case.get("estate")
-    roles: dict[str, list[str]] = {}
-    if isinstance(estate, Mapping) and "roles" in estate:
-        try:
-            roles = msgspec.convert(estate["roles"], dict[str, list[Text]])
-        except msgspec.ValidationError as error:
-            raise InputError(source, f"estate.roles: {_problem(error)}") from None
-        except RecursionError:
-            raise InputError(source, "estate.roles is nested too deeply") from None
-        case = {**case, "estate": {**estate, "roles": {}}}
+    raw: RawFields = {field: {} for field in LAZY_FIELDS}
+    if isinstance(estate, Mapping):
+        for field in LAZY_FIELDS:
+            if field in estate:
+                try:
+                    raw[field] = msgspec.convert(estate[field], dict[str, Any])
+                except msgspec.ValidationError as error:
+                    raise InputError(source, f"estate.{field}: {_problem(error)}") from None
+        case = {**case, "estate": {key: value for key, value in estate.items() if key not in LAZY_FIELDS}}
     try:
         spec = msgspec.convert(case, CaseSpec)
     except msgspec.ValidationError as error:
         raise InputError(source, _problem(error)) from None
     except RecursionError:
         raise InputError(source, "the case is nested too deeply") from None
-    return spec, RoleTable(roles, source)
+    return spec, raw

@@ -10,7 +10,14 @@ import orjson
 from permscope.clouds.gcp.engine.case import read_case
 from permscope.clouds.gcp.engine.conditions import clear_programs
 from permscope.clouds.gcp.engine.evaluate import decide
-from permscope.clouds.gcp.engine.schema import CaseSpec, RoleTable, clear_roles, convert_case, decode_case
+from permscope.clouds.gcp.engine.schema import (
+    CaseSpec,
+    RawFields,
+    clear_built,
+    clear_roles,
+    convert_case,
+    decode_case,
+)
 from permscope.core.errors import InputError
 
 
@@ -19,12 +26,12 @@ def simulate_case(case: Mapping[str, Any], *, source: str | None = None) -> dict
     if not isinstance(case, Mapping):
         raise InputError(source or "case", "a case must be a JSON object")
     where = source if source is not None else str(case.get("id") or "case")
-    spec, roles = convert_case(case, where)
-    return _answer(spec, roles, where)
+    spec, lazy = convert_case(case, where)
+    return _answer(spec, lazy, where)
 
 
-def _answer(spec: CaseSpec, roles: RoleTable, source: str) -> dict[str, Any]:
-    request, estate = read_case(spec, roles, source)
+def _answer(spec: CaseSpec, raw: RawFields, source: str) -> dict[str, Any]:
+    request, estate = read_case(spec, raw, source)
     decision = decide(request, estate)
     return {"id": spec.id, "decision": decision.decision, "explanation": decision.explanation()}
 
@@ -47,14 +54,15 @@ def simulate_case_json(case: Mapping[str, Any], *, source: str | None = None) ->
 def simulate_line_json(line: bytes | str, source: str) -> bytes:
     """One case given as JSON text, decided and encoded (the batch path: the text is decoded straight into the
     case's typed structure, and a role's permission list is read only when a decision looks at it)."""
-    spec, roles = decode_case(line, source)
-    return _encoded(_answer(spec, roles, source), source)
+    spec, lazy = decode_case(line, source)
+    return _encoded(_answer(spec, lazy, source), source)
 
 
 def clear_caches() -> None:
     """Forget every compiled condition, CEL context and role read (benchmarks measure a cold start with this)."""
     clear_programs()
     clear_roles()
+    clear_built()
 
 
 class GcpSimulator:
