@@ -43,6 +43,7 @@ from permscope.clouds.gcp.engine.schema import (
     ConditionSpec,
     DenyPolicySpec,
     Entries,
+    EntryKind,
     EstateSpec,
     RawFields,
     RequestSpec,
@@ -130,14 +131,10 @@ class Estate:
 
     def __init__(self, spec: EstateSpec, raw: RawFields, source: str) -> None:
         self.roles = RoleTable(raw["roles"], source)
-        self.allow_policies = Entries(
-            raw["allow_policies"], AllowPolicySpec, "allow_policies", source, _bindings
-        )
-        self.deny_policies = Entries(
-            raw["deny_policies"], list[DenyPolicySpec], "deny_policies", source, _deny_policies
-        )
-        self.ancestry = Entries(raw["ancestry"], list[Text], "ancestry", source, _lineage)
-        self.tags = Entries(raw["tags"], list[TagSpec], "tags", source, _tags)
+        self.allow_policies = Entries(_ALLOW, raw["allow_policies"], source)
+        self.deny_policies = Entries(_DENY, raw["deny_policies"], source)
+        self.ancestry = Entries(_ANCESTRY, raw["ancestry"], source)
+        self.tags = Entries(_TAGS, raw["tags"], source)
         self.group_members: Mapping[str, Sequence[str]] = spec.group_members
         self.principal_attributes: Mapping[str, Mapping[str, object]] = spec.principal_attributes
         self.cloud_identity_customers: Mapping[str, Sequence[str]] = spec.cloud_identity_customers
@@ -277,3 +274,9 @@ def _tags(name: str, specs: list[TagSpec], source: str) -> tuple[Tag, ...]:
             raise InputError(source, f"estate.tags[{name!r}][{index}] needs a key or a key_id")
         tags.append(Tag(tag.key, tag.key_id, tag.value, tag.value_id, name))
     return tuple(tags)
+
+
+_ALLOW: EntryKind[tuple[Binding, ...]] = EntryKind("allow_policies", AllowPolicySpec, _bindings)
+_DENY: EntryKind[tuple[DenyPolicy, ...]] = EntryKind("deny_policies", list[DenyPolicySpec], _deny_policies)
+_ANCESTRY: EntryKind[tuple[str, ...]] = EntryKind("ancestry", list[Text], _lineage)
+_TAGS: EntryKind[tuple[Tag, ...]] = EntryKind("tags", list[TagSpec], _tags)

@@ -150,12 +150,7 @@ def _deny(
                 denied = next((item for item in rule.denied_permissions if item.covers(*parts)), None)
                 if denied is None:
                     continue
-                principal = None
-                for text, member in rule.denied_principals:
-                    covered, chain = membership.covers(member)
-                    if covered:
-                        principal = (text, chain)
-                        break
+                principal = membership.covering(rule.denied_principals)
                 if principal is None:
                     continue
                 where: dict[str, Any] = {
@@ -174,7 +169,7 @@ def _deny(
                         {"kind": "deny_rule", **where, "reason": f"exception permission {excepted.text}"}
                     )
                     continue
-                exception = _covering(rule.exception_principals, membership)
+                exception = membership.covering(rule.exception_principals)
                 if exception is not None:
                     via = f" (through {' -> '.join(exception[1])})" if exception[1] else ""
                     result.not_applied.append(
@@ -192,16 +187,6 @@ def _deny(
                     if value is None:
                         where["note"] = "a denial condition that cannot be evaluated applies the rule"
                 result.denied_by.append(where)
-
-
-def _covering(
-    principals: Sequence[tuple[str, Any]], membership: Membership
-) -> tuple[str, tuple[str, ...]] | None:
-    for text, member in principals:
-        covered, chain = membership.covers(member)
-        if covered:
-            return text, chain
-    return None
 
 
 def _custom_role_home(role: str) -> str | None:
@@ -225,7 +210,7 @@ def _allow(
     permission = request.permission
     for position, node in enumerate(lineage):
         for binding in estate.allow_policies.get(node) or ():
-            member = _covering(binding.members, membership)
+            member = membership.covering(binding.members)
             if member is None:
                 continue
             where: dict[str, Any] = {

@@ -58,8 +58,21 @@ class Caller:
     pool: str | None = None  # federated: `iam.googleapis.com/.../workforcePools/P` (or workloadIdentityPools)
 
 
+_CALLERS: dict[str, Caller] = {}
+
+
 def parse_caller(identifier: str) -> Caller:
     """The request principal: `user:`, `serviceAccount:`, `principal://iam.googleapis.com/...` or `anonymous`."""
+    found = _CALLERS.get(identifier)
+    if found is None:
+        found = _parse_caller(identifier)
+        if len(_CALLERS) >= 16_384:
+            _CALLERS.clear()
+        _CALLERS[identifier] = found
+    return found
+
+
+def _parse_caller(identifier: str) -> Caller:
     if identifier == "anonymous":
         return Caller(identifier, "", "anonymous")
     prefix, _, rest = identifier.partition(":")
@@ -203,6 +216,9 @@ def _federated(text: str) -> Member:
     raise MemberError(f"{text!r} is not a principal identifier IAM knows")
 
 
+_IDENTITY, _GROUP = Kind.IDENTITY, Kind.GROUP  # enum members read through their class are slow on 3.11
+
+
 # -- membership -------------------------------------------------------------------------------------------------
 class Membership:
     """The caller and every group it is in (transitively), with the chain of groups that leads to each."""
@@ -220,6 +236,24 @@ class Membership:
         self.groups = _groups_of(caller.key, group_members) if caller.key and group_members else {}
         self.attributes = attributes.get(caller.identifier, {}) if caller.kind == "federated" else {}
         self.customers = customers
+
+    def covering(self, principals: Sequence[tuple[str, Member]]) -> tuple[str, tuple[str, ...]] | None:
+        """The first of (written, read) principals that covers the caller, with its chain of groups; or None."""
+        key, groups = self.caller.key, self.groups
+        for text, member in principals:
+            kind = member.kind
+            if kind is _IDENTITY:
+                if key and member.key == key:
+                    return text, ()
+            elif kind is _GROUP:
+                chain = groups.get(member.key)
+                if chain is not None:
+                    return text, chain
+            else:
+                covered, chain = self.covers(member)
+                if covered:
+                    return text, chain
+        return None
 
     def covers(self, member: Member) -> tuple[bool, tuple[str, ...]]:
         """Whether `member` covers the caller, and the chain of groups it does so through."""

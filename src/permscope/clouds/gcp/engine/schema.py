@@ -11,6 +11,7 @@ decision reads it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
@@ -119,9 +120,23 @@ _ROLE_DECODER = msgspec.json.Decoder(list[Text])
 
 # What entries' JSON texts were built into, by field, name and text: policies and lineages recur from case to
 # case (the same organization asked many questions), and a text is cheap to look up.
-_BUILT: dict[tuple[str, str, bytes], Any] = {}
+_BUILT: dict[tuple[str, str, int], list[tuple[bytes, Any]]] = {}  # (field, name, length) -> [(text, built)]
 _BUILT_BYTES = [0]
 MAX_BUILT_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class EntryKind(Generic[T]):
+    """How one estate field's entries are read: their field name, spec type and decoder, and what builds the
+    engine's value from a spec."""
+
+    field: str
+    kind: Any
+    build: Callable[[str, Any, str], T]
+    decoder: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decoder", msgspec.json.Decoder(self.kind))
 
 
 class Entries(Generic[T]):
@@ -129,20 +144,12 @@ class Entries(Generic[T]):
     type, then built into what the engine uses, when first read; InputError naming `estate.<field>[name]` when
     it is not of its type (or `build`'s own InputError)."""
 
-    __slots__ = ("_build", "_decoder", "_field", "_kind", "_raw", "_read", "_source")
+    __slots__ = ("_how", "_raw", "_read", "_source")
 
-    def __init__(
-        self, raw: Mapping[str, Any], kind: Any, field: str, source: str, build: Callable[[str, Any, str], T]
-    ) -> None:
+    def __init__(self, how: EntryKind[T], raw: Mapping[str, Any], source: str) -> None:
+        self._how = how
         self._raw = raw
-        self._kind = kind
-        decoder = _DECODERS.get(kind)
-        if decoder is None:
-            decoder = _DECODERS[kind] = msgspec.json.Decoder(kind)
-        self._decoder = decoder
-        self._field = field
         self._source = source
-        self._build = build
         self._read: dict[str, T] = {}
 
     def __bool__(self) -> bool:
@@ -160,36 +167,38 @@ class Entries(Generic[T]):
         found = self._read.get(name)
         if found is not None:
             return found
+        how = self._how
         if not isinstance(raw, msgspec.Raw):
-            found = self._build(name, self._converted(name, raw), self._source)
+            found = how.build(name, self._converted(name, raw), self._source)
         else:
-            text = bytes(raw)
-            key = (self._field, name, text)
-            found = _BUILT.get(key)
+            size = len(raw)
+            key = (how.field, name, size)
+            kept = _BUILT.get(key)
+            if kept is not None:
+                for text, built in kept:
+                    if text.startswith(raw):  # the same length: the same text (compared in place)
+                        found = built
+                        break
             if found is None:
-                found = self._build(name, self._decoded(name, text), self._source)
-                if _BUILT_BYTES[0] + len(text) > MAX_BUILT_BYTES:
-                    _BUILT.clear()
-                    _BUILT_BYTES[0] = 0
-                _BUILT[key] = found
-                _BUILT_BYTES[0] += len(text) + len(name)
+                found = how.build(name, self._decoded(name, raw), self._source)
+                if _BUILT_BYTES[0] + size > MAX_BUILT_BYTES:
+                    clear_built()
+                _BUILT.setdefault(key, []).append((bytes(raw), found))
+                _BUILT_BYTES[0] += size + len(name)
         self._read[name] = found
         return found
 
-    def _decoded(self, name: str, text: bytes) -> Any:
+    def _decoded(self, name: str, text: msgspec.Raw) -> Any:
         try:
-            return self._decoder.decode(text)
+            return self._how.decoder.decode(text)
         except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as error:
-            raise InputError(self._source, f"estate.{self._field}[{name!r}]: {_problem(error)}") from None
+            raise InputError(self._source, f"estate.{self._how.field}[{name!r}]: {_problem(error)}") from None
 
     def _converted(self, name: str, value: object) -> Any:
         try:
-            return msgspec.convert(value, self._kind)
+            return msgspec.convert(value, self._how.kind)
         except (msgspec.ValidationError, RecursionError) as error:
-            raise InputError(self._source, f"estate.{self._field}[{name!r}]: {_problem(error)}") from None
-
-
-_DECODERS: dict[Any, Any] = {}
+            raise InputError(self._source, f"estate.{self._how.field}[{name!r}]: {_problem(error)}") from None
 
 
 def clear_built() -> None:
@@ -232,7 +241,7 @@ class RoleTable:
             if raw is None:
                 return None
             if isinstance(raw, msgspec.Raw):
-                found = self._decoded(role, bytes(raw))
+                found = self._decoded(role, raw)
             else:
                 try:
                     found = frozenset(msgspec.convert(raw, list[Text]))
@@ -241,22 +250,23 @@ class RoleTable:
             self._read[role] = found
         return permission in found
 
-    def _decoded(self, role: str, text: bytes) -> frozenset[str]:
+    def _decoded(self, role: str, raw: msgspec.Raw) -> frozenset[str]:
         """The role's permissions from its JSON text (checked when first read)."""
-        key = (role, len(text))
+        size = len(raw)
+        key = (role, size)
         kept = _ROLES.get(key)
         if kept is not None:
-            for other, permissions in kept:
-                if other == text:
+            for text, permissions in kept:
+                if text.startswith(raw):  # the same length: the same text (compared in place, no copy)
                     return permissions
         try:
-            permissions = frozenset(_ROLE_DECODER.decode(text))
+            permissions = frozenset(_ROLE_DECODER.decode(raw))
         except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as error:
             raise InputError(self._source, f"estate.roles[{role!r}]: {_problem(error)}") from None
-        if _KEPT_BYTES[0] + len(text) > MAX_KEPT_ROLE_BYTES:
+        if _KEPT_BYTES[0] + size > MAX_KEPT_ROLE_BYTES:
             clear_roles()
-        _ROLES.setdefault(key, []).append((text, permissions))
-        _KEPT_BYTES[0] += len(text)
+        _ROLES.setdefault(key, []).append((bytes(raw), permissions))
+        _KEPT_BYTES[0] += size
         return permissions
 
 
