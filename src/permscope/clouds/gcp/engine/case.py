@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from permscope.clouds.gcp.engine.conditions import Compiled, ConditionError, compiled
-from permscope.clouds.gcp.engine.permissions import DenyPermission, DenyPermissionError, read_deny_permission
+from permscope.clouds.gcp.engine.permissions import DenyPermissionError, PermissionSet, read_deny_permission
 from permscope.clouds.gcp.engine.principals import (
     Caller,
     CallerError,
@@ -45,7 +45,6 @@ from permscope.clouds.gcp.engine.schema import (
     Entries,
     EntryKind,
     EstateSpec,
-    RawFields,
     RequestSpec,
     RoleTable,
     TagSpec,
@@ -88,8 +87,8 @@ class DenyRule:
     index: int
     denied_principals: tuple[tuple[str, Member], ...]
     exception_principals: tuple[tuple[str, Member], ...]
-    denied_permissions: tuple[DenyPermission, ...]
-    exception_permissions: tuple[DenyPermission, ...]
+    denied_permissions: PermissionSet
+    exception_permissions: PermissionSet
     condition: Condition | None
 
 
@@ -102,7 +101,7 @@ class DenyPolicy:
     rules: tuple[DenyRule, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Request:
     """What is asked: may `caller` use `permission` on `resource` at `time`?"""
 
@@ -129,12 +128,12 @@ class Estate:
         "tags",
     )
 
-    def __init__(self, spec: EstateSpec, raw: RawFields, source: str) -> None:
-        self.roles = RoleTable(raw["roles"], source)
-        self.allow_policies = Entries(_ALLOW, raw["allow_policies"], source)
-        self.deny_policies = Entries(_DENY, raw["deny_policies"], source)
-        self.ancestry = Entries(_ANCESTRY, raw["ancestry"], source)
-        self.tags = Entries(_TAGS, raw["tags"], source)
+    def __init__(self, spec: EstateSpec, source: str) -> None:
+        self.roles = RoleTable(spec.roles, source)
+        self.allow_policies = Entries(_ALLOW, spec.allow_policies, source)
+        self.deny_policies = Entries(_DENY, spec.deny_policies, source)
+        self.ancestry = Entries(_ANCESTRY, spec.ancestry, source)
+        self.tags = Entries(_TAGS, spec.tags, source)
         self.group_members: Mapping[str, Sequence[str]] = spec.group_members
         self.principal_attributes: Mapping[str, Mapping[str, object]] = spec.principal_attributes
         self.cloud_identity_customers: Mapping[str, Sequence[str]] = spec.cloud_identity_customers
@@ -156,9 +155,9 @@ def _full_name(name: str, source: str, where: str) -> str:
     return name
 
 
-def read_case(spec: CaseSpec, raw: RawFields, source: str) -> tuple[Request, Estate]:
+def read_case(spec: CaseSpec, source: str) -> tuple[Request, Estate]:
     """The request and estate of a decoded case (InputError naming `source` and the field that is wrong)."""
-    return _request(spec.request, source), Estate(spec.estate, raw, source)
+    return _request(spec.request, source), Estate(spec.estate, source)
 
 
 def _request(request: RequestSpec, source: str) -> Request:
@@ -233,14 +232,14 @@ def _bindings(name: str, policy: AllowPolicySpec, source: str) -> tuple[Binding,
     )
 
 
-def _permissions(texts: list[str], source: str, where: str) -> tuple[DenyPermission, ...]:
+def _permissions(texts: list[str], source: str, where: str) -> PermissionSet:
     read = []
     for index, text in enumerate(texts):
         try:
             read.append(read_deny_permission(text))
         except DenyPermissionError as error:
             raise InputError(source, f"{where}[{index}]: {error}") from None
-    return tuple(read)
+    return PermissionSet(tuple(read))
 
 
 def _deny_policies(name: str, policies: list[DenyPolicySpec], source: str) -> tuple[DenyPolicy, ...]:

@@ -153,7 +153,7 @@ def _lint(expression: str) -> None:
 
 
 # -- evaluation -------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Attributes:
     """What a condition may read about one request."""
 

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from permscope.clouds.gcp.engine.case import Condition, Estate, Request
@@ -38,22 +37,37 @@ def level_of(name: str) -> str:
     return "resource"
 
 
-@dataclass(slots=True)
 class Decision:
     """The decision and its explanation."""
 
-    decision: str
-    summary: str
-    principal: str
-    permission: str
-    resource: str
-    lineage: list[str]
-    denied_by: list[dict[str, Any]] = field(default_factory=list)
-    granted_by: list[dict[str, Any]] = field(default_factory=list)
-    not_applied: list[dict[str, Any]] = field(default_factory=list)
-    groups: dict[str, list[str]] = field(default_factory=dict)
-    tags: list[dict[str, Any]] | None = None
-    notes: list[str] = field(default_factory=list)
+    __slots__ = (
+        "decision",
+        "denied_by",
+        "granted_by",
+        "groups",
+        "lineage",
+        "not_applied",
+        "notes",
+        "permission",
+        "principal",
+        "resource",
+        "summary",
+        "tags",
+    )
+
+    def __init__(self, principal: str, permission: str, resource: str, lineage: list[str]) -> None:
+        self.decision = NOT_ALLOWED
+        self.summary = ""
+        self.principal = principal
+        self.permission = permission
+        self.resource = resource
+        self.lineage = lineage
+        self.denied_by: list[dict[str, Any]] = []
+        self.granted_by: list[dict[str, Any]] = []
+        self.not_applied: list[dict[str, Any]] = []
+        self.groups: dict[str, list[str]] = {}
+        self.tags: list[dict[str, Any]] | None = None
+        self.notes: list[str] = []
 
     def explanation(self) -> dict[str, Any]:
         """The explanation as JSON-ready data."""
@@ -88,7 +102,9 @@ class _Conditions:
         if self._evaluator is None:
             request, estate = self.request, self.estate
             tags = (
-                effective_tags(self._lineage, ((name, estate.tags.get(name) or ()) for name in self._lineage))
+                effective_tags(
+                    self._lineage, ((name, tags) for _, name, tags in estate.tags.present(self._lineage))
+                )
                 if estate.tags
                 else NO_TAGS
             )
@@ -112,7 +128,7 @@ def decide(request: Request, estate: Estate) -> Decision:
     resource, permission = request.resource, request.permission
     ancestors = estate.ancestry.get(resource)
     lineage = [resource, *(ancestors or ())]
-    result = Decision(NOT_ALLOWED, "", request.caller.identifier, permission, resource, lineage)
+    result = Decision(request.caller.identifier, permission, resource, lineage)
     if ancestors is None:
         result.notes.append("the case gives no ancestry for the resource: only its own policies are read")
     membership = Membership(
@@ -144,10 +160,11 @@ def _deny(
     parts = v2_parts(request.permission)
     if parts is None:
         return
-    for node in lineage:
-        for policy in estate.deny_policies.get(node) or ():
+    name = f"{parts[0]}/{parts[1]}.{parts[2]}"
+    for _, node, policies in estate.deny_policies.present(lineage):
+        for policy in policies:
             for rule in policy.rules:
-                denied = next((item for item in rule.denied_permissions if item.covers(*parts)), None)
+                denied = rule.denied_permissions.naming(name, parts)
                 if denied is None:
                     continue
                 principal = membership.covering(rule.denied_principals)
@@ -163,7 +180,9 @@ def _deny(
                     "via_groups": list(principal[1]),
                     "denied_permission": denied.text,
                 }
-                excepted = next((item for item in rule.exception_permissions if item.covers(*parts)), None)
+                excepted = (
+                    rule.exception_permissions.naming(name, parts) if rule.exception_permissions else None
+                )
                 if excepted is not None:
                     result.not_applied.append(
                         {"kind": "deny_rule", **where, "reason": f"exception permission {excepted.text}"}
@@ -208,8 +227,8 @@ def _allow(
     result: Decision,
 ) -> None:
     permission = request.permission
-    for position, node in enumerate(lineage):
-        for binding in estate.allow_policies.get(node) or ():
+    for position, node, bindings in estate.allow_policies.present(lineage):
+        for binding in bindings:
             member = membership.covering(binding.members)
             if member is None:
                 continue

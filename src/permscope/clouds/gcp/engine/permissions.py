@@ -73,3 +73,27 @@ def v2_name(permission: str) -> str:
     """The v2 form of a v1 permission (itself when it is not of the form service.resource.verb)."""
     parts = v2_parts(permission)
     return f"{parts[0]}/{parts[1]}.{parts[2]}" if parts else permission
+
+
+class PermissionSet:
+    """The permissions of a deny rule's list: exact names looked up at once, permission groups tried in turn."""
+
+    __slots__ = ("exact", "groups")
+
+    def __init__(self, permissions: tuple[DenyPermission, ...]) -> None:
+        self.exact = {item.text: item for item in permissions if "*" not in item.text}
+        self.groups = tuple(item for item in permissions if "*" in item.text)
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.groups)
+
+    def naming(self, name: str, parts: tuple[str, str, str]) -> DenyPermission | None:
+        """The first permission that names the request's (`name` in v2 form, `parts` its domain, resource and
+        verb); None when none does."""
+        found = self.exact.get(name)
+        if found is not None:
+            return found
+        for item in self.groups:
+            if item.covers(*parts):
+                return item
+        return None

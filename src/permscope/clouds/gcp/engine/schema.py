@@ -10,7 +10,7 @@ decision reads it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -91,7 +91,7 @@ class EstateSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cloud_identity_customers: dict[str, list[Text]] = {}
 
 
-LAZY_FIELDS = ("roles", "allow_policies", "deny_policies", "ancestry", "tags")
+LAZY_FIELDS = ("roles", "allow_policies", "deny_policies", "ancestry", "tags")  # raw JSON or Python data
 
 
 class RequestSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -158,6 +158,17 @@ class Entries(Generic[T]):
     def names(self) -> Iterable[str]:
         """Every name the field has an entry for."""
         return self._raw.keys()
+
+    def present(self, names: Sequence[str]) -> list[tuple[int, str, T]]:
+        """(position, name, entry) of each of `names` that has an entry, in order."""
+        raw = self._raw
+        found = []
+        for position, name in enumerate(names):
+            if name in raw:
+                entry = self.get(name)
+                if entry is not None:
+                    found.append((position, name, entry))
+        return found
 
     def get(self, name: str) -> T | None:
         """The entry for `name`, built; None when there is none."""
@@ -276,10 +287,7 @@ def _problem(error: BaseException) -> str:
     return str(error)
 
 
-RawFields = dict[str, Mapping[str, Any]]  # field -> name -> raw JSON (decoded cases) or Python data
-
-
-def decode_case(line: bytes | str, source: str) -> tuple[CaseSpec, RawFields]:
+def decode_case(line: bytes | str, source: str) -> CaseSpec:
     """A case from its JSON text (InputError naming `source`)."""
     try:
         case = _DECODER.decode(line)
@@ -289,14 +297,13 @@ def decode_case(line: bytes | str, source: str) -> tuple[CaseSpec, RawFields]:
         raise InputError(source, f"not valid JSON ({error})") from None
     except RecursionError:
         raise InputError(source, "the case is nested too deeply") from None
-    estate = case.estate
-    return case, {field: getattr(estate, field) for field in LAZY_FIELDS}
+    return case
 
 
-def convert_case(case: Mapping[str, Any], source: str) -> tuple[CaseSpec, RawFields]:
+def convert_case(case: Mapping[str, Any], source: str) -> CaseSpec:
     """A case given as Python data (parsed JSON), checked as `decode_case` checks text."""
     estate = case.get("estate")
-    raw: RawFields = {field: {} for field in LAZY_FIELDS}
+    raw: dict[str, dict[str, Any]] = {}
     if isinstance(estate, Mapping):
         for field in LAZY_FIELDS:
             if field in estate:
@@ -311,4 +318,5 @@ def convert_case(case: Mapping[str, Any], source: str) -> tuple[CaseSpec, RawFie
         raise InputError(source, _problem(error)) from None
     except RecursionError:
         raise InputError(source, "the case is nested too deeply") from None
-    return spec, raw
+    # The estate's raw fields hold the Python data, each entry converted when read (`Entries`, `RoleTable`).
+    return msgspec.structs.replace(spec, estate=msgspec.structs.replace(spec.estate, **raw))
