@@ -30,7 +30,7 @@ def evaluate(expression: str, **changes: object) -> tuple[bool | None, str | Non
         "resource_name": NAME,
         "resource_type": "storage.googleapis.com/Object",
         "resource_service": "storage.googleapis.com",
-        "tags": NO_TAGS,
+        "tags": lambda: NO_TAGS,
         "api": {},
     }
     values.update(changes)

@@ -24,6 +24,7 @@ rule applies).
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import zoneinfo
@@ -35,6 +36,10 @@ from typing import Any
 import cel
 
 from permscope.clouds.gcp.engine.tags import NO_TAGS, EffectiveTags
+
+# cel logs a warning when a Python function it calls raises; such a failure is an evaluation error the
+# explanation reports, not a message for the terminal.
+logging.getLogger("cel").setLevel(logging.CRITICAL)
 
 MAX_EXPRESSION_CHARS = 12_800
 MAX_TOKENS = 2_000
@@ -53,6 +58,7 @@ class Compiled:
 
     expression: str
     program: Any  # cel.Program
+    reads_tags: bool  # names a tag function (the effective tags are computed before it runs)
 
 
 _PROGRAMS: dict[str, Compiled | str] = {}  # expression -> program, or why it was refused
@@ -70,7 +76,9 @@ def compiled(expression: str) -> Compiled:
     if found is None:
         try:
             _lint(expression)
-            found = Compiled(expression, cel.compile(expression))
+            found = Compiled(
+                expression, cel.compile(expression), _TAG_FUNCTION.search(expression) is not None
+            )
         except ConditionError as error:
             found = str(error)
         except (ValueError, TypeError, RuntimeError) as error:
@@ -92,6 +100,7 @@ def _first_line(text: str) -> str:
     return line if len(line) <= 200 else line[:200] + "..."
 
 
+_TAG_FUNCTION = re.compile(r"\b(?:matchTag|matchTagId|hasTagKey|hasTagKeyId)\b")
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
@@ -161,18 +170,24 @@ class Attributes:
     resource_name: str  # the full name without `//<service>/`
     resource_type: str | None
     resource_service: str
-    tags: EffectiveTags
+    tags: Callable[[], EffectiveTags]  # the effective tags, computed when a tag function first asks
     api: Mapping[str, Any]
 
 
 class _Request(threading.local):
     """The tags and API attributes of the request being evaluated (the IAM functions read them)."""
 
-    tags: EffectiveTags = NO_TAGS
+    tags: Callable[[], EffectiveTags] = staticmethod(lambda: NO_TAGS)
     api: Mapping[str, Any] = {}
 
 
 _CURRENT = _Request()
+
+
+def _no_tags() -> EffectiveTags:
+    return NO_TAGS
+
+
 # CEL contexts by the attributes they hold: turning Python values into CEL's costs far more than evaluating,
 # and requests about the same resource at the same time share one.
 _CONTEXTS: dict[tuple[datetime | None, str, str | None, str], Any] = {}
@@ -204,6 +219,8 @@ class Evaluator:
                 if len(_CONTEXTS) >= MAX_CONTEXTS:
                     del _CONTEXTS[next(iter(_CONTEXTS))]
                 _CONTEXTS[key] = self._context
+        if program.reads_tags:
+            attributes.tags()  # computed (and checked: InputError) here, not inside CEL's call of a tag function
         _CURRENT.tags, _CURRENT.api = attributes.tags, attributes.api
         try:
             value = program.program.execute(self._context)
@@ -214,7 +231,7 @@ class Evaluator:
                 raise
             return None, f"CEL failed: {type(error).__name__}"
         finally:
-            _CURRENT.tags, _CURRENT.api = NO_TAGS, {}
+            _CURRENT.tags, _CURRENT.api = _no_tags, {}
         if type(value) is not bool:
             return None, f"the expression gives {type(value).__name__}, not a boolean"
         return value, None
@@ -238,22 +255,22 @@ def _context(attributes: Attributes) -> Any:
 
 def _match_tag(receiver: object, key: object, value: object) -> bool:
     _check_receiver(receiver, "matchTag")
-    return _CURRENT.tags.match(_text(key, "matchTag"), _text(value, "matchTag"))
+    return _CURRENT.tags().match(_text(key, "matchTag"), _text(value, "matchTag"))
 
 
 def _match_tag_id(receiver: object, key_id: object, value_id: object) -> bool:
     _check_receiver(receiver, "matchTagId")
-    return _CURRENT.tags.match_id(_text(key_id, "matchTagId"), _text(value_id, "matchTagId"))
+    return _CURRENT.tags().match_id(_text(key_id, "matchTagId"), _text(value_id, "matchTagId"))
 
 
 def _has_tag_key(receiver: object, key: object) -> bool:
     _check_receiver(receiver, "hasTagKey")
-    return _CURRENT.tags.has_key(_text(key, "hasTagKey"))
+    return _CURRENT.tags().has_key(_text(key, "hasTagKey"))
 
 
 def _has_tag_key_id(receiver: object, key_id: object) -> bool:
     _check_receiver(receiver, "hasTagKeyId")
-    return _CURRENT.tags.has_key_id(_text(key_id, "hasTagKeyId"))
+    return _CURRENT.tags().has_key_id(_text(key_id, "hasTagKeyId"))
 
 
 def _get_attribute(receiver: object, name: object, default: object) -> object:

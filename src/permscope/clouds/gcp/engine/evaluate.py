@@ -22,7 +22,7 @@ from permscope.clouds.gcp.engine.case import Condition, Estate, Request
 from permscope.clouds.gcp.engine.conditions import Attributes, Evaluator
 from permscope.clouds.gcp.engine.permissions import v2_parts
 from permscope.clouds.gcp.engine.principals import Membership
-from permscope.clouds.gcp.engine.tags import NO_TAGS, effective_tags
+from permscope.clouds.gcp.engine.tags import NO_TAGS, EffectiveTags, effective_tags
 
 ALLOWED, NOT_ALLOWED, DENIED = "Allowed", "NotAllowed", "Denied"
 _CRM = "//cloudresourcemanager.googleapis.com/"
@@ -89,30 +89,36 @@ class Decision:
 
 
 class _Conditions:
-    """Evaluates a request's conditions, building the CEL context (and the effective tags) once."""
+    """Evaluates a request's conditions: the CEL context found or built once, the effective tags computed when
+    a tag function first asks for them."""
 
-    __slots__ = ("_evaluator", "_lineage", "estate", "request", "tags_used")
+    __slots__ = ("_evaluator", "_lineage", "_tags", "estate", "request", "tags_used")
 
     def __init__(self, request: Request, estate: Estate, lineage: Sequence[str]) -> None:
         self.request, self.estate, self._lineage = request, estate, lineage
         self._evaluator: Evaluator | None = None
+        self._tags: EffectiveTags | None = None
         self.tags_used: list[dict[str, Any]] | None = None
 
-    def evaluate(self, condition: Condition) -> tuple[bool | None, str | None]:
-        if self._evaluator is None:
-            request, estate = self.request, self.estate
-            tags = (
-                effective_tags(
-                    self._lineage, ((name, tags) for _, name, tags in estate.tags.present(self._lineage))
-                )
+    def tags(self) -> EffectiveTags:
+        """The resource's effective tags (computed once)."""
+        if self._tags is None:
+            estate, lineage = self.estate, self._lineage
+            self._tags = (
+                effective_tags(lineage, ((name, tags) for _, name, tags in estate.tags.present(lineage)))
                 if estate.tags
                 else NO_TAGS
             )
+            self.tags_used = self._tags.listed()
+        return self._tags
+
+    def evaluate(self, condition: Condition) -> tuple[bool | None, str | None]:
+        if self._evaluator is None:
+            request = self.request
             service, _, name = request.resource[2:].partition("/")
             self._evaluator = Evaluator(
-                Attributes(request.time, name, request.resource_type, service, tags, request.attributes)
+                Attributes(request.time, name, request.resource_type, service, self.tags, request.attributes)
             )
-            self.tags_used = tags.listed()
         return self._evaluator.evaluate(condition.program)
 
 
