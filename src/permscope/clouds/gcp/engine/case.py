@@ -131,13 +131,13 @@ class Estate:
     def __init__(self, spec: EstateSpec, source: str) -> None:
         self.roles = RoleTable(spec.roles, source)
         self.allow_policies = Entries(_ALLOW, spec.allow_policies, source)
-        self.deny_policies = Entries(_DENY, spec.deny_policies, source)
+        self.deny_policies = Entries(_DENY, spec.deny_policies, source) if spec.deny_policies else _NO_DENY
         self.ancestry = Entries(_ANCESTRY, spec.ancestry, source)
-        self.tags = Entries(_TAGS, spec.tags, source)
+        self.tags = Entries(_TAGS, spec.tags, source) if spec.tags else _NO_TAGS
         self.group_members: Mapping[str, Sequence[str]] = spec.group_members
         self.principal_attributes: Mapping[str, Mapping[str, object]] = spec.principal_attributes
         self.cloud_identity_customers: Mapping[str, Sequence[str]] = spec.cloud_identity_customers
-        for name in self.deny_policies.names():
+        for name in spec.deny_policies:
             if not name.startswith(_ATTACHMENT_PREFIXES):
                 raise InputError(
                     source,
@@ -150,7 +150,7 @@ def _lineage(name: str, parents: list[str], source: str) -> tuple[str, ...]:
 
 
 def _full_name(name: str, source: str, where: str) -> str:
-    if not name.startswith("//") or "/" not in name[2:]:
+    if not name.startswith("//") or name.find("/", 2) < 0:
         raise InputError(source, f"{where}: {name[:200]!r} is not a full resource name (//service/...)")
     return name
 
@@ -279,3 +279,5 @@ _ALLOW: EntryKind[tuple[Binding, ...]] = EntryKind("allow_policies", AllowPolicy
 _DENY: EntryKind[tuple[DenyPolicy, ...]] = EntryKind("deny_policies", list[DenyPolicySpec], _deny_policies)
 _ANCESTRY: EntryKind[tuple[str, ...]] = EntryKind("ancestry", list[Text], _lineage)
 _TAGS: EntryKind[tuple[Tag, ...]] = EntryKind("tags", list[TagSpec], _tags)
+_NO_DENY: Entries[tuple[DenyPolicy, ...]] = Entries(_DENY, {}, "")
+_NO_TAGS: Entries[tuple[Tag, ...]] = Entries(_TAGS, {}, "")

@@ -140,10 +140,12 @@ def decide(request: Request, estate: Estate) -> Decision:
     membership = Membership(
         request.caller, estate.group_members, estate.principal_attributes, estate.cloud_identity_customers
     )
-    result.groups = {group: list(chain) for group, chain in membership.groups.items()}
     conditions = _Conditions(request, estate, lineage)
     _deny(request, estate, lineage, membership, conditions, result)
     _allow(request, estate, lineage, membership, conditions, result)
+    groups = membership.groups_found  # found when a policy named a group
+    if groups:
+        result.groups = {group: list(chain) for group, chain in groups.items()}
     if result.denied_by:
         result.decision = DENIED
     elif result.granted_by:

@@ -223,7 +223,7 @@ _IDENTITY, _GROUP = Kind.IDENTITY, Kind.GROUP  # enum members read through their
 class Membership:
     """The caller and every group it is in (transitively), with the chain of groups that leads to each."""
 
-    __slots__ = ("attributes", "caller", "customers", "groups")
+    __slots__ = ("_group_members", "_groups", "attributes", "caller", "customers")
 
     def __init__(
         self,
@@ -233,20 +233,33 @@ class Membership:
         customers: Mapping[str, Sequence[str]],
     ) -> None:
         self.caller = caller
-        self.groups = _groups_of(caller.key, group_members) if caller.key and group_members else {}
+        self._group_members = group_members
+        self._groups: dict[str, tuple[str, ...]] | None = None if caller.key and group_members else {}
         self.attributes = attributes.get(caller.identifier, {}) if caller.kind == "federated" else {}
         self.customers = customers
 
+    @property
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """Every group the caller is in: group -> the chain of groups down to it (found when first asked)."""
+        if self._groups is None:
+            self._groups = _groups_of(self.caller.key, self._group_members)
+        return self._groups
+
+    @property
+    def groups_found(self) -> dict[str, tuple[str, ...]]:
+        """The caller's groups if a policy that names a group made them be found, else nothing."""
+        return self._groups or {}
+
     def covering(self, principals: Sequence[tuple[str, Member]]) -> tuple[str, tuple[str, ...]] | None:
         """The first of (written, read) principals that covers the caller, with its chain of groups; or None."""
-        key, groups = self.caller.key, self.groups
+        key = self.caller.key
         for text, member in principals:
             kind = member.kind
             if kind is _IDENTITY:
                 if key and member.key == key:
                     return text, ()
             elif kind is _GROUP:
-                chain = groups.get(member.key)
+                chain = self.groups.get(member.key)
                 if chain is not None:
                     return text, chain
             else:
@@ -289,19 +302,21 @@ def _domain(email: str | None) -> str | None:
     return email.rpartition("@")[2] if email else None
 
 
-def group_key(text: str) -> str:
-    """A group's key in `group_members`: `group:` emails lower-cased, federated groups as written."""
-    if text.startswith("group:"):
-        return "group:" + text[6:].lower()
-    return text
-
-
 def member_key(text: str) -> str:
     """A group member's key: user, service account and group emails lower-cased, other forms as written."""
-    prefix, colon, rest = text.partition(":")
-    if colon and prefix in ("user", "serviceAccount", "group"):
-        return f"{prefix}:{rest.lower()}"
-    return text
+    found = _MEMBER_KEYS.get(text)
+    if found is None:
+        found = text
+        prefix, colon, rest = text.partition(":")
+        if colon and prefix in ("user", "serviceAccount", "group"):
+            found = f"{prefix}:{rest.lower()}"
+        if len(_MEMBER_KEYS) >= _MAX_MEMBERS:
+            _MEMBER_KEYS.clear()
+        _MEMBER_KEYS[text] = found
+    return found
+
+
+_MEMBER_KEYS: dict[str, str] = {}
 
 
 def _groups_of(key: str, group_members: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
@@ -309,7 +324,7 @@ def _groups_of(key: str, group_members: Mapping[str, Sequence[str]]) -> dict[str
     parents: dict[str, list[str]] = {}
     for group, members in group_members.items():
         for member in members:
-            parents.setdefault(member_key(member), []).append(group_key(group))
+            parents.setdefault(member_key(member), []).append(member_key(group))
     found: dict[str, tuple[str, ...]] = {}
     frontier: list[tuple[str, tuple[str, ...]]] = [(key, ())]
     while frontier:
