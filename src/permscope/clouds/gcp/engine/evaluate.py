@@ -30,11 +30,20 @@ _CRM = "//cloudresourcemanager.googleapis.com/"
 
 def level_of(name: str) -> str:
     """organization, folder, project or resource."""
-    if name.startswith(_CRM):
-        kind = name[len(_CRM) :].partition("/")[0]
-        if kind in ("organizations", "folders", "projects"):
-            return kind[:-1]
-    return "resource"
+    found = _LEVELS.get(name)
+    if found is None:
+        found = "resource"
+        if name.startswith(_CRM):
+            kind = name[len(_CRM) :].partition("/")[0]
+            if kind in ("organizations", "folders", "projects"):
+                found = kind[:-1]
+        if len(_LEVELS) >= 65_536:
+            _LEVELS.clear()
+        _LEVELS[name] = found
+    return found
+
+
+_LEVELS: dict[str, str] = {}
 
 
 class Decision:

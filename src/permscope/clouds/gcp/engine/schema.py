@@ -115,6 +115,7 @@ class CaseSpec(msgspec.Struct, frozen=True):
 
 
 _DECODER = msgspec.json.Decoder(CaseSpec)
+_RAW = msgspec.Raw
 _ROLE_DECODER = msgspec.json.Decoder(list[Text])
 
 
@@ -144,13 +145,12 @@ class Entries(Generic[T]):
     type, then built into what the engine uses, when first read; InputError naming `estate.<field>[name]` when
     it is not of its type (or `build`'s own InputError)."""
 
-    __slots__ = ("_how", "_raw", "_read", "_source")
+    __slots__ = ("_how", "_raw", "_source")
 
     def __init__(self, how: EntryKind[T], raw: Mapping[str, Any], source: str) -> None:
         self._how = how
         self._raw = raw
         self._source = source
-        self._read: dict[str, T] = {}
 
     def __bool__(self) -> bool:
         return bool(self._raw)
@@ -171,32 +171,25 @@ class Entries(Generic[T]):
         return found
 
     def get(self, name: str) -> T | None:
-        """The entry for `name`, built; None when there is none."""
+        """The entry for `name`, built; None when there is none. (A decision reads each entry once.)"""
         raw = self._raw.get(name)
         if raw is None:
             return None
-        found = self._read.get(name)
-        if found is not None:
-            return found
         how = self._how
-        if not isinstance(raw, msgspec.Raw):
-            found = how.build(name, self._converted(name, raw), self._source)
-        else:
-            size = len(raw)
-            key = (how.field, name, size)
-            kept = _BUILT.get(key)
-            if kept is not None:
-                for text, built in kept:
-                    if text.startswith(raw):  # the same length: the same text (compared in place)
-                        found = built
-                        break
-            if found is None:
-                found = how.build(name, self._decoded(name, raw), self._source)
-                if _BUILT_BYTES[0] + size > MAX_BUILT_BYTES:
-                    clear_built()
-                _BUILT.setdefault(key, []).append((bytes(raw), found))
-                _BUILT_BYTES[0] += size + len(name)
-        self._read[name] = found
+        if type(raw) is not _RAW:
+            return how.build(name, self._converted(name, raw), self._source)
+        size = len(raw)
+        key = (how.field, name, size)
+        kept = _BUILT.get(key)
+        if kept is not None:
+            for text, built in kept:
+                if text.startswith(raw):  # the same length: the same text (compared in place)
+                    return built  # type: ignore[no-any-return]
+        found = how.build(name, self._decoded(name, raw), self._source)
+        if _BUILT_BYTES[0] + size > MAX_BUILT_BYTES:
+            clear_built()
+        _BUILT.setdefault(key, []).append((bytes(raw), found))
+        _BUILT_BYTES[0] += size + len(name)
         return found
 
     def _decoded(self, name: str, text: msgspec.Raw) -> Any:
