@@ -97,3 +97,40 @@ def test_the_visible_conformance_cases_through_the_cli(shared_dir: Path) -> None
     assert code == 0
     expected = [json.loads(line)["expected"]["decision"] for line in source.read_text().splitlines()]
     assert [json.loads(line)["decision"] for line in out.splitlines()] == expected
+
+
+def test_lines_of_a_mapped_file_a_pipe_and_an_overlong_line(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    from permscope.cli import simulate as command
+    from permscope.workflows.simulation import MAX_CASE_BYTES
+
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"first\nsecond\n\nlast")
+    with path.open("rb") as handle:
+        assert list(command._lines(handle)) == [b"first\n", b"second\n", b"\n", b"last"]
+    with path.open("rb") as handle:
+        os.lseek(handle.fileno(), len(b"first\n"), os.SEEK_SET)  # from the current position on
+        assert list(command._lines(handle)) == [b"second\n", b"\n", b"last"]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    with empty.open("rb") as handle:
+        assert list(command._lines(handle)) == []
+    read_end, write_end = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(write_end, "wb") as writer:
+            writer.write(b"a\nb\n")
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    with os.fdopen(read_end, "rb") as reader:
+        assert list(command._lines(reader)) == [b"a\n", b"b\n"]
+    feeder.join()
+    long = tmp_path / "long.jsonl"
+    with long.open("wb") as handle:
+        handle.truncate(MAX_CASE_BYTES + 10)  # a sparse file: one line longer than a case may be
+    with long.open("rb") as handle:
+        [line] = list(command._lines(handle))
+    assert len(line) == MAX_CASE_BYTES + 1  # cut there, and then refused whole by the workflow
