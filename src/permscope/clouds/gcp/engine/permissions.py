@@ -69,12 +69,6 @@ def v2_parts(permission: str) -> tuple[str, str, str] | None:
     return _DOMAIN_OF_PREFIX.get(prefix, f"{prefix}.googleapis.com"), resource, verb
 
 
-def v2_name(permission: str) -> str:
-    """The v2 form of a v1 permission (itself when it is not of the form service.resource.verb)."""
-    parts = v2_parts(permission)
-    return f"{parts[0]}/{parts[1]}.{parts[2]}" if parts else permission
-
-
 class PermissionSet:
     """The permissions of a deny rule's list: exact names looked up at once, permission groups tried in turn."""
 

@@ -10,7 +10,7 @@ decision reads it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -154,10 +154,6 @@ class Entries(Generic[T]):
 
     def __bool__(self) -> bool:
         return bool(self._raw)
-
-    def names(self) -> Iterable[str]:
-        """Every name the field has an entry for."""
-        return self._raw.keys()
 
     def present(self, names: Sequence[str]) -> list[tuple[int, str, T]]:
         """(position, name, entry) of each of `names` that has an entry, in order."""
