@@ -367,9 +367,17 @@ class Simulator(Protocol):
         ...
 
 
+def _gcp_engine() -> Simulator:
+    from permscope.clouds.gcp.engine.simulate import SIMULATOR
+
+    return SIMULATOR
+
+
 # Clouds whose evaluation engine is built before their whole plugin: cloud -> the function returning it.
 # A cloud with a plugin simulates through the plugin; its line here is then removed.
-ENGINES: dict[Cloud, Callable[[], Simulator]] = {}
+ENGINES: dict[Cloud, Callable[[], Simulator]] = {
+    Cloud.GCP: _gcp_engine,
+}
 
 
 def simulator(cloud: Cloud) -> Simulator:

@@ -66,7 +66,7 @@ def _outcome(cloud: Cloud, case: Mapping[str, Any], where: str) -> SimulationOut
         result=result,
         name=name if isinstance(name, str) else None,
         principal=shown,
-        action=str(request.get("action")),
+        action=str(request.get("action", request.get("permission"))),  # GCP's cases ask for a permission
         resource=str(request.get("resource")),
     )
 
@@ -106,7 +106,20 @@ def simulate_lines(
 def simulate_lines_json(
     lines: Iterable[str | bytes], source: str, cloud: Cloud = Cloud.AWS
 ) -> Iterator[bytes]:
-    """Like simulate_lines, each answer already encoded as one line of compact JSON (no newline)."""
+    """Like simulate_lines, each answer already encoded as one line of compact JSON (no newline).
+
+    An engine with `simulate_line_json(line, source)` reads each line's JSON itself (into its own typed
+    structure, in one pass); the others get the parsed case.
+    """
     engine = simulator(cloud)
-    for case, where in _cases(lines, source):
-        yield engine.simulate_json(case, where)
+    from_text = getattr(engine, "simulate_line_json", None)
+    if from_text is None:
+        for case, where in _cases(lines, source):
+            yield engine.simulate_json(case, where)
+        return
+    for number, line in enumerate(lines, start=1):
+        if not line or line.isspace():
+            continue
+        if len(line) > MAX_CASE_BYTES:
+            raise InputError(f"{source}:{number}", f"a case is larger than {MAX_CASE_BYTES} bytes")
+        yield from_text(line, f"{source}:{number}")

@@ -1,0 +1,1 @@
+"""GCP: the IAM evaluation engine (allow and deny policies over the resource hierarchy, IAM Conditions in CEL)."""
