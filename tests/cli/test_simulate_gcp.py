@@ -134,3 +134,21 @@ def test_lines_of_a_mapped_file_a_pipe_and_an_overlong_line(tmp_path: Path) -> N
     with long.open("rb") as handle:
         [line] = list(command._lines(handle))
     assert len(line) == MAX_CASE_BYTES + 1  # cut there, and then refused whole by the workflow
+
+
+def test_without_the_gcp_extra_the_error_names_what_to_install(tmp_path: Path) -> None:
+    """A process without the CEL library (the gcp extra) is told what to install, not given a traceback."""
+    import subprocess
+    import sys
+
+    cases_file = tmp_path / "cases.jsonl"
+    cases_file.write_text(json.dumps(cases()[0]) + "\n")
+    code = (
+        "import sys; sys.modules['cel'] = None; "
+        f"sys.argv = ['permscope', 'simulate', 'gcp', '--batch', {str(cases_file)!r}]; "
+        "from permscope.cli.entry import run; run()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "pip install 'permscope[gcp]'" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from permscope.core.errors import CloudNotBuiltError
+from permscope.core.errors import CloudNotBuiltError, ConfigurationError
 from permscope.core.ids import Cloud
 from permscope.userfiles import DEFAULT_LIMITS, FileLimits
 
@@ -368,8 +368,12 @@ class Simulator(Protocol):
 
 
 def _gcp_engine() -> Simulator:
-    from permscope.clouds.gcp.engine.simulate import SIMULATOR
-
+    try:
+        from permscope.clouds.gcp.engine.simulate import SIMULATOR
+    except ModuleNotFoundError as exc:  # cel, msgspec or tzdata: the gcp extra
+        raise ConfigurationError(
+            f"the GCP engine needs the {exc.name} package: pip install 'permscope[gcp]'"
+        ) from exc
     return SIMULATOR
 
 
