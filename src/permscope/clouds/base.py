@@ -365,9 +365,17 @@ class Simulator(Protocol):
         ...
 
 
+def _azure_engine() -> Simulator:
+    from permscope.clouds.azure.engine.simulate import SIMULATOR
+
+    return SIMULATOR
+
+
 # Clouds whose evaluation engine is built before their whole plugin: cloud -> the function returning it.
 # A cloud with a plugin simulates through the plugin; its line here is then removed.
-ENGINES: dict[Cloud, Callable[[], Simulator]] = {}
+ENGINES: dict[Cloud, Callable[[], Simulator]] = {
+    Cloud.AZURE: _azure_engine,
+}
 
 
 def simulator(cloud: Cloud) -> Simulator:

@@ -1,0 +1,279 @@
+"""The simulator's case format (an Azure estate + one request, as JSON) to a decision and back.
+
+A case is one JSON object (the format of ../shared/data/conformance/azure_rbac_cases.jsonl, described in
+../shared/README.md):
+
+    {"id": "...",
+     "estate": {"role_definitions": [<az role definition list objects>],
+                "role_assignments": [<az role assignment list objects>],
+                "deny_assignments": [<ARM deny assignments: {"id", "name", "properties": {...}}>],
+                "group_members": {"<group id>": ["<member id>", ...]},
+                "scope_ancestry": {"/subscriptions/<id>": ["<nearest management group>", ..., "<tenant root>"]}},
+     "request": {"principal_id": "<object id>", "action": "Microsoft.Compute/virtualMachines/write",
+                 "data_action": false, "scope": "<full ARM id of the target>",
+                 "attributes": {"Resource": {...}, "Request": {...}, "Principal": {...}, "Environment": {...}}}}
+
+The answer is {"id", "decision": "Allowed" | "NotAllowed" | "Denied", "explanation"}. A malformed case raises
+InputError naming the source and the field. Role definitions are compiled once per distinct definition and
+reused by later cases (by GUID, checked against the definition's content).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from permscope.clouds.azure.engine.conditions import ConditionError, parse_condition
+from permscope.clouds.azure.engine.evaluate import (
+    Decision,
+    DenyAssignment,
+    Request,
+    RoleAssignment,
+    decide,
+    group_closure,
+)
+from permscope.clouds.azure.engine.roles import CompiledRole, role_from_definition
+from permscope.clouds.azure.engine.scopes import ScopeTree, scope_key
+from permscope.core.errors import InputError
+
+MAX_CACHED_ROLES = 8_192
+_ROLES: dict[
+    str, tuple[tuple[Any, Any, Any], CompiledRole]
+] = {}  # role GUID -> (what it was built from, role)
+_DENY_PERMISSIONS: dict[bytes, CompiledRole] = {}
+_ASSIGNMENTS_MARKER = "/providers/microsoft.authorization/"
+
+
+def clear_caches() -> None:
+    """Forget every compiled role and deny assignment (benchmarks measure a cold start with this)."""
+    _ROLES.clear()
+    _DENY_PERMISSIONS.clear()
+    parse_condition.cache_clear()
+
+
+def _fail(where: str, field: str, problem: str) -> InputError:
+    return InputError(where, f"{field} {problem}")
+
+
+def _map(value: object, where: str, field: str, *, optional: bool = True) -> Mapping[str, Any]:
+    if value is None and optional:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _fail(where, field, "must be a JSON object")
+    return value
+
+
+def _list(value: object, where: str, field: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail(where, field, "must be a JSON list")
+    return value
+
+
+def _text(value: object, where: str, field: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(where, field, "must be a string")
+    return value
+
+
+def _strings(value: object, where: str, field: str) -> list[str]:
+    items = _list(value, where, field)
+    for position, item in enumerate(items):
+        if not isinstance(item, str):
+            raise _fail(where, f"{field}[{position}]", "must be a string")
+    return items
+
+
+def _scope_of(item: Mapping[str, Any], scope: object, where: str, field: str) -> str:
+    """An assignment's scope: its `scope`, else the part of its id before /providers/Microsoft.Authorization/."""
+    if isinstance(scope, str) and scope:
+        return scope
+    identifier = item.get("id")
+    if isinstance(identifier, str):
+        cut = identifier.lower().rfind(_ASSIGNMENTS_MARKER)
+        if cut >= 0:
+            return identifier[:cut] or "/"
+    raise _fail(where, field, "must be the assignment's scope (an ARM id, or / for the root)")
+
+
+# -- role definitions ------------------------------------------------------------------------------------------
+def _role(definition: object, where: str, field: str) -> CompiledRole:
+    """A role definition compiled, or the one compiled before from the same content."""
+    body = _map(definition, where, field, optional=False)
+    name = _text(body.get("name"), where, f"{field}.name").lower()
+    properties = body.get("properties") if "permissions" not in body else None
+    source = properties if isinstance(properties, Mapping) else body
+    permissions = _list(source.get("permissions"), where, f"{field}.permissions")
+    for position, entry in enumerate(permissions):
+        entry_field = f"{field}.permissions[{position}]"
+        entry = _map(entry, where, entry_field, optional=False)
+        for key in ("actions", "notActions", "dataActions", "notDataActions"):
+            _strings(entry.get(key), where, f"{entry_field}.{key}")
+    built_from = (source.get("roleName"), source.get("roleType"), permissions)
+    cached = _ROLES.get(name)
+    if cached is not None and cached[0] == built_from:
+        return cached[1]
+    role = role_from_definition(body)
+    if len(_ROLES) >= MAX_CACHED_ROLES:
+        _ROLES.clear()
+    _ROLES[name] = (built_from, role)
+    return role
+
+
+def _role_assignment(item: object, where: str, field: str) -> RoleAssignment:
+    body = _map(item, where, field, optional=False)
+    properties = body.get("properties")
+    source = properties if isinstance(properties, Mapping) and "principalId" not in body else body
+    principal = _text(source.get("principalId"), where, f"{field}.principalId")
+    definition = _text(source.get("roleDefinitionId"), where, f"{field}.roleDefinitionId")
+    scope = _scope_of(body, source.get("scope"), where, f"{field}.scope")
+    identifier = body.get("id")
+    condition_text = source.get("condition")
+    condition, error = None, None
+    if condition_text is not None and not isinstance(condition_text, str):
+        raise _fail(where, f"{field}.condition", "must be a string or null")
+    if condition_text and condition_text.strip():
+        version = source.get("conditionVersion")
+        if version not in (None, "2.0"):
+            error = f"conditionVersion {version!r} is not supported (2.0 is)"
+        else:
+            try:
+                condition = parse_condition(condition_text)
+            except ConditionError as problem:
+                error = str(problem)
+    return RoleAssignment(
+        id=identifier if isinstance(identifier, str) else f"{field}",
+        principal_id=principal.lower(),
+        role_id=definition.rstrip("/").rpartition("/")[2].lower(),
+        scope=scope,
+        key=scope_key(scope),
+        condition=condition,
+        condition_error=error,
+    )
+
+
+def _deny_assignment(item: object, where: str, field: str) -> DenyAssignment:
+    body = _map(item, where, field, optional=False)
+    properties = body.get("properties")
+    source = _map(properties, where, f"{field}.properties") if properties is not None else body
+    scope = _scope_of(body, source.get("scope"), where, f"{field}.properties.scope")
+    permissions = _list(source.get("permissions"), where, f"{field}.properties.permissions")
+    for position, entry in enumerate(permissions):
+        entry_field = f"{field}.properties.permissions[{position}]"
+        entry = _map(entry, where, entry_field, optional=False)
+        for key in ("actions", "notActions", "dataActions", "notDataActions"):
+            _strings(entry.get(key), where, f"{entry_field}.{key}")
+    content = orjson.dumps(permissions, option=orjson.OPT_SORT_KEYS)
+    compiled = _DENY_PERMISSIONS.get(content)
+    if compiled is None:
+        compiled = CompiledRole("deny", "deny assignment", "DenyAssignment", permissions)
+        if len(_DENY_PERMISSIONS) >= MAX_CACHED_ROLES:
+            _DENY_PERMISSIONS.clear()
+        _DENY_PERMISSIONS[content] = compiled
+    identifier = body.get("id")
+    name = source.get("denyAssignmentName") or body.get("name") or ""
+    child = source.get("doNotApplyToChildScopes", False)
+    if child is not None and not isinstance(child, bool):
+        raise _fail(where, f"{field}.properties.doNotApplyToChildScopes", "must be true or false")
+    return DenyAssignment(
+        id=identifier if isinstance(identifier, str) else field,
+        name=str(name),
+        scope=scope,
+        key=scope_key(scope),
+        permissions=compiled,
+        principals=_principal_ids(source.get("principals"), where, f"{field}.properties.principals"),
+        excluded=_principal_ids(
+            source.get("excludePrincipals"), where, f"{field}.properties.excludePrincipals"
+        ),
+        this_scope_only=bool(child),
+    )
+
+
+def _principal_ids(value: object, where: str, field: str) -> frozenset[str]:
+    found = set()
+    for position, item in enumerate(_list(value, where, field)):
+        principal = _map(item, where, f"{field}[{position}]", optional=False)
+        found.add(_text(principal.get("id"), where, f"{field}[{position}].id").lower())
+    return frozenset(found)
+
+
+# -- a case ----------------------------------------------------------------------------------------------------
+def decide_case(case: Mapping[str, Any], where: str) -> Decision:
+    """Read a case (InputError naming `where` and the field) and decide its request."""
+    estate = _map(case.get("estate"), where, "estate", optional=False)
+    request = _map(case.get("request"), where, "request", optional=False)
+    roles: dict[str, CompiledRole] = {}
+    for position, definition in enumerate(
+        _list(estate.get("role_definitions"), where, "estate.role_definitions")
+    ):
+        role = _role(definition, where, f"estate.role_definitions[{position}]")
+        roles[role.role_id] = role
+    assignments = [
+        _role_assignment(item, where, f"estate.role_assignments[{position}]")
+        for position, item in enumerate(
+            _list(estate.get("role_assignments"), where, "estate.role_assignments")
+        )
+    ]
+    denies = [
+        _deny_assignment(item, where, f"estate.deny_assignments[{position}]")
+        for position, item in enumerate(
+            _list(estate.get("deny_assignments"), where, "estate.deny_assignments")
+        )
+    ]
+    members = _map(estate.get("group_members"), where, "estate.group_members")
+    for group, listed in members.items():
+        _strings(listed, where, f"estate.group_members[{group!r}]")
+    ancestry = _map(estate.get("scope_ancestry"), where, "estate.scope_ancestry")
+    for child, chain in ancestry.items():
+        _strings(chain, where, f"estate.scope_ancestry[{child!r}]")
+    principal = _text(request.get("principal_id"), where, "request.principal_id")
+    action = _text(request.get("action"), where, "request.action")
+    if not action:
+        raise _fail(where, "request.action", "must not be empty")
+    data = request.get("data_action", False)
+    if not isinstance(data, bool):
+        raise _fail(where, "request.data_action", "must be true or false")
+    scope = _text(request.get("scope"), where, "request.scope")
+    attributes = _map(request.get("attributes"), where, "request.attributes")
+    for source_name, values in attributes.items():
+        _map(values, where, f"request.attributes.{source_name}", optional=False)
+    asked = Request(
+        principal_id=principal,
+        groups=group_closure(principal, members),
+        action=action,
+        data=data,
+        scope=scope,
+        attributes=attributes,
+    )
+    return decide(asked, roles, assignments, denies, ScopeTree(ancestry))
+
+
+def simulate_case(case: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """{"id", "decision", "explanation"} for one case (InputError naming `source` when it is malformed)."""
+    if not isinstance(case, Mapping):
+        raise InputError(source, "a case must be a JSON object")
+    decision = decide_case(case, source)
+    return {"id": case.get("id"), "decision": decision.decision, "explanation": decision.explanation}
+
+
+def simulate_case_json(case: Mapping[str, Any], source: str) -> bytes:
+    """simulate_case, encoded as one line of compact JSON."""
+    return orjson.dumps(simulate_case(case, source))
+
+
+class AzureSimulator:
+    """`clouds.base.Simulator` for Azure RBAC cases."""
+
+    def simulate(self, case: Mapping[str, Any], source: str) -> dict[str, Any]:
+        """Decide one case: {"id", "decision", "explanation"}."""
+        return simulate_case(case, source)
+
+    def simulate_json(self, case: Mapping[str, Any], source: str) -> bytes:
+        """`simulate`, already encoded as one line of compact JSON."""
+        return simulate_case_json(case, source)
+
+
+SIMULATOR = AzureSimulator()
