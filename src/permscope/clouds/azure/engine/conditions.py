@@ -26,11 +26,11 @@ for it). A value that the operator's type cannot hold makes the comparison false
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from permscope.clouds.azure.engine.actions import action_matches
+from permscope.clouds.azure.engine.actions import PatternSet
 from permscope.clouds.azure.engine.operators import (
     FUNCTIONS,
     QUANTIFIERS,
@@ -155,24 +155,32 @@ def _attribute(text: str, index: int, tokens: list[Token]) -> int:
 
 
 # -- the expression tree and its evaluation -------------------------------------------------------------------
-@dataclass(slots=True)
 class Evaluation:
     """What a condition is evaluated against, and the trace of what each expression found."""
 
-    action: str  # the requested operation, lower case
-    attributes: Mapping[str, Any]  # source -> attribute name -> value, as the request gives them
-    trace: list[dict[str, Any]] = field(default_factory=list)
-    _sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    __slots__ = ("_sources", "action", "attributes", "trace")
+
+    def __init__(self, action: str, attributes: Mapping[str, Any]) -> None:
+        self.action = action  # the requested operation, lower case
+        self.attributes = attributes  # source -> attribute name -> value, as the request gives them
+        self.trace: list[dict[str, Any]] = []
+        self._sources: dict[str, dict[str, Any]] = {}
 
     def source(self, name: str) -> dict[str, Any]:
         """One attribute source with its names in lower case (names compare case-insensitively)."""
         found = self._sources.get(name)
         if found is None:
-            raw = None
-            for key, value in self.attributes.items():
-                if isinstance(key, str) and key.lower() == name.lower():
-                    raw = value
-                    break
+            raw = self.attributes.get(name)
+            if raw is None:
+                lowered = name.lower()
+                raw = next(
+                    (
+                        value
+                        for key, value in self.attributes.items()
+                        if isinstance(key, str) and key.lower() == lowered
+                    ),
+                    None,
+                )
             found = {}
             if isinstance(raw, Mapping):
                 found = {key.lower(): value for key, value in raw.items() if isinstance(key, str)}
@@ -181,10 +189,10 @@ class Evaluation:
 
     def note(self, node: Node, result: bool, detail: str | None = None) -> bool:
         """Record one leaf's result (returned, for chaining)."""
-        entry: dict[str, Any] = {"expression": node.text, "result": result}
         if detail:
-            entry["detail"] = detail
-        self.trace.append(entry)
+            self.trace.append({"expression": node.text, "result": result, "detail": detail})
+        else:
+            self.trace.append({"expression": node.text, "result": result})
         return result
 
 
@@ -243,14 +251,15 @@ class Not(Node):
 class ActionMatches(Node):
     """ActionMatches{'pattern'}: the requested operation matches the pattern, as in a role definition."""
 
-    __slots__ = ("pattern",)
+    __slots__ = ("pattern", "patterns")
 
     def __init__(self, text: str, pattern: str) -> None:
         super().__init__(text)
         self.pattern = pattern
+        self.patterns = PatternSet((pattern,))
 
     def evaluate(self, context: Evaluation) -> bool:
-        return context.note(self, action_matches(self.pattern, context.action))
+        return context.note(self, self.patterns.match(context.action) is not None)
 
 
 class SubOperationMatches(Node):

@@ -58,7 +58,7 @@ class DenyAssignment:
         return ALL_PRINCIPALS in self.principals
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Request:
     """Who asks to do what where: a principal and its transitive groups, an operation on one plane, the full
     ARM id of the target, and the request's condition attributes (source -> name -> value)."""
@@ -71,7 +71,7 @@ class Request:
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     """A decision, the assignments that made it, and the explanation (JSON-ready)."""
 
@@ -81,13 +81,19 @@ class Decision:
     explanation: dict[str, Any]
 
 
-def group_closure(principal_id: str, group_members: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
-    """Every group a principal belongs to, directly or through nested groups (lower-case ids; a group's own
-    parent groups are reached from it, never the other way; cycles are harmless)."""
+def group_parents(group_members: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """member -> the groups that list it directly (lower-case ids), from group -> its members."""
     parents: dict[str, list[str]] = {}
     for group, members in group_members.items():
         for member in members:
             parents.setdefault(member.lower(), []).append(group.lower())
+    return parents
+
+
+def group_closure(principal_id: str, parents: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """Every group a principal belongs to, directly or through nested groups (lower-case ids, from
+    `group_parents`); a group's own parent groups are reached from it, never the other way; cycles are
+    harmless."""
     found: list[str] = []
     seen = {principal_id.lower()}
     pending = [principal_id.lower()]
@@ -158,13 +164,13 @@ def _denies(
             row["verdict"] = "scope_not_covered"
             row["reason"] = "its scope does not cover the request's"
             continue
-        listed = sorted(identities & deny.principals)
+        listed = identities & deny.principals
         if not deny.everyone and not listed:
             row["verdict"] = "principal_not_listed"
             row["reason"] = "it names neither the principal nor any of its groups"
             continue
-        row["principal"] = "everyone" if deny.everyone else listed[0]
-        excluded = sorted(identities & deny.excluded)
+        row["principal"] = "everyone" if deny.everyone else min(listed)
+        excluded = sorted(identities & deny.excluded) if deny.excluded else None
         if excluded:
             row["verdict"] = "principal_excluded"
             row["excluded"] = excluded[0]

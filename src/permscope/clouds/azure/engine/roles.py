@@ -19,7 +19,7 @@ from permscope.clouds.azure.engine.actions import PatternSet
 from permscope.clouds.azure.engine.conditions import Condition, ConditionError, parse_condition
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PlaneMatch:
     """How one permissions entry answers an operation: the pattern that matched it, the pattern that removed it
     (then it is not granted), and the entry's own condition (a role-definition condition, rare)."""

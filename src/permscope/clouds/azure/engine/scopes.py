@@ -46,36 +46,56 @@ def describe(key: ScopeKey) -> str:
 
 class ScopeTree:
     """The management-group hierarchy above subscriptions (and management groups), read from each
-    subscription's list of ancestors, nearest first."""
+    subscription's list of ancestors, nearest first. Chains are read when a scope below them is asked about."""
 
-    __slots__ = ("_parents",)
+    __slots__ = ("_ancestry", "_children", "_covering", "_parents")
 
     def __init__(self, ancestry: Mapping[str, Sequence[str]] | None = None) -> None:
-        # scope (subscription or management group) -> its management-group ancestors, nearest first
+        self._ancestry = ancestry or {}
+        self._children: dict[ScopeKey, str] | None = None  # a child's key -> its key in `ancestry`
         self._parents: dict[ScopeKey, tuple[ScopeKey, ...]] = {}
-        for child, chain in (ancestry or {}).items():
-            keys = tuple(scope_key(parent) for parent in chain)
-            self._parents[scope_key(child)] = keys
-            for position, group in enumerate(
-                keys
-            ):  # a management group's own ancestors follow it in the chain
-                self._parents.setdefault(group, keys[position + 1 :])
+        self._covering: dict[ScopeKey, frozenset[ScopeKey]] = {}
+
+    def _chain(self, key: ScopeKey) -> tuple[ScopeKey, ...]:
+        """The management groups above a subscription or management group `key`, nearest first."""
+        found = self._parents.get(key)
+        if found is not None:
+            return found
+        if self._children is None:
+            self._children = {scope_key(child): child for child in self._ancestry}
+        child = self._children.get(key)
+        if child is not None:
+            found = tuple(scope_key(parent) for parent in self._ancestry[child])
+        elif is_management_group(
+            key
+        ):  # a management group's ancestors follow it in some subscription's chain
+            found = ()
+            for chain in self._ancestry.values():
+                keys = [scope_key(parent) for parent in chain]
+                if key in keys:
+                    found = tuple(keys[keys.index(key) + 1 :])
+                    break
+        else:
+            found = ()
+        self._parents[key] = found
+        return found
 
     def management_groups_above(self, key: ScopeKey) -> tuple[ScopeKey, ...]:
         """The management groups a scope sits under, nearest first (none for a subscription not in the tree)."""
-        if not key:
-            return ()
-        if key[0] == "subscriptions" and len(key) >= 2:
-            return self._parents.get(key[:2], ())
-        if key[:3] == MANAGEMENT_GROUP_PREFIX and len(key) >= 4:
-            return self._parents.get(key[:4], ())
+        if len(key) >= 2 and key[0] == "subscriptions":
+            return self._chain(key[:2])
+        if len(key) >= 4 and key[:3] == MANAGEMENT_GROUP_PREFIX:
+            return self._chain(key[:4])
         return ()
 
     def covering(self, key: ScopeKey) -> frozenset[ScopeKey]:
         """Every scope whose assignments reach `key`: itself, each id above it, its management groups, root."""
-        found: set[ScopeKey] = {key[:length] for length in range(len(key) + 1)}
-        found.update(self.management_groups_above(key))
-        return frozenset(found)
+        found = self._covering.get(key)
+        if found is None:
+            scopes = {key[:length] for length in range(len(key) + 1)}
+            scopes.update(self.management_groups_above(key))
+            found = self._covering[key] = frozenset(scopes)
+        return found
 
 
 def covers(assigned: ScopeKey, target: ScopeKey, tree: ScopeTree) -> bool:

@@ -26,23 +26,23 @@ from typing import Any
 import orjson
 
 from permscope.clouds.azure.engine.conditions import ConditionError, parse_condition
-from permscope.clouds.azure.engine.evaluate import (
-    Decision,
-    DenyAssignment,
-    Request,
-    RoleAssignment,
-    decide,
-    group_closure,
-)
+from permscope.clouds.azure.engine.estate import CompiledEstate
+from permscope.clouds.azure.engine.evaluate import Decision, DenyAssignment, RoleAssignment
 from permscope.clouds.azure.engine.roles import CompiledRole, role_from_definition
-from permscope.clouds.azure.engine.scopes import ScopeTree, scope_key
+from permscope.clouds.azure.engine.scopes import scope_key
 from permscope.core.errors import InputError
 
 MAX_CACHED_ROLES = 8_192
 _ROLES: dict[
     str, tuple[tuple[Any, Any, Any], CompiledRole]
 ] = {}  # role GUID -> (what it was built from, role)
-_DENY_PERMISSIONS: dict[bytes, CompiledRole] = {}
+_DENY_PERMISSIONS: dict[
+    str, tuple[Any, CompiledRole]
+] = {}  # deny assignment id -> (its permissions, compiled)
+MAX_CACHED_ESTATES = 1024
+_ESTATES: dict[
+    tuple[Any, ...], tuple[Mapping[str, Any], CompiledEstate]
+] = {}  # fingerprint -> (estate, compiled)
 _ASSIGNMENTS_MARKER = "/providers/microsoft.authorization/"
 
 
@@ -50,6 +50,7 @@ def clear_caches() -> None:
     """Forget every compiled role and deny assignment (benchmarks measure a cold start with this)."""
     _ROLES.clear()
     _DENY_PERMISSIONS.clear()
+    _ESTATES.clear()
     parse_condition.cache_clear()
 
 
@@ -58,6 +59,8 @@ def _fail(where: str, field: str, problem: str) -> InputError:
 
 
 def _map(value: object, where: str, field: str, *, optional: bool = True) -> Mapping[str, Any]:
+    if type(value) is dict:  # what JSON gives (the isinstance check below is much slower)
+        return value
     if value is None and optional:
         return {}
     if not isinstance(value, Mapping):
@@ -66,6 +69,8 @@ def _map(value: object, where: str, field: str, *, optional: bool = True) -> Map
 
 
 def _list(value: object, where: str, field: str) -> list[Any]:
+    if type(value) is list:
+        return value
     if value is None:
         return []
     if not isinstance(value, list):
@@ -81,10 +86,10 @@ def _text(value: object, where: str, field: str) -> str:
 
 def _strings(value: object, where: str, field: str) -> list[str]:
     items = _list(value, where, field)
-    for position, item in enumerate(items):
-        if not isinstance(item, str):
-            raise _fail(where, f"{field}[{position}]", "must be a string")
-    return items
+    if all(type(item) is str for item in items):
+        return items
+    position = next(position for position, item in enumerate(items) if not isinstance(item, str))
+    raise _fail(where, f"{field}[{position}]", "must be a string")
 
 
 def _scope_of(item: Mapping[str, Any], scope: object, where: str, field: str) -> str:
@@ -106,21 +111,26 @@ def _role(definition: object, where: str, field: str) -> CompiledRole:
     name = _text(body.get("name"), where, f"{field}.name").lower()
     properties = body.get("properties") if "permissions" not in body else None
     source = properties if isinstance(properties, Mapping) else body
-    permissions = _list(source.get("permissions"), where, f"{field}.permissions")
-    for position, entry in enumerate(permissions):
-        entry_field = f"{field}.permissions[{position}]"
-        entry = _map(entry, where, entry_field, optional=False)
-        for key in ("actions", "notActions", "dataActions", "notDataActions"):
-            _strings(entry.get(key), where, f"{entry_field}.{key}")
+    permissions = source.get("permissions")
     built_from = (source.get("roleName"), source.get("roleType"), permissions)
     cached = _ROLES.get(name)
-    if cached is not None and cached[0] == built_from:
+    if cached is not None and cached[0] == built_from:  # compiled (and checked) before
         return cached[1]
+    _check_permissions(permissions, where, f"{field}.permissions")
     role = role_from_definition(body)
     if len(_ROLES) >= MAX_CACHED_ROLES:
         _ROLES.clear()
     _ROLES[name] = (built_from, role)
     return role
+
+
+def _check_permissions(value: object, where: str, field: str) -> None:
+    """A `permissions` list: objects whose four pattern lists hold strings."""
+    for position, entry in enumerate(_list(value, where, field)):
+        entry_field = f"{field}[{position}]"
+        body = _map(entry, where, entry_field, optional=False)
+        for key in ("actions", "notActions", "dataActions", "notDataActions"):
+            _strings(body.get(key), where, f"{entry_field}.{key}")
 
 
 def _role_assignment(item: object, where: str, field: str) -> RoleAssignment:
@@ -160,20 +170,18 @@ def _deny_assignment(item: object, where: str, field: str) -> DenyAssignment:
     properties = body.get("properties")
     source = _map(properties, where, f"{field}.properties") if properties is not None else body
     scope = _scope_of(body, source.get("scope"), where, f"{field}.properties.scope")
-    permissions = _list(source.get("permissions"), where, f"{field}.properties.permissions")
-    for position, entry in enumerate(permissions):
-        entry_field = f"{field}.properties.permissions[{position}]"
-        entry = _map(entry, where, entry_field, optional=False)
-        for key in ("actions", "notActions", "dataActions", "notDataActions"):
-            _strings(entry.get(key), where, f"{entry_field}.{key}")
-    content = orjson.dumps(permissions, option=orjson.OPT_SORT_KEYS)
-    compiled = _DENY_PERMISSIONS.get(content)
-    if compiled is None:
-        compiled = CompiledRole("deny", "deny assignment", "DenyAssignment", permissions)
-        if len(_DENY_PERMISSIONS) >= MAX_CACHED_ROLES:
-            _DENY_PERMISSIONS.clear()
-        _DENY_PERMISSIONS[content] = compiled
+    permissions = source.get("permissions")
     identifier = body.get("id")
+    cached = _DENY_PERMISSIONS.get(identifier) if isinstance(identifier, str) else None
+    if cached is not None and cached[0] == permissions:  # compiled (and checked) before
+        compiled = cached[1]
+    else:
+        _check_permissions(permissions, where, f"{field}.properties.permissions")
+        compiled = CompiledRole("deny", "deny assignment", "DenyAssignment", permissions or [])
+        if isinstance(identifier, str):
+            if len(_DENY_PERMISSIONS) >= MAX_CACHED_ROLES:
+                _DENY_PERMISSIONS.clear()
+            _DENY_PERMISSIONS[identifier] = (permissions, compiled)
     name = source.get("denyAssignmentName") or body.get("name") or ""
     child = source.get("doNotApplyToChildScopes", False)
     if child is not None and not isinstance(child, bool):
@@ -201,10 +209,29 @@ def _principal_ids(value: object, where: str, field: str) -> frozenset[str]:
 
 
 # -- a case ----------------------------------------------------------------------------------------------------
-def decide_case(case: Mapping[str, Any], where: str) -> Decision:
-    """Read a case (InputError naming `where` and the field) and decide its request."""
-    estate = _map(case.get("estate"), where, "estate", optional=False)
-    request = _map(case.get("request"), where, "request", optional=False)
+def _fingerprint(estate: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """A cheap key for an estate compiled before: how many definitions and assignments it has, and the id of its
+    first role and deny assignments (the estate itself is compared after)."""
+    definitions = estate.get("role_definitions")
+    assignments = estate.get("role_assignments")
+    denies = estate.get("deny_assignments")
+    if type(definitions) is not list or type(assignments) is not list or type(denies) is not list:
+        return None
+    first = assignments[0].get("id") if assignments and type(assignments[0]) is dict else None
+    first_deny = denies[0].get("id") if denies and type(denies[0]) is dict else None
+    if not isinstance(first, str | None) or not isinstance(first_deny, str | None):
+        return None
+    return (len(definitions), len(assignments), len(denies), first, first_deny)
+
+
+def compile_estate(estate: Mapping[str, Any], where: str) -> CompiledEstate:
+    """A case's estate compiled (InputError naming `where` and the field), or the one compiled before from the
+    same content (a batch asking many questions of one estate compiles it once)."""
+    key = _fingerprint(estate)
+    if key is not None:
+        cached = _ESTATES.get(key)
+        if cached is not None and cached[0] == estate:
+            return cached[1]
     roles: dict[str, CompiledRole] = {}
     for position, definition in enumerate(
         _list(estate.get("role_definitions"), where, "estate.role_definitions")
@@ -229,26 +256,34 @@ def decide_case(case: Mapping[str, Any], where: str) -> Decision:
     ancestry = _map(estate.get("scope_ancestry"), where, "estate.scope_ancestry")
     for child, chain in ancestry.items():
         _strings(chain, where, f"estate.scope_ancestry[{child!r}]")
-    principal = _text(request.get("principal_id"), where, "request.principal_id")
-    action = _text(request.get("action"), where, "request.action")
-    if not action:
-        raise _fail(where, "request.action", "must not be empty")
+    compiled = CompiledEstate(roles, assignments, denies, members, ancestry)
+    if key is not None:
+        if len(_ESTATES) >= MAX_CACHED_ESTATES:
+            _ESTATES.clear()
+        _ESTATES[key] = (estate, compiled)
+    return compiled
+
+
+def decide_case(case: Mapping[str, Any], where: str) -> Decision:
+    """Read a case (InputError naming `where` and the field) and decide its request."""
+    estate = compile_estate(_map(case.get("estate"), where, "estate", optional=False), where)
+    request = _map(case.get("request"), where, "request", optional=False)
+    principal = request.get("principal_id")
+    if type(principal) is not str:
+        raise _fail(where, "request.principal_id", "must be a string")
+    action = request.get("action")
+    if type(action) is not str or not action:
+        raise _fail(where, "request.action", "must be a non-empty string")
     data = request.get("data_action", False)
-    if not isinstance(data, bool):
+    if type(data) is not bool:
         raise _fail(where, "request.data_action", "must be true or false")
-    scope = _text(request.get("scope"), where, "request.scope")
+    scope = request.get("scope")
+    if type(scope) is not str:
+        raise _fail(where, "request.scope", "must be a string (the full ARM id of the target)")
     attributes = _map(request.get("attributes"), where, "request.attributes")
     for source_name, values in attributes.items():
         _map(values, where, f"request.attributes.{source_name}", optional=False)
-    asked = Request(
-        principal_id=principal,
-        groups=group_closure(principal, members),
-        action=action,
-        data=data,
-        scope=scope,
-        attributes=attributes,
-    )
-    return decide(asked, roles, assignments, denies, ScopeTree(ancestry))
+    return estate.decide(principal, action, data, scope, attributes)
 
 
 def simulate_case(case: Mapping[str, Any], source: str) -> dict[str, Any]:
