@@ -532,7 +532,22 @@ class Condition:
         return self.root.evaluate(context), context.trace
 
 
-@lru_cache(maxsize=8_192)
-def parse_condition(text: str) -> Condition:
-    """Parse a conditionVersion 2.0 condition (cached by text; ConditionError when it is not one)."""
+MAX_CACHED_CONDITION_CHARS = 8 * 1024
+
+
+@lru_cache(maxsize=4_096)
+def _parse_cached(text: str) -> Condition:
     return Condition(text, _Parser(text).parse())
+
+
+def parse_condition(text: str) -> Condition:
+    """Parse a conditionVersion 2.0 condition (ConditionError when it is not one); conditions of ordinary size
+    are kept by text for the next assignment that has the same one."""
+    if len(text) > MAX_CACHED_CONDITION_CHARS:
+        return Condition(text, _Parser(text).parse())
+    return _parse_cached(text)
+
+
+def clear_condition_cache() -> None:
+    """Forget the conditions parsed so far."""
+    _parse_cached.cache_clear()

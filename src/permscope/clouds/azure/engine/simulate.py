@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from permscope.clouds.azure.engine.conditions import ConditionError, parse_condition
+from permscope.clouds.azure.engine.conditions import ConditionError, clear_condition_cache, parse_condition
 from permscope.clouds.azure.engine.estate import CompiledEstate
 from permscope.clouds.azure.engine.evaluate import Decision, DenyAssignment, RoleAssignment
 from permscope.clouds.azure.engine.roles import CompiledRole, role_from_definition
@@ -40,6 +40,9 @@ _DENY_PERMISSIONS: dict[
     str, tuple[Any, CompiledRole]
 ] = {}  # deny assignment id -> (its permissions, compiled)
 MAX_CACHED_ESTATES = 1024
+MAX_CACHED_ESTATE_BYTES = 256 * 1024  # an estate larger than this (as JSON) is compiled for its case only
+MAX_CACHED_PATTERNS = 4_096  # a role with more patterns than this is compiled for its case only
+MAX_PATTERN_CHARS = 4_096  # Azure operation names are a few hundred characters at most
 _ESTATES: dict[
     tuple[Any, ...], tuple[Mapping[str, Any], CompiledEstate]
 ] = {}  # fingerprint -> (estate, compiled)
@@ -51,7 +54,7 @@ def clear_caches() -> None:
     _ROLES.clear()
     _DENY_PERMISSIONS.clear()
     _ESTATES.clear()
-    parse_condition.cache_clear()
+    clear_condition_cache()
 
 
 def _fail(where: str, field: str, problem: str) -> InputError:
@@ -118,19 +121,27 @@ def _role(definition: object, where: str, field: str) -> CompiledRole:
         return cached[1]
     _check_permissions(permissions, where, f"{field}.permissions")
     role = role_from_definition(body)
-    if len(_ROLES) >= MAX_CACHED_ROLES:
-        _ROLES.clear()
-    _ROLES[name] = (built_from, role)
+    if role.pattern_count <= MAX_CACHED_PATTERNS:
+        if len(_ROLES) >= MAX_CACHED_ROLES:
+            _ROLES.clear()
+        _ROLES[name] = (built_from, role)
     return role
 
 
 def _check_permissions(value: object, where: str, field: str) -> None:
-    """A `permissions` list: objects whose four pattern lists hold strings."""
+    """A `permissions` list: objects whose four pattern lists hold strings no longer than MAX_PATTERN_CHARS."""
     for position, entry in enumerate(_list(value, where, field)):
         entry_field = f"{field}[{position}]"
         body = _map(entry, where, entry_field, optional=False)
         for key in ("actions", "notActions", "dataActions", "notDataActions"):
-            _strings(body.get(key), where, f"{entry_field}.{key}")
+            patterns = _strings(body.get(key), where, f"{entry_field}.{key}")
+            for number, pattern in enumerate(patterns):
+                if len(pattern) > MAX_PATTERN_CHARS:
+                    raise _fail(
+                        where,
+                        f"{entry_field}.{key}[{number}]",
+                        f"is {len(pattern):,} characters long; no Azure operation is longer than {MAX_PATTERN_CHARS:,}",
+                    )
 
 
 def _role_assignment(item: object, where: str, field: str) -> RoleAssignment:
@@ -178,7 +189,7 @@ def _deny_assignment(item: object, where: str, field: str) -> DenyAssignment:
     else:
         _check_permissions(permissions, where, f"{field}.properties.permissions")
         compiled = CompiledRole("deny", "deny assignment", "DenyAssignment", permissions or [])
-        if isinstance(identifier, str):
+        if isinstance(identifier, str) and compiled.pattern_count <= MAX_CACHED_PATTERNS:
             if len(_DENY_PERMISSIONS) >= MAX_CACHED_ROLES:
                 _DENY_PERMISSIONS.clear()
             _DENY_PERMISSIONS[identifier] = (permissions, compiled)
@@ -257,7 +268,7 @@ def compile_estate(estate: Mapping[str, Any], where: str) -> CompiledEstate:
     for child, chain in ancestry.items():
         _strings(chain, where, f"estate.scope_ancestry[{child!r}]")
     compiled = CompiledEstate(roles, assignments, denies, members, ancestry)
-    if key is not None:
+    if key is not None and len(orjson.dumps(estate)) <= MAX_CACHED_ESTATE_BYTES:
         if len(_ESTATES) >= MAX_CACHED_ESTATES:
             _ESTATES.clear()
         _ESTATES[key] = (estate, compiled)
