@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from permscope.clouds.azure.engine.conditions import Condition
-from permscope.clouds.azure.engine.roles import CompiledRole
+from permscope.clouds.azure.engine.roles import CompiledRole, PlaneMatch
 from permscope.clouds.azure.engine.scopes import ScopeKey, ScopeTree, describe, scope_key
 
 ALL_PRINCIPALS = "00000000-0000-0000-0000-000000000000"  # "Everyone" (SystemDefined) in a deny assignment
@@ -208,7 +208,8 @@ def _grants(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     rows: list[dict[str, Any]] = []
     granting: list[str] = []
-    plane = "DataActions" if request.data else "Actions"
+    data = request.data
+    plane = "DataActions" if data else "Actions"
     for assignment in assignments:
         if assignment.principal_id not in identities:
             continue
@@ -220,7 +221,7 @@ def _grants(
             "scope": assignment.scope,
             "via": "principal"
             if assignment.principal_id == principal
-            else f"group {assignment.principal_id}",
+            else "group " + assignment.principal_id,
         }
         rows.append(row)
         if assignment.key not in covering:
@@ -231,23 +232,25 @@ def _grants(
             row["verdict"] = "role_definition_missing"
             row["reason"] = "its role definition is unknown"
             continue
-        matches = role.answer(action, request.data)
-        granted = [match for match in matches if match.grants]
-        if not granted:
+        matches = role.answer(action, data)
+        granted = next((match for match in matches if match.removed_by is None), None)
+        if granted is None:
             if matches:
+                first = matches[0]
                 row["verdict"] = "removed_by_not_actions"
-                row["matched"] = matches[0].matched
-                row["removed_by"] = matches[0].removed_by
+                row["matched"] = first.matched
+                row["removed_by"] = first.removed_by
                 row["reason"] = (
-                    f"{plane} pattern {matches[0].matched!r} matches, but Not{plane} {matches[0].removed_by!r} removes it"
+                    f"{plane} pattern {first.matched!r} matches, but Not{plane} {first.removed_by!r} removes it"
                 )
             else:
                 row["verdict"] = "action_not_in_role"
                 row["reason"] = f"none of the role's {plane} matches the operation"
             continue
-        if not _role_conditions_hold(granted, action, request, row):
+        if role.has_conditions and not _role_conditions_hold(matches, action, request, row):
             continue
-        row["matched"] = granted[0].matched
+        row["matched"] = granted.matched
+        condition = assignment.condition
         if assignment.condition_error is not None:
             row["verdict"] = "condition_invalid"
             row["condition"] = {"error": assignment.condition_error}
@@ -255,30 +258,35 @@ def _grants(
                 f"its condition cannot be evaluated ({assignment.condition_error}), so it grants nothing"
             )
             continue
-        if assignment.condition is not None:
-            holds, trace = assignment.condition.evaluate(action, request.attributes)
+        if condition is not None:
+            holds, trace = condition.evaluate(action, request.attributes)
             targeted = any(
-                step["result"] for step in trace if step["expression"].lower().startswith("actionmatches")
+                step["result"]
+                for step in trace
+                if step["expression"].startswith(("ActionMatches", "actionmatches"))
             )
             row["condition"] = {"result": holds, "targets_action": targeted, "expressions": trace}
             if not holds:
                 row["verdict"] = "condition_false"
                 row["reason"] = "its condition is false for this request"
                 continue
-        row["verdict"] = "grants"
-        row["reason"] = f"{plane} pattern {granted[0].matched!r} grants the operation" + (
-            " and its condition holds" if assignment.condition is not None else ""
-        )
+            row["verdict"] = "grants"
+            row["reason"] = (
+                f"{plane} pattern {granted.matched!r} grants the operation and its condition holds"
+            )
+        else:
+            row["verdict"] = "grants"
+            row["reason"] = f"{plane} pattern {granted.matched!r} grants the operation"
         granting.append(assignment.id)
     return rows, granting
 
 
-def _role_conditions_hold(granted: list[Any], action: str, request: Request, row: dict[str, Any]) -> bool:
+def _role_conditions_hold(
+    matches: list[PlaneMatch], action: str, request: Request, row: dict[str, Any]
+) -> bool:
     """Whether some granting entry of the role has no condition, or one that holds (role-definition conditions)."""
-    if all(match.condition is None and match.condition_error is None for match in granted):
-        return True
-    for match in granted:
-        if match.condition_error is not None:
+    for match in matches:
+        if match.removed_by is not None or match.condition_error is not None:
             continue
         if match.condition is None or match.condition.evaluate(action, request.attributes)[0]:
             return True

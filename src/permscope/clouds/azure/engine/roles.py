@@ -76,13 +76,16 @@ def _strings(value: object) -> list[str]:
 class CompiledRole:
     """A role definition (or a deny assignment's permissions) compiled for decisions."""
 
-    __slots__ = ("pattern_count", "permissions", "role_id", "role_name", "role_type")
+    __slots__ = ("has_conditions", "pattern_count", "permissions", "role_id", "role_name", "role_type")
 
     def __init__(
         self, role_id: str, role_name: str, role_type: str, permissions: Sequence[Mapping[str, Any]]
     ) -> None:
         self.role_id, self.role_name, self.role_type = role_id, role_name, role_type
         self.permissions = tuple(CompiledPermission(entry) for entry in permissions)
+        self.has_conditions = any(
+            entry.condition is not None or entry.condition_error is not None for entry in self.permissions
+        )
         self.pattern_count = sum(
             len(patterns.patterns)
             for entry in self.permissions

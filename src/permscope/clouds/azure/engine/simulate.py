@@ -43,9 +43,7 @@ MAX_CACHED_ESTATES = 1024
 MAX_CACHED_ESTATE_BYTES = 256 * 1024  # an estate larger than this (as JSON) is compiled for its case only
 MAX_CACHED_PATTERNS = 4_096  # a role with more patterns than this is compiled for its case only
 MAX_PATTERN_CHARS = 4_096  # Azure operation names are a few hundred characters at most
-_ESTATES: dict[
-    tuple[Any, ...], tuple[Mapping[str, Any], CompiledEstate]
-] = {}  # fingerprint -> (estate, compiled)
+_ESTATES: dict[bytes, CompiledEstate] = {}  # an estate's JSON -> the estate compiled
 _ASSIGNMENTS_MARKER = "/providers/microsoft.authorization/"
 
 
@@ -108,23 +106,28 @@ def _scope_of(item: Mapping[str, Any], scope: object, where: str, field: str) ->
 
 
 # -- role definitions ------------------------------------------------------------------------------------------
-def _role(definition: object, where: str, field: str) -> CompiledRole:
-    """A role definition compiled, or the one compiled before from the same content."""
-    body = _map(definition, where, field, optional=False)
-    name = _text(body.get("name"), where, f"{field}.name").lower()
-    properties = body.get("properties") if "permissions" not in body else None
-    source = properties if isinstance(properties, Mapping) else body
+def _role(definition: object, where: str, position: int) -> CompiledRole:
+    """Role definition number `position` compiled, or the one compiled before from the same content."""
+    field = "estate.role_definitions[{}]"
+    if type(definition) is not dict:
+        raise _fail(where, field.format(position), "must be a JSON object")
+    name = definition.get("name")
+    if type(name) is not str:
+        raise _fail(where, field.format(position) + ".name", "must be a string")
+    properties = definition.get("properties") if "permissions" not in definition else None
+    source = properties if isinstance(properties, Mapping) else definition
     permissions = source.get("permissions")
     built_from = (source.get("roleName"), source.get("roleType"), permissions)
-    cached = _ROLES.get(name)
+    key = name.lower()
+    cached = _ROLES.get(key)
     if cached is not None and cached[0] == built_from:  # compiled (and checked) before
         return cached[1]
-    _check_permissions(permissions, where, f"{field}.permissions")
-    role = role_from_definition(body)
+    _check_permissions(permissions, where, field.format(position) + ".permissions")
+    role = role_from_definition(definition)
     if role.pattern_count <= MAX_CACHED_PATTERNS:
         if len(_ROLES) >= MAX_CACHED_ROLES:
             _ROLES.clear()
-        _ROLES[name] = (built_from, role)
+        _ROLES[key] = (built_from, role)
     return role
 
 
@@ -220,34 +223,21 @@ def _principal_ids(value: object, where: str, field: str) -> frozenset[str]:
 
 
 # -- a case ----------------------------------------------------------------------------------------------------
-def _fingerprint(estate: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """A cheap key for an estate compiled before: how many definitions and assignments it has, and the id of its
-    first role and deny assignments (the estate itself is compared after)."""
-    definitions = estate.get("role_definitions")
-    assignments = estate.get("role_assignments")
-    denies = estate.get("deny_assignments")
-    if type(definitions) is not list or type(assignments) is not list or type(denies) is not list:
-        return None
-    first = assignments[0].get("id") if assignments and type(assignments[0]) is dict else None
-    first_deny = denies[0].get("id") if denies and type(denies[0]) is dict else None
-    if not isinstance(first, str | None) or not isinstance(first_deny, str | None):
-        return None
-    return (len(definitions), len(assignments), len(denies), first, first_deny)
-
-
 def compile_estate(estate: Mapping[str, Any], where: str) -> CompiledEstate:
     """A case's estate compiled (InputError naming `where` and the field), or the one compiled before from the
     same content (a batch asking many questions of one estate compiles it once)."""
-    key = _fingerprint(estate)
+    try:  # the estate's own JSON is its key: exact, and cheaper than comparing nested objects
+        key: bytes | None = orjson.dumps(estate)
+    except TypeError:  # nothing JSON can write (the workflow refuses such cases before)
+        key = None
     if key is not None:
         cached = _ESTATES.get(key)
-        if cached is not None and cached[0] == estate:
-            return cached[1]
+        if cached is not None:
+            return cached
+    definitions = _list(estate.get("role_definitions"), where, "estate.role_definitions")
     roles: dict[str, CompiledRole] = {}
-    for position, definition in enumerate(
-        _list(estate.get("role_definitions"), where, "estate.role_definitions")
-    ):
-        role = _role(definition, where, f"estate.role_definitions[{position}]")
+    for position, definition in enumerate(definitions):
+        role = _role(definition, where, position)
         roles[role.role_id] = role
     assignments = [
         _role_assignment(item, where, f"estate.role_assignments[{position}]")
@@ -268,10 +258,10 @@ def compile_estate(estate: Mapping[str, Any], where: str) -> CompiledEstate:
     for child, chain in ancestry.items():
         _strings(chain, where, f"estate.scope_ancestry[{child!r}]")
     compiled = CompiledEstate(roles, assignments, denies, members, ancestry)
-    if key is not None and len(orjson.dumps(estate)) <= MAX_CACHED_ESTATE_BYTES:
+    if key is not None and len(key) <= MAX_CACHED_ESTATE_BYTES:
         if len(_ESTATES) >= MAX_CACHED_ESTATES:
             _ESTATES.clear()
-        _ESTATES[key] = (estate, compiled)
+        _ESTATES[key] = compiled
     return compiled
 
 
@@ -299,7 +289,7 @@ def decide_case(case: Mapping[str, Any], where: str) -> Decision:
 
 def simulate_case(case: Mapping[str, Any], source: str) -> dict[str, Any]:
     """{"id", "decision", "explanation"} for one case (InputError naming `source` when it is malformed)."""
-    if not isinstance(case, Mapping):
+    if type(case) is not dict and not isinstance(case, Mapping):
         raise InputError(source, "a case must be a JSON object")
     decision = decide_case(case, source)
     return {"id": case.get("id"), "decision": decision.decision, "explanation": decision.explanation}
