@@ -119,7 +119,10 @@ def decide(
     identities = {principal, *request.groups}
     target = scope_key(request.scope)
     covering = tree.covering(target)
-    deny_rows, denied = _denies(request, action, identities, target, covering, denies)
+    if denies:
+        deny_rows, denied = _denies(request, action, identities, target, covering, denies)
+    else:
+        deny_rows, denied = [], []
     rows, granted = _grants(request, action, principal, identities, covering, roles, assignments)
     if denied:
         decision = DENIED

@@ -18,6 +18,9 @@ from typing import Any
 from permscope.clouds.azure.engine.actions import PatternSet
 from permscope.clouds.azure.engine.conditions import Condition, ConditionError, parse_condition
 
+MAX_REMEMBERED_ANSWERS = 4_096  # operations whose answer one role keeps
+MAX_REMEMBERED_ACTION_CHARS = 512  # longer operation names (none is) are answered each time
+
 
 @dataclass(slots=True)
 class PlaneMatch:
@@ -76,13 +79,22 @@ def _strings(value: object) -> list[str]:
 class CompiledRole:
     """A role definition (or a deny assignment's permissions) compiled for decisions."""
 
-    __slots__ = ("has_conditions", "pattern_count", "permissions", "role_id", "role_name", "role_type")
+    __slots__ = (
+        "_answers",
+        "has_conditions",
+        "pattern_count",
+        "permissions",
+        "role_id",
+        "role_name",
+        "role_type",
+    )
 
     def __init__(
         self, role_id: str, role_name: str, role_type: str, permissions: Sequence[Mapping[str, Any]]
     ) -> None:
         self.role_id, self.role_name, self.role_type = role_id, role_name, role_type
         self.permissions = tuple(CompiledPermission(entry) for entry in permissions)
+        self._answers: dict[tuple[str, bool], list[PlaneMatch]] = {}
         self.has_conditions = any(
             entry.condition is not None or entry.condition_error is not None for entry in self.permissions
         )
@@ -93,7 +105,11 @@ class CompiledRole:
         )
 
     def answer(self, action: str, data: bool) -> list[PlaneMatch]:
-        """Every entry that matches a lower-case operation on a plane, granting or removing it."""
+        """Every entry that matches a lower-case operation on a plane, granting or removing it (remembered per
+        operation: a batch asks the same roles about the same operations again and again)."""
+        known = self._answers.get((action, data))
+        if known is not None:
+            return known  # shared: callers only read it
         found = []
         for position, permission in enumerate(self.permissions):
             result = permission.match(action, data)
@@ -103,6 +119,10 @@ class CompiledRole:
                         position, result[0], result[1], permission.condition, permission.condition_error
                     )
                 )
+        if len(action) <= MAX_REMEMBERED_ACTION_CHARS:
+            if len(self._answers) >= MAX_REMEMBERED_ANSWERS:
+                self._answers.clear()
+            self._answers[(action, data)] = found
         return found
 
 

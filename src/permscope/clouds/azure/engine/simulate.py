@@ -283,7 +283,8 @@ def decide_case(case: Mapping[str, Any], where: str) -> Decision:
         raise _fail(where, "request.scope", "must be a string (the full ARM id of the target)")
     attributes = _map(request.get("attributes"), where, "request.attributes")
     for source_name, values in attributes.items():
-        _map(values, where, f"request.attributes.{source_name}", optional=False)
+        if type(values) is not dict:
+            _map(values, where, f"request.attributes.{source_name}", optional=False)
     return estate.decide(principal, action, data, scope, attributes)
 
 
