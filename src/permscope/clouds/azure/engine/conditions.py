@@ -187,6 +187,15 @@ class Evaluation:
             self._sources[name] = found
         return found
 
+    def lookup(self, source: str, exact: str, lowered: str) -> Any:
+        """One attribute's value (None when absent): by its name as written, else in any case."""
+        raw = self.attributes.get(source)
+        if type(raw) is dict:
+            found = raw.get(exact)
+            if found is not None:
+                return found
+        return self.source(source).get(lowered)
+
     def note(self, node: Node, result: bool, detail: str | None = None) -> bool:
         """Record one leaf's result (returned, for chaining)."""
         if detail:
@@ -219,7 +228,10 @@ class AllOf(Node):
         self.parts = parts
 
     def evaluate(self, context: Evaluation) -> bool:
-        return all(part.evaluate(context) for part in self.parts)
+        for part in self.parts:  # noqa: SIM110 - a loop, not all(): no generator per node on the hot path
+            if not part.evaluate(context):
+                return False
+        return True
 
 
 class AnyOf(Node):
@@ -232,7 +244,10 @@ class AnyOf(Node):
         self.parts = parts
 
     def evaluate(self, context: Evaluation) -> bool:
-        return any(part.evaluate(context) for part in self.parts)
+        for part in self.parts:  # noqa: SIM110 - a loop, not any(): no generator per node on the hot path
+            if part.evaluate(context):
+                return True
+        return False
 
 
 class Not(Node):
@@ -273,7 +288,7 @@ class SubOperationMatches(Node):
         self.pattern = pattern
 
     def evaluate(self, context: Evaluation) -> bool:
-        value = context.source("Request").get("suboperation")
+        value = context.lookup("Request", "subOperation", "suboperation")
         if not isinstance(value, str):
             return context.note(self, False, "the request has no suboperation")
         return context.note(
@@ -285,24 +300,25 @@ class Attribute:
     """`@Source[name]`; blob index tags read one key case-sensitively (`tags:<key><$key_case_sensitive$>`) or
     the list of keys (`tags&$keys$&`) from the object the request gives under the tags attribute's name."""
 
-    __slots__ = ("key", "lookup", "mode", "name", "source")
+    __slots__ = ("exact", "key", "lookup", "mode", "name", "source")
 
     def __init__(self, source: str, name: str) -> None:
         self.source, self.name = source, name
         self.mode, self.key = "plain", ""
-        self.lookup = name.lower()
+        self.exact = name  # the name the request's attributes are looked up by (then in any case)
         if name.endswith(TAG_KEY_SUFFIX) and ":" in name:
             base, _, key = name[: -len(TAG_KEY_SUFFIX)].partition(":")
-            self.mode, self.lookup, self.key = "tag", base.lower(), key
+            self.mode, self.exact, self.key = "tag", base, key
         elif name.endswith(TAG_KEYS_SUFFIX):
-            self.mode, self.lookup = "keys", name[: -len(TAG_KEYS_SUFFIX)].lower()
+            self.mode, self.exact = "keys", name[: -len(TAG_KEYS_SUFFIX)]
+        self.lookup = self.exact.lower()
 
     def __str__(self) -> str:
         return f"@{self.source}[{self.name}]"
 
     def values(self, context: Evaluation) -> list[Any] | None:
         """The attribute's values (one, or a multi-valued attribute's list); None when the request lacks it."""
-        found = context.source(self.source).get(self.lookup)
+        found = context.lookup(self.source, self.exact, self.lookup)
         if self.mode != "plain":
             if not isinstance(found, Mapping):
                 return None

@@ -236,16 +236,18 @@ def _grants(
             row["reason"] = "its role definition is unknown"
             continue
         matches = role.answer(action, data)
-        granted = next((match for match in matches if match.removed_by is None), None)
+        granted = None
+        for match in matches:
+            if match.removed_by is None:
+                granted = match
+                break
         if granted is None:
             if matches:
                 first = matches[0]
                 row["verdict"] = "removed_by_not_actions"
                 row["matched"] = first.matched
                 row["removed_by"] = first.removed_by
-                row["reason"] = (
-                    f"{plane} pattern {first.matched!r} matches, but Not{plane} {first.removed_by!r} removes it"
-                )
+                row["reason"] = first.reason
             else:
                 row["verdict"] = "action_not_in_role"
                 row["reason"] = f"none of the role's {plane} matches the operation"
@@ -274,12 +276,10 @@ def _grants(
                 row["reason"] = "its condition is false for this request"
                 continue
             row["verdict"] = "grants"
-            row["reason"] = (
-                f"{plane} pattern {granted.matched!r} grants the operation and its condition holds"
-            )
+            row["reason"] = granted.reason + " and its condition holds"
         else:
             row["verdict"] = "grants"
-            row["reason"] = f"{plane} pattern {granted.matched!r} grants the operation"
+            row["reason"] = granted.reason
         granting.append(assignment.id)
     return rows, granting
 

@@ -32,6 +32,7 @@ class PlaneMatch:
     removed_by: str | None
     condition: Condition | None = None
     condition_error: str | None = None
+    reason: str = ""  # in words: what grants, or what removes, the operation
 
     @property
     def grants(self) -> bool:
@@ -111,12 +112,23 @@ class CompiledRole:
         if known is not None:
             return known  # shared: callers only read it
         found = []
+        plane = "DataActions" if data else "Actions"
         for position, permission in enumerate(self.permissions):
             result = permission.match(action, data)
             if result is not None:
+                matched, removed_by = result
+                if removed_by is None:
+                    reason = f"{plane} pattern {matched!r} grants the operation"
+                else:
+                    reason = f"{plane} pattern {matched!r} matches, but Not{plane} {removed_by!r} removes it"
                 found.append(
                     PlaneMatch(
-                        position, result[0], result[1], permission.condition, permission.condition_error
+                        position,
+                        matched,
+                        removed_by,
+                        permission.condition,
+                        permission.condition_error,
+                        reason,
                     )
                 )
         if len(action) <= MAX_REMEMBERED_ACTION_CHARS:
