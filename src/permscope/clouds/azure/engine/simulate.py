@@ -43,7 +43,8 @@ MAX_CACHED_ESTATES = 1024
 MAX_CACHED_ESTATE_BYTES = 256 * 1024  # an estate larger than this (as JSON) is compiled for its case only
 MAX_CACHED_PATTERNS = 4_096  # a role with more patterns than this is compiled for its case only
 MAX_PATTERN_CHARS = 4_096  # Azure operation names are a few hundred characters at most
-_ESTATES: dict[bytes, CompiledEstate] = {}  # an estate's JSON -> the estate compiled
+# a fingerprint of an estate -> (the estate's JSON, the estate compiled)
+_ESTATES: dict[tuple[Any, ...], tuple[bytes, CompiledEstate]] = {}
 _ASSIGNMENTS_MARKER = "/providers/microsoft.authorization/"
 
 
@@ -226,14 +227,17 @@ def _principal_ids(value: object, where: str, field: str) -> frozenset[str]:
 def compile_estate(estate: Mapping[str, Any], where: str) -> CompiledEstate:
     """A case's estate compiled (InputError naming `where` and the field), or the one compiled before from the
     same content (a batch asking many questions of one estate compiles it once)."""
-    try:  # the estate's own JSON is its key: exact, and cheaper than comparing nested objects
-        key: bytes | None = orjson.dumps(estate)
+    # The estate's own JSON tells whether it was compiled before: exact, and cheaper than comparing nested
+    # objects; it is found by a cheap fingerprint (hashing the whole JSON would cost as much as writing it).
+    try:
+        content: bytes | None = orjson.dumps(estate)
     except TypeError:  # nothing JSON can write (the workflow refuses such cases before)
-        key = None
+        content = None
+    key = _fingerprint(estate, content)
     if key is not None:
         cached = _ESTATES.get(key)
-        if cached is not None:
-            return cached
+        if cached is not None and cached[0] == content:
+            return cached[1]
     definitions = _list(estate.get("role_definitions"), where, "estate.role_definitions")
     roles: dict[str, CompiledRole] = {}
     for position, definition in enumerate(definitions):
@@ -258,11 +262,25 @@ def compile_estate(estate: Mapping[str, Any], where: str) -> CompiledEstate:
     for child, chain in ancestry.items():
         _strings(chain, where, f"estate.scope_ancestry[{child!r}]")
     compiled = CompiledEstate(roles, assignments, denies, members, ancestry)
-    if key is not None and len(key) <= MAX_CACHED_ESTATE_BYTES:
+    if key is not None and content is not None and len(content) <= MAX_CACHED_ESTATE_BYTES:
         if len(_ESTATES) >= MAX_CACHED_ESTATES:
             _ESTATES.clear()
-        _ESTATES[key] = compiled
+        _ESTATES[key] = (content, compiled)
     return compiled
+
+
+def _fingerprint(estate: Mapping[str, Any], content: bytes | None) -> tuple[Any, ...] | None:
+    """A cheap key for an estate: the length of its JSON, how many assignments it has and the id of its first."""
+    if content is None:
+        return None
+    assignments = estate.get("role_assignments")
+    first = assignments[0] if type(assignments) is list and assignments else None
+    identifier = first.get("id") if type(first) is dict else None
+    return (
+        len(content),
+        len(assignments) if type(assignments) is list else -1,
+        identifier if type(identifier) is str else None,
+    )
 
 
 def decide_case(case: Mapping[str, Any], where: str) -> Decision:
