@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +154,28 @@ def test_bad_lines_are_named_and_stop_the_batch(tmp_path: Path) -> None:
     assert code == 2 and f"{path}:1: not valid JSON" in err
     code, _, err = invoke("-", stdin="")
     assert code == 2 and "<stdin>:1: no case: the input is empty" in err
+
+
+PROBE = """
+import os, sys
+os._exit = lambda code: sys.exit(code)  # the command ends the process without a teardown; keep ours
+sys.argv = ["permscope", "simulate", "azure", sys.argv[1], "--batch"]
+from permscope.cli.entry import run
+try:
+    run()
+except SystemExit as exit:
+    assert not exit.code, exit.code
+heavy = sorted(name for name in ("sqlalchemy", "alembic", "fastapi", "boto3") if name in sys.modules)
+print("loaded:" + ",".join(heavy), file=sys.stderr)
+"""
+
+
+def test_the_command_starts_without_the_database_or_the_api(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps(case("docs", "docs")) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["decision"] == "Allowed"
+    assert done.stderr.rstrip().endswith("loaded:")

@@ -158,12 +158,13 @@ def _attribute(text: str, index: int, tokens: list[Token]) -> int:
 class Evaluation:
     """What a condition is evaluated against, and the trace of what each expression found."""
 
-    __slots__ = ("_sources", "action", "attributes", "trace")
+    __slots__ = ("_sources", "action", "attributes", "targeted", "trace")
 
     def __init__(self, action: str, attributes: Mapping[str, Any]) -> None:
         self.action = action  # the requested operation, lower case
         self.attributes = attributes  # source -> attribute name -> value, as the request gives them
         self.trace: list[dict[str, Any]] = []
+        self.targeted = False  # whether some ActionMatches evaluated matched the operation
         self._sources: dict[str, dict[str, Any]] = {}
 
     def source(self, name: str) -> dict[str, Any]:
@@ -274,7 +275,10 @@ class ActionMatches(Node):
         self.patterns = PatternSet((pattern,))
 
     def evaluate(self, context: Evaluation) -> bool:
-        return context.note(self, self.patterns.match(context.action) is not None)
+        matched = self.patterns.match(context.action) is not None
+        if matched:
+            context.targeted = True
+        return context.note(self, matched)
 
 
 class SubOperationMatches(Node):
@@ -541,11 +545,11 @@ class Condition:
     text: str
     root: Node
 
-    def evaluate(self, action: str, attributes: Mapping[str, Any]) -> tuple[bool, list[dict[str, Any]]]:
-        """Whether it holds for a lower-case operation and the request's attributes, and what each expression
-        found (in the order evaluated)."""
+    def evaluate(self, action: str, attributes: Mapping[str, Any]) -> tuple[bool, list[dict[str, Any]], bool]:
+        """Whether it holds for a lower-case operation and the request's attributes, what each expression found
+        (in the order evaluated), and whether one of its ActionMatches named the operation."""
         context = Evaluation(action, attributes)
-        return self.root.evaluate(context), context.trace
+        return self.root.evaluate(context), context.trace, context.targeted
 
 
 MAX_CACHED_CONDITION_CHARS = 8 * 1024

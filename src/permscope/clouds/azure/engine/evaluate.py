@@ -264,12 +264,7 @@ def _grants(
             )
             continue
         if condition is not None:
-            holds, trace = condition.evaluate(action, request.attributes)
-            targeted = any(
-                step["result"]
-                for step in trace
-                if step["expression"].startswith(("ActionMatches", "actionmatches"))
-            )
+            holds, trace, targeted = condition.evaluate(action, request.attributes)
             row["condition"] = {"result": holds, "targets_action": targeted, "expressions": trace}
             if not holds:
                 row["verdict"] = "condition_false"
