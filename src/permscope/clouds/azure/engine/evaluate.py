@@ -26,9 +26,9 @@ ALL_PRINCIPALS = "00000000-0000-0000-0000-000000000000"  # "Everyone" (SystemDef
 ALLOWED, NOT_ALLOWED, DENIED = "Allowed", "NotAllowed", "Denied"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, and a batch builds many
 class RoleAssignment:
-    """A role assignment as a decision needs it (ids lower case)."""
+    """A role assignment as a decision needs it (ids lower case); read-only once built."""
 
     id: str
     principal_id: str
@@ -39,9 +39,9 @@ class RoleAssignment:
     condition_error: str | None = None  # a condition that cannot be evaluated: the assignment grants nothing
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DenyAssignment:
-    """A deny assignment as a decision needs it (principal ids lower case)."""
+    """A deny assignment as a decision needs it (principal ids lower case); read-only once built."""
 
     id: str
     name: str
