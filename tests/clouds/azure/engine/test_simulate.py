@@ -155,6 +155,11 @@ def test_hostile_cases_are_answered_quickly() -> None:
     long_action["request"]["action"] = "Microsoft.Compute/" + "a/" * 1_000_000 + "read"
     long_action["estate"]["role_definitions"][0]["permissions"][0]["actions"] = ["*" + "/*" * 50 + "/read"]
     assert simulate.simulate_case(long_action, "x")["decision"] == "Allowed"
+    long_scope = reader_case()  # every prefix of it would take memory quadratic in its length
+    long_scope["request"]["scope"] = SUBSCRIPTION + "/a" * 300_000
+    assert simulate.simulate_case(long_scope, "x")["decision"] == "Allowed"
+    long_scope["request"]["scope"] = "/subscriptions/other" + "/a" * 300_000
+    assert simulate.simulate_case(long_scope, "x")["decision"] == "NotAllowed"
     many_groups = reader_case(groups={f"g{n}": [f"g{n + 1}"] for n in range(50_000)} | {"g50000": [ALICE]})
     assert len(simulate.simulate_case(many_groups, "x")["explanation"]["groups"]) == 50_001
     assert time.process_time() - started < 10

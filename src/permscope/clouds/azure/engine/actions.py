@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-MAX_PATTERN_CACHE = 65_536
+MAX_PATTERN_CACHE = 16_384
+MAX_CACHED_PATTERN_CHARS = 512  # operation names are a few hundred characters at most
 
 
 def pattern_regex_text(pattern: str) -> str:
@@ -53,10 +54,18 @@ def pattern_regex_text(pattern: str) -> str:
     return "".join(parts)
 
 
-@lru_cache(maxsize=MAX_PATTERN_CACHE)
-def pattern_regex(pattern: str) -> re.Pattern[str]:
-    """The compiled form of an operation pattern (any case; cached)."""
+def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern_regex_text(pattern.lower()), re.DOTALL)
+
+
+_cached_compile = lru_cache(maxsize=MAX_PATTERN_CACHE)(_compile)
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """The compiled form of an operation pattern (any case; kept when of ordinary length)."""
+    if len(pattern) > MAX_CACHED_PATTERN_CHARS:
+        return _compile(pattern)
+    return _cached_compile(pattern)
 
 
 def action_matches(pattern: str, action: str) -> bool:

@@ -22,6 +22,8 @@ from permscope.clouds.azure.engine.evaluate import (
 from permscope.clouds.azure.engine.roles import CompiledRole
 from permscope.clouds.azure.engine.scopes import ScopeTree
 
+MAX_REMEMBERED_PRINCIPALS = 4_096  # principals whose groups one estate keeps
+
 
 class CompiledEstate:
     """Roles by GUID, assignments, groups and hierarchy, ready to decide requests."""
@@ -52,7 +54,10 @@ class CompiledEstate:
         """The groups a principal belongs to, directly or through nested groups (lower-case ids)."""
         found = self._closures.get(principal_id)
         if found is None:
-            found = self._closures[principal_id] = group_closure(principal_id, self._parents)
+            found = group_closure(principal_id, self._parents)
+            if len(self._closures) >= MAX_REMEMBERED_PRINCIPALS:
+                self._closures.clear()
+            self._closures[principal_id] = found
         return found
 
     def decide(

@@ -14,7 +14,7 @@ This function is the seam for stored effective permissions as well: callers comp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,7 +151,7 @@ def _denies(
     action: str,
     identities: set[str],
     target: ScopeKey,
-    covering: frozenset[ScopeKey],
+    covering: Container[ScopeKey],
     denies: Sequence[DenyAssignment],
 ) -> tuple[list[dict[str, Any]], list[str]]:
     rows: list[dict[str, Any]] = []
@@ -205,7 +205,7 @@ def _grants(
     action: str,
     principal: str,
     identities: set[str],
-    covering: frozenset[ScopeKey],
+    covering: Container[ScopeKey],
     roles: Mapping[str, CompiledRole],
     assignments: Sequence[RoleAssignment],
 ) -> tuple[list[dict[str, Any]], list[str]]:

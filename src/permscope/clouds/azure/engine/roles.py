@@ -83,6 +83,7 @@ class CompiledRole:
     __slots__ = (
         "_answers",
         "has_conditions",
+        "pattern_chars",
         "pattern_count",
         "permissions",
         "role_id",
@@ -99,11 +100,14 @@ class CompiledRole:
         self.has_conditions = any(
             entry.condition is not None or entry.condition_error is not None for entry in self.permissions
         )
-        self.pattern_count = sum(
-            len(patterns.patterns)
+        every = [
+            pattern
             for entry in self.permissions
             for patterns in (entry.actions, entry.not_actions, entry.data_actions, entry.not_data_actions)
-        )
+            for pattern in patterns.patterns
+        ]
+        self.pattern_count = len(every)
+        self.pattern_chars = sum(map(len, every))
 
     def answer(self, action: str, data: bool) -> list[PlaneMatch]:
         """Every entry that matches a lower-case operation on a plane, granting or removing it (remembered per

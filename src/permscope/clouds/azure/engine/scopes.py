@@ -10,7 +10,7 @@ root group (id = tenant id) last (https://learn.microsoft.com/en-us/azure/govern
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from functools import lru_cache
 
 ScopeKey = tuple[str, ...]  # an ARM id's segments, lower case; () is the root scope "/"
@@ -18,10 +18,25 @@ ROOT: ScopeKey = ()
 MANAGEMENT_GROUP_PREFIX: ScopeKey = ("providers", "microsoft.management", "managementgroups")
 
 
-@lru_cache(maxsize=65_536)
+MAX_CACHED_SCOPE_CHARS = 2_048  # ARM ids are far shorter; a longer one is split each time, not kept
+MAX_PREFIX_SEGMENTS = (
+    32  # ARM ids have a dozen or so segments; a longer target is compared assignment by assignment
+)
+MAX_REMEMBERED_TARGETS = 4_096  # targets whose covering scopes one tree keeps
+
+
+def _segments(scope: str) -> ScopeKey:
+    return tuple(part for part in scope.lower().split("/") if part)
+
+
+_cached_segments = lru_cache(maxsize=65_536)(_segments)
+
+
 def scope_key(scope: str) -> ScopeKey:
     """The segments of an ARM id, lower case, empty segments dropped (`/`, `` and `//` are the root)."""
-    return tuple(part for part in scope.lower().split("/") if part)
+    if len(scope) > MAX_CACHED_SCOPE_CHARS:
+        return _segments(scope)
+    return _cached_segments(scope)
 
 
 def is_management_group(key: ScopeKey) -> bool:
@@ -54,7 +69,7 @@ class ScopeTree:
         self._ancestry = ancestry or {}
         self._children: dict[ScopeKey, str] | None = None  # a child's key -> its key in `ancestry`
         self._parents: dict[ScopeKey, tuple[ScopeKey, ...]] = {}
-        self._covering: dict[ScopeKey, frozenset[ScopeKey]] = {}
+        self._covering: dict[ScopeKey, Container[ScopeKey]] = {}
 
     def _chain(self, key: ScopeKey) -> tuple[ScopeKey, ...]:
         """The management groups above a subscription or management group `key`, nearest first."""
@@ -88,14 +103,33 @@ class ScopeTree:
             return self._chain(key[:4])
         return ()
 
-    def covering(self, key: ScopeKey) -> frozenset[ScopeKey]:
+    def covering(self, key: ScopeKey) -> Container[ScopeKey]:
         """Every scope whose assignments reach `key`: itself, each id above it, its management groups, root."""
         found = self._covering.get(key)
         if found is None:
+            if len(key) > MAX_PREFIX_SEGMENTS:  # not every prefix of an absurdly long id: compare on demand
+                return _Above(key, frozenset(self.management_groups_above(key)))
             scopes = {key[:length] for length in range(len(key) + 1)}
             scopes.update(self.management_groups_above(key))
+            if len(self._covering) >= MAX_REMEMBERED_TARGETS:
+                self._covering.clear()
             found = self._covering[key] = frozenset(scopes)
         return found
+
+
+class _Above:
+    """The scopes covering a (very long) target, tested one at a time: a prefix of it, or a management group
+    above it."""
+
+    __slots__ = ("groups", "target")
+
+    def __init__(self, target: ScopeKey, groups: frozenset[ScopeKey]) -> None:
+        self.target, self.groups = target, groups
+
+    def __contains__(self, scope: object) -> bool:
+        if not isinstance(scope, tuple):
+            return False
+        return self.target[: len(scope)] == scope or scope in self.groups
 
 
 def covers(assigned: ScopeKey, target: ScopeKey, tree: ScopeTree) -> bool:

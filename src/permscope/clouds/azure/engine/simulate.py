@@ -43,6 +43,7 @@ MAX_CACHED_ESTATES = 1024
 MAX_CACHED_ESTATE_BYTES = 256 * 1024  # an estate larger than this (as JSON) is compiled for its case only
 MAX_CACHED_PATTERNS = 4_096  # a role with more patterns than this is compiled for its case only
 MAX_PATTERN_CHARS = 4_096  # Azure operation names are a few hundred characters at most
+MAX_CACHED_PATTERN_CHARS = 256 * 1024  # a role whose patterns are longer in all is compiled for its case only
 # a fingerprint of an estate -> (the estate's JSON, the estate compiled)
 _ESTATES: dict[tuple[Any, ...], tuple[bytes, CompiledEstate]] = {}
 _ASSIGNMENTS_MARKER = "/providers/microsoft.authorization/"
@@ -125,7 +126,7 @@ def _role(definition: object, where: str, position: int) -> CompiledRole:
         return cached[1]
     _check_permissions(permissions, where, field.format(position) + ".permissions")
     role = role_from_definition(definition)
-    if role.pattern_count <= MAX_CACHED_PATTERNS:
+    if role.pattern_count <= MAX_CACHED_PATTERNS and role.pattern_chars <= MAX_CACHED_PATTERN_CHARS:
         if len(_ROLES) >= MAX_CACHED_ROLES:
             _ROLES.clear()
         _ROLES[key] = (built_from, role)
@@ -193,7 +194,11 @@ def _deny_assignment(item: object, where: str, field: str) -> DenyAssignment:
     else:
         _check_permissions(permissions, where, f"{field}.properties.permissions")
         compiled = CompiledRole("deny", "deny assignment", "DenyAssignment", permissions or [])
-        if isinstance(identifier, str) and compiled.pattern_count <= MAX_CACHED_PATTERNS:
+        if (
+            isinstance(identifier, str)
+            and compiled.pattern_count <= MAX_CACHED_PATTERNS
+            and compiled.pattern_chars <= MAX_CACHED_PATTERN_CHARS
+        ):
             if len(_DENY_PERMISSIONS) >= MAX_CACHED_ROLES:
                 _DENY_PERMISSIONS.clear()
             _DENY_PERMISSIONS[identifier] = (permissions, compiled)
