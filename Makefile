@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint bench bench-quick bench-simulate bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-scan bench-startup venv clean
+.PHONY: demo test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-scan bench-startup venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench-quick: $(VENV)/.installed-dev
 
 bench-simulate: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_simulate.py
+
+bench-simulate-azure: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_simulate_azure.py
 
 bench-simulate-gcp: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_simulate_gcp.py

@@ -264,6 +264,40 @@ def aws_command(
                 console.print(render_table(outcome))
 
 
+@app.command("azure")
+@reports_errors
+def azure_command(
+    file: str = typer.Argument("-", help="A case (a JSON object), or JSON lines with --batch; - reads stdin"),
+    batch: bool = typer.Option(False, "--batch", help="The input is JSON lines, one case per line"),
+    fmt: SimulateFormat = typer.Option(
+        SimulateFormat.JSON, "--format", "-f", help="json (one object per line) or table"
+    ),
+) -> None:
+    """Decide Azure RBAC requests as Azure would, with the role and deny assignments and conditions that decided them.
+
+    A case is {"estate": {...}, "request": {...}} in the format of the Azure RBAC conformance cases
+    (../shared/README.md; docs/azure-evaluation.md): role definitions, role and deny assignments, group members,
+    management-group ancestry, and one request (principal, operation, data or control plane, target scope,
+    condition attributes). Writes {"id", "decision": Allowed | NotAllowed | Denied, "explanation"} per case.
+    """
+    from permscope.cli.simulate_azure import render_azure_table
+
+    with _opened(file) as (handle, source):
+        if not batch:
+            outcome = simulate_document(handle.read(MAX_CASE_BYTES + 1), source, cloud=Cloud.AZURE)
+            if fmt is SimulateFormat.JSON:
+                _write_json([orjson.dumps(outcome.result)])
+            else:
+                stdout().print(render_azure_table(outcome))
+        elif fmt is SimulateFormat.JSON:
+            with collector_paused():  # a batch allocates only acyclic objects (parsed cases, compiled roles)
+                _write_json(simulate_lines_json(_lines(handle), source, cloud=Cloud.AZURE))
+        else:
+            console = stdout()
+            for outcome in simulate_lines(_lines(handle), source, cloud=Cloud.AZURE):
+                console.print(render_azure_table(outcome))
+
+
 @app.command("gcp")
 @reports_errors
 def gcp_command(

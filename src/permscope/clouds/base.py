@@ -367,6 +367,12 @@ class Simulator(Protocol):
         ...
 
 
+def _azure_engine() -> Simulator:
+    from permscope.clouds.azure.engine.simulate import SIMULATOR
+
+    return SIMULATOR
+
+
 def _gcp_engine() -> Simulator:
     try:
         from permscope.clouds.gcp.engine.simulate import SIMULATOR
@@ -380,6 +386,7 @@ def _gcp_engine() -> Simulator:
 # Clouds whose evaluation engine is built before their whole plugin: cloud -> the function returning it.
 # A cloud with a plugin simulates through the plugin; its line here is then removed.
 ENGINES: dict[Cloud, Callable[[], Simulator]] = {
+    Cloud.AZURE: _azure_engine,
     Cloud.GCP: _gcp_engine,
 }
 

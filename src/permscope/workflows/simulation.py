@@ -17,6 +17,8 @@ from permscope.core.ids import Cloud
 from permscope.core.limits import json_size
 
 MAX_CASE_BYTES = 64 * 1024 * 1024  # one case (a file, or one line of a batch)
+# Where a cloud's case names who asks and what it asks about: (principal key, resource key) of its request.
+_ASKED = {Cloud.AWS: ("principal", "resource"), Cloud.AZURE: ("principal_id", "scope")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +62,15 @@ def _outcome(cloud: Cloud, case: Mapping[str, Any], where: str) -> SimulationOut
             resource=str(request.get("resource") if request else case.get("request_value")),
         )
     request = case["request"]
-    principal = request.get("principal")
+    principal_key, resource_key = _ASKED.get(cloud, _ASKED[Cloud.AWS])
+    principal = request.get(principal_key)
     shown = principal if isinstance(principal, str) else "anonymous"
     return SimulationOutcome(
         result=result,
         name=name if isinstance(name, str) else None,
         principal=shown,
         action=str(request.get("action", request.get("permission"))),  # GCP's cases ask for a permission
-        resource=str(request.get("resource")),
+        resource=str(request.get(resource_key)),
     )
 
 
