@@ -30,7 +30,17 @@ CASE = {
 
 # What neither `simulate` nor `scan` needs: the database, the API, the AWS SDK, and pydantic (Typer coerces
 # through it unless permscope.cli.coercion can; the settings load it unless a PERMSCOPE_ variable is set)
-HEAVY = ("sqlalchemy", "alembic", "fastapi", "psycopg", "boto3", "uvicorn", "pydantic", "pydantic_settings")
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "fastapi",
+    "psycopg",
+    "boto3",
+    "botocore",
+    "uvicorn",
+    "pydantic",
+    "pydantic_settings",
+)
 HEAVY_LINE = f"HEAVY = {HEAVY!r}\n"
 
 

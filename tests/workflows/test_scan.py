@@ -187,3 +187,50 @@ def test_memory_and_store_paths_agree_on_the_shared_example(shared_dir: Path, tm
 
     assert essence(memory) == essence(stored)
     assert len(memory.findings) >= 90  # 99 on 2026-11-26
+
+
+def test_grants_by_service_skip_blocks_without_changing_the_counts() -> None:
+    # _ServiceCounter tries the services a block at a time; every set must get the counts of the plain
+    # one-intersection-per-service reading, whichever blocks it touches (none, some, all).
+    import random
+
+    from permscope.core.catalog import ActionCatalog, ActionIndex
+    from permscope.core.inventory import Action
+    from permscope.core.permissions import EffectivePermissions
+    from permscope.workflows.scan import ServiceGrant, _ServiceCounter
+
+    levels = ("read", "write", "list", "permissionsManagement")
+    actions = [
+        Action(
+            external_id=f"svc{s}:Action{a}",
+            service=f"svc{s}",
+            name=f"Action{a}",
+            access_level=levels[(s + a) % 4],
+            severity="normal",
+            action_type=None,
+        )
+        for s in range(40)
+        for a in range(1 + s % 7)
+    ]
+    index = ActionIndex(ActionCatalog("test", actions))
+    counter = _ServiceCounter(index)
+    chance = random.Random(7)
+    sets = [
+        0,
+        index.full,
+        index.service_bits("svc39"),
+        index.service_bits("svc0") | index.service_bits("svc33"),
+    ]
+    sets += [chance.getrandbits(index.size) & chance.getrandbits(index.size) for _ in range(30)]
+    for granted in sets:
+        expected = []
+        for service in sorted({action.service for action in actions}):
+            bits = granted & index.service_bits(service)
+            if bits:
+                high = (bits & index.high_severity).bit_count()
+                expected.append(ServiceGrant(service, bits.bit_count(), high))
+        expected.sort(key=lambda grant: (-grant.high_severity, -grant.granted, grant.service))
+        assert (
+            counter.of(EffectivePermissions(all_resources=granted, specific_resources=0, conditional=0))
+            == expected
+        )

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 
 from permscope.core.bitsets import bits_from_indexes, indexes_of
+from permscope.core.globs import trailing_star_prefix
 from permscope.core.inventory import Action
 
 HIGH_ACCESS_LEVELS = frozenset({"write", "permissionsManagement"})
@@ -127,8 +128,8 @@ class ActionIndex:
             if name == "*":
                 return self._services.get(service, 0)
             text = self._service_text.get(service)
-            head = key[:-1]
-            if text and key.endswith("*") and "*" not in head and "?" not in head:  # `s3:get*`: no regex
+            head = trailing_star_prefix(key)
+            if text and head is not None:  # `s3:get*`: no regex
                 by_name = self._index_by_name
                 return bits_from_indexes(by_name[line] for line in text.split("\n") if line.startswith(head))
         else:

@@ -77,6 +77,15 @@ def glob_regex(glob: str, ignore_case: bool = False) -> re.Pattern[str]:
     return re.compile(regex_part(glob, "."), flags)
 
 
+def trailing_star_prefix(pattern: str) -> str | None:
+    """The text before the one trailing `*` of a pattern holding no other `*` or `?` (`s3:Get*` -> `s3:Get`),
+    else None: the pattern matches exactly the texts that start with it (a prefix test, no regex)."""
+    if not pattern.endswith("*"):
+        return None
+    head = pattern[:-1]
+    return None if "*" in head or "?" in head else head
+
+
 def unescape_glob(glob: str) -> str:
     """The literal text of an escaped glob (wildcards kept as the characters * and ?)."""
     if "\\" not in glob:

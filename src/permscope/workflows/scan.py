@@ -11,6 +11,7 @@ findings persist with their history.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -149,12 +150,24 @@ class _Timer:
 
 class _ServiceCounter:
     """Granted actions per service of an effective-permissions set; equal sets (one per policy combination,
-    shared by identities) are counted once."""
+    shared by identities) are counted once.
+
+    The services are tried a block at a time (about the square root of their number per block): a set that
+    misses a block's union of actions skips its services, so a set holding a few services' actions costs a few
+    dozen intersections with the catalogue-wide integers instead of one per service (the same counts)."""
 
     def __init__(self, index: ActionIndex) -> None:
         self.index = index
         self.services = sorted({action.service.lower() for action in index.catalog.actions})
         self._bits = {service: index.service_bits(service) for service in self.services}
+        size = max(1, math.isqrt(len(self.services)))
+        self._blocks: list[tuple[int, list[str]]] = []
+        for first in range(0, len(self.services), size):
+            block = self.services[first : first + size]
+            union = 0
+            for service in block:
+                union |= self._bits[service]
+            self._blocks.append((union, block))
         self._cache: dict[int, list[ServiceGrant]] = {}
 
     def of(self, permissions: EffectivePermissions) -> list[ServiceGrant]:
@@ -163,10 +176,13 @@ class _ServiceCounter:
         if found is None:
             high = self.index.high_severity
             found = []
-            for service in self.services:
-                bits = granted & self._bits[service]
-                if bits:
-                    found.append(ServiceGrant(service, bits.bit_count(), (bits & high).bit_count()))
+            for union, block in self._blocks:
+                if not granted & union:
+                    continue
+                for service in block:
+                    bits = granted & self._bits[service]
+                    if bits:
+                        found.append(ServiceGrant(service, bits.bit_count(), (bits & high).bit_count()))
             found.sort(key=lambda grant: (-grant.high_severity, -grant.granted, grant.service))
             self._cache[granted] = found
         return found

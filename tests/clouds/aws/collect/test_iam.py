@@ -13,7 +13,6 @@ from botocore.stub import Stubber
 from permscope.clouds.aws.collect.iam import (
     collect_access_advisor,
     collect_credential_report,
-    decode_report_content,
     users_with_access_keys,
 )
 from permscope.clouds.aws.collect.support import CollectionError
@@ -165,15 +164,6 @@ def test_a_credential_report_that_never_completes_is_an_error(iam: object) -> No
         stub.add_response("generate_credential_report", {"State": "STARTED"})
         with pytest.raises(CollectionError, match="credential report was not ready"):
             collect_credential_report(iam, timeout=0, sleep=lambda _s: None)
-
-
-def test_report_content_from_boto3_bytes_or_cli_base64() -> None:
-    import base64
-
-    assert decode_report_content(REPORT.encode()) == REPORT
-    assert decode_report_content(base64.b64encode(REPORT.encode()).decode()) == REPORT
-    with pytest.raises(ValueError, match="neither CSV nor base64"):
-        decode_report_content("%%%")
 
 
 def test_only_users_with_keys_have_their_keys_listed() -> None:

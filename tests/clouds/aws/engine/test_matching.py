@@ -71,6 +71,25 @@ def test_a_tuple_answers_the_same_before_and_after_it_is_compiled() -> None:
             assert first is compiled, (patterns, action)
 
 
+def test_name_star_patterns_answer_as_their_regex() -> None:
+    # `name*` patterns are matched by a prefix test; it must agree with the case-insensitive regex, and a
+    # non-ASCII action (whose case folding str.lower does not mirror: U+017F folds to "s" in the regex) goes
+    # through the regex.
+    patterns = ["s3:Get*", "S3:get*", "iam:*", "s3:*", "kms:De*", "s3:Get\\*", "s\u017f:Get*", "*"]
+    actions = ["s3:GetObject", "S3:GETOBJECT", "s3:Get", "s3:Ge", "iam:PassRole", "kms:Decrypt", "s3:Get\\x"]
+    actions += ["\u017f3:GetObject", "s\u212a:x", "\u017f3:get", "İam:PassRole", "s3:Get*", "s3:Get\nObject"]
+    for pattern in patterns:
+        for action in actions:
+            expected = action_regex(pattern).fullmatch(action) is not None
+            assert action_matches(pattern, action) is expected, (pattern, action)
+            assert actions_match((pattern, "ec2:Nothing"), action) is expected, (pattern, action)
+            assert ActionSet([pattern, "ec2:Nothing", "ec2:Run?nstances"]).matches(action) is expected, (
+                pattern,
+                action,
+            )
+    assert action_matches("s3:Get*", "\u017f3:GetObject")  # the regex's case folding, kept
+
+
 # --- resources: ARN segments ------------------------------------------------------------------------------
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html

@@ -9,6 +9,7 @@ import pytest
 from permscope.clouds.aws.transform.credentials import (
     apply_credential_report,
     apply_listed_access_keys,
+    decode_report_content,
     parse_credential_report,
 )
 from permscope.core.errors import InputError
@@ -150,3 +151,12 @@ def test_keys_listed_without_the_report_become_identities_with_unknown_use() -> 
         "lastUsedKnown": False,
     }
     assert any("nobody" in w for w in warnings) and any("last use is not" in w for w in warnings)
+
+
+def test_report_content_from_boto3_bytes_or_cli_base64() -> None:
+    import base64
+
+    assert decode_report_content(REPORT.encode()) == REPORT
+    assert decode_report_content(base64.b64encode(REPORT.encode()).decode()) == REPORT
+    with pytest.raises(ValueError, match="neither CSV nor base64"):
+        decode_report_content("%%%")

@@ -15,8 +15,6 @@ ISO 8601 text), so that `transform.bundle` reads live pulls and exported files a
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -25,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from permscope.clouds.aws.collect.support import CollectionError, call, error_code, jsonable, paginate
 from permscope.clouds.aws.files.authorization_details import merge_authorization_pages
-from permscope.clouds.aws.transform.credentials import parse_credential_report
+from permscope.clouds.aws.transform.credentials import decode_report_content, parse_credential_report
 from permscope.core.arn import resource_name
 
 Sleep = Callable[[float], None]
@@ -73,19 +71,6 @@ def collect_credential_report(
         if time.monotonic() >= deadline:
             raise CollectionError(f"the credential report was not ready after {timeout:.0f} s")
         sleep(interval)
-
-
-def decode_report_content(content: Any) -> str:
-    """The CSV text of a credential report's Content: bytes (boto3) or base64 text (AWS CLI JSON output)."""
-    if isinstance(content, bytes):
-        return content.decode("utf-8-sig")
-    text = str(content)
-    if text.lstrip("\ufeff").startswith("user,"):
-        return text.lstrip("\ufeff")
-    try:
-        return base64.b64decode(text, validate=True).decode("utf-8-sig")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(f"the report Content is neither CSV nor base64 CSV ({exc})") from None
 
 
 def users_with_access_keys(report_csv: str | None, user_names: Iterable[str]) -> list[str]:

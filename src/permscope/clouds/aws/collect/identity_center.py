@@ -19,18 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from permscope.clouds.aws.collect.support import call, paginate
-
-
-def empty_identity_center() -> dict[str, Any]:
-    """The raw Identity Center dict with nothing in it yet."""
-    return {
-        "Instances": [],
-        "PermissionSets": {},
-        "AccountAssignments": [],
-        "Users": [],
-        "Groups": [],
-        "GroupMemberships": [],
-    }
+from permscope.clouds.aws.transform.identity_center import empty_identity_center
 
 
 def collect_identity_center(

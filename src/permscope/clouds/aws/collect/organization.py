@@ -20,21 +20,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from permscope.clouds.aws.collect.support import call, describe_error, is_skippable, paginate
+from permscope.clouds.aws.transform.organization import empty_organization
 
 POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
-
-
-def empty_organization() -> dict[str, Any]:
-    """The raw organization dict with nothing in it yet."""
-    return {
-        "Organization": None,
-        "Roots": [],
-        "Accounts": [],
-        "OrganizationalUnits": {},
-        "Parents": {},
-        "Policies": {},
-        "Targets": {},
-    }
 
 
 def collect_organization(organizations: Any, warnings: list[str]) -> dict[str, Any]:

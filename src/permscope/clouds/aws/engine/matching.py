@@ -16,6 +16,7 @@ from permscope.core.globs import (
     glob_regex,
     globs_intersect,
     regex_part,
+    trailing_star_prefix,
 )
 from permscope.core.globs import (
     tokens as glob_tokens,
@@ -46,33 +47,68 @@ def action_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(regex_part(glob, "."), re.IGNORECASE | re.DOTALL)
 
 
+def action_prefix(pattern: str) -> str | None:
+    """The lower-case prefix of an ASCII pattern whose one wildcard is a trailing `*` (`s3:Get*` -> `s3:get`),
+    else None. Such a pattern matches an ASCII action exactly when the lower-cased action starts with it: the
+    same answer as its case-insensitive regex, without compiling one (a non-ASCII action, whose case
+    folding `str.lower` does not mirror, still goes through the regex)."""
+    if not pattern.isascii():
+        return None
+    head = trailing_star_prefix(pattern)
+    return None if head is None else head.lower()
+
+
+def _wildcard_matches(pattern: str, prefix: str | None, action: str) -> bool:
+    """True when `action` matches a pattern holding a wildcard, `prefix` being its `action_prefix`."""
+    if prefix is not None and action.isascii():
+        return action.lower().startswith(prefix)
+    return action_regex(pattern).fullmatch(action) is not None
+
+
 def action_matches(pattern: str, action: str) -> bool:
     """True when `action` (service:Name) matches an Action / NotAction pattern, ignoring case."""
     if pattern == "*":
         return True
     if "*" not in pattern and "?" not in pattern:
         return len(pattern) == len(action) and pattern.lower() == action.lower()
-    return action_regex(pattern).fullmatch(action) is not None
+    return _wildcard_matches(pattern, action_prefix(pattern), action)
 
 
 class ActionSet:
-    """An Action / NotAction list compiled once: exact names in a set, wildcard patterns in one regex."""
+    """An Action / NotAction list compiled once: exact names in a set, `name*` patterns as prefixes (see
+    `action_prefix`), the other wildcard patterns in one regex."""
 
-    __slots__ = ("everything", "exact", "regex")
+    __slots__ = ("everything", "exact", "prefixed", "prefixes", "regex")
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.everything = "*" in patterns
         self.exact = frozenset(p.lower() for p in patterns if "*" not in p and "?" not in p)
-        wildcards = [p for p in patterns if "*" in p or "?" in p]
+        prefixed: dict[str, str] = {}
+        others: list[str] = []
+        for pattern in dict.fromkeys(p for p in patterns if "*" in p or "?" in p):
+            prefix = action_prefix(pattern)
+            if prefix is None:
+                others.append(pattern)
+            else:
+                prefixed[pattern] = prefix
+        self.prefixed = tuple(prefixed)  # the patterns themselves: a non-ASCII action matches them by regex
+        self.prefixes = tuple(prefixed.values())
         self.regex: re.Pattern[str] | None = None
-        if wildcards:
-            alternatives = "|".join(action_regex(p).pattern for p in dict.fromkeys(wildcards))
+        if others:
+            alternatives = "|".join(action_regex(p).pattern for p in others)
             self.regex = re.compile(f"(?:{alternatives})", re.IGNORECASE | re.DOTALL)
 
     def matches(self, action: str) -> bool:
         """True when `action` matches any of the patterns (case-insensitive)."""
-        if self.everything or action.lower() in self.exact:
+        lowered = action.lower()
+        if self.everything or lowered in self.exact:
             return True
+        if self.prefixes:
+            if action.isascii():
+                if lowered.startswith(self.prefixes):
+                    return True
+            elif any(action_regex(p).fullmatch(action) is not None for p in self.prefixed):
+                return True
         return self.regex is not None and self.regex.fullmatch(action) is not None
 
 
@@ -99,7 +135,7 @@ def _matches_one_by_one(patterns: Sequence[str], action: str) -> bool:
     key = action.lower()
     for pattern in patterns:
         if "*" in pattern or "?" in pattern:
-            if pattern == "*" or action_regex(pattern).fullmatch(action) is not None:
+            if pattern == "*" or _wildcard_matches(pattern, action_prefix(pattern), action):
                 return True
         elif pattern.lower() == key:
             return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from permscope.clouds.aws.collect.iam import decode_report_content
+from permscope.clouds.aws.transform.credentials import decode_report_content
 from permscope.core.arn import Arn
 from permscope.core.errors import InputError
 

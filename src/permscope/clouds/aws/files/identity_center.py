@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from permscope.clouds.aws.collect.identity_center import empty_identity_center
+from permscope.clouds.aws.transform.identity_center import empty_identity_center
 from permscope.core.errors import InputError
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from permscope.clouds.aws.collect.organization import empty_organization
+from permscope.clouds.aws.transform.organization import empty_organization
 from permscope.core.errors import InputError
 
 

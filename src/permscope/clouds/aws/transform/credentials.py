@@ -9,6 +9,8 @@ contract's awsAccessKey) whose `attributes["owner"]` is the user's ARN.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
 from collections.abc import Mapping, Sequence
@@ -23,6 +25,19 @@ from permscope.core.times import iso_instant, latest, parse_instant
 
 REQUIRED_COLUMNS = ("user", "arn", "mfa_active", "password_enabled", "access_key_1_active")
 ROOT_USER = "<root_account>"
+
+
+def decode_report_content(content: Any) -> str:
+    """The CSV text of a credential report's Content: bytes (boto3) or base64 text (AWS CLI JSON output)."""
+    if isinstance(content, bytes):
+        return content.decode("utf-8-sig")
+    text = str(content)
+    if text.lstrip("\ufeff").startswith("user,"):
+        return text.lstrip("\ufeff")
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8-sig")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"the report Content is neither CSV nor base64 CSV ({exc})") from None
 
 
 @dataclass(slots=True, frozen=True)

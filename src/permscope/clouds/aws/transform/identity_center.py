@@ -21,6 +21,18 @@ SSO_ROLE_PREFIX = "AWSReservedSSO_"
 SSO_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/"
 
 
+def empty_identity_center() -> dict[str, Any]:
+    """The raw Identity Center dict with nothing in it yet."""
+    return {
+        "Instances": [],
+        "PermissionSets": {},
+        "AccountAssignments": [],
+        "Users": [],
+        "Groups": [],
+        "GroupMemberships": [],
+    }
+
+
 def user_arn(user_id: str) -> str:
     """The identity-store ARN of an Identity Center user."""
     return f"arn:aws:identitystore:::user/{user_id}"

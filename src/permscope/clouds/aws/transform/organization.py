@@ -29,6 +29,19 @@ from permscope.core.inventory import (
 )
 
 
+def empty_organization() -> dict[str, Any]:
+    """The raw organization dict with nothing in it yet."""
+    return {
+        "Organization": None,
+        "Roots": [],
+        "Accounts": [],
+        "OrganizationalUnits": {},
+        "Parents": {},
+        "Policies": {},
+        "Targets": {},
+    }
+
+
 def account_name(org: Mapping[str, Any] | None, account_id: str) -> str | None:
     """The account's name in the organization, None if the organization data does not list it."""
     for account in (org or {}).get("Accounts") or []:
