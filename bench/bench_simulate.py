@@ -23,32 +23,22 @@ Everything runs pinned to one CPU. Prints figures; asserts nothing but the uncha
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import os
-import subprocess  # the command runs as a user would run it
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import orjson
 
 from permscope.clouds.aws.engine import simulate as aws_simulate
+from permscope.core.ids import Cloud
 from permscope.workflows.simulation import simulate_lines_json
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from simulate_runs import PERMSCOPE, command_seconds, pin_to_one_core, rate, workflow_seconds
+
 CASES = Path(__file__).resolve().parents[2] / "shared" / "data" / "conformance" / "aws_eval_cases.jsonl"
-PERMSCOPE = Path(sys.executable).with_name("permscope")
 TARGET_SECONDS = 2.0
-
-
-def _pin_to_one_core() -> int | None:
-    """Pin this process (and its children) to one CPU; the CPU, or None where affinity is unsupported."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cpu = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return cpu
 
 
 def _cases() -> list[bytes]:
@@ -130,32 +120,6 @@ def _answers(lines: list[bytes]) -> list[bytes]:
     return list(simulate_lines_json(lines, "bench"))
 
 
-def _simulate(lines: list[bytes]) -> tuple[float, float]:
-    """(wall, CPU) seconds to simulate `lines` through the workflow, writing the answers to memory."""
-    out = io.BytesIO()
-    wall, cpu = time.perf_counter(), time.process_time()
-    for answer in simulate_lines_json(lines, "bench"):
-        out.write(answer)
-        out.write(b"\n")
-    return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def _command(path: Path) -> tuple[float, float]:
-    """(wall, CPU) seconds of `permscope simulate aws PATH --batch` in a subprocess (CPU from wait4)."""
-    started = time.perf_counter()
-    with open(os.devnull, "wb") as sink:
-        child = subprocess.Popen([str(PERMSCOPE), "simulate", "aws", str(path), "--batch"], stdout=sink)
-        _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"permscope simulate failed with status {status}")
-    return wall, usage.ru_utime + usage.ru_stime
-
-
-def _rate(count: int, seconds: float) -> str:
-    return f"{count / seconds:,.0f}/s"
-
-
 def main() -> None:
     """Run the benchmark and print decisions per second (per second of wall time and of CPU time)."""
     parser = argparse.ArgumentParser(
@@ -172,7 +136,7 @@ def main() -> None:
     if not CASES.is_file():
         print(f"skipped: the conformance cases are not at {CASES} (clone the project next to shared/)")
         return
-    cpu = _pin_to_one_core()
+    cpu = pin_to_one_core()
     cases = _cases()
     print(
         f"{len(cases)} cases (core + simulation suites); pinned to CPU {cpu}; Python {sys.version.split()[0]}"
@@ -183,16 +147,14 @@ def main() -> None:
         _distinct_run(cases, args.seconds, args.no_cli)
         return
     aws_simulate.clear_caches()
-    wall, used = _simulate(cases)
-    print(
-        f"  first pass, empty policy caches:   {_rate(len(cases), wall)} wall, {_rate(len(cases), used)} CPU"
-    )
+    wall, used = workflow_seconds(Cloud.AWS, cases)
+    print(f"  first pass, empty policy caches:   {rate(len(cases), wall)} wall, {rate(len(cases), used)} CPU")
 
-    repeats = max(1, round(args.seconds / _simulate(cases)[1]))
+    repeats = max(1, round(args.seconds / workflow_seconds(Cloud.AWS, cases)[1]))
     batch = cases * repeats
-    wall, used = min(_simulate(batch) for _ in range(3))
+    wall, used = min(workflow_seconds(Cloud.AWS, batch) for _ in range(3))
     print(
-        f"  workflow, {len(batch):,} decisions (best of 3): {_rate(len(batch), wall)} wall, {_rate(len(batch), used)} CPU"
+        f"  workflow, {len(batch):,} decisions (best of 3): {rate(len(batch), wall)} wall, {rate(len(batch), used)} CPU"
     )
 
     if args.no_cli or not PERMSCOPE.is_file():
@@ -201,16 +163,16 @@ def main() -> None:
         small, large = Path(scratch) / "small.jsonl", Path(scratch) / "large.jsonl"
         small.write_bytes(b"\n".join(cases) + b"\n")
         large.write_bytes(b"\n".join(batch) + b"\n")
-        small_wall, small_cpu = min(_command(small) for _ in range(2))
-        large_wall, large_cpu = min(_command(large) for _ in range(2))
+        small_wall, small_cpu = min(command_seconds(Cloud.AWS, small) for _ in range(2))
+        large_wall, large_cpu = min(command_seconds(Cloud.AWS, large) for _ in range(2))
     extra = len(batch) - len(cases)
     print(
         f"  permscope simulate aws --batch, {len(batch):,} decisions: {large_wall:.2f} s wall, {large_cpu:.2f} s CPU"
-        f" (start-up included) -> {_rate(len(batch), large_wall)} wall, {_rate(len(batch), large_cpu)} CPU"
+        f" (start-up included) -> {rate(len(batch), large_wall)} wall, {rate(len(batch), large_cpu)} CPU"
     )
     print(
         f"  the same, start-up excluded (minus a run of {len(cases)} decisions): "
-        f"{_rate(extra, large_wall - small_wall)} wall, {_rate(extra, large_cpu - small_cpu)} CPU"
+        f"{rate(extra, large_wall - small_wall)} wall, {rate(extra, large_cpu - small_cpu)} CPU"
     )
 
 
@@ -218,7 +180,7 @@ def _distinct_run(cases: list[bytes], seconds: float, no_cli: bool) -> None:
     """Every line's policies unique: the workflow in process, then the command (decisions per CPU-second)."""
     aws_simulate.clear_caches()
     probe = [_distinct(line, 0) for line in cases]
-    repeats = max(1, round(seconds / _simulate(probe)[1]))
+    repeats = max(1, round(seconds / workflow_seconds(Cloud.AWS, probe)[1]))
     batch = [_distinct(line, copy) for copy in range(1, repeats + 1) for line in cases]
     aws_simulate.clear_caches()
     if _answers(batch) != _answers(cases) * repeats:
@@ -229,11 +191,11 @@ def _distinct_run(cases: list[bytes], seconds: float, no_cli: bool) -> None:
     runs = []
     for _ in range(3):
         aws_simulate.clear_caches()
-        runs.append(_simulate(batch))
+        runs.append(workflow_seconds(Cloud.AWS, batch))
     wall, used = min(runs, key=lambda run: run[1])
     print(
-        f"  workflow, {len(batch):,} decisions (best of 3 by CPU): {_rate(len(batch), wall)} wall,"
-        f" {_rate(len(batch), used)} CPU"
+        f"  workflow, {len(batch):,} decisions (best of 3 by CPU): {rate(len(batch), wall)} wall,"
+        f" {rate(len(batch), used)} CPU"
     )
     if no_cli or not PERMSCOPE.is_file():
         return
@@ -241,16 +203,18 @@ def _distinct_run(cases: list[bytes], seconds: float, no_cli: bool) -> None:
         small, large = Path(scratch) / "small.jsonl", Path(scratch) / "large.jsonl"
         small.write_bytes(b"\n".join(probe) + b"\n")
         large.write_bytes(b"\n".join(batch) + b"\n")
-        small_cpu = min(_command(small)[1] for _ in range(2))
-        large_wall, large_cpu = min((_command(large) for _ in range(2)), key=lambda run: run[1])
+        small_cpu = min(command_seconds(Cloud.AWS, small)[1] for _ in range(2))
+        large_wall, large_cpu = min(
+            (command_seconds(Cloud.AWS, large) for _ in range(2)), key=lambda run: run[1]
+        )
     extra = len(batch) - len(cases)
     print(
         f"  permscope simulate aws --batch, {len(batch):,} decisions (best of 2 by CPU): {large_wall:.2f} s wall,"
-        f" {large_cpu:.2f} s CPU (start-up included) -> {_rate(len(batch), large_cpu)} CPU"
+        f" {large_cpu:.2f} s CPU (start-up included) -> {rate(len(batch), large_cpu)} CPU"
     )
     print(
         f"  the same, start-up excluded (minus a run of {len(cases)} decisions): "
-        f"{_rate(extra, large_cpu - small_cpu)} CPU"
+        f"{rate(extra, large_cpu - small_cpu)} CPU"
     )
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import subprocess  # the command runs as a user would run it
 import sys
 import tempfile
 import time
@@ -36,18 +35,11 @@ from permscope.clouds.azure.engine import simulate as azure_simulate
 from permscope.core.ids import Cloud
 from permscope.workflows.simulation import simulate_lines_json
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from simulate_runs import PERMSCOPE, command_seconds, pin_to_one_core, rate
+
 CASES = Path(__file__).resolve().parents[2] / "shared" / "data" / "conformance" / "azure_rbac_cases.jsonl"
-PERMSCOPE = Path(sys.executable).with_name("permscope")
 TARGET_SECONDS = 2.0
-
-
-def _pin_to_one_core() -> int | None:
-    """Pin this process (and its children) to one CPU; the CPU, or None where affinity is unsupported."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cpu = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return cpu
 
 
 def _distinct(line: bytes, copy: int) -> bytes:
@@ -78,24 +70,8 @@ def _simulate(lines: list[bytes]) -> tuple[float, float, list[bytes]]:
     return time.perf_counter() - wall, time.process_time() - cpu, answers
 
 
-def _command(path: Path) -> tuple[float, float]:
-    """(wall, CPU) seconds of `permscope simulate azure PATH --batch` in a subprocess (CPU from wait4)."""
-    started = time.perf_counter()
-    with open(os.devnull, "wb") as sink:
-        child = subprocess.Popen([str(PERMSCOPE), "simulate", "azure", str(path), "--batch"], stdout=sink)
-        _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"permscope simulate azure failed with status {status}")
-    return wall, usage.ru_utime + usage.ru_stime
-
-
-def _rate(count: int, seconds: float) -> str:
-    return f"{count / seconds:,.0f}/s"
-
-
 def _report(label: str, count: int, wall: float, cpu: float) -> None:
-    print(f"  {label}: {_rate(count, cpu)} CPU, {_rate(count, wall)} wall")
+    print(f"  {label}: {rate(count, cpu)} CPU, {rate(count, wall)} wall")
 
 
 def main() -> None:
@@ -110,7 +86,7 @@ def main() -> None:
     if not CASES.is_file():
         print(f"skipped: the conformance cases are not at {CASES} (clone the project next to shared/)")
         return
-    cpu = _pin_to_one_core()
+    cpu = pin_to_one_core()
     cases = [line for line in CASES.read_bytes().splitlines() if line.strip()]
     print(
         f"{len(cases)} Azure RBAC cases; pinned to CPU {cpu}; Python {sys.version.split()[0]}; load {os.getloadavg()[0]:.1f}"
@@ -148,8 +124,12 @@ def main() -> None:
         small, large = Path(scratch) / "small.jsonl", Path(scratch) / "large.jsonl"
         small.write_bytes(b"\n".join(cases) + b"\n")
         large.write_bytes(b"\n".join(batch) + b"\n")
-        small_wall, small_cpu = min((_command(small) for _ in range(2)), key=lambda run: run[1])
-        large_wall, large_cpu = min((_command(large) for _ in range(2)), key=lambda run: run[1])
+        small_wall, small_cpu = min(
+            (command_seconds(Cloud.AZURE, small) for _ in range(2)), key=lambda run: run[1]
+        )
+        large_wall, large_cpu = min(
+            (command_seconds(Cloud.AZURE, large) for _ in range(2)), key=lambda run: run[1]
+        )
     extra = len(batch) - len(cases)
     _report(
         f"permscope simulate azure --batch, {len(batch):,} decisions, start-up included",
