@@ -183,8 +183,8 @@ def test_a_json_batch_runs_with_the_collector_paused_and_gives_it_back(monkeypat
     seen: list[bool] = []
     answer = command.simulate_lines_json
 
-    def recording(lines: Any, source: str) -> Any:
-        for line in answer(lines, source):
+    def recording(lines: Any, source: str, cloud: Any) -> Any:
+        for line in answer(lines, source, cloud):
             seen.append(gc.isenabled())
             yield line
 

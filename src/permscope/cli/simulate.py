@@ -5,7 +5,7 @@ from __future__ import annotations
 import mmap
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -246,22 +246,29 @@ def aws_command(
         return
     if action is not None:
         raise typer.BadParameter("--action goes with --principal", param_hint="--action")
+    _simulate_cases(Cloud.AWS, file, batch, fmt, render_table)
+
+
+def _simulate_cases(
+    cloud: Cloud, file: str, batch: bool, fmt: SimulateFormat, render: Callable[[SimulationOutcome], Panel]
+) -> None:
+    """Simulate the case of `file`, or its JSON lines with `batch`, and print each answer as `fmt` asks."""
     with _opened(file) as (handle, source):
         if not batch:
-            outcome = simulate_document(handle.read(MAX_CASE_BYTES + 1), source)
+            outcome = simulate_document(handle.read(MAX_CASE_BYTES + 1), source, cloud)
             if fmt is SimulateFormat.JSON:
                 _write_json([orjson.dumps(outcome.result)])
             else:
-                stdout().print(render_table(outcome))
+                stdout().print(render(outcome))
         elif fmt is SimulateFormat.JSON:
             with (
                 collector_paused()
             ):  # a batch allocates only acyclic objects (parsed cases, policies, answers)
-                _write_json(simulate_lines_json(_lines(handle), source))
+                _write_json(simulate_lines_json(_lines(handle), source, cloud))
         else:
             console = stdout()
-            for outcome in simulate_lines(_lines(handle), source):
-                console.print(render_table(outcome))
+            for outcome in simulate_lines(_lines(handle), source, cloud):
+                console.print(render(outcome))
 
 
 @app.command("azure")
@@ -282,20 +289,7 @@ def azure_command(
     """
     from permscope.cli.simulate_azure import render_azure_table
 
-    with _opened(file) as (handle, source):
-        if not batch:
-            outcome = simulate_document(handle.read(MAX_CASE_BYTES + 1), source, cloud=Cloud.AZURE)
-            if fmt is SimulateFormat.JSON:
-                _write_json([orjson.dumps(outcome.result)])
-            else:
-                stdout().print(render_azure_table(outcome))
-        elif fmt is SimulateFormat.JSON:
-            with collector_paused():  # a batch allocates only acyclic objects (parsed cases, compiled roles)
-                _write_json(simulate_lines_json(_lines(handle), source, cloud=Cloud.AZURE))
-        else:
-            console = stdout()
-            for outcome in simulate_lines(_lines(handle), source, cloud=Cloud.AZURE):
-                console.print(render_azure_table(outcome))
+    _simulate_cases(Cloud.AZURE, file, batch, fmt, render_azure_table)
 
 
 @app.command("gcp")
@@ -315,20 +309,7 @@ def gcp_command(
     """
     from permscope.cli.simulate_gcp import render_gcp
 
-    with _opened(file) as (handle, source):
-        if not batch:
-            outcome = simulate_document(handle.read(MAX_CASE_BYTES + 1), source, Cloud.GCP)
-            if fmt is SimulateFormat.JSON:
-                _write_json([orjson.dumps(outcome.result)])
-            else:
-                stdout().print(render_gcp(outcome))
-        elif fmt is SimulateFormat.JSON:
-            with collector_paused():
-                _write_json(simulate_lines_json(_lines(handle), source, Cloud.GCP))
-        else:
-            console = stdout()
-            for outcome in simulate_lines(_lines(handle), source, Cloud.GCP):
-                console.print(render_gcp(outcome))
+    _simulate_cases(Cloud.GCP, file, batch, fmt, render_gcp)
 
 
 def _stored(
