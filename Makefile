@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-scan bench-startup venv clean
+.PHONY: demo test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-scan bench-startup bench-azure bench-gcp venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ bench-scan: $(VENV)/.installed-dev
 
 bench-startup: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_startup.py
+
+bench-azure: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_estate.py azure
+
+bench-gcp: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_estate.py gcp
 
 clean:
 	rm -rf bench/out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
