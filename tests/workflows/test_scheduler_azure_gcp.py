@@ -66,12 +66,21 @@ def _seed(engine: Engine) -> None:
     ingest(
         engine,
         InventoryBatch(
-            system=AuthorizationSystem(cloud=Cloud.AZURE, system_id=SUB, name="prod", modification_enabled=True),
+            system=AuthorizationSystem(
+                cloud=Cloud.AZURE, system_id=SUB, name="prod", modification_enabled=True
+            ),
             source="test",
-            identities=[Identity(external_id=ALICE_ID, kind=IdentityKind.USER, display_name="Alice", source="aad")],
+            identities=[
+                Identity(external_id=ALICE_ID, kind=IdentityKind.USER, display_name="Alice", source="aad")
+            ],
             policies=[
-                Policy(external_id=role_id, name="Reader", kind=PolicyKind.ROLE_DEFINITION, managed_by_cloud=True,
-                       document={"properties": {"roleName": "Reader"}})
+                Policy(
+                    external_id=role_id,
+                    name="Reader",
+                    kind=PolicyKind.ROLE_DEFINITION,
+                    managed_by_cloud=True,
+                    document={"properties": {"roleName": "Reader"}},
+                )
             ],
         ),
         now=lambda: START - timedelta(days=1),
@@ -79,9 +88,13 @@ def _seed(engine: Engine) -> None:
     ingest(
         engine,
         InventoryBatch(
-            system=AuthorizationSystem(cloud=Cloud.GCP, system_id=PROJECT, name="bonsai", modification_enabled=True),
+            system=AuthorizationSystem(
+                cloud=Cloud.GCP, system_id=PROJECT, name="bonsai", modification_enabled=True
+            ),
             source="test",
-            identities=[Identity(external_id=MEMBER, kind=IdentityKind.USER, display_name="alice", source="gsuite")],
+            identities=[
+                Identity(external_id=MEMBER, kind=IdentityKind.USER, display_name="alice", source="gsuite")
+            ],
         ),
         now=lambda: START - timedelta(days=1),
     )
@@ -115,7 +128,9 @@ def _azure_body(duration: str = "PT1H") -> dict[str, Any]:
 
 def _gcp_body(kind: str = "roles") -> dict[str, Any]:
     action: dict[str, Any] = (
-        {"roles": [{"id": "roles/storage.objectViewer"}]} if kind == "roles" else {"actions": ["storage.objects.get"]}
+        {"roles": [{"id": "roles/storage.objectViewer"}]}
+        if kind == "roles"
+        else {"actions": ["storage.objects.get"]}
     )
     return {
         "requestedPermissions": {
@@ -203,7 +218,9 @@ def test_an_azure_assignment_made_outside_permscope_stays(
     engine: Engine, keys: dict[str, Key], arm: FakeArm
 ) -> None:
     role_id = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{READER}"
-    arm.assign(SCOPE, "0a0b0c0d-1111-4222-8333-944455556666", role_id, ALICE_ID, description="standing access")
+    arm.assign(
+        SCOPE, "0a0b0c0d-1111-4222-8333-944455556666", role_id, ALICE_ID, description="standing access"
+    )
     clock = Clock()
     scheduler = Scheduler(engine, clock=clock, settings=scheduler_settings(), connectors=_connectors(arm))
     request_id = _approved(engine, keys, clock, _azure_body())
@@ -217,15 +234,21 @@ def test_an_azure_assignment_made_outside_permscope_stays(
 def test_an_azure_403_fails_the_grant_once_with_its_reason(
     engine: Engine, keys: dict[str, Key], arm: FakeArm
 ) -> None:
-    arm.fail("PUT", "/roleAssignments/", 403, "AuthorizationFailed", "The client has no authorization to perform "
-             "action 'Microsoft.Authorization/roleAssignments/write'.")
+    arm.fail(
+        "PUT",
+        "/roleAssignments/",
+        403,
+        "AuthorizationFailed",
+        "The client has no authorization to perform action 'Microsoft.Authorization/roleAssignments/write'.",
+    )
     clock = Clock()
     scheduler = Scheduler(engine, clock=clock, settings=scheduler_settings(), connectors=_connectors(arm))
     request_id = _approved(engine, keys, clock, _azure_body())
     report = scheduler.run_once()
     assert report.granted == [] and len(report.failed) == 1
-    assert report.failed[0].startswith(f"{request_id}: PUT roleAssignment") and "HTTP 403 AuthorizationFailed" in (
-        report.failed[0]
+    assert (
+        report.failed[0].startswith(f"{request_id}: PUT roleAssignment")
+        and "HTTP 403 AuthorizationFailed" in (report.failed[0])
     )
     assert arm.assignments == {}
 
@@ -271,10 +294,19 @@ def test_the_dry_run_prints_the_calls_of_both_clouds_and_makes_none(
     assert shown == 2
     assert arm.calls == [] and gcp.calls == []
     name = assignment_name(SCOPE, READER, ALICE_ID)
-    assert any(line.startswith(f"PUT https://management.azure.com{SCOPE}/providers/Microsoft.Authorization/"
-                               f"roleAssignments/{name}?api-version=2022-04-01 ") for line in lines)
-    assert any(line.startswith(f"POST https://cloudresourcemanager.googleapis.com/v3/projects/{PROJECT}:setIamPolicy")
-               for line in lines)
+    assert any(
+        line.startswith(
+            f"PUT https://management.azure.com{SCOPE}/providers/Microsoft.Authorization/"
+            f"roleAssignments/{name}?api-version=2022-04-01 "
+        )
+        for line in lines
+    )
+    assert any(
+        line.startswith(
+            f"POST https://cloudresourcemanager.googleapis.com/v3/projects/{PROJECT}:setIamPolicy"
+        )
+        for line in lines
+    )
     assert _grant_states(engine) == []
 
 

@@ -17,9 +17,9 @@ class GrantKind(StrEnum):
     MANAGED_POLICY = "managedPolicy"  # attach an existing managed policy
     INLINE_POLICY = "inlinePolicy"  # put a policy document of our own, under our own name
     TAG = "tag"  # a tag on the identity that marks our grant
-    ROLE_ASSIGNMENT = "roleAssignment"  # Azure: a role assignment (scope, role, principal), named by permscope
+    ROLE_ASSIGNMENT = "roleAssignment"  # Azure: the assignment of a role to a principal at a scope
     ROLE_DEFINITION = "roleDefinition"  # Azure: a custom role definition of our own, one per request
-    IAM_BINDING = "iamBinding"  # GCP: the member in a conditional binding of our own, one per request and role
+    IAM_BINDING = "iamBinding"  # GCP: a member in a conditional binding of our own (per request, role)
     CUSTOM_ROLE = "customRole"  # GCP: a project custom role of our own, one per request
 
 
@@ -34,7 +34,7 @@ class GrantItem:
 
     kind: GrantKind
     principal: str  # who receives it: an ARN (AWS), an Entra object id (Azure), an IAM member (GCP)
-    target: str  # policy ARN, inline policy name, tag key; role assignment / definition id; binding; role name
+    target: str  # policy ARN, inline policy or tag name; role assignment/definition id; binding; role
     document: dict[str, Any] | None = None  # inline policy document; the body the cloud call sends
     value: str | None = None  # tag value
 

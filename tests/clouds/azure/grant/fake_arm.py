@@ -48,7 +48,9 @@ class FakeArm(BaseAdapter):
     assignments: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower-case id -> ARM object
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
-    failures: list[tuple[str, str, int, dict[str, Any]]] = field(default_factory=list)  # method, path part, ...
+    failures: list[tuple[str, str, int, dict[str, Any]]] = field(
+        default_factory=list
+    )  # method, path part, ...
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -65,7 +67,9 @@ class FakeArm(BaseAdapter):
         """Answer the next `method` request whose path contains `path_part` with an ARM error."""
         self.failures.append((method, path_part, status, {"error": {"code": code, "message": message}}))
 
-    def assign(self, scope: str, name: str, role_id: str, principal: str, description: str | None = None) -> None:
+    def assign(
+        self, scope: str, name: str, role_id: str, principal: str, description: str | None = None
+    ) -> None:
         """A role assignment made outside permscope."""
         self.assignments[f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}".lower()] = (
             self._assignment(scope, name, role_id, principal, description)
@@ -139,7 +143,8 @@ class FakeArm(BaseAdapter):
             for other_key, other in self.assignments.items():
                 same = (
                     other["properties"]["scope"].lower() == scope.lower()
-                    and other["properties"]["roleDefinitionId"].lower() == properties["roleDefinitionId"].lower()
+                    and other["properties"]["roleDefinitionId"].lower()
+                    == properties["roleDefinitionId"].lower()
                     and other["properties"]["principalId"] == properties["principalId"]
                 )
                 if same and other_key != key:
@@ -155,7 +160,10 @@ class FakeArm(BaseAdapter):
                         },
                     )
             role = properties["roleDefinitionId"]
-            if role.rsplit("/", 1)[-1].lower() not in {d.rsplit("/", 1)[-1] for d in self.definitions} | BUILT_IN:
+            if (
+                role.rsplit("/", 1)[-1].lower()
+                not in {d.rsplit("/", 1)[-1] for d in self.definitions} | BUILT_IN
+            ):
                 return self._response(
                     request,
                     400,
@@ -176,7 +184,9 @@ class FakeArm(BaseAdapter):
             gone = self.assignments.pop(key, None)
             return self._response(request, 200, gone) if gone else self._response(request, 204, None)
         found_one = self.assignments.get(key)
-        return self._response(request, 200, found_one) if found_one else self._not_found(request, "assignment")
+        return (
+            self._response(request, 200, found_one) if found_one else self._not_found(request, "assignment")
+        )
 
     def _definitions(
         self,
@@ -255,7 +265,9 @@ class FakeArm(BaseAdapter):
 
     def _not_found(self, request: requests.PreparedRequest, what: str) -> requests.Response:
         code = "RoleAssignmentNotFound" if what == "assignment" else "RoleDefinitionDoesNotExist"
-        return self._response(request, 404, {"error": {"code": code, "message": f"The role {what} does not exist."}})
+        return self._response(
+            request, 404, {"error": {"code": code, "message": f"The role {what} does not exist."}}
+        )
 
     @staticmethod
     def _response(request: requests.PreparedRequest, status: int, body: Any) -> requests.Response:

@@ -33,7 +33,9 @@ ROLE_ID = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitio
 
 
 def _request(
-    action: NamedGrant | None = None, request_id: str = "11111111-2222-3333-4444-555555555555", scope: str = SCOPE
+    action: NamedGrant | None = None,
+    request_id: str = "11111111-2222-3333-4444-555555555555",
+    scope: str = SCOPE,
 ) -> GrantRequest:
     return GrantRequest(
         request_id=request_id,
@@ -54,7 +56,9 @@ def test_role_guids_and_names_are_deterministic() -> None:
     assert role_guid(ROLE_ID) == READER
     with pytest.raises(ValueError, match="not a role definition"):
         role_guid("Reader")
-    assert assignment_name(SCOPE, READER, ALICE) == assignment_name(SCOPE.upper() + "/", READER, ALICE.upper())
+    assert assignment_name(SCOPE, READER, ALICE) == assignment_name(
+        SCOPE.upper() + "/", READER, ALICE.upper()
+    )
     assert assignment_name(SCOPE, READER, ALICE) != assignment_name(SCOPE, CONTRIBUTOR, ALICE)
     assert custom_role_guid("a") != custom_role_guid("b")
     resource = f"{SCOPE}/providers/Microsoft.Storage/storageAccounts/acct"
@@ -200,7 +204,9 @@ def test_throttling_is_retried_by_the_sdk_then_succeeds() -> None:
 def test_dry_run_prints_the_exact_calls_and_makes_none() -> None:
     arm = FakeArm()
     lines: list[str] = []
-    dry = AzureGrantConnector(SUB, dry_run=True, echo=lines.append, credential=Credential(), transport=arm.transport())
+    dry = AzureGrantConnector(
+        SUB, dry_run=True, echo=lines.append, credential=Credential(), transport=arm.transport()
+    )
     items = dry.items(_request(NamedGrant("actions", ("Microsoft.Storage/storageAccounts/read",))))
     for item in items:
         dry.is_present(item)
@@ -227,6 +233,7 @@ def test_dry_run_prints_the_exact_calls_and_makes_none() -> None:
 def test_a_request_without_a_scope_cannot_be_granted() -> None:
     with pytest.raises(GrantError, match="at a scope") as caught:
         grant_items(
-            GrantRequest("r", SUB, ALICE, NamedGrant("roles", (READER,)), END, resource_id=None), lambda _a: False
+            GrantRequest("r", SUB, ALICE, NamedGrant("roles", (READER,)), END, resource_id=None),
+            lambda _a: False,
         )
     assert caught.value.permanent

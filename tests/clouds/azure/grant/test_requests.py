@@ -57,8 +57,13 @@ def _validate(body: dict[str, Any], rules: AzureRequestRules | None = None) -> s
 
 def test_a_role_request_names_the_grantee_by_lower_case_object_id() -> None:
     assert _validate(_body()) == ALICE
-    custom = _body(actionInfo={"roles": [{"id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/"
-                                                f"roleDefinitions/{CUSTOM}"}]})
+    custom = _body(
+        actionInfo={
+            "roles": [
+                {"id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{CUSTOM}"}
+            ]
+        }
+    )
     assert _validate(custom) == ALICE
     assert _validate(_body(resourceId=f"/subscriptions/{SUB}")) == ALICE
     vm = f"/subscriptions/{SUB}/resourceGroups/reports/providers/Microsoft.Compute/virtualMachines/web-1"
@@ -68,23 +73,49 @@ def test_a_role_request_names_the_grantee_by_lower_case_object_id() -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "problem"),
     [
-        ({"identityInfo": {"externalId": "alex@contoso.com", "identityType": "user"}}, "identityInfo/externalId",
-         "not an Entra object id"),
-        ({"identityInfo": {"externalId": "11111111-1111-4111-8111-111111111111", "identityType": "user"}},
-         "identityInfo/externalId", "not an identity of Azure subscription"),
-        ({"identityInfo": {"externalId": APP, "identityType": "application"}}, "identityInfo/externalId",
-         "is a application"),
-        ({"actionInfo": {"roles": [{"id": "Reader"}]}}, "actionInfo/roles[0]/id", "not a role definition GUID"),
-        ({"actionInfo": {"roles": [{"id": "b24988ac-6180-42a0-ab88-20f7382dd24c"}]}}, "actionInfo/roles[0]/id",
-         "is not stored for subscription"),
+        (
+            {"identityInfo": {"externalId": "alex@contoso.com", "identityType": "user"}},
+            "identityInfo/externalId",
+            "not an Entra object id",
+        ),
+        (
+            {"identityInfo": {"externalId": "11111111-1111-4111-8111-111111111111", "identityType": "user"}},
+            "identityInfo/externalId",
+            "not an identity of Azure subscription",
+        ),
+        (
+            {"identityInfo": {"externalId": APP, "identityType": "application"}},
+            "identityInfo/externalId",
+            "is a application",
+        ),
+        (
+            {"actionInfo": {"roles": [{"id": "Reader"}]}},
+            "actionInfo/roles[0]/id",
+            "not a role definition GUID",
+        ),
+        (
+            {"actionInfo": {"roles": [{"id": "b24988ac-6180-42a0-ab88-20f7382dd24c"}]}},
+            "actionInfo/roles[0]/id",
+            "is not stored for subscription",
+        ),
         ({"actionInfo": {"actions": ["read everything"]}}, "actionInfo/actions[0]", "not an Azure operation"),
         ({"resourceId": "/subscriptions/00000000-0000-4000-8000-000000000000"}, "resourceId", "not " + SUB),
         ({"resourceId": "/providers/Microsoft.Management/managementGroups/root"}, "resourceId", "not inside"),
         ({"resourceId": "/"}, "resourceId", "not inside"),
-        ({"resourceId": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/vms/vm/extensions"},
-         "resourceId", "a type without a name"),
-        ({"resourceId": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines"},
-         "resourceId", "is not a resource id"),
+        (
+            {
+                "resourceId": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/vms/vm/extensions"
+            },
+            "resourceId",
+            "a type without a name",
+        ),
+        (
+            {
+                "resourceId": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines"
+            },
+            "resourceId",
+            "is not a resource id",
+        ),
     ],
 )
 def test_refusals_name_the_field(changes: dict[str, Any], field: str, problem: str) -> None:
@@ -97,8 +128,16 @@ def test_refusals_name_the_field(changes: dict[str, Any], field: str, problem: s
 def test_actions_are_checked_against_the_catalogue_when_there_is_one() -> None:
     catalog = ActionCatalog(
         "test",
-        [Action(external_id="Microsoft.Storage/storageAccounts/read", service="Microsoft.Storage",
-                name="storageAccounts/read", access_level="read", severity="normal", action_type="read")],
+        [
+            Action(
+                external_id="Microsoft.Storage/storageAccounts/read",
+                service="Microsoft.Storage",
+                name="storageAccounts/read",
+                access_level="read",
+                severity="normal",
+                action_type="read",
+            )
+        ],
         separator="/",
     )
     index = ActionIndex(catalog)
@@ -112,7 +151,9 @@ def test_actions_are_checked_against_the_catalogue_when_there_is_one() -> None:
 
 def test_the_connector_comes_from_the_settings() -> None:
     settings = Settings(
-        azure_grant_tenant_id="t", azure_grant_client_id="c", azure_grant_client_secret="s"  # type: ignore[arg-type]
+        azure_grant_tenant_id="t",
+        azure_grant_client_id="c",
+        azure_grant_client_secret="s",  # type: ignore[arg-type]
     )
     connector = AzureRequestRules().connector(SUB, settings=settings, dry_run=True, echo=None)
     assert isinstance(connector, AzureGrantConnector)

@@ -29,7 +29,9 @@ class FakeGcp:
     generation: int = 1
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     failures: list[tuple[str, str, int, str, str]] = field(default_factory=list)
-    interleave: list[dict[str, Any]] = field(default_factory=list)  # bindings another writer adds after a read
+    interleave: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # bindings another writer adds after a read
 
     def install(self, mock: responses.RequestsMock) -> None:
         """Answer the project's calls through a responses mock."""
@@ -58,7 +60,9 @@ class FakeGcp:
 
     def writes(self) -> list[str]:
         """The calls that change something, as `METHOD url`."""
-        return [f"{m} {u}" for m, u, _ in self.calls if m == "DELETE" or u.endswith((":setIamPolicy", "/roles"))]
+        return [
+            f"{m} {u}" for m, u, _ in self.calls if m == "DELETE" or u.endswith((":setIamPolicy", "/roles"))
+        ]
 
     # -------------------------------------------------------------------------------------- the service
 
@@ -116,8 +120,11 @@ class FakeGcp:
             assert body is not None
             name = f"projects/{self.project}/roles/{body['roleId']}"
             if name in self.roles:
-                return _error(409, "ALREADY_EXISTS", f"A role named {body['roleId']} in projects/{self.project} "
-                              "already exists.")
+                return _error(
+                    409,
+                    "ALREADY_EXISTS",
+                    f"A role named {body['roleId']} in projects/{self.project} already exists.",
+                )
             self.roles[name] = {"name": name, **body["role"], "etag": "BwYAAAAAAAA="}
             return 200, ok, json.dumps(self.roles[name])
         role = self.roles.get(path.removesuffix(":undelete"))
@@ -127,7 +134,9 @@ class FakeGcp:
             return 200, ok, json.dumps(role)
         if method == "DELETE":
             if role.get("deleted"):
-                return _error(400, "FAILED_PRECONDITION", f"You can't delete role_id ({path}) as it is already deleted.")
+                return _error(
+                    400, "FAILED_PRECONDITION", f"You can't delete role_id ({path}) as it is already deleted."
+                )
             role["deleted"] = True
             return 200, ok, json.dumps(role)
         assert path.endswith(":undelete")
@@ -136,6 +145,8 @@ class FakeGcp:
 
 
 def _error(status: int, reason: str, message: str) -> tuple[int, dict[str, str], str]:
-    return status, {"Content-Type": "application/json"}, json.dumps(
-        {"error": {"code": status, "message": message, "status": reason}}
+    return (
+        status,
+        {"Content-Type": "application/json"},
+        json.dumps({"error": {"code": status, "message": message, "status": reason}}),
     )

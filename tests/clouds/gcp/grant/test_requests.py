@@ -65,19 +65,38 @@ def test_roles_and_resources_that_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "problem"),
     [
-        ({"identityInfo": {"externalId": "bob@contoso.com", "identityType": "user"}}, "identityInfo/externalId",
-         "not an identity of GCP project"),
-        ({"identityInfo": {"externalId": "domain:contoso.com", "identityType": "user"}},
-         "identityInfo/externalId", "is a domain"),
-        ({"actionInfo": {"roles": [{"id": "storage.objectViewer"}]}}, "actionInfo/roles[0]/id", "is not a role"),
-        ({"actionInfo": {"roles": [{"id": "projects/other/roles/x_y"}]}}, "actionInfo/roles[0]/id",
-         "custom role of project other"),
-        ({"actionInfo": {"roles": [{"id": f"projects/{PROJECT}/roles/missing"}]}}, "actionInfo/roles[0]/id",
-         "is not stored"),
+        (
+            {"identityInfo": {"externalId": "bob@contoso.com", "identityType": "user"}},
+            "identityInfo/externalId",
+            "not an identity of GCP project",
+        ),
+        (
+            {"identityInfo": {"externalId": "domain:contoso.com", "identityType": "user"}},
+            "identityInfo/externalId",
+            "is a domain",
+        ),
+        (
+            {"actionInfo": {"roles": [{"id": "storage.objectViewer"}]}},
+            "actionInfo/roles[0]/id",
+            "is not a role",
+        ),
+        (
+            {"actionInfo": {"roles": [{"id": "projects/other/roles/x_y"}]}},
+            "actionInfo/roles[0]/id",
+            "custom role of project other",
+        ),
+        (
+            {"actionInfo": {"roles": [{"id": f"projects/{PROJECT}/roles/missing"}]}},
+            "actionInfo/roles[0]/id",
+            "is not stored",
+        ),
         ({"actionInfo": {"actions": ["storage.objects.*"]}}, "actionInfo/actions[0]", "no wildcards"),
         ({"resourceId": "other-project"}, "resourceId", "not project"),
-        ({"resourceId": "//compute.googleapis.com/projects/other/zones/z/instances/i"}, "resourceId",
-         "in project other"),
+        (
+            {"resourceId": "//compute.googleapis.com/projects/other/zones/z/instances/i"},
+            "resourceId",
+            "in project other",
+        ),
     ],
 )
 def test_refusals_name_the_field(changes: dict[str, Any], field: str, problem: str) -> None:
@@ -90,8 +109,16 @@ def test_refusals_name_the_field(changes: dict[str, Any], field: str, problem: s
 def test_permissions_are_checked_against_the_catalogue_when_there_is_one() -> None:
     catalog = ActionCatalog(
         "test",
-        [Action(external_id="storage.objects.get", service="storage", name="objects.get", access_level="read",
-                severity="normal", action_type="read")],
+        [
+            Action(
+                external_id="storage.objects.get",
+                service="storage",
+                name="objects.get",
+                access_level="read",
+                severity="normal",
+                action_type="read",
+            )
+        ],
         separator=".",
     )
     index = ActionIndex(catalog)

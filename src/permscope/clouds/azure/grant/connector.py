@@ -36,7 +36,9 @@ ASSIGNMENT_DESCRIPTION = (
 )
 NAMESPACE = uuid.UUID("6d1f3f5e-7a53-4c1b-9a8e-2f0c4e9b6a11")  # permscope's uuid5 namespace for ARM names
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-ROLE_DEFINITION_ID = re.compile(r"/providers/Microsoft\.Authorization/roleDefinitions/([^/]+)$", re.IGNORECASE)
+ROLE_DEFINITION_ID = re.compile(
+    r"/providers/Microsoft\.Authorization/roleDefinitions/([^/]+)$", re.IGNORECASE
+)
 # ARM error codes where a retry cannot help; throttling, 5xx, replication delays and the rest are retried
 PERMANENT_CODES = frozenset(
     {
@@ -150,7 +152,8 @@ def grant_items(request: GrantRequest, is_data_action: Callable[[str], bool]) ->
     action = request.action
     if not isinstance(action, NamedGrant) or not request.resource_id:
         raise GrantError(
-            f"the Azure connector grants roles or actions at a scope, not {type(action).__name__}", permanent=True
+            f"the Azure connector grants roles or actions at a scope, not {type(action).__name__}",
+            permanent=True,
         )
     scope, subscription = clean_scope(request.resource_id), request.system_id
     if action.kind == "roles":
@@ -251,7 +254,9 @@ class AzureGrantConnector:
                     self._make_credential(), self.subscription_id, **options
                 )
             except Exception as exc:
-                raise GrantError(f"cannot get Azure credentials: {_one_line(str(exc))}", permanent=True) from exc
+                raise GrantError(
+                    f"cannot get Azure credentials: {_one_line(str(exc))}", permanent=True
+                ) from exc
         return self._sdk
 
     def _error(self, exc: Exception, doing: str, item: GrantItem | None) -> GrantError:

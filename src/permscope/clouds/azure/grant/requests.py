@@ -42,7 +42,9 @@ def grantee(spec: RequestSpec, system_id: str, lookups: InventoryLookups) -> str
     object_id = object_id.lower()
     kind = lookups.identity_kind(object_id)
     if kind is None:
-        raise _field(IDENTITY_PATH, f"{object_id} is not an identity of Azure subscription {system_id} (import it)")
+        raise _field(
+            IDENTITY_PATH, f"{object_id} is not an identity of Azure subscription {system_id} (import it)"
+        )
     if kind not in GRANTEE_KINDS:
         raise _field(IDENTITY_PATH, f"{object_id} is a {kind}; Azure roles are assigned to {_kinds()}")
     return object_id
@@ -108,7 +110,8 @@ def check_actions(action: NamedGrant, index: ActionIndex | None) -> None:
         path = f"requestedPermissions/actionInfo/actions[{number}]"
         if len(name) > MAX_ACTION_CHARS or not OPERATION.match(name.strip()):
             raise _field(
-                path, f"{name[:80]!r} is not an Azure operation such as Microsoft.Storage/storageAccounts/read"
+                path,
+                f"{name[:80]!r} is not an Azure operation such as Microsoft.Storage/storageAccounts/read",
             )
         if index is not None and not index.expand(name.strip()):
             raise _field(path, f"{name!r} names no operation of the Azure catalogue")

@@ -123,7 +123,9 @@ def grant_items(request: GrantRequest) -> list[GrantItem]:
         raise GrantError(str(exc), permanent=True) from None
     cond = condition(request, resource_name)
     if action.kind == "roles":
-        return [binding_item(resource, role, request.principal, cond) for role in dict.fromkeys(action.values)]
+        return [
+            binding_item(resource, role, request.principal, cond) for role in dict.fromkeys(action.values)
+        ]
     role_id = custom_role_id(request.request_id)
     role_name = f"{resource}/roles/{role_id}"
     custom = GrantItem(
@@ -234,17 +236,21 @@ class GcpGrantConnector:
 
             try:
                 if self._credentials_file:
-                    source = service_account.Credentials.from_service_account_file(
+                    source = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
                         self._credentials_file, scopes=list(SCOPES)
                     )
                 else:
                     source, _project = google.auth.default(scopes=list(SCOPES))
                 if self._impersonate:
-                    source = impersonated_credentials.Credentials(
-                        source_credentials=source, target_principal=self._impersonate, target_scopes=list(SCOPES)
+                    source = impersonated_credentials.Credentials(  # type: ignore[no-untyped-call]
+                        source_credentials=source,
+                        target_principal=self._impersonate,
+                        target_scopes=list(SCOPES),
                     )
             except Exception as exc:
-                raise GrantError(f"cannot get GCP credentials: {_one_line(str(exc))}", permanent=True) from exc
+                raise GrantError(
+                    f"cannot get GCP credentials: {_one_line(str(exc))}", permanent=True
+                ) from exc
             self._credentials = source
         return self._credentials
 
@@ -259,7 +265,7 @@ class GcpGrantConnector:
         if self._session is None:
             from google.auth.transport.requests import AuthorizedSession
 
-            self._session = AuthorizedSession(self._creds())
+            self._session = AuthorizedSession(self._creds())  # type: ignore[no-untyped-call]
         return self._session
 
     # ----------------------------------------------------------------------------------------- errors
@@ -270,8 +276,10 @@ class GcpGrantConnector:
         status = getattr(exc, "code", None)
         message = getattr(exc, "message", None) or str(exc)
         reason = getattr(exc, "reason", None)
-        detail = f"HTTP {status} {reason + ': ' if reason else ''}{message}" if isinstance(status, int) else (
-            f"{type(exc).__name__}: {message}"
+        detail = (
+            f"HTTP {status} {reason + ': ' if reason else ''}{message}"
+            if isinstance(status, int)
+            else (f"{type(exc).__name__}: {message}")
         )
         permanent = isinstance(status, int) and status in PERMANENT_STATUSES
         return GrantError(_one_line(f"{doing}: {detail}"), permanent=permanent, item=item)
@@ -282,7 +290,7 @@ class GcpGrantConnector:
 
         response = self._iam().request(method, url, json=body)
         if response.status_code >= 400:
-            raise exceptions.from_http_response(response)
+            raise exceptions.from_http_response(response)  # type: ignore[no-untyped-call]
         return response.json() if response.content else {}
 
     # ------------------------------------------------------------------------------------------ items
@@ -377,7 +385,9 @@ class GcpGrantConnector:
                 if not change(policy, item.document, item.principal):
                     return  # already as wanted: nothing to write
                 policy.version = POLICY_VERSION
-                client.set_iam_policy(request=iam_policy_pb2.SetIamPolicyRequest(resource=resource, policy=policy))
+                client.set_iam_policy(
+                    request=iam_policy_pb2.SetIamPolicyRequest(resource=resource, policy=policy)
+                )
                 return
             except exceptions.Conflict as exc:  # 409 ABORTED: the etag is stale, someone else wrote first
                 if attempt == self._max_attempts:
@@ -393,7 +403,9 @@ class GcpGrantConnector:
                 delay *= 2
             except Exception as exc:
                 verb = "adding" if adding else "removing"
-                raise self._error(exc, f"{verb} {item.principal} in {item.document['role']} on {resource}", item) from exc
+                raise self._error(
+                    exc, f"{verb} {item.principal} in {item.document['role']} on {resource}", item
+                ) from exc
 
     def _echo_policy(self, item: GrantItem, *, adding: bool) -> None:
         assert item.document is not None
@@ -401,9 +413,13 @@ class GcpGrantConnector:
         base = f"{RESOURCE_MANAGER}/{quote(resource, safe='/')}"
         read = {"options": {"requestedPolicyVersion": POLICY_VERSION}}
         self._echo(f"POST {base}:getIamPolicy {orjson.dumps(read).decode()}")
-        binding = {"role": item.document["role"], "members": [item.principal], "condition": item.document["condition"]}
+        binding = {
+            "role": item.document["role"],
+            "members": [item.principal],
+            "condition": item.document["condition"],
+        }
         change = "plus the member in" if adding else "minus the member of"
         self._echo(
-            f"POST {base}:setIamPolicy {{\"policy\": <the policy read, version {POLICY_VERSION}, its etag, "
+            f'POST {base}:setIamPolicy {{"policy": <the policy read, version {POLICY_VERSION}, its etag, '
             f"{change} {orjson.dumps(binding).decode()}>}}"
         )

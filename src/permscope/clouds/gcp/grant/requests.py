@@ -40,13 +40,17 @@ def grantee(spec: RequestSpec, system_id: str, lookups: InventoryLookups) -> str
     """The IAM member string of the stored identity that receives the grant (`user:...`, `serviceAccount:...`);
     a bare e-mail is looked up with the member prefixes its identityType allows."""
     given = spec.identity.external_id.strip()
-    candidates = [given] if ":" in given else [p + given for p in MEMBER_PREFIXES.get(spec.identity.identity_type, ())]
+    candidates = (
+        [given] if ":" in given else [p + given for p in MEMBER_PREFIXES.get(spec.identity.identity_type, ())]
+    )
     for member in candidates:
         kind = lookups.identity_kind(member)
         if kind is None:
             continue
         if kind not in GRANTEE_KINDS:
-            raise _field(IDENTITY_PATH, f"{member} is a {kind}; GCP grants go to users, groups and service accounts")
+            raise _field(
+                IDENTITY_PATH, f"{member} is a {kind}; GCP grants go to users, groups and service accounts"
+            )
         return member
     raise _field(
         IDENTITY_PATH,
@@ -71,11 +75,17 @@ def check_roles(action: NamedGrant, system_id: str, lookups: InventoryLookups) -
             continue
         custom = CUSTOM_ROLE.match(role)
         if custom is None:
-            raise _field(path, f"{role!r} is not a role (roles/X, projects/P/roles/X or organizations/N/roles/X)")
+            raise _field(
+                path, f"{role!r} is not a role (roles/X, projects/P/roles/X or organizations/N/roles/X)"
+            )
         if custom[1] == "projects" and custom[2] != system_id:
-            raise _field(path, f"{role!r} is a custom role of project {custom[2]}; it cannot be granted in {system_id}")
+            raise _field(
+                path, f"{role!r} is a custom role of project {custom[2]}; it cannot be granted in {system_id}"
+            )
         if not lookups.policy_stored(role):
-            raise _field(path, f"custom role {role} is not stored for project {system_id} (import the project first)")
+            raise _field(
+                path, f"custom role {role} is not stored for project {system_id} (import the project first)"
+            )
 
 
 def check_permissions(action: NamedGrant, index: ActionIndex | None) -> None:
@@ -84,7 +94,9 @@ def check_permissions(action: NamedGrant, index: ActionIndex | None) -> None:
     for number, name in enumerate(action.values):
         path = f"requestedPermissions/actionInfo/actions[{number}]"
         if not PERMISSION.match(name):
-            raise _field(path, f"{name[:80]!r} is not a GCP permission such as storage.objects.get (no wildcards)")
+            raise _field(
+                path, f"{name[:80]!r} is not a GCP permission such as storage.objects.get (no wildcards)"
+            )
         if index is not None and index.index_of(name) is None:
             raise _field(path, f"{name!r} is not a permission of the GCP catalogue")
 
