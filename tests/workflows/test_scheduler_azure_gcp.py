@@ -318,3 +318,46 @@ def test_the_request_rules_refuse_what_the_clouds_would(engine: Engine, keys: di
     with pytest.raises(InputError, match="requestedPermissions/resourceId"):
         create_request(engine, keys["alice"].principal, body, config=CONFIG, now=START)
     assert READER in BUILT_IN
+
+
+def test_overlapping_gcp_requests_each_hold_their_own_binding(
+    engine: Engine, keys: dict[str, Key], arm: FakeArm, gcp: FakeGcp
+) -> None:
+    clock = Clock()
+    scheduler = Scheduler(engine, clock=clock, settings=scheduler_settings(), connectors=_connectors(arm))
+    first = _approved(engine, keys, clock, _gcp_body())
+    clock.advance(minutes=30)
+    second = _approved(engine, keys, clock, _gcp_body())
+    assert sorted(scheduler.run_once().granted) == sorted([first, second])
+    role = "roles/storage.objectViewer"
+    assert gcp.members_of(role) == sorted(
+        [(MEMBER, condition_title(first)), (MEMBER, condition_title(second))]
+    )
+    clock.advance(minutes=30)
+    assert scheduler.run_once().revoked == [first]
+    assert gcp.members_of(role) == [(MEMBER, condition_title(second))]  # the grant stays until 10:30
+    clock.advance(minutes=30)
+    assert scheduler.run_once().revoked == [second]
+    assert gcp.bindings == []
+
+
+def test_an_azure_actions_request_makes_and_removes_its_custom_role(
+    engine: Engine, keys: dict[str, Key], arm: FakeArm
+) -> None:
+    body = _azure_body()
+    body["requestedPermissions"]["actionInfo"] = {
+        "@odata.type": "microsoft.graph.azureActionPermissionsDefinitionAction",
+        "actions": ["Microsoft.Storage/storageAccounts/read"],
+    }
+    clock = Clock()
+    request_id = _approved(engine, keys, clock, body)
+    scheduler = Scheduler(engine, clock=clock, settings=scheduler_settings(), connectors=_connectors(arm))
+    assert scheduler.run_once().granted == [request_id]
+    (definition,) = arm.definitions.values()
+    assert definition["properties"]["roleName"] == f"permscope-jit-{request_id}"
+    assert definition["properties"]["assignableScopes"] == [SCOPE]
+    assert len(arm.assignments) == 1
+    clock.advance(hours=1)
+    assert scheduler.run_once().revoked == [request_id]
+    assert arm.assignments == {} and arm.definitions == {}
+    assert _grant_states(engine) == [("roleDefinition", "removed", True), ("roleAssignment", "removed", True)]

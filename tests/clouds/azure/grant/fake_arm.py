@@ -39,6 +39,7 @@ class Call:
     method: str
     url: str
     body: dict[str, Any] | None
+    status: int = 0  # what the fake answered
 
 
 @dataclass
@@ -97,7 +98,15 @@ class FakeArm(BaseAdapter):
         url = str(request.url)
         raw = request.body
         body = json.loads(raw) if raw else None
-        self.calls.append(Call(method, url, body))
+        call = Call(method, url, body)
+        self.calls.append(call)
+        response = self._answer(request, method, url, body)
+        call.status = response.status_code
+        return response
+
+    def _answer(
+        self, request: requests.PreparedRequest, method: str, url: str, body: dict[str, Any] | None
+    ) -> requests.Response:
         parts = urlsplit(url)
         query = parse_qs(parts.query)
         assert query.get("api-version") == ["2022-04-01"], url

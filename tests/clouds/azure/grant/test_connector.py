@@ -110,6 +110,7 @@ def test_an_assignment_made_outside_permscope_is_present_and_survives() -> None:
     assert connector.is_present(item) is True
     # were it added anyway (a race after the check), ARM answers 409 RoleAssignmentExists: the access is there
     connector.add(item)
+    assert [(call.method, call.status) for call in arm.calls] == [("GET", 200), ("PUT", 409)]
     connector.remove(item)  # only our name is deleted: the outside assignment stays
     assert arm.principal_roles(ALICE) == [(SCOPE.lower(), ROLE_ID.lower())]
 
