@@ -175,7 +175,10 @@ def test_a_403_is_a_permanent_error_in_one_line(gcp: FakeGcp) -> None:
         connector.add(item)
     assert caught.value.permanent is True and caught.value.item == item
     message = str(caught.value)
-    assert "\n" not in message and "HTTP 403" in message and "setIamPolicy" in message
+    assert message == (
+        f"adding {ALICE} in {VIEWER} on projects/{PROJECT}: HTTP 403 PERMISSION_DENIED: Policy update access "
+        f"denied. The caller lacks resourcemanager.projects.setIamPolicy on {PROJECT}."
+    )
     assert gcp.members_of(VIEWER) == []
 
 

@@ -196,6 +196,15 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _status_name(response: Any) -> str | None:
+    """The Google API error status (`PERMISSION_DENIED`, `ABORTED`, ...) of an error response, when it has one."""
+    try:
+        status = response.json()["error"]["status"]
+    except Exception:
+        return None
+    return status if isinstance(status, str) else None
+
+
 class GcpGrantConnector:
     """Grants and revokes in one project.
 
@@ -274,15 +283,14 @@ class GcpGrantConnector:
         if isinstance(exc, GrantError):
             return exc
         status = getattr(exc, "code", None)
-        message = getattr(exc, "message", None) or str(exc)
-        reason = getattr(exc, "reason", None)
-        detail = (
-            f"HTTP {status} {reason + ': ' if reason else ''}{message}"
-            if isinstance(status, int)
-            else (f"{type(exc).__name__}: {message}")
-        )
-        permanent = isinstance(status, int) and status in PERMANENT_STATUSES
-        return GrantError(_one_line(f"{doing}: {detail}"), permanent=permanent, item=item)
+        message = re.sub(r"^[A-Z]+ https?://\S+: ", "", str(getattr(exc, "message", None) or exc))
+        if not isinstance(status, int):
+            return GrantError(
+                _one_line(f"{doing}: {type(exc).__name__}: {message}"), permanent=False, item=item
+            )
+        name = _status_name(getattr(exc, "response", None))
+        detail = f"HTTP {status} {name + ': ' if name else ''}{message}"
+        return GrantError(_one_line(f"{doing}: {detail}"), permanent=status in PERMANENT_STATUSES, item=item)
 
     def _iam_call(self, method: str, url: str, item: GrantItem, body: dict[str, Any] | None = None) -> Any:
         """One IAM REST call; google.api_core's exception for an error status."""
@@ -392,9 +400,8 @@ class GcpGrantConnector:
             except exceptions.Conflict as exc:  # 409 ABORTED: the etag is stale, someone else wrote first
                 if attempt == self._max_attempts:
                     raise GrantError(
-                        _one_line(
-                            f"setIamPolicy on {resource}: still conflicting after {attempt} attempts: {exc.message}"
-                        ),
+                        f"setIamPolicy on {resource}: still conflicting after {attempt} attempts (HTTP 409: "
+                        "another writer keeps changing the policy)",
                         permanent=False,
                         item=item,
                     ) from exc
