@@ -173,22 +173,14 @@ def without_member(policy: Any, document: dict[str, Any], member: str) -> bool:
     """Take the member out of our binding (dropping the binding when it is left empty); False when absent."""
     role, title = document["role"], document["condition"]["title"]
     changed = False
-    kept = []
-    for binding in policy.bindings:
+    for index in range(len(policy.bindings) - 1, -1, -1):
+        binding = policy.bindings[index]
         if _same_binding(binding, role, title) and member in binding.members:
-            remaining = [m for m in binding.members if m != member]
+            while member in binding.members:
+                binding.members.remove(member)
             changed = True
-            if not remaining:
-                continue
-            del binding.members[:]
-            binding.members.extend(remaining)
-        kept.append(binding)
-    if changed:
-        copies = [type(b)() for b in kept]
-        for copy, binding in zip(copies, kept, strict=True):
-            copy.CopyFrom(binding)
-        del policy.bindings[:]
-        policy.bindings.extend(copies)
+            if not binding.members:
+                del policy.bindings[index]
     return changed
 
 
