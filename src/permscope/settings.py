@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     aws_grant_role: str | None = None  # role to assume for grants; `{account_id}` is replaced
     aws_endpoint_url: str | None = None  # e.g. a moto server: http://127.0.0.1:5000
     aws_region: str = "us-east-1"
+    # Azure grants (docs/permissions-on-demand.md): a service principal when all three are set, else azure-identity's
+    # DefaultAzureCredential (AZURE_* variables, workload or managed identity, Azure CLI login)
+    azure_grant_tenant_id: str | None = None
+    azure_grant_client_id: str | None = None
+    azure_grant_client_secret: SecretStr | None = None  # a secret, never logged
+    # GCP grants: a service-account key file, else application default credentials; optionally impersonating
+    # a service account (the caller needs iam.serviceAccounts.getAccessToken on it)
+    gcp_grant_credentials_file: str | None = None
+    gcp_grant_impersonate: str | None = None
     # the files users give (docs/limits.md): the bytes one file read whole may hold once decompressed, and how
     # many times gzip data may expand (gzip bombs expand about 1,000 times, exports about 15)
     max_file_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)

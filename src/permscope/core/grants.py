@@ -17,16 +17,25 @@ class GrantKind(StrEnum):
     MANAGED_POLICY = "managedPolicy"  # attach an existing managed policy
     INLINE_POLICY = "inlinePolicy"  # put a policy document of our own, under our own name
     TAG = "tag"  # a tag on the identity that marks our grant
+    ROLE_ASSIGNMENT = "roleAssignment"  # Azure: the assignment of a role to a principal at a scope
+    ROLE_DEFINITION = "roleDefinition"  # Azure: a custom role definition of our own, one per request
+    IAM_BINDING = "iamBinding"  # GCP: a member in a conditional binding of our own (per request, role)
+    CUSTOM_ROLE = "customRole"  # GCP: a project custom role of our own, one per request
+
+
+# What two requests can hold at once: the same attachment or role assignment exists once in the cloud.
+SHAREABLE_KINDS = frozenset({GrantKind.MANAGED_POLICY, GrantKind.ROLE_ASSIGNMENT})
 
 
 @dataclass(frozen=True, slots=True)
 class GrantItem:
-    """One change on one principal: attach `target`, put inline policy `target`, or set tag `target`."""
+    """One change on one principal: attach `target`, put inline policy `target`, set tag `target`, or (Azure,
+    GCP) the role assignment, role definition, binding or custom role named `target`."""
 
     kind: GrantKind
-    principal: str  # the user / role receiving it (an ARN for AWS)
-    target: str  # policy ARN, inline policy name, or tag key
-    document: dict[str, Any] | None = None  # inline policy document
+    principal: str  # who receives it: an ARN (AWS), an Entra object id (Azure), an IAM member (GCP)
+    target: str  # policy ARN, inline policy or tag name; role assignment/definition id; binding; role
+    document: dict[str, Any] | None = None  # inline policy document; the body the cloud call sends
     value: str | None = None  # tag value
 
     @property
@@ -36,8 +45,9 @@ class GrantItem:
 
     @property
     def shareable(self) -> bool:
-        """Whether two requests can hold this very item (attachments can; our named policies and tags cannot)."""
-        return self.kind is GrantKind.MANAGED_POLICY
+        """Whether two requests can hold this very item (attachments and role assignments can; our named
+        policies, tags, role definitions and bindings cannot)."""
+        return self.kind in SHAREABLE_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +59,7 @@ class GrantRequest:
     principal: str  # who receives the permissions (the identity, or the assignToRoleId role)
     action: GrantAction
     ends_at: datetime
+    resource_id: str | None = None  # Azure / GCP: the scope or resource the grant is made at
 
 
 class GrantError(PermscopeError):

@@ -139,6 +139,20 @@ def find_managed_policy(session: Session, system_pk: int, external_id: str) -> P
     return session.execute(stmt).scalar_one_or_none()
 
 
+# Policies a grant may name by id: AWS managed policies, Azure role definitions, GCP roles (never inline ones).
+ASSIGNABLE_POLICY_KINDS = (MANAGED_POLICY_KIND, "roleDefinition", "role")
+
+
+def assignable_policy_stored(session: Session, system_pk: int, external_id: str) -> bool:
+    """Whether a system stores an assignable policy (managed policy, role definition, role) of that id."""
+    stmt = select(PolicyRow.id).where(
+        PolicyRow.system_pk == system_pk,
+        PolicyRow.kind.in_(ASSIGNABLE_POLICY_KINDS),
+        PolicyRow.external_id == external_id,
+    )
+    return session.execute(stmt.limit(1)).first() is not None
+
+
 def actions(cloud: str) -> Select[ActionRow]:
     """The action catalogue of a cloud."""
     return select(ActionRow).where(ActionRow.cloud == cloud)

@@ -30,7 +30,7 @@ def _lookups(session: Session, system: AuthorizationSystemRow) -> InventoryLooku
         return None if row is None else row.kind
 
     def policy_stored(external_id: str) -> bool:
-        return queries.find_managed_policy(session, system.id, external_id) is not None
+        return queries.assignable_policy_stored(session, system.id, external_id)
 
     return InventoryLookups(identity_kind=identity_kind, policy_stored=policy_stored)
 
@@ -66,7 +66,9 @@ def still_present(
 ) -> str | None:
     """Why a request can no longer go ahead because an identity left the inventory (None when both exist)."""
     for external_id in dict.fromkeys((identity, grantee)):
-        if external_id.startswith("arn:") and find_identity_row(session, system.id, external_id) is None:
+        # AWS: both are ARNs of stored identities unless federated; Azure and GCP: the grantee is the stored id
+        stored = external_id.startswith("arn:") or (system.cloud != "aws" and external_id == grantee)
+        if stored and external_id and find_identity_row(session, system.id, external_id) is None:
             return f"{external_id} is no longer in the inventory of {system.cloud} {system.system_id}"
     return None
 

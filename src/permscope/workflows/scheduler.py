@@ -187,6 +187,7 @@ class Scheduler:
                 principal=request.grantee or request.identity_external_id,
                 action=request.action,
                 ends_at=request.grant_end,
+                resource_id=request.resource_id,
             )
             try:
                 items = connector.items(grant)
@@ -423,7 +424,7 @@ class Scheduler:
 
     def _decide_removal(self, session: Session, request: PermissionsRequestRow, row: RequestGrantRow) -> None:
         """Remove the item, unless another active request still holds it or it predates permscope."""
-        if GrantKind(row.kind) is GrantKind.MANAGED_POLICY:
+        if _item(row).shareable:
             holders = store.same_target(
                 session, request.cloud, request.system_id, row.kind, row.principal, row.target, request.id
             )
@@ -514,6 +515,7 @@ def _preview_grant(
         principal=request.grantee or request.identity_external_id,
         action=request.action,
         ends_at=request.grant_end,
+        resource_id=request.resource_id,
     )
     for item in connector.items(grant):
         if item.shareable:
@@ -530,7 +532,7 @@ def _preview_revoke(
     if not rows:
         echo("#   nothing was granted")
     for row in reversed(rows):
-        if GrantKind(row.kind) is GrantKind.MANAGED_POLICY and row.state != "removing":
+        if _item(row).shareable and row.state != "removing":
             holders = store.same_target(
                 session, request.cloud, request.system_id, row.kind, row.principal, row.target, request.id
             )

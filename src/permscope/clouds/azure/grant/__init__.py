@@ -1,0 +1,1 @@
+"""The Azure write side of permissions on demand."""

@@ -1,0 +1,1 @@
+"""The GCP write side of permissions on demand."""
