@@ -11,14 +11,14 @@ in the subscription. docs/azure.md describes the choices.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from permscope.clouds.azure.engine.evaluate import ALL_PRINCIPALS
 from permscope.clouds.azure.engine.scopes import ScopeKey, scope_key
 from permscope.clouds.azure.transform import resources as arm
-from permscope.clouds.azure.transform.common import guid, props, subscription_of
+from permscope.clouds.azure.transform.common import guid, subscription_of
 from permscope.clouds.azure.transform.directory import Directory, orphan, read_directory
 from permscope.clouds.azure.transform.hierarchy import Hierarchy, read_hierarchy
 from permscope.clouds.azure.transform.rbac import Rbac, read_rbac
@@ -110,6 +110,8 @@ class _Tenant:
         self.resources = _resources(bundle)
         self.attached: dict[str, list[str]] = {}  # managed identity principal -> resources running as it
         for resource in self.resources or ():
+            if resource.resource_type == arm.USER_ASSIGNED_IDENTITY:
+                continue  # the identity itself, not something running as it
             for principal in _principals_of(resource):
                 self.attached.setdefault(principal, []).append(resource.external_id)
         self.orphans_warned: set[str] = set()
@@ -262,7 +264,3 @@ def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles
     batches = [_batch(tenant, sid, item, source) for sid, item in sorted(subscriptions.items())]
     return ImportedFiles(batches=batches, warnings=warnings)
 
-
-def subscription_ids(items: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The subscription ids of subscription items, lower case."""
-    return [guid(props(item).get("subscriptionId") or item["subscriptionId"]) for item in items]

@@ -10,14 +10,14 @@ secret values, and nothing here would keep one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from permscope.clouds.azure.engine.evaluate import group_closure, group_parents
 from permscope.clouds.azure.transform.common import MICROSOFT_TENANT, guid, instant
 from permscope.core.inventory import Identity, IdentityKind
-from permscope.core.times import iso_instant, latest
+from permscope.core.times import latest
 
 SOURCE = "aad"
 _CREDENTIAL_FIELDS = ("keyId", "displayName", "type", "usage", "startDateTime", "endDateTime", "hint")
@@ -243,12 +243,3 @@ def orphan(principal: str, principal_type: str | None) -> Identity:
         attributes={"principalNotFound": True, "principalType": principal_type or "Unknown"},
     )
 
-
-def activity_summary(identities: Sequence[Identity]) -> str | None:
-    """The latest sign-in known among identities, as ISO text (None when none is known)."""
-    return iso_instant(latest(*(identity.last_active_at for identity in identities)))
-
-
-def all_ids(items: Iterable[Mapping[str, Any]] | None) -> set[str]:
-    """The lower-case object ids of some directory items."""
-    return {guid(item["id"]) for item in items or ()}
