@@ -67,7 +67,10 @@ EXTRA_OPERATIONS = [
     "Microsoft.Automation/automationAccounts/runbooks/write",
     "Microsoft.Automation/automationAccounts/jobs/write",
 ]
-_EXTRA_DATA = {"Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"}
+_EXTRA_DATA = {
+    "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+    "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+}
 
 
 def _operations(raw: dict[str, dict[str, object]]) -> list[list[str]]:

@@ -48,7 +48,9 @@ class PermissionScope:
     policy_kinds: tuple[str, ...]  # policies that grant (AWS: managed, inline)
     relations: tuple[str, ...]  # assignment relations that count (AWS: attached, inline, boundary)
     scoped: bool = False  # whether assignments' scopes and conditions decide too (Azure: yes)
-    shared_principals: tuple[str, ...] = ()  # principal ids whose assignments reach everyone (Azure: "Everyone")
+    shared_principals: tuple[
+        str, ...
+    ] = ()  # principal ids whose assignments reach everyone (Azure: "Everyone")
 
 
 @dataclass(frozen=True, slots=True)

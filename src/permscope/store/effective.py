@@ -110,7 +110,11 @@ def load_permission_inputs(
     for member, group in rows:
         inputs.groups_of.setdefault(member, []).append(group)
 
-    columns = [AssignmentRow.identity_external_id, AssignmentRow.policy_external_id, AssignmentRow.relation]
+    columns: list[Any] = [
+        AssignmentRow.identity_external_id,
+        AssignmentRow.policy_external_id,
+        AssignmentRow.relation,
+    ]
     if scoped:
         columns += [AssignmentRow.scope, AssignmentRow.condition]
     assignments = select(*columns).where(

@@ -7,16 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from permscope.clouds.azure.catalog.operations import DATA
+from permscope.clouds.azure.effective.compile import permissions_of
 from permscope.clouds.azure.engine.conditions import assignment_condition
 from permscope.clouds.azure.engine.estate import CompiledEstate
 from permscope.clouds.azure.engine.evaluate import ALL_PRINCIPALS, DenyAssignment, RoleAssignment
 from permscope.clouds.azure.engine.roles import CompiledRole, role_from_definition
 from permscope.clouds.azure.engine.scopes import scope_key
-from permscope.clouds.azure.effective.compile import permissions_of
 from permscope.clouds.azure.view import EVALUATED_KINDS
 from permscope.core.access_decisions import AccessDecision
 from permscope.core.errors import InputError, NotFoundError
-from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind
+from permscope.core.inventory import AssignmentRelation, IdentityKind, Policy, PolicyKind
 from permscope.core.snapshot import SystemSnapshot, as_document
 
 ASKED_KINDS = EVALUATED_KINDS - {IdentityKind.GROUP}
@@ -28,7 +28,7 @@ def estate_of(snapshot: SystemSnapshot) -> CompiledEstate:
     def compute() -> CompiledEstate:
         roles: dict[str, CompiledRole] = {}
         denies: list[DenyAssignment] = []
-        documents = {policy.external_id: policy for policy in snapshot.policies}
+        documents: dict[str, Policy] = {policy.external_id: policy for policy in snapshot.policies}
         for policy in snapshot.policies:
             if policy.kind is PolicyKind.ROLE_DEFINITION:
                 document = as_document(policy.document)
@@ -38,7 +38,9 @@ def estate_of(snapshot: SystemSnapshot) -> CompiledEstate:
         for assignment in snapshot.assignments:
             if assignment.relation is AssignmentRelation.ATTACHED:
                 condition = assignment.condition or {}
-                parsed, error = assignment_condition(condition.get("condition"), condition.get("conditionVersion"))
+                parsed, error = assignment_condition(
+                    condition.get("condition"), condition.get("conditionVersion")
+                )
                 assignments.append(
                     RoleAssignment(
                         id=f"{assignment.scope}|{assignment.policy_external_id}|{assignment.identity_external_id}",
@@ -50,23 +52,34 @@ def estate_of(snapshot: SystemSnapshot) -> CompiledEstate:
                         condition_error=error,
                     )
                 )
-            elif assignment.relation is AssignmentRelation.DENY and assignment.policy_external_id not in seen_denies:
+            elif (
+                assignment.relation is AssignmentRelation.DENY
+                and assignment.policy_external_id not in seen_denies
+            ):
                 seen_denies.add(assignment.policy_external_id)
-                policy = documents.get(assignment.policy_external_id)
-                document = as_document(policy.document) if policy is not None else {}
+                found = documents.get(assignment.policy_external_id)
+                document = as_document(found.document) if found is not None else {}
                 denies.append(
                     DenyAssignment(
                         id=assignment.policy_external_id,
-                        name=policy.name if policy is not None else assignment.policy_external_id,
+                        name=found.name if found is not None else assignment.policy_external_id,
                         scope=assignment.scope,
                         key=scope_key(assignment.scope),
-                        permissions=CompiledRole("deny", "deny assignment", "DenyAssignment", permissions_of(document)),
-                        principals=frozenset(str(p).lower() for p in document.get("principals") or [ALL_PRINCIPALS]),
+                        permissions=CompiledRole(
+                            "deny", "deny assignment", "DenyAssignment", permissions_of(document)
+                        ),
+                        principals=frozenset(
+                            str(p).lower() for p in document.get("principals") or [ALL_PRINCIPALS]
+                        ),
                         excluded=frozenset(str(p).lower() for p in document.get("excludePrincipals") or ()),
                         this_scope_only=bool(document.get("doNotApplyToChildScopes")),
                     )
                 )
-        ancestry = {f"/subscriptions/{snapshot.system_id}": list(snapshot.system.attributes.get("scopeAncestry") or ())}
+        ancestry = {
+            f"/subscriptions/{snapshot.system_id}": list(
+                snapshot.system.attributes.get("scopeAncestry") or ()
+            )
+        }
         return CompiledEstate(roles, assignments, denies, snapshot.members_of, ancestry)
 
     return snapshot.derive("azureEstate", compute)
@@ -85,14 +98,20 @@ def _attributes(context: Mapping[str, Any]) -> dict[str, Any]:
     found = {key: value for key, value in context.items() if key != "dataAction"}
     for source, values in found.items():
         if not isinstance(values, Mapping):
-            raise InputError("context", f"{source} must map attribute names to values (Resource, Request, ...)")
+            raise InputError(
+                "context", f"{source} must map attribute names to values (Resource, Request, ...)"
+            )
     return found
 
 
-def _decision(snapshot: SystemSnapshot, principal: str, action: str, resource: str, context: Mapping[str, Any]) -> AccessDecision:
+def _decision(
+    snapshot: SystemSnapshot, principal: str, action: str, resource: str, context: Mapping[str, Any]
+) -> AccessDecision:
     identity = snapshot.identities_by_id[principal]
     target = resource or f"/subscriptions/{snapshot.system_id}"
-    decided = estate_of(snapshot).decide(principal, action, _plane(snapshot, action, context), target, _attributes(context))
+    decided = estate_of(snapshot).decide(
+        principal, action, _plane(snapshot, action, context), target, _attributes(context)
+    )
     return AccessDecision(
         principal=principal,
         kind=identity.kind.value,
@@ -113,13 +132,17 @@ def decide_stored(
         principal = principal.lower()
     identity = snapshot.identities_by_id.get(principal)
     if identity is None or identity.kind not in EVALUATED_KINDS:
-        raise NotFoundError(f"no user, group, service principal or managed identity {principal} in subscription {snapshot.system_id}")
+        raise NotFoundError(
+            f"no user, group, service principal or managed identity {principal} in subscription {snapshot.system_id}"
+        )
     if not action.strip():
         raise InputError("action", "must name an Azure operation")
     return _decision(snapshot, principal, action, resource, context)
 
 
-def who_can(snapshot: SystemSnapshot, action: str, resource: str, context: Mapping[str, Any]) -> list[AccessDecision]:
+def who_can(
+    snapshot: SystemSnapshot, action: str, resource: str, context: Mapping[str, Any]
+) -> list[AccessDecision]:
     """Every user, service principal and managed identity allowed the request: those whose effective
     permissions hold the operation are asked (every one when the catalogue lacks it)."""
     if not action.strip():

@@ -43,7 +43,9 @@ NEED_HINTS = {
     "credentials": "export applications (their password and key credentials)",
     "organization": "export the management groups",
 }
-EVERYONE = "00000000-0000-0000-0000-000000000000"  # the all-principals id of deny assignments (engine.evaluate)
+EVERYONE = (
+    "00000000-0000-0000-0000-000000000000"  # the all-principals id of deny assignments (engine.evaluate)
+)
 
 
 @cache

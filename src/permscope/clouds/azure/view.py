@@ -11,7 +11,15 @@ from permscope.clouds.azure.effective.subscription import SubscriptionEvaluator
 from permscope.clouds.azure.engine.scopes import scope_key
 from permscope.clouds.azure.transform.common import subscription_of
 from permscope.clouds.azure.transform.resources import VIRTUAL_MACHINE, WEB_APP
-from permscope.core.inventory import Assignment, Identity, IdentityKind, Membership, Policy, PolicyKind, Resource
+from permscope.core.inventory import (
+    Assignment,
+    Identity,
+    IdentityKind,
+    Membership,
+    Policy,
+    PolicyKind,
+    Resource,
+)
 from permscope.core.permissions import PrincipalResult
 from permscope.core.snapshot import FUNCTION, INSTANCE, ExternalTrust, SystemSnapshot
 
@@ -33,7 +41,12 @@ def subscription_inputs(
     for assignment in assignments:
         if assignment.relation.value in PERMISSION_RELATIONS:
             scoped.setdefault(assignment.identity_external_id, []).append(
-                (assignment.policy_external_id, assignment.relation.value, assignment.scope, assignment.condition)
+                (
+                    assignment.policy_external_id,
+                    assignment.relation.value,
+                    assignment.scope,
+                    assignment.condition,
+                )
             )
     groups_of: dict[str, list[str]] = {}
     for membership in memberships:
@@ -57,7 +70,9 @@ class AzureView:
     def evaluator(self) -> SubscriptionEvaluator:
         """The effective-permissions evaluator of the subscription's identities."""
         snapshot = self.snapshot
-        policies, scoped, groups_of = subscription_inputs(snapshot.policies, snapshot.assignments, snapshot.memberships)
+        policies, scoped, groups_of = subscription_inputs(
+            snapshot.policies, snapshot.assignments, snapshot.memberships
+        )
         return SubscriptionEvaluator(snapshot.index, policies, scoped, groups_of)
 
     def result(self, external_id: str) -> PrincipalResult | None:
@@ -72,9 +87,15 @@ class AzureView:
         "group/role" for those through a group."""
         principal = self.snapshot.principal_of(external_id)
         names = self.evaluator.names
+        identities = self.snapshot.identities_by_id
+
+        def group(via: str) -> str:
+            found = identities.get(via)
+            return found.display_name if found is not None else via
+
         return sorted(
             {
-                (f"{names.get(g.via, g.via)}/" if g.via else "") + f"{names.get(g.role, g.role)} at {g.scope}"
+                (f"{group(g.via)}/" if g.via else "") + f"{names.get(g.role, g.role)} at {g.scope}"
                 for g in self.evaluator.grants(principal)
             }
         )

@@ -32,8 +32,12 @@ def test_the_catalogue_holds_both_planes_with_slash_as_separator() -> None:
     assert catalog.separator == "/" and len(catalog) > 4000
     assert catalog.version == catalog_version()
     planes = planes_of(installed_action_index())
-    blob_read = installed_action_index().index_of("microsoft.storage/storageaccounts/blobservices/containers/blobs/read")
-    container_read = installed_action_index().index_of("Microsoft.Storage/storageAccounts/blobServices/containers/read")
+    blob_read = installed_action_index().index_of(
+        "microsoft.storage/storageaccounts/blobservices/containers/blobs/read"
+    )
+    container_read = installed_action_index().index_of(
+        "Microsoft.Storage/storageAccounts/blobServices/containers/read"
+    )
     assert blob_read is not None and container_read is not None
     assert planes.data >> blob_read & 1 and not planes.control >> blob_read & 1
     assert planes.control >> container_read & 1 and not planes.data >> container_read & 1
@@ -121,7 +125,15 @@ def test_the_tenant_refresh_adds_its_operations_under_a_new_version() -> None:
             ],
         }
     ]
-    custom = [{"name": "x", "properties": {"roleName": "r", "permissions": [{"actions": ["Contoso.Other/things/write", "Contoso.Other/*"]}]}}]
+    custom = [
+        {
+            "name": "x",
+            "properties": {
+                "roleName": "r",
+                "permissions": [{"actions": ["Contoso.Other/things/write", "Contoso.Other/*"]}],
+            },
+        }
+    ]
     refreshed = catalog_with_tenant(providers, custom, base)
     assert len(refreshed) == len(base) + 4
     assert refreshed.version.startswith(base.version + "+tenant-")
@@ -138,7 +150,9 @@ def test_the_tenant_refresh_adds_its_operations_under_a_new_version() -> None:
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared (iam-dataset copies) is absent")
 def test_the_refresh_tool_derives_the_shipped_data_from_the_upstream_files(tmp_path: Path) -> None:
     """Public data (iann0036/iam-dataset, MIT): the tool rebuilds the very file the package ships."""
-    spec = importlib.util.spec_from_file_location("refresh_azure_catalog", REPO / "tools/refresh_azure_catalog.py")
+    spec = importlib.util.spec_from_file_location(
+        "refresh_azure_catalog", REPO / "tools/refresh_azure_catalog.py"
+    )
     assert spec is not None and spec.loader is not None
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)

@@ -13,6 +13,7 @@ import pytest
 from permscope.clouds.azure.files.folder import part_of, read_export
 from permscope.clouds.azure.raw import PARTS
 from permscope.core.errors import InputError
+
 from ..support import EXPORT, TENANT
 
 
@@ -35,8 +36,12 @@ def test_parts_not_exported_stay_none(tmp_path: Path) -> None:
 
 def test_pages_lists_of_pages_json_lines_and_gzip(tmp_path: Path) -> None:
     users = json.loads((EXPORT / "users.json").read_text())["value"]
-    (tmp_path / "users.json.gz").write_bytes(gzip.compress(json.dumps([{"value": users[:2]}, {"value": users[2:]}]).encode()))
-    (tmp_path / "groups.json").write_text("\n".join(json.dumps(g) for g in json.loads((EXPORT / "groups.json").read_text())))
+    (tmp_path / "users.json.gz").write_bytes(
+        gzip.compress(json.dumps([{"value": users[:2]}, {"value": users[2:]}]).encode())
+    )
+    (tmp_path / "groups.json").write_text(
+        "\n".join(json.dumps(g) for g in json.loads((EXPORT / "groups.json").read_text()))
+    )
     (tmp_path / "README.md").write_text("not a part")
     (tmp_path / "activity-log-2026.json").write_text("[]")
     bundle = read_export([tmp_path])
@@ -58,14 +63,24 @@ def test_a_part_file_given_alone_and_unknown_json_warned(tmp_path: Path) -> None
     [
         ("role-assignments.json", '{"value": [', "truncated or invalid JSON"),
         ("role-assignments.json", "[1]", "item 0 is not a JSON object"),
-        ("role-assignments.json", '[{"id": "/x", "properties": {"roleDefinitionId": "r", "scope": "/"}}]', "item 0 ('/x') has no properties.principalId"),
-        ("role-definitions.json", '[{"name": "g", "properties": {"roleName": "r", "permissions": "all"}}]', "properties.permissions must be a JSON list"),
+        (
+            "role-assignments.json",
+            '[{"id": "/x", "properties": {"roleDefinitionId": "r", "scope": "/"}}]',
+            "item 0 ('/x') has no properties.principalId",
+        ),
+        (
+            "role-definitions.json",
+            '[{"name": "g", "properties": {"roleName": "r", "permissions": "all"}}]',
+            "properties.permissions must be a JSON list",
+        ),
         ("users.json", '{"value": {"id": 1}}', "`value` must be a JSON list"),
         ("tenant.json", "[]", "holds 0 objects"),
         ("group-members.json", '[{"groupId": "g", "members": {}}]', "members must be a JSON list"),
     ],
 )
-def test_malformed_files_name_the_file_and_the_problem(tmp_path: Path, name: str, content: str, problem: str) -> None:
+def test_malformed_files_name_the_file_and_the_problem(
+    tmp_path: Path, name: str, content: str, problem: str
+) -> None:
     (tmp_path / name).write_text(content)
     with pytest.raises(InputError) as caught:
         read_export([tmp_path])

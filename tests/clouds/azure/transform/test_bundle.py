@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AssignmentRelation, IdentityKind, ParentKind, PolicyKind
+
 from ..support import (
     ADMINS,
     ALICE,
@@ -47,16 +48,23 @@ def test_one_batch_per_subscription_under_its_management_groups() -> None:
 def test_identities_reaching_the_subscription_directly_through_groups_or_living_there() -> None:
     prod = {i.external_id: i for i in batch(PROD).identities}
     # Owner at mg-prod to Platform Admins reaches alice and, through the nested EU Ops, erin
-    assert {ADMINS, EU_OPS, ALICE, ERIN, BOB, CAROL, DEPLOY_SP, MI_USER, MI_FUNC, MI_VM, FUNCTION_APP} == set(prod)
+    assert {ADMINS, EU_OPS, ALICE, ERIN, BOB, CAROL, DEPLOY_SP, MI_USER, MI_FUNC, MI_VM, FUNCTION_APP} == set(
+        prod
+    )
     assert DAVE not in prod and GONE not in prod
     assert prod[ALICE].kind is IdentityKind.USER and prod[ADMINS].kind is IdentityKind.GROUP
     assert prod[DEPLOY_SP].kind is IdentityKind.SERVICE_PRINCIPAL
-    assert prod[MI_USER].kind is IdentityKind.MANAGED_IDENTITY and prod[MI_USER].attributes["userAssigned"] is True
+    assert (
+        prod[MI_USER].kind is IdentityKind.MANAGED_IDENTITY
+        and prod[MI_USER].attributes["userAssigned"] is True
+    )
     assert prod[MI_VM].attributes["userAssigned"] is False
     assert prod[FUNCTION_APP].kind is IdentityKind.SERVERLESS_FUNCTION
     assert prod[FUNCTION_APP].attributes["actsAs"] == MI_FUNC
     assert prod[ALICE].attributes["userPrincipalName"] == "alice@contoso.test"
-    assert prod[ALICE].last_active_at is not None and prod[ALICE].last_active_at.day == 3  # the latest sign-in
+    assert (
+        prod[ALICE].last_active_at is not None and prod[ALICE].last_active_at.day == 3
+    )  # the latest sign-in
     assert prod[ALICE].attributes["directoryRoles"][0]["displayName"] == "Global Administrator"
     assert prod[MI_USER].attributes["attachedTo"] == [FUNCTION_APP]
 
@@ -88,7 +96,10 @@ def test_role_definitions_exported_shipped_and_custom() -> None:
 def test_assignments_keep_scope_and_condition() -> None:
     assignments = batch(PROD).assignments
     owner = next(a for a in assignments if a.policy_external_id == OWNER)
-    assert (owner.identity_external_id, owner.scope) == (ADMINS, "/providers/Microsoft.Management/managementGroups/mg-prod")
+    assert (owner.identity_external_id, owner.scope) == (
+        ADMINS,
+        "/providers/Microsoft.Management/managementGroups/mg-prod",
+    )
     carol = next(a for a in assignments if a.identity_external_id == CAROL)
     assert carol.relation is AssignmentRelation.ATTACHED and carol.scope.endswith("/resourceGroups/rg-data")
     assert carol.condition is not None and carol.condition["conditionVersion"] == "2.0"
@@ -133,7 +144,9 @@ def test_resources_and_their_facts() -> None:
     assert resources["wants-public"].facts["accessibility"] == "private"  # its account forbids public access
     nsg = resources["nsg-web"].facts
     assert nsg["inboundOpenPorts"] == ["22"] and nsg["openToInternet"] is True
-    assert nsg["virtualMachines"] == [f"/subscriptions/{PROD}/resourcegroups/rg-app/providers/microsoft.compute/virtualmachines/vm-web"]
+    assert nsg["virtualMachines"] == [
+        f"/subscriptions/{PROD}/resourcegroups/rg-app/providers/microsoft.compute/virtualmachines/vm-web"
+    ]
     assert resources["vm-web"].facts["actsAs"] == MI_VM
     assert resources["func-orders"].facts["functionApp"] is True
     assert resources["kv-data"].facts["accessPolicies"][0]["objectId"] == DEPLOY_SP

@@ -87,7 +87,9 @@ def _data() -> dict[str, Any]:
     try:
         raw = (resources.files("permscope.clouds.azure.catalog") / "data" / DATA_FILE).read_bytes()
     except OSError as exc:
-        raise ConfigurationError(f"the Azure catalogue data {DATA_FILE} is missing from the package: {exc}") from exc
+        raise ConfigurationError(
+            f"the Azure catalogue data {DATA_FILE} is missing from the package: {exc}"
+        ) from exc
     found: dict[str, Any] = orjson.loads(gzip.decompress(raw))
     return found
 
@@ -107,7 +109,9 @@ def catalog_source() -> tuple[str, str]:
 def load_catalog() -> AzureActionCatalog:
     """The shipped catalogue, read once per process."""
     data = _data()
-    return build_catalog(str(data["version"]), ((str(name), str(plane)) for name, plane in data["operations"]))
+    return build_catalog(
+        str(data["version"]), ((str(name), str(plane)) for name, plane in data["operations"])
+    )
 
 
 @lru_cache(maxsize=1)

@@ -25,7 +25,8 @@ def provider_operations(providers: Iterable[Mapping[str, Any]]) -> Iterator[tupl
     """(name, plane) of every operation of providerOperations metadata: the provider's own `operations` and
     each resource type's (`isDataAction` marks the data plane)."""
     for provider in providers:
-        properties = provider.get("properties") if isinstance(provider.get("properties"), Mapping) else provider
+        found = provider.get("properties")
+        properties: Mapping[str, Any] = found if isinstance(found, Mapping) else provider
         groups: list[Any] = [properties.get("operations") or []]
         groups += [
             resource_type.get("operations") or []
@@ -41,7 +42,8 @@ def provider_operations(providers: Iterable[Mapping[str, Any]]) -> Iterator[tupl
 def role_operations(definitions: Iterable[Mapping[str, Any]]) -> Iterator[tuple[str, str]]:
     """(name, plane) of every literal (wildcard-free) operation the role definitions name."""
     for definition in definitions:
-        body = definition.get("properties") if isinstance(definition.get("properties"), Mapping) else definition
+        found = definition.get("properties")
+        body: Mapping[str, Any] = found if isinstance(found, Mapping) else definition
         for entry in body.get("permissions") or []:
             if not isinstance(entry, Mapping):
                 continue
@@ -65,7 +67,9 @@ def catalog_with_tenant(
     nothing is new, else `<base>+tenant-<digest of the added names>`."""
     base = base or load_catalog()
     known = {action.external_id.lower() for action in base.actions}
-    current = [(action.external_id, base.planes.get(action.external_id.lower(), CONTROL)) for action in base.actions]
+    current = [
+        (action.external_id, base.planes.get(action.external_id.lower(), CONTROL)) for action in base.actions
+    ]
     added = [
         (name, plane)
         for name, plane in (*provider_operations(providers), *role_operations(role_definitions))
@@ -73,5 +77,7 @@ def catalog_with_tenant(
     ]
     if not added:
         return base
-    digest = hashlib.sha256("\n".join(sorted(f"{n.lower()}\t{p}" for n, p in added)).encode()).hexdigest()[:12]
+    digest = hashlib.sha256("\n".join(sorted(f"{n.lower()}\t{p}" for n, p in added)).encode()).hexdigest()[
+        :12
+    ]
     return build_catalog(f"{base.version}+tenant-{digest}", [*current, *added])

@@ -98,4 +98,6 @@ class RoleCompiler:
 
     def unknown_actions(self, names: Mapping[str, str]) -> dict[str, list[str]]:
         """Role name -> the literal operations it names that the catalogue lacks."""
-        return {names.get(role, role): list(bits.unknown) for role, bits in self._roles.items() if bits.unknown}
+        return {
+            names.get(role, role): list(bits.unknown) for role, bits in self._roles.items() if bits.unknown
+        }

@@ -122,13 +122,15 @@ class SubscriptionEvaluator:
         text = _text(condition.get("condition")) if isinstance(condition, Mapping) else None
         error = None
         if text is not None:
-            error = assignment_condition(text, condition.get("conditionVersion"))[1]  # type: ignore[union-attr]
+            error = assignment_condition(text, condition.get("conditionVersion"))[1]
         return Grant(role, scope, whole_subscription(scope_key(scope)), text, error, None)
 
     def _deny(self, policy: str, scope: str, condition: Any) -> DenyRule:
         document = as_document(self._documents.get(policy)) or {}
         principals = frozenset(str(p).lower() for p in document.get("principals") or () if isinstance(p, str))
-        excluded = frozenset(str(p).lower() for p in document.get("excludePrincipals") or () if isinstance(p, str))
+        excluded = frozenset(
+            str(p).lower() for p in document.get("excludePrincipals") or () if isinstance(p, str)
+        )
         conditional = bool(_text(document.get("condition"))) or bool(condition)
         return DenyRule(
             policy,
@@ -185,7 +187,9 @@ class SubscriptionEvaluator:
         for grant in grants:
             document = self._documents.get(grant.role)
             if document is None:
-                problems.append(f"role {grant.role} assigned at {grant.scope} is not defined: it grants nothing")
+                problems.append(
+                    f"role {grant.role} assigned at {grant.scope} is not defined: it grants nothing"
+                )
                 continue
             bits = self.compiler.compile(grant.role, document)
             if grant.error is not None:
@@ -203,13 +207,19 @@ class SubscriptionEvaluator:
             if bits.conditional:
                 conditional |= bits.conditional
                 allow_clauses.append(
-                    (clause_of(ROLE_LAYER, "Allow", resources, None, ("roleDefinitionCondition",)), bits.conditional, "conditional")
+                    (
+                        clause_of(ROLE_LAYER, "Allow", resources, None, ("roleDefinitionCondition",)),
+                        bits.conditional,
+                        "conditional",
+                    )
                 )
             if grant.whole:
                 whole |= bits.granted
             else:
                 specific |= bits.granted
-                allow_clauses.append((clause_of(ROLE_LAYER, "Allow", resources, None, ()), bits.granted, "specific"))
+                allow_clauses.append(
+                    (clause_of(ROLE_LAYER, "Allow", resources, None, ()), bits.granted, "specific")
+                )
         specific &= ~whole
         conditional &= ~(whole | specific)
         deny_clauses: list[ScopedClause] = []
@@ -223,7 +233,9 @@ class SubscriptionEvaluator:
             specific |= limited
             touched = (specific | conditional) & denied
             if touched:
-                clause = clause_of(DENY_LAYER, "Deny", (deny.scope,), None, ("condition",) if deny.conditional else ())
+                clause = clause_of(
+                    DENY_LAYER, "Deny", (deny.scope,), None, ("condition",) if deny.conditional else ()
+                )
                 deny_clauses.append(ScopedClause("denies", clause, touched))
         clauses = [
             ScopedClause("allows", clause, bits & (specific if where == "specific" else conditional))
@@ -282,4 +294,3 @@ class SubscriptionEvaluator:
             "distinctCombinations": len(self._results),
             "unknownActions": self.compiler.unknown_actions(self.names),
         }
-

@@ -87,8 +87,13 @@ def read_export(paths: Sequence[str | Path], *, limits: FileLimits = DEFAULT_LIM
     for path in _files(paths):
         part = part_of(path)
         if part is None:
-            if not path.name.lower().startswith(ACTIVITY_PREFIXES) and path.suffix.lower() in (".json", ".gz"):
-                warnings.append(f"{printable(str(path))}: not an Azure export part (file names: docs/azure.md)")
+            if not path.name.lower().startswith(ACTIVITY_PREFIXES) and path.suffix.lower() in (
+                ".json",
+                ".gz",
+            ):
+                warnings.append(
+                    f"{printable(str(path))}: not an Azure export part (file names: docs/azure.md)"
+                )
             continue
         items = read_part(path, part, limits)
         if part == "tenant" or bundle[part] is None:
@@ -109,7 +114,7 @@ def _tenant_id(bundle: Mapping[str, Any]) -> str:
     """The tenant's id: the organization's, else the first subscription's tenantId."""
     tenant = bundle.get("tenant")
     if isinstance(tenant, Mapping) and isinstance(tenant.get("id"), str):
-        return tenant["id"].lower()
+        return str(tenant["id"]).lower()
     for subscription in bundle.get("subscriptions") or ():
         if isinstance(subscription.get("tenantId"), str):
             return str(subscription["tenantId"]).lower()

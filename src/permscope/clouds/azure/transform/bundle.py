@@ -49,7 +49,9 @@ RESOURCE_PARTS = (
 )
 
 
-def _subscriptions(bundle: Mapping[str, Any], rbac: Rbac, warnings: list[str]) -> dict[str, Mapping[str, Any]]:
+def _subscriptions(
+    bundle: Mapping[str, Any], rbac: Rbac, warnings: list[str]
+) -> dict[str, Mapping[str, Any]]:
     """subscription id -> its ARM object; those the export does not list but its scopes name are added."""
     found: dict[str, Mapping[str, Any]] = {
         guid(item["subscriptionId"]): item for item in bundle.get("subscriptions") or ()
@@ -116,7 +118,9 @@ class _Tenant:
                 self.attached.setdefault(principal, []).append(resource.external_id)
         self.orphans_warned: set[str] = set()
         self.warnings = warnings
-        self.collected_directory = bundle.get("users") is not None or bundle.get("service_principals") is not None
+        self.collected_directory = (
+            bundle.get("users") is not None or bundle.get("service_principals") is not None
+        )
 
 
 def _principals_of(resource: Resource) -> list[str]:
@@ -193,7 +197,9 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
             extra["eligibleRoles"] = eligible_of[principal]
         if principal in tenant.attached:
             extra["attachedTo"] = tenant.attached[principal]
-        identities.append(replace(identity, attributes={**identity.attributes, **extra}) if extra else identity)
+        identities.append(
+            replace(identity, attributes={**identity.attributes, **extra}) if extra else identity
+        )
     identities += functions
 
     memberships = [
@@ -202,14 +208,18 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
         for group in directory.groups_of(member)
         if group in included
     ]
-    wanted_roles = {grant.role for grant in grants} | {entry["roleDefinitionId"] for _p, entry, _k in eligible}
+    wanted_roles = {grant.role for grant in grants} | {
+        entry["roleDefinitionId"] for _p, entry, _k in eligible
+    }
     policies: list[Policy] = [
         policy
         for role, policy in rbac.roles.items()
         if role in wanted_roles
         or (
             not policy.managed_by_cloud
-            and any(reaches(scope_key(str(scope))) for scope in policy.attributes.get("assignableScopes") or ())
+            and any(
+                reaches(scope_key(str(scope))) for scope in policy.attributes.get("assignableScopes") or ()
+            )
         )
     ]
     assignments = [grant.assignment for grant in grants]
@@ -221,7 +231,11 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
                 policy_external_id=deny.policy.external_id,
                 relation=AssignmentRelation.DENY,
                 scope=deny.scope,
-                condition={key: deny.policy.document[key] for key in ("condition", "conditionVersion") if key in deny.policy.document}
+                condition={
+                    key: deny.policy.document[key]
+                    for key in ("condition", "conditionVersion")
+                    if key in deny.policy.document
+                }
                 or None,
             )
             for principal in deny.principals
@@ -258,9 +272,10 @@ def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles
     be collected, principals the directory lacks, roles no one defines)."""
     warnings = [str(w) for w in bundle.get("warnings") or ()]
     for error in bundle.get("errors") or ():
-        warnings.append(f"not collected: {error.get('part') or 'part'} at {error.get('scope') or 'tenant'}: {error['error']}")
+        warnings.append(
+            f"not collected: {error.get('part') or 'part'} at {error.get('scope') or 'tenant'}: {error['error']}"
+        )
     tenant = _Tenant(bundle, warnings)
     subscriptions = _subscriptions(bundle, tenant.rbac, warnings)
     batches = [_batch(tenant, sid, item, source) for sid, item in sorted(subscriptions.items())]
     return ImportedFiles(batches=batches, warnings=warnings)
-

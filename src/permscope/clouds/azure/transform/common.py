@@ -54,3 +54,8 @@ def instant(value: object) -> datetime | None:
         return parse_instant(value)
     except (TypeError, ValueError):
         return None
+
+
+def mapping(value: object) -> Mapping[str, Any]:
+    """A JSON object field, or an empty mapping when it is absent or not an object."""
+    return value if isinstance(value, Mapping) else {}

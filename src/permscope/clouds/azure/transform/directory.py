@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from permscope.clouds.azure.engine.evaluate import group_closure, group_parents
-from permscope.clouds.azure.transform.common import MICROSOFT_TENANT, guid, instant
+from permscope.clouds.azure.transform.common import MICROSOFT_TENANT, guid, instant, mapping
 from permscope.core.inventory import Identity, IdentityKind
 from permscope.core.times import latest
 
@@ -71,7 +71,9 @@ def _credentials(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     for field_name, kind in (("passwordCredentials", "password"), ("keyCredentials", "certificate")):
         for credential in item.get(field_name) or ():
             if isinstance(credential, Mapping):
-                kept = {key: credential.get(key) for key in _CREDENTIAL_FIELDS if credential.get(key) is not None}
+                kept = {
+                    key: credential.get(key) for key in _CREDENTIAL_FIELDS if credential.get(key) is not None
+                }
                 if kind == "password":
                     kept.pop("hint", None)  # the first characters of a secret: not kept
                 found.append({"credentialType": kind, **kept})
@@ -79,11 +81,15 @@ def _credentials(item: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _user(item: Mapping[str, Any]) -> Identity:
-    activity = item.get("signInActivity") if isinstance(item.get("signInActivity"), Mapping) else {}
+    activity = mapping(item.get("signInActivity"))
     last = latest(
         *(
             instant(activity.get(key))
-            for key in ("lastSignInDateTime", "lastNonInteractiveSignInDateTime", "lastSuccessfulSignInDateTime")
+            for key in (
+                "lastSignInDateTime",
+                "lastNonInteractiveSignInDateTime",
+                "lastSuccessfulSignInDateTime",
+            )
         )
     )
     name = item.get("displayName") or item.get("userPrincipalName") or item["id"]
@@ -108,7 +114,14 @@ def _user(item: Mapping[str, Any]) -> Identity:
 def _group(item: Mapping[str, Any]) -> Identity:
     attributes = {
         key: item.get(key)
-        for key in ("mail", "securityEnabled", "mailEnabled", "groupTypes", "isAssignableToRole", "onPremisesSyncEnabled")
+        for key in (
+            "mail",
+            "securityEnabled",
+            "mailEnabled",
+            "groupTypes",
+            "isAssignableToRole",
+            "onPremisesSyncEnabled",
+        )
         if item.get(key) is not None
     }
     return Identity(
@@ -123,11 +136,21 @@ def _group(item: Mapping[str, Any]) -> Identity:
 
 def _service_principal(item: Mapping[str, Any], application: Mapping[str, Any] | None) -> Identity:
     sp_type = str(item.get("servicePrincipalType") or "Application")
-    kind = IdentityKind.MANAGED_IDENTITY if sp_type.lower() == "managedidentity" else IdentityKind.SERVICE_PRINCIPAL
+    kind = (
+        IdentityKind.MANAGED_IDENTITY
+        if sp_type.lower() == "managedidentity"
+        else IdentityKind.SERVICE_PRINCIPAL
+    )
     owner_tenant = guid(item.get("appOwnerOrganizationId") or "")
     attributes: dict[str, Any] = {
         key: item.get(key)
-        for key in ("appId", "appDisplayName", "appOwnerOrganizationId", "accountEnabled", "servicePrincipalNames")
+        for key in (
+            "appId",
+            "appDisplayName",
+            "appOwnerOrganizationId",
+            "accountEnabled",
+            "servicePrincipalNames",
+        )
         if item.get(key) is not None
     }
     attributes["servicePrincipalType"] = sp_type
@@ -136,7 +159,9 @@ def _service_principal(item: Mapping[str, Any], application: Mapping[str, Any] |
         resource = next((name for name in names if name.lower().startswith("/subscriptions/")), None)
         if resource:
             attributes["resourceId"] = resource
-            attributes["userAssigned"] = "/microsoft.managedidentity/userassignedidentities/" in resource.lower()
+            attributes["userAssigned"] = (
+                "/microsoft.managedidentity/userassignedidentities/" in resource.lower()
+            )
     credentials = _credentials(item)
     if application is not None:
         attributes["applicationObjectId"] = guid(application["id"])
@@ -161,7 +186,9 @@ def read_directory(bundle: Mapping[str, Any], warnings: list[str]) -> Directory:
         str(app.get("appId")).lower(): app for app in bundle.get("applications") or () if app.get("appId")
     }
     owners: dict[str, list[str]] = {
-        guid(entry["applicationId"]): [guid(o["id"]) for o in entry["owners"] if isinstance(o, Mapping) and o.get("id")]
+        guid(entry["applicationId"]): [
+            guid(o["id"]) for o in entry["owners"] if isinstance(o, Mapping) and o.get("id")
+        ]
         for entry in bundle.get("application_owners") or ()
     }
     found = directory.identities
@@ -184,7 +211,9 @@ def read_directory(bundle: Mapping[str, Any], warnings: list[str]) -> Directory:
             listed.append(guid(member["id"]))
             if guid(member["id"]) not in found:
                 kind = _KINDS.get(str(member.get("@odata.type", "")).lower())
-                if kind is not None:  # a member the exported lists lack (another page, a guest): keep what is known
+                if (
+                    kind is not None
+                ):  # a member the exported lists lack (another page, a guest): keep what is known
                     found[guid(member["id"])] = Identity(
                         external_id=guid(member["id"]),
                         kind=kind,
@@ -242,4 +271,3 @@ def orphan(principal: str, principal_type: str | None) -> Identity:
         source=SOURCE,
         attributes={"principalNotFound": True, "principalType": principal_type or "Unknown"},
     )
-

@@ -64,7 +64,9 @@ def read_hierarchy(groups: Iterable[Mapping[str, Any]] | None) -> Hierarchy:
         identifier = str(item.get("id", ""))
         lowered = identifier.lower()
         parent = _parent_name(item)
-        if lowered.startswith("/subscriptions/") or str(item.get("type", "")).lower().endswith("subscriptions"):
+        if lowered.startswith("/subscriptions/") or str(item.get("type", "")).lower().endswith(
+            "subscriptions"
+        ):
             subscription = guid(item.get("name") or lowered.rpartition("/")[2])
             if parent:
                 tree.parents["sub:" + subscription] = parent

@@ -54,7 +54,9 @@ class Rbac:
     roles: dict[str, Policy] = field(default_factory=dict)
     grants: list[Grant] = field(default_factory=list)
     denies: list[Deny] = field(default_factory=list)
-    eligible: list[tuple[str, dict[str, Any], ScopeKey]] = field(default_factory=list)  # principal, entry, key
+    eligible: list[tuple[str, dict[str, Any], ScopeKey]] = field(
+        default_factory=list
+    )  # principal, entry, key
 
 
 def role_policy(definition: Mapping[str, Any]) -> Policy:
@@ -109,7 +111,11 @@ def read_rbac(bundle: Mapping[str, Any], warnings: list[str]) -> Rbac:
         body = props(item)
         if str(body.get("status") or "Provisioned").lower() not in ("provisioned", "accepted", "active"):
             continue
-        key = (guid(body["principalId"]), role_guid(body["roleDefinitionId"]), body["scope"].lower().rstrip("/"))
+        key = (
+            guid(body["principalId"]),
+            role_guid(body["roleDefinitionId"]),
+            body["scope"].lower().rstrip("/"),
+        )
         known = seen.get(key)
         starts, ends = instant(body.get("startDateTime")), instant(body.get("endDateTime"))
         if known is not None:
@@ -144,7 +150,9 @@ def _grant(
     scope = str(body["scope"]).strip() or "/"
     key = (principal, role, scope.lower().rstrip("/"))
     if key in seen:
-        warnings.append(f"role-assignments: {identifier} repeats role {role} for {principal} at {scope}; kept once")
+        warnings.append(
+            f"role-assignments: {identifier} repeats role {role} for {principal} at {scope}; kept once"
+        )
         return None
     assignment = Assignment(
         identity_external_id=principal,
@@ -161,9 +169,13 @@ def _grant(
 def _deny(item: Mapping[str, Any]) -> Deny:
     body = props(item)
     identifier = str(item["id"])
-    scope = str(body.get("scope") or identifier.lower().partition("/providers/microsoft.authorization/")[0] or "/")
+    scope = str(
+        body.get("scope") or identifier.lower().partition("/providers/microsoft.authorization/")[0] or "/"
+    )
     principals = [guid(p["id"]) for p in body["principals"] if isinstance(p, Mapping) and p.get("id")]
-    excluded = [guid(p["id"]) for p in body.get("excludePrincipals") or () if isinstance(p, Mapping) and p.get("id")]
+    excluded = [
+        guid(p["id"]) for p in body.get("excludePrincipals") or () if isinstance(p, Mapping) and p.get("id")
+    ]
     document = {
         "denyAssignmentName": body.get("denyAssignmentName") or item.get("name"),
         "description": body.get("description") or "",

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from permscope.clouds.azure.transform.common import arm_id, guid, props, resource_group_of, subscription_of
+from permscope.clouds.azure.transform.common import (
+    arm_id,
+    guid,
+    mapping,
+    props,
+    resource_group_of,
+    subscription_of,
+)
 from permscope.core.inventory import Resource
 
 STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
@@ -79,8 +86,8 @@ def storage_accounts(items: Iterable[Mapping[str, Any]]) -> list[Resource]:
     found = []
     for item in items:
         body = props(item)
-        rules = body.get("networkAcls") if isinstance(body.get("networkAcls"), Mapping) else {}
-        encryption = body.get("encryption") if isinstance(body.get("encryption"), Mapping) else {}
+        rules = mapping(body.get("networkAcls"))
+        encryption = mapping(body.get("encryption"))
         key_source = encryption.get("keySource") or "Microsoft.Storage"
         found.append(
             _resource(
@@ -97,9 +104,7 @@ def storage_accounts(items: Iterable[Mapping[str, Any]]) -> list[Resource]:
                     "networkBypass": rules.get("bypass"),
                     "encryptionKeySource": key_source,
                     "encryptionManagedBy": encryption_managed_by(key_source),
-                    "keyVaultUri": (encryption.get("keyvaultproperties") or {}).get("keyvaulturi")
-                    if isinstance(encryption.get("keyvaultproperties"), Mapping)
-                    else None,
+                    "keyVaultUri": mapping(encryption.get("keyvaultproperties")).get("keyvaulturi"),
                     "allowSharedKeyAccess": body.get("allowSharedKeyAccess"),
                     "httpsOnly": body.get("supportsHttpsTrafficOnly"),
                     "minimumTlsVersion": body.get("minimumTlsVersion"),
@@ -145,18 +150,16 @@ def blob_containers(items: Iterable[Mapping[str, Any]], accounts: Mapping[str, R
 
 
 def _ports(rule: Mapping[str, Any]) -> list[str]:
-    ranges = [rule.get("destinationPortRange"), *(rule.get("destinationPortRanges") or ())]
+    ranges: list[Any] = [rule.get("destinationPortRange"), *(rule.get("destinationPortRanges") or ())]
     return [str(port) for port in ranges if port]
 
 
 def _sources(rule: Mapping[str, Any]) -> list[str]:
-    sources = [rule.get("sourceAddressPrefix"), *(rule.get("sourceAddressPrefixes") or ())]
+    sources: list[Any] = [rule.get("sourceAddressPrefix"), *(rule.get("sourceAddressPrefixes") or ())]
     return [str(source) for source in sources if source]
 
 
-def security_groups(
-    items: Iterable[Mapping[str, Any]], nics: Iterable[Mapping[str, Any]]
-) -> list[Resource]:
+def security_groups(items: Iterable[Mapping[str, Any]], nics: Iterable[Mapping[str, Any]]) -> list[Resource]:
     """Network security groups: their rules, the inbound rules open to the internet and their ports, and the
     NICs, subnets and VMs they guard (a NIC's `networkSecurityGroup`, its `virtualMachine`)."""
     vms_of: dict[str, list[str]] = {}
@@ -178,7 +181,7 @@ def security_groups(
         open_ports: list[str] = []
         for rule in [*(body.get("securityRules") or ()), *(body.get("defaultSecurityRules") or ())]:
             rule_body = props(rule) if isinstance(rule, Mapping) else {}
-            entry = {
+            entry: dict[str, Any] = {
                 "name": rule.get("name") if isinstance(rule, Mapping) else None,
                 "direction": rule_body.get("direction"),
                 "access": rule_body.get("access"),
@@ -194,9 +197,13 @@ def security_groups(
                 and any(source.lower() in INTERNET for source in entry["sources"])
             ):
                 open_ports += entry["ports"]
-        subnets = [arm_id(s["id"]) for s in body.get("subnets") or () if isinstance(s, Mapping) and s.get("id")]
+        subnets = [
+            arm_id(s["id"]) for s in body.get("subnets") or () if isinstance(s, Mapping) and s.get("id")
+        ]
         attached_nics = nics_of.get(key) or [
-            arm_id(n["id"]) for n in body.get("networkInterfaces") or () if isinstance(n, Mapping) and n.get("id")
+            arm_id(n["id"])
+            for n in body.get("networkInterfaces") or ()
+            if isinstance(n, Mapping) and n.get("id")
         ]
         found.append(
             _resource(
@@ -221,14 +228,19 @@ def virtual_machines(items: Iterable[Mapping[str, Any]], nics: Iterable[Mapping[
     for nic in nics:
         body = props(nic)
         machine, group = body.get("virtualMachine"), body.get("networkSecurityGroup")
-        if isinstance(machine, Mapping) and machine.get("id") and isinstance(group, Mapping) and group.get("id"):
+        if (
+            isinstance(machine, Mapping)
+            and machine.get("id")
+            and isinstance(group, Mapping)
+            and group.get("id")
+        ):
             groups_of_vm.setdefault(arm_id(machine["id"]), []).append(arm_id(group["id"]))
     found = []
     for item in items:
         body = props(item)
-        profile = body.get("networkProfile") if isinstance(body.get("networkProfile"), Mapping) else {}
-        storage = body.get("storageProfile") if isinstance(body.get("storageProfile"), Mapping) else {}
-        os_disk = storage.get("osDisk") if isinstance(storage.get("osDisk"), Mapping) else {}
+        profile = mapping(body.get("networkProfile"))
+        storage = mapping(body.get("storageProfile"))
+        os_disk = mapping(storage.get("osDisk"))
         found.append(
             _resource(
                 item,
@@ -236,7 +248,9 @@ def virtual_machines(items: Iterable[Mapping[str, Any]], nics: Iterable[Mapping[
                 {
                     **identity_facts(item),
                     "networkInterfaces": [
-                        arm_id(n["id"]) for n in profile.get("networkInterfaces") or () if isinstance(n, Mapping) and n.get("id")
+                        arm_id(n["id"])
+                        for n in profile.get("networkInterfaces") or ()
+                        if isinstance(n, Mapping) and n.get("id")
                     ],
                     "networkSecurityGroups": sorted(set(groups_of_vm.get(arm_id(item["id"]), []))),
                     "osType": os_disk.get("osType"),
@@ -281,7 +295,7 @@ def key_vaults(items: Iterable[Mapping[str, Any]]) -> list[Resource]:
     found = []
     for item in items:
         body = props(item)
-        acls = body.get("networkAcls") if isinstance(body.get("networkAcls"), Mapping) else {}
+        acls = mapping(body.get("networkAcls"))
         policies = [
             {"objectId": guid(p.get("objectId") or ""), "permissions": p.get("permissions") or {}}
             for p in body.get("accessPolicies") or ()
