@@ -125,6 +125,8 @@ class AzurePlugin:
             found.batches[0].system.name = system_name
         if progress is not None:
             progress(1, 1)
+        for batch in found.batches:
+            batch.warnings = summarize_warnings(batch.warnings)
         return ImportedFiles(batches=found.batches, warnings=summarize_warnings(found.warnings))
 
     # -- effective permissions and decisions ------------------------------------------------------------------

@@ -127,10 +127,11 @@ def test_deleted_principals_and_unknown_roles_are_kept_and_warned() -> None:
     dev = {i.external_id: i for i in batch(DEV).identities}
     assert dev[GONE].attributes["principalNotFound"] is True and dev[GONE].kind is IdentityKind.USER
     assert any(a.identity_external_id == GONE and a.policy_external_id == UAA for a in batch(DEV).assignments)
-    warnings = "\n".join(imported().warnings)
+    warnings = "\n".join(batch(DEV).warnings)
     assert f"principal {GONE} (User) is not in the directory export" in warnings
     assert "role 0bad0000-0000-4000-8000-000000000bad" in warnings
     assert "not collected: key_vaults" in warnings
+    assert batch(PROD).warnings == [] and imported().warnings == []  # each warning where it belongs
 
 
 def test_resources_and_their_facts() -> None:

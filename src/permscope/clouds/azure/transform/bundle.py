@@ -11,6 +11,8 @@ in the subscription. docs/azure.md describes the choices.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -37,6 +39,7 @@ from permscope.core.inventory import (
     Resource,
 )
 
+_SUBSCRIPTION = re.compile(r"/subscriptions/([0-9a-fA-F-]{36})")
 RESOURCE_PARTS = (
     "storage_accounts",
     "blob_containers",
@@ -116,7 +119,6 @@ class _Tenant:
                 continue  # the identity itself, not something running as it
             for principal in _principals_of(resource):
                 self.attached.setdefault(principal, []).append(resource.external_id)
-        self.orphans_warned: set[str] = set()
         self.warnings = warnings
         self.collected_directory = (
             bundle.get("users") is not None or bundle.get("service_principals") is not None
@@ -159,13 +161,13 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
     for principal, _entry, _key in eligible:
         named.setdefault(principal, None)
     included: dict[str, Identity] = {}
+    own_warnings: list[str] = []
     for principal, principal_type in named.items():
         identity = directory.identities.get(principal)
         if identity is None:
             identity = orphan(principal, principal_type)
-            if principal not in tenant.orphans_warned and tenant.collected_directory:
-                tenant.orphans_warned.add(principal)
-                tenant.warnings.append(
+            if tenant.collected_directory:
+                own_warnings.append(
                     f"role-assignments: principal {principal} ({principal_type or 'type unknown'}) is not in the "
                     "directory export (deleted, or of another tenant); its assignments are kept"
                 )
@@ -264,6 +266,7 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
         policies=policies,
         assignments=assignments,
         resources=resources,
+        warnings=own_warnings,
     )
 
 
@@ -278,4 +281,13 @@ def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles
     tenant = _Tenant(bundle, warnings)
     subscriptions = _subscriptions(bundle, tenant.rbac, warnings)
     batches = [_batch(tenant, sid, item, source) for sid, item in sorted(subscriptions.items())]
-    return ImportedFiles(batches=batches, warnings=warnings)
+    by_id = {batch.system.system_id: batch for batch in batches}
+    shared = []
+    for warning in warnings:  # a warning naming a subscription goes to that subscription's batch only
+        named = {m.lower() for m in _SUBSCRIPTION.findall(warning)} & set(by_id)
+        if named:
+            for subscription in sorted(named):
+                by_id[subscription].warnings.append(warning)
+        else:
+            shared.append(warning)
+    return ImportedFiles(batches=batches, warnings=shared)
