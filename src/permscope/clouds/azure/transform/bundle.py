@@ -12,7 +12,6 @@ in the subscription. docs/azure.md describes the choices.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
