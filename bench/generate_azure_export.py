@@ -30,9 +30,7 @@ def _ids(rng: random.Random, count: int) -> list[str]:
     return [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(count)]
 
 
-def generate(
-    out: Path, *, users: int, assignments: int, subscriptions: int, seed: int = 7
-) -> dict[str, int]:
+def generate(out: Path, *, users: int, assignments: int, subscriptions: int, seed: int = 7) -> dict[str, int]:
     """Write the folder; the counts written."""
     rng = random.Random(seed)
     tenant = _ids(rng, 1)[0]
@@ -62,11 +60,15 @@ def generate(
     for position in range(20):
         guid = _ids(rng, 1)[0]
         picked = rng.sample(others, 3)
-        actions = sorted({a for r in picked for e in roles[r]["permissions"] for a in e.get("actions", [])})[:40]
+        actions = sorted({a for r in picked for e in roles[r]["permissions"] for a in e.get("actions", [])})[
+            :40
+        ]
         custom.append({"id": f"/subscriptions/{subs[0]}{AUTH}/roleDefinitions/{guid}", "name": guid,
                        "properties": {"roleName": f"custom-{position}", "roleType": "CustomRole",
                                       "assignableScopes": [MG + tenant], "permissions": [{"actions": actions}]}})  # fmt: skip
-    definitions = [{"id": f"{AUTH}/roleDefinitions/{g}", "name": g, "properties": {**roles[g]}} for g in others]
+    definitions = [
+        {"id": f"{AUTH}/roleDefinitions/{g}", "name": g, "properties": {**roles[g]}} for g in others
+    ]
     role_pool = common * 8 + others[:200] + [c["name"] for c in custom]
     principals = [(u, "User") for u in user_ids] + [(g, "Group") for g in group_ids] + [(s, "ServicePrincipal") for s in sp_ids + mi_ids]  # fmt: skip
     rows = []
@@ -131,7 +133,13 @@ def main() -> None:
     parser.add_argument("--subscriptions", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    counts = generate(args.out, users=args.users, assignments=args.assignments, subscriptions=args.subscriptions, seed=args.seed)
+    counts = generate(
+        args.out,
+        users=args.users,
+        assignments=args.assignments,
+        subscriptions=args.subscriptions,
+        seed=args.seed,
+    )
     print(json.dumps(counts))
 
 

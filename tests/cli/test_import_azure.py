@@ -52,3 +52,15 @@ def test_a_malformed_export_file_is_named_and_nothing_is_stored(tmp_path: Path) 
     assert "deny-assignments.json" in err and "has no properties.principals" in err
     code, out, _ = run(db_url, "systems", "list", "--format", "json")
     assert code == 0 and json.loads(out) == []
+
+
+def test_scan_reads_an_azure_export_folder_without_a_store(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["scan", "--cloud", "azure", str(EXPORT), "--format", "json"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)
+    found = {f["permscope"]["findingType"] for f in body["findings"]}
+    assert {"superUserFinding", "inactiveGroupFinding", "superAzureServicePrincipalFinding"} <= found
+    wrong = CliRunner().invoke(app, ["scan", "--cloud", "oci", str(EXPORT)])
+    assert wrong.exit_code == 2 and "'oci' is not aws or azure" in wrong.stderr
