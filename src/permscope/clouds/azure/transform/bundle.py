@@ -12,12 +12,12 @@ in the subscription. docs/azure.md describes the choices.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from permscope.clouds.azure.engine.evaluate import ALL_PRINCIPALS
-from permscope.clouds.azure.engine.scopes import ScopeKey, scope_key
+from permscope.clouds.azure.engine.scopes import ScopeKey, is_management_group, scope_key
 from permscope.clouds.azure.transform import resources as arm
 from permscope.clouds.azure.transform.common import guid, subscription_of
 from permscope.clouds.azure.transform.directory import Directory, orphan, read_directory
@@ -119,9 +119,41 @@ class _Tenant:
             for principal in _principals_of(resource):
                 self.attached.setdefault(principal, []).append(resource.external_id)
         self.warnings = warnings
+        # everything placed once by where it is anchored: a subscription, a management group, the root
+        self.grants = _anchored(self.rbac.grants, lambda grant: grant.key)
+        self.denies = _anchored(self.rbac.denies, lambda deny: deny.key)
+        self.eligible = _anchored(self.rbac.eligible, lambda entry: entry[2])
+        self.resources_of: dict[str, list[Resource]] = {}
+        for resource in self.resources or ():
+            self.resources_of.setdefault(str(resource.facts.get("subscriptionId")), []).append(resource)
+        self.managed_in: dict[str, list[Identity]] = {}
+        for identity in self.directory.identities.values():
+            if identity.kind is IdentityKind.MANAGED_IDENTITY:
+                found = subscription_of(str(identity.attributes.get("resourceId") or ""))
+                if found:
+                    self.managed_in.setdefault(found, []).append(identity)
         self.collected_directory = (
             bundle.get("users") is not None or bundle.get("service_principals") is not None
         )
+
+
+T = TypeVar("T")
+
+
+def _anchored(items: Iterable[T], key_of: Callable[[T], ScopeKey]) -> dict[ScopeKey, list[T]]:
+    """Items by the scope that places them: a subscription (`("subscriptions", id)`, for anything in it), a
+    management group (its own key), or the root `()`; other scopes (below a management group) reach none."""
+    found: dict[ScopeKey, list[T]] = {}
+    for item in items:
+        key = key_of(item)
+        if len(key) >= 2 and key[0] == "subscriptions":
+            anchor = key[:2]
+        elif not key or is_management_group(key):
+            anchor = key
+        else:
+            continue
+        found.setdefault(anchor, []).append(item)
+    return found
 
 
 def _principals_of(resource: Resource) -> list[str]:
@@ -141,14 +173,11 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
     def reaches(key: ScopeKey) -> bool:
         return not key or key[:2] == own or key in above
 
-    grants = [grant for grant in rbac.grants if reaches(grant.key)]
-    denies = [deny for deny in rbac.denies if reaches(deny.key)]
-    eligible = [entry for entry in rbac.eligible if reaches(entry[2])]
-    resources = (
-        None
-        if tenant.resources is None
-        else [r for r in tenant.resources if r.facts.get("subscriptionId") == subscription]
-    )
+    anchors = [own, (), *above]  # where an assignment reaching the subscription is anchored
+    grants = [grant for anchor in anchors for grant in tenant.grants.get(anchor, ())]
+    denies = [deny for anchor in anchors for deny in tenant.denies.get(anchor, ())]
+    eligible = [entry for anchor in anchors for entry in tenant.eligible.get(anchor, ())]
+    resources = None if tenant.resources is None else tenant.resources_of.get(subscription, [])
 
     named: dict[str, str | None] = {}  # principal -> ARM principalType (for principals the directory lacks)
     for grant in grants:
@@ -183,10 +212,8 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
                 included.setdefault(principal, directory.identities[principal])
         if resource.resource_type == arm.WEB_APP and resource.facts.get("functionApp"):
             functions.append(_function_identity(resource))
-    for identity in directory.identities.values():
-        resource_id = str(identity.attributes.get("resourceId") or "").lower()
-        if identity.kind is IdentityKind.MANAGED_IDENTITY and subscription_of(resource_id) == subscription:
-            included.setdefault(identity.external_id, identity)
+    for identity in tenant.managed_in.get(subscription, ()):
+        included.setdefault(identity.external_id, identity)
 
     eligible_of: dict[str, list[dict[str, Any]]] = {}
     for principal, entry, _key in eligible:
