@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -23,12 +24,15 @@ from permscope.core.snapshot import SystemSnapshot
 from permscope.settings import Settings
 from permscope.workflows.analysis import analyze_system
 from permscope.workflows.apikeys import ApiRole, KeyScope, create_api_key
+from permscope.workflows.collection import import_files
 from permscope.workflows.demo import load_demo
 from request_support import ACCOUNT, POLICY, REPORTS_READ, ROLE, USER, statements_body
 
 from .factories import seed
 
 DEMO = "111122223333"  # demo-production: real detectors' findings
+AZURE_EXPORT = Path(__file__).resolve().parents[1] / "clouds" / "azure" / "data" / "export"
+AZURE_PROD = "aaaaaaaa-0000-4000-8000-000000000001"
 BUCKET = "arn:aws:s3:::reports"
 GROUP_ID = "sg-0123"
 INSTANCE = f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-0123"
@@ -148,6 +152,7 @@ def estate(engine: Engine) -> Engine:
     )
     analyze_system(engine, ACCOUNT, analyzer=_analyzer)
     seed(engine, cloud=Cloud.AZURE, system_id="0a1b2c3d-sub", name="azure-sub")
+    import_files(engine, Cloud.AZURE, [AZURE_EXPORT])  # two subscriptions with identities, roles, resources
     seed(engine, cloud=Cloud.GCP, system_id="a-project", name="gcp-project")
     return engine
 
@@ -300,6 +305,38 @@ def _inventory_routes(walker: Walker) -> None:
         walker.call("GET", f"{prefix}/whoCan", f"{base}/whoCan?action=s3:GetObject&resource=*")
 
 
+def _azure_routes(walker: Walker) -> None:
+    """The Azure inventory routes over the imported export folder, each collection and addressed item."""
+    prefix = "/external/authorizationSystems/{system_id}/microsoft.graph.azureAuthorizationSystem"
+    base = f"/external/authorizationSystems/{AZURE_PROD}/microsoft.graph.azureAuthorizationSystem"
+    for collection in ("all", "users", "servicePrincipals", "managedIdentities"):
+        tail = f"/associatedIdentities/{collection}"
+        listed = walker.call(
+            "GET", prefix + tail, f"{base}{tail}?$select=displayName,{','.join(SELECT_EXTENSIONS)}"
+        )
+        assert listed["value"], collection
+        key = walker.call("GET", prefix + tail, f"{base}{tail}?$count=true")["value"][0]["externalId"]
+        walker.call("GET", prefix + tail + "/{item_id}", f"{base}{tail}/{encode_id(key)}")
+        walker.call("GET", prefix + tail + "(externalId={key})", f"{base}{tail}(externalId='{key}')")
+        if collection != "all":
+            end = "/effectivePermissions"
+            walker.call("GET", prefix + tail + "/{item_id}" + end, f"{base}{tail}/{encode_id(key)}{end}")
+            walker.call(
+                "GET", prefix + tail + "(externalId={key})" + end, f"{base}{tail}(externalId='{key}'){end}"
+            )
+    for tail in ("roleDefinitions", "actions", "resources"):
+        listed = walker.call("GET", f"{prefix}/{tail}", f"{base}/{tail}")
+        key = listed["value"][0]["externalId"]
+        walker.call("GET", f"{prefix}/{tail}" + "/{item_id}", f"{base}/{tail}/{encode_id(key)}")
+        walker.call(
+            "GET",
+            f"{prefix}/{tail}" + "(externalId={key})",
+            f"{base}/{tail}(externalId='{quote(key, safe='')}')",
+        )
+    walker.call("GET", f"{prefix}/services", f"{base}/services")
+    walker.call("GET", f"{prefix}/services" + "/{item_id}", f"{base}/services/Microsoft.Storage")
+
+
 def _analytics_routes(walker: Walker) -> None:
     prefix = "/identityGovernance/permissionsAnalytics/{cloud}"
     base = "/identityGovernance/permissionsAnalytics/aws"
@@ -351,6 +388,7 @@ def _request_routes(walker: Walker) -> None:
 
 def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> None:
     _inventory_routes(walker)
+    _azure_routes(walker)
     _analytics_routes(walker)
     _request_routes(walker)
     documented = {

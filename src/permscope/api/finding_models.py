@@ -13,8 +13,10 @@ from permscope.api.schemas import (
     AuthorizationSystemRef,
     AwsIdentity,
     AwsResource,
+    AzureIdentitySource,
     CollectionPage,
     IdentityDetails,
+    IdentitySource,
 )
 
 
@@ -49,8 +51,10 @@ class PermscopeExtension(_Closed):
 
 
 class EmbeddedIdentity(AwsIdentity):
-    """An identity a finding embeds, with its authorizationSystem (an access key also with its `owner`)."""
+    """An identity a finding embeds, with its authorizationSystem (an access key also with its `owner`); an
+    Azure one has the aadSource / azureSource of `AzureIdentity`."""
 
+    source: IdentitySource | AzureIdentitySource  # type: ignore[assignment]
     authorizationSystem: AuthorizationSystemRef  # noqa: N815
     owner: EmbeddedIdentity | None = Field(None, description="accessKey only: the user who owns the key")
 

@@ -148,6 +148,53 @@ class AwsResource(_Wire):
     service: ServiceRef
 
 
+class AzureIdentitySource(_Wire):
+    """aadSource (Entra users and groups) or azureSource (service principals, managed identities, functions)."""
+
+    odata_type: str = Field(alias="@odata.type", examples=["#microsoft.graph.aadSource"])
+    identityProviderType: str = Field(examples=["aad", "azure"])  # noqa: N815
+    domain: str | None = Field(None, description="aadSource: the tenant's default domain")
+    subscriptionId: str | None = Field(None, description="azureSource: the subscription")  # noqa: N815
+
+
+class AzureIdentity(_Wire):
+    """azureUser, azureGroup, azureServicePrincipal, azureManagedIdentity, azureServerlessFunction."""
+
+    odata_type: str = Field(alias="@odata.type", examples=["#microsoft.graph.azureUser"])
+    id: str
+    externalId: str = Field(description="the Entra object id (a Function app: its ARM id)")  # noqa: N815
+    displayName: str  # noqa: N815
+    source: AzureIdentitySource
+    identityDetails: IdentityDetails | None = Field(  # noqa: N815
+        None, description=USAGE_EXTENSION + "createdDateTime and lastActiveDateTime"
+    )
+    actionSummary: ActionSummary | None = Field(  # noqa: N815
+        None, description=USAGE_EXTENSION + "as on AWS identities"
+    )
+
+
+class AzureRoleDefinition(_Wire):
+    """azureRoleDefinition."""
+
+    id: str
+    externalId: str = Field(description="the role definition GUID")  # noqa: N815
+    displayName: str  # noqa: N815
+    azureRoleDefinitionType: str = Field(examples=["system", "custom"])  # noqa: N815
+    assignableScopes: list[str] = []  # noqa: N815
+
+
+class AzureAction(AwsAction):
+    """azureAuthorizationSystemTypeAction."""
+
+    odata_type: str = Field(f"{GRAPH}azureAuthorizationSystemTypeAction", alias="@odata.type")
+
+
+class AzureResource(AwsResource):
+    """azureAuthorizationSystemResource."""
+
+    odata_type: str = Field(f"{GRAPH}azureAuthorizationSystemResource", alias="@odata.type")
+
+
 T = TypeVar("T")
 
 

@@ -177,22 +177,34 @@ def _print_table(found: IdentityPermissions, show_actions: bool) -> None:
 @reports_errors
 def show_command(
     ctx: typer.Context,
-    external_id: str = typer.Argument(..., metavar="ARN", help="The identity's ARN (user, group or role)"),
-    system: str | None = typer.Option(
-        None, "--system", "-s", help="The AWS account id (default: the account in the ARN)"
+    external_id: str = typer.Argument(
+        ..., metavar="ID", help="The identity's ARN (AWS user, group or role) or Entra object id (Azure)"
     ),
+    system: str | None = typer.Option(
+        None,
+        "--system",
+        "-s",
+        help="The AWS account id (default: the account in the ARN) or Azure subscription",
+    ),
+    cloud: str = typer.Option("aws", "--cloud", help="aws or azure"),
     service: list[str] | None = typer.Option(
         None, "--service", help="Only these service prefixes (repeatable), e.g. --service s3 --service iam"
     ),
     actions: bool = typer.Option(False, "--actions", help="In a table, list every action with its reasons"),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
-    """What one AWS identity can effectively do, by service, with access level, scope and why."""
+    """What one identity can effectively do, by service, with access level, scope and why."""
+    from permscope.core.errors import InputError
+    from permscope.core.ids import Cloud
     from permscope.workflows.explanation import identity_permissions
     from permscope.workflows.identities import system_of_identity
 
-    account = system_of_identity(external_id, system)
-    found = identity_permissions(engine_of(ctx), account, external_id, services=service or None)
+    try:
+        which = Cloud(cloud.lower())
+    except ValueError:
+        raise InputError("--cloud", f"{cloud!r} is not aws, azure or gcp") from None
+    account = system_of_identity(external_id, system, which)
+    found = identity_permissions(engine_of(ctx), account, external_id, services=service or None, cloud=which)
     if fmt is OutputFormat.JSON:
         print_json(found.to_dict())
     elif fmt is OutputFormat.CSV:

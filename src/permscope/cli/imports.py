@@ -1,9 +1,10 @@
-"""`permscope import`: load exported files (AWS `get-account-authorization-details`) into the store."""
+"""`permscope import`: load exported files (AWS `get-account-authorization-details`, an Azure export folder)
+into the store."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,7 @@ def _not_analyzed(error: str | None) -> None:
     raise typer.Exit(EXIT_NOT_ANALYZED)
 
 
-def _next_steps(records: list[dict[str, Any]], analyzed: bool) -> None:
+def _next_steps(records: list[dict[str, Any]], analyzed: bool, noun: str = "Account") -> None:
     """What the import left to do: the open findings of each account by severity, or how to get them."""
     from permscope.analytics.registry import DETECTORS
 
@@ -144,7 +145,7 @@ def _next_steps(records: list[dict[str, Any]], analyzed: bool) -> None:
         rows.append(row)
         needs.update(dict.fromkeys((analysis.get("skipped") or {}).values()))
     columns = [
-        Column("system_id", "Account", word=True),
+        Column("system_id", noun, word=True),
         *(Column(severity, severity.capitalize()) for severity in (*SEVERITIES, "total")),
     ]
     console.print(table_of(rows, columns, title="Open findings"))
@@ -188,6 +189,13 @@ def import_aws(
     engine = engine_of(ctx)
     with _byte_progress() as progress:
         reports = import_aws_files(engine, files, account_name=account_name, progress=progress)
+    _show_imported(engine, reports, analyze, fmt, COUNT_COLUMNS, "Account")
+
+
+def _show_imported(
+    engine: Any, reports: list[Any], analyze: bool, fmt: OutputFormat, counts: Sequence[Column], noun: str
+) -> None:
+    """The imported systems as a table (or JSON / CSV), their warnings, and their analysis unless declined."""
     records = [_report_record(report) for report in reports]
     analyses, analysis_error = _analyze_after(engine, records) if analyze else ({}, None)
     for record in records:
@@ -208,13 +216,13 @@ def import_aws(
         for record in records
     ]
     columns = [
-        Column("system_id", "Account", word=True),
+        Column("system_id", noun, word=True),
         Column("name", "Name"),
-        *COUNT_COLUMNS,
+        *counts,
         Column("result", "Result"),
         Column("warnings", "Warnings"),
     ]
-    render(fmt, rows, columns, title="Imported", empty="the files held no account")
+    render(fmt, rows, columns, title="Imported", empty=f"the files held no {noun.lower()}")
     console = stderr()
     for record in records:
         for warning in record["warnings"][:20]:
@@ -222,5 +230,48 @@ def import_aws(
         if len(record["warnings"]) > 20:
             console.print(f"[yellow]... and {len(record['warnings']) - 20} more warnings[/]")
     if fmt is OutputFormat.TABLE and records and analysis_error is None:
-        _next_steps(records, analyze)
+        _next_steps(records, analyze, noun)
     _not_analyzed(analysis_error)
+
+
+AZURE_COUNT_COLUMNS = (
+    Column("users", "Users"),
+    Column("groups", "Groups"),
+    Column("service_principals", "Service principals"),
+    Column("managed_identities", "Managed identities"),
+    Column("role_definitions", "Role definitions"),
+    Column("attachments", "Assignments", wide=True),
+    Column("memberships", "Memberships", wide=True),
+)
+
+
+@app.command("azure")
+@reports_errors
+def import_azure(
+    ctx: typer.Context,
+    folders: list[Path] = typer.Argument(
+        ...,
+        help="Azure export folders (one per tenant, written by the script in docs/azure.md), or their part "
+        "files (role-assignments.json, users.json, ...; .json.gz too)",
+    ),
+    subscription_name: str | None = typer.Option(
+        None, "--subscription-name", help="Name to give the subscription when the export holds one"
+    ),
+    analyze: bool = typer.Option(
+        True,
+        "--analyze/--no-analyze",
+        help="Analyze the imported subscriptions at once (as `permscope analyze`)",
+    ),
+    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
+) -> None:
+    """Import an Azure export folder: one run per subscription it holds; a re-import is idempotent.
+
+    Each subscription gets the identities whose role or deny assignments reach it (docs/azure.md), their
+    effective permissions, and (unless --no-analyze) its findings."""
+    from permscope.core.ids import Cloud
+    from permscope.workflows.collection import import_files
+
+    engine = engine_of(ctx)
+    with _byte_progress() as progress:
+        reports = import_files(engine, Cloud.AZURE, folders, system_name=subscription_name, progress=progress)
+    _show_imported(engine, reports, analyze, fmt, AZURE_COUNT_COLUMNS, "Subscription")

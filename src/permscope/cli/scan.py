@@ -181,6 +181,9 @@ def scan(
         case_sensitive=False,
     ),
     wide: bool = typer.Option(False, "--wide", "-w", help=WIDE_HELP),
+    cloud: str = typer.Option(
+        "aws", "--cloud", help="aws (AWS CLI outputs) or azure (an Azure export folder: docs/azure.md)"
+    ),
     window_days: int = WINDOW_DAYS,
     key_max_age_days: int = KEY_MAX_AGE_DAYS,
     key_unused_days: int = KEY_UNUSED_DAYS,
@@ -202,9 +205,16 @@ def scan(
             "the table is already on standard output: use --format html (or json, sarif) with -o -",
             param_hint="--output",
         )
+    from permscope.core.errors import InputError
+    from permscope.core.ids import Cloud
+
+    try:
+        which = Cloud(cloud.lower())
+    except ValueError:
+        raise InputError("--cloud", f"{cloud!r} is not aws or azure") from None
     settings = analysis_settings(window_days, key_max_age_days, key_unused_days, overprovisioned_ratio)
     with collector_paused():  # the whole command: the scan's heap is large and acyclic (see collector_paused)
-        result = scan_files(files, settings, state(ctx).database_url)
+        result = scan_files(files, settings, state(ctx).database_url, cloud=which)
         _output(result, fmt, output, wide)
     if fail_on is not None:
         failing = failing_findings(result, fail_on)

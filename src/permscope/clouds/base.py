@@ -47,6 +47,10 @@ class PermissionScope:
     identity_kinds: tuple[str, ...]  # identities evaluated (AWS: user, group, role)
     policy_kinds: tuple[str, ...]  # policies that grant (AWS: managed, inline)
     relations: tuple[str, ...]  # assignment relations that count (AWS: attached, inline, boundary)
+    scoped: bool = False  # whether assignments' scopes and conditions decide too (Azure: yes)
+    shared_principals: tuple[
+        str, ...
+    ] = ()  # principal ids whose assignments reach everyone (Azure: "Everyone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,8 @@ class PermissionInventory:
     policies: dict[str, tuple[str, Any]] = field(default_factory=dict)  # id -> (name, document or JSON text)
     assignments: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # identity -> [(policy, rel)]
     groups_of: dict[str, list[str]] = field(default_factory=dict)  # member -> its groups
+    # identity -> [(policy, relation, scope, condition)], when the cloud's PermissionScope is `scoped`
+    scoped: dict[str, list[tuple[str, str, str, Any]]] = field(default_factory=dict)
 
 
 class PermissionEvaluator(Protocol):
@@ -349,9 +355,16 @@ def _aws() -> CloudPlugin:
     return PLUGIN
 
 
+def _azure() -> CloudPlugin:
+    from permscope.clouds.azure.plugin import PLUGIN
+
+    return PLUGIN
+
+
 # The registry: cloud -> the function that returns its plugin (imported on first use).
 CLOUDS: dict[Cloud, Callable[[], CloudPlugin]] = {
     Cloud.AWS: _aws,
+    Cloud.AZURE: _azure,
 }
 
 
@@ -367,12 +380,6 @@ class Simulator(Protocol):
         ...
 
 
-def _azure_engine() -> Simulator:
-    from permscope.clouds.azure.engine.simulate import SIMULATOR
-
-    return SIMULATOR
-
-
 def _gcp_engine() -> Simulator:
     try:
         from permscope.clouds.gcp.engine.simulate import SIMULATOR
@@ -386,7 +393,6 @@ def _gcp_engine() -> Simulator:
 # Clouds whose evaluation engine is built before their whole plugin: cloud -> the function returning it.
 # A cloud with a plugin simulates through the plugin; its line here is then removed.
 ENGINES: dict[Cloud, Callable[[], Simulator]] = {
-    Cloud.AZURE: _azure_engine,
     Cloud.GCP: _gcp_engine,
 }
 

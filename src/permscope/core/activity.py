@@ -52,13 +52,14 @@ class ActivitySource:
     stats: JsonObject = field(default_factory=dict)
 
 
-# identity attributes that say who used what or when (RoleLastUsed, which every IAM export carries, does not)
-ACTIVITY_ATTRIBUTES = ("accessAdvisor", "credentialReport")
+# identity attributes that say who used what or when (RoleLastUsed, which every IAM export carries, does not;
+# Entra users' signInActivity does: Graph gives it for every user once the tenant's licence allows it)
+ACTIVITY_ATTRIBUTES = ("accessAdvisor", "credentialReport", "signInActivity")
 
 
 def activity_known(identities: Iterable[Identity], *, usage_recorded: bool) -> bool:
     """Whether an account's activity is known: usage or per-identity activity was recorded, or some identity
-    carries Access Advisor data or a credential report."""
+    carries Access Advisor data, a credential report or Entra sign-in activity."""
     if usage_recorded:
         return True
     return any(identity.attributes.get(name) for identity in identities for name in ACTIVITY_ATTRIBUTES)

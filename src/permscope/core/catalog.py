@@ -2,7 +2,9 @@
 
 Bit `i` of a bitset is `catalog.actions[i]`. Action names are `<service><separator><rest>` (AWS `s3:GetObject`,
 Azure `Microsoft.Storage/storageAccounts/read`, GCP `storage.buckets.get`) and match case-insensitively; a
-pattern's `*` matches any run of characters and `?` one character (IAM's and ARM's wildcards). A pattern is
+pattern's `*` matches any run of characters and `?` one character (IAM's wildcards), or the cloud's own rule
+when its catalogue names one (`ActionCatalog.matcher`: Azure's, where `?` is literal and an interior `/*/` may
+also match one slash). A pattern is
 expanded at most once per index (cached); one whose service prefix is literal scans only that service's
 actions (a name prefix and one trailing `*`, the common shape, by a prefix test rather than a regex), and
 only a pattern with a wildcard in the service prefix (or `*` alone) scans the whole catalogue.
@@ -11,7 +13,7 @@ only a pattern with a wildcard in the service prefix (or `*` alone) scans the wh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from permscope.core.bitsets import bits_from_indexes, indexes_of
 from permscope.core.globs import trailing_star_prefix
@@ -23,12 +25,22 @@ HIGH_ACCESS_LEVELS = frozenset({"write", "permissionsManagement"})
 class ActionCatalog:
     """Every action of one cloud at one catalogue version, in a fixed order, looked up by name."""
 
-    __slots__ = ("_by_name", "actions", "separator", "version")
+    __slots__ = ("_by_name", "actions", "matcher", "separator", "version")
 
-    def __init__(self, version: str, actions: list[Action], *, separator: str = ":") -> None:
+    def __init__(
+        self,
+        version: str,
+        actions: list[Action],
+        *,
+        separator: str = ":",
+        matcher: Callable[[str], re.Pattern[str]] | None = None,
+    ) -> None:
         self.version = version
         self.actions = actions
         self.separator = separator  # between the service and the rest of an action name
+        # the cloud's own wildcard rule when it is not the `*` / `?` glob: pattern -> a regex full-matching the
+        # lower-case names it covers (Azure: `clouds.azure.engine.actions.pattern_regex`)
+        self.matcher = matcher
         self._by_name = {action.external_id.lower(): action for action in actions}
 
     def lookup(self, name: str) -> Action | None:
@@ -121,8 +133,10 @@ class ActionIndex:
         service, separator, name = key.partition(self.catalog.separator)
         if not separator:
             return 0
-        if "*" not in service and "?" not in service:
-            if "*" not in name and "?" not in name:
+        matcher = self.catalog.matcher
+        wild = "*?" if matcher is None else "*"
+        if not any(char in service for char in wild):
+            if not any(char in name for char in wild):
                 index = self._index_by_name.get(key)
                 return 0 if index is None else 1 << index
             if name == "*":
@@ -136,7 +150,11 @@ class ActionIndex:
             text = self._whole_text
         if not text:
             return 0
-        found = (self._index_by_name[m.group(0)] for m in _glob_regex(key).finditer(text))
+        by_name = self._index_by_name
+        if matcher is not None:
+            regex = matcher(key)
+            return bits_from_indexes(by_name[line] for line in text.split("\n") if regex.fullmatch(line))
+        found = (by_name[m.group(0)] for m in _glob_regex(key).finditer(text))
         return bits_from_indexes(found)
 
     def expand_all(self, patterns: Iterable[str]) -> tuple[int, list[str]]:

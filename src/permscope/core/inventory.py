@@ -210,6 +210,10 @@ def batch_counts(batch: InventoryBatch) -> dict[str, int]:
         "organization_policies": sum(1 for p in batch.policies if p.kind is PolicyKind.ORGANIZATION),
         "access_keys": kinds.count(IdentityKind.ACCESS_KEY),
         "sso_identities": sum(1 for identity in batch.identities if identity.source == "sso"),
+        "service_principals": kinds.count(IdentityKind.SERVICE_PRINCIPAL),
+        "managed_identities": kinds.count(IdentityKind.MANAGED_IDENTITY),
+        "role_definitions": sum(1 for p in batch.policies if p.kind is PolicyKind.ROLE_DEFINITION),
+        "deny_assignments": sum(1 for a in batch.assignments if a.relation is AssignmentRelation.DENY),
     }
     counts.update({name: value for name, value in extras.items() if value})
     if batch.resources is not None:

@@ -221,3 +221,85 @@ def aws_action_to_wire(row: ActionLike) -> dict[str, Any]:
 def service_to_wire(name: str) -> dict[str, Any]:
     """authorizationSystemTypeService: the id is the service name."""
     return {"id": name}
+
+
+# -- Azure --------------------------------------------------------------------------------------------------------
+# identity kind -> Azure identity subtype
+AZURE_IDENTITY_TYPES = {
+    "user": "azureUser",
+    "group": "azureGroup",
+    "servicePrincipal": "azureServicePrincipal",
+    "managedIdentity": "azureManagedIdentity",
+    "serverlessFunction": "azureServerlessFunction",
+}
+AZURE_IDENTITY_KINDS = tuple(AZURE_IDENTITY_TYPES)
+
+
+def azure_source(row: IdentityLike, subscription_id: str, domain: str | None) -> dict[str, Any]:
+    """aadSource for Entra users and groups, azureSource (the subscription) for service principals, managed
+    identities and Function apps (the contract's samples)."""
+    if str(row.kind) in ("user", "group"):
+        return {"@odata.type": f"{GRAPH}aadSource", "identityProviderType": "aad", "domain": domain}
+    return {
+        "@odata.type": f"{GRAPH}azureSource",
+        "identityProviderType": "azure",
+        "subscriptionId": subscription_id,
+    }
+
+
+def azure_identity_to_wire(
+    row: IdentityLike,
+    subscription_id: str,
+    *,
+    domain: str | None = None,
+    details: bool = False,
+    exercised: int | None = None,
+    assigned: int | None = None,
+    available: int | None = None,
+) -> dict[str, Any]:
+    """azureUser / azureGroup / azureServicePrincipal / azureManagedIdentity / azureServerlessFunction, with the
+    usage extension on request as `aws_identity_to_wire` adds it."""
+    type_name = AZURE_IDENTITY_TYPES.get(str(row.kind), "azureIdentity")
+    item: dict[str, Any] = {
+        "@odata.type": f"{GRAPH}{type_name}",
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "displayName": row.display_name,
+        "source": azure_source(row, subscription_id, domain),
+    }
+    if details:
+        item["identityDetails"] = {
+            "createdDateTime": row.created_at,
+            "lastActiveDateTime": row.last_active_at,
+        }
+    if exercised is not None:
+        item["actionSummary"] = {"assigned": assigned, "exercised": exercised, "available": available}
+    return item
+
+
+class RoleDefinitionLike(PolicyLike, Protocol):
+    """A role definition: a stored policy row with its attributes."""
+
+    @property
+    def attributes(self) -> dict[str, Any]: ...
+
+
+def azure_role_definition_to_wire(row: RoleDefinitionLike) -> dict[str, Any]:
+    """azureRoleDefinition: built-in roles are `system`, custom roles `custom`."""
+    return {
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "displayName": row.name,
+        "azureRoleDefinitionType": "system" if row.managed_by_cloud else "custom",
+        "assignableScopes": [str(scope) for scope in (row.attributes or {}).get("assignableScopes") or ()],
+    }
+
+
+def azure_action_to_wire(row: ActionLike) -> dict[str, Any]:
+    """azureAuthorizationSystemTypeAction with its service (resource provider) inline."""
+    return {**aws_action_to_wire(row), "@odata.type": f"{GRAPH}azureAuthorizationSystemTypeAction"}
+
+
+def azure_resource_to_wire(row: ResourceLike) -> dict[str, Any]:
+    """azureAuthorizationSystemResource with its service (resource provider) inline."""
+    return {**aws_resource_to_wire(row), "@odata.type": f"{GRAPH}azureAuthorizationSystemResource"}

@@ -150,6 +150,24 @@ AWS_RESOURCES = Collection(
 )
 
 
+AZURE_IDENTITIES = Collection(
+    name="associatedIdentities",
+    props={key: column for key, column in AWS_IDENTITIES.props.items() if key != "roleType"},
+    selectable=frozenset({"externalId", "displayName", "source", "identityDetails", "actionSummary"}),
+    primary_key=IdentityRow.id,
+)
+
+AZURE_ROLE_DEFINITIONS = Collection(
+    name="roleDefinitions",
+    props={
+        "externalId": Column(PolicyRow.external_id),
+        "displayName": Column(PolicyRow.name),
+        "azureRoleDefinitionType": Column(case((PolicyRow.managed_by_cloud, "system"), else_="custom")),
+    },
+    selectable=frozenset({"externalId", "displayName", "azureRoleDefinitionType", "assignableScopes"}),
+    primary_key=PolicyRow.id,
+)
+
 # ---------------------------------------------------------------------------------------- permissions on demand
 
 REQUESTS = Collection(

@@ -40,6 +40,8 @@ class PermissionInputs:
     policies: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (name, document JSON text)
     assignments: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # identity -> [(policy, rel)]
     groups_of: dict[str, list[str]] = field(default_factory=dict)  # member -> groups
+    # identity -> [(policy, relation, scope, condition)] (only when loaded `scoped`)
+    scoped: dict[str, list[tuple[str, str, str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +80,14 @@ def load_permission_inputs(
     policy_kinds: Sequence[str],
     relations: Sequence[str],
     external_ids: Sequence[str] | None = None,
+    *,
+    scoped: bool = False,
+    shared_principals: Sequence[str] = (),
 ) -> PermissionInputs:
     """The identities of `kinds` (all, or those among `external_ids`) with their groups, their assignments of
     `relations` and the policies of `policy_kinds` (documents as JSON text) those reach (the cloud's
-    `PermissionScope` names them)."""
+    `PermissionScope` names them). `scoped` loads each assignment's scope and condition too (`inputs.scoped`);
+    the assignments of `shared_principals` (a principal standing for everyone) are loaded with any identity's."""
     inputs = PermissionInputs()
     query = select(
         IdentityRow.external_id, IdentityRow.kind, IdentityRow.display_name, IdentityRow.managed_by_cloud
@@ -104,20 +110,34 @@ def load_permission_inputs(
     for member, group in rows:
         inputs.groups_of.setdefault(member, []).append(group)
 
-    assignments = select(
-        AssignmentRow.identity_external_id, AssignmentRow.policy_external_id, AssignmentRow.relation
-    ).where(AssignmentRow.system_pk == system_pk, AssignmentRow.relation.in_(list(relations)))
+    columns: list[Any] = [
+        AssignmentRow.identity_external_id,
+        AssignmentRow.policy_external_id,
+        AssignmentRow.relation,
+    ]
+    if scoped:
+        columns += [AssignmentRow.scope, AssignmentRow.condition]
+    assignments = select(*columns).where(
+        AssignmentRow.system_pk == system_pk, AssignmentRow.relation.in_(list(relations))
+    )
     if external_ids is None:
         assignment_rows = list(session.execute(assignments))
     else:
-        owners = list(dict.fromkeys([*wanted, *(g for groups in inputs.groups_of.values() for g in groups)]))
+        owners = list(
+            dict.fromkeys(
+                [*wanted, *(g for groups in inputs.groups_of.values() for g in groups), *shared_principals]
+            )
+        )
         assignment_rows = []
         for part in _chunks(owners):
             assignment_rows += session.execute(
                 assignments.where(AssignmentRow.identity_external_id.in_(part))
             )
-    for identity, policy, relation in assignment_rows:
+    for row in assignment_rows:
+        identity, policy, relation = row[0], row[1], row[2]
         inputs.assignments.setdefault(identity, []).append((policy, relation))
+        if scoped:
+            inputs.scoped.setdefault(identity, []).append((policy, relation, row[3], row[4]))
 
     policies = select(PolicyRow.external_id, PolicyRow.name, cast(PolicyRow.document, Text)).where(
         PolicyRow.system_pk == system_pk, PolicyRow.kind.in_(list(policy_kinds))
@@ -125,7 +145,7 @@ def load_permission_inputs(
     if external_ids is None:
         policy_rows = list(session.execute(policies))
     else:
-        needed = list(dict.fromkeys(policy for _i, policy, _r in assignment_rows))
+        needed = list(dict.fromkeys(row[1] for row in assignment_rows))
         policy_rows = []
         for part in _chunks(needed):
             policy_rows += session.execute(policies.where(PolicyRow.external_id.in_(part)))

@@ -153,6 +153,17 @@ def assignable_policy_stored(session: Session, system_pk: int, external_id: str)
     return session.execute(stmt.limit(1)).first() is not None
 
 
+def role_definitions(system_pk: int) -> Select[PolicyRow]:
+    """The Azure role definitions of a subscription (built-in and custom)."""
+    return select(PolicyRow).where(PolicyRow.system_pk == system_pk, PolicyRow.kind == "roleDefinition")
+
+
+def find_role_definition(session: Session, system_pk: int, external_id: str) -> PolicyRow | None:
+    """One role definition by its GUID (any case)."""
+    stmt = role_definitions(system_pk).where(PolicyRow.external_id == external_id.strip().lower())
+    return session.execute(stmt).scalar_one_or_none()
+
+
 def actions(cloud: str) -> Select[ActionRow]:
     """The action catalogue of a cloud."""
     return select(ActionRow).where(ActionRow.cloud == cloud)
@@ -161,6 +172,12 @@ def actions(cloud: str) -> Select[ActionRow]:
 def find_action(session: Session, cloud: str, external_id: str) -> ActionRow | None:
     """One catalogue action by name (e.g. s3:GetObject)."""
     return session.execute(actions(cloud).where(ActionRow.external_id == external_id)).scalar_one_or_none()
+
+
+def find_action_any_case(session: Session, cloud: str, external_id: str) -> ActionRow | None:
+    """One catalogue action by name, in any case (Azure operation names are case-insensitive)."""
+    stmt = actions(cloud).where(func.lower(ActionRow.external_id) == external_id.strip().lower()).limit(1)
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def services(cloud: str) -> Select[str]:

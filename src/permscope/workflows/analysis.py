@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from permscope.analytics.pci import pci_distribution
 from permscope.analytics.registry import detectors
 from permscope.analytics.subjects import subjects
+from permscope.clouds.base import built_clouds
 from permscope.core.findings import Finding
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
@@ -226,10 +227,34 @@ def analyze_all(
     system_ids: Sequence[str] | None = None,
     analyzer: Analyzer | None = None,
 ) -> list[AnalysisReport]:
-    """Analyze every stored AWS account (or those named), one transaction each."""
+    """Analyze every stored system of a cloud permscope has built (or those named), one transaction each."""
     settings = settings or AnalysisSettings()
-    wanted = list(system_ids) if system_ids else aws_system_ids(engine)
-    return [analyze_system(engine, system_id, settings, analyzer=analyzer) for system_id in wanted]
+    stored = stored_systems(engine)
+    if system_ids:
+        clouds: dict[str, list[Cloud]] = {}
+        for system_id, cloud in stored:
+            clouds.setdefault(system_id, []).append(cloud)
+        # an id stored in no cloud (or in several) is looked up as AWS, which raises NotFoundError for it
+        wanted = [(s, found[0] if len(found := clouds.get(s, [])) == 1 else Cloud.AWS) for s in system_ids]
+    else:
+        wanted = stored
+    return [
+        analyze_system(engine, system_id, settings, analyzer=analyzer, cloud=cloud)
+        for system_id, cloud in wanted
+    ]
+
+
+def stored_systems(engine: Engine) -> list[tuple[str, Cloud]]:
+    """Every stored system of a built cloud as (id, cloud), by cloud in registry order then id."""
+    built = built_clouds()
+    with Session(engine) as session:
+        rows = session.execute(
+            select(AuthorizationSystemRow.system_id, AuthorizationSystemRow.cloud).where(
+                AuthorizationSystemRow.cloud.in_([cloud.value for cloud in built])
+            )
+        )
+        found = [(system_id, Cloud(cloud)) for system_id, cloud in rows]
+    return sorted(found, key=lambda item: (built.index(item[1]), item[0]))
 
 
 # --------------------------------------------------------------------------------------------- reading

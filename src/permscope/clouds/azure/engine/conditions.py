@@ -571,3 +571,17 @@ def parse_condition(text: str) -> Condition:
 def clear_condition_cache() -> None:
     """Forget the conditions parsed so far."""
     _parse_cached.cache_clear()
+
+
+def assignment_condition(text: object, version: object) -> tuple[Condition | None, str | None]:
+    """A role or deny assignment's condition and conditionVersion read: (the condition or None, why it cannot be
+    evaluated or None). Absent or blank text is no condition; a version other than 2.0, or text that does not
+    parse, is an error (the assignment then grants nothing)."""
+    if not isinstance(text, str) or not text.strip():
+        return None, None
+    if version not in (None, "2.0"):
+        return None, f"conditionVersion {version!r} is not supported (2.0 is)"
+    try:
+        return parse_condition(text), None
+    except ConditionError as problem:
+        return None, str(problem)

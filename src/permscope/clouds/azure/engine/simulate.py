@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from permscope.clouds.azure.engine.conditions import ConditionError, clear_condition_cache, parse_condition
+from permscope.clouds.azure.engine.conditions import assignment_condition, clear_condition_cache
 from permscope.clouds.azure.engine.estate import CompiledEstate
 from permscope.clouds.azure.engine.evaluate import Decision, DenyAssignment, RoleAssignment
 from permscope.clouds.azure.engine.roles import CompiledRole, role_from_definition
@@ -158,18 +158,9 @@ def _role_assignment(item: object, where: str, field: str) -> RoleAssignment:
     scope = _scope_of(body, source.get("scope"), where, f"{field}.scope")
     identifier = body.get("id")
     condition_text = source.get("condition")
-    condition, error = None, None
     if condition_text is not None and not isinstance(condition_text, str):
         raise _fail(where, f"{field}.condition", "must be a string or null")
-    if condition_text and condition_text.strip():
-        version = source.get("conditionVersion")
-        if version not in (None, "2.0"):
-            error = f"conditionVersion {version!r} is not supported (2.0 is)"
-        else:
-            try:
-                condition = parse_condition(condition_text)
-            except ConditionError as problem:
-                error = str(problem)
+    condition, error = assignment_condition(condition_text, source.get("conditionVersion"))
     return RoleAssignment(
         id=identifier if isinstance(identifier, str) else f"{field}",
         principal_id=principal.lower(),

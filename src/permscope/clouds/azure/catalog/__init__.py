@@ -1,0 +1,1 @@
+"""The Azure operation catalogue (control and data actions), the built-in role definitions, and the bitset index."""

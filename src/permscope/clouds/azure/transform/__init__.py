@@ -1,0 +1,1 @@
+"""The raw Azure bundle (live or files) into one `InventoryBatch` per subscription."""

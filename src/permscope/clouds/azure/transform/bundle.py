@@ -1,0 +1,319 @@
+"""The raw Azure bundle into one `InventoryBatch` per subscription (the one transform of live and files).
+
+Which identities a subscription's batch holds: every principal with a role assignment, deny assignment or PIM
+eligibility reaching the subscription (at the root, a management group above it, the subscription, or a
+resource group or resource in it); every member, direct or nested, of such a group (they act through it); and
+the managed identities and Function apps living in the subscription. Memberships are stored resolved: one row
+per (group, member) for every group a member belongs to directly or through nested groups, among the batch's
+groups. Role definitions: those the batch's assignments and eligibilities name, and the custom roles assignable
+in the subscription. docs/azure.md describes the choices.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from permscope.clouds.azure.engine.evaluate import ALL_PRINCIPALS
+from permscope.clouds.azure.engine.scopes import ScopeKey, is_management_group, scope_key
+from permscope.clouds.azure.transform import resources as arm
+from permscope.clouds.azure.transform.common import guid, subscription_of
+from permscope.clouds.azure.transform.directory import Directory, orphan, read_directory
+from permscope.clouds.azure.transform.hierarchy import Hierarchy, read_hierarchy
+from permscope.clouds.azure.transform.rbac import Rbac, read_rbac
+from permscope.clouds.base import ImportedFiles
+from permscope.core.ids import Cloud
+from permscope.core.inventory import (
+    Assignment,
+    AssignmentRelation,
+    AuthorizationSystem,
+    Identity,
+    IdentityKind,
+    InventoryBatch,
+    Membership,
+    ParentKind,
+    Policy,
+    Resource,
+)
+
+_SUBSCRIPTION = re.compile(r"/subscriptions/([0-9a-fA-F-]{36})")
+RESOURCE_PARTS = (
+    "storage_accounts",
+    "blob_containers",
+    "network_security_groups",
+    "network_interfaces",
+    "virtual_machines",
+    "web_apps",
+    "key_vaults",
+    "managed_identities",
+)
+
+
+def _subscriptions(
+    bundle: Mapping[str, Any], rbac: Rbac, warnings: list[str]
+) -> dict[str, Mapping[str, Any]]:
+    """subscription id -> its ARM object; those the export does not list but its scopes name are added."""
+    found: dict[str, Mapping[str, Any]] = {
+        guid(item["subscriptionId"]): item for item in bundle.get("subscriptions") or ()
+    }
+    if bundle.get("subscriptions") is None:
+        named = {subscription_of(grant.scope) for grant in rbac.grants}
+        named |= {subscription_of(str(item.get("id", ""))) for item in bundle.get("resource_groups") or ()}
+        for subscription in sorted(s for s in named if s):
+            found[subscription] = {"subscriptionId": subscription, "displayName": subscription}
+        if found:
+            warnings.append("subscriptions.json is missing: subscriptions were read from the scopes named")
+    return found
+
+
+def _resources(bundle: Mapping[str, Any]) -> list[Resource] | None:
+    if all(bundle.get(part) is None for part in RESOURCE_PARTS):
+        return None
+    nics = list(bundle.get("network_interfaces") or ())
+    accounts = arm.storage_accounts(bundle.get("storage_accounts") or ())
+    by_id = {account.external_id: account for account in accounts}
+    return [
+        *accounts,
+        *arm.blob_containers(bundle.get("blob_containers") or (), by_id),
+        *arm.security_groups(bundle.get("network_security_groups") or (), nics),
+        *arm.virtual_machines(bundle.get("virtual_machines") or (), nics),
+        *arm.web_apps(bundle.get("web_apps") or ()),
+        *arm.key_vaults(bundle.get("key_vaults") or ()),
+        *arm.user_assigned_identities(bundle.get("managed_identities") or ()),
+    ]
+
+
+def _function_identity(resource: Resource) -> Identity:
+    """A Function app as an identity (SERVERLESS_FUNCTION, keyed by its lower-case ARM id): it acts through the
+    managed identity in `actsAs`."""
+    facts = resource.facts
+    attributes = {
+        key: facts[key]
+        for key in ("id", "actsAs", "principalId", "userAssignedIdentities", "identityType", "kind", "state")
+        if facts.get(key) is not None
+    }
+    return Identity(
+        external_id=resource.external_id,
+        kind=IdentityKind.SERVERLESS_FUNCTION,
+        display_name=resource.display_name,
+        source="azure",
+        attributes=attributes,
+    )
+
+
+class _Tenant:
+    """What every subscription's batch is cut from."""
+
+    def __init__(self, bundle: Mapping[str, Any], warnings: list[str]) -> None:
+        self.tenant_id = str(bundle.get("tenant_id") or "")
+        self.hierarchy: Hierarchy = read_hierarchy(bundle.get("management_groups"))
+        self.directory: Directory = read_directory(bundle, warnings)
+        self.rbac: Rbac = read_rbac(bundle, warnings)
+        self.resources = _resources(bundle)
+        self.attached: dict[str, list[str]] = {}  # managed identity principal -> resources running as it
+        for resource in self.resources or ():
+            if resource.resource_type == arm.USER_ASSIGNED_IDENTITY:
+                continue  # the identity itself, not something running as it
+            for principal in _principals_of(resource):
+                self.attached.setdefault(principal, []).append(resource.external_id)
+        self.warnings = warnings
+        # everything placed once by where it is anchored: a subscription, a management group, the root
+        self.grants = _anchored(self.rbac.grants, lambda grant: grant.key)
+        self.denies = _anchored(self.rbac.denies, lambda deny: deny.key)
+        self.eligible = _anchored(self.rbac.eligible, lambda entry: entry[2])
+        self.resources_of: dict[str, list[Resource]] = {}
+        for resource in self.resources or ():
+            self.resources_of.setdefault(str(resource.facts.get("subscriptionId")), []).append(resource)
+        self.managed_in: dict[str, list[Identity]] = {}
+        for identity in self.directory.identities.values():
+            if identity.kind is IdentityKind.MANAGED_IDENTITY:
+                found = subscription_of(str(identity.attributes.get("resourceId") or ""))
+                if found:
+                    self.managed_in.setdefault(found, []).append(identity)
+        self.collected_directory = (
+            bundle.get("users") is not None or bundle.get("service_principals") is not None
+        )
+
+
+T = TypeVar("T")
+
+
+def _anchored(items: Iterable[T], key_of: Callable[[T], ScopeKey]) -> dict[ScopeKey, list[T]]:
+    """Items by the scope that places them: a subscription (`("subscriptions", id)`, for anything in it), a
+    management group (its own key), or the root `()`; other scopes (below a management group) reach none."""
+    found: dict[ScopeKey, list[T]] = {}
+    for item in items:
+        key = key_of(item)
+        if len(key) >= 2 and key[0] == "subscriptions":
+            anchor = key[:2]
+        elif not key or is_management_group(key):
+            anchor = key
+        else:
+            continue
+        found.setdefault(anchor, []).append(item)
+    return found
+
+
+def _principals_of(resource: Resource) -> list[str]:
+    facts = resource.facts
+    found = [facts["principalId"]] if facts.get("principalId") else []
+    found += [u["principalId"] for u in facts.get("userAssignedIdentities") or () if u.get("principalId")]
+    return found
+
+
+def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: str) -> InventoryBatch:
+    hierarchy, directory, rbac = tenant.hierarchy, tenant.directory, tenant.rbac
+    chain = hierarchy.chain(subscription)
+    ancestry = hierarchy.ancestry(subscription)
+    own: ScopeKey = ("subscriptions", subscription)
+    above = {scope_key(mg) for mg in ancestry}
+
+    def reaches(key: ScopeKey) -> bool:
+        return not key or key[:2] == own or key in above
+
+    anchors = [own, (), *above]  # where an assignment reaching the subscription is anchored
+    grants = [grant for anchor in anchors for grant in tenant.grants.get(anchor, ())]
+    denies = [deny for anchor in anchors for deny in tenant.denies.get(anchor, ())]
+    eligible = [entry for anchor in anchors for entry in tenant.eligible.get(anchor, ())]
+    resources = None if tenant.resources is None else tenant.resources_of.get(subscription, [])
+
+    named: dict[str, str | None] = {}  # principal -> ARM principalType (for principals the directory lacks)
+    for grant in grants:
+        named.setdefault(grant.principal, grant.principal_type)
+    for deny in denies:
+        for principal in (*deny.principals, *deny.excluded):
+            if principal != ALL_PRINCIPALS:
+                named.setdefault(principal, None)
+    for principal, _entry, _key in eligible:
+        named.setdefault(principal, None)
+    included: dict[str, Identity] = {}
+    own_warnings: list[str] = []
+    for principal, principal_type in named.items():
+        identity = directory.identities.get(principal)
+        if identity is None:
+            identity = orphan(principal, principal_type)
+            if tenant.collected_directory:
+                own_warnings.append(
+                    f"role-assignments: principal {principal} ({principal_type or 'type unknown'}) is not in the "
+                    "directory export (deleted, or of another tenant); its assignments are kept"
+                )
+        included[principal] = identity
+    for principal in list(included):
+        if included[principal].kind is IdentityKind.GROUP:
+            for member in directory.members_below(principal):
+                if member in directory.identities:
+                    included.setdefault(member, directory.identities[member])
+    functions: list[Identity] = []
+    for resource in resources or ():
+        for principal in _principals_of(resource):
+            if principal in directory.identities:
+                included.setdefault(principal, directory.identities[principal])
+        if resource.resource_type == arm.WEB_APP and resource.facts.get("functionApp"):
+            functions.append(_function_identity(resource))
+    for identity in tenant.managed_in.get(subscription, ()):
+        included.setdefault(identity.external_id, identity)
+
+    eligible_of: dict[str, list[dict[str, Any]]] = {}
+    for principal, entry, _key in eligible:
+        eligible_of.setdefault(principal, []).append(entry)
+    identities: list[Identity] = []
+    for principal, identity in included.items():
+        extra: dict[str, Any] = {}
+        if principal in eligible_of:
+            extra["eligibleRoles"] = eligible_of[principal]
+        if principal in tenant.attached:
+            extra["attachedTo"] = tenant.attached[principal]
+        identities.append(
+            replace(identity, attributes={**identity.attributes, **extra}) if extra else identity
+        )
+    identities += functions
+
+    memberships = [
+        Membership(group_external_id=group, member_external_id=member)
+        for member in included
+        for group in directory.groups_of(member)
+        if group in included
+    ]
+    wanted_roles = {grant.role for grant in grants} | {
+        entry["roleDefinitionId"] for _p, entry, _k in eligible
+    }
+    policies: list[Policy] = [
+        policy
+        for role, policy in rbac.roles.items()
+        if role in wanted_roles
+        or (
+            not policy.managed_by_cloud
+            and any(
+                reaches(scope_key(str(scope))) for scope in policy.attributes.get("assignableScopes") or ()
+            )
+        )
+    ]
+    assignments = [grant.assignment for grant in grants]
+    for deny in denies:
+        policies.append(deny.policy)
+        assignments += [
+            Assignment(
+                identity_external_id=principal,
+                policy_external_id=deny.policy.external_id,
+                relation=AssignmentRelation.DENY,
+                scope=deny.scope,
+                condition={
+                    key: deny.policy.document[key]
+                    for key in ("condition", "conditionVersion")
+                    if key in deny.policy.document
+                }
+                or None,
+            )
+            for principal in deny.principals
+        ]
+    system = AuthorizationSystem(
+        cloud=Cloud.AZURE,
+        system_id=subscription,
+        name=str(item.get("displayName") or subscription),
+        parent_id=chain[0] if chain else None,
+        parent_kind=ParentKind.MANAGEMENT_GROUP if chain else None,
+        attributes={
+            "tenantId": str(item.get("tenantId") or tenant.tenant_id or "").lower() or None,
+            "state": item.get("state"),
+            "managementGroupChain": [
+                {"name": name, "displayName": hierarchy.names.get(name, name), "id": hierarchy.mg_id(name)}
+                for name in chain
+            ],
+            "scopeAncestry": ancestry,
+        },
+    )
+    return InventoryBatch(
+        system=system,
+        source=source,
+        identities=identities,
+        memberships=memberships,
+        policies=policies,
+        assignments=assignments,
+        resources=resources,
+        warnings=own_warnings,
+    )
+
+
+def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles:
+    """One batch per subscription of the tenant, and the tenant's warnings (files not read, parts that could not
+    be collected, principals the directory lacks, roles no one defines)."""
+    warnings = [str(w) for w in bundle.get("warnings") or ()]
+    for error in bundle.get("errors") or ():
+        warnings.append(
+            f"not collected: {error.get('part') or 'part'} at {error.get('scope') or 'tenant'}: {error['error']}"
+        )
+    tenant = _Tenant(bundle, warnings)
+    subscriptions = _subscriptions(bundle, tenant.rbac, warnings)
+    batches = [_batch(tenant, sid, item, source) for sid, item in sorted(subscriptions.items())]
+    by_id = {batch.system.system_id: batch for batch in batches}
+    shared = []
+    for warning in warnings:  # a warning naming a subscription goes to that subscription's batch only
+        named = {m.lower() for m in _SUBSCRIPTION.findall(warning)} & set(by_id)
+        if named:
+            for subscription in sorted(named):
+                by_id[subscription].warnings.append(warning)
+        else:
+            shared.append(warning)
+    return ImportedFiles(batches=batches, warnings=shared)
