@@ -47,6 +47,7 @@ class PermissionScope:
     identity_kinds: tuple[str, ...]  # identities evaluated (AWS: user, group, role)
     policy_kinds: tuple[str, ...]  # policies that grant (AWS: managed, inline)
     relations: tuple[str, ...]  # assignment relations that count (AWS: attached, inline, boundary)
+    scoped: bool = False  # the evaluator needs each assignment's scope and condition (GCP bindings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,8 @@ class PermissionInventory:
     policies: dict[str, tuple[str, Any]] = field(default_factory=dict)  # id -> (name, document or JSON text)
     assignments: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # identity -> [(policy, rel)]
     groups_of: dict[str, list[str]] = field(default_factory=dict)  # member -> its groups
+    # identity -> [(policy, relation, scope, condition)], filled when the cloud's PermissionScope is `scoped`
+    scoped: dict[str, list[tuple[str, str, str, Any]]] = field(default_factory=dict)
 
 
 class PermissionEvaluator(Protocol):
@@ -349,9 +352,22 @@ def _aws() -> CloudPlugin:
     return PLUGIN
 
 
+def _gcp() -> CloudPlugin:
+    try:  # the engine's libraries first: without the gcp extra, one line saying what to install
+        import permscope.clouds.gcp.engine.simulate  # noqa: F401
+    except ModuleNotFoundError as exc:  # cel, msgspec or tzdata: the gcp extra
+        raise ConfigurationError(
+            f"the GCP engine needs the {exc.name} package: pip install 'permscope[gcp]'"
+        ) from exc
+    from permscope.clouds.gcp.plugin import PLUGIN
+
+    return PLUGIN
+
+
 # The registry: cloud -> the function that returns its plugin (imported on first use).
 CLOUDS: dict[Cloud, Callable[[], CloudPlugin]] = {
     Cloud.AWS: _aws,
+    Cloud.GCP: _gcp,
 }
 
 
@@ -373,21 +389,10 @@ def _azure_engine() -> Simulator:
     return SIMULATOR
 
 
-def _gcp_engine() -> Simulator:
-    try:
-        from permscope.clouds.gcp.engine.simulate import SIMULATOR
-    except ModuleNotFoundError as exc:  # cel, msgspec or tzdata: the gcp extra
-        raise ConfigurationError(
-            f"the GCP engine needs the {exc.name} package: pip install 'permscope[gcp]'"
-        ) from exc
-    return SIMULATOR
-
-
 # Clouds whose evaluation engine is built before their whole plugin: cloud -> the function returning it.
 # A cloud with a plugin simulates through the plugin; its line here is then removed.
 ENGINES: dict[Cloud, Callable[[], Simulator]] = {
     Cloud.AZURE: _azure_engine,
-    Cloud.GCP: _gcp_engine,
 }
 
 

@@ -40,6 +40,7 @@ class PermissionInputs:
     policies: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (name, document JSON text)
     assignments: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # identity -> [(policy, rel)]
     groups_of: dict[str, list[str]] = field(default_factory=dict)  # member -> groups
+    scoped: dict[str, list[tuple[str, str, str, Any]]] = field(default_factory=dict)  # with scope, condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +79,12 @@ def load_permission_inputs(
     policy_kinds: Sequence[str],
     relations: Sequence[str],
     external_ids: Sequence[str] | None = None,
+    *,
+    scoped: bool = False,
 ) -> PermissionInputs:
     """The identities of `kinds` (all, or those among `external_ids`) with their groups, their assignments of
     `relations` and the policies of `policy_kinds` (documents as JSON text) those reach (the cloud's
-    `PermissionScope` names them)."""
+    `PermissionScope` names them); `scoped` also keeps each assignment's scope and condition."""
     inputs = PermissionInputs()
     query = select(
         IdentityRow.external_id, IdentityRow.kind, IdentityRow.display_name, IdentityRow.managed_by_cloud
@@ -101,11 +104,25 @@ def load_permission_inputs(
                 for row in session.execute(query.where(IdentityRow.external_id.in_(part)))
             ]
             rows += session.execute(memberships.where(MembershipRow.member_external_id.in_(part)))
+        if scoped:  # groups nest (GCP): the groups of the groups found, up to the top
+            seen = set(wanted)
+            frontier = list(dict.fromkeys(group for _m, group in rows if group not in seen))
+            while frontier:
+                seen.update(frontier)
+                found = []
+                for part in _chunks(frontier):
+                    found += session.execute(memberships.where(MembershipRow.member_external_id.in_(part)))
+                rows += found
+                frontier = list(dict.fromkeys(group for _m, group in found if group not in seen))
     for member, group in rows:
         inputs.groups_of.setdefault(member, []).append(group)
 
     assignments = select(
-        AssignmentRow.identity_external_id, AssignmentRow.policy_external_id, AssignmentRow.relation
+        AssignmentRow.identity_external_id,
+        AssignmentRow.policy_external_id,
+        AssignmentRow.relation,
+        AssignmentRow.scope,
+        AssignmentRow.condition,
     ).where(AssignmentRow.system_pk == system_pk, AssignmentRow.relation.in_(list(relations)))
     if external_ids is None:
         assignment_rows = list(session.execute(assignments))
@@ -116,8 +133,10 @@ def load_permission_inputs(
             assignment_rows += session.execute(
                 assignments.where(AssignmentRow.identity_external_id.in_(part))
             )
-    for identity, policy, relation in assignment_rows:
+    for identity, policy, relation, scope, condition in assignment_rows:
         inputs.assignments.setdefault(identity, []).append((policy, relation))
+        if scoped:
+            inputs.scoped.setdefault(identity, []).append((policy, relation, scope, condition))
 
     policies = select(PolicyRow.external_id, PolicyRow.name, cast(PolicyRow.document, Text)).where(
         PolicyRow.system_pk == system_pk, PolicyRow.kind.in_(list(policy_kinds))
@@ -125,7 +144,7 @@ def load_permission_inputs(
     if external_ids is None:
         policy_rows = list(session.execute(policies))
     else:
-        needed = list(dict.fromkeys(policy for _i, policy, _r in assignment_rows))
+        needed = list(dict.fromkeys(row[1] for row in assignment_rows))
         policy_rows = []
         for part in _chunks(needed):
             policy_rows += session.execute(policies.where(PolicyRow.external_id.in_(part)))

@@ -74,7 +74,7 @@ def permission_inputs(
 ) -> PermissionInputs:
     scope = plugin(cloud).permission_scope
     return load_permission_inputs(
-        session, pk, scope.identity_kinds, scope.policy_kinds, scope.relations, external_ids
+        session, pk, scope.identity_kinds, scope.policy_kinds, scope.relations, external_ids, scoped=scope.scoped
     )
 
 
@@ -87,6 +87,7 @@ def _inventory(inputs: PermissionInputs) -> PermissionInventory:
         policies=dict(inputs.policies),
         assignments=inputs.assignments,
         groups_of=inputs.groups_of,
+        scoped=inputs.scoped,
     )
 
 
