@@ -109,7 +109,7 @@ def load_permission_inputs(
             frontier = list(dict.fromkeys(group for _m, group in rows if group not in seen))
             while frontier:
                 seen.update(frontier)
-                found = []
+                found: list[Any] = []
                 for part in _chunks(frontier):
                     found += session.execute(memberships.where(MembershipRow.member_external_id.in_(part)))
                 rows += found

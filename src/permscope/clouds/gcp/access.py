@@ -63,7 +63,11 @@ def estate_case(snapshot: SystemSnapshot) -> CaseSpec:
             if assignment.relation is AssignmentRelation.DENY and policy.kind is PolicyKind.ORGANIZATION:
                 document = as_document(policy.document)
                 denies.setdefault(full_name(assignment.scope), []).append(
-                    {"name": policy.external_id, "displayName": policy.name, "rules": document.get("rules") or []}
+                    {
+                        "name": policy.external_id,
+                        "displayName": policy.name,
+                        "rules": document.get("rules") or [],
+                    }
                 )
                 continue
             if assignment.relation is not AssignmentRelation.ATTACHED or policy.kind is not PolicyKind.ROLE:
@@ -82,17 +86,30 @@ def estate_case(snapshot: SystemSnapshot) -> CaseSpec:
             if membership.group_external_id.startswith(("group:", "principalSet://")):
                 groups.setdefault(membership.group_external_id, []).append(membership.member_external_id)
         allow = {
-            name: {"bindings": [
-                {"role": role, "members": members, **({"condition": {"expression": expression, "title": title}}
-                                                      if expression else {})}
-                for (role, expression, title), members in found.items()
-            ]}
+            name: {
+                "bindings": [
+                    {
+                        "role": role,
+                        "members": members,
+                        **({"condition": {"expression": expression, "title": title}} if expression else {}),
+                    }
+                    for (role, expression, title), members in found.items()
+                ]
+            }
             for name, found in bindings.items()
-        }  # fmt: skip
+        }
         ancestry = {name: chain[position + 1 :] for position, name in enumerate(chain)}
-        case = {"id": snapshot.system_id, "estate": {"roles": roles, "allow_policies": allow,
-                "deny_policies": denies, "group_members": groups, "ancestry": ancestry},
-                "request": {"principal": "anonymous", "permission": "a.b.c", "resource": chain[0]}}  # fmt: skip
+        case = {
+            "id": snapshot.system_id,
+            "estate": {
+                "roles": roles,
+                "allow_policies": allow,
+                "deny_policies": denies,
+                "group_members": groups,
+                "ancestry": ancestry,
+            },
+            "request": {"principal": "anonymous", "permission": "a.b.c", "resource": chain[0]},
+        }
         return convert_case(case, f"project {snapshot.system_id}")
 
     return snapshot.derive(("gcp", "estate"), build)
@@ -106,13 +123,20 @@ def _decide(
         raise NotFoundError(f"no identity {principal} in project {snapshot.system_id}")
     spec = estate_case(snapshot)
     chain = lineage(snapshot)
-    target = full_name(resource) if resource.startswith(("projects/", "folders/", "organizations/")) else resource
-    ancestry = dict(spec.estate.ancestry)
+    target = (
+        full_name(resource) if resource.startswith(("projects/", "folders/", "organizations/")) else resource
+    )
+    ancestry: dict[str, Any] = dict(spec.estate.ancestry)
     if target not in ancestry:
         ancestry[target] = chain
     when = context.get("time") or datetime.now(UTC).isoformat()
-    request = RequestSpec(principal=principal, permission=action, resource=target, time=str(when),
-                          attributes=dict(context.get("attributes") or {}))  # fmt: skip
+    request = RequestSpec(
+        principal=principal,
+        permission=action,
+        resource=target,
+        time=str(when),
+        attributes=dict(context.get("attributes") or {}),
+    )
     case = msgspec.structs.replace(
         spec, request=request, estate=msgspec.structs.replace(spec.estate, ancestry=ancestry)
     )

@@ -197,7 +197,9 @@ class GcpPlugin:
     def available_data(self, system: AuthorizationSystem, identities: Sequence[Identity]) -> frozenset[str]:
         """`credentials` when service-account keys were read; `organization` when the project's ancestry is."""
         found: set[str] = set()
-        if any("keys" in identity.attributes and identity.attributes.get("listed") for identity in identities):
+        if any(
+            "keys" in identity.attributes and identity.attributes.get("listed") for identity in identities
+        ):
             found.add("credentials")
         if system.attributes.get("organizationId"):
             found.add("organization")

@@ -61,7 +61,9 @@ PERMISSIONS_MANAGEMENT = frozenset(
 _TAGGING_VERBS = frozenset({"createTagBinding", "deleteTagBinding", "setLabels", "updateLabels", "setTags"})
 _LIST = re.compile(r"^(?:list|aggregatedList|search)")
 _READ = re.compile(r"^(?:get|read|view|query|download|export|check|lookup|testIamPermissions)")
-_DELETE = re.compile(r"^(?:delete|remove|destroy|purge|undeploy|detach|disable|cancel|drop|truncate)(?:[A-Z]|$)")
+_DELETE = re.compile(
+    r"^(?:delete|remove|destroy|purge|undeploy|detach|disable|cancel|drop|truncate)(?:[A-Z]|$)"
+)
 
 
 def split_permission(name: str) -> tuple[str, str, str] | None:
@@ -82,7 +84,9 @@ def access_level(name: str) -> str:
     _service, resource, verb = parts
     if verb == "setIamPolicy" or name in PERMISSIONS_MANAGEMENT:
         return "permissionsManagement"
-    if verb in _TAGGING_VERBS or (resource in ("tagValueBindings", "tagBindings") and verb in ("create", "delete")):
+    if verb in _TAGGING_VERBS or (
+        resource in ("tagValueBindings", "tagBindings") and verb in ("create", "delete")
+    ):
         return "tagging"
     if _LIST.match(verb):
         return "list"

@@ -73,7 +73,11 @@ def _read_overlay(path: Path) -> dict[str, Any] | None:
         data = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None  # none yet, or unreadable: the shipped catalogue alone
-    if not isinstance(data, dict) or data.get("format") != OVERLAY_FORMAT or data.get("base") != shipped_version():
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != OVERLAY_FORMAT
+        or data.get("base") != shipped_version()
+    ):
         return None
     return data
 
@@ -112,7 +116,9 @@ def catalog_version(overlay: Path | None = None) -> str:
 def load_catalog(overlay: Path | None = None) -> ActionCatalog:
     """Every permission as a catalogue action (separator ".")."""
     found = installed_catalogue(overlay)
-    return ActionCatalog(found.version, [permission_action(name) for name in found.permissions], separator=".")
+    return ActionCatalog(
+        found.version, [permission_action(name) for name in found.permissions], separator="."
+    )
 
 
 def predefined_role(name: str, overlay: Path | None = None) -> PredefinedRole | None:
@@ -137,22 +143,33 @@ def refresh_catalog(
         included = [str(p) for p in role.get("includedPermissions") or () if split_permission(str(p))]
         permissions.update(included)
         if name.startswith("roles/") and not role.get("deleted"):
-            kept.append({"name": name, "title": str(role.get("title") or ""),
-                         "stage": str(role.get("stage") or "GA"), "includedPermissions": sorted(included)})  # fmt: skip
+            kept.append(
+                {
+                    "name": name,
+                    "title": str(role.get("title") or ""),
+                    "stage": str(role.get("stage") or "GA"),
+                    "includedPermissions": sorted(included),
+                }
+            )
     for item in testable_permissions:
         name = str(item if isinstance(item, str) else item.get("name") or "")
         if split_permission(name):
             permissions.add(name)
     body = {"permissions": sorted(permissions), "roles": sorted(kept, key=lambda entry: entry["name"])}
     digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
-    data = {"format": OVERLAY_FORMAT, "base": shipped_version(), "organization": organization,
-            "digest": digest, **body}  # fmt: skip
+    data = {
+        "format": OVERLAY_FORMAT,
+        "base": shipped_version(),
+        "organization": organization,
+        "digest": digest,
+        **body,
+    }
     path = overlay if overlay is not None else default_overlay()
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".gcp-catalog-")
     with os.fdopen(handle, "wb") as out:
         out.write(orjson.dumps(data))
-    os.replace(temporary, path)
+    Path(temporary).replace(path)
     installed_catalogue.cache_clear()
     load_catalog.cache_clear()
     from permscope.clouds.gcp.catalog.index import installed_action_index

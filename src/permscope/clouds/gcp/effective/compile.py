@@ -116,10 +116,18 @@ def compile_deny_levels(
                 where = f"deny policy {name} rule {number}"
                 bits = _permissions(body.get("deniedPermissions"), index, problems, where)
                 bits &= ~_permissions(body.get("exceptionPermissions"), index, problems, where)
-                rules.append(DenyRule(name, str(document.get("displayName") or policy.get("displayName") or name),
-                                      node, number, _members(body.get("deniedPrincipals"), problems, where),
-                                      _members(body.get("exceptionPrincipals"), problems, where), bits,
-                                      body.get("denialCondition")))  # fmt: skip
+                rules.append(
+                    DenyRule(
+                        name,
+                        str(document.get("displayName") or policy.get("displayName") or name),
+                        node,
+                        number,
+                        _members(body.get("deniedPrincipals"), problems, where),
+                        _members(body.get("exceptionPrincipals"), problems, where),
+                        bits,
+                        body.get("denialCondition"),
+                    )
+                )
     return lineage, rules
 
 

@@ -45,7 +45,7 @@ EVALUATED_KINDS = ("user", "group", "serviceAccount")
 
 def is_level(scope: str) -> bool:
     """An organization, folder or project scope (bindings there reach every resource of the project)."""
-    return scope.startswith(LEVEL_PREFIXES) and scope.count("/") == 1 or scope == ""
+    return (scope.startswith(LEVEL_PREFIXES) and scope.count("/") == 1) or scope == ""
 
 
 def condition_text(condition: Any) -> str | None:
@@ -68,7 +68,9 @@ class Grant:
 class ProjectEvaluator:
     """Effective permissions of one project's identities (`clouds.base.PermissionEvaluator`)."""
 
-    def __init__(self, inventory: PermissionInventory, index: ActionIndex, levels: Sequence[Any] | None) -> None:
+    def __init__(
+        self, inventory: PermissionInventory, index: ActionIndex, levels: Sequence[Any] | None
+    ) -> None:
         self.inventory, self.index = inventory, index
         self.problems: list[str] = []
         self.lineage, self.rules = compile_deny_levels(levels, index, self.problems)
@@ -100,7 +102,10 @@ class ProjectEvaluator:
         for owner, chain in ((external_id, ()), *groups.items()):
             rows = scoped.get(owner)
             if rows is None:  # an inventory without scopes: every assignment is unconditional on the project
-                rows = [(policy, relation, "", None) for policy, relation in self.inventory.assignments.get(owner, ())]
+                rows = [
+                    (policy, relation, "", None)
+                    for policy, relation in self.inventory.assignments.get(owner, ())
+                ]
             for policy, relation, scope, condition in rows:
                 if relation == "attached":
                     found.append(Grant(policy, scope, condition_text(condition), " -> ".join(chain) or None))
@@ -114,7 +119,9 @@ class ProjectEvaluator:
         except CallerError:
             return Caller(external_id, external_id, "group")
 
-    def denies(self, external_id: str, groups: dict[str, tuple[str, ...]]) -> list[tuple[DenyRule, str | None]]:
+    def denies(
+        self, external_id: str, groups: dict[str, tuple[str, ...]]
+    ) -> list[tuple[DenyRule, str | None]]:
         """The deny rules that apply to an identity, each with the group chain that brings it under the rule."""
         if not self.rules:
             return []
@@ -184,8 +191,13 @@ class ProjectEvaluator:
                 continue
             if grant.condition is not None:
                 conditional |= bits
-                clause = clause_of("binding", "Allow", None if is_level(grant.scope) else (grant.scope,), None,
-                                   (grant.condition,))  # fmt: skip
+                clause = clause_of(
+                    "binding",
+                    "Allow",
+                    None if is_level(grant.scope) else (grant.scope,),
+                    None,
+                    (grant.condition,),
+                )
                 clauses[clause] = clauses.get(clause, 0) | bits
             elif is_level(grant.scope):
                 every |= bits
@@ -214,7 +226,8 @@ class ProjectEvaluator:
             if bits & (specific | conditional)
         )
         return PrincipalResult(
-            EffectivePermissions(every, specific, conditional, scoped + tuple(denied_clauses)), tuple(problems)
+            EffectivePermissions(every, specific, conditional, scoped + tuple(denied_clauses)),
+            tuple(problems),
         )
 
     def explain(self, external_id: str) -> list[ActionVerdict]:
@@ -226,22 +239,36 @@ class ProjectEvaluator:
             bits, _problem = self._role_bits(grant.role)
             policy = self.inventory.policies.get(grant.role)
             reason = Reason(
-                "allows", "binding", policy[0] if policy else grant.role, grant.role, grant.scope,
-                via=grant.via, resources=None if is_level(grant.scope) else (grant.scope,),
+                "allows",
+                "binding",
+                policy[0] if policy else grant.role,
+                grant.role,
+                grant.scope,
+                via=grant.via,
+                resources=None if is_level(grant.scope) else (grant.scope,),
                 condition_keys=(grant.condition,) if grant.condition else (),
-            )  # fmt: skip
+            )
             for position in indexes_of(bits):
                 reasons.setdefault(position, []).append(reason)
         for rule, via in self.denies(external_id, groups):
             condition = condition_text(rule.condition)
-            reason = Reason("denies", "deny", rule.display_name, rule.policy, f"rule {rule.number}", via=via,
-                            resources=(rule.attachment,), condition_keys=(condition,) if condition else ())  # fmt: skip
+            reason = Reason(
+                "denies",
+                "deny",
+                rule.display_name,
+                rule.policy,
+                f"rule {rule.number}",
+                via=via,
+                resources=(rule.attachment,),
+                condition_keys=(condition,) if condition else (),
+            )
             for position in indexes_of(rule.bits):
                 if position in reasons:
                     reasons[position].append(reason)
         status = result.permissions.status
         return [
-            ActionVerdict(position, status(position), tuple(found)) for position, found in sorted(reasons.items())
+            ActionVerdict(position, status(position), tuple(found))
+            for position, found in sorted(reasons.items())
         ]
 
     def statistics(self) -> dict[str, Any]:

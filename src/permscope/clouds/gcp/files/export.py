@@ -56,7 +56,9 @@ def _items(documents: list[Any], source: str) -> list[Any]:
         elif isinstance(document, dict):
             found += _page_items(document, source)
         else:
-            raise InputError(source, f"holds a JSON {type(document).__name__}; a list, a page or objects expected")
+            raise InputError(
+                source, f"holds a JSON {type(document).__name__}; a list, a page or objects expected"
+            )
     return found
 
 
@@ -94,8 +96,11 @@ def read_export(
             continue
         parts.setdefault(part, []).extend(checked_items(source, part, _items(documents, source)))
     if not parts:
-        raise InputError(", ".join(str(p) for p in paths), "holds no file of a GCP export folder (organization.json, "
-                         "projects.json, iam-policies.json, ...: docs/gcp-export.md)")  # fmt: skip
+        raise InputError(
+            ", ".join(str(p) for p in paths),
+            "holds no file of a GCP export folder (organization.json, "
+            "projects.json, iam-policies.json, ...: docs/gcp-export.md)",
+        )
     organization = parts.get("organization")
     projects = parts.get("projects") or []
     if organization is not None:

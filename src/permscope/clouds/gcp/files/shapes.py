@@ -12,7 +12,9 @@ from typing import Any
 
 from permscope.core.errors import InputError
 
-MAX_NAME = 2048  # longer names are no GCP resource name (the store's text columns take them, but nothing real)
+MAX_NAME = (
+    2048  # longer names are no GCP resource name (the store's text columns take them, but nothing real)
+)
 
 # part -> (required string fields, one of these must be present (or () for none), optional string fields)
 _STRINGS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
@@ -132,8 +134,10 @@ def _keys(check: Checker, item: dict[str, Any], where: str) -> dict[str, Any]:
     for number, key in enumerate(keys):
         check.string(key, "name", f"{where}.keys[{number}]", required=True)
     # metadata only: never key material
-    return {"serviceAccount": item["serviceAccount"],
-            "keys": [{field: key[field] for field in KEY_FIELDS if field in key} for key in keys]}  # fmt: skip
+    return {
+        "serviceAccount": item["serviceAccount"],
+        "keys": [{field: key[field] for field in KEY_FIELDS if field in key} for key in keys],
+    }
 
 
 def _memberships(check: Checker, item: dict[str, Any], where: str) -> dict[str, Any]:
@@ -210,8 +214,14 @@ def checked_organization(source: str, value: Any) -> dict[str, Any]:
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
     if not isinstance(value, dict):
-        raise InputError(source, f"must be one JSON object (gcloud organizations describe), not {_shown(value)}")
+        raise InputError(
+            source, f"must be one JSON object (gcloud organizations describe), not {_shown(value)}"
+        )
     name = value.get("name")
-    if not isinstance(name, str) or not name.startswith("organizations/") or len(name) <= len("organizations/"):
+    if (
+        not isinstance(name, str)
+        or not name.startswith("organizations/")
+        or len(name) <= len("organizations/")
+    ):
         raise InputError(source, f"'name' must be 'organizations/NUMBER', not {_shown(name)}")
     return value

@@ -71,7 +71,9 @@ def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles
             continue
         batches.append(context.batch(project, source))
     for error in bundle.get("errors") or ():
-        warnings.append(f"{error.get('scope') or 'export'}: {error.get('part') or 'part'} not read: {error['error']}")
+        warnings.append(
+            f"{error.get('scope') or 'export'}: {error.get('part') or 'part'} not read: {error['error']}"
+        )
     return ImportedFiles(batches=batches, warnings=warnings)
 
 
@@ -94,7 +96,9 @@ class _Context:
             where = attachment_scope(item, hierarchy)
             self.denies.setdefault(where, []).append(deny_policy(item, where))
         self.accounts = {str(a["email"]).lower(): a for a in bundle.get("service_accounts") or ()}
-        self.keys = {str(k["serviceAccount"]).lower(): k["keys"] for k in bundle.get("service_account_keys") or ()}
+        self.keys = {
+            str(k["serviceAccount"]).lower(): k["keys"] for k in bundle.get("service_account_keys") or ()
+        }
         self.groups = {str(g["groupKey"]["id"]).lower(): g for g in bundle.get("groups") or ()}
         self.group_members: dict[str, list[tuple[str, str | None]]] | None = None
         if bundle.get("group_memberships") is not None:
@@ -107,8 +111,10 @@ class _Context:
 
     # -- identities -----------------------------------------------------------------------------------
     def _member_key(self, email: str, kind: str | None) -> tuple[str, IdentityKind]:
-        if kind == "GROUP" or (kind is None and f"group:{email}" in (self.group_members or {})) or (
-            kind is None and email in self.groups
+        if (
+            kind == "GROUP"
+            or (kind is None and f"group:{email}" in (self.group_members or {}))
+            or (kind is None and email in self.groups)
         ):
             return f"group:{email}", IdentityKind.GROUP
         if kind == "SERVICE_ACCOUNT" or (kind is None and email.endswith(".gserviceaccount.com")):
@@ -119,7 +125,9 @@ class _Context:
         """The batch of one project."""
         hierarchy = self.hierarchy
         lineage = [f"projects/{project}", *hierarchy.ancestry(project)]
-        placed = [p for node in lineage for p in self.by_scope.get(node, ())] + self.by_project.get(project, [])
+        placed = [p for node in lineage for p in self.by_scope.get(node, ())] + self.by_project.get(
+            project, []
+        )
         kinds: dict[str, IdentityKind] = {}
         audiences: set[str] = set()
         conditions: dict[tuple[str, str, str], list[dict[str, Any]] | None] = {}
@@ -132,7 +140,9 @@ class _Context:
                     try:
                         member = read_binding_member(text)
                     except MemberError as error:
-                        self.warnings.append(f"binding of {binding.role} on {policy.scope}: {error} (skipped)")
+                        self.warnings.append(
+                            f"binding of {binding.role} on {policy.scope}: {error} (skipped)"
+                        )
                         continue
                     if member.skipped:
                         skipped.add(text)
@@ -163,15 +173,26 @@ class _Context:
             ]
         policies = self._roles(project, roles, lineage)
         assignments = [
-            Assignment(identity_external_id=member, policy_external_id=role,
-                       relation=AssignmentRelation.ATTACHED, scope=scope, condition=_condition(found))  # fmt: skip
+            Assignment(
+                identity_external_id=member,
+                policy_external_id=role,
+                relation=AssignmentRelation.ATTACHED,
+                scope=scope,
+                condition=_condition(found),
+            )
             for (member, role, scope), found in conditions.items()
         ]
         for node in lineage:
             for deny in self.denies.get(node, ()):
                 policies.append(deny)
-                assignments.append(Assignment(identity_external_id=node, policy_external_id=deny.external_id,
-                                              relation=AssignmentRelation.DENY, scope=node))  # fmt: skip
+                assignments.append(
+                    Assignment(
+                        identity_external_id=node,
+                        policy_external_id=deny.external_id,
+                        relation=AssignmentRelation.DENY,
+                        scope=node,
+                    )
+                )
         warnings = []
         if skipped:
             warnings.append(f"{len(skipped)} deleted or legacy members skipped (they grant nothing)")
@@ -217,14 +238,21 @@ class _Context:
         found = self.hierarchy.projects[project]
         parent = lineage[1] if len(lineage) > 1 else None
         hierarchy = self.hierarchy
-        names = [hierarchy.folder_names.get(node) or (hierarchy.organization_name if node == hierarchy.organization else node)
-                 for node in lineage[1:]]  # fmt: skip
+        names = [
+            hierarchy.folder_names.get(node)
+            or (hierarchy.organization_name if node == hierarchy.organization else node)
+            for node in lineage[1:]
+        ]
         return AuthorizationSystem(
             cloud=Cloud.GCP,
             system_id=project,
             name=found.name,
             parent_id=parent,
-            parent_kind=None if parent is None else ParentKind.FOLDER if parent.startswith("folders/") else ParentKind.ORGANIZATION,
+            parent_kind=None
+            if parent is None
+            else ParentKind.FOLDER
+            if parent.startswith("folders/")
+            else ParentKind.ORGANIZATION,
             attributes={
                 "organizationId": hierarchy.organization,
                 "projectNumber": found.number,
@@ -240,9 +268,14 @@ class _Context:
             account = self.accounts.get(email, {})
             keys = self.keys.get(email, [])
             user_keys = [
-                {"id": str(k["name"]).rpartition("/")[2], "validAfter": k.get("validAfterTime"),
-                 "validBefore": k.get("validBeforeTime"), "disabled": bool(k.get("disabled")),
-                 "algorithm": k.get("keyAlgorithm"), "origin": k.get("keyOrigin")}  # fmt: skip
+                {
+                    "id": str(k["name"]).rpartition("/")[2],
+                    "validAfter": k.get("validAfterTime"),
+                    "validBefore": k.get("validBeforeTime"),
+                    "disabled": bool(k.get("disabled")),
+                    "algorithm": k.get("keyAlgorithm"),
+                    "origin": k.get("keyOrigin"),
+                }
                 for k in keys
                 if k.get("keyType") != "SYSTEM_MANAGED"
             ]
@@ -267,11 +300,20 @@ class _Context:
         if kind is IdentityKind.GROUP:
             group = self.groups.get(email or "", {})
             known = self.group_members is not None and key in self.group_members
-            return Identity(external_id=key, kind=kind, display_name=str(group.get("displayName") or email or key),
-                            source="gsuite" if email else "federated",
-                            attributes={"email": email, "membersKnown": known})  # fmt: skip
-        return Identity(external_id=key, kind=kind, display_name=email or key,
-                        source="gsuite" if email else "federated", attributes={"email": email})  # fmt: skip
+            return Identity(
+                external_id=key,
+                kind=kind,
+                display_name=str(group.get("displayName") or email or key),
+                source="gsuite" if email else "federated",
+                attributes={"email": email, "membersKnown": known},
+            )
+        return Identity(
+            external_id=key,
+            kind=kind,
+            display_name=email or key,
+            source="gsuite" if email else "federated",
+            attributes={"email": email},
+        )
 
 
 def _sa_project(email: str) -> str | None:
@@ -280,7 +322,9 @@ def _sa_project(email: str) -> str | None:
 
 
 def _merge(
-    found: dict[tuple[str, str, str], list[dict[str, Any]] | None], key: tuple[str, str, str], condition: dict[str, Any] | None
+    found: dict[tuple[str, str, str], list[dict[str, Any]] | None],
+    key: tuple[str, str, str],
+    condition: dict[str, Any] | None,
 ) -> None:
     if key in found and found[key] is None:
         return
@@ -302,4 +346,3 @@ def _condition(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
         "title": " | ".join(str(c.get("title") or "untitled") for c in found),
         "bindings": len(found),
     }
-

@@ -95,9 +95,13 @@ def read_hierarchy(bundle: Mapping[str, Any]) -> Hierarchy:
     for item in bundle.get("projects") or ():
         project_id = str(item["projectId"])
         number = item.get("projectNumber") or (
-            str(item["name"])[len("projects/") :] if str(item.get("name", "")).startswith("projects/") else None
+            str(item["name"])[len("projects/") :]
+            if str(item.get("name", "")).startswith("projects/")
+            else None
         )
-        title = item.get("displayName") or (item.get("name") if not str(item.get("name", "")).startswith("projects/") else None)
+        title = item.get("displayName") or (
+            item.get("name") if not str(item.get("name", "")).startswith("projects/") else None
+        )
         found.projects[project_id] = Project(
             project_id,
             str(number) if number else None,

@@ -76,7 +76,9 @@ def audience_covers(audience: str, external_id: str, kind: IdentityKind) -> bool
         return external_id.startswith(("user:", "serviceAccount:"))
     if audience.startswith("domain:"):
         email = email_of(external_id)
-        return external_id.startswith("user:") and email is not None and email.rpartition("@")[2] == audience[7:]
+        return (
+            external_id.startswith("user:") and email is not None and email.rpartition("@")[2] == audience[7:]
+        )
     if audience.startswith("principalSet://") and audience.endswith("/*"):
         return external_id.startswith("principal://" + audience[len("principalSet://") : -1] + "subject/")
     return False

@@ -120,28 +120,49 @@ def role_policy(role: str, custom: Mapping[str, Mapping[str, Any]], warnings: li
     if role.startswith("roles/"):
         known = predefined_role(role)
         if known is None:
-            warnings.append(f"role {role}: not in permscope's catalogue of predefined roles (grants nothing here)")
-            return Policy(external_id=role, name=role, kind=PolicyKind.ROLE, managed_by_cloud=True,
-                          document={"includedPermissions": [], "unknown": True}, attributes={"unknown": True})  # fmt: skip
+            warnings.append(
+                f"role {role}: not in permscope's catalogue of predefined roles (grants nothing here)"
+            )
+            return Policy(
+                external_id=role,
+                name=role,
+                kind=PolicyKind.ROLE,
+                managed_by_cloud=True,
+                document={"includedPermissions": [], "unknown": True},
+                attributes={"unknown": True},
+            )
         return Policy(
             external_id=role,
             name=known.title or role,
             kind=PolicyKind.ROLE,
             managed_by_cloud=True,
-            document={"name": role, "title": known.title, "stage": known.stage,
-                      "includedPermissions": list(known.permissions)},  # fmt: skip
+            document={
+                "name": role,
+                "title": known.title,
+                "stage": known.stage,
+                "includedPermissions": list(known.permissions),
+            },
             attributes={"roleType": "basic" if role in BASIC_ROLES else "predefined", "stage": known.stage},
         )
     item = custom.get(role)
     home = custom_role_home(role)
     if item is None:
         warnings.append(f"role {role}: the custom role is not in custom-roles.json (grants nothing here)")
-        return Policy(external_id=role, name=role, kind=PolicyKind.ROLE, managed_by_cloud=False,
-                      document={"includedPermissions": [], "unknown": True},
-                      attributes={"roleType": "custom", "definedIn": home, "unknown": True})  # fmt: skip
+        return Policy(
+            external_id=role,
+            name=role,
+            kind=PolicyKind.ROLE,
+            managed_by_cloud=False,
+            document={"includedPermissions": [], "unknown": True},
+            attributes={"roleType": "custom", "definedIn": home, "unknown": True},
+        )
     deleted = bool(item.get("deleted"))
-    document: dict[str, Any] = {"name": role, "title": item.get("title") or role, "stage": item.get("stage"),
-                                "includedPermissions": list(item.get("includedPermissions") or ())}  # fmt: skip
+    document: dict[str, Any] = {
+        "name": role,
+        "title": item.get("title") or role,
+        "stage": item.get("stage"),
+        "includedPermissions": list(item.get("includedPermissions") or ()),
+    }
     if deleted:
         document["deleted"] = True
     return Policy(
@@ -170,6 +191,10 @@ def deny_policy(item: Mapping[str, Any], scope: str) -> Policy:
         name=str(item.get("displayName") or name.rpartition("/")[2]),
         kind=PolicyKind.ORGANIZATION,
         managed_by_cloud=False,
-        document={"name": name, "displayName": item.get("displayName"), "rules": list(item.get("rules") or ())},
+        document={
+            "name": name,
+            "displayName": item.get("displayName"),
+            "rules": list(item.get("rules") or ()),
+        },
         attributes={"denyPolicy": True, "attachmentPoint": scope},
     )

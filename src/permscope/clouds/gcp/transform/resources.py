@@ -48,13 +48,22 @@ def _public(
             for binding in policy.bindings:
                 public = sorted(PUBLIC_MEMBERS.intersection(binding.members))
                 if public and (policy.scope == name or _reads_objects(binding.role, custom)):
-                    found.append({"scope": policy.scope, "role": binding.role, "members": public,
-                                  "condition": binding.condition})  # fmt: skip
+                    found.append(
+                        {
+                            "scope": policy.scope,
+                            "role": binding.role,
+                            "members": public,
+                            "condition": binding.condition,
+                        }
+                    )
     return found
 
 
 def _bucket(
-    item: Mapping[str, Any], policies: Sequence[Placed], lineage: set[str], custom: Mapping[str, Mapping[str, Any]]
+    item: Mapping[str, Any],
+    policies: Sequence[Placed],
+    lineage: set[str],
+    custom: Mapping[str, Mapping[str, Any]],
 ) -> Resource:
     name = bucket_name(str(item["name"]))
     config = item.get("iamConfiguration") or {}
@@ -71,11 +80,23 @@ def _bucket(
         service="storage",
         display_name=str(item["name"]).rpartition("/")[2],
         region=str(item.get("location") or "").lower() or None,
-        policy={"bindings": [{"role": b.role, "members": list(b.members), **({"condition": b.condition} if b.condition else {})}
-                             for b in own.bindings]} if own else None,  # fmt: skip
+        policy={
+            "bindings": [
+                {
+                    "role": b.role,
+                    "members": list(b.members),
+                    **({"condition": b.condition} if b.condition else {}),
+                }
+                for b in own.bindings
+            ]
+        }
+        if own
+        else None,
         facts={
             "public": exposed,
-            "accessibility": ("allUsers" if "allUsers" in members else "allAuthenticatedUsers") if exposed else None,
+            "accessibility": ("allUsers" if "allUsers" in members else "allAuthenticatedUsers")
+            if exposed
+            else None,
             "publicMembers": members,
             "publicBindings": public,
             "publicAccessPrevention": prevention,
@@ -96,9 +117,13 @@ def _function(item: Mapping[str, Any], default: str | None) -> Resource:
         service="cloudfunctions",
         display_name=name.rpartition("/")[2],
         region=_location(name),
-        facts={"serviceAccount": account or default, "defaultServiceAccount": account is None,
-               "state": item.get("state"), "environment": item.get("environment"),
-               "ingress": config.get("ingressSettings")},  # fmt: skip
+        facts={
+            "serviceAccount": account or default,
+            "defaultServiceAccount": account is None,
+            "state": item.get("state"),
+            "environment": item.get("environment"),
+            "ingress": config.get("ingressSettings"),
+        },
     )
 
 
@@ -111,15 +136,23 @@ def _run_service(item: Mapping[str, Any], default: str | None) -> Resource:
         service="run",
         display_name=name.rpartition("/")[2],
         region=_location(name),
-        facts={"serviceAccount": account or default, "defaultServiceAccount": account is None,
-               "ingress": item.get("ingress"), "uri": item.get("uri")},  # fmt: skip
+        facts={
+            "serviceAccount": account or default,
+            "defaultServiceAccount": account is None,
+            "ingress": item.get("ingress"),
+            "uri": item.get("uri"),
+        },
     )
 
 
 def _instance(item: Mapping[str, Any], project: str) -> Resource:
     link = str(item.get("selfLink") or "")
     zone = str(item.get("zone") or "").rpartition("/")[2]
-    path = link.partition("/compute/v1/")[2] if "/compute/v1/" in link else f"projects/{project}/zones/{zone}/instances/{item['name']}"
+    path = (
+        link.partition("/compute/v1/")[2]
+        if "/compute/v1/" in link
+        else f"projects/{project}/zones/{zone}/instances/{item['name']}"
+    )
     accounts = item.get("serviceAccounts") or []
     first = accounts[0] if accounts else {}
     scopes = list(first.get("scopes") or [])
@@ -129,8 +162,12 @@ def _instance(item: Mapping[str, Any], project: str) -> Resource:
         service="compute",
         display_name=str(item["name"]),
         region=zone or None,
-        facts={"serviceAccount": _service_account(first.get("email")), "scopes": scopes,
-               "fullApiAccess": CLOUD_PLATFORM_SCOPE in scopes, "status": item.get("status")},  # fmt: skip
+        facts={
+            "serviceAccount": _service_account(first.get("email")),
+            "scopes": scopes,
+            "fullApiAccess": CLOUD_PLATFORM_SCOPE in scopes,
+            "status": item.get("status"),
+        },
     )
 
 
@@ -183,8 +220,15 @@ def project_resources(
         asset = str(item.get("assetType") or "")
         if project is not None and asset not in (BUCKET, FUNCTION, RUN_SERVICE, INSTANCE):
             name = str(item["name"])
-            add(project, Resource(external_id=name, resource_type=asset or "unknown",
-                                  service=asset.partition(".googleapis.com")[0] or "unknown",
-                                  display_name=str(item.get("displayName") or name.rpartition("/")[2]),
-                                  region=item.get("location"), facts={}))  # fmt: skip
+            add(
+                project,
+                Resource(
+                    external_id=name,
+                    resource_type=asset or "unknown",
+                    service=asset.partition(".googleapis.com")[0] or "unknown",
+                    display_name=str(item.get("displayName") or name.rpartition("/")[2]),
+                    region=item.get("location"),
+                    facts={},
+                ),
+            )
     return {project: list(items.values()) for project, items in found.items()}
