@@ -165,6 +165,7 @@ class _Context:
             if runs_as:
                 kinds.setdefault(str(runs_as), IdentityKind.SERVICE_ACCOUNT)
         memberships = self._groups(kinds)
+        memberships += self._deny_groups(lineage, kinds)
         for audience in sorted(audiences):
             memberships += [
                 Membership(group_external_id=audience, member_external_id=key)
@@ -226,6 +227,38 @@ class _Context:
                 found.append(Membership(group_external_id=group, member_external_id=key))
                 if member_kind is IdentityKind.GROUP:
                     frontier.append(key)
+        return found
+
+    def _deny_groups(self, lineage: list[str], kinds: dict[str, IdentityKind]) -> list[Membership]:
+        """The memberships of the groups deny rules name (denied or excepted) that no binding brought in: the
+        batch's identities in them (through nested groups too); the groups themselves stay out of the
+        identities (they hold no binding here)."""
+        if not self.group_members:
+            return []
+        named: set[str] = set()
+        for node in lineage:
+            for deny in self.denies.get(node, ()):
+                for rule in deny.document.get("rules") or ():
+                    body = rule.get("denyRule") or {}
+                    for text in (*body.get("deniedPrincipals", ()), *body.get("exceptionPrincipals", ())):
+                        if str(text).startswith("principalSet://goog/group/"):
+                            named.add("group:" + str(text)[len("principalSet://goog/group/") :].lower())
+        found: list[Membership] = []
+        frontier = [group for group in named if group not in kinds]
+        done: set[str] = set()
+        while frontier:
+            group = frontier.pop()
+            if group in done:
+                continue
+            done.add(group)
+            for email, kind in self.group_members.get(group, ()):
+                key, member_kind = self._member_key(email, kind)
+                if member_kind is IdentityKind.GROUP:
+                    if key not in kinds:
+                        frontier.append(key)
+                elif key not in kinds:
+                    continue
+                found.append(Membership(group_external_id=group, member_external_id=key))
         return found
 
     def _roles(self, project: str, used: set[str], lineage: list[str]) -> list[Policy]:
