@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from clouds.gcp.support import EXPORT as GCP_EXPORT
 from permscope.analytics.analyze import AnalysisResult
 from permscope.api.app import create_app
 from permscope.api.finding_schemas import FINDING_KINDS
@@ -23,6 +24,7 @@ from permscope.core.snapshot import SystemSnapshot
 from permscope.settings import Settings
 from permscope.workflows.analysis import analyze_system
 from permscope.workflows.apikeys import ApiRole, KeyScope, create_api_key
+from permscope.workflows.collection import import_files
 from permscope.workflows.demo import load_demo
 from request_support import ACCOUNT, POLICY, REPORTS_READ, ROLE, USER, statements_body
 
@@ -149,6 +151,7 @@ def estate(engine: Engine) -> Engine:
     analyze_system(engine, ACCOUNT, analyzer=_analyzer)
     seed(engine, cloud=Cloud.AZURE, system_id="0a1b2c3d-sub", name="azure-sub")
     seed(engine, cloud=Cloud.GCP, system_id="a-project", name="gcp-project")
+    import_files(engine, Cloud.GCP, [GCP_EXPORT])  # a GCP organization's projects, from the fixture folder
     return engine
 
 
@@ -300,6 +303,31 @@ def _inventory_routes(walker: Walker) -> None:
         walker.call("GET", f"{prefix}/whoCan", f"{base}/whoCan?action=s3:GetObject&resource=*")
 
 
+def _gcp_routes(walker: Walker) -> None:
+    """The GCP project routes, over the fixture export folder's pay-prod."""
+    prefix = "/external/authorizationSystems/{system_id}/microsoft.graph.gcpAuthorizationSystem"
+    base = "/external/authorizationSystems/pay-prod/microsoft.graph.gcpAuthorizationSystem"
+    for collection in ("all", "users", "serviceAccounts"):
+        tail = f"/associatedIdentities/{collection}"
+        walker.call("GET", prefix + tail, f"{base}{tail}?$select=displayName,{','.join(SELECT_EXTENSIONS)}")
+        key = walker.call("GET", prefix + tail, f"{base}{tail}?$count=true")["value"][0]["externalId"]
+        walker.call("GET", prefix + tail + "/{identity_id}", f"{base}{tail}/{encode_id(key)}")
+        walker.call(
+            "GET", prefix + tail + "(externalId={key})", f"{base}{tail}(externalId='{quote(key, safe='')}')"
+        )
+    for tail in ("roles", "actions", "resources"):
+        listed = walker.call("GET", f"{prefix}/{tail}", f"{base}/{tail}")
+        key = listed["value"][0]["externalId"]
+        walker.call("GET", f"{prefix}/{tail}" + "/{item_id}", f"{base}/{tail}/{encode_id(key)}")
+        walker.call(
+            "GET",
+            f"{prefix}/{tail}" + "(externalId={key})",
+            f"{base}/{tail}(externalId='{quote(key, safe='')}')",
+        )
+    walker.call("GET", f"{prefix}/services", f"{base}/services")
+    walker.call("GET", f"{prefix}/services" + "/{item_id}", f"{base}/services/storage")
+
+
 def _analytics_routes(walker: Walker) -> None:
     prefix = "/identityGovernance/permissionsAnalytics/{cloud}"
     base = "/identityGovernance/permissionsAnalytics/aws"
@@ -351,6 +379,7 @@ def _request_routes(walker: Walker) -> None:
 
 def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> None:
     _inventory_routes(walker)
+    _gcp_routes(walker)
     _analytics_routes(walker)
     _request_routes(walker)
     documented = {

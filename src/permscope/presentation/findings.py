@@ -27,8 +27,8 @@ from permscope.presentation.inventory import (
     IdentityLike,
     ResourceLike,
     SystemLike,
-    aws_identity_to_wire,
-    aws_resource_to_wire,
+    cloud_resource_to_wire,
+    identity_to_wire,
     system_reference,
 )
 
@@ -129,7 +129,7 @@ def _identity(ctx: WireContext, external_id: str, kind: str, name: str) -> dict[
         resource = ctx.resources.get(external_id)
         found = _Subject(external_id, kind, resource.display_name if resource is not None else name)
     return {
-        **aws_identity_to_wire(found, ctx.system.system_id),
+        **identity_to_wire(found, ctx.system),
         "authorizationSystem": system_reference(ctx.system),
     }
 
@@ -140,7 +140,7 @@ def _resource(
     found = ctx.resources.get(external_id)
     if found is None:
         item = {
-            "@odata.type": f"{GRAPH}awsAuthorizationSystemResource",
+            "@odata.type": f"{GRAPH}{ctx.system.cloud}AuthorizationSystemResource",
             "id": encode_id(external_id),
             "externalId": external_id,
             "displayName": name,
@@ -148,7 +148,7 @@ def _resource(
             "service": {"id": service},
         }
     else:
-        item = aws_resource_to_wire(found)
+        item = cloud_resource_to_wire(found, str(ctx.system.cloud))
     return {**item, "authorizationSystem": system_reference(ctx.system)}
 
 
