@@ -47,7 +47,9 @@ def test_one_identity_is_explained_from_the_store_through_nested_groups(engine: 
     actions = [a for s in grace.services for a in s.actions]
     assert actions and all(a.action.startswith("compute.") for a in actions)
     deployer = identity_permissions(engine, PAY, DEPLOYER, cloud=Cloud.GCP, services=["iam"])
-    keys = next(a for s in deployer.services for a in s.actions if a.action == "iam.serviceAccountKeys.create")
+    keys = next(
+        a for s in deployer.services for a in s.actions if a.action == "iam.serviceAccountKeys.create"
+    )
     assert keys.status == "notGranted"
 
 

@@ -74,7 +74,13 @@ def permission_inputs(
 ) -> PermissionInputs:
     scope = plugin(cloud).permission_scope
     return load_permission_inputs(
-        session, pk, scope.identity_kinds, scope.policy_kinds, scope.relations, external_ids, scoped=scope.scoped
+        session,
+        pk,
+        scope.identity_kinds,
+        scope.policy_kinds,
+        scope.relations,
+        external_ids,
+        scoped=scope.scoped,
     )
 
 
