@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from clouds.gcp.support import DEPLOYER, PAY, PUBLIC_BUCKET, WEB, batch_of, imported
-from permscope.clouds.base import PermissionInventory
+from permscope.clouds.base import EvaluatedIdentity, PermissionInventory
 from permscope.clouds.gcp.catalog.index import installed_action_index
 from permscope.clouds.gcp.catalog.roles import predefined_role
 from permscope.clouds.gcp.effective.compile import v1_pattern
@@ -115,8 +115,6 @@ def test_a_deleted_custom_role_grants_nothing() -> None:
         },
         scoped={"user:a@x.com": [("projects/p/roles/old", "attached", "projects/p", None)]},
     )
-    from permscope.clouds.base import EvaluatedIdentity
-
     inventory.identities = [EvaluatedIdentity("user:a@x.com", "user")]
     result = ProjectEvaluator(inventory, INDEX, None).evaluate("user:a@x.com")
     assert result.permissions.granted == 0 and "deleted or unknown" in result.problems[0]
@@ -170,8 +168,16 @@ def test_audiences_reach_the_identities_they_cover() -> None:
 
 
 def test_equal_bindings_share_one_result_and_statistics_count_them() -> None:
-    evaluate, _ = evaluator()
-    assert evaluate.evaluate("user:frank@example.com") is evaluate.evaluate("user:grace@example.com")
+    evaluate, found = evaluator()
+    inventory = evaluate.inventory
+    for twin in ("user:twin1@example.com", "user:twin2@example.com"):
+        inventory.identities.append(EvaluatedIdentity(twin, "user"))
+        inventory.groups_of[twin] = ["group:backend@example.com", "allUsers", "domain:example.com"]
+    evaluate = ProjectEvaluator(inventory, INDEX, found.organization)
+    assert evaluate.evaluate("user:twin1@example.com") is evaluate.evaluate("user:twin2@example.com")
+    assert evaluate.evaluate("user:twin1@example.com").permissions.all_resources == (
+        evaluate.evaluate("user:grace@example.com").permissions.all_resources
+    )
     for identity in evaluate.kinds:
         evaluate.evaluate(identity)
     stats = evaluate.statistics()

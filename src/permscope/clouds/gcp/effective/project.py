@@ -79,36 +79,61 @@ class ProjectEvaluator:
         self.roles = RoleCompiler(index)
         self.kinds = {identity.external_id: identity.kind for identity in inventory.identities}
         self._results: dict[tuple[Any, ...], PrincipalResult] = {}
+        self._closures: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
+        self._grants: dict[str, tuple[tuple[str, str, str | None], ...]] = {}
         self._unknown: dict[str, list[str]] = {}
 
     # -- what reaches an identity -------------------------------------------------------------------------
     def groups(self, external_id: str) -> dict[str, tuple[str, ...]]:
-        """Every group and audience of an identity, transitively, with the chain leading to each."""
-        groups_of = self.inventory.groups_of
-        found: dict[str, tuple[str, ...]] = {}
-        frontier: list[tuple[str, tuple[str, ...]]] = [(external_id, ())]
-        while frontier:
-            member, chain = frontier.pop()
-            for group in groups_of.get(member, ()):
-                if group not in found and group != external_id:
-                    found[group] = (*chain, group)
-                    frontier.append((group, found[group]))
+        """Every group and audience of an identity, transitively, with the chain leading to each (identities
+        with the same direct groups share one answer)."""
+        direct = tuple(sorted(self.inventory.groups_of.get(external_id, ())))
+        found = self._closures.get(direct)
+        if found is None:
+            groups_of = self.inventory.groups_of
+            found = {}
+            frontier: list[tuple[str, tuple[str, ...]]] = [(group, (group,)) for group in direct]
+            for group, chain in frontier:
+                found.setdefault(group, chain)
+            while frontier:
+                nxt: list[tuple[str, tuple[str, ...]]] = []
+                for member, chain in frontier:
+                    for group in groups_of.get(member, ()):
+                        if group not in found:
+                            found[group] = (*chain, group)
+                            nxt.append((group, found[group]))
+                frontier = nxt
+            self._closures[direct] = found
+        if external_id in found:  # a group nested in itself
+            found = {group: chain for group, chain in found.items() if group != external_id}
         return found
 
-    def grants(self, external_id: str, groups: Mapping[str, tuple[str, ...]]) -> list[Grant]:
-        """The bindings that reach an identity (its own, then its groups' and audiences')."""
-        scoped = self.inventory.scoped
-        found = []
-        for owner, chain in ((external_id, ()), *groups.items()):
-            rows = scoped.get(owner)
+    def _owner_grants(self, owner: str) -> tuple[tuple[str, str, str | None], ...]:
+        """(role, scope, condition) of the bindings to one identity or group (read once)."""
+        found = self._grants.get(owner)
+        if found is None:
+            rows = self.inventory.scoped.get(owner)
             if rows is None:  # an inventory without scopes: every assignment is unconditional on the project
                 rows = [
                     (policy, relation, "", None)
                     for policy, relation in self.inventory.assignments.get(owner, ())
                 ]
-            for policy, relation, scope, condition in rows:
-                if relation == "attached":
-                    found.append(Grant(policy, scope, condition_text(condition), " -> ".join(chain) or None))
+            found = tuple(
+                (policy, scope, condition_text(condition))
+                for policy, relation, scope, condition in rows
+                if relation == "attached"
+            )
+            self._grants[owner] = found
+        return found
+
+    def grants(self, external_id: str, groups: Mapping[str, tuple[str, ...]]) -> list[Grant]:
+        """The bindings that reach an identity (its own, then its groups' and audiences')."""
+        found = []
+        for owner, chain in ((external_id, ()), *groups.items()):
+            via = " -> ".join(chain) or None
+            found += [
+                Grant(role, scope, condition, via) for role, scope, condition in self._owner_grants(owner)
+            ]
         return found
 
     def _caller(self, external_id: str) -> Caller:
@@ -125,9 +150,9 @@ class ProjectEvaluator:
         """The deny rules that apply to an identity, each with the group chain that brings it under the rule."""
         if not self.rules:
             return []
-        member_groups = {group: chain for group, chain in groups.items()}
+        member_groups = groups
         if external_id.startswith(("group:", "principalSet://")):
-            member_groups[external_id] = ()
+            member_groups = {**groups, external_id: ()}
         membership = Membership(self._caller(external_id), {}, {}, {}, groups=member_groups)
         found = []
         for rule in self.rules:
@@ -168,15 +193,15 @@ class ProjectEvaluator:
         if external_id not in self.kinds:
             raise KeyError(external_id)
         groups = self.groups(external_id)
-        grants = self.grants(external_id, groups)
         denies = self.denies(external_id, groups)
         key = (
-            frozenset((g.role, g.scope if not is_level(g.scope) else "", g.condition) for g in grants),
-            frozenset((rule.policy, rule.number) for rule, _ in denies),
+            self._owner_grants(external_id),
+            tuple(sorted(self.inventory.groups_of.get(external_id, ()))),
+            tuple((rule.policy, rule.number) for rule, _ in denies),
         )
         found = self._results.get(key)
         if found is None:
-            found = self._results[key] = self._combine(grants, denies)
+            found = self._results[key] = self._combine(self.grants(external_id, groups), denies)
         return found
 
     def _combine(self, grants: list[Grant], denies: list[tuple[DenyRule, str | None]]) -> PrincipalResult:
