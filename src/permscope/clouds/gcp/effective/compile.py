@@ -37,28 +37,48 @@ def _document(document: Any) -> Mapping[str, Any]:
     return document if isinstance(document, Mapping) else {}
 
 
+# Roles compiled in this process, by catalogue version, role and document (a predefined role recurs in every
+# project of an organization: it is compiled once, not once per project).
+_SHARED: dict[tuple[str, str, int, int], CompiledRole] = {}
+MAX_SHARED = 8_192
+
+
 class RoleCompiler:
-    """Compiles each distinct role document once (by role id and document)."""
+    """Compiles each distinct role document once (by role id and document), sharing the process's cache."""
 
     def __init__(self, index: ActionIndex) -> None:
         self.index = index
-        self._compiled: dict[tuple[str, int, int], CompiledRole] = {}
-        self._by_text: dict[int, CompiledRole] = {}
+        self._seen: set[tuple[str, str, int, int]] = set()
+        self._by_object: dict[tuple[str, int], CompiledRole] = {}
 
     def __len__(self) -> int:
-        return len(self._compiled)
+        return len(self._seen)
 
     def compile(self, role: str, document: Any) -> CompiledRole:
         """The compiled role."""
-        text = isinstance(document, str | bytes)
-        key = (role, len(document) if text else -1, hash(document) if text else id(document))
-        found = self._compiled.get(key)
-        if found is None:
+        quick = (role, id(document))
+        found = self._by_object.get(quick)
+        if found is not None:
+            return found
+        body: Mapping[str, Any] | None = None
+        if isinstance(document, str | bytes):
+            key = (self.index.version, role, len(document), hash(document))
+        else:
             body = _document(document)
-            permissions = [str(p) for p in body.get("includedPermissions") or ()]
+            permissions = tuple(body.get("includedPermissions") or ())
+            key = (self.index.version, role, len(permissions), hash((permissions, bool(body.get("deleted")))))
+        self._seen.add(key)
+        found = _SHARED.get(key)
+        if found is None:
+            body = body if body is not None else _document(document)
+            permissions_list = [str(p) for p in body.get("includedPermissions") or ()]
             grants = not body.get("deleted") and not body.get("unknown")
-            bits, unknown = self.index.expand_all(permissions) if grants else (0, [])
-            found = self._compiled[key] = CompiledRole(bits, tuple(unknown), grants)
+            bits, unknown = self.index.expand_all(permissions_list) if grants else (0, [])
+            found = CompiledRole(bits, tuple(unknown), grants)
+            if len(_SHARED) >= MAX_SHARED:
+                _SHARED.clear()
+            _SHARED[key] = found
+        self._by_object[quick] = found
         return found
 
 

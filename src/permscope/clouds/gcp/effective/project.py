@@ -65,6 +65,17 @@ class Grant:
     via: str | None  # the group (or audience) chain, None when bound to the identity itself
 
 
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """What the bindings to one owner (an identity, group or audience) grant, before denies."""
+
+    every: int
+    specific: int
+    conditional: int
+    clauses: dict[Any, int]
+    problems: dict[str, None]
+
+
 class ProjectEvaluator:
     """Effective permissions of one project's identities (`clouds.base.PermissionEvaluator`)."""
 
@@ -81,6 +92,7 @@ class ProjectEvaluator:
         self._results: dict[tuple[Any, ...], PrincipalResult] = {}
         self._closures: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
         self._grants: dict[str, tuple[tuple[str, str, str | None], ...]] = {}
+        self._parts: dict[str, _Part] = {}
         self._unknown: dict[str, list[str]] = {}
 
     # -- what reaches an identity -------------------------------------------------------------------------
@@ -201,10 +213,33 @@ class ProjectEvaluator:
         )
         found = self._results.get(key)
         if found is None:
-            found = self._results[key] = self._combine(self.grants(external_id, groups), denies)
+            parts = [self._owner_part(owner) for owner in (external_id, *groups)]
+            found = self._results[key] = self._combine(parts, denies)
         return found
 
-    def _combine(self, grants: list[Grant], denies: list[tuple[DenyRule, str | None]]) -> PrincipalResult:
+    def _owner_part(self, owner: str) -> _Part:
+        """What the bindings to one identity or group grant (computed once per owner)."""
+        found = self._parts.get(owner)
+        if found is None:
+            found = self._parts[owner] = self._grant_part(
+                [Grant(role, scope, condition, None) for role, scope, condition in self._owner_grants(owner)]
+            )
+        return found
+
+    def _combine(self, parts: list[_Part], denies: list[tuple[DenyRule, str | None]]) -> PrincipalResult:
+        every = specific = conditional = 0
+        clauses: dict[Any, int] = {}
+        problems: dict[str, None] = {}
+        for part in parts:
+            every |= part.every
+            specific |= part.specific
+            conditional |= part.conditional
+            for clause, bits in part.clauses.items():
+                clauses[clause] = clauses.get(clause, 0) | bits
+            problems.update(part.problems)
+        return self._finish(every, specific, conditional, clauses, problems, denies)
+
+    def _grant_part(self, grants: list[Grant]) -> _Part:
         every = specific = conditional = 0
         clauses: dict[Any, int] = {}
         problems: dict[str, None] = {}
@@ -230,6 +265,17 @@ class ProjectEvaluator:
                 specific |= bits
                 clause = clause_of("binding", "Allow", (grant.scope,), None, ())
                 clauses[clause] = clauses.get(clause, 0) | bits
+        return _Part(every, specific, conditional, clauses, problems)
+
+    def _finish(
+        self,
+        every: int,
+        specific: int,
+        conditional: int,
+        clauses: dict[Any, int],
+        problems: dict[str, None],
+        denies: list[tuple[DenyRule, str | None]],
+    ) -> PrincipalResult:
         denied_clauses: list[ScopedClause] = []
         for rule, _via in denies:
             bits = rule.bits & (every | specific | conditional)
