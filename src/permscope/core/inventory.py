@@ -210,6 +210,8 @@ def batch_counts(batch: InventoryBatch) -> dict[str, int]:
         "organization_policies": sum(1 for p in batch.policies if p.kind is PolicyKind.ORGANIZATION),
         "access_keys": kinds.count(IdentityKind.ACCESS_KEY),
         "sso_identities": sum(1 for identity in batch.identities if identity.source == "sso"),
+        "service_accounts": kinds.count(IdentityKind.SERVICE_ACCOUNT),
+        "cloud_roles": sum(1 for p in batch.policies if p.kind is PolicyKind.ROLE),  # GCP roles
     }
     counts.update({name: value for name, value in extras.items() if value})
     if batch.resources is not None:

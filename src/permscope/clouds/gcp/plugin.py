@@ -129,7 +129,7 @@ class GcpPlugin:
         from permscope.clouds.gcp.transform.bundle import transform_bundle
 
         warnings: list[str] = []
-        bundle = read_export(paths, limits=limits, warnings=warnings)
+        bundle = read_export(paths, limits=limits, warnings=warnings, progress=progress)
         found = transform_bundle(bundle, source="file:" + ",".join(printable(str(p)) for p in paths))
         for batch in found.batches:
             batch.warnings = summarize_warnings(batch.warnings)

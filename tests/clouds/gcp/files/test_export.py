@@ -111,3 +111,10 @@ def test_a_folder_without_parts_or_scope_is_refused(tmp_path: Path) -> None:
 def test_the_fixture_is_realistic_enough_to_hold_every_shape() -> None:
     names = {path.name for path in EXPORT.iterdir()}
     assert {"organization.json", "folders.json", "deny-policies.json", "group-memberships.json"} <= names
+
+
+def test_progress_counts_the_bytes_of_the_files_read() -> None:
+    seen: list[tuple[int, int]] = []
+    read_export([EXPORT], progress=lambda done, total: seen.append((done, total)))
+    total = sum(path.stat().st_size for path in EXPORT.iterdir())
+    assert seen[-1] == (total, total) and [d for d, _ in seen] == sorted(d for d, _ in seen)

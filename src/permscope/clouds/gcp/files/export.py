@@ -9,7 +9,7 @@ named in a warning. A part without its file is None (not collected).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +76,22 @@ def _files(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def read_export(
-    paths: Sequence[str | Path], *, limits: FileLimits = DEFAULT_LIMITS, warnings: list[str] | None = None
+    paths: Sequence[str | Path],
+    *,
+    limits: FileLimits = DEFAULT_LIMITS,
+    warnings: list[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """The bundle of one export folder (or of its files given one by one); InputError naming a file."""
+    """The bundle of one export folder (or of its files given one by one); InputError naming a file.
+    `progress(done, total)` is told the bytes read (on disk) after each file."""
     parts: dict[str, Any] = {}
-    for path in _files(paths):
+    files = _files(paths)
+    total = sum(path.stat().st_size for path in files if path.is_file())
+    done = 0
+    for path in files:
+        if progress is not None and path.is_file():
+            done += path.stat().st_size
+            progress(done, total)
         stem = _stem(path)
         part = _PART_OF_FILE.get(stem or "")
         if part is None:
