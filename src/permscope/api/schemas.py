@@ -51,11 +51,12 @@ class AuthorizationSystem(AuthorizationSystemRef):
 
 
 class IdentitySource(_Wire):
-    """awsSource."""
+    """authorizationSystemIdentitySource: awsSource (accountId) or gsuiteSource (domain)."""
 
-    odata_type: str = Field(f"{GRAPH}awsSource", alias="@odata.type")
-    identityProviderType: str = "aws"  # noqa: N815
-    accountId: str  # noqa: N815
+    odata_type: str = Field(f"{GRAPH}awsSource", alias="@odata.type", examples=["#microsoft.graph.awsSource"])
+    identityProviderType: str = Field("aws", examples=["aws", "gsuite"])  # noqa: N815
+    accountId: str | None = Field(None, description="awsSource")  # noqa: N815
+    domain: str | None = Field(None, description="gsuiteSource: the domain of the identity's email")
 
 
 USAGE_EXTENSION = (
@@ -100,6 +101,24 @@ class AwsIdentity(_Wire):
     source: IdentitySource
     roleType: str | None = Field(None, description="awsRole only: system or custom")  # noqa: N815
     trustEntityType: str | None = Field(None, description="awsRole only: e.g. 'sso,crossAccount' or 'none'")  # noqa: N815
+    identityDetails: IdentityDetails | None = Field(  # noqa: N815
+        None, description=USAGE_EXTENSION + "createdDateTime and lastActiveDateTime"
+    )
+    actionSummary: ActionSummary | None = Field(  # noqa: N815
+        None,
+        description=USAGE_EXTENSION + "`assigned` from effective permissions, `exercised` from activity, "
+        "`available` from the action catalogue",
+    )
+
+
+class GcpIdentity(_Wire):
+    """gcpUser, gcpServiceAccount, gcpGroup (externalId: the IAM member, `user:alice@example.com`)."""
+
+    odata_type: str = Field(alias="@odata.type", examples=["#microsoft.graph.gcpUser"])
+    id: str
+    externalId: str  # noqa: N815
+    displayName: str  # noqa: N815
+    source: IdentitySource
     identityDetails: IdentityDetails | None = Field(  # noqa: N815
         None, description=USAGE_EXTENSION + "createdDateTime and lastActiveDateTime"
     )
@@ -193,6 +212,46 @@ class AzureResource(AwsResource):
     """azureAuthorizationSystemResource."""
 
     odata_type: str = Field(f"{GRAPH}azureAuthorizationSystemResource", alias="@odata.type")
+
+
+class GcpScope(_Wire):
+    """gcpScope: a resource type and service a role's permissions reach."""
+
+    resourceType: str  # noqa: N815
+    service: ServiceRef
+
+
+class GcpRole(_Wire):
+    """gcpRole (basic and predefined roles are `system`, custom roles `custom`)."""
+
+    id: str
+    externalId: str = Field(examples=["roles/storage.admin", "projects/p/roles/deployer"])  # noqa: N815
+    displayName: str  # noqa: N815
+    gcpRoleType: str = Field(examples=["system", "custom"])  # noqa: N815
+    scopes: list[GcpScope] = []
+
+
+class GcpAction(_Wire):
+    """gcpAuthorizationSystemTypeAction (a GCP permission)."""
+
+    odata_type: str = Field(f"{GRAPH}gcpAuthorizationSystemTypeAction", alias="@odata.type")
+    id: str
+    externalId: str = Field(examples=["storage.buckets.get"])  # noqa: N815
+    actionType: str | None = None  # noqa: N815
+    resourceTypes: list[str] = []  # noqa: N815
+    severity: str = Field(examples=["normal", "high"])
+    service: ServiceRef
+
+
+class GcpResource(_Wire):
+    """gcpAuthorizationSystemResource (externalId: the full resource name)."""
+
+    odata_type: str = Field(f"{GRAPH}gcpAuthorizationSystemResource", alias="@odata.type")
+    id: str
+    externalId: str  # noqa: N815
+    displayName: str  # noqa: N815
+    resourceType: str  # noqa: N815
+    service: ServiceRef
 
 
 T = TypeVar("T")

@@ -25,6 +25,7 @@ from permscope.cli.output import (
     table_of,
 )
 from permscope.core.errors import PermscopeError
+from permscope.core.ids import Cloud
 from permscope.core.limits import printable
 
 app = typer.Typer(help="Import exported files into the store.", no_args_is_help=True)
@@ -87,23 +88,26 @@ def _report_record(report: Any) -> dict[str, Any]:
     }
 
 
-def _analyze(engine: Any, system_ids: list[str]) -> dict[str, Any]:
-    """Analyze the imported accounts (each in its own transaction): system id -> its AnalysisReport."""
+def _analyze(engine: Any, system_ids: list[str], cloud: Cloud = Cloud.AWS) -> dict[str, Any]:
+    """Analyze the imported systems (each in its own transaction): system id -> its AnalysisReport."""
     from permscope.core.snapshot import AnalysisSettings
-    from permscope.workflows.analysis import analyze_all
+    from permscope.workflows.analysis import analyze_system
 
     if not system_ids:
         return {}
-    with stderr().status(f"analyzing {len(system_ids)} account(s)"):
-        reports = analyze_all(engine, AnalysisSettings(), system_ids=system_ids)
+    settings = AnalysisSettings()
+    with stderr().status(f"analyzing {len(system_ids)} {cloud.system_noun}(s)"):
+        reports = [analyze_system(engine, system_id, settings, cloud=cloud) for system_id in system_ids]
     return {report.system_id: report for report in reports}
 
 
-def _analyze_after(engine: Any, records: list[dict[str, Any]]) -> tuple[dict[str, Any], str | None]:
+def _analyze_after(
+    engine: Any, records: list[dict[str, Any]], cloud: Cloud = Cloud.AWS
+) -> tuple[dict[str, Any], str | None]:
     """`_analyze` after a successful import: its failure (the database locked by another writer, say) is
     returned, not raised, because the import itself is stored and recorded as succeeded."""
     try:
-        return _analyze(engine, [record["system_id"] for record in records]), None
+        return _analyze(engine, [record["system_id"] for record in records], cloud), None
     except PermscopeError as exc:
         return {}, str(exc)
     except Exception as exc:
@@ -189,15 +193,20 @@ def import_aws(
     engine = engine_of(ctx)
     with _byte_progress() as progress:
         reports = import_aws_files(engine, files, account_name=account_name, progress=progress)
-    _show_imported(engine, reports, analyze, fmt, COUNT_COLUMNS, "Account")
+    _imported(engine, reports, Cloud.AWS, analyze, fmt)
 
 
-def _show_imported(
-    engine: Any, reports: list[Any], analyze: bool, fmt: OutputFormat, counts: Sequence[Column], noun: str
+def _imported(
+    engine: Any,
+    reports: list[Any],
+    cloud: Cloud,
+    analyze: bool,
+    fmt: OutputFormat,
+    counts: Sequence[Column] = COUNT_COLUMNS,
 ) -> None:
-    """The imported systems as a table (or JSON / CSV), their warnings, and their analysis unless declined."""
+    """Analyze what was imported (unless not asked) and show it: the systems, their counts and warnings."""
     records = [_report_record(report) for report in reports]
-    analyses, analysis_error = _analyze_after(engine, records) if analyze else ({}, None)
+    analyses, analysis_error = _analyze_after(engine, records, cloud) if analyze else ({}, None)
     for record in records:
         analysis = analyses.get(record["system_id"]) if analyze else None
         record["analysis"] = analysis.to_dict() if analysis is not None else None
@@ -216,13 +225,13 @@ def _show_imported(
         for record in records
     ]
     columns = [
-        Column("system_id", noun, word=True),
+        Column("system_id", cloud.system_noun.capitalize(), word=True),
         Column("name", "Name"),
         *counts,
         Column("result", "Result"),
         Column("warnings", "Warnings"),
     ]
-    render(fmt, rows, columns, title="Imported", empty=f"the files held no {noun.lower()}")
+    render(fmt, rows, columns, title="Imported", empty=f"the files held no {cloud.system_noun}")
     console = stderr()
     for record in records:
         for warning in record["warnings"][:20]:
@@ -230,7 +239,7 @@ def _show_imported(
         if len(record["warnings"]) > 20:
             console.print(f"[yellow]... and {len(record['warnings']) - 20} more warnings[/]")
     if fmt is OutputFormat.TABLE and records and analysis_error is None:
-        _next_steps(records, analyze, noun)
+        _next_steps(records, analyze, cloud.system_noun.capitalize())
     _not_analyzed(analysis_error)
 
 
@@ -241,6 +250,14 @@ AZURE_COUNT_COLUMNS = (
     Column("managed_identities", "Managed identities"),
     Column("role_definitions", "Role definitions"),
     Column("attachments", "Assignments", wide=True),
+    Column("memberships", "Memberships", wide=True),
+)
+GCP_COUNT_COLUMNS = (
+    Column("users", "Users"),
+    Column("groups", "Groups"),
+    Column("service_accounts", "Service accounts"),
+    Column("cloud_roles", "Roles"),
+    Column("attachments", "Bindings", wide=True),
     Column("memberships", "Memberships", wide=True),
 )
 
@@ -268,10 +285,35 @@ def import_azure(
 
     Each subscription gets the identities whose role or deny assignments reach it (docs/azure.md), their
     effective permissions, and (unless --no-analyze) its findings."""
-    from permscope.core.ids import Cloud
     from permscope.workflows.collection import import_files
 
     engine = engine_of(ctx)
     with _byte_progress() as progress:
         reports = import_files(engine, Cloud.AZURE, folders, system_name=subscription_name, progress=progress)
-    _show_imported(engine, reports, analyze, fmt, AZURE_COUNT_COLUMNS, "Subscription")
+    _imported(engine, reports, Cloud.AZURE, analyze, fmt, AZURE_COUNT_COLUMNS)
+
+
+@app.command("gcp")
+@reports_errors
+def import_gcp(
+    ctx: typer.Context,
+    folder: list[Path] = typer.Argument(
+        ...,
+        help="An export folder of one organization (organization.json, folders.json, projects.json, "
+        "iam-policies.json, custom-roles.json, deny-policies.json, service-accounts.json, ...: docs/gcp.md), "
+        "or its files",
+    ),
+    analyze: bool = typer.Option(
+        True,
+        "--analyze/--no-analyze",
+        help="Analyze the imported projects at once, as `permscope analyze` does",
+    ),
+    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
+) -> None:
+    """Import a GCP export folder (the gcloud export script's output): one run per project; idempotent."""
+    from permscope.workflows.collection import import_files
+
+    engine = engine_of(ctx)
+    with _byte_progress() as progress:
+        reports = import_files(engine, Cloud.GCP, folder, progress=progress)
+    _imported(engine, reports, Cloud.GCP, analyze, fmt, GCP_COUNT_COLUMNS)

@@ -28,6 +28,7 @@ from permscope.cli.output import (
     stdout,
     table_of,
 )
+from permscope.core.ids import Cloud
 
 if TYPE_CHECKING:
     from permscope.workflows.scan import ScanResult
@@ -150,6 +151,13 @@ def _write(text: str, output: Path | None) -> None:
     output.write_text(text, encoding="utf-8")
 
 
+def _cloud(name: str) -> Cloud:
+    """The --cloud value (aws, azure or gcp)."""
+    if name.lower() not in ("aws", "azure", "gcp"):
+        raise typer.BadParameter(f"{name!r}: aws, azure or gcp", param_hint="--cloud")
+    return Cloud(name.lower())
+
+
 @reports_errors
 def scan(
     ctx: typer.Context,
@@ -182,7 +190,10 @@ def scan(
     ),
     wide: bool = typer.Option(False, "--wide", "-w", help=WIDE_HELP),
     cloud: str = typer.Option(
-        "aws", "--cloud", help="aws (AWS CLI outputs) or azure (an Azure export folder: docs/azure.md)"
+        "aws",
+        "--cloud",
+        help="aws (AWS CLI outputs), azure (an Azure export folder: docs/azure.md) or gcp (a GCP export folder: docs/gcp.md)",
+        case_sensitive=False,
     ),
     window_days: int = WINDOW_DAYS,
     key_max_age_days: int = KEY_MAX_AGE_DAYS,
@@ -205,16 +216,9 @@ def scan(
             "the table is already on standard output: use --format html (or json, sarif) with -o -",
             param_hint="--output",
         )
-    from permscope.core.errors import InputError
-    from permscope.core.ids import Cloud
-
-    try:
-        which = Cloud(cloud.lower())
-    except ValueError:
-        raise InputError("--cloud", f"{cloud!r} is not aws or azure") from None
     settings = analysis_settings(window_days, key_max_age_days, key_unused_days, overprovisioned_ratio)
     with collector_paused():  # the whole command: the scan's heap is large and acyclic (see collector_paused)
-        result = scan_files(files, settings, state(ctx).database_url, cloud=which)
+        result = scan_files(files, settings, state(ctx).database_url, cloud=_cloud(cloud))
         _output(result, fmt, output, wide)
     if fail_on is not None:
         failing = failing_findings(result, fail_on)

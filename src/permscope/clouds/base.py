@@ -47,7 +47,7 @@ class PermissionScope:
     identity_kinds: tuple[str, ...]  # identities evaluated (AWS: user, group, role)
     policy_kinds: tuple[str, ...]  # policies that grant (AWS: managed, inline)
     relations: tuple[str, ...]  # assignment relations that count (AWS: attached, inline, boundary)
-    scoped: bool = False  # whether assignments' scopes and conditions decide too (Azure: yes)
+    scoped: bool = False  # the evaluator needs each assignment's scope and condition (Azure, GCP)
     shared_principals: tuple[
         str, ...
     ] = ()  # principal ids whose assignments reach everyone (Azure: "Everyone")
@@ -70,7 +70,7 @@ class PermissionInventory:
     policies: dict[str, tuple[str, Any]] = field(default_factory=dict)  # id -> (name, document or JSON text)
     assignments: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # identity -> [(policy, rel)]
     groups_of: dict[str, list[str]] = field(default_factory=dict)  # member -> its groups
-    # identity -> [(policy, relation, scope, condition)], when the cloud's PermissionScope is `scoped`
+    # identity -> [(policy, relation, scope, condition)], filled when the cloud's PermissionScope is `scoped`
     scoped: dict[str, list[tuple[str, str, str, Any]]] = field(default_factory=dict)
 
 
@@ -361,10 +361,23 @@ def _azure() -> CloudPlugin:
     return PLUGIN
 
 
+def _gcp() -> CloudPlugin:
+    try:  # the engine's libraries first: without the gcp extra, one line saying what to install
+        import permscope.clouds.gcp.engine.simulate  # noqa: F401
+    except ModuleNotFoundError as exc:  # cel, msgspec or tzdata: the gcp extra
+        raise ConfigurationError(
+            f"the GCP engine needs the {exc.name} package: pip install 'permscope[gcp]'"
+        ) from exc
+    from permscope.clouds.gcp.plugin import PLUGIN
+
+    return PLUGIN
+
+
 # The registry: cloud -> the function that returns its plugin (imported on first use).
 CLOUDS: dict[Cloud, Callable[[], CloudPlugin]] = {
     Cloud.AWS: _aws,
     Cloud.AZURE: _azure,
+    Cloud.GCP: _gcp,
 }
 
 
@@ -380,31 +393,11 @@ class Simulator(Protocol):
         ...
 
 
-def _gcp_engine() -> Simulator:
-    try:
-        from permscope.clouds.gcp.engine.simulate import SIMULATOR
-    except ModuleNotFoundError as exc:  # cel, msgspec or tzdata: the gcp extra
-        raise ConfigurationError(
-            f"the GCP engine needs the {exc.name} package: pip install 'permscope[gcp]'"
-        ) from exc
-    return SIMULATOR
-
-
-# Clouds whose evaluation engine is built before their whole plugin: cloud -> the function returning it.
-# A cloud with a plugin simulates through the plugin; its line here is then removed.
-ENGINES: dict[Cloud, Callable[[], Simulator]] = {
-    Cloud.GCP: _gcp_engine,
-}
-
-
 def simulator(cloud: Cloud) -> Simulator:
     """The engine that simulates a cloud's cases; CloudNotBuiltError when the cloud has none yet."""
-    if cloud in CLOUDS:
-        return plugin(cloud)
-    factory = ENGINES.get(cloud)
-    if factory is None:
+    if cloud not in CLOUDS:
         raise CloudNotBuiltError(cloud.value, "simulation")
-    return factory()
+    return plugin(cloud)
 
 
 def plugin(cloud: Cloud) -> CloudPlugin:

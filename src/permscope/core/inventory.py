@@ -214,6 +214,8 @@ def batch_counts(batch: InventoryBatch) -> dict[str, int]:
         "managed_identities": kinds.count(IdentityKind.MANAGED_IDENTITY),
         "role_definitions": sum(1 for p in batch.policies if p.kind is PolicyKind.ROLE_DEFINITION),
         "deny_assignments": sum(1 for a in batch.assignments if a.relation is AssignmentRelation.DENY),
+        "service_accounts": kinds.count(IdentityKind.SERVICE_ACCOUNT),
+        "cloud_roles": sum(1 for p in batch.policies if p.kind is PolicyKind.ROLE),  # GCP roles
     }
     counts.update({name: value for name, value in extras.items() if value})
     if batch.resources is not None:

@@ -27,10 +27,8 @@ from permscope.presentation.inventory import (
     IdentityLike,
     ResourceLike,
     SystemLike,
-    aws_identity_to_wire,
-    aws_resource_to_wire,
-    azure_identity_to_wire,
-    azure_resource_to_wire,
+    cloud_resource_to_wire,
+    identity_to_wire,
     system_reference,
 )
 
@@ -130,18 +128,19 @@ def _identity(ctx: WireContext, external_id: str, kind: str, name: str) -> dict[
     if found is None or (kind not in ("user", "role", "group") and str(found.kind) != kind):
         resource = ctx.resources.get(external_id)
         found = _Subject(external_id, kind, resource.display_name if resource is not None else name)
-    wire = azure_identity_to_wire if str(ctx.system.cloud) == "azure" else aws_identity_to_wire
-    return {**wire(found, ctx.system.system_id), "authorizationSystem": system_reference(ctx.system)}
+    return {
+        **identity_to_wire(found, ctx.system),
+        "authorizationSystem": system_reference(ctx.system),
+    }
 
 
 def _resource(
     ctx: WireContext, external_id: str, name: str, resource_type: str, service: str
 ) -> dict[str, Any]:
     found = ctx.resources.get(external_id)
-    azure = str(ctx.system.cloud) == "azure"
     if found is None:
         item = {
-            "@odata.type": f"{GRAPH}{'azure' if azure else 'aws'}AuthorizationSystemResource",
+            "@odata.type": f"{GRAPH}{ctx.system.cloud}AuthorizationSystemResource",
             "id": encode_id(external_id),
             "externalId": external_id,
             "displayName": name,
@@ -149,7 +148,7 @@ def _resource(
             "service": {"id": service},
         }
     else:
-        item = azure_resource_to_wire(found) if azure else aws_resource_to_wire(found)
+        item = cloud_resource_to_wire(found, str(ctx.system.cloud))
     return {**item, "authorizationSystem": system_reference(ctx.system)}
 
 

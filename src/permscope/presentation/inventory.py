@@ -23,6 +23,14 @@ AWS_IDENTITY_TYPES = {
     "accessKey": "awsAccessKey",
 }
 AWS_IDENTITY_KINDS = tuple(AWS_IDENTITY_TYPES)
+# identity kind -> GCP identity subtype (a Cloud Function / Cloud Run service is embedded from its resource)
+GCP_IDENTITY_TYPES = {
+    "user": "gcpUser",
+    "serviceAccount": "gcpServiceAccount",
+    "group": "gcpGroup",
+    "serverlessFunction": "gcpCloudFunction",
+}
+GCP_IDENTITY_KINDS = ("user", "serviceAccount", "group")
 
 
 class SystemLike(Protocol):
@@ -183,6 +191,74 @@ def aws_identity_to_wire(
     return item
 
 
+def gsuite_source(row: IdentityLike) -> dict[str, Any]:
+    """gsuiteSource of a GCP identity: the domain of its email (None for federated identities)."""
+    email = (row.attributes or {}).get("email")
+    domain = str(email).rpartition("@")[2] if email else None
+    return {"@odata.type": f"{GRAPH}gsuiteSource", "identityProviderType": "gsuite", "domain": domain}
+
+
+def gcp_identity_to_wire(
+    row: IdentityLike,
+    *,
+    details: bool = False,
+    exercised: int | None = None,
+    assigned: int | None = None,
+    available: int | None = None,
+) -> dict[str, Any]:
+    """gcpUser / gcpServiceAccount / gcpGroup / gcpCloudFunction, with the usage extension on request (as
+    `aws_identity_to_wire`)."""
+    type_name = GCP_IDENTITY_TYPES.get(str(row.kind), "gcpIdentity")
+    item: dict[str, Any] = {
+        "@odata.type": f"{GRAPH}{type_name}",
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "displayName": row.display_name,
+        "source": gsuite_source(row),
+    }
+    if details:
+        item["identityDetails"] = {
+            "createdDateTime": row.created_at,
+            "lastActiveDateTime": row.last_active_at,
+        }
+    if exercised is not None:
+        item["actionSummary"] = {"assigned": assigned, "exercised": exercised, "available": available}
+    return item
+
+
+def identity_to_wire(row: IdentityLike, system: SystemLike) -> dict[str, Any]:
+    """An identity in its cloud's wire shape (what findings embed)."""
+    if str(system.cloud) == "gcp":
+        return gcp_identity_to_wire(row)
+    if str(system.cloud) == "azure":
+        return azure_identity_to_wire(row, system.system_id)
+    return aws_identity_to_wire(row, system.system_id)
+
+
+def cloud_resource_to_wire(row: ResourceLike, cloud: str) -> dict[str, Any]:
+    """<cloud>AuthorizationSystemResource with its service inline."""
+    return {**aws_resource_to_wire(row), "@odata.type": f"{GRAPH}{cloud}AuthorizationSystemResource"}
+
+
+def cloud_action_to_wire(row: ActionLike, cloud: str) -> dict[str, Any]:
+    """<cloud>AuthorizationSystemTypeAction with its service inline."""
+    return {**aws_action_to_wire(row), "@odata.type": f"{GRAPH}{cloud}AuthorizationSystemTypeAction"}
+
+
+def gcp_role_to_wire(row: PolicyLike) -> dict[str, Any]:
+    """gcpRole: system (basic or predefined) or custom; `scopes` are the services its permissions reach."""
+    document = getattr(row, "document", None)
+    permissions = document.get("includedPermissions") if isinstance(document, dict) else None
+    services = sorted({str(p).partition(".")[0] for p in permissions or ()})
+    return {
+        "id": encode_id(row.external_id),
+        "externalId": row.external_id,
+        "displayName": row.name,
+        "gcpRoleType": "system" if row.managed_by_cloud else "custom",
+        "scopes": [{"resourceType": "project", "service": {"id": service}} for service in services],
+    }
+
+
 def aws_resource_to_wire(row: ResourceLike) -> dict[str, Any]:
     """awsAuthorizationSystemResource with its service inline."""
     return {
@@ -293,13 +369,3 @@ def azure_role_definition_to_wire(row: RoleDefinitionLike) -> dict[str, Any]:
         "azureRoleDefinitionType": "system" if row.managed_by_cloud else "custom",
         "assignableScopes": [str(scope) for scope in (row.attributes or {}).get("assignableScopes") or ()],
     }
-
-
-def azure_action_to_wire(row: ActionLike) -> dict[str, Any]:
-    """azureAuthorizationSystemTypeAction with its service (resource provider) inline."""
-    return {**aws_action_to_wire(row), "@odata.type": f"{GRAPH}azureAuthorizationSystemTypeAction"}
-
-
-def azure_resource_to_wire(row: ResourceLike) -> dict[str, Any]:
-    """azureAuthorizationSystemResource with its service (resource provider) inline."""
-    return {**aws_resource_to_wire(row), "@odata.type": f"{GRAPH}azureAuthorizationSystemResource"}

@@ -128,6 +128,34 @@ AWS_ACTIONS = Collection(
     primary_key=ActionRow.id,
 )
 
+GCP_IDENTITIES = Collection(
+    name="associatedIdentities",
+    props={
+        "externalId": Column(IdentityRow.external_id),
+        "displayName": Column(IdentityRow.display_name),
+        # permscope extension (see schemas.IdentityDetails)
+        "identityDetails/lastActiveDateTime": Column(
+            IdentityRow.last_active_at, type="datetime", nullable=True
+        ),
+        "identityDetails/createdDateTime": Column(IdentityRow.created_at, type="datetime", nullable=True),
+    },
+    selectable=frozenset({"externalId", "displayName", "source", "identityDetails", "actionSummary"}),
+    primary_key=IdentityRow.id,
+)
+
+GCP_ROLES = Collection(
+    name="roles",
+    props={
+        "externalId": Column(PolicyRow.external_id),
+        "displayName": Column(PolicyRow.name),
+        "gcpRoleType": Column(
+            case((PolicyRow.managed_by_cloud, "system"), else_="custom"), aliases=("type",)
+        ),
+    },
+    selectable=frozenset({"externalId", "displayName", "gcpRoleType", "scopes"}),
+    primary_key=PolicyRow.id,
+)
+
 SERVICES = Collection(
     name="services",
     props={"id": Column(ActionRow.service)},

@@ -107,6 +107,16 @@ def load_permission_inputs(
                 for row in session.execute(query.where(IdentityRow.external_id.in_(part)))
             ]
             rows += session.execute(memberships.where(MembershipRow.member_external_id.in_(part)))
+        if scoped:  # groups nest (GCP): the groups of the groups found, up to the top
+            seen = set(wanted)
+            frontier = list(dict.fromkeys(group for _m, group in rows if group not in seen))
+            while frontier:
+                seen.update(frontier)
+                found: list[Any] = []
+                for part in _chunks(frontier):
+                    found += session.execute(memberships.where(MembershipRow.member_external_id.in_(part)))
+                rows += found
+                frontier = list(dict.fromkeys(group for _m, group in found if group not in seen))
     for member, group in rows:
         inputs.groups_of.setdefault(member, []).append(group)
 

@@ -199,3 +199,13 @@ def find_resource(session: Session, system_pk: int, external_id: str) -> Resourc
     """One resource by external id (ARN)."""
     stmt = resources(system_pk).where(ResourceRow.external_id == external_id)
     return session.execute(stmt).scalar_one_or_none()
+
+
+def roles(system_pk: int) -> Select[PolicyRow]:
+    """The roles of a system (GCP basic, predefined and custom roles)."""
+    return select(PolicyRow).where(PolicyRow.system_pk == system_pk, PolicyRow.kind == "role")
+
+
+def find_role(session: Session, system_pk: int, external_id: str) -> PolicyRow | None:
+    """One role by external id (`roles/...`, `projects/p/roles/r`, `organizations/n/roles/r`)."""
+    return session.execute(roles(system_pk).where(PolicyRow.external_id == external_id)).scalar_one_or_none()

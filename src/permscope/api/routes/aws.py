@@ -19,6 +19,7 @@ from permscope.api.effective_schemas import EffectivePermissionsModel
 from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.paging import entity_response, list_response
 from permscope.api.responses import through
+from permscope.api.routes.collection_routes import alternate_key, opaque_key, register_collection
 from permscope.api.routes.systems import find_system, system_context
 from permscope.api.routing import GraphRoute
 from permscope.api.schemas import (
@@ -30,7 +31,7 @@ from permscope.api.schemas import (
     CollectionPage,
     ServiceRef,
 )
-from permscope.core.ids import Cloud, decode_id
+from permscope.core.ids import Cloud
 from permscope.presentation.access import who_can_to_wire
 from permscope.presentation.inventory import (
     AWS_IDENTITY_KINDS,
@@ -69,24 +70,6 @@ def aws_system(
     """The AWS account named in the path (404 when unknown, not AWS, or not one whose inventory the key reads)."""
     within = inventory_systems(principal, settings.inventory_open_to_all_keys)
     return find_system(session, system_id, Cloud.AWS, within)
-
-
-def alternate_key(text: str) -> str:
-    """The value of `(externalId='x')` or `(externalId=x)`: quotes removed, `''` unescaped."""
-    value = text.strip()
-    if len(value) >= 2 and value[0] == value[-1] == "'":
-        value = value[1:-1].replace("''", "'")
-    if not value:
-        raise invalid_request("the externalId key is empty")
-    return value
-
-
-def opaque_key(text: str, what: str) -> str:
-    """The external id inside an opaque (base64) id, or 404."""
-    decoded = decode_id(text)
-    if decoded is None:
-        raise not_found(f"{what} {text!r} not found")
-    return decoded
 
 
 def _context(system: AuthorizationSystemRow, tail: str) -> str:
@@ -319,94 +302,9 @@ for _name, _kinds in IDENTITY_SETS.items():
 # ---------------------------------------------------------------------------------------------- other collections
 
 
-def _register(
-    tail: str,
-    collection: Any,
-    stmt: Callable[[AuthorizationSystemRow], Any],
-    find: Callable[[Session, AuthorizationSystemRow, str], Any],
-    serialize: Callable[[Any], dict[str, Any]],
-    model: Any,
-    what: str,
-    *,
-    opaque_ids: bool = True,
-    alternate: bool = True,
-) -> None:
-    """Register the list, `/{id}` and `(externalId=...)` routes of one collection."""
-
-    def list_handler(
-        request: Request,
-        system: AuthorizationSystemRow = Depends(aws_system),
-        session: Session = Depends(get_session),
-        settings: Settings = Depends(get_settings),
-    ) -> GraphJSONResponse:
-        return list_response(
-            request,
-            session,
-            collection,
-            stmt(system),
-            context=_context(system, tail),
-            serialize=serialize,
-            page_size=settings.page_size,
-            max_page_size=settings.max_page_size,
-        )
-
-    def respond(
-        request: Request, session: Session, system: AuthorizationSystemRow, key: str
-    ) -> GraphJSONResponse:
-        row = find(session, system, key)
-        if row is None:
-            raise not_found(f"{what} {key!r} not found")
-        return entity_response(
-            request,
-            serialize(row),
-            context=_context(system, f"{tail}/$entity"),
-            selectable=collection.selectable,
-        )
-
-    def by_id(
-        item_id: str,
-        request: Request,
-        system: AuthorizationSystemRow = Depends(aws_system),
-        session: Session = Depends(get_session),
-    ) -> GraphJSONResponse:
-        return respond(request, session, system, opaque_key(item_id, what) if opaque_ids else item_id)
-
-    def by_key(
-        key: str,
-        request: Request,
-        system: AuthorizationSystemRow = Depends(aws_system),
-        session: Session = Depends(get_session),
-    ) -> GraphJSONResponse:
-        return respond(request, session, system, alternate_key(key))
-
-    list_handler.__doc__ = f"List {tail} (supports {', '.join(sorted(collection.options))})."
-    by_id.__doc__ = f"One of {tail} by id."
-    by_key.__doc__ = f"One of {tail} by `(externalId='...')` (quoted or not)."
-    router.add_api_route(
-        f"/{tail}",
-        list_handler,
-        methods=["GET"],
-        response_model=CollectionPage[model],
-        name=f"list_aws_{tail}",
-        summary=f"List {tail}",
-    )
-    if alternate:
-        router.add_api_route(
-            f"/{tail}" + "(externalId={key:path})",
-            by_key,
-            methods=["GET"],
-            response_model=model,
-            name=f"get_aws_{tail}_by_external_id",
-            summary=f"Get one of {tail} by externalId",
-        )
-    router.add_api_route(
-        f"/{tail}" + "/{item_id}",
-        by_id,
-        methods=["GET"],
-        response_model=model,
-        name=f"get_aws_{tail}",
-        summary=f"Get one of {tail}",
-    )
+def _register(tail: str, *args: Any, **options: Any) -> None:
+    """Register the list, `/{id}` and `(externalId=...)` routes of one AWS collection."""
+    register_collection(router, aws_system, _context, AWS, tail, *args, **options)
 
 
 _register(

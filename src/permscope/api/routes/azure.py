@@ -17,7 +17,8 @@ from permscope.api.effective_schemas import EffectivePermissionsModel
 from permscope.api.errors import GraphJSONResponse, not_found
 from permscope.api.paging import entity_response, list_response
 from permscope.api.responses import through
-from permscope.api.routes.aws import IdentityWire, alternate_key, opaque_key
+from permscope.api.routes.aws import IdentityWire
+from permscope.api.routes.collection_routes import alternate_key, opaque_key
 from permscope.api.routes.systems import find_system, system_context
 from permscope.api.routing import GraphRoute
 from permscope.api.schemas import (
@@ -32,10 +33,10 @@ from permscope.api.schemas import (
 from permscope.core.ids import Cloud
 from permscope.presentation.inventory import (
     AZURE_IDENTITY_KINDS,
-    azure_action_to_wire,
     azure_identity_to_wire,
-    azure_resource_to_wire,
     azure_role_definition_to_wire,
+    cloud_action_to_wire,
+    cloud_resource_to_wire,
     service_to_wire,
 )
 from permscope.settings import Settings
@@ -356,7 +357,7 @@ _register(
     AWS_ACTIONS,
     lambda s: queries.actions(AZURE),
     lambda session, s, key: queries.find_action_any_case(session, AZURE, key),
-    azure_action_to_wire,
+    lambda row: cloud_action_to_wire(row, AZURE),
     AzureAction,
     "action",
 )
@@ -375,7 +376,7 @@ _register(
     AWS_RESOURCES,
     lambda s: queries.resources(s.id),
     lambda session, s, key: queries.find_resource(session, s.id, key),
-    azure_resource_to_wire,
+    lambda row: cloud_resource_to_wire(row, AZURE),
     AzureResource,
     "resource",
 )

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from clouds.gcp.engine.estate import BUCKET, OBJECT, ORG, PROJECT, binding, case
-from permscope.clouds.base import simulator
+from permscope.clouds.base import plugin, simulator
 from permscope.clouds.gcp.engine.simulate import SIMULATOR, clear_caches, simulate_case, simulate_line_json
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
@@ -48,11 +48,14 @@ def both_paths(built: dict[str, Any]) -> list[str]:
     return problems
 
 
-def test_the_engine_is_gcps_simulator_and_answers_one_json_line() -> None:
-    assert simulator(Cloud.GCP) is SIMULATOR
-    line = SIMULATOR.simulate_json(good(), "x")
+def test_the_gcp_plugin_simulates_through_the_engine_and_answers_one_json_line() -> None:
+    found = simulator(Cloud.GCP)
+    assert found is plugin(Cloud.GCP)
+    line = found.simulate_json(good(), "x")
+    assert line == SIMULATOR.simulate_json(good(), "x")
     assert b"\n" not in line and json.loads(line)["decision"] == "Allowed"
     assert set(json.loads(line)) == {"id", "decision", "explanation"}
+    assert found.simulate_line_json(orjson.dumps(good()), "x") == line  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

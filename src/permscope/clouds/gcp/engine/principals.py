@@ -231,10 +231,13 @@ class Membership:
         group_members: Mapping[str, Sequence[str]],
         attributes: Mapping[str, Mapping[str, object]],
         customers: Mapping[str, Sequence[str]],
+        groups: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.caller = caller
         self._group_members = group_members
         self._groups: dict[str, tuple[str, ...]] | None = None if caller.key and group_members else {}
+        if groups is not None:  # the caller's groups already known (effective permissions over an inventory)
+            self._groups = groups
         self.attributes = attributes.get(caller.identifier, {}) if caller.kind == "federated" else {}
         self.customers = customers
 

@@ -1,0 +1,381 @@
+"""One raw GCP bundle (an export folder or a live collection) into one `InventoryBatch` per project.
+
+A project's batch holds (docs/gcp.md):
+- the system: the project (system_id = project id), its parent folder or organization, and in `attributes`
+  `organizationId`, `projectNumber`, `ancestry` (nearest first, up to the organization) and `ancestryNames`;
+- the identities: every member of a binding that reaches the project (bindings on the organization and folders
+  above it, on the project, and on its resources), the members of those groups (transitively, when the group
+  memberships were read), the project's own service accounts, and the service accounts its compute runs as;
+- the roles those bindings use, and the custom roles defined in the project or its organization;
+- one `Assignment(relation=attached)` per member, role and scope, with the IAM condition (bindings of the same
+  member, role and scope under several conditions are one assignment whose condition is their disjunction;
+  an unconditional one wins);
+- memberships: group members, and audience memberships (`allUsers`, `allAuthenticatedUsers`, `domain:D`, whole
+  pools) for the identities they cover (`transform.members`);
+- the deny policies attached to the project and its ancestors (`Policy(kind=organization)`, `Assignment(
+  relation=deny, identity=<attachment point>, scope=<attachment point>)`);
+- resources (`transform.resources`) when any resource part was collected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from permscope.clouds.base import ImportedFiles
+from permscope.clouds.gcp.engine.principals import MemberError
+from permscope.clouds.gcp.transform.hierarchy import Hierarchy, Project, read_hierarchy
+from permscope.clouds.gcp.transform.members import (
+    audience_covers,
+    email_of,
+    is_service_agent,
+    read_binding_member,
+)
+from permscope.clouds.gcp.transform.policies import (
+    Placed,
+    attachment_scope,
+    custom_role_home,
+    deny_policy,
+    placed_policies,
+    role_policy,
+)
+from permscope.clouds.gcp.transform.resources import project_resources
+from permscope.core.ids import Cloud
+from permscope.core.inventory import (
+    Assignment,
+    AssignmentRelation,
+    AuthorizationSystem,
+    Identity,
+    IdentityKind,
+    InventoryBatch,
+    Membership,
+    ParentKind,
+    Policy,
+)
+
+
+def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles:
+    """Every project of the bundle as an InventoryBatch, and warnings for the whole bundle."""
+    warnings: list[str] = []
+    hierarchy = read_hierarchy(bundle)
+    scope = str(bundle.get("scope") or "")
+    if scope.startswith("projects/") and scope[len("projects/") :] not in hierarchy.projects:
+        project = scope[len("projects/") :]
+        hierarchy.projects[project] = Project(project, None, project, None, None)
+    context = _Context(bundle, hierarchy, warnings)
+    batches = []
+    for project in sorted(hierarchy.projects):
+        state = hierarchy.projects[project].state
+        if state and state not in ("ACTIVE", "LIFECYCLE_STATE_UNSPECIFIED"):
+            warnings.append(f"project {project}: {state} (skipped)")
+            continue
+        batches.append(context.batch(project, source))
+    for error in bundle.get("errors") or ():
+        warnings.append(
+            f"{error.get('scope') or 'export'}: {error.get('part') or 'part'} not read: {error['error']}"
+        )
+    return ImportedFiles(batches=batches, warnings=warnings)
+
+
+class _Context:
+    """What every project's batch is cut from."""
+
+    def __init__(self, bundle: Mapping[str, Any], hierarchy: Hierarchy, warnings: list[str]) -> None:
+        self.bundle, self.hierarchy, self.warnings = bundle, hierarchy, warnings
+        self.placed = placed_policies(bundle, hierarchy, warnings)
+        self.by_scope: dict[str, list[Placed]] = {}
+        self.by_project: dict[str, list[Placed]] = {}
+        for policy in self.placed:
+            if policy.scope.startswith("//"):
+                self.by_project.setdefault(policy.project or "", []).append(policy)
+            else:
+                self.by_scope.setdefault(policy.scope, []).append(policy)
+        self.custom = {str(role["name"]): role for role in bundle.get("custom_roles") or ()}
+        self.denies: dict[str, list[Policy]] = {}
+        for item in bundle.get("deny_policies") or ():
+            where = attachment_scope(item, hierarchy)
+            self.denies.setdefault(where, []).append(deny_policy(item, where))
+        self.accounts = {str(a["email"]).lower(): a for a in bundle.get("service_accounts") or ()}
+        self.keys = {
+            str(k["serviceAccount"]).lower(): k["keys"] for k in bundle.get("service_account_keys") or ()
+        }
+        self.groups = {str(g["groupKey"]["id"]).lower(): g for g in bundle.get("groups") or ()}
+        self.group_members: dict[str, list[tuple[str, str | None]]] | None = None
+        if bundle.get("group_memberships") is not None:
+            self.group_members = {}
+            for item in bundle.get("group_memberships") or ():
+                members = self.group_members.setdefault(f"group:{str(item['group']).lower()}", [])
+                for member in item.get("members") or ():
+                    members.append((str(member["preferredMemberKey"]["id"]).lower(), member.get("type")))
+        self.resources = project_resources(bundle, hierarchy, self.placed)
+
+    # -- identities -----------------------------------------------------------------------------------
+    def _member_key(self, email: str, kind: str | None) -> tuple[str, IdentityKind]:
+        if (
+            kind == "GROUP"
+            or (kind is None and f"group:{email}" in (self.group_members or {}))
+            or (kind is None and email in self.groups)
+        ):
+            return f"group:{email}", IdentityKind.GROUP
+        if kind == "SERVICE_ACCOUNT" or (kind is None and email.endswith(".gserviceaccount.com")):
+            return f"serviceAccount:{email}", IdentityKind.SERVICE_ACCOUNT
+        return f"user:{email}", IdentityKind.USER
+
+    def batch(self, project: str, source: str) -> InventoryBatch:
+        """The batch of one project."""
+        hierarchy = self.hierarchy
+        lineage = [f"projects/{project}", *hierarchy.ancestry(project)]
+        placed = [p for node in lineage for p in self.by_scope.get(node, ())] + self.by_project.get(
+            project, []
+        )
+        kinds: dict[str, IdentityKind] = {}
+        audiences: set[str] = set()
+        conditions: dict[tuple[str, str, str], list[dict[str, Any]] | None] = {}
+        roles: set[str] = set()
+        skipped: set[str] = set()
+        for policy in placed:
+            for binding in policy.bindings:
+                granted = False
+                for text in binding.members:
+                    try:
+                        member = read_binding_member(text)
+                    except MemberError as error:
+                        self.warnings.append(
+                            f"binding of {binding.role} on {policy.scope}: {error} (skipped)"
+                        )
+                        continue
+                    if member.skipped:
+                        skipped.add(text)
+                        continue
+                    if member.kind is not None:
+                        kinds.setdefault(member.key, member.kind)
+                    else:
+                        audiences.add(member.key)
+                    _merge(conditions, (member.key, binding.role, policy.scope), binding.condition)
+                    granted = True
+                if granted:
+                    roles.add(binding.role)
+        # the project's own service accounts, and those its compute runs as
+        for email, account in self.accounts.items():
+            if account.get("projectId") == project or email.endswith(f"@{project}.iam.gserviceaccount.com"):
+                kinds.setdefault(f"serviceAccount:{email}", IdentityKind.SERVICE_ACCOUNT)
+        resources = None if self.resources is None else self.resources.get(project, [])
+        for resource in resources or ():
+            runs_as = resource.facts.get("serviceAccount")
+            if runs_as:
+                kinds.setdefault(str(runs_as), IdentityKind.SERVICE_ACCOUNT)
+        memberships = self._groups(kinds)
+        memberships += self._deny_groups(lineage, kinds)
+        for audience in sorted(audiences):
+            memberships += [
+                Membership(group_external_id=audience, member_external_id=key)
+                for key, kind in kinds.items()
+                if audience_covers(audience, key, kind)
+            ]
+        policies = self._roles(project, roles, lineage)
+        assignments = [
+            Assignment(
+                identity_external_id=member,
+                policy_external_id=role,
+                relation=AssignmentRelation.ATTACHED,
+                scope=scope,
+                condition=_condition(found),
+            )
+            for (member, role, scope), found in conditions.items()
+        ]
+        for node in lineage:
+            for deny in self.denies.get(node, ()):
+                policies.append(deny)
+                assignments.append(
+                    Assignment(
+                        identity_external_id=node,
+                        policy_external_id=deny.external_id,
+                        relation=AssignmentRelation.DENY,
+                        scope=node,
+                    )
+                )
+        warnings = []
+        if skipped:
+            warnings.append(f"{len(skipped)} deleted or legacy members skipped (they grant nothing)")
+        return InventoryBatch(
+            system=self._system(project, lineage),
+            source=source,
+            identities=[self._identity(key, kind, project) for key, kind in sorted(kinds.items())],
+            memberships=memberships,
+            policies=policies,
+            assignments=assignments,
+            resources=resources,
+            warnings=warnings,
+        )
+
+    def _groups(self, kinds: dict[str, IdentityKind]) -> list[Membership]:
+        """Members of the batch's groups, transitively (members join the batch's identities)."""
+        if not self.group_members:
+            return []
+        found: list[Membership] = []
+        frontier = [key for key, kind in kinds.items() if kind is IdentityKind.GROUP]
+        done: set[str] = set()
+        while frontier:
+            group = frontier.pop()
+            if group in done:
+                continue
+            done.add(group)
+            for email, kind in self.group_members.get(group, ()):
+                key, member_kind = self._member_key(email, kind)
+                if key not in kinds:
+                    kinds[key] = member_kind
+                found.append(Membership(group_external_id=group, member_external_id=key))
+                if member_kind is IdentityKind.GROUP:
+                    frontier.append(key)
+        return found
+
+    def _deny_groups(self, lineage: list[str], kinds: dict[str, IdentityKind]) -> list[Membership]:
+        """The memberships of the groups deny rules name (denied or excepted) that no binding brought in: the
+        batch's identities in them (through nested groups too); the groups themselves stay out of the
+        identities (they hold no binding here)."""
+        if not self.group_members:
+            return []
+        named: set[str] = set()
+        for node in lineage:
+            for deny in self.denies.get(node, ()):
+                for rule in deny.document.get("rules") or ():
+                    body = rule.get("denyRule") or {}
+                    for text in (*body.get("deniedPrincipals", ()), *body.get("exceptionPrincipals", ())):
+                        if str(text).startswith("principalSet://goog/group/"):
+                            named.add("group:" + str(text)[len("principalSet://goog/group/") :].lower())
+        found: list[Membership] = []
+        frontier = [group for group in named if group not in kinds]
+        done: set[str] = set()
+        while frontier:
+            group = frontier.pop()
+            if group in done:
+                continue
+            done.add(group)
+            for email, kind in self.group_members.get(group, ()):
+                key, member_kind = self._member_key(email, kind)
+                if member_kind is IdentityKind.GROUP:
+                    if key not in kinds:
+                        frontier.append(key)
+                elif key not in kinds:
+                    continue
+                found.append(Membership(group_external_id=group, member_external_id=key))
+        return found
+
+    def _roles(self, project: str, used: set[str], lineage: list[str]) -> list[Policy]:
+        names = set(used)
+        homes = {f"projects/{project}", *(node for node in lineage if node.startswith("organizations/"))}
+        names.update(name for name in self.custom if custom_role_home(name) in homes)
+        return [role_policy(name, self.custom, self.warnings) for name in sorted(names)]
+
+    def _system(self, project: str, lineage: list[str]) -> AuthorizationSystem:
+        found = self.hierarchy.projects[project]
+        parent = lineage[1] if len(lineage) > 1 else None
+        hierarchy = self.hierarchy
+        names = [
+            hierarchy.folder_names.get(node)
+            or (hierarchy.organization_name if node == hierarchy.organization else node)
+            for node in lineage[1:]
+        ]
+        return AuthorizationSystem(
+            cloud=Cloud.GCP,
+            system_id=project,
+            name=found.name,
+            parent_id=parent,
+            parent_kind=None
+            if parent is None
+            else ParentKind.FOLDER
+            if parent.startswith("folders/")
+            else ParentKind.ORGANIZATION,
+            attributes={
+                "organizationId": hierarchy.organization,
+                "projectNumber": found.number,
+                "ancestry": lineage[1:],
+                "ancestryNames": names,
+                "lifecycleState": found.state,
+            },
+        )
+
+    def _identity(self, key: str, kind: IdentityKind, project: str) -> Identity:
+        email = email_of(key)
+        if kind is IdentityKind.SERVICE_ACCOUNT and email is not None:
+            account = self.accounts.get(email, {})
+            keys = self.keys.get(email, [])
+            user_keys = [
+                {
+                    "id": str(k["name"]).rpartition("/")[2],
+                    "validAfter": k.get("validAfterTime"),
+                    "validBefore": k.get("validBeforeTime"),
+                    "disabled": bool(k.get("disabled")),
+                    "algorithm": k.get("keyAlgorithm"),
+                    "origin": k.get("keyOrigin"),
+                }
+                for k in keys
+                if k.get("keyType") != "SYSTEM_MANAGED"
+            ]
+            home = account.get("projectId") or _sa_project(email)
+            return Identity(
+                external_id=key,
+                kind=kind,
+                display_name=str(account.get("displayName") or email),
+                source="gcp",
+                managed_by_cloud=is_service_agent(email),
+                attributes={
+                    "email": email,
+                    "uniqueId": account.get("uniqueId"),
+                    "projectId": home,
+                    "disabled": bool(account.get("disabled")),
+                    "inProject": home == project,
+                    "listed": bool(account),
+                    "keys": user_keys,
+                    "systemManagedKeys": sum(1 for k in keys if k.get("keyType") == "SYSTEM_MANAGED"),
+                },
+            )
+        if kind is IdentityKind.GROUP:
+            group = self.groups.get(email or "", {})
+            known = self.group_members is not None and key in self.group_members
+            return Identity(
+                external_id=key,
+                kind=kind,
+                display_name=str(group.get("displayName") or email or key),
+                source="gsuite" if email else "federated",
+                attributes={"email": email, "membersKnown": known},
+            )
+        return Identity(
+            external_id=key,
+            kind=kind,
+            display_name=email or key,
+            source="gsuite" if email else "federated",
+            attributes={"email": email},
+        )
+
+
+def _sa_project(email: str) -> str | None:
+    domain = email.rpartition("@")[2]
+    return domain.split(".", 1)[0] if domain.endswith(".iam.gserviceaccount.com") else None
+
+
+def _merge(
+    found: dict[tuple[str, str, str], list[dict[str, Any]] | None],
+    key: tuple[str, str, str],
+    condition: dict[str, Any] | None,
+) -> None:
+    if key in found and found[key] is None:
+        return
+    if condition is None:
+        found[key] = None
+        return
+    listed = found.setdefault(key, [])
+    if listed is not None and condition not in listed:
+        listed.append(condition)
+
+
+def _condition(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    if not found:
+        return None
+    if len(found) == 1:
+        return dict(found[0])
+    return {
+        "expression": " || ".join(f"({c['expression']})" for c in found),
+        "title": " | ".join(str(c.get("title") or "untitled") for c in found),
+        "bindings": len(found),
+    }
