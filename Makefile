@@ -18,7 +18,7 @@ $(VENV)/.installed-aws: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e '.[aws,gcp,dev,postgres]'
+	$(PIP) install --quiet -e '.[aws,azure,gcp,dev,postgres]'
 	touch $@ $(VENV)/.installed-aws
 
 venv: $(VENV)/.installed-dev

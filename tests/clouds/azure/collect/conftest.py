@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from permscope.clouds.azure.collect.options import AzureCollectOptions
-from permscope.clouds.azure.collect.tenant import collect_bundle
 from clouds.azure.collect.recorded import (
     RecordedArmTransport,
     RecordedTenant,
     StaticTokenCredential,
     graph_http_client,
 )
+from permscope.clouds.azure.collect.options import AzureCollectOptions
+from permscope.clouds.azure.collect.tenant import collect_bundle
 
 
 class Recorded:

@@ -34,7 +34,9 @@ TENANT_ID = "11111111-1111-4111-8111-111111111111"
 def request_key(method: str, url: str) -> tuple[str, str, str, tuple[tuple[str, str], ...]]:
     """What a request is matched on."""
     parts = urlsplit(url)
-    query = tuple(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "api-version"))
+    query = tuple(
+        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "api-version")
+    )
     return method.upper(), parts.netloc.lower(), unquote(parts.path).lower(), query
 
 
@@ -43,7 +45,9 @@ class RecordedTenant:
     """The recordings of one tenant, and what the collector asked of them."""
 
     entries: list[dict[str, Any]]
-    calls: list[tuple[str, str, str]] = field(default_factory=list)  # (method, url, authorization scheme+token)
+    calls: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # (method, url, authorization scheme+token)
     unmatched: list[str] = field(default_factory=list)
     _served: dict[int, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

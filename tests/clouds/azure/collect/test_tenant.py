@@ -42,16 +42,29 @@ def test_each_api_gets_its_own_token(recorded: Recorded) -> None:
 
 def test_paging_follows_next_links(recorded: Recorded) -> None:
     bundle = recorded.collect()
-    assert [u["displayName"] for u in bundle["users"]] == ["Alice Admin", "Bob Guest", "Carol Ops"]  # @odata.nextLink
+    assert [u["displayName"] for u in bundle["users"]] == [
+        "Alice Admin",
+        "Bob Guest",
+        "Carol Ops",
+    ]  # @odata.nextLink
     assert [d["displayName"] for d in bundle["directory_role_definitions"]] == [
         "Global Administrator",
         "Application Administrator",
     ]
     developers = next(g for g in bundle["group_members"] if g["members"][0]["displayName"] == "Bob Guest")
-    assert [m["@odata.type"] for m in developers["members"]] == ["#microsoft.graph.user", "#microsoft.graph.group"]
+    assert [m["@odata.type"] for m in developers["members"]] == [
+        "#microsoft.graph.user",
+        "#microsoft.graph.group",
+    ]
     names = [a["name"] for a in bundle["role_assignments"] if a["id"].startswith(f"/subscriptions/{S1}")]
     assert len(names) == 6  # both ARM pages (nextLink), resource group and resource assignments included
-    assert [g["name"] for g in bundle["management_groups"]] == [TENANT_ID, "mg-platform", S1, S2, "cccccccc-cccc-4ccc-8ccc-cccccccccccc"]
+    assert [g["name"] for g in bundle["management_groups"]] == [
+        TENANT_ID,
+        "mg-platform",
+        S1,
+        S2,
+        "cccccccc-cccc-4ccc-8ccc-cccccccccccc",
+    ]
 
 
 def test_management_group_assignments_are_read_at_their_scope(recorded: Recorded) -> None:
@@ -60,17 +73,23 @@ def test_management_group_assignments_are_read_at_their_scope(recorded: Recorded
     assert scopes[0] == f"/providers/Microsoft.Management/managementGroups/{TENANT_ID}"
     assert "/providers/Microsoft.Management/managementGroups/mg-platform" in scopes
     # a subscription's list repeats what is inherited: each assignment once
-    assert len(ids(bundle["role_assignments"])) == len({i.lower() for i in ids(bundle["role_assignments"])}) == 8
+    assert (
+        len(ids(bundle["role_assignments"])) == len({i.lower() for i in ids(bundle["role_assignments"])}) == 8
+    )
     assert len(bundle["role_eligibility_schedules"]) == 2
     roles = {d["properties"]["roleName"]: d for d in bundle["role_definitions"]}
     assert {"Owner", "Contributor", "Reader", "Tenant Auditor", "VM Operator"} <= set(roles)
-    assert len(bundle["role_definitions"]) == 7  # the custom role listed again by the subscription is kept once
+    assert (
+        len(bundle["role_definitions"]) == 7
+    )  # the custom role listed again by the subscription is kept once
 
 
 def test_throttled_reads_wait_retry_after_and_succeed() -> None:
     recorded = Recorded(graph_throttled=True)
     bundle = recorded.collect()
-    assert 2.0 in recorded.arm.sleeps  # ARM resource groups: 429 Retry-After: 2, then 200 (azure-core's RetryPolicy)
+    assert (
+        2.0 in recorded.arm.sleeps
+    )  # ARM resource groups: 429 Retry-After: 2, then 200 (azure-core's RetryPolicy)
     assert [g["name"] for g in bundle["resource_groups"]] == ["rg-app", "rg-net"]
     urls = [url for _m, url, _a in recorded.tenant.calls]
     assert urls.count("https://graph.microsoft.com/v1.0/groups") == 2  # Graph: 429 Retry-After: 1 then 200
@@ -80,7 +99,12 @@ def test_throttled_reads_wait_retry_after_and_succeed() -> None:
 def test_a_subscription_answering_403_is_recorded_and_the_rest_collected(recorded: Recorded) -> None:
     bundle = recorded.collect()
     refused = [e for e in bundle["errors"] if e["scope"] == f"/subscriptions/{S2}"]
-    assert {e["part"] for e in refused} >= {"resource_groups", "role_assignments", "role_definitions", "key_vaults"}
+    assert {e["part"] for e in refused} >= {
+        "resource_groups",
+        "role_assignments",
+        "role_definitions",
+        "key_vaults",
+    }
     assert all(e["error"].startswith("403 AuthorizationFailed: The client") for e in refused)
     assert [s["subscriptionId"] for s in bundle["subscriptions"]][:2] == [S1, S2]
     assert recorded.announced == [S1, S2]  # the disabled subscription is listed, not read
@@ -106,17 +130,27 @@ def test_sign_in_activity_refused_falls_back_and_says_so(recorded: Recorded) -> 
 
 def test_sign_in_activity_is_kept_when_allowed(recorded: Recorded) -> None:
     entry = next(e for e in recorded.tenant.entries if "signInActivity" in e["url"])
-    plain = next(e for e in recorded.tenant.entries if e["url"].endswith("lastPasswordChangeDateTime&$top=999"))
-    users = [dict(u, signInActivity={"lastSignInDateTime": "2024-09-01T10:00:00Z"}) for u in plain["responses"][0]["body"]["value"]]
+    plain = next(
+        e for e in recorded.tenant.entries if e["url"].endswith("lastPasswordChangeDateTime&$top=999")
+    )
+    users = [
+        dict(u, signInActivity={"lastSignInDateTime": "2024-09-01T10:00:00Z"})
+        for u in plain["responses"][0]["body"]["value"]
+    ]
     entry["responses"] = [{"status": 200, "body": {"value": users}}]
     bundle = recorded.collect()
-    assert [u["signInActivity"]["lastSignInDateTime"] for u in bundle["users"]] == ["2024-09-01T10:00:00Z"] * 2
+    assert [u["signInActivity"]["lastSignInDateTime"] for u in bundle["users"]] == [
+        "2024-09-01T10:00:00Z"
+    ] * 2
     assert not [e for e in bundle["errors"] if e["part"] == "users.signInActivity"]
 
 
 def test_items_are_the_json_the_apis_sent(recorded: Recorded) -> None:
     bundle = recorded.collect()
-    sent = recorded.tenant.entry("GET", f"https://management.azure.com/subscriptions/{S1}/providers/Microsoft.Authorization/roleAssignments")
+    sent = recorded.tenant.entry(
+        "GET",
+        f"https://management.azure.com/subscriptions/{S1}/providers/Microsoft.Authorization/roleAssignments",
+    )
     first = sent["responses"][0]["body"]["value"][2]
     kept = next(a for a in bundle["role_assignments"] if a["id"] == first["id"])
     assert kept == first  # timestamps with 7 fractional digits, nulls and all
@@ -143,8 +177,12 @@ def test_only_the_subscriptions_asked_for(recorded: Recorded) -> None:
 
 
 def test_a_read_failing_past_its_retries_stops_the_collection(recorded: Recorded) -> None:
-    entry = recorded.tenant.entry("GET", f"https://management.azure.com/subscriptions/{S1}/providers/Microsoft.Web/sites")
-    entry["responses"] = [{"status": 503, "body": {"error": {"code": "ServiceUnavailable", "message": "try later"}}}]
+    entry = recorded.tenant.entry(
+        "GET", f"https://management.azure.com/subscriptions/{S1}/providers/Microsoft.Web/sites"
+    )
+    entry["responses"] = [
+        {"status": 503, "body": {"error": {"code": "ServiceUnavailable", "message": "try later"}}}
+    ]
     with pytest.raises(PermscopeError, match="503 ServiceUnavailable"):
         recorded.collect(max_attempts=3)
     assert len(recorded.arm.sleeps) >= 2  # retried with backoff first
@@ -152,7 +190,9 @@ def test_a_read_failing_past_its_retries_stops_the_collection(recorded: Recorded
 
 def test_no_subscription_listing_is_a_configuration_error(recorded: Recorded) -> None:
     entry = recorded.tenant.entry("GET", "https://management.azure.com/subscriptions")
-    entry["responses"] = [{"status": 401, "body": {"error": {"code": "InvalidAuthenticationToken", "message": "bad"}}}]
+    entry["responses"] = [
+        {"status": 401, "body": {"error": {"code": "InvalidAuthenticationToken", "message": "bad"}}}
+    ]
     with pytest.raises(ConfigurationError, match="401 InvalidAuthenticationToken"):
         recorded.collect()
 
@@ -181,6 +221,8 @@ def test_live_and_files_give_the_same_bundle(recorded: Recorded) -> None:
     assert exported["tenant_id"] == live["tenant_id"]
     for part in PARTS:
         if part == "errors":  # the same scopes and parts; az words its errors its own way
-            assert {(e["scope"], e["part"]) for e in exported[part]} == {(e["scope"], e["part"]) for e in live[part]}
+            assert {(e["scope"], e["part"]) for e in exported[part]} == {
+                (e["scope"], e["part"]) for e in live[part]
+            }
         else:
             assert canonical(exported[part]) == canonical(live[part]), part

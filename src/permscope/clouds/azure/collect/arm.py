@@ -48,13 +48,14 @@ def rest_object(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Item:
 
 def describe(exc: BaseException) -> str:
     """One line naming an Azure SDK error (status, ARM error code and message), never a token."""
-    if isinstance(exc, HttpResponseError):
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         code = getattr(getattr(exc, "error", None), "code", None) or exc.reason or ""
         message = getattr(getattr(exc, "error", None), "message", None) or exc.message or ""
         first = str(message).strip().splitlines()[0] if str(message).strip() else ""
         return f"{exc.status_code} {code}: {first}".strip().rstrip(":")
     if isinstance(exc, AzureError):
-        return f"{type(exc).__name__}: {exc.message}"
+        lines = str(exc.message).strip().splitlines()
+        return f"{type(exc).__name__}: {lines[0] if lines else ''}"
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -41,10 +41,13 @@ def graph_client(credential: Any, options: AzureCollectOptions, http_client: Any
         AzureIdentityAuthenticationProvider,
     )
     from kiota_http.middleware.options import RetryHandlerOption
-    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph.graph_request_adapter import GraphRequestAdapter
+    from msgraph.graph_service_client import GraphServiceClient
     from msgraph_core import GraphClientFactory
 
-    retries = RetryHandlerOption(max_retries=min(options.max_attempts - 1, RetryHandlerOption.MAX_MAX_RETRIES))
+    retries = RetryHandlerOption(
+        max_retries=min(options.max_attempts - 1, RetryHandlerOption.MAX_MAX_RETRIES)
+    )
     if http_client is not None:
         http_client.base_url = GRAPH_URL
     client = GraphClientFactory.create_with_default_middleware(
@@ -155,20 +158,26 @@ async def read_graph(reader: GraphReader, options: AzureCollectOptions, tenant_i
             found,
             "app_role_assignments",
             resources,
-            lambda sid: reader.pages(client.service_principals.by_service_principal_id(sid).app_role_assigned_to),
+            lambda sid: reader.pages(
+                client.service_principals.by_service_principal_id(sid).app_role_assigned_to
+            ),
             lambda _sid, items: items,
         )
         found.parts["app_role_assignments"] = [item for items in assigned for item in items]
     return found
 
 
-async def _users(reader: GraphReader, options: AzureCollectOptions, found: GraphRead, scope: str) -> list[Item]:
+async def _users(
+    reader: GraphReader, options: AzureCollectOptions, found: GraphRead, scope: str
+) -> list[Item]:
     """Users with their sign-in activity when the tenant allows it (AuditLog.Read.All and an Entra ID P1
     licence); without it after a refusal, recorded under the part `users.signInActivity`."""
     users = reader.client.users
     if options.wanted("sign-in-activity"):
         try:
-            return await reader.pages(users, f"{GRAPH_URL}/users?$select={USER_FIELDS},{SIGN_IN_FIELD}&$top=999")
+            return await reader.pages(
+                users, f"{GRAPH_URL}/users?$select={USER_FIELDS},{SIGN_IN_FIELD}&$top=999"
+            )
         except Exception as exc:
             if not is_refused(exc):
                 raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from permscope.core.errors import ConfigurationError
@@ -38,7 +38,7 @@ class AzureCollectOptions:
     """A live collection's options (ConfigurationError when they conflict)."""
 
     tenant: str | None = None  # tenant id or domain; None: the credential's home tenant
-    credential: str = "default"  # one of CREDENTIALS
+    credential_type: str = "default"  # one of CREDENTIALS
     client_id: str | None = None  # service principal or user-assigned managed identity
     certificate: str | None = None  # PEM/PKCS12 path of a service principal's certificate
     subscriptions: Sequence[str] | None = None  # None: every subscription of the tenant the caller can read
@@ -46,18 +46,25 @@ class AzureCollectOptions:
     max_subscriptions: int = 4  # subscriptions read at the same time
     max_graph_requests: int = 8  # Graph requests in flight at the same time
     max_attempts: int = 10  # attempts per call (429 and 5xx retried with backoff, Retry-After honoured)
+    # the SDKs' seams (tests; a caller with its own credential): an azure-core TokenCredential, an azure-core
+    # transport for every ARM client, an httpx.AsyncClient under msgraph-sdk's middleware
+    credential: Any = field(default=None, repr=False)
+    arm_transport: Any = field(default=None, repr=False)
+    graph_http_client: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.parts) - set(PARTS))
         if unknown:
             raise ConfigurationError(f"unknown collection parts {unknown}; known: {', '.join(PARTS)}")
-        if self.credential not in CREDENTIALS:
+        if self.credential_type not in CREDENTIALS:
             raise ConfigurationError(
-                f"unknown credential {self.credential!r}; known: {', '.join(CREDENTIALS)}"
+                f"unknown credential {self.credential_type!r}; known: {', '.join(CREDENTIALS)}"
             )
         if min(self.max_subscriptions, self.max_graph_requests, self.max_attempts) < 1:
-            raise ConfigurationError("max_subscriptions, max_graph_requests and max_attempts must be at least 1")
-        if self.certificate and self.credential != "service-principal":
+            raise ConfigurationError(
+                "max_subscriptions, max_graph_requests and max_attempts must be at least 1"
+            )
+        if self.certificate and self.credential_type != "service-principal":
             raise ConfigurationError("a certificate is given with --credential service-principal only")
 
     def wanted(self, part: str) -> bool:
@@ -85,12 +92,14 @@ def make_credential(options: AzureCollectOptions) -> Any:
         ManagedIdentityCredential,
     )
 
+    if options.credential is not None:
+        return options.credential
     tenant = options.tenant or os.environ.get("AZURE_TENANT_ID")
-    if options.credential == "cli":
-        return AzureCliCredential(tenant_id=tenant)
-    if options.credential == "managed-identity":
+    if options.credential_type == "cli":
+        return AzureCliCredential(tenant_id=tenant or "")
+    if options.credential_type == "managed-identity":
         return ManagedIdentityCredential(client_id=options.client_id)
-    if options.credential == "service-principal":
+    if options.credential_type == "service-principal":
         client_id = options.client_id or os.environ.get("AZURE_CLIENT_ID")
         if not tenant or not client_id:
             raise ConfigurationError(

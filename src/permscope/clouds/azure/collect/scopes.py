@@ -157,7 +157,9 @@ def read_management_group_scope(clients: ArmClients, scope: str, placeholder_sub
     found = ScopeRead()
     found.read(scope, "role_definitions", lambda: rest_items(auth.role_definitions.list, scope, CUSTOM_ROLES))
     found.read(
-        scope, "role_assignments", lambda: rest_items(auth.role_assignments.list_for_scope, scope, "atScope()")
+        scope,
+        "role_assignments",
+        lambda: rest_items(auth.role_assignments.list_for_scope, scope, "atScope()"),
     )
     if wanted("deny-assignments"):
         found.read(
@@ -186,7 +188,11 @@ def read_built_in_roles(clients: ArmClients, subscription_ids: list[str]) -> Sco
     for subscription_id in subscription_ids:
         auth = _authorization(clients, subscription_id)
         scope = f"/subscriptions/{subscription_id}"
-        ok = found.read(scope, "role_definitions", lambda: rest_items(auth.role_definitions.list, scope, BUILT_IN_ROLES))  # noqa: B023
+        ok = found.read(
+            scope,
+            "role_definitions",
+            lambda auth=auth, scope=scope: rest_items(auth.role_definitions.list, scope, BUILT_IN_ROLES),  # type: ignore[misc]
+        )
         auth.close()
         if ok:
             found.errors.clear()  # another subscription answered: nothing is missing
@@ -219,7 +225,9 @@ def read_subscription(clients: ArmClients, subscription_id: str) -> ScopeRead:
         found.read(scope, "resource_groups", lambda: rest_items(resources.resource_groups.list))
         auth = _authorization(clients, subscription_id)
         made.append(auth)
-        found.read(scope, "role_definitions", lambda: rest_items(auth.role_definitions.list, scope, CUSTOM_ROLES))
+        found.read(
+            scope, "role_definitions", lambda: rest_items(auth.role_definitions.list, scope, CUSTOM_ROLES)
+        )
         found.read(scope, "role_assignments", lambda: rest_items(auth.role_assignments.list_for_subscription))
         if wanted("deny-assignments"):
             found.read(scope, "deny_assignments", lambda: rest_items(auth.deny_assignments.list))

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+from azure.core.exceptions import ClientAuthenticationError
 
 from permscope.clouds.azure.collect.arm import Item, describe, unique_by_id
 from permscope.clouds.azure.collect.graph import GraphReader, graph_client, read_graph
@@ -71,15 +74,17 @@ def collect_bundle(
     `on_subscriptions` is told the subscriptions that will be read. ConfigurationError when nothing can be read
     with the credential, PermscopeError when a read fails beyond its retries."""
     credential = credential if credential is not None else make_credential(options)
+    arm_transport = arm_transport if arm_transport is not None else options.arm_transport
+    graph_http_client = graph_http_client if graph_http_client is not None else options.graph_http_client
     errors: list[Item] = []
     graph: dict[str, Any] = dict.fromkeys(GRAPH_PARTS)
-    tenant_id = options.tenant
+    tenant_id = options.tenant if options.tenant and _is_guid(options.tenant) else None
     if "entra" in options.parts:
         reader_client = graph_client(credential, options, graph_http_client)
         found = _run(_graph(reader_client, options, tenant_id))
         graph.update(found.parts)
         errors.extend(found.errors)
-        if tenant_id is None and graph.get("tenant"):
+        if graph.get("tenant"):  # the directory's own id (`--tenant` may name a domain)
             tenant_id = str(graph["tenant"]["id"])
     arm = ArmClients(credential, options, arm_transport)
     try:
@@ -120,6 +125,14 @@ def collect_bundle(
     return bundle
 
 
+def _is_guid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _run(work: Any) -> Any:
     """Run a coroutine to its end on a loop of its own (the collector is synchronous)."""
     return asyncio.run(work)
@@ -128,6 +141,8 @@ def _run(work: Any) -> Any:
 async def _graph(client: Any, options: AzureCollectOptions, tenant_id: str | None) -> Any:
     try:
         return await read_graph(GraphReader(client, options), options, tenant_id)
+    except ClientAuthenticationError as exc:
+        raise ConfigurationError(f"the Azure credential does not work: {describe(exc)}") from exc
     except Exception as exc:
         from permscope.clouds.azure.collect.graph import describe as graph_error
 
@@ -143,7 +158,9 @@ def _chosen(subscriptions: list[Item], options: AzureCollectOptions, tenant_id: 
     chosen = [s for s in mine if str(s.get("subscriptionId", "")).lower() in asked]
     missing = asked - {str(s.get("subscriptionId", "")).lower() for s in chosen}
     if missing:
-        raise ConfigurationError(f"subscriptions not found in tenant {tenant_id}: {', '.join(sorted(missing))}")
+        raise ConfigurationError(
+            f"subscriptions not found in tenant {tenant_id}: {', '.join(sorted(missing))}"
+        )
     return chosen
 
 
