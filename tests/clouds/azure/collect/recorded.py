@@ -1,23 +1,19 @@
 """A recorded Azure tenant served through the SDKs' own transport seams: a `requests` adapter under azure-core's
 RequestsTransport (ARM) and an httpx MockTransport under msgraph-sdk's middleware (Graph).
 
-The recordings are our JSON files in `recorded/`: `arm.json` and `graph.json`, each a list of
-`{"method", "url", "responses": [{"status", "headers", "body"}]}`; a request is matched on method, host, path
-and query (ARM's `api-version` aside: it is the SDK's choice), its responses answered in turn (the last one
-again after that). A request with no recording is answered 599 and listed in `unmatched`.
+The recordings are our JSON files in `recorded/` (`recordings.py`): `arm.json` and `graph.json`, each a list of
+`{"method", "url", "responses": [{"status", "headers", "body"}]}`; a request's responses are answered in turn
+(the last one again after that). A request with no recording is answered 599 and listed in `unmatched`.
 """
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 import requests
@@ -26,18 +22,15 @@ from azure.core.pipeline.transport import RequestsTransport
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-HERE = Path(__file__).parent
-RECORDED = HERE / "recorded"
-TENANT_ID = "11111111-1111-4111-8111-111111111111"
+from clouds.azure.collect.recordings import TENANT_ID, find_entry, load_entries
 
-
-def request_key(method: str, url: str) -> tuple[str, str, str, tuple[tuple[str, str], ...]]:
-    """What a request is matched on."""
-    parts = urlsplit(url)
-    query = tuple(
-        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "api-version")
-    )
-    return method.upper(), parts.netloc.lower(), unquote(parts.path).lower(), query
+__all__ = [
+    "TENANT_ID",
+    "RecordedArmTransport",
+    "RecordedTenant",
+    "StaticTokenCredential",
+    "graph_http_client",
+]
 
 
 @dataclass
@@ -45,28 +38,18 @@ class RecordedTenant:
     """The recordings of one tenant, and what the collector asked of them."""
 
     entries: list[dict[str, Any]]
-    calls: list[tuple[str, str, str]] = field(
-        default_factory=list
-    )  # (method, url, authorization scheme+token)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)  # (method, url, authorization)
     unmatched: list[str] = field(default_factory=list)
     _served: dict[int, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def load(cls) -> RecordedTenant:
-        entries = [
-            *json.loads((RECORDED / "arm.json").read_text()),
-            *json.loads((RECORDED / "graph.json").read_text()),
-        ]
-        return cls(entries=copy.deepcopy(entries))
+        return cls(entries=load_entries())
 
     def entry(self, method: str, url: str) -> dict[str, Any]:
         """The recording of a request (KeyError when none)."""
-        key = request_key(method, url)
-        for entry in self.entries:
-            if request_key(entry["method"], entry["url"]) == key:
-                return entry
-        raise KeyError(url)
+        return find_entry(self.entries, method, url)
 
     def answer(self, method: str, url: str, authorization: str) -> tuple[int, dict[str, str], bytes]:
         """The next recorded response of a request."""
