@@ -25,6 +25,7 @@ V_NETWORK=2024-05-01
 V_COMPUTE=2024-07-01
 V_WEB=2023-12-01
 V_KEYVAULT=2023-07-01
+PAGE='$top=999'  # the largest page Graph gives of directory objects
 USER_FIELDS='id,displayName,userPrincipalName,mail,accountEnabled,userType,createdDateTime,creationType,externalUserState,onPremisesSyncEnabled,onPremisesSecurityIdentifier,lastPasswordChangeDateTime'
 
 mkdir -p "$OUT"
@@ -93,19 +94,19 @@ if [[ -z $TENANT ]]; then
     TENANT=$(az account show --query tenantId --output tsv)
 fi
 # users with their last sign-in when the tenant allows it (AuditLog.Read.All, Entra ID P1), else without
-if ! fetch users "/tenants/$TENANT" "$GRAPH/users?\$select=$USER_FIELDS,signInActivity&\$top=999"; then
+if ! fetch users "/tenants/$TENANT" "$GRAPH/users?\$select=$USER_FIELDS,signInActivity&$PAGE"; then
     sed -i '$d' "$WORK/errors.jsonl"
     refused users.signInActivity "/tenants/$TENANT"
-    fetch users "/tenants/$TENANT" "$GRAPH/users?\$select=$USER_FIELDS&\$top=999" || true
+    fetch users "/tenants/$TENANT" "$GRAPH/users?\$select=$USER_FIELDS&$PAGE" || true
 fi
-fetch groups "/tenants/$TENANT" "$GRAPH/groups" || true
-fetch service_principals "/tenants/$TENANT" "$GRAPH/servicePrincipals" || true
-fetch applications "/tenants/$TENANT" "$GRAPH/applications" || true
+fetch groups "/tenants/$TENANT" "$GRAPH/groups?$PAGE" || true
+fetch service_principals "/tenants/$TENANT" "$GRAPH/servicePrincipals?$PAGE" || true
+fetch applications "/tenants/$TENANT" "$GRAPH/applications?$PAGE" || true
 fetch directory_role_definitions "/tenants/$TENANT" "$GRAPH/roleManagement/directory/roleDefinitions" || true
 fetch directory_role_assignments "/tenants/$TENANT" "$GRAPH/roleManagement/directory/roleAssignments" || true
 touch "$WORK/groups.jsonl" "$WORK/applications.jsonl" "$WORK/service_principals.jsonl"
 for id in $(jq -r .id "$WORK/groups.jsonl"); do  # direct members; the transform resolves nesting
-    if members=$(pages "$GRAPH/groups/$id/members" 2>"$WORK/stderr"); then
+    if members=$(pages "$GRAPH/groups/$id/members?$PAGE" 2>"$WORK/stderr"); then
         jq -cs --arg id "$id" '{groupId: $id, members: .}' <<<"$members" >>"$WORK/group_members.jsonl"
     else
         refused group_members "$id"

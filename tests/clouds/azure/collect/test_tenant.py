@@ -42,11 +42,8 @@ def test_each_api_gets_its_own_token(recorded: Recorded) -> None:
 
 def test_paging_follows_next_links(recorded: Recorded) -> None:
     bundle = recorded.collect()
-    assert [u["displayName"] for u in bundle["users"]] == [
-        "Alice Admin",
-        "Bob Guest",
-        "Carol Ops",
-    ]  # @odata.nextLink
+    # Graph pages by @odata.nextLink
+    assert [u["displayName"] for u in bundle["users"]] == ["Alice Admin", "Bob Guest", "Carol Ops"]
     assert [d["displayName"] for d in bundle["directory_role_definitions"]] == [
         "Global Administrator",
         "Application Administrator",
@@ -79,20 +76,19 @@ def test_management_group_assignments_are_read_at_their_scope(recorded: Recorded
     assert len(bundle["role_eligibility_schedules"]) == 2
     roles = {d["properties"]["roleName"]: d for d in bundle["role_definitions"]}
     assert {"Owner", "Contributor", "Reader", "Tenant Auditor", "VM Operator"} <= set(roles)
-    assert (
-        len(bundle["role_definitions"]) == 7
-    )  # the custom role listed again by the subscription is kept once
+    # the root group's custom role, listed again by the subscription, is kept once
+    assert len(bundle["role_definitions"]) == 7
 
 
 def test_throttled_reads_wait_retry_after_and_succeed() -> None:
     recorded = Recorded(graph_throttled=True)
     bundle = recorded.collect()
-    assert (
-        2.0 in recorded.arm.sleeps
-    )  # ARM resource groups: 429 Retry-After: 2, then 200 (azure-core's RetryPolicy)
+    # ARM resource groups: 429 Retry-After: 2, then 200 (azure-core's RetryPolicy waited 2 s)
+    assert 2.0 in recorded.arm.sleeps
     assert [g["name"] for g in bundle["resource_groups"]] == ["rg-app", "rg-net"]
     urls = [url for _m, url, _a in recorded.tenant.calls]
-    assert urls.count("https://graph.microsoft.com/v1.0/groups") == 2  # Graph: 429 Retry-After: 1 then 200
+    # Graph: 429 Retry-After: 1, then 200 (msgraph-sdk's retry handler)
+    assert urls.count("https://graph.microsoft.com/v1.0/groups?$top=999") == 2
     assert [g["displayName"] for g in bundle["groups"]] == ["Cloud Admins", "Developers"]
 
 

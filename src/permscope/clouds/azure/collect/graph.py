@@ -24,6 +24,7 @@ USER_FIELDS = (
     "externalUserState,onPremisesSyncEnabled,onPremisesSecurityIdentifier,lastPasswordChangeDateTime"
 )
 SIGN_IN_FIELD = "signInActivity"
+PAGE = "$top=999"  # the largest page Graph gives of directory objects
 
 
 @dataclass(slots=True)
@@ -125,9 +126,14 @@ async def read_graph(reader: GraphReader, options: AzureCollectOptions, tenant_i
     if found.parts["tenant"] is not None and tenant_id is None:
         scope = f"/tenants/{found.parts['tenant'].get('id')}"
     await part("users", lambda: _users(reader, options, found, scope))
-    groups = await part("groups", lambda: reader.pages(client.groups))
-    service_principals = await part("service_principals", lambda: reader.pages(client.service_principals))
-    applications = await part("applications", lambda: reader.pages(client.applications))
+    groups = await part("groups", lambda: reader.pages(client.groups, f"{GRAPH_URL}/groups?{PAGE}"))
+    service_principals = await part(
+        "service_principals",
+        lambda: reader.pages(client.service_principals, f"{GRAPH_URL}/servicePrincipals?{PAGE}"),
+    )
+    applications = await part(
+        "applications", lambda: reader.pages(client.applications, f"{GRAPH_URL}/applications?{PAGE}")
+    )
     if wanted("directory-roles"):
         directory = client.role_management.directory
         await part("directory_role_definitions", lambda: reader.pages(directory.role_definitions))
@@ -138,7 +144,9 @@ async def read_graph(reader: GraphReader, options: AzureCollectOptions, tenant_i
             found,
             "group_members",
             [str(group["id"]) for group in groups],
-            lambda gid: reader.pages(client.groups.by_group_id(gid).members),
+            lambda gid: reader.pages(
+                client.groups.by_group_id(gid).members, f"{GRAPH_URL}/groups/{gid}/members?{PAGE}"
+            ),
             lambda gid, members: {"groupId": gid, "members": members},
         )
     if wanted("application-owners") and applications is not None:
@@ -176,13 +184,13 @@ async def _users(
     if options.wanted("sign-in-activity"):
         try:
             return await reader.pages(
-                users, f"{GRAPH_URL}/users?$select={USER_FIELDS},{SIGN_IN_FIELD}&$top=999"
+                users, f"{GRAPH_URL}/users?$select={USER_FIELDS},{SIGN_IN_FIELD}&{PAGE}"
             )
         except Exception as exc:
             if not is_refused(exc):
                 raise
             found.errors.append({"scope": scope, "part": "users.signInActivity", "error": describe(exc)})
-    return await reader.pages(users, f"{GRAPH_URL}/users?$select={USER_FIELDS}&$top=999")
+    return await reader.pages(users, f"{GRAPH_URL}/users?$select={USER_FIELDS}&{PAGE}")
 
 
 async def _each(
