@@ -222,3 +222,33 @@ def test_live_and_files_give_the_same_bundle(recorded: Recorded) -> None:
             }
         else:
             assert canonical(exported[part]) == canonical(live[part]), part
+
+
+def test_graph_throttling_past_the_retries_stops_the_collection() -> None:
+    recorded = Recorded(graph_throttled=True)
+    with pytest.raises(PermscopeError, match="Microsoft Graph read failed: 429"):
+        recorded.collect(max_attempts=1)  # no retry: the 429 is the answer
+    urls = [url for _m, url, _a in recorded.tenant.calls]
+    assert urls.count("https://graph.microsoft.com/v1.0/groups?$top=999") == 1
+
+
+def test_an_unregistered_provider_is_a_refusal_never_a_registration(recorded: Recorded) -> None:
+    entry = recorded.tenant.entry(
+        "GET", f"https://management.azure.com/subscriptions/{S1}/providers/Microsoft.Web/sites"
+    )
+    entry["responses"] = [
+        {
+            "status": 409,
+            "body": {
+                "error": {
+                    "code": "MissingSubscriptionRegistration",
+                    "message": "The subscription is not registered to use namespace 'Microsoft.Web'.",
+                }
+            },
+        }
+    ]
+    bundle = recorded.collect()
+    assert {m for m, _url, _a in recorded.tenant.calls} == {"GET"}  # azure-mgmt-core would POST .../register
+    (refused,) = [e for e in bundle["errors"] if e["part"] == "web_apps" and S1 in e["scope"]]
+    assert refused["error"].startswith("409 MissingSubscriptionRegistration")
+    assert bundle["web_apps"] == []

@@ -14,7 +14,7 @@ from permscope.clouds.azure.collect.arm import (
     rest_items,
     rest_object,
 )
-from permscope.clouds.azure.collect.options import AzureCollectOptions
+from permscope.clouds.azure.collect.options import ARM_SCOPE, AzureCollectOptions
 
 MANAGEMENT_GROUP_TYPE = "microsoft.management/managementgroups"
 READABLE_STATES = {"enabled", "warned", "pastdue"}  # a disabled or deleted subscription answers nothing
@@ -78,23 +78,46 @@ class ScopeRead:
 
 
 class ArmClients:
-    """Builds the azure-mgmt clients of one run: one credential, one retry policy, an optional transport."""
+    """Builds the azure-mgmt clients of one run: one credential, one retry policy, an optional transport.
+
+    Each client gets the standard ARM pipeline but for one policy: azure-mgmt-core's automatic resource-provider
+    registration, which answers a 409 `MissingSubscriptionRegistration` with a POST `.../register` (a write).
+    Here such a read is a refusal like any other."""
 
     def __init__(self, credential: Any, options: AzureCollectOptions, transport: Any = None) -> None:
         self.credential = credential
         self.options = options
-        self.kwargs: dict[str, Any] = {
-            "retry_total": options.max_attempts - 1,
-            "retry_backoff_factor": 0.8,
-            "retry_backoff_max": 60,
-            "user_agent": "permscope-collector",
-        }
-        if transport is not None:
-            self.kwargs["transport"] = transport
+        self.transport = transport
+
+    def policies(self) -> list[Any]:
+        """A fresh read-only pipeline (policies link to each other: one list per client)."""
+        from azure.core.pipeline import policies
+        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
+
+        return [
+            policies.RequestIdPolicy(),
+            policies.HeadersPolicy(),
+            policies.UserAgentPolicy("permscope-collector"),
+            policies.ProxyPolicy(),
+            policies.ContentDecodePolicy(),
+            policies.RedirectPolicy(),
+            policies.RetryPolicy(
+                retry_total=self.options.max_attempts - 1, retry_backoff_factor=0.8, retry_backoff_max=60
+            ),
+            ARMChallengeAuthenticationPolicy(self.credential, ARM_SCOPE),
+            policies.CustomHookPolicy(),
+            policies.NetworkTraceLoggingPolicy(),
+            policies.DistributedTracingPolicy(),
+            policies.SensitiveHeaderCleanupPolicy(),  # no token to another host after a redirect
+            ARMHttpLoggingPolicy(),
+        ]
 
     def make(self, client_class: type, *args: Any) -> Any:
         """A client of `client_class` (args: the subscription id when it takes one)."""
-        return client_class(self.credential, *args, **self.kwargs)
+        kwargs: dict[str, Any] = {"policies": self.policies()}
+        if self.transport is not None:
+            kwargs["transport"] = self.transport
+        return client_class(self.credential, *args, **kwargs)
 
 
 def read_management_groups(clients: ArmClients, tenant_id: str) -> ScopeRead:
