@@ -35,9 +35,9 @@ class GraphRead:
     errors: list[Item] = field(default_factory=list)
 
 
-def graph_client(credential: Any, options: AzureCollectOptions, http_client: Any = None) -> Any:
-    """A GraphServiceClient on `credential` (an httpx.AsyncClient may be given: its transport is kept under the
-    Graph middleware)."""
+def graph_client(credential: Any, options: AzureCollectOptions, http_client: Any = None) -> tuple[Any, Any]:
+    """A GraphServiceClient on `credential` and the httpx.AsyncClient under it, to close when done (an
+    httpx.AsyncClient may be given: its transport is kept under the Graph middleware)."""
     from kiota_authentication_azure.azure_identity_authentication_provider import (
         AzureIdentityAuthenticationProvider,
     )
@@ -57,7 +57,7 @@ def graph_client(credential: Any, options: AzureCollectOptions, http_client: Any
     auth = AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE])
     adapter = GraphRequestAdapter(auth, client=client)
     adapter.base_url = GRAPH_URL  # the request builders' templates add the paths' own slash
-    return GraphServiceClient(request_adapter=adapter)
+    return GraphServiceClient(request_adapter=adapter), client
 
 
 def _status(exc: BaseException) -> int | None:

@@ -80,8 +80,7 @@ def collect_bundle(
     graph: dict[str, Any] = dict.fromkeys(GRAPH_PARTS)
     tenant_id = options.tenant if options.tenant and _is_guid(options.tenant) else None
     if "entra" in options.parts:
-        reader_client = graph_client(credential, options, graph_http_client)
-        found = _run(_graph(reader_client, options, tenant_id))
+        found = _run(_graph(credential, options, graph_http_client, tenant_id))
         graph.update(found.parts)
         errors.extend(found.errors)
         if graph.get("tenant"):  # the directory's own id (`--tenant` may name a domain)
@@ -138,7 +137,11 @@ def _run(work: Any) -> Any:
     return asyncio.run(work)
 
 
-async def _graph(client: Any, options: AzureCollectOptions, tenant_id: str | None) -> Any:
+async def _graph(
+    credential: Any, options: AzureCollectOptions, http_client: Any, tenant_id: str | None
+) -> Any:
+    """The Graph parts, on a client made (and closed) inside the coroutine's event loop."""
+    client, http = graph_client(credential, options, http_client)
     try:
         return await read_graph(GraphReader(client, options), options, tenant_id)
     except ClientAuthenticationError as exc:
@@ -147,6 +150,8 @@ async def _graph(client: Any, options: AzureCollectOptions, tenant_id: str | Non
         from permscope.clouds.azure.collect.graph import describe as graph_error
 
         raise PermscopeError(f"Microsoft Graph read failed: {graph_error(exc)}") from exc
+    finally:
+        await http.aclose()
 
 
 def _chosen(subscriptions: list[Item], options: AzureCollectOptions, tenant_id: str) -> list[Item]:
