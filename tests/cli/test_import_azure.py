@@ -63,4 +63,4 @@ def test_scan_reads_an_azure_export_folder_without_a_store(tmp_path: Path) -> No
     found = {f["permscope"]["findingType"] for f in body["findings"]}
     assert {"superUserFinding", "inactiveGroupFinding", "superAzureServicePrincipalFinding"} <= found
     wrong = CliRunner().invoke(app, ["scan", "--cloud", "oci", str(EXPORT)])
-    assert wrong.exit_code == 2 and "'oci' is not aws or azure" in wrong.stderr
+    assert wrong.exit_code == 2 and "aws, azure or gcp" in wrong.stderr

@@ -73,13 +73,17 @@ class AzurePlugin:
 
     @property
     def collector(self) -> Collector | None:
-        """Live collection: not built in this package yet."""
-        return None
+        """Live, read-only collection through the Azure SDK (the `azure` extra)."""
+        from permscope.clouds.azure.collect.collector import COLLECTOR
+
+        return COLLECTOR
 
     @property
     def requests(self) -> RequestRules | None:
-        """Permissions on demand: not built yet."""
-        return None
+        """Permissions on demand: time-bound role assignments (and custom roles for actions)."""
+        from permscope.clouds.azure.grant.requests import AzureRequestRules
+
+        return AzureRequestRules(action_index=self.action_index, is_data_action=_is_data_action)
 
     @property
     def activity(self) -> ActivityReaders | None:
@@ -216,3 +220,10 @@ class AzurePlugin:
 
 
 PLUGIN = AzurePlugin()
+
+
+def _is_data_action(name: str) -> bool:
+    """Whether the installed catalogue knows an operation only as a data action (a custom role's dataActions)."""
+    from permscope.clouds.azure.catalog.operations import DATA, load_catalog
+
+    return load_catalog().planes.get(name.strip().lower()) == DATA

@@ -88,8 +88,10 @@ class GcpPlugin:
 
     @property
     def requests(self) -> RequestRules | None:
-        """Permissions on demand: not built yet."""
-        return None
+        """Permissions on demand: conditional bindings that end on their own (and custom roles for actions)."""
+        from permscope.clouds.gcp.grant.requests import GcpRequestRules
+
+        return GcpRequestRules(action_index=self.action_index)
 
     @property
     def activity(self) -> ActivityReaders | None:

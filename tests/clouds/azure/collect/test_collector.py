@@ -81,7 +81,6 @@ def test_a_subscription_whose_assignments_are_refused_fails_the_others_warn(reco
 
 
 def test_the_collector_gives_one_system_per_subscription(recorded: Recorded) -> None:
-    pytest.importorskip("permscope.clouds.azure.transform.bundle")
     options = COLLECTOR.options(
         credential=recorded.credential,
         arm_transport=RecordedArmTransport(recorded.tenant),

@@ -209,10 +209,10 @@ def test_the_export_folder_holds_every_part() -> None:
 
 
 def test_live_and_files_give_the_same_bundle(recorded: Recorded) -> None:
-    files = pytest.importorskip("permscope.clouds.azure.files")
+    from permscope.clouds.azure.files.folder import read_export
     from permscope.userfiles import DEFAULT_LIMITS
 
-    exported = files.read_export([EXPORT], limits=DEFAULT_LIMITS)
+    exported = read_export([EXPORT], limits=DEFAULT_LIMITS)
     live = recorded.collect()
     assert exported["tenant_id"] == live["tenant_id"]
     for part in PARTS:

@@ -107,11 +107,12 @@ def collected_systems(
     except PermscopeError as exc:
         failure = f"{type(exc).__name__}: {exc}"
     else:
-        for batch in imported.batches:
-            batches[batch.system.system_id.rsplit("/", 1)[-1].lower()] = batch
+        for each in imported.batches:
+            batches[each.system.system_id.rsplit("/", 1)[-1].lower()] = each
         shared = list(imported.warnings)
     for outcome in outcomes:
-        batch = None if outcome.error or failure else batches.get(outcome.subscription_id.lower())
+        found_batch = None if outcome.error or failure else batches.get(outcome.subscription_id.lower())
+        batch = found_batch
         found = CollectedSystem(
             system=batch.system if batch is not None else _system(outcome),
             source=source,
