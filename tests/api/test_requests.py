@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from permscope.api.app import create_app
+from permscope.core.ids import Cloud
 from permscope.settings import Settings
 from permscope.workflows.apikeys import ApiRole, create_api_key
 from permscope.workflows.scheduler import Scheduler
@@ -302,7 +303,11 @@ def test_single_strings_are_accepted_where_iam_accepts_them(api: Api) -> None:
     assert (stored["actions"], stored["resources"]) == (["s3:GetObject"], ["arn:aws:s3:::reports/*"])
 
 
-def test_gcp_requests_are_refused_with_501(api: Api) -> None:
+def test_a_cloud_without_request_rules_refuses_with_501(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from permscope.clouds import base
+
+    # every cloud has request rules now: take GCP's away to see how a cloud without them answers
+    monkeypatch.setattr(type(base.plugin(Cloud.GCP)), "requests", property(lambda self: None))
     body = {
         "requestedPermissions": {
             "@odata.type": "#microsoft.graph.singleResourceGcpPermissionsDefinition",
