@@ -34,7 +34,7 @@ from permscope.clouds.gcp.collect.options import Seams
 IGNORED_QUERY = {"$alt", "alt", "prettyPrint"}
 
 
-class UnrecordedRequest(AssertionError):
+class UnrecordedRequestError(AssertionError):
     """A request the recording has no answer for."""
 
 
@@ -59,16 +59,22 @@ class Recording:
         """The recorded status and body of an HTTP request."""
         parts = urlsplit(url)
         base = f"{parts.scheme}://{parts.netloc}{parts.path}"
-        query = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(parts.query).items() if k not in IGNORED_QUERY}
+        query = {
+            k: v if len(v) > 1 else v[0] for k, v in parse_qs(parts.query).items() if k not in IGNORED_QUERY
+        }
         with self._lock:
             self.seen.append(f"{method} {base} {query}")
             for i, exchange in enumerate(self.exchanges):
                 if self.used[i] or "grpc" in exchange:
                     continue
-                if exchange["method"] == method and exchange["url"] == base and exchange.get("query", {}) == query:
+                if (
+                    exchange["method"] == method
+                    and exchange["url"] == base
+                    and exchange.get("query", {}) == query
+                ):
                     self.used[i] = True
                     return int(exchange.get("status", 200)), json.dumps(exchange.get("body", {})).encode()
-        raise UnrecordedRequest(f"no recorded response for {method} {base} {query}")
+        raise UnrecordedRequestError(f"no recorded response for {method} {base} {query}")
 
     def grpc(self, method: str, request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The recorded status name and body of a gRPC call."""
@@ -80,7 +86,7 @@ class Recording:
                 if exchange.get("request", {}) == request:
                     self.used[i] = True
                     return str(exchange.get("status", "OK")), exchange.get("body", {})
-        raise UnrecordedRequest(f"no recorded response for {method} {request}")
+        raise UnrecordedRequestError(f"no recorded response for {method} {request}")
 
     def unused(self) -> list[dict[str, Any]]:
         """Exchanges no request asked for."""
@@ -113,7 +119,9 @@ class RecordedHttp(httplib2.Http):  # type: ignore[misc]
         super().__init__()
         self.recording = recording
 
-    def request(self, uri: str, method: str = "GET", body: Any = None, headers: Any = None, **kwargs: Any) -> Any:
+    def request(
+        self, uri: str, method: str = "GET", body: Any = None, headers: Any = None, **kwargs: Any
+    ) -> Any:
         status, content = self.recording.http(method, uri)
         return httplib2.Response({"status": str(status), "content-type": "application/json"}), content
 
@@ -146,7 +154,9 @@ class _Handler(grpc.GenericRpcHandler):
         package = service.rpartition(".")[0]  # proto-plus registers messages, not services: by convention
         pool = descriptor_pool.Default()
         request_type = message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}Request"))
-        response_type = message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}Response"))
+        response_type = message_factory.GetMessageClass(
+            pool.FindMessageTypeByName(f"{package}.{name}Response")
+        )
 
         def answer(request: Any, context: grpc.ServicerContext) -> Any:
             status, body = self.recording.grpc(method, json_format.MessageToDict(request))
@@ -169,4 +179,6 @@ def seams(recording: Recording, server: RecordedGrpcServer) -> Seams:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
 
-    return Seams(session_hook=mount, grpc_channel=server.channel, identity_http=lambda: RecordedHttp(recording))
+    return Seams(
+        session_hook=mount, grpc_channel=server.channel, identity_http=lambda: RecordedHttp(recording)
+    )

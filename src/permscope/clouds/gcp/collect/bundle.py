@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -106,6 +107,11 @@ def _pages(run: _Run, method: Callable[..., Any], request: dict[str, Any]) -> li
     return [to_json(item) for item in method(request=request, retry=run.retry)]
 
 
+def _get(run: _Run, method: Callable[..., Any], name: str) -> list[dict[str, Any]]:
+    """One resource of a GAPIC get call, as a one-item list of REST JSON."""
+    return [to_json(method(name=name, retry=run.retry))]
+
+
 # -- hierarchy ----------------------------------------------------------------------------------------------
 def _organization_hierarchy(run: _Run, number: str) -> None:
     """The organization, its folders at every level and every project under them."""
@@ -117,12 +123,16 @@ def _organization_hierarchy(run: _Run, number: str) -> None:
     parents = [org_name]
     while parents:
         parent = parents.pop(0)
-        found = run.read(parent, "folders", lambda p=parent: _pages(run, run.clients.folders.list_folders, {"parent": p}))
+        found = run.read(
+            parent, "folders", partial(_pages, run, run.clients.folders.list_folders, {"parent": parent})
+        )
         children = [folder_v2(folder) for folder in found or []]
         folders.extend(children)
         parents.extend(folder["name"] for folder in children)
         listed = run.read(
-            parent, "projects", lambda p=parent: _pages(run, run.clients.projects.list_projects, {"parent": p})
+            parent,
+            "projects",
+            partial(_pages, run, run.clients.projects.list_projects, {"parent": parent}),
         )
         projects.extend(project_v1(project) for project in listed or [])
     run.bundle["folders"] = folders
@@ -137,7 +147,11 @@ def _project_hierarchy(run: _Run, project_id: str) -> None:
     parent = project.get("parent", "")
     while parent.startswith("folders/"):
         scope = parent
-        found = run.read(scope, "folders", lambda s=scope: [to_json(run.clients.folders.get_folder(name=s, retry=run.retry))])
+        found = run.read(
+            scope,
+            "folders",
+            partial(_get, run, run.clients.folders.get_folder, scope),
+        )
         if not found:
             break
         folders.append(folder_v2(found[0]))
@@ -147,7 +161,7 @@ def _project_hierarchy(run: _Run, project_id: str) -> None:
         org = run.read(
             parent,
             "organization",
-            lambda: [to_json(run.clients.organizations.get_organization(name=parent, retry=run.retry))],
+            partial(_get, run, run.clients.organizations.get_organization, parent),
         )
         if org:
             run.bundle["organization"] = organization_v1(org[0])
@@ -179,7 +193,8 @@ def _allow_policies(run: _Run) -> None:
     run.bundle["iam_policies"] = run.read(
         scope,
         "iam_policies",
-        lambda: _pages(
+        partial(
+            _pages,
             run,
             run.clients.asset.search_all_iam_policies,
             {"scope": scope, "page_size": min(run.options.page_size, 500)},
@@ -199,7 +214,7 @@ def _custom_roles(run: _Run, projects: list[dict[str, Any]]) -> None:
         request = {"parent": parent, "view": RoleView.FULL, "show_deleted": True, "page_size": 1000}
         return _pages(run, run.clients.iam_admin.list_roles, request)
 
-    run.bundle["custom_roles"] = run.gather("custom_roles", ((p, lambda p=p: roles_of(p)) for p in parents))
+    run.bundle["custom_roles"] = run.gather("custom_roles", ((p, partial(roles_of, p)) for p in parents))
 
 
 def _deny_policies(run: _Run, projects: list[dict[str, Any]]) -> None:
@@ -219,7 +234,7 @@ def _deny_policies(run: _Run, projects: list[dict[str, Any]]) -> None:
 
     containers = list(_containers(run, projects))
     run.bundle["deny_policies"] = run.gather(
-        "deny_policies", ((scope, lambda f=full: attached(f)) for scope, full in containers)
+        "deny_policies", ((scope, partial(attached, full)) for scope, full in containers)
     )
 
 
@@ -235,7 +250,12 @@ def _service_accounts(run: _Run, projects: list[dict[str, Any]]) -> None:
         (
             (
                 f"projects/{p['projectId']}",
-                lambda p=p: _pages(run, iam.list_service_accounts, {"name": f"projects/{p['projectId']}", "page_size": 100}),
+                partial(
+                    _pages,
+                    run,
+                    iam.list_service_accounts,
+                    {"name": f"projects/{p['projectId']}", "page_size": 100},
+                ),
             )
             for p in projects
         ),
@@ -250,11 +270,19 @@ def _service_accounts(run: _Run, projects: list[dict[str, Any]]) -> None:
         found = run.read(
             f"projects/{account['projectId']}",
             "service_account_keys",
-            lambda n=name: [to_json(key) for key in iam.list_service_account_keys(name=n, retry=run.retry).keys],
+            partial(_keys, run, name),
         )
         if found is not None:
             keys.append({"serviceAccount": account["email"], "keys": found})
     run.bundle["service_account_keys"] = keys
+
+
+def _keys(run: _Run, name: str) -> list[dict[str, Any]]:
+    """A service account's keys (one response: the call has no pages)."""
+    return [
+        to_json(key)
+        for key in run.clients.iam_admin.list_service_account_keys(name=name, retry=run.retry).keys
+    ]
 
 
 def _identity_pages(run: _Run, collection: Any, key: str, **params: Any) -> list[dict[str, Any]]:
@@ -276,7 +304,9 @@ def _groups(run: _Run) -> None:
     org = run.bundle["organization"] or {}
     customer = run.options.customer or (org.get("owner") or {}).get("directoryCustomerId")
     if not customer:
-        run.warn("groups not collected: no Cloud Identity customer is known (give --customer); groups stay opaque")
+        run.warn(
+            "groups not collected: no Cloud Identity customer is known (give --customer); groups stay opaque"
+        )
         return
     parent = customer if customer.startswith("customers/") else f"customers/{customer}"
     try:
@@ -284,7 +314,9 @@ def _groups(run: _Run) -> None:
         groups = _identity_pages(run, groups_api, "groups", parent=parent, view="FULL", pageSize=500)
         memberships = []
         for group in groups:
-            members = _identity_pages(run, groups_api.memberships(), "memberships", parent=group["name"], pageSize=500)
+            members = _identity_pages(
+                run, groups_api.memberships(), "memberships", parent=group["name"], pageSize=500
+            )
             memberships.append({"group": group["groupKey"]["id"], "members": members})
     except READ_ERRORS as exc:
         if not is_denied(exc):
@@ -305,25 +337,30 @@ def _tags(run: _Run, projects: list[dict[str, Any]]) -> None:
     if not run.options.wants("tags"):
         return
     containers = list(_containers(run, projects))
-    key_parents = [(scope, full) for scope, full in containers if not scope.startswith("folders/")]
+    key_parents = [
+        (scope, _tag_parent(scope, full)) for scope, full in containers if not scope.startswith("folders/")
+    ]
     keys = run.gather(
         "tag_keys",
         (
-            (scope, lambda s=scope: _pages(run, run.clients.tag_keys.list_tag_keys, {"parent": _tag_parent(s, full)}))
-            for scope, full in key_parents
+            (scope, partial(_pages, run, run.clients.tag_keys.list_tag_keys, {"parent": parent}))
+            for scope, parent in key_parents
         ),
     )
     values = run.gather(
         "tag_values",
         (
-            (key["name"], lambda k=key: _pages(run, run.clients.tag_values.list_tag_values, {"parent": k["name"]}))
+            (
+                key["name"],
+                partial(_pages, run, run.clients.tag_values.list_tag_values, {"parent": key["name"]}),
+            )
             for key in keys
         ),
     )
     bindings = run.gather(
         "tag_bindings",
         (
-            (scope, lambda f=full: _pages(run, run.clients.tag_bindings.list_tag_bindings, {"parent": f}))
+            (scope, partial(_pages, run, run.clients.tag_bindings.list_tag_bindings, {"parent": full}))
             for scope, full in containers
         ),
     )
@@ -346,7 +383,8 @@ def _resources(run: _Run) -> None:
     run.bundle["resources"] = run.read(
         scope,
         "resources",
-        lambda: _pages(
+        partial(
+            _pages,
             run,
             run.clients.asset.search_all_resources,
             {"scope": scope, "page_size": min(run.options.page_size, 500)},
@@ -355,9 +393,12 @@ def _resources(run: _Run) -> None:
 
 
 def _per_project(
-    run: _Run, projects: list[dict[str, Any]], part: str, read: Callable[[dict[str, Any]], list[dict[str, Any]]]
+    run: _Run,
+    projects: list[dict[str, Any]],
+    part: str,
+    read: Callable[[dict[str, Any]], list[dict[str, Any]]],
 ) -> list[dict[str, Any]]:
-    return run.gather(part, ((f"projects/{p['projectId']}", lambda p=p: read(p)) for p in projects))
+    return run.gather(part, ((f"projects/{p['projectId']}", partial(read, p)) for p in projects))
 
 
 def _buckets(run: _Run, projects: list[dict[str, Any]]) -> None:
@@ -395,7 +436,9 @@ def _run_services(run: _Run, projects: list[dict[str, Any]]) -> None:
     if resources is None:
         scope = run.options.scope
         request = {"scope": scope, "asset_types": [RUN_SERVICE], "page_size": min(run.options.page_size, 500)}
-        resources = run.read(scope, "run_services", lambda: _pages(run, run.clients.asset.search_all_resources, request))
+        resources = run.read(
+            scope, "run_services", partial(_pages, run, run.clients.asset.search_all_resources, request)
+        )
         if resources is None:
             return
     locations: dict[str, set[str]] = {}

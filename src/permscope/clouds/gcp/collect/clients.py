@@ -9,6 +9,7 @@ discovery document it ships (no discovery request). Nothing here logs a token or
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
@@ -49,16 +50,53 @@ def is_retried(exc: BaseException) -> bool:
     return isinstance(status, int) and status in RETRIED_STATUS
 
 
-def make_retry(options: CollectOptions, on_retry: Callable[[BaseException], None] | None = None) -> core_retry.Retry:
-    """Exponential backoff with jitter on quota and availability errors (api_core's Retry), given up after
-    the time `max_attempts` backoffs take."""
-    waits = (min(options.initial_backoff * 2**n, options.max_backoff) for n in range(options.max_attempts - 1))
-    return core_retry.Retry(
+class AttemptsRetry(core_retry.Retry):
+    """api_core's Retry (exponential backoff with full jitter on `is_retried` errors) bounded by attempts per
+    call rather than by time: each call it wraps gives up after `max_attempts` with a RetryError naming the last
+    error. The client libraries wrap every call (each page of a listing) anew, so the bound is per request."""
+
+    def __init__(self, *, max_attempts: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_attempts = max_attempts
+
+    def __call__(self, func: Callable[..., Any], on_error: Callable[[Exception], Any] | None = None) -> Any:
+        notify = self._on_error or on_error
+
+        @functools.wraps(func)
+        def attempt(*args: Any, **kwargs: Any) -> Any:
+            failures = 0
+
+            def bounded(exc: Exception) -> None:
+                nonlocal failures
+                failures += 1
+                if failures >= self.max_attempts:
+                    raise core_exceptions.RetryError(  # type: ignore[no-untyped-call]
+                        f"gave up after {failures} attempts", exc
+                    ) from exc
+                if notify is not None:
+                    notify(exc)
+
+            sleeps = core_retry.exponential_sleep_generator(self._initial, self._maximum, self._multiplier)
+            target = functools.partial(func, *args, **kwargs)
+            return core_retry.retry_target(
+                target, self._predicate, sleeps, timeout=self._timeout, on_error=bounded
+            )
+
+        return attempt
+
+
+def make_retry(
+    options: CollectOptions, on_retry: Callable[[BaseException], None] | None = None
+) -> AttemptsRetry:
+    """The retry of every call: quota and availability errors retried with exponential backoff, at most
+    `max_attempts` attempts per request."""
+    return AttemptsRetry(
+        max_attempts=options.max_attempts,
         predicate=is_retried,
         initial=options.initial_backoff,
         maximum=options.max_backoff,
         multiplier=2.0,
-        timeout=sum(waits),
+        timeout=None,
         on_error=on_retry,
     )
 
@@ -68,9 +106,13 @@ def credentials_of(options: CollectOptions) -> Credentials:
     creds: Any = options.credentials
     if creds is None and options.key_file is not None:
         try:
-            creds = service_account.Credentials.from_service_account_file(options.key_file, scopes=SCOPES)
+            creds = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                options.key_file, scopes=SCOPES
+            )
         except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"{options.key_file}: not a readable service-account key file ({exc})") from exc
+            raise ConfigurationError(
+                f"{options.key_file}: not a readable service-account key file ({exc})"
+            ) from exc
     if creds is None:
         try:
             creds, _project = google.auth.default(scopes=SCOPES)
@@ -80,7 +122,7 @@ def credentials_of(options: CollectOptions) -> Credentials:
                 "GOOGLE_APPLICATION_CREDENTIALS, or give --key-file"
             ) from exc
     if options.impersonate:
-        creds = impersonated_credentials.Credentials(
+        creds = impersonated_credentials.Credentials(  # type: ignore[no-untyped-call]
             source_credentials=creds, target_principal=options.impersonate, target_scopes=list(SCOPES)
         )
     if options.quota_project and hasattr(creds, "with_quota_project"):
@@ -184,9 +226,9 @@ class Clients:
     def storage(self, project: str) -> Any:
         """A Cloud Storage client billed to `project` (its own JSON API client over an AuthorizedSession)."""
         from google.auth.transport.requests import AuthorizedSession
-        from google.cloud import storage
+        from google.cloud import storage  # type: ignore[attr-defined]
 
-        session = AuthorizedSession(self.credentials)
+        session = AuthorizedSession(self.credentials)  # type: ignore[no-untyped-call]
         hook = self.options.seams.session_hook
         if hook is not None:
             hook(session)
@@ -200,5 +242,9 @@ class Clients:
 
         make_http = self.options.seams.identity_http
         inner = make_http() if make_http is not None else None
-        http = AuthorizedHttp(self.credentials, http=inner) if inner is not None else AuthorizedHttp(self.credentials)
+        http = (
+            AuthorizedHttp(self.credentials, http=inner)
+            if inner is not None
+            else AuthorizedHttp(self.credentials)
+        )
         return discovery.build("cloudidentity", "v1", http=http, cache_discovery=False, static_discovery=True)

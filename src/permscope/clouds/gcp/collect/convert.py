@@ -35,7 +35,9 @@ def organization_v1(org: dict[str, Any]) -> dict[str, Any]:
 
 def folder_v2(folder: dict[str, Any]) -> dict[str, Any]:
     """A v3 Folder in the v2 shape `gcloud resource-manager folders list` prints."""
-    out = {key: folder[key] for key in ("name", "parent", "displayName", "createTime") if key in folder}
+    out: dict[str, Any] = {
+        key: folder[key] for key in ("name", "parent", "displayName", "createTime") if key in folder
+    }
     if folder.get("state"):
         out["lifecycleState"] = folder["state"]
     return out

@@ -7,7 +7,9 @@ import re
 from google.api_core import exceptions as core_exceptions
 
 DENIED_STATUS = frozenset({401, 403, 404})
-REQUEST_PREFIX = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) https?://\S+: ")  # how api_core's REST errors begin
+REQUEST_PREFIX = re.compile(
+    r"^(GET|POST|PUT|PATCH|DELETE) https?://\S+: "
+)  # how api_core's REST errors begin
 
 
 def status_of(exc: BaseException) -> int | None:

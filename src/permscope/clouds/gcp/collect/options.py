@@ -64,7 +64,9 @@ class CollectOptions:
         if self.organization is not None:
             number = self.organization.removeprefix("organizations/")
             if not number.isdigit():
-                raise ConfigurationError(f"--organization must be a numeric organization id, not {self.organization!r}")
+                raise ConfigurationError(
+                    f"--organization must be a numeric organization id, not {self.organization!r}"
+                )
             self.organization = number
         if self.project is not None and (not self.project or "/" in self.project):
             raise ConfigurationError(f"--project must be a project id, not {self.project!r}")
