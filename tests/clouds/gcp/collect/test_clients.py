@@ -64,7 +64,7 @@ def test_impersonation_acts_as_the_target_with_the_key_file_as_source(tmp_path: 
 def test_a_key_file_that_is_not_one_names_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "key.json"
     bad.write_text('{"type": "service_account"}')
-    with pytest.raises(ConfigurationError, match="key.json: not a readable service-account key file"):
+    with pytest.raises(ConfigurationError, match=r"key\.json: not a readable service-account key file"):
         credentials_of(CollectOptions(organization="100", key_file=str(bad)))
 
 
