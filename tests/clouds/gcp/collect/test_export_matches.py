@@ -33,7 +33,9 @@ def test_live_collection_and_the_export_folder_give_the_same_bundle(record: Reco
     exported = files.read_export([EXPORT], limits=DEFAULT_LIMITS)
     for part in raw.PARTS:
         if part == "errors":  # the same reads failed; gcloud words its errors its own way
-            assert {(e["scope"], e["part"]) for e in exported[part]} == {(e["scope"], e["part"]) for e in live[part]}
+            assert {(e["scope"], e["part"]) for e in exported[part]} == {
+                (e["scope"], e["part"]) for e in live[part]
+            }
         else:
             assert _canonical(exported[part]) == _canonical(live[part]), part
 
