@@ -37,7 +37,7 @@ def test_the_help_names_every_option(tmp_path: Path) -> None:
     code, output = _run(tmp_path, "--help")
     assert code == 0
     for option in ("--organization", "--project", "--key-file", "--impersonate", "--quota-project", "--skip",
-                   "--max-attempts", "--format"):  # fmt: skip
+                   "--max-projects", "--max-attempts", "--format"):  # fmt: skip
         assert option in output
 
 

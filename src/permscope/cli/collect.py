@@ -254,6 +254,9 @@ def collect_gcp(
         help="Parts not to collect: iam-policies, custom-roles, deny-policies, service-accounts, "
         "service-account-keys, groups, tags, resources, buckets, functions, run-services, instances",
     ),
+    max_projects: int = typer.Option(
+        4, "--max-projects", min=1, help="Projects (and folders, service accounts) read at the same time"
+    ),
     max_attempts: int = typer.Option(
         8, "--max-attempts", min=1, help="Attempts per call on quota errors (exponential backoff)"
     ),
@@ -287,6 +290,7 @@ def collect_gcp(
         quota_project=quota_project,
         customer=customer,
         parts=frozenset(parts) - skipped,
+        max_workers=max_projects,
         max_attempts=max_attempts,
     )
     engine = engine_of(ctx)

@@ -31,7 +31,17 @@ CALLS = {
     "run services.list": "run.services.list",
     "instances.aggregatedList": "compute.instances.list",
 }
-WRITING = ("create", "update", "delete", "setIamPolicy", "undelete", "patch", "actAs", "getAccessToken", "signBlob")
+WRITING = (
+    "create",
+    "update",
+    "delete",
+    "setIamPolicy",
+    "undelete",
+    "patch",
+    "actAs",
+    "getAccessToken",
+    "signBlob",
+)
 
 
 def test_the_role_grants_every_call_of_the_collector() -> None:

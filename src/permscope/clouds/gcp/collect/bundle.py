@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -42,6 +43,7 @@ class _Run:
     bundle: dict[str, Any]
     warn: Callable[[str], None]
     errors: list[dict[str, str]] = field(default_factory=list)
+    pool: ThreadPoolExecutor | None = None
 
     def read(self, scope: str, part: str, fn: Callable[[], list[Any]]) -> list[Any] | None:
         """`fn()`, or None with the error recorded against `scope` when it may not be read."""
@@ -55,13 +57,14 @@ class _Run:
             return None
 
     def gather(self, part: str, reads: Iterable[tuple[str, Callable[[], list[Any]]]]) -> list[Any]:
-        """Every scope's read of one part, concatenated (an unreadable scope adds an error, not items)."""
-        items: list[Any] = []
-        for scope, fn in reads:
-            found = self.read(scope, part, fn)
-            if found is not None:
-                items.extend(found)
-        return items
+        """Every scope's read of one part, `max_workers` at a time, concatenated in the scopes' order (an
+        unreadable scope adds an error, not items)."""
+        todo = list(reads)
+        if self.pool is None or len(todo) < 2:
+            results = [self.read(scope, part, fn) for scope, fn in todo]
+        else:
+            results = list(self.pool.map(lambda read: self.read(read[0], part, read[1]), todo))
+        return [item for found in results if found is not None for item in found]
 
 
 def collect_bundle(
@@ -80,6 +83,15 @@ def collect_bundle(
         bundle=raw.empty_bundle(options.scope),
         warn=warn or (lambda message: log.warning("%s", message)),
     )
+    if options.max_workers > 1:
+        with ThreadPoolExecutor(options.max_workers, thread_name_prefix="gcp-collect") as pool:
+            run.pool = pool
+            return _collect(run, on_projects)
+    return _collect(run, on_projects)
+
+
+def _collect(run: _Run, on_projects: Callable[[list[str]], None] | None) -> dict[str, Any]:
+    options = run.options
     if options.organization is not None:
         _organization_hierarchy(run, options.organization)
     else:
@@ -98,7 +110,7 @@ def collect_bundle(
     _functions(run, projects)
     _run_services(run, projects)
     _instances(run, projects)
-    run.bundle["errors"] = run.errors
+    run.bundle["errors"] = sorted(run.errors, key=lambda error: (error["scope"], error["part"]))
     return run.bundle
 
 
@@ -264,25 +276,17 @@ def _service_accounts(run: _Run, projects: list[dict[str, Any]]) -> None:
         run.bundle["service_accounts"] = accounts
     if not keys_wanted:
         return
-    keys = []
-    for account in accounts:
-        name = f"projects/{account['projectId']}/serviceAccounts/{account['email']}"
-        found = run.read(
-            f"projects/{account['projectId']}",
-            "service_account_keys",
-            partial(_keys, run, name),
-        )
-        if found is not None:
-            keys.append({"serviceAccount": account["email"], "keys": found})
-    run.bundle["service_account_keys"] = keys
+    run.bundle["service_account_keys"] = run.gather(
+        "service_account_keys",
+        ((f"projects/{account['projectId']}", partial(_keys, run, account)) for account in accounts),
+    )
 
 
-def _keys(run: _Run, name: str) -> list[dict[str, Any]]:
-    """A service account's keys (one response: the call has no pages)."""
-    return [
-        to_json(key)
-        for key in run.clients.iam_admin.list_service_account_keys(name=name, retry=run.retry).keys
-    ]
+def _keys(run: _Run, account: dict[str, Any]) -> list[dict[str, Any]]:
+    """A service account's keys, as the one `{"serviceAccount", "keys"}` entry of the part (no pages)."""
+    name = f"projects/{account['projectId']}/serviceAccounts/{account['email']}"
+    found = run.clients.iam_admin.list_service_account_keys(name=name, retry=run.retry).keys
+    return [{"serviceAccount": account["email"], "keys": [to_json(key) for key in found]}]
 
 
 def _identity_pages(run: _Run, collection: Any, key: str, **params: Any) -> list[dict[str, Any]]:

@@ -55,6 +55,7 @@ class CollectOptions:
     initial_backoff: float = 1.0  # seconds before the first retry, doubled each time
     max_backoff: float = 60.0
     page_size: int = 500
+    max_workers: int = 4  # scopes (projects, folders, service accounts) read at the same time
     credentials: Any = field(default=None, repr=False)  # google.auth credentials given as they are (tests)
     seams: Seams = field(default_factory=Seams, repr=False)
 
@@ -73,8 +74,8 @@ class CollectOptions:
         unknown = sorted(set(self.parts) - set(PARTS))
         if unknown:
             raise ConfigurationError(f"unknown collection parts {unknown}; known: {', '.join(PARTS)}")
-        if self.max_attempts < 1 or self.page_size < 1:
-            raise ConfigurationError("max_attempts and page_size must be at least 1")
+        if self.max_attempts < 1 or self.page_size < 1 or self.max_workers < 1:
+            raise ConfigurationError("max_attempts, max_workers and page_size must be at least 1")
         if self.key_file is not None and self.credentials is not None:
             raise ConfigurationError("give credentials or a key file, not both")
 
