@@ -238,3 +238,9 @@ def test_organization_wide_searches_use_the_organization_scope(record: Record, p
     collect_bundle(options)
     searches = [request for request in recording.seen if "cloudasset" in request]
     assert searches and all("/v1/organizations/100:search" in request for request in searches)
+
+
+def test_one_scope_at_a_time_gives_the_same_bundle(record: Record) -> None:
+    _recording, concurrent = record(example_org(), max_workers=4)
+    _recording, sequential = record(example_org(), max_workers=1)
+    assert collect_bundle(sequential) == collect_bundle(concurrent)

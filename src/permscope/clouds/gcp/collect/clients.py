@@ -139,11 +139,12 @@ class Clients:
         self.credentials = credentials
 
     def _rest(self, factory: Any) -> Any:
-        """A GAPIC client on its REST transport; the seam sees its requests session."""
+        """A GAPIC client on its REST transport; the seam sees the AuthorizedSession the transport sends
+        through (the generated REST transports keep it as `_session`)."""
         client = factory(credentials=self.credentials, transport="rest")
         hook = self.options.seams.session_hook
         if hook is not None:
-            hook(client._transport._session)
+            hook(client.transport._session)
         return client
 
     @cached_property
