@@ -132,21 +132,19 @@ def _organization_hierarchy(run: _Run, number: str) -> None:
     run.bundle["organization"] = organization_v1(to_json(org))
     folders: list[dict[str, Any]] = []
     projects: list[dict[str, Any]] = []
-    parents = [org_name]
-    while parents:
-        parent = parents.pop(0)
-        found = run.read(
-            parent, "folders", partial(_pages, run, run.clients.folders.list_folders, {"parent": parent})
-        )
-        children = [folder_v2(folder) for folder in found or []]
-        folders.extend(children)
-        parents.extend(folder["name"] for folder in children)
-        listed = run.read(
-            parent,
+    level = [org_name]  # one level of the tree at a time, its parents read together
+    while level:
+        listed = run.gather(
             "projects",
-            partial(_pages, run, run.clients.projects.list_projects, {"parent": parent}),
+            ((p, partial(_pages, run, run.clients.projects.list_projects, {"parent": p})) for p in level),
         )
-        projects.extend(project_v1(project) for project in listed or [])
+        projects.extend(project_v1(project) for project in listed)
+        children = run.gather(
+            "folders",
+            ((p, partial(_pages, run, run.clients.folders.list_folders, {"parent": p})) for p in level),
+        )
+        folders.extend(folder_v2(folder) for folder in children)
+        level = [folder["name"] for folder in children]
     run.bundle["folders"] = folders
     run.bundle["projects"] = projects
 
