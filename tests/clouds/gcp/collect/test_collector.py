@@ -55,6 +55,12 @@ def test_every_project_becomes_a_system(record: Record) -> None:
     locked = next(system for system in found.values() if any("locked-proj" in w for w in system.warnings))
     assert any(w.startswith("buckets of projects/locked-proj not read: 403") for w in locked.warnings)
     assert all(system.source == "live:google-cloud organizations/100" for system in found.values())
+    assert sorted(system.reach.project_id for system in found.values()) == [
+        "app-prod",
+        "data-lake",
+        "locked-proj",
+    ]
+    assert "credentials" not in repr(next(iter(found.values())).reach)
 
 
 def test_an_unreadable_organization_fails_the_collection_in_one_line(record: Record) -> None:

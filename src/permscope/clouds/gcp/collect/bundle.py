@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from google.api_core import exceptions as core_exceptions
+from google.auth.credentials import Credentials
 from googleapiclient.errors import HttpError
 
 from permscope.clouds.gcp import raw
@@ -72,10 +73,12 @@ def collect_bundle(
     *,
     warn: Callable[[str], None] | None = None,
     on_projects: Callable[[list[str]], None] | None = None,
+    credentials: Credentials | None = None,
 ) -> dict[str, Any]:
-    """The raw bundle of the options' organization or project, read live (ConfigurationError without
-    credentials; a GoogleAPICallError when the organization or project itself cannot be read)."""
-    credentials = credentials_of(options)
+    """The raw bundle of the options' organization or project, read live with `credentials` (default: the
+    options'; ConfigurationError when there are none; a GoogleAPICallError when the organization or project
+    itself cannot be read)."""
+    credentials = credentials or credentials_of(options)
     run = _Run(
         options=options,
         clients=Clients(options, credentials),

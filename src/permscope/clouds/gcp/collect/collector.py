@@ -4,6 +4,7 @@ authorization system per project through the one GCP transform."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,16 @@ from permscope.core.errors import ConfigurationError, PermscopeError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, InventoryBatch
 from permscope.core.warnings import summarize_warnings
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectReach:
+    """What reading a collected project's activity afterwards needs (e.g. its Cloud Audit Logs through Cloud
+    Logging): the project and the credentials it was collected with (never logged: repr hides them)."""
+
+    project_id: str
+    project_number: str
+    credentials: Any = field(repr=False)
 
 
 def source_label(options: CollectOptions) -> str:
@@ -38,6 +49,7 @@ class GcpCollector:
         from google.auth.exceptions import GoogleAuthError
 
         from permscope.clouds.gcp.collect.bundle import READ_ERRORS, collect_bundle
+        from permscope.clouds.gcp.collect.clients import credentials_of
         from permscope.clouds.gcp.collect.errors import describe_error
 
         try:  # the transform is its own part of the GCP package
@@ -46,8 +58,11 @@ class GcpCollector:
             raise ConfigurationError(f"the GCP transform is not installed ({exc.name})") from exc
         started_at = datetime.now(UTC)
         shared: list[str] = []
+        credentials = credentials_of(options)
         try:
-            bundle = collect_bundle(options, warn=shared.append, on_projects=on_start)
+            bundle = collect_bundle(
+                options, warn=shared.append, on_projects=on_start, credentials=credentials
+            )
         except (*READ_ERRORS, GoogleAuthError) as exc:  # the organization or project itself is not readable
             raise PermscopeError(f"GCP {options.scope} could not be read: {describe_error(exc)}") from exc
         source = source_label(options)
@@ -77,6 +92,7 @@ class GcpCollector:
                 batch=batch,
                 error=None if batch is not None else "the transform gave no inventory for this project",
                 warnings=warnings,
+                reach=ProjectReach(project["projectId"], str(project.get("projectNumber", "")), credentials),
             )
             if batch is not None:
                 batch.warnings = summarize_warnings([*warnings, *batch.warnings])
