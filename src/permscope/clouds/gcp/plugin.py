@@ -83,8 +83,10 @@ class GcpPlugin:
 
     @property
     def collector(self) -> Collector | None:
-        """Live collection: not built yet."""
-        return None
+        """Live, read-only collection through Google's client libraries (the `gcp` extra)."""
+        from permscope.clouds.gcp.collect.collector import GcpCollector
+
+        return GcpCollector()
 
     @property
     def requests(self) -> RequestRules | None:
