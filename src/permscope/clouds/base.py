@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from permscope.core.errors import CloudNotBuiltError, ConfigurationError
 from permscope.core.ids import Cloud
@@ -131,6 +131,9 @@ class InventoryPorts:
 
     identities: Callable[[Collection[str]], Iterable[Any]]
     people: Callable[[], Iterable[Any]]
+    # the identities of any system whose external id or unique id (case-insensitive) is one of some values:
+    # actors that name an identity of a whole directory (Azure sign-ins, UPNs, application ids)
+    matching: Callable[[Collection[str]], Iterable[Any]] | None = None
 
 
 class ActorResolution(Protocol):
@@ -154,6 +157,15 @@ class ActorResolution(Protocol):
 
     def person_label(self, actor: str) -> str | None:
         """`<system>/<session name>` for a person's session key, None for any other actor."""
+        ...
+
+
+@runtime_checkable
+class SpreadResolution(ActorResolution, Protocol):
+    """A resolution whose actors may count in several systems at once (an Azure sign-in is tenant-wide)."""
+
+    def systems_of(self, actor: str) -> list[str]:
+        """Every authorization system an actor's usage and activity count in (replaces `system_of`)."""
         ...
 
 

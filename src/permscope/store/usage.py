@@ -360,7 +360,17 @@ class KnownIdentity:
     external_id: str
     kind: str
     name: str
-    unique_id: str | None  # AWS userId / roleId (AIDA... / AROA...)
+    unique_id: str | None  # AWS userId / roleId (AIDA... / AROA...); Azure userPrincipalName / appId
+
+
+def _unique_id() -> Any:
+    """The attribute activity names an identity by, besides its external id (one per identity)."""
+    return func.coalesce(
+        IdentityRow.attributes["userId"].as_string(),
+        IdentityRow.attributes["roleId"].as_string(),
+        IdentityRow.attributes["appId"].as_string(),
+        IdentityRow.attributes["userPrincipalName"].as_string(),
+    )
 
 
 def known_identities(
@@ -368,9 +378,7 @@ def known_identities(
 ) -> list[KnownIdentity]:
     """The identities of some kinds in some systems, with the names and unique ids activity names them by."""
     wanted = sorted(set(system_ids))
-    unique_id = func.coalesce(
-        IdentityRow.attributes["userId"].as_string(), IdentityRow.attributes["roleId"].as_string()
-    )
+    unique_id = _unique_id()
     found: list[KnownIdentity] = []
     with Session(engine) as session:
         for batch in _chunks(wanted):
@@ -387,6 +395,38 @@ def known_identities(
                     AuthorizationSystemRow.cloud == cloud,
                     AuthorizationSystemRow.system_id.in_(list(batch)),
                     IdentityRow.kind.in_(list(kinds)),
+                )
+            )
+            found.extend(
+                KnownIdentity(system_id, external_id, kind, name, uid)
+                for system_id, external_id, kind, name, uid in session.execute(query)
+            )
+    return found
+
+
+def matching_identities(engine: Engine, cloud: str, values: Iterable[str]) -> list[KnownIdentity]:
+    """The identities of any system of a cloud whose external id or unique id is one of `values` (compared
+    lower-case: Azure object ids, UPNs and application ids have no case)."""
+    wanted = sorted({value.lower() for value in values})
+    unique_id = _unique_id()
+    found: list[KnownIdentity] = []
+    with Session(engine) as session:
+        for batch in _chunks(wanted):
+            query = (
+                select(
+                    AuthorizationSystemRow.system_id,
+                    IdentityRow.external_id,
+                    IdentityRow.kind,
+                    IdentityRow.display_name,
+                    unique_id,
+                )
+                .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
+                .where(
+                    AuthorizationSystemRow.cloud == cloud,
+                    or_(
+                        func.lower(IdentityRow.external_id).in_(list(batch)),
+                        func.lower(unique_id).in_(list(batch)),
+                    ),
                 )
             )
             found.extend(
