@@ -43,6 +43,7 @@ from permscope.workflows.catalog import ensure_catalog
 __all__ = [
     "ActivityImporter",
     "ActivityReport",
+    "import_activity_api",
     "import_activity_files",
     "import_activity_lookup",
     "import_activity_s3",
@@ -329,6 +330,14 @@ def import_activity_lookup(
         now=now,
         progress=progress,
     )
+    return sink.finish()
+
+
+def import_activity_api(engine: Engine, cloud: Cloud, **options: Any) -> ActivityReport:
+    """Import activity from a cloud's event APIs (Azure: the Activity Log of subscriptions, Entra sign-ins),
+    each window not read before (the options are the cloud's `ActivityReaders.import_api`'s)."""
+    sink = new_sink(engine, cloud)
+    _readers(cloud).import_api(sink, **options)
     return sink.finish()
 
 
