@@ -125,6 +125,7 @@ class _Splitter:
 
     def _array(self) -> Iterator[list[Any]]:
         self.mark = None
+        separated = True  # whether a record may start here (after `[` or `,`, or where a group stopped)
         while True:
             if not self._skip_space():
                 raise InputError(self.source, "the JSON ends inside an array (truncated file?)")
@@ -132,13 +133,17 @@ class _Splitter:
             if byte == ord("]"):
                 self.pos += 1
                 return
-            if byte == ord(","):
+            if byte == ord(",") and not separated:
                 self.pos += 1
+                separated = True
                 continue
+            if not separated:
+                raise InputError(self.source, f"expected ',' or ']' between records {self._where()}")
             self._fill(CHUNK)
             group = self._group() if self.mark is not None else None
             if group is None:
                 group = [self._one_record()]
+                separated = False
             yield [record for value in group for record in unwrap(value)] if self._nested(group) else group
 
     @staticmethod
@@ -150,6 +155,8 @@ class _Splitter:
         """The records from pos up to the last record start (mark) in the buffer, or None."""
         assert self.mark is not None
         buf, start, end = self.buf, self.pos, len(self.buf)
+        if buf[start] != ord("{"):
+            return None
         for _attempt in range(GROUP_ATTEMPTS):
             cut = buf.rfind(self.mark, start + 1, end)
             if cut == -1:
