@@ -99,7 +99,11 @@ def test_a_subscription_from_the_field_when_the_resource_id_names_none() -> None
 
 def test_malformed_records_are_counted() -> None:
     aggregate = folded(
-        None, [1], "text", {"operationName": "Microsoft.X/y/read"}, {"time": "not a time", "operationName": "a/b"}
+        None,
+        [1],
+        "text",
+        {"operationName": "Microsoft.X/y/read"},
+        {"time": "not a time", "operationName": "a/b"},
     )
     assert aggregate.stats.malformed == 5 and aggregate.stats.events == 5
 
@@ -170,6 +174,8 @@ def test_times_and_subscriptions() -> None:
     assert canonical_time("2024-05-01T10:00:00.1234567Z") == "2024-05-01T10:00:00Z"
     assert canonical_time("2025-01-15 09:30:45.123") == "2025-01-15T09:30:45Z"
     assert canonical_time("2024-05-01T12:00:00+02:00") == "2024-05-01T10:00:00Z"
-    assert canonical_time("yesterday") is None and canonical_time(None) is None and canonical_time(5) is not None
+    assert (
+        canonical_time("yesterday") is None and canonical_time(None) is None and canonical_time(5) is not None
+    )
     assert subscription_of(ACCOUNT.upper()) == SUB
     assert subscription_of("/providers/Microsoft.Management/managementGroups/x") is None

@@ -112,18 +112,25 @@ def test_files_read_in_worker_processes_give_what_one_process_gives(tmp_path: Pa
     one, many = RecordingSink(), RecordingSink()
     AZURE_ACTIVITY.import_files(one, [tmp_path], workers=1, progress=None)
     AZURE_ACTIVITY.import_files(many, [tmp_path], workers=2, progress=None)
-    assert [(a.usage, a.activity, s.key) for a, s in one.added] == [(a.usage, a.activity, s.key) for a, s in many.added]
+    assert [(a.usage, a.activity, s.key) for a, s in one.added] == [
+        (a.usage, a.activity, s.key) for a, s in many.added
+    ]
 
 
 def test_reading_a_bucket_is_not_supported_for_azure() -> None:
     with pytest.raises(ConfigurationError, match="not supported for Azure"):
-        AZURE_ACTIVITY.import_bucket(RecordingSink(), "https://acct.blob.core.windows.net/insights-activity-logs")
+        AZURE_ACTIVITY.import_bucket(
+            RecordingSink(), "https://acct.blob.core.windows.net/insights-activity-logs"
+        )
 
 
 def test_the_shared_samples(shared_dir: Path) -> None:
     logs = shared_dir / "data" / "logs"
     sink = RecordingSink()
-    paths = [logs / "azure_activity_log_panther_rule_tests.jsonl", logs / "azure_signin_log_panther_rule_tests.jsonl"]
+    paths = [
+        logs / "azure_activity_log_panther_rule_tests.jsonl",
+        logs / "azure_signin_log_panther_rule_tests.jsonl",
+    ]
     AZURE_ACTIVITY.import_files(sink, paths, workers=1, progress=None)
     assert not sink.report.failures
     activity_log, sign_ins = (aggregate for aggregate, _source in sink.added)

@@ -32,7 +32,9 @@ EVENTS = [rest_event(when=f"2024-05-01T10:00:{second:02d}Z") for second in range
         json.dumps({"value": EVENTS, "nextLink": "https://management.azure.com/x?$skipToken=1"}).encode(),
         json.dumps({"records": EVENTS}, indent=1).encode(),  # an older diagnostic blob
         (json.dumps({"value": EVENTS[:10]}) + "\n" + json.dumps({"value": EVENTS[10:]})).encode(),
-        (json.dumps({"value": EVENTS[:10]}, indent=1) + json.dumps({"value": EVENTS[10:]}, indent=1)).encode(),
+        (
+            json.dumps({"value": EVENTS[:10]}, indent=1) + json.dumps({"value": EVENTS[10:]}, indent=1)
+        ).encode(),
         b"\xef\xbb\xbf" + json.dumps(EVENTS).encode(),
         b"\n".join(json.dumps({"log": event, "rule_id": "x"}).encode() for event in EVENTS),
         json.dumps([{"log": event} for event in EVENTS]).encode(),
@@ -59,7 +61,12 @@ def test_mixed_shapes_in_one_array() -> None:
 
 
 def test_an_empty_file_or_array_has_no_records() -> None:
-    assert records(b"") == [] and records(b"  \n") == [] and records(b"[]") == [] and records(b'{"value": []}') == []
+    assert (
+        records(b"") == []
+        and records(b"  \n") == []
+        and records(b"[]") == []
+        and records(b'{"value": []}') == []
+    )
 
 
 @pytest.mark.parametrize(
