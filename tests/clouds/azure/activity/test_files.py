@@ -102,7 +102,7 @@ def test_missing_paths_and_special_files_are_input_errors(tmp_path: Path) -> Non
         AZURE_ACTIVITY.import_files(RecordingSink(), [tmp_path / "nope.json"], workers=1, progress=None)
     fifo = tmp_path / "pipe.json"
     os.mkfifo(fifo)
-    with pytest.raises(InputError, match="FIFO|not a regular file"):
+    with pytest.raises(InputError, match=r"FIFO|not a regular file"):
         AZURE_ACTIVITY.import_files(RecordingSink(), [fifo], workers=1, progress=None)
 
 
