@@ -29,49 +29,17 @@ from clouds.azure.activity.samples import (
     graph_sign_in,
     rest_event,
 )
-from permscope.clouds import base
-from permscope.clouds.azure.activity.readers import AZURE_ACTIVITY
-from permscope.core.catalog import ActionCatalog
+from clouds.azure.activity.stand_in import register
 from permscope.core.ids import Cloud
-from permscope.core.inventory import Action, AuthorizationSystem, Identity, IdentityKind, InventoryBatch
+from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind, InventoryBatch
 from permscope.store.ingest import ingest
 from permscope.store.tables import AuthorizationSystemRow, IdentityActivityRow, IdentityRow, UsageRow
 from permscope.workflows import activity
 
-OPERATIONS = (
-    "Microsoft.Storage/storageAccounts/write",
-    "Microsoft.Storage/storageAccounts/listKeys/action",
-)
-
-
-class StandIn:
-    """The parts of the Azure plugin an activity import uses."""
-
-    cloud = Cloud.AZURE
-    activity = AZURE_ACTIVITY
-
-    def catalog_version(self) -> str:
-        return "stand-in-1"
-
-    def catalog(self) -> ActionCatalog:
-        actions = [
-            Action(
-                external_id=name,
-                service=name.split("/")[0],
-                name=name.split("/", 1)[1],
-                access_level="write",
-                severity="high",
-                action_type=None,
-            )
-            for name in OPERATIONS
-        ]
-        return ActionCatalog("stand-in-1", actions, separator="/")
-
 
 @pytest.fixture(autouse=True)
 def azure_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    if Cloud.AZURE not in base.CLOUDS:
-        monkeypatch.setitem(base.CLOUDS, Cloud.AZURE, StandIn)
+    register(monkeypatch)
 
 
 def store_tenant(engine: Engine) -> None:
