@@ -262,3 +262,49 @@ def test_window_gaps_are_half_open() -> None:
     assert gaps(t(0), t(10), [(t(2), t(4)), (t(3), t(6))]) == [(t(0), t(2)), (t(6), t(10))]
     assert gaps(t(0), t(10), [(t(0), t(10))]) == []
     assert gaps(t(5), t(10), [(t(0), t(5))]) == [(t(5), t(10))]
+
+
+class CollectOptions:
+    """The collector's options as a reach carries them (its SDK seams)."""
+
+    def __init__(self, arm_transport: Any, graph_http_client: Any) -> None:
+        self.credential = StaticCredential()
+        self.arm_transport = arm_transport
+        self.graph_http_client = graph_http_client
+
+
+class SubscriptionReach:
+    """The shape of the collector's reach: subscription, tenant, its options."""
+
+    def __init__(self, subscription_id: str, tenant_id: str, options: CollectOptions) -> None:
+        self.subscription_id, self.tenant_id, self.options = subscription_id, tenant_id, options
+
+
+def test_a_collector_reach_lends_its_credential_transport_and_graph_http_client() -> None:
+    asked: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        return httpx.Response(200, json={"value": [graph_sign_in()]})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    transport = activity_log([rest_event(when="2024-05-02T00:00:00Z")])
+    reach = SubscriptionReach(SUB, "t1", CollectOptions(transport, http))
+    sinks: list[RecordingSink] = []
+
+    def new_sink() -> RecordingSink:
+        sinks.append(RecordingSink())
+        return sinks[-1]
+
+    options = AZURE_ACTIVITY.collected_options(activity_log=True, sign_ins=True, start=START, end=NOW - SETTLE)
+    warnings: list[Any] = []
+    AZURE_ACTIVITY.import_collected(new_sink, options, [reach], regions=None, warn=lambda *w: warnings.append(w))
+    assert warnings == []
+    assert [source.location for sink in sinks for _aggregate, source in sink.added] == [
+        SUB,
+        "t1/interactiveUser",
+        "t1/servicePrincipal",
+        "t1/managedIdentity",
+    ]
+    assert transport.urls and asked
+    assert asked[0].headers["Authorization"] == "Bearer recorded-token"  # through the Graph middleware's auth

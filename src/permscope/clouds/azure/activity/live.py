@@ -153,11 +153,20 @@ def import_activity_log(
 # ------------------------------------------------------------------------------------------- sign-ins
 
 
-def graph_client(credential: Any) -> Any:
-    """A msgraph-sdk client reading with a credential (AuditLog.Read.All and Directory.Read.All)."""
-    from msgraph.graph_service_client import GraphServiceClient  # imported here: the live path alone needs it
+def graph_client(credential: Any, http_client: Any = None) -> Any:
+    """A msgraph-sdk client reading with a credential (AuditLog.Read.All and Directory.Read.All), with Graph's
+    default middleware (429 and 5xx retried, Retry-After honoured); over `http_client` (an httpx.AsyncClient)
+    when given."""
+    from kiota_authentication_azure.azure_identity_authentication_provider import (
+        AzureIdentityAuthenticationProvider,
+    )
+    from msgraph.graph_request_adapter import GraphRequestAdapter
+    from msgraph.graph_service_client import GraphServiceClient
+    from msgraph_core import GraphClientFactory
 
-    return GraphServiceClient(credentials=credential, scopes=[f"{GRAPH}/.default"])
+    client = GraphClientFactory.create_with_default_middleware(client=http_client)
+    auth = AzureIdentityAuthenticationProvider(credential, scopes=[f"{GRAPH}/.default"])
+    return GraphServiceClient(request_adapter=GraphRequestAdapter(auth, client=client))
 
 
 def _sign_in_dict(item: Any, kind: str) -> dict[str, Any]:
@@ -201,6 +210,17 @@ def read_sign_ins(client: Any, kind: str, start: datetime, end: datetime, into: 
     asyncio.run(_read_sign_ins(client, _sign_in_url(kind, start, end), kind, into))
 
 
+async def _import_sign_ins(
+    sink: ActivitySink, graph: Any, tenant: str, kinds: Sequence[str], start: datetime, end: datetime
+) -> None:
+    for kind in kinds:
+        location = f"{tenant}/{kind}"
+        for window in _passes(sink, "graphSignIns", location, start, end):
+            aggregate = AzureAggregate()
+            await _read_sign_ins(graph, _sign_in_url(kind, *window), kind, aggregate)
+            _record(sink, aggregate, "graphSignIns", location, window)
+
+
 def import_sign_ins(
     sink: ActivitySink,
     *,
@@ -212,17 +232,13 @@ def import_sign_ins(
     end: datetime | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Entra sign-ins of each kind over the windows not read before; recorded per tenant and kind."""
+    """Entra sign-ins of each kind over the windows not read before; recorded per tenant and kind. One event
+    loop reads them all (msgraph-sdk is asynchronous; its connections belong to the loop that opened them)."""
     graph = client if client is not None else graph_client(credential)
     window_end = _window_end(end, now)
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     window_start = start or moment - timedelta(days=SIGN_IN_DAYS)
-    for kind in kinds:
-        location = f"{tenant}/{kind}"
-        for window in _passes(sink, "graphSignIns", location, window_start, window_end):
-            aggregate = AzureAggregate()
-            read_sign_ins(graph, kind, window[0], window[1], aggregate)
-            _record(sink, aggregate, "graphSignIns", location, window)
+    asyncio.run(_import_sign_ins(sink, graph, tenant, kinds, window_start, window_end))
 
 
 def azure_problem(error: BaseException) -> str | None:

@@ -22,6 +22,7 @@ from permscope.clouds.azure.activity.live import (
     import_activity_log,
     import_sign_ins,
 )
+from permscope.clouds.azure.activity.live import graph_client as live_graph_client
 from permscope.clouds.azure.activity.resolve import AzureActorResolver
 from permscope.clouds.base import InventoryPorts
 from permscope.core.activity import ActivityReport, ActivitySink, ActivitySource
@@ -122,7 +123,27 @@ class AzureActivityOptions:
 
 
 def _reach_value(reach: Any, name: str) -> Any:
-    return reach.get(name) if isinstance(reach, Mapping) else getattr(reach, name, None)
+    """A value of a reach: its own (attribute or key), else its collection options' (`options.<name>`)."""
+    value = reach.get(name) if isinstance(reach, Mapping) else getattr(reach, name, None)
+    if value is None:
+        options = reach.get("options") if isinstance(reach, Mapping) else getattr(reach, "options", None)
+        value = getattr(options, name, None) if options is not None else None
+    return value
+
+
+def _reach_clients(reach: Any) -> tuple[Any, dict[str, Any], Any]:
+    """(credential, azure-core client options, Graph client or None) of a reach: its own `client_options` and
+    `graph_client`, or the collector's seams (`options.arm_transport`, `options.graph_http_client`)."""
+    credential = _reach_value(reach, "credential")
+    client_options = dict(_reach_value(reach, "client_options") or {})
+    transport = _reach_value(reach, "arm_transport")
+    if transport is not None:
+        client_options.setdefault("transport", transport)
+    graph = _reach_value(reach, "graph_client")
+    http_client = _reach_value(reach, "graph_http_client")
+    if graph is None and http_client is not None:
+        graph = live_graph_client(credential, http_client)
+    return credential, client_options, graph
 
 
 class AzureActivity:
@@ -217,17 +238,17 @@ class AzureActivity:
         """The Activity Log of each collected subscription, and the tenant's sign-ins once (in the first
         subscription's report: the importer spreads them to every subscription storing the identity).
 
-        A reach (`CollectedSystem.reach`) gives `subscription_id`, `credential`, and optionally `tenant_id`
-        and `client_options` (azure-core options such as `transport`), as attributes or keys. A failure is a
-        warning on that subscription's report and never stops the others."""
+        A reach (`CollectedSystem.reach`, the collector's `SubscriptionReach`) gives `subscription_id`,
+        `tenant_id` and the credential and SDK seams, its own (`credential`, `client_options`, `graph_client`) or
+        its collection options' (`options.credential`, `options.arm_transport`, `options.graph_http_client`), as
+        attributes or keys. A failure is a warning on that subscription's report and never stops the others."""
         reports: dict[str, ActivityReport] = {}
         if not isinstance(options, AzureActivityOptions) or not options.wanted:
             return reports
         for index, reach in enumerate(reaches):
             subscription = str(_reach_value(reach, "subscription_id")).lower()
             report = reports.setdefault(subscription, ActivityReport())
-            credential = _reach_value(reach, "credential")
-            client_options = _reach_value(reach, "client_options") or {}
+            credential, client_options, graph = _reach_clients(reach)
             parts: list[tuple[str, Callable[..., None], dict[str, Any]]] = []
             window = {"credential": credential, "start": options.start, "end": options.end}
             if options.activity_log:
@@ -240,7 +261,6 @@ class AzureActivity:
                 )
             if options.sign_ins and index == 0:
                 tenant = str(_reach_value(reach, "tenant_id") or "tenant")
-                graph = _reach_value(reach, "graph_client")
                 parts.append(
                     (
                         "sign-ins",
