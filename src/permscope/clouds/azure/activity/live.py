@@ -205,11 +205,6 @@ async def _read_sign_ins(client: Any, url: str, kind: str, into: AzureAggregate)
         page = await builder.with_url(link).get() if link else None
 
 
-def read_sign_ins(client: Any, kind: str, start: datetime, end: datetime, into: AzureAggregate) -> None:
-    """The sign-ins of one kind in [start, end) into an aggregate, page by page."""
-    asyncio.run(_read_sign_ins(client, _sign_in_url(kind, start, end), kind, into))
-
-
 async def _import_sign_ins(
     sink: ActivitySink, graph: Any, tenant: str, kinds: Sequence[str], start: datetime, end: datetime
 ) -> None:

@@ -24,7 +24,7 @@ from permscope.clouds.azure.activity.live import (
 )
 from permscope.clouds.azure.activity.live import graph_client as live_graph_client
 from permscope.clouds.azure.activity.resolve import AzureActorResolver
-from permscope.clouds.base import InventoryPorts
+from permscope.clouds.base import ActivityReaders, InventoryPorts
 from permscope.core.activity import ActivityReport, ActivitySink, ActivitySource
 from permscope.core.errors import ConfigurationError
 from permscope.core.limits import printable
@@ -146,6 +146,55 @@ def _reach_clients(reach: Any) -> tuple[Any, dict[str, Any], Any]:
     return credential, client_options, graph
 
 
+def import_live(
+    sink: ActivitySink,
+    *,
+    subscriptions: Sequence[str] = (),
+    sign_ins: bool = False,
+    tenant: str | None = None,
+    credential: Any = None,
+    graph_client: Any = None,
+    sign_in_kinds: Sequence[str] = DEFAULT_SIGN_IN_KINDS,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    now: datetime | None = None,
+    clients: dict[str, Any] | None = None,
+    client_options: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """The Activity Log of the subscriptions (azure-mgmt-monitor) and, with `sign_ins`, the tenant's Entra
+    sign-ins (msgraph-sdk); a credential from azure-identity's DefaultAzureCredential unless given."""
+    if not subscriptions and not sign_ins:
+        raise ConfigurationError("name the subscriptions whose Activity Log to read, or ask for sign-ins")
+    if credential is None and (clients is None or (sign_ins and graph_client is None)):
+        from azure.identity import DefaultAzureCredential  # imported here: only the live path needs it
+
+        credential = DefaultAzureCredential()
+    if subscriptions:
+        import_activity_log(
+            sink,
+            subscriptions=subscriptions,
+            credential=credential,
+            start=_utc(start),
+            end=_utc(end),
+            now=now,
+            clients=clients,
+            client_options=client_options,
+            progress=progress,
+        )
+    if sign_ins:
+        import_sign_ins(
+            sink,
+            tenant=tenant or "tenant",
+            credential=credential,
+            client=graph_client,
+            kinds=sign_in_kinds,
+            start=_utc(start),
+            end=_utc(end),
+            now=now,
+        )
+
+
 class AzureActivity:
     """The Activity Log and Entra sign-ins as `clouds.base.ActivityReaders`."""
 
@@ -173,54 +222,9 @@ class AzureActivity:
             "and import the folder"
         )
 
-    def import_api(
-        self,
-        sink: ActivitySink,
-        *,
-        subscriptions: Sequence[str] = (),
-        sign_ins: bool = False,
-        tenant: str | None = None,
-        credential: Any = None,
-        graph_client: Any = None,
-        sign_in_kinds: Sequence[str] = DEFAULT_SIGN_IN_KINDS,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        now: datetime | None = None,
-        clients: dict[str, Any] | None = None,
-        client_options: dict[str, Any] | None = None,
-        progress: Progress | None = None,
-    ) -> None:
-        """The Activity Log of the subscriptions (azure-mgmt-monitor) and, with `sign_ins`, the tenant's Entra
-        sign-ins (msgraph-sdk); a credential from azure-identity's DefaultAzureCredential unless given."""
-        if not subscriptions and not sign_ins:
-            raise ConfigurationError("name the subscriptions whose Activity Log to read, or ask for sign-ins")
-        if credential is None and (clients is None or (sign_ins and graph_client is None)):
-            from azure.identity import DefaultAzureCredential  # imported here: only the live path needs it
-
-            credential = DefaultAzureCredential()
-        if subscriptions:
-            import_activity_log(
-                sink,
-                subscriptions=subscriptions,
-                credential=credential,
-                start=_utc(start),
-                end=_utc(end),
-                now=now,
-                clients=clients,
-                client_options=client_options,
-                progress=progress,
-            )
-        if sign_ins:
-            import_sign_ins(
-                sink,
-                tenant=tenant or "tenant",
-                credential=credential,
-                client=graph_client,
-                kinds=sign_in_kinds,
-                start=_utc(start),
-                end=_utc(end),
-                now=now,
-            )
+    def import_api(self, sink: ActivitySink, **options: Any) -> None:
+        """The Activity Log of subscriptions and the tenant's sign-ins (see `import_live`)."""
+        import_live(sink, **options)
 
     def collected_options(self, **values: Any) -> AzureActivityOptions:
         """The Activity Log and sign-ins to read after a live collection."""
@@ -284,4 +288,4 @@ class AzureActivity:
         return azure_problem(error)
 
 
-AZURE_ACTIVITY = AzureActivity()
+AZURE_ACTIVITY: ActivityReaders = AzureActivity()
