@@ -47,13 +47,13 @@ def test_started_accepted_and_failed_records_are_not_usage() -> None:
         rest_event(status="Accepted"),
         rest_event(status="Failed", sub_status="Forbidden"),
         rest_event(status="Failed", sub_status="Conflict"),
-        export_event(result="Failure", signature="Failed.403"),
+        export_event(result="Failure", signature="Failed.Forbidden"),
         export_event(result="Start"),
     )
     assert aggregate.usage == {} and aggregate.activity == {}
     stats = aggregate.stats
-    assert (stats.other_events, stats.denied, stats.failed) == (3, 1, 2)
-    assert stats.error_codes == {"Failed:Forbidden": 1, "Failed:Conflict": 1, "Failure:Failed.403": 1}
+    assert (stats.other_events, stats.denied, stats.failed) == (3, 2, 1)
+    assert stats.error_codes == {"Failed:Forbidden": 1, "Failed:Conflict": 1, "Failure:Failed.Forbidden": 1}
 
 
 def test_an_exported_service_principal_event_names_it_by_object_id_in_the_resource_subscription() -> None:

@@ -296,9 +296,13 @@ def test_a_collector_reach_lends_its_credential_transport_and_graph_http_client(
         sinks.append(RecordingSink())
         return sinks[-1]
 
-    options = AZURE_ACTIVITY.collected_options(activity_log=True, sign_ins=True, start=START, end=NOW - SETTLE)
+    options = AZURE_ACTIVITY.collected_options(
+        activity_log=True, sign_ins=True, start=START, end=NOW - SETTLE
+    )
     warnings: list[Any] = []
-    AZURE_ACTIVITY.import_collected(new_sink, options, [reach], regions=None, warn=lambda *w: warnings.append(w))
+    AZURE_ACTIVITY.import_collected(
+        new_sink, options, [reach], regions=None, warn=lambda *w: warnings.append(w)
+    )
     assert warnings == []
     assert [source.location for sink in sinks for _aggregate, source in sink.added] == [
         SUB,

@@ -124,9 +124,7 @@ class AzureAggregate:
             stats.malformed += 1
             return
         self._seen(when)
-        if (
-            "/" not in operation
-        ):  # a resource log (storage GetBlob) or an Entra audit record: no ARM operation
+        if "/" not in operation:  # a resource log (storage GetBlob), an Entra audit record: no ARM operation
             stats.other_events += 1
             return
         if lowered is not None and lowered not in CALLER_CATEGORIES:
@@ -143,7 +141,8 @@ class AzureAggregate:
                 or text(field(record, "resultSignature"))
                 or text(field(record, "statusCode"))
             )
-            if sub_status is not None and sub_status.lower() in DENIED_STATUS:
+            # REST sub-status `Forbidden`; exports' result signature `Failed.Forbidden` or `403`
+            if sub_status is not None and sub_status.lower().rsplit(".", 1)[-1] in DENIED_STATUS:
                 stats.denied += 1
             else:
                 stats.failed += 1
