@@ -52,6 +52,14 @@ def unwrap(value: Any) -> Iterator[Any]:
     yield value
 
 
+def flatten(values: list[Any]) -> list[Any]:
+    """The records of parsed values (`unwrap` of each), the list itself when none is a wrapper (the usual case)."""
+    for value in values:
+        if type(value) is not dict or "records" in value or "value" in value or "log" in value:
+            return [record for item in values for record in unwrap(item)]
+    return values
+
+
 class _Splitter:
     """Splits a byte stream of JSON lines or documents into batches of records."""
 
@@ -144,12 +152,7 @@ class _Splitter:
             if group is None:
                 group = [self._one_record()]
                 separated = False
-            yield [record for value in group for record in unwrap(value)] if self._nested(group) else group
-
-    @staticmethod
-    def _nested(group: list[Any]) -> bool:
-        first = group[0] if group else None
-        return isinstance(first, dict) and ("log" in first or "records" in first or "value" in first)
+            yield flatten(group)
 
     def _group(self) -> list[Any] | None:
         """The records from pos up to the last record start (mark) in the buffer, or None."""
@@ -266,10 +269,10 @@ class _Splitter:
             line_number += segment.count(b"\n")
 
     def _parse_lines(self, lines: list[bytes], first_number: int) -> list[Any]:
-        content = [line for line in lines if line.strip()]
+        content = lines[:-1] if lines and not lines[-1].strip() else lines  # the segment's final newline
         try:
             values = orjson.loads(b"[" + b",".join(content) + b"]")
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError:  # a blank line, or a line that is not JSON: line by line
             values = None
         if not isinstance(values, list) or len(values) != len(content):
             values = []
@@ -283,7 +286,7 @@ class _Splitter:
                     raise InputError(
                         self.source, f"line {first_number + offset} is not JSON: {reason}"
                     ) from None
-        return [record for value in values for record in unwrap(value)]
+        return flatten(values)
 
 
 def record_batches(stream: BinaryIO, source: str, limits: FileLimits = DEFAULT_LIMITS) -> Iterator[list[Any]]:
