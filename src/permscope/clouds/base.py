@@ -131,9 +131,10 @@ class InventoryPorts:
 
     identities: Callable[[Collection[str]], Iterable[Any]]
     people: Callable[[], Iterable[Any]]
-    # the identities of any system whose external id or unique id (case-insensitive) is one of some values:
-    # actors that name an identity of a whole directory (Azure sign-ins, UPNs, application ids)
-    matching: Callable[[Collection[str]], Iterable[Any]] | None = None
+    # (systems, ids, aliases) -> the identities of those systems (every system of the cloud when none is named)
+    # whose external id is one of `ids` or whose unique id is one of `aliases`, without case: actors that name an
+    # identity of a whole directory (Azure object ids, UPNs, application ids; tenant-wide sign-ins)
+    matching: Callable[[Collection[str], Collection[str], Collection[str]], Iterable[Any]] | None = None
 
 
 class ActorResolution(Protocol):

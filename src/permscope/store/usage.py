@@ -404,35 +404,43 @@ def known_identities(
     return found
 
 
-def matching_identities(engine: Engine, cloud: str, values: Iterable[str]) -> list[KnownIdentity]:
-    """The identities of any system of a cloud whose external id or unique id is one of `values` (compared
-    lower-case: Azure object ids, UPNs and application ids have no case)."""
-    wanted = sorted({value.lower() for value in values})
+def matching_identities(
+    engine: Engine, cloud: str, system_ids: Iterable[str], ids: Iterable[str], aliases: Iterable[str]
+) -> list[KnownIdentity]:
+    """The identities of some systems of a cloud (every system when none is named) whose external id is one of
+    `ids` or whose unique id is one of `aliases` (compared lower-case: Azure object ids, UPNs and application
+    ids have no case). One system at a time, so that the external ids are found through the identity key."""
+    wanted_ids = sorted({value.lower() for value in ids})
+    wanted_aliases = sorted({value.lower() for value in aliases})
+    named = sorted(set(system_ids))
     unique_id = _unique_id()
+    columns = (
+        AuthorizationSystemRow.system_id,
+        IdentityRow.external_id,
+        IdentityRow.kind,
+        IdentityRow.display_name,
+        unique_id,
+    )
     found: list[KnownIdentity] = []
     with Session(engine) as session:
-        for batch in _chunks(wanted):
-            query = (
-                select(
-                    AuthorizationSystemRow.system_id,
-                    IdentityRow.external_id,
-                    IdentityRow.kind,
-                    IdentityRow.display_name,
-                    unique_id,
-                )
+        systems = select(AuthorizationSystemRow.id).where(AuthorizationSystemRow.cloud == cloud)
+        if named:
+            systems = systems.where(AuthorizationSystemRow.system_id.in_(named))
+        for system_pk in session.scalars(systems).all():
+            base = (
+                select(*columns)
                 .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
-                .where(
-                    AuthorizationSystemRow.cloud == cloud,
-                    or_(
-                        func.lower(IdentityRow.external_id).in_(list(batch)),
-                        func.lower(unique_id).in_(list(batch)),
-                    ),
+                .where(IdentityRow.system_pk == system_pk)
+            )
+            queries = [base.where(IdentityRow.external_id.in_(list(batch))) for batch in _chunks(wanted_ids)]
+            queries += [
+                base.where(func.lower(unique_id).in_(list(batch))) for batch in _chunks(wanted_aliases)
+            ]
+            for query in queries:
+                found.extend(
+                    KnownIdentity(system_id, external_id, kind, name, uid)
+                    for system_id, external_id, kind, name, uid in session.execute(query)
                 )
-            )
-            found.extend(
-                KnownIdentity(system_id, external_id, kind, name, uid)
-                for system_id, external_id, kind, name, uid in session.execute(query)
-            )
     return found
 
 

@@ -76,7 +76,9 @@ class ActivityImporter:
             InventoryPorts(
                 identities=lambda systems: usage_store.known_identities(engine, cloud.value, systems, ACTORS),
                 people=lambda: usage_store.identity_center_users(engine, cloud.value),
-                matching=lambda values: usage_store.matching_identities(engine, cloud.value, values),
+                matching=lambda systems, ids, aliases: usage_store.matching_identities(
+                    engine, cloud.value, systems, ids, aliases
+                ),
             )
         )
         self.pending: UsageAggregate | None = None

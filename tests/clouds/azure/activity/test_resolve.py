@@ -22,12 +22,18 @@ STORED = [
 
 class Ports:
     def __init__(self) -> None:
-        self.asked: list[list[str]] = []
+        self.asked: list[tuple[list[str], list[str], list[str]]] = []
 
-    def matching(self, values: Collection[str]) -> list[KnownIdentity]:
-        self.asked.append(sorted(values))
-        wanted = {value.lower() for value in values}
-        return [row for row in STORED if row.external_id in wanted or (row.unique_id or "").lower() in wanted]
+    def matching(
+        self, systems: Collection[str], ids: Collection[str], aliases: Collection[str]
+    ) -> list[KnownIdentity]:
+        self.asked.append((sorted(systems), sorted(ids), sorted(aliases)))
+        return [
+            row
+            for row in STORED
+            if (not systems or row.system_id in systems)
+            and (row.external_id in ids or (row.unique_id or "").lower() in aliases)
+        ]
 
     def ports(self, *, matching: bool = True) -> InventoryPorts:
         return InventoryPorts(
@@ -92,11 +98,15 @@ def test_sign_ins_spread_to_every_subscription_storing_the_identity() -> None:
     )  # stored nowhere: counted nowhere
 
 
-def test_each_value_is_asked_for_once() -> None:
-    made, ports = resolver([f"{SUB}/oid/{ALICE_OID}", f"*/oid/{ALICE_OID}"])
-    made.load([f"{SUB2}/oid/{ALICE_OID}", f"{SUB}/app/{APP_ID}"])
-    made.load([f"{SUB}/app/{APP_ID}"])
-    assert ports.asked == [[ALICE_OID], [APP_ID]]
+def test_each_value_is_asked_for_once_where_it_acted() -> None:
+    made, ports = resolver([f"{SUB}/oid/{ALICE_OID}", f"*/oid/{ALICE_OID}", f"{SUB2}/upn/alice@contoso.com"])
+    made.load([f"{SUB2}/oid/{ALICE_OID}", f"{SUB}/app/{APP_ID}", f"{SUB}/id/{SP_OID}"])
+    made.load([f"{SUB}/app/{APP_ID}", f"{SUB2}/upn/alice@contoso.com"])
+    assert ports.asked == [
+        ([], [ALICE_OID], []),  # a sign-in: every subscription (the object id is then known everywhere)
+        ([SUB2], [], ["alice@contoso.com"]),
+        ([SUB], [SP_OID], sorted([APP_ID, SP_OID])),  # a caller GUID: an object id or an application id
+    ]
 
 
 def test_without_the_matching_port_the_subscriptions_are_read_whole() -> None:

@@ -5,9 +5,10 @@ holds it, with `userPrincipalName` (users) or `appId` (service principals, manag
 id the store reads. An actor key (`records.actor_key`) names an identity by object id, UPN, application id or
 a GUID that is one of the two:
 - `oid`: the object id itself, stored or not (an identity read later then has its activity);
-- `upn`, `app`: the object id of the stored identity with that UPN or application id, the one in the actor's
-  subscription first; None when none is stored, or when several are and none is in that subscription (an
-  application id is the same in every tenant using a multi-tenant application: a guess could be another's);
+- `upn`, `app`: the object id of the stored identity with that UPN or application id in the actor's
+  subscription (a sign-in's: in any subscription, when all that store one name the same object); None when none
+  is stored there, or several differ (an application id is the same in every tenant using a multi-tenant
+  application: a guess could be another's);
 - `id` (a GUID from `caller`): an object id when one is stored, else an application id when one is, else None.
 
 Activity Log actors acted in their subscription. Sign-ins (`*/...`) are tenant-wide: their identity's
@@ -27,7 +28,8 @@ class AzureActorResolver:
 
     def __init__(self, ports: InventoryPorts) -> None:
         self.ports = ports
-        self.looked_up: set[str] = set()  # values (object ids, UPNs, application ids) already asked for
+        self.asked_everywhere: set[str] = set()  # values looked up in every subscription
+        self.asked: set[tuple[str, str]] = set()  # (subscription, value) looked up there
         self.loaded_systems: set[str] = set()  # systems read whole (without the `matching` port)
         self.systems_by_oid: dict[str, set[str]] = {}  # object id -> systems storing it
         self.by_alias: dict[str, set[tuple[str, str]]] = {}  # UPN / application id -> {(system, object id)}
@@ -42,24 +44,40 @@ class AzureActorResolver:
                 self.by_alias.setdefault(str(alias).lower(), set()).add((system_id, external_id))
 
     def load(self, actors: Iterable[str]) -> None:
-        """Read the stored identities these actors may name (each value once)."""
-        values: set[str] = set()
-        systems: set[str] = set()
+        """Read the stored identities these actors may name: an Activity Log actor's in its subscription, a
+        sign-in's in every subscription; object ids by the identity key, UPNs and application ids by unique id;
+        each value once per place."""
+        wanted: dict[str, tuple[set[str], set[str]]] = {}  # scope -> (object ids, aliases)
         for actor in actors:
-            scope, _kind, value = split_actor(actor)
-            if value not in self.looked_up:
-                values.add(value)
-            if scope != TENANT_WIDE:
-                systems.add(scope)
-        if self.ports.matching is not None:
-            if values:
-                self._index(self.ports.matching(sorted(values)))
-        else:  # a store without the lookup: the actors' subscriptions read whole (sign-ins stay unnamed)
-            new = systems - self.loaded_systems
+            scope, kind, value = split_actor(actor)
+            if value in self.asked_everywhere or (scope, value) in self.asked:
+                continue
+            ids, aliases = wanted.setdefault(scope, (set(), set()))
+            if kind in ("oid", "id"):
+                ids.add(value)
+            if kind != "oid":
+                aliases.add(value)
+        if not wanted:
+            return
+        matching = self.ports.matching
+        if (
+            matching is None
+        ):  # a store without the lookup: the actors' subscriptions read whole (sign-ins unnamed)
+            new = {scope for scope in wanted if scope != TENANT_WIDE} - self.loaded_systems
             if new:
                 self._index(self.ports.identities(new))
                 self.loaded_systems |= new
-        self.looked_up |= values
+            return
+        everywhere = wanted.pop(TENANT_WIDE, None)
+        if everywhere is not None:
+            self._index(matching((), sorted(everywhere[0]), sorted(everywhere[1])))
+            self.asked_everywhere |= everywhere[0] | everywhere[1]
+        for scope, (ids, aliases) in sorted(wanted.items()):
+            ids -= self.asked_everywhere
+            aliases -= self.asked_everywhere
+            if ids or aliases:
+                self._index(matching((scope,), sorted(ids), sorted(aliases)))
+            self.asked |= {(scope, value) for value in ids | aliases}
 
     def _by_alias(self, alias: str, scope: str) -> str | None:
         rows = self.by_alias.get(alias)
