@@ -66,7 +66,7 @@ def _source_progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
 
 
 @contextmanager
-def _aws_errors(source: str) -> Iterator[None]:
+def _aws_errors(source: str, cloud: Any = None) -> Iterator[None]:
     """An AWS error that stops an import (refused, no such bucket, no credentials) as one line, not a trace;
     inputs merged before it stay counted, the others are read again by the next run."""
     from permscope.workflows.activity import activity_problem
@@ -74,7 +74,7 @@ def _aws_errors(source: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        problem = activity_problem(exc)
+        problem = activity_problem(exc) if cloud is None else activity_problem(exc, cloud)
         if problem is None:
             raise
         fail(f"{source}: {problem}")
@@ -86,7 +86,12 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _show_report(record: dict[str, Any], fmt: OutputFormat) -> None:
+def _show_report(
+    record: dict[str, Any],
+    fmt: OutputFormat,
+    event_rows: tuple[tuple[str, str], ...] = EVENT_ROWS,
+    systems: str = "accounts",
+) -> None:
     if fmt is OutputFormat.JSON:
         print_json(record)
         return
@@ -97,12 +102,21 @@ def _show_report(record: dict[str, Any], fmt: OutputFormat) -> None:
         {"what": "inputs read", "count": sources["read"]},
         {"what": "inputs already counted (skipped)", "count": sources["skipped_already_counted"]},
         {"what": "inputs that failed (not counted)", "count": sources["failed"]},
-        *({"what": label, "count": events[name]} for name, label in EVENT_ROWS),
+        *({"what": label, "count": events[name]} for name, label in event_rows),
         {"what": "usage rows merged", "count": record["usage_rows_merged"]},
         {"what": "identities seen acting", "count": record["identities_seen"]},
         {"what": "  not in the inventory (yet)", "count": record["not_in_inventory"]},
-        {"what": "Identity Center sessions of no stored user", "count": record["sso_sessions_unmatched"]},
-        {"what": "accounts", "count": len(record["systems"])},
+        *(
+            [
+                {
+                    "what": "Identity Center sessions of no stored user",
+                    "count": record["sso_sessions_unmatched"],
+                }
+            ]
+            if systems == "accounts"
+            else []
+        ),
+        {"what": systems, "count": len(record["systems"])},
         {"what": "  known only from activity", "count": len(record["systems_created"])},
     ]
     render(fmt, rows, [("what", "Activity import"), ("count", "Count")], title="Activity imported")

@@ -6,6 +6,7 @@ import typer
 
 from permscope.cli import (
     activity,
+    activity_azure,
     apikeys,
     db,
     demo,
@@ -60,6 +61,7 @@ def main(
 
 
 imports.app.command("aws-activity")(activity.import_aws_activity)
+imports.app.command("azure-activity")(activity_azure.import_azure_activity)
 app.add_typer(imports.app, name="import")
 app.add_typer(activity.usage_app, name="usage")
 app.add_typer(collect_commands.app, name="collect")

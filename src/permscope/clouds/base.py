@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from permscope.core.errors import CloudNotBuiltError, ConfigurationError
 from permscope.core.ids import Cloud
@@ -137,6 +137,10 @@ class InventoryPorts:
 
     identities: Callable[[Collection[str]], Iterable[Any]]
     people: Callable[[], Iterable[Any]]
+    # (systems, ids, aliases) -> the identities of those systems (every system of the cloud when none is named)
+    # whose external id is one of `ids` or whose unique id is one of `aliases`, without case: actors that name an
+    # identity of a whole directory (Azure object ids, UPNs, application ids; tenant-wide sign-ins)
+    matching: Callable[[Collection[str], Collection[str], Collection[str]], Iterable[Any]] | None = None
 
 
 class ActorResolution(Protocol):
@@ -160,6 +164,15 @@ class ActorResolution(Protocol):
 
     def person_label(self, actor: str) -> str | None:
         """`<system>/<session name>` for a person's session key, None for any other actor."""
+        ...
+
+
+@runtime_checkable
+class SpreadResolution(ActorResolution, Protocol):
+    """A resolution whose actors may count in several systems at once (an Azure sign-in is tenant-wide)."""
+
+    def systems_of(self, actor: str) -> list[str]:
+        """Every authorization system an actor's usage and activity count in (replaces `system_of`)."""
         ...
 
 

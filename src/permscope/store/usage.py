@@ -360,7 +360,17 @@ class KnownIdentity:
     external_id: str
     kind: str
     name: str
-    unique_id: str | None  # AWS userId / roleId (AIDA... / AROA...)
+    unique_id: str | None  # AWS userId / roleId (AIDA... / AROA...); Azure userPrincipalName / appId
+
+
+def _unique_id() -> Any:
+    """The attribute activity names an identity by, besides its external id (one per identity)."""
+    return func.coalesce(
+        IdentityRow.attributes["userId"].as_string(),
+        IdentityRow.attributes["roleId"].as_string(),
+        IdentityRow.attributes["appId"].as_string(),
+        IdentityRow.attributes["userPrincipalName"].as_string(),
+    )
 
 
 def known_identities(
@@ -368,9 +378,7 @@ def known_identities(
 ) -> list[KnownIdentity]:
     """The identities of some kinds in some systems, with the names and unique ids activity names them by."""
     wanted = sorted(set(system_ids))
-    unique_id = func.coalesce(
-        IdentityRow.attributes["userId"].as_string(), IdentityRow.attributes["roleId"].as_string()
-    )
+    unique_id = _unique_id()
     found: list[KnownIdentity] = []
     with Session(engine) as session:
         for batch in _chunks(wanted):
@@ -393,6 +401,46 @@ def known_identities(
                 KnownIdentity(system_id, external_id, kind, name, uid)
                 for system_id, external_id, kind, name, uid in session.execute(query)
             )
+    return found
+
+
+def matching_identities(
+    engine: Engine, cloud: str, system_ids: Iterable[str], ids: Iterable[str], aliases: Iterable[str]
+) -> list[KnownIdentity]:
+    """The identities of some systems of a cloud (every system when none is named) whose external id is one of
+    `ids` or whose unique id is one of `aliases` (compared lower-case: Azure object ids, UPNs and application
+    ids have no case). One system at a time, so that the external ids are found through the identity key."""
+    wanted_ids = sorted({value.lower() for value in ids})
+    wanted_aliases = sorted({value.lower() for value in aliases})
+    named = sorted(set(system_ids))
+    unique_id = _unique_id()
+    columns = (
+        AuthorizationSystemRow.system_id,
+        IdentityRow.external_id,
+        IdentityRow.kind,
+        IdentityRow.display_name,
+        unique_id,
+    )
+    found: list[KnownIdentity] = []
+    with Session(engine) as session:
+        systems = select(AuthorizationSystemRow.id).where(AuthorizationSystemRow.cloud == cloud)
+        if named:
+            systems = systems.where(AuthorizationSystemRow.system_id.in_(named))
+        for system_pk in session.scalars(systems).all():
+            base = (
+                select(*columns)
+                .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
+                .where(IdentityRow.system_pk == system_pk)
+            )
+            queries = [base.where(IdentityRow.external_id.in_(list(batch))) for batch in _chunks(wanted_ids)]
+            queries += [
+                base.where(func.lower(unique_id).in_(list(batch))) for batch in _chunks(wanted_aliases)
+            ]
+            for query in queries:
+                found.extend(
+                    KnownIdentity(system_id, external_id, kind, name, uid)
+                    for system_id, external_id, kind, name, uid in session.execute(query)
+                )
     return found
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from permscope.clouds.base import ActivityReaders, InventoryPorts, plugin
+from permscope.clouds.base import ActivityReaders, InventoryPorts, SpreadResolution, plugin
 from permscope.core.activity import (
     SAMPLE,
     ActivityReport,
@@ -43,6 +43,7 @@ from permscope.workflows.catalog import ensure_catalog
 __all__ = [
     "ActivityImporter",
     "ActivityReport",
+    "import_activity_api",
     "import_activity_files",
     "import_activity_lookup",
     "import_activity_s3",
@@ -51,6 +52,7 @@ __all__ = [
 COMMIT_KEYS = 100_000  # aggregated keys held in memory before they are merged into the store (~100 MB)
 COMMIT_SOURCES = 1_000  # inputs held before they are merged
 SOURCE_TOP = 20  # error codes, unknown actions and principal types kept per recorded input
+ACTORS = ("user", "role", "servicePrincipal", "managedIdentity")  # identity kinds activity names as actors
 Progress = Callable[[int, int], None]
 
 
@@ -72,10 +74,11 @@ class ActivityImporter:
         self.report = ActivityReport()
         self.resolver = _readers(cloud).resolver(
             InventoryPorts(
-                identities=lambda systems: usage_store.known_identities(
-                    engine, cloud.value, systems, ("user", "role")
-                ),
+                identities=lambda systems: usage_store.known_identities(engine, cloud.value, systems, ACTORS),
                 people=lambda: usage_store.identity_center_users(engine, cloud.value),
+                matching=lambda systems, ids, aliases: usage_store.matching_identities(
+                    engine, cloud.value, systems, ids, aliases
+                ),
             )
         )
         self.pending: UsageAggregate | None = None
@@ -160,39 +163,43 @@ class ActivityImporter:
         resolver.load(actors)
         resolved = {actor: resolver.resolve(actor) for actor in actors}
         systems: dict[str, SystemActivity] = {}
-        system_by_actor: dict[str, SystemActivity | None] = {}
+        targets_by_actor: dict[str, list[SystemActivity]] = {}
+        spread = resolver if isinstance(resolver, SpreadResolution) else None
 
-        def system_of(actor: str) -> SystemActivity | None:
-            """The system the actor acted in (a matched identity is of the same system, except people, whose
-            ids name none: theirs is the session's)."""
-            if actor in system_by_actor:
-                return system_by_actor[actor]
-            system_id = resolver.system_of(actor)
-            target = None
-            if system_id is not None:
-                target = systems.setdefault(system_id, SystemActivity(system_id=system_id))
-            system_by_actor[actor] = target
-            return target
+        def targets_of(actor: str) -> list[SystemActivity]:
+            """The systems the actor acted in (a matched identity is of the same system, except people, whose
+            ids name none: theirs is the session's; an Azure sign-in counts in every subscription storing the
+            identity)."""
+            if actor in targets_by_actor:
+                return targets_by_actor[actor]
+            if spread is not None:
+                system_ids = spread.systems_of(actor)
+            else:
+                system_id = resolver.system_of(actor)
+                system_ids = [system_id] if system_id is not None else []
+            targets = [systems.setdefault(sid, SystemActivity(system_id=sid)) for sid in system_ids]
+            targets_by_actor[actor] = targets
+            return targets
 
         for (actor, action, resource), (first, last, count) in aggregate.usage.items():
             identity = resolved[actor]
-            target = system_of(actor) if identity is not None else None
-            if identity is None or target is None:
+            if identity is None:
                 continue
-            target.usages.append(
-                Usage(
-                    identity_external_id=identity,
-                    action=action,
-                    resource=resource or None,
-                    first_seen=parse_time(first),
-                    last_seen=parse_time(last),
-                    count=count,
+            for target in targets_of(actor):
+                target.usages.append(
+                    Usage(
+                        identity_external_id=identity,
+                        action=action,
+                        resource=resource or None,
+                        first_seen=parse_time(first),
+                        last_seen=parse_time(last),
+                        count=count,
+                    )
                 )
-            )
         for actor, (first, last, events) in aggregate.activity.items():
             identity = resolved[actor]
-            target = system_of(actor) if identity is not None else None
-            if identity is None or target is None:
+            targets = targets_of(actor) if identity is not None else []
+            if identity is None or not targets:
                 label = resolver.person_label(actor)
                 if label is not None:
                     self.unmatched_sessions.add(label)
@@ -201,14 +208,15 @@ class ActivityImporter:
                 continue
             if not resolver.known(identity):
                 self.not_in_inventory.add(identity)
-            target.activity.append(
-                IdentityActivity(
-                    identity_external_id=identity,
-                    first_seen=parse_time(first),
-                    last_seen=parse_time(last),
-                    events=events,
+            for target in targets:
+                target.activity.append(
+                    IdentityActivity(
+                        identity_external_id=identity,
+                        first_seen=parse_time(first),
+                        last_seen=parse_time(last),
+                        events=events,
+                    )
                 )
-            )
         return systems
 
     def finish(self) -> ActivityReport:
@@ -324,6 +332,14 @@ def import_activity_lookup(
         now=now,
         progress=progress,
     )
+    return sink.finish()
+
+
+def import_activity_api(engine: Engine, cloud: Cloud, **options: Any) -> ActivityReport:
+    """Import activity from a cloud's event APIs (Azure: the Activity Log of subscriptions, Entra sign-ins),
+    each window not read before (the options are the cloud's `ActivityReaders.import_api`'s)."""
+    sink = new_sink(engine, cloud)
+    _readers(cloud).import_api(sink, **options)
     return sink.finish()
 
 
