@@ -1,0 +1,130 @@
+"""The live sources, through Google's client libraries: Cloud Logging (`google-cloud-logging`,
+`entries.list` over its JSON/REST transport, so entries arrive in the same JSON shape as files), Policy Analyzer
+(`activities.query` over `google-auth`'s authorized session: no Python client library exists for it) and Cloud
+Storage log-sink buckets (`google-cloud-storage`).
+
+Every function takes the credentials (None: application default credentials) and an optional `http` session
+(a `requests.Session`, authorized or not): the libraries' own seam, which the tests fill with recorded answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from permscope.core.errors import InputError
+
+LOGGING_SCOPE = "https://www.googleapis.com/auth/cloud-platform.read-only"
+POLICY_ANALYZER = "https://policyanalyzer.googleapis.com/v1"
+AUDIT_LOGS = ("activity", "data_access")  # the audit logs read: Admin Activity and Data Access
+PAGE_SIZE = 1000
+_BUCKET = re.compile(r"gs://([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])(?:/(.*))?")
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def audit_filter(project: str, start: datetime, end: datetime, logs: tuple[str, ...] = AUDIT_LOGS) -> str:
+    """The Logging query of a project's audit logs in [start, end) (UTC datetimes)."""
+    names = " OR ".join(f'"projects/{project}/logs/cloudaudit.googleapis.com%2F{log}"' for log in logs)
+    return f'logName=({names}) AND timestamp>="{_rfc3339(start)}" AND timestamp<"{_rfc3339(end)}"'
+
+
+def logging_client(project: str, credentials: Any = None, http: Any = None) -> Any:
+    """A Cloud Logging client on its JSON transport."""
+    from google.cloud.logging_v2.client import Client  # imported here: only the live paths need it
+
+    return Client(project=project, credentials=credentials, _http=http, _use_grpc=False)  # type: ignore[no-untyped-call]
+
+
+def audit_entries(client: Any, project: str, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    """The audit-log entries of a project in [start, end), oldest first, as LogEntry JSON (paged)."""
+    entries = client.list_entries(
+        resource_names=[f"projects/{project}"],
+        filter_=audit_filter(project, start, end),
+        order_by="timestamp asc",
+        page_size=PAGE_SIZE,
+    )
+    for entry in entries:
+        yield entry.to_api_repr()
+
+
+def authorized_session(credentials: Any = None, http: Any = None) -> Any:
+    """A session sending the credentials' token (the given session when one is given, for tests)."""
+    if http is not None:
+        return http
+    import google.auth
+    from google.auth.transport.requests import AuthorizedSession
+
+    if credentials is None:
+        credentials, _project = google.auth.default(scopes=[LOGGING_SCOPE])
+    return AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+
+
+def last_authentications(session: Any, project: str, kind: str) -> Iterator[dict[str, Any]]:
+    """Policy Analyzer's activities of one type for a project (`activities.query`, paged)."""
+    url = f"{POLICY_ANALYZER}/projects/{project}/locations/global/activityTypes/{kind}/activities:query"
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"pageSize": PAGE_SIZE}
+        if token:
+            params["pageToken"] = token
+        response = session.get(url, params=params, timeout=60)
+        raise_for_status(response, url)
+        page = response.json()
+        yield from page.get("activities") or []
+        token = page.get("nextPageToken")
+        if not token:
+            return
+
+
+def raise_for_status(response: Any, url: str) -> None:
+    """A google.api_core exception for an HTTP error answer (as the client libraries raise)."""
+    if response.status_code < 400:
+        return
+    from google.api_core import exceptions
+
+    raise exceptions.from_http_response(response)  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True, slots=True)
+class BucketObject:
+    """A log object in a sink bucket, identified for incremental imports by bucket, name and generation."""
+
+    bucket: str
+    name: str
+    generation: int
+    size: int
+
+    @property
+    def uri(self) -> str:
+        """gs://bucket/name."""
+        return f"gs://{self.bucket}/{self.name}"
+
+
+def parse_gs_uri(uri: str) -> tuple[str, str]:
+    """(bucket, prefix) of `gs://bucket/prefix`; InputError naming the URI otherwise."""
+    match = _BUCKET.fullmatch(uri)
+    if match is None:
+        raise InputError(uri, "expected a Cloud Storage URI: gs://bucket[/prefix]")
+    return match.group(1), match.group(2) or ""
+
+
+def storage_client(project: str | None, credentials: Any = None, http: Any = None) -> Any:
+    """A Cloud Storage client."""
+    from google.cloud.storage import Client
+
+    return Client(project=project, credentials=credentials, _http=http)
+
+
+def log_objects(client: Any, bucket: str, prefix: str) -> Iterator[Any]:
+    """The audit-log objects of a sink bucket under a prefix (`cloudaudit.googleapis.com/<log>/YYYY/MM/DD/...`
+    for the exports of a sink; any `.json` object under a prefix that names such a folder), name order."""
+    for blob in client.list_blobs(bucket, prefix=prefix or None):
+        name = str(blob.name)
+        if name.endswith((".json", ".json.gz", ".jsonl")) and "cloudaudit.googleapis.com" in name:
+            yield blob
