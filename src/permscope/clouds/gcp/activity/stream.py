@@ -207,6 +207,8 @@ class _Splitter:
                 tried = close + 1 - start
                 error = str(exc).split(": line ")[0]
                 continue
+            if close + 1 - start > MAX_ENTRY:
+                raise InputError(self.source, f"an entry {self._at()} is larger than {MAX_ENTRY:,} bytes")
             opening = _OPENING.match(self.buf, start)
             self.opening = opening.group(0) if opening is not None else None
             self.pos = close + 1
@@ -254,6 +256,10 @@ class _Splitter:
             number += segment.count(b"\n")
 
     def _parse_lines(self, lines: list[bytes], first: int) -> list[Any]:
+        if sum(map(len, lines)) > MAX_ENTRY:
+            for offset, line in enumerate(lines):
+                if len(line) > MAX_ENTRY:
+                    raise InputError(self.source, f"line {first + offset:,} is longer than {MAX_ENTRY:,} bytes")
         content = [line for line in lines if line.strip()]
         try:
             values = DECODE(b"[" + b",".join(content) + b"]")
