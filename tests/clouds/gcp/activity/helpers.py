@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -10,6 +11,7 @@ from typing import Any
 
 import requests
 from requests.adapters import BaseAdapter
+from urllib3 import HTTPResponse
 
 from permscope.core.activity import ActivityReport, ActivitySource, UsageAggregate
 
@@ -117,7 +119,9 @@ def audit_entry(
     return entry
 
 
-def last_authentication(name: str, when: str, kind: str = "serviceAccountLastAuthentication") -> dict[str, Any]:
+def last_authentication(
+    name: str, when: str, kind: str = "serviceAccountLastAuthentication"
+) -> dict[str, Any]:
     """One Policy Analyzer activity (activities.query shape)."""
     holder = "serviceAccount" if kind == "serviceAccountLastAuthentication" else "serviceAccountKey"
     return {
@@ -152,12 +156,17 @@ class RecordedAdapter(BaseAdapter):
         raise AssertionError(f"unexpected request {request.method} {request.url}")
 
     @staticmethod
-    def _response(request: requests.PreparedRequest, status: int, body: Any, headers: dict[str, str]) -> requests.Response:
+    def _response(
+        request: requests.PreparedRequest, status: int, body: Any, headers: dict[str, str]
+    ) -> requests.Response:
         response = requests.Response()
         response.status_code = status
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        response._content = data
-        response.headers.update({"content-type": "application/json", **headers})
+        all_headers = {"content-type": "application/json", **headers}
+        response.raw = HTTPResponse(  # read as the body streams, as urllib3 gives it
+            body=io.BytesIO(data), headers=all_headers, status=status, preload_content=False
+        )
+        response.headers.update(all_headers)
         response.url = request.url or ""
         response.request = request
         response.reason = "OK" if status < 400 else "Error"
@@ -169,7 +178,10 @@ class RecordedAdapter(BaseAdapter):
 
 
 def session_with(adapter: RecordedAdapter) -> requests.Session:
-    """A requests session whose every HTTPS request goes to the recorded adapter."""
-    session = requests.Session()
+    """google-auth's authorized session (anonymous credentials), every HTTPS request going to the adapter."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.auth.transport.requests import AuthorizedSession
+
+    session = AuthorizedSession(AnonymousCredentials())
     session.mount("https://", adapter)
     return session

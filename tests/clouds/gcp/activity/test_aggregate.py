@@ -192,7 +192,9 @@ def test_shared_panther_entries_typed_and_whole_decoding_agree(shared_dir: Path)
         "//compute.googleapis.com/projects/test-project/regions/us-central1/subnetworks/default",
     )
     assert key in streamed.usage
-    as_array = orjson.dumps([json.loads(line)["log"] for line in data.splitlines()], option=orjson.OPT_INDENT_2)
+    as_array = orjson.dumps(
+        [json.loads(line)["log"] for line in data.splitlines()], option=orjson.OPT_INDENT_2
+    )
     arrayed = aggregate_stream(io.BytesIO(as_array), "array.json")
     assert arrayed.usage == whole.usage and arrayed.stats.as_dict() == whole.stats.as_dict()
 

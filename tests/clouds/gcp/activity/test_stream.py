@@ -34,9 +34,13 @@ def _times(entries: list[Any]) -> list[str]:
         json.dumps(ENTRIES, indent=2, sort_keys=True).encode(),  # gcloud logging read --format=json
         json.dumps(ENTRIES).encode(),
         json.dumps({"entries": ENTRIES, "nextPageToken": "abc"}, indent=1).encode(),  # entries.list page
-        b"".join(json.dumps(entry, indent=2).encode() for entry in ENTRIES),  # pretty objects one after another
+        b"".join(
+            json.dumps(entry, indent=2).encode() for entry in ENTRIES
+        ),  # pretty objects one after another
         b"\xef\xbb\xbf" + json.dumps(ENTRIES).encode(),
-        b"\n".join(json.dumps({"log": entry, "p_row_id": 1}).encode() for entry in ENTRIES),  # shipper wrapper
+        b"\n".join(
+            json.dumps({"log": entry, "p_row_id": 1}).encode() for entry in ENTRIES
+        ),  # shipper wrapper
     ],
     ids=["lines", "gcloud", "array", "page", "objects", "bom", "wrapped"],
 )
@@ -57,7 +61,11 @@ def test_activities_page_and_array() -> None:
 
 def test_nested_objects_opening_like_elements_do_not_split_entries(monkeypatch: pytest.MonkeyPatch) -> None:
     entries = [
-        {"logName": str(n), "timestamp": "2024-05-01T10:00:00Z", "resource": [{"logName": "in"}, {"logName": "x"}]}
+        {
+            "logName": str(n),
+            "timestamp": "2024-05-01T10:00:00Z",
+            "resource": [{"logName": "in"}, {"logName": "x"}],
+        }
         for n in range(50)
     ]
     monkeypatch.setattr(stream_module, "CHUNK", 257)

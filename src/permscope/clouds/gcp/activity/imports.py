@@ -9,6 +9,7 @@ skipped before it is read; an input that cannot be read is reported and not coun
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -285,8 +286,8 @@ def gcp_problem(exc: BaseException) -> str | None:
     except ImportError:  # pragma: no cover - the gcp extra is not installed: no Google error can occur
         return None
     if isinstance(exc, exceptions.GoogleAPICallError):
-        status = exc.grpc_status_code.name if exc.grpc_status_code is not None else str(exc.code)
-        message = " ".join(str(exc.message or "").split())
+        status = exc.grpc_status_code.name if exc.grpc_status_code is not None else _http_status(exc)
+        message = _REQUEST_PREFIX.sub("", " ".join(str(exc.message or "").split()))
         return f"{status} ({exc.code}): {message}" if message else f"{status} ({exc.code})"
     if isinstance(exc, exceptions.RetryError):
         return f"gave up retrying: {' '.join(str(exc.cause or exc).split())}"
@@ -295,3 +296,16 @@ def gcp_problem(exc: BaseException) -> str | None:
     if isinstance(exc, auth_exceptions.GoogleAuthError):
         return f"Google authentication failed: {' '.join(str(exc).split())}"
     return None
+
+
+_REQUEST_PREFIX = re.compile(r"^(?:GET|POST|PUT|PATCH|DELETE|HEAD) \S+: ")
+
+
+def _http_status(exc: Any) -> str:
+    """The `status` of a Google JSON error answer (`PERMISSION_DENIED`), else the exception's class name."""
+    response = getattr(exc, "response", None)
+    try:
+        status = response.json()["error"]["status"] if response is not None else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        status = None
+    return status if isinstance(status, str) and status else type(exc).__name__

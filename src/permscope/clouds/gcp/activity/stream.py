@@ -259,7 +259,9 @@ class _Splitter:
         if sum(map(len, lines)) > MAX_ENTRY:
             for offset, line in enumerate(lines):
                 if len(line) > MAX_ENTRY:
-                    raise InputError(self.source, f"line {first + offset:,} is longer than {MAX_ENTRY:,} bytes")
+                    raise InputError(
+                        self.source, f"line {first + offset:,} is longer than {MAX_ENTRY:,} bytes"
+                    )
         content = [line for line in lines if line.strip()]
         try:
             values = DECODE(b"[" + b",".join(content) + b"]")
