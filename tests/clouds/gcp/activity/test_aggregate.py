@@ -10,10 +10,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from clouds.gcp.activity.helpers import audit_entry, last_authentication
 from permscope.clouds.gcp.activity.aggregate import GcpActivityAggregate, canonical_time, full_resource_name
 from permscope.clouds.gcp.activity.methods import MethodPermissions, map_source
 from permscope.clouds.gcp.activity.sources import aggregate_stream
-from clouds.gcp.activity.helpers import audit_entry, last_authentication
 
 
 def _fold(*entries: object) -> GcpActivityAggregate:

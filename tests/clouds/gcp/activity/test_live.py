@@ -164,7 +164,7 @@ def test_log_sink_bucket() -> None:
     assert where == f"gs://sink-bucket/{day}01:00:00_01:59:59_S0.json" and problem.startswith(
         "line 2 is not JSON"
     )
-    assert list(sink.usage().values())[0][2] == 400
+    assert next(iter(sink.usage().values()))[2] == 400
     calls = len(adapter.requests)
     again = MemorySink(counted_keys=set(sink.counted_keys))
     import_bucket(again, "gs://sink-bucket", credentials=AnonymousCredentials(), http=session_with(adapter))
