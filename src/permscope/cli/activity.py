@@ -86,7 +86,7 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _show_report(record: dict[str, Any], fmt: OutputFormat) -> None:
+def _show_report(record: dict[str, Any], fmt: OutputFormat, systems: str = "accounts") -> None:
     if fmt is OutputFormat.JSON:
         print_json(record)
         return
@@ -102,7 +102,7 @@ def _show_report(record: dict[str, Any], fmt: OutputFormat) -> None:
         {"what": "identities seen acting", "count": record["identities_seen"]},
         {"what": "  not in the inventory (yet)", "count": record["not_in_inventory"]},
         {"what": "Identity Center sessions of no stored user", "count": record["sso_sessions_unmatched"]},
-        {"what": "accounts", "count": len(record["systems"])},
+        {"what": systems, "count": len(record["systems"])},
         {"what": "  known only from activity", "count": len(record["systems_created"])},
     ]
     render(fmt, rows, [("what", "Activity import"), ("count", "Count")], title="Activity imported")

@@ -205,3 +205,19 @@ def test_granted_must_be_true(granted: object) -> None:
     entry["protoPayload"]["authorizationInfo"][0]["granted"] = granted
     aggregate = _fold(entry)
     assert aggregate.usage == {} and aggregate.stats.no_permission == 1
+
+
+def test_remembered_actors_follow_the_fields_they_came_from() -> None:
+    first = audit_entry(email="bad email", granted=["storage.buckets.get"])
+    first["protoPayload"]["authenticationInfo"]["principalSubject"] = "user:one@example.com"
+    second = audit_entry(email="bad email", granted=["storage.buckets.get"])
+    second["protoPayload"]["authenticationInfo"]["principalSubject"] = "user:two@example.com"
+    other_project = audit_entry(project="other-project", granted=["storage.buckets.get"])
+    aggregate = _fold(first, second, audit_entry(), other_project, audit_entry())
+    assert set(aggregate.activity) == {
+        "my-project/user:one@example.com",
+        "my-project/user:two@example.com",
+        "my-project/user:alice@example.com",
+        "other-project/user:alice@example.com",
+    }
+    assert aggregate.activity["my-project/user:alice@example.com"][2] == 2

@@ -47,6 +47,7 @@ RPC_CODES = (
 )  # fmt: skip
 DENIED_CODES = frozenset({7, 16})
 
+ACTOR_MEMO = 100_000  # (project, e-mail) pairs remembered as checked, per aggregate
 UsageKey = tuple[str, str, str]  # (actor, permission, resource or "")
 CanonicalAction = Callable[[str], "str | None"]
 
@@ -226,13 +227,14 @@ def _count(table: dict[Any, list[Any]], key: Any, when: str) -> None:
 class GcpActivityAggregate:
     """Usage and activity aggregated from audit-log entries and last-authentication activities."""
 
-    __slots__ = ("_permissions", "activity", "stats", "usage")
+    __slots__ = ("_actors", "_permissions", "activity", "stats", "usage")
 
     def __init__(self) -> None:
         self.usage: dict[UsageKey, list[Any]] = {}  # key -> [first seen, last seen, count] (ISO times)
         self.activity: dict[str, list[Any]] = {}  # actor -> [first, last, successful events]
         self.stats = ActivityStats()
         self._permissions: MethodPermissions | None = None
+        self._actors: dict[tuple[Any, Any], str] = {}  # (project label, e-mail) -> actor key, checked before
 
     def __len__(self) -> int:
         return len(self.usage) + len(self.activity)
@@ -244,6 +246,7 @@ class GcpActivityAggregate:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         self.usage, self.activity, self.stats = state
         self._permissions = None
+        self._actors = {}
 
     def add_all(self, entries: Iterable[Any]) -> None:
         """Add every entry of an iterable."""
@@ -292,18 +295,21 @@ class GcpActivityAggregate:
                 stats.failed += 1
             bump(stats.error_codes, RPC_CODES[code] if 0 < code < len(RPC_CODES) else str(code))
             return
-        project = project_of(entry)
-        if project is None:
-            stats.other_events += 1
-            return
         authentication = payload.get("authenticationInfo")
-        member = caller_of(authentication)
-        if member is None:
-            stats.unresolved += 1
-            bump(stats.unresolved_types, "no principal" if not authentication else "unnamed principal")
-            return
-        actor = actor_key(project, member)
+        actor = self._known_actor(entry, authentication)
+        if actor is None:
+            project = project_of(entry)
+            if project is None:
+                stats.other_events += 1
+                return
+            member = caller_of(authentication)
+            if member is None:
+                stats.unresolved += 1
+                bump(stats.unresolved_types, "no principal" if not authentication else "unnamed principal")
+                return
+            actor = self._remember_actor(entry, authentication, actor_key(project, member))
         _count(self.activity, actor, when)
+        project = actor.partition("/")[0]
         for delegator in delegators_of(authentication):
             _count(self.activity, actor_key(project, delegator), when)
         permissions = _granted(payload.get("authorizationInfo"))
@@ -327,6 +333,34 @@ class GcpActivityAggregate:
         stats.usage += len(permissions)
         for permission in permissions:
             _count(self.usage, (actor, permission, resource), when)
+
+    @staticmethod
+    def _actor_memo_key(entry: dict[str, Any], authentication: Any) -> tuple[Any, Any] | None:
+        """(project label, principalEmail) of an entry when both are plain strings (the usual entry)."""
+        if type(authentication) is not dict:
+            return None
+        email = authentication.get("principalEmail")
+        resource = entry.get("resource")
+        labels = resource.get("labels") if type(resource) is dict else None
+        project = labels.get("project_id") if type(labels) is dict else None
+        if type(email) is not str or type(project) is not str:
+            return None
+        return (project, email)
+
+    def _known_actor(self, entry: dict[str, Any], authentication: Any) -> str | None:
+        """The actor key of an entry whose project label and e-mail were checked before, else None."""
+        key = self._actor_memo_key(entry, authentication)
+        return self._actors.get(key) if key is not None else None
+
+    def _remember_actor(self, entry: dict[str, Any], authentication: Any, actor: str) -> str:
+        """Remember an actor key checked the long way (at most ACTOR_MEMO of them)."""
+        key = self._actor_memo_key(entry, authentication)
+        if key is None or len(self._actors) >= ACTOR_MEMO:
+            return actor
+        project, _, member = actor.partition("/")
+        if key[0] == project and member_of_email(key[1]) == member:  # both from the fields the key names
+            self._actors[key] = actor
+        return actor
 
     def _add_last_authentication(self, entry: dict[str, Any]) -> None:
         """A Policy Analyzer activity: the service account authenticated at `lastAuthenticatedTime`."""
