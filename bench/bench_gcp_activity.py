@@ -60,14 +60,21 @@ def main() -> None:
         "--array", action="store_true", help="the gcloud JSON array shape instead of JSON lines"
     )
     parser.add_argument("--plain", action="store_true", help="not gzip")
+    parser.add_argument(
+        "--names", type=int, default=200, help="resources per kind (distinct keys grow with it)"
+    )
     parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args()
     print(f"load average: {os.getloadavg()}")
     shape = "array" if args.array else "lines"
-    path = BENCH_DIR / "out" / f"gcp-audit-{shape}-{args.entries}.json{'' if args.plain else '.gz'}"
+    path = (
+        BENCH_DIR
+        / "out"
+        / f"gcp-audit-{shape}-{args.entries}-n{args.names}.json{'' if args.plain else '.gz'}"
+    )
     if args.regenerate or not path.is_file():
         started = time.perf_counter()
-        size = write_entries(path, args.entries, array=args.array, compress=not args.plain)
+        size = write_entries(path, args.entries, array=args.array, compress=not args.plain, names=args.names)
         print(
             f"generated {args.entries:,} entries ({size / 1e6:.0f} MB on disk) in {time.perf_counter() - started:.0f} s"
         )

@@ -49,8 +49,9 @@ def _member_email(rng: random.Random, projects: list[str]) -> str:
     return f"user{rng.randrange(2000)}@example.com"
 
 
-def entries(count: int, seed: int = 20260115) -> Iterator[dict[str, Any]]:
-    """`count` audit-log entries, oldest first, one a few seconds after the other."""
+def entries(count: int, seed: int = 20260115, names: int = 200) -> Iterator[dict[str, Any]]:
+    """`count` audit-log entries, oldest first, one a few seconds after the other; `names` objects, instances,
+    jobs ... per kind (what decides how many distinct member x permission x resource keys there are)."""
     rng = random.Random(seed)
     projects = [f"bench-project-{n:02d}" for n in range(20)]
     moment = datetime(2024, 5, 1, tzinfo=UTC)
@@ -58,7 +59,9 @@ def entries(count: int, seed: int = 20260115) -> Iterator[dict[str, Any]]:
         moment += timedelta(milliseconds=rng.randrange(1, 3000))
         project = rng.choice(projects)
         service, method, template, permissions = rng.choice(METHODS)
-        resource = template.format(b=f"{project}-bucket-{rng.randrange(5)}", p=project, n=rng.randrange(200))
+        resource = template.format(
+            b=f"{project}-bucket-{rng.randrange(5)}", p=project, n=rng.randrange(names)
+        )
         email = _member_email(rng, projects)
         stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + f"{rng.randrange(1000):03d}Z"
         log = "activity" if rng.random() < 0.5 else "data_access"
@@ -110,14 +113,18 @@ def entries(count: int, seed: int = 20260115) -> Iterator[dict[str, Any]]:
         }
 
 
-def write_entries(path: Path, count: int, *, array: bool = False, compress: bool = True) -> int:
+def write_entries(
+    path: Path, count: int, *, array: bool = False, compress: bool = True, names: int = 200
+) -> int:
     """Write `count` entries to a file (JSON lines, or one indented JSON array); its size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    opener: Any = (lambda p: gzip.open(p, "wb", compresslevel=1)) if compress else (lambda p: open(p, "wb"))
-    with opener(path) as out:
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) if compress else raw as out,
+    ):
         if array:
             out.write(b"[\n")
-        for number, entry in enumerate(entries(count)):
+        for number, entry in enumerate(entries(count, names=names)):
             if array:
                 out.write(
                     (b",\n" if number else b"")

@@ -227,7 +227,7 @@ def _count(table: dict[Any, list[Any]], key: Any, when: str) -> None:
 class GcpActivityAggregate:
     """Usage and activity aggregated from audit-log entries and last-authentication activities."""
 
-    __slots__ = ("_actors", "_permissions", "activity", "stats", "usage")
+    __slots__ = ("_actors", "_names", "_permissions", "activity", "stats", "usage")
 
     def __init__(self) -> None:
         self.usage: dict[UsageKey, list[Any]] = {}  # key -> [first seen, last seen, count] (ISO times)
@@ -235,6 +235,7 @@ class GcpActivityAggregate:
         self.stats = ActivityStats()
         self._permissions: MethodPermissions | None = None
         self._actors: dict[tuple[Any, Any], str] = {}  # (project label, e-mail) -> actor key, checked before
+        self._names: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self.usage) + len(self.activity)
@@ -247,6 +248,7 @@ class GcpActivityAggregate:
         self.usage, self.activity, self.stats = state
         self._permissions = None
         self._actors = {}
+        self._names = {}
 
     def add_all(self, entries: Iterable[Any]) -> None:
         """Add every entry of an iterable."""
@@ -331,8 +333,9 @@ class GcpActivityAggregate:
             return
         resource = full_resource_name(payload.get("serviceName"), payload.get("resourceName"))
         stats.usage += len(permissions)
-        for permission in permissions:
-            _count(self.usage, (actor, permission, resource), when)
+        names = self._names
+        for permission in permissions:  # one string object per permission name, shared by its keys
+            _count(self.usage, (actor, names.setdefault(permission, permission), resource), when)
 
     @staticmethod
     def _actor_memo_key(entry: dict[str, Any], authentication: Any) -> tuple[Any, Any] | None:
