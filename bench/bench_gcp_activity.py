@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument(
         "--names", type=int, default=200, help="resources per kind (distinct keys grow with it)"
     )
+    parser.add_argument("--users", type=int, default=2000, help="users (service accounts: a quarter of that)")
     parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args()
     print(f"load average: {os.getloadavg()}")
@@ -70,11 +71,13 @@ def main() -> None:
     path = (
         BENCH_DIR
         / "out"
-        / f"gcp-audit-{shape}-{args.entries}-n{args.names}.json{'' if args.plain else '.gz'}"
+        / f"gcp-audit-{shape}-{args.entries}-n{args.names}-u{args.users}.json{'' if args.plain else '.gz'}"
     )
     if args.regenerate or not path.is_file():
         started = time.perf_counter()
-        size = write_entries(path, args.entries, array=args.array, compress=not args.plain, names=args.names)
+        size = write_entries(
+            path, args.entries, array=args.array, compress=not args.plain, names=args.names, users=args.users
+        )
         print(
             f"generated {args.entries:,} entries ({size / 1e6:.0f} MB on disk) in {time.perf_counter() - started:.0f} s"
         )

@@ -43,13 +43,15 @@ METHODS = [
 ]  # fmt: skip
 
 
-def _member_email(rng: random.Random, projects: list[str]) -> str:
+def _member_email(rng: random.Random, projects: list[str], users: int) -> str:
     if rng.random() < 0.3:
-        return f"sa-{rng.randrange(500)}@{rng.choice(projects)}.iam.gserviceaccount.com"
-    return f"user{rng.randrange(2000)}@example.com"
+        return f"sa-{rng.randrange(max(users // 4, 1))}@{rng.choice(projects)}.iam.gserviceaccount.com"
+    return f"user{rng.randrange(users)}@example.com"
 
 
-def entries(count: int, seed: int = 20260115, names: int = 200) -> Iterator[dict[str, Any]]:
+def entries(
+    count: int, seed: int = 20260115, names: int = 200, users: int = 2000
+) -> Iterator[dict[str, Any]]:
     """`count` audit-log entries, oldest first, one a few seconds after the other; `names` objects, instances,
     jobs ... per kind (what decides how many distinct member x permission x resource keys there are)."""
     rng = random.Random(seed)
@@ -62,13 +64,13 @@ def entries(count: int, seed: int = 20260115, names: int = 200) -> Iterator[dict
         resource = template.format(
             b=f"{project}-bucket-{rng.randrange(5)}", p=project, n=rng.randrange(names)
         )
-        email = _member_email(rng, projects)
+        email = _member_email(rng, projects, users)
         stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + f"{rng.randrange(1000):03d}Z"
         log = "activity" if rng.random() < 0.5 else "data_access"
         authentication: dict[str, Any] = {"principalEmail": email}
         if email.startswith("sa-") and rng.random() < 0.1:
             authentication["serviceAccountDelegationInfo"] = [
-                {"firstPartyPrincipal": {"principalEmail": f"user{rng.randrange(2000)}@example.com"}}
+                {"firstPartyPrincipal": {"principalEmail": f"user{rng.randrange(users)}@example.com"}}
             ]
         payload: dict[str, Any] = {
             "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
@@ -114,7 +116,7 @@ def entries(count: int, seed: int = 20260115, names: int = 200) -> Iterator[dict
 
 
 def write_entries(
-    path: Path, count: int, *, array: bool = False, compress: bool = True, names: int = 200
+    path: Path, count: int, *, array: bool = False, compress: bool = True, names: int = 200, users: int = 2000
 ) -> int:
     """Write `count` entries to a file (JSON lines, or one indented JSON array); its size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +126,7 @@ def write_entries(
     ):
         if array:
             out.write(b"[\n")
-        for number, entry in enumerate(entries(count, names=names)):
+        for number, entry in enumerate(entries(count, names=names, users=users)):
             if array:
                 out.write(
                     (b",\n" if number else b"")
