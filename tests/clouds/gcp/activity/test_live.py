@@ -182,3 +182,42 @@ def test_options_and_uris() -> None:
     with pytest.raises(ConfigurationError, match="not before its end"):
         GCP_ACTIVITY.collected_options(audit_logs=True, start=NOW, end=NOW)
     assert not GcpActivityOptions().wanted and GcpActivityOptions(last_authentication=True).wanted
+
+
+def test_collected_projects_one_refused() -> None:
+    def logging_answer(request: requests.PreparedRequest) -> tuple[int, Any, dict[str, str]]:
+        body = json.loads(request.body or b"{}")
+        if body["resourceNames"] == ["projects/locked-project"]:
+            error = {
+                "code": 403,
+                "message": "Permission denied for all log views",
+                "status": "PERMISSION_DENIED",
+            }
+            return 403, {"error": error}, {}
+        return 200, {"entries": [audit_entry(granted=["storage.buckets.get"])]}, {}
+
+    adapter = RecordedAdapter(
+        [("POST", r"^https://logging\.googleapis\.com/v2/entries:list", logging_answer)]
+    )
+    session = session_with(adapter)
+    reaches = [
+        type("Reach", (), {"project_id": project, "credentials": AnonymousCredentials(), "http": session})()
+        for project in ("my-project", "locked-project")
+    ]
+    sinks: list[MemorySink] = []
+
+    def new_sink() -> MemorySink:
+        sinks.append(MemorySink())
+        return sinks[-1]
+
+    warnings: list[tuple[str, str]] = []
+    options = GCP_ACTIVITY.collected_options(audit_logs=True)
+    reports = GCP_ACTIVITY.import_collected(
+        new_sink, options, reaches, regions=None, warn=lambda system, text: warnings.append((system, text))
+    )
+    assert set(reports) == {"my-project", "locked-project"}
+    assert reports["my-project"].sources_read == 1 and reports["locked-project"].sources_read == 0
+    assert warnings == [
+        ("locked-project", "activity not read (retried next time): PERMISSION_DENIED (403): "
+                           "Permission denied for all log views")
+    ]  # fmt: skip
