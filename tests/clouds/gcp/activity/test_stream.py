@@ -8,9 +8,12 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from clouds.gcp.activity.helpers import audit_entry, last_authentication
 from permscope.clouds.gcp.activity import stream as stream_module
+from permscope.clouds.gcp.activity.aggregate import GcpActivityAggregate
 from permscope.clouds.gcp.activity.stream import entry_batches
 from permscope.core.errors import InputError
 from permscope.userfiles import FileLimits
@@ -114,3 +117,31 @@ def test_gzip_bomb_is_refused() -> None:
 
 def test_empty_streams() -> None:
     assert _read(b"") == [] and _read(b"  \n ") == [] and _read(b"[]") == []
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_damaged_streams_read_or_fail_with_an_input_error(data: st.DataObject) -> None:
+    """Any cut, flipped or inserted bytes in a valid file: entries, or an InputError; never another error."""
+    original = bytearray(
+        data.draw(
+            st.sampled_from(
+                [json.dumps(ENTRIES[:4], indent=2), "\n".join(json.dumps(e) for e in ENTRIES[:4])]
+            )
+        ).encode()
+    )
+    for _ in range(data.draw(st.integers(1, 4))):
+        where = data.draw(st.integers(0, len(original)))
+        action = data.draw(st.sampled_from(["cut", "flip", "insert"]))
+        if action == "cut":
+            del original[where:]
+        elif action == "flip" and where < len(original):
+            original[where] = data.draw(st.sampled_from(b'{}[],:"\\\n x0'))
+        else:
+            original[where:where] = data.draw(st.binary(max_size=8))
+    aggregate = GcpActivityAggregate()
+    try:
+        for batch in entry_batches(io.BytesIO(bytes(original)), "damaged.json"):
+            aggregate.add_all(batch)
+    except InputError:
+        pass
