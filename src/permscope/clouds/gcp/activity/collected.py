@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from permscope.clouds.gcp.activity.imports import gcp_problem, import_api
+from permscope.clouds.gcp.activity.imports import gcp_problem, import_api, utc
 from permscope.core.activity import ActivityReport, ActivitySink
 from permscope.core.errors import ConfigurationError
 
@@ -30,8 +30,8 @@ class GcpActivityOptions:
     end: datetime | None = None
 
     def __post_init__(self) -> None:
-        self.start = None if self.start is None else _utc(self.start)
-        self.end = None if self.end is None else _utc(self.end)
+        self.start = None if self.start is None else utc(self.start)
+        self.end = None if self.end is None else utc(self.end)
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise ConfigurationError(
                 f"the activity start ({self.start.isoformat()}) is not before its end ({self.end.isoformat()})"
@@ -41,10 +41,6 @@ class GcpActivityOptions:
     def wanted(self) -> bool:
         """Whether any activity is to be read."""
         return self.audit_logs or self.last_authentication
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def import_collected_activity(

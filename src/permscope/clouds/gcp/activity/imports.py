@@ -210,10 +210,10 @@ def import_api(
     the service accounts' last authentications from Policy Analyzer (once a day)."""
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     latest = moment - LOGGING_SETTLE
-    window_end = min(_utc(end), latest) if end is not None else latest
-    window_start = _utc(start) if start is not None else moment - timedelta(days=DEFAULT_DAYS)
+    window_end = min(utc(end), latest) if end is not None else latest
+    window_start = utc(start) if start is not None else moment - timedelta(days=DEFAULT_DAYS)
     report = sink.report
-    if end is not None and _utc(end) > latest:
+    if end is not None and utc(end) > latest:
         report.notes.append(
             f"the window ends at {latest.isoformat()} (newer entries may not be delivered yet)"
         )
@@ -226,7 +226,8 @@ def import_api(
             progress(number, len(projects))
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
+    """The moment in UTC (a naive one taken as UTC)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from permscope.core.errors import InputError
 
-LOGGING_SCOPE = "https://www.googleapis.com/auth/cloud-platform.read-only"
+SCOPE = "https://www.googleapis.com/auth/cloud-platform"  # what Policy Analyzer accepts; IAM roles limit it
 POLICY_ANALYZER = "https://policyanalyzer.googleapis.com/v1"
 AUDIT_LOGS = ("activity", "data_access")  # the audit logs read: Admin Activity and Data Access
 PAGE_SIZE = 1000
@@ -61,7 +61,7 @@ def authorized_session(credentials: Any = None, http: Any = None) -> Any:
     from google.auth.transport.requests import AuthorizedSession
 
     if credentials is None:
-        credentials, _project = google.auth.default(scopes=[LOGGING_SCOPE])
+        credentials, _project = google.auth.default(scopes=[SCOPE])
     return AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
 
 
@@ -74,7 +74,7 @@ def last_authentications(session: Any, project: str, kind: str) -> Iterator[dict
         if token:
             params["pageToken"] = token
         response = session.get(url, params=params, timeout=60)
-        raise_for_status(response, url)
+        raise_for_status(response)
         page = response.json()
         yield from page.get("activities") or []
         token = page.get("nextPageToken")
@@ -82,7 +82,7 @@ def last_authentications(session: Any, project: str, kind: str) -> Iterator[dict
             return
 
 
-def raise_for_status(response: Any, url: str) -> None:
+def raise_for_status(response: Any) -> None:
     """A google.api_core exception for an HTTP error answer (as the client libraries raise)."""
     if response.status_code < 400:
         return
