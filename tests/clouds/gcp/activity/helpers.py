@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -67,6 +68,9 @@ class MemorySink:
         return merged
 
 
+_INSERT_IDS = itertools.count()
+
+
 def audit_entry(
     *,
     email: str | None = "alice@example.com",
@@ -104,7 +108,7 @@ def audit_entry(
     if status is not None:
         payload["status"] = status
     entry: dict[str, Any] = {
-        "insertId": "abc123",
+        "insertId": f"i{next(_INSERT_IDS)}",
         "logName": f"projects/{project or 'x'}/logs/cloudaudit.googleapis.com%2F{log}",
         "protoPayload": payload,
         "receiveTimestamp": timestamp,

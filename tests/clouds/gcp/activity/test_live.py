@@ -221,3 +221,75 @@ def test_collected_projects_one_refused() -> None:
         ("locked-project", "activity not read (retried next time): PERMISSION_DENIED (403): "
                            "Permission denied for all log views")
     ]  # fmt: skip
+
+
+def test_quota_refusals_are_asked_again_after_a_pause() -> None:
+    answered: dict[str, int] = {"logging": 0, "analyzer": 0}
+    quota = {
+        "code": 429,
+        "message": "Quota exceeded for quota metric 'Read requests'",
+        "status": "RESOURCE_EXHAUSTED",
+    }
+
+    def logging_answer(request: requests.PreparedRequest) -> tuple[int, Any, dict[str, str]]:
+        answered["logging"] += 1
+        body = json.loads(request.body or b"{}")
+        first = audit_entry(granted=["storage.buckets.get"], timestamp="2024-05-01T10:00:00.100Z")
+        denied = audit_entry(status={"code": 7}, timestamp="2024-05-01T10:00:05.200Z")
+        bob = audit_entry(
+            email="bob@example.com", granted=["storage.objects.list"], timestamp="2024-05-01T10:00:05.2Z"
+        )
+        for number, entry in enumerate((first, denied, bob)):
+            entry["insertId"] = f"e{number}"
+        if answered["logging"] == 1:
+            return 200, {"entries": [first, denied], "nextPageToken": "page-2"}, {}
+        if (
+            answered["logging"] == 2
+        ):  # the second page is refused, and the query resumed from the last instant
+            assert body["pageToken"] == "page-2"
+            return 429, {"error": quota}, {}
+        assert "pageToken" not in body and 'timestamp>="2024-05-01T10:00:05.200000Z"' in body["filter"]
+        if answered["logging"] == 3:
+            return 429, {"error": quota}, {}
+        return 200, {"entries": [denied, bob]}, {}
+
+    def analyzer_answer(request: requests.PreparedRequest) -> tuple[int, Any, dict[str, str]]:
+        answered["analyzer"] += 1
+        if answered["analyzer"] == 1:
+            return 503, {"error": {"code": 503, "message": "unavailable", "status": "UNAVAILABLE"}}, {}
+        return _analyzer(request)
+
+    adapter = RecordedAdapter(
+        [
+            ("POST", r"^https://logging\.googleapis\.com/v2/entries:list", logging_answer),
+            ("GET", r"^https://policyanalyzer\.googleapis\.com/", analyzer_answer),
+        ]
+    )
+    pauses: list[float] = []
+    sink = MemorySink()
+    import_api(sink, projects=["my-project"], http=session_with(adapter), now=NOW, sleep=pauses.append)
+    assert pauses == [2.0, 4.0, 2.0]
+    assert {key[:2] for key in sink.usage()} == {
+        ("my-project/user:alice@example.com", "storage.buckets.get"),
+        ("my-project/user:bob@example.com", "storage.objects.list"),
+    }
+    assert sink.report.stats.events == 3 + 2  # no entry read twice; two activities
+
+
+def test_quota_refusals_give_up_in_the_end() -> None:
+    quota = {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}
+    adapter = RecordedAdapter(
+        [
+            (
+                "POST",
+                r"^https://logging\.googleapis\.com/v2/entries:list",
+                lambda request: (429, {"error": quota}, {}),
+            )
+        ]
+    )
+    pauses: list[float] = []
+    with pytest.raises(Exception) as caught:
+        import_api(MemorySink(), projects=["my-project"], last_authentication=False, http=session_with(adapter),
+                   now=NOW, sleep=pauses.append)  # fmt: skip
+    assert len(pauses) == 6 and pauses[-1] == 64.0
+    assert GCP_ACTIVITY.problem(caught.value) == "RESOURCE_EXHAUSTED (429): Quota exceeded"

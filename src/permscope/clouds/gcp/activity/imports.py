@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -204,6 +205,7 @@ def import_api(
     http: Any = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Per project: the Admin Activity and Data Access audit logs of [start, end) from Cloud Logging (the parts
     earlier passes did not cover; default: the last DEFAULT_DAYS days, ending LOGGING_SETTLE before now), and
@@ -219,9 +221,9 @@ def import_api(
         )
     for number, project in enumerate(projects, start=1):
         if audit_logs:
-            _audit_logs(sink, project, window_start, window_end, credentials, http)
+            _audit_logs(sink, project, window_start, window_end, credentials, http, sleep)
         if last_authentication:
-            _last_authentications(sink, project, moment, credentials, http)
+            _last_authentications(sink, project, moment, credentials, http, sleep)
         if progress is not None:
             progress(number, len(projects))
 
@@ -232,7 +234,13 @@ def utc(moment: datetime) -> datetime:
 
 
 def _audit_logs(
-    sink: ActivitySink, project: str, start: datetime, end: datetime, credentials: Any, http: Any
+    sink: ActivitySink,
+    project: str,
+    start: datetime,
+    end: datetime,
+    credentials: Any,
+    http: Any,
+    sleep: Callable[[float], None],
 ) -> None:
     covered = [
         (datetime.fromisoformat(details["start"]), datetime.fromisoformat(details["end"]))
@@ -249,7 +257,7 @@ def _audit_logs(
     for low, high in gaps:
         aggregate = GcpActivityAggregate()
         with collector_paused():
-            aggregate.add_all(live.audit_entries(client, project, low, high))
+            aggregate.add_all(live.audit_entries(client, project, low, high, sleep))
         details = {"project": project, "start": low.isoformat(), "end": high.isoformat()}
         key = _digest(project, low.isoformat(), high.isoformat())
         sink.add(aggregate, ActivitySource(kind="cloudLogging", key=key, location=project, details=details))
@@ -257,7 +265,12 @@ def _audit_logs(
 
 
 def _last_authentications(
-    sink: ActivitySink, project: str, moment: datetime, credentials: Any, http: Any
+    sink: ActivitySink,
+    project: str,
+    moment: datetime,
+    credentials: Any,
+    http: Any,
+    sleep: Callable[[float], None],
 ) -> None:
     session = None
     report = sink.report
@@ -269,7 +282,7 @@ def _last_authentications(
             continue
         session = session or live.authorized_session(credentials, http)
         aggregate = GcpActivityAggregate()
-        aggregate.add_all(live.last_authentications(session, project, kind))
+        aggregate.add_all(live.last_authentications(session, project, kind, sleep))
         details = {"project": project, "activityType": kind, "day": moment.date().isoformat()}
         location = f"{project}/{kind}"
         sink.add(

@@ -10,7 +10,8 @@ Every function takes the credentials (None: application default credentials) and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ SCOPE = "https://www.googleapis.com/auth/cloud-platform"  # what Policy Analyzer
 POLICY_ANALYZER = "https://policyanalyzer.googleapis.com/v1"
 AUDIT_LOGS = ("activity", "data_access")  # the audit logs read: Admin Activity and Data Access
 PAGE_SIZE = 1000
+RETRIES = 6  # refusals for quota or unavailability in a row before giving up (pauses 2, 4, ... 64 s)
 _BUCKET = re.compile(r"gs://([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])(?:/(.*))?")
 
 
@@ -41,16 +43,54 @@ def logging_client(project: str, credentials: Any = None, http: Any = None) -> A
     return Client(project=project, credentials=credentials, _http=http, _use_grpc=False)  # type: ignore[no-untyped-call]
 
 
-def audit_entries(client: Any, project: str, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    """The audit-log entries of a project in [start, end), oldest first, as LogEntry JSON (paged)."""
-    entries = client.list_entries(
-        resource_names=[f"projects/{project}"],
-        filter_=audit_filter(project, start, end),
-        order_by="timestamp asc",
-        page_size=PAGE_SIZE,
+def audit_entries(
+    client: Any, project: str, start: datetime, end: datetime, sleep: Callable[[float], None] = time.sleep
+) -> Iterator[dict[str, Any]]:
+    """The audit-log entries of a project in [start, end), oldest first, as LogEntry JSON (paged by the
+    library). A call refused for quota (429) or unavailability (500, 503) is made again after a pause, up to
+    RETRIES times without progress (the JSON transport does not retry by itself; entries.list allows 60 calls
+    a minute per project): the query then starts at the time of the last entry read, and the entries of that
+    instant read already (by logName and insertId) are skipped."""
+    since = start
+    edge: datetime | None = None
+    at_edge: set[tuple[str, str]] = set()  # (logName, insertId): what Cloud Logging itself keeps once
+    failures = 0
+    while True:
+        entries = client.list_entries(
+            resource_names=[f"projects/{project}"],
+            filter_=audit_filter(project, since, end),
+            order_by="timestamp asc",
+            page_size=PAGE_SIZE,
+        )
+        try:
+            for entry in entries:
+                moment = entry.timestamp
+                if moment is not None:
+                    seen = (entry.log_name, entry.insert_id)
+                    if moment == edge and seen in at_edge:
+                        continue
+                    if moment != edge:
+                        edge, at_edge = moment, set()
+                    at_edge.add(seen)
+                failures = 0
+                yield entry.to_api_repr()
+            return
+        except Exception as exc:
+            failures += 1
+            if not retryable(exc) or failures > RETRIES:
+                raise
+            sleep(min(2.0**failures, 64.0))
+            if edge is not None:
+                since = edge
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether a Google API error is worth asking again (quota, unavailable, internal)."""
+    from google.api_core import exceptions
+
+    return isinstance(
+        exc, exceptions.TooManyRequests | exceptions.ServiceUnavailable | exceptions.InternalServerError
     )
-    for entry in entries:
-        yield entry.to_api_repr()
 
 
 def authorized_session(credentials: Any = None, http: Any = None) -> Any:
@@ -65,16 +105,28 @@ def authorized_session(credentials: Any = None, http: Any = None) -> Any:
     return AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
 
 
-def last_authentications(session: Any, project: str, kind: str) -> Iterator[dict[str, Any]]:
-    """Policy Analyzer's activities of one type for a project (`activities.query`, paged)."""
+def last_authentications(
+    session: Any, project: str, kind: str, sleep: Callable[[float], None] = time.sleep
+) -> Iterator[dict[str, Any]]:
+    """Policy Analyzer's activities of one type for a project (`activities.query`, paged; 429 and 5xx asked
+    again after a pause, up to RETRIES times in a row)."""
     url = f"{POLICY_ANALYZER}/projects/{project}/locations/global/activityTypes/{kind}/activities:query"
     token: str | None = None
+    failures = 0
     while True:
         params: dict[str, Any] = {"pageSize": PAGE_SIZE}
         if token:
             params["pageToken"] = token
         response = session.get(url, params=params, timeout=60)
-        raise_for_status(response)
+        try:
+            raise_for_status(response)
+        except Exception as exc:
+            failures += 1
+            if not retryable(exc) or failures > RETRIES:
+                raise
+            sleep(min(2.0**failures, 64.0))
+            continue
+        failures = 0
         page = response.json()
         yield from page.get("activities") or []
         token = page.get("nextPageToken")
