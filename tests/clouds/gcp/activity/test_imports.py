@@ -22,6 +22,9 @@ def _write(folder: Path) -> None:
     array = json.dumps([audit_entry(email="bob@example.com", granted=["storage.buckets.list"])], indent=2)
     (folder / "gcloud.json.gz").write_bytes(gzip.compress(array.encode()))
     (folder / "notes.txt").write_text("not a log")
+    (folder / "projects.json").write_text(
+        '[{"projectId": "my-project"}]'
+    )  # an export folder's inventory part
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 from permscope.clouds.gcp.activity.aggregate import GcpActivityAggregate
 from permscope.clouds.gcp.activity.stream import entry_batches
+from permscope.clouds.gcp.raw import PART_FILES
 from permscope.core.errors import InputError
 from permscope.core.gc_pause import collector_paused
 from permscope.userfiles import DEFAULT_LIMITS, FileLimits, open_regular, regular_file_problem
@@ -21,6 +22,7 @@ try:
 except ImportError:  # pragma: no cover
     resource = None  # type: ignore[assignment]
 
+INVENTORY_FILES = frozenset(PART_FILES.values())
 LOG_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz", ".gz")
 
 
@@ -50,13 +52,24 @@ class FileResult:
     peak_rss_kb: int = 0
 
 
+def _inventory_part(path: Path) -> bool:
+    """Whether a file is a part of an export folder's inventory bundle (`raw.PART_FILES`), not a log."""
+    stem = path.name.removesuffix(".gz").removesuffix(".json")
+    return stem in INVENTORY_FILES
+
+
 def find_log_files(paths: Iterable[str | Path]) -> list[LocalFile]:
-    """The files named, and the log files under the folders named (recursively, sorted)."""
+    """The files named, and the log files under the folders named (recursively, sorted; an export folder's
+    inventory files, `projects.json` and the like, are not logs and are passed over)."""
     found: dict[str, LocalFile] = {}
     for given in paths:
         path = Path(given).expanduser()
         if path.is_dir():
-            candidates = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(LOG_SUFFIXES))
+            candidates = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.name.endswith(LOG_SUFFIXES) and not _inventory_part(p)
+            )
         elif path.is_file():
             candidates = [path]
         elif path.exists():
