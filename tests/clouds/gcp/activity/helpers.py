@@ -189,3 +189,34 @@ def session_with(adapter: RecordedAdapter) -> requests.Session:
     session = AuthorizedSession(AnonymousCredentials())
     session.mount("https://", adapter)
     return session
+
+
+PERMISSIONS = (
+    "storage.buckets.get",
+    "storage.buckets.getIamPolicy",
+    "storage.objects.get",
+    "compute.instances.stop",
+)
+
+
+def register_standin(monkeypatch: Any) -> None:
+    """Register, for one test, a stand-in GCP plugin giving the activity importer GCP's readers and a catalogue
+    of PERMISSIONS (until the GCP plugin is registered in `clouds.base.CLOUDS`)."""
+    from types import SimpleNamespace
+
+    from permscope.clouds import base
+    from permscope.clouds.gcp.activity.readers import GCP_ACTIVITY
+    from permscope.core.catalog import ActionCatalog
+    from permscope.core.ids import Cloud
+    from permscope.core.inventory import Action
+
+    actions = [
+        Action(external_id=name, service=name.split(".")[0], name=name.split(".", 1)[1], access_level="read",
+               severity="normal", action_type=None)
+        for name in PERMISSIONS
+    ]  # fmt: skip
+    catalog = ActionCatalog("stand-in-1", actions, separator=".")
+    standin = SimpleNamespace(
+        activity=GCP_ACTIVITY, catalog_version=lambda: "stand-in-1", catalog=lambda: catalog
+    )
+    monkeypatch.setitem(base.CLOUDS, Cloud.GCP, lambda: standin)

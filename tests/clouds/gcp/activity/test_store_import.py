@@ -5,46 +5,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from clouds.gcp.activity.helpers import audit_entry, last_authentication
-from permscope.clouds import base
-from permscope.clouds.gcp.activity.readers import GCP_ACTIVITY
-from permscope.core.catalog import ActionCatalog
+from clouds.gcp.activity.helpers import PERMISSIONS, audit_entry, last_authentication, register_standin
 from permscope.core.ids import Cloud
-from permscope.core.inventory import Action
 from permscope.store.tables import AuthorizationSystemRow, IdentityActivityRow, UsageRow
 from permscope.workflows import activity
-
-PERMISSIONS = (
-    "storage.buckets.get",
-    "storage.buckets.getIamPolicy",
-    "storage.objects.get",
-    "compute.instances.stop",
-)
-
-
-def _catalog() -> ActionCatalog:
-    actions = [
-        Action(external_id=name, service=name.split(".")[0], name=name.split(".", 1)[1], access_level="read",
-               severity="normal", action_type=None)
-        for name in PERMISSIONS
-    ]  # fmt: skip
-    return ActionCatalog("stand-in-1", actions, separator=".")
 
 
 @pytest.fixture
 def gcp_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    catalog = _catalog()
-    standin = SimpleNamespace(
-        activity=GCP_ACTIVITY, catalog_version=lambda: "stand-in-1", catalog=lambda: catalog
-    )
-    monkeypatch.setitem(base.CLOUDS, Cloud.GCP, lambda: standin)
+    register_standin(monkeypatch)
 
 
 def _rows(engine: Engine) -> tuple[dict[tuple[str, str, str | None], int], dict[str, Any]]:
