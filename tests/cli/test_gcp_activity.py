@@ -31,7 +31,12 @@ def test_files_then_usage(db_url: str, tmp_path: Path) -> None:
     record = json.loads(out)
     assert record["systems"] == ["my-project"] and record["events"]["usage"] == 1
     code, out, _err = run(db_url, "import", "gcp-activity", str(log))
-    assert code == 0 and "projects" in out and "inputs already counted (skipped)" in out
+    assert (
+        code == 0
+        and "projects" in out
+        and "inputs already counted (skipped)" in out
+        and "entries read" in out
+    )
 
 
 def test_bad_file_exits_2_naming_file_and_line(db_url: str, tmp_path: Path) -> None:

@@ -86,7 +86,12 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _show_report(record: dict[str, Any], fmt: OutputFormat, systems: str = "accounts") -> None:
+def _show_report(
+    record: dict[str, Any],
+    fmt: OutputFormat,
+    systems: str = "accounts",
+    event_rows: tuple[tuple[str, str], ...] = EVENT_ROWS,
+) -> None:
     if fmt is OutputFormat.JSON:
         print_json(record)
         return
@@ -97,7 +102,7 @@ def _show_report(record: dict[str, Any], fmt: OutputFormat, systems: str = "acco
         {"what": "inputs read", "count": sources["read"]},
         {"what": "inputs already counted (skipped)", "count": sources["skipped_already_counted"]},
         {"what": "inputs that failed (not counted)", "count": sources["failed"]},
-        *({"what": label, "count": events[name]} for name, label in EVENT_ROWS),
+        *({"what": label, "count": events[name]} for name, label in event_rows),
         {"what": "usage rows merged", "count": record["usage_rows_merged"]},
         {"what": "identities seen acting", "count": record["identities_seen"]},
         {"what": "  not in the inventory (yet)", "count": record["not_in_inventory"]},

@@ -13,6 +13,20 @@ from permscope.cli.activity import DATE_FORMATS, _show_report, _source_progress,
 from permscope.cli.output import EXIT_BAD_INPUT, OutputFormat, engine_of, fail, reports_errors
 from permscope.core.ids import Cloud
 
+EVENT_ROWS = (
+    ("events", "entries read"),
+    ("usage", "permissions exercised (usage)"),
+    ("sign_in", "service-account authentications (activity)"),
+    ("no_permission", "calls that needed no granted permission"),
+    ("denied", "denied (not usage)"),
+    ("failed", "other failures (not usage)"),
+    ("unknown_action", "unmapped methods, permissions unknown to the catalogue"),
+    ("service_events", "System Event entries"),
+    ("other_events", "other entries (not AuditLog, no project)"),
+    ("unresolved", "unidentified principals"),
+    ("malformed", "not log entries"),
+)  # what the counts mean for GCP (`clouds.gcp.activity.aggregate`)
+
 
 @contextmanager
 def _gcp_errors(source: str) -> Iterator[None]:
@@ -86,6 +100,6 @@ def import_gcp_activity(
                 last_authentication=last_authentication,
                 progress=progress,
             )
-    _show_report(report.as_dict(), fmt, systems="projects")
+    _show_report(report.as_dict(), fmt, systems="projects", event_rows=EVENT_ROWS)
     if report.failures:
         raise typer.Exit(EXIT_BAD_INPUT)
