@@ -10,6 +10,7 @@ from permscope.cli import (
     apikeys,
     db,
     demo,
+    gcp_activity,
     identities,
     imports,
     scan,
@@ -62,6 +63,7 @@ def main(
 
 imports.app.command("aws-activity")(activity.import_aws_activity)
 imports.app.command("azure-activity")(activity_azure.import_azure_activity)
+imports.app.command("gcp-activity")(gcp_activity.import_gcp_activity)
 app.add_typer(imports.app, name="import")
 app.add_typer(activity.usage_app, name="usage")
 app.add_typer(collect_commands.app, name="collect")

@@ -347,3 +347,19 @@ def activity_problem(error: BaseException, cloud: Cloud = Cloud.AWS) -> str | No
     """One line naming a cloud SDK error that stopped an import (refused, missing bucket, no credentials,
     unreachable endpoint); None for any other exception."""
     return _readers(cloud).problem(error)
+
+
+def import_activity_bucket(engine: Engine, cloud: Cloud, uri: str, **options: Any) -> ActivityReport:
+    """Import the activity logs of a cloud's log bucket (GCP: `gs://bucket/prefix` of a log sink); options are
+    the cloud reader's (`ActivityReaders.import_bucket`)."""
+    sink = new_sink(engine, cloud)
+    _readers(cloud).import_bucket(sink, uri, **options)
+    return sink.finish()
+
+
+def import_activity_api(engine: Engine, cloud: Cloud, **options: Any) -> ActivityReport:
+    """Import activity from a cloud's APIs (GCP: Cloud Logging and Policy Analyzer per project); options are
+    the cloud reader's (`ActivityReaders.import_api`)."""
+    sink = new_sink(engine, cloud)
+    _readers(cloud).import_api(sink, **options)
+    return sink.finish()
