@@ -360,7 +360,9 @@ class KnownIdentity:
     external_id: str
     kind: str
     name: str
-    unique_id: str | None  # AWS userId / roleId (AIDA... / AROA...); Azure userPrincipalName / appId
+    unique_id: (
+        str | None
+    )  # AWS userId / roleId (AIDA... / AROA...); Azure userPrincipalName / appId; GCP uniqueId
 
 
 def _unique_id() -> Any:
@@ -370,6 +372,7 @@ def _unique_id() -> Any:
         IdentityRow.attributes["roleId"].as_string(),
         IdentityRow.attributes["appId"].as_string(),
         IdentityRow.attributes["userPrincipalName"].as_string(),
+        IdentityRow.attributes["uniqueId"].as_string(),  # a GCP service account's numeric id
     )
 
 

@@ -52,7 +52,13 @@ __all__ = [
 COMMIT_KEYS = 100_000  # aggregated keys held in memory before they are merged into the store (~100 MB)
 COMMIT_SOURCES = 1_000  # inputs held before they are merged
 SOURCE_TOP = 20  # error codes, unknown actions and principal types kept per recorded input
-ACTORS = ("user", "role", "servicePrincipal", "managedIdentity")  # identity kinds activity names as actors
+ACTORS = (
+    "user",
+    "role",
+    "servicePrincipal",
+    "managedIdentity",
+    "serviceAccount",
+)  # kinds activity names as actors
 Progress = Callable[[int, int], None]
 
 
@@ -336,8 +342,9 @@ def import_activity_lookup(
 
 
 def import_activity_api(engine: Engine, cloud: Cloud, **options: Any) -> ActivityReport:
-    """Import activity from a cloud's event APIs (Azure: the Activity Log of subscriptions, Entra sign-ins),
-    each window not read before (the options are the cloud's `ActivityReaders.import_api`'s)."""
+    """Import activity from a cloud's event APIs (Azure: the Activity Log of subscriptions, Entra sign-ins; GCP:
+    Cloud Logging and Policy Analyzer per project), each window not read before (the options are the cloud's
+    `ActivityReaders.import_api`'s)."""
     sink = new_sink(engine, cloud)
     _readers(cloud).import_api(sink, **options)
     return sink.finish()
@@ -354,12 +361,4 @@ def import_activity_bucket(engine: Engine, cloud: Cloud, uri: str, **options: An
     the cloud reader's (`ActivityReaders.import_bucket`)."""
     sink = new_sink(engine, cloud)
     _readers(cloud).import_bucket(sink, uri, **options)
-    return sink.finish()
-
-
-def import_activity_api(engine: Engine, cloud: Cloud, **options: Any) -> ActivityReport:
-    """Import activity from a cloud's APIs (GCP: Cloud Logging and Policy Analyzer per project); options are
-    the cloud reader's (`ActivityReaders.import_api`)."""
-    sink = new_sink(engine, cloud)
-    _readers(cloud).import_api(sink, **options)
     return sink.finish()

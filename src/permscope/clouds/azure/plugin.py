@@ -87,8 +87,10 @@ class AzurePlugin:
 
     @property
     def activity(self) -> ActivityReaders | None:
-        """Activity Log and sign-in readers: not built yet."""
-        return None
+        """Activity Log and sign-in readers (files, the live APIs, after a collection)."""
+        from permscope.clouds.azure.activity.readers import AZURE_ACTIVITY
+
+        return AZURE_ACTIVITY
 
     # -- the action catalogue ---------------------------------------------------------------------------------
     def catalog_version(self) -> str:

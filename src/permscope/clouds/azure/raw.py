@@ -5,7 +5,7 @@ A bundle holds one tenant. Every part is a list of JSON objects in the shape the
 objects with their camelCase fields), or None when it was not collected (None keeps what an earlier run stored;
 an empty list means "collected, there is none"). The live collector serializes SDK models back to that REST
 shape (`Model.serialize(keep_readonly=True)` for azure-mgmt-*, the Graph JSON for msgraph-sdk); the export
-script (`docs/azure-export.md`) writes it with `az rest`, so files and live give the same dicts.
+script (`docs/azure-export.sh`) writes it with `az rest`, so files and live give the same dicts.
 
 Export folder (one per tenant), each file one part: a JSON list, a REST page `{"value": [...], "nextLink"}`,
 or several pages in one JSON list / JSON lines; gzip allowed (`.json.gz`):

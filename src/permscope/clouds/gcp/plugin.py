@@ -97,8 +97,10 @@ class GcpPlugin:
 
     @property
     def activity(self) -> ActivityReaders | None:
-        """Cloud Audit Logs readers: not built yet."""
-        return None
+        """Cloud Audit Logs readers (files, the live APIs, after a collection)."""
+        from permscope.clouds.gcp.activity.readers import GCP_ACTIVITY
+
+        return GCP_ACTIVITY
 
     # -- the catalogue ----------------------------------------------------------------------------------
     def catalog_version(self) -> str:

@@ -6,7 +6,7 @@ camelCase fields as in the API reference and as `gcloud ... --format=json` print
 collected (None keeps what an earlier run stored; an empty list means "collected, there is none"). The live
 collector turns the client libraries' messages into that JSON (`MessageToDict(msg._pb)` for proto-plus
 messages, `json_format.MessageToDict` for protobuf ones, both with camelCase names); the export script
-(`docs/gcp-export.md`) writes it with `gcloud`, so files and live give the same dicts.
+(`docs/gcp-export.sh`) writes it with `gcloud`, so files and live give the same dicts.
 
 Export folder (one per organization), each file one part: a JSON list, a REST page
 (`{"results"|"assets"|"roles"|...: [...], "nextPageToken"}`) or JSON lines; gzip allowed (`.json.gz`):
@@ -14,7 +14,7 @@ Export folder (one per organization), each file one part: a JSON list, a REST pa
 | file                          | part                  | source                                                                          |
 |-------------------------------|-----------------------|---------------------------------------------------------------------------------|
 | organization.json             | organization (object) | `gcloud organizations describe` (`name` "organizations/N", `displayName`)       |
-| folders.json                  | folders               | `gcloud resource-manager folders list` at every level (`name`, `parent`, `displayName`, `state`) |
+| folders.json                  | folders               | `gcloud resource-manager folders list` at every level (`name`, `parent`, `displayName`, `lifecycleState`) |
 | projects.json                 | projects              | `gcloud projects list` (`projectId`, `projectNumber`, `parent {type, id}`, `name`, `lifecycleState`) |
 | iam-policies.json             | iam_policies          | `gcloud asset search-all-iam-policies --scope=organizations/N` (`resource`, `assetType`, `project`, `folders`, `organization`, `policy {bindings [{role, members, condition}]}`); `gcloud asset export --content-type=iam-policy` items (`name`, `assetType`, `iamPolicy`, `ancestors`) are read too |
 | custom-roles.json             | custom_roles          | `gcloud iam roles list --organization` and `--project` for every project (`name`, `title`, `includedPermissions`, `stage`, `deleted`) |
