@@ -105,7 +105,7 @@ def _folders(o: _Org, levels: int) -> tuple[list[JsonObject], list[tuple[str, li
                 name = f"folders/{o.number_id()}"
                 label = TEAMS[(index * 5 + depth) % len(TEAMS)] if depth == 0 else ("prod", "nonprod")[index]
                 folders.append({"name": name, "parent": parent, "displayName": o.unique(label),
-                                "state": "ACTIVE", "createTime": _time(o.date())})  # fmt: skip
+                                "lifecycleState": "ACTIVE", "createTime": _time(o.date())})  # fmt: skip
                 below.append((name, [name, *ancestry]))
         level = below
     return folders, level
