@@ -18,7 +18,7 @@ from permscope.api.errors import GraphJSONResponse, not_found
 from permscope.api.paging import entity_response, list_response
 from permscope.api.responses import through
 from permscope.api.routes.aws import IdentityWire
-from permscope.api.routes.collection_routes import alternate_key, opaque_key
+from permscope.api.routes.collection_routes import alternate_key, opaque_key, register_collection
 from permscope.api.routes.systems import find_system, system_context
 from permscope.api.routing import GraphRoute
 from permscope.api.schemas import (
@@ -262,85 +262,17 @@ for _name, _kinds in IDENTITY_SETS.items():
 # ---------------------------------------------------------------------------------------------- other collections
 
 
-def _register(
-    tail: str,
-    collection: Any,
-    stmt: Callable[[AuthorizationSystemRow], Any],
-    find: Callable[[Session, AuthorizationSystemRow, str], Any],
-    serialize: Callable[[Any], dict[str, Any]],
-    model: Any,
-    what: str,
-    *,
-    keys: Callable[[str], str] = _lower,
-    addressed: bool = True,
-) -> None:
-    """Register the list, `/{id}` and `(externalId=...)` routes of one collection."""
-
-    def list_handler(
-        request: Request,
-        system: AuthorizationSystemRow = Depends(azure_system),
-        session: Session = Depends(get_session),
-        settings: Settings = Depends(get_settings),
-    ) -> GraphJSONResponse:
-        return list_response(
-            request,
-            session,
-            collection,
-            stmt(system),
-            context=_context(system, tail),
-            serialize=serialize,
-            page_size=settings.page_size,
-            max_page_size=settings.max_page_size,
-        )
-
-    def handler_for(address: Callable[[str], str]) -> Callable[..., GraphJSONResponse]:
-        def handler(
-            request: Request,
-            system: AuthorizationSystemRow = Depends(azure_system),
-            key: str = Depends(address),
-            session: Session = Depends(get_session),
-        ) -> GraphJSONResponse:
-            row = find(session, system, key)
-            if row is None:
-                raise not_found(f"{what} {key!r} not found")
-            return entity_response(
-                request,
-                serialize(row),
-                context=_context(system, f"{tail}/$entity"),
-                selectable=collection.selectable,
-            )
-
-        handler.__doc__ = f"One of {tail} by id (base64 of its externalId) or by `(externalId='...')`."
-        return handler
-
-    list_handler.__doc__ = f"List {tail} (supports {', '.join(sorted(collection.options))})."
-    router.add_api_route(
-        f"/{tail}",
-        list_handler,
-        methods=["GET"],
-        response_model=CollectionPage[model],
-        name=f"list_azure_{tail}",
-        summary=f"List {tail}",
-    )
+def _register(tail: str, *args: Any, addressed: bool = True) -> None:
+    """Register the list, `/{id}` and `(externalId=...)` routes of one collection (`collection_routes`); Azure
+    ids have no case, so an addressed collection's finder gets its key lower-case."""
+    collection, stmt, find, serialize, model, what = args
     if addressed:
-        _addressed(
-            f"/{tail}",
-            "",
-            handler_for,
-            what=what,
-            response_model=model,
-            name=f"get_azure_{tail}",
-            summary=f"Get one of {tail}",
-        )
-    else:
-        router.add_api_route(
-            f"/{tail}" + "/{item_id}",
-            handler_for(lambda item_id: item_id),
-            methods=["GET"],
-            response_model=model,
-            name=f"get_azure_{tail}",
-            summary=f"Get one of {tail}",
-        )
+        lowered = find
+        find = lambda session, system, key: lowered(session, system, _lower(key))  # noqa: E731
+    register_collection(
+        router, azure_system, _context, "azure", tail, collection, stmt, find, serialize, model, what,
+        opaque_ids=addressed, alternate=addressed,
+    )  # fmt: skip
 
 
 _register(
