@@ -221,9 +221,16 @@ def import_aws_activity(
 def usage_list(
     ctx: typer.Context,
     identity: str = typer.Option(
-        ..., "--identity", "-i", help="The identity's ARN (an AWS user, role, root, Identity Center user)"
+        ...,
+        "--identity",
+        "-i",
+        help="The identity: an AWS ARN (user, role, root, Identity Center user), an Azure object id, a GCP "
+        "member (user:alice@example.com, serviceAccount:...)",
     ),
-    system: str | None = typer.Option(None, "--system", "-s", help="Account (default: the one in the ARN)"),
+    system: str | None = typer.Option(
+        None, "--system", "-s", help="Account, subscription or project (default: the one the identity names)"
+    ),
+    cloud: str = typer.Option("aws", "--cloud", help="aws, azure or gcp", case_sensitive=False),
     limit: int | None = typer.Option(
         None, "--limit", "-n", min=1, max=MAX_ROWS, help="At most this many rows"
     ),
@@ -236,8 +243,20 @@ def usage_list(
     settings = state(ctx).settings()
     window_days = settings.usage_window_days
     as_of = _utc(settings.usage_as_of)
+    from permscope.core.ids import Cloud
+
+    try:
+        which = Cloud(cloud.lower())
+    except ValueError:
+        raise typer.BadParameter(f"{cloud!r}: aws, azure or gcp", param_hint="--cloud") from None
     view = usage_of(
-        engine_of(ctx), identity, system_id=system, window_days=window_days, as_of=as_of, limit=limit
+        engine_of(ctx),
+        identity,
+        system_id=system,
+        window_days=window_days,
+        as_of=as_of,
+        limit=limit,
+        cloud=which,
     )
     rows = [
         {

@@ -11,8 +11,6 @@ from permscope.clouds.base import plugin
 from permscope.core.ids import Cloud
 from permscope.store import usage as usage_store
 
-AWS = Cloud.AWS.value
-
 
 @dataclass(frozen=True, slots=True)
 class UsageView:
@@ -36,11 +34,13 @@ def usage_of(
     window_days: int = 90,
     as_of: datetime | None = None,
     limit: int | None = None,
+    cloud: Cloud = Cloud.AWS,
 ) -> UsageView:
-    """An AWS identity's usage (by ARN); the system defaults to the account in the ARN."""
-    system = system_id or plugin(Cloud.AWS).system_of(identity)
-    every_row = usage_store.list_usage(engine, AWS, identity, system_id=system)
-    activity = usage_store.identity_activity(engine, AWS, identity, system)
+    """An identity's usage (an AWS ARN, an Azure object id, a GCP member); the system defaults to the one the
+    identity names (an ARN's account), else every system of the cloud."""
+    system = system_id or plugin(cloud).system_of(identity)
+    every_row = usage_store.list_usage(engine, cloud.value, identity, system_id=system)
+    activity = usage_store.identity_activity(engine, cloud.value, identity, system)
     moment = as_of or datetime.now(UTC)
     window_start = moment - timedelta(days=window_days)
     exercised = {
