@@ -25,4 +25,12 @@ def test_demo_without_serving(tmp_path: Path) -> None:
     engine.dispose()
     assert principal is not None and principal.role is ApiRole.ADMIN
     listed = CliRunner().invoke(app, ["--database-url", url, "systems", "list", "--format", "json"])
-    assert {s["name"] for s in json.loads(listed.stdout)} == {"demo-production", "demo-sandbox"}
+    systems = json.loads(listed.stdout)
+    assert {s["name"] for s in systems if s["cloud"] == "aws"} == {"demo-production", "demo-sandbox"}
+    assert sum(s["cloud"] == "azure" for s in systems) == 3 and sum(s["cloud"] == "gcp" for s in systems) == 3
+    # each cloud's line, its example routes, and the generated files kept next to the database
+    assert "azure sub-" in result.output and "managed identities" in result.output
+    assert "gcp " in result.output and "service accounts" in result.output
+    assert "microsoft.graph.azureAuthorizationSystem/associatedIdentities/servicePrincipals" in result.stdout
+    assert "/permissionsAnalytics/gcp/findings/microsoft.graph.superUserFinding" in result.stdout
+    assert (tmp_path / "demo-estate" / "aws-demo-production.json").is_file()

@@ -14,6 +14,8 @@ from permscope.cli.serve import run_server
 from permscope.core.ids import Cloud
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from permscope.workflows.collection import ImportReport
 
 
@@ -22,8 +24,12 @@ def demo_database_url() -> str:
     return f"sqlite:///{Path(user_data_dir('permscope', appauthor=False)) / 'demo.sqlite3'}"
 
 
-def demo_folder() -> Path:
-    """Where the demo's generated export files are kept (to scan or import them again by hand)."""
+def demo_folder(engine: Engine) -> Path:
+    """Where the demo's generated export files are kept (to scan or import them again by hand): next to the
+    SQLite file, else in the user data directory."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).parent / "demo-estate"
     return Path(user_data_dir("permscope", appauthor=False)) / "demo-estate"
 
 
@@ -66,7 +72,7 @@ def demo(
     engine = open_engine(settings)
     console = stderr()
     console.print(f"loading the demo estate into {engine.url.render_as_string(hide_password=True)} ...")
-    folder = demo_folder()
+    folder = demo_folder(engine)
     reports = load_demo(
         engine,
         folder=folder,
@@ -106,6 +112,19 @@ def demo(
         f"'{base}/identityGovernance/permissionsAnalytics/aws/findings/microsoft.graph.superUserFinding"
         "?$orderby=permissionsCreepIndex/score desc&$top=5'"
     )
+    for cloud, kind in ((Cloud.AZURE, "servicePrincipals"), (Cloud.GCP, "serviceAccounts")):
+        first = next((report.system_id for report in reports if report.cloud is cloud), None)
+        if first is not None:
+            typer.echo(
+                f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" '
+                f"'{base}/external/authorizationSystems/{first}/microsoft.graph.{cloud.value}AuthorizationSystem"
+                f"/associatedIdentities/{kind}?$top=5'"
+            )
+            typer.echo(
+                f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" '
+                f"'{base}/identityGovernance/permissionsAnalytics/{cloud.value}/findings"
+                "/microsoft.graph.superUserFinding?$top=5'"
+            )
     typer.echo(
         "  permscope --database-url "
         f"{engine.url.render_as_string(hide_password=True)} findings list --min-pci 67"
