@@ -142,7 +142,9 @@ def test_three_clouds_through_the_import_and_activity_paths_and_twice_is_the_sam
     assert set(usage) == {"azure", "gcp"}  # the AWS export carries no activity
     findings = _finding_rows(sqlite_engine)
     with_findings = {system for system, _type, _seen in findings}
-    assert with_findings & {r.system_id for r in first[1:3]} and with_findings & {r.system_id for r in first[3:]}
+    assert with_findings & {r.system_id for r in first[1:3]} and with_findings & {
+        r.system_id for r in first[3:]
+    }
     second = load_demo(sqlite_engine, SMALL[:1], (TENANT,), (ORGANIZATION,), folder=tmp_path)
     assert not any(r.changed for r in second)
     assert second[1].activity is not None and second[1].activity.sources_skipped == 2
@@ -168,9 +170,7 @@ def test_without_the_gcp_engine_the_demo_loads_the_rest_and_says_what_to_install
         "                    skipped=lambda cloud, why: print('skipped', cloud.value, why))\n"
         "print('loaded', sorted({r.cloud.value for r in reports}))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
-    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "skipped gcp the GCP engine needs the cel package: pip install 'permscope[gcp]'" in done.stdout
     assert "loaded ['aws', 'azure']" in done.stdout

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from platformdirs import user_data_dir
+from rich.markup import escape
 
 from permscope.cli.output import reports_errors, state, stderr
 from permscope.cli.serve import run_server

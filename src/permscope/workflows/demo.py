@@ -25,7 +25,10 @@ from permscope.workflows.analysis import analyze_system
 from permscope.workflows.apikeys import ApiRole, CreatedKey, create_api_key, disable_api_keys_named
 from permscope.workflows.collection import ImportReport, import_aws_files, import_files
 
-ACTIVITY_FILES = {Cloud.AZURE: ("activity-log", "sign-ins"), Cloud.GCP: ("audit-log",)}  # the generators' names
+ACTIVITY_FILES = {
+    Cloud.AZURE: ("activity-log", "sign-ins"),
+    Cloud.GCP: ("audit-log",),
+}  # the generators' names
 # the generated files' modification time: with the same path and content, a second load is the same activity input
 # (recorded as read), so loading twice counts no activity twice
 FILE_TIME_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
@@ -84,7 +87,9 @@ DEMO_ACCOUNTS = (
         seed=2,
     ),
 )
-DEMO_TENANTS = (DemoTenant(tenant_id="0d3e0000-0000-4000-8000-00000000de30", domain="contoso.example", seed=3),)
+DEMO_TENANTS = (
+    DemoTenant(tenant_id="0d3e0000-0000-4000-8000-00000000de30", domain="contoso.example", seed=3),
+)
 DEMO_ORGANIZATIONS = (DemoOrganization(number="123456789012", domain="example.test", seed=4),)
 
 
@@ -97,7 +102,9 @@ def missing_extra(cloud: Cloud) -> str | None:
     return None
 
 
-def _import_folder(engine: Engine, cloud: Cloud, folder: Path, parts: dict[str, object]) -> list[ImportReport]:
+def _import_folder(
+    engine: Engine, cloud: Cloud, folder: Path, parts: dict[str, object]
+) -> list[ImportReport]:
     """Write a generated export folder, import it as `permscope import <cloud> DIR` does, then its activity
     files as `permscope import <cloud>-activity` does."""
     for path in write_export_folder(folder, parts):
