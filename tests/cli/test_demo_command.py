@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -34,3 +36,17 @@ def test_demo_without_serving(tmp_path: Path) -> None:
     assert "microsoft.graph.azureAuthorizationSystem/associatedIdentities/servicePrincipals" in result.stdout
     assert "/permissionsAnalytics/gcp/findings/microsoft.graph.superUserFinding" in result.stdout
     assert (tmp_path / "demo-estate" / "aws-demo-production.json").is_file()
+
+
+def test_without_the_gcp_engine_the_demo_says_what_to_install(tmp_path: Path) -> None:
+    """The skipped cloud's line is printed as is (the extra's brackets are not taken for markup)."""
+    probe = (
+        "import sys; sys.modules['cel'] = None; "
+        f"sys.argv = ['permscope', '--database-url', 'sqlite:///{tmp_path / 'd.sqlite3'}', 'demo', '--no-serve']; "
+        "from permscope.cli.entry import run; run()"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stderr.split())
+    assert "gcp: skipped (the GCP engine needs the cel package: pip install 'permscope[gcp]')" in text
+    assert "azure sub-" in text and "gcp " not in text.split("skipped", 1)[1]

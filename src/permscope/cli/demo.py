@@ -76,7 +76,9 @@ def demo(
     reports = load_demo(
         engine,
         folder=folder,
-        skipped=lambda cloud, why: console.print(f"  {cloud.value}: skipped ({why})", highlight=False),
+        skipped=lambda cloud, why: console.print(
+            escape(f"  {cloud.value}: skipped ({why})"), highlight=False
+        ),
     )
     for report in reports:
         console.print(
@@ -84,7 +86,7 @@ def demo(
             markup=True,
             highlight=False,
         )
-    console.print(f"generated export files (to scan or import again): {folder}", highlight=False)
+    console.print(escape(f"generated export files (to scan or import again): {folder}"), highlight=False)
     key = issue_demo_key(engine)
     base = f"http://{host}:{port}"
     typer.echo(f"\nAPI:      {base}   (OpenAPI: {base}/openapi.json, with the key)")
