@@ -120,6 +120,7 @@ def _import_folder(
 
 @contextmanager
 def _work_folder(folder: Path | None) -> Iterator[Path]:
+    """The folder the generated files go to: the one given (created, kept), else a temporary one."""
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         yield folder
