@@ -12,9 +12,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# One stamp per set of extras, redone when pyproject.toml changes.
+# One stamp per set of extras, redone when pyproject.toml changes. The demo's: AWS and the GCP engine (Azure's
+# file import needs no extra); live collection from Azure or GCP needs `.[azure]` / `.[gcp]` (make venv).
 $(VENV)/.installed-aws: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e '.[aws]'
+	$(PIP) install --quiet -e '.[aws,gcp-engine]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python

@@ -28,6 +28,14 @@ def test_import_gcp_stores_every_project_and_analyzes_it(tmp_path: Path) -> None
     assert code == 0 and "unchanged" in out and "Project" in out
 
 
+def test_the_table_points_to_the_gcp_activity_import(tmp_path: Path) -> None:
+    """Without audit logs the inactivity findings are not checked: the hint names GCP's import, not CloudTrail."""
+    code, out, err = run("--database-url", f"sqlite:///{tmp_path / 'h.sqlite3'}", "import", "gcp", str(EXPORT))
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "With Cloud Audit Logs: `permscope import gcp-activity FILES`" in text and "CloudTrail" not in text
+
+
 def test_a_malformed_export_file_is_exit_2_naming_it(tmp_path: Path) -> None:
     folder = copy_export(tmp_path)
     (folder / "custom-roles.json").write_text('[{"name": 5}]')

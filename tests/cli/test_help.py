@@ -34,7 +34,24 @@ COMMANDS = list(_paths(typer.main.get_command(app)))
 
 def test_every_command_is_listed() -> None:
     names = {" ".join(path) for path in COMMANDS}
-    assert {"scan", "import aws", "findings list", "systems list", "simulate aws"} <= names
+    assert {"scan", "import aws", "findings list", "systems list", "simulate aws", "demo"} <= names
+    for cloud in ("aws", "azure", "gcp"):  # the three clouds: inventory, activity, live collection, engine
+        assert {
+            f"import {cloud}",
+            f"import {cloud}-activity",
+            f"collect {cloud}",
+            f"simulate {cloud}",
+        } <= names
+
+
+@pytest.mark.parametrize("group", ["import", "collect"])
+def test_group_help_lists_each_cloud(group: str) -> None:
+    result = CliRunner().invoke(app, [group, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    listed = {
+        line.split()[1] for line in result.output.splitlines() if line.startswith("│ ") and line.split()[1:]
+    }
+    assert {"aws", "azure", "gcp"} <= listed, result.output
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda path: " ".join(path) or "permscope")

@@ -128,6 +128,13 @@ def _not_analyzed(error: str | None) -> None:
     raise typer.Exit(EXIT_NOT_ANALYZED)
 
 
+ACTIVITY_HINTS = {  # by system noun: the logs that decide the activity findings, and their import
+    "Account": ("CloudTrail logs", "permscope import aws-activity FILES"),
+    "Subscription": ("the Activity Log and sign-ins", "permscope import azure-activity FILES"),
+    "Project": ("Cloud Audit Logs", "permscope import gcp-activity FILES"),
+}
+
+
 def _next_steps(records: list[dict[str, Any]], analyzed: bool, noun: str = "Account") -> None:
     """What the import left to do: the open findings of each account by severity, or how to get them."""
     from permscope.analytics.registry import DETECTORS
@@ -159,10 +166,8 @@ def _next_steps(records: list[dict[str, Any]], analyzed: bool, noun: str = "Acco
     for reason in needs:
         console.print(f"[dim]not checked ({reason})[/dim]", highlight=False)
     if any("activity" in reason for reason in needs):
-        console.print(
-            "With CloudTrail logs: `permscope import aws-activity FILES`, then `permscope analyze`.",
-            highlight=False,
-        )
+        logs, command = ACTIVITY_HINTS.get(noun, ACTIVITY_HINTS["Account"])
+        console.print(f"With {logs}: `{command}`, then `permscope analyze`.", highlight=False)
 
 
 @app.command("aws")

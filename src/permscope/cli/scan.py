@@ -110,6 +110,9 @@ def _summary(result: ScanResult, wide: bool) -> None:
     else:
         console.print("No findings.")
     if result.riskiest:
+        from permscope.workflows.clouds import system_noun
+
+        nouns = {account.system_id: system_noun(account.system.cloud) for account in result.accounts}
         risky = [
             {
                 "pci": f"{view.pci.score} {view.pci.band}" if view.pci else "",
@@ -119,7 +122,8 @@ def _summary(result: ScanResult, wide: bool) -> None:
                 "granted": view.granted,
                 "high_severity": view.high_severity,
                 "findings": len(view.findings),
-                "where": f"account {view.system_id}, {len(view.findings)} finding(s)",
+                "where": f"{nouns[view.system_id]} {view.system_id}, {len(view.findings)} finding(s)"
+                + (f" ({view.display_name})" if view.display_name not in view.external_id else ""),
             }
             for view in result.riskiest
         ]

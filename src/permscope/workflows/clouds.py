@@ -17,3 +17,8 @@ def require_built(cloud: Cloud, what: str) -> Cloud:
     if cloud not in base.built_clouds():
         raise CloudNotBuiltError(cloud.value, what)
     return cloud
+
+
+def system_noun(cloud: Cloud) -> str:
+    """What the cloud calls one authorization system (account, subscription, project)."""
+    return base.plugin(cloud).system_noun
