@@ -6,10 +6,11 @@ levels of management groups, 100,000 role assignments; GCP: 500 projects under 4
 3,000 nested groups, 10,000 service accounts, 150,000 bindings — then runs `permscope import <cloud> DIR` (which
 imports, computes every identity's effective permissions and analyzes) in a child process on a fresh SQLite
 database, and reports the child's wall time, CPU time and peak RSS against the issue's budget (60 s, 2 GB).
-`--quick` runs a tenth of the size. Asserts nothing.
+`--quick` runs a tenth of the size, `--scale F` any fraction (every count times F, the hierarchy's levels kept:
+two fractions show how the cost grows with the estate). Asserts nothing.
 
-    .venv/bin/python bench/bench_estate.py azure [--quick]
-    .venv/bin/python bench/bench_estate.py gcp [--quick]
+    .venv/bin/python bench/bench_estate.py azure [--quick | --scale 0.2]
+    .venv/bin/python bench/bench_estate.py gcp [--quick | --scale 0.2]
 """
 
 from __future__ import annotations
@@ -28,32 +29,35 @@ PERMSCOPE = Path(sys.executable).with_name("permscope")
 BUDGET_SECONDS, BUDGET_MIB = 60.0, 2_048
 
 
-def _folder(cloud: str, quick: bool) -> Path:
-    """The export folder of the estate (generated on first use)."""
+def _folder(cloud: str, scale: float) -> Path:
+    """The export folder of the estate at `scale` of the issue's size (generated on first use)."""
     from permscope.estates.folders import write_export_folder
 
-    folder = BENCH_DIR / "out" / f"{cloud}-estate{'-quick' if quick else ''}"
+    suffix = "" if scale == 1 else "-quick" if scale == 0.1 else f"-{scale:g}"
+    folder = BENCH_DIR / "out" / f"{cloud}-estate{suffix}"
     if (folder / "users.json").exists() or (folder / "projects.json").exists():
         return folder
     if cloud == "azure":
         from permscope.estates.azure import BENCH_TENANT, generate_azure_tenant
 
-        size = BENCH_TENANT if not quick else _tenth(BENCH_TENANT)
+        size = _scaled(BENCH_TENANT, scale)
         parts = generate_azure_tenant(tenant_id="5e1f6c2a-0000-4000-8000-00000000be9c", domain="bench.example",
                                       size=size)  # fmt: skip
     else:
         from permscope.estates.gcp import BENCH_ORGANIZATION, generate_gcp_organization
 
-        size = BENCH_ORGANIZATION if not quick else _tenth(BENCH_ORGANIZATION)
+        size = _scaled(BENCH_ORGANIZATION, scale)
         parts = generate_gcp_organization(number="424242424242", domain="bench.example", size=size)
     write_export_folder(folder, parts)
     return folder
 
 
-def _tenth(size: object) -> object:
-    """The same estate at a tenth of every count (levels of the hierarchy kept)."""
+def _scaled(size: object, scale: float) -> object:
+    """The same estate with every count times `scale` (levels of the hierarchy kept)."""
+    if scale == 1:
+        return size
     changes = {
-        field.name: max(1, getattr(size, field.name) // 10)
+        field.name: max(1, int(getattr(size, field.name) * scale))
         for field in dataclasses.fields(size)  # type: ignore[arg-type]
         if "levels" not in field.name and getattr(size, field.name)
     }
@@ -63,9 +67,11 @@ def _tenth(size: object) -> object:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cloud", choices=("azure", "gcp"))
-    parser.add_argument("--quick", action="store_true", help="a tenth of the size")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the size (= --scale 0.1)")
+    parser.add_argument("--scale", type=float, default=1.0, help="every count times this fraction")
     options = parser.parse_args()
-    folder = _folder(options.cloud, options.quick)
+    scale = 0.1 if options.quick else options.scale
+    folder = _folder(options.cloud, scale)
     files = sorted(
         str(path)
         for path in folder.glob("*.json")
@@ -86,12 +92,12 @@ def main() -> int:
     cpu = usage.ru_utime + usage.ru_stime
     peak = usage.ru_maxrss / 1024
     print(
-        f"{options.cloud} estate {'(quick) ' if options.quick else ''}{folder} ({size / 2**20:.0f} MiB of JSON)"
+        f"{options.cloud} estate {f'(x{scale:g}) ' if scale != 1 else ''}{folder} ({size / 2**20:.0f} MiB of JSON)"
     )
     print(
         f"  import + effective permissions + analysis: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak:.0f} MiB"
     )
-    if not options.quick:
+    if scale == 1:
         print(f"  budget {BUDGET_SECONDS:.0f} s and {BUDGET_MIB} MiB: wall x{wall / BUDGET_SECONDS:.2f}, "
               f"memory x{peak / BUDGET_MIB:.2f} of it")  # fmt: skip
     return 0
