@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from permscope.analytics.detector import AWS, Detector, table_clouds, table_types
+from permscope.analytics.detector import AWS, GCP, Detector, table_clouds, table_types
 from permscope.analytics.detectors.super_identity import is_super
 from permscope.analytics.privesc.analysis import escalation_analysis
 from permscope.analytics.privesc.search import Path
@@ -27,6 +27,7 @@ from permscope.analytics.subjects import (
     FUNCTION,
     INSTANCE,
     ROLE,
+    SERVICE_ACCOUNT,
     USER,
     TypeTable,
     finding_type,
@@ -44,6 +45,7 @@ TYPES: TypeTable = {
     ROLE: "privilegeEscalationAwsRoleFinding",
     FUNCTION: {Cloud.AWS: "privilegeEscalationAwsResourceFinding"},
     INSTANCE: {Cloud.AWS: "privilegeEscalationAwsResourceFinding"},
+    SERVICE_ACCOUNT: {Cloud.GCP: "privilegeEscalationGcpServiceAccountFinding"},
 }
 
 
@@ -162,7 +164,7 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
 DETECTOR = Detector(
     name="privilegeEscalation",
     finding_types=table_types(TYPES),
-    clouds=AWS,
+    clouds=AWS | GCP,
     type_clouds=table_clouds(TYPES),
     severity=Severity.CRITICAL,
     title="Privilege escalation",
