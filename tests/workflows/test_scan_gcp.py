@@ -20,5 +20,8 @@ def test_scan_of_a_gcp_export_reports_its_bucket_findings() -> None:
     assert {item["storageBucket"]["externalId"] for item in public} >= {PUBLIC_BUCKET}  # type: ignore[index]
     assert all(item["accessibility"] == "public" for item in public)
     assert by_type["encryptedGcpStorageBucketFinding"]
+    escalation = {item["identity"]["externalId"] for item in by_type["privilegeEscalationUserFinding"]}  # type: ignore[index]
+    assert "user:erin@example.com" in escalation  # token creator on the deployer service account
     page = render_html(result)
     assert "pay-public-assets" in page and "Google-managed keys" in page
+    assert "rhinosecuritylabs.com/gcp/privilege-escalation-google-cloud-platform-part-1" in page
