@@ -1,9 +1,10 @@
 """The escalation graph of one project: every user's and service account's steps, each decided by the engine.
 
-A source's permissions are first checked against its effective permissions (the bitsets: a permission it holds
-nowhere ends the technique without asking the engine); then each needed permission is decided by the engine
-(`clouds.gcp.access.decide_stored`, IAM conditions at the analysis time, deny policies first) on where it
-applies: the project (or the organization / a folder for their setIamPolicy), the target service account's
+A source's permissions are first read from its effective permissions, the engine's rules compiled once per role
+(`clouds.gcp.effective`): a permission it holds nowhere ends the technique, one granted unconditionally at the
+project or above (deny policies applied) holds on every resource of the project. Any other is decided by the
+engine (`clouds.gcp.access.decide_stored`, IAM conditions at the analysis time, deny policies first) on where
+it applies: the project (or the organization / a folder for their setIamPolicy), the target service account's
 own resource (so a binding on one service account yields that account only), or the existing resource a
 technique changes. A step that is allowed only through a conditional binding is marked `conditional` with the
 condition expressions as its keys. Targets of one technique are kept most privileged first, `max_targets` of
@@ -77,12 +78,27 @@ class GraphBuilder:
                 return False
         return True
 
+    def _from_bits(self, source: str, permission: str, *, above: bool) -> Decided | None:
+        """The verdict the source's compiled permissions already give: allowed everywhere in the project when
+        granted unconditionally at the project or above (deny policies applied), refused when held nowhere;
+        None when only the engine can tell (granted on some resources, under a condition, or asked of a folder
+        or the organization, which a binding on the project does not reach)."""
+        bit = self.snapshot.index.index_of(permission)
+        held = self.snapshot.permissions(source)
+        if bit is None or held is None:
+            return None
+        if held.all_resources >> bit & 1:
+            return None if above else _YES
+        return None if held.granted >> bit & 1 else _NO
+
     def decide(self, source: str, permissions: Iterable[str], resource: str) -> Decided:
         """Every permission allowed to the source on the resource, by the engine (cached)."""
         conditional, conditions = False, list[str]()
         for permission in permissions:
             key = (source, permission, resource)
             found = self._decided.get(key)
+            if found is None:
+                found = self._from_bits(source, permission, above=resource in self.chain[1:])
             if found is None:
                 self.graph.evaluations += 1
                 decision = decide_stored(self.snapshot, source, permission, resource, {})
