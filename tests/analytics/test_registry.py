@@ -61,6 +61,9 @@ OTHER_CLOUD_TYPES = {
     "superGcpServiceAccountFinding": Cloud.GCP,
     "overprovisionedAzureServicePrincipalFinding": Cloud.AZURE,
     "overprovisionedGcpServiceAccountFinding": Cloud.GCP,
+    "externallyAccessibleGcpStorageBucketFinding": Cloud.GCP,
+    "encryptedGcpStorageBucketFinding": Cloud.GCP,
+    "privilegeEscalationGcpServiceAccountFinding": Cloud.GCP,
 }
 
 
@@ -129,7 +132,7 @@ def test_detector_metadata(detector: object) -> None:
 
     assert isinstance(detector, Detector)
     assert detector.name and detector.finding_types
-    assert Cloud.AWS in detector.clouds
+    assert detector.clouds & {Cloud.AWS, Cloud.GCP}
     for text in (detector.title, detector.description, detector.remediation):
         assert len(text) > 15 and text[0].isupper()
     assert detector.needs <= NEEDS

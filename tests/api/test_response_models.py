@@ -156,6 +156,7 @@ def estate(engine: Engine) -> Engine:
     import_files(engine, Cloud.AZURE, [AZURE_EXPORT])  # two subscriptions with identities, roles, resources
     seed(engine, cloud=Cloud.GCP, system_id="a-project", name="gcp-project")
     import_files(engine, Cloud.GCP, [GCP_EXPORT])  # a GCP organization's projects, from the fixture folder
+    analyze_system(engine, "pay-prod", cloud=Cloud.GCP)  # the real detectors: GCP bucket findings and more
     return engine
 
 
@@ -362,6 +363,15 @@ def _gcp_routes(walker: Walker) -> None:
         )
     walker.call("GET", f"{prefix}/services", f"{base}/services")
     walker.call("GET", f"{prefix}/services" + "/{item_id}", f"{base}/services/storage")
+    findings = "/identityGovernance/permissionsAnalytics/{cloud}/findings"
+    for name in ("externallyAccessibleGcpStorageBucketFinding", "encryptedGcpStorageBucketFinding"):
+        url = f"/identityGovernance/permissionsAnalytics/gcp/findings/microsoft.graph.{name}"
+        listed = walker.call("GET", findings + "/{cast}", url + "?$filter=accessibility eq 'public'")
+        item = listed["value"][0]
+        assert item["encryptionManagedBy"] == "google"
+        assert item["storageBucket"]["authorizationSystem"]["authorizationSystemType"] == "gcp"
+        walker.call("GET", findings + "/{first}/{second}",
+                    f"/identityGovernance/permissionsAnalytics/gcp/findings/{item['id']}/microsoft.graph.{name}")  # fmt: skip
 
 
 def _analytics_routes(walker: Walker) -> None:

@@ -13,6 +13,8 @@ from permscope.analytics.detectors import (
     access_keys,
     bucket_encryption,
     external_access,
+    gcp_bucket_encryption,
+    gcp_public_buckets,
     inactive,
     mfa,
     overprovisioned,
@@ -56,5 +58,7 @@ _add(external_access.DETECTOR)
 _add(vm_bucket_access.DETECTOR)
 _add(public_buckets.DETECTOR)
 _add(bucket_encryption.DETECTOR)
+_add(gcp_public_buckets.DETECTOR)
+_add(gcp_bucket_encryption.DETECTOR)
 _add(security_groups.DETECTOR)
 _add(privilege_escalation.DETECTOR)

@@ -98,6 +98,7 @@ class Finding(_Closed):
     accessibleCount: int | None = None  # noqa: N815
     bucketCount: int | None = None  # noqa: N815
     accessibility: str | None = None
+    encryptionManagedBy: str | None = None  # noqa: N815
     accountsWithAccess: Any = None  # noqa: N815
     inboundPorts: Any = None  # noqa: N815
     totalStorageBucketCount: int | None = None  # noqa: N815

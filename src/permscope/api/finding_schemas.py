@@ -120,8 +120,15 @@ def _kinds() -> dict[str, FindingKind]:
         ),
         FindingKind("encryptedAzureStorageAccountFinding", frozenset({Cloud.AZURE}), "storageAccount"),
         FindingKind("openNetworkAzureSecurityGroupFinding", frozenset({Cloud.AZURE}), "securityGroup"),
-        FindingKind("externallyAccessibleGcpStorageBucketFinding", frozenset({Cloud.GCP}), "storageBucket"),
-        FindingKind("encryptedGcpStorageBucketFinding", frozenset({Cloud.GCP}), "storageBucket"),
+    ]
+    found += [
+        FindingKind(
+            name,
+            frozenset({Cloud.GCP}),
+            "storageBucket",
+            properties=(("accessibility", "string"), ("encryptionManagedBy", "string")),
+        )
+        for name in ("externallyAccessibleGcpStorageBucketFinding", "encryptedGcpStorageBucketFinding")
     ]
     return {kind.name: kind for kind in found}
 

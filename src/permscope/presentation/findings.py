@@ -44,6 +44,8 @@ _NO_PCI = frozenset(
         "awsExternalSystemAccessFinding",
         "externallyAccessibleAwsStorageBucketFinding",
         "encryptedAwsStorageBucketFinding",
+        "externallyAccessibleGcpStorageBucketFinding",
+        "encryptedGcpStorageBucketFinding",
         "openAwsSecurityGroupFinding",
     }
 )
@@ -51,6 +53,7 @@ _KEY_TYPES = frozenset(
     {"awsIdentityAccessManagementKeyAgeFinding", "awsIdentityAccessManagementKeyUsageFinding"}
 )
 VM_BUCKET_TYPE = "virtualMachineWithAwsStorageBucketAccessFinding"
+_BUCKET_SERVICES = {"aws": "s3", "gcp": "storage"}  # the service of a bucket not in the inventory
 # properties that only feed an embedded object (the subject's identityDetails, an access key's owner, an
 # instance's role), never shown at the top level
 _EMBEDDED_ONLY = frozenset({"identityDetails", "owner", "role"})
@@ -187,7 +190,8 @@ def _relationships(ctx: WireContext, finding: Finding) -> dict[str, Any]:
     if subject is FindingSubject.EXTERNAL_SYSTEM:
         return {"affectedSystem": system_reference(ctx.system)}
     if subject is FindingSubject.STORAGE_BUCKET:
-        return {"storageBucket": _resource(ctx, finding.subject_id, finding.subject_name, "bucket", "s3")}
+        service = _BUCKET_SERVICES.get(str(ctx.system.cloud), "s3")
+        return {"storageBucket": _resource(ctx, finding.subject_id, finding.subject_name, "bucket", service)}
     if subject is FindingSubject.SECURITY_GROUP:
         group = _resource(ctx, finding.subject_id, finding.subject_name, "security-group", "ec2")
         return {"securityGroup": group}

@@ -1,7 +1,8 @@
 """Privilege escalation: users, roles, functions and instances that can reach admin or more permissions.
 
-A principal escalates when a chain of its cloud's techniques (AWS: the pathfinding.cloud ids) and role
-assumptions, each decided by the engine on the concrete resources, reaches a super identity (or writes `*` into
+A principal escalates when a chain of its cloud's techniques (AWS: the pathfinding.cloud ids and role
+assumptions; GCP: `clouds.gcp.escalation`, service-account impersonation and Rhino Security Labs' methods), each
+decided by the engine on the concrete resources, reaches a super identity (or writes `*` into
 policies that no boundary or SCP limits), or reaches permissions holding notable actions it lacks (see
 `privesc.search`). A Lambda function or EC2 instance escalates when its role does. Super identities are not
 reported here (they are already everything). Each path becomes one contract `privilegeEscalation` object, with
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from permscope.analytics.detector import AWS, Detector, table_clouds, table_types
+from permscope.analytics.detector import AWS, GCP, Detector, table_clouds, table_types
 from permscope.analytics.detectors.super_identity import is_super
 from permscope.analytics.privesc.analysis import escalation_analysis
 from permscope.analytics.privesc.search import Path
@@ -27,6 +28,7 @@ from permscope.analytics.subjects import (
     FUNCTION,
     INSTANCE,
     ROLE,
+    SERVICE_ACCOUNT,
     USER,
     TypeTable,
     finding_type,
@@ -44,6 +46,7 @@ TYPES: TypeTable = {
     ROLE: "privilegeEscalationAwsRoleFinding",
     FUNCTION: {Cloud.AWS: "privilegeEscalationAwsResourceFinding"},
     INSTANCE: {Cloud.AWS: "privilegeEscalationAwsResourceFinding"},
+    SERVICE_ACCOUNT: {Cloud.GCP: "privilegeEscalationGcpServiceAccountFinding"},
 }
 
 
@@ -162,18 +165,22 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
 DETECTOR = Detector(
     name="privilegeEscalation",
     finding_types=table_types(TYPES),
-    clouds=AWS,
+    clouds=AWS | GCP,
     type_clouds=table_clouds(TYPES),
     severity=Severity.CRITICAL,
     title="Privilege escalation",
     description="Identities that can give themselves administrator access, or permissions they do not hold, "
-    "through a chain of known escalation techniques (pathfinding.cloud ids) and role assumptions, each step "
-    "decided with identity policies, boundaries, SCPs, trust and resource policies; and identities that can "
+    "through a chain of known escalation techniques (AWS: pathfinding.cloud ids and role assumptions; GCP: "
+    "Rhino Security Labs' methods, actAs services and service-account impersonation), each step "
+    "decided by the cloud's engine (AWS: identity policies, boundaries, SCPs, trust and resource policies; GCP: "
+    "allow and deny policies with conditions); and identities that can "
     "give another principal administrator-equivalent rights (write its policies, add it to an administrator "
     "group) without becoming it.",
     remediation="Break the first step of each path: scope iam:PassRole to the roles and services it is meant "
     "for, remove policy-writing and credential-creating IAM actions on other principals, restrict who a role's "
-    "trust policy lets assume it, and put a permissions boundary on principals that must manage IAM.",
+    "trust policy lets assume it, and put a permissions boundary on principals that must manage IAM. On GCP: "
+    "grant actAs, token creator and key admin roles on single service accounts rather than the project, and "
+    "keep setIamPolicy and role-update permissions to administrators.",
     needs=frozenset(),
     detect=_detect,
 )

@@ -1,8 +1,7 @@
 """GCP as a permscope cloud: the `CloudPlugin` that `clouds.base` registers.
 
 Every member imports its part on first use (the catalogue, the engine, the transform), so looking the plugin up
-costs nothing. Live collection, activity and permissions on demand are not built yet (None); escalation is
-not modelled yet (None, no techniques).
+costs nothing.
 """
 
 from __future__ import annotations
@@ -219,12 +218,17 @@ class GcpPlugin:
         skip: Callable[[str], bool],
         max_targets: int,
     ) -> EscalationModel | None:
-        """Not modelled yet."""
-        return None
+        """Rhino's GCP methods, the other actAs services and service-account impersonation over the project,
+        each step decided by the engine (`clouds.gcp.escalation`)."""
+        from permscope.clouds.gcp.escalation.model import build_escalation
+
+        return build_escalation(snapshot, is_super=is_super, skip=skip, max_targets=max_targets)
 
     def escalation_techniques(self) -> Mapping[str, TechniqueInfo]:
-        """None yet."""
-        return {}
+        """The GCP techniques in words, each with its public page (`escalation.describe`)."""
+        from permscope.clouds.gcp.escalation.describe import technique_catalogue
+
+        return technique_catalogue()
 
     def system_of(self, external_id: str) -> str | None:
         """The project a service account's email (`sa@P.iam.gserviceaccount.com`) names."""
