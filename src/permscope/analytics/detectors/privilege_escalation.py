@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from permscope.analytics.detector import AWS, Detector, table_clouds, table_types
+from permscope.analytics.detector import AWS, AZURE, Detector, table_clouds, table_types
 from permscope.analytics.detectors.super_identity import is_super
 from permscope.analytics.privesc.analysis import escalation_analysis
 from permscope.analytics.privesc.search import Path
@@ -27,6 +27,7 @@ from permscope.analytics.subjects import (
     FUNCTION,
     INSTANCE,
     ROLE,
+    SERVICE_PRINCIPAL,
     USER,
     TypeTable,
     finding_type,
@@ -39,11 +40,15 @@ from permscope.core.findings import Finding, Severity
 from permscope.core.ids import Cloud
 from permscope.core.snapshot import SystemSnapshot
 
+AZURE_SERVICE_PRINCIPAL_TYPE = "privilegeEscalationAzureServicePrincipalFinding"
 TYPES: TypeTable = {
     USER: "privilegeEscalationUserFinding",
-    ROLE: "privilegeEscalationAwsRoleFinding",
+    ROLE: {Cloud.AWS: "privilegeEscalationAwsRoleFinding"},
     FUNCTION: {Cloud.AWS: "privilegeEscalationAwsResourceFinding"},
     INSTANCE: {Cloud.AWS: "privilegeEscalationAwsResourceFinding"},
+    # Azure is beyond the contract (aws and gcp only): users under its user type, service principals and
+    # managed identities under an extension type named like the contract's per-cloud ones (docs/findings.md)
+    SERVICE_PRINCIPAL: {Cloud.AZURE: AZURE_SERVICE_PRINCIPAL_TYPE},
 }
 
 
@@ -162,7 +167,7 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
 DETECTOR = Detector(
     name="privilegeEscalation",
     finding_types=table_types(TYPES),
-    clouds=AWS,
+    clouds=AWS | AZURE,
     type_clouds=table_clouds(TYPES),
     severity=Severity.CRITICAL,
     title="Privilege escalation",
