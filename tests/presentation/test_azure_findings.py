@@ -62,5 +62,7 @@ def test_sarif_names_azure_resources_as_resources() -> None:
 
 def test_escalation_words_name_entra_objects_by_display_name() -> None:
     detail = _by_type()["privilegeEscalationUserFinding"]["privilegeEscalationDetails"][0]
-    assert detail["description"].startswith("Bob Reader uses owned application credential (AZ-APP-OWNER-SECRET)")
+    assert detail["description"].startswith(
+        "Bob Reader uses owned application credential (AZ-APP-OWNER-SECRET)"
+    )
     assert "deploy-pipeline" in detail["displayName"]
