@@ -154,6 +154,9 @@ def estate(engine: Engine) -> Engine:
     analyze_system(engine, ACCOUNT, analyzer=_analyzer)
     seed(engine, cloud=Cloud.AZURE, system_id="0a1b2c3d-sub", name="azure-sub")
     import_files(engine, Cloud.AZURE, [AZURE_EXPORT])  # two subscriptions with identities, roles, resources
+    analyze_system(
+        engine, AZURE_PROD, cloud=Cloud.AZURE
+    )  # Azure findings: identities, blob containers, storage, NSGs, escalation
     seed(engine, cloud=Cloud.GCP, system_id="a-project", name="gcp-project")
     import_files(engine, Cloud.GCP, [GCP_EXPORT])  # a GCP organization's projects, from the fixture folder
     analyze_system(engine, "pay-prod", cloud=Cloud.GCP)  # the real detectors: GCP bucket findings and more
@@ -397,6 +400,25 @@ def _analytics_routes(walker: Walker) -> None:
                     f"{base}/permissionsCreepIndexDistributions/{item['id']}")  # fmt: skip
 
 
+def _azure_analytics_routes(walker: Walker) -> None:
+    prefix = "/identityGovernance/permissionsAnalytics/{cloud}"
+    base = "/identityGovernance/permissionsAnalytics/azure"
+    seen: set[str] = set()
+    for name, kind in FINDING_KINDS.items():
+        if Cloud.AZURE not in kind.clouds:
+            continue
+        listed = walker.call("GET", prefix + "/findings/{cast}", f"{base}/findings/microsoft.graph.{name}")
+        for item in listed["value"][:2]:
+            seen.add(name)
+            walker.call("GET", prefix + "/findings/{first}/{second}",
+                        f"{base}/findings/{item['id']}/microsoft.graph.{name}")  # fmt: skip
+    assert {
+        "externallyAccessibleAzureBlobContainerFinding",
+        "encryptedAzureStorageAccountFinding",
+        "openNetworkAzureSecurityGroupFinding",
+    } <= seen
+
+
 def _request_routes(walker: Walker) -> None:
     spr = f"{PM}/scheduledPermissionsRequests"
     as_requestor = {"Authorization": f"Bearer {walker.requestor}"}
@@ -428,6 +450,7 @@ def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> No
     _azure_routes(walker)
     _gcp_routes(walker)
     _analytics_routes(walker)
+    _azure_analytics_routes(walker)
     _request_routes(walker)
     documented = {
         (path, method) for path, operations in walker.document["paths"].items() for method in operations

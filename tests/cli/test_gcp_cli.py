@@ -30,7 +30,9 @@ def test_import_gcp_stores_every_project_and_analyzes_it(tmp_path: Path) -> None
 
 def test_the_table_points_to_the_gcp_activity_import(tmp_path: Path) -> None:
     """Without audit logs the inactivity findings are not checked: the hint names GCP's import, not CloudTrail."""
-    code, out, err = run("--database-url", f"sqlite:///{tmp_path / 'h.sqlite3'}", "import", "gcp", str(EXPORT))
+    code, out, err = run(
+        "--database-url", f"sqlite:///{tmp_path / 'h.sqlite3'}", "import", "gcp", str(EXPORT)
+    )
     assert code == 0, err
     text = " ".join(out.split())
     assert "With Cloud Audit Logs: `permscope import gcp-activity FILES`" in text and "CloudTrail" not in text

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 NEEDS = frozenset({"activity", "resources", "credentials", "organization"})
 AWS = frozenset({Cloud.AWS})
 GCP = frozenset({Cloud.GCP})
+AZURE = frozenset({Cloud.AZURE})
 ALL_CLOUDS = frozenset(Cloud)  # detectors whose rules hold for every cloud (the identity family)
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 from permscope.analytics.detector import NEEDS, Detector
 from permscope.analytics.detectors import (
     access_keys,
+    azure_blob_containers,
+    azure_network_security_groups,
+    azure_storage_encryption,
     bucket_encryption,
     external_access,
     gcp_bucket_encryption,
@@ -61,4 +64,7 @@ _add(bucket_encryption.DETECTOR)
 _add(gcp_public_buckets.DETECTOR)
 _add(gcp_bucket_encryption.DETECTOR)
 _add(security_groups.DETECTOR)
+_add(azure_blob_containers.DETECTOR)
+_add(azure_storage_encryption.DETECTOR)
+_add(azure_network_security_groups.DETECTOR)
 _add(privilege_escalation.DETECTOR)

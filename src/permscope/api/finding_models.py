@@ -60,15 +60,16 @@ class EmbeddedIdentity(AwsIdentity):
 
 
 class EmbeddedResource(AwsResource):
-    """A resource a finding embeds (storageBucket, securityGroup, ec2Instance), with its authorizationSystem."""
+    """A resource a finding embeds (storageBucket, securityGroup, storageAccount, ec2Instance), with its
+    authorizationSystem."""
 
     authorizationSystem: AuthorizationSystemRef  # noqa: N815
 
 
 class Finding(_Closed):
     """Any finding type: the shared properties, the relationship its type embeds (`identity`, `group`, `role`,
-    `accessKey`, `storageBucket`, `securityGroup`, `ec2Instance` + `role`, `affectedSystem`) and the type's own
-    properties (§4.3 of the contract: e.g. `privilegeEscalationDetails`, `secretInformationWebServices`,
+    `accessKey`, `storageBucket`, `securityGroup`, `storageAccount`, `ec2Instance` + `role`, `affectedSystem`) and
+    the type's own properties (§4.3 of the contract: e.g. `privilegeEscalationDetails`, `secretInformationWebServices`,
     `inboundPorts`), each present only on the types that have it."""
 
     odata_type: str = Field(alias="@odata.type", examples=["#microsoft.graph.superUserFinding"])
@@ -98,11 +99,14 @@ class Finding(_Closed):
     accessibleCount: int | None = None  # noqa: N815
     bucketCount: int | None = None  # noqa: N815
     accessibility: str | None = None
-    encryptionManagedBy: str | None = None  # noqa: N815
+    encryptionManagedBy: str | None = Field(None, description="awsEncryption, azureEncryption, gcpEncryption")  # noqa: N815
     accountsWithAccess: Any = None  # noqa: N815
     inboundPorts: Any = None  # noqa: N815
     totalStorageBucketCount: int | None = None  # noqa: N815
     assignedComputeInstancesDetails: Any = None  # noqa: N815
+    storageAccount: EmbeddedResource | None = None  # noqa: N815
+    virtualMachines: list[Any] | None = Field(None, description="virtualMachineDetails: {virtualMachine}")  # noqa: N815
+    virtual_machines_count: int | None = Field(None, alias="virtualMachines@odata.count")
     permscope: PermscopeExtension | None = None
 
 

@@ -55,7 +55,10 @@ def _kinds() -> dict[str, FindingKind]:
         FindingKind("overprovisionedGcpServiceAccountFinding", frozenset({Cloud.GCP}), "identity"),
         FindingKind("unenforcedMfaAwsUserFinding", AWS, "identity", IDENTITY_SUMMARY, "user"),
         FindingKind("inactiveGroupFinding", ALL, "group"),
-        FindingKind("privilegeEscalationUserFinding", frozenset({Cloud.AWS, Cloud.GCP}), "identity"),
+        FindingKind(
+            "privilegeEscalationUserFinding", ALL, "identity"
+        ),  # azure: our extension (docs/findings.md)
+        FindingKind("privilegeEscalationAzureServicePrincipalFinding", frozenset({Cloud.AZURE}), "identity"),
         FindingKind("privilegeEscalationAwsRoleFinding", AWS, "identity"),
         FindingKind("privilegeEscalationAwsResourceFinding", AWS, "identity"),
         FindingKind("privilegeEscalationGcpServiceAccountFinding", frozenset({Cloud.GCP}), "identity"),
@@ -116,9 +119,17 @@ def _kinds() -> dict[str, FindingKind]:
             properties=(("totalStorageBucketCount", "int"),),
         ),
         FindingKind(
-            "externallyAccessibleAzureBlobContainerFinding", frozenset({Cloud.AZURE}), "storageAccount"
+            "externallyAccessibleAzureBlobContainerFinding",
+            frozenset({Cloud.AZURE}),
+            "storageAccount",
+            properties=(("accessibility", "string"), ("encryptionManagedBy", "string")),
         ),
-        FindingKind("encryptedAzureStorageAccountFinding", frozenset({Cloud.AZURE}), "storageAccount"),
+        FindingKind(
+            "encryptedAzureStorageAccountFinding",
+            frozenset({Cloud.AZURE}),
+            "storageAccount",
+            properties=(("encryptionManagedBy", "string"),),
+        ),
         FindingKind("openNetworkAzureSecurityGroupFinding", frozenset({Cloud.AZURE}), "securityGroup"),
     ]
     found += [

@@ -42,6 +42,8 @@ class FindingSubject(StrEnum):
     ACCESS_KEY = "accessKey"
     STORAGE_BUCKET = "storageBucket"
     SECURITY_GROUP = "securityGroup"
+    STORAGE_ACCOUNT = "storageAccount"  # an Azure storage account
+    BLOB_CONTAINER = "blobContainer"  # an Azure blob container (embedded through its storageAccount)
     EXTERNAL_SYSTEM = "externalSystem"  # an outside account (awsExternalSystemAccessFinding)
 
 

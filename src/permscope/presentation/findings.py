@@ -3,7 +3,8 @@
 Every finding gets `@odata.type` "#microsoft.graph.<type>", an opaque `id` (base64url of its fingerprint: stable
 across analyses and stores, so two scans of the same export give the same ids), `createdDateTime` (the snapshot
 time), the relationship the contract embeds for its type (`identity`, `group`, `role`, `accessKey` with its
-`owner`, `storageBucket`, `securityGroup`, `ec2Instance` + `role`, `affectedSystem`), each with its
+`owner`, `storageBucket`, `securityGroup` (+ `virtualMachines` on Azure), `storageAccount`, `ec2Instance` +
+`role`, `affectedSystem`), each with its
 `authorizationSystem` inline where the contract shows one, `actionSummary`, `identityDetails` and
 `permissionsCreepIndex` ({"score"} plus our "band" and "factors") where the type has them, and the type's own
 properties from `Finding.properties`. What is ours and not the contract's (severity, summary, evidence, the fix
@@ -47,6 +48,9 @@ _NO_PCI = frozenset(
         "externallyAccessibleGcpStorageBucketFinding",
         "encryptedGcpStorageBucketFinding",
         "openAwsSecurityGroupFinding",
+        "externallyAccessibleAzureBlobContainerFinding",
+        "encryptedAzureStorageAccountFinding",
+        "openNetworkAzureSecurityGroupFinding",
     }
 )
 _KEY_TYPES = frozenset(
@@ -54,6 +58,9 @@ _KEY_TYPES = frozenset(
 )
 VM_BUCKET_TYPE = "virtualMachineWithAwsStorageBucketAccessFinding"
 _BUCKET_SERVICES = {"aws": "s3", "gcp": "storage"}  # the service of a bucket not in the inventory
+AZURE_STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
+AZURE_NSG = "Microsoft.Network/networkSecurityGroups"
+AZURE_VM = "Microsoft.Compute/virtualMachines"
 # properties that only feed an embedded object (the subject's identityDetails, an access key's owner, an
 # instance's role), never shown at the top level
 _EMBEDDED_ONLY = frozenset({"identityDetails", "owner", "role"})
@@ -163,6 +170,30 @@ def _reference(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def resource_name_of(value: Any) -> str:
+    """The `displayName` of a `{"id", "displayName"}` property, empty when there is none."""
+    name = value.get("displayName") if isinstance(value, Mapping) else None
+    return name if isinstance(name, str) else ""
+
+
+def _azure_security_group(ctx: WireContext, finding: Finding) -> dict[str, Any]:
+    """An Azure NSG finding's `securityGroup` and `virtualMachines` (virtualMachineDetails, each resolved)."""
+    group = _resource(ctx, finding.subject_id, finding.subject_name, AZURE_NSG, "Microsoft.Network")
+    machines = [
+        {
+            "virtualMachine": _resource(
+                ctx, vm_id, resource_name_of(ref) or vm_id, AZURE_VM, "Microsoft.Compute"
+            )
+        }
+        for detail in finding.properties.get("virtualMachines") or []
+        if isinstance(detail, Mapping)
+        for ref in [detail.get("virtualMachine")]
+        for vm_id in [_reference(ref)]
+        if vm_id
+    ]
+    return {"securityGroup": group, "virtualMachines": machines}
+
+
 def _access_key(ctx: WireContext, finding: Finding) -> dict[str, Any]:
     key = ctx.identities.get(finding.subject_id)
     item = _identity(ctx, finding.subject_id, "accessKey", finding.subject_name)
@@ -193,8 +224,16 @@ def _relationships(ctx: WireContext, finding: Finding) -> dict[str, Any]:
         service = _BUCKET_SERVICES.get(str(ctx.system.cloud), "s3")
         return {"storageBucket": _resource(ctx, finding.subject_id, finding.subject_name, "bucket", service)}
     if subject is FindingSubject.SECURITY_GROUP:
+        if str(ctx.system.cloud) == "azure":
+            return _azure_security_group(ctx, finding)
         group = _resource(ctx, finding.subject_id, finding.subject_name, "security-group", "ec2")
         return {"securityGroup": group}
+    if subject in (FindingSubject.STORAGE_ACCOUNT, FindingSubject.BLOB_CONTAINER):
+        account_id = _reference(finding.properties.get("storageAccount")) or finding.subject_id
+        name = resource_name_of(finding.properties.get("storageAccount")) or account_id.rpartition("/")[2]
+        return {
+            "storageAccount": _resource(ctx, account_id, name, AZURE_STORAGE_ACCOUNT, "Microsoft.Storage")
+        }
     if subject is FindingSubject.ACCESS_KEY:
         return {"accessKey": _access_key(ctx, finding)}
     if subject is FindingSubject.GROUP:

@@ -44,6 +44,8 @@ SECURITY_SEVERITY = {
 LOCATION_KINDS = {
     FindingSubject.STORAGE_BUCKET: "resource",
     FindingSubject.SECURITY_GROUP: "resource",
+    FindingSubject.STORAGE_ACCOUNT: "resource",
+    FindingSubject.BLOB_CONTAINER: "resource",
     FindingSubject.COMPUTE_INSTANCE: "resource",
     FindingSubject.SERVERLESS_FUNCTION: "resource",
     FindingSubject.ACCESS_KEY: "accessKey",

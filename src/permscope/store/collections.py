@@ -273,6 +273,9 @@ FINDING_SELECT = frozenset(
         "inboundPorts",
         "totalStorageBucketCount",
         "assignedComputeInstancesDetails",
+        "storageAccount",
+        "encryptionManagedBy",
+        "virtualMachines",
         "permscope",
     }
 )

@@ -17,10 +17,10 @@ the chain by which the principal then reaches it (`reach`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from permscope.analytics.detector import AWS, GCP, Detector, table_clouds, table_types
+from permscope.analytics.detector import AWS, AZURE, GCP, Detector, table_clouds, table_types
 from permscope.analytics.detectors.super_identity import is_super
 from permscope.analytics.privesc.analysis import escalation_analysis
 from permscope.analytics.privesc.search import Path
@@ -29,6 +29,7 @@ from permscope.analytics.subjects import (
     INSTANCE,
     ROLE,
     SERVICE_ACCOUNT,
+    SERVICE_PRINCIPAL,
     USER,
     TypeTable,
     finding_type,
@@ -41,12 +42,16 @@ from permscope.core.findings import Finding, Severity
 from permscope.core.ids import Cloud
 from permscope.core.snapshot import SystemSnapshot
 
+AZURE_SERVICE_PRINCIPAL_TYPE = "privilegeEscalationAzureServicePrincipalFinding"
 TYPES: TypeTable = {
     USER: "privilegeEscalationUserFinding",
-    ROLE: "privilegeEscalationAwsRoleFinding",
+    ROLE: {Cloud.AWS: "privilegeEscalationAwsRoleFinding"},
     FUNCTION: {Cloud.AWS: "privilegeEscalationAwsResourceFinding"},
     INSTANCE: {Cloud.AWS: "privilegeEscalationAwsResourceFinding"},
     SERVICE_ACCOUNT: {Cloud.GCP: "privilegeEscalationGcpServiceAccountFinding"},
+    # Azure is beyond the contract (aws and gcp only): users under its user type, service principals and
+    # managed identities under an extension type named like the contract's per-cloud ones (docs/findings.md)
+    SERVICE_PRINCIPAL: {Cloud.AZURE: AZURE_SERVICE_PRINCIPAL_TYPE},
 }
 
 
@@ -57,28 +62,29 @@ def _name(arn: str) -> str:
 GRANTS_ADMIN = "grantsAdmin"
 
 
-def _outcome(path: Path) -> str:
+def _outcome(path: Path, name: Callable[[str], str] = _name) -> str:
     if path.admin:
         return "administrator access"
     if path.grants:
-        return f"grants administrator-equivalent rights to {_name(path.target)}"
+        return f"grants administrator-equivalent rights to {name(path.target)}"
     return "more permissions"
 
 
-def _words(step: Step) -> str:
-    used = f"{_name(step.source)} uses {step.technique_name} ({step.technique_id})" + (
+def _words(step: Step, name: Callable[[str], str] = _name) -> str:
+    used = f"{name(step.source)} uses {step.technique_name} ({step.technique_id})" + (
         f" through {step.via}" if step.via else ""
     )
     if step.grants:
-        return used + f" to give {_name(step.target)} administrator-equivalent rights"
-    return used + (f" to act as {_name(step.target)}" if step.target != step.source else " on itself")
+        return used + f" to give {name(step.target)} administrator-equivalent rights"
+    return used + (f" to act as {name(step.target)}" if step.target != step.source else " on itself")
 
 
-def escalation_detail(path: Path) -> dict[str, Any]:
-    """The contract's privilegeEscalation object for one path, with our `steps` and flags."""
-    hops = " -> ".join(f"{step.technique_id} {_name(step.target)}" for step in path.steps)
-    outcome = _outcome(path)
-    words = [_words(step) for step in path.steps]
+def escalation_detail(path: Path, name: Callable[[str], str] = _name) -> dict[str, Any]:
+    """The contract's privilegeEscalation object for one path, with our `steps` and flags (principals named by
+    `name`: the last part of an ARN, or an Entra object's display name)."""
+    hops = " -> ".join(f"{step.technique_id} {name(step.target)}" for step in path.steps)
+    outcome = _outcome(path, name)
+    words = [_words(step, name) for step in path.steps]
     flags = []
     if path.depends_on_unseen_resource:
         flags.append("it depends on a resource permscope has not seen")
@@ -87,13 +93,13 @@ def escalation_detail(path: Path) -> dict[str, Any]:
         flags.append(f"it holds only when conditions on {', '.join(keys)} are met")
     description = "; then ".join(words) + ("." if path.grants else f": {outcome}.")
     if path.grants:
-        start = _name(path.steps[0].source)
+        start = name(path.steps[0].source)
         description += (
-            f" {start} can then reach {_name(path.target)} through "
+            f" {start} can then reach {name(path.target)} through "
             + ", then ".join(f"{step.technique_name} ({step.technique_id})" for step in path.reach)
             + "."
             if path.reach
-            else f" {start} cannot itself act as {_name(path.target)}."
+            else f" {start} cannot itself act as {name(path.target)}."
         )
     description += f" Note: {'; '.join(flags)}." if flags else ""
     actions = dict.fromkeys(action for step in path.steps for action in step.actions)
@@ -119,6 +125,12 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     analysis = escalation_analysis(snapshot)
     if analysis is None:
         return
+    identities = snapshot.identities_by_id
+
+    def name(external_id: str) -> str:  # an ARN's last part; an Entra object id by its display name
+        found = identities.get(external_id) if snapshot.cloud is not Cloud.AWS else None
+        return found.display_name if found is not None else _name(external_id)
+
     for subject in subjects(snapshot):
         kind_type = finding_type(snapshot, subject, TYPES)
         principal = subject.principal_id
@@ -128,12 +140,12 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
         if not paths:
             continue
         best = paths[0]
-        acting = f" (acting as {_name(principal)})" if principal != subject.external_id else ""
+        acting = f" (acting as {name(principal)})" if principal != subject.external_id else ""
         beneficiaries = list(dict.fromkeys(p.target for p in paths if p.grants))
         if best.grants:
             summary = (
                 f"{subject.name}{acting} grants administrator-equivalent rights to "
-                f"{', '.join(_name(b) for b in beneficiaries)}: "
+                f"{', '.join(name(b) for b in beneficiaries)}: "
                 f"{' -> '.join(step.technique_id for step in best.steps)}."
             )
         else:
@@ -155,7 +167,7 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
             kind_type,
             subject,
             summary,
-            properties={"privilegeEscalationDetails": [escalation_detail(path) for path in paths]},
+            properties={"privilegeEscalationDetails": [escalation_detail(path, name) for path in paths]},
             evidence=evidence,
         )
         finding.action_summary = None  # the contract's privilegeEscalationFinding has no actionSummary
@@ -165,7 +177,7 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
 DETECTOR = Detector(
     name="privilegeEscalation",
     finding_types=table_types(TYPES),
-    clouds=AWS | GCP,
+    clouds=AWS | AZURE | GCP,
     type_clouds=table_clouds(TYPES),
     severity=Severity.CRITICAL,
     title="Privilege escalation",

@@ -207,12 +207,16 @@ class AzurePlugin:
         skip: Callable[[str], bool],
         max_targets: int,
     ) -> EscalationModel | None:
-        """Not built yet."""
-        return None
+        """RBAC, compute and Entra techniques over the subscription (`clouds.azure.escalation`)."""
+        from permscope.clouds.azure.escalation.model import build_escalation
+
+        return build_escalation(snapshot, is_super=is_super, skip=skip, max_targets=max_targets)
 
     def escalation_techniques(self) -> Mapping[str, TechniqueInfo]:
-        """None yet."""
-        return {}
+        """The Azure and Entra techniques in words, each with its public page (`escalation.techniques`)."""
+        from permscope.clouds.azure.escalation.techniques import technique_catalogue
+
+        return technique_catalogue()
 
     def system_of(self, external_id: str) -> str | None:
         """The subscription an ARM id lies in (an Entra object id names none)."""
