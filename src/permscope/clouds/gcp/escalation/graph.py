@@ -91,6 +91,24 @@ class GraphBuilder:
             return None if above else _YES
         return None if held.granted >> bit & 1 else _NO
 
+    def named(self, source: str, permissions: Iterable[str]) -> set[str] | None:
+        """The resources a source's bindings name for permissions it holds only on specific resources (the
+        only ones the engine could allow), None when it holds one of them project-wide or under a condition."""
+        held = self.snapshot.permissions(source)
+        if held is None:
+            return None
+        found: set[str] = set()
+        for permission in permissions:
+            bit = self.snapshot.index.index_of(permission)
+            if bit is None or (held.all_resources | held.conditional) >> bit & 1:
+                return None
+            for scoped in held.clauses:
+                if scoped.role == "allows" and scoped.actions >> bit & 1:
+                    if scoped.clause.resources is None:
+                        return None
+                    found.update(scoped.clause.resources)
+        return found
+
     def decide(self, source: str, permissions: Iterable[str], resource: str) -> Decided:
         """Every permission allowed to the source on the resource, by the engine (cached)."""
         conditional, conditions = False, list[str]()
@@ -205,11 +223,14 @@ class GraphBuilder:
         if not project.allowed:
             return
         kept = 0
+        named = self.named(source, technique.on_account) if technique.on_account else None
         for account in self.accounts:
             if kept >= self.max_targets:
                 return
             if account == source:
                 continue
+            if named is not None and account_resource(self.snapshot, account) not in named:
+                continue  # its bindings name other resources only: the engine could not allow it here
             if technique.kind is Kind.SERVICE_AGENT and not account.endswith(
                 "@" + str(technique.agent_domain)
             ):
@@ -225,20 +246,27 @@ class GraphBuilder:
     def _delegate(self, source: str, technique: Technique) -> Iterator[Step]:
         """implicitDelegation on B, then B's getAccessToken on C: the source mints C's tokens through B."""
         kept = 0
+        named = self.named(source, technique.on_account)
+        getter = ("iam.serviceAccounts.getAccessToken",)
         for middle in self.accounts:
             if middle == source:
                 continue
             middle_resource = account_resource(self.snapshot, middle)
+            if named is not None and middle_resource not in named:
+                continue
             through = self.decide(source, technique.on_account, middle_resource)
             if not through.allowed:
                 continue
+            minting = self.named(middle, getter)
             for account in self.accounts:
                 if kept >= self.max_targets:
                     return
                 if account in (source, middle):
                     continue
                 resource = account_resource(self.snapshot, account)
-                minted = self.decide(middle, ("iam.serviceAccounts.getAccessToken",), resource)
+                if minting is not None and resource not in minting:
+                    continue
+                minted = self.decide(middle, getter, resource)
                 if minted.allowed:
                     yield self._step(
                         technique, source, account, [middle_resource, resource], [through, minted], via=middle
