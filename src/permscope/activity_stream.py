@@ -69,7 +69,7 @@ def typed_group_decoder(fields: type) -> GroupDecoder | None:
 
     def decode(data: bytes) -> list[Any]:
         try:
-            return typed.decode(data)  # type: ignore[no-any-return]
+            return typed.decode(data)
         except msgspec.ValidationError:
             return orjson_group(data)
         except msgspec.DecodeError as exc:

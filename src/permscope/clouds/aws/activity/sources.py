@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from permscope.activity_stream import FileResult as _FileResult
-from permscope.activity_stream import LogFile, read_file
+from permscope.activity_stream import LogFile as LogFile
 from permscope.activity_stream import find_log_files as _find_log_files
+from permscope.activity_stream import read_file
 from permscope.clouds.aws.activity.aggregate import ActivityAggregate, canonical_time
 from permscope.clouds.aws.activity.stream import aggregate_stream, unwrap
 from permscope.core.arn import is_account_id

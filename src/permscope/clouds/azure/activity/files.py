@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from permscope.activity_stream import FileResult as _FileResult
-from permscope.activity_stream import LogFile, fold, read_file
+from permscope.activity_stream import LogFile as LogFile
 from permscope.activity_stream import find_log_files as _find_log_files
+from permscope.activity_stream import fold, read_file
 from permscope.clouds.azure.activity.aggregate import AzureAggregate
 from permscope.clouds.azure.activity.stream import record_batches
 from permscope.clouds.azure.raw import PART_FILES

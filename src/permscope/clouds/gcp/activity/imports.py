@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from permscope import activity_stream
+from permscope.activity_stream import CHUNK
 from permscope.clouds.gcp.activity import live, sources
 from permscope.clouds.gcp.activity.aggregate import LAST_AUTHENTICATION, GcpActivityAggregate
-from permscope.clouds.gcp.activity.stream import CHUNK
 from permscope.core.activity import ActivitySink, ActivitySource
 from permscope.core.errors import InputError
 from permscope.core.gc_pause import collector_paused

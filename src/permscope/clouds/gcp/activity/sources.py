@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from permscope.activity_stream import FileResult as _FileResult
-from permscope.activity_stream import LogFile, fold, read_file
+from permscope.activity_stream import LogFile as LogFile
 from permscope.activity_stream import find_log_files as _find_log_files
+from permscope.activity_stream import fold, read_file
 from permscope.clouds.gcp.activity.aggregate import GcpActivityAggregate
 from permscope.clouds.gcp.activity.stream import entry_batches
 from permscope.clouds.gcp.raw import PART_FILES
