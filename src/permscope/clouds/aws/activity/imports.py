@@ -9,17 +9,12 @@ before it is read, an input that cannot be read is reported and not counted (the
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, date, datetime, timedelta
-from itertools import islice
-from multiprocessing import get_all_start_methods, get_context
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
+from permscope import activity_stream
 from permscope.clouds.aws.activity import sources
 from permscope.clouds.aws.activity.aggregate import ActivityAggregate
 from permscope.core.activity import ActivitySink, ActivitySource
@@ -51,7 +46,7 @@ def aws_problem(exc: BaseException) -> str | None:
 # ------------------------------------------------------------------------------------------- files
 
 
-def _file_source(file: sources.LocalFile) -> ActivitySource:
+def _file_source(file: sources.LogFile) -> ActivitySource:
     return ActivitySource(
         kind="file",
         key=file.key,
@@ -60,45 +55,14 @@ def _file_source(file: sources.LocalFile) -> ActivitySource:
     )
 
 
-def _worker_context() -> BaseContext:
-    """How worker processes start: from a fork server (started fresh, with the reading module loaded once),
-    or spawned where there is none. Never forked from this process, which may hold database connections."""
-    if "forkserver" in get_all_start_methods():
-        context = get_context("forkserver")
-        context.set_forkserver_preload([sources.__name__])
-        return context
-    return get_context("spawn")
-
-
 def read_files(
-    files: Sequence[sources.LocalFile], workers: int, limits: FileLimits = DEFAULT_LIMITS
+    files: Sequence[sources.LogFile], workers: int, limits: FileLimits = DEFAULT_LIMITS
 ) -> Iterator[sources.FileResult]:
-    """Each file's result, in order; in parallel worker processes when there are several files and workers.
-
-    If the worker processes cannot run (a worker died, or this program cannot be re-imported by a spawned
-    process), the files not read yet are read in this process.
-    """
-    if workers <= 1 or len(files) <= 1:
-        for file in files:
-            yield sources.aggregate_file(file, limits)
-        return
-    done = 0
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
-            in_flight: deque[Future[sources.FileResult]] = deque()
-            queue = iter(files)
-            for file in islice(queue, workers * 8):  # results queue up while this process writes
-                in_flight.append(pool.submit(sources.aggregate_file, file, limits))
-            while in_flight:
-                result = in_flight.popleft().result()
-                following = next(queue, None)
-                if following is not None:
-                    in_flight.append(pool.submit(sources.aggregate_file, following, limits))
-                done += 1
-                yield result
-    except BrokenProcessPool:
-        for file in files[done:]:
-            yield sources.aggregate_file(file, limits)
+    """Each file's result, in order; in parallel worker processes when there are several files and workers
+    (`activity_stream.read_files`: the rest in this process if the workers cannot run)."""
+    return activity_stream.read_files(
+        files, sources.aggregate_file, workers, limits, ahead=8, preload=[sources.__name__]
+    )
 
 
 def import_files(

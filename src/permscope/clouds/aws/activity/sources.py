@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from permscope.activity_stream import FileResult as _FileResult
+from permscope.activity_stream import LogFile as LogFile
+from permscope.activity_stream import find_log_files as _find_log_files
+from permscope.activity_stream import read_file
 from permscope.clouds.aws.activity.aggregate import ActivityAggregate, canonical_time
 from permscope.clouds.aws.activity.stream import aggregate_stream, unwrap
 from permscope.core.arn import is_account_id
 from permscope.core.errors import InputError
-from permscope.userfiles import DEFAULT_LIMITS, FileLimits, open_regular, regular_file_problem
-
-try:
-    import resource  # POSIX only: peak memory of the reading process, for benchmarks
-except ImportError:  # pragma: no cover
-    resource = None  # type: ignore[assignment]
+from permscope.userfiles import DEFAULT_LIMITS, FileLimits
 
 LOG_FILE_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".gz")
 S3_LAYOUT = re.compile(
@@ -40,30 +39,8 @@ _S3_REGION_LEVEL = re.compile(
 # ------------------------------------------------------------------------------------------- local files
 
 
-@dataclass(frozen=True, slots=True)
-class LocalFile:
-    """A log file, identified for incremental imports by path, size and modification time."""
-
-    path: str
-    size: int
-    mtime_ns: int
-
-    @property
-    def key(self) -> str:
-        """sha256 of (absolute path, size, mtime): the same file unchanged is counted once."""
-        text = f"{self.path}\0{self.size}\0{self.mtime_ns}"
-        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-@dataclass(slots=True)
-class FileResult:
-    """One file's aggregate, or the problem that stopped its reading; and what reading it cost."""
-
-    file: LocalFile
-    aggregate: ActivityAggregate | None = None
-    error: str | None = None
-    cpu_seconds: float = 0.0  # CPU time of the process that read it, for this file
-    peak_rss_kb: int = 0  # peak resident memory of that process so far
+LocalFile = LogFile
+FileResult = _FileResult[ActivityAggregate]
 
 
 def _other_aws_logs(path: Path) -> bool:
@@ -78,44 +55,19 @@ def _other_aws_logs(path: Path) -> bool:
     return len(rest) >= 3 and rest[1] != "CloudTrail"
 
 
-def find_log_files(paths: Iterable[str | Path]) -> list[LocalFile]:
+def _is_log(path: Path) -> bool:
+    return path.name.endswith(LOG_FILE_SUFFIXES) and not _other_aws_logs(path)
+
+
+def find_log_files(paths: Iterable[str | Path]) -> list[LogFile]:
     """The log files named, and those under the folders named (recursively, sorted; in an `AWSLogs/` tree only
     the `CloudTrail/` folders)."""
-    found: dict[str, LocalFile] = {}
-    for given in paths:
-        path = Path(given).expanduser()
-        if path.is_dir():
-            candidates = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and p.name.endswith(LOG_FILE_SUFFIXES) and not _other_aws_logs(p)
-            )
-        elif path.is_file():
-            candidates = [path]
-        elif path.exists():
-            raise InputError(str(path), regular_file_problem(path) or "not a file or folder")
-        else:
-            raise InputError(str(path), "no such file or folder")
-        for candidate in candidates:
-            resolved = candidate.resolve()
-            stat = resolved.stat()
-            found.setdefault(str(resolved), LocalFile(str(resolved), stat.st_size, stat.st_mtime_ns))
-    return list(found.values())
+    return _find_log_files(paths, _is_log)
 
 
-def aggregate_file(file: LocalFile, limits: FileLimits = DEFAULT_LIMITS) -> FileResult:
+def aggregate_file(file: LogFile, limits: FileLimits = DEFAULT_LIMITS) -> FileResult:
     """Read one log file into an aggregate; a bad file yields its error (never raises: runs in workers)."""
-    started = time.process_time()
-    try:
-        with open_regular(file.path) as stream:
-            result = FileResult(file, aggregate=aggregate_stream(stream, file.path, limits=limits))
-    except InputError as exc:
-        result = FileResult(file, error=exc.problem)
-    except OSError as exc:
-        result = FileResult(file, error=f"cannot read the file: {exc.strerror or exc}")
-    result.cpu_seconds = time.process_time() - started
-    result.peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss if resource is not None else 0
-    return result
+    return read_file(file, partial(aggregate_stream, limits=limits))
 
 
 # ------------------------------------------------------------------------------------------- S3

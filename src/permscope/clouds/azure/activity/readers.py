@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
+from permscope import activity_stream
 from permscope.clouds.azure.activity import files as log_files
 from permscope.clouds.azure.activity.live import (
     DEFAULT_SIGN_IN_KINDS,
@@ -34,30 +30,8 @@ from permscope.userfiles import DEFAULT_LIMITS, FileLimits
 def _read(
     files: Sequence[log_files.LogFile], workers: int, limits: FileLimits
 ) -> Iterator[log_files.FileResult]:
-    """Each file's result, in order; in worker processes (never forked from this one, which may hold database
-    connections) when there are several files and workers, at most workers * 4 results waiting."""
-    if workers <= 1 or len(files) <= 1:
-        for file in files:
-            yield log_files.aggregate_file(file, limits)
-        return
-    context = get_context("forkserver" if "forkserver" in get_all_start_methods() else "spawn")
-    done = 0
-    try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=context) as pool:
-            queue = iter(files)
-            waiting: deque[Future[log_files.FileResult]] = deque(
-                pool.submit(log_files.aggregate_file, file, limits) for file in islice(queue, workers * 4)
-            )
-            while waiting:
-                result = waiting.popleft().result()
-                following = next(queue, None)
-                if following is not None:
-                    waiting.append(pool.submit(log_files.aggregate_file, following, limits))
-                done += 1
-                yield result
-    except BrokenProcessPool:  # workers cannot run here: the rest in this process
-        for file in files[done:]:
-            yield log_files.aggregate_file(file, limits)
+    """Each file's result, in order; in worker processes when there are several files and workers."""
+    return activity_stream.read_files(files, log_files.aggregate_file, workers, limits, ahead=4)
 
 
 def import_files(

@@ -11,20 +11,15 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
-from itertools import islice
-from multiprocessing import get_all_start_methods, get_context
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
+from permscope import activity_stream
+from permscope.activity_stream import CHUNK
 from permscope.clouds.gcp.activity import live, sources
 from permscope.clouds.gcp.activity.aggregate import LAST_AUTHENTICATION, GcpActivityAggregate
-from permscope.clouds.gcp.activity.stream import CHUNK
 from permscope.core.activity import ActivitySink, ActivitySource
 from permscope.core.errors import InputError
 from permscope.core.gc_pause import collector_paused
@@ -36,42 +31,14 @@ DEFAULT_DAYS = 30  # Data Access logs are kept 30 days by default (Admin Activit
 LOGGING_SETTLE = timedelta(minutes=10)  # audit entries reach Cloud Logging within minutes of the call
 
 
-def _worker_context() -> BaseContext:
-    """Workers start from a fork server (this module loaded once) or are spawned; never forked from this
-    process, which may hold database connections."""
-    if "forkserver" in get_all_start_methods():
-        context = get_context("forkserver")
-        context.set_forkserver_preload([sources.__name__])
-        return context
-    return get_context("spawn")
-
-
 def read_files(
-    files: Sequence[sources.LocalFile], workers: int, limits: FileLimits = DEFAULT_LIMITS
+    files: Sequence[sources.LogFile], workers: int, limits: FileLimits = DEFAULT_LIMITS
 ) -> Iterator[sources.FileResult]:
-    """Each file's result, in order; in worker processes when there are several files and workers (at most
-    2 x workers results wait at once). If the workers cannot run, the rest is read in this process."""
-    if workers <= 1 or len(files) <= 1:
-        for file in files:
-            yield sources.aggregate_file(file, limits)
-        return
-    done = 0
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
-            queue = iter(files)
-            waiting: deque[Future[sources.FileResult]] = deque(
-                pool.submit(sources.aggregate_file, file, limits) for file in islice(queue, workers * 2)
-            )
-            while waiting:
-                result = waiting.popleft().result()
-                following = next(queue, None)
-                if following is not None:
-                    waiting.append(pool.submit(sources.aggregate_file, following, limits))
-                done += 1
-                yield result
-    except BrokenProcessPool:
-        for file in files[done:]:
-            yield sources.aggregate_file(file, limits)
+    """Each file's result, in order; in worker processes when there are several files and workers
+    (`activity_stream.read_files`: the rest in this process if the workers cannot run)."""
+    return activity_stream.read_files(
+        files, sources.aggregate_file, workers, limits, ahead=2, preload=[sources.__name__]
+    )
 
 
 def import_files(
