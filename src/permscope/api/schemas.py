@@ -231,27 +231,17 @@ class GcpRole(_Wire):
     scopes: list[GcpScope] = []
 
 
-class GcpAction(_Wire):
+class GcpAction(AwsAction):
     """gcpAuthorizationSystemTypeAction (a GCP permission)."""
 
     odata_type: str = Field(f"{GRAPH}gcpAuthorizationSystemTypeAction", alias="@odata.type")
-    id: str
     externalId: str = Field(examples=["storage.buckets.get"])  # noqa: N815
-    actionType: str | None = None  # noqa: N815
-    resourceTypes: list[str] = []  # noqa: N815
-    severity: str = Field(examples=["normal", "high"])
-    service: ServiceRef
 
 
-class GcpResource(_Wire):
+class GcpResource(AwsResource):
     """gcpAuthorizationSystemResource (externalId: the full resource name)."""
 
     odata_type: str = Field(f"{GRAPH}gcpAuthorizationSystemResource", alias="@odata.type")
-    id: str
-    externalId: str  # noqa: N815
-    displayName: str  # noqa: N815
-    resourceType: str  # noqa: N815
-    service: ServiceRef
 
 
 T = TypeVar("T")
