@@ -47,6 +47,11 @@ EVENT_ROWS = (
     ("malformed", "not CloudTrail records"),
 )
 
+WORKERS_OPTION = typer.Option(None, "--workers", min=1, help="Processes reading files (default: CPUs)")
+BATCH_KEYS_OPTION = typer.Option(
+    100_000, "--batch-keys", min=1000, help="Files: aggregated keys held before each write (memory bound)"
+)  # the file options every `import *-activity` command shares
+
 
 @contextmanager
 def _source_progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
@@ -194,12 +199,8 @@ def import_aws_activity(
     ),
     profile: str | None = typer.Option(None, "--profile", help="AWS profile (default: the credential chain)"),
     endpoint_url: str | None = typer.Option(None, "--endpoint-url", help="e.g. a moto server"),
-    workers: int | None = typer.Option(
-        None, "--workers", min=1, help="Processes reading files (default: CPUs)"
-    ),
-    batch_keys: int = typer.Option(
-        100_000, "--batch-keys", min=1000, help="Files: aggregated keys held before each write (memory bound)"
-    ),
+    workers: int | None = WORKERS_OPTION,
+    batch_keys: int = BATCH_KEYS_OPTION,
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """Turn CloudTrail activity into usage (identity x action x resource); re-reading an input counts nothing twice."""

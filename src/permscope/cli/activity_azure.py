@@ -9,7 +9,13 @@ from typing import Any
 
 import typer
 
-from permscope.cli.activity import DATE_FORMATS, _utc, run_activity_import
+from permscope.cli.activity import (
+    BATCH_KEYS_OPTION,
+    DATE_FORMATS,
+    WORKERS_OPTION,
+    _utc,
+    run_activity_import,
+)
 from permscope.cli.output import OutputFormat, reports_errors
 from permscope.core.ids import Cloud
 
@@ -43,12 +49,8 @@ def import_azure_activity(
     tenant: str | None = typer.Option(None, "--tenant", help="Tenant id (names the sign-in windows read)"),
     start: datetime | None = typer.Option(None, "--start", formats=DATE_FORMATS, help="From (UTC)"),
     end: datetime | None = typer.Option(None, "--end", formats=DATE_FORMATS, help="Until (UTC)"),
-    workers: int | None = typer.Option(
-        None, "--workers", min=1, help="Processes reading files (default: CPUs)"
-    ),
-    batch_keys: int = typer.Option(
-        100_000, "--batch-keys", min=1000, help="Files: aggregated keys held before each write (memory bound)"
-    ),
+    workers: int | None = WORKERS_OPTION,
+    batch_keys: int = BATCH_KEYS_OPTION,
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """Turn Azure activity into usage (identity x operation x resource) and last activity; re-reading an input

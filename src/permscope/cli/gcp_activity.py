@@ -9,7 +9,13 @@ from typing import Any
 
 import typer
 
-from permscope.cli.activity import DATE_FORMATS, _utc, run_activity_import
+from permscope.cli.activity import (
+    BATCH_KEYS_OPTION,
+    DATE_FORMATS,
+    WORKERS_OPTION,
+    _utc,
+    run_activity_import,
+)
 from permscope.cli.output import OutputFormat, reports_errors
 from permscope.core.ids import Cloud
 
@@ -53,12 +59,8 @@ def import_gcp_activity(
         None, "--start", formats=DATE_FORMATS, help="From (UTC; --project)"
     ),
     end: datetime | None = typer.Option(None, "--end", formats=DATE_FORMATS, help="Until (UTC; --project)"),
-    workers: int | None = typer.Option(
-        None, "--workers", min=1, help="Processes reading files (default: CPUs)"
-    ),
-    batch_keys: int = typer.Option(
-        100_000, "--batch-keys", min=1000, help="Files: aggregated keys held before each write (memory bound)"
-    ),
+    workers: int | None = WORKERS_OPTION,
+    batch_keys: int = BATCH_KEYS_OPTION,
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """Turn GCP audit logs into usage (member x permission x resource); re-reading an input counts nothing twice."""
