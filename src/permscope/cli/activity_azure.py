@@ -9,13 +9,7 @@ from typing import Any
 
 import typer
 
-from permscope.cli.activity import (
-    BATCH_KEYS_OPTION,
-    DATE_FORMATS,
-    WORKERS_OPTION,
-    _utc,
-    run_activity_import,
-)
+from permscope.cli.activity import BATCH_KEYS_OPTION, DATE_FORMATS, WORKERS_OPTION, _utc, run_activity_import
 from permscope.cli.output import OutputFormat, reports_errors
 from permscope.core.ids import Cloud
 

@@ -16,8 +16,7 @@ from permscope.api.deps import get_engine, get_session, get_settings
 from permscope.api.errors import GraphJSONResponse, invalid_request, not_found
 from permscope.api.responses import through
 from permscope.api.routes.collection_routes import register_collection
-from permscope.api.routes.identity_routes import IdentityRoutes, system_dependency
-from permscope.api.routes.systems import system_context
+from permscope.api.routes.identity_routes import IdentityRoutes, cast_context, system_dependency
 from permscope.api.routing import GraphRoute
 from permscope.api.schemas import (
     ERROR_RESPONSES,
@@ -61,8 +60,7 @@ aws_system = system_dependency(
 )
 
 
-def _context(system: AuthorizationSystemRow, tail: str) -> str:
-    return f"{system_context(system)}/{CAST}/{tail}"
+_context = cast_context(CAST)
 
 
 EFFECTIVE_DESCRIPTION = (

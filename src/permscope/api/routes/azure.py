@@ -10,8 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from permscope.api.routes.collection_routes import register_collection
-from permscope.api.routes.identity_routes import IdentityRoutes, system_dependency
-from permscope.api.routes.systems import system_context
+from permscope.api.routes.identity_routes import IdentityRoutes, cast_context, system_dependency
 from permscope.api.routing import GraphRoute
 from permscope.api.schemas import (
     ERROR_RESPONSES,
@@ -38,7 +37,6 @@ from permscope.store.collections import (
     AZURE_ROLE_DEFINITIONS,
     SERVICES,
 )
-from permscope.store.tables import AuthorizationSystemRow
 
 AZURE = Cloud.AZURE.value
 CAST = "microsoft.graph.azureAuthorizationSystem"
@@ -58,8 +56,7 @@ azure_system = system_dependency(
 )
 
 
-def _context(system: AuthorizationSystemRow, tail: str) -> str:
-    return f"{system_context(system)}/{CAST}/{tail}"
+_context = cast_context(CAST)
 
 
 def _lower(key: str) -> str:

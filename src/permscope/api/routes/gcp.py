@@ -9,8 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from permscope.api.routes.collection_routes import register_collection
-from permscope.api.routes.identity_routes import IdentityRoutes, system_dependency
-from permscope.api.routes.systems import system_context
+from permscope.api.routes.identity_routes import IdentityRoutes, cast_context, system_dependency
 from permscope.api.routing import GraphRoute
 from permscope.api.schemas import (
     ERROR_RESPONSES,
@@ -31,7 +30,6 @@ from permscope.presentation.inventory import (
 )
 from permscope.store import queries
 from permscope.store.collections import AWS_ACTIONS, AWS_RESOURCES, GCP_IDENTITIES, GCP_ROLES, SERVICES
-from permscope.store.tables import AuthorizationSystemRow
 
 GCP = Cloud.GCP.value
 CAST = "microsoft.graph.gcpAuthorizationSystem"
@@ -49,8 +47,7 @@ gcp_system = system_dependency(
 )
 
 
-def _context(system: AuthorizationSystemRow, tail: str) -> str:
-    return f"{system_context(system)}/{CAST}/{tail}"
+_context = cast_context(CAST)
 
 
 IdentityRoutes(

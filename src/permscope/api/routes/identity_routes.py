@@ -19,7 +19,7 @@ from permscope.api.errors import GraphJSONResponse, not_found
 from permscope.api.paging import entity_response, list_response
 from permscope.api.responses import through
 from permscope.api.routes.collection_routes import alternate_key, opaque_key
-from permscope.api.routes.systems import find_system
+from permscope.api.routes.systems import find_system, system_context
 from permscope.api.schemas import CollectionPage
 from permscope.core.ids import Cloud
 from permscope.settings import Settings
@@ -49,6 +49,15 @@ def system_dependency(cloud: Cloud, doc: str) -> Callable[..., AuthorizationSyst
 
     system.__doc__ = doc
     return system
+
+
+def cast_context(cast: str) -> Callable[[AuthorizationSystemRow, str], str]:
+    """The `@odata.context` of `tail` under a system cast to `cast` (`microsoft.graph.awsAuthorizationSystem`)."""
+
+    def context(system: AuthorizationSystemRow, tail: str) -> str:
+        return f"{system_context(system)}/{cast}/{tail}"
+
+    return context
 
 
 class IdentityWire:
