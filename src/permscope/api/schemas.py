@@ -4,7 +4,7 @@ the serializers that build them are in `presentation.inventory`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,6 +91,18 @@ class ActionSummary(_Wire):
     )
 
 
+UsageDetails = Annotated[
+    IdentityDetails | None, Field(description=USAGE_EXTENSION + "createdDateTime and lastActiveDateTime")
+]  # the usage extension's fields of every cloud's identity
+UsageSummary = Annotated[
+    ActionSummary | None,
+    Field(
+        description=USAGE_EXTENSION + "`assigned` from effective permissions, `exercised` from activity, "
+        "`available` from the action catalogue"
+    ),
+]
+
+
 class AwsIdentity(_Wire):
     """awsUser, awsRole (with roleType and trustEntityType), awsGroup, awsLambda, awsEc2Instance, awsAccessKey."""
 
@@ -101,14 +113,8 @@ class AwsIdentity(_Wire):
     source: IdentitySource
     roleType: str | None = Field(None, description="awsRole only: system or custom")  # noqa: N815
     trustEntityType: str | None = Field(None, description="awsRole only: e.g. 'sso,crossAccount' or 'none'")  # noqa: N815
-    identityDetails: IdentityDetails | None = Field(  # noqa: N815
-        None, description=USAGE_EXTENSION + "createdDateTime and lastActiveDateTime"
-    )
-    actionSummary: ActionSummary | None = Field(  # noqa: N815
-        None,
-        description=USAGE_EXTENSION + "`assigned` from effective permissions, `exercised` from activity, "
-        "`available` from the action catalogue",
-    )
+    identityDetails: UsageDetails = None  # noqa: N815
+    actionSummary: UsageSummary = None  # noqa: N815
 
 
 class GcpIdentity(_Wire):
@@ -119,14 +125,8 @@ class GcpIdentity(_Wire):
     externalId: str  # noqa: N815
     displayName: str  # noqa: N815
     source: IdentitySource
-    identityDetails: IdentityDetails | None = Field(  # noqa: N815
-        None, description=USAGE_EXTENSION + "createdDateTime and lastActiveDateTime"
-    )
-    actionSummary: ActionSummary | None = Field(  # noqa: N815
-        None,
-        description=USAGE_EXTENSION + "`assigned` from effective permissions, `exercised` from activity, "
-        "`available` from the action catalogue",
-    )
+    identityDetails: UsageDetails = None  # noqa: N815
+    actionSummary: UsageSummary = None  # noqa: N815
 
 
 class AwsPolicy(_Wire):
@@ -184,9 +184,7 @@ class AzureIdentity(_Wire):
     externalId: str = Field(description="the Entra object id (a Function app: its ARM id)")  # noqa: N815
     displayName: str  # noqa: N815
     source: AzureIdentitySource
-    identityDetails: IdentityDetails | None = Field(  # noqa: N815
-        None, description=USAGE_EXTENSION + "createdDateTime and lastActiveDateTime"
-    )
+    identityDetails: UsageDetails = None  # noqa: N815
     actionSummary: ActionSummary | None = Field(  # noqa: N815
         None, description=USAGE_EXTENSION + "as on AWS identities"
     )
@@ -231,27 +229,17 @@ class GcpRole(_Wire):
     scopes: list[GcpScope] = []
 
 
-class GcpAction(_Wire):
+class GcpAction(AwsAction):
     """gcpAuthorizationSystemTypeAction (a GCP permission)."""
 
     odata_type: str = Field(f"{GRAPH}gcpAuthorizationSystemTypeAction", alias="@odata.type")
-    id: str
     externalId: str = Field(examples=["storage.buckets.get"])  # noqa: N815
-    actionType: str | None = None  # noqa: N815
-    resourceTypes: list[str] = []  # noqa: N815
-    severity: str = Field(examples=["normal", "high"])
-    service: ServiceRef
 
 
-class GcpResource(_Wire):
+class GcpResource(AwsResource):
     """gcpAuthorizationSystemResource (externalId: the full resource name)."""
 
     odata_type: str = Field(f"{GRAPH}gcpAuthorizationSystemResource", alias="@odata.type")
-    id: str
-    externalId: str  # noqa: N815
-    displayName: str  # noqa: N815
-    resourceType: str  # noqa: N815
-    service: ServiceRef
 
 
 T = TypeVar("T")

@@ -26,6 +26,7 @@ from permscope.cli.output import (
     stderr,
     stdout,
 )
+from permscope.core.ids import Cloud
 
 usage_app = typer.Typer(help="Usage: what identities did, from activity logs.", no_args_is_help=True)
 
@@ -45,6 +46,11 @@ EVENT_ROWS = (
     ("sso_sessions", "Identity Center sessions (role + person)"),
     ("malformed", "not CloudTrail records"),
 )
+
+WORKERS_OPTION = typer.Option(None, "--workers", min=1, help="Processes reading files (default: CPUs)")
+BATCH_KEYS_OPTION = typer.Option(
+    100_000, "--batch-keys", min=1000, help="Files: aggregated keys held before each write (memory bound)"
+)  # the file options every `import *-activity` command shares
 
 
 @contextmanager
@@ -66,18 +72,48 @@ def _source_progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
 
 
 @contextmanager
-def _aws_errors(source: str, cloud: Any = None) -> Iterator[None]:
-    """An AWS error that stops an import (refused, no such bucket, no credentials) as one line, not a trace;
+def _activity_errors(source: str, cloud: Cloud) -> Iterator[None]:
+    """A cloud SDK error that stops an import (refused, no such bucket, no credentials) as one line, not a trace;
     inputs merged before it stay counted, the others are read again by the next run."""
     from permscope.workflows.activity import activity_problem
 
     try:
         yield
     except Exception as exc:
-        problem = activity_problem(exc) if cloud is None else activity_problem(exc, cloud)
+        problem = activity_problem(exc, cloud)
         if problem is None:
             raise
         fail(f"{source}: {problem}")
+
+
+def run_activity_import(
+    ctx: typer.Context,
+    fmt: OutputFormat,
+    cloud: Cloud,
+    *,
+    source: str,
+    files: tuple[list[Path] | None, int | None, int],
+    read_live: Callable[[Any, Callable[[int, int], None] | None], Any],
+    event_rows: tuple[tuple[str, str], ...] = EVENT_ROWS,
+    systems: str = "accounts",
+) -> None:
+    """The body every `import *-activity` command shares: read the files (`files`: paths, workers, batch keys)
+    or, without paths, `read_live(engine, progress)` (a cloud error named after `source`), show the report,
+    exit 2 when an input failed."""
+    from permscope.workflows import activity  # imported late: it loads the cloud machinery
+
+    paths, workers, batch_keys = files
+    engine = engine_of(ctx)
+    with _source_progress("reading") as progress, _activity_errors(source, cloud):
+        if paths:
+            report = activity.import_activity_files(
+                engine, paths, workers=workers, progress=progress, batch_keys=batch_keys, cloud=cloud
+            )
+        else:
+            report = read_live(engine, progress)
+    _show_report(report.as_dict(), fmt, event_rows, systems=systems)
+    if report.failures:
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -163,12 +199,8 @@ def import_aws_activity(
     ),
     profile: str | None = typer.Option(None, "--profile", help="AWS profile (default: the credential chain)"),
     endpoint_url: str | None = typer.Option(None, "--endpoint-url", help="e.g. a moto server"),
-    workers: int | None = typer.Option(
-        None, "--workers", min=1, help="Processes reading files (default: CPUs)"
-    ),
-    batch_keys: int = typer.Option(
-        100_000, "--batch-keys", min=1000, help="Files: aggregated keys held before each write (memory bound)"
-    ),
+    workers: int | None = WORKERS_OPTION,
+    batch_keys: int = BATCH_KEYS_OPTION,
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """Turn CloudTrail activity into usage (identity x action x resource); re-reading an input counts nothing twice."""
@@ -179,16 +211,12 @@ def import_aws_activity(
         raise typer.BadParameter(
             "give log files or folders, or --from-s3 URI, or --lookup-events (one of them)"
         )
-    engine = engine_of(ctx)
     settings = state(ctx).settings()
     endpoint = endpoint_url or getattr(settings, "aws_endpoint_url", None)
-    with _source_progress("reading") as progress, _aws_errors(from_s3 or "LookupEvents"):
-        if paths:
-            report = activity.import_activity_files(
-                engine, paths, workers=workers, progress=progress, batch_keys=batch_keys
-            )
-        elif from_s3 is not None:
-            report = activity.import_activity_s3(
+
+    def read_live(engine: Any, progress: Callable[[int, int], None] | None) -> Any:
+        if from_s3 is not None:
+            return activity.import_activity_s3(
                 engine,
                 from_s3,
                 accounts=accounts or None,
@@ -200,20 +228,25 @@ def import_aws_activity(
                 endpoint_url=endpoint,
                 progress=progress,
             )
-        else:
-            report = activity.import_activity_lookup(
-                engine,
-                regions=regions or [getattr(settings, "aws_region", "us-east-1")],
-                start=_utc(start),
-                end=_utc(end),
-                account_id=account_id,
-                profile=profile,
-                endpoint_url=endpoint,
-                progress=progress,
-            )
-    _show_report(report.as_dict(), fmt)
-    if report.failures:
-        raise typer.Exit(EXIT_BAD_INPUT)
+        return activity.import_activity_lookup(
+            engine,
+            regions=regions or [getattr(settings, "aws_region", "us-east-1")],
+            start=_utc(start),
+            end=_utc(end),
+            account_id=account_id,
+            profile=profile,
+            endpoint_url=endpoint,
+            progress=progress,
+        )
+
+    run_activity_import(
+        ctx,
+        fmt,
+        Cloud.AWS,
+        source=from_s3 or "LookupEvents",
+        files=(paths, workers, batch_keys),
+        read_live=read_live,
+    )
 
 
 @usage_app.command("list")
@@ -243,8 +276,6 @@ def usage_list(
     settings = state(ctx).settings()
     window_days = settings.usage_window_days
     as_of = _utc(settings.usage_as_of)
-    from permscope.core.ids import Cloud
-
     try:
         which = Cloud(cloud.lower())
     except ValueError:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from permscope.cli.activity import DATE_FORMATS, _aws_errors, _show_report, _source_progress, _utc
-from permscope.cli.output import EXIT_BAD_INPUT, OutputFormat, engine_of, reports_errors
+from permscope.cli.activity import BATCH_KEYS_OPTION, DATE_FORMATS, WORKERS_OPTION, _utc, run_activity_import
+from permscope.cli.output import OutputFormat, reports_errors
 from permscope.core.ids import Cloud
 
 EVENT_ROWS = (
@@ -41,12 +43,8 @@ def import_azure_activity(
     tenant: str | None = typer.Option(None, "--tenant", help="Tenant id (names the sign-in windows read)"),
     start: datetime | None = typer.Option(None, "--start", formats=DATE_FORMATS, help="From (UTC)"),
     end: datetime | None = typer.Option(None, "--end", formats=DATE_FORMATS, help="Until (UTC)"),
-    workers: int | None = typer.Option(
-        None, "--workers", min=1, help="Processes reading files (default: CPUs)"
-    ),
-    batch_keys: int = typer.Option(
-        100_000, "--batch-keys", min=1000, help="Files: aggregated keys held before each write (memory bound)"
-    ),
+    workers: int | None = WORKERS_OPTION,
+    batch_keys: int = BATCH_KEYS_OPTION,
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """Turn Azure activity into usage (identity x operation x resource) and last activity; re-reading an input
@@ -56,23 +54,26 @@ def import_azure_activity(
     live = bool(subscriptions) or sign_ins
     if bool(paths) == live:
         raise typer.BadParameter("give log files or folders, or --subscription / --sign-ins (one of them)")
-    engine = engine_of(ctx)
-    with _source_progress("reading") as progress, _aws_errors("Azure", Cloud.AZURE):
-        if paths:
-            report = activity.import_activity_files(
-                engine, paths, workers=workers, progress=progress, batch_keys=batch_keys, cloud=Cloud.AZURE
-            )
-        else:
-            report = activity.import_activity_api(
-                engine,
-                Cloud.AZURE,
-                subscriptions=subscriptions,
-                sign_ins=sign_ins,
-                tenant=tenant,
-                start=_utc(start),
-                end=_utc(end),
-                progress=progress,
-            )
-    _show_report(report.as_dict(), fmt, EVENT_ROWS, systems="subscriptions")
-    if report.failures:
-        raise typer.Exit(EXIT_BAD_INPUT)
+
+    def read_live(engine: Any, progress: Callable[[int, int], None] | None) -> Any:
+        return activity.import_activity_api(
+            engine,
+            Cloud.AZURE,
+            subscriptions=subscriptions,
+            sign_ins=sign_ins,
+            tenant=tenant,
+            start=_utc(start),
+            end=_utc(end),
+            progress=progress,
+        )
+
+    run_activity_import(
+        ctx,
+        fmt,
+        Cloud.AZURE,
+        source="Azure",
+        files=(paths, workers, batch_keys),
+        read_live=read_live,
+        event_rows=EVENT_ROWS,
+        systems="subscriptions",
+    )

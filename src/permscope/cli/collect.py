@@ -134,16 +134,9 @@ def collect_aws(
     One account failing is recorded (status offline) and the others go on; the command then exits with 1."""
     from permscope.workflows.collection import (  # imported late: it loads the collection machinery
         activity_options,
-        collect,
         collect_options,
-        collection_parts,
     )
 
-    parts = collection_parts(Cloud.AWS)
-    skipped = set(_split(skip) or [])
-    unknown = sorted(skipped - set(parts))
-    if unknown:
-        raise typer.BadParameter(f"unknown parts {unknown}; known: {', '.join(parts)}", param_hint="--skip")
     options = collect_options(
         Cloud.AWS,
         profile=profile,
@@ -153,7 +146,7 @@ def collect_aws(
         regions=_split(regions),
         endpoint_url=endpoint_url,
         home_region=home_region,
-        parts=frozenset(parts) - skipped,
+        parts=_kept_parts(Cloud.AWS, skip),
         max_accounts=max_accounts,
         max_regions=max_regions,
         max_attempts=max_attempts,
@@ -169,10 +162,7 @@ def collect_aws(
         raise typer.BadParameter(
             "give --cloudtrail-s3 or --lookup-events with it", param_hint="--activity-start/--activity-end"
         )
-    engine = engine_of(ctx)
-    with _account_progress() as progress:
-        reports = collect(engine, Cloud.AWS, options, activity=activity, progress=progress)
-    _show_reports(fmt, reports, COLUMNS, activity_wanted=bool(activity.wanted))
+    _collect_and_show(ctx, fmt, Cloud.AWS, options, activity, COLUMNS, activity_wanted=bool(activity.wanted))
 
 
 AZURE_COLUMNS = (
@@ -257,20 +247,13 @@ def collect_azure(
     command then exits with 1."""
     from permscope.workflows.collection import (  # imported late: it loads the collection machinery
         activity_options,
-        collect,
         collect_options,
-        collection_parts,
     )
 
     if (activity_start or activity_end) and not (activity_log or sign_ins):
         raise typer.BadParameter(
             "give --activity-log or --sign-ins with it", param_hint="--activity-start/--activity-end"
         )
-    parts = collection_parts(Cloud.AZURE)
-    skipped = set(_split(skip) or [])
-    unknown = sorted(skipped - set(parts))
-    if unknown:
-        raise typer.BadParameter(f"unknown parts {unknown}; known: {', '.join(parts)}", param_hint="--skip")
     options = collect_options(
         Cloud.AZURE,
         tenant=tenant,
@@ -278,7 +261,7 @@ def collect_azure(
         client_id=client_id,
         certificate=certificate,
         subscriptions=_split(subscriptions),
-        parts=frozenset(parts) - skipped,
+        parts=_kept_parts(Cloud.AZURE, skip),
         max_subscriptions=max_subscriptions,
         max_graph_requests=max_graph_requests,
         max_attempts=max_attempts,
@@ -288,12 +271,12 @@ def collect_azure(
         activity = activity_options(
             Cloud.AZURE, activity_log=activity_log, sign_ins=sign_ins, start=activity_start, end=activity_end
         )
-    engine = engine_of(ctx)
-    with _account_progress() as progress:
-        reports = collect(engine, Cloud.AZURE, options, activity=activity, progress=progress)
-    _show_reports(
+    _collect_and_show(
+        ctx,
         fmt,
-        reports,
+        Cloud.AZURE,
+        options,
+        activity,
         AZURE_COLUMNS,
         activity_wanted=activity is not None and bool(getattr(activity, "wanted", True)),
         empty="no subscription was collected",
@@ -367,17 +350,8 @@ def collect_gcp(
         raise typer.BadParameter(
             "give exactly one of --organization ID and --project ID", param_hint="--organization"
         )
-    from permscope.workflows.collection import (  # imported late: it loads the collection machinery
-        collect,
-        collect_options,
-        collection_parts,
-    )
+    from permscope.workflows.collection import collect_options  # imported late: it loads the machinery
 
-    parts = collection_parts(Cloud.GCP)
-    skipped = set(_split(skip) or [])
-    unknown = sorted(skipped - set(parts))
-    if unknown:
-        raise typer.BadParameter(f"unknown parts {unknown}; known: {', '.join(parts)}", param_hint="--skip")
     options = collect_options(
         Cloud.GCP,
         organization=organization,
@@ -386,14 +360,52 @@ def collect_gcp(
         impersonate=impersonate,
         quota_project=quota_project,
         customer=customer,
-        parts=frozenset(parts) - skipped,
+        parts=_kept_parts(Cloud.GCP, skip),
         max_workers=max_projects,
         max_attempts=max_attempts,
     )
+    _collect_and_show(
+        ctx,
+        fmt,
+        Cloud.GCP,
+        options,
+        None,
+        GCP_COLUMNS,
+        activity_wanted=False,
+        empty="no project was collected",
+    )
+
+
+def _kept_parts(cloud: Cloud, skip: list[str] | None) -> frozenset[str]:
+    """The cloud's collection parts less those `--skip` names (BadParameter naming the unknown ones)."""
+    from permscope.workflows.collection import collection_parts
+
+    parts = collection_parts(cloud)
+    skipped = set(_split(skip) or [])
+    unknown = sorted(skipped - set(parts))
+    if unknown:
+        raise typer.BadParameter(f"unknown parts {unknown}; known: {', '.join(parts)}", param_hint="--skip")
+    return frozenset(parts) - skipped
+
+
+def _collect_and_show(
+    ctx: typer.Context,
+    fmt: OutputFormat,
+    cloud: Cloud,
+    options: Any,
+    activity: Any,
+    columns: tuple[tuple[str, str], ...],
+    *,
+    activity_wanted: bool,
+    empty: str = "no account was collected",
+) -> None:
+    """Collect with a progress bar, then show the reports (`_show_reports`)."""
+    from permscope.workflows.collection import collect
+
     engine = engine_of(ctx)
     with _account_progress() as progress:
-        reports = collect(engine, Cloud.GCP, options, progress=progress)
-    _show_reports(fmt, reports, GCP_COLUMNS, activity_wanted=False, empty="no project was collected")
+        reports = collect(engine, cloud, options, activity=activity, progress=progress)
+    _show_reports(fmt, reports, columns, activity_wanted=activity_wanted, empty=empty)
 
 
 def _show_reports(

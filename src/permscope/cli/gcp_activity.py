@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from permscope.cli.activity import DATE_FORMATS, _show_report, _source_progress, _utc
-from permscope.cli.output import EXIT_BAD_INPUT, OutputFormat, engine_of, fail, reports_errors
+from permscope.cli.activity import BATCH_KEYS_OPTION, DATE_FORMATS, WORKERS_OPTION, _utc, run_activity_import
+from permscope.cli.output import OutputFormat, reports_errors
 from permscope.core.ids import Cloud
 
 EVENT_ROWS = (
@@ -26,20 +26,6 @@ EVENT_ROWS = (
     ("unresolved", "unidentified principals"),
     ("malformed", "not log entries"),
 )  # what the counts mean for GCP (`clouds.gcp.activity.aggregate`)
-
-
-@contextmanager
-def _gcp_errors(source: str) -> Iterator[None]:
-    """A Google API error that stops an import as one line, not a trace."""
-    from permscope.workflows.activity import activity_problem
-
-    try:
-        yield
-    except Exception as exc:
-        problem = activity_problem(exc, Cloud.GCP)
-        if problem is None:
-            raise
-        fail(f"{source}: {problem}")
 
 
 @reports_errors
@@ -67,12 +53,8 @@ def import_gcp_activity(
         None, "--start", formats=DATE_FORMATS, help="From (UTC; --project)"
     ),
     end: datetime | None = typer.Option(None, "--end", formats=DATE_FORMATS, help="Until (UTC; --project)"),
-    workers: int | None = typer.Option(
-        None, "--workers", min=1, help="Processes reading files (default: CPUs)"
-    ),
-    batch_keys: int = typer.Option(
-        100_000, "--batch-keys", min=1000, help="Files: aggregated keys held before each write (memory bound)"
-    ),
+    workers: int | None = WORKERS_OPTION,
+    batch_keys: int = BATCH_KEYS_OPTION,
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
     """Turn GCP audit logs into usage (member x permission x resource); re-reading an input counts nothing twice."""
@@ -82,24 +64,27 @@ def import_gcp_activity(
         raise typer.BadParameter(
             "give log files or folders, or --from-gcs URI, or --project ID (one of them)"
         )
-    engine = engine_of(ctx)
-    with _source_progress("reading") as progress, _gcp_errors(from_gcs or "Cloud Logging"):
-        if paths:
-            report = activity.import_activity_files(
-                engine, paths, workers=workers, progress=progress, batch_keys=batch_keys, cloud=Cloud.GCP
-            )
-        elif from_gcs is not None:
-            report = activity.import_activity_bucket(engine, Cloud.GCP, from_gcs, progress=progress)
-        else:
-            report = activity.import_activity_api(
-                engine,
-                Cloud.GCP,
-                projects=projects,
-                start=_utc(start),
-                end=_utc(end),
-                last_authentication=last_authentication,
-                progress=progress,
-            )
-    _show_report(report.as_dict(), fmt, systems="projects", event_rows=EVENT_ROWS)
-    if report.failures:
-        raise typer.Exit(EXIT_BAD_INPUT)
+
+    def read_live(engine: Any, progress: Callable[[int, int], None] | None) -> Any:
+        if from_gcs is not None:
+            return activity.import_activity_bucket(engine, Cloud.GCP, from_gcs, progress=progress)
+        return activity.import_activity_api(
+            engine,
+            Cloud.GCP,
+            projects=projects,
+            start=_utc(start),
+            end=_utc(end),
+            last_authentication=last_authentication,
+            progress=progress,
+        )
+
+    run_activity_import(
+        ctx,
+        fmt,
+        Cloud.GCP,
+        source=from_gcs or "Cloud Logging",
+        files=(paths, workers, batch_keys),
+        read_live=read_live,
+        event_rows=EVENT_ROWS,
+        systems="projects",
+    )

@@ -181,6 +181,19 @@ def aws_identity_to_wire(
     if str(row.kind) == "role":
         item["roleType"] = role_type(row)
         item["trustEntityType"] = trust_entity_type(row)
+    return with_usage(item, row, details, exercised, assigned, available)
+
+
+def with_usage(
+    item: dict[str, Any],
+    row: IdentityLike,
+    details: bool,
+    exercised: int | None,
+    assigned: int | None,
+    available: int | None,
+) -> dict[str, Any]:
+    """An identity's wire item with the usage extension on request: `identityDetails` (created, last active)
+    and `actionSummary` (actions assigned, exercised in the usage window, available)."""
     if details:
         item["identityDetails"] = {
             "createdDateTime": row.created_at,
@@ -216,14 +229,7 @@ def gcp_identity_to_wire(
         "displayName": row.display_name,
         "source": gsuite_source(row),
     }
-    if details:
-        item["identityDetails"] = {
-            "createdDateTime": row.created_at,
-            "lastActiveDateTime": row.last_active_at,
-        }
-    if exercised is not None:
-        item["actionSummary"] = {"assigned": assigned, "exercised": exercised, "available": available}
-    return item
+    return with_usage(item, row, details, exercised, assigned, available)
 
 
 def identity_to_wire(row: IdentityLike, system: SystemLike) -> dict[str, Any]:
@@ -343,14 +349,7 @@ def azure_identity_to_wire(
         "displayName": row.display_name,
         "source": azure_source(row, subscription_id, domain),
     }
-    if details:
-        item["identityDetails"] = {
-            "createdDateTime": row.created_at,
-            "lastActiveDateTime": row.last_active_at,
-        }
-    if exercised is not None:
-        item["actionSummary"] = {"assigned": assigned, "exercised": exercised, "available": available}
-    return item
+    return with_usage(item, row, details, exercised, assigned, available)
 
 
 class RoleDefinitionLike(PolicyLike, Protocol):
