@@ -227,7 +227,7 @@ class Clients:
     def storage(self, project: str) -> Any:
         """A Cloud Storage client billed to `project` (its own JSON API client over an AuthorizedSession)."""
         from google.auth.transport.requests import AuthorizedSession
-        from google.cloud import storage  # type: ignore[attr-defined]
+        from google.cloud import storage  # type: ignore[attr-defined, unused-ignore]
 
         session = AuthorizedSession(self.credentials)  # type: ignore[no-untyped-call]
         hook = self.options.seams.session_hook
