@@ -52,5 +52,12 @@ def test_scan_reads_a_gcp_export_folder_without_a_store(tmp_path: Path) -> None:
     code, out, err = run("scan", "--cloud", "gcp", str(EXPORT), "--format", "json")
     assert code == 0, err
     found = json.loads(out)
-    assert {f["@odata.type"] for f in found["findings"]} == {"#microsoft.graph.superUserFinding"}
-    assert all(f["identity"]["@odata.type"] == "#microsoft.graph.gcpUser" for f in found["findings"])
+    types = {f["@odata.type"] for f in found["findings"]}
+    assert {
+        "#microsoft.graph.superUserFinding",
+        "#microsoft.graph.privilegeEscalationUserFinding",
+        "#microsoft.graph.externallyAccessibleGcpStorageBucketFinding",
+        "#microsoft.graph.encryptedGcpStorageBucketFinding",
+    } == types
+    users = [f for f in found["findings"] if "identity" in f]
+    assert users and all(f["identity"]["@odata.type"] == "#microsoft.graph.gcpUser" for f in users)

@@ -288,6 +288,7 @@ def test_azure_requests_are_parsed_stored_as_rejected_and_refused_for_want_of_a_
 
 
 def test_azure_bodies_are_checked_before_anything_is_stored(engine: Engine, keys: dict[str, Key]) -> None:
+    seed_account(engine, cloud=Cloud.AZURE, system_id="sub-1", identities=())
     admin = local_actor("root")
     bad = _azure_body(duration="soon")
     with pytest.raises(InputError, match="ISO 8601"):  # parsed (and checked) before the refusal

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Table, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from permscope.store.tables import Base
@@ -44,9 +46,10 @@ def _sqlite_rows(session: Session, target: Table, rows: Sequence[dict[str, Any]]
     processors = [target.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order]
     session.flush()  # ORM objects added before (the system row) are written first, as session.execute does
     cursor: Any = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    statement = str(compiled)
     try:
         cursor.executemany(
-            str(compiled),
+            statement,
             [
                 tuple(
                     value if process is None else process(value)
@@ -55,6 +58,8 @@ def _sqlite_rows(session: Session, target: Table, rows: Sequence[dict[str, Any]]
                 for row in rows
             ],
         )
+    except sqlite3.Error as exc:  # raised as SQLAlchemy raises it (a locked database is OperationalError)
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
     finally:
         cursor.close()
     return True
