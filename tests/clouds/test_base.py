@@ -105,7 +105,10 @@ def test_every_registered_cloud_evaluates_views_and_escalates(cloud: Cloud) -> N
         assert model.graph.edges == {}
 
 
-@pytest.mark.parametrize("cloud", [c for c in Cloud if c not in built_clouds()], ids=lambda c: c.value)
-def test_a_cloud_not_built_is_refused_by_name(cloud: Cloud) -> None:
-    with pytest.raises(CloudNotBuiltError, match=cloud.value):
-        plugin(cloud)
+def test_a_cloud_not_built_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from permscope.clouds import base
+
+    assert built_clouds() == list(Cloud)  # every cloud is built now: take one out of the registry
+    monkeypatch.delitem(base.CLOUDS, Cloud.GCP)
+    with pytest.raises(CloudNotBuiltError, match="gcp"):
+        plugin(Cloud.GCP)
