@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 NEED_HINTS = {
     "activity": "import Cloud Audit Logs (Admin Activity and Data Access)",
-    "resources": "export buckets, functions, Cloud Run services and instances (docs/gcp-export.md)",
+    "resources": "export buckets, functions, Cloud Run services and instances (docs/gcp-export.sh)",
     "credentials": "export service-account keys (service-account-keys.json)",
     "organization": "export the organization, its folders and deny policies",
 }

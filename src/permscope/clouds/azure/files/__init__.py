@@ -1,1 +1,1 @@
-"""Reading an Azure export folder (the files `docs/azure-export.md`'s script writes) into the raw bundle."""
+"""Reading an Azure export folder (the files the script `docs/azure-export.sh` writes) into the raw bundle."""

@@ -1,4 +1,4 @@
-"""An export folder (docs/gcp-export.md) read into the raw bundle of `clouds.gcp.raw`.
+"""An export folder (docs/gcp-export.sh) read into the raw bundle of `clouds.gcp.raw`.
 
 Every file goes through `permscope.userfiles` (regular files only, gzip, size limits, JSON checks). A part's file
 holds a JSON list, a REST page (`{"<items>": [...], "nextPageToken": ...}`, several pages concatenated, or
@@ -110,7 +110,7 @@ def read_export(
         raise InputError(
             ", ".join(str(p) for p in paths),
             "holds no file of a GCP export folder (organization.json, "
-            "projects.json, iam-policies.json, ...: docs/gcp-export.md)",
+            "projects.json, iam-policies.json, ...: docs/gcp-export.sh)",
         )
     organization = parts.get("organization")
     projects = parts.get("projects") or []
