@@ -41,6 +41,7 @@ from permscope.core.requests import (
 from permscope.settings import Settings, get_settings
 from permscope.store import access as access_sql
 from permscope.store import requests as store
+from permscope.store.queries import fetch_page
 from permscope.store.tables import (
     ApprovalStepRow,
     PermissionsRequestRow,
@@ -401,9 +402,7 @@ def cancel(
         if not can_read(actor, request):
             raise NotFoundError(f"no permissions request {request_id!r}")
         status = RequestStatus(request.status)
-        is_requester = store.parties_of(request).is_requester(actor.who)
-        is_admin = SystemRole.ADMINISTRATOR in actor.roles_on(request.cloud, request.system_id)
-        allowed, reason = may_cancel(status, is_requester=is_requester, is_administrator=is_admin)
+        allowed, reason = cancel_allowed(actor, request)
         if not allowed:
             error = (
                 RequestStateError if status not in (RequestStatus.SUBMITTED, RequestStatus.APPROVED) else None
@@ -423,6 +422,13 @@ def cancel(
     return RequestRecord(request, step)
 
 
+def cancel_allowed(actor: ApiPrincipal, request: PermissionsRequestRow) -> tuple[bool, str | None]:
+    """Whether the caller may cancel the request now (the cancelAll rules), and why not when not."""
+    is_requester = store.parties_of(request).is_requester(actor.who)
+    is_admin = SystemRole.ADMINISTRATOR in actor.roles_on(request.cloud, request.system_id)
+    return may_cancel(RequestStatus(request.status), is_requester=is_requester, is_administrator=is_admin)
+
+
 # --------------------------------------------------------------------------------------------- reading
 
 
@@ -432,6 +438,18 @@ def reader_of(actor: ApiPrincipal) -> RequestReader:
     return RequestReader(
         who=actor.who, full=actor.systems_with(READING_ROLES), own=actor.systems_with(OWN_ONLY_ROLES)
     )
+
+
+def reads_others(actor: ApiPrincipal) -> bool:
+    """Whether the caller reads other people's requests too (viewer, approver or administrator somewhere)."""
+    full = reader_of(actor).full
+    return full.everything or bool(full.scopes)
+
+
+def approves_somewhere(actor: ApiPrincipal) -> bool:
+    """Whether the caller approves requests of some system (so it has an approval queue)."""
+    systems = actor.systems_with(APPROVING_ROLES)
+    return systems.everything or bool(systems.scopes)
 
 
 def can_read(actor: ApiPrincipal, request: PermissionsRequestRow) -> bool:
@@ -493,6 +511,32 @@ def list_records(
         rows = list(session.execute(stmt.order_by(PermissionsRequestRow.id.desc()).limit(limit)).scalars())
         steps = steps_of(session, [row.id for row in rows])
     return [RequestRecord(row, steps.get(row.id)) for row in rows]
+
+
+def records_page(
+    engine: Engine,
+    actor: ApiPrincipal,
+    *,
+    on: FilterByCurrentUser | None = None,
+    status: RequestStatus | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[RequestRecord], int]:
+    """One page of the requests the caller may read (filterByCurrentUser `on`, one status), newest first, with
+    their steps, and how many there are in all (an SQL count)."""
+    where = [PermissionsRequestRow.status == status.value] if status is not None else []
+    with Session(engine) as session:
+        page = fetch_page(
+            session,
+            requests_query(actor, on),
+            where=where,
+            order_by=[PermissionsRequestRow.id.desc()],
+            offset=offset,
+            limit=limit,
+            with_count=True,
+        )
+        steps = steps_of(session, [row.id for row in page.items])
+    return [RequestRecord(row, steps.get(row.id)) for row in page.items], page.count or 0
 
 
 def scheduler_jobs(
