@@ -46,6 +46,7 @@ from permscope.workflows.requests import (
     reads_others,
     records_page,
     requests_query,
+    requests_somewhere,
     set_modification,
 )
 from request_support import (
@@ -701,6 +702,7 @@ def test_who_has_which_lists_and_who_may_cancel(engine: Engine, keys: dict[str, 
     assert not reads_others(keys["alice"].principal) and not approves_somewhere(keys["alice"].principal)
     assert reads_others(keys["bob"].principal) and approves_somewhere(keys["bob"].principal)
     assert reads_others(keys["dave"].principal) and not approves_somewhere(keys["dave"].principal)
+    assert requests_somewhere(keys["alice"].principal) and not requests_somewhere(keys["dave"].principal)
     request_id = _submit(engine, keys["alice"])
     row = get_record(engine, keys["alice"].principal, request_id).request
     assert cancel_allowed(keys["alice"].principal, row) == (True, None)
@@ -708,3 +710,17 @@ def test_who_has_which_lists_and_who_may_cancel(engine: Engine, keys: dict[str, 
     assert not allowed and reason == "a pending request can be canceled only by its requester"
     with pytest.raises(RequestAccessError, match=reason):
         cancel(engine, keys["carol"].principal, request_id, config=CONFIG, now=START)
+
+
+@pytest.mark.parametrize("justification", ["a\x00b", "x" * 4001, "\ud800"])
+def test_a_review_justification_no_database_stores_is_refused_by_its_field(
+    engine: Engine, keys: dict[str, Key], justification: str
+) -> None:
+    request_id = _submit(engine, keys["alice"])
+    with pytest.raises(InputError) as caught:
+        decide(engine, keys["bob"].principal, request_id, True, justification, config=CONFIG, now=START)
+    assert caught.value.source == "request body: justification"
+    assert get_record(engine, keys["bob"].principal, request_id).request.status == "submitted"
+    decide(engine, keys["bob"].principal, request_id, False, "  ", config=CONFIG, now=START)
+    step = get_record(engine, keys["bob"].principal, request_id).step
+    assert step is not None and step.justification is None

@@ -51,7 +51,7 @@ from permscope.store.tables import (
 )
 from permscope.workflows.apikeys import ApiPrincipal, ApiRole, principal_of
 from permscope.workflows.notifications import NOTIFY_EVENTS, payload_for
-from permscope.workflows.request_body import parse_request
+from permscope.workflows.request_body import parse_justification, parse_request
 from permscope.workflows.request_clouds import still_present, support_for
 from permscope.workflows.request_rules import matching_rule
 
@@ -334,6 +334,7 @@ def decide(
     asked for it nor receives it."""
     config = config or RequestConfig.from_settings()
     now = now or datetime.now(UTC)
+    justification = parse_justification(justification)
     with transaction(engine, now) as (session, clock):
         actor = fresh_actor(session, actor)
         request = _load(session, request_id)
@@ -449,6 +450,12 @@ def reads_others(actor: ApiPrincipal) -> bool:
 def approves_somewhere(actor: ApiPrincipal) -> bool:
     """Whether the caller approves requests of some system (so it has an approval queue)."""
     systems = actor.systems_with(APPROVING_ROLES)
+    return systems.everything or bool(systems.scopes)
+
+
+def requests_somewhere(actor: ApiPrincipal) -> bool:
+    """Whether the caller may submit requests on some system."""
+    systems = actor.systems_with(REQUESTING_ROLES)
     return systems.everything or bool(systems.scopes)
 
 
