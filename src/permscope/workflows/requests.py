@@ -509,15 +509,7 @@ def list_records(
     limit: int = 1000,
 ) -> list[RequestRecord]:
     """The newest requests the caller may read (optionally of one status or system), newest first."""
-    stmt = requests_query(actor)
-    if status is not None:
-        stmt = stmt.where(PermissionsRequestRow.status == status.value)
-    if system_id is not None:
-        stmt = stmt.where(PermissionsRequestRow.system_id == system_id)
-    with Session(engine) as session:
-        rows = list(session.execute(stmt.order_by(PermissionsRequestRow.id.desc()).limit(limit)).scalars())
-        steps = steps_of(session, [row.id for row in rows])
-    return [RequestRecord(row, steps.get(row.id)) for row in rows]
+    return records_page(engine, actor, status=status, system_id=system_id, limit=limit)[0]
 
 
 def records_page(
@@ -526,12 +518,15 @@ def records_page(
     *,
     on: FilterByCurrentUser | None = None,
     status: RequestStatus | None = None,
+    system_id: str | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[list[RequestRecord], int]:
-    """One page of the requests the caller may read (filterByCurrentUser `on`, one status), newest first, with
-    their steps, and how many there are in all (an SQL count)."""
+    """One page of the requests the caller may read (filterByCurrentUser `on`, one status, one system), newest
+    first, with their steps, and how many there are in all (an SQL count)."""
     where = [PermissionsRequestRow.status == status.value] if status is not None else []
+    if system_id is not None:
+        where.append(PermissionsRequestRow.system_id == system_id)
     with Session(engine) as session:
         page = fetch_page(
             session,
