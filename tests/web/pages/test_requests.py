@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from markupsafe import escape
@@ -72,9 +73,21 @@ def test_a_field_error_is_shown_by_its_field_then_the_request_is_made(
     assert request_id[:8] in mine.text
 
 
+class Waker:
+    """A stand-in for the in-process scheduler: counts the passes asked for."""
+
+    def __init__(self) -> None:
+        self.passes = 0
+
+    def wake(self) -> None:
+        self.passes += 1
+
+
 def test_an_approver_approves_and_the_requestor_sees_it_with_its_jobs(
-    client_as: Client, sandbox: Sandbox
+    client_as: Client, sandbox: Sandbox, site: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    waker = Waker()
+    monkeypatch.setattr(site.state.web.state, "scheduler", waker, raising=False)
     rita, abe = client_as("requestor"), client_as("approver")
     request_id = _create(rita, sandbox)
     queue = abe.get("/ui/requests?tab=approval")
@@ -82,7 +95,7 @@ def test_an_approver_approves_and_the_requestor_sees_it_with_its_jobs(
     page = abe.get(f"/ui/requests/{request_id}")
     assert "Approve" in page.text and "Reject" in page.text and "Cancel request" not in page.text
     answer = _post(abe, f"/ui/requests/{request_id}/approve", justification="fine for an hour")
-    assert answer.status_code == 303
+    assert answer.status_code == 303 and waker.passes == 1  # the grant is due now: the scheduler runs
     seen = rita.get(f"/ui/requests/{request_id}")
     assert "approved" in seen.text and "fine for an hour" in seen.text
     assert re.search(r"<td>grant</td><td>pending</td>", seen.text)

@@ -46,6 +46,14 @@ def _config(request: Request) -> workflow.RequestConfig:
     return workflow.RequestConfig.from_settings(web_settings(request))
 
 
+def _wake_scheduler(request: Request) -> None:
+    """Run the in-process scheduler's pass now (`permscope serve` hands it to the UI), so a grant or a
+    revocation a page just made due happens at once."""
+    runner = getattr(request.app.state, "scheduler", None)
+    if runner is not None:
+        runner.wake()
+
+
 @contextmanager
 def refusals() -> Iterator[None]:
     """The workflow's refusals as pages: not allowed 403, not found 404, the wrong state 409."""
@@ -166,6 +174,8 @@ def create_request(
         return _form_page(request, user, form.with_problem(str(exc)), status=403)
     except UnsupportedCloudError as exc:
         return _form_page(request, user, form.with_problem(str(exc)), status=501)
+    if record.request.status == RequestStatus.APPROVED.value:  # an auto-approve rule admitted it
+        _wake_scheduler(request)
     return RedirectResponse(request_url(record.request.request_id), status_code=303)
 
 
@@ -214,6 +224,7 @@ def _decide(request: Request, user: WebUser, request_id: str, posted: FormData, 
             )
     except InputError as exc:
         return _detail_page(request, user, request_id, error=exc.problem, status=422)
+    _wake_scheduler(request)
     return RedirectResponse(request_url(request_id), status_code=303)
 
 
@@ -250,4 +261,5 @@ def cancel_request(
     del posted  # checked for its CSRF token; it carries nothing else
     with refusals():
         workflow.cancel(web_engine(request), user.principal, request_id, config=_config(request))
+    _wake_scheduler(request)
     return RedirectResponse(request_url(request_id), status_code=303)
