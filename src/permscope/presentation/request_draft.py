@@ -68,7 +68,7 @@ def _action_info(draft: RequestDraft) -> dict[str, Any]:
         allowed = " or ".join(WHAT_LABELS[w] for w in whats_of(draft.cloud))
         raise InputError(
             "request body: requestedPermissions/actionInfo/@odata.type",
-            f"a {draft.cloud} request asks for {allowed}, not {WHAT_LABELS.get(draft.what, draft.what)}",
+            f"{draft.cloud} requests ask for {allowed}, not {WHAT_LABELS.get(draft.what, draft.what)}",
         )
     info: dict[str, Any] = {"@odata.type": f"{GRAPH}{kinds[carried]}"}
     values = list(draft.values)

@@ -22,7 +22,7 @@ from permscope.core.requests import (
     action_names,
     format_duration,
 )
-from permscope.presentation.request_draft import RequestDraft, draft_field, whats_of
+from permscope.presentation.request_draft import RequestDraft, draft_field
 from permscope.store.requests import spec_of
 from permscope.store.tables import (
     ApprovalStepRow,
@@ -433,11 +433,6 @@ class RequestForm:
     def with_problem(self, problem: str) -> RequestForm:
         """The form showing an error no field owns (a refusal, a state)."""
         return replace(self, errors={}, problem=problem)
-
-    @property
-    def whats(self) -> tuple[str, ...]:
-        """What the form's cloud may ask for."""
-        return whats_of(self.cloud) or WHAT_CHOICES
 
 
 def _items(text: str, separator: re.Pattern[str]) -> tuple[str, ...]:
