@@ -1,5 +1,5 @@
-"""What the requests pages' tests need of the demo estate: an AWS account whose modification is enabled (the
-demo leaves it off, as a fresh install does) and a role of it to ask permissions for."""
+"""What the requests pages' tests need of the demo estate: systems whose modification is enabled (the demo leaves
+it off, as a fresh install does) and an identity of each to ask permissions for."""
 
 from __future__ import annotations
 
@@ -40,17 +40,26 @@ class Sandbox:
         }
 
 
+def first_identity(engine: Engine, cloud: Cloud, kind: str, system_id: str | None = None) -> tuple[str, str]:
+    """(system id, external id) of the first identity of this kind in a system of the cloud (the given one)."""
+    stmt = (
+        select(AuthorizationSystemRow.system_id, IdentityRow.external_id)
+        .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
+        .where(AuthorizationSystemRow.cloud == cloud.value, IdentityRow.kind == kind)
+        .order_by(AuthorizationSystemRow.system_id, IdentityRow.external_id)
+        .limit(1)
+    )
+    if system_id is not None:
+        stmt = stmt.where(AuthorizationSystemRow.system_id == system_id)
+    with Session(engine) as session:
+        found = session.execute(stmt).one()
+    return found[0], found[1]
+
+
 def enabled_sandbox(demo_engine: Engine) -> Iterator[Sandbox]:
     """Modification enabled on the sandbox account while a module's tests run (turned off again afterwards;
     wrap in a module-scoped fixture)."""
-    with Session(demo_engine) as session:
-        role = session.execute(
-            select(IdentityRow.external_id)
-            .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
-            .where(AuthorizationSystemRow.system_id == ACCOUNT, IdentityRow.kind == "role")
-            .order_by(IdentityRow.external_id)
-            .limit(1)
-        ).scalar_one()
+    _, role = first_identity(demo_engine, Cloud.AWS, "role", ACCOUNT)
     set_modification(demo_engine, ACCOUNT, True, Cloud.AWS)
     yield Sandbox(demo_engine, ACCOUNT, role)
     set_modification(demo_engine, ACCOUNT, False, Cloud.AWS)

@@ -14,10 +14,12 @@ from httpx import Response
 from markupsafe import escape
 from sqlalchemy import Engine
 
+from permscope.core.ids import Cloud
 from permscope.web.links import request_new_url
+from permscope.workflows.requests import set_modification
 
 from ..conftest import WebClient
-from ..requests_support import HOSTILE, Sandbox, enabled_sandbox
+from ..requests_support import HOSTILE, Sandbox, enabled_sandbox, first_identity
 
 ID_IN_LOCATION = re.compile(r"/ui/requests/([0-9a-f-]{36})$")
 Client = Callable[..., WebClient]
@@ -201,3 +203,44 @@ def test_the_identity_page_s_link_prefills_the_form(client_as: Client, sandbox: 
 def test_the_pages_need_a_session(anonymous: TestClient, path: str) -> None:
     answer = anonymous.get(path, follow_redirects=False)
     assert answer.status_code == 303 and "/ui/sign-in" in answer.headers["location"]
+
+
+@pytest.mark.parametrize(
+    ("cloud", "action", "scope"),
+    [
+        (Cloud.AZURE, "Microsoft.Storage/storageAccounts/read", "/subscriptions/{system}"),
+        (Cloud.GCP, "storage.buckets.list", "{system}"),
+    ],
+)
+def test_azure_and_gcp_requests_go_through_the_same_form(
+    client_as: Client, demo_engine: Engine, cloud: Cloud, action: str, scope: str
+) -> None:
+    """Actions at a scope of a demo subscription or project, for one of its users: a scope outside the system
+    is the scope field's error, then the request is made and approved."""
+    system, user = first_identity(demo_engine, cloud, "user")
+    rita, abe = client_as("requestor"), client_as("approver")
+    form = {
+        "cloud": cloud.value,
+        "system_id": system,
+        "identity": user,
+        "what": "actions",
+        "values": action,
+        "resource_id": "elsewhere",
+        "duration": "PT1H",
+        "justification": "read the inventory",
+        "csrf_token": rita.csrf_token("/ui/requests/new"),
+    }
+    set_modification(demo_engine, system, True, cloud)
+    try:
+        wrong = rita.post("/ui/requests", data=form, follow_redirects=False)
+        assert wrong.status_code == 422 and 'id="f-resource_id-error"' in wrong.text, wrong.text
+        answer = rita.post(
+            "/ui/requests", data={**form, "resource_id": scope.format(system=system)}, follow_redirects=False
+        )
+        assert answer.status_code == 303, answer.text
+        request_path = answer.headers["location"]
+        assert _post(abe, f"{request_path}/approve", justification="ok").status_code == 303
+        page = rita.get(request_path).text
+        assert "approved" in page and action in page and str(escape(user)) in page
+    finally:
+        set_modification(demo_engine, system, False, cloud)
