@@ -32,6 +32,7 @@ def test_a_request_created_by_a_requestor_is_approved_by_an_approver(
     rita.get_by_role("button", name="Submit request").click()
     rita.wait_for_load_state()
     assert "not an AWS action" in rita.locator("#f-values-error").inner_text()
+    rita.screenshot(path=str(screenshots / "request-form-error.png"), full_page=True)
     rita.get_by_label("Actions, policies or roles").fill("s3:GetObject")
     rita.get_by_role("button", name="Submit request").click()
     rita.wait_for_url("**/ui/requests/*")
@@ -41,6 +42,7 @@ def test_a_request_created_by_a_requestor_is_approved_by_an_approver(
 
     abe = page_as("approver")
     abe.goto(f"{live_url}/ui/requests?tab=approval")
+    abe.screenshot(path=str(screenshots / "requests-approval-queue.png"), full_page=True)
     abe.locator(f'a[href="{request_path}"]').click()
     abe.wait_for_url(f"**{request_path}")
     abe.get_by_label("Justification").fill("approved from the browser")
