@@ -99,7 +99,7 @@ def serving(
                 assert process.poll() is None, served.output()
                 time.sleep(0.2)
         else:
-            pytest.fail("permscope serve did not answer within 30 s")
+            pytest.fail("permscope serve did not answer within 120 s")
         yield served
     finally:
         process.terminate()
