@@ -169,6 +169,8 @@ def test_the_in_process_scheduler_is_woken_by_the_api_and_by_the_ui(
         sqlite_engine, Settings(database_url="sqlite://", scheduler_interval_seconds=3600), "127.0.0.1", 0
     )
     [server] = served
-    runner = server.state.api.state.scheduler
-    assert runner is not None and server.state.web.state.scheduler is runner
+    runner = server.state.scheduler
+    assert (
+        runner is not None and server.state.api.state.scheduler is runner is server.state.web.state.scheduler
+    )
     assert not runner._thread.is_alive()  # stopped when serving ended
