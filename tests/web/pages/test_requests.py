@@ -144,6 +144,7 @@ def test_a_post_without_the_session_s_csrf_token_is_refused(client_as: Client, s
     for data in ({}, {"csrf_token": "not-the-token"}):
         assert abe.post(f"/ui/requests/{request_id}/approve", data=data).status_code == 403
         assert rita.post("/ui/requests", data={**sandbox.form(), **data}).status_code == 403
+    assert _post(abe, f"/ui/requests/{request_id}/approved").status_code == 400  # no such verdict
     assert "submitted" in rita.get(f"/ui/requests/{request_id}").text
 
 

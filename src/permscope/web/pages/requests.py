@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -228,28 +229,6 @@ def _decide(request: Request, user: WebUser, request_id: str, posted: FormData, 
     return RedirectResponse(request_url(request_id), status_code=303)
 
 
-@router.post("/requests/{request_id}/approve")
-def approve_request(
-    request: Request,
-    request_id: str,
-    posted: FormData = Depends(checked_form),
-    user: WebUser = Depends(signed_in),
-) -> Response:
-    """Approve, as an approver of the request's system who neither asked for it nor receives it."""
-    return _decide(request, user, request_id, posted, True)
-
-
-@router.post("/requests/{request_id}/reject")
-def reject_request(
-    request: Request,
-    request_id: str,
-    posted: FormData = Depends(checked_form),
-    user: WebUser = Depends(signed_in),
-) -> Response:
-    """Reject, under the same rules as approving."""
-    return _decide(request, user, request_id, posted, False)
-
-
 @router.post("/requests/{request_id}/cancel")
 def cancel_request(
     request: Request,
@@ -263,3 +242,19 @@ def cancel_request(
         workflow.cancel(web_engine(request), user.principal, request_id, config=_config(request))
     _wake_scheduler(request)
     return RedirectResponse(request_url(request_id), status_code=303)
+
+
+# after /cancel: a path of its own is not a verdict
+VERDICTS = {"approve": True, "reject": False}
+
+
+@router.post("/requests/{request_id}/{verdict}")
+def review_request(
+    request: Request,
+    request_id: str,
+    verdict: Literal["approve", "reject"],
+    posted: FormData = Depends(checked_form),
+    user: WebUser = Depends(signed_in),
+) -> Response:
+    """Approve or reject, as an approver of the request's system who neither asked for it nor receives it."""
+    return _decide(request, user, request_id, posted, VERDICTS[verdict])
