@@ -119,8 +119,10 @@ def analyze(
     findings: list[Finding],
     when: datetime,
     pci: dict[str, dict[str, int]] | None = None,
+    *,
+    untouched: set[str] | frozenset[str] = frozenset(),
 ) -> None:
-    """Record one analysis of a system at `when`."""
+    """Record one analysis of a system at `when` (`untouched`: finding types it could not decide)."""
     facts = RunFacts(started_at=when, finished_at=when, snapshot_at=when, pci_distribution=pci)
     with Session(engine) as session, session.begin():
-        record_analysis(session, system_pk, findings, facts)
+        record_analysis(session, system_pk, findings, facts, untouched_types=untouched)

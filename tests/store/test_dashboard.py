@@ -14,13 +14,16 @@ from permscope.core.findings import FindingSubject, Severity
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem
 from permscope.store.dashboard import (
+    RISKIEST_KEPT,
     FindingCount,
     latest_collection_runs,
     open_finding_counts,
+    open_summary_of,
     read_dashboard,
     riskiest_identities,
     subject_risks,
 )
+from permscope.store.findings import latest_runs
 from permscope.store.ingest import record_failed_run
 
 EVERYTHING = Systems(everything=True)
@@ -140,3 +143,40 @@ def test_the_dashboard_reads_only_the_systems_of_a_view(engine: Engine) -> None:
     assert sandbox_only.distributions == []  # analyzed without a PCI distribution
     assert nothing.systems == [] and nothing.finding_counts == [] and nothing.riskiest == []
     assert nothing.changes == [] and nothing.identity_counts == {}
+
+
+def test_each_analysis_keeps_its_open_findings_summary_equal_to_the_findings(engine: Engine) -> None:
+    prod, sandbox, _project = _estate(engine)
+    alice, bob = arn(PROD, "user", "user-00"), arn(PROD, "user", "user-01")
+    # a later analysis that could not decide superUserFinding: its stored finding stays open, and is counted
+    later = [finding(PROD, bob, "bob", score=30, severity=Severity.LOW)]
+    analyze(engine, prod, later, T0 + timedelta(days=1), untouched={"superUserFinding"})
+    with Session(engine) as session:
+        truth = sorted((c.finding_type, c.severity, c.count) for c in open_finding_counts(session, [prod]))
+        summary = open_summary_of(latest_runs(session, [prod])[prod])
+        facts = read_dashboard(session, EVERYTHING, T0.date())
+    assert summary is not None
+    assert (
+        sorted((c.finding_type, c.severity, c.count) for c in summary.counts)
+        == truth
+        == [
+            ("inactiveUserFinding", "low", 1),
+            ("superUserFinding", "high", 1),
+        ]
+    )
+    assert [(r.external_id, r.pci) for r in summary.riskiest] == [(alice, 90), (bob, 30)]
+    # the dashboard's riskiest: every system's, merged in the same order as the SQL ranks them
+    assert [r.name for r in facts.riskiest] == ["dave", "alice", "bob", "eve"]
+    assert sum(c.count for c in facts.finding_counts) == 2 + 1 + 1
+    assert {c.system_pk for c in facts.finding_counts} == {prod, sandbox, _project}
+
+
+def test_riskiest_kept_per_system_is_bounded(engine: Engine) -> None:
+    prod = load_system(engine, Cloud.AWS, PROD, users=RISKIEST_KEPT + 5, roles=0)
+    users = [arn(PROD, "user", f"user-{n:02d}") for n in range(RISKIEST_KEPT + 5)]
+    analyze(engine, prod, [finding(PROD, user, f"u{n:02d}", score=n) for n, user in enumerate(users)], T0)
+    with Session(engine) as session:
+        summary = open_summary_of(latest_runs(session, [prod])[prod])
+        assert open_summary_of(None) is None
+    assert summary is not None and summary.total == RISKIEST_KEPT + 5
+    assert len(summary.riskiest) == RISKIEST_KEPT and summary.riskiest[0].pci == RISKIEST_KEPT + 4

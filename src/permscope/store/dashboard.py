@@ -1,8 +1,10 @@
 """What the dashboard counts, per authorization system, in SQL: identities by kind, open findings by type and
 severity, the riskiest identities, the latest collection run. Every count is a GROUP BY; no table is loaded.
 
-`system_pks=None` means every system (no IN list); the callers turn a key's view (`core.access.Systems`) into the
-systems it covers with `scoped_systems`.
+Open findings change only when an analysis is recorded, so each analysis keeps its system's open findings
+counted per type and severity, and its riskiest identities, with its run (`summarize_open`, written by
+`store.findings.record_analysis`); the dashboard adds those up per system instead of grouping a million findings
+on every view. `system_pks=None` means every system (no IN list).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
@@ -33,6 +36,7 @@ IDENTITY_SUBJECTS = (
     FindingSubject.ACCESS_KEY,
 )
 SEVERITY_OF_RANK = {rank: name for name, rank in SEVERITY_RANK.items()}
+RISKIEST_KEPT = 25  # riskiest identities kept per system: the dashboard's list is the best of every system's
 
 
 def scoped_systems(session: Session, within: Systems) -> list[AuthorizationSystemRow]:
@@ -146,6 +150,76 @@ def latest_collection_runs(session: Session, within: Systems) -> dict[tuple[str,
     return {(row.cloud, row.system_id): row for row in session.execute(stmt).scalars()}
 
 
+def summarize_open(session: Session, system_pk: int) -> dict[str, Any]:
+    """One system's open findings as its latest analysis keeps them: counts per type and severity, and its
+    RISKIEST_KEPT riskiest identities (JSON)."""
+    by_type: dict[str, dict[str, int]] = {}
+    for found in open_finding_counts(session, [system_pk]):
+        by_type.setdefault(found.finding_type, {})[found.severity] = found.count
+    riskiest = [
+        {
+            "kind": risky.subject_kind,
+            "externalId": risky.external_id,
+            "name": risky.name,
+            "pci": risky.pci,
+            "worstSeverity": risky.worst_severity,
+            "openFindings": risky.open_findings,
+        }
+        for risky in riskiest_identities(session, [system_pk], RISKIEST_KEPT)
+    ]
+    return {"byType": dict(sorted(by_type.items())), "riskiest": riskiest}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSummary:
+    """A system's open findings as its latest analysis counted them."""
+
+    counts: list[FindingCount]
+    riskiest: list[RiskyIdentity]
+
+    @property
+    def total(self) -> int:
+        """Open findings of the system."""
+        return sum(found.count for found in self.counts)
+
+
+def open_summary_of(run: AnalysisRunRow | None) -> OpenSummary | None:
+    """The open summary a system's latest analysis stored; None when it was never analyzed."""
+    if run is None or run.open_summary is None:
+        return None
+    stored = run.open_summary
+    counts = [
+        FindingCount(run.system_pk, finding_type, severity, int(count))
+        for finding_type, found in (stored.get("byType") or {}).items()
+        for severity, count in found.items()
+    ]
+    riskiest = [
+        RiskyIdentity(
+            run.system_pk,
+            str(item["kind"]),
+            str(item["externalId"]),
+            str(item["name"]),
+            None if item.get("pci") is None else int(item["pci"]),
+            str(item["worstSeverity"]),
+            int(item["openFindings"]),
+        )
+        for item in stored.get("riskiest") or []
+    ]
+    return OpenSummary(counts, riskiest)
+
+
+def risk_order(risky: RiskyIdentity) -> tuple[bool, int, int, int, str, str]:
+    """`riskiest_identities`' order in Python: highest PCI (none last), worst severity, most findings, name."""
+    return (
+        risky.pci is None,
+        -(risky.pci or 0),
+        -SEVERITY_RANK.get(risky.worst_severity, 0),
+        -risky.open_findings,
+        risky.name,
+        risky.external_id,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DashboardFacts:
     """Everything the dashboard shows, as read for the systems of one key's view."""
@@ -161,18 +235,20 @@ class DashboardFacts:
 
 
 def read_dashboard(session: Session, within: Systems, since: date, riskiest: int = 10) -> DashboardFacts:
-    """What the dashboard shows of the systems in `within`, with the trends from `since` (a few GROUP BY queries;
-    with every system in view, none names them in an IN list)."""
+    """What the dashboard shows of the systems in `within`, with the trends from `since`: a few queries, each
+    over systems (findings are read through their latest analyses' summaries)."""
     found = scoped_systems(session, within)
-    pks = [system.id for system in found]
-    wanted = None if within.everything else pks
+    wanted = None if within.everything else [system.id for system in found]
+    analyses = latest_runs(session, wanted)
+    summaries = [summary for run in analyses.values() if (summary := open_summary_of(run)) is not None]
+    ranked = sorted((risky for summary in summaries for risky in summary.riskiest), key=risk_order)
     return DashboardFacts(
         systems=found,
         identity_counts=identity_kind_counts(session, wanted),
-        finding_counts=open_finding_counts(session, wanted),
-        analyses=latest_runs(session, wanted),
+        finding_counts=[count for summary in summaries for count in summary.counts],
+        analyses=analyses,
         collection_runs=latest_collection_runs(session, within),
-        riskiest=riskiest_identities(session, wanted, riskiest),
+        riskiest=ranked[:riskiest],
         changes=changes_per_day(session, wanted, since),
         distributions=distributions_per_day(session, wanted, since),
     )

@@ -210,6 +210,12 @@ def record_analysis(
     _replace_run(session, system_pk, run, result)
     record_day(session, system_pk, seen_at, result.changes, sum(open_by_type.values()), run.pci_distribution)
     session.flush()
+    from permscope.store.dashboard import summarize_open  # its queries use this module's (an import cycle)
+
+    latest = session.get(AnalysisRunRow, system_pk)
+    if latest is not None:
+        latest.open_summary = summarize_open(session, system_pk)
+    session.flush()
     return result
 
 

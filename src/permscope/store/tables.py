@@ -582,6 +582,9 @@ class AnalysisRunRow(Base):
     errors: Mapped[list[Any]]
     settings: Mapped[dict[str, Any]]
     pci_distribution: Mapped[dict[str, Any] | None]
+    # the open findings after the analysis, counted per type and severity, and its riskiest identities
+    # (`store.dashboard.summarize_open`): what the dashboard adds up, without reading a million findings
+    open_summary: Mapped[dict[str, Any] | None]
 
 
 class FindingRow(Base):

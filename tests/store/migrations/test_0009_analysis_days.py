@@ -3,9 +3,10 @@ has, and its downgrade removes it (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Engine, MetaData, inspect, select
+from sqlalchemy import Engine, MetaData, inspect, select, text
 
 from permscope.store.engine import downgrade, upgrade
 
@@ -19,8 +20,10 @@ def test_upgrade_fills_one_day_per_analyzed_system_and_downgrade_removes_it(
     engine = unmigrated_engine
     upgrade(engine, PREVIOUS)
     tables = MetaData()
-    tables.reflect(engine, only=["authorization_systems", "analysis_runs"])
-    systems, runs = tables.tables["authorization_systems"], tables.tables["analysis_runs"]
+    tables.reflect(engine, only=["authorization_systems", "analysis_runs", "findings"])
+    systems, runs, findings = (
+        tables.tables[name] for name in ("authorization_systems", "analysis_runs", "findings")
+    )
     with engine.begin() as connection:
         for pk in (1, 2):
             connection.execute(
@@ -38,7 +41,34 @@ def test_upgrade_fills_one_day_per_analyzed_system_and_downgrade_removes_it(
                 pci_distribution={"high": {"humanCount": 1, "nonHumanCount": 0}},
             )
         )  # fmt: skip
+        for n, (subject, kind, severity, pci, resolved) in enumerate(
+            [
+                ("alice", "identity", "high", 40, None),
+                ("alice", "identity", "critical", 40, None),
+                ("bob", "identity", "low", 90, None),
+                ("carol", "identity", "critical", 99, STARTED),  # resolved: not counted
+                ("bucket", "storageBucket", "critical", None, None),  # no identity
+            ]
+        ):
+            connection.execute(
+                findings.insert().values(
+                    system_pk=1, fingerprint=f"f{n}", finding_type="t" if n else "u", subject_kind=kind,
+                    subject_id=subject, subject_name=subject.capitalize(), severity=severity, summary="s",
+                    properties={}, evidence={}, pci_score=pci, first_seen=STARTED, last_seen=STARTED,
+                    resolved_at=resolved, reopened=0, snapshot_at=STARTED, digest="d",
+                )
+            )  # fmt: skip
     upgrade(engine, REVISION)
+    with engine.connect() as connection:
+        summary = connection.execute(text("SELECT open_summary FROM analysis_runs")).scalar_one()
+    summary = json.loads(summary) if isinstance(summary, str) else summary
+    assert summary["byType"] == {"u": {"high": 1}, "t": {"critical": 2, "low": 1}}
+    assert [
+        (r["externalId"], r["pci"], r["worstSeverity"], r["openFindings"]) for r in summary["riskiest"]
+    ] == [
+        ("bob", 90, "low", 1),
+        ("alice", 40, "critical", 2),
+    ]
     days = MetaData()
     days.reflect(engine, only=["analysis_days"])
     with engine.connect() as connection:
@@ -58,4 +88,5 @@ def test_upgrade_fills_one_day_per_analyzed_system_and_downgrade_removes_it(
     downgrade(engine, PREVIOUS)
     inspector = inspect(engine)
     assert "analysis_days" not in inspector.get_table_names()
+    assert "open_summary" not in {column["name"] for column in inspector.get_columns("analysis_runs")}
     assert "ix_findings_subject" not in {index["name"] for index in inspector.get_indexes("findings")}
