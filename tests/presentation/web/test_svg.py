@@ -47,6 +47,13 @@ def test_heat_map_shades_by_share_of_the_row_and_keeps_text_readable() -> None:
     assert len(fills) == 3 and len(set(fills)) == 3
     assert fills[0] == "rgb(238, 245, 239)"  # an empty low cell: a faint green
     assert text_colour((255, 255, 255)) == "#000000" and text_colour((198, 40, 40)) == "#ffffff"
+    labelled = _parse(heat_map([HeatRow("s", [0, 0, 1])], ["Low (0-33)", "Medium (34-66)", "High (67-100)"],
+                               title="t", desc="d"))  # fmt: skip
+    assert [rect.get("fill") for rect in labelled.iter(f"{{{NS['svg']}}}rect")] == [
+        "rgb(238, 245, 239)",  # the band a label starts with gives the hue
+        "rgb(253, 246, 235)",
+        "rgb(198, 40, 40)",
+    ]
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)

@@ -86,8 +86,9 @@ def heat_map(
     unit: str = "",
 ) -> str:
     """A heat map: one row per item, one cell per column with its count as text; a cell's shade is its share of
-    its row (so a small system's high band shows as clearly as a large one's), the column's colour its hue."""
-    label_width, cell_width, cell_height, top = 260, 110, 34, 30
+    its row (so a small system's high band shows as clearly as a large one's), the column's hue that of the
+    band its label starts with (`Low (0-33)`: low)."""
+    label_width, cell_width, cell_height, top, longest = 340, 110, 34, 30, 46
     width = label_width + cell_width * len(columns) + 10
     height = top + cell_height * max(len(rows), 1) + 10
     parts = _open_svg(width, height, ident, title, desc, "heat-map")
@@ -101,16 +102,17 @@ def heat_map(
     for row_index, row in enumerate(rows):
         y = top + cell_height * row_index
         total = sum(row.values)
-        label = row.label if len(row.label) <= 36 else row.label[:35] + "…"
-        text = f'<text x="{label_width - 8}" y="{y + 22}" text-anchor="end">{attr(label)}</text>'
+        label = row.label if len(row.label) <= longest else row.label[: longest - 1] + "…"
+        text = (
+            f'<text x="{label_width - 8}" y="{y + 22}" text-anchor="end" font-size="12">{attr(label)}</text>'
+        )
         if row.href:
             text = f'<a href="{attr(row.href)}">{text}</a>'
         parts.append(f"<g><title>{attr(row.label)}</title>{text}</g>")
         for index, value in enumerate(row.values):
             column = columns[index] if index < len(columns) else ""
-            fill = _mix(
-                HEAT_COLOURS.get(column.lower(), DEFAULT_HEAT_COLOUR), value / total if total else 0.0
-            )
+            hue = HEAT_COLOURS.get((column.split() or [""])[0].lower(), DEFAULT_HEAT_COLOUR)
+            fill = _mix(hue, value / total if total else 0.0)
             x = label_width + cell_width * index
             tip = f"{row.label}: {value} {unit} {column}".replace("  ", " ")
             parts.append(
@@ -203,7 +205,10 @@ def line_chart(
     def y_of(value: float) -> float:
         return top + plot_h - plot_h * min(value, ceiling) / ceiling
 
-    labelled = sorted({0, len(days) - 1, *range(0, len(days), max(1, math.ceil(len(days) / 6)))})
+    step = max(1, math.ceil(len(days) / 6))
+    labelled = sorted(
+        {0, len(days) - 1, *(i for i in range(0, len(days), step) if len(days) - 1 - i >= step / 2)}
+    )
     for index in labelled if days else []:
         parts.append(
             f'<text x="{x_of(index):.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">'

@@ -4,7 +4,7 @@ Built from the rows `store.browse` pages; URLs come from the web layer's builder
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,7 +53,8 @@ class Cell:
 
 @dataclass(frozen=True, slots=True)
 class FilterField:
-    """A filter of a tab: a text box (`options` None) or a choice among `options` ((value, label) pairs)."""
+    """A filter of a tab: a text box (`options` None) or a choice among `options` ((value, label) pairs; no
+    choice means any)."""
 
     name: str
     label: str
@@ -74,8 +75,9 @@ class InventoryTab:
     note: str = ""  # e.g. that services and actions are the cloud's catalogue
 
 
-def _choices(found: Mapping[str, int], everything: str = "Any") -> list[tuple[str, str]]:
-    return [("", everything), *((value, f"{value} ({count})") for value, count in found.items())]
+def _choices(found: Mapping[str, int]) -> list[tuple[str, str]]:
+    """A filter's choices: each value present, labelled with how many rows hold it (no choice means any)."""
+    return [(value, f"{value} ({count:,})") for value, count in found.items()]
 
 
 def _number(value: int | None) -> Cell:
@@ -94,11 +96,11 @@ class SystemListRow:
     system_id: str
     name: str
     parent: str
-    url: str
+    url: str | None  # None: the key does not read its inventory (the page would answer 404)
     collection_status: str
     collection_age: str
-    identities: int
-    open_findings: int
+    identities: int | None  # None: the key does not read this system's inventory
+    open_findings: int | None  # None: the key does not read its analytics, or it was never analyzed
     findings_url: str
     pci_bands: dict[str, int] | None
 
@@ -106,13 +108,15 @@ class SystemListRow:
 def system_rows(
     systems: Sequence[AuthorizationSystemRow],
     identity_counts: Mapping[int, Mapping[str, int]],
+    inventory_read: Collection[int],
     open_counts: Mapping[int, int],
     analyses: Mapping[int, AnalysisRunRow],
     now: datetime,
     system_url: Callable[[str, str], str],
     findings_url: Callable[..., str],
 ) -> list[SystemListRow]:
-    """The rows of the systems list (counts already made in SQL)."""
+    """The rows of the systems list (counts already made in SQL; identities only of the systems in
+    `inventory_read`, findings and PCI only of those in `open_counts` and `analyses`)."""
     rows = []
     for system in systems:
         analysis = analyses.get(system.id)
@@ -124,11 +128,13 @@ def system_rows(
                 system_id=system.system_id,
                 name=system.name,
                 parent=parent,
-                url=system_url(system.cloud, system.system_id),
+                url=system_url(system.cloud, system.system_id) if system.id in inventory_read else None,
                 collection_status=system.collection_status,
                 collection_age=age_text(system.last_collection_at, now),
-                identities=sum(identity_counts.get(system.id, {}).values()),
-                open_findings=open_counts.get(system.id, 0),
+                identities=(
+                    sum(identity_counts.get(system.id, {}).values()) if system.id in inventory_read else None
+                ),
+                open_findings=open_counts.get(system.id),
                 findings_url=findings_url(cloud=system.cloud, system=system.system_id, state="open"),
                 pci_bands=band_counts(analysis.pci_distribution) if analysis is not None else None,
             )
@@ -149,8 +155,8 @@ def identities_tab(
     permissions: Mapping[str, StoredCounts],
     identity_url: Callable[[str], str],
 ) -> InventoryTab:
-    """The identities tab: name (to the identity page), kind, source, last active, granted and high-severity
-    actions (effective permissions), open findings and the highest PCI among them."""
+    """The identities tab: name (to the identity page, which shows its external id), kind, source, last active,
+    granted and high-severity actions (effective permissions), open findings and the highest PCI among them."""
     rows = []
     for row in page.items:
         risk = risks.get(row.external_id)
@@ -161,7 +167,6 @@ def identities_tab(
                 Cell(row.display_name or short_name(row.external_id), href=identity_url(row.external_id)),
                 Cell(row.kind),
                 Cell(row.source),
-                Cell(row.external_id, mono=True),
                 Cell(when(row.last_active_at)),
                 _number(counts.granted if counts is not None else None),
                 _number(counts.high_severity if counts is not None else None),
@@ -178,7 +183,6 @@ def identities_tab(
             "Name",
             "Kind",
             "Source",
-            "External id",
             "Last active",
             "Granted actions",
             "High-severity actions",
@@ -203,7 +207,6 @@ def policies_tab(
     origin: str,
     kinds: Mapping[str, int],
     assignees: Mapping[str, int],
-    identities_url: Callable[[str], str],
 ) -> InventoryTab:
     """The policies (AWS), role definitions (Azure) or roles (GCP) tab: name, kind, system or custom, id, how many
     identities it is assigned to, last update."""
@@ -226,7 +229,7 @@ def policies_tab(
         filters=(
             FilterField("q", "Search name or id", search),
             FilterField("kind", "Kind", kind, _choices(kinds)),
-            FilterField("origin", "Type", origin, [("", "Any"), ("system", "system"), ("custom", "custom")]),
+            FilterField("origin", "Type", origin, [("system", "system"), ("custom", "custom")]),
         ),
         total=page.count or 0,
     )
