@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from permscope.web.render import render
-from permscope.web.session import WebUser, signed_in, web_engine
 from sqlalchemy.orm import Session
 
 from permscope.presentation.web.dashboard import (
@@ -23,6 +21,8 @@ from permscope.presentation.web.dashboard import (
 )
 from permscope.store.dashboard import read_dashboard
 from permscope.web.links import findings_url, identity_url, system_url
+from permscope.web.render import render
+from permscope.web.session import WebUser, signed_in, web_engine
 from permscope.workflows.access import readable_systems
 
 router = APIRouter()

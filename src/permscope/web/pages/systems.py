@@ -11,9 +11,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from permscope.web.paging import Pager, PageRequest, page_request
-from permscope.web.render import render
-from permscope.web.session import PageError, WebUser, signed_in, web_engine, web_settings
 from sqlalchemy.orm import Session
 
 from permscope.core.access import Systems
@@ -38,6 +35,9 @@ from permscope.store.summaries import identity_kind_counts
 from permscope.store.systems import find_system
 from permscope.store.tables import AuthorizationSystemRow
 from permscope.web.links import findings_url, identity_url, system_url
+from permscope.web.paging import Pager, PageRequest, page_request
+from permscope.web.render import render
+from permscope.web.session import PageError, WebUser, signed_in, web_engine, web_settings
 from permscope.workflows.access import inventory_systems, listed_systems, readable_systems
 
 router = APIRouter()

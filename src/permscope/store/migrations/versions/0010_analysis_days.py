@@ -3,8 +3,8 @@ analysis of each system already stored; each latest analysis's summary of its op
 counts per type and severity, the riskiest identities), filled from the stored findings; findings indexed by
 subject (an identity's findings).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 06:00:00.000000
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, MetaData, inspect, select, text
 
 from permscope.store.engine import downgrade, upgrade
 
-REVISION, PREVIOUS = "0009", "0008"
+REVISION, PREVIOUS = "0010", "0009"
 STARTED = datetime(2026, 11, 3, 23, 59, tzinfo=UTC)
 
 
