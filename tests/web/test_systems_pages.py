@@ -53,13 +53,18 @@ def _identities(engine: Engine, system_id: str, kind: str | None = None) -> int:
 # ------------------------------------------------------------------------------------------------ the list
 
 
-def test_the_list_shows_every_cloud_with_filters_and_pages(client_as: Callable[..., WebClient]) -> None:
+def test_the_list_shows_every_cloud_with_filters_and_pages(
+    client_as: Callable[..., WebClient], demo_engine: Engine
+) -> None:
     client = client_as("viewer")
     every = client.get("/ui/systems").text
-    assert _rows(every, "systems-list") == [
-        "demo-production", "demo-sandbox", "sub-payments-dev-001", "sub-data-test-002", "sub-platform-prod-000",
-        "data-staging-002", "payments-dev-001", "platform-prod-000",
-    ]  # fmt: skip
+    with Session(demo_engine) as session:
+        names = session.scalars(
+            select(AuthorizationSystemRow.name).order_by(
+                AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id
+            )
+        ).all()
+    assert _rows(every, "systems-list") == list(names) and len(names) == 8
     assert "Azure" in every and "GCP" in every and "AWS" in every
     assert f'href="{PROD_PAGE}"' in every
     gcp = client.get("/ui/systems", params={"cloud": "gcp"}).text
@@ -113,16 +118,23 @@ def test_the_identities_tab_searches_filters_and_pages(
 
 
 @pytest.mark.parametrize(
-    ("path", "label", "kind"),
+    ("cloud", "name", "label", "kind"),
     [
-        (PROD_PAGE, "Policies", "managed"),
-        ("/ui/systems/gcp/platform-prod-000", "Roles", "role"),
-        ("/ui/systems/azure/fc87e0d4-12bc-48f5-a944-481aeac379d4", "Role definitions", "roleDefinition"),
+        ("aws", "demo-production", "Policies", "managed"),
+        ("gcp", "platform-prod-000", "Roles", "role"),
+        ("azure", "sub-platform-prod-000", "Role definitions", "roleDefinition"),
     ],
 )
 def test_the_policies_tab_is_named_as_each_cloud_names_it(
-    client_as: Callable[..., WebClient], path: str, label: str, kind: str
+    client_as: Callable[..., WebClient], demo_engine: Engine, cloud: str, name: str, label: str, kind: str
 ) -> None:
+    with Session(demo_engine) as session:
+        system_id = session.scalar(
+            select(AuthorizationSystemRow.system_id).where(
+                AuthorizationSystemRow.cloud == cloud, AuthorizationSystemRow.name == name
+            )
+        )
+    path = f"/ui/systems/{cloud}/{system_id}"
     client = client_as("viewer")
     page = client.get(path, params={"tab": "policies"}).text
     assert f'aria-current="page">{label}<' in page and f'<h2 id="tab-heading">{label}</h2>' in page
