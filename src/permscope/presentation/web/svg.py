@@ -88,7 +88,7 @@ def heat_map(
     """A heat map: one row per item, one cell per column with its count as text; a cell's shade is its share of
     its row (so a small system's high band shows as clearly as a large one's), the column's hue that of the
     band its label starts with (`Low (0-33)`: low)."""
-    label_width, cell_width, cell_height, top, longest = 340, 110, 34, 30, 46
+    label_width, cell_width, cell_height, top, longest = 340, 110, 34, 30, 40
     width = label_width + cell_width * len(columns) + 10
     height = top + cell_height * max(len(rows), 1) + 10
     parts = _open_svg(width, height, ident, title, desc, "heat-map")
