@@ -52,15 +52,17 @@ def _estate(engine: Engine) -> None:
 
 def _found(engine: Engine, search: IdentitySearch, limit: int = 50, offset: int = 0) -> list[tuple[str, str]]:
     with Session(engine) as session:
-        return [
-            (hit.cloud, hit.display_name)
-            for hit in search_identities(session, search, limit=limit, offset=offset)
-        ]
+        total, hits = search_identities(session, search, limit=limit, offset=offset)
+        assert total == count_identities(session, search)  # counted with the page, or by COUNT: the same
+    return [(hit.cloud, hit.display_name) for hit in hits]
 
 
 def _count(engine: Engine, search: IdentitySearch) -> int:
     with Session(engine) as session:
-        return count_identities(session, search)
+        total = count_identities(session, search)
+        assert search_identities(session, search, limit=1)[0] == total
+        assert search_identities(session, search, limit=1, offset=100)[0] == total  # past the last page
+    return total
 
 
 def test_a_name_is_found_in_every_cloud_without_case(engine: Engine) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from permscope.core.access import Systems
@@ -52,12 +52,11 @@ def like_pattern(text: str) -> str:
 
 
 def _contains(column: SQLColumnExpression[str], text: str, dialect: str) -> ColumnElement[bool]:
-    """`column` holds `text`, without case: ILIKE on PostgreSQL; on SQLite its LIKE, which ignores (ASCII)
-    case as its lower() does, without computing lower() of every row."""
-    pattern = like_pattern(text)
+    """`column` holds `text`, without case: on PostgreSQL lower() LIKE (cheaper than ILIKE's case folding); on
+    SQLite its LIKE, which ignores (ASCII) case as its lower() does, without computing lower() of every row."""
     if dialect == "postgresql":
-        return column.ilike(pattern, escape=LIKE_ESCAPE)
-    return column.like(pattern, escape=LIKE_ESCAPE)
+        return func.lower(column).like(like_pattern(text.lower()), escape=LIKE_ESCAPE)
+    return column.like(like_pattern(text), escape=LIKE_ESCAPE)
 
 
 def _conditions(search: IdentitySearch, dialect: str) -> list[ColumnElement[bool]]:
@@ -98,8 +97,11 @@ def count_identities(session: Session, search: IdentitySearch) -> int:
 
 def search_identities(
     session: Session, search: IdentitySearch, *, limit: int, offset: int = 0
-) -> list[IdentityHit]:
-    """One page of the identities the search finds, by name (the database's collation)."""
+) -> tuple[int, list[IdentityHit]]:
+    """How many identities the search finds, and one page of them by name (the database's collation).
+
+    Without text the page walks the name index and the count is an index COUNT; with text (a scan either
+    way) the page's query counts its matches too (`count(*) OVER ()`), so the rows are scanned once."""
     columns = select(
         AuthorizationSystemRow.cloud,
         AuthorizationSystemRow.system_id,
@@ -108,6 +110,7 @@ def search_identities(
         IdentityRow.display_name,
         IdentityRow.kind,
         IdentityRow.last_active_at,
+        func.count().over() if search.text.strip() else literal(None),
     ).select_from(IdentityRow)
     stmt = (
         _joined(session, columns, search)
@@ -115,7 +118,14 @@ def search_identities(
         .limit(limit)
         .offset(offset)
     )
-    return [IdentityHit(*row) for row in session.execute(stmt)]
+    rows = session.execute(stmt).all()
+    if rows and rows[0][-1] is not None:
+        total = int(rows[0][-1])
+    elif not rows and offset == 0 and search.text.strip():
+        total = 0
+    else:
+        total = count_identities(session, search)
+    return total, [IdentityHit(*row[:-1]) for row in rows]
 
 
 def identity_findings(
