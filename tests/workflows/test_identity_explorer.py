@@ -16,7 +16,7 @@ from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.store.effective import permission_counts
 from permscope.store.systems import system_pk
-from permscope.store.tables import FindingRow, UsageRow
+from permscope.store.tables import FindingRow, IdentityRow, UsageRow
 from permscope.workflows.identities import acts_as
 from permscope.workflows.identity_explorer import identity_facts, step_principals, why
 
@@ -136,3 +136,22 @@ def test_bad_input_names_its_field(demo: Engine, cloud: str, action: str, resour
     with pytest.raises(InputError) as bad:
         why(demo, Cloud(cloud), system_id, subject, action, resource, within=EVERYTHING)
     assert bad.value.source == field
+
+
+def test_acting_is_worked_out_on_demand_and_never_for_a_group(demo: Engine) -> None:
+    system_id, subject = escalating(demo)["gcp"]
+    deferred = identity_facts(demo, Cloud.GCP, system_id, subject, within=EVERYTHING, with_acting=False)
+    assert deferred.acting is None and deferred.acting_deferred
+    asked = identity_facts(demo, Cloud.GCP, system_id, subject, within=EVERYTHING, with_acting=True)
+    assert asked.acting is not None and not asked.acting_deferred
+    automatic = identity_facts(demo, Cloud.GCP, system_id, subject, within=EVERYTHING)  # a small system
+    assert automatic.acting == asked.acting
+    with Session(demo) as session:
+        group = session.scalar(
+            select(IdentityRow.external_id).where(
+                IdentityRow.system_pk == system_pk(session, system_id, "gcp"), IdentityRow.kind == "group"
+            )
+        )
+    assert group is not None
+    facts = identity_facts(demo, Cloud.GCP, system_id, group, within=EVERYTHING, with_acting=True)
+    assert facts.acting is None and not facts.acting_deferred

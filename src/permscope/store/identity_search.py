@@ -128,6 +128,12 @@ def search_identities(
     return total, [IdentityHit(*row[:-1]) for row in rows]
 
 
+def identity_count(session: Session, system_pk: int) -> int:
+    """How many identities a system holds (one COUNT over the system's index)."""
+    stmt = select(func.count()).select_from(IdentityRow).where(IdentityRow.system_pk == system_pk)
+    return int(session.scalar(stmt) or 0)
+
+
 def identity_findings(
     session: Session, system_pk: int, external_id: str, *, limit: int = 200
 ) -> list[FindingRow]:

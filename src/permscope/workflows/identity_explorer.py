@@ -21,7 +21,7 @@ from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.store import queries
 from permscope.store.findings import identities_by_ids
-from permscope.store.identity_search import identity_findings
+from permscope.store.identity_search import identity_count, identity_findings
 from permscope.store.systems import find_system
 from permscope.store.tables import AuthorizationSystemRow, FindingRow, IdentityRow
 from permscope.workflows.effective import action_index
@@ -31,6 +31,7 @@ from permscope.workflows.usage import UsageView, usage_of
 from permscope.workflows.who_can import decide_stored
 
 ESCALATION_DETAILS = "privilegeEscalationDetails"  # a finding's escalation paths (`escalation_detail`)
+ACTING_INLINE_MAX = 2000  # identities of a system up to which "acts as" is worked out with the page
 ALL_KINDS = tuple(kind.value for kind in IdentityKind)
 
 
@@ -49,7 +50,9 @@ class IdentityFacts:
     """What the store and the engines say about one identity.
 
     `permissions` is None when its kind is not evaluated (an access key, a function) or no catalogue is
-    loaded, `permissions_note` then says why; `acting` is None when the kind acts as no one (a group)."""
+    loaded, `permissions_note` then says why; `acting` is None when the kind acts as no one (a group), or
+    when it was not worked out (`acting_deferred`: the engine decides it over the whole system's inventory,
+    which takes seconds in a large system, so a page asks for it on demand)."""
 
     cloud: Cloud
     system: AuthorizationSystemRow
@@ -62,6 +65,7 @@ class IdentityFacts:
     as_of: datetime
     findings: tuple[FindingRow, ...]
     acting: tuple[str, ...] | None
+    acting_deferred: bool
     names: dict[str, str]  # display names of the identities the findings' steps and `acting` name
 
 
@@ -128,9 +132,11 @@ def identity_facts(
     window_days: int = 90,
     as_of: datetime | None = None,
     services: tuple[str, ...] | None = None,
+    with_acting: bool | None = None,
 ) -> IdentityFacts:
     """Everything about one identity (see `IdentityFacts`); `services` keeps only those services' actions in
-    the explanation. NotFoundError for a system outside `within`, or an unknown one or identity."""
+    the explanation; `with_acting` works out what it may act as (None: when the system holds at most
+    ACTING_INLINE_MAX identities). NotFoundError for a system outside `within`, or an unknown one or identity."""
     system, identity = visible_identity(engine, cloud, system_id, external_id, within)
     moment = as_of or datetime.now(UTC)
     permissions: IdentityPermissions | None = None
@@ -146,7 +152,11 @@ def identity_facts(
     )
     acting: tuple[str, ...] | None = None
     scope = plugin(cloud).permission_scope.identity_kinds
-    if identity.kind in scope and identity.kind != IdentityKind.GROUP.value:
+    may_act = identity.kind in scope and identity.kind != IdentityKind.GROUP.value
+    if with_acting is None:
+        with Session(engine) as session:
+            with_acting = identity_count(session, system.id) <= ACTING_INLINE_MAX
+    if may_act and with_acting:
         acting = tuple(acts_as(engine, system.system_id, external_id, cloud))
     with Session(engine) as session:
         findings = tuple(identity_findings(session, system.id, external_id))
@@ -163,6 +173,7 @@ def identity_facts(
         as_of=moment,
         findings=findings,
         acting=acting,
+        acting_deferred=may_act and not with_acting,
         names={key: row.display_name for key, row in named.items()},
     )
 
