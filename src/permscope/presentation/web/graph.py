@@ -14,13 +14,15 @@ from html import escape
 
 NODE_WIDTH = 220
 NODE_HEIGHT = 44
-COLUMN_GAP = 170  # room between layers for an edge's label
+COLUMN_GAP = 210  # room between layers for an edge's label
 ROW_GAP = 34
 MARGIN = 16
-NAME_CHARS = 28  # characters of a name shown in a box (the whole name is in the box's <title>)
-LABEL_CHARS = 26  # characters of one label line on an arrow
+NAME_CHARS = 26  # characters of a name shown in a box (the whole name is in the box's <title>)
+LABEL_CHARS = 30  # characters of one label line on an arrow
 LABEL_LINES = 3  # label lines shown per arrow (the rest: "+ n more")
 LINE_HEIGHT = 14
+LOOP_ROOM = 64  # above the boxes, for a step on itself (and its label)
+BACK_ROOM = 80  # below the boxes, for steps back to an earlier layer
 INK = "#1b2733"  # text and box outlines: contrast over 12:1 on the fills
 NODE_FILL = "#eef3fb"
 ROOT_FILL = "#fde9c8"  # the identity the paths start at (also drawn bold and thicker: not colour alone)
@@ -33,7 +35,7 @@ class GraphStep:
 
     source: str
     target: str
-    technique: str  # the technique's id, shown on the arrow
+    technique: str  # the technique's id and name, shown on the arrow
     details: str  # the step in words (technique name, actions, resources): the arrow's tooltip
     grants: bool = False
 
@@ -95,12 +97,13 @@ def _edges(steps: Sequence[GraphStep]) -> list[_Edge]:
 def _node_svg(node: str, name: str, x: int, y: int, *, root: bool, href: str | None) -> str:
     css, fill, stroke = ("node root", ROOT_FILL, 3) if root else ("node", NODE_FILL, 1.5)
     weight = ' font-weight="bold"' if root else ""
+    limit = NAME_CHARS - 3 if root else NAME_CHARS  # bold text is wider
     box = (
         f'<g class="{css}"><title>{e(node)}</title>'
         f'<rect x="{x}" y="{y}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="6" ry="6" fill="{fill}" '
         f'stroke="{INK}" stroke-width="{stroke}"/>'
         f'<text x="{x + NODE_WIDTH // 2}" y="{y + NODE_HEIGHT // 2 + 5}" text-anchor="middle" fill="{INK}" '
-        f'font-size="13"{weight}>{e(_cut(name, NAME_CHARS))}</text></g>'
+        f'font-size="13"{weight}>{e(_cut(name, limit))}</text></g>'
     )
     return f'<a href="{e(href)}">{box}</a>' if href else box
 
@@ -161,17 +164,18 @@ def escalation_svg(
     columns: dict[int, list[str]] = {}
     for node, layer in layer_of.items():
         columns.setdefault(layer, []).append(node)
+    edges = _edges(steps)
+    top = MARGIN + (LOOP_ROOM if any(edge.source == edge.target for edge in edges) else LINE_HEIGHT)
+    back = any(
+        edge.source != edge.target and layer_of[edge.target] <= layer_of[edge.source] for edge in edges
+    )
     places: dict[str, tuple[int, int]] = {}
     for layer, nodes in columns.items():
         for row, node in enumerate(nodes):
-            places[node] = (
-                MARGIN + layer * (NODE_WIDTH + COLUMN_GAP),
-                MARGIN + 50 + row * (NODE_HEIGHT + ROW_GAP),
-            )
-    edges = _edges(steps)
+            places[node] = (MARGIN + layer * (NODE_WIDTH + COLUMN_GAP), top + row * (NODE_HEIGHT + ROW_GAP))
     width = MARGIN * 2 + len(columns) * NODE_WIDTH + (len(columns) - 1) * COLUMN_GAP
     rows = max(len(nodes) for nodes in columns.values())
-    height = MARGIN * 2 + 50 + rows * (NODE_HEIGHT + ROW_GAP) + 60
+    height = top + rows * (NODE_HEIGHT + ROW_GAP) - ROW_GAP + MARGIN + (BACK_ROOM if back else 0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="escalation-graph" role="img" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" aria-labelledby="graph-title">',

@@ -277,6 +277,12 @@ class StepView:
     unseen: bool  # depends on a resource permscope has not seen
 
     @property
+    def label(self) -> str:
+        """The technique on the drawing's arrow: its id, and its name when that says more."""
+        named = self.technique_name and self.technique_name != self.technique_id
+        return f"{self.technique_id} {self.technique_name}" if named else self.technique_id
+
+    @property
     def details(self) -> str:
         """The step in one line (the drawing's tooltip)."""
         text = f"{self.technique_id}: {self.technique_name}"
@@ -378,7 +384,7 @@ def escalation_view(
             )
         )
     drawn = [
-        GraphStep(step.source, step.target, step.technique_id, step.details, grants=step.grants)
+        GraphStep(step.source, step.target, step.label, step.details, grants=step.grants)
         for path in paths
         for step in (*path.steps, *path.reach)
     ]
