@@ -34,6 +34,11 @@ def test_the_drawing_is_well_formed_with_one_box_per_principal_and_one_arrow_per
     assert len(edges) == 4  # u->r1 (two techniques on one arrow), r1->admin, u->u, r1->other
     labels = ["".join(t.itertext()) for t in root.iter(f"{SVG}text") if t.get("class") == "edge-label"]
     assert "iam-001sts-assume" in labels and "grants rights:grant" in labels
+    long = escalation_svg(
+        "u", [_step("u", "r", "CreateServiceAccountHMACKey storage.hmacKeys.create then more words")]
+    )
+    lines = ["".join(t.itertext()) for t in ET.fromstring(long).iter(f"{SVG}tspan")]
+    assert lines == ["CreateServiceAccountHMACKey", "storage.hmacKeys.create then \u2026"]
     grant = next(g for g in edges if g.get("class") == "edge grants")
     assert grant.find(f"{SVG}path").get("stroke-dasharray")  # a grant is dashed, not only coloured
     # the root is not linked, the others are, to their own pages; names come from `name`

@@ -7,6 +7,7 @@ text node; the page beside it lists the same steps in order for screen readers a
 
 from __future__ import annotations
 
+import textwrap
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ ROW_GAP = 34
 MARGIN = 16
 NAME_CHARS = 26  # characters of a name shown in a box (the whole name is in the box's <title>)
 LABEL_CHARS = 30  # characters of one label line on an arrow
-LABEL_LINES = 3  # label lines shown per arrow (the rest: "+ n more")
+LABEL_LINES = 3  # techniques shown per arrow, two lines each at most (the rest: "+ n more")
 LINE_HEIGHT = 14
 LOOP_ROOM = 64  # above the boxes, for a step on itself (and its label)
 BACK_ROOM = 80  # below the boxes, for steps back to an earlier layer
@@ -56,6 +57,12 @@ def e(value: object) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _wrapped(label: str) -> list[str]:
+    """A label on at most two lines of LABEL_CHARS (the second cut when longer)."""
+    lines = textwrap.wrap(label, LABEL_CHARS, break_on_hyphens=False) or [""]
+    return lines if len(lines) <= 2 else [lines[0], _cut(" ".join(lines[1:]), LABEL_CHARS)]
 
 
 def layers(root: str, steps: Sequence[GraphStep]) -> dict[str, int]:
@@ -109,7 +116,7 @@ def _node_svg(node: str, name: str, x: int, y: int, *, root: bool, href: str | N
 
 
 def _label_svg(edge: _Edge, x: float, y: float) -> str:
-    lines = [_cut(label, LABEL_CHARS) for label in edge.labels[:LABEL_LINES]]
+    lines = [line for label in edge.labels[:LABEL_LINES] for line in _wrapped(label)]
     if len(edge.labels) > LABEL_LINES:
         lines.append(f"+ {len(edge.labels) - LABEL_LINES} more")
     if edge.grants:
