@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from demo_support import escalating
 from permscope.core.ids import Cloud
 from permscope.core.requests import SystemRole
+from permscope.presentation.findings import fingerprint_of
 from permscope.server import create_server
 from permscope.settings import Settings
 from permscope.store.engine import make_engine
@@ -102,6 +103,8 @@ def test_each_clouds_identity_page_shows_everything(
     assert "Activity window: the 90 days" in html
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="escalation-graph"' in html
     assert '<ol class="steps">' in html and "How to fix it" in html
+    finding_links = re.findall(r'href="/ui/findings/([A-Za-z0-9_-]+)"', html)
+    assert finding_links and all(fingerprint_of(link) for link in finding_links)  # each finding's own page
     assert re.search(r"PCI .*?\d+ <span class=\"band\">\((low|medium|high)\)", html, re.S)
     assert f'href="{request_new_url(cloud, system_id, subject).replace("&", "&amp;")}"' in html
     viewer = client_as("viewer").get(identity_url(cloud, system_id, subject))

@@ -44,3 +44,8 @@ def system_url(cloud: str, system_id: str) -> str:
 def request_new_url(cloud: str, system_id: str, identity: str) -> str:
     """The form that asks for time-bound access for an identity."""
     return f"{UI}/requests/new" + _query({"cloud": cloud, "system": system_id, "identity": identity})
+
+
+def finding_url(finding_id: str) -> str:
+    """One finding's page (the API's opaque id of the finding)."""
+    return f"{UI}/findings/{quote(finding_id, safe='')}"

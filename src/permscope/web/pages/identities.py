@@ -13,18 +13,19 @@ from permscope.core.access import REQUESTING_ROLES, Systems
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
+from permscope.presentation.findings import finding_id
 from permscope.presentation.web.identity import (
     acting_as,
     decision_view,
     escalation_view,
     finding_views,
     granted_vs_used,
-    namer,
     pci_view,
 )
 from permscope.store.identity_search import IdentitySearch, search_identities
 from permscope.store.systems import systems
-from permscope.web.links import findings_url, identity_url, request_new_url, system_url, why_url
+from permscope.store.tables import AuthorizationSystemRow
+from permscope.web.links import finding_url, findings_url, identity_url, request_new_url, system_url, why_url
 from permscope.web.paging import Pager, PageRequest, page_request
 from permscope.web.render import render
 from permscope.web.session import PageError, WebUser, signed_in, web_engine, web_settings
@@ -92,7 +93,11 @@ def search_page(
         total, hits = search_identities(session, search, limit=asked.size, offset=asked.offset)
         shown_systems = [
             (row.cloud, row.system_id, row.name)
-            for row in session.scalars(systems(cloud or None, within).order_by("cloud", "system_id"))
+            for row in session.scalars(
+                systems(cloud or None, within).order_by(
+                    AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id
+                )
+            )
         ]
     return render(
         request,
@@ -107,7 +112,7 @@ def search_page(
             (system_id, f"{name} ({cloud_name}, {system_id})")
             for cloud_name, system_id, name in shown_systems
         ],
-        kinds=[(kind.value, kind.value) for kind in IdentityKind],
+        kinds=[(item.value, item.value) for item in IdentityKind],
         hits=[(hit, identity_url(hit.cloud, hit.system_id, hit.external_id)) for hit in hits],
         pager=Pager.of(request, asked, total),
     )
@@ -156,10 +161,10 @@ def identity_page(
         user,
         facts=facts,
         cloud=chosen,
-        name=namer(facts.names),
         usage=granted_vs_used(facts, service or None),
         pci=pci_view(facts.findings),
         findings=finding_views(facts),
+        finding_href=lambda fingerprint: finding_url(finding_id(fingerprint)),
         escalation=escalation_view(facts, href=link),
         acting=acting_as(facts),
         link=link,
