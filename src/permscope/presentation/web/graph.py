@@ -184,7 +184,7 @@ def escalation_svg(
     rows = max(len(nodes) for nodes in columns.values())
     height = top + rows * (NODE_HEIGHT + ROW_GAP) - ROW_GAP + MARGIN + (BACK_ROOM if back else 0)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="escalation-graph" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="escalation-graph" role="group" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" aria-labelledby="graph-title">',
         f'<title id="graph-title">{e(title)}</title>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
