@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from permscope.store.engine import make_engine
-from permscope.store.tables import AuthorizationSystemRow, FindingRow
+from permscope.store.tables import AuthorizationSystemRow, EffectivePermissionRow, FindingRow, IdentityRow
 from permscope.workflows.demo import load_demo
 
 
@@ -35,3 +35,27 @@ def escalating(engine: Engine) -> dict[str, tuple[str, str]]:
         for cloud, system_id, subject in session.execute(stmt):
             found.setdefault(cloud, (system_id, subject))
     return found
+
+
+def granted_everywhere(engine: Engine, cloud: str) -> tuple[str, str]:
+    """The first (system id, identity) of a cloud granted some action on every resource, a group left out (no
+    request names a group as its principal)."""
+    stmt = (
+        select(AuthorizationSystemRow.system_id, EffectivePermissionRow.identity_external_id)
+        .join(AuthorizationSystemRow, AuthorizationSystemRow.id == EffectivePermissionRow.system_pk)
+        .join(
+            IdentityRow,
+            (IdentityRow.system_pk == EffectivePermissionRow.system_pk)
+            & (IdentityRow.external_id == EffectivePermissionRow.identity_external_id),
+        )
+        .where(
+            AuthorizationSystemRow.cloud == cloud,
+            EffectivePermissionRow.all_resources_count > 0,
+            IdentityRow.kind != "group",
+        )
+        .order_by(AuthorizationSystemRow.system_id, EffectivePermissionRow.identity_external_id)
+        .limit(1)
+    )
+    with Session(engine) as session:
+        system_id, identity = session.execute(stmt).one()
+    return str(system_id), str(identity)

@@ -25,7 +25,7 @@ from permscope.presentation.findings import fingerprint_of
 from permscope.server import create_server
 from permscope.settings import Settings
 from permscope.store.engine import make_engine
-from permscope.store.tables import AuthorizationSystemRow, UsageRow
+from permscope.store.tables import AuthorizationSystemRow, IdentityRow, UsageRow
 from permscope.web.links import identity_url, request_new_url, why_url
 from permscope.workflows.analysis import analyze_system
 from permscope.workflows.apikeys import ApiRole, KeyScope, create_api_key
@@ -341,3 +341,23 @@ def test_the_activity_window_is_chosen_on_the_page(
     assert "Activity window: the 1 day from" in narrow.text
     for bad in ("0", "99999", "x"):
         assert client.get(identity_url(cloud, system_id, identity, window=bad)).status_code == 400
+
+
+def test_a_question_the_engine_cannot_ask_is_said_above_the_fields(
+    demo_engine: Engine, client_as: Callable[..., WebClient]
+) -> None:
+    with Session(demo_engine) as session:  # a GCP group: no request names one as its principal
+        system_id, group = session.execute(
+            select(AuthorizationSystemRow.system_id, IdentityRow.external_id)
+            .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
+            .where(AuthorizationSystemRow.cloud == "gcp", IdentityRow.kind == "group")
+            .limit(1)
+        ).one()
+    project = f"//cloudresourcemanager.googleapis.com/projects/{system_id}"
+    answer = client_as("viewer").get(
+        why_url("gcp", system_id, group, action="resourcemanager.projects.get", resource=project)
+    )
+    assert answer.status_code == 400 and "Answer:" not in answer.text
+    error = re.search(r'<p class="errors" role="alert" id="why-error">([^<]*)</p>', answer.text)
+    assert error is not None and "request principal is" in unescape(error.group(1))
+    assert 'class="field-error"' not in answer.text  # neither field is wrong

@@ -10,18 +10,22 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from demo_support import demo_engine, escalating
+from demo_support import demo_engine, escalating, granted_everywhere
 from permscope.core.access import Systems
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.store.effective import permission_counts
 from permscope.store.systems import system_pk
-from permscope.store.tables import FindingRow, IdentityRow, UsageRow
+from permscope.store.tables import (
+    AuthorizationSystemRow,
+    FindingRow,
+    IdentityRow,
+    UsageRow,
+)
 from permscope.workflows.identities import acts_as
 from permscope.workflows.identity_explorer import identity_facts, step_principals, why
 
 EVERYTHING = Systems(everything=True)
-AZURE_SUB = "8783ce14-f7e9-4450-a99c-b7823dac368b"
 
 
 @pytest.fixture(scope="module")
@@ -57,23 +61,29 @@ def test_an_escalating_identity_of_each_cloud_has_every_fact(demo: Engine, cloud
 
 def test_used_actions_are_those_of_the_window(demo: Engine) -> None:
     with Session(demo) as session:
-        pk = system_pk(session, AZURE_SUB, "azure")
-        identity, latest = session.execute(
-            select(UsageRow.identity_external_id, UsageRow.last_seen)
-            .where(UsageRow.system_pk == pk)
+        cloud, system_id, identity, latest = session.execute(
+            select(AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id, UsageRow.identity_external_id,
+                   UsageRow.last_seen)
+            .join(AuthorizationSystemRow, AuthorizationSystemRow.id == UsageRow.system_pk)
             .order_by(UsageRow.last_seen.desc())
             .limit(1)
-        ).one()
-        actions = set(session.scalars(select(UsageRow.action).where(UsageRow.system_pk == pk,
-                                                                      UsageRow.identity_external_id == identity)))  # fmt: skip
+        ).one()  # fmt: skip
+        actions = set(
+            session.scalars(
+                select(UsageRow.action).where(
+                    UsageRow.system_pk == system_pk(session, system_id, cloud),
+                    UsageRow.identity_external_id == identity,
+                )
+            )
+        )
     within = identity_facts(
-        demo, Cloud.AZURE, AZURE_SUB, identity, within=EVERYTHING, as_of=latest, window_days=400
+        demo, Cloud(cloud), system_id, identity, within=EVERYTHING, as_of=latest, window_days=400
     )
     assert within.used and {use.action.lower() for use in within.used} <= {a.lower() for a in actions}
     assert all(use.count > 0 and use.last_seen <= latest for use in within.used)
     assert [use.count for use in within.used] == sorted((use.count for use in within.used), reverse=True)
-    later = identity_facts(demo, Cloud.AZURE, AZURE_SUB, identity, within=EVERYTHING,
-                           as_of=datetime(2030, 1, 1, tzinfo=UTC), window_days=30)  # fmt: skip
+    later = identity_facts(demo, Cloud(cloud), system_id, identity, within=EVERYTHING,
+                           as_of=datetime(2035, 1, 1, tzinfo=UTC), window_days=30)  # fmt: skip
     assert later.used == () and later.usage.events == within.usage.events
 
 
@@ -107,7 +117,7 @@ def test_why_answers_with_the_engines_decision_on_each_cloud(demo: Engine) -> No
 def test_what_the_explanation_grants_everywhere_the_engine_allows_on_the_system(
     demo: Engine, cloud: str, root: str
 ) -> None:
-    system_id, subject = escalating(demo)[cloud]
+    system_id, subject = granted_everywhere(demo, cloud)
     facts = identity_facts(demo, Cloud(cloud), system_id, subject, within=EVERYTHING)
     assert facts.permissions is not None
     everywhere = [

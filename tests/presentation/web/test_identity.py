@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from demo_support import demo_engine, escalating
+from demo_support import demo_engine, escalating, granted_everywhere
 from permscope.analytics.registry import DETECTORS
 from permscope.core.access import Systems
 from permscope.core.ids import Cloud
@@ -142,10 +142,10 @@ def test_escalation_paths_are_listed_and_drawn(demo: Engine, cloud: str) -> None
     assert first.source == facts.identity.external_id or first.source  # a function's path starts at its role
     assert first.technique_id and first.details.startswith(first.technique_id)
     svg = ET.fromstring(view.svg)
-    labels = " ".join("".join(t.itertext()) for t in svg.iter(f"{SVG}text"))
+    titles = " ".join(t.text or "" for t in svg.iter(f"{SVG}title"))
     for path in view.paths:
         for step in path.steps:
-            assert step.technique_id[:20] in labels
+            assert step.details in titles  # each step in words on its arrow (the label shows the first ones)
     boxes = {
         g.findtext(f"{SVG}title") for g in svg.iter(f"{SVG}g") if (g.get("class") or "").startswith("node")
     }
@@ -168,17 +168,17 @@ def test_decisions_read_as_words_on_each_cloud(demo: Engine) -> None:
     assert allowed.allowed and allowed.reason.startswith("allowed by identity policy")
     assert allowed.statements and all(line.effect == "Allow" for line in allowed.statements)
     assert allowed.notes
-    system_id, subject = escalating(demo)["gcp"]
+    system_id, subject = granted_everywhere(demo, "gcp")
     project = f"//cloudresourcemanager.googleapis.com/projects/{system_id}"
-    facts = _facts(demo, "gcp")
+    facts = identity_facts(demo, Cloud.GCP, system_id, subject, within=EVERYTHING)
     assert facts.permissions is not None
     granted = next(
         a.action for s in facts.permissions.services for a in s.actions if a.status == "allResources"
     )
     gcp = decision_view(why(demo, Cloud.GCP, system_id, subject, granted, project, within=EVERYTHING))
     assert gcp.allowed and gcp.reason.startswith("Allowed:") and granted in gcp.reason
-    system_id, subject = escalating(demo)["azure"]
-    facts = _facts(demo, "azure")
+    system_id, subject = granted_everywhere(demo, "azure")
+    facts = identity_facts(demo, Cloud.AZURE, system_id, subject, within=EVERYTHING)
     assert facts.permissions is not None
     granted = next(
         a.action for s in facts.permissions.services for a in s.actions if a.status == "allResources"

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from demo_support import escalating
+from permscope.store.tables import AuthorizationSystemRow, IdentityRow
 from permscope.web.links import identity_url
 
 
@@ -31,14 +33,25 @@ def test_an_identity_page_renders_with_its_escalation_graph(
     page.screenshot(path=str(screenshots / "identity.png"), full_page=True)
 
 
-def test_search_then_the_why_form_answers(page_as: Callable[[str], Any], live_url: str) -> None:
+def test_search_then_the_why_form_answers(
+    page_as: Callable[[str], Any], live_url: str, demo_engine: Engine
+) -> None:
+    with Session(demo_engine) as session:  # an AWS user of the demo, found by its name
+        name = session.scalar(
+            select(IdentityRow.display_name)
+            .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
+            .where(AuthorizationSystemRow.cloud == "aws", IdentityRow.kind == "user")
+            .order_by(IdentityRow.display_name)
+            .limit(1)
+        )
+    assert name
     page = page_as("viewer")
     page.goto(f"{live_url}/ui/identities")
-    page.get_by_label("Name or external id").fill("alice.singh")
+    page.get_by_label("Name or external id").fill(name)
     page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name="alice.singh", exact=True).first.click()
+    page.get_by_role("link", name=name, exact=True).first.click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="alice.singh").is_visible()
+    assert page.get_by_role("heading", name=name, exact=True).is_visible()
     page.get_by_label("Action", exact=True).fill("s3:GetObject")
     page.get_by_label("Resource", exact=True).fill("arn:aws:s3:::no-such-bucket/key")
     page.get_by_role("button", name="Ask the engine").click()

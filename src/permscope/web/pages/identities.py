@@ -3,7 +3,7 @@ findings, escalation graph, what it acts as), and "why can it do this?" answered
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -36,9 +36,8 @@ router = APIRouter()
 
 MAX_TEXT = 512  # longest search text, action or resource taken
 MAX_WINDOW_DAYS = 3650
-SERVICE_ROWS = (
-    25  # services listed on an identity's page unless all are asked for (an administrator holds 400)
-)
+SERVICE_ROWS = 25  # services an identity's page lists unless all are asked for (an admin holds 400)
+WHY_FIELDS = ("action", "resource")
 WINDOWS = (30, 90, 180, 365, 730)  # activity windows offered on an identity's page, in days
 
 
@@ -50,6 +49,21 @@ class WhyForm:
     resource: str = ""
     action_error: str = ""
     resource_error: str = ""
+    error: str = ""  # what is wrong with the question itself (e.g. a GCP group is no request's principal)
+
+    def refused(self, exc: InputError) -> WhyForm:
+        """The form with the engine's refusal shown by the field it names (its source, or the part of the
+        request its problem names: `request.resource: ...`), else above the fields."""
+        part, _, rest = exc.problem.partition(": ")
+        field = exc.source if exc.source in WHY_FIELDS else part.removeprefix("request.")
+        message = rest if field in WHY_FIELDS and exc.source not in WHY_FIELDS else exc.problem
+        message = f"{message[:1].upper()}{message[1:]}" + ("" if message.endswith(".") else ".")
+        return replace(
+            self,
+            action_error=message if field == "action" else "",
+            resource_error=message if field == "resource" else "",
+            error="" if field in WHY_FIELDS else message,
+        )
 
 
 def _within(request: Request, user: WebUser) -> Systems:
@@ -217,16 +231,8 @@ def why_page(
             decided = why(engine, chosen, system.system_id, identity.external_id, form.action, form.resource,
                           within=within)  # fmt: skip
             answer = decision_view(decided)
-        except InputError as exc:  # the engine names the field: action, else what the request names
-            status = 400
-            message = f"{exc.problem[:1].upper()}{exc.problem[1:]}."
-            on_action = exc.source == "action"
-            form = WhyForm(
-                action=form.action,
-                resource=form.resource,
-                action_error=message if on_action else "",
-                resource_error="" if on_action else message,
-            )
+        except InputError as exc:
+            status, form = 400, form.refused(exc)
         except NotFoundError as exc:
             status = 400
             form = WhyForm(action=form.action, resource=form.resource, resource_error=str(exc))
