@@ -61,6 +61,7 @@ class IdentityRow(Base):
         UniqueConstraint("system_pk", "external_id", name="uq_identity_key"),
         Index("ix_identities_kind", "system_pk", "kind"),
         Index("ix_identities_name", "system_pk", "display_name"),
+        Index("ix_identities_display_name", "display_name", "id"),  # the identity search's name order
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -614,7 +615,7 @@ class FindingRow(Base):
         UniqueConstraint("system_pk", "fingerprint", name="uq_finding_key"),
         Index("ix_findings_type", "finding_type", "system_pk"),
         Index("ix_findings_fingerprint", "fingerprint"),
-        Index("ix_findings_subject", "system_pk", "subject_id"),
+        Index("ix_findings_subject", "system_pk", "subject_id"),  # the findings of one identity
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

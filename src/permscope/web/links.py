@@ -54,3 +54,8 @@ def requests_url(**filters: str | None) -> str:
 def request_url(request_id: str) -> str:
     """One permissions request's page."""
     return f"{UI}/requests/{quote(request_id, safe='')}"
+
+
+def finding_url(finding_id: str) -> str:
+    """One finding's page (the API's opaque id of the finding)."""
+    return f"{UI}/findings/{quote(finding_id, safe='')}"
