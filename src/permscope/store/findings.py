@@ -332,16 +332,17 @@ def finding_conditions(query: FindingQuery) -> list[ColumnElement[bool]]:
     found += query.last_seen.conditions(FindingRow.last_seen)
     scoped = query.scope is not None and not query.scope.everything
     if query.clouds or scoped:
-        # EXISTS, not IN: a cloud or a key's scope usually holds many findings, so the planner should walk the
-        # order's index and check each finding's system rather than gather and sort every finding of them
-        terms: list[ColumnElement[bool]] = [AuthorizationSystemRow.id == FindingRow.system_pk]
+        # `system_pk + 0`: no index on the system is used for a cloud or a key's scope, which usually hold many
+        # findings; the planner walks the order's index (which carries the system) and checks each finding's
+        # system against the few systems' ids, rather than gather and sort every finding of them
+        systems = select(AuthorizationSystemRow.id)
         if query.clouds:
-            terms.append(AuthorizationSystemRow.cloud.in_(list(query.clouds)))
+            systems = systems.where(AuthorizationSystemRow.cloud.in_(list(query.clouds)))
         if query.scope is not None and scoped:
-            terms.append(
+            systems = systems.where(
                 systems_condition(query.scope, AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
             )
-        found.append(select(AuthorizationSystemRow.id).where(*terms).exists())
+        found.append((FindingRow.system_pk + 0).in_(systems.scalar_subquery()))
     return found
 
 

@@ -203,7 +203,7 @@ def test_one_finding_page_carries_evidence_fix_and_history() -> None:
     evidence = {item.label: item for item in page.evidence}
     assert evidence["Reaches admin"].text == "yes"
     assert len(evidence["Techniques"].items) == MAX_ITEMS and evidence["Techniques"].more == 5
-    assert evidence["Nested"].items[0].label == "Deeper"
+    assert evidence["Nested"].items[0].label == "deeper"  # data keys are shown as they are
     assert page.pci == 80 and page.pci_band == "high" and ("Unused actions", "120") in page.pci_factors
     assert [e.what.split(" ")[0] for e in page.events] == ["First", "Last", "Resolved:"]
     assert page.reopened == 2 and page.state == "resolved" and page.snapshot_at == T0

@@ -384,13 +384,12 @@ def _scalar(value: Any) -> str:
 
 
 def evidence_item(label: str, value: Any, depth: int = 0) -> EvidenceItem:
-    """Any JSON value as an evidence item: scalars as text, lists and objects as items (long lists cut)."""
+    """Any JSON value as an evidence item: scalars as text, lists and objects as items (long lists cut). Keys
+    inside a value are shown as they are: they are often data (a service, an action), not field names."""
     if isinstance(value, Mapping):
         if depth >= MAX_DEPTH:
             return EvidenceItem(label, text=str(dict(value)))
-        return EvidenceItem(
-            label, items=[evidence_item(words(str(k)), v, depth + 1) for k, v in value.items()]
-        )
+        return EvidenceItem(label, items=[evidence_item(str(k), v, depth + 1) for k, v in value.items()])
     if isinstance(value, list | tuple):
         if not value:
             return EvidenceItem(label, text="none")
