@@ -27,14 +27,15 @@ from permscope.core.findings import ActionSummary, Finding, FindingSubject, PciS
 from permscope.core.ids import Cloud
 from permscope.store.access import systems_condition
 from permscope.store.bulk import insert_rows
+from permscope.store.tables import SEVERITY_RANK as SEVERITY_RANK  # re-exported: the dashboard's ranks
 from permscope.store.tables import (
-    SEVERITY_RANK,
     AnalysisRunRow,
     AuthorizationSystemRow,
     FindingRow,
     IdentityRow,
     ResourceRow,
 )
+from permscope.store.trends import record_day
 
 CHUNK = 500
 UNDIGESTED = frozenset({"pci_factors", "severity_rank"})  # content columns the digest leaves out
@@ -228,6 +229,13 @@ def record_analysis(
         open_by_type=dict(sorted(open_by_type.items())),
     )
     _replace_run(session, system_pk, run, result)
+    record_day(session, system_pk, seen_at, result.changes, sum(open_by_type.values()), run.pci_distribution)
+    session.flush()
+    from permscope.store.dashboard import summarize_open  # its queries use this module's (an import cycle)
+
+    latest = session.get(AnalysisRunRow, system_pk)
+    if latest is not None:
+        latest.open_summary = summarize_open(session, system_pk)
     session.flush()
     return result
 

@@ -1,28 +1,51 @@
-"""The UI's URLs that page groups link to each other with: one function per URL (`root` is the UI's mount,
-`web.session.ui_root`)."""
+"""The UI's addresses, one function per page, so every page links to another the same way (ids quoted)."""
 
 from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-
-def identity_url(root: str, cloud: str, system_id: str, external_id: str) -> str:
-    """One identity's page: `/ui/identities/{cloud}/{system_id}?id=<external id>`."""
-    return f"{root}/identities/{quote(cloud, safe='')}/{quote(system_id, safe='')}?{urlencode({'id': external_id})}"
+UI = "/ui"
 
 
-def system_url(root: str, cloud: str, system_id: str) -> str:
-    """One authorization system's page: `/ui/systems/{cloud}/{system_id}`."""
-    return f"{root}/systems/{quote(cloud, safe='')}/{quote(system_id, safe='')}"
+def _query(values: dict[str, str | None]) -> str:
+    kept = {key: value for key, value in values.items() if value}
+    return "?" + urlencode(kept) if kept else ""
 
 
-def findings_url(root: str, **filters: str) -> str:
-    """The findings list with filters (`cloud`, `system`, `type`, `severity`, `state`, ...; empty ones left
-    out): `/ui/findings?...`."""
-    given = [(name, value) for name, value in filters.items() if value]
-    return f"{root}/findings" + (f"?{urlencode(given)}" if given else "")
+def identity_url(cloud: str, system_id: str, external_id: str, **extra: str | None) -> str:
+    """One identity's page (its external id in the query: ARNs and GCP members hold `/` and `:`)."""
+    return f"{UI}/identities/{quote(cloud, safe='')}/{quote(system_id, safe='')}" + _query(
+        {"id": external_id, **extra}
+    )
 
 
-def finding_url(root: str, finding_id: str) -> str:
-    """One finding's page: `/ui/findings/{finding id}` (the API's id of the finding)."""
-    return f"{root}/findings/{quote(finding_id, safe='')}"
+def identities_url(**filters: str | None) -> str:
+    """The identity search, with its filters (q, cloud, system, kind, page, size)."""
+    return f"{UI}/identities" + _query(filters)
+
+
+def why_url(cloud: str, system_id: str, external_id: str, **extra: str | None) -> str:
+    """The "why can it do this?" answer for one identity (action and resource in `extra`)."""
+    return f"{UI}/identities/{quote(cloud, safe='')}/{quote(system_id, safe='')}/why" + _query(
+        {"id": external_id, **extra}
+    )
+
+
+def findings_url(**filters: str | None) -> str:
+    """The findings list, with its filters (cloud, system, type, severity, state...)."""
+    return f"{UI}/findings" + _query(filters)
+
+
+def system_url(cloud: str, system_id: str) -> str:
+    """One authorization system's page."""
+    return f"{UI}/systems/{quote(cloud, safe='')}/{quote(system_id, safe='')}"
+
+
+def request_new_url(cloud: str, system_id: str, identity: str) -> str:
+    """The form that asks for time-bound access for an identity."""
+    return f"{UI}/requests/new" + _query({"cloud": cloud, "system": system_id, "identity": identity})
+
+
+def finding_url(finding_id: str) -> str:
+    """One finding's page (the API's id of the finding)."""
+    return f"{UI}/findings/{quote(finding_id, safe='')}"

@@ -1,1 +1,1 @@
-"""View-models of the web UI's pages: plain data built from the store, workflows and presentation layer, pure."""
+"""Page view-models of the web UI: plain data built from the store and workflows, and server-side SVG."""

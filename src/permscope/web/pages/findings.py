@@ -90,7 +90,7 @@ def findings_page(
             )
             by_pk = store.systems_by_pk(session, {row.system_pk for row in found})
             records = [store.finding_record(row, by_pk[row.system_pk]) for row in found]
-            rows = [list_row(record, partial(finding_url, root)) for record in records]
+            rows = [list_row(record, finding_url) for record in records]
     options = filter_options(known[:MAX_SYSTEM_CHOICES], filters.cloud)
     return render(
         request,
@@ -135,7 +135,6 @@ def findings_csv_page(request: Request, user: WebUser = Depends(signed_in)) -> R
 def finding_page(finding_id: str, request: Request, user: WebUser = Depends(signed_in)) -> Response:
     """One finding (open or resolved): its evidence, the fix of its type, and its history."""
     fingerprint = fingerprint_of(finding_id)
-    root = ui_root(request)
     with Session(web_engine(request)) as session:
         found = (
             store.finding_within(session, fingerprint, readable_systems(user.principal))
@@ -147,5 +146,5 @@ def finding_page(finding_id: str, request: Request, user: WebUser = Depends(sign
         row, system = found
         wire = stored_finding_to_wire(row, store.embeds_for(session, [row])[row.system_pk])
         record = store.finding_record(row, system)
-    detail = finding_detail(wire, record, system, partial(identity_url, root, system.cloud, system.system_id))
+    detail = finding_detail(wire, record, system, partial(identity_url, system.cloud, system.system_id))
     return render(request, "findings/detail.html", user, finding=detail, system=system)

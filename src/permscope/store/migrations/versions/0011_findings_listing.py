@@ -2,8 +2,8 @@
 (`findings.severity_rank`, filled in for the findings already stored), and indexes for worst first (rank, then
 PCI, as `store.findings.default_order` sorts, carrying the state and the system), and for first and last seen.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07 06:00:00.000000
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
