@@ -20,7 +20,7 @@ from permscope.store.identity_search import (
 )
 from permscope.store.ingest import ingest
 from permscope.store.systems import system_pk
-from permscope.store.tables import FindingRow
+from permscope.store.tables import SEVERITY_RANK, FindingRow
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 
@@ -140,6 +140,7 @@ def test_the_findings_of_one_identity_open_first_then_worst(engine: Engine) -> N
             session.add(FindingRow(
                 system_pk=pk, fingerprint=f"{number:064d}", finding_type="inactiveUserFinding",
                 subject_kind="identity", subject_id=subject, subject_name="x", severity=severity,
+                severity_rank=SEVERITY_RANK[severity],
                 summary=f"finding {number}", properties={}, evidence={}, action_summary=None, pci_score=None,
                 pci_factors=None, first_seen=now, last_seen=now, resolved_at=resolved, reopened=0,
                 snapshot_at=now, digest="d",
