@@ -524,6 +524,7 @@ class GraphBuilder:
         self._better: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._versioned_trusting: list[str] | None = None
         self._requested_by: dict[str, list[tuple[str, str]]] = {}
+        self._service_steps: dict[tuple[object, ...], list[tuple[str, tuple[str, ...], Verdict]]] = {}
         self._unskipped: list[str] | None = None
         self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
         self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
@@ -913,13 +914,22 @@ class GraphBuilder:
                 return
             fixed.append(verdict)
         passes = any(ref is Ref.PASSED for _a, ref in technique.actions)
-        tail = [resource for _action, resource in requested]
-        fixed_resources = tuple(dict.fromkeys(tail))  # the resources of a step that passes no role
         index, trusts = self.lookups.service_index(technique.services, technique.instance_profile)
         # the roles the source may pass to one of the services (each decided as `decide` would)
         allowed = (
             [check.allowed(PASSES_ROLE, index, service) for service in technique.services] if passes else []
         )
+        if not any(a.listed for a in allowed):
+            # every role is decided alike (or refused by AWS alone): the steps are the same for every source
+            # with these verdicts, found once and only given their source here
+            for role, resources, merged in self._service_targets(technique, fixed, allowed):
+                if role != check.source:
+                    yield Step(technique.technique_id, technique.name, technique.action_names, check.source,
+                               role, resources, technique.yields.value, True,
+                               existing.label if existing else None, unseen, merged.conditional,
+                               merged.condition_keys, False)  # fmt: skip
+            return
+        tail = [resource for _action, resource in requested]
         positions: Iterable[int] = range(len(index))
         if allowed and all(a.default is None for a in allowed):
             positions = sorted(frozenset().union(*(a.listed for a in allowed)))
@@ -934,10 +944,38 @@ class GraphBuilder:
                     continue
                 verdicts.append(min(found, key=lambda v: v.conditional))
             merged = _merge(verdicts)
-            resources = tuple(dict.fromkeys((role, *tail))) if passes else fixed_resources
+            resources = tuple(dict.fromkeys((role, *tail)))
             yield _step(technique, check.source, role, resources,
                        existing.label if existing else None, depends_on_unseen_resource=unseen,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
+
+    def _service_targets(
+        self, technique: Technique, fixed: list[Verdict], allowed: list[_Allowed]
+    ) -> list[tuple[str, tuple[str, ...], Verdict]]:
+        """The (role, resources, verdict) of each role a service technique reaches, in role order, when no
+        role is told apart from the others by the source's statements (`allowed` lists none): each role's
+        decision is then the common one unless AWS refuses passing it. Found once per technique and verdicts."""
+        key = (technique.technique_id, tuple(fixed), tuple(a.default for a in allowed))
+        found = self._service_steps.get(key)
+        if found is None:
+            index, trusts = self.lookups.service_index(technique.services, technique.instance_profile)
+            passes = bool(allowed)
+            tail = [resource for _action, resource in self._requests(technique)]
+            fixed_resources = tuple(dict.fromkeys(tail))  # the resources of a step that passes no role
+            found = []
+            for position, role in enumerate(index.arns):
+                verdicts = [*fixed, trusts[position]]
+                if passes:
+                    passed = [
+                        a.default for a in allowed if a.default is not None and position not in a.protected
+                    ]
+                    if not passed:
+                        continue
+                    verdicts.append(min(passed, key=lambda v: v.conditional))
+                resources = tuple(dict.fromkeys((role, *tail))) if passes else fixed_resources
+                found.append((role, resources, _merge(verdicts)))
+            self._service_steps[key] = found
+        return found
 
     def _requests(self, technique: Technique) -> list[tuple[str, str]]:
         """The actions of a service technique that pass no role, each with what it is decided on."""

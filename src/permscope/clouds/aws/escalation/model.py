@@ -161,11 +161,21 @@ def build_escalation(
         permissions = model.of(external_id)
         return (full if is_super(permissions) else 0) + permissions.granted.bit_count()
 
+    admin_after: dict[tuple[object, ...], bool] = {}
+
+    def admin(step: Step) -> bool:
+        # what a step yields depends on these fields alone (`AwsEscalation.after`): found once per such key
+        key = (step.target, step.yields, step.via, step.grants, None if step.moves else step.source)
+        found = admin_after.get(key)
+        if found is None:
+            found = admin_after[key] = is_super(model.after(step))
+        return found
+
     builder = GraphBuilder(
         snapshot,
         value=rank,
         skip=skip,
-        admin=lambda step: is_super(model.after(step)),
+        admin=admin,
         max_targets=max_targets,
         more=lambda step: bool(model.after(step).granted & ~model.of(step.target).granted),
     )
