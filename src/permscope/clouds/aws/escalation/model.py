@@ -157,9 +157,16 @@ def build_escalation(
     model = AwsEscalation(snapshot)
     full = snapshot.index.size + 1
 
+    ranks: dict[int, tuple[EffectivePermissions, int]] = {}
+
     def rank(external_id: str) -> int:
         permissions = model.of(external_id)
-        return (full if is_super(permissions) else 0) + permissions.granted.bit_count()
+        # principals with equal policies share one permissions object: ranked once (its id, no large hash)
+        found = ranks.get(id(permissions))
+        if found is None or found[0] is not permissions:
+            value = (full if is_super(permissions) else 0) + permissions.granted.bit_count()
+            found = ranks[id(permissions)] = (permissions, value)
+        return found[1]
 
     admin_after: dict[tuple[object, ...], bool] = {}
 
