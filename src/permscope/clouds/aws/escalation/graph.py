@@ -15,6 +15,10 @@ decided once per class of equally treated targets (`_Allowed`). A source is thus
 can give it an edge, not over every candidate, and what depends on the target alone (whether a grant makes it
 administrator-equivalent, whether a policy version gives it more) is found once per target.
 
+When a source's statements tell no role apart for a service technique (iam:PassRole on `*`, or no role passed),
+the roles that service may assume give every such source the same steps: they are found once per technique and
+verdicts, only as far as some source reads them (`_ServiceTargets`).
+
 Edges that run through a resource permscope does not collect (a CodeBuild project, a Glue job, ...), or
 through a Lambda function / EC2 instance when resources were not collected, target the roles that trust that
 service and are marked `depends_on_unseen_resource`. At most `max_targets` edges are kept per source and technique, the most
