@@ -72,19 +72,25 @@ def _url(base: str, path: str, **query: str) -> str:
     return f"{base}{path}{'?' if encoded else ''}{encoded}"
 
 
-def example_urls(base: str, reports: list[ImportReport]) -> list[str]:
-    """The API URLs the demo's curl examples call (the first Azure and GCP systems loaded, when they were)."""
+def example_urls(base: str, reports: list[ImportReport], role: str | None) -> list[str]:
+    """The API URLs the demo's curl examples call (`role`'s effective permissions when there is one; the first
+    Azure and GCP systems loaded, when they were)."""
     aws = "/external/authorizationSystems/111122223333/microsoft.graph.awsAuthorizationSystem"
     analytics = "/identityGovernance/permissionsAnalytics"
     urls = [
         _url(base, "/external/authorizationSystems"),
         _url(base, "/external/authorizationSystems/111122223333"),
         _url(base, f"{aws}/associatedIdentities/users", **{"$top": "5"}),
-        _url(
-            base,
-            f"{aws}/associatedIdentities/roles(externalId='arn:aws:iam::111122223333:role/platform-readonly')"
-            "/effectivePermissions",
-            services="iam",
+        *(
+            [
+                _url(
+                    base,
+                    f"{aws}/associatedIdentities/roles(externalId='{role}')/effectivePermissions",
+                    services="iam",
+                )
+            ]
+            if role
+            else []
         ),
         _url(
             base,
@@ -119,7 +125,9 @@ def shell_word(text: str) -> str:
     return shlex.quote(text)
 
 
-def instructions(base: str, token: str, database_url: str, reports: list[ImportReport]) -> list[str]:
+def instructions(
+    base: str, token: str, database_url: str, reports: list[ImportReport], role: str | None
+) -> list[str]:
     """What the demo prints: the web UI's URL and the key to sign in with first, then commands that work pasted
     as they are (URLs quoted and encoded for the shell, `permscope` as the path of this executable)."""
     command = f"{shlex.quote(permscope_command())} --database-url {shlex.quote(database_url)}"
@@ -134,10 +142,10 @@ def instructions(base: str, token: str, database_url: str, reports: list[ImportR
         f"  export PERMSCOPE_KEY={shell_word(token)}",
         *(
             f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" {shell_word(url)}'
-            for url in example_urls(base, reports)
+            for url in example_urls(base, reports, role)
         ),
         f"  {command} findings list --min-pci 67",
-        f"  {command} identities show arn:aws:iam::111122223333:role/platform-readonly --service iam",
+        *([f"  {command} identities show {shell_word(role)} --service iam"] if role else []),
     ]
 
 
@@ -153,7 +161,11 @@ def demo(
     """Load a demo estate of AWS, Azure and GCP (a separate database unless --database-url), print the web UI's URL,
     a key to sign in with and commands to try, serve."""
     from permscope.workflows.database import open_engine
-    from permscope.workflows.demo import issue_demo_key, load_demo  # imported late: it generates the estate
+    from permscope.workflows.demo import (  # imported late: it generates the estate
+        example_role,
+        issue_demo_key,
+        load_demo,
+    )
 
     cli_state = state(ctx)
     settings = cli_state.settings()
@@ -181,7 +193,7 @@ def demo(
     key = issue_demo_key(engine)
     served = settings.model_copy(update={"host": host, "port": port})
     database = engine.url.render_as_string(hide_password=True)
-    for line in instructions(served.api_base_url(), key.token, database, reports):
+    for line in instructions(served.api_base_url(), key.token, database, reports, example_role(engine)):
         typer.echo(line)
     if no_serve:
         return
