@@ -34,6 +34,7 @@ from permscope.store.tables import (
     IdentityRow,
     ResourceRow,
 )
+from permscope.store.trends import record_day
 
 CHUNK = 500
 SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
@@ -207,6 +208,13 @@ def record_analysis(
         open_by_type=dict(sorted(open_by_type.items())),
     )
     _replace_run(session, system_pk, run, result)
+    record_day(session, system_pk, seen_at, result.changes, sum(open_by_type.values()), run.pci_distribution)
+    session.flush()
+    from permscope.store.dashboard import summarize_open  # its queries use this module's (an import cycle)
+
+    latest = session.get(AnalysisRunRow, system_pk)
+    if latest is not None:
+        latest.open_summary = summarize_open(session, system_pk)
     session.flush()
     return result
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -595,6 +596,9 @@ class AnalysisRunRow(Base):
     errors: Mapped[list[Any]]
     settings: Mapped[dict[str, Any]]
     pci_distribution: Mapped[dict[str, Any] | None]
+    # the open findings after the analysis, counted per type and severity, and its riskiest identities
+    # (`store.dashboard.summarize_open`): what the dashboard adds up, without reading a million findings
+    open_summary: Mapped[dict[str, Any] | None]
 
 
 class FindingRow(Base):
@@ -610,6 +614,7 @@ class FindingRow(Base):
         UniqueConstraint("system_pk", "fingerprint", name="uq_finding_key"),
         Index("ix_findings_type", "finding_type", "system_pk"),
         Index("ix_findings_fingerprint", "fingerprint"),
+        Index("ix_findings_subject", "system_pk", "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -632,3 +637,24 @@ class FindingRow(Base):
     reopened: Mapped[int] = mapped_column(Integer, default=0)
     snapshot_at: Mapped[datetime]
     digest: Mapped[str] = mapped_column(String(64))
+
+
+class AnalysisDayRow(Base):
+    """One system's analyses of one UTC day: what they changed (new, resolved, reopened findings, summed) and
+    the state the day's last analysis left (open findings, PCI distribution): the history of trends.
+
+    `analysis_runs` keeps only the latest analysis and findings only their latest state; these rows keep one
+    entry per day an analysis ran, so a trend never depends on how often analyses run.
+    """
+
+    __tablename__ = "analysis_days"
+
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    analyses: Mapped[int] = mapped_column(Integer)
+    new: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    open_findings: Mapped[int] = mapped_column(Integer)
+    pci_distribution: Mapped[dict[str, Any] | None]
+    last_analysis_at: Mapped[datetime]
