@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from permscope.server import create_server
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from dashboard_support import PROD, T0, analyze, arn, distribution, finding, load_system
 from permscope.core.ids import Cloud
 from permscope.core.requests import SystemRole
+from permscope.server import create_server
 from permscope.settings import Settings
 from permscope.store.engine import make_engine
 from permscope.store.tables import AuthorizationSystemRow, FindingRow, IdentityRow
