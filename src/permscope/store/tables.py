@@ -61,6 +61,7 @@ class IdentityRow(Base):
         UniqueConstraint("system_pk", "external_id", name="uq_identity_key"),
         Index("ix_identities_kind", "system_pk", "kind"),
         Index("ix_identities_name", "system_pk", "display_name"),
+        Index("ix_identities_display_name", "display_name", "id"),  # the identity search's name order
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -601,6 +602,9 @@ class AnalysisRunRow(Base):
     open_summary: Mapped[dict[str, Any] | None]
 
 
+SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+
+
 class FindingRow(Base):
     """A finding with its history: one row per (system, fingerprint), updated in place by later analyses.
 
@@ -614,7 +618,7 @@ class FindingRow(Base):
         UniqueConstraint("system_pk", "fingerprint", name="uq_finding_key"),
         Index("ix_findings_type", "finding_type", "system_pk"),
         Index("ix_findings_fingerprint", "fingerprint"),
-        Index("ix_findings_subject", "system_pk", "subject_id"),
+        Index("ix_findings_subject", "system_pk", "subject_id"),  # the findings of one identity
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -637,6 +641,29 @@ class FindingRow(Base):
     reopened: Mapped[int] = mapped_column(Integer, default=0)
     snapshot_at: Mapped[datetime]
     digest: Mapped[str] = mapped_column(String(64))
+    # SEVERITY_RANK of `severity` (0 for anything else), written with it: what listings sort and filter by
+    severity_rank: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+# Listings of findings (the web UI's at a million findings): worst first (`store.findings.default_order`, also
+# filtered by severity through its rank), carrying the state and system so a page's ids and the COUNT of a
+# state read the index alone; and most recently first or last seen (also their date ranges). No index leads
+# with the state: nearly every finding is open, and SQLite (without statistics) would take such an index as
+# narrowing and sort every open finding.
+Index(
+    "ix_findings_worst_first",
+    FindingRow.severity_rank.desc(),
+    FindingRow.pci_score.is_(None),
+    FindingRow.pci_score.desc(),
+    FindingRow.finding_type,
+    FindingRow.subject_name,
+    FindingRow.id,
+    FindingRow.resolved_at,
+    FindingRow.reopened,
+    FindingRow.system_pk,
+)
+Index("ix_findings_last_seen", FindingRow.last_seen, FindingRow.id)
+Index("ix_findings_first_seen", FindingRow.first_seen, FindingRow.id)
 
 
 class AnalysisDayRow(Base):

@@ -44,3 +44,18 @@ def system_url(cloud: str, system_id: str) -> str:
 def request_new_url(cloud: str, system_id: str, identity: str) -> str:
     """The form that asks for time-bound access for an identity."""
     return f"{UI}/requests/new" + _query({"cloud": cloud, "system": system_id, "identity": identity})
+
+
+def requests_url(**filters: str | None) -> str:
+    """The permissions requests lists, with their tab, status and paging."""
+    return f"{UI}/requests" + _query(filters)
+
+
+def request_url(request_id: str) -> str:
+    """One permissions request's page."""
+    return f"{UI}/requests/{quote(request_id, safe='')}"
+
+
+def finding_url(finding_id: str) -> str:
+    """One finding's page (the API's opaque id of the finding)."""
+    return f"{UI}/findings/{quote(finding_id, safe='')}"
