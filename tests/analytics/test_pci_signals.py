@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from permscope.analytics.pci_signals import PciSeries, daily, pci_signals
+from permscope.analytics.pci_signals import PciSeries, pci_signals
 from permscope.core.alerts import PciParameters
 from permscope.core.findings import Severity
 from permscope.core.ids import Cloud
@@ -81,16 +81,19 @@ def test_since_keeps_only_signals_of_recent_days_and_keys_are_stable() -> None:
     assert [s.key for s in pci_signals([one], params)] == [s.key for s in everything]
 
 
-def test_several_points_of_one_day_count_as_the_days_last_and_times_are_kept() -> None:
+def test_analyses_of_one_day_are_compared_in_time_order_and_signal_once_a_day() -> None:
     morning = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    noon = datetime(2026, 11, 2, 12, tzinfo=UTC)
     evening = datetime(2026, 11, 2, 20, tzinfo=UTC)
-    points = [(D0, 10), (morning, 90), (evening, 30)]
-    assert [score for _when, score in daily(points)] == [10, 30]
-    points = [(D0, 10), (evening, 90)]
+    # given out of order: 10 at 08:00, 90 at 12:00 (crossing), 30 at 20:00, then 95 the same evening (again)
+    points = [(evening, 30), (morning, 10), (noon, 90), (evening + timedelta(minutes=1), 95)]
     found = pci_signals(
-        [PciSeries(Cloud.GCP, "p", "sa", "serviceAccount", "sa", points)], PciParameters(threshold=50)
+        [PciSeries(Cloud.GCP, "p", "sa", "serviceAccount", "sa", points)],
+        PciParameters(threshold=50),
+        [SignalKind.PCI_THRESHOLD],
     )
-    assert found[0].observed_at == evening and found[0].cloud is Cloud.GCP
+    assert len(found) == 1
+    assert found[0].observed_at == noon and found[0].cloud is Cloud.GCP
 
 
 def test_a_score_outside_0_100_is_refused() -> None:

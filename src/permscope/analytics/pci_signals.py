@@ -1,8 +1,8 @@
 """Signals of the Permission Creep Index over time, pure: a score that reached a threshold from below
 (`pci.threshold`), or rose by at least N points within D days (`pci.rise`), each with an explanation.
 
-A series is one identity's (or one system's) scores by day, oldest first; a point may carry the analysis's time
-(a datetime) or only its day. A crossing needs a point before it (the first score ever seen crosses nothing). A
+A series is one identity's (or one system's) scores over time; a point carries the analysis's time (a datetime)
+or only its day (several analyses a day give several points). A crossing needs a point before it (the first score ever seen crosses nothing). A
 rise is edge-triggered: it is signalled on the first point where it holds, not again on each following point
 while the low score is still inside the window. Keys hold the subject, the rule's numbers and the day, so the
 same movement always gives the same key. docs/monitoring.md, "Alert rules", states the method.
@@ -46,14 +46,13 @@ def _instant(when: date) -> datetime:
     return datetime.combine(when, time(), UTC)
 
 
-def daily(points: Iterable[PciPoint]) -> list[PciPoint]:
-    """One point per day (the day's last), oldest first; scores outside 0-100 are refused."""
-    by_day: dict[date, PciPoint] = {}
-    for when, score in sorted(points, key=lambda point: _instant(point[0])):
+def ordered(points: Iterable[PciPoint]) -> list[PciPoint]:
+    """The points oldest first (a day's points by time); scores outside 0-100 are refused."""
+    found = sorted(points, key=lambda point: _instant(point[0]))
+    for _when, score in found:
         if not 0 <= score <= 100:
             raise ValueError(f"PCI score {score} is outside 0-100")
-        by_day[_day(when)] = (when, score)
-    return [by_day[day] for day in sorted(by_day)]
+    return found
 
 
 def pci_signals(
@@ -62,16 +61,20 @@ def pci_signals(
     kinds: Iterable[SignalKind] = (SignalKind.PCI_THRESHOLD, SignalKind.PCI_RISE),
     since: date | None = None,
 ) -> list[Signal]:
-    """The threshold crossings and rises of every series under one rule's numbers, on days from `since` on."""
+    """The threshold crossings and rises of every series under one rule's numbers, on days from `since` on; at
+    most one of each kind per subject and day (the day's first: keys hold the day)."""
     wanted = set(kinds)
-    found: list[Signal] = []
+    found: dict[str, Signal] = {}
     for one in series:
-        points = daily(one.points)
+        points = ordered(one.points)
+        made: list[Signal] = []
         if SignalKind.PCI_THRESHOLD in wanted:
-            found += _crossings(one, points, parameters, since)
+            made += _crossings(one, points, parameters, since)
         if SignalKind.PCI_RISE in wanted:
-            found += _rises(one, points, parameters, since)
-    return found
+            made += _rises(one, points, parameters, since)
+        for signal in made:
+            found.setdefault(signal.key, signal)
+    return list(found.values())
 
 
 def _crossings(
