@@ -33,7 +33,7 @@ from analysis_support import export
 from permscope.workflows.collection import import_aws_files
 
 SMTP_USER = "alerts@example.com"
-SMTP_PASSWORD = "s3cret-smtp-pass"  # noqa: S105 - the test server's own
+SMTP_PASSWORD = "s3cret-smtp-pass"
 
 
 def load_account(engine: Engine, folder: Path, *, bob_admin: bool) -> None:
@@ -166,7 +166,7 @@ class Mailbox:
     messages: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))

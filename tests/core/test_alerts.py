@@ -100,7 +100,7 @@ def test_mutes() -> None:
 
 def test_input_is_checked_with_clear_errors() -> None:
     assert parse_kinds(["finding.new", " pci.rise"]) == {SignalKind.FINDING_NEW, SignalKind.PCI_RISE}
-    with pytest.raises(InputError, match="unknown signal kind 'finding.old'"):
+    with pytest.raises(InputError, match=r"unknown signal kind 'finding\.old'"):
         parse_kinds(["finding.old"])
     with pytest.raises(InputError, match="at least one signal kind"):
         parse_kinds([])

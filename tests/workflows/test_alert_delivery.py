@@ -26,7 +26,7 @@ from permscope.workflows.analysis import analyze_system
 from permscope.workflows.notifications import NotificationError, WebhookSender
 from permscope.workflows.scheduler import Scheduler
 
-SECRET = "a-shared-secret-of-the-receiver"  # noqa: S105 - the test receiver's
+SECRET = "a-shared-secret-of-the-receiver"
 
 
 @pytest.fixture
@@ -252,7 +252,7 @@ def test_email_over_implicit_tls_and_a_wrong_password(
         assert send_test_message(engine, settings, "good", Clock()()) is None
         (_sender, _to, mail) = smtp.mailbox.messages[0]
         assert "Test message of the alert channel good" in mail["Subject"]
-        with pytest.raises(NotificationError, match="refused the login of 'alerts@example.com'") as refused:
+        with pytest.raises(NotificationError, match=r"refused the login of 'alerts@example\.com'") as refused:
             send_test_message(engine, settings, "bad", Clock()())
         assert "wrong-password" not in str(refused.value)
 
