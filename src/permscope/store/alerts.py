@@ -120,16 +120,13 @@ def signals_since(session: Session, since: datetime, after_id: int, limit: int) 
 def take_signals(session: Session, signal_ids: Sequence[int], now: datetime) -> list[int]:
     """Mark pending signals evaluated at `now`; the ids this transaction took (another evaluator running at the
     same time takes the others: on PostgreSQL it waits for this transaction and then finds them taken)."""
-    taken = []
-    for signal_id in signal_ids:
-        stmt = (
-            update(AlertSignalRow)
-            .where(AlertSignalRow.id == signal_id, AlertSignalRow.evaluated_at.is_(None))
-            .values(evaluated_at=now)
-        )
-        if session.execute(stmt).rowcount:  # type: ignore[attr-defined]
-            taken.append(signal_id)
-    return taken
+    stmt = (
+        update(AlertSignalRow)
+        .where(AlertSignalRow.id.in_(list(signal_ids)), AlertSignalRow.evaluated_at.is_(None))
+        .values(evaluated_at=now)
+        .returning(AlertSignalRow.id)
+    )
+    return sorted(int(found) for found in session.execute(stmt).scalars()) if signal_ids else []
 
 
 # ---------------------------------------------------------------------------------------- rules, channels
