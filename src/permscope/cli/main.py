@@ -7,6 +7,7 @@ import typer
 from permscope.cli import (
     activity,
     activity_azure,
+    alerts,
     apikeys,
     db,
     demo,
@@ -73,6 +74,7 @@ app.add_typer(apikeys.app, name="apikey")
 app.add_typer(db.app, name="db")
 app.add_typer(requests_commands.app, name="requests")
 app.add_typer(scheduler_commands.app, name="scheduler")
+app.add_typer(alerts.app, name="alerts")
 app.add_typer(simulate.app, name="simulate")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
