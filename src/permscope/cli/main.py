@@ -13,6 +13,7 @@ from permscope.cli import (
     gcp_activity,
     identities,
     imports,
+    report,
     scan,
     serve,
     simulate,
@@ -80,3 +81,4 @@ app.command("analyze")(findings_commands.analyze)
 app.add_typer(findings_commands.app, name="findings")
 app.command("scan")(scan.scan)
 app.command("who-can")(who_can.who_can_command)
+app.command("report")(report.report_command)
