@@ -485,6 +485,7 @@ def finding_record(row: RecordSource, system: AuthorizationSystemRow) -> dict[st
 DETAIL_COLUMNS = (
     FindingRow.subject_kind,
     FindingRow.properties,
+    FindingRow.evidence,
     FindingRow.pci_factors,
     FindingRow.snapshot_at,
 )
@@ -500,7 +501,7 @@ def stream_records(
 ) -> Iterator[dict[str, Any]]:
     """Every finding a query selects as a record, in order, fetched `chunk` rows at a time (a server-side
     cursor on PostgreSQL), so memory stays flat however many there are. With `details`, each record also
-    carries its subject kind, contract properties, PCI factors and snapshot time (`DETAIL_COLUMNS`)."""
+    carries its subject kind, contract properties, evidence, PCI factors and snapshot time (`DETAIL_COLUMNS`)."""
     columns = (*RECORD_COLUMNS, *DETAIL_COLUMNS) if details else RECORD_COLUMNS
     stmt = (
         select(*columns)
@@ -518,6 +519,7 @@ def stream_records(
                 record.update(
                     subject_kind=row.subject_kind,
                     properties=dict(row.properties or {}),
+                    evidence=dict(row.evidence or {}),
                     pci_factors=dict(row.pci_factors or {}),
                     snapshot_at=row.snapshot_at,
                 )

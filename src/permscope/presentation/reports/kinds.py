@@ -177,17 +177,27 @@ def findings_document(
     return ReportDocument(kind, TITLES[kind], now, systems, window, sections, main, findings=records)
 
 
-def exposure_of(properties: Mapping[str, Any]) -> tuple[str, str]:
-    """(who from outside, how) of an external-access finding, from its contract properties."""
+def _listed(*values: Any) -> list[str]:
+    return [str(item) for value in values if isinstance(value, list) for item in value]
+
+
+def exposure_of(properties: Mapping[str, Any], evidence: Mapping[str, Any]) -> tuple[str, str]:
+    """(who from outside, how) of an external-access finding, from its contract properties and evidence."""
     outside = properties.get("systemWithAccess")
     if isinstance(outside, Mapping):
         who = str(outside.get("id") or "")
         if properties.get("trustsAllIdentities"):
             who += " (any identity there)"
         return who, str(properties.get("accessMethods") or "trust")
-    accessible = properties.get("accessibleSystemIds")
-    if isinstance(accessible, list):
-        return ", ".join(str(item) for item in accessible), "trust policy"
+    if "accessibleSystemIds" in properties:  # a role others may assume: whom its trust names, and how
+        kinds = ", ".join(_listed(evidence.get("kinds"))) or "trust policy"
+        named = _listed(
+            properties.get("accessibleSystemIds"),
+            evidence.get("outsidePrincipals"),
+            evidence.get("webIdentityProviders"),
+            evidence.get("samlProviders"),
+        )
+        return ", ".join(dict.fromkeys(named)) or kinds, kinds
     ports = properties.get("inboundPorts")
     if isinstance(ports, Mapping):
         listed = ports.get("ports")
@@ -218,7 +228,7 @@ def external_document(engine: Engine, systems: Sequence[ReportSystem], now: date
     def rows() -> Iterator[list[object]]:
         assert base.findings is not None
         for record in base.findings():
-            who, how = exposure_of(record["properties"])
+            who, how = exposure_of(record["properties"], record["evidence"])
             yield [
                 record["cloud"],
                 record["system_id"],
