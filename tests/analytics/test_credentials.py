@@ -32,7 +32,12 @@ def _aws() -> list[Identity]:
     )
     report = {
         "accessKeys": [
-            {"slot": 1, "accessKeyId": "AKIAALICE0000000001", "active": True, "lastRotated": "2024-01-01T00:00:00Z"},
+            {
+                "slot": 1,
+                "accessKeyId": "AKIAALICE0000000001",
+                "active": True,
+                "lastRotated": "2024-01-01T00:00:00Z",
+            },
             {"slot": 2, "active": False, "lastRotated": "2023-03-01T00:00:00Z", "lastUsedDate": None},
         ]
     }
@@ -103,4 +108,7 @@ def test_gcp_keys_of_accounts_at_home_only_and_disabled_or_never_expiring() -> N
         (GCP_KEY, "a1", "active", None),
         (GCP_KEY, "a2", "disabled", datetime(2025, 1, 1, tzinfo=UTC)),
     ]
-    assert found[0].name == "GOOGLE_PROVIDED" and found[0].age_days(NOW) == (NOW - datetime(2024, 1, 1, tzinfo=UTC)).days
+    assert (
+        found[0].name == "GOOGLE_PROVIDED"
+        and found[0].age_days(NOW) == (NOW - datetime(2024, 1, 1, tzinfo=UTC)).days
+    )

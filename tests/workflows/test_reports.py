@@ -113,7 +113,11 @@ def test_pci_and_entitlements_agree_with_the_analysis(small: Engine) -> None:
     assert {line.external_id for line in entitlements} == set(by_id)
     for line in entitlements:
         factors = by_id[line.external_id].factors
-        assert (line.granted, line.used, line.unused) == (factors["granted"], factors["used"], factors["unused"])
+        assert (line.granted, line.used, line.unused) == (
+            factors["granted"],
+            factors["used"],
+            factors["unused"],
+        )
         assert sum(s.granted for s in line.services) == line.granted
         assert sum(s.unused_high for s in line.services) == line.unused_high
         used = {a.action.lower() for a in line.actions if a.granted}
@@ -153,8 +157,8 @@ def test_credentials_of_aws_keys_in_the_store(small: Engine) -> None:
             )
         )  # fmt: skip
     lines = list(credential_lines(small, systems, NOW))
-    assert [(line.credential.credential_id, line.credential.owner_id, line.credential.status) for line in lines] == [
-        ("AKIAEXAMPLE000000001", owner_id, "active")
-    ]
+    assert [
+        (line.credential.credential_id, line.credential.owner_id, line.credential.status) for line in lines
+    ] == [("AKIAEXAMPLE000000001", owner_id, "active")]
     assert lines[0].credential.idle_days(NOW) == (NOW - datetime(2025, 1, 1, tzinfo=UTC)).days
     assert lines[0].findings == ()  # analyzed before the key was stored
