@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from permscope.core.access import Systems
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud, encode_id
-from permscope.store.tables import AuthorizationSystemRow, FindingRow, IdentityRow
+from permscope.store.tables import FindingRow, IdentityRow
 from permscope.workflows.demo import DemoAccount, load_demo
 from permscope.workflows.reports import (
     ReportFormat,

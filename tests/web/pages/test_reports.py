@@ -12,6 +12,7 @@ from collections.abc import Callable
 from openpyxl import load_workbook
 
 from permscope.workflows.reports import FINDING_KINDS, ReportKind
+
 from ..conftest import WebClient
 
 PROD = "111122223333"
