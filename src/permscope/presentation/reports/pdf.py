@@ -5,7 +5,6 @@ hold (a PDF is read, not searched). Text uses the PDF's standard Helvetica."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -170,13 +169,11 @@ def write_pdf(document: ReportDocument, path: Path) -> None:
 
 
 def _systems_line(document: ReportDocument) -> str:
-    names: Iterable[str] = (s.label for s in document.systems)
-    listed: Sequence[str] = list(names)
-    return (
-        listed[0]
-        if len(listed) == 1
-        else f"{len(listed)} systems: " + ", ".join(s.system_id for s in document.systems)
-    )
+    """The systems as the running header names them: one system's label, or how many and their ids."""
+    systems = document.systems
+    if len(systems) == 1:
+        return systems[0].label
+    return f"{len(systems)} systems: " + ", ".join(system.system_id for system in systems)
 
 
 def _clip(text: str, length: int) -> str:
