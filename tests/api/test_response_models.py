@@ -200,6 +200,15 @@ class Walker:
         assert undocumented(body_without_context, schema, self.document) == [], f"{method} {url}"
         return body
 
+    def download(self, template: str, url: str) -> bytes:
+        """GET a file route: a 200 of one of the media types its entry documents."""
+        response = self.client.get(url)
+        assert response.status_code == 200, f"GET {url}: {response.status_code} {response.text}"
+        documented = self.document["paths"][template]["get"]["responses"]["200"]["content"]
+        assert response.headers["content-type"].split(";")[0] in documented, url
+        self.called.add((template, "get"))
+        return response.content
+
 
 def _resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
@@ -489,6 +498,10 @@ def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> No
     _azure_analytics_routes(walker)
     _request_routes(walker)
     _alert_routes(walker)
+    for fmt in ("csv", "xlsx", "pdf", "ocsf"):
+        walker.download(
+            "/monitoring/reports/{kind}", f"/monitoring/reports/analytics?system={ACCOUNT}&format={fmt}"
+        )
     documented = {
         (path, method) for path, operations in walker.document["paths"].items() for method in operations
     }

@@ -14,6 +14,7 @@ from permscope.cli import (
     gcp_activity,
     identities,
     imports,
+    report,
     scan,
     serve,
     simulate,
@@ -82,3 +83,4 @@ app.command("analyze")(findings_commands.analyze)
 app.add_typer(findings_commands.app, name="findings")
 app.command("scan")(scan.scan)
 app.command("who-can")(who_can.who_can_command)
+app.command("report")(report.report_command)

@@ -491,13 +491,29 @@ def finding_record(row: RecordSource, system: AuthorizationSystemRow) -> dict[st
     }
 
 
+DETAIL_COLUMNS = (
+    FindingRow.subject_kind,
+    FindingRow.properties,
+    FindingRow.evidence,
+    FindingRow.pci_factors,
+    FindingRow.snapshot_at,
+)
+
+
 def stream_records(
-    session: Session, query: FindingQuery, order: FindingOrder = FindingOrder.SEVERITY, *, chunk: int = 1000
+    session: Session,
+    query: FindingQuery,
+    order: FindingOrder = FindingOrder.SEVERITY,
+    *,
+    chunk: int = 1000,
+    details: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Every finding a query selects as a record, in order, fetched `chunk` rows at a time (a server-side
-    cursor on PostgreSQL), so memory stays flat however many there are."""
+    cursor on PostgreSQL), so memory stays flat however many there are. With `details`, each record also
+    carries its subject kind, contract properties, evidence, PCI factors and snapshot time (`DETAIL_COLUMNS`)."""
+    columns = (*RECORD_COLUMNS, *DETAIL_COLUMNS) if details else RECORD_COLUMNS
     stmt = (
-        select(*RECORD_COLUMNS)
+        select(*columns)
         .where(*finding_conditions(query))
         .order_by(*order_of(order))
         .execution_options(yield_per=chunk)
@@ -507,7 +523,16 @@ def stream_records(
         missing = {row.system_pk for row in part} - set(systems)
         systems.update(systems_by_pk(session, missing))
         for row in part:
-            yield finding_record(row, systems[row.system_pk])
+            record = finding_record(row, systems[row.system_pk])
+            if details:
+                record.update(
+                    subject_kind=row.subject_kind,
+                    properties=dict(row.properties or {}),
+                    evidence=dict(row.evidence or {}),
+                    pci_factors=dict(row.pci_factors or {}),
+                    snapshot_at=row.snapshot_at,
+                )
+            yield record
 
 
 def finding_by_fingerprint(session: Session, fingerprint: str) -> FindingRow | None:

@@ -15,5 +15,6 @@ PAGES: tuple[str, ...] = (
     "findings",
     "requests",
     "alerts",
+    "reports",
     "docs",
 )
