@@ -3,7 +3,8 @@
 `analyze_system` reads the system in one session that sees one committed state (`store.locks.read_one_state`;
 imports write a system's inventory and effective permissions in one transaction, so that state is one run's,
 never half of one), analyzes it in memory (`permscope.analytics.analyze`), and writes the findings and the run
-in one transaction (`store.findings.record_analysis`): an exception anywhere writes nothing. Finding types the analysis could not decide — skipped for want of data, or whose detector
+in one transaction (`store.findings.record_analysis`), with the day's PCI history (each identity's score and the
+system's, `store.pci_history`): an exception anywhere writes nothing. Finding types the analysis could not decide — skipped for want of data, or whose detector
 failed — keep their stored findings as they were (neither resolved nor seen again).
 
 `permscope analyze` runs it explicitly, and `permscope import aws` right after its import (unless
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from permscope.analytics.pci import pci_distribution
+from permscope.analytics.pci import identity_scores, pci_distribution, system_pci
 from permscope.analytics.registry import detectors
 from permscope.analytics.subjects import subjects
 from permscope.clouds.base import built_clouds
@@ -167,11 +168,13 @@ def analyze_system(
     *,
     analyzer: Analyzer | None = None,
     cloud: Cloud = Cloud.AWS,
+    then: Callable[[Session], None] | None = None,
 ) -> AnalysisReport:
     """Analyze one stored system and record its findings with history (one transaction).
 
     Raises NotFoundError for an unknown system. `analyzer` replaces `analytics.analyze.analyze` (tests). The
-    report keeps the snapshot it analyzed (`snapshot`), so a caller never loads it twice.
+    report keeps the snapshot it analyzed (`snapshot`), so a caller never loads it twice. `then` runs inside the
+    transaction that records the analysis (a scheduled run notes the analysis done there: both or neither).
     """
     settings = settings or AnalysisSettings()
     started_at = datetime.now(UTC)
@@ -182,6 +185,7 @@ def analyze_system(
     findings = list(result.findings)
     checked = checked_counts(snapshot)
     distribution = pci_distribution(snapshot)
+    scores = identity_scores(snapshot)
     facts = RunFacts(
         started_at=started_at,
         finished_at=datetime.now(UTC),
@@ -191,9 +195,14 @@ def analyze_system(
         errors=errors,
         settings=settings_to_dict(settings),
         pci_distribution=distribution,
+        pci_scores=scores,
+        system_pci=system_pci(scores.values()),
+        as_of=settings.now,
     )
     with Session(engine) as session, session.begin():
         recorded: RecordResult = record_analysis(session, pk, findings, facts, untouched_types=untouched)
+        if then is not None:
+            then(session)
     return AnalysisReport(
         system_id=system_id,
         seconds=time.perf_counter() - started,

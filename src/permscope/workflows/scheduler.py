@@ -1,4 +1,5 @@
-"""The durable scheduler of permissions on demand: grants at start time, revokes at expiry, sends webhooks.
+"""The durable scheduler: grants of permissions on demand at start time, revocations at expiry, webhooks, and
+the runs of schedules of collection and analysis (`workflows.schedules`, run by `workflows.schedule_runs`).
 
 Its work lives in the database (`scheduler_jobs`), so a restart loses nothing. A job is claimed with a lease;
 a process that dies holding one is replaced when the lease runs out. Every cloud change is planned in the
@@ -31,6 +32,8 @@ from permscope.store.tables import PermissionsRequestRow, RequestGrantRow, Sched
 from permscope.workflows.notifications import Send, WebhookSender, backoff, deliver_due
 from permscope.workflows.request_clouds import ConnectorFactory, default_connectors, still_present
 from permscope.workflows.requests import RequestConfig, record_change, transaction
+from permscope.workflows.schedule_runs import ScheduleRunner, UnitWork, run_unit
+from permscope.workflows.schedules import plan_due
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +58,21 @@ class TickReport:
     skipped: int = 0
     notifications_sent: int = 0
     notification_failures: int = 0
+    planned: int = 0  # schedule slots turned into jobs
+    schedule_runs: list[str] = field(default_factory=list)  # "schedule: succeeded|retrying|failed|..."
+    schedule_errors: list[str] = field(default_factory=list)  # "schedule: error"
 
     @property
     def busy(self) -> bool:
         """Whether the run did anything."""
-        return bool(self.granted or self.revoked or self.failed or self.skipped or self.notifications_sent)
+        return bool(
+            self.granted
+            or self.revoked
+            or self.failed
+            or self.skipped
+            or self.notifications_sent
+            or self.schedule_runs
+        )
 
 
 class _DeferError(Exception):
@@ -88,6 +101,7 @@ class Scheduler:
         clock: Clock = utcnow,
         send: Send | None = None,
         worker_id: str | None = None,
+        schedule_work: UnitWork = run_unit,
     ) -> None:
         self.engine = engine
         self.settings = settings or get_settings()
@@ -103,12 +117,21 @@ class Scheduler:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease = timedelta(seconds=self.settings.scheduler_lease_seconds)
         self.grant_attempts = max(1, self.settings.scheduler_grant_attempts)
+        self.schedules = ScheduleRunner(
+            engine,
+            clock=clock,
+            worker_id=self.worker_id,
+            lease=self.lease,
+            attempts=self.settings.scheduler_schedule_attempts,
+            work=schedule_work,
+        )
 
     # ------------------------------------------------------------------------------------------- a pass
 
     def run_once(self, limit: int = 100) -> TickReport:
-        """Run every due job once, then send due notifications."""
+        """Plan due schedule slots, run every due job once, then send due notifications."""
         report = TickReport()
+        report.planned = plan_due(self.engine, self.clock())
         seen: set[int] = set()
         for _round in range(MAX_ROUNDS):  # a failed grant makes its cleanup due at once: run it in this pass
             with Session(self.engine) as session:
@@ -132,6 +155,9 @@ class Scheduler:
             job = session.get(SchedulerJobRow, job_id)
             assert job is not None
             kind, request_pk, attempts = job.kind, job.request_pk, job.attempts
+        if request_pk is None:  # a schedule's run
+            self._run_schedule(job_id, kind, attempts, report)
+            return
         try:
             if kind == "grant":
                 self._grant(job_id, request_pk, attempts, report)
@@ -144,6 +170,18 @@ class Scheduler:
             log.exception("%s job %d failed unexpectedly; retrying in %s", kind, job_id, backoff(attempts))
             report.failed.append(f"job {job_id}: {type(exc).__name__}: {exc}")
             self._release(job_id, self.clock() + backoff(attempts), count_attempt=True, error=repr(exc))
+
+    def _run_schedule(self, job_id: int, kind: str, attempts: int, report: TickReport) -> None:
+        try:
+            outcome = self.schedules.run(job_id)
+        except Exception as exc:  # a bug or a database hiccup: the job stays, retried later, and is logged
+            log.exception("%s job %d failed unexpectedly; retrying in %s", kind, job_id, backoff(attempts))
+            report.schedule_errors.append(f"job {job_id}: {type(exc).__name__}: {exc}")
+            self._release(job_id, self.clock() + backoff(attempts), count_attempt=True, error=repr(exc))
+            return
+        report.schedule_runs.append(f"{outcome.schedule}: {outcome.status}")
+        if outcome.error is not None:
+            report.schedule_errors.append(f"{outcome.schedule}: {outcome.error}")
 
     def _release(
         self, job_id: int, due_at: datetime, *, count_attempt: bool, error: str | None = None
@@ -487,9 +525,16 @@ def preview_due(
     nothing is claimed or written. Returns how many jobs were shown."""
     with Session(engine) as session:
         job_ids = store.due_job_ids(session, now, limit)
+        shown = 0
         for job_id in job_ids:
             job = session.get(SchedulerJobRow, job_id)
             assert job is not None
+            if job.request_pk is None:
+                echo(
+                    f"# {job.kind}: a run of schedule {job.schedule_pk} (not previewed: it reads, never changes a cloud)"
+                )
+                continue
+            shown += 1
             request = session.get(PermissionsRequestRow, job.request_pk)
             assert request is not None
             echo(
@@ -500,7 +545,7 @@ def preview_due(
                 _preview_grant(request, connector, echo)
             else:
                 _preview_revoke(session, request, connector, echo)
-    return len(job_ids)
+    return shown
 
 
 def _preview_grant(
