@@ -9,7 +9,6 @@ schedules sharing a slot spread out instead of starting together.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -17,12 +16,11 @@ from enum import StrEnum
 from croniter import croniter
 
 from permscope.core.errors import InputError
+from permscope.core.requests import format_duration
 
 MIN_INTERVAL = timedelta(minutes=1)
 MAX_INTERVAL = timedelta(days=366)
 MAX_JITTER = timedelta(hours=1)
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-DURATION = re.compile(r"^\s*(\d{1,7})\s*([smhd]?)\s*$", re.IGNORECASE)
 
 
 class ScheduleTask(StrEnum):
@@ -31,23 +29,6 @@ class ScheduleTask(StrEnum):
 
     COLLECT = "collect"
     ANALYZE = "analyze"
-
-
-def parse_duration(text: str, what: str) -> timedelta:
-    """`90s`, `15m`, `6h`, `1d` or a number of seconds; InputError naming `what` otherwise."""
-    match = DURATION.match(text)
-    if match is None:
-        raise InputError(what, f"{text!r} is not a duration such as 90s, 15m, 6h or 1d")
-    return timedelta(seconds=int(match.group(1)) * UNITS[(match.group(2) or "s").lower()])
-
-
-def duration_text(value: timedelta) -> str:
-    """A duration in its largest whole unit: `1d`, `6h`, `15m`, `90s`."""
-    seconds = int(value.total_seconds())
-    for unit in ("d", "h", "m"):
-        if seconds and seconds % UNITS[unit] == 0:
-            return f"{seconds // UNITS[unit]}{unit}"
-    return f"{seconds}s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +47,9 @@ class Timing:
         if self.cron is not None and len(self.cron.split()) not in (5, 6):
             raise InputError("cron", f"{self.cron!r}: give 5 fields (minute hour day month weekday)")
         if self.interval is not None and not MIN_INTERVAL <= self.interval <= MAX_INTERVAL:
-            raise InputError("interval", f"must be between {duration_text(MIN_INTERVAL)} and 366d")
+            raise InputError("interval", "must be between PT1M and P366D")
         if not timedelta(0) <= self.jitter <= MAX_JITTER:
-            raise InputError("jitter", "must be between 0s and 1h")
+            raise InputError("jitter", "must be between PT0S and PT1H")
         if self.interval is not None and self.jitter >= self.interval:
             raise InputError("jitter", "must be shorter than the interval")
 
@@ -99,12 +80,12 @@ class Timing:
         return _utc(slot) + timedelta(seconds=int.from_bytes(digest[:8], "big") % (seconds + 1))
 
     def describe(self) -> str:
-        """`cron */5 * * * *` or `every 15m`, with `+30s jitter` when there is one."""
+        """`cron */5 * * * *` or `every PT15M`, with `+PT30S jitter` when there is one."""
         if self.cron is not None:
             base = f"cron {self.cron}"
         else:
-            base = f"every {duration_text(self.interval or timedelta(0))}"
-        return base + (f" +{duration_text(self.jitter)} jitter" if self.jitter else "")
+            base = f"every {format_duration(self.interval or timedelta(0))}"
+        return base + (f" +{format_duration(self.jitter)} jitter" if self.jitter else "")
 
     def _cron_after(self, moment: datetime) -> datetime:
         found: datetime = croniter(self.cron, _utc(moment)).get_next(datetime)

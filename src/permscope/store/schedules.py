@@ -132,3 +132,19 @@ def last_collection_source(session: Session, cloud: str, system_id: str) -> str 
         .limit(1)
     )
     return session.execute(stmt).scalar_one_or_none()
+
+
+def due_run_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    """Schedules' jobs whose time has come and that nobody holds (or whose holder's lease ran out)."""
+    stmt = (
+        select(SchedulerJobRow.id)
+        .where(
+            SchedulerJobRow.schedule_pk.is_not(None),
+            SchedulerJobRow.status.in_(UNFINISHED),
+            SchedulerJobRow.due_at <= now,
+            or_(SchedulerJobRow.locked_until.is_(None), SchedulerJobRow.locked_until < now),
+        )
+        .order_by(SchedulerJobRow.due_at, SchedulerJobRow.id)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())

@@ -146,6 +146,18 @@ class Scheduler:
             report.notifications_sent, report.notification_failures = sent, failed
         return report
 
+    def run_due_schedules(self, limit: int = 100) -> TickReport:
+        """Plan due schedule slots and run the schedules' due jobs once (no grants, revocations or webhooks)."""
+        from permscope.store.schedules import due_run_ids
+
+        report = TickReport()
+        report.planned = plan_due(self.engine, self.clock())
+        with Session(self.engine) as session:
+            due = due_run_ids(session, self.clock(), limit)
+        for job_id in due:
+            self._run_job(job_id, report)
+        return report
+
     def _run_job(self, job_id: int, report: TickReport) -> None:
         now = self.clock()
         with Session(self.engine) as session, session.begin():

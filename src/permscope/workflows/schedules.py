@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,10 @@ from permscope.core.access import ANY
 from permscope.core.errors import InputError, NotFoundError, PermscopeError
 from permscope.core.ids import Cloud
 from permscope.core.limits import printable
-from permscope.core.schedules import ScheduleTask, Timing, duration_text
+from permscope.core.schedules import ScheduleTask, Timing
 from permscope.store import schedules as store
 from permscope.store.systems import get_system
-from permscope.store.tables import SchedulerJobRow, ScheduleRow
+from permscope.store.tables import ScheduleRow
 
 log = logging.getLogger(__name__)
 
@@ -328,22 +328,3 @@ def _plan_one(engine: Engine, schedule_pk: int, now: datetime) -> int:
         store.add_job(session, row, slot, timing.start_of(slot, str(row.id)), now)
         log.info("schedule %s: slot %s planned", row.name, slot.isoformat())
         return 1
-
-
-def pending_jobs(engine: Engine) -> list[tuple[SchedulerJobRow, str]]:
-    """The unfinished runs of every schedule with the schedule's name, soonest first."""
-    from sqlalchemy import select
-
-    with Session(engine) as session:
-        stmt = (
-            select(SchedulerJobRow, ScheduleRow.name)
-            .join(ScheduleRow, ScheduleRow.id == SchedulerJobRow.schedule_pk)
-            .where(SchedulerJobRow.status.in_(store.UNFINISHED))
-            .order_by(SchedulerJobRow.due_at)
-        )
-        return [(job, name) for job, name in session.execute(stmt)]
-
-
-def interval_text(seconds: int) -> str:
-    """A stored interval as people write it (`15m`)."""
-    return duration_text(timedelta(seconds=seconds))
