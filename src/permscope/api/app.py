@@ -24,6 +24,7 @@ from permscope.api.errors import GraphJSONResponse, UnexpectedErrors, install_er
 from permscope.api.guard import AuthenticateFirst
 from permscope.api.routes import aws, azure, gcp, systems
 from permscope.api.routes import findings as findings_routes
+from permscope.api.routes import monitoring as monitoring_routes
 from permscope.api.routes import requests as requests_routes
 from permscope.api.routing import GraphRoute
 from permscope.settings import Settings, get_settings
@@ -78,6 +79,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.include_router(systems.router)
     app.include_router(requests_routes.router)  # permissions on demand (issue 6)
     app.include_router(findings_routes.router)  # permissions analytics (issue 5)
+    app.include_router(monitoring_routes.router)  # monitoring: schedules, PCI history (issue 18)
     for prefix in ("microsoft.graph.", "graph."):
         app.include_router(
             aws.router,

@@ -147,6 +147,12 @@ def _scope(session: Session, cloud: str, system_id: str) -> tuple[str, str]:
     return row.cloud, row.system_id
 
 
+def resolve_scope(engine: Engine, cloud: str, system_id: str) -> tuple[str, str]:
+    """A schedule's scope as it will be stored: the cloud parsed, a named system looked up (NotFoundError)."""
+    with Session(engine) as session:
+        return _scope(session, cloud, system_id)
+
+
 def _options(session: Session, new: NewSchedule, cloud: str, system_id: str) -> dict[str, Any]:
     """The stored options of a new schedule, checked now so that a run never fails on what could be known."""
     if new.task is ScheduleTask.ANALYZE:
