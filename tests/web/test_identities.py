@@ -106,6 +106,11 @@ def test_each_clouds_identity_page_shows_everything(
     finding_links = re.findall(r'href="/ui/findings/([A-Za-z0-9_-]+)"', html)
     assert finding_links and all(fingerprint_of(link) for link in finding_links)  # each finding's own page
     assert re.search(r"PCI .*?\d+ <span class=\"band\">\((low|medium|high)\)", html, re.S)
+    # the PCI history the demo's analysis kept: a line chart drawn on the server, and its numbers
+    assert '<figure class="chart" id="pci-history"><svg' in html and 'class="line-chart"' in html
+    assert re.search(
+        r'<table id="pci-history-days">.*?<td>\d{4}-\d\d-\d\d</td><td class="num">\d+</td>', html, re.S
+    )
     assert f'href="{request_new_url(cloud, system_id, subject).replace("&", "&amp;")}"' in html
     viewer = client_as("viewer").get(identity_url(cloud, system_id, subject))
     assert viewer.status_code == 200 and "Request time-bound access" not in viewer.text  # no request role
