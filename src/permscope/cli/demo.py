@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -243,9 +244,10 @@ def _load_monitored(
     """The demo as it was a month ago, with the one-minute schedule that moves it a day per run."""
     from datetime import UTC, datetime, timedelta
 
+    from permscope.core.errors import NotFoundError
     from permscope.core.schedules import ScheduleTask, Timing
     from permscope.workflows.demo_monitor import start_monitor
-    from permscope.workflows.schedules import NewSchedule, add_schedule
+    from permscope.workflows.schedules import NewSchedule, add_schedule, remove_schedule
 
     now = datetime.now(UTC)
     reports = start_monitor(engine, folder, now=now, skipped=skipped)
@@ -256,5 +258,7 @@ def _load_monitored(
         source="demo",
         folder=str(folder),
     )
+    with suppress(NotFoundError):  # a monitoring demo started again on the same database: its schedule too
+        remove_schedule(engine, MONITOR_SCHEDULE)
     add_schedule(engine, new, created_by="demo", now=now)
     return reports

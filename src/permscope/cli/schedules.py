@@ -135,11 +135,13 @@ def _show(fmt: OutputFormat, views: list[Any]) -> None:
     if fmt is OutputFormat.JSON:
         print_json([view.to_dict() for view in views])
         return
+
+    def moment(value: datetime | None) -> str:
+        return value.isoformat(timespec="seconds") if value is not None else ""
+
     records = [
-        {
-            key: getattr(view, key)
-            for key in ("name", "task", "scope", "when", "source", "enabled", "next_run_at", "last_run_at")
-        }
+        {key: getattr(view, key) for key in ("name", "task", "scope", "when", "source", "enabled")}
+        | {"next_run_at": moment(view.next_run_at), "last_run_at": moment(view.last_run_at)}
         | {
             "last_status": view.last_status or "",
             "consecutive_failures": view.consecutive_failures,
