@@ -244,3 +244,13 @@ def test_auto_needs_a_recorded_source(engine: Engine, clock: Clock) -> None:
     with pytest.raises(InputError, match="no successful collection or import is recorded"):
         _add(engine, clock, cloud=Cloud.AWS.value, system_id=ACCOUNT)
     assert _count(engine, IdentityPciDayRow) == 0
+
+
+def test_the_request_loop_leaves_schedules_to_their_own(engine: Engine, exported: Path, clock: Clock) -> None:
+    _add(engine, clock, task=ScheduleTask.ANALYZE)
+    scheduler = _scheduler(engine, clock)
+    clock.advance(minutes=1)
+    assert scheduler.run_once(schedules=False).schedule_runs == []  # the grants' loop: no collection delays it
+    assert _count(engine, SchedulerJobRow) == 0
+    report = scheduler.run_due_schedules()
+    assert (report.planned, report.schedule_runs) == (1, ["nightly: succeeded"])

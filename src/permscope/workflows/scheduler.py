@@ -128,14 +128,24 @@ class Scheduler:
 
     # ------------------------------------------------------------------------------------------- a pass
 
-    def run_once(self, limit: int = 100) -> TickReport:
-        """Plan due schedule slots, run every due job once, then send due notifications."""
+    def run_once(self, limit: int = 100, *, schedules: bool = True) -> TickReport:
+        """Plan due schedule slots, run every due job once, then send due notifications. Without `schedules`, the
+        schedules' runs are left to another loop (`run_due_schedules`): a long collection never delays a grant
+        or a revocation."""
         report = TickReport()
-        report.planned = plan_due(self.engine, self.clock())
+        if schedules:
+            report.planned = plan_due(self.engine, self.clock())
         seen: set[int] = set()
         for _round in range(MAX_ROUNDS):  # a failed grant makes its cleanup due at once: run it in this pass
             with Session(self.engine) as session:
                 due = [job for job in store.due_job_ids(session, self.clock(), limit) if job not in seen]
+                if not schedules:
+                    due = [
+                        job
+                        for job in due
+                        if (row := session.get(SchedulerJobRow, job)) is not None
+                        and row.request_pk is not None
+                    ]
             if not due:
                 break
             for job_id in due:
@@ -602,16 +612,21 @@ def _preview_revoke(
 
 
 class SchedulerThread:
-    """The scheduler in a background thread of the server: a pass every `interval` seconds, or at `wake()`."""
+    """The scheduler in a background thread of the server: a pass every `interval` seconds, or at `wake()`.
+    `work` is the pass (default: `scheduler.run_once`); the server runs the schedules' runs in a second thread."""
 
-    def __init__(self, scheduler: Scheduler, interval: float) -> None:
+    def __init__(
+        self, scheduler: Scheduler, interval: float, work: Callable[[], object] | None = None
+    ) -> None:
         self.scheduler = scheduler
         self.interval = interval
+        self.work = work or scheduler.run_once
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.passes = 0
         self.pass_done = threading.Event()  # set after every pass (tests wait on it; nobody sleeps)
-        self._thread = threading.Thread(target=self._loop, name="permscope-scheduler", daemon=True)
+        name = "permscope-scheduler" if work is None else "permscope-schedules"
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> SchedulerThread:
         """Start the loop."""
@@ -631,7 +646,7 @@ class SchedulerThread:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.scheduler.run_once()
+                self.work()
             except Exception:  # the loop must outlive a broken pass (e.g. the database restarting)
                 log.exception("scheduler pass failed; retrying in %.0f s", self.interval)
             self.passes += 1
