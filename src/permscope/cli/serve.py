@@ -29,13 +29,13 @@ def run_server(engine: Engine, settings: Settings, host: str, port: int, *, sche
     server = create_server(engine=engine, settings=settings)
     runner = None
     if scheduler and settings.scheduler_enabled:
-        scheduler = Scheduler(engine, settings=settings)
+        work = Scheduler(engine, settings=settings)
         runner = SchedulerThread(
-            scheduler, settings.scheduler_interval_seconds, lambda: scheduler.run_once(schedules=False)
+            work, settings.scheduler_interval_seconds, lambda: work.run_once(schedules=False)
         )
         runner.start()
         # the schedules' runs (collections, analyses) in a thread of their own: they never delay a revocation
-        SchedulerThread(scheduler, settings.scheduler_interval_seconds, scheduler.run_due_schedules).start()
+        SchedulerThread(work, settings.scheduler_interval_seconds, work.run_due_schedules).start()
         for app in (server, server.state.api, server.state.web):  # the API's and the UI's routes wake it
             app.state.scheduler = runner
         typer.echo(
