@@ -314,8 +314,13 @@ def test_hostile_names_render_inert(hostile_site: tuple[FastAPI, str]) -> None:
         assert page.status_code == 200
         _inert(page.text)
         assert "Escalation paths" in page.text and "sts-001" in page.text  # the path, drawn and listed
-        svg = page.text[page.text.index("<svg") : page.text.index("</svg>")]
+        start = page.text.index('<svg xmlns="http://www.w3.org/2000/svg" class="escalation-graph"')
+        svg = page.text[start : page.text.index("</svg>", start)]
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg and "&quot;&gt;&lt;img" in svg  # drawn, as text
+        history = page.text[page.text.index('<figure class="chart" id="pci-history">') :]
+        assert (
+            '<title id="pci-history-title">PCI of &lt;script&gt;' in history
+        )  # its name in the chart, as text
         why = client.get(
             why_url("aws", HOSTILE_ACCOUNT, user, action="s3:GetObject", resource=f"arn:aws:s3:::{IMG}")
         )

@@ -250,7 +250,9 @@ def test_the_request_loop_leaves_schedules_to_their_own(engine: Engine, exported
     _add(engine, clock, task=ScheduleTask.ANALYZE)
     scheduler = _scheduler(engine, clock)
     clock.advance(minutes=1)
-    assert scheduler.run_once(schedules=False).schedule_runs == []  # the grants' loop: no collection delays it
+    assert (
+        scheduler.run_once(schedules=False).schedule_runs == []
+    )  # the grants' loop: no collection delays it
     assert _count(engine, SchedulerJobRow) == 0
     report = scheduler.run_due_schedules()
     assert (report.planned, report.schedule_runs) == (1, ["nightly: succeeded"])
