@@ -21,8 +21,10 @@ from permscope.api.finding_schemas import FINDING_KINDS
 from permscope.core.findings import ActionSummary, Finding, FindingSubject, PciScore, Severity
 from permscope.core.ids import Cloud, encode_id
 from permscope.core.inventory import Identity, IdentityKind, Policy, PolicyKind, Resource
+from permscope.core.signals import Signal, SignalKind
 from permscope.core.snapshot import SystemSnapshot
 from permscope.settings import Settings
+from permscope.workflows.alerts import record_and_evaluate
 from permscope.workflows.analysis import analyze_system
 from permscope.workflows.apikeys import ApiRole, KeyScope, create_api_key
 from permscope.workflows.collection import import_files
@@ -458,6 +460,40 @@ def _monitoring_routes(walker: Walker) -> None:
     walker.call("GET", history, f"{history}?authorizationSystemId={ACCOUNT}")
 
 
+def _alert_routes(walker: Walker) -> None:
+    """The monitoring extension: channels, rules, an alert made from a signal, acknowledge, mutes."""
+    m = "/monitoring"
+    hook = {"name": "hook", "kind": "webhook", "url": "https://hooks.example.com/T/B/x"}
+    created = walker.call("POST", f"{m}/alertChannels", f"{m}/alertChannels", json=hook)
+    assert len(created["secret"]) >= 32
+    mail = {"name": "mail", "kind": "email", "host": "smtp.example.com", "sender": "p@example.com",
+            "recipients": ["secops@example.com"], "username": "u", "password": "p"}  # fmt: skip
+    walker.call("POST", f"{m}/alertChannels", f"{m}/alertChannels", json=mail)
+    walker.call("GET", f"{m}/alertChannels", f"{m}/alertChannels")
+    rule = {"name": "high", "kinds": ["finding.new"], "channels": ["hook"], "minimumSeverity": "high"}
+    walker.call("POST", f"{m}/alertRules", f"{m}/alertRules", json=rule)
+    walker.call("POST", f"{m}/alertRules", f"{m}/alertRules", json={"name": "spare", "kinds": ["pci.rise"]})
+    walker.call("GET", f"{m}/alertRules", f"{m}/alertRules")
+    walker.call("GET", f"{m}/alertRules" + "/{name}", f"{m}/alertRules/high")
+    walker.call("PATCH", f"{m}/alertRules" + "/{name}", f"{m}/alertRules/high", json={"enabled": True})
+    engine = walker.client.app.state.engine_provider.get()  # type: ignore[attr-defined]
+    signal = Signal(SignalKind.FINDING_NEW, "walk:1", Cloud.AWS, ACCOUNT, USER, "user", "alice", Severity.HIGH,
+                    datetime(2025, 3, 1, tzinfo=UTC), "New high finding", "why", {"findingType": "x"})  # fmt: skip
+    assert record_and_evaluate(engine, [signal], datetime(2025, 3, 1, tzinfo=UTC)).alerts == 1
+    alert_id = walker.call("GET", f"{m}/alerts", f"{m}/alerts?$count=true&$filter=severity eq 'high'")[
+        "value"
+    ][0]["id"]
+    alert = walker.call("GET", f"{m}/alerts" + "/{alert_id}", f"{m}/alerts/{alert_id}")
+    assert alert["deliveries"][0]["channel"] == "hook" and alert["evidence"] == {"findingType": "x"}
+    walker.call("POST", f"{m}/alerts" + "/{alert_id}/acknowledge", f"{m}/alerts/{alert_id}/acknowledge")
+    mute = walker.call("POST", f"{m}/alerts" + "/{alert_id}/muteSubject", f"{m}/alerts/{alert_id}/muteSubject",
+                       json={"duration": "P1D", "reason": "known"})  # fmt: skip
+    walker.call("GET", f"{m}/alertMutes", f"{m}/alertMutes")
+    walker.call("DELETE", f"{m}/alertMutes" + "/{mute_id}", f"{m}/alertMutes/{mute['id']}")
+    walker.call("DELETE", f"{m}/alertRules" + "/{name}", f"{m}/alertRules/spare")
+    walker.call("DELETE", f"{m}/alertChannels" + "/{name}", f"{m}/alertChannels/mail")
+
+
 def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> None:
     _inventory_routes(walker)
     _azure_routes(walker)
@@ -466,6 +502,7 @@ def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> No
     _azure_analytics_routes(walker)
     _request_routes(walker)
     _monitoring_routes(walker)
+    _alert_routes(walker)
     documented = {
         (path, method) for path, operations in walker.document["paths"].items() for method in operations
     }

@@ -7,6 +7,7 @@ import typer
 from permscope.cli import (
     activity,
     activity_azure,
+    alerts,
     apikeys,
     db,
     demo,
@@ -76,6 +77,7 @@ app.add_typer(requests_commands.app, name="requests")
 app.add_typer(scheduler_commands.app, name="scheduler")
 app.add_typer(schedule_commands.app, name="schedules")
 app.add_typer(schedule_commands.pci_app, name="pci")
+app.add_typer(alerts.app, name="alerts")
 app.add_typer(simulate.app, name="simulate")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)

@@ -101,6 +101,10 @@ class RecordResult:
     resolved: int
     reopened: int
     open_by_type: dict[str, int]
+    # what this analysis decided, by fingerprint: the findings it saw first, and those it reopened with how
+    # often each has now been reopened (the signals of monitoring are made of these)
+    new_fingerprints: tuple[str, ...] = ()
+    reopened_times: dict[str, int] = field(default_factory=dict)
 
     @property
     def changes(self) -> dict[str, int]:
@@ -165,14 +169,15 @@ def record_analysis(
     """
     seen_at = run.started_at
     stored = {
-        fingerprint: (pk, digest, resolved, finding_type)
-        for pk, fingerprint, digest, resolved, finding_type in session.execute(
+        fingerprint: (pk, digest, resolved, finding_type, times)
+        for pk, fingerprint, digest, resolved, finding_type, times in session.execute(
             select(
                 FindingRow.id,
                 FindingRow.fingerprint,
                 FindingRow.digest,
                 FindingRow.resolved_at,
                 FindingRow.finding_type,
+                FindingRow.reopened,
             ).where(FindingRow.system_pk == system_pk)
         )
     }
@@ -182,6 +187,7 @@ def record_analysis(
     found: set[str] = set()
     open_by_type: dict[str, int] = {}
     reopened: list[int] = []
+    reopened_times: dict[str, int] = {}
     for finding in findings:
         key = finding.fingerprint
         if key in found:
@@ -206,7 +212,7 @@ def record_analysis(
                 }
             )
             continue
-        pk, old_digest, resolved_at, _type = known
+        pk, old_digest, resolved_at, _type, times = known
         if resolved_at is None and old_digest == digest:
             touched.append(pk)
             continue
@@ -216,8 +222,9 @@ def record_analysis(
         updates.append(row)
         if resolved_at is not None:
             reopened.append(pk)
+            reopened_times[key] = times + 1
     gone = []
-    for key, (pk, _digest, resolved, finding_type) in stored.items():
+    for key, (pk, _digest, resolved, finding_type, _times) in stored.items():
         if key in found or resolved is not None:
             continue
         if finding_type in untouched_types:
@@ -238,6 +245,8 @@ def record_analysis(
         resolved=len(gone),
         reopened=len(reopened),
         open_by_type=dict(sorted(open_by_type.items())),
+        new_fingerprints=tuple(row["fingerprint"] for row in inserts),
+        reopened_times=reopened_times,
     )
     _replace_run(session, system_pk, run, result)
     session.flush()

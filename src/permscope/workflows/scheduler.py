@@ -1,5 +1,6 @@
-"""The durable scheduler: grants of permissions on demand at start time, revocations at expiry, webhooks, and
-the runs of schedules of collection and analysis (`workflows.schedules`, run by `workflows.schedule_runs`).
+"""The durable scheduler: grants of permissions on demand at start time, revocations at expiry, webhooks; the
+alerts (evaluates signals left pending, sends the alerts' deliveries: `workflows.alert_delivery`); and the runs of
+schedules of collection and analysis (`workflows.schedules`, run by `workflows.schedule_runs`).
 
 Its work lives in the database (`scheduler_jobs`), so a restart loses nothing. A job is claimed with a lease;
 a process that dies holding one is replaced when the lease runs out. Every cloud change is planned in the
@@ -19,6 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -29,6 +31,8 @@ from permscope.core.requests import OccurrenceStatus, RequestStatus
 from permscope.settings import Settings, get_settings
 from permscope.store import requests as store
 from permscope.store.tables import PermissionsRequestRow, RequestGrantRow, SchedulerJobRow
+from permscope.workflows.alert_delivery import deliver_alerts
+from permscope.workflows.alerts import evaluate_pending
 from permscope.workflows.notifications import Send, WebhookSender, backoff, deliver_due
 from permscope.workflows.request_clouds import ConnectorFactory, default_connectors, still_present
 from permscope.workflows.requests import RequestConfig, record_change, transaction
@@ -61,6 +65,9 @@ class TickReport:
     planned: int = 0  # schedule slots turned into jobs
     schedule_runs: list[str] = field(default_factory=list)  # "schedule: succeeded|retrying|failed|..."
     schedule_errors: list[str] = field(default_factory=list)  # "schedule: error"
+    alerts_made: int = 0  # by evaluating signals left pending (an analysis stopped before evaluating them)
+    alerts_sent: int = 0
+    alert_failures: int = 0
 
     @property
     def busy(self) -> bool:
@@ -72,6 +79,7 @@ class TickReport:
             or self.skipped
             or self.notifications_sent
             or self.schedule_runs
+            or self.alerts_sent
         )
 
 
@@ -125,6 +133,7 @@ class Scheduler:
             attempts=self.settings.scheduler_schedule_attempts,
             work=schedule_work,
         )
+        self.alert_senders: dict[str, Any] = {}  # tests: `webhooks` / `mailers` factories of deliver_alerts
 
     # ------------------------------------------------------------------------------------------- a pass
 
@@ -154,6 +163,7 @@ class Scheduler:
         if self.send is not None:
             sent, failed = deliver_due(self.engine, self.send, self.clock())
             report.notifications_sent, report.notification_failures = sent, failed
+        self._alerts(report)
         return report
 
     def run_due_schedules(self, limit: int = 100) -> TickReport:
@@ -167,6 +177,12 @@ class Scheduler:
         for job_id in due:
             self._run_job(job_id, report)
         return report
+
+    def _alerts(self, report: TickReport) -> None:
+        """Evaluate signals still pending, then send the alerts' deliveries that are due."""
+        report.alerts_made = evaluate_pending(self.engine, self.clock()).alerts
+        delivered = deliver_alerts(self.engine, self.settings, self.clock(), **self.alert_senders)
+        report.alerts_sent, report.alert_failures = delivered.sent, delivered.failed
 
     def _run_job(self, job_id: int, report: TickReport) -> None:
         now = self.clock()

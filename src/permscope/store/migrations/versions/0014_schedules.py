@@ -6,8 +6,8 @@ kept when it changes (`identity_pci_days`).
 Days analyzed before this revision keep no PCI history (their identities' scores were not stored); their open
 findings per type and severity are not known either, and stay empty.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-08 06:00:00.000000
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
