@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-azure-activity bench-scan bench-startup bench-azure bench-gcp venv clean
+.PHONY: demo demo-monitor test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-azure-activity bench-scan bench-startup bench-azure bench-gcp venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ venv: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed-aws
 	$(BIN)/permscope demo
+
+# the demo a month back on a one-minute schedule: each run advances it a simulated day (docs/monitoring.md)
+demo-monitor: $(VENV)/.installed-aws
+	$(BIN)/permscope demo --monitor
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

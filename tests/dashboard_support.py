@@ -121,8 +121,12 @@ def analyze(
     pci: dict[str, dict[str, int]] | None = None,
     *,
     untouched: set[str] | frozenset[str] = frozenset(),
+    system_pci: int | None = None,
 ) -> None:
-    """Record one analysis of a system at `when` (`untouched`: finding types it could not decide)."""
-    facts = RunFacts(started_at=when, finished_at=when, snapshot_at=when, pci_distribution=pci)
+    """Record one analysis of a system at `when` (`untouched`: finding types it could not decide; `system_pci`:
+    the system's PCI it found)."""
+    facts = RunFacts(
+        started_at=when, finished_at=when, snapshot_at=when, pci_distribution=pci, system_pci=system_pci
+    )
     with Session(engine) as session, session.begin():
         record_analysis(session, system_pk, findings, facts, untouched_types=untouched)

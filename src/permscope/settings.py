@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = 10.0
     scheduler_lease_seconds: float = 300.0  # a job claimed by a process that died is taken over after this
     scheduler_grant_attempts: int = 3  # transient grant failures are retried this often, then grantingFailed
+    # a schedule's run (collection, analysis) that fails is tried this often in all, with backoff, then failed
+    scheduler_schedule_attempts: int = Field(default=3, ge=1)
     aws_grant_role: str | None = None  # role to assume for grants; `{account_id}` is replaced
     aws_endpoint_url: str | None = None  # e.g. a moto server: http://127.0.0.1:5000
     aws_region: str = "us-east-1"

@@ -456,6 +456,19 @@ def _request_routes(walker: Walker) -> None:
     walker.call("GET", spr + "/{request_id}", f"{spr}/{created['id']}")  # approved, with its occurrence
 
 
+def _monitoring_routes(walker: Walker) -> None:
+    schedules = "/monitoring/schedules"
+    one = schedules + "/{name}"
+    body = {"name": "nightly", "task": "analyze", "authorizationSystemType": "aws", "cron": "0 3 * * *"}
+    walker.call("POST", schedules, schedules, json=body)
+    walker.call("GET", schedules, schedules)
+    walker.call("GET", one, f"{schedules}/nightly")
+    walker.call("PATCH", one, f"{schedules}/nightly", json={"enabled": False})
+    walker.call("DELETE", one, f"{schedules}/nightly")
+    history = "/monitoring/pciHistory"
+    walker.call("GET", history, f"{history}?authorizationSystemId={ACCOUNT}")
+
+
 def _alert_routes(walker: Walker) -> None:
     """The monitoring extension: channels, rules, an alert made from a signal, acknowledge, mutes."""
     m = "/monitoring"
@@ -497,6 +510,7 @@ def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> No
     _analytics_routes(walker)
     _azure_analytics_routes(walker)
     _request_routes(walker)
+    _monitoring_routes(walker)
     _alert_routes(walker)
     for fmt in ("csv", "xlsx", "pdf", "ocsf"):
         walker.download(

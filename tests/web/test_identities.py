@@ -106,6 +106,11 @@ def test_each_clouds_identity_page_shows_everything(
     finding_links = re.findall(r'href="/ui/findings/([A-Za-z0-9_-]+)"', html)
     assert finding_links and all(fingerprint_of(link) for link in finding_links)  # each finding's own page
     assert re.search(r"PCI .*?\d+ <span class=\"band\">\((low|medium|high)\)", html, re.S)
+    # the PCI history the demo's analysis kept: a line chart drawn on the server, and its numbers
+    assert '<figure class="chart" id="pci-history"><svg' in html and 'class="line-chart"' in html
+    assert re.search(
+        r'<table id="pci-history-days">.*?<td>\d{4}-\d\d-\d\d</td><td class="num">\d+</td>', html, re.S
+    )
     assert f'href="{request_new_url(cloud, system_id, subject).replace("&", "&amp;")}"' in html
     viewer = client_as("viewer").get(identity_url(cloud, system_id, subject))
     assert viewer.status_code == 200 and "Request time-bound access" not in viewer.text  # no request role
@@ -309,8 +314,13 @@ def test_hostile_names_render_inert(hostile_site: tuple[FastAPI, str]) -> None:
         assert page.status_code == 200
         _inert(page.text)
         assert "Escalation paths" in page.text and "sts-001" in page.text  # the path, drawn and listed
-        svg = page.text[page.text.index("<svg") : page.text.index("</svg>")]
+        start = page.text.index('<svg xmlns="http://www.w3.org/2000/svg" class="escalation-graph"')
+        svg = page.text[start : page.text.index("</svg>", start)]
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg and "&quot;&gt;&lt;img" in svg  # drawn, as text
+        history = page.text[page.text.index('<figure class="chart" id="pci-history">') :]
+        assert (
+            '<title id="pci-history-title">PCI of &lt;script&gt;' in history
+        )  # its name in the chart, as text
         why = client.get(
             why_url("aws", HOSTILE_ACCOUNT, user, action="s3:GetObject", resource=f"arn:aws:s3:::{IMG}")
         )

@@ -7,6 +7,7 @@ identity of a snapshot. Change either only together with docs/pci.md (a test rec
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -139,3 +140,22 @@ def pci_distribution(snapshot: SystemSnapshot) -> dict[str, dict[str, int]]:
         band = pci_of(snapshot, subject.external_id).band
         found[band][HUMAN if subject.kind == USER else NON_HUMAN] += 1
     return found
+
+
+def identity_scores(snapshot: SystemSnapshot) -> dict[str, int]:
+    """The PCI of every identity the distribution counts (users, roles, functions, instances, ...), by external
+    id: what the PCI history keeps per identity."""
+    from permscope.analytics.subjects import subjects
+
+    return {
+        subject.external_id: pci_of(snapshot, subject.external_id).score for subject in subjects(snapshot)
+    }
+
+
+def system_pci(scores: Iterable[int]) -> int | None:
+    """The PCI of an authorization system (docs/pci.md): the mean of its identities' scores, rounded half up;
+    None for a system without identities."""
+    found = list(scores)
+    if not found:
+        return None
+    return math.floor(sum(found) / len(found) + 0.5)

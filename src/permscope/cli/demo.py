@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -25,6 +27,25 @@ if TYPE_CHECKING:
 def demo_database_url() -> str:
     """The demo's own SQLite file, so demo data never mixes with real data."""
     return f"sqlite:///{Path(user_data_dir('permscope', appauthor=False)) / 'demo.sqlite3'}"
+
+
+def monitor_database_url() -> str:
+    """The monitoring demo's own SQLite file (started afresh each time: its simulated month starts over)."""
+    return f"sqlite:///{Path(user_data_dir('permscope', appauthor=False)) / 'demo-monitor.sqlite3'}"
+
+
+def _fresh(url: str) -> None:
+    """Remove the monitoring demo's own SQLite file (and its journal), so its simulated month starts over."""
+    database = Path(url.removeprefix("sqlite:///"))
+    for path in (
+        database,
+        database.with_name(database.name + "-wal"),
+        database.with_name(database.name + "-shm"),
+    ):
+        path.unlink(missing_ok=True)
+
+
+MONITOR_SCHEDULE = "demo-monitor"
 
 
 def demo_folder(engine: Engine) -> Path:
@@ -157,6 +178,12 @@ def demo(
     no_serve: bool = typer.Option(
         False, "--no-serve", help="Load the demo and print the key, but do not serve"
     ),
+    monitor: bool = typer.Option(
+        False,
+        "--monitor",
+        help="Start the demo a month back on a one-minute schedule: each run advances it a simulated day, so "
+        "PCI trends and findings move (its own database, started afresh)",
+    ),
 ) -> None:
     """Load a demo estate of AWS, Azure and GCP (a separate database unless --database-url), print the web UI's URL,
     a key to sign in with and commands to try, serve."""
@@ -170,18 +197,22 @@ def demo(
     cli_state = state(ctx)
     settings = cli_state.settings()
     if not cli_state.database_url:
-        settings = settings.model_copy(update={"database_url": demo_database_url()})
+        url = monitor_database_url() if monitor else demo_database_url()
+        if monitor:
+            _fresh(url)
+        settings = settings.model_copy(update={"database_url": url})
     host, port = host or settings.host, port or settings.port
     engine = open_engine(settings)
     console = stderr()
     console.print(f"loading the demo estate into {engine.url.render_as_string(hide_password=True)} ...")
     folder = demo_folder(engine)
-    reports = load_demo(
-        engine,
-        folder=folder,
-        skipped=lambda cloud, why: console.print(
-            escape(f"  {cloud.value}: skipped ({why})"), highlight=False
-        ),
+    if monitor:
+        folder = folder.with_name("demo-monitor-estate")
+    skipped = lambda cloud, why: console.print(escape(f"  {cloud.value}: skipped ({why})"), highlight=False)  # noqa: E731
+    reports = (
+        _load_monitored(engine, folder, skipped)
+        if monitor
+        else load_demo(engine, folder=folder, skipped=skipped)
     )
     for report in reports:
         console.print(
@@ -195,7 +226,39 @@ def demo(
     database = engine.url.render_as_string(hide_password=True)
     for line in instructions(served.api_base_url(), key.token, database, reports, example_role(engine)):
         typer.echo(line)
+    if monitor:
+        typer.echo(
+            f"Monitoring: the schedule {MONITOR_SCHEDULE!r} advances the demo a simulated day every minute "
+            "(a month in half an hour); watch the dashboard's PCI trend and an identity's PCI history. "
+            + ("Run the due schedules with `permscope schedules run-due`." if no_serve else "")
+        )
     if no_serve:
         return
     typer.echo("")
     run_server(engine, settings, host, port)
+
+
+def _load_monitored(
+    engine: Engine, folder: Path, skipped: Callable[[Cloud, str], None]
+) -> list[ImportReport]:
+    """The demo as it was a month ago, with the one-minute schedule that moves it a day per run."""
+    from datetime import UTC, datetime, timedelta
+
+    from permscope.core.errors import NotFoundError
+    from permscope.core.schedules import ScheduleTask, Timing
+    from permscope.workflows.demo_monitor import start_monitor
+    from permscope.workflows.schedules import NewSchedule, add_schedule, remove_schedule
+
+    now = datetime.now(UTC)
+    reports = start_monitor(engine, folder, now=now, skipped=skipped)
+    new = NewSchedule(
+        name=MONITOR_SCHEDULE,
+        task=ScheduleTask.COLLECT,
+        timing=Timing(interval=timedelta(minutes=1)),
+        source="demo",
+        folder=str(folder),
+    )
+    with suppress(NotFoundError):  # a monitoring demo started again on the same database: its schedule too
+        remove_schedule(engine, MONITOR_SCHEDULE)
+    add_schedule(engine, new, created_by="demo", now=now)
+    return reports

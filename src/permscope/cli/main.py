@@ -25,6 +25,7 @@ from permscope.cli import collect as collect_commands
 from permscope.cli import findings as findings_commands
 from permscope.cli import requests as requests_commands
 from permscope.cli import scheduler as scheduler_commands
+from permscope.cli import schedules as schedule_commands
 from permscope.cli.entry import version_text
 from permscope.cli.help import PlainHelpGroup
 from permscope.cli.output import CliState
@@ -75,6 +76,8 @@ app.add_typer(apikeys.app, name="apikey")
 app.add_typer(db.app, name="db")
 app.add_typer(requests_commands.app, name="requests")
 app.add_typer(scheduler_commands.app, name="scheduler")
+app.add_typer(schedule_commands.app, name="schedules")
+app.add_typer(schedule_commands.pci_app, name="pci")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(simulate.app, name="simulate")
 app.command("serve")(serve.serve)

@@ -32,6 +32,10 @@ def _print(report: TickReport) -> None:
         typer.echo(f"revoked  {request_id}")
     for failure in report.failed:
         typer.echo(f"FAILED   {failure}", err=True)
+    for line in report.schedule_runs:
+        typer.echo(f"schedule {line}")
+    for error in report.schedule_errors:
+        typer.echo(f"FAILED   schedule {error}", err=True)
     if report.notifications_sent or report.notification_failures:
         typer.echo(f"webhook  {report.notifications_sent} sent, {report.notification_failures} failed")
     if report.alerts_made or report.alerts_sent or report.alert_failures:
@@ -93,7 +97,7 @@ def run_command(
             typer.echo(f"waiting  {report.deferred} job(s) wait for another request's cloud call", err=True)
         elif not loop and not report.busy:
             _print_next(engine)
-        if report.failed and not loop:
+        if (report.failed or report.schedule_errors) and not loop:
             raise typer.Exit(1)
         if not loop:
             return

@@ -27,10 +27,16 @@ def run_server(engine: Engine, settings: Settings, host: str, port: int, *, sche
 
     settings = settings.model_copy(update={"host": host, "port": port})
     server = create_server(engine=engine, settings=settings)
-    runner = None
+    runner = schedules_runner = None
     if scheduler and settings.scheduler_enabled:
-        runner = SchedulerThread(Scheduler(engine, settings=settings), settings.scheduler_interval_seconds)
+        work = Scheduler(engine, settings=settings)
+        runner = SchedulerThread(
+            work, settings.scheduler_interval_seconds, lambda: work.run_once(schedules=False)
+        )
         runner.start()
+        # the schedules' runs (collections, analyses) in a thread of their own: they never delay a revocation
+        schedules_runner = SchedulerThread(work, settings.scheduler_interval_seconds, work.run_due_schedules)
+        schedules_runner.start()
         for app in (server, server.state.api, server.state.web):  # the API's and the UI's routes wake it
             app.state.scheduler = runner
         typer.echo(
@@ -57,8 +63,9 @@ def run_server(engine: Engine, settings: Settings, host: str, port: int, *, sche
             forwarded_allow_ips=proxies or "",
         )
     finally:
-        if runner is not None:
-            runner.stop()
+        for thread in (runner, schedules_runner):
+            if thread is not None:
+                thread.stop()
 
 
 @reports_errors

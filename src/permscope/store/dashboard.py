@@ -21,6 +21,7 @@ from permscope.core.access import Systems
 from permscope.core.findings import FindingSubject
 from permscope.store.access import systems_condition
 from permscope.store.findings import SEVERITY_RANK, latest_runs, severity_rank
+from permscope.store.pci_history import DaySystemPci, systems_pci_per_day
 from permscope.store.summaries import identity_kind_counts
 from permscope.store.systems import systems
 from permscope.store.tables import AnalysisRunRow, AuthorizationSystemRow, CollectionRunRow, FindingRow
@@ -232,6 +233,7 @@ class DashboardFacts:
     riskiest: Sequence[RiskyIdentity]
     changes: Sequence[DayChanges]
     distributions: Sequence[DayDistribution]
+    system_pci: Sequence[DaySystemPci]  # each system's PCI per day analyzed (`store.pci_history`)
 
 
 def read_dashboard(session: Session, within: Systems, since: date, riskiest: int = 10) -> DashboardFacts:
@@ -251,4 +253,5 @@ def read_dashboard(session: Session, within: Systems, since: date, riskiest: int
         riskiest=ranked[:riskiest],
         changes=changes_per_day(session, wanted, since),
         distributions=distributions_per_day(session, wanted, since),
+        system_pci=systems_pci_per_day(session, wanted, since),
     )

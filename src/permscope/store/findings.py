@@ -27,6 +27,7 @@ from permscope.core.findings import ActionSummary, Finding, FindingSubject, PciS
 from permscope.core.ids import Cloud
 from permscope.store.access import systems_condition
 from permscope.store.bulk import insert_rows
+from permscope.store.pci_history import record_identity_scores
 from permscope.store.tables import SEVERITY_RANK as SEVERITY_RANK  # re-exported: the dashboard's ranks
 from permscope.store.tables import (
     AnalysisRunRow,
@@ -35,7 +36,7 @@ from permscope.store.tables import (
     IdentityRow,
     ResourceRow,
 )
-from permscope.store.trends import record_day
+from permscope.store.trends import DayFacts, record_day
 
 CHUNK = 500
 UNDIGESTED = frozenset({"pci_factors", "severity_rank"})  # content columns the digest leaves out
@@ -78,6 +79,16 @@ class RunFacts:
     errors: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     pci_distribution: dict[str, Any] | None = None
+    # each identity's PCI (external id -> score) and the system's (`analytics.pci.system_pci`): the PCI
+    # history; None when the analysis did not compute them (nothing of the PCI history is written then)
+    pci_scores: dict[str, int] | None = None
+    system_pci: int | None = None
+    as_of: datetime | None = None  # the moment the analysis describes (its settings' now); None: started_at
+
+    @property
+    def day_of(self) -> datetime:
+        """The moment whose UTC day the analysis counts into the history (`analysis_days`, PCI history)."""
+        return self.as_of or self.started_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,13 +249,24 @@ def record_analysis(
         reopened_times=reopened_times,
     )
     _replace_run(session, system_pk, run, result)
-    record_day(session, system_pk, seen_at, result.changes, sum(open_by_type.values()), run.pci_distribution)
     session.flush()
     from permscope.store.dashboard import summarize_open  # its queries use this module's (an import cycle)
 
+    summary = summarize_open(session, system_pk)
     latest = session.get(AnalysisRunRow, system_pk)
     if latest is not None:
-        latest.open_summary = summarize_open(session, system_pk)
+        latest.open_summary = summary
+    day = DayFacts(
+        at=run.day_of,
+        changes=result.changes,
+        open_findings=sum(open_by_type.values()),
+        pci_distribution=run.pci_distribution,
+        pci_score=run.system_pci,
+        open_counts=summary["byType"],
+    )
+    record_day(session, system_pk, day)
+    if run.pci_scores is not None:
+        record_identity_scores(session, system_pk, day.day, run.pci_scores)
     session.flush()
     return result
 

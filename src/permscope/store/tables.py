@@ -419,17 +419,24 @@ class RequestGrantRow(Base):
 
 
 class SchedulerJobRow(Base):
-    """Durable work: grant a request at its start, revoke it at its end; claimed with a lease."""
+    """Durable work, claimed with a lease: grant a request at its start, revoke it at its end (`request_pk`), or
+    run one slot of a schedule (`schedule_pk`, `scheduled_for`: one job per slot, so no slot runs twice)."""
 
     __tablename__ = "scheduler_jobs"
     __table_args__ = (
         UniqueConstraint("request_pk", "kind", name="uq_scheduler_job"),
+        UniqueConstraint("schedule_pk", "scheduled_for", name="uq_scheduler_job_slot"),
         Index("ix_scheduler_jobs_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_pk: Mapped[int] = mapped_column(ForeignKey("permissions_requests.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # grant, revoke
+    request_pk: Mapped[int | None] = mapped_column(ForeignKey("permissions_requests.id", ondelete="CASCADE"))
+    schedule_pk: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    scheduled_for: Mapped[datetime | None]  # the schedule's slot this job runs (None for requests' jobs)
+    progress: Mapped[
+        dict[str, Any] | None
+    ]  # a schedule run: the units done, so a takeover does not redo them
+    kind: Mapped[str] = mapped_column(String(16))  # grant, revoke, collect, analyze
     status: Mapped[str] = mapped_column(String(16))  # pending, running, done, canceled
     due_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -438,6 +445,33 @@ class SchedulerJobRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+class ScheduleRow(Base):
+    """Collection or analysis of one authorization system (or of every one, of one cloud or all) on a cron
+    expression or an interval, with a jitter; its runs are `scheduler_jobs` rows, and the outcome of the latest
+    is kept here (`last_status`: succeeded, retrying, failed)."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    task: Mapped[str] = mapped_column(String(16))  # core.schedules.ScheduleTask
+    cloud: Mapped[str] = mapped_column(String(16))  # or * for every cloud
+    system_id: Mapped[str] = mapped_column(String(256))  # or * for every system (of `cloud`)
+    cron: Mapped[str | None] = mapped_column(Text)
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    jitter_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    options: Mapped[dict[str, Any]]  # where a collection reads from, whether it analyzes after (no secrets)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[datetime | None]  # the next slot (None while disabled)
+    last_run_at: Mapped[datetime | None]  # when the latest attempt ended
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)  # failed attempts since a success
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class RequestNotificationRow(Base):
@@ -685,6 +719,21 @@ class AnalysisDayRow(Base):
     open_findings: Mapped[int] = mapped_column(Integer)
     pci_distribution: Mapped[dict[str, Any] | None]
     last_analysis_at: Mapped[datetime]
+    pci_score: Mapped[int | None] = mapped_column(Integer)  # the system's PCI (`analytics.pci.system_pci`)
+    open_counts: Mapped[dict[str, Any] | None]  # open findings per type and severity: {type: {severity: n}}
+
+
+class IdentityPciDayRow(Base):
+    """An identity's PCI from one UTC day on, as that day's last analysis found it, kept only when it changed:
+    a row holds until the identity's next row (`score` None: the identity was gone from that day). One row per
+    identity and day at most; a later analysis of the same day rewrites the day's row (`store.pci_history`)."""
+
+    __tablename__ = "identity_pci_days"
+
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"), primary_key=True)
+    identity_external_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    score: Mapped[int | None] = mapped_column(Integer)
 
 
 # ------------------------------------------------------------------------ alerts (issue 18, monitoring)

@@ -14,29 +14,41 @@ from sqlalchemy.orm import Session
 from permscope.store.tables import AnalysisDayRow
 
 
-def record_day(
-    session: Session,
-    system_pk: int,
-    at: datetime,
-    changes: dict[str, int],
-    open_findings: int,
-    pci_distribution: dict[str, Any] | None,
-) -> None:
-    """Count one analysis of a system (run at `at`) into its day: changes add up, the state is the latest."""
-    day = at.astimezone(UTC).date()
-    row = session.get(AnalysisDayRow, (system_pk, day))
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayFacts:
+    """What one analysis adds to its day: its changes, and the state it leaves."""
+
+    at: datetime  # the moment the analysis describes (its UTC day is the row's)
+    changes: dict[str, int]
+    open_findings: int
+    pci_distribution: dict[str, Any] | None
+    pci_score: int | None = None  # the system's PCI
+    open_counts: dict[str, Any] | None = None  # open findings per type and severity
+
+    @property
+    def day(self) -> date:
+        """The UTC day the analysis counts into."""
+        return self.at.astimezone(UTC).date()
+
+
+def record_day(session: Session, system_pk: int, facts: DayFacts) -> None:
+    """Count one analysis of a system into its day: changes add up, the state is the latest analysis's."""
+    changes = facts.changes
+    row = session.get(AnalysisDayRow, (system_pk, facts.day))
     if row is None:
         session.add(
             AnalysisDayRow(
                 system_pk=system_pk,
-                day=day,
+                day=facts.day,
                 analyses=1,
                 new=changes.get("new", 0),
                 resolved=changes.get("resolved", 0),
                 reopened=changes.get("reopened", 0),
-                open_findings=open_findings,
-                pci_distribution=pci_distribution,
-                last_analysis_at=at,
+                open_findings=facts.open_findings,
+                pci_distribution=facts.pci_distribution,
+                last_analysis_at=facts.at,
+                pci_score=facts.pci_score,
+                open_counts=facts.open_counts,
             )
         )
         return
@@ -44,10 +56,12 @@ def record_day(
     row.new += changes.get("new", 0)
     row.resolved += changes.get("resolved", 0)
     row.reopened += changes.get("reopened", 0)
-    if at >= row.last_analysis_at:
-        row.open_findings = open_findings
-        row.pci_distribution = pci_distribution
-        row.last_analysis_at = at
+    if facts.at >= row.last_analysis_at:
+        row.open_findings = facts.open_findings
+        row.pci_distribution = facts.pci_distribution
+        row.last_analysis_at = facts.at
+        row.pci_score = facts.pci_score
+        row.open_counts = facts.open_counts
 
 
 @dataclass(frozen=True, slots=True)

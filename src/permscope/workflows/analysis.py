@@ -3,7 +3,8 @@
 `analyze_system` reads the system in one session that sees one committed state (`store.locks.read_one_state`;
 imports write a system's inventory and effective permissions in one transaction, so that state is one run's,
 never half of one), analyzes it in memory (`permscope.analytics.analyze`), and writes the findings and the run
-in one transaction (`store.findings.record_analysis`): an exception anywhere writes nothing. Finding types the analysis could not decide — skipped for want of data, or whose detector
+in one transaction (`store.findings.record_analysis`), with the day's PCI history (each identity's score and the
+system's, `store.pci_history`): an exception anywhere writes nothing. Finding types the analysis could not decide — skipped for want of data, or whose detector
 failed — keep their stored findings as they were (neither resolved nor seen again).
 
 `permscope analyze` runs it explicitly, and `permscope import aws` right after its import (unless
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from permscope.analytics.pci import pci_distribution
+from permscope.analytics.pci import identity_scores, pci_distribution, system_pci
 from permscope.analytics.registry import detectors
 from permscope.analytics.subjects import subjects
 from permscope.clouds.base import built_clouds
@@ -176,13 +177,15 @@ def analyze_system(
     analyzer: Analyzer | None = None,
     cloud: Cloud = Cloud.AWS,
     pci_history: PciHistory = pci_history_from_findings,
+    then: Callable[[Session], None] | None = None,
 ) -> AnalysisReport:
     """Analyze one stored system and record its findings with history (one transaction).
 
     Raises NotFoundError for an unknown system. `analyzer` replaces `analytics.analyze.analyze` (tests). The
     report keeps the snapshot it analyzed (`snapshot`), so a caller never loads it twice. The analysis's
     signals (new and reopened findings, PCI movements against `pci_history`) are recorded in the same
-    transaction (`workflows.alert_signals`), and the alert rules evaluated on them once it is committed.
+    transaction (`workflows.alert_signals`), and the alert rules evaluated on them once it is committed. `then`
+    runs inside that transaction too (a scheduled run notes the analysis done there: both or neither).
     """
     settings = settings or AnalysisSettings()
     started_at = datetime.now(UTC)
@@ -193,6 +196,7 @@ def analyze_system(
     findings = list(result.findings)
     checked = checked_counts(snapshot)
     distribution = pci_distribution(snapshot)
+    scores = identity_scores(snapshot)
     facts = RunFacts(
         started_at=started_at,
         finished_at=datetime.now(UTC),
@@ -202,6 +206,9 @@ def analyze_system(
         errors=errors,
         settings=settings_to_dict(settings),
         pci_distribution=distribution,
+        pci_scores=scores,
+        system_pci=system_pci(scores.values()),
+        as_of=settings.now,
     )
     with Session(engine) as session, session.begin():
         baseline = is_baseline(session, pk)
@@ -217,6 +224,8 @@ def analyze_system(
             previous_pci=previous_pci,
             at=started_at,
         )
+        if then is not None:
+            then(session)
     evaluate_quietly(engine, datetime.now(UTC))  # alerts of the signals just recorded (queued for delivery)
     return AnalysisReport(
         system_id=system_id,

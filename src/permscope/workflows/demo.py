@@ -19,6 +19,7 @@ from permscope.clouds.base import plugin
 from permscope.core.errors import ConfigurationError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
+from permscope.core.snapshot import AnalysisSettings
 from permscope.estates.aws import generate_authorization_details
 from permscope.estates.azure import DEMO_TENANT, AzureTenantSize, generate_azure_tenant
 from permscope.estates.folders import write_export_folder
@@ -144,12 +145,14 @@ def load_demo(
     folder: Path | None = None,
     skipped: Callable[[Cloud, str], None] | None = None,
     now: datetime | None = None,
+    analysis_now: datetime | None = None,
 ) -> list[ImportReport]:
     """Generate the demo estate into `folder` (kept; a temporary folder when None), import it with its activity
     (dated up to `now`, default the start of today in UTC: the same estate all day) and analyze it; loading
     twice into the same folder the same day changes nothing.
 
-    A cloud whose extra is not installed is left out, and `skipped` is told which and why."""
+    A cloud whose extra is not installed is left out, and `skipped` is told which and why. `analysis_now` is the
+    moment the analysis describes (default: now; the monitoring demo starts a month back)."""
     today = now or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     reports: list[ImportReport] = []
     clouds = {Cloud.AZURE: bool(tenants), Cloud.GCP: bool(organizations)}
@@ -198,8 +201,9 @@ def load_demo(
                 seed=organization.seed, now=today,
             )  # fmt: skip
             reports += _import_folder(engine, Cloud.GCP, folder / f"gcp-{organization.number}", parts)
+    settings = AnalysisSettings(now=analysis_now) if analysis_now is not None else None
     for report in reports:  # findings with history, as `permscope analyze` records them
-        analyze_system(engine, report.system_id, cloud=report.cloud)
+        analyze_system(engine, report.system_id, settings, cloud=report.cloud)
     return reports
 
 

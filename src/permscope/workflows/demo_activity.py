@@ -135,3 +135,22 @@ def write_demo_trail(engine: Engine, account_id: str, path: Path, *, now: dateti
     records = demo_trail(demo_actors(engine, account_id), account_id, now=now, seed=seed)
     path.write_bytes(orjson.dumps({"Records": records}))
     return path
+
+
+DAILY_SHARE = 0.3  # the share of users and roles that act on a simulated day of the monitoring demo
+
+
+def demo_day_trail(actors: list[Actor], account_id: str, *, day: datetime, seed: int) -> list[dict[str, Any]]:
+    """One simulated day of CloudTrail for the monitoring demo: about a third of `actors` act in the 24 hours
+    before `day`, each using one to three of the actions it holds (deterministic for the same inputs), so day
+    after day identities use more of what they hold and their PCI moves."""
+    rng = random.Random(f"{account_id}:{seed}:{day.date().isoformat()}:day")
+    records: list[dict[str, Any]] = []
+    for actor in actors:
+        if not actor.actions or rng.random() >= DAILY_SHARE:
+            continue
+        for action in rng.sample(actor.actions, min(len(actor.actions), rng.randint(1, 3))):
+            when = day - timedelta(seconds=1 + rng.randrange(86_399))
+            records.append(_record(actor, action, when, account_id, rng))
+    records.sort(key=lambda record: record["eventTime"])
+    return records

@@ -1,5 +1,6 @@
-"""The durable scheduler of permissions on demand: grants at start time, revokes at expiry, sends webhooks; and
-of alerts: evaluates signals left pending and sends the alerts' deliveries (`workflows.alert_delivery`).
+"""The durable scheduler: grants of permissions on demand at start time, revocations at expiry, webhooks; the
+alerts (evaluates signals left pending, sends the alerts' deliveries: `workflows.alert_delivery`); and the runs of
+schedules of collection and analysis (`workflows.schedules`, run by `workflows.schedule_runs`).
 
 Its work lives in the database (`scheduler_jobs`), so a restart loses nothing. A job is claimed with a lease;
 a process that dies holding one is replaced when the lease runs out. Every cloud change is planned in the
@@ -35,6 +36,8 @@ from permscope.workflows.alerts import evaluate_pending
 from permscope.workflows.notifications import Send, WebhookSender, backoff, deliver_due
 from permscope.workflows.request_clouds import ConnectorFactory, default_connectors, still_present
 from permscope.workflows.requests import RequestConfig, record_change, transaction
+from permscope.workflows.schedule_runs import ScheduleRunner, UnitWork, run_unit
+from permscope.workflows.schedules import plan_due
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,9 @@ class TickReport:
     skipped: int = 0
     notifications_sent: int = 0
     notification_failures: int = 0
+    planned: int = 0  # schedule slots turned into jobs
+    schedule_runs: list[str] = field(default_factory=list)  # "schedule: succeeded|retrying|failed|..."
+    schedule_errors: list[str] = field(default_factory=list)  # "schedule: error"
     alerts_made: int = 0  # by evaluating signals left pending (an analysis stopped before evaluating them)
     alerts_sent: int = 0
     alert_failures: int = 0
@@ -72,6 +78,7 @@ class TickReport:
             or self.failed
             or self.skipped
             or self.notifications_sent
+            or self.schedule_runs
             or self.alerts_sent
         )
 
@@ -102,6 +109,7 @@ class Scheduler:
         clock: Clock = utcnow,
         send: Send | None = None,
         worker_id: str | None = None,
+        schedule_work: UnitWork = run_unit,
     ) -> None:
         self.engine = engine
         self.settings = settings or get_settings()
@@ -117,17 +125,36 @@ class Scheduler:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease = timedelta(seconds=self.settings.scheduler_lease_seconds)
         self.grant_attempts = max(1, self.settings.scheduler_grant_attempts)
+        self.schedules = ScheduleRunner(
+            engine,
+            clock=clock,
+            worker_id=self.worker_id,
+            lease=self.lease,
+            attempts=self.settings.scheduler_schedule_attempts,
+            work=schedule_work,
+        )
         self.alert_senders: dict[str, Any] = {}  # tests: `webhooks` / `mailers` factories of deliver_alerts
 
     # ------------------------------------------------------------------------------------------- a pass
 
-    def run_once(self, limit: int = 100) -> TickReport:
-        """Run every due job once, then send due notifications."""
+    def run_once(self, limit: int = 100, *, schedules: bool = True) -> TickReport:
+        """Plan due schedule slots, run every due job once, then send due notifications. Without `schedules`, the
+        schedules' runs are left to another loop (`run_due_schedules`): a long collection never delays a grant
+        or a revocation."""
         report = TickReport()
+        if schedules:
+            report.planned = plan_due(self.engine, self.clock())
         seen: set[int] = set()
         for _round in range(MAX_ROUNDS):  # a failed grant makes its cleanup due at once: run it in this pass
             with Session(self.engine) as session:
                 due = [job for job in store.due_job_ids(session, self.clock(), limit) if job not in seen]
+                if not schedules:
+                    due = [
+                        job
+                        for job in due
+                        if (row := session.get(SchedulerJobRow, job)) is not None
+                        and row.request_pk is not None
+                    ]
             if not due:
                 break
             for job_id in due:
@@ -137,6 +164,18 @@ class Scheduler:
             sent, failed = deliver_due(self.engine, self.send, self.clock())
             report.notifications_sent, report.notification_failures = sent, failed
         self._alerts(report)
+        return report
+
+    def run_due_schedules(self, limit: int = 100) -> TickReport:
+        """Plan due schedule slots and run the schedules' due jobs once (no grants, revocations or webhooks)."""
+        from permscope.store.schedules import due_run_ids
+
+        report = TickReport()
+        report.planned = plan_due(self.engine, self.clock())
+        with Session(self.engine) as session:
+            due = due_run_ids(session, self.clock(), limit)
+        for job_id in due:
+            self._run_job(job_id, report)
         return report
 
     def _alerts(self, report: TickReport) -> None:
@@ -154,6 +193,9 @@ class Scheduler:
             job = session.get(SchedulerJobRow, job_id)
             assert job is not None
             kind, request_pk, attempts = job.kind, job.request_pk, job.attempts
+        if request_pk is None:  # a schedule's run
+            self._run_schedule(job_id, kind, attempts, report)
+            return
         try:
             if kind == "grant":
                 self._grant(job_id, request_pk, attempts, report)
@@ -166,6 +208,18 @@ class Scheduler:
             log.exception("%s job %d failed unexpectedly; retrying in %s", kind, job_id, backoff(attempts))
             report.failed.append(f"job {job_id}: {type(exc).__name__}: {exc}")
             self._release(job_id, self.clock() + backoff(attempts), count_attempt=True, error=repr(exc))
+
+    def _run_schedule(self, job_id: int, kind: str, attempts: int, report: TickReport) -> None:
+        try:
+            outcome = self.schedules.run(job_id)
+        except Exception as exc:  # a bug or a database hiccup: the job stays, retried later, and is logged
+            log.exception("%s job %d failed unexpectedly; retrying in %s", kind, job_id, backoff(attempts))
+            report.schedule_errors.append(f"job {job_id}: {type(exc).__name__}: {exc}")
+            self._release(job_id, self.clock() + backoff(attempts), count_attempt=True, error=repr(exc))
+            return
+        report.schedule_runs.append(f"{outcome.schedule}: {outcome.status}")
+        if outcome.error is not None:
+            report.schedule_errors.append(f"{outcome.schedule}: {outcome.error}")
 
     def _release(
         self, job_id: int, due_at: datetime, *, count_attempt: bool, error: str | None = None
@@ -509,9 +563,16 @@ def preview_due(
     nothing is claimed or written. Returns how many jobs were shown."""
     with Session(engine) as session:
         job_ids = store.due_job_ids(session, now, limit)
+        shown = 0
         for job_id in job_ids:
             job = session.get(SchedulerJobRow, job_id)
             assert job is not None
+            if job.request_pk is None:
+                echo(
+                    f"# {job.kind}: a run of schedule {job.schedule_pk} (not previewed: it reads, never changes a cloud)"
+                )
+                continue
+            shown += 1
             request = session.get(PermissionsRequestRow, job.request_pk)
             assert request is not None
             echo(
@@ -522,7 +583,7 @@ def preview_due(
                 _preview_grant(request, connector, echo)
             else:
                 _preview_revoke(session, request, connector, echo)
-    return len(job_ids)
+    return shown
 
 
 def _preview_grant(
@@ -567,16 +628,21 @@ def _preview_revoke(
 
 
 class SchedulerThread:
-    """The scheduler in a background thread of the server: a pass every `interval` seconds, or at `wake()`."""
+    """The scheduler in a background thread of the server: a pass every `interval` seconds, or at `wake()`.
+    `work` is the pass (default: `scheduler.run_once`); the server runs the schedules' runs in a second thread."""
 
-    def __init__(self, scheduler: Scheduler, interval: float) -> None:
+    def __init__(
+        self, scheduler: Scheduler, interval: float, work: Callable[[], object] | None = None
+    ) -> None:
         self.scheduler = scheduler
         self.interval = interval
+        self.work = work or scheduler.run_once
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.passes = 0
         self.pass_done = threading.Event()  # set after every pass (tests wait on it; nobody sleeps)
-        self._thread = threading.Thread(target=self._loop, name="permscope-scheduler", daemon=True)
+        name = "permscope-scheduler" if work is None else "permscope-schedules"
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> SchedulerThread:
         """Start the loop."""
@@ -596,7 +662,7 @@ class SchedulerThread:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.scheduler.run_once()
+                self.work()
             except Exception:  # the loop must outlive a broken pass (e.g. the database restarting)
                 log.exception("scheduler pass failed; retrying in %.0f s", self.interval)
             self.passes += 1

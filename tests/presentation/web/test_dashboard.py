@@ -56,20 +56,22 @@ def estate(engine: Engine) -> Engine:
         [finding(PROD, alice, "alice", score=80, severity=Severity.HIGH)],
         T0,
         distribution(3, 1, 1),
+        system_pci=30,
     )
     analyze(engine, prod, [
         finding(PROD, alice, "alice", score=80, severity=Severity.HIGH),
         finding(PROD, "arn:aws:s3:::b", "b", "openS3BucketFinding", score=None, severity=Severity.CRITICAL,
                 kind=FindingSubject.STORAGE_BUCKET),
-    ], T0 + timedelta(days=1), distribution(1, 1, 3))  # fmt: skip
+    ], T0 + timedelta(days=1), distribution(1, 1, 3), system_pci=55)  # fmt: skip
     analyze(
         engine,
         sandbox,
         [finding(SANDBOX, arn(SANDBOX, "user", "user-00"), "dave", score=20)],
         T0,
         distribution(1, 0, 0),
+        system_pci=60,
     )
-    analyze(engine, project, [], T0, distribution(2, 1, 0))
+    analyze(engine, project, [], T0, distribution(2, 1, 0), system_pci=0)
     return engine
 
 
@@ -122,11 +124,12 @@ def test_heat_map_and_trends(estate: Engine) -> None:
     assert len(dashboard.trend_dates) == TREND_DAYS and dashboard.trend_dates[-1] == NOW.date()
     by_label = {t.label: t.values for t in dashboard.pci_trends}
     prod = by_label["AWS · production (111122223333)"]
-    assert prod[-3:] == [20.0, 60.0, None]  # 1 of 5 high, then 3 of 5; not analyzed today
+    assert prod[-3:] == [30.0, 55.0, None]  # the system's PCI each day; not analyzed today
     assert by_label["GCP · name-demo-project (demo-project)"][-3] == 0.0
-    assert dashboard.pci_trends[0].label.startswith("AWS · production")  # the highest share first
+    # the highest latest PCI first: the sandbox's 60 (two days ago), then production's 55
+    assert [t.label.split(" (")[0] for t in dashboard.pci_trends][:2] == ["AWS · sandbox", "AWS · production"]
     assert "Findings new, resolved and reopened" in dashboard.findings_trend_svg
-    assert "% high PCI" in dashboard.pci_trend_svg
+    assert "PCI per authorization system" in dashboard.pci_trend_svg
 
 
 def test_a_scoped_view_adds_up_only_its_systems(estate: Engine) -> None:

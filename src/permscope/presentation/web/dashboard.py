@@ -14,8 +14,9 @@ from permscope.core.findings import PCI_BANDS, Severity, pci_band
 from permscope.core.ids import Cloud
 from permscope.presentation.web.svg import HeatRow, Series, heat_map, line_chart
 from permscope.store.dashboard import DashboardFacts, FindingCount, RiskyIdentity
+from permscope.store.pci_history import DaySystemPci
 from permscope.store.tables import AuthorizationSystemRow
-from permscope.store.trends import DayChanges, DayDistribution
+from permscope.store.trends import DayChanges
 
 SEVERITIES = tuple(reversed([s.value for s in Severity]))  # critical first
 BAND_NAMES = tuple(name for name, _low, _high in PCI_BANDS)
@@ -128,7 +129,7 @@ class TrendDay:
 
 @dataclass(frozen=True, slots=True)
 class PciTrend:
-    """The share of one system's identities in the high PCI band, per day of the chart."""
+    """One system's PCI per day of the chart."""
 
     label: str
     values: list[float | None]  # one per day of the chart
@@ -301,25 +302,23 @@ def _risky_rows(
 
 def _pci_trends(
     dates: Sequence[date],
-    distributions: Sequence[DayDistribution],
+    scores: Sequence[DaySystemPci],
     systems: Mapping[int, AuthorizationSystemRow],
 ) -> tuple[list[PciTrend], int]:
-    """Per system, the % of its identities in the high band on each day; the systems whose latest share is the
-    highest first, at most MAX_PCI_LINES of them (and how many were left out)."""
+    """Per system, its PCI on each day analyzed (`analytics.pci.system_pci`: the mean of its identities'); the
+    systems whose latest PCI is the highest first, at most MAX_PCI_LINES of them (and how many were left out)."""
     position = {day: index for index, day in enumerate(dates)}
-    shares: dict[int, list[float | None]] = {}
-    for found in distributions:
-        if found.day not in position or found.system_pk not in systems:
+    found: dict[int, list[float | None]] = {}
+    for score in scores:
+        if score.day not in position or score.system_pk not in systems:
             continue
-        counts = band_counts(found.distribution) or {}
-        total = sum(counts.values())
-        values = shares.setdefault(found.system_pk, [None] * len(dates))
-        values[position[found.day]] = round(100 * counts.get("high", 0) / total, 1) if total else 0.0
+        values = found.setdefault(score.system_pk, [None] * len(dates))
+        values[position[score.day]] = float(score.score)
 
     def latest(values: list[float | None]) -> float:
         return next((v for v in reversed(values) if v is not None), 0.0)
 
-    ranked = sorted(shares.items(), key=lambda item: (-latest(item[1]), _system_label(systems[item[0]])))
+    ranked = sorted(found.items(), key=lambda item: (-latest(item[1]), _system_label(systems[item[0]])))
     trends = [
         PciTrend(
             _system_label(systems[pk]),
@@ -351,7 +350,7 @@ def build_dashboard(facts: DashboardFacts, now: datetime, links: DashboardLinks)
         for day in facts.changes
         if day.day >= first_day
     ]
-    pci_trends, left_out = _pci_trends(dates, facts.distributions, by_pk)
+    pci_trends, left_out = _pci_trends(dates, facts.system_pci, by_pk)
     analyzed = [s for s in statuses if s.pci_bands is not None]
     heat_rows = [
         HeatRow(
@@ -406,13 +405,13 @@ def build_dashboard(facts: DashboardFacts, now: datetime, links: DashboardLinks)
         pci_trend_svg=line_chart(
             dates if pci_trends else [],
             [Series(trend.label, trend.values) for trend in pci_trends],
-            title=f"Share of identities with a high PCI per system, last {TREND_DAYS} days",
+            title=f"PCI per authorization system, last {TREND_DAYS} days",
             desc=(
-                "Per authorization system and day analyzed, the percentage of its identities whose Permission "
-                "Creep Index is high (67-100), as the day's last analysis found it."
+                "Per authorization system and day analyzed, its Permission Creep Index (0-100: the mean of its "
+                "identities' PCI), as the day's last analysis found it."
             ),
             ident="pci-trend",
-            y_label="% high PCI",
+            y_label="PCI",
             y_max=100.0,
         ),
     )

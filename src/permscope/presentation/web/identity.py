@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from permscope.analytics.registry import DETECTORS
@@ -19,6 +19,7 @@ from permscope.presentation.findings import remediation_of
 from permscope.presentation.names import short_name
 from permscope.presentation.stored_findings import history_of
 from permscope.presentation.web.graph import GraphStep, escalation_svg
+from permscope.presentation.web.svg import Series, line_chart
 from permscope.store.findings import finding_of_row
 from permscope.store.tables import FindingRow
 from permscope.workflows.explanation import ActionPermission, IdentityPermissions
@@ -521,3 +522,24 @@ def acting_as(facts: IdentityFacts) -> tuple[Principal, ...] | None:
         return None
     name = namer(facts.names)
     return tuple(Principal(external_id, name(external_id)) for external_id in facts.acting)
+
+
+# ------------------------------------------------------------------------------------------- PCI history
+
+PCI_HISTORY_DAYS = 90
+
+
+def pci_history_svg(points: Sequence[tuple[date, int]], name: str) -> str:
+    """The identity's PCI on each day its system was analyzed, as a line from 0 to 100 (`svg.line_chart`)."""
+    return line_chart(
+        [day for day, _score in points],
+        [Series("PCI", [float(score) for _day, score in points])],
+        title=f"PCI of {name}, last {PCI_HISTORY_DAYS} days",
+        desc=(
+            f"The Permission Creep Index of {name} on each of the {len(points)} days its system was analyzed in "
+            f"the last {PCI_HISTORY_DAYS} days (0-100; low 0-33, medium 34-66, high 67-100)."
+        ),
+        ident="pci-history",
+        y_label="PCI",
+        y_max=100.0,
+    )

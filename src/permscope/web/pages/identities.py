@@ -4,9 +4,11 @@ findings, escalation graph, what it acts as), and "why can it do this?" answered
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from permscope.core.access import REQUESTING_ROLES, Systems
@@ -15,11 +17,13 @@ from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.presentation.findings import finding_id
 from permscope.presentation.web.identity import (
+    PCI_HISTORY_DAYS,
     acting_as,
     decision_view,
     escalation_view,
     finding_views,
     granted_vs_used,
+    pci_history_svg,
     pci_view,
 )
 from permscope.store.identity_search import IdentitySearch, search_identities
@@ -29,8 +33,9 @@ from permscope.web.links import finding_url, findings_url, identity_url, request
 from permscope.web.paging import Pager, PageRequest, page_request
 from permscope.web.render import render
 from permscope.web.session import PageError, WebUser, signed_in, web_engine, web_settings
-from permscope.workflows.access import inventory_systems
+from permscope.workflows.access import inventory_systems, readable_systems
 from permscope.workflows.identity_explorer import identity_facts, visible_identity, why
+from permscope.workflows.pci_history import pci_history
 
 router = APIRouter()
 
@@ -165,6 +170,18 @@ def identity_page(
         raise PageError(404, "There is no such identity in a system you may read.") from None
     system = facts.system
     kept_window = str(window) if window else None
+    try:  # analytics: for the keys that read the system's analytics, as the PCI and findings above
+        history = pci_history(
+            web_engine(request),
+            system.system_id,
+            now=datetime.now(UTC),
+            days=PCI_HISTORY_DAYS,
+            cloud=chosen.value,
+            identity=facts.identity.external_id,
+            within=readable_systems(user.principal),
+        ).points
+    except NotFoundError:
+        history = []
 
     def link(external_id: str) -> str:
         return identity_url(chosen.value, system.system_id, external_id)
@@ -177,6 +194,10 @@ def identity_page(
         cloud=chosen,
         usage=granted_vs_used(facts, service or None),
         pci=pci_view(facts.findings),
+        pci_history=history,
+        pci_history_days=PCI_HISTORY_DAYS,
+        # built by presentation.web.svg, which escapes every text and attribute it writes
+        pci_history_svg=Markup(pci_history_svg(history, facts.identity.display_name)) if history else None,  # noqa: S704
         findings=finding_views(facts),
         finding_href=lambda fingerprint: finding_url(finding_id(fingerprint)),
         escalation=escalation_view(facts, href=link),
