@@ -155,6 +155,18 @@ def test_pci_crossing_through_the_history_seam(engine: Engine, tmp_path: Path) -
     assert {key.split(":")[-2] for key in keys if key.startswith("pci.")} == {"67", "90"}
 
 
+def test_pci_crossing_from_the_stored_history(engine: Engine, tmp_path: Path) -> None:
+    rule(engine, "pci high", ["pci.threshold"], parameters={"threshold": 67})
+    load_account(engine, tmp_path, bob_admin=False)
+    analyze_system(engine, ACCOUNT)  # bob's PCI is low, and kept in the PCI history
+    assert [a for a in alerts(engine) if a.subject_id == BOB] == []
+    load_account(engine, tmp_path, bob_admin=True)
+    analyze_system(engine, ACCOUNT)  # the default history is the stored one: bob crossed 67 since
+    crossing = [a for a in alerts(engine) if a.subject_id == BOB]
+    assert [(a.rule_name, a.kind) for a in crossing] == [("pci high", "pci.threshold")]
+    assert "threshold of 67" in crossing[0].explanation
+
+
 def test_who_may_read_acknowledge_and_mute(engine: Engine) -> None:
     rule(engine, "everything", ["finding.new"])
     signals = [

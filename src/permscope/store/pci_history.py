@@ -115,15 +115,37 @@ def identity_pci_series(
     changes: list[tuple[date, int | None]] = [(day, score) for day, score in session.execute(stmt)]
     if not changes:
         return []
+    return _held_on(changes, analysis_days_of(session, system_pk, since, until))
+
+
+def _held_on(changes: Sequence[tuple[date, int | None]], days: Sequence[date]) -> list[Point]:
+    """The score held on each of `days` (both oldest first), from the rows that changed it."""
     points: list[Point] = []
     position, held = 0, None
-    for day in analysis_days_of(session, system_pk, since, until):
+    for day in days:
         while position < len(changes) and changes[position][0] <= day:
             held = changes[position][1]
             position += 1
         if held is not None:
             points.append((day, held))
     return points
+
+
+def identities_pci_series(
+    session: Session, system_pk: int, since: date | None = None, until: date | None = None
+) -> dict[str, list[Point]]:
+    """Every identity's PCI series of one system (as `identity_pci_series` gives one), by external id."""
+    stmt = (
+        select(IdentityPciDayRow.identity_external_id, IdentityPciDayRow.day, IdentityPciDayRow.score)
+        .where(IdentityPciDayRow.system_pk == system_pk, *_window(IdentityPciDayRow.day, None, until))
+        .order_by(IdentityPciDayRow.identity_external_id, IdentityPciDayRow.day)
+    )
+    changes: dict[str, list[tuple[date, int | None]]] = {}
+    for external_id, day, score in session.execute(stmt):
+        changes.setdefault(external_id, []).append((day, score))
+    days = analysis_days_of(session, system_pk, since, until)
+    series = {external_id: _held_on(rows, days) for external_id, rows in changes.items()}
+    return {external_id: points for external_id, points in series.items() if points}
 
 
 def system_pci_series(

@@ -5,18 +5,16 @@ turns them into alerts) follows, and anything it leaves pending is taken by the 
 
 The first analysis of a system is its baseline: every finding is new to it, so it raises no `finding.new`.
 
-PCI history seam: a PCI movement needs the identity's earlier scores. `PciHistory` gives them per identity;
-until a stored PCI history per identity and day exists, `pci_history_from_findings` reads the scores the
-previous analysis left on the system's open findings (the identities that have a finding with a PCI), read before
-this analysis rewrites them. Replace it with the stored history by passing another `PciHistory`.
+A PCI movement needs the identity's earlier scores: `stored_pci_history` reads them from the PCI history
+(`store.pci_history`, one row per identity and day it changed) over the longest window of the enabled PCI rules,
+before this analysis writes its own day.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from permscope.analytics.finding_signals import Reopened, finding_signals
@@ -29,25 +27,20 @@ from permscope.core.signals import Signal, SignalKind
 from permscope.core.snapshot import SystemSnapshot
 from permscope.store import alerts as store
 from permscope.store.findings import RecordResult
-from permscope.store.tables import AnalysisRunRow, FindingRow
+from permscope.store.pci_history import identities_pci_series
+from permscope.store.tables import AnalysisRunRow
 from permscope.workflows.alert_rules import rule_of_row
 
 PciHistory = Callable[[Session, int], dict[str, list[PciPoint]]]  # (session, system pk) -> id -> points
 
 
-def pci_history_from_findings(session: Session, system_pk: int) -> dict[str, list[PciPoint]]:
-    """The previous analysis's PCI of each identity that has an open finding carrying one (its highest)."""
-    stmt = select(FindingRow.subject_id, FindingRow.last_seen, FindingRow.pci_score).where(
-        FindingRow.system_pk == system_pk,
-        FindingRow.resolved_at.is_(None),
-        FindingRow.pci_score.is_not(None),
-    )
-    best: dict[str, tuple[datetime, int]] = {}
-    for subject_id, seen, score in session.execute(stmt):
-        known = best.get(subject_id)
-        if score is not None and (known is None or (seen, score) > known):
-            best[subject_id] = (seen, int(score))
-    return {subject_id: [point] for subject_id, point in best.items()}
+def stored_pci_history(session: Session, system_pk: int) -> dict[str, list[PciPoint]]:
+    """Each identity's stored PCI series over the longest window of the enabled PCI rules (its days before
+    today's analysis; the latest earlier day included so that a threshold crossing is seen)."""
+    rules = [rule_of_row(row) for row in store.rule_rows(session, enabled_only=True)]
+    window = max((rule.pci.window_days for rule in rules if rule.kinds & PCI_KINDS), default=0)
+    since = datetime.now(UTC).date() - timedelta(days=window + 1)
+    return identities_pci_series(session, system_pk, since=since)
 
 
 def wants_pci(session: Session) -> bool:

@@ -52,8 +52,8 @@ from permscope.store.tables import AuthorizationSystemRow, FindingRow
 from permscope.workflows.alert_signals import (
     PciHistory,
     is_baseline,
-    pci_history_from_findings,
     record_analysis_signals,
+    stored_pci_history,
     wants_pci,
 )
 from permscope.workflows.alerts import evaluate_quietly
@@ -176,7 +176,7 @@ def analyze_system(
     *,
     analyzer: Analyzer | None = None,
     cloud: Cloud = Cloud.AWS,
-    pci_history: PciHistory = pci_history_from_findings,
+    pci_history: PciHistory = stored_pci_history,
     then: Callable[[Session], None] | None = None,
 ) -> AnalysisReport:
     """Analyze one stored system and record its findings with history (one transaction).
