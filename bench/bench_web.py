@@ -117,6 +117,12 @@ PAGES: tuple[Page, ...] = (
         "?$orderby=permissionsCreepIndex/score%20desc&$count=true",
         api=True,
     ),
+    Page(
+        "API: AWS user effectivePermissions",
+        "/external/authorizationSystems/{aws_system}/microsoft.graph.awsAuthorizationSystem"
+        "/associatedIdentities/users(externalId='{aws_user}')/effectivePermissions",
+        api=True,
+    ),
     Page("API: requests", "/identityGovernance/permissionsManagement/scheduledPermissionsRequests", api=True),
 )
 
@@ -132,6 +138,7 @@ class Fixtures:
     aws_identity: str
     azure_identity: str
     gcp_identity: str
+    aws_user: str
     finding: str
 
     @classmethod
@@ -155,6 +162,18 @@ class Fixtures:
                 )
                 found[f"{cloud}_system"] = system_id
                 found[f"{cloud}_identity"] = identity or ""
+            found["aws_user"] = (
+                session.scalar(
+                    select(IdentityRow.external_id)
+                    .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
+                    .where(
+                        AuthorizationSystemRow.system_id == found["aws_system"], IdentityRow.kind == "user"
+                    )
+                    .order_by(IdentityRow.id)
+                    .limit(1)
+                )
+                or ""
+            )
             found["finding"] = (
                 session.scalar(
                     select(FindingRow.fingerprint).where(FindingRow.resolved_at.is_(None)).limit(1)
@@ -179,6 +198,7 @@ class Timing:
     walls: list[float]
     cpus: list[float]
     queries: list[int]
+    database_cpu: float  # mean CPU seconds of the database server's backends per request (PostgreSQL)
 
     def quantile(self, values: list[float], share: float) -> float:
         ordered = sorted(values)
@@ -194,6 +214,33 @@ class QueryCounter:
 
     def _seen(self, *_args: Any) -> None:
         self.count += 1
+
+
+class BackendCpu:
+    """The CPU time the PostgreSQL backends of an engine's connections used (read from /proc, so the server
+    must run on this machine; 10 ms ticks), or 0 on other databases."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.pids: list[int] = []
+        self.tick = os.sysconf("SC_CLK_TCK")
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", self._connected)
+
+    def _connected(self, connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        self.pids.append(int(cursor.fetchone()[0]))
+        cursor.close()
+
+    def seconds(self) -> float:
+        total = 0
+        for pid in self.pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:  # the backend is gone (or the server is elsewhere)
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / self.tick
 
 
 def _server(engine: Engine, settings: Settings) -> tuple[FastAPI, bool]:
@@ -248,6 +295,7 @@ def time_pages(
     app, has_ui = _server(engine, settings)
     fixtures = Fixtures.read(engine)
     counter = QueryCounter(engine)
+    backends = BackendCpu(engine)
     timings = []
     with TestClient(app, base_url="http://127.0.0.1") as client:
         if has_ui:
@@ -258,13 +306,16 @@ def time_pages(
             path = fixtures.path_of(page)
             headers = {"Authorization": f"Bearer {token}"} if page.api else {}
             walls, cpus, queries, status, size = [], [], [], 0, 0
-            for attempt in range(warmup + runs):
+            for _ in range(warmup):
+                _measure(client, path, headers, counter)
+            database_before = backends.seconds()
+            for _ in range(runs):
                 status, size, wall, cpu, count = _measure(client, path, headers, counter)
-                if attempt >= warmup:
-                    walls.append(wall)
-                    cpus.append(cpu)
-                    queries.append(count)
-            timing = Timing(page, status, size, walls, cpus, queries)
+                walls.append(wall)
+                cpus.append(cpu)
+                queries.append(count)
+            database_cpu = (backends.seconds() - database_before) / runs
+            timing = Timing(page, status, size, walls, cpus, queries, database_cpu)
             report(timing)
             timings.append(timing)
     return timings
@@ -277,7 +328,7 @@ def print_header(label: str) -> None:
     )
     print(
         f"{'page':<38} {'status':>6} {'KB':>6} {'queries':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}"
-        f" {'CPU p50':>7} {'CPU p95':>7} {'budget':>6}  verdict"
+        f" {'CPU p50':>7} {'CPU p95':>7} {'DB CPU':>6} {'budget':>6}  verdict"
     )
 
 
@@ -287,13 +338,14 @@ def print_timing(timing: Timing) -> None:
     cpu50 = timing.quantile(timing.cpus, 0.5) * 1000
     cpu95 = timing.quantile(timing.cpus, 0.95) * 1000
     verdict = "within" if p95 <= timing.page.budget_ms else "OVER (wall)"
-    if p95 > timing.page.budget_ms and cpu95 <= timing.page.budget_ms:
-        verdict = "over in wall, within in CPU"
+    if p95 > timing.page.budget_ms and cpu95 + timing.database_cpu * 1000 <= timing.page.budget_ms:
+        verdict = "over in wall, within in CPU"  # a loaded machine: the CPU the request needed fits
     if timing.status != 200:
         verdict = f"not a page ({timing.status})"
     print(
         f"{timing.page.name:<38} {timing.status:>6} {timing.size / 1024:>6.0f} {statistics.median(timing.queries):>7.0f}"
         f" {p50:>7.0f} {p95:>7.0f} {max(timing.walls) * 1000:>7.0f} {cpu50:>7.0f} {cpu95:>7.0f}"
+        f" {timing.database_cpu * 1000:>6.0f}"
         f" {timing.page.budget_ms:>6.0f}  {verdict}",
         flush=True,
     )

@@ -753,36 +753,40 @@ def drop_postgres_database(server: str, name: str) -> None:
 
 
 def copy_to_postgres(source: Path, url: str) -> dict[str, int]:
-    """Every row of the SQLite store at `source` into the (empty) PostgreSQL database at `url` (schema at head,
-    COPY per table, sequences moved past the copied ids, then ANALYZE); returns rows per table."""
-    from_engine = make_engine(f"sqlite:///{source}")
+    """Every row of the SQLite store at `source` into the (empty) PostgreSQL database at `url`: schema at head,
+    one COPY per table fed with the values as SQLite holds them (JSON as text, times as UTC text, booleans as
+    0/1; no decoding in Python), sequences moved past the copied ids, then VACUUM ANALYZE. Rows per table."""
+    import sqlite3
+
     to_engine = open_database(url)
     copied: dict[str, int] = {}
-    with Session(from_engine) as reading, Session(to_engine) as writing:
-        for table in Base.metadata.sorted_tables:
-            names = [column.key for column in table.columns]
-            writing.execute(
-                table.delete()
-            )  # rows the migrations seed (the request clock) come from the source
-            result = reading.execute(select(table)).yield_per(CHUNK)
-            count = 0
-            for part in result.partitions():
-                rows = [dict(zip(names, row, strict=True)) for row in part]
-                mapped = next(m.class_ for m in Base.registry.mappers if m.local_table is table)
-                insert_rows(writing, mapped, rows)
-                count += len(rows)
-            copied[table.name] = count
-            if "id" in table.columns and count:
-                writing.execute(
-                    text(
+    reading = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    writing: Any = to_engine.raw_connection()
+    try:
+        with writing.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")  # SQLite's times are UTC without a zone
+            for table in Base.metadata.sorted_tables:
+                names = ", ".join(f'"{column.name}"' for column in table.columns)
+                cursor.execute(f'DELETE FROM "{table.name}"')  # rows the migrations seed come from the source
+                rows = reading.execute(f'SELECT {names} FROM "{table.name}"')
+                count = 0
+                with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                    while part := rows.fetchmany(CHUNK):
+                        for row in part:
+                            copy.write_row(row)
+                        count += len(part)
+                copied[table.name] = count
+                if "id" in table.columns and count:
+                    cursor.execute(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f'(SELECT max(id) FROM "{table.name}"))'
                     )
-                )
         writing.commit()
+    finally:
+        writing.close()
+        reading.close()
     with to_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
-    from_engine.dispose()
     to_engine.dispose()
     return copied
 
