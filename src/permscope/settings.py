@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # an API key's last_used_at (`apikey list`, "Last used") is written when it authenticates, at most once per
     # this many seconds per key, so it is exact to this interval and a busy key does not make every GET a write
     api_key_last_used_interval_seconds: float = 60.0
+    # the web UI's sessions (a cookie per browser, kept server-side): one ends after this many seconds without a
+    # request (idle) and at the latest this long after sign-in (absolute), whatever its use; sign-out ends it
+    web_session_idle_seconds: float = Field(default=3600.0, gt=0)  # 1 hour
+    web_session_max_seconds: float = Field(default=43_200.0, gt=0)  # 12 hours
     page_size: int = 100  # server-side page size of collections, as the contract's draft notes say
     max_page_size: int = 1000
     # usage figures (actionSummary.exercised, `usage list`) count the actions used in this many days before

@@ -16,26 +16,27 @@ if TYPE_CHECKING:  # uvicorn, pydantic and SQLAlchemy are imported when a comman
 
 
 def run_server(engine: Engine, settings: Settings, host: str, port: int, *, scheduler: bool = True) -> None:
-    """Serve the API of `engine` on host:port until interrupted; the scheduler runs beside it unless disabled
+    """Serve the API and the web UI (at /ui) of `engine` on host:port until interrupted; the scheduler runs beside it unless disabled
     (here or with PERMSCOPE_SCHEDULER_ENABLED=false, e.g. when `permscope scheduler run --loop` runs elsewhere).
     Links are built from `settings.public_url` (default http://host:port); X-Forwarded-* headers are trusted
     only from `settings.forwarded_allow_ips`."""
     import uvicorn
 
-    from permscope.api.app import create_app  # imported late: commands that do not serve stay quick
+    from permscope.server import create_server  # imported late: commands that do not serve stay quick
     from permscope.workflows.scheduler import Scheduler, SchedulerThread
 
     settings = settings.model_copy(update={"host": host, "port": port})
-    api = create_app(engine=engine, settings=settings)
+    server = create_server(engine=engine, settings=settings)
     runner = None
     if scheduler and settings.scheduler_enabled:
         runner = SchedulerThread(Scheduler(engine, settings=settings), settings.scheduler_interval_seconds)
-        api.state.scheduler = runner.start()
+        server.state.api.state.scheduler = runner.start()
         typer.echo(
             f"scheduler: in-process, a pass every {settings.scheduler_interval_seconds:g} s (--no-scheduler stops it)"
         )
     typer.echo(
-        f"permscope API on http://{host}:{port} (OpenAPI at http://{host}:{port}/openapi.json); Ctrl+C stops it"
+        f"permscope web UI on http://{host}:{port}/ and API on http://{host}:{port} "
+        f"(OpenAPI at http://{host}:{port}/openapi.json); Ctrl+C stops it"
     )
     if settings.public_url:
         typer.echo(f"links point to {settings.public_url}")
@@ -46,7 +47,7 @@ def run_server(engine: Engine, settings: Settings, host: str, port: int, *, sche
     proxies = settings.forwarded_allow_ips
     try:
         uvicorn.run(
-            api,
+            server,
             host=host,
             port=port,
             log_level="info",
@@ -78,7 +79,7 @@ def serve(
         False, "--no-scheduler", help="Do not run the permissions-on-demand scheduler in this process"
     ),
 ) -> None:
-    """Serve the REST API on 127.0.0.1:8000 (or --host/--port, or PERMSCOPE_HOST/PERMSCOPE_PORT)."""
+    """Serve the web UI and the REST API on 127.0.0.1:8000 (or --host/--port, or PERMSCOPE_HOST/PERMSCOPE_PORT)."""
     from pydantic import ValidationError
 
     from permscope.settings import Settings

@@ -271,6 +271,20 @@ class ServerSecretRow(Base):
     created_at: Mapped[datetime]
 
 
+class WebSessionRow(Base):
+    """A signed-in browser of the web UI: only the SHA-256 of its session id (the cookie's value) is kept."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(
+        ForeignKey("api_keys.key_id", ondelete="CASCADE"), index=True
+    )  # the API key the person signed in with: its roles and scopes govern every page
+    csrf_token: Mapped[str] = mapped_column(String(64))  # the token every form of this session carries
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
 # ------------------------------------------------------------------------ permissions on demand (issue 6)
 
 

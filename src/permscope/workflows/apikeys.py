@@ -149,13 +149,26 @@ def verify_api_key(engine: Engine, token: str) -> ApiPrincipal | None:
         return None
     key_id, secret = shape.groups()
     with Session(engine) as session:
-        found = key_with_scopes(session, key_id)
-        if found is None or found[0].disabled:
+        found = _enabled_key(session, key_id)
+        if found is None:
             return None
         row, scopes = found
         if not hmac.compare_digest(row.secret_hash, _hash_secret(secret)):
             return None
         return principal_of(row, scopes)
+
+
+def enabled_key_principal(session: Session, key_id: str) -> ApiPrincipal | None:
+    """The principal of the key `key_id` while it is enabled, with its roles as they are now; None once it is
+    disabled or gone. For a caller that proved the key's secret earlier (a web session signed in with it)."""
+    found = _enabled_key(session, key_id)
+    return None if found is None else principal_of(*found)
+
+
+def _enabled_key(session: Session, key_id: str) -> tuple[ApiKeyRow, list[ApiKeyScopeRow]] | None:
+    """A key and its per-system roles, None when it is unknown or disabled."""
+    found = key_with_scopes(session, key_id)
+    return None if found is None or found[0].disabled else found
 
 
 def principal_of(row: ApiKeyRow, scopes: Iterable[ApiKeyScopeRow]) -> ApiPrincipal:
