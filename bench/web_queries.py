@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, select, text
+from sqlalchemy import Engine, Select, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -289,16 +289,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--keep-postgres",
+        metavar="NAME",
+        help="copy into database NAME once and keep it for the next runs (drop it with --drop-postgres NAME)",
+    )
+    parser.add_argument(
+        "--drop-postgres", metavar="NAME", help="drop a database kept by --keep-postgres, then stop"
+    )
     args = parser.parse_args(argv)
+    server = postgres_server()
+    if args.drop_postgres:
+        from web_store import drop_postgres_database
+
+        if server:
+            drop_postgres_database(server, args.drop_postgres)
+        return 0
     size = QUICK if args.quick else StoreSize(FULL.identities, FULL.findings, FULL.systems_per_cloud)
     shapes = tuple(s for s in SHAPES if not args.only or args.only.lower() in s.name.lower())
     source = large_store(size)
     engines: list[tuple[str, Callable[[], Any]]] = []
     if not args.no_sqlite:
         engines.append(("SQLite", lambda: _sqlite(source)))
-    server = postgres_server()
     if not args.no_postgres and server:
-        engines.append(("PostgreSQL", lambda: _postgres(source, server)))
+        engines.append(("PostgreSQL", lambda: _postgres(source, server, args.keep_postgres)))
     for label, opening in engines:
         with opening() as engine:
             indexes = [(_index_name(d), d) for d in args.try_index]
@@ -338,12 +352,22 @@ class _sqlite:  # noqa: N801 - a context manager used like a function
 
 
 class _postgres:  # noqa: N801
-    def __init__(self, source: Path, server: str) -> None:
+    def __init__(self, source: Path, server: str, keep: str | None) -> None:
         from web_store import copy_to_postgres, create_postgres_database
 
-        self.server = server
-        self.url, self.name = create_postgres_database(server)
-        copy_to_postgres(source, self.url)
+        self.server, self.keep = server, keep
+        if keep is not None:
+            self.url, self.name = server.rsplit("/", 1)[0] + "/" + keep, keep
+            admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1))
+            with admin.connect() as connection:
+                exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": keep})
+            admin.dispose()
+            if not exists:
+                create_postgres_database(server, keep)
+                copy_to_postgres(source, self.url)
+        else:
+            self.url, self.name = create_postgres_database(server)
+            copy_to_postgres(source, self.url)
         self.engine = open_database(self.url)
 
     def __enter__(self) -> Engine:
@@ -353,7 +377,8 @@ class _postgres:  # noqa: N801
         from web_store import drop_postgres_database
 
         self.engine.dispose()
-        drop_postgres_database(self.server, self.name)
+        if self.keep is None:
+            drop_postgres_database(self.server, self.name)
 
 
 if __name__ == "__main__":

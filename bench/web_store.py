@@ -698,24 +698,124 @@ def generate(path: Path, size: StoreSize, *, seed: int = 16) -> dict[str, int]:
     return dict(writer.written)
 
 
+def migration_files() -> dict[str, str]:
+    """SHA-256 of each migration file, by name."""
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
+    }
+
+
+def _meta(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def _upgradable(size: StoreSize) -> Path | None:
+    """A cached store of this size made by migrations that are all still here, unchanged (so upgrading it runs
+    only the new ones), or None."""
+    current = migration_files()
+    pattern = f"web-store-i{size.identities}-f{size.findings}-s{size.systems_per_cloud}-*.sqlite"
+    for candidate in sorted(OUT.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            made_by = orjson.loads(_meta(candidate).read_bytes())["migrations"]
+        except (OSError, KeyError, orjson.JSONDecodeError):
+            continue
+        if all(current.get(name) == digest for name, digest in made_by.items()):
+            return candidate
+    return None
+
+
+def fill_trends(engine: Engine) -> int:
+    """`analysis_days` (when the schema has it) from the findings' history, for a store upgraded from one made
+    before that table existed: per system and day, findings first seen, resolved, reopened, and open after it.
+    Returns the rows written (none when the table already holds more than one day per system)."""
+    days = Base.metadata.tables.get("analysis_days")
+    if days is None:
+        return 0
+    with Session(engine) as session:
+        systems = int(session.scalar(select(func.count()).select_from(AuthorizationSystemRow)) or 0)
+        if int(session.scalar(select(func.count()).select_from(days)) or 0) > systems:
+            return 0
+        runs = {row.system_pk: row for row in session.scalars(select(AnalysisRunRow))}
+        per_day: dict[tuple[int, Any], Counter[str]] = defaultdict(Counter)
+        for column, key in (
+            (FindingRow.first_seen, "new"),
+            (FindingRow.resolved_at, "resolved"),
+        ):
+            day = (
+                func.date(column)
+                if engine.dialect.name == "sqlite"
+                else func.date(func.timezone("UTC", column))
+            )
+            stmt = (
+                select(FindingRow.system_pk, day, func.count())
+                .where(column.is_not(None))
+                .group_by(FindingRow.system_pk, day)
+            )
+            for system_pk, when, count in session.execute(stmt):
+                found = when if not isinstance(when, str) else datetime.strptime(when, "%Y-%m-%d").date()
+                per_day[(system_pk, found)][key] += int(count)
+        session.execute(days.delete())
+        rows = []
+        open_after: Counter[int] = Counter()
+        for (system_pk, day), counts in sorted(per_day.items()):
+            open_after[system_pk] += counts["new"] - counts["resolved"]
+            run = runs.get(system_pk)
+            at = datetime.combine(day, run.started_at.timetz() if run else datetime.min.time(), UTC)
+            rows.append(
+                {
+                    "system_pk": system_pk,
+                    "day": day,
+                    "analyses": 1,
+                    "new": counts["new"],
+                    "resolved": counts["resolved"],
+                    "reopened": 0,
+                    "open_findings": open_after[system_pk],
+                    "pci_distribution": run.pci_distribution if run else None,
+                    "last_analysis_at": at,
+                }
+            )
+        mapped = next(m.class_ for m in Base.registry.mappers if m.local_table is days)
+        insert_rows(session, mapped, rows)
+        session.commit()
+    return len(rows)
+
+
 def large_store(size: StoreSize, *, regenerate: bool = False) -> Path:
-    """The cached SQLite file of a large store (generated when missing)."""
+    """The cached SQLite file of a large store: this schema's; else a copy of one made by an older schema
+    whose migrations are unchanged, upgraded (the new migrations run on it as on a user's store, and the trends
+    table is filled from the findings); else generated."""
     path = OUT / size.file_name()
     if path.is_file() and not regenerate:
         return path
     OUT.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     started, cpu = time.perf_counter(), time.process_time()
-    written = generate(partial, size)
-    partial.rename(path)
+    older = None if regenerate else _upgradable(size)
+    if older is not None:
+        import shutil
+
+        shutil.copyfile(older, partial)
+        engine = open_database(f"sqlite:///{partial}")
+        filled = fill_trends(engine)
+        engine.dispose()
+        print(
+            f"upgraded a copy of {older.name} in {time.perf_counter() - started:.0f} s wall, "
+            f"{time.process_time() - cpu:.0f} s CPU (analysis_days rows filled: {filled})",
+            file=sys.stderr,
+        )
+    else:
+        written = generate(partial, size)
+        print(
+            f"generated {path.name} in {time.perf_counter() - started:.0f} s wall, "
+            f"{time.process_time() - cpu:.0f} s CPU: "
+            + ", ".join(f"{name} {count:,}" for name, count in sorted(written.items())),
+            file=sys.stderr,
+        )
     for name in ("-wal", "-shm"):
         Path(f"{partial}{name}").unlink(missing_ok=True)
-    print(
-        f"generated {path.name} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s "
-        f"wall, {time.process_time() - cpu:.0f} s CPU: "
-        + ", ".join(f"{name} {count:,}" for name, count in sorted(written.items())),
-        file=sys.stderr,
-    )
+    partial.rename(path)
+    _meta(path).write_bytes(orjson.dumps({"migrations": migration_files()}))
     return path
 
 
@@ -735,9 +835,9 @@ def _admin(url: str) -> Engine:
     )
 
 
-def create_postgres_database(server: str) -> tuple[str, str]:
-    """A new empty database on the server of `server`: (its URL, its name)."""
-    name = f"permscope_bench_web_{uuid.uuid4().hex[:8]}"
+def create_postgres_database(server: str, name: str | None = None) -> tuple[str, str]:
+    """A new empty database on the server of `server` (named `name`, else a fresh name): (its URL, its name)."""
+    name = name or f"permscope_bench_web_{uuid.uuid4().hex[:8]}"
     admin = _admin(server)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
