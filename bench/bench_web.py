@@ -210,10 +210,13 @@ class QueryCounter:
 
     def __init__(self, engine: Engine) -> None:
         self.count = 0
+        self.statements: list[str] | None = None  # collected while a list is set
         event.listen(engine, "before_cursor_execute", self._seen)
 
-    def _seen(self, *_args: Any) -> None:
+    def _seen(self, _connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.count += 1
+        if self.statements is not None:
+            self.statements.append(" ".join(statement.split()))
 
 
 class BackendCpu:
@@ -286,7 +289,13 @@ def _measure(
 
 
 def time_pages(
-    engine: Engine, pages: tuple[Page, ...], runs: int, warmup: int, report: Callable[[Timing], None]
+    engine: Engine,
+    pages: tuple[Page, ...],
+    runs: int,
+    warmup: int,
+    report: Callable[[Timing], None],
+    *,
+    show_sql: bool = False,
 ) -> list[Timing]:
     """Sign in and time every page; `report` is told each page's figures as they come."""
     settings = Settings(database_url=str(engine.url), scheduler_enabled=False)
@@ -306,8 +315,15 @@ def time_pages(
             path = fixtures.path_of(page)
             headers = {"Authorization": f"Bearer {token}"} if page.api else {}
             walls, cpus, queries, status, size = [], [], [], 0, 0
+            if show_sql:
+                counter.statements = []
             for _ in range(warmup):
                 _measure(client, path, headers, counter)
+            if counter.statements is not None:
+                print(f"-- {page.name}: {path}")
+                for statement in counter.statements[: len(counter.statements) // max(warmup, 1)]:
+                    print(f"   {statement[:2000]}")
+                counter.statements = None
             database_before = backends.seconds()
             for _ in range(runs):
                 status, size, wall, cpu, count = _measure(client, path, headers, counter)
@@ -380,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20, help="timed requests per page (default 20)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed requests per page first (default 2)")
     parser.add_argument("--only", help="only the pages whose name contains this text")
+    parser.add_argument("--sql", action="store_true", help="print the statements each page runs")
     parser.add_argument("--regenerate", action="store_true", help="generate the store even if it is cached")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
@@ -391,13 +408,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_sqlite:
         engine = open_database(f"sqlite:///{source}")
         print_header(f"SQLite {source.name}: {label}")
-        time_pages(engine, pages, args.runs, args.warmup, print_timing)
+        time_pages(engine, pages, args.runs, args.warmup, print_timing, show_sql=args.sql)
         engine.dispose()
     server = postgres_server()
     if not args.no_postgres and server:
         with postgres_copy(source, server) as engine:
             print_header(f"PostgreSQL: {label}")
-            time_pages(engine, pages, args.runs, args.warmup, print_timing)
+            time_pages(engine, pages, args.runs, args.warmup, print_timing, show_sql=args.sql)
     elif not args.no_postgres:
         print("\nPostgreSQL skipped: set PERMSCOPE_BENCH_POSTGRES_URL or PERMSCOPE_TEST_POSTGRES_URL")
     return 0

@@ -60,6 +60,7 @@ class IdentityRow(Base):
         UniqueConstraint("system_pk", "external_id", name="uq_identity_key"),
         Index("ix_identities_kind", "system_pk", "kind"),
         Index("ix_identities_name", "system_pk", "display_name"),
+        Index("ix_identities_display_name", "display_name", "id"),  # every system's identities by name
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -610,6 +611,8 @@ class FindingRow(Base):
         UniqueConstraint("system_pk", "fingerprint", name="uq_finding_key"),
         Index("ix_findings_type", "finding_type", "system_pk"),
         Index("ix_findings_fingerprint", "fingerprint"),
+        # open (or resolved) findings counted per system, type and severity from the index alone
+        Index("ix_findings_open_by_system", "resolved_at", "system_pk", "finding_type", "severity"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
