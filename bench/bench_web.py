@@ -123,6 +123,12 @@ PAGES: tuple[Page, ...] = (
         "/associatedIdentities/users(externalId='{aws_user}')/effectivePermissions",
         api=True,
     ),
+    Page(
+        "API: AWS user assumableRoles",  # the workflow behind the identity page's "can act as"
+        "/external/authorizationSystems/{aws_system}/microsoft.graph.awsAuthorizationSystem"
+        "/associatedIdentities/users(externalId='{aws_user}')/assumableRoles",
+        api=True,
+    ),
     Page("API: requests", "/identityGovernance/permissionsManagement/scheduledPermissionsRequests", api=True),
 )
 

@@ -60,7 +60,6 @@ class IdentityRow(Base):
         UniqueConstraint("system_pk", "external_id", name="uq_identity_key"),
         Index("ix_identities_kind", "system_pk", "kind"),
         Index("ix_identities_name", "system_pk", "display_name"),
-        Index("ix_identities_display_name", "display_name", "id"),  # every system's identities by name
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

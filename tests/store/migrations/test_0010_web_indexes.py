@@ -1,5 +1,5 @@
-"""Migration 0010 adds the web UI's indexes (open findings per system, type and severity; identities by name)
-and its downgrade drops them; SQLite then counts open findings from the index alone."""
+"""Migration 0010 adds the index of findings per state, system, type and severity and its downgrade drops it;
+SQLite then counts a system's open findings from the index alone."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from permscope.store.tables import FindingRow
 
 INDEXES = {
     "findings": ("ix_findings_open_by_system", ["resolved_at", "system_pk", "finding_type", "severity"]),
-    "identities": ("ix_identities_display_name", ["display_name", "id"]),
 }
 
 
