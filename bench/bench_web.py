@@ -84,7 +84,8 @@ PAGES: tuple[Page, ...] = (
     Page("identity (GCP)", "/ui/identities/gcp/{gcp_system}?id={gcp_identity}"),
     Page(
         "identity: why",
-        "/ui/identities/aws/{aws_system}/why?id={aws_identity}&action=s3:GetObject&resource=*",
+        "/ui/identities/aws/{aws_system}/why?id={aws_user}&action=s3:GetObject"
+        "&resource=arn:aws:s3:::bench-data/reports/1.csv",
     ),
     Page("findings", "/ui/findings"),
     Page("findings: open, high", "/ui/findings?state=open&severity=high"),
