@@ -402,14 +402,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--findings", type=int, default=FULL.findings)
     parser.add_argument("--runs", type=int, default=20, help="timed requests per page (default 20)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed requests per page first (default 2)")
-    parser.add_argument("--only", help="only the pages whose name contains this text")
+    parser.add_argument(
+        "--only", help="only the pages whose name contains this text (or one of these, comma-separated)"
+    )
     parser.add_argument("--sql", action="store_true", help="print the statements each page runs")
     parser.add_argument("--regenerate", action="store_true", help="generate the store even if it is cached")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args(argv)
     size = QUICK if args.quick else StoreSize(args.identities, args.findings, FULL.systems_per_cloud)
-    pages = tuple(p for p in PAGES if not args.only or args.only.lower() in p.name.lower())
+    wanted = [part.strip().lower() for part in (args.only or "").split(",") if part.strip()]
+    pages = tuple(p for p in PAGES if not wanted or any(part in p.name.lower() for part in wanted))
     source = large_store(size, regenerate=args.regenerate)
     label = f"{size.identities:,} identities, {size.findings:,} findings, {args.runs} runs per page"
     if not args.no_sqlite:
