@@ -226,7 +226,10 @@ def fixtures(engine: Engine) -> dict[str, Any]:
                 .limit(1)
             )
         found["aws_identity"] = session.scalar(
-            select(FindingRow.subject_id).where(FindingRow.system_pk == found["aws_pk"]).limit(1)
+            select(FindingRow.subject_id)
+            .where(FindingRow.system_pk == found["aws_pk"])
+            .order_by(FindingRow.id)
+            .limit(1)
         )
         found["aws_page"] = list(
             session.scalars(
