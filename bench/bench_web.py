@@ -35,6 +35,7 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from permscope.core.ids import encode_id
 from permscope.settings import Settings
 from permscope.store.engine import open_database
 from permscope.store.tables import AuthorizationSystemRow, FindingRow, IdentityRow
@@ -91,9 +92,11 @@ PAGES: tuple[Page, ...] = (
     Page("findings: open, high", "/ui/findings?state=open&severity=high"),
     Page("findings: one system, type", "/ui/findings?cloud=gcp&system={gcp_system}&type=inactiveUserFinding"),
     Page("findings: resolved, page 100", "/ui/findings?state=resolved&page=100"),
-    Page("findings: by last seen", "/ui/findings?order=last_seen"),
+    Page("findings: by last seen", "/ui/findings?state=all&sort=last-seen"),
     Page("finding", "/ui/findings/{finding}"),
     Page("requests", "/ui/requests"),
+    Page("requests: awaiting approval", "/ui/requests?tab=approval"),
+    Page("requests: new", "/ui/requests/new"),
     Page("API docs", "/ui/docs"),
     Page("API: systems", "/external/authorizationSystems", api=True),
     Page(
@@ -181,12 +184,12 @@ class Fixtures:
                 )
                 or ""
             )
-            found["finding"] = (
-                session.scalar(
-                    select(FindingRow.fingerprint).where(FindingRow.resolved_at.is_(None)).limit(1)
-                )
-                or ""
+            fingerprint = session.scalar(
+                select(FindingRow.fingerprint).where(FindingRow.resolved_at.is_(None)).limit(1)
             )
+            found["finding"] = (
+                encode_id(fingerprint) if fingerprint else ""
+            )  # the API's (and page's) finding id
         return cls(**found)
 
     def path_of(self, page: Page) -> str:
