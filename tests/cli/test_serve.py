@@ -152,3 +152,25 @@ def test_serve_hands_uvicorn_the_proxy_trust_and_the_app_its_public_url(
     assert seen[-1]["proxy_headers"] is True and seen[-1]["forwarded_allow_ips"] == "10.0.0.0/8"
     assert seen[-1]["base"] == "https://p.example.com/x"
     assert "give --public-url" in serve("--host", "0.0.0.0")
+
+
+def test_the_in_process_scheduler_is_woken_by_the_api_and_by_the_ui(
+    sqlite_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both apps hold the same runner (an approval made in either runs the grant at once), stopped after."""
+    import uvicorn
+
+    from permscope.cli.serve import run_server
+    from permscope.settings import Settings
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda server, **_: served.append(server))
+    run_server(
+        sqlite_engine, Settings(database_url="sqlite://", scheduler_interval_seconds=3600), "127.0.0.1", 0
+    )
+    [server] = served
+    runner = server.state.scheduler
+    assert (
+        runner is not None and server.state.api.state.scheduler is runner is server.state.web.state.scheduler
+    )
+    assert not runner._thread.is_alive()  # stopped when serving ended

@@ -138,8 +138,11 @@ def test_three_clouds_through_the_import_and_activity_paths_and_twice_is_the_sam
     # the export folders stay, as `permscope import azure|gcp DIR` and the activity imports read them
     assert (tmp_path / f"azure-{TENANT.tenant_id}" / "role-assignments.json").is_file()
     assert (tmp_path / f"gcp-{ORGANIZATION.number}" / "audit-log.json").is_file()
+    aws = first[0].activity  # the account's demo CloudTrail, drawn from what its identities hold
+    assert aws is not None and aws.stats.usage > 0 and not aws.failures
+    assert aws.stats.unknown_action == 0 and aws.stats.unresolved == 0
     usage = _usage_by_cloud(sqlite_engine)
-    assert set(usage) == {"azure", "gcp"}  # the AWS export carries no activity
+    assert set(usage) == {"aws", "azure", "gcp"}
     findings = _finding_rows(sqlite_engine)
     with_findings = {system for system, _type, _seen in findings}
     assert with_findings & {r.system_id for r in first[1:3]} and with_findings & {

@@ -13,7 +13,7 @@ from catalog_support import store_catalog
 from permscope.core.errors import NotFoundError
 from permscope.core.inventory import Action
 from permscope.workflows.collection import import_aws_files
-from permscope.workflows.identities import assumable_roles
+from permscope.workflows.identities import acts_as, assumable_roles
 
 A = "111122223333"
 OTHER = "999988887777"
@@ -142,3 +142,24 @@ def test_assumable_roles_are_decided_by_the_engine(engine: Engine, tmp_path: Pat
         assumable_roles(engine, A, f"arn:aws:iam::{A}:user/nobody")
     with pytest.raises(NotFoundError):
         assumable_roles(engine, A, f"arn:aws:iam::{A}:role/by-arn")  # a role is not a user
+
+
+def test_any_identity_may_be_asked_what_it_acts_as(engine: Engine, tmp_path: Path) -> None:
+    raw = {
+        "UserDetailList": [user("bob", ASSUME_ANY)],
+        "RoleDetailList": [
+            role("chained", allow({"AWS": f"arn:aws:iam::{A}:root"})),
+            role("anyone", allow("*")),
+            role("bob-only", allow({"AWS": f"arn:aws:iam::{A}:user/bob"})),
+        ],
+    }
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(raw))
+    import_aws_files(engine, [path])
+    bob = f"arn:aws:iam::{A}:user/bob"
+    assert acts_as(engine, A, bob) == assumable_roles(engine, A, bob)
+    # a role holds no identity policy here: only a trust naming it (or everyone) admits it, not itself
+    assert acts_as(engine, A, f"arn:aws:iam::{A}:role/chained") == [f"arn:aws:iam::{A}:role/anyone"]
+    assert acts_as(engine, A, f"arn:aws:iam::{A}:role/anyone") == []
+    with pytest.raises(NotFoundError, match="no identity"):
+        acts_as(engine, A, f"arn:aws:iam::{A}:role/nobody")

@@ -19,6 +19,7 @@ from permscope.core.requests import (
     NamedGrant,
     RequestAccessError,
     RequestStateError,
+    RequestStatus,
     UnsupportedCloudError,
 )
 from permscope.settings import Settings
@@ -34,13 +35,18 @@ from permscope.workflows.request_body import parse_request
 from permscope.workflows.request_rules import RuleSpec, add_rule
 from permscope.workflows.requests import (
     RequestConfig,
+    approves_somewhere,
     cancel,
+    cancel_allowed,
     create_request,
     decide,
     get_record,
     local_actor,
     may_review,
+    reads_others,
+    records_page,
     requests_query,
+    requests_somewhere,
     set_modification,
 )
 from request_support import (
@@ -666,3 +672,55 @@ def test_filter_by_current_user_principal_lists_what_the_caller_receives(
     with pytest.raises(RequestAccessError, match="own request"):  # nor may erin approve it
         twin = make_key(engine, "erin", f"approver:aws:{ACCOUNT}", name="erin-approver")
         decide(engine, twin.principal, for_erin.request.request_id, True, config=CONFIG, now=START)
+
+
+def test_records_page_pages_newest_first_with_a_count_and_the_caller_s_filters(
+    engine: Engine, keys: dict[str, Key]
+) -> None:
+    """The list pages of the web UI: alice's own requests in pages of two, newest first, counted in SQL; bob's
+    approval queue holds only the submitted requests he may review (not his own, not decided ones)."""
+    alice, bob = keys["alice"].principal, keys["bob"].principal
+    ids = [_submit(engine, keys["alice"]) for _ in range(5)]
+    own = _submit(engine, keys["bob"])
+    decide(engine, bob, ids[0], False, "no", config=CONFIG, now=START)
+    first, total = records_page(engine, alice, on=FilterByCurrentUser.CREATED_BY, offset=0, limit=2)
+    assert total == 5 and [r.request.request_id for r in first] == [ids[4], ids[3]]
+    assert all(r.step is not None for r in first)
+    last, _ = records_page(engine, alice, on=FilterByCurrentUser.CREATED_BY, offset=4, limit=2)
+    assert [r.request.request_id for r in last] == [ids[0]]
+    queue, waiting = records_page(
+        engine, bob, on=FilterByCurrentUser.APPROVER, status=RequestStatus.SUBMITTED, limit=50
+    )
+    assert waiting == 4 and own not in {r.request.request_id for r in queue}
+    assert all(may_review(bob, r.request) for r in queue)
+    everything, seen = records_page(engine, keys["dave"].principal, limit=50)
+    assert seen == 6 and len(everything) == 6
+
+
+def test_who_has_which_lists_and_who_may_cancel(engine: Engine, keys: dict[str, Key]) -> None:
+    """The tabs a key gets, and the cancel rule the page's button follows (the one cancel itself applies)."""
+    assert not reads_others(keys["alice"].principal) and not approves_somewhere(keys["alice"].principal)
+    assert reads_others(keys["bob"].principal) and approves_somewhere(keys["bob"].principal)
+    assert reads_others(keys["dave"].principal) and not approves_somewhere(keys["dave"].principal)
+    assert requests_somewhere(keys["alice"].principal) and not requests_somewhere(keys["dave"].principal)
+    request_id = _submit(engine, keys["alice"])
+    row = get_record(engine, keys["alice"].principal, request_id).request
+    assert cancel_allowed(keys["alice"].principal, row) == (True, None)
+    allowed, reason = cancel_allowed(keys["carol"].principal, row)
+    assert not allowed and reason == "a pending request can be canceled only by its requester"
+    with pytest.raises(RequestAccessError, match=reason):
+        cancel(engine, keys["carol"].principal, request_id, config=CONFIG, now=START)
+
+
+@pytest.mark.parametrize("justification", ["a\x00b", "x" * 4001, "\ud800"])
+def test_a_review_justification_no_database_stores_is_refused_by_its_field(
+    engine: Engine, keys: dict[str, Key], justification: str
+) -> None:
+    request_id = _submit(engine, keys["alice"])
+    with pytest.raises(InputError) as caught:
+        decide(engine, keys["bob"].principal, request_id, True, justification, config=CONFIG, now=START)
+    assert caught.value.source == "request body: justification"
+    assert get_record(engine, keys["bob"].principal, request_id).request.status == "submitted"
+    decide(engine, keys["bob"].principal, request_id, False, "  ", config=CONFIG, now=START)
+    step = get_record(engine, keys["bob"].principal, request_id).step
+    assert step is not None and step.justification is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -47,19 +46,6 @@ LIST_COLUMNS = [
     Column("last_seen", "Last seen", wide=True),
     Column("summary", "Why", wide=True, text=True),
 ]
-CSV_FIELDS = (
-    "system_id",
-    "finding_type",
-    "severity",
-    "subject_name",
-    "subject_id",
-    "pci",
-    "status",
-    "first_seen",
-    "last_seen",
-    "summary",
-    "resolved_at",
-)
 
 
 class ReportFormat(StrEnum):
@@ -127,10 +113,9 @@ def known_finding_type(name: str) -> str:
     """The finding type `name` names (any case, with or without `#microsoft.graph.`); leaves with exit code 2
     listing the finding types when it names none."""
     from permscope.analytics.registry import DETECTORS
+    from permscope.presentation.findings import finding_type_named
 
-    bare = name.removeprefix("#").removeprefix("microsoft.graph.")
-    by_folded = {known.lower(): known for known in DETECTORS}
-    found = by_folded.get(bare.lower())
+    found = finding_type_named(name)
     if found is None:
         fail(f"--type: {name!r} is not a finding type; the finding types are {', '.join(sorted(DETECTORS))}",
              EXIT_BAD_INPUT)  # fmt: skip
@@ -145,7 +130,7 @@ def list_command(
     finding_type: list[str] = typer.Option(
         [], "--type", "-t", help="Only this finding type, e.g. superUserFinding (repeatable; any case)"
     ),
-    status: str = typer.Option("open", "--status", help="open, resolved or all"),
+    status: str = typer.Option("open", "--status", help="open, reopened, resolved or all"),
     min_pci: int | None = typer.Option(
         None, "--min-pci", min=0, max=100, help="Only findings whose PCI is at least this"
     ),
@@ -165,7 +150,7 @@ def list_command(
     try:
         wanted = FindingStatus(status.lower())
     except ValueError:
-        raise typer.BadParameter("expected open, resolved or all", param_hint="--status") from None
+        raise typer.BadParameter("expected open, reopened, resolved or all", param_hint="--status") from None
     types = [known_finding_type(name) for name in finding_type]
     listing = list_stored_findings(
         engine_of(ctx),
@@ -205,14 +190,7 @@ def _why(record: dict[str, Any]) -> str:
 
 
 def _csv(records: list[dict[str, Any]]) -> None:
-    """Every record field, dates in ISO 8601."""
-    names = CSV_FIELDS
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(names)
-    for record in records:
-        writer.writerow(
-            [
-                value.isoformat() if isinstance(value, datetime) else ("" if value is None else value)
-                for value in (record.get(name) for name in names)
-            ]
-        )
+    """Every record field, dates in ISO 8601 (the CSV the web UI exports too)."""
+    from permscope.presentation.stored_findings import findings_csv
+
+    sys.stdout.writelines(findings_csv(records))

@@ -38,8 +38,6 @@ app = typer.Typer(
 rules_app = typer.Typer(help="Auto-approve rules: requests wholly inside a rule are approved at once.")
 app.add_typer(rules_app, name="rules")
 
-GRAPH = "#microsoft.graph."
-
 
 def _actor(name: str | None) -> ApiPrincipal:
     from permscope.workflows import requests as workflow
@@ -74,49 +72,26 @@ def build_body(
     ticket: str | None,
 ) -> dict[str, Any]:
     """The Graph body the options describe (the same one the API takes)."""
+    from permscope.presentation.request_draft import RequestDraft, draft_body
+
     if bool(actions) == bool(policies):
         raise InputError("options", "give either --action (with --resource) or --policy")
-    if actions:
-        action_info: dict[str, Any] = {
-            "@odata.type": f"{GRAPH}awsActionsPermissionsDefinitionAction",
-            "statements": [
-                {
-                    "statementId": "permscope",
-                    "actions": actions,
-                    "resources": resources or ["*"],
-                    "effect": "allow",
-                }
-            ],
-        }
-    else:
-        action_info = {
-            "@odata.type": f"{GRAPH}awsPolicyPermissionsDefinitionAction",
-            "policies": [{"id": arn} for arn in policies],
-        }
-    if assign_to_role:
-        action_info["assignToRoleId"] = assign_to_role
-    kind = identity_type or ("role" if ":role/" in identity else "user")
-    source = "samlIdentitySource" if identity.startswith("rsn:") else "localIdentitySource"
-    return {
-        "requestedPermissions": {
-            "@odata.type": f"{GRAPH}awsPermissionsDefinition",
-            "authorizationSystemInfo": {"authorizationSystemId": system, "authorizationSystemType": "AWS"},
-            "actionInfo": action_info,
-            "identityInfo": {
-                "externalId": identity,
-                "identityType": kind,
-                "source": {"@odata.type": f"{GRAPH}{source}"},
-            },
-        },
-        "justification": justification,
-        "scheduleInfo": {
-            "startDateTime": start,
-            "expiration": {"duration": duration, "endDateTime": end}
-            if end
-            else {"duration": duration or "PT1H"},
-        },
-        "ticketInfo": {"ticketNumber": ticket} if ticket else None,
-    }
+    draft = RequestDraft(
+        cloud="aws",
+        system_id=system,
+        identity=identity,
+        identity_type=identity_type,
+        what="actions" if actions else "policies",
+        values=tuple(actions or policies),
+        resources=tuple(resources),
+        assign_to_role=assign_to_role,
+        start=start,
+        duration=duration if end else (duration or "PT1H"),
+        end=end,
+        justification=justification,
+        ticket_number=ticket,
+    )
+    return draft_body(draft)
 
 
 # Where a body built from options went wrong -> the option that set it (most specific first).

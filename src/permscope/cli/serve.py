@@ -30,7 +30,9 @@ def run_server(engine: Engine, settings: Settings, host: str, port: int, *, sche
     runner = None
     if scheduler and settings.scheduler_enabled:
         runner = SchedulerThread(Scheduler(engine, settings=settings), settings.scheduler_interval_seconds)
-        server.state.api.state.scheduler = runner.start()
+        runner.start()
+        for app in (server, server.state.api, server.state.web):  # the API's and the UI's routes wake it
+            app.state.scheduler = runner
         typer.echo(
             f"scheduler: in-process, a pass every {settings.scheduler_interval_seconds:g} s (--no-scheduler stops it)"
         )

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from permscope.core.permissions import EffectivePermissions
+from permscope.core.records import quick_frozen_init
 
 YIELDS_TARGET = "target"  # the target principal's (or group's) effective permissions
 YIELDS_CEILING = "ceiling"  # whatever the target may be given: `*` within its own limits (boundary, SCPs)
 YIELDS_JOINED = "joined"  # the target user's permissions once it is in the step's `via` group
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class Step:
     """One edge: `source` uses a technique and so acts as (or with the permissions of) `target`.

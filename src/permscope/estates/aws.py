@@ -49,8 +49,10 @@ def _stable_id(prefix: str, seed_text: str) -> str:
 class _Estate:
     """The state of one generation: the random source, names taken, and policy references counted."""
 
-    def __init__(self, account_id: str, seed: int, managed: list[JsonObject]) -> None:
+    def __init__(self, account_id: str, seed: int, managed: list[JsonObject], now: datetime = NOW) -> None:
         self.account = account_id
+        self.now = now  # last-used dates and policy versions are dated up to this moment
+        self.clock = random.Random(f"{account_id}:{seed}:dates")  # dates apart: the same names any day
         self.rng = random.Random(f"{account_id}:{seed}")
         self.managed = {str(entry["name"]): entry for entry in managed}
         self.managed_by_path = {str(entry["arn"]).split(":policy/", 1)[-1]: entry for entry in managed}
@@ -70,8 +72,10 @@ class _Estate:
     def aws_id(self, prefix: str) -> str:
         return prefix + "".join(self.rng.choices(ID_ALPHABET, k=17))
 
-    def date(self, start: datetime = EPOCH, end: datetime = NOW) -> datetime:
-        return start + timedelta(seconds=self.rng.randrange(max(1, int((end - start).total_seconds()))))
+    def date(self, start: datetime = EPOCH, end: datetime | None = None) -> datetime:
+        """A random moment from `start` to `end` (the generation's `now` when None)."""
+        end = self.now if end is None else end
+        return start + timedelta(seconds=self.clock.randrange(max(1, int((end - start).total_seconds()))))
 
     def arn(self, kind: str, path: str, name: str) -> str:
         return f"arn:aws:iam::{self.account}:{kind}{path}{name}"
@@ -273,7 +277,7 @@ def _customer_policy(e: _Estate, team: str, svc: str, *, boundary: bool = False)
         doc = document if number == default else _document(e, team, svc)[1]
         versions.append({"Document": doc, "VersionId": f"v{number}", "IsDefaultVersion": number == default,
                          "CreateDate": _when(moment)})  # fmt: skip
-        moment = e.date(moment, NOW)
+        moment = e.date(moment, e.now)
     return {
         "PolicyName": name, "PolicyId": e.aws_id("ANPA"), "Arn": e.arn("policy", path, name), "Path": path,
         "DefaultVersionId": f"v{default}", "AttachmentCount": 0, "PermissionsBoundaryUsageCount": 0,
@@ -395,7 +399,7 @@ def _role(e: _Estate, kind: str, index: int) -> JsonObject:
         "CreateDate": _when(created), "AssumeRolePolicyDocument": trust, "InstanceProfileList": [],
         "RolePolicyList": inline, "AttachedManagedPolicies": refs, "Tags": e.tags(team) if path == "/" else [],
         "RoleLastUsed": {} if e.rng.random() < 0.25 else
-        {"LastUsedDate": _when(e.date(created, NOW)), "Region": e.rng.choice(REGIONS)},
+        {"LastUsedDate": _when(e.date(created, e.now)), "Region": e.rng.choice(REGIONS)},
     }  # fmt: skip
     if kind in {"service", "cross-account"} and e.rng.random() < 0.1 and (boundary := e.pick_boundary()):
         role["PermissionsBoundary"] = boundary
@@ -440,6 +444,7 @@ def generate_authorization_details(
     customer_policies: int,
     seed: int = 0,
     aws_managed_policies: list[JsonObject] | None = None,
+    now: datetime = NOW,
 ) -> JsonObject:
     """An account export in the `aws iam get-account-authorization-details` shape; the same seed, the same export.
 
@@ -450,7 +455,9 @@ def generate_authorization_details(
     if min(users, groups, roles, customer_policies) < 0:
         raise ValueError("counts must not be negative")
     pool = aws_managed_policies if aws_managed_policies is not None else known_aws_managed_policies()
-    e = _Estate(account_id, seed, [entry for entry in pool if entry.get("document") and entry.get("arn")])
+    e = _Estate(
+        account_id, seed, [entry for entry in pool if entry.get("document") and entry.get("arn")], now
+    )
     boundaries = min(customer_policies, max(1, customer_policies // 10)) if customer_policies else 0
     e.boundaries = [_customer_policy(e, e.rng.choice(TEAMS), "", boundary=True) for _ in range(boundaries)]
     e.customer = [

@@ -70,8 +70,10 @@ def _time(moment: datetime) -> str:
 class _Tenant:
     """The state of one generation: the random source, the ids made so far."""
 
-    def __init__(self, tenant_id: str, domain: str, seed: int) -> None:
+    def __init__(self, tenant_id: str, domain: str, seed: int, now: datetime = NOW) -> None:
         self.tenant_id = tenant_id
+        self.now = now  # activity, sign-ins and schedules are dated up to this moment
+        self.clock = random.Random(f"{tenant_id}:{seed}:dates")  # dates apart: the same names any day
         self.domain = domain
         self.rng = random.Random(f"{tenant_id}:{seed}")
         self.taken: dict[str, int] = {}
@@ -79,8 +81,10 @@ class _Tenant:
     def guid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
-    def date(self, start: datetime = EPOCH, end: datetime = NOW) -> datetime:
-        return start + timedelta(seconds=self.rng.randrange(max(1, int((end - start).total_seconds()))))
+    def date(self, start: datetime = EPOCH, end: datetime | None = None) -> datetime:
+        """A random moment from `start` to `end` (the generation's `now` when None)."""
+        end = self.now if end is None else end
+        return start + timedelta(seconds=self.clock.randrange(max(1, int((end - start).total_seconds()))))
 
     def unique(self, name: str) -> str:
         count = self.taken.get(name, 0)
@@ -138,7 +142,7 @@ def _people(t: _Tenant, count: int) -> list[JsonObject]:
         }
         chance = t.rng.random()
         if chance > 0.1:  # 10% never signed in; of the rest, some long ago
-            last_seen = t.date(created, NOW) if chance > 0.35 else t.date(NOW - timedelta(days=20), NOW)
+            last_seen = t.date(created, t.now) if chance > 0.35 else t.date(t.now - timedelta(days=20), t.now)
             user["signInActivity"] = {"lastSignInDateTime": _time(last_seen)}
         users.append(user)
     return users
@@ -178,7 +182,7 @@ def _application(t: _Tenant, index: int) -> tuple[JsonObject, JsonObject]:
     app_id, created = t.guid(), t.date()
     secrets = []
     for _ in range(t.rng.choice((0, 1, 1, 2))):
-        start = t.date(created, NOW)
+        start = t.date(created, t.now)
         secrets.append(
             {
                 "keyId": t.guid(),
@@ -392,10 +396,10 @@ def _container_condition(container: str) -> JsonObject:
 
 
 def generate_azure_tenant(
-    *, tenant_id: str, domain: str, size: AzureTenantSize = DEMO_TENANT, seed: int = 1
+    *, tenant_id: str, domain: str, size: AzureTenantSize = DEMO_TENANT, seed: int = 1, now: datetime = NOW
 ) -> dict[str, Any]:
-    """Every part of one tenant's export folder, by file name (without `.json`)."""
-    t = _Tenant(tenant_id, domain, seed)
+    """Every part of one tenant's export folder, by file name (without `.json`); activity dated up to `now`."""
+    t = _Tenant(tenant_id, domain, seed, now)
     management_groups, leaves = _management_groups(t, size.management_group_levels)
     users = _people(t, size.users)
     groups, group_members = _groups(t, size.groups, users)
@@ -561,8 +565,8 @@ def _eligible(t: _Tenant, subs: list[str], users: list[JsonObject]) -> list[Json
                 "properties": {"scope": scope, "principalId": user["id"], "principalType": "User",
                                "roleDefinitionId": f"{scope}{AUTHZ}roleDefinitions/{BUILTIN_ROLES['Owner'][0]}",
                                "status": "Provisioned", "memberType": "Direct",
-                               "startDateTime": _time(t.date(NOW - timedelta(days=200), NOW)),
-                               "endDateTime": _time(NOW + timedelta(days=180))},
+                               "startDateTime": _time(t.date(t.now - timedelta(days=200), t.now)),
+                               "endDateTime": _time(t.now + timedelta(days=180))},
             })  # fmt: skip
     return found
 
@@ -627,7 +631,7 @@ def _activity(
         if sub is None:
             continue
         principal = assigned["principalId"]
-        when = t.date(NOW - timedelta(days=89), NOW)
+        when = t.date(t.now - timedelta(days=89), t.now)
         claims = {"oid": principal, "appid": app_ids.get(principal, "04b07795-8ddb-461a-bbee-02f9e1bf7b46")}
         if principal in upn:
             claims["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"] = upn[principal]
@@ -650,7 +654,7 @@ def _sign_ins(t: _Tenant, users: list[JsonObject]) -> list[JsonObject]:
     found = []
     for user in users:
         last = user.get("signInActivity", {}).get("lastSignInDateTime")
-        if last and last >= _time(NOW - timedelta(days=30)):
+        if last and last >= _time(t.now - timedelta(days=30)):
             found.append({"id": t.guid(), "createdDateTime": last, "userId": user["id"],
                           "userPrincipalName": user["userPrincipalName"], "appId": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
                           "appDisplayName": "Azure Portal", "ipAddress": "198.51.100.7", "isInteractive": True,

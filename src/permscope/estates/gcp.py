@@ -64,8 +64,10 @@ def _time(moment: datetime) -> str:
 class _Org:
     """The state of one generation: the random source and the names taken."""
 
-    def __init__(self, number: str, domain: str, seed: int) -> None:
+    def __init__(self, number: str, domain: str, seed: int, now: datetime = NOW) -> None:
         self.number = number
+        self.now = now  # audit entries and condition expiries are dated around this moment
+        self.clock = random.Random(f"{number}:{seed}:dates")  # dates apart: the same names any day
         self.domain = domain
         self.rng = random.Random(f"{number}:{seed}")
         self.taken: dict[str, int] = {}
@@ -80,8 +82,10 @@ class _Org:
         self.next_number += self.rng.randint(1, 997)
         return str(self.next_number)
 
-    def date(self, start: datetime = EPOCH, end: datetime = NOW) -> datetime:
-        return start + timedelta(seconds=self.rng.randrange(max(1, int((end - start).total_seconds()))))
+    def date(self, start: datetime = EPOCH, end: datetime | None = None) -> datetime:
+        """A random moment from `start` to `end` (the generation's `now` when None)."""
+        end = self.now if end is None else end
+        return start + timedelta(seconds=self.clock.randrange(max(1, int((end - start).total_seconds()))))
 
 
 @dataclass(slots=True)
@@ -246,10 +250,16 @@ def _custom_roles(o: _Org, projects: list[_Project]) -> list[JsonObject]:
 
 
 def generate_gcp_organization(
-    *, number: str, domain: str, size: GcpOrganizationSize = DEMO_ORGANIZATION, seed: int = 1
+    *,
+    number: str,
+    domain: str,
+    size: GcpOrganizationSize = DEMO_ORGANIZATION,
+    seed: int = 1,
+    now: datetime = NOW,
 ) -> dict[str, Any]:
-    """Every part of one organization's export folder, by file name (without `.json`)."""
-    o = _Org(number, domain, seed)
+    """Every part of one organization's export folder, by file name (without `.json`); activity dated up to
+    `now`."""
+    o = _Org(number, domain, seed, now)
     org = f"organizations/{number}"
     folders, leaves = _folders(o, size.folder_levels)
     users = _people(o, size.users)
@@ -373,7 +383,7 @@ def _iam_policies(
             condition = ""
             if o.rng.random() < 0.03:
                 condition = (
-                    f'request.time < timestamp("{_time(NOW + timedelta(days=o.rng.randint(-30, 90)))}")'
+                    f'request.time < timestamp("{_time(o.now + timedelta(days=o.rng.randint(-30, 90)))}")'
                 )
             add(f"{CRM}projects/{project.number}", role, member, condition,
                 assetType="cloudresourcemanager.googleapis.com/Project", **where)  # fmt: skip
@@ -451,7 +461,7 @@ def _audit_log(
     for _ in range(count if actors else 0):
         project, email = o.rng.choice(actors)
         service, method, permission, target = o.rng.choice(AUDITED_METHODS)
-        when = o.date(NOW - timedelta(days=89), NOW)
+        when = o.date(o.now - timedelta(days=89), o.now)
         resource = (f"projects/_/buckets/{project.project_id}-data" if target == "bucket"
                     else f"projects/{project.project_id}/zones/{ZONES[0]}/instances/vm" if target == "instance"
                     else f"projects/{project.project_id}")  # fmt: skip

@@ -34,9 +34,13 @@ def _statements(explanation: dict[str, Any], effect: str) -> list[str]:
 
 
 def decision_reason(decision: AccessDecision) -> str:
-    """One sentence: the statements that allow (or deny) the request, and the conditions it depends on."""
+    """One sentence: the statements that allow (or deny) the request, and the conditions it depends on (the
+    engine's own sentence when its explanation has one: Azure's `reason`, GCP's `summary`)."""
     explanation = decision.explanation
-    if decision.allowed:
+    own = explanation.get("summary") or explanation.get("reason")
+    if isinstance(own, str) and own.strip():
+        text = own.strip().rstrip(".")
+    elif decision.allowed:
         statements = _statements(explanation, "Allow")
         text = "allowed by " + (
             "; ".join(statements) if statements else ", ".join(explanation.get("allowed_by") or ())

@@ -279,6 +279,13 @@ def has_identity_details(finding: Finding) -> bool:
     )
 
 
+def finding_type_named(name: str) -> str | None:
+    """The finding type `name` names (any case, with or without `#microsoft.graph.`), None when it names none."""
+    bare = name.strip().removeprefix("#").removeprefix("microsoft.graph.")
+    by_folded = {known.lower(): known for known in DETECTORS}
+    return by_folded.get(bare.lower())
+
+
 def remediation_of(finding_type: str) -> str:
     """How to fix a finding of this type (its detector's text; empty for a type no detector raises)."""
     detector = DETECTORS.get(finding_type)

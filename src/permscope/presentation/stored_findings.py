@@ -7,11 +7,12 @@ SQLAlchemy); this module adds what reads stored rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from permscope.core.ids import decode_id, encode_id
-from permscope.presentation.findings import History, WireContext, finding_to_wire
+from permscope.presentation.csv_cells import csv_chunks
+from permscope.presentation.findings import History, WireContext, finding_id, finding_to_wire
 from permscope.presentation.inventory import GRAPH, system_reference
 from permscope.store.findings import finding_of_row
 from permscope.store.tables import AnalysisRunRow, AuthorizationSystemRow, FindingRow
@@ -20,6 +21,24 @@ BANDS = (("low", "lowRiskProfile"), ("medium", "mediumRiskProfile"), ("high", "h
 DISTRIBUTION_KEY = "PermissionsCreepIndexDistribution"
 IDENTITY_SUMMARY_TYPE = "permissionsAnalyticsAggregatedIdentitySummary"
 KEY_SUMMARY_TYPE = "permissionsAnalyticsAggregatedIamKeySummary"
+# the columns of a CSV of findings (`permscope findings list --format csv`, the web UI's export): the records of
+# `store.findings.finding_record`, with the finding's API id first
+FINDING_CSV_FIELDS = (
+    "id",
+    "cloud",
+    "system_id",
+    "finding_type",
+    "severity",
+    "subject_name",
+    "subject_id",
+    "pci",
+    "status",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+    "reopened",
+    "summary",
+)
 
 
 def history_of(row: FindingRow) -> History:
@@ -76,3 +95,15 @@ def aggregated_summary_to_wire(keys: bool, total: int, found: int) -> dict[str, 
             "findingsCountOverLimit": found,
         }
     return {"@odata.type": f"{GRAPH}{IDENTITY_SUMMARY_TYPE}", "totalCount": total, "findingsCount": found}
+
+
+def finding_csv_row(record: Mapping[str, Any]) -> list[Any]:
+    """One finding record (`store.findings.finding_record`) as the values of `FINDING_CSV_FIELDS`."""
+    return [
+        finding_id(record["fingerprint"]) if name == "id" else record.get(name) for name in FINDING_CSV_FIELDS
+    ]
+
+
+def findings_csv(records: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """The CSV of finding records, chunk by chunk (formula-like cells neutralised; see `csv_cells`)."""
+    return csv_chunks(FINDING_CSV_FIELDS, (finding_csv_row(record) for record in records))

@@ -11,14 +11,14 @@ transaction. The caller owns the transaction: when anything fails, nothing of th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
@@ -27,6 +27,7 @@ from permscope.core.findings import ActionSummary, Finding, FindingSubject, PciS
 from permscope.core.ids import Cloud
 from permscope.store.access import systems_condition
 from permscope.store.bulk import insert_rows
+from permscope.store.tables import SEVERITY_RANK as SEVERITY_RANK  # re-exported: the dashboard's ranks
 from permscope.store.tables import (
     AnalysisRunRow,
     AuthorizationSystemRow,
@@ -34,17 +35,35 @@ from permscope.store.tables import (
     IdentityRow,
     ResourceRow,
 )
+from permscope.store.trends import record_day
 
 CHUNK = 500
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+UNDIGESTED = frozenset({"pci_factors", "severity_rank"})  # content columns the digest leaves out
 
 
 class FindingStatus(StrEnum):
-    """Which findings a listing shows."""
+    """Which findings a listing shows: open ones (reopened included), resolved ones, those open again after an
+    analysis had resolved them, or all. A finding's own state is one of the first three (`state_of`)."""
 
     OPEN = "open"
     RESOLVED = "resolved"
+    REOPENED = "reopened"
     ALL = "all"
+
+
+class FindingOrder(StrEnum):
+    """How a listing is sorted: worst first (severity, then PCI), or most recently first or last seen."""
+
+    SEVERITY = "severity"
+    LAST_SEEN = "last-seen"
+    FIRST_SEEN = "first-seen"
+
+
+def state_of(resolved_at: datetime | None, reopened: int) -> FindingStatus:
+    """A finding's state: resolved, open again after having been resolved (reopened), or open."""
+    if resolved_at is not None:
+        return FindingStatus.RESOLVED
+    return FindingStatus.REOPENED if reopened else FindingStatus.OPEN
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +111,7 @@ def content_of(finding: Finding) -> dict[str, Any]:
         "subject_id": finding.subject_id,
         "subject_name": finding.subject_name,
         "severity": finding.severity.value,
+        "severity_rank": SEVERITY_RANK[finding.severity.value],
         "summary": finding.summary,
         "properties": finding.properties,
         "evidence": finding.evidence,
@@ -106,8 +126,10 @@ def content_digest(content: dict[str, Any]) -> str:
 
     The PCI factor breakdown is left out: it explains the score and holds time-relative values (days since
     the last activity) that would make every finding "change" daily. It is rewritten with any other change.
+    The severity's rank is left out too: it only repeats the severity (and findings recorded before it was
+    stored keep their digests).
     """
-    digested = {key: value for key, value in content.items() if key != "pci_factors"}
+    digested = {key: value for key, value in content.items() if key not in UNDIGESTED}
     raw = orjson.dumps(digested, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     return hashlib.sha256(raw).hexdigest()
 
@@ -207,6 +229,13 @@ def record_analysis(
         open_by_type=dict(sorted(open_by_type.items())),
     )
     _replace_run(session, system_pk, run, result)
+    record_day(session, system_pk, seen_at, result.changes, sum(open_by_type.values()), run.pci_distribution)
+    session.flush()
+    from permscope.store.dashboard import summarize_open  # its queries use this module's (an import cycle)
+
+    latest = session.get(AnalysisRunRow, system_pk)
+    if latest is not None:
+        latest.open_summary = summarize_open(session, system_pk)
     session.flush()
     return result
 
@@ -248,35 +277,98 @@ def _replace_run(session: Session, system_pk: int, run: RunFacts, result: Record
 # --------------------------------------------------------------------------------------------------- reads
 
 
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """A half-open time range, `since` <= t < `before`; either end may be left open."""
+
+    since: datetime | None = None
+    before: datetime | None = None
+
+    def conditions(self, column: SQLColumnExpression[datetime]) -> list[ColumnElement[bool]]:
+        """The SQL conditions of `column` being in the range."""
+        found: list[ColumnElement[bool]] = []
+        if self.since is not None:
+            found.append(column >= self.since)
+        if self.before is not None:
+            found.append(column < self.before)
+        return found
+
+
+EVER = TimeRange()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FindingQuery:
-    """Which findings to list: by type, system, status and PCI."""
+    """Which findings to list: by type, system, cloud, severity, status, PCI, when first and last seen, and
+    within the systems a key may read (`scope`; None: every system)."""
 
     types: Sequence[str] = ()
     system_pks: Sequence[int] | None = None  # None: every system
     status: FindingStatus = FindingStatus.OPEN
     min_pci: int | None = None
+    clouds: Sequence[str] = ()
+    severities: Sequence[str] = ()
+    first_seen: TimeRange = EVER
+    last_seen: TimeRange = EVER
+    scope: Systems | None = None
+
+
+def status_conditions(status: FindingStatus) -> list[ColumnElement[bool]]:
+    """The SQL form of `state_of` for a listing's status."""
+    if status is FindingStatus.OPEN:
+        return [FindingRow.resolved_at.is_(None)]
+    if status is FindingStatus.RESOLVED:
+        return [FindingRow.resolved_at.is_not(None)]
+    if status is FindingStatus.REOPENED:
+        return [FindingRow.resolved_at.is_(None), FindingRow.reopened > 0]
+    return []
+
+
+def finding_conditions(query: FindingQuery) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a query, over the findings table alone (systems by a subquery)."""
+    found = status_conditions(query.status)
+    if query.types:
+        found.append(FindingRow.finding_type.in_(list(query.types)))
+    if query.system_pks is not None:
+        found.append(FindingRow.system_pk.in_(list(query.system_pks)))
+    if query.severities:  # by rank: the worst-first index serves the filter and the order together
+        ranks = sorted({SEVERITY_RANK[name] for name in query.severities if name in SEVERITY_RANK})
+        found.append(FindingRow.severity_rank.in_(ranks))
+    if query.min_pci is not None:
+        found.append(FindingRow.pci_score >= query.min_pci)
+    found += query.first_seen.conditions(FindingRow.first_seen)
+    found += query.last_seen.conditions(FindingRow.last_seen)
+    scoped = query.scope is not None and not query.scope.everything
+    if query.clouds or scoped:
+        # `system_pk + 0`: no index on the system is used for a cloud or a key's scope, which usually hold many
+        # findings; the planner walks the order's index (which carries the system) and checks each finding's
+        # system against the few systems' ids, rather than gather and sort every finding of them
+        systems = select(AuthorizationSystemRow.id)
+        if query.clouds:
+            systems = systems.where(AuthorizationSystemRow.cloud.in_(list(query.clouds)))
+        if query.scope is not None and scoped:
+            systems = systems.where(
+                systems_condition(query.scope, AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
+            )
+        found.append((FindingRow.system_pk + 0).in_(systems.scalar_subquery()))
+    return found
 
 
 def findings_stmt(query: FindingQuery) -> Select[FindingRow]:
     """The findings a query selects (no order)."""
-    stmt = select(FindingRow)
-    if query.types:
-        stmt = stmt.where(FindingRow.finding_type.in_(list(query.types)))
-    if query.system_pks is not None:
-        stmt = stmt.where(FindingRow.system_pk.in_(list(query.system_pks)))
-    if query.status is FindingStatus.OPEN:
-        stmt = stmt.where(FindingRow.resolved_at.is_(None))
-    elif query.status is FindingStatus.RESOLVED:
-        stmt = stmt.where(FindingRow.resolved_at.is_not(None))
-    if query.min_pci is not None:
-        stmt = stmt.where(FindingRow.pci_score >= query.min_pci)
-    return stmt
+    return select(FindingRow).where(*finding_conditions(query))
 
 
-def severity_rank() -> ColumnElement[int]:
-    """SQL rank of a finding's severity: critical 4, high 3, medium 2, low 1."""
-    return case(*((FindingRow.severity == name, rank) for name, rank in SEVERITY_RANK.items()), else_=0)
+def count_findings(session: Session, query: FindingQuery) -> int:
+    """How many findings a query selects (one SQL COUNT)."""
+    stmt = select(func.count()).select_from(FindingRow).where(*finding_conditions(query))
+    return int(session.scalar(stmt) or 0)
+
+
+def severity_rank() -> SQLColumnExpression[int]:
+    """SQL rank of a finding's severity: critical 4, high 3, medium 2, low 1 (`FindingRow.severity_rank`,
+    written with the severity, so the index `ix_findings_worst_first` serves the order)."""
+    return FindingRow.severity_rank
 
 
 def default_order() -> list[SQLColumnExpression[Any]]:
@@ -291,14 +383,122 @@ def default_order() -> list[SQLColumnExpression[Any]]:
     ]
 
 
+def order_of(order: FindingOrder) -> list[SQLColumnExpression[Any]]:
+    """The ORDER BY of a listing's order (each ends with the id, so pages never overlap)."""
+    if order is FindingOrder.LAST_SEEN:
+        return [FindingRow.last_seen.desc(), FindingRow.id.desc()]
+    if order is FindingOrder.FIRST_SEEN:
+        return [FindingRow.first_seen.desc(), FindingRow.id.desc()]
+    return default_order()
+
+
 def list_findings(
-    session: Session, query: FindingQuery, *, limit: int | None = None, offset: int = 0
+    session: Session,
+    query: FindingQuery,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    order: FindingOrder = FindingOrder.SEVERITY,
 ) -> list[FindingRow]:
-    """Findings in the default order (worst first), paged by `limit` and `offset`."""
-    stmt = findings_stmt(query).order_by(*default_order()).offset(offset)
+    """Findings in the order asked (default worst first), paged by `limit` and `offset`: the page's ids first
+    (read from the order's index), then their rows, so no sort ever carries whole rows."""
+    stmt = select(FindingRow.id).where(*finding_conditions(query)).order_by(*order_of(order)).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return list(session.execute(stmt).scalars())
+    ids = list(session.execute(stmt).scalars())
+    rows: dict[int, FindingRow] = {}
+    for part in _chunks(ids):
+        rows.update((row.id, row) for row in session.execute(findings_stmt_by_ids(part)).scalars())
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+def findings_stmt_by_ids(ids: Sequence[int]) -> Select[FindingRow]:
+    """The findings of these primary keys (no order)."""
+    return select(FindingRow).where(FindingRow.id.in_(list(ids)))
+
+
+RECORD_COLUMNS = (
+    FindingRow.id,
+    FindingRow.system_pk,
+    FindingRow.fingerprint,
+    FindingRow.finding_type,
+    FindingRow.severity,
+    FindingRow.subject_name,
+    FindingRow.subject_id,
+    FindingRow.pci_score,
+    FindingRow.summary,
+    FindingRow.first_seen,
+    FindingRow.last_seen,
+    FindingRow.resolved_at,
+    FindingRow.reopened,
+)
+
+
+class RecordSource(Protocol):
+    """What a finding record is made from: a stored row, or a row of `RECORD_COLUMNS`."""
+
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def finding_type(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def subject_name(self) -> str: ...
+    @property
+    def subject_id(self) -> str: ...
+    @property
+    def pci_score(self) -> int | None: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def first_seen(self) -> datetime: ...
+    @property
+    def last_seen(self) -> datetime: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def reopened(self) -> int: ...
+
+
+def finding_record(row: RecordSource, system: AuthorizationSystemRow) -> dict[str, Any]:
+    """A stored finding as a flat record (the CLI's table and CSV, the web UI's CSV): its system, what it is,
+    and its history."""
+    return {
+        "fingerprint": row.fingerprint,
+        "cloud": system.cloud,
+        "system_id": system.system_id,
+        "finding_type": row.finding_type,
+        "severity": row.severity,
+        "subject_name": row.subject_name,
+        "subject_id": row.subject_id,
+        "pci": row.pci_score,
+        "status": state_of(row.resolved_at, row.reopened).value,
+        "first_seen": row.first_seen,
+        "last_seen": row.last_seen,
+        "resolved_at": row.resolved_at,
+        "reopened": row.reopened,
+        "summary": row.summary,
+    }
+
+
+def stream_records(
+    session: Session, query: FindingQuery, order: FindingOrder = FindingOrder.SEVERITY, *, chunk: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """Every finding a query selects as a record, in order, fetched `chunk` rows at a time (a server-side
+    cursor on PostgreSQL), so memory stays flat however many there are."""
+    stmt = (
+        select(*RECORD_COLUMNS)
+        .where(*finding_conditions(query))
+        .order_by(*order_of(order))
+        .execution_options(yield_per=chunk)
+    )
+    systems: dict[int, AuthorizationSystemRow] = {}
+    for part in session.execute(stmt).partitions():
+        missing = {row.system_pk for row in part} - set(systems)
+        systems.update(systems_by_pk(session, missing))
+        for row in part:
+            yield finding_record(row, systems[row.system_pk])
 
 
 def finding_by_fingerprint(session: Session, fingerprint: str) -> FindingRow | None:
@@ -317,18 +517,23 @@ def finding_and_system(
     return (row, system) if row is not None and system is not None else None
 
 
+def finding_within(
+    session: Session, fingerprint: str, scope: Systems
+) -> tuple[FindingRow, AuthorizationSystemRow] | None:
+    """One finding by fingerprint with its system, or None when there is none or its system is outside `scope`
+    (a key's view: a hidden finding is answered exactly as a missing one)."""
+    found = finding_and_system(session, fingerprint)
+    if found is None or not scope.covers(found[1].cloud, found[1].system_id):
+        return None
+    return found
+
+
 def open_findings(finding_type: str, cloud: str, scope: Systems) -> Select[FindingRow]:
     """The open findings of one type in the systems of one cloud within `scope` (joined to their systems, so
     filters may name the system's columns)."""
-    return (
-        select(FindingRow)
-        .join(AuthorizationSystemRow, AuthorizationSystemRow.id == FindingRow.system_pk)
-        .where(
-            FindingRow.finding_type == finding_type,
-            AuthorizationSystemRow.cloud == cloud,
-            FindingRow.resolved_at.is_(None),
-            systems_condition(scope, AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id),
-        )
+    query = FindingQuery(types=(finding_type,), clouds=(cloud,), scope=scope)
+    return findings_stmt(query).join(
+        AuthorizationSystemRow, AuthorizationSystemRow.id == FindingRow.system_pk
     )
 
 

@@ -49,17 +49,26 @@ class IdentitySummary:
     high_severity: int | None = None  # of those, write and permissions-management actions
 
 
+def identity_kind_counts(
+    session: Session, system_pks: Sequence[int] | None = None
+) -> dict[int, dict[str, int]]:
+    """Per system (of those given; every one when None), how many identities of each kind it holds (one
+    GROUP BY)."""
+    stmt = select(IdentityRow.system_pk, IdentityRow.kind, func.count()).group_by(
+        IdentityRow.system_pk, IdentityRow.kind
+    )
+    if system_pks is not None:
+        stmt = stmt.where(IdentityRow.system_pk.in_(list(system_pks)))
+    counts: dict[int, dict[str, int]] = {}
+    for system_pk, kind, count in session.execute(stmt):
+        counts.setdefault(system_pk, {})[kind] = int(count)
+    return counts
+
+
 def list_systems(engine: Engine) -> list[SystemSummary]:
     """Every authorization system, ordered by cloud then id, with its identity counts per kind."""
     with Session(engine) as session:
-        counts: dict[int, dict[str, int]] = {}
-        rows = session.execute(
-            select(IdentityRow.system_pk, IdentityRow.kind, func.count()).group_by(
-                IdentityRow.system_pk, IdentityRow.kind
-            )
-        )
-        for system_pk, kind, count in rows:
-            counts.setdefault(system_pk, {})[kind] = count
+        counts = identity_kind_counts(session)
         systems = session.execute(
             all_systems().order_by(AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
         ).scalars()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -60,6 +61,7 @@ class IdentityRow(Base):
         UniqueConstraint("system_pk", "external_id", name="uq_identity_key"),
         Index("ix_identities_kind", "system_pk", "kind"),
         Index("ix_identities_name", "system_pk", "display_name"),
+        Index("ix_identities_display_name", "display_name", "id"),  # the identity search's name order
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -595,6 +597,12 @@ class AnalysisRunRow(Base):
     errors: Mapped[list[Any]]
     settings: Mapped[dict[str, Any]]
     pci_distribution: Mapped[dict[str, Any] | None]
+    # the open findings after the analysis, counted per type and severity, and its riskiest identities
+    # (`store.dashboard.summarize_open`): what the dashboard adds up, without reading a million findings
+    open_summary: Mapped[dict[str, Any] | None]
+
+
+SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
 
 
 class FindingRow(Base):
@@ -610,6 +618,7 @@ class FindingRow(Base):
         UniqueConstraint("system_pk", "fingerprint", name="uq_finding_key"),
         Index("ix_findings_type", "finding_type", "system_pk"),
         Index("ix_findings_fingerprint", "fingerprint"),
+        Index("ix_findings_subject", "system_pk", "subject_id"),  # the findings of one identity
         # open (or resolved) findings counted per system, type and severity from the index alone
         Index("ix_findings_open_by_system", "resolved_at", "system_pk", "finding_type", "severity"),
     )
@@ -634,3 +643,47 @@ class FindingRow(Base):
     reopened: Mapped[int] = mapped_column(Integer, default=0)
     snapshot_at: Mapped[datetime]
     digest: Mapped[str] = mapped_column(String(64))
+    # SEVERITY_RANK of `severity` (0 for anything else), written with it: what listings sort and filter by
+    severity_rank: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+# Listings of findings (the web UI's at a million findings): worst first (`store.findings.default_order`, also
+# filtered by severity through its rank), carrying the state and system so a page's ids and the COUNT of a
+# state read the index alone; and most recently first or last seen (also their date ranges). No index leads
+# with the state: nearly every finding is open, and SQLite (without statistics) would take such an index as
+# narrowing and sort every open finding.
+Index(
+    "ix_findings_worst_first",
+    FindingRow.severity_rank.desc(),
+    FindingRow.pci_score.is_(None),
+    FindingRow.pci_score.desc(),
+    FindingRow.finding_type,
+    FindingRow.subject_name,
+    FindingRow.id,
+    FindingRow.resolved_at,
+    FindingRow.reopened,
+    FindingRow.system_pk,
+)
+Index("ix_findings_last_seen", FindingRow.last_seen, FindingRow.id)
+Index("ix_findings_first_seen", FindingRow.first_seen, FindingRow.id)
+
+
+class AnalysisDayRow(Base):
+    """One system's analyses of one UTC day: what they changed (new, resolved, reopened findings, summed) and
+    the state the day's last analysis left (open findings, PCI distribution): the history of trends.
+
+    `analysis_runs` keeps only the latest analysis and findings only their latest state; these rows keep one
+    entry per day an analysis ran, so a trend never depends on how often analyses run.
+    """
+
+    __tablename__ = "analysis_days"
+
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    analyses: Mapped[int] = mapped_column(Integer)
+    new: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    open_findings: Mapped[int] = mapped_column(Integer)
+    pci_distribution: Mapped[dict[str, Any] | None]
+    last_analysis_at: Mapped[datetime]

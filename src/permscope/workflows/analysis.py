@@ -39,6 +39,7 @@ from permscope.store.findings import (
     RecordResult,
     RunFacts,
     embeds_for,
+    finding_record,
     list_findings,
     record_analysis,
     systems_by_pk,
@@ -289,20 +290,5 @@ def list_stored_findings(
             limit=limit,
         )
         systems = systems_by_pk(session, {row.system_pk for row in rows})
-        records = [
-            {
-                "system_id": systems[row.system_pk].system_id,
-                "finding_type": row.finding_type,
-                "severity": row.severity,
-                "subject_name": row.subject_name,
-                "subject_id": row.subject_id,
-                "pci": row.pci_score,
-                "status": "open" if row.resolved_at is None else "resolved",
-                "first_seen": row.first_seen,
-                "last_seen": row.last_seen,
-                "resolved_at": row.resolved_at,
-                "summary": row.summary,
-            }
-            for row in rows
-        ]
+        records = [finding_record(row, systems[row.system_pk]) for row in rows]
         return FindingListing(records, rows, embeds_for(session, rows) if embeds else None)

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -24,6 +25,7 @@ from permscope.workflows.activity import import_activity_files
 from permscope.workflows.analysis import analyze_system
 from permscope.workflows.apikeys import ApiRole, CreatedKey, create_api_key, disable_api_keys_named
 from permscope.workflows.collection import ImportReport, import_aws_files, import_files
+from permscope.workflows.demo_activity import write_demo_trail
 
 ACTIVITY_FILES = {
     Cloud.AZURE: ("activity-log", "sign-ins"),
@@ -137,11 +139,14 @@ def load_demo(
     *,
     folder: Path | None = None,
     skipped: Callable[[Cloud, str], None] | None = None,
+    now: datetime | None = None,
 ) -> list[ImportReport]:
-    """Generate the demo estate (the same every time) into `folder` (kept; a temporary folder when None), import
-    and analyze it; loading twice into the same folder changes nothing.
+    """Generate the demo estate into `folder` (kept; a temporary folder when None), import it with its activity
+    (dated up to `now`, default the start of today in UTC: the same estate all day) and analyze it; loading
+    twice into the same folder the same day changes nothing.
 
     A cloud whose extra is not installed is left out, and `skipped` is told which and why."""
+    today = now or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     reports: list[ImportReport] = []
     clouds = {Cloud.AZURE: bool(tenants), Cloud.GCP: bool(organizations)}
     missing = {cloud: why for cloud, wanted in clouds.items() if wanted and (why := missing_extra(cloud))}
@@ -157,19 +162,36 @@ def load_demo(
                 roles=account.roles,
                 customer_policies=account.customer_policies,
                 seed=account.seed,
+                now=today,
             )
             path = folder / f"aws-{account.name}.json"
             path.write_bytes(orjson.dumps(export))
-            reports += import_aws_files(engine, [path], account_name=account.name)
+            imported = import_aws_files(engine, [path], account_name=account.name)
+            trail = write_demo_trail(
+                engine,
+                account.account_id,
+                folder / f"cloudtrail-{account.name}.json",
+                now=today,
+                seed=account.seed,
+            )
+            os.utime(trail, ns=(FILE_TIME_NS, FILE_TIME_NS))
+            activity = import_activity_files(engine, [trail], workers=1, cloud=Cloud.AWS)
+            for report in imported:
+                report.activity = activity
+            reports += imported
         for tenant in tenants if Cloud.AZURE not in missing else ():
             parts = generate_azure_tenant(
-                tenant_id=tenant.tenant_id, domain=tenant.domain, size=tenant.size, seed=tenant.seed
+                tenant_id=tenant.tenant_id,
+                domain=tenant.domain,
+                size=tenant.size,
+                seed=tenant.seed,
+                now=today,
             )
             reports += _import_folder(engine, Cloud.AZURE, folder / f"azure-{tenant.tenant_id}", parts)
         for organization in organizations if Cloud.GCP not in missing else ():
             parts = generate_gcp_organization(
                 number=organization.number, domain=organization.domain, size=organization.size,
-                seed=organization.seed,
+                seed=organization.seed, now=today,
             )  # fmt: skip
             reports += _import_folder(engine, Cloud.GCP, folder / f"gcp-{organization.number}", parts)
     for report in reports:  # findings with history, as `permscope analyze` records them

@@ -27,23 +27,34 @@ def assumable_roles(
     on what is known of the user decided, a role assumable only under a condition permscope cannot decide,
     such as MFA, listed). Raises NotFoundError when the system or the user is not in the store.
     """
+    return _assumable(engine, system_id, user_external_id, cloud, IdentityKind.USER.value)
+
+
+def acts_as(engine: Engine, system_id: str, external_id: str, cloud: Cloud = Cloud.AWS) -> list[str]:
+    """External ids of the identities of a system that an identity of any kind may act as, sorted (AWS: the
+    roles a user or role may assume; GCP: the service accounts a member may impersonate or attach; Azure:
+    none), each decided by the cloud's engine as in `assumable_roles`. NotFoundError for an unknown system
+    or identity."""
+    return _assumable(engine, system_id, external_id, cloud, None)
+
+
+def _assumable(engine: Engine, system_id: str, external_id: str, cloud: Cloud, kind: str | None) -> list[str]:
+    """`CloudPlugin.assumable` on the stored inventory, for an identity (of `kind` when given) of a system."""
     source = plugin(cloud)
     with Session(engine) as session, collector_paused():
         system_pk = find_system_pk(session, system_id, cloud.value)
-        user = session.scalar(
-            select(IdentityRow.id).where(
-                IdentityRow.system_pk == system_pk,
-                IdentityRow.external_id == user_external_id,
-                IdentityRow.kind == IdentityKind.USER.value,
-            )
+        query = select(IdentityRow.id).where(
+            IdentityRow.system_pk == system_pk, IdentityRow.external_id == external_id
         )
-        if user is None:
+        if kind is not None:
+            query = query.where(IdentityRow.kind == kind)
+        if session.scalar(query) is None:
             raise NotFoundError(
-                f"no user {user_external_id!r} in {source.label} {source.system_noun} {system_id!r}"
+                f"no {kind or 'identity'} {external_id!r} in {source.label} {source.system_noun} {system_id!r}"
             )
         stored = load_account(session, system_pk, inventory_only=True)
     snapshot = stored_snapshot(stored, AnalysisSettings())
-    return source.assumable(snapshot, user_external_id)
+    return source.assumable(snapshot, external_id)
 
 
 def system_of_identity(external_id: str, system_id: str | None = None, cloud: Cloud = Cloud.AWS) -> str:

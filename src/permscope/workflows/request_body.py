@@ -315,6 +315,12 @@ def _ticket(value: Any) -> Ticket:
     return Ticket(*values)
 
 
+def parse_justification(value: Any) -> str | None:
+    """A review's justification (an approval step's PATCH body, the web form): text of at most MAX_TEXT
+    characters without NUL or lone surrogates, None when blank; InputError otherwise."""
+    return _text(value, "justification")
+
+
 def parse_request(body: Any) -> RequestSpec:
     """A RequestSpec from a create-request body; InputError naming the field of the first problem."""
     root = _object(body, "(body)")

@@ -41,6 +41,7 @@ from permscope.core.requests import (
 from permscope.settings import Settings, get_settings
 from permscope.store import access as access_sql
 from permscope.store import requests as store
+from permscope.store.queries import fetch_page
 from permscope.store.tables import (
     ApprovalStepRow,
     PermissionsRequestRow,
@@ -50,7 +51,7 @@ from permscope.store.tables import (
 )
 from permscope.workflows.apikeys import ApiPrincipal, ApiRole, principal_of
 from permscope.workflows.notifications import NOTIFY_EVENTS, payload_for
-from permscope.workflows.request_body import parse_request
+from permscope.workflows.request_body import parse_justification, parse_request
 from permscope.workflows.request_clouds import still_present, support_for
 from permscope.workflows.request_rules import matching_rule
 
@@ -333,6 +334,7 @@ def decide(
     asked for it nor receives it."""
     config = config or RequestConfig.from_settings()
     now = now or datetime.now(UTC)
+    justification = parse_justification(justification)
     with transaction(engine, now) as (session, clock):
         actor = fresh_actor(session, actor)
         request = _load(session, request_id)
@@ -401,9 +403,7 @@ def cancel(
         if not can_read(actor, request):
             raise NotFoundError(f"no permissions request {request_id!r}")
         status = RequestStatus(request.status)
-        is_requester = store.parties_of(request).is_requester(actor.who)
-        is_admin = SystemRole.ADMINISTRATOR in actor.roles_on(request.cloud, request.system_id)
-        allowed, reason = may_cancel(status, is_requester=is_requester, is_administrator=is_admin)
+        allowed, reason = cancel_allowed(actor, request)
         if not allowed:
             error = (
                 RequestStateError if status not in (RequestStatus.SUBMITTED, RequestStatus.APPROVED) else None
@@ -423,6 +423,13 @@ def cancel(
     return RequestRecord(request, step)
 
 
+def cancel_allowed(actor: ApiPrincipal, request: PermissionsRequestRow) -> tuple[bool, str | None]:
+    """Whether the caller may cancel the request now (the cancelAll rules), and why not when not."""
+    is_requester = store.parties_of(request).is_requester(actor.who)
+    is_admin = SystemRole.ADMINISTRATOR in actor.roles_on(request.cloud, request.system_id)
+    return may_cancel(RequestStatus(request.status), is_requester=is_requester, is_administrator=is_admin)
+
+
 # --------------------------------------------------------------------------------------------- reading
 
 
@@ -432,6 +439,24 @@ def reader_of(actor: ApiPrincipal) -> RequestReader:
     return RequestReader(
         who=actor.who, full=actor.systems_with(READING_ROLES), own=actor.systems_with(OWN_ONLY_ROLES)
     )
+
+
+def reads_others(actor: ApiPrincipal) -> bool:
+    """Whether the caller reads other people's requests too (viewer, approver or administrator somewhere)."""
+    full = reader_of(actor).full
+    return full.everything or bool(full.scopes)
+
+
+def approves_somewhere(actor: ApiPrincipal) -> bool:
+    """Whether the caller approves requests of some system (so it has an approval queue)."""
+    systems = actor.systems_with(APPROVING_ROLES)
+    return systems.everything or bool(systems.scopes)
+
+
+def requests_somewhere(actor: ApiPrincipal) -> bool:
+    """Whether the caller may submit requests on some system."""
+    systems = actor.systems_with(REQUESTING_ROLES)
+    return systems.everything or bool(systems.scopes)
 
 
 def can_read(actor: ApiPrincipal, request: PermissionsRequestRow) -> bool:
@@ -484,15 +509,36 @@ def list_records(
     limit: int = 1000,
 ) -> list[RequestRecord]:
     """The newest requests the caller may read (optionally of one status or system), newest first."""
-    stmt = requests_query(actor)
-    if status is not None:
-        stmt = stmt.where(PermissionsRequestRow.status == status.value)
+    return records_page(engine, actor, status=status, system_id=system_id, limit=limit)[0]
+
+
+def records_page(
+    engine: Engine,
+    actor: ApiPrincipal,
+    *,
+    on: FilterByCurrentUser | None = None,
+    status: RequestStatus | None = None,
+    system_id: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[RequestRecord], int]:
+    """One page of the requests the caller may read (filterByCurrentUser `on`, one status, one system), newest
+    first, with their steps, and how many there are in all (an SQL count)."""
+    where = [PermissionsRequestRow.status == status.value] if status is not None else []
     if system_id is not None:
-        stmt = stmt.where(PermissionsRequestRow.system_id == system_id)
+        where.append(PermissionsRequestRow.system_id == system_id)
     with Session(engine) as session:
-        rows = list(session.execute(stmt.order_by(PermissionsRequestRow.id.desc()).limit(limit)).scalars())
-        steps = steps_of(session, [row.id for row in rows])
-    return [RequestRecord(row, steps.get(row.id)) for row in rows]
+        page = fetch_page(
+            session,
+            requests_query(actor, on),
+            where=where,
+            order_by=[PermissionsRequestRow.id.desc()],
+            offset=offset,
+            limit=limit,
+            with_count=True,
+        )
+        steps = steps_of(session, [row.id for row in page.items])
+    return [RequestRecord(row, steps.get(row.id)) for row in page.items], page.count or 0
 
 
 def scheduler_jobs(

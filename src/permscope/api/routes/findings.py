@@ -202,13 +202,8 @@ def _one(
 ) -> GraphJSONResponse:
     kind = _kind_for(cast, cloud)
     fingerprint = fingerprint_of(finding_id)
-    found = store.finding_and_system(session, fingerprint) if fingerprint else None
-    if (
-        found is None
-        or found[0].finding_type != kind.name
-        or found[1].cloud != cloud.value
-        or not readable_systems(principal).covers(found[1].cloud, found[1].system_id)
-    ):
+    found = store.finding_within(session, fingerprint, readable_systems(principal)) if fingerprint else None
+    if found is None or found[0].finding_type != kind.name or found[1].cloud != cloud.value:
         raise not_found(f"{kind.name} {finding_id!r} not found")
     row = found[0]
     item = stored_finding_to_wire(row, store.embeds_for(session, [row])[row.system_pk])

@@ -222,3 +222,46 @@ def test_joining_users_to_an_administrator_group_skips_the_super_users_once(
     helpdesk = "arn:aws:iam::111111111111:role/helpdesk-0"
     assert edges(large, helpdesk) == edges(small, helpdesk)
     assert ("grant-007", "arn:aws:iam::111111111111:user/newcomer") in edges(large, helpdesk)
+
+
+def test_sources_passing_any_role_share_the_service_targets_each_skipping_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every worker may pass any role to Lambda: the roles Lambda may assume are decided once for all of
+    them (not once per worker and role), and no worker is its own target."""
+    calls = 0
+    original = graph._ServiceTargets._next
+
+    def counted(self: graph._ServiceTargets) -> bool:
+        nonlocal calls
+        calls += 1
+        return original(self)
+
+    account = Account()
+    passes = allow("iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction")
+    workers = [account.identity("role", f"worker-{number}", passes, trust=LAMBDA) for number in range(40)]
+    monkeypatch.setattr(graph._ServiceTargets, "_next", counted)
+    found = escalation_analysis(account.snapshot()).graph
+    monkeypatch.undo()
+    for worker in workers:
+        targets = [step.target for step in found.edges[worker] if step.technique_id == "lambda-001"]
+        assert len(targets) == graph.DEFAULT_MAX_TARGETS and worker not in targets
+        assert set(targets) < set(workers)
+    assert calls <= graph.DEFAULT_MAX_TARGETS + 2  # the first few roles, found once for the 40 workers
+
+
+def test_a_resource_naming_the_source_through_a_variable_is_compared_as_text() -> None:
+    """`${aws:username}` names the user itself once replaced: no regex is needed to find it among the users,
+    and the other literal ARN of the statement still gives its edge."""
+    account = Account()
+    for number in range(20):
+        account.identity("user", f"person-{number}", allow("s3:GetObject"))
+    admin = account.identity("user", "admin", ADMIN)
+    alice = account.identity(
+        "user", "alice", allow("iam:UpdateLoginProfile",
+                               resource=["arn:aws:iam::111111111111:user/${aws:username}", admin]),
+    )  # fmt: skip
+    found = escalation_analysis(account.snapshot()).graph
+    assert [(t, target) for t, target in edges(found, alice) if t == "iam-006"] == [("iam-006", admin)]
+    assert isinstance(graph._loose("arn:aws:iam::111111111111:user/alice"), graph._Exact)
+    assert not isinstance(graph._loose("arn:aws:iam::111111111111:user/*"), graph._Exact)

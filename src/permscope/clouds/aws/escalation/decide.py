@@ -21,7 +21,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from permscope.clouds.aws.effective.account import AccountEvaluator, AccountInventory, PolicyRecord, ScpLevel
@@ -518,15 +518,23 @@ def _keys_for(relaxed: Sequence[tuple[Statement, tuple[str, ...]]], action: str)
     return tuple(keys)
 
 
+@lru_cache(maxsize=8)
+def _time_keys(now: datetime) -> dict[str, str]:
+    """The time keys of every request at the analysis time `now` (formatted once, not once per principal)."""
+    moment = now.astimezone(UTC)
+    return {
+        "aws:CurrentTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(moment.timestamp())),
+        "aws:TokenIssueTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
 def _context(
     arn: str, kind: IdentityKind, attributes: Mapping[str, Any], account: str, now: datetime
 ) -> dict[str, str]:
     """The condition keys every request of this principal carries (at the analysis time `now`)."""
-    moment = now.astimezone(UTC)
     context = {
-        "aws:CurrentTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:EpochTime": str(int(moment.timestamp())),
-        "aws:TokenIssueTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **_time_keys(now),
         "aws:PrincipalArn": arn,
         "aws:PrincipalAccount": account,
         "aws:PrincipalType": "User" if kind is IdentityKind.USER else "AssumedRole",

@@ -15,6 +15,10 @@ decided once per class of equally treated targets (`_Allowed`). A source is thus
 can give it an edge, not over every candidate, and what depends on the target alone (whether a grant makes it
 administrator-equivalent, whether a policy version gives it more) is found once per target.
 
+When a source's statements tell no role apart for a service technique (iam:PassRole on `*`, or no role passed),
+the roles that service may assume give every such source the same steps: they are found once per technique and
+verdicts, only as far as some source reads them (`_ServiceTargets`).
+
 Edges that run through a resource permscope does not collect (a CodeBuild project, a Glue job, ...), or
 through a Lambda function / EC2 instance when resources were not collected, target the roles that trust that
 service and are marked `depends_on_unseen_resource`. At most `max_targets` edges are kept per source and technique, the most
@@ -209,7 +213,7 @@ class _SourceCheck:
         self.source = source
         self.kind = kind
         self.granted = granted
-        self._patterns: dict[str, tuple[re.Pattern[str], ...] | None] = {}
+        self._patterns: dict[str, tuple[_Loose, ...] | None] = {}
         self._context: RequestContext | None = None
         self.everywhere = all_resources  # actions allowed on every resource, unconditionally, never denied
         self.conditional = conditional  # actions allowed only when some condition holds
@@ -259,7 +263,7 @@ class _SourceCheck:
             return []
         return self.builder.narrowed(patterns, candidates)
 
-    def _allow_patterns(self, action: str) -> tuple[re.Pattern[str], ...] | None:
+    def _allow_patterns(self, action: str) -> tuple[_Loose, ...] | None:
         """The source's Allow resource patterns for `action` as loose regexes (a wildcard matches any run,
         across ARN segments too: a superset of what IAM matches, enough for a filter); None: anything."""
         found = self._allow_texts(action)
@@ -457,10 +461,31 @@ def _literal_prefix(regex: str) -> str:
     return "".join(prefix)
 
 
+class _Exact:
+    """A `_loose` pattern without a wildcard: equality with one text (nothing to compile; a pattern with a
+    policy variable, such as a user's own ARN, is one of these once the variable is replaced)."""
+
+    __slots__ = ("pattern", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pattern = re.escape(text)  # the key and literal prefix a compiled pattern would have
+
+    def fullmatch(self, text: str) -> bool:
+        """Whether `text` is the pattern's text."""
+        return text == self.text
+
+
+_Loose = re.Pattern[str] | _Exact
+
+
 @functools.lru_cache(maxsize=16_384)
-def _loose(glob: str) -> re.Pattern[str]:
+def _loose(glob: str) -> _Loose:
     """A regex matching at least what an IAM resource glob matches (`*` any run, `?` one character)."""
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob.replace("\\", ""))
+    text = glob.replace("\\", "")
+    if "*" not in text and "?" not in text:
+        return _Exact(text)
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
     return re.compile(body, re.DOTALL)
 
 
@@ -481,6 +506,54 @@ def _merge(verdicts: list[Verdict]) -> Verdict:
     for verdict in verdicts:
         keys.update(dict.fromkeys(verdict.condition_keys))
     return Verdict(any(v.conditional for v in verdicts), tuple(keys))
+
+
+class _ServiceTargets:
+    """The targets of a service technique for the sources whose verdicts on it are equal and tell no role apart
+    from the others (see `GraphBuilder._service_targets`): each role's (role, resources, verdict), in role
+    order, found once and only as far as a source has read."""
+
+    def __init__(self, index: ArnIndex, trusts: list[Verdict], fixed: list[Verdict],
+                 passes: list[tuple[Verdict | None, frozenset[int]]], tail: list[str]) -> None:  # fmt: skip
+        self.index = index
+        self.trusts = trusts
+        self.fixed = fixed
+        self.passes = passes  # per service: the verdict on passing any role, and the roles AWS refuses
+        self.tail = tail
+        self.fixed_resources = tuple(dict.fromkeys(tail))  # the resources of a step that passes no role
+        self.found: list[tuple[str, tuple[str, ...], Verdict]] = []
+        self.position = 0  # the next role to decide
+
+    def walk(self) -> Iterator[tuple[str, tuple[str, ...], Verdict]]:
+        """Every target in order: those already found, then the next ones as they are asked for."""
+        found = self.found
+        number = 0
+        while True:
+            if number < len(found):
+                yield found[number]
+                number += 1
+            elif not self._next():
+                return
+
+    def _next(self) -> bool:
+        """Find the next target (False: no role is left)."""
+        arns = self.index.arns
+        while self.position < len(arns):
+            position = self.position
+            self.position += 1
+            role = arns[position]
+            verdicts = [*self.fixed, self.trusts[position]]
+            if self.passes:
+                passed = [v for v, refused in self.passes if v is not None and position not in refused]
+                if not passed:
+                    continue
+                verdicts.append(min(passed, key=lambda v: v.conditional))
+                resources = tuple(dict.fromkeys((role, *self.tail)))
+            else:
+                resources = self.fixed_resources
+            self.found.append((role, resources, _merge(verdicts)))
+            return True
+        return False
 
 
 class GraphBuilder:
@@ -524,11 +597,12 @@ class GraphBuilder:
         self._better: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._versioned_trusting: list[str] | None = None
         self._requested_by: dict[str, list[tuple[str, str]]] = {}
+        self._service_steps: dict[tuple[object, ...], _ServiceTargets] = {}
         self._unskipped: list[str] | None = None
         self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
         self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
 
-    def narrowed(self, patterns: tuple[re.Pattern[str], ...], candidates: list[str]) -> list[str]:
+    def narrowed(self, patterns: tuple[_Loose, ...], candidates: list[str]) -> list[str]:
         """The candidates one of the loose patterns matches, in their order, shared by every source with the
         same patterns (equal policies give equal patterns). Each pattern is only tried on the candidates that
         start with its literal prefix (found by bisection in the sorted candidates)."""
@@ -547,10 +621,13 @@ class GraphBuilder:
             self._narrowed[key] = found
         return found
 
-    def _hits(self, pattern: re.Pattern[str], candidates: list[str]) -> frozenset[int]:
+    def _hits(self, pattern: _Loose, candidates: list[str]) -> frozenset[int]:
         """The positions of the candidates one loose pattern matches (found once per pattern and list)."""
         key = (pattern.pattern, id(candidates))
         found = self._pattern_hits.get(key)
+        if found is None and isinstance(pattern, _Exact):
+            number = self._sorted(candidates)[1].get(pattern.text)
+            found = self._pattern_hits[key] = frozenset(() if number is None else (number,))
         if found is None:
             ordered, position = self._sorted(candidates)
             prefix = _literal_prefix(pattern.pattern)
@@ -913,13 +990,22 @@ class GraphBuilder:
                 return
             fixed.append(verdict)
         passes = any(ref is Ref.PASSED for _a, ref in technique.actions)
-        tail = [resource for _action, resource in requested]
-        fixed_resources = tuple(dict.fromkeys(tail))  # the resources of a step that passes no role
         index, trusts = self.lookups.service_index(technique.services, technique.instance_profile)
         # the roles the source may pass to one of the services (each decided as `decide` would)
         allowed = (
             [check.allowed(PASSES_ROLE, index, service) for service in technique.services] if passes else []
         )
+        if not any(a.listed for a in allowed):
+            # every role is decided alike (or refused by AWS alone): the steps are the same for every source
+            # with these verdicts, found once and only given their source here
+            for role, resources, merged in self._service_targets(technique, fixed, allowed):
+                if role != check.source:
+                    yield Step(technique.technique_id, technique.name, technique.action_names, check.source,
+                               role, resources, technique.yields.value, True,
+                               existing.label if existing else None, unseen, merged.conditional,
+                               merged.condition_keys, False)  # fmt: skip
+            return
+        tail = [resource for _action, resource in requested]
         positions: Iterable[int] = range(len(index))
         if allowed and all(a.default is None for a in allowed):
             positions = sorted(frozenset().union(*(a.listed for a in allowed)))
@@ -934,10 +1020,28 @@ class GraphBuilder:
                     continue
                 verdicts.append(min(found, key=lambda v: v.conditional))
             merged = _merge(verdicts)
-            resources = tuple(dict.fromkeys((role, *tail))) if passes else fixed_resources
+            resources = tuple(dict.fromkeys((role, *tail)))
             yield _step(technique, check.source, role, resources,
                        existing.label if existing else None, depends_on_unseen_resource=unseen,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
+
+    def _service_targets(
+        self, technique: Technique, fixed: list[Verdict], allowed: list[_Allowed]
+    ) -> Iterator[tuple[str, tuple[str, ...], Verdict]]:
+        """The (role, resources, verdict) of each role a service technique reaches, in role order, when no
+        role is told apart from the others by the source's statements (`allowed` lists none): each role's
+        decision is then the common one unless AWS refuses passing it. Shared by every source with the same
+        technique and verdicts, found as far as some source reads them (a source keeps a few targets)."""
+        key = (technique.technique_id, tuple(fixed), tuple(a.default for a in allowed))
+        found = self._service_steps.get(key)
+        if found is None:
+            found = self._service_steps[key] = _ServiceTargets(
+                *self.lookups.service_index(technique.services, technique.instance_profile),
+                fixed,
+                [(a.default, a.protected) for a in allowed],
+                [resource for _action, resource in self._requests(technique)],
+            )
+        return found.walk()
 
     def _requests(self, technique: Technique) -> list[tuple[str, str]]:
         """The actions of a service technique that pass no role, each with what it is decided on."""

@@ -157,15 +157,32 @@ def build_escalation(
     model = AwsEscalation(snapshot)
     full = snapshot.index.size + 1
 
+    ranks: dict[int, tuple[EffectivePermissions, int]] = {}
+
     def rank(external_id: str) -> int:
         permissions = model.of(external_id)
-        return (full if is_super(permissions) else 0) + permissions.granted.bit_count()
+        # principals with equal policies share one permissions object: ranked once (its id, no large hash)
+        found = ranks.get(id(permissions))
+        if found is None or found[0] is not permissions:
+            value = (full if is_super(permissions) else 0) + permissions.granted.bit_count()
+            found = ranks[id(permissions)] = (permissions, value)
+        return found[1]
+
+    admin_after: dict[tuple[object, ...], bool] = {}
+
+    def admin(step: Step) -> bool:
+        # what a step yields depends on these fields alone (`AwsEscalation.after`): found once per such key
+        key = (step.target, step.yields, step.via, step.grants, None if step.moves else step.source)
+        found = admin_after.get(key)
+        if found is None:
+            found = admin_after[key] = is_super(model.after(step))
+        return found
 
     builder = GraphBuilder(
         snapshot,
         value=rank,
         skip=skip,
-        admin=lambda step: is_super(model.after(step)),
+        admin=admin,
         max_targets=max_targets,
         more=lambda step: bool(model.after(step).granted & ~model.of(step.target).granted),
     )

@@ -1,4 +1,4 @@
-"""Migration 0010 adds the index of findings per state, system, type and severity and its downgrade drops it;
+"""Migration 0013 adds the index of findings per state, system, type and severity and its downgrade drops it;
 SQLite then counts a system's open findings from the index alone."""
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ def _indexes(engine: Engine, table: str) -> dict[str, list[str]]:
 
 
 def test_upgrade_adds_the_indexes_and_downgrade_drops_them(unmigrated_engine: Engine) -> None:
-    upgrade(unmigrated_engine, "0009")
+    upgrade(unmigrated_engine, "0012")
     for table, (name, _columns) in INDEXES.items():
         assert name not in _indexes(unmigrated_engine, table)
-    upgrade(unmigrated_engine, "0010")
+    upgrade(unmigrated_engine, "0013")
     for table, (name, columns) in INDEXES.items():
         assert _indexes(unmigrated_engine, table)[name] == columns
-    downgrade(unmigrated_engine, "0009")
+    downgrade(unmigrated_engine, "0012")
     for table, (name, _columns) in INDEXES.items():
         assert name not in _indexes(unmigrated_engine, table)
 
 
 def test_open_findings_of_a_system_are_counted_from_the_index(unmigrated_engine: Engine) -> None:
-    upgrade(unmigrated_engine, "0010")
+    upgrade(unmigrated_engine, "0013")
     if unmigrated_engine.dialect.name != "sqlite":  # PostgreSQL's plan depends on its statistics
         return
     stmt = (

@@ -4,8 +4,8 @@ findings of some systems, of a type, counted or grouped by type and severity (a 
 aggregatedSummary and finding counts, a findings list filtered by system and type) from the index alone,
 instead of reading every finding row of the type.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07 06:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,137 @@
+"""CloudTrail for the demo's AWS accounts: what their users and roles did, drawn from what each one holds.
+
+The generated account export carries no activity, so without this every AWS identity of the demo would look
+unknown ("activity not checked"). The trail written here is deterministic for an account, seed and day: about a
+quarter of the users and roles did nothing (inactive findings), a tenth last acted months ago, the rest used a
+handful of the actions their effective permissions grant in the last 85 days (so granted versus used, the PCI
+and over-provisioned findings have something to show). Only services whose CloudTrail event source is
+`<prefix>.amazonaws.com` are drawn, so every event maps back to the action it was drawn from.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from permscope.core.bitsets import indexes_of, unpack
+from permscope.core.ids import Cloud
+from permscope.store.effective import stored_effective
+from permscope.store.summaries import list_identities
+from permscope.workflows.effective import action_index, system_pk_of
+
+# services whose event source is `<prefix>.amazonaws.com` and whose event names are their action names
+PLAIN_SERVICES = frozenset(
+    {"s3", "ec2", "iam", "lambda", "dynamodb", "sqs", "sns", "kms", "secretsmanager", "logs", "rds", "ecr",
+     "ecs", "cloudformation", "ssm", "sts", "athena", "glue", "kinesis", "elasticloadbalancing"}
+)  # fmt: skip
+ACTIVE_WINDOW_DAYS = 85  # inside the analysis' 90-day window
+SHARE_INACTIVE, SHARE_STALE = 0.25, 0.10  # did nothing at all; last acted 100-300 days ago
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """One user or role that acts in the trail, with the actions it may draw from."""
+
+    arn: str
+    kind: str  # user or role
+    actions: tuple[str, ...]
+
+
+def demo_actors(engine: Engine, account_id: str) -> list[Actor]:
+    """The account's users and roles (not service-linked) with the plain-service actions they are granted."""
+    index = action_index(Cloud.AWS)
+    kinds = {
+        summary.external_id: summary.kind
+        for summary in list_identities(engine, account_id, cloud=Cloud.AWS.value)
+        if summary.kind in ("user", "role") and not summary.managed_by_cloud
+    }
+    with Session(engine) as session:
+        stored = stored_effective(session, system_pk_of(session, account_id, Cloud.AWS))
+    actors = []
+    for row in sorted(stored, key=lambda found: found.external_id):
+        kind = kinds.get(row.external_id)
+        if kind is None:
+            continue
+        bits = unpack(row.all_resources) | unpack(row.specific_resources)
+        names = (index.action(bit).external_id for bit in indexes_of(bits))
+        actions = tuple(sorted(name for name in names if name.split(":", 1)[0] in PLAIN_SERVICES))
+        actors.append(Actor(row.external_id, kind, actions))
+    return actors
+
+
+def _identity(actor: Actor, account_id: str, rng: random.Random) -> dict[str, Any]:
+    name = actor.arn.rsplit("/", 1)[-1]
+    if actor.kind == "user":
+        return {"type": "IAMUser", "principalId": "AIDA" + f"{rng.getrandbits(64):016X}", "arn": actor.arn,
+                "accountId": account_id, "userName": name}  # fmt: skip
+    principal = "AROA" + f"{rng.getrandbits(64):016X}"
+    return {
+        "type": "AssumedRole",
+        "principalId": f"{principal}:demo-session",
+        "arn": f"arn:aws:sts::{account_id}:assumed-role/{name}/demo-session",
+        "accountId": account_id,
+        "sessionContext": {
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": principal,
+                "arn": actor.arn,
+                "accountId": account_id,
+                "userName": name,
+            },
+        },
+    }
+
+
+def _record(actor: Actor, action: str, when: datetime, account_id: str, rng: random.Random) -> dict[str, Any]:
+    prefix, name = action.split(":", 1)
+    return {
+        "eventVersion": "1.09",
+        "userIdentity": _identity(actor, account_id, rng),
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": f"{prefix}.amazonaws.com",
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": f"198.51.100.{rng.randint(1, 254)}",
+        "userAgent": "aws-cli/2.17.0",
+        "requestParameters": None,
+        "responseElements": None,
+        "eventID": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "eventType": "AwsApiCall",
+        "recipientAccountId": account_id,
+    }
+
+
+def demo_trail(actors: list[Actor], account_id: str, *, now: datetime, seed: int) -> list[dict[str, Any]]:
+    """CloudTrail records for `actors`, dated up to `now` (deterministic for the same inputs)."""
+    rng = random.Random(f"{account_id}:{seed}:trail")
+    records: list[dict[str, Any]] = []
+    for actor in actors:
+        draw = rng.random()
+        if draw < SHARE_INACTIVE or not actor.actions:
+            continue
+        newest, days = (
+            (now - timedelta(days=100), 200)
+            if draw < SHARE_INACTIVE + SHARE_STALE
+            else (now, ACTIVE_WINDOW_DAYS)
+        )
+        for action in rng.sample(actor.actions, min(len(actor.actions), rng.randint(2, 14))):
+            for _ in range(rng.randint(1, 5)):
+                when = newest - timedelta(seconds=rng.randrange(days * 86_400))
+                records.append(_record(actor, action, when, account_id, rng))
+    records.sort(key=lambda record: record["eventTime"])
+    return records
+
+
+def write_demo_trail(engine: Engine, account_id: str, path: Path, *, now: datetime, seed: int) -> Path:
+    """Write the account's demo CloudTrail file (`{"Records": [...]}`) to `path`."""
+    records = demo_trail(demo_actors(engine, account_id), account_id, now=now, seed=seed)
+    path.write_bytes(orjson.dumps({"Records": records}))
+    return path
