@@ -119,3 +119,11 @@ def test_a_body_larger_than_the_limit_is_refused_unread(anonymous: TestClient) -
 def test_bad_form_input_is_a_clear_400_not_a_500(anonymous: TestClient) -> None:
     answer = anonymous.post("/ui/sign-in", data={"api_key": "x" * 600, "form_token": "t"})
     assert answer.status_code == 400 and "not valid" in answer.text
+
+
+def test_the_navigation_links_the_page_groups_that_are_served(client_as: Callable[..., WebClient]) -> None:
+    client = client_as("viewer")
+    page = client.get("/ui/docs")
+    assert '<a href="/ui/docs" aria-current="page">API docs</a>' in page.text
+    served = client.app.state.web.state.page_paths  # type: ignore[attr-defined]
+    assert {"/sign-in", "/sign-out", "/docs"} <= served

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import typer
 from platformdirs import user_data_dir
@@ -50,6 +53,102 @@ def _summary(report: ImportReport) -> str:
     return escape(f"  {report.cloud.value} {report.name} ({report.system_id}): {counts}")
 
 
+def permscope_command() -> str:
+    """The running `permscope` executable as a path that works pasted anywhere (outside the virtualenv too):
+    the script this process was started as, else the one beside this Python, else the bare name."""
+    started = Path(sys.argv[0]) if sys.argv and Path(sys.argv[0]).name == "permscope" else None
+    for candidate in (started, Path(sys.executable).parent / "permscope"):
+        if candidate is not None and candidate.is_file():
+            return str(candidate.absolute())
+    return "permscope"
+
+
+QUERY_SAFE = "/(),'*:="  # what OData query values may hold as they are
+
+
+def _url(base: str, path: str, **query: str) -> str:
+    """`base` + `path` with the query's values percent-encoded (an OData `$orderby=... desc` has a space)."""
+    encoded = "&".join(f"{name}={quote(value, safe=QUERY_SAFE)}" for name, value in query.items())
+    return f"{base}{path}{'?' if encoded else ''}{encoded}"
+
+
+def example_urls(base: str, reports: list[ImportReport], role: str | None) -> list[str]:
+    """The API URLs the demo's curl examples call (`role`'s effective permissions when there is one; the first
+    Azure and GCP systems loaded, when they were)."""
+    aws = "/external/authorizationSystems/111122223333/microsoft.graph.awsAuthorizationSystem"
+    analytics = "/identityGovernance/permissionsAnalytics"
+    urls = [
+        _url(base, "/external/authorizationSystems"),
+        _url(base, "/external/authorizationSystems/111122223333"),
+        _url(base, f"{aws}/associatedIdentities/users", **{"$top": "5"}),
+        *(
+            [
+                _url(
+                    base,
+                    f"{aws}/associatedIdentities/roles(externalId='{role}')/effectivePermissions",
+                    services="iam",
+                )
+            ]
+            if role
+            else []
+        ),
+        _url(
+            base,
+            f"{analytics}/aws/findings/microsoft.graph.superUserFinding",
+            **{"$orderby": "permissionsCreepIndex/score desc", "$top": "5"},
+        ),
+    ]
+    for cloud, kind in ((Cloud.AZURE, "servicePrincipals"), (Cloud.GCP, "serviceAccounts")):
+        first = next((report.system_id for report in reports if report.cloud is cloud), None)
+        if first is not None:
+            system = (
+                f"/external/authorizationSystems/{first}/microsoft.graph.{cloud.value}AuthorizationSystem"
+            )
+            urls.append(_url(base, f"{system}/associatedIdentities/{kind}", **{"$top": "5"}))
+            urls.append(
+                _url(
+                    base,
+                    f"{analytics}/{cloud.value}/findings/microsoft.graph.superUserFinding",
+                    **{"$top": "5"},
+                )
+            )
+    return urls
+
+
+def shell_word(text: str) -> str:
+    """`text` quoted for a POSIX shell, readably: in single quotes, else (a `'` inside) in double quotes when
+    nothing in it is special there, else as shlex quotes it."""
+    if "'" not in text:
+        return f"'{text}'"
+    if not any(char in text for char in '$`"\\!'):
+        return f'"{text}"'
+    return shlex.quote(text)
+
+
+def instructions(
+    base: str, token: str, database_url: str, reports: list[ImportReport], role: str | None
+) -> list[str]:
+    """What the demo prints: the web UI's URL and the key to sign in with first, then commands that work pasted
+    as they are (URLs quoted and encoded for the shell, `permscope` as the path of this executable)."""
+    command = f"{shlex.quote(permscope_command())} --database-url {shlex.quote(database_url)}"
+    return [
+        "",
+        f"Web UI:   {base}/   (open it in a browser and sign in with the API key below)",
+        f"API key:  {token}",
+        "          (an admin key, shown only now; keys printed by earlier demo runs are now disabled)",
+        f"API:      {base}   (OpenAPI: {base}/openapi.json with the key; interactive docs: {base}/ui/docs)",
+        "",
+        "Try:",
+        f"  export PERMSCOPE_KEY={shell_word(token)}",
+        *(
+            f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" {shell_word(url)}'
+            for url in example_urls(base, reports, role)
+        ),
+        f"  {command} findings list --min-pci 67",
+        *([f"  {command} identities show {shell_word(role)} --service iam"] if role else []),
+    ]
+
+
 @reports_errors
 def demo(
     ctx: typer.Context,
@@ -59,10 +158,14 @@ def demo(
         False, "--no-serve", help="Load the demo and print the key, but do not serve"
     ),
 ) -> None:
-    """Load a demo estate of AWS, Azure and GCP (a separate database unless --database-url), print a key and curl
-    examples, serve."""
+    """Load a demo estate of AWS, Azure and GCP (a separate database unless --database-url), print the web UI's URL,
+    a key to sign in with and commands to try, serve."""
     from permscope.workflows.database import open_engine
-    from permscope.workflows.demo import issue_demo_key, load_demo  # imported late: it generates the estate
+    from permscope.workflows.demo import (  # imported late: it generates the estate
+        example_role,
+        issue_demo_key,
+        load_demo,
+    )
 
     cli_state = state(ctx)
     settings = cli_state.settings()
@@ -88,54 +191,10 @@ def demo(
         )
     console.print(escape(f"generated export files (to scan or import again): {folder}"), highlight=False)
     key = issue_demo_key(engine)
-    base = f"http://{host}:{port}"
-    typer.echo(f"\nAPI:      {base}   (OpenAPI: {base}/openapi.json, with the key)")
-    typer.echo(f"API key:  {key.token}")
-    typer.echo("          (an admin key, shown only now; keys printed by earlier demo runs are now disabled)")
-    typer.echo("\nTry:")
-    typer.echo(f'  export PERMSCOPE_KEY="{key.token}"')
-    typer.echo(f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" {base}/external/authorizationSystems')
-    typer.echo(
-        f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" {base}/external/authorizationSystems/111122223333'
-    )
-    typer.echo(
-        f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" '
-        f"'{base}/external/authorizationSystems/111122223333/microsoft.graph.awsAuthorizationSystem"
-        "/associatedIdentities/users?$top=5'"
-    )
-    typer.echo(
-        f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" '
-        f'"{base}/external/authorizationSystems/111122223333/microsoft.graph.awsAuthorizationSystem'
-        "/associatedIdentities/roles(externalId='arn:aws:iam::111122223333:role/platform-readonly')"
-        '/effectivePermissions?services=iam"'
-    )
-    typer.echo(
-        f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" '
-        f"'{base}/identityGovernance/permissionsAnalytics/aws/findings/microsoft.graph.superUserFinding"
-        "?$orderby=permissionsCreepIndex/score desc&$top=5'"
-    )
-    for cloud, kind in ((Cloud.AZURE, "servicePrincipals"), (Cloud.GCP, "serviceAccounts")):
-        first = next((report.system_id for report in reports if report.cloud is cloud), None)
-        if first is not None:
-            typer.echo(
-                f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" '
-                f"'{base}/external/authorizationSystems/{first}/microsoft.graph.{cloud.value}AuthorizationSystem"
-                f"/associatedIdentities/{kind}?$top=5'"
-            )
-            typer.echo(
-                f'  curl -H "Authorization: Bearer $PERMSCOPE_KEY" '
-                f"'{base}/identityGovernance/permissionsAnalytics/{cloud.value}/findings"
-                "/microsoft.graph.superUserFinding?$top=5'"
-            )
-    typer.echo(
-        "  permscope --database-url "
-        f"{engine.url.render_as_string(hide_password=True)} findings list --min-pci 67"
-    )
-    typer.echo(
-        "  permscope --database-url "
-        f"{engine.url.render_as_string(hide_password=True)} identities show "
-        "arn:aws:iam::111122223333:role/platform-readonly --service iam"
-    )
+    served = settings.model_copy(update={"host": host, "port": port})
+    database = engine.url.render_as_string(hide_password=True)
+    for line in instructions(served.api_base_url(), key.token, database, reports, example_role(engine)):
+        typer.echo(line)
     if no_serve:
         return
     typer.echo("")

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from permscope.settings import Settings
 from permscope.web.pages import PAGES
@@ -47,7 +48,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         root = str(scope.get("root_path", ""))
-        page = not str(scope.get("path", "")).startswith(f"{root}/static/")
+        page = not str(scope.get("path", "")).startswith((f"{root}/static/", f"{root}/swagger-ui/"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -164,12 +165,16 @@ def create_web(
     web.state.settings = settings
     web.state.openapi = openapi
     _install_error_pages(web)
+    served: set[str] = set()
     for name in PAGES:
         module = importlib.import_module(f"permscope.web.pages.{name}")
         router: APIRouter = module.router
         web.include_router(router)
+        served.update(str(getattr(route, "path", "")) for route in router.routes)
     web.mount("/static", StaticFiles(packages=[("permscope.web", "static")]), name="static")
-    web.state.page_paths = frozenset(getattr(route, "path", "") for route in web.routes)
+    # the API docs page's Swagger UI, from the installed swagger-ui-bundle package (never copied here)
+    web.mount("/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+    web.state.page_paths = frozenset(served)  # the navigation links only to these
     web.add_middleware(BodyLimit, limit=settings.requests_max_body_bytes)
     web.add_middleware(SecurityHeaders)
     return web

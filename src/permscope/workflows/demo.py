@@ -13,14 +13,18 @@ from pathlib import Path
 
 import orjson
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from permscope.clouds.base import plugin
 from permscope.core.errors import ConfigurationError
 from permscope.core.ids import Cloud
+from permscope.core.inventory import IdentityKind
 from permscope.estates.aws import generate_authorization_details
 from permscope.estates.azure import DEMO_TENANT, AzureTenantSize, generate_azure_tenant
 from permscope.estates.folders import write_export_folder
 from permscope.estates.gcp import DEMO_ORGANIZATION, GcpOrganizationSize, generate_gcp_organization
+from permscope.store.queries import identities
+from permscope.store.systems import stored_system
 from permscope.workflows.activity import import_activity_files
 from permscope.workflows.analysis import analyze_system
 from permscope.workflows.apikeys import ApiRole, CreatedKey, create_api_key, disable_api_keys_named
@@ -197,6 +201,19 @@ def load_demo(
     for report in reports:  # findings with history, as `permscope analyze` records them
         analyze_system(engine, report.system_id, cloud=report.cloud)
     return reports
+
+
+def example_role(engine: Engine, account_id: str = DEMO_ACCOUNTS[0].account_id) -> str | None:
+    """A role of a demo account for the examples the demo prints (the generated names change with the
+    generators): the first by ARN that people assume to read (`*-readonly`), else the first; None without one."""
+    with Session(engine) as session:
+        system = stored_system(session, Cloud.AWS.value, account_id)
+        if system is None:
+            return None
+        roles = session.execute(identities(system.id, [IdentityKind.ROLE.value])).scalars()
+        arns = sorted(role.external_id for role in roles)
+    readonly = [arn for arn in arns if arn.endswith("-readonly")]
+    return next(iter(readonly or arns), None)
 
 
 DEMO_KEY_NAME = "demo"

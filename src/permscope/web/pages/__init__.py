@@ -7,4 +7,4 @@ Paths are relative to the UI's mount (/ui). The navigation (`web.nav`) links to 
 
 from __future__ import annotations
 
-PAGES: tuple[str, ...] = ("signin", "dashboard", "systems", "identities", "findings", "requests")
+PAGES: tuple[str, ...] = ("signin", "dashboard", "systems", "identities", "findings", "requests", "docs")
