@@ -619,8 +619,6 @@ class FindingRow(Base):
         Index("ix_findings_type", "finding_type", "system_pk"),
         Index("ix_findings_fingerprint", "fingerprint"),
         Index("ix_findings_subject", "system_pk", "subject_id"),  # the findings of one identity
-        # open (or resolved) findings counted per system, type and severity from the index alone
-        Index("ix_findings_open_by_system", "resolved_at", "system_pk", "finding_type", "severity"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
