@@ -489,15 +489,18 @@ class SystemCopier:
                 row.pop("id")
                 row.update(system_pk=target.pk, identity_external_id=new_id)
                 self.writer.add(EffectivePermissionRow, row)
+            copied: set[str] = set()
             for usage in template.usages.get(old_id, ()):
                 row = dict(usage)
+                if not row["resource"]:
+                    copied.add(row["action"])
                 row.pop("id")
                 row.update(
                     system_pk=target.pk, identity_external_id=new_id, resource=self.swap(row["resource"])
                 )
                 self.writer.add(UsageRow, row)
             if target.cloud == "aws" and person["kind"] in ("user", "role") and self.rng.random() < 0.6:
-                self._aws_usage(new_id, actions)
+                self._aws_usage(new_id, actions, copied)
             activity = template.activity.get(old_id)
             if activity is not None:
                 row = dict(activity)
@@ -526,9 +529,12 @@ class SystemCopier:
         for finding in template.other_findings:
             self._finding(finding, 0, 0, None, None, {}, 0.85, 0.05)
 
-    def _aws_usage(self, identity: str, actions: Sequence[str]) -> None:
+    def _aws_usage(self, identity: str, actions: Sequence[str], copied: set[str]) -> None:
+        """Random usage of a few actions without a resource (those the template's usage holds are skipped)."""
         last = self.clock.latest - timedelta(days=self.rng.randint(0, 120))
         for action in self.rng.sample(actions, self.rng.randint(1, 12)):
+            if action in copied:
+                continue
             self.writer.add(
                 UsageRow,
                 {

@@ -39,7 +39,8 @@ def acts_as(engine: Engine, system_id: str, external_id: str, cloud: Cloud = Clo
 
 
 def _assumable(engine: Engine, system_id: str, external_id: str, cloud: Cloud, kind: str | None) -> list[str]:
-    """`CloudPlugin.assumable` on the stored inventory, for an identity (of `kind` when given) of a system."""
+    """`CloudPlugin.assumable` on the part of the stored inventory it reads (`CloudPlugin.acting_slice`), for an
+    identity (of `kind` when given) of a system."""
     source = plugin(cloud)
     with Session(engine) as session, collector_paused():
         system_pk = find_system_pk(session, system_id, cloud.value)
@@ -52,7 +53,7 @@ def _assumable(engine: Engine, system_id: str, external_id: str, cloud: Cloud, k
             raise NotFoundError(
                 f"no {kind or 'identity'} {external_id!r} in {source.label} {source.system_noun} {system_id!r}"
             )
-        stored = load_account(session, system_pk, inventory_only=True)
+        stored = load_account(session, system_pk, inventory_only=True, only=source.acting_slice(external_id))
     snapshot = stored_snapshot(stored, AnalysisSettings())
     return source.assumable(snapshot, external_id)
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # types of the members only: `permscope simulate` looks the p
     from permscope.core.catalog import ActionCatalog, ActionIndex
     from permscope.core.escalation import EscalationModel, TechniqueInfo
     from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
-    from permscope.core.snapshot import CloudView, SystemSnapshot
+    from permscope.core.snapshot import CloudView, SnapshotSlice, SystemSnapshot
 
 NEED_HINTS = {
     "activity": "import CloudTrail or collect with Access Advisor",
@@ -254,14 +254,19 @@ class AwsPlugin:
 
         decider = Decider(snapshot)
         found = []
+        decided: dict[tuple[object, ...], bool] = {}  # roles whose trust and ARN decide alike, decided once
         for role in snapshot.identities_of(IdentityKind.ROLE):
             trust = decider.trust(role.external_id)
             if trust is None or role.external_id == identity:
                 continue
-            if (
-                decider.allows(identity, "sts:AssumeRole", role.external_id, resource_policy=trust)
-                is not None
-            ):
+            key = decider.policy_signature(identity, "sts:AssumeRole", role.external_id, trust)
+            allowed = decided.get(key) if key is not None else None
+            if allowed is None:
+                verdict = decider.allows(identity, "sts:AssumeRole", role.external_id, resource_policy=trust)
+                allowed = verdict is not None
+                if key is not None:
+                    decided[key] = allowed
+            if allowed:
                 found.append(role.external_id)
         return sorted(found)
 
@@ -280,6 +285,18 @@ class AwsPlugin:
         from permscope.clouds.aws.access import who_can
 
         return who_can(snapshot, action, resource, context)
+
+    def decision_slice(self, principal: str, resource: str) -> SnapshotSlice:
+        """What `decide_stored` reads (`clouds.aws.access.decision_slice`)."""
+        from permscope.clouds.aws.access import decision_slice
+
+        return decision_slice(principal, resource)
+
+    def acting_slice(self, identity: str) -> SnapshotSlice:
+        """What `assumable` reads (`clouds.aws.access.acting_slice`)."""
+        from permscope.clouds.aws.access import acting_slice
+
+        return acting_slice(identity)
 
     # -- analysis -------------------------------------------------------------------------------------
     def view(self, snapshot: SystemSnapshot) -> CloudView:
