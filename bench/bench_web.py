@@ -90,7 +90,7 @@ PAGES: tuple[Page, ...] = (
     ),
     Page("findings", "/ui/findings"),
     Page("findings: open, high", "/ui/findings?state=open&severity=high"),
-    Page("findings: one system, type", "/ui/findings?cloud=gcp&system={gcp_system}&type=inactiveUserFinding"),
+    Page("findings: one system, type", "/ui/findings?cloud=gcp&system={gcp_system}&type={gcp_type}"),
     Page("findings: resolved, page 100", "/ui/findings?state=resolved&page=100"),
     Page("findings: by last seen", "/ui/findings?state=all&sort=last-seen"),
     Page("finding", "/ui/findings/{finding}"),
@@ -149,6 +149,7 @@ class Fixtures:
     azure_identity: str
     gcp_identity: str
     aws_user: str
+    gcp_type: str  # the finding type the GCP system has most open findings of
     finding: str
 
     @classmethod
@@ -172,6 +173,17 @@ class Fixtures:
                 )
                 found[f"{cloud}_system"] = system_id
                 found[f"{cloud}_identity"] = identity or ""
+                if cloud == "gcp":
+                    found["gcp_type"] = (
+                        session.scalar(
+                            select(FindingRow.finding_type)
+                            .where(FindingRow.system_pk == pk, FindingRow.resolved_at.is_(None))
+                            .group_by(FindingRow.finding_type)
+                            .order_by(func.count().desc(), FindingRow.finding_type)
+                            .limit(1)
+                        )
+                        or ""
+                    )
             found["aws_user"] = (
                 session.scalar(
                     select(IdentityRow.external_id)

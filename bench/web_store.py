@@ -787,6 +787,30 @@ def fill_trends(engine: Engine) -> int:
     return len(rows)
 
 
+def fill_open_summaries(engine: Engine) -> int:
+    """Each system's latest analysis summary of its open findings (`store.dashboard.summarize_open`, what an
+    analysis writes with its findings) written anew where it does not count the system's open findings (the
+    copied template's summaries count the demo estate's). Returns the systems written."""
+    from permscope.store.dashboard import open_summary_of, summarize_open
+
+    with Session(engine) as session:
+        counted = dict(
+            session.execute(
+                select(FindingRow.system_pk, func.count())
+                .where(FindingRow.resolved_at.is_(None))
+                .group_by(FindingRow.system_pk)
+            ).all()
+        )
+        written = 0
+        for run in session.scalars(select(AnalysisRunRow)):
+            summary = open_summary_of(run)
+            if summary is None or summary.total != counted.get(run.system_pk, 0):
+                run.open_summary = summarize_open(session, run.system_pk)
+                written += 1
+        session.commit()
+    return written
+
+
 def large_store(size: StoreSize, *, regenerate: bool = False) -> Path:
     """The cached SQLite file of a large store: this schema's; else a copy of one made by an older schema
     whose migrations are unchanged, upgraded (the new migrations run on it as on a user's store, and the trends
@@ -804,14 +828,19 @@ def large_store(size: StoreSize, *, regenerate: bool = False) -> Path:
         shutil.copyfile(older, partial)
         engine = open_database(f"sqlite:///{partial}")
         filled = fill_trends(engine)
+        summaries = fill_open_summaries(engine)
         engine.dispose()
         print(
             f"upgraded a copy of {older.name} in {time.perf_counter() - started:.0f} s wall, "
-            f"{time.process_time() - cpu:.0f} s CPU (analysis_days rows filled: {filled})",
+            f"{time.process_time() - cpu:.0f} s CPU (analysis_days rows filled: {filled}, open summaries "
+            f"written: {summaries})",
             file=sys.stderr,
         )
     else:
         written = generate(partial, size)
+        engine = make_engine(f"sqlite:///{partial}")
+        written["open summaries"] = fill_open_summaries(engine)
+        engine.dispose()
         print(
             f"generated {path.name} in {time.perf_counter() - started:.0f} s wall, "
             f"{time.process_time() - cpu:.0f} s CPU: "

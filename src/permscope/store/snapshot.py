@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, select, true, union_all
+from sqlalchemy import ColumnElement, Text, cast, exists, func, select, true, union_all
 from sqlalchemy.orm import Session, aliased
 
 from permscope.core.activity import activity_known
@@ -348,13 +348,8 @@ def _slice_rows(session: Session, pk: int, only: SnapshotSlice) -> _Rows:
         people.append(IdentityRow.kind.in_(only.kinds))
     table = AssignmentRow
     reach: list[ColumnElement[bool]] = [table.identity_external_id.in_([*named, *only.shared_principals])]
-    if only.shared_relations:
-        reach.append(table.relation.in_(only.shared_relations))
-    if only.kinds and only.kind_relations:
-        of_kinds = select(IdentityRow.external_id).where(
-            IdentityRow.system_pk == pk, IdentityRow.kind.in_(only.kinds)
-        )
-        reach.append(and_(table.identity_external_id.in_(of_kinds), table.relation.in_(only.kind_relations)))
+    if only.relations:
+        reach.append(table.relation.in_(only.relations))
     if only.every_binding:
         other = aliased(AssignmentRow)
         first = (

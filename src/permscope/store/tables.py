@@ -143,6 +143,7 @@ class AssignmentRow(Base):
             name="uq_assignment_key",
         ),
         Index("ix_assignments_policy", "system_pk", "policy_external_id"),
+        Index("ix_assignments_relation", "system_pk", "relation"),  # deny and trust, read by decisions
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -660,6 +661,17 @@ Index(
     FindingRow.id,
     FindingRow.resolved_at,
     FindingRow.reopened,
+    FindingRow.system_pk,
+)
+# One type's findings riskiest first (the API's `$orderby=permissionsCreepIndex/score desc`, nulls last as
+# `store.odata_sql.order_by` sorts them), carrying the state and system for the page and the type's COUNT.
+Index(
+    "ix_findings_type_pci",
+    FindingRow.finding_type,
+    FindingRow.pci_score.is_(None),
+    FindingRow.pci_score.desc(),
+    FindingRow.id,
+    FindingRow.resolved_at,
     FindingRow.system_pk,
 )
 Index("ix_findings_last_seen", FindingRow.last_seen, FindingRow.id)

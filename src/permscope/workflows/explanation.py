@@ -179,20 +179,24 @@ def identity_permissions(
     verdicts = evaluator.explain(external_id)
     wanted = {service.lower() for service in services} if services is not None else None
     by_service: dict[str, list[ActionPermission]] = {}
+    counted: dict[str, list[int]] = {}  # service -> [granted, high severity]
     not_granted = 0
+    refused = GrantStatus.NOT_GRANTED
     for verdict in verdicts:
-        if verdict.status is GrantStatus.NOT_GRANTED:
-            not_granted += 1
+        granted = verdict.status is not refused
+        not_granted += not granted
         service = index.action(verdict.action_index).service
         if wanted is None or service.lower() in wanted:
-            by_service.setdefault(service, []).append(_action_permission(index, verdict))
+            found = _action_permission(index, verdict)
+            by_service.setdefault(service, []).append(found)
+            tally = counted.setdefault(service, [0, 0])
+            tally[0] += granted
+            tally[1] += granted and found.severity == "high"
     grouped = tuple(
         ServicePermissions(
             service=service,
-            granted=sum(1 for a in actions if a.status != GrantStatus.NOT_GRANTED.value),
-            high_severity=sum(
-                1 for a in actions if a.status != GrantStatus.NOT_GRANTED.value and a.severity == "high"
-            ),
+            granted=counted[service][0],
+            high_severity=counted[service][1],
             actions=tuple(actions),
         )
         for service, actions in sorted(by_service.items())

@@ -201,12 +201,8 @@ def decision_slice(principal: str, resource: str) -> SnapshotSlice:
 
 def acting_slice(identity: str) -> SnapshotSlice:
     """What `AwsPlugin.assumable` reads: the identity with its groups and their policies and its boundary, and
-    every role with its trust policy (not the roles' own permissions)."""
-    return SnapshotSlice(
-        principals=(identity,),
-        kinds=(IdentityKind.ROLE.value,),
-        kind_relations=(AssignmentRelation.TRUST.value,),
-    )
+    every trust policy (not the roles themselves, nor their permissions)."""
+    return SnapshotSlice(principals=(identity,), relations=(AssignmentRelation.TRUST.value,))
 
 
 def decide_stored(

@@ -24,7 +24,7 @@ from permscope.clouds.base import (
     RequestRules,
 )
 from permscope.core.ids import Cloud
-from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind
+from permscope.core.inventory import AssignmentRelation, AuthorizationSystem, Identity, IdentityKind
 from permscope.core.limits import printable
 from permscope.core.warnings import summarize_warnings
 from permscope.userfiles import DEFAULT_LIMITS, FileLimits
@@ -255,19 +255,21 @@ class AwsPlugin:
         decider = Decider(snapshot)
         found = []
         decided: dict[tuple[object, ...], bool] = {}  # roles whose trust and ARN decide alike, decided once
-        for role in snapshot.identities_of(IdentityKind.ROLE):
-            trust = decider.trust(role.external_id)
-            if trust is None or role.external_id == identity:
+        trusting = (
+            a.identity_external_id for a in snapshot.assignments if a.relation is AssignmentRelation.TRUST
+        )
+        for role in dict.fromkeys(trusting):  # the roles (only a role has a trust policy)
+            trust = decider.trust(role)
+            if trust is None or role == identity:
                 continue
-            key = decider.policy_signature(identity, "sts:AssumeRole", role.external_id, trust)
+            key = decider.policy_signature(identity, "sts:AssumeRole", role, trust)
             allowed = decided.get(key) if key is not None else None
             if allowed is None:
-                verdict = decider.allows(identity, "sts:AssumeRole", role.external_id, resource_policy=trust)
-                allowed = verdict is not None
+                allowed = decider.allows(identity, "sts:AssumeRole", role, resource_policy=trust) is not None
                 if key is not None:
                     decided[key] = allowed
             if allowed:
-                found.append(role.external_id)
+                found.append(role)
         return sorted(found)
 
     def decide_stored(

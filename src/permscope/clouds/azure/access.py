@@ -131,7 +131,7 @@ def decision_slice(principal: str) -> SnapshotSlice:
     return SnapshotSlice(
         principals=tuple(dict.fromkeys((principal, principal.lower()))),
         shared_principals=(ALL_PRINCIPALS,),
-        shared_relations=(AssignmentRelation.DENY.value,),
+        relations=(AssignmentRelation.DENY.value,),
     )
 
 

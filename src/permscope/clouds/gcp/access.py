@@ -163,7 +163,7 @@ def decision_slice(principal: str) -> SnapshotSlice:
     stored as memberships; their bindings at every scope and the roles those name; the deny policies; and one
     assignment of every binding (role and condition) at each scope, so bindings keep their numbers."""
     return SnapshotSlice(
-        principals=(principal,), shared_relations=(AssignmentRelation.DENY.value,), every_binding=True
+        principals=(principal,), relations=(AssignmentRelation.DENY.value,), every_binding=True
     )
 
 
@@ -173,7 +173,7 @@ def acting_slice(identity: str) -> SnapshotSlice:
     return SnapshotSlice(
         principals=(identity,),
         kinds=(IdentityKind.SERVICE_ACCOUNT.value,),
-        shared_relations=(AssignmentRelation.DENY.value,),
+        relations=(AssignmentRelation.DENY.value,),
         every_binding=True,
     )
 

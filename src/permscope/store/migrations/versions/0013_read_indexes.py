@@ -1,0 +1,43 @@
+"""Two indexes for reads at 100,000 identities and a million findings: findings of one type riskiest first (the
+API's `$orderby=permissionsCreepIndex/score desc` on a finding type: by type, then PCI highest first and none
+last as `store.odata_sql.order_by` sorts a nullable property, then id, carrying the state and the system so the
+page's ids and the type's COUNT read the index alone); and a system's assignments of one relation (the deny
+assignments and trust policies a decision reads, `store.snapshot.load_account(only=...)`).
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-07 08:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    op.create_index("ix_assignments_relation", "assignments", ["system_pk", "relation"])
+    op.create_index(
+        "ix_findings_type_pci",
+        "findings",
+        [
+            "finding_type",
+            sa.text("(pci_score IS NULL)"),
+            sa.text("pci_score DESC"),
+            "id",
+            "resolved_at",
+            "system_pk",
+        ],
+    )
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    op.drop_index("ix_findings_type_pci", table_name="findings")
+    op.drop_index("ix_assignments_relation", table_name="assignments")
