@@ -617,7 +617,6 @@ class FindingRow(Base):
     __tablename__ = "findings"
     __table_args__ = (
         UniqueConstraint("system_pk", "fingerprint", name="uq_finding_key"),
-        Index("ix_findings_type", "finding_type", "system_pk"),
         Index("ix_findings_fingerprint", "fingerprint"),
         Index("ix_findings_subject", "system_pk", "subject_id"),  # the findings of one identity
     )
@@ -673,6 +672,19 @@ Index(
     FindingRow.id,
     FindingRow.resolved_at,
     FindingRow.system_pk,
+)
+# One type's findings in one system, worst first (the list filtered by both; also every read by type and system).
+Index(
+    "ix_findings_type",
+    FindingRow.finding_type,
+    FindingRow.system_pk,
+    FindingRow.severity_rank.desc(),
+    FindingRow.pci_score.is_(None),
+    FindingRow.pci_score.desc(),
+    FindingRow.subject_name,
+    FindingRow.id,
+    FindingRow.resolved_at,
+    FindingRow.reopened,
 )
 Index("ix_findings_last_seen", FindingRow.last_seen, FindingRow.id)
 Index("ix_findings_first_seen", FindingRow.first_seen, FindingRow.id)
