@@ -104,10 +104,12 @@ class IdentityPermissions:
         }
 
 
-def _action_permission(index: ActionIndex, verdict: ActionVerdict) -> ActionPermission:
-    action = index.action(verdict.action_index)
-    allows = [r for r in verdict.reasons if r.role == "allows"]
-    status = verdict.status
+Where = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # resources, not resources, condition keys
+
+
+def _where(status: GrantStatus, reasons: tuple[Reason, ...]) -> Where:
+    """Where an action with these reasons and status is allowed (resources, NotResource) and its condition keys."""
+    allows = [r for r in reasons if r.role == "allows"]
     if status is GrantStatus.SPECIFIC_RESOURCES:
         allows = [r for r in allows if not r.condition_keys]
     resources: dict[str, None] = {}
@@ -122,7 +124,7 @@ def _action_permission(index: ActionIndex, verdict: ActionVerdict) -> ActionPerm
         resources, not_resources = {"*": None}, {}
     if status is GrantStatus.SPECIFIC_RESOURCES and "*" in resources:
         # granted on `*` by the identity policies, narrowed by a boundary or SCP: show the narrowing
-        limits = [r for r in verdict.reasons if r.role == "limits" and not r.condition_keys]
+        limits = [r for r in reasons if r.role == "limits" and not r.condition_keys]
         if limits:
             resources = {}
             for reason in limits:
@@ -132,16 +134,31 @@ def _action_permission(index: ActionIndex, verdict: ActionVerdict) -> ActionPerm
                     resources.update(dict.fromkeys(reason.resources or ("*",)))
     keys: dict[str, None] = {}
     if status is not GrantStatus.ALL_RESOURCES:
-        for reason in verdict.reasons:
+        for reason in reasons:
             keys.update(dict.fromkeys(reason.condition_keys))
+    return tuple(resources), tuple(not_resources), tuple(keys)
+
+
+def _action_permission(
+    index: ActionIndex, verdict: ActionVerdict, seen: dict[tuple[object, ...], Where]
+) -> ActionPermission:
+    """One action's explanation; `seen` keeps `_where` of each status and reasons (thousands of actions share
+    the reasons of the few bindings or policies that grant them)."""
+    action = index.action(verdict.action_index)
+    status = verdict.status
+    key = (status, *map(id, verdict.reasons))  # the reasons are shared objects, alive through the call
+    where = seen.get(key)
+    if where is None:
+        where = seen[key] = _where(status, verdict.reasons)
+    resources, not_resources, keys = where
     return ActionPermission(
         action=action.external_id,
         access_level=action.access_level,
         severity=action.severity,
         status=status.value,
-        resources=tuple(resources),
-        not_resources=tuple(not_resources),
-        condition_keys=tuple(keys),
+        resources=resources,
+        not_resources=not_resources,
+        condition_keys=keys,
         reasons=verdict.reasons,
     )
 
@@ -182,12 +199,13 @@ def identity_permissions(
     counted: dict[str, list[int]] = {}  # service -> [granted, high severity]
     not_granted = 0
     refused = GrantStatus.NOT_GRANTED
+    seen: dict[tuple[object, ...], Where] = {}
     for verdict in verdicts:
         granted = verdict.status is not refused
         not_granted += not granted
         service = index.action(verdict.action_index).service
         if wanted is None or service.lower() in wanted:
-            found = _action_permission(index, verdict)
+            found = _action_permission(index, verdict, seen)
             by_service.setdefault(service, []).append(found)
             tally = counted.setdefault(service, [0, 0])
             tally[0] += granted

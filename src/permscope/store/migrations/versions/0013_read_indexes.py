@@ -22,7 +22,7 @@ branch_labels = None
 depends_on = None
 
 
-WORST_FIRST = [
+WORST_FIRST: list[str | sa.TextClause] = [
     sa.text("severity_rank DESC"),
     sa.text("(pci_score IS NULL)"),
     sa.text("pci_score DESC"),
