@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from permscope.clouds.base import plugin
 from permscope.core.catalog import ActionIndex
 from permscope.core.errors import NotFoundError
+from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.permissions import ActionVerdict, GrantStatus, PermissionCounts, Reason
 from permscope.store.effective import last_run
@@ -178,6 +179,14 @@ def identity_permissions(
     it. The organization levels are those of the system's last `compute_effective`. `services` keeps only
     those service prefixes. Raises NotFoundError for an unknown system or identity.
     """
+    with collector_paused():  # thousands of small acyclic objects: a full collection would cost 100 ms
+        return _explained(engine, system_id, external_id, services, cloud)
+
+
+def _explained(
+    engine: Engine, system_id: str, external_id: str, services: Sequence[str] | None, cloud: Cloud
+) -> IdentityPermissions:
+    """`identity_permissions`, the collector paused by the caller."""
     index = action_index(cloud)
     source = plugin(cloud)
     with Session(engine) as session:
