@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo demo-monitor test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-azure-activity bench-scan bench-startup bench-azure bench-gcp venv clean
+.PHONY: demo demo-monitor test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-azure-activity bench-scan bench-startup bench-azure bench-gcp bench-web venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,9 @@ bench-azure: $(VENV)/.installed-dev
 
 bench-gcp: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_estate.py gcp
+
+bench-web: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_web.py
 
 clean:
 	rm -rf bench/out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -22,8 +22,9 @@ from permscope.store.dashboard import (
     read_dashboard,
     riskiest_identities,
     subject_risks,
+    summarized_open_count,
 )
-from permscope.store.findings import latest_runs
+from permscope.store.findings import FindingQuery, FindingStatus, TimeRange, count_findings, latest_runs
 from permscope.store.ingest import record_failed_run
 
 EVERYTHING = Systems(everything=True)
@@ -180,3 +181,39 @@ def test_riskiest_kept_per_system_is_bounded(engine: Engine) -> None:
         assert open_summary_of(None) is None
     assert summary is not None and summary.total == RISKIEST_KEPT + 5
     assert len(summary.riskiest) == RISKIEST_KEPT and summary.riskiest[0].pci == RISKIEST_KEPT + 4
+
+
+def test_the_open_count_of_a_listing_is_read_from_the_analyses_and_equals_the_findings(
+    engine: Engine,
+) -> None:
+    """Open findings by cloud, system, type and severity (within a key's systems) are counted from the latest
+    analyses' summaries, equal to the SQL COUNT; other listings (another state, PCI, dates) are not."""
+    prod, sandbox, project = _estate(engine)
+    bob = arn(PROD, "user", "user-01")
+    analyze(  # a later analysis resolves most of production's findings and leaves one type untouched
+        engine, prod, [finding(PROD, bob, "bob", score=30, severity=Severity.LOW)], T0 + timedelta(days=1),
+        untouched={"superUserFinding"},
+    )  # fmt: skip
+    aws_only = Systems(scopes=(("aws", "*"),))
+    asked = [
+        FindingQuery(),
+        FindingQuery(clouds=["aws"]),
+        FindingQuery(clouds=["gcp"]),
+        FindingQuery(system_pks=[prod]),
+        FindingQuery(system_pks=[sandbox, project], types=["inactiveUserFinding"]),
+        FindingQuery(types=["superUserFinding", "openS3BucketFinding"]),
+        FindingQuery(severities=["high", "low"]),
+        FindingQuery(severities=["nonsense"]),
+        FindingQuery(scope=aws_only, severities=["medium"]),
+    ]
+    with Session(engine) as session:
+        for query in asked:
+            assert summarized_open_count(session, query) == count_findings(session, query), query
+        assert [summarized_open_count(session, q) for q in asked[:4]] == [4, 3, 1, 2]
+        for other in (
+            FindingQuery(status=FindingStatus.RESOLVED),
+            FindingQuery(status=FindingStatus.ALL),
+            FindingQuery(min_pci=10),
+            FindingQuery(first_seen=TimeRange(since=T0)),
+        ):
+            assert summarized_open_count(session, other) is None

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # the protocols' types only: `permscope simulate` reaches `si
     from permscope.core.inventory import AuthorizationSystem, Identity, InventoryBatch
     from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
     from permscope.core.requests import RequestSpec
-    from permscope.core.snapshot import CloudView, SystemSnapshot
+    from permscope.core.snapshot import CloudView, SnapshotSlice, SystemSnapshot
 
 Progress = Callable[[int, int], None]
 Echo = Callable[[str], None]
@@ -331,6 +331,15 @@ class CloudPlugin(Protocol):
         self, snapshot: SystemSnapshot, action: str, resource: str, context: Mapping[str, Any]
     ) -> list[AccessDecision]:
         """Every principal of the system allowed `action` on `resource`, each with why (InputError)."""
+        ...
+
+    def decision_slice(self, principal: str, resource: str) -> SnapshotSlice:
+        """What of a system's stored inventory `decide_stored` reads for `principal`'s request on `resource`
+        (the store loads only that; the decision is the one the whole inventory gives)."""
+        ...
+
+    def acting_slice(self, identity: str) -> SnapshotSlice:
+        """What of a system's stored inventory `assumable` reads for `identity`."""
         ...
 
     # -- analysis

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from permscope.core.bitsets import decode_actions, encode_actions
+from permscope.core.bitsets import decode_actions, encode_actions, indexes_of
 from permscope.core.catalog import ActionIndex
 
 
@@ -158,6 +158,14 @@ class EffectivePermissions:
             conditional=self.conditional.bit_count(),
             high_severity=(granted & index.high_severity).bit_count(),
         )
+
+    def statuses(self) -> dict[int, GrantStatus]:
+        """The status of every granted action by position, as `status` gives it, read from the bitsets once
+        (`status` of thousands of actions shifted and masked the whole bitsets for each)."""
+        found = dict.fromkeys(indexes_of(self.conditional), GrantStatus.CONDITIONAL)
+        found.update(dict.fromkeys(indexes_of(self.specific_resources), GrantStatus.SPECIFIC_RESOURCES))
+        found.update(dict.fromkeys(indexes_of(self.all_resources), GrantStatus.ALL_RESOURCES))
+        return found
 
     def status(self, action_index: int) -> GrantStatus:
         """The status of one action."""

@@ -149,6 +149,30 @@ class CloudView(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SnapshotSlice:
+    """The part of a system's stored inventory that one decision reads (`store.snapshot.load_account(only=...)`).
+
+    Read: the identities of `principals` with the groups they are in (through nested groups) and the
+    memberships that lead there, and the identities of `identities` (e.g. a role named as the resource), each
+    with its assignments; every identity of `kinds` (without its assignments); the assignments of
+    `shared_principals` (a principal standing for everyone) and every assignment of `relations` (deny
+    assignments, deny policies, trust policies); with `every_binding`, the first assignment of each policy
+    attached at each scope with each condition (so the policies attached are known, in the order stored: GCP
+    numbers a scope's bindings by it); the policies those assignments name (with their versions); the resources
+    of `resources`; and the organization's policies. Usage, activity and stored effective permissions are not
+    read. The cloud's plugin says what its decisions read (`decision_slice`, `acting_slice`).
+    """
+
+    principals: tuple[str, ...]
+    identities: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    shared_principals: tuple[str, ...] = ()
+    relations: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    every_binding: bool = False
+
+
 def as_document(document: Any) -> Any:
     """A policy document as a dict (stored documents may be JSON text)."""
     if isinstance(document, str | bytes):

@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 from permscope.core.access import Systems
 from permscope.core.findings import FindingSubject
 from permscope.store.access import systems_condition
-from permscope.store.findings import SEVERITY_RANK, latest_runs, severity_rank
+from permscope.store.findings import (
+    EVER,
+    SEVERITY_RANK,
+    FindingQuery,
+    FindingStatus,
+    latest_runs,
+    severity_rank,
+)
 from permscope.store.pci_history import DaySystemPci, systems_pci_per_day
 from permscope.store.summaries import identity_kind_counts
 from permscope.store.systems import systems
@@ -207,6 +214,44 @@ def open_summary_of(run: AnalysisRunRow | None) -> OpenSummary | None:
         for item in stored.get("riskiest") or []
     ]
     return OpenSummary(counts, riskiest)
+
+
+def summarized_open_count(session: Session, query: FindingQuery) -> int | None:
+    """How many findings a listing's query selects, read from its systems' latest analyses when it asks for open
+    findings by cloud, system, type and severity only: the sum of their open summaries, which each analysis
+    writes in the transaction that records its findings, so the sum is the COUNT the findings table would give
+    (without reading hundreds of thousands of them). None for any other query, or when an analysis kept no
+    summary (then the caller counts the findings)."""
+    if (
+        query.status is not FindingStatus.OPEN
+        or query.min_pci is not None
+        or query.first_seen != EVER
+        or query.last_seen != EVER
+    ):
+        return None
+    stmt = select(AuthorizationSystemRow.id)
+    if query.clouds:
+        stmt = stmt.where(AuthorizationSystemRow.cloud.in_(list(query.clouds)))
+    if query.scope is not None and not query.scope.everything:
+        stmt = stmt.where(
+            systems_condition(query.scope, AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
+        )
+    if query.system_pks is not None:
+        stmt = stmt.where(AuthorizationSystemRow.id.in_(list(query.system_pks)))
+    types = set(query.types)
+    severities = {name for name in query.severities if name in SEVERITY_RANK}  # the ranks the listing filters
+    total = 0
+    for run in latest_runs(session, list(session.scalars(stmt))).values():
+        summary = open_summary_of(run)
+        if summary is None:
+            return None
+        total += sum(
+            found.count
+            for found in summary.counts
+            if (not types or found.finding_type in types)
+            and (not query.severities or found.severity in severities)
+        )
+    return total
 
 
 def risk_order(risky: RiskyIdentity) -> tuple[bool, int, int, int, str, str]:

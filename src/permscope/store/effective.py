@@ -10,6 +10,7 @@ from sqlalchemy import Select, Text, cast, delete, select, update
 from sqlalchemy.orm import Session
 
 from permscope.store.bulk import insert_rows
+from permscope.store.memberships import membership_rows
 from permscope.store.tables import (
     AssignmentRow,
     EffectivePermissionRow,
@@ -92,31 +93,24 @@ def load_permission_inputs(
     query = select(
         IdentityRow.external_id, IdentityRow.kind, IdentityRow.display_name, IdentityRow.managed_by_cloud
     ).where(IdentityRow.system_pk == system_pk, IdentityRow.kind.in_(list(kinds)))
-    memberships = select(MembershipRow.member_external_id, MembershipRow.group_external_id).where(
-        MembershipRow.system_pk == system_pk
-    )
     if external_ids is None:
         inputs.identities = [StoredIdentity(*row) for row in session.execute(query)]
-        rows = list(session.execute(memberships))
+        rows = [
+            (member, group)
+            for member, group in session.execute(
+                select(MembershipRow.member_external_id, MembershipRow.group_external_id).where(
+                    MembershipRow.system_pk == system_pk
+                )
+            )
+        ]
     else:
         wanted = list(dict.fromkeys(external_ids))
-        rows = []
         for part in _chunks(wanted):
             inputs.identities += [
                 StoredIdentity(*row)
                 for row in session.execute(query.where(IdentityRow.external_id.in_(part)))
             ]
-            rows += session.execute(memberships.where(MembershipRow.member_external_id.in_(part)))
-        if scoped:  # groups nest (GCP): the groups of the groups found, up to the top
-            seen = set(wanted)
-            frontier = list(dict.fromkeys(group for _m, group in rows if group not in seen))
-            while frontier:
-                seen.update(frontier)
-                found: list[Any] = []
-                for part in _chunks(frontier):
-                    found += session.execute(memberships.where(MembershipRow.member_external_id.in_(part)))
-                rows += found
-                frontier = list(dict.fromkeys(group for _m, group in found if group not in seen))
+        rows = membership_rows(session, system_pk, wanted, nested=scoped)  # groups nest in Azure and GCP
     for member, group in rows:
         inputs.groups_of.setdefault(member, []).append(group)
 

@@ -185,7 +185,8 @@ def _has_flag(column: Column, node: Compare, value: Any) -> ColumnElement[bool]:
 
 
 def order_by(items: Sequence[OrderItem], props: PropertyMap) -> list[SQLColumnExpression[Any]]:
-    """SQL ORDER BY terms for `$orderby` (nulls sort first ascending, on both backends)."""
+    """SQL ORDER BY terms for `$orderby` (nulls sort first ascending and last descending, on both backends:
+    `IS NULL` before the value, the shape `ix_findings_type_pci` serves)."""
     terms: list[SQLColumnExpression[Any]] = []
     for item in items:
         column = lookup(props, Prop(item.path, item.pos), "$orderby")
@@ -193,6 +194,6 @@ def order_by(items: Sequence[OrderItem], props: PropertyMap) -> list[SQLColumnEx
             raise ODataError(f"property {item.path!r} cannot be used in $orderby at position {item.pos}")
         expr = _expr(column)
         if column.nullable:
-            terms.append(column.expr.is_not(None).desc() if item.descending else column.expr.is_not(None))
+            terms.append(column.expr.is_(None) if item.descending else column.expr.is_(None).desc())
         terms.append(expr.desc() if item.descending else expr.asc())
     return terms

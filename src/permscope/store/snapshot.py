@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Text, cast, exists, func, select, true, union_all
+from sqlalchemy.orm import Session, aliased
 
 from permscope.core.activity import activity_known
 from permscope.core.ids import Cloud
@@ -47,12 +47,14 @@ from permscope.core.inventory import (
     Resource,
     Usage,
 )
+from permscope.core.snapshot import SnapshotSlice
 from permscope.store.effective import (
     StoredEffective,
     last_run,
     stored_effective,
     stored_organization_policies,
 )
+from permscope.store.memberships import group_closure
 from permscope.store.tables import (
     AssignmentRow,
     AuthorizationSystemRow,
@@ -100,12 +102,14 @@ def _system(row: AuthorizationSystemRow) -> AuthorizationSystem:
     )
 
 
-def _identities(session: Session, pk: int) -> list[Identity]:
-    return stored_identities(session, pk)
+def _identities(session: Session, pk: int, where: ColumnElement[bool]) -> list[Identity]:
+    return stored_identities(session, pk, where=where)
 
 
-def stored_identities(session: Session, pk: int, kinds: Sequence[str] | None = None) -> list[Identity]:
-    """A system's identities as core objects (of `kinds` only, when given)."""
+def stored_identities(
+    session: Session, pk: int, kinds: Sequence[str] | None = None, *, where: ColumnElement[bool] | None = None
+) -> list[Identity]:
+    """A system's identities as core objects (of `kinds` only, and matching `where`, when given)."""
     table = IdentityRow
     stmt = select(
         table.external_id,
@@ -119,6 +123,8 @@ def stored_identities(session: Session, pk: int, kinds: Sequence[str] | None = N
     ).where(table.system_pk == pk)
     if kinds is not None:
         stmt = stmt.where(table.kind.in_(list(kinds)))
+    if where is not None:
+        stmt = stmt.where(where)
     rows = session.connection().execute(stmt)
     return [
         Identity(
@@ -135,7 +141,7 @@ def stored_identities(session: Session, pk: int, kinds: Sequence[str] | None = N
     ]
 
 
-def _policies(session: Session, pk: int) -> list[Policy]:
+def _policies(session: Session, pk: int, where: ColumnElement[bool]) -> list[Policy]:
     table = PolicyRow
     rows = session.connection().execute(
         select(
@@ -148,9 +154,9 @@ def _policies(session: Session, pk: int) -> list[Policy]:
             table.created_at,
             table.updated_at,
             table.attributes,
-        ).where(table.system_pk == pk)
+        ).where(table.system_pk == pk, where)
     )
-    versions = _customer_versions(session, pk)
+    versions = _customer_versions(session, pk, where)
     return [
         Policy(
             external_id=external_id,
@@ -168,13 +174,18 @@ def _policies(session: Session, pk: int) -> list[Policy]:
     ]
 
 
-def _customer_versions(session: Session, pk: int) -> dict[str, list[PolicyVersion]]:
-    """The versions of the account's customer policies that have a version besides the default one."""
+def _customer_versions(
+    session: Session, pk: int, where: ColumnElement[bool]
+) -> dict[str, list[PolicyVersion]]:
+    """The versions of the account's customer policies (those `where` selects) that have a version besides the
+    default one."""
     policy, version = PolicyRow, PolicyVersionRow
     several = (
         select(version.policy_pk)
         .join(policy, policy.id == version.policy_pk)
-        .where(policy.system_pk == pk, policy.managed_by_cloud.is_(False), version.is_default.is_(False))
+        .where(
+            policy.system_pk == pk, where, policy.managed_by_cloud.is_(False), version.is_default.is_(False)
+        )
     )
     rows = session.connection().execute(
         select(
@@ -192,7 +203,8 @@ def _customer_versions(session: Session, pk: int) -> dict[str, list[PolicyVersio
     return found
 
 
-def _assignments(session: Session, pk: int) -> list[Assignment]:
+def _assignments(session: Session, pk: int, where: ColumnElement[bool]) -> list[Assignment]:
+    """The assignments `where` selects, in the order they were stored (GCP numbers bindings by it)."""
     table = AssignmentRow
     rows = session.connection().execute(
         select(
@@ -203,7 +215,9 @@ def _assignments(session: Session, pk: int) -> list[Assignment]:
             table.condition,
             table.starts_at,
             table.ends_at,
-        ).where(table.system_pk == pk)
+        )
+        .where(table.system_pk == pk, where)
+        .order_by(table.id)
     )
     return [
         Assignment(
@@ -219,7 +233,9 @@ def _assignments(session: Session, pk: int) -> list[Assignment]:
     ]
 
 
-def _resources(session: Session, pk: int, cloud: str, system_id: str) -> list[Resource] | None:
+def _resources(
+    session: Session, pk: int, cloud: str, system_id: str, where: ColumnElement[bool]
+) -> list[Resource] | None:
     table = ResourceRow
     rows = (
         session.connection()
@@ -232,7 +248,7 @@ def _resources(session: Session, pk: int, cloud: str, system_id: str) -> list[Re
                 table.region,
                 table.policy,
                 table.facts,
-            ).where(table.system_pk == pk)
+            ).where(table.system_pk == pk, where)
         )
         .all()
     )
@@ -297,38 +313,118 @@ def _has_activity(session: Session, pk: int, identities: list[Identity]) -> bool
     return activity_known(identities, usage_recorded=False)
 
 
-def _memberships(session: Session, pk: int) -> list[Membership]:
+def _memberships(session: Session, pk: int, where: ColumnElement[bool]) -> list[Membership]:
+    """The memberships `where` selects, by group and member: group walks follow the order, which is then the
+    same for any part of the memberships (a slice's) as for all of them."""
+    table = MembershipRow
     rows = session.connection().execute(
-        select(MembershipRow.group_external_id, MembershipRow.member_external_id).where(
-            MembershipRow.system_pk == pk
-        )
+        select(table.group_external_id, table.member_external_id)
+        .where(table.system_pk == pk, where)
+        .order_by(table.group_external_id, table.member_external_id)
     )
     return [Membership(group_external_id=group, member_external_id=member) for group, member in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Which rows of each table a load reads."""
+
+    identities: ColumnElement[bool]
+    memberships: ColumnElement[bool]
+    policies: ColumnElement[bool] | None  # None: those the assignments read name
+    assignments: ColumnElement[bool]
+    resources: ColumnElement[bool]
+
+
+EVERY_ROW = _Rows(true(), true(), true(), true(), true())
+LISTED_POLICIES_MAX = 2_000  # a sliced load names up to this many policies in a list
+
+
+def _any_of(table: Any, pk: int, terms: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """The rows of a system any term selects, as `id IN (one SELECT per term, UNION ALL)`: each term is looked
+    up by its own index (an OR of them made SQLite scan the system's rows)."""
+    if len(terms) == 1:
+        return terms[0]
+    selects = [select(table.id).where(table.system_pk == pk, term) for term in terms]
+    found: ColumnElement[bool] = table.id.in_(union_all(*selects))
+    return found
+
+
+def _slice_rows(session: Session, pk: int, only: SnapshotSlice) -> _Rows:
+    """The rows a decision reads (see `SnapshotSlice`): its principals' groups are walked first."""
+    closure = group_closure(session, pk, only.principals)
+    named = list(dict.fromkeys([*closure, *only.identities]))
+    people: list[ColumnElement[bool]] = [IdentityRow.external_id.in_(named)]
+    if only.kinds:
+        people.append(IdentityRow.kind.in_(only.kinds))
+    table = AssignmentRow
+    reach: list[ColumnElement[bool]] = [table.identity_external_id.in_([*named, *only.shared_principals])]
+    if only.relations:
+        reach.append(table.relation.in_(only.relations))
+    if only.every_binding:
+        other = aliased(AssignmentRow)
+        first = (
+            select(func.min(other.id))
+            .where(other.system_pk == pk, other.relation == AssignmentRelation.ATTACHED.value)
+            .group_by(other.scope, other.policy_external_id, cast(other.condition, Text))
+        )
+        reach.append(table.id.in_(first))
+    return _Rows(
+        identities=_any_of(IdentityRow, pk, people),
+        memberships=MembershipRow.member_external_id.in_(closure),
+        policies=None,  # those the assignments read name
+        assignments=_any_of(table, pk, reach),
+        resources=ResourceRow.external_id.in_(list(only.resources)),
+    )
+
+
+def _named_by(pk: int, assignments: list[Assignment], rows: _Rows) -> ColumnElement[bool]:
+    """The policies a sliced load reads: those its assignments name (by a list when it is short, else by the
+    assignments' query again)."""
+    if rows.policies is not None:
+        return rows.policies
+    named = sorted({assignment.policy_external_id for assignment in assignments})
+    if len(named) <= LISTED_POLICIES_MAX:
+        return PolicyRow.external_id.in_(named)
+    table = AssignmentRow
+    return PolicyRow.external_id.in_(
+        select(table.policy_external_id).where(table.system_pk == pk, rows.assignments)
+    )
+
+
 def load_account(
-    session: Session, system_pk: int, *, usage_since: datetime | None = None, inventory_only: bool = False
+    session: Session,
+    system_pk: int,
+    *,
+    usage_since: datetime | None = None,
+    inventory_only: bool = False,
+    only: SnapshotSlice | None = None,
 ) -> StoredAccount:
     """One system's stored inventory, usage since `usage_since` (all when None), activity, organization policies
-    and stored effective permissions (`inventory_only`: the inventory and organization policies alone)."""
+    and stored effective permissions (`inventory_only`: the inventory and organization policies alone; `only`:
+    the part of the inventory and resources one decision reads, organization policies included)."""
     row = session.get(AuthorizationSystemRow, system_pk)
     if row is None:
         raise LookupError(f"no authorization system with primary key {system_pk}")
+    rows = EVERY_ROW if only is None else _slice_rows(session, system_pk, only)
     previous = last_run(session, system_pk)
+    assignments = _assignments(session, system_pk, rows.assignments)
     found = StoredAccount(
         system_pk=system_pk,
         system=_system(row),
-        identities=_identities(session, system_pk),
-        memberships=_memberships(session, system_pk),
-        policies=_policies(session, system_pk),
-        assignments=_assignments(session, system_pk),
+        identities=_identities(session, system_pk, rows.identities),
+        memberships=_memberships(session, system_pk, rows.memberships),
+        policies=_policies(session, system_pk, _named_by(system_pk, assignments, rows)),
+        assignments=assignments,
         organization_policies=stored_organization_policies(session, system_pk),
         previous_organization=previous.scp_levels if previous is not None else None,
         collected_at=row.last_collection_at,
     )
     if inventory_only:  # who may do what: no resources, usage or stored results
         return found
-    found.resources = _resources(session, system_pk, row.cloud, row.system_id)
+    found.resources = _resources(session, system_pk, row.cloud, row.system_id, rows.resources)
+    if only is not None:  # a decision reads no usage, activity or stored results
+        return found
     found.usages = _usages(session, system_pk, usage_since)
     found.has_activity = _has_activity(session, system_pk, found.identities)
     found.effective = stored_effective(session, system_pk)

@@ -143,6 +143,7 @@ class AssignmentRow(Base):
             name="uq_assignment_key",
         ),
         Index("ix_assignments_policy", "system_pk", "policy_external_id"),
+        Index("ix_assignments_relation", "system_pk", "relation"),  # deny and trust, read by decisions
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -650,7 +651,6 @@ class FindingRow(Base):
     __tablename__ = "findings"
     __table_args__ = (
         UniqueConstraint("system_pk", "fingerprint", name="uq_finding_key"),
-        Index("ix_findings_type", "finding_type", "system_pk"),
         Index("ix_findings_fingerprint", "fingerprint"),
         Index("ix_findings_subject", "system_pk", "subject_id"),  # the findings of one identity
     )
@@ -695,6 +695,30 @@ Index(
     FindingRow.resolved_at,
     FindingRow.reopened,
     FindingRow.system_pk,
+)
+# One type's findings riskiest first (the API's `$orderby=permissionsCreepIndex/score desc`, nulls last as
+# `store.odata_sql.order_by` sorts them), carrying the state and system for the page and the type's COUNT.
+Index(
+    "ix_findings_type_pci",
+    FindingRow.finding_type,
+    FindingRow.pci_score.is_(None),
+    FindingRow.pci_score.desc(),
+    FindingRow.id,
+    FindingRow.resolved_at,
+    FindingRow.system_pk,
+)
+# One type's findings in one system, worst first (the list filtered by both; also every read by type and system).
+Index(
+    "ix_findings_type",
+    FindingRow.finding_type,
+    FindingRow.system_pk,
+    FindingRow.severity_rank.desc(),
+    FindingRow.pci_score.is_(None),
+    FindingRow.pci_score.desc(),
+    FindingRow.subject_name,
+    FindingRow.id,
+    FindingRow.resolved_at,
+    FindingRow.reopened,
 )
 Index("ix_findings_last_seen", FindingRow.last_seen, FindingRow.id)
 Index("ix_findings_first_seen", FindingRow.first_seen, FindingRow.id)

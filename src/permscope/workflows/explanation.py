@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from permscope.clouds.base import plugin
 from permscope.core.catalog import ActionIndex
 from permscope.core.errors import NotFoundError
+from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.permissions import ActionVerdict, GrantStatus, PermissionCounts, Reason
 from permscope.store.effective import last_run
@@ -104,10 +105,12 @@ class IdentityPermissions:
         }
 
 
-def _action_permission(index: ActionIndex, verdict: ActionVerdict) -> ActionPermission:
-    action = index.action(verdict.action_index)
-    allows = [r for r in verdict.reasons if r.role == "allows"]
-    status = verdict.status
+Where = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # resources, not resources, condition keys
+
+
+def _where(status: GrantStatus, reasons: tuple[Reason, ...]) -> Where:
+    """Where an action with these reasons and status is allowed (resources, NotResource) and its condition keys."""
+    allows = [r for r in reasons if r.role == "allows"]
     if status is GrantStatus.SPECIFIC_RESOURCES:
         allows = [r for r in allows if not r.condition_keys]
     resources: dict[str, None] = {}
@@ -122,7 +125,7 @@ def _action_permission(index: ActionIndex, verdict: ActionVerdict) -> ActionPerm
         resources, not_resources = {"*": None}, {}
     if status is GrantStatus.SPECIFIC_RESOURCES and "*" in resources:
         # granted on `*` by the identity policies, narrowed by a boundary or SCP: show the narrowing
-        limits = [r for r in verdict.reasons if r.role == "limits" and not r.condition_keys]
+        limits = [r for r in reasons if r.role == "limits" and not r.condition_keys]
         if limits:
             resources = {}
             for reason in limits:
@@ -132,16 +135,31 @@ def _action_permission(index: ActionIndex, verdict: ActionVerdict) -> ActionPerm
                     resources.update(dict.fromkeys(reason.resources or ("*",)))
     keys: dict[str, None] = {}
     if status is not GrantStatus.ALL_RESOURCES:
-        for reason in verdict.reasons:
+        for reason in reasons:
             keys.update(dict.fromkeys(reason.condition_keys))
+    return tuple(resources), tuple(not_resources), tuple(keys)
+
+
+def _action_permission(
+    index: ActionIndex, verdict: ActionVerdict, seen: dict[tuple[object, ...], Where]
+) -> ActionPermission:
+    """One action's explanation; `seen` keeps `_where` of each status and reasons (thousands of actions share
+    the reasons of the few bindings or policies that grant them)."""
+    action = index.action(verdict.action_index)
+    status = verdict.status
+    key = (status, *map(id, verdict.reasons))  # the reasons are shared objects, alive through the call
+    where = seen.get(key)
+    if where is None:
+        where = seen[key] = _where(status, verdict.reasons)
+    resources, not_resources, keys = where
     return ActionPermission(
         action=action.external_id,
         access_level=action.access_level,
         severity=action.severity,
         status=status.value,
-        resources=tuple(resources),
-        not_resources=tuple(not_resources),
-        condition_keys=tuple(keys),
+        resources=resources,
+        not_resources=not_resources,
+        condition_keys=keys,
         reasons=verdict.reasons,
     )
 
@@ -161,6 +179,14 @@ def identity_permissions(
     it. The organization levels are those of the system's last `compute_effective`. `services` keeps only
     those service prefixes. Raises NotFoundError for an unknown system or identity.
     """
+    with collector_paused():  # thousands of small acyclic objects: a full collection would cost 100 ms
+        return _explained(engine, system_id, external_id, services, cloud)
+
+
+def _explained(
+    engine: Engine, system_id: str, external_id: str, services: Sequence[str] | None, cloud: Cloud
+) -> IdentityPermissions:
+    """`identity_permissions`, the collector paused by the caller."""
     index = action_index(cloud)
     source = plugin(cloud)
     with Session(engine) as session:
@@ -179,20 +205,25 @@ def identity_permissions(
     verdicts = evaluator.explain(external_id)
     wanted = {service.lower() for service in services} if services is not None else None
     by_service: dict[str, list[ActionPermission]] = {}
+    counted: dict[str, list[int]] = {}  # service -> [granted, high severity]
     not_granted = 0
+    refused = GrantStatus.NOT_GRANTED
+    seen: dict[tuple[object, ...], Where] = {}
     for verdict in verdicts:
-        if verdict.status is GrantStatus.NOT_GRANTED:
-            not_granted += 1
+        granted = verdict.status is not refused
+        not_granted += not granted
         service = index.action(verdict.action_index).service
         if wanted is None or service.lower() in wanted:
-            by_service.setdefault(service, []).append(_action_permission(index, verdict))
+            found = _action_permission(index, verdict, seen)
+            by_service.setdefault(service, []).append(found)
+            tally = counted.setdefault(service, [0, 0])
+            tally[0] += granted
+            tally[1] += granted and found.severity == "high"
     grouped = tuple(
         ServicePermissions(
             service=service,
-            granted=sum(1 for a in actions if a.status != GrantStatus.NOT_GRANTED.value),
-            high_severity=sum(
-                1 for a in actions if a.status != GrantStatus.NOT_GRANTED.value and a.severity == "high"
-            ),
+            granted=counted[service][0],
+            high_severity=counted[service][1],
             actions=tuple(actions),
         )
         for service, actions in sorted(by_service.items())

@@ -39,22 +39,25 @@ def acts_as(engine: Engine, system_id: str, external_id: str, cloud: Cloud = Clo
 
 
 def _assumable(engine: Engine, system_id: str, external_id: str, cloud: Cloud, kind: str | None) -> list[str]:
-    """`CloudPlugin.assumable` on the stored inventory, for an identity (of `kind` when given) of a system."""
+    """`CloudPlugin.assumable` on the part of the stored inventory it reads (`CloudPlugin.acting_slice`), for an
+    identity (of `kind` when given) of a system."""
     source = plugin(cloud)
-    with Session(engine) as session, collector_paused():
-        system_pk = find_system_pk(session, system_id, cloud.value)
-        query = select(IdentityRow.id).where(
-            IdentityRow.system_pk == system_pk, IdentityRow.external_id == external_id
-        )
-        if kind is not None:
-            query = query.where(IdentityRow.kind == kind)
-        if session.scalar(query) is None:
-            raise NotFoundError(
-                f"no {kind or 'identity'} {external_id!r} in {source.label} {source.system_noun} {system_id!r}"
+    with collector_paused():  # through the decisions too (a full collection costs 100 ms in a large process)
+        with Session(engine) as session:
+            system_pk = find_system_pk(session, system_id, cloud.value)
+            query = select(IdentityRow.id).where(
+                IdentityRow.system_pk == system_pk, IdentityRow.external_id == external_id
             )
-        stored = load_account(session, system_pk, inventory_only=True)
-    snapshot = stored_snapshot(stored, AnalysisSettings())
-    return source.assumable(snapshot, external_id)
+            if kind is not None:
+                query = query.where(IdentityRow.kind == kind)
+            if session.scalar(query) is None:
+                raise NotFoundError(
+                    f"no {kind or 'identity'} {external_id!r} in {source.label} {source.system_noun} {system_id!r}"
+                )
+            stored = load_account(
+                session, system_pk, inventory_only=True, only=source.acting_slice(external_id)
+            )
+        return source.assumable(stored_snapshot(stored, AnalysisSettings()), external_id)
 
 
 def system_of_identity(external_id: str, system_id: str | None = None, cloud: Cloud = Cloud.AWS) -> str:

@@ -22,7 +22,7 @@ from permscope.core.access_decisions import AccessDecision
 from permscope.core.errors import NotFoundError
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
-from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
+from permscope.core.snapshot import AnalysisSettings, SnapshotSlice, SystemSnapshot
 from permscope.store.snapshot import load_account
 from permscope.store.systems import system_pk
 from permscope.store.tables import AuthorizationSystemRow
@@ -63,12 +63,15 @@ def system_for(engine: Engine, named: str | None, resource: str, cloud: Cloud = 
     )
 
 
-def _snapshot(engine: Engine, system_id: str, cloud: Cloud) -> SystemSnapshot:
-    """The stored system as the engine needs it: inventory, resources, effective permissions (no usage)."""
+def _snapshot(
+    engine: Engine, system_id: str, cloud: Cloud, only: SnapshotSlice | None = None
+) -> SystemSnapshot:
+    """The stored system as the engine needs it: inventory, resources, effective permissions (no usage); `only`
+    the part one decision reads."""
     now = datetime.now(UTC)
     with Session(engine) as session, collector_paused():
         pk = system_pk(session, system_id, cloud.value)
-        stored = load_account(session, pk, usage_since=now)  # usage is not read: nothing is that recent
+        stored = load_account(session, pk, usage_since=now, only=only)  # no usage is that recent
     return stored_snapshot(stored, AnalysisSettings(now=now))
 
 
@@ -104,11 +107,14 @@ def decide_stored(
 ) -> AccessDecision:
     """One stored principal's request decided with its stored policies (`permscope simulate aws --principal`).
 
-    The system is `system_id`, else the one the principal's id names. NotFoundError for an unknown system or
+    Only what the decision reads is loaded (`CloudPlugin.decision_slice`): the same decision as the whole
+    system gives. The system is `system_id`, else the one the principal's id names. NotFoundError for an unknown system or
     principal; InputError for an unknown action or a resource that is no resource id."""
     chosen = system_id or plugin(cloud).system_of(principal)
     if not chosen:
         noun = plugin(cloud).system_noun
         raise NotFoundError(f"{principal!r} names no {noun}: name the {noun} (--system in the CLI)")
-    snapshot = _snapshot(engine, chosen, cloud)
-    return plugin(cloud).decide_stored(snapshot, principal, action, resource, dict(context or {}))
+    source = plugin(cloud)
+    with collector_paused():  # through the decision too (a full collection costs 100 ms in a large process)
+        snapshot = _snapshot(engine, chosen, cloud, source.decision_slice(principal, resource))
+        return source.decide_stored(snapshot, principal, action, resource, dict(context or {}))

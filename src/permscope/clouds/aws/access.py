@@ -30,8 +30,8 @@ from permscope.clouds.aws.escalation.decide import Decider, known_key, relax_doc
 from permscope.core.access_decisions import AccessDecision
 from permscope.core.arn import Arn
 from permscope.core.errors import InputError, NotFoundError
-from permscope.core.inventory import IdentityKind
-from permscope.core.snapshot import SystemSnapshot, as_document
+from permscope.core.inventory import AssignmentRelation, IdentityKind
+from permscope.core.snapshot import SnapshotSlice, SystemSnapshot, as_document
 
 PRINCIPAL_KINDS = (IdentityKind.USER, IdentityKind.ROLE)
 
@@ -187,6 +187,22 @@ def _canonical_action(snapshot: SystemSnapshot, action: str) -> tuple[str, int]:
 def _check_resource(resource: str) -> None:
     if resource != "*" and Arn.try_parse(resource) is None:
         raise InputError("resource", f"{resource!r} is not an ARN (or * for an action without a resource)")
+
+
+def decision_slice(principal: str, resource: str) -> SnapshotSlice:
+    """What `decide_stored` reads: the principal with its groups and their policies and its boundary, the
+    resource when it is a role (its trust policy) or a collected resource (its policy; an S3 object's bucket);
+    the SCPs come with every load."""
+    bucket = _bucket_of(resource)
+    return SnapshotSlice(
+        principals=(principal,), identities=(resource,), resources=(resource, *((bucket,) if bucket else ()))
+    )
+
+
+def acting_slice(identity: str) -> SnapshotSlice:
+    """What `AwsPlugin.assumable` reads: the identity with its groups and their policies and its boundary, and
+    every trust policy (not the roles themselves, nor their permissions)."""
+    return SnapshotSlice(principals=(identity,), relations=(AssignmentRelation.TRUST.value,))
 
 
 def decide_stored(

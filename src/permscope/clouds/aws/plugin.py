@@ -24,7 +24,7 @@ from permscope.clouds.base import (
     RequestRules,
 )
 from permscope.core.ids import Cloud
-from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind
+from permscope.core.inventory import AssignmentRelation, AuthorizationSystem, Identity, IdentityKind
 from permscope.core.limits import printable
 from permscope.core.warnings import summarize_warnings
 from permscope.userfiles import DEFAULT_LIMITS, FileLimits
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # types of the members only: `permscope simulate` looks the p
     from permscope.core.catalog import ActionCatalog, ActionIndex
     from permscope.core.escalation import EscalationModel, TechniqueInfo
     from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
-    from permscope.core.snapshot import CloudView, SystemSnapshot
+    from permscope.core.snapshot import CloudView, SnapshotSlice, SystemSnapshot
 
 NEED_HINTS = {
     "activity": "import CloudTrail or collect with Access Advisor",
@@ -254,15 +254,22 @@ class AwsPlugin:
 
         decider = Decider(snapshot)
         found = []
-        for role in snapshot.identities_of(IdentityKind.ROLE):
-            trust = decider.trust(role.external_id)
-            if trust is None or role.external_id == identity:
+        decided: dict[tuple[object, ...], bool] = {}  # roles whose trust and ARN decide alike, decided once
+        trusting = (
+            a.identity_external_id for a in snapshot.assignments if a.relation is AssignmentRelation.TRUST
+        )
+        for role in dict.fromkeys(trusting):  # the roles (only a role has a trust policy)
+            trust = decider.trust(role)
+            if trust is None or role == identity:
                 continue
-            if (
-                decider.allows(identity, "sts:AssumeRole", role.external_id, resource_policy=trust)
-                is not None
-            ):
-                found.append(role.external_id)
+            key = decider.policy_signature(identity, "sts:AssumeRole", role, trust)
+            allowed = decided.get(key) if key is not None else None
+            if allowed is None:
+                allowed = decider.allows(identity, "sts:AssumeRole", role, resource_policy=trust) is not None
+                if key is not None:
+                    decided[key] = allowed
+            if allowed:
+                found.append(role)
         return sorted(found)
 
     def decide_stored(
@@ -280,6 +287,18 @@ class AwsPlugin:
         from permscope.clouds.aws.access import who_can
 
         return who_can(snapshot, action, resource, context)
+
+    def decision_slice(self, principal: str, resource: str) -> SnapshotSlice:
+        """What `decide_stored` reads (`clouds.aws.access.decision_slice`)."""
+        from permscope.clouds.aws.access import decision_slice
+
+        return decision_slice(principal, resource)
+
+    def acting_slice(self, identity: str) -> SnapshotSlice:
+        """What `assumable` reads (`clouds.aws.access.acting_slice`)."""
+        from permscope.clouds.aws.access import acting_slice
+
+        return acting_slice(identity)
 
     # -- analysis -------------------------------------------------------------------------------------
     def view(self, snapshot: SystemSnapshot) -> CloudView:

@@ -17,7 +17,7 @@ from permscope.clouds.azure.view import EVALUATED_KINDS
 from permscope.core.access_decisions import AccessDecision
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.inventory import AssignmentRelation, IdentityKind, Policy, PolicyKind
-from permscope.core.snapshot import SystemSnapshot, as_document
+from permscope.core.snapshot import SnapshotSlice, SystemSnapshot, as_document
 
 ASKED_KINDS = EVALUATED_KINDS - {IdentityKind.GROUP}
 
@@ -121,6 +121,17 @@ def _decision(
         decision=decided.decision,
         explanation=decided.explanation,
         context=dict(context),
+    )
+
+
+def decision_slice(principal: str) -> SnapshotSlice:
+    """What `decide_stored` reads: the principal (as given and lower-cased) with the groups it is in (nested),
+    their role assignments at every scope and the role definitions those name, and the deny assignments (to
+    Everyone or to named principals); the management-group chain is the subscription's."""
+    return SnapshotSlice(
+        principals=tuple(dict.fromkeys((principal, principal.lower()))),
+        shared_principals=(ALL_PRINCIPALS,),
+        relations=(AssignmentRelation.DENY.value,),
     )
 
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # types of the members only
     from permscope.core.catalog import ActionCatalog, ActionIndex
     from permscope.core.escalation import EscalationModel, TechniqueInfo
     from permscope.core.permissions import EffectivePermissions
-    from permscope.core.snapshot import CloudView, SystemSnapshot
+    from permscope.core.snapshot import CloudView, SnapshotSlice, SystemSnapshot
 
 NEED_HINTS = {
     "activity": "import the Activity Log and Entra sign-ins, or export users with signInActivity",
@@ -181,6 +181,18 @@ class AzurePlugin:
         from permscope.clouds.azure.access import who_can
 
         return who_can(snapshot, action, resource, context)
+
+    def decision_slice(self, principal: str, resource: str) -> SnapshotSlice:
+        """What `decide_stored` reads (`clouds.azure.access.decision_slice`; the resource is a scope)."""
+        from permscope.clouds.azure.access import decision_slice
+
+        return decision_slice(principal)
+
+    def acting_slice(self, identity: str) -> SnapshotSlice:
+        """The identity alone: `assumable` reads nothing."""
+        from permscope.core.snapshot import SnapshotSlice
+
+        return SnapshotSlice(principals=(identity,))
 
     # -- analysis -------------------------------------------------------------------------------------
     def view(self, snapshot: SystemSnapshot) -> CloudView:

@@ -23,7 +23,7 @@ from permscope.clouds.gcp.engine.schema import CaseSpec, RequestSpec, convert_ca
 from permscope.core.access_decisions import AccessDecision
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind
-from permscope.core.snapshot import SystemSnapshot, as_document
+from permscope.core.snapshot import SnapshotSlice, SystemSnapshot, as_document
 
 CRM = "//cloudresourcemanager.googleapis.com/"
 CALLER_KINDS = (IdentityKind.USER, IdentityKind.SERVICE_ACCOUNT)
@@ -155,6 +155,26 @@ def _decide(
             str(entry["condition"]["expression"]) for entry in decision.granted_by if "condition" in entry
         ),
         context=dict(context),
+    )
+
+
+def decision_slice(principal: str) -> SnapshotSlice:
+    """What `decide_stored` reads: the principal with the groups and audiences (allUsers, domain:...) it is in,
+    stored as memberships; their bindings at every scope and the roles those name; the deny policies; and one
+    assignment of every binding (role and condition) at each scope, so bindings keep their numbers."""
+    return SnapshotSlice(
+        principals=(principal,), relations=(AssignmentRelation.DENY.value,), every_binding=True
+    )
+
+
+def acting_slice(identity: str) -> SnapshotSlice:
+    """What `assumable` reads: `decision_slice` of the identity and every service account (their attributes
+    name the resource decided)."""
+    return SnapshotSlice(
+        principals=(identity,),
+        kinds=(IdentityKind.SERVICE_ACCOUNT.value,),
+        relations=(AssignmentRelation.DENY.value,),
+        every_binding=True,
     )
 
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from permscope.core.catalog import ActionCatalog, ActionIndex
     from permscope.core.escalation import EscalationModel, TechniqueInfo
     from permscope.core.permissions import EffectivePermissions
-    from permscope.core.snapshot import CloudView, SystemSnapshot
+    from permscope.core.snapshot import CloudView, SnapshotSlice, SystemSnapshot
 
 NEED_HINTS = {
     "activity": "import Cloud Audit Logs (Admin Activity and Data Access)",
@@ -191,6 +191,18 @@ class GcpPlugin:
         from permscope.clouds.gcp.access import who_can
 
         return who_can(snapshot, action, resource, context)
+
+    def decision_slice(self, principal: str, resource: str) -> SnapshotSlice:
+        """What `decide_stored` reads (`clouds.gcp.access.decision_slice`; the resource's policies are bindings)."""
+        from permscope.clouds.gcp.access import decision_slice
+
+        return decision_slice(principal)
+
+    def acting_slice(self, identity: str) -> SnapshotSlice:
+        """What `assumable` reads (`clouds.gcp.access.acting_slice`)."""
+        from permscope.clouds.gcp.access import acting_slice
+
+        return acting_slice(identity)
 
     # -- analysis ------------------------------------------------------------------------------------------
     def view(self, snapshot: SystemSnapshot) -> CloudView:

@@ -28,6 +28,7 @@ from permscope.presentation.web.findings import (
     parse_filters,
 )
 from permscope.store import findings as store
+from permscope.store.dashboard import summarized_open_count
 from permscope.store.systems import find_system, systems
 from permscope.store.tables import AuthorizationSystemRow
 from permscope.web.links import finding_url, identity_url
@@ -82,9 +83,11 @@ def findings_page(
             query = filters.query(_system_pks(session, filters, scope), scope)
         except FilterError as bad:
             error, query = bad, None
-        total, rows = 0, []
+        total, rows, counted_at_analysis = 0, [], False
         if query is not None:
-            total = store.count_findings(session, query)
+            summarized = summarized_open_count(session, query)
+            counted_at_analysis = summarized is not None
+            total = summarized if summarized is not None else store.count_findings(session, query)
             found = store.list_findings(
                 session, query, limit=asked.size, offset=asked.offset, order=filters.order
             )
@@ -104,6 +107,7 @@ def findings_page(
         error=error,
         rows=rows,
         pager=Pager.of(request, asked, total),
+        counted_at_analysis=counted_at_analysis,
         csv_href=f"{root}/findings.csv" + (f"?{request.url.query}" if request.url.query else ""),
     )
 

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from permscope.clouds.aws.effective.account import AccountEvaluator, AccountInventory, PolicyRecord, ScpLevel
 from permscope.clouds.aws.effective.compile import document_digest
+from permscope.clouds.aws.engine import service_rules
 from permscope.clouds.aws.engine.evaluate import AuthorizationRequest, Decision, PolicySet, evaluate
 from permscope.clouds.aws.engine.matching import actions_match, statement_resource_matches
 from permscope.clouds.aws.engine.policy import (
@@ -137,6 +138,7 @@ class Decider:
         self._service_trust: dict[tuple[str, str], Verdict | None] = {}
         self._naming: dict[tuple[str, str], list[tuple[str, tuple[str, ...], str, PolicyType, bool]]] = {}
         self._document_naming: dict[tuple[int, str], tuple[PolicyDocument, tuple[Statement, ...]]] = {}
+        self._signature_contexts: dict[str, RequestContext] = {}  # a principal's context (no extra keys)
         self._scps = [
             [
                 variant
@@ -274,10 +276,17 @@ class Decider:
         if principal is None:
             return None
         statements = self.statements_naming(arn, action)
-        context = RequestContext({**principal.context, **(extra or {})})
         fields = arn_fields(resource)
+        account = fields[3] if fields is not None else None
+        if not statements:
+            return (account,)
+        context = self._signature_contexts.get(arn) if extra is None else None
+        if context is None:
+            context = RequestContext({**principal.context, **(extra or {})})
+            if extra is None:
+                self._signature_contexts[arn] = context
         return (
-            fields[3] if fields is not None else None,
+            account,
             *(
                 statement_resource_matches(
                     element,
@@ -290,6 +299,32 @@ class Decider:
                 )
                 for element, values, effect, policy_type, variables in statements
             ),
+        )
+
+    def policy_signature(
+        self, arn: str, action: str, resource: str, resource_policy: _Variant
+    ) -> tuple[object, ...] | None:
+        """`resource_signature` for a request that reads a resource policy too (a role's trust policy): two
+        resources with equal signatures get equal decisions for the same principal, because their resource
+        policy is the same parsed document, which names no resource (no Resource / NotResource element), and
+        the engine's service rules treat them alike. None: decide this one alone."""
+        if any(
+            s.resources is not None or s.not_resources is not None for s in resource_policy.strict.statements
+        ):
+            return None
+        signature = self.resource_signature(arn, action, resource)
+        principal = self.principal(arn)
+        if signature is None or principal is None:
+            return None
+        key = action.lower()
+        protected = service_rules.protected_resource(
+            key, resource, caller_is_service_linked=principal.service_linked
+        )
+        return (
+            id(resource_policy),
+            service_rules.resource_policy_required(key, resource),
+            None if protected is None else protected.reason,
+            *signature,
         )
 
     def statements_naming(

@@ -31,6 +31,7 @@ from permscope.core.catalog import ActionIndex
 from permscope.core.permissions import (
     ActionVerdict,
     EffectivePermissions,
+    GrantStatus,
     PrincipalResult,
     Reason,
     ScopedClause,
@@ -282,8 +283,9 @@ class SubscriptionEvaluator:
             for position in indexes_of(denied):
                 if position in reasons:
                     reasons[position].append(reason)
+        statuses = result.statuses()
         return [
-            ActionVerdict(position, result.status(position), tuple(found))
+            ActionVerdict(position, statuses.get(position, GrantStatus.NOT_GRANTED), tuple(found))
             for position, found in sorted(reasons.items())
         ]
 

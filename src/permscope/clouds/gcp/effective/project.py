@@ -336,9 +336,9 @@ class ProjectEvaluator:
             for position in indexes_of(rule.bits):
                 if position in reasons:
                     reasons[position].append(reason)
-        status = result.permissions.status
+        statuses = result.permissions.statuses()
         return [
-            ActionVerdict(position, status(position), tuple(found))
+            ActionVerdict(position, statuses.get(position, GrantStatus.NOT_GRANTED), tuple(found))
             for position, found in sorted(reasons.items())
         ]
 
