@@ -1,0 +1,151 @@
+"""Activity profiles per identity per day (`activity_days`): merged by each activity import, read by monitoring.
+
+`merge_days` runs inside `store.usage.merge_activity`'s transaction: each (system, identity, day) row is created
+empty when missing (`INSERT ... ON CONFLICT DO NOTHING`, so two imports never both create it), then read locked
+(`FOR UPDATE` on PostgreSQL; SQLite's write lock is already held), added to (`DayProfile.merge`, bounds kept) and
+written back. The reads give the detectors a system's profiles over a range of days and the actions each
+identity used for the first time in a range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from permscope.core.activity_days import DayProfile, IdentityDay
+from permscope.store.tables import ActivityDayRow, UsageRow
+
+CHUNK = 500
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _empty(system_pk: int, identity: str, day: date) -> dict[str, Any]:
+    return {
+        "system_pk": system_pk,
+        "identity_external_id": identity,
+        "day": day,
+        "events": 0,
+        "hours": [0] * 24,
+        "services": {},
+        "sources": {"ips": {}, "regions": {}, "agents": {}},
+        "high_risk": {},
+        "other": {},
+    }
+
+
+def profile_of(row: ActivityDayRow) -> DayProfile:
+    """The profile a stored row holds."""
+    return DayProfile.stored(
+        events=row.events,
+        hours=row.hours,
+        services=row.services,
+        sources=row.sources,
+        high_risk=row.high_risk,
+        other=row.other,
+    )
+
+
+def _write(row: ActivityDayRow, profile: DayProfile) -> None:
+    row.events = profile.events
+    row.hours = list(profile.hours)
+    row.services = dict(profile.services)
+    row.sources = profile.sources()
+    row.high_risk = dict(profile.high_risk)
+    row.other = profile.other
+
+
+def merge_days(session: Session, system_pk: int, days: Sequence[IdentityDay]) -> int:
+    """Add day profiles to a system's rows (one row per identity and day); the number of rows written."""
+    if not days:
+        return 0
+    wanted: dict[tuple[str, date], DayProfile] = {}
+    for item in days:
+        key = (item.identity_external_id, item.day)
+        known = wanted.get(key)
+        if known is None:
+            wanted[key] = known = DayProfile()
+        known.merge(item.profile)
+    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    keys = sorted(wanted)  # in key order: rows locked in the same order by every import (no deadlock)
+    for batch in _chunks(keys):
+        statement = insert(ActivityDayRow).on_conflict_do_nothing(
+            index_elements=["system_pk", "identity_external_id", "day"]
+        )
+        session.execute(statement, [_empty(system_pk, identity, day) for identity, day in batch])
+    identities = sorted({identity for identity, _day in keys})
+    first, last = min(day for _i, day in keys), max(day for _i, day in keys)
+    for batch in _chunks(identities):
+        rows = session.scalars(
+            select(ActivityDayRow)
+            .where(
+                ActivityDayRow.system_pk == system_pk,
+                ActivityDayRow.identity_external_id.in_(list(batch)),
+                ActivityDayRow.day.between(first, last),
+            )
+            .order_by(ActivityDayRow.identity_external_id, ActivityDayRow.day)
+            .with_for_update()
+        )
+        for row in rows:
+            added = wanted.get((row.identity_external_id, row.day))
+            if added is not None:
+                stored = profile_of(row)
+                stored.merge(added)
+                _write(row, stored)
+    session.flush()
+    return len(keys)
+
+
+def system_days(session: Session, system_pk: int, since: date, until: date) -> list[IdentityDay]:
+    """A system's profiles of the days in [since, until], by identity and day."""
+    query = (
+        select(ActivityDayRow)
+        .where(ActivityDayRow.system_pk == system_pk, ActivityDayRow.day.between(since, until))
+        .order_by(ActivityDayRow.identity_external_id, ActivityDayRow.day)
+    )
+    return [IdentityDay(row.identity_external_id, row.day, profile_of(row)) for row in session.scalars(query)]
+
+
+def first_used_actions(
+    session: Session, system_pk: int, since: date, until: date
+) -> dict[tuple[str, str], datetime]:
+    """(identity, action) -> when the identity first used the action, for the actions first used in [since, until]
+    (UTC days): a usage row of it first seen in the range, and none of it (on any resource) first seen before.
+
+    Usage keeps each identity x action x resource's first use over every import, so this is exact whatever order
+    the logs were imported in."""
+    start = datetime.combine(since, time(), tzinfo=UTC)
+    end = datetime.combine(until + timedelta(days=1), time(), tzinfo=UTC)
+    earlier = aliased(UsageRow)
+    older = exists().where(
+        and_(
+            earlier.system_pk == UsageRow.system_pk,
+            earlier.identity_external_id == UsageRow.identity_external_id,
+            earlier.action == UsageRow.action,
+            earlier.first_seen < start,
+        )
+    )
+    query = (
+        select(UsageRow.identity_external_id, UsageRow.action, func.min(UsageRow.first_seen))
+        .where(
+            UsageRow.system_pk == system_pk,
+            UsageRow.first_seen >= start,
+            UsageRow.first_seen < end,
+            ~older,
+        )
+        .group_by(UsageRow.identity_external_id, UsageRow.action)
+    )
+    found: dict[tuple[str, str], datetime] = {}
+    for identity, action, first in session.execute(query):
+        moment = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
+        found[(identity, action)] = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return found
