@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from permscope.core.activity_days import DayProfile, IdentityDay
-from permscope.store.tables import ActivityDayRow, UsageRow
+from permscope.store.tables import ActivityDayRow, IdentityRow, UsageRow
 
 CHUNK = 500
 
@@ -148,4 +148,18 @@ def first_used_actions(
     for identity, action, first in session.execute(query):
         moment = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
         found[(identity, action)] = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return found
+
+
+def identity_labels(
+    session: Session, system_pk: int, external_ids: Iterable[str]
+) -> dict[str, tuple[str, str]]:
+    """external id -> (kind, display name) of the stored identities among `external_ids`."""
+    wanted = sorted(set(external_ids))
+    found: dict[str, tuple[str, str]] = {}
+    for batch in _chunks(wanted):
+        query = select(IdentityRow.external_id, IdentityRow.kind, IdentityRow.display_name).where(
+            IdentityRow.system_pk == system_pk, IdentityRow.external_id.in_(list(batch))
+        )
+        found.update({external_id: (kind, name) for external_id, kind, name in session.execute(query)})
     return found
