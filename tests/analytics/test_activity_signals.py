@@ -115,7 +115,9 @@ def test_new_source_ip_region_and_agent_each_fire() -> None:
 
 def test_a_baseline_whose_sources_overflowed_judges_no_new_source_of_that_kind() -> None:
     days = history()
-    days[-1].profile.ips_other = 3  # more distinct IPs that day than a profile keeps: the baseline is not whole
+    days[
+        -1
+    ].profile.ips_other = 3  # more distinct IPs that day than a profile keeps: the baseline is not whole
     day = office_day(JUDGED)
     day.profile.note(10, "s3", "203.0.113.9", "eu-west-1", "aws-cli/2.15")
     assert judge([*days, day]) == []

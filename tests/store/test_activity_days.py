@@ -44,7 +44,9 @@ def merge(engine: Engine, key: str, *items: IdentityDay) -> usage_store.MergeRes
                                    last_seen=moment, events=item.profile.events) for item in items],
         days=list(items),
     )  # fmt: skip
-    return usage_store.merge_activity(engine, Cloud.AWS.value, [system], [ActivitySource(kind="file", key=key, location=key)])
+    return usage_store.merge_activity(
+        engine, Cloud.AWS.value, [system], [ActivitySource(kind="file", key=key, location=key)]
+    )
 
 
 def system_pk(engine: Engine) -> int:
@@ -101,7 +103,7 @@ def test_a_failed_batch_writes_no_profile(engine: Engine) -> None:
 
 def test_unicode_and_long_values_round_trip(engine: Engine) -> None:
     odd = profile(1, ip="2001:db8::1")
-    odd.note(10, "s3", "2001:db8::1", "ré'gion \"quoted\"", "agent ünïcode/1.0")
+    odd.note(10, "s3", "2001:db8::1", 'ré\'gion "quoted"', "agent ünïcode/1.0")
     merge(engine, "a", IdentityDay(ALICE, DAY, odd))
     assert read(engine)[(ALICE, DAY)] == odd
 
@@ -115,7 +117,7 @@ def test_concurrent_merges_of_one_day_lose_nothing(engine: Engine) -> None:
         try:
             for round_ in range(5):
                 merge(engine, f"w{number}-{round_}", IdentityDay(ALICE, DAY, profile(1)))
-        except BaseException as exc:  # noqa: BLE001 (reported by the test)
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(number,)) for number in range(3)]
@@ -163,7 +165,9 @@ def test_identity_labels_of_stored_identities(engine: Engine) -> None:
         InventoryBatch(
             system=system,
             source="test",
-            identities=[Identity(external_id=ALICE, kind=IdentityKind.USER, display_name="alice", source="aws")],
+            identities=[
+                Identity(external_id=ALICE, kind=IdentityKind.USER, display_name="alice", source="aws")
+            ],
         ),
     )
     with Session(engine) as session:

@@ -34,7 +34,9 @@ Days = dict[tuple[str, str, date], DayProfile]
 
 def stored_days(engine: Engine) -> Days:
     with Session(engine) as session:
-        systems = dict(session.execute(select(AuthorizationSystemRow.id, AuthorizationSystemRow.system_id)).all())
+        systems = dict(
+            session.execute(select(AuthorizationSystemRow.id, AuthorizationSystemRow.system_id)).all()
+        )
         return {
             (systems[row.system_pk], row.identity_external_id, row.day): profile_of(row)
             for row in session.scalars(select(ActivityDayRow))
@@ -43,7 +45,9 @@ def stored_days(engine: Engine) -> Days:
 
 def activity_events(engine: Engine) -> dict[tuple[str, str], int]:
     with Session(engine) as session:
-        systems = dict(session.execute(select(AuthorizationSystemRow.id, AuthorizationSystemRow.system_id)).all())
+        systems = dict(
+            session.execute(select(AuthorizationSystemRow.id, AuthorizationSystemRow.system_id)).all()
+        )
         return {
             (systems[row.system_pk], row.identity_external_id): row.events
             for row in session.scalars(select(IdentityActivityRow))
@@ -109,7 +113,10 @@ def store_azure_tenant(engine: Engine) -> None:
 def test_azure_activity_log_and_sign_ins_become_day_profiles(engine: Engine, shared_dir: Path) -> None:
     store_azure_tenant(engine)
     logs = shared_dir / "data" / "logs"
-    paths = [logs / "azure_activity_log_panther_rule_tests.jsonl", logs / "azure_signin_log_panther_rule_tests.jsonl"]
+    paths = [
+        logs / "azure_activity_log_panther_rule_tests.jsonl",
+        logs / "azure_signin_log_panther_rule_tests.jsonl",
+    ]
     activity.import_activity_files(engine, paths, workers=1, cloud=Cloud.AZURE)
     days = stored_days(engine)
     assert_every_event_profiled_once(engine, days)
@@ -135,9 +142,9 @@ def test_gcp_audit_logs_become_day_profiles(engine: Engine, shared_dir: Path) ->
     denethor = days[(system, "user:denethor@lotr.com", date(2025, 12, 2))]
     assert denethor.high_risk == {"cloudkms.cryptoKeys.setIamPolicy": 1}
     assert denethor.services == {"cloudkms": 1} and denethor.ips == {"1.2.3.4": 1} and denethor.regions
-    assert any(
-        "google-cloud-sdk" in agent for profile in days.values() for agent in profile.agents
-    ), "callerSuppliedUserAgent is profiled"
+    assert any("google-cloud-sdk" in agent for profile in days.values() for agent in profile.agents), (
+        "callerSuppliedUserAgent is profiled"
+    )
 
 
 @pytest.mark.parametrize("cloud", [Cloud.AWS, Cloud.AZURE, Cloud.GCP])
@@ -145,12 +152,22 @@ def test_the_high_risk_rule_follows_each_catalogue(cloud: Cloud) -> None:
     catalog = plugin(cloud).catalog()
     risky = {
         Cloud.AWS: ("iam:AttachRolePolicy", "s3:DeleteBucket", "ec2:TerminateInstances"),
-        Cloud.AZURE: ("Microsoft.Authorization/roleAssignments/write", "Microsoft.Compute/virtualMachines/delete"),
-        Cloud.GCP: ("resourcemanager.projects.setIamPolicy", "iam.serviceAccountKeys.create", "storage.buckets.delete"),
+        Cloud.AZURE: (
+            "Microsoft.Authorization/roleAssignments/write",
+            "Microsoft.Compute/virtualMachines/delete",
+        ),
+        Cloud.GCP: (
+            "resourcemanager.projects.setIamPolicy",
+            "iam.serviceAccountKeys.create",
+            "storage.buckets.delete",
+        ),
     }[cloud]
     calm = {
         Cloud.AWS: ("s3:GetObject", "ec2:RunInstances", "iam:ListUsers"),
-        Cloud.AZURE: ("Microsoft.Compute/virtualMachines/write", "Microsoft.Authorization/roleAssignments/read"),
+        Cloud.AZURE: (
+            "Microsoft.Compute/virtualMachines/write",
+            "Microsoft.Authorization/roleAssignments/read",
+        ),
         Cloud.GCP: ("storage.objects.get", "compute.instances.create"),
     }[cloud]
     for name in risky + calm:
