@@ -13,6 +13,7 @@ from permscope.analytics.activity_signals import (
     identity_signals,
     robust_baseline,
     signal_key,
+    user_agent_product,
 )
 from permscope.core.activity_days import MAX_SOURCES, DayProfile, IdentityDay
 from permscope.core.findings import Severity
@@ -218,3 +219,17 @@ def test_robust_baseline_resists_one_outlier() -> None:
     stats = robust_baseline([30, 32, 35, 35, 36, 38, 40, 5000])
     assert stats.median == 35.5 and stats.mad == 3.0
     assert stats.score(35.5) == 0 and stats.deviation == pytest.approx(4.4478)
+
+
+def test_a_tool_upgrade_is_no_new_user_agent_but_another_tool_is() -> None:
+    upgraded = office_day(JUDGED)
+    upgraded.profile.note(10, "s3", "198.51.100.7", "eu-west-1", "aws-cli/2.17.1 Python/3.12")
+    assert judge([*history(), upgraded]) == []
+    other = office_day(JUDGED)
+    other.profile.note(10, "s3", "198.51.100.7", "eu-west-1", "python-requests/2.31")
+    signals = judge([*history(), other])
+    assert [(s.kind, s.evidence["value"]) for s in signals] == [
+        (SignalKind.ACTIVITY_NEW_SOURCE, "python-requests/2.31")
+    ]
+    assert user_agent_product(" Google-Cloud-SDK gcloud/467.0") == "google-cloud-sdk"
+    assert user_agent_product("") == ""

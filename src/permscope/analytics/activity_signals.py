@@ -8,9 +8,10 @@ excluded); days without a profile are days it did not act. What fires:
   used on D; no history needed.
 - `activity.firstAction`: an action whose first use ever (usage's first seen) falls on D, by an identity seen
   acting at least `first_action_history_days` days before D.
-- `activity.newSource`: a source IP, region or user agent on D that no baseline day holds; judged with at least
-  `min_history_days` active baseline days, and not for a kind of source whose baseline overflowed its bound
-  (`core.activity_days.MAX_SOURCES`): then the baseline is not known whole.
+- `activity.newSource`: a source IP, region or user agent on D that no baseline day holds; a user agent is
+  compared by its product (`user_agent_product`: `aws-cli/2.15.30 Python/3.11` is `aws-cli`), so that a tool's
+  upgrade is no new source; judged with at least `min_history_days` active baseline days, and not for a kind of
+  source whose baseline overflowed its bound (`core.activity_days.MAX_SOURCES`): then it is not known whole.
 - `anomaly.volume`: D's events against the events of the active baseline days, by robust statistics: median m
   and median absolute deviation (MAD); the robust deviation is 1.4826 x MAD, floored at 10 % of m and at 1
   event; D fires when its events are at least `volume_min_events`, at least `volume_ratio` x m and at least
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -49,7 +50,7 @@ class AnomalySettings:
     min_history_days: int = 7  # active baseline days needed before any statistical judgement
     first_action_history_days: int = 7  # days an identity must have been seen before its new actions count
     volume_threshold: float = 6.0  # robust deviations above the median
-    volume_ratio: float = 3.0  # times the median
+    volume_ratio: float = 4.0  # times the median
     volume_min_events: int = 50  # a day below this many events is never a volume anomaly
     hour_share: float = 0.01  # an hour (with its neighbours) holding less than this share of baseline events
     hour_min_events: int = 3  # events at unusual hours needed on the day
@@ -190,6 +191,12 @@ def first_action_signals(
     return found
 
 
+def user_agent_product(agent: str) -> str:
+    """The product a user agent names: its text before the first `/` or blank, lower-cased (`aws-cli`,
+    `boto3`, `mozilla`, `google-cloud-sdk`)."""
+    return agent.strip().split("/", 1)[0].split(None, 1)[0].lower() if agent.strip() else ""
+
+
 def _overflowed(baseline: Sequence[IdentityDay], name: str) -> bool:
     return any(getattr(item.profile, f"{name}_other") for item in baseline)
 
@@ -204,12 +211,14 @@ def new_source_signals(
     for name, label in SOURCE_KINDS:
         if _overflowed(baseline, name):
             continue
+        same: Callable[[str], str] = user_agent_product if name == "agents" else str
         known: set[str] = set()
         for item in baseline:
             known.update(getattr(item.profile, name))
         usual = sorted(known)
+        known = {same(value) for value in known}
         for value, count in sorted(getattr(day.profile, name).items()):
-            if value in known:
+            if same(value) in known:
                 continue
             found.append(
                 _signal(
