@@ -93,3 +93,13 @@ def test_fold_days_merges_same_keys_and_empties_the_other() -> None:
     theirs = {("a", "2026-12-01"): DayProfile(events=2), ("b", "2026-12-01"): DayProfile(events=3)}
     fold_days(mine, theirs)
     assert theirs == {} and mine[("a", "2026-12-01")].events == 3 and mine[("b", "2026-12-01")].events == 3
+
+
+def test_pickling_keeps_every_field() -> None:
+    profile = DayProfile(
+        events=3, services_other=1, ips_other=2, regions_other=3, agents_other=4, high_risk_other=5
+    )
+    profile.note(4, "s3", "10.0.0.1", "eu-west-1", "cli")
+    profile.high_risk = {"s3:DeleteBucket": 1}
+    profile.note_action("s3:GetObject")
+    assert pickle.loads(pickle.dumps(profile, protocol=pickle.HIGHEST_PROTOCOL)) == profile

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import add
 from datetime import date
 from typing import Any
 
@@ -107,22 +108,44 @@ class DayProfile:
         return {name: count for name, count in counts.items() if count}
 
     def merge(self, other: DayProfile) -> None:
-        """Add another profile of the same identity and day to this one (bounds kept)."""
+        """Add another profile of the same identity and day to this one (bounds kept: values beyond a full map
+        count in its `other`). Runs once per identity-day of every input read: kept cheap."""
         self.events += other.events
-        self.hours = [mine + theirs for mine, theirs in zip(self.hours, other.hours, strict=True)]
-        for name, limit in _BOUNDED:
-            mine: dict[str, int] = getattr(self, name)
-            overflow = getattr(other, f"{name}_other")
-            for key, count in sorted(getattr(other, name).items(), key=lambda item: (-item[1], item[0])):
-                if key in mine:
-                    mine[key] += count
-                elif len(mine) < limit:
-                    mine[key] = count
-                else:
-                    overflow += count
-            setattr(self, f"{name}_other", getattr(self, f"{name}_other") + overflow)
-        for action, count in other.actions.items():
-            self.actions[action] = self.actions.get(action, 0) + count
+        self.hours = list(map(add, self.hours, other.hours))
+        self.services_other += other.services_other + _add_counts(self.services, other.services, MAX_SERVICES)
+        self.ips_other += other.ips_other + _add_counts(self.ips, other.ips, MAX_SOURCES)
+        self.regions_other += other.regions_other + _add_counts(self.regions, other.regions, MAX_SOURCES)
+        self.agents_other += other.agents_other + _add_counts(self.agents, other.agents, MAX_SOURCES)
+        self.high_risk_other += other.high_risk_other + _add_counts(
+            self.high_risk, other.high_risk, MAX_HIGH_RISK
+        )
+        if other.actions:
+            if self.actions:
+                for action, count in other.actions.items():
+                    self.actions[action] = self.actions.get(action, 0) + count
+            else:
+                self.actions = dict(other.actions)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as its field values (profiles cross from reading processes to the importer by the thousand)."""
+        return (
+            DayProfile,
+            (
+                self.events,
+                self.hours,
+                self.services,
+                self.ips,
+                self.regions,
+                self.agents,
+                self.high_risk,
+                self.services_other,
+                self.ips_other,
+                self.regions_other,
+                self.agents_other,
+                self.high_risk_other,
+                self.actions,
+            ),
+        )
 
     def keep_high_risk(self, is_high_risk: Callable[[str], bool]) -> None:
         """Keep the day's high-risk actions and forget the other actions (the importer, with the catalogue)."""
@@ -172,6 +195,24 @@ class DayProfile:
             agents_other=int(other.get("agents", 0)),
             high_risk_other=int(other.get("highRisk", 0)),
         )
+
+
+def _add_counts(counts: dict[str, int], added: dict[str, int], limit: int) -> int:
+    """Add a bounded map to another, in `added`'s order; the events of values that found no room."""
+    if not added:
+        return 0
+    if not counts and len(added) <= limit:
+        counts.update(added)
+        return 0
+    overflow = 0
+    for value, count in added.items():
+        if value in counts:
+            counts[value] += count
+        elif len(counts) < limit:
+            counts[value] = count
+        else:
+            overflow += count
+    return overflow
 
 
 # the bounded maps of a profile and their bounds
