@@ -161,13 +161,12 @@ def first_action_signals(
     first_used: Mapping[str, datetime],
     seen_since: date | None,
     settings: AnomalySettings,
-    high_risk: Mapping[str, int] | None = None,
 ) -> list[Signal]:
     """`activity.firstAction`: the actions first used that day (`first_used`: action -> first use ever), when the
-    identity was seen acting `first_action_history_days` days or more before (`seen_since`: its first day)."""
+    identity was seen acting `first_action_history_days` days or more before (`seen_since`: its first day seen)."""
     if seen_since is None or (day.day - seen_since).days < settings.first_action_history_days:
         return []
-    risky = high_risk if high_risk is not None else day.profile.high_risk
+    risky = day.profile.high_risk
     found = []
     for action, first in sorted(first_used.items()):
         if first.astimezone(UTC).date() != day.day:
@@ -182,8 +181,8 @@ def first_action_signals(
                 observed_at=first,
                 summary=f"{subject.name} used {action} for the first time",
                 explanation=(
-                    f"first use of {action} at {first.astimezone(UTC).isoformat()}; the identity has been "
-                    f"seen acting since {seen_since.isoformat()} and never used it before"
+                    f"first use of {action} at {first.astimezone(UTC).isoformat()}: no earlier use in its usage "
+                    f"history, and its activity is known since {seen_since.isoformat()} at least"
                 ),
                 evidence={"action": action, "firstUsed": first.astimezone(UTC).isoformat()},
             )

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import add
 from datetime import date
+from operator import add
 from typing import Any
 
 from permscope.core.limits import text_problem
