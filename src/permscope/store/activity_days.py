@@ -3,7 +3,7 @@
 `merge_days` runs inside `store.usage.merge_activity`'s transaction: each (system, identity, day) row is created
 empty when missing (`INSERT ... ON CONFLICT DO NOTHING`, so two imports never both create it), then read locked
 (`FOR UPDATE` on PostgreSQL; SQLite's write lock is already held), added to (`DayProfile.merge`, bounds kept) and
-written back. The reads give the detectors a system's profiles over a range of days and the actions each
+written back, with core statements executed many rows at a time. The reads give the detectors a system's profiles over a range of days and the actions each
 identity used for the first time in a range.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Table, and_, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -29,22 +29,8 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _empty(system_pk: int, identity: str, day: date) -> dict[str, Any]:
-    return {
-        "system_pk": system_pk,
-        "identity_external_id": identity,
-        "day": day,
-        "events": 0,
-        "hours": [0] * 24,
-        "services": {},
-        "sources": {"ips": {}, "regions": {}, "agents": {}},
-        "high_risk": {},
-        "other": {},
-    }
-
-
-def profile_of(row: ActivityDayRow) -> DayProfile:
-    """The profile a stored row holds."""
+def profile_of(row: Any) -> DayProfile:
+    """The profile a stored row holds (an `ActivityDayRow` or a row of its columns)."""
     return DayProfile.stored(
         events=row.events,
         hours=row.hours,
@@ -55,17 +41,27 @@ def profile_of(row: ActivityDayRow) -> DayProfile:
     )
 
 
-def _write(row: ActivityDayRow, profile: DayProfile) -> None:
-    row.events = profile.events
-    row.hours = list(profile.hours)
-    row.services = dict(profile.services)
-    row.sources = profile.sources()
-    row.high_risk = dict(profile.high_risk)
-    row.other = profile.other
+def _values(profile: DayProfile) -> dict[str, Any]:
+    """The stored columns of a profile."""
+    return {
+        "events": profile.events,
+        "hours": list(profile.hours),
+        "services": dict(profile.services),
+        "sources": profile.sources(),
+        "high_risk": dict(profile.high_risk),
+        "other": profile.other,
+    }
+
+
+TABLE: Table = ActivityDayRow.__table__  # type: ignore[assignment]
+KEY_COLUMNS = ("system_pk", "identity_external_id", "day")
 
 
 def merge_days(session: Session, system_pk: int, days: Sequence[IdentityDay]) -> int:
-    """Add day profiles to a system's rows (one row per identity and day); the number of rows written."""
+    """Add day profiles to a system's rows (one row per identity and day); the number of rows written.
+
+    Core statements, many rows at a time: the batch's rows are created empty when missing, read locked, merged
+    here and written back."""
     if not days:
         return 0
     wanted: dict[tuple[str, date], DayProfile] = {}
@@ -73,35 +69,48 @@ def merge_days(session: Session, system_pk: int, days: Sequence[IdentityDay]) ->
         key = (item.identity_external_id, item.day)
         known = wanted.get(key)
         if known is None:
-            wanted[key] = known = DayProfile()
-        known.merge(item.profile)
+            wanted[key] = item.profile
+        else:  # two profiles of one key (two actors of one identity): added in a new one, the given left alone
+            total = wanted[key] = DayProfile()
+            total.merge(known)
+            total.merge(item.profile)
     insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     keys = sorted(wanted)  # in key order: rows locked in the same order by every import (no deadlock)
+    empty = _values(DayProfile())
+    created = insert(TABLE).on_conflict_do_nothing(index_elements=list(KEY_COLUMNS))
     for batch in _chunks(keys):
-        statement = insert(ActivityDayRow).on_conflict_do_nothing(
-            index_elements=["system_pk", "identity_external_id", "day"]
+        session.execute(
+            created,
+            [{"system_pk": system_pk, "identity_external_id": i, "day": d, **empty} for i, d in batch],
         )
-        session.execute(statement, [_empty(system_pk, identity, day) for identity, day in batch])
     identities = sorted({identity for identity, _day in keys})
     first, last = min(day for _i, day in keys), max(day for _i, day in keys)
+    columns = (TABLE.c.identity_external_id, TABLE.c.day, *(TABLE.c[name] for name in empty))
+    written: list[dict[str, Any]] = []
     for batch in _chunks(identities):
-        rows = session.scalars(
-            select(ActivityDayRow)
+        query = (
+            select(*columns)
             .where(
-                ActivityDayRow.system_pk == system_pk,
-                ActivityDayRow.identity_external_id.in_(list(batch)),
-                ActivityDayRow.day.between(first, last),
+                TABLE.c.system_pk == system_pk,
+                TABLE.c.identity_external_id.in_(list(batch)),
+                TABLE.c.day.between(first, last),
             )
-            .order_by(ActivityDayRow.identity_external_id, ActivityDayRow.day)
+            .order_by(TABLE.c.identity_external_id, TABLE.c.day)
             .with_for_update()
         )
-        for row in rows:
+        for row in session.execute(query):
             added = wanted.get((row.identity_external_id, row.day))
             if added is not None:
                 stored = profile_of(row)
                 stored.merge(added)
-                _write(row, stored)
-    session.flush()
+                written.append({"k_identity": row.identity_external_id, "k_day": row.day, **_values(stored)})
+    rewrite = update(TABLE).where(
+        TABLE.c.system_pk == system_pk,
+        TABLE.c.identity_external_id == bindparam("k_identity"),
+        TABLE.c.day == bindparam("k_day"),
+    )
+    for batch in _chunks(written, 2000):
+        session.execute(rewrite, list(batch))
     return len(keys)
 
 
