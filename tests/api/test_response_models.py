@@ -21,8 +21,10 @@ from permscope.api.finding_schemas import FINDING_KINDS
 from permscope.core.findings import ActionSummary, Finding, FindingSubject, PciScore, Severity
 from permscope.core.ids import Cloud, encode_id
 from permscope.core.inventory import Identity, IdentityKind, Policy, PolicyKind, Resource
+from permscope.core.signals import Signal, SignalKind
 from permscope.core.snapshot import SystemSnapshot
 from permscope.settings import Settings
+from permscope.workflows.alerts import record_and_evaluate
 from permscope.workflows.analysis import analyze_system
 from permscope.workflows.apikeys import ApiRole, KeyScope, create_api_key
 from permscope.workflows.collection import import_files
@@ -197,6 +199,15 @@ class Walker:
         body_without_context = {k: v for k, v in body.items() if k != "@odata.context"}
         assert undocumented(body_without_context, schema, self.document) == [], f"{method} {url}"
         return body
+
+    def download(self, template: str, url: str) -> bytes:
+        """GET a file route: a 200 of one of the media types its entry documents."""
+        response = self.client.get(url)
+        assert response.status_code == 200, f"GET {url}: {response.status_code} {response.text}"
+        documented = self.document["paths"][template]["get"]["responses"]["200"]["content"]
+        assert response.headers["content-type"].split(";")[0] in documented, url
+        self.called.add((template, "get"))
+        return response.content
 
 
 def _resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
@@ -445,6 +456,40 @@ def _request_routes(walker: Walker) -> None:
     walker.call("GET", spr + "/{request_id}", f"{spr}/{created['id']}")  # approved, with its occurrence
 
 
+def _alert_routes(walker: Walker) -> None:
+    """The monitoring extension: channels, rules, an alert made from a signal, acknowledge, mutes."""
+    m = "/monitoring"
+    hook = {"name": "hook", "kind": "webhook", "url": "https://hooks.example.com/T/B/x"}
+    created = walker.call("POST", f"{m}/alertChannels", f"{m}/alertChannels", json=hook)
+    assert len(created["secret"]) >= 32
+    mail = {"name": "mail", "kind": "email", "host": "smtp.example.com", "sender": "p@example.com",
+            "recipients": ["secops@example.com"], "username": "u", "password": "p"}  # fmt: skip
+    walker.call("POST", f"{m}/alertChannels", f"{m}/alertChannels", json=mail)
+    walker.call("GET", f"{m}/alertChannels", f"{m}/alertChannels")
+    rule = {"name": "high", "kinds": ["finding.new"], "channels": ["hook"], "minimumSeverity": "high"}
+    walker.call("POST", f"{m}/alertRules", f"{m}/alertRules", json=rule)
+    walker.call("POST", f"{m}/alertRules", f"{m}/alertRules", json={"name": "spare", "kinds": ["pci.rise"]})
+    walker.call("GET", f"{m}/alertRules", f"{m}/alertRules")
+    walker.call("GET", f"{m}/alertRules" + "/{name}", f"{m}/alertRules/high")
+    walker.call("PATCH", f"{m}/alertRules" + "/{name}", f"{m}/alertRules/high", json={"enabled": True})
+    engine = walker.client.app.state.engine_provider.get()  # type: ignore[attr-defined]
+    signal = Signal(SignalKind.FINDING_NEW, "walk:1", Cloud.AWS, ACCOUNT, USER, "user", "alice", Severity.HIGH,
+                    datetime(2025, 3, 1, tzinfo=UTC), "New high finding", "why", {"findingType": "x"})  # fmt: skip
+    assert record_and_evaluate(engine, [signal], datetime(2025, 3, 1, tzinfo=UTC)).alerts == 1
+    alert_id = walker.call("GET", f"{m}/alerts", f"{m}/alerts?$count=true&$filter=severity eq 'high'")[
+        "value"
+    ][0]["id"]
+    alert = walker.call("GET", f"{m}/alerts" + "/{alert_id}", f"{m}/alerts/{alert_id}")
+    assert alert["deliveries"][0]["channel"] == "hook" and alert["evidence"] == {"findingType": "x"}
+    walker.call("POST", f"{m}/alerts" + "/{alert_id}/acknowledge", f"{m}/alerts/{alert_id}/acknowledge")
+    mute = walker.call("POST", f"{m}/alerts" + "/{alert_id}/muteSubject", f"{m}/alerts/{alert_id}/muteSubject",
+                       json={"duration": "P1D", "reason": "known"})  # fmt: skip
+    walker.call("GET", f"{m}/alertMutes", f"{m}/alertMutes")
+    walker.call("DELETE", f"{m}/alertMutes" + "/{mute_id}", f"{m}/alertMutes/{mute['id']}")
+    walker.call("DELETE", f"{m}/alertRules" + "/{name}", f"{m}/alertRules/spare")
+    walker.call("DELETE", f"{m}/alertChannels" + "/{name}", f"{m}/alertChannels/mail")
+
+
 def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> None:
     _inventory_routes(walker)
     _azure_routes(walker)
@@ -452,6 +497,11 @@ def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> No
     _analytics_routes(walker)
     _azure_analytics_routes(walker)
     _request_routes(walker)
+    _alert_routes(walker)
+    for fmt in ("csv", "xlsx", "pdf", "ocsf"):
+        walker.download(
+            "/monitoring/reports/{kind}", f"/monitoring/reports/analytics?system={ACCOUNT}&format={fmt}"
+        )
     documented = {
         (path, method) for path, operations in walker.document["paths"].items() for method in operations
     }

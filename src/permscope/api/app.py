@@ -22,8 +22,10 @@ from permscope.api.deps import (
 )
 from permscope.api.errors import GraphJSONResponse, UnexpectedErrors, install_error_handlers
 from permscope.api.guard import AuthenticateFirst
+from permscope.api.routes import alerts as alert_routes
 from permscope.api.routes import aws, azure, gcp, systems
 from permscope.api.routes import findings as findings_routes
+from permscope.api.routes import reports as reports_routes
 from permscope.api.routes import requests as requests_routes
 from permscope.api.routing import GraphRoute
 from permscope.settings import Settings, get_settings
@@ -78,6 +80,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.include_router(systems.router)
     app.include_router(requests_routes.router)  # permissions on demand (issue 6)
     app.include_router(findings_routes.router)  # permissions analytics (issue 5)
+    app.include_router(alert_routes.router)  # monitoring: alerts (issue 18), an extension beside the contract
+    app.include_router(reports_routes.router)  # monitoring reports (issue 18)
     for prefix in ("microsoft.graph.", "graph."):
         app.include_router(
             aws.router,

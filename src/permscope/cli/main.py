@@ -7,12 +7,14 @@ import typer
 from permscope.cli import (
     activity,
     activity_azure,
+    alerts,
     apikeys,
     db,
     demo,
     gcp_activity,
     identities,
     imports,
+    report,
     scan,
     serve,
     simulate,
@@ -73,6 +75,7 @@ app.add_typer(apikeys.app, name="apikey")
 app.add_typer(db.app, name="db")
 app.add_typer(requests_commands.app, name="requests")
 app.add_typer(scheduler_commands.app, name="scheduler")
+app.add_typer(alerts.app, name="alerts")
 app.add_typer(simulate.app, name="simulate")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
@@ -80,3 +83,4 @@ app.command("analyze")(findings_commands.analyze)
 app.add_typer(findings_commands.app, name="findings")
 app.command("scan")(scan.scan)
 app.command("who-can")(who_can.who_can_command)
+app.command("report")(report.report_command)

@@ -34,6 +34,10 @@ def _print(report: TickReport) -> None:
         typer.echo(f"FAILED   {failure}", err=True)
     if report.notifications_sent or report.notification_failures:
         typer.echo(f"webhook  {report.notifications_sent} sent, {report.notification_failures} failed")
+    if report.alerts_made or report.alerts_sent or report.alert_failures:
+        typer.echo(
+            f"alerts   {report.alerts_made} made, {report.alerts_sent} delivered, {report.alert_failures} failed"
+        )
 
 
 def _print_next(engine: Engine) -> None:

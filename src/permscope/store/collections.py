@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import SQLColumnExpression
 from permscope.store.odata_sql import Column, PropertyMap, ValueType
 from permscope.store.tables import (
     ActionRow,
+    AlertRow,
     AnalysisRunRow,
     AuthorizationSystemRow,
     FindingRow,
@@ -335,4 +336,43 @@ DISTRIBUTIONS = Collection(
     ),
     primary_key=AnalysisRunRow.system_pk,
     keyset=False,
+)
+
+
+ALERTS = Collection(
+    name="alerts",
+    props={
+        "id": Column(AlertRow.alert_id),
+        "status": Column(AlertRow.status),
+        "kind": Column(AlertRow.kind),
+        "severity": Column(AlertRow.severity),
+        "rule": Column(AlertRow.rule_name),
+        "authorizationSystemType": Column(AlertRow.cloud, case_insensitive=True),
+        "authorizationSystemId": Column(AlertRow.system_id),
+        "subjectId": Column(AlertRow.subject_id),
+        "subjectKind": Column(AlertRow.subject_kind),
+        "observedDateTime": Column(AlertRow.observed_at, type="datetime"),
+        "createdDateTime": Column(AlertRow.created_at, type="datetime"),
+    },
+    selectable=frozenset(
+        {
+            "rule",
+            "kind",
+            "severity",
+            "status",
+            "authorizationSystemType",
+            "authorizationSystemId",
+            "subjectKind",
+            "subjectName",
+            "subjectId",
+            "summary",
+            "explanation",
+            "observedDateTime",
+            "createdDateTime",
+            "mutedReason",
+            "acknowledgedBy",
+            "acknowledgedDateTime",
+        }
+    ),
+    primary_key=AlertRow.id,
 )

@@ -90,6 +90,10 @@ class RecordResult:
     resolved: int
     reopened: int
     open_by_type: dict[str, int]
+    # what this analysis decided, by fingerprint: the findings it saw first, and those it reopened with how
+    # often each has now been reopened (the signals of monitoring are made of these)
+    new_fingerprints: tuple[str, ...] = ()
+    reopened_times: dict[str, int] = field(default_factory=dict)
 
     @property
     def changes(self) -> dict[str, int]:
@@ -154,14 +158,15 @@ def record_analysis(
     """
     seen_at = run.started_at
     stored = {
-        fingerprint: (pk, digest, resolved, finding_type)
-        for pk, fingerprint, digest, resolved, finding_type in session.execute(
+        fingerprint: (pk, digest, resolved, finding_type, times)
+        for pk, fingerprint, digest, resolved, finding_type, times in session.execute(
             select(
                 FindingRow.id,
                 FindingRow.fingerprint,
                 FindingRow.digest,
                 FindingRow.resolved_at,
                 FindingRow.finding_type,
+                FindingRow.reopened,
             ).where(FindingRow.system_pk == system_pk)
         )
     }
@@ -171,6 +176,7 @@ def record_analysis(
     found: set[str] = set()
     open_by_type: dict[str, int] = {}
     reopened: list[int] = []
+    reopened_times: dict[str, int] = {}
     for finding in findings:
         key = finding.fingerprint
         if key in found:
@@ -195,7 +201,7 @@ def record_analysis(
                 }
             )
             continue
-        pk, old_digest, resolved_at, _type = known
+        pk, old_digest, resolved_at, _type, times = known
         if resolved_at is None and old_digest == digest:
             touched.append(pk)
             continue
@@ -205,8 +211,9 @@ def record_analysis(
         updates.append(row)
         if resolved_at is not None:
             reopened.append(pk)
+            reopened_times[key] = times + 1
     gone = []
-    for key, (pk, _digest, resolved, finding_type) in stored.items():
+    for key, (pk, _digest, resolved, finding_type, _times) in stored.items():
         if key in found or resolved is not None:
             continue
         if finding_type in untouched_types:
@@ -227,6 +234,8 @@ def record_analysis(
         resolved=len(gone),
         reopened=len(reopened),
         open_by_type=dict(sorted(open_by_type.items())),
+        new_fingerprints=tuple(row["fingerprint"] for row in inserts),
+        reopened_times=reopened_times,
     )
     _replace_run(session, system_pk, run, result)
     record_day(session, system_pk, seen_at, result.changes, sum(open_by_type.values()), run.pci_distribution)
@@ -482,13 +491,29 @@ def finding_record(row: RecordSource, system: AuthorizationSystemRow) -> dict[st
     }
 
 
+DETAIL_COLUMNS = (
+    FindingRow.subject_kind,
+    FindingRow.properties,
+    FindingRow.evidence,
+    FindingRow.pci_factors,
+    FindingRow.snapshot_at,
+)
+
+
 def stream_records(
-    session: Session, query: FindingQuery, order: FindingOrder = FindingOrder.SEVERITY, *, chunk: int = 1000
+    session: Session,
+    query: FindingQuery,
+    order: FindingOrder = FindingOrder.SEVERITY,
+    *,
+    chunk: int = 1000,
+    details: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Every finding a query selects as a record, in order, fetched `chunk` rows at a time (a server-side
-    cursor on PostgreSQL), so memory stays flat however many there are."""
+    cursor on PostgreSQL), so memory stays flat however many there are. With `details`, each record also
+    carries its subject kind, contract properties, evidence, PCI factors and snapshot time (`DETAIL_COLUMNS`)."""
+    columns = (*RECORD_COLUMNS, *DETAIL_COLUMNS) if details else RECORD_COLUMNS
     stmt = (
-        select(*RECORD_COLUMNS)
+        select(*columns)
         .where(*finding_conditions(query))
         .order_by(*order_of(order))
         .execution_options(yield_per=chunk)
@@ -498,7 +523,16 @@ def stream_records(
         missing = {row.system_pk for row in part} - set(systems)
         systems.update(systems_by_pk(session, missing))
         for row in part:
-            yield finding_record(row, systems[row.system_pk])
+            record = finding_record(row, systems[row.system_pk])
+            if details:
+                record.update(
+                    subject_kind=row.subject_kind,
+                    properties=dict(row.properties or {}),
+                    evidence=dict(row.evidence or {}),
+                    pci_factors=dict(row.pci_factors or {}),
+                    snapshot_at=row.snapshot_at,
+                )
+            yield record
 
 
 def finding_by_fingerprint(session: Session, fingerprint: str) -> FindingRow | None:

@@ -23,6 +23,7 @@ Decisions (documented here because detectors depend on them):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -100,19 +101,25 @@ def _system(row: AuthorizationSystemRow) -> AuthorizationSystem:
 
 
 def _identities(session: Session, pk: int) -> list[Identity]:
+    return stored_identities(session, pk)
+
+
+def stored_identities(session: Session, pk: int, kinds: Sequence[str] | None = None) -> list[Identity]:
+    """A system's identities as core objects (of `kinds` only, when given)."""
     table = IdentityRow
-    rows = session.connection().execute(
-        select(
-            table.external_id,
-            table.kind,
-            table.display_name,
-            table.source,
-            table.created_at,
-            table.last_active_at,
-            table.managed_by_cloud,
-            table.attributes,
-        ).where(table.system_pk == pk)
-    )
+    stmt = select(
+        table.external_id,
+        table.kind,
+        table.display_name,
+        table.source,
+        table.created_at,
+        table.last_active_at,
+        table.managed_by_cloud,
+        table.attributes,
+    ).where(table.system_pk == pk)
+    if kinds is not None:
+        stmt = stmt.where(table.kind.in_(list(kinds)))
+    rows = session.connection().execute(stmt)
     return [
         Identity(
             external_id=external_id,

@@ -703,3 +703,167 @@ class AnalysisDayRow(Base):
     open_findings: Mapped[int] = mapped_column(Integer)
     pci_distribution: Mapped[dict[str, Any] | None]
     last_analysis_at: Mapped[datetime]
+
+
+# ------------------------------------------------------------------------ alerts (issue 18, monitoring)
+
+
+class AlertSignalRow(Base):
+    """A `core.signals.Signal` as recorded (one row per key, never two): what alert rules are evaluated on.
+
+    `evaluated_at` is None until the rules have been applied to it; evaluation writes the signal's alerts,
+    their deliveries and this time in one transaction, so a signal is evaluated whole or not at all.
+    """
+
+    __tablename__ = "alert_signals"
+    __table_args__ = (Index("ix_alert_signals_pending", "evaluated_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of `key` (keys hold long ARNs)
+    key: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    cloud: Mapped[str] = mapped_column(String(16))
+    system_id: Mapped[str] = mapped_column(String(256))
+    subject_id: Mapped[str] = mapped_column(Text)
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_name: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    observed_at: Mapped[datetime] = mapped_column(index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]]
+    recorded_at: Mapped[datetime]
+    evaluated_at: Mapped[datetime | None]
+
+
+class AlertChannelRow(Base):
+    """Where alerts go: a webhook (Slack-compatible, signed) or an SMTP mailbox. `settings` holds what may be
+    shown (host, port, recipients; a webhook's scheme and host); `sealed` holds the secrets (the webhook's URL
+    and signing secret, the SMTP password) encrypted with a key derived from the server secret."""
+
+    __tablename__ = "alert_channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # webhook, email
+    settings: Mapped[dict[str, Any]]
+    sealed: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AlertRuleRow(Base):
+    """An alert rule: which signals (kinds, scope, severity, finding types, PCI parameters) make alerts, and
+    the channels that deliver them. Empty lists match everything; `muted_until` silences it for a while."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    kinds: Mapped[list[Any]]
+    clouds: Mapped[list[Any]]
+    system_ids: Mapped[list[Any]]
+    identity_kinds: Mapped[list[Any]]
+    identity_tags: Mapped[list[Any]]
+    min_severity: Mapped[str] = mapped_column(String(16))
+    finding_types: Mapped[list[Any]]
+    parameters: Mapped[dict[str, Any]]
+    muted_until: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AlertRuleChannelRow(Base):
+    """A channel that delivers a rule's alerts."""
+
+    __tablename__ = "alert_rule_channels"
+
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_channels.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AlertRow(Base):
+    """One rule matching one signal: made once (unique per rule and signal), then acknowledged by a person.
+    The signal's facts are copied, so listings filter and sort without a join and outlive a removed rule."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "signal_id", name="uq_alert_rule_signal"),
+        Index("ix_alerts_status", "status", "id"),
+        Index("ix_alerts_system", "cloud", "system_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[str] = mapped_column(String(36), unique=True)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("alert_rules.id", ondelete="SET NULL"))
+    rule_name: Mapped[str] = mapped_column(Text)
+    signal_id: Mapped[int] = mapped_column(ForeignKey("alert_signals.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    cloud: Mapped[str] = mapped_column(String(16))
+    system_id: Mapped[str] = mapped_column(String(256))
+    subject_id: Mapped[str] = mapped_column(Text)
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_name: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    observed_at: Mapped[datetime]
+    summary: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # open, acknowledged, muted
+    muted_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    acknowledged_by: Mapped[str | None] = mapped_column(Text)
+    acknowledged_at: Mapped[datetime | None]
+
+
+class AlertDeliveryRow(Base):
+    """One alert to one channel: an outbox row the scheduler sends, retried with backoff."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_pk", "channel_id", name="uq_alert_delivery"),
+        Index("ix_alert_deliveries_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_pk: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("alert_channels.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class AlertDeliveryAttemptRow(Base):
+    """One attempt at a delivery: when, and what came of it."""
+
+    __tablename__ = "alert_delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime]
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertMuteRow(Base):
+    """A subject (an identity, or a whole system when `subject_id` is empty) whose alerts are muted until a time."""
+
+    __tablename__ = "alert_mutes"
+    __table_args__ = (Index("ix_alert_mutes_subject", "cloud", "system_id", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cloud: Mapped[str] = mapped_column(String(16))
+    system_id: Mapped[str] = mapped_column(String(256))
+    subject_id: Mapped[str] = mapped_column(Text)
+    until: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -59,3 +59,10 @@ def request_url(request_id: str) -> str:
 def finding_url(finding_id: str) -> str:
     """One finding's page (the API's opaque id of the finding)."""
     return f"{UI}/findings/{quote(finding_id, safe='')}"
+
+
+def report_url(kind: str, cloud: str, system_id: str, fmt: str) -> str:
+    """A report of one system to download (kind: analytics, pci, ...; fmt: csv, xlsx, pdf, ocsf)."""
+    return f"{UI}/reports/{quote(kind, safe='')}" + _query(
+        {"cloud": cloud, "system": system_id, "format": fmt}
+    )

@@ -48,6 +48,14 @@ from permscope.store.locks import read_one_state
 from permscope.store.snapshot import load_account
 from permscope.store.systems import system_pk
 from permscope.store.tables import AuthorizationSystemRow, FindingRow
+from permscope.workflows.alert_signals import (
+    PciHistory,
+    is_baseline,
+    pci_history_from_findings,
+    record_analysis_signals,
+    wants_pci,
+)
+from permscope.workflows.alerts import evaluate_quietly
 from permscope.workflows.snapshots import stored_snapshot
 
 if TYPE_CHECKING:
@@ -167,11 +175,14 @@ def analyze_system(
     *,
     analyzer: Analyzer | None = None,
     cloud: Cloud = Cloud.AWS,
+    pci_history: PciHistory = pci_history_from_findings,
 ) -> AnalysisReport:
     """Analyze one stored system and record its findings with history (one transaction).
 
     Raises NotFoundError for an unknown system. `analyzer` replaces `analytics.analyze.analyze` (tests). The
-    report keeps the snapshot it analyzed (`snapshot`), so a caller never loads it twice.
+    report keeps the snapshot it analyzed (`snapshot`), so a caller never loads it twice. The analysis's
+    signals (new and reopened findings, PCI movements against `pci_history`) are recorded in the same
+    transaction (`workflows.alert_signals`), and the alert rules evaluated on them once it is committed.
     """
     settings = settings or AnalysisSettings()
     started_at = datetime.now(UTC)
@@ -193,7 +204,20 @@ def analyze_system(
         pci_distribution=distribution,
     )
     with Session(engine) as session, session.begin():
+        baseline = is_baseline(session, pk)
+        previous_pci = pci_history(session, pk) if wants_pci(session) else {}
         recorded: RecordResult = record_analysis(session, pk, findings, facts, untouched_types=untouched)
+        record_analysis_signals(
+            session,
+            pk,
+            snapshot,
+            findings,
+            recorded,
+            baseline=baseline,
+            previous_pci=previous_pci,
+            at=started_at,
+        )
+    evaluate_quietly(engine, datetime.now(UTC))  # alerts of the signals just recorded (queued for delivery)
     return AnalysisReport(
         system_id=system_id,
         seconds=time.perf_counter() - started,

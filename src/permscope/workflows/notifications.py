@@ -1,14 +1,23 @@
-"""Webhook notifications of permissions on demand: Slack-compatible JSON, queued with each change (an
-outbox) and sent by the scheduler, retried with backoff (at least once, in order of queueing)."""
+"""Webhook notifications: Slack-compatible JSON, queued (an outbox) and sent by the scheduler, retried with
+backoff (at least once, in order of queueing). Permissions on demand queues one per change of a request; alerts
+queue one per alert and channel (`workflows.alert_delivery`), signed with the channel's shared secret.
+
+Signing (docs/monitoring.md, "Deliveries"): `X-Permscope-Timestamp` holds the Unix time of sending and
+`X-Permscope-Signature` is `v1=` + hex HMAC-SHA256 over `{timestamp}.{body}` with the shared secret, so a
+receiver recomputes it over the raw body, compares in constant time and refuses old timestamps (replays)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -85,19 +94,39 @@ def payload_for(
     }
 
 
+TIMESTAMP_HEADER = "X-Permscope-Timestamp"
+SIGNATURE_HEADER = "X-Permscope-Signature"
+SIGNATURE_VERSION = "v1"
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`v1=` + hex HMAC-SHA256 of `{timestamp}.{body}` keyed with the shared secret."""
+    digest = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return f"{SIGNATURE_VERSION}={digest.hexdigest()}"
+
+
 @dataclass(frozen=True, slots=True)
 class WebhookSender:
-    """POSTs JSON to one URL (the URL may hold a secret, e.g. Slack's: it is never logged)."""
+    """POSTs JSON to one URL (the URL may hold a secret, e.g. Slack's: it is never logged), signed with
+    `secret` when one is given (the timestamp and signature headers of the module docstring)."""
 
     url: str
     timeout: float = 5.0
+    secret: str | None = field(default=None, repr=False)
+    clock: Callable[[], float] = time.time
 
-    def __call__(self, payload: dict[str, Any]) -> None:
-        """Send one message; NotificationError unless the receiver answers 2xx."""
+    def __call__(self, payload: dict[str, Any], headers: Mapping[str, str] | None = None) -> None:
+        """Send one message (with extra `headers`); NotificationError unless the receiver answers 2xx."""
         if not self.url.startswith(("https://", "http://")):
-            raise NotificationError("PERMSCOPE_REQUESTS_WEBHOOK_URL must start with https:// or http://")
+            raise NotificationError("the webhook URL must start with https:// or http://")
+        body = orjson.dumps(payload)
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if self.secret:
+            timestamp = str(int(self.clock()))
+            sent[TIMESTAMP_HEADER] = timestamp
+            sent[SIGNATURE_HEADER] = webhook_signature(self.secret, timestamp, body)
         request = urllib.request.Request(  # noqa: S310 - scheme checked above
-            self.url, data=orjson.dumps(payload), headers={"Content-Type": "application/json"}, method="POST"
+            self.url, data=body, headers=sent, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
@@ -119,41 +148,59 @@ def backoff(attempts: int) -> timedelta:
     return min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** max(0, attempts - 1)))
 
 
+OutboxTable = type[RequestNotificationRow] | type[Any]  # a table with id, status, due_at, attempts, ...
+
+
+def claim_message(engine: Engine, table: OutboxTable, row_id: int, attempts: int, now: datetime) -> bool:
+    """Claim one due message of an outbox table (pending, due) for sending: it counts the attempt and is not due
+    again before CLAIM has passed, so another scheduler does not send it meanwhile. Whether it was claimed."""
+    with Session(engine) as session, session.begin():
+        claimed = session.execute(
+            update(table)
+            .where(table.id == row_id, table.status == "pending", table.due_at <= now)
+            .values(due_at=now + CLAIM, attempts=attempts + 1)
+        ).rowcount  # type: ignore[attr-defined]
+    return bool(claimed)
+
+
+def attempt_outcome(attempts: int, error: str | None, now: datetime) -> dict[str, Any]:
+    """The outbox columns after attempt number `attempts`: sent; or due again after the backoff; or failed for
+    good after MAX_ATTEMPTS."""
+    if error is None:
+        return {"status": "sent", "sent_at": datetime.now(UTC), "last_error": None}
+    values: dict[str, Any] = {"last_error": error, "due_at": now + backoff(attempts)}
+    if attempts >= MAX_ATTEMPTS:
+        values["status"] = "failed"
+    return values
+
+
+def send_error(send: Callable[[], None]) -> str | None:
+    """Run one send: None when it went through, else what went wrong (a receiver's failure, or a bug in
+    building the message, must never stop the scheduler)."""
+    try:
+        send()
+    except NotificationError as exc:
+        return str(exc)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def deliver_due(engine: Engine, send: Send, now: datetime, limit: int = 50) -> tuple[int, int]:
     """Send queued messages that are due; (sent, failed attempts). A message is sent at least once."""
     sent = failures = 0
     with Session(engine) as session:
         due = [(row.id, row.payload, row.attempts) for row in due_notifications(session, now, limit)]
     for row_id, payload, attempts in due:
-        with Session(engine) as session, session.begin():
-            claimed = session.execute(
-                update(RequestNotificationRow)
-                .where(
-                    RequestNotificationRow.id == row_id,
-                    RequestNotificationRow.status == "pending",
-                    RequestNotificationRow.due_at <= now,
-                )
-                .values(due_at=now + CLAIM, attempts=attempts + 1)
-            ).rowcount  # type: ignore[attr-defined]
-        if not claimed:
+        if not claim_message(engine, RequestNotificationRow, row_id, attempts, now):
             continue
-        error: str | None = None
-        try:
-            send(payload)
-        except NotificationError as exc:
-            error = str(exc)
-        except Exception as exc:  # a receiver's failure must never stop the scheduler
-            error = f"{type(exc).__name__}: {exc}"
-        values: dict[str, Any]
+        error = send_error(partial(send, payload))
+        values = attempt_outcome(attempts + 1, error, now)
         if error is None:
-            values = {"status": "sent", "sent_at": datetime.now(UTC), "last_error": None}
             sent += 1
         else:
             failures += 1
-            final = attempts + 1 >= MAX_ATTEMPTS
-            values = {"last_error": error, "due_at": now + backoff(attempts + 1)}
-            if final:
-                values["status"] = "failed"
+            final = values.get("status") == "failed"
             log.error(
                 "webhook notification %s (%s of request %s) failed%s: %s",
                 row_id,

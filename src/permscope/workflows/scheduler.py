@@ -1,4 +1,5 @@
-"""The durable scheduler of permissions on demand: grants at start time, revokes at expiry, sends webhooks.
+"""The durable scheduler of permissions on demand: grants at start time, revokes at expiry, sends webhooks; and
+of alerts: evaluates signals left pending and sends the alerts' deliveries (`workflows.alert_delivery`).
 
 Its work lives in the database (`scheduler_jobs`), so a restart loses nothing. A job is claimed with a lease;
 a process that dies holding one is replaced when the lease runs out. Every cloud change is planned in the
@@ -18,6 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -28,6 +30,8 @@ from permscope.core.requests import OccurrenceStatus, RequestStatus
 from permscope.settings import Settings, get_settings
 from permscope.store import requests as store
 from permscope.store.tables import PermissionsRequestRow, RequestGrantRow, SchedulerJobRow
+from permscope.workflows.alert_delivery import deliver_alerts
+from permscope.workflows.alerts import evaluate_pending
 from permscope.workflows.notifications import Send, WebhookSender, backoff, deliver_due
 from permscope.workflows.request_clouds import ConnectorFactory, default_connectors, still_present
 from permscope.workflows.requests import RequestConfig, record_change, transaction
@@ -55,11 +59,21 @@ class TickReport:
     skipped: int = 0
     notifications_sent: int = 0
     notification_failures: int = 0
+    alerts_made: int = 0  # by evaluating signals left pending (an analysis stopped before evaluating them)
+    alerts_sent: int = 0
+    alert_failures: int = 0
 
     @property
     def busy(self) -> bool:
         """Whether the run did anything."""
-        return bool(self.granted or self.revoked or self.failed or self.skipped or self.notifications_sent)
+        return bool(
+            self.granted
+            or self.revoked
+            or self.failed
+            or self.skipped
+            or self.notifications_sent
+            or self.alerts_sent
+        )
 
 
 class _DeferError(Exception):
@@ -103,6 +117,7 @@ class Scheduler:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease = timedelta(seconds=self.settings.scheduler_lease_seconds)
         self.grant_attempts = max(1, self.settings.scheduler_grant_attempts)
+        self.alert_senders: dict[str, Any] = {}  # tests: `webhooks` / `mailers` factories of deliver_alerts
 
     # ------------------------------------------------------------------------------------------- a pass
 
@@ -121,7 +136,14 @@ class Scheduler:
         if self.send is not None:
             sent, failed = deliver_due(self.engine, self.send, self.clock())
             report.notifications_sent, report.notification_failures = sent, failed
+        self._alerts(report)
         return report
+
+    def _alerts(self, report: TickReport) -> None:
+        """Evaluate signals still pending, then send the alerts' deliveries that are due."""
+        report.alerts_made = evaluate_pending(self.engine, self.clock()).alerts
+        delivered = deliver_alerts(self.engine, self.settings, self.clock(), **self.alert_senders)
+        report.alerts_sent, report.alert_failures = delivered.sent, delivered.failed
 
     def _run_job(self, job_id: int, report: TickReport) -> None:
         now = self.clock()

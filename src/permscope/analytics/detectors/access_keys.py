@@ -9,7 +9,7 @@ the credential report has an unknown last use and is judged by age only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +18,7 @@ from permscope.analytics.pci import pci_of
 from permscope.analytics.subjects import action_summary
 from permscope.core.arn import resource_name
 from permscope.core.findings import Finding, FindingSubject, Severity
-from permscope.core.inventory import IdentityKind, JsonObject
+from permscope.core.inventory import Identity, IdentityKind, JsonObject
 from permscope.core.snapshot import SystemSnapshot
 from permscope.core.times import graph_instant, parse_instant
 
@@ -41,8 +41,14 @@ class AccessKey:
 
 def access_keys(snapshot: SystemSnapshot) -> list[AccessKey]:
     """Every access key of the account known from access-key identities or the credential report."""
+    return keys_of(snapshot.identities_of(IdentityKind.ACCESS_KEY), snapshot.identities_of(IdentityKind.USER))
+
+
+def keys_of(keys: Iterable[Identity], users: Iterable[Identity]) -> list[AccessKey]:
+    """The access keys that access-key identities and the users' credential reports name, by key id (a key
+    both name is taken from its identity)."""
     found: dict[str, AccessKey] = {}
-    for key in snapshot.identities_of(IdentityKind.ACCESS_KEY):
+    for key in keys:
         owner = str(key.attributes.get("owner") or "")
         found[key.external_id] = AccessKey(
             key_id=key.external_id,
@@ -53,7 +59,7 @@ def access_keys(snapshot: SystemSnapshot) -> list[AccessKey]:
             last_used=key.last_active_at,
             last_used_known=key.attributes.get("lastUsedKnown") is not False,
         )
-    for user in snapshot.identities_of(IdentityKind.USER):
+    for user in users:
         report = user.attributes.get("credentialReport")
         if not isinstance(report, dict):
             continue

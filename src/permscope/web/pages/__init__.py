@@ -2,9 +2,19 @@
 `router: fastapi.APIRouter`, and `web.app.create_web` includes them in this order.
 
 Paths are relative to the UI's mount (/ui). The navigation (`web.nav`) links to `/` (dashboard), `/systems`,
-`/identities`, `/findings`, `/requests` and `/docs` once a page group serves them.
+`/identities`, `/findings`, `/requests`, `/alerts` and `/docs` once a page group serves them.
 """
 
 from __future__ import annotations
 
-PAGES: tuple[str, ...] = ("signin", "dashboard", "systems", "identities", "findings", "requests", "docs")
+PAGES: tuple[str, ...] = (
+    "signin",
+    "dashboard",
+    "systems",
+    "identities",
+    "findings",
+    "requests",
+    "alerts",
+    "reports",
+    "docs",
+)

@@ -35,6 +35,7 @@ from permscope.store.summaries import identity_kind_counts
 from permscope.store.systems import find_system
 from permscope.store.tables import AuthorizationSystemRow
 from permscope.web.links import findings_url, identity_url, system_url
+from permscope.web.pages.reports import report_links
 from permscope.web.paging import Pager, PageRequest, page_request
 from permscope.web.render import render
 from permscope.web.session import PageError, WebUser, signed_in, web_engine, web_settings
@@ -253,4 +254,5 @@ def system_page(
         findings_url=findings_url(cloud=which.value, system=system.system_id, state="open"),
         run=run,
         collected=system.last_collection_at,
+        reports=report_links(which.value, system.system_id) if analytics else None,
     )

@@ -1,8 +1,8 @@
 """Activity profiles per identity per day (`activity_days`): events per hour and service, source IPs, regions and
 user agents, high-risk actions; kept by the activity imports from now on, read by the monitoring detectors.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-08 06:00:00.000000
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,121 @@
+"""The signals of one analysis, recorded in the analysis's own transaction: its new and reopened findings (as
+`store.findings.record_analysis` decided them) and the PCI movements of its identities under the PCI rules'
+numbers. Being written with the findings, they are never lost to a crash between the two; evaluation (which
+turns them into alerts) follows, and anything it leaves pending is taken by the next one.
+
+The first analysis of a system is its baseline: every finding is new to it, so it raises no `finding.new`.
+
+PCI history seam: a PCI movement needs the identity's earlier scores. `PciHistory` gives them per identity;
+until a stored PCI history per identity and day exists, `pci_history_from_findings` reads the scores the
+previous analysis left on the system's open findings (the identities that have a finding with a PCI), read before
+this analysis rewrites them. Replace it with the stored history by passing another `PciHistory`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from permscope.analytics.finding_signals import Reopened, finding_signals
+from permscope.analytics.pci import pci_of
+from permscope.analytics.pci_signals import PciPoint, PciSeries, pci_signals
+from permscope.analytics.subjects import subjects
+from permscope.core.alerts import PCI_KINDS
+from permscope.core.findings import Finding
+from permscope.core.signals import Signal, SignalKind
+from permscope.core.snapshot import SystemSnapshot
+from permscope.store import alerts as store
+from permscope.store.findings import RecordResult
+from permscope.store.tables import AnalysisRunRow, FindingRow
+from permscope.workflows.alert_rules import rule_of_row
+
+PciHistory = Callable[[Session, int], dict[str, list[PciPoint]]]  # (session, system pk) -> id -> points
+
+
+def pci_history_from_findings(session: Session, system_pk: int) -> dict[str, list[PciPoint]]:
+    """The previous analysis's PCI of each identity that has an open finding carrying one (its highest)."""
+    stmt = select(FindingRow.subject_id, FindingRow.last_seen, FindingRow.pci_score).where(
+        FindingRow.system_pk == system_pk,
+        FindingRow.resolved_at.is_(None),
+        FindingRow.pci_score.is_not(None),
+    )
+    best: dict[str, tuple[datetime, int]] = {}
+    for subject_id, seen, score in session.execute(stmt):
+        known = best.get(subject_id)
+        if score is not None and (known is None or (seen, score) > known):
+            best[subject_id] = (seen, int(score))
+    return {subject_id: [point] for subject_id, point in best.items()}
+
+
+def wants_pci(session: Session) -> bool:
+    """Whether an enabled rule selects PCI signals (else no history is read)."""
+    return any(rule_of_row(row).kinds & PCI_KINDS for row in store.rule_rows(session, enabled_only=True))
+
+
+def is_baseline(session: Session, system_pk: int) -> bool:
+    """Whether the system was never analyzed before (read before the analysis records its run)."""
+    return session.get(AnalysisRunRow, system_pk) is None
+
+
+def record_analysis_signals(
+    session: Session,
+    system_pk: int,
+    snapshot: SystemSnapshot,
+    findings: Sequence[Finding],
+    recorded: RecordResult,
+    *,
+    baseline: bool,
+    previous_pci: dict[str, list[PciPoint]],
+    at: datetime,
+) -> int:
+    """Record the signals of one analysis in the caller's transaction; how many were new."""
+    kinds = {identity.external_id: identity.kind.value for identity in snapshot.identities}
+    by_fingerprint = {finding.fingerprint: finding for finding in findings}
+    new = (
+        []
+        if baseline
+        else [by_fingerprint[key] for key in recorded.new_fingerprints if key in by_fingerprint]
+    )
+    reopened = [
+        Reopened(by_fingerprint[key], times)
+        for key, times in recorded.reopened_times.items()
+        if key in by_fingerprint
+    ]
+    signals: list[Signal] = finding_signals(new, reopened, at, kinds)
+    signals += _pci_signals(session, snapshot, previous_pci, at)
+    return store.record_signals(session, signals, at)
+
+
+def _pci_signals(
+    session: Session, snapshot: SystemSnapshot, previous: dict[str, list[PciPoint]], at: datetime
+) -> list[Signal]:
+    """PCI movements of this analysis (today's points only) under each enabled PCI rule's numbers."""
+    rules = [rule_of_row(row) for row in store.rule_rows(session, enabled_only=True)]
+    wanted = [rule for rule in rules if rule.kinds & PCI_KINDS]
+    if not wanted or not previous:
+        return []
+    series = [
+        PciSeries(
+            snapshot.cloud,
+            snapshot.system.system_id,
+            subject.external_id,
+            subject.kind,
+            subject.name,
+            [*previous[subject.external_id], (at, pci_of(snapshot, subject.external_id).score)],
+        )
+        for subject in subjects(snapshot)
+        if subject.external_id in previous
+    ]
+    found: dict[str, Signal] = {}
+    for parameters in sorted(
+        {rule.pci for rule in wanted}, key=lambda p: (p.threshold, p.rise_points, p.window_days)
+    ):
+        kinds: set[SignalKind] = set().union(
+            *(rule.kinds & PCI_KINDS for rule in wanted if rule.pci == parameters)
+        )
+        for signal in pci_signals(series, parameters, kinds, since=at.date()):
+            found.setdefault(signal.key, signal)
+    return list(found.values())
