@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from permscope.analytics.activity_signals import AnomalySettings
@@ -18,8 +18,9 @@ from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind, InventoryBatch
 from permscope.core.signals import SignalKind
 from permscope.store.ingest import ingest
+from permscope.store.tables import AlertSignalRow
 from permscope.workflows import activity
-from permscope.workflows.activity_signals import activity_signals
+from permscope.workflows.activity_signals import activity_signals, alert_on_activity
 
 ACCOUNT = "111122223333"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
@@ -125,3 +126,22 @@ def test_bad_requests_are_named(engine: Engine) -> None:
             activity_signals(
                 session, Cloud.AWS, ACCOUNT, LAST_DAY, LAST_DAY, AnomalySettings(baseline_days=0)
             )
+
+
+def test_signals_are_recorded_once_for_the_alert_rules(engine: Engine, tmp_path: Path) -> None:
+    store_account(engine)
+    night = datetime.combine(LAST_DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=3)
+    last_day = [
+        event(ALICE, night, "iam.amazonaws.com", "AttachUserPolicy"),
+        *normal_day(ALICE, LAST_DAY, 33),
+    ]
+    activity.import_activity_files(engine, [write_history(tmp_path, last_day)], workers=1)
+    now = datetime(2026, 11, 10, tzinfo=UTC)
+    found, report = alert_on_activity(engine, Cloud.AWS, ACCOUNT, LAST_DAY, LAST_DAY, now)
+    assert found == 3 and report.signals == 3  # high risk, first action, new service (iam)
+    with Session(engine) as session:
+        kinds = sorted(session.scalars(select(AlertSignalRow.kind)))
+        assert kinds == ["activity.firstAction", "activity.highRisk", "anomaly.newService"]
+        assert all(row.evaluated_at is not None for row in session.scalars(select(AlertSignalRow)))
+    again, second = alert_on_activity(engine, Cloud.AWS, ACCOUNT, LAST_DAY, LAST_DAY, now)
+    assert (again, second.signals, second.alerts) == (3, 0, 0)  # the same days judged again: nothing new

@@ -3,7 +3,7 @@
 `activity_signals` reads the system's day profiles of the range and of the baseline before it, and the actions
 first used in the range (`store.activity_days`), and runs the detectors (`analytics.activity_signals`) per
 identity. It writes nothing: the alert rules (docs/monitoring.md) turn signals into alerts, and a signal's key
-says whether it was seen before.
+says whether it was seen before. `alert_on_activity` records them and evaluates the rules (`workflows.alerts`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from permscope.analytics.activity_signals import AnomalySettings, Subject, identity_signals
@@ -20,10 +21,11 @@ from permscope.core.ids import Cloud
 from permscope.core.signals import Signal
 from permscope.store.activity_days import first_used_actions, identity_labels, system_days
 from permscope.store.systems import stored_system
+from permscope.workflows.alerts import EvaluationReport, record_and_evaluate
 
 MAX_RANGE_DAYS = 366  # a longer range is refused: judge a year at most at once
 
-__all__ = ["AnomalySettings", "activity_signals"]
+__all__ = ["AnomalySettings", "activity_signals", "alert_on_activity"]
 
 
 def activity_signals(
@@ -65,3 +67,19 @@ def activity_signals(
         key=lambda signal: (signal.evidence.get("day", ""), signal.subject_id, signal.kind, signal.key)
     )
     return found
+
+
+def alert_on_activity(
+    engine: Engine,
+    cloud: Cloud,
+    system_id: str,
+    since: date,
+    until: date,
+    now: datetime,
+    settings: AnomalySettings | None = None,
+) -> tuple[int, EvaluationReport]:
+    """Judge a system's days [since, until], record the signals not recorded before and evaluate the alert rules
+    on them; (signals found, what the evaluation did). Judging the same days again alerts on nothing twice."""
+    with Session(engine) as session:
+        signals = activity_signals(session, cloud, system_id, since, until, settings)
+    return len(signals), record_and_evaluate(engine, signals, now)
