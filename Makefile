@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo demo-monitor test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-azure-activity bench-scan bench-startup bench-azure bench-gcp bench-web venv clean
+.PHONY: demo demo-monitor test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-anomalies bench-azure-activity bench-scan bench-startup bench-azure bench-gcp bench-web venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,9 @@ bench-collect: $(VENV)/.installed-dev
 
 bench-cloudtrail: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_cloudtrail.py
+
+bench-anomalies: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_anomalies.py
 
 bench-azure-activity: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_azure_activity.py --array

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,7 @@ def test_table_output_and_failures(db_url: str, tmp_path: Path) -> None:
     code, out, err = run(db_url, "import", "aws-activity", str(bad), str(good))
     assert code == 2
     assert "actions exercised (usage)" in out
+    assert re.search(r"day profiles merged \(identity x day\)\s*\S*\s*1\b", out), out
     assert "failed" in err and "bad.json.gz" in err and "gzip" in err
     code, out, _err = run(db_url, "usage", "list", "--identity", "arn:aws:iam::111122223333:root")
     assert code == 0 and "iam:ListUsers" in out and "last active 2024-05-01T10:00:00+00:00" in out

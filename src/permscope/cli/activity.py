@@ -140,6 +140,7 @@ def _show_report(
         {"what": "inputs that failed (not counted)", "count": sources["failed"]},
         *({"what": label, "count": events[name]} for name, label in event_rows),
         {"what": "usage rows merged", "count": record["usage_rows_merged"]},
+        {"what": "day profiles merged (identity x day)", "count": record["day_profiles_merged"]},
         {"what": "identities seen acting", "count": record["identities_seen"]},
         {"what": "  not in the inventory (yet)", "count": record["not_in_inventory"]},
         *(

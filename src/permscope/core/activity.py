@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from permscope.core.activity_days import DayKey, DayProfile, IdentityDay
 from permscope.core.inventory import Identity, JsonObject, Usage
 from permscope.core.limits import MAX_ARN_BYTES, json_problem, shown, text_problem
 
@@ -36,6 +37,7 @@ class SystemActivity:
     system_id: str
     usages: list[Usage] = field(default_factory=list)
     activity: list[IdentityActivity] = field(default_factory=list)
+    days: list[IdentityDay] = field(default_factory=list)  # day profiles, at most one per identity and day
 
 
 @dataclass(slots=True, kw_only=True)
@@ -161,6 +163,7 @@ class ActivityReport:
     systems: set[str] = field(default_factory=set)
     systems_created: list[str] = field(default_factory=list)  # systems known only from their activity
     usage_rows: int = 0
+    day_profiles: int = 0  # identity-day activity profiles merged
     identities_seen: int = 0
     last_active_raised: int = 0
     unresolved_actors: int = 0  # actors named only by a unique id the inventory does not know
@@ -181,6 +184,7 @@ class ActivityReport:
         self.systems.update(part.systems)
         self.systems_created.extend(part.systems_created)
         self.usage_rows += part.usage_rows
+        self.day_profiles += part.day_profiles
         self.identities_seen += part.identities_seen
         self.last_active_raised += part.last_active_raised
         self.unresolved_actors += part.unresolved_actors
@@ -206,6 +210,7 @@ class ActivityReport:
             "systems": sorted(self.systems),
             "systems_created": sorted(self.systems_created),
             "usage_rows_merged": self.usage_rows,
+            "day_profiles_merged": self.day_profiles,
             "identities_seen": self.identities_seen,
             "last_active_raised": self.last_active_raised,
             "unresolved_actors": self.unresolved_actors,
@@ -219,10 +224,12 @@ class ActivityReport:
 
 class UsageAggregate(Protocol):
     """Usage folded out of one input's records by a cloud's reader: actor x action x resource -> [first, last,
-    count] and actor -> [first, last, events] (ISO times), with the input's event statistics."""
+    count] and actor -> [first, last, events] (ISO times), the actors' day profiles, with the input's event
+    statistics."""
 
     usage: dict[tuple[str, str, str], list[Any]]
     activity: dict[str, list[Any]]
+    days: dict[DayKey, DayProfile]  # (actor, "YYYY-MM-DD") -> the actor's profile of that UTC day
     stats: ActivityStats
 
     def __len__(self) -> int: ...

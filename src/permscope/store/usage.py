@@ -2,7 +2,8 @@
 
 `merge_activity` adds one batch of activity to the store in one transaction: usage rows (identity x action x
 resource) are MERGED, never replaced (first seen: the earlier, last seen: the later, count: the sum); so is each
-identity's activity (`identity_activity`), from which `identities.last_active_at` is raised; and the inputs the
+identity's activity (`identity_activity`), from which `identities.last_active_at` is raised, and each identity's
+day profiles (`activity_days`, `store.activity_days.merge_days`); and the inputs the
 batch came from are recorded in `activity_sources` in the same transaction. An input whose key is already there
 is refused by the unique constraint, so a file, S3 object or LookupEvents window is never counted twice, and a
 crash leaves either all of a batch or none of it.
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from permscope.core.activity import ActivitySource, IdentityActivity, SystemActivity
 from permscope.core.inventory import Usage
+from permscope.store.activity_days import merge_days
 from permscope.store.systems import stored_system
 from permscope.store.tables import (
     ActionRow,
@@ -85,6 +87,7 @@ class MergeResult:
     usage_rows: int = 0  # usage rows merged (inserted or updated)
     identities_seen: int = 0  # identities whose activity was merged
     last_active_raised: int = 0  # inventory identities whose last_active_at moved later
+    day_profiles: int = 0  # identity-day activity profiles merged (inserted or updated)
     sources: int = 0  # inputs recorded
 
 
@@ -309,6 +312,7 @@ def merge_activity(
             result.last_active_raised += apply_activity_last_active(
                 session, system_pk, [row[1] for row in activity_rows]
             )
+            result.day_profiles += merge_days(session, system_pk, system.days)
         for source in sources:
             session.add(_source_row(cloud, source, moment))
         session.flush()

@@ -31,6 +31,8 @@ from permscope.core.activity import (
     UsageAggregate,
     aggregate_problem,
 )
+from permscope.core.activity_days import DayProfile, IdentityDay
+from permscope.core.catalog import is_high_risk
 from permscope.core.errors import CloudNotBuiltError, PermscopeError
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
@@ -101,6 +103,15 @@ class ActivityImporter:
             return self.verdicts[name]
 
         self.canonical = canonical
+        high_risk: dict[str, bool] = {}
+
+        def high_risk_action(name: str) -> bool:
+            if name not in high_risk:
+                action = catalog.lookup(name)
+                high_risk[name] = action is not None and is_high_risk(action)
+            return high_risk[name]
+
+        self.high_risk = high_risk_action
 
     def counted(self, kind: str, keys: Iterable[str]) -> set[str]:
         """The keys of inputs of a kind already counted."""
@@ -159,6 +170,7 @@ class ActivityImporter:
         report.systems.update(result.systems)
         report.systems_created.extend(result.systems_created)
         report.usage_rows += result.usage_rows
+        report.day_profiles += result.day_profiles
         report.identities_seen += result.identities_seen
         report.last_active_raised += result.last_active_raised
 
@@ -223,7 +235,45 @@ class ActivityImporter:
                         events=events,
                     )
                 )
+        self._days(aggregate, resolved, targets_of)
         return systems
+
+    def _days(
+        self,
+        aggregate: UsageAggregate,
+        resolved: dict[str, str | None],
+        targets_of: Callable[[str], list[SystemActivity]],
+    ) -> None:
+        """The aggregate's day profiles into the systems' `days`: one per identity and day (two actors of one
+        identity added together), the actions reduced to the high-risk ones in the catalogue's spelling."""
+        merged: dict[tuple[int, str, str], tuple[SystemActivity, DayProfile]] = {}
+        canonical = self.canonical
+        for (actor, day), profile in aggregate.days.items():
+            identity = resolved.get(actor)
+            if identity is None:
+                continue
+            actions: dict[str, int] = {}
+            for name, count in profile.actions.items():
+                known = canonical(name)
+                if known is not None:
+                    actions[known] = actions.get(known, 0) + count
+            profile.actions = actions
+            profile.keep_high_risk(self.high_risk)
+            profile.clean()
+            for target in targets_of(actor):
+                key = (id(target), identity, day)
+                entry = merged.get(key)
+                if entry is None:
+                    merged[key] = entry = (target, DayProfile())
+                entry[1].merge(profile)
+        for (_target_id, identity, day), (target, profile) in merged.items():
+            try:
+                when = date.fromisoformat(day)
+            except (
+                ValueError
+            ):  # a time string of the right shape that is no date: its events are not profiled
+                continue
+            target.days.append(IdentityDay(identity, when, profile))
 
     def finish(self) -> ActivityReport:
         """Merge the rest and complete the report."""

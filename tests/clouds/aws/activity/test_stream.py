@@ -92,6 +92,8 @@ def test_typed_and_whole_decoding_aggregate_the_same(
     whole = stream.aggregate_stream(io.BytesIO(document), "whole")
     assert typed.stats.events == len(items)
     assert (typed.usage, typed.activity, typed.stats) == (whole.usage, whole.activity, whole.stats)
+    assert typed.days == whole.days  # the day profiles' sources are decoded by the typed shape too
+    assert any(profile.ips and profile.agents and profile.regions for profile in typed.days.values())
 
 
 def test_typed_decoding_keeps_what_identity_center_sessions_need(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,6 +107,7 @@ def test_typed_decoding_keeps_what_identity_center_sessions_need(monkeypatch: py
     whole = stream.aggregate_stream(io.BytesIO(document), "whole")
     assert {f"sso-session:{ACCOUNT}:alice@example.com", f"sso-user:{ACCOUNT}:u-1"} < set(typed.activity)
     assert (typed.usage, typed.activity, typed.stats) == (whole.usage, whole.activity, whole.stats)
+    assert typed.days == whole.days and (f"sso-user:{ACCOUNT}:u-1", "2024-05-01") in typed.days
 
 
 def sso_session(name: str) -> dict[str, Any]:

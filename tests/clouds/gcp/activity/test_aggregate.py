@@ -197,6 +197,11 @@ def test_shared_panther_entries_typed_and_whole_decoding_agree(shared_dir: Path)
     )
     arrayed = aggregate_stream(io.BytesIO(as_array), "array.json")
     assert arrayed.usage == whole.usage and arrayed.stats.as_dict() == whole.stats.as_dict()
+    assert arrayed.days == streamed.days == whole.days  # day profiles' fields survive the typed decoding
+    sourced = [
+        profile for profile in whole.days.values() if profile.ips and profile.agents and profile.regions
+    ]
+    assert sourced and all(sum(profile.hours) == profile.events for profile in whole.days.values())
 
 
 @pytest.mark.parametrize("granted", ["yes", 1, None])

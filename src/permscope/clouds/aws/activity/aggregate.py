@@ -13,6 +13,10 @@ role and, under a second key, of the person behind the session (`activity.actors
 those keys start with `sso-session:` / `sso-user:`, are matched with the stored Identity Center users by the
 import, and are not counted twice in the stats.
 
+Every successful event of a named actor is also noted into the actor's profile of that UTC day
+(`core.activity_days.DayProfile`: events per hour and service, source IPs, regions and user agents, the actions
+used), in `days`.
+
 Failed events (any `errorCode`, a failed console login) are never usage: authorization failures are counted as
 `denied`, other errors as `failed`. Sign-in events and calls that need no permission show the identity was
 active (`activity`) without exercising an action.
@@ -26,7 +30,13 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 from urllib.parse import unquote
 
-from permscope.clouds.aws.activity.actions import EventKind, EventRule, event_rule, s3_actions
+from permscope.clouds.aws.activity.actions import (
+    EventKind,
+    EventRule,
+    event_rule,
+    s3_actions,
+    service_prefix,
+)
 from permscope.clouds.aws.activity.actors import (
     PERSON_ACTORS,
     account_of_actor,
@@ -37,6 +47,7 @@ from permscope.clouds.aws.activity.actors import (
 )
 from permscope.clouds.aws.collect.resource_calls import partition_of
 from permscope.core.activity import ActivityStats, bump
+from permscope.core.activity_days import HOUR_OF, DayKey, DayProfile, fold_days
 
 API_EVENT_TYPES = frozenset({"AwsApiCall", "AwsConsoleSignIn", "AwsConsoleAction"})
 DENIED_CODE = re.compile(r"AccessDenied|Unauthori[sz]ed|NotAuthorized|Forbidden|AuthorizationError", re.I)
@@ -125,6 +136,8 @@ RecordFields = TypedDict(
         "eventType": Any,
         "errorCode": Any,
         "awsRegion": Any,
+        "sourceIPAddress": Any,
+        "userAgent": Any,
         "userIdentity": IdentityFields | None,
         "requestParameters": RequestFields | None,
         "responseElements": ResponseFields | None,
@@ -207,25 +220,26 @@ def _fold(mine: dict[Any, list[Any]], theirs: dict[Any, list[Any]]) -> None:
 class ActivityAggregate:
     """Usage and activity aggregated from CloudTrail records; `add` one record at a time, `merge` others."""
 
-    __slots__ = ("_rules", "_sso_roles", "_valid_arns", "activity", "stats", "usage")
+    __slots__ = ("_rules", "_sso_roles", "_valid_arns", "activity", "days", "stats", "usage")
 
     def __init__(self) -> None:
         self.usage: dict[UsageKey, list[Any]] = {}  # key -> [first seen, last seen, count] (ISO times)
         self.activity: dict[str, list[Any]] = {}  # actor -> [first, last, successful events]
+        self.days: dict[DayKey, DayProfile] = {}  # (actor, day) -> what the actor did that day
         self.stats = ActivityStats()
-        self._rules: dict[tuple[str, str], EventRule] = {}
+        self._rules: dict[tuple[str, str], tuple[EventRule, str]] = {}  # -> (rule, service prefix)
         self._valid_arns: set[str] = set()  # user / session-issuer ARNs already checked by actor_of
         self._sso_roles: dict[str, bool] = {}  # role actor -> whether it is an Identity Center role
 
     def __len__(self) -> int:
-        return len(self.usage) + len(self.activity)
+        return len(self.usage) + len(self.activity) + len(self.days)
 
     def __getstate__(self) -> tuple[Any, ...]:
         """What crosses a process boundary: the results, not the rule cache."""
-        return (self.usage, self.activity, self.stats)
+        return (self.usage, self.activity, self.days, self.stats)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.usage, self.activity, self.stats = state
+        self.usage, self.activity, self.days, self.stats = state
         self._rules = {}
         self._valid_arns = set()
         self._sso_roles = {}
@@ -273,9 +287,10 @@ class ActivityAggregate:
                 stats.failed += 1
             bump(stats.error_codes, code)
             return
-        rule = self._rules.get((source, name))
-        if rule is None:
-            rule = self._rules[(source, name)] = event_rule(source, name)
+        cached = self._rules.get((source, name))
+        if cached is None:
+            cached = self._rules[(source, name)] = (event_rule(source, name), service_prefix(source))
+        rule, service = cached
         identity = record.get("userIdentity")
         request = record.get("requestParameters")
         kind = rule.kind
@@ -325,6 +340,16 @@ class ActivityAggregate:
             elif when > seen[1]:
                 seen[1] = when
             seen[2] += 1
+        hour = HOUR_OF.get(when[11:13])
+        profile = person_profile = None
+        if hour is not None:
+            day_key = (actor, when[:10])
+            profile = self.days.get(day_key)
+            if profile is None:
+                profile = self.days[day_key] = DayProfile()
+            profile.note(
+                hour, service, record.get("sourceIPAddress"), record.get("awsRegion"), record.get("userAgent")
+            )
         person = None
         if identity_type == "AssumedRole":
             sso = self._sso_roles.get(actor)
@@ -336,6 +361,8 @@ class ActivityAggregate:
                 if person is not None:
                     stats.sso_sessions += 1
                     self._count_activity(person, when)
+                    if profile is not None:
+                        person_profile = self._person_day(person, when, service, record)
         if kind is not EventKind.ACTION and kind is not EventKind.FEDERATION:
             if kind is EventKind.SIGN_IN:
                 stats.sign_in += 1
@@ -348,13 +375,21 @@ class ActivityAggregate:
             for action, target in self._s3_targets(rule, record, request):
                 stats.usage += 1
                 self._count((actor, action, target), when)
+                if profile is not None:
+                    profile.note_action(action)
                 if person is not None:
                     self._count((person, action, target), when)
+                    if person_profile is not None:
+                        person_profile.note_action(action)
             return
         stats.usage += 1
         key = (actor, rule.action or "", resource or resource_of(record, request))
+        if profile is not None:
+            profile.note_action(key[1])
         if person is not None:
             self._count((person, key[1], key[2]), when)
+            if person_profile is not None:
+                person_profile.note_action(key[1])
         entry = self.usage.get(key)
         if entry is None:
             self.usage[key] = [when, when, 1]
@@ -375,6 +410,18 @@ class ActivityAggregate:
             yield action, target or resource_of(record, request)
         if rule.s3_copy:
             yield "s3:GetObject", _copy_source(partition, params)
+
+    def _person_day(self, person: str, when: str, service: str, record: dict[str, Any]) -> DayProfile:
+        """The day profile of the person behind a role session, with the event noted as in the role's."""
+        key = (person, when[:10])
+        profile = self.days.get(key)
+        if profile is None:
+            profile = self.days[key] = DayProfile()
+        hour = HOUR_OF[when[11:13]]  # the role's profile was noted: the hour is known
+        profile.note(
+            hour, service, record.get("sourceIPAddress"), record.get("awsRegion"), record.get("userAgent")
+        )
+        return profile
 
     def _count_activity(self, actor: str, when: str) -> None:
         seen = self.activity.get(actor)
@@ -403,6 +450,7 @@ class ActivityAggregate:
         consumed: its usage and activity are moved here, and it is left empty."""
         _fold(self.usage, other.usage)
         _fold(self.activity, other.activity)
+        fold_days(self.days, other.days)
         self.stats.merge(other.stats)
 
     def check_actions(self, canonical: CanonicalAction) -> None:

@@ -12,6 +12,12 @@ What counts (docs/azure-activity.md):
   in no subscription (`*/...` actor keys): the resolver spreads it to every subscription storing the identity;
 - everything else is counted (other categories, resource logs such as storage `GetBlob`, Entra audit logs)
   and not used.
+
+Each counted event is noted into the actor's profile of its UTC day (`core.activity_days`, in `days`): the
+service is the operation's resource provider (lower-cased, `microsoft.storage`), or `signin`; the source IP is
+the caller's (`callerIpAddress`, REST `httpRequest.clientIpAddress`; a sign-in's `ipAddress`); the region is
+the event's `location` (an Activity Log event's: where the resource is; a sign-in's: the country or region it
+came from); the user agent is a sign-in's `userAgent` (else its `clientAppUsed`; Activity Log events carry none).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from permscope.clouds.azure.activity.records import (
     text,
 )
 from permscope.core.activity import ActivityStats, bump
+from permscope.core.activity_days import HOUR_OF, SIGN_IN_SERVICE, DayKey, DayProfile, fold_days
 
 UsageKey = tuple[str, str, str]  # (actor, operation, resource id or "")
 CanonicalAction = Callable[[str], "str | None"]
@@ -76,18 +83,37 @@ def _sign_in_code(record: dict[str, Any], properties: dict[str, Any]) -> str | N
     return text(field(record, "resultType")) or text(properties.get("resultType"))
 
 
+def _sign_in_region(location: Any) -> str | None:
+    """Where a sign-in came from: its location's country or region (Graph `signIn.location`), or a plain string."""
+    if isinstance(location, dict):
+        return text(location.get("countryOrRegion")) or text(location.get("state"))
+    return text(location)
+
+
 class AzureAggregate:
     """Usage and activity aggregated from Azure records; `add` one record at a time, `merge` others."""
 
-    __slots__ = ("activity", "stats", "usage")
+    __slots__ = ("activity", "days", "stats", "usage")
 
     def __init__(self) -> None:
         self.usage: dict[UsageKey, list[Any]] = {}  # key -> [first seen, last seen, count] (ISO times)
         self.activity: dict[str, list[Any]] = {}  # actor -> [first, last, successful events]
+        self.days: dict[DayKey, DayProfile] = {}  # (actor, day) -> what the actor did that day
         self.stats = ActivityStats()
 
     def __len__(self) -> int:
-        return len(self.usage) + len(self.activity)
+        return len(self.usage) + len(self.activity) + len(self.days)
+
+    def _day(self, actor: str, when: str) -> tuple[DayProfile, int] | None:
+        """The actor's profile of the event's day and the event's hour (None for a time without one)."""
+        hour = HOUR_OF.get(when[11:13])
+        if hour is None:
+            return None
+        key = (actor, when[:10])
+        profile = self.days.get(key)
+        if profile is None:
+            profile = self.days[key] = DayProfile()
+        return profile, hour
 
     def add_all(self, records: Iterable[Any]) -> None:
         """Add every record of an iterable."""
@@ -168,6 +194,16 @@ class AzureAggregate:
         _count(self.activity, actor, when)
         stats.usage += 1
         _count(self.usage, (actor, operation, resource), when)
+        noted = self._day(actor, when)
+        if noted is not None:
+            profile, hour = noted
+            request = field(record, "httpRequest")
+            ip = text(field(record, "callerIpAddress")) or (
+                text(request.get("clientIpAddress")) if isinstance(request, dict) else None
+            )
+            region = text(field(record, "location"))
+            profile.note(hour, operation.partition("/")[0].lower(), ip, region and region.lower(), None)
+            profile.note_action(operation)
 
     def _sign_in(self, record: dict[str, Any], properties: dict[str, Any], category: str | None) -> None:
         stats = self.stats
@@ -187,13 +223,21 @@ class AzureAggregate:
             bump(stats.unresolved_types, "sign-in without user or service principal")
             return
         stats.sign_in += 1
-        _count(self.activity, f"{TENANT_WIDE}/{signer[0]}/{signer[1]}", when)
+        actor = f"{TENANT_WIDE}/{signer[0]}/{signer[1]}"
+        _count(self.activity, actor, when)
+        noted = self._day(actor, when)
+        if noted is not None:
+            profile, hour = noted
+            ip = text(properties.get("ipAddress")) or text(field(record, "callerIpAddress"))
+            agent = text(properties.get("userAgent")) or text(properties.get("clientAppUsed"))
+            profile.note(hour, SIGN_IN_SERVICE, ip, _sign_in_region(properties.get("location")), agent)
 
     def merge(self, other: AzureAggregate) -> None:
         """Fold another aggregate into this one (min first seen, max last seen, summed counts); `other` is
         left empty."""
         _fold(self.usage, other.usage)
         _fold(self.activity, other.activity)
+        fold_days(self.days, other.days)
         self.stats.merge(other.stats)
 
     def check_actions(self, canonical: CanonicalAction) -> None:

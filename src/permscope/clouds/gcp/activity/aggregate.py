@@ -15,6 +15,12 @@ last seen, count, and actor -> first, last, events. Memory grows with the distin
   folder logs) are other events too, since usage belongs to a project.
 - Policy Analyzer `serviceAccountLastAuthentication` / `serviceAccountKeyLastAuthentication` activities are
   sign-ins of the service account (activity at `lastAuthenticatedTime`, no permission).
+
+Each successful audit-log entry is noted into the profiles of its UTC day (`core.activity_days`, in `days`) of
+the caller and of the service accounts it acted through: the service is `serviceName` without
+`.googleapis.com`, the source IP `requestMetadata.callerIp`, the user agent `callerSuppliedUserAgent`, the region
+the monitored resource's `location`, `zone` or `region` label (else the payload's `resourceLocation`). Policy
+Analyzer activities (one timestamp per account, not events) are not noted.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from permscope.clouds.gcp.activity.actors import (
 )
 from permscope.clouds.gcp.activity.methods import MethodPermissions
 from permscope.core.activity import ActivityStats, bump
+from permscope.core.activity_days import HOUR_OF, DayKey, DayProfile, fold_days
 
 AUDIT_LOG_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog"
 SYSTEM_EVENT_LOG = "cloudaudit.googleapis.com%2Fsystem_event"
@@ -76,6 +83,20 @@ class AuthorizationFields(TypedDict, total=False):
     granted: Any
 
 
+class RequestMetadataFields(TypedDict, total=False):
+    """protoPayload.requestMetadata (`callerIP`: how some log shippers spell `callerIp`)."""
+
+    callerIp: Any
+    callerIP: Any
+    callerSuppliedUserAgent: Any
+
+
+class ResourceLocationFields(TypedDict, total=False):
+    """protoPayload.resourceLocation."""
+
+    currentLocations: Any
+
+
 class StatusFields(TypedDict, total=False):
     """protoPayload.status."""
 
@@ -93,6 +114,8 @@ PayloadFields = TypedDict(
         "status": StatusFields | None,
         "authenticationInfo": AuthenticationFields | None,
         "authorizationInfo": list[AuthorizationFields] | None,
+        "requestMetadata": RequestMetadataFields | None,
+        "resourceLocation": ResourceLocationFields | None,
     },
     total=False,
 )
@@ -102,6 +125,9 @@ class LabelsFields(TypedDict, total=False):
     """resource.labels."""
 
     project_id: Any
+    location: Any
+    zone: Any
+    region: Any
 
 
 class MonitoredResourceFields(TypedDict, total=False):
@@ -197,6 +223,23 @@ def _granted(authorization: Any) -> list[str] | None:
     return granted
 
 
+def _region_of(entry: dict[str, Any], payload: dict[str, Any]) -> str | None:
+    """Where an entry's resource is: the monitored resource's location, zone or region label, else the first of
+    the payload's `resourceLocation.currentLocations`."""
+    resource = entry.get("resource")
+    labels = resource.get("labels") if type(resource) is dict else None
+    if type(labels) is dict:
+        for name in ("location", "zone", "region"):
+            value = labels.get(name)
+            if type(value) is str and value:
+                return value
+    location = payload.get("resourceLocation")
+    current = location.get("currentLocations") if type(location) is dict else None
+    if type(current) is list and current and type(current[0]) is str:
+        return current[0]
+    return None
+
+
 def _fold(mine: dict[Any, list[Any]], theirs: dict[Any, list[Any]]) -> None:
     """Move `theirs` ([first, last, count] per key) into `mine`; `theirs` is emptied."""
     for key, theirs_entry in theirs.items():
@@ -227,25 +270,26 @@ def _count(table: dict[Any, list[Any]], key: Any, when: str) -> None:
 class GcpActivityAggregate:
     """Usage and activity aggregated from audit-log entries and last-authentication activities."""
 
-    __slots__ = ("_actors", "_names", "_permissions", "activity", "stats", "usage")
+    __slots__ = ("_actors", "_names", "_permissions", "activity", "days", "stats", "usage")
 
     def __init__(self) -> None:
         self.usage: dict[UsageKey, list[Any]] = {}  # key -> [first seen, last seen, count] (ISO times)
         self.activity: dict[str, list[Any]] = {}  # actor -> [first, last, successful events]
+        self.days: dict[DayKey, DayProfile] = {}  # (actor, day) -> what the actor did that day
         self.stats = ActivityStats()
         self._permissions: MethodPermissions | None = None
         self._actors: dict[tuple[Any, Any], str] = {}  # (project label, e-mail) -> actor key, checked before
         self._names: dict[str, str] = {}
 
     def __len__(self) -> int:
-        return len(self.usage) + len(self.activity)
+        return len(self.usage) + len(self.activity) + len(self.days)
 
     def __getstate__(self) -> tuple[Any, ...]:
         """What crosses a process boundary: the results, not the method cache."""
-        return (self.usage, self.activity, self.stats)
+        return (self.usage, self.activity, self.days, self.stats)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.usage, self.activity, self.stats = state
+        self.usage, self.activity, self.days, self.stats = state
         self._permissions = None
         self._actors = {}
         self._names = {}
@@ -312,8 +356,12 @@ class GcpActivityAggregate:
             actor = self._remember_actor(entry, authentication, actor_key(project, member))
         _count(self.activity, actor, when)
         project = actor.partition("/")[0]
+        profiles = [self._day(actor, when)]
         for delegator in delegators_of(authentication):
-            _count(self.activity, actor_key(project, delegator), when)
+            delegator_actor = actor_key(project, delegator)
+            _count(self.activity, delegator_actor, when)
+            profiles.append(self._day(delegator_actor, when))
+        self._note(profiles, when, entry, payload)
         permissions = _granted(payload.get("authorizationInfo"))
         if permissions is None:
             method = payload.get("methodName")
@@ -336,6 +384,36 @@ class GcpActivityAggregate:
         names = self._names
         for permission in permissions:  # one string object per permission name, shared by its keys
             _count(self.usage, (actor, names.setdefault(permission, permission), resource), when)
+        profile = profiles[0]
+        if profile is not None:
+            for permission in permissions:
+                profile.note_action(permission)
+
+    def _day(self, actor: str, when: str) -> DayProfile | None:
+        """The actor's profile of the entry's day (None for a time without an hour)."""
+        if when[11:13] not in HOUR_OF:
+            return None
+        key = (actor, when[:10])
+        profile = self.days.get(key)
+        if profile is None:
+            profile = self.days[key] = DayProfile()
+        return profile
+
+    @staticmethod
+    def _note(profiles: list[DayProfile | None], when: str, entry: dict[str, Any], payload: Any) -> None:
+        """Note one entry into the profiles of its actors (service, caller IP, user agent, region)."""
+        service = payload.get("serviceName")
+        service = service.removesuffix(".googleapis.com") if type(service) is str and service else None
+        metadata = payload.get("requestMetadata")
+        ip = agent = None
+        if type(metadata) is dict:
+            ip = metadata.get("callerIp") or metadata.get("callerIP")
+            agent = metadata.get("callerSuppliedUserAgent")
+        region = _region_of(entry, payload)
+        hour = HOUR_OF.get(when[11:13], 0)
+        for profile in profiles:
+            if profile is not None:
+                profile.note(hour, service, ip, region, agent)
 
     @staticmethod
     def _actor_memo_key(entry: dict[str, Any], authentication: Any) -> tuple[Any, Any] | None:
@@ -403,6 +481,7 @@ class GcpActivityAggregate:
         """Fold another aggregate into this one (min first, max last, summed counts); `other` is emptied."""
         _fold(self.usage, other.usage)
         _fold(self.activity, other.activity)
+        fold_days(self.days, other.days)
         self.stats.merge(other.stats)
 
     def check_actions(self, canonical: CanonicalAction) -> None:
