@@ -17,10 +17,13 @@ from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind, InventoryBatch
 from permscope.core.signals import SignalKind
+from permscope.core.snapshot import AnalysisSettings
 from permscope.store.ingest import ingest
 from permscope.store.tables import AlertSignalRow
 from permscope.workflows import activity
 from permscope.workflows.activity_signals import activity_signals, alert_on_activity
+from permscope.workflows.alert_rules import RuleSpec, add_rule
+from permscope.workflows.analysis import analyze_system
 
 ACCOUNT = "111122223333"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
@@ -145,3 +148,28 @@ def test_signals_are_recorded_once_for_the_alert_rules(engine: Engine, tmp_path:
         assert all(row.evaluated_at is not None for row in session.scalars(select(AlertSignalRow)))
     again, second = alert_on_activity(engine, Cloud.AWS, ACCOUNT, LAST_DAY, LAST_DAY, now)
     assert (again, second.signals, second.alerts) == (3, 0, 0)  # the same days judged again: nothing new
+
+
+def test_an_analysis_judges_its_last_days_when_a_rule_asks_for_activity(
+    engine: Engine, tmp_path: Path
+) -> None:
+    store_account(engine)
+    night = datetime.combine(LAST_DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=3)
+    last_day = [
+        event(ALICE, night, "iam.amazonaws.com", "AttachUserPolicy"),
+        *normal_day(ALICE, LAST_DAY, 33),
+    ]
+    activity.import_activity_files(engine, [write_history(tmp_path, last_day)], workers=1)
+    evening = datetime.combine(LAST_DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=20)
+    settings = AnalysisSettings(now=evening)
+    analyze_system(engine, ACCOUNT, settings)  # the first analysis is the baseline: nothing judged
+    with Session(engine) as session:
+        assert list(session.scalars(select(AlertSignalRow.kind))) == []
+    analyze_system(engine, ACCOUNT, settings)  # no rule asks for activity: nothing judged
+    with Session(engine) as session:
+        assert list(session.scalars(select(AlertSignalRow.kind))) == []
+    add_rule(engine, RuleSpec("odd activity", ["activity.highRisk", "anomaly.hour"]), "ada", evening)  # type: ignore[arg-type]
+    analyze_system(engine, ACCOUNT, settings)
+    with Session(engine) as session:
+        kinds = sorted(session.scalars(select(AlertSignalRow.kind)))
+    assert kinds == ["activity.firstAction", "activity.highRisk", "anomaly.newService"]

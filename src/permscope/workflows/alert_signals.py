@@ -31,6 +31,10 @@ from permscope.store.pci_history import identities_pci_series
 from permscope.store.tables import AnalysisRunRow
 from permscope.workflows.alert_rules import rule_of_row
 
+ACTIVITY_KINDS = frozenset(
+    kind for kind in SignalKind if kind.value.startswith(("activity.", "anomaly."))
+)  # judged from the day profiles (workflows.activity_signals)
+
 PciHistory = Callable[[Session, int], dict[str, list[PciPoint]]]  # (session, system pk) -> id -> points
 
 
@@ -46,6 +50,11 @@ def stored_pci_history(session: Session, system_pk: int) -> dict[str, list[PciPo
 def wants_pci(session: Session) -> bool:
     """Whether an enabled rule selects PCI signals (else no history is read)."""
     return any(rule_of_row(row).kinds & PCI_KINDS for row in store.rule_rows(session, enabled_only=True))
+
+
+def wants_activity(session: Session) -> bool:
+    """Whether an enabled rule selects activity or anomaly signals (else no day profile is judged)."""
+    return any(rule_of_row(row).kinds & ACTIVITY_KINDS for row in store.rule_rows(session, enabled_only=True))
 
 
 def is_baseline(session: Session, system_pk: int) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
@@ -33,6 +33,7 @@ from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
+from permscope.store import alerts as store_alerts
 from permscope.store.findings import (
     FindingEmbeds,
     FindingQuery,
@@ -49,15 +50,19 @@ from permscope.store.locks import read_one_state
 from permscope.store.snapshot import load_account
 from permscope.store.systems import system_pk
 from permscope.store.tables import AuthorizationSystemRow, FindingRow
+from permscope.workflows.activity_signals import activity_signals
 from permscope.workflows.alert_signals import (
     PciHistory,
     is_baseline,
     record_analysis_signals,
     stored_pci_history,
+    wants_activity,
     wants_pci,
 )
 from permscope.workflows.alerts import evaluate_quietly
 from permscope.workflows.snapshots import stored_snapshot
+
+ACTIVITY_DAYS_JUDGED = timedelta(days=2)  # activity alerts: today and the two days before, at each analysis
 
 if TYPE_CHECKING:
     from permscope.analytics.analyze import AnalysisResult
@@ -224,6 +229,11 @@ def analyze_system(
             previous_pci=previous_pci,
             at=started_at,
         )
+        if not baseline and wants_activity(session):
+            # the days whose logs this analysis may be the first to see (keys make a day judged twice alert once)
+            until = settings.now.date()
+            judged = activity_signals(session, cloud, system_id, until - ACTIVITY_DAYS_JUDGED, until)
+            store_alerts.record_signals(session, judged, started_at)
         if then is not None:
             then(session)
     evaluate_quietly(engine, datetime.now(UTC))  # alerts of the signals just recorded (queued for delivery)
