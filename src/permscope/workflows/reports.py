@@ -40,6 +40,7 @@ from permscope.core.ids import Cloud
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.store.dashboard import FindingCount, open_finding_counts, scoped_systems
 from permscope.store.findings import FindingQuery, FindingStatus, latest_runs, stream_records
+from permscope.store.pci_history import identities_pci_series
 from permscope.store.snapshot import stored_identities
 from permscope.store.systems import get_system
 from permscope.store.tables import AnalysisRunRow, AuthorizationSystemRow
@@ -282,6 +283,18 @@ def analysis_day_history(
         )
         for day in days
     ]
+
+
+def stored_pci_history(engine: Engine, systems: Sequence[ReportSystem], since: date) -> list[PciHistoryPoint]:
+    """`analysis_day_history`, and each day's score of every identity whose PCI moved from `since` on
+    (`store.pci_history`: identities whose score stayed the same all along are left out)."""
+    points = analysis_day_history(engine, systems, since)
+    with Session(engine) as session:
+        for system in systems:
+            for identity, series in sorted(identities_pci_series(session, system.pk, since=since).items()):
+                if len({score for _day, score in series}) > 1:
+                    points += [PciHistoryPoint(system.pk, day, {}, identity, score) for day, score in series]
+    return points
 
 
 def history_since(now: datetime, days: int = HISTORY_DAYS) -> date:

@@ -28,8 +28,8 @@ from permscope.workflows.reports import (
     ReportFile,
     ReportFormat,
     ReportKind,
-    analysis_day_history,
     report_systems,
+    stored_pci_history,
 )
 
 MEDIA_TYPES = {
@@ -76,7 +76,7 @@ def prepare_report(
     within: Systems,
     cloud: Cloud | None = None,
     now: datetime | None = None,
-    history: PciHistorySource = analysis_day_history,
+    history: PciHistorySource = stored_pci_history,
 ) -> PreparedReport:
     """Resolve the systems (NotFoundError for an unknown or hidden one, InputError for none) and build the
     report's view model; the format must suit the kind (`workflows.reports.parse_format` checks it)."""

@@ -501,7 +501,7 @@ def report_document(
     kind: ReportKind,
     systems: Sequence[ReportSystem],
     now: datetime,
-    history: PciHistorySource = data.analysis_day_history,
+    history: PciHistorySource = data.stored_pci_history,
 ) -> ReportDocument:
     """The report of one kind over some systems (`history`: where the PCI report's history comes from)."""
     if kind is ReportKind.PCI:
