@@ -142,11 +142,18 @@ class EffectivePermissions:
     specific_resources: int
     conditional: int
     clauses: tuple[ScopedClause, ...] = ()
+    # `granted`, once asked for: the bitsets span the catalogue, and one object is shared by every principal
+    # with the same policies (the escalation graph, PCI and detectors each ask for it)
+    _granted: int | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def granted(self) -> int:
         """Every action granted in any way."""
-        return self.all_resources | self.specific_resources | self.conditional
+        found = self._granted
+        if found is None:
+            found = self.all_resources | self.specific_resources | self.conditional
+            object.__setattr__(self, "_granted", found)
+        return found
 
     def counts(self, index: ActionIndex) -> PermissionCounts:
         """The counts per category, and how many granted actions are high severity."""

@@ -42,7 +42,15 @@ from permscope.clouds.aws.engine.service_rules import protected_resource
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
 from permscope.clouds.aws.escalation.candidates import ArnIndex, reads_context
 from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
-from permscope.clouds.aws.escalation.techniques import GRANT_KINDS, TECHNIQUES, Kind, Ref, Technique, Yield
+from permscope.clouds.aws.escalation.techniques import (
+    GRANT_KINDS,
+    TECHNIQUES,
+    ExistingResource,
+    Kind,
+    Ref,
+    Technique,
+    Yield,
+)
 from permscope.clouds.aws.view import EC2_INSTANCE, LAMBDA_FUNCTION, is_root, role_of
 from permscope.core.escalation import EscalationGraph, Step
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind, Resource
@@ -54,21 +62,21 @@ DEFAULT_MAX_TARGETS = 3
 
 
 def _step(technique: Technique, source: str, target: str, resources: tuple[str, ...], via: str | None = None,
-          **flags: Any) -> Step:  # fmt: skip
+          *, depends_on_unseen_resource: bool = False, conditional: bool = False,
+          condition_keys: tuple[str, ...] = ()) -> Step:  # fmt: skip
     """The neutral edge of one technique use (`core.escalation.Step`)."""
-    return Step(
-        technique_id=technique.technique_id,
-        technique_name=technique.name,
-        actions=technique.action_names,
-        source=source,
-        target=target,
-        resources=resources,
-        yields=technique.yields.value,
-        moves=technique.kind is not Kind.JOIN_GROUP and technique.kind not in GRANT_KINDS,
-        via=via,
-        grants=technique.kind in GRANT_KINDS,
-        **flags,
-    )
+    yields, moves, grants = _SHAPES[technique.technique_id]
+    return Step(technique.technique_id, technique.name, technique.action_names, source, target, resources, yields,
+                moves, via, depends_on_unseen_resource, conditional, condition_keys, grants)  # fmt: skip
+
+
+def _shape(technique: Technique) -> tuple[str, bool, bool]:
+    """What every step of a technique says alike: what it yields, whether the source moves, whether it grants."""
+    grants = technique.kind in GRANT_KINDS
+    return technique.yields.value, technique.kind is not Kind.JOIN_GROUP and not grants, grants
+
+
+_SHAPES = {technique.technique_id: _shape(technique) for technique in TECHNIQUES}
 
 
 class _Account:
@@ -601,6 +609,8 @@ class GraphBuilder:
         self._unskipped: list[str] | None = None
         self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
         self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
+        self._service_plans: dict[str, tuple[ExistingResource | None, bool, bool, list[tuple[str, str]],
+                                             ArnIndex, list[Verdict]]] = {}  # fmt: skip
 
     def narrowed(self, patterns: tuple[_Loose, ...], candidates: list[str]) -> list[str]:
         """The candidates one of the loose patterns matches, in their order, shared by every source with the
@@ -971,26 +981,20 @@ class GraphBuilder:
 
     def _service_technique(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
         """Techniques that pass a role to a service, or run code in an existing resource with its role."""
-        existing = technique.existing
-        seen = (
-            existing is not None
-            and existing.collected
-            and self.snapshot.has_resources
-            and technique.kind is Kind.EXISTING
-        )
+        plan = self._service_plans.get(technique.technique_id)
+        if plan is None:
+            plan = self._service_plans[technique.technique_id] = self._service_plan(technique)
+        existing, seen, passes, requested, index, trusts = plan
         if seen and existing is not None:
             yield from self._existing_resources(check, technique, _EXISTING_TYPES[existing.resource_type])
             return
         unseen = existing is not None
         fixed: list[Verdict] = []
-        requested = self._requests(technique)
         for action, resource in requested:
             verdict = check.decide_fixed(action, resource)
             if verdict is None:
                 return
             fixed.append(verdict)
-        passes = any(ref is Ref.PASSED for _a, ref in technique.actions)
-        index, trusts = self.lookups.service_index(technique.services, technique.instance_profile)
         # the roles the source may pass to one of the services (each decided as `decide` would)
         allowed = (
             [check.allowed(PASSES_ROLE, index, service) for service in technique.services] if passes else []
@@ -998,12 +1002,14 @@ class GraphBuilder:
         if not any(a.listed for a in allowed):
             # every role is decided alike (or refused by AWS alone): the steps are the same for every source
             # with these verdicts, found once and only given their source here
+            source = check.source
+            technique_id, name, actions = technique.technique_id, technique.name, technique.action_names
+            yields = _SHAPES[technique_id][0]
+            label = existing.label if existing else None
             for role, resources, merged in self._service_targets(technique, fixed, allowed):
-                if role != check.source:
-                    yield Step(technique.technique_id, technique.name, technique.action_names, check.source,
-                               role, resources, technique.yields.value, True,
-                               existing.label if existing else None, unseen, merged.conditional,
-                               merged.condition_keys, False)  # fmt: skip
+                if role != source:
+                    yield Step(technique_id, name, actions, source, role, resources, yields, True, label, unseen,
+                               merged.conditional, merged.condition_keys, False)  # fmt: skip
             return
         tail = [resource for _action, resource in requested]
         positions: Iterable[int] = range(len(index))
@@ -1024,6 +1030,25 @@ class GraphBuilder:
             yield _step(technique, check.source, role, resources,
                        existing.label if existing else None, depends_on_unseen_resource=unseen,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
+
+    def _service_plan(
+        self, technique: Technique
+    ) -> tuple[ExistingResource | None, bool, bool, list[tuple[str, str]], ArnIndex, list[Verdict]]:
+        """What a service technique reads of the account alone, found once: the existing resource it needs,
+        whether those resources were collected, whether it passes a role, its other requests, and the roles
+        its services may assume (as an index, and the verdict of each one's trust)."""
+        existing = technique.existing
+        seen = (
+            existing is not None
+            and existing.collected
+            and self.snapshot.has_resources
+            and technique.kind is Kind.EXISTING
+        )
+        passes = any(ref is Ref.PASSED for _a, ref in technique.actions)
+        if seen:  # the collected resources are walked instead (`_existing_resources`)
+            return existing, seen, passes, [], ArnIndex([]), []
+        index, trusts = self.lookups.service_index(technique.services, technique.instance_profile)
+        return existing, seen, passes, self._requests(technique), index, trusts
 
     def _service_targets(
         self, technique: Technique, fixed: list[Verdict], allowed: list[_Allowed]
