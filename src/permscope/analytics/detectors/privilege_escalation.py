@@ -125,10 +125,10 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     analysis = escalation_analysis(snapshot)
     if analysis is None:
         return
-    identities = snapshot.identities_by_id
+    identities = None if snapshot.cloud is Cloud.AWS else snapshot.identities_by_id
 
     def name(external_id: str) -> str:  # an ARN's last part; an Entra object id by its display name
-        found = identities.get(external_id) if snapshot.cloud is not Cloud.AWS else None
+        found = identities.get(external_id) if identities is not None else None
         return found.display_name if found is not None else _name(external_id)
 
     for subject in subjects(snapshot):

@@ -687,10 +687,17 @@ class GraphBuilder:
         """The source's edges, then its grants (kept only when they make their target administrator-
         equivalent); a certain step to admin ends the search: the source's other edges change nothing."""
         for technique in self._usable(check.kind.value, check.granted):
-            grant = technique.kind in GRANT_KINDS
+            grant = _SHAPES[technique.technique_id][2]
+            versioned = technique.yields is Yield.VERSION and self.more is not None
+            kind = technique.kind
             kept = 0
-            for step in self._technique(check, technique):
-                if technique.yields is Yield.VERSION and self.more is not None and not self.more(step):
+            steps = (
+                self._service_technique(check, technique)
+                if kind is Kind.NEW_PASSROLE or kind is Kind.EXISTING
+                else self._technique(check, technique)
+            )
+            for step in steps:
+                if versioned and self.more is not None and not self.more(step):
                     continue  # that version grants nothing the target lacks
                 admin = self.admin(step)
                 if grant and not admin:
