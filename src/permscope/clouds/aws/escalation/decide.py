@@ -133,6 +133,7 @@ class Decider:
         self._docs: dict[tuple[str, PolicyType], _Variant | None] = {}
         self._by_content: dict[tuple[str, PolicyType], _Variant | None] = {}
         self._principals: dict[str, _Principal | None] = {}
+        self._contexts: dict[tuple[str, tuple[tuple[str, str], ...]], RequestContext] = {}
         self._trusts: dict[str, _Variant | None] = {}
         self._service_trust: dict[tuple[str, str], Verdict | None] = {}
         self._naming: dict[tuple[str, str], list[tuple[str, tuple[str, ...], str, PolicyType, bool]]] = {}
@@ -274,7 +275,10 @@ class Decider:
         if principal is None:
             return None
         statements = self.statements_naming(arn, action)
-        context = RequestContext({**principal.context, **(extra or {})})
+        context_key = (arn, tuple(extra.items()) if extra else ())
+        context = self._contexts.get(context_key)
+        if context is None:  # the same for every resource the principal is decided on
+            context = self._contexts[context_key] = RequestContext({**principal.context, **(extra or {})})
         fields = arn_fields(resource)
         return (
             fields[3] if fields is not None else None,

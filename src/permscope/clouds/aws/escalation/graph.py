@@ -241,7 +241,7 @@ class _SourceCheck:
 
     def holds(self, action: str) -> bool:
         """The bitset prefilter: the source holds the action in some form (unknown actions: maybe)."""
-        bit = self.builder.snapshot.index.index_of(action)
+        bit = self.builder.bit_of(action)
         return bit is None or bool(self.granted >> bit & 1)
 
     def may_name(self, action: str, resource: str) -> bool:
@@ -312,7 +312,7 @@ class _SourceCheck:
             anywhere = self.anywhere(action)
             if anywhere is not None:
                 return anywhere
-        bit = self.builder.snapshot.index.index_of(action)
+        bit = self.builder.bit_of(action)
         everywhere = bit is not None and bool(self.everywhere >> bit & 1)
         if (
             resource_policy is not None
@@ -358,7 +358,7 @@ class _SourceCheck:
         call); None otherwise."""
         if action in self._anywhere:
             return self._anywhere[action]
-        bit = self.builder.snapshot.index.index_of(action)
+        bit = self.builder.bit_of(action)
         found: Verdict | None = None
         if bit is not None and self.everywhere >> bit & 1:
             found = MET
@@ -609,8 +609,17 @@ class GraphBuilder:
         self._unskipped: list[str] | None = None
         self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
         self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
+        self._bits: dict[str, int | None] = {}
         self._service_plans: dict[str, tuple[ExistingResource | None, bool, bool, list[tuple[str, str]],
                                              ArnIndex, list[Verdict]]] = {}  # fmt: skip
+
+    def bit_of(self, action: str) -> int | None:
+        """The catalogue bit of a technique's action (None when the catalogue lacks it), looked up once."""
+        try:
+            return self._bits[action]
+        except KeyError:
+            found = self._bits[action] = self.snapshot.index.index_of(action)
+            return found
 
     def narrowed(self, patterns: tuple[_Loose, ...], candidates: list[str]) -> list[str]:
         """The candidates one of the loose patterns matches, in their order, shared by every source with the
