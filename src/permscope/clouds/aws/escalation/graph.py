@@ -38,7 +38,7 @@ from typing import Any
 
 from permscope.clouds.aws.engine.matching import resource_matches
 from permscope.clouds.aws.engine.policy import PolicyType
-from permscope.clouds.aws.engine.service_rules import protected_resource
+from permscope.clouds.aws.engine.service_rules import may_protect, protected_resource
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
 from permscope.clouds.aws.escalation.candidates import ArnIndex, reads_context
 from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
@@ -222,6 +222,7 @@ class _SourceCheck:
         self.kind = kind
         self.granted = granted
         self._patterns: dict[str, tuple[_Loose, ...] | None] = {}
+        self._texts: dict[str, tuple[str, ...] | None] = {}
         self._context: RequestContext | None = None
         self.everywhere = all_resources  # actions allowed on every resource, unconditionally, never denied
         self.conditional = conditional  # actions allowed only when some condition holds
@@ -285,6 +286,15 @@ class _SourceCheck:
         return tuple(compiled)
 
     def _allow_texts(self, action: str) -> tuple[str, ...] | None:
+        """The Resource values of the source's identity-policy Allow statements naming `action` (None: one
+        has no Resource element), found once per action."""
+        try:
+            return self._texts[action]
+        except KeyError:
+            found = self._texts[action] = self._find_allow_texts(action)
+            return found
+
+    def _find_allow_texts(self, action: str) -> tuple[str, ...] | None:
         principal = self.decider.principal(self.source)
         if principal is None:
             return ()
@@ -306,20 +316,16 @@ class _SourceCheck:
         boundary or SCPs names (`allResources`), is allowed on any resource: the engine is not asked again
         unless a resource policy must be read too. What AWS refuses whatever the policies say (changing or
         passing an IAM Identity Center role, changing an AWS managed policy: `service_rules`) is never met."""
-        if protected_resource(action.lower(), resource, caller_is_service_linked=False) is not None:
+        protecting = self.builder.protecting(action)
+        if protecting is not None and (
+            protected_resource(protecting, resource, caller_is_service_linked=False) is not None
+        ):
             return None  # sources are users and roles the account owns, never service-linked roles
         if resource_policy is None:
             anywhere = self.anywhere(action)
             if anywhere is not None:
                 return anywhere
-        bit = self.builder.bit_of(action)
-        everywhere = bit is not None and bool(self.everywhere >> bit & 1)
-        if (
-            resource_policy is not None
-            and everywhere
-            and needs_identity
-            and not _personal(resource_policy.strict)
-        ):
+        elif needs_identity and self._everywhere(action) and not _personal(resource_policy.strict):
             # the identity side allows it anywhere and the resource policy does not name this source nor read
             # who it is: the resource side decides alike for every such source of this kind
             key: tuple[object, ...] = ("resource", action, resource, self.kind.value)
@@ -351,6 +357,11 @@ class _SourceCheck:
         if key not in shared:
             shared[key] = self.decider.allows(self.source, action, resource, extra=extra)
         return shared[key]
+
+    def _everywhere(self, action: str) -> bool:
+        """Whether the source holds the action on every resource, unconditionally, never denied."""
+        bit = self.builder.bit_of(action)
+        return bit is not None and bool(self.everywhere >> bit & 1)
 
     def anywhere(self, action: str) -> Verdict | None:
         """The decision on any resource (no resource policy read) when the action is allowed on every resource:
@@ -406,7 +417,17 @@ class _SourceCheck:
         """A requirement on a resource that does not depend on the target (a new resource, "*")."""
         key = (action, resource, service)
         if key not in self._fixed:
-            self._fixed[key] = self.decide(action, resource, service=service)
+            share = self.decider.share_key(self.source)
+            if share is None:
+                self._fixed[key] = self.decide(action, resource, service=service)
+            else:
+                # without a resource policy, every step of `decide` reads only what the share key holds (the
+                # policies' contents, the kind of principal): sources with equal keys decide alike
+                shared = self.builder.shared
+                common = ("fixed", share, action, resource, service)
+                if common not in shared:
+                    shared[common] = self.decide(action, resource, service=service)
+                self._fixed[key] = shared[common]
         return self._fixed[key]
 
 
@@ -610,8 +631,19 @@ class GraphBuilder:
         self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
         self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
         self._bits: dict[str, int | None] = {}
+        self._protecting: dict[str, str | None] = {}
         self._service_plans: dict[str, tuple[ExistingResource | None, bool, bool, list[tuple[str, str]],
                                              ArnIndex, list[Verdict]]] = {}  # fmt: skip
+
+    def protecting(self, action: str) -> str | None:
+        """An action's lower-case key when AWS may refuse it on some resource whatever the policies say
+        (`service_rules.protected_resource`); None for the others (most), which need no look at the resource."""
+        try:
+            return self._protecting[action]
+        except KeyError:
+            key = action.lower()
+            found = self._protecting[action] = key if may_protect(key) else None
+            return found
 
     def bit_of(self, action: str) -> int | None:
         """The catalogue bit of a technique's action (None when the catalogue lacks it), looked up once."""
