@@ -9,6 +9,8 @@ can be explained by its reasons.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -151,7 +153,9 @@ class EffectivePermissions:
         """Every action granted in any way."""
         found = self._granted
         if found is None:
-            found = self.all_resources | self.specific_resources | self.conditional
+            # an empty part adds nothing: the other part itself is kept rather than a copy of it
+            parts = [bits for bits in (self.all_resources, self.specific_resources, self.conditional) if bits]
+            found = 0 if not parts else parts[0] if len(parts) == 1 else functools.reduce(operator.or_, parts)
             object.__setattr__(self, "_granted", found)
         return found
 
