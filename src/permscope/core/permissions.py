@@ -9,6 +9,8 @@ can be explained by its reasons.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -142,11 +144,20 @@ class EffectivePermissions:
     specific_resources: int
     conditional: int
     clauses: tuple[ScopedClause, ...] = ()
+    # `granted`, once asked for: the bitsets span the catalogue, and one object is shared by every principal
+    # with the same policies (the escalation graph, PCI and detectors each ask for it)
+    _granted: int | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def granted(self) -> int:
         """Every action granted in any way."""
-        return self.all_resources | self.specific_resources | self.conditional
+        found = self._granted
+        if found is None:
+            # an empty part adds nothing: the other part itself is kept rather than a copy of it
+            parts = [bits for bits in (self.all_resources, self.specific_resources, self.conditional) if bits]
+            found = 0 if not parts else parts[0] if len(parts) == 1 else functools.reduce(operator.or_, parts)
+            object.__setattr__(self, "_granted", found)
+        return found
 
     def counts(self, index: ActionIndex) -> PermissionCounts:
         """The counts per category, and how many granted actions are high severity."""

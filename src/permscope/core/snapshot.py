@@ -212,9 +212,11 @@ class SystemSnapshot:
 
     def derive(self, key: Any, compute: Callable[[], T]) -> T:
         """A value derived from the snapshot under `key`, computed once and shared by every detector."""
-        if key not in self._derived:
-            self._derived[key] = compute()
-        found: T = self._derived[key]
+        derived = self._derived
+        try:
+            found: T = derived[key]
+        except KeyError:
+            found = derived[key] = compute()
         return found
 
     # -- lookups ------------------------------------------------------------------------------------------

@@ -125,11 +125,15 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
     analysis = escalation_analysis(snapshot)
     if analysis is None:
         return
-    identities = snapshot.identities_by_id
+    identities = None if snapshot.cloud is Cloud.AWS else snapshot.identities_by_id
+    names: dict[str, str] = {}  # the same principals appear in many paths
 
     def name(external_id: str) -> str:  # an ARN's last part; an Entra object id by its display name
-        found = identities.get(external_id) if snapshot.cloud is not Cloud.AWS else None
-        return found.display_name if found is not None else _name(external_id)
+        known = names.get(external_id)
+        if known is None:
+            found = identities.get(external_id) if identities is not None else None
+            known = names[external_id] = found.display_name if found is not None else _name(external_id)
+        return known
 
     for subject in subjects(snapshot):
         kind_type = finding_type(snapshot, subject, TYPES)

@@ -177,7 +177,7 @@ class PathFinder:
 
     def _gain_paths(self, source: str) -> list[Path]:
         start = self.model.of(source).granted
-        notable = self.model.notable
+        wanted = self.model.notable & ~start  # the notable actions the source lacks
         found: list[Path] = []
         seen = {source}
         queue: deque[tuple[str, tuple[Step, ...]]] = deque([(source, ())])
@@ -187,7 +187,7 @@ class PathFinder:
                 continue
             for step in self.graph.out(node):
                 if step.target == source == node:  # a step on itself (a policy version): it gains, stays
-                    gained = self.model.after(step).granted & notable & ~start
+                    gained = self.model.after(step).granted & wanted
                     if gained:
                         found.append(Path((step,), False, gained.bit_count()))
                     continue
@@ -195,7 +195,7 @@ class PathFinder:
                     continue
                 seen.add(step.target)
                 steps = (*chain, step)
-                gained = self.model.after(step).granted & notable & ~start
+                gained = self.model.after(step).granted & wanted
                 if gained:
                     found.append(Path(steps, False, gained.bit_count()))
                 if step.moves:

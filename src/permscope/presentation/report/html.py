@@ -73,12 +73,12 @@ def _action_list(value: Any) -> list[str] | None:
     """The actions an evidence value lists: a list of action names, {action: status}, or {group: {action:
     status}} (e.g. the secret-reading actions by service); None for anything else."""
     if isinstance(value, list | tuple):
-        if value and all(isinstance(item, str) and ACTION.fullmatch(item) for item in value):
+        if value and all(_is_action(item) for item in value):
             return list(value)
         return None
     if not isinstance(value, Mapping) or not value:
         return None
-    if all(isinstance(key, str) and ACTION.fullmatch(key) and isinstance(v, str) for key, v in value.items()):
+    if all(_is_action(key) and isinstance(v, str) for key, v in value.items()):
         return list(value)
     found: list[str] = []
     for inner in value.values():
@@ -105,9 +105,34 @@ def _actions_html(value: Any) -> str:
     return f'<dl class="evidence">{rows}</dl>'
 
 
+# short texts -> their escaped form / whether they are action names: a report repeats the same ARNs and actions
+_ESCAPED: dict[str, str] = {}
+_ACTION_NAMES: dict[str, bool] = {}
+_MAX_REMEMBERED = 65_536  # texts remembered by each, at most _MAX_TEXT characters long
+_MAX_TEXT = 256
+
+
 def e(value: Any) -> str:
     """Escaped text of any value (quotes included, so it is safe in attributes too)."""
-    return escape("" if value is None else str(value), quote=True)
+    text = value if type(value) is str else "" if value is None else str(value)
+    found = _ESCAPED.get(text)
+    if found is None:
+        found = escape(text, quote=True)
+        if len(_ESCAPED) < _MAX_REMEMBERED and len(text) <= _MAX_TEXT:
+            _ESCAPED[text] = found
+    return found
+
+
+def _is_action(value: object) -> bool:
+    """Whether a value is an action name (`service:Action`, wildcards allowed), remembered per text."""
+    if type(value) is not str:
+        return isinstance(value, str) and ACTION.fullmatch(value) is not None
+    found = _ACTION_NAMES.get(value)
+    if found is None:
+        found = ACTION.fullmatch(value) is not None
+        if len(_ACTION_NAMES) < _MAX_REMEMBERED and len(value) <= _MAX_TEXT:
+            _ACTION_NAMES[value] = found
+    return found
 
 
 @lru_cache(maxsize=4096)

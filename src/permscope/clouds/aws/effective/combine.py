@@ -188,18 +188,26 @@ def _scoped_clauses(
 ) -> tuple[ScopedClause, ...]:
     """For the actions in `rest`, every statement that shapes their scope or conditions (merged by clause)."""
     found: dict[tuple[str, ResourceClause], int] = {}
-    if rest & identity_everywhere:
-        found[("allows", _EVERY_RESOURCE_GRANT)] = rest & identity_everywhere
-    for item in _applied_statements(principal, rest):
-        statement = item.statement
-        if not _shapes_scope(statement):
-            continue
-        if statement.effect != "Allow":
-            role = "denies"
-        else:
-            role = "allows" if item.layer == IDENTITY_LAYER else "limits"
-        key = (role, item.clause)
-        found[key] = found.get(key, 0) | (statement.actions & rest)
+    if identity_everywhere:
+        everywhere = rest & identity_everywhere
+        if everywhere:
+            found[("allows", _EVERY_RESOURCE_GRANT)] = everywhere
+    # the statements of `_applied_statements(principal, rest)` that shape a scope, in the same order
+    for layer, policies in principal.layers():
+        allow_role = "allows" if layer == IDENTITY_LAYER else "limits"
+        for policy in policies:
+            if not policy.compiled.named & rest:
+                continue
+            for item in policy.items:
+                statement = item.statement
+                if not _shapes_scope(statement):
+                    continue
+                bits = statement.actions & rest
+                if not bits:
+                    continue
+                key = (allow_role if statement.effect == "Allow" else "denies", item.clause)
+                earlier = found.get(key)
+                found[key] = bits if earlier is None else earlier | bits
     return tuple(ScopedClause(role, clause, bits) for (role, clause), bits in found.items())
 
 
@@ -213,26 +221,46 @@ def effective_permissions(principal: PrincipalPolicies) -> EffectivePermissions:
     layers = principal.layers()
     granted = everywhere = unconditional = -1
     deny_all = deny_conditional = deny_scoped = identity_everywhere = 0
+    # the bitsets span the whole catalogue: an operation with 0 (most policies leave most buckets empty) is
+    # skipped rather than copying the other operand
     for layer, policies in layers:
         layer_all = layer_unconditional = layer_any = 0
         for policy in policies:
             compiled = policy.compiled
-            layer_all |= compiled.allow_all
-            layer_unconditional |= compiled.allow_scoped
-            layer_any |= compiled.allow_conditional
-            deny_all |= compiled.deny_all
-            deny_conditional |= compiled.deny_conditional
-            deny_scoped |= compiled.deny_scoped
-        layer_unconditional |= layer_all
-        layer_any |= layer_unconditional
+            if compiled.allow_all:
+                layer_all = layer_all | compiled.allow_all if layer_all else compiled.allow_all
+            if compiled.allow_scoped:
+                layer_unconditional = (
+                    layer_unconditional | compiled.allow_scoped
+                    if layer_unconditional
+                    else compiled.allow_scoped
+                )
+            if compiled.allow_conditional:
+                layer_any = (
+                    layer_any | compiled.allow_conditional if layer_any else compiled.allow_conditional
+                )
+            if compiled.deny_all:
+                deny_all |= compiled.deny_all
+            if compiled.deny_conditional:
+                deny_conditional |= compiled.deny_conditional
+            if compiled.deny_scoped:
+                deny_scoped |= compiled.deny_scoped
+        if layer_all:
+            layer_unconditional = layer_unconditional | layer_all if layer_unconditional else layer_all
+        if layer_unconditional:
+            layer_any = layer_any | layer_unconditional if layer_any else layer_unconditional
         if layer == IDENTITY_LAYER:
             identity_everywhere = layer_all
-        granted &= layer_any
-        everywhere &= layer_all
-        unconditional &= layer_unconditional
-    granted &= ~deny_all
-    all_resources = everywhere & granted & ~(deny_conditional | deny_scoped)
-    specific = unconditional & granted & ~all_resources & ~deny_conditional
+        granted = layer_any if granted == -1 else granted & layer_any
+        everywhere = layer_all if everywhere == -1 else everywhere & layer_all
+        unconditional = layer_unconditional if unconditional == -1 else unconditional & layer_unconditional
+    if deny_all:
+        granted &= ~deny_all
+    denied_somewhere = deny_conditional | deny_scoped
+    all_resources = everywhere & granted & ~denied_somewhere if denied_somewhere else everywhere & granted
+    specific = unconditional & granted & ~all_resources
+    if deny_conditional:
+        specific &= ~deny_conditional
     conditional = granted & ~all_resources & ~specific
     rest = specific | conditional
     if not rest:

@@ -24,7 +24,7 @@ _VARIABLE = re.compile(r"\$\{[^}]*\}")
 
 def is_everything(pattern: str) -> bool:
     """True for a Resource value that names every resource ("*", or only asterisks)."""
-    return bool(pattern) and set(pattern) == {"*"}
+    return bool(pattern) and not pattern.strip("*")
 
 
 def _broad(pattern: str) -> str:

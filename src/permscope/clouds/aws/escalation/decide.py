@@ -134,11 +134,11 @@ class Decider:
         self._docs: dict[tuple[str, PolicyType], _Variant | None] = {}
         self._by_content: dict[tuple[str, PolicyType], _Variant | None] = {}
         self._principals: dict[str, _Principal | None] = {}
+        self._contexts: dict[tuple[str, tuple[tuple[str, str], ...]], RequestContext] = {}
         self._trusts: dict[str, _Variant | None] = {}
         self._service_trust: dict[tuple[str, str], Verdict | None] = {}
         self._naming: dict[tuple[str, str], list[tuple[str, tuple[str, ...], str, PolicyType, bool]]] = {}
         self._document_naming: dict[tuple[int, str], tuple[PolicyDocument, tuple[Statement, ...]]] = {}
-        self._signature_contexts: dict[str, RequestContext] = {}  # a principal's context (no extra keys)
         self._scps = [
             [
                 variant
@@ -280,11 +280,10 @@ class Decider:
         account = fields[3] if fields is not None else None
         if not statements:
             return (account,)
-        context = self._signature_contexts.get(arn) if extra is None else None
-        if context is None:
-            context = RequestContext({**principal.context, **(extra or {})})
-            if extra is None:
-                self._signature_contexts[arn] = context
+        context_key = (arn, tuple(extra.items()) if extra else ())
+        context = self._contexts.get(context_key)
+        if context is None:  # the same for every resource the principal is decided on
+            context = self._contexts[context_key] = RequestContext({**principal.context, **(extra or {})})
         return (
             account,
             *(

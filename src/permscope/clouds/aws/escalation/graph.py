@@ -38,11 +38,19 @@ from typing import Any
 
 from permscope.clouds.aws.engine.matching import resource_matches
 from permscope.clouds.aws.engine.policy import PolicyType
-from permscope.clouds.aws.engine.service_rules import protected_resource
+from permscope.clouds.aws.engine.service_rules import may_protect, protected_resource
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
 from permscope.clouds.aws.escalation.candidates import ArnIndex, reads_context
 from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
-from permscope.clouds.aws.escalation.techniques import GRANT_KINDS, TECHNIQUES, Kind, Ref, Technique, Yield
+from permscope.clouds.aws.escalation.techniques import (
+    GRANT_KINDS,
+    TECHNIQUES,
+    ExistingResource,
+    Kind,
+    Ref,
+    Technique,
+    Yield,
+)
 from permscope.clouds.aws.view import EC2_INSTANCE, LAMBDA_FUNCTION, is_root, role_of
 from permscope.core.escalation import EscalationGraph, Step
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind, Resource
@@ -54,21 +62,21 @@ DEFAULT_MAX_TARGETS = 3
 
 
 def _step(technique: Technique, source: str, target: str, resources: tuple[str, ...], via: str | None = None,
-          **flags: Any) -> Step:  # fmt: skip
+          *, depends_on_unseen_resource: bool = False, conditional: bool = False,
+          condition_keys: tuple[str, ...] = ()) -> Step:  # fmt: skip
     """The neutral edge of one technique use (`core.escalation.Step`)."""
-    return Step(
-        technique_id=technique.technique_id,
-        technique_name=technique.name,
-        actions=technique.action_names,
-        source=source,
-        target=target,
-        resources=resources,
-        yields=technique.yields.value,
-        moves=technique.kind is not Kind.JOIN_GROUP and technique.kind not in GRANT_KINDS,
-        via=via,
-        grants=technique.kind in GRANT_KINDS,
-        **flags,
-    )
+    yields, moves, grants = _SHAPES[technique.technique_id]
+    return Step(technique.technique_id, technique.name, technique.action_names, source, target, resources, yields,
+                moves, via, depends_on_unseen_resource, conditional, condition_keys, grants)  # fmt: skip
+
+
+def _shape(technique: Technique) -> tuple[str, bool, bool]:
+    """What every step of a technique says alike: what it yields, whether the source moves, whether it grants."""
+    grants = technique.kind in GRANT_KINDS
+    return technique.yields.value, technique.kind is not Kind.JOIN_GROUP and not grants, grants
+
+
+_SHAPES = {technique.technique_id: _shape(technique) for technique in TECHNIQUES}
 
 
 class _Account:
@@ -214,6 +222,7 @@ class _SourceCheck:
         self.kind = kind
         self.granted = granted
         self._patterns: dict[str, tuple[_Loose, ...] | None] = {}
+        self._texts: dict[str, tuple[str, ...] | None] = {}
         self._context: RequestContext | None = None
         self.everywhere = all_resources  # actions allowed on every resource, unconditionally, never denied
         self.conditional = conditional  # actions allowed only when some condition holds
@@ -233,7 +242,7 @@ class _SourceCheck:
 
     def holds(self, action: str) -> bool:
         """The bitset prefilter: the source holds the action in some form (unknown actions: maybe)."""
-        bit = self.builder.snapshot.index.index_of(action)
+        bit = self.builder.bit_of(action)
         return bit is None or bool(self.granted >> bit & 1)
 
     def may_name(self, action: str, resource: str) -> bool:
@@ -277,6 +286,15 @@ class _SourceCheck:
         return tuple(compiled)
 
     def _allow_texts(self, action: str) -> tuple[str, ...] | None:
+        """The Resource values of the source's identity-policy Allow statements naming `action` (None: one
+        has no Resource element), found once per action."""
+        try:
+            return self._texts[action]
+        except KeyError:
+            found = self._texts[action] = self._find_allow_texts(action)
+            return found
+
+    def _find_allow_texts(self, action: str) -> tuple[str, ...] | None:
         principal = self.decider.principal(self.source)
         if principal is None:
             return ()
@@ -298,20 +316,16 @@ class _SourceCheck:
         boundary or SCPs names (`allResources`), is allowed on any resource: the engine is not asked again
         unless a resource policy must be read too. What AWS refuses whatever the policies say (changing or
         passing an IAM Identity Center role, changing an AWS managed policy: `service_rules`) is never met."""
-        if protected_resource(action.lower(), resource, caller_is_service_linked=False) is not None:
+        protecting = self.builder.protecting(action)
+        if protecting is not None and (
+            protected_resource(protecting, resource, caller_is_service_linked=False) is not None
+        ):
             return None  # sources are users and roles the account owns, never service-linked roles
         if resource_policy is None:
             anywhere = self.anywhere(action)
             if anywhere is not None:
                 return anywhere
-        bit = self.builder.snapshot.index.index_of(action)
-        everywhere = bit is not None and bool(self.everywhere >> bit & 1)
-        if (
-            resource_policy is not None
-            and everywhere
-            and needs_identity
-            and not _personal(resource_policy.strict)
-        ):
+        elif needs_identity and self._everywhere(action) and not _personal(resource_policy.strict):
             # the identity side allows it anywhere and the resource policy does not name this source nor read
             # who it is: the resource side decides alike for every such source of this kind
             key: tuple[object, ...] = ("resource", action, resource, self.kind.value)
@@ -344,13 +358,18 @@ class _SourceCheck:
             shared[key] = self.decider.allows(self.source, action, resource, extra=extra)
         return shared[key]
 
+    def _everywhere(self, action: str) -> bool:
+        """Whether the source holds the action on every resource, unconditionally, never denied."""
+        bit = self.builder.bit_of(action)
+        return bit is not None and bool(self.everywhere >> bit & 1)
+
     def anywhere(self, action: str) -> Verdict | None:
         """The decision on any resource (no resource policy read) when the action is allowed on every resource:
         unconditionally (`everywhere`), or once the undecidable conditions hold (met conditionally, no engine
         call); None otherwise."""
         if action in self._anywhere:
             return self._anywhere[action]
-        bit = self.builder.snapshot.index.index_of(action)
+        bit = self.builder.bit_of(action)
         found: Verdict | None = None
         if bit is not None and self.everywhere >> bit & 1:
             found = MET
@@ -398,7 +417,17 @@ class _SourceCheck:
         """A requirement on a resource that does not depend on the target (a new resource, "*")."""
         key = (action, resource, service)
         if key not in self._fixed:
-            self._fixed[key] = self.decide(action, resource, service=service)
+            share = self.decider.share_key(self.source)
+            if share is None:
+                self._fixed[key] = self.decide(action, resource, service=service)
+            else:
+                # without a resource policy, every step of `decide` reads only what the share key holds (the
+                # policies' contents, the kind of principal): sources with equal keys decide alike
+                shared = self.builder.shared
+                common = ("fixed", share, action, resource, service)
+                if common not in shared:
+                    shared[common] = self.decide(action, resource, service=service)
+                self._fixed[key] = shared[common]
         return self._fixed[key]
 
 
@@ -601,6 +630,28 @@ class GraphBuilder:
         self._unskipped: list[str] | None = None
         self._pattern_hits: dict[tuple[str, int], frozenset[int]] = {}
         self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
+        self._bits: dict[str, int | None] = {}
+        self._protecting: dict[str, str | None] = {}
+        self._service_plans: dict[str, tuple[ExistingResource | None, bool, bool, list[tuple[str, str]],
+                                             ArnIndex, list[Verdict]]] = {}  # fmt: skip
+
+    def protecting(self, action: str) -> str | None:
+        """An action's lower-case key when AWS may refuse it on some resource whatever the policies say
+        (`service_rules.protected_resource`); None for the others (most), which need no look at the resource."""
+        try:
+            return self._protecting[action]
+        except KeyError:
+            key = action.lower()
+            found = self._protecting[action] = key if may_protect(key) else None
+            return found
+
+    def bit_of(self, action: str) -> int | None:
+        """The catalogue bit of a technique's action (None when the catalogue lacks it), looked up once."""
+        try:
+            return self._bits[action]
+        except KeyError:
+            found = self._bits[action] = self.snapshot.index.index_of(action)
+            return found
 
     def narrowed(self, patterns: tuple[_Loose, ...], candidates: list[str]) -> list[str]:
         """The candidates one of the loose patterns matches, in their order, shared by every source with the
@@ -677,10 +728,17 @@ class GraphBuilder:
         """The source's edges, then its grants (kept only when they make their target administrator-
         equivalent); a certain step to admin ends the search: the source's other edges change nothing."""
         for technique in self._usable(check.kind.value, check.granted):
-            grant = technique.kind in GRANT_KINDS
+            grant = _SHAPES[technique.technique_id][2]
+            versioned = technique.yields is Yield.VERSION and self.more is not None
+            kind = technique.kind
             kept = 0
-            for step in self._technique(check, technique):
-                if technique.yields is Yield.VERSION and self.more is not None and not self.more(step):
+            steps = (
+                self._service_technique(check, technique)
+                if kind is Kind.NEW_PASSROLE or kind is Kind.EXISTING
+                else self._technique(check, technique)
+            )
+            for step in steps:
+                if versioned and self.more is not None and not self.more(step):
                     continue  # that version grants nothing the target lacks
                 admin = self.admin(step)
                 if grant and not admin:
@@ -971,26 +1029,20 @@ class GraphBuilder:
 
     def _service_technique(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
         """Techniques that pass a role to a service, or run code in an existing resource with its role."""
-        existing = technique.existing
-        seen = (
-            existing is not None
-            and existing.collected
-            and self.snapshot.has_resources
-            and technique.kind is Kind.EXISTING
-        )
+        plan = self._service_plans.get(technique.technique_id)
+        if plan is None:
+            plan = self._service_plans[technique.technique_id] = self._service_plan(technique)
+        existing, seen, passes, requested, index, trusts = plan
         if seen and existing is not None:
             yield from self._existing_resources(check, technique, _EXISTING_TYPES[existing.resource_type])
             return
         unseen = existing is not None
         fixed: list[Verdict] = []
-        requested = self._requests(technique)
         for action, resource in requested:
             verdict = check.decide_fixed(action, resource)
             if verdict is None:
                 return
             fixed.append(verdict)
-        passes = any(ref is Ref.PASSED for _a, ref in technique.actions)
-        index, trusts = self.lookups.service_index(technique.services, technique.instance_profile)
         # the roles the source may pass to one of the services (each decided as `decide` would)
         allowed = (
             [check.allowed(PASSES_ROLE, index, service) for service in technique.services] if passes else []
@@ -998,12 +1050,14 @@ class GraphBuilder:
         if not any(a.listed for a in allowed):
             # every role is decided alike (or refused by AWS alone): the steps are the same for every source
             # with these verdicts, found once and only given their source here
+            source = check.source
+            technique_id, name, actions = technique.technique_id, technique.name, technique.action_names
+            yields = _SHAPES[technique_id][0]
+            label = existing.label if existing else None
             for role, resources, merged in self._service_targets(technique, fixed, allowed):
-                if role != check.source:
-                    yield Step(technique.technique_id, technique.name, technique.action_names, check.source,
-                               role, resources, technique.yields.value, True,
-                               existing.label if existing else None, unseen, merged.conditional,
-                               merged.condition_keys, False)  # fmt: skip
+                if role != source:
+                    yield Step(technique_id, name, actions, source, role, resources, yields, True, label, unseen,
+                               merged.conditional, merged.condition_keys, False)  # fmt: skip
             return
         tail = [resource for _action, resource in requested]
         positions: Iterable[int] = range(len(index))
@@ -1024,6 +1078,25 @@ class GraphBuilder:
             yield _step(technique, check.source, role, resources,
                        existing.label if existing else None, depends_on_unseen_resource=unseen,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
+
+    def _service_plan(
+        self, technique: Technique
+    ) -> tuple[ExistingResource | None, bool, bool, list[tuple[str, str]], ArnIndex, list[Verdict]]:
+        """What a service technique reads of the account alone, found once: the existing resource it needs,
+        whether those resources were collected, whether it passes a role, its other requests, and the roles
+        its services may assume (as an index, and the verdict of each one's trust)."""
+        existing = technique.existing
+        seen = (
+            existing is not None
+            and existing.collected
+            and self.snapshot.has_resources
+            and technique.kind is Kind.EXISTING
+        )
+        passes = any(ref is Ref.PASSED for _a, ref in technique.actions)
+        if seen:  # the collected resources are walked instead (`_existing_resources`)
+            return existing, seen, passes, [], ArnIndex([]), []
+        index, trusts = self.lookups.service_index(technique.services, technique.instance_profile)
+        return existing, seen, passes, self._requests(technique), index, trusts
 
     def _service_targets(
         self, technique: Technique, fixed: list[Verdict], allowed: list[_Allowed]

@@ -51,6 +51,9 @@ class AwsEscalation:
         self.graph = EscalationGraph()
         self._admin: AppliedPolicy | None = None
         self._ceilings: dict[str, EffectivePermissions] = {}
+        self._ceiling_of_limits: dict[
+            tuple[int, int], tuple[AppliedPolicy | None, tuple[object, ...], EffectivePermissions]
+        ] = {}
         self._by_content: dict[tuple[object, ...], EffectivePermissions] = {}  # by `cache_key()`
         self._joins: dict[tuple[str, str], EffectivePermissions] = {}
         self._versions: dict[tuple[str, str], EffectivePermissions] = {}
@@ -68,11 +71,18 @@ class AwsEscalation:
         found = self._ceilings.get(principal)
         if found is None:
             boundary, scp_levels = self.view.evaluator.limits(principal)
-            policies = PrincipalPolicies((self._admin_policy(),), boundary, scp_levels)
-            key = policies.cache_key()  # principals with the same boundary and SCPs share their ceiling
-            found = self._by_content.get(key)
-            if found is None:
-                found = self._by_content[key] = effective_permissions(policies)
+            # the evaluator hands out one object per boundary and one tuple of SCP levels: seen before, the
+            # same objects give the same ceiling without building the content key again
+            same = self._ceiling_of_limits.get((id(boundary), id(scp_levels)))
+            if same is not None and same[0] is boundary and same[1] is scp_levels:
+                found = same[2]
+            else:
+                policies = PrincipalPolicies((self._admin_policy(),), boundary, scp_levels)
+                key = policies.cache_key()  # principals with the same boundary and SCPs share their ceiling
+                found = self._by_content.get(key)
+                if found is None:
+                    found = self._by_content[key] = effective_permissions(policies)
+                self._ceiling_of_limits[(id(boundary), id(scp_levels))] = (boundary, scp_levels, found)
             self._ceilings[principal] = found
         return found
 

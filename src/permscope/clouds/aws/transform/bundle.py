@@ -86,17 +86,32 @@ def details_of_account(details: Mapping[str, Any], account_id: str) -> dict[str,
     }
 
 
+def _sorted_into(details: Mapping[str, Any], account_id: str) -> tuple[list[str], dict[str, list[Any]]]:
+    """`accounts_of_details(details)` and `details_of_account(details, account_id)` in one pass over the
+    entities (each ARN's account read once, not three times)."""
+    found: set[str] = set()
+    mine: dict[str, list[Any]] = {}
+    for name in LISTS:
+        kept = mine[name] = []
+        for item in details.get(name) or []:
+            account = arn_account(str(item.get("Arn", "")))
+            found.add(account)
+            if account in (account_id, AWS_OWNED):
+                kept.append(item)
+    return sorted(found - {"", AWS_OWNED}), mine
+
+
 def _iam_batch(
     details: Mapping[str, Any] | None, account_id: str, source: str, name: str, warnings: list[str]
 ) -> InventoryBatch:
-    others = [account for account in accounts_of_details(details or {}) if account != account_id]
+    named, mine = _sorted_into(details or {}, account_id)
+    others = [account for account in named if account != account_id]
     if others:
         warnings.append(
             f"the authorization details of {account_id} name other accounts ({', '.join(others)}); "
             "only this account's principals and policies are kept"
         )
-    mine = details_of_account(details or {}, account_id)
-    if account_id not in accounts_of_details(mine):
+    if account_id not in named:
         system = AuthorizationSystem(cloud=Cloud.AWS, system_id=account_id, name=name)
         return InventoryBatch(system=system, source=source)
     batches, _warnings = transform_authorization_details(mine, source=source, account_name=name)
