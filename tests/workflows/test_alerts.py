@@ -18,6 +18,7 @@ from permscope.core.findings import Severity
 from permscope.core.ids import Cloud
 from permscope.core.requests import SystemRole
 from permscope.core.signals import Signal, SignalKind
+from permscope.core.snapshot import AnalysisSettings
 from permscope.settings import Settings
 from permscope.store.tables import AlertDeliveryRow, AlertRow, AlertSignalRow
 from permscope.workflows.alert_rules import (
@@ -165,6 +166,22 @@ def test_pci_crossing_from_the_stored_history(engine: Engine, tmp_path: Path) ->
     crossing = [a for a in alerts(engine) if a.subject_id == BOB]
     assert [(a.rule_name, a.kind) for a in crossing] == [("pci high", "pci.threshold")]
     assert "threshold of 67" in crossing[0].explanation
+
+
+def test_the_systems_own_pci_rise_is_signalled(engine: Engine, tmp_path: Path) -> None:
+    rule(engine, "system creep", ["pci.rise"], parameters={"risePoints": 1, "windowDays": 30})
+    load_account(engine, tmp_path, bob_admin=False)
+    analyze_system(engine, ACCOUNT, AnalysisSettings(now=datetime.now(UTC) - timedelta(days=1)))  # yesterday
+    load_account(engine, tmp_path, bob_admin=True)
+    analyze_system(engine, ACCOUNT)  # bob, an unused administrator now, lifts the account's mean PCI
+    with Session(engine) as session:
+        rows = session.execute(
+            select(AlertSignalRow.subject_kind, AlertSignalRow.subject_id).where(
+                AlertSignalRow.kind == "pci.rise"
+            )
+        ).all()
+    assert ("system", ACCOUNT) in rows
+    assert any(a.subject_id == ACCOUNT and a.rule_name == "system creep" for a in alerts(engine))
 
 
 def test_who_may_read_acknowledge_and_mute(engine: Engine) -> None:

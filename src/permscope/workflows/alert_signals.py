@@ -27,13 +27,15 @@ from permscope.core.signals import Signal, SignalKind
 from permscope.core.snapshot import SystemSnapshot
 from permscope.store import alerts as store
 from permscope.store.findings import RecordResult
-from permscope.store.pci_history import identities_pci_series
+from permscope.store.pci_history import identities_pci_series, system_pci_series
 from permscope.store.tables import AnalysisRunRow
 from permscope.workflows.alert_rules import rule_of_row
 
 ACTIVITY_KINDS = frozenset(
     kind for kind in SignalKind if kind.value.startswith(("activity.", "anomaly."))
 )  # judged from the day profiles (workflows.activity_signals)
+
+SYSTEM_SERIES = ""  # the key of the system's own PCI series in a PciHistory (no identity has an empty id)
 
 PciHistory = Callable[[Session, int], dict[str, list[PciPoint]]]  # (session, system pk) -> id -> points
 
@@ -44,7 +46,11 @@ def stored_pci_history(session: Session, system_pk: int) -> dict[str, list[PciPo
     rules = [rule_of_row(row) for row in store.rule_rows(session, enabled_only=True)]
     window = max((rule.pci.window_days for rule in rules if rule.kinds & PCI_KINDS), default=0)
     since = datetime.now(UTC).date() - timedelta(days=window + 1)
-    return identities_pci_series(session, system_pk, since=since)
+    history = identities_pci_series(session, system_pk, since=since)
+    system = system_pci_series(session, system_pk, since=since)
+    if system:
+        history[SYSTEM_SERIES] = system
+    return history
 
 
 def wants_pci(session: Session) -> bool:
@@ -72,6 +78,7 @@ def record_analysis_signals(
     baseline: bool,
     previous_pci: dict[str, list[PciPoint]],
     at: datetime,
+    system_score: int | None = None,
 ) -> int:
     """Record the signals of one analysis in the caller's transaction; how many were new."""
     kinds = {identity.external_id: identity.kind.value for identity in snapshot.identities}
@@ -87,14 +94,19 @@ def record_analysis_signals(
         if key in by_fingerprint
     ]
     signals: list[Signal] = finding_signals(new, reopened, at, kinds)
-    signals += _pci_signals(session, snapshot, previous_pci, at)
+    signals += _pci_signals(session, snapshot, previous_pci, at, system_score)
     return store.record_signals(session, signals, at)
 
 
 def _pci_signals(
-    session: Session, snapshot: SystemSnapshot, previous: dict[str, list[PciPoint]], at: datetime
+    session: Session,
+    snapshot: SystemSnapshot,
+    previous: dict[str, list[PciPoint]],
+    at: datetime,
+    system_score: int | None,
 ) -> list[Signal]:
-    """PCI movements of this analysis (today's points only) under each enabled PCI rule's numbers."""
+    """PCI movements of this analysis (today's points only) under each enabled PCI rule's numbers: of each
+    identity, and of the system itself (its PCI, `analytics.pci.system_pci`) when its score is given."""
     rules = [rule_of_row(row) for row in store.rule_rows(session, enabled_only=True)]
     wanted = [rule for rule in rules if rule.kinds & PCI_KINDS]
     if not wanted or not previous:
@@ -111,6 +123,18 @@ def _pci_signals(
         for subject in subjects(snapshot)
         if subject.external_id in previous
     ]
+    if system_score is not None and SYSTEM_SERIES in previous:
+        system = snapshot.system
+        series.append(
+            PciSeries(
+                snapshot.cloud,
+                system.system_id,
+                system.system_id,
+                "system",
+                system.name or system.system_id,
+                [*previous[SYSTEM_SERIES], (at, system_score)],
+            )
+        )
     found: dict[str, Signal] = {}
     for parameters in sorted(
         {rule.pci for rule in wanted}, key=lambda p: (p.threshold, p.rise_points, p.window_days)

@@ -228,6 +228,7 @@ def analyze_system(
             baseline=baseline,
             previous_pci=previous_pci,
             at=started_at,
+            system_score=facts.system_pci,
         )
         if not baseline and wants_activity(session):
             # the days whose logs this analysis may be the first to see (keys make a day judged twice alert once)
