@@ -13,8 +13,9 @@ before this analysis writes its own day.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from permscope.analytics.finding_signals import Reopened, finding_signals
@@ -28,7 +29,7 @@ from permscope.core.snapshot import SystemSnapshot
 from permscope.store import alerts as store
 from permscope.store.findings import RecordResult
 from permscope.store.pci_history import identities_pci_series, system_pci_series
-from permscope.store.tables import AnalysisRunRow
+from permscope.store.tables import AnalysisDayRow, AnalysisRunRow
 from permscope.workflows.alert_rules import rule_of_row
 
 ACTIVITY_KINDS = frozenset(
@@ -41,11 +42,15 @@ PciHistory = Callable[[Session, int], dict[str, list[PciPoint]]]  # (session, sy
 
 
 def stored_pci_history(session: Session, system_pk: int) -> dict[str, list[PciPoint]]:
-    """Each identity's stored PCI series over the longest window of the enabled PCI rules (its days before
-    today's analysis; the latest earlier day included so that a threshold crossing is seen)."""
+    """Each identity's stored PCI series over the longest window of the enabled PCI rules, counted back from the
+    system's latest analyzed day (an analysis "as of" a past day, as the monitoring demo runs, keeps its history),
+    the day before the window included so that a threshold crossing on its first day is seen."""
     rules = [rule_of_row(row) for row in store.rule_rows(session, enabled_only=True)]
     window = max((rule.pci.window_days for rule in rules if rule.kinds & PCI_KINDS), default=0)
-    since = datetime.now(UTC).date() - timedelta(days=window + 1)
+    latest = session.scalar(select(func.max(AnalysisDayRow.day)).where(AnalysisDayRow.system_pk == system_pk))
+    if latest is None:
+        return {}
+    since = latest - timedelta(days=window + 1)
     history = identities_pci_series(session, system_pk, since=since)
     system = system_pci_series(session, system_pk, since=since)
     if system:
