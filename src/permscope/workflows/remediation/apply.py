@@ -185,6 +185,8 @@ def apply_plan(
                 f"permissions modification is not enabled for {plan.cloud} {plan.system_id} "
                 f"(permscope systems modification {plan.system_id} --enable)"
             )
+    if plan.status == PlanStatus.APPLIED.value:
+        return RunReport(plan, record.steps)  # applying an applied plan again changes nothing
     if plan.status == PlanStatus.DRAFT.value:
         raise PlanStateError("the plan is a draft: someone other than its author must approve it first")
     resumable = [PlanStatus.APPROVED.value, PlanStatus.APPLYING.value]
@@ -231,6 +233,8 @@ def rollback_plan(
     if dry_run:
         return _dry_run(record, connectors, rollback=True)
     plan = record.plan
+    if plan.status == PlanStatus.ROLLED_BACK.value:
+        return RunReport(plan, record.steps)  # rolling back again changes nothing
     statuses = [
         PlanStatus.APPLIED.value,
         PlanStatus.FAILED.value,

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from permscope.clouds.base import RemediationRules, plugin
-from permscope.core.access import APPROVING_ROLES, READING_ROLES, principal_match
+from permscope.core.access import APPROVING_ROLES, READING_ROLES, Systems, principal_match
 from permscope.core.errors import CloudNotBuiltError, NotFoundError
 from permscope.core.findings import DEFAULT_WINDOW_DAYS
 from permscope.core.ids import Cloud
@@ -83,6 +83,11 @@ def require(
         raise PlanAccessError(
             f"{actor.who} may not {doing} on {cloud} {system_id}: that needs the {wanted} role"
         )
+
+
+def readable(actor: ApiPrincipal) -> Systems:
+    """The systems whose plans the actor reads."""
+    return actor.systems_with(READING_ROLES)
 
 
 def _readable(actor: ApiPrincipal, plan: RemediationPlanRow) -> bool:
