@@ -70,18 +70,28 @@ def _policy(iam: Any, entry: dict[str, Any]) -> None:
             iam.delete_policy_version(PolicyArn=arn, VersionId=f"v{number}")
 
 
-def _attach(iam: Any, kind: str, name: str, entry: dict[str, Any], made: set[str], export: dict[str, Any]) -> None:
+def _attach(
+    iam: Any, kind: str, name: str, entry: dict[str, Any], made: set[str], export: dict[str, Any]
+) -> None:
     for attached in entry.get("AttachedManagedPolicies") or []:
         _ensure_policy(iam, attached["PolicyArn"], made, export)
-        getattr(iam, f"attach_{kind}_policy")(**{f"{kind.title()}Name": name, "PolicyArn": attached["PolicyArn"]})
+        getattr(iam, f"attach_{kind}_policy")(
+            **{f"{kind.title()}Name": name, "PolicyArn": attached["PolicyArn"]}
+        )
     for inline in entry.get(f"{kind.title()}PolicyList") or []:
         getattr(iam, f"put_{kind}_policy")(
-            **{f"{kind.title()}Name": name, "PolicyName": inline["PolicyName"], "PolicyDocument": _text(inline["PolicyDocument"])}
+            **{
+                f"{kind.title()}Name": name,
+                "PolicyName": inline["PolicyName"],
+                "PolicyDocument": _text(inline["PolicyDocument"]),
+            }
         )
     boundary = (entry.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
     if boundary:
         _ensure_policy(iam, boundary, made, export)
-        getattr(iam, f"put_{kind}_permissions_boundary")(**{f"{kind.title()}Name": name, "PermissionsBoundary": boundary})
+        getattr(iam, f"put_{kind}_permissions_boundary")(
+            **{f"{kind.title()}Name": name, "PermissionsBoundary": boundary}
+        )
 
 
 def _ensure_policy(iam: Any, arn: str, made: set[str], export: dict[str, Any]) -> None:
@@ -136,14 +146,19 @@ def iam_state(iam: Any, arn: str, policies: list[str] = ()) -> dict[str, Any]:  
         for policy in _pages(iam, f"list_{kind}_policies", "PolicyNames", **who)
     }
     state: dict[str, Any] = {
-        "attached": sorted(p["PolicyArn"] for p in _pages(iam, f"list_attached_{kind}_policies", "AttachedPolicies", **who)),
+        "attached": sorted(
+            p["PolicyArn"] for p in _pages(iam, f"list_attached_{kind}_policies", "AttachedPolicies", **who)
+        ),
         "inline": inline,
         "versions": {p: iam.get_policy(PolicyArn=p)["Policy"]["DefaultVersionId"] for p in policies},
     }
     if kind == "user":
-        state["groups"] = sorted(g["GroupName"] for g in _pages(iam, "list_groups_for_user", "Groups", UserName=name))
+        state["groups"] = sorted(
+            g["GroupName"] for g in _pages(iam, "list_groups_for_user", "Groups", UserName=name)
+        )
         state["keys"] = {
-            k["AccessKeyId"]: k["Status"] for k in _pages(iam, "list_access_keys", "AccessKeyMetadata", UserName=name)
+            k["AccessKeyId"]: k["Status"]
+            for k in _pages(iam, "list_access_keys", "AccessKeyMetadata", UserName=name)
         }
     return state
 

@@ -63,7 +63,9 @@ def demo(engine: Engine, tmp_path: Path) -> Path:
 
 def _plan(engine: Engine, identity: str = USER, **options: Any) -> plans.PlanRecord:
     options.setdefault("safety", SAFETY)
-    return plans.create_plan(engine, ALICE, cloud=Cloud.AWS, system_id=ACCOUNT, identity_id=identity, **options)
+    return plans.create_plan(
+        engine, ALICE, cloud=Cloud.AWS, system_id=ACCOUNT, identity_id=identity, **options
+    )
 
 
 def _connectors(**_: Any) -> Any:
@@ -83,7 +85,9 @@ def _pci(engine: Engine, identity: str) -> int:
     return identity_pci(snapshot, identity).score
 
 
-def test_plan_apply_reanalyze_and_rollback_exactly(engine: Engine, demo: Path, iam: Any, tmp_path: Path) -> None:
+def test_plan_apply_reanalyze_and_rollback_exactly(
+    engine: Engine, demo: Path, iam: Any, tmp_path: Path
+) -> None:
     seed_identity(iam, demo, USER)
     record = _plan(engine)
     plan, steps = record.plan, record.steps
@@ -180,7 +184,10 @@ def test_a_crash_between_steps_is_repaired_by_rollback_and_resumed_by_apply(
         apply_plan(engine, ALICE, plan.plan_id, connectors=_crashing(2), clock=_clock(now))
     with Session(engine) as session:
         statuses = [
-            s.status for s in session.execute(select(RemediationStepRow).order_by(RemediationStepRow.ordinal)).scalars()
+            s.status
+            for s in session.execute(
+                select(RemediationStepRow).order_by(RemediationStepRow.ordinal)
+            ).scalars()
         ]
     assert statuses[:2] == [StepStatus.APPLIED.value, StepStatus.APPLYING.value]
     assert iam_state(iam, USER) != before  # both calls reached IAM
@@ -202,7 +209,9 @@ def test_a_crash_between_steps_is_repaired_by_rollback_and_resumed_by_apply(
     )
     assert resumed.plan.status == PlanStatus.APPLIED.value and 1 in resumed.done
     assert all(s.status == StepStatus.APPLIED.value for s in resumed.steps)
-    rollback_plan(engine, ALICE, second.plan_id, connectors=_connectors(), clock=_clock(later + timedelta(hours=2)))
+    rollback_plan(
+        engine, ALICE, second.plan_id, connectors=_connectors(), clock=_clock(later + timedelta(hours=2))
+    )
     assert iam_state(iam, USER) == before
 
 
@@ -227,7 +236,9 @@ def test_a_failed_step_stops_the_apply_and_rollback_repairs_it(engine: Engine, d
     assert iam_state(iam, USER)["attached"] == before["attached"]
 
 
-def test_a_generated_policy_replaces_the_broad_grant(engine: Engine, demo: Path, iam: Any, tmp_path: Path) -> None:
+def test_a_generated_policy_replaces_the_broad_grant(
+    engine: Engine, demo: Path, iam: Any, tmp_path: Path
+) -> None:
     seed_identity(iam, demo, ROLE)
     _pk, snapshot = load_snapshot(engine, ACCOUNT, AnalysisSettings(), Cloud.AWS)
     used = sorted(snapshot.exercised(ROLE))
@@ -277,7 +288,9 @@ def test_exclusions_windows_and_roles(engine: Engine, demo: Path) -> None:
     from permscope.core.requests import SystemRole
     from permscope.workflows.apikeys import ApiPrincipal, ApiRole, KeyScope
 
-    viewer = ApiPrincipal(key_id="", name="v", role=ApiRole.SCOPED, scopes=(KeyScope(SystemRole.VIEWER, "aws", ACCOUNT),))
+    viewer = ApiPrincipal(
+        key_id="", name="v", role=ApiRole.SCOPED, scopes=(KeyScope(SystemRole.VIEWER, "aws", ACCOUNT),)
+    )
     with pytest.raises(PlanAccessError, match="administrator"):
         plans.create_plan(engine, viewer, cloud=Cloud.AWS, system_id=ACCOUNT, identity_id=USER, safety=SAFETY)
     record = _plan(engine)
