@@ -139,7 +139,7 @@ def test_plan_apply_reanalyze_and_rollback_exactly(
     assert again.done == [] and iam_state(iam, USER, customer) == before
 
 
-class _Crash(Exception):
+class _CrashError(Exception):
     """The process died."""
 
 
@@ -158,7 +158,7 @@ def _crashing(after_calls: int) -> Any:
                 inner.apply(*args)
                 calls["n"] += 1
                 if calls["n"] == after_calls:
-                    raise _Crash("killed between the cloud call and its record")
+                    raise _CrashError("killed between the cloud call and its record")
 
             def restore(self, *args: Any) -> list[str]:
                 return inner.restore(*args)
@@ -180,7 +180,7 @@ def test_a_crash_between_steps_is_repaired_by_rollback_and_resumed_by_apply(
     plans.approve_plan(engine, BOB, plan.plan_id)
     before = iam_state(iam, USER)
     now = datetime.now(UTC)
-    with pytest.raises(_Crash):
+    with pytest.raises(_CrashError):
         apply_plan(engine, ALICE, plan.plan_id, connectors=_crashing(2), clock=_clock(now))
     with Session(engine) as session:
         statuses = [
@@ -202,7 +202,7 @@ def test_a_crash_between_steps_is_repaired_by_rollback_and_resumed_by_apply(
     # the same crash, then apply again resumes where it stopped
     second = _plan(engine).plan
     plans.approve_plan(engine, BOB, second.plan_id)
-    with pytest.raises(_Crash):
+    with pytest.raises(_CrashError):
         apply_plan(engine, ALICE, second.plan_id, connectors=_crashing(1), clock=_clock(later))
     resumed = apply_plan(
         engine, ALICE, second.plan_id, connectors=_connectors(), clock=_clock(later + timedelta(hours=1))
