@@ -178,17 +178,17 @@ def apply_plan(
     if dry_run:
         return _dry_run(record, connectors, rollback=False)
     plan = record.plan
+    if plan.status == PlanStatus.APPLIED.value:
+        return RunReport(plan, record.steps)  # applying an applied plan again changes nothing
+    if plan.status == PlanStatus.DRAFT.value:
+        raise PlanStateError("the plan is a draft: someone other than its author must approve it first")
     with Session(engine) as session:
         system = find_system_row(session, plan.cloud, plan.system_id)
         if system is None or not system.modification_enabled:
             raise PlanStateError(
                 f"permissions modification is not enabled for {plan.cloud} {plan.system_id} "
-                f"(permscope systems modification {plan.system_id} --enable)"
+                f"(permscope systems enable-modification {plan.system_id})"
             )
-    if plan.status == PlanStatus.APPLIED.value:
-        return RunReport(plan, record.steps)  # applying an applied plan again changes nothing
-    if plan.status == PlanStatus.DRAFT.value:
-        raise PlanStateError("the plan is a draft: someone other than its author must approve it first")
     resumable = [PlanStatus.APPROVED.value, PlanStatus.APPLYING.value]
     if plan.status == PlanStatus.FAILED.value and plan.last_operation == APPLY:
         resumable.append(PlanStatus.FAILED.value)

@@ -34,7 +34,7 @@ STEPS = [
         "legacy",
         {**BASE, "policyName": "legacy", "storedDocument": {"Version": "2012-10-17", "Statement": []}},
         {},
-    ),  # fmt: skip
+    ),
     StepSpec(StepKind.REMOVE_FROM_GROUP, USER, GROUP, "ops", {**BASE, "groupName": "ops"}, {}),
     StepSpec(StepKind.DEACTIVATE_ACCESS_KEY, USER, "AKIAOLD", "AKIAOLD", {**BASE, "keyId": "AKIAOLD"}, {}),
     StepSpec(StepKind.DELETE_LOGIN_PROFILE, USER, "o'neil", "console password", BASE, {}),
