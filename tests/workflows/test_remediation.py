@@ -311,3 +311,46 @@ def test_other_clouds_answer_not_built(engine: Engine) -> None:
 
     with pytest.raises(CloudNotBuiltError, match="remediation plans"):
         plans.create_plan(engine, ALICE, cloud=Cloud.AZURE, system_id="x", identity_id="y")
+
+
+def test_idle_access_keys_are_deactivated_never_deleted(engine: Engine, demo: Path, iam: Any) -> None:
+    from permscope.store.tables import AuthorizationSystemRow, IdentityRow
+
+    seed_identity(iam, demo, USER)
+    idle = iam.create_access_key(UserName="tomas.nowak")["AccessKey"]["AccessKeyId"]
+    recent = iam.create_access_key(UserName="tomas.nowak")["AccessKey"]["AccessKeyId"]
+    now = datetime.now(UTC)
+    with (
+        Session(engine) as session,
+        session.begin(),
+    ):  # the keys as a collection with ListAccessKeys stores them
+        pk = session.execute(
+            select(AuthorizationSystemRow.id).where(AuthorizationSystemRow.system_id == ACCOUNT)
+        ).scalar_one()
+        for key, used in ((idle, now - timedelta(days=400)), (recent, now - timedelta(days=3))):
+            session.add(
+                IdentityRow(
+                    system_pk=pk,
+                    external_id=key,
+                    kind="accessKey",
+                    display_name=key,
+                    source="aws",
+                    created_at=now - timedelta(days=500),
+                    last_active_at=used,
+                    managed_by_cloud=False,
+                    attributes={"owner": USER, "ownerName": "tomas.nowak", "status": "Active"},
+                    digest="test",
+                )
+            )
+    record = _plan(engine)
+    keys = [s for s in record.steps if s.kind == StepKind.DEACTIVATE_ACCESS_KEY.value]
+    assert [s.target for s in keys] == [idle] and keys[0].evidence["lastUsed"].startswith(
+        (now - timedelta(days=400)).date().isoformat()
+    )
+    kept = {k["target"]: k["reason"] for k in record.plan.evidence["kept"]}
+    assert kept[recent].startswith("used or created since")
+    plans.approve_plan(engine, BOB, record.plan.plan_id)
+    apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors())
+    assert iam_state(iam, USER)["keys"] == {idle: "Inactive", recent: "Active"}
+    rollback_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors())
+    assert iam_state(iam, USER)["keys"] == {idle: "Active", recent: "Active"}
