@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     # a service account (the caller needs iam.serviceAccounts.getAccessToken on it)
     gcp_grant_credentials_file: str | None = None
     gcp_grant_impersonate: str | None = None
+    # remediation plans (docs/remediation.md): identities never remediated (globs over ARNs / ids or names, and tags
+    # `key` or `key=value`; JSON lists in the environment), the activity a plan needs, what recent use protects,
+    # and how long an apply or rollback holds a plan before another run may take it over (it died)
+    remediation_exclude_identities: list[str] = Field(default_factory=list)
+    remediation_exclude_tags: list[str] = Field(default_factory=lambda: ["permscope:break-glass"])
+    remediation_min_observation_days: int = Field(default=30, ge=1)
+    remediation_protect_recent_days: int = Field(default=90, ge=0)
+    remediation_lease_seconds: float = Field(default=900.0, gt=0)
     # the files users give (docs/limits.md): the bytes one file read whole may hold once decompressed, and how
     # many times gzip data may expand (gzip bombs expand about 1,000 times, exports about 15)
     max_file_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)

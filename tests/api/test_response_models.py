@@ -503,6 +503,29 @@ def _alert_routes(walker: Walker) -> None:
     walker.call("DELETE", f"{m}/alertChannels" + "/{name}", f"{m}/alertChannels/mail")
 
 
+def _remediation_routes(walker: Walker) -> None:
+    """The remediation extension: a plan for a demo user, its status and scripts, approval, dry-runs."""
+    app = walker.client.app
+    app.state.clock = lambda: datetime.now(UTC)  # type: ignore[attr-defined]  # the demo's activity is recent
+    engine = app.state.engine_provider.get()  # type: ignore[attr-defined]
+    plans = "/remediation/plans"
+    one = plans + "/{plan_id}"
+    body = {"authorizationSystemId": DEMO, "identityId": f"arn:aws:iam::{DEMO}:user/tomas.nowak"}
+    created = walker.call("POST", plans, plans, json=body)
+    url = f"{plans}/{created['id']}"
+    walker.call("GET", plans, f"{plans}?$count=true&$filter=status eq 'draft'")
+    walker.call("GET", one, url)
+    walker.call("GET", one + "/status", f"{url}/status")
+    walker.call("GET", one + "/script", f"{url}/script?format=terraform")
+    walker.call("GET", one + "/script", f"{url}/script?format=cli&rollback=true")
+    approver = create_api_key(engine, ApiRole.ADMIN, "approver", principal="approver").token
+    walker.call("POST", one + "/approve", f"{url}/approve", headers={"Authorization": f"Bearer {approver}"})
+    dry = walker.call("POST", one + "/apply", f"{url}/apply?dryRun=true")
+    assert any(line.startswith("aws iam ") for line in dry["dryRunCalls"])
+    walker.call("POST", one + "/rollback", f"{url}/rollback?dryRun=true")
+    app.state.clock = lambda: datetime(2025, 3, 1, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+
+
 def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> None:
     _inventory_routes(walker)
     _azure_routes(walker)
@@ -512,6 +535,7 @@ def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> No
     _request_routes(walker)
     _monitoring_routes(walker)
     _alert_routes(walker)
+    _remediation_routes(walker)
     for fmt in ("csv", "xlsx", "pdf", "ocsf"):
         walker.download(
             "/monitoring/reports/{kind}", f"/monitoring/reports/analytics?system={ACCOUNT}&format={fmt}"

@@ -26,6 +26,7 @@ from permscope.api.routes import alerts as alert_routes
 from permscope.api.routes import aws, azure, gcp, systems
 from permscope.api.routes import findings as findings_routes
 from permscope.api.routes import monitoring as monitoring_routes
+from permscope.api.routes import remediation as remediation_routes
 from permscope.api.routes import reports as reports_routes
 from permscope.api.routes import requests as requests_routes
 from permscope.api.routing import GraphRoute
@@ -83,6 +84,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.include_router(findings_routes.router)  # permissions analytics (issue 5)
     app.include_router(monitoring_routes.router)  # monitoring: schedules, PCI history (issue 18)
     app.include_router(alert_routes.router)  # monitoring: alerts (issue 18), an extension beside the contract
+    app.include_router(
+        remediation_routes.router
+    )  # remediation plans (issue 17), an extension beside the contract
     app.include_router(reports_routes.router)  # monitoring reports (issue 18)
     for prefix in ("microsoft.graph.", "graph."):
         app.include_router(

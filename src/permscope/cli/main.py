@@ -23,6 +23,7 @@ from permscope.cli import (
 )
 from permscope.cli import collect as collect_commands
 from permscope.cli import findings as findings_commands
+from permscope.cli import remediation as remediation_commands
 from permscope.cli import requests as requests_commands
 from permscope.cli import scheduler as scheduler_commands
 from permscope.cli import schedules as schedule_commands
@@ -75,6 +76,7 @@ app.add_typer(identities.app, name="identities")
 app.add_typer(apikeys.app, name="apikey")
 app.add_typer(db.app, name="db")
 app.add_typer(requests_commands.app, name="requests")
+app.add_typer(remediation_commands.app, name="remediation")
 app.add_typer(scheduler_commands.app, name="scheduler")
 app.add_typer(schedule_commands.app, name="schedules")
 app.add_typer(schedule_commands.pci_app, name="pci")

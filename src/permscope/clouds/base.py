@@ -29,8 +29,9 @@ if TYPE_CHECKING:  # the protocols' types only: `permscope simulate` reaches `si
     from permscope.core.catalog import ActionCatalog, ActionIndex
     from permscope.core.escalation import EscalationModel, TechniqueInfo
     from permscope.core.grants import GrantConnector
-    from permscope.core.inventory import AuthorizationSystem, Identity, InventoryBatch
+    from permscope.core.inventory import Assignment, AuthorizationSystem, Identity, InventoryBatch, Policy
     from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
+    from permscope.core.remediation import Candidate, RemediationConnector, StepSpec
     from permscope.core.requests import RequestSpec
     from permscope.core.snapshot import CloudView, SnapshotSlice, SystemSnapshot
 
@@ -246,6 +247,54 @@ class RequestRules(Protocol):
         ...
 
 
+# -- remediation ----------------------------------------------------------------------------------------------
+class RemediationRules(Protocol):
+    """A cloud's part of remediation plans (docs/remediation.md): what of an identity a plan may remove, the
+    use its other facts record, the connector that applies and restores steps, and the scripts people review."""
+
+    def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
+        """The identity's grants (policies, memberships) and credentials a plan may remove or deactivate."""
+        ...
+
+    def manual_steps(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
+        """What removing an inactive identity entirely would take beyond the reversible steps (listed only)."""
+        ...
+
+    def recently_used(self, snapshot: SystemSnapshot, identity: str, since: datetime) -> int:
+        """Actions (bits of the snapshot's index) the cloud's other facts say were used since `since`, beyond
+        the usage rows (AWS: Access Advisor's services and tracked actions)."""
+        ...
+
+    def generated_step(
+        self, snapshot: SystemSnapshot, identity: str, name: str, document: dict[str, Any]
+    ) -> tuple[Candidate, Policy, Assignment]:
+        """The step that puts a generated document on the identity, and how it then sits in the inventory (to
+        evaluate the after state)."""
+        ...
+
+    def credential_step(
+        self, snapshot: SystemSnapshot, identity: str, credential_id: str
+    ) -> Candidate | None:
+        """The step that deactivates one credential of the identity (None when it cannot be named to the cloud)."""
+        ...
+
+    def connector(
+        self, system_id: str, *, settings: Any, dry_run: bool, echo: Echo | None
+    ) -> RemediationConnector:
+        """The remediation connector of one system, configured from the settings."""
+        ...
+
+    def script(self, steps: Sequence[StepSpec], *, header: str, rollback: bool) -> str:
+        """A shell script of the cloud's CLI that applies the steps (or, `rollback`, undoes them)."""
+        ...
+
+    def terraform(
+        self, snapshot: SystemSnapshot, identity: str, steps: Sequence[StepSpec], *, header: str
+    ) -> str:
+        """Terraform describing the identity's after state."""
+        ...
+
+
 # -- the plugin -------------------------------------------------------------------------------------------------
 class CloudPlugin(Protocol):
     """Everything that differs per cloud. A member that is None is a part the cloud has not built."""
@@ -269,6 +318,11 @@ class CloudPlugin(Protocol):
     @property
     def activity(self) -> ActivityReaders | None:
         """Activity log readers, None when not built."""
+        ...
+
+    @property
+    def remediation(self) -> RemediationRules | None:
+        """Remediation plans (candidates, connector, scripts), None when not built."""
         ...
 
     # -- the action catalogue

@@ -21,6 +21,7 @@ from permscope.store.tables import (
     IdentityRow,
     PermissionsRequestRow,
     PolicyRow,
+    RemediationPlanRow,
     RequestChangeRow,
     ResourceRow,
 )
@@ -375,4 +376,40 @@ ALERTS = Collection(
         }
     ),
     primary_key=AlertRow.id,
+)
+
+REMEDIATION_PLANS = Collection(
+    name="remediationPlans",
+    props={
+        "id": Column(RemediationPlanRow.plan_id),
+        "status": Column(RemediationPlanRow.status),
+        "authorizationSystemType": Column(RemediationPlanRow.cloud, case_insensitive=True),
+        "authorizationSystemId": Column(RemediationPlanRow.system_id),
+        "identityId": Column(RemediationPlanRow.identity_external_id),
+        "identityName": Column(RemediationPlanRow.identity_name),
+        "createdBy": Column(RemediationPlanRow.created_by),
+        "createdDateTime": Column(RemediationPlanRow.created_at, type="datetime"),
+    },
+    selectable=frozenset(
+        {
+            "authorizationSystemType",
+            "authorizationSystemId",
+            "identityId",
+            "identityName",
+            "windowDays",
+            "status",
+            "createdBy",
+            "createdDateTime",
+            "approvedBy",
+            "approvedDateTime",
+            "appliedDateTime",
+            "rolledBackDateTime",
+            "lastOperation",
+            "error",
+            "pciBefore",
+            "pciAfter",
+            "stepCounts",
+        }
+    ),
+    primary_key=RemediationPlanRow.id,
 )

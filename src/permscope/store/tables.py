@@ -940,3 +940,63 @@ class AlertMuteRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+# ------------------------------------------------------------------------------------- remediation (issue 17)
+
+
+class RemediationPlanRow(Base):
+    """A remediation plan for one identity: its state, who made and approved it, the window it was planned over,
+    its evidence (PCI before and estimated after, the findings it resolves, the permissions diff), and the lease
+    an apply or rollback holds while it runs (`locked_by`, `locked_until`: a run that died is taken over after)."""
+
+    __tablename__ = "remediation_plans"
+    __table_args__ = (
+        Index("ix_remediation_plans_system", "cloud", "system_id"),
+        Index("ix_remediation_plans_identity", "cloud", "system_id", "identity_external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(36), unique=True)
+    cloud: Mapped[str] = mapped_column(String(16))
+    system_id: Mapped[str] = mapped_column(String(256))
+    identity_external_id: Mapped[str] = mapped_column(Text)
+    identity_name: Mapped[str] = mapped_column(Text)
+    window_days: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # core.remediation.PlanStatus
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    approved_by: Mapped[str | None] = mapped_column(Text)
+    approved_at: Mapped[datetime | None]
+    applied_at: Mapped[datetime | None]
+    rolled_back_at: Mapped[datetime | None]
+    last_operation: Mapped[str | None] = mapped_column(String(16))  # apply, rollback: what `failed` failed in
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[datetime | None]
+    evidence: Mapped[dict[str, Any]]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class RemediationStepRow(Base):
+    """One step of a plan: what it changes, its evidence, the target's prior state in the cloud (recorded before
+    the change is made), its state, and what happened (error, notes of a restore)."""
+
+    __tablename__ = "remediation_steps"
+    __table_args__ = (UniqueConstraint("plan_pk", "ordinal", name="uq_remediation_step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_pk: Mapped[int] = mapped_column(ForeignKey("remediation_plans.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))  # core.remediation.StepKind
+    principal: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[dict[str, Any]]
+    evidence: Mapped[dict[str, Any]]
+    prior_state: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(16))  # core.remediation.StepStatus
+    applied_at: Mapped[datetime | None]
+    rolled_back_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[list[Any]]

@@ -21,6 +21,7 @@ from permscope.clouds.base import (
     PermissionInventory,
     PermissionScope,
     Progress,
+    RemediationRules,
     RequestRules,
 )
 from permscope.core.ids import Cloud
@@ -171,6 +172,13 @@ class AwsPlugin:
         from permscope.clouds.aws.grant.requests import AwsRequestRules
 
         return AwsRequestRules()
+
+    @property
+    def remediation(self) -> RemediationRules:
+        """Remediation plans: candidates from the inventory, the boto3 connector, AWS CLI and Terraform."""
+        from permscope.clouds.aws.remediation.rules import AwsRemediationRules
+
+        return AwsRemediationRules()
 
     @property
     def activity(self) -> ActivityReaders:

@@ -21,6 +21,7 @@ from permscope.clouds.base import (
     PermissionInventory,
     PermissionScope,
     Progress,
+    RemediationRules,
     RequestRules,
 )
 from permscope.core.ids import Cloud
@@ -91,6 +92,11 @@ class AzurePlugin:
         from permscope.clouds.azure.activity.readers import AZURE_ACTIVITY
 
         return AZURE_ACTIVITY
+
+    @property
+    def remediation(self) -> RemediationRules | None:
+        """Remediation plans: not built yet for this cloud (the API answers 501)."""
+        return None
 
     # -- the action catalogue ---------------------------------------------------------------------------------
     def catalog_version(self) -> str:

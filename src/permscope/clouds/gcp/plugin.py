@@ -20,6 +20,7 @@ from permscope.clouds.base import (
     PermissionInventory,
     PermissionScope,
     Progress,
+    RemediationRules,
     RequestRules,
 )
 from permscope.core.ids import Cloud
@@ -100,6 +101,11 @@ class GcpPlugin:
         from permscope.clouds.gcp.activity.readers import GCP_ACTIVITY
 
         return GCP_ACTIVITY
+
+    @property
+    def remediation(self) -> RemediationRules | None:
+        """Remediation plans: not built yet for this cloud (the API answers 501)."""
+        return None
 
     # -- the catalogue ----------------------------------------------------------------------------------
     def catalog_version(self) -> str:

@@ -1,0 +1,267 @@
+"""Use cases of remediation plans: make one for an identity (planned from the stored system), list and read them,
+approve one (someone other than its author, as permissions requests are reviewed), and render a plan as the
+scripts people review (AWS CLI, Terraform). Applying and rolling back are in `workflows.remediation.apply`.
+
+Who may: plans are read by keys that read the system's analytics (viewer, approver, administrator); made,
+applied and rolled back by its administrators; approved by its approvers and administrators, never by the
+plan's author. The command line acts as an administrator named by `--as`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from permscope.clouds.base import RemediationRules, plugin
+from permscope.core.access import APPROVING_ROLES, READING_ROLES, Systems, principal_match
+from permscope.core.errors import CloudNotBuiltError, NotFoundError
+from permscope.core.findings import DEFAULT_WINDOW_DAYS
+from permscope.core.ids import Cloud
+from permscope.core.remediation import (
+    PlanAccessError,
+    PlanRefusedError,
+    PlanStateError,
+    PlanStatus,
+    Replacement,
+    Safety,
+    StepKind,
+    StepSpec,
+    StepStatus,
+)
+from permscope.core.requests import SystemRole
+from permscope.core.snapshot import AnalysisSettings
+from permscope.settings import Settings
+from permscope.store import remediation as store
+from permscope.store.systems import get_system
+from permscope.store.tables import RemediationPlanRow, RemediationStepRow
+from permscope.workflows.analysis import load_snapshot
+from permscope.workflows.apikeys import ApiPrincipal
+from permscope.workflows.remediation.planner import PlanInputs, draft_plan
+
+ADMINISTERING = frozenset({SystemRole.ADMINISTRATOR})
+MAX_WINDOW_DAYS = 3650
+
+
+def safety_of(settings: Settings) -> Safety:
+    """The safety rules of the settings."""
+    return Safety(
+        exclude_identities=tuple(settings.remediation_exclude_identities),
+        exclude_tags=tuple(settings.remediation_exclude_tags),
+        min_observation_days=settings.remediation_min_observation_days,
+        protect_recent_days=settings.remediation_protect_recent_days,
+    )
+
+
+def rules_for(cloud: Cloud) -> RemediationRules:
+    """The cloud's remediation rules; CloudNotBuiltError (501) naming what is missing when it has none."""
+    rules = plugin(cloud).remediation
+    if rules is None:
+        raise CloudNotBuiltError(cloud.value, "remediation plans (planning, apply, rollback)")
+    return rules
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRecord:
+    """A plan with its steps."""
+
+    plan: RemediationPlanRow
+    steps: list[RemediationStepRow] = field(default_factory=list)
+
+
+def require(
+    actor: ApiPrincipal, plan_or_system: tuple[str, str], roles: frozenset[SystemRole], doing: str
+) -> None:
+    """PlanAccessError unless the actor holds one of `roles` on the system."""
+    cloud, system_id = plan_or_system
+    if not actor.roles_on(cloud, system_id) & roles:
+        wanted = " or ".join(sorted(role.value for role in roles))
+        raise PlanAccessError(
+            f"{actor.who} may not {doing} on {cloud} {system_id}: that needs the {wanted} role"
+        )
+
+
+def readable(actor: ApiPrincipal) -> Systems:
+    """The systems whose plans the actor reads."""
+    return actor.systems_with(READING_ROLES)
+
+
+def _readable(actor: ApiPrincipal, plan: RemediationPlanRow) -> bool:
+    return bool(actor.roles_on(plan.cloud, plan.system_id) & READING_ROLES)
+
+
+def load_plan(session: Session, actor: ApiPrincipal, plan_id: str) -> RemediationPlanRow:
+    """A plan the actor may read (NotFoundError for one it may not, as for a missing one)."""
+    plan = store.get_plan(session, plan_id)
+    if plan is None or not _readable(actor, plan):
+        raise NotFoundError(f"no remediation plan {plan_id!r}")
+    return plan
+
+
+def _step_row(spec: StepSpec) -> RemediationStepRow:
+    return RemediationStepRow(
+        kind=spec.kind.value,
+        principal=spec.principal,
+        target=spec.target,
+        label=spec.label,
+        parameters=spec.parameters,
+        evidence=spec.evidence,
+        prior_state=None,
+        status=StepStatus.MANUAL.value if spec.kind.manual else StepStatus.PENDING.value,
+        notes=[],
+    )
+
+
+def create_plan(
+    engine: Engine,
+    actor: ApiPrincipal,
+    *,
+    cloud: Cloud,
+    system_id: str,
+    identity_id: str,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    safety: Safety | None = None,
+    replacement: Replacement | None = None,
+    now: datetime | None = None,
+) -> PlanRecord:
+    """Plan the remediation of one identity and store it as a draft (PlanRefusedError with the reason when no plan
+    may be made, or when it would change nothing)."""
+    rules = rules_for(cloud)
+    if not 1 <= window_days <= MAX_WINDOW_DAYS:
+        raise PlanRefusedError(f"the window must be 1 to {MAX_WINDOW_DAYS} days, not {window_days}")
+    now = now or datetime.now(UTC)
+    safety = safety or Safety()
+    with Session(engine) as session:
+        system = get_system(session, system_id, cloud.value, within=actor.systems_with(READING_ROLES))
+        require(actor, (system.cloud, system.system_id), ADMINISTERING, "plan remediation")
+    pk, snapshot = load_snapshot(
+        engine, system.system_id, AnalysisSettings(window_days=window_days, now=now), cloud
+    )
+    with Session(engine) as session:
+        usage = store.identity_usage(session, pk, identity_id)
+        since = store.observed_since(session, pk)
+        keys = [i.external_id for i in snapshot.identities if i.attributes.get("owner") == identity_id]
+        findings = [
+            (f.finding_type, f.subject_id)
+            for s in (identity_id, *keys)
+            for f in store.open_findings(session, pk, s)
+        ]
+    draft = draft_plan(
+        PlanInputs(
+            snapshot=snapshot,
+            identity=identity_id,
+            usage=usage,
+            observed_since=since,
+            safety=safety,
+            rules=rules,
+            open_findings=findings,
+            replacement=replacement,
+        )
+    )
+    if not [step for step in draft.steps if not step.kind.manual]:
+        reasons = "; ".join(f"{k['target']}: {k['reason']}" for k in draft.kept[:10]) or "it holds nothing"
+        raise PlanRefusedError(f"nothing of {identity_id} can be removed ({reasons})")
+    plan = RemediationPlanRow(
+        plan_id=str(uuid.uuid4()),
+        cloud=system.cloud,
+        system_id=system.system_id,
+        identity_external_id=draft.identity.external_id,
+        identity_name=draft.identity.display_name,
+        window_days=window_days,
+        status=PlanStatus.DRAFT.value,
+        created_by=actor.who,
+        created_at=now,
+        updated_at=now,
+        evidence=draft.evidence,
+    )
+    rows = [_step_row(spec) for spec in draft.steps]
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        store.add_plan(session, plan, rows)
+    return PlanRecord(plan, rows)
+
+
+def get_plan(engine: Engine, actor: ApiPrincipal, plan_id: str) -> PlanRecord:
+    """A plan with its steps."""
+    with Session(engine, expire_on_commit=False) as session:
+        plan = load_plan(session, actor, plan_id)
+        return PlanRecord(plan, store.steps_of(session, plan.id))
+
+
+def list_plans(engine: Engine, actor: ApiPrincipal) -> list[tuple[RemediationPlanRow, dict[str, int]]]:
+    """Every plan the actor reads, oldest first, with its steps counted by status."""
+    with Session(engine, expire_on_commit=False) as session:
+        plans = list(session.execute(store.plans_stmt(actor.systems_with(READING_ROLES))).scalars())
+        counts = store.step_counts(session, [plan.id for plan in plans])
+        return [(plan, counts[plan.id]) for plan in plans]
+
+
+def approve_plan(
+    engine: Engine, actor: ApiPrincipal, plan_id: str, now: datetime | None = None
+) -> PlanRecord:
+    """Approve a draft plan, as an approver (or administrator) of its system who did not make it."""
+    now = now or datetime.now(UTC)
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        plan = load_plan(session, actor, plan_id)
+        require(actor, (plan.cloud, plan.system_id), APPROVING_ROLES, "approve remediation plans")
+        if plan.status != PlanStatus.DRAFT.value:
+            raise PlanStateError(f"the plan is {plan.status}; only a draft plan can be approved")
+        if principal_match(actor.who) == principal_match(plan.created_by):
+            raise PlanAccessError(f"{actor.who} made this plan; someone else must approve it")
+        plan.status, plan.approved_by, plan.approved_at, plan.updated_at = (
+            PlanStatus.APPROVED.value,
+            actor.who,
+            now,
+            now,
+        )
+        return PlanRecord(plan, store.steps_of(session, plan.id))
+
+
+def step_spec(row: RemediationStepRow, *, with_prior: bool = False) -> StepSpec:
+    """A stored step as the cloud's scripts read it (with its recorded prior state when asked)."""
+    parameters: dict[str, Any] = dict(row.parameters)
+    if with_prior and row.prior_state:
+        parameters["prior"] = row.prior_state
+    return StepSpec(
+        kind=StepKind(row.kind),
+        principal=row.principal,
+        target=row.target,
+        label=row.label,
+        parameters=parameters,
+        evidence=dict(row.evidence),
+    )
+
+
+def _header(plan: RemediationPlanRow) -> str:
+    return (
+        f"permscope remediation plan {plan.plan_id} ({plan.status})\n"
+        f"identity {plan.identity_external_id} in {plan.cloud} {plan.system_id}, window {plan.window_days} days\n"
+        f"made by {plan.created_by}" + (f", approved by {plan.approved_by}" if plan.approved_by else "")
+    )
+
+
+def plan_script(engine: Engine, actor: ApiPrincipal, plan_id: str, *, rollback: bool = False) -> str:
+    """The plan as a script of the cloud's CLI: its steps, or (`rollback`) their undoing with the recorded prior
+    states (or, before apply, the states the plan found)."""
+    record = get_plan(engine, actor, plan_id)
+    rules = rules_for(Cloud(record.plan.cloud))
+    steps = [step_spec(row, with_prior=True) for row in record.steps]
+    return rules.script(steps, header=_header(record.plan), rollback=rollback)
+
+
+def plan_terraform(engine: Engine, actor: ApiPrincipal, plan_id: str) -> str:
+    """The plan as Terraform describing the identity's after state (over the stored inventory)."""
+    record = get_plan(engine, actor, plan_id)
+    plan = record.plan
+    cloud = Cloud(plan.cloud)
+    rules = rules_for(cloud)
+    _pk, snapshot = load_snapshot(
+        engine, plan.system_id, AnalysisSettings(window_days=plan.window_days), cloud
+    )
+    if plan.identity_external_id not in snapshot.identities_by_id:
+        raise PlanStateError(f"{plan.identity_external_id} is no longer in the stored inventory")
+    steps = [step_spec(row) for row in record.steps]
+    return rules.terraform(snapshot, plan.identity_external_id, steps, header=_header(plan))
