@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # a service account (the caller needs iam.serviceAccounts.getAccessToken on it)
     gcp_grant_credentials_file: str | None = None
     gcp_grant_impersonate: str | None = None
+    # least-privilege generation (docs/remediation.md): the days of a system's activity logs the window must
+    # cover before permissions are generated from them (fewer: refused rather than guessed)
+    remediation_min_observation_days: int = Field(default=30, ge=0)
     # the files users give (docs/limits.md): the bytes one file read whole may hold once decompressed, and how
     # many times gzip data may expand (gzip bombs expand about 1,000 times, exports about 15)
     max_file_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from permscope.clouds.base import (
+    AccessGenerator,
     ActivityReaders,
     Collector,
     ImportedFiles,
@@ -91,6 +92,13 @@ class AzurePlugin:
         from permscope.clouds.azure.activity.readers import AZURE_ACTIVITY
 
         return AZURE_ACTIVITY
+
+    @property
+    def least_privilege(self) -> AccessGenerator:
+        """A custom role generated from activity (`clouds.azure.remediation`)."""
+        from permscope.clouds.azure.remediation.generate import AzureAccessGenerator
+
+        return AzureAccessGenerator()
 
     # -- the action catalogue ---------------------------------------------------------------------------------
     def catalog_version(self) -> str:

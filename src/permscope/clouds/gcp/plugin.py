@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from permscope.clouds.base import (
+    AccessGenerator,
     ActivityReaders,
     Collector,
     ImportedFiles,
@@ -100,6 +101,13 @@ class GcpPlugin:
         from permscope.clouds.gcp.activity.readers import GCP_ACTIVITY
 
         return GCP_ACTIVITY
+
+    @property
+    def least_privilege(self) -> AccessGenerator:
+        """A custom role generated from activity (`clouds.gcp.remediation`)."""
+        from permscope.clouds.gcp.remediation.generate import GcpAccessGenerator
+
+        return GcpAccessGenerator()
 
     # -- the catalogue ----------------------------------------------------------------------------------
     def catalog_version(self) -> str:

@@ -1,0 +1,1 @@
+"""Remediation: least privilege from observed activity, and plans that apply it."""
