@@ -14,6 +14,7 @@ from permscope.cli import (
     gcp_activity,
     identities,
     imports,
+    remediation_generate,
     report,
     scan,
     serve,
@@ -80,6 +81,11 @@ app.add_typer(schedule_commands.app, name="schedules")
 app.add_typer(schedule_commands.pci_app, name="pci")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(simulate.app, name="simulate")
+remediation_app = typer.Typer(
+    help="Remediation: least privilege generated from activity", no_args_is_help=True
+)
+remediation_app.command("generate")(remediation_generate.generate_command)
+app.add_typer(remediation_app, name="remediation")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("analyze")(findings_commands.analyze)

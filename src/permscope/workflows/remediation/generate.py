@@ -62,6 +62,13 @@ def _refusal(cloud: Cloud, system_id: str, identity: str, coverage: Coverage, st
     return None
 
 
+def system_cloud(engine: Engine, system_id: str, cloud: Cloud | None = None) -> Cloud:
+    """The cloud of a stored system (NotFoundError; AmbiguousSystemError when the id is in several clouds and
+    none is named)."""
+    with Session(engine) as session:
+        return Cloud(get_system(session, system_id, cloud.value if cloud is not None else None).cloud)
+
+
 def generate_least_privilege(
     engine: Engine,
     *,

@@ -62,9 +62,11 @@ def group(per_action: Mapping[str, tuple[tuple[str, ...], Mapping[str, Mapping[s
 
 
 def _sid_word(grant: Grant) -> str:
-    """The service of the grant's first action as a Sid word (`S3`, `Iam`; `Deny...` for a Deny), at most 28
-    characters."""
-    word = re.sub(r"[^A-Za-z0-9]", "", grant.actions[0].partition(":")[0].title())[:24] or "Access"
+    """The service of the grant's actions as a Sid word (`S3`, `Iam`; `Observed` when they are of several;
+    `Deny...` for a Deny), at most 28 characters."""
+    services = {action.partition(":")[0].lower() for action in grant.actions}
+    service = services.pop() if len(services) == 1 else "observed"
+    word = re.sub(r"[^A-Za-z0-9]", "", service.title())[:24] or "Observed"
     return ("Deny" + word) if grant.effect != "Allow" else word
 
 
