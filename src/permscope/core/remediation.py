@@ -145,6 +145,9 @@ class GeneratedAccess:
     widening: Widening | None  # None when refused
     current_granted: int | None  # actions the identity holds today (effective permissions), None when unknown
     refusal: str | None = None
+    # observed actions the identity does not hold today (its stored effective permissions): the documents grant
+    # them, since it used them, but replacing today's grants with the documents would add them
+    not_held: tuple[str, ...] = ()
     rejected: tuple[Rejected, ...] = ()
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()

@@ -53,6 +53,7 @@ def generated_access_json(access: GeneratedAccess) -> dict[str, Any]:
             ],
         },
         "currentGrantedActions": access.current_granted,
+        "notHeldToday": list(access.not_held),
         "widening": None
         if widening is None
         else {
@@ -127,6 +128,9 @@ def generated_access_lines(access: GeneratedAccess) -> list[str]:
                 f"  {grant.pattern}  {len(grant.actions)} action(s), {grant.observed} observed resource(s): "
                 f"{REASON_WORDS[grant.reason]}"
             )
+    if access.not_held:
+        lines.append(f"Not held today: {len(access.not_held)} action(s) used but not granted now: "
+                     + ", ".join(access.not_held))  # fmt: skip
     lines += [f"Note: {note}" for note in access.notes]
     lines += [f"Warning: {warning}" for warning in access.warnings]
     lines += [

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from permscope.clouds.base import plugin
+from permscope.core.bitsets import unpack
 from permscope.core.errors import CloudNotBuiltError, InputError, NotFoundError
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
@@ -24,7 +25,7 @@ from permscope.core.inventory import Usage
 from permscope.core.remediation import Coverage, GeneratedAccess, GenerationOptions
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.settings import get_settings
-from permscope.store.effective import permission_counts
+from permscope.store.effective import find_effective_permissions, permission_counts
 from permscope.store.observation import activity_coverage, identity_usages
 from permscope.store.snapshot import load_account
 from permscope.store.systems import get_system
@@ -60,6 +61,21 @@ def _refusal(cloud: Cloud, system_id: str, identity: str, coverage: Coverage, st
             "there is nothing to generate from (remove its access instead)"
         )
     return None
+
+
+def _not_held(snapshot: SystemSnapshot, held: tuple[str, int] | None, usages: list[Usage]) -> tuple[str, ...]:
+    """The catalogue actions of `usages` the stored effective permissions (catalogue version, granted bits) do
+    not grant (none when they were not computed for the installed catalogue)."""
+    index = snapshot.index
+    if held is None or held[0] != index.version:
+        return ()
+    granted = held[1]
+    found: dict[str, None] = {}
+    for usage in usages:
+        bit = index.index_of(usage.action)
+        if bit is not None and not (granted >> bit) & 1:
+            found[index.action(bit).external_id] = None
+    return tuple(sorted(found))
 
 
 def system_cloud(engine: Engine, system_id: str, cloud: Cloud | None = None) -> Cloud:
@@ -107,6 +123,17 @@ def generate_least_privilege(
         usages = identity_usages(session, pk, identity_id, start, now)
         coverage = activity_coverage(session, pk, start, now)
         counts = permission_counts(session, pk, [identity_id]).get(identity_id)
+        effective = find_effective_permissions(session, pk, identity_id)
+        held = (
+            None
+            if effective is None
+            else (
+                effective.catalog_version,
+                unpack(effective.all_resources_actions)
+                | unpack(effective.specific_resources_actions)
+                | unpack(effective.conditional_actions),
+            )
+        )
     snapshot: SystemSnapshot = stored_snapshot(stored, AnalysisSettings(now=now, window_days=window_days))
     identity = snapshot.identities_by_id.get(identity_id)
     if identity is None and not usages:
@@ -141,6 +168,12 @@ def generate_least_privilege(
         warnings.append("its effective permissions were never computed: what it holds today is unknown")
     if generated.refusal is not None:
         return replace(base, refusal=generated.refusal, warnings=tuple(warnings))
+    not_held = _not_held(snapshot, held, usages)
+    if not_held:
+        warnings.append(
+            f"{len(not_held)} action(s) used in the window are not granted to it today (granted since, or "
+            "through something else): the documents grant them: " + ", ".join(not_held[:10])
+        )
     return replace(
         base,
         documents=generated.documents,
@@ -148,6 +181,7 @@ def generate_least_privilege(
         allowed=generated.allowed,
         widening=generated.widening,
         rejected=generated.rejected,
+        not_held=not_held,
         notes=generated.notes,
         warnings=tuple(warnings),
     )

@@ -49,6 +49,22 @@ def clean(scope: str) -> str:
     return "/" + scope.strip().strip("/")
 
 
+def arm_id(resource: str) -> str:
+    """The resource as an ARM id (one leading slash, none trailing), or "" when it is none: text outside a
+    subscription or a management group is read as "no resource recorded"."""
+    text = clean(resource) if resource.strip().strip("/") else ""
+    parts = text.strip("/").split("/")
+    if len(parts) >= 2 and parts[0].lower() == "subscriptions" and " " not in text:
+        return text
+    if len(parts) >= 4 and [p.lower() for p in parts[:3]] == [
+        "providers",
+        "microsoft.management",
+        "managementgroups",
+    ]:
+        return text
+    return ""
+
+
 def natural_scope(resource: str, subscription: str) -> str:
     """The narrowest scope a role is assigned at for an operation on `resource`: its resource group, its
     subscription, or the resource itself when it is in no subscription (a management group); the system's
@@ -103,7 +119,7 @@ class AzureAccessGenerator:
         catalog = snapshot.index.catalog
         planes: dict[str, str] = getattr(catalog, "planes", {}) or {}
         observed: dict[str, dict[str, int]] = {}
-        skipped, unknown = 0, set()
+        skipped, unreadable, unknown = 0, 0, set()
         for usage in usages:
             name = usage.action.strip()
             if not OPERATION.match(name):
@@ -114,8 +130,14 @@ class AzureAccessGenerator:
                 unknown.add(name)
             action = known.external_id if known is not None else name
             resources = observed.setdefault(action, {})
-            resource = (usage.resource or "").strip()
+            resource = arm_id(usage.resource or "")
+            if usage.resource and not resource:
+                unreadable += 1
             resources[resource] = resources.get(resource, 0) + max(int(usage.count), 0)
+        if unreadable:
+            warnings.append(
+                f"{unreadable} usage row(s) name a resource that is no ARM id: read as none recorded"
+            )
         if skipped:
             warnings.append(f"{skipped} usage row(s) name no Azure operation (Provider/type/verb): left out")
         if unknown:

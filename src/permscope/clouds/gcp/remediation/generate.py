@@ -56,6 +56,7 @@ BINDABLE = tuple(
     )
 )
 _PROJECT = re.compile(r"^//[^/]+/projects/([^/]+)")
+_FULL_NAME = re.compile(r"^//[a-z0-9.-]+\.googleapis\.com/[^\s]+$")
 _SERVICE = re.compile(r"^//([a-z0-9-]+)\.googleapis\.com/")
 
 
@@ -120,7 +121,7 @@ class GcpAccessGenerator:
         catalog = snapshot.index.catalog
         warnings: list[str] = []
         observed: dict[str, dict[str, int]] = {}
-        skipped, unknown = 0, set()
+        skipped, unreadable, unknown = 0, 0, set()
         for usage in usages:
             name = usage.action.strip()
             if not PERMISSION.match(name):
@@ -132,7 +133,12 @@ class GcpAccessGenerator:
             permission = known.external_id if known is not None else name
             resources = observed.setdefault(permission, {})
             resource = (usage.resource or "").strip()
+            if resource and not _FULL_NAME.match(resource):
+                unreadable, resource = unreadable + 1, ""
             resources[resource] = resources.get(resource, 0) + max(int(usage.count), 0)
+        if unreadable:
+            warnings.append(f"{unreadable} usage row(s) name a resource that is no full resource name: read as "
+                            "none recorded")  # fmt: skip
         if skipped:
             warnings.append(
                 f"{skipped} usage row(s) name no GCP permission (service.resource.verb): left out"
