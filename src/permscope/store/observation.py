@@ -62,3 +62,13 @@ def identity_usages(
         )
         for action, resource, first, last, count in rows
     ]
+
+
+def has_usage(session: Session, system_pk: int, identity_external_id: str) -> bool:
+    """Whether the identity has any usage row in the system, whenever used."""
+    found = session.scalar(
+        select(UsageRow.id)
+        .where(UsageRow.system_pk == system_pk, UsageRow.identity_external_id == identity_external_id)
+        .limit(1)
+    )
+    return found is not None

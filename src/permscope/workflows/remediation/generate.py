@@ -26,7 +26,7 @@ from permscope.core.remediation import Coverage, GeneratedAccess, GenerationOpti
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.settings import get_settings
 from permscope.store.effective import find_effective_permissions, permission_counts
-from permscope.store.observation import activity_coverage, identity_usages
+from permscope.store.observation import activity_coverage, has_usage, identity_usages
 from permscope.store.snapshot import load_account
 from permscope.store.systems import get_system
 from permscope.workflows.snapshots import stored_snapshot
@@ -121,6 +121,7 @@ def generate_least_privilege(
         pk, system_id = int(row.id), row.system_id
         stored = load_account(session, pk, only=source.decision_slice(identity_id, identity_id))
         usages = identity_usages(session, pk, identity_id, start, now)
+        seen = bool(usages) or has_usage(session, pk, identity_id)
         coverage = activity_coverage(session, pk, start, now)
         counts = permission_counts(session, pk, [identity_id]).get(identity_id)
         effective = find_effective_permissions(session, pk, identity_id)
@@ -136,7 +137,7 @@ def generate_least_privilege(
         )
     snapshot: SystemSnapshot = stored_snapshot(stored, AnalysisSettings(now=now, window_days=window_days))
     identity = snapshot.identities_by_id.get(identity_id)
-    if identity is None and not usages:
+    if identity is None and not seen:
         raise NotFoundError(
             f"no identity {identity_id!r} in {cloud.system_kind} {system_id}, and no activity of it there"
         )

@@ -257,3 +257,19 @@ def test_a_broken_document_is_caught_by_the_check(
     generated = generate(snapshot, ALICE, alice_usages())
     assert generated.rejected and generated.allowed < generated.observed
     assert {item.action for item in generated.rejected} <= {"dynamodb:GetItem", "dynamodb:Query"}
+
+
+def test_requests_decided_with_the_resources_own_policy_are_checked_on_the_identity_side(
+    snapshot: SystemSnapshot,
+) -> None:
+    """sts:AssumeRole and KMS key use need the role's trust / the key's policy too, even within the account: the
+    check takes that policy as trusting the account, so the generated documents decide."""
+    key = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    uses = [usage(ALICE, "sts:AssumeRole", ROLE_C), usage(ALICE, "kms:Decrypt", key)]
+    generated = generate(snapshot, ALICE, uses)
+    assert generated.allowed == generated.observed == 2 and generated.rejected == ()
+    assert granting(generated, "sts:AssumeRole")[0]["Resource"] == ROLE_C
+    assert granting(generated, "kms:Decrypt")[0]["Resource"] == key
+    # without the resource's own policy, the identity policy alone does not allow it (what the check adds)
+    mfa = {"aws:MultiFactorAuthPresent": "true"}  # her guard denies everything else without MFA
+    assert aws_decision(generated.documents, ALICE, "sts:AssumeRole", ROLE_C, mfa) == "ImplicitlyDenied"

