@@ -68,9 +68,8 @@ class _Plan:
 
     grants: dict[str, list[ResourceGrant]] = field(default_factory=dict)
     conditions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    contexts: dict[str, list[ContextValues]] = field(
-        default_factory=dict
-    )  # contexts an event is decided with
+    # the request contexts an observation of the action is decided with (all must allow it)
+    contexts: dict[str, list[ContextValues]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
