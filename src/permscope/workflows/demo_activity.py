@@ -5,13 +5,16 @@ unknown ("activity not checked"). The trail written here is deterministic for an
 quarter of the users and roles did nothing (inactive findings), a tenth last acted months ago, the rest used a
 handful of the actions their effective permissions grant in the last 85 days (so granted versus used, the PCI
 and over-provisioned findings have something to show). Only services whose CloudTrail event source is
-`<prefix>.amazonaws.com` are drawn, so every event maps back to the action it was drawn from.
+`<prefix>.amazonaws.com` are drawn, so every event maps back to the action it was drawn from. Events name the
+resources they act on (S3 buckets and object keys in their request parameters, tables, queues, functions... in
+`resources`), a few per actor and service, so least-privilege generation has resources to narrow to.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -90,6 +93,41 @@ def _identity(actor: Actor, account_id: str, rng: random.Random) -> dict[str, An
     }
 
 
+# the resources the demo's events name, per service (S3 names them in its request parameters); `{name}` is one of
+# RESOURCE_NAMES picked by the actor and action, so each actor works on a few resources of each service
+RESOURCE_ARNS = {
+    "dynamodb": "arn:aws:dynamodb:us-east-1:{account}:table/{name}",
+    "sqs": "arn:aws:sqs:us-east-1:{account}:{name}",
+    "sns": "arn:aws:sns:us-east-1:{account}:{name}",
+    "lambda": "arn:aws:lambda:us-east-1:{account}:function:{name}",
+    "logs": "arn:aws:logs:us-east-1:{account}:log-group:/demo/{name}",
+    "secretsmanager": "arn:aws:secretsmanager:us-east-1:{account}:secret:demo/{name}-a1B2c3",
+    "kinesis": "arn:aws:kinesis:us-east-1:{account}:stream/{name}",
+    "ecr": "arn:aws:ecr:us-east-1:{account}:repository/{name}",
+}
+RESOURCE_NAMES = ("orders", "billing", "audit")
+_NO_RESOURCE = ("List", "Describe", "Create")  # actions of these verbs name no existing resource in the demo
+
+
+def _resources(actor: Actor, action: str, when: datetime, account_id: str) -> dict[str, Any]:
+    """The request parameters or `resources` of a demo event (derived from the actor, action and time, not from
+    the random draw, so the trail's events and times stay what they were)."""
+    prefix, name = action.split(":", 1)
+    pick = RESOURCE_NAMES[zlib.crc32(f"{actor.arn}|{action}".encode()) % len(RESOURCE_NAMES)]
+    if prefix == "s3":
+        if name == "ListAllMyBuckets":
+            return {}
+        bucket = f"demo-{account_id}-{pick}"
+        if "Object" not in name:
+            return {"requestParameters": {"bucketName": bucket}}
+        key = f"exports/{when:%Y/%m/%d}/part-{when.hour:02d}.csv"
+        return {"requestParameters": {"bucketName": bucket, "key": key}}
+    template = RESOURCE_ARNS.get(prefix)
+    if template is None or name.startswith(_NO_RESOURCE):
+        return {}
+    return {"resources": [{"ARN": template.format(account=account_id, name=pick)}]}
+
+
 def _record(actor: Actor, action: str, when: datetime, account_id: str, rng: random.Random) -> dict[str, Any]:
     prefix, name = action.split(":", 1)
     return {
@@ -106,6 +144,7 @@ def _record(actor: Actor, action: str, when: datetime, account_id: str, rng: ran
         "eventID": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "eventType": "AwsApiCall",
         "recipientAccountId": account_id,
+        **_resources(actor, action, when, account_id),
     }
 
 
