@@ -74,17 +74,9 @@ class ReportOrder:
     channel: str
     recipients: tuple[str, ...] = ()
 
-    def to_options(self) -> dict[str, Any]:
-        """The schedule's stored options."""
-        return {
-            "report": self.kind.value,
-            "format": self.fmt.value,
-            "channel": self.channel,
-            "recipients": list(self.recipients),
-        }
-
     def to_dict(self) -> dict[str, Any]:
-        """camelCase JSON (the API's and the CLI's)."""
+        """camelCase JSON (the API's and the CLI's), also the schedule's stored options and the delivery's
+        columns."""
         return {
             "kind": self.kind.value,
             "format": self.fmt.value,
@@ -95,7 +87,7 @@ class ReportOrder:
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> ReportOrder:
         """A stored report schedule's order (InputError when the stored options no longer read)."""
-        kind = parse_kind(str(options.get("report", "")))
+        kind = parse_kind(str(options.get("kind", "")))
         return cls(
             kind,
             parse_format(str(options.get("format", "")), kind),
@@ -188,7 +180,7 @@ def deliver_report(engine: Engine, slot: SlotReport, now: datetime, mail: Report
             "or `permscope scheduler run`"
         )
     with Session(engine) as session, session.begin():
-        row = store.slot_delivery(session, slot.schedule_pk, slot.slot, _columns(slot.order), now)
+        row = store.slot_delivery(session, slot.schedule_pk, slot.slot, slot.order.to_dict(), now)
         delivery_id, status, attempts = row.id, row.status, row.attempts
     if status == "sent":
         log.info("schedule %s: the report of slot %s was sent before; not again", slot.schedule, slot.slot)
@@ -221,15 +213,6 @@ def deliver_report(engine: Engine, slot: SlotReport, now: datetime, mail: Report
         raise ReportDeliveryError(error)
     log.info("schedule %s: report of slot %s mailed (%s)", slot.schedule, slot.slot, made.get("filename"))
     return "sent"
-
-
-def _columns(order: ReportOrder) -> dict[str, Any]:
-    return {
-        "kind": order.kind.value,
-        "format": order.fmt.value,
-        "channel": order.channel,
-        "recipients": list(order.recipients),
-    }
 
 
 def _write_and_send(

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
 
+from permscope.workflows.alert_messages import new_mail
 from permscope.workflows.reports import ReportFile, ReportSystem
 
 SHOWN_SYSTEMS = 50  # systems listed in a message's body; the report itself lists them all
@@ -120,12 +120,7 @@ def report_message(
 ) -> EmailMessage:
     """The e-mail of one slot's report: text and HTML alternatives and the report attached. Its Message-ID names
     the slot's delivery, so a sending repeated after a crash is recognised as the same message."""
-    mail = EmailMessage()
-    mail["Subject"] = _subject(letter)[:200]
-    mail["From"] = sender
-    mail["To"] = ", ".join(recipients)
-    mail["Date"] = format_datetime(now)
-    mail["Message-ID"] = f"<report-{letter.delivery_id}@permscope>"
+    mail = new_mail(_subject(letter), sender, recipients, now, f"<report-{letter.delivery_id}@permscope>")
     mail["X-Permscope-Schedule"] = letter.schedule
     mail.set_content(report_text(letter))
     mail.add_alternative(report_html(letter), subtype="html")

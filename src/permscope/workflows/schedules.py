@@ -185,7 +185,7 @@ def _options(session: Session, new: NewSchedule, cloud: str, system_id: str) -> 
             "task", "a report, its format, channel and recipients are for report schedules (--task report)"
         )
     if new.task is ScheduleTask.REPORT:
-        return check_order(session, new.report, new.report_format, new.channel, new.recipients).to_options()
+        return check_order(session, new.report, new.report_format, new.channel, new.recipients).to_dict()
     if new.task is ScheduleTask.ANALYZE:
         return {}
     if new.source not in SOURCES:
