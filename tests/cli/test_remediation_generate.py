@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from least_privilege_support import ACCOUNT, DEPLOYER, ROLE_A, ROLE_B, load_with_trail
 from permscope.cli.main import app
 from permscope.store.engine import open_database
-from least_privilege_support import ACCOUNT, DEPLOYER, ROLE_A, ROLE_B, load_with_trail
 
 
 def store(tmp_path: Path, span_days: float) -> str:

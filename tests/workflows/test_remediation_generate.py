@@ -13,11 +13,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from demo_support import demo_engine
+from least_privilege_support import ACCOUNT, ALICE, DEPLOYER, ROLE_A, ROLE_B, aws_decision, load_with_trail
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.store.tables import AuthorizationSystemRow, UsageRow
 from permscope.workflows.remediation.generate import generate_least_privilege, system_cloud
-from least_privilege_support import ACCOUNT, ALICE, DEPLOYER, ROLE_A, ROLE_B, aws_decision, load_with_trail
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 

@@ -96,8 +96,10 @@ class AzurePlugin:
 
     @property
     def remediation(self) -> RemediationRules | None:
-        """Remediation plans: not built yet for this cloud (the API answers 501)."""
-        return None
+        """Remediation plans: role assignments removed and restored through ARM (`clouds.azure.remediation`)."""
+        from permscope.clouds.azure.remediation.rules import AzureRemediationRules
+
+        return AzureRemediationRules()
 
     @property
     def least_privilege(self) -> AccessGenerator:

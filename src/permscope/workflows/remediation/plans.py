@@ -145,7 +145,8 @@ def _generation(
                 "used": False,
                 "candidates": [],
                 "reason": "no managed or inline policy the plan keeps holds unused actions (each is unused, "
-                "and removed, or used in full; group memberships are not replaced)",
+                "and removed, or used in full); a generated policy replaces AWS policies only, not group "
+                "memberships or role assignments",
             },
         )
     access = generate_least_privilege(

@@ -10,11 +10,6 @@ from typing import Any
 
 import pytest
 
-from permscope.clouds.base import plugin
-from permscope.core.ids import Cloud
-from permscope.core.least_privilege import Generated, GenerationOptions, WideningReason
-from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
-from permscope.workflows.snapshots import batch_snapshot
 from least_privilege_support import (
     ACCOUNT,
     ALICE,
@@ -30,6 +25,11 @@ from least_privilege_support import (
     remediation_batch,
     usage,
 )
+from permscope.clouds.base import plugin
+from permscope.core.ids import Cloud
+from permscope.core.least_privilege import Generated, GenerationOptions, WideningReason
+from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
+from permscope.workflows.snapshots import batch_snapshot
 
 MFA_OFFICE = {"aws:MultiFactorAuthPresent": "true", "aws:SourceIp": "203.0.113.0"}
 

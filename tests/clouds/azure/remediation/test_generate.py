@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from clouds.azure.support import ADMINS, ALICE, PROD, batch
+from least_privilege_support import NOW
 from permscope.clouds.base import plugin
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Usage
 from permscope.core.least_privilege import Generated, GeneratedDocument, GenerationOptions, WideningReason
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.workflows.snapshots import batch_snapshot
-from least_privilege_support import NOW
 
 SUB = f"/subscriptions/{PROD}"
 RG_APP, RG_DATA = f"{SUB}/resourceGroups/rg-app", f"{SUB}/resourceGroups/rg-data"

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from clouds.gcp.support import DEPLOYER, PAY, batch_of, imported
+from least_privilege_support import NOW
 from permscope.clouds.base import plugin
 from permscope.core.ids import Cloud
 from permscope.core.inventory import Usage
 from permscope.core.least_privilege import Generated, GeneratedDocument, GenerationOptions
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.workflows.snapshots import batch_snapshot
-from least_privilege_support import NOW
 
 CRM = "//cloudresourcemanager.googleapis.com/"
 PROJECT = f"{CRM}projects/{PAY}"
