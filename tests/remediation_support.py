@@ -1,6 +1,7 @@
 """Remediation tests' helpers: the demo account in the store and, for the identities a test plans for, the same
 IAM entities in moto (from the very export the store imported); the full IAM state of an identity read back
-through boto3; and a re-import of the export with an identity as moto now has it (the next collection)."""
+through boto3; a re-import of the export with an identity as moto now has it (the next collection); and the
+open findings of a type."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ import orjson
 import pytest
 from botocore.handlers import json_decode_policies
 from moto import mock_aws
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from permscope.core.arn import Arn
+from permscope.store.tables import FindingRow
 from permscope.workflows.collection import import_aws_files
 from permscope.workflows.demo import DEMO_ACCOUNTS, load_demo
 
@@ -183,3 +186,14 @@ def reimport_identity(engine: Engine, export_path: Path, iam: Any, arn: str, fol
     folder.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(export))
     import_aws_files(engine, [path], account_name=NAME)
+
+
+def open_finding(engine: Engine, finding_type: str, subject: str | None = None) -> FindingRow:
+    """The first open finding of a type (about `subject` when given), by fingerprint."""
+    stmt = select(FindingRow).where(FindingRow.finding_type == finding_type, FindingRow.resolved_at.is_(None))
+    if subject is not None:
+        stmt = stmt.where(FindingRow.subject_id == subject)
+    with Session(engine) as session:
+        found = session.execute(stmt.order_by(FindingRow.fingerprint).limit(1)).scalar_one_or_none()
+    assert found is not None, (finding_type, subject)
+    return found

@@ -13,13 +13,22 @@ from sqlalchemy import Engine
 
 from permscope.api.app import create_app
 from permscope.core.ids import Cloud
+from permscope.presentation.findings import finding_id
 from permscope.settings import Settings
 from permscope.workflows.apikeys import ApiRole, KeyScope, create_api_key
 from permscope.workflows.remediation.apply import default_connectors
 from permscope.workflows.requests import set_modification
-from remediation_support import ACCOUNT, iam_state, load_demo_account, mocked_account, seed_identity
+from remediation_support import (
+    ACCOUNT,
+    iam_state,
+    load_demo_account,
+    mocked_account,
+    open_finding,
+    seed_identity,
+)
 
 USER = f"arn:aws:iam::{ACCOUNT}:user/tomas.nowak"
+SVC = f"arn:aws:iam::{ACCOUNT}:user/service/svc-identity-worker"
 PLANS = "/remediation/plans"
 BODY = {"authorizationSystemId": ACCOUNT, "identityId": USER, "windowDays": 90}
 
@@ -141,3 +150,41 @@ def test_apply_and_rollback_through_moto(
     rolled = client.post(f"{url}/rollback", headers=keys["admin"])
     assert rolled.status_code == 200 and rolled.json()["status"] == "rolled_back"
     assert iam_state(iam, USER) == before
+
+
+def test_plans_for_findings_and_generation_options(
+    engine: Engine, client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    admin = keys["admin"]
+    finding = open_finding(engine, "overprovisionedUserFinding", SVC)
+    body = {"findingId": finding_id(finding.fingerprint)}
+    assert client.post(PLANS, json=body, headers=keys["viewer"]).status_code == 403
+    assert (
+        client.post(PLANS, json=body, headers=keys["elsewhere"]).status_code == 404
+    )  # its finding is hidden
+    created = client.post(PLANS, json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    plan = created.json()
+    assert plan["identityId"] == SVC and plan["evidence"]["finding"]["fingerprint"] == finding.fingerprint
+    assert plan["evidence"]["finding"]["resolved"] and plan["pciAfter"] < plan["pciBefore"]
+    generation = plan["evidence"]["generation"]
+    assert generation["used"] and generation["observed"] == generation["allowed"]
+    put = plan["steps"][0]
+    assert put["kind"] == "putGeneratedPolicy" and put["parameters"]["document"]["Statement"]
+    script = client.get(f"{PLANS}/{plan['id']}/script?format=terraform", headers=keys["viewer"]).json()[
+        "text"
+    ]
+    assert 'resource "aws_iam_user_policy" "svc_identity_worker_generated_0"' in script
+    plain = client.post(PLANS, json={**body, "generate": False}, headers=admin).json()
+    assert plain["evidence"]["generation"] == {"requested": False}
+    assert "putGeneratedPolicy" not in {step["kind"] for step in plain["steps"]}
+    everything = client.post(PLANS, json={**BODY, "replaceAll": True}, headers=admin).json()
+    assert everything["evidence"]["generation"]["candidates"]  # every policy kept because used is offered
+    # not an identity, unknown, or both ways of naming the identity
+    external = open_finding(engine, "awsExternalSystemAccessFinding")
+    refused = client.post(PLANS, json={"findingId": finding_id(external.fingerprint)}, headers=admin)
+    assert refused.status_code == 422 and "made per identity" in refused.json()["error"]["message"]
+    assert client.post(PLANS, json={"findingId": "@@"}, headers=admin).status_code == 404
+    assert client.post(PLANS, json={"findingId": "0" * 64}, headers=admin).status_code == 404
+    assert client.post(PLANS, json={**BODY, **body}, headers=admin).status_code == 422
+    assert client.post(PLANS, json={"generate": True}, headers=admin).status_code == 422

@@ -12,10 +12,20 @@ import pytest
 from typer.testing import CliRunner
 
 from permscope.cli.main import app
+from permscope.presentation.findings import finding_id
+from permscope.settings import get_settings
 from permscope.store.engine import open_database
-from remediation_support import ACCOUNT, iam_state, load_demo_account, mocked_account, seed_identity
+from remediation_support import (
+    ACCOUNT,
+    iam_state,
+    load_demo_account,
+    mocked_account,
+    open_finding,
+    seed_identity,
+)
 
 USER = f"arn:aws:iam::{ACCOUNT}:user/tomas.nowak"
+SVC = f"arn:aws:iam::{ACCOUNT}:user/service/svc-identity-worker"
 
 
 @pytest.fixture
@@ -77,3 +87,52 @@ def test_refusals_exit_with_the_reason(demo: tuple[str, Path]) -> None:
     assert "shorter than the minimum" in run(url, *base, "--identity", USER, "--window-days", "7", code=1)
     assert "not built yet" in run(url, *base, "--identity", USER, "--cloud", "gcp", code=2)
     assert "no remediation plan" in run(url, "remediation", "show", "nope", code=1)
+
+
+def test_plan_for_a_finding_with_the_generated_policy(
+    demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _export = demo
+    engine = open_database(url)
+    finding = open_finding(engine, "overprovisionedUserFinding", SVC)
+    base = ["remediation", "plan", "--as", "alice"]
+    table = run(url, *base, "--finding", finding_id(finding.fingerprint))
+    assert "Plan " in table and f"for {SVC}" in table
+    assert f"For finding overprovisionedUserFinding ({finding.fingerprint}): the plan resolves it" in table
+    assert (
+        "putGeneratedPolicy" in table
+        and "Generated policy replaces arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess" in table
+    )
+    assert "permscope-least-privilege-svc-identity-worker (" in table and '"Effect": "Allow"' in table
+    # the fingerprint itself is a finding id too; --no-generate plans removals only
+    body = json.loads(run(url, *base, "--finding", finding.fingerprint, "--no-generate", "--format", "json"))
+    assert body["evidence"]["generation"] == {"requested": False}
+    assert "putGeneratedPolicy" not in {step["kind"] for step in body["steps"]}
+    assert "No generated policy" not in run(url, *base, "--finding", finding.fingerprint, "--no-generate")
+    generated = json.loads(run(url, *base, "--finding", finding.fingerprint, "--format", "json"))
+    put = generated["steps"][0]
+    assert put["kind"] == "putGeneratedPolicy" and put["parameters"]["document"]["Statement"]
+    script = run(url, *base, "--finding", finding.fingerprint, "--format", "script")
+    assert "aws iam put-user-policy --user-name svc-identity-worker" in script
+    # a refused generation is said in the table
+    monkeypatch.setenv("PERMSCOPE_REMEDIATION_MIN_OBSERVATION_DAYS", "90")  # more than the logs can cover
+    get_settings.cache_clear()
+    try:
+        refused = run(url, *base, "--finding", finding.fingerprint)
+    finally:
+        monkeypatch.delenv("PERMSCOPE_REMEDIATION_MIN_OBSERVATION_DAYS")
+        get_settings.cache_clear()
+    assert "No generated policy: generation refused: the activity logs of AWS account" in refused
+
+
+def test_finding_options_are_checked(demo: tuple[str, Path]) -> None:
+    url, _export = demo
+    engine = open_database(url)
+    external = open_finding(engine, "awsExternalSystemAccessFinding")
+    out = run(url, "remediation", "plan", "--finding", external.fingerprint, code=1)
+    assert "remediation plans are made per identity" in out
+    assert "not a finding id" in run(url, "remediation", "plan", "--finding", "???", code=2)
+    assert "no finding" in run(url, "remediation", "plan", "--finding", "0" * 64, code=1)
+    both = run(url, "remediation", "plan", "--finding", external.fingerprint, "--system", ACCOUNT, code=2)
+    assert "not both" in both
+    assert "--system and --identity" in run(url, "remediation", "plan", "--system", ACCOUNT, code=2)

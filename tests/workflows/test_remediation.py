@@ -5,6 +5,7 @@ minimum observation window, and the generated-policy step."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from permscope.analytics.pci import identity_pci
+from permscope.core.bitsets import encode_actions
+from permscope.core.errors import NotFoundError
 from permscope.core.ids import Cloud
 from permscope.core.remediation import (
     PlanAccessError,
@@ -39,11 +42,15 @@ from remediation_support import (
     iam_state,
     load_demo_account,
     mocked_account,
+    open_finding,
     reimport_identity,
     seed_identity,
 )
 
 USER = f"arn:aws:iam::{ACCOUNT}:user/tomas.nowak"  # over-provisioned; an unused policy and group grant escalation
+# over-provisioned: AmazonS3ReadOnlyAccess of which it reads a few buckets, and two unused groups
+SVC = f"arn:aws:iam::{ACCOUNT}:user/service/svc-identity-worker"
+S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ml-admin"  # over-provisioned: one broad policy, a few actions used
 ALICE, BOB = local_actor("alice"), local_actor("bob")
 SAFETY = Safety(min_observation_days=7)
@@ -89,9 +96,11 @@ def test_plan_apply_reanalyze_and_rollback_exactly(
     engine: Engine, demo: Path, iam: Any, tmp_path: Path
 ) -> None:
     seed_identity(iam, demo, USER)
-    record = _plan(engine)
+    record = _plan(engine, generate=False)  # removals only
     plan, steps = record.plan, record.steps
+    assert plan.evidence["generation"] == {"requested": False}
     kinds = {(StepKind(s.kind), s.label) for s in steps}
+    assert StepKind.PUT_GENERATED_POLICY not in {kind for kind, _label in kinds}
     assert (StepKind.DETACH_MANAGED_POLICY, "growth-catalog-policy-admin") in kinds
     assert (StepKind.REMOVE_FROM_GROUP, "sre-admins") in kinds
     # used grants are kept, with the reason
@@ -354,3 +363,135 @@ def test_idle_access_keys_are_deactivated_never_deleted(engine: Engine, demo: Pa
     assert iam_state(iam, USER)["keys"] == {idle: "Inactive", recent: "Active"}
     rollback_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors())
     assert iam_state(iam, USER)["keys"] == {idle: "Active", recent: "Active"}
+
+
+def test_a_plan_for_an_overprovisioned_finding_generates_applies_resolves_and_rolls_back(
+    engine: Engine, demo: Path, iam: Any, tmp_path: Path
+) -> None:
+    """The issue's "done when" for AWS: from the over-provisioned finding, a plan with the generated policy in
+    place of the broad grant it used; its diff; approval; apply in moto; the next analysis; exact rollback."""
+    seed_identity(iam, demo, SVC)
+    finding = open_finding(engine, "overprovisionedUserFinding", SVC)
+    pci_before = _pci(engine, SVC)
+    record = plans.create_plan_for_finding(engine, ALICE, fingerprint=finding.fingerprint, safety=SAFETY)
+    plan, steps = record.plan, record.steps
+    evidence = plan.evidence
+    assert plan.identity_external_id == SVC
+    assert evidence["finding"]["fingerprint"] == finding.fingerprint and evidence["finding"]["resolved"]
+    # the generated policy first, then the broad grant it replaces, then the unused grants
+    put, replaced = steps[0], steps[1]
+    assert (
+        StepKind(put.kind) is StepKind.PUT_GENERATED_POLICY
+        and put.label == "permscope-least-privilege-svc-identity-worker"
+    )
+    assert StepKind(replaced.kind) is StepKind.DETACH_MANAGED_POLICY and replaced.target == S3_READ
+    assert replaced.evidence["replacedByGenerated"] and replaced.evidence["unusedPermissions"] > 0
+    assert {s.label for s in steps[2:]} == {"mobile-analysts", "search-engineers"}
+    generation = evidence["generation"]
+    assert generation["used"] and generation["replaces"] == [S3_READ]
+    assert generation["observed"] == generation["allowed"] > 0  # the engine allowed every observation
+    widening = generation["widening"]
+    assert widening["grantedActions"] == widening["observedActions"] and widening["unobservedActions"] == 0
+    assert put.evidence["generated"]["observed"] == generation["observed"] and put.evidence["replaces"] == [
+        S3_READ
+    ]
+    document = put.parameters["document"]
+    statements = document["Statement"]
+    assert all(action.startswith("s3:") for s in statements for action in _actions(s))
+    # the diff: s3 falls from every read action to the few used, nothing is added
+    diff = evidence["diff"]
+    s3 = next(entry for entry in diff["services"] if entry["service"] == "s3")
+    assert 0 < s3["after"] < s3["before"] and diff["addedActions"] == encode_actions(0)
+    assert evidence["pciAfter"]["score"] < evidence["pciBefore"]["score"] == pci_before
+    assert finding.fingerprint in {entry["fingerprint"] for entry in evidence["resolves"]}
+    # the scripts carry the document
+    script = plans.plan_script(engine, ALICE, plan.plan_id)
+    assert (
+        "aws iam put-user-policy --user-name svc-identity-worker --policy-name permscope-least-privilege-svc-identity-worker"
+        in script
+    )
+    assert json.dumps(statements[0]["Sid"]) in script
+    terraform = plans.plan_terraform(engine, ALICE, plan.plan_id)
+    assert 'resource "aws_iam_user_policy" "svc_identity_worker_generated_0"' in terraform
+    assert '"permscope-least-privilege-svc-identity-worker"' in terraform and S3_READ not in terraform
+
+    plans.approve_plan(engine, BOB, plan.plan_id)
+    before = iam_state(iam, SVC, [])
+    report = apply_plan(engine, ALICE, plan.plan_id, connectors=_connectors())
+    assert report.error is None and report.plan.status == PlanStatus.APPLIED.value
+    after = iam_state(iam, SVC, [])
+    assert after["attached"] == [] and after["groups"] == []
+    assert json.loads(after["inline"]["permscope-least-privilege-svc-identity-worker"]) == document
+
+    reimport_identity(engine, demo, iam, SVC, tmp_path / "again")
+    analyze_system(engine, ACCOUNT, cloud=Cloud.AWS)
+    assert finding.fingerprint not in _open(engine, SVC)  # the over-provisioned finding resolved
+    assert _pci(engine, SVC) == evidence["pciAfter"]["score"] < pci_before
+
+    report = rollback_plan(engine, ALICE, plan.plan_id, connectors=_connectors())
+    assert report.plan.status == PlanStatus.ROLLED_BACK.value
+    assert iam_state(iam, SVC, []) == before
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def test_a_refused_generation_leaves_the_plan_without_replacement(engine: Engine, demo: Path) -> None:
+    # 90 days of observation asked: the logs cannot cover the whole window (the plan itself may be made)
+    record = _plan(engine, SVC, safety=Safety(min_observation_days=90))
+    generation = record.plan.evidence["generation"]
+    assert generation["requested"] and not generation["used"]
+    assert generation["reason"].startswith("generation refused: the activity logs of AWS account")
+    assert "at least 90 are needed" in generation["reason"] and generation["candidates"] == [S3_READ]
+    kinds = {StepKind(s.kind) for s in record.steps}
+    assert StepKind.PUT_GENERATED_POLICY not in kinds
+    kept = {k["target"]: k["reason"] for k in record.plan.evidence["kept"]}
+    assert kept[S3_READ].startswith("used: s3:")
+    # without generation the same plan, and no generation evidence beyond "not asked"
+    plain = _plan(engine, SVC, generate=False)
+    assert plain.plan.evidence["generation"] == {"requested": False}
+    assert [s.target for s in plain.steps] == [s.target for s in record.steps]
+
+
+def test_replace_all_and_what_the_identity_does_not_hold(engine: Engine, demo: Path) -> None:
+    # tomas.nowak: AmazonS3ReadOnlyAccess holds unused actions, so it is replaced; his used group stays
+    record = _plan(engine, USER)
+    generation = record.plan.evidence["generation"]
+    assert generation["used"] and generation["replaces"] == [S3_READ]
+    assert "search-readonly" in {k["target"].rsplit("/", 1)[-1] for k in record.plan.evidence["kept"]}
+    # a replacement granting an action the identity does not hold today is not used, and the plan says why
+    _pk, snapshot = load_snapshot(engine, ACCOUNT, AnalysisSettings(), Cloud.AWS)
+    used = sorted(snapshot.exercised(USER))
+    wider = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [*used, "iam:CreateUser"],
+                                                     "Resource": "*"}]}  # fmt: skip
+    record = _plan(engine, USER, replacement=Replacement(documents=(("lp", wider),), replaces=(S3_READ,)))
+    generation = record.plan.evidence["generation"]
+    assert not generation["used"] and "does not hold today (iam:CreateUser)" in generation["reason"]
+    assert StepKind.PUT_GENERATED_POLICY not in {StepKind(s.kind) for s in record.steps}
+
+
+def test_plans_per_finding_need_an_identity(engine: Engine, demo: Path) -> None:
+    external = open_finding(engine, "awsExternalSystemAccessFinding")
+    with pytest.raises(PlanRefusedError, match="remediation plans are made per identity"):
+        plans.create_plan_for_finding(engine, ALICE, fingerprint=external.fingerprint, safety=SAFETY)
+    group = open_finding(engine, "inactiveGroupFinding")
+    with pytest.raises(PlanRefusedError, match="is about the group"):
+        plans.create_plan_for_finding(engine, ALICE, fingerprint=group.fingerprint, safety=SAFETY)
+    with pytest.raises(NotFoundError, match="no finding"):
+        plans.create_plan_for_finding(engine, ALICE, fingerprint="0" * 64, safety=SAFETY)
+    # a finding about a user plans for that user, without generation when asked
+    escalation = open_finding(engine, "privilegeEscalationUserFinding", USER)
+    record = plans.create_plan_for_finding(
+        engine, ALICE, fingerprint=escalation.fingerprint, safety=SAFETY, generate=False
+    )
+    assert record.plan.identity_external_id == USER
+    assert record.plan.evidence["finding"] == {
+        "fingerprint": escalation.fingerprint,
+        "findingType": "privilegeEscalationUserFinding",
+        "subjectId": USER,
+        "subjectName": "tomas.nowak",
+        "summary": escalation.summary,
+        "resolved": True,
+    }

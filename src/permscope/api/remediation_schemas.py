@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from permscope.api.schemas import GraphErrorModel
 
@@ -90,14 +90,39 @@ class RemediationScript(_Closed):
 
 
 class RemediationPlanCreate(BaseModel):
-    """What to plan: one identity of one system, over an activity window."""
+    """What to plan: one identity of one system (or the identity a finding is about), over an activity
+    window."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     authorizationSystemType: Literal["aws", "azure", "gcp", "AWS", "AZURE", "GCP"] = "aws"  # noqa: N815
-    authorizationSystemId: str = Field(min_length=1, max_length=256)  # noqa: N815
-    identityId: str = Field(min_length=1, max_length=2048)  # noqa: N815
+    authorizationSystemId: str | None = Field(None, min_length=1, max_length=256)  # noqa: N815
+    identityId: str | None = Field(None, min_length=1, max_length=2048)  # noqa: N815
+    findingId: str | None = Field(  # noqa: N815
+        None,
+        min_length=1,
+        max_length=256,
+        description="plan for the identity this finding is about, instead of authorizationSystemId/identityId",
+    )
     windowDays: int = Field(90, ge=1, le=3650)  # noqa: N815
+    generate: bool = Field(
+        True,
+        description="replace the broad grants the plan keeps because used with a policy generated from the "
+        "identity's activity",
+    )
+    replaceAll: bool = Field(  # noqa: N815
+        False, description="generate for every grant kept because used, even one without unused actions"
+    )
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> RemediationPlanCreate:
+        """Either a finding, or a system and an identity."""
+        if self.findingId is not None:
+            if self.authorizationSystemId is not None or self.identityId is not None:
+                raise ValueError("give findingId, or authorizationSystemId with identityId, not both")
+        elif self.authorizationSystemId is None or self.identityId is None:
+            raise ValueError("authorizationSystemId and identityId are required (or findingId)")
+        return self
 
 
 REMEDIATION_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import getpass
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -80,7 +80,7 @@ def _actor(name: str | None) -> ApiPrincipal:
 
 
 def _print(ctx: typer.Context, record: PlanRecord, fmt: PlanFormat, actor: ApiPrincipal) -> None:
-    from permscope.presentation.remediation import diff_rows, plan_to_wire, step_row
+    from permscope.presentation.remediation import diff_rows, generation_lines, plan_to_wire, step_row
     from permscope.workflows.remediation import plans
 
     plan = record.plan
@@ -105,6 +105,12 @@ def _print(ctx: typer.Context, record: PlanRecord, fmt: PlanFormat, actor: ApiPr
         f"{evidence.get('diff', {}).get('grantedAfter')} actions",
         markup=False,
     )
+    named = evidence.get("finding")
+    if named:
+        verdict = "resolves it" if named.get("resolved") else "does not resolve it"
+        out.print(
+            f"For finding {named['findingType']} ({named['fingerprint']}): the plan {verdict}", markup=False
+        )
     resolves = ", ".join(entry["findingType"] for entry in evidence.get("resolves") or [])
     if resolves:
         out.print(f"Resolves: {resolves}", markup=False)
@@ -112,41 +118,71 @@ def _print(ctx: typer.Context, record: PlanRecord, fmt: PlanFormat, actor: ApiPr
     render(OutputFormat.TABLE, diff_rows(evidence), DIFF_COLUMNS, title="Granted before -> after, by service")
     for kept in evidence.get("kept") or []:
         out.print(f"kept {kept['kind']} {kept['target']}: {kept['reason']}", markup=False)
+    for line in generation_lines(evidence, record.steps):
+        out.print(line, markup=False, highlight=False)
 
 
 @app.command("plan")
 @reports_errors
 def plan_command(
     ctx: typer.Context,
-    system: str = typer.Option(..., "--system", help="The authorization system (AWS account id)"),
-    identity: str = typer.Option(..., "--identity", help="The identity's id (an IAM user or role ARN)"),
+    system: str | None = typer.Option(None, "--system", help="The authorization system (AWS account id)"),
+    identity: str | None = typer.Option(
+        None, "--identity", help="The identity's id (an IAM user or role ARN)"
+    ),
+    finding: str | None = typer.Option(
+        None,
+        "--finding",
+        help="Plan for the identity a finding is about (its id), instead of --system/--identity",
+    ),
     cloud: str = typer.Option("aws", "--cloud", help="aws (azure and gcp are not built yet)"),
     window_days: int = typer.Option(90, "--window-days", help="Activity window: unused means unused in it"),
+    generate: bool = typer.Option(
+        True,
+        "--generate/--no-generate",
+        help="Replace the broad grants kept because used with a policy generated from the activity",
+    ),
+    replace_all: bool = typer.Option(
+        False,
+        "--replace-all",
+        help="Generate for every grant kept because used, even one without unused actions",
+    ),
     fmt: PlanFormat = typer.Option(
         PlanFormat.TABLE, "--format", "-f", help="table, json, script or terraform"
     ),
     who: str | None = AS_OPTION,
 ) -> None:
-    """Plan the remediation of one identity (stored as a draft; `approve`, then `apply`)."""
+    """Plan the remediation of one identity, or of the identity of a finding (a draft; `approve`, then
+    `apply`)."""
+    from permscope.core.errors import InputError
     from permscope.core.ids import Cloud
+    from permscope.presentation.findings import finding_fingerprint
     from permscope.workflows.remediation import plans
 
-    try:
-        chosen = Cloud(cloud.lower())
-    except ValueError:
-        from permscope.core.errors import InputError
-
-        raise InputError("--cloud", f"{cloud!r} is not aws, azure or gcp") from None
     actor = _actor(who)
-    record = plans.create_plan(
-        engine_of(ctx),
-        actor,
-        cloud=chosen,
-        system_id=system,
-        identity_id=identity,
-        window_days=window_days,
-        safety=plans.safety_of(state(ctx).settings()),
-    )
+    options: dict[str, Any] = {
+        "window_days": window_days,
+        "safety": plans.safety_of(state(ctx).settings()),
+        "generate": generate,
+        "replace_all": replace_all,
+    }
+    if finding is not None:
+        if system is not None or identity is not None:
+            raise InputError("--finding", "give either --finding or --system with --identity, not both")
+        fingerprint = finding_fingerprint(finding)
+        if fingerprint is None:
+            raise InputError("--finding", f"{finding!r} is not a finding id")
+        record = plans.create_plan_for_finding(engine_of(ctx), actor, fingerprint=fingerprint, **options)
+    else:
+        if system is None or identity is None:
+            raise InputError("--identity", "give --system and --identity (or --finding)")
+        try:
+            chosen = Cloud(cloud.lower())
+        except ValueError:
+            raise InputError("--cloud", f"{cloud!r} is not aws, azure or gcp") from None
+        record = plans.create_plan(
+            engine_of(ctx), actor, cloud=chosen, system_id=system, identity_id=identity, **options
+        )
     _print(ctx, record, fmt, actor)
     if fmt is PlanFormat.TABLE:
         stderr().print(

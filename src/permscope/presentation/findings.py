@@ -87,6 +87,15 @@ def fingerprint_of(opaque: str) -> str | None:
     return decoded
 
 
+def finding_fingerprint(value: str) -> str | None:
+    """The fingerprint a finding id names: the opaque id the API and the CLI show, or the fingerprint itself
+    (64 hex digits); None when it is neither."""
+    text = value.strip().lower()
+    if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+        return text
+    return fingerprint_of(value)
+
+
 @dataclass(frozen=True, slots=True)
 class History:
     """A stored finding's history, shown under "permscope"."""

@@ -3,15 +3,14 @@ permissions diff by service (removed actions expanded from the stored bitset whe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from permscope.core.times import graph_instant
 from permscope.store.tables import RemediationPlanRow, RemediationStepRow
 
-HIDDEN_PARAMETERS = frozenset(
-    {"storedDocument", "document"}
-)  # long documents: in the scripts, not the listing
+HIDDEN_PARAMETERS = frozenset({"storedDocument"})  # the policy a step deletes: in the rollback script
 
 
 def step_to_wire(step: RemediationStepRow) -> dict[str, Any]:
@@ -120,3 +119,29 @@ def diff_rows(evidence: Mapping[str, Any]) -> list[dict[str, Any]]:
         }
         for entry in diff.get("services") or []
     ]
+
+
+def generation_lines(evidence: Mapping[str, Any], steps: Sequence[RemediationStepRow]) -> list[str]:
+    """What became of the policy generated for the plan: the documents with their check and widening, and the
+    grants they replace; or why none is used (nothing when generation was not asked for)."""
+    generation = evidence.get("generation") or {}
+    if not generation.get("requested"):
+        return []
+    if not generation.get("used"):
+        return [f"No generated policy: {generation.get('reason') or 'not used'}"]
+    widening = generation.get("widening") or {}
+    lines = [
+        f"Generated policy replaces {', '.join(generation.get('replaces') or [])}: {generation.get('allowed')} "
+        f"of {generation.get('observed')} observations allowed ({generation.get('observedEvents')} events); "
+        f"{widening.get('grantedActions')} actions granted, {widening.get('unobservedActions')} never observed, "
+        f"{widening.get('exactGrants')} exact grants, {widening.get('widenedGrants')} widened",
+    ]
+    for entry in generation.get("notReplaced") or []:
+        lines.append(f"not replaced {entry['target']}: {entry['reason']}")
+    for step in steps:
+        if step.kind == "putGeneratedPolicy":
+            document = step.parameters.get("document")
+            size = (generation.get("documentSizes") or {}).get(step.label)
+            lines.append(f"{step.label} ({size} characters):")
+            lines.append(json.dumps(document, indent=2))
+    return lines

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from permscope.api.deps import authenticate, get_engine, get_session, get_settings
-from permscope.api.errors import GraphError, GraphJSONResponse
+from permscope.api.errors import GraphError, GraphJSONResponse, not_found
 from permscope.api.guard import body_cap
 from permscope.api.paging import context_url, entity_response, list_response
 from permscope.api.remediation_schemas import (
@@ -33,6 +33,7 @@ from permscope.api.routing import GraphRoute
 from permscope.api.schemas import CollectionPage
 from permscope.core.ids import Cloud
 from permscope.core.remediation import PlanAccessError, PlanRefusedError, PlanStateError
+from permscope.presentation.findings import finding_fingerprint
 from permscope.presentation.remediation import plan_to_wire
 from permscope.settings import Settings
 from permscope.store import remediation as store
@@ -93,18 +94,32 @@ def create_plan(
     settings: Settings = Depends(get_settings),
     clock: Callable[[], datetime] = Depends(get_clock),
 ) -> GraphJSONResponse:
-    """Plan the removal of what the identity did not use in the window (a draft; administrators of the system)."""
+    """Plan the removal of what the identity (or the identity of `findingId`) did not use in the window, with a
+    policy generated from its activity in place of the broad grants it used (a draft; administrators of the
+    system). 422 for a finding about no identity (a bucket, a group): plans are made per identity."""
+    options: dict[str, Any] = {
+        "window_days": body.windowDays,
+        "safety": workflow.safety_of(settings),
+        "generate": body.generate,
+        "replace_all": body.replaceAll,
+        "now": clock(),
+    }
     with remediation_errors():
-        record = workflow.create_plan(
-            engine,
-            principal,
-            cloud=Cloud(body.authorizationSystemType.lower()),
-            system_id=body.authorizationSystemId,
-            identity_id=body.identityId,
-            window_days=body.windowDays,
-            safety=workflow.safety_of(settings),
-            now=clock(),
-        )
+        if body.findingId is not None:
+            fingerprint = finding_fingerprint(body.findingId)
+            if fingerprint is None:
+                raise not_found(f"no finding {body.findingId!r}")
+            record = workflow.create_plan_for_finding(engine, principal, fingerprint=fingerprint, **options)
+        else:
+            assert body.authorizationSystemId is not None and body.identityId is not None  # the model checks
+            record = workflow.create_plan(
+                engine,
+                principal,
+                cloud=Cloud(body.authorizationSystemType.lower()),
+                system_id=body.authorizationSystemId,
+                identity_id=body.identityId,
+                **options,
+            )
     return _plan(request, record, status=201)
 
 

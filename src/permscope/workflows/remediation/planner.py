@@ -41,6 +41,7 @@ from permscope.core.remediation import (
     PlanRefusedError,
     Replacement,
     Safety,
+    StepKind,
     StepSpec,
     grant_at,
 )
@@ -48,6 +49,7 @@ from permscope.core.snapshot import SystemSnapshot
 from permscope.core.times import iso_instant
 
 GRANT_RELATIONS = frozenset({AssignmentRelation.ATTACHED, AssignmentRelation.INLINE})
+REPLACEABLE = frozenset({StepKind.DETACH_MANAGED_POLICY, StepKind.DELETE_INLINE_POLICY})
 KEPT_CREDENTIAL = "credential"  # the kind of a kept credential the cloud cannot step
 DIFF_LISTED = 50  # removed actions listed per service in the evidence (all of them are in `removedActions`)
 
@@ -240,6 +242,7 @@ class _Planner:
         self.steps: list[tuple[StepSpec, _Change]] = []
         self.kept: list[dict[str, Any]] = []
         self.pci_now = self.pci_before
+        self.generation: dict[str, Any] | None = None  # what became of a generated replacement
 
     def last_use(self, bits: int) -> datetime | None:
         latest: datetime | None = None
@@ -289,10 +292,7 @@ class _Planner:
         self.change, self.current_slice, self.pci_now = change, after_slice, pci_after
 
     def grant(self, candidate: Candidate) -> None:
-        contribution = _perms(
-            identity_slice(self.snapshot, self.id, _Change(), only=candidate.removes[0]), self.id
-        )
-        given = contribution.granted
+        given = self.contribution(candidate)
         if given & self.protected:
             used = self.snapshot.index.names(given & self.protected)
             self.kept.append(self._kept(candidate, f"used: {', '.join(used[:5])}", len(used)))
@@ -320,37 +320,119 @@ class _Planner:
             found["usedActions"] = used
         return found
 
+    def contribution(self, candidate: Candidate) -> int:
+        """The actions one grant gives the identity alone (with its boundary and the guardrails)."""
+        only = identity_slice(self.snapshot, self.id, _Change(), only=candidate.removes[0])
+        return _perms(only, self.id).granted
+
+    def broad(self, candidates: Sequence[Candidate], *, every_used: bool) -> list[str]:
+        """The policy grants a plan keeps because some of their actions were used, that also hold unused ones
+        (`every_used`: every policy grant kept because used): what a generated policy may replace."""
+        found: list[str] = []
+        for candidate in candidates:
+            if candidate.kind not in REPLACEABLE:
+                continue
+            given = self.contribution(candidate)
+            if given & self.protected and (every_used or given & ~self.protected):
+                found.append(candidate.target)
+        return found
+
     def replace(self, replacement: Replacement, candidates: list[Candidate]) -> list[Candidate]:
-        """Put the generated documents in place of the grants they replace; the candidates left."""
-        targets = set(replacement.replaces)
-        replaced = [c for c in candidates if c.target in targets]
-        missing = targets - {c.target for c in replaced}
+        """Put the generated documents in place of the offered grants whose used actions they allow; the
+        candidates left. A replacement that covers none of them, or that would lose or add an action, is left
+        out (the plan's `generation` evidence says why) and the plan goes on without it."""
+        self.generation = {
+            "requested": True,
+            "used": False,
+            "documents": [name for name, _document in replacement.documents],
+            **dict(replacement.evidence),
+        }
+        offered = set(replacement.replaces)
+        missing = offered - {c.target for c in candidates}
         if missing:
             raise PlanRefusedError(
                 f"the generated policy replaces grants the identity does not hold: {sorted(missing)}"
             )
-        generated = [
-            self.inputs.rules.generated_step(self.snapshot, self.id, name, document)
-            for name, document in replacement.documents
-        ]
+        try:
+            generated = [
+                self.inputs.rules.generated_step(self.snapshot, self.id, name, document)
+                for name, document in replacement.documents
+            ]
+        except ValueError as exc:
+            self.generation["reason"] = str(exc)
+            return candidates
         added = tuple((policy, assignment) for _step, policy, assignment in generated)
+        every_grant = frozenset(ref for c in candidates for ref in c.removes)
+        alone = _perms(identity_slice(self.snapshot, self.id, _Change(every_grant, added)), self.id).granted
+        replaced: list[Candidate] = []
+        uncovered: dict[str, str] = {}
+        for candidate in candidates:
+            if candidate.target not in offered:
+                continue
+            missed = self.contribution(candidate) & self.protected & ~alone
+            if missed:
+                names = self.snapshot.index.names(missed)
+                uncovered[candidate.target] = (
+                    f"the generated policy does not allow {len(names)} action(s) of it used recently "
+                    f"({', '.join(names[:5])})"
+                )
+            else:
+                replaced.append(candidate)
+        self.generation["notReplaced"] = [{"target": t, "reason": r} for t, r in uncovered.items()]
+        if not replaced:
+            self.generation["reason"] = (
+                "the generated policy does not allow the recently used actions of any grant it would replace"
+            )
+            return candidates
         removed = self.change.removed | {ref for c in replaced for ref in c.removes}
         change = _Change(removed, self.change.added + added, self.change.inactive_keys)
-        after = _perms(identity_slice(self.snapshot, self.id, change), self.id)
-        lost = self.before.granted & self.protected & ~after.granted
-        if lost:
-            raise PlanRefusedError(
-                f"the generated policy does not allow {lost.bit_count()} action(s) the identity used "
-                f"({', '.join(self.snapshot.index.names(lost)[:5])})"
-            )
-        if after.granted & ~self.before.granted:
-            raise PlanRefusedError("the generated policy allows actions the identity does not hold now")
+        why = self._replacement_problem(_perms(identity_slice(self.snapshot, self.id, change), self.id))
+        if why:
+            self.generation["reason"] = why
+            return candidates
+        targets = sorted(c.target for c in replaced)
+        self.generation.update({"used": True, "replaces": targets})
         for number, (put, _policy, _assignment) in enumerate(generated):
             step_change = _Change(self.change.removed, self.change.added + added[number : number + 1])
-            self.add(put, step_change, {"generated": dict(replacement.evidence), "replaces": sorted(targets)})
+            self.add(put, step_change, {"generated": dict(replacement.evidence), "replaces": targets})
         for candidate in replaced:
-            self.add(candidate, self.change.plus(candidate), {"replacedByGenerated": True})
-        return [c for c in candidates if c.target not in targets]
+            given = self.contribution(candidate)
+            evidence = {
+                "replacedByGenerated": True,
+                "lastUsed": iso_instant(self.last_use(given)),
+                "usedActions": (given & self.protected).bit_count(),
+                "unusedPermissions": (given & ~self.protected).bit_count(),
+                "unusedHighSeverity": (
+                    given & ~self.protected & self.snapshot.index.high_severity
+                ).bit_count(),
+            }
+            self.add(candidate, self.change.plus(candidate), evidence)
+        done = {c.target for c in replaced}
+        return [c for c in candidates if c.target not in done]
+
+    def _replacement_problem(self, after: EffectivePermissions) -> str | None:
+        """Why the identity may not hold `after` in place of today's grants: it would lose an action it used
+        recently, or gain an action (or a resource reach) it does not hold today; None when it may."""
+        index = self.snapshot.index
+        lost = self.before.granted & self.protected & ~after.granted
+        if lost:
+            return (
+                f"with the generated policy the identity would lose {lost.bit_count()} action(s) it used "
+                f"recently ({', '.join(index.names(lost)[:5])})"
+            )
+        gained = after.granted & ~self.before.granted
+        if gained:
+            return (
+                f"the generated policy allows {gained.bit_count()} action(s) the identity does not hold today "
+                f"({', '.join(index.names(gained)[:5])}): a plan never grants more than the identity holds"
+            )
+        wider = after.all_resources & ~self.before.all_resources
+        if wider:
+            return (
+                f"the generated policy allows {wider.bit_count()} action(s) on every resource that the identity "
+                f"holds today on some resources only ({', '.join(index.names(wider)[:5])})"
+            )
+        return None
 
     def idle_keys(self, seen: datetime | None) -> list[Candidate]:
         """Active credentials of the identity unused since the cutoff, as the cloud's rules step them (AWS keys
@@ -447,8 +529,8 @@ def _diff(planner: _Planner) -> dict[str, Any]:
     }
 
 
-def draft_plan(inputs: PlanInputs) -> PlanDraft:
-    """The plan of one identity (PlanRefusedError with the reason when none may be made)."""
+def _start(inputs: PlanInputs) -> tuple[_Planner, list[Candidate], datetime | None]:
+    """The planner of one identity, its candidates and when it was last seen (PlanRefusedError)."""
     snapshot = inputs.snapshot
     identity = snapshot.identities_by_id.get(inputs.identity)
     if identity is None:
@@ -462,12 +544,33 @@ def draft_plan(inputs: PlanInputs) -> PlanDraft:
         raise PlanRefusedError(str(exc)) from None
     planner = _Planner(inputs, identity)
     seen = last_seen(snapshot, identity.external_id)
-    window_start = snapshot.settings.window_start
-    if seen is not None and seen >= window_start and not planner.used and not planner.advisor:
+    if (
+        seen is not None
+        and seen >= snapshot.settings.window_start
+        and not planner.used
+        and not planner.advisor
+    ):
         raise PlanRefusedError(
             f"{identity.external_id} was active on {iso_instant(seen)} but no per-action activity is recorded "
             "for it in the window: import its activity logs (CloudTrail) before planning"
         )
+    return planner, candidates, seen
+
+
+def broad_grants(inputs: PlanInputs, *, every_used: bool = False) -> list[str]:
+    """The identity's policy grants (managed attachments, inline policies) a plan keeps because some of their
+    actions were used but that also hold unused ones (`every_used`: all those kept because used): what a
+    policy generated from its activity may replace. PlanRefusedError when no plan may be made at all."""
+    planner, candidates, _seen = _start(inputs)
+    return planner.broad(candidates, every_used=every_used)
+
+
+def draft_plan(inputs: PlanInputs) -> PlanDraft:
+    """The plan of one identity (PlanRefusedError with the reason when none may be made)."""
+    snapshot = inputs.snapshot
+    planner, candidates, seen = _start(inputs)
+    identity = planner.identity
+    window_start = snapshot.settings.window_start
     if inputs.replacement is not None:
         candidates = planner.replace(inputs.replacement, candidates)
     for candidate in candidates:
@@ -524,4 +627,6 @@ def draft_plan(inputs: PlanInputs) -> PlanDraft:
         },
         "diff": _diff(planner),
     }
+    if planner.generation is not None:
+        evidence["generation"] = planner.generation
     return PlanDraft(identity=identity, steps=steps, evidence=evidence, kept=planner.kept)

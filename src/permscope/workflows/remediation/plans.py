@@ -9,6 +9,7 @@ plan's author. The command line acts as an administrator named by `--as`.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from permscope.core.access import APPROVING_ROLES, READING_ROLES, Systems, princ
 from permscope.core.errors import CloudNotBuiltError, NotFoundError
 from permscope.core.findings import DEFAULT_WINDOW_DAYS
 from permscope.core.ids import Cloud
+from permscope.core.inventory import IdentityKind
 from permscope.core.remediation import (
     PlanAccessError,
     PlanRefusedError,
@@ -37,11 +39,15 @@ from permscope.core.requests import SystemRole
 from permscope.core.snapshot import AnalysisSettings
 from permscope.settings import Settings
 from permscope.store import remediation as store
+from permscope.store.findings import finding_within
+from permscope.store.requests import find_identity_row
 from permscope.store.systems import get_system
 from permscope.store.tables import RemediationPlanRow, RemediationStepRow
 from permscope.workflows.analysis import load_snapshot
 from permscope.workflows.apikeys import ApiPrincipal
-from permscope.workflows.remediation.planner import PlanInputs, draft_plan
+from permscope.workflows.remediation.generate import generate_least_privilege
+from permscope.workflows.remediation.planner import PlanInputs, broad_grants, draft_plan
+from permscope.workflows.remediation.replacement import Offer, offer
 
 ADMINISTERING = frozenset({SystemRole.ADMINISTRATOR})
 MAX_WINDOW_DAYS = 3650
@@ -116,6 +122,45 @@ def _step_row(spec: StepSpec) -> RemediationStepRow:
     )
 
 
+def _generation(
+    engine: Engine,
+    inputs: PlanInputs,
+    *,
+    cloud: Cloud,
+    system_id: str,
+    window_days: int,
+    now: datetime,
+    replace_all: bool,
+) -> Offer:
+    """A policy generated from the identity's activity to replace its broad grants, when it has some (those a
+    plan keeps because they were used, that hold unused actions; every used one with `replace_all`)."""
+    if plugin(cloud).least_privilege is None:
+        return Offer(None, {"requested": True, "used": False, "reason": f"no generator for {cloud.value}"})
+    targets = tuple(broad_grants(inputs, every_used=replace_all))
+    if not targets:
+        return Offer(
+            None,
+            {
+                "requested": True,
+                "used": False,
+                "candidates": [],
+                "reason": "no managed or inline policy the plan keeps holds unused actions (each is unused, "
+                "and removed, or used in full); a generated policy replaces AWS policies only, not group "
+                "memberships or role assignments",
+            },
+        )
+    access = generate_least_privilege(
+        engine,
+        cloud=cloud,
+        system_id=system_id,
+        identity_id=inputs.identity,
+        window_days=window_days,
+        now=now,
+        min_observation_days=inputs.safety.min_observation_days,
+    )
+    return offer(access, targets)
+
+
 def create_plan(
     engine: Engine,
     actor: ApiPrincipal,
@@ -126,10 +171,19 @@ def create_plan(
     window_days: int = DEFAULT_WINDOW_DAYS,
     safety: Safety | None = None,
     replacement: Replacement | None = None,
+    generate: bool = True,
+    replace_all: bool = False,
+    finding: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> PlanRecord:
     """Plan the remediation of one identity and store it as a draft (PlanRefusedError with the reason when no plan
-    may be made, or when it would change nothing)."""
+    may be made, or when it would change nothing).
+
+    `generate`: when grants the plan keeps (because some of their actions were used) hold unused ones, or
+    (`replace_all`) whenever grants are kept because used, a policy is generated from the identity's activity
+    (`workflows.remediation.generate`) and replaces those of them whose used actions it allows; a refused or
+    unverified generation leaves the plan without it, and the plan's `generation` evidence says why. An explicit
+    `replacement` is used as given. `finding`: the finding the plan was asked for (named in its evidence)."""
     rules = rules_for(cloud)
     if not 1 <= window_days <= MAX_WINDOW_DAYS:
         raise PlanRefusedError(f"the window must be 1 to {MAX_WINDOW_DAYS} days, not {window_days}")
@@ -150,21 +204,39 @@ def create_plan(
             for s in (identity_id, *keys)
             for f in store.open_findings(session, pk, s)
         ]
-    draft = draft_plan(
-        PlanInputs(
-            snapshot=snapshot,
-            identity=identity_id,
-            usage=usage,
-            observed_since=since,
-            safety=safety,
-            rules=rules,
-            open_findings=findings,
-            replacement=replacement,
-        )
+    inputs = PlanInputs(
+        snapshot=snapshot,
+        identity=identity_id,
+        usage=usage,
+        observed_since=since,
+        safety=safety,
+        rules=rules,
+        open_findings=findings,
+        replacement=replacement,
     )
+    generation: dict[str, Any] = {"requested": False}
+    if replacement is None and generate:
+        offered = _generation(
+            engine,
+            inputs,
+            cloud=cloud,
+            system_id=system.system_id,
+            window_days=window_days,
+            now=now,
+            replace_all=replace_all,
+        )
+        inputs = dataclasses.replace(inputs, replacement=offered.replacement)
+        generation = offered.evidence
+    draft = draft_plan(inputs)
+    draft.evidence["generation"] = {**generation, **draft.evidence.get("generation", {})}
+    if finding is not None:
+        resolved = {entry["fingerprint"] for entry in draft.evidence.get("resolves") or []}
+        draft.evidence["finding"] = {**finding, "resolved": finding.get("fingerprint") in resolved}
     if not [step for step in draft.steps if not step.kind.manual]:
         reasons = "; ".join(f"{k['target']}: {k['reason']}" for k in draft.kept[:10]) or "it holds nothing"
-        raise PlanRefusedError(f"nothing of {identity_id} can be removed ({reasons})")
+        why = draft.evidence["generation"].get("reason")
+        extra = f"; no generated replacement: {why}" if why else ""
+        raise PlanRefusedError(f"nothing of {identity_id} can be removed ({reasons}){extra}")
     plan = RemediationPlanRow(
         plan_id=str(uuid.uuid4()),
         cloud=system.cloud,
@@ -182,6 +254,51 @@ def create_plan(
     with Session(engine, expire_on_commit=False) as session, session.begin():
         store.add_plan(session, plan, rows)
     return PlanRecord(plan, rows)
+
+
+PLANNED_KINDS = frozenset({IdentityKind.USER.value, IdentityKind.ROLE.value})
+
+
+def finding_subject(
+    engine: Engine, actor: ApiPrincipal, fingerprint: str
+) -> tuple[Cloud, str, str, dict[str, Any]]:
+    """The cloud, system and identity a finding is about, and the finding as a plan's evidence names it:
+    NotFoundError for a finding the actor does not read, PlanRefusedError for one about no identity (a bucket,
+    a security group, an outside account, a group): plans are made per identity."""
+    with Session(engine) as session:
+        found = finding_within(session, fingerprint, readable(actor))
+        if found is None:
+            raise NotFoundError(f"no finding {fingerprint!r}")
+        row, system = found
+        named = {
+            "fingerprint": row.fingerprint,
+            "findingType": row.finding_type,
+            "subjectId": row.subject_id,
+            "subjectName": row.subject_name,
+            "summary": row.summary,
+        }
+        identity = find_identity_row(session, system.id, row.subject_id)
+        if identity is not None and identity.kind == IdentityKind.ACCESS_KEY.value:
+            owner = identity.attributes.get("owner")
+            identity = find_identity_row(session, system.id, str(owner)) if owner else None
+        if identity is None or identity.kind not in PLANNED_KINDS:
+            what = identity.kind if identity is not None else row.subject_kind
+            raise PlanRefusedError(
+                f"finding {row.finding_type} is about the {what} {row.subject_id}, not a user or role: "
+                "remediation plans are made per identity (plan for the identities that hold the access instead)"
+            )
+        return Cloud(system.cloud), system.system_id, identity.external_id, named
+
+
+def create_plan_for_finding(
+    engine: Engine, actor: ApiPrincipal, *, fingerprint: str, **options: Any
+) -> PlanRecord:
+    """Plan the remediation of the identity a finding is about (its evidence names the finding and whether the
+    plan resolves it); the options of `create_plan`."""
+    cloud, system_id, identity_id, named = finding_subject(engine, actor, fingerprint)
+    return create_plan(
+        engine, actor, cloud=cloud, system_id=system_id, identity_id=identity_id, finding=named, **options
+    )
 
 
 def get_plan(engine: Engine, actor: ApiPrincipal, plan_id: str) -> PlanRecord:

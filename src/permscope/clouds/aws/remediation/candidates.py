@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from permscope.clouds.aws.grant.connector import inline_limit, policy_size
 from permscope.core.arn import Arn
 from permscope.core.inventory import (
     Assignment,
@@ -163,8 +164,14 @@ def generated_step(
     snapshot: SystemSnapshot, identity_id: str, name: str, document: dict[str, Any]
 ) -> tuple[Candidate, Policy, Assignment]:
     """Putting a generated document as the inline policy `name` of the identity, and that policy in the
-    inventory."""
+    inventory; ValueError when the document alone exceeds IAM's inline-policy quota of the user or role."""
     _identity, kind, principal_name = principal_parts(snapshot, identity_id)
+    size, limit = policy_size(document), inline_limit(identity_id)
+    if size > limit:
+        raise ValueError(
+            f"the generated policy {name} has {size} characters; IAM holds at most {limit} in the inline "
+            f"policies of a {kind}"
+        )
     account = Arn.try_parse(identity_id)
     policy = Policy(
         external_id=f"{identity_id}{INLINE_MARK}{name}",
