@@ -19,6 +19,10 @@ from .conftest import WebClient
 
 USER = f"arn:aws:iam::{ACCOUNT}:user/tomas.nowak"  # over-provisioned: an unused policy and group
 HOLDS_NOTHING = f"arn:aws:iam::{ACCOUNT}:user/sara.patel"  # no policy, group or key: nothing to remove
+SANDBOX = "444455556666"  # the demo's sandbox account
+BROAD = (
+    f"arn:aws:iam::{SANDBOX}:user/bob.murphy"  # administrator rights it does not use: thousands of actions
+)
 PLAN_IN_LOCATION = re.compile(r"/ui/remediation/([0-9a-f-]{36})(\?.*)?$")
 
 
@@ -42,11 +46,13 @@ def plan_form(
     return {"cloud": cloud, "system_id": system, "identity": identity, "window_days": window}
 
 
-def make_plan(client: WebClient, identity: str = USER) -> str:
+def make_plan(client: WebClient, identity: str = USER, system: str = ACCOUNT) -> str:
     """A plan made through the form of the identity's page; its id."""
-    token = client.csrf_token(identity_url("aws", ACCOUNT, identity))
+    token = client.csrf_token(identity_url("aws", system, identity))
     answer = client.post(
-        "/ui/remediation", data={**plan_form(identity), "csrf_token": token}, follow_redirects=False
+        "/ui/remediation",
+        data={**plan_form(identity, system=system), "csrf_token": token},
+        follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
     found = PLAN_IN_LOCATION.search(answer.headers["location"])

@@ -83,9 +83,9 @@ def plan_preview_url(plan_id: str, operation: str) -> str:
     return f"{UI}/remediation/{quote(plan_id, safe='')}/preview/{quote(operation, safe='')}"
 
 
-def plan_script_url(plan_id: str, name: str) -> str:
-    """A plan's script to download (apply.sh, rollback.sh, main.tf)."""
-    return f"{UI}/remediation/{quote(plan_id, safe='')}/scripts/{quote(name, safe='')}"
+def plan_file_url(plan_id: str, name: str) -> str:
+    """A plan's file to download (apply.sh, rollback.sh, main.tf, removed-actions.txt)."""
+    return f"{UI}/remediation/{quote(plan_id, safe='')}/files/{quote(name, safe='')}"
 
 
 def plan_new_url(cloud: str, system_id: str, identity: str) -> str:

@@ -18,13 +18,13 @@ from permscope.core.ids import Cloud
 from permscope.server import create_server
 from permscope.settings import Settings
 from permscope.store.tables import RemediationPlanRow
-from permscope.web.links import identity_url, plan_preview_url, plan_script_url, plan_url
+from permscope.web.links import identity_url, plan_file_url, plan_preview_url, plan_url
 from permscope.workflows.remediation import plans as plans_workflow
 from permscope.workflows.requests import local_actor, set_modification
 from remediation_support import ACCOUNT, mocked_account
 
 from ..conftest import WebClient, sign_in
-from ..plans_support import HOLDS_NOTHING, USER, enabled_production, make_plan, plan_form
+from ..plans_support import BROAD, HOLDS_NOTHING, SANDBOX, USER, enabled_production, make_plan, plan_form
 from ..requests_support import first_identity
 
 Client = Callable[..., WebClient]
@@ -256,20 +256,20 @@ def test_plan_pages_read_the_stored_plan_and_scripts_download(
         for path in (plan_url(plan_id), "/ui/remediation", identity_url("aws", ACCOUNT, USER)):
             assert vic.get(path).status_code == 200, path
         assert ada.get(plan_preview_url(plan_id, "rollback")).status_code == 200
-        script = vic.get(plan_script_url(plan_id, "apply.sh"))
+        script = vic.get(plan_file_url(plan_id, "apply.sh"))
     assert script.status_code == 200 and script.headers["content-type"].startswith("text/plain")
     assert (
         script.headers["content-disposition"]
         == f'attachment; filename="permscope-plan-{plan_id[:8]}-apply.sh"'
     )
     assert "aws iam detach-user-policy --user-name tomas.nowak" in script.text
-    assert "aws iam attach-user-policy" in vic.get(plan_script_url(plan_id, "rollback.sh")).text
-    terraform = vic.get(plan_script_url(plan_id, "main.tf"))
+    assert "aws iam attach-user-policy" in vic.get(plan_file_url(plan_id, "rollback.sh")).text
+    terraform = vic.get(plan_file_url(plan_id, "main.tf"))
     assert terraform.status_code == 200 and "aws_iam_user_policy_attachments_exclusive" in terraform.text
     shown = vic.get(plan_url(plan_id, terraform="1"))
     assert 'id="terraform-script"' in shown.text and "aws_iam_user_policy_attachments_exclusive" in shown.text
-    assert vic.get(plan_script_url(plan_id, "evil.sh")).status_code == 400
-    assert vic.get(plan_script_url("no-such-plan", "apply.sh")).status_code == 404
+    assert vic.get(plan_file_url(plan_id, "evil.sh")).status_code == 400
+    assert vic.get(plan_file_url("no-such-plan", "apply.sh")).status_code == 404
 
 
 def test_a_key_without_a_role_on_the_system_sees_no_plan(
@@ -290,4 +290,38 @@ def test_a_key_without_a_role_on_the_system_sees_no_plan(
         sign_in(eve, elsewhere.token)
         assert eve.get(plan_url(plan_id)).status_code == 404
         assert plan_id[:8] not in eve.get("/ui/remediation").text
-        assert eve.get(plan_script_url(plan_id, "apply.sh")).status_code == 404
+        assert eve.get(plan_file_url(plan_id, "apply.sh")).status_code == 404
+
+
+def test_a_broad_plan_lists_its_removed_actions_in_part_and_downloads_them_all(
+    client_as: Client, demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada = client_as("admin")
+    plan_id = make_plan(ada, BROAD, system=SANDBOX)
+    plan = plans_workflow.get_plan(demo_engine, _local(), plan_id).plan
+    diff = plan.evidence["diff"]
+    removed = diff["grantedBefore"] - diff["grantedAfter"]
+    assert removed > 5_000 and not diff["addedActions"].endswith(":AA==")  # every admin action goes
+    page = ada.get(plan_url(plan_id))
+    assert page.status_code == 200 and len(page.text) < 400_000  # the page lists the first actions only
+    assert re.search(r"and \d+ more: <a href=\"[^\"]+/files/removed-actions.txt\"", page.text)
+    listed = [line for line in ada.get(plan_file_url(plan_id, "removed-actions.txt")).text.splitlines()]
+    actions = [line for line in listed if not line.startswith("#")]
+    assert len(actions) == len(set(actions)) == removed  # every removed action, from the stored bitset
+    # with another catalogue installed, only the evidence's lists are known, and the page says so
+    real = plans_workflow.plugin
+
+    class OtherCatalogue:
+        def __init__(self, cloud: Cloud) -> None:
+            self.inner = real(cloud)
+
+        def catalog_version(self) -> str:
+            return "another version"
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(plans_workflow, "plugin", OtherCatalogue)
+    assert " or more actions</summary>" in ada.get(plan_url(plan_id)).text
+    partial = ada.get(plan_file_url(plan_id, "removed-actions.txt")).text
+    assert "installed action catalogue is not the plan's" in partial

@@ -14,6 +14,7 @@ from permscope.core.findings import DEFAULT_WINDOW_DAYS
 from permscope.core.remediation import PlanStatus, StepKind, StepStatus
 from permscope.presentation.web.requests import when
 from permscope.store.tables import RemediationPlanRow, RemediationStepRow
+from permscope.workflows.remediation.plans import RemovedActions
 
 STEP_TITLES = {
     StepKind.DETACH_MANAGED_POLICY: "Detach managed policy",
@@ -27,6 +28,8 @@ STEP_TITLES = {
 STATUS_CHOICES = tuple((status.value, status.value.replace("_", " ")) for status in PlanStatus)
 WINDOW_CHOICES = (30, 60, 90, 180, 365)  # offered on an identity's page; any 1-3650 is taken
 MAX_FIELD = 2048  # longest identity id or system id the form takes
+LISTED_PER_SERVICE = 100  # removed actions a plan's page lists per service (all of them: removed-actions.txt)
+LISTED_ON_PAGE = 2_000  # and in all (an administrator's plan removes ~20,000)
 
 
 def _label(status: str) -> str:
@@ -168,12 +171,37 @@ def step_view(step: RemediationStepRow) -> StepView:
 
 @dataclass(frozen=True, slots=True)
 class DiffLine:
-    """One service of the permissions diff: actions granted before and after, and those removed."""
+    """One service of the permissions diff: actions granted before and after, and the removed ones the page lists
+    (`more` beyond them; `known` False when only the evidence's first ones are known)."""
 
     service: str
     before: int
     after: int
     removed: list[str]
+    more: int
+    known: bool
+
+
+def _diff_lines(entries: list[Mapping[str, Any]], removed: RemovedActions) -> list[DiffLine]:
+    """The diff's services, each listing its first removed actions while the page's budget lasts."""
+    left = LISTED_ON_PAGE
+    lines = []
+    for entry in entries:
+        service = str(entry["service"])
+        names = removed.by_service.get(service) or list(entry.get("removed") or [])
+        shown = names[: min(LISTED_PER_SERVICE, left)]
+        left -= len(shown)
+        lines.append(
+            DiffLine(
+                service=service,
+                before=int(entry["before"]),
+                after=int(entry["after"]),
+                removed=shown,
+                more=len(names) - len(shown),
+                known=removed.complete,
+            )
+        )
+    return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +245,9 @@ class PlanDetail:
 
 
 def plan_detail(
-    plan: RemediationPlanRow, steps: list[RemediationStepRow], removed: Mapping[str, list[str]]
+    plan: RemediationPlanRow, steps: list[RemediationStepRow], removed: RemovedActions
 ) -> PlanDetail:
-    """A plan with its steps; `removed` is every action it removes by service (`plans.removed_by_service`)."""
+    """A plan with its steps; `removed` is what it removes by service (`plans.removed_actions`)."""
     evidence = plan.evidence
     diff = evidence.get("diff") or {}
     safety = evidence.get("safety") or {}
@@ -239,15 +267,7 @@ def plan_detail(
         granted_after=diff.get("grantedAfter"),
         resolves=_resolved(evidence),
         steps=[step_view(step) for step in steps],
-        diff=[
-            DiffLine(
-                service=str(entry["service"]),
-                before=int(entry["before"]),
-                after=int(entry["after"]),
-                removed=list(removed.get(str(entry["service"])) or entry.get("removed") or []),
-            )
-            for entry in diff.get("services") or []
-        ],
+        diff=_diff_lines(list(diff.get("services") or []), removed),
         kept=[
             KeptView(
                 _title(str(entry.get("kind", ""))), str(entry.get("target", "")), str(entry.get("reason", ""))
@@ -258,6 +278,18 @@ def plan_detail(
         protect_recent_days=safety.get("protectRecentDays"),
         protected_since=_moment(safety.get("protectedSince")),
     )
+
+
+def removed_actions_text(plan: RemediationPlanRow, removed: RemovedActions) -> str:
+    """Every action the plan removes, one per line by service, as a file to download."""
+    lines = [f"# actions remediation plan {plan.plan_id} removes from {plan.identity_external_id}"]
+    if not removed.complete:
+        lines.append(
+            "# only the first ones of each service: the installed action catalogue is not the plan's"
+        )
+    for service, names in sorted(removed.by_service.items()):
+        lines += [f"# {service}: {len(names)}", *names]
+    return "\n".join(lines) + "\n"
 
 
 def result_message(done: str, plan: RemediationPlanRow, steps: list[RemediationStepRow]) -> str:

@@ -22,13 +22,14 @@ from permscope.presentation.web.remediation import (
     PlanForm,
     plan_detail,
     plan_row,
+    removed_actions_text,
     result_message,
 )
 from permscope.web.links import (
     finding_url,
     identity_url,
+    plan_file_url,
     plan_preview_url,
-    plan_script_url,
     plan_url,
     system_url,
 )
@@ -43,7 +44,6 @@ router = APIRouter()
 
 MAX_PLAN_ID = 64
 Operation = Literal["apply", "rollback"]
-SCRIPTS = {"apply.sh": "cli", "rollback.sh": "rollback", "main.tf": "terraform"}
 NO_PLAN = "There is no such remediation plan in a system you may read."
 
 
@@ -196,7 +196,7 @@ def _plan_page(
         "remediation/plan.html",
         user,
         status=status,
-        detail=plan_detail(plan, record.steps, plans.removed_by_service(plan)),
+        detail=plan_detail(plan, record.steps, plans.removed_actions(plan)),
         result=result_message(done, plan, record.steps),
         action_error=error,
         preview=preview,
@@ -212,7 +212,7 @@ def _plan_page(
         terraform_error=terraform_error,
         action_href=plan_url(plan.plan_id).split("?")[0],
         preview_href=lambda operation: plan_preview_url(plan.plan_id, operation),
-        script_href=lambda name: plan_script_url(plan.plan_id, name),
+        script_href=lambda name: plan_file_url(plan.plan_id, name),
         terraform_href=plan_url(plan.plan_id, terraform="1") + "#terraform-heading",
         identity_href=identity_url(plan.cloud, plan.system_id, plan.identity_external_id),
         system_href=system_url(plan.cloud, plan.system_id),
@@ -257,23 +257,24 @@ def preview_plan(
     return _plan_page(request, user, plan_id, preview=(operation, report.lines))
 
 
-@router.get("/remediation/{plan_id}/scripts/{name}")
-def download_script(
+@router.get("/remediation/{plan_id}/files/{name}")
+def download_file(
     request: Request,
     plan_id: str,
-    name: Literal["apply.sh", "rollback.sh", "main.tf"],
+    name: Literal["apply.sh", "rollback.sh", "main.tf", "removed-actions.txt"],
     user: WebUser = Depends(signed_in),
 ) -> Response:
-    """A plan's AWS CLI script (apply or rollback) or its Terraform, as a file."""
+    """A plan's AWS CLI script (apply or rollback), its Terraform, or every action it removes, as a file."""
     engine = web_engine(request)
-    kind = SCRIPTS[name]
+    plan_id = plan_id[:MAX_PLAN_ID]
     try:
-        if kind == "terraform":
-            text = plans.plan_terraform(engine, user.principal, plan_id[:MAX_PLAN_ID])
+        if name == "main.tf":
+            text = plans.plan_terraform(engine, user.principal, plan_id)
+        elif name == "removed-actions.txt":
+            plan = plans.get_plan(engine, user.principal, plan_id).plan
+            text = removed_actions_text(plan, plans.removed_actions(plan))
         else:
-            text = plans.plan_script(
-                engine, user.principal, plan_id[:MAX_PLAN_ID], rollback=kind == "rollback"
-            )
+            text = plans.plan_script(engine, user.principal, plan_id, rollback=name == "rollback.sh")
     except NotFoundError:
         raise PageError(404, NO_PLAN) from None
     except PlanStateError as exc:

@@ -262,20 +262,29 @@ def plans_page(
     return [(plan, counts[plan.id]) for plan in page.items], page.count or 0
 
 
-def removed_by_service(plan: RemediationPlanRow) -> dict[str, list[str]]:
-    """Every action the plan removes, by service: the evidence's lists, read in full from the stored bitset when
-    a list was cut and the installed catalogue is the one the plan was made with (else the lists as stored)."""
+@dataclass(frozen=True, slots=True)
+class RemovedActions:
+    """Every action a plan removes, by service; `complete` is False when only the evidence's first lists are
+    known (the installed catalogue is not the one the plan was made with)."""
+
+    by_service: dict[str, list[str]]
+    complete: bool
+
+
+def removed_actions(plan: RemediationPlanRow) -> RemovedActions:
+    """The actions the plan removes: the evidence's lists, read in full from the stored bitset when a list was cut
+    and the installed catalogue is the plan's (the catalogue is read once per process)."""
     diff = plan.evidence.get("diff") or {}
     listed = {str(entry["service"]): list(entry.get("removed") or []) for entry in diff.get("services") or []}
-    if all(len(names) < DIFF_LISTED for names in listed.values()) or not diff.get("removedActions"):
-        return listed
+    if all(len(names) < DIFF_LISTED for names in listed.values()):
+        return RemovedActions(listed, complete=True)
     cloud_plugin = plugin(Cloud(plan.cloud))
-    if cloud_plugin.catalog_version() != diff.get("catalogVersion"):
-        return listed
+    if not diff.get("removedActions") or cloud_plugin.catalog_version() != diff.get("catalogVersion"):
+        return RemovedActions(listed, complete=False)
     full: dict[str, list[str]] = {service: [] for service in listed}
     for name in cloud_plugin.action_index().names(decode_actions(str(diff["removedActions"]))):
         full.setdefault(name.partition(":")[0], []).append(name)
-    return full
+    return RemovedActions(full, complete=True)
 
 
 def approve_plan(
