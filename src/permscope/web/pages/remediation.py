@@ -220,6 +220,24 @@ def _plan_page(
     )
 
 
+# the workflow's refusals of a plan's preview or change, and the status each is shown with
+REFUSAL_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (NotFoundError, 404),
+    (PlanAccessError, 403),
+    (PlanStateError, 409),
+    (CloudNotBuiltError, 501),
+)
+REFUSALS = tuple(kind for kind, _status in REFUSAL_STATUS)
+
+
+def _refused(request: Request, user: WebUser, plan_id: str, exc: Exception) -> Response:
+    """A refusal shown above the plan, as the workflow words it (a plan the person may not read: 404 page)."""
+    status = next(code for kind, code in REFUSAL_STATUS if isinstance(exc, kind))
+    if status == 404:
+        raise PageError(404, NO_PLAN)
+    return _plan_page(request, user, plan_id, error=str(exc), status=status)
+
+
 @router.get("/remediation/{plan_id}")
 def show_plan(
     request: Request,
@@ -248,12 +266,8 @@ def preview_plan(
             connectors=_connectors(request),
             dry_run=True,
         )
-    except NotFoundError:
-        raise PageError(404, NO_PLAN) from None
-    except PlanAccessError as exc:
-        return _plan_page(request, user, plan_id, error=str(exc), status=403)
-    except CloudNotBuiltError as exc:
-        return _plan_page(request, user, plan_id, error=str(exc), status=501)
+    except REFUSALS as exc:
+        return _refused(request, user, plan_id, exc)
     return _plan_page(request, user, plan_id, preview=(operation, report.lines))
 
 
@@ -296,14 +310,8 @@ def _change(request: Request, user: WebUser, plan_id: str, done: str) -> Respons
         else:
             run = runs.apply_plan if done == "apply" else runs.rollback_plan
             run(engine, user.principal, plan_id, connectors=_connectors(request), lease=_lease(request))
-    except NotFoundError:
-        raise PageError(404, NO_PLAN) from None
-    except PlanAccessError as exc:
-        return _plan_page(request, user, plan_id, error=str(exc), status=403)
-    except PlanStateError as exc:
-        return _plan_page(request, user, plan_id, error=str(exc), status=409)
-    except CloudNotBuiltError as exc:
-        return _plan_page(request, user, plan_id, error=str(exc), status=501)
+    except REFUSALS as exc:
+        return _refused(request, user, plan_id, exc)
     return RedirectResponse(plan_url(plan_id, done=done), status_code=303)
 
 
