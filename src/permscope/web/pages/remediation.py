@@ -293,7 +293,8 @@ def download_file(
         raise PageError(404, NO_PLAN) from None
     except PlanStateError as exc:
         raise PageError(409, str(exc), "Not possible now") from None
-    filename = f"permscope-plan-{plan_id[:8]}-{name}"
+    short = "".join(char for char in plan_id[:8] if char.isascii() and (char.isalnum() or char == "-"))
+    filename = f"permscope-plan-{short}-{name}"
     return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
