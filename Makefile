@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo demo-monitor test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-anomalies bench-azure-activity bench-scan bench-startup bench-azure bench-gcp bench-web venv clean
+.PHONY: demo demo-monitor test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-anomalies bench-remediation bench-azure-activity bench-scan bench-startup bench-azure bench-gcp bench-web venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,9 @@ bench-cloudtrail: $(VENV)/.installed-dev
 
 bench-anomalies: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_anomalies.py
+
+bench-remediation: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_remediation_replay.py
 
 bench-azure-activity: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_azure_activity.py --array

@@ -8,7 +8,7 @@ judges the last 30 days with the real detectors (`workflows.activity_signals.act
 
 - recall of a kind: the injected identity-days on which the expected signal fired (volume -> anomaly.volume, hour
   -> anomaly.hour, highRisk -> activity.highRisk and activity.firstAction of that action, newIp ->
-  activity.newSource of that IP);
+  activity.newSource of that IP, newResource -> anomaly.resource);
 - false alerts: signals on identity-days where nothing was injected, per 1,000 such active identity-days, per
   signal kind; signals of another kind on injected days are listed apart (side effects, e.g. the new service of
   an injected high-risk action).
@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate_activity import KINDS, SHARED_LOGS, Generated, Persona, write_activity
+from generate_activity import ALL_KINDS, SHARED_LOGS, Generated, Persona, write_activity
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, IdentityKind, InventoryBatch
 from permscope.core.signals import Signal, SignalKind
@@ -50,6 +50,7 @@ EXPECTED = {
     "hour": (SignalKind.ANOMALY_HOUR,),
     "highRisk": (SignalKind.ACTIVITY_HIGH_RISK, SignalKind.ACTIVITY_FIRST_ACTION),
     "newIp": (SignalKind.ACTIVITY_NEW_SOURCE,),
+    "newResource": (SignalKind.ANOMALY_RESOURCE,),
 }
 
 
@@ -111,7 +112,7 @@ def score(generated: Generated, signals: list[Signal]) -> None:
         f"\njudged identity-days: {len(judged):,} ({len(generated.injected)} injected, {len(clean):,} clean)"
     )
     print("recall (injected identity-days whose expected signal fired):")
-    for kind in KINDS:
+    for kind in ALL_KINDS:
         places = [place for place, (what, _detail) in generated.injected.items() if what == kind]
         for expected in EXPECTED[kind]:
             hits = sum(
@@ -124,6 +125,17 @@ def score(generated: Generated, signals: list[Signal]) -> None:
             print(
                 f"  {kind:<9} -> {expected.value:<21} {hits:>4} / {len(places):<4} {hits / max(len(places), 1):6.1%}"
             )
+    churning = {(p.system, p.actor) for p in generated.personas if p.churn}
+    for label, wanted in (("churning", True), ("stable", False)):
+        places = [
+            place
+            for place, (what, _detail) in generated.injected.items()
+            if what == "newResource" and ((place[0], place[1]) in churning) is wanted
+        ]
+        hits = sum(
+            any(s.kind is SignalKind.ANOMALY_RESOURCE for s in by_place.get(place, [])) for place in places
+        )
+        print(f"  newResource on {label} identities: {hits} / {len(places)}")
     false = Counter(signal.kind.value for place in clean for signal in by_place.get(place, []))
     steady = Counter(
         signal.kind.value for place in clean - set(generated.drift) for signal in by_place.get(place, [])
@@ -132,7 +144,7 @@ def score(generated: Generated, signals: list[Signal]) -> None:
     drifted = len(clean & set(generated.drift))
     print(
         f"false alerts on clean identity-days: {total} = {total * per:.2f} per 1,000 identity-days "
-        f"({drifted:,} of them had a benign change: new agent version, IP or usual action, or a busy day)"
+        f"({drifted:,} of them had a benign change: new agent version, IP, usual action or resource, or a busy day)"
     )
     print(f"  {'kind':<21} {'all':>5} {'per 1,000':>9}   on steady days (no benign change)")
     for kind, count in sorted(false.items()):
@@ -140,6 +152,11 @@ def score(generated: Generated, signals: list[Signal]) -> None:
     print(
         f"  {'total':<21} {total:>5} {total * per:9.2f}   {sum(steady.values()):>5} {sum(steady.values()) * per:9.2f}"
     )
+    benign = [place for place in clean if "resource" in generated.drift.get(place, [])]
+    fired = sum(
+        any(s.kind is SignalKind.ANOMALY_RESOURCE for s in by_place.get(place, [])) for place in benign
+    )
+    print(f"  anomaly.resource on clean days with a benign new resource: {fired} of {len(benign)} such days")
     side = Counter(
         signal.kind.value
         for place, (kind, detail) in generated.injected.items()

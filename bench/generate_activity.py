@@ -17,7 +17,13 @@ one of each kind per identity:
 - `volume`: the day's events times 8 to 15;
 - `hour`: 5 to 20 more events at an hour at least 4 hours outside the person's office hours (people only);
 - `highRisk`: 1 to 3 events of a high-risk action the identity never used;
-- `newIp`: 1 to 5 of the day's usual events made from an IP the identity never used.
+- `newIp`: 1 to 5 of the day's usual events made from an IP the identity never used;
+- `newResource`: 1 to 5 of the day's usual events made on resources the identity never acted on.
+Resources (a second random stream, so that the events, drift and the other injections stay those of the same seed
+without them): each event acts on its sample record's resource, so an identity's resources are those of its
+actions; half of the automation identities also churn, making 5 % to 50 % of their events on a resource never used
+before (new objects, instances); and on 1 in 25 active days any identity acts once on a resource new to it (benign
+drift, not labelled, named "resource" in the drift).
 Deterministic for a seed.
 """
 
@@ -45,6 +51,8 @@ AWS_ACCOUNT = "210987654321"
 AZURE_SUBSCRIPTION = "5b1f3a0e-7c1d-4c55-9a51-0d3d5e0c9a10"
 GCP_PROJECT = "bench-project"
 KINDS = ("volume", "hour", "highRisk", "newIp")
+RESOURCE_KIND = "newResource"  # injected apart, from the second random stream
+ALL_KINDS = (*KINDS, RESOURCE_KIND)
 AGENTS = {
     Cloud.AWS: ["aws-cli/2.15.30 Python/3.11.8", "Boto3/1.34.60 Python/3.11.8", "aws-sdk-go-v2/1.25.3",
                 "console.amazonaws.com", "terraform/1.7.4"],
@@ -144,6 +152,7 @@ class Persona:
     ips: list[str]
     agents: list[str]
     regions: list[str]
+    churn: float = 0.0  # the share of its events made on a resource never used before
 
     @property
     def actor(self) -> str:
@@ -215,6 +224,7 @@ class Event:
     agent: str
     region: str
     risky: bool = False
+    resource: str | None = None  # the name of a resource other than its sample record's
 
 
 def _drift(persona: Persona, pool: list[str], rng: random.Random, changes: list[str]) -> float:
@@ -297,6 +307,57 @@ def inject(
     return ip
 
 
+def _resources(
+    everyone: list[Persona],
+    normal: dict[tuple[int, date], list[Event]],
+    injected: dict[tuple[str, str, date], tuple[str, str]],
+    drift: dict[tuple[str, str, date], list[str]],
+    first_judged: date,
+    per_kind: int,
+    rng: random.Random,
+) -> None:
+    """Resource churn, benign new resources and the `newResource` injections (the module docstring), drawn from
+    `rng` alone."""
+    by_number = {persona.number: persona for persona in everyone}
+    for persona in everyone:
+        persona.churn = rng.uniform(0.05, 0.5) if not persona.human and rng.random() < 0.5 else 0.0
+    made = 0
+
+    def fresh(persona: Persona, what: str) -> str:
+        nonlocal made
+        made += 1
+        return f"p{persona.number:04d}-{what}{made}"
+
+    for number, day in sorted(normal):
+        persona, events = by_number[number], normal[(number, day)]
+        if persona.churn:
+            for event in events:
+                if rng.random() < persona.churn:
+                    event.resource = fresh(persona, "churn")
+        if rng.random() < 1 / 25:
+            rng.choice(events).resource = fresh(persona, "drift")
+            drift.setdefault((persona.system, persona.actor, day), []).append("resource")
+    for cloud in sorted({persona.cloud for persona in everyone}, key=lambda c: c.value):
+        days = sorted(key for key in normal if by_number[key[0]].cloud is cloud and key[1] >= first_judged)
+        rng.shuffle(days)
+        chosen, used = 0, set()
+        for number, day in days:
+            persona = by_number[number]
+            place = (persona.system, persona.actor, day)
+            if place in injected or number in used:
+                continue
+            used.add(number)
+            events = normal[(number, day)]
+            names = []
+            for event in rng.sample(events, min(len(events), rng.randrange(1, 6))):
+                event.resource = fresh(persona, "new")
+                names.append(event.resource)
+            injected[place] = (RESOURCE_KIND, names[0])
+            chosen += 1
+            if chosen == per_kind:
+                break
+
+
 # ------------------------------------------------------------------------------------------- records
 
 
@@ -325,6 +386,15 @@ def aws_record(persona: Persona, event: Event, templates: Templates) -> dict[str
         awsRegion=event.region,
         recipientAccountId=AWS_ACCOUNT,
     )
+    if event.resource:
+        service = str(record.get("eventSource", "aws")).split(".", 1)[0]
+        arn = f"arn:aws:{service}:{event.region}:{AWS_ACCOUNT}:bench/{event.resource}"
+        record["resources"] = [{"ARN": arn, "accountId": AWS_ACCOUNT}]
+        params = record.get("requestParameters")
+        if isinstance(params, dict) and "bucketName" in params:  # S3 names its bucket (and object) here
+            record["requestParameters"] = {k: v for k, v in params.items() if k != "key"} | {
+                "bucketName": event.resource
+            }
     return record
 
 
@@ -332,6 +402,8 @@ def azure_record(persona: Persona, event: Event, templates: Templates) -> dict[s
     sample = (templates.risky if event.risky else templates.normal)[event.action]
     resource = str(sample.get("resourceId") or sample.get("resourceid"))
     provider_path = resource[resource.lower().index("/providers/") :]
+    if event.resource:
+        provider_path = f"{provider_path.rsplit('/', 1)[0]}/{event.resource}"
     return {
         "time": event.when.strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
         "resourceId": f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/rg-{persona.number % 7}{provider_path}",
@@ -372,6 +444,8 @@ def gcp_record(persona: Persona, event: Event, templates: Templates) -> dict[str
     payload["authenticationInfo"] = {"principalEmail": persona.actor.split(":", 1)[1]}
     payload["authorizationInfo"] = [{"permission": event.action, "granted": True}]
     payload["requestMetadata"] = {"callerIp": event.ip, "callerSuppliedUserAgent": event.agent}
+    if event.resource:
+        payload["resourceName"] = f"projects/{GCP_PROJECT}/benchResources/{event.resource}"
     return {
         "logName": f"projects/{GCP_PROJECT}/logs/cloudaudit.googleapis.com%2Factivity",
         "timestamp": event.when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -450,6 +524,7 @@ def write_activity(
                 chosen += 1
                 if chosen == per_kind:
                     break
+    _resources(everyone, normal, injected, drift, first_judged, per_kind, random.Random(seed * 7919 + 1))
     folders, counts = {}, {}
     for cloud in people:
         folder = out / cloud.value

@@ -83,8 +83,9 @@ class Settings(BaseSettings):
     # a service account (the caller needs iam.serviceAccounts.getAccessToken on it)
     gcp_grant_credentials_file: str | None = None
     gcp_grant_impersonate: str | None = None
-    # remediation plans (docs/remediation.md): identities never remediated (globs over ARNs / ids or names, and tags
-    # `key` or `key=value`; JSON lists in the environment), the activity a plan needs, what recent use protects,
+    # remediation (docs/remediation.md): identities never remediated (globs over ARNs / ids or names, and tags
+    # `key` or `key=value`; JSON lists in the environment), the days of activity logs a plan or a generated
+    # least-privilege document needs (fewer: refused rather than guessed), what recent use protects,
     # and how long an apply or rollback holds a plan before another run may take it over (it died)
     remediation_exclude_identities: list[str] = Field(default_factory=list)
     remediation_exclude_tags: list[str] = Field(default_factory=lambda: ["permscope:break-glass"])

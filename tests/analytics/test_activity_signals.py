@@ -3,12 +3,13 @@ normal history and when there is too little history, explains itself against its
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from permscope.analytics.activity_signals import (
     AnomalySettings,
+    NewResources,
     Subject,
     identity_signals,
     robust_baseline,
@@ -233,3 +234,63 @@ def test_a_tool_upgrade_is_no_new_user_agent_but_another_tool_is() -> None:
     ]
     assert user_agent_product(" Google-Cloud-SDK gcloud/467.0") == "google-cloud-sdk"
     assert user_agent_product("") == ""
+
+
+def new_resources(*days: tuple[date, list[str]]) -> dict[date, NewResources]:
+    found: dict[date, NewResources] = {}
+    for day, names in days:
+        for name in names:
+            found.setdefault(day, NewResources()).add(name, datetime.combine(day, time(11), tzinfo=UTC))
+    return found
+
+
+def resource_signals(days: list[IdentityDay], resources: dict[date, NewResources]) -> list:
+    found = identity_signals(ALICE, days, {}, JUDGED, JUDGED, SETTINGS, resources)
+    return [signal for signal in found if signal.kind is SignalKind.ANOMALY_RESOURCE]
+
+
+def test_a_new_resource_of_a_stable_identity_fires_explained_against_its_baseline() -> None:
+    days = [*history(), office_day(JUDGED)]
+    earlier = days[3].day  # one baseline day brought a new resource (allowed: at most 20 % of them)
+    names = [f"arn:aws:s3:::vault/{n}" for n in "gfedcba"]
+    resources = new_resources((earlier, ["arn:aws:s3:::reports"]), (JUDGED, names))
+    [signal] = resource_signals(days, resources)
+    assert signal.severity is Severity.LOW and signal.subject_id == ALICE.external_id
+    assert (
+        signal.summary
+        == f"alice acted on 7 resource(s) new to it on {JUDGED}: arn:aws:s3:::vault/a and others"
+    )
+    baseline = len([day for day in history() if day.day >= JUDGED - timedelta(days=28)])
+    assert (
+        "first use ever of arn:aws:s3:::vault/a, arn:aws:s3:::vault/b, arn:aws:s3:::vault/c, arn:aws:s3:::vault/d, "
+        "arn:aws:s3:::vault/e and 2 more" in signal.explanation
+    )
+    assert f"in the 28 days before ({baseline} active days) it first acted on a resource on 1 of them" in (
+        signal.explanation
+    )
+    assert signal.evidence["count"] == 7 and signal.evidence["novelDays"] == [earlier.isoformat()]
+    assert signal.observed_at == datetime.combine(JUDGED, time(11), tzinfo=UTC)
+    again = resource_signals(days, resources)
+    assert again[0].key == signal.key  # judged again: the same key
+
+
+def test_new_resources_need_a_baseline_and_stable_resources() -> None:
+    today = (JUDGED, ["arn:aws:s3:::vault/x"])
+    assert (
+        resource_signals([*history()[-5:], office_day(JUDGED)], new_resources(today)) == []
+    )  # 5 active days
+    churning = [(day.day, [f"arn:aws:s3:::b/{day.day}"]) for day in history()[-8:]]  # new ones every few days
+    assert resource_signals([*history(), office_day(JUDGED)], new_resources(*churning, today)) == []
+    assert resource_signals([*history(), office_day(JUDGED)], new_resources()) == []  # nothing new: quiet
+    quiet = identity_signals(ALICE, [*history(), office_day(JUDGED)], {}, JUDGED, JUDGED, SETTINGS, None)
+    assert quiet == []  # not asked (the caller read no resources)
+
+
+def test_new_resources_keep_the_first_names_in_order() -> None:
+    found = NewResources()
+    for name in ["e", "a", "f", "b", "g", "c", "d", "0"]:
+        found.add(name, datetime(2026, 12, 1, tzinfo=UTC))
+    assert (found.count, found.examples) == (8, ["0", "a", "b", "c", "d"])
+    assert AnomalySettings(resource_novel_share=1).problems() == [
+        "resource_novel_share must be at least 0 and under 1"
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from analysis_support import ACCOUNT, BOB, export
 from permscope.api.app import create_app
 from permscope.core.requests import SystemRole
 from permscope.settings import Settings
+from permscope.workflows.alert_rules import add_email_channel
 from permscope.workflows.analysis import analyze_system
 from permscope.workflows.apikeys import ApiRole, KeyScope, create_api_key
 from permscope.workflows.collection import import_aws_files
@@ -121,3 +123,43 @@ def test_the_openapi_document_describes_the_extension(clients: Client) -> None:
     assert {"get", "post"} <= set(paths["/monitoring/schedules"])
     assert {"get", "patch", "delete"} <= set(paths["/monitoring/schedules/{name}"])
     assert "get" in paths["/monitoring/pciHistory"]
+
+
+REPORT = {"name": "weekly", "task": "report", "authorizationSystemType": "aws", "authorizationSystemId": ACCOUNT,
+          "cron": "0 7 * * 1", "report": {"kind": "analytics", "format": "pdf", "recipients": ["ciso@example.com"]}}  # fmt: skip
+
+
+def test_report_schedules_take_and_give_their_report(engine: Engine, clients: Client) -> None:
+    add_email_channel(
+        engine, Settings(database_url="sqlite://"), "secops", host="smtp.example.com", sender="permscope@example.com",
+        recipients=["secops@example.com"], created_by="admin", now=datetime.now(UTC),
+    )  # fmt: skip
+    admin = clients(ApiRole.ADMIN)
+    created = admin.post("/monitoring/schedules", json=REPORT)
+    assert created.status_code == 201, created.text
+    report = {"kind": "analytics", "format": "pdf", "channel": "secops", "recipients": ["ciso@example.com"]}
+    assert created.json()["report"] == report and created.json()["task"] == "report"
+    assert created.json()["source"] == "analytics as pdf to ciso@example.com via secops"
+    assert clients(ApiRole.VIEWER).get("/monitoring/schedules/weekly").json()["report"] == report
+    assert admin.get("/monitoring/schedules/nightly").status_code == 404
+    listed = {s["name"]: s["report"] for s in admin.get("/monitoring/schedules").json()["value"]}
+    assert listed == {"weekly": report}
+    bad = REPORT["report"]
+    for body, status, words in (
+        (
+            {**REPORT, "report": {**bad, "kind": "weekly"}},
+            422,
+            "'analytics', 'pci', 'entitlements', 'credentials'",
+        ),
+        ({**REPORT, "report": {**bad, "format": "docx"}}, 422, "'csv', 'xlsx', 'pdf' or 'ocsf'"),
+        ({**REPORT, "report": {**bad, "kind": "pci", "format": "ocsf"}}, 422, "ocsf carries findings"),
+        ({**REPORT, "report": None}, 422, "needs `report`"),
+        ({**BODY, "report": bad}, 422, "needs `report`"),
+        ({**REPORT, "name": "x", "report": {**bad, "channel": "nope"}}, 400, "no alert channel named 'nope'"),
+        ({**REPORT, "name": "x", "report": {**bad, "recipients": ["nobody"]}}, 400, "not an e-mail address"),
+    ):
+        answer = admin.post("/monitoring/schedules", json=body)
+        assert answer.status_code == status, (body, answer.text)
+        assert answer.json()["error"]["code"] == "invalidRequest" and words in answer.text, answer.text
+    scoped = clients(ApiRole.SCOPED, KeyScope(SystemRole.VIEWER, "aws", ACCOUNT))
+    assert scoped.post("/monitoring/schedules", json={**REPORT, "name": "mine"}).status_code == 403

@@ -75,5 +75,5 @@ def test_refusals_exit_with_the_reason(demo: tuple[str, Path]) -> None:
     base = ["remediation", "plan", "--system", ACCOUNT]
     assert "not an identity" in run(url, *base, "--identity", f"arn:aws:iam::{ACCOUNT}:user/nobody", code=1)
     assert "shorter than the minimum" in run(url, *base, "--identity", USER, "--window-days", "7", code=1)
-    assert "not built yet" in run(url, *base, "--identity", USER, "--cloud", "azure", code=2)
+    assert "not built yet" in run(url, *base, "--identity", USER, "--cloud", "gcp", code=2)
     assert "no remediation plan" in run(url, "remediation", "show", "nope", code=1)

@@ -3,6 +3,8 @@ types them: a schedule added, made due, run, listed with its outcome; a PCI hist
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from alert_support import SMTP_PASSWORD, SMTP_USER, SmtpServerThread
 from analysis_support import ACCOUNT, BOB, export
 from permscope.cli.main import app
 from permscope.store.engine import make_engine
@@ -98,3 +101,47 @@ def test_disable_enable_remove_and_clear_errors(db_url: str) -> None:
         db_url, "pci", "history", "--system", ACCOUNT, "--identity", "arn:aws:iam::111122223333:user/nobody"
     )
     assert code == 1 and "no identity" in err
+
+
+def test_a_report_schedule_mails_its_report_when_run_due(db_url: str, tmp_path: Path) -> None:
+    with SmtpServerThread(tmp_path) as smtp:
+        secret = tmp_path / "smtp-password"
+        secret.write_text(SMTP_PASSWORD)
+        code, _, err = run(
+            db_url, "alerts", "channels", "add-email", "secops", "--host", "127.0.0.1", "--port", str(smtp.port),
+            "--username", SMTP_USER, "--password-file", str(secret), "--ca-file", str(smtp.cert),
+            "--from", "permscope@example.com", "--to", "secops@example.com",
+        )  # fmt: skip
+        assert code == 0, err
+        code, out, err = run(
+            db_url, "schedules", "add", "weekly", "--task", "report", "--report", "entitlements",
+            "--report-format", "csv", "--to", "ciso@example.com", "--system", ACCOUNT, "--every", "P7D",
+            "--format", "json",
+        )  # fmt: skip
+        assert code == 0, err
+        [added] = json.loads(out)
+        assert added["task"] == "report" and added["report"] == {
+            "kind": "entitlements",
+            "format": "csv",
+            "channel": "secops",
+            "recipients": ["ciso@example.com"],
+        }
+        code, out, _ = run(db_url, "schedules", "list", "--format", "csv")
+        [listed] = list(csv.DictReader(io.StringIO(out)))
+        assert listed["source"] == "entitlements as csv to ciso@example.com via secops"
+        _make_due(db_url)
+        code, out, err = run(db_url, "schedules", "run-due")  # the entry point hands the report writer in
+        assert (code, out.strip()) == (0, "weekly: succeeded"), err
+        [(_, recipients, message)] = smtp.mailbox.messages
+        assert recipients == ["ciso@example.com"]
+        [part] = list(message.iter_attachments())
+        rows = list(csv.DictReader(io.StringIO(part.get_payload(decode=True).decode("utf-8"))))
+        assert BOB in {row["Id"] for row in rows}
+        code, out, _ = run(db_url, "schedules", "runs", "weekly", "--format", "json")
+        assert json.loads(out)[0]["delivery"].startswith("sent to ciso@example.com")
+    code, _, err = run(
+        db_url, "schedules", "add", "bad", "--task", "report", "--report", "weekly", "--every", "P1D"
+    )
+    assert code == 2 and "analytics, pci, entitlements, credentials, external" in err
+    code, _, err = run(db_url, "alerts", "channels", "remove", "secops")
+    assert code == 2 and "report schedules mail through it (weekly)" in err

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import pytest
 
 from permscope.clouds.base import (
+    AccessGenerator,
     ActivityReaders,
     ActorResolution,
     CloudPlugin,
@@ -54,7 +55,15 @@ def assert_implements(obj: Any, protocol: type[Any]) -> None:
 
 
 def test_the_protocols_are_protocols() -> None:
-    for protocol in (CloudPlugin, Collector, RequestRules, ActivityReaders, ActorResolution, CloudView):
+    for protocol in (
+        CloudPlugin,
+        Collector,
+        RequestRules,
+        ActivityReaders,
+        ActorResolution,
+        CloudView,
+        AccessGenerator,
+    ):
         assert Protocol in protocol.__mro__
         assert members(protocol)
 
@@ -70,6 +79,7 @@ def test_every_registered_cloud_implements_the_whole_protocol(cloud: Cloud) -> N
         (found.collector, Collector),
         (found.requests, RequestRules),
         (found.activity, ActivityReaders),
+        (found.least_privilege, AccessGenerator),
     ):
         if part is not None:
             assert_implements(part, protocol)

@@ -173,3 +173,43 @@ def test_identity_labels_of_stored_identities(engine: Engine) -> None:
     with Session(engine) as session:
         labels = days_store.identity_labels(session, system_pk(engine), [ALICE, BOB])
     assert labels == {ALICE: ("user", "alice")}
+
+
+def test_first_used_resources_are_exact_whatever_the_import_order(engine: Engine) -> None:
+    def use(identity: str, action: str, first: datetime, resource: str | None = None) -> Usage:
+        return Usage(identity_external_id=identity, action=action, resource=resource, first_seen=first,
+                     last_seen=first, count=1)  # fmt: skip
+
+    late = datetime(2026, 12, 1, 14, 5, tzinfo=UTC)
+    early = datetime(2026, 11, 3, 9, tzinfo=UTC)
+    batch = SystemActivity(
+        system_id=ACCOUNT,
+        usages=[
+            use(ALICE, "s3:GetObject", late, "arn:aws:s3:::b/new"),
+            use(ALICE, "s3:PutObject", late, "arn:aws:s3:::b/old"),  # a new action on an old resource
+            use(ALICE, "s3:GetObject", early, "arn:aws:s3:::b/old"),
+            use(ALICE, "iam:ListUsers", late),  # names no resource: never a new resource
+            use(BOB, "s3:GetObject", late, "arn:aws:s3:::b/new"),  # new to bob too
+        ],
+    )
+    usage_store.merge_activity(engine, "aws", [batch], [ActivitySource(kind="file", key="u", location="u")])
+    with Session(engine) as session:
+        found = sorted(days_store.first_used_resources(session, system_pk(engine), DAY, DAY))
+    assert found == [(ALICE, "arn:aws:s3:::b/new", late), (BOB, "arn:aws:s3:::b/new", late)]
+    older = SystemActivity(
+        system_id=ACCOUNT, usages=[use(ALICE, "s3:ListBucket", early, "arn:aws:s3:::b/new")]
+    )
+    usage_store.merge_activity(engine, "aws", [older], [ActivitySource(kind="file", key="v", location="v")])
+    with Session(
+        engine
+    ) as session:  # older logs imported later: alice had acted on it before (another action)
+        found = sorted(days_store.first_used_resources(session, system_pk(engine), DAY, DAY))
+        assert found == [(BOB, "arn:aws:s3:::b/new", late)]
+        wider = {
+            r[:2] for r in days_store.first_used_resources(session, system_pk(engine), early.date(), DAY)
+        }
+        assert wider == {
+            (ALICE, "arn:aws:s3:::b/old"),
+            (ALICE, "arn:aws:s3:::b/new"),
+            (BOB, "arn:aws:s3:::b/new"),
+        }

@@ -173,3 +173,30 @@ def test_an_analysis_judges_its_last_days_when_a_rule_asks_for_activity(
     with Session(engine) as session:
         kinds = sorted(session.scalars(select(AlertSignalRow.kind)))
     assert kinds == ["activity.firstAction", "activity.highRisk", "anomaly.newService"]
+
+
+def test_a_resource_new_to_a_stable_identity_is_signalled_by_itself(engine: Engine, tmp_path: Path) -> None:
+    store_account(engine)
+    noon = datetime.combine(LAST_DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
+    payroll = event(ALICE, noon, *USUAL[0], requestParameters={"bucketName": "vault", "key": "payroll.csv"})
+    activity.import_activity_files(
+        engine, [write_history(tmp_path, [*normal_day(ALICE, LAST_DAY, 33), payroll])], workers=1
+    )
+    with Session(engine) as session:
+        signals = activity_signals(session, Cloud.AWS, ACCOUNT, LAST_DAY, LAST_DAY)
+        unasked = activity_signals(session, Cloud.AWS, ACCOUNT, LAST_DAY, LAST_DAY, resources=False)
+        earlier = activity_signals(
+            session, Cloud.AWS, ACCOUNT, LAST_DAY - timedelta(days=10), LAST_DAY - timedelta(days=1)
+        )
+    [signal] = signals  # the same action, service, source and hours as always: only the object is new
+    assert signal.kind is SignalKind.ANOMALY_RESOURCE and signal.subject_id == ALICE
+    assert signal.evidence["resources"] == ["arn:aws:s3:::vault/payroll.csv"] and signal.observed_at == noon
+    assert "first use ever of arn:aws:s3:::vault/payroll.csv" in signal.explanation
+    assert "it acted on no resource it had not acted on before" in signal.explanation
+    assert unasked == [] and earlier == []  # her first object was new on her first day only, out of these
+    evening = noon + timedelta(hours=8)
+    analyze_system(engine, ACCOUNT, AnalysisSettings(now=evening))  # the baseline
+    add_rule(engine, RuleSpec("new resources", ["anomaly.resource"]), "ada", evening)  # type: ignore[arg-type]
+    analyze_system(engine, ACCOUNT, AnalysisSettings(now=evening))
+    with Session(engine) as session:
+        assert list(session.scalars(select(AlertSignalRow.key))) == [signal.key]

@@ -1,24 +1,29 @@
 """The monitoring demo on its one-minute schedule, driven by a clock: each run advances the demo a simulated day
 through the real import and analysis paths, so the systems' and identities' PCI move and a new finding appears,
-up to today and no further."""
+up to today and no further; the Azure subscriptions and GCP projects act each simulated day too."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import orjson
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from permscope.core.ids import Cloud
 from permscope.core.schedules import ScheduleTask, Timing
+from permscope.core.snapshot import AnalysisSettings
+from permscope.store.activity_days import system_days
 from permscope.store.pci_history import identity_pci_series, system_pci_series
 from permscope.store.systems import stored_system
-from permscope.store.tables import FindingRow
+from permscope.store.tables import FindingRow, IdentityPciDayRow
+from permscope.workflows.analysis import analyze_system
 from permscope.workflows.demo import DEMO_ACCOUNTS
 from permscope.workflows.demo_monitor import (
     ADMIN_EVERY,
     ADMIN_POLICY,
+    advance_demo,
     read_clock,
     start_monitor,
     start_of_day,
@@ -77,3 +82,54 @@ def test_the_demo_moves_a_simulated_day_per_run(engine: Engine, tmp_path: Path) 
     assert scores[0][1] < 67 <= scores[-1][1], (
         scores
     )  # its PCI jumped to high when it got AdministratorAccess
+
+
+def _events(engine: Engine, cloud: Cloud, system_id: str, first: date, last: date) -> dict[date, int]:
+    with Session(engine) as session:
+        system = stored_system(session, cloud.value, system_id)
+        assert system is not None
+        found: dict[date, int] = {}
+        for item in system_days(session, system.id, first, last):
+            found[item.day] = found.get(item.day, 0) + item.profile.events
+        return found
+
+
+def test_azure_and_gcp_systems_act_each_simulated_day_and_their_pci_moves(
+    engine: Engine, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    folder = tmp_path / "demo-monitor-estate"
+    start_monitor(engine, folder, now=now, days=3)
+    for _day in range(2):  # two simulated days: up to today
+        systems, as_of = advance_demo(engine, str(folder), now=now)
+        for system_id, cloud in systems:
+            analyze_system(engine, system_id, AnalysisSettings(now=as_of), cloud=cloud)
+    today = start_of_day(now).date()
+    first, last = (
+        today - timedelta(days=2),
+        today - timedelta(days=1),
+    )  # each day's logs are of the day before
+    others = [(system_id, cloud) for system_id, cloud in systems if cloud is not Cloud.AWS]
+    assert {cloud for _, cloud in others} == {Cloud.AZURE, Cloud.GCP}
+    before = {}
+    moved: dict[Cloud, int] = {}
+    for system_id, cloud in others:
+        before[system_id] = _events(engine, cloud, system_id, first, last)
+        assert set(before[system_id]) == {first, last}, (
+            cloud,
+            system_id,
+        )  # every subscription and project acted
+        with Session(engine) as session:
+            system = stored_system(session, cloud.value, system_id)
+            assert system is not None
+            changed = session.scalars(
+                select(IdentityPciDayRow.identity_external_id).where(
+                    IdentityPciDayRow.system_pk == system.id, IdentityPciDayRow.day > first
+                )
+            ).all()
+        moved[cloud] = moved.get(cloud, 0) + len(changed)
+    assert moved[Cloud.AZURE] > 0 and moved[Cloud.GCP] > 0, moved  # identities' PCI fell as they used more
+    advance_demo(engine, str(folder), now=now)  # today once more: the same logs again, counted once
+    assert {
+        system_id: _events(engine, cloud, system_id, first, last) for system_id, cloud in others
+    } == before

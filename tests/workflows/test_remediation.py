@@ -310,7 +310,7 @@ def test_other_clouds_answer_not_built(engine: Engine) -> None:
     from permscope.core.errors import CloudNotBuiltError
 
     with pytest.raises(CloudNotBuiltError, match="remediation plans"):
-        plans.create_plan(engine, ALICE, cloud=Cloud.AZURE, system_id="x", identity_id="y")
+        plans.create_plan(engine, ALICE, cloud=Cloud.GCP, system_id="x", identity_id="y")
 
 
 def test_idle_access_keys_are_deactivated_never_deleted(engine: Engine, demo: Path, iam: Any) -> None:

@@ -19,6 +19,10 @@ excluded); days without a profile are days it did not act. What fires:
 - `anomaly.hour`: events on D at UTC hours at which, with the hour before and after, the baseline holds less
   than `hour_share` of its events; fires when D has at least `hour_min_events` such events.
 - `anomaly.newService`: a service on D that no baseline day holds (same history rule as new sources).
+- `anomaly.resource`: named resources the identity acted on for the first time ever on D (usage's first seen,
+  per identity and resource, over every action), judged with at least `min_history_days` active baseline days
+  and only for an identity whose resources are stable: new resources came on at most `resource_novel_share` of
+  its active baseline days (an identity that routinely touches new objects or instances is not judged).
 
 A signal's key is a digest of its kind, cloud, system, identity, day and detail: judging the same day again
 gives the same keys, so an alert is never raised twice for it.
@@ -28,8 +32,9 @@ from __future__ import annotations
 
 import hashlib
 import statistics
+from bisect import insort
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from permscope.core.activity_days import DayProfile, IdentityDay
@@ -54,6 +59,7 @@ class AnomalySettings:
     volume_min_events: int = 50  # a day below this many events is never a volume anomaly
     hour_share: float = 0.01  # an hour (with its neighbours) holding less than this share of baseline events
     hour_min_events: int = 3  # events at unusual hours needed on the day
+    resource_novel_share: float = 0.2  # new resources judged if at most this share of baseline days had some
 
     def problems(self) -> list[str]:
         """What makes these settings unusable (empty when they are fine)."""
@@ -68,7 +74,28 @@ class AnomalySettings:
             found.append("volume thresholds must be positive (ratio at least 1)")
         if not 0 < self.hour_share < 1 or self.hour_min_events < 1:
             found.append("hour_share must be between 0 and 1 and hour_min_events at least 1")
+        if not 0 <= self.resource_novel_share < 1:
+            found.append("resource_novel_share must be at least 0 and under 1")
         return found
+
+
+@dataclass(slots=True)
+class NewResources:
+    """The named resources an identity acted on for the first time on one day: how many, the first (by name)
+    SHOWN_VALUES of them, and when the first of them was used."""
+
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+    first: datetime | None = None
+
+    def add(self, resource: str, when: datetime) -> None:
+        """One more resource first used that day (at `when`)."""
+        self.count += 1
+        if len(self.examples) < SHOWN_VALUES or resource < self.examples[-1]:
+            insort(self.examples, resource)
+            del self.examples[SHOWN_VALUES:]
+        if self.first is None or when < self.first:
+            self.first = when
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +425,56 @@ def new_service_signals(
     return found
 
 
+def new_resource_signals(
+    subject: Subject,
+    day: IdentityDay,
+    baseline: Sequence[IdentityDay],
+    new_resources: Mapping[date, NewResources],
+    settings: AnomalySettings,
+) -> list[Signal]:
+    """`anomaly.resource`: resources acted on for the first time that day, by an identity whose resources are
+    stable (`new_resources`: day -> the resources first used that day)."""
+    today = new_resources.get(day.day)
+    if today is None or not today.count or len(baseline) < settings.min_history_days:
+        return []
+    novel = [item.day for item in baseline if item.day in new_resources]
+    if len(novel) > settings.resource_novel_share * len(baseline):
+        return []  # new resources are its routine: not judged
+    shown = _names(today.examples) + (
+        f" and {today.count - len(today.examples)} more" if today.count > len(today.examples) else ""
+    )
+    before = (
+        f"it first acted on a resource on {len(novel)} of them ({', '.join(d.isoformat() for d in novel)})"
+        if novel
+        else "it acted on no resource it had not acted on before"
+    )
+    return [
+        _signal(
+            SignalKind.ANOMALY_RESOURCE,
+            subject,
+            day.day,
+            "resources",
+            severity=Severity.LOW,
+            observed_at=today.first or _at(day.day),
+            summary=(
+                f"{subject.name} acted on {today.count:,} resource(s) new to it on {day.day.isoformat()}: "
+                f"{today.examples[0]}" + (" and others" if today.count > 1 else "")
+            ),
+            explanation=(
+                f"first use ever of {shown} on {day.day.isoformat()} (no earlier use in its usage history); in "
+                f"the {settings.baseline_days} days before ({len(baseline)} active days) {before}: new resources "
+                f"are judged only when at most {settings.resource_novel_share:.0%} of its active days brought some"
+            ),
+            evidence={
+                "resources": list(today.examples),
+                "count": today.count,
+                "baselineDays": len(baseline),
+                "novelDays": [d.isoformat() for d in novel],
+            },
+        )
+    ]
+
+
 # ------------------------------------------------------------------------------------------- one identity
 
 
@@ -408,9 +485,11 @@ def identity_signals(
     since: date,
     until: date,
     settings: AnomalySettings,
+    new_resources: Mapping[date, NewResources] | None = None,
 ) -> list[Signal]:
     """Every signal of one identity for the days in [since, until], from its profiles (those days and the
-    `baseline_days` before them, any order) and the actions it first used in the range (action -> first use)."""
+    `baseline_days` before them, any order), the actions it first used in the range (action -> first use) and
+    the resources it first acted on in the range and its baselines (day -> them; None: not judged)."""
     ordered = sorted(days, key=lambda item: item.day)
     seen_since = ordered[0].day if ordered else None
     found: list[Signal] = []
@@ -425,4 +504,6 @@ def identity_signals(
         found.extend(volume_signals(subject, day, baseline, settings))
         found.extend(hour_signals(subject, day, baseline, settings))
         found.extend(new_service_signals(subject, day, baseline, settings))
+        if new_resources is not None:
+            found.extend(new_resource_signals(subject, day, baseline, new_resources, settings))
     return found

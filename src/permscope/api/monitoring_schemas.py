@@ -1,14 +1,16 @@
-"""Wire shapes of monitoring's extension beside the contract (camelCase): schedules of collection and analysis,
-and the PCI history, for the OpenAPI document."""
+"""Wire shapes of monitoring's extension beside the contract (camelCase): schedules of collection, analysis and
+reports, and the PCI history, for the OpenAPI document."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from permscope.api.schemas import GraphErrorModel
+from permscope.core.errors import InputError
+from permscope.workflows.reports import ReportKind, parse_format
 
 # ruff: noqa: N815 - the wire's camelCase names
 
@@ -19,12 +21,45 @@ class _Closed(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
+ReportKindName = Literal["analytics", "pci", "entitlements", "credentials", "external"]
+ReportFormatName = Literal["csv", "xlsx", "pdf", "ocsf"]
+
+
+class ScheduleReportCreate(_Closed):
+    """What a report schedule mails: the report, its format, the e-mail alert channel it goes through (its SMTP
+    server and sender; default: the only e-mail channel), and the recipients (default: the channel's)."""
+
+    kind: ReportKindName = Field(..., examples=["analytics"])
+    format: ReportFormatName = Field(
+        "pdf", examples=["pdf"], description="ocsf: the kinds that list findings"
+    )
+    channel: str | None = Field(None, examples=["security team"])
+    recipients: list[str] = Field(default_factory=list, max_length=50, examples=[["secops@example.com"]])
+
+    @model_validator(mode="after")
+    def _format_suits_the_kind(self) -> ScheduleReportCreate:
+        try:
+            parse_format(self.format, ReportKind(self.kind))
+        except InputError as exc:
+            raise ValueError(exc.problem) from None
+        return self
+
+
+class ScheduleReport(_Closed):
+    """A report schedule's report, channel and recipients (empty: the channel's)."""
+
+    kind: str
+    format: str
+    channel: str
+    recipients: list[str]
+
+
 class ScheduleCreate(_Closed):
-    """A new schedule: what it runs, on what, when (a cron expression in UTC or an ISO 8601 interval), and for a
-    collection where it reads from."""
+    """A new schedule: what it runs, on what, when (a cron expression in UTC or an ISO 8601 interval), for a
+    collection where it reads from, and for a report what it mails to whom."""
 
     name: str = Field(..., examples=["nightly-collection"])
-    task: Literal["collect", "analyze"] = "collect"
+    task: Literal["collect", "analyze", "report"] = "collect"
     authorizationSystemType: str = Field(
         "*", examples=["aws"], description="aws, azure, gcp, or * for every cloud"
     )
@@ -41,6 +76,13 @@ class ScheduleCreate(_Closed):
     )
     analyze: bool = Field(True, description="analyze what a collection collected")
     folder: str | None = Field(None, description="source demo: the demo estate's folder")
+    report: ScheduleReportCreate | None = Field(None, description="task report: what to mail, to whom")
+
+    @model_validator(mode="after")
+    def _report_with_its_task(self) -> ScheduleCreate:
+        if (self.task == "report") != (self.report is not None):
+            raise ValueError("a report schedule (task report) needs `report`, and only it takes one")
+        return self
 
 
 class ScheduleUpdate(_Closed):
@@ -65,6 +107,7 @@ class Schedule(_Closed):
     lastError: str | None
     consecutiveFailures: int
     running: bool
+    report: ScheduleReport | None = None
 
 
 class ScheduleCollection(_Closed):

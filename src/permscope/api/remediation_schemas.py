@@ -21,8 +21,9 @@ class RemediationStep(_Closed):
 
     ordinal: int
     kind: str = Field(
-        description="detachManagedPolicy, deleteInlinePolicy, removeFromGroup, deactivateAccessKey, "
-        "putGeneratedPolicy, or the manual deleteLoginProfile / deleteIdentity"
+        description="AWS: detachManagedPolicy, deleteInlinePolicy, removeFromGroup, deactivateAccessKey, "
+        "putGeneratedPolicy; Azure: deleteRoleAssignment; or the manual deleteLoginProfile, removeGroupMember, "
+        "deleteApplicationCredential, deleteIdentity"
     )
     target: str
     label: str

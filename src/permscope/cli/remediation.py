@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from permscope.workflows.remediation.plans import PlanRecord
 
 app = typer.Typer(
-    help="Remediation plans: remove unused grants and credentials, with dry-run, apply and exact rollback.",
+    help="Remediation: least privilege generated from activity; plans that remove unused grants and credentials, with dry-run, apply and exact rollback.",
     no_args_is_help=True,
 )
 AS_OPTION = typer.Option(None, "--as", help="Who acts (author / approver); default local:<your user name>")

@@ -78,6 +78,7 @@ def run_command(
     grant_role: str | None = ROLE_OPTION,
 ) -> None:
     """Run due grants, revocations and webhook messages once (or forever with --loop)."""
+    from permscope.presentation.reports.files import make_report_file
     from permscope.workflows.request_clouds import default_connectors
     from permscope.workflows.scheduler import Scheduler, preview_due, utcnow
 
@@ -88,7 +89,7 @@ def run_command(
         shown = preview_due(engine, connectors, utcnow(), typer.echo)
         typer.echo(f"# dry run: {shown} due job(s); nothing was changed", err=True)
         return
-    scheduler = Scheduler(engine, settings=settings)
+    scheduler = Scheduler(engine, settings=settings, reports=make_report_file)
     pause = interval if interval is not None else settings.scheduler_interval_seconds
     while True:
         report = scheduler.run_once()

@@ -1,5 +1,5 @@
-"""`permscope schedules`: collection and analysis on a schedule (cron or interval, with jitter), run by the
-scheduler (`permscope serve`, or `permscope schedules run-due`); and `permscope pci history`."""
+"""`permscope schedules`: collection, analysis and mailed reports on a schedule (cron or interval, with jitter),
+run by the scheduler (`permscope serve`, or `permscope schedules run-due`); and `permscope pci history`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from permscope.core.schedules import Timing
 
 app = typer.Typer(
-    help="Schedules: collect and analyze authorization systems on a cron expression or an interval.",
+    help="Schedules: collect and analyze authorization systems, or mail reports, on a cron expression or an interval.",
     no_args_is_help=True,
 )
 pci_app = typer.Typer(help="The Permission Creep Index over time.", no_args_is_help=True)
@@ -38,7 +38,7 @@ COLUMNS = [
     Column("task", "Task", word=True),
     Column("scope", "Scope"),
     Column("when", "When"),
-    Column("source", "Source", wide=True),
+    Column("source", "Source / report", wide=True),
     Column("enabled", "Enabled", word=True),
     Column("next_run_at", "Next run"),
     Column("last_run_at", "Last run"),
@@ -88,7 +88,7 @@ def add_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="A name for the schedule"),
     task: ScheduleTask = typer.Option(
-        ScheduleTask.COLLECT, "--task", help="collect (then analyze) or analyze"
+        ScheduleTask.COLLECT, "--task", help="collect (then analyze), analyze, or report (mail a report)"
     ),
     system: str = typer.Option(ANY, "--system", help="The authorizationSystemId; * (default) for every one"),
     cloud: str = typer.Option(ANY, "--cloud", help="aws, azure or gcp; * (default) for every cloud"),
@@ -110,9 +110,25 @@ def add_command(
     analyze: bool = typer.Option(
         True, "--analyze/--no-analyze", help="Collections: analyze what was collected"
     ),
+    report: str | None = typer.Option(
+        None, "--report", help="--task report: analytics, pci, entitlements, credentials or external"
+    ),
+    report_format: str | None = typer.Option(
+        None, "--report-format", help="--task report: pdf (default), xlsx, csv or ocsf (findings for a SIEM)"
+    ),
+    channel: str | None = typer.Option(
+        None,
+        "--channel",
+        help="--task report: the e-mail alert channel to send through (its SMTP server and sender); "
+        "default: the only one",
+    ),
+    to: list[str] | None = typer.Option(
+        None, "--to", help="--task report: a recipient's address (default: the channel's); repeatable"
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv"),
 ) -> None:
-    """Add a schedule (enabled; its first run at the first slot after now)."""
+    """Add a schedule (enabled; its first run at the first slot after now). A report schedule mails a report
+    (`permscope report`) through an e-mail alert channel (`permscope alerts channels add-email`)."""
     from permscope.workflows.schedules import NewSchedule, add_schedule
 
     new = NewSchedule(
@@ -126,6 +142,10 @@ def add_command(
         live=_options(options),
         analyze=analyze,
         folder=folder,
+        report=report,
+        report_format=report_format,
+        channel=channel,
+        recipients=tuple(to or ()),
     )
     view = add_schedule(engine_of(ctx), new, created_by=getpass.getuser(), now=_now())
     _show(fmt, [view])
@@ -184,12 +204,14 @@ def runs_command(
             "attempts": run.attempts,
             "finished": run.finished_at,
             "done": ", ".join(run.done),
+            "delivery": run.delivery or "",
             "error": run.error,
         }
         for run in schedule_runs(engine_of(ctx), name)
     ]
     columns = [Column("slot", "Slot"), Column("status", "Status", word=True), Column("attempts", "Attempts"),
-               Column("finished", "Finished"), Column("done", "Done", wide=True), Column("error", "Error", text=True)]  # fmt: skip
+               Column("finished", "Finished"), Column("done", "Done", wide=True), Column("delivery", "Mail", text=True),
+               Column("error", "Error", text=True)]  # fmt: skip
     render(fmt, records, columns, title=f"Runs of {name}", empty="no runs yet")
 
 
@@ -231,9 +253,11 @@ def run_due_command(ctx: typer.Context) -> None:
     """Run the schedules whose time has come, once (the scheduler of `permscope serve` does it continuously;
     `permscope scheduler run --loop` too); grants and revocations are left to the scheduler. Exits 1 when a run
     failed."""
+    from permscope.presentation.reports.files import make_report_file
     from permscope.workflows.scheduler import Scheduler
 
-    report = Scheduler(engine_of(ctx), settings=state(ctx).settings()).run_due_schedules()
+    scheduler = Scheduler(engine_of(ctx), settings=state(ctx).settings(), reports=make_report_file)
+    report = scheduler.run_due_schedules()
     for line in report.schedule_runs:
         typer.echo(line)
     for error in report.schedule_errors:

@@ -22,6 +22,7 @@ def run_server(engine: Engine, settings: Settings, host: str, port: int, *, sche
     only from `settings.forwarded_allow_ips`."""
     import uvicorn
 
+    from permscope.presentation.reports.files import make_report_file
     from permscope.server import create_server  # imported late: commands that do not serve stay quick
     from permscope.workflows.scheduler import Scheduler, SchedulerThread
 
@@ -29,7 +30,7 @@ def run_server(engine: Engine, settings: Settings, host: str, port: int, *, sche
     server = create_server(engine=engine, settings=settings)
     runner = schedules_runner = None
     if scheduler and settings.scheduler_enabled:
-        work = Scheduler(engine, settings=settings)
+        work = Scheduler(engine, settings=settings, reports=make_report_file)  # it mails scheduled reports
         runner = SchedulerThread(
             work, settings.scheduler_interval_seconds, lambda: work.run_once(schedules=False)
         )

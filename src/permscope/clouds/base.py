@@ -2,8 +2,8 @@
 
 Workflows and analytics reach a cloud only through `plugin(cloud)`: its action catalogue, file readers and live
 collector, the raw-to-core transform, the evaluator (one request -> decision and explanation), the
-effective-permission compiler, activity readers, escalation, the facts analytics asks of it, and the
-permissions-on-demand grant connector. Nothing outside `permscope.clouds` imports a cloud package
+effective-permission compiler, activity readers, escalation, the facts analytics asks of it, the
+permissions-on-demand grant connector, and least-privilege documents generated from activity. Nothing outside `permscope.clouds` imports a cloud package
 (an import-linter contract enforces it). Plugins import their heavy parts (boto3, the catalogue) on first use,
 so looking a cloud up costs nothing.
 
@@ -29,7 +29,15 @@ if TYPE_CHECKING:  # the protocols' types only: `permscope simulate` reaches `si
     from permscope.core.catalog import ActionCatalog, ActionIndex
     from permscope.core.escalation import EscalationModel, TechniqueInfo
     from permscope.core.grants import GrantConnector
-    from permscope.core.inventory import Assignment, AuthorizationSystem, Identity, InventoryBatch, Policy
+    from permscope.core.inventory import (
+        Assignment,
+        AuthorizationSystem,
+        Identity,
+        InventoryBatch,
+        Policy,
+        Usage,
+    )
+    from permscope.core.least_privilege import Generated, GenerationOptions
     from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
     from permscope.core.remediation import Candidate, RemediationConnector, StepSpec
     from permscope.core.requests import RequestSpec
@@ -295,6 +303,19 @@ class RemediationRules(Protocol):
         ...
 
 
+class AccessGenerator(Protocol):
+    """Least-privilege permissions generated from an identity's observed activity (docs/remediation.md)."""
+
+    def generate(
+        self, snapshot: SystemSnapshot, identity: str, usages: Sequence[Usage], options: GenerationOptions
+    ) -> Generated:
+        """Documents of the cloud's kind that allow every (action, resource) of `usages` (the identity's usage in
+        the window), each observation decided by the cloud's engine against the documents alone; a refusal
+        when the cloud cannot generate for this identity. `snapshot` holds the identity and what grants it
+        today (the plugin's `decision_slice`)."""
+        ...
+
+
 # -- the plugin -------------------------------------------------------------------------------------------------
 class CloudPlugin(Protocol):
     """Everything that differs per cloud. A member that is None is a part the cloud has not built."""
@@ -323,6 +344,11 @@ class CloudPlugin(Protocol):
     @property
     def remediation(self) -> RemediationRules | None:
         """Remediation plans (candidates, connector, scripts), None when not built."""
+        ...
+
+    @property
+    def least_privilege(self) -> AccessGenerator | None:
+        """Least-privilege documents generated from activity (remediation), None when not built."""
         ...
 
     # -- the action catalogue

@@ -10,6 +10,7 @@ are `manual`: a plan lists them for people, and apply never runs them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,14 +36,34 @@ class StepKind(StrEnum):
     PUT_GENERATED_POLICY = "putGeneratedPolicy"  # a least-privilege document replacing broad grants
     DELETE_LOGIN_PROFILE = "deleteLoginProfile"  # manual: a password cannot be restored
     DELETE_IDENTITY = "deleteIdentity"  # manual: a deleted user or role cannot be restored with its ids
+    DELETE_ROLE_ASSIGNMENT = "deleteRoleAssignment"  # Azure: restored under the same name (GUID)
+    REMOVE_GROUP_MEMBER = "removeGroupMember"  # manual (Azure): an Entra group membership
+    DELETE_APP_CREDENTIAL = "deleteApplicationCredential"  # manual (Azure): a secret cannot be restored
+    REMOVE_BINDING = "removeBinding"  # GCP: the member out of one IAM policy binding (with its condition)
+    DISABLE_SERVICE_ACCOUNT_KEY = "disableServiceAccountKey"  # GCP: rollback enables it again
 
     @property
     def manual(self) -> bool:
         """Whether the step is listed for people only (not reversible, so never applied)."""
         return self in MANUAL_KINDS
 
+    @property
+    def credential(self) -> bool:
+        """Whether the step deactivates (or, manual, deletes) one credential rather than removing a grant."""
+        return self in CREDENTIAL_KINDS
 
-MANUAL_KINDS = frozenset({StepKind.DELETE_LOGIN_PROFILE, StepKind.DELETE_IDENTITY})
+
+MANUAL_KINDS = frozenset(
+    {
+        StepKind.DELETE_LOGIN_PROFILE,
+        StepKind.DELETE_IDENTITY,
+        StepKind.REMOVE_GROUP_MEMBER,
+        StepKind.DELETE_APP_CREDENTIAL,
+    }
+)
+CREDENTIAL_KINDS = frozenset(
+    {StepKind.DEACTIVATE_ACCESS_KEY, StepKind.DISABLE_SERVICE_ACCOUNT_KEY, StepKind.DELETE_APP_CREDENTIAL}
+)
 
 
 class PlanStatus(StrEnum):
@@ -85,6 +106,16 @@ class GrantRef:
     kind: GrantRefKind
     target: str  # the policy's external id, or the group's
     relation: str = ""  # the assignment's relation (attached, inline); "" for a membership
+    at: str = ""  # one assignment among several of the same policy: `grant_at` of its scope and condition
+
+
+def grant_at(scope: str, condition: Mapping[str, Any] | None) -> str:
+    """Where one assignment of a policy is (its scope, lower case, and its condition): what tells apart the
+    assignments of one role to one identity at several scopes (Azure) or under several conditions (GCP)."""
+    place = scope.lower().rstrip("/")
+    if not condition:
+        return place
+    return place + "?" + json.dumps(condition, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +245,14 @@ _ORDER = {
     StepKind.PUT_GENERATED_POLICY: 0,
     StepKind.DETACH_MANAGED_POLICY: 1,
     StepKind.DELETE_INLINE_POLICY: 2,
+    StepKind.DELETE_ROLE_ASSIGNMENT: 1,
+    StepKind.REMOVE_BINDING: 1,
     StepKind.REMOVE_FROM_GROUP: 3,
+    StepKind.REMOVE_GROUP_MEMBER: 3,
     StepKind.DEACTIVATE_ACCESS_KEY: 4,
+    StepKind.DISABLE_SERVICE_ACCOUNT_KEY: 4,
     StepKind.DELETE_LOGIN_PROFILE: 5,
+    StepKind.DELETE_APP_CREDENTIAL: 5,
     StepKind.DELETE_IDENTITY: 6,
 }
 

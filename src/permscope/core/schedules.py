@@ -24,11 +24,12 @@ MAX_JITTER = timedelta(hours=1)
 
 
 class ScheduleTask(StrEnum):
-    """What a schedule runs: a collection (then, by default, an analysis of what it collected), or an
-    analysis of what is stored."""
+    """What a schedule runs: a collection (then, by default, an analysis of what it collected), an analysis of
+    what is stored, or a report of what is stored mailed to its recipients."""
 
     COLLECT = "collect"
     ANALYZE = "analyze"
+    REPORT = "report"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,8 @@ class SignalKind(StrEnum):
     ACTIVITY_NEW_SOURCE = "activity.newSource"  # a new source IP, region or user agent
     ANOMALY_VOLUME = "anomaly.volume"  # unusual volume against the identity's own baseline
     ANOMALY_HOUR = "anomaly.hour"  # activity at an hour the identity does not act at
-    ANOMALY_NEW_SERVICE = "anomaly.newService"  # a service or resource new to the identity
+    ANOMALY_NEW_SERVICE = "anomaly.newService"  # a service new to the identity
+    ANOMALY_RESOURCE = "anomaly.resource"  # resources new to an identity whose resources are stable
 
 
 @dataclass(frozen=True, slots=True)

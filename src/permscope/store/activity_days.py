@@ -4,19 +4,19 @@
 empty when missing (`INSERT ... ON CONFLICT DO NOTHING`, so two imports never both create it), then read locked
 (`FOR UPDATE` on PostgreSQL; SQLite's write lock is already held), added to (`DayProfile.merge`, bounds kept) and
 written back, with core statements executed many rows at a time. The reads give the detectors a system's profiles over a range of days and the actions each
-identity used for the first time in a range.
+identity used, and the resources it acted on, for the first time in a range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, exists, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from permscope.core.activity_days import DayProfile, IdentityDay
 from permscope.store.tables import ActivityDayRow, IdentityRow, UsageRow
@@ -124,6 +124,30 @@ def system_days(session: Session, system_pk: int, since: date, until: date) -> l
     return [IdentityDay(row.identity_external_id, row.day, profile_of(row)) for row in session.scalars(query)]
 
 
+def _first_uses(
+    session: Session, system_pk: int, since: date, until: date, column: Any, named_only: bool
+) -> Iterator[tuple[str, str, datetime]]:
+    """(identity, value of `column`, first use) for the values of `column` (an action, a resource) each identity
+    first used in [since, until] (UTC days): the earliest first seen of its usage rows (over every other action or
+    resource) falls in the range. One pass over the system's usage, grouped (a lookup of earlier rows per row would
+    grow with the rows squared). `named_only` leaves out the empty value."""
+    start = datetime.combine(since, time(), tzinfo=UTC)
+    end = datetime.combine(until + timedelta(days=1), time(), tzinfo=UTC)
+    first_seen = func.min(UsageRow.first_seen)
+    conditions = [UsageRow.system_pk == system_pk]
+    if named_only:
+        conditions.append(column != "")
+    query = (
+        select(UsageRow.identity_external_id, column, first_seen)
+        .where(*conditions)
+        .group_by(UsageRow.identity_external_id, column)
+        .having(first_seen >= start, first_seen < end)
+    )
+    for identity, value, first in session.execute(query.execution_options(yield_per=5000)):
+        moment = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
+        yield identity, value, moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def first_used_actions(
     session: Session, system_pk: int, since: date, until: date
 ) -> dict[tuple[str, str], datetime]:
@@ -132,32 +156,18 @@ def first_used_actions(
 
     Usage keeps each identity x action x resource's first use over every import, so this is exact whatever order
     the logs were imported in."""
-    start = datetime.combine(since, time(), tzinfo=UTC)
-    end = datetime.combine(until + timedelta(days=1), time(), tzinfo=UTC)
-    earlier = aliased(UsageRow)
-    older = exists().where(
-        and_(
-            earlier.system_pk == UsageRow.system_pk,
-            earlier.identity_external_id == UsageRow.identity_external_id,
-            earlier.action == UsageRow.action,
-            earlier.first_seen < start,
-        )
-    )
-    query = (
-        select(UsageRow.identity_external_id, UsageRow.action, func.min(UsageRow.first_seen))
-        .where(
-            UsageRow.system_pk == system_pk,
-            UsageRow.first_seen >= start,
-            UsageRow.first_seen < end,
-            ~older,
-        )
-        .group_by(UsageRow.identity_external_id, UsageRow.action)
-    )
-    found: dict[tuple[str, str], datetime] = {}
-    for identity, action, first in session.execute(query):
-        moment = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
-        found[(identity, action)] = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return found
+    return {
+        (identity, action): first
+        for identity, action, first in _first_uses(session, system_pk, since, until, UsageRow.action, False)
+    }
+
+
+def first_used_resources(
+    session: Session, system_pk: int, since: date, until: date
+) -> Iterator[tuple[str, str, datetime]]:
+    """(identity, resource, first use) for the named resources each identity first acted on (with any action) in
+    [since, until] (UTC days), streamed: exact whatever order the logs were imported in, as for actions."""
+    return _first_uses(session, system_pk, since, until, UsageRow.resource, True)
 
 
 def identity_labels(

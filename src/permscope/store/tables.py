@@ -437,7 +437,7 @@ class SchedulerJobRow(Base):
     progress: Mapped[
         dict[str, Any] | None
     ]  # a schedule run: the units done, so a takeover does not redo them
-    kind: Mapped[str] = mapped_column(String(16))  # grant, revoke, collect, analyze
+    kind: Mapped[str] = mapped_column(String(16))  # grant, revoke, collect, analyze, report
     status: Mapped[str] = mapped_column(String(16))  # pending, running, done, canceled
     due_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -449,9 +449,9 @@ class SchedulerJobRow(Base):
 
 
 class ScheduleRow(Base):
-    """Collection or analysis of one authorization system (or of every one, of one cloud or all) on a cron
-    expression or an interval, with a jitter; its runs are `scheduler_jobs` rows, and the outcome of the latest
-    is kept here (`last_status`: succeeded, retrying, failed)."""
+    """Collection, analysis or a mailed report of one authorization system (or of every one, of one cloud or all)
+    on a cron expression or an interval, with a jitter; its runs are `scheduler_jobs` rows, and the outcome of the
+    latest is kept here (`last_status`: succeeded, retrying, failed)."""
 
     __tablename__ = "schedules"
 
@@ -463,7 +463,8 @@ class ScheduleRow(Base):
     cron: Mapped[str | None] = mapped_column(Text)
     interval_seconds: Mapped[int | None] = mapped_column(Integer)
     jitter_seconds: Mapped[int] = mapped_column(Integer, default=0)
-    options: Mapped[dict[str, Any]]  # where a collection reads from, whether it analyzes after (no secrets)
+    options: Mapped[dict[str, Any]]  # where a collection reads, whether it analyzes after; a report's kind,
+    # format, channel and recipients (no secrets: the channel keeps its SMTP password sealed)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     next_run_at: Mapped[datetime | None]  # the next slot (None while disabled)
     last_run_at: Mapped[datetime | None]  # when the latest attempt ended
@@ -473,6 +474,44 @@ class ScheduleRow(Base):
     created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class ReportDeliveryRow(Base):
+    """The mail of one slot of a report schedule: one row per (schedule, slot), so a slot's report is sent once
+    however often its run is attempted or taken over; claimed (`due_at` moved ahead) while it is being sent."""
+
+    __tablename__ = "report_deliveries"
+    __table_args__ = (UniqueConstraint("schedule_pk", "slot", name="uq_report_delivery_slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_pk: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    slot: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))  # workflows.reports.ReportKind
+    format: Mapped[str] = mapped_column(String(8))  # workflows.reports.ReportFormat
+    channel: Mapped[str] = mapped_column(Text)  # the e-mail alert channel it goes through
+    recipients: Mapped[list[Any]]
+    status: Mapped[str] = mapped_column(String(16))  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime]  # later than now while an attempt holds it
+    last_error: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(Text)  # the attachment of the last attempt that made one
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class ReportDeliveryAttemptRow(Base):
+    """One attempt at mailing a slot's report: when, and what came of it (refused recipients included)."""
+
+    __tablename__ = "report_delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("report_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime]
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class RequestNotificationRow(Base):

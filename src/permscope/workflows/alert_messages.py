@@ -5,6 +5,7 @@ facts in a `permscope` object for other receivers), and an e-mail with a plain-t
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -160,17 +161,27 @@ def email_html(message: AlertMessage) -> str:
     )
 
 
+def new_mail(
+    subject: str, sender: str, recipients: Sequence[str], now: datetime, message_id: str
+) -> EmailMessage:
+    """An e-mail with permscope's headers: the subject (cut to 200 characters), sender, recipients, date and a
+    Message-ID naming what it delivers (so a repeated sending is recognised)."""
+    mail = EmailMessage()
+    mail["Subject"] = _cut(subject, 200)
+    mail["From"] = sender
+    mail["To"] = ", ".join(recipients)
+    mail["Date"] = format_datetime(now)
+    mail["Message-ID"] = message_id
+    return mail
+
+
 def email_message(
     message: AlertMessage, sender: str, recipients: list[str], delivery_id: int, now: datetime
 ) -> EmailMessage:
     """The e-mail of one delivery: text and HTML alternatives; its Message-ID names the delivery, so a repeated
     sending is recognised as the same message."""
-    mail = EmailMessage()
-    mail["Subject"] = _cut(f"[permscope] {message.severity}: {message.summary}", 200)
-    mail["From"] = sender
-    mail["To"] = ", ".join(recipients)
-    mail["Date"] = format_datetime(now)
-    mail["Message-ID"] = f"<alert-{message.alert_id}.{delivery_id}@permscope>"
+    subject = f"[permscope] {message.severity}: {message.summary}"
+    mail = new_mail(subject, sender, recipients, now, f"<alert-{message.alert_id}.{delivery_id}@permscope>")
     mail["X-Permscope-Alert"] = message.alert_id
     mail.set_content(email_text(message))
     mail.add_alternative(email_html(message), subtype="html")

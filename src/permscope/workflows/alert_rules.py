@@ -32,6 +32,7 @@ from permscope.core.inventory import IdentityKind
 from permscope.core.signals import SignalKind
 from permscope.settings import Settings
 from permscope.store import alerts as store
+from permscope.store.report_deliveries import schedules_sending_through
 from permscope.store.tables import AlertChannelRow, AlertRuleRow
 from permscope.workflows.mail import DEFAULT_PORTS, SmtpSecurity, SmtpServer
 from permscope.workflows.secrets import seal, sealing_key, unseal
@@ -284,7 +285,7 @@ def add_email_channel(
     chosen = port if port is not None else DEFAULT_PORTS[mode]
     if not 0 < chosen < 65536:
         raise InputError("SMTP port", f"{chosen} is not a port (1-65535)")
-    addresses = [_address(sender, "sender")] + [_address(r, "recipient") for r in recipients]
+    addresses = [check_address(sender, "sender")] + [check_address(r, "recipient") for r in recipients]
     if len(addresses) < 2:
         raise InputError("recipients", "an e-mail channel needs at least one recipient")
     if password and not username:
@@ -304,7 +305,8 @@ def add_email_channel(
     )
 
 
-def _address(text: str, what: str) -> str:
+def check_address(text: str, what: str) -> str:
+    """One plain e-mail address (no display name, no header tricks); InputError naming `what` otherwise."""
     value = text.strip()
     if not ADDRESS.fullmatch(value) or len(value) > 320:
         raise InputError(f"e-mail {what}", f"{text!r} is not an e-mail address (write name@example.com)")
@@ -366,6 +368,12 @@ def remove_channel(engine: Engine, name: str) -> None:
             raise InputError(
                 f"channel {name!r}",
                 f"rules deliver through it ({', '.join(rules)}); remove it from them first",
+            )
+        schedules = schedules_sending_through(session, row.name)
+        if schedules:
+            raise InputError(
+                f"channel {name!r}",
+                f"report schedules mail through it ({', '.join(schedules)}); remove them first",
             )
         session.execute(delete(AlertChannelRow).where(AlertChannelRow.id == row.id))
 

@@ -63,9 +63,10 @@ def wants_pci(session: Session) -> bool:
     return any(rule_of_row(row).kinds & PCI_KINDS for row in store.rule_rows(session, enabled_only=True))
 
 
-def wants_activity(session: Session) -> bool:
-    """Whether an enabled rule selects activity or anomaly signals (else no day profile is judged)."""
-    return any(rule_of_row(row).kinds & ACTIVITY_KINDS for row in store.rule_rows(session, enabled_only=True))
+def activity_kinds(session: Session) -> frozenset[SignalKind]:
+    """The activity and anomaly kinds enabled rules select (none: no day profile is judged)."""
+    rules = [rule_of_row(row) for row in store.rule_rows(session, enabled_only=True)]
+    return frozenset(kind for rule in rules for kind in rule.kinds & ACTIVITY_KINDS)
 
 
 def is_baseline(session: Session, system_pk: int) -> bool:

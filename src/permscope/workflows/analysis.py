@@ -32,6 +32,7 @@ from permscope.core.findings import Finding
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
+from permscope.core.signals import SignalKind
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.store import alerts as store_alerts
 from permscope.store.findings import (
@@ -53,10 +54,10 @@ from permscope.store.tables import AuthorizationSystemRow, FindingRow
 from permscope.workflows.activity_signals import activity_signals
 from permscope.workflows.alert_signals import (
     PciHistory,
+    activity_kinds,
     is_baseline,
     record_analysis_signals,
     stored_pci_history,
-    wants_activity,
     wants_pci,
 )
 from permscope.workflows.alerts import evaluate_quietly
@@ -230,10 +231,19 @@ def analyze_system(
             at=started_at,
             system_score=facts.system_pci,
         )
-        if not baseline and wants_activity(session):
-            # the days whose logs this analysis may be the first to see (keys make a day judged twice alert once)
+        kinds = activity_kinds(session) if not baseline else frozenset()
+        if kinds:
+            # the days whose logs this analysis may be the first to see (keys make a day judged twice alert once);
+            # new resources only when a rule wants them (they read the system's usage grouped)
             until = settings.now.date()
-            judged = activity_signals(session, cloud, system_id, until - ACTIVITY_DAYS_JUDGED, until)
+            judged = activity_signals(
+                session,
+                cloud,
+                system_id,
+                until - ACTIVITY_DAYS_JUDGED,
+                until,
+                resources=SignalKind.ANOMALY_RESOURCE in kinds,
+            )
             store_alerts.record_signals(session, judged, started_at)
         if then is not None:
             then(session)

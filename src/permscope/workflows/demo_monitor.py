@@ -3,9 +3,10 @@ advances it by one simulated day, so PCI trends and findings move while a person
 
 A simulated day goes through the real import paths: the AWS accounts' exports are imported again (every fifth
 day the sandbox role with the lowest PCI is given AdministratorAccess: a new finding, and its PCI jumps) and
-that day's CloudTrail is imported (about a third of the users and roles use a few of the actions they hold: their
-PCI falls as they use more of it); every demo system is then analyzed as of that day. The day advances up to
-today and stays there. Its state is the file `monitor-clock.json` in the demo estate's folder.
+that day's CloudTrail is imported, as are that day's Azure Activity Log and GCP audit log of every subscription
+and project (in each system about a third of the identities use a few of the actions they hold: their PCI falls
+as they use more of it); every demo system is then analyzed as of that day. The day advances up to today and
+stays there. Its state is the file `monitor-clock.json` in the demo estate's folder.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from permscope.workflows.activity import import_activity_files
 from permscope.workflows.analysis import stored_systems
 from permscope.workflows.collection import ImportReport, import_aws_files
 from permscope.workflows.demo import DEMO_ACCOUNTS, FILE_TIME_NS, DemoAccount, load_demo
-from permscope.workflows.demo_activity import demo_actors, demo_day_trail
+from permscope.workflows.demo_activity import demo_actors, demo_day_records, demo_day_trail
 
 CLOCK_FILE = "monitor-clock.json"
 MONITOR_DAYS = 30  # the simulated month: the runs of the first half hour each add a day
@@ -162,5 +163,25 @@ def advance_demo(engine: Engine, folder: str, *, now: datetime) -> tuple[list[tu
     advanced = DemoClock(clock.start, day, admins)
     for account in DEMO_ACCOUNTS:
         _advance_account(engine, base, account, advanced, admins if account is sandbox else ())
+    systems = stored_systems(engine)
+    for cloud in (Cloud.AZURE, Cloud.GCP):
+        _advance_logs(engine, base, cloud, [s for s, c in systems if c is cloud], day)
     (base / CLOCK_FILE).write_bytes(advanced.to_json())
-    return stored_systems(engine), day
+    return systems, day
+
+
+def _advance_logs(engine: Engine, folder: Path, cloud: Cloud, system_ids: list[str], day: datetime) -> None:
+    """Import one simulated day of a cloud's logs for its stored systems (one file per cloud and day; the same
+    day written again is the same input, read once)."""
+    records = [
+        record
+        for system_id in system_ids
+        for record in demo_day_records(cloud, system_id, demo_actors(engine, system_id, cloud), day=day)
+    ]
+    if not records:
+        return
+    path = folder / "activity-days" / f"{cloud.value}-{day.date().isoformat()}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(records))
+    os.utime(path, ns=(FILE_TIME_NS, FILE_TIME_NS))
+    import_activity_files(engine, [path], workers=1, cloud=cloud)

@@ -81,6 +81,24 @@ class ReportFormat(StrEnum):
     OCSF = "ocsf"
 
 
+TITLES = {
+    ReportKind.ANALYTICS: "Permissions Analytics Report",
+    ReportKind.PCI: "Permission Creep Index",
+    ReportKind.ENTITLEMENTS: "Entitlements and usage",
+    ReportKind.CREDENTIALS: "Access keys and credentials",
+    ReportKind.EXTERNAL: "Cross-account and external access",
+}
+ABOUT = {  # what each report holds, in a sentence (a mailed report's body says it)
+    ReportKind.ANALYTICS: "the open findings of each system by type and severity, with their identities and the fix "
+    "of each type",
+    ReportKind.PCI: "each identity's Permission Creep Index with its factors, each system's distribution per band, "
+    "and their history",
+    ReportKind.ENTITLEMENTS: "per identity and service: the actions granted, used in the activity window, unused, "
+    "unused of high severity, and when last used",
+    ReportKind.CREDENTIALS: "access keys, application secrets and certificates, service-account keys: their status, "
+    "age, expiry, last use and the findings about them",
+    ReportKind.EXTERNAL: "cross-account, external and public access: who from outside may act here, and how",
+}
 FINDING_KINDS = (ReportKind.ANALYTICS, ReportKind.CREDENTIALS, ReportKind.EXTERNAL)  # those OCSF can carry
 
 

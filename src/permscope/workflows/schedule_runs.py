@@ -2,7 +2,8 @@
 
 A run is cut into units: a collection unit re-imports one export (`permscope import`), collects one cloud or
 system live (`permscope collect`) or advances the demo estate, then analyzes what it stored (`permscope
-analyze`); an analysis unit analyzes one system. Each unit done is written into the job's progress, so a run
+analyze`); an analysis unit analyzes one system; a report unit writes a report (`permscope report`) and mails
+it (`workflows.report_delivery`, once per slot). Each unit done is written into the job's progress, so a run
 taken over after its process died, or retried after a failure, does only the units not yet done. Collection
 keeps a system's previous data when it fails (the import reads every file before writing; a live collection
 records the failure and leaves the last good inventory), and a failed analysis writes nothing.
@@ -17,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -32,6 +33,8 @@ from permscope.core.snapshot import AnalysisSettings
 from permscope.store import schedules as store
 from permscope.store.tables import AuthorizationSystemRow, SchedulerJobRow, ScheduleRow
 from permscope.workflows.notifications import backoff
+from permscope.workflows.report_delivery import ReportMail, ReportOrder, report_scope
+from permscope.workflows.reports import ALL_SYSTEMS
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ ONE_SYSTEM = {
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """One step of a run: `kind` is files, live, demo or analyze; `key` names it in the job's progress."""
+    """One step of a run: `kind` is files, live, demo, analyze or report; `key` names it in the job's progress."""
 
     key: str
     kind: str
@@ -67,6 +70,9 @@ class Plan:
     task: ScheduleTask
     analyze: bool
     units: tuple[Unit, ...]
+    report: ReportOrder | None = None  # a report schedule's report, channel and recipients
+    slot: datetime | None = None  # the slot the run is of
+    final: bool = True  # this attempt is the run's last (a failed report delivery is then given up)
 
 
 class Progress(Protocol):
@@ -128,6 +134,15 @@ def plan_of(session: Session, row: ScheduleRow) -> Plan:
     source = str(options.get("source", "auto"))
     scope = _systems(session, row.cloud, row.system_id)
     units: list[Unit] = []
+    if task is ScheduleTask.REPORT:
+        systems, cloud = report_scope(row.cloud, row.system_id)
+        units = [Unit("report", "report", cloud, tuple(systems))]
+        if row.system_id != ANY and not scope:
+            units = [
+                Unit("report", "report", None, problem=f"{row.cloud} {row.system_id} is no longer stored")
+            ]
+        order = ReportOrder.from_options(options)
+        return Plan(row.id, row.name, task, False, tuple(units), report=order)
     if task is ScheduleTask.ANALYZE:
         units = [Unit(f"analyze:{c}:{s}", "analyze", Cloud(c), (s,)) for c, s in scope]
         if row.system_id != ANY and not scope:
@@ -195,14 +210,26 @@ def _analyze(engine: Engine, systems: list[tuple[str, Cloud]], now: datetime, pr
         analyze_system(engine, system_id, AnalysisSettings(now=now), cloud=cloud, then=note)
 
 
-def run_unit(engine: Engine, plan: Plan, unit: Unit, now: datetime, progress: Progress) -> None:
-    """Do one unit with the workflows `permscope import`, `collect`, `analyze` and the demo use; raises when it
-    did not succeed (a live collection that could not read a system included: that system keeps its data).
+def run_unit(
+    engine: Engine,
+    plan: Plan,
+    unit: Unit,
+    now: datetime,
+    progress: Progress,
+    *,
+    mail: ReportMail | None = None,
+) -> None:
+    """Do one unit with the workflows `permscope import`, `collect`, `analyze`, `report` and the demo use; raises
+    when it did not succeed (a live collection that could not read a system included: that system keeps its
+    data). `mail` mails the report units (without it they fail saying so).
 
     A collection repeated after its process died before noting it done reads the same source again (storing
-    what did not change changes nothing); its analyses are never repeated."""
+    what did not change changes nothing); its analyses are never repeated, nor a report's mail once sent."""
     if unit.problem is not None:
         raise InputError(plan.name, unit.problem)
+    if unit.kind == "report":
+        _report(engine, plan, unit, now, mail)
+        return
     if unit.kind == "analyze":
         assert unit.cloud is not None
         _analyze(engine, [(system_id, unit.cloud) for system_id in unit.systems], now, progress)
@@ -227,6 +254,29 @@ def run_unit(engine: Engine, plan: Plan, unit: Unit, now: datetime, progress: Pr
     failed = [f"{report.system_id}: {report.error}" for report in reports if report.status != "succeeded"]
     if failed:
         raise CollectionFailedError("; ".join(failed))
+
+
+def _report(engine: Engine, plan: Plan, unit: Unit, now: datetime, mail: ReportMail | None) -> None:
+    """Mail the slot's report (once: a delivery sent by an earlier attempt is not sent again)."""
+    from permscope.workflows.report_delivery import ReportDeliveryError, SlotReport, deliver_report
+    from permscope.workflows.schedules import scope_text
+
+    if mail is None:
+        raise ReportDeliveryError("this scheduler was started without what mails reports")
+    assert plan.report is not None and plan.slot is not None
+    cloud = unit.cloud.value if unit.cloud is not None else ANY
+    system_id = ANY if unit.systems == (ALL_SYSTEMS,) else unit.systems[0]
+    slot = SlotReport(
+        schedule_pk=plan.schedule_pk,
+        schedule=plan.name,
+        slot=plan.slot,
+        order=plan.report,
+        systems=unit.systems,
+        cloud=unit.cloud,
+        scope=scope_text(cloud, system_id),
+        final=plan.final,
+    )
+    deliver_report(engine, slot, now, mail)
 
 
 class CollectionFailedError(Exception):
@@ -257,14 +307,22 @@ class ScheduleRunner:
         worker_id: str,
         lease: timedelta,
         attempts: int,
-        work: UnitWork = run_unit,
+        work: UnitWork | None = None,
+        reports: ReportMail | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.worker_id = worker_id
         self.lease = lease
         self.attempts = max(1, attempts)
-        self.work = work
+        self.reports = reports
+        self.work: UnitWork = work if work is not None else self._default_work
+
+    def _default_work(
+        self, engine: Engine, plan: Plan, unit: Unit, now: datetime, progress: Progress
+    ) -> None:
+        """`run_unit`, mailing reports with this runner's `reports`."""
+        run_unit(engine, plan, unit, now, progress, mail=self.reports)
 
     def run(self, job_id: int) -> RunOutcome:
         """Run the units of a job this process claimed that are not done yet, then record the outcome."""
@@ -279,7 +337,7 @@ class ScheduleRunner:
             done = list((job.progress or {}).get("done", []))
             attempts = job.attempts
             try:
-                plan = plan_of(session, row)
+                plan = replace(plan_of(session, row), slot=job.scheduled_for, final=attempts >= self.attempts)
             except Exception as exc:  # e.g. a stored option no workflow takes any more
                 return self._failed(job_id, row.id, row.name, attempts, done, f"{type(exc).__name__}: {exc}")
         errors: list[str] = []

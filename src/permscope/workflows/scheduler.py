@@ -1,6 +1,6 @@
 """The durable scheduler: grants of permissions on demand at start time, revocations at expiry, webhooks; the
 alerts (evaluates signals left pending, sends the alerts' deliveries: `workflows.alert_delivery`); and the runs of
-schedules of collection and analysis (`workflows.schedules`, run by `workflows.schedule_runs`).
+schedules of collection, analysis and reports (`workflows.schedules`, run by `workflows.schedule_runs`).
 
 Its work lives in the database (`scheduler_jobs`), so a restart loses nothing. A job is claimed with a lease;
 a process that dies holding one is replaced when the lease runs out. Every cloud change is planned in the
@@ -34,9 +34,11 @@ from permscope.store.tables import PermissionsRequestRow, RequestGrantRow, Sched
 from permscope.workflows.alert_delivery import deliver_alerts
 from permscope.workflows.alerts import evaluate_pending
 from permscope.workflows.notifications import Send, WebhookSender, backoff, deliver_due
+from permscope.workflows.report_delivery import ReportMail
+from permscope.workflows.reports import ReportFileMaker
 from permscope.workflows.request_clouds import ConnectorFactory, default_connectors, still_present
 from permscope.workflows.requests import RequestConfig, record_change, transaction
-from permscope.workflows.schedule_runs import ScheduleRunner, UnitWork, run_unit
+from permscope.workflows.schedule_runs import ScheduleRunner, UnitWork
 from permscope.workflows.schedules import plan_due
 
 log = logging.getLogger(__name__)
@@ -109,8 +111,11 @@ class Scheduler:
         clock: Clock = utcnow,
         send: Send | None = None,
         worker_id: str | None = None,
-        schedule_work: UnitWork = run_unit,
+        schedule_work: UnitWork | None = None,
+        reports: ReportFileMaker | None = None,
     ) -> None:
+        """`reports` writes the reports of report schedules (`presentation.reports.make_report_file`, handed in by
+        the entry point: workflows never import presentation); without it their runs fail saying so."""
         self.engine = engine
         self.settings = settings or get_settings()
         self.config = RequestConfig.from_settings(self.settings)
@@ -125,6 +130,7 @@ class Scheduler:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease = timedelta(seconds=self.settings.scheduler_lease_seconds)
         self.grant_attempts = max(1, self.settings.scheduler_grant_attempts)
+        self.report_mail = ReportMail(reports, self.settings)  # tests swap its `mailers`
         self.schedules = ScheduleRunner(
             engine,
             clock=clock,
@@ -132,6 +138,7 @@ class Scheduler:
             lease=self.lease,
             attempts=self.settings.scheduler_schedule_attempts,
             work=schedule_work,
+            reports=self.report_mail,
         )
         self.alert_senders: dict[str, Any] = {}  # tests: `webhooks` / `mailers` factories of deliver_alerts
 

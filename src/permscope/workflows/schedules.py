@@ -1,12 +1,13 @@
-"""Schedules of collection and analysis: adding, listing, enabling, disabling and removing them, and planning
-each due slot into a job of the durable scheduler (`workflows.scheduler`, which runs it through
-`workflows.schedule_runs`). docs/monitoring.md, "Schedules".
+"""Schedules of collection, analysis and reports: adding, listing, enabling, disabling and removing them, and
+planning each due slot into a job of the durable scheduler (`workflows.scheduler`, which runs it through
+`workflows.schedule_runs`). docs/monitoring.md, "Schedules" and "Report schedules".
 
 A schedule covers one authorization system, or every system (of one cloud or of all). A collection reads where
 the schedule says (`source`): `auto` reads each system where its latest successful collection read it (a live
 collection again, or the same export files again), `files` re-imports the files or folders given, `live` collects
 the cloud live with the options given, `demo` advances the demo estate by a simulated day. A collection is
-followed by an analysis of what it collected unless `analyze` is off.
+followed by an analysis of what it collected unless `analyze` is off. A report schedule mails a report of what
+is stored (`workflows.report_delivery`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from permscope.core.ids import Cloud
 from permscope.core.limits import printable
 from permscope.core.schedules import ScheduleTask, Timing
 from permscope.store import schedules as store
+from permscope.store.report_deliveries import deliveries_of
 from permscope.store.systems import get_system
-from permscope.store.tables import ScheduleRow
+from permscope.store.tables import ReportDeliveryRow, ScheduleRow
+from permscope.workflows.report_delivery import ReportOrder, check_order
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,10 @@ class NewSchedule:
     live: dict[str, Any] | None = None  # source live: the cloud's collection options (`permscope collect`)
     analyze: bool = True  # collections only: analyze what was collected
     folder: str | None = None  # source demo: the demo estate's folder
+    report: str | None = None  # reports: the report's kind (workflows.reports.ReportKind)
+    report_format: str | None = None  # reports: csv, xlsx, pdf (the default) or ocsf
+    channel: str | None = None  # reports: the e-mail alert channel to send through (None: the only one)
+    recipients: tuple[str, ...] = ()  # reports: the addresses (none: the channel's recipients)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,7 @@ class ScheduleView:
     running: bool  # a run of it is pending or running now
     cloud: str
     system_id: str
+    report: ReportOrder | None = None  # a report schedule's report, channel and recipients
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase JSON (the API's and the CLI's)."""
@@ -87,6 +95,7 @@ class ScheduleView:
             "lastError": self.last_error,
             "consecutiveFailures": self.consecutive_failures,
             "running": self.running,
+            "report": self.report.to_dict() if self.report is not None else None,
         }
 
 
@@ -97,9 +106,23 @@ def scope_text(cloud: str, system_id: str) -> str:
     return "every system" if cloud == ANY else f"every {cloud} system"
 
 
+def _order(row: ScheduleRow) -> ReportOrder | None:
+    """A report schedule's order (None for other tasks, or stored options that no longer read: logged)."""
+    if row.task != ScheduleTask.REPORT.value:
+        return None
+    try:
+        return ReportOrder.from_options(row.options or {})
+    except InputError as exc:
+        log.error("schedule %s: its report options no longer read: %s", row.name, exc)
+        return None
+
+
 def _source_text(row: ScheduleRow) -> str:
     if row.task == ScheduleTask.ANALYZE.value:
         return ""
+    if row.task == ScheduleTask.REPORT.value:
+        order = _order(row)
+        return order.describe() if order is not None else "(unreadable report options)"
     options = row.options or {}
     source = str(options.get("source", "auto"))
     if source == "files":
@@ -124,6 +147,7 @@ def view_of(row: ScheduleRow, running: bool) -> ScheduleView:
         running=running,
         cloud=row.cloud,
         system_id=row.system_id,
+        report=_order(row),
     )
 
 
@@ -155,6 +179,13 @@ def resolve_scope(engine: Engine, cloud: str, system_id: str) -> tuple[str, str]
 
 def _options(session: Session, new: NewSchedule, cloud: str, system_id: str) -> dict[str, Any]:
     """The stored options of a new schedule, checked now so that a run never fails on what could be known."""
+    reporting = (new.report, new.report_format, new.channel, new.recipients)
+    if new.task is not ScheduleTask.REPORT and any(reporting):
+        raise InputError(
+            "task", "a report, its format, channel and recipients are for report schedules (--task report)"
+        )
+    if new.task is ScheduleTask.REPORT:
+        return check_order(session, new.report, new.report_format, new.channel, new.recipients).to_dict()
     if new.task is ScheduleTask.ANALYZE:
         return {}
     if new.source not in SOURCES:
@@ -282,12 +313,27 @@ class JobView:
     error: str | None
     finished_at: datetime | None
     done: list[str]
+    delivery: str | None = None  # a report schedule's: whether its mail went out, to whom, what it carried
+
+
+def _delivery_text(row: ReportDeliveryRow | None) -> str | None:
+    if row is None:
+        return None
+    to = ", ".join(row.recipients) or f"the recipients of {row.channel}"
+    carried = (
+        f" ({row.filename}, {row.size_bytes:,} bytes)" if row.filename and row.size_bytes is not None else ""
+    )
+    if row.status == "sent":
+        return f"sent to {to}{carried}"
+    return f"{row.status} after {row.attempts} attempt(s): {row.last_error or ''}".rstrip(": ")
 
 
 def schedule_runs(engine: Engine, name: str, limit: int = 20) -> list[JobView]:
-    """The schedule's latest runs, newest slot first."""
+    """The schedule's latest runs, newest slot first (a report schedule's with its mail)."""
     with Session(engine) as session:
         row = _named(session, name)
+        jobs = store.jobs_of(session, row.id, limit)
+        mails = deliveries_of(session, row.id, [job.scheduled_for for job in jobs if job.scheduled_for])
         return [
             JobView(
                 job.scheduled_for,
@@ -297,8 +343,9 @@ def schedule_runs(engine: Engine, name: str, limit: int = 20) -> list[JobView]:
                 job.last_error,
                 job.finished_at,
                 list((job.progress or {}).get("done", [])),
+                _delivery_text(mails.get(job.scheduled_for)) if job.scheduled_for else None,
             )
-            for job in store.jobs_of(session, row.id, limit)
+            for job in jobs
         ]
 
 

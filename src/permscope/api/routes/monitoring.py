@@ -1,5 +1,5 @@
-"""Monitoring's extension beside the contract, under `/monitoring`: schedules of collection and analysis (read by
-the keys that read their systems, changed by their administrators) and the PCI history (read by the keys that
+"""Monitoring's extension beside the contract, under `/monitoring`: schedules of collection, analysis and reports
+(read by the keys that read their systems, changed by their administrators) and the PCI history (read by the keys that
 read the system). docs/monitoring.md."""
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ def create_schedule(
     engine: Engine = Depends(get_engine),
     clock: Callable[[], datetime] = Depends(get_clock),
 ) -> GraphJSONResponse:
-    """Schedule collection or analysis of a system or of every system; needs the administrator role on them."""
+    """Schedule collection, analysis or a mailed report of a system or of every system; needs the administrator
+    role on them."""
     cloud, system_id = workflow.resolve_scope(
         engine, body.authorizationSystemType, body.authorizationSystemId
     )
@@ -98,6 +99,10 @@ def create_schedule(
         live=dict(body.options),
         analyze=body.analyze,
         folder=body.folder,
+        report=body.report.kind if body.report else None,
+        report_format=body.report.format if body.report else None,
+        channel=body.report.channel if body.report else None,
+        recipients=tuple(body.report.recipients) if body.report else (),
     )
     view = workflow.add_schedule(engine, new, created_by=principal.who, now=clock())
     return GraphJSONResponse(view.to_dict(), status_code=201)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from permscope.clouds.base import (
+    AccessGenerator,
     ActivityReaders,
     CollectedSystem,
     Collector,
@@ -186,6 +187,13 @@ class AwsPlugin:
         from permscope.clouds.aws.activity.readers import AWS_ACTIVITY
 
         return AWS_ACTIVITY
+
+    @property
+    def least_privilege(self) -> AccessGenerator:
+        """Managed policies generated from activity (`clouds.aws.remediation`)."""
+        from permscope.clouds.aws.remediation.generate import AwsAccessGenerator
+
+        return AwsAccessGenerator()
 
     # -- the action catalogue ---------------------------------------------------------------------------------
     def catalog_version(self) -> str:

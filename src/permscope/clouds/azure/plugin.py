@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from permscope.clouds.base import (
+    AccessGenerator,
     ActivityReaders,
     Collector,
     ImportedFiles,
@@ -95,8 +96,17 @@ class AzurePlugin:
 
     @property
     def remediation(self) -> RemediationRules | None:
-        """Remediation plans: not built yet for this cloud (the API answers 501)."""
-        return None
+        """Remediation plans: role assignments removed and restored through ARM (`clouds.azure.remediation`)."""
+        from permscope.clouds.azure.remediation.rules import AzureRemediationRules
+
+        return AzureRemediationRules()
+
+    @property
+    def least_privilege(self) -> AccessGenerator:
+        """A custom role generated from activity (`clouds.azure.remediation`)."""
+        from permscope.clouds.azure.remediation.generate import AzureAccessGenerator
+
+        return AzureAccessGenerator()
 
     # -- the action catalogue ---------------------------------------------------------------------------------
     def catalog_version(self) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from permscope.clouds.base import (
+    AccessGenerator,
     ActivityReaders,
     Collector,
     ImportedFiles,
@@ -106,6 +107,13 @@ class GcpPlugin:
     def remediation(self) -> RemediationRules | None:
         """Remediation plans: not built yet for this cloud (the API answers 501)."""
         return None
+
+    @property
+    def least_privilege(self) -> AccessGenerator:
+        """A custom role generated from activity (`clouds.gcp.remediation`)."""
+        from permscope.clouds.gcp.remediation.generate import GcpAccessGenerator
+
+        return GcpAccessGenerator()
 
     # -- the catalogue ----------------------------------------------------------------------------------
     def catalog_version(self) -> str:

@@ -16,16 +16,9 @@ from permscope.presentation.reports.model import Column, ReportDocument, Section
 from permscope.presentation.web.findings import SEVERITIES
 from permscope.store.dashboard import FindingCount
 from permscope.workflows import reports as data
-from permscope.workflows.reports import PciHistorySource, ReportKind, ReportSystem
+from permscope.workflows.reports import TITLES, PciHistorySource, ReportKind, ReportSystem
 
 SYSTEM_COLUMNS = (Column("Cloud", width=0.6), Column("System", width=1.3))
-TITLES = {
-    ReportKind.ANALYTICS: "Permissions Analytics Report",
-    ReportKind.PCI: "Permission Creep Index",
-    ReportKind.ENTITLEMENTS: "Entitlements and usage",
-    ReportKind.CREDENTIALS: "Access keys and credentials",
-    ReportKind.EXTERNAL: "Cross-account and external access",
-}
 
 
 def _system(system: ReportSystem) -> list[object]:

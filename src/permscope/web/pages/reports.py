@@ -15,11 +15,17 @@ from starlette.background import BackgroundTask
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.ids import Cloud
 from permscope.presentation.reports.files import STREAMED, prepare_report, report_chunks, write_report
-from permscope.presentation.reports.kinds import TITLES
 from permscope.web.links import report_url
 from permscope.web.session import PageError, WebUser, signed_in, web_engine
 from permscope.workflows.access import readable_systems
-from permscope.workflows.reports import FINDING_KINDS, ReportFormat, ReportKind, parse_format, parse_kind
+from permscope.workflows.reports import (
+    FINDING_KINDS,
+    TITLES,
+    ReportFormat,
+    ReportKind,
+    parse_format,
+    parse_kind,
+)
 
 router = APIRouter()
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from permscope.analytics.analyze import analyze
-from permscope.analytics.credentials import AWS_KEY, credentials
+from permscope.analytics.credentials import credentials
 from permscope.analytics.pci import identity_pci
 from permscope.analytics.subjects import last_seen, permissions, used_bits
 from permscope.clouds.base import RemediationRules
@@ -34,19 +34,21 @@ from permscope.core.inventory import (
 )
 from permscope.core.permissions import EffectivePermissions
 from permscope.core.remediation import (
+    CREDENTIAL_KINDS,
     Candidate,
     GrantRef,
     GrantRefKind,
     PlanRefusedError,
     Replacement,
     Safety,
-    StepKind,
     StepSpec,
+    grant_at,
 )
 from permscope.core.snapshot import SystemSnapshot
 from permscope.core.times import iso_instant
 
 GRANT_RELATIONS = frozenset({AssignmentRelation.ATTACHED, AssignmentRelation.INLINE})
+KEPT_CREDENTIAL = "credential"  # the kind of a kept credential the cloud cannot step
 DIFF_LISTED = 50  # removed actions listed per service in the evidence (all of them are in `removedActions`)
 
 
@@ -86,7 +88,7 @@ class _Change:
 
     def plus(self, candidate: Candidate) -> _Change:
         keys = self.inactive_keys
-        if candidate.kind is StepKind.DEACTIVATE_ACCESS_KEY:
+        if candidate.kind.credential:
             keys = keys | {candidate.target}
         return _Change(self.removed | set(candidate.removes), self.added, keys)
 
@@ -96,7 +98,10 @@ def _keeps(identity: str, change: _Change, only: GrantRef | None) -> Any:
         if assignment.identity_external_id != identity or assignment.relation not in GRANT_RELATIONS:
             return True
         ref = GrantRef(GrantRefKind.ASSIGNMENT, assignment.policy_external_id, assignment.relation.value)
-        return ref == only if only is not None else ref not in change.removed
+        placed = dataclasses.replace(ref, at=grant_at(assignment.scope, assignment.condition))
+        if only is not None:
+            return only in (ref, placed)
+        return ref not in change.removed and placed not in change.removed
 
     def keep_membership(membership: Membership) -> bool:
         if membership.member_external_id != identity:
@@ -263,6 +268,8 @@ class _Planner:
         pci_after = _pci(after_slice, self.id)
         current = _perms(self.current_slice, self.id)
         after = _perms(after_slice, self.id)
+        if candidate.kind.manual:
+            evidence = {**evidence, "manual": True, "note": candidate.note}
         evidence = {
             **evidence,
             "pciBefore": self.pci_now.score,
@@ -345,22 +352,30 @@ class _Planner:
             self.add(candidate, self.change.plus(candidate), {"replacedByGenerated": True})
         return [c for c in candidates if c.target not in targets]
 
-    def idle_keys(self) -> list[Candidate]:
-        """Active access keys of the identity unused since the cutoff (deactivated, never deleted)."""
+    def idle_keys(self, seen: datetime | None) -> list[Candidate]:
+        """Active credentials of the identity unused since the cutoff, as the cloud's rules step them (AWS keys
+        deactivated, GCP keys disabled, never deleted; Azure secrets listed as manual). A credential whose own
+        last use the cloud does not report counts as unused when its owner was not seen at all since the
+        cutoff (a key is used only by its owner signing in with it)."""
         found: list[Candidate] = []
         now = self.snapshot.settings.now
         for credential in credentials(self.snapshot.cloud, self.snapshot.identities, now):
-            if credential.owner_id != self.id or credential.kind != AWS_KEY or credential.status != "active":
+            if credential.owner_id != self.id or credential.status != "active":
                 continue
-            base = {"kind": StepKind.DEACTIVATE_ACCESS_KEY.value, "target": credential.credential_id}
-            if not credential.last_used_known:
-                self.kept.append({**base, "reason": "its last use is unknown (import the credential report)"})
+            step = self.inputs.rules.credential_step(self.snapshot, self.id, credential.credential_id)
+            kind = step.kind.value if step is not None else KEPT_CREDENTIAL
+            base = {"kind": kind, "target": credential.credential_id}
+            if credential.last_used_known:
+                reference = credential.last_used or credential.created
+            elif seen is None or seen < self.cutoff:
+                reference = seen or credential.created
+            else:
+                why = f"its last use is unknown and its owner was seen on {iso_instant(seen)}"
+                self.kept.append({**base, "reason": why})
                 continue
-            reference = credential.last_used or credential.created
             if reference is None or reference >= self.cutoff:
                 self.kept.append({**base, "reason": f"used or created since {iso_instant(self.cutoff)}"})
                 continue
-            step = self.inputs.rules.credential_step(self.snapshot, self.id, credential.credential_id)
             if step is None:
                 self.kept.append({**base, "reason": "it cannot be named to the cloud (its id is unknown)"})
                 continue
@@ -368,6 +383,10 @@ class _Planner:
                 dataclasses.replace(step, last_used=credential.last_used, created=credential.created)
             )
         return found
+
+
+def _credential_kind(kind: str) -> bool:
+    return kind == KEPT_CREDENTIAL or kind in {credential.value for credential in CREDENTIAL_KINDS}
 
 
 def _resolved(
@@ -453,7 +472,7 @@ def draft_plan(inputs: PlanInputs) -> PlanDraft:
         candidates = planner.replace(inputs.replacement, candidates)
     for candidate in candidates:
         planner.grant(candidate)
-    for key in planner.idle_keys():
+    for key in planner.idle_keys(seen):
         planner.add(
             key,
             planner.change.plus(key),
@@ -465,7 +484,7 @@ def draft_plan(inputs: PlanInputs) -> PlanDraft:
         )
     inactive = not planner.used and (seen is None or seen < window_start)
     manual: list[StepSpec] = []
-    if inactive and not [k for k in planner.kept if k["kind"] != StepKind.DEACTIVATE_ACCESS_KEY.value]:
+    if inactive and not [k for k in planner.kept if not _credential_kind(k["kind"])]:
         for candidate in inputs.rules.manual_steps(snapshot, identity.external_id):
             manual.append(
                 StepSpec(
@@ -477,9 +496,7 @@ def draft_plan(inputs: PlanInputs) -> PlanDraft:
                     evidence={"manual": True, "note": candidate.note, "lastSeen": iso_instant(seen)},
                 )
             )
-    subjects = {identity.external_id} | {
-        spec.target for spec, _c in planner.steps if spec.kind is StepKind.DEACTIVATE_ACCESS_KEY
-    }
+    subjects = {identity.external_id} | {spec.target for spec, _c in planner.steps if spec.kind.credential}
     types = {finding_type for finding_type, subject in inputs.open_findings if subject in subjects}
     resolved, per_step = _resolved(planner, subjects, types)
     steps = []

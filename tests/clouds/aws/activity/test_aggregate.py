@@ -408,3 +408,43 @@ def test_service_linked_roles_are_the_roles_their_service_acts_as() -> None:
     )
     assert set(result.usage) == {(linked, "ec2:RunInstances", "")}  # the role's permissions were used
     assert (result.stats.via_service, result.stats.aws_service) == (1, 1)
+
+
+def test_events_that_pass_a_role_count_pass_role_on_each_role_they_name() -> None:
+    lambda_role = f"arn:aws:iam::{A}:role/service-role/fn-exec"
+    task_role, execution_role = f"arn:aws:iam::{A}:role/task", f"arn:aws:iam::{A}:role/exec"
+    alice = assumed_role(SSO_ROLE, "alice@example.com")
+    result = aggregate(
+        event(iam_user(), "lambda.amazonaws.com", "CreateFunction20150331",
+              requestParameters={"functionName": "fn", "role": lambda_role}),
+        event(iam_user(), "lambda.amazonaws.com", "CreateFunction20150331", when="2024-05-02T00:00:00Z",
+              requestParameters={"functionName": "fn2", "role": lambda_role}),
+        event(alice, "ecs.amazonaws.com", "RegisterTaskDefinition",
+              requestParameters={"taskRoleArn": task_role, "executionRoleArn": execution_role}),
+        event(iam_user(), "rolesanywhere.amazonaws.com", "CreateProfile",
+              requestParameters={"roleArns": [task_role, "not-an-arn", f"arn:aws:iam::{A}:user/bob"]}),
+        event(iam_user(), "lambda.amazonaws.com", "CreateFunction20150331", errorCode="AccessDenied",
+              requestParameters={"role": f"arn:aws:iam::{A}:role/denied"}),
+        event(iam_user(), "lambda.amazonaws.com", "CreateFunction20150331", requestParameters={"role": "name"}),
+        event(iam_user(), "lambda.amazonaws.com", "GetFunction", requestParameters={"role": lambda_role}),
+    )  # fmt: skip
+    passed = {key: entry for key, entry in result.usage.items() if key[1] == "iam:PassRole"}
+    person = f"sso-session:{A}:alice@example.com"
+    assert passed == {
+        (ALICE, "iam:PassRole", lambda_role): ["2024-05-01T10:00:00Z", "2024-05-02T00:00:00Z", 2],
+        (ALICE, "iam:PassRole", task_role): ["2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z", 1],
+        (SSO_ROLE, "iam:PassRole", task_role): ["2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z", 1],
+        (SSO_ROLE, "iam:PassRole", execution_role): ["2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z", 1],
+        (person, "iam:PassRole", task_role): ["2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z", 1],
+        (person, "iam:PassRole", execution_role): ["2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z", 1],
+    }
+    assert result.stats.usage == 6  # events, not the PassRole checks they implied
+    result.check_actions(canonical)
+    assert (ALICE, "iam:PassRole", lambda_role) in result.usage
+
+
+def test_the_typed_decoder_keeps_every_parameter_that_names_a_passed_role() -> None:
+    from permscope.clouds.aws.activity.aggregate import RequestFields
+    from permscope.clouds.aws.activity.passrole import PASSING_PARAMETERS
+
+    assert set(PASSING_PARAMETERS) <= set(RequestFields.__annotations__)

@@ -76,6 +76,17 @@ class FakeArm(BaseAdapter):
             self._assignment(scope, name, role_id, principal, description)
         )
 
+    def add_existing(self, item: dict[str, Any]) -> None:
+        """A role assignment as ARM lists it (an exported one), with every property it carries."""
+        properties = {
+            "condition": None,
+            "conditionVersion": None,
+            "description": None,
+            "delegatedManagedIdentityResourceId": None,
+            **item["properties"],
+        }
+        self.assignments[item["id"].lower()] = {**item, "properties": properties}
+
     def principal_roles(self, principal: str) -> list[tuple[str, str]]:
         """(scope, role definition id) of every assignment of a principal, lower case, sorted."""
         return sorted(
@@ -188,6 +199,9 @@ class FakeArm(BaseAdapter):
             self.assignments[key] = self._assignment(
                 scope, name, role, properties["principalId"], properties.get("description")
             )
+            for extra in ("principalType", "condition", "conditionVersion"):
+                if properties.get(extra) is not None:
+                    self.assignments[key]["properties"][extra] = properties[extra]
             return self._response(request, status, self.assignments[key])
         if method == "DELETE":
             gone = self.assignments.pop(key, None)

@@ -19,7 +19,9 @@ used), in `days`.
 
 Failed events (any `errorCode`, a failed console login) are never usage: authorization failures are counted as
 `denied`, other errors as `failed`. Sign-in events and calls that need no permission show the identity was
-active (`activity`) without exercising an action.
+active (`activity`) without exercising an action. An event that passes a role to a service (creating a Lambda
+function, a CloudFormation stack with a service role, ...) also counts `iam:PassRole` on each role it names
+(`activity.passrole`): CloudTrail never logs that check as an event of its own.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from permscope.clouds.aws.activity.actors import (
     identity_center_person,
     is_identity_center_role,
 )
+from permscope.clouds.aws.activity.passrole import PASS_ROLE, ROLE_PASSING, passed_roles
 from permscope.clouds.aws.collect.resource_calls import partition_of
 from permscope.core.activity import ActivityStats, bump
 from permscope.core.activity_days import HOUR_OF, DayKey, DayProfile, fold_days
@@ -109,6 +112,13 @@ RequestFields = TypedDict(
         "topicArn": Any,
         "secretId": Any,
         "keyId": Any,
+        # the roles an event passes (activity.passrole.PASSING_PARAMETERS; "roleArn" is above)
+        "role": Any,
+        "roleARN": Any,
+        "roleArns": Any,
+        "taskRoleArn": Any,
+        "executionRoleArn": Any,
+        "serviceRole": Any,
     },
     total=False,
 )
@@ -384,6 +394,8 @@ class ActivityAggregate:
             return
         stats.usage += 1
         key = (actor, rule.action or "", resource or resource_of(record, request))
+        if key[1] in ROLE_PASSING:
+            self._passed(actor, person, key[1], request, when)
         if profile is not None:
             profile.note_action(key[1])
         if person is not None:
@@ -410,6 +422,13 @@ class ActivityAggregate:
             yield action, target or resource_of(record, request)
         if rule.s3_copy:
             yield "s3:GetObject", _copy_source(partition, params)
+
+    def _passed(self, actor: str, person: str | None, action: str, request: Any, when: str) -> None:
+        """`iam:PassRole` on every role the event passed to its service (`activity.passrole`)."""
+        for role in passed_roles(action, request):
+            self._count((actor, PASS_ROLE, role), when)
+            if person is not None:
+                self._count((person, PASS_ROLE, role), when)
 
     def _person_day(self, person: str, when: str, service: str, record: dict[str, Any]) -> DayProfile:
         """The day profile of the person behind a role session, with the event noted as in the role's."""

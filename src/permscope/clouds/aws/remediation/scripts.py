@@ -12,7 +12,6 @@ state rm` them once applied).
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,6 +19,9 @@ from typing import Any
 from permscope.clouds.aws.remediation.candidates import INLINE_MARK, principal_parts
 from permscope.clouds.aws.remediation.connector import AwsRemediationConnector
 from permscope.core.arn import Arn
+from permscope.core.hcl import hcl_label as _label
+from permscope.core.hcl import hcl_list as _hcl_list
+from permscope.core.hcl import hcl_string as _hcl
 from permscope.core.inventory import AssignmentRelation
 from permscope.core.remediation import StepKind, StepSpec
 from permscope.core.snapshot import SystemSnapshot
@@ -78,22 +80,6 @@ def cli_script(account_id: str, steps: Sequence[StepSpec], *, header: str, rollb
         lines += echoed or ["# nothing to do"]
         lines.append("")
     return "\n".join(lines)
-
-
-def _hcl(text: str) -> str:
-    """An HCL string literal (JSON escapes, template sequences escaped)."""
-    return json.dumps(text).replace("${", "$${").replace("%{", "%%{")
-
-
-def _hcl_list(items: Sequence[str]) -> str:
-    if not items:
-        return "[]"
-    return "[\n" + "".join(f"    {_hcl(item)},\n" for item in items) + "  ]"
-
-
-def _label(text: str) -> str:
-    label = re.sub(r"[^A-Za-z0-9_]", "_", text)
-    return label if label[:1].isalpha() or label[:1] == "_" else f"r_{label}"
 
 
 def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSpec], *, header: str) -> str:

@@ -22,13 +22,18 @@ from urllib.parse import quote
 
 import orjson
 
+from permscope.clouds.azure.authorization import (
+    API_VERSION,
+    ARM_ENDPOINT,
+    ArmAuthorization,
+    arm_failure,
+    error_code,
+)
 from permscope.core.grants import GrantError, GrantItem, GrantKind, GrantRequest
 from permscope.core.requests import NamedGrant
 
 log = logging.getLogger(__name__)
 
-ARM_ENDPOINT = "https://management.azure.com"
-API_VERSION = "2022-04-01"  # azure-mgmt-authorization's default for role assignments and role definitions
 MARKER = "permscope-jit"  # every description permscope writes starts with it
 ROLE_NAME_PREFIX = "permscope-jit-"  # a custom role of ours is named permscope-jit-<request id>
 ASSIGNMENT_DESCRIPTION = (
@@ -39,31 +44,6 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 ROLE_DEFINITION_ID = re.compile(
     r"/providers/Microsoft\.Authorization/roleDefinitions/([^/]+)$", re.IGNORECASE
 )
-# ARM error codes where a retry cannot help; throttling, 5xx, replication delays and the rest are retried
-PERMANENT_CODES = frozenset(
-    {
-        "AuthorizationFailed",
-        "LinkedAuthorizationFailed",
-        "InvalidAuthenticationToken",
-        "InvalidRoleDefinitionId",
-        "RoleDefinitionDoesNotExist",
-        "InvalidPrincipalId",
-        "InvalidActionOrNotAction",
-        "InvalidDataActionOrNotDataAction",
-        "InvalidAssignableScope",
-        "RoleAssignmentLimitExceeded",
-        "RoleDefinitionLimitExceeded",
-        "RoleDefinitionWithSameNameExists",
-        "SubscriptionNotFound",
-        "InvalidResourceType",
-        "ResourceGroupNotFound",
-        "ResourceNotFound",
-        "MissingSubscription",
-        "InvalidRequestContent",
-        "BadRequest",
-    }
-)
-PERMANENT_STATUSES = frozenset({400, 401, 403})
 
 Echo = Callable[[str], None]
 
@@ -197,17 +177,9 @@ def call_url(kind: GrantKind, document: dict[str, Any], endpoint: str = ARM_ENDP
     )
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 class AzureGrantConnector:
-    """Grants and revokes in one subscription through ARM's authorization API.
-
-    Credentials: `credential` when given, else azure-identity's ClientSecretCredential when a tenant, client id
-    and secret are configured, else DefaultAzureCredential (environment, workload identity, managed identity,
-    Azure CLI). `transport` is azure-core's transport seam (tests serve recorded responses through it).
-    """
+    """Grants and revokes in one subscription through ARM's authorization API (credentials and the transport
+    seam as `ArmAuthorization` takes them)."""
 
     def __init__(
         self,
@@ -223,62 +195,30 @@ class AzureGrantConnector:
         echo: Echo | None = None,
     ) -> None:
         self.subscription_id = subscription_id
-        self._credential = credential
-        self._tenant_id, self._client_id, self._client_secret = tenant_id, client_id, client_secret
-        self._transport = transport
+        self._arm = ArmAuthorization(
+            subscription_id,
+            credential=credential,
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=client_secret,
+            transport=transport,
+        )
         self._is_data_action = is_data_action or (lambda _name: False)
         self.dry_run = dry_run
         self._echo = echo or (lambda line: log.info("%s", line))
-        self._sdk: Any = None
-
-    # ------------------------------------------------------------------------------------------ client
-
-    def _make_credential(self) -> Any:
-        if self._credential is not None:
-            return self._credential
-        from azure.identity import ClientSecretCredential, DefaultAzureCredential
-
-        if self._tenant_id and self._client_id and self._client_secret:
-            return ClientSecretCredential(self._tenant_id, self._client_id, self._client_secret)
-        return DefaultAzureCredential(exclude_interactive_browser_credential=True)
 
     def _client(self) -> Any:
-        if self._sdk is None:
-            from azure.mgmt.authorization import AuthorizationManagementClient
-
-            options: dict[str, Any] = {}
-            if self._transport is not None:
-                options["transport"] = self._transport
-            try:
-                self._sdk = AuthorizationManagementClient(
-                    self._make_credential(), self.subscription_id, **options
-                )
-            except Exception as exc:
-                raise GrantError(
-                    f"cannot get Azure credentials: {_one_line(str(exc))}", permanent=True
-                ) from exc
-        return self._sdk
+        return self._arm.client()
 
     def _error(self, exc: Exception, doing: str, item: GrantItem | None) -> GrantError:
         if isinstance(exc, GrantError):
             return exc
-        status = getattr(exc, "status_code", None)
-        error = getattr(exc, "error", None)
-        code = getattr(error, "code", None)
-        message = getattr(error, "message", None) or str(exc).split("\n", 1)[0]
-        detail = f"{code}: {message}" if code else f"{type(exc).__name__}: {message}"
-        if status:
-            detail = f"HTTP {status} {detail}"
-        permanent = code in PERMANENT_CODES or (code is None and status in PERMANENT_STATUSES)
-        if code == "AuthorizationFailed" or status == 403:
-            permanent = True
-        return GrantError(_one_line(f"{doing}: {detail}"), permanent=permanent, item=item)
+        message, permanent = arm_failure(exc, doing)
+        return GrantError(message, permanent=permanent, item=item)
 
     @staticmethod
     def _code(exc: Exception) -> str | None:
-        error = getattr(exc, "error", None)
-        code = getattr(error, "code", None)
-        return str(code) if code else None
+        return error_code(exc)
 
     # --------------------------------------------------------------------------------------- the items
 

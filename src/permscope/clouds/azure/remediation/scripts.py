@@ -1,0 +1,156 @@
+"""An Azure plan as people review and run it themselves: an Azure CLI shell script (apply or rollback) and
+Terraform removing the assignments.
+
+Apply deletes each assignment by its id (`az role assignment delete --ids`; before the plan is applied, when its
+name is not recorded yet, by assignee, role and scope). Rollback re-creates it exactly with `az rest --method put`
+on the recorded id: `az role assignment create` cannot choose the assignment's name (it makes a new GUID), so it
+is given as a comment only, for an assignment whose recorded state is missing. Every value is shell-quoted.
+
+Terraform: a `removed` block (Terraform >= 1.7) per removed assignment, `destroy = true`, for the address your
+configuration gives the `azurerm_role_assignment` (the label below is a suggestion); an assignment Terraform does
+not manage yet is imported first (the command is in the comment).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from permscope.clouds.azure.grant.connector import role_guid
+from permscope.clouds.azure.remediation.connector import assignment_url, restore_body
+from permscope.core.hcl import hcl_label
+from permscope.core.remediation import StepKind, StepSpec
+from permscope.core.snapshot import SystemSnapshot
+
+TERRAFORM_VERSION = ">= 1.7"  # removed blocks with lifecycle.destroy
+
+
+def _q(value: Any) -> str:
+    return shlex.quote(str(value))
+
+
+def _prior(step: StepSpec) -> dict[str, Any]:
+    recorded = step.parameters.get("prior")
+    return dict(recorded) if isinstance(recorded, Mapping) and recorded.get("present") else {}
+
+
+def _create_line(parameters: Mapping[str, Any]) -> str:
+    line = (
+        f"az role assignment create --assignee-object-id {_q(parameters['principalId'])} "
+        f"--assignee-principal-type {_q(parameters['principalType'])} "
+        f"--role {_q(role_guid(str(parameters['roleDefinitionId'])))} --scope {_q(parameters['scope'])}"
+    )
+    if parameters.get("condition"):
+        line += f" --condition {_q(parameters['condition'])} --condition-version {_q(parameters.get('conditionVersion') or '2.0')}"
+    if parameters.get("description"):
+        line += f" --description {_q(parameters['description'])}"
+    return line
+
+
+def _apply_lines(step: StepSpec) -> list[str]:
+    prior = _prior(step)
+    if prior.get("id"):
+        return [f"az role assignment delete --ids {_q(prior['id'])}"]
+    parameters = step.parameters
+    return [
+        f"az role assignment delete --assignee {_q(parameters['principalId'])} "
+        f"--role {_q(role_guid(str(parameters['roleDefinitionId'])))} --scope {_q(parameters['scope'])}"
+    ]
+
+
+def _rollback_lines(step: StepSpec) -> list[str]:
+    prior = _prior(step)
+    if not prior:
+        return [
+            "# not applied yet (no recorded assignment): re-creating it by hand gives it a new name:",
+            f"# {_create_line(step.parameters)}",
+        ]
+    body = json.dumps(restore_body(prior), separators=(",", ":"))
+    url = assignment_url(str(prior["scope"]), str(prior["name"]))
+    return [
+        f"# the same assignment, name {prior['name']} (az role assignment create would make a new name):",
+        f"az rest --method put --url {_q(url)} --body {_q(body)}",
+    ]
+
+
+def _manual_line(step: StepSpec) -> str:
+    parameters = step.parameters
+    if step.kind is StepKind.REMOVE_GROUP_MEMBER:
+        return (
+            f"az ad group member remove --group {_q(parameters['groupId'])} "
+            f"--member-id {_q(parameters['memberId'])}"
+        )
+    if step.kind is StepKind.DELETE_APP_CREDENTIAL:
+        app = parameters.get("appId") or parameters.get("applicationObjectId") or "<application id>"
+        cert = " --cert" if parameters.get("credentialType") == "certificate" else ""
+        return f"az ad app credential delete --id {_q(app)} --key-id {_q(parameters['keyId'])}{cert}"
+    kind = str(parameters.get("kind") or "")
+    verb = {"user": "user delete --id", "group": "group delete --group"}.get(kind, "sp delete --id")
+    return f"az ad {verb} {_q(parameters.get('objectId') or step.target)}"
+
+
+def cli_script(subscription: str, steps: Sequence[StepSpec], *, header: str, rollback: bool) -> str:
+    """The Azure CLI commands of the steps (in apply order, or in reverse to roll back), as a shell script."""
+    lines = ["#!/bin/sh", *(f"# {line}" if line else "#" for line in header.splitlines())]
+    lines += [
+        f"# Review every command; run it signed in to subscription {subscription} (az account set -s ...).",
+        "set -eu",
+        "",
+    ]
+    ordered = list(reversed(steps)) if rollback else list(steps)
+    for number, step in enumerate(ordered, start=1):
+        lines.append(f"# {number}. {step.kind.value}: {step.label}")
+        if step.kind.manual:
+            if rollback:
+                lines.append("# manual step: nothing to undo unless you ran it")
+            else:
+                lines.append("# manual, not applied by permscope:")
+                lines.append(f"# {_manual_line(step)}")
+        elif step.kind is StepKind.DELETE_ROLE_ASSIGNMENT:
+            lines += _rollback_lines(step) if rollback else _apply_lines(step)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSpec], *, header: str) -> str:
+    """Terraform removing the plan's role assignments (see the module docstring)."""
+    identity = snapshot.identities_by_id.get(identity_id)
+    name = identity.display_name if identity is not None else identity_id
+    out = [*(f"# {line}" if line else "#" for line in header.splitlines())]
+    out += [
+        f"# The role assignments of {name} ({identity_id}) the plan removes. Each `removed` block names the",
+        "# address your configuration gives the assignment: use yours. An assignment Terraform does not manage",
+        "# yet is imported first with the command above its block.",
+        "",
+        "terraform {",
+        f'  required_version = "{TERRAFORM_VERSION}"',
+        "}",
+        "",
+    ]
+    for step in steps:
+        if step.kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
+            if step.kind.manual:
+                out.append(f"# manual, not described here: {step.kind.value} {step.label}")
+            continue
+        parameters = step.parameters
+        role = role_guid(str(parameters["roleDefinitionId"]))
+        label = hcl_label(f"{parameters.get('roleName') or role}_{step.target.rsplit('/', 1)[-1]}".lower())
+        prior = _prior(step)
+        assignment_id = prior.get("id") or (
+            f"$(az role assignment list --assignee {_q(parameters['principalId'])} --role {_q(role)} "
+            f"--scope {_q(parameters['scope'])} --query '[0].id' -o tsv)"
+        )
+        out += [
+            f"# {step.label}",
+            f"#   terraform import azurerm_role_assignment.{label} {assignment_id}",
+            "removed {",
+            f"  from = azurerm_role_assignment.{label}",
+            "  lifecycle {",
+            "    destroy = true",
+            "  }",
+            "}",
+            "",
+        ]
+    return "\n".join(out).rstrip() + "\n"
