@@ -4,13 +4,16 @@ plan is made for or refused for, and a plan made through the identity page's for
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from permscope.core.ids import Cloud
+from permscope.store.tables import IdentityRow
 from permscope.web.links import identity_url
 from permscope.workflows.requests import set_modification
 from remediation_support import ACCOUNT, NAME
@@ -23,12 +26,25 @@ SANDBOX = "444455556666"  # the demo's sandbox account
 BROAD = (
     f"arn:aws:iam::{SANDBOX}:user/bob.murphy"  # administrator rights it does not use: thousands of actions
 )
+AZURE_USER = "Yasmin Patel"  # an Entra user with unused role assignments at two scopes, and a group
 PLAN_IN_LOCATION = re.compile(r"/ui/remediation/([0-9a-f-]{36})(\?.*)?$")
 
 
 def export_of(demo_folder: Path) -> Path:
     """The export file the demo imported for the production account."""
     return demo_folder / "estate" / f"aws-{NAME}.json"
+
+
+def azure_user(engine: Engine, demo_folder: Path) -> tuple[str, str]:
+    """(subscription, object id) of AZURE_USER: the subscription of the demo's export holding its assignments."""
+    with Session(engine) as session:
+        principal = session.execute(
+            select(IdentityRow.external_id).where(IdentityRow.display_name == AZURE_USER).limit(1)
+        ).scalar_one()
+    export = next((demo_folder / "estate").glob("azure-*"))
+    items = json.loads((export / "role-assignments.json").read_text())
+    scopes = [item["properties"]["scope"] for item in items if item["properties"]["principalId"] == principal]
+    return scopes[0].split("/")[2], principal
 
 
 def enabled_production(demo_engine: Engine) -> Iterator[str]:

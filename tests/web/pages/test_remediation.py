@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +25,16 @@ from permscope.workflows.requests import local_actor, set_modification
 from remediation_support import ACCOUNT, mocked_account
 
 from ..conftest import WebClient, sign_in
-from ..plans_support import BROAD, HOLDS_NOTHING, SANDBOX, USER, enabled_production, make_plan, plan_form
+from ..plans_support import (
+    BROAD,
+    HOLDS_NOTHING,
+    SANDBOX,
+    USER,
+    azure_user,
+    enabled_production,
+    make_plan,
+    plan_form,
+)
 from ..requests_support import first_identity
 
 Client = Callable[..., WebClient]
@@ -109,7 +119,7 @@ def test_refusals_are_shown_with_their_reason_and_store_nothing(
         (plan_form(f"arn:aws:iam::{ACCOUNT}:user/nobody"), 422, "is not an identity of aws"),
         (plan_form(system="000000000000"), 404, "no such system"),
         (plan_form(cloud="oracle"), 400, "no cloud named"),
-        (plan_form(cloud="azure"), 501, "(planning, apply, rollback) for azure is not built yet"),
+        (plan_form(cloud="gcp"), 501, "(planning, apply, rollback) for gcp is not built yet"),
     ]
     for data, status, reason in cases:
         answer = _post(ada, "/ui/remediation", **data)
@@ -139,16 +149,50 @@ def test_an_excluded_identity_is_refused_with_the_rule(
     assert "is excluded from remediation: it matches the exclusion &#39;*:user/tomas.*&#39;" in answer.text
 
 
-@pytest.mark.parametrize("cloud", [Cloud.AZURE, Cloud.GCP])
-def test_identity_pages_of_clouds_without_plans_say_so(
-    client_as: Client, demo_engine: Engine, cloud: Cloud
-) -> None:
-    system_id, identity = first_identity(demo_engine, cloud, "user")
-    page = client_as("admin").get(identity_url(cloud.value, system_id, identity))
+def test_an_identity_page_of_a_cloud_without_plans_says_so(client_as: Client, demo_engine: Engine) -> None:
+    said = plans_workflow.not_built(Cloud.GCP)
+    assert said is not None  # GCP plans are not built: the plugin says so
+    system_id, identity = first_identity(demo_engine, Cloud.GCP, "user")
+    page = client_as("admin").get(identity_url("gcp", system_id, identity))
     assert page.status_code == 200
     notice = re.search(r'id="remediation-not-built">(.*?)</p>', page.text, re.S)
-    assert notice is not None and f"for {cloud.value} is not built yet" in notice.group(1)
+    assert notice is not None and said in notice.group(1)
     assert "/ui/remediation" not in _forms(page.text)  # no form that would only be refused
+    assert (
+        _post(
+            client_as("admin"), "/ui/remediation", **plan_form(identity, cloud="gcp", system=system_id)
+        ).status_code
+        == 501
+    )
+
+
+def test_an_azure_plan_is_made_and_shown_with_its_az_scripts(
+    client_as: Client, demo_engine: Engine, demo_folder: Path
+) -> None:
+    system_id, identity = azure_user(demo_engine, demo_folder)
+    ada = client_as("admin")
+    page = ada.get(identity_url("azure", system_id, identity))
+    assert page.status_code == 200 and "/ui/remediation" in _forms(page.text)
+    assert 'id="remediation-not-built"' not in page.text
+    token = ada.csrf_token("/ui/remediation")
+    answer = ada.post(
+        "/ui/remediation",
+        data={**plan_form(identity, cloud="azure", system=system_id), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text[:2000]
+    shown = client_as("viewer").get(answer.headers["location"])
+    assert shown.status_code == 200
+    for expected in (
+        "Delete role assignment",
+        "Storage Blob Data Contributor",
+        "Remove from Entra group (manual)",
+        "az role assignment delete --assignee " + identity,
+        "Microsoft.Storage",  # the diff grouped by resource provider
+    ):
+        assert expected in shown.text, expected
+    services = re.findall(r'<td class="mono">([^<]+)</td>\s*<td class="num">', shown.text)
+    assert services and all("/" not in service for service in services)  # providers, not single actions
 
 
 def test_each_role_sees_its_buttons_and_the_server_refuses_the_rest(
@@ -325,3 +369,10 @@ def test_a_broad_plan_lists_its_removed_actions_in_part_and_downloads_them_all(
     assert " or more actions</summary>" in ada.get(plan_url(plan_id)).text
     partial = ada.get(plan_file_url(plan_id, "removed-actions.txt")).text
     assert "installed action catalogue is not the plan's" in partial
+
+
+def test_every_step_kind_has_a_title() -> None:
+    from permscope.core.remediation import StepKind
+    from permscope.presentation.web.remediation import STEP_TITLES
+
+    assert set(STEP_TITLES) == set(StepKind)

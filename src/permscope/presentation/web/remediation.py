@@ -5,6 +5,7 @@ what each removes and resolves, the permissions diff by service, what the run ju
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -24,6 +25,11 @@ STEP_TITLES = {
     StepKind.PUT_GENERATED_POLICY: "Put generated least-privilege policy",
     StepKind.DELETE_LOGIN_PROFILE: "Delete console password (manual)",
     StepKind.DELETE_IDENTITY: "Delete the identity (manual)",
+    StepKind.DELETE_ROLE_ASSIGNMENT: "Delete role assignment",
+    StepKind.REMOVE_GROUP_MEMBER: "Remove from Entra group (manual)",
+    StepKind.DELETE_APP_CREDENTIAL: "Delete application credential (manual)",
+    StepKind.REMOVE_BINDING: "Remove IAM policy binding",
+    StepKind.DISABLE_SERVICE_ACCOUNT_KEY: "Disable service-account key",
 }
 STATUS_CHOICES = tuple((status.value, status.value.replace("_", " ")) for status in PlanStatus)
 WINDOW_CHOICES = (30, 60, 90, 180, 365)  # offered on an identity's page; any 1-3650 is taken
@@ -37,10 +43,12 @@ def _label(status: str) -> str:
 
 
 def _title(kind: str) -> str:
+    """What a step kind does, for people (a kind this page does not know: its name in words)."""
     try:
         return STEP_TITLES[StepKind(kind)]
-    except ValueError:
-        return kind
+    except (ValueError, KeyError):
+        words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", kind).lower()
+        return words[:1].upper() + words[1:]
 
 
 def _moment(text: object) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from permscope.clouds.base import RemediationRules, plugin
 from permscope.core.access import APPROVING_ROLES, READING_ROLES, Systems, principal_match
-from permscope.core.bitsets import decode_actions
+from permscope.core.bitsets import decode_actions, indexes_of
 from permscope.core.errors import CloudNotBuiltError, NotFoundError
 from permscope.core.findings import DEFAULT_WINDOW_DAYS
 from permscope.core.ids import Cloud
@@ -282,8 +282,10 @@ def removed_actions(plan: RemediationPlanRow) -> RemovedActions:
     if not diff.get("removedActions") or cloud_plugin.catalog_version() != diff.get("catalogVersion"):
         return RemovedActions(listed, complete=False)
     full: dict[str, list[str]] = {service: [] for service in listed}
-    for name in cloud_plugin.action_index().names(decode_actions(str(diff["removedActions"]))):
-        full.setdefault(name.partition(":")[0], []).append(name)
+    index = cloud_plugin.action_index()
+    for position in indexes_of(decode_actions(str(diff["removedActions"]))):
+        action = index.action(position)
+        full.setdefault(action.service, []).append(action.external_id)
     return RemovedActions(full, complete=True)
 
 
