@@ -31,10 +31,17 @@ PRINCIPALS = {  # who each key acts for: distinct people, so an approver never r
 
 
 @pytest.fixture(scope="session")
-def demo_engine(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the session's demo database, with the estate's export files it imported under `estate/`."""
+    return tmp_path_factory.mktemp("web-demo")
+
+
+@pytest.fixture(scope="session")
+def demo_engine(sqlite_template: Path, demo_folder: Path) -> Iterator[Engine]:
     """The demo estate (AWS, Azure, GCP: inventory, activity, analysis with findings) in a SQLite database of
-    this session's own; tests that change it (requests, sign-ins) share it, so they assert on what they made."""
-    folder = tmp_path_factory.mktemp("web-demo")
+    this session's own; tests that change it (requests, sign-ins, plans) share it, so they assert on what they
+    made."""
+    folder = demo_folder
     path = folder / "permscope.sqlite3"
     shutil.copyfile(sqlite_template, path)
     engine = make_engine(f"sqlite:///{path}")

@@ -17,7 +17,16 @@ def _labels(principal: ApiPrincipal, served: frozenset[str] = EVERY_PAGE, **sett
 
 
 def test_an_admin_and_a_viewer_see_every_page() -> None:
-    every = ["Dashboard", "Systems", "Identities", "Findings", "Requests", "Alerts", "API docs"]
+    every = [
+        "Dashboard",
+        "Systems",
+        "Identities",
+        "Findings",
+        "Requests",
+        "Remediation",
+        "Alerts",
+        "API docs",
+    ]
     assert _labels(ApiPrincipal("k1", "admin", ApiRole.ADMIN)) == every
     assert _labels(ApiPrincipal("k2", "viewer", ApiRole.VIEWER)) == every
 

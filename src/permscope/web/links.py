@@ -66,3 +66,28 @@ def report_url(kind: str, cloud: str, system_id: str, fmt: str) -> str:
     return f"{UI}/reports/{quote(kind, safe='')}" + _query(
         {"cloud": cloud, "system": system_id, "format": fmt}
     )
+
+
+def plans_url(**filters: str | None) -> str:
+    """The remediation plans list, with its status filter and paging."""
+    return f"{UI}/remediation" + _query(filters)
+
+
+def plan_url(plan_id: str, **extra: str | None) -> str:
+    """One remediation plan's page (`done`: the result of what was just done; `terraform`: show it)."""
+    return f"{UI}/remediation/{quote(plan_id, safe='')}" + _query(extra)
+
+
+def plan_preview_url(plan_id: str, operation: str) -> str:
+    """The dry run of a plan's apply or rollback: the calls it would make, and the button that makes them."""
+    return f"{UI}/remediation/{quote(plan_id, safe='')}/preview/{quote(operation, safe='')}"
+
+
+def plan_file_url(plan_id: str, name: str) -> str:
+    """A plan's file to download (apply.sh, rollback.sh, main.tf, removed-actions.txt)."""
+    return f"{UI}/remediation/{quote(plan_id, safe='')}/files/{quote(name, safe='')}"
+
+
+def plan_new_url(cloud: str, system_id: str, identity: str) -> str:
+    """The form that plans an identity's remediation."""
+    return f"{UI}/remediation/new" + _query({"cloud": cloud, "system": system_id, "identity": identity})

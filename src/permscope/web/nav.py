@@ -57,6 +57,7 @@ NAVIGATION = (
     NavEntry(
         "Requests", "/requests", _lists_systems
     ),  # any role on a system: requestors ask, approvers review
+    NavEntry("Remediation", "/remediation", _reads_analytics),  # plans are read where analytics are
     NavEntry("Alerts", "/alerts", _reads_analytics),
     NavEntry("API docs", "/docs", _anyone),
 )

@@ -176,7 +176,7 @@ def plan_status(
         "status": plan.status,
         "lastOperation": plan.last_operation,
         "error": plan.error,
-        "running": plan.locked_until is not None and plan.locked_until >= clock(),
+        "running": runs.running(plan, clock()),
         "stepCounts": plan_to_wire(plan, record.steps)["stepCounts"],
     }
     return entity_response(request, body, context="remediation/planStatus/$entity", selectable=set(body))

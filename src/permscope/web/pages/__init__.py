@@ -2,7 +2,7 @@
 `router: fastapi.APIRouter`, and `web.app.create_web` includes them in this order.
 
 Paths are relative to the UI's mount (/ui). The navigation (`web.nav`) links to `/` (dashboard), `/systems`,
-`/identities`, `/findings`, `/requests`, `/alerts` and `/docs` once a page group serves them.
+`/identities`, `/findings`, `/requests`, `/remediation`, `/alerts` and `/docs` once a page group serves them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ PAGES: tuple[str, ...] = (
     "identities",
     "findings",
     "requests",
+    "remediation",
     "alerts",
     "reports",
     "docs",

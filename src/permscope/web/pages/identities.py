@@ -26,16 +26,27 @@ from permscope.presentation.web.identity import (
     pci_history_svg,
     pci_view,
 )
+from permscope.presentation.web.remediation import WINDOW_CHOICES, IdentityRemediation, plan_row
 from permscope.store.identity_search import IdentitySearch, search_identities
 from permscope.store.systems import systems
 from permscope.store.tables import AuthorizationSystemRow
-from permscope.web.links import finding_url, findings_url, identity_url, request_new_url, system_url, why_url
+from permscope.web.links import (
+    finding_url,
+    findings_url,
+    identity_url,
+    plan_url,
+    plans_url,
+    request_new_url,
+    system_url,
+    why_url,
+)
 from permscope.web.paging import Pager, PageRequest, page_request
 from permscope.web.render import render
 from permscope.web.session import PageError, WebUser, signed_in, web_engine, web_settings
 from permscope.workflows.access import inventory_systems, readable_systems
 from permscope.workflows.identity_explorer import identity_facts, visible_identity, why
 from permscope.workflows.pci_history import pci_history
+from permscope.workflows.remediation import plans as remediation
 
 router = APIRouter()
 
@@ -44,6 +55,7 @@ MAX_WINDOW_DAYS = 3650
 SERVICE_ROWS = 25  # services an identity's page lists unless all are asked for (an admin holds 400)
 WHY_FIELDS = ("action", "resource")
 WINDOWS = (30, 90, 180, 365, 730)  # activity windows offered on an identity's page, in days
+IDENTITY_PLANS = 10  # an identity's latest plans listed on its page
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,34 @@ def _text(value: str, what: str) -> str:
     if len(value) > MAX_TEXT:
         raise PageError(400, f"The {what} is longer than {MAX_TEXT} characters.")
     return value.strip()
+
+
+def _remediation(
+    request: Request, user: WebUser, cloud: Cloud, system_id: str, external_id: str
+) -> IdentityRemediation:
+    """The identity's latest plans (for those who read them) and whether this person may plan one."""
+    readable = readable_systems(user.principal).covers(cloud.value, system_id)
+    rows, total = (
+        remediation.plans_page(
+            web_engine(request),
+            user.principal,
+            identity=(cloud.value, system_id, external_id),
+            limit=IDENTITY_PLANS,
+        )
+        if readable
+        else ([], 0)
+    )
+    not_built = remediation.not_built(cloud)
+    default = web_settings(request).usage_window_days
+    return IdentityRemediation(
+        readable=readable,
+        plans=[plan_row(plan, counts) for plan, counts in rows],
+        total=total,
+        not_built=not_built,
+        may_plan=not_built is None and remediation.administers(user.principal, cloud.value, system_id),
+        window_days=default,
+        windows=tuple(sorted({*WINDOW_CHOICES, default})),
+    )
 
 
 @router.get("/identities", name="identities")
@@ -222,6 +262,9 @@ def identity_page(
         system_href=system_url(chosen.value, system.system_id),
         request_href=request_new_url(chosen.value, system.system_id, facts.identity.external_id),
         may_request=bool(user.principal.roles_on(chosen.value, system.system_id) & REQUESTING_ROLES),
+        remediation=_remediation(request, user, chosen, system.system_id, facts.identity.external_id),
+        plan_href=plan_url,
+        plans_href=plans_url(),
     )
 
 

@@ -44,6 +44,39 @@ APPLY, ROLLBACK = "apply", "rollback"
 TOUCHED = frozenset({StepStatus.APPLYING.value, StepStatus.APPLIED.value, StepStatus.ROLLING_BACK.value})
 
 
+# the states a rollback takes a plan from (an apply's: `apply_from`)
+ROLLBACK_FROM = (
+    PlanStatus.APPLIED.value,
+    PlanStatus.FAILED.value,
+    PlanStatus.APPLYING.value,
+    PlanStatus.ROLLING_BACK.value,
+)
+
+
+def apply_from(plan: RemediationPlanRow) -> list[str]:
+    """The states an apply takes the plan from: approved, a run that died, and a failed apply (resumed); never a
+    failed rollback."""
+    states = [PlanStatus.APPROVED.value, PlanStatus.APPLYING.value]
+    if plan.status == PlanStatus.FAILED.value and plan.last_operation == APPLY:
+        states.append(PlanStatus.FAILED.value)
+    return states
+
+
+def can_apply(plan: RemediationPlanRow) -> bool:
+    """Whether the plan's state lets an apply run (an applied plan: nothing left to do)."""
+    return plan.status in apply_from(plan)
+
+
+def can_roll_back(plan: RemediationPlanRow) -> bool:
+    """Whether the plan's state lets a rollback run (a rolled-back plan: nothing left to do)."""
+    return plan.status in ROLLBACK_FROM
+
+
+def running(plan: RemediationPlanRow, now: datetime) -> bool:
+    """Whether a run holds the plan's lease now."""
+    return plan.locked_until is not None and plan.locked_until >= now
+
+
 def default_connectors(settings: Settings) -> ConnectorFactory:
     """Connectors configured from the settings (the grant role, endpoint and region)."""
 
@@ -189,11 +222,8 @@ def apply_plan(
                 f"permissions modification is not enabled for {plan.cloud} {plan.system_id} "
                 f"(permscope systems enable-modification {plan.system_id})"
             )
-    resumable = [PlanStatus.APPROVED.value, PlanStatus.APPLYING.value]
-    if plan.status == PlanStatus.FAILED.value and plan.last_operation == APPLY:
-        resumable.append(PlanStatus.FAILED.value)
     run = _Run(engine, plan, clock, lease)
-    run.claim(resumable, PlanStatus.APPLYING, APPLY)
+    run.claim(apply_from(plan), PlanStatus.APPLYING, APPLY)
     steps = run.report([], None).steps  # as the run that held the plan last left them
     connector = connectors(Cloud(plan.cloud), plan.system_id, False, None)
     done: list[int] = []
@@ -235,14 +265,8 @@ def rollback_plan(
     plan = record.plan
     if plan.status == PlanStatus.ROLLED_BACK.value:
         return RunReport(plan, record.steps)  # rolling back again changes nothing
-    statuses = [
-        PlanStatus.APPLIED.value,
-        PlanStatus.FAILED.value,
-        PlanStatus.APPLYING.value,
-        PlanStatus.ROLLING_BACK.value,
-    ]
     run = _Run(engine, plan, clock, lease)
-    run.claim(statuses, PlanStatus.ROLLING_BACK, ROLLBACK)
+    run.claim(list(ROLLBACK_FROM), PlanStatus.ROLLING_BACK, ROLLBACK)
     steps = run.report([], None).steps
     connector = connectors(Cloud(plan.cloud), plan.system_id, False, None)
     done: list[int] = []

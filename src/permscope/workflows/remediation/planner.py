@@ -23,7 +23,7 @@ from permscope.analytics.credentials import credentials
 from permscope.analytics.pci import identity_pci
 from permscope.analytics.subjects import last_seen, permissions, used_bits
 from permscope.clouds.base import RemediationRules
-from permscope.core.bitsets import encode_actions
+from permscope.core.bitsets import encode_actions, indexes_of
 from permscope.core.findings import PciScore
 from permscope.core.inventory import (
     Assignment,
@@ -507,11 +507,10 @@ def _diff(planner: _Planner) -> dict[str, Any]:
     removed = planner.before.granted & ~after.granted
     added = after.granted & ~planner.before.granted
     services: dict[str, dict[str, Any]] = {}
-    for name in index.names(planner.before.granted | after.granted):
-        service = name.partition(":")[0]
+    for position in indexes_of(planner.before.granted | after.granted):
+        action = index.action(position)
+        name, service = action.external_id, action.service  # the catalogue's service (Azure: its provider)
         entry = services.setdefault(service, {"service": service, "before": 0, "after": 0, "removed": []})
-        position = index.index_of(name)
-        assert position is not None
         entry["before"] += planner.before.granted >> position & 1
         entry["after"] += after.granted >> position & 1
         if removed >> position & 1 and len(entry["removed"]) < DIFF_LISTED:

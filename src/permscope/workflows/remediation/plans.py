@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from permscope.clouds.base import RemediationRules, plugin
 from permscope.core.access import APPROVING_ROLES, READING_ROLES, Systems, principal_match
+from permscope.core.bitsets import decode_actions, indexes_of
 from permscope.core.errors import CloudNotBuiltError, NotFoundError
 from permscope.core.findings import DEFAULT_WINDOW_DAYS
 from permscope.core.ids import Cloud
@@ -40,13 +41,14 @@ from permscope.core.snapshot import AnalysisSettings
 from permscope.settings import Settings
 from permscope.store import remediation as store
 from permscope.store.findings import finding_within
+from permscope.store.queries import fetch_page
 from permscope.store.requests import find_identity_row
 from permscope.store.systems import get_system
 from permscope.store.tables import RemediationPlanRow, RemediationStepRow
 from permscope.workflows.analysis import load_snapshot
 from permscope.workflows.apikeys import ApiPrincipal
 from permscope.workflows.remediation.generate import generate_least_privilege
-from permscope.workflows.remediation.planner import PlanInputs, broad_grants, draft_plan
+from permscope.workflows.remediation.planner import DIFF_LISTED, PlanInputs, broad_grants, draft_plan
 from permscope.workflows.remediation.replacement import Offer, offer
 
 ADMINISTERING = frozenset({SystemRole.ADMINISTRATOR})
@@ -71,6 +73,15 @@ def rules_for(cloud: Cloud) -> RemediationRules:
     return rules
 
 
+def not_built(cloud: Cloud) -> str | None:
+    """Why the cloud has no remediation plans yet (its plugin says so), None when it has them."""
+    try:
+        rules_for(cloud)
+    except CloudNotBuiltError as exc:
+        return str(exc)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class PlanRecord:
     """A plan with its steps."""
@@ -89,6 +100,25 @@ def require(
         raise PlanAccessError(
             f"{actor.who} may not {doing} on {cloud} {system_id}: that needs the {wanted} role"
         )
+
+
+def administers(actor: ApiPrincipal, cloud: str, system_id: str) -> bool:
+    """Whether the actor makes, applies and rolls back the plans of the system."""
+    return bool(actor.roles_on(cloud, system_id) & ADMINISTERING)
+
+
+def _authored(actor: ApiPrincipal, plan: RemediationPlanRow) -> bool:
+    return principal_match(actor.who) == principal_match(plan.created_by)
+
+
+def may_approve(actor: ApiPrincipal, plan: RemediationPlanRow) -> bool:
+    """Whether the actor may approve the plan now: a draft, by an approver or administrator of its system who
+    did not make it."""
+    return (
+        plan.status == PlanStatus.DRAFT.value
+        and bool(actor.roles_on(plan.cloud, plan.system_id) & APPROVING_ROLES)
+        and not _authored(actor, plan)
+    )
 
 
 def readable(actor: ApiPrincipal) -> Systems:
@@ -316,6 +346,66 @@ def list_plans(engine: Engine, actor: ApiPrincipal) -> list[tuple[RemediationPla
         return [(plan, counts[plan.id]) for plan in plans]
 
 
+def plans_page(
+    engine: Engine,
+    actor: ApiPrincipal,
+    *,
+    status: PlanStatus | None = None,
+    identity: tuple[str, str, str] | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[tuple[RemediationPlanRow, dict[str, int]]], int]:
+    """One page of the plans the actor reads (one status; one identity as (cloud, system id, external id)),
+    newest first, with their steps counted by status, and how many there are in all."""
+    where = [RemediationPlanRow.status == status.value] if status is not None else []
+    if identity is not None:
+        cloud, system_id, external_id = identity
+        where += [
+            RemediationPlanRow.cloud == cloud,
+            RemediationPlanRow.system_id == system_id,
+            RemediationPlanRow.identity_external_id == external_id,
+        ]
+    with Session(engine, expire_on_commit=False) as session:
+        page = fetch_page(
+            session,
+            store.plans_stmt(readable(actor)).order_by(None),
+            where=where,
+            order_by=[RemediationPlanRow.id.desc()],
+            offset=offset,
+            limit=limit,
+            with_count=True,
+        )
+        counts = store.step_counts(session, [plan.id for plan in page.items])
+    return [(plan, counts[plan.id]) for plan in page.items], page.count or 0
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedActions:
+    """Every action a plan removes, by service; `complete` is False when only the evidence's first lists are
+    known (the installed catalogue is not the one the plan was made with)."""
+
+    by_service: dict[str, list[str]]
+    complete: bool
+
+
+def removed_actions(plan: RemediationPlanRow) -> RemovedActions:
+    """The actions the plan removes: the evidence's lists, read in full from the stored bitset when a list was cut
+    and the installed catalogue is the plan's (the catalogue is read once per process)."""
+    diff = plan.evidence.get("diff") or {}
+    listed = {str(entry["service"]): list(entry.get("removed") or []) for entry in diff.get("services") or []}
+    if all(len(names) < DIFF_LISTED for names in listed.values()):
+        return RemovedActions(listed, complete=True)
+    cloud_plugin = plugin(Cloud(plan.cloud))
+    if not diff.get("removedActions") or cloud_plugin.catalog_version() != diff.get("catalogVersion"):
+        return RemovedActions(listed, complete=False)
+    full: dict[str, list[str]] = {service: [] for service in listed}
+    index = cloud_plugin.action_index()
+    for position in indexes_of(decode_actions(str(diff["removedActions"]))):
+        action = index.action(position)
+        full.setdefault(action.service, []).append(action.external_id)
+    return RemovedActions(full, complete=True)
+
+
 def approve_plan(
     engine: Engine, actor: ApiPrincipal, plan_id: str, now: datetime | None = None
 ) -> PlanRecord:
@@ -326,7 +416,7 @@ def approve_plan(
         require(actor, (plan.cloud, plan.system_id), APPROVING_ROLES, "approve remediation plans")
         if plan.status != PlanStatus.DRAFT.value:
             raise PlanStateError(f"the plan is {plan.status}; only a draft plan can be approved")
-        if principal_match(actor.who) == principal_match(plan.created_by):
+        if _authored(actor, plan):
             raise PlanAccessError(f"{actor.who} made this plan; someone else must approve it")
         plan.status, plan.approved_by, plan.approved_at, plan.updated_at = (
             PlanStatus.APPROVED.value,
@@ -363,7 +453,11 @@ def _header(plan: RemediationPlanRow) -> str:
 def plan_script(engine: Engine, actor: ApiPrincipal, plan_id: str, *, rollback: bool = False) -> str:
     """The plan as a script of the cloud's CLI: its steps, or (`rollback`) their undoing with the recorded prior
     states (or, before apply, the states the plan found)."""
-    record = get_plan(engine, actor, plan_id)
+    return record_script(get_plan(engine, actor, plan_id), rollback=rollback)
+
+
+def record_script(record: PlanRecord, *, rollback: bool = False) -> str:
+    """`plan_script` of a plan already read."""
     rules = rules_for(Cloud(record.plan.cloud))
     steps = [step_spec(row, with_prior=True) for row in record.steps]
     return rules.script(steps, header=_header(record.plan), rollback=rollback)
