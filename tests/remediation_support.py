@@ -18,6 +18,7 @@ from moto import mock_aws
 from sqlalchemy import Engine
 
 from permscope.core.arn import Arn
+from permscope.core.remediation import RemediationConnector
 from permscope.workflows.collection import import_aws_files
 from permscope.workflows.demo import DEMO_ACCOUNTS, load_demo
 
@@ -183,3 +184,31 @@ def reimport_identity(engine: Engine, export_path: Path, iam: Any, arn: str, fol
     folder.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(export))
     import_aws_files(engine, [path], account_name=NAME)
+
+
+class CrashError(Exception):
+    """A run killed between a cloud call and its record (what `dying` raises)."""
+
+
+class _Dying:
+    """A connector whose run dies right after its `after`-th apply reached the cloud."""
+
+    def __init__(self, inner: RemediationConnector, after: int) -> None:
+        self._inner, self._after, self._applied = inner, after, 0
+
+    def capture(self, *args: Any) -> dict[str, Any]:
+        return self._inner.capture(*args)
+
+    def apply(self, *args: Any) -> None:
+        self._inner.apply(*args)
+        self._applied += 1
+        if self._applied == self._after:
+            raise CrashError("killed between the cloud call and its record")
+
+    def restore(self, *args: Any) -> list[str]:
+        return self._inner.restore(*args)
+
+
+def dying(inner: RemediationConnector, after: int) -> RemediationConnector:
+    """`inner`, killed right after its `after`-th apply (0: never)."""
+    return _Dying(inner, after) if after else inner

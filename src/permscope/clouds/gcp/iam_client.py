@@ -170,28 +170,39 @@ class GcpIam:
         )
 
     def change_policy(self, resource: str, change: PolicyChange) -> bool:
-        """Read-modify-write of a project's allow policy: `change` edits what was read, setIamPolicy writes it
-        with the etag read; a 409 (someone wrote in between) reads again, with backoff, up to `max_attempts`
-        (then PolicyConflictError). False when `change` found nothing to do (nothing written)."""
-        from google.api_core import exceptions
+        """Read-modify-write of a project's allow policy (the library's Policy message): `change` edits what was
+        read, setIamPolicy writes it with the etag read (see `read_modify_write`)."""
         from google.iam.v1 import iam_policy_pb2
+
+        def write(policy: Any) -> None:
+            policy.version = POLICY_VERSION
+            self.projects().set_iam_policy(
+                request=iam_policy_pb2.SetIamPolicyRequest(resource=resource, policy=policy)
+            )
+
+        return self.read_modify_write(resource, lambda: self.read_policy(resource), write, change)
+
+    def read_modify_write(
+        self, resource: str, read: Callable[[], Any], write: Callable[[Any], None], change: PolicyChange
+    ) -> bool:
+        """`change` edits the policy `read` returns, `write` sends it with the etag read; a 409 or 412 (someone
+        wrote in between) reads again, with backoff, up to `max_attempts` (then PolicyConflictError). False when
+        `change` found nothing to do (nothing written)."""
+        from google.api_core import exceptions
 
         delay = BACKOFF_SECONDS
         for attempt in range(1, self.max_attempts + 1):
-            policy = self.read_policy(resource)
+            policy = read()
             if not change(policy):
                 return False
-            policy.version = POLICY_VERSION
             try:
-                self.projects().set_iam_policy(
-                    request=iam_policy_pb2.SetIamPolicyRequest(resource=resource, policy=policy)
-                )
+                write(policy)
                 return True
-            except exceptions.Conflict as exc:  # 409 ABORTED: the etag is stale, someone else wrote first
+            except (exceptions.Conflict, exceptions.PreconditionFailed) as exc:  # the etag is stale
                 if attempt == self.max_attempts:
                     raise PolicyConflictError(
-                        f"still conflicting after {attempt} attempts (HTTP 409: another writer keeps changing "
-                        "the policy)"
+                        f"still conflicting after {attempt} attempts (HTTP {exc.code}: another writer keeps "
+                        "changing the policy)"
                     ) from exc
                 log.info("setIamPolicy on %s: concurrent change, retrying in %.1f s", resource, delay)
                 self.sleep(delay)
