@@ -279,7 +279,18 @@ class GcpRemediationConnector:
                 self._change(parameters, copy.deepcopy(dict(prior)), adding=True)
             return []
         if kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
-            if prior.get("present") and not prior.get("disabled"):
+            from google.api_core import exceptions
+
+            if not prior.get("present") or prior.get("disabled"):
+                return []
+            try:
                 self._key(parameters, "enable")
+            except StepError as exc:
+                if not isinstance(exc.__cause__, exceptions.NotFound):
+                    raise
+                return [
+                    f"key {parameters['keyId']} of {parameters['serviceAccount']} was deleted since: "
+                    "it cannot be enabled again (make a new key)"
+                ]
             return []
         raise self._manual(kind)
