@@ -118,9 +118,17 @@ def _print(ctx: typer.Context, record: PlanRecord, fmt: PlanFormat, actor: ApiPr
 @reports_errors
 def plan_command(
     ctx: typer.Context,
-    system: str = typer.Option(..., "--system", help="The authorization system (AWS account id)"),
-    identity: str = typer.Option(..., "--identity", help="The identity's id (an IAM user or role ARN)"),
-    cloud: str = typer.Option("aws", "--cloud", help="aws (azure and gcp are not built yet)"),
+    system: str = typer.Option(
+        ...,
+        "--system",
+        help="The authorization system (AWS account id, Azure subscription id, GCP project id)",
+    ),
+    identity: str = typer.Option(
+        ...,
+        "--identity",
+        help="The identity's id (an IAM user or role ARN, an Entra object id, a GCP member such as user:EMAIL)",
+    ),
+    cloud: str = typer.Option("aws", "--cloud", help="aws, azure or gcp"),
     window_days: int = typer.Option(90, "--window-days", help="Activity window: unused means unused in it"),
     fmt: PlanFormat = typer.Option(
         PlanFormat.TABLE, "--format", "-f", help="table, json, script or terraform"
