@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from permscope.core.arn import Arn
+from permscope.core.remediation import RemediationConnector
 from permscope.store.tables import FindingRow
 from permscope.workflows.collection import import_aws_files
 from permscope.workflows.demo import DEMO_ACCOUNTS, load_demo
@@ -197,3 +198,31 @@ def open_finding(engine: Engine, finding_type: str, subject: str | None = None) 
         found = session.execute(stmt.order_by(FindingRow.fingerprint).limit(1)).scalar_one_or_none()
     assert found is not None, (finding_type, subject)
     return found
+
+
+class CrashError(Exception):
+    """A run killed between a cloud call and its record (what `dying` raises)."""
+
+
+class _Dying:
+    """A connector whose run dies right after its `after`-th apply reached the cloud."""
+
+    def __init__(self, inner: RemediationConnector, after: int) -> None:
+        self._inner, self._after, self._applied = inner, after, 0
+
+    def capture(self, *args: Any) -> dict[str, Any]:
+        return self._inner.capture(*args)
+
+    def apply(self, *args: Any) -> None:
+        self._inner.apply(*args)
+        self._applied += 1
+        if self._applied == self._after:
+            raise CrashError("killed between the cloud call and its record")
+
+    def restore(self, *args: Any) -> list[str]:
+        return self._inner.restore(*args)
+
+
+def dying(inner: RemediationConnector, after: int) -> RemediationConnector:
+    """`inner`, killed right after its `after`-th apply (0: never)."""
+    return _Dying(inner, after) if after else inner

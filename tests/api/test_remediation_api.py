@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from permscope.api.app import create_app
+from permscope.clouds.gcp.plugin import GcpPlugin
 from permscope.core.ids import Cloud
 from permscope.presentation.findings import finding_id
 from permscope.settings import Settings
@@ -100,7 +101,9 @@ def test_every_route_checks_who_asks(client: TestClient, keys: dict[str, dict[st
     assert client.post(f"{url}/rollback", headers=keys["admin"]).status_code == 409  # nothing applied
 
 
-def test_bad_input_answers_4xx(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
+def test_bad_input_answers_4xx(
+    client: TestClient, keys: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     admin = keys["admin"]
     cases = [
         ({**BODY, "windowDays": 0}, 422),
@@ -120,9 +123,12 @@ def test_bad_input_answers_4xx(client: TestClient, keys: dict[str, dict[str, str
     assert client.get(f"{PLANS}/no-such-plan", headers=admin).status_code == 404
     assert client.get(f"{PLANS}/x/script?format=pdf", headers=admin).status_code in (400, 422)
     assert client.get(f"{PLANS}?$filter=nope eq 1", headers=admin).status_code == 400
-    # Azure plans are built: an unknown subscription is a 404, not a 501; GCP's are not yet
-    azure = client.post(PLANS, json={**BODY, "authorizationSystemType": "azure"}, headers=admin)
-    assert azure.status_code == 404, azure.text
+    # Azure and GCP plans are built: an unknown subscription or project is a 404, not a 501
+    for cloud in ("azure", "gcp"):
+        answer = client.post(PLANS, json={**BODY, "authorizationSystemType": cloud}, headers=admin)
+        assert answer.status_code == 404, answer.text
+    # a cloud without remediation rules answers 501
+    monkeypatch.setattr(GcpPlugin, "remediation", property(lambda _self: None))
     response = client.post(PLANS, json={**BODY, "authorizationSystemType": "gcp"}, headers=admin)
     assert response.status_code == 501 and "remediation plans" in response.json()["error"]["message"]
 

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from permscope.cli.main import app
+from permscope.clouds.gcp.plugin import GcpPlugin
 from permscope.presentation.findings import finding_id
 from permscope.settings import get_settings
 from permscope.store.engine import open_database
@@ -80,11 +81,15 @@ def test_plan_approve_apply_and_roll_back(demo: tuple[str, Path], iam: Any) -> N
     assert f"Plan {plan_id}: rolled_back" in rolled and iam_state(iam, USER) == before
 
 
-def test_refusals_exit_with_the_reason(demo: tuple[str, Path]) -> None:
+def test_refusals_exit_with_the_reason(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     url, _export = demo
     base = ["remediation", "plan", "--system", ACCOUNT]
     assert "not an identity" in run(url, *base, "--identity", f"arn:aws:iam::{ACCOUNT}:user/nobody", code=1)
     assert "shorter than the minimum" in run(url, *base, "--identity", USER, "--window-days", "7", code=1)
+    assert "not built yet" not in run(
+        url, *base, "--identity", USER, "--cloud", "gcp", code=1
+    )  # GCP is built
+    monkeypatch.setattr(GcpPlugin, "remediation", property(lambda _self: None))
     assert "not built yet" in run(url, *base, "--identity", USER, "--cloud", "gcp", code=2)
     assert "no remediation plan" in run(url, "remediation", "show", "nope", code=1)
 

@@ -315,9 +315,11 @@ def test_recent_use_protects_a_grant_outside_the_window(engine: Engine, demo: Pa
     assert {s.target for s in short.steps} <= {s.target for s in wide.steps}
 
 
-def test_other_clouds_answer_not_built(engine: Engine) -> None:
+def test_a_cloud_without_rules_answers_not_built(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from permscope.clouds.gcp.plugin import GcpPlugin
     from permscope.core.errors import CloudNotBuiltError
 
+    monkeypatch.setattr(GcpPlugin, "remediation", property(lambda _self: None))
     with pytest.raises(CloudNotBuiltError, match="remediation plans"):
         plans.create_plan(engine, ALICE, cloud=Cloud.GCP, system_id="x", identity_id="y")
 

@@ -28,6 +28,7 @@ from permscope.workflows.demo import DEMO_TENANTS, load_demo
 from permscope.workflows.remediation import plans
 from permscope.workflows.remediation.apply import apply_plan, rollback_plan
 from permscope.workflows.requests import local_actor, set_modification
+from remediation_support import CrashError, dying
 
 USER_NAME = "Yasmin Patel"  # two unused role assignments at two scopes, and a group
 ALICE, BOB = local_actor("alice"), local_actor("bob")
@@ -88,35 +89,13 @@ def _arm(export: Path, principal: str) -> FakeArm:
 
 
 def _connectors(arm: FakeArm, crash_after: int = 0) -> Any:
-    calls = {"n": 0}
-
     def make(cloud: Cloud, system_id: str, dry_run: bool, echo: Any) -> RemediationConnector:
         assert cloud is Cloud.AZURE
         session = ArmAuthorization(system_id, credential=Credential(), transport=arm.transport())
         inner = AzureRemediationConnector(session, dry_run=dry_run, echo=echo)
-        if not crash_after:
-            return inner
-
-        class Dying:
-            def capture(self, *args: Any) -> dict[str, Any]:
-                return inner.capture(*args)
-
-            def apply(self, *args: Any) -> None:
-                inner.apply(*args)
-                calls["n"] += 1
-                if calls["n"] == crash_after:
-                    raise _CrashError("killed between the cloud call and its record")
-
-            def restore(self, *args: Any) -> list[str]:
-                return inner.restore(*args)
-
-        return Dying()
+        return dying(inner, crash_after)
 
     return make
-
-
-class _CrashError(Exception):
-    pass
 
 
 def _mine(arm: FakeArm, principal: str) -> dict[str, dict[str, Any]]:
@@ -195,7 +174,7 @@ def test_a_crash_between_two_steps_is_repaired_by_rollback(demo: tuple[Engine, P
     arm = _arm(export, principal)
     before = _mine(arm, principal)
     now = datetime.now(UTC)
-    with pytest.raises(_CrashError):
+    with pytest.raises(CrashError):
         apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, 2), clock=lambda: now)
     assert len(_mine(arm, principal)) == len(before) - 2  # both deletes reached ARM
     later = now + timedelta(hours=1)

@@ -126,16 +126,22 @@ def _print(ctx: typer.Context, record: PlanRecord, fmt: PlanFormat, actor: ApiPr
 @reports_errors
 def plan_command(
     ctx: typer.Context,
-    system: str | None = typer.Option(None, "--system", help="The authorization system (AWS account id)"),
+    system: str | None = typer.Option(
+        None,
+        "--system",
+        help="The authorization system (AWS account id, Azure subscription id, GCP project id)",
+    ),
     identity: str | None = typer.Option(
-        None, "--identity", help="The identity's id (an IAM user or role ARN)"
+        None,
+        "--identity",
+        help="The identity's id (an IAM user or role ARN, an Entra object id, a GCP member such as user:EMAIL)",
     ),
     finding: str | None = typer.Option(
         None,
         "--finding",
         help="Plan for the identity a finding is about (its id), instead of --system/--identity",
     ),
-    cloud: str = typer.Option("aws", "--cloud", help="aws (azure and gcp are not built yet)"),
+    cloud: str = typer.Option("aws", "--cloud", help="aws, azure or gcp"),
     window_days: int = typer.Option(90, "--window-days", help="Activity window: unused means unused in it"),
     generate: bool = typer.Option(
         True,

@@ -81,7 +81,7 @@ def test_plan_approve_preview_apply_and_roll_back(
     ada.get_by_role("button", name="Apply the plan").click()
     ada.wait_for_url("**/ui/remediation/*?done=apply")
     assert _status(ada) == "applied", ada.locator("main").inner_text()
-    assert "Applied: 2 steps changed" in ada.locator("#result").inner_text()
+    assert "Applied: 4 steps changed" in ada.locator("#result").inner_text()
     after = iam_state(iam, USER, [POLICY])
     assert POLICY not in after["attached"] and "sre-admins" not in after["groups"]
     assert after["versions"] == before["versions"]  # the policy itself is untouched
@@ -102,7 +102,7 @@ def test_plan_approve_preview_apply_and_roll_back(
     ada.get_by_role("button", name="Roll back the plan").click()
     ada.wait_for_url("**/ui/remediation/*?done=rollback")
     assert _status(ada) == "rolled back"
-    assert "Rolled back: 2 steps restored" in ada.locator("#result").inner_text()
+    assert "Rolled back: 4 steps restored" in ada.locator("#result").inner_text()
     assert iam_state(iam, USER, [POLICY]) == before  # exactly the prior state
     assert ada.locator("main form").count() == 0
     ada.screenshot(path=str(screenshots / "remediation-plan-rolled-back.png"), full_page=True)

@@ -4,7 +4,7 @@ roll back.
 
 Who may: plans are read by keys that read the system's analytics (viewer, approver, administrator; any other
 answers 404 as a missing plan); made, applied and rolled back by the system's administrators; approved by its
-approvers and administrators other than the plan's author. Azure and GCP plans answer 501 for now.
+approvers and administrators other than the plan's author. A cloud without remediation rules answers 501.
 """
 
 from __future__ import annotations

@@ -105,8 +105,10 @@ class GcpPlugin:
 
     @property
     def remediation(self) -> RemediationRules | None:
-        """Remediation plans: not built yet for this cloud (the API answers 501)."""
-        return None
+        """Remediation plans: bindings removed and restored exactly, keys disabled (`clouds.gcp.remediation`)."""
+        from permscope.clouds.gcp.remediation.rules import GcpRemediationRules
+
+        return GcpRemediationRules()
 
     @property
     def least_privilege(self) -> AccessGenerator:

@@ -1,6 +1,8 @@
 """Resource Manager v3's project IAM policy and IAM v1's project custom roles behind `responses` (requests'
 adapter seam, which google-auth's AuthorizedSession and the REST transports send through): a policy with an
-etag, 409 ABORTED on a stale etag, custom roles with soft delete, and queued error responses."""
+etag, 409 ABORTED on a stale etag, custom roles with soft delete, and queued error responses; for remediation
+also the IAM policies of service accounts (IAM v1) and buckets (Cloud Storage JSON API, 412 on a stale etag), and
+user-managed service-account keys with `:disable` / `:enable`."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import responses
 
 RM = "https://cloudresourcemanager.googleapis.com/v3/projects/"
 IAM = "https://iam.googleapis.com/v1/projects/"
+STORAGE = "https://storage.googleapis.com/storage/v1/b/"
+ACCOUNTS = "projects/-/serviceAccounts/"
 
 
 @dataclass
@@ -32,12 +36,17 @@ class FakeGcp:
     interleave: list[dict[str, Any]] = field(
         default_factory=list
     )  # bindings another writer adds after a read
+    # other resources' policies: `serviceAccount:EMAIL` or `bucket:NAME` -> {"bindings": [...], "generation": n}
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    keys: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (account, key id) -> IAM Key
 
     def install(self, mock: responses.RequestsMock) -> None:
         """Answer the project's calls through a responses mock."""
         mock.add_callback(responses.POST, re.compile(re.escape(RM) + r".*"), callback=self._rm)
         for method in (responses.GET, responses.POST, responses.DELETE):
             mock.add_callback(method, re.compile(re.escape(IAM) + r".*"), callback=self._iam)
+        for method in (responses.GET, responses.PUT):
+            mock.add_callback(method, re.compile(re.escape(STORAGE) + r".*"), callback=self._storage)
 
     # ------------------------------------------------------------------------------------------ helpers
 
@@ -61,8 +70,14 @@ class FakeGcp:
     def writes(self) -> list[str]:
         """The calls that change something, as `METHOD url`."""
         return [
-            f"{m} {u}" for m, u, _ in self.calls if m == "DELETE" or u.endswith((":setIamPolicy", "/roles"))
+            f"{m} {u}"
+            for m, u, _ in self.calls
+            if m in ("DELETE", "PUT") or u.endswith((":setIamPolicy", "/roles", ":disable", ":enable"))
         ]
+
+    def resource_etag(self, key: str) -> str:
+        """The etag of another resource's policy."""
+        return base64.b64encode(f"{key}-{self.resources[key].get('generation', 1)}".encode()).decode()
 
     # -------------------------------------------------------------------------------------- the service
 
@@ -116,6 +131,8 @@ class FakeGcp:
             return failure
         path = url.split("?", 1)[0][len("https://iam.googleapis.com/v1/") :]
         ok = {"Content-Type": "application/json"}
+        if path.startswith(ACCOUNTS):
+            return self._account(method, path[len(ACCOUNTS) :], body, str(request.url))
         if method == "POST" and path == f"projects/{self.project}/roles":
             assert body is not None
             name = f"projects/{self.project}/roles/{body['roleId']}"
@@ -142,6 +159,60 @@ class FakeGcp:
         assert path.endswith(":undelete")
         role.pop("deleted", None)
         return 200, ok, json.dumps(role)
+
+    def _account(
+        self, method: str, rest: str, body: dict[str, Any] | None, full_url: str
+    ) -> tuple[int, dict[str, str], str]:
+        ok = {"Content-Type": "application/json"}
+        if "/keys/" in rest:
+            email, _, key = rest.partition("/keys/")
+            key_id, _, verb = key.partition(":")
+            found = self.keys.get((email, key_id))
+            if found is None:
+                return _error(404, "NOT_FOUND", f"Service account key {key_id} does not exist.")
+            if method == "POST":
+                found["disabled"] = verb == "disable"
+                return 200, ok, "{}"
+            return 200, ok, json.dumps(found)
+        email, _, tail = rest.partition(":")
+        if tail == "getIamPolicy":
+            assert "options.requestedPolicyVersion=3" in full_url, full_url
+            return self._read_resource(f"serviceAccount:{email}")
+        assert tail == "setIamPolicy" and body is not None, rest
+        return self._write_resource(f"serviceAccount:{email}", body["policy"], 409, "ABORTED")
+
+    def _storage(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        method, full = str(request.method), str(request.url)
+        url = full.split("?", 1)[0]
+        body = json.loads(request.body) if request.body else None
+        self.calls.append((method, url, body))
+        failure = self._failure(method, url)
+        if failure:
+            return failure
+        bucket = url[len(STORAGE) :].removesuffix("/iam")
+        if method == "GET":
+            assert "optionsRequestedPolicyVersion=3" in full, full
+            return self._read_resource(f"bucket:{bucket}")
+        assert body is not None
+        return self._write_resource(f"bucket:{bucket}", body, 412, "FAILED_PRECONDITION")
+
+    def _read_resource(self, key: str) -> tuple[int, dict[str, str], str]:
+        if key not in self.resources:
+            return _error(404, "NOT_FOUND", f"{key} not found")
+        held = self.resources[key]
+        answer = {"version": 3, "etag": self.resource_etag(key), "bindings": copy.deepcopy(held["bindings"])}
+        return 200, {"Content-Type": "application/json"}, json.dumps(answer)
+
+    def _write_resource(
+        self, key: str, policy: dict[str, Any], stale: int, reason: str
+    ) -> tuple[int, dict[str, str], str]:
+        if policy.get("etag") != self.resource_etag(key):
+            return _error(stale, reason, "The policy changed since it was read (etag mismatch).")
+        held = self.resources[key]
+        held["bindings"] = policy.get("bindings", [])
+        held["generation"] = held.get("generation", 1) + 1
+        answer = {"version": 3, "etag": self.resource_etag(key), "bindings": held["bindings"]}
+        return 200, {"Content-Type": "application/json"}, json.dumps(answer)
 
 
 def _error(status: int, reason: str, message: str) -> tuple[int, dict[str, str], str]:

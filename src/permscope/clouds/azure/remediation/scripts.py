@@ -22,6 +22,7 @@ from permscope.clouds.azure.grant.connector import role_guid
 from permscope.clouds.azure.remediation.connector import assignment_url, restore_body
 from permscope.core.hcl import hcl_label
 from permscope.core.remediation import StepKind, StepSpec
+from permscope.core.scripts import plan_script
 from permscope.core.snapshot import SystemSnapshot
 
 TERRAFORM_VERSION = ">= 1.7"  # removed blocks with lifecycle.destroy
@@ -93,25 +94,18 @@ def _manual_line(step: StepSpec) -> str:
 
 def cli_script(subscription: str, steps: Sequence[StepSpec], *, header: str, rollback: bool) -> str:
     """The Azure CLI commands of the steps (in apply order, or in reverse to roll back), as a shell script."""
-    lines = ["#!/bin/sh", *(f"# {line}" if line else "#" for line in header.splitlines())]
-    lines += [
-        f"# Review every command; run it signed in to subscription {subscription} (az account set -s ...).",
-        "set -eu",
-        "",
+
+    def step_lines(step: StepSpec, _number: int) -> list[str]:
+        if step.kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
+            return []
+        return _rollback_lines(step) if rollback else _apply_lines(step)
+
+    intro = [
+        f"Review every command; run it signed in to subscription {subscription} (az account set -s ...)."
     ]
-    ordered = list(reversed(steps)) if rollback else list(steps)
-    for number, step in enumerate(ordered, start=1):
-        lines.append(f"# {number}. {step.kind.value}: {step.label}")
-        if step.kind.manual:
-            if rollback:
-                lines.append("# manual step: nothing to undo unless you ran it")
-            else:
-                lines.append("# manual, not applied by permscope:")
-                lines.append(f"# {_manual_line(step)}")
-        elif step.kind is StepKind.DELETE_ROLE_ASSIGNMENT:
-            lines += _rollback_lines(step) if rollback else _apply_lines(step)
-        lines.append("")
-    return "\n".join(lines)
+    return plan_script(
+        header, intro, steps, rollback=rollback, step_lines=step_lines, manual_line=_manual_line
+    )
 
 
 def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSpec], *, header: str) -> str:

@@ -8,9 +8,7 @@ policy in between (409 ABORTED), a bounded number of times with backoff. Every b
 condition titled `permscope-jit <request id>`: one per request and role, so two requests never share a binding
 and removing one request's member leaves every other binding (ours or anyone's) as it was.
 
-Libraries: google-cloud-resource-manager's ProjectsClient over its REST transport for the policy; custom roles
-through IAM v1's REST API with google-auth's AuthorizedSession, because google-cloud-iam's admin client
-(`iam_admin_v1.IAMClient`) has only a gRPC transport.
+The clients, credentials, retries and error reading are the write sides' shared ones (`clouds.gcp.iam_client`).
 """
 
 from __future__ import annotations
@@ -21,25 +19,26 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 
+from permscope.clouds.gcp.iam_client import (
+    IAM,
+    MAX_ATTEMPTS,
+    POLICY_VERSION,
+    GcpIam,
+    PolicyConflictError,
+    gcp_failure,
+    policy_read_line,
+    policy_url,
+)
 from permscope.core.grants import GrantError, GrantItem, GrantKind, GrantRequest
 from permscope.core.requests import NamedGrant
 
 log = logging.getLogger(__name__)
 
-RESOURCE_MANAGER = "https://cloudresourcemanager.googleapis.com/v3"
-IAM = "https://iam.googleapis.com/v1"
-SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 MARKER = "permscope-jit"  # condition titles and custom role descriptions start with it
 ROLE_ID_PREFIX = "permscope_jit_"  # a custom role of ours is projects/P/roles/permscope_jit_<request id>
-POLICY_VERSION = 3  # conditional bindings need version 3
-MAX_ATTEMPTS = 5  # read-modify-write rounds before a conflict is given up (as a transient error)
-BACKOFF_SECONDS = 0.5  # doubled after each conflict
-# HTTP statuses where a retry cannot help (a missing project, a refused permission, a malformed request)
-PERMANENT_STATUSES = frozenset({400, 401, 403, 404})
 
 Echo = Callable[[str], None]
 Sleep = Callable[[float], None]
@@ -184,19 +183,6 @@ def without_member(policy: Any, document: dict[str, Any], member: str) -> bool:
     return changed
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _status_name(response: Any) -> str | None:
-    """The Google API error status (`PERMISSION_DENIED`, `ABORTED`, ...) of an error response, when it has one."""
-    try:
-        status = response.json()["error"]["status"]
-    except Exception:
-        return None
-    return status if isinstance(status, str) else None
-
-
 class GcpGrantConnector:
     """Grants and revokes in one project.
 
@@ -217,81 +203,26 @@ class GcpGrantConnector:
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.project_id = project_id
-        self._credentials = credentials
-        self._credentials_file = credentials_file
-        self._impersonate = impersonate
+        self._iam = GcpIam(
+            project_id,
+            credentials=credentials,
+            credentials_file=credentials_file,
+            impersonate=impersonate,
+            sleep=sleep,
+            max_attempts=max_attempts,
+        )
         self.dry_run = dry_run
         self._echo = echo or (lambda line: log.info("%s", line))
-        self._sleep = sleep
-        self._max_attempts = max(1, max_attempts)
-        self._projects: Any = None
-        self._session: Any = None
-
-    # ---------------------------------------------------------------------------------------- clients
-
-    def _creds(self) -> Any:
-        if self._credentials is None:
-            import google.auth
-            from google.auth import impersonated_credentials
-            from google.oauth2 import service_account
-
-            try:
-                if self._credentials_file:
-                    source = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-                        self._credentials_file, scopes=list(SCOPES)
-                    )
-                else:
-                    source, _project = google.auth.default(scopes=list(SCOPES))
-                if self._impersonate:
-                    source = impersonated_credentials.Credentials(  # type: ignore[no-untyped-call]
-                        source_credentials=source,
-                        target_principal=self._impersonate,
-                        target_scopes=list(SCOPES),
-                    )
-            except Exception as exc:
-                raise GrantError(
-                    f"cannot get GCP credentials: {_one_line(str(exc))}", permanent=True
-                ) from exc
-            self._credentials = source
-        return self._credentials
-
-    def _projects_client(self) -> Any:
-        if self._projects is None:
-            from google.cloud import resourcemanager_v3
-
-            self._projects = resourcemanager_v3.ProjectsClient(credentials=self._creds(), transport="rest")
-        return self._projects
-
-    def _iam(self) -> Any:
-        if self._session is None:
-            from google.auth.transport.requests import AuthorizedSession
-
-            self._session = AuthorizedSession(self._creds())  # type: ignore[no-untyped-call]
-        return self._session
-
-    # ----------------------------------------------------------------------------------------- errors
 
     def _error(self, exc: Exception, doing: str, item: GrantItem | None) -> GrantError:
         if isinstance(exc, GrantError):
             return exc
-        status = getattr(exc, "code", None)
-        message = re.sub(r"^[A-Z]+ https?://\S+: ", "", str(getattr(exc, "message", None) or exc))
-        if not isinstance(status, int):
-            return GrantError(
-                _one_line(f"{doing}: {type(exc).__name__}: {message}"), permanent=False, item=item
-            )
-        name = _status_name(getattr(exc, "response", None))
-        detail = f"HTTP {status} {name + ': ' if name else ''}{message}"
-        return GrantError(_one_line(f"{doing}: {detail}"), permanent=status in PERMANENT_STATUSES, item=item)
+        message, permanent = gcp_failure(exc, doing)
+        return GrantError(message, permanent=permanent, item=item)
 
     def _iam_call(self, method: str, url: str, item: GrantItem, body: dict[str, Any] | None = None) -> Any:
         """One IAM REST call; google.api_core's exception for an error status."""
-        from google.api_core import exceptions
-
-        response = self._iam().request(method, url, json=body)
-        if response.status_code >= 400:
-            raise exceptions.from_http_response(response)  # type: ignore[no-untyped-call]
-        return response.json() if response.content else {}
+        return self._iam.call(method, url, body)
 
     # ------------------------------------------------------------------------------------------ items
 
@@ -363,55 +294,28 @@ class GcpGrantConnector:
     # ------------------------------------------------------------------------------------------ policy
 
     def _change_policy(self, item: GrantItem, *, adding: bool) -> None:
-        from google.api_core import exceptions
-        from google.iam.v1 import iam_policy_pb2, options_pb2
-
         assert item.document is not None
-        resource = item.document["resource"]
+        document = item.document
+        resource = document["resource"]
         if self.dry_run:
             self._echo_policy(item, adding=adding)
             return
-        client = self._projects_client()
-        delay = BACKOFF_SECONDS
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                policy = client.get_iam_policy(
-                    request=iam_policy_pb2.GetIamPolicyRequest(
-                        resource=resource,
-                        options=options_pb2.GetPolicyOptions(requested_policy_version=POLICY_VERSION),
-                    )
-                )
-                change = with_member if adding else without_member
-                if not change(policy, item.document, item.principal):
-                    return  # already as wanted: nothing to write
-                policy.version = POLICY_VERSION
-                client.set_iam_policy(
-                    request=iam_policy_pb2.SetIamPolicyRequest(resource=resource, policy=policy)
-                )
-                return
-            except exceptions.Conflict as exc:  # 409 ABORTED: the etag is stale, someone else wrote first
-                if attempt == self._max_attempts:
-                    raise GrantError(
-                        f"setIamPolicy on {resource}: still conflicting after {attempt} attempts (HTTP 409: "
-                        "another writer keeps changing the policy)",
-                        permanent=False,
-                        item=item,
-                    ) from exc
-                log.info("setIamPolicy on %s: concurrent change, retrying in %.1f s", resource, delay)
-                self._sleep(delay)
-                delay *= 2
-            except Exception as exc:
-                verb = "adding" if adding else "removing"
-                raise self._error(
-                    exc, f"{verb} {item.principal} in {item.document['role']} on {resource}", item
-                ) from exc
+        change = with_member if adding else without_member
+        try:
+            self._iam.change_policy(resource, lambda policy: change(policy, document, item.principal))
+        except PolicyConflictError as exc:
+            raise GrantError(f"setIamPolicy on {resource}: {exc}", permanent=False, item=item) from exc
+        except Exception as exc:
+            verb = "adding" if adding else "removing"
+            raise self._error(
+                exc, f"{verb} {item.principal} in {document['role']} on {resource}", item
+            ) from exc
 
     def _echo_policy(self, item: GrantItem, *, adding: bool) -> None:
         assert item.document is not None
         resource = item.document["resource"]
-        base = f"{RESOURCE_MANAGER}/{quote(resource, safe='/')}"
-        read = {"options": {"requestedPolicyVersion": POLICY_VERSION}}
-        self._echo(f"POST {base}:getIamPolicy {orjson.dumps(read).decode()}")
+        base = policy_url(resource)
+        self._echo(f"POST {base}:getIamPolicy {policy_read_line()}")
         binding = {
             "role": item.document["role"],
             "members": [item.principal],

@@ -1,0 +1,296 @@
+"""The GCP write side of remediation: take a member out of exactly the bindings a step names and put it back,
+disable a user-managed service-account key and enable it again. Dry-run prints the REST calls instead.
+
+removeBinding: capture reads the allow policy of the step's place (`remediation.places`: the project, a service
+account or a bucket; `requestedPolicyVersion: 3`) and records its etag, the member as the policy writes it, and
+every binding of the step's role holding the member under the step's condition (role, members, condition with
+title, expression and description): one binding, or for a stored assignment that merged several conditional
+bindings of the role, each of them. Apply takes the member out of exactly those bindings (a binding left empty is
+dropped) by read-modify-write with the etag read, read again on a concurrent change (`iam_client`). Restore
+re-adds the member to the binding with the identical role and condition, creating it when it is gone. Both are
+idempotent: a member already out (or back) is not written again.
+
+disableServiceAccountKey: capture reads the key (`disabled`); apply disables it, restore enables it when it was
+enabled before (IAM v1 `:disable` / `:enable`). Other kinds are manual: never applied.
+
+The credentials and clients are those of permissions on demand (`GcpIam`, the gcp_grant_* settings); the
+identity needs resourcemanager.projects.getIamPolicy / setIamPolicy, iam.serviceAccounts.getIamPolicy /
+setIamPolicy, storage.buckets.getIamPolicy / setIamPolicy and iam.serviceAccountKeys.get / disable / enable.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from permscope.clouds.gcp.iam_client import IAM, GcpIam, gcp_failure
+from permscope.clouds.gcp.remediation.places import Place, place_of, read_policy, write_policy
+from permscope.core.remediation import StepError, StepKind
+
+log = logging.getLogger(__name__)
+Echo = Callable[[str], None]
+
+
+def key_url(account: str, key_id: str) -> str:
+    """The IAM v1 URL of one service-account key."""
+    return f"{IAM}/projects/-/serviceAccounts/{quote(account, safe='@')}/keys/{quote(key_id)}"
+
+
+def _condition(binding: Mapping[str, Any]) -> dict[str, str] | None:
+    found = binding.get("condition")
+    if not isinstance(found, Mapping) or not found.get("expression"):
+        return None
+    return {k: str(found[k]) for k in ("title", "expression", "description") if found.get(k)}
+
+
+def _same_condition(binding: Mapping[str, Any], condition: Mapping[str, Any] | None) -> bool:
+    mine = _condition(binding)
+    if condition is None or mine is None:
+        return mine is None and condition is None
+    return all(mine.get(k) == condition.get(k) for k in ("title", "expression", "description"))
+
+
+def member_in(binding: Mapping[str, Any], member: str) -> str | None:
+    """The member as the binding writes it (emails compare case-insensitively), None when it is not there."""
+    wanted = member.lower()
+    return next((m for m in binding.get("members") or () if str(m).lower() == wanted), None)
+
+
+def step_matches(binding: Mapping[str, Any], parameters: Mapping[str, Any]) -> bool:
+    """Whether a binding is one the step names: its role, and its condition (or, for a merged assignment, any
+    condition; for an unconditional one, none)."""
+    if binding.get("role") != parameters["role"]:
+        return False
+    condition = parameters.get("condition")
+    if parameters.get("merged"):
+        return _condition(binding) is not None
+    if not condition:
+        return _condition(binding) is None
+    mine = _condition(binding)
+    return (
+        mine is not None
+        and mine.get("expression") == condition.get("expression")
+        and (mine.get("title") or None) == (condition.get("title") or None)
+    )
+
+
+def without_member(policy: dict[str, Any], recorded: Sequence[Mapping[str, Any]], member: str) -> bool:
+    """Take the member out of the recorded bindings (by role and exact condition); False when it is in none."""
+    changed = False
+    kept = []
+    for binding in policy.get("bindings") or []:
+        if any(
+            b["role"] == binding.get("role") and _same_condition(binding, b.get("condition"))
+            for b in recorded
+        ):
+            members = [m for m in binding.get("members") or () if str(m).lower() != member.lower()]
+            if len(members) != len(binding.get("members") or ()):
+                changed = True
+                if not members:
+                    continue
+                binding = {**binding, "members": members}
+        kept.append(binding)
+    policy["bindings"] = kept
+    return changed
+
+
+def with_member(policy: dict[str, Any], recorded: Sequence[Mapping[str, Any]], member: str) -> bool:
+    """Put the member back into each recorded binding (identical role and condition), creating the binding when
+    it is gone; False when it is in all of them already."""
+    bindings = policy.setdefault("bindings", [])
+    changed = False
+    for wanted in recorded:
+        condition = wanted.get("condition")
+        same = [b for b in bindings if b.get("role") == wanted["role"] and _same_condition(b, condition)]
+        if any(member_in(b, member) for b in same):
+            continue
+        changed = True
+        if same:
+            same[0]["members"] = [*same[0].get("members", []), member]
+        else:
+            made: dict[str, Any] = {"role": wanted["role"], "members": [member]}
+            if condition:
+                made["condition"] = dict(condition)
+            bindings.append(made)
+    return changed
+
+
+class GcpRemediationConnector:
+    """Remediation steps in one project (`core.remediation.RemediationConnector`)."""
+
+    def __init__(self, iam: GcpIam, *, dry_run: bool = False, echo: Echo | None = None) -> None:
+        self._iam = iam
+        self.dry_run = dry_run
+        self._echo = echo or (lambda line: log.info("%s", line))
+
+    @staticmethod
+    def _manual(kind: StepKind) -> StepError:
+        return StepError(f"{kind.value} is a manual step; permscope does not apply it", permanent=True)
+
+    def _fail(self, exc: Exception, doing: str) -> StepError:
+        if isinstance(exc, StepError):
+            return exc
+        message, permanent = gcp_failure(exc, doing)
+        return StepError(message, permanent=permanent)
+
+    def _place(self, parameters: Mapping[str, Any]) -> Place:
+        place = place_of(str(parameters["resource"]), self._iam.project_id)
+        if place is None:
+            raise StepError(
+                f"permscope does not write the IAM policy of {parameters['resource']}", permanent=True
+            )
+        return place
+
+    # ------------------------------------------------------------------------------------------ capture
+
+    def capture(
+        self, kind: StepKind, principal: str, target: str, parameters: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The bindings (or the key) as they are; `{"present": false}` when the member holds none of them any
+        more (or the key is gone); `{}` in dry-run mode."""
+        if self.dry_run:
+            if kind.manual:
+                raise self._manual(kind)
+            return {}
+        if kind is StepKind.REMOVE_BINDING:
+            place = self._place(parameters)
+            try:
+                policy = read_policy(self._iam, place)
+            except Exception as exc:
+                raise self._fail(exc, f"reading the IAM policy of {place.scope}") from exc
+            bindings, member = [], None
+            for binding in policy.get("bindings") or ():
+                written = member_in(binding, principal)
+                if written and step_matches(binding, parameters):
+                    member = member or written
+                    found: dict[str, Any] = {"role": binding["role"], "members": list(binding["members"])}
+                    if _condition(binding):
+                        found["condition"] = _condition(binding)
+                    bindings.append(found)
+            if not bindings:
+                return {"present": False, "etag": policy.get("etag")}
+            return {"present": True, "etag": policy.get("etag"), "member": member, "bindings": bindings}
+        if kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
+            from google.api_core import exceptions
+
+            url = key_url(str(parameters["serviceAccount"]), str(parameters["keyId"]))
+            try:
+                key = self._iam.call("GET", url)
+            except exceptions.NotFound:
+                return {"present": False}
+            except Exception as exc:
+                raise self._fail(exc, f"reading key {parameters['keyId']}") from exc
+            return {"present": True, "name": key.get("name"), "disabled": bool(key.get("disabled"))}
+        raise self._manual(kind)
+
+    # -------------------------------------------------------------------------------------------- write
+
+    def _change(self, parameters: Mapping[str, Any], prior: Mapping[str, Any], *, adding: bool) -> None:
+        place = self._place(parameters)
+        recorded = [dict(b) for b in prior.get("bindings") or ()]
+        member = str(prior.get("member") or parameters["member"])
+        edit = with_member if adding else without_member
+        try:
+            self._iam.read_modify_write(
+                place.scope,
+                lambda: read_policy(self._iam, place),
+                lambda policy: write_policy(self._iam, place, policy),
+                lambda policy: edit(policy, recorded, member),
+            )
+        except Exception as exc:
+            verb = "adding" if adding else "removing"
+            raise self._fail(exc, f"{verb} {member} in {parameters['role']} on {place.scope}") from exc
+
+    def _echo_binding(self, parameters: Mapping[str, Any], prior: Mapping[str, Any], *, adding: bool) -> None:
+        place = self._place(parameters)
+        method, url, body = place.read_call()
+        self._echo(f"{method} {url}" + (f" {orjson.dumps(body).decode()}" if body else ""))
+        member = prior.get("member") or parameters["member"]
+        recorded = prior.get("bindings") or [
+            {
+                "role": parameters["role"],
+                **({"condition": parameters["condition"]} if parameters.get("condition") else {}),
+            }
+        ]
+        change = "plus the member in" if adding else "minus the member of"
+        write_method, write_url = place.write_call()
+        for binding in recorded:
+            shown = {
+                "role": binding["role"],
+                "members": [member],
+                **({"condition": binding["condition"]} if binding.get("condition") else {}),
+            }
+            self._echo(
+                f'{write_method} {write_url} {{"policy": <the policy read, version 3, its etag, {change} '
+                f"{orjson.dumps(shown).decode()}>}}"
+            )
+
+    def _key(self, parameters: Mapping[str, Any], verb: str) -> None:
+        url = f"{key_url(str(parameters['serviceAccount']), str(parameters['keyId']))}:{verb}"
+        if self.dry_run:
+            self._echo(f"POST {url} {{}}")
+            return
+        try:
+            self._iam.call("POST", url, {})
+        except Exception as exc:
+            raise self._fail(
+                exc, f"{verb} key {parameters['keyId']} of {parameters['serviceAccount']}"
+            ) from exc
+
+    def apply(
+        self,
+        kind: StepKind,
+        principal: str,
+        target: str,
+        parameters: Mapping[str, Any],
+        prior: Mapping[str, Any],
+    ) -> None:
+        """Take the member out of the recorded bindings, or disable the key (nothing when already so)."""
+        if kind is StepKind.REMOVE_BINDING:
+            if self.dry_run:
+                self._echo_binding(parameters, prior, adding=False)
+            elif prior.get("present"):
+                self._change(parameters, prior, adding=False)
+            return
+        if kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
+            if self.dry_run or (prior.get("present") and not prior.get("disabled")):
+                self._key(parameters, "disable")
+            return
+        raise self._manual(kind)
+
+    def restore(
+        self,
+        kind: StepKind,
+        principal: str,
+        target: str,
+        parameters: Mapping[str, Any],
+        prior: Mapping[str, Any],
+    ) -> list[str]:
+        """Put the member back into the recorded bindings, or enable the key when it was enabled before."""
+        if kind is StepKind.REMOVE_BINDING:
+            if self.dry_run:
+                self._echo_binding(parameters, prior, adding=True)
+            elif prior.get("present"):
+                self._change(parameters, copy.deepcopy(dict(prior)), adding=True)
+            return []
+        if kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
+            from google.api_core import exceptions
+
+            if not prior.get("present") or prior.get("disabled"):
+                return []
+            try:
+                self._key(parameters, "enable")
+            except StepError as exc:
+                if not isinstance(exc.__cause__, exceptions.NotFound):
+                    raise
+                return [
+                    f"key {parameters['keyId']} of {parameters['serviceAccount']} was deleted since: "
+                    "it cannot be enabled again (make a new key)"
+                ]
+            return []
+        raise self._manual(kind)

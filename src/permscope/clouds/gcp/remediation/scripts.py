@@ -1,0 +1,183 @@
+"""A GCP plan as people review and run it themselves: a gcloud shell script (apply or rollback) and Terraform.
+
+Apply takes the member out of each binding with the resource type's `remove-iam-policy-binding` (projects,
+service accounts, buckets), with the binding's exact condition (`--condition=expression=...,title=...`, or
+`--condition-from-file` written just before when a value holds a comma, which the flag's syntax cannot carry;
+`--condition=None` for an unconditional binding; `--all` for a merged assignment not yet applied, whose single
+bindings are known only once captured). Rollback runs `add-iam-policy-binding` with the same conditions, from the
+bindings recorded when the plan was applied. Keys: `gcloud iam service-accounts keys disable / enable`. Every
+value is shell-quoted.
+
+Terraform: a `removed` block (Terraform >= 1.7) per removed binding, `destroy = true`, for the address your
+configuration gives the `google_*_iam_member` (the label below is a suggestion), with the import command of a
+binding Terraform does not manage yet.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from permscope.clouds.gcp.remediation.places import Place, place_of
+from permscope.core.hcl import hcl_label
+from permscope.core.remediation import StepKind, StepSpec
+from permscope.core.scripts import plan_script
+from permscope.core.snapshot import SystemSnapshot
+
+TERRAFORM_VERSION = ">= 1.7"  # removed blocks with lifecycle.destroy
+GCLOUD = {
+    "project": "gcloud projects",
+    "serviceAccount": "gcloud iam service-accounts",
+    "bucket": "gcloud storage buckets",
+}
+TERRAFORM_TYPES = {
+    "project": "google_project_iam_member",
+    "serviceAccount": "google_service_account_iam_member",
+    "bucket": "google_storage_bucket_iam_member",
+}
+
+
+def _q(value: Any) -> str:
+    return shlex.quote(str(value))
+
+
+def _prior(step: StepSpec) -> dict[str, Any]:
+    recorded = step.parameters.get("prior")
+    return dict(recorded) if isinstance(recorded, Mapping) and recorded.get("present") else {}
+
+
+def _resource_arg(place: Place) -> str:
+    return _q(f"gs://{place.name}" if place.kind == "bucket" else place.name.removeprefix("projects/"))
+
+
+def _condition_args(condition: Mapping[str, Any] | None, file_name: str) -> tuple[list[str], str]:
+    """(lines to run first, the flag) naming one binding's condition to gcloud."""
+    if not condition:
+        return [], "--condition=None"
+    fields = {k: str(condition[k]) for k in ("expression", "title", "description") if condition.get(k)}
+    if any("," in value for value in fields.values()):
+        document = json.dumps(fields)
+        return [f"printf '%s\\n' {_q(document)} > {_q(file_name)}"], f"--condition-from-file={_q(file_name)}"
+    return [], "--condition=" + _q(",".join(f"{k}={v}" for k, v in fields.items()))
+
+
+def _binding_lines(step: StepSpec, number: int, *, adding: bool) -> list[str]:
+    parameters = step.parameters
+    place = place_of(str(parameters["resource"]), str(parameters["project"]))
+    verb = "add-iam-policy-binding" if adding else "remove-iam-policy-binding"
+    if place is None:
+        return [
+            f"# permscope does not know the gcloud command for the IAM policy of {parameters['resource']}"
+        ]
+    prior = _prior(step)
+    member = prior.get("member") or parameters["member"]
+    base = f"{GCLOUD[place.kind]} {verb} {_resource_arg(place)} --member={_q(member)} --role={_q(parameters['role'])}"
+    if prior:
+        conditions = [b.get("condition") for b in prior.get("bindings") or ()]
+    elif adding:
+        return ["# not applied yet: nothing recorded to put back"]
+    elif parameters.get("merged"):
+        return [f"{base} --all  # every conditional binding of the role holding the member"]
+    else:
+        conditions = [parameters.get("condition")]
+    lines: list[str] = []
+    for index, condition in enumerate(conditions, start=1):
+        before, flag = _condition_args(condition, f"condition-{number}-{index}.json")
+        lines += [*before, f"{base} {flag}"]
+    return lines
+
+
+def _key_lines(step: StepSpec, *, rollback: bool) -> list[str]:
+    parameters = step.parameters
+    recorded = step.parameters.get("prior")
+    if rollback and isinstance(recorded, Mapping) and recorded.get("disabled"):
+        return ["# the key was disabled before the plan: it stays disabled"]
+    verb = "enable" if rollback else "disable"
+    return [
+        f"gcloud iam service-accounts keys {verb} {_q(parameters['keyId'])} "
+        f"--iam-account={_q(parameters['serviceAccount'])}"
+    ]
+
+
+def _manual_line(step: StepSpec) -> str:
+    parameters = step.parameters
+    if step.kind is StepKind.REMOVE_GROUP_MEMBER:
+        return (
+            f"gcloud identity groups memberships delete --group-email={_q(parameters['group'])} "
+            f"--member-email={_q(parameters['member'])}"
+        )
+    if parameters.get("kind") == "serviceAccount":
+        return f"gcloud iam service-accounts delete {_q(parameters['email'])}"
+    return f"remove {parameters.get('kind')} {parameters.get('email')} in the Cloud Identity (or Workspace) admin console"
+
+
+def cli_script(project: str, steps: Sequence[StepSpec], *, header: str, rollback: bool) -> str:
+    """The gcloud commands of the steps (in apply order, or in reverse to roll back), as a shell script."""
+
+    def step_lines(step: StepSpec, number: int) -> list[str]:
+        if step.kind is StepKind.REMOVE_BINDING:
+            return _binding_lines(step, number, adding=rollback)
+        if step.kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
+            return _key_lines(step, rollback=rollback)
+        return []
+
+    intro = [f"Review every command; run it with gcloud signed in (project {project})."]
+    return plan_script(
+        header, intro, steps, rollback=rollback, step_lines=step_lines, manual_line=_manual_line
+    )
+
+
+def _import_id(place: Place, role: str, member: str, condition: Mapping[str, Any] | None) -> str:
+    resource = {"project": place.name.removeprefix("projects/"), "bucket": f"b/{place.name}"}.get(
+        place.kind, f"projects/-/serviceAccounts/{place.name}"
+    )
+    found = f"{resource} {role} {member}"
+    return f"{found} {condition['title']}" if condition and condition.get("title") else found
+
+
+def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSpec], *, header: str) -> str:
+    """Terraform removing the plan's bindings (see the module docstring)."""
+    out = [*(f"# {line}" if line else "#" for line in header.splitlines())]
+    out += [
+        f"# The IAM bindings of {identity_id} the plan removes. Each `removed` block names the address your",
+        "# configuration gives the binding: use yours. A binding Terraform does not manage yet is imported first",
+        "# with the command above its block. Keys are disabled with gcloud (Terraform has no disabled key).",
+        "",
+        "terraform {",
+        f'  required_version = "{TERRAFORM_VERSION}"',
+        "}",
+        "",
+    ]
+    for step in steps:
+        if step.kind is not StepKind.REMOVE_BINDING:
+            out.append(f"# not described here: {step.kind.value} {step.label}")
+            continue
+        parameters = step.parameters
+        place = place_of(str(parameters["resource"]), str(parameters["project"]))
+        if place is None:
+            continue
+        prior = _prior(step)
+        member = str(prior.get("member") or parameters["member"])
+        conditions = [b.get("condition") for b in prior.get("bindings") or ()] or [
+            parameters.get("condition")
+        ]
+        kind = TERRAFORM_TYPES[place.kind]
+        for index, condition in enumerate(conditions):
+            suffix = f"_{index + 1}" if len(conditions) > 1 else ""
+            label = hcl_label(
+                f"{parameters['role'].rsplit('/', 1)[-1]}_{place.name.rsplit('/', 1)[-1]}{suffix}".lower()
+            )
+            out += [
+                f"# {step.label}",
+                f"#   terraform import {kind}.{label} {_q(_import_id(place, str(parameters['role']), member, condition))}",
+                "removed {",
+                f"  from = {kind}.{label}",
+                "  lifecycle {",
+                "    destroy = true",
+                "  }",
+                "}",
+                "",
+            ]
+    return "\n".join(out).rstrip() + "\n"
