@@ -22,6 +22,11 @@ def _make_clause(layer: str, statement: CompiledStatement) -> ResourceClause:
     )
 
 
+def shapes_scope(statement: CompiledStatement) -> bool:
+    """False for an unconditional Allow on every resource: it adds nothing to a scope or condition story."""
+    return not (statement.effect == "Allow" and statement.every_resource and not statement.condition_keys)
+
+
 # -- what reaches a principal --------------------------------------------------------------------------------
 class AppliedStatement(NamedTuple):
     """One statement as it reaches a principal (the same compiled statement may reach it twice)."""
@@ -47,6 +52,9 @@ class AppliedPolicy:
     via: str | None = None  # the group a user inherits it from, or the SCP level's label
     relation: str = "attached"  # attached or inline (identity policies)
     items: tuple[AppliedStatement, ...] = field(init=False, repr=False, compare=False)
+    # the statements that shape a scope or a condition story (all but unconditional Allows on every resource),
+    # as ((role, clause), actions): what `combine._scoped_clauses` merges
+    scoped: tuple[tuple[tuple[str, ResourceClause], int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         items = tuple(
@@ -54,6 +62,16 @@ class AppliedPolicy:
             for statement in self.compiled.statements
         )
         object.__setattr__(self, "items", items)
+        allow_role = "allows" if self.layer == IDENTITY_LAYER else "limits"
+        scoped = tuple(
+            (
+                (allow_role if item.statement.effect == "Allow" else "denies", item.clause),
+                item.statement.actions,
+            )
+            for item in items
+            if shapes_scope(item.statement)
+        )
+        object.__setattr__(self, "scoped", scoped)
 
 
 def scp_layer(level: int) -> str:
