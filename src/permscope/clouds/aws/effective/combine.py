@@ -204,12 +204,12 @@ def _scoped_clauses(
         if everywhere:
             found[("allows", _EVERY_RESOURCE_GRANT)] = everywhere
     # the statements of `_applied_statements(principal, rest)` that shape a scope (`layers.shapes_scope`), in the same
-    # order, as each policy lists them once (`AppliedPolicy.scoped`)
+    # order, as each policy lists them once (`AppliedPolicy.scoped()`)
     for _layer, policies in principal.layers():
         for policy in policies:
-            if not policy.scoped or not policy.compiled.named & rest:
+            if not policy.compiled.named & rest:
                 continue
-            for key, actions in policy.scoped:
+            for key, actions in policy.scoped():
                 bits = actions & rest
                 if not bits:
                     continue
