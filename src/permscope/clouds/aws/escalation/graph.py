@@ -233,6 +233,15 @@ class _Shared:
         self.relaxed: int | None = None  # the actions held on every resource once undecidable conditions hold
         self.steps: dict[str, _Walk] = {}
 
+    def close(self) -> None:
+        """Stop the walks no source will read any more (each holds a suspended search and all it refers to,
+        through a reference cycle that a paused collector would never free)."""
+        for walk in self.steps.values():
+            if walk.pending is not None:
+                walk.pending.close()
+                walk.pending = None
+        self.steps.clear()
+
 
 class _Walk:
     """Steps read by several sources: each found once, in order, only as far as some source has read."""
@@ -800,6 +809,8 @@ class GraphBuilder:
                 graph.edges[source] = moves
             if len(moves) < len(steps):
                 graph.grants[source] = [step for step in steps if step.grants]
+        for shared in groups.values():
+            shared.close()
         graph.evaluations = self.decider.evaluations
         return graph
 
