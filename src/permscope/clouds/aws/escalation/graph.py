@@ -33,7 +33,7 @@ import functools
 import itertools
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from permscope.clouds.aws.engine.matching import resource_matches
@@ -248,9 +248,9 @@ class _Walk:
 
     __slots__ = ("found", "pending")
 
-    def __init__(self, steps: Iterator[Step]) -> None:
+    def __init__(self, steps: Generator[Step, None, None]) -> None:
         self.found: list[Step] = []
-        self.pending: Iterator[Step] | None = steps
+        self.pending: Generator[Step, None, None] | None = steps
 
     def walk(self) -> Iterator[Step]:
         """Every step: those already found, then the next ones as they are asked for."""
@@ -901,7 +901,7 @@ class GraphBuilder:
         return found
 
     # -- per kind of technique ----------------------------------------------------------------------------
-    def _technique(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
+    def _technique(self, check: _SourceCheck, technique: Technique) -> Generator[Step, None, None]:
         kind = technique.kind
         lookups = self.lookups
         source = check.source
@@ -1178,7 +1178,7 @@ class GraphBuilder:
             yield _step(technique, check.source, target, tuple(dict.fromkeys(decided)), via,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
 
-    def _service_technique(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
+    def _service_technique(self, check: _SourceCheck, technique: Technique) -> Generator[Step, None, None]:
         """Techniques that pass a role to a service, or run code in an existing resource with its role."""
         plan = self._service_plans.get(technique.technique_id)
         if plan is None:
