@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from permscope.clouds.gcp.plugin import GcpPlugin
 from permscope.core.bitsets import decode_actions
 from permscope.core.ids import Cloud
 from permscope.core.remediation import PlanAccessError, PlanStateError, PlanStatus, Safety
@@ -129,8 +130,9 @@ def test_a_page_of_plans_by_status_and_identity(demo: Engine) -> None:
     assert plans.plans_page(demo, elsewhere) == ([], 0)
 
 
-def test_clouds_without_plans_say_so() -> None:
-    assert plans.not_built(Cloud.AWS) is None and plans.not_built(Cloud.AZURE) is None
+def test_clouds_without_plans_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert all(plans.not_built(cloud) is None for cloud in (Cloud.AWS, Cloud.AZURE, Cloud.GCP))
+    monkeypatch.setattr(GcpPlugin, "remediation", property(lambda _self: None))  # a cloud without plans
     said = plans.not_built(Cloud.GCP)
     assert said is not None and "for gcp is not built yet" in said
 
