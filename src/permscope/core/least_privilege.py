@@ -13,7 +13,11 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # types only
+    from permscope.core.catalog import ActionCatalog
+    from permscope.core.inventory import Usage
 
 
 class DocumentKind(StrEnum):
@@ -192,3 +196,39 @@ def scope_widening(
             for scope, (actions, resources) in sorted(widened.items())
         ),
     )
+
+
+@dataclass(slots=True)
+class ObservedUses:
+    """An identity's usage rows grouped as action -> resource -> events, with what could not be read."""
+
+    by_action: dict[str, dict[str, int]]
+    skipped: int  # rows whose action is no name of the cloud's shape: left out
+    unreadable: int  # rows whose resource is not one the cloud names: read as none recorded
+    unknown: set[str]  # actions of the right shape the catalogue does not know (kept as written)
+
+
+def observed_uses(
+    usages: Sequence[Usage],
+    catalog: ActionCatalog,
+    *,
+    is_action: Callable[[str], bool],
+    resource_of: Callable[[str], str | None],
+) -> ObservedUses:
+    """Usage rows grouped by the catalogue's spelling of each action; `resource_of` gives a row's resource as the
+    cloud names it, "" when none was recorded, or None when the text names none it can read."""
+    grouped = ObservedUses({}, 0, 0, set())
+    for usage in usages:
+        name = usage.action.strip()
+        if not is_action(name):
+            grouped.skipped += 1
+            continue
+        known = catalog.lookup(name)
+        if known is None:
+            grouped.unknown.add(name)
+        resources = grouped.by_action.setdefault(known.external_id if known is not None else name, {})
+        resource = resource_of(usage.resource or "")
+        if resource is None:
+            grouped.unreadable, resource = grouped.unreadable + 1, ""
+        resources[resource] = resources.get(resource, 0) + max(int(usage.count), 0)
+    return grouped

@@ -30,6 +30,7 @@ from permscope.core.least_privilege import (
     GenerationOptions,
     Rejected,
     Widening,
+    observed_uses,
     scope_widening,
 )
 from permscope.core.snapshot import SystemSnapshot
@@ -118,22 +119,18 @@ class AzureAccessGenerator:
             )
         catalog = snapshot.index.catalog
         planes: dict[str, str] = getattr(catalog, "planes", {}) or {}
-        observed: dict[str, dict[str, int]] = {}
-        skipped, unreadable, unknown = 0, 0, set()
-        for usage in usages:
-            name = usage.action.strip()
-            if not OPERATION.match(name):
-                skipped += 1
-                continue
-            known = catalog.lookup(name)
-            if known is None:
-                unknown.add(name)
-            action = known.external_id if known is not None else name
-            resources = observed.setdefault(action, {})
-            resource = arm_id(usage.resource or "")
-            if usage.resource and not resource:
-                unreadable += 1
-            resources[resource] = resources.get(resource, 0) + max(int(usage.count), 0)
+        grouped = observed_uses(
+            usages,
+            catalog,
+            is_action=lambda name: OPERATION.match(name) is not None,
+            resource_of=lambda raw: arm_id(raw) or (None if raw else ""),
+        )
+        observed, skipped, unreadable, unknown = (
+            grouped.by_action,
+            grouped.skipped,
+            grouped.unreadable,
+            grouped.unknown,
+        )
         if unreadable:
             warnings.append(
                 f"{unreadable} usage row(s) name a resource that is no ARM id: read as none recorded"

@@ -31,6 +31,7 @@ from permscope.core.least_privilege import (
     GenerationOptions,
     Rejected,
     Widening,
+    observed_uses,
     scope_widening,
 )
 from permscope.core.snapshot import SystemSnapshot
@@ -105,6 +106,12 @@ def _role_id(identity: str) -> str:
     return f"{ROLE_PREFIX}{local[:40]}_{digest}"
 
 
+def _full_resource_name(raw: str) -> str | None:
+    """A usage row's resource as a full resource name, "" when none was recorded, None when it is no such name."""
+    resource = raw.strip()
+    return resource if not resource or _FULL_NAME.match(resource) else None
+
+
 class GcpAccessGenerator:
     """`clouds.base.AccessGenerator` for GCP: one custom role and the resources to bind it at."""
 
@@ -120,22 +127,18 @@ class GcpAccessGenerator:
             )
         catalog = snapshot.index.catalog
         warnings: list[str] = []
-        observed: dict[str, dict[str, int]] = {}
-        skipped, unreadable, unknown = 0, 0, set()
-        for usage in usages:
-            name = usage.action.strip()
-            if not PERMISSION.match(name):
-                skipped += 1
-                continue
-            known = catalog.lookup(name)
-            if known is None:
-                unknown.add(name)
-            permission = known.external_id if known is not None else name
-            resources = observed.setdefault(permission, {})
-            resource = (usage.resource or "").strip()
-            if resource and not _FULL_NAME.match(resource):
-                unreadable, resource = unreadable + 1, ""
-            resources[resource] = resources.get(resource, 0) + max(int(usage.count), 0)
+        grouped = observed_uses(
+            usages,
+            catalog,
+            is_action=lambda name: PERMISSION.match(name) is not None,
+            resource_of=_full_resource_name,
+        )
+        observed, skipped, unreadable, unknown = (
+            grouped.by_action,
+            grouped.skipped,
+            grouped.unreadable,
+            grouped.unknown,
+        )
         if unreadable:
             warnings.append(f"{unreadable} usage row(s) name a resource that is no full resource name: read as "
                             "none recorded")  # fmt: skip
