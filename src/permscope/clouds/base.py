@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # the protocols' types only: `permscope simulate` reaches `si
     )
     from permscope.core.least_privilege import Generated, GenerationOptions
     from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
-    from permscope.core.remediation import Candidate, RemediationConnector, StepSpec
+    from permscope.core.remediation import Candidate, RemediationConnector, StepKind, StepSpec
     from permscope.core.requests import RequestSpec
     from permscope.core.snapshot import CloudView, SnapshotSlice, SystemSnapshot
 
@@ -260,6 +260,8 @@ class RemediationRules(Protocol):
     """A cloud's part of remediation plans (docs/remediation.md): what of an identity a plan may remove, the
     use its other facts record, the connector that applies and restores steps, and the scripts people review."""
 
+    replaceable: frozenset[StepKind]  # the kinds of removal a generated document may replace
+
     def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
         """The identity's grants (policies, memberships) and credentials a plan may remove or deactivate."""
         ...
@@ -275,9 +277,11 @@ class RemediationRules(Protocol):
 
     def generated_step(
         self, snapshot: SystemSnapshot, identity: str, name: str, document: dict[str, Any]
-    ) -> tuple[Candidate, Policy, Assignment]:
-        """The step that puts a generated document on the identity, and how it then sits in the inventory (to
-        evaluate the after state)."""
+    ) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
+        """The step that puts a generated document on the identity, and how it then sits in the inventory: the
+        policy and its assignments to the identity (to evaluate the after state). ValueError when the cloud
+        cannot hold it (the plan then goes on without it, saying why); PlanRefusedError when the cloud's plans
+        do not put generated documents."""
         ...
 
     def credential_step(

@@ -41,7 +41,6 @@ from permscope.core.remediation import (
     PlanRefusedError,
     Replacement,
     Safety,
-    StepKind,
     StepSpec,
     grant_at,
 )
@@ -49,7 +48,6 @@ from permscope.core.snapshot import SystemSnapshot
 from permscope.core.times import iso_instant
 
 GRANT_RELATIONS = frozenset({AssignmentRelation.ATTACHED, AssignmentRelation.INLINE})
-REPLACEABLE = frozenset({StepKind.DETACH_MANAGED_POLICY, StepKind.DELETE_INLINE_POLICY})
 KEPT_CREDENTIAL = "credential"  # the kind of a kept credential the cloud cannot step
 DIFF_LISTED = 50  # removed actions listed per service in the evidence (all of them are in `removedActions`)
 
@@ -85,7 +83,7 @@ class _Change:
     """The inventory edits of some steps: edges removed, policies added, keys deactivated."""
 
     removed: frozenset[GrantRef] = frozenset()
-    added: tuple[tuple[Policy, Assignment], ...] = ()
+    added: tuple[tuple[Policy, tuple[Assignment, ...]], ...] = ()  # a generated document and where it is put
     inactive_keys: frozenset[str] = frozenset()
 
     def plus(self, candidate: Candidate) -> _Change:
@@ -127,7 +125,7 @@ def identity_slice(
         a for a in snapshot.assignments if a.identity_external_id in holders and keep_assignment(a)
     ]
     added = [] if only is not None else list(change.added)
-    assignments += [assignment for _policy, assignment in added]
+    assignments += [assignment for _policy, placed in added for assignment in placed]
     used = {a.policy_external_id for a in assignments}
     policies = [p for p in snapshot.policies if p.external_id in used] + [policy for policy, _a in added]
     return dataclasses.replace(
@@ -159,7 +157,7 @@ def full_after(snapshot: SystemSnapshot, identity: str, change: _Change) -> Syst
         identities=identities,
         memberships=[m for m in snapshot.memberships if keep_membership(m)],
         assignments=[a for a in snapshot.assignments if keep_assignment(a)]
-        + [assignment for _p, assignment in change.added],
+        + [assignment for _p, placed in change.added for assignment in placed],
         policies=list(snapshot.policies) + [policy for policy, _a in change.added],
         stored=stored,
         _results={},
@@ -330,7 +328,7 @@ class _Planner:
         (`every_used`: every policy grant kept because used): what a generated policy may replace."""
         found: list[str] = []
         for candidate in candidates:
-            if candidate.kind not in REPLACEABLE:
+            if candidate.kind not in self.inputs.rules.replaceable:
                 continue
             given = self.contribution(candidate)
             if given & self.protected and (every_used or given & ~self.protected):
@@ -361,7 +359,7 @@ class _Planner:
         except ValueError as exc:
             self.generation["reason"] = str(exc)
             return candidates
-        added = tuple((policy, assignment) for _step, policy, assignment in generated)
+        added = tuple((policy, placed) for _step, policy, placed in generated)
         every_grant = frozenset(ref for c in candidates for ref in c.removes)
         alone = _perms(identity_slice(self.snapshot, self.id, _Change(every_grant, added)), self.id).granted
         replaced: list[Candidate] = []
@@ -392,7 +390,7 @@ class _Planner:
             return candidates
         targets = sorted(c.target for c in replaced)
         self.generation.update({"used": True, "replaces": targets})
-        for number, (put, _policy, _assignment) in enumerate(generated):
+        for number, (put, _policy, _placed) in enumerate(generated):
             step_change = _Change(self.change.removed, self.change.added + added[number : number + 1])
             self.add(put, step_change, {"generated": dict(replacement.evidence), "replaces": targets})
         for candidate in replaced:

@@ -162,7 +162,7 @@ def access_advisor_bits(snapshot: SystemSnapshot, identity_id: str, since: datet
 
 def generated_step(
     snapshot: SystemSnapshot, identity_id: str, name: str, document: dict[str, Any]
-) -> tuple[Candidate, Policy, Assignment]:
+) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
     """Putting a generated document as the inline policy `name` of the identity, and that policy in the
     inventory; ValueError when the document alone exceeds IAM's inline-policy quota of the user or role."""
     _identity, kind, principal_name = principal_parts(snapshot, identity_id)
@@ -193,7 +193,7 @@ def generated_step(
         label=name,
         parameters={**_base(kind, principal_name), "policyName": name, "document": document},
     )
-    return step, policy, assignment
+    return step, policy, (assignment,)
 
 
 def key_step(snapshot: SystemSnapshot, identity_id: str, key_id: str) -> Candidate | None:

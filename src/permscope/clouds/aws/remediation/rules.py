@@ -12,12 +12,16 @@ from permscope.clouds.aws.remediation.connector import AwsRemediationConnector
 from permscope.clouds.base import Echo
 from permscope.core.arn import Arn
 from permscope.core.inventory import Assignment, Policy
-from permscope.core.remediation import Candidate, RemediationConnector, StepSpec
+from permscope.core.remediation import Candidate, RemediationConnector, StepKind, StepSpec
 from permscope.core.snapshot import SystemSnapshot
 
 
 class AwsRemediationRules:
     """Candidates from the stored account, the boto3 connector, AWS CLI scripts and Terraform."""
+
+    replaceable: frozenset[StepKind] = frozenset(
+        {StepKind.DETACH_MANAGED_POLICY, StepKind.DELETE_INLINE_POLICY}
+    )  # generated documents replace policy attachments and inline policies
 
     def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
         """Attached managed policies, inline policies and group memberships of a user or role."""
@@ -33,7 +37,7 @@ class AwsRemediationRules:
 
     def generated_step(
         self, snapshot: SystemSnapshot, identity: str, name: str, document: dict[str, Any]
-    ) -> tuple[Candidate, Policy, Assignment]:
+    ) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
         """A generated document as an inline policy of the identity."""
         return found.generated_step(snapshot, identity, name, document)
 

@@ -12,12 +12,14 @@ from permscope.clouds.azure.remediation import scripts
 from permscope.clouds.azure.remediation.connector import AzureRemediationConnector
 from permscope.clouds.base import Echo
 from permscope.core.inventory import Assignment, Policy
-from permscope.core.remediation import Candidate, PlanRefusedError, RemediationConnector, StepSpec
+from permscope.core.remediation import Candidate, PlanRefusedError, RemediationConnector, StepKind, StepSpec
 from permscope.core.snapshot import SystemSnapshot
 
 
 class AzureRemediationRules:
     """Candidates from the stored subscription, the ARM connector, Azure CLI scripts and Terraform."""
+
+    replaceable: frozenset[StepKind] = frozenset()  # plans put no generated role yet
 
     def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
         """Role assignments inside the subscription, and group memberships (manual)."""
@@ -33,7 +35,7 @@ class AzureRemediationRules:
 
     def generated_step(
         self, snapshot: SystemSnapshot, identity: str, name: str, document: dict[str, Any]
-    ) -> tuple[Candidate, Policy, Assignment]:
+    ) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
         """Not built for Azure: a generated custom role is created and assigned by hand for now."""
         raise PlanRefusedError(
             "Azure plans do not put a generated role in place yet: create the generated custom role and its "

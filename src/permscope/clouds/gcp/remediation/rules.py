@@ -12,12 +12,14 @@ from permscope.clouds.gcp.remediation import candidates as found
 from permscope.clouds.gcp.remediation import scripts
 from permscope.clouds.gcp.remediation.connector import GcpRemediationConnector
 from permscope.core.inventory import Assignment, Policy
-from permscope.core.remediation import Candidate, PlanRefusedError, RemediationConnector, StepSpec
+from permscope.core.remediation import Candidate, PlanRefusedError, RemediationConnector, StepKind, StepSpec
 from permscope.core.snapshot import SystemSnapshot
 
 
 class GcpRemediationRules:
     """Candidates from the stored project, the IAM connector, gcloud scripts and Terraform."""
+
+    replaceable: frozenset[StepKind] = frozenset()  # plans put no generated role yet
 
     def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
         """Bindings in the project (project, service accounts, buckets), and group memberships (manual)."""
@@ -33,7 +35,7 @@ class GcpRemediationRules:
 
     def generated_step(
         self, snapshot: SystemSnapshot, identity: str, name: str, document: dict[str, Any]
-    ) -> tuple[Candidate, Policy, Assignment]:
+    ) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
         """Not built for GCP: a generated custom role is created and bound by hand for now."""
         raise PlanRefusedError(
             "GCP plans do not put a generated role in place yet: create the generated custom role and bind it "
