@@ -138,10 +138,11 @@ def generation_lines(evidence: Mapping[str, Any], steps: Sequence[RemediationSte
     ]
     for entry in generation.get("notReplaced") or []:
         lines.append(f"not replaced {entry['target']}: {entry['reason']}")
+    units = {"putGeneratedPolicy": "characters", "createGeneratedRole": "operations"}
     for step in steps:
-        if step.kind == "putGeneratedPolicy":
+        if step.kind in units:
             document = step.parameters.get("document")
             size = (generation.get("documentSizes") or {}).get(step.label)
-            lines.append(f"{step.label} ({size} characters):")
+            lines.append(f"{step.label} ({size} {units[step.kind]}):")
             lines.append(json.dumps(document, indent=2))
     return lines
