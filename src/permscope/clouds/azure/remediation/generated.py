@@ -87,7 +87,10 @@ def generated_step(
     """Creating the generated role and assigning it to the principal at each of its assignable scopes, and the
     same role and assignments in the inventory; ValueError when the document or the principal cannot be, or
     when the role would grant an operation at a scope where the principal does not hold it today."""
-    _identity, kind = principal_type(snapshot, identity_id)
+    try:
+        _identity, kind = principal_type(snapshot, identity_id)
+    except KeyError:
+        raise ValueError(f"{identity_id} is not a principal of subscription {snapshot.system_id}") from None
     guid, role_name, scopes = _checked(document)
     wider = not_held(snapshot, identity_id, document, scopes)
     if wider:
