@@ -223,10 +223,10 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
     name = identity.display_name if identity is not None else identity_id
     out = [*(f"# {line}" if line else "#" for line in header.splitlines())]
     out += [
-        f"# The role assignments of {name} ({identity_id}) the plan removes (and the generated role it creates in",
-        "# their place, if any). Each `removed` block names the",
-        "# address your configuration gives the assignment: use yours. An assignment Terraform does not manage",
-        "# yet is imported first with the command above its block.",
+        f"# The role assignments of {name} ({identity_id}) the plan removes, and the generated role it creates",
+        "# in their place, if any. Each `removed` block names the address your configuration gives the",
+        "# assignment: use yours. An assignment Terraform does not manage yet is imported first with the",
+        "# command above its block.",
         "",
         "terraform {",
         f'  required_version = "{TERRAFORM_VERSION}"',
