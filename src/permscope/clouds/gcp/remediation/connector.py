@@ -402,8 +402,8 @@ class GcpRemediationConnector:
             found = read_role(self._iam, name)
             if found is not None and not found.get("deleted") and earlier and definition(found) != earlier:
                 patch_role(self._iam, name, earlier, str(found.get("etag") or ""))
-            if role["state"] != "present":
-                delete_role(self._iam, name)
+            if role["state"] != "present" and found is not None and not found.get("deleted"):
+                delete_role(self._iam, name)  # IAM soft-deletes it (a later apply undeletes it)
         except Exception as exc:
             raise self._fail(exc, f"restoring custom role {name}") from exc
         if role["state"] == "present" and (found is None or found.get("deleted")):
