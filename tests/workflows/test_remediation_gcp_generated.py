@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from clouds.gcp.grant.fake_gcp import FakeGcp
 from permscope.core.ids import Cloud
 from permscope.core.remediation import PlanRefusedError, PlanStatus, StepKind
+from permscope.presentation.remediation import generation_lines
 from permscope.store.tables import UsageRow
 from permscope.workflows.remediation import plans
 from permscope.workflows.remediation.apply import apply_plan, rollback_plan
@@ -94,6 +95,8 @@ def test_the_generated_role_replaces_editor_and_rollback_then_replan_undeletes(
     assert generation["used"] is True and generation["replaces"] == [replaced[0].target]
     assert create.evidence["replaces"] == [replaced[0].target]
     assert record.plan.evidence["diff"]["grantedAfter"] < record.plan.evidence["diff"]["grantedBefore"]
+    shown = "\n".join(generation_lines(record.plan.evidence, record.steps))  # what `remediation show` prints
+    assert f"{role} (" in shown and '"bindAt"' in shown and permissions[0] in shown
     before = copy.deepcopy(gcp.bindings)
 
     report = apply_plan(planned, ALICE, record.plan.plan_id, connectors=_connectors())
