@@ -41,6 +41,7 @@ class StepKind(StrEnum):
     DELETE_APP_CREDENTIAL = "deleteApplicationCredential"  # manual (Azure): a secret cannot be restored
     REMOVE_BINDING = "removeBinding"  # GCP: the member out of one IAM policy binding (with its condition)
     DISABLE_SERVICE_ACCOUNT_KEY = "disableServiceAccountKey"  # GCP: rollback enables it again
+    CREATE_GENERATED_ROLE = "createGeneratedRole"  # GCP: a generated custom role, bound where it replaces
 
     @property
     def manual(self) -> bool:
@@ -243,6 +244,7 @@ def step_order(kind: StepKind) -> int:
 
 _ORDER = {
     StepKind.PUT_GENERATED_POLICY: 0,
+    StepKind.CREATE_GENERATED_ROLE: 0,
     StepKind.DETACH_MANAGED_POLICY: 1,
     StepKind.DELETE_INLINE_POLICY: 2,
     StepKind.DELETE_ROLE_ASSIGNMENT: 1,
