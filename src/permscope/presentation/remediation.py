@@ -138,11 +138,13 @@ def generation_lines(evidence: Mapping[str, Any], steps: Sequence[RemediationSte
     ]
     for entry in generation.get("notReplaced") or []:
         lines.append(f"not replaced {entry['target']}: {entry['reason']}")
-    units = {"putGeneratedPolicy": "characters", "createGeneratedRole": "operations"}
     for step in steps:
-        if step.kind in units:
+        if step.kind == "putGeneratedPolicy":
             document = step.parameters.get("document")
             size = (generation.get("documentSizes") or {}).get(step.label)
-            lines.append(f"{step.label} ({size} {units[step.kind]}):")
+            lines.append(f"{step.label} ({size} characters):")
             lines.append(json.dumps(document, indent=2))
+        elif step.kind == "createGeneratedRole":  # Azure, GCP: the role's document names where it goes
+            lines.append(f"{step.target} ({step.label}):")
+            lines.append(json.dumps(step.parameters.get("document"), indent=2))
     return lines

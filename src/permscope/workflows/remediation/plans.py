@@ -176,7 +176,7 @@ def _generation(
                 "candidates": [],
                 "reason": "no grant the plan keeps holds unused actions (each is unused, and removed, or used "
                 "in full); a generated document replaces the grants the cloud's rules name (AWS policies, Azure "
-                "role assignments), never group memberships",
+                "role assignments, GCP bindings), never group memberships",
             },
         )
     access = generate_least_privilege(

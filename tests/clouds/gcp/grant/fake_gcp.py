@@ -1,6 +1,6 @@
 """Resource Manager v3's project IAM policy and IAM v1's project custom roles behind `responses` (requests'
 adapter seam, which google-auth's AuthorizedSession and the REST transports send through): a policy with an
-etag, 409 ABORTED on a stale etag, custom roles with soft delete, and queued error responses; for remediation
+etag, 409 ABORTED on a stale etag, custom roles with soft delete (and PATCH with an update mask), and queued error responses; for remediation
 also the IAM policies of service accounts (IAM v1) and buckets (Cloud Storage JSON API, 412 on a stale etag), and
 user-managed service-account keys with `:disable` / `:enable`."""
 
@@ -43,7 +43,7 @@ class FakeGcp:
     def install(self, mock: responses.RequestsMock) -> None:
         """Answer the project's calls through a responses mock."""
         mock.add_callback(responses.POST, re.compile(re.escape(RM) + r".*"), callback=self._rm)
-        for method in (responses.GET, responses.POST, responses.DELETE):
+        for method in (responses.GET, responses.POST, responses.DELETE, responses.PATCH):
             mock.add_callback(method, re.compile(re.escape(IAM) + r".*"), callback=self._iam)
         for method in (responses.GET, responses.PUT):
             mock.add_callback(method, re.compile(re.escape(STORAGE) + r".*"), callback=self._storage)
@@ -72,7 +72,8 @@ class FakeGcp:
         return [
             f"{m} {u}"
             for m, u, _ in self.calls
-            if m in ("DELETE", "PUT") or u.endswith((":setIamPolicy", "/roles", ":disable", ":enable"))
+            if m in ("DELETE", "PUT", "PATCH")
+            or u.endswith((":setIamPolicy", "/roles", ":disable", ":enable", ":undelete"))
         ]
 
     def resource_etag(self, key: str) -> str:
@@ -148,6 +149,16 @@ class FakeGcp:
         if role is None:
             return _error(404, "NOT_FOUND", f"The role named {path} was not found.")
         if method == "GET":
+            return 200, ok, json.dumps(role)
+        if method == "PATCH":
+            if role.get("deleted"):
+                return _error(
+                    400, "FAILED_PRECONDITION", f"You can't update role_id ({path}) as it is deleted."
+                )
+            assert body is not None
+            mask = str(request.url).partition("updateMask=")[2].split("&")[0].replace("%2C", ",").split(",")
+            role.update({k: body[k] for k in mask if k in body})
+            role["etag"] = "BwYAAAAAAAB="
             return 200, ok, json.dumps(role)
         if method == "DELETE":
             if role.get("deleted"):

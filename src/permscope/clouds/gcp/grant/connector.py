@@ -8,7 +8,8 @@ policy in between (409 ABORTED), a bounded number of times with backoff. Every b
 condition titled `permscope-jit <request id>`: one per request and role, so two requests never share a binding
 and removing one request's member leaves every other binding (ours or anyone's) as it was.
 
-The clients, credentials, retries and error reading are the write sides' shared ones (`clouds.gcp.iam_client`).
+The clients, credentials, retries and error reading are the write sides' shared ones (`clouds.gcp.iam_client`), and
+so is the custom role's creation (undeleted when IAM still holds it deleted) and deletion (`clouds.gcp.custom_roles`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from permscope.clouds.gcp.custom_roles import delete_role, put_role, role_url
 from permscope.clouds.gcp.iam_client import (
     IAM,
     MAX_ATTEMPTS,
@@ -220,10 +222,6 @@ class GcpGrantConnector:
         message, permanent = gcp_failure(exc, doing)
         return GrantError(message, permanent=permanent, item=item)
 
-    def _iam_call(self, method: str, url: str, item: GrantItem, body: dict[str, Any] | None = None) -> Any:
-        """One IAM REST call; google.api_core's exception for an error status."""
-        return self._iam.call(method, url, body)
-
     # ------------------------------------------------------------------------------------------ items
 
     def items(self, request: GrantRequest) -> list[GrantItem]:
@@ -253,41 +251,23 @@ class GcpGrantConnector:
     # ------------------------------------------------------------------------------------ custom roles
 
     def _create_role(self, item: GrantItem) -> None:
-        from google.api_core import exceptions
-
         assert item.document is not None
         url = f"{IAM}/{item.document['parent']}/roles"
         body = {"roleId": item.document["roleId"], "role": item.document["role"]}
         if self.dry_run:
             self._echo(f"POST {url} {orjson.dumps(body).decode()}")
             return
-        try:
-            self._iam_call("POST", url, item, body)
-        except exceptions.Conflict:  # ALREADY_EXISTS: an earlier attempt made it (or it was deleted)
-            try:
-                role = self._iam_call("GET", f"{IAM}/{item.target}", item)
-                if role.get("deleted"):
-                    self._iam_call("POST", f"{IAM}/{item.target}:undelete", item, {})
-            except Exception as exc:
-                raise self._error(exc, f"reading custom role {item.target}", item) from exc
+        try:  # created, or undeleted when an earlier attempt made it and a cleanup deleted it
+            put_role(self._iam, item.target, item.document["role"])
         except Exception as exc:
             raise self._error(exc, f"creating custom role {item.target}", item) from exc
 
     def _delete_role(self, item: GrantItem) -> None:
-        from google.api_core import exceptions
-
-        url = f"{IAM}/{item.target}"
         if self.dry_run:
-            self._echo(f"DELETE {url}")
+            self._echo(f"DELETE {role_url(item.target)}")
             return
-        try:
-            self._iam_call("DELETE", url, item)
-        except exceptions.NotFound:
-            return
-        except exceptions.BadRequest as exc:
-            if "deleted" in str(exc).lower():
-                return  # deleted before (IAM keeps a deleted role for 7 days and refuses to delete it again)
-            raise self._error(exc, f"deleting custom role {item.target}", item) from exc
+        try:  # gone, or deleted before (IAM keeps a deleted role for 7 days): done
+            delete_role(self._iam, item.target)
         except Exception as exc:
             raise self._error(exc, f"deleting custom role {item.target}", item) from exc
 

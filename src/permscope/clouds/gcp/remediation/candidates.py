@@ -1,16 +1,19 @@
 """What of one IAM member a remediation plan may remove in a project: its bindings on the project, on the
 project's service accounts and on its buckets (the member out of the role's binding under its condition), its
 group memberships (listed for people: Cloud Identity memberships are not written by permscope), and its
-user-managed service-account keys (disabled, never deleted). Bindings inherited from folders or the organization
+user-managed service-account keys (disabled, never deleted); and the step creating a generated least-privilege
+role and binding the member to it in their place (`generated_step`). Bindings inherited from folders or the organization
 reach other projects too and are not stepped; nor are bindings on other resource types (`places.place_of`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from permscope.clouds.gcp.access import CRM
 from permscope.clouds.gcp.remediation.places import place_of
 from permscope.clouds.gcp.transform.members import email_of
-from permscope.core.inventory import Assignment, AssignmentRelation, Identity, IdentityKind
+from permscope.clouds.gcp.transform.policies import role_policy
+from permscope.core.inventory import Assignment, AssignmentRelation, Identity, IdentityKind, Policy
 from permscope.core.remediation import Candidate, GrantRef, GrantRefKind, StepKind, grant_at
 from permscope.core.snapshot import SystemSnapshot
 
@@ -152,3 +155,57 @@ def manual_candidates(snapshot: SystemSnapshot, identity_id: str) -> list[Candid
             note=note,
         )
     ]
+
+
+def inventory_scope(full: str) -> str:
+    """A generator's binding place (a full resource name) as the inventory stores scopes (`projects/P` for a
+    project, the full name for a resource)."""
+    return full.removeprefix(CRM) if full.startswith(f"{CRM}projects/") else full
+
+
+def generated_step(
+    snapshot: SystemSnapshot, identity_id: str, name: str, document: dict[str, Any]
+) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
+    """Creating the generated custom role `name` (the generator's `gcpCustomRole` document) and binding the
+    member to it at each resource of its `bindAt`, and how that sits in the inventory; ValueError when a place is
+    not one the connector writes (a resource other than the project, its service accounts and buckets)."""
+    member_identity(snapshot, identity_id)
+    places = [inventory_scope(str(scope)) for scope in document.get("bindAt") or ()]
+    if not places:
+        raise ValueError(f"the generated role {name} names no resource to bind it at")
+    unwritable = [scope for scope in places if place_of(scope, snapshot.system_id) is None]
+    if unwritable:
+        raise ValueError(
+            f"the generated role {name} is to be bound at {', '.join(unwritable[:3])}: permscope writes the IAM "
+            f"policies of project {snapshot.system_id}, its service accounts and its buckets only (bind it "
+            "yourself, then plan again)"
+        )
+    definition = dict(document.get("role") or {})
+    role_id = name.rpartition("/roles/")[2]
+    warnings: list[str] = []
+    policy = role_policy(name, {name: definition}, warnings)
+    assignments = tuple(
+        Assignment(
+            identity_external_id=identity_id,
+            policy_external_id=name,
+            relation=AssignmentRelation.ATTACHED,
+            scope=scope,
+        )
+        for scope in places
+    )
+    count = len(definition.get("includedPermissions") or ())
+    step = Candidate(
+        kind=StepKind.CREATE_GENERATED_ROLE,
+        principal=identity_id,
+        target=name,
+        label=f"{role_id} ({count} permissions) bound at {len(places)} resource(s)",
+        parameters={
+            "project": snapshot.system_id,
+            "member": identity_id,
+            "role": name,
+            "roleId": role_id,
+            "resources": places,
+            "document": document,
+        },
+    )
+    return step, policy, assignments

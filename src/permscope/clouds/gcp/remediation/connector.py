@@ -10,12 +10,20 @@ dropped) by read-modify-write with the etag read, read again on a concurrent cha
 re-adds the member to the binding with the identical role and condition, creating it when it is gone. Both are
 idempotent: a member already out (or back) is not written again.
 
+createGeneratedRole: capture reads the custom role (absent, present or soft-deleted, with its definition) and,
+at each place the step binds it, whether the member is already in an unconditional binding of it. Apply puts the
+role in place (`custom_roles.put_role`: created, or undeleted when IAM still holds it deleted, e.g. after a
+rollback, then patched to the generated definition) and adds the member to the role's unconditional binding at
+each place. Restore takes the member out where it was not before, then deletes the role when it did not exist
+(or was deleted) before, or patches its recorded definition back when it existed. Both are idempotent.
+
 disableServiceAccountKey: capture reads the key (`disabled`); apply disables it, restore enables it when it was
 enabled before (IAM v1 `:disable` / `:enable`). Other kinds are manual: never applied.
 
 The credentials and clients are those of permissions on demand (`GcpIam`, the gcp_grant_* settings); the
 identity needs resourcemanager.projects.getIamPolicy / setIamPolicy, iam.serviceAccounts.getIamPolicy /
-setIamPolicy, storage.buckets.getIamPolicy / setIamPolicy and iam.serviceAccountKeys.get / disable / enable.
+setIamPolicy, storage.buckets.getIamPolicy / setIamPolicy, iam.serviceAccountKeys.get / disable / enable, and for generated
+roles iam.roles.get / create / update / delete / undelete.
 """
 
 from __future__ import annotations
@@ -28,6 +36,14 @@ from urllib.parse import quote
 
 import orjson
 
+from permscope.clouds.gcp.custom_roles import (
+    definition,
+    delete_role,
+    patch_role,
+    put_role,
+    read_role,
+    role_url,
+)
 from permscope.clouds.gcp.iam_client import IAM, GcpIam, gcp_failure
 from permscope.clouds.gcp.remediation.places import Place, place_of, read_policy, write_policy
 from permscope.core.remediation import StepError, StepKind
@@ -139,11 +155,12 @@ class GcpRemediationConnector:
         return StepError(message, permanent=permanent)
 
     def _place(self, parameters: Mapping[str, Any]) -> Place:
-        place = place_of(str(parameters["resource"]), self._iam.project_id)
+        return self._place_of(str(parameters["resource"]))
+
+    def _place_of(self, scope: str) -> Place:
+        place = place_of(scope, self._iam.project_id)
         if place is None:
-            raise StepError(
-                f"permscope does not write the IAM policy of {parameters['resource']}", permanent=True
-            )
+            raise StepError(f"permscope does not write the IAM policy of {scope}", permanent=True)
         return place
 
     # ------------------------------------------------------------------------------------------ capture
@@ -175,6 +192,8 @@ class GcpRemediationConnector:
             if not bindings:
                 return {"present": False, "etag": policy.get("etag")}
             return {"present": True, "etag": policy.get("etag"), "member": member, "bindings": bindings}
+        if kind is StepKind.CREATE_GENERATED_ROLE:
+            return self._capture_generated(parameters)
         if kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
             from google.api_core import exceptions
 
@@ -191,9 +210,12 @@ class GcpRemediationConnector:
     # -------------------------------------------------------------------------------------------- write
 
     def _change(self, parameters: Mapping[str, Any], prior: Mapping[str, Any], *, adding: bool) -> None:
-        place = self._place(parameters)
         recorded = [dict(b) for b in prior.get("bindings") or ()]
         member = str(prior.get("member") or parameters["member"])
+        self._edit(self._place(parameters), recorded, member, adding=adding)
+
+    def _edit(self, place: Place, recorded: list[dict[str, Any]], member: str, *, adding: bool) -> None:
+        """The member into (or out of) the recorded bindings of a place, by read-modify-write."""
         edit = with_member if adding else without_member
         try:
             self._iam.read_modify_write(
@@ -204,19 +226,22 @@ class GcpRemediationConnector:
             )
         except Exception as exc:
             verb = "adding" if adding else "removing"
-            raise self._fail(exc, f"{verb} {member} in {parameters['role']} on {place.scope}") from exc
+            roles = ", ".join(sorted({str(b["role"]) for b in recorded}))
+            raise self._fail(exc, f"{verb} {member} in {roles} on {place.scope}") from exc
 
     def _echo_binding(self, parameters: Mapping[str, Any], prior: Mapping[str, Any], *, adding: bool) -> None:
-        place = self._place(parameters)
-        method, url, body = place.read_call()
-        self._echo(f"{method} {url}" + (f" {orjson.dumps(body).decode()}" if body else ""))
-        member = prior.get("member") or parameters["member"]
+        member = str(prior.get("member") or parameters["member"])
         recorded = prior.get("bindings") or [
             {
                 "role": parameters["role"],
                 **({"condition": parameters["condition"]} if parameters.get("condition") else {}),
             }
         ]
+        self._echo_edit(self._place(parameters), recorded, member, adding=adding)
+
+    def _echo_edit(self, place: Place, recorded: list[dict[str, Any]], member: str, *, adding: bool) -> None:
+        method, url, body = place.read_call()
+        self._echo(f"{method} {url}" + (f" {orjson.dumps(body).decode()}" if body else ""))
         change = "plus the member in" if adding else "minus the member of"
         write_method, write_url = place.write_call()
         for binding in recorded:
@@ -257,6 +282,9 @@ class GcpRemediationConnector:
             elif prior.get("present"):
                 self._change(parameters, prior, adding=False)
             return
+        if kind is StepKind.CREATE_GENERATED_ROLE:
+            self._put_generated(parameters)
+            return
         if kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
             if self.dry_run or (prior.get("present") and not prior.get("disabled")):
                 self._key(parameters, "disable")
@@ -278,6 +306,8 @@ class GcpRemediationConnector:
             elif prior.get("present"):
                 self._change(parameters, copy.deepcopy(dict(prior)), adding=True)
             return []
+        if kind is StepKind.CREATE_GENERATED_ROLE:
+            return self._restore_generated(parameters, prior)
         if kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
             from google.api_core import exceptions
 
@@ -294,3 +324,88 @@ class GcpRemediationConnector:
                 ]
             return []
         raise self._manual(kind)
+
+    # ------------------------------------------------------------------------------- the generated role
+
+    def _capture_generated(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """The role as IAM holds it (`absent`, `present` or `deleted`, with its definition) and, per place,
+        whether the member is already in an unconditional binding of it."""
+        name, member = str(parameters["role"]), str(parameters["member"])
+        try:
+            found = read_role(self._iam, name)
+        except Exception as exc:
+            raise self._fail(exc, f"reading custom role {name}") from exc
+        role: dict[str, Any] = {"state": "absent"}
+        if found is not None:
+            role = {"state": "deleted" if found.get("deleted") else "present", **definition(found)}
+        places = []
+        for scope in parameters["resources"]:
+            place = self._place_of(str(scope))
+            try:
+                policy = read_policy(self._iam, place)
+            except Exception as exc:
+                raise self._fail(exc, f"reading the IAM policy of {place.scope}") from exc
+            held = any(
+                member_in(b, member) and b.get("role") == name and _condition(b) is None
+                for b in policy.get("bindings") or ()
+            )
+            places.append({"resource": place.scope, "present": held, "etag": policy.get("etag")})
+        return {"present": True, "role": role, "places": places}
+
+    def _put_generated(self, parameters: Mapping[str, Any]) -> None:
+        """The role created (undeleted when IAM holds it deleted, patched to the generated definition), then the
+        member bound to it at each place; each part idempotent."""
+        name, member = str(parameters["role"]), str(parameters["member"])
+        document = parameters["document"]
+        places = [self._place_of(str(scope)) for scope in parameters["resources"]]
+        if self.dry_run:
+            body = {"roleId": parameters["roleId"], "role": document["role"]}
+            self._echo(f"GET {role_url(name)}")
+            self._echo(
+                f"POST {role_url(name).rpartition('/roles/')[0]}/roles {orjson.dumps(body).decode()}  "
+                "(or, when IAM holds it deleted, POST :undelete; when its definition differs, PATCH)"
+            )
+            for place in places:
+                self._echo_edit(place, [{"role": name}], member, adding=True)
+            return
+        try:
+            done = put_role(self._iam, name, document["role"])
+        except Exception as exc:
+            raise self._fail(exc, f"creating custom role {name}") from exc
+        log.info("custom role %s: %s", name, done)
+        for place in places:
+            self._edit(place, [{"role": name}], member, adding=True)
+
+    def _restore_generated(self, parameters: Mapping[str, Any], prior: Mapping[str, Any]) -> list[str]:
+        """The member out of the role's bindings it was not in before, then the role as it was: deleted when it
+        did not exist or was deleted (IAM soft-deletes it), its earlier definition put back when it existed."""
+        name, member = str(parameters["role"]), str(parameters["member"])
+        places = [
+            (self._place_of(str(entry["resource"])), bool(entry.get("present")))
+            for entry in prior.get("places") or ()
+        ] or [(self._place_of(str(scope)), False) for scope in parameters["resources"]]
+        role = dict(prior.get("role") or {"state": "absent"})
+        if self.dry_run:
+            for place, present in reversed(places):
+                if not present:
+                    self._echo_edit(place, [{"role": name}], member, adding=False)
+            if role["state"] == "present":
+                self._echo(f"PATCH {role_url(name)} <its definition as recorded, when it differs>")
+            else:
+                self._echo(f"DELETE {role_url(name)}")
+            return []
+        for place, present in reversed(places):
+            if not present:
+                self._edit(place, [{"role": name}], member, adding=False)
+        earlier = {k: v for k, v in role.items() if k != "state"}
+        try:
+            found = read_role(self._iam, name)
+            if found is not None and not found.get("deleted") and earlier and definition(found) != earlier:
+                patch_role(self._iam, name, earlier, str(found.get("etag") or ""))
+            if role["state"] != "present" and found is not None and not found.get("deleted"):
+                delete_role(self._iam, name)  # IAM soft-deletes it (a later apply undeletes it)
+        except Exception as exc:
+            raise self._fail(exc, f"restoring custom role {name}") from exc
+        if role["state"] == "present" and (found is None or found.get("deleted")):
+            return [f"custom role {name} was deleted since the plan was applied: left deleted"]
+        return []

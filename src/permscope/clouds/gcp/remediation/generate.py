@@ -5,7 +5,8 @@ narrowest resources that cover the activity: when every permission is of one ser
 lies in resources of that service that hold allow policies of their own (`BINDABLE`: a bucket, a dataset, a
 topic, a secret, ...), at those resources (at most `max_scopes`); else at the project of each resource (the
 system's project for a bucket, whose name names none, or when no resource was recorded). Google lets a role
-bound on a resource hold only permissions of that resource's service, hence the first condition.
+bound on a resource hold only permissions of that resource's service, hence the first condition. The document
+(the IAM `projects.roles.create` body) names those resources in `bindAt`: the one place plans read them from.
 
 Every observation (permission, resource) is then decided by the engine with the new role bound at those
 resources and nothing else, the resource placed under its bound resource and its project's lineage.
@@ -181,6 +182,7 @@ class GcpAccessGenerator:
                     "includedPermissions": permissions,
                     "stage": "GA",
                 },
+                "bindAt": scopes,  # the member is bound to the role at each (what a plan's step binds)
             },
             scopes=tuple(scopes),
             size=len(permissions),

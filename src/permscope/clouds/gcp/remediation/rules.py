@@ -12,14 +12,16 @@ from permscope.clouds.gcp.remediation import candidates as found
 from permscope.clouds.gcp.remediation import scripts
 from permscope.clouds.gcp.remediation.connector import GcpRemediationConnector
 from permscope.core.inventory import Assignment, Policy
-from permscope.core.remediation import Candidate, PlanRefusedError, RemediationConnector, StepKind, StepSpec
+from permscope.core.remediation import Candidate, RemediationConnector, StepKind, StepSpec
 from permscope.core.snapshot import SystemSnapshot
 
 
 class GcpRemediationRules:
     """Candidates from the stored project, the IAM connector, gcloud scripts and Terraform."""
 
-    replaceable: frozenset[StepKind] = frozenset()  # plans put no generated role yet
+    replaceable: frozenset[StepKind] = frozenset(
+        {StepKind.REMOVE_BINDING}
+    )  # a generated role replaces bindings
 
     def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
         """Bindings in the project (project, service accounts, buckets), and group memberships (manual)."""
@@ -36,11 +38,9 @@ class GcpRemediationRules:
     def generated_step(
         self, snapshot: SystemSnapshot, identity: str, name: str, document: dict[str, Any]
     ) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
-        """Not built for GCP: a generated custom role is created and bound by hand for now."""
-        raise PlanRefusedError(
-            "GCP plans do not put a generated role in place yet: create the generated custom role and bind it "
-            "(permscope remediation generate) first, then plan"
-        )
+        """Creating the generated custom role and binding the member to it where the generator chose
+        (ValueError for a resource type the connector does not write)."""
+        return found.generated_step(snapshot, identity, name, document)
 
     def credential_step(
         self, snapshot: SystemSnapshot, identity: str, credential_id: str
@@ -67,5 +67,5 @@ class GcpRemediationRules:
     def terraform(
         self, snapshot: SystemSnapshot, identity: str, steps: Sequence[StepSpec], *, header: str
     ) -> str:
-        """Terraform removing the plan's bindings."""
+        """Terraform removing the plan's bindings (and creating the generated role with its bindings)."""
         return scripts.terraform(snapshot, identity, steps, header=header)

@@ -8,7 +8,13 @@ bindings are known only once captured). Rollback runs `add-iam-policy-binding` w
 bindings recorded when the plan was applied. Keys: `gcloud iam service-accounts keys disable / enable`. Every
 value is shell-quoted.
 
-Terraform: a `removed` block (Terraform >= 1.7) per removed binding, `destroy = true`, for the address your
+A generated role (createGeneratedRole) is `gcloud iam roles create` (`undelete` then `update` when IAM holds the
+id soft-deleted, `update` when it exists), then `add-iam-policy-binding --condition=None` at each place; rolled
+back by `remove-iam-policy-binding` where the member was not bound before and `gcloud iam roles delete` (or
+`update` back to the recorded definition when the role existed before the plan).
+
+Terraform: `google_project_iam_custom_role` and a `google_*_iam_member` per place for a generated role; a
+`removed` block (Terraform >= 1.7) per removed binding, `destroy = true`, for the address your
 configuration gives the `google_*_iam_member` (the label below is a suggestion), with the import command of a
 binding Terraform does not manage yet.
 """
@@ -21,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from permscope.clouds.gcp.remediation.places import Place, place_of
-from permscope.core.hcl import hcl_label
+from permscope.core.hcl import hcl_label, hcl_list, hcl_string
 from permscope.core.remediation import StepKind, StepSpec
 from permscope.core.scripts import plan_script
 from permscope.core.snapshot import SystemSnapshot
@@ -113,12 +119,67 @@ def _manual_line(step: StepSpec) -> str:
     return f"remove {parameters.get('kind')} {parameters.get('email')} in the Cloud Identity (or Workspace) admin console"
 
 
+def _role_flags(role: Mapping[str, Any]) -> str:
+    """gcloud's flags of a custom role's definition."""
+    flags = [f"--{k}={_q(role[k])}" for k in ("title", "description", "stage") if role.get(k)]
+    flags.append("--permissions=" + _q(",".join(role.get("includedPermissions") or ())))
+    return " ".join(flags)
+
+
+def _generated_lines(step: StepSpec, *, rollback: bool) -> list[str]:
+    """The generated role: created (undeleted when IAM holds it deleted, updated when it differs), then the member
+    bound at each place; to roll back, the member out where it was not before and the role deleted (or its
+    recorded definition put back when it existed before the plan)."""
+    parameters = step.parameters
+    project, role_id, member = parameters["project"], parameters["roleId"], parameters["member"]
+    role = parameters["document"]["role"]
+    where = f"{_q(role_id)} --project={_q(project)}"
+    prior = _prior(step)
+    lines: list[str] = []
+    places = [(place_of(str(scope), str(project)), scope) for scope in parameters["resources"]]
+    if rollback:
+        if not prior:
+            return ["# not applied yet: nothing to undo"]
+        before = {str(e["resource"]): bool(e.get("present")) for e in prior.get("places") or ()}
+        for place, scope in reversed(places):
+            if place is not None and not before.get(str(scope)):
+                lines.append(
+                    f"{GCLOUD[place.kind]} remove-iam-policy-binding {_resource_arg(place)} --member={_q(member)} "
+                    f"--role={_q(parameters['role'])} --condition=None"
+                )
+        earlier = prior.get("role") or {}
+        if earlier.get("state") == "present":
+            lines.append(
+                f"gcloud iam roles update {where} {_role_flags(earlier)} --quiet  # as before the plan"
+            )
+        else:
+            lines.append(f"gcloud iam roles delete {where} --quiet")
+        return lines
+    lines += [
+        f"state=$(gcloud iam roles describe {where} --format='value(deleted)' 2>/dev/null || echo absent)",
+        'case "$state" in',
+        f"  absent) gcloud iam roles create {where} {_role_flags(role)} ;;",
+        f"  True) gcloud iam roles undelete {where} && gcloud iam roles update {where} {_role_flags(role)} --quiet ;;",
+        f"  *) gcloud iam roles update {where} {_role_flags(role)} --quiet ;;",
+        "esac",
+    ]
+    for place, _scope in places:
+        if place is not None:
+            lines.append(
+                f"{GCLOUD[place.kind]} add-iam-policy-binding {_resource_arg(place)} --member={_q(member)} "
+                f"--role={_q(parameters['role'])} --condition=None"
+            )
+    return lines
+
+
 def cli_script(project: str, steps: Sequence[StepSpec], *, header: str, rollback: bool) -> str:
     """The gcloud commands of the steps (in apply order, or in reverse to roll back), as a shell script."""
 
     def step_lines(step: StepSpec, number: int) -> list[str]:
         if step.kind is StepKind.REMOVE_BINDING:
             return _binding_lines(step, number, adding=rollback)
+        if step.kind is StepKind.CREATE_GENERATED_ROLE:
+            return _generated_lines(step, rollback=rollback)
         if step.kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
             return _key_lines(step, rollback=rollback)
         return []
@@ -151,6 +212,9 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
         "",
     ]
     for step in steps:
+        if step.kind is StepKind.CREATE_GENERATED_ROLE:
+            out += _generated_terraform(step)
+            continue
         if step.kind is not StepKind.REMOVE_BINDING:
             out.append(f"# not described here: {step.kind.value} {step.label}")
             continue
@@ -181,3 +245,43 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
                 "",
             ]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _generated_terraform(step: StepSpec) -> list[str]:
+    """The generated role as `google_project_iam_custom_role` (the provider undeletes a soft-deleted role of the
+    same id on create) and the member's `google_*_iam_member` at each place."""
+    parameters = step.parameters
+    project, member = str(parameters["project"]), str(parameters["member"])
+    role = parameters["document"]["role"]
+    label = hcl_label(str(parameters["roleId"]).lower())
+    out = [
+        f"# {step.label}",
+        f'resource "google_project_iam_custom_role" "{label}" {{',
+        f"  project     = {hcl_string(project)}",
+        f"  role_id     = {hcl_string(str(parameters['roleId']))}",
+        f"  title       = {hcl_string(str(role.get('title') or parameters['roleId']))}",
+        f"  description = {hcl_string(str(role.get('description') or ''))}",
+        f"  stage       = {hcl_string(str(role.get('stage') or 'GA'))}",
+        f"  permissions = {hcl_list([str(p) for p in role.get('includedPermissions') or ()])}",
+        "}",
+        "",
+    ]
+    for number, scope in enumerate(parameters["resources"], start=1):
+        place = place_of(str(scope), project)
+        if place is None:
+            continue
+        target = {
+            "project": f"project            = {hcl_string(project)}",
+            "serviceAccount": "service_account_id = "
+            + hcl_string(f"projects/{project}/serviceAccounts/{place.name}"),
+            "bucket": f"bucket             = {hcl_string(place.name)}",
+        }[place.kind]
+        out += [
+            f'resource "{TERRAFORM_TYPES[place.kind]}" "{label}_{number}" {{',
+            f"  {target}",
+            f"  role               = google_project_iam_custom_role.{label}.name",
+            f"  member             = {hcl_string(member)}",
+            "}",
+            "",
+        ]
+    return out

@@ -1,0 +1,200 @@
+"""GCP plans that put a generated least-privilege custom role in place of a broad binding, on the demo project
+(a service account holding roles/editor on it, with activity of only what editor grants), applied and rolled
+back through the Google client libraries against recorded IAM responses: the createGeneratedRole step first,
+then the removeBinding it replaces; rollback soft-deletes the role and the next plan's apply undeletes it; a
+crash after the role step repaired by applying again or by rolling back; a generated role bound where the
+connector does not write leaves the plan without replacement, with the reason; scripts and Terraform."""
+
+from __future__ import annotations
+
+import copy
+import shlex
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from clouds.gcp.grant.fake_gcp import FakeGcp
+from permscope.core.ids import Cloud
+from permscope.core.remediation import PlanRefusedError, PlanStatus, StepKind
+from permscope.presentation.remediation import generation_lines
+from permscope.store.tables import UsageRow
+from permscope.workflows.remediation import plans
+from permscope.workflows.remediation.apply import apply_plan, rollback_plan
+from remediation_support import CrashError
+from workflows.test_remediation_gcp import (  # noqa: F401 - the demo project and its IAM behind the fake
+    ALICE,
+    BOB,
+    PROJECT,
+    SAFETY,
+    _canonical,
+    _connectors,
+    demo,
+    demo_file,
+    gcp,
+)
+
+SYNC = f"serviceAccount:ingest-sync@{PROJECT}.iam.gserviceaccount.com"  # roles/editor on the project, used
+ROLES = f"https://iam.googleapis.com/v1/projects/{PROJECT}/roles"
+EDITOR = "roles/editor"
+
+
+def _keep_usage(engine: Engine, member: str, prefixes: tuple[str, ...]) -> None:
+    """The member's activity reduced to the permissions of the given services (what editor grants it)."""
+    with Session(engine) as session, session.begin():
+        actions = session.scalars(
+            select(UsageRow.action).where(UsageRow.identity_external_id == member)
+        ).all()
+        dropped = [a for a in actions if not a.startswith(prefixes)]
+        session.execute(
+            delete(UsageRow).where(UsageRow.identity_external_id == member, UsageRow.action.in_(dropped))
+        )
+
+
+def _plan(engine: Engine) -> plans.PlanRecord:
+    record = plans.create_plan(
+        engine, ALICE, cloud=Cloud.GCP, system_id=PROJECT, identity_id=SYNC, safety=SAFETY
+    )
+    plans.approve_plan(engine, BOB, record.plan.plan_id)
+    return record
+
+
+@pytest.fixture
+def planned(demo: tuple[Engine, Path]) -> Engine:  # noqa: F811 - the fixture imported above
+    engine, _export = demo
+    _keep_usage(engine, SYNC, ("bigquery.", "compute.", "pubsub."))
+    from permscope.workflows.requests import set_modification
+
+    set_modification(engine, PROJECT, True, Cloud.GCP)
+    return engine
+
+
+def _role_bound(fake: FakeGcp, role: str) -> bool:
+    return any(b["role"] == role and SYNC in b["members"] for b in fake.bindings)
+
+
+def test_the_generated_role_replaces_editor_and_rollback_then_replan_undeletes(
+    planned: Engine,
+    gcp: FakeGcp,  # noqa: F811
+) -> None:
+    record = _plan(planned)
+    kinds = [s.kind for s in record.steps]
+    assert kinds[0] == StepKind.CREATE_GENERATED_ROLE.value
+    create = record.steps[0]
+    role = create.target
+    assert role.startswith(f"projects/{PROJECT}/roles/permscope_lp_ingest_sync_")
+    assert create.parameters["resources"] == [f"projects/{PROJECT}"]
+    permissions = create.parameters["document"]["role"]["includedPermissions"]
+    assert permissions == sorted(permissions) and all(p.split(".")[0] in {"bigquery", "compute", "pubsub"}
+                                                      for p in permissions)  # fmt: skip
+    replaced = [s for s in record.steps if s.evidence.get("replacedByGenerated")]
+    assert [(s.kind, s.parameters["role"]) for s in replaced] == [(StepKind.REMOVE_BINDING.value, EDITOR)]
+    generation = record.plan.evidence["generation"]
+    assert generation["used"] is True and generation["replaces"] == [replaced[0].target]
+    assert create.evidence["replaces"] == [replaced[0].target]
+    assert record.plan.evidence["diff"]["grantedAfter"] < record.plan.evidence["diff"]["grantedBefore"]
+    shown = "\n".join(generation_lines(record.plan.evidence, record.steps))  # what `remediation show` prints
+    assert f"{role} (" in shown and '"bindAt"' in shown and permissions[0] in shown
+    before = copy.deepcopy(gcp.bindings)
+
+    report = apply_plan(planned, ALICE, record.plan.plan_id, connectors=_connectors())
+    assert report.error is None and report.plan.status == PlanStatus.APPLIED.value
+    assert gcp.roles[role]["includedPermissions"] == permissions
+    assert _role_bound(gcp, role) and not any(
+        b["role"] == EDITOR and SYNC in b["members"] for b in gcp.bindings
+    )
+    writes = gcp.writes()
+    assert writes.index(f"POST {ROLES}") == 0  # the role before any binding changes
+    prior = report.steps[0].prior_state
+    assert prior is not None and prior["role"] == {"state": "absent"}
+
+    gcp.calls.clear()
+    undone = rollback_plan(planned, ALICE, record.plan.plan_id, connectors=_connectors())
+    assert undone.error is None and undone.plan.status == PlanStatus.ROLLED_BACK.value
+    assert _canonical(gcp.bindings) == _canonical(before) and gcp.roles[role]["deleted"] is True
+    assert gcp.writes()[-1] == f"DELETE {ROLES}/{role.rsplit('/', 1)[1]}"  # the bindings first, then the role
+
+    again = _plan(planned)  # the same member planned again: the same role id, soft-deleted in IAM
+    assert again.steps[0].target == role
+    gcp.calls.clear()
+    report = apply_plan(planned, ALICE, again.plan.plan_id, connectors=_connectors())
+    assert report.plan.status == PlanStatus.APPLIED.value
+    assert (
+        report.steps[0].prior_state is not None and report.steps[0].prior_state["role"]["state"] == "deleted"
+    )
+    assert f"POST {ROLES}/{role.rsplit('/', 1)[1]}:undelete" in gcp.writes()
+    assert f"POST {ROLES}" not in gcp.writes()  # never created again (IAM would refuse the id)
+    assert not gcp.roles[role].get("deleted") and _role_bound(gcp, role)
+    rollback_plan(planned, ALICE, again.plan.plan_id, connectors=_connectors())
+    assert _canonical(gcp.bindings) == _canonical(before) and gcp.roles[role]["deleted"] is True
+
+
+def test_a_crash_after_the_role_step_is_repaired_both_ways(planned: Engine, gcp: FakeGcp) -> None:  # noqa: F811
+    before = copy.deepcopy(gcp.bindings)
+    record = _plan(planned)
+    role = record.steps[0].target
+    now = datetime.now(UTC)
+    with pytest.raises(CrashError):
+        apply_plan(planned, ALICE, record.plan.plan_id, connectors=_connectors(1), clock=lambda: now)
+    assert _role_bound(gcp, role) and any(b["role"] == EDITOR and SYNC in b["members"] for b in gcp.bindings)
+    later = now + timedelta(hours=1)  # the dead run's lease ran out
+    report = apply_plan(  # resumed: the role step repeated (a no-op), then the rest
+        planned, ALICE, record.plan.plan_id, connectors=_connectors(), clock=lambda: later
+    )
+    assert report.plan.status == PlanStatus.APPLIED.value
+    assert [w for w in gcp.writes() if w == f"POST {ROLES}"] == [f"POST {ROLES}"]  # created once
+    assert not any(b["role"] == EDITOR and SYNC in b["members"] for b in gcp.bindings)
+    rollback_plan(planned, ALICE, record.plan.plan_id, connectors=_connectors())
+
+    second = _plan(planned)
+    with pytest.raises(CrashError):
+        apply_plan(planned, ALICE, second.plan.plan_id, connectors=_connectors(1), clock=lambda: now)
+    undone = rollback_plan(planned, ALICE, second.plan.plan_id, connectors=_connectors(), clock=lambda: later)
+    assert undone.plan.status == PlanStatus.ROLLED_BACK.value and undone.done == [second.steps[0].ordinal]
+    assert _canonical(gcp.bindings) == _canonical(before) and gcp.roles[role]["deleted"] is True
+
+
+def test_a_role_bound_where_permscope_does_not_write_is_not_used(planned: Engine) -> None:
+    _keep_usage(planned, SYNC, ("compute.",))  # compute alone: the generator binds at the instance
+    with pytest.raises(PlanRefusedError) as refused:  # editor is used, and nothing else can be removed
+        plans.create_plan(planned, ALICE, cloud=Cloud.GCP, system_id=PROJECT, identity_id=SYNC, safety=SAFETY)
+    assert "no generated replacement: the generated role projects/" in str(refused.value)
+    assert "bound at //compute.googleapis.com/projects/" in str(refused.value)
+    assert "service accounts and its buckets only" in str(refused.value)
+
+
+def test_scripts_and_terraform_of_the_generated_role(planned: Engine, gcp: FakeGcp) -> None:  # noqa: F811
+    record = _plan(planned)
+    create = record.steps[0]
+    role_id, role = create.parameters["roleId"], create.target
+    script = plans.plan_script(planned, ALICE, record.plan.plan_id)
+    lines = script.splitlines()
+    made = next(line for line in lines if "absent) gcloud iam roles create" in line)
+    words = shlex.split(made.split(")", 1)[1].rstrip(" ;"))
+    assert words[:6] == ["gcloud", "iam", "roles", "create", role_id, f"--project={PROJECT}"]
+    flags = dict(w[2:].split("=", 1) for w in words[6:])
+    assert flags["permissions"].split(",") == create.parameters["document"]["role"]["includedPermissions"]
+    assert flags["title"] == create.parameters["document"]["role"]["title"] and flags["stage"] == "GA"
+    assert any("True) gcloud iam roles undelete" in line for line in lines)
+    bind = f"gcloud projects add-iam-policy-binding {PROJECT} --member={SYNC} --role={role} --condition=None"
+    assert bind in lines
+    assert lines.index(bind) < next(i for i, line in enumerate(lines) if "remove-iam-policy-binding" in line)
+
+    apply_plan(planned, ALICE, record.plan.plan_id, connectors=_connectors())
+    rollback = plans.plan_script(planned, ALICE, record.plan.plan_id, rollback=True).splitlines()
+    unbind = bind.replace("add-iam-policy-binding", "remove-iam-policy-binding")
+    drop = f"gcloud iam roles delete {role_id} --project={PROJECT} --quiet"
+    assert unbind in rollback and drop in rollback and rollback.index(unbind) < rollback.index(drop)
+    assert rollback.index(drop) > next(
+        i for i, line in enumerate(rollback) if "add-iam-policy-binding" in line
+    )
+
+    terraform = plans.plan_terraform(planned, ALICE, record.plan.plan_id)
+    label = role_id.lower()
+    assert f'resource "google_project_iam_custom_role" "{label}" {{' in terraform
+    assert f'  role_id     = "{role_id}"' in terraform
+    assert f"role               = google_project_iam_custom_role.{label}.name" in terraform
+    assert f'resource "google_project_iam_member" "{label}_1" {{' in terraform
+    assert "removed {" in terraform
