@@ -324,8 +324,9 @@ class _Planner:
         return _perms(only, self.id).granted
 
     def broad(self, candidates: Sequence[Candidate], *, every_used: bool) -> list[str]:
-        """The policy grants a plan keeps because some of their actions were used, that also hold unused ones
-        (`every_used`: every policy grant kept because used): what a generated policy may replace."""
+        """The grants of the kinds the cloud's rules name `replaceable` (AWS: policies and group memberships) a
+        plan keeps because some of their actions were used, that also hold unused ones (`every_used`: every such
+        grant kept because used): what a generated policy may replace."""
         found: list[str] = []
         for candidate in candidates:
             if candidate.kind not in self.inputs.rules.replaceable:
@@ -555,9 +556,10 @@ def _start(inputs: PlanInputs) -> tuple[_Planner, list[Candidate], datetime | No
 
 
 def broad_grants(inputs: PlanInputs, *, every_used: bool = False) -> list[str]:
-    """The identity's policy grants (managed attachments, inline policies) a plan keeps because some of their
-    actions were used but that also hold unused ones (`every_used`: all those kept because used): what a
-    policy generated from its activity may replace. PlanRefusedError when no plan may be made at all."""
+    """The identity's replaceable grants (AWS: managed attachments, inline policies, group memberships) a plan
+    keeps because some of their actions were used but that also hold unused ones (`every_used`: all those kept
+    because used): what a policy generated from its activity may replace. PlanRefusedError when no plan may be
+    made at all."""
     planner, candidates, _seen = _start(inputs)
     return planner.broad(candidates, every_used=every_used)
 

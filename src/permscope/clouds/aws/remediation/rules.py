@@ -20,8 +20,8 @@ class AwsRemediationRules:
     """Candidates from the stored account, the boto3 connector, AWS CLI scripts and Terraform."""
 
     replaceable: frozenset[StepKind] = frozenset(
-        {StepKind.DETACH_MANAGED_POLICY, StepKind.DELETE_INLINE_POLICY}
-    )  # generated documents replace policy attachments and inline policies
+        {StepKind.DETACH_MANAGED_POLICY, StepKind.DELETE_INLINE_POLICY, StepKind.REMOVE_FROM_GROUP}
+    )  # generated documents replace policy attachments, inline policies and (users) group memberships
 
     def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
         """Attached managed policies, inline policies and group memberships of a user or role."""
