@@ -512,7 +512,7 @@ def test_a_used_group_is_replaced_by_the_generated_policy(
     the over-provisioned finding resolved on the next analysis, and rollback puts the user back in the group."""
     seed_identity(iam, demo, GROUPED)
     finding = open_finding(engine, "overprovisionedUserFinding", GROUPED)
-    with pytest.raises(PlanRefusedError, match="nothing of .* can be removed"):  # without generation
+    with pytest.raises(PlanRefusedError, match=r"nothing of .* can be removed"):  # without generation
         _plan(engine, GROUPED, generate=False)
     record = plans.create_plan_for_finding(engine, ALICE, fingerprint=finding.fingerprint, safety=SAFETY)
     plan, steps = record.plan, record.steps
@@ -548,4 +548,6 @@ def test_a_used_group_is_replaced_by_the_generated_policy(
 
     rollback_plan(engine, ALICE, plan.plan_id, connectors=_connectors())
     assert iam_state(iam, GROUPED) == before  # back in the group, the generated policy gone
-    assert iam.list_attached_group_policies(GroupName="frontend-auditors")["AttachedPolicies"] == group_policies
+    assert (
+        iam.list_attached_group_policies(GroupName="frontend-auditors")["AttachedPolicies"] == group_policies
+    )

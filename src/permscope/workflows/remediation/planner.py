@@ -564,6 +564,15 @@ def broad_grants(inputs: PlanInputs, *, every_used: bool = False) -> list[str]:
     return planner.broad(candidates, every_used=every_used)
 
 
+def _without_replacement(inputs: PlanInputs, generation: dict[str, Any], why: str) -> PlanDraft:
+    """The plan made again without the generated replacement, whose documents do not fit beside what the
+    identity keeps (the cloud's quota); its `generation` evidence says why."""
+    draft = draft_plan(dataclasses.replace(inputs, replacement=None))
+    found = {key: value for key, value in generation.items() if key != "replaces"}
+    draft.evidence["generation"] = {**found, "used": False, "reason": why}
+    return draft
+
+
 def draft_plan(inputs: PlanInputs) -> PlanDraft:
     """The plan of one identity (PlanRefusedError with the reason when none may be made)."""
     snapshot = inputs.snapshot
@@ -574,6 +583,12 @@ def draft_plan(inputs: PlanInputs) -> PlanDraft:
         candidates = planner.replace(inputs.replacement, candidates)
     for candidate in candidates:
         planner.grant(candidate)
+    if inputs.replacement is not None and planner.generation is not None and planner.generation["used"]:
+        why = inputs.rules.generated_quota(
+            snapshot, identity.external_id, inputs.replacement.documents, planner.change.removed
+        )
+        if why:
+            return _without_replacement(inputs, planner.generation, why)
     for key in planner.idle_keys(seen):
         planner.add(
             key,
