@@ -551,3 +551,24 @@ def test_a_used_group_is_replaced_by_the_generated_policy(
     assert (
         iam.list_attached_group_policies(GroupName="frontend-auditors")["AttachedPolicies"] == group_policies
     )
+
+
+def test_every_overprovisioned_user_and_role_of_the_demo_gets_a_plan_that_resolves_it(
+    engine: Engine, demo: Path
+) -> None:
+    """Policies and used groups replaced: each over-provisioned user's or role's plan resolves its finding (the
+    group-only users among them had no plan at all before memberships could be replaced)."""
+    types = ("overprovisionedUserFinding", "overprovisionedAwsRoleFinding")
+    with Session(engine) as session:
+        found = session.execute(
+            select(FindingRow.fingerprint, FindingRow.subject_id).where(
+                FindingRow.finding_type.in_(types), FindingRow.resolved_at.is_(None)
+            )
+        ).all()
+    assert len(found) >= 10
+    unresolved = []
+    for fingerprint, subject in found:
+        record = plans.create_plan_for_finding(engine, ALICE, fingerprint=fingerprint, safety=SAFETY)
+        if not record.plan.evidence["finding"]["resolved"]:
+            unresolved.append(subject)
+    assert unresolved == []
