@@ -12,7 +12,14 @@ from permscope.clouds.azure.remediation import scripts
 from permscope.clouds.azure.remediation.connector import AzureRemediationConnector
 from permscope.clouds.base import Echo
 from permscope.core.inventory import Assignment, Policy
-from permscope.core.remediation import Candidate, PlanRefusedError, RemediationConnector, StepKind, StepSpec
+from permscope.core.remediation import (
+    Candidate,
+    GrantRef,
+    PlanRefusedError,
+    RemediationConnector,
+    StepKind,
+    StepSpec,
+)
 from permscope.core.snapshot import SystemSnapshot
 
 
@@ -41,6 +48,16 @@ class AzureRemediationRules:
             "Azure plans do not put a generated role in place yet: create the generated custom role and its "
             "assignments (permscope remediation generate) first, then plan"
         )
+
+    def generated_quota(
+        self,
+        snapshot: SystemSnapshot,
+        identity: str,
+        documents: Sequence[tuple[str, dict[str, Any]]],
+        removed: frozenset[GrantRef],
+    ) -> str | None:
+        """No quota to check: plans put no generated role yet."""
+        return None
 
     def credential_step(
         self, snapshot: SystemSnapshot, identity: str, credential_id: str
