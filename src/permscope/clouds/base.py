@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # the protocols' types only: `permscope simulate` reaches `si
     )
     from permscope.core.least_privilege import Generated, GenerationOptions
     from permscope.core.permissions import ActionVerdict, EffectivePermissions, PrincipalResult
-    from permscope.core.remediation import Candidate, GrantRef, RemediationConnector, StepKind, StepSpec
+    from permscope.core.remediation import Candidate, RemediationConnector, StepKind, StepSpec
     from permscope.core.requests import RequestSpec
     from permscope.core.snapshot import CloudView, SnapshotSlice, SystemSnapshot
 
@@ -289,10 +289,10 @@ class RemediationRules(Protocol):
         snapshot: SystemSnapshot,
         identity: str,
         documents: Sequence[tuple[str, dict[str, Any]]],
-        removed: frozenset[GrantRef],
     ) -> str | None:
-        """Why the generated documents (name, document) cannot sit on the identity beside the grants it keeps
-        once the plan removed `removed` (a quota of the cloud over them together), None when they can."""
+        """Why the generated documents (name, document) cannot be put on the identity beside the grants it holds
+        when the put runs (first, before the plan removes anything): a quota of the cloud over them together;
+        None when they can."""
         ...
 
     def credential_step(

@@ -584,9 +584,7 @@ def draft_plan(inputs: PlanInputs) -> PlanDraft:
     for candidate in candidates:
         planner.grant(candidate)
     if inputs.replacement is not None and planner.generation is not None and planner.generation["used"]:
-        why = inputs.rules.generated_quota(
-            snapshot, identity.external_id, inputs.replacement.documents, planner.change.removed
-        )
+        why = inputs.rules.generated_quota(snapshot, identity.external_id, inputs.replacement.documents)
         if why:
             return _without_replacement(inputs, planner.generation, why)
     for key in planner.idle_keys(seen):

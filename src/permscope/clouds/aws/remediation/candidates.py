@@ -165,7 +165,7 @@ def generated_step(
     snapshot: SystemSnapshot, identity_id: str, name: str, document: dict[str, Any]
 ) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
     """Putting a generated document as the inline policy `name` of the identity, and that policy in the
-    inventory (its size against IAM's quota is `inline_quota_problem`, once the plan knows what it keeps)."""
+    inventory (its size against IAM's quota is `inline_quota_problem`)."""
     _identity, kind, principal_name = principal_parts(snapshot, identity_id)
     account = Arn.try_parse(identity_id)
     policy = Policy(
@@ -195,28 +195,26 @@ def inline_quota_problem(
     snapshot: SystemSnapshot,
     identity_id: str,
     documents: Sequence[tuple[str, dict[str, Any]]],
-    removed: frozenset[GrantRef],
 ) -> str | None:
     """Why the generated documents, put as inline policies, exceed IAM's quota on the total of the identity's
-    inline policies (2,048 characters for a user, 10,240 for a role, whitespace not counted) together with the
-    inline policies it keeps (not those in `removed`, nor one of the same name, which the put overwrites); None
-    when they fit."""
+    inline policies (2,048 characters for a user, 10,240 for a role, whitespace not counted); None when they
+    fit. IAM counts the inline policies the identity holds when the put runs: the put is a plan's first step,
+    so those the plan deletes afterwards count too (not one of the same name, which the put overwrites)."""
     _identity, kind, _name = principal_parts(snapshot, identity_id)
     names = {name for name, _document in documents}
-    deleted = {ref.target for ref in removed if ref.relation == AssignmentRelation.INLINE.value}
     kept: dict[str, int] = {}
     for assignment in snapshot.assignments_of.get(identity_id, ()):
         policy = snapshot.policies_by_id.get(assignment.policy_external_id)
         if assignment.relation is not AssignmentRelation.INLINE or policy is None:
             continue
-        if policy.external_id not in deleted and policy.name not in names:
+        if policy.name not in names:
             kept[policy.name] = policy_size(as_document(policy.document))
     generated = sum(policy_size(document) for _name, document in documents)
     limit = inline_limit(identity_id)
     if generated + sum(kept.values()) <= limit:
         return None
     listed = ", ".join(f"{name} ({size})" for name, size in sorted(kept.items()))
-    beside = f" and the inline policies the {kind} keeps ({listed})" if kept else ""
+    beside = f" and the inline policies the {kind} holds when they are put ({listed})" if kept else ""
     return (
         f"the generated policies ({generated} characters){beside} total {generated + sum(kept.values())} "
         f"characters; IAM holds at most {limit} in all the inline policies of a {kind} (whitespace not counted)"

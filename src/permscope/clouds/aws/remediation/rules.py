@@ -12,7 +12,7 @@ from permscope.clouds.aws.remediation.connector import AwsRemediationConnector
 from permscope.clouds.base import Echo
 from permscope.core.arn import Arn
 from permscope.core.inventory import Assignment, Policy
-from permscope.core.remediation import Candidate, GrantRef, RemediationConnector, StepKind, StepSpec
+from permscope.core.remediation import Candidate, RemediationConnector, StepKind, StepSpec
 from permscope.core.snapshot import SystemSnapshot
 
 
@@ -46,10 +46,9 @@ class AwsRemediationRules:
         snapshot: SystemSnapshot,
         identity: str,
         documents: Sequence[tuple[str, dict[str, Any]]],
-        removed: frozenset[GrantRef],
     ) -> str | None:
-        """Over IAM's inline-policy quota: the generated documents and the inline policies the identity keeps."""
-        return found.inline_quota_problem(snapshot, identity, documents, removed)
+        """Over IAM's inline-policy quota: the generated documents and the inline policies the identity holds."""
+        return found.inline_quota_problem(snapshot, identity, documents)
 
     def credential_step(
         self, snapshot: SystemSnapshot, identity: str, credential_id: str

@@ -14,7 +14,6 @@ from permscope.clouds.base import Echo
 from permscope.core.inventory import Assignment, Policy
 from permscope.core.remediation import (
     Candidate,
-    GrantRef,
     PlanRefusedError,
     RemediationConnector,
     StepKind,
@@ -54,7 +53,6 @@ class AzureRemediationRules:
         snapshot: SystemSnapshot,
         identity: str,
         documents: Sequence[tuple[str, dict[str, Any]]],
-        removed: frozenset[GrantRef],
     ) -> str | None:
         """No quota to check: plans put no generated role yet."""
         return None

@@ -14,7 +14,6 @@ from permscope.clouds.gcp.remediation.connector import GcpRemediationConnector
 from permscope.core.inventory import Assignment, Policy
 from permscope.core.remediation import (
     Candidate,
-    GrantRef,
     RemediationConnector,
     StepKind,
     StepSpec,
@@ -53,7 +52,6 @@ class GcpRemediationRules:
         snapshot: SystemSnapshot,
         identity: str,
         documents: Sequence[tuple[str, dict[str, Any]]],
-        removed: frozenset[GrantRef],
     ) -> str | None:
         """None: a generated role is one custom role of the project, with no quota shared with other grants
         (IAM's own limits, 3,000 permissions per role and 300 custom roles per project, are left to IAM)."""
