@@ -22,7 +22,7 @@ from permscope.core.ids import Cloud
 from permscope.core.remediation import PlanAccessError, PlanStateError, PlanStatus
 from permscope.core.schedules import ScheduleTask, Timing
 from permscope.settings import Settings
-from permscope.store.tables import AlertRow, RemediationPlanRow
+from permscope.store.tables import AlertRow, AutopilotRuleRow, RemediationPlanRow
 from permscope.workflows import alert_rules
 from permscope.workflows.apikeys import ApiPrincipal, ApiRole, KeyScope
 from permscope.workflows.remediation import autopilot_rules as rules
@@ -184,6 +184,11 @@ def test_modification_disabled_is_skipped_and_rules_are_checked(engine: Engine, 
     (item,) = run.items
     assert item["outcome"] == "skipped" and "modification is not enabled" in item["reason"]
     assert _plans(engine) == [] and _state(iam) == before
+    with Session(engine) as session, session.begin():  # another run holds the rule
+        held = session.execute(select(AutopilotRuleRow)).scalar_one()
+        held.locked_by, held.locked_until = "elsewhere", datetime.now(UTC) + timedelta(minutes=5)
+    with pytest.raises(PlanStateError, match="in progress"):
+        run_rule(engine, ALICE, rule_id, _context())
 
     with pytest.raises(InputError, match="name"):
         _rule(engine)  # the name is taken

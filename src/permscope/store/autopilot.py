@@ -71,6 +71,18 @@ def claim_rule(
     return claimed
 
 
+def renew_rule(session: Session, rule_pk: int, runner: str, until: datetime) -> bool:
+    """Extend the run lease this runner holds on the rule; False when another run has taken it over."""
+    stmt = (
+        update(AutopilotRuleRow)
+        .where(AutopilotRuleRow.id == rule_pk, AutopilotRuleRow.locked_by == runner)
+        .values(locked_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    renewed: bool = session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+    return renewed
+
+
 def release_rule(session: Session, rule_pk: int, runner: str) -> None:
     """Give the rule's run lease back (when this runner still holds it)."""
     session.execute(

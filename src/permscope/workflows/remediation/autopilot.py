@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -76,8 +76,8 @@ class RunContext:
     run_by: str
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+class LeaseLostError(PermscopeError):
+    """Another run of the rule took it over: this run stops (what it did is recorded)."""
 
 
 def _systems(session: Session, rule: AutopilotRuleRow) -> list[AuthorizationSystemRow]:
@@ -166,8 +166,9 @@ def _signal(rule: AutopilotRuleRow, plan: RemediationPlanRow, kind: str, steps: 
 class _RuleRun:
     """One run of one rule: the items it did, by system and identity."""
 
-    def __init__(self, engine: Engine, rule: AutopilotRuleRow, context: RunContext) -> None:
-        self.engine, self.rule, self.context = engine, rule, context
+    def __init__(self, engine: Engine, rule: AutopilotRuleRow, context: RunContext, runner: str) -> None:
+        self.engine, self.rule, self.context, self.runner = engine, rule, context, runner
+        self.lease = timedelta(seconds=context.settings.remediation_lease_seconds)
         self.actor = rule_actor(rule)
         base = safety_of(context.settings)
         self.safety = dataclasses.replace(
@@ -198,6 +199,7 @@ class _RuleRun:
         self, system: AuthorizationSystemRow, identity: str, kind: str, plans: list[RemediationPlanRow]
     ) -> None:
         cloud, system_id, dry = system.cloud, system.system_id, self.context.dry_run
+        self.renew()
         why, plan = _left_alone(self.rule, plans, system.last_collection_at, dry)
         if why is not None:
             self.items.append(RunItem(cloud, system_id, identity, ItemOutcome.SKIPPED, reason=why))
@@ -225,6 +227,12 @@ class _RuleRun:
             self.items.append(RunItem(cloud, system_id, identity, ItemOutcome.DRAFTED, plan.plan_id))
             return
         self.apply(system, identity, kind, plan.plan_id)
+
+    def renew(self) -> None:
+        """Keep the rule's run lease; LeaseLostError when another run took the rule over (this one stops)."""
+        with Session(self.engine) as session, session.begin():
+            if not store.renew_rule(session, self.rule.id, self.runner, self.context.clock() + self.lease):
+                raise LeaseLostError("another run took this rule over (this run was slower than its lease)")
 
     def apply(self, system: AuthorizationSystemRow, identity: str, kind: str, plan_id: str) -> None:
         cloud, system_id = system.cloud, system.system_id
@@ -302,7 +310,7 @@ def run_rule(engine: Engine, actor: ApiPrincipal | None, ref: str, context: RunC
             items=[],
         )
         session.add(run)
-    work = _RuleRun(engine, rule, context)
+    work = _RuleRun(engine, rule, context, runner)
     error: str | None = None
     try:
         with Session(engine, expire_on_commit=False) as session:
