@@ -22,7 +22,7 @@ from permscope.core.ids import Cloud
 from permscope.core.remediation import PlanAccessError, PlanStateError, PlanStatus
 from permscope.core.schedules import ScheduleTask, Timing
 from permscope.settings import Settings
-from permscope.store.tables import AlertRow, AutopilotRuleRow, RemediationPlanRow
+from permscope.store.tables import AlertRow, AuthorizationSystemRow, AutopilotRuleRow, RemediationPlanRow
 from permscope.workflows import alert_rules
 from permscope.workflows.apikeys import ApiPrincipal, ApiRole, KeyScope
 from permscope.workflows.remediation import autopilot_rules as rules
@@ -157,6 +157,16 @@ def test_a_rule_runs_only_once_accepted_by_another_person_and_applies_reversibly
         assert session.execute(select(AlertRow)).scalars().all()
 
 
+def _collected(engine: Engine, moment: datetime | None) -> datetime | None:
+    """Set the account's last collection time; the one it had."""
+    with Session(engine) as session, session.begin():
+        row = session.execute(
+            select(AuthorizationSystemRow).where(AuthorizationSystemRow.system_id == ACCOUNT)
+        ).scalar_one()
+        earlier, row.last_collection_at = row.last_collection_at, moment
+        return earlier
+
+
 def test_a_dry_run_drafts_and_a_real_run_applies_those_drafts(engine: Engine, demo: Path, iam: Any) -> None:
     rule_id = _rule(engine)
     rules.accept_rule(engine, BOB, rule_id)
@@ -168,6 +178,14 @@ def test_a_dry_run_drafts_and_a_real_run_applies_those_drafts(engine: Engine, de
     assert _state(iam) == before
     again = run_rule(engine, ALICE, rule_id, _context(dry_run=True))  # the draft waits: nothing new
     assert (again.made, again.applied) == (0, 0) and len(_plans(engine)) == 1
+    collected = _collected(engine, plan.created_at + timedelta(seconds=1))  # a collection after the draft
+    stale = run_rule(engine, ALICE, rule_id, _context())
+    assert (
+        stale.applied == 0
+        and "before the last collection" in {i["identity"]: i for i in stale.items}[USER]["reason"]
+    )
+    assert _state(iam) == before
+    _collected(engine, collected)
     real = run_rule(engine, ALICE, rule_id, _context())
     assert (real.made, real.applied) == (0, 1)
     (plan,) = _plans(engine)

@@ -102,6 +102,12 @@ def _left_alone(
     for plan in plans:  # newest first
         own = plan.created_by == author
         if plan.status in FINISHABLE and own and not dry_run:
+            if collected is not None and plan.created_at < collected:
+                return (
+                    f"plan {plan.plan_id} of this rule ({plan.status}) was made before the last collection: "
+                    "a person reviews it (remediation show, approve, apply) before it is applied",
+                    None,
+                )
             return None, plan
         if plan.status in OPEN:
             return f"plan {plan.plan_id} is {plan.status}", None
@@ -260,9 +266,7 @@ class _RuleRun:
                 [_signal(self.rule, report.plan, kind, steps, self.context.clock())],
                 self.context.clock(),
             )
-        except (
-            Exception
-        ):  # the plan is applied and recorded; the alert is what failed: logged, never lost work
+        except Exception:  # the plan is applied and recorded: a failed alert is logged, the work kept
             log.exception("raising the remediation.autoApplied signal of plan %s failed", plan_id)
 
 
