@@ -142,3 +142,18 @@ def test_bad_bodies_answer_422_naming_the_field_and_unknown_rules_404(
         ("post", f"{RULES}/nope/run"),
     ]:
         assert getattr(client, method)(path, headers=keys["admin"]).status_code == 404
+
+
+def test_an_autopilot_schedule_over_the_api(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
+    schedules = "/monitoring/schedules"
+    body = {"name": "nightly autopilot", "task": "autopilot", "interval": "P1D"}
+    scoped = client.post(schedules, json={**body, "authorizationSystemType": "aws"}, headers=keys["admin"])
+    assert scoped.status_code == 400 and "autopilot" in scoped.json()["error"]["message"]
+    assert (
+        client.post(schedules, json=body, headers=keys["other-admin"]).status_code == 403
+    )  # one account only
+    created = client.post(schedules, json=body, headers=keys["admin"])
+    assert created.status_code == 201, created.text
+    assert (
+        created.json()["task"] == "autopilot" and created.json()["source"] == "every accepted autopilot rule"
+    )
