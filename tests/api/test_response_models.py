@@ -526,6 +526,27 @@ def _remediation_routes(walker: Walker) -> None:
     app.state.clock = lambda: datetime(2025, 3, 1, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
 
 
+def _autopilot_routes(walker: Walker) -> None:
+    """Autopilot rules: one written, accepted by someone else, dry-run, its runs listed, disabled."""
+    app = walker.client.app
+    app.state.clock = lambda: datetime.now(UTC)  # type: ignore[attr-defined]  # the demo's activity is recent
+    engine = app.state.engine_provider.get()  # type: ignore[attr-defined]
+    rules = "/remediation/autopilot/rules"
+    one = rules + "/{rule_id}"
+    body = {"name": "idle", "systems": [f"aws:{DEMO}"], "identities": ["*:user/tomas.nowak"], "tag": "team"}
+    created = walker.call("POST", rules, rules, json=body)
+    url = f"{rules}/{created['id']}"
+    walker.call("GET", rules, rules)
+    walker.call("GET", one, url)
+    approver = create_api_key(engine, ApiRole.ADMIN, "acceptor", principal="acceptor").token
+    walker.call("POST", one + "/accept", f"{url}/accept", headers={"Authorization": f"Bearer {approver}"})
+    walker.call("POST", one + "/run", f"{url}/run?dryRun=true")
+    runs = "/remediation/autopilot/runs"
+    walker.call("GET", runs, f"{runs}?rule=idle")
+    walker.call("POST", one + "/disable", f"{url}/disable")
+    app.state.clock = lambda: datetime(2025, 3, 1, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+
+
 def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> None:
     _inventory_routes(walker)
     _azure_routes(walker)
@@ -536,6 +557,7 @@ def test_every_route_answers_only_what_its_model_documents(walker: Walker) -> No
     _monitoring_routes(walker)
     _alert_routes(walker)
     _remediation_routes(walker)
+    _autopilot_routes(walker)
     for fmt in ("csv", "xlsx", "pdf", "ocsf"):
         walker.download(
             "/monitoring/reports/{kind}", f"/monitoring/reports/analytics?system={ACCOUNT}&format={fmt}"

@@ -51,6 +51,10 @@ USER = f"arn:aws:iam::{ACCOUNT}:user/tomas.nowak"  # over-provisioned; an unused
 # over-provisioned: AmazonS3ReadOnlyAccess of which it reads a few buckets, and two unused groups
 SVC = f"arn:aws:iam::{ACCOUNT}:user/service/svc-identity-worker"
 S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+# over-provisioned through one group only (frontend-auditors), of which it uses a few IAM reads
+GROUPED = f"arn:aws:iam::{ACCOUNT}:user/igor.cohen"
+GROUP = f"arn:aws:iam::{ACCOUNT}:group/frontend-auditors"
+SEARCH_READONLY = f"arn:aws:iam::{ACCOUNT}:group/search-readonly"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ml-admin"  # over-provisioned: one broad policy, a few actions used
 ALICE, BOB = local_actor("alice"), local_actor("bob")
 SAFETY = Safety(min_observation_days=7)
@@ -239,7 +243,7 @@ def test_a_failed_step_stops_the_apply_and_rollback_repairs_it(engine: Engine, d
     report = apply_plan(engine, ALICE, plan.plan_id, connectors=_connectors())
     # the membership was already gone: recorded as such, and nothing to restore for it
     assert report.plan.status == PlanStatus.APPLIED.value
-    group_step = next(s for s in report.steps if s.kind == StepKind.REMOVE_FROM_GROUP.value)
+    group_step = next(s for s in report.steps if s.label == group)
     assert group_step.prior_state == {"member": False}
     rollback_plan(engine, ALICE, plan.plan_id, connectors=_connectors())
     assert iam_state(iam, USER)["attached"] == before["attached"]
@@ -458,11 +462,13 @@ def test_a_refused_generation_leaves_the_plan_without_replacement(engine: Engine
 
 
 def test_replace_all_and_what_the_identity_does_not_hold(engine: Engine, demo: Path) -> None:
-    # tomas.nowak: AmazonS3ReadOnlyAccess holds unused actions, so it is replaced; his used group stays
+    # tomas.nowak: AmazonS3ReadOnlyAccess and his used group search-readonly hold unused actions: both replaced
     record = _plan(engine, USER)
     generation = record.plan.evidence["generation"]
-    assert generation["used"] and generation["replaces"] == [S3_READ]
-    assert "search-readonly" in {k["target"].rsplit("/", 1)[-1] for k in record.plan.evidence["kept"]}
+    assert generation["used"] and generation["replaces"] == [SEARCH_READONLY, S3_READ]
+    assert not record.plan.evidence["kept"]
+    removed = [s.target for s in record.steps if s.evidence.get("replacedByGenerated")]
+    assert sorted(removed) == [SEARCH_READONLY, S3_READ]
     # a replacement granting an action the identity does not hold today is not used, and the plan says why
     _pk, snapshot = load_snapshot(engine, ACCOUNT, AnalysisSettings(), Cloud.AWS)
     used = sorted(snapshot.exercised(USER))
@@ -497,3 +503,72 @@ def test_plans_per_finding_need_an_identity(engine: Engine, demo: Path) -> None:
         "summary": escalation.summary,
         "resolved": True,
     }
+
+
+def test_a_used_group_is_replaced_by_the_generated_policy(
+    engine: Engine, demo: Path, iam: Any, tmp_path: Path
+) -> None:
+    """A user whose only broad access is a group it uses: the generated policy is put, the membership removed,
+    the over-provisioned finding resolved on the next analysis, and rollback puts the user back in the group."""
+    seed_identity(iam, demo, GROUPED)
+    finding = open_finding(engine, "overprovisionedUserFinding", GROUPED)
+    with pytest.raises(PlanRefusedError, match=r"nothing of .* can be removed"):  # without generation
+        _plan(engine, GROUPED, generate=False)
+    record = plans.create_plan_for_finding(engine, ALICE, fingerprint=finding.fingerprint, safety=SAFETY)
+    plan, steps = record.plan, record.steps
+    assert [(StepKind(s.kind), s.target) for s in steps] == [
+        (StepKind.PUT_GENERATED_POLICY, "permscope-least-privilege-igor.cohen"),
+        (StepKind.REMOVE_FROM_GROUP, GROUP),
+    ]
+    removal = steps[1].evidence
+    assert removal["replacedByGenerated"] and removal["usedActions"] > 0 and removal["unusedPermissions"] > 0
+    generation = plan.evidence["generation"]
+    assert generation["used"] and generation["replaces"] == [GROUP] and generation["candidates"] == [GROUP]
+    assert generation["observed"] == generation["allowed"] > 0
+    assert plan.evidence["finding"]["resolved"] and plan.evidence["diff"]["addedActions"] == encode_actions(0)
+    assert plan.evidence["pciAfter"]["score"] < plan.evidence["pciBefore"]["score"]
+    script = plans.plan_script(engine, ALICE, plan.plan_id)
+    assert "aws iam remove-user-from-group --user-name igor.cohen --group-name frontend-auditors" in script
+
+    plans.approve_plan(engine, BOB, plan.plan_id)
+    group_policies = iam.list_attached_group_policies(GroupName="frontend-auditors")["AttachedPolicies"]
+    before = iam_state(iam, GROUPED)
+    assert before["groups"] == ["frontend-auditors"]
+    report = apply_plan(engine, ALICE, plan.plan_id, connectors=_connectors())
+    assert report.error is None and report.plan.status == PlanStatus.APPLIED.value
+    after = iam_state(iam, GROUPED)
+    assert after["groups"] == [] and after["attached"] == before["attached"]
+    document = steps[0].parameters["document"]
+    assert json.loads(after["inline"]["permscope-least-privilege-igor.cohen"]) == document
+    assert report.steps[1].prior_state == {"member": True}
+
+    reimport_identity(engine, demo, iam, GROUPED, tmp_path / "again")
+    analyze_system(engine, ACCOUNT, cloud=Cloud.AWS)
+    assert finding.fingerprint not in _open(engine, GROUPED)  # the over-provisioned finding resolved
+
+    rollback_plan(engine, ALICE, plan.plan_id, connectors=_connectors())
+    assert iam_state(iam, GROUPED) == before  # back in the group, the generated policy gone
+    assert (
+        iam.list_attached_group_policies(GroupName="frontend-auditors")["AttachedPolicies"] == group_policies
+    )
+
+
+def test_every_overprovisioned_user_and_role_of_the_demo_gets_a_plan_that_resolves_it(
+    engine: Engine, demo: Path
+) -> None:
+    """Policies and used groups replaced: each over-provisioned user's or role's plan resolves its finding (the
+    group-only users among them had no plan at all before memberships could be replaced)."""
+    types = ("overprovisionedUserFinding", "overprovisionedAwsRoleFinding")
+    with Session(engine) as session:
+        found = session.execute(
+            select(FindingRow.fingerprint, FindingRow.subject_id).where(
+                FindingRow.finding_type.in_(types), FindingRow.resolved_at.is_(None)
+            )
+        ).all()
+    assert len(found) >= 10
+    unresolved = []
+    for fingerprint, subject in found:
+        record = plans.create_plan_for_finding(engine, ALICE, fingerprint=fingerprint, safety=SAFETY)
+        if not record.plan.evidence["finding"]["resolved"]:
+            unresolved.append(subject)
+    assert unresolved == []

@@ -27,6 +27,7 @@ from permscope.api.routes import aws, azure, gcp, systems
 from permscope.api.routes import findings as findings_routes
 from permscope.api.routes import monitoring as monitoring_routes
 from permscope.api.routes import remediation as remediation_routes
+from permscope.api.routes import remediation_autopilot as autopilot_routes
 from permscope.api.routes import reports as reports_routes
 from permscope.api.routes import requests as requests_routes
 from permscope.api.routing import GraphRoute
@@ -87,6 +88,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.include_router(
         remediation_routes.router
     )  # remediation plans (issue 17), an extension beside the contract
+    app.include_router(autopilot_routes.router)  # remediation autopilot rules (issue 17)
     app.include_router(reports_routes.router)  # monitoring reports (issue 18)
     for prefix in ("microsoft.graph.", "graph."):
         app.include_router(

@@ -59,7 +59,7 @@ class ScheduleCreate(_Closed):
     collection where it reads from, and for a report what it mails to whom."""
 
     name: str = Field(..., examples=["nightly-collection"])
-    task: Literal["collect", "analyze", "report"] = "collect"
+    task: Literal["collect", "analyze", "report", "autopilot"] = "collect"
     authorizationSystemType: str = Field(
         "*", examples=["aws"], description="aws, azure, gcp, or * for every cloud"
     )

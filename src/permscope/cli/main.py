@@ -14,6 +14,7 @@ from permscope.cli import (
     gcp_activity,
     identities,
     imports,
+    remediation_autopilot,
     remediation_generate,
     report,
     scan,
@@ -78,6 +79,7 @@ app.add_typer(apikeys.app, name="apikey")
 app.add_typer(db.app, name="db")
 app.add_typer(requests_commands.app, name="requests")
 remediation_commands.app.command("generate")(remediation_generate.generate_command)
+remediation_commands.app.add_typer(remediation_autopilot.app, name="autopilot")
 app.add_typer(remediation_commands.app, name="remediation")
 app.add_typer(scheduler_commands.app, name="scheduler")
 app.add_typer(schedule_commands.app, name="schedules")

@@ -88,7 +88,9 @@ def add_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="A name for the schedule"),
     task: ScheduleTask = typer.Option(
-        ScheduleTask.COLLECT, "--task", help="collect (then analyze), analyze, or report (mail a report)"
+        ScheduleTask.COLLECT,
+        "--task",
+        help="collect (then analyze), analyze, report (mail a report), or autopilot (every accepted autopilot rule)",
     ),
     system: str = typer.Option(ANY, "--system", help="The authorizationSystemId; * (default) for every one"),
     cloud: str = typer.Option(ANY, "--cloud", help="aws, azure or gcp; * (default) for every cloud"),

@@ -284,6 +284,17 @@ class RemediationRules(Protocol):
         do not put generated documents."""
         ...
 
+    def generated_quota(
+        self,
+        snapshot: SystemSnapshot,
+        identity: str,
+        documents: Sequence[tuple[str, dict[str, Any]]],
+    ) -> str | None:
+        """Why the generated documents (name, document) cannot be put on the identity beside the grants it holds
+        when the put runs (first, before the plan removes anything): a quota of the cloud over them together;
+        None when they can."""
+        ...
+
     def credential_step(
         self, snapshot: SystemSnapshot, identity: str, credential_id: str
     ) -> Candidate | None:

@@ -25,11 +25,12 @@ MAX_JITTER = timedelta(hours=1)
 
 class ScheduleTask(StrEnum):
     """What a schedule runs: a collection (then, by default, an analysis of what it collected), an analysis of
-    what is stored, or a report of what is stored mailed to its recipients."""
+    what is stored, a report of what is stored mailed to its recipients, or every accepted autopilot rule."""
 
     COLLECT = "collect"
     ANALYZE = "analyze"
     REPORT = "report"
+    AUTOPILOT = "autopilot"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ class SignalKind(StrEnum):
     ANOMALY_HOUR = "anomaly.hour"  # activity at an hour the identity does not act at
     ANOMALY_NEW_SERVICE = "anomaly.newService"  # a service new to the identity
     ANOMALY_RESOURCE = "anomaly.resource"  # resources new to an identity whose resources are stable
+    REMEDIATION_AUTO_APPLIED = "remediation.autoApplied"  # an autopilot rule applied a remediation plan
 
 
 @dataclass(frozen=True, slots=True)

@@ -1039,3 +1039,54 @@ class RemediationStepRow(Base):
     rolled_back_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[list[Any]]
+
+
+class AutopilotRuleRow(Base):
+    """An autopilot rule (core.autopilot): the systems it covers (`cloud:id` or `cloud:*`), the identities it
+    matches (globs, kinds, a tag), N (`unused_days`), whether generated replacements may be used, its state and
+    who wrote, accepted and disabled it; `locked_by` / `locked_until`: the lease of a run in progress."""
+
+    __tablename__ = "autopilot_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    systems: Mapped[list[Any]]
+    identities: Mapped[list[Any]]
+    kinds: Mapped[list[Any]]
+    tag: Mapped[str | None] = mapped_column(Text)
+    unused_days: Mapped[int] = mapped_column(Integer)
+    generate: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(16))  # core.autopilot.RuleState
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    accepted_by: Mapped[str | None] = mapped_column(Text)
+    accepted_at: Mapped[datetime | None]
+    disabled_by: Mapped[str | None] = mapped_column(Text)
+    disabled_at: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[datetime | None]
+
+
+class AutopilotRunRow(Base):
+    """One run of an autopilot rule: when, by whom (a person or a schedule), dry or not, the plans it made,
+    applied, skipped and failed, and per identity what it did and why (`items`: core.autopilot.RunItem)."""
+
+    __tablename__ = "autopilot_runs"
+    __table_args__ = (Index("ix_autopilot_runs_rule", "rule_pk", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(36), unique=True)
+    rule_pk: Mapped[int] = mapped_column(ForeignKey("autopilot_rules.id", ondelete="CASCADE"))
+    run_by: Mapped[str] = mapped_column(Text)
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))  # running, succeeded, failed
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    made: Mapped[int] = mapped_column(Integer)
+    applied: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    items: Mapped[list[Any]]
+    error: Mapped[str | None] = mapped_column(Text)

@@ -59,6 +59,7 @@ class Unit:
     live: dict[str, Any] = field(default_factory=dict)
     folder: str | None = None
     problem: str | None = None  # a unit that cannot run (e.g. no recorded source): it fails with this
+    rule: str | None = None  # an autopilot unit's rule id
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ class LeaseLostError(Exception):
 
 
 UnitWork = Callable[[Engine, Plan, Unit, datetime, Progress], None]
+AutopilotWork = Callable[[Engine, str, str], None]  # (engine, rule id, who runs it): run one rule
 
 
 def source_of_system(session: Session, cloud: str, system_id: str) -> str:
@@ -143,6 +145,11 @@ def plan_of(session: Session, row: ScheduleRow) -> Plan:
             ]
         order = ReportOrder.from_options(options)
         return Plan(row.id, row.name, task, False, tuple(units), report=order)
+    if task is ScheduleTask.AUTOPILOT:
+        from permscope.workflows.remediation.autopilot import accepted_rules
+
+        units = [Unit(f"autopilot:{rule}", "autopilot", None, rule=rule) for rule in accepted_rules(session)]
+        return Plan(row.id, row.name, task, False, tuple(units))
     if task is ScheduleTask.ANALYZE:
         units = [Unit(f"analyze:{c}:{s}", "analyze", Cloud(c), (s,)) for c, s in scope]
         if row.system_id != ANY and not scope:
@@ -218,10 +225,12 @@ def run_unit(
     progress: Progress,
     *,
     mail: ReportMail | None = None,
+    autopilot: AutopilotWork | None = None,
 ) -> None:
-    """Do one unit with the workflows `permscope import`, `collect`, `analyze`, `report` and the demo use; raises
-    when it did not succeed (a live collection that could not read a system included: that system keeps its
-    data). `mail` mails the report units (without it they fail saying so).
+    """Do one unit with the workflows `permscope import`, `collect`, `analyze`, `report`, `remediation autopilot
+    run` and the demo use; raises when it did not succeed (a live collection that could not read a system
+    included: that system keeps its data). `mail` mails the report units and `autopilot` runs the autopilot units
+    (without them they fail saying so).
 
     A collection repeated after its process died before noting it done reads the same source again (storing
     what did not change changes nothing); its analyses are never repeated, nor a report's mail once sent."""
@@ -229,6 +238,12 @@ def run_unit(
         raise InputError(plan.name, unit.problem)
     if unit.kind == "report":
         _report(engine, plan, unit, now, mail)
+        return
+    if unit.kind == "autopilot":
+        if autopilot is None:
+            raise InputError(plan.name, "this scheduler was started without what runs autopilot rules")
+        assert unit.rule is not None
+        autopilot(engine, unit.rule, f"schedule {plan.name}")
         return
     if unit.kind == "analyze":
         assert unit.cloud is not None
@@ -309,8 +324,10 @@ class ScheduleRunner:
         attempts: int,
         work: UnitWork | None = None,
         reports: ReportMail | None = None,
+        autopilot: AutopilotWork | None = None,
     ) -> None:
         self.engine = engine
+        self.autopilot = autopilot
         self.clock = clock
         self.worker_id = worker_id
         self.lease = lease
@@ -322,7 +339,7 @@ class ScheduleRunner:
         self, engine: Engine, plan: Plan, unit: Unit, now: datetime, progress: Progress
     ) -> None:
         """`run_unit`, mailing reports with this runner's `reports`."""
-        run_unit(engine, plan, unit, now, progress, mail=self.reports)
+        run_unit(engine, plan, unit, now, progress, mail=self.reports, autopilot=self.autopilot)
 
     def run(self, job_id: int) -> RunOutcome:
         """Run the units of a job this process claimed that are not done yet, then record the outcome."""

@@ -139,8 +139,18 @@ class Scheduler:
             attempts=self.settings.scheduler_schedule_attempts,
             work=schedule_work,
             reports=self.report_mail,
+            autopilot=self._autopilot,
         )
+        self.remediation_connectors: Any = None  # tests: the autopilot's remediation connectors
         self.alert_senders: dict[str, Any] = {}  # tests: `webhooks` / `mailers` factories of deliver_alerts
+
+    def _autopilot(self, engine: Engine, rule_id: str, run_by: str) -> None:
+        """Run one accepted autopilot rule as itself (a rule disabled since the run was planned is left alone)."""
+        from permscope.workflows.remediation.apply import default_connectors as remediation_connectors
+        from permscope.workflows.remediation.autopilot import RunContext, run_scheduled
+
+        connectors = self.remediation_connectors or remediation_connectors(self.settings)
+        run_scheduled(engine, rule_id, RunContext(self.settings, connectors, self.clock, False, run_by))
 
     # ------------------------------------------------------------------------------------------- a pass
 

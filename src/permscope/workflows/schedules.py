@@ -7,7 +7,8 @@ the schedule says (`source`): `auto` reads each system where its latest successf
 collection again, or the same export files again), `files` re-imports the files or folders given, `live` collects
 the cloud live with the options given, `demo` advances the demo estate by a simulated day. A collection is
 followed by an analysis of what it collected unless `analyze` is off. A report schedule mails a report of what
-is stored (`workflows.report_delivery`).
+is stored (`workflows.report_delivery`). An autopilot schedule runs every accepted autopilot rule
+(`workflows.remediation.autopilot`).
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ def _order(row: ScheduleRow) -> ReportOrder | None:
 def _source_text(row: ScheduleRow) -> str:
     if row.task == ScheduleTask.ANALYZE.value:
         return ""
+    if row.task == ScheduleTask.AUTOPILOT.value:
+        return "every accepted autopilot rule"
     if row.task == ScheduleTask.REPORT.value:
         order = _order(row)
         return order.describe() if order is not None else "(unreadable report options)"
@@ -187,6 +190,13 @@ def _options(session: Session, new: NewSchedule, cloud: str, system_id: str) -> 
     if new.task is ScheduleTask.REPORT:
         return check_order(session, new.report, new.report_format, new.channel, new.recipients).to_dict()
     if new.task is ScheduleTask.ANALYZE:
+        return {}
+    if new.task is ScheduleTask.AUTOPILOT:
+        if (cloud, system_id) != (ANY, ANY):
+            raise InputError(
+                "scope",
+                "an autopilot schedule runs every accepted rule, each over its own systems: give no system",
+            )
         return {}
     if new.source not in SOURCES:
         raise InputError("source", f"unknown source {new.source!r}; expected one of {', '.join(SOURCES)}")

@@ -5,6 +5,7 @@ reader sees the plan without a single button. Screenshots of the plan page at ea
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from remediation_support import ACCOUNT, iam_state, mocked_account, seed_identit
 from ..plans_support import HOLDS_NOTHING, USER, enabled_production, export_of
 
 POLICY = f"arn:aws:iam::{ACCOUNT}:policy/growth/growth-catalog-policy-admin"
+GROUPED = f"arn:aws:iam::{ACCOUNT}:user/igor.cohen"  # over-provisioned through one group it uses in part
+GROUP_ARN = f"arn:aws:iam::{ACCOUNT}:group/frontend-auditors"
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +84,7 @@ def test_plan_approve_preview_apply_and_roll_back(
     ada.get_by_role("button", name="Apply the plan").click()
     ada.wait_for_url("**/ui/remediation/*?done=apply")
     assert _status(ada) == "applied", ada.locator("main").inner_text()
-    assert "Applied: 4 steps changed" in ada.locator("#result").inner_text()
+    assert "Applied: 5 steps changed" in ada.locator("#result").inner_text()
     after = iam_state(iam, USER, [POLICY])
     assert POLICY not in after["attached"] and "sre-admins" not in after["groups"]
     assert after["versions"] == before["versions"]  # the policy itself is untouched
@@ -102,7 +105,7 @@ def test_plan_approve_preview_apply_and_roll_back(
     ada.get_by_role("button", name="Roll back the plan").click()
     ada.wait_for_url("**/ui/remediation/*?done=rollback")
     assert _status(ada) == "rolled back"
-    assert "Rolled back: 4 steps restored" in ada.locator("#result").inner_text()
+    assert "Rolled back: 5 steps restored" in ada.locator("#result").inner_text()
     assert iam_state(iam, USER, [POLICY]) == before  # exactly the prior state
     assert ada.locator("main form").count() == 0
     ada.screenshot(path=str(screenshots / "remediation-plan-rolled-back.png"), full_page=True)
@@ -135,3 +138,45 @@ def test_a_refusal_shows_its_reason_and_a_form_without_its_token_is_refused(
     ada.wait_for_load_state()
     assert "Form refused" in ada.locator("h1").inner_text()
     assert "security token is missing or wrong" in ada.locator("main").inner_text()
+
+
+def test_the_generated_policy_is_shown_for_review_before_approval(
+    page_as: Callable[[str], Any], live_url: str, production: str, screenshots: Path
+) -> None:
+    ada = page_as("admin")
+    ada.goto(live_url + identity_url("aws", ACCOUNT, GROUPED))
+    ada.get_by_role("button", name="Plan remediation").click()
+    ada.wait_for_url("**/ui/remediation/*")
+    assert _status(ada) == "draft"
+    steps = ada.locator("table.steps-table tbody tr")
+    assert steps.count() == 2
+    assert "Put generated least-privilege policy" in steps.nth(0).inner_text()
+    assert "Remove from group frontend-auditors" in steps.nth(1).inner_text()
+    steps.nth(0).get_by_role("link", name="Read the generated policy").click()
+    section = ada.locator("section.generated")
+    assert ada.url.endswith("#generated-1") and section.is_visible()
+    article = section.locator("#generated-1")
+    assert "permscope-least-privilege-igor.cohen" in article.locator("h3").inner_text()
+    figures = article.locator("dl.generated-figures").inner_text()
+    check = article.locator("#generated-check-1").inner_text()
+    allowed, _of, observed = check.split(" observations")[0].partition(" of ")
+    assert int(allowed) == int(observed) > 0 and "(every one)" in figures
+    assert "Distinct actions observed" in figures and "Widened grants" in figures
+    assert "frontend-auditors" in figures and GROUP_ARN in figures  # what it replaces
+    text = article.locator("pre.generated-json").inner_text()
+    document = json.loads(text)  # the whole document, pretty-printed
+    assert text.startswith("{\n  ") and document["Version"] == "2012-10-17"
+    actions = {
+        a
+        for s in document["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert actions and all(action.startswith("iam:") for action in actions)
+    assert article.locator("pre.generated-json").is_visible()  # open on the page, not behind a toggle
+    article.screenshot(path=str(screenshots / "remediation-generated-policy.png"))
+    ada.screenshot(path=str(screenshots / "remediation-plan-generated.png"), full_page=True)
+
+    abe = page_as("approver")  # the approver reads the same document before approving
+    abe.goto(ada.url.split("#")[0])
+    assert json.loads(abe.locator("#generated-document-1").inner_text()) == document
+    assert abe.get_by_role("button", name="Approve").is_visible()

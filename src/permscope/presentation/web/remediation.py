@@ -13,6 +13,7 @@ from typing import Any
 
 from permscope.core.findings import DEFAULT_WINDOW_DAYS
 from permscope.core.remediation import PlanStatus, StepKind, StepStatus
+from permscope.presentation.web.generated import GeneratedView, generated_views, generation_reason
 from permscope.presentation.web.requests import when
 from permscope.store.tables import RemediationPlanRow, RemediationStepRow
 from permscope.workflows.remediation.plans import RemovedActions
@@ -243,6 +244,8 @@ class PlanDetail:
     steps: list[StepView]
     diff: list[DiffLine]
     kept: list[KeptView]
+    generated: list[GeneratedView]  # the generated documents the plan puts
+    generation_reason: str  # why it puts none although one was asked for ("" otherwise)
     min_observation_days: int | None
     protect_recent_days: int | None
     protected_since: str
@@ -283,6 +286,8 @@ def plan_detail(
             )
             for entry in evidence.get("kept") or []
         ],
+        generated=generated_views(steps),
+        generation_reason=generation_reason(evidence),
         min_observation_days=safety.get("minObservationDays"),
         protect_recent_days=safety.get("protectRecentDays"),
         protected_since=_moment(safety.get("protectedSince")),

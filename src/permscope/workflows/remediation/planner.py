@@ -324,8 +324,9 @@ class _Planner:
         return _perms(only, self.id).granted
 
     def broad(self, candidates: Sequence[Candidate], *, every_used: bool) -> list[str]:
-        """The policy grants a plan keeps because some of their actions were used, that also hold unused ones
-        (`every_used`: every policy grant kept because used): what a generated policy may replace."""
+        """The grants of the kinds the cloud's rules name `replaceable` (AWS: policies and group memberships) a
+        plan keeps because some of their actions were used, that also hold unused ones (`every_used`: every such
+        grant kept because used): what a generated policy may replace."""
         found: list[str] = []
         for candidate in candidates:
             if candidate.kind not in self.inputs.rules.replaceable:
@@ -555,11 +556,21 @@ def _start(inputs: PlanInputs) -> tuple[_Planner, list[Candidate], datetime | No
 
 
 def broad_grants(inputs: PlanInputs, *, every_used: bool = False) -> list[str]:
-    """The identity's policy grants (managed attachments, inline policies) a plan keeps because some of their
-    actions were used but that also hold unused ones (`every_used`: all those kept because used): what a
-    policy generated from its activity may replace. PlanRefusedError when no plan may be made at all."""
+    """The identity's replaceable grants (AWS: managed attachments, inline policies, group memberships) a plan
+    keeps because some of their actions were used but that also hold unused ones (`every_used`: all those kept
+    because used): what a policy generated from its activity may replace. PlanRefusedError when no plan may be
+    made at all."""
     planner, candidates, _seen = _start(inputs)
     return planner.broad(candidates, every_used=every_used)
+
+
+def _without_replacement(inputs: PlanInputs, generation: dict[str, Any], why: str) -> PlanDraft:
+    """The plan made again without the generated replacement, whose documents do not fit beside what the
+    identity keeps (the cloud's quota); its `generation` evidence says why."""
+    draft = draft_plan(dataclasses.replace(inputs, replacement=None))
+    found = {key: value for key, value in generation.items() if key != "replaces"}
+    draft.evidence["generation"] = {**found, "used": False, "reason": why}
+    return draft
 
 
 def draft_plan(inputs: PlanInputs) -> PlanDraft:
@@ -572,6 +583,10 @@ def draft_plan(inputs: PlanInputs) -> PlanDraft:
         candidates = planner.replace(inputs.replacement, candidates)
     for candidate in candidates:
         planner.grant(candidate)
+    if inputs.replacement is not None and planner.generation is not None and planner.generation["used"]:
+        why = inputs.rules.generated_quota(snapshot, identity.external_id, inputs.replacement.documents)
+        if why:
+            return _without_replacement(inputs, planner.generation, why)
     for key in planner.idle_keys(seen):
         planner.add(
             key,

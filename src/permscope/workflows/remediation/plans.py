@@ -174,9 +174,9 @@ def _generation(
                 "requested": True,
                 "used": False,
                 "candidates": [],
-                "reason": "no grant the plan keeps holds unused actions (each is unused, and removed, or used "
-                "in full); a generated document replaces the grants the cloud's rules name (AWS policies, Azure "
-                "role assignments, GCP bindings), never group memberships",
+                "reason": "no grant the plan keeps holds unused actions that a generated policy may replace "
+                "(each is unused, and removed, or used in full; the cloud's plans name which kinds of grant a "
+                "generated document replaces)",
             },
         )
     access = generate_least_privilege(

@@ -4,6 +4,7 @@ or role itself); and what Access Advisor says was used recently."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -164,14 +165,8 @@ def generated_step(
     snapshot: SystemSnapshot, identity_id: str, name: str, document: dict[str, Any]
 ) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
     """Putting a generated document as the inline policy `name` of the identity, and that policy in the
-    inventory; ValueError when the document alone exceeds IAM's inline-policy quota of the user or role."""
+    inventory (its size against IAM's quota is `inline_quota_problem`)."""
     _identity, kind, principal_name = principal_parts(snapshot, identity_id)
-    size, limit = policy_size(document), inline_limit(identity_id)
-    if size > limit:
-        raise ValueError(
-            f"the generated policy {name} has {size} characters; IAM holds at most {limit} in the inline "
-            f"policies of a {kind}"
-        )
     account = Arn.try_parse(identity_id)
     policy = Policy(
         external_id=f"{identity_id}{INLINE_MARK}{name}",
@@ -194,6 +189,36 @@ def generated_step(
         parameters={**_base(kind, principal_name), "policyName": name, "document": document},
     )
     return step, policy, (assignment,)
+
+
+def inline_quota_problem(
+    snapshot: SystemSnapshot,
+    identity_id: str,
+    documents: Sequence[tuple[str, dict[str, Any]]],
+) -> str | None:
+    """Why the generated documents, put as inline policies, exceed IAM's quota on the total of the identity's
+    inline policies (2,048 characters for a user, 10,240 for a role, whitespace not counted); None when they
+    fit. IAM counts the inline policies the identity holds when the put runs: the put is a plan's first step,
+    so those the plan deletes afterwards count too (not one of the same name, which the put overwrites)."""
+    _identity, kind, _name = principal_parts(snapshot, identity_id)
+    names = {name for name, _document in documents}
+    kept: dict[str, int] = {}
+    for assignment in snapshot.assignments_of.get(identity_id, ()):
+        policy = snapshot.policies_by_id.get(assignment.policy_external_id)
+        if assignment.relation is not AssignmentRelation.INLINE or policy is None:
+            continue
+        if policy.name not in names:
+            kept[policy.name] = policy_size(as_document(policy.document))
+    generated = sum(policy_size(document) for _name, document in documents)
+    limit = inline_limit(identity_id)
+    if generated + sum(kept.values()) <= limit:
+        return None
+    listed = ", ".join(f"{name} ({size})" for name, size in sorted(kept.items()))
+    beside = f" and the inline policies the {kind} holds when they are put ({listed})" if kept else ""
+    return (
+        f"the generated policies ({generated} characters){beside} total {generated + sum(kept.values())} "
+        f"characters; IAM holds at most {limit} in all the inline policies of a {kind} (whitespace not counted)"
+    )
 
 
 def key_step(snapshot: SystemSnapshot, identity_id: str, key_id: str) -> Candidate | None:

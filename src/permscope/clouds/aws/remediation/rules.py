@@ -20,8 +20,8 @@ class AwsRemediationRules:
     """Candidates from the stored account, the boto3 connector, AWS CLI scripts and Terraform."""
 
     replaceable: frozenset[StepKind] = frozenset(
-        {StepKind.DETACH_MANAGED_POLICY, StepKind.DELETE_INLINE_POLICY}
-    )  # generated documents replace policy attachments and inline policies
+        {StepKind.DETACH_MANAGED_POLICY, StepKind.DELETE_INLINE_POLICY, StepKind.REMOVE_FROM_GROUP}
+    )  # generated documents replace policy attachments, inline policies and (users) group memberships
 
     def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
         """Attached managed policies, inline policies and group memberships of a user or role."""
@@ -40,6 +40,15 @@ class AwsRemediationRules:
     ) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
         """A generated document as an inline policy of the identity."""
         return found.generated_step(snapshot, identity, name, document)
+
+    def generated_quota(
+        self,
+        snapshot: SystemSnapshot,
+        identity: str,
+        documents: Sequence[tuple[str, dict[str, Any]]],
+    ) -> str | None:
+        """Over IAM's inline-policy quota: the generated documents and the inline policies the identity holds."""
+        return found.inline_quota_problem(snapshot, identity, documents)
 
     def credential_step(
         self, snapshot: SystemSnapshot, identity: str, credential_id: str

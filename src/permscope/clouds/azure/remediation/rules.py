@@ -41,6 +41,16 @@ class AzureRemediationRules:
         """Creating the generated custom role and assigning it at its scopes (ValueError when it cannot be)."""
         return generated.generated_step(snapshot, identity, name, document)
 
+    def generated_quota(
+        self,
+        snapshot: SystemSnapshot,
+        identity: str,
+        documents: Sequence[tuple[str, dict[str, Any]]],
+    ) -> str | None:
+        """No quota checked: one custom role and a few assignments (ARM's limits, 5,000 custom roles per tenant
+        and 4,000 assignments per subscription, are reported by apply when reached)."""
+        return None
+
     def credential_step(
         self, snapshot: SystemSnapshot, identity: str, credential_id: str
     ) -> Candidate | None:

@@ -12,7 +12,12 @@ from permscope.clouds.gcp.remediation import candidates as found
 from permscope.clouds.gcp.remediation import scripts
 from permscope.clouds.gcp.remediation.connector import GcpRemediationConnector
 from permscope.core.inventory import Assignment, Policy
-from permscope.core.remediation import Candidate, RemediationConnector, StepKind, StepSpec
+from permscope.core.remediation import (
+    Candidate,
+    RemediationConnector,
+    StepKind,
+    StepSpec,
+)
 from permscope.core.snapshot import SystemSnapshot
 
 
@@ -41,6 +46,16 @@ class GcpRemediationRules:
         """Creating the generated custom role and binding the member to it where the generator chose
         (ValueError for a resource type the connector does not write)."""
         return found.generated_step(snapshot, identity, name, document)
+
+    def generated_quota(
+        self,
+        snapshot: SystemSnapshot,
+        identity: str,
+        documents: Sequence[tuple[str, dict[str, Any]]],
+    ) -> str | None:
+        """None: a generated role is one custom role of the project, with no quota shared with other grants
+        (IAM's own limits, 3,000 permissions per role and 300 custom roles per project, are left to IAM)."""
+        return None
 
     def credential_step(
         self, snapshot: SystemSnapshot, identity: str, credential_id: str
