@@ -22,8 +22,8 @@ class RemediationStep(_Closed):
     ordinal: int
     kind: str = Field(
         description="AWS: detachManagedPolicy, deleteInlinePolicy, removeFromGroup, deactivateAccessKey, "
-        "putGeneratedPolicy; Azure: deleteRoleAssignment; GCP: removeBinding, disableServiceAccountKey, "
-        "createGeneratedRole; or the manual deleteLoginProfile, removeGroupMember, "
+        "putGeneratedPolicy; Azure: deleteRoleAssignment, createGeneratedRole; GCP: removeBinding, "
+        "disableServiceAccountKey, createGeneratedRole; or the manual deleteLoginProfile, removeGroupMember, "
         "deleteApplicationCredential, deleteIdentity"
     )
     target: str

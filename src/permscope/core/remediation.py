@@ -41,7 +41,7 @@ class StepKind(StrEnum):
     DELETE_APP_CREDENTIAL = "deleteApplicationCredential"  # manual (Azure): a secret cannot be restored
     REMOVE_BINDING = "removeBinding"  # GCP: the member out of one IAM policy binding (with its condition)
     DISABLE_SERVICE_ACCOUNT_KEY = "disableServiceAccountKey"  # GCP: rollback enables it again
-    CREATE_GENERATED_ROLE = "createGeneratedRole"  # GCP: a generated custom role, bound where it replaces
+    CREATE_GENERATED_ROLE = "createGeneratedRole"  # Azure, GCP: a generated custom role, assigned or bound
 
     @property
     def manual(self) -> bool:

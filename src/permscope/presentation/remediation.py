@@ -144,7 +144,7 @@ def generation_lines(evidence: Mapping[str, Any], steps: Sequence[RemediationSte
             size = (generation.get("documentSizes") or {}).get(step.label)
             lines.append(f"{step.label} ({size} characters):")
             lines.append(json.dumps(document, indent=2))
-        elif step.kind == "createGeneratedRole":  # GCP: the role's document names where it is bound
+        elif step.kind == "createGeneratedRole":  # Azure, GCP: the role's document names where it goes
             lines.append(f"{step.target} ({step.label}):")
             lines.append(json.dumps(step.parameters.get("document"), indent=2))
     return lines

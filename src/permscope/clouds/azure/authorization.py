@@ -4,6 +4,7 @@ azure-mgmt-authorization client with its credentials, and how an ARM error reads
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 ARM_ENDPOINT = "https://management.azure.com"
 API_VERSION = "2022-04-01"  # azure-mgmt-authorization's default for role assignments and role definitions
@@ -34,6 +35,15 @@ PERMANENT_CODES = frozenset(
     }
 )
 PERMANENT_STATUSES = frozenset({400, 401, 403})
+
+
+def item_url(scope: str, collection: str, name: str, endpoint: str = ARM_ENDPOINT) -> str:
+    """The ARM URL of one authorization object (`collection`: roleAssignments, roleDefinitions) at a scope."""
+    place = "/" + scope.strip().strip("/")
+    return (
+        f"{endpoint}{quote(place, safe='/')}/providers/Microsoft.Authorization/{collection}/{name}"
+        f"?api-version={API_VERSION}"
+    )
 
 
 class ArmCredentialError(Exception):

@@ -31,7 +31,7 @@ STEP_TITLES = {
     StepKind.DELETE_APP_CREDENTIAL: "Delete application credential (manual)",
     StepKind.REMOVE_BINDING: "Remove IAM policy binding",
     StepKind.DISABLE_SERVICE_ACCOUNT_KEY: "Disable service-account key",
-    StepKind.CREATE_GENERATED_ROLE: "Create and bind generated least-privilege role",
+    StepKind.CREATE_GENERATED_ROLE: "Create generated least-privilege role and assign or bind it",
 }
 STATUS_CHOICES = tuple((status.value, status.value.replace("_", " ")) for status in PlanStatus)
 WINDOW_CHOICES = (30, 60, 90, 180, 365)  # offered on an identity's page; any 1-3650 is taken

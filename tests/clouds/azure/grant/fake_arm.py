@@ -223,7 +223,9 @@ class FakeArm(BaseAdapter):
         key = f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{name}".lower()
         if method == "PUT":
             assert body is not None
-            status = 200 if key in self.definitions else 201
+            status = (
+                201  # ARM answers 201 to every create-or-update of a role definition (the SDK takes no other)
+            )
             self.definitions[key] = {
                 "id": f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{name}",
                 "name": name,

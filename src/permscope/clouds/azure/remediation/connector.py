@@ -7,11 +7,13 @@ principalId, principalType, roleDefinitionId, scope, condition, conditionVersion
 delegatedManagedIdentityResourceId. Apply deletes it by that name (already gone counts as deleted). Restore PUTs
 it again under the same name with the same properties (the same PUT again changes nothing); when ARM answers
 RoleAssignmentExists (someone assigned the same role at the scope meanwhile, under another name) the access is
-there and a note says so. Other kinds are manual: never applied.
+there and a note says so. createGeneratedRole creates a generated custom role and its assignments
+(`role_writes`). Other kinds are manual: never applied.
 
 The credentials and transport are those of permissions on demand (`ArmAuthorization`, the azure_grant_*
-settings); the identity needs Microsoft.Authorization/roleAssignments/read, write and delete at the scopes
-(User Access Administrator, or Role Based Access Control Administrator, on the subscription).
+settings); the identity needs Microsoft.Authorization/roleAssignments/read, write and delete at the scopes, and
+for generated roles Microsoft.Authorization/roleDefinitions/read, write and delete on the subscription (User
+Access Administrator on the subscription, or a custom role holding those).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from permscope.clouds.azure.authorization import (
     ArmAuthorization,
     arm_failure,
     error_code,
+    item_url,
 )
 from permscope.clouds.azure.grant.connector import clean_scope, role_guid
+from permscope.clouds.azure.remediation.role_writes import GeneratedRoleWrites
 from permscope.core.remediation import StepError, StepKind
 
 log = logging.getLogger(__name__)
@@ -49,10 +53,7 @@ ASSIGNMENT_FIELDS = (
 
 def assignment_url(scope: str, name: str, endpoint: str = ARM_ENDPOINT) -> str:
     """The ARM URL of one role assignment."""
-    return (
-        f"{endpoint}{quote(clean_scope(scope), safe='/')}/providers/Microsoft.Authorization/roleAssignments/"
-        f"{name}?api-version={API_VERSION}"
-    )
+    return item_url(scope, "roleAssignments", name, endpoint)
 
 
 def list_url(scope: str, principal: str) -> str:
@@ -75,10 +76,19 @@ def restore_body(prior: Mapping[str, Any]) -> dict[str, Any]:
 class AzureRemediationConnector:
     """Remediation steps in one subscription (`core.remediation.RemediationConnector`)."""
 
-    def __init__(self, arm: ArmAuthorization, *, dry_run: bool = False, echo: Echo | None = None) -> None:
+    def __init__(
+        self,
+        arm: ArmAuthorization,
+        *,
+        dry_run: bool = False,
+        echo: Echo | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         self._arm = arm
         self.dry_run = dry_run
         self._echo = echo or (lambda line: log.info("%s", line))
+        extra = {"sleep": sleep} if sleep is not None else {}
+        self._role = GeneratedRoleWrites(arm, dry_run=dry_run, echo=self._echo, fail=self._fail, **extra)
 
     def _fail(self, exc: Exception, doing: str) -> StepError:
         message, permanent = arm_failure(exc, doing)
@@ -123,7 +133,9 @@ class AzureRemediationConnector:
         self, kind: StepKind, principal: str, target: str, parameters: Mapping[str, Any]
     ) -> dict[str, Any]:
         """The assignment as it is (`{"present": false}` when the principal no longer holds it; `{}` in dry-run
-        mode)."""
+        mode); for a generated role, what exists under its names."""
+        if kind is StepKind.CREATE_GENERATED_ROLE:
+            return self._role.capture(parameters)
         if kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
             raise self._manual(kind)
         if self.dry_run:
@@ -139,7 +151,11 @@ class AzureRemediationConnector:
         parameters: Mapping[str, Any],
         prior: Mapping[str, Any],
     ) -> None:
-        """DELETE the recorded assignment by its name (nothing when it was not there)."""
+        """DELETE the recorded assignment by its name (nothing when it was not there); create a generated role
+        and its assignments."""
+        if kind is StepKind.CREATE_GENERATED_ROLE:
+            self._role.apply(parameters)
+            return
         if kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
             raise self._manual(kind)
         scope = clean_scope(str(prior.get("scope") or parameters["scope"]))
@@ -167,7 +183,9 @@ class AzureRemediationConnector:
         parameters: Mapping[str, Any],
         prior: Mapping[str, Any],
     ) -> list[str]:
-        """PUT the recorded assignment again under its name with its properties."""
+        """PUT the recorded assignment again under its name with its properties; remove a generated role."""
+        if kind is StepKind.CREATE_GENERATED_ROLE:
+            return self._role.restore(parameters, prior)
         if kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
             raise self._manual(kind)
         if not prior.get("present"):

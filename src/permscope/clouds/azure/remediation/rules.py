@@ -8,24 +8,20 @@ from typing import Any
 
 from permscope.clouds.azure.authorization import ArmAuthorization
 from permscope.clouds.azure.remediation import candidates as found
-from permscope.clouds.azure.remediation import scripts
+from permscope.clouds.azure.remediation import generated, scripts
 from permscope.clouds.azure.remediation.connector import AzureRemediationConnector
 from permscope.clouds.base import Echo
 from permscope.core.inventory import Assignment, Policy
-from permscope.core.remediation import (
-    Candidate,
-    PlanRefusedError,
-    RemediationConnector,
-    StepKind,
-    StepSpec,
-)
+from permscope.core.remediation import Candidate, RemediationConnector, StepKind, StepSpec
 from permscope.core.snapshot import SystemSnapshot
 
 
 class AzureRemediationRules:
     """Candidates from the stored subscription, the ARM connector, Azure CLI scripts and Terraform."""
 
-    replaceable: frozenset[StepKind] = frozenset()  # plans put no generated role yet
+    replaceable: frozenset[StepKind] = frozenset(
+        {StepKind.DELETE_ROLE_ASSIGNMENT}
+    )  # a generated role's place
 
     def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
         """Role assignments inside the subscription, and group memberships (manual)."""
@@ -42,11 +38,8 @@ class AzureRemediationRules:
     def generated_step(
         self, snapshot: SystemSnapshot, identity: str, name: str, document: dict[str, Any]
     ) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
-        """Not built for Azure: a generated custom role is created and assigned by hand for now."""
-        raise PlanRefusedError(
-            "Azure plans do not put a generated role in place yet: create the generated custom role and its "
-            "assignments (permscope remediation generate) first, then plan"
-        )
+        """Creating the generated custom role and assigning it at its scopes (ValueError when it cannot be)."""
+        return generated.generated_step(snapshot, identity, name, document)
 
     def generated_quota(
         self,
@@ -54,7 +47,8 @@ class AzureRemediationRules:
         identity: str,
         documents: Sequence[tuple[str, dict[str, Any]]],
     ) -> str | None:
-        """No quota to check: plans put no generated role yet."""
+        """No quota checked: one custom role and a few assignments (ARM's limits, 5,000 custom roles per tenant
+        and 4,000 assignments per subscription, are reported by apply when reached)."""
         return None
 
     def credential_step(

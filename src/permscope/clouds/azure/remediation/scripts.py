@@ -1,12 +1,18 @@
 """An Azure plan as people review and run it themselves: an Azure CLI shell script (apply or rollback) and
-Terraform removing the assignments.
+Terraform removing the assignments (and creating the generated role that replaces some of them).
 
 Apply deletes each assignment by its id (`az role assignment delete --ids`; before the plan is applied, when its
 name is not recorded yet, by assignee, role and scope). Rollback re-creates it exactly with `az rest --method put`
 on the recorded id: `az role assignment create` cannot choose the assignment's name (it makes a new GUID), so it
 is given as a comment only, for an assignment whose recorded state is missing. Every value is shell-quoted.
 
-Terraform: a `removed` block (Terraform >= 1.7) per removed assignment, `destroy = true`, for the address your
+A generated role is created with `az role definition create --role-definition JSON` and assigned with `az role
+assignment create` at each scope, both naming the role by its roleName (unique in the tenant, and the same
+whether permscope or the script made it, where the GUIDs differ: az makes its own); rollback deletes those
+assignments, then the definition, unless they existed before the plan.
+
+Terraform: `azurerm_role_definition` and `azurerm_role_assignment` resources for a generated role (with
+permscope's GUIDs), and a `removed` block (Terraform >= 1.7) per removed assignment, `destroy = true`, for the address your
 configuration gives the `azurerm_role_assignment` (the label below is a suggestion); an assignment Terraform does
 not manage yet is imported first (the command is in the comment).
 """
@@ -20,7 +26,8 @@ from typing import Any
 
 from permscope.clouds.azure.grant.connector import role_guid
 from permscope.clouds.azure.remediation.connector import assignment_url, restore_body
-from permscope.core.hcl import hcl_label
+from permscope.clouds.azure.remediation.generated import assignment_body
+from permscope.core.hcl import hcl_label, hcl_list, hcl_string
 from permscope.core.remediation import StepKind, StepSpec
 from permscope.core.scripts import plan_script
 from permscope.core.snapshot import SystemSnapshot
@@ -76,6 +83,62 @@ def _rollback_lines(step: StepSpec) -> list[str]:
     ]
 
 
+def _role_json(document: Mapping[str, Any]) -> str:
+    """A generated role in the shape `az role definition create --role-definition` reads."""
+    permissions = (document.get("permissions") or [{}])[0]
+    role = {
+        "Name": document["roleName"],
+        "IsCustom": True,
+        "Description": document.get("description") or "",
+        "Actions": permissions.get("actions") or [],
+        "NotActions": permissions.get("notActions") or [],
+        "DataActions": permissions.get("dataActions") or [],
+        "NotDataActions": permissions.get("notDataActions") or [],
+        "AssignableScopes": document["assignableScopes"],
+    }
+    return json.dumps(role, separators=(",", ":"))
+
+
+def _generated_apply(step: StepSpec) -> list[str]:
+    parameters = step.parameters
+    role = _q(parameters["roleName"])
+    description = assignment_body(parameters)["properties"]["description"]
+    lines = [
+        f"# az names the role with a GUID of its own (permscope's connector uses {parameters['roleGuid']}); the",
+        "# commands below name it by its roleName, unique in the tenant:",
+        f"az role definition create --role-definition {_q(_role_json(parameters['document']))}",
+    ]
+    lines += [
+        f"az role assignment create --assignee-object-id {_q(parameters['principalId'])} "
+        f"--assignee-principal-type {_q(parameters['principalType'])} --role {role} "
+        f"--scope {_q(entry['scope'])} --description {_q(description)}"
+        for entry in parameters["assignments"]
+    ]
+    return lines
+
+
+def _generated_rollback(step: StepSpec) -> list[str]:
+    parameters = step.parameters
+    recorded = parameters.get("prior")
+    prior = recorded if isinstance(recorded, Mapping) else {}
+    existed = {str(e.get("name")) for e in prior.get("assignments") or () if e.get("before")}
+    role = _q(parameters["roleName"])
+    lines: list[str] = []
+    for entry in reversed(parameters["assignments"]):
+        if entry["name"] in existed:
+            lines.append(f"# the assignment at {entry['scope']} existed before the plan: kept")
+            continue
+        lines.append(
+            f"az role assignment delete --assignee {_q(parameters['principalId'])} --role {role} "
+            f"--scope {_q(entry['scope'])}"
+        )
+    if prior.get("definition"):
+        lines.append(f"# the role {parameters['roleName']} existed before the plan: kept")
+    else:
+        lines.append(f"az role definition delete --name {role} --scope {_q(parameters['definitionScope'])}")
+    return lines
+
+
 def _manual_line(step: StepSpec) -> str:
     parameters = step.parameters
     if step.kind is StepKind.REMOVE_GROUP_MEMBER:
@@ -96,6 +159,8 @@ def cli_script(subscription: str, steps: Sequence[StepSpec], *, header: str, rol
     """The Azure CLI commands of the steps (in apply order, or in reverse to roll back), as a shell script."""
 
     def step_lines(step: StepSpec, _number: int) -> list[str]:
+        if step.kind is StepKind.CREATE_GENERATED_ROLE:
+            return _generated_rollback(step) if rollback else _generated_apply(step)
         if step.kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
             return []
         return _rollback_lines(step) if rollback else _apply_lines(step)
@@ -108,15 +173,60 @@ def cli_script(subscription: str, steps: Sequence[StepSpec], *, header: str, rol
     )
 
 
+def _generated_terraform(step: StepSpec) -> list[str]:
+    """The generated role and its assignments as resources, under permscope's GUIDs."""
+    parameters = step.parameters
+    document = parameters["document"]
+    permissions = (document.get("permissions") or [{}])[0]
+    label = hcl_label(str(parameters["roleName"]).lower())
+    description = assignment_body(parameters)["properties"]["description"]
+    out = [
+        f"# {step.label}: the generated least-privilege role, created before the removals it replaces (apply",
+        "# it first: terraform apply "
+        + " ".join(
+            f"-target=azurerm_role_assignment.{label}_{n}" for n in range(len(parameters["assignments"]))
+        )
+        + ")",
+        f'resource "azurerm_role_definition" "{label}" {{',
+        f"  role_definition_id = {hcl_string(str(parameters['roleGuid']))}",
+        f"  name               = {hcl_string(str(document['roleName']))}",
+        f"  scope              = {hcl_string(str(parameters['definitionScope']))}",
+        f"  description        = {hcl_string(str(document.get('description') or ''))}",
+        "  permissions {",
+        f"    actions          = {hcl_list(permissions.get('actions') or [])}",
+        f"    not_actions      = {hcl_list(permissions.get('notActions') or [])}",
+        f"    data_actions     = {hcl_list(permissions.get('dataActions') or [])}",
+        f"    not_data_actions = {hcl_list(permissions.get('notDataActions') or [])}",
+        "  }",
+        f"  assignable_scopes = {hcl_list([str(s) for s in document['assignableScopes']])}",
+        "}",
+        "",
+    ]
+    for number, entry in enumerate(parameters["assignments"]):
+        out += [
+            f'resource "azurerm_role_assignment" "{label}_{number}" {{',
+            f"  name               = {hcl_string(str(entry['name']))}",
+            f"  scope              = {hcl_string(str(entry['scope']))}",
+            f"  role_definition_id = azurerm_role_definition.{label}.role_definition_resource_id",
+            f"  principal_id       = {hcl_string(str(parameters['principalId']))}",
+            f"  principal_type     = {hcl_string(str(parameters['principalType']))}",
+            f"  description        = {hcl_string(description)}",
+            "}",
+            "",
+        ]
+    return out
+
+
 def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSpec], *, header: str) -> str:
     """Terraform removing the plan's role assignments (see the module docstring)."""
     identity = snapshot.identities_by_id.get(identity_id)
     name = identity.display_name if identity is not None else identity_id
     out = [*(f"# {line}" if line else "#" for line in header.splitlines())]
     out += [
-        f"# The role assignments of {name} ({identity_id}) the plan removes. Each `removed` block names the",
-        "# address your configuration gives the assignment: use yours. An assignment Terraform does not manage",
-        "# yet is imported first with the command above its block.",
+        f"# The role assignments of {name} ({identity_id}) the plan removes, and the generated role it creates",
+        "# in their place, if any. Each `removed` block names the address your configuration gives the",
+        "# assignment: use yours. An assignment Terraform does not manage yet is imported first with the",
+        "# command above its block.",
         "",
         "terraform {",
         f'  required_version = "{TERRAFORM_VERSION}"',
@@ -124,6 +234,9 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
         "",
     ]
     for step in steps:
+        if step.kind is StepKind.CREATE_GENERATED_ROLE:
+            out += _generated_terraform(step)
+            continue
         if step.kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
             if step.kind.manual:
                 out.append(f"# manual, not described here: {step.kind.value} {step.label}")
