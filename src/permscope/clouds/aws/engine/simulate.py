@@ -38,6 +38,7 @@ from permscope.clouds.aws.engine.principals import CallerError, parse_caller
 from permscope.clouds.aws.engine.simulate_parts import is_component_case, simulate_component
 from permscope.clouds.aws.engine.variables import EMPTY_CONTEXT, RequestContext
 from permscope.core.errors import InputError
+from permscope.core.fifo import Fifo
 
 _REQUEST_KEYS = frozenset(
     {
@@ -68,10 +69,10 @@ _POLICY_KEYS = frozenset(
 # than any IAM quota allows are parsed each time instead of kept.
 MAX_SHARED_POLICY_SETS = 1024
 MAX_CACHED_BYTES = 64 * 1024
-_POLICY_SETS: dict[bytes, PolicySet] = {}
+_POLICY_SETS: Fifo[bytes, PolicySet] = Fifo(MAX_SHARED_POLICY_SETS)
 # Parsed documents, by their key-sorted JSON, name and type.
 MAX_PARSED_POLICIES = 8192
-_PARSED: dict[tuple[bytes, str, PolicyType], PolicyDocument] = {}
+_PARSED: Fifo[tuple[bytes, str, PolicyType], PolicyDocument] = Fifo(MAX_PARSED_POLICIES)
 # Enum members read through their class are slow on Python 3.11 (a descriptor call each).
 _IDENTITY, _SESSION, _BOUNDARY, _RESOURCE = (
     PolicyType.IDENTITY,
@@ -131,9 +132,7 @@ def _policy(
                 found = _in_key_order(parse_policy(document, name=name, policy_type=policy_type))
             except PolicyError:  # raised as a parse of `text` words it (the first problem in key order)
                 found = parse_policy(orjson.loads(text), name=name, policy_type=policy_type)
-            if len(_PARSED) >= MAX_PARSED_POLICIES:
-                del _PARSED[next(iter(_PARSED))]
-            _PARSED[key] = found
+            _PARSED.remember(key, found)
         return found
     except PolicyError as error:
         place = where if index is None else f"{where}[{index}].document"
@@ -311,10 +310,7 @@ def _shared_policies(value: object, source: str) -> PolicySet:
         return case_policies(value, source)
     found = _POLICY_SETS.get(key)
     if found is None:
-        found = case_policies(value, source)
-        if len(_POLICY_SETS) >= MAX_SHARED_POLICY_SETS:
-            del _POLICY_SETS[next(iter(_POLICY_SETS))]
-        _POLICY_SETS[key] = found
+        found = _POLICY_SETS.remember(key, case_policies(value, source))
     return found
 
 
