@@ -335,7 +335,7 @@ def simulate_case_json(case: Mapping[str, Any], *, source: str | None = None) ->
     result = evaluate(_request(case, where), _shared_policies(case.get("policies"), where))
     # A dict, not the dataclass: orjson reads a slotted dataclass only after failing to find its __dict__.
     return orjson.dumps(
-        {"id": case.get("id"), "decision": result.decision, "explanation": result.explanation.to_dict()}
+        {"id": case.get("id"), "decision": result.decision, "explanation": result.explanation.for_json()}
     )
 
 
