@@ -35,11 +35,14 @@ def quick_frozen_init(cls: type[Record]) -> type[Record]:
     # With many fields, the object is built as an instance of an open twin class (the same slots, no frozen
     # __setattr__: each field is one STORE_ATTR) and then given its class: two class changes instead of one
     # descriptor call per field.
-    swap = len(fields) >= _SWAP_FIELDS and cls.__bases__ == (object,) and tuple(cls.__slots__) == tuple(
-        field.name for field in fields
+    slots = tuple(cls.__dict__["__slots__"])
+    swap = (
+        len(fields) >= _SWAP_FIELDS
+        and cls.__bases__ == (object,)
+        and slots == tuple(field.name for field in fields)
     )
     if swap:
-        namespace["_Open"] = type(f"_Open{cls.__name__}", (object,), {"__slots__": tuple(cls.__slots__)})
+        namespace["_Open"] = type(f"_Open{cls.__name__}", (object,), {"__slots__": slots})
         namespace["_Frozen"] = cls
         namespace["_set_class"] = object.__setattr__
         body.append("    if type(self) is _Frozen:  # not a subclass's object, which must keep its class\n")

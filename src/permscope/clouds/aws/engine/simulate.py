@@ -133,7 +133,7 @@ def _policy(
         if found is None:
             try:
                 found = _in_key_order(parse_policy(document, name=name, policy_type=policy_type))
-            except PolicyError:  # raised as a parse of its key-sorted JSON words it (the first problem in key order)
+            except PolicyError:  # worded as a parse of its key-sorted JSON words it
                 ordered = orjson.loads(orjson.dumps(document, option=orjson.OPT_SORT_KEYS))
                 found = parse_policy(ordered, name=name, policy_type=policy_type)
             _PARSED.remember(key, found)
