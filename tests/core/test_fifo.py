@@ -16,7 +16,7 @@ def test_fifo_forgets_the_oldest_entry_once_full() -> None:
     assert list(cache) == ["c", "d"]
 
 
-def test_fifo_stays_fast_when_full() -> None:
+def test_fifo_keeps_the_newest_entries_after_many() -> None:
     cache: Fifo[int, int] = Fifo(4)
     for number in range(10_000):
         cache.remember(number, number)
