@@ -16,7 +16,7 @@ def quick_frozen_init(cls: type[Record]) -> type[Record]:
     (to get past the frozen `__setattr__`), which costs about twice as much per field as the slot's own
     descriptor; hot paths build millions of these records. A record of at least `_SWAP_FIELDS` fields (and no
     base class) is built cheaper still: as an object of an open twin class with the same slots, whose fields
-    are plain attribute stores, that then takes the record's class (`object.__setattr__` of `__class__`;
+    are plain attribute stores, that then takes the record's class (the `__class__` descriptor's `__set__`;
     CPython allows it between classes of the same slots). A subclass's object is built the per-field way,
     so that it keeps its class. The replacement takes the same parameters (names,
     order, defaults) and builds an equal, equally immutable object. Refuses (TypeError) classes it would
@@ -44,9 +44,9 @@ def quick_frozen_init(cls: type[Record]) -> type[Record]:
     if swap:
         namespace["_Open"] = type(f"_Open{cls.__name__}", (object,), {"__slots__": slots})
         namespace["_Frozen"] = cls
-        namespace["_set_class"] = object.__setattr__
+        namespace["_set_class"] = object.__dict__["__class__"].__set__  # past the frozen __setattr__
         body.append("    if type(self) is _Frozen:  # not a subclass's object, which must keep its class\n")
-        body.append("        _set_class(self, '__class__', _Open)\n")
+        body.append("        _set_class(self, _Open)\n")
         slow: list[str] = []
     for index, field in enumerate(fields):
         if not field.init or field.kw_only or field.default_factory is not dataclasses.MISSING:
