@@ -88,3 +88,59 @@ def test_classes_whose_meaning_it_would_change_are_refused() -> None:
     for cls in (Mutable, NoSlots, Factory, PostInit):
         with pytest.raises(TypeError):
             quick_frozen_init(cls)
+
+
+@dataclass(frozen=True, slots=True)
+class PlainWide:
+    a: int
+    b: str
+    c: tuple[int, ...]
+    d: str | None
+    e: int = 5
+    f: str = "f"
+
+
+@quick_frozen_init
+@dataclass(frozen=True, slots=True)
+class QuickWide:
+    a: int
+    b: str
+    c: tuple[int, ...]
+    d: str | None
+    e: int = 5
+    f: str = "f"
+
+
+@dataclass(frozen=True, slots=True)
+class QuickWideChild(QuickWide):
+    g: int = 0
+
+
+def test_a_wide_record_built_through_its_open_twin_is_the_same_frozen_record() -> None:
+    quick, plain = QuickWide(1, "b", (3,), None, f="x"), PlainWide(1, "b", (3,), None, f="x")
+    assert type(quick) is QuickWide
+    assert _fields(quick) == _fields(plain)
+    assert quick == QuickWide(1, "b", (3,), None, 5, "x")
+    assert hash(quick) == hash(QuickWide(1, "b", (3,), None, 5, "x"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        quick.a = 2  # type: ignore[misc]
+    assert dataclasses.replace(quick, a=2).a == 2
+    assert pickle.loads(pickle.dumps(quick)) == quick
+    assert str(inspect.signature(QuickWide)) == str(inspect.signature(PlainWide))
+
+
+class BareChild(QuickWide):
+    """A subclass that uses the record's own __init__."""
+
+    __slots__ = ()
+
+
+def test_a_subclass_object_keeps_its_own_class() -> None:
+    bare = BareChild(1, "b", (3,), None)
+    assert type(bare) is BareChild
+    assert (bare.a, bare.e) == (1, 5)
+    child = QuickWideChild(1, "b", (3,), None, 5, "f", 7)
+    assert type(child) is QuickWideChild
+    assert (child.a, child.f, child.g) == (1, "f", 7)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        child.a = 2  # type: ignore[misc]

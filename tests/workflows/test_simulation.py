@@ -86,3 +86,54 @@ def test_lines_stop_at_the_first_bad_line_and_name_it() -> None:
         "policies.identity[0].document (reader): statement 1: Effect must be Allow or Deny"
         in raised.value.problem
     )
+
+
+def _nested(depth: int) -> object:
+    value: object = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _unfit_lines() -> list[tuple[str, bytes]]:
+    """Cases that json_size refuses, in the policies, in the request, or in both; and fitting ones."""
+    deep_policy, deep_request, nul_policy, nul_request = case("1"), case("2"), case("3"), case("4")
+    statement = deep_policy["policies"]["identity"][0]["document"]["Statement"][0]
+    statement["Condition"] = {"StringEquals": {"aws:username": _nested(250)}}
+    deep_request["request"]["context"] = {"k": _nested(260)}
+    nul_policy["policies"]["identity"][0]["name"] = "read\x00er"
+    nul_request["request"]["resource"] = "arn:aws:s3:::b/\x00"
+    # 9 containers hold the condition value (case, policies, identity, item, document, Statement, statement,
+    # Condition, operator): 245 more make the 254 levels json_size takes at most, 246 one too many
+    just_fits, too_deep = case("5"), case("6")
+    for item, depth in ((just_fits, 245), (too_deep, 246)):
+        item["policies"]["identity"][0]["document"]["Statement"][0]["Condition"] = {
+            "StringEquals": {"aws:username": _nested(depth)}
+        }
+    cases = (deep_policy, deep_request, nul_policy, nul_request, just_fits, too_deep, case("7"))
+    # the standard library's writer: orjson writes 254 levels at most
+    return [(str(item["id"]), json.dumps(item).encode()) for item in cases]
+
+
+@pytest.mark.parametrize(("case_id", "line"), _unfit_lines())
+def test_batch_lines_are_refused_as_the_checked_path_refuses_them(case_id: str, line: bytes) -> None:
+    from permscope.core.limits import json_size
+
+    try:
+        json_size(orjson.loads(line))
+        expected = None
+    except ValueError as error:
+        expected = f"the case {error}"
+    assert (expected is None) == (case_id in ("5", "7")), expected
+
+    def outcome(simulate: Any) -> tuple[str, object]:
+        try:
+            return "answers", simulate()
+        except InputError as error:
+            return "refused", (error.source, error.problem)
+
+    batch = outcome(lambda: [orjson.loads(answer) for answer in simulate_lines_json([line], "batch.jsonl")])
+    one = outcome(lambda: [simulate_document(line, "batch.jsonl").result])  # checked by the workflow itself
+    if expected is not None:
+        assert batch == ("refused", ("batch.jsonl:1", expected))
+    assert batch == one

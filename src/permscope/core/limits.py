@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import orjson
 
+from permscope.core.errors import InputError
+
 # IAM names: users and roles at most 64 characters, groups, policies and inline policies 128.
 MAX_NAME_BYTES = 256
 # IAM ARNs: at most about 680 characters (a 512-character path and a 128-character name). Two ARNs and a name
@@ -77,9 +79,27 @@ def json_size(value: object) -> int:
             if clue in text.lower():
                 raise ValueError(problem) from None
         raise ValueError(f"holds a value JSON cannot hold ({text})") from None
-    if b"\\u0000" in data:
+    if not nul_free(data):
         raise ValueError("holds a NUL character (\\u0000)")
     return len(data)
+
+
+def nul_free(data: bytes) -> bool:
+    """True when JSON written by orjson holds no NUL (the escape \\u0000: it writes no raw control character).
+
+    A text without any backslash (most: one memchr) needs no search for the six-byte escape. `find`, not `in`:
+    bytes' `in` first tries its operand as an integer, raising and clearing a TypeError.
+    """
+    return data.find(b"\\") < 0 or data.find(b"\\u0000") < 0
+
+
+def check_case(case: object, where: str) -> None:
+    """InputError(where, "the case ...") when a case read from JSON fails `json_size` (how a simulated case is
+    refused: nesting the engine and any JSON writer can follow, 64-bit numbers, NUL)."""
+    try:
+        json_size(case)
+    except ValueError as error:
+        raise InputError(where, f"the case {error}") from None
 
 
 def json_problem(value: object, limit: int = MAX_JSON_BYTES) -> str | None:

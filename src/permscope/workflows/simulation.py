@@ -14,7 +14,7 @@ import orjson
 from permscope.clouds.base import simulator
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
-from permscope.core.limits import json_size
+from permscope.core.limits import check_case
 
 MAX_CASE_BYTES = 64 * 1024 * 1024  # one case (a file, or one line of a batch)
 # Where a cloud's case names who asks and what it asks about: (principal key, resource key) of its request.
@@ -32,7 +32,8 @@ class SimulationOutcome:
     resource: str
 
 
-def _load(text: str | bytes, source: str, first_line: int) -> Mapping[str, Any]:
+def _load(text: str | bytes, source: str, first_line: int, checked: bool = True) -> Mapping[str, Any]:
+    """The case object of `text`; with `checked`, refused too when `core.limits.check_case` refuses it."""
     if len(text) > MAX_CASE_BYTES:
         raise InputError(f"{source}:{first_line}", f"a case is larger than {MAX_CASE_BYTES} bytes")
     try:
@@ -42,10 +43,8 @@ def _load(text: str | bytes, source: str, first_line: int) -> Mapping[str, Any]:
         raise InputError(f"{source}:{line}", f"not valid JSON ({error.msg}, column {error.colno})") from None
     if not isinstance(case, dict):
         raise InputError(f"{source}:{first_line}", "a case must be a JSON object")
-    try:
-        json_size(case)  # nesting the engine (and any JSON writer) can follow, 64-bit numbers: docs/limits.md
-    except ValueError as error:
-        raise InputError(f"{source}:{first_line}", f"the case {error}") from None
+    if checked:
+        check_case(case, f"{source}:{first_line}")  # nesting, 64-bit numbers, NUL: docs/limits.md
     return case
 
 
@@ -117,8 +116,16 @@ def simulate_lines_json(
     engine = simulator(cloud)
     from_text = getattr(engine, "simulate_line_json", None)
     if from_text is None:
-        for case, where in _cases(lines, source):
-            yield engine.simulate_json(case, where)
+        # An engine with `simulate_read_json` checks a case's limits itself (`core.limits.check_case`), with the
+        # JSON it writes of the case anyway; the others get it checked.
+        simulate = getattr(engine, "simulate_read_json", None)
+        checked = simulate is None
+        if simulate is None:
+            simulate = engine.simulate_json
+        for number, line in enumerate(lines, start=1):  # _cases, inline: one generator less per line
+            if not line or line.isspace():
+                continue
+            yield simulate(_load(line, source, number, checked), f"{source}:{number}")
         return
     for number, line in enumerate(lines, start=1):
         if not line or line.isspace():

@@ -262,6 +262,14 @@ class AwsPlugin:
         """`simulate` as one line of compact JSON."""
         return _simulate_case_json()(case, source=source)
 
+    @property
+    def simulate_read_json(self) -> Callable[[dict[str, Any], str], bytes]:
+        """`simulate_json` of a case read from JSON, checking its limits itself (`core.limits.check_case`): the
+        engine's function itself, one call less per line of a batch."""
+        from permscope.clouds.aws.engine.simulate import simulate_read_json
+
+        return simulate_read_json
+
     def assumable(self, snapshot: SystemSnapshot, identity: str) -> list[str]:
         """The roles of the account `identity` may assume: sts:AssumeRole decided by the engine with its
         identity policies, boundary and SCPs, and the role's trust policy (a role assumable only under a

@@ -198,7 +198,7 @@ def test_identical_policy_sets_are_read_once_per_batch() -> None:
 
 def test_shared_policy_sets_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     clear_caches()
-    monkeypatch.setattr(simulate_module, "MAX_SHARED_POLICY_SETS", 2)
+    monkeypatch.setattr(simulate_module._POLICY_SETS, "limit", 2)
     for action in ("s3:GetObject", "s3:PutObject", "s3:ListBucket"):
         case = base_case()
         case["policies"]["identity"][0]["document"]["Statement"][0]["Action"] = action
@@ -240,4 +240,16 @@ def test_condition_keys_are_explained_in_key_order_whatever_the_documents_order(
     statement["Condition"] = conditions
     (match,) = [m for m in simulate_case(case)["explanation"]["matches"] if m["policy_type"] == "identity"]
     assert match["condition_keys"] == ["aws:SecureTransport", "aws:PrincipalAccount", "aws:username"]
+    clear_caches()
+
+
+def test_parsed_documents_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_caches()
+    monkeypatch.setattr(simulate_module._PARSED, "limit", 2)
+    for action in ("s3:GetObject", "s3:PutObject", "s3:ListBucket"):
+        case = base_case()
+        case["policies"]["identity"][0]["document"]["Statement"][0]["Action"] = action
+        simulate_case(case)
+    assert len(_PARSED) == 2  # the document of s3:GetObject, read first, was forgotten
+    assert [b"s3:GetObject" in text for text, _, _ in _PARSED] == [False, False]
     clear_caches()

@@ -30,12 +30,18 @@ class StatementMatch:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict."""
+        found = self.for_json()
+        found["condition_keys"] = list(self.condition_keys)
+        return found
+
+    def for_json(self) -> dict[str, object]:
+        """`to_dict` with the tuples left as they are (orjson writes them as arrays)."""
         return {
             "policy_type": self.policy_type,
             "policy_name": self.policy_name,
             "statement": self.statement,
             "effect": self.effect,
-            "condition_keys": list(self.condition_keys),
+            "condition_keys": self.condition_keys,
             "level": self.level,
         }
 
@@ -52,13 +58,21 @@ class Explanation:
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready dict."""
+        """A JSON-ready dict (lists, not tuples)."""
+        found = self.for_json()
+        for key in ("allowed_by", "denied_by", "not_allowed_by", "notes"):
+            found[key] = list(found[key])  # type: ignore[call-overload]  # a tuple of strings
+        found["matches"] = [match.to_dict() for match in self.matches]
+        return found
+
+    def for_json(self) -> dict[str, object]:
+        """`to_dict` with the tuples left as they are (orjson writes them as arrays, with no list copied)."""
         return {
-            "allowed_by": list(self.allowed_by),
-            "denied_by": list(self.denied_by),
-            "not_allowed_by": list(self.not_allowed_by),
-            "matches": [match.to_dict() for match in self.matches],
-            "notes": list(self.notes),
+            "allowed_by": self.allowed_by,
+            "denied_by": self.denied_by,
+            "not_allowed_by": self.not_allowed_by,
+            "matches": [match.for_json() for match in self.matches],
+            "notes": self.notes,
         }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -133,6 +134,7 @@ class PolicyDocument:
         return self.version == VERSION_CURRENT
 
 
+@lru_cache(maxsize=4096)  # every explanation names its statements; the same few labels recur
 def _label(index: int, sid: str | None) -> str:
     return f"statement {index + 1}" + (f" (Sid {sid!r})" if sid else "")
 

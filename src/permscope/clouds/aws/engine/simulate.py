@@ -38,6 +38,8 @@ from permscope.clouds.aws.engine.principals import CallerError, parse_caller
 from permscope.clouds.aws.engine.simulate_parts import is_component_case, simulate_component
 from permscope.clouds.aws.engine.variables import EMPTY_CONTEXT, RequestContext
 from permscope.core.errors import InputError
+from permscope.core.fifo import Fifo
+from permscope.core.limits import check_case, nul_free
 
 _REQUEST_KEYS = frozenset(
     {
@@ -64,14 +66,15 @@ _POLICY_KEYS = frozenset(
 )
 
 
-# Policy sets already read, by the JSON of their `policies` object (read-only once shared). Larger documents
+# Policy sets already read, by the JSON of {"": their `policies` object}, in its own key order (read-only once
+# shared; equal objects with their keys in another order are read again, to the same result). Larger documents
 # than any IAM quota allows are parsed each time instead of kept.
 MAX_SHARED_POLICY_SETS = 1024
 MAX_CACHED_BYTES = 64 * 1024
-_POLICY_SETS: dict[bytes, PolicySet] = {}
-# Parsed documents, by their key-sorted JSON, name and type.
+_POLICY_SETS: Fifo[bytes, PolicySet] = Fifo(MAX_SHARED_POLICY_SETS)
+# Parsed documents, by their JSON (in their own key order), name and type.
 MAX_PARSED_POLICIES = 8192
-_PARSED: dict[tuple[bytes, str, PolicyType], PolicyDocument] = {}
+_PARSED: Fifo[tuple[bytes, str, PolicyType], PolicyDocument] = Fifo(MAX_PARSED_POLICIES)
 # Enum members read through their class are slow on Python 3.11 (a descriptor call each).
 _IDENTITY, _SESSION, _BOUNDARY, _RESOURCE = (
     PolicyType.IDENTITY,
@@ -90,8 +93,9 @@ def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
 def _in_key_order(policy: PolicyDocument) -> PolicyDocument:
     """`policy` with each statement's condition tests in key order (operator, then condition key).
 
-    A document is cached by its key-sorted JSON, and a parse of that text lists the tests so; the parse of
-    the document itself differs only in that order, which the explanation shows (its condition keys).
+    A parse of the document's key-sorted JSON lists the tests so; the parse of the document itself differs
+    only in that order, which the explanation shows (its condition keys): a document reads the same whatever
+    order its keys come in.
     """
     for statement in policy.statements:
         if len(statement.conditions) > 1:
@@ -114,14 +118,14 @@ def _test_key(test: ConditionTest) -> tuple[str, str]:
 def _policy(
     document: object, name: str, policy_type: PolicyType, source: str, where: str, index: int | None = None
 ) -> PolicyDocument:
-    """Parse one document; a parsed policy is cached by its key-sorted JSON, name and type.
+    """Parse one document; a parsed policy is cached by its JSON, name and type.
 
     Errors name `where` (`where[index].document` for an item of a list of {name, document} objects).
     """
     try:
         if type(document) is not dict and not _is_map(document):
             return parse_policy(document, name=name, policy_type=policy_type)
-        text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+        text = orjson.dumps(document)
         if len(text) > MAX_CACHED_BYTES:
             return parse_policy(document, name=name, policy_type=policy_type)
         key = (text, name, policy_type)
@@ -129,11 +133,10 @@ def _policy(
         if found is None:
             try:
                 found = _in_key_order(parse_policy(document, name=name, policy_type=policy_type))
-            except PolicyError:  # raised as a parse of `text` words it (the first problem in key order)
-                found = parse_policy(orjson.loads(text), name=name, policy_type=policy_type)
-            if len(_PARSED) >= MAX_PARSED_POLICIES:
-                del _PARSED[next(iter(_PARSED))]
-            _PARSED[key] = found
+            except PolicyError:  # worded as a parse of its key-sorted JSON words it
+                ordered = orjson.loads(orjson.dumps(document, option=orjson.OPT_SORT_KEYS))
+                found = parse_policy(ordered, name=name, policy_type=policy_type)
+            _PARSED.remember(key, found)
         return found
     except PolicyError as error:
         place = where if index is None else f"{where}[{index}].document"
@@ -299,22 +302,23 @@ def result_dict(case_id: object, result: EvaluationResult) -> dict[str, object]:
     return {"id": case_id, "decision": result.decision.value, "explanation": result.explanation.to_dict()}
 
 
-def _shared_policies(value: object, source: str) -> PolicySet:
-    """case_policies, shared between cases whose policies are identical (a batch that reuses them)."""
+def _shared_policies(value: object, source: str, key: bytes | None = None) -> PolicySet:
+    """case_policies, shared between cases whose policies are identical (a batch that reuses them).
+
+    `key`: the JSON of {"": value}, when the caller has written it.
+    """
     if type(value) is not dict and not _is_map(value):
         return case_policies(value, source)
-    try:
-        key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        return case_policies(value, source)
+    if key is None:
+        try:
+            key = orjson.dumps({"": value})
+        except TypeError:
+            return case_policies(value, source)
     if len(key) > MAX_CACHED_BYTES * 4:
         return case_policies(value, source)
     found = _POLICY_SETS.get(key)
     if found is None:
-        found = case_policies(value, source)
-        if len(_POLICY_SETS) >= MAX_SHARED_POLICY_SETS:
-            del _POLICY_SETS[next(iter(_POLICY_SETS))]
-        _POLICY_SETS[key] = found
+        found = _POLICY_SETS.remember(key, case_policies(value, source))
     return found
 
 
@@ -331,15 +335,44 @@ def _case_source(case: object, source: str | None) -> str:
     return source if source is not None else str(case.get("id") or "case")
 
 
-def simulate_case_json(case: Mapping[str, Any], *, source: str | None = None) -> bytes:
-    """simulate_case's answer encoded as compact JSON (orjson writes the result's dataclasses directly)."""
+def simulate_read_json(case: dict[str, Any], source: str) -> bytes:
+    """simulate_case_json of a case just read from JSON and not yet checked by `core.limits.check_case`.
+
+    The batch path: the JSON its policy set is cached by, {"": policies}, nests the policies as deep as the
+    case does, so that with the JSON of the rest of the case it tells what json_size would of the whole (one
+    writing of the case instead of two); anything it cannot tell is asked of check_case.
+    """
+    policies = case.get("policies") if type(case) is dict else None
+    key = None
+    if type(policies) is dict:
+        case["policies"] = None  # the rest of the case, written in its own key order
+        try:
+            rest = orjson.dumps(case)
+            key = orjson.dumps({"": policies})
+        except TypeError:  # nested too deep, a lone surrogate, an integer beyond 64 bits: check_case words it
+            key = None
+        case["policies"] = policies
+        if key is not None and not (nul_free(key) and nul_free(rest)):
+            key = None
+    if key is None:
+        check_case(case, source)
+    return simulate_case_json(case, source=source, policies_key=key)
+
+
+def simulate_case_json(
+    case: Mapping[str, Any], *, source: str | None = None, policies_key: bytes | None = None
+) -> bytes:
+    """simulate_case's answer encoded as compact JSON.
+
+    `policies_key`: the JSON of {"": the case's policies}, when the caller has written it.
+    """
     where = source if source is not None and type(case) is dict else _case_source(case, source)
     if is_component_case(case):
         return orjson.dumps(simulate_component(case, where))
-    result = evaluate(_request(case, where), _shared_policies(case.get("policies"), where))
+    result = evaluate(_request(case, where), _shared_policies(case.get("policies"), where, policies_key))
     # A dict, not the dataclass: orjson reads a slotted dataclass only after failing to find its __dict__.
     return orjson.dumps(
-        {"id": case.get("id"), "decision": result.decision, "explanation": result.explanation.to_dict()}
+        {"id": case.get("id"), "decision": result.decision, "explanation": result.explanation.for_json()}
     )
 
 
