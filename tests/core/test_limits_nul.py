@@ -17,6 +17,10 @@ from permscope.core.limits import check_case, json_size, nul_free
         ({"a": "\x01\x1f"}, True),
         ({"a": "nul \x00 inside"}, False),
         ({"nul\x00key": 1}, False),
+        ({"a": "a backslash, then \\u0000"}, True),  # written \\u0000: the text, not a NUL
+        ({"a": "two \\\\u0000"}, True),
+        ({"a": "a backslash, then a NUL \\\x00"}, False),  # written \\\u0000
+        ({"a": "look-alike \\u0000 then a real \x00"}, False),
     ],
 )
 def test_nul_free_tells_a_nul_from_its_look_alikes(value: object, free: bool) -> None:

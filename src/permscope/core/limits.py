@@ -87,10 +87,21 @@ def json_size(value: object) -> int:
 def nul_free(data: bytes) -> bool:
     """True when JSON written by orjson holds no NUL (the escape \\u0000: it writes no raw control character).
 
-    A text without any backslash (most: one memchr) needs no search for the six-byte escape. `find`, not `in`:
-    bytes' `in` first tries its operand as an integer, raising and clearing a TypeError.
+    A text without any backslash (most: one memchr) needs no search for the six-byte escape; a found one is a NUL
+    only when the backslash starting it is not itself escaped (`\\\\u0000` is a backslash, then `u0000`).
+    `find`, not `in`: bytes' `in` first tries its operand as an integer, raising and clearing a TypeError.
     """
-    return data.find(b"\\") < 0 or data.find(b"\\u0000") < 0
+    if data.find(b"\\") < 0:
+        return True
+    at = data.find(b"\\u0000")
+    while at >= 0:
+        start = at
+        while start > 0 and data[start - 1] == 0x5C:  # the backslashes before it: an even run escapes it
+            start -= 1
+        if (at - start) % 2 == 0:  # this backslash starts an escape: a NUL
+            return False
+        at = data.find(b"\\u0000", at + 1)
+    return True
 
 
 def check_case(case: object, where: str) -> None:
