@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -173,3 +174,18 @@ class FakeGraph:
             )
         members[member_id] = "user"
         return 204, None
+
+
+def graph_from_export(folder: Path) -> FakeGraph:
+    """The groups and direct members of an Azure export folder (`groups.json`, `group-members.json`)."""
+    graph = FakeGraph()
+    groups = {str(g["id"]).lower(): g for g in json.loads((folder / "groups.json").read_text())}
+    for entry in json.loads((folder / "group-members.json").read_text()):
+        group = groups.get(str(entry["groupId"]).lower(), {"id": entry["groupId"]})
+        members = {
+            str(m["id"]): str(m.get("@odata.type") or "#microsoft.graph.user").rsplit(".", 1)[-1]
+            for m in entry["members"]
+        }
+        extra = {key: group[key] for key in ("groupTypes", "isAssignableToRole") if key in group}
+        graph.add_group(str(entry["groupId"]), str(group.get("displayName") or entry["groupId"]), members, **extra)
+    return graph
