@@ -202,9 +202,7 @@ def test_dry_run_prints_the_calls_and_scripts_quote(demo: tuple[Engine, Path]) -
     subscription, principal = _identity(engine, export)
     record = _approved(engine, subscription, principal)
     arm, graph = _arm(export, principal), graph_from_export(export)
-    report = apply_plan(
-        engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, graph), dry_run=True
-    )
+    report = apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, graph), dry_run=True)
     assert arm.calls == [] and graph.calls == []
     group_deletes = [line for line in report.lines if line.startswith("DELETE https://graph.microsoft.com/")]
     assert len(group_deletes) == sum(s.kind == StepKind.REMOVE_GROUP_MEMBER.value for s in record.steps)
@@ -214,13 +212,13 @@ def test_dry_run_prints_the_calls_and_scripts_quote(demo: tuple[Engine, Path]) -
     assert any("is manual: not applied" in line for line in report.lines)
     script = plans.plan_script(engine, ALICE, record.plan.plan_id)
     assert "az role assignment delete --assignee" in script
-    assert f"\naz ad group member remove --group " in script and f"--member-id {principal}" in script
+    assert "\naz ad group member remove --group " in script and f"--member-id {principal}" in script
     apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, graph))
     rollback = plans.plan_script(engine, ALICE, record.plan.plan_id, rollback=True)
     assert rollback.count("az rest --method put --url ") == len(
         [s for s in record.steps if s.kind == StepKind.DELETE_ROLE_ASSIGNMENT.value]
     )
-    assert f"\naz ad group member add --group " in rollback
+    assert "\naz ad group member add --group " in rollback
     assert "'\"'\"'reports'\"'\"'" in rollback  # the condition's quotes survive shell quoting
     applied_script = plans.plan_script(engine, ALICE, record.plan.plan_id)
     assert "az role assignment delete --ids /subscriptions/" in applied_script

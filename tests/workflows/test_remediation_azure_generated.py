@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from clouds.azure.remediation.fake_graph import FakeGraph
 from clouds.azure.grant.fake_arm import Credential, FakeArm
+from clouds.azure.remediation.fake_graph import FakeGraph
 from permscope.clouds.azure.authorization import ArmAuthorization
 from permscope.clouds.azure.catalog.operations import builtin_roles
 from permscope.clouds.azure.remediation.connector import AzureRemediationConnector

@@ -91,7 +91,9 @@ def test_membership_removed_and_added_back_exactly_once(demo: tuple[Engine, Path
     apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph))
     assert graph.writes() == []
 
-    undone = rollback_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph))
+    undone = rollback_plan(
+        engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph)
+    )
     assert undone.error is None and undone.plan.status == PlanStatus.ROLLED_BACK.value
     posts = [c for c in graph.calls if c.method == "POST"]
     assert [c.body for c in posts] == [
@@ -100,7 +102,9 @@ def test_membership_removed_and_added_back_exactly_once(demo: tuple[Engine, Path
     assert {g: graph.members_of(g) for g in groups} == before
 
     graph.calls.clear()
-    again = rollback_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph))
+    again = rollback_plan(
+        engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph)
+    )
     assert again.plan.status == PlanStatus.ROLLED_BACK.value and graph.writes() == []
 
 
@@ -114,7 +118,9 @@ def test_already_out_of_the_group_is_done_and_never_added(demo: tuple[Engine, Pa
     report = apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph))
     assert report.error is None and report.plan.status == PlanStatus.APPLIED.value
     assert f"DELETE {GRAPH}/{group}/members/{principal}/$ref" not in graph.writes()
-    undone = rollback_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph))
+    undone = rollback_plan(
+        engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph)
+    )
     assert undone.plan.status == PlanStatus.ROLLED_BACK.value
     assert principal.lower() not in graph.members_of(group)  # it was not a member: nothing to put back
     assert not [c for c in graph.calls if c.method == "POST" and f"/groups/{group}/" in c.url]
@@ -157,11 +163,19 @@ def test_a_crash_after_the_delete_is_repaired_by_rollback_and_by_apply(demo: tup
     assert principal.lower() not in graph.members_of(group)  # the DELETE reached Graph, its record did not
     later = now + timedelta(hours=1)
     resumed = apply_plan(
-        engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph), clock=lambda: later
+        engine,
+        ALICE,
+        record.plan.plan_id,
+        connectors=_connectors(export, principal, graph),
+        clock=lambda: later,
     )
     assert resumed.plan.status == PlanStatus.APPLIED.value  # the second DELETE: 404, done
     undone = rollback_plan(
-        engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph), clock=lambda: later
+        engine,
+        ALICE,
+        record.plan.plan_id,
+        connectors=_connectors(export, principal, graph),
+        clock=lambda: later,
     )
     assert undone.plan.status == PlanStatus.ROLLED_BACK.value and graph.members_of(group) == before
 
@@ -195,7 +209,9 @@ def test_a_group_found_dynamic_at_apply_is_refused(demo: tuple[Engine, Path]) ->
     record = _approved(engine, subscription, principal)
     group = _group_steps(record)[0].target
     graph = graph_from_export(export)
-    graph.groups[group.lower()].update(groupTypes=["DynamicMembership"], membershipRule='user.department -eq "x"')
+    graph.groups[group.lower()].update(
+        groupTypes=["DynamicMembership"], membershipRule='user.department -eq "x"'
+    )
     report = apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph))
     assert report.plan.status == PlanStatus.FAILED.value
     assert report.error is not None and "membership rule" in report.error

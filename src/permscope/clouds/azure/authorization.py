@@ -86,7 +86,9 @@ class ArmAuthorization:
             from azure.identity import ClientSecretCredential, DefaultAzureCredential
 
             if self._tenant_id and self._client_id and self._client_secret:
-                self._credential = ClientSecretCredential(self._tenant_id, self._client_id, self._client_secret)
+                self._credential = ClientSecretCredential(
+                    self._tenant_id, self._client_id, self._client_secret
+                )
             else:
                 self._credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
         return self._credential
@@ -100,9 +102,7 @@ class ArmAuthorization:
             if self._transport is not None:
                 options["transport"] = self._transport
             try:
-                self._sdk = AuthorizationManagementClient(
-                    self.credential(), self.subscription_id, **options
-                )
+                self._sdk = AuthorizationManagementClient(self.credential(), self.subscription_id, **options)
             except Exception as exc:
                 raise ArmCredentialError(f"cannot get Azure credentials: {one_line(str(exc))}") from exc
         return self._sdk

@@ -187,5 +187,7 @@ def graph_from_export(folder: Path) -> FakeGraph:
             for m in entry["members"]
         }
         extra = {key: group[key] for key in ("groupTypes", "isAssignableToRole") if key in group}
-        graph.add_group(str(entry["groupId"]), str(group.get("displayName") or entry["groupId"]), members, **extra)
+        graph.add_group(
+            str(entry["groupId"]), str(group.get("displayName") or entry["groupId"]), members, **extra
+        )
     return graph

@@ -115,7 +115,9 @@ class EntraMemberships:
         async def read(client: Any) -> dict[str, Any]:
             groups = client.groups
             try:
-                group = await self._get(client, groups, f"{GRAPH_URL}/groups/{group_id}?$select={GROUP_FIELDS}")
+                group = await self._get(
+                    client, groups, f"{GRAPH_URL}/groups/{group_id}?$select={GROUP_FIELDS}"
+                )
             except Exception as exc:
                 if _status(exc) == 404:
                     return {"group": None, "member": False}  # the group is gone: nothing to remove
@@ -146,7 +148,9 @@ class EntraMemberships:
 
         async def remove(client: Any) -> None:
             try:
-                await client.groups.by_group_id(group_id).members.by_directory_object_id(member_id).ref.delete()
+                await (
+                    client.groups.by_group_id(group_id).members.by_directory_object_id(member_id).ref.delete()
+                )
             except Exception as exc:
                 if _status(exc) != 404:
                     raise  # 404: already out of the group

@@ -148,9 +148,7 @@ def _generated_rollback(step: StepSpec) -> list[str]:
 
 def _member_line(step: StepSpec, verb: str) -> str:
     parameters = step.parameters
-    return (
-        f"az ad group member {verb} --group {_q(parameters['groupId'])} --member-id {_q(parameters['memberId'])}"
-    )
+    return f"az ad group member {verb} --group {_q(parameters['groupId'])} --member-id {_q(parameters['memberId'])}"
 
 
 def _member_rollback(step: StepSpec) -> list[str]:
@@ -163,7 +161,9 @@ def _member_rollback(step: StepSpec) -> list[str]:
 def _manual_line(step: StepSpec) -> str:
     parameters = step.parameters
     if step.kind is StepKind.REMOVE_RULED_MEMBER:
-        return f"az ad group show --group {_q(parameters['groupId'])} --query membershipRule  # change the rule"
+        return (
+            f"az ad group show --group {_q(parameters['groupId'])} --query membershipRule  # change the rule"
+        )
     if step.kind is StepKind.DELETE_APP_CREDENTIAL:
         app = parameters.get("appId") or parameters.get("applicationObjectId") or "<application id>"
         cert = " --cert" if parameters.get("credentialType") == "certificate" else ""
