@@ -37,9 +37,7 @@ class StepKind(StrEnum):
     DELETE_LOGIN_PROFILE = "deleteLoginProfile"  # manual: a password cannot be restored
     DELETE_IDENTITY = "deleteIdentity"  # manual: a deleted user or role cannot be restored with its ids
     DELETE_ROLE_ASSIGNMENT = "deleteRoleAssignment"  # Azure: restored under the same name (GUID)
-    REMOVE_GROUP_MEMBER = (
-        "removeGroupMember"  # Azure: an Entra group membership (Graph); rollback adds it back
-    )
+    REMOVE_GROUP_MEMBER = "removeGroupMember"  # a group membership (Entra, Google); rollback adds it back
     DELETE_APP_CREDENTIAL = "deleteApplicationCredential"  # manual (Azure): a secret cannot be restored
     REMOVE_BINDING = "removeBinding"  # GCP: the member out of one IAM policy binding (with its condition)
     DISABLE_SERVICE_ACCOUNT_KEY = "disableServiceAccountKey"  # GCP: rollback enables it again
