@@ -24,6 +24,7 @@ from permscope.core.remediation import PlanStatus, RemediationConnector, StepKin
 from permscope.store.engine import make_engine, upgrade
 from permscope.store.tables import IdentityRow
 from permscope.workflows.demo import DEMO_TENANTS, load_demo
+from permscope.workflows.remediation import plans
 from permscope.workflows.remediation.apply import apply_plan, rollback_plan
 from remediation_support import CrashError, dying
 from workflows.test_remediation_azure import ALICE, _approved, _arm, _identity
@@ -118,6 +119,8 @@ def test_already_out_of_the_group_is_done_and_never_added(demo: tuple[Engine, Pa
     report = apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph))
     assert report.error is None and report.plan.status == PlanStatus.APPLIED.value
     assert f"DELETE {GRAPH}/{group}/members/{principal}/$ref" not in graph.writes()
+    script = plans.plan_script(engine, ALICE, record.plan.plan_id, rollback=True)
+    assert "# not a direct member when the plan was applied: nothing was removed" in script
     undone = rollback_plan(
         engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph)
     )
@@ -196,6 +199,9 @@ def test_a_stored_dynamic_group_stays_manual(demo: tuple[Engine, Path]) -> None:
     step = next(s for s in record.steps if s.target == group)
     assert step.kind == StepKind.REMOVE_RULED_MEMBER.value and step.status == StepStatus.MANUAL.value
     assert "membership rule" in step.evidence["note"]
+    script = plans.plan_script(engine, ALICE, record.plan.plan_id)
+    assert f"# az ad group show --group {group} --query membershipRule" in script
+    assert f"az ad group member remove --group {group}" not in script
     graph = graph_from_export(export)
     report = apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(export, principal, graph))
     assert report.plan.status == PlanStatus.APPLIED.value
