@@ -1,7 +1,8 @@
 """Azure remediation plans on the demo subscription, applied and rolled back through azure-mgmt-authorization
 against recorded ARM responses (the fake ARM seeded with the very role assignments the store imported): the
 plan's steps (one per assignment, scoped), approval, the exact DELETE and PUT calls (same assignment names,
-same properties, condition included), a crash between two steps repaired by rollback, dry-run, scripts."""
+same properties, condition included), the group membership removed and added back through Graph (the fake
+Graph seeded with the exported groups), a crash between two steps repaired by rollback, dry-run, scripts."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from clouds.azure.grant.fake_arm import Credential, FakeArm
+from clouds.azure.remediation.fake_graph import FakeGraph, graph_from_export
 from permscope.clouds.azure.authorization import ArmAuthorization
 from permscope.clouds.azure.catalog.operations import builtin_roles
 from permscope.clouds.azure.remediation.connector import AzureRemediationConnector
@@ -88,11 +90,13 @@ def _arm(export: Path, principal: str) -> FakeArm:
     return arm
 
 
-def _connectors(arm: FakeArm, crash_after: int = 0) -> Any:
+def _connectors(arm: FakeArm, graph: FakeGraph, crash_after: int = 0) -> Any:
     def make(cloud: Cloud, system_id: str, dry_run: bool, echo: Any) -> RemediationConnector:
         assert cloud is Cloud.AZURE
         session = ArmAuthorization(system_id, credential=Credential(), transport=arm.transport())
-        inner = AzureRemediationConnector(session, dry_run=dry_run, echo=echo)
+        inner = AzureRemediationConnector(
+            session, dry_run=dry_run, echo=echo, graph_http_client=graph.http_client
+        )
         return dying(inner, crash_after)
 
     return make
@@ -130,14 +134,18 @@ def test_plan_apply_and_rollback_exactly(demo: tuple[Engine, Path]) -> None:
             step.evidence["unusedPermissions"] > 0 and step.evidence["pciAfter"] <= step.evidence["pciBefore"]
         )
     manual = [s for s in steps if StepKind(s.kind).manual]
-    assert {s.kind for s in manual} >= {StepKind.REMOVE_GROUP_MEMBER.value}
-    assert all(s.status == StepStatus.MANUAL.value for s in manual)
+    assert manual and all(s.status == StepStatus.MANUAL.value for s in manual)
+    groups = [s for s in steps if s.kind == StepKind.REMOVE_GROUP_MEMBER.value]
+    assert groups and all(s.status == StepStatus.PENDING.value for s in groups)  # applied through Graph
     assert record.plan.evidence["pciAfter"]["score"] <= record.plan.evidence["pciBefore"]["score"]
 
-    arm = _arm(export, principal)
+    arm, graph = _arm(export, principal), graph_from_export(export)
     before = _mine(arm, principal)
-    report = apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm))
+    members_before = {s.target: graph.members_of(s.target) for s in groups}
+    report = apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, graph))
     assert report.error is None and report.plan.status == PlanStatus.APPLIED.value
+    for group, members in members_before.items():
+        assert principal in members and graph.members_of(group) == members - {principal}
     applied = {s.ordinal: s for s in report.steps}
     names = [applied[s.ordinal].prior_state["name"] for s in deletes]  # type: ignore[index]
     assert arm.writes() == [
@@ -150,7 +158,7 @@ def test_plan_apply_and_rollback_exactly(demo: tuple[Engine, Path]) -> None:
     assert conditioned and conditioned[0]["condition"] == CONDITION  # captured from ARM, not from the store
 
     arm.calls.clear()
-    undone = rollback_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm))
+    undone = rollback_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, graph))
     assert undone.error is None, undone.error
     assert undone.plan.status == PlanStatus.ROLLED_BACK.value
     puts = [c for c in arm.calls if c.method == "PUT"]
@@ -162,24 +170,28 @@ def test_plan_apply_and_rollback_exactly(demo: tuple[Engine, Path]) -> None:
             "roleDefinitionId",
         }
     assert _mine(arm, principal) == before  # same names, same properties, condition and description included
+    assert {group: graph.members_of(group) for group in members_before} == members_before
     # rolling back again, or re-creating what exists, changes nothing
-    again = rollback_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm))
+    again = rollback_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, graph))
     assert again.plan.status == PlanStatus.ROLLED_BACK.value and _mine(arm, principal) == before
+    assert {group: graph.members_of(group) for group in members_before} == members_before
 
 
 def test_a_crash_between_two_steps_is_repaired_by_rollback(demo: tuple[Engine, Path]) -> None:
     engine, export = demo
     subscription, principal = _identity(engine, export)
     record = _approved(engine, subscription, principal)
-    arm = _arm(export, principal)
+    arm, graph = _arm(export, principal), graph_from_export(export)
     before = _mine(arm, principal)
     now = datetime.now(UTC)
     with pytest.raises(CrashError):
-        apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, 2), clock=lambda: now)
+        apply_plan(
+            engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, graph, 2), clock=lambda: now
+        )
     assert len(_mine(arm, principal)) == len(before) - 2  # both deletes reached ARM
     later = now + timedelta(hours=1)
     report = rollback_plan(
-        engine, ALICE, record.plan.plan_id, connectors=_connectors(arm), clock=lambda: later
+        engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, graph), clock=lambda: later
     )
     assert report.plan.status == PlanStatus.ROLLED_BACK.value and len(report.done) == 2
     assert _mine(arm, principal) == before
@@ -189,22 +201,30 @@ def test_dry_run_prints_the_calls_and_scripts_quote(demo: tuple[Engine, Path]) -
     engine, export = demo
     subscription, principal = _identity(engine, export)
     record = _approved(engine, subscription, principal)
-    arm = _arm(export, principal)
-    report = apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm), dry_run=True)
-    assert arm.calls == []
+    arm, graph = _arm(export, principal), graph_from_export(export)
+    report = apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, graph), dry_run=True)
+    assert arm.calls == [] and graph.calls == []
+    group_deletes = [line for line in report.lines if line.startswith("DELETE https://graph.microsoft.com/")]
+    assert len(group_deletes) == sum(s.kind == StepKind.REMOVE_GROUP_MEMBER.value for s in record.steps)
+    assert all(line.endswith(f"/members/{principal}/$ref") for line in group_deletes)
     deletes = [line for line in report.lines if line.startswith("DELETE https://management.azure.com/")]
     assert len(deletes) == sum(s.kind == StepKind.DELETE_ROLE_ASSIGNMENT.value for s in record.steps)
     assert any("is manual: not applied" in line for line in report.lines)
     script = plans.plan_script(engine, ALICE, record.plan.plan_id)
-    assert "az role assignment delete --assignee" in script and "# az ad group member remove" in script
-    apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm))
+    assert "az role assignment delete --assignee" in script
+    assert "\naz ad group member remove --group " in script and f"--member-id {principal}" in script
+    apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm, graph))
     rollback = plans.plan_script(engine, ALICE, record.plan.plan_id, rollback=True)
     assert rollback.count("az rest --method put --url ") == len(
         [s for s in record.steps if s.kind == StepKind.DELETE_ROLE_ASSIGNMENT.value]
     )
+    assert "\naz ad group member add --group " in rollback
     assert "'\"'\"'reports'\"'\"'" in rollback  # the condition's quotes survive shell quoting
     applied_script = plans.plan_script(engine, ALICE, record.plan.plan_id)
     assert "az role assignment delete --ids /subscriptions/" in applied_script
     terraform = plans.plan_terraform(engine, ALICE, record.plan.plan_id)
-    assert terraform.count("removed {") == rollback.count("az rest --method put")
+    assert terraform.count("removed {") == rollback.count("az rest --method put") + rollback.count(
+        "az ad group member add"
+    )
+    assert "from = azuread_group_member." in terraform
     assert "destroy = true" in terraform

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from clouds.azure.grant.fake_arm import Credential, FakeArm
+from clouds.azure.remediation.fake_graph import FakeGraph
 from permscope.clouds.azure.authorization import ArmAuthorization
 from permscope.clouds.azure.catalog.operations import builtin_roles
 from permscope.clouds.azure.remediation.connector import AzureRemediationConnector
@@ -112,7 +113,9 @@ def _connectors(arm: FakeArm, crash_after: int = 0, sleeps: list[float] | None =
         assert cloud is Cloud.AZURE
         session = ArmAuthorization(system_id, credential=Credential(), transport=arm.transport())
         pause = sleeps.append if sleeps is not None else (lambda _seconds: None)
-        inner = AzureRemediationConnector(session, dry_run=dry_run, echo=echo, sleep=pause)
+        inner = AzureRemediationConnector(
+            session, dry_run=dry_run, echo=echo, sleep=pause, graph_http_client=FakeGraph().http_client
+        )
         return dying(inner, crash_after)
 
     return make

@@ -22,9 +22,9 @@ class RemediationStep(_Closed):
     ordinal: int
     kind: str = Field(
         description="AWS: detachManagedPolicy, deleteInlinePolicy, removeFromGroup, deactivateAccessKey, "
-        "putGeneratedPolicy; Azure: deleteRoleAssignment, createGeneratedRole; GCP: removeBinding, "
-        "disableServiceAccountKey, createGeneratedRole; or the manual deleteLoginProfile, removeGroupMember, "
-        "deleteApplicationCredential, deleteIdentity"
+        "putGeneratedPolicy; Azure: deleteRoleAssignment, createGeneratedRole, removeGroupMember; GCP: "
+        "removeBinding, disableServiceAccountKey, createGeneratedRole; or the manual deleteLoginProfile, "
+        "removeRuledGroupMember, deleteApplicationCredential, deleteIdentity"
     )
     target: str
     label: str

@@ -37,11 +37,12 @@ class StepKind(StrEnum):
     DELETE_LOGIN_PROFILE = "deleteLoginProfile"  # manual: a password cannot be restored
     DELETE_IDENTITY = "deleteIdentity"  # manual: a deleted user or role cannot be restored with its ids
     DELETE_ROLE_ASSIGNMENT = "deleteRoleAssignment"  # Azure: restored under the same name (GUID)
-    REMOVE_GROUP_MEMBER = "removeGroupMember"  # manual (Azure): an Entra group membership
+    REMOVE_GROUP_MEMBER = "removeGroupMember"  # a group membership (Entra, Google); rollback adds it back
     DELETE_APP_CREDENTIAL = "deleteApplicationCredential"  # manual (Azure): a secret cannot be restored
     REMOVE_BINDING = "removeBinding"  # GCP: the member out of one IAM policy binding (with its condition)
     DISABLE_SERVICE_ACCOUNT_KEY = "disableServiceAccountKey"  # GCP: rollback enables it again
     CREATE_GENERATED_ROLE = "createGeneratedRole"  # Azure, GCP: a generated custom role, assigned or bound
+    REMOVE_RULED_MEMBER = "removeRuledGroupMember"  # manual (Azure): a dynamic or synced group's membership
 
     @property
     def manual(self) -> bool:
@@ -58,8 +59,8 @@ MANUAL_KINDS = frozenset(
     {
         StepKind.DELETE_LOGIN_PROFILE,
         StepKind.DELETE_IDENTITY,
-        StepKind.REMOVE_GROUP_MEMBER,
         StepKind.DELETE_APP_CREDENTIAL,
+        StepKind.REMOVE_RULED_MEMBER,
     }
 )
 CREDENTIAL_KINDS = frozenset(
@@ -251,6 +252,7 @@ _ORDER = {
     StepKind.REMOVE_BINDING: 1,
     StepKind.REMOVE_FROM_GROUP: 3,
     StepKind.REMOVE_GROUP_MEMBER: 3,
+    StepKind.REMOVE_RULED_MEMBER: 5,
     StepKind.DEACTIVATE_ACCESS_KEY: 4,
     StepKind.DISABLE_SERVICE_ACCOUNT_KEY: 4,
     StepKind.DELETE_LOGIN_PROFILE: 5,

@@ -191,7 +191,8 @@ def test_an_azure_plan_is_made_and_shown_with_its_az_scripts(
     for expected in (
         "Delete role assignment",
         "Storage Blob Data Contributor",
-        "Remove from Entra group (manual)",
+        "Remove group membership",
+        "az ad group member remove --group ",
         "az role assignment delete --assignee " + identity,
         "Microsoft.Storage",  # the diff grouped by resource provider
     ):

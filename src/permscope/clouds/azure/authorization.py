@@ -79,14 +79,19 @@ class ArmAuthorization:
         self._transport = transport
         self._sdk: Any = None
 
-    def _make_credential(self) -> Any:
-        if self._credential is not None:
-            return self._credential
-        from azure.identity import ClientSecretCredential, DefaultAzureCredential
+    def credential(self) -> Any:
+        """The credential the client signs in with (the given one, the configured service principal's, else the
+        default chain); Graph writes sign in with the same one."""
+        if self._credential is None:
+            from azure.identity import ClientSecretCredential, DefaultAzureCredential
 
-        if self._tenant_id and self._client_id and self._client_secret:
-            return ClientSecretCredential(self._tenant_id, self._client_id, self._client_secret)
-        return DefaultAzureCredential(exclude_interactive_browser_credential=True)
+            if self._tenant_id and self._client_id and self._client_secret:
+                self._credential = ClientSecretCredential(
+                    self._tenant_id, self._client_id, self._client_secret
+                )
+            else:
+                self._credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+        return self._credential
 
     def client(self) -> Any:
         """azure-mgmt-authorization's AuthorizationManagementClient (ArmCredentialError when none can be made)."""
@@ -97,9 +102,7 @@ class ArmAuthorization:
             if self._transport is not None:
                 options["transport"] = self._transport
             try:
-                self._sdk = AuthorizationManagementClient(
-                    self._make_credential(), self.subscription_id, **options
-                )
+                self._sdk = AuthorizationManagementClient(self.credential(), self.subscription_id, **options)
             except Exception as exc:
                 raise ArmCredentialError(f"cannot get Azure credentials: {one_line(str(exc))}") from exc
         return self._sdk

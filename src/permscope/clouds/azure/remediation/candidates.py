@@ -1,13 +1,14 @@
 """What of one Entra principal a remediation plan may remove in a subscription: its role assignments at any
-scope inside the subscription (the assignment itself: the role at one scope, with its condition), its group
-memberships (listed for people: Entra memberships are changed in Graph, which this connector does not write),
-and its application credentials (listed for people: a deleted secret cannot be restored)."""
+scope inside the subscription (the assignment itself: the role at one scope, with its condition), its direct
+Entra group memberships (written through Microsoft Graph; listed for people when the group is dynamic or synced
+from on-premises), and its application credentials (listed for people: a deleted secret cannot be restored)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from permscope.clouds.azure.grant.connector import clean_scope, role_definition_id
+from permscope.clouds.azure.remediation.memberships import why_not_written
 from permscope.core.inventory import Assignment, AssignmentRelation, Identity, IdentityKind
 from permscope.core.remediation import Candidate, GrantRef, GrantRefKind, StepKind, grant_at
 from permscope.core.snapshot import SystemSnapshot
@@ -80,15 +81,15 @@ def _assignment(snapshot: SystemSnapshot, identity_id: str, kind: str, assignmen
 def _membership(snapshot: SystemSnapshot, identity_id: str, group_id: str) -> Candidate:
     group = snapshot.identities_by_id.get(group_id)
     name = group.display_name if group is not None else group_id
+    reason = why_not_written(group.attributes if group is not None else {})
     return Candidate(
-        kind=StepKind.REMOVE_GROUP_MEMBER,
+        kind=StepKind.REMOVE_GROUP_MEMBER if reason is None else StepKind.REMOVE_RULED_MEMBER,
         principal=identity_id,
         target=group_id,
         label=f"member of group {name}",
         parameters={"groupId": group_id, "groupName": name, "memberId": identity_id},
         removes=(GrantRef(GrantRefKind.MEMBERSHIP, group_id),),
-        note="an Entra group membership is changed in Microsoft Graph, which permscope's connector does not "
-        "write: remove it yourself (nested memberships through the group that holds it directly)",
+        note=None if reason is None else f"Graph cannot remove a member of group {name}: {reason}",
     )
 
 

@@ -8,12 +8,15 @@ delegatedManagedIdentityResourceId. Apply deletes it by that name (already gone 
 it again under the same name with the same properties (the same PUT again changes nothing); when ARM answers
 RoleAssignmentExists (someone assigned the same role at the scope meanwhile, under another name) the access is
 there and a note says so. createGeneratedRole creates a generated custom role and its assignments
-(`role_writes`). Other kinds are manual: never applied.
+(`role_writes`); removeGroupMember removes an Entra group membership through Microsoft Graph (`memberships`).
+Other kinds are manual: never applied.
 
 The credentials and transport are those of permissions on demand (`ArmAuthorization`, the azure_grant_*
 settings); the identity needs Microsoft.Authorization/roleAssignments/read, write and delete at the scopes, and
 for generated roles Microsoft.Authorization/roleDefinitions/read, write and delete on the subscription (User
-Access Administrator on the subscription, or a custom role holding those).
+Access Administrator on the subscription, or a custom role holding those); for group memberships the Graph
+application permission GroupMember.ReadWrite.All (RoleManagement.ReadWrite.Directory too for role-assignable
+groups).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from permscope.clouds.azure.authorization import (
     item_url,
 )
 from permscope.clouds.azure.grant.connector import clean_scope, role_guid
+from permscope.clouds.azure.remediation.memberships import EntraMemberships
 from permscope.clouds.azure.remediation.role_writes import GeneratedRoleWrites
 from permscope.core.remediation import StepError, StepKind
 
@@ -83,12 +87,16 @@ class AzureRemediationConnector:
         dry_run: bool = False,
         echo: Echo | None = None,
         sleep: Callable[[float], None] | None = None,
+        graph_http_client: Callable[[], Any] | None = None,
     ) -> None:
         self._arm = arm
         self.dry_run = dry_run
         self._echo = echo or (lambda line: log.info("%s", line))
         extra = {"sleep": sleep} if sleep is not None else {}
         self._role = GeneratedRoleWrites(arm, dry_run=dry_run, echo=self._echo, fail=self._fail, **extra)
+        self._members = EntraMemberships(
+            arm.credential, dry_run=dry_run, echo=self._echo, http_client=graph_http_client
+        )
 
     def _fail(self, exc: Exception, doing: str) -> StepError:
         message, permanent = arm_failure(exc, doing)
@@ -136,6 +144,8 @@ class AzureRemediationConnector:
         mode); for a generated role, what exists under its names."""
         if kind is StepKind.CREATE_GENERATED_ROLE:
             return self._role.capture(parameters)
+        if kind is StepKind.REMOVE_GROUP_MEMBER:
+            return self._members.capture(parameters)
         if kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
             raise self._manual(kind)
         if self.dry_run:
@@ -155,6 +165,9 @@ class AzureRemediationConnector:
         and its assignments."""
         if kind is StepKind.CREATE_GENERATED_ROLE:
             self._role.apply(parameters)
+            return
+        if kind is StepKind.REMOVE_GROUP_MEMBER:
+            self._members.apply(parameters, prior)
             return
         if kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
             raise self._manual(kind)
@@ -186,6 +199,8 @@ class AzureRemediationConnector:
         """PUT the recorded assignment again under its name with its properties; remove a generated role."""
         if kind is StepKind.CREATE_GENERATED_ROLE:
             return self._role.restore(parameters, prior)
+        if kind is StepKind.REMOVE_GROUP_MEMBER:
+            return self._members.restore(parameters, prior)
         if kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
             raise self._manual(kind)
         if not prior.get("present"):

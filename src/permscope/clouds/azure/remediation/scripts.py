@@ -11,10 +11,17 @@ assignment create` at each scope, both naming the role by its roleName (unique i
 whether permscope or the script made it, where the GUIDs differ: az makes its own); rollback deletes those
 assignments, then the definition, unless they existed before the plan.
 
+An Entra group membership is removed with `az ad group member remove --group G --member-id P` and added back
+with `az ad group member add` (not when the principal was found not to be a direct member when the plan was
+applied: nothing was removed). A dynamic or synced group's membership is a manual step: the script shows the
+group's membership rule.
+
 Terraform: `azurerm_role_definition` and `azurerm_role_assignment` resources for a generated role (with
 permscope's GUIDs), and a `removed` block (Terraform >= 1.7) per removed assignment, `destroy = true`, for the address your
 configuration gives the `azurerm_role_assignment` (the label below is a suggestion); an assignment Terraform does
-not manage yet is imported first (the command is in the comment).
+not manage yet is imported first (the command is in the comment). A removed group membership is a `removed` block
+for the `azuread_group_member` (import id `<group id>/member/<member id>`) likewise; a configuration that lists
+members in `azuread_group.members` instead drops the principal from that list.
 """
 
 from __future__ import annotations
@@ -139,12 +146,23 @@ def _generated_rollback(step: StepSpec) -> list[str]:
     return lines
 
 
+def _member_line(step: StepSpec, verb: str) -> str:
+    parameters = step.parameters
+    return f"az ad group member {verb} --group {_q(parameters['groupId'])} --member-id {_q(parameters['memberId'])}"
+
+
+def _member_rollback(step: StepSpec) -> list[str]:
+    recorded = step.parameters.get("prior")
+    if isinstance(recorded, Mapping) and "member" in recorded and not recorded["member"]:
+        return ["# not a direct member when the plan was applied: nothing was removed"]
+    return [_member_line(step, "add")]
+
+
 def _manual_line(step: StepSpec) -> str:
     parameters = step.parameters
-    if step.kind is StepKind.REMOVE_GROUP_MEMBER:
+    if step.kind is StepKind.REMOVE_RULED_MEMBER:
         return (
-            f"az ad group member remove --group {_q(parameters['groupId'])} "
-            f"--member-id {_q(parameters['memberId'])}"
+            f"az ad group show --group {_q(parameters['groupId'])} --query membershipRule  # change the rule"
         )
     if step.kind is StepKind.DELETE_APP_CREDENTIAL:
         app = parameters.get("appId") or parameters.get("applicationObjectId") or "<application id>"
@@ -161,6 +179,8 @@ def cli_script(subscription: str, steps: Sequence[StepSpec], *, header: str, rol
     def step_lines(step: StepSpec, _number: int) -> list[str]:
         if step.kind is StepKind.CREATE_GENERATED_ROLE:
             return _generated_rollback(step) if rollback else _generated_apply(step)
+        if step.kind is StepKind.REMOVE_GROUP_MEMBER:
+            return _member_rollback(step) if rollback else [_member_line(step, "remove")]
         if step.kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
             return []
         return _rollback_lines(step) if rollback else _apply_lines(step)
@@ -217,16 +237,35 @@ def _generated_terraform(step: StepSpec) -> list[str]:
     return out
 
 
+def _member_terraform(step: StepSpec) -> list[str]:
+    """A `removed` block for the azuread_group_member of the membership (or a note for `azuread_group.members`)."""
+    parameters = step.parameters
+    group, member = str(parameters["groupId"]), str(parameters["memberId"])
+    label = hcl_label(f"{parameters.get('groupName') or group}_{member}".lower())
+    return [
+        f"# {step.label} (azuread provider; a configuration listing members in azuread_group.members drops",
+        f"# {member} from that list instead)",
+        f"#   terraform import azuread_group_member.{label} {group}/member/{member}",
+        "removed {",
+        f"  from = azuread_group_member.{label}",
+        "  lifecycle {",
+        "    destroy = true",
+        "  }",
+        "}",
+        "",
+    ]
+
+
 def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSpec], *, header: str) -> str:
-    """Terraform removing the plan's role assignments (see the module docstring)."""
+    """Terraform removing the plan's role assignments and group memberships (see the module docstring)."""
     identity = snapshot.identities_by_id.get(identity_id)
     name = identity.display_name if identity is not None else identity_id
     out = [*(f"# {line}" if line else "#" for line in header.splitlines())]
     out += [
-        f"# The role assignments of {name} ({identity_id}) the plan removes, and the generated role it creates",
-        "# in their place, if any. Each `removed` block names the address your configuration gives the",
-        "# assignment: use yours. An assignment Terraform does not manage yet is imported first with the",
-        "# command above its block.",
+        f"# The role assignments and group memberships of {name} ({identity_id}) the plan removes, and the",
+        "# generated role it creates in their place, if any. Each `removed` block names the address your",
+        "# configuration gives the assignment or membership: use yours. One Terraform does not manage yet is",
+        "# imported first with the command above its block.",
         "",
         "terraform {",
         f'  required_version = "{TERRAFORM_VERSION}"',
@@ -236,6 +275,9 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
     for step in steps:
         if step.kind is StepKind.CREATE_GENERATED_ROLE:
             out += _generated_terraform(step)
+            continue
+        if step.kind is StepKind.REMOVE_GROUP_MEMBER:
+            out += _member_terraform(step)
             continue
         if step.kind is not StepKind.DELETE_ROLE_ASSIGNMENT:
             if step.kind.manual:
