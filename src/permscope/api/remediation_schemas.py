@@ -23,7 +23,7 @@ class RemediationStep(_Closed):
     kind: str = Field(
         description="AWS: detachManagedPolicy, deleteInlinePolicy, removeFromGroup, deactivateAccessKey, "
         "putGeneratedPolicy; Azure: deleteRoleAssignment, createGeneratedRole; GCP: removeBinding, "
-        "disableServiceAccountKey, createGeneratedRole; or the manual deleteLoginProfile, removeGroupMember, "
+        "disableServiceAccountKey, createGeneratedRole, removeGroupMember; or the manual deleteLoginProfile, "
         "deleteApplicationCredential, deleteIdentity"
     )
     target: str

@@ -58,7 +58,6 @@ MANUAL_KINDS = frozenset(
     {
         StepKind.DELETE_LOGIN_PROFILE,
         StepKind.DELETE_IDENTITY,
-        StepKind.REMOVE_GROUP_MEMBER,
         StepKind.DELETE_APP_CREDENTIAL,
     }
 )
