@@ -120,7 +120,8 @@ def _membership_lines(step: StepSpec, *, rollback: bool) -> list[str]:
         return ["# not applied yet (or the member was not in the group): nothing recorded to put back"]
     roles = [dict(role) for role in prior.get("roles") or ()]
     lines = [
-        f"# role {role['name']} expired at {role['expiryDetail']['expireTime']} as recorded"
+        f"# role {role['name']} expires at {role['expiryDetail']['expireTime']} (recorded): the add below sets no "
+        "expiry; set it again yourself"
         for role in roles
         if role.get("expiryDetail")
     ]
