@@ -257,5 +257,5 @@ def test_dry_run_scripts_and_terraform(demo: tuple[Engine, Path], identity: Fake
         f'"$(gcloud identity groups memberships lookup --group-email={groups[0]} --member-email={EMAIL} '
         "--format='value(name)')\""
     )
-    assert f"#   terraform import google_cloud_identity_group_membership." in terraform and lookup in terraform
+    assert "#   terraform import google_cloud_identity_group_membership." in terraform and lookup in terraform
     assert "destroy = true" in terraform

@@ -27,7 +27,7 @@ STEP_TITLES = {
     StepKind.DELETE_LOGIN_PROFILE: "Delete console password (manual)",
     StepKind.DELETE_IDENTITY: "Delete the identity (manual)",
     StepKind.DELETE_ROLE_ASSIGNMENT: "Delete role assignment",
-    StepKind.REMOVE_GROUP_MEMBER: "Remove group membership",
+    StepKind.REMOVE_GROUP_MEMBER: "Remove from Entra group (manual)",
     StepKind.DELETE_APP_CREDENTIAL: "Delete application credential (manual)",
     StepKind.REMOVE_BINDING: "Remove IAM policy binding",
     StepKind.DISABLE_SERVICE_ACCOUNT_KEY: "Disable service-account key",
