@@ -23,8 +23,8 @@ class RemediationStep(_Closed):
     kind: str = Field(
         description="AWS: detachManagedPolicy, deleteInlinePolicy, removeFromGroup, deactivateAccessKey, "
         "putGeneratedPolicy; Azure: deleteRoleAssignment, createGeneratedRole, removeGroupMember; GCP: "
-        "removeBinding, disableServiceAccountKey, createGeneratedRole; or the manual deleteLoginProfile, "
-        "removeRuledGroupMember, deleteApplicationCredential, deleteIdentity"
+        "removeBinding, disableServiceAccountKey, createGeneratedRole, removeGroupMember; or the manual "
+        "deleteLoginProfile, removeRuledGroupMember, deleteApplicationCredential, deleteIdentity"
     )
     target: str
     label: str

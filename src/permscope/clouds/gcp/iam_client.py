@@ -5,6 +5,9 @@ policy's read-modify-write with the etag (retried on a concurrent change), and h
 Libraries: google-cloud-resource-manager's ProjectsClient (transport="rest") for the project's policy;
 google-auth's AuthorizedSession for IAM v1 (custom roles, service-account keys), because google-cloud-iam's admin
 client has only a gRPC transport. Both send through requests, the seam tests serve recorded responses through.
+Cloud Identity v1 (group memberships, for remediation) has no cloud client library: google-api-python-client's
+discovery client over google-auth-httplib2, with the discovery document the library ships (`identity_http` is the
+httplib2 seam), its credentials scoped to cloud-identity.groups.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ log = logging.getLogger(__name__)
 RESOURCE_MANAGER = "https://cloudresourcemanager.googleapis.com/v3"
 IAM = "https://iam.googleapis.com/v1"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+IDENTITY_SCOPES = (
+    "https://www.googleapis.com/auth/cloud-identity.groups",
+)  # group memberships, read and write
 POLICY_VERSION = 3  # conditional bindings need version 3
 MAX_ATTEMPTS = 5  # read-modify-write rounds before a conflict is given up (as a transient error)
 BACKOFF_SECONDS = 0.5  # doubled after each conflict
@@ -96,40 +102,73 @@ class GcpIam:
         impersonate: str | None = None,
         sleep: Sleep = time.sleep,
         max_attempts: int = MAX_ATTEMPTS,
+        identity_http: Callable[[], Any] | None = None,
     ) -> None:
         self.project_id = project_id
         self._credentials = credentials
+        self._given = credentials  # used as they are, for every API
         self._credentials_file = credentials_file
         self._impersonate = impersonate
         self.sleep = sleep
         self.max_attempts = max(1, max_attempts)
         self._projects: Any = None
         self._session: Any = None
+        self._identity_http = identity_http
+        self._identity_credentials: Any = None
+        self._identity: Any = None
 
     def credentials(self) -> Any:
         """google-auth credentials (GcpCredentialError when none can be made)."""
         if self._credentials is None:
-            import google.auth
-            from google.auth import impersonated_credentials
-            from google.oauth2 import service_account
-
-            try:
-                if self._credentials_file:
-                    source = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-                        self._credentials_file, scopes=list(SCOPES)
-                    )
-                else:
-                    source, _project = google.auth.default(scopes=list(SCOPES))
-                if self._impersonate:
-                    source = impersonated_credentials.Credentials(  # type: ignore[no-untyped-call]
-                        source_credentials=source,
-                        target_principal=self._impersonate,
-                        target_scopes=list(SCOPES),
-                    )
-            except Exception as exc:
-                raise GcpCredentialError(f"cannot get GCP credentials: {one_line(str(exc))}") from exc
-            self._credentials = source
+            self._credentials = self._make_credentials(SCOPES)
         return self._credentials
+
+    def _make_credentials(self, scopes: tuple[str, ...]) -> Any:
+        """Credentials of the configured source with `scopes` (GcpCredentialError when none can be made)."""
+        import google.auth
+        from google.auth import impersonated_credentials
+        from google.oauth2 import service_account
+
+        try:
+            if self._credentials_file:
+                source = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                    self._credentials_file, scopes=list(scopes)
+                )
+            else:
+                source, _project = google.auth.default(scopes=list(scopes))
+            if self._impersonate:
+                source = impersonated_credentials.Credentials(  # type: ignore[no-untyped-call]
+                    source_credentials=source,
+                    target_principal=self._impersonate,
+                    target_scopes=list(scopes),
+                )
+        except Exception as exc:
+            raise GcpCredentialError(f"cannot get GCP credentials: {one_line(str(exc))}") from exc
+        return source
+
+    def identity(self) -> Any:
+        """Cloud Identity v1's discovery client (groups, memberships), its credentials scoped to
+        cloud-identity.groups (the given credentials as they are)."""
+        if self._identity is None:
+            from google_auth_httplib2 import AuthorizedHttp
+            from googleapiclient import discovery
+
+            if self._identity_credentials is None:
+                self._identity_credentials = self._given or self._make_credentials(IDENTITY_SCOPES)
+            inner = self._identity_http() if self._identity_http is not None else None
+            http = (
+                AuthorizedHttp(self._identity_credentials, http=inner)
+                if inner is not None
+                else AuthorizedHttp(self._identity_credentials)
+            )
+            self._identity = discovery.build(
+                "cloudidentity",
+                "v1",
+                http=http,
+                cache_discovery=False,
+                static_discovery=True,
+            )
+        return self._identity
 
     def projects(self) -> Any:
         """Resource Manager v3's ProjectsClient over REST."""

@@ -1,6 +1,6 @@
 """What of one IAM member a remediation plan may remove in a project: its bindings on the project, on the
 project's service accounts and on its buckets (the member out of the role's binding under its condition), its
-group memberships (listed for people: Cloud Identity memberships are not written by permscope), and its
+direct Google group memberships (deleted in Cloud Identity, created again by rollback), and its
 user-managed service-account keys (disabled, never deleted); and the step creating a generated least-privilege
 role and binding the member to it in their place (`generated_step`). Bindings inherited from folders or the organization
 reach other projects too and are not stepped; nor are bindings on other resource types (`places.place_of`)."""
@@ -86,14 +86,13 @@ def _membership(snapshot: SystemSnapshot, identity_id: str, group_id: str) -> Ca
         label=f"member of group {name}",
         parameters={"group": email_of(group_id) or group_id, "member": email_of(identity_id) or identity_id},
         removes=(GrantRef(GrantRefKind.MEMBERSHIP, group_id),),
-        note="a Google group membership is changed in Cloud Identity (or Workspace), which permscope's "
-        "connector does not write: remove it yourself",
     )
 
 
 def grant_candidates(snapshot: SystemSnapshot, identity_id: str) -> list[Candidate]:
-    """The member's bindings in the project (the project, its service accounts, its buckets), then its group
-    memberships (audiences such as allUsers or domain: are not memberships anyone can leave)."""
+    """The member's bindings in the project (the project, its service accounts, its buckets), then its direct group
+    memberships (the stored memberships are direct ones; audiences such as allUsers or domain: are not memberships
+    anyone can leave)."""
     member_identity(snapshot, identity_id)
     found: list[Candidate] = []
     assignments = sorted(

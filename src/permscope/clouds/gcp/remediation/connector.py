@@ -18,12 +18,17 @@ each place. Restore takes the member out where it was not before, then deletes t
 (or was deleted) before, or patches its recorded definition back when it existed. Both are idempotent.
 
 disableServiceAccountKey: capture reads the key (`disabled`); apply disables it, restore enables it when it was
-enabled before (IAM v1 `:disable` / `:enable`). Other kinds are manual: never applied.
+enabled before (IAM v1 `:disable` / `:enable`).
+
+removeGroupMember: the member's direct membership of a Google group, through Cloud Identity v1
+(`remediation.memberships`): captured with its roles, deleted, created again with them. Other kinds are manual:
+never applied.
 
 The credentials and clients are those of permissions on demand (`GcpIam`, the gcp_grant_* settings); the
 identity needs resourcemanager.projects.getIamPolicy / setIamPolicy, iam.serviceAccounts.getIamPolicy /
-setIamPolicy, storage.buckets.getIamPolicy / setIamPolicy, iam.serviceAccountKeys.get / disable / enable, and for generated
-roles iam.roles.get / create / update / delete / undelete.
+setIamPolicy, storage.buckets.getIamPolicy / setIamPolicy, iam.serviceAccountKeys.get / disable / enable, for generated
+roles iam.roles.get / create / update / delete / undelete, and for group memberships the Groups Admin role in
+Cloud Identity (or to manage the group).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from permscope.clouds.gcp.custom_roles import (
     role_url,
 )
 from permscope.clouds.gcp.iam_client import IAM, GcpIam, gcp_failure
+from permscope.clouds.gcp.remediation.memberships import GroupMemberships, echo_create, echo_delete
 from permscope.clouds.gcp.remediation.places import Place, place_of, read_policy, write_policy
 from permscope.core.remediation import StepError, StepKind
 
@@ -141,6 +147,7 @@ class GcpRemediationConnector:
 
     def __init__(self, iam: GcpIam, *, dry_run: bool = False, echo: Echo | None = None) -> None:
         self._iam = iam
+        self._groups = GroupMemberships(iam)
         self.dry_run = dry_run
         self._echo = echo or (lambda line: log.info("%s", line))
 
@@ -194,6 +201,8 @@ class GcpRemediationConnector:
             return {"present": True, "etag": policy.get("etag"), "member": member, "bindings": bindings}
         if kind is StepKind.CREATE_GENERATED_ROLE:
             return self._capture_generated(parameters)
+        if kind is StepKind.REMOVE_GROUP_MEMBER:
+            return self._groups.capture(str(parameters["group"]), str(parameters["member"]))
         if kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
             from google.api_core import exceptions
 
@@ -275,7 +284,8 @@ class GcpRemediationConnector:
         parameters: Mapping[str, Any],
         prior: Mapping[str, Any],
     ) -> None:
-        """Take the member out of the recorded bindings, or disable the key (nothing when already so)."""
+        """Take the member out of the recorded bindings or the group, or disable the key (nothing when already
+        so)."""
         if kind is StepKind.REMOVE_BINDING:
             if self.dry_run:
                 self._echo_binding(parameters, prior, adding=False)
@@ -284,6 +294,13 @@ class GcpRemediationConnector:
             return
         if kind is StepKind.CREATE_GENERATED_ROLE:
             self._put_generated(parameters)
+            return
+        if kind is StepKind.REMOVE_GROUP_MEMBER:
+            group, member = str(parameters["group"]), str(parameters["member"])
+            if self.dry_run:
+                echo_delete(self._echo, group, member)
+            elif prior.get("present"):
+                self._groups.delete(group, member, prior)
             return
         if kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
             if self.dry_run or (prior.get("present") and not prior.get("disabled")):
@@ -299,7 +316,8 @@ class GcpRemediationConnector:
         parameters: Mapping[str, Any],
         prior: Mapping[str, Any],
     ) -> list[str]:
-        """Put the member back into the recorded bindings, or enable the key when it was enabled before."""
+        """Put the member back into the recorded bindings or the group, or enable the key when it was enabled
+        before."""
         if kind is StepKind.REMOVE_BINDING:
             if self.dry_run:
                 self._echo_binding(parameters, prior, adding=True)
@@ -308,6 +326,13 @@ class GcpRemediationConnector:
             return []
         if kind is StepKind.CREATE_GENERATED_ROLE:
             return self._restore_generated(parameters, prior)
+        if kind is StepKind.REMOVE_GROUP_MEMBER:
+            group, member = str(parameters["group"]), str(parameters["member"])
+            if self.dry_run:
+                echo_create(self._echo, member, prior)
+            elif prior.get("present"):
+                return self._groups.create(group, member, prior)
+            return []
         if kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
             from google.api_core import exceptions
 

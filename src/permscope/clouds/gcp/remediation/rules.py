@@ -29,7 +29,7 @@ class GcpRemediationRules:
     )  # a generated role replaces bindings
 
     def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
-        """Bindings in the project (project, service accounts, buckets), and group memberships (manual)."""
+        """Bindings in the project (project, service accounts, buckets), and direct group memberships."""
         return found.grant_candidates(snapshot, identity)
 
     def manual_steps(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
@@ -66,7 +66,8 @@ class GcpRemediationRules:
     def connector(
         self, system_id: str, *, settings: Any, dry_run: bool, echo: Echo | None
     ) -> RemediationConnector:
-        """The IAM connector of one project (the gcp_grant_* credentials, else application default ones)."""
+        """The IAM and Cloud Identity connector of one project (the gcp_grant_* credentials, else application
+        default ones)."""
         iam = GcpIam(
             system_id,
             credentials_file=settings.gcp_grant_credentials_file,
@@ -82,5 +83,6 @@ class GcpRemediationRules:
     def terraform(
         self, snapshot: SystemSnapshot, identity: str, steps: Sequence[StepSpec], *, header: str
     ) -> str:
-        """Terraform removing the plan's bindings (and creating the generated role with its bindings)."""
+        """Terraform removing the plan's bindings and group memberships (and creating the generated role with its
+        bindings)."""
         return scripts.terraform(snapshot, identity, steps, header=header)

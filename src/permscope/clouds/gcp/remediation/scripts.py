@@ -5,8 +5,9 @@ service accounts, buckets), with the binding's exact condition (`--condition=exp
 `--condition-from-file` written just before when a value holds a comma, which the flag's syntax cannot carry;
 `--condition=None` for an unconditional binding; `--all` for a merged assignment not yet applied, whose single
 bindings are known only once captured). Rollback runs `add-iam-policy-binding` with the same conditions, from the
-bindings recorded when the plan was applied. Keys: `gcloud iam service-accounts keys disable / enable`. Every
-value is shell-quoted.
+bindings recorded when the plan was applied. Keys: `gcloud iam service-accounts keys disable / enable`. Group
+memberships: `gcloud identity groups memberships delete`, rolled back by `... memberships add` with the roles
+recorded when the plan was applied. Every value is shell-quoted.
 
 A generated role (createGeneratedRole) is `gcloud iam roles create` (`undelete` then `update` when IAM holds the
 id soft-deleted, `update` when it exists), then `add-iam-policy-binding --condition=None` at each place; rolled
@@ -16,7 +17,8 @@ back by `remove-iam-policy-binding` where the member was not bound before and `g
 Terraform: `google_project_iam_custom_role` and a `google_*_iam_member` per place for a generated role; a
 `removed` block (Terraform >= 1.7) per removed binding, `destroy = true`, for the address your
 configuration gives the `google_*_iam_member` (the label below is a suggestion), with the import command of a
-binding Terraform does not manage yet.
+binding Terraform does not manage yet; likewise per removed group membership
+(`google_cloud_identity_group_membership`, imported by its membership name).
 """
 
 from __future__ import annotations
@@ -107,13 +109,28 @@ def _key_lines(step: StepSpec, *, rollback: bool) -> list[str]:
     ]
 
 
+def _membership_lines(step: StepSpec, *, rollback: bool) -> list[str]:
+    """The member out of the group, or back in with the roles recorded when the step was applied."""
+    parameters = step.parameters
+    where = f"--group-email={_q(parameters['group'])} --member-email={_q(parameters['member'])}"
+    if not rollback:
+        return [f"gcloud identity groups memberships delete {where}"]
+    prior = _prior(step)
+    if not prior:
+        return ["# not applied yet (or the member was not in the group): nothing recorded to put back"]
+    roles = [dict(role) for role in prior.get("roles") or ()]
+    lines = [
+        f"# role {role['name']} expires at {role['expiryDetail']['expireTime']} (recorded): the add below sets no "
+        "expiry; set it again yourself"
+        for role in roles
+        if role.get("expiryDetail")
+    ]
+    names = ",".join(str(role["name"]) for role in roles) or "MEMBER"
+    return [*lines, f"gcloud identity groups memberships add {where} --roles={_q(names)}"]
+
+
 def _manual_line(step: StepSpec) -> str:
     parameters = step.parameters
-    if step.kind is StepKind.REMOVE_GROUP_MEMBER:
-        return (
-            f"gcloud identity groups memberships delete --group-email={_q(parameters['group'])} "
-            f"--member-email={_q(parameters['member'])}"
-        )
     if parameters.get("kind") == "serviceAccount":
         return f"gcloud iam service-accounts delete {_q(parameters['email'])}"
     return f"remove {parameters.get('kind')} {parameters.get('email')} in the Cloud Identity (or Workspace) admin console"
@@ -182,6 +199,8 @@ def cli_script(project: str, steps: Sequence[StepSpec], *, header: str, rollback
             return _generated_lines(step, rollback=rollback)
         if step.kind is StepKind.DISABLE_SERVICE_ACCOUNT_KEY:
             return _key_lines(step, rollback=rollback)
+        if step.kind is StepKind.REMOVE_GROUP_MEMBER:
+            return _membership_lines(step, rollback=rollback)
         return []
 
     intro = [f"Review every command; run it with gcloud signed in (project {project})."]
@@ -202,9 +221,9 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
     """Terraform removing the plan's bindings (see the module docstring)."""
     out = [*(f"# {line}" if line else "#" for line in header.splitlines())]
     out += [
-        f"# The IAM bindings of {identity_id} the plan removes. Each `removed` block names the address your",
-        "# configuration gives the binding: use yours. A binding Terraform does not manage yet is imported first",
-        "# with the command above its block. Keys are disabled with gcloud (Terraform has no disabled key).",
+        f"# The IAM bindings (and group memberships) of {identity_id} the plan removes. Each `removed` block names",
+        "# the address your configuration gives the binding: use yours. A binding Terraform does not manage yet is",
+        "# imported first with the command above its block. Keys are disabled with gcloud (Terraform has no disabled key).",
         "",
         "terraform {",
         f'  required_version = "{TERRAFORM_VERSION}"',
@@ -214,6 +233,9 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
     for step in steps:
         if step.kind is StepKind.CREATE_GENERATED_ROLE:
             out += _generated_terraform(step)
+            continue
+        if step.kind is StepKind.REMOVE_GROUP_MEMBER:
+            out += _membership_terraform(step)
             continue
         if step.kind is not StepKind.REMOVE_BINDING:
             out.append(f"# not described here: {step.kind.value} {step.label}")
@@ -245,6 +267,33 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
                 "",
             ]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _membership_terraform(step: StepSpec) -> list[str]:
+    """A `removed` block for the member's `google_cloud_identity_group_membership`, with its import command (the
+    membership's name as recorded, else the gcloud lookup that finds it)."""
+    parameters = step.parameters
+    group, member = str(parameters["group"]), str(parameters["member"])
+    label = hcl_label(f"{group.split('@')[0]}_{member.split('@')[0]}".lower())
+    kind = "google_cloud_identity_group_membership"
+    name = _prior(step).get("name")
+    found = (
+        _q(name)
+        if name
+        else '"$(gcloud identity groups memberships lookup '
+        f"--group-email={_q(group)} --member-email={_q(member)} --format='value(name)')\""
+    )
+    return [
+        f"# {step.label}: {member}",
+        f"#   terraform import {kind}.{label} {found}",
+        "removed {",
+        f"  from = {kind}.{label}",
+        "  lifecycle {",
+        "    destroy = true",
+        "  }",
+        "}",
+        "",
+    ]
 
 
 def _generated_terraform(step: StepSpec) -> list[str]:
