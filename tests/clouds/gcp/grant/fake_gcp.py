@@ -95,7 +95,7 @@ class FakeGcp:
             f"{m} {u}"
             for m, u, _ in self.calls
             if m in ("DELETE", "PUT", "PATCH")
-            or u.endswith((":setIamPolicy", "/roles", ":disable", ":enable", ":undelete"))
+            or u.endswith(("setIamPolicy", "/roles", ":disable", ":enable", ":undelete"))
         ]
 
     def resource_etag(self, key: str) -> str:
