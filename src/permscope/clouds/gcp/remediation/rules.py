@@ -29,7 +29,7 @@ class GcpRemediationRules:
     )  # a generated role replaces bindings
 
     def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
-        """Bindings in the project (project, service accounts, buckets), and group memberships (manual)."""
+        """Bindings in the project (the project and its resources of `kinds.KINDS`), and group memberships (manual)."""
         return found.grant_candidates(snapshot, identity)
 
     def manual_steps(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
