@@ -2,8 +2,8 @@
 (a service account holding roles/editor on it, with activity of only what editor grants), applied and rolled
 back through the Google client libraries against recorded IAM responses: the createGeneratedRole step first,
 then the removeBinding it replaces; rollback soft-deletes the role and the next plan's apply undeletes it; a
-crash after the role step repaired by applying again or by rolling back; a generated role bound where the
-connector does not write leaves the plan without replacement, with the reason; scripts and Terraform."""
+crash after the role step repaired by applying again or by rolling back; a generated role bound at a Compute
+instance bound there (and unbound by rollback); one bound in another project refused; scripts and Terraform."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from clouds.gcp.grant.fake_gcp import FakeGcp
 from permscope.core.ids import Cloud
-from permscope.core.remediation import PlanRefusedError, PlanStatus, StepKind
+from permscope.core.remediation import PlanStatus, StepKind
 from permscope.presentation.remediation import generation_lines
 from permscope.store.tables import UsageRow
 from permscope.workflows.remediation import plans
@@ -156,13 +156,45 @@ def test_a_crash_after_the_role_step_is_repaired_both_ways(planned: Engine, gcp:
     assert _canonical(gcp.bindings) == _canonical(before) and gcp.roles[role]["deleted"] is True
 
 
-def test_a_role_bound_where_permscope_does_not_write_is_not_used(planned: Engine) -> None:
+def test_a_role_bound_at_an_instance_is_bound_there(planned: Engine, gcp: FakeGcp) -> None:  # noqa: F811
     _keep_usage(planned, SYNC, ("compute.",))  # compute alone: the generator binds at the instance
-    with pytest.raises(PlanRefusedError) as refused:  # editor is used, and nothing else can be removed
-        plans.create_plan(planned, ALICE, cloud=Cloud.GCP, system_id=PROJECT, identity_id=SYNC, safety=SAFETY)
-    assert "no generated replacement: the generated role projects/" in str(refused.value)
-    assert "bound at //compute.googleapis.com/projects/" in str(refused.value)
-    assert "service accounts and its buckets only" in str(refused.value)
+    record = _plan(planned)
+    create = record.steps[0]
+    assert create.kind == StepKind.CREATE_GENERATED_ROLE.value
+    [instance] = create.parameters["resources"]
+    assert instance.startswith(f"//compute.googleapis.com/projects/{PROJECT}/zones/")
+    path = instance.removeprefix("//compute.googleapis.com/")
+    gcp.resources[f"compute:{path}"] = {"bindings": []}
+    report = apply_plan(planned, ALICE, record.plan.plan_id, connectors=_connectors())
+    assert report.plan.status == PlanStatus.APPLIED.value
+    assert gcp.resources[f"compute:{path}"]["bindings"] == [{"role": create.target, "members": [SYNC]}]
+    write = f"POST https://compute.googleapis.com/compute/v1/{path}/setIamPolicy"
+    assert write in gcp.writes()
+    script = plans.plan_script(planned, ALICE, record.plan.plan_id, rollback=True)
+    zone, name = path.split("/zones/")[1].split("/instances/")
+    assert (
+        f"gcloud compute instances remove-iam-policy-binding {name} --zone={zone} --project={PROJECT} "
+        f"--member={SYNC} --role={create.target} --condition=None"
+    ) in script
+    terraform = plans.plan_terraform(planned, ALICE, record.plan.plan_id)
+    assert (
+        'resource "google_compute_instance_iam_member"' in terraform
+        and f'zone               = "{zone}"' in terraform
+    )
+    rollback_plan(planned, ALICE, record.plan.plan_id, connectors=_connectors())
+    assert gcp.resources[f"compute:{path}"]["bindings"] == [] and gcp.roles[create.target]["deleted"] is True
+
+
+def test_a_role_bound_in_another_project_is_refused(planned: Engine) -> None:
+    from permscope.clouds.gcp.remediation.candidates import generated_step
+    from permscope.workflows.analysis import load_snapshot
+
+    _pk, snapshot = load_snapshot(planned, PROJECT, cloud=Cloud.GCP)
+    document = {"role": {"includedPermissions": ["pubsub.topics.publish"]}, "bindAt": [
+        "//pubsub.googleapis.com/projects/another-project/topics/t"]}  # fmt: skip
+    with pytest.raises(ValueError, match="bind it yourself") as refused:
+        generated_step(snapshot, SYNC, f"projects/{PROJECT}/roles/r", document)
+    assert "//pubsub.googleapis.com/projects/another-project/topics/t" in str(refused.value)
 
 
 def test_scripts_and_terraform_of_the_generated_role(planned: Engine, gcp: FakeGcp) -> None:  # noqa: F811

@@ -2,7 +2,9 @@
 adapter seam, which google-auth's AuthorizedSession and the REST transports send through): a policy with an
 etag, 409 ABORTED on a stale etag, custom roles with soft delete (and PATCH with an update mask), and queued error responses; for remediation
 also the IAM policies of service accounts (IAM v1) and buckets (Cloud Storage JSON API, 412 on a stale etag), and
-user-managed service-account keys with `:disable` / `:enable`."""
+user-managed service-account keys with `:disable` / `:enable`, and the allow policies of Compute instances,
+Cloud Run v2 services, Cloud Functions v2, Pub/Sub, Secret Manager, Cloud KMS, Artifact Registry and BigQuery
+datasets, each called as its REST reference gives it (`OTHER_APIS`)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,23 @@ RM = "https://cloudresourcemanager.googleapis.com/v3/projects/"
 IAM = "https://iam.googleapis.com/v1/projects/"
 STORAGE = "https://storage.googleapis.com/storage/v1/b/"
 ACCOUNTS = "projects/-/serviceAccounts/"
+# other APIs' base URLs -> (how getIamPolicy is called: compute / standard / bigquery, the stale-etag status,
+# whether the type accepts conditional bindings); their policies are held as resources[f"{host}:{path}"]
+OTHER_APIS = {
+    "https://compute.googleapis.com/compute/v1/": ("compute", 412, True),
+    "https://run.googleapis.com/v2/": ("standard", 409, True),
+    "https://cloudfunctions.googleapis.com/v2/": ("standard", 409, False),
+    "https://pubsub.googleapis.com/v1/": ("standard", 409, False),
+    "https://secretmanager.googleapis.com/v1/": ("standard", 409, True),
+    "https://cloudkms.googleapis.com/v1/": ("standard", 409, True),
+    "https://artifactregistry.googleapis.com/v1/": ("standard", 409, False),
+    "https://bigquery.googleapis.com/bigquery/v2/": ("bigquery", 412, True),
+}
+
+
+def resource_key(base: str, path: str) -> str:
+    """The fake's key of another API's resource: `<host's first label>:<path>` (e.g. `run:projects/...`)."""
+    return f"{base.split('//', 1)[1].split('.', 1)[0]}:{path}"
 
 
 @dataclass
@@ -47,6 +66,9 @@ class FakeGcp:
             mock.add_callback(method, re.compile(re.escape(IAM) + r".*"), callback=self._iam)
         for method in (responses.GET, responses.PUT):
             mock.add_callback(method, re.compile(re.escape(STORAGE) + r".*"), callback=self._storage)
+        for base in OTHER_APIS:
+            for method in (responses.GET, responses.POST):
+                mock.add_callback(method, re.compile(re.escape(base) + r".*"), callback=self._other)
 
     # ------------------------------------------------------------------------------------------ helpers
 
@@ -73,7 +95,7 @@ class FakeGcp:
             f"{m} {u}"
             for m, u, _ in self.calls
             if m in ("DELETE", "PUT", "PATCH")
-            or u.endswith((":setIamPolicy", "/roles", ":disable", ":enable", ":undelete"))
+            or u.endswith(("setIamPolicy", "/roles", ":disable", ":enable", ":undelete"))
         ]
 
     def resource_etag(self, key: str) -> str:
@@ -206,6 +228,41 @@ class FakeGcp:
             return self._read_resource(f"bucket:{bucket}")
         assert body is not None
         return self._write_resource(f"bucket:{bucket}", body, 412, "FAILED_PRECONDITION")
+
+    def _other(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        method, full = str(request.method), str(request.url)
+        url = full.split("?", 1)[0]
+        body = json.loads(request.body) if request.body else None
+        self.calls.append((method, url, body))
+        failure = self._failure(method, url)
+        if failure:
+            return failure
+        base = next(b for b in OTHER_APIS if url.startswith(b))
+        style, stale, conditions = OTHER_APIS[base]
+        rest = url[len(base) :]
+        separator = "/" if style == "compute" else ":"
+        path, _, verb = rest.rpartition(separator)
+        key = resource_key(base, path)
+        if verb == "getIamPolicy":
+            if style == "bigquery":
+                assert method == "POST" and body == {"options": {"requestedPolicyVersion": 3}}, (method, body)
+            elif style == "compute":
+                assert method == "GET" and "optionsRequestedPolicyVersion=3" in full, full
+            else:
+                assert method == "GET" and "options.requestedPolicyVersion=3" in full, full
+            return self._read_resource(key)
+        assert method == "POST" and verb == "setIamPolicy" and body is not None and set(body) == {"policy"}, (
+            rest
+        )
+        if not conditions and any("condition" in b for b in body["policy"].get("bindings", [])):
+            return _error(
+                400, "INVALID_ARGUMENT", "This resource type does not support conditional bindings."
+            )
+        if key not in self.resources:
+            return _error(404, "NOT_FOUND", f"{key} not found")
+        return self._write_resource(
+            key, body["policy"], stale, "ABORTED" if stale == 409 else "FAILED_PRECONDITION"
+        )
 
     def _read_resource(self, key: str) -> tuple[int, dict[str, str], str]:
         if key not in self.resources:

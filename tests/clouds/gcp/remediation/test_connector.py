@@ -65,7 +65,7 @@ def test_places() -> None:
     assert account is not None and account.name == ACCOUNT
     assert place_of(f"//iam.googleapis.com/projects/other/serviceAccounts/{ACCOUNT}", PROJECT) is None
     assert place_of("folders/123", PROJECT) is None
-    assert place_of(f"//compute.googleapis.com/projects/{PROJECT}/zones/z/instances/i", PROJECT) is None
+    assert place_of(f"//sqladmin.googleapis.com/projects/{PROJECT}/instances/db", PROJECT) is None
 
 
 def test_a_bucket_binding_out_and_back_with_a_stale_etag(gcp: FakeGcp) -> None:
@@ -94,7 +94,7 @@ def test_a_bucket_binding_out_and_back_with_a_stale_etag(gcp: FakeGcp) -> None:
 
 def test_refusals_are_permanent_lines(gcp: FakeGcp) -> None:
     connector = _connector()
-    other = _parameters(f"//compute.googleapis.com/projects/{PROJECT}/zones/z/instances/i", None)
+    other = _parameters(f"//sqladmin.googleapis.com/projects/{PROJECT}/instances/db", None)
     with pytest.raises(StepError, match="does not write the IAM policy") as refused:
         connector.capture(StepKind.REMOVE_BINDING, ALICE, "t", other)
     assert refused.value.permanent

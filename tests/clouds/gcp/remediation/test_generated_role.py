@@ -147,7 +147,7 @@ def test_failures_and_dry_run(gcp: FakeGcp) -> None:
     assert str(denied.value) == (
         f"creating custom role {ROLE}: HTTP 403 PERMISSION_DENIED: Permission iam.roles.create denied."
     )
-    other = _parameters(f"//compute.googleapis.com/projects/{PROJECT}/zones/z/instances/i")
+    other = _parameters(f"//sqladmin.googleapis.com/projects/{PROJECT}/instances/db")
     with pytest.raises(StepError, match="does not write the IAM policy") as refused:
         connector.capture(StepKind.CREATE_GENERATED_ROLE, MEMBER, ROLE, other)
     assert refused.value.permanent

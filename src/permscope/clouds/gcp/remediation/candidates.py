@@ -1,9 +1,11 @@
-"""What of one IAM member a remediation plan may remove in a project: its bindings on the project, on the
-project's service accounts and on its buckets (the member out of the role's binding under its condition), its
+"""What of one IAM member a remediation plan may remove in a project: its bindings on the project and on the
+project's resources that hold allow policies of their own (`kinds.KINDS`: service accounts, buckets, Compute
+instances, Cloud Run services, secrets, ...; the member out of the role's binding under its condition), its
 direct Google group memberships (deleted in Cloud Identity, created again by rollback), and its
 user-managed service-account keys (disabled, never deleted); and the step creating a generated least-privilege
 role and binding the member to it in their place (`generated_step`). Bindings inherited from folders or the organization
-reach other projects too and are not stepped; nor are bindings on other resource types (`places.place_of`)."""
+reach other projects too and are not stepped; nor are bindings on other resource types or on resources of
+another project (`places.place_of`)."""
 
 from __future__ import annotations
 
@@ -35,6 +37,19 @@ def binding_target(role: str, scope: str) -> str:
     return f"{role}@{scope}"
 
 
+def project_number(snapshot: SystemSnapshot) -> str | None:
+    """The project's number as the collection stored it (a scope may name the project by it)."""
+    number = snapshot.system.attributes.get("projectNumber")
+    return str(number) if number else None
+
+
+def number_parameter(snapshot: SystemSnapshot, scopes: list[str]) -> dict[str, str]:
+    """`{"projectNumber": N}` when one of the scopes names the project by its number, else nothing."""
+    number = project_number(snapshot)
+    named = number is not None and any(f"/projects/{number}/" in scope for scope in scopes)
+    return {"projectNumber": str(number)} if named else {}
+
+
 def _binding(snapshot: SystemSnapshot, identity_id: str, assignment: Assignment) -> Candidate:
     role, scope = assignment.policy_external_id, assignment.scope
     policy = snapshot.policies_by_id.get(role)
@@ -64,6 +79,7 @@ def _binding(snapshot: SystemSnapshot, identity_id: str, assignment: Assignment)
             "member": identity_id,
             "condition": condition,
             "merged": merged,
+            **number_parameter(snapshot, [scope]),
         },
         removes=(
             GrantRef(
@@ -90,9 +106,9 @@ def _membership(snapshot: SystemSnapshot, identity_id: str, group_id: str) -> Ca
 
 
 def grant_candidates(snapshot: SystemSnapshot, identity_id: str) -> list[Candidate]:
-    """The member's bindings in the project (the project, its service accounts, its buckets), then its direct group
-    memberships (the stored memberships are direct ones; audiences such as allUsers or domain: are not memberships
-    anyone can leave)."""
+    """The member's bindings in the project (the project and its resources of `kinds.KINDS`), then its direct
+    group memberships (the stored memberships are direct ones; audiences such as allUsers or domain: are not
+    memberships anyone can leave)."""
     member_identity(snapshot, identity_id)
     found: list[Candidate] = []
     assignments = sorted(
@@ -101,7 +117,7 @@ def grant_candidates(snapshot: SystemSnapshot, identity_id: str) -> list[Candida
     for assignment in assignments:
         if assignment.relation is not AssignmentRelation.ATTACHED:
             continue
-        if place_of(assignment.scope, snapshot.system_id) is None:
+        if place_of(assignment.scope, snapshot.system_id, project_number(snapshot)) is None:
             continue
         found.append(_binding(snapshot, identity_id, assignment))
     for group_id in sorted(snapshot.groups_of.get(identity_id, ())):
@@ -167,17 +183,18 @@ def generated_step(
 ) -> tuple[Candidate, Policy, tuple[Assignment, ...]]:
     """Creating the generated custom role `name` (the generator's `gcpCustomRole` document) and binding the
     member to it at each resource of its `bindAt`, and how that sits in the inventory; ValueError when a place is
-    not one the connector writes (a resource other than the project, its service accounts and buckets)."""
+    not one the connector writes (a resource type not in `kinds.KINDS`, or a resource of another project)."""
     member_identity(snapshot, identity_id)
     places = [inventory_scope(str(scope)) for scope in document.get("bindAt") or ()]
     if not places:
         raise ValueError(f"the generated role {name} names no resource to bind it at")
-    unwritable = [scope for scope in places if place_of(scope, snapshot.system_id) is None]
+    number = project_number(snapshot)
+    unwritable = [scope for scope in places if place_of(scope, snapshot.system_id, number) is None]
     if unwritable:
         raise ValueError(
             f"the generated role {name} is to be bound at {', '.join(unwritable[:3])}: permscope writes the IAM "
-            f"policies of project {snapshot.system_id}, its service accounts and its buckets only (bind it "
-            "yourself, then plan again)"
+            f"policies of project {snapshot.system_id} and of its resources of the types remediation knows "
+            "(bind it yourself, then plan again)"
         )
     definition = dict(document.get("role") or {})
     role_id = name.rpartition("/roles/")[2]
@@ -205,6 +222,7 @@ def generated_step(
             "roleId": role_id,
             "resources": places,
             "document": document,
+            **number_parameter(snapshot, places),
         },
     )
     return step, policy, assignments

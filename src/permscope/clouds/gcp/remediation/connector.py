@@ -1,8 +1,8 @@
 """The GCP write side of remediation: take a member out of exactly the bindings a step names and put it back,
 disable a user-managed service-account key and enable it again. Dry-run prints the REST calls instead.
 
-removeBinding: capture reads the allow policy of the step's place (`remediation.places`: the project, a service
-account or a bucket; `requestedPolicyVersion: 3`) and records its etag, the member as the policy writes it, and
+removeBinding: capture reads the allow policy of the step's place (`remediation.places`: the project or one of
+its resources of a type in `kinds.KINDS`; `requestedPolicyVersion: 3`) and records its etag, the member as the policy writes it, and
 every binding of the step's role holding the member under the step's condition (role, members, condition with
 title, expression and description): one binding, or for a stored assignment that merged several conditional
 bindings of the role, each of them. Apply takes the member out of exactly those bindings (a binding left empty is
@@ -25,8 +25,10 @@ removeGroupMember: the member's direct membership of a Google group, through Clo
 never applied.
 
 The credentials and clients are those of permissions on demand (`GcpIam`, the gcp_grant_* settings); the
-identity needs resourcemanager.projects.getIamPolicy / setIamPolicy, iam.serviceAccounts.getIamPolicy /
-setIamPolicy, storage.buckets.getIamPolicy / setIamPolicy, iam.serviceAccountKeys.get / disable / enable, for generated
+identity needs `<type>.getIamPolicy` / `setIamPolicy` of each resource type it edits (`kinds.KINDS`:
+resourcemanager.projects, iam.serviceAccounts, storage.buckets, compute.instances, run.services,
+cloudfunctions.functions, pubsub.topics / subscriptions, secretmanager.secrets, cloudkms.keyRings / cryptoKeys,
+artifactregistry.repositories, bigquery.datasets), iam.serviceAccountKeys.get / disable / enable, for generated
 roles iam.roles.get / create / update / delete / undelete, and for group memberships the Groups Admin role in
 Cloud Identity (or to manage the group).
 """
@@ -162,10 +164,12 @@ class GcpRemediationConnector:
         return StepError(message, permanent=permanent)
 
     def _place(self, parameters: Mapping[str, Any]) -> Place:
-        return self._place_of(str(parameters["resource"]))
+        return self._place_of(str(parameters["resource"]), parameters)
 
-    def _place_of(self, scope: str) -> Place:
-        place = place_of(scope, self._iam.project_id)
+    def _place_of(self, scope: str, parameters: Mapping[str, Any]) -> Place:
+        """The place of a scope in the connector's project (named by id, or by the step's `projectNumber`)."""
+        number = parameters.get("projectNumber")
+        place = place_of(scope, self._iam.project_id, str(number) if number else None)
         if place is None:
             raise StepError(f"permscope does not write the IAM policy of {scope}", permanent=True)
         return place
@@ -365,7 +369,7 @@ class GcpRemediationConnector:
             role = {"state": "deleted" if found.get("deleted") else "present", **definition(found)}
         places = []
         for scope in parameters["resources"]:
-            place = self._place_of(str(scope))
+            place = self._place_of(str(scope), parameters)
             try:
                 policy = read_policy(self._iam, place)
             except Exception as exc:
@@ -382,7 +386,7 @@ class GcpRemediationConnector:
         member bound to it at each place; each part idempotent."""
         name, member = str(parameters["role"]), str(parameters["member"])
         document = parameters["document"]
-        places = [self._place_of(str(scope)) for scope in parameters["resources"]]
+        places = [self._place_of(str(scope), parameters) for scope in parameters["resources"]]
         if self.dry_run:
             body = {"roleId": parameters["roleId"], "role": document["role"]}
             self._echo(f"GET {role_url(name)}")
@@ -406,9 +410,9 @@ class GcpRemediationConnector:
         did not exist or was deleted (IAM soft-deletes it), its earlier definition put back when it existed."""
         name, member = str(parameters["role"]), str(parameters["member"])
         places = [
-            (self._place_of(str(entry["resource"])), bool(entry.get("present")))
+            (self._place_of(str(entry["resource"]), parameters), bool(entry.get("present")))
             for entry in prior.get("places") or ()
-        ] or [(self._place_of(str(scope)), False) for scope in parameters["resources"]]
+        ] or [(self._place_of(str(scope), parameters), False) for scope in parameters["resources"]]
         role = dict(prior.get("role") or {"state": "absent"})
         if self.dry_run:
             for place, present in reversed(places):

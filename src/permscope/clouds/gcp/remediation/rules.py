@@ -29,7 +29,7 @@ class GcpRemediationRules:
     )  # a generated role replaces bindings
 
     def candidates(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:
-        """Bindings in the project (project, service accounts, buckets), and direct group memberships."""
+        """Bindings in the project (the project and its resources of `kinds.KINDS`), and direct group memberships."""
         return found.grant_candidates(snapshot, identity)
 
     def manual_steps(self, snapshot: SystemSnapshot, identity: str) -> list[Candidate]:

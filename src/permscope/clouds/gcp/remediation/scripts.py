@@ -1,10 +1,14 @@
 """A GCP plan as people review and run it themselves: a gcloud shell script (apply or rollback) and Terraform.
 
-Apply takes the member out of each binding with the resource type's `remove-iam-policy-binding` (projects,
-service accounts, buckets), with the binding's exact condition (`--condition=expression=...,title=...`, or
+Apply takes the member out of each binding with the resource type's `remove-iam-policy-binding` (the command
+group of its row in `kinds.KINDS`: `gcloud projects`, `gcloud compute instances ... --zone`, `gcloud run services
+... --region`, `gcloud secrets`, ...), with the binding's exact condition (`--condition=expression=...,title=...`, or
 `--condition-from-file` written just before when a value holds a comma, which the flag's syntax cannot carry;
 `--condition=None` for an unconditional binding; `--all` for a merged assignment not yet applied, whose single
-bindings are known only once captured). Rollback runs `add-iam-policy-binding` with the same conditions, from the
+bindings are known only once captured). Where gcloud has no IAM command for the type (BigQuery datasets), or its
+command takes no --condition and the binding has one (Cloud Run services), the script reads the policy with curl,
+edits it with jq (the member out of, or back into, the binding of the role under exactly that condition) and
+writes it back with its etag. Rollback runs `add-iam-policy-binding` with the same conditions, from the
 bindings recorded when the plan was applied. Keys: `gcloud iam service-accounts keys disable / enable`. Group
 memberships: `gcloud identity groups memberships delete`, rolled back by `... memberships add` with the roles
 recorded when the plan was applied. Every value is shell-quoted.
@@ -14,7 +18,8 @@ id soft-deleted, `update` when it exists), then `add-iam-policy-binding --condit
 back by `remove-iam-policy-binding` where the member was not bound before and `gcloud iam roles delete` (or
 `update` back to the recorded definition when the role existed before the plan).
 
-Terraform: `google_project_iam_custom_role` and a `google_*_iam_member` per place for a generated role; a
+Terraform: `google_project_iam_custom_role` and a `google_*_iam_member` (the type's row in `kinds.KINDS`) per
+place for a generated role; a
 `removed` block (Terraform >= 1.7) per removed binding, `destroy = true`, for the address your
 configuration gives the `google_*_iam_member` (the label below is a suggestion), with the import command of a
 binding Terraform does not manage yet; likewise per removed group membership
@@ -28,6 +33,8 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from permscope.clouds.gcp.iam_client import POLICY_VERSION
+from permscope.clouds.gcp.remediation.kinds import Style
 from permscope.clouds.gcp.remediation.places import Place, place_of
 from permscope.core.hcl import hcl_label, hcl_list, hcl_string
 from permscope.core.remediation import StepKind, StepSpec
@@ -35,16 +42,11 @@ from permscope.core.scripts import plan_script
 from permscope.core.snapshot import SystemSnapshot
 
 TERRAFORM_VERSION = ">= 1.7"  # removed blocks with lifecycle.destroy
-GCLOUD = {
-    "project": "gcloud projects",
-    "serviceAccount": "gcloud iam service-accounts",
-    "bucket": "gcloud storage buckets",
-}
-TERRAFORM_TYPES = {
-    "project": "google_project_iam_member",
-    "serviceAccount": "google_service_account_iam_member",
-    "bucket": "google_storage_bucket_iam_member",
-}
+# jq: does a binding hold the role under exactly $c (expression and title; null: unconditional)?
+_MATCHES = (
+    ".role == $role and ((.condition // null) | if . == null then null "
+    "else {expression, title: (.title // null)} end) == $c"
+)
 
 
 def _q(value: Any) -> str:
@@ -56,8 +58,65 @@ def _prior(step: StepSpec) -> dict[str, Any]:
     return dict(recorded) if isinstance(recorded, Mapping) and recorded.get("present") else {}
 
 
-def _resource_arg(place: Place) -> str:
-    return _q(f"gs://{place.name}" if place.kind == "bucket" else place.name.removeprefix("projects/"))
+def _place(parameters: Mapping[str, Any], scope: Any) -> Place | None:
+    """The place of a step's scope (the project named by id, or by the step's `projectNumber`)."""
+    number = parameters.get("projectNumber")
+    return place_of(str(scope), str(parameters["project"]), str(number) if number else None)
+
+
+def _gcloud(place: Place, verb: str, member: Any, role: Any) -> str:
+    """`gcloud <group> <verb> <resource and its flags> --member --role` for a place."""
+    spec = place.spec
+    return f"{spec.gcloud} {verb} {place.fill(spec.gcloud_args, _q)} --member={_q(member)} --role={_q(role)}"
+
+
+def _by_gcloud(place: Place, condition: Mapping[str, Any] | None) -> bool:
+    """Whether gcloud can edit this binding (a command for the type, taking the condition when there is one)."""
+    return place.spec.gcloud is not None and (not condition or place.spec.gcloud_conditions)
+
+
+def _curl_lines(
+    place: Place, role: str, member: str, condition: Mapping[str, Any] | None, file_name: str, *, adding: bool
+) -> list[str]:
+    """Read-modify-write of a place's policy with curl and jq (for a binding gcloud cannot edit)."""
+    method, url, body = place.read_call()
+    write_method, write_url = place.write_call()
+    exact = (
+        {"expression": str(condition["expression"]), "title": condition.get("title") or None}
+        if condition
+        else None
+    )
+    full = (
+        {k: str(condition[k]) for k in ("title", "expression", "description") if condition.get(k)}
+        if condition
+        else None
+    )
+    if adding:
+        edit = (
+            f"if any(.bindings[]?; {_MATCHES}) then .bindings |= map(if ({_MATCHES}) and "
+            "((.members | index($member)) | not) then .members += [$member] else . end) "
+            "else .bindings += [{role: $role, members: [$member]} + "
+            "(if $full == null then {} else {condition: $full} end)] end"
+        )
+    else:
+        edit = (
+            f".bindings = [.bindings[]? | if {_MATCHES} then .members -= [$member] else . end "
+            "| select(.members | length > 0)]"
+        )
+    wrap = "." if place.spec.style is Style.STORAGE else "{policy: .}"
+    auth = (
+        "-H \"Authorization: Bearer $(gcloud auth print-access-token)\" -H 'Content-Type: application/json'"
+    )
+    read_body = f" -d {_q(json.dumps(body))}" if body else ""
+    new = f"{file_name}.new"
+    return [
+        f"# {place.spec.gcloud or 'gcloud'} cannot edit this binding: read, edit and write the policy (with its etag)",
+        f"curl -sS -f -X {method} {auth} {_q(url)}{read_body} > {_q(file_name)}",
+        f"jq --arg role {_q(role)} --arg member {_q(member)} --argjson c {_q(json.dumps(exact))} "
+        f"--argjson full {_q(json.dumps(full))} {_q(f'{edit} | .version = {POLICY_VERSION} | {wrap}')} "
+        f"{_q(file_name)} > {_q(new)}",
+        f"curl -sS -f -X {write_method} {auth} {_q(write_url)} -d @{_q(new)}",
+    ]
 
 
 def _condition_args(condition: Mapping[str, Any] | None, file_name: str) -> tuple[list[str], str]:
@@ -73,7 +132,7 @@ def _condition_args(condition: Mapping[str, Any] | None, file_name: str) -> tupl
 
 def _binding_lines(step: StepSpec, number: int, *, adding: bool) -> list[str]:
     parameters = step.parameters
-    place = place_of(str(parameters["resource"]), str(parameters["project"]))
+    place = _place(parameters, parameters["resource"])
     verb = "add-iam-policy-binding" if adding else "remove-iam-policy-binding"
     if place is None:
         return [
@@ -81,20 +140,42 @@ def _binding_lines(step: StepSpec, number: int, *, adding: bool) -> list[str]:
         ]
     prior = _prior(step)
     member = prior.get("member") or parameters["member"]
-    base = f"{GCLOUD[place.kind]} {verb} {_resource_arg(place)} --member={_q(member)} --role={_q(parameters['role'])}"
+    role = str(parameters["role"])
     if prior:
         conditions = [b.get("condition") for b in prior.get("bindings") or ()]
     elif adding:
         return ["# not applied yet: nothing recorded to put back"]
     elif parameters.get("merged"):
-        return [f"{base} --all  # every conditional binding of the role holding the member"]
+        if place.spec.gcloud is None or not place.spec.gcloud_conditions:
+            return [f"# several conditional bindings of {role} on {place.scope}: apply the plan with permscope "
+                    "(it records each), or remove them in the console"]  # fmt: skip
+        return [
+            f"{_gcloud(place, verb, member, role)} --all  # every conditional binding of the role holding the member"
+        ]
     else:
         conditions = [parameters.get("condition")]
     lines: list[str] = []
     for index, condition in enumerate(conditions, start=1):
+        if not _by_gcloud(place, condition):
+            lines += _curl_lines(
+                place, role, str(member), condition, f"policy-{number}-{index}.json", adding=adding
+            )
+            continue
+        if not place.spec.gcloud_conditions:
+            lines.append(_gcloud(place, verb, member, role))
+            continue
         before, flag = _condition_args(condition, f"condition-{number}-{index}.json")
-        lines += [*before, f"{base} {flag}"]
+        lines += [*before, f"{_gcloud(place, verb, member, role)} {flag}"]
     return lines
+
+
+def _unconditional_lines(place: Place, member: str, role: str, number: int, *, adding: bool) -> list[str]:
+    """The member into (or out of) the role's unconditional binding at a place (a generated role)."""
+    if place.spec.gcloud is None:
+        return _curl_lines(place, role, member, None, f"policy-{number}.json", adding=adding)
+    verb = "add-iam-policy-binding" if adding else "remove-iam-policy-binding"
+    flag = " --condition=None" if place.spec.gcloud_conditions else ""
+    return [f"{_gcloud(place, verb, member, role)}{flag}"]
 
 
 def _key_lines(step: StepSpec, *, rollback: bool) -> list[str]:
@@ -153,17 +234,15 @@ def _generated_lines(step: StepSpec, *, rollback: bool) -> list[str]:
     where = f"{_q(role_id)} --project={_q(project)}"
     prior = _prior(step)
     lines: list[str] = []
-    places = [(place_of(str(scope), str(project)), scope) for scope in parameters["resources"]]
+    places = [(_place(parameters, scope), scope) for scope in parameters["resources"]]
+    role_name = str(parameters["role"])
     if rollback:
         if not prior:
             return ["# not applied yet: nothing to undo"]
         before = {str(e["resource"]): bool(e.get("present")) for e in prior.get("places") or ()}
-        for place, scope in reversed(places):
+        for number, (place, scope) in reversed(list(enumerate(places, start=1))):
             if place is not None and not before.get(str(scope)):
-                lines.append(
-                    f"{GCLOUD[place.kind]} remove-iam-policy-binding {_resource_arg(place)} --member={_q(member)} "
-                    f"--role={_q(parameters['role'])} --condition=None"
-                )
+                lines += _unconditional_lines(place, str(member), role_name, number, adding=False)
         earlier = prior.get("role") or {}
         if earlier.get("state") == "present":
             lines.append(
@@ -180,12 +259,9 @@ def _generated_lines(step: StepSpec, *, rollback: bool) -> list[str]:
         f"  *) gcloud iam roles update {where} {_role_flags(role)} --quiet ;;",
         "esac",
     ]
-    for place, _scope in places:
+    for number, (place, _scope) in enumerate(places, start=1):
         if place is not None:
-            lines.append(
-                f"{GCLOUD[place.kind]} add-iam-policy-binding {_resource_arg(place)} --member={_q(member)} "
-                f"--role={_q(parameters['role'])} --condition=None"
-            )
+            lines += _unconditional_lines(place, str(member), role_name, number, adding=True)
     return lines
 
 
@@ -210,10 +286,7 @@ def cli_script(project: str, steps: Sequence[StepSpec], *, header: str, rollback
 
 
 def _import_id(place: Place, role: str, member: str, condition: Mapping[str, Any] | None) -> str:
-    resource = {"project": place.name.removeprefix("projects/"), "bucket": f"b/{place.name}"}.get(
-        place.kind, f"projects/-/serviceAccounts/{place.name}"
-    )
-    found = f"{resource} {role} {member}"
+    found = f"{place.fill(place.spec.import_id)} {role} {member}"
     return f"{found} {condition['title']}" if condition and condition.get("title") else found
 
 
@@ -241,7 +314,7 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
             out.append(f"# not described here: {step.kind.value} {step.label}")
             continue
         parameters = step.parameters
-        place = place_of(str(parameters["resource"]), str(parameters["project"]))
+        place = _place(parameters, parameters["resource"])
         if place is None:
             continue
         prior = _prior(step)
@@ -249,7 +322,7 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
         conditions = [b.get("condition") for b in prior.get("bindings") or ()] or [
             parameters.get("condition")
         ]
-        kind = TERRAFORM_TYPES[place.kind]
+        kind = place.spec.terraform
         for index, condition in enumerate(conditions):
             suffix = f"_{index + 1}" if len(conditions) > 1 else ""
             label = hcl_label(
@@ -316,18 +389,15 @@ def _generated_terraform(step: StepSpec) -> list[str]:
         "",
     ]
     for number, scope in enumerate(parameters["resources"], start=1):
-        place = place_of(str(scope), project)
+        place = _place(parameters, scope)
         if place is None:
             continue
-        target = {
-            "project": f"project            = {hcl_string(project)}",
-            "serviceAccount": "service_account_id = "
-            + hcl_string(f"projects/{project}/serviceAccounts/{place.name}"),
-            "bucket": f"bucket             = {hcl_string(place.name)}",
-        }[place.kind]
         out += [
-            f'resource "{TERRAFORM_TYPES[place.kind]}" "{label}_{number}" {{',
-            f"  {target}",
+            f'resource "{place.spec.terraform}" "{label}_{number}" {{',
+            *(
+                f"  {key.ljust(18)} = {hcl_string(place.fill(value))}"
+                for key, value in place.spec.terraform_args
+            ),
             f"  role               = google_project_iam_custom_role.{label}.name",
             f"  member             = {hcl_string(member)}",
             "}",
