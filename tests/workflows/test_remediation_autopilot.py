@@ -27,8 +27,8 @@ from permscope.store.tables import AlertRow, AuthorizationSystemRow, AutopilotRu
 from permscope.workflows import alert_rules
 from permscope.workflows.apikeys import ApiPrincipal, ApiRole, KeyScope
 from permscope.workflows.remediation import autopilot_rules as rules
-from permscope.workflows.remediation.apply import default_connectors, rollback_plan
 from permscope.workflows.remediation import plans as plans_module
+from permscope.workflows.remediation.apply import default_connectors, rollback_plan
 from permscope.workflows.remediation.autopilot import RunContext, run_rule
 from permscope.workflows.remediation.plans import PLANNED_KINDS as PLANNED
 from permscope.workflows.remediation.plans import create_plan, load_system_inputs, plan_identity
@@ -271,9 +271,9 @@ def _plan_facts(record: Any) -> tuple[Any, ...]:
     return (*facts, plan.created_at, plan.evidence, steps)
 
 
-def _planned(make: Any) -> tuple[Any, ...]:
+def _planned(make: Any, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
     try:
-        return _plan_facts(make())
+        return _plan_facts(make(*args, **kwargs))
     except PermscopeError as exc:
         return ("refused", type(exc).__name__, str(exc))
 
@@ -291,13 +291,18 @@ def test_plans_from_inputs_read_once_are_those_create_plan_makes(engine: Engine,
     loaded = load_system_inputs(engine, ALICE, cloud=Cloud.AWS, system_id=ACCOUNT, window_days=90, now=now)
     made = refused = 0
     for identity in identities:
-        options: dict[str, Any] = {"identity_id": identity, "safety": safety}
         alone = _planned(
-            lambda: create_plan(
-                engine, ALICE, cloud=Cloud.AWS, system_id=ACCOUNT, window_days=90, now=now, **options
-            )  # fmt: skip
+            create_plan,
+            engine,
+            ALICE,
+            cloud=Cloud.AWS,
+            system_id=ACCOUNT,
+            identity_id=identity,
+            window_days=90,
+            safety=safety,
+            now=now,
         )
-        shared = _planned(lambda: plan_identity(engine, ALICE, loaded, **options))
+        shared = _planned(plan_identity, engine, ALICE, loaded, identity_id=identity, safety=safety)
         assert shared == alone, identity
         made, refused = (made + 1, refused) if alone[0] != "refused" else (made, refused + 1)
     assert made >= 3 and refused >= 1  # both ways were compared, plans and refusals
