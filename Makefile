@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo demo-monitor test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-anomalies bench-remediation bench-azure-activity bench-scan bench-startup bench-azure bench-gcp bench-web venv clean
+.PHONY: demo demo-monitor test lint bench bench-quick bench-simulate bench-simulate-azure bench-simulate-gcp bench-effective bench-collect bench-cloudtrail bench-anomalies bench-remediation bench-autopilot bench-azure-activity bench-scan bench-startup bench-azure bench-gcp bench-web venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,9 @@ bench-anomalies: $(VENV)/.installed-dev
 
 bench-remediation: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_remediation_replay.py
+
+bench-autopilot: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_autopilot.py
 
 bench-azure-activity: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_azure_activity.py --array

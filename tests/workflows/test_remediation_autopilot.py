@@ -17,17 +17,21 @@ from sqlalchemy.orm import Session
 
 from alert_support import WebhookReceiver
 from permscope.core.autopilot import ItemOutcome, RuleState, check_spec
-from permscope.core.errors import InputError, NotFoundError
+from permscope.core.errors import InputError, NotFoundError, PermscopeError
 from permscope.core.ids import Cloud
-from permscope.core.remediation import PlanAccessError, PlanStateError, PlanStatus
+from permscope.core.remediation import PlanAccessError, PlanStateError, PlanStatus, Safety
 from permscope.core.schedules import ScheduleTask, Timing
 from permscope.settings import Settings
+from permscope.store import autopilot as autopilot_store
 from permscope.store.tables import AlertRow, AuthorizationSystemRow, AutopilotRuleRow, RemediationPlanRow
 from permscope.workflows import alert_rules
 from permscope.workflows.apikeys import ApiPrincipal, ApiRole, KeyScope
 from permscope.workflows.remediation import autopilot_rules as rules
+from permscope.workflows.remediation import plans as plans_module
 from permscope.workflows.remediation.apply import default_connectors, rollback_plan
 from permscope.workflows.remediation.autopilot import RunContext, run_rule
+from permscope.workflows.remediation.plans import PLANNED_KINDS as PLANNED
+from permscope.workflows.remediation.plans import create_plan, load_system_inputs, plan_identity
 from permscope.workflows.requests import local_actor, set_modification
 from permscope.workflows.scheduler import Scheduler
 from permscope.workflows.schedules import NewSchedule, add_schedule
@@ -255,3 +259,66 @@ def test_the_scheduler_autopilot_task_runs_accepted_rules(engine: Engine, demo: 
     (view,) = rules.list_runs(engine, ALICE, rule_id)
     assert view.run.run_by == "schedule autopilot hourly" and view.run.applied == 1
     assert CUSTOMER not in iam_state(iam, USER, [CUSTOMER])["attached"]
+
+
+def _plan_facts(record: Any) -> tuple[Any, ...]:
+    """A stored plan without its id: who it is for, its evidence and steps."""
+    plan = record.plan
+    steps = [
+        (s.kind, s.principal, s.target, s.label, s.parameters, s.evidence, s.status) for s in record.steps
+    ]
+    facts = (plan.cloud, plan.system_id, plan.identity_external_id, plan.identity_name, plan.window_days)
+    return (*facts, plan.created_at, plan.evidence, steps)
+
+
+def _planned(make: Any, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+    try:
+        return _plan_facts(make(*args, **kwargs))
+    except PermscopeError as exc:
+        return ("refused", type(exc).__name__, str(exc))
+
+
+def test_plans_from_inputs_read_once_are_those_create_plan_makes(engine: Engine, demo: Path) -> None:
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        system = session.execute(
+            select(AuthorizationSystemRow).where(AuthorizationSystemRow.system_id == ACCOUNT)
+        ).scalar_one()
+        identities = [
+            row[0] for row in autopilot_store.identities_of(session, system.id) if row[2] in PLANNED
+        ]
+    safety = Safety(min_observation_days=7, protect_recent_days=30, exclude_identities=("*:user/service/*",))
+    loaded = load_system_inputs(engine, ALICE, cloud=Cloud.AWS, system_id=ACCOUNT, window_days=90, now=now)
+    made = refused = 0
+    for identity in identities:
+        alone = _planned(
+            create_plan,
+            engine,
+            ALICE,
+            cloud=Cloud.AWS,
+            system_id=ACCOUNT,
+            identity_id=identity,
+            window_days=90,
+            safety=safety,
+            now=now,
+        )
+        shared = _planned(plan_identity, engine, ALICE, loaded, identity_id=identity, safety=safety)
+        assert shared == alone, identity
+        made, refused = (made + 1, refused) if alone[0] != "refused" else (made, refused + 1)
+    assert made >= 3 and refused >= 1  # both ways were compared, plans and refusals
+
+
+def test_a_run_reads_each_system_once(engine: Engine, demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loads: list[str] = []
+    real = plans_module.load_snapshot
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        loads.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plans_module, "load_snapshot", counted)
+    spec = check_spec("every user", [f"aws:{ACCOUNT}"], ["*"], kinds=["user"], unused_days=90)
+    rule_id = rules.add_rule(engine, ALICE, spec, settings=_settings()).rule_id
+    rules.accept_rule(engine, BOB, rule_id)
+    run = run_rule(engine, ALICE, rule_id, _context(dry_run=True))
+    assert run.made >= 3 and loads == [ACCOUNT]

@@ -114,15 +114,15 @@ def observed_since(session: Session, system_pk: int) -> datetime | None:
     return found
 
 
-def open_findings(session: Session, system_pk: int, subject_id: str) -> list[FindingRow]:
-    """The open findings about one identity."""
+def open_findings_by_subject(session: Session, system_pk: int) -> dict[str, list[tuple[str, str]]]:
+    """(type, subject) of every open finding of the system, by subject, each subject's by type (as
+    `open_findings` orders them)."""
     stmt = (
-        select(FindingRow)
-        .where(
-            FindingRow.system_pk == system_pk,
-            FindingRow.subject_id == subject_id,
-            FindingRow.resolved_at.is_(None),
-        )
-        .order_by(FindingRow.finding_type)
+        select(FindingRow.finding_type, FindingRow.subject_id)
+        .where(FindingRow.system_pk == system_pk, FindingRow.resolved_at.is_(None))
+        .order_by(FindingRow.subject_id, FindingRow.finding_type)
     )
-    return list(session.execute(stmt).scalars())
+    found: dict[str, list[tuple[str, str]]] = {}
+    for finding_type, subject in session.execute(stmt):
+        found.setdefault(str(subject), []).append((str(finding_type), str(subject)))
+    return found

@@ -91,3 +91,13 @@ def plan_file_url(plan_id: str, name: str) -> str:
 def plan_new_url(cloud: str, system_id: str, identity: str) -> str:
     """The form that plans an identity's remediation."""
     return f"{UI}/remediation/new" + _query({"cloud": cloud, "system": system_id, "identity": identity})
+
+
+def autopilot_rules_url() -> str:
+    """The autopilot rules list."""
+    return f"{UI}/remediation/autopilot"
+
+
+def autopilot_rule_url(rule_id: str, **extra: str | None) -> str:
+    """One autopilot rule's page with its runs (`done`: the result of what was just done)."""
+    return f"{UI}/remediation/autopilot/{quote(rule_id, safe='')}" + _query(extra)

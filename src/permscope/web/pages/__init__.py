@@ -14,6 +14,7 @@ PAGES: tuple[str, ...] = (
     "identities",
     "findings",
     "requests",
+    "autopilot",  # before "remediation": /remediation/autopilot is not a plan
     "remediation",
     "alerts",
     "reports",

@@ -47,7 +47,7 @@ Operation = Literal["apply", "rollback"]
 NO_PLAN = "There is no such remediation plan in a system you may read."
 
 
-def _connectors(request: Request) -> runs.ConnectorFactory:
+def connectors_of(request: Request) -> runs.ConnectorFactory:
     """The remediation connectors (tests may set `app.state.remediation_connectors`, as for the API)."""
     found: runs.ConnectorFactory | None = getattr(request.app.state, "remediation_connectors", None)
     return found or runs.default_connectors(web_settings(request))
@@ -263,7 +263,7 @@ def preview_plan(
             web_engine(request),
             user.principal,
             plan_id[:MAX_PLAN_ID],
-            connectors=_connectors(request),
+            connectors=connectors_of(request),
             dry_run=True,
         )
     except REFUSALS as exc:
@@ -310,7 +310,7 @@ def _change(request: Request, user: WebUser, plan_id: str, done: str) -> Respons
             plans.approve_plan(engine, user.principal, plan_id)
         else:
             run = runs.apply_plan if done == "apply" else runs.rollback_plan
-            run(engine, user.principal, plan_id, connectors=_connectors(request), lease=_lease(request))
+            run(engine, user.principal, plan_id, connectors=connectors_of(request), lease=_lease(request))
     except REFUSALS as exc:
         return _refused(request, user, plan_id, exc)
     return RedirectResponse(plan_url(plan_id, done=done), status_code=303)

@@ -47,7 +47,14 @@ from permscope.workflows.remediation.autopilot_rules import (
     rule_actor,
     scopes_of,
 )
-from permscope.workflows.remediation.plans import ADMINISTERING, create_plan, not_built, safety_of
+from permscope.workflows.remediation.plans import (
+    ADMINISTERING,
+    SystemInputs,
+    load_system_inputs,
+    not_built,
+    plan_identity,
+    safety_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +189,25 @@ class _RuleRun:
         )
         self.items: list[RunItem] = []
         self.made = 0
+        self.loaded: SystemInputs | PermscopeError | None = None  # the current system's inputs, read once
+
+    def inputs(self, system: AuthorizationSystemRow) -> SystemInputs:
+        """The system's planning inputs, read on its first identity to plan (the error of that read again)."""
+        if self.loaded is None:
+            try:
+                self.loaded = load_system_inputs(
+                    self.engine,
+                    self.actor,
+                    cloud=Cloud(system.cloud),
+                    system_id=system.system_id,
+                    window_days=self.rule.unused_days,
+                    now=self.context.clock(),
+                )
+            except (PlanRefusedError, NotFoundError, CloudNotBuiltError) as exc:
+                self.loaded = exc
+        if isinstance(self.loaded, PermscopeError):
+            raise self.loaded
+        return self.loaded
 
     def system(self, system: AuthorizationSystemRow) -> None:
         cloud, system_id = system.cloud, system.system_id
@@ -197,6 +223,7 @@ class _RuleRun:
         with Session(self.engine, expire_on_commit=False) as session:
             identities = store.identities_of(session, system.id)
             plans = store.plans_by_identity(session, cloud, system_id)
+        self.loaded = None
         for external_id, name, kind, attributes in identities:
             if match.matches(external_id, name, kind, tags_of(attributes)):
                 self.identity(system, external_id, kind, plans.get(external_id, []))
@@ -212,16 +239,13 @@ class _RuleRun:
             return
         if plan is None:
             try:
-                record = create_plan(
+                record = plan_identity(
                     self.engine,
                     self.actor,
-                    cloud=Cloud(cloud),
-                    system_id=system_id,
+                    self.inputs(system),
                     identity_id=identity,
-                    window_days=self.rule.unused_days,
                     safety=self.safety,
                     generate=self.rule.generate,
-                    now=self.context.clock(),
                 )
             except (PlanRefusedError, NotFoundError, CloudNotBuiltError) as exc:
                 self.items.append(RunItem(cloud, system_id, identity, ItemOutcome.SKIPPED, reason=str(exc)))

@@ -37,7 +37,7 @@ from permscope.core.remediation import (
     StepStatus,
 )
 from permscope.core.requests import SystemRole
-from permscope.core.snapshot import AnalysisSettings
+from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.settings import Settings
 from permscope.store import remediation as store
 from permscope.store.findings import finding_within
@@ -191,6 +191,141 @@ def _generation(
     return offer(access, targets)
 
 
+@dataclass(frozen=True, slots=True)
+class SystemInputs:
+    """What plans of one system are made from, read once: the system, its snapshot over the window, when its
+    activity starts, its open findings (type, subject) by subject, and its access keys by owner."""
+
+    cloud: Cloud
+    system_id: str
+    pk: int
+    window_days: int
+    now: datetime
+    rules: RemediationRules
+    snapshot: SystemSnapshot
+    observed_since: datetime | None
+    findings: dict[str, list[tuple[str, str]]]
+    keys: dict[str, list[str]]
+
+
+def load_system_inputs(
+    engine: Engine,
+    actor: ApiPrincipal,
+    *,
+    cloud: Cloud,
+    system_id: str,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    now: datetime | None = None,
+) -> SystemInputs:
+    """Read what the plans of one system over `window_days` before `now` are made from, as an administrator of it
+    (PlanRefusedError for a window out of range; NotFoundError, PlanAccessError, CloudNotBuiltError)."""
+    rules = rules_for(cloud)
+    if not 1 <= window_days <= MAX_WINDOW_DAYS:
+        raise PlanRefusedError(f"the window must be 1 to {MAX_WINDOW_DAYS} days, not {window_days}")
+    now = now or datetime.now(UTC)
+    with Session(engine) as session:
+        system = get_system(session, system_id, cloud.value, within=actor.systems_with(READING_ROLES))
+        require(actor, (system.cloud, system.system_id), ADMINISTERING, "plan remediation")
+    pk, snapshot = load_snapshot(
+        engine, system.system_id, AnalysisSettings(window_days=window_days, now=now), cloud
+    )
+    keys: dict[str, list[str]] = {}
+    for key in snapshot.identities:
+        owner = key.attributes.get("owner")
+        if isinstance(owner, str):
+            keys.setdefault(owner, []).append(key.external_id)
+    with Session(engine) as session:
+        since = store.observed_since(session, pk)
+        findings = store.open_findings_by_subject(session, pk)
+    return SystemInputs(
+        cloud=cloud,
+        system_id=system.system_id,
+        pk=pk,
+        window_days=window_days,
+        now=now,
+        rules=rules,
+        snapshot=snapshot,
+        observed_since=since,
+        findings=findings,
+        keys=keys,
+    )
+
+
+def plan_identity(
+    engine: Engine,
+    actor: ApiPrincipal,
+    loaded: SystemInputs,
+    *,
+    identity_id: str,
+    safety: Safety | None = None,
+    replacement: Replacement | None = None,
+    generate: bool = True,
+    replace_all: bool = False,
+    finding: dict[str, Any] | None = None,
+) -> PlanRecord:
+    """Plan one identity of a system from its inputs read by `load_system_inputs` and store the plan as a draft
+    made at the inputs' `now` (the options and refusals of `create_plan`)."""
+    safety = safety or Safety()
+    now, window_days = loaded.now, loaded.window_days
+    with Session(engine) as session:
+        usage = store.identity_usage(session, loaded.pk, identity_id)
+    findings = [
+        found
+        for s in (identity_id, *loaded.keys.get(identity_id, ()))
+        for found in loaded.findings.get(s, ())
+    ]
+    inputs = PlanInputs(
+        snapshot=loaded.snapshot,
+        identity=identity_id,
+        usage=usage,
+        observed_since=loaded.observed_since,
+        safety=safety,
+        rules=loaded.rules,
+        open_findings=findings,
+        replacement=replacement,
+    )
+    generation: dict[str, Any] = {"requested": False}
+    if replacement is None and generate:
+        offered = _generation(
+            engine,
+            inputs,
+            cloud=loaded.cloud,
+            system_id=loaded.system_id,
+            window_days=window_days,
+            now=now,
+            replace_all=replace_all,
+        )
+        inputs = dataclasses.replace(inputs, replacement=offered.replacement)
+        generation = offered.evidence
+    draft = draft_plan(inputs)
+    draft.evidence["generation"] = {**generation, **draft.evidence.get("generation", {})}
+    if finding is not None:
+        resolved = {entry["fingerprint"] for entry in draft.evidence.get("resolves") or []}
+        draft.evidence["finding"] = {**finding, "resolved": finding.get("fingerprint") in resolved}
+    if not [step for step in draft.steps if not step.kind.manual]:
+        reasons = "; ".join(f"{k['target']}: {k['reason']}" for k in draft.kept[:10]) or "it holds nothing"
+        why = draft.evidence["generation"].get("reason")
+        extra = f"; no generated replacement: {why}" if why else ""
+        raise PlanRefusedError(f"nothing of {identity_id} can be removed ({reasons}){extra}")
+    plan = RemediationPlanRow(
+        plan_id=str(uuid.uuid4()),
+        cloud=loaded.cloud.value,
+        system_id=loaded.system_id,
+        identity_external_id=draft.identity.external_id,
+        identity_name=draft.identity.display_name,
+        window_days=window_days,
+        status=PlanStatus.DRAFT.value,
+        created_by=actor.who,
+        created_at=now,
+        updated_at=now,
+        evidence=draft.evidence,
+    )
+    rows = [_step_row(spec) for spec in draft.steps]
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        store.add_plan(session, plan, rows)
+    return PlanRecord(plan, rows)
+
+
 def create_plan(
     engine: Engine,
     actor: ApiPrincipal,
@@ -213,77 +348,22 @@ def create_plan(
     (`replace_all`) whenever grants are kept because used, a policy is generated from the identity's activity
     (`workflows.remediation.generate`) and replaces those of them whose used actions it allows; a refused or
     unverified generation leaves the plan without it, and the plan's `generation` evidence says why. An explicit
-    `replacement` is used as given. `finding`: the finding the plan was asked for (named in its evidence)."""
-    rules = rules_for(cloud)
-    if not 1 <= window_days <= MAX_WINDOW_DAYS:
-        raise PlanRefusedError(f"the window must be 1 to {MAX_WINDOW_DAYS} days, not {window_days}")
-    now = now or datetime.now(UTC)
-    safety = safety or Safety()
-    with Session(engine) as session:
-        system = get_system(session, system_id, cloud.value, within=actor.systems_with(READING_ROLES))
-        require(actor, (system.cloud, system.system_id), ADMINISTERING, "plan remediation")
-    pk, snapshot = load_snapshot(
-        engine, system.system_id, AnalysisSettings(window_days=window_days, now=now), cloud
+    `replacement` is used as given. `finding`: the finding the plan was asked for (named in its evidence).
+    Plans of many identities of one system: `load_system_inputs` once, then `plan_identity` for each."""
+    loaded = load_system_inputs(
+        engine, actor, cloud=cloud, system_id=system_id, window_days=window_days, now=now
     )
-    with Session(engine) as session:
-        usage = store.identity_usage(session, pk, identity_id)
-        since = store.observed_since(session, pk)
-        keys = [i.external_id for i in snapshot.identities if i.attributes.get("owner") == identity_id]
-        findings = [
-            (f.finding_type, f.subject_id)
-            for s in (identity_id, *keys)
-            for f in store.open_findings(session, pk, s)
-        ]
-    inputs = PlanInputs(
-        snapshot=snapshot,
-        identity=identity_id,
-        usage=usage,
-        observed_since=since,
+    return plan_identity(
+        engine,
+        actor,
+        loaded,
+        identity_id=identity_id,
         safety=safety,
-        rules=rules,
-        open_findings=findings,
         replacement=replacement,
+        generate=generate,
+        replace_all=replace_all,
+        finding=finding,
     )
-    generation: dict[str, Any] = {"requested": False}
-    if replacement is None and generate:
-        offered = _generation(
-            engine,
-            inputs,
-            cloud=cloud,
-            system_id=system.system_id,
-            window_days=window_days,
-            now=now,
-            replace_all=replace_all,
-        )
-        inputs = dataclasses.replace(inputs, replacement=offered.replacement)
-        generation = offered.evidence
-    draft = draft_plan(inputs)
-    draft.evidence["generation"] = {**generation, **draft.evidence.get("generation", {})}
-    if finding is not None:
-        resolved = {entry["fingerprint"] for entry in draft.evidence.get("resolves") or []}
-        draft.evidence["finding"] = {**finding, "resolved": finding.get("fingerprint") in resolved}
-    if not [step for step in draft.steps if not step.kind.manual]:
-        reasons = "; ".join(f"{k['target']}: {k['reason']}" for k in draft.kept[:10]) or "it holds nothing"
-        why = draft.evidence["generation"].get("reason")
-        extra = f"; no generated replacement: {why}" if why else ""
-        raise PlanRefusedError(f"nothing of {identity_id} can be removed ({reasons}){extra}")
-    plan = RemediationPlanRow(
-        plan_id=str(uuid.uuid4()),
-        cloud=system.cloud,
-        system_id=system.system_id,
-        identity_external_id=draft.identity.external_id,
-        identity_name=draft.identity.display_name,
-        window_days=window_days,
-        status=PlanStatus.DRAFT.value,
-        created_by=actor.who,
-        created_at=now,
-        updated_at=now,
-        evidence=draft.evidence,
-    )
-    rows = [_step_row(spec) for spec in draft.steps]
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        store.add_plan(session, plan, rows)
-    return PlanRecord(plan, rows)
 
 
 PLANNED_KINDS = frozenset({IdentityKind.USER.value, IdentityKind.ROLE.value})
