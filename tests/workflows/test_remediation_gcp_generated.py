@@ -230,3 +230,31 @@ def test_scripts_and_terraform_of_the_generated_role(planned: Engine, gcp: FakeG
     assert f"role               = google_project_iam_custom_role.{label}.name" in terraform
     assert f'resource "google_project_iam_member" "{label}_1" {{' in terraform
     assert "removed {" in terraform
+
+
+def test_uses_of_permissions_taken_away_since_are_left_out_not_granted_back(
+    demo: tuple[Engine, Path],  # noqa: F811 - the fixture imported above
+) -> None:
+    """The demo's account also used permissions editor does not give it (held no more): the replacement is
+    generated from the uses of what it still holds, and the warnings name those left out. (Its storage uses are
+    dropped: it holds those on a bucket only, and a role bound on the project would widen them.)"""
+    engine, _export = demo
+    _keep_usage(
+        engine, SYNC, ("bigquery.", "compute.", "pubsub.", "resourcemanager.", "iam.", "secretmanager.")
+    )
+    record = plans.create_plan(
+        engine, ALICE, cloud=Cloud.GCP, system_id=PROJECT, identity_id=SYNC, safety=SAFETY
+    )
+    generation = record.plan.evidence["generation"]
+    assert generation["used"] is True, generation.get("reason")
+    assert record.steps[0].kind == StepKind.CREATE_GENERATED_ROLE.value
+    permissions = set(record.steps[0].parameters["document"]["role"]["includedPermissions"])
+    left_out = {
+        "resourcemanager.projects.setIamPolicy",
+        "iam.serviceAccountKeys.create",
+        "secretmanager.versions.access",
+    }
+    assert not permissions & left_out
+    warned = [w for w in generation["warnings"] if "were left out" in w]
+    assert len(warned) == 1 and all(name in warned[0] for name in left_out)
+    assert record.plan.evidence["diff"]["grantedAfter"] < record.plan.evidence["diff"]["grantedBefore"]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from permscope.clouds.base import plugin
 from permscope.core.bitsets import unpack
+from permscope.core.catalog import ActionIndex
 from permscope.core.errors import CloudNotBuiltError, InputError, NotFoundError
 from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
@@ -78,6 +79,12 @@ def _not_held(snapshot: SystemSnapshot, held: tuple[str, int] | None, usages: li
     return tuple(sorted(found))
 
 
+def _held_action(index: ActionIndex, action: str, left_out: set[str]) -> bool:
+    """Whether a usage row's action is not one of `left_out` (catalogue spellings; an unknown action stays)."""
+    bit = index.index_of(action)
+    return bit is None or index.action(bit).external_id not in left_out
+
+
 def system_cloud(engine: Engine, system_id: str, cloud: Cloud | None = None) -> Cloud:
     """The cloud of a stored system (NotFoundError; AmbiguousSystemError when the id is in several clouds and
     none is named)."""
@@ -95,8 +102,11 @@ def generate_least_privilege(
     now: datetime,
     min_observation_days: int | None = None,
     options: GenerationOptions | None = None,
+    held_only: bool = False,
 ) -> GeneratedAccess:
-    """Least-privilege documents for `identity_id` from its activity in the `window_days` days before `now`.
+    """Least-privilege documents for `identity_id` from its activity in the `window_days` days before `now`;
+    with `held_only`, from the uses of actions it still holds (a replacement of its grants: the uses of actions
+    taken away since are left out, and named in the warnings, rather than granted back).
 
     NotFoundError for an unknown system, or an identity neither stored nor seen in the activity; InputError for
     a window out of range; CloudNotBuiltError for a cloud without a generator. A refusal (too little activity)
@@ -160,6 +170,16 @@ def generate_least_privilege(
     refusal = _refusal(cloud, system_id, identity_id, coverage, start, now, minimum, usages)
     if refusal is not None:
         return replace(base, refusal=refusal)
+    left_out = _not_held(snapshot, held, usages) if held_only else ()
+    if left_out:
+        index, gone = snapshot.index, set(left_out)
+        usages = [u for u in usages if _held_action(index, u.action, gone)]
+        if not usages:
+            return replace(
+                base,
+                refusal=f"every action {identity_id} used in the window was taken away since: "
+                + ", ".join(left_out[:10]),
+            )
     with collector_paused():
         generated = generator.generate(snapshot, identity_id, usages, options or GenerationOptions())
     warnings = list(generated.warnings)
@@ -169,6 +189,11 @@ def generate_least_privilege(
         warnings.append("its effective permissions were never computed: what it holds today is unknown")
     if generated.refusal is not None:
         return replace(base, refusal=generated.refusal, warnings=tuple(warnings))
+    if left_out:
+        warnings.append(
+            f"{len(left_out)} action(s) used in the window are not granted to it today and were left out (taken "
+            "away since, or granted through something else): " + ", ".join(left_out[:10])
+        )
     not_held = _not_held(snapshot, held, usages)
     if not_held:
         warnings.append(

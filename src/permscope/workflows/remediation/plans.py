@@ -187,6 +187,7 @@ def _generation(
         window_days=window_days,
         now=now,
         min_observation_days=inputs.safety.min_observation_days,
+        held_only=True,
     )
     return offer(access, targets)
 
