@@ -28,8 +28,8 @@ from permscope.core.access import APPROVING_ROLES, ApiRole, Systems
 from permscope.core.alerts import AlertStatus, mute_reason
 from permscope.core.errors import AccessDeniedError, InputError, NotFoundError
 from permscope.core.signals import Signal
-from permscope.store.odata import INT64
 from permscope.store import alerts as store
+from permscope.store.odata import INT64
 from permscope.store.tables import (
     AlertDeliveryAttemptRow,
     AlertDeliveryRow,
