@@ -95,3 +95,13 @@ def test_bad_bodies_are_clear_and_secrets_never_shown(app_keys: tuple[TestClient
     assert client.delete(f"{M}/alertRules/none", headers=admin).status_code == 404
     unmuted = client.patch(f"{M}/alertRules/none", json={"mutedUntilDateTime": None}, headers=admin)
     assert unmuted.status_code == 404
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("mute_id", [str(2**63), str(-(2**63) - 1), "153179352942012825600"])
+def test_a_mute_id_beyond_the_stores_integers_is_not_found(
+    app_keys: tuple[TestClient, dict[str, str]], mute_id: str
+) -> None:
+    client, tokens = app_keys
+    gone = client.delete(f"{M}/alertMutes/{mute_id}", headers=as_(tokens, "admin"))
+    assert gone.status_code == 404 and gone.json()["error"]["code"]
