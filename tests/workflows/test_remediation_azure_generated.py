@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from clouds.azure.grant.fake_arm import Credential, FakeArm
 from clouds.azure.remediation.fake_graph import FakeGraph
+from permscope.analytics.pci import identity_pci
 from permscope.clouds.azure.authorization import ArmAuthorization
 from permscope.clouds.azure.catalog.operations import builtin_roles
 from permscope.clouds.azure.remediation.connector import AzureRemediationConnector
@@ -32,8 +33,11 @@ from permscope.core.remediation import (
     StepKind,
     StepStatus,
 )
+from permscope.core.snapshot import AnalysisSettings
 from permscope.store.engine import make_engine, upgrade
-from permscope.store.tables import AuthorizationSystemRow, IdentityRow
+from permscope.store.tables import AuthorizationSystemRow, FindingRow, IdentityRow
+from permscope.workflows.analysis import analyze_system, load_snapshot
+from permscope.workflows.collection import import_files
 from permscope.workflows.demo import DEMO_TENANTS, load_demo
 from permscope.workflows.remediation import plans
 from permscope.workflows.remediation.apply import apply_plan, rollback_plan
@@ -348,3 +352,63 @@ def test_a_role_wider_than_what_the_principal_holds_is_not_offered(demo: tuple[E
         return
     assert all(s.kind != StepKind.CREATE_GENERATED_ROLE.value for s in record.steps)
     assert "does not hold there today" in record.plan.evidence["generation"]["reason"]
+
+
+def _reimported(engine: Engine, export: Path, arm: FakeArm, folder: Path) -> None:
+    """The tenant as the next collection sees it: the export with ARM's role assignments and custom role
+    definitions as they stand now, imported (every subscription analyzed again)."""
+    shutil.copytree(export, folder)
+    assignments = [dict(value) for value in arm.assignments.values()]
+    (folder / "role-assignments.json").write_text(json.dumps(assignments))
+    exported = json.loads((export / "role-definitions.json").read_text())
+    known = {str(item["id"]).lower() for item in exported}
+    made = [
+        value
+        for key, value in arm.definitions.items()
+        if key.startswith("/subscriptions/") and key not in known
+    ]
+    (folder / "role-definitions.json").write_text(json.dumps(exported + made))
+    for report in import_files(engine, Cloud.AZURE, [folder]):
+        analyze_system(engine, report.system_id, cloud=Cloud.AZURE)
+
+
+def _identity_pci(engine: Engine, subscription: str, principal: str) -> int:
+    _pk, snapshot = load_snapshot(engine, subscription, AnalysisSettings(), Cloud.AZURE)
+    return identity_pci(snapshot, principal).score
+
+
+def _open_findings(engine: Engine, principal: str) -> dict[str, str]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(FindingRow).where(FindingRow.subject_id == principal, FindingRow.resolved_at.is_(None))
+        ).scalars()
+        return {row.fingerprint: row.finding_type for row in rows}
+
+
+def test_the_next_analysis_resolves_the_finding_and_rollback_brings_it_back(
+    demo: tuple[Engine, Path], tmp_path: Path
+) -> None:
+    """The issue's "done when" for Azure: plan, apply through ARM, the next import and analysis see the PCI fall
+    and the over-provisioned finding resolved; rollback restores ARM exactly and the finding comes back."""
+    engine, export = demo
+    subscription, principal = _principal(engine, export, IDENTITY, CONTRIBUTOR, 2)
+    _reimported(engine, export, _arm(export), tmp_path / "first")  # the baseline, imported the same way
+    opened = _open_findings(engine, principal)
+    record = _plan(engine, subscription, principal)
+    resolves = {entry["fingerprint"] for entry in record.plan.evidence["resolves"]}
+    assert resolves and resolves <= set(opened)
+    assert any("overprovisioned" in opened[fp].lower() for fp in resolves)
+    pci_before = record.plan.evidence["pciBefore"]["score"]
+    arm = _arm(export)
+    before = _state(arm, principal)
+    assert apply_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm)).error is None
+
+    _reimported(engine, export, arm, tmp_path / "applied")
+    assert not resolves & set(_open_findings(engine, principal))  # resolved by the next analysis
+    assert _identity_pci(engine, subscription, principal) < pci_before
+
+    assert rollback_plan(engine, ALICE, record.plan.plan_id, connectors=_connectors(arm)).error is None
+    assert _state(arm, principal) == before
+    _reimported(engine, export, arm, tmp_path / "rolled-back")
+    assert resolves <= set(_open_findings(engine, principal))  # the same findings again
+    assert _identity_pci(engine, subscription, principal) == pci_before

@@ -8,7 +8,9 @@ instance bound there (and unbound by rollback); one bound in another project ref
 from __future__ import annotations
 
 import copy
+import json
 import shlex
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,10 +19,14 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from clouds.gcp.grant.fake_gcp import FakeGcp
+from permscope.analytics.pci import identity_pci
 from permscope.core.ids import Cloud
 from permscope.core.remediation import PlanStatus, StepKind
+from permscope.core.snapshot import AnalysisSettings
 from permscope.presentation.remediation import generation_lines
-from permscope.store.tables import UsageRow
+from permscope.store.tables import FindingRow, UsageRow
+from permscope.workflows.analysis import analyze_system, load_snapshot
+from permscope.workflows.collection import import_files
 from permscope.workflows.remediation import plans
 from permscope.workflows.remediation.apply import apply_plan, rollback_plan
 from remediation_support import CrashError
@@ -258,3 +264,73 @@ def test_uses_of_permissions_taken_away_since_are_left_out_not_granted_back(
     warned = [w for w in generation["warnings"] if "were left out" in w]
     assert len(warned) == 1 and all(name in warned[0] for name in left_out)
     assert record.plan.evidence["diff"]["grantedAfter"] < record.plan.evidence["diff"]["grantedBefore"]
+
+
+def _reimported(engine: Engine, export: Path, gcp: FakeGcp, folder: Path) -> None:  # noqa: F811
+    """The organization as the next collection sees it: the export with the project's allow policy and custom
+    roles as IAM holds them now, imported (every project analyzed again)."""
+    shutil.copytree(export, folder)
+    number = next(
+        p["projectNumber"]
+        for p in json.loads((export / "projects.json").read_text())
+        if p["projectId"] == PROJECT
+    )
+    policies = json.loads((export / "iam-policies.json").read_text())
+    for item in policies:
+        if item["resource"].endswith(f"/projects/{number}"):
+            item["policy"]["bindings"] = copy.deepcopy(gcp.bindings)
+    (folder / "iam-policies.json").write_text(json.dumps(policies))
+    roles = json.loads((export / "custom-roles.json").read_text())
+    live = [dict(role) for role in gcp.roles.values() if not role.get("deleted")]
+    (folder / "custom-roles.json").write_text(json.dumps(roles + live))
+    for report in import_files(engine, Cloud.GCP, [folder]):
+        analyze_system(engine, report.system_id, cloud=Cloud.GCP)
+
+
+def _open_findings(engine: Engine, member: str) -> set[str]:
+    with Session(engine) as session:
+        return set(
+            session.scalars(
+                select(FindingRow.fingerprint).where(
+                    FindingRow.subject_id == member, FindingRow.resolved_at.is_(None)
+                )
+            )
+        )
+
+
+def test_the_next_analysis_resolves_the_finding_and_rollback_brings_it_back(
+    planned: Engine,
+    demo: tuple[Engine, Path],  # noqa: F811
+    gcp: FakeGcp,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The issue's "done when" for GCP: plan, apply through IAM, the next import and analysis see the PCI fall and
+    the over-provisioned finding resolved; rollback restores IAM and the finding comes back."""
+    _engine, export = demo
+    _reimported(planned, export, gcp, tmp_path / "first")  # the baseline, imported the same way
+    _keep_usage(planned, SYNC, ("bigquery.", "compute.", "pubsub."))  # the import keeps the usage rows
+    record = _plan(planned)
+    resolves = {entry["fingerprint"] for entry in record.plan.evidence["resolves"]}
+    assert resolves and resolves <= _open_findings(planned, SYNC)
+    assert any(
+        "overprovisioned" in entry["findingType"].lower() for entry in record.plan.evidence["resolves"]
+    )
+    pci_before = _member_pci(planned, SYNC)
+    assert pci_before == record.plan.evidence["pciBefore"]["score"]
+    before = _canonical(gcp.bindings)
+    assert apply_plan(planned, ALICE, record.plan.plan_id, connectors=_connectors()).error is None
+
+    _reimported(planned, export, gcp, tmp_path / "applied")
+    assert not resolves & _open_findings(planned, SYNC)  # resolved by the next analysis
+    assert _member_pci(planned, SYNC) < pci_before
+
+    assert rollback_plan(planned, ALICE, record.plan.plan_id, connectors=_connectors()).error is None
+    assert _canonical(gcp.bindings) == before
+    _reimported(planned, export, gcp, tmp_path / "rolled-back")
+    assert resolves <= _open_findings(planned, SYNC)
+    assert _member_pci(planned, SYNC) == pci_before
+
+
+def _member_pci(engine: Engine, member: str) -> int:
+    _pk, snapshot = load_snapshot(engine, PROJECT, AnalysisSettings(), Cloud.GCP)
+    return identity_pci(snapshot, member).score
