@@ -4,11 +4,11 @@ first, then the assignments it replaces; evidence, diff and PCI counting the rol
 azure-mgmt-authorization against recorded ARM responses, a failure after the role definition was made repaired
 by applying again and by rolling back, a role not replicated yet, a role that existed before, scripts."""
 
+# ruff: noqa: F811 - the demo tenant fixtures come from test_remediation_azure, and tests take them by name
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,15 +34,14 @@ from permscope.core.remediation import (
     StepStatus,
 )
 from permscope.core.snapshot import AnalysisSettings
-from permscope.store.engine import make_engine, upgrade
 from permscope.store.tables import AuthorizationSystemRow, FindingRow, IdentityRow
 from permscope.workflows.analysis import analyze_system, load_snapshot
 from permscope.workflows.collection import import_files
-from permscope.workflows.demo import DEMO_TENANTS, load_demo
 from permscope.workflows.remediation import plans
 from permscope.workflows.remediation.apply import apply_plan, rollback_plan
 from permscope.workflows.requests import local_actor, set_modification
 from remediation_support import CrashError, dying
+from workflows.test_remediation_azure import demo, demo_file  # noqa: F401 - the demo tenant fixtures
 
 IDENTITY = "func-rg-support-orders"  # Contributor at its subscription, 8 operations used
 NARROW = "hr-connector-billing"  # Owner on one storage account; the generator would assign at its group
@@ -51,27 +50,6 @@ OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 ALICE, BOB = local_actor("alice"), local_actor("bob")
 SAFETY = Safety(min_observation_days=7)
 TIMESTAMPS = {"createdOn", "updatedOn", "createdBy", "updatedBy"}
-
-
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The demo tenant loaded once into a SQLite file (each test works on a copy), and its export folder."""
-    folder = tmp_path_factory.mktemp("azure-demo")
-    path = folder / "demo.sqlite3"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    load_demo(engine, (), DEMO_TENANTS, (), folder=folder / "export")
-    engine.dispose()
-    return path, next((folder / "export").glob("azure-*"))
-
-
-@pytest.fixture
-def demo(demo_file: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
-    copy = tmp_path / "demo.sqlite3"
-    shutil.copy(demo_file[0], copy)
-    engine = make_engine(f"sqlite:///{copy}")
-    yield engine, demo_file[1]
-    engine.dispose()
 
 
 def _principal(engine: Engine, export: Path, name: str, role: str, scope_parts: int) -> tuple[str, str]:

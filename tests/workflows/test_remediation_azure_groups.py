@@ -3,10 +3,9 @@ seam (seeded with the exported groups and members): the exact Graph calls, apply
 a principal already out of the group, a crash between the call and its record, and a dynamic group (stored or
 found live) kept out of Graph's writes."""
 
+# ruff: noqa: F811 - the demo tenant fixtures come from test_remediation_azure, and tests take them by name
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,35 +20,20 @@ from permscope.clouds.azure.authorization import ArmAuthorization
 from permscope.clouds.azure.remediation.connector import AzureRemediationConnector
 from permscope.core.ids import Cloud
 from permscope.core.remediation import PlanStatus, RemediationConnector, StepKind, StepStatus
-from permscope.store.engine import make_engine, upgrade
 from permscope.store.tables import IdentityRow
-from permscope.workflows.demo import DEMO_TENANTS, load_demo
 from permscope.workflows.remediation import plans
 from permscope.workflows.remediation.apply import apply_plan, rollback_plan
 from remediation_support import CrashError, dying
-from workflows.test_remediation_azure import ALICE, _approved, _arm, _identity
+from workflows.test_remediation_azure import (  # noqa: F401 - the demo tenant fixtures
+    ALICE,
+    _approved,
+    _arm,
+    _identity,
+    demo,
+    demo_file,
+)
 
 GRAPH = "/v1.0/groups"
-
-
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("azure-groups")
-    path = folder / "demo.sqlite3"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    load_demo(engine, (), DEMO_TENANTS, (), folder=folder / "export")
-    engine.dispose()
-    return path, next((folder / "export").glob("azure-*"))
-
-
-@pytest.fixture
-def demo(demo_file: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
-    copy = tmp_path / "demo.sqlite3"
-    shutil.copy(demo_file[0], copy)
-    engine = make_engine(f"sqlite:///{copy}")
-    yield engine, demo_file[1]
-    engine.dispose()
 
 
 def _connectors(export: Path, principal: str, graph: FakeGraph, crash_after: int = 0) -> Any:
