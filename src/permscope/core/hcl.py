@@ -23,3 +23,11 @@ def hcl_label(text: str) -> str:
     """A resource label made of the text's letters, digits and underscores (starting with a letter or `_`)."""
     label = re.sub(r"[^A-Za-z0-9_]", "_", text)
     return label if label[:1].isalpha() or label[:1] == "_" else f"r_{label}"
+
+
+REMOVED_VERSION = ">= 1.7"  # the Terraform that reads `removed` blocks with `lifecycle { destroy = true }`
+
+
+def removed_block(address: str) -> list[str]:
+    """A `removed` block that destroys the object at `address` (its lines, then a blank one)."""
+    return ["removed {", f"  from = {address}", "  lifecycle {", "    destroy = true", "  }", "}", ""]

@@ -34,12 +34,12 @@ from typing import Any
 from permscope.clouds.azure.grant.connector import role_guid
 from permscope.clouds.azure.remediation.connector import assignment_url, restore_body
 from permscope.clouds.azure.remediation.generated import assignment_body
-from permscope.core.hcl import hcl_label, hcl_list, hcl_string
+from permscope.core.hcl import REMOVED_VERSION, hcl_label, hcl_list, hcl_string, removed_block
 from permscope.core.remediation import StepKind, StepSpec
 from permscope.core.scripts import plan_script
 from permscope.core.snapshot import SystemSnapshot
 
-TERRAFORM_VERSION = ">= 1.7"  # removed blocks with lifecycle.destroy
+TERRAFORM_VERSION = REMOVED_VERSION
 
 
 def _q(value: Any) -> str:
@@ -246,13 +246,7 @@ def _member_terraform(step: StepSpec) -> list[str]:
         f"# {step.label} (azuread provider; a configuration listing members in azuread_group.members drops",
         f"# {member} from that list instead)",
         f"#   terraform import azuread_group_member.{label} {group}/member/{member}",
-        "removed {",
-        f"  from = azuread_group_member.{label}",
-        "  lifecycle {",
-        "    destroy = true",
-        "  }",
-        "}",
-        "",
+        *removed_block(f"azuread_group_member.{label}"),
     ]
 
 
@@ -294,12 +288,6 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
         out += [
             f"# {step.label}",
             f"#   terraform import azurerm_role_assignment.{label} {assignment_id}",
-            "removed {",
-            f"  from = azurerm_role_assignment.{label}",
-            "  lifecycle {",
-            "    destroy = true",
-            "  }",
-            "}",
-            "",
+            *removed_block(f"azurerm_role_assignment.{label}"),
         ]
     return "\n".join(out).rstrip() + "\n"

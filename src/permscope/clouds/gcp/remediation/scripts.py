@@ -36,12 +36,12 @@ from typing import Any
 from permscope.clouds.gcp.iam_client import POLICY_VERSION
 from permscope.clouds.gcp.remediation.kinds import Style
 from permscope.clouds.gcp.remediation.places import Place, place_of
-from permscope.core.hcl import hcl_label, hcl_list, hcl_string
+from permscope.core.hcl import REMOVED_VERSION, hcl_label, hcl_list, hcl_string, removed_block
 from permscope.core.remediation import StepKind, StepSpec
 from permscope.core.scripts import plan_script
 from permscope.core.snapshot import SystemSnapshot
 
-TERRAFORM_VERSION = ">= 1.7"  # removed blocks with lifecycle.destroy
+TERRAFORM_VERSION = REMOVED_VERSION
 # jq: does a binding hold the role under exactly $c (expression and title; null: unconditional)?
 _MATCHES = (
     ".role == $role and ((.condition // null) | if . == null then null "
@@ -331,13 +331,7 @@ def terraform(snapshot: SystemSnapshot, identity_id: str, steps: Sequence[StepSp
             out += [
                 f"# {step.label}",
                 f"#   terraform import {kind}.{label} {_q(_import_id(place, str(parameters['role']), member, condition))}",
-                "removed {",
-                f"  from = {kind}.{label}",
-                "  lifecycle {",
-                "    destroy = true",
-                "  }",
-                "}",
-                "",
+                *removed_block(f"{kind}.{label}"),
             ]
     return "\n".join(out).rstrip() + "\n"
 
@@ -359,13 +353,7 @@ def _membership_terraform(step: StepSpec) -> list[str]:
     return [
         f"# {step.label}: {member}",
         f"#   terraform import {kind}.{label} {found}",
-        "removed {",
-        f"  from = {kind}.{label}",
-        "  lifecycle {",
-        "    destroy = true",
-        "  }",
-        "}",
-        "",
+        *removed_block(f"{kind}.{label}"),
     ]
 
 
