@@ -103,6 +103,7 @@ class EntraMemberships:
         request = builder.with_url(url).to_get_request_information()
         for name, value in (headers or {}).items():
             request.headers.try_add(name, value)
+        # Kiota's error mapping: "XXX" maps every error status to the ODataError Graph answers with
         body = await client.request_adapter.send_primitive_async(request, "bytes", {"XXX": ODataError})
         return json.loads(body) if body else {}
 
