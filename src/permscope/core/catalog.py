@@ -13,7 +13,7 @@ only a pattern with a wildcard in the service prefix (or `*` alone) scans the wh
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from permscope.core.bitsets import bits_from_indexes, indexes_of
 from permscope.core.globs import trailing_star_prefix
@@ -67,6 +67,16 @@ class ActionCatalog:
         return len(self.actions)
 
 
+def _runs(services: list[str]) -> Iterator[tuple[str, int, int]]:
+    """(service, start, end) of each run of consecutive equal services (a catalogue lists a service's actions
+    together, so there is about one run per service)."""
+    start = 0
+    for end in range(1, len(services) + 1):
+        if end == len(services) or services[end] != services[start]:
+            yield services[start], start, end
+            start = end
+
+
 def _glob_regex(pattern: str) -> re.Pattern[str]:
     """A MULTILINE regex matching whole lower-case lines that the action pattern matches."""
     body = "".join(
@@ -92,24 +102,23 @@ class ActionIndex:
 
     def __init__(self, catalog: ActionCatalog) -> None:
         self.catalog = catalog
-        self.size = len(catalog.actions)
+        actions = catalog.actions
+        self.size = len(actions)
         self.full = (1 << self.size) - 1
-        self._index_by_name: dict[str, int] = {}
-        members: dict[str, list[int]] = {}
-        separator = catalog.separator
-        for index, action in enumerate(catalog.actions):
-            name = action.external_id.lower()
-            self._index_by_name.setdefault(name, index)
-            members.setdefault(name.split(separator, 1)[0], []).append(index)
-        self._services = {service: bits_from_indexes(found) for service, found in members.items()}
-        self._service_text = {
-            service: "\n".join(catalog.actions[i].external_id.lower() for i in found)
-            for service, found in members.items()
-        }
+        names = [action.external_id.lower() for action in actions]
+        # the first action of a name keeps it: the later ones are stored first and overwritten
+        self._index_by_name = dict(zip(reversed(names), range(self.size - 1, -1, -1), strict=True))
+        self._services: dict[str, int] = {}
+        lines: dict[str, list[str]] = {}  # service -> its lower-case names, in catalogue order
+        for service, start, end in _runs([name.partition(catalog.separator)[0] for name in names]):
+            self._services[service] = self._services.get(service, 0) | ((1 << (end - start)) - 1) << start
+            lines.setdefault(service, []).extend(names[start:end])
+        self._service_text = {service: "\n".join(found) for service, found in lines.items()}
         self._whole_text = "\n".join(self._service_text.values())
-        self.high_severity = bits_from_indexes(
-            i for i, action in enumerate(catalog.actions) if action.access_level in HIGH_ACCESS_LEVELS
+        high = "".join(
+            ["1" if action.access_level in HIGH_ACCESS_LEVELS else "0" for action in reversed(actions)]
         )
+        self.high_severity = int(high or "0", 2)  # bit i is the i-th character from the end
         self._cache: dict[str, int] = {}
 
     @property
