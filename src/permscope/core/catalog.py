@@ -13,6 +13,7 @@ only a pattern with a wildcard in the service prefix (or `*` alone) scans the wh
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 
 from permscope.core.bitsets import bits_from_indexes, indexes_of
@@ -20,6 +21,8 @@ from permscope.core.globs import trailing_star_prefix
 from permscope.core.inventory import Action
 
 HIGH_ACCESS_LEVELS = frozenset({"write", "permissionsManagement"})
+_GLOB_WILDCARD = re.compile(r"[*?]")  # IAM's wildcards
+_STAR = re.compile(r"\*")  # the wildcard of a catalogue with its own matcher (where `?` is literal)
 
 
 def is_high_risk(action: Action) -> bool:
@@ -93,6 +96,7 @@ class ActionIndex:
         "_index_by_name",
         "_service_text",
         "_services",
+        "_sorted_names",
         "_whole_text",
         "catalog",
         "full",
@@ -120,6 +124,7 @@ class ActionIndex:
         )
         self.high_severity = int(high or "0", 2)  # bit i is the i-th character from the end
         self._cache: dict[str, int] = {}
+        self._sorted_names: dict[str, tuple[list[str], list[int]]] = {}  # service -> names sorted, their bits
 
     @property
     def version(self) -> str:
@@ -154,9 +159,9 @@ class ActionIndex:
         if not separator:
             return 0
         matcher = self.catalog.matcher
-        wild = "*?" if matcher is None else "*"
-        if not any(char in service for char in wild):
-            if not any(char in name for char in wild):
+        wild = _GLOB_WILDCARD if matcher is None else _STAR
+        if not wild.search(service):
+            if not wild.search(name):
                 index = self._index_by_name.get(key)
                 return 0 if index is None else 1 << index
             if name == "*":
@@ -164,8 +169,7 @@ class ActionIndex:
             text = self._service_text.get(service)
             head = trailing_star_prefix(key)
             if text and head is not None:  # `s3:get*`: no regex
-                by_name = self._index_by_name
-                return bits_from_indexes(by_name[line] for line in text.split("\n") if line.startswith(head))
+                return bits_from_indexes(self._prefixed(service, head))
         else:
             text = self._whole_text
         if not text:
@@ -176,6 +180,18 @@ class ActionIndex:
             return bits_from_indexes(by_name[line] for line in text.split("\n") if regex.fullmatch(line))
         found = (by_name[m.group(0)] for m in _glob_regex(key).finditer(text))
         return bits_from_indexes(found)
+
+    def _prefixed(self, service: str, head: str) -> list[int]:
+        """The bits of the service's names that start with `head`: a range of its names sorted (sorted once)."""
+        found = self._sorted_names.get(service)
+        if found is None:
+            names = sorted(self._service_text[service].split("\n"))
+            found = self._sorted_names[service] = (names, [self._index_by_name[name] for name in names])
+        names, indexes = found
+        start = end = bisect_left(names, head)
+        while end < len(names) and names[end].startswith(head):
+            end += 1
+        return indexes[start:end]
 
     def expand_all(self, patterns: Iterable[str]) -> tuple[int, list[str]]:
         """The union of the patterns' actions, and the patterns that match no catalogue action."""
