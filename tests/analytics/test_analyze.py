@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from permscope.analytics.analyze import analyze, available_data
+from permscope.analytics.analyze import analyze, available_data, sort_findings
 from permscope.analytics.detector import AWS, Detector
 from permscope.analytics.registry import DETECTORS
 from permscope.clouds.aws.files.authorization_details import read_authorization_details
 from permscope.clouds.aws.transform.authorization_details import transform_authorization_details
-from permscope.core.findings import Finding, Severity
+from permscope.core.findings import Finding, FindingSubject, Severity
+from permscope.core.ids import Cloud
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.workflows.snapshots import batch_snapshot
 
@@ -85,6 +86,32 @@ def test_only_and_deterministic_order() -> None:
     assert set(first.skipped) == {"inactiveUserFinding"}
     second = analyze(account.snapshot(activity=False), only={"superUserFinding", "inactiveUserFinding"})
     assert [f.fingerprint for f in first.findings] == [f.fingerprint for f in second.findings]
+
+
+def test_findings_are_sorted_by_type_subject_and_fingerprint() -> None:
+    def finding(finding_type: str, subject_id: str, system_id: str) -> Finding:
+        return Finding(
+            finding_type=finding_type,
+            cloud=Cloud.AWS,
+            system_id=system_id,
+            subject=FindingSubject.IDENTITY,
+            subject_id=subject_id,
+            subject_name=subject_id,
+            severity=Severity.LOW,
+            summary="",
+        )
+
+    findings = [
+        finding(kind, subject, system)
+        for kind in ("bFinding", "aFinding")
+        for subject in ("u2", "u1")
+        for system in ("111111111111", "222222222222", "333333333333")
+    ]
+    findings.append(finding("aFinding", "u3", "111111111111"))
+    expected = sorted(findings, key=lambda f: (f.finding_type, f.subject_id, f.fingerprint))
+    sort_findings(findings)
+    assert findings == expected
+    assert [f.subject_id for f in findings[:7]] == ["u1"] * 3 + ["u2"] * 3 + ["u3"]
 
 
 def test_analysis_with_activity_and_credentials() -> None:

@@ -129,3 +129,24 @@ def test_prefixes_of_the_installed_catalogue_expand_as_the_regex_does() -> None:
         for pattern in (f"{service}:{action[:1]}*", f"{service}:{action[:4]}*", f"{name}*"):
             found = {index.index_of(m.group(0)) for m in _glob_regex(pattern).finditer(text)}
             assert index.expand(pattern) == sum(1 << i for i in found if i is not None), pattern
+
+
+def test_a_service_listed_in_two_places_and_a_repeated_name() -> None:
+    # catalogues list a service's actions together, but the index must not rely on it; the first action of a
+    # name is the one its name finds
+    names = [("s3:GetObject", "read"), ("iam:CreateUser", "write"), ("s3:PutObject", "write")]
+    names += [("S3:getobject", "write"), ("iam:GetUser", "read")]
+    index = ActionIndex(ActionCatalog("test-1", [_action(name, level) for name, level in names]))
+    assert index.service_bits("s3") == 0b01101 and index.service_bits("IAM") == 0b10010
+    assert index.names(index.expand("s3:*")) == ["s3:GetObject", "s3:PutObject", "S3:getobject"]
+    assert index.names(index.expand("s3:Put*")) == ["s3:PutObject"]
+    assert index.index_of("s3:GETOBJECT") == 0 and index.expand("s3:getobject") == 0b1
+    assert index.high_severity == 0b01110
+    assert index.names(index.expand("*:get*")) == ["s3:GetObject", "iam:GetUser"]  # a name finds its first
+    assert index.names(index.expand("s3:get*")) == ["s3:GetObject"]
+
+
+def test_an_empty_catalogue() -> None:
+    index = ActionIndex(ActionCatalog("test-0", []))
+    assert (index.size, index.full, index.high_severity) == (0, 0, 0)
+    assert index.expand("*") == 0 and index.expand("s3:*") == 0

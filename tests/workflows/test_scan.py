@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from permscope.core.catalog import ActionCatalog, ActionIndex
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import (
+    Action,
     Assignment,
     AssignmentRelation,
     AuthorizationSystem,
@@ -25,7 +27,7 @@ from permscope.presentation.report import render_html
 from permscope.store.engine import open_database
 from permscope.store.tables import FindingRow
 from permscope.workflows.analysis import aws_system_ids
-from permscope.workflows.scan import ScanResult, scan_files
+from permscope.workflows.scan import ScanResult, ServiceGrant, _ServiceCounter, scan_files
 from permscope.workflows.snapshots import batch_snapshot
 from scan_support import ACCOUNT, HOSTILE, HOSTILE_USER, write_export
 
@@ -194,11 +196,6 @@ def test_grants_by_service_skip_blocks_without_changing_the_counts() -> None:
     # one-intersection-per-service reading, whichever blocks it touches (none, some, all).
     import random
 
-    from permscope.core.catalog import ActionCatalog, ActionIndex
-    from permscope.core.inventory import Action
-    from permscope.core.permissions import EffectivePermissions
-    from permscope.workflows.scan import ServiceGrant, _ServiceCounter
-
     levels = ("read", "write", "list", "permissionsManagement")
     actions = [
         Action(
@@ -222,15 +219,44 @@ def test_grants_by_service_skip_blocks_without_changing_the_counts() -> None:
         index.service_bits("svc0") | index.service_bits("svc33"),
     ]
     sets += [chance.getrandbits(index.size) & chance.getrandbits(index.size) for _ in range(30)]
+    sets += [index.full & ~(1 << chance.randrange(index.size)) for _ in range(10)]  # sharing most blocks
+    sets += sets[:5]  # asked again
     for granted in sets:
-        expected = []
-        for service in sorted({action.service for action in actions}):
-            bits = granted & index.service_bits(service)
-            if bits:
-                high = (bits & index.high_severity).bit_count()
-                expected.append(ServiceGrant(service, bits.bit_count(), high))
-        expected.sort(key=lambda grant: (-grant.high_severity, -grant.granted, grant.service))
-        assert (
-            counter.of(EffectivePermissions(all_resources=granted, specific_resources=0, conditional=0))
-            == expected
-        )
+        assert _counted(counter, granted) == _plain_grants(index, granted)
+
+
+def test_grants_by_service_of_a_catalogue_listing_a_service_in_two_places() -> None:
+    import random
+
+    names = [f"b:Get{n}" for n in range(5)] + [f"a:Put{n}" for n in range(9)] + ["b:Delete", "c:Read"]
+    actions = [_catalogue_action(name, "write" if ":Put" in name else "read") for name in names]
+    index = ActionIndex(ActionCatalog("test", actions))
+    counter = _ServiceCounter(index)
+    chance = random.Random(3)
+    for granted in [index.full, 1, 1 << 14, *(chance.getrandbits(index.size) for _ in range(30))]:
+        assert _counted(counter, granted) == _plain_grants(index, granted)
+
+
+def _catalogue_action(name: str, level: str) -> Action:
+    service, short = name.split(":")
+    return Action(
+        external_id=name, service=service, name=short, access_level=level, severity="", action_type=None
+    )
+
+
+def _counted(counter: _ServiceCounter, granted: int) -> list[ServiceGrant]:
+    """What the counter answers for a set granted on every resource."""
+    from permscope.core.permissions import EffectivePermissions
+
+    return counter.of(EffectivePermissions(all_resources=granted, specific_resources=0, conditional=0))
+
+
+def _plain_grants(index: ActionIndex, granted: int) -> list[ServiceGrant]:
+    """The grants by service read the plain way: one intersection per service."""
+    expected = []
+    for service in sorted({action.service.lower() for action in index.catalog.actions}):
+        bits = granted & index.service_bits(service)
+        if bits:
+            expected.append(ServiceGrant(service, bits.bit_count(), (bits & index.high_severity).bit_count()))
+    expected.sort(key=lambda grant: (-grant.high_severity, -grant.granted, grant.service))
+    return expected

@@ -42,8 +42,24 @@ def skip_reason(missing: set[str], hints: Mapping[str, str]) -> str:
     return "; ".join(f"needs {need}: {hints.get(need, need)}" for need in sorted(missing))
 
 
-def _sort_key(finding: Finding) -> tuple[str, str, str]:
-    return (finding.finding_type, finding.subject_id, finding.fingerprint)
+def _type_and_subject(finding: Finding) -> tuple[str, str]:
+    return (finding.finding_type, finding.subject_id)
+
+
+def _fingerprint(finding: Finding) -> str:
+    return finding.fingerprint
+
+
+def sort_findings(findings: list[Finding]) -> None:
+    """Sort by type, subject and fingerprint, in place; the fingerprint (a SHA-256, of the type, cloud, system
+    and subject) is computed only where a type and subject repeat, the one place it can decide the order."""
+    findings.sort(key=_type_and_subject)
+    start = 0
+    for end in range(1, len(findings) + 1):
+        if end == len(findings) or _type_and_subject(findings[end]) != _type_and_subject(findings[start]):
+            if end - start > 1:
+                findings[start:end] = sorted(findings[start:end], key=_fingerprint)
+            start = end
 
 
 def analyze(snapshot: SystemSnapshot, only: set[str] | None = None) -> AnalysisResult:
@@ -63,7 +79,7 @@ def analyze(snapshot: SystemSnapshot, only: set[str] | None = None) -> AnalysisR
                 result.skipped[finding_type] = reason
             continue
         _run(detector, snapshot, set(types), result)
-    result.findings.sort(key=_sort_key)
+    sort_findings(result.findings)
     return result
 
 

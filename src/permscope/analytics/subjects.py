@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from permscope.analytics.pci import pci_of
@@ -261,7 +262,7 @@ def flag_findings(
             continue
         names = list(held)
         evidence: JsonObject = {
-            "actions": {flag: dict(list(actions.items())[:listed]) for flag, actions in held.items()},
+            "actions": {flag: dict(islice(actions.items(), listed)) for flag, actions in held.items()},
             "policies": policy_names(snapshot, subject.external_id),
         }
         if listed is not None:

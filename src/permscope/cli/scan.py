@@ -233,10 +233,11 @@ def scan(
 
 def _output(result: ScanResult, fmt: ScanFormat, output: Path | None, wide: bool) -> None:
     """Write what `--format` asks for: the JSON, or the HTML report (and, for table, the summary)."""
-    from permscope.presentation.findings import scan_to_wire
     from permscope.presentation.report import render_html
 
     if fmt is ScanFormat.JSON:
+        from permscope.presentation.findings import scan_to_wire
+
         _write(contract_json_text(scan_to_wire(result)), output)
         return
     if fmt is ScanFormat.SARIF:

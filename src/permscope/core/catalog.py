@@ -13,13 +13,16 @@ only a pattern with a wildcard in the service prefix (or `*` alone) scans the wh
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 
 from permscope.core.bitsets import bits_from_indexes, indexes_of
 from permscope.core.globs import trailing_star_prefix
 from permscope.core.inventory import Action
 
 HIGH_ACCESS_LEVELS = frozenset({"write", "permissionsManagement"})
+_GLOB_WILDCARD = re.compile(r"[*?]")  # IAM's wildcards
+_STAR = re.compile(r"\*")  # the wildcard of a catalogue with its own matcher (where `?` is literal)
 
 
 def is_high_risk(action: Action) -> bool:
@@ -67,6 +70,16 @@ class ActionCatalog:
         return len(self.actions)
 
 
+def _runs(services: list[str]) -> Iterator[tuple[str, int, int]]:
+    """(service, start, end) of each run of consecutive equal services (a catalogue lists a service's actions
+    together, so there is about one run per service)."""
+    start = 0
+    for end in range(1, len(services) + 1):
+        if end == len(services) or services[end] != services[start]:
+            yield services[start], start, end
+            start = end
+
+
 def _glob_regex(pattern: str) -> re.Pattern[str]:
     """A MULTILINE regex matching whole lower-case lines that the action pattern matches."""
     body = "".join(
@@ -83,6 +96,7 @@ class ActionIndex:
         "_index_by_name",
         "_service_text",
         "_services",
+        "_sorted_names",
         "_whole_text",
         "catalog",
         "full",
@@ -92,25 +106,25 @@ class ActionIndex:
 
     def __init__(self, catalog: ActionCatalog) -> None:
         self.catalog = catalog
-        self.size = len(catalog.actions)
+        actions = catalog.actions
+        self.size = len(actions)
         self.full = (1 << self.size) - 1
-        self._index_by_name: dict[str, int] = {}
-        members: dict[str, list[int]] = {}
-        separator = catalog.separator
-        for index, action in enumerate(catalog.actions):
-            name = action.external_id.lower()
-            self._index_by_name.setdefault(name, index)
-            members.setdefault(name.split(separator, 1)[0], []).append(index)
-        self._services = {service: bits_from_indexes(found) for service, found in members.items()}
-        self._service_text = {
-            service: "\n".join(catalog.actions[i].external_id.lower() for i in found)
-            for service, found in members.items()
-        }
+        names = [action.external_id.lower() for action in actions]
+        # the first action of a name keeps it: the later ones are stored first and overwritten
+        self._index_by_name = dict(zip(reversed(names), range(self.size - 1, -1, -1), strict=True))
+        self._services: dict[str, int] = {}
+        lines: dict[str, list[str]] = {}  # service -> its lower-case names, in catalogue order
+        for service, start, end in _runs([name.partition(catalog.separator)[0] for name in names]):
+            self._services[service] = self._services.get(service, 0) | ((1 << (end - start)) - 1) << start
+            lines.setdefault(service, []).extend(names[start:end])
+        self._service_text = {service: "\n".join(found) for service, found in lines.items()}
         self._whole_text = "\n".join(self._service_text.values())
-        self.high_severity = bits_from_indexes(
-            i for i, action in enumerate(catalog.actions) if action.access_level in HIGH_ACCESS_LEVELS
+        high = "".join(
+            ["1" if action.access_level in HIGH_ACCESS_LEVELS else "0" for action in reversed(actions)]
         )
+        self.high_severity = int(high or "0", 2)  # bit i is the i-th character from the end
         self._cache: dict[str, int] = {}
+        self._sorted_names: dict[str, tuple[list[str], list[int]]] = {}  # service -> names sorted, their bits
 
     @property
     def version(self) -> str:
@@ -145,9 +159,9 @@ class ActionIndex:
         if not separator:
             return 0
         matcher = self.catalog.matcher
-        wild = "*?" if matcher is None else "*"
-        if not any(char in service for char in wild):
-            if not any(char in name for char in wild):
+        wild = _GLOB_WILDCARD if matcher is None else _STAR
+        if not wild.search(service):
+            if not wild.search(name):
                 index = self._index_by_name.get(key)
                 return 0 if index is None else 1 << index
             if name == "*":
@@ -155,8 +169,7 @@ class ActionIndex:
             text = self._service_text.get(service)
             head = trailing_star_prefix(key)
             if text and head is not None:  # `s3:get*`: no regex
-                by_name = self._index_by_name
-                return bits_from_indexes(by_name[line] for line in text.split("\n") if line.startswith(head))
+                return bits_from_indexes(self._prefixed(service, head))
         else:
             text = self._whole_text
         if not text:
@@ -167,6 +180,18 @@ class ActionIndex:
             return bits_from_indexes(by_name[line] for line in text.split("\n") if regex.fullmatch(line))
         found = (by_name[m.group(0)] for m in _glob_regex(key).finditer(text))
         return bits_from_indexes(found)
+
+    def _prefixed(self, service: str, head: str) -> list[int]:
+        """The bits of the service's names that start with `head`: a range of its names sorted (sorted once)."""
+        found = self._sorted_names.get(service)
+        if found is None:
+            names = sorted(self._service_text[service].split("\n"))
+            found = self._sorted_names[service] = (names, [self._index_by_name[name] for name in names])
+        names, indexes = found
+        start = end = bisect_left(names, head)
+        while end < len(names) and names[end].startswith(head):
+            end += 1
+        return indexes[start:end]
 
     def expand_all(self, patterns: Iterable[str]) -> tuple[int, list[str]]:
         """The union of the patterns' actions, and the patterns that match no catalogue action."""

