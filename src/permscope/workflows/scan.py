@@ -11,6 +11,7 @@ findings persist with their history.
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -152,14 +153,28 @@ class _ServiceCounter:
     """Granted actions per service of an effective-permissions set; equal sets (one per policy combination,
     shared by identities) are counted once.
 
-    The services are tried a block at a time (about the square root of their number per block): a set that
-    misses a block's union of actions skips its services, so a set holding a few services' actions costs a few
-    dozen intersections with the catalogue-wide integers instead of one per service (the same counts)."""
+    The catalogue lists each service's actions together, so a service is a range of bits: the set is written
+    once as a string of binary digits, and each service it touches is found by searching for the next set bit
+    and counted within its range (work in proportion to the services held, not to the catalogue). Should a
+    service's actions not lie together, the services are tried a block at a time instead (about the square
+    root of their number per block): a set that misses a block's union of actions skips its services."""
 
     def __init__(self, index: ActionIndex) -> None:
         self.index = index
         self.services = sorted({action.service.lower() for action in index.catalog.actions})
         self._bits = {service: index.service_bits(service) for service in self.services}
+        self._ranges: list[tuple[int, int, str]] | None = []
+        for service in self.services:
+            bits = self._bits[service]
+            low, high = (bits & -bits).bit_length() - 1, bits.bit_length()
+            if bits and bits != (1 << high) - (1 << low):
+                self._ranges = None  # not one range: counted by blocks
+                break
+            if bits:
+                self._ranges.append((low, high, service))
+        if self._ranges is not None:
+            self._ranges.sort()
+        self._lows = [low for low, _high, _service in self._ranges or ()]
         size = max(1, math.isqrt(len(self.services)))
         self._blocks: list[tuple[int, list[str]]] = []
         for first in range(0, len(self.services), size):
@@ -174,17 +189,40 @@ class _ServiceCounter:
         granted = permissions.granted
         found = self._cache.get(granted)
         if found is None:
-            high = self.index.high_severity
-            found = []
-            for union, block in self._blocks:
-                if not granted & union:
-                    continue
-                for service in block:
-                    bits = granted & self._bits[service]
-                    if bits:
-                        found.append(ServiceGrant(service, bits.bit_count(), (bits & high).bit_count()))
+            found = self._by_ranges(granted) if self._ranges is not None else self._by_blocks(granted)
             found.sort(key=lambda grant: (-grant.high_severity, -grant.granted, grant.service))
             self._cache[granted] = found
+        return found
+
+    def _by_ranges(self, granted: int) -> list[ServiceGrant]:
+        if not self._ranges:
+            return []
+        size = self.index.size
+        digits = format(granted, f"0{size}b")  # bit i is the character at size - 1 - i
+        high = format(granted & self.index.high_severity, f"0{size}b")
+        found = []
+        position = digits.find("1")
+        while position != -1:
+            bit = size - 1 - position
+            low, top, service = self._ranges[bisect.bisect_right(self._lows, bit) - 1]
+            if not low <= bit < top:  # an action of no listed service: not counted
+                position = digits.find("1", position + 1)
+                continue
+            start, end = size - top, size - low
+            found.append(ServiceGrant(service, digits.count("1", start, end), high.count("1", start, end)))
+            position = digits.find("1", end)
+        return found
+
+    def _by_blocks(self, granted: int) -> list[ServiceGrant]:
+        high = self.index.high_severity
+        found = []
+        for union, block in self._blocks:
+            if not granted & union:
+                continue
+            for service in block:
+                bits = granted & self._bits[service]
+                if bits:
+                    found.append(ServiceGrant(service, bits.bit_count(), (bits & high).bit_count()))
         return found
 
 

@@ -25,7 +25,6 @@ from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from permscope.clouds.aws.effective.account import AccountEvaluator, AccountInventory, PolicyRecord, ScpLevel
-from permscope.clouds.aws.effective.compile import document_digest
 from permscope.clouds.aws.engine import service_rules
 from permscope.clouds.aws.engine.evaluate import AuthorizationRequest, Decision, PolicySet, evaluate
 from permscope.clouds.aws.engine.matching import actions_match, statement_resource_matches
@@ -154,11 +153,14 @@ class Decider:
     def _parse(self, key: str, name: str, document: Any, policy_type: PolicyType) -> _Variant | None:
         cache_key = (key, policy_type)
         if cache_key not in self._docs:
-            # equal documents (inline copies, a policy attached under several names) are parsed once
-            by_content = (document_digest(document), policy_type)
+            # equal documents (inline copies, a policy attached under several names) are parsed once, and the
+            # effective permissions' compiler has parsed most already
+            compiler = self.view.evaluator.compiler
+            document = as_document(document)
+            by_content = (compiler.digest(document), policy_type)
             if by_content not in self._by_content:
                 try:
-                    parsed = parse_policy(as_document(document), name=name, policy_type=policy_type)
+                    parsed = compiler.parsed(document, name=name, policy_type=policy_type)
                 except PolicyError:
                     self._by_content[by_content] = None  # IAM would not have accepted it: it grants nothing
                 else:
