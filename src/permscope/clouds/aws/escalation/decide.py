@@ -97,11 +97,11 @@ def _labelled(variant: _Variant, name: str) -> _Variant:
     whichever was read first, which only an explanation reads."""
     if variant.strict.name == name:
         return variant
-    return _Variant(
-        dataclasses.replace(variant.strict, name=name),
-        dataclasses.replace(variant.optimistic, name=name),
-        variant.relaxed,
+    strict = dataclasses.replace(variant.strict, name=name)
+    optimistic = (
+        strict if variant.optimistic is variant.strict else dataclasses.replace(variant.optimistic, name=name)
     )
+    return _Variant(strict, optimistic, variant.relaxed)
 
 
 def _trust_name(role_arn: str) -> str:
@@ -121,6 +121,8 @@ def _relax(document: PolicyDocument) -> _Variant:
             known = tuple(t for t in statement.conditions if known_key(t.key))
             kept.append(dataclasses.replace(statement, conditions=known))
         # a Deny that tests an undecidable key is taken as not applying
+    if not relaxed:  # most documents: nothing to relax, the optimistic variant is the document itself
+        return _Variant(document, document, ())
     return _Variant(document, dataclasses.replace(document, statements=tuple(kept)), tuple(relaxed))
 
 
