@@ -90,6 +90,7 @@ class _Variant:
     strict: PolicyDocument
     optimistic: PolicyDocument
     relaxed: tuple[tuple[Statement, tuple[str, ...]], ...]  # relaxed statements and the keys they tested
+    personal: bool  # whether the document reads who the principal is (`_personal`)
 
 
 def _labelled(variant: _Variant, name: str) -> _Variant:
@@ -101,7 +102,7 @@ def _labelled(variant: _Variant, name: str) -> _Variant:
     optimistic = (
         strict if variant.optimistic is variant.strict else dataclasses.replace(variant.optimistic, name=name)
     )
-    return _Variant(strict, optimistic, variant.relaxed)
+    return _Variant(strict, optimistic, variant.relaxed, variant.personal)
 
 
 def _trust_name(role_arn: str) -> str:
@@ -122,8 +123,9 @@ def _relax(document: PolicyDocument) -> _Variant:
             kept.append(dataclasses.replace(statement, conditions=known))
         # a Deny that tests an undecidable key is taken as not applying
     if not relaxed:  # most documents: nothing to relax, the optimistic variant is the document itself
-        return _Variant(document, document, ())
-    return _Variant(document, dataclasses.replace(document, statements=tuple(kept)), tuple(relaxed))
+        return _Variant(document, document, (), _personal(document))
+    optimistic = dataclasses.replace(document, statements=tuple(kept))
+    return _Variant(document, optimistic, tuple(relaxed), _personal(document))
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,9 +240,7 @@ class Decider:
                 service_linked=identity.managed_by_cloud,
                 share_key=(
                     (identity.kind.value, identity.managed_by_cloud, applied.cache_key())
-                    if not any(
-                        _personal(v.strict) for v in (*identity_docs, *([boundary] if boundary else []))
-                    )
+                    if not any(v.personal for v in (*identity_docs, *([boundary] if boundary else [])))
                     else None
                 ),
             )

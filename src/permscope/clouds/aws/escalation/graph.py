@@ -41,7 +41,7 @@ from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.engine.service_rules import may_protect, protected_resource
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
 from permscope.clouds.aws.escalation.candidates import ArnIndex, reads_context
-from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
+from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _Variant
 from permscope.clouds.aws.escalation.groups import RelevantStatements
 from permscope.clouds.aws.escalation.techniques import (
     GRANT_KINDS,
@@ -390,7 +390,7 @@ class _SourceCheck:
             anywhere = self.anywhere(action)
             if anywhere is not None:
                 return anywhere
-        elif needs_identity and self._everywhere(action) and not _personal(resource_policy.strict):
+        elif needs_identity and self._everywhere(action) and not resource_policy.personal:
             # the identity side allows it anywhere and the resource policy does not name this source nor read
             # who it is: the resource side decides alike for every such source of this kind
             key: tuple[object, ...] = ("resource", action, resource, self.kind.value)
