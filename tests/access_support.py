@@ -85,6 +85,61 @@ def access_export() -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _managed(name: str, document: dict[str, Any]) -> dict[str, Any]:
+    return {"PolicyName": name, "PolicyId": f"ANPA{name.upper()}", "Arn": arn("policy", name), "Path": "/",
+            "DefaultVersionId": "v1", "AttachmentCount": 1, "IsAttachable": True,
+            "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": document}]}  # fmt: skip
+
+
+TWIN_BOUNDED = (arn("role", "north-ops"), arn("role", "south-ops"))
+TWIN_USERS = (arn("user", "north-reader"), arn("user", "south-reader"))
+
+
+def twins_export() -> dict[str, Any]:
+    """Policies of equal text under different names: roles north-ops and south-ops each bounded by their own
+    boundary (EC2 allowed, IAM denied), users north-reader and south-reader each reading S3 through their own
+    managed policy, and both roles trusting both users with the same trust policy."""
+    boundary = _doc(
+        {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"},
+        {"Sid": "NoIdentityAdmin", "Effect": "Deny", "Action": "iam:*", "Resource": "*"},
+    )
+    read = _doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    trust = _doc({"Effect": "Allow", "Principal": {"AWS": list(TWIN_USERS)}, "Action": "sts:AssumeRole"})
+    users = []
+    for region in ("north", "south"):
+        user = _user(f"{region}-reader")
+        user["AttachedManagedPolicies"] = [
+            {"PolicyName": f"{region}-read", "PolicyArn": arn("policy", f"{region}-read")}
+        ]
+        users.append(user)
+    roles = [
+        _role(
+            f"{region}-ops",
+            trust,
+            _doc({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+            PermissionsBoundary={
+                "PermissionsBoundaryType": "Policy",
+                "PermissionsBoundaryArn": arn("policy", f"{region}-boundary"),
+            },
+        )
+        for region in ("north", "south")
+    ]
+    policies = [
+        _managed(f"{region}-{kind}", document)
+        for region in ("north", "south")
+        for kind, document in (("boundary", boundary), ("read", read))
+    ]
+    return {"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": roles, "Policies": policies}  # fmt: skip
+
+
+def twins_batch(folder: Path) -> InventoryBatch:
+    """`twins_export` as `import aws` reads it."""
+    path = folder / "twins.json"
+    path.write_text(json.dumps(twins_export()))
+    [batch] = plugin(Cloud.AWS).read_files([path]).batches
+    return batch
+
+
 BUCKET_POLICY = _doc({"Effect": "Allow", "Principal": {"AWS": CAROL}, "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"})  # fmt: skip
 
 

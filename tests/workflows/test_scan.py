@@ -191,9 +191,11 @@ def test_memory_and_store_paths_agree_on_the_shared_example(shared_dir: Path, tm
     assert len(memory.findings) >= 90  # 99 on 2026-11-26
 
 
-def test_grants_by_service_skip_blocks_without_changing_the_counts() -> None:
-    # _ServiceCounter tries the services a block at a time; every set must get the counts of the plain
-    # one-intersection-per-service reading, whichever blocks it touches (none, some, all).
+@pytest.mark.parametrize("together", [True, False], ids=["services-as-ranges", "services-interleaved"])
+def test_grants_by_service_skip_blocks_without_changing_the_counts(together: bool) -> None:
+    # _ServiceCounter counts each service within its range of bits when the catalogue lists its actions
+    # together, else tries the services a block at a time; every set must get the counts of the plain
+    # one-intersection-per-service reading, whichever services it touches (none, some, all).
     import random
 
     levels = ("read", "write", "list", "permissionsManagement")
@@ -209,6 +211,8 @@ def test_grants_by_service_skip_blocks_without_changing_the_counts() -> None:
         for s in range(40)
         for a in range(1 + s % 7)
     ]
+    if not together:
+        actions.sort(key=lambda action: (action.name, action.service))
     index = ActionIndex(ActionCatalog("test", actions))
     counter = _ServiceCounter(index)
     chance = random.Random(7)

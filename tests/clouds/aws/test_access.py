@@ -18,9 +18,13 @@ from access_support import (
     MFA,
     OBJECT,
     SECRET,
+    TWIN_BOUNDED,
+    TWIN_USERS,
     access_batch,
+    twins_batch,
 )
 from permscope.clouds.aws.access import decide_stored, who_can
+from permscope.clouds.aws.view import aws_view
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.workflows.snapshots import batch_snapshot
@@ -81,3 +85,27 @@ def test_bad_requests_are_named(snapshot: SystemSnapshot) -> None:
         who_can(snapshot, "s3:GetObject", "reports/q1.csv", {})
     with pytest.raises(NotFoundError, match="no user or role"):
         decide_stored(snapshot, BUCKET, "s3:GetObject", OBJECT, {})
+
+
+def _policy_names(decision: object, policy_type: str) -> list[str]:
+    matches = decision.explanation["matches"]  # type: ignore[attr-defined]
+    return [m["policy_name"] for m in matches if m["policy_type"] == policy_type]
+
+
+def test_each_explanation_names_its_own_policy_when_others_have_the_same_text(tmp_path: Path) -> None:
+    snapshot = batch_snapshot(twins_batch(tmp_path), AnalysisSettings())
+    for principal in (*TWIN_BOUNDED, *TWIN_USERS):  # the effective permissions read every document first
+        aws_view(snapshot).evaluator.evaluate(principal)
+    for role, region in zip(TWIN_BOUNDED, ("north", "south"), strict=True):
+        denied = decide_stored(snapshot, role, "iam:DeleteRolePermissionsBoundary", role, {})
+        assert denied.explanation["denied_by"] == ["boundary"]
+        assert _policy_names(denied, "boundary") == [f"{region}-boundary"]
+    readers = {d.principal: d for d in who_can(snapshot, "s3:GetObject", OBJECT, {})}
+    for user, region in zip(TWIN_USERS, ("north", "south"), strict=True):
+        assert _policy_names(readers[user], "identity") == [f"{region}-read"]
+        decided = decide_stored(snapshot, user, "s3:GetObject", OBJECT, {})
+        assert _policy_names(decided, "identity") == [f"{region}-read"]
+    for role in TWIN_BOUNDED:
+        trusted = who_can(snapshot, "sts:AssumeRole", role, {})
+        assert {d.principal for d in trusted} == set(TWIN_USERS)
+        assert all(_policy_names(d, "resource") == [f"{role} trust policy"] for d in trusted)

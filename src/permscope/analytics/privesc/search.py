@@ -155,6 +155,8 @@ class PathFinder:
         """The escalation paths of one principal, best first (at most `max_paths`)."""
         if source in self.next_hop:
             return self._admin_paths(source)
+        if not self.graph.out(source) and not self.graph.granted_by(source):
+            return []  # no move and no grant (most principals): nothing gained, nothing granted
         found = self._grant_paths(source) + self._gain_paths(source)
         found.sort(key=Path.rank)
         return _distinct(found, self.max_paths)

@@ -90,7 +90,7 @@ def resource_policy(snapshot: SystemSnapshot, decider: Decider, action: str, res
     if identity is not None and identity.kind is IdentityKind.ROLE:
         if not action.lower().startswith("sts:"):
             return None
-        variant = decider.trust(resource)
+        variant = decider.named_trust(resource)
         if variant is None:
             return None
         label = f"{identity.display_name} trust policy"
@@ -121,7 +121,7 @@ def _decide(
     policy: _ResourcePolicy | None,
 ) -> AccessDecision | None:
     """One principal's request (None when the principal is not a user or role of the snapshot)."""
-    found = decider.principal(principal)
+    found = decider.named_principal(principal)  # the explanation names each policy as it is named
     identity = snapshot.identities_by_id.get(principal)
     if found is None or identity is None:
         return None

@@ -105,6 +105,7 @@ class AccountEvaluator:
         self._applied: dict[tuple[str, str, str | None], AppliedPolicy] = {}
         self._compiled: dict[tuple[str, PolicyType], CompiledPolicy] = {}
         self._results: dict[tuple[object, ...], EffectivePermissions] = {}
+        self._principals: dict[str, PrincipalPolicies] = {}
         self._ceiling: EffectivePermissions | None = None
 
     @property
@@ -129,7 +130,14 @@ class AccountEvaluator:
         return found
 
     def principal(self, external_id: str) -> PrincipalPolicies:
-        """The policies that decide one principal's permissions (raises KeyError for an unknown principal)."""
+        """The policies that decide one principal's permissions (raises KeyError for an unknown principal),
+        found once per principal."""
+        found = self._principals.get(external_id)
+        if found is None:
+            found = self._principals[external_id] = self._find_principal(external_id)
+        return found
+
+    def _find_principal(self, external_id: str) -> PrincipalPolicies:
         record = self._kinds[external_id]
         notes: list[str] = []
         identity: list[AppliedPolicy] = []

@@ -139,8 +139,24 @@ _CONDITIONAL = _Verdict(GrantStatus.CONDITIONAL)
 _DENIED = _Verdict(GrantStatus.NOT_GRANTED)
 
 
+# block verdicts by (layers, (layer, id of compiled statement) per member), each with its statements held (so
+# their ids are not reused): principals with the same policies meet the same blocks
+_VERDICTS: dict[tuple[object, ...], tuple[_Verdict, tuple[CompiledStatement, ...]]] = {}
+_MAX_VERDICTS = 65_536
+
+
 def _block_verdict(layers: Sequence[str], members: Sequence[AppliedStatement]) -> _Verdict:
-    """The status of a block of actions, from the statements that name it."""
+    """The status of a block of actions, from the statements that name it (found once per such block)."""
+    key = (tuple(layers), tuple([(item.policy.layer, id(item.statement)) for item in members]))
+    found = _VERDICTS.get(key)
+    if found is None:
+        if len(_VERDICTS) >= _MAX_VERDICTS:
+            _VERDICTS.clear()
+        found = _VERDICTS[key] = (_judge_block(layers, members), tuple(item.statement for item in members))
+    return found[0]
+
+
+def _judge_block(layers: Sequence[str], members: Sequence[AppliedStatement]) -> _Verdict:
     allows: dict[str, list[CompiledStatement]] = {layer: [] for layer in layers}
     denies: list[CompiledStatement] = []
     scoped_denies = False
@@ -178,11 +194,6 @@ def _block_verdict(layers: Sequence[str], members: Sequence[AppliedStatement]) -
 _EVERY_RESOURCE_GRANT = clause_of(IDENTITY_LAYER, "Allow", None, None, ())
 
 
-def _shapes_scope(statement: CompiledStatement) -> bool:
-    """False for an unconditional Allow on every resource: it adds nothing to a scope or condition story."""
-    return not (statement.effect == "Allow" and statement.every_resource and not statement.condition_keys)
-
-
 def _scoped_clauses(
     principal: PrincipalPolicies, rest: int, identity_everywhere: int
 ) -> tuple[ScopedClause, ...]:
@@ -192,20 +203,16 @@ def _scoped_clauses(
         everywhere = rest & identity_everywhere
         if everywhere:
             found[("allows", _EVERY_RESOURCE_GRANT)] = everywhere
-    # the statements of `_applied_statements(principal, rest)` that shape a scope, in the same order
-    for layer, policies in principal.layers():
-        allow_role = "allows" if layer == IDENTITY_LAYER else "limits"
+    # the statements of `_applied_statements(principal, rest)` that shape a scope (`layers.shapes_scope`), in the same
+    # order, as each policy lists them once (`AppliedPolicy.scoped()`)
+    for _layer, policies in principal.layers():
         for policy in policies:
             if not policy.compiled.named & rest:
                 continue
-            for item in policy.items:
-                statement = item.statement
-                if not _shapes_scope(statement):
-                    continue
-                bits = statement.actions & rest
+            for key, actions in policy.scoped():
+                bits = actions & rest
                 if not bits:
                     continue
-                key = (allow_role if statement.effect == "Allow" else "denies", item.clause)
                 earlier = found.get(key)
                 found[key] = bits if earlier is None else earlier | bits
     return tuple(ScopedClause(role, clause, bits) for (role, clause), bits in found.items())

@@ -116,23 +116,53 @@ def _bucket(statement: CompiledStatement) -> str:
 
 
 class PolicyCompiler:
-    """Compiles policy documents over one catalogue, each distinct (document, type) once."""
+    """Compiles policy documents over one catalogue, each distinct (document, type) once.
+
+    It also parses them for whoever else reads the same documents (the escalation graph's engine decisions,
+    `parsed`): each distinct (document, type) is parsed once, and each document object's digest is found once
+    (the documents of a snapshot are not changed while it is analyzed)."""
 
     def __init__(self, index: ActionIndex) -> None:
         self.index = index
         self._cache: dict[tuple[str, PolicyType], CompiledPolicy] = {}
+        self._parsed: dict[tuple[str, PolicyType], PolicyDocument | str] = {}  # str: why it does not parse
+        self._digests: dict[int, tuple[object, str]] = {}  # by the document's id (the document held)
 
     def __len__(self) -> int:
         return len(self._cache)
 
+    def digest(self, document: object) -> str:
+        """`document_digest` of a document, found once per document object."""
+        found = self._digests.get(id(document))
+        if found is not None and found[0] is document:
+            return found[1]
+        digest = document_digest(document)
+        self._digests[id(document)] = (document, digest)
+        return digest
+
+    def parsed(self, document: object, *, name: str, policy_type: PolicyType) -> PolicyDocument:
+        """The parsed document (PolicyError when IAM would refuse it), parsed once per content and type: a
+        document of the same content read before keeps the name it was first read under."""
+        key = (self.digest(document), policy_type)
+        found = self._parsed.get(key)
+        if found is None:
+            try:
+                found = parse_policy(document, name=name, policy_type=policy_type)
+            except PolicyError as error:
+                found = error.problem
+            self._parsed[key] = found
+        if isinstance(found, str):
+            raise PolicyError(name, found)
+        return found
+
     def compile(self, document: object, *, name: str, policy_type: PolicyType) -> CompiledPolicy:
         """The compiled form of a document; a malformed one compiles to a policy that grants nothing."""
-        digest = document_digest(document)
+        digest = self.digest(document)
         key = (digest, policy_type)
         compiled = self._cache.get(key)
         if compiled is None:
             try:
-                parsed = parse_policy(document, name=name, policy_type=policy_type)
+                parsed = self.parsed(document, name=name, policy_type=policy_type)
             except PolicyError as error:
                 compiled = CompiledPolicy(digest=digest, statements=(), problem=error.problem)
             else:

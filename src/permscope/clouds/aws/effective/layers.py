@@ -22,6 +22,11 @@ def _make_clause(layer: str, statement: CompiledStatement) -> ResourceClause:
     )
 
 
+def shapes_scope(statement: CompiledStatement) -> bool:
+    """False for an unconditional Allow on every resource: it adds nothing to a scope or condition story."""
+    return not (statement.effect == "Allow" and statement.every_resource and not statement.condition_keys)
+
+
 # -- what reaches a principal --------------------------------------------------------------------------------
 class AppliedStatement(NamedTuple):
     """One statement as it reaches a principal (the same compiled statement may reach it twice)."""
@@ -47,6 +52,9 @@ class AppliedPolicy:
     via: str | None = None  # the group a user inherits it from, or the SCP level's label
     relation: str = "attached"  # attached or inline (identity policies)
     items: tuple[AppliedStatement, ...] = field(init=False, repr=False, compare=False)
+    _scoped: tuple[tuple[tuple[str, ResourceClause], int], ...] | None = field(
+        init=False, default=None, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         items = tuple(
@@ -54,6 +62,20 @@ class AppliedPolicy:
             for statement in self.compiled.statements
         )
         object.__setattr__(self, "items", items)
+
+    def scoped(self) -> tuple[tuple[tuple[str, ResourceClause], int], ...]:
+        """The statements that shape a scope or a condition story (`shapes_scope`), as ((role, clause),
+        actions): what `combine._scoped_clauses` merges, listed on first use."""
+        found = self._scoped
+        if found is None:
+            allow_role = "allows" if self.layer == IDENTITY_LAYER else "limits"
+            found = tuple(
+                ((allow_role if item.statement.is_allow else "denies", item.clause), item.statement.actions)
+                for item in self.items
+                if shapes_scope(item.statement)
+            )
+            object.__setattr__(self, "_scoped", found)
+        return found
 
 
 def scp_layer(level: int) -> str:

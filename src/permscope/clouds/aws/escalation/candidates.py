@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from permscope.clouds.aws.engine.matching import ValueMatch, arn_regex, resource_value_match
 from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.engine.service_rules import may_protect, protected_resource
-from permscope.core.arn import arn_fields
 from permscope.core.globs import regex_part
 
 _SEGMENTS = 6  # arn:partition:service:region:account:resource
@@ -53,9 +52,10 @@ class ArnIndex:
         self._short: list[int] = []  # fewer than six segments: compared one by one
         accounts: dict[str | None, set[int]] = {}
         for number, arn in enumerate(self.arns):
-            fields = arn_fields(arn)
-            accounts.setdefault(fields[3] if fields is not None else None, set()).add(number)
             parts = arn.split(":", _SEGMENTS - 1)
+            # the account field as `arn_fields` reads it
+            account = parts[4] if len(parts) == _SEGMENTS and parts[0] == "arn" else None
+            accounts.setdefault(account, set()).add(number)
             if len(parts) < _SEGMENTS:
                 self._short.append(number)
                 continue

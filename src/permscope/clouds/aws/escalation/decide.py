@@ -25,7 +25,7 @@ from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from permscope.clouds.aws.effective.account import AccountEvaluator, AccountInventory, PolicyRecord, ScpLevel
-from permscope.clouds.aws.effective.compile import document_digest
+from permscope.clouds.aws.effective.layers import PrincipalPolicies
 from permscope.clouds.aws.engine import service_rules
 from permscope.clouds.aws.engine.evaluate import AuthorizationRequest, Decision, PolicySet, evaluate
 from permscope.clouds.aws.engine.matching import actions_match, statement_resource_matches
@@ -90,6 +90,23 @@ class _Variant:
     strict: PolicyDocument
     optimistic: PolicyDocument
     relaxed: tuple[tuple[Statement, tuple[str, ...]], ...]  # relaxed statements and the keys they tested
+    personal: bool  # whether the document reads who the principal is (`_personal`)
+
+
+def _labelled(variant: _Variant, name: str) -> _Variant:
+    """The variant under the policy name `name`: a parse shared by documents of equal text carries the name of
+    whichever was read first, which only an explanation reads."""
+    if variant.strict.name == name:
+        return variant
+    strict = dataclasses.replace(variant.strict, name=name)
+    optimistic = (
+        strict if variant.optimistic is variant.strict else dataclasses.replace(variant.optimistic, name=name)
+    )
+    return _Variant(strict, optimistic, variant.relaxed, variant.personal)
+
+
+def _trust_name(role_arn: str) -> str:
+    return f"{role_arn} trust policy"
 
 
 def _relax(document: PolicyDocument) -> _Variant:
@@ -105,7 +122,10 @@ def _relax(document: PolicyDocument) -> _Variant:
             known = tuple(t for t in statement.conditions if known_key(t.key))
             kept.append(dataclasses.replace(statement, conditions=known))
         # a Deny that tests an undecidable key is taken as not applying
-    return _Variant(document, dataclasses.replace(document, statements=tuple(kept)), tuple(relaxed))
+    if not relaxed:  # most documents: nothing to relax, the optimistic variant is the document itself
+        return _Variant(document, document, (), _personal(document))
+    optimistic = dataclasses.replace(document, statements=tuple(kept))
+    return _Variant(document, optimistic, tuple(relaxed), _personal(document))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +159,16 @@ class Decider:
         self._service_trust: dict[tuple[str, str], Verdict | None] = {}
         self._naming: dict[tuple[str, str], list[tuple[str, tuple[str, ...], str, PolicyType, bool]]] = {}
         self._document_naming: dict[tuple[int, str], tuple[PolicyDocument, tuple[Statement, ...]]] = {}
-        self._scps = [
+        scps = [
             [
-                variant
+                (name, variant)
                 for number, (name, document) in enumerate(level.policies)
                 if (variant := self._parse(f"scp:{level.label}:{number}", name, document, PolicyType.SCP))
             ]
             for level in self.view.scp_levels
         ]
+        self._scps = [[variant for _name, variant in level] for level in scps]
+        self._named_scps = [[_labelled(variant, name) for name, variant in level] for level in scps]
         self._scp_names = [level.label for level in self.view.scp_levels]
         self.evaluations = 0
 
@@ -154,11 +176,15 @@ class Decider:
     def _parse(self, key: str, name: str, document: Any, policy_type: PolicyType) -> _Variant | None:
         cache_key = (key, policy_type)
         if cache_key not in self._docs:
-            # equal documents (inline copies, a policy attached under several names) are parsed once
-            by_content = (document_digest(document), policy_type)
+            # equal documents (inline copies, a policy attached under several names) are parsed once, and the
+            # effective permissions' compiler has parsed most already: the parse may carry another policy's
+            # name (`named_principal` and `named_trust` give each its own)
+            compiler = self.view.evaluator.compiler
+            document = as_document(document)
+            by_content = (compiler.digest(document), policy_type)
             if by_content not in self._by_content:
                 try:
-                    parsed = parse_policy(as_document(document), name=name, policy_type=policy_type)
+                    parsed = compiler.parsed(document, name=name, policy_type=policy_type)
                 except PolicyError:
                     self._by_content[by_content] = None  # IAM would not have accepted it: it grants nothing
                 else:
@@ -166,11 +192,13 @@ class Decider:
             self._docs[cache_key] = self._by_content[by_content]
         return self._docs[cache_key]
 
-    def _policy(self, policy_id: str, policy_type: PolicyType) -> _Variant | None:
+    def _policy(self, policy_id: str, policy_type: PolicyType, *, named: bool = False) -> _Variant | None:
+        """A stored policy, parsed (None when the snapshot lacks it); `named`: under its own name."""
         policy = self.snapshot.policies_by_id.get(policy_id)
         if policy is None:
             return None
-        return self._parse(policy_id, policy.name, policy.document, policy_type)
+        found = self._parse(policy_id, policy.name, policy.document, policy_type)
+        return _labelled(found, policy.name) if named and found is not None else found
 
     def trust(self, role_arn: str) -> _Variant | None:
         """A role's trust policy, parsed (None when the inventory has none)."""
@@ -179,9 +207,14 @@ class Decider:
             self._trusts[role_arn] = (
                 None
                 if document is None
-                else self._parse(f"{role_arn}#trust", f"{role_arn} trust policy", document, PolicyType.TRUST)
+                else self._parse(f"{role_arn}#trust", _trust_name(role_arn), document, PolicyType.TRUST)
             )
         return self._trusts[role_arn]
+
+    def named_trust(self, role_arn: str) -> _Variant | None:
+        """`trust` under the role's own trust policy name, for an explanation."""
+        found = self.trust(role_arn)
+        return None if found is None else _labelled(found, _trust_name(role_arn))
 
     def principal(self, arn: str) -> _Principal | None:
         """The policy sets and context of a user or role (None for anything else)."""
@@ -191,16 +224,7 @@ class Decider:
         found: _Principal | None = None
         if identity is not None and identity.kind in (IdentityKind.USER, IdentityKind.ROLE):
             applied = self.view.evaluator.principal(arn)
-            identity_docs = [
-                v
-                for p in applied.identity
-                if (v := self._policy(p.policy_id, PolicyType.IDENTITY)) is not None
-            ]
-            boundary = (
-                None
-                if applied.boundary is None
-                else self._policy(applied.boundary.policy_id, PolicyType.BOUNDARY)
-            )
+            identity_docs, boundary = self._documents(applied)
             scps = [] if identity.managed_by_cloud else self._scps
             relaxed = [r for v in (*identity_docs, *([boundary] if boundary else [])) for r in v.relaxed]
             for level in scps:
@@ -216,14 +240,43 @@ class Decider:
                 service_linked=identity.managed_by_cloud,
                 share_key=(
                     (identity.kind.value, identity.managed_by_cloud, applied.cache_key())
-                    if not any(
-                        _personal(v.strict) for v in (*identity_docs, *([boundary] if boundary else []))
-                    )
+                    if not any(v.personal for v in (*identity_docs, *([boundary] if boundary else [])))
                     else None
                 ),
             )
         self._principals[arn] = found
         return found
+
+    def _documents(
+        self, applied: PrincipalPolicies, *, named: bool = False
+    ) -> tuple[list[_Variant], _Variant | None]:
+        """A principal's identity policies and boundary, parsed (`named`: each under its own name)."""
+        identity = [
+            v
+            for p in applied.identity
+            if (v := self._policy(p.policy_id, PolicyType.IDENTITY, named=named)) is not None
+        ]
+        boundary = (
+            None
+            if applied.boundary is None
+            else self._policy(applied.boundary.policy_id, PolicyType.BOUNDARY, named=named)
+        )
+        return identity, boundary
+
+    def named_principal(self, arn: str) -> _Principal | None:
+        """`principal` with every policy document under its own policy's name, for an explanation (a parse
+        shared by documents of equal text carries the name of whichever was read first)."""
+        found = self.principal(arn)
+        if found is None:
+            return None
+        applied = self.view.evaluator.principal(arn)
+        identity, boundary = self._documents(applied, named=True)
+        scps = [] if found.service_linked else self._named_scps
+        return dataclasses.replace(
+            found,
+            strict=self._set(identity, boundary, scps, optimistic=False, bounded=applied.boundary),
+            optimistic=self._set(identity, boundary, scps, optimistic=True, bounded=applied.boundary),
+        )
 
     def _set(self, identity: Sequence[_Variant], boundary: _Variant | None, scps: Sequence[Sequence[_Variant]],
              *, optimistic: bool, bounded: object) -> PolicySet:  # fmt: skip

@@ -33,7 +33,7 @@ import functools
 import itertools
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from permscope.clouds.aws.engine.matching import resource_matches
@@ -41,7 +41,8 @@ from permscope.clouds.aws.engine.policy import PolicyType
 from permscope.clouds.aws.engine.service_rules import may_protect, protected_resource
 from permscope.clouds.aws.engine.variables import RequestContext, glob_from_policy
 from permscope.clouds.aws.escalation.candidates import ArnIndex, reads_context
-from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _personal, _Variant
+from permscope.clouds.aws.escalation.decide import MET, Decider, Verdict, _Variant
+from permscope.clouds.aws.escalation.groups import RelevantStatements
 from permscope.clouds.aws.escalation.techniques import (
     GRANT_KINDS,
     TECHNIQUES,
@@ -208,29 +209,93 @@ _KIND_ORDER = [Kind.SELF_PRINCIPAL, Kind.SELF_GROUP, Kind.SELF_POLICY, Kind.USER
                Kind.GRANT_JOIN]  # fmt: skip
 ORDERED = tuple(sorted(TECHNIQUES, key=lambda t: _KIND_ORDER.index(t.kind)))
 _EXISTING_TYPES = {"function": frozenset({LAMBDA_FUNCTION}), "instance": frozenset({EC2_INSTANCE})}
+# the kinds whose targets are chosen among the account's principals and roles, whoever the source is (see
+# `GraphBuilder._independent`)
+_INDEPENDENT_KINDS = frozenset({Kind.USER_CREDENTIALS, Kind.USER_MODIFY, Kind.ROLE_MODIFY, Kind.ROLE_TRUST,
+                                Kind.POLICY_ROLE, Kind.VERSION_ROLE, Kind.NEW_PASSROLE, Kind.EXISTING,
+                                Kind.GRANT_USER, Kind.GRANT_ROLE, Kind.GRANT_GROUP, Kind.GRANT_JOIN})  # fmt: skip
+
+
+class _Shared:
+    """What `_SourceCheck` finds from a source's relevant statements alone: kept per source, or shared by the
+    sources of one group (`groups.RelevantStatements`), with the steps of the techniques whose targets do not
+    depend on who the source is (`GraphBuilder._shared_steps`)."""
+
+    __slots__ = ("allowed", "anywhere", "fixed", "key", "patterns", "relaxed", "steps", "texts")
+
+    def __init__(self, key: tuple[object, ...] | None) -> None:
+        self.key = key  # the group's key (None: one source's own)
+        self.patterns: dict[str, tuple[_Loose, ...] | None] = {}
+        self.texts: dict[str, tuple[str, ...] | None] = {}
+        self.fixed: dict[tuple[str, str, str | None], Verdict | None] = {}
+        self.anywhere: dict[str, Verdict | None] = {}
+        self.allowed: dict[tuple[str, int, str | None], _Allowed] = {}
+        self.relaxed: int | None = None  # the actions held on every resource once undecidable conditions hold
+        self.steps: dict[str, _Walk] = {}
+
+    def close(self) -> None:
+        """Stop the walks no source will read any more (each holds a suspended search and all it refers to,
+        through a reference cycle that a paused collector would never free)."""
+        for walk in self.steps.values():
+            if walk.pending is not None:
+                walk.pending.close()
+                walk.pending = None
+        self.steps.clear()
+
+
+class _Walk:
+    """Steps read by several sources: each found once, in order, only as far as some source has read."""
+
+    __slots__ = ("found", "pending")
+
+    def __init__(self, steps: Generator[Step, None, None]) -> None:
+        self.found: list[Step] = []
+        self.pending: Generator[Step, None, None] | None = steps
+
+    def walk(self) -> Iterator[Step]:
+        """Every step: those already found, then the next ones as they are asked for."""
+        found = self.found
+        number = 0
+        while True:
+            if number < len(found):
+                yield found[number]
+                number += 1
+                continue
+            if self.pending is None:
+                return
+            step = next(self.pending, None)
+            if step is None:
+                self.pending = None
+                return
+            found.append(step)
 
 
 class _SourceCheck:
-    """Edges of one source principal."""
+    """Edges of one source principal (`excluded`: the principal no target may be; None when the check decides
+    for a whole group, whose members each drop themselves from the steps)."""
 
     def __init__(self, builder: GraphBuilder, source: str, kind: IdentityKind, granted: int,
-                 all_resources: int, conditional: int) -> None:  # fmt: skip
+                 all_resources: int, conditional: int, shared: _Shared | None = None,
+                 excluded: str | None = "") -> None:  # fmt: skip
         self.builder = builder
         self.account = builder.account
         self.decider = builder.decider
         self.source = source
+        self.excluded = source if excluded == "" else excluded
         self.kind = kind
         self.granted = granted
-        self._patterns: dict[str, tuple[_Loose, ...] | None] = {}
-        self._texts: dict[str, tuple[str, ...] | None] = {}
+        self.group = shared
+        caches = _Shared(None) if shared is None else shared
+        self._caches = caches
+        self._patterns = caches.patterns
+        self._texts = caches.texts
         self._context: RequestContext | None = None
         self.everywhere = all_resources  # actions allowed on every resource, unconditionally, never denied
         self.conditional = conditional  # actions allowed only when some condition holds
-        self._relaxed_everywhere: int | None = None
-        self._fixed: dict[tuple[str, str, str | None], Verdict | None] = {}
-        self._anywhere: dict[str, Verdict | None] = {}
+        self._fixed = caches.fixed
+        self._anywhere = caches.anywhere
         self._with_policy: dict[tuple[str, str, int, str | None], Verdict | None] = {}
-        self._allowed: dict[tuple[str, int, str | None], _Allowed] = {}
+        self._allowed = caches.allowed
 
     @property
     def context(self) -> RequestContext:
@@ -325,7 +390,7 @@ class _SourceCheck:
             anywhere = self.anywhere(action)
             if anywhere is not None:
                 return anywhere
-        elif needs_identity and self._everywhere(action) and not _personal(resource_policy.strict):
+        elif needs_identity and self._everywhere(action) and not resource_policy.personal:
             # the identity side allows it anywhere and the resource policy does not name this source nor read
             # who it is: the resource side decides alike for every such source of this kind
             key: tuple[object, ...] = ("resource", action, resource, self.kind.value)
@@ -345,7 +410,7 @@ class _SourceCheck:
                 )
             return self._with_policy[mine]
         # equal policies decide alike; so do resources every statement naming the action treats alike
-        share = self.decider.share_key(self.source)
+        share = self.share_key()
         signature = self.decider.resource_signature(self.source, action, resource, extra)
         key = (
             self.source if share is None else share,
@@ -357,6 +422,12 @@ class _SourceCheck:
         if key not in shared:
             shared[key] = self.decider.allows(self.source, action, resource, extra=extra)
         return shared[key]
+
+    def share_key(self) -> tuple[object, ...] | None:
+        """Equal for sources whose decisions without a resource policy are equal: the group's key, else equal
+        policy sets (`Decider.share_key`); None: decide for this source alone."""
+        group = self.group
+        return ("group", group.key) if group is not None else self.decider.share_key(self.source)
 
     def _everywhere(self, action: str) -> bool:
         """Whether the source holds the action on every resource, unconditionally, never denied."""
@@ -374,9 +445,10 @@ class _SourceCheck:
         if bit is not None and self.everywhere >> bit & 1:
             found = MET
         elif bit is not None and self.conditional >> bit & 1:
-            if self._relaxed_everywhere is None:
-                self._relaxed_everywhere = self.decider.relaxed_all_resources(self.source)
-            if self._relaxed_everywhere >> bit & 1:
+            caches = self._caches
+            if caches.relaxed is None:
+                caches.relaxed = self.decider.relaxed_all_resources(self.source)
+            if caches.relaxed >> bit & 1:
                 found = Verdict(True, self.decider.condition_keys(self.source, action))
         self._anywhere[action] = found
         return found
@@ -417,7 +489,7 @@ class _SourceCheck:
         """A requirement on a resource that does not depend on the target (a new resource, "*")."""
         key = (action, resource, service)
         if key not in self._fixed:
-            share = self.decider.share_key(self.source)
+            share = self.share_key()
             if share is None:
                 self._fixed[key] = self.decide(action, resource, service=service)
             else:
@@ -590,13 +662,17 @@ class GraphBuilder:
 
     def __init__(self, snapshot: SystemSnapshot, *, value: Callable[[str], int],
                  skip: Callable[[str], bool], admin: Callable[[Step], bool],
-                 max_targets: int = DEFAULT_MAX_TARGETS, more: Callable[[Step], bool] | None = None) -> None:  # fmt: skip
+                 max_targets: int = DEFAULT_MAX_TARGETS, more: Callable[[Step], bool] | None = None,
+                 granted_admin: Callable[[str, str], bool] | None = None) -> None:  # fmt: skip
         self.snapshot = snapshot
         self.account = snapshot.system_id
         self.decider = Decider(snapshot)
         self.skip = skip  # sources whose edges are not needed (super identities)
         self.admin = admin  # whether the permissions after a step are super
         self.more = more  # whether a step gives its target actions it lacks (policy versions; None: always)
+        # whether a principal is super once a grant gives it what a technique yields (`admin` of such a step,
+        # without building the step; None: `admin` is asked)
+        self.granted_admin = granted_admin
         self.value = value
         self.max_targets = max_targets
         self.lookups = _Account(snapshot, self.decider, value)
@@ -620,6 +696,8 @@ class GraphBuilder:
         # every action some technique needs
         self.needed = functools.reduce(operator.or_, self.masks.values(), 0)
         self._usable_lists: dict[tuple[str, int], list[Technique]] = {}
+        self._independents: dict[str, bool] = {}
+        self._sharing: dict[int, bool] = {}  # by the id of a `_usable` list (kept in `_usable_lists`)
         # decisions of principals whose policies read nothing of who they are, shared by equal policy sets
         self.shared: dict[tuple[object, ...], Verdict | None] = {}
         self._grantables: dict[tuple[Kind, Yield], ArnIndex] = {}
@@ -705,6 +783,8 @@ class GraphBuilder:
     def build(self) -> EscalationGraph:
         """Every edge of every user and role that is not skipped."""
         graph = EscalationGraph()
+        relevant = RelevantStatements(action for t in TECHNIQUES for action in t.action_names)
+        groups: dict[tuple[object, ...], _Shared] = {}
         for source in [*self.lookups.users, *self.lookups.roles]:
             if self.skip(source):
                 continue
@@ -713,14 +793,24 @@ class GraphBuilder:
                 continue
             graph.checked_sources += 1
             identity = self.snapshot.identities_by_id[source]
+            shared = None
+            if self._shares_steps(identity.kind.value, permissions.granted):
+                principal = self.decider.principal(source)
+                key = None if principal is None else relevant.key(principal, identity.kind.value)
+                if key is not None:
+                    shared = groups.get(key)
+                    if shared is None:
+                        shared = groups[key] = _Shared(key)
             check = _SourceCheck(self, source, identity.kind, permissions.granted, permissions.all_resources,
-                                 permissions.conditional)  # fmt: skip
+                                 permissions.conditional, shared)  # fmt: skip
             steps = list(self._edges(check))
             moves = [step for step in steps if not step.grants]
             if moves:
                 graph.edges[source] = moves
             if len(moves) < len(steps):
                 graph.grants[source] = [step for step in steps if step.grants]
+        for shared in groups.values():
+            shared.close()
         graph.evaluations = self.decider.evaluations
         return graph
 
@@ -733,7 +823,9 @@ class GraphBuilder:
             kind = technique.kind
             kept = 0
             steps = (
-                self._service_technique(check, technique)
+                self._shared_steps(check, technique)
+                if check.group is not None and self._independent(technique)
+                else self._service_technique(check, technique)
                 if kind is Kind.NEW_PASSROLE or kind is Kind.EXISTING
                 else self._technique(check, technique)
             )
@@ -750,6 +842,54 @@ class GraphBuilder:
                 if kept >= self.max_targets:
                     break
 
+    def _independent(self, technique: Technique) -> bool:
+        """Whether a technique's steps are the same for every source of a group, the source itself aside: no
+        sts:AssumeRole (a trust policy may name the source), no collected resource's policy, no target chosen
+        from the source's own groups or policies."""
+        found = self._independents.get(technique.technique_id)
+        if found is None:
+            kind = technique.kind
+            found = kind in _INDEPENDENT_KINDS and ASSUME_ROLE not in technique.action_names
+            if found and kind is Kind.EXISTING:
+                existing = technique.existing
+                found = not (existing is not None and existing.collected and self.snapshot.has_resources)
+            self._independents[technique.technique_id] = found
+        return found
+
+    def _shares_steps(self, kind: str, granted: int) -> bool:
+        """Whether a source may use a technique whose steps its group shares (else it is checked alone, and
+        its group is not looked for)."""
+        usable = self._usable(kind, granted)
+        found = self._sharing.get(id(usable))
+        if found is None:
+            found = self._sharing[id(usable)] = any(self._independent(t) for t in usable)
+        return found
+
+    def _shared_steps(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
+        """A technique's steps for one source of a group: the group's steps (found once, by a check that
+        excludes no target), less those whose target is the source, given the source's name."""
+        group = check.group
+        assert group is not None
+        walk = group.steps.get(technique.technique_id)
+        if walk is None:
+            deciding = _SourceCheck(self, check.source, check.kind, check.granted, check.everywhere,
+                                    check.conditional, group, excluded=None)  # fmt: skip
+            found = (
+                self._service_technique(deciding, technique)
+                if technique.kind is Kind.NEW_PASSROLE or technique.kind is Kind.EXISTING
+                else self._technique(deciding, technique)
+            )
+            walk = group.steps[technique.technique_id] = _Walk(found)
+        source = check.source
+        for step in walk.walk():
+            if step.target == source:
+                continue
+            if step.source != source:
+                step = Step(step.technique_id, step.technique_name, step.actions, source, step.target,
+                            step.resources, step.yields, step.moves, step.via, step.depends_on_unseen_resource,
+                            step.conditional, step.condition_keys, step.grants)  # fmt: skip
+            yield step
+
     def _usable(self, kind: str, granted: int) -> list[Technique]:
         """The techniques of a kind of source whose actions `granted` all holds (the bitset prefilter), in
         order; sources holding the same of those actions share the list."""
@@ -761,7 +901,7 @@ class GraphBuilder:
         return found
 
     # -- per kind of technique ----------------------------------------------------------------------------
-    def _technique(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
+    def _technique(self, check: _SourceCheck, technique: Technique) -> Generator[Step, None, None]:
         kind = technique.kind
         lookups = self.lookups
         source = check.source
@@ -781,7 +921,7 @@ class GraphBuilder:
             yield from self._targets(check, technique, ((g, {Ref.GROUP: g}, g) for g in joinable))
         elif kind in (Kind.USER_CREDENTIALS, Kind.USER_MODIFY):
             admitted = self._admitted(check, _on(technique, Ref.USER), lookups.user_index)
-            users = (u for u in admitted if u != source)
+            users = (u for u in admitted if u != check.excluded)
             yield from self._targets(check, technique, ((u, {Ref.USER: u}, None) for u in users))
         elif kind in (Kind.ROLE_ASSUME, Kind.ROLE_MODIFY, Kind.ROLE_TRUST):
             yield from self._targets(
@@ -821,7 +961,7 @@ class GraphBuilder:
         """Grant techniques: the principals (not the source, not already super) whose permissions the source
         can change; for a group, its members, or (iam:AddUserToGroup) any other user joining a super group."""
         lookups = self.lookups
-        source = check.source
+        source = check.excluded
         action = technique.actions[0][0]
 
         def others(candidates: Iterable[str]) -> Iterator[str]:
@@ -861,7 +1001,18 @@ class GraphBuilder:
         key = (technique.kind, technique.yields)
         found = self._grantables.get(key)
         if found is None:
-            kept = [c for c in candidates if not self.skip(c) and self.admin(_step(technique, c, c, ()))]
+            yields = technique.yields.value
+            granted_admin = self.granted_admin
+            kept = [
+                c
+                for c in candidates
+                if not self.skip(c)
+                and (
+                    granted_admin(c, yields)
+                    if granted_admin is not None
+                    else self.admin(_step(technique, c, c, ()))
+                )
+            ]
             found = self._grantables[key] = ArnIndex(kept)
         return found
 
@@ -953,13 +1104,13 @@ class GraphBuilder:
         on_role = [action for action in _on(technique, Ref.ROLE) if action != ASSUME_ROLE]
         if ASSUME_ROLE not in technique.action_names:
             admitted = self._admitted(check, on_role, lookups.role_index, among=within)
-            yield from (r for r in admitted if r != check.source)
+            yield from (r for r in admitted if r != check.excluded)
             return
         # roles whose trust names the source first, then those trusting the account, most privileged first
         direct = lookups.named_in_trust.get(check.source, [])
         inside = None if within is None else self._set_of(within)
         ranked = sorted(
-            (r for r in set(direct) if r != check.source and (inside is None or r in inside)),
+            (r for r in set(direct) if r != check.excluded and (inside is None or r in inside)),
             key=lookups.role_rank.__getitem__,
         )
         yield from self._admitted(check, on_role, lookups.role_index, among=ranked)
@@ -972,7 +1123,7 @@ class GraphBuilder:
             yield from (
                 r
                 for r in self._admitted(check, on_role, lookups.role_index, among=trusting)
-                if r != check.source and r not in named
+                if r != check.excluded and r not in named
             )
 
     def _admitted(self, check: _SourceCheck, actions: list[str], index: ArnIndex,
@@ -1027,7 +1178,7 @@ class GraphBuilder:
             yield _step(technique, check.source, target, tuple(dict.fromkeys(decided)), via,
                        conditional=merged.conditional, condition_keys=merged.condition_keys)  # fmt: skip
 
-    def _service_technique(self, check: _SourceCheck, technique: Technique) -> Iterator[Step]:
+    def _service_technique(self, check: _SourceCheck, technique: Technique) -> Generator[Step, None, None]:
         """Techniques that pass a role to a service, or run code in an existing resource with its role."""
         plan = self._service_plans.get(technique.technique_id)
         if plan is None:
@@ -1050,12 +1201,12 @@ class GraphBuilder:
         if not any(a.listed for a in allowed):
             # every role is decided alike (or refused by AWS alone): the steps are the same for every source
             # with these verdicts, found once and only given their source here
-            source = check.source
+            source, excluded = check.source, check.excluded
             technique_id, name, actions = technique.technique_id, technique.name, technique.action_names
             yields = _SHAPES[technique_id][0]
             label = existing.label if existing else None
             for role, resources, merged in self._service_targets(technique, fixed, allowed):
-                if role != source:
+                if role != excluded:
                     yield Step(technique_id, name, actions, source, role, resources, yields, True, label, unseen,
                                merged.conditional, merged.condition_keys, False)  # fmt: skip
             return
@@ -1065,7 +1216,7 @@ class GraphBuilder:
             positions = sorted(frozenset().union(*(a.listed for a in allowed)))
         for position in positions:
             role = index.arns[position]
-            if role == check.source:
+            if role == check.excluded:
                 continue
             verdicts = [*fixed, trusts[position]]
             if passes:
@@ -1142,7 +1293,7 @@ class GraphBuilder:
                             types: frozenset[str]) -> Iterator[Step]:  # fmt: skip
         for resource in self.lookups.compute(types):
             role = role_of(resource)
-            if role is None or role == check.source or role not in self.snapshot.identities_by_id:
+            if role is None or role == check.excluded or role not in self.snapshot.identities_by_id:
                 continue
             policy = self._resource_policy(resource)
             verdicts: list[Verdict] = []

@@ -188,6 +188,10 @@ def build_escalation(
             found = admin_after[key] = is_super(model.after(step))
         return found
 
+    def granted_admin(target: str, yields: str) -> bool:
+        # `admin` of a grant step on `target` through no group: what `AwsEscalation.after` gives it
+        return is_super(model.ceiling(target) if yields == YIELDS_CEILING else model.of(target))
+
     builder = GraphBuilder(
         snapshot,
         value=rank,
@@ -195,6 +199,7 @@ def build_escalation(
         admin=admin,
         max_targets=max_targets,
         more=lambda step: bool(model.after(step).granted & ~model.of(step.target).granted),
+        granted_admin=granted_admin,
     )
     model.graph = builder.build()
     return model
