@@ -11,7 +11,7 @@ import orjson
 
 from permscope.clouds.aws.catalog.managed_policies import shipped_managed_policy, shipped_source
 from permscope.clouds.aws.engine.trust import trust_entity_types
-from permscope.core.arn import Arn
+from permscope.core.arn import account_field
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import (
@@ -61,7 +61,7 @@ class _Transform:
         if account is not None:
             return account
         try:
-            account = Arn.parse(arn).account
+            account = account_field(arn)
         except ValueError as exc:
             raise InputError(self.source, f"{what} has an invalid ARN: {exc}") from None
         if not account:
