@@ -6,6 +6,7 @@ import pytest
 
 from permscope.core.arn import (
     Arn,
+    account_field,
     account_of,
     arn_account_id,
     arn_fields,
@@ -226,3 +227,22 @@ def test_equal_arns_are_one_key() -> None:
     assert first == second and hash(first) == hash(second) and len({first, second}) == 1
     assert first != Arn.parse(f"arn:aws:iam::{A}:role/y") and first != str(first)
     assert repr(first) == f"Arn('arn:aws:iam::{A}:role/x')"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["arn:aws:iam::123456789012:user/alice", "arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:s3:::bucket"],
+)
+def test_account_field_reads_what_parse_reads(text: str) -> None:
+    assert account_field(text) == Arn.parse(text).account
+
+
+@pytest.mark.parametrize(
+    "text", ["not an arn", "arn:aws:iam::12345:user/alice", "arn:AWS:iam::123456789012:x"]
+)
+def test_account_field_refuses_as_parse_does(text: str) -> None:
+    with pytest.raises(ValueError) as parsed:
+        Arn.parse(text)
+    with pytest.raises(ValueError) as read:
+        account_field(text)
+    assert str(read.value) == str(parsed.value)

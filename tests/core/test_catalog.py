@@ -150,3 +150,17 @@ def test_an_empty_catalogue() -> None:
     index = ActionIndex(ActionCatalog("test-0", []))
     assert (index.size, index.full, index.high_severity) == (0, 0, 0)
     assert index.expand("*") == 0 and index.expand("s3:*") == 0
+
+
+def test_a_tuple_of_patterns_is_expanded_once_and_its_unknown_list_is_the_callers(index: ActionIndex) -> None:
+    patterns = ("s3:Get*", "s3:NoSuchThing")
+    bits, unknown = index.expand_all(patterns)
+    assert index.names(bits) == ["s3:GetObject", "s3:GetBucketPolicy"]
+    unknown.append("changed by the caller")
+    again, unknown_again = index.expand_all(patterns)
+    assert again is bits
+    assert unknown_again == ["s3:NoSuchThing"]
+    assert index.expand_all(list(patterns)) == (
+        bits,
+        ["s3:NoSuchThing"],
+    )  # any other iterable: the same answer

@@ -91,14 +91,33 @@ def _problem(partition: str, service: str, region: str, account: str, resource: 
     return None
 
 
+_SHAPE = "an ARN is arn:partition:service:region:account-id:resource (six colon-separated fields)"
+
+
 @lru_cache(maxsize=16_384)
 def _read(text: str) -> Arn | str:
     """The ARN `text` is, or why it is none (cached: the engine reads the same principals over and over)."""
     fields = arn_fields(text)
     if fields is None:
-        return "an ARN is arn:partition:service:region:account-id:resource (six colon-separated fields)"
+        return _SHAPE
     problem = _problem(*fields)
     return problem if problem is not None else Arn(*fields, checked=True)
+
+
+def _refusal(text: str, problem: str) -> str:
+    return f"{text!r} is not an ARN: {problem}"
+
+
+def account_field(text: str) -> str:
+    """`Arn.parse(text).account` without making the ARN (ValueError as `Arn.parse` words it): for code that reads
+    one field of tens of thousands of ARNs, each once."""
+    fields = arn_fields(text)
+    if fields is None:
+        raise ValueError(_refusal(text, _SHAPE))
+    problem = _problem(*fields)
+    if problem is not None:
+        raise ValueError(_refusal(text, problem))
+    return fields[3]
 
 
 class Arn:
@@ -169,7 +188,7 @@ class Arn:
         """The ARN `text` is; ValueError saying what is wrong otherwise."""
         read = _read(text)
         if isinstance(read, str):
-            raise ValueError(f"{text!r} is not an ARN: {read}")
+            raise ValueError(_refusal(text, read))
         return read
 
     @staticmethod

@@ -23,6 +23,8 @@ from permscope.core.inventory import Action
 HIGH_ACCESS_LEVELS = frozenset({"write", "permissionsManagement"})
 _GLOB_WILDCARD = re.compile(r"[*?]")  # IAM's wildcards
 _STAR = re.compile(r"\*")  # the wildcard of a catalogue with its own matcher (where `?` is literal)
+# pattern lists an index keeps expanded (the installed index lives as long as the process)
+MAX_EXPANDED = 65_536
 
 
 def is_high_risk(action: Action) -> bool:
@@ -93,6 +95,7 @@ class ActionIndex:
 
     __slots__ = (
         "_cache",
+        "_expanded",
         "_index_by_name",
         "_service_text",
         "_services",
@@ -125,6 +128,7 @@ class ActionIndex:
         self.high_severity = int(high or "0", 2)  # bit i is the i-th character from the end
         self._cache: dict[str, int] = {}
         self._sorted_names: dict[str, tuple[list[str], list[int]]] = {}  # service -> names sorted, their bits
+        self._expanded: dict[tuple[str, ...], tuple[int, tuple[str, ...]]] = {}
 
     @property
     def version(self) -> str:
@@ -194,7 +198,19 @@ class ActionIndex:
         return indexes[start:end]
 
     def expand_all(self, patterns: Iterable[str]) -> tuple[int, list[str]]:
-        """The union of the patterns' actions, and the patterns that match no catalogue action."""
+        """The union of the patterns' actions, and the patterns that match no catalogue action (a tuple of
+        patterns is expanded once: policies repeat the same Action lists statement after statement)."""
+        if type(patterns) is not tuple:
+            return self._expand_all(patterns)
+        found = self._expanded.get(patterns)
+        if found is None:
+            if len(self._expanded) >= MAX_EXPANDED:
+                self._expanded.clear()
+            bits, unknown = self._expand_all(patterns)
+            found = self._expanded[patterns] = (bits, tuple(unknown))
+        return found[0], list(found[1])
+
+    def _expand_all(self, patterns: Iterable[str]) -> tuple[int, list[str]]:
         bits = 0
         unknown: list[str] = []
         for pattern in patterns:

@@ -34,6 +34,7 @@ from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, Identity, Resource, batch_counts
 from permscope.core.permissions import EffectivePermissions
+from permscope.core.sessions import analysis_session
 from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.environment import file_limits
 from permscope.workflows.snapshots import batch_snapshot
@@ -380,7 +381,7 @@ def scan_files(
     analyzed there. Raises InputError naming the file when a file cannot be read or holds no account (exit
     code 2 in the CLI).
     """
-    with collector_paused():
+    with collector_paused(), analysis_session():
         return _scan(cloud, paths, settings or AnalysisSettings(), database_url, riskiest, detailed, progress)
 
 

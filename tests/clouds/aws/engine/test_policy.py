@@ -435,3 +435,29 @@ def test_the_fast_reading_gives_what_the_careful_one_gives(
     monkeypatch.setattr(policy_module, "_plain_statement", lambda *_: None)  # every statement read carefully
     careful = [_outcome(document, kind) for document in documents for kind in kinds]
     assert fast == careful  # statements, warnings and errors
+
+
+def test_in_an_analysis_session_equal_documents_are_parsed_once_under_each_name() -> None:
+    from permscope.core.sessions import analysis_session
+
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+    }
+    bad = {"Statement": [{"Effect": "Perhaps", "Action": "s3:*", "Resource": "*"}]}
+    with analysis_session():
+        first = parse_policy(document, name="first", policy_type=PolicyType.IDENTITY)
+        second = parse_policy(dict(document), name="second", policy_type=PolicyType.IDENTITY)
+        as_trust = parse_policy(document, name="first", policy_type=PolicyType.TRUST)
+        with pytest.raises(PolicyError) as refused:
+            parse_policy(bad, name="one", policy_type=PolicyType.IDENTITY)
+        with pytest.raises(PolicyError) as refused_again:
+            parse_policy(dict(bad), name="two", policy_type=PolicyType.IDENTITY)
+    assert second.statements is first.statements  # parsed once
+    assert second == parse_policy(document, name="second", policy_type=PolicyType.IDENTITY)
+    assert as_trust == parse_policy(
+        document, name="first", policy_type=PolicyType.TRUST
+    )  # by policy type too
+    assert as_trust.warnings != first.warnings
+    assert refused_again.value.source == "two"
+    assert refused_again.value.problem == refused.value.problem

@@ -258,3 +258,12 @@ def test_a_credential_report_that_is_no_credential_report(tmp_path: Path, row: s
     with pytest.raises(InputError) as info:
         plugin(Cloud.AWS).read_files([export, report])
     assert problem in info.value.problem
+
+
+def test_texts_longer_than_the_quick_check_but_within_their_limit_are_kept(tmp_path: Path) -> None:
+    """Names of 65-256 bytes (and multi-byte ones) are measured, not refused, whatever the item's other fields."""
+    name = "é" * 100  # 200 bytes: within the name limit (256), past what is taken without measuring
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(page(UserDetailList=[user("alice", GroupList=[name], UserId="A" * 100)])))
+    details = read_aws_files([path]).bundles[0]["authorization_details"]
+    assert details["UserDetailList"][0]["GroupList"] == [name]

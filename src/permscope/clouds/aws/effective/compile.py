@@ -15,6 +15,7 @@ import orjson
 from permscope.clouds.aws.engine.policy import PolicyDocument, PolicyError, PolicyType, parse_policy
 from permscope.clouds.aws.engine.resource_scope import is_everything
 from permscope.core.catalog import ActionIndex
+from permscope.core.records import quick_frozen_init
 
 IDENTITY_LAYER = "identity"
 BOUNDARY_LAYER = "boundary"
@@ -22,6 +23,7 @@ SCP_LAYER = "scp"
 
 
 # -- compiled policies ----------------------------------------------------------------------------------------
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class CompiledStatement:
     """One statement as bitsets: its actions, resource scope and the condition keys it tests."""

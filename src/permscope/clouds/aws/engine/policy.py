@@ -13,6 +13,7 @@ import orjson
 
 from permscope.core.errors import InputError
 from permscope.core.records import quick_frozen_init
+from permscope.core.sessions import session_cache
 
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html
 VERSION_CURRENT = "2012-10-17"
@@ -49,6 +50,7 @@ PRINCIPAL_KINDS = {
     "CanonicalUser": "canonical_user",
 }
 EFFECTS = ("Allow", "Deny")
+SESSION_CACHE = "aws policy parses"  # (document as JSON, policy type) -> its parse, or why it does not parse
 
 
 class PolicyType(StrEnum):
@@ -600,7 +602,33 @@ def _texts(statements: tuple[Statement, ...]) -> list[str]:
 
 
 def parse_policy(document: object, *, name: str, policy_type: PolicyType) -> PolicyDocument:
-    """Parse and validate a policy (a dict, JSON text or URL-encoded JSON); PolicyError names the statement."""
+    """Parse and validate a policy (a dict, JSON text or URL-encoded JSON); PolicyError names the statement.
+
+    Within an analysis session (`core.sessions`), a dict document is parsed once per content and policy type:
+    a later parse of the same content gets the first one's statements under its own name (a scan reads each
+    document at import, for effective permissions and for escalation)."""
+    shared: dict[tuple[bytes, PolicyType], PolicyDocument | str] | None = session_cache(SESSION_CACHE)
+    if shared is None or type(document) is not dict:
+        return _parse_policy(document, name, policy_type)
+    try:
+        key = (orjson.dumps(document), policy_type)
+    except TypeError:  # orjson.JSONEncodeError: not JSON, parsed (and refused) as it is
+        return _parse_policy(document, name, policy_type)
+    found = shared.get(key)
+    if found is None:
+        try:
+            found = _parse_policy(document, name, policy_type)
+        except PolicyError as error:
+            found = error.problem
+        shared[key] = found
+    if isinstance(found, str):
+        raise PolicyError(name, found)
+    if found.name == name:
+        return found
+    return PolicyDocument(name, policy_type, found.version, found.statements, found.warnings, found.policy_id)
+
+
+def _parse_policy(document: object, name: str, policy_type: PolicyType) -> PolicyDocument:
     raw = document if type(document) is dict else _load(document, name)
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise PolicyError(name, f"a policy document must be a JSON object, not {_kind(raw)}")

@@ -158,6 +158,17 @@ def _check_text(label: str, key: str, value: str, limit: int) -> None:
 
 
 def _validate_item(name: str, index: int, item: Any, where: str) -> None:
+    """Check one item and decode its policy documents in place: an item `_plain_item` passes only has its
+    documents left to decode; any other goes through `_check_item`, which says what is wrong with it."""
+    if _plain_item(name, item):
+        _decode_documents(name, item)
+    else:
+        _check_item(name, index, item, where)
+
+
+def _check_item(name: str, index: int, item: Any, where: str) -> None:
+    """Every check of an item, in order, raising the first problem with its message (and decoding the
+    documents as it goes)."""
     label = f"{where}{name}[{index}]"
     if not isinstance(item, dict):
         raise _FileProblemError(f"{label} is not an object")
@@ -192,6 +203,119 @@ def _validate_item(name: str, index: int, item: Any, where: str) -> None:
         item["AssumeRolePolicyDocument"] = _decode_document(
             item["AssumeRolePolicyDocument"], f"trust policy document of {arn}"
         )
+
+
+# Texts `_check_text` passes without measuring them: at most a quarter of their limit in characters.
+_ARN_CHARS = MAX_ARN_BYTES // 4
+_NAME_CHARS = MAX_NAME_BYTES // 4
+_VERSION_CHARS = MAX_VERSION_ID_BYTES // 4
+_TEXT_CHARS = tuple((key, limit // 4) for key, limit in TEXT_LIMITS.items())
+_NAME_KEYS = {name: next(key for key in keys if key != "Arn") for name, keys in REQUIRED_KEYS.items()}
+_SHAPES = tuple((key, element) for key, (_what, element) in OPTIONAL_SHAPES.items())
+
+
+def _fits(value: object, chars: int) -> bool:
+    """A text of at most `chars` characters (see `_ARN_CHARS`)."""
+    return type(value) is str and len(value) <= chars
+
+
+def _plain_item(name: str, item: Any) -> bool:
+    """True when `_check_item` would find nothing wrong with an item but its documents, decided without
+    wording a problem (most items of an export); False when it may find something (it then says what)."""
+    if type(item) is not dict:
+        return False
+    arn = item.get("Arn")
+    title = item.get(_NAME_KEYS[name])
+    if not (arn and title and _fits(arn, _ARN_CHARS) and _fits(title, _NAME_CHARS)):
+        return False
+    for key, chars in _TEXT_CHARS:
+        value = item.get(key)
+        if isinstance(value, str) and len(value) > chars:
+            return False
+    if not _plain_optional_fields(item):
+        return False
+    if name == "Policies":
+        return _plain_policy(item)
+    inline = item.get(INLINE_LISTS[name]) or []
+    if type(inline) is not list:
+        return False
+    for entry in inline:
+        if type(entry) is not dict or not _fits(entry.get("PolicyName"), _NAME_CHARS):
+            return False
+    return True
+
+
+def _plain_optional_fields(item: dict[str, Any]) -> bool:
+    """`_validate_optional_fields` would find nothing wrong (decided as `_plain_item` is)."""
+    for key, element in _SHAPES:
+        value = item.get(key)
+        if value is None:
+            continue
+        if type(value) is not list:
+            return False
+        for entry in value:
+            if not isinstance(entry, element):
+                return False
+    for key in OPTIONAL_OBJECTS:
+        value = item.get(key)
+        if value is not None and type(value) is not dict:
+            return False
+    for attached in item.get("AttachedManagedPolicies") or ():
+        if not _fits(attached.get("PolicyArn"), _ARN_CHARS):
+            return False
+    for group in item.get("GroupList") or ():
+        if len(group) > _NAME_CHARS:
+            return False
+    for profile in item.get("InstanceProfileList") or ():
+        arn = profile.get("Arn")
+        if isinstance(arn, str) and len(arn) > _ARN_CHARS:
+            return False
+    boundary = (item.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+    return boundary is None or _fits(boundary, _ARN_CHARS)
+
+
+def _plain_policy(item: dict[str, Any]) -> bool:
+    """`_validate_policy` would find nothing wrong but in the documents (decided as `_plain_item` is)."""
+    versions = item.get("PolicyVersionList")
+    default = item.get("DefaultVersionId")
+    if versions is None and not default:
+        return False
+    if isinstance(default, str) and len(default) > _VERSION_CHARS:
+        return False
+    if versions is None:
+        return True
+    if type(versions) is not list:
+        return False
+    for version in versions:
+        if type(version) is not dict or not _fits(version.get("VersionId"), _VERSION_CHARS):
+            return False
+    return True
+
+
+def _decode_documents(name: str, item: dict[str, Any]) -> None:
+    """Decode (and check) the policy documents of an item `_plain_item` passed, in `_check_item`'s order."""
+    arn = item["Arn"]
+    if name == "Policies":
+        for version in item.get("PolicyVersionList") or ():
+            document = version.get("Document")
+            if not _plain_document(document):
+                where = f"policy document of {arn} (version {version['VersionId']})"
+                version["Document"] = _decode_document(document, where)
+        return
+    for entry in item.get(INLINE_LISTS[name]) or ():
+        document = entry.get("PolicyDocument")
+        if not _plain_document(document):
+            where = f"policy document of {arn}#inline/{entry['PolicyName']}"
+            entry["PolicyDocument"] = _decode_document(document, where)
+    if name == "RoleDetailList":
+        trust = item.get("AssumeRolePolicyDocument")
+        if trust is not None and not _plain_document(trust):
+            item["AssumeRolePolicyDocument"] = _decode_document(trust, f"trust policy document of {arn}")
+
+
+def _plain_document(document: Any) -> bool:
+    """A document `_decode_document` would give back as it is (an object it finds nothing wrong with)."""
+    return type(document) is dict and json_problem(document, MAX_DOCUMENT_BYTES) is None
 
 
 def _validate_optional_fields(item: dict[str, Any], label: str) -> None:

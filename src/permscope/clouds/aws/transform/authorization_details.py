@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from permscope.clouds.aws.catalog.managed_policies import shipped_managed_policy, shipped_source
 from permscope.clouds.aws.engine.trust import trust_entity_types
-from permscope.core.arn import Arn
+from permscope.core.arn import account_field
 from permscope.core.errors import InputError
 from permscope.core.ids import Cloud
 from permscope.core.inventory import (
@@ -48,6 +50,7 @@ class _Transform:
         self.accounts: dict[str, _Account] = {}
         self.policy_arns = {str(p["Arn"]) for p in self._items("Policies")}
         self._accounts: dict[str, str] = {}  # ARN -> its account: each entity's ARN is read twice
+        self._trusts: dict[tuple[bytes, str], list[str]] = {}  # roles share a few trust policies
 
     def _items(self, name: str) -> list[Mapping[str, Any]]:
         return list(self.raw.get(name) or [])
@@ -58,13 +61,24 @@ class _Transform:
         if account is not None:
             return account
         try:
-            account = Arn.parse(arn).account
+            account = account_field(arn)
         except ValueError as exc:
             raise InputError(self.source, f"{what} has an invalid ARN: {exc}") from None
         if not account:
             raise InputError(self.source, f"{what} has an invalid ARN {arn!r}: it names no account")
         self._accounts[arn] = account
         return account
+
+    def trust_flags(self, document: Any, account_id: str) -> list[str]:
+        """`trust_entity_types` of a role's trust policy, found once per distinct document and account."""
+        try:
+            key = (orjson.dumps(document), account_id)
+        except TypeError:  # orjson.JSONEncodeError: read as it is
+            return trust_entity_types(document, account_id)
+        found = self._trusts.get(key)
+        if found is None:
+            found = self._trusts[key] = trust_entity_types(document, account_id)
+        return list(found)
 
     def date(self, value: Any, what: str, warnings: list[str]) -> datetime | None:
         """An aware UTC datetime from `2019-12-18 19:10:08+00:00`, ISO text with Z or offset, or a datetime."""
@@ -209,7 +223,10 @@ class _Transform:
 
 
 def _tags(item: Mapping[str, Any]) -> dict[str, str]:
-    return {str(t.get("Key")): str(t.get("Value", "")) for t in item.get("Tags") or [] if isinstance(t, dict)}
+    tags = item.get("Tags")
+    if not tags:
+        return {}
+    return {str(t.get("Key")): str(t.get("Value", "")) for t in tags if isinstance(t, dict)}
 
 
 def _boundary_arn(item: Mapping[str, Any]) -> str | None:
@@ -343,7 +360,7 @@ def _add_role(run: _Transform, role: Mapping[str, Any]) -> None:
         "roleId": role.get("RoleId"),
         "tags": _tags(role),
         "roleType": "system" if service_linked else "custom",
-        "trustEntityTypes": trust_entity_types(trust, account_id),
+        "trustEntityTypes": run.trust_flags(trust, account_id),
         "instanceProfiles": [str(p["Arn"]) for p in role.get("InstanceProfileList") or [] if p.get("Arn")],
         "lastUsedRegion": last_used.get("Region"),
         "permissionsBoundary": _boundary_arn(role),
