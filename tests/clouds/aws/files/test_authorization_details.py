@@ -272,3 +272,74 @@ def test_optional_fields_may_be_null(tmp_path: Path) -> None:
 def test_nul_characters_are_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "nul.json", page(UserDetailList=[user("ali\u0000ce")]))
     assert "NUL character" in problem([path])
+
+
+def test_the_quick_check_never_passes_an_item_the_full_check_refuses() -> None:
+    """`_plain_item` is a shortcut for `_check_item`: an item it passes must pass every full check too (a
+    seeded fuzz over the fields both read, with wrong types, empty, long and multi-byte texts)."""
+    import copy
+    import random
+
+    from permscope.clouds.aws.files import authorization_details as details
+
+    account = "arn:aws:iam::111122223333"
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+    }
+    bases = {
+        "UserDetailList": {"UserName": "u", "Arn": f"{account}:user/u", "UserPolicyList": []},
+        "GroupDetailList": {"GroupName": "g", "Arn": f"{account}:group/g", "GroupPolicyList": []},
+        "RoleDetailList": {"RoleName": "r", "Arn": f"{account}:role/r", "RolePolicyList": []},
+        "Policies": {
+            "PolicyName": "p",
+            "Arn": f"{account}:policy/p",
+            "DefaultVersionId": "v1",
+            "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": document}],
+        },
+    }
+    keys = [
+        *{key for keys in details.REQUIRED_KEYS.values() for key in keys},
+        *details.INLINE_LISTS.values(),
+        *details.OPTIONAL_SHAPES,
+        *details.OPTIONAL_OBJECTS,
+        *details.TEXT_LIMITS,
+        "DefaultVersionId",
+        "PolicyVersionList",
+    ]
+    chance = random.Random(12)
+
+    def text() -> str:
+        return chance.choice(
+            ["", "a", "é" * chance.choice([10, 70, 200, 700]), "x" * chance.choice([63, 64, 65, 2100])]
+        )
+
+    def value(depth: int = 0) -> object:
+        kinds = [None, 0, True, text, {}, [], "list", "dict"] if depth < 2 else [None, 1, text]
+        kind = chance.choice(kinds)
+        if kind is text:
+            return text()
+        if kind == "list":
+            return [value(depth + 1) for _ in range(chance.randint(0, 3))]
+        if kind == "dict":
+            fields = ["PolicyName", "PolicyArn", "Arn", "VersionId", "PermissionsBoundaryArn", "Key"]
+            return {chance.choice(fields): value(depth + 1) for _ in range(chance.randint(0, 3))}
+        return copy.deepcopy(kind)
+
+    passed = 0
+    for _ in range(6000):
+        name = chance.choice(list(bases))
+        item = copy.deepcopy(bases[name])
+        for _ in range(chance.randint(1, 3)):
+            item[chance.choice(keys)] = value()
+        if not details._plain_item(name, copy.deepcopy(item)):
+            continue
+        passed += 1
+        try:
+            details._check_item(name, 0, copy.deepcopy(item), "")
+        except details._FileProblemError as error:
+            if "document" not in str(error):  # documents are decoded (and refused) after the quick check too
+                raise AssertionError(
+                    f"quick check passed {name} {item!r}; the full check: {error}"
+                ) from error
+    assert passed > 500  # the fuzz reaches the shortcut, not only the refusals
