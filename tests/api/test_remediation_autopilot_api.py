@@ -4,6 +4,7 @@ never 500; an accepted rule's run applies through moto, its plan rolls back thro
 
 from __future__ import annotations
 
+# ruff: noqa: F811 - the API keys fixture comes from test_remediation_api, and tests take it by name
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from api.test_remediation_api import keys  # noqa: F401 - the API keys of every role
 from permscope.api.app import create_app
 from permscope.core.ids import Cloud
 from permscope.settings import Settings
-from permscope.workflows.apikeys import ApiRole, KeyScope, create_api_key
 from permscope.workflows.requests import set_modification
 from remediation_support import ACCOUNT, iam_state, load_demo_account, mocked_account, seed_identity
 
@@ -39,24 +40,6 @@ def client(engine: Engine, tmp_path: Path, iam: Any) -> Iterator[TestClient]:
     app = create_app(engine, Settings(database_url="sqlite://", remediation_min_observation_days=7))
     with TestClient(app) as test_client:
         yield test_client
-
-
-def _key(engine: Engine, name: str, role: ApiRole = ApiRole.SCOPED, *scopes: str) -> dict[str, str]:
-    token = create_api_key(
-        engine, role, name, principal=name, scopes=[KeyScope.parse(s) for s in scopes]
-    ).token
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def keys(engine: Engine) -> dict[str, dict[str, str]]:
-    return {
-        "admin": _key(engine, "alice", ApiRole.ADMIN),
-        "other-admin": _key(engine, "carol", ApiRole.SCOPED, f"administrator:aws:{ACCOUNT}"),
-        "approver": _key(engine, "bob", ApiRole.SCOPED, f"approver:aws:{ACCOUNT}"),
-        "viewer": _key(engine, "vera", ApiRole.VIEWER),
-        "elsewhere": _key(engine, "eve", ApiRole.SCOPED, "administrator:aws:999999999999"),
-    }
 
 
 def test_roles_states_and_a_run_that_applies(

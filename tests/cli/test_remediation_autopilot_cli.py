@@ -4,38 +4,16 @@ applies (IAM shows it), `runs` lists both, `remediation rollback` undoes the aut
 
 from __future__ import annotations
 
+# ruff: noqa: F811 - the demo account fixtures come from test_remediation_cli, and tests take them by name
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from typer.testing import CliRunner
-
-from permscope.cli.main import app
-from permscope.store.engine import open_database
-from remediation_support import ACCOUNT, iam_state, load_demo_account, mocked_account, seed_identity
+from cli.test_remediation_cli import demo, iam, run  # noqa: F401 - the demo account fixtures
+from remediation_support import ACCOUNT, iam_state, seed_identity
 
 USER = f"arn:aws:iam::{ACCOUNT}:user/tomas.nowak"
 CUSTOMER = f"arn:aws:iam::{ACCOUNT}:policy/growth/growth-catalog-policy-admin"
-
-
-@pytest.fixture
-def iam(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    yield from mocked_account(monkeypatch)
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> tuple[str, Path]:
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    export = load_demo_account(open_database(url), tmp_path / "estate")
-    return url, export
-
-
-def run(url: str, *args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(app, ["--database-url", url, *args], catch_exceptions=False)
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result.stdout + result.stderr
 
 
 def test_add_accept_run_and_roll_back(demo: tuple[str, Path], iam: Any) -> None:

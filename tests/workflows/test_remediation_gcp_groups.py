@@ -7,9 +7,8 @@ dry-run prints the calls, and the scripts and Terraform carry the commands."""
 
 from __future__ import annotations
 
+# ruff: noqa: F811 - the demo organization fixtures come from test_remediation_gcp, and tests take them by name
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,11 @@ from permscope.clouds.gcp.iam_client import GcpIam
 from permscope.clouds.gcp.remediation.connector import GcpRemediationConnector
 from permscope.core.ids import Cloud
 from permscope.core.remediation import PlanStatus, RemediationConnector, Safety, StepKind, StepStatus
-from permscope.store.engine import make_engine, upgrade
-from permscope.workflows.demo import DEMO_ORGANIZATIONS, load_demo
 from permscope.workflows.remediation import plans
 from permscope.workflows.remediation.apply import apply_plan, rollback_plan
 from permscope.workflows.requests import local_actor, set_modification
 from remediation_support import CrashError, dying
+from workflows.test_remediation_gcp import demo, demo_file  # noqa: F401 - the demo organization fixtures
 
 PROJECT = "platform-prod-000"
 EMAIL = "carol.costa@example.test"  # in two groups whose bindings she never used, and in nothing else
@@ -35,27 +33,6 @@ USER = f"user:{EMAIL}"
 ALICE, BOB = local_actor("alice"), local_actor("bob")
 SAFETY = Safety(min_observation_days=7)
 ROLES = [{"name": "MEMBER"}, {"name": "MANAGER", "expiryDetail": {"expireTime": "2027-03-01T00:00:00Z"}}]
-
-
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The demo organization loaded once into a SQLite file (each test works on a copy), and its export."""
-    folder = tmp_path_factory.mktemp("gcp-groups")
-    path = folder / "demo.sqlite3"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    load_demo(engine, (), (), DEMO_ORGANIZATIONS, folder=folder / "export")
-    engine.dispose()
-    return path, next((folder / "export").glob("gcp-*"))
-
-
-@pytest.fixture
-def demo(demo_file: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
-    copy_path = tmp_path / "demo.sqlite3"
-    shutil.copy(demo_file[0], copy_path)
-    engine = make_engine(f"sqlite:///{copy_path}")
-    yield engine, demo_file[1]
-    engine.dispose()
 
 
 @pytest.fixture
