@@ -97,7 +97,9 @@ def _analyze(engine: Any, system_ids: list[str], cloud: Cloud = Cloud.AWS) -> di
         return {}
     settings = AnalysisSettings()
     with stderr().status(f"analyzing {len(system_ids)} {cloud.system_noun}(s)"):
-        reports = [analyze_system(engine, system_id, settings, cloud=cloud) for system_id in system_ids]
+        reports = [
+            analyze_system(engine, system_id, settings, cloud=cloud).summary() for system_id in system_ids
+        ]
     return {report.system_id: report for report in reports}
 
 

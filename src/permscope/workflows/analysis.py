@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +95,11 @@ class AnalysisReport:
     pci_distribution: dict[str, Any] | None
     findings: list[Finding] = field(default_factory=list, repr=False)
     snapshot: SystemSnapshot | None = field(default=None, repr=False, compare=False)
+
+    def summary(self) -> AnalysisReport:
+        """The report without its findings and snapshot: what a caller analyzing many systems keeps (a tenant's
+        100 subscriptions, each snapshot held to the end, took gigabytes)."""
+        return replace(self, findings=[], snapshot=None)
 
     @property
     def total(self) -> int:
@@ -282,7 +287,8 @@ def analyze_all(
     system_ids: Sequence[str] | None = None,
     analyzer: Analyzer | None = None,
 ) -> list[AnalysisReport]:
-    """Analyze every stored system of a cloud permscope has built (or those named), one transaction each."""
+    """Analyze every stored system of a cloud permscope has built (or those named), one transaction each: their
+    reports' summaries (`AnalysisReport.summary`)."""
     settings = settings or AnalysisSettings()
     stored = stored_systems(engine)
     if system_ids:
@@ -294,7 +300,7 @@ def analyze_all(
     else:
         wanted = stored
     return [
-        analyze_system(engine, system_id, settings, analyzer=analyzer, cloud=cloud)
+        analyze_system(engine, system_id, settings, analyzer=analyzer, cloud=cloud).summary()
         for system_id, cloud in wanted
     ]
 
