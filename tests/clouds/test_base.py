@@ -14,7 +14,9 @@ from permscope.clouds.base import (
     ActorResolution,
     CloudPlugin,
     Collector,
+    ImportedFiles,
     InventoryPorts,
+    LazyBatches,
     PermissionEvaluator,
     PermissionInventory,
     RequestRules,
@@ -24,7 +26,7 @@ from permscope.clouds.base import (
 from permscope.core.errors import CloudNotBuiltError
 from permscope.core.escalation import EscalationModel
 from permscope.core.ids import Cloud
-from permscope.core.inventory import AuthorizationSystem
+from permscope.core.inventory import AuthorizationSystem, InventoryBatch
 from permscope.core.snapshot import CloudView, SystemSnapshot
 
 
@@ -122,3 +124,25 @@ def test_a_cloud_not_built_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delitem(base.CLOUDS, Cloud.GCP)
     with pytest.raises(CloudNotBuiltError, match="gcp"):
         plugin(Cloud.GCP)
+
+
+def test_lazy_batches_are_built_each_time_they_are_read_and_their_ids_are_known_before() -> None:
+    made: list[str] = []
+
+    def build(system_id: str) -> InventoryBatch:
+        made.append(system_id)
+        return InventoryBatch(
+            system=AuthorizationSystem(cloud=Cloud.GCP, system_id=system_id, name=system_id), source="t"
+        )
+
+    batches = LazyBatches(["a", "b", "c"], build)
+    found = ImportedFiles(batches=batches)
+    assert (len(batches), found.system_ids, made) == (3, ["a", "b", "c"], [])
+    assert batches[1].system.system_id == "b" and batches[1] is not batches[1]  # not kept
+    assert [b.system.system_id for b in batches[1:]] == ["b", "c"]
+    assert made == ["b", "b", "b", "b", "c"]
+    found.finish_batches(lambda batch: batch.warnings.append("finished"))
+    assert [b.warnings for b in found.batches] == [["finished"]] * 3  # when built
+    listed = ImportedFiles(batches=[build("d")])
+    listed.finish_batches(lambda batch: batch.warnings.append("finished"))  # a list: at once
+    assert (listed.system_ids, listed.batches[0].warnings) == (["d"], ["finished"])

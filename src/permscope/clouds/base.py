@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 
 from permscope.core.errors import CloudNotBuiltError, ConfigurationError
 from permscope.core.ids import Cloud
@@ -100,12 +100,75 @@ class PermissionEvaluator(Protocol):
 
 
 # -- files, collection, activity ------------------------------------------------------------------------------
+class LazyBatches(Sequence["InventoryBatch"]):
+    """Batches built each time one is read and not kept: an Azure tenant's or a GCP organization's batches
+    repeat every identity reaching each system (8 M identity-project pairs in the issue's organization), so
+    only one is ever alive. Its systems' ids are known without building any."""
+
+    __slots__ = ("_build", "_ids")
+
+    def __init__(self, system_ids: Iterable[str], build: Callable[[str], InventoryBatch]) -> None:
+        self._ids = tuple(system_ids)
+        self._build = build
+
+    @property
+    def system_ids(self) -> tuple[str, ...]:
+        """The systems' ids, in batch order."""
+        return self._ids
+
+    def then(self, finish: Callable[[InventoryBatch], None]) -> LazyBatches:
+        """The same batches, each passed to `finish` (which may change it) when it is built."""
+        build = self._build
+
+        def finished(system_id: str) -> InventoryBatch:
+            batch = build(system_id)
+            finish(batch)
+            return batch
+
+        return LazyBatches(self._ids, finished)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> InventoryBatch: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> LazyBatches: ...
+
+    def __getitem__(self, index: int | slice) -> InventoryBatch | LazyBatches:
+        if isinstance(index, slice):
+            return LazyBatches(self._ids[index], self._build)
+        return self._build(self._ids[index])
+
+    def __iter__(self) -> Iterator[InventoryBatch]:
+        for system_id in self._ids:
+            yield self._build(system_id)
+
+
 @dataclass(slots=True)
 class ImportedFiles:
-    """What a cloud read from exported files: one batch per authorization system, and warnings for all."""
+    """What a cloud read from exported files: one batch per authorization system (a list, or `LazyBatches`
+    built one at a time), and warnings for all. Every InputError about the files is raised before this exists:
+    building a batch cannot fail on the files."""
 
-    batches: list[InventoryBatch]
+    batches: Sequence[InventoryBatch]
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def system_ids(self) -> list[str]:
+        """The systems' ids in batch order, without building lazy batches."""
+        if isinstance(self.batches, LazyBatches):
+            return list(self.batches.system_ids)
+        return [batch.system.system_id for batch in self.batches]
+
+    def finish_batches(self, finish: Callable[[InventoryBatch], None]) -> None:
+        """Pass every batch to `finish` (which may change it): now, or for lazy batches each when it is built."""
+        if isinstance(self.batches, LazyBatches):
+            self.batches = self.batches.then(finish)
+        else:
+            for batch in self.batches:
+                finish(batch)
 
 
 @dataclass(slots=True, kw_only=True)

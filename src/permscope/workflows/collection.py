@@ -93,17 +93,19 @@ def import_files(
 ) -> list[ImportReport]:
     """Import files a cloud's CLI wrote: one run per authorization system they hold.
 
-    Every file is read and transformed before anything is written, so a bad file (InputError) changes
-    nothing. Then the cloud's action catalogue is loaded if needed, and each system is ingested with its
-    effective permissions in one transaction of its own (the run removes what the files no longer hold).
+    Every file is read, checked and transformed up to the systems' batches before anything is written, so a bad
+    file (InputError) changes nothing. Then the cloud's action catalogue is loaded if needed, and each system is
+    ingested with its effective permissions in one transaction of its own (the run removes what the files no
+    longer hold). A cloud may build each batch only when it is read (`LazyBatches`: an Azure tenant's or a GCP
+    organization's batches together would not fit in memory): one is alive at a time.
     """
     source = plugin(cloud)
     limits = limits or get_settings().file_limits()  # docs/limits.md
     found = source.read_files(paths, system_name=system_name, progress=progress, limits=limits)
     shared = list(found.warnings)
     noun = source.system_noun
-    if len(found.batches) > 1:
-        ids = [batch.system.system_id for batch in found.batches]
+    ids = found.system_ids
+    if len(ids) > 1:
         shared.insert(
             0,
             f"the export holds {len(ids)} {source.label} {noun}s ({', '.join(ids)}); "
@@ -113,16 +115,16 @@ def import_files(
             shared.insert(
                 1, f"the {noun} name {system_name!r} is ignored: it applies only to a single-{noun} import"
             )
-    explicit = system_name if len(found.batches) == 1 else None
-    for batch in found.batches:
-        batch.warnings = [*shared, *batch.warnings]
+    explicit = system_name if len(ids) == 1 else None
     ensure_catalog(engine, cloud)
     reports = []
     for batch in found.batches:
+        batch.warnings = [*shared, *batch.warnings]
         if explicit is None and batch.system.name == batch.system.system_id:
             _keep_stored_name(engine, batch)
         result = _ingest_with_permissions(engine, batch)
         reports.append(_report(batch, result.run_id, result.changed))
+        del batch  # not alive while the next one is built
     return reports
 
 

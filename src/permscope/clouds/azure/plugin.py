@@ -26,7 +26,7 @@ from permscope.clouds.base import (
     RequestRules,
 )
 from permscope.core.ids import Cloud
-from permscope.core.inventory import AuthorizationSystem, Identity
+from permscope.core.inventory import AuthorizationSystem, Identity, InventoryBatch
 from permscope.core.limits import printable
 from permscope.core.warnings import summarize_warnings
 from permscope.userfiles import DEFAULT_LIMITS, FileLimits
@@ -136,20 +136,25 @@ class AzurePlugin:
         progress: Progress | None = None,
         limits: FileLimits = DEFAULT_LIMITS,
     ) -> ImportedFiles:
-        """An export folder (or its part files) -> one batch per subscription; `system_name` names the
-        subscription when there is exactly one."""
+        """An export folder (or its part files) -> one batch per subscription, cut when read; `system_name`
+        names the subscription when there is exactly one."""
         from permscope.clouds.azure.files.folder import read_export
         from permscope.clouds.azure.transform.bundle import transform_bundle
 
         source = "file:" + ",".join(printable(str(p)) for p in paths)
         found = transform_bundle(read_export(paths, limits=limits), source=source)
-        if system_name and len(found.batches) == 1:
-            found.batches[0].system.name = system_name
+        named = system_name if len(found.batches) == 1 else None
         if progress is not None:
             progress(1, 1)
-        for batch in found.batches:
+
+        def finish(batch: InventoryBatch) -> None:
+            if named:
+                batch.system.name = named
             batch.warnings = summarize_warnings(batch.warnings)
-        return ImportedFiles(batches=found.batches, warnings=summarize_warnings(found.warnings))
+
+        found.finish_batches(finish)
+        found.warnings = summarize_warnings(found.warnings)
+        return found
 
     # -- effective permissions and decisions ------------------------------------------------------------------
     def organization_levels(

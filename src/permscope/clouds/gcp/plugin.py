@@ -25,7 +25,7 @@ from permscope.clouds.base import (
     RequestRules,
 )
 from permscope.core.ids import Cloud
-from permscope.core.inventory import AuthorizationSystem, Identity
+from permscope.core.inventory import AuthorizationSystem, Identity, InventoryBatch
 from permscope.core.limits import printable
 from permscope.core.warnings import summarize_warnings
 from permscope.userfiles import DEFAULT_LIMITS, FileLimits
@@ -145,15 +145,19 @@ class GcpPlugin:
         progress: Progress | None = None,
         limits: FileLimits = DEFAULT_LIMITS,
     ) -> ImportedFiles:
-        """An export folder -> one batch per project (`system_name` is not used: projects keep their names)."""
+        """An export folder -> one batch per project, cut when read (`system_name` is not used: projects keep their
+        names)."""
         from permscope.clouds.gcp.files.export import read_export
         from permscope.clouds.gcp.transform.bundle import transform_bundle
 
         warnings: list[str] = []
         bundle = read_export(paths, limits=limits, warnings=warnings, progress=progress)
         found = transform_bundle(bundle, source="file:" + ",".join(printable(str(p)) for p in paths))
-        for batch in found.batches:
+
+        def summarized(batch: InventoryBatch) -> None:
             batch.warnings = summarize_warnings(batch.warnings)
+
+        found.finish_batches(summarized)
         found.warnings = summarize_warnings([*warnings, *found.warnings])
         return found
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -99,7 +99,8 @@ def collected_systems(
     from permscope.core.warnings import summarize_warnings
 
     outcomes = subscription_outcomes(bundle)
-    batches: dict[str, InventoryBatch] = {}
+    batches: Sequence[InventoryBatch] = ()
+    places: dict[str, int] = {}  # subscription id -> place in `batches` (each built when its turn comes)
     failure = None
     shared: list[str] = []
     try:
@@ -107,12 +108,12 @@ def collected_systems(
     except PermscopeError as exc:
         failure = f"{type(exc).__name__}: {exc}"
     else:
-        for each in imported.batches:
-            batches[each.system.system_id.rsplit("/", 1)[-1].lower()] = each
+        batches = imported.batches
+        places = {sid.rsplit("/", 1)[-1].lower(): n for n, sid in enumerate(imported.system_ids)}
         shared = list(imported.warnings)
     for outcome in outcomes:
-        found_batch = None if outcome.error or failure else batches.get(outcome.subscription_id.lower())
-        batch = found_batch
+        place = None if outcome.error or failure else places.get(outcome.subscription_id.lower())
+        batch = None if place is None else batches[place]
         found = CollectedSystem(
             system=batch.system if batch is not None else _system(outcome),
             source=source,

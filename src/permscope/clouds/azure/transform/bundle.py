@@ -23,7 +23,7 @@ from permscope.clouds.azure.transform.common import guid, subscription_of
 from permscope.clouds.azure.transform.directory import Directory, orphan, read_directory
 from permscope.clouds.azure.transform.hierarchy import Hierarchy, read_hierarchy
 from permscope.clouds.azure.transform.rbac import Rbac, read_rbac
-from permscope.clouds.base import ImportedFiles
+from permscope.clouds.base import ImportedFiles, LazyBatches
 from permscope.core.ids import Cloud
 from permscope.core.inventory import (
     Assignment,
@@ -297,8 +297,9 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
 
 
 def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles:
-    """One batch per subscription of the tenant, and the tenant's warnings (files not read, parts that could not
-    be collected, principals the directory lacks, roles no one defines)."""
+    """The tenant read and checked once, one batch per subscription cut from it when read (`LazyBatches`: an
+    import holds one subscription's batch at a time), and the tenant's warnings (files not read, parts that could
+    not be collected, principals the directory lacks, roles no one defines)."""
     warnings = [str(w) for w in bundle.get("warnings") or ()]
     for error in bundle.get("errors") or ():
         warnings.append(
@@ -306,14 +307,19 @@ def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles
         )
     tenant = _Tenant(bundle, warnings)
     subscriptions = _subscriptions(bundle, tenant.rbac, warnings)
-    batches = [_batch(tenant, sid, item, source) for sid, item in sorted(subscriptions.items())]
-    by_id = {batch.system.system_id: batch for batch in batches}
+    routed: dict[str, list[str]] = {}
     shared = []
     for warning in warnings:  # a warning naming a subscription goes to that subscription's batch only
-        named = {m.lower() for m in _SUBSCRIPTION.findall(warning)} & set(by_id)
+        named = {m.lower() for m in _SUBSCRIPTION.findall(warning)} & subscriptions.keys()
         if named:
             for subscription in sorted(named):
-                by_id[subscription].warnings.append(warning)
+                routed.setdefault(subscription, []).append(warning)
         else:
             shared.append(warning)
-    return ImportedFiles(batches=batches, warnings=shared)
+
+    def build(subscription: str) -> InventoryBatch:
+        batch = _batch(tenant, subscription, subscriptions[subscription], source)
+        batch.warnings += routed.get(subscription, ())
+        return batch
+
+    return ImportedFiles(batches=LazyBatches(sorted(subscriptions), build), warnings=shared)

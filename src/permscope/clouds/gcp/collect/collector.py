@@ -3,7 +3,7 @@ authorization system per project through the one GCP transform."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -81,9 +81,10 @@ class GcpCollector:
                 )
             return
         shared.extend(imported.warnings)
-        batches = {batch.system.system_id: batch for batch in imported.batches}
+        # each project's batch is built when its turn comes (one alive at a time), by its place in the batches
+        unclaimed = {system_id: n for n, system_id in enumerate(imported.system_ids)}
         for project in bundle["projects"] or []:
-            batch = _batch_of(batches, project)
+            batch = _batch_of(imported.batches, unclaimed, project)
             warnings = [*shared, *by_project.get(project["projectId"], [])]
             found = CollectedSystem(
                 system=batch.system if batch is not None else _system_of(project),
@@ -97,7 +98,8 @@ class GcpCollector:
             if batch is not None:
                 batch.warnings = summarize_warnings([*warnings, *batch.warnings])
             yield found
-        for batch in batches.values():  # systems the transform found that no listed project names
+        for n in unclaimed.values():  # systems the transform found that no listed project names
+            batch = imported.batches[n]
             yield CollectedSystem(system=batch.system, source=source, started_at=started_at, batch=batch)
 
 
@@ -113,11 +115,14 @@ def _project_warnings(bundle: dict[str, Any]) -> dict[str, list[str]]:
     return found
 
 
-def _batch_of(batches: dict[str, InventoryBatch], project: dict[str, Any]) -> InventoryBatch | None:
-    """A project's batch, whether the transform names it by project id or number (taken out of `batches`)."""
+def _batch_of(
+    batches: Sequence[InventoryBatch], unclaimed: dict[str, int], project: dict[str, Any]
+) -> InventoryBatch | None:
+    """A project's batch, whether the transform names it by project id or number (taken out of `unclaimed`,
+    system id -> place in `batches`)."""
     for key in (project.get("projectId"), project.get("projectNumber")):
-        if key in batches:
-            return batches.pop(str(key))
+        if key in unclaimed:
+            return batches[unclaimed.pop(str(key))]
     return None
 
 

@@ -20,18 +20,21 @@ A project's batch holds (docs/gcp.md):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from permscope.clouds.base import ImportedFiles
+from permscope.clouds.base import ImportedFiles, LazyBatches
 from permscope.clouds.gcp.engine.principals import MemberError
 from permscope.clouds.gcp.transform.hierarchy import Hierarchy, Project, read_hierarchy
 from permscope.clouds.gcp.transform.members import (
+    ReadMember,
     audience_covers,
     email_of,
     is_service_agent,
     read_binding_member,
 )
 from permscope.clouds.gcp.transform.policies import (
+    Binding,
     Placed,
     attachment_scope,
     custom_role_home,
@@ -55,7 +58,9 @@ from permscope.core.inventory import (
 
 
 def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles:
-    """Every project of the bundle as an InventoryBatch, and warnings for the whole bundle."""
+    """The bundle read and checked once, every active project's batch cut from it when read (`LazyBatches`: an
+    import holds one project's batch at a time), and warnings for the whole bundle (those the projects' cuts
+    give included, found up front)."""
     warnings: list[str] = []
     hierarchy = read_hierarchy(bundle)
     scope = str(bundle.get("scope") or "")
@@ -63,18 +68,56 @@ def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles
         project = scope[len("projects/") :]
         hierarchy.projects[project] = Project(project, None, project, None, None)
     context = _Context(bundle, hierarchy, warnings)
-    batches = []
+    projects = []
     for project in sorted(hierarchy.projects):
         state = hierarchy.projects[project].state
         if state and state not in ("ACTIVE", "LIFECYCLE_STATE_UNSPECIFIED"):
             warnings.append(f"project {project}: {state} (skipped)")
             continue
-        batches.append(context.batch(project, source))
+        projects.append(project)
+        context.warn(project)
     for error in bundle.get("errors") or ():
         warnings.append(
             f"{error.get('scope') or 'export'}: {error.get('part') or 'part'} not read: {error['error']}"
         )
-    return ImportedFiles(batches=batches, warnings=warnings)
+    return ImportedFiles(
+        batches=LazyBatches(projects, lambda project: context.batch(project, source)), warnings=warnings
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """An allow policy with its members read once (the organization's and folders' policies reach every project
+    below them): per binding, the members that are identities or audiences."""
+
+    scope: str
+    bindings: tuple[tuple[Binding, tuple[ReadMember, ...]], ...]
+    roles: frozenset[str]  # the roles of bindings that grant someone
+    skipped: frozenset[str]  # deleted and legacy members, as written
+    problems: tuple[str, ...]  # warnings: members that are no IAM member (skipped)
+
+
+def _read(policy: Placed) -> _Read:
+    bindings = []
+    roles: set[str] = set()
+    skipped: set[str] = set()
+    problems: list[str] = []
+    for binding in policy.bindings:
+        members = []
+        for text in binding.members:
+            try:
+                member = read_binding_member(text)
+            except MemberError as error:
+                problems.append(f"binding of {binding.role} on {policy.scope}: {error} (skipped)")
+                continue
+            if member.skipped:
+                skipped.add(text)
+            else:
+                members.append(member)
+        bindings.append((binding, tuple(members)))
+        if members:
+            roles.add(binding.role)
+    return _Read(policy.scope, tuple(bindings), frozenset(roles), frozenset(skipped), tuple(problems))
 
 
 class _Context:
@@ -83,13 +126,14 @@ class _Context:
     def __init__(self, bundle: Mapping[str, Any], hierarchy: Hierarchy, warnings: list[str]) -> None:
         self.bundle, self.hierarchy, self.warnings = bundle, hierarchy, warnings
         self.placed = placed_policies(bundle, hierarchy, warnings)
-        self.by_scope: dict[str, list[Placed]] = {}
-        self.by_project: dict[str, list[Placed]] = {}
+        self.by_scope: dict[str, list[_Read]] = {}
+        self.by_project: dict[str, list[_Read]] = {}
         for policy in self.placed:
             if policy.scope.startswith("//"):
-                self.by_project.setdefault(policy.project or "", []).append(policy)
+                self.by_project.setdefault(policy.project or "", []).append(_read(policy))
             else:
-                self.by_scope.setdefault(policy.scope, []).append(policy)
+                self.by_scope.setdefault(policy.scope, []).append(_read(policy))
+        self.role_warnings: dict[str, list[str]] = {}  # role name -> what reading it warns
         self.custom = {str(role["name"]): role for role in bundle.get("custom_roles") or ()}
         self.denies: dict[str, list[Policy]] = {}
         for item in bundle.get("deny_policies") or ():
@@ -121,40 +165,46 @@ class _Context:
             return f"serviceAccount:{email}", IdentityKind.SERVICE_ACCOUNT
         return f"user:{email}", IdentityKind.USER
 
+    def _lineage(self, project: str) -> list[str]:
+        return [f"projects/{project}", *self.hierarchy.ancestry(project)]
+
+    def _placed(self, project: str, lineage: list[str]) -> list[_Read]:
+        """The allow policies reaching a project: on its lineage (nearest first), then on its resources."""
+        return [p for node in lineage for p in self.by_scope.get(node, ())] + self.by_project.get(project, [])
+
+    def warn(self, project: str) -> None:
+        """Add the warnings cutting a project's batch gives (before any batch is built, so that they are all
+        known before anything is stored): its bindings' members that are no IAM member, and the roles it names
+        that neither the catalogue nor the export defines."""
+        lineage = self._lineage(project)
+        roles: set[str] = set()
+        for policy in self._placed(project, lineage):
+            self.warnings.extend(policy.problems)
+            roles |= policy.roles
+        for name in self._role_names(project, roles, lineage):
+            if name not in self.role_warnings:
+                self.role_warnings[name] = []
+                role_policy(name, self.custom, self.role_warnings[name])
+            self.warnings.extend(self.role_warnings[name])
+
     def batch(self, project: str, source: str) -> InventoryBatch:
         """The batch of one project."""
-        hierarchy = self.hierarchy
-        lineage = [f"projects/{project}", *hierarchy.ancestry(project)]
-        placed = [p for node in lineage for p in self.by_scope.get(node, ())] + self.by_project.get(
-            project, []
-        )
+        lineage = self._lineage(project)
         kinds: dict[str, IdentityKind] = {}
         audiences: set[str] = set()
         conditions: dict[tuple[str, str, str], list[dict[str, Any]] | None] = {}
         roles: set[str] = set()
         skipped: set[str] = set()
-        for policy in placed:
-            for binding in policy.bindings:
-                granted = False
-                for text in binding.members:
-                    try:
-                        member = read_binding_member(text)
-                    except MemberError as error:
-                        self.warnings.append(
-                            f"binding of {binding.role} on {policy.scope}: {error} (skipped)"
-                        )
-                        continue
-                    if member.skipped:
-                        skipped.add(text)
-                        continue
+        for policy in self._placed(project, lineage):
+            for binding, members in policy.bindings:
+                for member in members:
                     if member.kind is not None:
                         kinds.setdefault(member.key, member.kind)
                     else:
                         audiences.add(member.key)
                     _merge(conditions, (member.key, binding.role, policy.scope), binding.condition)
-                    granted = True
-                if granted:
-                    roles.add(binding.role)
+            roles |= policy.roles
+            skipped |= policy.skipped
         # the project's own service accounts, and those its compute runs as
         for email, account in self.accounts.items():
             if account.get("projectId") == project or email.endswith(f"@{project}.iam.gserviceaccount.com"):
@@ -261,11 +311,17 @@ class _Context:
                 found.append(Membership(group_external_id=group, member_external_id=key))
         return found
 
-    def _roles(self, project: str, used: set[str], lineage: list[str]) -> list[Policy]:
+    def _role_names(self, project: str, used: set[str], lineage: list[str]) -> list[str]:
+        """The roles a project's batch holds: those its bindings use, and the custom roles defined in it or in
+        its organization."""
         names = set(used)
         homes = {f"projects/{project}", *(node for node in lineage if node.startswith("organizations/"))}
         names.update(name for name in self.custom if custom_role_home(name) in homes)
-        return [role_policy(name, self.custom, self.warnings) for name in sorted(names)]
+        return sorted(names)
+
+    def _roles(self, project: str, used: set[str], lineage: list[str]) -> list[Policy]:
+        # what reading them warns was given by `warn`, before any batch
+        return [role_policy(name, self.custom, []) for name in self._role_names(project, used, lineage)]
 
     def _system(self, project: str, lineage: list[str]) -> AuthorizationSystem:
         found = self.hierarchy.projects[project]
