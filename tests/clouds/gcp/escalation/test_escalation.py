@@ -1,6 +1,7 @@
 """GCP privilege escalation over hand-made exports: Rhino's methods (custom-role update, key creation, token
 creation, Cloud Functions with actAs, implicit delegation, folder setIamPolicy), a two-hop impersonation chain
-(a binding on one service account yields that account only), each step's evidence, and negative cases."""
+(a binding on one service account yields that account only), each step's evidence, negative cases, and the
+targets kept under `max_targets` (the first in account order, as trying every account would keep)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from clouds.gcp.support import batch_of
 from permscope.analytics.analyze import analyze
 from permscope.analytics.privesc.analysis import escalation_analysis
 from permscope.clouds.base import plugin
-from permscope.clouds.gcp.escalation.techniques import RHINO_METHODS, TECHNIQUES, Kind
+from permscope.clouds.gcp.access import account_resource
+from permscope.clouds.gcp.escalation.graph import GETTER, GraphBuilder
+from permscope.clouds.gcp.escalation.techniques import RHINO_METHODS, TECHNIQUES, Kind, Technique
 from permscope.clouds.gcp.transform.bundle import transform_bundle
 from permscope.core.findings import Finding
 from permscope.core.ids import Cloud
@@ -195,3 +198,65 @@ def test_a_conditional_binding_makes_a_conditional_step() -> None:
 def test_not_a_principal_techniques_make_no_steps() -> None:
     kinds = {t.technique_id for t in TECHNIQUES if t.kind is Kind.NOT_A_PRINCIPAL}
     assert kinds == {"SetOrgPolicyConstraints", "CreateAPIKey", "ViewExistingAPIKeys"}
+
+
+def _allowed(builder: GraphBuilder, actor: str, permissions: tuple[str, ...], account: str) -> bool:
+    return builder.decide(actor, permissions, account_resource(builder.snapshot, account)).allowed
+
+
+def _every_target(
+    builder: GraphBuilder, source: str, technique: Technique
+) -> list[tuple[str, str | None]] | None:
+    """Every (target, middle) of a technique, trying every account (and every middle) in `accounts` order."""
+    accounts = builder.accounts
+    if technique.kind is Kind.DELEGATE:
+        return [
+            (target, middle)
+            for middle in accounts
+            if middle != source and _allowed(builder, source, technique.on_account, middle)
+            for target in accounts
+            if target not in (source, middle) and _allowed(builder, middle, GETTER, target)
+        ]
+    if technique.kind not in (Kind.IMPERSONATE, Kind.RUN_AS, Kind.PROJECT_ACCOUNT):
+        return None
+    if not builder.decide(source, technique.on_project, builder.chain[0]).allowed:
+        return []
+    return [
+        (target, None)
+        for target in accounts
+        if target != source
+        and (not technique.on_account or _allowed(builder, source, technique.on_account, target))
+    ]
+
+
+def test_the_targets_kept_are_the_first_the_engine_allows_in_account_order() -> None:
+    # project-wide token creation and delegation reach every account, bindings on three accounts name several:
+    # the cut at max_targets keeps the first targets in `accounts` order, as trying every account would
+    raw = _bundle([
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": ["user:wide@example.com", sa("runner")]},
+        {"role": f"projects/{PROJECT}/roles/delegator", "members": ["user:deleg2@example.com"]},
+        {"role": "roles/iam.serviceAccountUser", "members": ["user:fn2@example.com"]},
+        {"role": f"projects/{PROJECT}/roles/functionMaker", "members": ["user:fn2@example.com"]},
+    ])  # fmt: skip
+    creator = {"role": "roles/iam.serviceAccountTokenCreator", "members": ["user:three@example.com"]}
+    for policy in raw["iam_policies"]:
+        if policy["resource"] == sa_resource("admin"):
+            policy["policy"]["bindings"].append(creator)
+    asset = "iam.googleapis.com/ServiceAccount"
+    raw["iam_policies"] += [_policy(sa_resource(n), asset, [creator]) for n in ("low", "runner")]
+    snapshot = _snapshot(raw)
+    for max_targets in (1, 2, 3, 5):
+        builder = GraphBuilder(snapshot, value=lambda a: 0, skip=lambda a: False, max_targets=max_targets)
+        graph = builder.build()
+        seen = 0
+        for source, steps in graph.edges.items():
+            for technique in builder.possible(source):
+                every = _every_target(builder, source, technique)
+                if every is None:
+                    continue
+                got = [(s.target, s.via) for s in steps if s.technique_id == technique.technique_id]
+                assert got == every[:max_targets], (max_targets, source, technique.technique_id)
+                seen += len(got)
+        assert seen
+    wide = GraphBuilder(snapshot, value=lambda a: 0, skip=lambda a: False, max_targets=2).build()
+    assert len([s for s in wide.out("user:deleg2@example.com") if s.via]) == 2
