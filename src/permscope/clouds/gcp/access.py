@@ -19,6 +19,7 @@ import msgspec
 
 from permscope.clouds.gcp.engine.case import read_case
 from permscope.clouds.gcp.engine.evaluate import ALLOWED, decide
+from permscope.clouds.gcp.engine.principals import group_parents
 from permscope.clouds.gcp.engine.schema import CaseSpec, RequestSpec, convert_case
 from permscope.core.access_decisions import AccessDecision
 from permscope.core.errors import InputError, NotFoundError
@@ -140,7 +141,8 @@ def _decide(
     case = msgspec.structs.replace(
         spec, request=request, estate=msgspec.structs.replace(spec.estate, ancestry=ancestry)
     )
-    parsed_request, estate = read_case(case, f"request of {principal}")
+    parents = snapshot.derive(("gcp", "group parents"), lambda: group_parents(spec.estate.group_members))
+    parsed_request, estate = read_case(case, f"request of {principal}", group_parents=parents)
     decision = decide(parsed_request, estate)
     return AccessDecision(
         principal=principal,

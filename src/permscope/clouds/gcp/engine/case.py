@@ -34,6 +34,7 @@ from permscope.clouds.gcp.engine.principals import (
     CallerError,
     Member,
     MemberError,
+    group_parents,
     parse_caller,
     read_member,
 )
@@ -118,6 +119,7 @@ class Estate:
     when the decision first asks for it."""
 
     __slots__ = (
+        "_group_parents",
         "allow_policies",
         "ancestry",
         "cloud_identity_customers",
@@ -128,13 +130,14 @@ class Estate:
         "tags",
     )
 
-    def __init__(self, spec: EstateSpec, source: str) -> None:
+    def __init__(self, spec: EstateSpec, source: str, parents: dict[str, list[str]] | None = None) -> None:
         self.roles = RoleTable(spec.roles, source)
         self.allow_policies = Entries(_ALLOW, spec.allow_policies, source)
         self.deny_policies = Entries(_DENY, spec.deny_policies, source) if spec.deny_policies else _NO_DENY
         self.ancestry = Entries(_ANCESTRY, spec.ancestry, source)
         self.tags = Entries(_TAGS, spec.tags, source) if spec.tags else _NO_TAGS
         self.group_members: Mapping[str, Sequence[str]] = spec.group_members
+        self._group_parents = parents  # given when already turned round for these group members
         self.principal_attributes: Mapping[str, Mapping[str, object]] = spec.principal_attributes
         self.cloud_identity_customers: Mapping[str, Sequence[str]] = spec.cloud_identity_customers
         for name in spec.deny_policies:
@@ -143,6 +146,14 @@ class Estate:
                     source,
                     f"estate.deny_policies[{name!r}]: deny policies attach to an organization, folder or project",
                 )
+
+    @property
+    def group_parents(self) -> Mapping[str, Sequence[str]]:
+        """Each member's direct groups (`principals.group_parents`), turned round once per estate: every decision
+        over a project's estate asks it."""
+        if self._group_parents is None:
+            self._group_parents = group_parents(self.group_members)
+        return self._group_parents
 
 
 def _lineage(name: str, parents: list[str], source: str) -> tuple[str, ...]:
@@ -155,9 +166,13 @@ def _full_name(name: str, source: str, where: str) -> str:
     return name
 
 
-def read_case(spec: CaseSpec, source: str) -> tuple[Request, Estate]:
-    """The request and estate of a decoded case (InputError naming `source` and the field that is wrong)."""
-    return _request(spec.request, source), Estate(spec.estate, source)
+def read_case(
+    spec: CaseSpec, source: str, *, group_parents: dict[str, list[str]] | None = None
+) -> tuple[Request, Estate]:
+    """The request and estate of a decoded case (InputError naming `source` and the field that is wrong);
+    `group_parents`: the estate's group members already turned round (`principals.group_parents`), when the
+    caller decides many requests over the same members."""
+    return _request(spec.request, source), Estate(spec.estate, source, group_parents)
 
 
 def _request(request: RequestSpec, source: str) -> Request:

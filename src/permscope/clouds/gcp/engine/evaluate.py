@@ -147,7 +147,7 @@ def decide(request: Request, estate: Estate) -> Decision:
     if ancestors is None:
         result.notes.append("the case gives no ancestry for the resource: only its own policies are read")
     membership = Membership(
-        request.caller, estate.group_members, estate.principal_attributes, estate.cloud_identity_customers
+        request.caller, estate.group_parents, estate.principal_attributes, estate.cloud_identity_customers
     )
     conditions = _Conditions(request, estate, lineage)
     _deny(request, estate, lineage, membership, conditions, result)

@@ -223,19 +223,21 @@ _IDENTITY, _GROUP = Kind.IDENTITY, Kind.GROUP  # enum members read through their
 class Membership:
     """The caller and every group it is in (transitively), with the chain of groups that leads to each."""
 
-    __slots__ = ("_group_members", "_groups", "attributes", "caller", "customers")
+    __slots__ = ("_group_parents", "_groups", "attributes", "caller", "customers")
 
     def __init__(
         self,
         caller: Caller,
-        group_members: Mapping[str, Sequence[str]],
+        group_parents: Mapping[str, Sequence[str]],
         attributes: Mapping[str, Mapping[str, object]],
         customers: Mapping[str, Sequence[str]],
         groups: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.caller = caller
-        self._group_members = group_members
-        self._groups: dict[str, tuple[str, ...]] | None = None if caller.key and group_members else {}
+        self._group_parents = (
+            group_parents  # member key -> the groups it is a direct member of (`group_parents`)
+        )
+        self._groups: dict[str, tuple[str, ...]] | None = None if caller.key and group_parents else {}
         if groups is not None:  # the caller's groups already known (effective permissions over an inventory)
             self._groups = groups
         self.attributes = attributes.get(caller.identifier, {}) if caller.kind == "federated" else {}
@@ -245,7 +247,7 @@ class Membership:
     def groups(self) -> dict[str, tuple[str, ...]]:
         """Every group the caller is in: group -> the chain of groups down to it (found when first asked)."""
         if self._groups is None:
-            self._groups = _groups_of(self.caller.key, self._group_members)
+            self._groups = _groups_of(self.caller.key, self._group_parents)
         return self._groups
 
     @property
@@ -322,12 +324,17 @@ def member_key(text: str) -> str:
 _MEMBER_KEYS: dict[str, str] = {}
 
 
-def _groups_of(key: str, group_members: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
-    """Every group `key` is in, directly or through nested groups: group -> the chain of groups down to it."""
+def group_parents(group_members: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Group members turned round: each member's key -> the keys of the groups it is a direct member of."""
     parents: dict[str, list[str]] = {}
     for group, members in group_members.items():
         for member in members:
             parents.setdefault(member_key(member), []).append(member_key(group))
+    return parents
+
+
+def _groups_of(key: str, parents: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """Every group `key` is in, directly or through nested groups: group -> the chain of groups down to it."""
     found: dict[str, tuple[str, ...]] = {}
     frontier: list[tuple[str, tuple[str, ...]]] = [(key, ())]
     while frontier:
