@@ -27,6 +27,9 @@ VM_CONTRIBUTOR = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c"
 PRIVILEGED_ROLE_ADMINISTRATOR = "e8611ab8-c189-46e8-94e1-60213ab1f814"
 PRIVILEGED_AUTHENTICATION_ADMINISTRATOR = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
 APP_ROLE_ASSIGNMENT_READWRITE_ALL = "06b708a9-e830-4db3-a914-8e69da51d44f"
+APPLICATION_ADMINISTRATOR = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+CLOUD_APPLICATION_ADMINISTRATOR = "158c047a-c907-4556-b7ef-446551a6b5f7"
+DEPLOY_APPLICATION = "a9900000-0000-4000-8000-0000000000b2"  # deploy-pipeline's application object
 ROLE_ADMINS = "9a000000-0000-4000-8000-0000000000a3"
 RESTARTER = "c0ffee00-0000-4000-8000-00000000c001"
 ONLY_READER = (
@@ -190,6 +193,32 @@ def test_entra_roles_through_a_group_and_graph_permissions(tmp_path: Path) -> No
     found = {(f.finding_type, f.subject_id) for f in analyze(snapshot).findings}
     assert ("privilegeEscalationUserFinding", BOB) in found
     assert ("privilegeEscalationAzureServicePrincipalFinding", MI_FUNC) in found
+
+
+def test_application_administrators_add_secrets_tenant_wide_or_to_the_application_in_scope(
+    tmp_path: Path,
+) -> None:
+    def roles(items: list[dict[str, Any]]) -> None:
+        items.append({"id": "dra-2", "principalId": CAROL, "roleDefinitionId": APPLICATION_ADMINISTRATOR,
+                      "directoryScopeId": f"/{DEPLOY_APPLICATION}"})  # fmt: skip
+        items.append({"id": "dra-3", "principalId": BOB, "roleDefinitionId": CLOUD_APPLICATION_ADMINISTRATOR,
+                      "directoryScopeId": "/"})  # fmt: skip
+
+    snapshot = _tenant(tmp_path, directory_role_assignments=roles)
+    graph = escalation_analysis(snapshot).graph  # type: ignore[union-attr]
+    scoped = [s for s in graph.out(CAROL) if s.technique_id == "AZ-ENTRA-ADD-SECRET"]
+    assert [(s.target, s.actions, s.resources) for s in scoped] == [
+        (DEPLOY_SP, ("directoryRole:scoped to the application",), (DEPLOY_SP, DEPLOY_APPLICATION))
+    ]
+    tenant_wide = [s for s in graph.out(BOB) if s.technique_id == "AZ-ENTRA-ADD-SECRET"]
+    assert DEPLOY_SP in {s.target for s in tenant_wide}
+    assert all(s.actions == ("directoryRole:Cloud Application Administrator",) for s in tenant_wide)
+    # a source without a right to add secrets reaches no application that way
+    assert {
+        source
+        for source, steps in graph.edges.items()
+        if any(s.technique_id == "AZ-ENTRA-ADD-SECRET" for s in steps)
+    } == {CAROL, BOB}
 
 
 def test_every_technique_has_words_and_a_page() -> None:

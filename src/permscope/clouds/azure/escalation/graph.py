@@ -22,10 +22,13 @@ A step allowed only under an ABAC condition the engine cannot decide without req
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from permscope.clouds.azure.access import estate_of
 from permscope.clouds.azure.effective.subscription import condition_keys, whole_subscription
+from permscope.clouds.azure.engine.estate import CompiledEstate
 from permscope.clouds.azure.engine.evaluate import ALLOWED
 from permscope.clouds.azure.engine.scopes import scope_key
 from permscope.clouds.azure.escalation import techniques as t
@@ -48,16 +51,29 @@ ADMIN_BY_GRAPH_PERMISSION = {
     t.APP_ROLE_ASSIGNMENT_READWRITE_ALL: t.GRANT_APP_ROLE,
 }
 SECRET_ROLES = frozenset({t.APPLICATION_ADMINISTRATOR, t.CLOUD_APPLICATION_ADMINISTRATOR})
+COMPUTE_OPTIONS = {
+    VIRTUAL_MACHINE: ((t.RUN_ON_VM, t.RUN_COMMAND), (t.VM_EXTENSION, t.VM_EXTENSIONS_WRITE)),
+    WEB_APP: ((t.WEB_APP_CODE, t.SITES_WRITE), (t.WEB_APP_CODE, t.SITES_PUBLISH)),
+}
+COMPUTE_ACTIONS = frozenset(action for options in COMPUTE_OPTIONS.values() for _technique, action in options)
+RBAC_ACTIONS = (t.ROLE_ASSIGNMENTS_WRITE, t.ROLE_DEFINITIONS_WRITE, *sorted(COMPUTE_ACTIONS))
+
+
+def held_directory_roles(holder: Identity, via: str | None) -> list[tuple[str, str, str | None]]:
+    """(role template id, directory scope, `via`) of the Entra roles assigned to one identity or group."""
+    found: list[tuple[str, str, str | None]] = []
+    for entry in holder.attributes.get("directoryRoles") or ():
+        if isinstance(entry, Mapping) and entry.get("roleDefinitionId"):
+            scope = str(entry.get("directoryScopeId") or "/")
+            found.append((str(entry["roleDefinitionId"]).lower(), scope, via))
+    return found
 
 
 def directory_roles(identity: Identity, groups: Iterable[Identity]) -> list[tuple[str, str, str | None]]:
     """(role template id, directory scope, the group it comes through) of an identity's Entra roles."""
-    found: list[tuple[str, str, str | None]] = []
-    for holder, via in [(identity, None), *((g, g.external_id) for g in groups)]:
-        for entry in holder.attributes.get("directoryRoles") or ():
-            if isinstance(entry, Mapping) and entry.get("roleDefinitionId"):
-                scope = str(entry.get("directoryScopeId") or "/")
-                found.append((str(entry["roleDefinitionId"]).lower(), scope, via))
+    found = held_directory_roles(identity, None)
+    for group in groups:
+        found += held_directory_roles(group, group.external_id)
     return found
 
 
@@ -68,6 +84,16 @@ def graph_permissions(identity: Identity) -> set[str]:
         for entry in identity.attributes.get("appRoleAssignments") or ()
         if isinstance(entry, Mapping) and entry.get("appRoleId")
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeTarget:
+    """A VM or web app that runs as managed identities: the ARM id the engine decides at, and its options."""
+
+    resource: str
+    scope: str
+    options: tuple[tuple[t.Technique, str], ...]  # (technique, action), the first allowed one suffices
+    identities: tuple[str, ...]
 
 
 class GraphBuilder:
@@ -93,6 +119,13 @@ class GraphBuilder:
         self.subscription = f"/subscriptions/{snapshot.system_id}"
         index = snapshot.index
         self.planes: Mapping[str, str] = getattr(index.catalog, "planes", {})
+        # the catalogue position of each RBAC step's action: a source whose effective permissions lack an
+        # action anywhere is never allowed it by the engine, so its steps need no decision per scope
+        self.positions = {
+            action: position for action in RBAC_ACTIONS if (position := index.index_of(action)) is not None
+        }
+        self.mask = sum(1 << position for position in self.positions.values())
+        self.documents = {policy.external_id: policy for policy in snapshot.policies}
         identities = snapshot.identities_by_id
         self.users = sorted(i.external_id for i in identities.values() if i.kind is IdentityKind.USER)
         self.applications = sorted(
@@ -100,15 +133,41 @@ class GraphBuilder:
             for i in identities.values()
             if i.kind is IdentityKind.SERVICE_PRINCIPAL and i.attributes.get("applicationObjectId")
         )
+        self.application_objects = {
+            principal: str(identities[principal].attributes.get("applicationObjectId") or "").lower()
+            for principal in self.applications
+        }
         self.owned: dict[str, list[str]] = {}
         for principal in self.applications:
             for owner in identities[principal].attributes.get("applicationOwners") or ():
                 self.owned.setdefault(str(owner).lower(), []).append(principal)
-        self.compute = [
-            r
-            for r in snapshot.resources or ()
-            if r.resource_type in (VIRTUAL_MACHINE, WEB_APP) and self._identities_of(r.facts)
-        ]
+        # the directory roles held through each group, read once: a source's groups are looked up only when
+        # some group holds one
+        self.group_roles: dict[str, list[tuple[str, str, str | None]]] = {}
+        for group in dict.fromkeys(m.group_external_id for m in snapshot.memberships):
+            holder = identities.get(group)
+            roles = held_directory_roles(holder, holder.external_id) if holder is not None else []
+            if roles:
+                self.group_roles[group] = roles
+        self.compute: list[ComputeTarget] = []
+        for r in snapshot.resources or ():
+            options = COMPUTE_OPTIONS.get(r.resource_type)
+            acting = self._identities_of(r.facts) if options is not None else []
+            if options is not None and acting:
+                scope = str(r.facts.get("id") or r.external_id)
+                self.compute.append(ComputeTarget(r.external_id, scope, options, tuple(acting)))
+
+    @cached_property
+    def estate(self) -> CompiledEstate:
+        """The subscription's RBAC state compiled for decisions (on the first decision)."""
+        return estate_of(self.snapshot)
+
+    def held(self, source: str) -> frozenset[str]:
+        """The RBAC step actions the source's effective permissions grant anywhere (any way: conditionally too)."""
+        held = self.of(source).granted & self.mask
+        if not held:
+            return frozenset()
+        return frozenset(action for action, position in self.positions.items() if held >> position & 1)
 
     # -- the engine -----------------------------------------------------------------------------------------
     def decide(self, source: str, action: str, scope: str) -> tuple[bool, tuple[str, ...], list[str]] | None:
@@ -120,7 +179,7 @@ class GraphBuilder:
             return None  # the effective permissions already say no: no decision to make
         self.graph.evaluations += 1
         data = self.planes.get(action.lower()) == "data"
-        decided = estate_of(self.snapshot).decide(source, action, data, scope, {})
+        decided = self.estate.decide(source, action, data, scope, {})
         if decided.decision == ALLOWED:
             return False, (), list(decided.granted_by)
         if decided.denied_by or not permissions.conditional >> position & 1:
@@ -155,10 +214,11 @@ class GraphBuilder:
             if identity.kind not in SOURCE_KINDS or self.skip(source):
                 continue
             self.graph.checked_sources += 1
+            held = self.held(source)
             steps = [
-                *self._assign(source),
-                *self._role_definitions(source),
-                *self._compute(source),
+                *self._assign(source, held),
+                *self._role_definitions(source, held),
+                *self._compute(source, held),
                 *self._entra(identity),
             ]
             if steps:
@@ -182,7 +242,9 @@ class GraphBuilder:
             condition_keys=keys,
         )
 
-    def _assign(self, source: str) -> Iterator[Step]:
+    def _assign(self, source: str, held: frozenset[str]) -> Iterator[Step]:
+        if t.ROLE_ASSIGNMENTS_WRITE not in held:
+            return
         for scope in self.scopes_of(source, t.ROLE_ASSIGNMENTS_WRITE):
             decided = self.decide(source, t.ROLE_ASSIGNMENTS_WRITE, scope)
             if decided is not None:
@@ -191,11 +253,12 @@ class GraphBuilder:
                 if whole_subscription(scope_key(scope)):
                     return  # every narrower scope gives less
 
-    def _role_definitions(self, source: str) -> Iterator[Step]:
-        documents = {p.external_id: p for p in self.snapshot.policies}
+    def _role_definitions(self, source: str, held: frozenset[str]) -> Iterator[Step]:
+        if t.ROLE_DEFINITIONS_WRITE not in held:
+            return
         seen: set[tuple[str, str]] = set()
         for grant in self.view.evaluator.grants(source):
-            policy = documents.get(grant.role)
+            policy = self.documents.get(grant.role)
             if policy is None or policy.managed_by_cloud or (grant.role, grant.scope) in seen:
                 continue
             seen.add((grant.role, grant.scope))
@@ -218,23 +281,23 @@ class GraphBuilder:
         ]
         return list(dict.fromkeys(p.lower() for p in found))
 
-    def _compute(self, source: str) -> Iterator[Step]:
+    def _compute(self, source: str, held: frozenset[str]) -> Iterator[Step]:
+        if not held & COMPUTE_ACTIONS:
+            return
         found: list[tuple[int, Step]] = []
-        for resource in self.compute:
-            if resource.resource_type == VIRTUAL_MACHINE:
-                options = [(t.RUN_ON_VM, t.RUN_COMMAND), (t.VM_EXTENSION, t.VM_EXTENSIONS_WRITE)]
-            else:
-                options = [(t.WEB_APP_CODE, t.SITES_WRITE), (t.WEB_APP_CODE, t.SITES_PUBLISH)]
-            targets = [p for p in self._identities_of(resource.facts) if p != source]
+        for compute in self.compute:
+            targets = [p for p in compute.identities if p != source]
             if not targets:
                 continue
-            for technique, action in options:
-                decided = self.decide(source, action, str(resource.facts.get("id") or resource.external_id))
+            for technique, action in compute.options:
+                if action not in held:
+                    continue  # the engine would say no
+                decided = self.decide(source, action, compute.scope)
                 if decided is None:
                     continue
                 for target in targets:
-                    step = self._step(technique, source, target, [resource.external_id], action=(action,),
-                                      via=resource.external_id, decided=decided)  # fmt: skip
+                    step = self._step(technique, source, target, [compute.resource], action=(action,),
+                                      via=compute.resource, decided=decided)  # fmt: skip
                     found.append((self.rank(target), step))
                 break  # one action of the technique suffices
         yield from self._best(found)
@@ -251,16 +314,19 @@ class GraphBuilder:
 
     def _entra(self, identity: Identity) -> Iterator[Step]:
         source = identity.external_id
-        identities = self.snapshot.identities_by_id
-        groups = [identities[g] for g in self.view.evaluator.groups(source) if g in identities]
-        roles = directory_roles(identity, groups)
+        roles = held_directory_roles(identity, None)
+        if self.group_roles:
+            for group in self.view.evaluator.groups(source):
+                roles += self.group_roles.get(group, ())
+        permissions = graph_permissions(identity)
+        if not roles and not permissions and source not in self.owned:
+            return  # no directory role, Graph permission or owned application: no Entra step
         tenant_roles = {role: via for role, scope, via in roles if scope in TENANT_WIDE}
         for role, technique in ADMIN_BY_DIRECTORY_ROLE.items():
             if role in tenant_roles:
                 name = t.DIRECTORY_ROLES[role]
                 yield self._step(technique, source, source, [f"directoryRole:{name}"],
                                  action=(f"directoryRole:{name}",), via=tenant_roles[role], yields=YIELDS_CEILING)  # fmt: skip
-        permissions = graph_permissions(identity)
         for permission, technique in ADMIN_BY_GRAPH_PERMISSION.items():
             if permission in permissions:
                 name = t.GRAPH_PERMISSIONS[permission]
@@ -275,16 +341,16 @@ class GraphBuilder:
             for role, scope, _via in roles
             if role in SECRET_ROLES and scope not in TENANT_WIDE
         }
-        for target in self.applications:
-            if target == source:
-                continue
-            app = str(identities[target].attributes.get("applicationObjectId") or "").lower()
-            if secret_by:
-                moves.append((self.rank(target), self._step(t.ADD_SECRET, source, target, [target],
-                                                            action=tuple(secret_by))))  # fmt: skip
-            elif app in scoped_apps:
-                moves.append((self.rank(target), self._step(t.ADD_SECRET, source, target, [target, app],
-                                                            action=("directoryRole:scoped to the application",))))  # fmt: skip
+        if secret_by or scoped_apps:  # without a right to add secrets no application is reached
+            for target in self.applications:
+                if target == source:
+                    continue
+                if secret_by:
+                    moves.append((self.rank(target), self._step(t.ADD_SECRET, source, target, [target],
+                                                                action=tuple(secret_by))))  # fmt: skip
+                elif (app := self.application_objects[target]) in scoped_apps:
+                    moves.append((self.rank(target), self._step(t.ADD_SECRET, source, target, [target, app],
+                                                                action=("directoryRole:scoped to the application",))))  # fmt: skip
         for target in self.owned.get(source, ()):
             if target != source:
                 moves.append((self.rank(target), self._step(t.OWNER_SECRET, source, target, [target])))

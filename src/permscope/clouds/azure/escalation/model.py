@@ -101,11 +101,15 @@ def build_escalation(
     its moves tried most privileged target first (Global Administrator reachable, super, then by actions)."""
     model = AzureEscalation(snapshot)
     full = snapshot.index.size + 1
+    ranks: dict[str, int] = {}  # a target is ranked for every source that reaches it: once is enough
 
     def rank(external_id: str) -> int:
-        permissions = model.of(external_id)
-        admin = model.tenant_admin(external_id) or is_super(permissions)
-        return (full if admin else 0) + permissions.granted.bit_count()
+        found = ranks.get(external_id)
+        if found is None:
+            permissions = model.of(external_id)
+            admin = model.tenant_admin(external_id) or is_super(permissions)
+            found = ranks[external_id] = (full if admin else 0) + permissions.granted.bit_count()
+        return found
 
     builder = GraphBuilder(snapshot, model.view, of=model.of, rank=rank, skip=skip, max_targets=max_targets)
     model.graph = builder.build()
