@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, insert, select
 from sqlalchemy.orm import Session
 
 from permscope.store.bulk import insert_rows
-from permscope.store.tables import AuthorizationSystemRow, ResourceRow
+from permscope.store.tables import AuthorizationSystemRow, IdentityRow, ResourceRow
 
 AWKWARD = 'tab\there, newline\nthere, back\\slash, quote\' "dq", NUL-free ünïcode, \\N literal'
 
 
-def _system(session: Session) -> int:
-    row = AuthorizationSystemRow(cloud="aws", system_id="1", name="s", created_at=datetime.now(UTC))
+def _system(session: Session, system_id: str = "1") -> int:
+    row = AuthorizationSystemRow(cloud="aws", system_id=system_id, name="s", created_at=datetime.now(UTC))
     session.add(row)
     session.flush()
     return row.id
@@ -77,3 +78,62 @@ def test_empty_is_a_no_op(engine: Engine) -> None:
     with Session(engine) as session:
         assert session.execute(select(ResourceRow)).first() is None
         assert session.get(AuthorizationSystemRow, system_pk) is not None  # and the transaction went on
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+# equal as Python compares them (same zone: fold is ignored), an hour apart as instants
+REPEATED_HOUR = (
+    datetime(2021, 11, 7, 1, 30, tzinfo=NEW_YORK),
+    datetime(2021, 11, 7, 1, 30, fold=1, tzinfo=NEW_YORK),
+)
+TIMES = [
+    None,
+    datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+    datetime(2024, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2))),  # the same instant as the one above
+    datetime(2024, 5, 1, 12, 0),  # naive: taken as UTC
+    datetime(2024, 5, 1, 12, 0, 0, 1, tzinfo=UTC),
+]
+
+
+def _identities(system_pk: int, times: list[datetime | None]) -> list[dict[str, object]]:
+    return [
+        {
+            "system_pk": system_pk,
+            "external_id": f"id-{i}",
+            "kind": "user",
+            "display_name": f"user {i}",
+            "source": "aws",
+            "created_at": created,
+            "last_active_at": times[-1 - i],
+            "managed_by_cloud": [True, False, 1, 0][i % 4],
+            "attributes": [{}, {"a": [1, None, True]}, {"k": AWKWARD}][i % 3],
+            "digest": "d" * 40,
+        }
+        for i, created in enumerate(times)
+    ]
+
+
+def _stored(session: Session, system_pk: int) -> list[tuple[object, ...]]:
+    return list(
+        session.connection().exec_driver_sql(
+            "SELECT external_id, created_at, typeof(created_at), last_active_at, managed_by_cloud, "
+            "typeof(managed_by_cloud), attributes, typeof(attributes) FROM identities "
+            f"WHERE system_pk = {system_pk} ORDER BY id"
+        )
+    )
+
+
+@pytest.mark.parametrize("times", [TIMES, [*TIMES, *REPEATED_HOUR]], ids=["fixed-zones", "repeated-hour"])
+def test_values_are_stored_as_sqlalchemy_stores_them(
+    sqlite_engine: Engine, times: list[datetime | None]
+) -> None:
+    """What insert_rows writes on SQLite is, byte for byte, what SQLAlchemy's own insert writes, including equal
+    values converted once and remembered from an earlier insert of the same column."""
+    with Session(sqlite_engine) as session, session.begin():
+        ours, theirs, again, theirs_again = (_system(session, str(n)) for n in range(4))
+        insert_rows(session, IdentityRow, _identities(ours, times))
+        session.execute(insert(IdentityRow), _identities(theirs, times))
+        insert_rows(session, IdentityRow, _identities(again, list(reversed(times))))
+        assert _stored(session, ours) == _stored(session, theirs)
+        session.execute(insert(IdentityRow), _identities(theirs_again, list(reversed(times))))
+        assert _stored(session, again) == _stored(session, theirs_again)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timezone
+from operator import itemgetter
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, Table, insert
+from sqlalchemy import JSON, Boolean, Date, DateTime, LargeBinary, Table, insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -33,33 +37,111 @@ def insert_rows(session: Session, table: type[Base], rows: Sequence[dict[str, An
         session.execute(insert(target), list(rows))
 
 
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """How rows with given keys go into one table on one SQLite dialect: the SQL, how a row becomes the tuple
+    of its values in the statement's order, and the converter of each column that needs one (by position)."""
+
+    sql: str
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]
+    converters: tuple[tuple[int, Callable[[list[Any]], list[Any]]], ...]
+
+
+# Built once per dialect, table and set of keys: compiling the statement and finding the processors cost more
+# than inserting a small table's rows.
+_STATEMENTS: WeakKeyDictionary[Dialect, dict[tuple[str, tuple[str, ...]], _Statement | None]] = (
+    WeakKeyDictionary()
+)
+
+
+def _statement(dialect: Dialect, target: Table, columns: tuple[str, ...]) -> _Statement | None:
+    """The cached `_Statement` for rows with `columns`, or None when the statement needs more than the rows'
+    own values (a column default to fill in)."""
+    known = _STATEMENTS.setdefault(dialect, {})
+    key = (target.name, columns)
+    if key not in known:
+        compiled = insert(target).compile(dialect=dialect, column_keys=list(columns))
+        order = tuple(compiled.positiontup or ())
+        if sorted(order) != sorted(columns) or len(order) != len(columns):
+            known[key] = None
+        else:
+            getter = itemgetter(*order)
+            values = getter if len(order) > 1 else lambda row: (getter(row),)
+            converters = tuple(
+                (position, converter)
+                for position, name in enumerate(order)
+                if (converter := _converter(target.c[name].type, dialect)) is not None
+            )
+            known[key] = _Statement(str(compiled), values, converters)
+    return known[key]
+
+
+def _converter(column_type: Any, dialect: Dialect) -> Callable[[list[Any]], list[Any]] | None:
+    """What turns a column's values into what the driver stores, as SQLAlchemy's bind processor would; None
+    when the driver takes them as they are (text, numbers)."""
+    impl = column_type.dialect_impl(dialect)
+    process = impl.bind_processor(dialect)
+    if process is None:
+        return None
+    affinity = column_type._type_affinity  # a TypeDecorator's is its implementation's (UtcDateTime: DateTime)
+    if affinity is not None and issubclass(affinity, DateTime | Date | Boolean):
+        return _Distinct(process, zoned=issubclass(affinity, DateTime))
+    if isinstance(impl, LargeBinary):  # bytes are stored as they are (the processor only wraps them)
+        return lambda values: [value if type(value) is bytes else process(value) for value in values]
+    if isinstance(impl, JSON) and impl.none_as_null:  # None is SQL NULL without the serializer
+        return lambda values: [None if value is None else process(value) for value in values]
+    return lambda values: list(map(process, values))
+
+
+# Under these time zones equal datetimes are the same instant, hence the same stored text. Under a zone with
+# daylight saving, two times of the repeated hour compare equal (fold is ignored) and are not.
+_FIXED_ZONES = (type(None), timezone)
+_MEMO_LIMIT = 50_000  # distinct values a column remembers (about 10 MiB at most); more: it starts again
+
+
+class _Distinct:
+    """Converts each distinct value of a column once, remembering it for later inserts: for immutable values
+    stored alike when equal, of which there are few (a run's times, a day, true/false, the times of an
+    estate's identities, which reach every subscription or project they have grants in)."""
+
+    def __init__(self, process: Callable[[Any], Any], *, zoned: bool) -> None:
+        self._process = process
+        self._zoned = zoned
+        self._known: dict[Any, Any] = {}
+
+    def __call__(self, values: list[Any]) -> list[Any]:
+        distinct = set(values)
+        if self._zoned and any(
+            type(getattr(value, "tzinfo", None)) not in _FIXED_ZONES for value in distinct
+        ):
+            return list(map(self._process, values))
+        known = self._known
+        if len(known) > _MEMO_LIMIT:
+            known.clear()
+        for value in distinct.difference(known):
+            known[value] = self._process(value)
+        return list(map(known.__getitem__, values))
+
+
 def _sqlite_rows(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -> bool:
-    """executemany on the session's own SQLite connection, each value through its column type's bind
-    processor, as SQLAlchemy would; False (nothing written) when the statement needs more than the rows' own
+    """executemany on the session's own SQLite connection, each value as its column type's bind processor
+    makes it, as SQLAlchemy would; False (nothing written) when the statement needs more than the rows' own
     values (a column default to fill in)."""
-    columns = list(rows[0])
-    dialect = session.get_bind().dialect
-    compiled = insert(target).compile(dialect=dialect, column_keys=columns)
-    order = list(compiled.positiontup or ())
-    if sorted(order) != sorted(columns) or len(order) != len(columns):
+    statement = _statement(session.get_bind().dialect, target, tuple(rows[0]))
+    if statement is None:
         return False
-    processors = [target.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order]
+    values: list[tuple[Any, ...]] = list(map(statement.values, rows))
+    if statement.converters:  # column by column: each converter sees its whole column once
+        columns: list[Any] = list(zip(*values, strict=True))
+        for position, convert in statement.converters:
+            columns[position] = convert(list(columns[position]))
+        values = list(zip(*columns, strict=True))
     session.flush()  # ORM objects added before (the system row) are written first, as session.execute does
     cursor: Any = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    statement = str(compiled)
     try:
-        cursor.executemany(
-            statement,
-            [
-                tuple(
-                    value if process is None else process(value)
-                    for process, value in zip(processors, (row[name] for name in order), strict=True)
-                )
-                for row in rows
-            ],
-        )
+        cursor.executemany(statement.sql, values)
     except sqlite3.Error as exc:  # raised as SQLAlchemy raises it (a locked database is OperationalError)
-        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+        raise DBAPIError.instance(statement.sql, None, exc, sqlite3.Error) from exc
     finally:
         cursor.close()
     return True

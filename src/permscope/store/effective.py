@@ -166,22 +166,9 @@ def replace_effective_permissions(
     if previous is not None:
         session.delete(previous)
         session.flush()
-    full = [{"system_pk": system_pk, **row} for row in rows]
-    if full and session.get_bind().dialect.name == "sqlite":
-        _insert_plain(session, full)
-    else:
-        insert_rows(session, EffectivePermissionRow, full)
+    insert_rows(session, EffectivePermissionRow, [{"system_pk": system_pk, **row} for row in rows])
     session.add(EffectivePermissionRunRow(system_pk=system_pk, **run))
     session.flush()
-
-
-def _insert_plain(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """SQLite: one driver-level executemany. The columns are plain text, integers and bytes, which the
-    driver binds as they are; SQLAlchemy's per-row bind processing was most of the write's time."""
-    columns = list(rows[0])
-    table = EffectivePermissionRow.__tablename__
-    statement = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({", ".join("?" for _ in columns)})'  # noqa: S608
-    session.connection().exec_driver_sql(statement, [tuple(row[c] for c in columns) for row in rows])
 
 
 def record_seconds(session: Session, system_pk: int, seconds: float) -> None:

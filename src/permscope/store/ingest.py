@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
+from permscope.core.gc_pause import collector_paused
 from permscope.core.inventory import (
     Assignment,
     AuthorizationSystem,
@@ -322,7 +323,8 @@ def ingest(
     started = now()
     try:
         check_batch(batch)  # what SQLite would keep and PostgreSQL refuse is refused on both (docs/limits.md)
-        with Session(engine) as session, session.begin():
+        # the rows of a large batch are millions of small acyclic objects: see `collector_paused`
+        with collector_paused(), Session(engine) as session, session.begin():
             lock_system(session, batch.system.cloud.value, batch.system.system_id)
             result, run = _write(session, batch, started, now)
             if then is not None:
