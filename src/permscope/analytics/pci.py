@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from permscope.core.findings import PCI_BANDS, PciScore
@@ -42,6 +43,7 @@ class PciParts:
     score: int
 
 
+@lru_cache(maxsize=1 << 14)  # pure: the identities of every system share the few distinct inputs
 def pci_formula(inputs: PciInputs) -> PciParts:
     """The Permission Creep Index of some counts (docs/pci.md).
 
@@ -94,38 +96,47 @@ def identity_pci(snapshot: SystemSnapshot, external_id: str) -> PciScore:
     used = 0
     if found is not None and snapshot.has_activity:
         used = used_bits(snapshot, external_id) & found.granted
-    if used or found is None:
-        inputs = pci_inputs(snapshot, found, used)
-    else:  # nothing used: equal permissions give equal inputs, count them once
-        inputs = cached(snapshot, ("pciInputs", id(found)), lambda: (found, pci_inputs(snapshot, found, 0)))[
-            1
-        ]
-    parts = pci_formula(inputs)
     seen = last_seen(snapshot, external_id)
     days = (snapshot.settings.now - seen).days if seen is not None else None
-    return PciScore(
-        score=parts.score,
-        factors={
-            "granted": inputs.granted,
-            "used": used.bit_count(),
-            "unused": inputs.unused,
-            "unusedHighSeverity": inputs.unused_high,
-            "unusedAllResources": inputs.unused_everywhere,
-            "unusedHighSeverityAllResources": inputs.unused_high_everywhere,
-            "unusedShare": round(parts.unused_share, 4),
-            "riskVolume": round(parts.risk_volume, 4),
-            "reach": round(parts.reach, 4),
-            "activityKnown": snapshot.has_activity,
-            "daysSinceLastActivity": days,
-        },
-    )
+    if used or found is None:
+        score, factors = _scored(snapshot, pci_inputs(snapshot, found, used), used)
+    else:  # nothing used (most identities of a system): equal permissions score alike, computed once
+        score, factors = cached(
+            snapshot,
+            ("pciUnused", id(found)),
+            lambda: (found, _scored(snapshot, pci_inputs(snapshot, found, 0), 0)),
+        )[1]
+    return PciScore(score=score, factors={**factors, "daysSinceLastActivity": days})
+
+
+def _scored(
+    snapshot: SystemSnapshot, inputs: PciInputs, used: int
+) -> tuple[int, dict[str, int | float | bool]]:
+    """The score of some inputs and its factors but the days since the last activity (the identity's own)."""
+    parts = pci_formula(inputs)
+    return parts.score, {
+        "granted": inputs.granted,
+        "used": used.bit_count(),
+        "unused": inputs.unused,
+        "unusedHighSeverity": inputs.unused_high,
+        "unusedAllResources": inputs.unused_everywhere,
+        "unusedHighSeverityAllResources": inputs.unused_high_everywhere,
+        "unusedShare": round(parts.unused_share, 4),
+        "riskVolume": round(parts.risk_volume, 4),
+        "reach": round(parts.reach, 4),
+        "activityKnown": snapshot.has_activity,
+    }
 
 
 def pci_of(snapshot: SystemSnapshot, external_id: str) -> PciScore:
     """The PCI of an identity (or function / instance) of a snapshot, computed once per snapshot."""
-    from permscope.analytics.subjects import cached
+    from permscope.analytics.subjects import per_identity
 
-    return cached(snapshot, ("pci", external_id), lambda: identity_pci(snapshot, external_id))
+    known: dict[str, PciScore] = per_identity(snapshot, "pci")
+    found = known.get(external_id)
+    if found is None:
+        found = known[external_id] = identity_pci(snapshot, external_id)
+    return found
 
 
 HUMAN, NON_HUMAN = "humanCount", "nonHumanCount"

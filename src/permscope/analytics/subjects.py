@@ -54,6 +54,13 @@ def cached(snapshot: SystemSnapshot, key: Any, compute: Callable[[], T]) -> T:
     return snapshot.derive(key, compute)
 
 
+def per_identity(snapshot: SystemSnapshot, name: str) -> dict[Any, Any]:
+    """The snapshot's table of one value derived per identity (or subject), by external id: what every identity
+    finding asks for several times (its PCI, action summary, used actions) is looked up there, without a
+    cache key and a closure of its own each time."""
+    return snapshot.derive(("perIdentity", name), dict)
+
+
 def is_unbounded(snapshot: SystemSnapshot, identity: Identity | None) -> bool:
     """Whether no policy bounds an identity (the AWS root user)."""
     return identity is not None and snapshot.view.is_unbounded(identity)
@@ -142,30 +149,46 @@ def granted_bits(snapshot: SystemSnapshot, external_id: str) -> int:
 def used_bits(snapshot: SystemSnapshot, external_id: str) -> int:
     """The catalogue actions used inside the window: by the identity (a function / instance through its
     role), or for a group by any of its members."""
+    known: dict[str, int] = per_identity(snapshot, "used")
+    found = known.get(external_id)
+    if found is None:
+        found = known[external_id] = _used_bits(snapshot, external_id)
+    return found
 
-    def compute() -> int:
-        identity = snapshot.identities_by_id.get(external_id)
-        if identity is not None and identity.kind is IdentityKind.GROUP:
-            bits = 0
-            for member in snapshot.members_of.get(external_id, ()):
-                bits |= used_bits(snapshot, member)
-            return bits
-        index = snapshot.index
-        positions = (index.index_of(action) for action in snapshot.exercised(external_id))
-        return bits_from_indexes(p for p in positions if p is not None)
 
-    return cached(snapshot, ("used", external_id), compute)
+def _used_bits(snapshot: SystemSnapshot, external_id: str) -> int:
+    identity = snapshot.identities_by_id.get(external_id)
+    if identity is not None and identity.kind is IdentityKind.GROUP:
+        bits = 0
+        for member in snapshot.members_of.get(external_id, ()):
+            bits |= used_bits(snapshot, member)
+        return bits
+    exercised = snapshot.exercised(external_id)
+    if not exercised:  # most identities of a system: nothing used there
+        return 0
+    index = snapshot.index
+    positions = (index.index_of(action) for action in exercised)
+    return bits_from_indexes(p for p in positions if p is not None)
 
 
 def last_seen(snapshot: SystemSnapshot, external_id: str) -> datetime | None:
     """The last activity known of an identity (or of a function's / instance's role): its last-active
-    date or the latest usage, whichever is later."""
+    date or the latest usage, whichever is later (once per identity: every detector and the PCI ask)."""
+    known: dict[str, datetime | None] = per_identity(snapshot, "lastSeen")
+    try:
+        return known[external_id]
+    except KeyError:
+        pass
     latest_usage = cached(snapshot, "lastUsage", lambda: _latest_usage(snapshot))
-    identity = snapshot.identities_by_id.get(external_id)
+    principal = external_id
+    identity = snapshot.identities_by_id.get(principal)
     if identity is None:
-        external_id = snapshot.principal_of(external_id)
-        identity = snapshot.identities_by_id.get(external_id)
-    return latest(identity.last_active_at if identity else None, latest_usage.get(external_id))
+        principal = snapshot.principal_of(principal)
+        identity = snapshot.identities_by_id.get(principal)
+    found = known[external_id] = latest(
+        identity.last_active_at if identity else None, latest_usage.get(principal)
+    )
+    return found
 
 
 def _latest_usage(snapshot: SystemSnapshot) -> dict[str, datetime]:
@@ -180,28 +203,28 @@ def _latest_usage(snapshot: SystemSnapshot) -> dict[str, datetime]:
 def action_summary(snapshot: SystemSnapshot, external_id: str) -> ActionSummary:
     """The contract's actionSummary: actions granted, catalogue actions used in the window, catalogue size
     (counted once per identity, however many findings it has)."""
-    return cached(
-        snapshot,
-        ("actionSummary", external_id),
-        lambda: ActionSummary(
+    known: dict[str, ActionSummary] = per_identity(snapshot, "actionSummary")
+    found = known.get(external_id)
+    if found is None:
+        found = known[external_id] = ActionSummary(
             assigned=granted_bits(snapshot, external_id).bit_count(),
             exercised=used_bits(snapshot, external_id).bit_count(),
             available=snapshot.index.size,
-        ),
-    )
+        )
+    return found
 
 
 def identity_details(snapshot: SystemSnapshot, subject: Subject) -> JsonObject:
     """The contract's identityDetails: creation and last activity (ISO text with Z, or None)."""
     created = subject.identity.created_at if subject.resource is None and subject.identity else None
-    found: JsonObject = cached(
-        snapshot,
-        ("identityDetails", subject.external_id, created),
-        lambda: {
+    known: dict[tuple[str, datetime | None], JsonObject] = per_identity(snapshot, "identityDetails")
+    key = (subject.external_id, created)
+    found = known.get(key)
+    if found is None:
+        found = known[key] = {
             "createdDateTime": graph_instant(created),
             "lastActiveDateTime": graph_instant(last_seen(snapshot, subject.external_id)),
-        },
-    )
+        }
     return dict(found)  # each finding gets its own (written once per identity)
 
 

@@ -143,8 +143,15 @@ class Finding:
     evidence: JsonObject = field(default_factory=dict)
     action_summary: ActionSummary | None = None
     pci: PciScore | None = None
+    # the fingerprint once computed: recording an analysis and its signals read it again (a SHA-256 each time)
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def fingerprint(self) -> str:
         """The stable id of this finding (see `fingerprint`)."""
-        return fingerprint(self.finding_type, self.cloud, self.system_id, self.subject_id)
+        found = self._fingerprint
+        if found is None:
+            found = self._fingerprint = fingerprint(
+                self.finding_type, self.cloud, self.system_id, self.subject_id
+            )
+        return found

@@ -219,6 +219,15 @@ class SystemSnapshot:
             found = derived[key] = compute()
         return found
 
+    def release(self) -> None:
+        """Drop everything derived: the shared values, the results read or computed, and the cloud's view. They
+        refer back to the snapshot (the view and the escalation model hold it), which makes the snapshot garbage
+        only the cyclic collector frees; released, it is freed as soon as nothing refers to it. The snapshot
+        stays usable (what is asked again is derived again)."""
+        self._derived.clear()
+        self._results.clear()
+        self.__dict__.pop("view", None)
+
     # -- lookups ------------------------------------------------------------------------------------------
     @property
     def cloud(self) -> Cloud:

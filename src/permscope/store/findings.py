@@ -118,21 +118,28 @@ class RecordResult:
         }
 
 
+# enum member -> its value (a lookup costs a fraction of an enum's `value` property, read per finding)
+_SUBJECT_KINDS = {member: member.value for member in FindingSubject}
+_SEVERITIES = {member: member.value for member in Severity}
+
+
 def content_of(finding: Finding) -> dict[str, Any]:
     """The stored columns that describe a finding's content (what the digest covers)."""
+    severity = _SEVERITIES[finding.severity]
+    action_summary, pci = finding.action_summary, finding.pci
     return {
         "finding_type": finding.finding_type,
-        "subject_kind": finding.subject.value,
+        "subject_kind": _SUBJECT_KINDS[finding.subject],
         "subject_id": finding.subject_id,
         "subject_name": finding.subject_name,
-        "severity": finding.severity.value,
-        "severity_rank": SEVERITY_RANK[finding.severity.value],
+        "severity": severity,
+        "severity_rank": SEVERITY_RANK[severity],
         "summary": finding.summary,
         "properties": finding.properties,
         "evidence": finding.evidence,
-        "action_summary": finding.action_summary.to_dict() if finding.action_summary else None,
-        "pci_score": finding.pci.score if finding.pci else None,
-        "pci_factors": dict(finding.pci.factors) if finding.pci else None,
+        "action_summary": action_summary.to_dict() if action_summary else None,
+        "pci_score": pci.score if pci else None,
+        "pci_factors": dict(pci.factors) if pci else None,
     }
 
 
@@ -144,7 +151,9 @@ def content_digest(content: dict[str, Any]) -> str:
     The severity's rank is left out too: it only repeats the severity (and findings recorded before it was
     stored keep their digests).
     """
-    digested = {key: value for key, value in content.items() if key not in UNDIGESTED}
+    digested = dict(content)
+    for key in UNDIGESTED:
+        digested.pop(key, None)
     raw = orjson.dumps(digested, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     return hashlib.sha256(raw).hexdigest()
 

@@ -98,7 +98,11 @@ class AnalysisReport:
 
     def summary(self) -> AnalysisReport:
         """The report without its findings and snapshot: what a caller analyzing many systems keeps (a tenant's
-        100 subscriptions, each snapshot held to the end, took gigabytes)."""
+        100 subscriptions, each snapshot held to the end, took gigabytes). The snapshot's derived data is
+        released (`SystemSnapshot.release`), so it is freed at once rather than by the cyclic collector, which
+        the analyses pause."""
+        if self.snapshot is not None:
+            self.snapshot.release()
         return replace(self, findings=[], snapshot=None)
 
     @property
@@ -201,57 +205,60 @@ def analyze_system(
     settings = settings or AnalysisSettings()
     started_at = datetime.now(UTC)
     started = time.perf_counter()
-    pk, snapshot = load_snapshot(engine, system_id, settings, cloud)
-    result = (analyzer or _default_analyzer)(snapshot)
-    skipped, errors, untouched = _undecided(result)
-    findings = list(result.findings)
-    checked = checked_counts(snapshot)
-    distribution = pci_distribution(snapshot)
-    scores = identity_scores(snapshot)
-    facts = RunFacts(
-        started_at=started_at,
-        finished_at=datetime.now(UTC),
-        snapshot_at=snapshot.taken_at,
-        checked=checked,
-        skipped=skipped,
-        errors=errors,
-        settings=settings_to_dict(settings),
-        pci_distribution=distribution,
-        pci_scores=scores,
-        system_pci=system_pci(scores.values()),
-        as_of=settings.now,
-    )
-    with Session(engine) as session, session.begin():
-        baseline = is_baseline(session, pk)
-        previous_pci = pci_history(session, pk) if wants_pci(session) else {}
-        recorded: RecordResult = record_analysis(session, pk, findings, facts, untouched_types=untouched)
-        record_analysis_signals(
-            session,
-            pk,
-            snapshot,
-            findings,
-            recorded,
-            baseline=baseline,
-            previous_pci=previous_pci,
-            at=started_at,
-            system_score=facts.system_pci,
+    # the analysis and its records allocate millions of small acyclic objects (findings, their rows): the
+    # collector, which would traverse them again and again, is paused until they are committed
+    with collector_paused():
+        pk, snapshot = load_snapshot(engine, system_id, settings, cloud)
+        result = (analyzer or _default_analyzer)(snapshot)
+        skipped, errors, untouched = _undecided(result)
+        findings = list(result.findings)
+        checked = checked_counts(snapshot)
+        distribution = pci_distribution(snapshot)
+        scores = identity_scores(snapshot)
+        facts = RunFacts(
+            started_at=started_at,
+            finished_at=datetime.now(UTC),
+            snapshot_at=snapshot.taken_at,
+            checked=checked,
+            skipped=skipped,
+            errors=errors,
+            settings=settings_to_dict(settings),
+            pci_distribution=distribution,
+            pci_scores=scores,
+            system_pci=system_pci(scores.values()),
+            as_of=settings.now,
         )
-        kinds = activity_kinds(session) if not baseline else frozenset()
-        if kinds:
-            # the days whose logs this analysis may be the first to see (keys make a day judged twice alert once);
-            # new resources only when a rule wants them (they read the system's usage grouped)
-            until = settings.now.date()
-            judged = activity_signals(
+        with Session(engine) as session, session.begin():
+            baseline = is_baseline(session, pk)
+            previous_pci = pci_history(session, pk) if wants_pci(session) else {}
+            recorded: RecordResult = record_analysis(session, pk, findings, facts, untouched_types=untouched)
+            record_analysis_signals(
                 session,
-                cloud,
-                system_id,
-                until - ACTIVITY_DAYS_JUDGED,
-                until,
-                resources=SignalKind.ANOMALY_RESOURCE in kinds,
+                pk,
+                snapshot,
+                findings,
+                recorded,
+                baseline=baseline,
+                previous_pci=previous_pci,
+                at=started_at,
+                system_score=facts.system_pci,
             )
-            store_alerts.record_signals(session, judged, started_at)
-        if then is not None:
-            then(session)
+            kinds = activity_kinds(session) if not baseline else frozenset()
+            if kinds:
+                # the days whose logs this analysis may be the first to see (keys make a day judged twice alert once);
+                # new resources only when a rule wants them (they read the system's usage grouped)
+                until = settings.now.date()
+                judged = activity_signals(
+                    session,
+                    cloud,
+                    system_id,
+                    until - ACTIVITY_DAYS_JUDGED,
+                    until,
+                    resources=SignalKind.ANOMALY_RESOURCE in kinds,
+                )
+                store_alerts.record_signals(session, judged, started_at)
+            if then is not None:
+                then(session)
     evaluate_quietly(engine, datetime.now(UTC))  # alerts of the signals just recorded (queued for delivery)
     return AnalysisReport(
         system_id=system_id,

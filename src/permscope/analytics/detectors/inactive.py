@@ -22,7 +22,6 @@ from permscope.analytics.subjects import (
     SERVICE_PRINCIPAL,
     USER,
     TypeTable,
-    cached,
     finding_type,
     granted_bits,
     identity_finding,
@@ -54,14 +53,10 @@ def created_in_window(snapshot: SystemSnapshot, created: datetime | None) -> boo
 
 def is_inactive(snapshot: SystemSnapshot, external_id: str) -> bool:
     """No action used in the window and no activity known since the window started."""
-
-    def compute() -> bool:
-        if snapshot.exercised(external_id):
-            return False
-        seen = last_seen(snapshot, external_id)
-        return seen is None or seen < snapshot.settings.window_start
-
-    return cached(snapshot, ("inactive", external_id), compute)
+    if snapshot.exercised(external_id):
+        return False
+    seen = last_seen(snapshot, external_id)
+    return seen is None or seen < snapshot.settings.window_start
 
 
 def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:

@@ -32,6 +32,7 @@ from permscope.analytics.subjects import (
     cached,
     finding_type,
     identity_finding,
+    per_identity,
     permissions,
     policy_names,
     subjects,
@@ -90,7 +91,11 @@ def _gap(snapshot: SystemSnapshot, all_resources: int) -> int | None:
 
 def is_super(snapshot: SystemSnapshot, external_id: str) -> bool:
     """Whether the identity (or function / instance through its role) is super (see the module rule)."""
-    return cached(snapshot, ("super", external_id), lambda: super_gap(snapshot, external_id) is not None)
+    known: dict[str, bool] = per_identity(snapshot, "super")
+    found = known.get(external_id)
+    if found is None:
+        found = known[external_id] = super_gap(snapshot, external_id) is not None
+    return found
 
 
 def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:

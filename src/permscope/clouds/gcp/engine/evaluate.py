@@ -130,6 +130,11 @@ class _Conditions:
             )
         return self._evaluator.evaluate(condition.program)
 
+    def close(self) -> None:
+        """Drop the CEL evaluator: its attributes call back into this object for the tags (a reference cycle
+        that would keep the request's estate alive until the cyclic collector runs, which analyses pause)."""
+        self._evaluator = None
+
 
 def _condition_dict(condition: Condition, result: bool | None, problem: str | None) -> dict[str, Any]:
     shown: dict[str, Any] = {"title": condition.title, "expression": condition.expression, "result": result}
@@ -160,6 +165,7 @@ def decide(request: Request, estate: Estate) -> Decision:
     elif result.granted_by:
         result.decision = ALLOWED
     result.tags = conditions.tags_used
+    conditions.close()
     result.summary = _summary(result)
     return result
 
