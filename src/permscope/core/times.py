@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -42,7 +42,10 @@ def parse_iso_instant(text: str) -> datetime:
 def iso_instant(value: Any) -> str | None:
     """The instant as ISO 8601 UTC text (`2024-01-02T03:04:05+00:00`), None when absent."""
     if isinstance(value, datetime):
-        return _datetime_text(value)
+        if value.tzinfo is None or isinstance(value.tzinfo, timezone):
+            return _datetime_text(value)
+        # a zone with daylight saving: two times of its repeated hour compare equal (fold is ignored), and are not
+        return value.astimezone(UTC).isoformat()
     moment = parse_instant(value)
     return moment.isoformat() if moment else None
 
@@ -50,7 +53,7 @@ def iso_instant(value: Any) -> str | None:
 @lru_cache(maxsize=1 << 16)
 def _datetime_text(moment: datetime) -> str:
     """`iso_instant` of a datetime, memoized: the evidence of every finding about an identity, in every system
-    it appears in, writes its same few instants (equal datetimes, whatever their zone, give the same text)."""
+    it appears in, writes its same few instants (equal datetimes of fixed offsets give the same text)."""
     return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)).isoformat()
 
 
