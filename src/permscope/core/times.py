@@ -42,12 +42,18 @@ def parse_iso_instant(text: str) -> datetime:
 def iso_instant(value: Any) -> str | None:
     """The instant as ISO 8601 UTC text (`2024-01-02T03:04:05+00:00`), None when absent."""
     if isinstance(value, datetime):
-        if value.tzinfo is None or isinstance(value.tzinfo, timezone):
+        if equal_means_same_instant(value):
             return _datetime_text(value)
-        # a zone with daylight saving: two times of its repeated hour compare equal (fold is ignored), and are not
         return value.astimezone(UTC).isoformat()
     moment = parse_instant(value)
     return moment.isoformat() if moment else None
+
+
+def equal_means_same_instant(moment: datetime) -> bool:
+    """Whether every datetime equal to this one is the same instant, so a memo keyed on it is safe: naive and
+    fixed-offset ones; under a zone with daylight saving two times of its repeated hour compare equal (fold is
+    ignored) and are an hour apart."""
+    return moment.tzinfo is None or type(moment.tzinfo) is timezone
 
 
 @lru_cache(maxsize=1 << 16)

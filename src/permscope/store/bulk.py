@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from permscope.core.times import equal_means_same_instant
 from permscope.store.tables import Base
 
 
@@ -93,9 +94,6 @@ def _converter(column_type: Any, dialect: Dialect) -> Callable[[list[Any]], list
     return lambda values: list(map(process, values))
 
 
-# Under these time zones equal datetimes are the same instant, hence the same stored text. Under a zone with
-# daylight saving, two times of the repeated hour compare equal (fold is ignored) and are not.
-_FIXED_ZONES = (type(None), timezone)
 _MEMO_LIMIT = 50_000  # distinct values a column remembers (about 10 MiB at most); more: it starts again
 
 
@@ -112,7 +110,7 @@ class _Distinct:
     def __call__(self, values: list[Any]) -> list[Any]:
         distinct = set(values)
         if self._zoned and any(
-            type(getattr(value, "tzinfo", None)) not in _FIXED_ZONES for value in distinct
+            isinstance(value, datetime) and not equal_means_same_instant(value) for value in distinct
         ):
             return list(map(self._process, values))
         known = self._known
