@@ -34,12 +34,15 @@ from permscope.clouds.gcp.engine.principals import (
     CallerError,
     Member,
     MemberError,
+    MemberKeys,
     group_parents,
+    member_keys,
     parse_caller,
     read_member,
 )
 from permscope.clouds.gcp.engine.schema import (
     AllowPolicySpec,
+    Built,
     CaseSpec,
     ConditionSpec,
     DenyPolicySpec,
@@ -79,6 +82,7 @@ class Binding:
     role: str
     members: tuple[tuple[str, Member], ...]  # (as written, read)
     condition: Condition | None
+    keys: MemberKeys  # the members' keys (`principals.member_keys`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +134,20 @@ class Estate:
         "tags",
     )
 
-    def __init__(self, spec: EstateSpec, source: str, parents: dict[str, list[str]] | None = None) -> None:
-        self.roles = RoleTable(spec.roles, source)
-        self.allow_policies = Entries(_ALLOW, spec.allow_policies, source)
-        self.deny_policies = Entries(_DENY, spec.deny_policies, source) if spec.deny_policies else _NO_DENY
-        self.ancestry = Entries(_ANCESTRY, spec.ancestry, source)
-        self.tags = Entries(_TAGS, spec.tags, source) if spec.tags else _NO_TAGS
+    def __init__(
+        self,
+        spec: EstateSpec,
+        source: str,
+        parents: dict[str, list[str]] | None = None,
+        built: Built | None = None,
+    ) -> None:
+        self.roles = RoleTable(spec.roles, source, built)
+        self.allow_policies = Entries(_ALLOW, spec.allow_policies, source, built)
+        self.deny_policies = (
+            Entries(_DENY, spec.deny_policies, source, built) if spec.deny_policies else _NO_DENY
+        )
+        self.ancestry = Entries(_ANCESTRY, spec.ancestry, source, built)
+        self.tags = Entries(_TAGS, spec.tags, source, built) if spec.tags else _NO_TAGS
         self.group_members: Mapping[str, Sequence[str]] = spec.group_members
         self._group_parents = parents  # given when already turned round for these group members
         self.principal_attributes: Mapping[str, Mapping[str, object]] = spec.principal_attributes
@@ -167,12 +179,17 @@ def _full_name(name: str, source: str, where: str) -> str:
 
 
 def read_case(
-    spec: CaseSpec, source: str, *, group_parents: dict[str, list[str]] | None = None
+    spec: CaseSpec,
+    source: str,
+    *,
+    group_parents: dict[str, list[str]] | None = None,
+    built: Built | None = None,
 ) -> tuple[Request, Estate]:
     """The request and estate of a decoded case (InputError naming `source` and the field that is wrong);
-    `group_parents`: the estate's group members already turned round (`principals.group_parents`), when the
-    caller decides many requests over the same members."""
-    return _request(spec.request, source), Estate(spec.estate, source, group_parents)
+    `group_parents`: the estate's group members already turned round (`principals.group_parents`), and `built`:
+    its entries given as Python data already built (`schema.Built`), when the caller decides many requests over
+    the same estate."""
+    return _request(spec.request, source), Estate(spec.estate, source, group_parents, built)
 
 
 def _request(request: RequestSpec, source: str) -> Request:
@@ -234,17 +251,16 @@ def _refused(text: str, deny: bool) -> bool:
 def _bindings(name: str, policy: AllowPolicySpec, source: str) -> tuple[Binding, ...]:
     where = f"estate.allow_policies[{name!r}].bindings"
     _full_name(name, source, "estate.allow_policies")
-    return tuple(
-        Binding(
-            index,
-            binding.role,
-            _members(binding.members, source, f"{where}[{index}].members", deny=False),
+    read = []
+    for index, binding in enumerate(policy.bindings):
+        members = _members(binding.members, source, f"{where}[{index}].members", deny=False)
+        condition = (
             None
             if binding.condition is None
-            else _condition(binding.condition, source, f"{where}[{index}].condition"),
+            else _condition(binding.condition, source, f"{where}[{index}].condition")
         )
-        for index, binding in enumerate(policy.bindings)
-    )
+        read.append(Binding(index, binding.role, members, condition, member_keys(members)))
+    return tuple(read)
 
 
 def _permissions(texts: list[str], source: str, where: str) -> PermissionSet:

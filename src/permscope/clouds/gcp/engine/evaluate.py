@@ -252,7 +252,7 @@ def _allow(
     permission = request.permission
     for position, node, bindings in estate.allow_policies.present(lineage):
         for binding in bindings:
-            member = membership.covering(binding.members)
+            member = membership.covering_among(binding.members, binding.keys)
             if member is None:
                 continue
             where: dict[str, Any] = {
