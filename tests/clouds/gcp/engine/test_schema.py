@@ -36,8 +36,9 @@ def test_an_entry_of_another_object_under_the_same_name_is_built_again() -> None
     built = Built()
     _, first = read_case(_spec(ALICE), "first", built=built)
     _, other = read_case(_spec("user:bob@example.com"), "other", built=built)
-    [bound] = first.allow_policies.get(BUCKET) or ()
-    [rebound] = other.allow_policies.get(BUCKET) or ()
+    bound, rebound = first.allow_policies.get(BUCKET), other.allow_policies.get(BUCKET)
+    assert bound is not None and rebound is not None
+    [bound], [rebound] = bound.bindings, rebound.bindings
     assert [text for text, _ in bound.members] == [ALICE]
     assert [text for text, _ in rebound.members] == ["user:bob@example.com"]
 

@@ -32,11 +32,11 @@ from permscope.clouds.gcp.engine.permissions import DenyPermissionError, Permiss
 from permscope.clouds.gcp.engine.principals import (
     Caller,
     CallerError,
+    Kind,
     Member,
     MemberError,
-    MemberKeys,
+    Membership,
     group_parents,
-    member_keys,
     parse_caller,
     read_member,
 )
@@ -82,7 +82,53 @@ class Binding:
     role: str
     members: tuple[tuple[str, Member], ...]  # (as written, read)
     condition: Condition | None
-    keys: MemberKeys  # the members' keys (`principals.member_keys`)
+
+
+@dataclass(frozen=True, slots=True)
+class AllowPolicy:
+    """The bindings of one allow policy, with where each identity and group is named: what finds the bindings
+    whose members may cover a caller without reading every member of every binding."""
+
+    bindings: tuple[Binding, ...]
+    naming: Mapping[str, tuple[int, ...]]  # an identity's or group's key -> the bindings naming it
+    grouped: frozenset[int]  # the bindings naming a group
+    others: frozenset[int]  # the bindings naming another form (audiences, domains, pools, ...)
+
+    def reaching(self, membership: Membership) -> list[Binding]:
+        """The bindings, in order, one of whose members may cover the caller (`Membership.covering` finds no
+        member in the others); the caller's groups are found exactly when `covering` over every binding would
+        find them: when a binding naming a group names neither the caller nor another form."""
+        chosen = set(self.others)
+        key = membership.caller.key
+        if key:
+            chosen.update(self.naming.get(key, ()))
+        if self.grouped and not self.grouped <= chosen:
+            for group in membership.groups:
+                chosen.update(self.naming.get(group, ()))
+        return [self.bindings[position] for position in sorted(chosen)]
+
+
+def allow_policy(bindings: tuple[Binding, ...]) -> AllowPolicy:
+    """Bindings with where each identity and group is named."""
+    naming: dict[str, list[int]] = {}
+    grouped: set[int] = set()
+    others: set[int] = set()
+    for position, binding in enumerate(bindings):
+        for _, member in binding.members:
+            if member.kind is Kind.IDENTITY or member.kind is Kind.GROUP:
+                positions = naming.setdefault(member.key, [])
+                if not positions or positions[-1] != position:
+                    positions.append(position)
+                if member.kind is Kind.GROUP:
+                    grouped.add(position)
+            else:
+                others.add(position)
+    return AllowPolicy(
+        bindings,
+        {key: tuple(positions) for key, positions in naming.items()},
+        frozenset(grouped),
+        frozenset(others),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +294,7 @@ def _refused(text: str, deny: bool) -> bool:
     return False
 
 
-def _bindings(name: str, policy: AllowPolicySpec, source: str) -> tuple[Binding, ...]:
+def _bindings(name: str, policy: AllowPolicySpec, source: str) -> AllowPolicy:
     where = f"estate.allow_policies[{name!r}].bindings"
     _full_name(name, source, "estate.allow_policies")
     read = []
@@ -259,8 +305,8 @@ def _bindings(name: str, policy: AllowPolicySpec, source: str) -> tuple[Binding,
             if binding.condition is None
             else _condition(binding.condition, source, f"{where}[{index}].condition")
         )
-        read.append(Binding(index, binding.role, members, condition, member_keys(members)))
-    return tuple(read)
+        read.append(Binding(index, binding.role, members, condition))
+    return allow_policy(tuple(read))
 
 
 def _permissions(texts: list[str], source: str, where: str) -> PermissionSet:
@@ -306,7 +352,7 @@ def _tags(name: str, specs: list[TagSpec], source: str) -> tuple[Tag, ...]:
     return tuple(tags)
 
 
-_ALLOW: EntryKind[tuple[Binding, ...]] = EntryKind("allow_policies", AllowPolicySpec, _bindings)
+_ALLOW: EntryKind[AllowPolicy] = EntryKind("allow_policies", AllowPolicySpec, _bindings)
 _DENY: EntryKind[tuple[DenyPolicy, ...]] = EntryKind("deny_policies", list[DenyPolicySpec], _deny_policies)
 _ANCESTRY: EntryKind[tuple[str, ...]] = EntryKind("ancestry", list[Text], _lineage)
 _TAGS: EntryKind[tuple[Tag, ...]] = EntryKind("tags", list[TagSpec], _tags)

@@ -250,9 +250,9 @@ def _allow(
     result: Decision,
 ) -> None:
     permission = request.permission
-    for position, node, bindings in estate.allow_policies.present(lineage):
-        for binding in bindings:
-            member = membership.covering_among(binding.members, binding.keys)
+    for position, node, policy in estate.allow_policies.present(lineage):
+        for binding in policy.reaching(membership):
+            member = membership.covering(binding.members)
             if member is None:
                 continue
             where: dict[str, Any] = {

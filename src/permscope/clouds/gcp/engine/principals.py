@@ -219,29 +219,6 @@ def _federated(text: str) -> Member:
 _IDENTITY, _GROUP = Kind.IDENTITY, Kind.GROUP  # enum members read through their class are slow on 3.11
 
 
-@dataclass(frozen=True, slots=True)
-class MemberKeys:
-    """The keys of a list of principals' identities and groups, and whether it names any other form: what tells
-    at once that the list cannot cover a caller (`Membership.covering_among`)."""
-
-    identities: frozenset[str]
-    groups: frozenset[str]
-    others: bool
-
-
-def member_keys(principals: Sequence[tuple[str, Member]]) -> MemberKeys:
-    """The keys of (written, read) principals."""
-    identities, groups, others = set(), set(), False
-    for _, member in principals:
-        if member.kind is _IDENTITY:
-            identities.add(member.key)
-        elif member.kind is _GROUP:
-            groups.add(member.key)
-        else:
-            others = True
-    return MemberKeys(frozenset(identities), frozenset(groups), others)
-
-
 # -- membership -------------------------------------------------------------------------------------------------
 class Membership:
     """The caller and every group it is in (transitively), with the chain of groups that leads to each."""
@@ -295,18 +272,6 @@ class Membership:
                 if covered:
                     return text, chain
         return None
-
-    def covering_among(
-        self, principals: Sequence[tuple[str, Member]], keys: MemberKeys
-    ) -> tuple[str, tuple[str, ...]] | None:
-        """`covering`, told by the principals' keys (`member_keys`) when none can cover the caller; the caller's
-        groups are found exactly when `covering` would find them (a list naming a group, none of whose earlier
-        principals covers the caller)."""
-        if keys.others or (self.caller.key and self.caller.key in keys.identities):
-            return self.covering(principals)
-        if not keys.groups or keys.groups.isdisjoint(self.groups):
-            return None
-        return self.covering(principals)
 
     def covers(self, member: Member) -> tuple[bool, tuple[str, ...]]:
         """Whether `member` covers the caller, and the chain of groups it does so through."""
