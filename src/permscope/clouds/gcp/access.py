@@ -4,7 +4,8 @@ may act as, each decided by the GCP engine (`engine.evaluate.decide`) over the s
 The snapshot is turned once into the engine's estate (`estate_case`): the project's lineage (full resource
 names, `//cloudresourcemanager.googleapis.com/...`), the allow policies of every scope that reaches it (bindings
 regrouped from the stored assignments, audiences included), the roles' permissions, the deny policies attached
-along the lineage, and the group memberships. A resource of the request is placed in the project (its ancestry
+along the lineage, and the group memberships; its entries are read once per snapshot and shared by every
+decision over it (`schema.Built`). A resource of the request is placed in the project (its ancestry
 is the project's lineage). Conditions are evaluated by the engine with the request's time (now, or
 `context["time"]`) and `context["attributes"]` for `api.getAttribute`.
 """
@@ -20,7 +21,7 @@ import msgspec
 from permscope.clouds.gcp.engine.case import read_case
 from permscope.clouds.gcp.engine.evaluate import ALLOWED, decide
 from permscope.clouds.gcp.engine.principals import group_parents
-from permscope.clouds.gcp.engine.schema import CaseSpec, RequestSpec, convert_case
+from permscope.clouds.gcp.engine.schema import Built, CaseSpec, RequestSpec, convert_case
 from permscope.core.access_decisions import AccessDecision
 from permscope.core.errors import InputError, NotFoundError
 from permscope.core.inventory import AssignmentRelation, IdentityKind, PolicyKind
@@ -142,7 +143,8 @@ def _decide(
         spec, request=request, estate=msgspec.structs.replace(spec.estate, ancestry=ancestry)
     )
     parents = snapshot.derive(("gcp", "group parents"), lambda: group_parents(spec.estate.group_members))
-    parsed_request, estate = read_case(case, f"request of {principal}", group_parents=parents)
+    built = snapshot.derive(("gcp", "estate built"), Built)
+    parsed_request, estate = read_case(case, f"request of {principal}", group_parents=parents, built=built)
     decision = decide(parsed_request, estate)
     return AccessDecision(
         principal=principal,

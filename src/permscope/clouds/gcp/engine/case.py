@@ -32,14 +32,17 @@ from permscope.clouds.gcp.engine.permissions import DenyPermissionError, Permiss
 from permscope.clouds.gcp.engine.principals import (
     Caller,
     CallerError,
+    Kind,
     Member,
     MemberError,
+    Membership,
     group_parents,
     parse_caller,
     read_member,
 )
 from permscope.clouds.gcp.engine.schema import (
     AllowPolicySpec,
+    Built,
     CaseSpec,
     ConditionSpec,
     DenyPolicySpec,
@@ -79,6 +82,53 @@ class Binding:
     role: str
     members: tuple[tuple[str, Member], ...]  # (as written, read)
     condition: Condition | None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowPolicy:
+    """The bindings of one allow policy, with where each identity and group is named: what finds the bindings
+    whose members may cover a caller without reading every member of every binding."""
+
+    bindings: tuple[Binding, ...]
+    naming: Mapping[str, tuple[int, ...]]  # an identity's or group's key -> the bindings naming it
+    grouped: frozenset[int]  # the bindings naming a group
+    others: frozenset[int]  # the bindings naming another form (audiences, domains, pools, ...)
+
+    def reaching(self, membership: Membership) -> list[Binding]:
+        """The bindings, in order, one of whose members may cover the caller (`Membership.covering` finds no
+        member in the others); the caller's groups are found exactly when `covering` over every binding would
+        find them: when a binding naming a group names neither the caller nor another form."""
+        chosen = set(self.others)
+        key = membership.caller.key
+        if key:
+            chosen.update(self.naming.get(key, ()))
+        if self.grouped and not self.grouped <= chosen:
+            for group in membership.groups:
+                chosen.update(self.naming.get(group, ()))
+        return [self.bindings[position] for position in sorted(chosen)]
+
+
+def allow_policy(bindings: tuple[Binding, ...]) -> AllowPolicy:
+    """Bindings with where each identity and group is named."""
+    naming: dict[str, list[int]] = {}
+    grouped: set[int] = set()
+    others: set[int] = set()
+    for position, binding in enumerate(bindings):
+        for _, member in binding.members:
+            if member.kind is Kind.IDENTITY or member.kind is Kind.GROUP:
+                positions = naming.setdefault(member.key, [])
+                if not positions or positions[-1] != position:
+                    positions.append(position)
+                if member.kind is Kind.GROUP:
+                    grouped.add(position)
+            else:
+                others.add(position)
+    return AllowPolicy(
+        bindings,
+        {key: tuple(positions) for key, positions in naming.items()},
+        frozenset(grouped),
+        frozenset(others),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +180,20 @@ class Estate:
         "tags",
     )
 
-    def __init__(self, spec: EstateSpec, source: str, parents: dict[str, list[str]] | None = None) -> None:
-        self.roles = RoleTable(spec.roles, source)
-        self.allow_policies = Entries(_ALLOW, spec.allow_policies, source)
-        self.deny_policies = Entries(_DENY, spec.deny_policies, source) if spec.deny_policies else _NO_DENY
-        self.ancestry = Entries(_ANCESTRY, spec.ancestry, source)
-        self.tags = Entries(_TAGS, spec.tags, source) if spec.tags else _NO_TAGS
+    def __init__(
+        self,
+        spec: EstateSpec,
+        source: str,
+        parents: dict[str, list[str]] | None = None,
+        built: Built | None = None,
+    ) -> None:
+        self.roles = RoleTable(spec.roles, source, built)
+        self.allow_policies = Entries(_ALLOW, spec.allow_policies, source, built)
+        self.deny_policies = (
+            Entries(_DENY, spec.deny_policies, source, built) if spec.deny_policies else _NO_DENY
+        )
+        self.ancestry = Entries(_ANCESTRY, spec.ancestry, source, built)
+        self.tags = Entries(_TAGS, spec.tags, source, built) if spec.tags else _NO_TAGS
         self.group_members: Mapping[str, Sequence[str]] = spec.group_members
         self._group_parents = parents  # given when already turned round for these group members
         self.principal_attributes: Mapping[str, Mapping[str, object]] = spec.principal_attributes
@@ -167,12 +225,17 @@ def _full_name(name: str, source: str, where: str) -> str:
 
 
 def read_case(
-    spec: CaseSpec, source: str, *, group_parents: dict[str, list[str]] | None = None
+    spec: CaseSpec,
+    source: str,
+    *,
+    group_parents: dict[str, list[str]] | None = None,
+    built: Built | None = None,
 ) -> tuple[Request, Estate]:
     """The request and estate of a decoded case (InputError naming `source` and the field that is wrong);
-    `group_parents`: the estate's group members already turned round (`principals.group_parents`), when the
-    caller decides many requests over the same members."""
-    return _request(spec.request, source), Estate(spec.estate, source, group_parents)
+    `group_parents`: the estate's group members already turned round (`principals.group_parents`), and `built`:
+    its entries given as Python data already built (`schema.Built`), when the caller decides many requests over
+    the same estate."""
+    return _request(spec.request, source), Estate(spec.estate, source, group_parents, built)
 
 
 def _request(request: RequestSpec, source: str) -> Request:
@@ -231,20 +294,19 @@ def _refused(text: str, deny: bool) -> bool:
     return False
 
 
-def _bindings(name: str, policy: AllowPolicySpec, source: str) -> tuple[Binding, ...]:
+def _bindings(name: str, policy: AllowPolicySpec, source: str) -> AllowPolicy:
     where = f"estate.allow_policies[{name!r}].bindings"
     _full_name(name, source, "estate.allow_policies")
-    return tuple(
-        Binding(
-            index,
-            binding.role,
-            _members(binding.members, source, f"{where}[{index}].members", deny=False),
+    read = []
+    for index, binding in enumerate(policy.bindings):
+        members = _members(binding.members, source, f"{where}[{index}].members", deny=False)
+        condition = (
             None
             if binding.condition is None
-            else _condition(binding.condition, source, f"{where}[{index}].condition"),
+            else _condition(binding.condition, source, f"{where}[{index}].condition")
         )
-        for index, binding in enumerate(policy.bindings)
-    )
+        read.append(Binding(index, binding.role, members, condition))
+    return allow_policy(tuple(read))
 
 
 def _permissions(texts: list[str], source: str, where: str) -> PermissionSet:
@@ -290,7 +352,7 @@ def _tags(name: str, specs: list[TagSpec], source: str) -> tuple[Tag, ...]:
     return tuple(tags)
 
 
-_ALLOW: EntryKind[tuple[Binding, ...]] = EntryKind("allow_policies", AllowPolicySpec, _bindings)
+_ALLOW: EntryKind[AllowPolicy] = EntryKind("allow_policies", AllowPolicySpec, _bindings)
 _DENY: EntryKind[tuple[DenyPolicy, ...]] = EntryKind("deny_policies", list[DenyPolicySpec], _deny_policies)
 _ANCESTRY: EntryKind[tuple[str, ...]] = EntryKind("ancestry", list[Text], _lineage)
 _TAGS: EntryKind[tuple[Tag, ...]] = EntryKind("tags", list[TagSpec], _tags)

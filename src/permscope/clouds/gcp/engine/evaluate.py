@@ -250,8 +250,8 @@ def _allow(
     result: Decision,
 ) -> None:
     permission = request.permission
-    for position, node, bindings in estate.allow_policies.present(lineage):
-        for binding in bindings:
+    for position, node, policy in estate.allow_policies.present(lineage):
+        for binding in policy.reaching(membership):
             member = membership.covering(binding.members)
             if member is None:
                 continue

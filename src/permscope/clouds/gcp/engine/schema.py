@@ -140,17 +140,33 @@ class EntryKind(Generic[T]):
         object.__setattr__(self, "decoder", msgspec.json.Decoder(self.kind))
 
 
+class Built:
+    """What the entries and roles given as Python data were built into, shared by the estates of one case spec
+    that many requests are decided over (a stored project's): by field and name, each with the very data it was
+    built from, reused only for that same object. An entry that fails its check is not kept."""
+
+    __slots__ = ("entries", "roles")
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], tuple[object, Any]] = {}
+        self.roles: dict[str, tuple[object, frozenset[str]]] = {}
+
+
 class Entries(Generic[T]):
     """One estate field keyed by name: each entry decoded (raw JSON) or converted (Python data) into its spec
     type, then built into what the engine uses, when first read; InputError naming `estate.<field>[name]` when
-    it is not of its type (or `build`'s own InputError)."""
+    it is not of its type (or `build`'s own InputError). `built`: Python data's entries already built for other
+    estates of the same spec."""
 
-    __slots__ = ("_how", "_raw", "_source")
+    __slots__ = ("_built", "_how", "_raw", "_source")
 
-    def __init__(self, how: EntryKind[T], raw: Mapping[str, Any], source: str) -> None:
+    def __init__(
+        self, how: EntryKind[T], raw: Mapping[str, Any], source: str, built: Built | None = None
+    ) -> None:
         self._how = how
         self._raw = raw
         self._source = source
+        self._built = built
 
     def __bool__(self) -> bool:
         return bool(self._raw)
@@ -173,7 +189,7 @@ class Entries(Generic[T]):
             return None
         how = self._how
         if type(raw) is not _RAW:
-            return how.build(name, self._converted(name, raw), self._source)
+            return self._from_data(name, raw)
         size = len(raw)
         key = (how.field, name, size)
         kept = _BUILT.get(key)
@@ -186,6 +202,19 @@ class Entries(Generic[T]):
             clear_built()
         _BUILT.setdefault(key, []).append((bytes(raw), found))
         _BUILT_BYTES[0] += size + len(name)
+        return found
+
+    def _from_data(self, name: str, data: object) -> T:
+        """An entry given as Python data, built (or found built from this very object in `built`)."""
+        how, built = self._how, self._built
+        if built is None:
+            return how.build(name, self._converted(name, data), self._source)
+        key = (how.field, name)
+        kept = built.entries.get(key)
+        if kept is not None and kept[0] is data:
+            return kept[1]  # type: ignore[no-any-return]
+        found = how.build(name, self._converted(name, data), self._source)
+        built.entries[key] = (data, found)
         return found
 
     def _decoded(self, name: str, text: msgspec.Raw) -> Any:
@@ -221,14 +250,16 @@ def clear_roles() -> None:
 
 
 class RoleTable:
-    """The permissions of each role of a case, read (and checked) when a decision first looks at a role."""
+    """The permissions of each role of a case, read (and checked) when a decision first looks at a role;
+    `built`: roles given as Python data already read for other estates of the same spec."""
 
-    __slots__ = ("_raw", "_read", "_source")
+    __slots__ = ("_built", "_raw", "_read", "_source")
 
-    def __init__(self, raw: Mapping[str, Any], source: str) -> None:
+    def __init__(self, raw: Mapping[str, Any], source: str, built: Built | None = None) -> None:
         self._raw = raw
         self._source = source
         self._read: dict[str, frozenset[str]] = {}
+        self._built = built
 
     def __bool__(self) -> bool:
         return bool(self._raw)
@@ -240,15 +271,23 @@ class RoleTable:
             raw = self._raw.get(role)
             if raw is None:
                 return None
-            if isinstance(raw, msgspec.Raw):
-                found = self._decoded(role, raw)
-            else:
-                try:
-                    found = frozenset(msgspec.convert(raw, list[Text]))
-                except msgspec.ValidationError as error:
-                    raise InputError(self._source, f"estate.roles[{role!r}]: {_problem(error)}") from None
+            found = self._decoded(role, raw) if isinstance(raw, msgspec.Raw) else self._from_data(role, raw)
             self._read[role] = found
         return permission in found
+
+    def _from_data(self, role: str, data: object) -> frozenset[str]:
+        """The role's permissions from Python data (or found read from this very object in `built`)."""
+        built = self._built
+        kept = built.roles.get(role) if built is not None else None
+        if kept is not None and kept[0] is data:
+            return kept[1]
+        try:
+            found = frozenset(msgspec.convert(data, list[Text]))
+        except msgspec.ValidationError as error:
+            raise InputError(self._source, f"estate.roles[{role!r}]: {_problem(error)}") from None
+        if built is not None:
+            built.roles[role] = (data, found)
+        return found
 
     def _decoded(self, role: str, raw: msgspec.Raw) -> frozenset[str]:
         """The role's permissions from its JSON text (checked when first read)."""

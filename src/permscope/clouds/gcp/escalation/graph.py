@@ -89,6 +89,7 @@ class GraphBuilder:
         self.max_targets = max_targets
         self.graph = EscalationGraph()
         self.chain = lineage(snapshot)
+        self._ancestors = frozenset(self.chain[1:])
         self.accounts = sorted(
             (
                 a.external_id
@@ -104,6 +105,8 @@ class GraphBuilder:
             self._positions.setdefault(resource, []).append(position)
         self._decided: dict[tuple[str, str, str], Decided] = {}
         self._masks: dict[tuple[str, ...], int] = {}
+        self._bits: dict[str, int | None] = {}
+        self._labels: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._named: dict[tuple[str, tuple[str, ...]], set[str] | None] = {}
         self._targets: dict[tuple[str, tuple[str, ...], str | None], _Found] = {}
         self._agents: dict[str, dict[str, str]] = {}
@@ -124,17 +127,25 @@ class GraphBuilder:
         if known is None:
             known = 0
             for permission in permissions:
-                bit = self.snapshot.index.index_of(permission)
+                bit = self._bit(permission)
                 known |= 0 if bit is None else 1 << bit
             self._masks[permissions] = known
         return known
+
+    def _bit(self, permission: str) -> int | None:
+        """The catalogue's bit of a permission, None when it lacks it (looked up once per graph)."""
+        try:
+            return self._bits[permission]
+        except KeyError:
+            found = self._bits[permission] = self.snapshot.index.index_of(permission)
+            return found
 
     def _from_bits(self, source: str, permission: str, *, above: bool) -> Decided | None:
         """The verdict the source's compiled permissions already give: allowed everywhere in the project when
         granted unconditionally at the project or above (deny policies applied), refused when held nowhere;
         None when only the engine can tell (granted on some resources, under a condition, or asked of a folder
         or the organization, which a binding on the project does not reach)."""
-        bit = self.snapshot.index.index_of(permission)
+        bit = self._bit(permission)
         held = self.snapshot.permissions(source)
         if bit is None or held is None:
             return None
@@ -157,7 +168,7 @@ class GraphBuilder:
             return None
         found: set[str] = set()
         for permission in permissions:
-            bit = self.snapshot.index.index_of(permission)
+            bit = self._bit(permission)
             if bit is None or (held.all_resources | held.conditional) >> bit & 1:
                 return None
             for scoped in held.clauses:
@@ -174,7 +185,7 @@ class GraphBuilder:
             key = (source, permission, resource)
             found = self._decided.get(key)
             if found is None:
-                found = self._from_bits(source, permission, above=resource in self.chain[1:])
+                found = self._from_bits(source, permission, above=resource in self._ancestors)
             if found is None:
                 self.graph.evaluations += 1
                 decision = decide_stored(self.snapshot, source, permission, resource, {})
@@ -248,13 +259,18 @@ class GraphBuilder:
         via: str | None = None,
     ) -> Step:
         verdicts = list(decided)
-        conditional = any(d.conditional for d in verdicts)
+        conditional = False
+        for verdict in verdicts:
+            if verdict.conditional:
+                conditional = True
+                break
         # a verdict names conditions only when it is conditional
         conditions = tuple(dict.fromkeys(c for d in verdicts for c in d.conditions)) if conditional else ()
+        name, actions = self._label(technique)
         return Step(
             technique_id=technique.technique_id,
-            technique_name=technique.name,
-            actions=technique.actions,
+            technique_name=name,
+            actions=actions,
             source=source,
             target=target,
             resources=tuple(dict.fromkeys(resources)),
@@ -263,6 +279,13 @@ class GraphBuilder:
             conditional=conditional,
             condition_keys=conditions,
         )
+
+    def _label(self, technique: Technique) -> tuple[str, tuple[str, ...]]:
+        """A technique's name and actions (computed once per graph)."""
+        found = self._labels.get(technique.technique_id)
+        if found is None:
+            found = self._labels[technique.technique_id] = (technique.name, technique.actions)
+        return found
 
     def _set_policy(self, source: str, technique: Technique) -> Iterator[Step]:
         for node in self.chain:
