@@ -58,7 +58,7 @@ def per_identity(snapshot: SystemSnapshot, name: str) -> dict[Any, Any]:
     """The snapshot's table of one value derived per identity (or subject), by external id: what every identity
     finding asks for several times (its PCI, action summary, used actions) is looked up there, without a
     cache key and a closure of its own each time."""
-    return snapshot.derive(("perIdentity", name), dict)
+    return snapshot.identity_tables[name]
 
 
 def is_unbounded(snapshot: SystemSnapshot, identity: Identity | None) -> bool:
@@ -81,6 +81,12 @@ class Subject:
     def finding_subject(self) -> FindingSubject:
         """The relationship the finding embeds (identity, serverlessFunction, computeInstance)."""
         return _FINDING_SUBJECTS.get(self.kind, FindingSubject.IDENTITY)
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the identity was created; None for a function / instance (judged by its own use, not its
+        identity's age) or when unknown."""
+        return self.identity.created_at if self.resource is None and self.identity is not None else None
 
     @property
     def principal_id(self) -> str:
@@ -128,9 +134,11 @@ def finding_type(snapshot: SystemSnapshot, subject: Subject, types: TypeTable) -
 
 def permissions(snapshot: SystemSnapshot, external_id: str) -> EffectivePermissions | None:
     """Effective permissions of an identity, group, function or instance (root: every action everywhere)."""
-    known: dict[str, EffectivePermissions | None] = cached(snapshot, "permissions", dict)
-    if external_id in known:
+    known: dict[str, EffectivePermissions | None] = per_identity(snapshot, "permissions")
+    try:
         return known[external_id]
+    except KeyError:
+        pass
     found: EffectivePermissions | None
     if is_unbounded(snapshot, snapshot.identities_by_id.get(external_id)):
         found = EffectivePermissions(all_resources=snapshot.index.full, specific_resources=0, conditional=0)
@@ -216,7 +224,7 @@ def action_summary(snapshot: SystemSnapshot, external_id: str) -> ActionSummary:
 
 def identity_details(snapshot: SystemSnapshot, subject: Subject) -> JsonObject:
     """The contract's identityDetails: creation and last activity (ISO text with Z, or None)."""
-    created = subject.identity.created_at if subject.resource is None and subject.identity else None
+    created = subject.created_at
     known: dict[tuple[str, datetime | None], JsonObject] = per_identity(snapshot, "identityDetails")
     key = (subject.external_id, created)
     found = known.get(key)

@@ -10,6 +10,7 @@ a database, and everything derived is computed once on first use and shared by e
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -56,11 +57,12 @@ class AnalysisSettings:
     key_max_age_days: int = DEFAULT_KEY_MAX_AGE_DAYS  # access keys older than this are reported
     key_unused_days: int = DEFAULT_KEY_UNUSED_DAYS  # active access keys unused for this long are reported
     now: datetime = field(default_factory=_utc_now)
+    # the start of the activity window, computed once: every subject of every detector compares with it
+    window_start: datetime = field(init=False, repr=False, compare=False)
 
-    @property
-    def window_start(self) -> datetime:
-        """The start of the activity window."""
-        return self.now - timedelta(days=self.window_days)
+    def __post_init__(self) -> None:
+        """Compute the window start (the settings are frozen: it never changes)."""
+        object.__setattr__(self, "window_start", self.now - timedelta(days=self.window_days))
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,11 @@ class SystemSnapshot:
     taken_at: datetime = field(default_factory=_utc_now)
     _results: dict[str, PrincipalResult | None] = field(default_factory=dict, repr=False)
     _derived: dict[Any, Any] = field(default_factory=dict, repr=False)
+    # values derived per identity (or subject), one table per name (`analytics.subjects.per_identity`); not an
+    # __init__ argument, so a snapshot made with `dataclasses.replace` starts with empty tables
+    identity_tables: defaultdict[str, dict[Any, Any]] = field(
+        default_factory=lambda: defaultdict(dict), init=False, repr=False
+    )
 
     def derive(self, key: Any, compute: Callable[[], T]) -> T:
         """A value derived from the snapshot under `key`, computed once and shared by every detector."""
@@ -225,6 +232,7 @@ class SystemSnapshot:
         only the cyclic collector frees; released, it is freed as soon as nothing refers to it. The snapshot
         stays usable (what is asked again is derived again)."""
         self._derived.clear()
+        self.identity_tables.clear()
         self._results.clear()
         self.__dict__.pop("view", None)
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from permscope.analytics.detectors.inactive import DETECTOR
+import dataclasses
+
+from permscope.analytics.detectors.inactive import DETECTOR, is_inactive
+from permscope.analytics.pci import pci_of
+from permscope.core.inventory import Usage
+from permscope.core.snapshot import AnalysisSettings
 
 from ..builders import Account, allow, days_ago, types_of
 
@@ -56,3 +61,27 @@ def test_groups_inactive_when_no_member_used_what_the_group_grants() -> None:
     assert [f.subject_name for f in findings] == ["unused"]
     assert findings[0].evidence["members"] == [alice]
     assert findings[0].pci is not None and findings[0].pci.factors["unused"] == 1
+
+
+def test_window_start_is_fixed_by_the_settings() -> None:
+    settings = AnalysisSettings(now=days_ago(0), window_days=30)
+    assert settings.window_start == days_ago(30)
+    assert dataclasses.replace(settings, window_days=10).window_start == days_ago(10)
+
+
+def test_per_identity_values_start_afresh_in_a_replaced_or_released_snapshot() -> None:
+    account = Account()
+    idle = account.identity("user", "idle", allow("s3:GetObject"))
+    snapshot = account.snapshot(activity=True)
+    assert is_inactive(snapshot, idle) and pci_of(snapshot, idle).factors["used"] == 0
+    # what the remediation planner does: the same system with other usage, derived anew
+    moment = days_ago(1)
+    used = [Usage(identity_external_id=idle, action="s3:GetObject", resource=None, first_seen=moment,
+                  last_seen=moment, count=1)]  # fmt: skip
+    replaced = dataclasses.replace(snapshot, usages=used, _results={}, _derived={})
+    assert not is_inactive(replaced, idle) and pci_of(replaced, idle).factors["used"] == 1
+    assert is_inactive(snapshot, idle)  # the first snapshot keeps its own values
+    snapshot.usages = used
+    snapshot.__dict__.pop("exercised_by", None)
+    snapshot.release()
+    assert pci_of(snapshot, idle).factors["used"] == 1

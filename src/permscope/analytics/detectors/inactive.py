@@ -65,7 +65,7 @@ def _detect(snapshot: SystemSnapshot) -> Iterator[Finding]:
         kind_type = finding_type(snapshot, subject, TYPES)
         if kind_type is None:
             continue
-        created = subject.identity.created_at if subject.resource is None and subject.identity else None
+        created = subject.created_at
         if created_in_window(snapshot, created) or not is_inactive(snapshot, subject.external_id):
             continue
         seen = last_seen(snapshot, subject.external_id)
