@@ -68,7 +68,11 @@ from permscope.store.tables import (
     UsageRow,
 )
 
-# Rows are read through the session's connection (Core): the ORM's per-row result handling doubled the time.
+# Rows are read through the session's connection (Core): the ORM's per-row result handling doubled the time;
+# and all at once (`all()`: one fetch, not one per row).
+
+# Kinds by stored value: a dictionary reads faster than the enum's call.
+_IDENTITY_KINDS = {kind.value: kind for kind in IdentityKind}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -125,11 +129,11 @@ def stored_identities(
         stmt = stmt.where(table.kind.in_(list(kinds)))
     if where is not None:
         stmt = stmt.where(where)
-    rows = session.connection().execute(stmt)
+    rows = session.connection().execute(stmt).all()
     return [
         Identity(
             external_id=external_id,
-            kind=IdentityKind(kind),
+            kind=_IDENTITY_KINDS[kind],
             display_name=name,
             source=source,
             created_at=created,
@@ -206,18 +210,22 @@ def _customer_versions(
 def _assignments(session: Session, pk: int, where: ColumnElement[bool]) -> list[Assignment]:
     """The assignments `where` selects, in the order they were stored (GCP numbers bindings by it)."""
     table = AssignmentRow
-    rows = session.connection().execute(
-        select(
-            table.identity_external_id,
-            table.policy_external_id,
-            table.relation,
-            table.scope,
-            table.condition,
-            table.starts_at,
-            table.ends_at,
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                table.identity_external_id,
+                table.policy_external_id,
+                table.relation,
+                table.scope,
+                table.condition,
+                table.starts_at,
+                table.ends_at,
+            )
+            .where(table.system_pk == pk, where)
+            .order_by(table.id)
         )
-        .where(table.system_pk == pk, where)
-        .order_by(table.id)
+        .all()
     )
     return [
         Assignment(
@@ -301,7 +309,7 @@ def _usages(session: Session, pk: int, since: datetime | None) -> list[Usage]:
             last_seen=last,
             count=count,
         )
-        for identity, action, resource, first, last, count in session.connection().execute(query)
+        for identity, action, resource, first, last, count in session.connection().execute(query).all()
     ]
 
 
@@ -317,10 +325,14 @@ def _memberships(session: Session, pk: int, where: ColumnElement[bool]) -> list[
     """The memberships `where` selects, by group and member: group walks follow the order, which is then the
     same for any part of the memberships (a slice's) as for all of them."""
     table = MembershipRow
-    rows = session.connection().execute(
-        select(table.group_external_id, table.member_external_id)
-        .where(table.system_pk == pk, where)
-        .order_by(table.group_external_id, table.member_external_id)
+    rows = (
+        session.connection()
+        .execute(
+            select(table.group_external_id, table.member_external_id)
+            .where(table.system_pk == pk, where)
+            .order_by(table.group_external_id, table.member_external_id)
+        )
+        .all()
     )
     return [Membership(group_external_id=group, member_external_id=member) for group, member in rows]
 
