@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -12,9 +14,11 @@ from permscope.core.findings import ActionSummary, Finding, FindingSubject, PciS
 from permscope.core.ids import Cloud
 from permscope.core.inventory import AuthorizationSystem, InventoryBatch
 from permscope.store.findings import (
+    UNDIGESTED,
     FindingQuery,
     FindingStatus,
     RunFacts,
+    content_of,
     finding_by_fingerprint,
     latest_runs,
     list_findings,
@@ -215,3 +219,17 @@ def test_duplicate_fingerprints_in_one_analysis_are_recorded_once(engine: Engine
     result = record(engine, pk, [finding("alice"), finding("alice", score=99)], T0)
     assert result.new == 1  # type: ignore[attr-defined]
     assert rows(engine)["alice"].pci_score == 50
+
+
+def test_the_digest_covers_the_content_but_the_undigested_columns() -> None:
+    content, digest = content_of(finding("alice"))
+    digested = {key: value for key, value in content.items() if key not in UNDIGESTED}
+    raw = orjson.dumps(digested, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    assert set(content) >= UNDIGESTED
+    assert digest == hashlib.sha256(raw).hexdigest()
+
+
+def test_the_digest_of_a_finding_never_changes() -> None:
+    # stored findings keep the digests earlier versions wrote: a new one would "change" every finding once
+    _content, digest = content_of(finding("alice"))
+    assert digest == "4c4fa444607bcde03b4b90755930190c10c45cef6fe3fddc7ffa75170fb22b26"

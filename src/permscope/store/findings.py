@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any, Protocol
 
 import orjson
@@ -123,39 +124,33 @@ _SUBJECT_KINDS = {member: member.value for member in FindingSubject}
 _SEVERITIES = {member: member.value for member in Severity}
 
 
-def content_of(finding: Finding) -> dict[str, Any]:
-    """The stored columns that describe a finding's content (what the digest covers)."""
-    severity = _SEVERITIES[finding.severity]
-    action_summary, pci = finding.action_summary, finding.pci
-    return {
-        "finding_type": finding.finding_type,
-        "subject_kind": _SUBJECT_KINDS[finding.subject],
-        "subject_id": finding.subject_id,
-        "subject_name": finding.subject_name,
-        "severity": severity,
-        "severity_rank": SEVERITY_RANK[severity],
-        "summary": finding.summary,
-        "properties": finding.properties,
-        "evidence": finding.evidence,
-        "action_summary": action_summary.to_dict() if action_summary else None,
-        "pci_score": pci.score if pci else None,
-        "pci_factors": dict(pci.factors) if pci else None,
-    }
-
-
-def content_digest(content: dict[str, Any]) -> str:
-    """SHA-256 of the content, keys sorted (stable across runs and backends).
+def content_of(finding: Finding) -> tuple[dict[str, Any], str]:
+    """The stored columns that describe a finding's content, and their digest: SHA-256 of them as JSON, keys
+    sorted (stable across runs and backends), `UNDIGESTED` left out (they are added once it is taken).
 
     The PCI factor breakdown is left out: it explains the score and holds time-relative values (days since
     the last activity) that would make every finding "change" daily. It is rewritten with any other change.
     The severity's rank is left out too: it only repeats the severity (and findings recorded before it was
     stored keep their digests).
     """
-    digested = dict(content)
-    for key in UNDIGESTED:
-        digested.pop(key, None)
-    raw = orjson.dumps(digested, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    return hashlib.sha256(raw).hexdigest()
+    severity = _SEVERITIES[finding.severity]
+    action_summary, pci = finding.action_summary, finding.pci
+    content: dict[str, Any] = {
+        "finding_type": finding.finding_type,
+        "subject_kind": _SUBJECT_KINDS[finding.subject],
+        "subject_id": finding.subject_id,
+        "subject_name": finding.subject_name,
+        "severity": severity,
+        "summary": finding.summary,
+        "properties": finding.properties,
+        "evidence": finding.evidence,
+        "action_summary": action_summary.to_dict() if action_summary else None,
+        "pci_score": pci.score if pci else None,
+    }
+    raw = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    content["severity_rank"] = SEVERITY_RANK[severity]  # UNDIGESTED
+    content["pci_factors"] = dict(pci.factors) if pci else None
+    return content, hashlib.sha256(raw).hexdigest()
 
 
 def _chunks(items: Sequence[int]) -> list[Sequence[int]]:
@@ -203,8 +198,7 @@ def record_analysis(
             continue
         found.add(key)
         open_by_type[finding.finding_type] = open_by_type.get(finding.finding_type, 0) + 1
-        content = content_of(finding)
-        digest = content_digest(content)
+        content, digest = content_of(finding)
         known = stored.get(key)
         if known is None:
             inserts.append(
@@ -254,7 +248,7 @@ def record_analysis(
         resolved=len(gone),
         reopened=len(reopened),
         open_by_type=dict(sorted(open_by_type.items())),
-        new_fingerprints=tuple(row["fingerprint"] for row in inserts),
+        new_fingerprints=tuple(map(itemgetter("fingerprint"), inserts)),
         reopened_times=reopened_times,
     )
     _replace_run(session, system_pk, run, result)

@@ -87,18 +87,22 @@ def record_analysis_signals(
     system_score: int | None = None,
 ) -> int:
     """Record the signals of one analysis in the caller's transaction; how many were new."""
-    kinds = {identity.external_id: identity.kind.value for identity in snapshot.identities}
-    by_fingerprint = {finding.fingerprint: finding for finding in findings}
-    new = (
-        []
-        if baseline
-        else [by_fingerprint[key] for key in recorded.new_fingerprints if key in by_fingerprint]
+    new_keys = () if baseline else recorded.new_fingerprints
+    # a baseline that reopened nothing (every import's first analysis) looks no finding up
+    by_fingerprint = (
+        {finding.fingerprint: finding for finding in findings} if new_keys or recorded.reopened_times else {}
     )
+    new = [by_fingerprint[key] for key in new_keys if key in by_fingerprint]
     reopened = [
         Reopened(by_fingerprint[key], times)
         for key, times in recorded.reopened_times.items()
         if key in by_fingerprint
     ]
+    kinds = (
+        {identity.external_id: identity.kind.value for identity in snapshot.identities}
+        if new or reopened
+        else {}
+    )
     signals: list[Signal] = finding_signals(new, reopened, at, kinds)
     signals += _pci_signals(session, snapshot, previous_pci, at, system_score)
     return store.record_signals(session, signals, at)
