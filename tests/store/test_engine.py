@@ -12,6 +12,7 @@ from sqlalchemy import Engine, inspect
 from permscope.core.errors import ConfigurationError
 from permscope.store.engine import (
     SQLITE_BUSY_TIMEOUT,
+    SQLITE_CACHE_KIB,
     current_revision,
     head_revision,
     make_engine,
@@ -64,3 +65,12 @@ def test_sqlite_waits_for_another_writer_unless_the_url_says_otherwise(tmp_path:
         engine.dispose()
     assert waits == {"default": int(SQLITE_BUSY_TIMEOUT * 1000), "url": 2500}
     assert SQLITE_BUSY_TIMEOUT >= 60
+
+
+def test_sqlite_connections_get_the_estate_sized_page_cache(tmp_path: Path) -> None:
+    """Every connection, not only the first: SQLite's 2 MB default made an import re-read its index pages."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    with engine.connect() as first, engine.connect() as second:
+        sizes = [c.exec_driver_sql("PRAGMA cache_size").scalar_one() for c in (first, second)]
+    engine.dispose()
+    assert sizes == [-SQLITE_CACHE_KIB, -SQLITE_CACHE_KIB] and SQLITE_CACHE_KIB >= 32_768

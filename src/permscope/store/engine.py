@@ -22,6 +22,11 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # inventory and effective permissions (seconds; longer for the largest estates), so other writers queue
 # behind it rather than fail. `?timeout=SECONDS` in the database URL sets another wait.
 SQLITE_BUSY_TIMEOUT = 60.0
+# Page cache of each SQLite connection, at most (KiB; SQLite's default is 2,000). An import writes findings
+# and effective permissions into indexes keyed by hashes and ids, in no order: with 2 MB most of those inserts
+# missed the cache and re-read their pages (an Azure import of 30 subscriptions: the findings insert 3.5 s
+# against 2.4 s, and 1.5-2 s of system time). Filled only as pages are read.
+SQLITE_CACHE_KIB = 65_536
 
 
 def _json_text(value: Any) -> str:
@@ -34,11 +39,13 @@ JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Foreign keys on (SQLite leaves them off) and a journal that survives crashes."""
+    """Foreign keys on (SQLite leaves them off), a journal that survives crashes, and a page cache sized for
+    an estate's store (`SQLITE_CACHE_KIB`)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 
