@@ -119,8 +119,9 @@ def _sync(
 def _identity_rows(system_pk: int, items: list[Identity]) -> dict[tuple[str, ...], dict[str, Any]]:
     rows: dict[tuple[str, ...], dict[str, Any]] = {}
     for item in items:
+        kind = item.kind.value
         values = [
-            item.kind.value,
+            kind,
             item.display_name,
             item.source,
             item.created_at,
@@ -131,7 +132,7 @@ def _identity_rows(system_pk: int, items: list[Identity]) -> dict[tuple[str, ...
         rows[(item.external_id,)] = {
             "system_pk": system_pk,
             "external_id": item.external_id,
-            "kind": item.kind.value,
+            "kind": kind,
             "display_name": item.display_name,
             "source": item.source,
             "created_at": item.created_at,

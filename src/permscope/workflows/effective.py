@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -157,40 +158,38 @@ def decode_details(blob: bytes) -> dict[str, Any]:
     return found
 
 
-class _RowEncoder:
-    """Stored columns of results; equal bitsets (common across identities) are packed once."""
+# Equal bitsets are common across identities and across the systems of one import (the same roles in every
+# subscription or project): each is packed or encoded once while it keeps recurring.
+_REMEMBERED_BITSETS = 4_096  # per memo: a few MiB at most (a catalogue bitset is a few KiB)
 
-    def __init__(self) -> None:
-        self._bitsets: dict[int, bytes] = {}
-        self._texts: dict[int, str] = {}  # clause bitsets repeat across identities (about 1 distinct in 17)
 
-    def _text(self, bits: int) -> str:
-        found = self._texts.get(bits)
-        if found is None:
-            found = self._texts[bits] = encode_actions(bits)
-        return found
+@lru_cache(maxsize=_REMEMBERED_BITSETS)
+def _packed(bits: int) -> bytes:
+    """`pack`, remembered."""
+    return pack(bits)
 
-    def _pack(self, bits: int) -> bytes:
-        found = self._bitsets.get(bits)
-        if found is None:
-            found = self._bitsets[bits] = pack(bits)
-        return found
 
-    def row(
-        self, permissions: EffectivePermissions, counts: PermissionCounts, problems: tuple[str, ...]
-    ) -> dict[str, Any]:
-        """The columns of one result (without the identity and catalogue version)."""
-        return {
-            "granted_count": counts.granted,
-            "all_resources_count": counts.all_resources,
-            "specific_resources_count": counts.specific_resources,
-            "conditional_count": counts.conditional,
-            "high_severity_count": counts.high_severity,
-            "all_resources_actions": self._pack(permissions.all_resources),
-            "specific_resources_actions": self._pack(permissions.specific_resources),
-            "conditional_actions": self._pack(permissions.conditional),
-            "details": encode_details(permissions, problems, self._text),
-        }
+@lru_cache(maxsize=_REMEMBERED_BITSETS)
+def _encoded(bits: int) -> str:
+    """`encode_actions`, remembered (clause bitsets repeat: about 1 distinct in 17)."""
+    return encode_actions(bits)
+
+
+def _row(
+    permissions: EffectivePermissions, counts: PermissionCounts, problems: tuple[str, ...]
+) -> dict[str, Any]:
+    """The columns of one result (without the identity and catalogue version)."""
+    return {
+        "granted_count": counts.granted,
+        "all_resources_count": counts.all_resources,
+        "specific_resources_count": counts.specific_resources,
+        "conditional_count": counts.conditional,
+        "high_severity_count": counts.high_severity,
+        "all_resources_actions": _packed(permissions.all_resources),
+        "specific_resources_actions": _packed(permissions.specific_resources),
+        "conditional_actions": _packed(permissions.conditional),
+        "details": encode_details(permissions, problems, _encoded),
+    }
 
 
 def compute_effective(
@@ -293,20 +292,20 @@ def _evaluate_all(
     rows: list[dict[str, Any]] = []
     # equal results (one object per policy combination) with equal problems are serialized once
     shared: dict[tuple[int, tuple[str, ...]], dict[str, Any]] = {}
-    encoder = _RowEncoder()
-    problems: dict[str, None] = {}
+    problems: dict[str, None] = {}  # in the order first met
+    version = index.version
     for identity in inputs.identities:
         result = evaluator.evaluate(identity.external_id)
         permissions = result.permissions
         key = (id(permissions), result.problems)
         columns = shared.get(key)
         if columns is None:
-            columns = encoder.row(permissions, permissions.counts(index), result.problems)
-            shared[key] = columns
-        problems.update(dict.fromkeys(result.problems))
-        rows.append(
-            {"identity_external_id": identity.external_id, "catalog_version": index.version, **columns}
-        )
+            columns = shared[key] = {
+                "catalog_version": version,
+                **_row(permissions, permissions.counts(index), result.problems),
+            }
+            problems.update(dict.fromkeys(result.problems))  # a result's problems are met first with it
+        rows.append({"identity_external_id": identity.external_id, **columns})
     return rows, list(problems)
 
 

@@ -10,6 +10,7 @@ import pytest
 from permscope.clouds.azure.catalog.index import installed_action_index
 from permscope.clouds.azure.catalog.planes import planes_of
 from permscope.clouds.azure.effective.subscription import SubscriptionEvaluator
+from permscope.clouds.azure.engine.evaluate import group_closure
 from permscope.clouds.azure.view import subscription_inputs
 from permscope.core.catalog import ActionIndex
 from permscope.core.permissions import GrantStatus
@@ -193,3 +194,29 @@ def test_function_apps_act_through_their_identity() -> None:
 def test_a_catalogue_without_planes_counts_every_operation_as_control() -> None:
     index = ActionIndex(type(INDEX.catalog).__mro__[1]("v", INDEX.catalog.actions[:3], separator="/"))
     assert planes_of(index).control == index.full and planes_of(index).data == 0
+
+
+def test_identities_with_the_same_assignments_and_groups_share_a_result_unless_a_deny_names_one() -> None:
+    role = {"permissions": [{"actions": ["Microsoft.Storage/*"]}]}
+    deny = {"principals": ["v"], "permissions": [{"actions": [STORAGE_DELETE]}]}
+    sub = f"/subscriptions/{PROD}"
+    evaluator = SubscriptionEvaluator(
+        INDEX,
+        {"r": ("Storage all", role), "d": ("keep data", deny)},
+        {"g": [("r", "attached", sub, None)], "v": [("d", "deny", sub, None)]},
+        {"u": ["g"], "v": ["g"], "w": ["g"]},
+    )
+    assert evaluator.evaluate("u") is evaluator.evaluate("w")  # one signature: no own grants, group g
+    named = evaluator.evaluate("v")  # the same signature, but the deny assignment names it
+    assert named is not evaluator.evaluate("u")
+    assert named.permissions.status(_bit(STORAGE_DELETE)) is GrantStatus.NOT_GRANTED
+    assert evaluator.evaluate("u").permissions.status(_bit(STORAGE_DELETE)) is GrantStatus.ALL_RESOURCES
+    assert evaluator.statistics()["distinctCombinations"] == 2
+
+
+def test_groups_are_walked_as_group_closure_walks_them_even_in_a_cycle() -> None:
+    parents = {"u": ["a", "b"], "a": ["c"], "b": ["a", "d"], "c": ["b"], "d": ["u"], "x": ["a", "b"]}
+    evaluator = SubscriptionEvaluator(INDEX, {}, {}, parents)
+    for principal in ("u", "x", "a", "b", "c", "d", "U", "nobody"):
+        assert evaluator.groups(principal) == group_closure(principal, parents), principal
+    assert "u" not in evaluator.groups("u") and "a" not in evaluator.groups("a")

@@ -24,7 +24,7 @@ from typing import Any
 
 from permscope.clouds.azure.effective.compile import RoleCompiler
 from permscope.clouds.azure.engine.conditions import assignment_condition
-from permscope.clouds.azure.engine.evaluate import ALL_PRINCIPALS, group_closure
+from permscope.clouds.azure.engine.evaluate import ALL_PRINCIPALS, group_closure, groups_above
 from permscope.clouds.azure.engine.scopes import ScopeKey, is_management_group, scope_key
 from permscope.core.bitsets import indexes_of
 from permscope.core.catalog import ActionIndex
@@ -65,6 +65,11 @@ class Grant:
     condition: str | None  # the condition's text
     error: str | None  # why the condition cannot be evaluated (then it grants nothing)
     via: str | None  # the group it comes through, None when made to the identity
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """What the combination reads of it (equal keys grant the same, whichever principal holds them)."""
+        return (self.role, self.scope.lower(), self.condition or "", self.error or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +120,12 @@ class SubscriptionEvaluator:
                     denies[policy] = self._deny(policy, scope, condition)
         # a deny assignment is stored once per principal it names: every principal is read from its document
         self.denies = list(denies.values())
+        self._named = frozenset(p for deny in self.denies for p in (*deny.principals, *deny.excluded))
         self._results: dict[tuple[Any, ...], PrincipalResult] = {}
-        self._combination: dict[str, tuple[Any, ...]] = {}
+        # (own assignments, groups) -> result, for identities no deny assignment names (see `_signature`)
+        self._by_signature: dict[tuple[Any, ...], PrincipalResult] = {}
+        self._own_keys: dict[str, frozenset[tuple[str, str, str, str]]] = {}
+        self._closures: dict[tuple[str, ...], tuple[str, ...]] = {}  # direct groups -> every group
 
     def _grant(self, role: str, scope: str, condition: Any) -> Grant:
         condition = as_document(condition) if condition else None
@@ -146,13 +155,27 @@ class SubscriptionEvaluator:
 
     # -- what reaches an identity -------------------------------------------------------------------------
     def groups(self, external_id: str) -> tuple[str, ...]:
-        """Every group of an identity, directly or through nested groups."""
-        return group_closure(external_id, self._groups_of)
+        """Every group of an identity, directly or through nested groups (`group_closure`; identities with the
+        same direct groups share the walk)."""
+        principal = external_id.lower()
+        direct = self._groups_of.get(principal)
+        if not direct:
+            return ()
+        listed = tuple(direct)
+        found = self._closures.get(listed)
+        if found is None:
+            found = self._closures[listed] = groups_above(listed, self._groups_of)
+        if principal in found:  # a group within its own ancestry: walk without it
+            return group_closure(external_id, self._groups_of)
+        return found
 
     def grants(self, external_id: str) -> list[Grant]:
         """The role assignments of an identity and of its groups (`via` names the group)."""
+        return self._grants(external_id, self.groups(external_id))
+
+    def _grants(self, external_id: str, groups: Sequence[str]) -> list[Grant]:
         found = list(self._own.get(external_id, ()))
-        for group in self.groups(external_id):
+        for group in groups:
             found += [
                 Grant(g.role, g.scope, g.whole, g.condition, g.error, group) for g in self._own.get(group, ())
             ]
@@ -160,7 +183,10 @@ class SubscriptionEvaluator:
 
     def applicable_denies(self, external_id: str) -> list[DenyRule]:
         """The deny assignments that apply to an identity (named, through a group, or everyone; not excluded)."""
-        who = {external_id.lower(), *self.groups(external_id)}
+        return self._denies(external_id, self.groups(external_id))
+
+    def _denies(self, external_id: str, groups: Sequence[str]) -> list[DenyRule]:
+        who = {external_id.lower(), *groups}
         return [
             deny
             for deny in self.denies
@@ -170,16 +196,29 @@ class SubscriptionEvaluator:
     # -- the combination ----------------------------------------------------------------------------------
     def evaluate(self, external_id: str) -> PrincipalResult:
         """One identity's effective permissions (identities with the same grants and denies share one)."""
-        grants = self.grants(external_id)
-        denies = self.applicable_denies(external_id)
-        key = (
-            tuple(sorted({(g.role, g.scope.lower(), g.condition or "", g.error or "") for g in grants})),
-            tuple(deny.policy for deny in denies),
-        )
-        found = self._results.get(key)
+        groups = self.groups(external_id)
+        signature = self._signature(external_id, groups)
+        found = None if signature is None else self._by_signature.get(signature)
         if found is None:
-            found = self._results[key] = self._combine(grants, denies)
+            grants = self._grants(external_id, groups)
+            denies = self._denies(external_id, groups)
+            key = (tuple(sorted({g.key for g in grants})), tuple(deny.policy for deny in denies))
+            found = self._results.get(key)
+            if found is None:
+                found = self._results[key] = self._combine(grants, denies)
+            if signature is not None:
+                self._by_signature[signature] = found
         return found
+
+    def _signature(self, external_id: str, groups: tuple[str, ...]) -> tuple[Any, ...] | None:
+        """What decides an identity's result when no deny assignment names it (None when one does): its own
+        role assignments and its groups (theirs and the denies naming them follow)."""
+        if external_id.lower() in self._named:
+            return None
+        own = self._own_keys.get(external_id)
+        if own is None:
+            own = self._own_keys[external_id] = frozenset(g.key for g in self._own.get(external_id, ()))
+        return (own, groups)
 
     def _combine(self, grants: Iterable[Grant], denies: Sequence[DenyRule]) -> PrincipalResult:
         whole = specific = conditional = 0

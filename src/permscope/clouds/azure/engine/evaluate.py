@@ -94,16 +94,28 @@ def group_closure(principal_id: str, parents: Mapping[str, Sequence[str]]) -> tu
     """Every group a principal belongs to, directly or through nested groups (lower-case ids, from
     `group_parents`); a group's own parent groups are reached from it, never the other way; cycles are
     harmless."""
+    principal = principal_id.lower()
+    return groups_above(parents.get(principal, ()), parents, {principal})
+
+
+def groups_above(
+    direct: Iterable[str], parents: Mapping[str, Sequence[str]], seen: set[str] | None = None
+) -> tuple[str, ...]:
+    """`direct` groups and every group above them, in `group_closure`'s order, leaving out (and not walking
+    through) those in `seen` (which it fills)."""
+    seen = set() if seen is None else seen
     found: list[str] = []
-    seen = {principal_id.lower()}
-    pending = [principal_id.lower()]
-    while pending:
-        for group in parents.get(pending.pop(), ()):
+    pending: list[str] = []
+    listed = direct
+    while True:
+        for group in listed:
             if group not in seen:
                 seen.add(group)
                 found.append(group)
                 pending.append(group)
-    return tuple(found)
+        if not pending:
+            return tuple(found)
+        listed = parents.get(pending.pop(), ())
 
 
 def decide(
