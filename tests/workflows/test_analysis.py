@@ -150,24 +150,3 @@ def test_settings_window_and_unknown_account(imported: Engine) -> None:
     assert [r.system_id for r in reports] == [ACCOUNT]
     # a run over many systems keeps no snapshot alive (each held to the end took gigabytes for 100 subscriptions)
     assert all(r.snapshot is None and r.findings == [] for r in reports)
-
-
-def test_many_systems_are_analyzed_with_the_collector_paused_between_them(
-    imported: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import gc
-
-    import permscope.workflows.analysis as analysis
-
-    seen: list[bool] = []
-    real = analysis.analyze_system
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        seen.append(gc.isenabled())  # before the system's own pause: still off from the loop's
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(analysis, "analyze_system", recording)
-    assert gc.isenabled()
-    reports = analyze_all(imported, AnalysisSettings(), analyzer=_fake([]))
-    assert [r.system_id for r in reports] == [ACCOUNT] and seen == [False]
-    assert gc.isenabled()  # on again once every system is analyzed

@@ -91,12 +91,15 @@ def _report_record(report: Any) -> dict[str, Any]:
 def _analyze(engine: Any, system_ids: list[str], cloud: Cloud = Cloud.AWS) -> dict[str, Any]:
     """Analyze the imported systems (each in its own transaction): system id -> its AnalysisReport."""
     from permscope.core.snapshot import AnalysisSettings
-    from permscope.workflows.analysis import analyze_each
+    from permscope.workflows.analysis import analyze_system
 
     if not system_ids:
         return {}
+    settings = AnalysisSettings()
     with stderr().status(f"analyzing {len(system_ids)} {cloud.system_noun}(s)"):
-        reports = analyze_each(engine, [(system_id, cloud) for system_id in system_ids], AnalysisSettings())
+        reports = [
+            analyze_system(engine, system_id, settings, cloud=cloud).summary() for system_id in system_ids
+        ]
     return {report.system_id: report for report in reports}
 
 

@@ -16,7 +16,7 @@ memory (`workflows.scan`), or through this module when it is given a database.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -306,28 +306,10 @@ def analyze_all(
         wanted = [(s, found[0] if len(found := clouds.get(s, [])) == 1 else Cloud.AWS) for s in system_ids]
     else:
         wanted = stored
-    return analyze_each(engine, wanted, settings, analyzer=analyzer)
-
-
-def analyze_each(
-    engine: Engine,
-    systems: Iterable[tuple[str, Cloud]],
-    settings: AnalysisSettings,
-    *,
-    analyzer: Analyzer | None = None,
-) -> list[AnalysisReport]:
-    """Analyze systems one after the other (one transaction each), keeping each report's summary.
-
-    The collector stays paused across all of them, not only through each: turned back on after one system,
-    its first pass traversed every object that analysis had left alive and not yet freed (about 80 ms per
-    Azure subscription). Once summarized, a system's snapshot and findings are freed by reference counting
-    (`AnalysisReport.summary`), so the pause does not let memory grow from one system to the next.
-    """
-    with collector_paused():
-        return [
-            analyze_system(engine, system_id, settings, analyzer=analyzer, cloud=cloud).summary()
-            for system_id, cloud in systems
-        ]
+    return [
+        analyze_system(engine, system_id, settings, analyzer=analyzer, cloud=cloud).summary()
+        for system_id, cloud in wanted
+    ]
 
 
 def stored_systems(engine: Engine) -> list[tuple[str, Cloud]]:
