@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from permscope.clouds.gcp.engine.case import Binding, allow_policy
+from permscope.clouds.gcp.engine.case import SHORT_POLICY, Binding, allow_policy
 from permscope.clouds.gcp.engine.principals import Membership, group_parents, parse_caller, read_member
 
 ALICE = "user:alice@example.com"
@@ -31,6 +31,12 @@ def _binding(index: int, texts: tuple[str, ...]) -> Binding:
     return Binding(index, "roles/viewer", tuple((t, read_member(t, deny=False)) for t in texts), None)
 
 
+def _long(bindings: tuple[Binding, ...]) -> tuple[Binding, ...]:
+    """The bindings, then enough naming nobody of the tests that the policy is chosen from through its index."""
+    start = len(bindings)
+    return bindings + tuple(_binding(start + n, (f"user:other{n}@example.com",)) for n in range(SHORT_POLICY))
+
+
 def _covered(membership: Membership, bindings: list[Binding]) -> list[tuple[int, object]]:
     found = [(b.index, membership.covering(b.members)) for b in bindings]
     return [(index, member) for index, member in found if member is not None]
@@ -41,7 +47,7 @@ def _covered(membership: Membership, bindings: list[Binding]) -> list[tuple[int,
 )
 def test_reaching_bindings_cover_as_every_binding_does_and_find_groups_alike(caller: str) -> None:
     for first, second in itertools.product(LISTS, repeat=2):
-        bindings = (_binding(0, first), _binding(1, second))
+        bindings = _long((_binding(0, first), _binding(1, second)))
         every, reached = _membership(caller), _membership(caller)
         expected = _covered(every, list(bindings))
         assert _covered(reached, allow_policy(bindings).reaching(reached)) == expected, (first, second)
@@ -49,8 +55,14 @@ def test_reaching_bindings_cover_as_every_binding_does_and_find_groups_alike(cal
 
 
 def test_a_member_named_before_a_group_leaves_the_groups_unsearched() -> None:
-    policy = allow_policy((_binding(0, (ALICE, "group:eng@example.com")),))
+    policy = allow_policy(_long((_binding(0, (ALICE, "group:eng@example.com")),)))
     membership = _membership(ALICE)
     assert [b.index for b in policy.reaching(membership)] == [0]
     assert membership.covering(policy.bindings[0].members) == (ALICE, ())
     assert membership.groups_found == {}
+
+
+def test_a_short_policy_is_read_whole() -> None:
+    bindings = tuple(_binding(n, (f"user:other{n}@example.com",)) for n in range(SHORT_POLICY))
+    assert list(allow_policy(bindings).reaching(_membership(ALICE))) == list(bindings)
+    assert allow_policy(_long(bindings)).reaching(_membership(ALICE)) == []

@@ -84,6 +84,10 @@ class Binding:
     condition: Condition | None
 
 
+# an allow policy of at most this many bindings is read whole by a decision, not through its index of members
+SHORT_POLICY = 8
+
+
 @dataclass(frozen=True, slots=True)
 class AllowPolicy:
     """The bindings of one allow policy, with where each identity and group is named: what finds the bindings
@@ -94,10 +98,13 @@ class AllowPolicy:
     grouped: frozenset[int]  # the bindings naming a group
     others: frozenset[int]  # the bindings naming another form (audiences, domains, pools, ...)
 
-    def reaching(self, membership: Membership) -> list[Binding]:
+    def reaching(self, membership: Membership) -> Sequence[Binding]:
         """The bindings, in order, one of whose members may cover the caller (`Membership.covering` finds no
         member in the others); the caller's groups are found exactly when `covering` over every binding would
-        find them: when a binding naming a group names neither the caller nor another form."""
+        find them: when a binding naming a group names neither the caller nor another form. A short policy is
+        read whole (`SHORT_POLICY`): choosing costs more than reading its few members."""
+        if len(self.bindings) <= SHORT_POLICY:
+            return self.bindings
         chosen = set(self.others)
         key = membership.caller.key
         if key:
