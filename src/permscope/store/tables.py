@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -35,7 +36,8 @@ SYSTEM_FK = "authorization_systems.id"
 
 
 class AuthorizationSystemRow(Base):
-    """An AWS account, Azure subscription or GCP project, and the state of its data collection."""
+    """An AWS account, Azure subscription or GCP project, and the state of its data collection; or the home
+    (an Azure tenant, a GCP organization) whose identities and grants its member systems share (not listed)."""
 
     __tablename__ = "authorization_systems"
     __table_args__ = (UniqueConstraint("cloud", "system_id", name="uq_system_cloud_id"),)
@@ -51,6 +53,41 @@ class AuthorizationSystemRow(Base):
     modification_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    # the home holding this system's identities and grants; None when the system holds its own (AWS, today's rows)
+    home_pk: Mapped[int | None] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="SET NULL"), index=True)
+    listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # False for a home
+
+
+class SystemScopeRow(Base):
+    """A scope whose grants reach a system that has a home: its own node (depth 0), then its ancestry upward."""
+
+    __tablename__ = "system_scopes"
+    __table_args__ = (Index("ix_system_scopes_scope", "scope", "system_pk"),)
+
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"), primary_key=True)
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
+    depth: Mapped[int] = mapped_column(Integer)
+
+
+class ResidentRow(Base):
+    """An identity of the home that lives in a member system (a managed identity, a project's service account)
+    and so belongs to it without holding a grant there."""
+
+    __tablename__ = "system_residents"
+
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"), primary_key=True)
+    identity_external_id: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class MembershipClosureRow(Base):
+    """A member is in a group of the same home directly or through nested groups (stored once at ingest)."""
+
+    __tablename__ = "membership_closure"
+    __table_args__ = (Index("ix_membership_closure_member", "system_pk", "member_external_id"),)
+
+    system_pk: Mapped[int] = mapped_column(ForeignKey(SYSTEM_FK, ondelete="CASCADE"), primary_key=True)
+    group_external_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    member_external_id: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
 class IdentityRow(Base):
@@ -144,6 +181,7 @@ class AssignmentRow(Base):
         ),
         Index("ix_assignments_policy", "system_pk", "policy_external_id"),
         Index("ix_assignments_relation", "system_pk", "relation"),  # deny and trust, read by decisions
+        Index("ix_assignments_anchor", "system_pk", "anchor"),  # a home's grants reaching one member system
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -152,6 +190,9 @@ class AssignmentRow(Base):
     policy_external_id: Mapped[str] = mapped_column(Text)
     relation: Mapped[str] = mapped_column(String(16))
     scope: Mapped[str] = mapped_column(Text)
+    # at a home: the level node the grant is placed at (tenant root, management group, subscription / organization,
+    # folder, project), matched against `system_scopes`; None in a system that holds its own grants
+    anchor: Mapped[str | None] = mapped_column(Text)
     condition: Mapped[dict[str, Any] | None]
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
