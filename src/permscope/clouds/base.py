@@ -154,6 +154,10 @@ class ImportedFiles:
 
     batches: Sequence[InventoryBatch]
     warnings: list[str] = field(default_factory=list)
+    # the tenant's / organization's home (`system.attributes["role"] == "home"`): its identities, direct
+    # memberships, policies and every grant with its anchor, stored once; the batches then carry their system,
+    # resources, scopes and residents only. None while the cloud stores each system whole (AWS; Azure, GCP today)
+    home: InventoryBatch | None = None
 
     @property
     def system_ids(self) -> list[str]:

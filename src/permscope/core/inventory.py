@@ -133,6 +133,10 @@ class Assignment:
     condition: JsonObject | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    # in a home's batch: the level node the grant is placed at (tenant root "/", management group id,
+    # "/subscriptions/S" for anything inside S / "organizations/N", "folders/N", "projects/P"), matched
+    # against the member systems' `scopes`; None in a system that holds its own grants
+    anchor: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -186,6 +190,10 @@ class InventoryBatch:
     resources: list[Resource] | None = None  # None: this run did not collect resources, keep the old ones
     usages: list[Usage] | None = None  # None: this run did not collect usage, keep the old ones
     warnings: list[str] = field(default_factory=list)
+    # a member of a home: the level nodes whose grants reach it (its own node first, then its ancestry upward),
+    # and the identities of the home that live in it (managed identities, the project's service accounts)
+    scopes: list[str] = field(default_factory=list)
+    residents: list[str] = field(default_factory=list)
 
 
 def access_level_severity(access_level: str) -> str:

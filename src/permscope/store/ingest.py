@@ -199,7 +199,11 @@ def _assignment_rows(system_pk: int, items: list[Assignment]) -> dict[tuple[str,
             "condition": a.condition,
             "starts_at": a.starts_at,
             "ends_at": a.ends_at,
-            "digest": _digest([a.condition, a.starts_at, a.ends_at]),
+            "anchor": a.anchor,
+            # the anchor counts only where there is one, so rows without it keep the digests they had
+            "digest": _digest(
+                [a.condition, a.starts_at, a.ends_at, *([] if a.anchor is None else [a.anchor])]
+            ),
         }
     return rows
 
