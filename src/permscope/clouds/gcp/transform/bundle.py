@@ -19,8 +19,8 @@ A project's batch holds (docs/gcp.md):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from permscope.clouds.base import ImportedFiles, LazyBatches
@@ -54,6 +54,7 @@ from permscope.core.inventory import (
     Membership,
     ParentKind,
     Policy,
+    Resource,
 )
 
 
@@ -61,6 +62,31 @@ def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles
     """The bundle read and checked once, every active project's batch cut from it when read (`LazyBatches`: an
     import holds one project's batch at a time), and warnings for the whole bundle (those the projects' cuts
     give included, found up front)."""
+    context, projects, warnings = _prepare(bundle)
+    return ImportedFiles(
+        batches=LazyBatches(projects, lambda project: context.batch(project, source)), warnings=warnings
+    )
+
+
+def transform_home(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles:
+    """The bundle as the organization's home (its identities, memberships, roles, deny policies and every
+    binding with its anchor, once) and one thin batch per active project (system, resources, scopes, residents),
+    with the warnings of `transform_bundle`. A bundle without an organization (a standalone project) is its own
+    home: `transform_bundle`'s batches, no home."""
+    context, projects, warnings = _prepare(bundle)
+    if context.hierarchy.organization is None:
+        return ImportedFiles(
+            batches=LazyBatches(projects, lambda project: context.batch(project, source)), warnings=warnings
+        )
+    return ImportedFiles(
+        batches=LazyBatches(projects, lambda project: context.member(project, source)),
+        warnings=warnings,
+        home=context.home(projects, source),
+    )
+
+
+def _prepare(bundle: Mapping[str, Any]) -> tuple[_Context, list[str], list[str]]:
+    """The context, the active projects (sorted) and the bundle's warnings (every project's cut's included)."""
     warnings: list[str] = []
     hierarchy = read_hierarchy(bundle)
     scope = str(bundle.get("scope") or "")
@@ -80,9 +106,7 @@ def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles
         warnings.append(
             f"{error.get('scope') or 'export'}: {error.get('part') or 'part'} not read: {error['error']}"
         )
-    return ImportedFiles(
-        batches=LazyBatches(projects, lambda project: context.batch(project, source)), warnings=warnings
-    )
+    return context, projects, warnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +115,7 @@ class _Read:
     below them): per binding, the members that are identities or audiences."""
 
     scope: str
+    anchor: str  # the level node the policy is placed at: its scope, or `projects/P` for a resource of P
     bindings: tuple[tuple[Binding, tuple[ReadMember, ...]], ...]
     roles: frozenset[str]  # the roles of bindings that grant someone
     skipped: frozenset[str]  # deleted and legacy members, as written
@@ -117,7 +142,42 @@ def _read(policy: Placed) -> _Read:
         bindings.append((binding, tuple(members)))
         if members:
             roles.add(binding.role)
-    return _Read(policy.scope, tuple(bindings), frozenset(roles), frozenset(skipped), tuple(problems))
+    anchor = f"projects/{policy.project}" if policy.scope.startswith("//") else policy.scope
+    return _Read(policy.scope, anchor, tuple(bindings), frozenset(roles), frozenset(skipped), tuple(problems))
+
+
+@dataclass(slots=True)
+class _Bound:
+    """What some placed allow policies bind: the identities they name (by kind), the audiences, the conditions
+    of each (member, role, scope), the roles that grant someone, the members skipped, and each scope's anchor."""
+
+    kinds: dict[str, IdentityKind] = field(default_factory=dict)
+    audiences: set[str] = field(default_factory=set)
+    conditions: dict[tuple[str, str, str], list[dict[str, Any]] | None] = field(default_factory=dict)
+    roles: set[str] = field(default_factory=set)
+    skipped: set[str] = field(default_factory=set)
+    anchors: dict[str, str] = field(default_factory=dict)
+
+
+def _bound(policies: Iterable[_Read]) -> _Bound:
+    """The bindings of `policies` gathered (in order: the first kind a member is read with is kept)."""
+    found = _Bound()
+    for policy in policies:
+        for binding, members in policy.bindings:
+            for member in members:
+                if member.kind is not None:
+                    found.kinds.setdefault(member.key, member.kind)
+                else:
+                    found.audiences.add(member.key)
+                _merge(found.conditions, (member.key, binding.role, policy.scope), binding.condition)
+        found.roles |= policy.roles
+        found.skipped |= policy.skipped
+        found.anchors[policy.scope] = policy.anchor
+    return found
+
+
+def _skipped_warnings(skipped: set[str]) -> list[str]:
+    return [f"{len(skipped)} deleted or legacy members skipped (they grant nothing)"] if skipped else []
 
 
 class _Context:
@@ -190,50 +250,129 @@ class _Context:
     def batch(self, project: str, source: str) -> InventoryBatch:
         """The batch of one project."""
         lineage = self._lineage(project)
-        kinds: dict[str, IdentityKind] = {}
-        audiences: set[str] = set()
-        conditions: dict[tuple[str, str, str], list[dict[str, Any]] | None] = {}
-        roles: set[str] = set()
+        bound = _bound(self._placed(project, lineage))
+        resources = self._resources_of(project)
+        for key in self._residents(project, resources):
+            bound.kinds.setdefault(key, IdentityKind.SERVICE_ACCOUNT)
+        memberships = self._memberships(bound.kinds, bound.audiences, lineage)
+        policies = self._roles(project, bound.roles, lineage)
+        assignments = self._grants(bound, anchored=False)
+        denies, denied = self._denies(lineage, anchored=False)
+        return InventoryBatch(
+            system=self._system(project, lineage),
+            source=source,
+            identities=[self._identity(key, kind, project) for key, kind in sorted(bound.kinds.items())],
+            memberships=memberships,
+            policies=policies + denies,
+            assignments=assignments + denied,
+            resources=resources,
+            warnings=_skipped_warnings(bound.skipped),
+        )
+
+    def home(self, projects: list[str], source: str) -> InventoryBatch:
+        """The organization's home: `batch` over the policies of every node and resource reaching an active
+        project, every such project's service accounts and those its compute runs as, each binding with its
+        anchor, each deny policy once (anchored at its attachment point), the roles the projects' batches name."""
+        lineages = [self._lineage(project) for project in projects]
+        nodes = list(dict.fromkeys(node for lineage in lineages for node in lineage))
+        bound = _bound(
+            [
+                *(policy for node in nodes for policy in self.by_scope.get(node, ())),
+                *(policy for project in projects for policy in self.by_project.get(project, ())),
+            ]
+        )
+        for project in projects:
+            for key in self._residents(project, self._resources_of(project)):
+                bound.kinds.setdefault(key, IdentityKind.SERVICE_ACCOUNT)
+        memberships = self._memberships(bound.kinds, bound.audiences, nodes) + self._deny_members(nodes)
+        names: set[str] = set()
+        for project, lineage in zip(projects, lineages, strict=True):
+            names.update(self._role_names(project, bound.roles, lineage))
+        denies, denied = self._denies(nodes, anchored=True)
+        hierarchy = self.hierarchy
+        return InventoryBatch(
+            system=AuthorizationSystem(
+                cloud=Cloud.GCP,
+                system_id=str(hierarchy.organization),
+                name=hierarchy.organization_name or str(hierarchy.organization),
+                attributes={"role": "home", "organizationId": hierarchy.organization},
+            ),
+            source=source,
+            identities=[self._identity(key, kind, None) for key, kind in sorted(bound.kinds.items())],
+            memberships=memberships,
+            policies=[role_policy(name, self.custom, []) for name in sorted(names)] + denies,
+            assignments=self._grants(bound, anchored=True) + denied,
+            warnings=_skipped_warnings(bound.skipped),
+        )
+
+    def member(self, project: str, source: str) -> InventoryBatch:
+        """A project of the home: its system, resources, scopes (its node, then its ancestry upward) and
+        residents (its own service accounts and those its compute runs as); identities and grants are the
+        home's."""
+        lineage = self._lineage(project)
         skipped: set[str] = set()
         for policy in self._placed(project, lineage):
-            for binding, members in policy.bindings:
-                for member in members:
-                    if member.kind is not None:
-                        kinds.setdefault(member.key, member.kind)
-                    else:
-                        audiences.add(member.key)
-                    _merge(conditions, (member.key, binding.role, policy.scope), binding.condition)
-            roles |= policy.roles
             skipped |= policy.skipped
-        # the project's own service accounts, and those its compute runs as
-        for email, account in self.accounts.items():
-            if account.get("projectId") == project or email.endswith(f"@{project}.iam.gserviceaccount.com"):
-                kinds.setdefault(f"serviceAccount:{email}", IdentityKind.SERVICE_ACCOUNT)
-        resources = None if self.resources is None else self.resources.get(project, [])
+        resources = self._resources_of(project)
+        return InventoryBatch(
+            system=self._system(project, lineage),
+            source=source,
+            resources=resources,
+            warnings=_skipped_warnings(skipped),
+            scopes=lineage,
+            residents=self._residents(project, resources),
+        )
+
+    def _resources_of(self, project: str) -> list[Resource] | None:
+        return None if self.resources is None else self.resources.get(project, [])
+
+    def _residents(self, project: str, resources: list[Resource] | None) -> list[str]:
+        """The project's own service accounts, and those its compute runs as."""
+        found = [
+            f"serviceAccount:{email}"
+            for email, account in self.accounts.items()
+            if account.get("projectId") == project or email.endswith(f"@{project}.iam.gserviceaccount.com")
+        ]
         for resource in resources or ():
             runs_as = resource.facts.get("serviceAccount")
             if runs_as:
-                kinds.setdefault(str(runs_as), IdentityKind.SERVICE_ACCOUNT)
+                found.append(str(runs_as))
+        return list(dict.fromkeys(found))
+
+    def _memberships(
+        self, kinds: dict[str, IdentityKind], audiences: set[str], nodes: list[str]
+    ) -> list[Membership]:
+        """The bound groups' members (who join `kinds`), the memberships of the groups the deny policies at
+        `nodes` name, and the audiences' memberships of the identities they cover."""
         memberships = self._groups(kinds)
-        memberships += self._deny_groups(lineage, kinds)
+        memberships += self._deny_groups(nodes, kinds)
         for audience in sorted(audiences):
             memberships += [
                 Membership(group_external_id=audience, member_external_id=key)
                 for key, kind in kinds.items()
                 if audience_covers(audience, key, kind)
             ]
-        policies = self._roles(project, roles, lineage)
-        assignments = [
+        return memberships
+
+    def _grants(self, bound: _Bound, *, anchored: bool) -> list[Assignment]:
+        """One assignment per member, role and scope (anchored at its level node in a home)."""
+        return [
             Assignment(
                 identity_external_id=member,
                 policy_external_id=role,
                 relation=AssignmentRelation.ATTACHED,
                 scope=scope,
                 condition=_condition(found),
+                anchor=bound.anchors[scope] if anchored else None,
             )
-            for (member, role, scope), found in conditions.items()
+            for (member, role, scope), found in bound.conditions.items()
         ]
-        for node in lineage:
+
+    def _denies(self, nodes: list[str], *, anchored: bool) -> tuple[list[Policy], list[Assignment]]:
+        """The deny policies attached at `nodes`, and one assignment each naming its attachment point."""
+        policies: list[Policy] = []
+        assignments: list[Assignment] = []
+        for node in nodes:
             for deny in self.denies.get(node, ()):
                 policies.append(deny)
                 assignments.append(
@@ -242,21 +381,40 @@ class _Context:
                         policy_external_id=deny.external_id,
                         relation=AssignmentRelation.DENY,
                         scope=node,
+                        anchor=node if anchored else None,
                     )
                 )
-        warnings = []
-        if skipped:
-            warnings.append(f"{len(skipped)} deleted or legacy members skipped (they grant nothing)")
-        return InventoryBatch(
-            system=self._system(project, lineage),
-            source=source,
-            identities=[self._identity(key, kind, project) for key, kind in sorted(kinds.items())],
-            memberships=memberships,
-            policies=policies,
-            assignments=assignments,
-            resources=resources,
-            warnings=warnings,
-        )
+        return policies, assignments
+
+    def _deny_members(self, nodes: list[str]) -> list[Membership]:
+        """In a home: each deny policy's groups (those its rules name, and the groups nested in them) as its
+        members, so that a project's view knows whose memberships its deny policies need (a group named there
+        may hold no grant reaching it); they make nobody a member of anything."""
+        if not self.group_members:
+            return []
+        found: list[Membership] = []
+        for node in nodes:
+            for deny in self.denies.get(node, ()):
+                found += [
+                    Membership(group_external_id=deny.external_id, member_external_id=group)
+                    for group in sorted(self._groups_below(_named_groups(deny)))
+                ]
+        return found
+
+    def _groups_below(self, groups: set[str]) -> set[str]:
+        """`groups` and every group nested in them."""
+        found: set[str] = set()
+        frontier = list(groups)
+        while frontier:
+            group = frontier.pop()
+            if group in found:
+                continue
+            found.add(group)
+            for email, kind in (self.group_members or {}).get(group, ()):
+                key, member_kind = self._member_key(email, kind)
+                if member_kind is IdentityKind.GROUP:
+                    frontier.append(key)
+        return found
 
     def _groups(self, kinds: dict[str, IdentityKind]) -> list[Membership]:
         """Members of the batch's groups, transitively (members join the batch's identities)."""
@@ -288,11 +446,7 @@ class _Context:
         named: set[str] = set()
         for node in lineage:
             for deny in self.denies.get(node, ()):
-                for rule in deny.document.get("rules") or ():
-                    body = rule.get("denyRule") or {}
-                    for text in (*body.get("deniedPrincipals", ()), *body.get("exceptionPrincipals", ())):
-                        if str(text).startswith("principalSet://goog/group/"):
-                            named.add("group:" + str(text)[len("principalSet://goog/group/") :].lower())
+                named |= _named_groups(deny)
         found: list[Membership] = []
         frontier = [group for group in named if group not in kinds]
         done: set[str] = set()
@@ -351,7 +505,9 @@ class _Context:
             },
         )
 
-    def _identity(self, key: str, kind: IdentityKind, project: str) -> Identity:
+    def _identity(self, key: str, kind: IdentityKind, project: str | None) -> Identity:
+        """An identity's facts; `inProject` (whether a service account lives in `project`) only in a project's
+        own batch, not in a home's."""
         email = email_of(key)
         if kind is IdentityKind.SERVICE_ACCOUNT and email is not None:
             account = self.accounts.get(email, {})
@@ -380,7 +536,7 @@ class _Context:
                     "uniqueId": account.get("uniqueId"),
                     "projectId": home,
                     "disabled": bool(account.get("disabled")),
-                    "inProject": home == project,
+                    **({} if project is None else {"inProject": home == project}),
                     "listed": bool(account),
                     "keys": user_keys,
                     "systemManagedKeys": sum(1 for k in keys if k.get("keyType") == "SYSTEM_MANAGED"),
@@ -403,6 +559,17 @@ class _Context:
             source="gsuite" if email else "federated",
             attributes={"email": email},
         )
+
+
+def _named_groups(deny: Policy) -> set[str]:
+    """The groups a deny policy's rules name, denied or excepted."""
+    named: set[str] = set()
+    for rule in deny.document.get("rules") or ():
+        body = rule.get("denyRule") or {}
+        for text in (*body.get("deniedPrincipals", ()), *body.get("exceptionPrincipals", ())):
+            if str(text).startswith("principalSet://goog/group/"):
+                named.add("group:" + str(text)[len("principalSet://goog/group/") :].lower())
+    return named
 
 
 def _sa_project(email: str) -> str | None:
