@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from permscope.core.gc_pause import collector_paused
@@ -41,10 +41,13 @@ from permscope.store.tables import (
     Base,
     CollectionRunRow,
     IdentityRow,
+    MembershipClosureRow,
     MembershipRow,
     PolicyRow,
     PolicyVersionRow,
+    ResidentRow,
     ResourceRow,
+    SystemScopeRow,
     UsageRow,
 )
 from permscope.store.usage import apply_activity_last_active
@@ -291,7 +294,15 @@ def _sync_policy_versions(session: Session, system_pk: int, policies: list[Polic
     return TableChanges(len(to_insert), len(to_update), len(stale))
 
 
-def _upsert_system(session: Session, system: AuthorizationSystem, now: datetime) -> int:
+def _upsert_system(
+    session: Session,
+    system: AuthorizationSystem,
+    now: datetime,
+    *,
+    home_pk: int | None = None,
+    listed: bool = True,
+) -> int:
+    """Insert or refresh the system's row; `home_pk` and `listed` say where its inventory lives (its own: None)."""
     row = stored_system(session, system.cloud.value, system.system_id)
     if row is None:
         row = AuthorizationSystemRow(
@@ -307,6 +318,8 @@ def _upsert_system(session: Session, system: AuthorizationSystem, now: datetime)
     row.attributes = system.attributes
     row.collection_status = "online"
     row.last_collection_at = now
+    row.home_pk = home_pk
+    row.listed = listed
     session.flush()
     return row.id
 
@@ -346,6 +359,14 @@ def _write(
 ) -> tuple[IngestResult, CollectionRunRow]:
     """Write the batch and its succeeded run in the session's transaction."""
     system_pk = _upsert_system(session, batch.system, started)
+    changes = _write_inventory(session, system_pk, batch)
+    changes.update(_write_resources(session, system_pk, batch))
+    run = _record_run(session, batch, started, now, changes)
+    return IngestResult(system_pk=system_pk, run_id=run.id, changes=changes), run
+
+
+def _write_inventory(session: Session, system_pk: int, batch: InventoryBatch) -> dict[str, TableChanges]:
+    """Sync the batch's identities, policies (and versions), memberships and assignments under `system_pk`."""
     changes = {
         "identities": _sync(
             session, IdentityRow, system_pk, ("external_id",), _identity_rows(system_pk, batch.identities)
@@ -364,6 +385,12 @@ def _write(
         ("identity_external_id", "policy_external_id", "relation", "scope"),
         _assignment_rows(system_pk, batch.assignments),
     )
+    return changes
+
+
+def _write_resources(session: Session, system_pk: int, batch: InventoryBatch) -> dict[str, TableChanges]:
+    """Sync the batch's resources and usages under `system_pk`, each only when the run collected it."""
+    changes: dict[str, TableChanges] = {}
     if batch.resources is not None:
         changes["resources"] = _sync(
             session, ResourceRow, system_pk, ("external_id",), _resource_rows(system_pk, batch.resources)
@@ -376,6 +403,17 @@ def _write(
             ("identity_external_id", "action", "resource"),
             _usage_rows(system_pk, batch.usages),
         )
+    return changes
+
+
+def _record_run(
+    session: Session,
+    batch: InventoryBatch,
+    started: datetime,
+    now: Callable[[], datetime],
+    changes: dict[str, TableChanges],
+) -> CollectionRunRow:
+    """Add the batch's succeeded collection run to the session (flushed: its id is known)."""
     run = CollectionRunRow(
         cloud=batch.system.cloud.value,
         system_id=batch.system.system_id,
@@ -389,7 +427,207 @@ def _write(
     )
     session.add(run)
     session.flush()
+    return run
+
+
+@dataclass(slots=True)
+class HomeIngestResult:
+    """What a home's run did: the home's own result, then one per member system in the order written."""
+
+    home: IngestResult
+    members: list[IngestResult] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the run changed any row of the home or of a member."""
+        return self.home.changed or any(member.changed for member in self.members)
+
+
+MemberHook = Callable[[Session, InventoryBatch, IngestResult], object]
+
+
+def ingest_home(
+    engine: Engine,
+    home: InventoryBatch,
+    batches: Iterable[InventoryBatch],
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    then: MemberHook | None = None,
+) -> HomeIngestResult:
+    """Write a home (an Azure tenant, a GCP organization) and its member systems in one transaction.
+
+    The home batch's identities, memberships, policies and assignments are stored once under the home's row
+    (not listed), with the closure of its groups; each member batch (built lazily, one alive at a time) gives
+    its system row pointing at the home, its scopes, residents, resources and usages, and its run; whatever a
+    pre-home import left under the member's own pk is removed. `then(session, batch, result)` runs after each
+    member is written (imports compute its effective permissions there). On failure nothing changes and a
+    failed run is recorded for the home (and for the member being written).
+    """
+    started = now()
+    current: InventoryBatch | None = None
+    try:
+        check_batch(home)
+        with collector_paused(), Session(engine) as session, session.begin():
+            lock_system(session, home.system.cloud.value, home.system.system_id)
+            home_result = _write_home(session, home, started, now)
+            result = HomeIngestResult(home=home_result)
+            for batch in batches:
+                current = batch
+                result.members.append(
+                    _ingest_member(session, batch, home_result.system_pk, started, now, then)
+                )
+                current = None
+            return result
+    except Exception as exc:
+        _record_failure(engine, home, started, exc, now)
+        if current is not None:
+            _record_failure(engine, current, started, exc, now)
+        raise
+
+
+def _write_home(
+    session: Session, home: InventoryBatch, started: datetime, now: Callable[[], datetime]
+) -> IngestResult:
+    """Write the home's row (not listed, no home of its own), its inventory, its groups' closure and its run."""
+    home_pk = _upsert_system(session, home.system, started, listed=False)
+    changes = _write_inventory(session, home_pk, home)
+    changes.update(_write_resources(session, home_pk, home))
+    identities = {identity.external_id for identity in home.identities}
+    changes["membership_closure"] = _sync_closure(
+        session, home_pk, membership_closure(home.memberships, identities)
+    )
+    run = _record_run(session, home, started, now, changes)
+    return IngestResult(system_pk=home_pk, run_id=run.id, changes=changes)
+
+
+def _ingest_member(
+    session: Session,
+    batch: InventoryBatch,
+    home_pk: int,
+    started: datetime,
+    now: Callable[[], datetime],
+    then: MemberHook | None,
+) -> IngestResult:
+    """Check, lock and write one member system of the home, then run `then` for it."""
+    check_batch(batch)
+    if batch.identities or batch.memberships or batch.policies or batch.assignments:
+        raise ValueError(
+            f"{batch.system.cloud.value} {batch.system.system_id}: a member of a home holds no identities, "
+            "memberships, policies or assignments of its own (they are the home's)"
+        )
+    lock_system(session, batch.system.cloud.value, batch.system.system_id)
+    result, run = _write_member(session, batch, home_pk, started, now)
+    if then is not None:
+        then(session, batch, result)
+        run.finished_at = now()
+    return result
+
+
+def _write_member(
+    session: Session, batch: InventoryBatch, home_pk: int, started: datetime, now: Callable[[], datetime]
+) -> tuple[IngestResult, CollectionRunRow]:
+    """Write a member's row (pointing at its home), scopes, residents, resources and usages, and its run;
+    remove the inventory a pre-home import left under its own pk."""
+    system_pk = _upsert_system(session, batch.system, started, home_pk=home_pk)
+    changes = _drop_own_inventory(session, system_pk)
+    changes["system_scopes"] = _replace_scopes(session, system_pk, batch.scopes)
+    changes["system_residents"] = _replace_residents(session, system_pk, batch.residents)
+    changes.update(_write_resources(session, system_pk, batch))
+    run = _record_run(session, batch, started, now, changes)
     return IngestResult(system_pk=system_pk, run_id=run.id, changes=changes), run
+
+
+def _drop_own_inventory(session: Session, system_pk: int) -> dict[str, TableChanges]:
+    """Delete the identities, memberships, policies (and versions) and assignments stored under the system's
+    own pk (what an import before its home left); per-pair results (effective permissions, findings) stay."""
+    versions = select(PolicyRow.id).where(PolicyRow.system_pk == system_pk)
+    session.execute(delete(PolicyVersionRow).where(PolicyVersionRow.policy_pk.in_(versions)))
+    changes = {}
+    tables: tuple[tuple[str, type[IdentityRow | MembershipRow | PolicyRow | AssignmentRow]], ...] = (
+        ("identities", IdentityRow),
+        ("memberships", MembershipRow),
+        ("policies", PolicyRow),
+        ("assignments", AssignmentRow),
+    )
+    for name, table in tables:
+        deleted = session.execute(delete(table).where(table.system_pk == system_pk))
+        changes[name] = TableChanges(deleted=int(getattr(deleted, "rowcount", 0) or 0))
+    return changes
+
+
+def _replace_scopes(session: Session, system_pk: int, scopes: Sequence[str]) -> TableChanges:
+    """Make the system's scopes `scopes`, depth = position (its own node 0, then its ancestry upward)."""
+    wanted = {scope: depth for depth, scope in reversed(list(enumerate(scopes)))}  # a repeat: its first depth
+    query = select(SystemScopeRow.scope, SystemScopeRow.depth).where(SystemScopeRow.system_pk == system_pk)
+    existing = {scope: depth for scope, depth in session.execute(query)}
+    if existing == wanted:
+        return TableChanges()
+    session.execute(delete(SystemScopeRow).where(SystemScopeRow.system_pk == system_pk))
+    rows = [{"system_pk": system_pk, "scope": scope, "depth": depth} for scope, depth in wanted.items()]
+    insert_rows(session, SystemScopeRow, rows)
+    kept = sum(1 for scope, depth in wanted.items() if existing.get(scope) == depth)
+    return TableChanges(len(wanted) - kept, 0, len(existing) - kept)
+
+
+def _replace_residents(session: Session, system_pk: int, residents: Sequence[str]) -> TableChanges:
+    """Make the identities living in the system exactly `residents`."""
+    wanted = set(residents)
+    existing = set(
+        session.scalars(select(ResidentRow.identity_external_id).where(ResidentRow.system_pk == system_pk))
+    )
+    if existing == wanted:
+        return TableChanges()
+    session.execute(delete(ResidentRow).where(ResidentRow.system_pk == system_pk))
+    rows = [{"system_pk": system_pk, "identity_external_id": external_id} for external_id in sorted(wanted)]
+    insert_rows(session, ResidentRow, rows)
+    return TableChanges(len(wanted - existing), 0, len(existing - wanted))
+
+
+def membership_closure(memberships: Iterable[Membership], identities: set[str]) -> set[tuple[str, str]]:
+    """(group, member) for every member of a group directly or through nested groups, walking only groups that
+    are identities: an audience (GCP `domain:x`, `allUsers`) is a group of the memberships but no identity, so
+    it associates nobody. Cycle-safe; a group in a cycle is not listed as its own member."""
+    direct: dict[str, set[str]] = {}
+    for membership in memberships:
+        if membership.group_external_id in identities:
+            direct.setdefault(membership.group_external_id, set()).add(membership.member_external_id)
+    closure: set[tuple[str, str]] = set()
+    for group in direct:
+        seen: set[str] = set()
+        pending = list(direct[group])
+        while pending:
+            member = pending.pop()
+            if member in seen:
+                continue
+            seen.add(member)
+            pending.extend(direct.get(member, ()))
+        seen.discard(group)
+        closure.update((group, member) for member in seen)
+    return closure
+
+
+def _sync_closure(session: Session, home_pk: int, closure: set[tuple[str, str]]) -> TableChanges:
+    """Make the home's stored closure `closure`, touching only the pairs that differ."""
+    query = select(MembershipClosureRow.group_external_id, MembershipClosureRow.member_external_id).where(
+        MembershipClosureRow.system_pk == home_pk
+    )
+    existing = {(group, member) for group, member in session.execute(query)}
+    stale = sorted(existing - closure)
+    for batch in _chunks(stale):
+        session.execute(
+            delete(MembershipClosureRow).where(
+                MembershipClosureRow.system_pk == home_pk,
+                tuple_(MembershipClosureRow.group_external_id, MembershipClosureRow.member_external_id).in_(
+                    list(batch)
+                ),
+            )
+        )
+    added = [
+        {"system_pk": home_pk, "group_external_id": group, "member_external_id": member}
+        for group, member in sorted(closure - existing)
+    ]
+    insert_rows(session, MembershipClosureRow, added)
+    return TableChanges(len(added), 0, len(stale))
 
 
 def _record_failure(

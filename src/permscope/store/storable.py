@@ -14,7 +14,7 @@ from operator import attrgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Index, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Index, PrimaryKeyConstraint, String, Table, UniqueConstraint
 
 from permscope.core.errors import InputError
 from permscope.core.inventory import InventoryBatch
@@ -27,7 +27,9 @@ from permscope.store.tables import (
     MembershipRow,
     PolicyRow,
     PolicyVersionRow,
+    ResidentRow,
     ResourceRow,
+    SystemScopeRow,
     UsageRow,
 )
 
@@ -55,8 +57,9 @@ def _plan(row: type[Base]) -> _Plan:
         elif isinstance(column.type, String):  # Text too: a String without a length
             texts[column.name] = column.type.length or MAX_JSON_BYTES
     keys = []
-    for index in [*table.indexes, *(c for c in table.constraints if isinstance(c, UniqueConstraint))]:
-        assert isinstance(index, Index | UniqueConstraint)
+    unique = (c for c in table.constraints if isinstance(c, UniqueConstraint | PrimaryKeyConstraint))
+    for index in [*table.indexes, *unique]:
+        assert isinstance(index, Index | UniqueConstraint | PrimaryKeyConstraint)
         names = tuple(column.name for column in index.columns if column.name in texts)
         if names:
             keys.append(names)
@@ -74,6 +77,8 @@ _PLANS: dict[type[Base], _Plan] = {
         AssignmentRow,
         ResourceRow,
         UsageRow,
+        SystemScopeRow,
+        ResidentRow,
     )
 }
 
@@ -177,7 +182,7 @@ def _tables(batch: InventoryBatch) -> Iterator[_Rows]:
         },
     )
     assignments = batch.assignments
-    assignment_names = ("identity_external_id", "policy_external_id", "scope", "condition")
+    assignment_names = ("identity_external_id", "policy_external_id", "scope", "anchor", "condition")
     yield _Rows(
         AssignmentRow,
         assignments,
@@ -186,6 +191,15 @@ def _tables(batch: InventoryBatch) -> Iterator[_Rows]:
             **{name: _column(assignments, name) for name in assignment_names},
             "relation": _column(assignments, "relation", "value"),
         },
+    )
+    scopes = batch.scopes
+    yield _Rows(SystemScopeRow, scopes, lambda scope: f"scope {shown(scope)}", {"scope": scopes})
+    residents = batch.residents
+    yield _Rows(
+        ResidentRow,
+        residents,
+        lambda resident: f"resident {shown(resident)}",
+        {"identity_external_id": residents},
     )
     resources = batch.resources or []
     resource_names = ("external_id", "resource_type", "service", "display_name", "region", "policy", "facts")
