@@ -4,7 +4,7 @@ A system with no home (every AWS account; every Azure subscription and GCP proje
 own rows: its view is `system_pk == pk`. A system with a home (an Azure tenant, a GCP organization) sees the home's
 rows that reach it: the grants whose anchor is one of its scopes (`system_scopes`: its own node and its ancestry),
 the identities holding such a grant directly or through a group (`membership_closure`), and the identities living
-in it (`system_residents`). Every reader of per-system inventory goes through here, so the rule is in one place.
+in it (`system_residents`); the memberships among those (and the groups its deny policies name). Every reader of per-system inventory goes through here, so the rule is in one place.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from permscope.core.inventory import AssignmentRelation
 from permscope.store.tables import (
     AssignmentRow,
     AuthorizationSystemRow,
@@ -73,12 +74,31 @@ class SystemView:
             return stored_here
         return and_(stored_here, IdentityRow.external_id.in_(self.associated()))
 
+    def deny_groups(self) -> Select[str]:
+        """External ids of the groups the deny policies reaching the system name (and of the groups nested in
+        them), stored at the home as the deny policy's members (GCP): their memberships of the identities it
+        sees matter here although such a group may hold no grant that reaches it."""
+        stored = aliased(MembershipRow)
+        denies = select(AssignmentRow.policy_external_id).where(
+            self.assignments(), AssignmentRow.relation == AssignmentRelation.DENY.value
+        )
+        return select(stored.member_external_id).where(
+            stored.system_pk == self.owner, stored.group_external_id.in_(denies)
+        )
+
     def memberships(self) -> ColumnElement[bool]:
-        """Condition on `MembershipRow`: the memberships of the identities the system sees."""
+        """Condition on `MembershipRow`: the memberships among what the system sees, its identities and
+        audiences (the groups of its grants) and the groups its deny policies name: a member's groups that
+        nothing reaching the system names (bound only elsewhere in the home) are not its memberships here."""
         stored_here = MembershipRow.system_pk == self.owner
         if self.home_pk is None:
             return stored_here
-        return and_(stored_here, MembershipRow.member_external_id.in_(self.associated()))
+        seen = union(self.associated(), self.deny_groups()).subquery()
+        return and_(
+            stored_here,
+            MembershipRow.group_external_id.in_(select(seen.c[0])),
+            MembershipRow.member_external_id.in_(select(seen.c[0])),
+        )
 
     def policies(self) -> ColumnElement[bool]:
         """Condition on `PolicyRow`: the policies and role definitions the system's grants can name."""

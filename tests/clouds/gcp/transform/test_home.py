@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from clouds.gcp.support import PAY, bundle
 from permscope.clouds.base import ImportedFiles
@@ -18,6 +21,10 @@ from permscope.clouds.gcp.transform.bundle import transform_bundle, transform_ho
 from permscope.core.inventory import AssignmentRelation, IdentityKind, InventoryBatch
 from permscope.estates.folders import write_export_folder
 from permscope.estates.gcp import GcpOrganizationSize, generate_gcp_organization
+from permscope.store.homes import SystemView, view_of_row
+from permscope.store.ingest import ingest_home
+from permscope.store.systems import stored_system
+from permscope.store.tables import AssignmentRow, IdentityRow, MembershipRow, PolicyRow
 
 ORG = "organizations/100200300"
 ESTATE = GcpOrganizationSize(users=60, groups=10, service_accounts=24, projects=7, folder_levels=3, bindings=500,
@@ -195,3 +202,70 @@ def test_a_standalone_project_is_its_own_home() -> None:
     found, today = transform_home(raw, source="t"), transform_bundle(raw, source="t")
     assert found.home is None
     assert [repr(b) for b in found.batches] == [repr(b) for b in today.batches]
+
+
+def _prove(engine: Engine, raw: dict[str, Any]) -> int:
+    """Ingest the home and check every project's view against today's batch; the number of projects checked."""
+    today, found = transform_bundle(raw, source="t"), transform_home(raw, source="t")
+    assert found.home is not None
+    ingest_home(engine, found.home, found.batches)
+    checked = 0
+    with Session(engine) as session:
+        for batch in today.batches:
+            row = stored_system(session, "gcp", batch.system.system_id)
+            assert row is not None
+            view = view_of_row(row)
+            assert view.at_home
+            _check_view(session, view, batch)
+            checked += 1
+    return checked
+
+
+def _check_view(session: Session, view: SystemView, batch: InventoryBatch) -> None:
+    """One project's view == its batch: identities (facts but `inProject`), grants, memberships, policies."""
+    identities = {
+        row.external_id: row for row in session.scalars(select(IdentityRow).where(view.identities()))
+    }
+    assert set(identities) == {identity.external_id for identity in batch.identities}
+    for identity in batch.identities:
+        assert identities[identity.external_id].attributes == _without_in_project(identity.attributes)
+    grants = [_grant(row) for row in session.scalars(select(AssignmentRow).where(view.assignments()))]
+    assert sorted(grants) == sorted({_grant(a) for a in batch.assignments})
+    query = select(MembershipRow.group_external_id, MembershipRow.member_external_id).where(
+        view.memberships()
+    )
+    edges = {(group, member) for group, member in session.execute(query)}
+    wanted = {(m.group_external_id, m.member_external_id) for m in batch.memberships}
+    assert _walks(edges, identities) == _walks(wanted, identities)  # what the readers walk
+    assert edges == wanted  # and the very rows
+    query = select(PolicyRow.external_id, PolicyRow.kind, PolicyRow.document).where(view.policies())
+    policies = {external_id: (kind, document) for external_id, kind, document in session.execute(query)}
+    for policy in batch.policies:
+        assert policies[policy.external_id] == (policy.kind.value, policy.document)
+
+
+@pytest.mark.postgres
+def test_every_project_of_the_export_sees_through_the_home_what_its_batch_holds(engine: Engine) -> None:
+    assert _prove(engine, bundle()) == 2
+
+
+@pytest.mark.postgres
+def test_deny_rules_naming_groups_bound_elsewhere_or_nowhere_keep_their_memberships(engine: Engine) -> None:
+    raw = deny_groups_bundle()
+    pay = _batches(transform_bundle(raw, source="t"))[PAY]
+    walked = _walks(
+        ((m.group_external_id, m.member_external_id) for m in pay.memberships), ["user:ivan@partner.org"]
+    )
+    assert walked["user:ivan@partner.org"] >= {
+        "group:web@example.com",
+        CONTRACTORS,
+        CREW,
+    }  # the case at stake
+    assert _prove(engine, raw) == 2
+
+
+@pytest.mark.postgres
+def test_every_project_of_a_synthetic_organization_sees_what_its_batch_holds(
+    engine: Engine, tmp_path: Path
+) -> None:
+    assert _prove(engine, estate_bundle(tmp_path)) == ESTATE.projects
