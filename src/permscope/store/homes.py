@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, select, union
+from sqlalchemy import ColumnElement, Select, and_, func, select, union
 from sqlalchemy.orm import Session, aliased
 
 from permscope.core.inventory import AssignmentRelation
@@ -94,10 +94,13 @@ class SystemView:
         if self.home_pk is None:
             return stored_here
         seen = union(self.associated(), self.deny_groups()).subquery()
+        # the group is tested on each row found through the member (COALESCE of a NOT NULL column is the
+        # column): with both lists SQLite probes the (group, member) key with every pair of them, |seen|^2
+        # lookups (0.5 s for one project of a fifth of the bench organization, 32 ms so)
         return and_(
             stored_here,
-            MembershipRow.group_external_id.in_(select(seen.c[0])),
             MembershipRow.member_external_id.in_(select(seen.c[0])),
+            func.coalesce(MembershipRow.group_external_id, "").in_(select(seen.c[0])),
         )
 
     def policies(self) -> ColumnElement[bool]:
