@@ -165,3 +165,14 @@ def test_the_hand_made_export_places_grants_at_several_levels_and_keeps_eligibil
     assert AssignmentRelation.ELIGIBLE in relations and AssignmentRelation.DENY in relations
     kinds = {identity.kind for identity in found.home.identities}
     assert {IdentityKind.MANAGED_IDENTITY, IdentityKind.SERVERLESS_FUNCTION} <= kinds
+
+
+def test_an_export_naming_no_tenant_has_no_home_and_keeps_whole_batches() -> None:
+    bundle = read_export([DATA / "export-small"])
+    bundle["tenant_id"] = ""
+    bundle["subscriptions"] = [{**item, "tenantId": None} for item in bundle["subscriptions"]]
+    found = transform_home(bundle, source="test")
+    today = transform_bundle(bundle, source="test")
+    assert found.home is None
+    assert [batch.identities for batch in found.batches] == [batch.identities for batch in today.batches]
+    assert all(batch.identities for batch in found.batches)

@@ -365,7 +365,7 @@ def _member_scopes(tenant: _Tenant, subscription: str) -> list[str]:
     return [anchor_scope(key) for key in (("subscriptions", subscription), *above, ())]
 
 
-def _home(tenant: _Tenant, subscriptions: Mapping[str, Mapping[str, Any]], source: str) -> InventoryBatch:
+def _home(tenant: _Tenant, tenant_id: str, source: str) -> InventoryBatch:
     """The tenant's home: every principal any anchored grant, deny or eligibility names, their groups' members,
     the identities living in any subscription; direct memberships; every role definition; every grant and deny
     with its anchor, and the eligibilities and deny exclusions as `eligible` / `excluded` assignments."""
@@ -394,7 +394,6 @@ def _home(tenant: _Tenant, subscriptions: Mapping[str, Mapping[str, Any]], sourc
         for key, found in tenant.eligible.items()
         for principal, entry, _key in found
     ]  # fmt: skip
-    tenant_id = _tenant_id(tenant, subscriptions)
     return InventoryBatch(
         system=AuthorizationSystem(
             cloud=Cloud.AZURE,
@@ -479,25 +478,26 @@ def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles
     """The tenant read and checked once, one batch per subscription cut from it when read (`LazyBatches`: an
     import holds one subscription's batch at a time), and the tenant's warnings (files not read, parts that could
     not be collected, principals the directory lacks, roles no one defines)."""
-    tenant, subscriptions, routed, shared = _read(bundle)
-
-    def build(subscription: str) -> InventoryBatch:
-        batch = _batch(tenant, subscription, subscriptions[subscription], source)
-        batch.warnings += routed.get(subscription, ())
-        return batch
-
-    return ImportedFiles(batches=LazyBatches(sorted(subscriptions), build), warnings=shared)
+    return _imported(bundle, source, as_home=False)
 
 
 def transform_home(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles:
     """The tenant as a home (`.home`: its identities, memberships, role definitions and every grant, stored
-    once) and one thin batch per subscription (system, resources, scopes, residents), built when read."""
+    once) and one thin batch per subscription (system, resources, scopes, residents), built when read. An export
+    naming no tenant id anywhere has no key for a home: it gets `transform_bundle`'s whole batches and no home."""
+    return _imported(bundle, source, as_home=True)
+
+
+def _imported(bundle: Mapping[str, Any], source: str, *, as_home: bool) -> ImportedFiles:
+    """The tenant's subscriptions as lazily cut batches: whole, or thin ones with the tenant's home."""
     tenant, subscriptions, routed, shared = _read(bundle)
+    tenant_id = _tenant_id(tenant, subscriptions) if as_home else ""
+    cut = _thin_batch if tenant_id else _batch
 
     def build(subscription: str) -> InventoryBatch:
-        batch = _thin_batch(tenant, subscription, subscriptions[subscription], source)
+        batch = cut(tenant, subscription, subscriptions[subscription], source)
         batch.warnings += routed.get(subscription, ())
         return batch
 
-    home = _home(tenant, subscriptions, source)
+    home = _home(tenant, tenant_id, source) if tenant_id else None
     return ImportedFiles(batches=LazyBatches(sorted(subscriptions), build), warnings=shared, home=home)
