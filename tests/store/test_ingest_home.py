@@ -3,7 +3,7 @@ residents and resources; a member's pre-home rows removed; all of it or nothing,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +27,8 @@ from permscope.core.inventory import (
     Resource,
 )
 from permscope.store.homes import system_view
-from permscope.store.ingest import ingest, ingest_home, membership_closure
+from permscope.store.ingest import TableChanges, ingest, ingest_home, membership_closure
+from permscope.store.systems import stored_system
 from permscope.store.tables import (
     AssignmentRow,
     AuthorizationSystemRow,
@@ -66,7 +67,9 @@ def _grant(
     )
 
 
-def home_batch(*, grants: list[Assignment] | None = None) -> InventoryBatch:
+def home_batch(
+    *, grants: list[Assignment] | None = None, without: Collection[tuple[str, str]] = ()
+) -> InventoryBatch:
     """A tenant: users, nested groups, a two-group cycle, an audience-like group that is no identity, a managed
     identity, one role definition with two versions, grants at the management group and at both subscriptions."""
     memberships = [
@@ -88,7 +91,11 @@ def home_batch(*, grants: list[Assignment] | None = None) -> InventoryBatch:
             *(_identity(name, IdentityKind.GROUP) for name in GROUPS),
             _identity("mi-prod", IdentityKind.MANAGED_IDENTITY),
         ],
-        memberships=[Membership(group_external_id=g, member_external_id=m) for g, m in memberships],
+        memberships=[
+            Membership(group_external_id=g, member_external_id=m)
+            for g, m in memberships
+            if (g, m) not in without
+        ],
         policies=[
             Policy(
                 external_id="reader",
@@ -191,11 +198,7 @@ def test_the_home_holds_the_inventory_once_and_the_members_point_at_it(engine: E
 
 def test_the_closure_is_transitive_cycle_safe_and_walks_identities_only(engine: Engine) -> None:
     home_pk = ingest_home(engine, home_batch(), members()).home.system_pk
-    with Session(engine) as session:
-        query = select(MembershipClosureRow.group_external_id, MembershipClosureRow.member_external_id).where(
-            MembershipClosureRow.system_pk == home_pk
-        )
-        stored = {(group, member) for group, member in session.execute(query)}
+    stored = _closure(engine, home_pk)
     assert stored == {
         ("admins", "nested"),
         ("admins", "carol"),  # through nested
@@ -205,6 +208,30 @@ def test_the_closure_is_transitive_cycle_safe_and_walks_identities_only(engine: 
         ("loop-b", "loop-a"),
         ("loop-b", "dave"),
     }  # the audience associates nobody: neither frank nor admins' members
+
+
+def _closure(engine: Engine, home_pk: int) -> set[tuple[str, str]]:
+    with Session(engine) as session:
+        query = select(MembershipClosureRow.group_external_id, MembershipClosureRow.member_external_id).where(
+            MembershipClosureRow.system_pk == home_pk
+        )
+        return {(group, member) for group, member in session.execute(query)}
+
+
+def test_a_reingest_rebuilds_the_closure_and_keeps_the_home_row(engine: Engine) -> None:
+    first = ingest_home(engine, home_batch(), members()).home
+    again = ingest_home(
+        engine, home_batch(without={("nested", "carol"), ("loop-b", "loop-a")}), members()
+    ).home
+    assert again.system_pk == first.system_pk
+    assert again.changes["membership_closure"] == TableChanges(0, 0, 3)
+    assert _closure(engine, again.system_pk) == {("admins", "nested"), ("loop-a", "loop-b"), ("loop-a", "dave"),
+                                                 ("loop-b", "dave")}  # fmt: skip
+    with Session(engine) as session:
+        home = stored_system(session, "azure", TENANT)  # the write path's lookup finds the home
+        assert home is not None and home.id == first.system_pk and not home.listed
+        assert session.scalars(select(MembershipRow.member_external_id).where(
+            MembershipRow.group_external_id == "nested")).all() == []  # fmt: skip
 
 
 def test_membership_closure_of_a_cycle_of_three_and_a_chain_through_an_audience() -> None:

@@ -48,6 +48,10 @@ class AssignmentRelation(StrEnum):
     BOUNDARY = "boundary"  # AWS permissions boundary
     TRUST = "trust"  # AWS role trust policy
     DENY = "deny"  # Azure deny assignment, GCP deny policy
+    # at a home only: a principal named at a scope without a grant or deny there, so that the systems the scope
+    # reaches see it (`store.homes`); no decision reads these
+    ELIGIBLE = "eligible"  # Azure PIM eligibility (grants nothing until activated)
+    EXCLUDED = "excluded"  # a principal an Azure deny assignment exempts
 
 
 class ParentKind(StrEnum):

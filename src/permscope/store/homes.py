@@ -3,8 +3,10 @@
 A system with no home (every AWS account; every Azure subscription and GCP project stored before homes) holds its
 own rows: its view is `system_pk == pk`. A system with a home (an Azure tenant, a GCP organization) sees the home's
 rows that reach it: the grants whose anchor is one of its scopes (`system_scopes`: its own node and its ancestry),
-the identities holding such a grant directly or through a group (`membership_closure`), and the identities living
-in it (`system_residents`); the memberships among those (and the groups its deny policies name). Every reader of per-system inventory goes through here, so the rule is in one place.
+the identities such a row names (a grant, a deny, and the rows kept only to name a principal: an Azure PIM
+eligibility, a deny's exclusion) directly or through a group (`membership_closure`), the identities living in it
+(`system_residents`), and the memberships among what it sees (its identities, the audiences of its grants, the
+groups its deny policies name). Every reader of per-system inventory goes through here, so the rule is in one place.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from permscope.store.tables import (
     ResidentRow,
     SystemScopeRow,
 )
+
+# rows a home keeps only so that the systems their anchor reaches see the principal: they grant and deny nothing
+NAMING_ONLY = (AssignmentRelation.ELIGIBLE.value, AssignmentRelation.EXCLUDED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +53,22 @@ class SystemView:
         """The scopes whose grants reach the system (only meaningful at a home)."""
         return select(SystemScopeRow.scope).where(SystemScopeRow.system_pk == self.pk)
 
+    def _reaching(self) -> ColumnElement[bool]:
+        """Condition on `AssignmentRow`: every row of the home anchored at one of the system's scopes."""
+        return and_(AssignmentRow.system_pk == self.owner, AssignmentRow.anchor.in_(self.scopes()))
+
     def assignments(self) -> ColumnElement[bool]:
-        """Condition on `AssignmentRow`: the grants (and denies) that reach the system."""
+        """Condition on `AssignmentRow`: the grants (and denies) that reach the system (at a home, not the rows
+        that only name a principal there: an eligibility, a deny's exclusion)."""
         stored_here = AssignmentRow.system_pk == self.owner
         if self.home_pk is None:
             return stored_here
-        return and_(stored_here, AssignmentRow.anchor.in_(self.scopes()))
+        return and_(self._reaching(), AssignmentRow.relation.not_in(NAMING_ONLY))
 
     def associated(self) -> Select[str]:
-        """External ids of the identities the system sees at its home: those holding a grant that reaches it,
-        directly or through a group, and those living in it."""
-        principals = select(AssignmentRow.identity_external_id).where(self.assignments())
+        """External ids of the identities the system sees at its home: those a row reaching it names (a grant, a
+        deny, an eligibility, a deny's exclusion), directly or through a group, and those living in it."""
+        principals = select(AssignmentRow.identity_external_id).where(self._reaching())
         members = select(MembershipClosureRow.member_external_id).where(
             MembershipClosureRow.system_pk == self.owner,
             MembershipClosureRow.group_external_id.in_(principals),

@@ -7,6 +7,12 @@ the managed identities and Function apps living in the subscription. Memberships
 per (group, member) for every group a member belongs to directly or through nested groups, among the batch's
 groups. Role definitions: those the batch's assignments and eligibilities name, and the custom roles assignable
 in the subscription. docs/azure.md describes the choices.
+
+`transform_home` reads the same tenant as a home (docs/organization-scope.md; not imported yet): the tenant's
+identities, direct memberships, role definitions and every grant, deny, PIM eligibility and deny exclusion with
+the level node it is anchored at, stored once; and per subscription a thin batch (system, resources, its scopes
+from its own node up to the root, the identities living in it), from which `store.homes` gives each subscription
+what its batch holds here (tests/clouds/azure/transform/test_home.py proves it on the exports).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from permscope.clouds.azure.transform import resources as arm
 from permscope.clouds.azure.transform.common import guid, subscription_of
 from permscope.clouds.azure.transform.directory import Directory, orphan, read_directory
 from permscope.clouds.azure.transform.hierarchy import Hierarchy, read_hierarchy
-from permscope.clouds.azure.transform.rbac import Rbac, read_rbac
+from permscope.clouds.azure.transform.rbac import Deny, Grant, Rbac, read_rbac
 from permscope.clouds.base import ImportedFiles, LazyBatches
 from permscope.core.ids import Cloud
 from permscope.core.inventory import (
@@ -108,6 +114,10 @@ class _Tenant:
 
     def __init__(self, bundle: Mapping[str, Any], warnings: list[str]) -> None:
         self.tenant_id = str(bundle.get("tenant_id") or "")
+        organization = bundle.get("tenant")
+        self.tenant_name = (
+            str(organization.get("displayName") or "") if isinstance(organization, Mapping) else ""
+        )
         self.hierarchy: Hierarchy = read_hierarchy(bundle.get("management_groups"))
         self.directory: Directory = read_directory(bundle, warnings)
         self.rbac: Rbac = read_rbac(bundle, warnings)
@@ -163,23 +173,12 @@ def _principals_of(resource: Resource) -> list[str]:
     return found
 
 
-def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: str) -> InventoryBatch:
-    hierarchy, directory, rbac = tenant.hierarchy, tenant.directory, tenant.rbac
-    chain = hierarchy.chain(subscription)
-    ancestry = hierarchy.ancestry(subscription)
-    own: ScopeKey = ("subscriptions", subscription)
-    above = {scope_key(mg) for mg in ancestry}
-
-    def reaches(key: ScopeKey) -> bool:
-        return not key or key[:2] == own or key in above
-
-    anchors = [own, (), *above]  # where an assignment reaching the subscription is anchored
-    grants = [grant for anchor in anchors for grant in tenant.grants.get(anchor, ())]
-    denies = [deny for anchor in anchors for deny in tenant.denies.get(anchor, ())]
-    eligible = [entry for anchor in anchors for entry in tenant.eligible.get(anchor, ())]
-    resources = None if tenant.resources is None else tenant.resources_of.get(subscription, [])
-
-    named: dict[str, str | None] = {}  # principal -> ARM principalType (for principals the directory lacks)
+def _named_principals(
+    grants: Iterable[Grant], denies: Iterable[Deny], eligible: Iterable[tuple[str, Any, ScopeKey]]
+) -> dict[str, str | None]:
+    """principal -> ARM principalType (for principals the directory lacks): every principal the grants, the deny
+    assignments (denied and excluded) and the PIM eligibilities name, in that order."""
+    named: dict[str, str | None] = {}
     for grant in grants:
         named.setdefault(grant.principal, grant.principal_type)
     for deny in denies:
@@ -188,14 +187,20 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
                 named.setdefault(principal, None)
     for principal, _entry, _key in eligible:
         named.setdefault(principal, None)
+    return named
+
+
+def _resolved(tenant: _Tenant, named: Mapping[str, str | None], warnings: list[str]) -> dict[str, Identity]:
+    """The named principals as identities (an orphan, with a warning, for one the directory lacks), then every
+    member, direct or nested, of the groups among them."""
+    directory = tenant.directory
     included: dict[str, Identity] = {}
-    own_warnings: list[str] = []
     for principal, principal_type in named.items():
         identity = directory.identities.get(principal)
         if identity is None:
             identity = orphan(principal, principal_type)
             if tenant.collected_directory:
-                own_warnings.append(
+                warnings.append(
                     f"role-assignments: principal {principal} ({principal_type or 'type unknown'}) is not in the "
                     "directory export (deleted, or of another tenant); its assignments are kept"
                 )
@@ -205,16 +210,30 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
             for member in directory.members_below(principal):
                 if member in directory.identities:
                     included.setdefault(member, directory.identities[member])
+    return included
+
+
+def _living_in(
+    tenant: _Tenant, resources: Iterable[Resource], included: dict[str, Identity]
+) -> list[Identity]:
+    """Add to `included` the directory identities running the resources; the Function apps among the resources
+    as identities of their own (returned, in resource order)."""
     functions: list[Identity] = []
-    for resource in resources or ():
+    for resource in resources:
         for principal in _principals_of(resource):
-            if principal in directory.identities:
-                included.setdefault(principal, directory.identities[principal])
+            if principal in tenant.directory.identities:
+                included.setdefault(principal, tenant.directory.identities[principal])
         if resource.resource_type == arm.WEB_APP and resource.facts.get("functionApp"):
             functions.append(_function_identity(resource))
-    for identity in tenant.managed_in.get(subscription, ()):
-        included.setdefault(identity.external_id, identity)
+    return functions
 
+
+def _with_facts(
+    tenant: _Tenant,
+    included: Mapping[str, Identity],
+    eligible: Iterable[tuple[str, dict[str, Any], ScopeKey]],
+) -> list[Identity]:
+    """The identities with the PIM eligibilities given (`eligibleRoles`) and the resources running as them."""
     eligible_of: dict[str, list[dict[str, Any]]] = {}
     for principal, entry, _key in eligible:
         eligible_of.setdefault(principal, []).append(entry)
@@ -228,7 +247,75 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
         identities.append(
             replace(identity, attributes={**identity.attributes, **extra}) if extra else identity
         )
-    identities += functions
+    return identities
+
+
+def _deny_assignments(deny: Deny) -> list[Assignment]:
+    """One deny assignment per principal it names (all principals: the one `ALL_PRINCIPALS` entry)."""
+    condition: dict[str, Any] = {
+        key: deny.policy.document[key]
+        for key in ("condition", "conditionVersion")
+        if key in deny.policy.document
+    }
+    return [
+        Assignment(
+            identity_external_id=principal,
+            policy_external_id=deny.policy.external_id,
+            relation=AssignmentRelation.DENY,
+            scope=deny.scope,
+            condition=condition or None,
+        )
+        for principal in deny.principals
+    ]
+
+
+def _system(tenant: _Tenant, subscription: str, item: Mapping[str, Any]) -> AuthorizationSystem:
+    """The subscription as an authorization system, with its management-group chain."""
+    hierarchy = tenant.hierarchy
+    chain = hierarchy.chain(subscription)
+    return AuthorizationSystem(
+        cloud=Cloud.AZURE,
+        system_id=subscription,
+        name=str(item.get("displayName") or subscription),
+        parent_id=chain[0] if chain else None,
+        parent_kind=ParentKind.MANAGEMENT_GROUP if chain else None,
+        attributes={
+            "tenantId": str(item.get("tenantId") or tenant.tenant_id or "").lower() or None,
+            "state": item.get("state"),
+            "managementGroupChain": [
+                {"name": name, "displayName": hierarchy.names.get(name, name), "id": hierarchy.mg_id(name)}
+                for name in chain
+            ],
+            "scopeAncestry": hierarchy.ancestry(subscription),
+        },
+    )
+
+
+def _own_resources(tenant: _Tenant, subscription: str) -> list[Resource] | None:
+    """The subscription's resources; None when the export holds no resource part."""
+    return None if tenant.resources is None else tenant.resources_of.get(subscription, [])
+
+
+def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: str) -> InventoryBatch:
+    directory, rbac = tenant.directory, tenant.rbac
+    own: ScopeKey = ("subscriptions", subscription)
+    above = {scope_key(mg) for mg in tenant.hierarchy.ancestry(subscription)}
+
+    def reaches(key: ScopeKey) -> bool:
+        return not key or key[:2] == own or key in above
+
+    anchors = [own, (), *above]  # where an assignment reaching the subscription is anchored
+    grants = [grant for anchor in anchors for grant in tenant.grants.get(anchor, ())]
+    denies = [deny for anchor in anchors for deny in tenant.denies.get(anchor, ())]
+    eligible = [entry for anchor in anchors for entry in tenant.eligible.get(anchor, ())]
+    resources = _own_resources(tenant, subscription)
+
+    own_warnings: list[str] = []
+    included = _resolved(tenant, _named_principals(grants, denies, eligible), own_warnings)
+    functions = _living_in(tenant, resources or (), included)
+    for identity in tenant.managed_in.get(subscription, ()):
+        included.setdefault(identity.external_id, identity)
+    identities = [*_with_facts(tenant, included, eligible), *functions]
 
     memberships = [
         Membership(group_external_id=group, member_external_id=member)
@@ -253,39 +340,9 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
     assignments = [grant.assignment for grant in grants]
     for deny in denies:
         policies.append(deny.policy)
-        assignments += [
-            Assignment(
-                identity_external_id=principal,
-                policy_external_id=deny.policy.external_id,
-                relation=AssignmentRelation.DENY,
-                scope=deny.scope,
-                condition={
-                    key: deny.policy.document[key]
-                    for key in ("condition", "conditionVersion")
-                    if key in deny.policy.document
-                }
-                or None,
-            )
-            for principal in deny.principals
-        ]
-    system = AuthorizationSystem(
-        cloud=Cloud.AZURE,
-        system_id=subscription,
-        name=str(item.get("displayName") or subscription),
-        parent_id=chain[0] if chain else None,
-        parent_kind=ParentKind.MANAGEMENT_GROUP if chain else None,
-        attributes={
-            "tenantId": str(item.get("tenantId") or tenant.tenant_id or "").lower() or None,
-            "state": item.get("state"),
-            "managementGroupChain": [
-                {"name": name, "displayName": hierarchy.names.get(name, name), "id": hierarchy.mg_id(name)}
-                for name in chain
-            ],
-            "scopeAncestry": ancestry,
-        },
-    )
+        assignments += _deny_assignments(deny)
     return InventoryBatch(
-        system=system,
+        system=_system(tenant, subscription, item),
         source=source,
         identities=identities,
         memberships=memberships,
@@ -296,10 +353,108 @@ def _batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: 
     )
 
 
-def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles:
-    """The tenant read and checked once, one batch per subscription cut from it when read (`LazyBatches`: an
-    import holds one subscription's batch at a time), and the tenant's warnings (files not read, parts that could
-    not be collected, principals the directory lacks, roles no one defines)."""
+def anchor_scope(key: ScopeKey) -> str:
+    """The level node a scope key is placed at, as the home stores it: `/` (root), a management group's id, or
+    `/subscriptions/S`; lower case, so that an anchor and a member's scopes compare as ARM ids do."""
+    return "/" + "/".join(key)
+
+
+def _member_scopes(tenant: _Tenant, subscription: str) -> list[str]:
+    """The subscription's own node, then its management groups nearest first, then the root."""
+    above = [scope_key(mg) for mg in tenant.hierarchy.ancestry(subscription)]
+    return [anchor_scope(key) for key in (("subscriptions", subscription), *above, ())]
+
+
+def _home(tenant: _Tenant, tenant_id: str, source: str) -> InventoryBatch:
+    """The tenant's home: every principal any anchored grant, deny or eligibility names, their groups' members,
+    the identities living in any subscription; direct memberships; every role definition; every grant and deny
+    with its anchor, and the eligibilities and deny exclusions as `eligible` / `excluded` assignments."""
+    grants = [(key, grant) for key, found in tenant.grants.items() for grant in found]
+    denies = [(key, deny) for key, found in tenant.denies.items() for deny in found]
+    eligible = [entry for found in tenant.eligible.values() for entry in found]
+    warnings: list[str] = []
+    named = _named_principals((g for _k, g in grants), (d for _k, d in denies), eligible)
+    included = _resolved(tenant, named, warnings)
+    functions = _living_in(tenant, tenant.resources or (), included)
+    for identity in (i for found in tenant.managed_in.values() for i in found):
+        included.setdefault(identity.external_id, identity)
+    assignments = [replace(grant.assignment, anchor=anchor_scope(key)) for key, grant in grants]
+    for key, deny in denies:
+        anchor = anchor_scope(key)
+        assignments += [replace(denied, anchor=anchor) for denied in _deny_assignments(deny)]
+        assignments += [
+            Assignment(identity_external_id=principal, policy_external_id=deny.policy.external_id,
+                       relation=AssignmentRelation.EXCLUDED, scope=deny.scope, anchor=anchor)
+            for principal in deny.excluded
+            if principal != ALL_PRINCIPALS
+        ]  # fmt: skip
+    assignments += [
+        Assignment(identity_external_id=principal, policy_external_id=entry["roleDefinitionId"],
+                   relation=AssignmentRelation.ELIGIBLE, scope=str(entry["scope"]), anchor=anchor_scope(key))
+        for key, found in tenant.eligible.items()
+        for principal, entry, _key in found
+    ]  # fmt: skip
+    return InventoryBatch(
+        system=AuthorizationSystem(
+            cloud=Cloud.AZURE,
+            system_id=tenant_id,
+            name=tenant.tenant_name or tenant_id,
+            attributes={"role": "home"},
+        ),
+        source=source,
+        identities=[*_with_facts(tenant, included, eligible), *functions],
+        memberships=_direct_memberships(tenant.directory, included),
+        policies=[*tenant.rbac.roles.values(), *(deny.policy for _key, deny in denies)],
+        assignments=assignments,
+        warnings=warnings,
+    )
+
+
+def _tenant_id(tenant: _Tenant, subscriptions: Mapping[str, Mapping[str, Any]]) -> str:
+    """The tenant's id (lower case): the export's, or the one its subscriptions name."""
+    named = [str(item.get("tenantId") or "") for item in subscriptions.values()]
+    return (tenant.tenant_id or next((t for t in named if t), "")).lower()
+
+
+def _direct_memberships(directory: Directory, included: Mapping[str, Identity]) -> list[Membership]:
+    """(group, member) for each identity and each group of the home listing it directly; a group the directory
+    lists members of but that is no identity is passed through to the groups of the home above it."""
+    found: list[Membership] = []
+    for member in included:
+        seen: set[str] = set()
+        pending = list(directory.parents.get(member, ()))
+        while pending:
+            group = pending.pop(0)
+            if group in seen or group == member:
+                continue
+            seen.add(group)
+            if group in included:
+                found.append(Membership(group_external_id=group, member_external_id=member))
+            else:
+                pending += directory.parents.get(group, ())
+    return found
+
+
+def _thin_batch(tenant: _Tenant, subscription: str, item: Mapping[str, Any], source: str) -> InventoryBatch:
+    """A member of the home: its system, resources, scopes and the identities living in it."""
+    resources = _own_resources(tenant, subscription)
+    residents: dict[str, Identity] = {}
+    functions = _living_in(tenant, resources or (), residents)
+    for identity in tenant.managed_in.get(subscription, ()):
+        residents.setdefault(identity.external_id, identity)
+    return InventoryBatch(
+        system=_system(tenant, subscription, item),
+        source=source,
+        resources=resources,
+        scopes=_member_scopes(tenant, subscription),
+        residents=[*residents, *(function.external_id for function in functions)],
+    )
+
+
+def _read(
+    bundle: Mapping[str, Any],
+) -> tuple[_Tenant, dict[str, Mapping[str, Any]], dict[str, list[str]], list[str]]:
+    """The tenant read once, its subscriptions, the warnings naming one subscription (by it) and the others."""
     warnings = [str(w) for w in bundle.get("warnings") or ()]
     for error in bundle.get("errors") or ():
         warnings.append(
@@ -316,10 +471,33 @@ def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles
                 routed.setdefault(subscription, []).append(warning)
         else:
             shared.append(warning)
+    return tenant, subscriptions, routed, shared
+
+
+def transform_bundle(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles:
+    """The tenant read and checked once, one batch per subscription cut from it when read (`LazyBatches`: an
+    import holds one subscription's batch at a time), and the tenant's warnings (files not read, parts that could
+    not be collected, principals the directory lacks, roles no one defines)."""
+    return _imported(bundle, source, as_home=False)
+
+
+def transform_home(bundle: Mapping[str, Any], *, source: str) -> ImportedFiles:
+    """The tenant as a home (`.home`: its identities, memberships, role definitions and every grant, stored
+    once) and one thin batch per subscription (system, resources, scopes, residents), built when read. An export
+    naming no tenant id anywhere has no key for a home: it gets `transform_bundle`'s whole batches and no home."""
+    return _imported(bundle, source, as_home=True)
+
+
+def _imported(bundle: Mapping[str, Any], source: str, *, as_home: bool) -> ImportedFiles:
+    """The tenant's subscriptions as lazily cut batches: whole, or thin ones with the tenant's home."""
+    tenant, subscriptions, routed, shared = _read(bundle)
+    tenant_id = _tenant_id(tenant, subscriptions) if as_home else ""
+    cut = _thin_batch if tenant_id else _batch
 
     def build(subscription: str) -> InventoryBatch:
-        batch = _batch(tenant, subscription, subscriptions[subscription], source)
+        batch = cut(tenant, subscription, subscriptions[subscription], source)
         batch.warnings += routed.get(subscription, ())
         return batch
 
-    return ImportedFiles(batches=LazyBatches(sorted(subscriptions), build), warnings=shared)
+    home = _home(tenant, tenant_id, source) if tenant_id else None
+    return ImportedFiles(batches=LazyBatches(sorted(subscriptions), build), warnings=shared, home=home)
