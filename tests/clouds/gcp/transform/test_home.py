@@ -18,13 +18,24 @@ from clouds.gcp.support import PAY, bundle
 from permscope.clouds.base import ImportedFiles
 from permscope.clouds.gcp.files.export import read_export
 from permscope.clouds.gcp.transform.bundle import transform_bundle, transform_home
-from permscope.core.inventory import AssignmentRelation, IdentityKind, InventoryBatch
+from permscope.core.inventory import (
+    Assignment,
+    AssignmentRelation,
+    Identity,
+    IdentityKind,
+    InventoryBatch,
+    Membership,
+    Policy,
+    PolicyKind,
+)
+from permscope.core.snapshot import AnalysisSettings
 from permscope.estates.folders import write_export_folder
 from permscope.estates.gcp import GcpOrganizationSize, generate_gcp_organization
 from permscope.store.homes import SystemView, view_of_row
 from permscope.store.ingest import ingest_home
 from permscope.store.systems import stored_system
 from permscope.store.tables import AssignmentRow, IdentityRow, MembershipRow, PolicyRow
+from permscope.workflows.snapshots import batch_snapshot
 
 ORG = "organizations/100200300"
 ESTATE = GcpOrganizationSize(users=60, groups=10, service_accounts=24, projects=7, folder_levels=3, bindings=500,
@@ -42,16 +53,19 @@ def estate_bundle(folder: Path) -> dict[str, Any]:
 
 
 def deny_groups_bundle() -> dict[str, Any]:
-    """The fixture with deny rules at pay-prod naming a group bound only in web-dev (web@, ivan is in it) and a
-    group bound nowhere (contractors@, through the nested crew@: ivan and bob); ivan is granted in pay-prod."""
+    """The fixture with an unconditional deny rule at pay-prod naming a group bound only in web-dev (web@, ivan is
+    in it) and a group bound nowhere (contractors@, through the nested crew@: ivan and bob); ivan is granted in
+    pay-prod (roles/viewer: projects.get, denied), bob holds storage.admin there (buckets.delete, denied)."""
     raw = copy.deepcopy(bundle())
     pay_policy = next(p for p in raw["iam_policies"] if p["resource"].endswith("/projects/411111111111"))
     pay_policy["policy"]["bindings"].append({"role": "roles/viewer", "members": ["user:ivan@partner.org"]})
     protect = next(d for d in raw["deny_policies"] if d["name"].endswith("/protect-prod"))
-    protect["rules"][0]["denyRule"]["deniedPrincipals"] += [
-        "principalSet://goog/group/web@example.com",
-        "principalSet://goog/group/Contractors@example.com",
-    ]
+    protect["rules"].append({"denyRule": {
+        "deniedPrincipals": ["principalSet://goog/group/web@example.com",
+                             "principalSet://goog/group/Contractors@example.com"],
+        "deniedPermissions": ["storage.googleapis.com/buckets.delete",
+                              "resourcemanager.googleapis.com/projects.get"],
+    }})  # fmt: skip
     raw["group_memberships"] += [
         {"group": "contractors@example.com", "members": [{"preferredMemberKey": {"id": "crew@example.com"},
                                                            "type": "GROUP"}]},
@@ -222,7 +236,8 @@ def _prove(engine: Engine, raw: dict[str, Any]) -> int:
 
 
 def _check_view(session: Session, view: SystemView, batch: InventoryBatch) -> None:
-    """One project's view == its batch: identities (facts but `inProject`), grants, memberships, policies."""
+    """One project's view == its batch: identities (facts but `inProject`), grants, memberships, policies, and
+    so every identity's effective permissions."""
     identities = {
         row.external_id: row for row in session.scalars(select(IdentityRow).where(view.identities()))
     }
@@ -242,25 +257,80 @@ def _check_view(session: Session, view: SystemView, batch: InventoryBatch) -> No
     policies = {external_id: (kind, document) for external_id, kind, document in session.execute(query)}
     for policy in batch.policies:
         assert policies[policy.external_id] == (policy.kind.value, policy.document)
+    _check_effective(batch, _view_batch(session, view, batch))
+
+
+def _view_batch(session: Session, view: SystemView, batch: InventoryBatch) -> InventoryBatch:
+    """The project's batch rebuilt from the rows its view reads (what the readers will be handed)."""
+    return InventoryBatch(
+        system=batch.system,
+        source="view",
+        identities=[
+            Identity(external_id=row.external_id, kind=IdentityKind(row.kind), display_name=row.display_name,
+                     source=row.source, managed_by_cloud=row.managed_by_cloud, attributes=row.attributes)
+            for row in session.scalars(select(IdentityRow).where(view.identities()))
+        ],
+        memberships=[
+            Membership(group_external_id=row.group_external_id, member_external_id=row.member_external_id)
+            for row in session.scalars(select(MembershipRow).where(view.memberships()))
+        ],
+        policies=[
+            Policy(external_id=row.external_id, name=row.name, kind=PolicyKind(row.kind),
+                   managed_by_cloud=row.managed_by_cloud, document=row.document, attributes=row.attributes)
+            for row in session.scalars(select(PolicyRow).where(view.policies()))
+        ],
+        assignments=[
+            Assignment(identity_external_id=row.identity_external_id, policy_external_id=row.policy_external_id,
+                       relation=AssignmentRelation(row.relation), scope=row.scope, condition=row.condition)
+            for row in session.scalars(select(AssignmentRow).where(view.assignments()))
+        ],
+        resources=batch.resources,
+    )  # fmt: skip
+
+
+def _check_effective(batch: InventoryBatch, seen: InventoryBatch) -> None:
+    """Every identity's effective permissions (and their problems) from the view's rows == from the batch."""
+    settings = AnalysisSettings()
+    today, through_home = batch_snapshot(batch, settings).view, batch_snapshot(seen, settings).view
+    evaluated = 0
+    for identity in batch.identities:
+        expected, found = today.result(identity.external_id), through_home.result(identity.external_id)
+        if expected is None:
+            assert found is None
+            continue
+        assert found is not None
+        evaluated += 1
+        assert (found.permissions.all_resources, found.permissions.specific_resources,
+                found.permissions.conditional, found.problems) == (
+            expected.permissions.all_resources, expected.permissions.specific_resources,
+            expected.permissions.conditional, expected.problems), identity.external_id  # fmt: skip
+    assert evaluated
 
 
 @pytest.mark.postgres
 def test_every_project_of_the_export_sees_through_the_home_what_its_batch_holds(engine: Engine) -> None:
     assert _prove(engine, bundle()) == 2
+    again = transform_home(bundle(), source="t")
+    assert again.home is not None
+    assert not ingest_home(engine, again.home, again.batches).changed  # the same export stores nothing new
 
 
 @pytest.mark.postgres
 def test_deny_rules_naming_groups_bound_elsewhere_or_nowhere_keep_their_memberships(engine: Engine) -> None:
     raw = deny_groups_bundle()
     pay = _batches(transform_bundle(raw, source="t"))[PAY]
-    walked = _walks(
-        ((m.group_external_id, m.member_external_id) for m in pay.memberships), ["user:ivan@partner.org"]
-    )
+    edges = ((m.group_external_id, m.member_external_id) for m in pay.memberships)
+    walked = _walks(edges, ["user:ivan@partner.org", "user:bob@example.com"])
     assert walked["user:ivan@partner.org"] >= {
         "group:web@example.com",
         CONTRACTORS,
         CREW,
     }  # the case at stake
+    assert walked["user:bob@example.com"] >= {CONTRACTORS, CREW}
+    snapshot = batch_snapshot(pay, AnalysisSettings())
+    bob = snapshot.view.result("user:bob@example.com")
+    delete = snapshot.index.index_of("storage.buckets.delete")
+    assert bob is not None and delete is not None and not bob.permissions.granted >> delete & 1  # denied so
     assert _prove(engine, raw) == 2
 
 
