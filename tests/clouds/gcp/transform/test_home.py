@@ -243,7 +243,10 @@ def _check_view(session: Session, view: SystemView, batch: InventoryBatch) -> No
     }
     assert set(identities) == {identity.external_id for identity in batch.identities}
     for identity in batch.identities:
-        assert identities[identity.external_id].attributes == _without_in_project(identity.attributes)
+        attributes = identities[identity.external_id].attributes
+        assert attributes == _without_in_project(identity.attributes)
+        if "inProject" in identity.attributes:  # the one per-project fact: derived from the home's on read
+            assert identity.attributes["inProject"] == (attributes["projectId"] == batch.system.system_id)
     grants = [_grant(row) for row in session.scalars(select(AssignmentRow).where(view.assignments()))]
     assert sorted(grants) == sorted({_grant(a) for a in batch.assignments})
     query = select(MembershipRow.group_external_id, MembershipRow.member_external_id).where(
