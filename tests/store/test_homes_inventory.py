@@ -47,6 +47,7 @@ def _policy(session: Session, pk: int, external_id: str, kind: str) -> None:
 def _assignment(
     session: Session, pk: int, principal: str, policy: str, scope: str, anchor: str | None
 ) -> None:
+    """A deny policy placed at a home's level (`anchor`), or an AWS SCP attached in a system on its own (None)."""
     relation = "attached" if anchor is None else "deny"
     session.add(
         AssignmentRow(system_pk=pk, identity_external_id=principal, policy_external_id=policy, relation=relation,
