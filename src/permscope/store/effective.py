@@ -10,6 +10,7 @@ from sqlalchemy import Select, Text, cast, delete, select, update
 from sqlalchemy.orm import Session
 
 from permscope.store.bulk import insert_rows
+from permscope.store.homes import SystemView, view_for
 from permscope.store.memberships import membership_rows
 from permscope.store.tables import (
     AssignmentRow,
@@ -77,7 +78,7 @@ def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
 
 def load_permission_inputs(
     session: Session,
-    system_pk: int,
+    system: SystemView | int,
     kinds: Sequence[str],
     policy_kinds: Sequence[str],
     relations: Sequence[str],
@@ -89,18 +90,20 @@ def load_permission_inputs(
     """The identities of `kinds` (all, or those among `external_ids`) with their groups, their assignments of
     `relations` and the policies of `policy_kinds` (documents as JSON text) those reach (the cloud's
     `PermissionScope` names them). `scoped` loads each assignment's scope and condition too (`inputs.scoped`);
-    the assignments of `shared_principals` (a principal standing for everyone) are loaded with any identity's."""
+    the assignments of `shared_principals` (a principal standing for everyone) are loaded with any identity's.
+    `system` is a system's view or its pk: the rows are those its view sees (`store.homes`)."""
+    view = view_for(session, system)
     inputs = PermissionInputs()
     query = select(
         IdentityRow.external_id, IdentityRow.kind, IdentityRow.display_name, IdentityRow.managed_by_cloud
-    ).where(IdentityRow.system_pk == system_pk, IdentityRow.kind.in_(list(kinds)))
+    ).where(view.identities(), IdentityRow.kind.in_(list(kinds)))
     if external_ids is None:
         inputs.identities = [StoredIdentity(*row) for row in session.execute(query)]
         rows = [
             (member, group)
             for member, group in session.execute(
                 select(MembershipRow.member_external_id, MembershipRow.group_external_id).where(
-                    MembershipRow.system_pk == system_pk
+                    view.memberships()
                 )
             )
         ]
@@ -111,7 +114,7 @@ def load_permission_inputs(
                 StoredIdentity(*row)
                 for row in session.execute(query.where(IdentityRow.external_id.in_(part)))
             ]
-        rows = membership_rows(session, system_pk, wanted, nested=scoped)  # groups nest in Azure and GCP
+        rows = membership_rows(session, view, wanted, nested=scoped)  # groups nest in Azure and GCP
     for member, group in rows:
         inputs.groups_of.setdefault(member, []).append(group)
 
@@ -122,9 +125,7 @@ def load_permission_inputs(
     ]
     if scoped:
         columns += [AssignmentRow.scope, AssignmentRow.condition]
-    assignments = select(*columns).where(
-        AssignmentRow.system_pk == system_pk, AssignmentRow.relation.in_(list(relations))
-    )
+    assignments = select(*columns).where(view.assignments(), AssignmentRow.relation.in_(list(relations)))
     if external_ids is None:
         assignment_rows = list(session.execute(assignments))
     else:
@@ -145,7 +146,7 @@ def load_permission_inputs(
             inputs.scoped.setdefault(identity, []).append((policy, relation, row[3], row[4]))
 
     policies = select(PolicyRow.external_id, PolicyRow.name, cast(PolicyRow.document, Text)).where(
-        PolicyRow.system_pk == system_pk, PolicyRow.kind.in_(list(policy_kinds))
+        view.policies(), PolicyRow.kind.in_(list(policy_kinds))
     )
     if external_ids is None:
         policy_rows = list(session.execute(policies))
@@ -230,10 +231,11 @@ def find_effective_permissions(
 
 
 def stored_organization_policies(
-    session: Session, system_pk: int
+    session: Session, system: SystemView | int
 ) -> list[tuple[str, str, Any, dict[str, Any] | None]]:
-    """(scope, name, document, policy attributes) of every organization policy assigned in a system (the
-    cloud's plugin turns them into the policy levels above the system)."""
+    """(scope, name, document, policy attributes) of every organization policy assigned in a system, or at a
+    home at the system's scopes (the cloud's plugin turns them into the policy levels above the system)."""
+    view = view_for(session, system)
     rows = session.execute(
         select(AssignmentRow.scope, PolicyRow.name, PolicyRow.document, PolicyRow.attributes)
         .join(
@@ -241,7 +243,7 @@ def stored_organization_policies(
             (PolicyRow.system_pk == AssignmentRow.system_pk)
             & (PolicyRow.external_id == AssignmentRow.policy_external_id),
         )
-        .where(AssignmentRow.system_pk == system_pk, PolicyRow.kind == "organization")
+        .where(view.assignments(), view.policies(), PolicyRow.kind == "organization")
     )
     return [(str(scope), str(name), document, attributes) for scope, name, document, attributes in rows]
 

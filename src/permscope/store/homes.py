@@ -113,6 +113,14 @@ class SystemView:
             func.coalesce(MembershipRow.group_external_id, "").in_(select(seen.c[0])),
         )
 
+    def closure(self) -> ColumnElement[bool]:
+        """Condition on `MembershipClosureRow`: the transitive memberships of the identities the system sees
+        (only filled at a home)."""
+        stored_here = MembershipClosureRow.system_pk == self.owner
+        if self.home_pk is None:
+            return stored_here
+        return and_(stored_here, MembershipClosureRow.member_external_id.in_(self.associated()))
+
     def policies(self) -> ColumnElement[bool]:
         """Condition on `PolicyRow`: the policies and role definitions the system's grants can name."""
         return PolicyRow.system_pk == self.owner
@@ -127,3 +135,8 @@ def system_view(session: Session, pk: int) -> SystemView:
     """The view of the system stored under `pk` (its own rows when it has no home, or no such system exists)."""
     home_pk = session.scalar(select(AuthorizationSystemRow.home_pk).where(AuthorizationSystemRow.id == pk))
     return SystemView(pk, home_pk)
+
+
+def view_for(session: Session, system: SystemView | int) -> SystemView:
+    """`system` itself when it is a view, else the view of the system stored under that pk (one query)."""
+    return system if isinstance(system, SystemView) else system_view(session, system)

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, cast, exists, func, select, true, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from permscope.core.activity import activity_known
 from permscope.core.ids import Cloud
@@ -54,6 +54,7 @@ from permscope.store.effective import (
     stored_effective,
     stored_organization_policies,
 )
+from permscope.store.homes import SystemView, view_for, view_of_row
 from permscope.store.memberships import group_closure
 from permscope.store.tables import (
     AssignmentRow,
@@ -106,14 +107,19 @@ def _system(row: AuthorizationSystemRow) -> AuthorizationSystem:
     )
 
 
-def _identities(session: Session, pk: int, where: ColumnElement[bool]) -> list[Identity]:
-    return stored_identities(session, pk, where=where)
+def _identities(session: Session, view: SystemView, where: ColumnElement[bool]) -> list[Identity]:
+    return stored_identities(session, view, where=where)
 
 
 def stored_identities(
-    session: Session, pk: int, kinds: Sequence[str] | None = None, *, where: ColumnElement[bool] | None = None
+    session: Session,
+    system: SystemView | int,
+    kinds: Sequence[str] | None = None,
+    *,
+    where: ColumnElement[bool] | None = None,
 ) -> list[Identity]:
-    """A system's identities as core objects (of `kinds` only, and matching `where`, when given)."""
+    """A system's identities (those its view sees) as core objects (of `kinds` only, and matching `where`, when
+    given); `system` is its view or its pk."""
     table = IdentityRow
     stmt = select(
         table.external_id,
@@ -124,7 +130,7 @@ def stored_identities(
         table.last_active_at,
         table.managed_by_cloud,
         table.attributes,
-    ).where(table.system_pk == pk)
+    ).where(view_for(session, system).identities())
     if kinds is not None:
         stmt = stmt.where(table.kind.in_(list(kinds)))
     if where is not None:
@@ -145,7 +151,7 @@ def stored_identities(
     ]
 
 
-def _policies(session: Session, pk: int, where: ColumnElement[bool]) -> list[Policy]:
+def _policies(session: Session, view: SystemView, where: ColumnElement[bool]) -> list[Policy]:
     table = PolicyRow
     rows = session.connection().execute(
         select(
@@ -158,9 +164,9 @@ def _policies(session: Session, pk: int, where: ColumnElement[bool]) -> list[Pol
             table.created_at,
             table.updated_at,
             table.attributes,
-        ).where(table.system_pk == pk, where)
+        ).where(view.policies(), where)
     )
-    versions = _customer_versions(session, pk, where)
+    versions = _customer_versions(session, view, where)
     return [
         Policy(
             external_id=external_id,
@@ -179,7 +185,7 @@ def _policies(session: Session, pk: int, where: ColumnElement[bool]) -> list[Pol
 
 
 def _customer_versions(
-    session: Session, pk: int, where: ColumnElement[bool]
+    session: Session, view: SystemView, where: ColumnElement[bool]
 ) -> dict[str, list[PolicyVersion]]:
     """The versions of the account's customer policies (those `where` selects) that have a version besides the
     default one."""
@@ -187,9 +193,7 @@ def _customer_versions(
     several = (
         select(version.policy_pk)
         .join(policy, policy.id == version.policy_pk)
-        .where(
-            policy.system_pk == pk, where, policy.managed_by_cloud.is_(False), version.is_default.is_(False)
-        )
+        .where(view.policies(), where, policy.managed_by_cloud.is_(False), version.is_default.is_(False))
     )
     rows = session.connection().execute(
         select(
@@ -207,7 +211,7 @@ def _customer_versions(
     return found
 
 
-def _assignments(session: Session, pk: int, where: ColumnElement[bool]) -> list[Assignment]:
+def _assignments(session: Session, view: SystemView, where: ColumnElement[bool]) -> list[Assignment]:
     """The assignments `where` selects, in the order they were stored (GCP numbers bindings by it)."""
     table = AssignmentRow
     rows = (
@@ -222,7 +226,7 @@ def _assignments(session: Session, pk: int, where: ColumnElement[bool]) -> list[
                 table.starts_at,
                 table.ends_at,
             )
-            .where(table.system_pk == pk, where)
+            .where(view.assignments(), where)
             .order_by(table.id)
         )
         .all()
@@ -321,7 +325,7 @@ def _has_activity(session: Session, pk: int, identities: list[Identity]) -> bool
     return activity_known(identities, usage_recorded=False)
 
 
-def _memberships(session: Session, pk: int, where: ColumnElement[bool]) -> list[Membership]:
+def _memberships(session: Session, view: SystemView, where: ColumnElement[bool]) -> list[Membership]:
     """The memberships `where` selects, by group and member: group walks follow the order, which is then the
     same for any part of the memberships (a slice's) as for all of them."""
     table = MembershipRow
@@ -329,7 +333,7 @@ def _memberships(session: Session, pk: int, where: ColumnElement[bool]) -> list[
         session.connection()
         .execute(
             select(table.group_external_id, table.member_external_id)
-            .where(table.system_pk == pk, where)
+            .where(view.memberships(), where)
             .order_by(table.group_external_id, table.member_external_id)
         )
         .all()
@@ -352,19 +356,20 @@ EVERY_ROW = _Rows(true(), true(), true(), true(), true())
 LISTED_POLICIES_MAX = 2_000  # a sliced load names up to this many policies in a list
 
 
-def _any_of(table: Any, pk: int, terms: list[ColumnElement[bool]]) -> ColumnElement[bool]:
-    """The rows of a system any term selects, as `id IN (one SELECT per term, UNION ALL)`: each term is looked
-    up by its own index (an OR of them made SQLite scan the system's rows)."""
+def _any_of(table: Any, seen: ColumnElement[bool], terms: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """The rows of a system (those `seen`, its view's condition on `table`) any term selects, as `id IN (one
+    SELECT per term, UNION ALL)`: each term is looked up by its own index (an OR of them made SQLite scan the
+    system's rows)."""
     if len(terms) == 1:
         return terms[0]
-    selects = [select(table.id).where(table.system_pk == pk, term) for term in terms]
+    selects = [select(table.id).where(seen, term) for term in terms]
     found: ColumnElement[bool] = table.id.in_(union_all(*selects))
     return found
 
 
-def _slice_rows(session: Session, pk: int, only: SnapshotSlice) -> _Rows:
+def _slice_rows(session: Session, view: SystemView, only: SnapshotSlice) -> _Rows:
     """The rows a decision reads (see `SnapshotSlice`): its principals' groups are walked first."""
-    closure = group_closure(session, pk, only.principals)
+    closure = group_closure(session, view, only.principals)
     named = list(dict.fromkeys([*closure, *only.identities]))
     people: list[ColumnElement[bool]] = [IdentityRow.external_id.in_(named)]
     if only.kinds:
@@ -374,23 +379,23 @@ def _slice_rows(session: Session, pk: int, only: SnapshotSlice) -> _Rows:
     if only.relations:
         reach.append(table.relation.in_(only.relations))
     if only.every_binding:
-        other = aliased(AssignmentRow)
-        first = (
-            select(func.min(other.id))
-            .where(other.system_pk == pk, other.relation == AssignmentRelation.ATTACHED.value)
-            .group_by(other.scope, other.policy_external_id, cast(other.condition, Text))
+        first = (  # not correlated: the same table as the rows it selects from
+            select(func.min(table.id))
+            .where(view.assignments(), table.relation == AssignmentRelation.ATTACHED.value)
+            .group_by(table.scope, table.policy_external_id, cast(table.condition, Text))
+            .correlate(None)
         )
         reach.append(table.id.in_(first))
     return _Rows(
-        identities=_any_of(IdentityRow, pk, people),
+        identities=_any_of(IdentityRow, view.identities(), people),
         memberships=MembershipRow.member_external_id.in_(closure),
         policies=None,  # those the assignments read name
-        assignments=_any_of(table, pk, reach),
+        assignments=_any_of(table, view.assignments(), reach),
         resources=ResourceRow.external_id.in_(list(only.resources)),
     )
 
 
-def _named_by(pk: int, assignments: list[Assignment], rows: _Rows) -> ColumnElement[bool]:
+def _named_by(view: SystemView, assignments: list[Assignment], rows: _Rows) -> ColumnElement[bool]:
     """The policies a sliced load reads: those its assignments name (by a list when it is short, else by the
     assignments' query again)."""
     if rows.policies is not None:
@@ -400,7 +405,7 @@ def _named_by(pk: int, assignments: list[Assignment], rows: _Rows) -> ColumnElem
         return PolicyRow.external_id.in_(named)
     table = AssignmentRow
     return PolicyRow.external_id.in_(
-        select(table.policy_external_id).where(table.system_pk == pk, rows.assignments)
+        select(table.policy_external_id).where(view.assignments(), rows.assignments)
     )
 
 
@@ -414,21 +419,23 @@ def load_account(
 ) -> StoredAccount:
     """One system's stored inventory, usage since `usage_since` (all when None), activity, organization policies
     and stored effective permissions (`inventory_only`: the inventory and organization policies alone; `only`:
-    the part of the inventory and resources one decision reads, organization policies included)."""
+    the part of the inventory and resources one decision reads, organization policies included). The inventory
+    is what the system's view sees (`store.homes`); resources, usage, activity and stored results are its own."""
     row = session.get(AuthorizationSystemRow, system_pk)
     if row is None:
         raise LookupError(f"no authorization system with primary key {system_pk}")
-    rows = EVERY_ROW if only is None else _slice_rows(session, system_pk, only)
+    view = view_of_row(row)
+    rows = EVERY_ROW if only is None else _slice_rows(session, view, only)
     previous = last_run(session, system_pk)
-    assignments = _assignments(session, system_pk, rows.assignments)
+    assignments = _assignments(session, view, rows.assignments)
     found = StoredAccount(
         system_pk=system_pk,
         system=_system(row),
-        identities=_identities(session, system_pk, rows.identities),
-        memberships=_memberships(session, system_pk, rows.memberships),
-        policies=_policies(session, system_pk, _named_by(system_pk, assignments, rows)),
+        identities=_identities(session, view, rows.identities),
+        memberships=_memberships(session, view, rows.memberships),
+        policies=_policies(session, view, _named_by(view, assignments, rows)),
         assignments=assignments,
-        organization_policies=stored_organization_policies(session, system_pk),
+        organization_policies=stored_organization_policies(session, view),
         previous_organization=previous.scp_levels if previous is not None else None,
         collected_at=row.last_collection_at,
     )

@@ -55,8 +55,9 @@ from permscope.store.effective import (
     replace_effective_permissions,
     stored_organization_policies,
 )
+from permscope.store.homes import SystemView, view_of_row
 from permscope.store.locks import lock_system
-from permscope.store.systems import system_pk
+from permscope.store.systems import get_system, system_pk
 from permscope.store.tables import AuthorizationSystemRow
 
 
@@ -70,13 +71,19 @@ def system_pk_of(session: Session, system_id: str, cloud: Cloud) -> int:
     return system_pk(session, system_id, cloud.value)
 
 
+def system_view_of(session: Session, system_id: str, cloud: Cloud) -> SystemView:
+    """The system's view (`store.homes`), from the one lookup of its row (NotFoundError when unknown)."""
+    return view_of_row(get_system(session, system_id, cloud.value))
+
+
 def permission_inputs(
-    session: Session, pk: int, cloud: Cloud, external_ids: Sequence[str] | None = None
+    session: Session, system: SystemView | int, cloud: Cloud, external_ids: Sequence[str] | None = None
 ) -> PermissionInputs:
+    """The stored inventory deciding the permissions of a system's identities (`system`: its view, or its pk)."""
     scope = plugin(cloud).permission_scope
     return load_permission_inputs(
         session,
-        pk,
+        system,
         scope.identity_kinds,
         scope.policy_kinds,
         scope.relations,
@@ -228,8 +235,9 @@ def store_effective(
     """
     started = time.perf_counter()
     index = action_index(cloud)
-    pk = system_pk_of(session, system_id, cloud)
-    inputs = permission_inputs(session, pk, cloud)
+    view = system_view_of(session, system_id, cloud)
+    pk = view.pk
+    inputs = permission_inputs(session, view, cloud)
     previous = last_run(session, pk)
     levels = organization
     if levels is None:
@@ -279,7 +287,7 @@ def organization_levels(
         return None
     system = AuthorizationSystem(cloud=cloud, system_id=row.system_id, name=row.name,
                                  attributes=dict(row.attributes or {}))  # fmt: skip
-    found = plugin(cloud).organization_levels(system, stored_organization_policies(session, pk))
+    found = plugin(cloud).organization_levels(system, stored_organization_policies(session, view_of_row(row)))
     if found is None and previous is not None:
         return [dict(level) for level in previous]
     return None if found is None else list(found)

@@ -17,7 +17,7 @@ from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.permissions import ActionVerdict, GrantStatus, PermissionCounts, Reason
 from permscope.store.effective import last_run
-from permscope.workflows.effective import action_index, evaluator_for, permission_inputs, system_pk_of
+from permscope.workflows.effective import action_index, evaluator_for, permission_inputs, system_view_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +190,9 @@ def _explained(
     index = action_index(cloud)
     source = plugin(cloud)
     with Session(engine) as session:
-        pk = system_pk_of(session, system_id, cloud)
-        inputs = permission_inputs(session, pk, cloud, [external_id])
-        previous = last_run(session, pk)
+        view = system_view_of(session, system_id, cloud)
+        inputs = permission_inputs(session, view, cloud, [external_id])
+        previous = last_run(session, view.pk)
     if not inputs.identities:
         kinds = ", ".join(source.permission_scope.identity_kinds)
         raise NotFoundError(
