@@ -262,7 +262,6 @@ def test_each_member_view_sees_what_reaches_it(engine: Engine) -> None:
                 "loop-b<loop-a",
                 "loop-a<loop-b",
                 "dave<loop-b",
-                "admins<domain:example.com",  # admins is seen; its audience membership is its own
             },
             "policies": {"reader"},
         }

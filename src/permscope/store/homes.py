@@ -113,14 +113,6 @@ class SystemView:
             func.coalesce(MembershipRow.group_external_id, "").in_(select(seen.c[0])),
         )
 
-    def closure(self) -> ColumnElement[bool]:
-        """Condition on `MembershipClosureRow`: the transitive memberships of the identities the system sees
-        (only filled at a home)."""
-        stored_here = MembershipClosureRow.system_pk == self.owner
-        if self.home_pk is None:
-            return stored_here
-        return and_(stored_here, MembershipClosureRow.member_external_id.in_(self.associated()))
-
     def policies(self) -> ColumnElement[bool]:
         """Condition on `PolicyRow`: the policies and role definitions the system's grants can name."""
         return PolicyRow.system_pk == self.owner

@@ -1,8 +1,8 @@
 """The groups identities are in, walked up through nested groups (one walk for every loader that needs it).
 
-A system holding its own rows stores direct memberships: they are walked level by level. A system at a home
-reads the home's `membership_closure` (already transitive: one query per chunk of members), restricted to the
-identities it sees (`store.homes.SystemView`)."""
+Memberships are stored direct and walked level by level, among those the system sees (`store.homes.SystemView`):
+at a home, `membership_closure` cannot stand in for the walk, since it leaves out what is no identity (a GCP
+audience, the groups a deny policy names), which a decision needs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from permscope.store.homes import SystemView
-from permscope.store.tables import MembershipClosureRow, MembershipRow
+from permscope.store.tables import MembershipRow
 
 CHUNK = 500  # values per IN (...) list
 
@@ -22,9 +22,7 @@ def membership_rows(
     session: Session, system: SystemView, members: Sequence[str], *, nested: bool
 ) -> list[tuple[str, str]]:
     """(member, group) of every membership of `members` the system sees and, when `nested`, of the groups
-    found, up to the top (groups in groups: Azure, GCP); at a home, every (member, group) of the closure."""
-    if system.at_home:
-        return _closure_rows(session, system, members)
+    found, up to the top (groups in groups: Azure, GCP)."""
     query = select(MembershipRow.member_external_id, MembershipRow.group_external_id).where(
         system.memberships()
     )
@@ -41,25 +39,6 @@ def membership_rows(
         if not nested:
             break
         frontier = list(dict.fromkeys(group for _member, group in found if group not in seen))
-    return rows
-
-
-def _closure_rows(session: Session, system: SystemView, members: Sequence[str]) -> list[tuple[str, str]]:
-    """(member, group) of every transitive membership of `members` at the system's home that it sees."""
-    table = MembershipClosureRow
-    query = (
-        select(table.member_external_id, table.group_external_id)
-        .where(system.closure())
-        .order_by(table.member_external_id, table.group_external_id)
-    )
-    wanted = list(dict.fromkeys(members))
-    rows: list[tuple[str, str]] = []
-    for start in range(0, len(wanted), CHUNK):
-        part = wanted[start : start + CHUNK]
-        rows += [
-            (member, group)
-            for member, group in session.execute(query.where(table.member_external_id.in_(part)))
-        ]
     return rows
 
 
