@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from permscope.core.activity_days import DayProfile, IdentityDay
+from permscope.store.homes import system_view
 from permscope.store.tables import ActivityDayRow, IdentityRow, UsageRow
 
 CHUNK = 500
@@ -173,12 +174,13 @@ def first_used_resources(
 def identity_labels(
     session: Session, system_pk: int, external_ids: Iterable[str]
 ) -> dict[str, tuple[str, str]]:
-    """external id -> (kind, display name) of the stored identities among `external_ids`."""
+    """external id -> (kind, display name) of the stored identities among `external_ids` the system sees."""
+    view = system_view(session, system_pk)
     wanted = sorted(set(external_ids))
     found: dict[str, tuple[str, str]] = {}
     for batch in _chunks(wanted):
         query = select(IdentityRow.external_id, IdentityRow.kind, IdentityRow.display_name).where(
-            IdentityRow.system_pk == system_pk, IdentityRow.external_id.in_(list(batch))
+            view.identities(), IdentityRow.external_id.in_(list(batch))
         )
         found.update({external_id: (kind, name) for external_id, kind, name in session.execute(query)})
     return found

@@ -19,6 +19,7 @@ from permscope.core.findings import Severity
 from permscope.core.ids import Cloud
 from permscope.core.signals import Signal, SignalKind
 from permscope.store.access import systems_condition
+from permscope.store.homes import SystemView
 from permscope.store.tables import (
     AlertChannelRow,
     AlertDeliveryAttemptRow,
@@ -313,18 +314,19 @@ def subject_mutes(
 def identity_tags(
     session: Session, cloud: str, system_id: str, external_ids: Iterable[str]
 ) -> dict[str, dict[str, str]]:
-    """The tags of some identities of one system (from their stored attributes), by external id."""
+    """The tags of some identities one system sees (from their stored attributes), by external id."""
+    stored = select(AuthorizationSystemRow.id, AuthorizationSystemRow.home_pk).where(
+        AuthorizationSystemRow.cloud == cloud, AuthorizationSystemRow.system_id == system_id
+    )
+    system = session.execute(stored).one_or_none()
+    if system is None:
+        return {}
+    view = SystemView(system.id, system.home_pk)
     wanted = sorted(set(external_ids))
     found: dict[str, dict[str, str]] = {}
     for start in range(0, len(wanted), CHUNK):
-        stmt = (
-            select(IdentityRow.external_id, IdentityRow.attributes)
-            .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
-            .where(
-                AuthorizationSystemRow.cloud == cloud,
-                AuthorizationSystemRow.system_id == system_id,
-                IdentityRow.external_id.in_(wanted[start : start + CHUNK]),
-            )
+        stmt = select(IdentityRow.external_id, IdentityRow.attributes).where(
+            view.identities(), IdentityRow.external_id.in_(wanted[start : start + CHUNK])
         )
         for external_id, attributes in session.execute(stmt):
             tags = (attributes or {}).get("tags") or (attributes or {}).get("labels") or {}

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
+from permscope.store.homes import system_view
 from permscope.store.tables import (
     AutopilotRuleRow,
     AutopilotRunRow,
@@ -94,10 +95,10 @@ def release_rule(session: Session, rule_pk: int, runner: str) -> None:
 
 
 def identities_of(session: Session, system_pk: int) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """(external id, display name, kind, attributes) of every identity of a system, by external id."""
+    """(external id, display name, kind, attributes) of every identity a system sees, by external id."""
     stmt = (
         select(IdentityRow.external_id, IdentityRow.display_name, IdentityRow.kind, IdentityRow.attributes)
-        .where(IdentityRow.system_pk == system_pk)
+        .where(system_view(session, system_pk).identities())
         .order_by(IdentityRow.external_id)
     )
     return [(str(e), str(n), str(k), dict(a or {})) for e, n, k, a in session.execute(stmt)]

@@ -28,6 +28,7 @@ from permscope.core.findings import ActionSummary, Finding, FindingSubject, PciS
 from permscope.core.ids import Cloud
 from permscope.store.access import systems_condition
 from permscope.store.bulk import insert_rows
+from permscope.store.homes import SystemView, view_of_row
 from permscope.store.pci_history import record_identity_scores
 from permscope.store.tables import SEVERITY_RANK as SEVERITY_RANK  # re-exported: the dashboard's ranks
 from permscope.store.tables import (
@@ -655,14 +656,14 @@ def systems_by_pk(session: Session, system_pks: Iterable[int]) -> dict[int, Auth
 
 
 def identities_by_ids(
-    session: Session, system_pk: int, external_ids: Iterable[str]
+    session: Session, system: SystemView, external_ids: Iterable[str]
 ) -> dict[str, IdentityRow]:
-    """Identities of one system by external id (a query per 500 ids)."""
+    """Identities one system sees (stored in it or at its home) by external id (a query per 500 ids)."""
     wanted = sorted(set(external_ids))
     found: dict[str, IdentityRow] = {}
     for start in range(0, len(wanted), CHUNK):
         stmt = select(IdentityRow).where(
-            IdentityRow.system_pk == system_pk, IdentityRow.external_id.in_(wanted[start : start + CHUNK])
+            system.identities(), IdentityRow.external_id.in_(wanted[start : start + CHUNK])
         )
         found.update((row.external_id, row) for row in session.execute(stmt).scalars())
     return found
@@ -732,12 +733,13 @@ def embeds_for(session: Session, rows: Sequence[FindingRow]) -> dict[int, Findin
     found: dict[int, FindingEmbeds] = {}
     for pk, system_rows in by_system.items():
         wanted = embedded_ids(system_rows)
-        identities = identities_by_ids(session, pk, wanted)
+        view = view_of_row(systems[pk])
+        identities = identities_by_ids(session, view, wanted)
         owners = {
             str(identity.attributes.get("owner"))
             for identity in identities.values()
             if str(identity.kind) == "accessKey" and identity.attributes.get("owner")
         }
-        identities.update(identities_by_ids(session, pk, owners - set(identities)))
+        identities.update(identities_by_ids(session, view, owners - set(identities)))
         found[pk] = FindingEmbeds(systems[pk], identities, resources_by_ids(session, pk, wanted))
     return found

@@ -15,6 +15,7 @@ from permscope.core.access import RequestParties, RequestReader, principal_match
 from permscope.core.ids import Cloud
 from permscope.core.requests import IdentityInfo, IdentitySourceType, RequestSpec, Schedule, Ticket
 from permscope.store.access import readable, scope_columns_cover
+from permscope.store.homes import SystemView
 from permscope.store.systems import find_system
 from permscope.store.tables import (
     ApiKeyRow,
@@ -81,11 +82,9 @@ def find_system_row(session: Session, cloud: str | None, system_id: str) -> Auth
     return find_system(session, system_id, cloud)
 
 
-def find_identity_row(session: Session, system_pk: int, external_id: str) -> IdentityRow | None:
-    """An identity of a system by external id (exact)."""
-    stmt = select(IdentityRow).where(
-        IdentityRow.system_pk == system_pk, IdentityRow.external_id == external_id
-    )
+def find_identity_row(session: Session, system: SystemView, external_id: str) -> IdentityRow | None:
+    """An identity a system sees (stored in it or at its home) by external id (exact)."""
+    stmt = select(IdentityRow).where(system.identities(), IdentityRow.external_id == external_id)
     return session.execute(stmt).scalar_one_or_none()
 
 

@@ -14,7 +14,7 @@ usage from a source that reports totals, not a stream of events.)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from permscope.core.activity import ActivitySource, IdentityActivity, SystemActivity
 from permscope.core.inventory import Usage
 from permscope.store.activity_days import merge_days
+from permscope.store.homes import SystemView, system_view, view_of_row
 from permscope.store.systems import stored_system
 from permscope.store.tables import (
     ActionRow,
@@ -96,11 +97,11 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _system_pk(session: Session, cloud: str, system_id: str, now: datetime, created: list[str]) -> int:
-    """The system's primary key; a system known only from its activity is created, offline, named by its id."""
+def _system_of(session: Session, cloud: str, system_id: str, now: datetime, created: list[str]) -> SystemView:
+    """The system's view; a system known only from its activity is created, offline, named by its id."""
     stored = stored_system(session, cloud, system_id)
     if stored is not None:
-        return int(stored.id)
+        return view_of_row(stored)
     row = AuthorizationSystemRow(
         cloud=cloud,
         system_id=system_id,
@@ -112,7 +113,7 @@ def _system_pk(session: Session, cloud: str, system_id: str, now: datetime, crea
     session.add(row)
     session.flush()
     created.append(system_id)
-    return int(row.id)
+    return SystemView(row.id)
 
 
 Row = tuple[Any, ...]  # values in the order of a _MergeSpec's columns
@@ -239,16 +240,19 @@ def _activity_rows(system_pk: int, activity: Iterable[IdentityActivity]) -> list
 
 
 def apply_activity_last_active(
-    session: Session, system_pk: int, identity_external_ids: Sequence[str] | None = None
+    session: Session, system: int | SystemView, identity_external_ids: Sequence[str] | None = None
 ) -> int:
     """Raise `identities.last_active_at` to the identity's latest activity where that is later; the count.
 
-    `store.ingest` calls it after writing identities, so a re-import of an export whose last-used dates are
-    older than the logs does not move an identity's last activity back.
+    The activity is the system's own (`identity_activity` keeps its pk); the identities raised are those it
+    sees, wherever they are stored (at its home for a member system). `store.ingest` calls it after writing
+    identities, so a re-import of an export whose last-used dates are older than the logs does not move an
+    identity's last activity back.
     """
+    view = system if isinstance(system, SystemView) else system_view(session, system)
     activity = _table(IdentityActivityRow).alias("activity")
     match = and_(
-        activity.c.system_pk == IdentityRow.system_pk,
+        activity.c.system_pk == view.pk,
         activity.c.identity_external_id == IdentityRow.external_id,
     )
     latest = select(activity.c.last_seen).where(match).scalar_subquery()
@@ -260,7 +264,7 @@ def apply_activity_last_active(
     )
     raised = 0
     for batch in batches:
-        statement = update(IdentityRow).where(IdentityRow.system_pk == system_pk, newer)
+        statement = update(IdentityRow).where(view.identities(), newer)
         if batch is not None:
             statement = statement.where(IdentityRow.external_id.in_(list(batch)))
         result = session.execute(
@@ -301,18 +305,18 @@ def merge_activity(
     result = MergeResult()
     with Session(engine) as session, session.begin():
         for system in systems:
-            system_pk = _system_pk(session, cloud, system.system_id, moment, result.systems_created)
+            view = _system_of(session, cloud, system.system_id, moment, result.systems_created)
             result.systems.append(system.system_id)
-            usage_rows = _usage_rows(system_pk, system.usages)
-            activity_rows = _activity_rows(system_pk, system.activity)
+            usage_rows = _usage_rows(view.pk, system.usages)
+            activity_rows = _activity_rows(view.pk, system.activity)
             _merge(session, USAGE_MERGE, usage_rows)
             _merge(session, ACTIVITY_MERGE, activity_rows)
             result.usage_rows += len(usage_rows)
             result.identities_seen += len(activity_rows)
             result.last_active_raised += apply_activity_last_active(
-                session, system_pk, [row[1] for row in activity_rows]
+                session, view, [row[1] for row in activity_rows]
             )
-            result.day_profiles += merge_days(session, system_pk, system.days)
+            result.day_profiles += merge_days(session, view.pk, system.days)
         for source in sources:
             session.add(_source_row(cloud, source, moment))
         session.flush()
@@ -380,74 +384,65 @@ def _unique_id() -> Any:
     )
 
 
+def _system_views(
+    session: Session, cloud: str, system_ids: Sequence[str] | None
+) -> list[tuple[str, SystemView]]:
+    """(system id, view) of the named systems of a cloud; with None, of every system it lists (not the homes,
+    whose identities their member systems see: activity counts in the system it happened in)."""
+    query = select(
+        AuthorizationSystemRow.system_id, AuthorizationSystemRow.id, AuthorizationSystemRow.home_pk
+    )
+    query = query.where(AuthorizationSystemRow.cloud == cloud).order_by(AuthorizationSystemRow.id)
+    if system_ids is None:
+        query = query.where(AuthorizationSystemRow.listed.is_(True))
+    else:
+        query = query.where(AuthorizationSystemRow.system_id.in_(list(system_ids)))
+    return [(system_id, SystemView(pk, home_pk)) for system_id, pk, home_pk in session.execute(query)]
+
+
+def _known(system_id: str, rows: Iterable[Any]) -> Iterator[KnownIdentity]:
+    """KnownIdentity of rows (external id, kind, name, unique id) the system sees."""
+    return (KnownIdentity(system_id, external_id, kind, name, uid) for external_id, kind, name, uid in rows)
+
+
 def known_identities(
     engine: Engine, cloud: str, system_ids: Iterable[str], kinds: Sequence[str]
 ) -> list[KnownIdentity]:
-    """The identities of some kinds in some systems, with the names and unique ids activity names them by."""
+    """The identities of some kinds each of some systems sees (stored at its home or in it), with the names and
+    unique ids activity names them by."""
     wanted = sorted(set(system_ids))
-    unique_id = _unique_id()
+    columns = (IdentityRow.external_id, IdentityRow.kind, IdentityRow.display_name, _unique_id())
     found: list[KnownIdentity] = []
     with Session(engine) as session:
         for batch in _chunks(wanted):
-            query = (
-                select(
-                    AuthorizationSystemRow.system_id,
-                    IdentityRow.external_id,
-                    IdentityRow.kind,
-                    IdentityRow.display_name,
-                    unique_id,
-                )
-                .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
-                .where(
-                    AuthorizationSystemRow.cloud == cloud,
-                    AuthorizationSystemRow.system_id.in_(list(batch)),
-                    IdentityRow.kind.in_(list(kinds)),
-                )
-            )
-            found.extend(
-                KnownIdentity(system_id, external_id, kind, name, uid)
-                for system_id, external_id, kind, name, uid in session.execute(query)
-            )
+            for system_id, view in _system_views(session, cloud, batch):
+                query = select(*columns).where(view.identities(), IdentityRow.kind.in_(list(kinds)))
+                found.extend(_known(system_id, session.execute(query)))
     return found
 
 
 def matching_identities(
     engine: Engine, cloud: str, system_ids: Iterable[str], ids: Iterable[str], aliases: Iterable[str]
 ) -> list[KnownIdentity]:
-    """The identities of some systems of a cloud (every system when none is named) whose external id is one of
-    `ids` or whose unique id is one of `aliases` (compared lower-case: Azure object ids, UPNs and application
-    ids have no case). One system at a time, so that the external ids are found through the identity key."""
+    """The identities some systems of a cloud see (every listed system when none is named) whose external id is
+    one of `ids` or whose unique id is one of `aliases` (compared lower-case: Azure object ids, UPNs and
+    application ids have no case). One system at a time, so that the external ids are found through the
+    identity key (under the system's home for a member system)."""
     wanted_ids = sorted({value.lower() for value in ids})
     wanted_aliases = sorted({value.lower() for value in aliases})
     named = sorted(set(system_ids))
     unique_id = _unique_id()
-    columns = (
-        AuthorizationSystemRow.system_id,
-        IdentityRow.external_id,
-        IdentityRow.kind,
-        IdentityRow.display_name,
-        unique_id,
-    )
+    columns = (IdentityRow.external_id, IdentityRow.kind, IdentityRow.display_name, unique_id)
     found: list[KnownIdentity] = []
     with Session(engine) as session:
-        systems = select(AuthorizationSystemRow.id).where(AuthorizationSystemRow.cloud == cloud)
-        if named:
-            systems = systems.where(AuthorizationSystemRow.system_id.in_(named))
-        for system_pk in session.scalars(systems).all():
-            base = (
-                select(*columns)
-                .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
-                .where(IdentityRow.system_pk == system_pk)
-            )
+        for system_id, view in _system_views(session, cloud, named or None):
+            base = select(*columns).where(view.identities())
             queries = [base.where(IdentityRow.external_id.in_(list(batch))) for batch in _chunks(wanted_ids)]
             queries += [
                 base.where(func.lower(unique_id).in_(list(batch))) for batch in _chunks(wanted_aliases)
             ]
             for query in queries:
-                found.extend(
-                    KnownIdentity(system_id, external_id, kind, name, uid)
-                    for system_id, external_id, kind, name, uid in session.execute(query)
-                )
+                found.extend(_known(system_id, session.execute(query)))
     return found
 
 
@@ -462,23 +457,20 @@ class IdentityCenterUser:
 
 
 def identity_center_users(engine: Engine, cloud: str) -> list[IdentityCenterUser]:
-    """Every Identity Center user (identities of source `sso`, kind user) of the cloud's systems."""
-    query = (
-        select(
-            AuthorizationSystemRow.system_id,
-            IdentityRow.external_id,
-            IdentityRow.attributes["userName"].as_string(),
-            IdentityRow.attributes["email"].as_string(),
-        )
-        .join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk)
-        .where(
-            AuthorizationSystemRow.cloud == cloud,
-            IdentityRow.source == "sso",
-            IdentityRow.kind == "user",
-        )
+    """Every Identity Center user (identities of source `sso`, kind user) the cloud's listed systems see."""
+    columns = (
+        IdentityRow.external_id,
+        IdentityRow.attributes["userName"].as_string(),
+        IdentityRow.attributes["email"].as_string(),
     )
+    found: list[IdentityCenterUser] = []
     with Session(engine) as session:
-        return [IdentityCenterUser(*row) for row in session.execute(query)]
+        for system_id, view in _system_views(session, cloud, None):
+            query = select(*columns).where(
+                view.identities(), IdentityRow.source == "sso", IdentityRow.kind == "user"
+            )
+            found.extend(IdentityCenterUser(system_id, *row) for row in session.execute(query))
+    return found
 
 
 def exercised_counts(

@@ -26,6 +26,7 @@ from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.estates.aws import generate_authorization_details
 from permscope.estates.aws_known_policies import known_aws_managed_policies
+from permscope.store.homes import view_of_row
 from permscope.store.pci_history import identity_pci_series
 from permscope.store.systems import stored_system
 from permscope.store.tables import IdentityRow
@@ -110,7 +111,7 @@ def _next_admin(engine: Engine, account_id: str, taken: tuple[str, ...]) -> str 
             return None
         roles = session.scalars(
             select(IdentityRow.external_id).where(
-                IdentityRow.system_pk == system.id,
+                view_of_row(system).identities(),
                 IdentityRow.kind == IdentityKind.ROLE.value,
                 IdentityRow.managed_by_cloud.is_(False),
             )

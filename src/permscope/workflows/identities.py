@@ -11,8 +11,9 @@ from permscope.core.gc_pause import collector_paused
 from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.core.snapshot import AnalysisSettings
+from permscope.store.homes import view_of_row
 from permscope.store.snapshot import load_account
-from permscope.store.systems import system_pk as find_system_pk
+from permscope.store.systems import get_system
 from permscope.store.tables import IdentityRow
 from permscope.workflows.snapshots import stored_snapshot
 
@@ -44,9 +45,9 @@ def _assumable(engine: Engine, system_id: str, external_id: str, cloud: Cloud, k
     source = plugin(cloud)
     with collector_paused():  # through the decisions too (a full collection costs 100 ms in a large process)
         with Session(engine) as session:
-            system_pk = find_system_pk(session, system_id, cloud.value)
+            system = get_system(session, system_id, cloud.value)
             query = select(IdentityRow.id).where(
-                IdentityRow.system_pk == system_pk, IdentityRow.external_id == external_id
+                view_of_row(system).identities(), IdentityRow.external_id == external_id
             )
             if kind is not None:
                 query = query.where(IdentityRow.kind == kind)
@@ -55,7 +56,7 @@ def _assumable(engine: Engine, system_id: str, external_id: str, cloud: Cloud, k
                     f"no {kind or 'identity'} {external_id!r} in {source.label} {source.system_noun} {system_id!r}"
                 )
             stored = load_account(
-                session, system_pk, inventory_only=True, only=source.acting_slice(external_id)
+                session, system.id, inventory_only=True, only=source.acting_slice(external_id)
             )
         return source.assumable(stored_snapshot(stored, AnalysisSettings()), external_id)
 

@@ -21,6 +21,7 @@ from permscope.core.ids import Cloud
 from permscope.core.inventory import IdentityKind
 from permscope.store import queries
 from permscope.store.findings import identities_by_ids
+from permscope.store.homes import view_of_row
 from permscope.store.identity_search import identity_count, identity_findings
 from permscope.store.systems import find_system
 from permscope.store.tables import AuthorizationSystemRow, FindingRow, IdentityRow
@@ -160,7 +161,7 @@ def identity_facts(
         acting = tuple(acts_as(engine, system.system_id, external_id, cloud))
     with Session(engine) as session:
         findings = tuple(identity_findings(session, system.id, external_id))
-        named = identities_by_ids(session, system.id, {*step_principals(findings), *(acting or ())})
+        named = identities_by_ids(session, view_of_row(system), {*step_principals(findings), *(acting or ())})
     return IdentityFacts(
         cloud=cloud,
         system=system,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from permscope.core.access import Systems
 from permscope.core.errors import InputError, NotFoundError
+from permscope.store.homes import view_of_row
 from permscope.store.pci_history import (
     DayFindingCount,
     finding_counts_per_day,
@@ -95,7 +96,7 @@ def pci_history(
         points = identity_pci_series(session, system.id, identity, since, until)
         name = session.scalar(
             select(IdentityRow.display_name).where(
-                IdentityRow.system_pk == system.id, IdentityRow.external_id == identity
+                view_of_row(system).identities(), IdentityRow.external_id == identity
             )
         )
         if name is None and not identity_pci_series(session, system.id, identity):

@@ -16,6 +16,7 @@ from permscope.core.ids import Cloud
 from permscope.core.requests import RequestSpec
 from permscope.settings import Settings
 from permscope.store import queries
+from permscope.store.homes import view_of_row
 from permscope.store.requests import find_identity_row
 from permscope.store.tables import AuthorizationSystemRow
 
@@ -24,9 +25,10 @@ ConnectorFactory = Callable[[Cloud, str], GrantConnector]
 
 def _lookups(session: Session, system: AuthorizationSystemRow) -> InventoryLookups:
     """The stored inventory of one system, as request checks ask it."""
+    view = view_of_row(system)
 
     def identity_kind(external_id: str) -> str | None:
-        row = find_identity_row(session, system.id, external_id)
+        row = find_identity_row(session, view, external_id)
         return None if row is None else row.kind
 
     def policy_stored(external_id: str) -> bool:
@@ -68,7 +70,7 @@ def still_present(
     for external_id in dict.fromkeys((identity, grantee)):
         # AWS: both are ARNs of stored identities unless federated; Azure and GCP: the grantee is the stored id
         stored = external_id.startswith("arn:") or (system.cloud != "aws" and external_id == grantee)
-        if stored and external_id and find_identity_row(session, system.id, external_id) is None:
+        if stored and external_id and find_identity_row(session, view_of_row(system), external_id) is None:
             return f"{external_id} is no longer in the inventory of {system.cloud} {system.system_id}"
     return None
 

@@ -41,6 +41,7 @@ from permscope.core.snapshot import AnalysisSettings, SystemSnapshot
 from permscope.settings import Settings
 from permscope.store import remediation as store
 from permscope.store.findings import finding_within
+from permscope.store.homes import view_of_row
 from permscope.store.queries import fetch_page
 from permscope.store.requests import find_identity_row
 from permscope.store.systems import get_system
@@ -388,10 +389,11 @@ def finding_subject(
             "subjectName": row.subject_name,
             "summary": row.summary,
         }
-        identity = find_identity_row(session, system.id, row.subject_id)
+        view = view_of_row(system)
+        identity = find_identity_row(session, view, row.subject_id)
         if identity is not None and identity.kind == IdentityKind.ACCESS_KEY.value:
             owner = identity.attributes.get("owner")
-            identity = find_identity_row(session, system.id, str(owner)) if owner else None
+            identity = find_identity_row(session, view, str(owner)) if owner else None
         if identity is None or identity.kind not in PLANNED_KINDS:
             what = identity.kind if identity is not None else row.subject_kind
             raise PlanRefusedError(
