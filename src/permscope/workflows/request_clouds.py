@@ -16,6 +16,7 @@ from permscope.core.ids import Cloud
 from permscope.core.requests import RequestSpec
 from permscope.settings import Settings
 from permscope.store import queries
+from permscope.store.homes import view_of_row
 from permscope.store.requests import find_identity_row
 from permscope.store.tables import AuthorizationSystemRow
 
@@ -30,7 +31,7 @@ def _lookups(session: Session, system: AuthorizationSystemRow) -> InventoryLooku
         return None if row is None else row.kind
 
     def policy_stored(external_id: str) -> bool:
-        return queries.assignable_policy_stored(session, system.id, external_id)
+        return queries.assignable_policy_stored(session, view_of_row(system), external_id)
 
     return InventoryLookups(identity_kind=identity_kind, policy_stored=policy_stored)
 
