@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import SQLColumnExpression
 
 from permscope.core.access import Systems
 from permscope.store import queries
+from permscope.store.homes import system_view
 from permscope.store.queries import Page, fetch_page
 from permscope.store.systems import systems
 from permscope.store.tables import (
@@ -90,8 +91,8 @@ def systems_page(
 def identities_page(
     session: Session, system_pk: int, *, search: str = "", kind: str = "", page: Window = FIRST_PAGE
 ) -> Page[IdentityRow]:
-    """A system's identities, of one kind when given, whose name or id contains `search`, by name."""
-    stmt = select(IdentityRow).where(IdentityRow.system_pk == system_pk)
+    """The identities a system sees, of one kind when given, whose name or id contains `search`, by name."""
+    stmt = select(IdentityRow).where(system_view(session, system_pk).identities())
     where = matches(search, IdentityRow.display_name, IdentityRow.external_id)
     if kind:
         where.append(IdentityRow.kind == kind)
@@ -99,8 +100,8 @@ def identities_page(
 
 
 def identity_kinds(session: Session, system_pk: int) -> dict[str, int]:
-    """The kinds of identity a system holds, with how many of each."""
-    return _choices(session, IdentityRow.kind, IdentityRow.system_pk == system_pk)
+    """The kinds of identity a system sees, with how many of each."""
+    return _choices(session, IdentityRow.kind, system_view(session, system_pk).identities())
 
 
 # ------------------------------------------------------------------------------------------------- policies
@@ -117,8 +118,8 @@ def policies_page(
     origin: str = "",
     page: Window = FIRST_PAGE,
 ) -> Page[PolicyRow]:
-    """A system's policies and role definitions (of one kind; system or custom) by name."""
-    stmt = select(PolicyRow).where(PolicyRow.system_pk == system_pk)
+    """The policies and role definitions a system's grants can name (of one kind; system or custom) by name."""
+    stmt = select(PolicyRow).where(system_view(session, system_pk).policies())
     where = matches(search, PolicyRow.name, PolicyRow.external_id)
     if kind:
         where.append(PolicyRow.kind == kind)
@@ -128,18 +129,20 @@ def policies_page(
 
 
 def policy_kinds(session: Session, system_pk: int) -> dict[str, int]:
-    """The kinds of policy a system holds (managed, inline, roleDefinition, role, ...), with how many of each."""
-    return _choices(session, PolicyRow.kind, PolicyRow.system_pk == system_pk)
+    """The kinds of policy a system's grants can name (managed, inline, roleDefinition, role, ...), with how
+    many of each."""
+    return _choices(session, PolicyRow.kind, system_view(session, system_pk).policies())
 
 
 def assignee_counts(session: Session, system_pk: int, policy_ids: Sequence[str]) -> dict[str, int]:
-    """For a page of policies, how many distinct identities each is assigned to (by the policy index)."""
+    """For a page of policies, how many distinct identities each is assigned to by the grants that reach the
+    system (by the policy index)."""
     if not policy_ids:
         return {}
     stmt = (
         select(AssignmentRow.policy_external_id, func.count(AssignmentRow.identity_external_id.distinct()))
         .where(
-            AssignmentRow.system_pk == system_pk,
+            system_view(session, system_pk).assignments(),
             AssignmentRow.policy_external_id.in_(list(dict.fromkeys(policy_ids))),
         )
         .group_by(AssignmentRow.policy_external_id)

@@ -123,6 +123,15 @@ def view_of_row(row: AuthorizationSystemRow) -> SystemView:
     return SystemView(row.id, row.home_pk)
 
 
+def views_at_homes(session: Session, *where: ColumnElement[bool]) -> list[SystemView]:
+    """The views of the systems stored at a home that `where` (conditions on `AuthorizationSystemRow`) selects:
+    one query, none found while no home is stored."""
+    stmt = select(AuthorizationSystemRow.id, AuthorizationSystemRow.home_pk).where(
+        AuthorizationSystemRow.home_pk.is_not(None), *where
+    )
+    return [SystemView(pk, home_pk) for pk, home_pk in session.execute(stmt)]
+
+
 def system_view(session: Session, pk: int) -> SystemView:
     """The view of the system stored under `pk` (its own rows when it has no home, or no such system exists)."""
     home_pk = session.scalar(select(AuthorizationSystemRow.home_pk).where(AuthorizationSystemRow.id == pk))

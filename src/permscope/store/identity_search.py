@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from permscope.core.access import Systems
 from permscope.store.access import systems_condition
 from permscope.store.findings import default_order
+from permscope.store.homes import system_view, views_at_homes
 from permscope.store.tables import AuthorizationSystemRow, FindingRow, IdentityRow
 
 LIKE_ESCAPE = "\\"
@@ -34,7 +35,7 @@ class IdentitySearch:
 
 @dataclass(frozen=True, slots=True)
 class IdentityHit:
-    """One identity found, with its system."""
+    """One identity found, with the system it is stored under (a home, for an identity its members share)."""
 
     cloud: str
     system_id: str
@@ -59,14 +60,24 @@ def _contains(column: SQLColumnExpression[str], text: str, dialect: str) -> Colu
     return column.like(like_pattern(text), escape=LIKE_ESCAPE)
 
 
-def _conditions(search: IdentitySearch, dialect: str) -> list[ColumnElement[bool]]:
-    conditions = [
-        systems_condition(search.within, AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
-    ]
+def _in_systems(session: Session, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The identity is stored under a system `where` selects, or is seen by a listed system at a home it
+    selects."""
+    stored_in = and_(true(), *where)
+    members = views_at_homes(session, AuthorizationSystemRow.listed.is_(True), *where)
+    return or_(stored_in, *(view.identities() for view in members))
+
+
+def _conditions(session: Session, search: IdentitySearch, dialect: str) -> list[ColumnElement[bool]]:
+    within = systems_condition(search.within, AuthorizationSystemRow.cloud, AuthorizationSystemRow.system_id)
+    conditions = [within if search.within.everything else _in_systems(session, within)]
     if search.cloud:
         conditions.append(AuthorizationSystemRow.cloud == search.cloud)
     if search.system_id:
-        conditions.append(AuthorizationSystemRow.system_id == search.system_id)
+        wanted = [AuthorizationSystemRow.system_id == search.system_id]
+        if search.cloud:
+            wanted.append(AuthorizationSystemRow.cloud == search.cloud)
+        conditions.append(_in_systems(session, *wanted))
     if search.kind:
         conditions.append(IdentityRow.kind == search.kind)
     text = search.text.strip()
@@ -85,7 +96,7 @@ def _joined(session: Session, stmt: Select[*Columns], search: IdentitySearch) ->
     """`stmt` over identities joined to their systems, narrowed to what the search finds."""
     dialect = session.get_bind().dialect.name
     return stmt.join(AuthorizationSystemRow, AuthorizationSystemRow.id == IdentityRow.system_pk).where(
-        and_(*_conditions(search, dialect))
+        and_(*_conditions(session, search, dialect))
     )
 
 
@@ -129,8 +140,8 @@ def search_identities(
 
 
 def identity_count(session: Session, system_pk: int) -> int:
-    """How many identities a system holds (one COUNT over the system's index)."""
-    stmt = select(func.count()).select_from(IdentityRow).where(IdentityRow.system_pk == system_pk)
+    """How many identities a system sees (one COUNT over the system's index when it holds its own)."""
+    stmt = select(func.count()).select_from(IdentityRow).where(system_view(session, system_pk).identities())
     return int(session.scalar(stmt) or 0)
 
 

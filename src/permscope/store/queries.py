@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
 from permscope.store.collections import Collection
+from permscope.store.homes import SystemView
 from permscope.store.odata import Node, OrderItem
 from permscope.store.odata_sql import order_by as order_terms
 from permscope.store.odata_sql import to_sql
@@ -108,34 +109,34 @@ def fetch_collection_page(
     return page
 
 
-def identities(system_pk: int, kinds: Sequence[str]) -> Select[IdentityRow]:
-    """The identities of a system that have one of `kinds`."""
-    return select(IdentityRow).where(IdentityRow.system_pk == system_pk, IdentityRow.kind.in_(list(kinds)))
+def identities(view: SystemView, kinds: Sequence[str]) -> Select[IdentityRow]:
+    """The identities a system sees that have one of `kinds`."""
+    return select(IdentityRow).where(view.identities(), IdentityRow.kind.in_(list(kinds)))
 
 
 def identities_by_external_id(
-    system_pk: int, kinds: Sequence[str], external_ids: Sequence[str]
+    view: SystemView, kinds: Sequence[str], external_ids: Sequence[str]
 ) -> Select[IdentityRow]:
-    """The identities of a system among `external_ids` (e.g. the roles a user may assume)."""
-    return identities(system_pk, kinds).where(IdentityRow.external_id.in_(list(external_ids)))
+    """The identities a system sees among `external_ids` (e.g. the roles a user may assume)."""
+    return identities(view, kinds).where(IdentityRow.external_id.in_(list(external_ids)))
 
 
 def find_identity(
-    session: Session, system_pk: int, kinds: Sequence[str], external_id: str
+    session: Session, view: SystemView, kinds: Sequence[str], external_id: str
 ) -> IdentityRow | None:
-    """One identity of a system by external id, when it has one of `kinds`."""
-    stmt = identities(system_pk, kinds).where(IdentityRow.external_id == external_id)
+    """One identity a system sees, by external id, when it has one of `kinds`."""
+    stmt = identities(view, kinds).where(IdentityRow.external_id == external_id)
     return session.execute(stmt).scalar_one_or_none()
 
 
-def managed_policies(system_pk: int) -> Select[PolicyRow]:
+def managed_policies(view: SystemView) -> Select[PolicyRow]:
     """The standalone (managed) policies of a system: AWS-managed and customer-managed."""
-    return select(PolicyRow).where(PolicyRow.system_pk == system_pk, PolicyRow.kind == MANAGED_POLICY_KIND)
+    return select(PolicyRow).where(view.policies(), PolicyRow.kind == MANAGED_POLICY_KIND)
 
 
-def find_managed_policy(session: Session, system_pk: int, external_id: str) -> PolicyRow | None:
+def find_managed_policy(session: Session, view: SystemView, external_id: str) -> PolicyRow | None:
     """One managed policy by external id (ARN)."""
-    stmt = managed_policies(system_pk).where(PolicyRow.external_id == external_id)
+    stmt = managed_policies(view).where(PolicyRow.external_id == external_id)
     return session.execute(stmt).scalar_one_or_none()
 
 
@@ -143,24 +144,25 @@ def find_managed_policy(session: Session, system_pk: int, external_id: str) -> P
 ASSIGNABLE_POLICY_KINDS = (MANAGED_POLICY_KIND, "roleDefinition", "role")
 
 
-def assignable_policy_stored(session: Session, system_pk: int, external_id: str) -> bool:
-    """Whether a system stores an assignable policy (managed policy, role definition, role) of that id."""
+def assignable_policy_stored(session: Session, view: SystemView, external_id: str) -> bool:
+    """Whether a system's grants can name a stored assignable policy (managed policy, role definition, role)
+    of that id."""
     stmt = select(PolicyRow.id).where(
-        PolicyRow.system_pk == system_pk,
+        view.policies(),
         PolicyRow.kind.in_(ASSIGNABLE_POLICY_KINDS),
         PolicyRow.external_id == external_id,
     )
     return session.execute(stmt.limit(1)).first() is not None
 
 
-def role_definitions(system_pk: int) -> Select[PolicyRow]:
-    """The Azure role definitions of a subscription (built-in and custom)."""
-    return select(PolicyRow).where(PolicyRow.system_pk == system_pk, PolicyRow.kind == "roleDefinition")
+def role_definitions(view: SystemView) -> Select[PolicyRow]:
+    """The Azure role definitions of a subscription (built-in and custom; at a home, every one of the home)."""
+    return select(PolicyRow).where(view.policies(), PolicyRow.kind == "roleDefinition")
 
 
-def find_role_definition(session: Session, system_pk: int, external_id: str) -> PolicyRow | None:
+def find_role_definition(session: Session, view: SystemView, external_id: str) -> PolicyRow | None:
     """One role definition by its GUID (any case)."""
-    stmt = role_definitions(system_pk).where(PolicyRow.external_id == external_id.strip().lower())
+    stmt = role_definitions(view).where(PolicyRow.external_id == external_id.strip().lower())
     return session.execute(stmt).scalar_one_or_none()
 
 
@@ -201,11 +203,11 @@ def find_resource(session: Session, system_pk: int, external_id: str) -> Resourc
     return session.execute(stmt).scalar_one_or_none()
 
 
-def roles(system_pk: int) -> Select[PolicyRow]:
-    """The roles of a system (GCP basic, predefined and custom roles)."""
-    return select(PolicyRow).where(PolicyRow.system_pk == system_pk, PolicyRow.kind == "role")
+def roles(view: SystemView) -> Select[PolicyRow]:
+    """The roles of a system (GCP basic, predefined and custom roles; at a home, every one of the home)."""
+    return select(PolicyRow).where(view.policies(), PolicyRow.kind == "role")
 
 
-def find_role(session: Session, system_pk: int, external_id: str) -> PolicyRow | None:
+def find_role(session: Session, view: SystemView, external_id: str) -> PolicyRow | None:
     """One role by external id (`roles/...`, `projects/p/roles/r`, `organizations/n/roles/r`)."""
-    return session.execute(roles(system_pk).where(PolicyRow.external_id == external_id)).scalar_one_or_none()
+    return session.execute(roles(view).where(PolicyRow.external_id == external_id)).scalar_one_or_none()

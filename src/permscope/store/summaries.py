@@ -15,7 +15,8 @@ from permscope.core.inventory import IdentityKind
 from permscope.store import queries
 from permscope.store.catalog import action_count
 from permscope.store.effective import permission_counts
-from permscope.store.systems import system_pk as find_system_pk
+from permscope.store.homes import view_of_row, views_at_homes
+from permscope.store.systems import get_system
 from permscope.store.systems import systems as all_systems
 from permscope.store.tables import AuthorizationSystemRow, IdentityRow
 from permscope.store.usage import exercised_counts
@@ -52,8 +53,8 @@ class IdentitySummary:
 def identity_kind_counts(
     session: Session, system_pks: Sequence[int] | None = None
 ) -> dict[int, dict[str, int]]:
-    """Per system (of those given; every one when None), how many identities of each kind it holds (one
-    GROUP BY)."""
+    """Per system (of those given; every one when None), how many identities of each kind it sees: one GROUP
+    BY over the systems holding their own rows, then one per system at a home (through its view)."""
     stmt = select(IdentityRow.system_pk, IdentityRow.kind, func.count()).group_by(
         IdentityRow.system_pk, IdentityRow.kind
     )
@@ -62,6 +63,12 @@ def identity_kind_counts(
     counts: dict[int, dict[str, int]] = {}
     for system_pk, kind, count in session.execute(stmt):
         counts.setdefault(system_pk, {})[kind] = int(count)
+    members = [] if system_pks is None else [AuthorizationSystemRow.id.in_(list(system_pks))]
+    for view in views_at_homes(session, *members):
+        counts.pop(view.pk, None)
+        kinds = select(IdentityRow.kind, func.count()).where(view.identities()).group_by(IdentityRow.kind)
+        for kind, count in session.execute(kinds):
+            counts.setdefault(view.pk, {})[kind] = int(count)
     return counts
 
 
@@ -95,9 +102,10 @@ def list_identities(
     and no cloud is given.
     """
     with Session(engine) as session:
-        system_pk = find_system_pk(session, system_id, cloud)
+        system = get_system(session, system_id, cloud)
+        system_pk = int(system.id)
         kinds = [kind] if kind is not None else [k.value for k in IdentityKind]
-        query = queries.identities(system_pk, kinds).order_by(
+        query = queries.identities(view_of_row(system), kinds).order_by(
             IdentityRow.kind, IdentityRow.display_name, IdentityRow.external_id
         )
         counts = permission_counts(session, system_pk)

@@ -12,9 +12,15 @@ from permscope.store.access import systems_condition
 from permscope.store.tables import AuthorizationSystemRow
 
 
-def systems(cloud: str | None = None, within: Systems | None = None) -> Select[AuthorizationSystemRow]:
-    """Every authorization system, or those of one cloud; only those in `within` when given (a key's view)."""
+def systems(
+    cloud: str | None = None, within: Systems | None = None, *, include_homes: bool = False
+) -> Select[AuthorizationSystemRow]:
+    """Every listed authorization system, or those of one cloud; only those in `within` when given (a key's
+    view). A home (an Azure tenant, a GCP organization holding its members' inventory) is listed nowhere: only
+    the write paths ask for it (`include_homes`)."""
     stmt = select(AuthorizationSystemRow)
+    if not include_homes:
+        stmt = stmt.where(AuthorizationSystemRow.listed)
     if cloud is not None:
         stmt = stmt.where(AuthorizationSystemRow.cloud == str(cloud))
     if within is not None:
@@ -25,8 +31,9 @@ def systems(cloud: str | None = None, within: Systems | None = None) -> Select[A
 
 
 def stored_system(session: Session, cloud: str, system_id: str) -> AuthorizationSystemRow | None:
-    """The system stored under exactly this (cloud, authorizationSystemId): the key the write paths use."""
-    stmt = systems(cloud).where(AuthorizationSystemRow.system_id == system_id)
+    """The system stored under exactly this (cloud, authorizationSystemId), a home too: the key the write paths
+    use."""
+    stmt = systems(cloud, include_homes=True).where(AuthorizationSystemRow.system_id == system_id)
     return session.execute(stmt).scalar_one_or_none()
 
 

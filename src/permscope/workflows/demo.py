@@ -24,6 +24,7 @@ from permscope.estates.aws import generate_authorization_details
 from permscope.estates.azure import DEMO_TENANT, AzureTenantSize, generate_azure_tenant
 from permscope.estates.folders import write_export_folder
 from permscope.estates.gcp import DEMO_ORGANIZATION, GcpOrganizationSize, generate_gcp_organization
+from permscope.store.homes import view_of_row
 from permscope.store.queries import identities
 from permscope.store.systems import stored_system
 from permscope.workflows.activity import import_activity_files
@@ -214,7 +215,7 @@ def example_role(engine: Engine, account_id: str = DEMO_ACCOUNTS[0].account_id) 
         system = stored_system(session, Cloud.AWS.value, account_id)
         if system is None:
             return None
-        roles = session.execute(identities(system.id, [IdentityKind.ROLE.value])).scalars()
+        roles = session.execute(identities(view_of_row(system), [IdentityKind.ROLE.value])).scalars()
         arns = sorted(role.external_id for role in roles)
     readonly = [arn for arn in arns if arn.endswith("-readonly")]
     return next(iter(readonly or arns), None)

@@ -78,7 +78,9 @@ def visible_identity(
     with Session(engine) as session:
         system = find_system(session, system_id, cloud.value, within)
         identity = (
-            queries.find_identity(session, system.id, ALL_KINDS, external_id) if system is not None else None
+            queries.find_identity(session, view_of_row(system), ALL_KINDS, external_id)
+            if system is not None
+            else None
         )
     if system is None or identity is None:
         raise NotFoundError(f"no identity {external_id!r} in {cloud.label} system {system_id!r}")

@@ -32,7 +32,7 @@ def _lookups(session: Session, system: AuthorizationSystemRow) -> InventoryLooku
         return None if row is None else row.kind
 
     def policy_stored(external_id: str) -> bool:
-        return queries.assignable_policy_stored(session, system.id, external_id)
+        return queries.assignable_policy_stored(session, view_of_row(system), external_id)
 
     return InventoryLookups(identity_kind=identity_kind, policy_stored=policy_stored)
 

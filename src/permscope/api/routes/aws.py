@@ -40,6 +40,7 @@ from permscope.presentation.inventory import (
 from permscope.settings import Settings
 from permscope.store import queries
 from permscope.store.collections import AWS_ACTIONS, AWS_IDENTITIES, AWS_POLICIES, AWS_RESOURCES, SERVICES
+from permscope.store.homes import view_of_row
 from permscope.store.tables import AuthorizationSystemRow
 from permscope.workflows import identities, who_can
 
@@ -101,11 +102,11 @@ def _assumable_roles_get(address: Callable[..., str]) -> Callable[..., GraphJSON
     ) -> GraphJSONResponse:
         """The roles (awsRole) a user may assume: the role trusts the user and the user may call
         sts:AssumeRole. The user is addressed by id (base64 of its externalId) or `(externalId='...')`."""
-        user = queries.find_identity(session, system.id, ("user",), external_id)
+        user = queries.find_identity(session, view_of_row(system), ("user",), external_id)
         if user is None:
             raise not_found(f"user {external_id!r} not found")
         role_ids = identities.assumable_roles(engine, system.system_id, user.external_id)
-        stmt = queries.identities_by_external_id(system.id, ("role",), role_ids)
+        stmt = queries.identities_by_external_id(view_of_row(system), ("role",), role_ids)
         tail = "associatedIdentities/users/assumableRoles"
         return IDENTITIES.list_page(request, session, system, settings, stmt, tail)
 
@@ -135,8 +136,8 @@ def _register(tail: str, *args: Any, **options: Any) -> None:
 _register(
     "policies",
     AWS_POLICIES,
-    lambda s: queries.managed_policies(s.id),
-    lambda session, s, key: queries.find_managed_policy(session, s.id, key),
+    lambda s: queries.managed_policies(view_of_row(s)),
+    lambda session, s, key: queries.find_managed_policy(session, view_of_row(s), key),
     aws_policy_to_wire,
     AwsPolicy,
     "policy",

@@ -37,6 +37,7 @@ from permscope.store.collections import (
     AZURE_ROLE_DEFINITIONS,
     SERVICES,
 )
+from permscope.store.homes import view_of_row
 
 AZURE = Cloud.AZURE.value
 CAST = "microsoft.graph.azureAuthorizationSystem"
@@ -106,8 +107,8 @@ def _register(tail: str, *args: Any, addressed: bool = True) -> None:
 _register(
     "roleDefinitions",
     AZURE_ROLE_DEFINITIONS,
-    lambda s: queries.role_definitions(s.id),
-    lambda session, s, key: queries.find_role_definition(session, s.id, key),
+    lambda s: queries.role_definitions(view_of_row(s)),
+    lambda session, s, key: queries.find_role_definition(session, view_of_row(s), key),
     azure_role_definition_to_wire,
     AzureRoleDefinition,
     "role definition",

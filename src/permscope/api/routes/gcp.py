@@ -30,6 +30,7 @@ from permscope.presentation.inventory import (
 )
 from permscope.store import queries
 from permscope.store.collections import AWS_ACTIONS, AWS_RESOURCES, GCP_IDENTITIES, GCP_ROLES, SERVICES
+from permscope.store.homes import view_of_row
 
 GCP = Cloud.GCP.value
 CAST = "microsoft.graph.gcpAuthorizationSystem"
@@ -73,8 +74,8 @@ def _register(tail: str, *args: Any, **options: Any) -> None:
 _register(
     "roles",
     GCP_ROLES,
-    lambda s: queries.roles(s.id),
-    lambda session, s, key: queries.find_role(session, s.id, key),
+    lambda s: queries.roles(view_of_row(s)),
+    lambda session, s, key: queries.find_role(session, view_of_row(s), key),
     gcp_role_to_wire,
     GcpRole,
     "role",

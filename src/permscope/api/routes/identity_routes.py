@@ -24,6 +24,7 @@ from permscope.api.schemas import CollectionPage
 from permscope.core.ids import Cloud
 from permscope.settings import Settings
 from permscope.store import queries
+from permscope.store.homes import view_of_row
 from permscope.store.summaries import ActionSummaries, action_summaries
 from permscope.store.tables import AuthorizationSystemRow
 from permscope.workflows import explanation
@@ -196,7 +197,7 @@ class IdentityRoutes:
 
     def find(self, session: Session, system: AuthorizationSystemRow, name: str, external_id: str) -> Any:
         """The identity of set `name` with that externalId, or 404."""
-        row = queries.find_identity(session, system.id, tuple(self.sets[name]), external_id)
+        row = queries.find_identity(session, view_of_row(system), tuple(self.sets[name]), external_id)
         if row is None:
             raise not_found(f"identity {external_id!r} not found in associatedIdentities/{name}")
         return row
@@ -239,7 +240,7 @@ class IdentityRoutes:
             session: Session = Depends(get_session),
             settings: Settings = Depends(get_settings),
         ) -> GraphJSONResponse:
-            stmt = queries.identities(system.id, kinds)
+            stmt = queries.identities(view_of_row(system), kinds)
             return self.list_page(request, session, system, settings, stmt, f"associatedIdentities/{name}")
 
         handler.__doc__ = self.list_doc.format(collection=name)

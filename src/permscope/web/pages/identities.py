@@ -172,7 +172,7 @@ def search_page(
             for cloud_name, system_id, name in shown_systems
         ],
         kinds=[(item.value, item.value) for item in IdentityKind],
-        hits=[(hit, identity_url(hit.cloud, hit.system_id, hit.external_id)) for hit in hits],
+        hits=[(hit, identity_url(hit.cloud, system or hit.system_id, hit.external_id)) for hit in hits],
         pager=Pager.of(request, asked, total),
     )
 
